@@ -1,0 +1,100 @@
+/**
+ * Loads configuration once at start-up: embedded defaults ← YAML file ← environment overrides.
+ * Environment: `SIGIL__<SECTION>__<KEY>=value` (double underscore between levels, value parsed as YAML),
+ * e.g. `SIGIL__ISSUER__MAX_TTL=120`, plus `SIGIL_DATA` for the data dir.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { SigilError } from '../lib/errors.js';
+import { configSchema, type SigilConfig } from './schema.js';
+
+/** Stable codes for configuration failures. */
+export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_UNREADABLE';
+
+/** A configuration error; the message names the key and the reason. */
+export class ConfigError extends SigilError<ConfigErrorCode> {}
+
+/** Options for {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** YAML file path; absent = embedded defaults only. */
+  file?: string;
+  /** Environment to read overrides from (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** Extra overrides applied last (e.g. CLI flags), as a partial `sigil:` object. */
+  overrides?: Record<string, unknown>;
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      typeof v === 'object' && v !== null && !Array.isArray(v) && typeof b === 'object' && b !== null && !Array.isArray(b)
+        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+/** Reads, merges and validates configuration. Throws {@link ConfigError} naming the bad key. */
+export function loadConfig(options: LoadConfigOptions = {}): SigilConfig {
+  const env = options.env ?? process.env;
+  let raw: Record<string, unknown> = {};
+  if (options.file) {
+    let text: string;
+    try {
+      text = readFileSync(options.file, 'utf8');
+    } catch (e) {
+      throw new ConfigError('CONFIG_UNREADABLE', `config file ${options.file}: ${(e as Error).message}`, { cause: e });
+    }
+    let doc: unknown;
+    try {
+      doc = parseYaml(text, { maxAliasCount: 100 });
+    } catch (e) {
+      throw new ConfigError('CONFIG_INVALID', `config file ${options.file}: ${(e as Error).message}`, { cause: e });
+    }
+    if (doc !== null && doc !== undefined) {
+      if (typeof doc !== 'object' || Array.isArray(doc)) {
+        throw new ConfigError('CONFIG_INVALID', `config file ${options.file}: top level must be a mapping`);
+      }
+      raw = doc as Record<string, unknown>;
+    }
+  }
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('SIGIL__') || value === undefined) continue;
+    const path = name.slice('SIGIL__'.length).toLowerCase().split('__');
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(value);
+    } catch {
+      parsed = value;
+    }
+    setPath(fromEnv, ['sigil', ...path], parsed);
+  }
+  if (env.SIGIL_DATA) setPath(fromEnv, ['sigil', 'data_dir'], env.SIGIL_DATA);
+  let merged = deepMerge(raw, fromEnv);
+  if (options.overrides) merged = deepMerge(merged, { sigil: options.overrides });
+  const result = configSchema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = issue.path.map(String).join('.') || '(root)';
+    throw new ConfigError('CONFIG_INVALID', `config ${key}: ${issue.message}`);
+  }
+  return result.data.sigil;
+}
+
+/** Derived values every component agrees on. */
+export function issuerId(config: SigilConfig): string {
+  return config.issuer.id ?? `spiffe://${config.issuer.spiffe_trust_domain}/sigil/issuer`;
+}

@@ -1,0 +1,155 @@
+/**
+ * The configuration schema: the seed's keys and defaults, plus what the sidecar needs.
+ * Validated once at start-up (zod); every error names the full key, e.g. `sigil.issuer.max_ttl`.
+ * Each component owns its section; defaults here are what `sigil serve` runs with when no file is given.
+ */
+import { z } from 'zod';
+
+const hostPort = z
+  .string()
+  .regex(/^(unix:.+|[^\s:]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/, 'must be host:port or unix:/path');
+const seconds = (max = 31_536_000) => z.number().int().min(1).max(max);
+const spiffeLike = z.string().startsWith('spiffe://', 'must be a spiffe:// ID');
+
+const issuer = z
+  .object({
+    /** `iss` of root tokens minted here. Defaults to spiffe://<trust domain>/sigil/issuer. */
+    id: spiffeLike.optional(),
+    max_ttl: seconds(300).default(300),
+    key_rotation_interval: seconds().default(3600),
+    spiffe_trust_domain: z
+      .string()
+      .regex(/^[a-z0-9._-]{1,255}$/, 'must be a lowercase SPIFFE trust domain name')
+      .default('sigil.mesh'),
+    /** HTTP/JSON issuer endpoint. Loopback by default. */
+    listen_http: hostPort.default('127.0.0.1:9180'),
+    /** gRPC issuer endpoint (proto/sigil/issuer/v1). */
+    listen_grpc: hostPort.default('127.0.0.1:9181'),
+    /** Operator credential required by Mint. Absent = Mint disabled (never open by default). */
+    operator_token: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** File holding the operator credential (alternative to operator_token). */
+    operator_token_file: z.string().optional(),
+  })
+  .strict()
+  .prefault({});
+
+const validator = z
+  .object({
+    cache_ttl: seconds(3600).default(60),
+    max_chain_depth: z.number().int().min(1).max(10).default(10),
+    /** Allowed clock skew for iat/nbf/exp checks, in seconds. */
+    clock_skew: z.number().int().min(0).max(60).default(5),
+    /** JWKS of trusted issuers: file path or http(s) URL. Default: this sidecar's own issuer keys. */
+    trust_bundle: z.string().optional(),
+    /** Revocation list: file path or http(s) URL. Default: <data_dir>/revocations.json. */
+    revocations: z.string().optional(),
+    /** How often file/URL trust data is re-read, in seconds. */
+    refresh_interval: seconds(3600).default(30),
+  })
+  .strict()
+  .prefault({});
+
+const audit = z
+  .object({
+    merkle_hash: z.literal('sha256').default('sha256'),
+    /** Accepted for seed compatibility; the log is append-only and never compacts entries. */
+    compaction_interval: seconds().default(86400),
+    /** `sync`: append resolves once durable. `fast`: bounded loss window (docs/ledger.md). */
+    durability: z.enum(['sync', 'fast']).default('sync'),
+    /** Signed checkpoint interval in seconds (0 = only on demand). */
+    checkpoint_interval: z.number().int().min(0).max(86400).default(60),
+    /** Checkpoint origin line (C2SP tlog-checkpoint). Default: <trust domain>/sigil/audit. */
+    origin: z.string().min(1).optional(),
+  })
+  .strict()
+  .prefault({});
+
+const route = z
+  .object({
+    method: z.string().default('*'),
+    path: z.string().min(1),
+    tool: z.string().min(1),
+  })
+  .strict();
+
+const authz = z
+  .object({
+    /** ext_authz gRPC listener: host:port or unix:/path. */
+    listen: hostPort.default('127.0.0.1:9191'),
+    /** Header carrying the bearer token. */
+    token_header: z.string().toLowerCase().default('authorization'),
+    /** Expected leaf `aud`. Default: this sidecar's agent SPIFFE ID. */
+    audience: spiffeLike.optional(),
+    /** mTLS peer binding: leaf sub must equal source.principal. */
+    peer_binding: z.enum(['require', 'when_present', 'off']).default('when_present'),
+    /** Header naming the tool when the body is not MCP. */
+    tool_header: z.string().toLowerCase().default('x-sigil-tool'),
+    /** Route rules: method + path pattern → tool name. */
+    routes: z.array(route).default([]),
+    /** Remove the bearer token before the request goes upstream. */
+    strip_token: z.boolean().default(true),
+    /** Routes allowed without a valid chain (still logged). */
+    public_routes: z.array(route.omit({ tool: true })).default([]),
+    /** Largest request body inspected for MCP JSON-RPC, in bytes. */
+    max_body_bytes: z.number().int().min(0).max(16 * 1024 * 1024).default(1024 * 1024),
+  })
+  .strict()
+  .prefault({});
+
+const policy = z
+  .object({
+    /** OPA bundle: file path or http(s) URL. Absent = built-in policy (TBIT rules only). */
+    bundle: z.string().optional(),
+    entrypoint: z.string().min(1).default('envoy/authz/allow'),
+    poll_interval: seconds(3600).default(10),
+    eval_timeout_ms: z.number().int().min(1).max(10_000).default(50),
+  })
+  .strict()
+  .prefault({});
+
+const admin = z
+  .object({
+    listen: hostPort.default('127.0.0.1:9190'),
+    /** Admin credential for the dashboard API. Absent = a random one is generated and logged at start. */
+    token: z.string().min(16, 'must be at least 16 characters').optional(),
+  })
+  .strict()
+  .prefault({});
+
+const agent = z
+  .object({
+    /** This sidecar's local agent. */
+    spiffe_id: spiffeLike.default('spiffe://sigil.mesh/agent/local/dev'),
+  })
+  .strict()
+  .prefault({});
+
+const log = z
+  .object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict()
+  .prefault({});
+
+/** Schema of the whole file: everything lives under the top-level `sigil:` key. */
+export const configSchema = z
+  .object({
+    sigil: z
+      .object({
+        data_dir: z.string().min(1).default('./.sigil'),
+        agent,
+        issuer,
+        validator,
+        audit,
+        authz,
+        policy,
+        admin,
+        log,
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+/** Fully-defaulted, validated configuration. */
+export type SigilConfig = z.output<typeof configSchema>['sigil'];

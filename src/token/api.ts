@@ -1,0 +1,102 @@
+/**
+ * The token module's public contract (types only). Implementations live beside this file, one public
+ * operation per file (mint.ts, delegate.ts, verify.ts, …); internals go in src/token/lib/.
+ * Other modules (issuer, authz, policy, dashboard API) code against these types.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Clock } from '../lib/clock.js';
+
+/** Ed25519 public key as a JWK (RFC 8037 §2). */
+export interface Ed25519PublicJwk {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  /** base64url of the 32-byte public key. */
+  x: string;
+  kid?: string;
+}
+
+/** Ed25519 private key as a JWK (RFC 8037 §2). */
+export interface Ed25519PrivateJwk extends Ed25519PublicJwk {
+  d: string;
+}
+
+/** Protected header of every hop (docs/tbit.md). */
+export interface TbitHeader {
+  alg: 'EdDSA' | 'Ed25519';
+  typ: 'tbit+jwt';
+  kid: string;
+}
+
+/** Claims of one hop (docs/tbit.md). Times are JWT NumericDate seconds. */
+export interface TbitClaims {
+  iss: string;
+  /** Holder's SPIFFE ID. */
+  sub: string;
+  /** Audience SPIFFE ID(s); a trust-domain ID (`spiffe://td`) covers every ID in that domain. */
+  aud: string | string[];
+  iat: number;
+  nbf: number;
+  exp: number;
+  jti: string;
+  task_id: string;
+  /** Allow-list of tool patterns (`fs.read`, `fs.*`, `*`). */
+  tool_scope: string[];
+  /** Holder's delegation key (RFC 7800 §3.2). Absent = this hop cannot delegate further. */
+  cnf?: { jwk: Ed25519PublicJwk };
+  /** base64url SHA-256 of the parent hop's compact JWS. Absent on the root. */
+  par?: string;
+  /** 1-based position of this hop in the chain (root = 1). */
+  dep: number;
+  /** Maximum chain depth this hop allows below and including itself; may only shrink. */
+  dmax: number;
+}
+
+/** One verified hop. */
+export interface VerifiedHop {
+  header: TbitHeader;
+  claims: TbitClaims;
+  /** base64url SHA-256 of this hop's compact JWS (the child's `par`). */
+  hash: string;
+  /** The compact JWS of this hop. */
+  jws: string;
+}
+
+/** Result of a successful chain verification. */
+export interface VerifiedChain {
+  /** Root first, leaf last. */
+  hops: VerifiedHop[];
+  /** Shortcut to hops[hops.length - 1].claims. */
+  leaf: TbitClaims;
+  /** Chain depth = hops.length. */
+  depth: number;
+  /** base64url SHA-256 of the whole presented token string (cache and ledger key). */
+  tokenHash: string;
+  /** Earliest exp along the chain (= leaf exp by the chain rules). */
+  exp: number;
+}
+
+/** Trusted issuer keys and revocations, as a verifier sees them. */
+export interface TrustStore {
+  /** Public key for a root hop's (iss, kid), or undefined when unknown/untrusted. */
+  issuerKey(iss: string, kid: string): KeyObject | undefined;
+  /** True when the jti or the task_id has been revoked. */
+  isRevoked(claims: Pick<TbitClaims, 'jti' | 'task_id'>): boolean;
+  /** Bumped whenever keys or revocations change (verified-chain caches key on it). */
+  readonly version: number;
+}
+
+/** Options for chain verification. */
+export interface VerifyOptions {
+  trust: TrustStore;
+  clock?: Clock;
+  /** Expected audience (this sidecar's SPIFFE ID). Omit only in offline inspection tools. */
+  audience?: string;
+  /** When given, the leaf scope must allow this tool. */
+  tool?: string;
+  /** Default 10. */
+  maxChainDepth?: number;
+  /** Default 300 seconds. */
+  maxTtl?: number;
+  /** Default 0 seconds. */
+  clockSkew?: number;
+}
