@@ -1,0 +1,46 @@
+/**
+ * Decision records: what the authz pipeline appends to the ledger for every Check.
+ * The ledger API itself takes opaque bytes; this is the one canonical encoding for decisions
+ * (docs/ledger.md). Never holds secrets: no raw token, only its SHA-256.
+ */
+
+/** One hop of the verified chain, as recorded (no signatures, no keys). */
+export interface RecordedHop {
+  sub: string;
+  iss: string;
+  jti: string;
+  tool_scope: string[];
+  exp: number;
+}
+
+/** A Check decision as stored in the ledger. */
+export interface DecisionRecord {
+  /** Record format version. */
+  v: 1;
+  /** Decision id (also sent to Envoy and the upstream). */
+  id: string;
+  /** Decision time, epoch milliseconds. */
+  ts: number;
+  decision: 'allow' | 'deny';
+  /** `OK` for allows, else the stable error code (TBIT_*, AUTHZ_*, POLICY_*). */
+  code: string;
+  /** HTTP status Envoy returned to the caller (200 for allow). */
+  http_status: number;
+  /** Leaf holder's SPIFFE ID (when the token parsed). */
+  sub?: string;
+  task_id?: string;
+  /** Tool the request asked for, when one was found. */
+  tool?: string;
+  depth?: number;
+  /** Verified hops, root first (only when the chain verified). */
+  chain?: RecordedHop[];
+  method?: string;
+  host?: string;
+  path?: string;
+  /** mTLS peer principal Envoy reported, if any. */
+  peer?: string;
+  /** base64url SHA-256 of the presented token string. */
+  token_hash?: string;
+  /** Policy bundle revision (or content hash) that decided. */
+  policy_rev?: string;
+}
