@@ -1,0 +1,257 @@
+/**
+ * The revocation list (docs/keys.md §Revocation): `<data>/revocations.json`
+ * `{version, tasks:[{id, at}], jtis:[{id, at}]}`, written atomically under a lock so the CLI and the
+ * server can both add entries. The server notices another process's change through fs.watch on the
+ * directory (the file is replaced by rename, so watching the file itself would miss it) with an
+ * mtime poll as fallback; {@link RevocationStore.revoke} in-process takes effect at once.
+ *
+ * Fail closed: if the file exists but cannot be parsed, every token counts as revoked until it is fixed.
+ */
+import { type FSWatcher, readFileSync, statSync, watch } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { type Clock, systemClock } from '../lib/clock.js';
+import type { TbitClaims } from '../token/api.js';
+import { IssuerError } from './errors.js';
+import { ensurePrivateDir, withFileLock, writeFileAtomic } from './lib/files.js';
+
+/** One revoked id and when it was revoked (ISO 8601). */
+export interface RevocationEntry {
+  id: string;
+  at: string;
+}
+
+/** The file format of `revocations.json`. `version` grows by one per change. */
+export interface RevocationList {
+  version: number;
+  tasks: RevocationEntry[];
+  jtis: RevocationEntry[];
+}
+
+/** What to revoke: exactly one of `task` or `jti`. */
+export type RevokeTarget = { task: string; jti?: undefined } | { jti: string; task?: undefined };
+
+/** Result of {@link RevocationStore.revoke}. */
+export interface RevokeResult {
+  kind: 'task' | 'jti';
+  id: string;
+  at: string;
+  /** True when the id was already on the list (nothing changed). */
+  already: boolean;
+  /** File version after the call. */
+  version: number;
+}
+
+/** Options for {@link RevocationStore.open}. */
+export interface RevocationStoreOptions {
+  /** Path of the revocation file (default `<data>/revocations.json`). */
+  path: string;
+  clock?: Clock;
+  /** Watch the file for other processes' changes (server: true; one-shot CLI: false). Default true. */
+  watch?: boolean;
+  /** Poll interval for the mtime fallback in ms. Default 1000. */
+  pollMs?: number;
+}
+
+/** Longest accepted task id / jti (matches the token module's claim limits with room to spare). */
+const MAX_ID = 1024;
+
+const EMPTY: RevocationList = { version: 0, tasks: [], jtis: [] };
+
+function parseList(text: string, path: string): RevocationList {
+  const bad = (why: string) => new IssuerError('ISSUER_STORE_CORRUPT', `revocation file ${path}: ${why}`);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new IssuerError('ISSUER_STORE_CORRUPT', `revocation file ${path}: not JSON`, e);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('not an object');
+  const d = doc as Record<string, unknown>;
+  if (typeof d.version !== 'number' || !Number.isSafeInteger(d.version) || d.version < 0) throw bad('version must be a non-negative integer');
+  const entries = (v: unknown, what: string): RevocationEntry[] => {
+    if (!Array.isArray(v)) throw bad(`${what} must be an array`);
+    return v.map((e) => {
+      const r = e as Record<string, unknown> | null;
+      if (typeof r !== 'object' || r === null || typeof r.id !== 'string' || r.id.length === 0 || typeof r.at !== 'string') {
+        throw bad(`${what} entries must be {id, at}`);
+      }
+      return { id: r.id, at: r.at };
+    });
+  };
+  return { version: d.version, tasks: entries(d.tasks, 'tasks'), jtis: entries(d.jtis, 'jtis') };
+}
+
+function fileStamp(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.ino}:${s.mtimeMs}:${s.size}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+/**
+ * Reads, writes and watches the revocation list. Lookups are O(1) set checks so the verifier can
+ * call {@link isRevoked} on every hop of every request.
+ */
+export class RevocationStore {
+  readonly path: string;
+  private readonly lockPath: string;
+  private readonly clock: Clock;
+  private list: RevocationList = EMPTY;
+  private tasks = new Set<string>();
+  private jtis = new Set<string>();
+  private corrupt: IssuerError | undefined;
+  private stamp = '';
+  private changes = 0;
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listeners = new Set<() => void>();
+
+  private constructor(opts: RevocationStoreOptions) {
+    this.path = opts.path;
+    this.lockPath = join(dirname(opts.path), `.${basename(opts.path)}.lock`);
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /** Opens the store, reads the file (absent = empty list) and, unless `watch: false`, starts watching it. */
+  static open(opts: RevocationStoreOptions): RevocationStore {
+    const s = new RevocationStore(opts);
+    ensurePrivateDir(dirname(opts.path));
+    s.reload();
+    if (opts.watch !== false) s.startWatching(opts.pollMs ?? 1000);
+    return s;
+  }
+
+  /** Default location of the revocation file in a data dir. */
+  static defaultPath(dataDir: string): string {
+    return join(dataDir, 'revocations.json');
+  }
+
+  private startWatching(pollMs: number): void {
+    try {
+      this.watcher = watch(dirname(this.path), { persistent: false }, (_event, name) => {
+        if (name === null || name === basename(this.path)) this.reloadIfChanged();
+      });
+      this.watcher.on('error', () => {
+        this.watcher?.close();
+        this.watcher = undefined; // the poll below keeps working
+      });
+    } catch {
+      // fs.watch unsupported here (some network/overlay filesystems): rely on polling.
+    }
+    this.timer = setInterval(() => this.reloadIfChanged(), pollMs);
+    this.timer.unref();
+  }
+
+  private reloadIfChanged(): void {
+    if (fileStamp(this.path) !== this.stamp) this.reload();
+  }
+
+  /** Re-reads the file now. A corrupt file switches the store to deny-everything until it is fixed. */
+  reload(): void {
+    const stamp = fileStamp(this.path);
+    let next: RevocationList;
+    let corrupt: IssuerError | undefined;
+    if (stamp === 'missing') {
+      next = EMPTY;
+    } else {
+      try {
+        next = parseList(readFileSync(this.path, 'utf8'), this.path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return this.reload();
+        corrupt = e instanceof IssuerError ? e : new IssuerError('ISSUER_STORE_CORRUPT', `revocation file ${this.path} unreadable`, e);
+        next = this.list;
+      }
+    }
+    this.stamp = stamp;
+    this.apply(next, corrupt);
+  }
+
+  private apply(next: RevocationList, corrupt: IssuerError | undefined): void {
+    const changed = next.version !== this.list.version || next !== this.list || (corrupt === undefined) !== (this.corrupt === undefined);
+    this.list = next;
+    this.corrupt = corrupt;
+    this.tasks = new Set(next.tasks.map((t) => t.id));
+    this.jtis = new Set(next.jtis.map((t) => t.id));
+    if (changed) {
+      this.changes++;
+      for (const l of this.listeners) l();
+    }
+  }
+
+  /**
+   * Adds a task id or jti to the list (atomic file write under the lock) and applies it in-process
+   * immediately. Idempotent: revoking twice keeps the first `at`.
+   */
+  revoke(target: RevokeTarget): RevokeResult {
+    const kind: 'task' | 'jti' = target.task !== undefined ? 'task' : 'jti';
+    const id = target.task ?? target.jti;
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID || (target.task !== undefined && target.jti !== undefined)) {
+      throw new IssuerError('ISSUER_BAD_REQUEST', `revoke needs exactly one of task or jti (1..${MAX_ID} characters)`);
+    }
+    return withFileLock(this.lockPath, () => {
+      // Re-read under the lock: another process may have written since our last look.
+      const stamp = fileStamp(this.path);
+      const current = stamp === 'missing' ? EMPTY : parseList(readFileSync(this.path, 'utf8'), this.path);
+      const bucket = kind === 'task' ? current.tasks : current.jtis;
+      const found = bucket.find((e) => e.id === id);
+      if (found) {
+        this.stamp = stamp;
+        this.apply(current, undefined);
+        return { kind, id, at: found.at, already: true, version: current.version };
+      }
+      const at = new Date(this.clock.nowMs()).toISOString();
+      const next: RevocationList = {
+        version: current.version + 1,
+        tasks: kind === 'task' ? [...current.tasks, { id, at }] : current.tasks,
+        jtis: kind === 'jti' ? [...current.jtis, { id, at }] : current.jtis,
+      };
+      writeFileAtomic(this.path, `${JSON.stringify(next, null, 2)}\n`);
+      this.stamp = fileStamp(this.path);
+      this.apply(next, undefined);
+      return { kind, id, at, already: false, version: next.version };
+    });
+  }
+
+  /** True when the hop's jti or task id is revoked — or when the list is corrupt (fail closed). */
+  isRevoked(claims: Pick<TbitClaims, 'jti' | 'task_id'>): boolean {
+    if (this.corrupt) return true;
+    return this.tasks.has(claims.task_id) || this.jtis.has(claims.jti);
+  }
+
+  /** The current list (as last read or written). */
+  current(): RevocationList {
+    return this.list;
+  }
+
+  /** Plain id lists, the shape the token module's trust store takes. */
+  snapshot(): { tasks: string[]; jtis: string[] } {
+    return { tasks: [...this.tasks], jtis: [...this.jtis] };
+  }
+
+  /** The error that put the store in deny-everything mode, if any. */
+  get error(): IssuerError | undefined {
+    return this.corrupt;
+  }
+
+  /** Grows on every observed change (own writes, other processes' writes, corruption). */
+  get version(): number {
+    return this.changes;
+  }
+
+  /** Calls `listener` after each observed change. Returns an unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stops watching. */
+  close(): void {
+    this.watcher?.close();
+    this.watcher = undefined;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.listeners.clear();
+  }
+}
