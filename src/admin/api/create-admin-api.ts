@@ -1,0 +1,289 @@
+/**
+ * The dashboard's admin API: a request handler the admin HTTP server (src/admin/server.ts) mounts. It answers
+ * `/api/*` (JSON, read-only except policy eval/upload, session and token inspection) and the built dashboard's
+ * static files; every other path is left to the server (it returns false). Spec: docs/api.md "Admin API",
+ * docs/dashboard.md.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { systemClock } from '../../lib/clock.js';
+import type { AdminApiDeps, DecisionEntry, DecisionFilter } from './deps.js';
+import { AdminApiError } from './errors.js';
+import { bearerOf, cookieOf, credentialMatches, SESSION_COOKIE, SessionStore } from './lib/auth.js';
+import { EventStreams } from './lib/events.js';
+import { buildGraph } from './lib/graph.js';
+import { qInt, qString, qTime, readBody, readJsonObject, sendError, sendJson } from './lib/http.js';
+import { defaultDashboardDir, StaticFiles } from './lib/static.js';
+
+/** The mounted handler: returns true when it took the request (it then answers it, possibly asynchronously). */
+export interface AdminApiHandler {
+  (req: IncomingMessage, res: ServerResponse): boolean;
+  /** Ends live event streams and stops listening to the ledger. */
+  close(): void;
+}
+
+/** Largest token the inspector accepts (a depth-10 chain is ~10 KB; docs/tbit.md). */
+const MAX_TOKEN_BODY = 64 * 1024;
+/** Largest policy-eval input. */
+const MAX_EVAL_BODY = 1024 * 1024;
+/** Largest uploaded bundle. */
+const MAX_BUNDLE_BODY = 16 * 1024 * 1024;
+/** Most records one page of /api/decisions returns. */
+const MAX_LIMIT = 1000;
+/** Most records /api/graph reads. */
+const GRAPH_WINDOW = 5000;
+/** Most records scanned to fill one page when filtering by code (the ledger does not index codes). */
+const CODE_SCAN_LIMIT = 20_000;
+
+type Route = (req: IncomingMessage, res: ServerResponse, url: URL, auth: AuthKind) => Promise<void>;
+type AuthKind = 'bearer' | 'cookie';
+
+/**
+ * Creates the admin API handler. Throws AdminApiError(ADMIN_BAD_REQUEST) when the admin token is shorter than
+ * 16 characters (the config schema already enforces it; this guards programmatic use).
+ */
+export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
+  if (typeof deps.adminToken !== 'string' || deps.adminToken.length < 16) {
+    throw new AdminApiError('ADMIN_BAD_REQUEST', 'admin token must be at least 16 characters');
+  }
+  const clock = deps.clock ?? systemClock;
+  const sessions = new SessionStore(clock, deps.sessionTtlMs ?? 12 * 3600_000);
+  const streams = new EventStreams(deps.maxStreams ?? 32, deps.heartbeatMs ?? 15_000);
+  const files = new StaticFiles(deps.dashboardDir === null ? undefined : (deps.dashboardDir ?? defaultDashboardDir()));
+  let unsubscribe: (() => void) | undefined;
+
+  const ledger = () => {
+    if (!deps.ledger) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the audit ledger is not available');
+    return deps.ledger;
+  };
+
+  const routes: Record<string, Partial<Record<string, Route>>> = {
+    '/api/session': {
+      POST: async (_req, res, _url, auth) => {
+        if (auth !== 'bearer') throw new AdminApiError('ADMIN_BEARER_REQUIRED', 'log in with the Bearer header');
+        const id = sessions.create();
+        const maxAge = Math.floor((deps.sessionTtlMs ?? 12 * 3600_000) / 1000);
+        res.writeHead(204, {
+          'cache-control': 'no-store',
+          'set-cookie': `${SESSION_COOKIE}=${id}; Path=/api; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`,
+        });
+        res.end();
+      },
+      DELETE: async (req, res) => {
+        const id = cookieOf(req, SESSION_COOKIE);
+        if (id) sessions.revoke(id);
+        res.writeHead(204, {
+          'cache-control': 'no-store',
+          'set-cookie': `${SESSION_COOKIE}=; Path=/api; HttpOnly; SameSite=Strict; Max-Age=0`,
+        });
+        res.end();
+      },
+    },
+    '/api/status': {
+      GET: async (_req, res) => {
+        sendJson(res, 200, {
+          now: clock.nowMs(),
+          ledger: deps.ledger ? { size: deps.ledger.size() } : null,
+          policy: deps.policy ? { revision: deps.policy.info().revision ?? null } : null,
+          tokens: deps.tokens !== undefined,
+          streams: streams.size,
+        });
+      },
+    },
+    '/api/decisions': {
+      GET: async (_req, res, url) => {
+        const q = url.searchParams;
+        const filter = decisionFilter(q);
+        const code = qString(q, 'code', 128);
+        const { items, next } = await findDecisions(filter, code);
+        sendJson(res, 200, { items, next_before: next ?? null, size: ledger().size() });
+      },
+    },
+    '/api/graph': {
+      GET: async (_req, res, url) => {
+        const task = qString(url.searchParams, 'task', 1024);
+        // Every task for the filter box comes from the same window, so read it unfiltered and filter in the builder.
+        const entries = await ledger().query({ limit: GRAPH_WINDOW });
+        sendJson(res, 200, buildGraph(entries, task));
+      },
+    },
+    '/api/events': {
+      GET: async (req, res) => {
+        ledger();
+        if (!streams.hasRoom) throw new AdminApiError('ADMIN_TOO_MANY_STREAMS', 'too many live event streams');
+        if (!unsubscribe) unsubscribe = ledger().onAppend((e) => streams.publish(e));
+        streams.open(req, res);
+      },
+    },
+    '/api/checkpoint': {
+      GET: async (_req, res) => {
+        const cp = await ledger().checkpoint();
+        sendJson(res, 200, { size: cp.size, note: cp.note });
+      },
+    },
+    '/api/verifier-key': {
+      GET: async (_req, res) => {
+        sendJson(res, 200, { key: ledger().verifierKey() });
+      },
+    },
+    '/api/verify-token': {
+      POST: async (req, res) => {
+        if (!deps.tokens) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the token verifier is not available');
+        const body = await readJsonObject(req, MAX_TOKEN_BODY);
+        const token = body.token;
+        if (typeof token !== 'string' || token.length === 0) {
+          throw new AdminApiError('ADMIN_BAD_REQUEST', 'body.token must be a non-empty string');
+        }
+        sendJson(res, 200, deps.tokens.inspect(token.trim()));
+      },
+    },
+    '/api/policy': {
+      GET: async (_req, res) => {
+        if (!deps.policy) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the policy engine is not available');
+        sendJson(res, 200, deps.policy.info());
+      },
+    },
+    '/api/policy/eval': {
+      POST: async (req, res) => {
+        if (!deps.policy) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the policy engine is not available');
+        const body = await readJsonObject(req, MAX_EVAL_BODY);
+        const input = body.input;
+        if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+          throw new AdminApiError('ADMIN_BAD_REQUEST', 'body.input must be a JSON object');
+        }
+        sendJson(res, 200, { result: await deps.policy.evaluate(input as Record<string, unknown>) });
+      },
+    },
+    '/api/policy/bundle': {
+      POST: async (req, res) => {
+        if (!deps.policy) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the policy engine is not available');
+        const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        if (!['application/gzip', 'application/x-gzip', 'application/octet-stream'].includes(type)) {
+          throw new AdminApiError('ADMIN_UNSUPPORTED_MEDIA_TYPE', 'upload the bundle.tar.gz as application/gzip');
+        }
+        const bytes = await readBody(req, MAX_BUNDLE_BODY);
+        if (bytes.length === 0) throw new AdminApiError('ADMIN_BAD_REQUEST', 'empty bundle');
+        sendJson(res, 200, await deps.policy.upload(new Uint8Array(bytes)));
+      },
+    },
+  };
+
+  /** Pages newest-first through the ledger; a `code` filter is applied here, scanning a bounded number of records. */
+  async function findDecisions(
+    filter: DecisionFilter,
+    code: string | undefined,
+  ): Promise<{ items: DecisionEntry[]; next: number | undefined }> {
+    if (code === undefined) {
+      const items = await ledger().query(filter);
+      const last = items[items.length - 1];
+      return { items, next: items.length === filter.limit && last ? last.index : undefined };
+    }
+    const items: DecisionEntry[] = [];
+    let before = filter.before;
+    let scanned = 0;
+    while (items.length < filter.limit && scanned < CODE_SCAN_LIMIT) {
+      const page = await ledger().query({ ...filter, before, limit: 500 });
+      if (page.length === 0) return { items, next: undefined };
+      for (const e of page) {
+        scanned++;
+        before = e.index;
+        if (e.record.code === code) {
+          items.push(e);
+          if (items.length === filter.limit) break;
+        }
+      }
+      if (page.length < 500) return { items, next: items.length === filter.limit ? before : undefined };
+    }
+    return { items, next: before };
+  }
+
+  async function proof(res: ServerResponse, rawIndex: string): Promise<void> {
+    if (!/^\d{1,15}$/.test(rawIndex)) throw new AdminApiError('ADMIN_BAD_REQUEST', 'index must be a decimal integer');
+    const index = Number(rawIndex);
+    const log = ledger();
+    if (index >= log.size()) throw new AdminApiError('ADMIN_NOT_FOUND', `no entry ${index} (log size ${log.size()})`);
+    // The checkpoint must cover the entry; the proof is then taken against exactly the checkpoint's size.
+    const cp = await log.checkpoint(index + 1);
+    const [entry, path] = await Promise.all([log.entry(index), log.inclusionProof(index, cp.size)]);
+    if (!entry) throw new AdminApiError('ADMIN_NOT_FOUND', `no entry ${index}`);
+    sendJson(res, 200, {
+      index,
+      size: cp.size,
+      entry: Buffer.from(entry).toString('base64'),
+      proof: path.map((h) => Buffer.from(h).toString('base64')),
+      checkpoint: cp.note,
+    });
+  }
+
+  function authenticate(req: IncomingMessage): AuthKind | undefined {
+    const bearer = bearerOf(req);
+    if (bearer !== undefined) return credentialMatches(bearer, deps.adminToken) ? 'bearer' : undefined;
+    const cookie = cookieOf(req, SESSION_COOKIE);
+    if (cookie !== undefined && sessions.valid(cookie)) return 'cookie';
+    return undefined;
+  }
+
+  async function api(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const method = req.method ?? 'GET';
+    const auth = authenticate(req);
+    if (!auth) throw new AdminApiError('ADMIN_UNAUTHORIZED', 'admin credential missing or wrong');
+    // A cookie alone may only read: anything that changes state or sends secrets needs the Bearer header.
+    if (auth === 'cookie' && method !== 'GET' && method !== 'HEAD' && url.pathname !== '/api/session') {
+      throw new AdminApiError('ADMIN_BEARER_REQUIRED', 'this request needs the Authorization: Bearer header');
+    }
+    const proofMatch = /^\/api\/proof\/([^/]+)$/.exec(url.pathname);
+    if (proofMatch) {
+      if (method !== 'GET') throw new AdminApiError('ADMIN_METHOD_NOT_ALLOWED', 'use GET');
+      return proof(res, decodeURIComponent(proofMatch[1]!));
+    }
+    const route = routes[url.pathname];
+    if (!route) throw new AdminApiError('ADMIN_NOT_FOUND', `no such endpoint ${url.pathname}`);
+    const fn = route[method];
+    if (!fn) throw new AdminApiError('ADMIN_METHOD_NOT_ALLOWED', `use ${Object.keys(route).join(' or ')}`);
+    return fn(req, res, url, auth);
+  }
+
+  const handler = ((req: IncomingMessage, res: ServerResponse): boolean => {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://admin.invalid');
+    } catch {
+      return false;
+    }
+    if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
+      api(req, res, url).catch((e: unknown) => sendError(res, e));
+      return true;
+    }
+    const method = req.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    return files.serve(url.pathname, method, res);
+  }) as AdminApiHandler;
+  handler.close = () => {
+    unsubscribe?.();
+    unsubscribe = undefined;
+    streams.close();
+  };
+  return handler;
+}
+
+function decisionFilter(q: URLSearchParams): DecisionFilter {
+  const decision = qString(q, 'decision', 8);
+  if (decision !== undefined && decision !== 'allow' && decision !== 'deny') {
+    throw new AdminApiError('ADMIN_BAD_REQUEST', 'decision must be allow or deny');
+  }
+  const filter: DecisionFilter = { limit: qInt(q, 'limit', 1, MAX_LIMIT) ?? 100 };
+  const task = qString(q, 'task', 1024);
+  const agent = qString(q, 'agent', 2048);
+  const since = qTime(q, 'since');
+  const until = qTime(q, 'until');
+  const before = qInt(q, 'before', 0, Number.MAX_SAFE_INTEGER);
+  if (task !== undefined) filter.task = task;
+  if (agent !== undefined) filter.agent = agent;
+  if (decision !== undefined) filter.decision = decision;
+  if (since !== undefined) filter.since = since;
+  if (until !== undefined) filter.until = until;
+  if (before !== undefined) filter.before = before;
+  if (since !== undefined && until !== undefined && since > until) {
+    throw new AdminApiError('ADMIN_BAD_REQUEST', 'since must not be after until');
+  }
+  return filter;
+}

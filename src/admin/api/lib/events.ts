@@ -1,0 +1,91 @@
+/**
+ * Server-sent events for live decisions (WHATWG HTML §9.2 "Server-sent events"). Each new ledger entry becomes
+ * `id: <index>` / `event: decision` / `data: {"index":…,"record":{…}}`. Slow readers are cut off rather than
+ * buffered without bound: a dashboard that falls behind reconnects and refetches.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DecisionEntry } from '../deps.js';
+
+/** Bytes a client may have pending before it is dropped. */
+const MAX_PENDING = 1024 * 1024;
+
+/** Live event streams, bounded in number. */
+export class EventStreams {
+  readonly #clients = new Set<ServerResponse>();
+  readonly #max: number;
+  readonly #heartbeatMs: number;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(max: number, heartbeatMs: number) {
+    this.#max = max;
+    this.#heartbeatMs = heartbeatMs;
+  }
+
+  /** True when another stream may be opened. */
+  get hasRoom(): boolean {
+    return this.#clients.size < this.#max;
+  }
+
+  /** Number of open streams. */
+  get size(): number {
+    return this.#clients.size;
+  }
+
+  /** Turns `res` into an event stream until the client goes away. */
+  open(req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.flushHeaders();
+    res.write('retry: 3000\n: sigil decisions\n\n');
+    this.#clients.add(res);
+    const drop = (): void => {
+      this.#clients.delete(res);
+      if (this.#clients.size === 0) this.#stopHeartbeat();
+    };
+    req.on('close', drop);
+    res.on('close', drop);
+    res.on('error', drop);
+    this.#startHeartbeat();
+  }
+
+  /** Sends one decision to every stream. */
+  publish(entry: DecisionEntry): void {
+    if (this.#clients.size === 0) return;
+    // JSON.stringify never emits raw newlines, so one `data:` line is always well-formed.
+    this.#broadcast(`id: ${entry.index}\nevent: decision\ndata: ${JSON.stringify(entry)}\n\n`);
+  }
+
+  /** Closes every stream (server shutdown). */
+  close(): void {
+    for (const res of this.#clients) res.end();
+    this.#clients.clear();
+    this.#stopHeartbeat();
+  }
+
+  #broadcast(text: string): void {
+    for (const res of this.#clients) {
+      if (res.writableLength > MAX_PENDING) {
+        this.#clients.delete(res);
+        res.destroy();
+        continue;
+      }
+      res.write(text);
+    }
+  }
+
+  #startHeartbeat(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => this.#broadcast(': ping\n\n'), this.#heartbeatMs);
+    this.#timer.unref();
+  }
+
+  #stopHeartbeat(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

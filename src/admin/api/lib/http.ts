@@ -1,0 +1,115 @@
+/** Small HTTP helpers for the admin API: JSON answers with safe headers, bounded body reads, query parsing. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SigilError } from '../../../lib/errors.js';
+import { AdminApiError } from '../errors.js';
+
+/** Headers on every API answer: never cached, never sniffed, never framed. */
+export const API_HEADERS: Readonly<Record<string, string>> = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+};
+
+/** Sends a JSON body. */
+export function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, {
+    ...API_HEADERS,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(text)),
+    ...extra,
+  });
+  res.end(text);
+}
+
+/**
+ * Sends an error as `{error, code}`. SigilErrors from other modules keep their own code and HTTP status (so the
+ * dashboard shows e.g. POLICY_BUNDLE_INVALID); anything else becomes ADMIN_INTERNAL with no internals leaked.
+ */
+export function sendError(res: ServerResponse, e: unknown): void {
+  if (e instanceof SigilError) {
+    const extra: Record<string, string> =
+      e.httpStatus === 401 ? { 'www-authenticate': 'Bearer realm="sigil-admin"' } : {};
+    sendJson(res, e.httpStatus, e.toJSON(), extra);
+    return;
+  }
+  sendJson(res, 500, { error: 'internal error', code: 'ADMIN_INTERNAL' });
+}
+
+/** Reads the request body up to `limit` bytes; larger bodies fail with ADMIN_BODY_TOO_LARGE without buffering them. */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    throw new AdminApiError('ADMIN_BODY_TOO_LARGE', `body larger than ${limit} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    const b = chunk as Buffer;
+    total += b.length;
+    if (total > limit) {
+      req.destroy();
+      throw new AdminApiError('ADMIN_BODY_TOO_LARGE', `body larger than ${limit} bytes`);
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Reads and parses a JSON object body (content-type must be JSON). */
+export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw new AdminApiError('ADMIN_UNSUPPORTED_MEDIA_TYPE', 'content-type must be application/json');
+  }
+  const raw = await readBody(req, limit);
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new AdminApiError('ADMIN_BAD_REQUEST', 'body is not valid JSON');
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new AdminApiError('ADMIN_BAD_REQUEST', 'body must be a JSON object');
+  }
+  return doc as Record<string, unknown>;
+}
+
+/** Optional string query parameter of at most `max` characters. */
+export function qString(q: URLSearchParams, name: string, max = 2048): string | undefined {
+  const all = q.getAll(name);
+  if (all.length === 0 || all[0] === '') return undefined;
+  if (all.length > 1) throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} given more than once`);
+  const v = all[0]!;
+  if (v.length > max) throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} longer than ${max}`);
+  return v;
+}
+
+/** Optional non-negative integer query parameter within [min, max]. */
+export function qInt(q: URLSearchParams, name: string, min: number, max: number): number | undefined {
+  const v = qString(q, name, 20);
+  if (v === undefined) return undefined;
+  if (!/^\d{1,16}$/.test(v)) throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} must be an integer`);
+  const n = Number(v);
+  if (n < min || n > max) throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} must be in [${min}, ${max}]`);
+  return n;
+}
+
+/**
+ * Optional time query parameter: epoch milliseconds or an ISO 8601 date-time. Returns epoch ms.
+ */
+export function qTime(q: URLSearchParams, name: string): number | undefined {
+  const v = qString(q, name, 40);
+  if (v === undefined) return undefined;
+  if (/^\d{1,16}$/.test(v)) return Number(v);
+  const ms = Date.parse(v);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(ms)) {
+    throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} must be epoch ms or an ISO 8601 time`);
+  }
+  return ms;
+}

@@ -1,0 +1,103 @@
+/**
+ * Serves the built dashboard (dist/dashboard) read-only. Files are read once into memory at first use: the bundle
+ * is small and fixed for the life of the process, and no request path ever reaches the file system, so traversal
+ * is impossible by construction (a lookup in a map of known files).
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
+import { extname, join, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json; charset=utf-8',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+/**
+ * Content-Security-Policy of the dashboard: only our own scripts, styles and API; no inline script, no framing,
+ * no form posts elsewhere. Pasted tokens therefore cannot be sent anywhere but this origin.
+ */
+export const DASHBOARD_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+  "font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+interface StaticFile {
+  body: Buffer;
+  type: string;
+  immutable: boolean;
+}
+
+/** Finds the built dashboard next to the compiled module (dist/) or from the source tree (tsx). */
+export function defaultDashboardDir(): string | undefined {
+  for (const rel of ['../../../dashboard/', '../../../../dist/dashboard/', '../../../dist/dashboard/']) {
+    const dir = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(join(dir, 'index.html'))) return dir;
+  }
+  return undefined;
+}
+
+/** The static part of the admin API. */
+export class StaticFiles {
+  readonly #dir: string | undefined;
+  #files: Map<string, StaticFile> | undefined;
+
+  constructor(dir: string | undefined) {
+    this.#dir = dir;
+  }
+
+  /** True when a dashboard build was found. */
+  get available(): boolean {
+    return this.#load().size > 0;
+  }
+
+  /** Serves `pathname` if it is a dashboard file (`/` = index.html); returns false when it is not one. */
+  serve(pathname: string, method: string, res: ServerResponse): boolean {
+    const key = pathname === '/' ? '/index.html' : pathname;
+    const f = this.#load().get(key);
+    if (!f) return false;
+    res.writeHead(200, {
+      'content-type': f.type,
+      'content-length': String(f.body.length),
+      'cache-control': f.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+      'content-security-policy': DASHBOARD_CSP,
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'x-frame-options': 'DENY',
+      'cross-origin-opener-policy': 'same-origin',
+    });
+    res.end(method === 'HEAD' ? undefined : f.body);
+    return true;
+  }
+
+  #load(): Map<string, StaticFile> {
+    if (this.#files) return this.#files;
+    const files = new Map<string, StaticFile>();
+    if (this.#dir && existsSync(this.#dir)) {
+      const walk = (dir: string, depth: number): void => {
+        if (depth > 4) return;
+        for (const name of readdirSync(dir)) {
+          const full = join(dir, name);
+          const st = statSync(full);
+          if (st.isDirectory()) walk(full, depth + 1);
+          else if (st.isFile() && TYPES[extname(name)] && st.size <= 8 * 1024 * 1024) {
+            const urlPath = `/${relative(this.#dir!, full).split(sep).join('/')}`;
+            files.set(urlPath, {
+              body: readFileSync(full),
+              type: TYPES[extname(name)]!,
+              immutable: urlPath.startsWith('/assets/'),
+            });
+          }
+        }
+      };
+      walk(this.#dir, 0);
+    }
+    this.#files = files;
+    return files;
+  }
+}
