@@ -1,0 +1,27 @@
+/**
+ * The TBIT token module: Task-Bound Identity Tokens and delegation chains (docs/tbit.md, docs/chains.md).
+ * One public operation per file; internals in lib/.
+ */
+
+export { agentSpiffeId } from './agent-id.js';
+export type * from './api.js';
+export { type DecodedHop, decodeChain, type HopNarrowing } from './decode.js';
+export { type DelegateOptions, delegate } from './delegate.js';
+export { TBIT_ERROR_CODES, TbitError, type TbitErrorCode } from './errors.js';
+export { MAX_HOPS, MAX_TOKEN_LENGTH } from './lib/hop.js';
+export { type MintRootOptions, mintRoot } from './mint.js';
+export { publicJwkOf } from './public-jwk.js';
+export { scopeAllows } from './scope-allows.js';
+export { scopeCovers } from './scope-covers.js';
+export { isSpiffeId, parseSpiffeId, type SpiffeId } from './spiffe-id.js';
+export { jwkThumbprint } from './thumbprint.js';
+export { loadTrustBundle, type TrustBundle, type TrustBundleOptions } from './trust-bundle.js';
+export {
+  createTrustStore,
+  type JsonWebKeySet,
+  type MutableTrustStore,
+  type RevocationList,
+  type Source,
+  type TrustStoreInput,
+} from './trust-store.js';
+export { verifyChain } from './verify.js';

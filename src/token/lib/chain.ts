@@ -1,0 +1,86 @@
+/**
+ * The chain walk shared by verifyChain and delegate (docs/chains.md §4): for each hop, find the key that
+ * must have signed it, check the signature, then the hop's own rules, its link to the parent, time and
+ * revocation. The first failure throws; nothing is returned for a broken chain.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { TbitClaims } from '../api.js';
+import { TbitError } from '../errors.js';
+import type { ParsedHop } from './hop.js';
+import { verifySignature } from './jws.js';
+import { type CachedKey, importEd25519, okpThumbprint } from './keys.js';
+import { Lru } from './lru.js';
+import { checkChild, checkHop, checkTime, type Limits } from './rules.js';
+
+/** Holder keys seen recently, keyed by the JWK `x`; importing a key costs more than verifying with it. */
+const holderKeys = new Lru<string, CachedKey>(1024);
+
+/** The holder key for a `cnf.jwk.x` (imported once, then cached with its RFC 7638 thumbprint). */
+export function holderKey(x: string, hop?: number): CachedKey {
+  let k = holderKeys.get(x);
+  if (k === undefined) {
+    try {
+      k = { key: importEd25519(x), thumbprint: okpThumbprint(x) };
+    } catch (e) {
+      throw new TbitError('TBIT_INVALID_CLAIM', 'cnf.jwk is not a usable Ed25519 key', hop, e);
+    }
+    holderKeys.set(x, k);
+  }
+  return k;
+}
+
+/** What the walk needs besides the hops. */
+export interface WalkOptions {
+  limits: Limits;
+  /** Current time in seconds; undefined skips the time rules (delegate checks its own leaf). */
+  now: number | undefined;
+  /** Key for the root hop, or null to skip the root signature (delegate: trust is not its job). */
+  rootKey: ((iss: string, kid: string) => KeyObject | undefined) | null;
+  /** Revocation lookup; undefined skips it. */
+  isRevoked?: (c: Pick<TbitClaims, 'jti' | 'task_id'>) => boolean;
+}
+
+/** Walks the chain root → leaf, throwing the first rule a hop breaks. */
+export function walkChain(hops: readonly ParsedHop[], o: WalkOptions): void {
+  if (hops.length > o.limits.maxChainDepth) {
+    throw new TbitError(
+      'TBIT_DEPTH_EXCEEDED',
+      `${hops.length} hops exceed max_chain_depth ${o.limits.maxChainDepth}`,
+    );
+  }
+  for (let i = 0; i < hops.length; i++) {
+    const hop = hops[i]!;
+    const c = hop.claims;
+    if (i === 0) {
+      if (o.rootKey !== null) {
+        // kid is only a lookup key into the trust bundle (never a key itself), scoped by iss.
+        const key = o.rootKey(c.iss, hop.header.kid);
+        if (key === undefined) {
+          throw new TbitError(
+            'TBIT_UNKNOWN_KEY',
+            `no trusted key "${hop.header.kid}" for issuer ${c.iss}`,
+            i,
+          );
+        }
+        verifySignature(hop.jwsParts, key, i);
+      }
+    } else {
+      const parent = hops[i - 1]!;
+      const cnf = parent.claims.cnf;
+      if (cnf === undefined) {
+        throw new TbitError('TBIT_NOT_DELEGABLE', 'the parent hop has no cnf key and cannot delegate', i);
+      }
+      const k = holderKey(cnf.jwk.x, i - 1);
+      // A delegated hop names its signer by thumbprint; any other kid is a key we were not told to trust.
+      if (hop.header.kid !== k.thumbprint) {
+        throw new TbitError('TBIT_UNKNOWN_KEY', "kid is not the thumbprint of the parent's cnf key", i);
+      }
+      verifySignature(hop.jwsParts, k.key, i);
+      checkChild(parent.claims, parent.hash, c, i);
+    }
+    checkHop(c, i, o.limits);
+    if (o.now !== undefined) checkTime(c, i, o.now, o.limits.clockSkew);
+    if (o.isRevoked?.(c))
+      throw new TbitError('TBIT_REVOKED', `jti ${c.jti} or task ${c.task_id} is revoked`, i);
+  }
+}

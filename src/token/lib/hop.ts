@@ -1,0 +1,58 @@
+/**
+ * Splitting a presented token into hops (docs/tbit.md §2) and decoding each hop. Size caps come first,
+ * before any decoding work, so an oversized input costs one length check.
+ */
+import { b64urlEncode, sha256 } from '../../lib/bytes.js';
+import type { TbitClaims, TbitHeader } from '../api.js';
+import { TbitError } from '../errors.js';
+import { assertClaims, assertTbitHeader } from './claims.js';
+import { type ParsedJws, parseCompactJws, parseJsonObject } from './jws.js';
+
+/** Largest presented token, in characters (valid tokens are ASCII, so this is also bytes). */
+export const MAX_TOKEN_LENGTH = 16 * 1024;
+/** Hard cap on hops, whatever the configuration says. */
+export const MAX_HOPS = 10;
+/** Separator between hops (a legal RFC 7235 §2.1 token68 character). */
+export const HOP_SEPARATOR = '~';
+
+/** One decoded hop, signature not yet checked. */
+export interface ParsedHop {
+  header: TbitHeader;
+  claims: TbitClaims;
+  /** base64url SHA-256 of the hop's compact JWS: what a child's `par` must equal. */
+  hash: string;
+  jws: string;
+  jwsParts: ParsedJws;
+}
+
+/** Enforces TBIT_TOO_LARGE and splits the token; throws TBIT_MALFORMED for empty hops. */
+export function splitToken(token: unknown): string[] {
+  if (typeof token !== 'string') throw new TbitError('TBIT_MALFORMED', 'token must be a string');
+  if (token.length > MAX_TOKEN_LENGTH) {
+    throw new TbitError('TBIT_TOO_LARGE', `token is longer than ${MAX_TOKEN_LENGTH} characters`);
+  }
+  let seps = 0;
+  for (let i = token.indexOf(HOP_SEPARATOR); i !== -1; i = token.indexOf(HOP_SEPARATOR, i + 1)) {
+    if (++seps >= MAX_HOPS) throw new TbitError('TBIT_TOO_LARGE', `token has more than ${MAX_HOPS} hops`);
+  }
+  if (token.length === 0) throw new TbitError('TBIT_MALFORMED', 'token is empty');
+  const parts = token.split(HOP_SEPARATOR);
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i]!.length === 0)
+      throw new TbitError('TBIT_MALFORMED', 'empty hop (leading, trailing or "~~")', i);
+  }
+  return parts;
+}
+
+/** Hash of a hop or token as the `par` claim carries it: base64url(SHA-256(ASCII(s))). */
+export function hopHash(s: string): string {
+  return b64urlEncode(sha256(Buffer.from(s, 'latin1')));
+}
+
+/** Decodes one hop: JWS layer, TBIT header, claim shape. */
+export function parseHop(jws: string, index: number): ParsedHop {
+  const jwsParts = parseCompactJws(jws, index);
+  const header = assertTbitHeader(jwsParts.header, index);
+  const claims = assertClaims(parseJsonObject(jwsParts.payload, 'claims', index), index);
+  return { header, claims, hash: hopHash(jws), jws, jwsParts };
+}

@@ -1,0 +1,50 @@
+/**
+ * Ed25519 key handling: strict public-JWK validation (RFC 8037 §2), JWK thumbprints (RFC 7638 §3),
+ * and the bounded cache of holder (`cnf`) keys used on the hot path.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { Fail } from '../../lib/assert.js';
+import { b64urlDecode, b64urlEncode, sha256 } from '../../lib/bytes.js';
+import type { Ed25519PublicJwk } from '../api.js';
+
+const JWK_MEMBERS = new Set(['kty', 'crv', 'x', 'kid']);
+
+/**
+ * Validates an Ed25519 public JWK and returns a clean copy. Rejects any other key type or curve, a
+ * private part (`d`), unknown members, and an `x` that is not exactly 32 bytes of canonical base64url.
+ */
+export function assertEd25519PublicJwk(v: unknown, what: string, fail: Fail): Ed25519PublicJwk {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw fail(`${what} must be a JWK object`);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!JWK_MEMBERS.has(k)) throw fail(`${what} has a forbidden member "${k}"`);
+  }
+  if (o.kty !== 'OKP' || o.crv !== 'Ed25519') throw fail(`${what} must be kty OKP, crv Ed25519`);
+  const x = o.x;
+  if (typeof x !== 'string' || x.length !== 43) throw fail(`${what}.x must be 32 bytes of base64url`);
+  const raw = b64urlDecode(x);
+  if (raw === null || raw.length !== 32) throw fail(`${what}.x must be 32 bytes of base64url`);
+  const out: Ed25519PublicJwk = { kty: 'OKP', crv: 'Ed25519', x };
+  if (o.kid !== undefined) {
+    if (typeof o.kid !== 'string' || o.kid.length === 0 || o.kid.length > 256)
+      throw fail(`${what}.kid is invalid`);
+    out.kid = o.kid;
+  }
+  return out;
+}
+
+/** RFC 7638 §3.2 thumbprint of an OKP key: SHA-256 over {"crv","kty","x"} in lexicographic order. */
+export function okpThumbprint(x: string): string {
+  return b64urlEncode(sha256(`{"crv":"Ed25519","kty":"OKP","x":"${x}"}`));
+}
+
+/** Imports an (already validated) Ed25519 public JWK as a KeyObject. */
+export function importEd25519(x: string): KeyObject {
+  return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+}
+
+/** A holder key ready for verification, with its thumbprint (the child hop's expected `kid`). */
+export interface CachedKey {
+  key: KeyObject;
+  thumbprint: string;
+}
