@@ -1,0 +1,108 @@
+/**
+ * Step 2: chain verification with a bounded cache of verified chains (docs/authz.md §Cache).
+ * Key: base64url SHA-256 of the presented token. An entry lives min(cache_ttl, chain exp) and dies
+ * as soon as the trust store's `version` moves (new keys, revocations), so a revoked token is never
+ * served from the cache.
+ */
+import { b64urlEncode, sha256 } from '../lib/bytes.js';
+import type { Clock } from '../lib/clock.js';
+import type { TrustStore, VerifiedChain, VerifyOptions } from '../token/api.js';
+import { verifyChain } from '../token/verify.js';
+
+/** The token module's chain verifier (src/token verifyChain). */
+export type ChainVerifier = (token: string, options: VerifyOptions) => VerifiedChain | Promise<VerifiedChain>;
+
+/** Options for {@link ChainCache}. */
+export interface ChainCacheOptions {
+  /** Default: the token module's verifyChain. */
+  verify?: ChainVerifier;
+  trust: TrustStore;
+  clock: Clock;
+  /** Expected leaf audience (this sidecar's SPIFFE ID). */
+  audience: string;
+  /** validator.cache_ttl, seconds. */
+  ttlSeconds: number;
+  maxChainDepth: number;
+  maxTtl: number;
+  clockSkew: number;
+  /** Most entries kept (LRU eviction). Default 10 000. */
+  maxEntries?: number;
+}
+
+interface Entry {
+  chain: VerifiedChain;
+  expiresAtMs: number;
+}
+
+/** Result of {@link ChainCache.get}: the chain and whether it came from the cache. */
+export interface CachedChain {
+  chain: VerifiedChain;
+  hit: boolean;
+  tokenHash: string;
+}
+
+/** Verified-chain cache in front of verifyChain. */
+export class ChainCache {
+  readonly #opts: ChainCacheOptions;
+  readonly #max: number;
+  readonly #map = new Map<string, Entry>();
+  #version: number;
+
+  constructor(opts: ChainCacheOptions) {
+    this.#opts = opts;
+    this.#max = Math.max(1, opts.maxEntries ?? 10_000);
+    this.#version = opts.trust.version;
+  }
+
+  /** Number of cached chains. */
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /** Drops every entry. */
+  clear(): void {
+    this.#map.clear();
+  }
+
+  /** The verified chain for `token`; throws the verifier's TbitError when it does not verify. */
+  async get(token: string): Promise<CachedChain> {
+    const o = this.#opts;
+    const now = o.clock.nowMs();
+    const tokenHash = b64urlEncode(sha256(token));
+    if (o.trust.version !== this.#version) {
+      this.#map.clear();
+      this.#version = o.trust.version;
+    }
+    const hit = this.#map.get(tokenHash);
+    if (hit !== undefined) {
+      if (hit.expiresAtMs > now) {
+        // Re-insert to mark it most recently used (Map keeps insertion order).
+        this.#map.delete(tokenHash);
+        this.#map.set(tokenHash, hit);
+        return { chain: hit.chain, hit: true, tokenHash };
+      }
+      this.#map.delete(tokenHash);
+    }
+    const version = o.trust.version;
+    const chain = await (o.verify ?? verifyChain)(token, {
+      trust: o.trust,
+      clock: o.clock,
+      audience: o.audience,
+      maxChainDepth: o.maxChainDepth,
+      maxTtl: o.maxTtl,
+      clockSkew: o.clockSkew,
+    });
+    // Only cache when trust did not change while verifying (a revocation could have raced us).
+    if (version === o.trust.version && version === this.#version) {
+      const expiresAtMs = Math.min(now + o.ttlSeconds * 1000, chain.exp * 1000);
+      if (expiresAtMs > now) {
+        this.#map.set(tokenHash, { chain, expiresAtMs });
+        if (this.#map.size > this.#max) {
+          const oldest = this.#map.keys().next();
+          if (!oldest.done) this.#map.delete(oldest.value);
+        }
+      }
+    }
+    return { chain, hit: false, tokenHash };
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * The decision pipeline behind Authorization/Check (docs/authz.md): request → token → chain (cached) →
+ * binding → tool scope → policy → ledger → response. Every step throws a SigilError with a stable code;
+ * this file turns any throw into a deny (fail closed) and records every decision before answering.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../lib/clock.js';
+import { SigilError } from '../lib/errors.js';
+import type { DecisionRecord } from '../ledger/record.js';
+import { scopeAllows } from '../token/scope-allows.js';
+import type { VerifiedChain } from '../token/api.js';
+import type { ChainCache } from './chain-cache.js';
+import { checkBinding, type PeerBinding } from './check-binding.js';
+import { AuthzError } from './errors.js';
+import { extractRequest, type RequestView } from './extract-request.js';
+import { extractToken } from './extract-token.js';
+import type { ChainSummary, PolicyDecider, PolicyVerdict } from './policy-hook.js';
+import type { ToolResolver } from './resolve-tool.js';
+import { allowResponse, denyResponse, SIGIL_HEADER_PREFIX } from './respond.js';
+import type { CheckRequest, CheckResponse } from './types.js';
+
+/** Where a decision went in the ledger (becomes the x-sigil-receipt header). */
+export interface DecisionReceipt {
+  /** 0-based leaf index of the record. */
+  index: number;
+  /** Compact reference to check against a checkpoint later, e.g. `index=7; leaf=<hash>` (docs/authz.md §Receipt). */
+  receipt: string;
+}
+
+/** The ledger as the pipeline needs it: durable append (group-committed) of one decision. */
+export interface DecisionSink {
+  append(record: DecisionRecord): Promise<DecisionReceipt>;
+}
+
+/** What happened, for metrics and logs. */
+export interface DecisionEvent {
+  record: DecisionRecord;
+  receipt: DecisionReceipt | undefined;
+  cacheHit: boolean | undefined;
+  /** Pipeline time in seconds. */
+  seconds: number;
+  /** Present when the decision came from an exception (logged with stack at debug). */
+  error?: unknown;
+  /** The ledger refused the record. */
+  ledgerError?: unknown;
+}
+
+/** Options of {@link createCheck}. */
+export interface CheckOptions {
+  chains: ChainCache;
+  tools: ToolResolver;
+  ledger: DecisionSink;
+  policy: PolicyDecider;
+  clock: Clock;
+  tokenHeader: string;
+  stripToken: boolean;
+  peerBinding: PeerBinding;
+  maxBodyBytes: number;
+  /** policy.eval_timeout_ms */
+  policyTimeoutMs: number;
+  /** Called after every decision (metrics, logs). Must not throw; a throw is swallowed. */
+  onDecision?: (event: DecisionEvent) => void;
+}
+
+/** One Check: never throws, always resolves to a CheckResponse. */
+export type CheckFn = (req: CheckRequest) => Promise<CheckResponse>;
+
+interface Deny {
+  code: string;
+  message: string;
+  http: number;
+}
+
+function toDeny(e: unknown): Deny {
+  if (e instanceof SigilError) {
+    const http = e.httpStatus >= 400 && e.httpStatus <= 599 ? e.httpStatus : 403;
+    return { code: e.code, message: e.message, http };
+  }
+  return { code: 'AUTHZ_INTERNAL', message: 'internal error', http: 500 };
+}
+
+/** RFC 6750 §3: challenge for 401s, insufficient_scope for scope denials. */
+function challenge(d: Deny): Record<string, string> | undefined {
+  if (d.http === 401) {
+    if (d.code === 'AUTHZ_NO_TOKEN') return { 'www-authenticate': 'Bearer realm="sigil"' };
+    return { 'www-authenticate': 'Bearer realm="sigil", error="invalid_token"' };
+  }
+  if (d.code === 'AUTHZ_TOOL_NOT_IN_SCOPE' || d.code === 'TBIT_AUDIENCE_MISMATCH') {
+    return { 'www-authenticate': 'Bearer realm="sigil", error="insufficient_scope"' };
+  }
+  return undefined;
+}
+
+function summary(chain: VerifiedChain, tokenHash: string): ChainSummary {
+  return {
+    sub: chain.leaf.sub,
+    iss: chain.hops[0]!.claims.iss,
+    task_id: chain.leaf.task_id,
+    aud: chain.leaf.aud,
+    tool_scope: chain.leaf.tool_scope,
+    depth: chain.depth,
+    exp: chain.exp,
+    token_hash: tokenHash,
+    hops: chain.hops.map((h) => ({
+      sub: h.claims.sub,
+      iss: h.claims.iss,
+      jti: h.claims.jti,
+      tool_scope: h.claims.tool_scope,
+      exp: h.claims.exp,
+    })),
+  };
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AuthzError('AUTHZ_POLICY_ERROR', `policy took more than ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Headers the upstream must not see: the token (when stripped) and any client-supplied x-sigil-*. */
+function headersToRemove(view: RequestView, o: CheckOptions, ours: Record<string, string>): string[] {
+  const out: string[] = [];
+  if (o.stripToken && view.headers[o.tokenHeader] !== undefined) out.push(o.tokenHeader);
+  for (const k of Object.keys(view.headers)) {
+    if (k.startsWith(SIGIL_HEADER_PREFIX) && !(k in ours)) out.push(k);
+  }
+  return out;
+}
+
+/** Builds the Check function from its parts (the composition root wires real ones). */
+export function createCheck(o: CheckOptions): CheckFn {
+  return async (req) => {
+    const t0 = process.hrtime.bigint();
+    const id = randomUUID();
+    const ts = o.clock.nowMs();
+    const record: DecisionRecord = { v: 1, id, ts, decision: 'deny', code: 'AUTHZ_INTERNAL', http_status: 500 };
+    let response: CheckResponse;
+    let cacheHit: boolean | undefined;
+    let error: unknown;
+    let verdict: PolicyVerdict | undefined;
+    let allowParts: Parameters<typeof allowResponse>[0] | undefined;
+    let deny: Deny | undefined;
+    try {
+      const view = extractRequest(req, o.maxBodyBytes);
+      record.method = view.method;
+      record.host = view.host.slice(0, 256);
+      record.path = view.path.slice(0, 1024);
+      if (view.principal !== undefined) record.peer = view.principal.slice(0, 512);
+      const publicRoute = o.tools.isPublic(view);
+      let chain: VerifiedChain | undefined;
+      let tokenHash: string | undefined;
+      if (!publicRoute) {
+        const token = extractToken(view, o.tokenHeader);
+        const got = await o.chains.get(token);
+        cacheHit = got.hit;
+        chain = got.chain;
+        tokenHash = got.tokenHash;
+        record.token_hash = tokenHash;
+        record.sub = chain.leaf.sub;
+        record.task_id = chain.leaf.task_id;
+        record.depth = chain.depth;
+        checkBinding(chain, view.principal, o.peerBinding);
+      }
+      const resolved = o.tools.resolve(view);
+      if (resolved.tools.length > 0) record.tool = resolved.tools.join(',').slice(0, 1024);
+      if (chain) {
+        if (resolved.tools.length === 0) throw new AuthzError('AUTHZ_NO_TOOL', 'no tool found in body, header or routes');
+        for (const t of resolved.tools) {
+          if (!scopeAllows(chain.leaf.tool_scope, t)) {
+            throw new AuthzError('AUTHZ_TOOL_NOT_IN_SCOPE', `tool ${JSON.stringify(t.slice(0, 64))} is not in scope`);
+          }
+        }
+        record.chain = summary(chain, tokenHash!).hops;
+      }
+      const decide = o.policy.decide({
+        request: req,
+        ...(chain ? { chain: summary(chain, tokenHash!) } : {}),
+        tools: resolved.tools,
+        toolSource: resolved.source,
+        publicRoute,
+        decisionId: id,
+        nowMs: ts,
+      });
+      try {
+        verdict = await withTimeout(Promise.resolve(decide), o.policyTimeoutMs);
+      } catch (e) {
+        if (e instanceof AuthzError) throw e;
+        throw new AuthzError('AUTHZ_POLICY_ERROR', 'policy evaluation failed', e);
+      }
+      if (typeof verdict !== 'object' || verdict === null) {
+        throw new AuthzError('AUTHZ_POLICY_ERROR', 'policy returned no verdict');
+      }
+      if (verdict.policyRev !== undefined) record.policy_rev = String(verdict.policyRev).slice(0, 128);
+      if (verdict.allow !== true) {
+        const http = Number.isInteger(verdict.httpStatus) && verdict.httpStatus! >= 400 && verdict.httpStatus! <= 599 ? verdict.httpStatus! : 403;
+        deny = { code: verdict.code ?? 'AUTHZ_POLICY_DENIED', message: verdict.reason ?? 'denied by policy', http };
+      } else {
+        const upstream: Record<string, string> = { 'x-sigil-decision-id': id };
+        for (const [k, v] of Object.entries(verdict.headers ?? {})) {
+          const key = k.toLowerCase();
+          if (!key.startsWith(SIGIL_HEADER_PREFIX) && key !== o.tokenHeader) upstream[key] = String(v);
+        }
+        if (chain) {
+          upstream['x-sigil-sub'] = chain.leaf.sub;
+          upstream['x-sigil-task-id'] = chain.leaf.task_id;
+          upstream['x-sigil-depth'] = String(chain.depth);
+        }
+        if (resolved.tools.length > 0) upstream['x-sigil-tool'] = resolved.tools.join(',');
+        allowParts = {
+          decisionId: id,
+          upstream,
+          remove: headersToRemove(view, o, upstream),
+          downstream: { 'x-sigil-decision-id': id },
+          ...(verdict.dynamicMetadata ? { dynamicMetadata: verdict.dynamicMetadata } : {}),
+        };
+      }
+    } catch (e) {
+      error = e;
+      deny = toDeny(e);
+    }
+
+    let receipt: DecisionReceipt | undefined;
+    let ledgerError: unknown;
+    if (allowParts) {
+      record.decision = 'allow';
+      record.code = 'OK';
+      record.http_status = 200;
+    } else {
+      deny ??= { code: 'AUTHZ_INTERNAL', message: 'internal error', http: 500 };
+      record.decision = 'deny';
+      record.code = deny.code;
+      record.http_status = deny.http;
+    }
+    try {
+      receipt = await o.ledger.append(record);
+    } catch (e) {
+      ledgerError = e;
+    }
+    if (allowParts && receipt) {
+      allowParts.downstream['x-sigil-receipt'] = receipt.receipt;
+      allowParts.upstream['x-sigil-receipt'] = receipt.receipt;
+      response = allowResponse(allowParts);
+    } else {
+      if (allowParts) {
+        // Recorded-before-answer is the rule: an allow the ledger did not take becomes a deny.
+        deny = { code: 'AUTHZ_LEDGER_UNAVAILABLE', message: 'the audit ledger could not record the decision', http: 503 };
+        record.decision = 'deny';
+        record.code = deny.code;
+        record.http_status = deny.http;
+      }
+      const d = deny!;
+      const policyDeny = verdict && verdict.allow !== true ? verdict : undefined;
+      const extra: Record<string, string> = {};
+      for (const [k, v] of Object.entries(policyDeny?.headers ?? {})) {
+        if (!k.toLowerCase().startsWith(SIGIL_HEADER_PREFIX)) extra[k.toLowerCase()] = String(v);
+      }
+      response = denyResponse({
+        decisionId: id,
+        code: d.code,
+        message: d.message,
+        httpStatus: d.http,
+        headers: { ...extra, ...challenge(d) },
+        ...(policyDeny?.body !== undefined && d.code !== 'AUTHZ_LEDGER_UNAVAILABLE' ? { body: policyDeny.body } : {}),
+        ...(policyDeny?.dynamicMetadata ? { dynamicMetadata: policyDeny.dynamicMetadata } : {}),
+      });
+    }
+    if (o.onDecision) {
+      try {
+        o.onDecision({
+          record,
+          receipt,
+          cacheHit,
+          seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+          ...(error === undefined ? {} : { error }),
+          ...(ledgerError === undefined ? {} : { ledgerError }),
+        });
+      } catch {
+        // Observability must never change a decision.
+      }
+    }
+    return response;
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * Builds the Check function from validated configuration: the one place that maps `sigil.authz`,
+ * `sigil.validator`, `sigil.issuer` and `sigil.policy` keys onto pipeline options.
+ */
+import type { SigilConfig } from '../config/index.js';
+import { type Clock, systemClock } from '../lib/clock.js';
+import type { TrustStore } from '../token/api.js';
+import { ChainCache, type ChainVerifier } from './chain-cache.js';
+import { type CheckFn, createCheck, type DecisionEvent, type DecisionSink } from './check.js';
+import { defaultPolicy, type PolicyDecider } from './policy-hook.js';
+import { toolResolver } from './resolve-tool.js';
+
+/** Runtime parts of {@link checkFromConfig}. */
+export interface CheckDeps {
+  trust: TrustStore;
+  ledger: DecisionSink;
+  /** Default: {@link defaultPolicy} (steps 1–4 only). */
+  policy?: PolicyDecider;
+  clock?: Clock;
+  /** Default: the token module's verifyChain. */
+  verify?: ChainVerifier;
+  onDecision?: (event: DecisionEvent) => void;
+  /** Bound of the verified-chain cache. Default 10 000. */
+  cacheEntries?: number;
+}
+
+/** The Check function plus its cache (exposed for metrics and tests). */
+export interface ConfiguredCheck {
+  check: CheckFn;
+  chains: ChainCache;
+  /** The audience this sidecar enforces. */
+  audience: string;
+}
+
+/** Wires the pipeline for `config`. Throws Error on an invalid route pattern. */
+export function checkFromConfig(config: SigilConfig, deps: CheckDeps): ConfiguredCheck {
+  const clock = deps.clock ?? systemClock;
+  const audience = config.authz.audience ?? config.agent.spiffe_id;
+  const chains = new ChainCache({
+    ...(deps.verify ? { verify: deps.verify } : {}),
+    trust: deps.trust,
+    clock,
+    audience,
+    ttlSeconds: config.validator.cache_ttl,
+    maxChainDepth: config.validator.max_chain_depth,
+    maxTtl: config.issuer.max_ttl,
+    clockSkew: config.validator.clock_skew,
+    ...(deps.cacheEntries ? { maxEntries: deps.cacheEntries } : {}),
+  });
+  const tools = toolResolver({
+    toolHeader: config.authz.tool_header,
+    routes: config.authz.routes,
+    publicRoutes: config.authz.public_routes,
+  });
+  const check = createCheck({
+    chains,
+    tools,
+    ledger: deps.ledger,
+    policy: deps.policy ?? defaultPolicy,
+    clock,
+    tokenHeader: config.authz.token_header,
+    stripToken: config.authz.strip_token,
+    peerBinding: config.authz.peer_binding,
+    maxBodyBytes: config.authz.max_body_bytes,
+    policyTimeoutMs: config.policy.eval_timeout_ms,
+    ...(deps.onDecision ? { onDecision: deps.onDecision } : {}),
+  });
+  return { check, chains, audience };
+}

@@ -1,0 +1,77 @@
+/**
+ * Step 0 of the pipeline: validate the CheckRequest Envoy sent and reduce it to the few facts the
+ * decision needs. Everything comes from the wire, so every field is checked (docs/authz.md §Input).
+ */
+import { AuthzError } from './errors.js';
+import { normalizeHeaders } from './lib/headers.js';
+import { LIMITS } from './lib/limits.js';
+import type { CheckRequest } from './types.js';
+
+/** The request as the pipeline sees it. */
+export interface RequestView {
+  /** Upper-case HTTP method. */
+  method: string;
+  /** Path without the query string (as Envoy forwarded it, after its normalisation). */
+  path: string;
+  host: string;
+  /** Lower-case header name → value (null prototype). */
+  headers: Record<string, string>;
+  /** Request body, when Envoy sent one (with_request_body); bytes when pack_as_bytes. */
+  body: string | Uint8Array | undefined;
+  /** Envoy truncated the body at max_request_bytes (x-envoy-auth-partial-body: true). */
+  bodyPartial: boolean;
+  /** mTLS peer principal (source.principal), when Envoy reported one. */
+  principal: string | undefined;
+  /** Envoy's request id (x-request-id), for logs. */
+  requestId: string | undefined;
+}
+
+const METHOD = /^[A-Z]{1,32}$/;
+
+/** Any dot-segment or encoded separator: Envoy's normalize_path should have removed them; refuse them anyway. */
+const UNSAFE_PATH = /(^|\/)\.\.?(\/|$)|%2[fF]|%5[cC]|\\|%2[eE]/;
+
+/** Validates `req` and returns its {@link RequestView}. Throws AuthzError (AUTHZ_BAD_REQUEST, …). */
+export function extractRequest(req: CheckRequest | undefined, maxBodyBytes: number): RequestView {
+  const http = req?.attributes?.request?.http;
+  if (!http || typeof http !== 'object') {
+    throw new AuthzError('AUTHZ_BAD_REQUEST', 'CheckRequest has no attributes.request.http');
+  }
+  const method = http.method;
+  if (typeof method !== 'string' || !METHOD.test(method)) {
+    throw new AuthzError('AUTHZ_BAD_REQUEST', 'missing or invalid HTTP method');
+  }
+  const fullPath = http.path;
+  if (typeof fullPath !== 'string' || fullPath.length === 0 || fullPath.length > LIMITS.maxPath) {
+    throw new AuthzError('AUTHZ_BAD_REQUEST', 'missing or oversized request path');
+  }
+  const q = fullPath.search(/[?#]/);
+  const path = q === -1 ? fullPath : fullPath.slice(0, q);
+  if (!path.startsWith('/') || UNSAFE_PATH.test(path) || path.includes('\uFFFD')) {
+    throw new AuthzError('AUTHZ_BAD_REQUEST', 'request path must be absolute and normalised');
+  }
+  const headers = normalizeHeaders(http);
+  const host = typeof http.host === 'string' ? http.host : (headers[':authority'] ?? headers.host ?? '');
+
+  let body: string | Uint8Array | undefined;
+  if (http.rawBody !== undefined && http.rawBody !== null && http.rawBody.length > 0) body = http.rawBody;
+  else if (typeof http.body === 'string' && http.body.length > 0) body = http.body;
+  if (body !== undefined) {
+    // Strings count UTF-16 units: a cheap upper bound check first, exact bytes only when needed.
+    const size = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+    if (size > maxBodyBytes) {
+      throw new AuthzError('AUTHZ_BODY_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes`);
+    }
+  }
+  const principal = req?.attributes?.source?.principal;
+  return {
+    method,
+    path,
+    host,
+    headers,
+    body,
+    bodyPartial: headers['x-envoy-auth-partial-body'] === 'true',
+    principal: typeof principal === 'string' && principal.length > 0 ? principal : undefined,
+    requestId: typeof http.id === 'string' && http.id.length > 0 ? http.id.slice(0, 128) : headers['x-request-id'],
+  };
+}

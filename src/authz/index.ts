@@ -1,0 +1,22 @@
+/** The Envoy ext_authz v3 service and its decision pipeline (docs/authz.md). */
+export { ChainCache, type CachedChain, type ChainCacheOptions, type ChainVerifier } from './chain-cache.js';
+export { checkBinding, type PeerBinding } from './check-binding.js';
+export {
+  type CheckFn,
+  type CheckOptions,
+  createCheck,
+  type DecisionEvent,
+  type DecisionReceipt,
+  type DecisionSink,
+} from './check.js';
+export { type CheckDeps, type ConfiguredCheck, checkFromConfig } from './create-check.js';
+export { AUTHZ_HTTP_STATUS, AuthzError, type AuthzErrorCode } from './errors.js';
+export { extractRequest, type RequestView } from './extract-request.js';
+export { extractToken } from './extract-token.js';
+export type { ChainSummary, PolicyContext, PolicyDecider, PolicyVerdict } from './policy-hook.js';
+export { defaultPolicy } from './policy-hook.js';
+export { authzProtos, PROTO_LOADER_OPTIONS, protoRoot } from './proto.js';
+export { type ResolvedTools, type RouteRule, type ToolResolver, type ToolSource, toolResolver } from './resolve-tool.js';
+export { allowResponse, denyResponse, SIGIL_HEADER_PREFIX } from './respond.js';
+export { type AuthzServer, type AuthzServerOptions, startAuthzServer } from './server.js';
+export type * from './types.js';

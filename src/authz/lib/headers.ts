@@ -1,0 +1,65 @@
+/** Header map normalisation for CheckRequests (headers map or encode_raw_headers header_map). */
+import { AuthzError } from '../errors.js';
+import type { HttpRequest } from '../types.js';
+import { LIMITS } from './limits.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** RFC 9110 §5.1 field-name token, lower-cased as Envoy sends it (plus HTTP/2 pseudo-headers). */
+const HEADER_NAME = /^:?[a-z0-9!#$%&'*+.^_`|~-]+$/;
+
+/**
+ * Returns a null-prototype record of lower-case header name → value, merging duplicates with ','
+ * (RFC 9110 §5.3). Throws AuthzError on too many / too large headers or undecodable raw values.
+ */
+export function normalizeHeaders(http: HttpRequest): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  let count = 0;
+  let bytes = 0;
+  const add = (rawKey: unknown, value: unknown): void => {
+    if (typeof rawKey !== 'string' || typeof value !== 'string') {
+      throw new AuthzError('AUTHZ_BAD_REQUEST', 'header key and value must be strings');
+    }
+    if (++count > LIMITS.maxHeaders) {
+      throw new AuthzError('AUTHZ_HEADERS_TOO_LARGE', `more than ${LIMITS.maxHeaders} headers`);
+    }
+    if (rawKey.length > LIMITS.maxHeaderName || value.length > LIMITS.maxHeaderValue) {
+      throw new AuthzError('AUTHZ_HEADERS_TOO_LARGE', `header ${rawKey.slice(0, 64)} is too large`);
+    }
+    bytes += rawKey.length + value.length;
+    if (bytes > LIMITS.maxHeaderBytes) {
+      throw new AuthzError('AUTHZ_HEADERS_TOO_LARGE', `headers exceed ${LIMITS.maxHeaderBytes} bytes in total`);
+    }
+    const key = rawKey.toLowerCase();
+    if (!HEADER_NAME.test(key)) throw new AuthzError('AUTHZ_BAD_REQUEST', 'invalid header name');
+    const prev = out[key];
+    out[key] = prev === undefined ? value : `${prev},${value}`;
+  };
+  const map = http.headers;
+  if (map !== undefined && map !== null) {
+    if (typeof map !== 'object') throw new AuthzError('AUTHZ_BAD_REQUEST', 'headers must be a map');
+    for (const key of Object.keys(map)) add(key, map[key]);
+  }
+  const list = http.headerMap?.headers;
+  if (list !== undefined && list !== null) {
+    if (!Array.isArray(list)) throw new AuthzError('AUTHZ_BAD_REQUEST', 'header_map.headers must be a list');
+    if (list.length > LIMITS.maxHeaders) {
+      throw new AuthzError('AUTHZ_HEADERS_TOO_LARGE', `more than ${LIMITS.maxHeaders} headers`);
+    }
+    for (const h of list) {
+      let value = h?.value;
+      if (h?.rawValue !== undefined && h.rawValue.length > 0) {
+        if (h.rawValue.length > LIMITS.maxHeaderValue) {
+          throw new AuthzError('AUTHZ_HEADERS_TOO_LARGE', 'header value is too large');
+        }
+        try {
+          value = utf8.decode(h.rawValue);
+        } catch (e) {
+          throw new AuthzError('AUTHZ_INVALID_ENCODING', 'header value is not valid UTF-8', e);
+        }
+      }
+      add(h?.key, value ?? '');
+    }
+  }
+  return out;
+}

@@ -1,0 +1,20 @@
+/**
+ * Bounds on what one CheckRequest may carry. Envoy's own defaults are far below these
+ * (max_request_headers_kb 60, max_headers_count 100), so only hostile or misconfigured callers hit them.
+ */
+export const LIMITS = Object.freeze({
+  /** Headers in one request (Envoy default max_headers_count is 100). */
+  maxHeaders: 1000,
+  /** Longest header name, bytes (Envoy's HeaderValue.key bound is 16384). */
+  maxHeaderName: 1024,
+  /** Longest single header value, UTF-16 units. */
+  maxHeaderValue: 64 * 1024,
+  /** Sum of all header names and values. */
+  maxHeaderBytes: 256 * 1024,
+  /** Longest request path. */
+  maxPath: 8192,
+  /** Entries in one JSON-RPC batch. */
+  maxBatch: 100,
+  /** Longest tool name accepted from a body or header. */
+  maxToolName: 256,
+});
