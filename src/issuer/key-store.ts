@@ -79,8 +79,13 @@ interface IssuerEntry {
   kid: string;
   createdAt: number;
   privateKey: KeyObject;
+  publicKey: KeyObject;
   publicJwk: JwksKey;
 }
+
+/** How long the verifier path trusts its last directory listing (ms), and how often a kid miss may re-list. */
+const VERIFY_RELIST_MS = 1000;
+const MISS_RELIST_MS = 100;
 
 const ISSUER_SUFFIX = '.jwk.json';
 
@@ -146,6 +151,10 @@ export class KeyStore {
   private readonly opts: KeyStoreOptions;
   private issuerCache = new Map<string, IssuerEntry>();
   private agentCache = new Map<string, AgentKey>();
+  private sorted: IssuerEntry[] = [];
+  private changes = 0;
+  private listedAt = Number.NEGATIVE_INFINITY;
+  private missAt = Number.NEGATIVE_INFINITY;
 
   private constructor(opts: KeyStoreOptions) {
     this.opts = opts;
@@ -176,9 +185,16 @@ export class KeyStore {
       throw new IssuerError('ISSUER_STORE_CORRUPT', `cannot list ${this.issuerDir}`, e);
     }
     const seen = new Set(names);
-    for (const name of [...this.issuerCache.keys()]) if (!seen.has(name)) this.issuerCache.delete(name);
+    let changed = false;
+    for (const name of [...this.issuerCache.keys()]) {
+      if (!seen.has(name)) {
+        this.issuerCache.delete(name);
+        changed = true;
+      }
+    }
     for (const name of names) {
       if (this.issuerCache.has(name)) continue;
+      changed = true;
       const path = join(this.issuerDir, name);
       let parsed: ReturnType<typeof parseKeyFile>;
       try {
@@ -195,11 +211,17 @@ export class KeyStore {
         kid: parsed.kid,
         createdAt: parsed.createdAt,
         privateKey: parsed.privateKey,
+        publicKey: createPublicKey(parsed.privateKey),
         publicJwk: { ...parsed.pub, kid: parsed.kid, use: 'sig', alg: 'EdDSA' },
       });
     }
-    // Oldest first; the last one signs. kid breaks ties so every process agrees.
-    return [...this.issuerCache.values()].sort((a, b) => a.createdAt - b.createdAt || (a.kid < b.kid ? -1 : 1));
+    this.listedAt = performance.now();
+    if (changed) {
+      this.changes++;
+      // Oldest first; the last one signs. kid breaks ties so every process agrees.
+      this.sorted = [...this.issuerCache.values()].sort((a, b) => a.createdAt - b.createdAt || (a.kid < b.kid ? -1 : 1));
+    }
+    return this.sorted;
   }
 
   private writeIssuerKey(): IssuerEntry {
@@ -207,7 +229,13 @@ export class KeyStore {
     const createdAt = this.clock.nowMs();
     const doc = { kid: jwk.kid, created_at: new Date(createdAt).toISOString(), jwk };
     writeFileAtomic(join(this.issuerDir, `${jwk.kid}${ISSUER_SUFFIX}`), `${JSON.stringify(doc, null, 2)}\n`);
-    return { kid: jwk.kid, createdAt, privateKey, publicJwk: { kty: 'OKP', crv: 'Ed25519', x: jwk.x, kid: jwk.kid, use: 'sig', alg: 'EdDSA' } };
+    return {
+      kid: jwk.kid,
+      createdAt,
+      privateKey,
+      publicKey: createPublicKey(privateKey),
+      publicJwk: { kty: 'OKP', crv: 'Ed25519', x: jwk.x, kid: jwk.kid, use: 'sig', alg: 'EdDSA' },
+    };
   }
 
   private rotationDue(keys: IssuerEntry[]): boolean {
@@ -278,6 +306,32 @@ export class KeyStore {
   issuerKeys(): IssuerKeyInfo[] {
     const now = this.clock.nowMs();
     return this.describe(this.loadIssuer()).filter((k) => k.publishUntil === undefined || k.publishUntil > now);
+  }
+
+  /**
+   * Verifier lookup: the public key for `kid` if it is published now. Hot path, so the directory
+   * listing is reused for up to 1 s; an unknown kid (e.g. just rotated by another process) forces a
+   * re-list at most every 100 ms so a flood of made-up kids cannot turn into a flood of readdirs.
+   */
+  issuerPublicKey(kid: string): KeyObject | undefined {
+    const t = performance.now();
+    let keys = t - this.listedAt > VERIFY_RELIST_MS ? this.loadIssuer() : this.sorted;
+    let i = keys.findIndex((k) => k.kid === kid);
+    if (i === -1 && t - this.missAt > MISS_RELIST_MS) {
+      this.missAt = t;
+      keys = this.loadIssuer();
+      i = keys.findIndex((k) => k.kid === kid);
+    }
+    if (i === -1) return undefined;
+    const next = keys[i + 1];
+    // Past its publication window the key no longer verifies, even if no process has pruned it yet.
+    if (next !== undefined && next.createdAt + this.graceMs <= this.clock.nowMs()) return undefined;
+    return keys[i]!.publicKey;
+  }
+
+  /** Grows whenever the set of issuer keys on disk changes (rotation, pruning, another process). */
+  get generation(): number {
+    return this.changes;
   }
 
   /** The JWKS document: every published issuer public key (`/.well-known/jwks.json`). */

@@ -1,0 +1,33 @@
+/** The issuer module: keys, rotation, revocation, trust for the local verifier, and the issuer endpoint. */
+export { IssuerError, type IssuerErrorCode } from './errors.js';
+export {
+  type AgentKey,
+  type IssuerKeyInfo,
+  type IssuerSigner,
+  type Jwks,
+  type JwksKey,
+  KeyStore,
+  type KeyStoreOptions,
+} from './key-store.js';
+export {
+  type RevocationEntry,
+  type RevocationList,
+  RevocationStore,
+  type RevocationStoreOptions,
+  type RevokeResult,
+  type RevokeTarget,
+} from './revocation-store.js';
+export { type LocalTrustDeps, type LocalTrustStore, localTrustStore } from './trust.js';
+export { type IssuerStores, type OpenStoresOptions, openIssuerStores, revocationPath } from './open-stores.js';
+export {
+  type Caller,
+  type Identity,
+  IssuerService,
+  type IssuerServiceDeps,
+  LOCAL_OPERATOR,
+  operatorCredential,
+  type TokenResult,
+} from './service.js';
+export { createIssuerHttpServer, MAX_BODY_BYTES } from './http.js';
+export { createIssuerGrpcServer, issuerGrpcHandlers, issuerProtoPath, loadIssuerProto } from './grpc.js';
+export { type RunningIssuer, type StartIssuerDeps, startIssuer } from './start.js';

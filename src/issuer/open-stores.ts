@@ -1,0 +1,62 @@
+/** Opens the data dir's issuer stores (keys, revocations) and the verifier trust built on them. */
+import { ConfigError, type SigilConfig } from '../config/index.js';
+import type { Clock } from '../lib/clock.js';
+import type { TrustStore } from '../token/api.js';
+import { KeyStore } from './key-store.js';
+import { RevocationStore } from './revocation-store.js';
+import { type LocalTrustStore, localTrustStore } from './trust.js';
+
+/** Options for {@link openIssuerStores}. */
+export interface OpenStoresOptions {
+  clock?: Clock;
+  /** Watch the revocation file for other processes' changes (server: true, one-shot CLI: false). */
+  watch?: boolean;
+  /** Trust for other issuers (e.g. the token module's trust bundle loader). */
+  bundle?: TrustStore & { close?: () => void };
+}
+
+/** The opened stores. `close()` stops watchers. */
+export interface IssuerStores {
+  keys: KeyStore;
+  revocations: RevocationStore;
+  trust: LocalTrustStore;
+  close(): void;
+}
+
+/** Path of the revocation file: `sigil.validator.revocations` when it is a path, else `<data>/revocations.json`. */
+export function revocationPath(config: SigilConfig): string {
+  const r = config.validator.revocations;
+  if (r === undefined) return RevocationStore.defaultPath(config.data_dir);
+  if (/^https?:\/\//i.test(r)) {
+    // This sidecar writes its list (sigil revoke): it must be a local file. Refuse rather than ignore it.
+    throw new ConfigError('CONFIG_INVALID', 'config sigil.validator.revocations: must be a file path (URLs are not supported)');
+  }
+  return r;
+}
+
+/** Opens keys + revocations under `config.data_dir` and the trust store over them. Generates no key. */
+export function openIssuerStores(config: SigilConfig, options: OpenStoresOptions = {}): IssuerStores {
+  const clock = options.clock;
+  const keys = KeyStore.open({
+    dataDir: config.data_dir,
+    rotationInterval: config.issuer.key_rotation_interval,
+    maxTtl: config.issuer.max_ttl,
+    clockSkew: config.validator.clock_skew,
+    ...(clock ? { clock } : {}),
+  });
+  const revocations = RevocationStore.open({
+    path: revocationPath(config),
+    ...(clock ? { clock } : {}),
+    watch: options.watch ?? true,
+  });
+  const trust = localTrustStore(config, { keys, revocations, ...(options.bundle ? { bundle: options.bundle } : {}) });
+  return {
+    keys,
+    revocations,
+    trust,
+    close() {
+      trust.close();
+      revocations.close();
+    },
+  };
+}

@@ -1,0 +1,248 @@
+/**
+ * The issuer service core: Mint, Delegate, Revoke, JWKS, Identity. One class, two thin transports
+ * (src/issuer/http.ts, src/issuer/grpc.ts) — every rule (operator credential, request validation,
+ * holder-key lookup, token rules) lives here so both transports enforce exactly the same things.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { ConfigError, issuerId, type SigilConfig } from '../config/index.js';
+import { type Clock, systemClock } from '../lib/clock.js';
+import type { Ed25519PublicJwk, TrustStore, VerifiedChain } from '../token/api.js';
+import { delegate } from '../token/delegate.js';
+import { mintRoot } from '../token/mint.js';
+import { verifyChain } from '../token/verify.js';
+import { IssuerError } from './errors.js';
+import type { AgentKey, Jwks, KeyStore } from './key-store.js';
+import {
+  delegateRequestSchema,
+  mintRequestSchema,
+  parseRequest,
+  revokeRequestSchema,
+} from './lib/requests.js';
+import type { RevocationList, RevocationStore, RevokeResult } from './revocation-store.js';
+
+/**
+ * Who is calling an operator operation (Mint, Revoke). `local` = the CLI running on this machine
+ * with access to the data dir (whoever can read the keys is the operator); `remote` = a network
+ * caller presenting a bearer credential, checked against the configured operator credential.
+ */
+export type Caller = { kind: 'local' } | { kind: 'remote'; credential: string | undefined };
+
+/** The local-operator caller (CLI). */
+export const LOCAL_OPERATOR: Caller = { kind: 'local' };
+
+/** Result of Mint and Delegate (wire names as in docs/api.md). */
+export interface TokenResult {
+  /** The whole chain to present. */
+  token: string;
+  jti: string;
+  task_id: string;
+  sub: string;
+  exp: number;
+  depth: number;
+  /** False when the new hop has no `cnf` (terminal: nobody can delegate from it). */
+  delegable: boolean;
+  cnf?: Ed25519PublicJwk;
+  /** Key id that signed the new hop. */
+  kid: string;
+}
+
+/** This sidecar's identity (`GET /v1/identity`). */
+export interface Identity {
+  spiffe_id: string;
+  public_key: Ed25519PublicJwk & { kid: string };
+  issuer: string;
+  trust_domain: string;
+}
+
+/** Dependencies of {@link IssuerService}. */
+export interface IssuerServiceDeps {
+  config: SigilConfig;
+  keys: KeyStore;
+  revocations: RevocationStore;
+  /** Verifier trust (own JWKS + configured bundle + revocations): see {@link localTrustStore}. */
+  trust: TrustStore;
+  clock?: Clock;
+}
+
+/** Reads the operator credential from config (`operator_token`, else `operator_token_file`). Undefined = none. */
+export function operatorCredential(config: SigilConfig): string | undefined {
+  if (config.issuer.operator_token !== undefined) return config.issuer.operator_token;
+  const file = config.issuer.operator_token_file;
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    throw new ConfigError('CONFIG_UNREADABLE', `config sigil.issuer.operator_token_file: ${(e as Error).message}`, { cause: e });
+  }
+  if (text.length < 16) throw new ConfigError('CONFIG_INVALID', 'config sigil.issuer.operator_token_file: credential must be at least 16 characters');
+  return text;
+}
+
+/** Constant-time comparison: hash both sides first so lengths leak nothing either. */
+function credentialMatches(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given, 'utf8').digest();
+  const b = createHash('sha256').update(expected, 'utf8').digest();
+  return timingSafeEqual(a, b);
+}
+
+/** Strips a JWK to the RFC 8037 public members a `cnf` carries. */
+function cnfJwk(jwk: Ed25519PublicJwk): Ed25519PublicJwk {
+  return { kty: 'OKP', crv: 'Ed25519', x: jwk.x };
+}
+
+/** The issuer service core shared by both transports. */
+export class IssuerService {
+  private readonly config: SigilConfig;
+  private readonly keys: KeyStore;
+  private readonly revocationStore: RevocationStore;
+  private readonly trust: TrustStore;
+  private readonly clock: Clock;
+  private readonly operator: string | undefined;
+  private readonly iss: string;
+
+  constructor(deps: IssuerServiceDeps) {
+    this.config = deps.config;
+    this.keys = deps.keys;
+    this.revocationStore = deps.revocations;
+    this.trust = deps.trust;
+    this.clock = deps.clock ?? systemClock;
+    this.operator = operatorCredential(deps.config);
+    this.iss = issuerId(deps.config);
+  }
+
+  /** Checks an operator operation's caller. Mint/Revoke are never open: no configured credential = disabled. */
+  checkOperator(caller: Caller, op: 'mint' | 'revoke'): void {
+    if (caller.kind === 'local') return;
+    if (this.operator === undefined) {
+      throw new IssuerError(
+        op === 'mint' ? 'ISSUER_MINT_DISABLED' : 'ISSUER_REVOKE_DISABLED',
+        `${op} over the network is disabled: configure sigil.issuer.operator_token or operator_token_file`,
+      );
+    }
+    if (caller.credential === undefined || !credentialMatches(caller.credential, this.operator)) {
+      throw new IssuerError('ISSUER_UNAUTHORIZED', 'missing or wrong operator credential');
+    }
+  }
+
+  private verifyOptions() {
+    return {
+      trust: this.trust,
+      clock: this.clock,
+      maxChainDepth: this.config.validator.max_chain_depth,
+      maxTtl: this.config.issuer.max_ttl,
+      clockSkew: this.config.validator.clock_skew,
+    };
+  }
+
+  /**
+   * Self-check before handing a token out: our own verifier must accept it (fail closed — e.g. a
+   * revoked task cannot be re-minted into a token that would only fail later).
+   */
+  private result(token: string, kid: string): TokenResult {
+    const chain: VerifiedChain = verifyChain(token, this.verifyOptions());
+    const leaf = chain.leaf;
+    return {
+      token,
+      jti: leaf.jti,
+      task_id: leaf.task_id,
+      sub: leaf.sub,
+      exp: leaf.exp,
+      depth: chain.depth,
+      delegable: leaf.cnf !== undefined,
+      ...(leaf.cnf ? { cnf: leaf.cnf.jwk } : {}),
+      kid,
+    };
+  }
+
+  /**
+   * Mints a root TBIT. `cnf` = the request's `holder_key`, else the key this sidecar holds for `sub`
+   * (its own agent, or a dev identity made with `sigil keys init --agent`), else none.
+   */
+  mint(input: unknown, caller: Caller): TokenResult {
+    this.checkOperator(caller, 'mint');
+    const req = parseRequest(mintRequestSchema, input, 'mint');
+    const holder = req.holder_key ?? this.keys.agentKey(req.sub)?.publicJwk;
+    const signer = this.keys.signer();
+    const token = mintRoot({
+      issuerKey: signer.privateKey,
+      kid: signer.kid,
+      iss: this.iss,
+      sub: req.sub,
+      // Default audience: the trust-domain ID, which covers every workload of the domain (docs/tbit.md).
+      aud: req.aud ?? `spiffe://${this.config.issuer.spiffe_trust_domain}`,
+      taskId: req.task_id,
+      toolScope: req.tool_scope,
+      ttl: req.ttl ?? this.config.issuer.max_ttl,
+      ...(holder ? { holderKey: cnfJwk(holder) } : {}),
+      ...(req.jti !== undefined ? { jti: req.jti } : {}),
+      ...(req.dmax !== undefined ? { dmax: req.dmax } : {}),
+      clock: this.clock,
+      maxTtl: this.config.issuer.max_ttl,
+      maxChainDepth: this.config.validator.max_chain_depth,
+    });
+    return this.result(token, signer.kid);
+  }
+
+  /**
+   * Delegate: verifies the caller's chain against this sidecar's trust, finds the local key equal to
+   * the leaf `cnf` (refuses with ISSUER_NOT_HOLDER otherwise) and signs the child. The child's `cnf`
+   * is `to_key`, else a key held here for `to`, else none (a terminal hop).
+   */
+  delegate(input: unknown): TokenResult {
+    const req = parseRequest(delegateRequestSchema, input, 'delegate');
+    const parent = verifyChain(req.token, this.verifyOptions());
+    const leafCnf = parent.leaf.cnf?.jwk;
+    if (leafCnf === undefined) {
+      throw new IssuerError('ISSUER_NOT_DELEGABLE', 'the presented token has no cnf key: it cannot be delegated');
+    }
+    const holder: AgentKey | undefined = this.keys.agentKeyFor(leafCnf);
+    if (holder === undefined) {
+      throw new IssuerError('ISSUER_NOT_HOLDER', `this sidecar does not hold the key of ${parent.leaf.sub} (leaf cnf)`);
+    }
+    const childKey = req.to_key ?? this.keys.agentKey(req.to)?.publicJwk;
+    const token = delegate({
+      parentToken: req.token,
+      holderPrivateKey: holder.privateKey,
+      sub: req.to,
+      ...(req.aud !== undefined ? { aud: req.aud } : {}),
+      toolScope: req.tool_scope,
+      ...(req.ttl !== undefined ? { ttl: req.ttl } : {}),
+      ...(req.dmax !== undefined ? { dmax: req.dmax } : {}),
+      ...(childKey ? { holderKey: cnfJwk(childKey) } : {}),
+      clock: this.clock,
+      maxTtl: this.config.issuer.max_ttl,
+      maxChainDepth: this.config.validator.max_chain_depth,
+    });
+    return this.result(token, holder.kid);
+  }
+
+  /** Revokes a task id or a jti; takes effect in this process at once. */
+  revoke(input: unknown, caller: Caller): RevokeResult {
+    this.checkOperator(caller, 'revoke');
+    const req = parseRequest(revokeRequestSchema, input, 'revoke');
+    return this.revocationStore.revoke(req.task !== undefined ? { task: req.task } : { jti: req.jti! });
+  }
+
+  /** The published issuer keys. */
+  jwks(): Jwks {
+    return this.keys.jwks();
+  }
+
+  /** This sidecar's agent SPIFFE ID and public key (created on first use). */
+  identity(): Identity {
+    const key = this.keys.ensureAgentKey(this.config.agent.spiffe_id);
+    return {
+      spiffe_id: key.spiffeId,
+      public_key: key.publicJwk,
+      issuer: this.iss,
+      trust_domain: this.config.issuer.spiffe_trust_domain,
+    };
+  }
+
+  /** The current revocation list. */
+  revocations(): RevocationList {
+    return this.revocationStore.current();
+  }
+}

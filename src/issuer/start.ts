@@ -1,0 +1,157 @@
+/**
+ * `startIssuer`: the local issuer endpoint as `sigil serve` runs it — dev keys generated on first
+ * start, HTTP/JSON on `sigil.issuer.listen_http` and gRPC on `sigil.issuer.listen_grpc` (loopback by
+ * default), both over one {@link IssuerService}.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { SigilConfig } from '../config/index.js';
+import type { Clock } from '../lib/clock.js';
+import type { TrustStore } from '../token/api.js';
+import { createIssuerGrpcServer } from './grpc.js';
+import { createIssuerHttpServer } from './http.js';
+import { parseListen } from './lib/listen.js';
+import { type IssuerStores, openIssuerStores } from './open-stores.js';
+import { IssuerService } from './service.js';
+
+/** Optional dependencies of {@link startIssuer}. */
+export interface StartIssuerDeps {
+  clock?: Clock;
+  logger?: Logger;
+  /** Already opened stores (serve shares them with the authz verifier). Default: opened here and closed by close(). */
+  stores?: IssuerStores;
+  /** Trust for other issuers, used when the stores are opened here. */
+  bundle?: TrustStore & { close?: () => void };
+  /** Skip a transport (tests, or serve configurations without one). */
+  http?: boolean;
+  grpc?: boolean;
+}
+
+/** A running issuer endpoint. */
+export interface RunningIssuer {
+  service: IssuerService;
+  stores: IssuerStores;
+  /** Bound HTTP address (`url` like `http://127.0.0.1:9180`), when started. */
+  http: { server: HttpServer; url: string; port: number } | undefined;
+  /** Bound gRPC address (`target` for a grpc-js client), when started. */
+  grpc: { server: grpc.Server; target: string; port: number } | undefined;
+  /** Stops both listeners (in-flight requests get up to 5 s) and the stores this call opened. */
+  close(): Promise<void>;
+}
+
+function listenHttp(server: HttpServer, where: string): Promise<{ url: string; port: number }> {
+  const addr = parseListen(where);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    const done = () => {
+      server.off('error', reject);
+      if (addr.kind === 'unix') return resolve({ url: `unix:${addr.path}`, port: 0 });
+      const a = server.address() as AddressInfo;
+      const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+      resolve({ url: `http://${host}:${a.port}`, port: a.port });
+    };
+    if (addr.kind === 'unix') server.listen(addr.path, done);
+    else server.listen(addr.port, addr.host, done);
+  });
+}
+
+function bindGrpc(server: grpc.Server, where: string): Promise<{ target: string; port: number }> {
+  return new Promise((resolve, reject) => {
+    // Loopback by default; the credential-bearing RPCs rely on that (docs/api.md §Issuer security).
+    server.bindAsync(where, grpc.ServerCredentials.createInsecure(), (err, port) => {
+      if (err) return reject(err);
+      const addr = parseListen(where);
+      resolve({ target: addr.kind === 'unix' ? where : `${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${port}`, port });
+    });
+  });
+}
+
+/**
+ * Opens the stores (unless given), makes sure the issuer signing key and this sidecar's agent key
+ * exist (first start), and starts the HTTP and gRPC listeners. A background tick (every
+ * min(rotation interval, 60 s)) rotates and prunes keys even when nobody mints.
+ */
+export async function startIssuer(config: SigilConfig, deps: StartIssuerDeps = {}): Promise<RunningIssuer> {
+  const ownStores = deps.stores === undefined;
+  const stores =
+    deps.stores ??
+    openIssuerStores(config, {
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...(deps.bundle ? { bundle: deps.bundle } : {}),
+      watch: true,
+    });
+  const cleanup: (() => Promise<void> | void)[] = [];
+  if (ownStores) cleanup.push(() => stores.close());
+  try {
+    stores.keys.signer();
+    stores.keys.ensureAgentKey(config.agent.spiffe_id);
+    const service = new IssuerService({ config, ...stores, ...(deps.clock ? { clock: deps.clock } : {}) });
+
+    const tick = setInterval(
+      () => {
+        try {
+          stores.keys.signer();
+        } catch (e) {
+          deps.logger?.error({ err: e }, 'issuer: key rotation failed');
+        }
+      },
+      Math.min(config.issuer.key_rotation_interval, 60) * 1000,
+    );
+    tick.unref();
+    cleanup.push(() => clearInterval(tick));
+
+    let http: RunningIssuer['http'];
+    if (deps.http !== false) {
+      const server = createIssuerHttpServer(service, deps.logger);
+      const bound = await listenHttp(server, config.issuer.listen_http);
+      http = { server, ...bound };
+      cleanup.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeIdleConnections();
+            setTimeout(() => server.closeAllConnections(), 5000).unref();
+          }),
+      );
+    }
+    let grpcRunning: RunningIssuer['grpc'];
+    if (deps.grpc !== false) {
+      const server = createIssuerGrpcServer(service, deps.logger);
+      const bound = await bindGrpc(server, config.issuer.listen_grpc);
+      grpcRunning = { server, ...bound };
+      cleanup.push(
+        () =>
+          new Promise<void>((resolve) => {
+            const force = setTimeout(() => {
+              server.forceShutdown();
+              resolve();
+            }, 5000);
+            force.unref();
+            server.tryShutdown(() => {
+              clearTimeout(force);
+              resolve();
+            });
+          }),
+      );
+    }
+    deps.logger?.info({ http: http?.url, grpc: grpcRunning?.target }, 'issuer endpoint listening');
+    let closed: Promise<void> | undefined;
+    return {
+      service,
+      stores,
+      http,
+      grpc: grpcRunning,
+      close() {
+        closed ??= (async () => {
+          for (const c of cleanup.reverse()) await c();
+        })();
+        return closed;
+      },
+    };
+  } catch (e) {
+    for (const c of cleanup.reverse()) await c();
+    throw e;
+  }
+}

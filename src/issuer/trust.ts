@@ -1,0 +1,53 @@
+/**
+ * The verifier's trust data for this sidecar (docs/keys.md §Trust): this issuer's own published keys
+ * (read from the key store, so rotations by the CLI show up), an optional configured trust bundle
+ * (`sigil.validator.trust_bundle`: other issuers' JWKS) and the revocation list.
+ */
+import type { KeyObject } from 'node:crypto';
+import { issuerId, type SigilConfig } from '../config/index.js';
+import type { TbitClaims, TrustStore } from '../token/api.js';
+import type { KeyStore } from './key-store.js';
+import type { RevocationStore } from './revocation-store.js';
+
+/** A TrustStore that can be closed (stops bundle refresh timers). */
+export interface LocalTrustStore extends TrustStore {
+  /** The revocation store this trust store consults (for in-process revoke). */
+  readonly revocations: RevocationStore;
+  close(): void;
+}
+
+/** Inputs of {@link localTrustStore}. */
+export interface LocalTrustDeps {
+  keys: KeyStore;
+  revocations: RevocationStore;
+  /** Trust for other issuers (the configured bundle), consulted when `iss` is not this issuer. */
+  bundle?: TrustStore & { close?: () => void };
+}
+
+/**
+ * Builds the TrustStore `verifyChain` uses on this sidecar. A root hop from this issuer (`iss` =
+ * {@link issuerId}) is checked against the key store's currently published keys only; any other
+ * `iss` goes to the bundle (absent bundle = unknown key). Revocation covers every hop of every chain.
+ * `version` is the sum of monotone counters (key set changes, revocation changes, bundle version),
+ * so caches keyed on it are dropped whenever any of them changes.
+ */
+export function localTrustStore(config: SigilConfig, deps: LocalTrustDeps): LocalTrustStore {
+  const own = issuerId(config);
+  const { keys, revocations, bundle } = deps;
+  return {
+    revocations,
+    issuerKey(iss: string, kid: string): KeyObject | undefined {
+      if (iss === own) return keys.issuerPublicKey(kid);
+      return bundle?.issuerKey(iss, kid);
+    },
+    isRevoked(claims: Pick<TbitClaims, 'jti' | 'task_id'>): boolean {
+      return revocations.isRevoked(claims) || (bundle?.isRevoked(claims) ?? false);
+    },
+    get version(): number {
+      return keys.generation + revocations.version + (bundle?.version ?? 0);
+    },
+    close(): void {
+      bundle?.close?.();
+    },
+  };
+}
