@@ -2,7 +2,7 @@
  * Stable error codes of the issuer module (key store, revocation store, issuer endpoint).
  * Token-rule failures keep the token module's `TBIT_*` codes; these cover everything around them.
  */
-import { GrpcStatus, SigilError, type GrpcStatusCode } from '../lib/errors.js';
+import { GrpcStatus, type GrpcStatusCode, SigilError } from '../lib/errors.js';
 
 /** Stable codes raised by src/issuer (documented in docs/api.md and docs/keys.md). */
 export type IssuerErrorCode =

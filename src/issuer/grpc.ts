@@ -15,15 +15,26 @@ import type { Caller, IssuerService } from './service.js';
 /** Path of the issuer proto, resolved from this file (works from src/ under tsx and from dist/). */
 export function issuerProtoPath(): string {
   const here = fileURLToPath(import.meta.url);
-  const root = here.includes('/dist/') ? here.slice(0, here.lastIndexOf('/dist/')) : here.slice(0, here.lastIndexOf('/src/'));
+  const root = here.includes('/dist/')
+    ? here.slice(0, here.lastIndexOf('/dist/'))
+    : here.slice(0, here.lastIndexOf('/src/'));
   return `${root}/proto/sigil/issuer/v1/issuer.proto`;
 }
 
 /** proto-loader options: snake_case fields (same names as the JSON API), defaults filled in. */
-const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
+const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
 
 /** Loads `sigil.issuer.v1` (service definition plus client constructor for tests and tools). */
-export function loadIssuerProto(): { service: grpc.ServiceDefinition; Client: grpc.ServiceClientConstructor } {
+export function loadIssuerProto(): {
+  service: grpc.ServiceDefinition;
+  Client: grpc.ServiceClientConstructor;
+} {
   const def = protoLoader.loadSync(issuerProtoPath(), LOADER_OPTIONS);
   const pkg = grpc.loadPackageDefinition(def) as unknown as {
     sigil: { issuer: { v1: { Issuer: grpc.ServiceClientConstructor } } };
@@ -38,7 +49,8 @@ type Msg = Record<string, unknown>;
 function present(m: Msg): Msg {
   const out: Msg = {};
   for (const [k, v] of Object.entries(m)) {
-    if (v === '' || v === 0 || v === null || v === undefined || (Array.isArray(v) && v.length === 0)) continue;
+    if (v === '' || v === 0 || v === null || v === undefined || (Array.isArray(v) && v.length === 0))
+      continue;
     out[k] = typeof v === 'object' && !Array.isArray(v) ? present(v as Msg) : v;
   }
   return out;
@@ -58,9 +70,14 @@ function caller(call: grpc.ServerUnaryCall<unknown, unknown>): Caller {
 }
 
 /** Builds the gRPC service implementation for `service`. */
-export function issuerGrpcHandlers(service: IssuerService, logger?: Logger): grpc.UntypedServiceImplementation {
+export function issuerGrpcHandlers(
+  service: IssuerService,
+  logger?: Logger,
+): grpc.UntypedServiceImplementation {
   const unary =
-    (fn: (req: Msg, call: grpc.ServerUnaryCall<Msg, unknown>) => unknown): grpc.handleUnaryCall<Msg, unknown> =>
+    (
+      fn: (req: Msg, call: grpc.ServerUnaryCall<Msg, unknown>) => unknown,
+    ): grpc.handleUnaryCall<Msg, unknown> =>
     (call, callback) => {
       try {
         callback(null, fn(call.request ?? {}, call));

@@ -86,23 +86,23 @@ export function createIssuerHttpServer(service: IssuerService, logger?: Logger):
   const routes: Record<string, Record<string, Handler>> = {
     // The credential is checked before the body is read: strangers don't get to make us parse JSON.
     '/v1/mint': {
-      POST: async (req) => {
+      post: async (req) => {
         const caller = bearer(req);
         service.checkOperator(caller, 'mint');
         return service.mint(await readJson(req), caller);
       },
     },
-    '/v1/delegate': { POST: async (req) => service.delegate(await readJson(req)) },
+    '/v1/delegate': { post: async (req) => service.delegate(await readJson(req)) },
     '/v1/revoke': {
-      POST: async (req) => {
+      post: async (req) => {
         const caller = bearer(req);
         service.checkOperator(caller, 'revoke');
         return service.revoke(await readJson(req), caller);
       },
     },
-    '/.well-known/jwks.json': { GET: () => service.jwks() },
-    '/v1/identity': { GET: () => service.identity() },
-    '/v1/revocations': { GET: () => service.revocations() },
+    '/.well-known/jwks.json': { get: () => service.jwks() },
+    '/v1/identity': { get: () => service.identity() },
+    '/v1/revocations': { get: () => service.revocations() },
   };
 
   const server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000 }, (req, res) => {
@@ -111,16 +111,15 @@ export function createIssuerHttpServer(service: IssuerService, logger?: Logger):
       try {
         const route = routes[path];
         if (!route) throw new IssuerError('ISSUER_NOT_FOUND', `no route ${path}`);
-        const handler = route[req.method ?? ''];
+        const handler = route[(req.method ?? '').toLowerCase()];
         if (!handler) {
-          res.setHeader('allow', Object.keys(route).join(', '));
+          res.setHeader('allow', Object.keys(route).join(', ').toUpperCase());
           throw new IssuerError('ISSUER_METHOD_NOT_ALLOWED', `${req.method} not allowed on ${path}`);
         }
         const out = await handler(req);
         send(res, 200, out, path === '/.well-known/jwks.json' ? 'public, max-age=30' : 'no-store');
       } catch (e) {
-        const err =
-          e instanceof SigilError ? e : new IssuerError('ISSUER_INTERNAL', 'internal error', e);
+        const err = e instanceof SigilError ? e : new IssuerError('ISSUER_INTERNAL', 'internal error', e);
         if (!(e instanceof SigilError)) logger?.error({ err: e, path }, 'issuer http: unexpected error');
         if (err.code === 'ISSUER_BODY_TOO_LARGE') res.setHeader('connection', 'close');
         if (!res.headersSent) send(res, err.httpStatus, err.toJSON());

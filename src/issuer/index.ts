@@ -1,5 +1,7 @@
 /** The issuer module: keys, rotation, revocation, trust for the local verifier, and the issuer endpoint. */
 export { IssuerError, type IssuerErrorCode } from './errors.js';
+export { createIssuerGrpcServer, issuerGrpcHandlers, issuerProtoPath, loadIssuerProto } from './grpc.js';
+export { createIssuerHttpServer, MAX_BODY_BYTES } from './http.js';
 export {
   type AgentKey,
   type IssuerKeyInfo,
@@ -10,6 +12,12 @@ export {
   type KeyStoreOptions,
 } from './key-store.js';
 export {
+  type IssuerStores,
+  type OpenStoresOptions,
+  openIssuerStores,
+  revocationPath,
+} from './open-stores.js';
+export {
   type RevocationEntry,
   type RevocationList,
   RevocationStore,
@@ -17,8 +25,6 @@ export {
   type RevokeResult,
   type RevokeTarget,
 } from './revocation-store.js';
-export { type LocalTrustDeps, type LocalTrustStore, localTrustStore } from './trust.js';
-export { type IssuerStores, type OpenStoresOptions, openIssuerStores, revocationPath } from './open-stores.js';
 export {
   type Caller,
   type Identity,
@@ -28,6 +34,5 @@ export {
   operatorCredential,
   type TokenResult,
 } from './service.js';
-export { createIssuerHttpServer, MAX_BODY_BYTES } from './http.js';
-export { createIssuerGrpcServer, issuerGrpcHandlers, issuerProtoPath, loadIssuerProto } from './grpc.js';
 export { type RunningIssuer, type StartIssuerDeps, startIssuer } from './start.js';
+export { type LocalTrustDeps, type LocalTrustStore, localTrustStore } from './trust.js';

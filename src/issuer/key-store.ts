@@ -8,7 +8,13 @@
  * expired (retired_at + max_ttl + clock_skew), then it is pruned.
  * `kid` is the RFC 7638 JWK thumbprint of the public key (RFC 8037 §2 member set: crv, kty, x).
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Clock, systemClock } from '../lib/clock.js';
@@ -101,8 +107,15 @@ function generate(): { privateKey: KeyObject; jwk: Ed25519PrivateJwk & { kid: st
  * Parses one key file and checks it fully: shape, that `d` really yields `x` and that `kid` is the
  * thumbprint. Anything off → ISSUER_STORE_CORRUPT (never sign or publish with a key we can't trust).
  */
-function parseKeyFile(path: string): { doc: Record<string, unknown>; privateKey: KeyObject; pub: Ed25519PublicJwk; kid: string; createdAt: number } {
-  const corrupt = (why: string, cause?: unknown) => new IssuerError('ISSUER_STORE_CORRUPT', `key file ${path}: ${why}`, cause);
+function parseKeyFile(path: string): {
+  doc: Record<string, unknown>;
+  privateKey: KeyObject;
+  pub: Ed25519PublicJwk;
+  kid: string;
+  createdAt: number;
+} {
+  const corrupt = (why: string, cause?: unknown) =>
+    new IssuerError('ISSUER_STORE_CORRUPT', `key file ${path}: ${why}`, cause);
   let doc: unknown;
   try {
     doc = JSON.parse(readFileSync(path, 'utf8'));
@@ -219,7 +232,9 @@ export class KeyStore {
     if (changed) {
       this.changes++;
       // Oldest first; the last one signs. kid breaks ties so every process agrees.
-      this.sorted = [...this.issuerCache.values()].sort((a, b) => a.createdAt - b.createdAt || (a.kid < b.kid ? -1 : 1));
+      this.sorted = [...this.issuerCache.values()].sort(
+        (a, b) => a.createdAt - b.createdAt || (a.kid < b.kid ? -1 : 1),
+      );
     }
     return this.sorted;
   }
@@ -265,7 +280,10 @@ export class KeyStore {
 
   /** Deletes retired keys whose publication window has closed. Returns the pruned kids. */
   prune(): string[] {
-    const expired = () => this.describe(this.loadIssuer()).filter((k) => k.publishUntil !== undefined && k.publishUntil <= this.clock.nowMs());
+    const expired = () =>
+      this.describe(this.loadIssuer()).filter(
+        (k) => k.publishUntil !== undefined && k.publishUntil <= this.clock.nowMs(),
+      );
     if (expired().length === 0) return [];
     return withFileLock(this.lockPath, () => {
       const gone = expired();
@@ -305,7 +323,9 @@ export class KeyStore {
   /** Every issuer key still published (signer last), with its retirement timeline. */
   issuerKeys(): IssuerKeyInfo[] {
     const now = this.clock.nowMs();
-    return this.describe(this.loadIssuer()).filter((k) => k.publishUntil === undefined || k.publishUntil > now);
+    return this.describe(this.loadIssuer()).filter(
+      (k) => k.publishUntil === undefined || k.publishUntil > now,
+    );
   }
 
   /**
@@ -358,9 +378,18 @@ export class KeyStore {
         const parsed = parseKeyFile(path);
         const id = parsed.doc.spiffe_id;
         if (typeof id !== 'string' || agentFileName(id) !== name) {
-          throw new IssuerError('ISSUER_STORE_CORRUPT', `key file ${path}: spiffe_id missing or does not match the file name`);
+          throw new IssuerError(
+            'ISSUER_STORE_CORRUPT',
+            `key file ${path}: spiffe_id missing or does not match the file name`,
+          );
         }
-        key = { spiffeId: id, kid: parsed.kid, createdAt: parsed.createdAt, privateKey: parsed.privateKey, publicJwk: { ...parsed.pub, kid: parsed.kid } };
+        key = {
+          spiffeId: id,
+          kid: parsed.kid,
+          createdAt: parsed.createdAt,
+          privateKey: parsed.privateKey,
+          publicJwk: { ...parsed.pub, kid: parsed.kid },
+        };
         this.agentCache.set(name, key);
       }
       byId.set(key.spiffeId, key);
@@ -385,7 +414,12 @@ export class KeyStore {
       const again = this.agentKey(spiffeId);
       if (again) return again;
       const { jwk } = generate();
-      const doc = { spiffe_id: spiffeId, kid: jwk.kid, created_at: new Date(this.clock.nowMs()).toISOString(), jwk };
+      const doc = {
+        spiffe_id: spiffeId,
+        kid: jwk.kid,
+        created_at: new Date(this.clock.nowMs()).toISOString(),
+        jwk,
+      };
       writeFileAtomic(join(this.agentDir, agentFileName(spiffeId)), `${JSON.stringify(doc, null, 2)}\n`);
       return this.agentKey(spiffeId)!;
     });

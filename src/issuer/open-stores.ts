@@ -29,7 +29,10 @@ export function revocationPath(config: SigilConfig): string {
   if (r === undefined) return RevocationStore.defaultPath(config.data_dir);
   if (/^https?:\/\//i.test(r)) {
     // This sidecar writes its list (sigil revoke): it must be a local file. Refuse rather than ignore it.
-    throw new ConfigError('CONFIG_INVALID', 'config sigil.validator.revocations: must be a file path (URLs are not supported)');
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      'config sigil.validator.revocations: must be a file path (URLs are not supported)',
+    );
   }
   return r;
 }
@@ -49,7 +52,11 @@ export function openIssuerStores(config: SigilConfig, options: OpenStoresOptions
     ...(clock ? { clock } : {}),
     watch: options.watch ?? true,
   });
-  const trust = localTrustStore(config, { keys, revocations, ...(options.bundle ? { bundle: options.bundle } : {}) });
+  const trust = localTrustStore(config, {
+    keys,
+    revocations,
+    ...(options.bundle ? { bundle: options.bundle } : {}),
+  });
   return {
     keys,
     revocations,

@@ -67,12 +67,19 @@ function parseList(text: string, path: string): RevocationList {
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('not an object');
   const d = doc as Record<string, unknown>;
-  if (typeof d.version !== 'number' || !Number.isSafeInteger(d.version) || d.version < 0) throw bad('version must be a non-negative integer');
+  if (typeof d.version !== 'number' || !Number.isSafeInteger(d.version) || d.version < 0)
+    throw bad('version must be a non-negative integer');
   const entries = (v: unknown, what: string): RevocationEntry[] => {
     if (!Array.isArray(v)) throw bad(`${what} must be an array`);
     return v.map((e) => {
       const r = e as Record<string, unknown> | null;
-      if (typeof r !== 'object' || r === null || typeof r.id !== 'string' || r.id.length === 0 || typeof r.at !== 'string') {
+      if (
+        typeof r !== 'object' ||
+        r === null ||
+        typeof r.id !== 'string' ||
+        r.id.length === 0 ||
+        typeof r.at !== 'string'
+      ) {
         throw bad(`${what} entries must be {id, at}`);
       }
       return { id: r.id, at: r.at };
@@ -159,8 +166,16 @@ export class RevocationStore {
       try {
         next = parseList(readFileSync(this.path, 'utf8'), this.path);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return this.reload();
-        corrupt = e instanceof IssuerError ? e : new IssuerError('ISSUER_STORE_CORRUPT', `revocation file ${this.path} unreadable`, e);
+        // Deleted between stat and read: an absent file is an empty list.
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+          this.stamp = 'missing';
+          this.apply(EMPTY, undefined);
+          return;
+        }
+        corrupt =
+          e instanceof IssuerError
+            ? e
+            : new IssuerError('ISSUER_STORE_CORRUPT', `revocation file ${this.path} unreadable`, e);
         next = this.list;
       }
     }
@@ -169,7 +184,10 @@ export class RevocationStore {
   }
 
   private apply(next: RevocationList, corrupt: IssuerError | undefined): void {
-    const changed = next.version !== this.list.version || next !== this.list || (corrupt === undefined) !== (this.corrupt === undefined);
+    const changed =
+      next.version !== this.list.version ||
+      next !== this.list ||
+      (corrupt === undefined) !== (this.corrupt === undefined);
     this.list = next;
     this.corrupt = corrupt;
     this.tasks = new Set(next.tasks.map((t) => t.id));
@@ -187,8 +205,16 @@ export class RevocationStore {
   revoke(target: RevokeTarget): RevokeResult {
     const kind: 'task' | 'jti' = target.task !== undefined ? 'task' : 'jti';
     const id = target.task ?? target.jti;
-    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID || (target.task !== undefined && target.jti !== undefined)) {
-      throw new IssuerError('ISSUER_BAD_REQUEST', `revoke needs exactly one of task or jti (1..${MAX_ID} characters)`);
+    if (
+      typeof id !== 'string' ||
+      id.length === 0 ||
+      id.length > MAX_ID ||
+      (target.task !== undefined && target.jti !== undefined)
+    ) {
+      throw new IssuerError(
+        'ISSUER_BAD_REQUEST',
+        `revoke needs exactly one of task or jti (1..${MAX_ID} characters)`,
+      );
     }
     return withFileLock(this.lockPath, () => {
       // Re-read under the lock: another process may have written since our last look.

@@ -74,9 +74,17 @@ export function operatorCredential(config: SigilConfig): string | undefined {
   try {
     text = readFileSync(file, 'utf8').trim();
   } catch (e) {
-    throw new ConfigError('CONFIG_UNREADABLE', `config sigil.issuer.operator_token_file: ${(e as Error).message}`, { cause: e });
+    throw new ConfigError(
+      'CONFIG_UNREADABLE',
+      `config sigil.issuer.operator_token_file: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
-  if (text.length < 16) throw new ConfigError('CONFIG_INVALID', 'config sigil.issuer.operator_token_file: credential must be at least 16 characters');
+  if (text.length < 16)
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      'config sigil.issuer.operator_token_file: credential must be at least 16 characters',
+    );
   return text;
 }
 
@@ -195,11 +203,17 @@ export class IssuerService {
     const parent = verifyChain(req.token, this.verifyOptions());
     const leafCnf = parent.leaf.cnf?.jwk;
     if (leafCnf === undefined) {
-      throw new IssuerError('ISSUER_NOT_DELEGABLE', 'the presented token has no cnf key: it cannot be delegated');
+      throw new IssuerError(
+        'ISSUER_NOT_DELEGABLE',
+        'the presented token has no cnf key: it cannot be delegated',
+      );
     }
     const holder: AgentKey | undefined = this.keys.agentKeyFor(leafCnf);
     if (holder === undefined) {
-      throw new IssuerError('ISSUER_NOT_HOLDER', `this sidecar does not hold the key of ${parent.leaf.sub} (leaf cnf)`);
+      throw new IssuerError(
+        'ISSUER_NOT_HOLDER',
+        `this sidecar does not hold the key of ${parent.leaf.sub} (leaf cnf)`,
+      );
     }
     const childKey = req.to_key ?? this.keys.agentKey(req.to)?.publicJwk;
     const token = delegate({

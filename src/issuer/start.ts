@@ -63,7 +63,11 @@ function bindGrpc(server: grpc.Server, where: string): Promise<{ target: string;
     server.bindAsync(where, grpc.ServerCredentials.createInsecure(), (err, port) => {
       if (err) return reject(err);
       const addr = parseListen(where);
-      resolve({ target: addr.kind === 'unix' ? where : `${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${port}`, port });
+      resolve({
+        target:
+          addr.kind === 'unix' ? where : `${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${port}`,
+        port,
+      });
     });
   });
 }
@@ -89,16 +93,13 @@ export async function startIssuer(config: SigilConfig, deps: StartIssuerDeps = {
     stores.keys.ensureAgentKey(config.agent.spiffe_id);
     const service = new IssuerService({ config, ...stores, ...(deps.clock ? { clock: deps.clock } : {}) });
 
-    const tick = setInterval(
-      () => {
-        try {
-          stores.keys.signer();
-        } catch (e) {
-          deps.logger?.error({ err: e }, 'issuer: key rotation failed');
-        }
-      },
-      Math.min(config.issuer.key_rotation_interval, 60) * 1000,
-    );
+    const tick = setInterval(() => {
+      try {
+        stores.keys.signer();
+      } catch (e) {
+        deps.logger?.error({ err: e }, 'issuer: key rotation failed');
+      }
+    }, Math.min(config.issuer.key_rotation_interval, 60) * 1000);
     tick.unref();
     cleanup.push(() => clearInterval(tick));
 

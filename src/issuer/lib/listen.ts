@@ -10,6 +10,7 @@ export function parseListen(s: string): ListenAddress {
   let host = s.slice(0, i);
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   const port = Number(s.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`bad listen address ${s}`);
+  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`bad listen address ${s}`);
   return { kind: 'tcp', host, port };
 }
