@@ -19,8 +19,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { Ed25519PrivateJwk, Ed25519PublicJwk } from '../token/api.js';
-import { parseSpiffeId } from '../token/spiffe-id.js';
-import { jwkThumbprint } from '../token/thumbprint.js';
+import { jwkThumbprint, parseSpiffeId } from '../token/index.js';
 import { IssuerError } from './errors.js';
 import { ensurePrivateDir, withFileLock, writeFileAtomic } from './lib/files.js';
 

@@ -2,6 +2,7 @@
 import { ConfigError, type SigilConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { TrustStore } from '../token/api.js';
+import { loadTrustBundle } from '../token/index.js';
 import { KeyStore } from './key-store.js';
 import { RevocationStore } from './revocation-store.js';
 import { type LocalTrustStore, localTrustStore } from './trust.js';
@@ -11,8 +12,10 @@ export interface OpenStoresOptions {
   clock?: Clock;
   /** Watch the revocation file for other processes' changes (server: true, one-shot CLI: false). */
   watch?: boolean;
-  /** Trust for other issuers (e.g. the token module's trust bundle loader). */
+  /** Trust for other issuers. Default: `sigil.validator.trust_bundle` loaded with the token module's loader, if set. */
   bundle?: TrustStore & { close?: () => void };
+  /** Called when a background bundle refresh fails (the last good bundle stays in force). */
+  onBundleError?: (e: Error) => void;
 }
 
 /** The opened stores. `close()` stops watchers. */
@@ -37,9 +40,25 @@ export function revocationPath(config: SigilConfig): string {
   return r;
 }
 
-/** Opens keys + revocations under `config.data_dir` and the trust store over them. Generates no key. */
-export function openIssuerStores(config: SigilConfig, options: OpenStoresOptions = {}): IssuerStores {
+/**
+ * Opens keys + revocations under `config.data_dir`, loads the configured trust bundle (refreshed every
+ * `sigil.validator.refresh_interval` when watching) and builds the trust store over them. Generates no key.
+ */
+export async function openIssuerStores(
+  config: SigilConfig,
+  options: OpenStoresOptions = {},
+): Promise<IssuerStores> {
   const clock = options.clock;
+  const watching = options.watch ?? true;
+  const source = config.validator.trust_bundle;
+  const bundle =
+    options.bundle ??
+    (source === undefined
+      ? undefined
+      : await loadTrustBundle(source, {
+          ...(watching ? { refreshIntervalMs: config.validator.refresh_interval * 1000 } : {}),
+          ...(options.onBundleError ? { onError: options.onBundleError } : {}),
+        }));
   const keys = KeyStore.open({
     dataDir: config.data_dir,
     rotationInterval: config.issuer.key_rotation_interval,

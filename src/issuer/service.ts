@@ -8,9 +8,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, issuerId, type SigilConfig } from '../config/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { Ed25519PublicJwk, TrustStore, VerifiedChain } from '../token/api.js';
-import { delegate } from '../token/delegate.js';
-import { mintRoot } from '../token/mint.js';
-import { verifyChain } from '../token/verify.js';
+import { delegate, mintRoot, verifyChain } from '../token/index.js';
 import { IssuerError } from './errors.js';
 import type { AgentKey, Jwks, KeyStore } from './key-store.js';
 import {

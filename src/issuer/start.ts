@@ -81,11 +81,14 @@ export async function startIssuer(config: SigilConfig, deps: StartIssuerDeps = {
   const ownStores = deps.stores === undefined;
   const stores =
     deps.stores ??
-    openIssuerStores(config, {
+    (await openIssuerStores(config, {
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...(deps.bundle ? { bundle: deps.bundle } : {}),
       watch: true,
-    });
+      ...(deps.logger
+        ? { onBundleError: (e: Error) => deps.logger?.warn({ err: e }, 'trust bundle refresh failed') }
+        : {}),
+    }));
   const cleanup: (() => Promise<void> | void)[] = [];
   if (ownStores) cleanup.push(() => stores.close());
   try {

@@ -26,8 +26,8 @@ export interface LocalTrustDeps {
 
 /**
  * Builds the TrustStore `verifyChain` uses on this sidecar. A root hop from this issuer (`iss` =
- * {@link issuerId}) is checked against the key store's currently published keys only; any other
- * `iss` goes to the bundle (absent bundle = unknown key). Revocation covers every hop of every chain.
+ * {@link issuerId}) is checked against the key store's currently published keys, then (like every
+ * other `iss`) against the bundle (absent bundle = unknown key). Revocation covers every hop of every chain.
  * `version` is the sum of monotone counters (key set changes, revocation changes, bundle version),
  * so caches keyed on it are dropped whenever any of them changes.
  */
@@ -37,8 +37,9 @@ export function localTrustStore(config: SigilConfig, deps: LocalTrustDeps): Loca
   return {
     revocations,
     issuerKey(iss: string, kid: string): KeyObject | undefined {
-      if (iss === own) return keys.issuerPublicKey(kid);
-      return bundle?.issuerKey(iss, kid);
+      // Own keys first; then the bundle for any iss — other sidecars of the mesh may use the same
+      // default issuer id with their own keys, and kids are thumbprints, so they never collide.
+      return (iss === own ? keys.issuerPublicKey(kid) : undefined) ?? bundle?.issuerKey(iss, kid);
     },
     isRevoked(claims: Pick<TbitClaims, 'jti' | 'task_id'>): boolean {
       return revocations.isRevoked(claims) || (bundle?.isRevoked(claims) ?? false);
