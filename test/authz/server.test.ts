@@ -1,0 +1,155 @@
+/**
+ * The gRPC surface over a real socket: Authorization/Check with the hand-written protos, the health
+ * service, hostile CheckRequests (every one a successful RPC carrying a deny, never a crash), and drain.
+ */
+import { credentials, type ServiceClientConstructor, type Client } from '@grpc/grpc-js';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authzProtos, checkFromConfig, startAuthzServer, type AuthzServer } from '../../src/authz/index.js';
+import type { CheckRequest, CheckResponse } from '../../src/authz/types.js';
+import { loadConfig } from '../../src/config/index.js';
+import { frozenClock } from '../../src/lib/clock.js';
+import { checkRequest, toolsCall } from '../support/check-request.js';
+import { agentId, testIdentity } from '../support/identity.js';
+import { memorySink } from '../support/memory-sink.js';
+
+type Unary<Req, Res> = (req: Req, cb: (err: Error | null, res: Res) => void) => void;
+
+function ctor(path: string): ServiceClientConstructor {
+  let node: unknown = authzProtos().grpc;
+  for (const p of path.split('.')) node = (node as Record<string, unknown>)[p];
+  return node as ServiceClientConstructor;
+}
+
+const call = <Req, Res>(client: Client, method: string, req: Req): Promise<Res> =>
+  new Promise((resolve, reject) =>
+    ((client as unknown as Record<string, Unary<Req, Res>>)[method]!).call(client, req, (e, r) => (e ? reject(e) : resolve(r))),
+  );
+
+const clock = frozenClock(1_767_225_600_000);
+const id = testIdentity(clock);
+const sink = memorySink();
+let server: AuthzServer;
+let authz: Client;
+let health: Client;
+
+beforeAll(async () => {
+  const config = loadConfig({ env: {}, overrides: { agent: { spiffe_id: agentId('local') } } });
+  const { check } = checkFromConfig(config, { trust: id.trust, ledger: sink, clock });
+  server = await startAuthzServer({ listen: '127.0.0.1:0', check });
+  authz = new (ctor('envoy.service.auth.v3.Authorization'))(server.address, credentials.createInsecure());
+  health = new (ctor('grpc.health.v1.Health'))(server.address, credentials.createInsecure());
+});
+afterAll(async () => {
+  authz?.close();
+  health?.close();
+  await server?.close();
+});
+
+const mcp = (name: string) => ({ body: JSON.stringify(toolsCall(name)), headers: { 'content-type': 'application/json' } });
+const check = (req: CheckRequest) => call<CheckRequest, CheckResponse>(authz, 'Check', req);
+const bodyCode = (r: CheckResponse) => (JSON.parse(r.deniedResponse!.body) as { code: string }).code;
+
+describe('authz gRPC server', () => {
+  it('answers an allow over the wire with status OK and the identity headers', async () => {
+    const { token } = id.mint({ scope: ['fs.read'] });
+    const res = await check(checkRequest(mcp('fs.read'), token));
+    expect(res.status.code).toBe(0);
+    expect(res.httpResponse).toBe('okResponse');
+    const hdr = Object.fromEntries(res.okResponse!.headers.map((h) => [h.header.key, h.header.value]));
+    expect(hdr['x-sigil-sub']).toBe(agentId('orchestrator'));
+    expect(res.okResponse!.headersToRemove).toEqual(['authorization']);
+  });
+
+  it('a deny is a successful RPC: UNAUTHENTICATED (16) for 401, PERMISSION_DENIED (7) for 403, enum status on the wire', async () => {
+    const r401 = await check(checkRequest(mcp('fs.read')));
+    expect([r401.status.code, r401.deniedResponse!.status.code, bodyCode(r401)]).toEqual([16, 'Unauthorized', 'AUTHZ_NO_TOKEN']);
+    const { token } = id.mint({ scope: ['fs.read'] });
+    const r403 = await check(checkRequest(mcp('fs.write'), token));
+    expect([r403.status.code, r403.deniedResponse!.status.code, bodyCode(r403)]).toEqual([7, 'Forbidden', 'AUTHZ_TOOL_NOT_IN_SCOPE']);
+  });
+
+  it('health: SERVING for "" and the Authorization service, NOT_FOUND for others', async () => {
+    expect(await call(health, 'Check', { service: '' })).toEqual({ status: 'SERVING' });
+    expect(await call(health, 'Check', { service: 'envoy.service.auth.v3.Authorization' })).toEqual({ status: 'SERVING' });
+    await expect(call(health, 'Check', { service: 'nope' })).rejects.toMatchObject({ code: 5 });
+  });
+
+  it.each([
+    ['an empty CheckRequest', {}, 'AUTHZ_BAD_REQUEST'],
+    ['no http attributes', { attributes: { request: {} } }, 'AUTHZ_BAD_REQUEST'],
+    ['no method', { attributes: { request: { http: { path: '/mcp' } } } }, 'AUTHZ_BAD_REQUEST'],
+    ['a dot-segment path', { attributes: { request: { http: { method: 'GET', path: '/a/../admin' } } } }, 'AUTHZ_BAD_REQUEST'],
+    ['an encoded slash', { attributes: { request: { http: { method: 'GET', path: '/a%2Fb' } } } }, 'AUTHZ_BAD_REQUEST'],
+    ['a relative path', { attributes: { request: { http: { method: 'GET', path: 'mcp' } } } }, 'AUTHZ_BAD_REQUEST'],
+  ])('%s → deny %s', async (_n, req, code) => {
+    const res = await check(req as CheckRequest);
+    expect(res.status.code).not.toBe(0);
+    expect(bodyCode(res)).toBe(code);
+  });
+
+  it('10 000 headers → 431 AUTHZ_HEADERS_TOO_LARGE', async () => {
+    const headers: Record<string, string> = {};
+    for (let i = 0; i < 10_000; i++) headers[`x-h${i}`] = 'v';
+    const res = await check(checkRequest({ ...mcp('fs.read'), headers }));
+    expect([res.deniedResponse!.status.code, bodyCode(res)]).toEqual(['RequestHeaderFieldsTooLarge', 'AUTHZ_HEADERS_TOO_LARGE']);
+  });
+
+  it('a 1 MB header value → 431 AUTHZ_HEADERS_TOO_LARGE', async () => {
+    const res = await check(checkRequest({ ...mcp('fs.read'), headers: { authorization: `Bearer ${'a'.repeat(1024 * 1024)}` } }));
+    expect(bodyCode(res)).toBe('AUTHZ_HEADERS_TOO_LARGE');
+  });
+
+  it('non-UTF-8 header bytes (encode_raw_headers) → 400 AUTHZ_INVALID_ENCODING', async () => {
+    const req: CheckRequest = {
+      attributes: {
+        request: {
+          http: {
+            method: 'POST',
+            path: '/mcp',
+            headerMap: { headers: [{ key: 'authorization', rawValue: Buffer.from([0x42, 0x65, 0xff, 0xfe]) }] },
+          },
+        },
+      },
+    };
+    expect(bodyCode(await check(req))).toBe('AUTHZ_INVALID_ENCODING');
+  });
+
+  it('non-UTF-8 bytes in a string header field never allow', async () => {
+    const { token } = id.mint({ scope: ['fs.read'] });
+    const res = await check(checkRequest({ ...mcp('fs.read'), headers: { authorization: `Bearer ${token}\uFFFD` } }));
+    expect(bodyCode(res)).toBe('AUTHZ_BAD_AUTH_HEADER');
+  });
+
+  it('random CheckRequests never crash the server and never allow without a token', async () => {
+    const str = fc.string({ maxLength: 40 });
+    const arb = fc.record(
+      {
+        method: fc.oneof(fc.constantFrom('GET', 'POST', 'DELETE'), str),
+        path: fc.oneof(fc.constantFrom('/mcp', '/tools/fs.read', '/healthz'), str),
+        headers: fc.dictionary(fc.stringMatching(/^[a-z-]{1,12}$/), str, { maxKeys: 8 }),
+        body: fc.oneof(str, fc.json({ maxDepth: 3 }), fc.constant(JSON.stringify(toolsCall('fs.read')))),
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(arb, async (p) => {
+        const res = await check({ attributes: { request: { http: p } } } as CheckRequest);
+        expect(res.status.code).not.toBe(0);
+        expect(res.deniedResponse).toBeDefined();
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('close() drains: reports NOT_SERVING and stops accepting', async () => {
+    const config = loadConfig({ env: {}, overrides: { agent: { spiffe_id: agentId('local') } } });
+    const { check: fn } = checkFromConfig(config, { trust: id.trust, ledger: memorySink(), clock });
+    const s = await startAuthzServer({ listen: '127.0.0.1:0', check: fn, drainMs: 1000 });
+    const c = new (ctor('grpc.health.v1.Health'))(s.address, credentials.createInsecure());
+    expect(await call(c, 'Check', {})).toEqual({ status: 'SERVING' });
+    await s.close();
+    await expect(call(c, 'Check', {})).rejects.toMatchObject({ code: 14 });
+    c.close();
+  });
+});
