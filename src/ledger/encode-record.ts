@@ -1,0 +1,21 @@
+/** Canonical encoding of a DecisionRecord (docs/ledger.md §Decision records). Browser-safe. */
+import { LedgerError } from './errors.js';
+import { canonicalJson } from './lib/canonical-json.js';
+import { validateRecord } from './lib/record-schema.js';
+import type { DecisionRecord } from './record.js';
+
+const enc = new TextEncoder();
+
+/**
+ * Validates `record` and returns its canonical bytes: UTF-8 of deterministic JSON (sorted keys,
+ * no whitespace, integers only). The same record always yields the same bytes, hence the same leaf hash.
+ * @throws LedgerError `LEDGER_RECORD_INVALID` on any field outside the DecisionRecord contract.
+ */
+export function encodeRecord(record: DecisionRecord): Uint8Array {
+  const valid = validateRecord(record);
+  try {
+    return enc.encode(canonicalJson(valid));
+  } catch (e) {
+    throw new LedgerError('LEDGER_RECORD_INVALID', `record is not canonical JSON: ${(e as Error).message}`, e);
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * The audit ledger: RFC 6962 Merkle log in LMDB, proofs, C2SP signed checkpoints, compliance queries.
+ * Browser-safe functions are also available alone from `./browser.js`. Spec: docs/ledger.md.
+ */
+export * from './browser.js';
+export {
+  type AppendedDecision,
+  type AppendEvent,
+  type AuditHit,
+  type AuditQuery,
+  LEDGER_FILE,
+  LEDGER_FORMAT,
+  MerkleLog,
+  type MerkleLogOptions,
+  type SignedCheckpoint,
+} from './merkle-log.js';
+export { loadOrCreateSigner, type NoteSigner, noteSigner, signNote } from './sign-note.js';
+export { openAuditLog } from './open-audit-log.js';

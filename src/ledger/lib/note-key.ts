@@ -1,0 +1,70 @@
+/**
+ * C2SP signed-note Ed25519 key identity (browser-safe): key ID = SHA-256(name ‖ 0x0A ‖ 0x01 ‖ pubkey)[:4]
+ * and the verifier key string `<name>+<hex key ID>+<base64(0x01 ‖ pubkey)>` (c2sp.org/signed-note §Signatures,
+ * §Ed25519 signatures; the vkey form is golang.org/x/mod/sumdb/note's, used by C2SP tooling).
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { LedgerError } from '../errors.js';
+import { b64decode, b64encode, hex } from './b64.js';
+
+/** Signature type byte for Ed25519 (c2sp.org/signed-note §Signature types). */
+export const SIG_ED25519 = 0x01;
+
+/** A parsed Ed25519 note verifier. */
+export interface NoteVerifier {
+  name: string;
+  /** 4-byte key ID, big-endian. */
+  keyId: Uint8Array;
+  /** 32-byte Ed25519 public key. */
+  publicKey: Uint8Array;
+}
+
+/** Key names: non-empty, no Unicode spaces, no '+' (c2sp.org/signed-note §Format). */
+export function isKeyName(name: string): boolean {
+  return typeof name === 'string' && name.length > 0 && name.length <= 1024 && !/[\s+\u0000-\u001f]/u.test(name);
+}
+
+/** SHA-256(name ‖ 0x0A ‖ 0x01 ‖ pubkey)[:4]. */
+export function noteKeyId(name: string, publicKey: Uint8Array): Uint8Array {
+  const n = new TextEncoder().encode(name);
+  const buf = new Uint8Array(n.length + 2 + publicKey.length);
+  buf.set(n, 0);
+  buf[n.length] = 0x0a;
+  buf[n.length + 1] = SIG_ED25519;
+  buf.set(publicKey, n.length + 2);
+  return sha256(buf).subarray(0, 4);
+}
+
+/** `<name>+<hex keyid>+<base64(0x01 ‖ pubkey)>`. */
+export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
+  const typed = new Uint8Array(33);
+  typed[0] = SIG_ED25519;
+  typed.set(publicKey, 1);
+  return `${name}+${hex(noteKeyId(name, publicKey))}+${b64encode(typed)}`;
+}
+
+/**
+ * Parses a verifier key string. Only Ed25519 (type 0x01) keys are accepted, and the key ID must
+ * match the one recomputed from name and key.
+ * @throws LedgerError `LEDGER_NOTE_MALFORMED`.
+ */
+export function parseVerifierKey(vkey: string): NoteVerifier {
+  const bad = (why: string) => new LedgerError('LEDGER_NOTE_MALFORMED', `bad verifier key: ${why}`);
+  if (typeof vkey !== 'string' || vkey.length > 2048) throw bad('not a string');
+  // The name holds no '+', but the base64 key may: split at the first two only.
+  const p1 = vkey.indexOf('+');
+  const p2 = p1 < 0 ? -1 : vkey.indexOf('+', p1 + 1);
+  if (p2 < 0) throw bad('want <name>+<keyid>+<key>');
+  const name = vkey.slice(0, p1);
+  const id = vkey.slice(p1 + 1, p2);
+  const key = vkey.slice(p2 + 1);
+  if (!isKeyName(name)) throw bad('invalid key name');
+  if (!/^[0-9a-f]{8}$/.test(id)) throw bad('key id must be 8 lowercase hex digits');
+  const typed = b64decode(key);
+  if (!typed || typed.length !== 33) throw bad('key must be base64 of 33 bytes');
+  if (typed[0] !== SIG_ED25519) throw bad('only Ed25519 (type 0x01) keys are supported');
+  const publicKey = typed.slice(1);
+  const keyId = noteKeyId(name, publicKey);
+  if (hex(keyId) !== id) throw bad('key id does not match name and key');
+  return { name, keyId, publicKey };
+}

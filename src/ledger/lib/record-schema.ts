@@ -1,0 +1,56 @@
+/**
+ * Structural validation of a DecisionRecord (src/ledger/record.ts is the contract). Strict: unknown
+ * keys are rejected so nothing unexpected (e.g. a raw token) can slip into the permanent log.
+ */
+import { assertArray, assertInt, assertObject, assertString } from '../../lib/assert.js';
+import { LedgerError } from '../errors.js';
+import type { DecisionRecord, RecordedHop } from '../record.js';
+
+const fail = (what: string): LedgerError => new LedgerError('LEDGER_RECORD_INVALID', what);
+
+const TOP = new Set([
+  'v', 'id', 'ts', 'decision', 'code', 'http_status', 'sub', 'task_id', 'tool', 'depth', 'chain',
+  'method', 'host', 'path', 'peer', 'token_hash', 'policy_rev',
+]);
+const HOP = new Set(['sub', 'iss', 'jti', 'tool_scope', 'exp']);
+const OPTIONAL_STRINGS = ['sub', 'task_id', 'tool', 'method', 'host', 'path', 'peer', 'token_hash', 'policy_rev'] as const;
+
+function onlyKeys(o: Record<string, unknown>, allowed: Set<string>, what: string): void {
+  for (const k of Object.keys(o)) if (!allowed.has(k)) throw fail(`${what} has unknown field "${k}"`);
+}
+
+function hop(x: unknown, i: number): RecordedHop {
+  const o = assertObject(x, `chain[${i}]`, fail);
+  onlyKeys(o, HOP, `chain[${i}]`);
+  return {
+    sub: assertString(o.sub, `chain[${i}].sub`, fail, 2048),
+    iss: assertString(o.iss, `chain[${i}].iss`, fail, 2048),
+    jti: assertString(o.jti, `chain[${i}].jti`, fail, 256),
+    tool_scope: assertArray(o.tool_scope, `chain[${i}].tool_scope`, fail, (t, j) =>
+      assertString(t, `chain[${i}].tool_scope[${j}]`, fail, 256),
+    ),
+    exp: assertInt(o.exp, `chain[${i}].exp`, fail),
+  };
+}
+
+/** Returns a clean copy of `x` if it is a valid DecisionRecord, else throws `LEDGER_RECORD_INVALID`. */
+export function validateRecord(x: unknown): DecisionRecord {
+  const o = assertObject(x, 'record', fail);
+  onlyKeys(o, TOP, 'record');
+  if (o.v !== 1) throw fail('record.v must be 1');
+  if (o.decision !== 'allow' && o.decision !== 'deny') throw fail('record.decision must be "allow" or "deny"');
+  const out: DecisionRecord = {
+    v: 1,
+    id: assertString(o.id, 'record.id', fail, 256),
+    ts: assertInt(o.ts, 'record.ts', fail),
+    decision: o.decision,
+    code: assertString(o.code, 'record.code', fail, 128),
+    http_status: assertInt(o.http_status, 'record.http_status', fail, 100, 599),
+  };
+  for (const k of OPTIONAL_STRINGS) {
+    if (o[k] !== undefined) out[k] = assertString(o[k], `record.${k}`, fail, k === 'path' ? 8192 : 2048, 0);
+  }
+  if (o.depth !== undefined) out.depth = assertInt(o.depth, 'record.depth', fail, 0, 64);
+  if (o.chain !== undefined) out.chain = assertArray(o.chain, 'record.chain', fail, hop, 64);
+  return out;
+}

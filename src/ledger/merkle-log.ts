@@ -1,0 +1,648 @@
+/**
+ * The audit log: an RFC 6962 / RFC 9162 §2.1 Merkle log stored in LMDB, with group commit, signed
+ * C2SP checkpoints and decision indexes. Layout and guarantees: docs/ledger.md.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Database, open, type RootDatabase } from 'lmdb';
+import { type Clock, systemClock } from '../lib/clock.js';
+import { decodeRecord } from './decode-record.js';
+import { encodeRecord } from './encode-record.js';
+import { LedgerError } from './errors.js';
+import { b64encode } from './lib/b64.js';
+import { checkLmdbFile } from './lib/file-check.js';
+import { EMPTY_ROOT, HASH_LEN } from './lib/hash.js';
+import { indexValue, KIND, recordIndexKeys } from './lib/index-keys.js';
+import { nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
+import { consistencyPath, foldFrontier, frontierOf, inclusionPath } from './lib/proof.js';
+import { formatCheckpoint } from './parse-checkpoint.js';
+import type { DecisionRecord } from './record.js';
+import { loadOrCreateSigner, type NoteSigner, signNote } from './sign-note.js';
+import { TLOG_PROOF_V1 } from './verify-proof-bundle.js';
+
+/** On-disk format identity stored under meta key `format`. */
+export const LEDGER_FORMAT = { name: 'sigil-ledger', version: 1 } as const;
+/** The LMDB data file inside the ledger directory. */
+export const LEDGER_FILE = 'ledger.mdb';
+/** Entries are keyed by uint32: the log holds at most 2^32 - 1 entries. */
+export const MAX_ENTRIES = 0xffff_ffff;
+
+/** Options of {@link MerkleLog.open}. */
+export interface MerkleLogOptions {
+  /**
+   * `sync` (default): `append` resolves once its transaction is flushed to disk (fsync).
+   * `fast`: resolves at commit; LMDB flushes that commit right after in the background, so a process
+   * crash loses nothing resolved and an OS crash/power loss loses at most the commits of the last
+   * in-flight flush (docs/ledger.md §Durability).
+   */
+  durability?: 'sync' | 'fast';
+  /** Checkpoint origin and key name. Default `sigil.mesh/sigil/audit`. */
+  origin?: string;
+  /** Make a signed checkpoint every N seconds when the log grew (0 = only on demand). Default 0. */
+  checkpointIntervalSec?: number;
+  /** Checkpoint private key (Ed25519 JWK). Default `<dir>/keys/checkpoint.jwk`, created on first use. */
+  keyFile?: string;
+  /** Largest number of appends in one transaction. Default 8192. */
+  maxBatch?: number;
+  /** Open without writing (CLI inspection, verify). */
+  readOnly?: boolean;
+  /** Clock for checkpoint timestamps in events. */
+  clock?: Clock;
+}
+
+/** A signed checkpoint as stored. */
+export interface SignedCheckpoint {
+  size: number;
+  root: Uint8Array;
+  /** The full signed note (checkpoint text, blank line, signature line). */
+  note: string;
+}
+
+/** Emitted after entries became durable (per committed batch). */
+export interface AppendEvent {
+  /** First new index. */
+  first: number;
+  /** New log size (last new index + 1). */
+  size: number;
+}
+
+/** Result of {@link MerkleLog.appendDecision}. */
+export interface AppendedDecision {
+  index: number;
+  /** RFC 6962 leaf hash of the canonical record bytes. */
+  leafHash: Uint8Array;
+}
+
+/** Filters of {@link MerkleLog.query}; all given filters must match. */
+export interface AuditQuery {
+  task?: string;
+  /** SPIFFE ID: matches the leaf `sub` or any `sub` in the recorded chain. */
+  agent?: string;
+  decision?: 'allow' | 'deny';
+  /** Inclusive lower bound on `ts` (epoch ms). */
+  since?: number;
+  /** Inclusive upper bound on `ts` (epoch ms). */
+  until?: number;
+  /** Maximum results (default 100, at most 10 000). */
+  limit?: number;
+  /** `asc` (oldest first, default) or `desc` (newest first). */
+  order?: 'asc' | 'desc';
+}
+
+/** One query result. */
+export interface AuditHit {
+  index: number;
+  record: DecisionRecord;
+}
+
+interface Waiter {
+  resolve: (index: number) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Batch {
+  epoch: number;
+  start: number;
+  entries: Buffer[];
+  nodes: Array<[number, Buffer]>;
+  idx: Array<Array<string | number>>;
+  waiters: Waiter[];
+}
+
+const EMPTY = Buffer.alloc(0);
+const NODE_KEY_BASE = 2 ** 32;
+const nodeKey = (level: number, index: number): number => level * NODE_KEY_BASE + index;
+
+/**
+ * An append-only Merkle log in one LMDB environment (`<dir>/ledger.mdb`), named databases:
+ * `meta` (format, size — its version is the size, the group-commit guard), `entries` (uint32 index →
+ * leafHash ‖ data), `nodes` (level·2^32 + index → 32-byte perfect-subtree hash, levels ≥ 1),
+ * `idx` ([kind, value, index] → empty), `checkpoints` (size → signed note).
+ */
+export class MerkleLog {
+  readonly dir: string;
+  readonly origin: string;
+  readonly durability: 'sync' | 'fast';
+  readonly readOnly: boolean;
+  private readonly env: RootDatabase;
+  private readonly meta: Database;
+  private readonly entriesDb: Database<Buffer, number>;
+  private readonly nodesDb: Database<Buffer, number>;
+  private readonly idxDb: Database<Buffer, Array<string | number>>;
+  private readonly cpDb: Database<string, number>;
+  private readonly keyFile: string;
+  private readonly maxBatch: number;
+  private readonly clock: Clock;
+  private signerCache: NoteSigner | undefined;
+  /** Durable (resolved) size. */
+  private committed = 0;
+  /** Next index to assign (≥ committed; the difference is in flight). */
+  private assigned = 0;
+  /** Right frontier of the tentative tree (all assigned entries), largest subtree first. */
+  private frontier: Array<{ level: number; hash: Buffer }> = [];
+  private open: Batch | undefined;
+  private epoch = 0;
+  private inflight = new Set<Promise<void>>();
+  private closed = false;
+  private envClosed = false;
+  private listeners = new Set<(e: AppendEvent) => void>();
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(dir: string, env: RootDatabase, options: MerkleLogOptions) {
+    this.dir = dir;
+    this.env = env;
+    this.origin = options.origin ?? 'sigil.mesh/sigil/audit';
+    this.durability = options.durability ?? 'sync';
+    this.readOnly = options.readOnly ?? false;
+    this.keyFile = options.keyFile ?? join(dir, 'keys', 'checkpoint.jwk');
+    this.maxBatch = Math.max(1, Math.min(options.maxBatch ?? 8192, 65536));
+    this.clock = options.clock ?? systemClock;
+    this.meta = env.openDB('meta', { useVersions: true });
+    this.entriesDb = env.openDB('entries', { keyEncoding: 'uint32', encoding: 'binary' });
+    this.nodesDb = env.openDB('nodes', { encoding: 'binary' });
+    this.idxDb = env.openDB('idx', { encoding: 'binary' });
+    this.cpDb = env.openDB('checkpoints', { encoding: 'string' });
+  }
+
+  /**
+   * Opens (or creates) the log in directory `dir`. Loads the size and right frontier and re-checks the
+   * newest stored hashes; a full check is {@link verifyLog} (`sigil audit verify`).
+   * @throws LedgerError `LEDGER_CORRUPT` (garbage, truncated or inconsistent file), `LEDGER_SCHEMA`
+   * (unknown format), `LEDGER_IO` (file system). An existing file is never modified on error.
+   */
+  static async open(dir: string, options: MerkleLogOptions = {}): Promise<MerkleLog> {
+    if (typeof dir !== 'string' || dir.length === 0) throw new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger dir required');
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw new LedgerError('LEDGER_IO', `cannot create ${dir}: ${(e as Error).message}`, e);
+    }
+    const file = join(dir, LEDGER_FILE);
+    const exists = checkLmdbFile(file);
+    if (!exists && options.readOnly) throw new LedgerError('LEDGER_NOT_FOUND', `no ledger at ${file}`);
+    let env: RootDatabase;
+    try {
+      env = open({ path: file, maxDbs: 8, readOnly: options.readOnly ?? false, noMemInit: true });
+    } catch (e) {
+      throw new LedgerError('LEDGER_CORRUPT', `cannot open ${file}: ${(e as Error).message}`, e);
+    }
+    let log: MerkleLog | undefined;
+    try {
+      log = new MerkleLog(dir, env, options);
+      log.initFormat(exists);
+      log.loadState(true);
+    } catch (e) {
+      await env.close().catch(() => undefined);
+      if (e instanceof LedgerError) throw e;
+      throw new LedgerError('LEDGER_CORRUPT', `cannot read ${file}: ${(e as Error).message}`, e);
+    }
+    const every = options.checkpointIntervalSec ?? 0;
+    if (every > 0 && !log.readOnly) {
+      const l = log;
+      l.timer = setInterval(() => {
+        if (l.committed > (l.latestCheckpoint()?.size ?? 0)) l.checkpoint().catch(() => undefined);
+      }, every * 1000);
+      l.timer.unref();
+    }
+    return log;
+  }
+
+  private initFormat(existed: boolean): void {
+    const fmt = this.meta.get('format') as { name?: unknown; version?: unknown } | undefined;
+    if (fmt === undefined) {
+      // A fresh file only: a file with entries but no format record has lost its metadata.
+      const anyEntry = this.entriesDb.getKeysCount({ limit: 1 }) > 0;
+      if (anyEntry || (existed && this.meta.get('size') !== undefined)) {
+        throw new LedgerError('LEDGER_CORRUPT', 'ledger has entries but no format record');
+      }
+      if (this.readOnly) throw new LedgerError('LEDGER_SCHEMA', 'not a SIGIL ledger (no format record)');
+      this.env.transactionSync(() => {
+        this.meta.putSync('format', LEDGER_FORMAT);
+        this.meta.putSync('size', 0, 0);
+      });
+      return;
+    }
+    if (typeof fmt !== 'object' || fmt === null || fmt.name !== LEDGER_FORMAT.name) {
+      throw new LedgerError('LEDGER_SCHEMA', 'not a SIGIL ledger (format record mismatch)');
+    }
+    if (fmt.version !== LEDGER_FORMAT.version) {
+      throw new LedgerError('LEDGER_SCHEMA', `ledger format version ${String(fmt.version)} is not supported`);
+    }
+  }
+
+  /** Loads size + frontier from disk (after open, or after a failed commit). */
+  private loadState(checkHashes: boolean): void {
+    this.env.resetReadTxn();
+    const entry = this.meta.getEntry('size');
+    const size = entry?.value;
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || entry?.version !== size) {
+      throw new LedgerError('LEDGER_CORRUPT', 'ledger size record is missing or inconsistent');
+    }
+    const last = [...this.entriesDb.getKeys({ reverse: true, limit: 1 })][0];
+    if ((size === 0 && last !== undefined) || (size > 0 && last !== size - 1)) {
+      throw new LedgerError('LEDGER_CORRUPT', `ledger size ${size} disagrees with last entry ${String(last)}`);
+    }
+    const frontier = frontierOf(size).map(([level, index]) => ({ level, hash: this.readSubtree(level, index) }));
+    if (checkHashes && size > 0) {
+      // Cheap open-time check: the newest leaf hash and every frontier node against its children.
+      const raw = this.entryRaw(size - 1);
+      if (!nodeHashLeaf(raw.subarray(HASH_LEN)).equals(raw.subarray(0, HASH_LEN))) {
+        throw new LedgerError('LEDGER_CORRUPT', `entry ${size - 1} does not match its stored leaf hash`);
+      }
+      for (const [level, index] of frontierOf(size)) {
+        if (level === 0) continue;
+        const h = nodeHashNode(this.readSubtree(level - 1, 2 * index), this.readSubtree(level - 1, 2 * index + 1));
+        if (!h.equals(this.readSubtree(level, index))) {
+          throw new LedgerError('LEDGER_CORRUPT', `stored node (${level}, ${index}) does not match its children`);
+        }
+      }
+    }
+    this.committed = size;
+    this.assigned = size;
+    this.frontier = frontier;
+  }
+
+  /** Number of durable entries. */
+  get size(): number {
+    return this.committed;
+  }
+
+  /** Number of appends accepted but not yet durable. */
+  get pending(): number {
+    return this.assigned - this.committed;
+  }
+
+  // ---------------------------------------------------------------- appends
+
+  /**
+   * Appends one opaque entry. Concurrent calls are grouped into one LMDB transaction; indices are
+   * dense and follow call order. Resolves with the entry's index once durable (per `durability`).
+   * @throws LedgerError `LEDGER_BAD_ARGUMENT`, `LEDGER_CLOSED`, `LEDGER_COMMIT_FAILED`.
+   */
+  append(data: Uint8Array): Promise<number> {
+    return this.appendIndexed(data, undefined);
+  }
+
+  /**
+   * Validates, canonically encodes and appends a decision record, writing its secondary indexes
+   * (task, agents, decision, time) in the same transaction.
+   * @throws LedgerError `LEDGER_RECORD_INVALID` plus those of {@link append}.
+   */
+  async appendDecision(record: DecisionRecord): Promise<AppendedDecision> {
+    const bytes = encodeRecord(record);
+    const leaf = nodeHashLeaf(bytes);
+    const index = await this.appendIndexed(bytes, recordIndexKeys(record), leaf);
+    return { index, leafHash: new Uint8Array(leaf) };
+  }
+
+  private appendIndexed(
+    data: Uint8Array,
+    keys: Array<[string, string | number]> | undefined,
+    leaf?: Buffer,
+  ): Promise<number> {
+    if (this.closed) return Promise.reject(new LedgerError('LEDGER_CLOSED', 'ledger is closed'));
+    if (this.readOnly) return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger opened read-only'));
+    if (!(data instanceof Uint8Array)) return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'entry must be a Uint8Array'));
+    if (data.length > 16 * 1024 * 1024) return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'entry larger than 16 MiB'));
+    if (this.assigned >= MAX_ENTRIES) return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger is full (2^32 - 1 entries)'));
+    const index = this.assigned++;
+    let batch = this.open;
+    if (!batch) {
+      batch = { epoch: this.epoch, start: index, entries: [], nodes: [], idx: [], waiters: [] };
+      this.open = batch;
+      setImmediate(() => this.flushOpen());
+    }
+    // Leaf, then merge equal-sized subtrees on the right edge: each completed perfect subtree is stored.
+    const lh = leaf ?? nodeHashLeaf(data);
+    const value = Buffer.allocUnsafe(HASH_LEN + data.length);
+    lh.copy(value, 0);
+    value.set(data, HASH_LEN);
+    batch.entries.push(value);
+    let cur = lh;
+    let level = 0;
+    let at = index;
+    while (this.frontier.length > 0 && (this.frontier[this.frontier.length - 1] as { level: number }).level === level) {
+      const left = this.frontier.pop() as { hash: Buffer };
+      cur = nodeHashNode(left.hash, cur);
+      level++;
+      at = Math.floor(at / 2);
+      batch.nodes.push([nodeKey(level, at), cur]);
+    }
+    this.frontier.push({ level, hash: cur });
+    if (keys) for (const [kind, v] of keys) batch.idx.push([kind, v, index]);
+    const p = new Promise<number>((resolve, reject) => {
+      (batch as Batch).waiters.push({ resolve, reject });
+    });
+    if (batch.entries.length >= this.maxBatch) this.flushOpen();
+    return p;
+  }
+
+  private flushOpen(): void {
+    const batch = this.open;
+    if (!batch) return;
+    this.open = undefined;
+    const end = batch.start + batch.entries.length;
+    let written: Promise<boolean>;
+    try {
+      // The whole batch is conditional on meta.size's version being the batch start: if an earlier
+      // batch failed, this one cannot commit on top of a tree it did not extend (fail closed).
+      written = this.meta.ifVersion('size', batch.start, () => {
+        for (let i = 0; i < batch.entries.length; i++) this.entriesDb.put(batch.start + i, batch.entries[i] as Buffer);
+        for (const [k, h] of batch.nodes) this.nodesDb.put(k, h);
+        for (const k of batch.idx) this.idxDb.put(k, EMPTY);
+        this.meta.put('size', end, end);
+      });
+    } catch (e) {
+      written = Promise.reject(e);
+    }
+    const done = written
+      .then(async (ok) => {
+        if (!ok) throw new LedgerError('LEDGER_COMMIT_FAILED', `batch at ${batch.start} lost its commit guard`);
+        if (this.durability === 'sync') await this.env.flushed;
+        this.committed = Math.max(this.committed, end);
+        for (let i = 0; i < batch.waiters.length; i++) (batch.waiters[i] as Waiter).resolve(batch.start + i);
+        this.emit({ first: batch.start, size: end });
+      })
+      .catch((e: unknown) => this.failBatch(batch, e))
+      .finally(() => {
+        this.inflight.delete(done);
+      });
+    this.inflight.add(done);
+  }
+
+  private failBatch(batch: Batch, e: unknown): void {
+    const err =
+      e instanceof LedgerError ? e : new LedgerError('LEDGER_COMMIT_FAILED', `commit failed: ${(e as Error)?.message ?? String(e)}`, e);
+    for (const w of batch.waiters) w.reject(err);
+    if (batch.epoch !== this.epoch) return; // a later batch of an already-failed epoch: state was reloaded
+    this.epoch++;
+    // Appends queued on top of the failed batch extended a tree that does not exist: reject them too.
+    const open = this.open;
+    this.open = undefined;
+    if (open) for (const w of open.waiters) w.reject(err);
+    try {
+      this.loadState(false);
+    } catch (reloadErr) {
+      this.closed = true; // cannot trust in-memory state any more: stop accepting appends
+      void reloadErr;
+    }
+  }
+
+  /**
+   * Subscribes to durable appends. Returns an unsubscribe function. Listeners run synchronously after
+   * the batch's promises resolve; exceptions they throw are ignored.
+   */
+  onAppend(listener: (e: AppendEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: AppendEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        /* a listener must not break the log */
+      }
+    }
+  }
+
+  /** Resolves when every append made so far has settled. */
+  async settled(): Promise<void> {
+    this.flushOpen();
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  private entryRaw(index: number): Buffer {
+    const v = this.entriesDb.getBinary(index);
+    if (!v || v.length < HASH_LEN) throw new LedgerError('LEDGER_CORRUPT', `entry ${index} is missing or short`);
+    return v;
+  }
+
+  /** Hash of perfect subtree (level, index); level 0 reads the leaf hash stored with the entry. */
+  private readSubtree = (level: number, index: number): Buffer => {
+    if (level === 0) {
+      const v = this.entriesDb.getBinaryFast(index);
+      if (!v || v.length < HASH_LEN) throw new LedgerError('LEDGER_CORRUPT', `entry ${index} is missing or short`);
+      return Buffer.from(v.subarray(0, HASH_LEN));
+    }
+    const h = this.nodesDb.getBinary(nodeKey(level, index));
+    if (!h || h.length !== HASH_LEN) throw new LedgerError('LEDGER_CORRUPT', `node (${level}, ${index}) is missing or damaged`);
+    return h;
+  };
+
+  private checkSize(size: number, what: string, max = this.committed): number {
+    if (!Number.isSafeInteger(size) || size < 0 || size > max) {
+      throw new LedgerError('LEDGER_BAD_ARGUMENT', `${what} must be an integer in [0, ${max}]`);
+    }
+    return size;
+  }
+
+  /** The entry bytes at `index` (a copy). */
+  entry(index: number): Uint8Array {
+    this.checkSize(index, 'index', this.committed - 1);
+    return new Uint8Array(this.entryRaw(index).subarray(HASH_LEN));
+  }
+
+  /** The stored leaf hash at `index`. */
+  leafHashAt(index: number): Uint8Array {
+    this.checkSize(index, 'index', this.committed - 1);
+    return new Uint8Array(this.readSubtree(0, index));
+  }
+
+  /** The decision record at `index`. @throws `LEDGER_RECORD_INVALID` if that entry is not a record. */
+  decision(index: number): DecisionRecord {
+    return decodeRecord(this.entry(index));
+  }
+
+  /** RFC 6962 root of the first `size` entries (default: all durable entries); O(log n) reads. */
+  root(size: number = this.committed): Uint8Array {
+    this.checkSize(size, 'size');
+    if (size === 0) return EMPTY_ROOT;
+    return new Uint8Array(foldFrontier(frontierOf(size).map(([l, i]) => this.readSubtree(l, i)), nodeHashNode));
+  }
+
+  /** RFC 6962 §2.1.1 inclusion proof of entry `index` in the tree of `size` entries; O(log n) reads. */
+  inclusionProof(index: number, size: number = this.committed): Uint8Array[] {
+    this.checkSize(size, 'size');
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+      throw new LedgerError('LEDGER_BAD_ARGUMENT', `index must be an integer in [0, ${size - 1}]`);
+    }
+    return inclusionPath(index, size, this.readSubtree, nodeHashNode).map((h) => new Uint8Array(h));
+  }
+
+  /**
+   * RFC 6962 §2.1.2 consistency proof between sizes `size1` ≤ `size2`; empty when size1 is 0 or equal
+   * to size2 (docs/ledger.md §Proofs). O(log n) reads.
+   */
+  consistencyProof(size1: number, size2: number = this.committed): Uint8Array[] {
+    this.checkSize(size2, 'size2');
+    this.checkSize(size1, 'size1', size2);
+    if (size1 === 0 || size1 === size2) return [];
+    return consistencyPath(size1, size2, this.readSubtree, nodeHashNode).map((h) => new Uint8Array(h));
+  }
+
+  /** Iterates stored entries [from, to) as (index, data) without copying more than needed. */
+  *entries(from = 0, to: number = this.committed): Generator<{ index: number; data: Uint8Array; leafHash: Uint8Array }> {
+    for (const { key, value } of this.entriesDb.getRange({ start: from, end: to })) {
+      yield { index: key, data: value.subarray(HASH_LEN), leafHash: value.subarray(0, HASH_LEN) };
+    }
+  }
+
+  // ---------------------------------------------------------------- checkpoints
+
+  /** The checkpoint signer (key loaded or created on first use). */
+  signer(): NoteSigner {
+    this.signerCache ??= loadOrCreateSigner(this.keyFile, this.origin);
+    return this.signerCache;
+  }
+
+  /** Verifier key string `<origin>+<hex id>+<base64 key>` for outsiders and the dashboard. */
+  get verifierKey(): string {
+    return this.signer().verifierKey;
+  }
+
+  /**
+   * Signs and stores a C2SP checkpoint of the current durable size (returns the stored one if the log
+   * did not grow). In `fast` mode it first waits for the flush, so a checkpoint never covers entries
+   * that could still be lost.
+   */
+  async checkpoint(): Promise<SignedCheckpoint> {
+    if (this.closed) throw new LedgerError('LEDGER_CLOSED', 'ledger is closed');
+    if (this.readOnly) throw new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger opened read-only');
+    await this.env.flushed;
+    const size = this.committed;
+    const existing = this.getCheckpoint(size);
+    if (existing) return existing;
+    const root = this.root(size);
+    const note = signNote(formatCheckpoint(this.origin, size, root), this.signer());
+    await this.cpDb.put(size, note);
+    await this.env.flushed;
+    return { size, root, note };
+  }
+
+  /** The stored checkpoint of exactly `size`, if any. */
+  getCheckpoint(size: number): SignedCheckpoint | undefined {
+    const note = this.cpDb.get(size);
+    if (note === undefined) return undefined;
+    return { size, root: this.root(size), note };
+  }
+
+  /** The newest stored checkpoint. */
+  latestCheckpoint(): SignedCheckpoint | undefined {
+    for (const { key, value } of this.cpDb.getRange({ reverse: true, limit: 1 })) {
+      return { size: key, root: key <= this.committed ? this.root(key) : EMPTY_ROOT, note: value };
+    }
+    return undefined;
+  }
+
+  /** Every stored checkpoint note, by size (used by verify). */
+  *storedCheckpoints(): Generator<{ size: number; note: string }> {
+    for (const { key, value } of this.cpDb.getRange({})) yield { size: key, note: value };
+  }
+
+  /**
+   * Offline proof for entry `index` in c2sp.org/tlog-proof@v1 form against the newest checkpoint that
+   * covers it (making one if needed). The entry bytes ride in the `extra` line so the bundle alone
+   * suffices: verify it with {@link verifyProofBundle} and the verifier key.
+   */
+  async proofBundle(index: number): Promise<string> {
+    this.checkSize(index, 'index', this.committed - 1);
+    let cp = this.latestCheckpoint();
+    if (!cp || cp.size <= index) cp = await this.checkpoint();
+    const proof = this.inclusionProof(index, cp.size);
+    const lines = [TLOG_PROOF_V1, `extra ${b64encode(this.entry(index))}`, `index ${index}`, ...proof.map(b64encode)];
+    return `${lines.join('\n')}\n\n${cp.note}`;
+  }
+
+  // ---------------------------------------------------------------- queries
+
+  /**
+   * Compliance query over decision records. Uses the most selective index (task, agent, decision,
+   * time) and filters the rest on the decoded record. Only durable entries are returned.
+   */
+  query(q: AuditQuery = {}): AuditHit[] {
+    const limit = Math.max(1, Math.min(q.limit ?? 100, 10_000));
+    const desc = q.order === 'desc';
+    const since = q.since ?? 0;
+    const until = q.until ?? Number.MAX_SAFE_INTEGER;
+    for (const [k, v] of [['since', q.since], ['until', q.until]] as const) {
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new LedgerError('LEDGER_BAD_ARGUMENT', `${k} must be epoch ms`);
+    }
+    if (q.decision !== undefined && q.decision !== 'allow' && q.decision !== 'deny') {
+      throw new LedgerError('LEDGER_BAD_ARGUMENT', 'decision must be allow or deny');
+    }
+    let kind: string | undefined;
+    let value: string | undefined;
+    if (q.task !== undefined) [kind, value] = [KIND.task, indexValue(q.task)];
+    else if (q.agent !== undefined) [kind, value] = [KIND.agent, indexValue(q.agent)];
+    else if (q.decision !== undefined) [kind, value] = [KIND.decision, q.decision];
+    let indices: Iterable<number>;
+    if (kind !== undefined && value !== undefined) {
+      const lo = [kind, value, 0];
+      const hi = [kind, value, MAX_ENTRIES + 1];
+      indices = mapKeys(this.idxDb.getKeys(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }));
+    } else if (q.since !== undefined || q.until !== undefined) {
+      const lo = [KIND.time, since];
+      const hi = [KIND.time, until + 1];
+      indices = mapKeys(this.idxDb.getKeys(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }));
+    } else {
+      if (this.committed === 0) return [];
+      indices = this.entriesDb.getKeys(desc ? { start: this.committed - 1, reverse: true } : { start: 0, end: this.committed });
+    }
+    const out: AuditHit[] = [];
+    for (const index of indices) {
+      if (index >= this.committed) continue;
+      let record: DecisionRecord;
+      try {
+        record = this.decision(index);
+      } catch {
+        continue; // not a decision record (opaque entry)
+      }
+      if (q.task !== undefined && record.task_id !== q.task) continue;
+      if (q.agent !== undefined && record.sub !== q.agent && !(record.chain ?? []).some((h) => h.sub === q.agent)) continue;
+      if (q.decision !== undefined && record.decision !== q.decision) continue;
+      if (record.ts < since || record.ts > until) continue;
+      out.push({ index, record });
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  /** The newest `n` decision records (newest first). */
+  tail(n = 10): AuditHit[] {
+    return this.query({ limit: n, order: 'desc' });
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Waits for pending appends, stops the checkpoint timer and closes the environment. */
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.envClosed) return;
+    this.envClosed = true;
+    if (!this.closed) await this.settled();
+    this.closed = true;
+    await this.env.close();
+  }
+
+  /** The LMDB environment, for `verify` and tests. @internal */
+  get lmdb(): { env: RootDatabase; entries: Database<Buffer, number>; nodes: Database<Buffer, number>; meta: Database } {
+    return { env: this.env, entries: this.entriesDb, nodes: this.nodesDb, meta: this.meta };
+  }
+
+  /** Now, per the injected clock. @internal */
+  nowMs(): number {
+    return this.clock.nowMs();
+  }
+}
+
+function* mapKeys(keys: Iterable<Array<string | number>>): Generator<number> {
+  for (const k of keys) {
+    const i = k[2];
+    if (typeof i === 'number') yield i;
+  }
+}
