@@ -212,11 +212,22 @@ export function createCheck(o: CheckOptions): CheckFn {
           upstream['x-sigil-depth'] = String(chain.depth);
         }
         if (resolved.tools.length > 0) upstream['x-sigil-tool'] = resolved.tools.join(',');
+        const remove = headersToRemove(view, o, upstream);
+        for (const h of verdict.headersToRemove ?? []) {
+          const key = String(h).toLowerCase();
+          if (!key.startsWith(SIGIL_HEADER_PREFIX) && !remove.includes(key)) remove.push(key);
+        }
+        const downstream: Record<string, string> = {};
+        for (const h of verdict.responseHeadersToAdd ?? []) {
+          const key = String(h.key).toLowerCase();
+          if (!key.startsWith(SIGIL_HEADER_PREFIX)) downstream[key] = String(h.value);
+        }
+        downstream['x-sigil-decision-id'] = id;
         allowParts = {
           decisionId: id,
           upstream,
-          remove: headersToRemove(view, o, upstream),
-          downstream: { 'x-sigil-decision-id': id },
+          remove,
+          downstream,
           ...(verdict.dynamicMetadata ? { dynamicMetadata: verdict.dynamicMetadata } : {}),
         };
       }

@@ -67,6 +67,10 @@ export interface PolicyVerdict {
   dynamicMetadata?: Record<string, string | number | boolean>;
   /** Bundle revision or content hash that decided (recorded in the ledger as policy_rev). */
   policyRev?: string;
+  /** Allow only: request headers removed before the upstream (opa-envoy-plugin `request_headers_to_remove`). */
+  headersToRemove?: string[];
+  /** Allow only: headers added to the response sent downstream (x-sigil-* are reserved and ignored). */
+  responseHeadersToAdd?: { key: string; value: string }[];
 }
 
 /** The hook the policy module implements. */

@@ -138,5 +138,7 @@ export interface CheckResponse {
   status: { code: number; message: string };
   deniedResponse?: DeniedHttpResponse;
   okResponse?: OkHttpResponse;
+  /** Set by proto-loader on decode (oneofs: true): which http_response member is present. */
+  httpResponse?: 'deniedResponse' | 'okResponse';
   dynamicMetadata?: ProtoStruct;
 }

@@ -40,10 +40,6 @@ function setup(over: Record<string, unknown> = {}, policy?: PolicyDecider, ledge
   return { clock, id, check, chains, records: sink.records };
 }
 
-function headersOf(opts: { key: string; value: string }[] | undefined): Record<string, string> {
-  return Object.fromEntries((opts ?? []).map((h) => [h.header.key, h.header.value]));
-}
-
 function denied(res: CheckResponse): { status: number; code: string; body: Record<string, unknown>; headers: Record<string, string> } {
   expect(res.okResponse).toBeUndefined();
   const d = res.deniedResponse!;
