@@ -1,3 +1,150 @@
+/**
+ * Dashboard shell: header with the live status, a tab list (keyboard: ←/→ between tabs, Tab into the panel) and
+ * one view at a time. Views share one live event stream so a new decision updates whichever view is open.
+ */
+import { type KeyboardEvent, useCallback, useEffect, useRef, useState } from 'react';
+import { adminToken, adoptTokenFromHash, api, type DecisionEntry, openEvents } from './api.js';
+import type { Status } from './types.js';
+import { AuditView } from './views/AuditView.js';
+import { GraphView } from './views/GraphView.js';
+import { InspectorView } from './views/InspectorView.js';
+import { PolicyView } from './views/PolicyView.js';
+import { SettingsView } from './views/SettingsView.js';
+
+const TABS = [
+  { id: 'graph', label: 'Delegation graph' },
+  { id: 'inspector', label: 'Token inspector' },
+  { id: 'policy', label: 'Policy' },
+  { id: 'audit', label: 'Audit timeline' },
+  { id: 'settings', label: 'Settings' },
+] as const;
+type TabId = (typeof TABS)[number]['id'];
+
+adoptTokenFromHash();
+
+function initialTab(): TabId {
+  const q = new URLSearchParams(window.location.search).get('view');
+  return TABS.some((t) => t.id === q) ? (q as TabId) : 'graph';
+}
+
+/** Subscribers of the shared live stream. */
+export type LiveListener = (e: DecisionEntry) => void;
+
 export function App() {
-  return <h1>SIGIL</h1>;
+  const [tab, setTab] = useState<TabId>(() => (adminToken() ? initialTab() : 'settings'));
+  const [authed, setAuthed] = useState<boolean>(() => adminToken() !== undefined);
+  const [live, setLive] = useState(false);
+  const [status, setStatus] = useState<Status | undefined>();
+  const listeners = useRef(new Set<LiveListener>());
+  const tabRefs = useRef<(HTMLButtonElement | null)[]>([]);
+
+  const subscribe = useCallback((l: LiveListener) => {
+    listeners.current.add(l);
+    return () => {
+      listeners.current.delete(l);
+    };
+  }, []);
+
+  useEffect(() => {
+    if (!authed) return;
+    let stopped = false;
+    const refresh = () =>
+      api<Status>('/api/status')
+        .then((s) => !stopped && setStatus(s))
+        .catch(() => undefined);
+    void refresh();
+    const close = openEvents(
+      (e) => {
+        setStatus((s) => (s?.ledger ? { ...s, ledger: { size: Math.max(s.ledger.size, e.index + 1) } } : s));
+        for (const l of listeners.current) l(e);
+      },
+      (on) => {
+        setLive(on);
+        if (on) void refresh();
+      },
+    );
+    return () => {
+      stopped = true;
+      close();
+    };
+  }, [authed]);
+
+  const onTabKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+    const i = TABS.findIndex((t) => t.id === tab);
+    const next = (i + (e.key === 'ArrowRight' ? 1 : TABS.length - 1)) % TABS.length;
+    setTab(TABS[next]!.id);
+    tabRefs.current[next]?.focus();
+  };
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <div className="brand">
+          <span className="logo" aria-hidden="true">
+            ◭
+          </span>{' '}
+          SIGIL <span className="sub">identity sidecar</span>
+        </div>
+        <div className="tabs" role="tablist" aria-label="Views" onKeyDown={onTabKey}>
+          {TABS.map((t, i) => (
+            <button
+              key={t.id}
+              ref={(el) => {
+                tabRefs.current[i] = el;
+              }}
+              type="button"
+              role="tab"
+              id={`tab-${t.id}`}
+              aria-selected={tab === t.id}
+              aria-controls={`panel-${t.id}`}
+              tabIndex={tab === t.id ? 0 : -1}
+              className={tab === t.id ? 'tab active' : 'tab'}
+              onClick={() => setTab(t.id)}
+            >
+              {t.label}
+            </button>
+          ))}
+        </div>
+        <div className="status" aria-live="polite">
+          {authed ? (
+            <>
+              <span className={live ? 'dot live' : 'dot'} aria-hidden="true" />
+              <span data-testid="live-state">{live ? 'live' : 'offline'}</span>
+              {status?.ledger && <span className="muted"> · {status.ledger.size} entries</span>}
+            </>
+          ) : (
+            <span className="muted">not logged in</span>
+          )}
+        </div>
+      </header>
+      <main id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`} className="panel">
+        {!authed && tab !== 'settings' ? (
+          <div className="state state-empty">
+            Enter the admin token under{' '}
+            <button type="button" className="link" onClick={() => setTab('settings')}>
+              Settings
+            </button>{' '}
+            first.
+          </div>
+        ) : tab === 'graph' ? (
+          <GraphView subscribe={subscribe} />
+        ) : tab === 'inspector' ? (
+          <InspectorView />
+        ) : tab === 'policy' ? (
+          <PolicyView />
+        ) : tab === 'audit' ? (
+          <AuditView subscribe={subscribe} />
+        ) : (
+          <SettingsView
+            authed={authed}
+            onAuth={(ok) => {
+              setAuthed(ok);
+              if (ok) setTab('graph');
+            }}
+          />
+        )}
+      </main>
+    </div>
+  );
 }

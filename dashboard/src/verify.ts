@@ -1,0 +1,130 @@
+/**
+ * In-browser audit proof check: nothing here trusts the server. Given the entry bytes, the RFC 9162 §2.1.3.1
+ * inclusion path and a C2SP signed checkpoint, it checks — with the ledger's browser-safe modules
+ * (@noble/ed25519 + @noble/hashes underneath) and the verifier key the operator pinned —
+ *  1. the checkpoint note carries a valid Ed25519 signature by the pinned key (c2sp.org/signed-note) and parses as a
+ *     c2sp.org/tlog-checkpoint whose origin is the key's name;
+ *  2. the proof is for the checkpoint's tree size;
+ *  3. the entry bytes are a canonical decision record equal to the one on screen;
+ *  4. leaf hash SHA-256(0x00 ‖ entry) climbs the path to the checkpoint root (RFC 9162 §2.1.3.2).
+ */
+import { decodeRecord } from '../../src/ledger/decode-record.js';
+import { leafHash } from '../../src/ledger/leaf-hash.js';
+import { openCheckpoint } from '../../src/ledger/parse-checkpoint.js';
+import { verifyInclusion } from '../../src/ledger/verify-inclusion.js';
+import type { DecisionRecord, ProofBundle } from './types.js';
+
+/** One check and its outcome. */
+export interface Check {
+  label: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** The whole verdict. */
+export interface ProofVerdict {
+  ok: boolean;
+  /** One-line reason: what verified, or the first thing that failed. */
+  reason: string;
+  checks: Check[];
+  /** Tree size and root (hex) of the verified checkpoint, when it verified. */
+  size?: number;
+  rootHex?: string;
+  origin?: string;
+}
+
+/** Runs every check in order and stops at the first failure (later checks would be meaningless). */
+export function verifyProof(bundle: ProofBundle, shown: DecisionRecord, pinnedKey: string | undefined): ProofVerdict {
+  const checks: Check[] = [];
+  const fail = (label: string, detail: string): ProofVerdict => {
+    checks.push({ label, ok: false, detail });
+    return { ok: false, reason: `${label}: ${detail}`, checks };
+  };
+  if (!pinnedKey) {
+    return fail('Pinned key', 'no verifier key is pinned in this browser; set one under Settings');
+  }
+
+  let cp: ReturnType<typeof openCheckpoint>;
+  try {
+    cp = openCheckpoint(bundle.checkpoint, pinnedKey);
+  } catch (e) {
+    return fail('Checkpoint signature', errText(e));
+  }
+  checks.push({
+    label: 'Checkpoint signature',
+    ok: true,
+    detail: `signed by the pinned key for ${cp.origin}; tree size ${cp.size}`,
+  });
+
+  if (cp.size !== bundle.size || bundle.index >= cp.size) {
+    return fail('Tree size', `the proof is for size ${bundle.size}, the checkpoint commits to ${cp.size}`);
+  }
+  checks.push({ label: 'Tree size', ok: true, detail: `entry ${bundle.index} of ${cp.size}` });
+
+  const entry = b64ToBytes(bundle.entry);
+  if (!entry) return fail('Entry bytes', 'the server sent an entry that is not base64');
+  let record: DecisionRecord;
+  try {
+    record = decodeRecord(entry);
+  } catch (e) {
+    return fail('Entry bytes', errText(e));
+  }
+  if (!sameJson(record, shown)) {
+    return fail('Entry bytes', 'the logged entry differs from the decision shown on this page');
+  }
+  checks.push({ label: 'Entry bytes', ok: true, detail: 'canonical record, identical to the decision shown' });
+
+  const path: Uint8Array[] = [];
+  for (const h of bundle.proof) {
+    const b = b64ToBytes(h);
+    if (!b || b.length !== 32) return fail('Inclusion proof', 'a proof hash is not 32 bytes of base64');
+    path.push(b);
+  }
+  if (!verifyInclusion(leafHash(entry), bundle.index, cp.size, path, cp.root)) {
+    return fail('Inclusion proof', `the ${path.length}-hash path does not lead to the signed root`);
+  }
+  checks.push({
+    label: 'Inclusion proof',
+    ok: true,
+    detail: `${path.length} hashes lead from the leaf to the signed root`,
+  });
+  const rootHex = [...cp.root].map((b) => b.toString(16).padStart(2, '0')).join('');
+  return {
+    ok: true,
+    reason: `entry ${bundle.index} is in the log of size ${cp.size} signed by ${cp.origin}`,
+    checks,
+    size: cp.size,
+    rootHex,
+    origin: cp.origin,
+  };
+}
+
+function errText(e: unknown): string {
+  const code = (e as { code?: unknown })?.code;
+  const msg = e instanceof Error ? e.message : String(e);
+  return typeof code === 'string' ? `${code} — ${msg}` : msg;
+}
+
+/** Strict standard base64 decode (RFC 4648 §4), or undefined. */
+export function b64ToBytes(s: string): Uint8Array | undefined {
+  if (typeof s !== 'string' || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return undefined;
+  try {
+    const bin = atob(s);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Structural equality of two JSON values (key order ignored). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
