@@ -62,3 +62,75 @@ export function leafJws(token: string): string {
 }
 
 export { hopHash };
+
+/** Holder keys for hops 1..11 (generated once: keygen is the slow part of property runs). */
+export const holders: Pair[] = Array.from({ length: 11 }, keyPair);
+
+type Over = Record<string, unknown>;
+
+function apply(base: Over, over: Over): Over {
+  const out: Over = { ...base, ...over };
+  for (const [k, v] of Object.entries(over)) if (v === undefined) delete out[k];
+  return out;
+}
+
+/** Valid root claims at T0 (holder = holders[0]), with overrides (undefined deletes a claim). */
+export function rootClaims(over: Over = {}): Over {
+  return apply(
+    {
+      iss: ISS,
+      sub: agent('h0'),
+      aud: TD,
+      iat: T0,
+      nbf: T0,
+      exp: T0 + 300,
+      jti: `root-${Math.random().toString(36).slice(2)}`,
+      task_id: 'task-1',
+      tool_scope: ['fs.*', 'web.search', 'db.query.*'],
+      cnf: { jwk: holders[0]!.jwk },
+      dep: 1,
+      dmax: 10,
+    },
+    over,
+  );
+}
+
+/** A root signed by a raw signer (default: the trusted issuer key), bypassing mintRoot's checks. */
+export function forgeRoot(over: Over = {}, header: Over = {}, key: KeyObject = issuer.priv): string {
+  return rawJws(apply({ alg: 'EdDSA', typ: 'tbit+jwt', kid: KID }, header), rootClaims(over), key);
+}
+
+/**
+ * Appends a hand-forged child to `chain`: by default a valid narrowing-free child signed by `signer`
+ * (default: the parent's holder key from `holders`, by dep), with claim/header overrides applied AFTER
+ * defaults, so a test changes exactly one thing.
+ */
+export function forgeChild(chain: string, over: Over = {}, header: Over = {}, signer?: KeyObject): string {
+  const leaf = leafJws(chain);
+  const p = JSON.parse(Buffer.from(leaf.split('.')[1]!, 'base64url').toString()) as Over;
+  const dep = (p.dep as number) + 1;
+  const parentHolder = holders[dep - 2]!;
+  const claims = apply(
+    {
+      iss: p.sub,
+      sub: agent(`h${dep - 1}`),
+      aud: p.aud,
+      iat: p.iat,
+      nbf: p.iat,
+      exp: p.exp,
+      jti: `hop-${dep}-${Math.random().toString(36).slice(2)}`,
+      task_id: p.task_id,
+      tool_scope: p.tool_scope,
+      cnf: { jwk: holders[dep - 1]!.jwk },
+      par: hopHash(leaf),
+      dep,
+      dmax: p.dmax,
+    },
+    over,
+  );
+  const kid = jwkThumbprintSync(parentHolder.jwk);
+  const hdr = apply({ alg: 'EdDSA', typ: 'tbit+jwt', kid }, header);
+  return `${chain}~${rawJws(hdr, claims, signer ?? parentHolder.priv)}`;
+}
+
+import { jwkThumbprint as jwkThumbprintSync } from '../../src/token/index.js';
