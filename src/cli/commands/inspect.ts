@@ -1,0 +1,78 @@
+/**
+ * `sigil inspect`: a readable table of a chain's hops (depth, sub, iss, scope, exp) and what each
+ * hop narrowed. Decoding is unverified; the last line says whether this sidecar's verifier accepts it.
+ */
+import type { Command } from 'commander';
+import { SigilError } from '../../lib/errors.js';
+import { decodeChain, verifyChain } from '../../token/index.js';
+import { runCommand } from '../context.js';
+import { isoTime, printJson, readTokenArg, table, withLocal } from './token-shared.js';
+
+/** Registers `sigil inspect`. */
+export function register(program: Command): void {
+  program
+    .command('inspect')
+    .description('show the hops of a token and what each one narrowed (decoding is unverified)')
+    .argument('<token>', 'the token, or - to read it from stdin')
+    .option('--json', 'print the decoded hops as JSON')
+    .action((arg: string, f: { json?: boolean }, cmd: Command) =>
+      runCommand(async () => {
+        const token = await readTokenArg(arg);
+        const hops = decodeChain(token);
+        await withLocal(cmd, ({ config, stores }) => {
+          let verdict: { valid: true } | { valid: false; code: string; error: string };
+          try {
+            verifyChain(token, {
+              trust: stores.trust,
+              maxChainDepth: config.validator.max_chain_depth,
+              maxTtl: config.issuer.max_ttl,
+              clockSkew: config.validator.clock_skew,
+            });
+            verdict = { valid: true };
+          } catch (e) {
+            if (!(e instanceof SigilError)) throw e;
+            verdict = { valid: false, code: e.code, error: e.message };
+          }
+          if (f.json) {
+            printJson({
+              hops: hops.map((h) => ({
+                header: h.header,
+                claims: h.claims,
+                hash: h.hash,
+                narrowed: h.narrowed ?? null,
+              })),
+              verification: verdict,
+            });
+            return;
+          }
+          const aud = (a: string | string[]) => (Array.isArray(a) ? a.join(',') : a);
+          const rows = hops.map((h, i) => [
+            String(h.claims.dep),
+            h.claims.sub,
+            h.claims.iss,
+            h.claims.tool_scope.join(','),
+            aud(h.claims.aud),
+            isoTime(h.claims.exp),
+            h.claims.cnf ? 'yes' : 'no',
+            i === 0
+              ? '(root)'
+              : h.narrowed && h.narrowed.summary.length > 0
+                ? h.narrowed.summary.join('; ')
+                : '(nothing)',
+          ]);
+          const root = hops[0]!.claims;
+          process.stdout.write(
+            `task ${root.task_id}  ·  ${hops.length} hop(s)  ·  ${token.length} bytes\n\n`,
+          );
+          process.stdout.write(
+            `${table([['DEPTH', 'SUB', 'ISS', 'SCOPE', 'AUD', 'EXP', 'CAN DELEGATE', 'NARROWED'], ...rows])}\n\n`,
+          );
+          process.stdout.write(
+            verdict.valid
+              ? "verification: valid with this sidecar's trust\n"
+              : `verification: ${verdict.code}: ${verdict.error}\n`,
+          );
+        });
+      }),
+    );
+}
