@@ -1,0 +1,184 @@
+/**
+ * Host builtins. `opa build -t wasm` compiles most Rego builtins into the module; the rest are imported from the
+ * host and listed by the module's `builtins` export (OPA Wasm ABI, docs "WebAssembly" §Builtins). opa-wasm ships
+ * a few in JS (sprintf, json.is_valid, regex.split, yaml.*); SIGIL adds the ones Envoy policies commonly use.
+ *
+ * Semantics follow OPA's topdown implementations. OPA's default (non-strict) mode turns a builtin error into
+ * "undefined", so every builtin here returns `undefined` on bad input instead of throwing (opa-wasm maps an
+ * undefined host result to an undefined expression). Numbers that exceed 2^53 (nanosecond times) are returned as
+ * raw JSON text in an ArrayBuffer, which opa-wasm parses inside Wasm, so they stay exact.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { createRequire } from 'node:module';
+
+/** A host builtin as opa-wasm calls it: JSON-decoded arguments in, a JSON value (or raw JSON text) out. */
+export type HostBuiltin = (...args: unknown[]) => unknown;
+
+/** Per-evaluation state the host builtins read. */
+export interface BuiltinState {
+  /** Evaluation time in epoch nanoseconds, fixed for the whole evaluation like OPA's `time.now_ns()`. */
+  nowNs: bigint;
+}
+
+/** Raw JSON text for opa-wasm (see module comment). */
+function rawJson(text: string): ArrayBuffer {
+  const b = Buffer.from(text, 'utf8');
+  return b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer;
+}
+
+const RFC3339 =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+
+/** RFC 3339 §5.6 date-time → epoch nanoseconds, with Go time.Parse range checks; undefined when invalid. */
+export function parseRfc3339Ns(s: string): bigint | undefined {
+  const m = RFC3339.exec(s);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, se] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
+  if (mo! < 1 || mo! > 12 || d! < 1 || h! > 23 || mi! > 59 || se! > 59) return undefined;
+  const daysInMonth = new Date(Date.UTC(y!, mo!, 0)).getUTCDate();
+  if (d! > daysInMonth) return undefined;
+  let offsetMin = 0;
+  if (!m[8]) {
+    const oh = Number(m[10]);
+    const om = Number(m[11]);
+    if (oh > 23 || om > 59) return undefined;
+    offsetMin = (m[9] === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  const ms = Date.UTC(y!, mo! - 1, d!, h!, mi!, se!) - offsetMin * 60_000;
+  const frac = BigInt((m[7] ?? '').padEnd(9, '0') || '0');
+  return BigInt(ms) * 1_000_000n + frac;
+}
+
+/** Base64url (padding optional) → Buffer, undefined on characters outside the alphabet. */
+function b64url(s: string): Buffer | undefined {
+  const t = s.replace(/=+$/, '');
+  if (!/^[A-Za-z0-9_-]*$/.test(t) || t.length % 4 === 1) return undefined;
+  return Buffer.from(t, 'base64url');
+}
+
+function jsonObject(b: Buffer | undefined): Record<string, unknown> | undefined {
+  if (!b) return undefined;
+  try {
+    const v: unknown = JSON.parse(b.toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** io.jwt.decode: [header, payload, signature-hex] of a compact JWS (RFC 7515 §7.1); no verification. */
+function jwtDecode(token: unknown): unknown {
+  if (typeof token !== 'string') return undefined;
+  const parts = token.split('.');
+  if (parts.length !== 3) return undefined;
+  const header = jsonObject(b64url(parts[0]!));
+  if (!header || 'enc' in header) return undefined; // JWE is not decodable without keys (OPA errors too)
+  const payloadBytes = b64url(parts[1]!);
+  const payload = jsonObject(payloadBytes);
+  const sig = b64url(parts[2]!);
+  if (!payload || !sig) return undefined;
+  return [header, payload, sig.toString('hex')];
+}
+
+/** Go url.QueryEscape: unreserved bytes stay, space → '+', everything else %XX (uppercase). */
+export function queryEscape(s: string): string {
+  return encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, '+');
+}
+
+/** Go url.QueryUnescape; undefined on a bad escape (and on escapes that are not UTF-8, a documented gap). */
+export function queryUnescape(s: string): string | undefined {
+  if (/%(?![0-9A-Fa-f]{2})/.test(s)) return undefined;
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Go url.ParseQuery as OPA's urlquery.decode_object uses it: key → [values], in order. */
+function decodeQueryObject(q: string): Record<string, string[]> | undefined {
+  const out: Record<string, string[]> = {};
+  for (const pair of q.split('&')) {
+    if (pair === '') continue;
+    if (pair.includes(';')) return undefined; // Go 1.17+ rejects semicolons
+    const eq = pair.indexOf('=');
+    const k = queryUnescape(eq === -1 ? pair : pair.slice(0, eq));
+    const v = queryUnescape(eq === -1 ? '' : pair.slice(eq + 1));
+    if (k === undefined || v === undefined) return undefined;
+    if (!Object.hasOwn(out, k)) out[k] = [];
+    out[k]!.push(v);
+  }
+  return out;
+}
+
+/** Strings from a string / array / set argument (sets arrive as JSON arrays). */
+function stringsOf(v: unknown): string[] | undefined {
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  return undefined;
+}
+
+const str = (f: (s: string) => unknown) => (x: unknown) => (typeof x === 'string' ? f(x) : undefined);
+
+/** The builtins SIGIL provides, bound to the per-evaluation `state`. */
+export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> {
+  return {
+    'time.now_ns': () => rawJson(state.nowNs.toString()),
+    'time.parse_rfc3339_ns': str((s) => {
+      const ns = parseRfc3339Ns(s);
+      return ns === undefined ? undefined : rawJson(ns.toString());
+    }),
+    'io.jwt.decode': jwtDecode,
+    'urlquery.encode': str(queryEscape),
+    'urlquery.decode': str(queryUnescape),
+    'urlquery.decode_object': str(decodeQueryObject),
+    'crypto.sha256': str((s) => createHash('sha256').update(s, 'utf8').digest('hex')),
+    'crypto.sha1': str((s) => createHash('sha1').update(s, 'utf8').digest('hex')),
+    'crypto.md5': str((s) => createHash('md5').update(s, 'utf8').digest('hex')),
+    'crypto.hmac.sha256': (x: unknown, k: unknown) =>
+      typeof x === 'string' && typeof k === 'string'
+        ? createHmac('sha256', k).update(x).digest('hex')
+        : undefined,
+    'hex.encode': str((s) => Buffer.from(s, 'utf8').toString('hex')),
+    'hex.decode': str((s) =>
+      /^([0-9a-fA-F]{2})*$/.test(s) ? Buffer.from(s, 'hex').toString('utf8') : undefined,
+    ),
+    'base64url.encode_no_pad': str((s) => Buffer.from(s, 'utf8').toString('base64url')),
+    'strings.any_prefix_match': (a: unknown, b: unknown) => {
+      const xs = stringsOf(a);
+      const ps = stringsOf(b);
+      return xs && ps ? xs.some((x) => ps.some((p) => x.startsWith(p))) : undefined;
+    },
+    'strings.any_suffix_match': (a: unknown, b: unknown) => {
+      const xs = stringsOf(a);
+      const ps = stringsOf(b);
+      return xs && ps ? xs.some((x) => ps.some((p) => x.endsWith(p))) : undefined;
+    },
+    // trace() only matters to OPA's tracer; inside a decision it is always true.
+    trace: str(() => true),
+  };
+}
+
+/** Names SIGIL provides (for load-time checks and docs). */
+export const SIGIL_BUILTIN_NAMES: readonly string[] = Object.keys(sigilBuiltins({ nowNs: 0n }));
+
+/**
+ * Names opa-wasm implements in JS. Read from the package itself (not hard-coded) so an upgrade that adds or drops
+ * one is reflected; the package's `exports` hides the file, so it is resolved relative to the main entry.
+ */
+export const OPA_WASM_JS_BUILTIN_NAMES: readonly string[] = (() => {
+  const req = createRequire(import.meta.url);
+  const main = req.resolve('@open-policy-agent/opa-wasm');
+  const reqMain = createRequire(main);
+  return Object.keys(reqMain('./builtins/index.js') as Record<string, unknown>);
+})();
+
+/** Builtin names a module imports that nobody provides (empty = loadable). */
+export function missingBuiltins(required: readonly string[]): string[] {
+  const have = new Set([...OPA_WASM_JS_BUILTIN_NAMES, ...SIGIL_BUILTIN_NAMES]);
+  return required.filter((n) => !have.has(n)).sort();
+}

@@ -1,0 +1,248 @@
+/**
+ * Loads an OPA bundle built by `opa build -t wasm` (OPA docs "Bundles" §Bundle File Format and "WebAssembly"):
+ * a gzip'd tar with `/policy.wasm`, `/data.json` (and optionally nested `<path>/data.json`) and `/.manifest`.
+ * Everything is validated before the bundle is handed out, so a hot reload can build a new bundle fully and swap
+ * it in atomically, or keep the old one when this throws.
+ */
+import { createHash } from 'node:crypto';
+import { assertArray, assertObject, assertString } from '../lib/assert.js';
+import { failWith, PolicyError } from './errors.js';
+import { type BuiltinState, missingBuiltins, sigilBuiltins } from './lib/builtins.js';
+import { DEFAULT_TAR_LIMITS, gunzipCapped, readTar, type TarLimits } from './lib/tar.js';
+import { loadOpaPolicy, type OpaPolicy, type WasmModule, wasmApi } from './lib/wasm.js';
+
+/** Default decision path, as opa-envoy-plugin's `path` default (`envoy/authz/allow`). */
+export const DEFAULT_ENTRYPOINT = 'envoy/authz/allow';
+
+/** `.manifest` fields SIGIL reads (OPA docs "Bundles" §Manifest). */
+export interface BundleManifest {
+  revision?: string;
+  roots?: string[];
+  wasm?: { entrypoint: string; module: string }[];
+  rego_version?: number;
+  metadata?: Record<string, unknown>;
+}
+
+/** Options for {@link loadBundle}. */
+export interface LoadBundleOptions {
+  /** Decision path (`envoy/authz/allow`); must be one of the module's entrypoints. */
+  entrypoint?: string;
+  /** Caps for the archive reader. */
+  limits?: TarLimits;
+  /** Wasm linear memory cap in 64 KiB pages (default 1024 = 64 MiB); exceeding it traps → POLICY_EVAL_ERROR. */
+  maxMemoryPages?: number;
+}
+
+/** A validated, instantiated bundle. `evaluate` is synchronous, like the Wasm it wraps. */
+export interface PolicyBundle {
+  /** Manifest revision, or `sha256:<hex>` of the bundle bytes when the manifest has none. */
+  readonly revision: string;
+  /** sha256 hex of the bundle bytes as fetched. */
+  readonly sha256: string;
+  readonly entrypoint: string;
+  readonly manifest: BundleManifest;
+  /** Builtins the Wasm imports from the host (all provided, or loading would have failed). */
+  readonly requiredBuiltins: readonly string[];
+  /**
+   * Evaluates the entrypoint on `input` with `time.now_ns()` fixed at `nowNs`. Returns the result set the ABI
+   * produces (`[]` when undefined, `[{result: x}]` otherwise). Throws whatever the Wasm or a builtin throws.
+   */
+  evaluate(input: unknown, nowNs: bigint): unknown;
+}
+
+const invalid = (msg: string, cause?: unknown) =>
+  new PolicyError('POLICY_BUNDLE_INVALID', `bundle: ${msg}`, cause);
+const failManifest = failWith('POLICY_BUNDLE_INVALID', 'bundle: .manifest ');
+
+/** opa-wasm throws strings and plain objects; turn anything into a message. */
+export function describeThrown(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'string') return e;
+  if (typeof e === 'object' && e !== null && 'message' in e)
+    return String((e as { message: unknown }).message);
+  return String(e);
+}
+
+function parseManifest(bytes: Buffer | undefined): BundleManifest {
+  if (!bytes) return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.toString('utf8'));
+  } catch (e) {
+    throw invalid(`.manifest is not JSON (${describeThrown(e)})`, e);
+  }
+  const o = assertObject(raw, 'must be', failManifest);
+  const m: BundleManifest = {};
+  if (o.revision !== undefined) m.revision = assertString(o.revision, 'revision', failManifest, 1024, 0);
+  if (o.roots !== undefined)
+    m.roots = assertArray(o.roots, 'roots', failManifest, (x) =>
+      assertString(x, 'roots[]', failManifest, 1024, 0),
+    );
+  if (o.wasm !== undefined) {
+    m.wasm = assertArray(o.wasm, 'wasm', failManifest, (x) => {
+      const w = assertObject(x, 'wasm[]', failManifest);
+      return {
+        entrypoint: assertString(w.entrypoint, 'wasm[].entrypoint', failManifest),
+        module: assertString(w.module, 'wasm[].module', failManifest),
+      };
+    });
+  }
+  if (o.rego_version !== undefined) {
+    if (o.rego_version !== 0 && o.rego_version !== 1) throw failManifest('rego_version must be 0 or 1');
+    m.rego_version = o.rego_version;
+  }
+  if (o.metadata !== undefined) m.metadata = assertObject(o.metadata, 'metadata', failManifest);
+  return m;
+}
+
+/** Merges every `<dir>/data.json` into one document at `<dir>` (OPA docs "Bundles": data file location = path). */
+function mergeData(files: Map<string, Buffer>): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  const paths = [...files.keys()].filter((p) => p === '/data.json' || p.endsWith('/data.json')).sort();
+  for (const p of paths) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(files.get(p)!.toString('utf8'));
+    } catch (e) {
+      throw invalid(`${p} is not valid JSON (${describeThrown(e)})`, e);
+    }
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+      throw invalid(`${p} must hold a JSON object`);
+    const segs = p.split('/').slice(1, -1);
+    let node = root;
+    for (const s of segs) {
+      const next = node[s];
+      if (next === undefined) node[s] = {};
+      else if (typeof next !== 'object' || next === null || Array.isArray(next))
+        throw invalid(`${p} collides with a non-object value`);
+      node = node[s] as Record<string, unknown>;
+    }
+    for (const [k, v] of Object.entries(doc)) {
+      if (Object.hasOwn(node, k)) throw invalid(`${p}: key ${JSON.stringify(k)} is defined twice`);
+      node[k] = v;
+    }
+  }
+  return root;
+}
+
+const ALLOWED_IMPORTS = new Set([
+  'opa_abort',
+  'opa_println',
+  'opa_builtin0',
+  'opa_builtin1',
+  'opa_builtin2',
+  'opa_builtin3',
+  'opa_builtin4',
+  'memory',
+]);
+const REQUIRED_EXPORTS = [
+  'opa_eval',
+  'builtins',
+  'entrypoints',
+  'opa_json_dump',
+  'opa_malloc',
+  'opa_json_parse',
+  'opa_heap_ptr_get',
+  'opa_heap_ptr_set',
+];
+
+/** Reads a JSON value the module dumps at `addr` (OPA Wasm ABI: opa_json_dump → NUL-terminated UTF-8). */
+function dumpJson(policy: OpaPolicy, addr: number): unknown {
+  const exports = policy.wasmInstance.exports as Record<string, (...a: number[]) => number>;
+  const raw = exports.opa_json_dump!(addr);
+  const mem = new Uint8Array(policy.mem.buffer);
+  const end = mem.indexOf(0, raw);
+  return JSON.parse(Buffer.from(mem.subarray(raw, end)).toString('utf8'));
+}
+
+/**
+ * Parses, validates and instantiates a bundle. Throws {@link PolicyError} POLICY_BUNDLE_INVALID (with a message
+ * naming the problem) or POLICY_BUILTIN_MISSING (naming the builtins).
+ */
+export async function loadBundle(bytes: Uint8Array, options: LoadBundleOptions = {}): Promise<PolicyBundle> {
+  const entrypoint = options.entrypoint ?? DEFAULT_ENTRYPOINT;
+  const limits = options.limits ?? DEFAULT_TAR_LIMITS;
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const files = readTar(gunzipCapped(bytes, limits.maxTotalBytes), limits);
+  const manifest = parseManifest(files.get('/.manifest'));
+
+  let modulePath = '/policy.wasm';
+  if (manifest.wasm && manifest.wasm.length > 0) {
+    const modules = new Set(manifest.wasm.map((w) => w.module));
+    if (modules.size > 1)
+      throw invalid(`.manifest lists ${modules.size} Wasm modules; SIGIL loads exactly one`);
+    modulePath = `/${manifest.wasm[0]!.module.replace(/^\/+/, '')}`;
+  }
+  const wasmBytes = files.get(modulePath);
+  if (!wasmBytes) throw invalid(`missing ${modulePath} (build with \`opa build -t wasm -e ${entrypoint}\`)`);
+  const data = mergeData(files);
+
+  let module: WasmModule;
+  try {
+    module = await wasmApi.compile(wasmBytes);
+  } catch (e) {
+    throw invalid(`${modulePath} is not a valid WebAssembly module (${describeThrown(e)})`, e);
+  }
+  for (const imp of wasmApi.Module.imports(module)) {
+    if (imp.module !== 'env' || !ALLOWED_IMPORTS.has(imp.name)) {
+      throw invalid(`${modulePath} imports ${imp.module}.${imp.name}, which is not part of the OPA Wasm ABI`);
+    }
+  }
+  const exportNames = new Set(wasmApi.Module.exports(module).map((e) => e.name));
+  for (const name of REQUIRED_EXPORTS) {
+    if (!exportNames.has(name))
+      throw invalid(`${modulePath} lacks the OPA Wasm ABI export ${name} (not an OPA policy?)`);
+  }
+
+  const state: BuiltinState = { nowNs: 0n };
+  let policy: OpaPolicy;
+  try {
+    policy = await loadOpaPolicy(
+      module,
+      { initial: 5, maximum: options.maxMemoryPages ?? 1024 },
+      sigilBuiltins(state),
+    );
+  } catch (e) {
+    throw invalid(`${modulePath} could not be instantiated (${describeThrown(e)})`, e);
+  }
+
+  // The module's own list of host builtins (name → id); refuse the bundle now rather than fail every request.
+  const exp = policy.wasmInstance.exports as Record<string, () => number>;
+  const required = Object.keys(
+    assertObject(dumpJson(policy, exp.builtins!()), 'builtins', failWith('POLICY_BUNDLE_INVALID')),
+  );
+  const missing = missingBuiltins(required);
+  if (missing.length > 0) {
+    throw new PolicyError(
+      'POLICY_BUILTIN_MISSING',
+      `bundle needs host builtin${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which SIGIL does not provide (docs/policy.md §6 lists the supported ones)`,
+    );
+  }
+
+  const entrypoints = policy.entrypoints;
+  if (!Object.hasOwn(entrypoints, entrypoint)) {
+    const have = Object.keys(entrypoints).join(', ') || '(none)';
+    throw invalid(
+      `entrypoint ${entrypoint} is not compiled into ${modulePath} (has: ${have}); rebuild with -e ${entrypoint}`,
+    );
+  }
+  const entrypointId = entrypoints[entrypoint]!;
+
+  try {
+    policy.setData(data);
+  } catch (e) {
+    throw invalid(`data.json could not be loaded into Wasm memory (${describeThrown(e)})`, e);
+  }
+
+  return {
+    revision: manifest.revision ? manifest.revision : `sha256:${sha256}`,
+    sha256,
+    entrypoint,
+    manifest,
+    requiredBuiltins: required.sort(),
+    evaluate(input: unknown, nowNs: bigint): unknown {
+      state.nowNs = nowNs;
+      return policy.evaluate(input, entrypointId);
+    },
+  };
+}

@@ -1,0 +1,335 @@
+/**
+ * The running policy: holds the bundle in force, reloads it from a file (fs.watch + mtime/size polling) or an HTTP
+ * bundle server (ETag polling with If-None-Match, as OPA's bundle plugin does: OPA docs "Management APIs → Bundles"),
+ * and swaps atomically. A new bundle is built and validated completely before it replaces the old one; a broken one
+ * keeps the previous bundle, is logged with its error code, and increments `sigil_policy_load_errors_total`.
+ * Before the first good bundle every decision is a deny with POLICY_NOT_LOADED (fail closed).
+ */
+import { type FSWatcher, watch } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { Counter, register as defaultRegistry, type Registry } from 'prom-client';
+import { type Clock, systemClock } from '../lib/clock.js';
+import type { PolicyContext, PolicyVerdict } from './api.js';
+import { PolicyError } from './errors.js';
+import { evaluatePolicy } from './evaluate.js';
+import { describeThrown, type LoadBundleOptions, loadBundle, type PolicyBundle } from './load-bundle.js';
+import { failureVerdict } from './map-decision.js';
+
+/** Minimal logger (pino-compatible). */
+export interface PolicyLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+const silentLogger: PolicyLogger = { info() {}, warn() {}, error() {} };
+
+/** Options for {@link PolicyEngine.start}. */
+export interface PolicyEngineOptions extends LoadBundleOptions {
+  /** Bundle location: a file path, or an http(s) URL of a bundle server resource. */
+  source: string;
+  /** Polling interval in ms (file mtime check / HTTP ETag poll). Default 10 000. */
+  pollIntervalMs?: number;
+  /** Evaluation budget (`sigil.policy.eval_timeout_ms`). Default 50. */
+  evalTimeoutMs?: number;
+  clock?: Clock;
+  logger?: PolicyLogger;
+  /** Prometheus registry for the load metrics (default: prom-client's global registry). */
+  registry?: Registry;
+  /** Largest bundle accepted over HTTP, bytes (default 32 MiB). */
+  maxBundleBytes?: number;
+  /** HTTP timeout per poll, ms (default 10 000). */
+  httpTimeoutMs?: number;
+  /** Also react to fs.watch events (default true); polling always runs. */
+  watchFiles?: boolean;
+}
+
+interface Metrics {
+  loadErrors: Counter<'code'>;
+  loads: Counter<string>;
+}
+
+function metricsFor(registry: Registry): Metrics {
+  const get = <T>(name: string, make: () => T): T =>
+    (registry.getSingleMetric(name) as T | undefined) ?? make();
+  return {
+    loadErrors: get(
+      'sigil_policy_load_errors_total',
+      () =>
+        new Counter({
+          name: 'sigil_policy_load_errors_total',
+          help: 'Policy bundle loads that failed (the previous bundle stayed in force), by error code.',
+          labelNames: ['code'],
+          registers: [registry],
+        }),
+    ),
+    loads: get(
+      'sigil_policy_loads_total',
+      () =>
+        new Counter({
+          name: 'sigil_policy_loads_total',
+          help: 'Policy bundles loaded and swapped in.',
+          registers: [registry],
+        }),
+    ),
+  };
+}
+
+/** A policy bundle kept current from its source. */
+export class PolicyEngine {
+  private current: PolicyBundle | undefined;
+  private lastError: PolicyError | undefined;
+  private readonly metrics: Metrics;
+  private readonly logger: PolicyLogger;
+  private readonly clock: Clock;
+  private timer: NodeJS.Timeout | undefined;
+  private watcher: FSWatcher | undefined;
+  private inFlight: Promise<boolean> | undefined;
+  private again = false;
+  private closed = false;
+  /** File source: last seen mtime/size; HTTP source: last ETag. */
+  private fileStamp = '';
+  private etag: string | undefined;
+
+  private constructor(private readonly o: PolicyEngineOptions) {
+    this.metrics = metricsFor(o.registry ?? defaultRegistry);
+    this.logger = o.logger ?? silentLogger;
+    this.clock = o.clock ?? systemClock;
+  }
+
+  /**
+   * Loads the bundle once and starts watching/polling. Resolves even when the first load fails (the engine then
+   * denies with POLICY_NOT_LOADED until a good bundle appears); {@link lastLoadError} tells why.
+   */
+  static async start(options: PolicyEngineOptions): Promise<PolicyEngine> {
+    const engine = new PolicyEngine(options);
+    await engine.refresh();
+    engine.schedule();
+    return engine;
+  }
+
+  /** True when the source is an http(s) URL. */
+  get isHttp(): boolean {
+    return /^https?:\/\//i.test(this.o.source);
+  }
+
+  /** The bundle in force. */
+  get bundle(): PolicyBundle | undefined {
+    return this.current;
+  }
+
+  /** Revision of the bundle in force. */
+  get revision(): string | undefined {
+    return this.current?.revision;
+  }
+
+  /** Error of the last failed load (cleared by a successful one). */
+  get lastLoadError(): PolicyError | undefined {
+    return this.lastError;
+  }
+
+  /** One decision with the bundle in force. Never throws. */
+  decide(ctx: PolicyContext, clock: Clock = this.clock): PolicyVerdict {
+    const b = this.current;
+    if (!b) {
+      const why = this.lastError
+        ? ` (last load error: ${this.lastError.code}: ${this.lastError.message})`
+        : '';
+      return failureVerdict(
+        new PolicyError('POLICY_NOT_LOADED', `no policy bundle loaded from ${this.o.source}${why}`),
+        'none',
+      );
+    }
+    const v = evaluatePolicy(b, ctx, { timeoutMs: this.o.evalTimeoutMs ?? 50, clock });
+    if (v.code !== 'OK' && v.code !== 'POLICY_DENIED') {
+      this.logger.warn(
+        { code: v.code, policy_rev: v.revision, eval_us: v.evalUs, err: v.message },
+        'policy evaluation failed; denying',
+      );
+    }
+    return v;
+  }
+
+  /**
+   * Checks the source now and swaps in a changed bundle. Concurrent calls coalesce. Resolves true when a new
+   * bundle was swapped in, false when nothing changed or the load failed (the error is in {@link lastLoadError}).
+   */
+  refresh(): Promise<boolean> {
+    if (this.inFlight) {
+      this.again = true;
+      return this.inFlight;
+    }
+    this.inFlight = (async () => {
+      let swapped = false;
+      try {
+        do {
+          this.again = false;
+          swapped = (await this.refreshOnce()) || swapped;
+        } while (this.again && !this.closed);
+      } finally {
+        this.inFlight = undefined;
+      }
+      return swapped;
+    })();
+    return this.inFlight;
+  }
+
+  private async refreshOnce(): Promise<boolean> {
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = this.isHttp ? await this.fetchHttp() : await this.readFileIfChanged();
+    } catch (e) {
+      this.fail(
+        e instanceof PolicyError ? e : new PolicyError('POLICY_BUNDLE_UNAVAILABLE', describeThrown(e), e),
+      );
+      return false;
+    }
+    if (!bytes) return false;
+    let next: PolicyBundle;
+    try {
+      next = await loadBundle(bytes, this.o);
+    } catch (e) {
+      this.fail(
+        e instanceof PolicyError ? e : new PolicyError('POLICY_BUNDLE_INVALID', describeThrown(e), e),
+      );
+      return false;
+    }
+    if (this.closed) return false;
+    if (this.current && this.current.sha256 === next.sha256) return false;
+    const prev = this.current?.revision;
+    this.current = next; // the atomic swap: one reference assignment
+    this.lastError = undefined;
+    this.metrics.loads.inc();
+    this.logger.info(
+      { policy_rev: next.revision, previous_rev: prev, source: this.o.source },
+      'policy bundle loaded',
+    );
+    return true;
+  }
+
+  private fail(err: PolicyError): void {
+    this.lastError = err;
+    this.metrics.loadErrors.inc({ code: err.code });
+    this.logger.error(
+      {
+        code: err.code,
+        err: err.message,
+        source: this.o.source,
+        policy_rev: this.current?.revision ?? 'none',
+      },
+      this.current
+        ? 'policy bundle load failed; keeping the previous bundle'
+        : 'policy bundle load failed; denying until a bundle loads',
+    );
+  }
+
+  private async readFileIfChanged(): Promise<Uint8Array | undefined> {
+    let st: import('node:fs').BigIntStats;
+    try {
+      st = await stat(this.o.source, { bigint: true });
+    } catch (e) {
+      throw new PolicyError(
+        'POLICY_BUNDLE_UNAVAILABLE',
+        `bundle file ${this.o.source}: ${describeThrown(e)}`,
+        e,
+      );
+    }
+    // Nanosecond mtime + size + inode: an unchanged stamp means the same file (and the same verdict on it).
+    const stamp = `${st.mtimeNs}:${st.size}:${st.ino}`;
+    if (stamp === this.fileStamp) return undefined;
+    this.fileStamp = stamp;
+    const max = this.o.maxBundleBytes ?? 32 * 1024 * 1024;
+    if (st.size > BigInt(max))
+      throw new PolicyError(
+        'POLICY_BUNDLE_INVALID',
+        `bundle file is ${st.size} bytes, over the ${max}-byte cap`,
+      );
+    const bytes = await readFile(this.o.source).catch((e: unknown) => {
+      throw new PolicyError(
+        'POLICY_BUNDLE_UNAVAILABLE',
+        `bundle file ${this.o.source}: ${describeThrown(e)}`,
+        e,
+      );
+    });
+    return bytes;
+  }
+
+  private async fetchHttp(): Promise<Uint8Array | undefined> {
+    const headers: Record<string, string> = { accept: 'application/gzip, application/octet-stream' };
+    if (this.etag && this.current) headers['if-none-match'] = this.etag;
+    let res: Response;
+    try {
+      res = await fetch(this.o.source, {
+        headers,
+        signal: AbortSignal.timeout(this.o.httpTimeoutMs ?? 10_000),
+        redirect: 'follow',
+      });
+    } catch (e) {
+      throw new PolicyError(
+        'POLICY_BUNDLE_UNAVAILABLE',
+        `bundle server ${this.o.source}: ${describeThrown(e)}`,
+        e,
+      );
+    }
+    if (res.status === 304) return undefined;
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      throw new PolicyError(
+        'POLICY_BUNDLE_UNAVAILABLE',
+        `bundle server ${this.o.source} answered HTTP ${res.status}`,
+      );
+    }
+    const max = this.o.maxBundleBytes ?? 32 * 1024 * 1024;
+    const declared = Number(res.headers.get('content-length') ?? '0');
+    if (declared > max) {
+      await res.body?.cancel();
+      throw new PolicyError(
+        'POLICY_BUNDLE_INVALID',
+        `bundle of ${declared} bytes exceeds the ${max}-byte cap`,
+      );
+    }
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    if (res.body) {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        size += chunk.length;
+        if (size > max)
+          throw new PolicyError('POLICY_BUNDLE_INVALID', `bundle body exceeds the ${max}-byte cap`);
+        chunks.push(chunk);
+      }
+    }
+    const etag = res.headers.get('etag');
+    this.etag = etag ?? undefined;
+    return Buffer.concat(chunks);
+  }
+
+  private schedule(): void {
+    const every = this.o.pollIntervalMs ?? 10_000;
+    this.timer = setInterval(() => void this.refresh(), every);
+    this.timer.unref();
+    if (!this.isHttp && this.o.watchFiles !== false) {
+      // Watch the directory, not the file: an atomic rename replaces the inode and would orphan a file watch.
+      try {
+        const name = basename(this.o.source);
+        this.watcher = watch(dirname(this.o.source), { persistent: false }, (_event, file) => {
+          if (file === null || file === name) void this.refresh();
+        });
+        this.watcher.on('error', () => {
+          this.watcher?.close();
+          this.watcher = undefined; // polling still covers changes
+        });
+      } catch {
+        // Directory missing or watch unsupported: polling covers it.
+      }
+    }
+  }
+
+  /** Stops polling and watching. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.watcher?.close();
+    await this.inFlight?.catch(() => undefined);
+  }
+}
