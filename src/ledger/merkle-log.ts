@@ -48,6 +48,11 @@ export interface MerkleLogOptions {
   readOnly?: boolean;
   /** Clock for checkpoint timestamps in events. */
   clock?: Clock;
+  /**
+   * Open a possibly damaged log for `verifyLog` only: read-only, and the open-time consistency checks
+   * do not throw (verifyLog reports what is wrong instead).
+   */
+  forVerify?: boolean;
 }
 
 /** A signed checkpoint as stored. */
@@ -153,7 +158,7 @@ export class MerkleLog {
     this.env = env;
     this.origin = options.origin ?? 'sigil.mesh/sigil/audit';
     this.durability = options.durability ?? 'sync';
-    this.readOnly = options.readOnly ?? false;
+    this.readOnly = (options.readOnly || options.forVerify) ?? false;
     this.keyFile = options.keyFile ?? join(dir, 'keys', 'checkpoint.jwk');
     this.maxBatch = Math.max(1, Math.min(options.maxBatch ?? 8192, 65536));
     this.clock = options.clock ?? systemClock;
@@ -182,7 +187,7 @@ export class MerkleLog {
     if (!exists && options.readOnly) throw new LedgerError('LEDGER_NOT_FOUND', `no ledger at ${file}`);
     let env: RootDatabase;
     try {
-      env = open({ path: file, maxDbs: 8, readOnly: options.readOnly ?? false, noMemInit: true });
+      env = open({ path: file, maxDbs: 8, readOnly: (options.readOnly || options.forVerify) ?? false, noMemInit: true });
     } catch (e) {
       throw new LedgerError('LEDGER_CORRUPT', `cannot open ${file}: ${(e as Error).message}`, e);
     }
@@ -190,7 +195,8 @@ export class MerkleLog {
     try {
       log = new MerkleLog(dir, env, options);
       log.initFormat(exists);
-      log.loadState(true);
+      if (options.forVerify) log.loadStateLenient();
+      else log.loadState(true);
     } catch (e) {
       await env.close().catch(() => undefined);
       if (e instanceof LedgerError) throw e;
@@ -260,6 +266,20 @@ export class MerkleLog {
     this.committed = size;
     this.assigned = size;
     this.frontier = frontier;
+  }
+
+  /** Best-effort size for a damaged log (verify only): the recorded size, else the stored entry count. */
+  private loadStateLenient(): void {
+    try {
+      this.loadState(false);
+    } catch {
+      const v = this.meta.get('size');
+      const last = [...this.entriesDb.getKeys({ reverse: true, limit: 1 })][0];
+      const size = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : last === undefined ? 0 : last + 1;
+      this.committed = size;
+      this.assigned = size;
+      this.frontier = [];
+    }
   }
 
   /** Number of durable entries. */
@@ -495,7 +515,7 @@ export class MerkleLog {
 
   /** The checkpoint signer (key loaded or created on first use). */
   signer(): NoteSigner {
-    this.signerCache ??= loadOrCreateSigner(this.keyFile, this.origin);
+    this.signerCache ??= loadOrCreateSigner(this.keyFile, this.origin, !this.readOnly);
     return this.signerCache;
   }
 

@@ -31,7 +31,7 @@ export function noteSigner(name: string, privateKey: KeyObject): NoteSigner {
  * Loads the Ed25519 private JWK at `file`, creating it (mode 0600, never overwriting) on first use.
  * @throws LedgerError `LEDGER_IO` (file system) or `LEDGER_CORRUPT` (unreadable key file).
  */
-export function loadOrCreateSigner(file: string, name: string): NoteSigner {
+export function loadOrCreateSigner(file: string, name: string, create = true): NoteSigner {
   let text: string | undefined;
   try {
     text = readFileSync(file, 'utf8');
@@ -39,6 +39,7 @@ export function loadOrCreateSigner(file: string, name: string): NoteSigner {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new LedgerError('LEDGER_IO', `cannot read ${file}`, e);
   }
   if (text === undefined) {
+    if (!create) throw new LedgerError('LEDGER_NOT_FOUND', `no checkpoint key at ${file}`);
     const { privateKey } = generateKeyPairSync('ed25519');
     try {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });

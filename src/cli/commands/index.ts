@@ -6,12 +6,14 @@ import { register as registerInspect } from './inspect.js';
 import { register as registerKeys } from './keys.js';
 import { register as registerMint } from './mint.js';
 import { register as registerRevoke } from './revoke.js';
+import { register as registerServe } from './serve.js';
 import { register as registerVerify } from './verify.js';
 
 /** Registers one command group on the program. */
 export type Register = (program: Command) => void;
 
 export const commands: Register[] = [
+  registerServe,
   registerKeys,
   registerMint,
   registerDelegate,

@@ -1,0 +1,164 @@
+/**
+ * Full integrity check of a stored log (`sigil audit verify`, docs/ledger.md §Verification): recompute
+ * every leaf and perfect-subtree hash from the entries and compare with what is stored, then check every
+ * stored checkpoint (signature, root at its size) and consistency between consecutive checkpoints.
+ */
+import { HASH_LEN } from './lib/hash.js';
+import { nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
+import { foldFrontier } from './lib/proof.js';
+import type { MerkleLog } from './merkle-log.js';
+import { parseVerifierKey } from './lib/note-key.js';
+import { openCheckpoint } from './parse-checkpoint.js';
+import { verifyConsistency } from './verify-consistency.js';
+
+/** One integrity problem. */
+export interface VerifyProblem {
+  /** What is wrong: `entry`, `missing`, `node`, `size`, `checkpoint`, `consistency`. */
+  kind: 'entry' | 'missing' | 'node' | 'size' | 'checkpoint' | 'consistency';
+  /** First entry index affected (for nodes: first leaf of the smallest disagreeing subtree). */
+  index?: number;
+  message: string;
+}
+
+/** Result of {@link verifyLog}. */
+export interface VerifyReport {
+  ok: boolean;
+  /** Size recorded in the meta database. */
+  size: number;
+  /** Entries re-hashed. */
+  entries: number;
+  /** Checkpoints whose signature and root were checked. */
+  checkpoints: number;
+  /** Smallest entry index found bad, if any. */
+  firstBadIndex?: number;
+  problems: VerifyProblem[];
+}
+
+/** Options of {@link verifyLog}. */
+export interface VerifyOptions {
+  /** Verifier key to check checkpoints with (default: the log's own key file). */
+  verifierKey?: string;
+  /** Called every `progressEvery` entries. */
+  onProgress?: (done: number, total: number) => void;
+  progressEvery?: number;
+  /** Stop after this many problems (default 100). */
+  maxProblems?: number;
+}
+
+/** Recomputes and checks everything; never throws for integrity problems, only reports them. */
+export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyReport {
+  const { entries, nodes, meta } = log.lmdb;
+  const problems: VerifyProblem[] = [];
+  const max = options.maxProblems ?? 100;
+  const every = options.progressEvery ?? 100_000;
+  const add = (p: VerifyProblem) => {
+    if (problems.length < max) problems.push(p);
+  };
+  const sizeEntry = meta.getEntry('size');
+  const size = typeof sizeEntry?.value === 'number' ? (sizeEntry.value as number) : -1;
+  if (size < 0 || sizeEntry?.version !== size) add({ kind: 'size', message: 'size record missing or inconsistent' });
+
+  // Checkpoints by size, so roots can be compared when the recomputation passes their size.
+  const cps: Array<{ size: number; note: string; root?: Uint8Array }> = [];
+  for (const c of log.storedCheckpoints()) cps.push({ ...c });
+  let vkey: string | undefined = options.verifierKey;
+  if (vkey === undefined && cps.length > 0) {
+    try {
+      vkey = log.verifierKey;
+    } catch (e) {
+      add({ kind: 'checkpoint', message: `cannot load the checkpoint key: ${(e as Error).message}` });
+    }
+  }
+  const parsedKey = vkey !== undefined ? parseVerifierKey(vkey) : undefined;
+  const cpRoots = new Map<number, Uint8Array>();
+  for (const c of cps) {
+    if (!parsedKey) break;
+    try {
+      const cp = openCheckpoint(c.note, parsedKey, log.origin);
+      if (cp.size !== c.size) add({ kind: 'checkpoint', message: `checkpoint stored under size ${c.size} says size ${cp.size}` });
+      else cpRoots.set(c.size, cp.root);
+    } catch (e) {
+      add({ kind: 'checkpoint', index: Math.max(0, c.size - 1), message: `checkpoint ${c.size}: ${(e as Error).message}` });
+    }
+  }
+
+  const frontier: Array<{ level: number; hash: Buffer }> = [];
+  const recomputedRoots = new Map<number, Uint8Array>();
+  let expected = 0;
+  let done = 0;
+  for (const { key, value } of entries.getRange({ start: 0 })) {
+    if (key !== expected) {
+      add({ kind: 'missing', index: expected, message: `entry ${expected} is missing (next stored is ${key})` });
+      break; // the tree past a hole cannot be recomputed
+    }
+    if (key >= size) {
+      add({ kind: 'size', index: key, message: `entry ${key} lies beyond the recorded size ${size}` });
+      break;
+    }
+    if (value.length < HASH_LEN) {
+      add({ kind: 'entry', index: key, message: `entry ${key} is shorter than a hash` });
+      break;
+    }
+    const leaf = nodeHashLeaf(value.subarray(HASH_LEN));
+    if (!leaf.equals(value.subarray(0, HASH_LEN))) add({ kind: 'entry', index: key, message: `entry ${key} does not match its leaf hash` });
+    let cur = leaf;
+    let level = 0;
+    let at = key;
+    while (frontier.length > 0 && (frontier[frontier.length - 1] as { level: number }).level === level) {
+      const left = frontier.pop() as { hash: Buffer };
+      cur = nodeHashNode(left.hash, cur);
+      level++;
+      at = Math.floor(at / 2);
+      const stored = nodes.getBinary(level * 2 ** 32 + at);
+      if (!stored || !cur.equals(stored)) {
+        add({ kind: 'node', index: at * 2 ** level, message: `stored node (${level}, ${at}) ${stored ? 'differs from' : 'missing for'} the recomputed one` });
+      }
+    }
+    frontier.push({ level, hash: cur });
+    expected++;
+    done++;
+    if (cpRoots.has(expected)) recomputedRoots.set(expected, foldFrontier(frontier.map((f) => f.hash), nodeHashNode));
+    if (options.onProgress && done % every === 0) options.onProgress(done, size);
+    if (problems.length >= max) break;
+  }
+  if (problems.length === 0 && expected !== size) {
+    add({ kind: 'missing', index: expected, message: `log records size ${size} but holds ${expected} entries` });
+  }
+  options.onProgress?.(done, size);
+
+  // Checkpoint roots against the recomputation, then consistency between consecutive checkpoints.
+  let checked = 0;
+  let prev: { size: number; root: Uint8Array } | undefined;
+  for (const [cpSize, cpRoot] of [...cpRoots.entries()].sort((a, b) => a[0] - b[0])) {
+    checked++;
+    if (cpSize > expected) {
+      add({ kind: 'checkpoint', index: expected, message: `checkpoint ${cpSize} covers entries the log no longer holds` });
+      continue;
+    }
+    const mine = cpSize === 0 ? undefined : recomputedRoots.get(cpSize);
+    if (mine && !Buffer.from(mine).equals(Buffer.from(cpRoot))) {
+      add({ kind: 'checkpoint', index: cpSize - 1, message: `root at size ${cpSize} differs from signed checkpoint` });
+    }
+    if (prev && problems.length === 0) {
+      let proof: Uint8Array[] | undefined;
+      try {
+        proof = log.consistencyProof(prev.size, cpSize);
+      } catch {
+        proof = undefined;
+      }
+      if (!proof || !verifyConsistency(prev.size, cpSize, proof, prev.root, cpRoot)) {
+        add({ kind: 'consistency', index: prev.size, message: `checkpoints ${prev.size} and ${cpSize} are not consistent` });
+      }
+    }
+    prev = { size: cpSize, root: cpRoot };
+  }
+  const bad = problems.map((p) => p.index).filter((i): i is number => i !== undefined);
+  return {
+    ok: problems.length === 0,
+    size,
+    entries: done,
+    checkpoints: checked,
+    ...(bad.length > 0 ? { firstBadIndex: Math.min(...bad) } : {}),
+    problems,
+  };
+}
