@@ -1,0 +1,166 @@
+/**
+ * Property tests (fast-check): random narrowing chains of depth 1..10 built with delegate() always verify;
+ * a random widening forged at a random hop always fails with that rule's code, at that hop.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { TbitClaims } from '../../src/token/api.js';
+import {
+  decodeChain,
+  delegate,
+  mintRoot,
+  scopeCovers,
+  TbitError,
+  verifyChain,
+} from '../../src/token/index.js';
+import {
+  agent,
+  clockAt,
+  forgeChild,
+  forgeRoot,
+  holders,
+  ISS,
+  issuer,
+  KID,
+  keyPair,
+  T0,
+  TD,
+  trust,
+} from './helpers.js';
+
+const VOCAB = ['read', 'write', 'list', 'x'];
+
+/** A child pattern that the parent pattern `p` covers, picked by `seed`. */
+function narrowPattern(p: string, seed: number): string {
+  const word = VOCAB[seed % VOCAB.length]!;
+  switch ((seed >> 2) % 3) {
+    case 0:
+      return p;
+    case 1:
+      if (p === '*') return `fs.${word}`;
+      return p.endsWith('.*') ? `${p.slice(0, -1)}${word}` : p;
+    default:
+      if (p === '*') return 'fs.*';
+      return p.endsWith('.*') ? `${p.slice(0, -1)}${word}.*` : p;
+  }
+}
+
+interface Step {
+  scopeSeeds: number[];
+  expCut: number;
+  dmaxCut: number;
+  narrowAud: boolean;
+}
+
+const step = fc.record({
+  scopeSeeds: fc.array(fc.nat(1000), { minLength: 1, maxLength: 3 }),
+  expCut: fc.integer({ min: 0, max: 20 }),
+  dmaxCut: fc.integer({ min: 0, max: 3 }),
+  narrowAud: fc.boolean(),
+});
+
+describe('random narrowing chains verify', () => {
+  it('depth 1..10, built with delegate()', () => {
+    fc.assert(
+      fc.property(
+        fc.array(step, { minLength: 0, maxLength: 9 }),
+        fc.constantFrom<string[]>(['*'], ['fs.*', 'web.search'], ['fs.*', 'db.*', 'mcp:github/issues.*']),
+        (steps, rootScope) => {
+          const depth = steps.length + 1;
+          let token = mintRoot({
+            issuerKey: issuer.priv,
+            kid: KID,
+            iss: ISS,
+            sub: agent('h0'),
+            aud: TD,
+            taskId: 'prop-task',
+            toolScope: rootScope,
+            ttl: 300,
+            holderKey: holders[0]!.jwk,
+            clock: clockAt(T0),
+          });
+          let p: TbitClaims = decodeChain(token)[0]!.claims;
+          steps.forEach((s, i) => {
+            const dep = i + 2;
+            const scope = [
+              ...new Set(
+                s.scopeSeeds.map((seed) => narrowPattern(p.tool_scope[seed % p.tool_scope.length]!, seed)),
+              ),
+            ];
+            expect(scopeCovers(p.tool_scope, scope)).toBe(true); // the generator narrows, by construction
+            token = delegate({
+              parentToken: token,
+              holderPrivateKey: holders[dep - 2]!.priv,
+              sub: agent(`h${dep - 1}`),
+              toolScope: scope,
+              exp: p.exp - s.expCut,
+              dmax: Math.max(depth, p.dmax - s.dmaxCut),
+              aud: s.narrowAud ? agent('svc') : p.aud,
+              holderKey: holders[dep - 1]!.jwk,
+              clock: clockAt(T0 + dep),
+            });
+            p = decodeChain(token)[dep - 1]!.claims;
+          });
+          const v = verifyChain(token, { trust: trust(), clock: clockAt(T0 + 20), audience: agent('svc') });
+          expect(v.depth).toBe(depth);
+          expect(v.leaf.jti).toBe(p.jti);
+          expect(v.exp).toBe(p.exp);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
+type Widening = [
+  name: string,
+  over: Record<string, unknown>,
+  header: Record<string, unknown>,
+  code: string,
+  bad?: 'signer',
+];
+const WIDENINGS: Widening[] = [
+  ['scope to *', { tool_scope: ['*'] }, {}, 'TBIT_SCOPE_WIDENED'],
+  ['scope to a new tool', { tool_scope: ['fs.read', 'shell.exec'] }, {}, 'TBIT_SCOPE_WIDENED'],
+  ['exp extended', { exp: T0 + 300 + 7 }, {}, 'TBIT_EXP_EXTENDED'],
+  ['task changed', { task_id: 'other-task' }, {}, 'TBIT_TASK_CHANGED'],
+  ['dmax widened', { dmax: 11 }, {}, 'TBIT_DEPTH_EXCEEDED'],
+  ['aud widened', { aud: 'spiffe://other.mesh' }, {}, 'TBIT_AUDIENCE_WIDENED'],
+  ['iss changed', { iss: agent('mallory') }, {}, 'TBIT_ISSUER_MISMATCH'],
+  ['iat before parent', { iat: T0 - 1, nbf: T0 - 1 }, {}, 'TBIT_IAT_BEFORE_PARENT'],
+  ['par forged', { par: 'A'.repeat(43) }, {}, 'TBIT_PARENT_MISMATCH'],
+  ['signed by a stranger', {}, {}, 'TBIT_BAD_SIGNATURE', 'signer'],
+];
+
+describe('random widening at a random hop fails with its code', () => {
+  it('depth 2..10, widening at hop 1..depth-1', () => {
+    const stranger = keyPair().priv;
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 2, max: 10 })
+          .chain((d) => fc.tuple(fc.constant(d), fc.integer({ min: 1, max: d - 1 }))),
+        fc.constantFrom(...WIDENINGS),
+        ([depth, k], [, over, header, code, bad]) => {
+          let token = forgeRoot({ tool_scope: ['fs.*', 'web.search'] });
+          for (let i = 1; i < depth; i++) {
+            token =
+              i === k
+                ? forgeChild(token, over, header, bad === 'signer' ? stranger : undefined)
+                : forgeChild(token, i > k ? {} : { tool_scope: ['fs.*'] });
+          }
+          try {
+            verifyChain(token, { trust: trust(), clock: clockAt(T0 + 5) });
+          } catch (e) {
+            expect(e).toBeInstanceOf(TbitError);
+            expect((e as TbitError).code).toBe(code);
+            expect((e as TbitError).hop).toBe(k);
+            return;
+          }
+          throw new Error(`widening at hop ${k} of ${depth} was accepted`);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
