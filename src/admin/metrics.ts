@@ -1,0 +1,84 @@
+/**
+ * Prometheus metrics of one SIGIL instance, on a per-instance Registry (so two instances in one process —
+ * tests — never share counters). Names follow the Prometheus naming guide (`_total`, `_seconds`).
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Metrics the authz pipeline and serve update. */
+export interface SigilMetrics {
+  registry: Registry;
+  /** Decisions by result (allow/deny) and code (OK, TBIT_*, AUTHZ_*, POLICY_*). */
+  decisions: Counter<'result' | 'code'>;
+  /** Pipeline latency of one Check, seconds (request in → response built, ledger append included). */
+  checkSeconds: Histogram<'result'>;
+  /** Verified-chain cache lookups by result (hit/miss). */
+  chainCache: Counter<'result'>;
+  /** Decisions the ledger failed to record. */
+  ledgerErrors: Counter<string>;
+  /** 1 once keys, trust bundle and ledger are open. */
+  ready: Gauge<string>;
+}
+
+/** Options of {@link createMetrics}. */
+export interface MetricsOptions {
+  /** Current ledger size (read at scrape time). */
+  ledgerSize?: () => number;
+  /** Current number of cached chains (read at scrape time). */
+  cacheSize?: () => number;
+  /** Also export Node.js process metrics (default true). */
+  processMetrics?: boolean;
+}
+
+/** Creates a fresh registry with SIGIL's metrics. */
+export function createMetrics(o: MetricsOptions = {}): SigilMetrics {
+  const registry = new Registry();
+  if (o.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  const decisions = new Counter({
+    name: 'sigil_decisions_total',
+    help: 'Authorization decisions by result and stable code.',
+    labelNames: ['result', 'code'] as const,
+    registers: [registry],
+  });
+  const checkSeconds = new Histogram({
+    name: 'sigil_check_duration_seconds',
+    help: 'Time to decide one ext_authz Check (ledger append included).',
+    labelNames: ['result'] as const,
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  const chainCache = new Counter({
+    name: 'sigil_chain_cache_total',
+    help: 'Verified-chain cache lookups by result (hit, miss).',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
+  const ledgerErrors = new Counter({
+    name: 'sigil_ledger_append_errors_total',
+    help: 'Decisions the audit ledger could not record (each became a deny).',
+    registers: [registry],
+  });
+  const ready = new Gauge({ name: 'sigil_ready', help: '1 when keys, trust bundle and ledger are open.', registers: [registry] });
+  if (o.ledgerSize) {
+    const size = o.ledgerSize;
+    new Gauge({
+      name: 'sigil_ledger_entries',
+      help: 'Entries in the audit ledger.',
+      registers: [registry],
+      collect() {
+        this.set(size());
+      },
+    });
+  }
+  if (o.cacheSize) {
+    const size = o.cacheSize;
+    new Gauge({
+      name: 'sigil_chain_cache_entries',
+      help: 'Verified chains currently cached.',
+      registers: [registry],
+      collect() {
+        this.set(size());
+      },
+    });
+  }
+  return { registry, decisions, checkSeconds, chainCache, ledgerErrors, ready };
+}

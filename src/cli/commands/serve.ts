@@ -1,0 +1,35 @@
+/** `sigil serve`: run the sidecar (ext_authz gRPC, issuer endpoint, admin server) until SIGTERM/SIGINT. */
+import type { Command } from 'commander';
+import { startSigil } from '../../serve/index.js';
+import { cliConfig, runCommand } from '../context.js';
+
+/** Registers `sigil serve`. */
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('run the sidecar: Envoy ext_authz v3 gRPC service, local issuer endpoint and admin server')
+    .option('--listen <addr>', 'ext_authz listener, host:port or unix:/path (sigil.authz.listen)')
+    .option('--admin <addr>', 'admin/metrics listener (sigil.admin.listen)')
+    .option('--drain-ms <ms>', 'longest wait for in-flight checks on shutdown', '5000')
+    .action((opts: { listen?: string; admin?: string; drainMs: string }, cmd: Command) =>
+      runCommand(async () => {
+        let config = cliConfig(cmd);
+        if (opts.listen) config = { ...config, authz: { ...config.authz, listen: opts.listen } };
+        if (opts.admin) config = { ...config, admin: { ...config.admin, listen: opts.admin } };
+        const sigil = await startSigil(config);
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string) => {
+            sigil.logger.info({ signal }, 'draining');
+            // A second signal stops at once.
+            process.once('SIGINT', () => process.exit(130));
+            process.once('SIGTERM', () => process.exit(143));
+            const hard = setTimeout(() => process.exit(1), Number(opts.drainMs) + 5000);
+            hard.unref();
+            sigil.close().then(resolve, resolve);
+          };
+          process.once('SIGTERM', () => stop('SIGTERM'));
+          process.once('SIGINT', () => stop('SIGINT'));
+        });
+      }),
+    );
+}

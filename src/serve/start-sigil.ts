@@ -1,0 +1,145 @@
+/**
+ * The composition root of `sigil serve`: config → admin server (not ready) → issuer keys + trust store →
+ * audit ledger → policy → authz pipeline + gRPC server → ready. `close()` drains in reverse order:
+ * stop taking Checks (in-flight ones finish and are recorded), then the issuer, policy, ledger, admin.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pino, type Logger } from 'pino';
+import { createMetrics, type SigilMetrics } from '../admin/metrics.js';
+import { type AdminServer, startAdminServer } from '../admin/server.js';
+import { checkFromConfig } from '../authz/create-check.js';
+import type { DecisionEvent } from '../authz/check.js';
+import type { PolicyDecider } from '../authz/policy-hook.js';
+import { type AuthzServer, startAuthzServer } from '../authz/server.js';
+import type { SigilConfig } from '../config/index.js';
+import { type RunningIssuer, startIssuer } from '../issuer/index.js';
+import { type Clock, systemClock } from '../lib/clock.js';
+import { type MerkleLog, openAuditLog } from '../ledger/index.js';
+import { createPolicyDecider } from '../policy/index.js';
+import { ledgerSink } from './ledger-sink.js';
+
+/** Optional parts of {@link startSigil}. */
+export interface StartSigilDeps {
+  clock?: Clock;
+  logger?: Logger;
+  /** Overrides the configured policy (tests, embedding). Default: createPolicyDecider(config) ?? built-in. */
+  policy?: PolicyDecider;
+  /**
+   * Builds extra admin handlers once the ledger and trust store are open (the dashboard API).
+   * Called with the running parts; each returned handler is mounted in order.
+   */
+  adminHandlers?: (parts: SigilParts) => Array<(req: IncomingMessage, res: ServerResponse) => boolean> | Promise<Array<(req: IncomingMessage, res: ServerResponse) => boolean>>;
+}
+
+/** The running parts, for handlers, tests and the demo. */
+export interface SigilParts {
+  config: SigilConfig;
+  logger: Logger;
+  metrics: SigilMetrics;
+  issuer: RunningIssuer;
+  ledger: MerkleLog;
+  policy: PolicyDecider | undefined;
+}
+
+/** A running SIGIL. */
+export interface RunningSigil extends SigilParts {
+  authz: AuthzServer;
+  admin: AdminServer;
+  /** True once keys, trust bundle and ledger are open and the authz server listens. */
+  readonly ready: boolean;
+  /** Graceful drain and stop (idempotent). */
+  close(): Promise<void>;
+}
+
+function observe(metrics: SigilMetrics, logger: Logger): (e: DecisionEvent) => void {
+  return (e) => {
+    const r = e.record;
+    metrics.decisions.inc({ result: r.decision, code: r.code });
+    metrics.checkSeconds.observe({ result: r.decision }, e.seconds);
+    if (e.cacheHit !== undefined) metrics.chainCache.inc({ result: e.cacheHit ? 'hit' : 'miss' });
+    if (e.ledgerError !== undefined) {
+      metrics.ledgerErrors.inc();
+      logger.error({ decision_id: r.id, err: e.ledgerError }, 'ledger could not record a decision');
+    }
+    if (r.code === 'AUTHZ_INTERNAL') logger.error({ decision_id: r.id, err: e.error }, 'authz pipeline failure');
+    const line = { decision_id: r.id, decision: r.decision, code: r.code, status: r.http_status, sub: r.sub, tool: r.tool, path: r.path, index: e.receipt?.index };
+    if (r.decision === 'deny') logger.info(line, 'deny');
+    else logger.debug(line, 'allow');
+  };
+}
+
+/** Starts everything `sigil serve` runs. On a start-up failure, closes what was opened and rethrows. */
+export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {}): Promise<RunningSigil> {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? pino({ level: config.log.level, base: { svc: 'sigil' } });
+  const cleanup: Array<() => Promise<void> | void> = [];
+  const closeAll = async () => {
+    for (const c of cleanup.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        logger.error({ err: e }, 'shutdown step failed');
+      }
+    }
+  };
+  let ready = false;
+  let ledger: MerkleLog | undefined;
+  let cacheSize = () => 0;
+  const metrics = createMetrics({ ledgerSize: () => ledger?.size ?? 0, cacheSize: () => cacheSize() });
+  try {
+    const admin = await startAdminServer({ listen: config.admin.listen, registry: metrics.registry, isReady: () => ready });
+    cleanup.push(() => admin.close());
+    const issuer = await startIssuer(config, { clock, logger });
+    cleanup.push(() => issuer.close());
+    ledger = await openAuditLog(config, { clock });
+    const log = ledger;
+    cleanup.push(() => log.close());
+    const policy = deps.policy ?? (await createPolicyDecider(config, { logger, registry: metrics.registry, clock }));
+    if (policy?.close) cleanup.push(() => policy.close?.());
+    const origin = config.audit.origin ?? `${config.issuer.spiffe_trust_domain}/sigil/audit`;
+    const { check, chains } = checkFromConfig(config, {
+      trust: issuer.stores.trust,
+      ledger: ledgerSink(log, origin),
+      clock,
+      ...(policy ? { policy } : {}),
+      onDecision: observe(metrics, logger),
+    });
+    cacheSize = () => chains.size;
+    const authz = await startAuthzServer({
+      listen: config.authz.listen,
+      check,
+      maxMessageBytes: Math.max(4 * 1024 * 1024, 2 * config.authz.max_body_bytes + 1024 * 1024),
+    });
+    // Drain Checks first so every in-flight decision is still recorded before the ledger closes.
+    cleanup.push(() => authz.close());
+    const parts: SigilParts = { config, logger, metrics, issuer, ledger: log, policy };
+    for (const h of (await deps.adminHandlers?.(parts)) ?? []) admin.mount(h);
+    ready = true;
+    metrics.ready.set(1);
+    logger.info(
+      { authz: authz.address, admin: admin.url, issuer_http: issuer.http?.url, issuer_grpc: issuer.grpc?.target, audience: config.authz.audience ?? config.agent.spiffe_id },
+      'sigil ready',
+    );
+    let closing: Promise<void> | undefined;
+    return {
+      ...parts,
+      authz,
+      admin,
+      get ready() {
+        return ready;
+      },
+      close() {
+        closing ??= (async () => {
+          ready = false;
+          metrics.ready.set(0);
+          await closeAll();
+          logger.info('sigil stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}
