@@ -323,6 +323,7 @@ func uuid4() (string, error) {
 func main() {
 	runtime.RegisterPlugin(PluginName, factory{})
 	if err := cmd.RootCommand.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "opa-authz:", err)
 		os.Exit(1)
 	}
 }
