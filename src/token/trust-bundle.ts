@@ -137,13 +137,14 @@ export async function loadTrustBundle(
     timer.unref();
   }
 
-  return Object.assign(store, {
-    refresh,
-    close: () => {
-      if (timer !== undefined) clearInterval(timer);
+  // defineProperties, not Object.assign: assign would copy the getter's value once instead of the getter.
+  return Object.defineProperties(store, {
+    refresh: { value: refresh },
+    close: {
+      value: () => {
+        if (timer !== undefined) clearInterval(timer);
+      },
     },
-    get jwks() {
-      return jwks;
-    },
-  });
+    jwks: { get: () => jwks, enumerable: true },
+  }) as TrustBundle;
 }

@@ -1,0 +1,179 @@
+/** Trust store and trust bundle: JWKS import rules, revocations, atomic updates, file mtime and HTTP ETag refresh. */
+
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTrustStore, loadTrustBundle, mintRoot, verifyChain } from '../../src/token/index.js';
+import { agent, clockAt, codeOf, ISS, issuer, KID, keyPair, T0, TD } from './helpers.js';
+
+const pubJwk = (k = issuer, kid = KID) => ({ ...k.jwk, kid, alg: 'EdDSA', use: 'sig' });
+const rootBy = (k = issuer, kid = KID, jti?: string) =>
+  mintRoot({
+    issuerKey: k.priv,
+    kid,
+    iss: ISS,
+    sub: agent('h0'),
+    aud: TD,
+    taskId: 'task-1',
+    toolScope: ['fs.*'],
+    ttl: 300,
+    clock: clockAt(T0),
+    ...(jti ? { jti } : {}),
+  });
+const ok = (token: string, trust: Parameters<typeof verifyChain>[1]['trust']) =>
+  verifyChain(token, { trust, clock: clockAt(T0 + 1) }).depth;
+
+describe('createTrustStore', () => {
+  it('imports Ed25519 keys by kid and skips other key types and uses', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+    const s = createTrustStore({
+      jwks: {
+        keys: [
+          { ...rsa, kid: 'rsa-1' },
+          { ...keyPair().jwk, kid: 'enc-1', use: 'enc' },
+          { ...keyPair().jwk, kid: 'es-1', alg: 'ES256' },
+          pubJwk(),
+        ],
+      },
+    });
+    expect(s.keyCount).toBe(1);
+    expect(ok(rootBy(), s)).toBe(1);
+    expect(s.issuerKey(ISS, 'rsa-1')).toBeUndefined();
+  });
+  it('rejects a JWKS holding a private key, a duplicate kid, a kid-less Ed25519 key, or garbage', () => {
+    const bad = [
+      { keys: [{ ...pubJwk(), d: 'AAAA' }] },
+      { keys: [pubJwk(), pubJwk()] },
+      { keys: [{ ...issuer.jwk }] },
+      { keys: [{ ...pubJwk(), x: 'short' }] },
+      { keys: 'nope' },
+      [],
+      null,
+    ];
+    for (const jwks of bad) {
+      expect(codeOf(() => createTrustStore({ jwks: jwks as never }))).toBe('TBIT_TRUST_BUNDLE_INVALID');
+    }
+  });
+  it('issuers list: a trusted key under another iss is unknown', () => {
+    const s = createTrustStore({ jwks: { keys: [pubJwk()] }, issuers: ['spiffe://sigil.mesh/other-issuer'] });
+    expect(codeOf(() => ok(rootBy(), s))).toBe('TBIT_UNKNOWN_KEY');
+  });
+  it('function sources are re-read on update(); a bad update is atomic and keeps the old state', () => {
+    let jwks: unknown = { keys: [pubJwk()] };
+    const s = createTrustStore({ jwks: () => jwks as { keys: [] } });
+    expect(ok(rootBy(), s)).toBe(1);
+    const v = s.version;
+    jwks = { keys: [{ ...pubJwk(), d: 'x' }] };
+    expect(codeOf(() => s.update())).toBe('TBIT_TRUST_BUNDLE_INVALID');
+    expect(s.version).toBe(v);
+    expect(ok(rootBy(), s)).toBe(1);
+    const next = keyPair();
+    jwks = { keys: [pubJwk(next, 'k2')] };
+    s.update();
+    expect(s.version).toBe(v + 1);
+    expect(ok(rootBy(next, 'k2'), s)).toBe(1);
+    expect(codeOf(() => ok(rootBy(), s))).toBe('TBIT_UNKNOWN_KEY');
+  });
+  it('a source that throws becomes TBIT_TRUST_BUNDLE_INVALID', () => {
+    expect(
+      codeOf(() =>
+        createTrustStore({
+          jwks: () => {
+            throw new Error('disk on fire');
+          },
+        }),
+      ),
+    ).toBe('TBIT_TRUST_BUNDLE_INVALID');
+  });
+  it('revocations carried inside the JWKS document are honoured', () => {
+    const s = createTrustStore({ jwks: { keys: [pubJwk()], revocations: { tasks: ['task-1'], jtis: [] } } });
+    expect(codeOf(() => ok(rootBy(), s))).toBe('TBIT_REVOKED');
+  });
+  it('rejects malformed revocation lists', () => {
+    expect(
+      codeOf(() => createTrustStore({ jwks: { keys: [] }, revocations: { tasks: [1], jtis: [] } as never })),
+    ).toBe('TBIT_TRUST_BUNDLE_INVALID');
+  });
+});
+
+describe('loadTrustBundle from a file (mtime refresh)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sigil-trust-'));
+  const file = join(dir, 'jwks.json');
+  const write = (doc: unknown, mtimeS: number) => {
+    writeFileSync(file, JSON.stringify(doc));
+    utimesSync(file, mtimeS, mtimeS);
+  };
+
+  it('loads, refreshes on change only, survives a corrupt update, picks up revocations', async () => {
+    write({ keys: [pubJwk()] }, 1000);
+    const b = await loadTrustBundle(file);
+    expect(ok(rootBy(), b)).toBe(1);
+    expect(await b.refresh()).toBe(false);
+
+    const rotated = keyPair();
+    write({ keys: [pubJwk(), pubJwk(rotated, 'k2')] }, 2000);
+    expect(await b.refresh()).toBe(true);
+    expect(ok(rootBy(rotated, 'k2'), b)).toBe(1);
+    expect(b.jwks.keys).toHaveLength(2);
+
+    write({ keys: [pubJwk()], revocations: { tasks: [], jtis: ['dead'] } }, 3000);
+    expect(await b.refresh()).toBe(true);
+    expect(codeOf(() => ok(rootBy(issuer, KID, 'dead'), b))).toBe('TBIT_REVOKED');
+
+    writeFileSync(file, '{"keys": [');
+    utimesSync(file, 4000, 4000);
+    await expect(b.refresh()).rejects.toMatchObject({ code: 'TBIT_TRUST_BUNDLE_INVALID' });
+    expect(ok(rootBy(), b)).toBe(1); // last good state kept
+    b.close();
+  });
+  it('a missing file is TBIT_TRUST_BUNDLE_INVALID', async () => {
+    await expect(loadTrustBundle(join(dir, 'nope.json'))).rejects.toMatchObject({
+      code: 'TBIT_TRUST_BUNDLE_INVALID',
+    });
+  });
+  it('a separate revocation file', async () => {
+    write({ keys: [pubJwk()] }, 5000);
+    const rev = join(dir, 'rev.json');
+    writeFileSync(rev, JSON.stringify({ tasks: [], jtis: [] }));
+    const b = await loadTrustBundle(file, { revocations: rev });
+    expect(ok(rootBy(issuer, KID, 'j9'), b)).toBe(1);
+    writeFileSync(rev, JSON.stringify({ tasks: [], jtis: ['j9'] }));
+    utimesSync(rev, 6000, 6000);
+    expect(await b.refresh()).toBe(true);
+    expect(codeOf(() => ok(rootBy(issuer, KID, 'j9'), b))).toBe('TBIT_REVOKED');
+  });
+});
+
+describe('loadTrustBundle from a URL (ETag refresh)', () => {
+  let body = JSON.stringify({ keys: [pubJwk()] });
+  let etag = '"v1"';
+  const seen: (string | undefined)[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers['if-none-match']);
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', etag }).end(body);
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('sends If-None-Match, treats 304 as unchanged and 200 as a new bundle', async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
+    const b = await loadTrustBundle(url);
+    expect(ok(rootBy(), b)).toBe(1);
+    expect(await b.refresh()).toBe(false);
+    expect(seen).toEqual([undefined, '"v1"']);
+    const next = keyPair();
+    body = JSON.stringify({ keys: [pubJwk(next, 'k2')] });
+    etag = '"v2"';
+    expect(await b.refresh()).toBe(true);
+    expect(ok(rootBy(next, 'k2'), b)).toBe(1);
+    expect(codeOf(() => ok(rootBy(), b))).toBe('TBIT_UNKNOWN_KEY');
+  });
+});
