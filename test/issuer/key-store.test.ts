@@ -7,7 +7,7 @@ import { KeyStore } from '../../src/issuer/key-store.js';
 import { openIssuerStores } from '../../src/issuer/open-stores.js';
 import { frozenClock } from '../../src/lib/clock.js';
 import { mintRoot, verifyChain } from '../../src/token/index.js';
-import { AGENT, codeOf, cleanupDirs, ISSUER_ID, T0_MS, tempDir, testConfig } from './helpers.js';
+import { AGENT, cleanupDirs, codeOf, ISSUER_ID, T0_MS, tempDir, testConfig } from './helpers.js';
 
 afterEach(cleanupDirs);
 
@@ -23,7 +23,9 @@ describe('KeyStore files', () => {
     const { ks } = open(dir);
     expect(ks.jwks().keys).toHaveLength(0);
     const s = ks.signer();
-    expect(s.kid).toBe(await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: s.publicJwk.x }, 'sha256'));
+    expect(s.kid).toBe(
+      await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: s.publicJwk.x }, 'sha256'),
+    );
     expect(statSync(join(dir, 'keys')).mode & 0o777).toBe(0o700);
     expect(statSync(join(dir, 'keys', 'issuer')).mode & 0o777).toBe(0o700);
     const file = join(dir, 'keys', 'issuer', `${s.kid}.jwk.json`);
@@ -33,7 +35,9 @@ describe('KeyStore files', () => {
     expect(doc.created_at).toBe(new Date(T0_MS).toISOString());
     // The JWKS never leaks the private part.
     expect(JSON.stringify(ks.jwks())).not.toContain(doc.jwk.d);
-    expect(ks.jwks().keys).toEqual([{ kty: 'OKP', crv: 'Ed25519', x: s.publicJwk.x, kid: s.kid, use: 'sig', alg: 'EdDSA' }]);
+    expect(ks.jwks().keys).toEqual([
+      { kty: 'OKP', crv: 'Ed25519', x: s.publicJwk.x, kid: s.kid, use: 'sig', alg: 'EdDSA' },
+    ]);
     // Same key on the next call (no rotation before the interval).
     expect(ks.signer().kid).toBe(s.kid);
   });
@@ -56,10 +60,16 @@ describe('KeyStore files', () => {
     const a = ks.ensureAgentKey(AGENT);
     expect(ks.ensureAgentKey(AGENT).kid).toBe(a.kid);
     const w = ks.ensureAgentKey('spiffe://sigil.mesh/agent/worker/1');
-    expect(ks.agentKeys().map((k) => k.spiffeId).sort()).toEqual([AGENT, 'spiffe://sigil.mesh/agent/worker/1']);
+    expect(
+      ks
+        .agentKeys()
+        .map((k) => k.spiffeId)
+        .sort(),
+    ).toEqual([AGENT, 'spiffe://sigil.mesh/agent/worker/1']);
     expect(ks.agentKeyFor({ kty: 'OKP', crv: 'Ed25519', x: w.publicJwk.x })?.spiffeId).toBe(w.spiffeId);
     expect(ks.agentKeyFor({ kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) })).toBeUndefined();
-    for (const f of readdirSync(join(dir, 'keys', 'agents'))) expect(statSync(join(dir, 'keys', 'agents', f)).mode & 0o777).toBe(0o600);
+    for (const f of readdirSync(join(dir, 'keys', 'agents')))
+      expect(statSync(join(dir, 'keys', 'agents', f)).mode & 0o777).toBe(0o600);
     expect(codeOf(() => ks.ensureAgentKey('spiffe://Sigil.mesh/agent/x'))).toBe('TBIT_INVALID_SPIFFE_ID');
     expect(codeOf(() => ks.ensureAgentKey('spiffe://sigil.mesh/agent/../x'))).toBe('TBIT_INVALID_SPIFFE_ID');
   });
@@ -93,14 +103,28 @@ describe('KeyStore files', () => {
 describe('rotation timeline (frozen clock)', () => {
   it('rotates after the interval, keeps the old kid published for max_ttl + skew, then prunes it', async () => {
     const dir = tempDir();
-    const config = testConfig(dir, { issuer: { key_rotation_interval: HOUR, max_ttl: 300 }, validator: { clock_skew: 5 } });
+    const config = testConfig(dir, {
+      issuer: { key_rotation_interval: HOUR, max_ttl: 300 },
+      validator: { clock_skew: 5 },
+    });
     const clock = frozenClock(T0_MS);
     const stores = await openIssuerStores(config, { clock, watch: false });
     const { keys, trust } = stores;
     const opts = { trust, clock, maxTtl: 300, clockSkew: 5 };
     const mint = (ttl: number) => {
       const s = keys.signer();
-      return mintRoot({ issuerKey: s.privateKey, kid: s.kid, iss: ISSUER_ID, sub: AGENT, aud: 'spiffe://sigil.mesh', taskId: 't', toolScope: ['fs.read'], ttl, clock, maxTtl: 300 });
+      return mintRoot({
+        issuerKey: s.privateKey,
+        kid: s.kid,
+        iss: ISSUER_ID,
+        sub: AGENT,
+        aud: 'spiffe://sigil.mesh',
+        taskId: 't',
+        toolScope: ['fs.read'],
+        ttl,
+        clock,
+        maxTtl: 300,
+      });
     };
 
     const { kid: k1, privateKey: k1Private } = keys.signer();
@@ -114,7 +138,10 @@ describe('rotation timeline (frozen clock)', () => {
     const k2 = keys.signer().kid;
     expect(k2).not.toBe(k1);
     const info = keys.issuerKeys();
-    expect(info.map((k) => [k.kid, k.signing])).toEqual([[k1, false], [k2, true]]);
+    expect(info.map((k) => [k.kid, k.signing])).toEqual([
+      [k1, false],
+      [k2, true],
+    ]);
     expect(info[0]!.retiredAt).toBe(T0_MS + HOUR * 1000);
     expect(info[0]!.publishUntil).toBe(T0_MS + (HOUR + 300 + 5) * 1000);
     // Both published; the old token still verifies, also with plain jose against the JWKS.
@@ -139,10 +166,23 @@ describe('rotation timeline (frozen clock)', () => {
     // Even before any process deletes the file, the verifier no longer accepts k1.
     expect(trust.issuerKey(ISSUER_ID, k1)).toBeUndefined();
     expect(keys.prune()).toEqual([k1]);
-    expect(readdirSync(join(dir, 'keys', 'issuer')).filter((f) => !f.startsWith('.'))).toEqual([`${k2}.jwk.json`]);
+    expect(readdirSync(join(dir, 'keys', 'issuer')).filter((f) => !f.startsWith('.'))).toEqual([
+      `${k2}.jwk.json`,
+    ]);
     // The new key still verifies tokens; a fresh token signed with the pruned key is refused.
     expect(trust.issuerKey(ISSUER_ID, k2)?.equals(createPublicKey(keys.signer().privateKey))).toBe(true);
-    const late = mintRoot({ issuerKey: k1Private, kid: k1, iss: ISSUER_ID, sub: AGENT, aud: 'spiffe://sigil.mesh', taskId: 't', toolScope: ['fs.read'], ttl: 60, clock, maxTtl: 300 });
+    const late = mintRoot({
+      issuerKey: k1Private,
+      kid: k1,
+      iss: ISSUER_ID,
+      sub: AGENT,
+      aud: 'spiffe://sigil.mesh',
+      taskId: 't',
+      toolScope: ['fs.read'],
+      ttl: 60,
+      clock,
+      maxTtl: 300,
+    });
     expect(codeOf(() => verifyChain(late, opts))).toBe('TBIT_UNKNOWN_KEY');
     expect(verifyChain(mint(60), opts).depth).toBe(1);
     stores.close();

@@ -40,9 +40,15 @@ describe('RevocationStore', () => {
     expect(codeOf(() => s.verify(s.root.token))).toBe('TBIT_REVOKED');
     expect(codeOf(() => s.verify(s.chain.token))).toBe('TBIT_REVOKED');
     // Nor can a revoked chain be delegated further.
-    expect(codeOf(() => s.service.delegate({ token: s.root.token, to: WORKER, tool_scope: ['fs.read'] }))).toBe('TBIT_REVOKED');
+    expect(
+      codeOf(() => s.service.delegate({ token: s.root.token, to: WORKER, tool_scope: ['fs.read'] })),
+    ).toBe('TBIT_REVOKED');
     // Idempotent: the first timestamp stays.
-    expect(s.service.revoke({ task: 'task-1' }, LOCAL_OPERATOR)).toMatchObject({ already: true, at: r.at, version: 1 });
+    expect(s.service.revoke({ task: 'task-1' }, LOCAL_OPERATOR)).toMatchObject({
+      already: true,
+      at: r.at,
+      version: 1,
+    });
   });
 
   it('revoking a parent jti refuses the chain below it; an unrelated token stays valid', async () => {
@@ -73,7 +79,9 @@ describe('RevocationStore', () => {
     const other = RevocationStore.open({ path: join(s.dir, 'revocations.json'), watch: false });
     closers.push(() => other.close());
     other.revoke({ task: 'task-1' });
-    await expect.poll(() => s.stores.revocations.isRevoked({ jti: 'x', task_id: 'task-1' }), { timeout: 5000 }).toBe(true);
+    await expect
+      .poll(() => s.stores.revocations.isRevoked({ jti: 'x', task_id: 'task-1' }), { timeout: 5000 })
+      .toBe(true);
     expect(codeOf(() => s.verify(s.chain.token))).toBe('TBIT_REVOKED');
   });
 
@@ -94,7 +102,16 @@ describe('RevocationStore', () => {
 
   it('rejects bad revoke requests with ISSUER_BAD_REQUEST', async () => {
     const s = await setup(false);
-    for (const bad of [{}, { task: '' }, { task: 'a', jti: 'b' }, { task: 7 }, { task: 'x'.repeat(2000) }, { tasks: ['a'] }, null, 'task']) {
+    for (const bad of [
+      {},
+      { task: '' },
+      { task: 'a', jti: 'b' },
+      { task: 7 },
+      { task: 'x'.repeat(2000) },
+      { tasks: ['a'] },
+      null,
+      'task',
+    ]) {
       expect(codeOf(() => s.service.revoke(bad, LOCAL_OPERATOR))).toBe('ISSUER_BAD_REQUEST');
     }
     expect(s.stores.revocations.current().version).toBe(0);
