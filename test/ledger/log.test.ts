@@ -1,0 +1,222 @@
+/**
+ * MerkleLog on real LMDB files: group commit under concurrency, dense ordered indices, roots/proofs of
+ * past sizes against the pure functions, reopen, queries, events, checkpoints, bundles, fail-closed
+ * commit guard, bad arguments.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  leafHash,
+  LedgerError,
+  MerkleLog,
+  openCheckpoint,
+  rootOf,
+  verifyConsistency,
+  verifyInclusion,
+  verifyProofBundle,
+} from '../../src/ledger/index.js';
+import { nodeHashLeaf } from '../../src/ledger/lib/node-hash.js';
+import { verifyLog } from '../../src/ledger/verify-log.js';
+import { bytesOf, record, tempDir } from './helpers.js';
+
+let t: { dir: string; cleanup: () => void };
+beforeEach(() => {
+  t = tempDir();
+});
+afterEach(() => t.cleanup());
+
+const code = async (p: Promise<unknown> | (() => unknown)): Promise<string | undefined> => {
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    expect(e).toBeInstanceOf(LedgerError);
+    return (e as LedgerError).code;
+  }
+  return undefined;
+};
+
+describe('appends', () => {
+  it('concurrent appends share transactions, get dense indices in call order, and match rootOf', async () => {
+    const log = await MerkleLog.open(t.dir);
+    const data = Array.from({ length: 3000 }, (_, i) => bytesOf(`entry-${i}`));
+    const indices = await Promise.all(data.map((d) => log.append(d)));
+    expect(indices).toEqual(data.map((_, i) => i));
+    expect(log.size).toBe(3000);
+    expect(log.pending).toBe(0);
+    for (const n of [0, 1, 2, 3, 255, 256, 257, 1000, 2047, 2048, 3000]) {
+      expect(Buffer.from(log.root(n)).equals(Buffer.from(rootOf(data.slice(0, n)))), `root(${n})`).toBe(true);
+    }
+    for (const [i, n] of [[0, 1], [5, 6], [777, 1000], [2999, 3000], [1024, 2049]] as const) {
+      expect(verifyInclusion(leafHash(data[i] as Uint8Array), i, n, log.inclusionProof(i, n), log.root(n))).toBe(true);
+    }
+    for (const [m, n] of [[1, 2], [3, 7], [1000, 3000], [2048, 2049], [0, 5], [9, 9]] as const) {
+      expect(verifyConsistency(m, n, log.consistencyProof(m, n), log.root(m), log.root(n)), `${m}->${n}`).toBe(true);
+    }
+    expect(Buffer.from(log.entry(42)).toString()).toBe('entry-42');
+    expect(verifyLog(log).ok).toBe(true);
+    await log.close();
+  });
+
+  it('reopen restores size and frontier; later appends extend the same tree', async () => {
+    const data = Array.from({ length: 77 }, (_, i) => bytesOf(`e${i}`));
+    let log = await MerkleLog.open(t.dir);
+    for (const d of data.slice(0, 45)) await log.append(d);
+    await log.close();
+    log = await MerkleLog.open(t.dir);
+    expect(log.size).toBe(45);
+    await Promise.all(data.slice(45).map((d) => log.append(d)));
+    expect(Buffer.from(log.root()).equals(Buffer.from(rootOf(data)))).toBe(true);
+    expect(verifyLog(log).ok).toBe(true);
+    await log.close();
+  });
+
+  it('fast durability resolves at commit and keeps the same tree', async () => {
+    const log = await MerkleLog.open(t.dir, { durability: 'fast' });
+    const data = Array.from({ length: 500 }, (_, i) => bytesOf(`f${i}`));
+    await Promise.all(data.map((d) => log.append(d)));
+    expect(Buffer.from(log.root()).equals(Buffer.from(rootOf(data)))).toBe(true);
+    const cp = await log.checkpoint();
+    expect(cp.size).toBe(500);
+    await log.close();
+  });
+
+  it('onAppend reports durable batches in order', async () => {
+    const log = await MerkleLog.open(t.dir);
+    const events: Array<{ first: number; size: number }> = [];
+    const off = log.onAppend((e) => {
+      events.push(e);
+      expect(log.size).toBeGreaterThanOrEqual(e.size);
+    });
+    await Promise.all(Array.from({ length: 10 }, (_, i) => log.append(bytesOf(`a${i}`))));
+    await log.append(bytesOf('b'));
+    off();
+    await log.append(bytesOf('c'));
+    expect(events[0]?.first).toBe(0);
+    expect(events[events.length - 1]).toEqual({ first: 10, size: 11 });
+    for (let i = 1; i < events.length; i++) expect(events[i]?.first).toBe(events[i - 1]?.size);
+    await log.close();
+  });
+
+  it('rejects bad arguments with LEDGER_BAD_ARGUMENT and use after close with LEDGER_CLOSED', async () => {
+    const log = await MerkleLog.open(t.dir);
+    await log.append(bytesOf('x'));
+    expect(await code(log.append('x' as unknown as Uint8Array))).toBe('LEDGER_BAD_ARGUMENT');
+    expect(await code(() => log.inclusionProof(1))).toBe('LEDGER_BAD_ARGUMENT');
+    expect(await code(() => log.inclusionProof(-1))).toBe('LEDGER_BAD_ARGUMENT');
+    expect(await code(() => log.inclusionProof(0, 2))).toBe('LEDGER_BAD_ARGUMENT');
+    expect(await code(() => log.root(2))).toBe('LEDGER_BAD_ARGUMENT');
+    expect(await code(() => log.root(0.5))).toBe('LEDGER_BAD_ARGUMENT');
+    expect(await code(() => log.consistencyProof(2, 1))).toBe('LEDGER_BAD_ARGUMENT');
+    expect(await code(() => log.entry(1))).toBe('LEDGER_BAD_ARGUMENT');
+    expect(await code(() => log.query({ since: -5 }))).toBe('LEDGER_BAD_ARGUMENT');
+    expect(await code(log.appendDecision({ v: 1 } as never))).toBe('LEDGER_RECORD_INVALID');
+    expect(log.size).toBe(1);
+    await log.close();
+    expect(await code(log.append(bytesOf('y')))).toBe('LEDGER_CLOSED');
+    expect(await code(MerkleLog.open(t.dir + '/nope', { readOnly: true }))).toBe('LEDGER_NOT_FOUND');
+  });
+
+  it('fails closed when the commit guard is lost: the batch is rejected, state reloads, nothing is overwritten', async () => {
+    const log = await MerkleLog.open(t.dir);
+    for (let i = 0; i < 4; i++) await log.append(bytesOf(`e${i}`));
+    // Our batch for index 4 is queued; before it commits a second writer appends index 4 itself.
+    const ours = log.append(bytesOf('ours'));
+    const also = log.append(bytesOf('ours-2'));
+    const { env, entries, meta } = log.lmdb;
+    const theirs = bytesOf('theirs');
+    env.transactionSync(() => {
+      entries.putSync(4, Buffer.concat([nodeHashLeaf(theirs), theirs]));
+      meta.putSync('size', 5, 5);
+    });
+    expect(await code(ours)).toBe('LEDGER_COMMIT_FAILED');
+    expect(await code(also)).toBe('LEDGER_COMMIT_FAILED');
+    expect(log.size).toBe(5);
+    expect(Buffer.from(log.entry(4)).toString()).toBe('theirs');
+    // The log carries on from the reloaded state.
+    expect(await log.append(bytesOf('next'))).toBe(5);
+    const all = ['e0', 'e1', 'e2', 'e3', 'theirs', 'next'].map(bytesOf);
+    expect(Buffer.from(log.root()).equals(Buffer.from(rootOf(all)))).toBe(true);
+    expect(verifyLog(log).ok).toBe(true);
+    await log.close();
+  });
+});
+
+describe('decisions and queries', () => {
+  it('indexes task, every chain sub, decision and time in the entry transaction', async () => {
+    const log = await MerkleLog.open(t.dir);
+    const recs = Array.from({ length: 60 }, (_, i) => record(i));
+    const res = await Promise.all(recs.map((r) => log.appendDecision(r)));
+    expect(res.map((r) => r.index)).toEqual(recs.map((_, i) => i));
+    expect(Buffer.from(res[7]?.leafHash as Uint8Array).equals(Buffer.from(log.leafHashAt(7)))).toBe(true);
+    await log.append(bytesOf('an opaque entry, not a record'));
+
+    const idx = (hits: Array<{ index: number }>) => hits.map((h) => h.index);
+    expect(idx(log.query({ task: 'task-2' }))).toEqual(recs.map((_, i) => i).filter((i) => i % 5 === 2));
+    expect(idx(log.query({ agent: 'spiffe://sigil.mesh/agent/leaf/1' }))).toEqual(recs.map((_, i) => i).filter((i) => i % 4 === 1));
+    expect(log.query({ agent: 'spiffe://sigil.mesh/agent/root/0', limit: 1000 })).toHaveLength(60);
+    expect(idx(log.query({ decision: 'deny' }))).toEqual(recs.map((_, i) => i).filter((i) => i % 3 === 0));
+    const t0 = recs[10]?.ts as number;
+    expect(idx(log.query({ since: t0, until: t0 + 4000 }))).toEqual([10, 11, 12, 13, 14]);
+    expect(idx(log.query({ task: 'task-0', decision: 'deny', since: t0 }))).toEqual([15, 30, 45]);
+    expect(idx(log.query({ decision: 'deny', order: 'desc', limit: 2 }))).toEqual([57, 54]);
+    expect(idx(log.tail(3))).toEqual([59, 58, 57]);
+    expect(log.query({ task: 'no-such-task' })).toEqual([]);
+    expect(log.query({ task: 'task-1' })[0]?.record).toEqual(recs[1]);
+    await log.close();
+  });
+
+  it('indexes over-long values by hash and still matches exactly', async () => {
+    const log = await MerkleLog.open(t.dir);
+    const long = `spiffe://sigil.mesh/agent/${'x'.repeat(1500)}`;
+    await log.appendDecision(record(1, { sub: long, task_id: 'T'.repeat(2000) }));
+    await log.appendDecision(record(2));
+    expect(log.query({ agent: long }).map((h) => h.index)).toEqual([0]);
+    expect(log.query({ task: 'T'.repeat(2000) }).map((h) => h.index)).toEqual([0]);
+    expect(log.query({ task: 'T'.repeat(1999) })).toEqual([]);
+    await log.close();
+  });
+});
+
+describe('checkpoints and offline bundles', () => {
+  it('signs C2SP checkpoints, stores each by size, and bundles verify with the verifier key only', async () => {
+    const log = await MerkleLog.open(t.dir, { origin: 'test.example/audit' });
+    for (let i = 0; i < 20; i++) await log.appendDecision(record(i));
+    const cp = await log.checkpoint();
+    expect(cp.note.split('\n').slice(0, 2)).toEqual(['test.example/audit', '20']);
+    expect(await log.checkpoint()).toEqual(cp);
+    const opened = openCheckpoint(cp.note, log.verifierKey);
+    expect(Buffer.from(opened.root).equals(Buffer.from(log.root(20)))).toBe(true);
+    await log.appendDecision(record(20));
+    const bundle = await log.proofBundle(20);
+    const v = verifyProofBundle(bundle, log.verifierKey);
+    expect(v).toMatchObject({ index: 20, size: 21, origin: 'test.example/audit' });
+    expect(log.latestCheckpoint()?.size).toBe(21);
+    expect([...log.storedCheckpoints()].map((c) => c.size)).toEqual([20, 21]);
+    // Any change to the bundle is caught.
+    const lines = bundle.split('\n');
+    const tamperedEntry = bundle.replace(/^extra .*$/m, `extra ${Buffer.from(log.entry(3)).toString('base64')}`);
+    expect(() => verifyProofBundle(tamperedEntry, log.verifierKey)).toThrow(expect.objectContaining({ code: 'LEDGER_PROOF_INVALID' }));
+    const wrongIndex = bundle.replace('index 20', 'index 19');
+    expect(() => verifyProofBundle(wrongIndex, log.verifierKey)).toThrow(expect.objectContaining({ code: 'LEDGER_PROOF_INVALID' }));
+    const flipped = [...lines];
+    flipped[3] = Buffer.from(Buffer.from(flipped[3] as string, 'base64').map((b, i) => (i === 0 ? b ^ 1 : b))).toString('base64');
+    expect(() => verifyProofBundle(flipped.join('\n'), log.verifierKey)).toThrow(expect.objectContaining({ code: 'LEDGER_PROOF_INVALID' }));
+    const forgedSize = bundle.replace('\n21\n', '\n22\n');
+    expect(() => verifyProofBundle(forgedSize, log.verifierKey)).toThrow(expect.objectContaining({ code: 'LEDGER_SIGNATURE_INVALID' }));
+    const other = await MerkleLog.open(`${t.dir}/other`, { origin: 'test.example/audit' });
+    expect(() => verifyProofBundle(bundle, other.verifierKey)).toThrow(expect.objectContaining({ code: 'LEDGER_SIGNATURE_INVALID' }));
+    await other.close();
+    await log.close();
+    // The key persists: same verifier key after reopen.
+    const again = await MerkleLog.open(t.dir, { origin: 'test.example/audit' });
+    expect(again.verifierKey).toBe(v && log.verifierKey);
+    await again.close();
+  });
+
+  it('makes checkpoints on the configured interval when the log grew', async () => {
+    const log = await MerkleLog.open(t.dir, { checkpointIntervalSec: 1 });
+    await log.append(bytesOf('a'));
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(log.latestCheckpoint()?.size).toBe(1);
+    await log.close();
+  });
+});
