@@ -1,0 +1,60 @@
+/**
+ * A tiny agent upstream for `sigil demo` and the end-to-end tests: answers every request with the method,
+ * path, headers and body it received, so a caller can see exactly what Envoy forwarded after SIGIL allowed it.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request as the upstream saw it. */
+export interface SeenRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A running echo upstream. */
+export interface EchoUpstream {
+  port: number;
+  /** Every request received, in order. */
+  seen: SeenRequest[];
+  close(): Promise<void>;
+}
+
+/** Starts the echo upstream on 127.0.0.1 (`port` 0 = ephemeral). */
+export async function startEchoUpstream(port = 0): Promise<EchoUpstream> {
+  const seen: SeenRequest[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= 2 * 1024 * 1024) chunks.push(c);
+    });
+    req.on('end', () => {
+      const s: SeenRequest = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      seen.push(s);
+      const body = JSON.stringify({ upstream: 'sigil-demo-agent', ...s });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

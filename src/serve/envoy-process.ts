@@ -1,0 +1,116 @@
+/**
+ * Runs a real Envoy with one of the `envoy/` configs, its `# @NAME` tagged ports rewritten (sidecar.yaml).
+ * Used by `sigil demo` and the end-to-end tests (test/support/envoy.ts).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The package root (holds envoy/, proto/, .tools/). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'envoy', 'sidecar.yaml'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error('package root (with envoy/sidecar.yaml) not found');
+}
+
+/** The Envoy binary: $SIGIL_ENVOY, else .tools/bin/envoy (scripts/setup-tools.sh), else `envoy` on PATH. */
+export function envoyBinary(): string {
+  if (process.env.SIGIL_ENVOY) return process.env.SIGIL_ENVOY;
+  const local = join(packageRoot(), '.tools', 'bin', 'envoy');
+  return existsSync(local) ? local : 'envoy';
+}
+
+/** Ports substituted into the template (tags `# @LISTEN_PORT` etc.). */
+export interface EnvoyPorts {
+  listen: number;
+  admin: number;
+  authz: number;
+  upstream: number;
+}
+
+/** Renders `envoy/<name>` with the given ports. Throws when a tag is missing (template drift). */
+export function renderEnvoyConfig(ports: EnvoyPorts, name = 'sidecar.yaml'): string {
+  const text = readFileSync(join(packageRoot(), 'envoy', name), 'utf8');
+  const tags: Record<string, number> = {
+    LISTEN_PORT: ports.listen,
+    ADMIN_PORT: ports.admin,
+    AUTHZ_PORT: ports.authz,
+    UPSTREAM_PORT: ports.upstream,
+  };
+  let out = text;
+  for (const [tag, port] of Object.entries(tags)) {
+    const re = new RegExp(`port_value: \\d+( }?) # @${tag}\\b`, 'g');
+    if (!re.test(out)) throw new Error(`envoy/${name}: tag @${tag} not found`);
+    out = out.replace(re, `port_value: ${port}$1 # @${tag}`);
+  }
+  return out;
+}
+
+/** A running Envoy. */
+export interface EnvoyProcess {
+  /** `http://127.0.0.1:<listen>` */
+  url: string;
+  ports: EnvoyPorts;
+  child: ChildProcess;
+  /** Envoy's stderr so far (for failure messages). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts Envoy on `ports` and resolves once its admin /ready says LIVE (or rejects after `timeoutMs`). */
+export async function startEnvoy(ports: EnvoyPorts, opts: { config?: string; timeoutMs?: number } = {}): Promise<EnvoyProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'sigil-envoy-'));
+  const file = join(dir, 'envoy.yaml');
+  writeFileSync(file, renderEnvoyConfig(ports, opts.config));
+  const child = spawn(
+    envoyBinary(),
+    ['-c', file, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'warn', '--log-path', join(dir, 'envoy.log')],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    if (stderr.length < 64 * 1024) stderr += d.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const log = () => {
+    try {
+      return stderr + readFileSync(join(dir, 'envoy.log'), 'utf8');
+    } catch {
+      return stderr;
+    }
+  };
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(t);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  for (;;) {
+    if (child.exitCode !== null) {
+      const text = log();
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`envoy exited with ${child.exitCode}: ${text.slice(-2000)}`);
+    }
+    try {
+      const r = await fetch(`http://127.0.0.1:${ports.admin}/ready`);
+      if (r.ok && (await r.text()).trim() === 'LIVE') break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`envoy not ready after ${opts.timeoutMs ?? 20_000} ms: ${log().slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url: `http://127.0.0.1:${ports.listen}`, ports, child, log, stop };
+}
