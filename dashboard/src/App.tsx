@@ -3,7 +3,7 @@
  * one view at a time. Views share one live event stream so a new decision updates whichever view is open.
  */
 import { type KeyboardEvent, useCallback, useEffect, useRef, useState } from 'react';
-import { adminToken, adoptTokenFromHash, api, type DecisionEntry, openEvents } from './api.js';
+import { adminToken, adoptTokenFromHash, api, type DecisionEntry, login, logout, openEvents } from './api.js';
 import type { Status } from './types.js';
 import { AuditView } from './views/AuditView.js';
 import { GraphView } from './views/GraphView.js';
@@ -32,7 +32,10 @@ export type LiveListener = (e: DecisionEntry) => void;
 
 export function App() {
   const [tab, setTab] = useState<TabId>(() => (adminToken() ? initialTab() : 'settings'));
-  const [authed, setAuthed] = useState<boolean>(() => adminToken() !== undefined);
+  // A stored token is re-checked (and the event-stream cookie renewed) before any view loads.
+  const [session, setSession] = useState<'checking' | 'in' | 'out'>(() => (adminToken() ? 'checking' : 'out'));
+  const authed = session === 'in';
+  const setAuthed = useCallback((ok: boolean) => setSession(ok ? 'in' : 'out'), []);
   const [live, setLive] = useState(false);
   const [status, setStatus] = useState<Status | undefined>();
   const listeners = useRef(new Set<LiveListener>());
@@ -44,6 +47,18 @@ export function App() {
       listeners.current.delete(l);
     };
   }, []);
+
+  useEffect(() => {
+    const t = adminToken();
+    if (session !== 'checking' || !t) return;
+    login(t)
+      .then(() => setSession('in'))
+      .catch(() => {
+        void logout();
+        setSession('out');
+        setTab('settings');
+      });
+  }, [session]);
 
   useEffect(() => {
     if (!authed) return;
@@ -119,7 +134,11 @@ export function App() {
         </div>
       </header>
       <main id={`panel-${tab}`} role="tabpanel" aria-labelledby={`tab-${tab}`} className="panel">
-        {!authed && tab !== 'settings' ? (
+        {session === 'checking' ? (
+          <div className="state state-loading" role="status">
+            Checking the admin token…
+          </div>
+        ) : !authed && tab !== 'settings' ? (
           <div className="state state-empty">
             Enter the admin token under{' '}
             <button type="button" className="link" onClick={() => setTab('settings')}>

@@ -378,12 +378,14 @@ function depthOf(data: GraphData): Map<string, number> {
     const id = queue.shift()!;
     const d = depth.get(id)!;
     for (const e of data.edges) {
-      if (e.source === id && !depth.has(e.target)) {
+      // Only verified edges give a column: an unverified caller sits one step right of its task.
+      if (e.source === id && e.kind !== 'unverified' && !depth.has(e.target)) {
         depth.set(e.target, Math.min(d + 1, 10));
         queue.push(e.target);
       }
     }
   }
+  for (const e of data.edges) if (e.kind === 'unverified' && !depth.has(e.target)) depth.set(e.target, 1);
   return depth;
 }
 

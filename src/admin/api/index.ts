@@ -14,3 +14,5 @@ export type {
 } from './deps.js';
 export { AdminApiError, type AdminApiErrorCode } from './errors.js';
 export { buildGraph, type GraphData, type GraphEdge, type GraphNode } from './lib/graph.js';
+export { adminLedger } from './admin-ledger.js';
+export { adminTokens, type InspectOptions } from './admin-tokens.js';

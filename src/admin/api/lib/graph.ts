@@ -3,7 +3,8 @@
  * task → root holder → delegate → … following each record's verified chain (src/ledger/record.ts `chain`, root first).
  * Edges carry the scope the child hop was narrowed to. Agent nodes count the decisions where they were the leaf
  * caller. Records whose chain did not verify add no delegation edge: the claimed `sub` of a forged token is shown
- * only as an "unverified" caller of the task, never as a delegate.
+ * only as an "unverified" caller of the task, never as a delegate. A chain-less record whose code is not a token
+ * failure (TBIT_*) and whose `sub` a verified chain of the same task proved is counted on that holder.
  */
 import type { DecisionRecord } from '../../../ledger/record.js';
 
@@ -82,6 +83,13 @@ export function buildGraph(entries: readonly IndexedRecord[], task?: string): Gr
     if (!n.last || n.last.index < index) n.last = { decision: r.decision, code: r.code, ts: r.ts, index };
   };
 
+  // Holders proven by some verified chain of their task: a later chain-less deny whose code says the chain itself
+  // was fine (e.g. tool not in scope) is counted on that holder instead of drawing an unverified edge.
+  const proven = new Set<string>();
+  for (const { record: r } of sorted) {
+    for (const hop of r.chain ?? []) proven.add(`${r.task_id}\n${hop.sub}`);
+  }
+
   for (const entry of sorted) {
     const r = entry.record;
     const t = r.task_id;
@@ -95,7 +103,9 @@ export function buildGraph(entries: readonly IndexedRecord[], task?: string): Gr
     const taskId = `task:${t}`;
     count(node(taskId, 'task', t), entry);
     const chain = r.chain ?? [];
-    if (chain.length > 0) {
+    if (chain.length === 0 && r.sub && !r.code.startsWith('TBIT_') && proven.has(`${t}\n${r.sub}`)) {
+      count(node(`agent:${r.sub}`, 'agent', r.sub), entry);
+    } else if (chain.length > 0) {
       let parent = taskId;
       for (let i = 0; i < chain.length; i++) {
         const hop = chain[i]!;

@@ -35,9 +35,11 @@ interface StaticFile {
 
 /** Finds the built dashboard next to the compiled module (dist/) or from the source tree (tsx). */
 export function defaultDashboardDir(): string | undefined {
-  for (const rel of ['../../../dashboard/', '../../../../dist/dashboard/', '../../../dist/dashboard/']) {
+  // Source (tsx): src/admin/api/lib → <root>/dist/dashboard. Built: dist/src/admin/api/lib → dist/dashboard.
+  // A build always has assets/, which tells it apart from the dashboard's source folder (<root>/dashboard).
+  for (const rel of ['../../../../dist/dashboard/', '../../../../dashboard/']) {
     const dir = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(join(dir, 'index.html'))) return dir;
+    if (existsSync(join(dir, 'index.html')) && existsSync(join(dir, 'assets'))) return dir;
   }
   return undefined;
 }

@@ -1,0 +1,72 @@
+/**
+ * Adapts the audit log (src/ledger MerkleLog) to the admin API's read-only {@link AdminLedger} port.
+ * Paging backwards (`before`) has no ledger index of its own: without filters it walks entries by index; with
+ * filters it reads the newest ≤ 10 000 hits of the ledger's best index and skips the newer ones (docs/dashboard.md).
+ */
+import type { MerkleLog } from '../../ledger/index.js';
+import type { AdminLedger, DecisionEntry, DecisionFilter } from './deps.js';
+
+/** Most ledger hits read for one filtered page. */
+const FILTERED_WINDOW = 10_000;
+
+/** Wraps a {@link MerkleLog} for {@link createAdminApi}. Only reads, plus making a checkpoint on demand. */
+export function adminLedger(log: MerkleLog): AdminLedger {
+  const decisionAt = (i: number): DecisionEntry | undefined => {
+    try {
+      return { index: i, record: log.decision(i) };
+    } catch {
+      return undefined; // an opaque (non-decision) entry: not shown
+    }
+  };
+  return {
+    size: () => log.size,
+    async query(f: DecisionFilter): Promise<DecisionEntry[]> {
+      const filtered =
+        f.task !== undefined ||
+        f.agent !== undefined ||
+        f.decision !== undefined ||
+        f.since !== undefined ||
+        f.until !== undefined;
+      if (!filtered) {
+        const out: DecisionEntry[] = [];
+        for (let i = Math.min(f.before ?? log.size, log.size) - 1; i >= 0 && out.length < f.limit; i--) {
+          const e = decisionAt(i);
+          if (e) out.push(e);
+        }
+        return out;
+      }
+      const hits = log.query({
+        ...(f.task !== undefined ? { task: f.task } : {}),
+        ...(f.agent !== undefined ? { agent: f.agent } : {}),
+        ...(f.decision !== undefined ? { decision: f.decision } : {}),
+        ...(f.since !== undefined ? { since: f.since } : {}),
+        ...(f.until !== undefined ? { until: f.until } : {}),
+        order: 'desc',
+        limit: f.before === undefined ? f.limit : FILTERED_WINDOW,
+      });
+      const before = f.before;
+      return (before === undefined ? hits : hits.filter((h) => h.index < before)).slice(0, f.limit);
+    },
+    async entry(index: number): Promise<Uint8Array | undefined> {
+      if (index >= log.size) return undefined;
+      return log.entry(index);
+    },
+    async inclusionProof(index: number, size: number): Promise<Uint8Array[]> {
+      return log.inclusionProof(index, size);
+    },
+    async checkpoint(minSize = 0) {
+      const latest = log.latestCheckpoint();
+      const cp = latest && latest.size >= minSize && latest.size > 0 ? latest : await log.checkpoint();
+      return { size: cp.size, note: cp.note };
+    },
+    verifierKey: () => log.verifierKey,
+    onAppend(listener) {
+      return log.onAppend(({ first, size }) => {
+        for (let i = first; i < size; i++) {
+          const e = decisionAt(i);
+          if (e) listener(e);
+        }
+      });
+    },
+  };
+}
