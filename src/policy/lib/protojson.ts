@@ -19,7 +19,6 @@ interface FieldDescriptor {
   label: string;
   type: string;
   typeName: string;
-  oneofIndex?: number | null;
   proto3Optional?: boolean;
 }
 
@@ -206,12 +205,15 @@ export function toProtoJson(schema: ProtoSchema, fqn: string, value: unknown): u
   const desc = schema.messages.get(fqn);
   if (!desc) return {};
   const out: Record<string, unknown> = {};
+  // proto-loader's descriptors do not keep oneofIndex (always 0), but with `oneofs: true` each set oneof names its
+  // member: that member keeps explicit presence (a zero value is still emitted); the discriminator is never a field.
+  const oneofMembers = new Set<unknown>((desc.oneofDecl ?? []).map((o) => obj[o.name]).filter((x) => typeof x === 'string'));
   for (const f of desc.field) {
     const v = obj[f.name];
     if (v === undefined || v === null) continue;
     const msgType = f.type === 'TYPE_MESSAGE' ? resolve(schema, fqn, f.typeName) : undefined;
     const entry = msgType ? schema.messages.get(msgType) : undefined;
-    const inOneof = typeof f.oneofIndex === 'number' && !f.proto3Optional;
+    const inOneof = oneofMembers.has(f.name);
     if (entry?.options?.mapEntry) {
       // Map: proto-loader gives a plain object; convert each value by the entry's `value` field type.
       const valueField = entry.field.find((x) => x.name === 'value');
