@@ -1,0 +1,126 @@
+/**
+ * Decision → CheckResponse mapping with opa-envoy-plugin's rules (envoyauth/response.go): a table of decision values,
+ * then the example `headers` policy end to end through real Wasm.
+ */
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { evaluatePolicy, loadBundle, mapDecision, type PolicyBundle, PolicyError } from '../../src/policy/index.js';
+import { context, opaBuild, POLICY_DIR } from './support.js';
+
+function invalid(decision: unknown): string {
+  try {
+    mapDecision(decision, 'r', 0);
+  } catch (e) {
+    expect(e).toBeInstanceOf(PolicyError);
+    expect((e as PolicyError).code).toBe('POLICY_RESULT_INVALID');
+    return (e as PolicyError).message;
+  }
+  throw new Error(`decision accepted: ${JSON.stringify(decision)}`);
+}
+
+describe('mapDecision accepts what opa-envoy-plugin accepts', () => {
+  it('boolean true/false', () => {
+    expect(mapDecision(true, 'r', 3)).toMatchObject({ allowed: true, code: 'OK', httpStatus: 200, revision: 'r', evalUs: 3 });
+    expect(mapDecision(false, 'r', 0)).toMatchObject({ allowed: false, code: 'POLICY_DENIED', httpStatus: 403 });
+  });
+  it('object allow with header map, header arrays, removals and response headers', () => {
+    const v = mapDecision(
+      {
+        allowed: true,
+        headers: { 'x-a': '1', 'x-b': ['2', '3'] },
+        request_headers_to_remove: ['authorization'],
+        response_headers_to_add: [{ 'x-c': '4' }, { 'x-c': '5' }],
+        query_parameters_to_remove: ['token'],
+        dynamic_metadata: { k: { nested: true } },
+        http_status: 418, // ignored on allow
+        body: 'ignored on allow',
+      },
+      'r',
+      0,
+    );
+    expect(v.allowed).toBe(true);
+    expect(v.httpStatus).toBe(200);
+    expect(v.headers).toEqual([
+      { key: 'x-a', value: '1' },
+      { key: 'x-b', value: '2' },
+      { key: 'x-b', value: '3' },
+    ]);
+    expect(v.requestHeadersToRemove).toEqual(['authorization']);
+    expect(v.responseHeadersToAdd).toEqual([
+      { key: 'x-c', value: '4' },
+      { key: 'x-c', value: '5' },
+    ]);
+    expect(v.queryParametersToRemove).toEqual(['token']);
+    expect(v.dynamicMetadata).toEqual({ k: { nested: true } });
+    expect(v.body).toBeUndefined();
+  });
+  it('object deny with status, body and headers; removals ignored on deny', () => {
+    const v = mapDecision({ allowed: false, http_status: 429, body: 'slow down', headers: { 'retry-after': '5' }, request_headers_to_remove: [1] }, 'r', 0);
+    expect(v).toMatchObject({ allowed: false, code: 'POLICY_DENIED', httpStatus: 429, body: 'slow down' });
+    expect(v.headers).toEqual([{ key: 'retry-after', value: '5' }]);
+    expect(v.requestHeadersToRemove).toEqual([]);
+  });
+  it('object deny without http_status → 403', () => {
+    expect(mapDecision({ allowed: false }, 'r', 0).httpStatus).toBe(403);
+  });
+});
+
+describe('mapDecision rejects what opa-envoy-plugin rejects (POLICY_RESULT_INVALID)', () => {
+  const table: [string, unknown, RegExp][] = [
+    ['string decision', 'hello', /illegal value/],
+    ['number decision', 1, /illegal value/],
+    ['null decision', null, /illegal value/],
+    ['array decision', [true], /illegal value/],
+    ['object without allowed', { headers: {} }, /missing "allowed"/],
+    ['allowed is a string', { allowed: 'true' }, /allowed to be of type 'boolean'/],
+    ['headers is a string', { allowed: true, headers: 'x' }, /headers must be/],
+    ['header value is a number', { allowed: true, headers: { a: 1 } }, /header 'a'/],
+    ['header array holds a number', { allowed: true, headers: { a: ['x', 1] } }, /header 'a'/],
+    ['headers array holds a string', { allowed: true, headers: ['a'] }, /entries must be objects/],
+    ['request_headers_to_remove is a string', { allowed: true, request_headers_to_remove: 'x' }, /array of strings/],
+    ['request_headers_to_remove holds a number', { allowed: true, request_headers_to_remove: [1] }, /array of strings/],
+    ['response_headers_to_add is a number', { allowed: true, response_headers_to_add: 1 }, /response_headers_to_add/],
+    ['dynamic_metadata is an array', { allowed: true, dynamic_metadata: [] }, /dynamic_metadata/],
+    ['body is a number on deny', { allowed: false, body: 1 }, /body/],
+    ['http_status is a string', { allowed: false, http_status: '403' }, /http_status to be of type 'number'/],
+    ['http_status is not an HTTP status', { allowed: false, http_status: 999 }, /invalid HTTP status code 999/],
+    ['http_status 418 is not in Envoy’s StatusCode enum', { allowed: false, http_status: 418 }, /invalid HTTP status code 418/],
+    ['http_status is fractional', { allowed: false, http_status: 403.5 }, /invalid HTTP status/],
+    ['http_status 0', { allowed: false, http_status: 0 }, /invalid HTTP status/],
+  ];
+  for (const [name, decision, message] of table) {
+    it(name, () => {
+      expect(invalid(decision)).toMatch(message);
+    });
+  }
+});
+
+describe('the headers example policy end to end (entrypoint envoy/authz/result)', () => {
+  let bundle: PolicyBundle;
+  beforeAll(async () => {
+    bundle = await loadBundle(opaBuild(join(POLICY_DIR, 'examples/headers'), ['envoy/authz/result']), { entrypoint: 'envoy/authz/result' });
+  });
+  it('allow carries headers to add/remove and dynamic metadata', () => {
+    const v = evaluatePolicy(bundle, context({ headers: { 'x-api-key': 'k-alpha-123', 'x-tenant': 'acme' } }));
+    expect(v.allowed).toBe(true);
+    expect(v.code).toBe('OK');
+    // Object key order is the policy's business; the multiset of headers is what Envoy gets.
+    expect([...v.headers].sort((a, b) => (a.key + a.value).localeCompare(b.key + b.value))).toEqual([
+      { key: 'x-policy', value: 'headers' },
+      { key: 'x-policy', value: 'v1' },
+      { key: 'x-tenant-verified', value: 'acme' },
+    ]);
+    expect(v.requestHeadersToRemove).toEqual(['x-api-key']);
+    expect(v.responseHeadersToAdd).toEqual([{ key: 'x-served-by', value: 'sigil' }]);
+    expect(v.dynamicMetadata).toEqual({ tenant: 'acme' });
+  });
+  it('missing key → 401 with the policy body', () => {
+    const v = evaluatePolicy(bundle, context({ headers: { 'x-tenant': 'acme' } }));
+    expect(v).toMatchObject({ allowed: false, code: 'POLICY_DENIED', httpStatus: 401, body: 'denied: status 401' });
+    expect(v.headers).toEqual([{ key: 'x-deny-reason', value: 'policy' }]);
+  });
+  it('blocked agent → 429', () => {
+    const v = evaluatePolicy(bundle, context({ headers: { 'x-api-key': 'k-alpha-123', 'x-tenant': 'acme', 'user-agent': 'BadBot/2' } }));
+    expect(v).toMatchObject({ allowed: false, httpStatus: 429 });
+  });
+});
