@@ -240,7 +240,10 @@ export class KeyStore {
 
   private writeIssuerKey(): IssuerEntry {
     const { privateKey, jwk } = generate();
-    const createdAt = this.clock.nowMs();
+    // Strictly newer than every existing key, so the new key is the signer even when two rotations
+    // fall in the same millisecond (or under a frozen clock): order is by created_at first.
+    const newest = this.loadIssuer().at(-1);
+    const createdAt = Math.max(this.clock.nowMs(), (newest?.createdAt ?? Number.NEGATIVE_INFINITY) + 1);
     const doc = { kid: jwk.kid, created_at: new Date(createdAt).toISOString(), jwk };
     writeFileAtomic(join(this.issuerDir, `${jwk.kid}${ISSUER_SUFFIX}`), `${JSON.stringify(doc, null, 2)}\n`);
     return {

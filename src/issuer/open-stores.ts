@@ -69,12 +69,12 @@ export async function openIssuerStores(
   const revocations = RevocationStore.open({
     path: revocationPath(config),
     ...(clock ? { clock } : {}),
-    watch: options.watch ?? true,
+    watch: watching,
   });
   const trust = localTrustStore(config, {
     keys,
     revocations,
-    ...(options.bundle ? { bundle: options.bundle } : {}),
+    ...(bundle ? { bundle } : {}),
   });
   return {
     keys,

@@ -159,12 +159,13 @@ describe('issuer endpoint with an operator credential', () => {
 
   it('Mint without or with a wrong credential is refused with ISSUER_UNAUTHORIZED', async () => {
     const req = { sub: AGENT, task_id: 't', tool_scope: ['fs.read'] };
-    for (const headers of [
+    const attempts: Record<string, string>[] = [
       {},
       { authorization: 'Bearer wrong-credential-xxxxxxxx' },
       { authorization: `Basic ${OPERATOR}` },
       { authorization: `Bearer ${OPERATOR}x` },
-    ]) {
+    ];
+    for (const headers of attempts) {
       const r = await post(base, '/v1/mint', req, headers);
       expect(r.status).toBe(401);
       expect(r.body.code).toBe('ISSUER_UNAUTHORIZED');

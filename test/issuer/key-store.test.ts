@@ -54,6 +54,18 @@ describe('KeyStore files', () => {
     expect(a.ks.jwks().keys.map((k) => k.kid)).toEqual([k1, k2]);
   });
 
+  it('each rotation makes the new key the signer, even many within one frozen millisecond', () => {
+    const { ks } = open(tempDir());
+    const seen = new Set<string>([ks.signer().kid]);
+    for (let i = 0; i < 8; i++) {
+      const next = ks.rotate().kid;
+      expect(seen.has(next)).toBe(false);
+      seen.add(next);
+      expect(ks.signer().kid).toBe(next);
+    }
+    expect(ks.jwks().keys).toHaveLength(9);
+  });
+
   it('agent keys: created once per SPIFFE ID, found by public key, invalid IDs refused', () => {
     const dir = tempDir();
     const { ks } = open(dir);

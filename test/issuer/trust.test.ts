@@ -1,0 +1,65 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type IssuerStores, openIssuerStores } from '../../src/issuer/open-stores.js';
+import { IssuerService, LOCAL_OPERATOR } from '../../src/issuer/service.js';
+import { verifyChain } from '../../src/token/index.js';
+import { AGENT, cleanupDirs, codeOf, tempDir, testConfig } from './helpers.js';
+
+const open: IssuerStores[] = [];
+afterEach(() => {
+  for (const s of open.splice(0)) s.close();
+  cleanupDirs();
+});
+
+async function sidecar(over: Record<string, unknown> = {}) {
+  const dir = tempDir();
+  const config = testConfig(dir, over);
+  const stores = await openIssuerStores(config, { watch: false });
+  open.push(stores);
+  stores.keys.ensureAgentKey(config.agent.spiffe_id);
+  return { dir, config, stores, service: new IssuerService({ config, ...stores }) };
+}
+
+describe('localTrustStore', () => {
+  it("trusts its own keys and, through the configured bundle, another sidecar's issuer (same default iss)", async () => {
+    const a = await sidecar();
+    const c = await sidecar();
+    a.stores.keys.signer();
+    const bundle = join(tempDir(), 'bundle.json');
+    writeFileSync(bundle, JSON.stringify(a.stores.keys.jwks()));
+    const b = await sidecar({ validator: { trust_bundle: bundle } });
+    const req = { sub: AGENT, task_id: 't', tool_scope: ['fs.read'] };
+    const fromA = a.service.mint(req, LOCAL_OPERATOR).token;
+    const fromB = b.service.mint(req, LOCAL_OPERATOR).token;
+    const fromC = c.service.mint(req, LOCAL_OPERATOR).token;
+    const verifyAtB = (t: string) => verifyChain(t, { trust: b.stores.trust });
+    expect(verifyAtB(fromA).depth).toBe(1);
+    expect(verifyAtB(fromB).depth).toBe(1);
+    expect(codeOf(() => verifyAtB(fromC))).toBe('TBIT_UNKNOWN_KEY');
+    // Without the bundle, A's tokens are unknown at C.
+    expect(codeOf(() => verifyChain(fromA, { trust: c.stores.trust }))).toBe('TBIT_UNKNOWN_KEY');
+  });
+
+  it('an unreadable configured bundle stops start-up with a clear code (fail closed, no silent empty trust)', async () => {
+    const dir = tempDir();
+    await expect(
+      openIssuerStores(testConfig(dir, { validator: { trust_bundle: join(dir, 'missing.json') } }), {
+        watch: false,
+      }),
+    ).rejects.toMatchObject({
+      code: 'TBIT_TRUST_BUNDLE_INVALID',
+    });
+  });
+
+  it('a revocations URL is refused with CONFIG_INVALID (this sidecar must be able to write its list)', async () => {
+    const dir = tempDir();
+    await expect(
+      openIssuerStores(testConfig(dir, { validator: { revocations: 'https://example.invalid/r.json' } }), {
+        watch: false,
+      }),
+    ).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+    });
+  });
+});
