@@ -276,7 +276,7 @@ export function createCheck(o: CheckOptions): CheckFn {
         code: d.code,
         message: d.message,
         httpStatus: d.http,
-        headers: { ...extra, ...challenge(d) },
+        headers: { ...extra, ...challenge(d), ...(receipt ? { 'x-sigil-receipt': receipt.receipt } : {}) },
         ...(policyDeny?.body !== undefined && d.code !== 'AUTHZ_LEDGER_UNAVAILABLE' ? { body: policyDeny.body } : {}),
         ...(policyDeny?.dynamicMetadata ? { dynamicMetadata: policyDeny.dynamicMetadata } : {}),
       });

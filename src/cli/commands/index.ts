@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { register as registerAudit } from './audit.js';
 import { register as registerDelegate } from './delegate.js';
+import { register as registerDemo } from './demo.js';
 import { register as registerInspect } from './inspect.js';
 import { register as registerKeys } from './keys.js';
 import { register as registerMint } from './mint.js';
@@ -14,6 +15,7 @@ export type Register = (program: Command) => void;
 
 export const commands: Register[] = [
   registerServe,
+  registerDemo,
   registerKeys,
   registerMint,
   registerDelegate,

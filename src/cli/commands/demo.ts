@@ -1,0 +1,19 @@
+/** `sigil demo`: Envoy + SIGIL + a demo agent, allowed and denied calls, the ledger root and a verified receipt. */
+import type { Command } from 'commander';
+import { runDemo } from '../../serve/run-demo.js';
+import { runCommand } from '../context.js';
+
+/** Registers `sigil demo`. */
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('start Envoy + SIGIL + a demo agent on free ports, send allowed and denied calls, print the decisions and a verified receipt')
+    .option('--keep', 'keep the temporary data dir')
+    .option('--json', 'print the result as JSON after the report')
+    .action((opts: { keep?: boolean; json?: boolean }) =>
+      runCommand(async () => {
+        const result = await runDemo({ ...(opts.keep ? { keep: true } : {}) });
+        if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      }),
+    );
+}

@@ -1,0 +1,37 @@
+/** `sigil demo` as a user runs it: a child process, real Envoy; the report must show every outcome and a verified receipt. */
+import { spawn } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+describe('sigil demo', () => {
+  it('prints the decision table, the signed ledger root and a verified receipt', async () => {
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'demo', '--json'], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.once('exit', (c) => done({ code: c, stdout, stderr }));
+    });
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/worker\s+POST \/tools\/fs\.write\s+fs\.write\s+403\s+AUTHZ_TOOL_NOT_IN_SCOPE/);
+    expect(stdout).toMatch(/anonymous\s+POST \/tools\/fs\.read\s+fs\.read\s+401\s+AUTHZ_NO_TOKEN/);
+    expect(stdout).toMatch(/root [0-9a-f]{64}/);
+    expect(stdout).toMatch(/→ VERIFIED/);
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
+      rows: { status: number; expect: number; index?: number }[];
+      checkpoint: { size: number };
+      receipt: { verified: boolean };
+    };
+    expect(result.rows.map((r) => r.status)).toEqual([200, 200, 403, 200, 403, 401, 401]);
+    // Every decision, allow or deny, got a ledger index, and the checkpoint covers all of them.
+    expect(result.rows.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(result.checkpoint.size).toBe(7);
+    expect(result.receipt.verified).toBe(true);
+  });
+});
