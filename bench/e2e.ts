@@ -1,0 +1,78 @@
+/**
+ * `npm run bench:e2e` — SIGIL vs OPA ext_authz vs no authorization, behind one real Envoy 1.40.
+ * `npm run bench:e2e:smoke` — the same harness with a tiny load (CI keeps it working; figures meaningless).
+ *
+ * Options: --smoke, --rounds N, --rates 250,500,1000, --configs none,sigil,sigil-fast,sigil-depth3,opa,
+ * --pin split|none, --out DIR, --no-write (don't touch BENCHMARKS.md), --json (print the result JSON path only).
+ * Exit status 1 when a correctness check failed (unexpected status, ledger growth mismatch).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { renderMarkdown, summarize, writeBenchmarksSection } from './e2e/lib/report.js';
+import { CONFIGS, type ConfigName, runAll } from './e2e/lib/run.js';
+import { machineLine } from './e2e/lib/sampler.js';
+import { cpuPlan, paths } from './e2e/lib/stack.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: {
+    smoke: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    rates: { type: 'string' },
+    configs: { type: 'string' },
+    pin: { type: 'string', default: 'split' },
+    out: { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
+    'skip-setup': { type: 'boolean', default: false },
+  },
+});
+
+const smoke = values.smoke === true;
+const p = paths(root);
+if (!values['skip-setup']) {
+  // Idempotent: only checks versions when everything is installed already.
+  execFileSync('bash', [join(root, 'scripts', 'setup-tools.sh'), '--bench'], { stdio: ['ignore', 'inherit', 'inherit'] });
+}
+for (const [what, file] of Object.entries({ envoy: p.envoy, vegeta: p.vegeta, 'opa-authz': p.opaAuthz, upstream: p.upstream })) {
+  if (!existsSync(file)) throw new Error(`${what} missing at ${file}: run bash scripts/setup-tools.sh --bench`);
+}
+
+const configs = (values.configs ? values.configs.split(',') : [...CONFIGS]) as ConfigName[];
+for (const c of configs) if (!CONFIGS.includes(c)) throw new Error(`unknown configuration ${c}; known: ${CONFIGS.join(', ')}`);
+const rates = (values.rates ?? (smoke ? '100,200' : '250,500,1000')).split(',').map(Number);
+const pin = values.pin === 'none' ? 'none' : 'split';
+const plan = cpuPlan(pin);
+const outDir = resolve(values.out ?? join(root, 'test-artifacts', 'bench-e2e', new Date().toISOString().replace(/[:.]/g, '-')));
+mkdirSync(outDir, { recursive: true });
+
+const run = await runAll({
+  paths: p,
+  outDir,
+  rounds: Number(values.rounds ?? (smoke ? 1 : 3)),
+  configs,
+  rates,
+  warmupS: smoke ? 1 : 2,
+  saturationS: smoke ? 2 : 5,
+  rateS: smoke ? 2 : 5,
+  saturationWorkers: smoke ? 16 : 64,
+  cpu: plan,
+  log: (l) => process.stderr.write(`[bench:e2e] ${l}\n`),
+});
+
+const sum = summarize(run);
+const refRate = rates.includes(1000) ? 1000 : rates[rates.length - 1]!;
+const command = smoke ? 'npm run bench:e2e:smoke' : 'npm run bench:e2e';
+const md = renderMarkdown(run, sum, { machine: machineLine(), cpuPlan: plan.describe, command, refRate });
+writeFileSync(join(outDir, 'result.json'), JSON.stringify({ run, summary: sum }, null, 2));
+writeFileSync(join(outDir, 'report.md'), md);
+process.stdout.write(`${md}\n`);
+process.stdout.write(`[bench:e2e] raw results: ${join(outDir, 'result.json')}\n`);
+if (!smoke && !values['no-write']) {
+  writeBenchmarksSection(join(root, 'BENCHMARKS.md'), md);
+  process.stdout.write('[bench:e2e] BENCHMARKS.md "## End-to-end" section updated\n');
+}
+const failed = sum.some((s) => s.problems.length > 0 || s.ledger?.startsWith('MISMATCH'));
+process.exitCode = failed ? 1 : 0;

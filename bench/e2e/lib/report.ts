@@ -1,0 +1,208 @@
+/**
+ * Turns a run into figures: medians over rounds per configuration, ratios SIGIL / OPA from the same
+ * run, the printed tables, and the "## End-to-end" section of BENCHMARKS.md (written from these
+ * figures, never by hand).
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { CONFIG_LABEL, type ConfigName, type ConfigRound, type PhaseResult, type RunResult } from './run.js';
+
+/** Median-of-rounds figures of one configuration. */
+export interface ConfigSummary {
+  config: ConfigName;
+  rounds: number;
+  maxRps: number;
+  /** Authorizer CPU seconds per 1000 answered requests (saturation + fixed-rate phases). */
+  cpuPer1k: number | undefined;
+  /** Authorizer CPU use during saturation, in cores. */
+  busyCores: number | undefined;
+  peakRssMiB: number | undefined;
+  /** Per fixed rate: median p50/p99/p99.9 (ms) and the achieved rate. */
+  latency: Array<{ rate: number; achieved: number; p50: number; p99: number; p999: number }>;
+  unexpected: number;
+  answered: number;
+  /** "ok" or what went wrong, for SIGIL's ledger growth check. */
+  ledger: string | undefined;
+  problems: string[];
+}
+
+const median = (xs: number[]): number => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Medians over rounds, per configuration, in the run's configuration order. */
+export function summarize(run: RunResult): ConfigSummary[] {
+  const out: ConfigSummary[] = [];
+  for (const config of run.options.configs) {
+    const rs = run.rounds.filter((r) => r.config === config);
+    if (rs.length === 0) continue;
+    const hasAuthz = config !== 'none';
+    const cpuPer1k = (r: ConfigRound) => {
+      const ph: PhaseResult[] = [r.saturation, ...r.rates];
+      const cpu = ph.reduce((s, p) => s + p.authzCpuS, 0);
+      const n = ph.reduce((s, p) => s + p.answered, 0);
+      return n > 0 ? (cpu / n) * 1000 : Number.NaN;
+    };
+    const latency = run.options.rates.map((rate) => {
+      const ps = rs.map((r) => r.rates.find((p) => p.rate === rate)).filter((p): p is PhaseResult => !!p);
+      return {
+        rate,
+        achieved: median(ps.map((p) => (p.spanS > 0 ? p.requests / p.spanS : 0))),
+        p50: median(ps.map((p) => p.p50)),
+        p99: median(ps.map((p) => p.p99)),
+        p999: median(ps.map((p) => p.p999)),
+      };
+    });
+    const ledgerRounds = rs.filter((r) => r.ledger);
+    out.push({
+      config,
+      rounds: rs.length,
+      maxRps: median(rs.map((r) => r.saturation.throughput)),
+      cpuPer1k: hasAuthz ? median(rs.map(cpuPer1k)) : undefined,
+      busyCores: hasAuthz
+        ? median(rs.map((r) => (r.saturation.spanS > 0 ? r.saturation.authzCpuS / r.saturation.spanS : Number.NaN)))
+        : undefined,
+      peakRssMiB: hasAuthz ? Math.max(...rs.map((r) => r.authzPeakRssMiB ?? 0)) : undefined,
+      latency,
+      unexpected: rs.reduce((s, r) => s + r.unexpected, 0),
+      answered: rs.reduce((s, r) => s + r.answered, 0),
+      ledger: ledgerRounds.length
+        ? ledgerRounds.every((r) => r.ledger!.after - r.ledger!.before === r.answered)
+          ? `ok: grew by exactly the ${ledgerRounds.reduce((s, r) => s + r.answered, 0)} answered requests`
+          : `MISMATCH: ${ledgerRounds.map((r) => `+${r.ledger!.after - r.ledger!.before} vs ${r.answered}`).join(', ')}`
+        : undefined,
+      problems: rs.flatMap((r) => r.problems.map((p) => `round ${r.round + 1}: ${p}`)),
+    });
+  }
+  return out;
+}
+
+/** A SIGIL / OPA comparison line with its target. */
+export interface Ratio {
+  sigil: ConfigName;
+  throughput: number;
+  /** (p99 − p99 of (a)) ratio at the reference rate. */
+  addedP99: number;
+  cpu: number;
+  rss: number;
+  refRate: number;
+}
+
+/** Ratios of each SIGIL configuration to OPA, from the same run. */
+export function ratios(sum: ConfigSummary[], refRate: number): Ratio[] {
+  const opa = sum.find((s) => s.config === 'opa');
+  const none = sum.find((s) => s.config === 'none');
+  if (!opa) return [];
+  const p99At = (s: ConfigSummary | undefined) => s?.latency.find((l) => l.rate === refRate)?.p99 ?? Number.NaN;
+  const base = none ? p99At(none) : 0;
+  return sum
+    .filter((s) => s.config.startsWith('sigil'))
+    .map((s) => ({
+      sigil: s.config,
+      throughput: s.maxRps / opa.maxRps,
+      addedP99: (p99At(s) - base) / (p99At(opa) - base),
+      cpu: (s.cpuPer1k ?? Number.NaN) / (opa.cpuPer1k ?? Number.NaN),
+      rss: (s.peakRssMiB ?? Number.NaN) / (opa.peakRssMiB ?? Number.NaN),
+      refRate,
+    }));
+}
+
+const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
+
+/** The report as Markdown (printed to stdout and written to BENCHMARKS.md). */
+export function renderMarkdown(
+  run: RunResult,
+  sum: ConfigSummary[],
+  meta: { machine: string; cpuPlan: string; command: string; refRate: number },
+): string {
+  const o = run.options;
+  const L: string[] = [];
+  L.push('## End-to-end');
+  L.push('');
+  L.push(
+    `Side-by-side behind one real Envoy 1.40, written by \`${meta.command}\` (bench/e2e.ts) on ${run.started}. ` +
+      'Do not edit by hand: re-run the command.',
+  );
+  L.push('');
+  L.push(`- Machine: ${meta.machine}`);
+  L.push(`- CPU placement: ${meta.cpuPlan}`);
+  L.push(
+    `- Rounds: ${o.rounds}, configurations interleaved (order rotated each round), fresh processes per configuration; figures are medians over rounds. ` +
+      `Per configuration: ${o.warmupS} s warm-up, ${o.saturationS} s saturation (${o.saturationWorkers} in-flight requests, closed loop), ` +
+      `${o.rateS} s at each fixed rate (${o.rates.join(', ')} rps, open loop).`,
+  );
+  L.push(
+    '- Load: vegeta v12.13.0; every 10 requests: 8 allowed (`GET /tools/fs.read|web.search`), 1 forged token (expected 401), ' +
+      '1 tool outside the scope (`/tools/shell.exec`, expected 403); every response status checked.',
+  );
+  L.push(
+    '- Same job for both authorizers: verify the Ed25519 TBIT from `Authorization: Bearer` against the same issuer JWKS, ' +
+      'check the tool named by the path is in `tool_scope`. SIGIL also appends every decision to its Merkle ledger before answering ' +
+      '(durable = `audit.durability: sync`; fast = `fast`), checks the chain rules, audience and revocation.',
+  );
+  L.push(
+    '- (c) is OPA v1.22.3 with opa-envoy-plugin\'s Check path rebuilt on it (bench/e2e/go/cmd/opa-authz: the Go module proxy here refuses ' +
+      'github.com/open-policy-agent/opa-envoy-plugin), policy envoy/bench/opa/policy.rego (`io.jwt.decode_verify`), OPA\'s JWT verification cache on.',
+  );
+  L.push('');
+  L.push('| configuration | max throughput (rps) | authorizer CPU-s / 1000 req | authorizer cores busy at max | authorizer peak RSS (MiB) | unexpected statuses | ledger check |');
+  L.push('|---|---:|---:|---:|---:|---:|---|');
+  for (const s of sum) {
+    L.push(
+      `| ${CONFIG_LABEL[s.config]} | ${f(s.maxRps, 0)} | ${f(s.cpuPer1k, 3)} | ${f(s.busyCores, 2)} | ${f(s.peakRssMiB, 0)} | ${s.unexpected} | ${s.ledger ?? '–'} |`,
+    );
+  }
+  L.push('');
+  const base = sum.find((s) => s.config === 'none');
+  L.push('Latency through Envoy (ms, client-side, all requests of the mix), and p99 added over (a) at the same rate:');
+  L.push('');
+  L.push('| configuration | rate (rps) | achieved | p50 | p99 | p99.9 | p99 added over (a) |');
+  L.push('|---|---:|---:|---:|---:|---:|---:|');
+  for (const s of sum) {
+    for (const l of s.latency) {
+      const b = base?.latency.find((x) => x.rate === l.rate)?.p99;
+      L.push(
+        `| ${CONFIG_LABEL[s.config]} | ${l.rate} | ${f(l.achieved, 0)} | ${f(l.p50)} | ${f(l.p99)} | ${f(l.p999)} | ${s.config === 'none' || b === undefined ? '–' : f(l.p99 - b)} |`,
+      );
+    }
+  }
+  L.push('');
+  const rs = ratios(sum, meta.refRate);
+  if (rs.length) {
+    L.push(`Ratios SIGIL / OPA from this run (targets: throughput ≥ 1.5×, p99 added latency at ${meta.refRate} rps ≤ 0.7×):`);
+    L.push('');
+    L.push('| SIGIL configuration | throughput × | p99 added × | CPU per request × | peak RSS × | targets |');
+    L.push('|---|---:|---:|---:|---:|---|');
+    for (const r of rs) {
+      const okT = r.throughput >= 1.5;
+      const okL = r.addedP99 <= 0.7;
+      L.push(
+        `| ${CONFIG_LABEL[r.sigil]} | ${f(r.throughput)} | ${f(r.addedP99)} | ${f(r.cpu)} | ${f(r.rss)} | throughput ${okT ? 'met' : 'NOT met'}, latency ${okL ? 'met' : 'NOT met'} |`,
+      );
+    }
+    L.push('');
+    L.push('(depth-3 has no OPA equivalent: its row compares SIGIL verifying a 3-hop chain with OPA verifying one JWT.)');
+    L.push('');
+  }
+  const problems = sum.flatMap((s) => s.problems.map((p) => `${CONFIG_LABEL[s.config]}, ${p}`));
+  L.push(problems.length ? `Problems found while loaded:\n\n${problems.map((p) => `- ${p}`).join('\n')}` : 'Correctness while loaded: every response had its expected status; every SIGIL ledger grew by exactly the number of requests SIGIL answered.');
+  L.push('');
+  return L.join('\n');
+}
+
+/** Replaces (or appends) the "## End-to-end" section of BENCHMARKS.md, leaving other sections alone. */
+export function writeBenchmarksSection(file: string, section: string): void {
+  // Re-read right before writing: other benchmarks own the other sections of this shared file.
+  const cur = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
+  const start = cur.search(/^## End-to-end\s*$/m);
+  let next: string;
+  if (start < 0) next = `${cur.trimEnd()}\n\n${section.trimEnd()}\n`;
+  else {
+    const after = cur.slice(start + 1).search(/^## /m);
+    const end = after < 0 ? cur.length : start + 1 + after;
+    next = `${cur.slice(0, start)}${section.trimEnd()}\n${end < cur.length ? `\n${cur.slice(end)}` : ''}`;
+  }
+  writeFileSync(file, next);
+}

@@ -1,0 +1,223 @@
+/**
+ * The side-by-side run: every configuration, in turn and interleaved over several rounds (the
+ * starting configuration rotates each round), each with a fresh set of processes:
+ *   warm-up → saturation (closed loop) → each fixed rate (open loop),
+ * sampling the authorizer's CPU (/proc) around every phase and checking every response's status.
+ */
+import { join } from 'node:path';
+import { type Case, EXPECTED_STATUS, type LoadResult, runLoad, writeTargets } from './load.js';
+import type { Proc } from './proc.js';
+import { cpuSeconds, peakRssMiB } from './sampler.js';
+import { type SigilFixture, sigilIssuerTokens, startSigil } from './sigil.js';
+import { type CpuPlan, type Paths, startEnvoy, startOpa, startUpstream } from './stack.js';
+import { benchIssuerTokens, requestMix, type TokenSet } from './tokens.js';
+
+/** The configurations of the comparison. */
+export const CONFIGS = ['none', 'sigil', 'sigil-fast', 'sigil-depth3', 'opa'] as const;
+export type ConfigName = (typeof CONFIGS)[number];
+
+/** Human labels used in tables. */
+export const CONFIG_LABEL: Record<ConfigName, string> = {
+  none: '(a) Envoy, no ext_authz',
+  sigil: '(b) SIGIL, durable ledger (sync)',
+  'sigil-fast': '(b) SIGIL, fast ledger',
+  'sigil-depth3': '(b) SIGIL, depth-3 chain, durable',
+  opa: '(c) OPA ext_authz (opa-envoy-plugin path)',
+};
+
+/** Options of one run. */
+export interface RunOptions {
+  paths: Paths;
+  outDir: string;
+  rounds: number;
+  configs: ConfigName[];
+  /** Fixed request rates (rps) for latency percentiles. */
+  rates: number[];
+  warmupS: number;
+  saturationS: number;
+  rateS: number;
+  /** In-flight requests in the saturation phase. */
+  saturationWorkers: number;
+  cpu: CpuPlan;
+  /** Progress lines go here. */
+  log: (line: string) => void;
+}
+
+/** One phase's figures plus the authorizer CPU it cost. */
+export interface PhaseResult extends LoadResult {
+  authzCpuS: number;
+  envoyCpuS: number;
+  upstreamCpuS: number;
+}
+
+/** One configuration in one round. */
+export interface ConfigRound {
+  config: ConfigName;
+  round: number;
+  saturation: PhaseResult;
+  rates: PhaseResult[];
+  /** Peak RSS of the authorizer (MiB), or undefined for (a). */
+  authzPeakRssMiB: number | undefined;
+  /** Sum over phases (warm-up included) of responses with an unexpected status or a transport error. */
+  unexpected: number;
+  /** Envoy's ext_authz counters at the end (ok/denied/error). */
+  envoyAuthz: { ok: number; denied: number; error: number };
+  /** Responses the authorizer decided (all phases, warm-up included), from vegeta's side. */
+  answered: number;
+  /** SIGIL only: ledger entries before and after the load. */
+  ledger?: { before: number; after: number } | undefined;
+  /** Problems found by the correctness checks (empty = all good). */
+  problems: string[];
+}
+
+/** Everything a run produced. */
+export interface RunResult {
+  options: Omit<RunOptions, 'log' | 'paths'>;
+  started: string;
+  rounds: ConfigRound[];
+}
+
+interface Authorizer {
+  proc: Proc;
+  port: number;
+  sigil?: SigilFixture;
+}
+
+/** Runs the whole comparison. */
+export async function runAll(o: RunOptions): Promise<RunResult> {
+  const started = new Date().toISOString();
+  const rounds: ConfigRound[] = [];
+  for (let r = 0; r < o.rounds; r++) {
+    // Rotate the order so no configuration always runs first (cold machine) or last.
+    const order = o.configs.map((_, i) => o.configs[(i + r) % o.configs.length]!);
+    for (const c of order) {
+      o.log(`round ${r + 1}/${o.rounds}: ${CONFIG_LABEL[c]}`);
+      const res = await runConfig(o, c, r);
+      rounds.push(res);
+      const sat = res.saturation;
+      o.log(
+        `  max ${sat.throughput.toFixed(0)} rps; ` +
+          res.rates.map((p) => `${p.rate} rps p99 ${p.p99.toFixed(2)} ms`).join('; ') +
+          `; unexpected ${res.unexpected}${res.problems.length ? `; PROBLEMS: ${res.problems.join(' | ')}` : ''}`,
+      );
+    }
+  }
+  const { log: _l, paths: _p, ...options } = o;
+  return { options, started, rounds };
+}
+
+async function runConfig(o: RunOptions, config: ConfigName, round: number): Promise<ConfigRound> {
+  const dir = join(o.outDir, `r${round + 1}-${config}`);
+  const procs: Proc[] = [];
+  let authz: Authorizer | undefined;
+  try {
+    const up = await startUpstream(o.paths, dir, o.cpu.upstream);
+    procs.push(up.proc);
+    let tokens: TokenSet;
+    if (config === 'none' || config === 'opa') {
+      // Same token kind and JWKS shape as SIGIL's root tokens; from SIGIL's own issuer when it exists.
+      tokens = await tokensForPeer(o, dir);
+      if (config === 'opa') {
+        const opa = await startOpa(o.paths, dir, tokens, o.cpu.authorizer);
+        authz = { proc: opa.proc, port: opa.port };
+      }
+    } else {
+      const fx = await startSigil(o.paths, dir, {
+        durability: config === 'sigil-fast' ? 'fast' : 'sync',
+        cpus: o.cpu.authorizer,
+      });
+      authz = { proc: fx.proc, port: fx.port, sigil: fx };
+      tokens = fx.tokens;
+    }
+    if (authz) procs.push(authz.proc);
+    const envoy = await startEnvoy(o.paths, dir, { upstreamPort: up.port, authzPort: authz?.port, cpus: o.cpu.envoy });
+    procs.push(envoy.proc);
+    const leaf = config === 'sigil-depth3' ? tokens.depth3 : tokens.depth1;
+    if (!leaf) throw new Error(`${config}: no token`);
+    const targets = join(dir, 'targets.json');
+    writeTargets(targets, envoy.port, requestMix(tokens, leaf));
+    // (a) has no authorizer: every request must reach the upstream.
+    const expect = (c: Case) => (config === 'none' ? 200 : EXPECTED_STATUS[c]);
+    const ledgerBefore = authz?.sigil ? await authz.sigil.ledgerSize() : undefined;
+
+    const phase = async (name: string, rate: number, durationS: number, workers: number): Promise<PhaseResult> => {
+      const a0 = authz ? cpuSeconds(authz.proc.pid) : 0;
+      const e0 = cpuSeconds(envoy.proc.pid);
+      const u0 = cpuSeconds(up.proc.pid);
+      const res = await runLoad({
+        vegeta: o.paths.vegeta,
+        targetsFile: targets,
+        rate,
+        durationS,
+        maxWorkers: workers,
+        cpus: o.cpu.loadgen,
+        outFile: join(dir, `${name}.bin`),
+        logFile: join(dir, `${name}.vegeta.log`),
+        expect,
+      });
+      return {
+        ...res,
+        authzCpuS: authz ? cpuSeconds(authz.proc.pid) - a0 : 0,
+        envoyCpuS: cpuSeconds(envoy.proc.pid) - e0,
+        upstreamCpuS: cpuSeconds(up.proc.pid) - u0,
+      };
+    };
+
+    const warm = await phase('warmup', Math.min(200, o.rates[0] ?? 200), o.warmupS, 64);
+    const saturation = await phase('saturation', 0, o.saturationS, o.saturationWorkers);
+    const rates: PhaseResult[] = [];
+    for (const rate of o.rates) rates.push(await phase(`rate-${rate}`, rate, o.rateS, Math.max(64, rate / 5)));
+    const all = [warm, saturation, ...rates];
+    const unexpected = all.reduce((s, p) => s + p.unexpected, 0);
+    const answered = all.reduce((s, p) => s + p.answered, 0);
+    const st = await envoy.stats('ext_authz');
+    const envoyAuthz = {
+      ok: st['http.bench.ext_authz.ok'] ?? 0,
+      denied: st['http.bench.ext_authz.denied'] ?? 0,
+      error: st['http.bench.ext_authz.error'] ?? 0,
+    };
+    const authzPeakRssMiB = authz ? peakRssMiB(authz.proc.pid) : undefined;
+    const problems: string[] = [];
+    if (unexpected > 0) {
+      const samples = [...new Set(all.flatMap((p) => p.errorSamples))].slice(0, 3);
+      problems.push(`${unexpected} responses with an unexpected status (${samples.join('; ')})`);
+    }
+    if (authz && envoyAuthz.error > 0) problems.push(`Envoy counted ${envoyAuthz.error} ext_authz errors`);
+    if (authz && envoyAuthz.ok + envoyAuthz.denied !== answered) {
+      problems.push(`Envoy ext_authz ok+denied ${envoyAuthz.ok + envoyAuthz.denied} != answered ${answered}`);
+    }
+    await envoy.proc.stop();
+    let ledger: ConfigRound['ledger'];
+    if (authz?.sigil && ledgerBefore !== undefined) {
+      // Stop SIGIL first (graceful drain), then read the ledger from disk: what counts is what is durable.
+      await authz.proc.stop(15_000);
+      const after = await authz.sigil.ledgerSize();
+      ledger = { before: ledgerBefore, after };
+      if (after - ledgerBefore !== answered) {
+        problems.push(`ledger grew by ${after - ledgerBefore}, but SIGIL answered ${answered} requests`);
+      }
+    }
+    return {
+      config,
+      round,
+      saturation,
+      rates,
+      authzPeakRssMiB,
+      unexpected,
+      envoyAuthz,
+      answered,
+      ledger,
+      problems,
+    };
+  } finally {
+    for (const p of procs.reverse()) await p.stop();
+  }
+}
+
+/** Tokens for (a) and (c): SIGIL's issuer when it can be loaded, else the bench-local issuer. */
+async function tokensForPeer(o: RunOptions, dir: string): Promise<TokenSet> {
+  if (o.configs.some((c) => c.startsWith('sigil'))) {
+    return sigilIssuerTokens(o.paths, dir);
+  }
+  return benchIssuerTokens();
+}

@@ -1,0 +1,94 @@
+/**
+ * CPU and memory of a process tree from /proc (proc(5)): utime+stime of /proc/<pid>/stat (fields 14
+ * and 15, in clock ticks) summed over the process and its live descendants, and VmHWM (peak resident
+ * set) from /proc/<pid>/status. Threads are included because /proc/<pid>/stat counts the whole
+ * thread group; several processes (e.g. a cluster) are covered by walking descendants.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+export const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+interface StatLine {
+  ppid: number;
+  cpuTicks: number;
+}
+
+function readStat(pid: number): StatLine | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm (field 2) may contain spaces and parentheses: fields after the LAST ')' are fixed.
+    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // rest[0] is field 3 (state): field n is rest[n - 3].
+    return { ppid: Number(rest[1]), cpuTicks: Number(rest[11]) + Number(rest[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid and all its live descendants. */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const st = readStat(Number(d));
+    if (!st) continue;
+    const list = children.get(st.ppid) ?? [];
+    list.push(Number(d));
+    children.set(st.ppid, list);
+  }
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length) {
+    const p = stack.pop()!;
+    out.push(p);
+    for (const c of children.get(p) ?? []) stack.push(c);
+  }
+  return out;
+}
+
+/** CPU seconds (user+system) used so far by the tree rooted at `pid`. */
+export function cpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const p of processTree(pid)) ticks += readStat(p)?.cpuTicks ?? 0;
+  return ticks / CLK_TCK;
+}
+
+/** Peak resident set (VmHWM) of the tree rooted at `pid`, in MiB (sum over processes: an upper bound). */
+export function peakRssMiB(pid: number): number {
+  let kb = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const m = readFileSync(`/proc/${p}/status`, 'utf8').match(/^VmHWM:\s+(\d+) kB/m);
+      if (m) kb += Number(m[1]);
+    } catch {
+      // Exited between the walk and the read: nothing to add.
+    }
+  }
+  return kb / 1024;
+}
+
+/** The machine line printed with every result: cores, CPU model, kernel. */
+export function machineLine(): string {
+  let model = 'unknown CPU';
+  try {
+    model = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1]?.trim() ?? model;
+  } catch {
+    // Not Linux: keep the placeholder.
+  }
+  let mem = '';
+  try {
+    const kb = Number(readFileSync('/proc/meminfo', 'utf8').match(/^MemTotal:\s+(\d+)/m)?.[1]);
+    if (kb) mem = `, ${(kb / 1024 / 1024).toFixed(1)} GiB RAM`;
+  } catch {
+    // Optional.
+  }
+  const nproc = execFileSync('nproc').toString().trim();
+  return `nproc=${nproc}, CPU: ${model}${mem}, Node ${process.version}, Linux ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`;
+}

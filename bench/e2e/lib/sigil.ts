@@ -1,0 +1,185 @@
+/**
+ * SIGIL in the benchmark: a fresh data dir per configuration run (issuer keys copied from the run's
+ * shared issuer dir, so SIGIL and OPA trust the very same JWKS), `sigil serve` with a bench config,
+ * tokens minted with SIGIL's own token module, and the ledger size read from disk (LMDB) before
+ * the start and after the stop, so the growth check counts only durable entries.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { issuerId, loadConfig, type SigilConfig } from '../../../src/config/index.js';
+import { KeyStore } from '../../../src/issuer/index.js';
+import { openAuditLog } from '../../../src/ledger/index.js';
+import { delegate, mintRoot, publicJwkOf } from '../../../src/token/index.js';
+import { freePort, type Proc, startProcess, until } from './proc.js';
+import type { Paths } from './stack.js';
+import { BENCH_SCOPE, BENCH_TOOLS, forge, OUT_OF_SCOPE_TOOL, type TokenSet } from './tokens.js';
+
+/** The sidecar's own SPIFFE ID: every leaf token's `aud`. */
+export const BENCH_AUDIENCE = 'spiffe://sigil.mesh/agent/bench/sidecar';
+const TTL_S = 300; // sigil.issuer.max_ttl's ceiling: tokens are minted per configuration run.
+
+/** A running SIGIL for one configuration run. */
+export interface SigilFixture {
+  proc: Proc;
+  /** ext_authz gRPC port. */
+  port: number;
+  config: SigilConfig;
+  tokens: TokenSet;
+  /** Ledger entries on disk. Only meaningful while SIGIL is stopped (before start / after stop). */
+  ledgerSize(): Promise<number>;
+}
+
+/** The run-wide issuer data dir (created once): its keys are what SIGIL and OPA both trust. */
+function issuerDir(outDir: string): string {
+  const d = join(outDir, 'issuer-keys');
+  if (!existsSync(join(d, 'keys'))) {
+    mkdirSync(d, { recursive: true });
+    // Opening the store creates the first signing key.
+    issuerStore(d).signer();
+  }
+  return d;
+}
+
+function issuerStore(dataDir: string): KeyStore {
+  return KeyStore.open({ dataDir, rotationInterval: 86_400, maxTtl: TTL_S, clockSkew: 5 });
+}
+
+function benchConfig(dataDir: string, ports: { authz: number; http: number; grpc: number; admin: number }, durability: 'sync' | 'fast') {
+  return {
+    sigil: {
+      data_dir: dataDir,
+      agent: { spiffe_id: BENCH_AUDIENCE },
+      issuer: {
+        listen_http: `127.0.0.1:${ports.http}`,
+        listen_grpc: `127.0.0.1:${ports.grpc}`,
+        key_rotation_interval: 86_400,
+      },
+      audit: { durability },
+      authz: {
+        listen: `127.0.0.1:${ports.authz}`,
+        // The tool is the path segment after /tools/, exactly as the OPA policy reads it.
+        routes: [{ method: 'GET', path: '/tools/{name}', tool: '{name}' }],
+      },
+      admin: { listen: `127.0.0.1:${ports.admin}`, token: 'bench-admin-token-0123456789' },
+      log: { level: 'warn' },
+    },
+  };
+}
+
+/**
+ * Mints the run's tokens with SIGIL's token module: a root token for `sub` A (depth 1), and a chain
+ * A → B → C (depth 3, each hop narrowing the scope but keeping the benchmark tools).
+ */
+export function mintTokens(dataDir: string): TokenSet {
+  const store = issuerStore(dataDir);
+  const signer = store.signer();
+  const iss = issuerId(loadConfig({ overrides: { data_dir: dataDir } }));
+  const a = generateKeyPairSync('ed25519');
+  const b = generateKeyPairSync('ed25519');
+  const base = {
+    issuerKey: signer.privateKey,
+    kid: signer.kid,
+    iss,
+    aud: BENCH_AUDIENCE,
+    taskId: 'bench-task',
+    toolScope: BENCH_SCOPE,
+    ttl: TTL_S,
+  };
+  const depth1 = mintRoot({ ...base, sub: 'spiffe://sigil.mesh/agent/bench/caller' });
+  const root = mintRoot({ ...base, sub: 'spiffe://sigil.mesh/agent/bench/a', holderKey: publicJwkOf(a.privateKey) });
+  const hop2 = delegate({
+    parentToken: root,
+    holderPrivateKey: a.privateKey,
+    sub: 'spiffe://sigil.mesh/agent/bench/b',
+    toolScope: ['fs.read', 'web.*'],
+    holderKey: publicJwkOf(b.privateKey),
+  });
+  const depth3 = delegate({
+    parentToken: hop2,
+    holderPrivateKey: b.privateKey,
+    sub: 'spiffe://sigil.mesh/agent/bench/c',
+    toolScope: ['fs.read', 'web.search'],
+  });
+  return {
+    issuer: iss,
+    audience: BENCH_AUDIENCE,
+    jwks: store.jwks(),
+    depth1,
+    depth3,
+    forged: forge(depth1),
+    inScope: BENCH_TOOLS,
+    outOfScope: OUT_OF_SCOPE_TOOL,
+  };
+}
+
+/** Tokens and JWKS from the run's SIGIL issuer, for (a) and (c). */
+export function sigilIssuerTokens(_p: Paths, runDir: string): TokenSet {
+  return mintTokens(issuerDir(join(runDir, '..')));
+}
+
+/** How `sigil serve` is launched: from source through tsx (default) or a compiled CLI. */
+export function sigilCommand(p: Paths): { cmd: string; args: string[] } {
+  const built = process.env.SIGIL_BENCH_CLI;
+  if (built) return { cmd: process.execPath, args: [built] };
+  return { cmd: process.execPath, args: ['--import', 'tsx', join(p.root, 'src', 'cli', 'main.ts')] };
+}
+
+/** Starts `sigil serve` for one configuration run. */
+export async function startSigil(
+  p: Paths,
+  runDir: string,
+  o: { durability: 'sync' | 'fast'; cpus?: string | undefined },
+): Promise<SigilFixture> {
+  const dataDir = join(runDir, 'sigil-data');
+  mkdirSync(dataDir, { recursive: true });
+  const shared = issuerDir(join(runDir, '..'));
+  cpSync(join(shared, 'keys'), join(dataDir, 'keys'), { recursive: true });
+  const ports = { authz: await freePort(), http: await freePort(), grpc: await freePort(), admin: await freePort() };
+  const raw = benchConfig(dataDir, ports, o.durability);
+  const cfgFile = join(runDir, 'sigil.yaml');
+  writeFileSync(cfgFile, stringify(raw));
+  const config = loadConfig({ file: cfgFile });
+  const ledgerSize = async () => {
+    const log = await openAuditLog(config, { checkpointIntervalSec: 0 });
+    try {
+      return log.size;
+    } finally {
+      await log.close();
+    }
+  };
+  const before = await ledgerSize();
+  void before;
+  const tokens = mintTokens(dataDir);
+  const { cmd, args } = sigilCommand(p);
+  const proc = startProcess({
+    name: 'sigil',
+    cmd,
+    args: [...args, '--config', cfgFile, 'serve'],
+    cpus: o.cpus,
+    cwd: p.root,
+    logFile: join(runDir, 'sigil.log'),
+  });
+  await until(
+    'sigil ext_authz port',
+    async () => {
+      if (proc.exited()) throw new Error(`sigil exited: ${proc.output().slice(-3000)}`);
+      return tcpOpen(ports.authz);
+    },
+    60_000,
+  );
+  return { proc, port: ports.authz, config, tokens, ledgerSize };
+}
+
+function tcpOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * CI smoke run of the end-to-end benchmark harness (bench/e2e.ts --smoke): real Envoy, real SIGIL,
+ * the OPA stand-in, the Go upstream and vegeta, with a tiny load for a few seconds. The figures are
+ * meaningless at this size; what is asserted is that the harness still works end to end: every
+ * configuration produced figures, every response had its expected status (allow 200, forged token
+ * 401, out-of-scope tool 403), and each SIGIL ledger grew by exactly the number of requests SIGIL
+ * answered. Tools come from `bash scripts/setup-tools.sh` (run by `npm test`).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConfigSummary } from '../../bench/e2e/lib/report.js';
+import type { RunResult } from '../../bench/e2e/lib/run.js';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const tools = join(root, '.tools', 'bin');
+const run = promisify(execFile);
+
+const needed = ['envoy', 'vegeta', 'bench-upstream'];
+const missing = needed.filter((t) => !existsSync(join(tools, t)));
+const haveOpa = existsSync(join(tools, 'opa-authz'));
+if (!haveOpa) {
+  // Loud on purpose: the comparison is the point of the harness.
+  console.warn(
+    '\n*** bench e2e smoke: .tools/bin/opa-authz is MISSING: configuration (c) OPA is SKIPPED. Run bash scripts/setup-tools.sh ***\n',
+  );
+}
+const configs = ['none', 'sigil', 'sigil-fast', 'sigil-depth3', ...(haveOpa ? ['opa'] : [])];
+
+describe.skipIf(missing.length > 0)('bench:e2e smoke (real Envoy, SIGIL, OPA, vegeta)', () => {
+  let out: string;
+  let result: { run: RunResult; summary: ConfigSummary[] };
+  let stdout = '';
+
+  beforeAll(async () => {
+    out = mkdtempSync(join(tmpdir(), 'sigil-bench-e2e-'));
+    const r = await run(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'bench', 'e2e.ts'), '--smoke', '--skip-setup', '--no-write', '--out', out, '--configs', configs.join(',')],
+      { cwd: root, maxBuffer: 16 << 20, timeout: 170_000 },
+    ).catch((e: { stdout?: string; stderr?: string; message: string }) => {
+      // A failed correctness check exits 1 but still writes result.json: keep going and assert on it.
+      return { stdout: e.stdout ?? '', stderr: `${e.stderr ?? ''}\n${e.message}` };
+    });
+    stdout = r.stdout;
+    const file = join(out, 'result.json');
+    if (!existsSync(file)) throw new Error(`harness wrote no result.json:\n${r.stderr.slice(-4000)}`);
+    result = JSON.parse(readFileSync(file, 'utf8'));
+  }, 180_000);
+
+  afterAll(() => {
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
+
+  it('measured every configuration, with figures', () => {
+    expect(result.summary.map((s) => s.config)).toEqual(configs);
+    for (const s of result.summary) {
+      expect(s.maxRps, s.config).toBeGreaterThan(0);
+      for (const l of s.latency) expect(l.p99, `${s.config} @${l.rate}`).toBeGreaterThan(0);
+      if (s.config !== 'none') expect(s.cpuPer1k, s.config).toBeGreaterThan(0);
+    }
+  });
+
+  it('every response had its expected status, under load', () => {
+    for (const r of result.run.rounds) {
+      const phases = [r.saturation, ...r.rates];
+      expect(r.unexpected, `${r.config}: ${r.problems.join('; ')}`).toBe(0);
+      for (const p of phases) {
+        expect(p.requests, r.config).toBeGreaterThan(0);
+        if (r.config === 'none') expect(Object.keys(p.statuses), r.config).toEqual(['200']);
+        else expect(Object.keys(p.statuses).sort(), r.config).toEqual(['200', '401', '403']);
+      }
+    }
+  });
+
+  it('each SIGIL ledger grew by exactly the number of requests SIGIL answered', () => {
+    const sigilRounds = result.run.rounds.filter((r) => r.config.startsWith('sigil'));
+    expect(sigilRounds.length).toBe(3);
+    for (const r of sigilRounds) {
+      expect(r.answered, r.config).toBeGreaterThan(0);
+      expect(r.ledger, r.config).toBeDefined();
+      expect(r.ledger!.after - r.ledger!.before, r.config).toBe(r.answered);
+      // Envoy's own counters agree with the load generator's count.
+      expect(r.envoyAuthz.ok + r.envoyAuthz.denied, r.config).toBe(r.answered);
+    }
+  });
+
+  it('prints the machine line and the SIGIL / OPA ratios', () => {
+    expect(stdout).toMatch(/Machine: nproc=\d+, CPU: /);
+    if (haveOpa) expect(stdout).toMatch(/Ratios SIGIL \/ OPA from this run/);
+  });
+});
