@@ -2,11 +2,11 @@
  * verifyChain: the hot path (docs/chains.md §4). Synchronous, node:crypto Ed25519 with cached KeyObjects,
  * no jose. Returns the verified hops or throws a TbitError with a stable code.
  */
-import { b64urlEncode, sha256 } from '../lib/bytes.js';
 import { nowSeconds, systemClock } from '../lib/clock.js';
 import type { VerifiedChain, VerifyOptions } from './api.js';
 import { TbitError } from './errors.js';
 import { audCovers } from './lib/audience.js';
+import { sha256b64url } from './lib/b64.js';
 import { walkChain } from './lib/chain.js';
 import { parseHop, splitToken } from './lib/hop.js';
 import { resolveLimits } from './lib/rules.js';
@@ -54,7 +54,7 @@ export function verifyChain(token: string, options: VerifyOptions): VerifiedChai
     hops: hops.map((h) => ({ header: h.header, claims: h.claims, hash: h.hash, jws: h.jws })),
     leaf,
     depth: hops.length,
-    tokenHash: b64urlEncode(sha256(token)),
+    tokenHash: sha256b64url(token),
     exp: leaf.exp,
   };
 }

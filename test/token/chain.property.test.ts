@@ -45,13 +45,6 @@ function narrowPattern(p: string, seed: number): string {
   }
 }
 
-interface Step {
-  scopeSeeds: number[];
-  expCut: number;
-  dmaxCut: number;
-  narrowAud: boolean;
-}
-
 const step = fc.record({
   scopeSeeds: fc.array(fc.nat(1000), { minLength: 1, maxLength: 3 }),
   expCut: fc.integer({ min: 0, max: 20 }),

@@ -41,7 +41,7 @@ const withHeader = (extra: Record<string, unknown>): string => jws({ ...HDR, ...
 const withClaims = (extra: Record<string, unknown>): string => jws(HDR, { ...CLAIMS, ...extra });
 
 const deepArray = (n: number): string => '['.repeat(n) + ']'.repeat(n);
-const deepObject = (n: number): string => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
+const deepObject = (n: number): string => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
 
 export const MALFORMED_TOKENS: readonly MalformedToken[] = [
   // --- not a string / empty / size caps

@@ -3,10 +3,10 @@
  * its parent, to the clock or to limits live in rules.ts; this file answers "is this a well-formed hop?".
  */
 import { assertInt, assertObject } from '../../lib/assert.js';
-import { b64urlDecode } from '../../lib/bytes.js';
 import type { TbitClaims, TbitHeader } from '../api.js';
 import { failWith, TbitError } from '../errors.js';
 import { parseSpiffeId } from '../spiffe-id.js';
+import { b64urlDecodeStrict } from './b64.js';
 import { assertEd25519PublicJwk } from './keys.js';
 import { isScopePattern, MAX_SCOPE_ENTRIES } from './scope.js';
 
@@ -111,7 +111,7 @@ export function assertClaims(v: unknown, hop?: number): TbitClaims {
   }
   if (o.par !== undefined) {
     const par = o.par;
-    const raw = typeof par === 'string' && par.length === 43 ? b64urlDecode(par) : null;
+    const raw = typeof par === 'string' && par.length === 43 ? b64urlDecodeStrict(par) : null;
     if (raw === null || raw.length !== 32) throw fail('par must be a base64url SHA-256 digest');
     claims.par = par as string;
   }

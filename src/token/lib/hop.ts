@@ -2,9 +2,9 @@
  * Splitting a presented token into hops (docs/tbit.md §2) and decoding each hop. Size caps come first,
  * before any decoding work, so an oversized input costs one length check.
  */
-import { b64urlEncode, sha256 } from '../../lib/bytes.js';
 import type { TbitClaims, TbitHeader } from '../api.js';
 import { TbitError } from '../errors.js';
+import { sha256b64url } from './b64.js';
 import { assertClaims, assertTbitHeader } from './claims.js';
 import { type ParsedJws, parseCompactJws, parseJsonObject } from './jws.js';
 
@@ -46,7 +46,7 @@ export function splitToken(token: unknown): string[] {
 
 /** Hash of a hop or token as the `par` claim carries it: base64url(SHA-256(ASCII(s))). */
 export function hopHash(s: string): string {
-  return b64urlEncode(sha256(Buffer.from(s, 'latin1')));
+  return sha256b64url(s);
 }
 
 /** Decodes one hop: JWS layer, TBIT header, claim shape. */

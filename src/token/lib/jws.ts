@@ -3,8 +3,9 @@
  * Knows nothing about TBIT claims, so the RFC 8037 Appendix A.4 example runs through exactly this code.
  */
 import { sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { b64urlDecode, b64urlEncode } from '../../lib/bytes.js';
+import { b64urlEncode } from '../../lib/bytes.js';
 import { TbitError } from '../errors.js';
+import { b64urlDecodeStrict } from './b64.js';
 
 /** The algorithm names we accept: `EdDSA` (RFC 8037 §3.1) and the fully-specified `Ed25519` (RFC 9864 §2). */
 export const ACCEPTED_ALGS: ReadonlySet<string> = new Set(['EdDSA', 'Ed25519']);
@@ -86,9 +87,9 @@ export function parseCompactJws(jws: string, hop?: number): ParsedJws {
   if (p64.length === 0 || s64.length === 0) {
     throw new TbitError('TBIT_MALFORMED', 'a JWS must have exactly three non-empty dot-separated parts', hop);
   }
-  const hb = b64urlDecode(h64);
-  const pb = b64urlDecode(p64);
-  const sb = b64urlDecode(s64);
+  const hb = b64urlDecodeStrict(h64);
+  const pb = b64urlDecodeStrict(p64);
+  const sb = b64urlDecodeStrict(s64);
   if (hb === null || pb === null || sb === null)
     throw new TbitError('TBIT_MALFORMED', 'invalid base64url', hop);
   const header = parseJsonObject(hb, 'JWS header', hop);

@@ -4,8 +4,8 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Fail } from '../../lib/assert.js';
-import { b64urlDecode, b64urlEncode, sha256 } from '../../lib/bytes.js';
 import type { Ed25519PublicJwk } from '../api.js';
+import { b64urlDecodeStrict, sha256b64url } from './b64.js';
 
 const JWK_MEMBERS = new Set(['kty', 'crv', 'x', 'kid']);
 
@@ -22,7 +22,7 @@ export function assertEd25519PublicJwk(v: unknown, what: string, fail: Fail): Ed
   if (o.kty !== 'OKP' || o.crv !== 'Ed25519') throw fail(`${what} must be kty OKP, crv Ed25519`);
   const x = o.x;
   if (typeof x !== 'string' || x.length !== 43) throw fail(`${what}.x must be 32 bytes of base64url`);
-  const raw = b64urlDecode(x);
+  const raw = b64urlDecodeStrict(x);
   if (raw === null || raw.length !== 32) throw fail(`${what}.x must be 32 bytes of base64url`);
   const out: Ed25519PublicJwk = { kty: 'OKP', crv: 'Ed25519', x };
   if (o.kid !== undefined) {
@@ -35,7 +35,7 @@ export function assertEd25519PublicJwk(v: unknown, what: string, fail: Fail): Ed
 
 /** RFC 7638 §3.2 thumbprint of an OKP key: SHA-256 over {"crv","kty","x"} in lexicographic order. */
 export function okpThumbprint(x: string): string {
-  return b64urlEncode(sha256(`{"crv":"Ed25519","kty":"OKP","x":"${x}"}`));
+  return sha256b64url(`{"crv":"Ed25519","kty":"OKP","x":"${x}"}`);
 }
 
 /** Imports an (already validated) Ed25519 public JWK as a KeyObject. */

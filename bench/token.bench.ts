@@ -1,0 +1,170 @@
+/**
+ * Token benchmark (`npm run bench:token`): mint/s, delegate/s, cold verifyChain/s at depth 1, 3 and 10,
+ * raw node:crypto Ed25519 verify/s, and the ratio of one depth-3 verifyChain to three raw verifies measured
+ * in the same run (target ≤ 1.2×). "Cold" = every token is verified exactly once (fresh jti per token, no chain
+ * cache exists); the holder-key cache is warm, as it is in a sidecar. Prints a Markdown table and writes it
+ * into BENCHMARKS.md under "## Tokens". Keep runs short: the machine is shared.
+ */
+import { generateKeyPairSync, type KeyObject, verify as rawVerify, sign } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { frozenClock } from '../src/lib/clock.js';
+import { createTrustStore, delegate, mintRoot, publicJwkOf, verifyChain } from '../src/token/index.js';
+
+const T0 = 1_767_225_600;
+const clock = frozenClock(T0 * 1000);
+const ISS = 'spiffe://sigil.mesh/sigil/issuer';
+const KID = 'bench-issuer';
+const issuer = generateKeyPairSync('ed25519');
+const holders = Array.from({ length: 10 }, () => generateKeyPairSync('ed25519'));
+const trust = createTrustStore({
+  jwks: { keys: [{ ...publicJwkOf(issuer.publicKey), kid: KID }] },
+  issuers: [ISS],
+});
+const SCOPE = ['fs.*', 'web.search', 'mcp:github/issues.*'];
+const quick = process.argv.includes('--quick');
+const BATCH = quick ? 100 : 400;
+const ROUNDS = quick ? 3 : 7;
+
+let seq = 0;
+function root(): string {
+  return mintRoot({
+    issuerKey: issuer.privateKey,
+    kid: KID,
+    iss: ISS,
+    sub: 'spiffe://sigil.mesh/agent/planner/i-1',
+    aud: 'spiffe://sigil.mesh',
+    taskId: 'bench-task-0001',
+    toolScope: SCOPE,
+    ttl: 300,
+    holderKey: publicJwkOf(holders[0]!.publicKey),
+    jti: `bench-${seq++}`,
+    clock,
+  });
+}
+
+/** A fresh chain of `depth` hops (every hop has a unique jti). */
+function chain(depth: number): string {
+  let t = root();
+  for (let d = 2; d <= depth; d++) {
+    t = delegate({
+      parentToken: t,
+      holderPrivateKey: holders[d - 2]!.privateKey,
+      sub: `spiffe://sigil.mesh/agent/worker-${d}/i-1`,
+      toolScope: d === 2 ? ['fs.*', 'web.search'] : ['fs.*'],
+      holderKey: publicJwkOf(holders[d - 1]!.publicKey),
+      clock,
+    });
+  }
+  return t;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Median over rounds of (ms per op), each round a fresh batch from `make`, timed over `run`. */
+function measure<T>(make: () => T[], run: (x: T) => void): number {
+  const per: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const xs = make();
+    const t0 = performance.now();
+    for (const x of xs) run(x);
+    per.push((performance.now() - t0) / xs.length);
+  }
+  return median(per);
+}
+
+const verifyOpts = { trust, clock, audience: 'spiffe://sigil.mesh/agent/svc/i-1', tool: 'fs.read' };
+const batchOf = (depth: number) => () => Array.from({ length: BATCH }, () => chain(depth));
+
+// Warm up the JIT and the holder-key cache (allowed: a sidecar keeps it warm too).
+for (const d of [1, 3, 10]) for (const t of batchOf(d)().slice(0, 50)) verifyChain(t, verifyOpts);
+
+// Raw peer: three crypto.verify calls over messages the size of real hops, each with its own key.
+const hops3 = chain(3).split('~');
+const raw = hops3.map((jws, i) => {
+  const input = Buffer.from(jws.slice(0, jws.lastIndexOf('.')));
+  const k = i === 0 ? issuer : holders[i - 1]!;
+  return { input, key: k.publicKey as KeyObject, sig: sign(null, input, k.privateKey) };
+});
+const raw3 = () => {
+  for (const r of raw) if (!rawVerify(null, r.input, r.key, r.sig)) throw new Error('raw verify failed');
+};
+
+const mintMs = measure(
+  () => Array.from({ length: BATCH }, () => 0),
+  () => root(),
+);
+const parent = chain(2);
+const delegateMs = measure(
+  () => Array.from({ length: BATCH }, () => 0),
+  () =>
+    delegate({
+      parentToken: parent,
+      holderPrivateKey: holders[1]!.privateKey,
+      sub: 'spiffe://sigil.mesh/agent/leaf/i-1',
+      toolScope: ['fs.read'],
+      clock,
+    }),
+);
+const v1 = measure(batchOf(1), (t) => verifyChain(t, verifyOpts));
+// Depth 3 and raw are interleaved round by round so both see the same machine load.
+const d3: number[] = [];
+const r3: number[] = [];
+for (let r = 0; r < ROUNDS; r++) {
+  const xs = batchOf(3)();
+  let t0 = performance.now();
+  for (const x of xs) verifyChain(x, verifyOpts);
+  d3.push((performance.now() - t0) / xs.length);
+  t0 = performance.now();
+  for (let i = 0; i < xs.length; i++) raw3();
+  r3.push((performance.now() - t0) / xs.length);
+}
+const v3 = median(d3);
+const raw3Ms = median(r3);
+const v10 = measure(batchOf(10), (t) => verifyChain(t, verifyOpts));
+
+const sizes = [1, 3, 10].map((d) => chain(d).length);
+const perSec = (ms: number) => Math.round(1000 / ms).toLocaleString('en-US');
+const us = (ms: number) => (ms * 1000).toFixed(1);
+const ratio = v3 / raw3Ms;
+
+const machine = `${availableParallelism()} × ${cpus()[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, ${process.platform}/${process.arch}`;
+const table = [
+  `Machine: ${machine}. Batch ${BATCH} fresh tokens per round, median of ${ROUNDS} rounds.`,
+  '',
+  '| operation | ops/s | µs/op |',
+  '|---|---:|---:|',
+  `| mintRoot | ${perSec(mintMs)} | ${us(mintMs)} |`,
+  `| delegate (parent depth 2 → 3) | ${perSec(delegateMs)} | ${us(delegateMs)} |`,
+  `| verifyChain cold, depth 1 | ${perSec(v1)} | ${us(v1)} |`,
+  `| verifyChain cold, depth 3 | ${perSec(v3)} | ${us(v3)} |`,
+  `| verifyChain cold, depth 10 | ${perSec(v10)} | ${us(v10)} |`,
+  `| 3 × raw crypto.verify (peer) | ${perSec(raw3Ms)} | ${us(raw3Ms)} |`,
+  `| raw crypto.verify (one) | ${perSec(raw3Ms / 3)} | ${us(raw3Ms / 3)} |`,
+  '',
+  `**Depth-3 verifyChain / 3 raw crypto.verify = ${ratio.toFixed(3)}×** (target ≤ 1.2×).`,
+  '',
+  `Token size: depth 1 = ${sizes[0]} B, depth 3 = ${sizes[1]} B, depth 10 = ${sizes[2]} B (cap 16384 B).`,
+].join('\n');
+
+console.log(table);
+
+if (!quick) {
+  const file = new URL('../BENCHMARKS.md', import.meta.url);
+  let md = '';
+  try {
+    md = readFileSync(file, 'utf8');
+  } catch {
+    md = '# Benchmarks\n';
+  }
+  const section = `## Tokens\n\n\`npm run bench:token\` (bench/token.bench.ts), ${new Date().toISOString().slice(0, 10)}.\n\n${table}\n`;
+  const start = md.indexOf('## Tokens');
+  if (start === -1) md = `${md.trimEnd()}\n\n${section}`;
+  else {
+    const next = md.indexOf('\n## ', start + 1);
+    md = md.slice(0, start) + section + (next === -1 ? '' : md.slice(next));
+  }
+  writeFileSync(file, md);
+  console.log('\n(written to BENCHMARKS.md § Tokens)');
+}
