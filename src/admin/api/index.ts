@@ -16,3 +16,5 @@ export { AdminApiError, type AdminApiErrorCode } from './errors.js';
 export { buildGraph, type GraphData, type GraphEdge, type GraphNode } from './lib/graph.js';
 export { adminLedger } from './admin-ledger.js';
 export { adminTokens, type InspectOptions } from './admin-tokens.js';
+export { adminPolicy, type AdminPolicyOptions } from './admin-policy.js';
+export { type DashboardApiOptions, type DashboardParts, dashboardApi } from './dashboard-api.js';

@@ -1,0 +1,145 @@
+/**
+ * The policy view's backend over a src/policy PolicyEngine: bundle info, Rego sources, evaluation through
+ * `PolicyEngine.decide` (the function the Check hook calls), and bundle upload. Upload runs the bundle through
+ * `loadBundle` — the validation hot reload applies — BEFORE touching anything; only a bundle that loads is written
+ * (atomically: temp file + rename) over the configured bundle file, and the engine then hot-reloads it as it would
+ * any other change. A refused bundle leaves the file and the policy in force untouched.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Clock } from '../../lib/clock.js';
+import { systemClock } from '../../lib/clock.js';
+import { SigilError } from '../../lib/errors.js';
+import { loadBundle, type PolicyContext, type PolicyEngine } from '../../policy/index.js';
+import { gunzipCapped, readTar } from '../../policy/lib/tar.js';
+import type { AdminPolicy, PolicyInfo } from './deps.js';
+import { AdminApiError } from './errors.js';
+
+/** Where the bundle comes from. */
+export interface AdminPolicyOptions {
+  /** `sigil.policy.bundle`: file path or http(s) URL. */
+  source: string;
+  entrypoint: string;
+  clock?: Clock;
+}
+
+/** Most bytes of Rego sources returned. */
+const MAX_SOURCES_BYTES = 2 * 1024 * 1024;
+
+/** Wraps an engine for {@link createAdminApi}. */
+export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminPolicy {
+  const clock = o.clock ?? systemClock;
+  const isHttp = /^https?:\/\//i.test(o.source);
+  // The engine does not time-stamp loads; the API records when it first saw each revision / error.
+  let seenRev: string | undefined;
+  let seenAt: number | undefined;
+  let seenErr: SigilError | undefined;
+  let seenErrAt = 0;
+  let sourcesFor: { sha: string; files: Record<string, string> } | undefined;
+
+  const observe = (): void => {
+    if (engine.revision !== seenRev) {
+      seenRev = engine.revision;
+      seenAt = seenRev === undefined ? undefined : clock.nowMs();
+    }
+    const err = engine.lastLoadError;
+    if (err !== seenErr) {
+      seenErr = err;
+      seenErrAt = clock.nowMs();
+    }
+  };
+
+  /** Rego files inside the bundle file, only when that file is byte-for-byte the bundle in force. */
+  const sources = (): Record<string, string> | undefined => {
+    const sha = engine.bundle?.sha256;
+    if (isHttp || !sha) return undefined;
+    if (sourcesFor?.sha === sha) return sourcesFor.files;
+    try {
+      if (statSync(o.source).size > 64 * 1024 * 1024) return undefined;
+      const bytes = readFileSync(o.source);
+      if (createHash('sha256').update(bytes).digest('hex') !== sha) return undefined;
+      const files: Record<string, string> = {};
+      let total = 0;
+      for (const [path, body] of readTar(gunzipCapped(bytes, 64 * 1024 * 1024))) {
+        if (!path.endsWith('.rego')) continue;
+        total += body.length;
+        if (total > MAX_SOURCES_BYTES) break;
+        files[path] = body.toString('utf8');
+      }
+      sourcesFor = { sha, files };
+      return files;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const info = (): PolicyInfo => {
+    observe();
+    const out: PolicyInfo = { entrypoint: o.entrypoint, source: o.source };
+    if (engine.revision !== undefined) out.revision = engine.revision;
+    if (seenAt !== undefined) out.loadedAt = seenAt;
+    if (seenErr) out.lastError = { code: seenErr.code, message: seenErr.message, at: seenErrAt };
+    const s = sources();
+    if (s && Object.keys(s).length > 0) out.sources = s;
+    return out;
+  };
+
+  return {
+    info,
+    async evaluate(input: Record<string, unknown>): Promise<unknown> {
+      const ctx = asContext(input);
+      const v = engine.decide(ctx);
+      return {
+        allowed: v.allowed,
+        code: v.code,
+        http_status: v.httpStatus,
+        revision: v.revision,
+        eval_us: v.evalUs,
+        headers: v.headers,
+        response_headers_to_add: v.responseHeadersToAdd,
+        request_headers_to_remove: v.requestHeadersToRemove,
+        ...(v.body !== undefined ? { body: v.body } : {}),
+        ...(v.message !== undefined ? { message: v.message } : {}),
+        ...(v.decision !== undefined ? { decision: v.decision } : {}),
+      };
+    },
+    async upload(bundle: Uint8Array): Promise<PolicyInfo> {
+      if (isHttp) {
+        throw new AdminApiError(
+          'ADMIN_UNAVAILABLE',
+          'the bundle comes from an HTTP bundle server; publish it there instead',
+        );
+      }
+      // Same validation as hot reload; a PolicyError (POLICY_BUNDLE_INVALID, POLICY_BUILTIN_MISSING…) goes back as is.
+      await loadBundle(bundle, { entrypoint: o.entrypoint });
+      const tmp = join(dirname(o.source), `.${basename(o.source)}.${randomBytes(6).toString('hex')}.upload`);
+      writeFileSync(tmp, bundle, { mode: 0o600 });
+      renameSync(tmp, o.source);
+      await engine.refresh();
+      const sha = createHash('sha256').update(bundle).digest('hex');
+      if (engine.bundle?.sha256 !== sha) {
+        const err = engine.lastLoadError;
+        if (err) throw err;
+        throw new AdminApiError('ADMIN_INTERNAL', 'the uploaded bundle was written but not loaded');
+      }
+      return info();
+    },
+  };
+}
+
+/** Checks the evaluator input is a PolicyContext-shaped object ({checkRequest, sigil}). */
+function asContext(input: Record<string, unknown>): PolicyContext {
+  const { checkRequest, sigil } = input;
+  if (typeof checkRequest !== 'object' || checkRequest === null || Array.isArray(checkRequest)) {
+    throw new AdminApiError('ADMIN_BAD_REQUEST', 'input.checkRequest must be an object (a decoded CheckRequest)');
+  }
+  if (typeof sigil !== 'object' || sigil === null || Array.isArray(sigil)) {
+    throw new AdminApiError('ADMIN_BAD_REQUEST', 'input.sigil must be an object (the chain summary)');
+  }
+  const s = sigil as Record<string, unknown>;
+  if (typeof s.valid !== 'boolean' || typeof s.code !== 'string' || !Array.isArray(s.hops)) {
+    throw new AdminApiError('ADMIN_BAD_REQUEST', 'input.sigil needs valid (boolean), code (string) and hops (array)');
+  }
+  return { checkRequest: checkRequest as Record<string, unknown>, sigil: s as unknown as PolicyContext['sigil'] };
+}
