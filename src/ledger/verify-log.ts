@@ -83,6 +83,7 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
   }
 
   const frontier: Array<{ level: number; hash: Buffer }> = [];
+  const pure: Array<{ level: number; hash: Buffer }> = [];
   const recomputedRoots = new Map<number, Uint8Array>();
   let expected = 0;
   let done = 0;
@@ -99,25 +100,39 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
       add({ kind: 'entry', index: key, message: `entry ${key} is shorter than a hash` });
       break;
     }
-    const leaf = nodeHashLeaf(value.subarray(HASH_LEN));
-    if (!leaf.equals(value.subarray(0, HASH_LEN))) add({ kind: 'entry', index: key, message: `entry ${key} does not match its leaf hash` });
-    let cur = leaf;
+    // Each stored hash is checked against its own stored children (level 0: against the entry bytes) and
+    // the walk continues with the STORED hash, so a problem is reported once, at the smallest subtree
+    // that disagrees, instead of at every ancestor.
+    const storedLeaf = Buffer.from(value.subarray(0, HASH_LEN));
+    if (!nodeHashLeaf(value.subarray(HASH_LEN)).equals(storedLeaf)) {
+      add({ kind: 'entry', index: key, message: `entry ${key} does not match its leaf hash` });
+    }
+    let cur = storedLeaf;
     let level = 0;
     let at = key;
     while (frontier.length > 0 && (frontier[frontier.length - 1] as { level: number }).level === level) {
       const left = frontier.pop() as { hash: Buffer };
-      cur = nodeHashNode(left.hash, cur);
+      const computed = nodeHashNode(left.hash, cur);
       level++;
       at = Math.floor(at / 2);
       const stored = nodes.getBinary(level * 2 ** 32 + at);
-      if (!stored || !cur.equals(stored)) {
+      if (!stored || stored.length !== HASH_LEN || !computed.equals(stored)) {
         add({ kind: 'node', index: at * 2 ** level, message: `stored node (${level}, ${at}) ${stored ? 'differs from' : 'missing for'} the recomputed one` });
       }
+      cur = stored && stored.length === HASH_LEN ? Buffer.from(stored) : computed;
     }
+    // The pure recomputation from entry bytes alone, for comparison with the signed checkpoints.
+    let p = nodeHashLeaf(value.subarray(HASH_LEN));
+    let pl = 0;
+    while (pure.length > 0 && (pure[pure.length - 1] as { level: number }).level === pl) {
+      p = nodeHashNode((pure.pop() as { hash: Buffer }).hash, p);
+      pl++;
+    }
+    pure.push({ level: pl, hash: p });
     frontier.push({ level, hash: cur });
     expected++;
     done++;
-    if (cpRoots.has(expected)) recomputedRoots.set(expected, foldFrontier(frontier.map((f) => f.hash), nodeHashNode));
+    if (cpRoots.has(expected)) recomputedRoots.set(expected, foldFrontier(pure.map((f) => f.hash), nodeHashNode));
     if (options.onProgress && done % every === 0) options.onProgress(done, size);
     if (problems.length >= max) break;
   }

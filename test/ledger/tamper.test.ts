@@ -1,0 +1,256 @@
+/**
+ * Tamper and corruption tests: edit the LMDB records directly (raw lmdb, as an attacker with file access
+ * would) and check that verify reports the first bad index; garbage/truncated files give a LedgerError
+ * code without crashing and without touching the file.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { copyFileSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { open } from 'lmdb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatCheckpoint, LedgerError, MerkleLog, noteSigner, signNote } from '../../src/ledger/index.js';
+import { nodeHashLeaf } from '../../src/ledger/lib/node-hash.js';
+import { verifyLog } from '../../src/ledger/verify-log.js';
+import { bytesOf, tempDir } from './helpers.js';
+
+let t: { dir: string; cleanup: () => void };
+beforeEach(() => {
+  t = tempDir();
+});
+afterEach(() => t.cleanup());
+
+const N = 50;
+
+async function build(dir: string, checkpointAt: number[] = [N]): Promise<void> {
+  const log = await MerkleLog.open(dir);
+  for (let i = 0; i < N; i++) {
+    await log.append(bytesOf(`entry-${i}`));
+    if (checkpointAt.includes(i + 1)) await log.checkpoint();
+  }
+  await log.close();
+}
+
+/** Opens the ledger file raw (no SIGIL code) and runs `edit` in one write transaction. */
+async function raw(dir: string, edit: (dbs: { entries: any; nodes: any; meta: any; cps: any }) => void): Promise<void> {
+  const env = open({ path: join(dir, 'ledger.mdb'), maxDbs: 8 });
+  const dbs = {
+    entries: env.openDB('entries', { keyEncoding: 'uint32', encoding: 'binary' }),
+    nodes: env.openDB('nodes', { encoding: 'binary' }),
+    meta: env.openDB('meta', { useVersions: true }),
+    cps: env.openDB('checkpoints', { encoding: 'string' }),
+  };
+  env.transactionSync(() => edit(dbs));
+  await env.close();
+}
+
+async function report(dir: string) {
+  const log = await MerkleLog.open(dir, { forVerify: true });
+  try {
+    return verifyLog(log);
+  } finally {
+    await log.close();
+  }
+}
+
+const entryValue = (s: string) => Buffer.concat([nodeHashLeaf(bytesOf(s)), Buffer.from(s)]);
+
+describe('audit verify detects tampering', () => {
+  it('an untouched log verifies, with its checkpoints', async () => {
+    await build(t.dir, [10, 33, N]);
+    const r = await report(t.dir);
+    expect(r).toMatchObject({ ok: true, size: N, entries: N, checkpoints: 3, problems: [] });
+  });
+
+  it('modified entry bytes (leaf hash left alone) → that index', async () => {
+    await build(t.dir);
+    await raw(t.dir, ({ entries }) => {
+      const v = Buffer.from(entries.getBinary(37));
+      v[v.length - 1] ^= 1;
+      entries.putSync(37, v);
+    });
+    const r = await report(t.dir);
+    expect(r.ok).toBe(false);
+    expect(r.firstBadIndex).toBe(37);
+    expect(r.problems[0]?.kind).toBe('entry');
+  });
+
+  it('modified entry with a recomputed leaf hash → the smallest disagreeing subtree, and the checkpoint', async () => {
+    await build(t.dir);
+    await raw(t.dir, ({ entries }) => entries.putSync(36, entryValue('forged')));
+    const r = await report(t.dir);
+    expect(r.ok).toBe(false);
+    expect(r.firstBadIndex).toBe(36);
+    expect(r.problems.map((p) => p.kind)).toContain('node');
+    expect(r.problems.map((p) => p.kind)).toContain('checkpoint');
+  });
+
+  it('a deleted entry → its index', async () => {
+    await build(t.dir);
+    await raw(t.dir, ({ entries }) => entries.removeSync(20));
+    const r = await report(t.dir);
+    expect(r.firstBadIndex).toBe(20);
+    expect(r.problems[0]?.kind).toBe('missing');
+  });
+
+  it('two entries swapped → the first of them', async () => {
+    await build(t.dir);
+    await raw(t.dir, ({ entries }) => {
+      const a = Buffer.from(entries.getBinary(10));
+      const b = Buffer.from(entries.getBinary(11));
+      entries.putSync(10, b);
+      entries.putSync(11, a);
+    });
+    const r = await report(t.dir);
+    expect(r.ok).toBe(false);
+    expect(r.firstBadIndex).toBe(10);
+  });
+
+  it('truncated tail (entries removed, size rewritten) → first missing index via the checkpoint', async () => {
+    await build(t.dir);
+    await raw(t.dir, ({ entries, meta }) => {
+      for (let i = 45; i < N; i++) entries.removeSync(i);
+      meta.putSync('size', 45, 45);
+    });
+    const r = await report(t.dir);
+    expect(r.ok).toBe(false);
+    expect(r.firstBadIndex).toBe(45);
+  });
+
+  it('truncated tail (size left alone) → first missing index', async () => {
+    await build(t.dir);
+    await raw(t.dir, ({ entries }) => {
+      for (let i = 45; i < N; i++) entries.removeSync(i);
+    });
+    const r = await report(t.dir);
+    expect(r.firstBadIndex).toBe(45);
+  });
+
+  it('an appended foreign entry beyond the size → reported', async () => {
+    await build(t.dir);
+    await raw(t.dir, ({ entries }) => entries.putSync(N, entryValue('extra')));
+    const r = await report(t.dir);
+    expect(r.ok).toBe(false);
+    expect(r.firstBadIndex).toBe(N);
+  });
+
+  it('a changed interior node → the first leaf it covers', async () => {
+    await build(t.dir);
+    await raw(t.dir, ({ nodes }) => nodes.putSync(3 * 2 ** 32 + 2, Buffer.alloc(32, 9)));
+    const r = await report(t.dir);
+    expect(r.ok).toBe(false);
+    expect(r.firstBadIndex).toBe(16);
+    expect(r.problems[0]?.kind).toBe('node');
+  });
+
+  it('a forged checkpoint (signature by another key, or a flipped signature byte) → reported', async () => {
+    await build(t.dir, [20, N]);
+    const other = noteSigner('sigil.mesh/sigil/audit', generateKeyPairSync('ed25519').privateKey);
+    await raw(t.dir, ({ cps }) => {
+      cps.putSync(20, signNote(formatCheckpoint('sigil.mesh/sigil/audit', 20, new Uint8Array(32)), other));
+      const good = cps.get(N) as string;
+      cps.putSync(N, good.replace(/ (.)(\S+)\n$/, (_m, c: string, rest: string) => ` ${c === 'A' ? 'B' : 'A'}${rest}\n`));
+    });
+    const r = await report(t.dir);
+    expect(r.ok).toBe(false);
+    expect(r.problems.filter((p) => p.kind === 'checkpoint')).toHaveLength(2);
+    expect(r.firstBadIndex).toBe(19);
+  });
+
+  it('`sigil audit verify` prints the report and exits non-zero on tampering', async () => {
+    const data = join(t.dir, 'data');
+    await build(join(data, 'ledger'));
+    const cli = (args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data', data, 'audit', ...args], { encoding: 'utf8', timeout: 60_000 });
+    const okRun = cli(['verify']);
+    expect(okRun.status).toBe(0);
+    expect(JSON.parse(okRun.stdout)).toMatchObject({ ok: true, size: N });
+    await raw(join(data, 'ledger'), ({ entries }) => {
+      const v = Buffer.from(entries.getBinary(12));
+      v[35] ^= 0x20;
+      entries.putSync(12, v);
+    });
+    const bad = cli(['verify']);
+    expect(bad.status).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, firstBadIndex: 12 });
+    expect(bad.stderr).toMatch(/^LEDGER_CORRUPT: .*index 12/m);
+  });
+});
+
+describe('corrupt files at the ledger path', () => {
+  const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+
+  async function openCode(dir: string): Promise<string | undefined> {
+    try {
+      const log = await MerkleLog.open(dir);
+      await log.close();
+    } catch (e) {
+      expect(e).toBeInstanceOf(LedgerError);
+      return (e as LedgerError).code;
+    }
+    return undefined;
+  }
+
+  it.each([
+    ['garbage bytes', (f: string) => writeFileSync(f, Buffer.alloc(64 * 1024, 0x5a))],
+    ['random bytes', (f: string) => writeFileSync(f, createHash('sha512').update('x').digest().toString('hex').repeat(500))],
+    ['an empty file', (f: string) => writeFileSync(f, '')],
+    ['a 100-byte file', (f: string) => writeFileSync(f, Buffer.alloc(100))],
+  ])('%s → LEDGER_CORRUPT and the file is untouched', async (_name, make) => {
+    const f = join(t.dir, 'ledger.mdb');
+    make(f);
+    const before = sha(f);
+    expect(await openCode(t.dir)).toBe('LEDGER_CORRUPT');
+    expect(sha(f)).toBe(before);
+  });
+
+  it('a truncated real ledger → LEDGER_CORRUPT, file untouched, and the intact copy still opens', async () => {
+    const src = join(t.dir, 'src');
+    await build(src);
+    const dst = join(t.dir, 'dst');
+    mkdirSync(dst);
+    copyFileSync(join(src, 'ledger.mdb'), join(dst, 'ledger.mdb'));
+    truncateSync(join(dst, 'ledger.mdb'), Math.floor(statSync(join(src, 'ledger.mdb')).size / 2));
+    const before = sha(join(dst, 'ledger.mdb'));
+    expect(await openCode(dst)).toBe('LEDGER_CORRUPT');
+    expect(sha(join(dst, 'ledger.mdb'))).toBe(before);
+    const log = await MerkleLog.open(src);
+    expect(log.size).toBe(N);
+    await log.close();
+  });
+
+  it('a directory where the file should be → LEDGER_IO', async () => {
+    mkdirSync(join(t.dir, 'ledger.mdb'));
+    expect(await openCode(t.dir)).toBe('LEDGER_IO');
+  });
+
+  it('an LMDB file of another schema → LEDGER_SCHEMA; lost format record with entries → LEDGER_CORRUPT', async () => {
+    await build(t.dir);
+    await raw(t.dir, ({ meta }) => meta.putSync('format', { name: 'sigil-ledger', version: 99 }));
+    expect(await openCode(t.dir)).toBe('LEDGER_SCHEMA');
+    await raw(t.dir, ({ meta }) => meta.putSync('format', { name: 'something-else', version: 1 }));
+    expect(await openCode(t.dir)).toBe('LEDGER_SCHEMA');
+    await raw(t.dir, ({ meta }) => meta.removeSync('format'));
+    expect(await openCode(t.dir)).toBe('LEDGER_CORRUPT');
+  });
+
+  it('open-time checks catch a damaged newest entry or frontier node → LEDGER_CORRUPT', async () => {
+    await build(t.dir);
+    await raw(t.dir, ({ entries }) => {
+      const v = Buffer.from(entries.getBinary(N - 1));
+      v[v.length - 1] ^= 1;
+      entries.putSync(N - 1, v);
+    });
+    expect(await openCode(t.dir)).toBe('LEDGER_CORRUPT');
+    const t2 = tempDir();
+    try {
+      await build(t2.dir);
+      await raw(t2.dir, ({ nodes }) => nodes.putSync(5 * 2 ** 32, Buffer.alloc(32)));
+      expect(await openCode(t2.dir)).toBe('LEDGER_CORRUPT');
+      await raw(t2.dir, ({ meta }) => meta.putSync('size', 7, 7));
+      expect(await openCode(t2.dir)).toBe('LEDGER_CORRUPT');
+    } finally {
+      t2.cleanup();
+    }
+  });
+});
