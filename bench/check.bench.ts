@@ -1,0 +1,270 @@
+/**
+ * `npm run bench:check`: server CPU per ext_authz Check for a cached chain with the default policy.
+ *
+ * Load: ghz (external Go gRPC load generator, scripts/setup-tools.sh --bench) at fixed concurrency against
+ * `sigil serve` running as its own process; SIGIL's CPU = utime+stime from /proc/<pid>/stat before/after
+ * the measured run, divided by the number of Checks. Run twice: ledger `sync` (fsync per group commit) and
+ * `fast`. Peer in the same run: the opa-envoy-plugin stand-in (.tools/bin/opa-authz, OPA v1.22.3 runtime,
+ * envoy/bench/opa/policy.rego verifying the same root token with io.jwt.decode_verify and its JWT cache on).
+ * Prints the figures; BENCHMARKS.md "## Check" is written from them by hand.
+ *
+ * Flags: --seconds N (measured run, default 8), --concurrency N (default 16), --json.
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { loadConfig } from '../src/config/index.js';
+import { openIssuerStores } from '../src/issuer/open-stores.js';
+import { IssuerService, LOCAL_OPERATOR } from '../src/issuer/service.js';
+import { freePorts } from '../src/serve/free-port.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const TOOLS = join(ROOT, '.tools', 'bin');
+const GHZ = join(TOOLS, 'ghz');
+const OPA_AUTHZ = join(TOOLS, 'opa-authz');
+const args = process.argv.slice(2);
+const flag = (name: string, def: number) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const SECONDS = flag('seconds', 8);
+const CONCURRENCY = flag('concurrency', 16);
+const AUD = 'spiffe://sigil.mesh/agent/tools/bench';
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised comm: state is field 3, utime 14, stime 15 (proc(5)).
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+}
+
+interface GhzReport {
+  count: number;
+  rps: number;
+  latencyDistribution: { percentage: number; latency: number }[] | null;
+  statusCodeDistribution: Record<string, number>;
+  errorDistribution?: Record<string, number> | null;
+}
+
+function ghz(port: number, dataFile: string, opts: { seconds?: number; n?: number }): GhzReport {
+  const out = execFileSync(
+    GHZ,
+    [
+      '--insecure',
+      '--proto',
+      join(ROOT, 'proto/envoy/service/auth/v3/external_auth.proto'),
+      '--import-paths',
+      join(ROOT, 'proto'),
+      '--call',
+      'envoy.service.auth.v3.Authorization/Check',
+      '-D',
+      dataFile,
+      '-c',
+      String(CONCURRENCY),
+      '--connections',
+      '1',
+      ...(opts.seconds ? ['-z', `${opts.seconds}s`] : ['-n', String(opts.n ?? 1000)]),
+      '-O',
+      'json',
+      `127.0.0.1:${port}`,
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  return JSON.parse(out.toString()) as GhzReport;
+}
+
+function pct(r: GhzReport, p: number): number {
+  const hit = r.latencyDistribution?.find((d) => d.percentage === p);
+  return hit ? hit.latency / 1e6 : Number.NaN;
+}
+
+async function waitFor(child: ChildProcess, re: RegExp, what: string): Promise<void> {
+  let out = '';
+  await new Promise<void>((ok, fail) => {
+    const t = setTimeout(() => fail(new Error(`${what} not ready:\n${out}`)), 30_000);
+    const on = (d: Buffer) => {
+      out += d.toString();
+      if (re.test(out)) {
+        clearTimeout(t);
+        ok();
+      }
+    };
+    child.stdout?.on('data', on);
+    child.stderr?.on('data', on);
+    child.once('exit', (c) => fail(new Error(`${what} exited ${c}:\n${out}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await done;
+  clearTimeout(t);
+}
+
+interface Row {
+  server: string;
+  checks: number;
+  rps: number;
+  p50ms: number;
+  p99ms: number;
+  cpuUsPerCheck: number;
+  cores: number;
+  allowed: boolean;
+}
+
+async function measure(server: string, pid: number, port: number, dataFile: string): Promise<Row> {
+  const probe = ghz(port, dataFile, { n: 1 });
+  // Warm-up fills the verified-chain cache (OPA: its io.jwt cache) and JIT-compiles the hot path.
+  ghz(port, dataFile, { n: 3000 });
+  const c0 = cpuSeconds(pid);
+  const t0 = process.hrtime.bigint();
+  const r = ghz(port, dataFile, { seconds: SECONDS });
+  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = cpuSeconds(pid) - c0;
+  // ghz -z cancels the calls in flight when time is up: at most one per worker may end in an error.
+  const errors = Object.values(r.errorDistribution ?? {}).reduce((a, b) => a + b, 0);
+  if (errors > CONCURRENCY) throw new Error(`${server}: RPC errors ${JSON.stringify(r.errorDistribution)}`);
+  const checks = r.count - errors;
+  return {
+    server,
+    checks,
+    rps: checks / wall,
+    p50ms: pct(r, 50),
+    p99ms: pct(r, 99),
+    cpuUsPerCheck: (cpu * 1e6) / checks,
+    cores: cpu / wall,
+    allowed: (probe.statusCodeDistribution.OK ?? 0) === 1,
+  };
+}
+
+function checkData(token: string): object {
+  return {
+    attributes: {
+      source: { address: { socketAddress: { address: '127.0.0.1', portValue: 50123 } } },
+      destination: { address: { socketAddress: { address: '127.0.0.1', portValue: 10000 } } },
+      request: {
+        http: {
+          id: '8f0c3a3e-6a50-4c1a-9b8e-3c1d9c0e7f21',
+          method: 'POST',
+          path: '/tools/fs.read',
+          host: 'tools.local',
+          scheme: 'http',
+          protocol: 'HTTP/1.1',
+          headers: {
+            ':method': 'POST',
+            ':path': '/tools/fs.read',
+            ':authority': 'tools.local',
+            ':scheme': 'http',
+            'user-agent': 'agent/1.0',
+            accept: 'application/json',
+            'content-type': 'application/json',
+            'x-request-id': '8f0c3a3e-6a50-4c1a-9b8e-3c1d9c0e7f21',
+            'x-forwarded-proto': 'http',
+            authorization: `Bearer ${token}`,
+          },
+        },
+      },
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  for (const [what, file] of [['ghz', GHZ], ['opa-authz', OPA_AUTHZ]] as const) {
+    if (!existsSync(file)) throw new Error(`${what} missing at ${file}: run scripts/setup-tools.sh --bench`);
+  }
+  const model = cpus()[0]?.model ?? 'unknown';
+  console.log(`machine: nproc=${cpus().length} cpu="${model}" node=${process.version} clk_tck=${CLK_TCK}`);
+  console.log(`load: ghz, concurrency ${CONCURRENCY}, 1 connection, ${SECONDS}s measured after 3000 warm-up calls\n`);
+  const rows: Row[] = [];
+  let jwks: unknown;
+  let token = '';
+  let tmpLast = '';
+  for (const durability of ['sync', 'fast'] as const) {
+    const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-check-'));
+    const [authz, admin, http, grpc] = (await freePorts(4)) as [number, number, number, number];
+    const file = join(dir, 'sigil.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        sigil: {
+          data_dir: dir,
+          agent: { spiffe_id: AUD },
+          log: { level: 'warn' },
+          audit: { durability, checkpoint_interval: 0 },
+          authz: { listen: `127.0.0.1:${authz}`, routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }] },
+          admin: { listen: `127.0.0.1:${admin}` },
+          issuer: { listen_http: `127.0.0.1:${http}`, listen_grpc: `127.0.0.1:${grpc}` },
+        },
+      }),
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), '--config', file, 'serve'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SIGIL__LOG__LEVEL: 'info' },
+    });
+    try {
+      await waitFor(child, /"msg":"sigil ready"/, 'sigil serve');
+      const config = loadConfig({ file, env: {} });
+      const stores = await openIssuerStores(config, { watch: false });
+      token = new IssuerService({ config, ...stores }).mint(
+        { sub: 'spiffe://sigil.mesh/agent/caller/bench', task_id: 'bench', tool_scope: ['fs.read', 'web.*'], aud: AUD, ttl: 300 },
+        LOCAL_OPERATOR,
+      ).token;
+      jwks = stores.keys.jwks();
+      stores.close();
+      const data = join(dir, 'check.json');
+      writeFileSync(data, JSON.stringify(checkData(token)));
+      rows.push(await measure(`sigil (ledger ${durability})`, child.pid!, authz, data));
+    } finally {
+      await stop(child);
+      if (tmpLast) rmSync(tmpLast, { recursive: true, force: true });
+      tmpLast = dir;
+    }
+  }
+
+  // Peer: opa-envoy-plugin stand-in with the same token and the same JWKS.
+  const dir = tmpLast;
+  const [port, rest] = (await freePorts(2)) as [number, number];
+  const cfg = readFileSync(join(ROOT, 'envoy/bench/opa/config.yaml'), 'utf8').replace('{{AUTHZ_PORT}}', String(port));
+  writeFileSync(join(dir, 'opa.yaml'), cfg);
+  writeFileSync(
+    join(dir, 'data.json'),
+    JSON.stringify({ sigil: { jwks: JSON.stringify(jwks), issuer: 'spiffe://sigil.mesh/sigil/issuer', audience: AUD } }),
+  );
+  const opa = spawn(
+    OPA_AUTHZ,
+    ['run', '--server', '--addr', `127.0.0.1:${rest}`, '--config-file', join(dir, 'opa.yaml'), '--log-level', 'error', join(ROOT, 'envoy/bench/opa/policy.rego'), join(dir, 'data.json')],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  try {
+    await waitFor(opa, /opa-authz listening/, 'opa-authz');
+    rows.push(await measure('opa-envoy-plugin stand-in (OPA v1.22.3)', opa.pid!, port, join(dir, 'check.json')));
+  } finally {
+    await stop(opa);
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const w = [42, 8, 8, 8, 8, 12, 6, 8];
+  const line = (c: string[]) => console.log(c.map((s, i) => (i === 0 ? s.padEnd(w[i]!) : s.padStart(w[i]!))).join(' '));
+  line(['server', 'checks', 'rps', 'p50 ms', 'p99 ms', 'CPU µs/check', 'cores', 'allowed']);
+  for (const r of rows) {
+    line([r.server, String(r.checks), r.rps.toFixed(0), r.p50ms.toFixed(2), r.p99ms.toFixed(2), r.cpuUsPerCheck.toFixed(1), r.cores.toFixed(2), String(r.allowed)]);
+  }
+  const peer = rows.at(-1)!;
+  for (const r of rows.slice(0, -1)) {
+    console.log(`${r.server}: CPU per check ${(r.cpuUsPerCheck / peer.cpuUsPerCheck).toFixed(2)}× the peer's; target ≤ 50 µs: ${r.cpuUsPerCheck <= 50 ? 'met' : 'NOT met'}`);
+  }
+  if (args.includes('--json')) console.log(JSON.stringify({ machine: { nproc: cpus().length, cpu: model }, rows }));
+  if (rows.some((r) => !r.allowed)) {
+    console.error('a probe Check was not allowed: the figures are not for the allow path');
+    process.exitCode = 1;
+  }
+}
+
+await main();
