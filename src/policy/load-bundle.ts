@@ -125,6 +125,17 @@ function mergeData(files: Map<string, Buffer>): Record<string, unknown> {
   return root;
 }
 
+/** A small request in the input-document shape, used only to warm the Wasm up. */
+const WARMUP_INPUT = {
+  attributes: { request: { http: { method: 'GET', path: '/', headers: { ':path': '/' } } } },
+  parsed_path: [''],
+  parsed_query: {},
+  parsed_body: null,
+  truncated_body: false,
+  version: { encoding: 'protojson', ext_authz: 'v3' },
+  sigil: { valid: false, code: 'WARMUP', hops: [] },
+};
+
 const ALLOWED_IMPORTS = new Set([
   'opa_abort',
   'opa_println',
@@ -232,6 +243,16 @@ export async function loadBundle(bytes: Uint8Array, options: LoadBundleOptions =
     policy.setData(data);
   } catch (e) {
     throw invalid(`data.json could not be loaded into Wasm memory (${describeThrown(e)})`, e);
+  }
+
+  // Warm-up: V8 compiles Wasm functions lazily, so the first evaluation pays for compilation (tens of ms on a busy
+  // core) and would blow the eval budget of a real request right after a swap. Errors here are the policy's business.
+  for (let i = 0; i < 3; i++) {
+    try {
+      policy.evaluate(WARMUP_INPUT, entrypointId);
+    } catch {
+      // ignored: a policy may legitimately fail on a synthetic request
+    }
   }
 
   return {

@@ -47,7 +47,9 @@ describe('valid bundles', () => {
   });
 
   it('uses the manifest revision when opa build --revision sets one', async () => {
-    const b = await loadBundle(opaBuild(join(POLICY_DIR, 'default'), ['envoy/authz/allow'], 'rev-2026-11-27'));
+    const b = await loadBundle(
+      opaBuild(join(POLICY_DIR, 'default'), ['envoy/authz/allow'], 'rev-2026-11-27'),
+    );
     expect(b.revision).toBe('rev-2026-11-27');
     expect(b.manifest.revision).toBe('rev-2026-11-27');
   });
@@ -64,7 +66,12 @@ describe('valid bundles', () => {
   });
 
   it('accepts names without a leading slash and ./ prefixes', async () => {
-    const b = await loadBundle(makeTarGz([{ name: './policy.wasm', data: valid.wasm }, { name: 'data.json', data: '{}' }]));
+    const b = await loadBundle(
+      makeTarGz([
+        { name: './policy.wasm', data: valid.wasm },
+        { name: 'data.json', data: '{}' },
+      ]),
+    );
     expect(b.evaluate({ sigil: { valid: true } }, 0n)).toEqual([{ result: true }]);
   });
 });
@@ -84,7 +91,8 @@ function opaWasmReadingData(): Buffer {
 describe('host builtins', () => {
   it('refuses a bundle needing a builtin nobody provides, naming it (POLICY_BUILTIN_MISSING)', async () => {
     const bytes = opaBuildSources({
-      'p.rego': 'package envoy.authz\n\nallow if {\n  uuid.rfc4122(input.seed) != ""\n  semver.compare("1.0.0", input.v) == 0\n}\n',
+      'p.rego':
+        'package envoy.authz\n\nallow if {\n  uuid.rfc4122(input.seed) != ""\n  semver.compare("1.0.0", input.v) == 0\n}\n',
     });
     const err = await loadError(bytes);
     expect(err.code).toBe('POLICY_BUILTIN_MISSING');
@@ -94,7 +102,10 @@ describe('host builtins', () => {
 
   it('accepts bundles whose host builtins come from opa-wasm (sprintf) or SIGIL (io.jwt.decode)', async () => {
     const b = await loadBundle(
-      opaBuildSources({ 'p.rego': 'package envoy.authz\n\nallow := [sprintf("%d", [input.n]), io.jwt.decode(input.t)[1].sub]\n' }),
+      opaBuildSources({
+        'p.rego':
+          'package envoy.authz\n\nallow := [sprintf("%d", [input.n]), io.jwt.decode(input.t)[1].sub]\n',
+      }),
     );
     expect(b.requiredBuiltins).toEqual(['io.jwt.decode', 'sprintf']);
     const t = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"u1"}').toString('base64url')}.`;

@@ -7,7 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildPolicyInput, loadBundle, mapDecision, type PolicyContext, PolicyError } from '../../src/policy/index.js';
+import {
+  buildPolicyInput,
+  loadBundle,
+  mapDecision,
+  type PolicyContext,
+  PolicyError,
+} from '../../src/policy/index.js';
 import { context, OPA, opaBuild, POLICY_DIR, prng, sigil, tempDir } from './support.js';
 
 const N = 250;
@@ -17,7 +23,8 @@ afterAll(() => tmp.cleanup());
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const b64u = (s: string) => Buffer.from(s).toString('base64url');
-const jwt = (payload: object) => `${b64u('{"alg":"HS256","typ":"JWT"}')}.${b64u(JSON.stringify(payload))}.${b64u('sig')}`;
+const jwt = (payload: object) =>
+  `${b64u('{"alg":"HS256","typ":"JWT"}')}.${b64u(JSON.stringify(payload))}.${b64u('sig')}`;
 
 /** One random request touching every feature the example policies read. */
 function generate(seed: number): PolicyContext {
@@ -25,27 +32,29 @@ function generate(seed: number): PolicyContext {
   // A "coherent" request draws from the values the policies accept, so allows are common enough to matter.
   const good = r.chance(0.45);
   const method = r.pick(['GET', 'GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD']);
-  const path = good ? r.pick(['/api/items', '/api/items/42', '/api/items?limit=5', '/healthz']) : r.pick([
-    '/api/items',
-    '/api/items/42',
-    '/api/items/42?x=1&x=2',
-    '/api/users/7',
-    '/api/items?limit=5',
-    '/api/items?limit=50&limit=1',
-    '/api/items?limit=x',
-    '/api/items?limit=500',
-    '/healthz',
-    '/healthz?probe=1',
-    '/admin/panel',
-    '/internal/secrets/key',
-    '/api%2Fitems',
-    '/api/items/%E2%9C%93',
-    '//evil/api/items',
-    '/api/items#frag',
-    '/search?q=a+b&limit=200',
-    '/api/items/a;b?c=d;e',
-    '/',
-  ]);
+  const path = good
+    ? r.pick(['/api/items', '/api/items/42', '/api/items?limit=5', '/healthz'])
+    : r.pick([
+        '/api/items',
+        '/api/items/42',
+        '/api/items/42?x=1&x=2',
+        '/api/users/7',
+        '/api/items?limit=5',
+        '/api/items?limit=50&limit=1',
+        '/api/items?limit=x',
+        '/api/items?limit=500',
+        '/healthz',
+        '/healthz?probe=1',
+        '/admin/panel',
+        '/internal/secrets/key',
+        '/api%2Fitems',
+        '/api/items/%E2%9C%93',
+        '//evil/api/items',
+        '/api/items#frag',
+        '/search?q=a+b&limit=200',
+        '/api/items/a;b?c=d;e',
+        '/',
+      ]);
   const headers: Record<string, string> = {};
   if (r.chance(0.7)) {
     headers.authorization = r.pick([
@@ -59,9 +68,18 @@ function generate(seed: number): PolicyContext {
       'Basic',
     ]);
   }
-  if (good || r.chance(0.6)) headers['x-api-key'] = good ? r.pick(['k-alpha-123', 'k-beta-456']) : r.pick(['k-alpha-123', 'k-wrong', '']);
-  if (good || r.chance(0.7)) headers['x-tenant'] = good ? r.pick(['acme', 'acme-2']) : r.pick(['acme', 'Acme', 'x', 'a'.repeat(40), 'tenant_1']);
-  if (r.chance(0.5)) headers['user-agent'] = good ? r.pick(['curl/8.5', 'Mozilla/5.0']) : r.pick(['curl/8.5', 'BadBot/1.0', 'xBADBOTx']);
+  if (good || r.chance(0.6))
+    headers['x-api-key'] = good
+      ? r.pick(['k-alpha-123', 'k-beta-456'])
+      : r.pick(['k-alpha-123', 'k-wrong', '']);
+  if (good || r.chance(0.7))
+    headers['x-tenant'] = good
+      ? r.pick(['acme', 'acme-2'])
+      : r.pick(['acme', 'Acme', 'x', 'a'.repeat(40), 'tenant_1']);
+  if (r.chance(0.5))
+    headers['user-agent'] = good
+      ? r.pick(['curl/8.5', 'Mozilla/5.0'])
+      : r.pick(['curl/8.5', 'BadBot/1.0', 'xBADBOTx']);
   if (r.chance(good ? 0.2 : 0.4)) {
     headers['x-user-jwt'] = r.pick([
       jwt({ task: 'task-42', scope: ['fs.read', 'fs.write'] }),
@@ -89,15 +107,36 @@ function generate(seed: number): PolicyContext {
   const depth = 1 + r.int(good ? 2 : 4);
   const hops = Array.from({ length: good || r.chance(0.9) ? depth : depth + 1 }, (_, i) => ({
     sub: r.pick(subs),
-    iss: i === 0 ? (good ? 'spiffe://sigil.mesh/sigil/issuer' : r.pick(['spiffe://sigil.mesh/sigil/issuer', 'spiffe://evil/issuer'])) : r.pick(subs),
+    iss:
+      i === 0
+        ? good
+          ? 'spiffe://sigil.mesh/sigil/issuer'
+          : r.pick(['spiffe://sigil.mesh/sigil/issuer', 'spiffe://evil/issuer'])
+        : r.pick(subs),
     jti: `j${i}`,
     tool_scope: r.pick([['*'], ['fs.*'], ['search', 'fs.read']]),
     exp: good ? 1767225900 : r.pick([1767225900, 1600000000]),
   }));
-  const tool = good ? r.pick(['fs.read', 'fs.write', 'search', 'db.write']) : r.pick(['fs.read.meta', 'fs.write', 'shell.exec']);
-  const s = good || r.chance(0.8)
-    ? sigil({ sub: good ? r.pick(subs.slice(0, 3)) : r.pick(subs), depth, hops, tool, tools: [tool], task_id: good ? 'task-42' : r.pick(['task-42', 'sandbox-3', 'other']) })
-    : { valid: false, code: r.pick(['TBIT_EXPIRED', 'AUTHZ_PUBLIC_ROUTE']), hops: [], tools: [], public_route: r.chance(0.5) };
+  const tool = good
+    ? r.pick(['fs.read', 'fs.write', 'search', 'db.write'])
+    : r.pick(['fs.read.meta', 'fs.write', 'shell.exec']);
+  const s =
+    good || r.chance(0.8)
+      ? sigil({
+          sub: good ? r.pick(subs.slice(0, 3)) : r.pick(subs),
+          depth,
+          hops,
+          tool,
+          tools: [tool],
+          task_id: good ? 'task-42' : r.pick(['task-42', 'sandbox-3', 'other']),
+        })
+      : {
+          valid: false,
+          code: r.pick(['TBIT_EXPIRED', 'AUTHZ_PUBLIC_ROUTE']),
+          hops: [],
+          tools: [],
+          public_route: r.chance(0.5),
+        };
   return context({ method, path, headers, ...(body !== undefined ? { body } : {}) }, s);
 }
 
@@ -108,9 +147,21 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'method/path RBAC (Basic auth users, role → method+glob)', dir: 'examples/rbac', entrypoint: 'envoy/authz/allow' },
-  { name: 'header checks with a structured decision', dir: 'examples/headers', entrypoint: 'envoy/authz/result' },
-  { name: 'JWT-claim-style checks on input.sigil + io.jwt.decode', dir: 'examples/sigil-claims', entrypoint: 'envoy/authz/allow' },
+  {
+    name: 'method/path RBAC (Basic auth users, role → method+glob)',
+    dir: 'examples/rbac',
+    entrypoint: 'envoy/authz/allow',
+  },
+  {
+    name: 'header checks with a structured decision',
+    dir: 'examples/headers',
+    entrypoint: 'envoy/authz/result',
+  },
+  {
+    name: 'JWT-claim-style checks on input.sigil + io.jwt.decode',
+    dir: 'examples/sigil-claims',
+    entrypoint: 'envoy/authz/allow',
+  },
   { name: 'data.json lookups', dir: 'examples/data-lookup', entrypoint: 'envoy/authz/allow' },
   { name: 'default policy', dir: 'default', entrypoint: 'envoy/authz/allow' },
 ];
@@ -127,9 +178,24 @@ function opaEvalAll(dir: string, entrypoint: string, inputs: unknown[], tag: str
   );
   const inputFile = join(tmp.dir, `${tag}-inputs.json`);
   writeFileSync(inputFile, JSON.stringify(inputs));
-  const out = execFileSync(OPA, ['eval', '--format', 'json', '-d', dir, '-d', wrapper, '--input', inputFile, 'data.sigil_conformance.results'], {
-    maxBuffer: 64 << 20,
-  });
+  const out = execFileSync(
+    OPA,
+    [
+      'eval',
+      '--format',
+      'json',
+      '-d',
+      dir,
+      '-d',
+      wrapper,
+      '--input',
+      inputFile,
+      'data.sigil_conformance.results',
+    ],
+    {
+      maxBuffer: 64 << 20,
+    },
+  );
   const parsed = JSON.parse(out.toString('utf8')) as { result: { expressions: { value: Outcome[] }[] }[] };
   return parsed.result[0]!.expressions[0]!.value;
 }

@@ -4,7 +4,13 @@
  */
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluatePolicy, loadBundle, mapDecision, type PolicyBundle, PolicyError } from '../../src/policy/index.js';
+import {
+  evaluatePolicy,
+  loadBundle,
+  mapDecision,
+  type PolicyBundle,
+  PolicyError,
+} from '../../src/policy/index.js';
 import { context, opaBuild, POLICY_DIR } from './support.js';
 
 function invalid(decision: unknown): string {
@@ -20,8 +26,18 @@ function invalid(decision: unknown): string {
 
 describe('mapDecision accepts what opa-envoy-plugin accepts', () => {
   it('boolean true/false', () => {
-    expect(mapDecision(true, 'r', 3)).toMatchObject({ allowed: true, code: 'OK', httpStatus: 200, revision: 'r', evalUs: 3 });
-    expect(mapDecision(false, 'r', 0)).toMatchObject({ allowed: false, code: 'POLICY_DENIED', httpStatus: 403 });
+    expect(mapDecision(true, 'r', 3)).toMatchObject({
+      allowed: true,
+      code: 'OK',
+      httpStatus: 200,
+      revision: 'r',
+      evalUs: 3,
+    });
+    expect(mapDecision(false, 'r', 0)).toMatchObject({
+      allowed: false,
+      code: 'POLICY_DENIED',
+      httpStatus: 403,
+    });
   });
   it('object allow with header map, header arrays, removals and response headers', () => {
     const v = mapDecision(
@@ -55,7 +71,17 @@ describe('mapDecision accepts what opa-envoy-plugin accepts', () => {
     expect(v.body).toBeUndefined();
   });
   it('object deny with status, body and headers; removals ignored on deny', () => {
-    const v = mapDecision({ allowed: false, http_status: 429, body: 'slow down', headers: { 'retry-after': '5' }, request_headers_to_remove: [1] }, 'r', 0);
+    const v = mapDecision(
+      {
+        allowed: false,
+        http_status: 429,
+        body: 'slow down',
+        headers: { 'retry-after': '5' },
+        request_headers_to_remove: [1],
+      },
+      'r',
+      0,
+    );
     expect(v).toMatchObject({ allowed: false, code: 'POLICY_DENIED', httpStatus: 429, body: 'slow down' });
     expect(v.headers).toEqual([{ key: 'retry-after', value: '5' }]);
     expect(v.requestHeadersToRemove).toEqual([]);
@@ -77,14 +103,34 @@ describe('mapDecision rejects what opa-envoy-plugin rejects (POLICY_RESULT_INVAL
     ['header value is a number', { allowed: true, headers: { a: 1 } }, /header 'a'/],
     ['header array holds a number', { allowed: true, headers: { a: ['x', 1] } }, /header 'a'/],
     ['headers array holds a string', { allowed: true, headers: ['a'] }, /entries must be objects/],
-    ['request_headers_to_remove is a string', { allowed: true, request_headers_to_remove: 'x' }, /array of strings/],
-    ['request_headers_to_remove holds a number', { allowed: true, request_headers_to_remove: [1] }, /array of strings/],
-    ['response_headers_to_add is a number', { allowed: true, response_headers_to_add: 1 }, /response_headers_to_add/],
+    [
+      'request_headers_to_remove is a string',
+      { allowed: true, request_headers_to_remove: 'x' },
+      /array of strings/,
+    ],
+    [
+      'request_headers_to_remove holds a number',
+      { allowed: true, request_headers_to_remove: [1] },
+      /array of strings/,
+    ],
+    [
+      'response_headers_to_add is a number',
+      { allowed: true, response_headers_to_add: 1 },
+      /response_headers_to_add/,
+    ],
     ['dynamic_metadata is an array', { allowed: true, dynamic_metadata: [] }, /dynamic_metadata/],
     ['body is a number on deny', { allowed: false, body: 1 }, /body/],
     ['http_status is a string', { allowed: false, http_status: '403' }, /http_status to be of type 'number'/],
-    ['http_status is not an HTTP status', { allowed: false, http_status: 999 }, /invalid HTTP status code 999/],
-    ['http_status 418 is not in Envoy’s StatusCode enum', { allowed: false, http_status: 418 }, /invalid HTTP status code 418/],
+    [
+      'http_status is not an HTTP status',
+      { allowed: false, http_status: 999 },
+      /invalid HTTP status code 999/,
+    ],
+    [
+      'http_status 418 is not in Envoy’s StatusCode enum',
+      { allowed: false, http_status: 418 },
+      /invalid HTTP status code 418/,
+    ],
     ['http_status is fractional', { allowed: false, http_status: 403.5 }, /invalid HTTP status/],
     ['http_status 0', { allowed: false, http_status: 0 }, /invalid HTTP status/],
   ];
@@ -98,10 +144,15 @@ describe('mapDecision rejects what opa-envoy-plugin rejects (POLICY_RESULT_INVAL
 describe('the headers example policy end to end (entrypoint envoy/authz/result)', () => {
   let bundle: PolicyBundle;
   beforeAll(async () => {
-    bundle = await loadBundle(opaBuild(join(POLICY_DIR, 'examples/headers'), ['envoy/authz/result']), { entrypoint: 'envoy/authz/result' });
+    bundle = await loadBundle(opaBuild(join(POLICY_DIR, 'examples/headers'), ['envoy/authz/result']), {
+      entrypoint: 'envoy/authz/result',
+    });
   });
   it('allow carries headers to add/remove and dynamic metadata', () => {
-    const v = evaluatePolicy(bundle, context({ headers: { 'x-api-key': 'k-alpha-123', 'x-tenant': 'acme' } }));
+    const v = evaluatePolicy(
+      bundle,
+      context({ headers: { 'x-api-key': 'k-alpha-123', 'x-tenant': 'acme' } }),
+    );
     expect(v.allowed).toBe(true);
     expect(v.code).toBe('OK');
     // Object key order is the policy's business; the multiset of headers is what Envoy gets.
@@ -116,11 +167,19 @@ describe('the headers example policy end to end (entrypoint envoy/authz/result)'
   });
   it('missing key → 401 with the policy body', () => {
     const v = evaluatePolicy(bundle, context({ headers: { 'x-tenant': 'acme' } }));
-    expect(v).toMatchObject({ allowed: false, code: 'POLICY_DENIED', httpStatus: 401, body: 'denied: status 401' });
+    expect(v).toMatchObject({
+      allowed: false,
+      code: 'POLICY_DENIED',
+      httpStatus: 401,
+      body: 'denied: status 401',
+    });
     expect(v.headers).toEqual([{ key: 'x-deny-reason', value: 'policy' }]);
   });
   it('blocked agent → 429', () => {
-    const v = evaluatePolicy(bundle, context({ headers: { 'x-api-key': 'k-alpha-123', 'x-tenant': 'acme', 'user-agent': 'BadBot/2' } }));
+    const v = evaluatePolicy(
+      bundle,
+      context({ headers: { 'x-api-key': 'k-alpha-123', 'x-tenant': 'acme', 'user-agent': 'BadBot/2' } }),
+    );
     expect(v).toMatchObject({ allowed: false, httpStatus: 429 });
   });
 });

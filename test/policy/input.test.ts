@@ -9,9 +9,9 @@ import {
   buildPolicyInput,
   evaluatePolicy,
   loadBundle,
-  parsePathAndQuery,
   type PolicyBundle,
   PolicyError,
+  parsePathAndQuery,
   sigilInputFromHook,
 } from '../../src/policy/index.js';
 import { context, opaBuild, POLICY_DIR, sigil } from './support.js';
@@ -33,7 +33,11 @@ describe('input.attributes is ProtoJSON', () => {
   it('matches the known answer for a CheckRequest that went through the wire format', () => {
     const wire = CheckRequestType.serialize({
       attributes: {
-        source: { address: { socketAddress: { address: '10.0.0.5', portValue: 41000 } }, principal: 'spiffe://sigil.mesh/agent/a/1', labels: { app: 'x' } },
+        source: {
+          address: { socketAddress: { address: '10.0.0.5', portValue: 41000 } },
+          principal: 'spiffe://sigil.mesh/agent/a/1',
+          labels: { app: 'x' },
+        },
         destination: { address: { pipe: { path: '/run/s.sock', mode: 0 } } },
         request: {
           time: { seconds: '1767225600', nanos: 250000000 },
@@ -69,10 +73,16 @@ describe('input.attributes is ProtoJSON', () => {
     });
     const decoded = CheckRequestType.deserialize(wire);
     // proto-loader adds oneof discriminators; ProtoJSON has none.
-    expect((decoded.attributes as { source: { address: { address: string } } }).source.address.address).toBe('socketAddress');
+    expect((decoded.attributes as { source: { address: { address: string } } }).source.address.address).toBe(
+      'socketAddress',
+    );
     const input = buildPolicyInput({ checkRequest: decoded, sigil: sigil() });
     expect(input.attributes).toEqual({
-      source: { address: { socketAddress: { address: '10.0.0.5', portValue: 41000 } }, principal: 'spiffe://sigil.mesh/agent/a/1', labels: { app: 'x' } },
+      source: {
+        address: { socketAddress: { address: '10.0.0.5', portValue: 41000 } },
+        principal: 'spiffe://sigil.mesh/agent/a/1',
+        labels: { app: 'x' },
+      },
       destination: { address: { pipe: { path: '/run/s.sock' } } },
       request: {
         time: '2026-01-01T00:00:00.250Z',
@@ -89,7 +99,18 @@ describe('input.attributes is ProtoJSON', () => {
         },
       },
       contextExtensions: { ce: 'v' },
-      metadataContext: { filterMetadata: { 'envoy.filters.http.jwt_authn': { user: 'u', n: 2, ok: true, nil: null, list: ['a', 1], obj: { z: 1.5 } } } },
+      metadataContext: {
+        filterMetadata: {
+          'envoy.filters.http.jwt_authn': {
+            user: 'u',
+            n: 2,
+            ok: true,
+            nil: null,
+            list: ['a', 1],
+            obj: { z: 1.5 },
+          },
+        },
+      },
       tlsSession: { sni: 'svc.local' },
     });
     expect(input.parsed_path).toEqual(['a', 'b c']);
@@ -101,7 +122,12 @@ describe('input.attributes is ProtoJSON', () => {
 
   it('renders Timestamps with 0, 3, 6 or 9 fraction digits', () => {
     const at = (seconds: string, nanos: number) =>
-      (buildPolicyInput({ checkRequest: { attributes: { request: { time: { seconds, nanos } } } }, sigil: sigil() }).attributes.request as { time: string }).time;
+      (
+        buildPolicyInput({
+          checkRequest: { attributes: { request: { time: { seconds, nanos } } } },
+          sigil: sigil(),
+        }).attributes.request as { time: string }
+      ).time;
     expect(at('0', 0)).toBe('1970-01-01T00:00:00Z');
     expect(at('1767225600', 1000000)).toBe('2026-01-01T00:00:00.001Z');
     expect(at('1767225600', 1000)).toBe('2026-01-01T00:00:00.000001Z');
@@ -144,11 +170,14 @@ describe('parsed_path / parsed_query follow Go url.Parse + URL.Query', () => {
 });
 
 describe('parsed_body', () => {
-  const body = (headers: Record<string, string>, b: string) => buildPolicyInput(context({ method: 'POST', headers, body: b }));
+  const body = (headers: Record<string, string>, b: string) =>
+    buildPolicyInput(context({ method: 'POST', headers, body: b }));
   it('is null unless content-type says JSON', () => {
     expect(body({ 'content-type': 'text/plain' }, '{"a":1}').parsed_body).toBeNull();
     expect(body({}, '{"a":1}').parsed_body).toBeNull();
-    expect(body({ 'content-type': 'application/json; charset=utf-8' }, '{"a":1}').parsed_body).toEqual({ a: 1 });
+    expect(body({ 'content-type': 'application/json; charset=utf-8' }, '{"a":1}').parsed_body).toEqual({
+      a: 1,
+    });
   });
   it('is null with truncated_body when content-length exceeds what Envoy sent', () => {
     const i = body({ 'content-type': 'application/json', 'content-length': '100' }, '{"a":');
@@ -168,8 +197,18 @@ describe('input errors deny (fail closed) with POLICY_INPUT_INVALID', () => {
     bundle = await loadBundle(opaBuild(join(POLICY_DIR, 'default')));
   });
   const bad: [string, ReturnType<typeof context>][] = [
-    ['unparsable JSON body', context({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' })],
-    ['non-numeric content-length', context({ method: 'POST', headers: { 'content-type': 'application/json', 'content-length': 'abc' }, body: '{}' })],
+    [
+      'unparsable JSON body',
+      context({ method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":' }),
+    ],
+    [
+      'non-numeric content-length',
+      context({
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': 'abc' },
+        body: '{}',
+      }),
+    ],
     ['bad path escape', context({ path: '/api/%G1' })],
     ['control character in path', context({ path: '/api/\n' })],
   ];
@@ -188,11 +227,25 @@ describe('input errors deny (fail closed) with POLICY_INPUT_INVALID', () => {
 });
 
 describe('input.sigil from the authz hook context', () => {
-  const hop = { sub: 'spiffe://sigil.mesh/agent/a/1', iss: 'spiffe://sigil.mesh/sigil/issuer', jti: 'j', tool_scope: ['*'], exp: 9 };
+  const hop = {
+    sub: 'spiffe://sigil.mesh/agent/a/1',
+    iss: 'spiffe://sigil.mesh/sigil/issuer',
+    jti: 'j',
+    tool_scope: ['*'],
+    exp: 9,
+  };
   it('verified chain → valid with every field', () => {
     const s = sigilInputFromHook({
       request: {},
-      chain: { sub: hop.sub, iss: hop.iss, task_id: 't', tool_scope: ['fs.*'], depth: 1, exp: 9, hops: [hop] },
+      chain: {
+        sub: hop.sub,
+        iss: hop.iss,
+        task_id: 't',
+        tool_scope: ['fs.*'],
+        depth: 1,
+        exp: 9,
+        hops: [hop],
+      },
       tools: ['fs.read'],
       publicRoute: false,
       decisionId: 'd',

@@ -23,17 +23,37 @@ export interface MalformedBundle {
   options?: LoadBundleOptions;
 }
 
-const manifest = JSON.stringify({ revision: 'r1', roots: [''], wasm: [{ entrypoint: 'envoy/authz/allow', module: '/policy.wasm' }] });
+const manifest = JSON.stringify({
+  revision: 'r1',
+  roots: [''],
+  wasm: [{ entrypoint: 'envoy/authz/allow', module: '/policy.wasm' }],
+});
 
 /** A tiny but valid Wasm module with no OPA ABI (magic + version only). */
 const EMPTY_WASM = Buffer.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
 
 export const MALFORMED_BUNDLES: readonly MalformedBundle[] = [
   { name: 'empty file', build: () => Buffer.alloc(0), message: /not gzip/ },
-  { name: 'random bytes', build: () => Buffer.from('this is not a bundle at all, just text'), message: /not gzip/ },
-  { name: 'uncompressed tar', build: (v) => makeTar([{ name: '/policy.wasm', data: v.wasm }]), message: /not gzip/ },
-  { name: 'gzip of text (not tar)', build: () => gzipSync(Buffer.alloc(2048, 'x')), message: /header checksum/ },
-  { name: 'gzip stream cut in half', build: (v) => v.bundle.subarray(0, Math.floor(v.bundle.length / 2)), message: /corrupt or truncated/ },
+  {
+    name: 'random bytes',
+    build: () => Buffer.from('this is not a bundle at all, just text'),
+    message: /not gzip/,
+  },
+  {
+    name: 'uncompressed tar',
+    build: (v) => makeTar([{ name: '/policy.wasm', data: v.wasm }]),
+    message: /not gzip/,
+  },
+  {
+    name: 'gzip of text (not tar)',
+    build: () => gzipSync(Buffer.alloc(2048, 'x')),
+    message: /header checksum/,
+  },
+  {
+    name: 'gzip stream cut in half',
+    build: (v) => v.bundle.subarray(0, Math.floor(v.bundle.length / 2)),
+    message: /corrupt or truncated/,
+  },
   {
     name: 'tar without end-of-archive marker',
     build: (v) => makeTarGz([{ name: '/policy.wasm', data: v.wasm }], true),
@@ -41,16 +61,28 @@ export const MALFORMED_BUNDLES: readonly MalformedBundle[] = [
   },
   {
     name: 'entry data cut short',
-    build: (v) => makeTarGz([{ name: '/policy.wasm', data: v.wasm.subarray(0, 100), size: v.wasm.length }], true),
+    build: (v) =>
+      makeTarGz([{ name: '/policy.wasm', data: v.wasm.subarray(0, 100), size: v.wasm.length }], true),
     message: /truncated/,
   },
-  { name: 'missing policy.wasm', build: () => makeTarGz([{ name: '/data.json', data: '{}' }, { name: '/.manifest', data: '{}' }]), message: /missing \/policy\.wasm/ },
+  {
+    name: 'missing policy.wasm',
+    build: () =>
+      makeTarGz([
+        { name: '/data.json', data: '{}' },
+        { name: '/.manifest', data: '{}' },
+      ]),
+    message: /missing \/policy\.wasm/,
+  },
   {
     name: 'manifest names a module that is absent',
     build: (v) =>
       makeTarGz([
         { name: '/policy.wasm', data: v.wasm },
-        { name: '/.manifest', data: JSON.stringify({ wasm: [{ entrypoint: 'envoy/authz/allow', module: '/other.wasm' }] }) },
+        {
+          name: '/.manifest',
+          data: JSON.stringify({ wasm: [{ entrypoint: 'envoy/authz/allow', module: '/other.wasm' }] }),
+        },
       ]),
     message: /missing \/other\.wasm/,
   },
@@ -62,21 +94,42 @@ export const MALFORMED_BUNDLES: readonly MalformedBundle[] = [
         { name: '/b.wasm', data: v.wasm },
         {
           name: '/.manifest',
-          data: JSON.stringify({ wasm: [{ entrypoint: 'envoy/authz/allow', module: '/policy.wasm' }, { entrypoint: 'x/y', module: '/b.wasm' }] }),
+          data: JSON.stringify({
+            wasm: [
+              { entrypoint: 'envoy/authz/allow', module: '/policy.wasm' },
+              { entrypoint: 'x/y', module: '/b.wasm' },
+            ],
+          }),
         },
       ]),
     message: /2 Wasm modules/,
   },
-  { name: 'policy.wasm is not Wasm', build: () => makeTarGz([{ name: '/policy.wasm', data: 'not wasm' }]), message: /not a valid WebAssembly module/ },
-  { name: 'Wasm without the OPA ABI', build: () => makeTarGz([{ name: '/policy.wasm', data: EMPTY_WASM }]), message: /lacks the OPA Wasm ABI/ },
+  {
+    name: 'policy.wasm is not Wasm',
+    build: () => makeTarGz([{ name: '/policy.wasm', data: 'not wasm' }]),
+    message: /not a valid WebAssembly module/,
+  },
+  {
+    name: 'Wasm without the OPA ABI',
+    build: () => makeTarGz([{ name: '/policy.wasm', data: EMPTY_WASM }]),
+    message: /lacks the OPA Wasm ABI/,
+  },
   {
     name: 'data.json is not JSON',
-    build: (v) => makeTarGz([{ name: '/policy.wasm', data: v.wasm }, { name: '/data.json', data: '{"a": ' }]),
+    build: (v) =>
+      makeTarGz([
+        { name: '/policy.wasm', data: v.wasm },
+        { name: '/data.json', data: '{"a": ' },
+      ]),
     message: /data\.json is not valid JSON/,
   },
   {
     name: 'data.json holds an array',
-    build: (v) => makeTarGz([{ name: '/policy.wasm', data: v.wasm }, { name: '/data.json', data: '[1,2]' }]),
+    build: (v) =>
+      makeTarGz([
+        { name: '/policy.wasm', data: v.wasm },
+        { name: '/data.json', data: '[1,2]' },
+      ]),
     message: /must hold a JSON object/,
   },
   {
@@ -89,10 +142,22 @@ export const MALFORMED_BUNDLES: readonly MalformedBundle[] = [
       ]),
     message: /collides/,
   },
-  { name: '.manifest is not JSON', build: (v) => makeTarGz([{ name: '/policy.wasm', data: v.wasm }, { name: '/.manifest', data: 'rev=1' }]), message: /\.manifest is not JSON/ },
+  {
+    name: '.manifest is not JSON',
+    build: (v) =>
+      makeTarGz([
+        { name: '/policy.wasm', data: v.wasm },
+        { name: '/.manifest', data: 'rev=1' },
+      ]),
+    message: /\.manifest is not JSON/,
+  },
   {
     name: '.manifest revision is a number',
-    build: (v) => makeTarGz([{ name: '/policy.wasm', data: v.wasm }, { name: '/.manifest', data: '{"revision": 7}' }]),
+    build: (v) =>
+      makeTarGz([
+        { name: '/policy.wasm', data: v.wasm },
+        { name: '/.manifest', data: '{"revision": 7}' },
+      ]),
     message: /revision must be a string/,
   },
   {
@@ -101,14 +166,54 @@ export const MALFORMED_BUNDLES: readonly MalformedBundle[] = [
     options: { entrypoint: 'envoy/authz/nope' },
     message: /entrypoint envoy\/authz\/nope is not compiled/,
   },
-  { name: 'path traversal ../', build: (v) => makeTarGz([{ name: '../policy.wasm', data: v.wasm }]), message: /path traversal/ },
-  { name: 'path traversal in the middle', build: (v) => makeTarGz([{ name: '/a/../../etc/data.json', data: '{}' }, { name: '/policy.wasm', data: v.wasm }]), message: /path traversal/ },
-  { name: 'backslash path', build: (v) => makeTarGz([{ name: '..\\policy.wasm', data: v.wasm }]), message: /forbidden characters/ },
-  { name: 'symlink entry', build: () => makeTarGz([{ name: '/policy.wasm', type: '2', linkname: '/etc/passwd' }]), message: /unsupported tar entry type "2"/ },
-  { name: 'hard link entry', build: () => makeTarGz([{ name: '/policy.wasm', type: '1', linkname: '/x' }]), message: /unsupported tar entry type "1"/ },
-  { name: 'device entry', build: () => makeTarGz([{ name: '/dev', type: '3' }]), message: /unsupported tar entry type "3"/ },
-  { name: 'duplicate entry', build: (v) => makeTarGz([{ name: '/policy.wasm', data: v.wasm }, { name: 'policy.wasm', data: v.wasm }]), message: /duplicate entry/ },
-  { name: 'bad header checksum', build: (v) => makeTarGz([{ name: '/policy.wasm', data: v.wasm, badChecksum: true }]), message: /checksum mismatch/ },
+  {
+    name: 'path traversal ../',
+    build: (v) => makeTarGz([{ name: '../policy.wasm', data: v.wasm }]),
+    message: /path traversal/,
+  },
+  {
+    name: 'path traversal in the middle',
+    build: (v) =>
+      makeTarGz([
+        { name: '/a/../../etc/data.json', data: '{}' },
+        { name: '/policy.wasm', data: v.wasm },
+      ]),
+    message: /path traversal/,
+  },
+  {
+    name: 'backslash path',
+    build: (v) => makeTarGz([{ name: '..\\policy.wasm', data: v.wasm }]),
+    message: /forbidden characters/,
+  },
+  {
+    name: 'symlink entry',
+    build: () => makeTarGz([{ name: '/policy.wasm', type: '2', linkname: '/etc/passwd' }]),
+    message: /unsupported tar entry type "2"/,
+  },
+  {
+    name: 'hard link entry',
+    build: () => makeTarGz([{ name: '/policy.wasm', type: '1', linkname: '/x' }]),
+    message: /unsupported tar entry type "1"/,
+  },
+  {
+    name: 'device entry',
+    build: () => makeTarGz([{ name: '/dev', type: '3' }]),
+    message: /unsupported tar entry type "3"/,
+  },
+  {
+    name: 'duplicate entry',
+    build: (v) =>
+      makeTarGz([
+        { name: '/policy.wasm', data: v.wasm },
+        { name: 'policy.wasm', data: v.wasm },
+      ]),
+    message: /duplicate entry/,
+  },
+  {
+    name: 'bad header checksum',
+    build: (v) => makeTarGz([{ name: '/policy.wasm', data: v.wasm, badChecksum: true }]),
+    message: /checksum mismatch/,
+  },
   {
     name: 'entry over the size cap',
     build: (v) => makeTarGz([{ name: '/policy.wasm', data: v.wasm }]),
@@ -123,9 +228,17 @@ export const MALFORMED_BUNDLES: readonly MalformedBundle[] = [
   },
   {
     name: 'too many entries',
-    build: (v) => makeTarGz([{ name: '/policy.wasm', data: v.wasm }, ...Array.from({ length: 20 }, (_, i) => ({ name: `/f${i}.rego`, data: 'x' }))]),
+    build: (v) =>
+      makeTarGz([
+        { name: '/policy.wasm', data: v.wasm },
+        ...Array.from({ length: 20 }, (_, i) => ({ name: `/f${i}.rego`, data: 'x' })),
+      ]),
     options: { limits: { maxEntryBytes: 1 << 20, maxTotalBytes: 64 << 20, maxEntries: 10 } },
     message: /more than 10 tar entries/,
   },
-  { name: 'manifest fine, no wasm', build: () => makeTarGz([{ name: '/.manifest', data: manifest }]), message: /missing \/policy\.wasm/ },
+  {
+    name: 'manifest fine, no wasm',
+    build: () => makeTarGz([{ name: '/.manifest', data: manifest }]),
+    message: /missing \/policy\.wasm/,
+  },
 ];

@@ -1,6 +1,6 @@
 /** Test helpers for the policy module: the real OPA CLI, bundle building, and a tiny tar writer for bad bundles. */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -19,7 +19,11 @@ export function tempDir(prefix = 'sigil-policy-'): { dir: string; cleanup: () =>
 }
 
 /** Runs `opa build -t wasm` on `srcDir` and returns the bundle bytes. */
-export function opaBuild(srcDir: string, entrypoints: string[] = ['envoy/authz/allow'], revision?: string): Buffer {
+export function opaBuild(
+  srcDir: string,
+  entrypoints: string[] = ['envoy/authz/allow'],
+  revision?: string,
+): Buffer {
   const { dir, cleanup } = tempDir('sigil-opa-build-');
   try {
     const out = join(dir, 'bundle.tar.gz');
@@ -33,7 +37,11 @@ export function opaBuild(srcDir: string, entrypoints: string[] = ['envoy/authz/a
 }
 
 /** Writes `files` (path → text) into a temp dir and builds it. */
-export function opaBuildSources(files: Record<string, string>, entrypoints?: string[], revision?: string): Buffer {
+export function opaBuildSources(
+  files: Record<string, string>,
+  entrypoints?: string[],
+  revision?: string,
+): Buffer {
   const { dir, cleanup } = tempDir('sigil-rego-');
   try {
     for (const [p, text] of Object.entries(files)) {
@@ -107,8 +115,20 @@ export function sigil(over: Partial<SigilPolicyInput> = {}): SigilPolicyInput {
     depth: 2,
     exp: 1767225900,
     hops: [
-      { sub: 'spiffe://sigil.mesh/agent/planner/1', iss: 'spiffe://sigil.mesh/sigil/issuer', jti: 'j1', tool_scope: ['*'], exp: 1767225900 },
-      { sub: 'spiffe://sigil.mesh/agent/coder/7', iss: 'spiffe://sigil.mesh/agent/planner/1', jti: 'j2', tool_scope: ['fs.*'], exp: 1767225900 },
+      {
+        sub: 'spiffe://sigil.mesh/agent/planner/1',
+        iss: 'spiffe://sigil.mesh/sigil/issuer',
+        jti: 'j1',
+        tool_scope: ['*'],
+        exp: 1767225900,
+      },
+      {
+        sub: 'spiffe://sigil.mesh/agent/coder/7',
+        iss: 'spiffe://sigil.mesh/agent/planner/1',
+        jti: 'j2',
+        tool_scope: ['fs.*'],
+        exp: 1767225900,
+      },
     ],
     ...over,
   };
@@ -130,10 +150,18 @@ export function context(p: HttpParts = {}, s: SigilPolicyInput = sigil()): Polic
     checkRequest: {
       attributes: {
         source: {
-          address: { socketAddress: { address: '10.0.0.5', portValue: 41000, portSpecifier: 'portValue' }, address: 'socketAddress' },
+          address: {
+            socketAddress: { address: '10.0.0.5', portValue: 41000, portSpecifier: 'portValue' },
+            address: 'socketAddress',
+          },
           principal: 'spiffe://sigil.mesh/agent/coder/7',
         },
-        destination: { address: { socketAddress: { address: '10.0.0.9', portValue: 8080, portSpecifier: 'portValue' }, address: 'socketAddress' } },
+        destination: {
+          address: {
+            socketAddress: { address: '10.0.0.9', portValue: 8080, portSpecifier: 'portValue' },
+            address: 'socketAddress',
+          },
+        },
         request: {
           time: { seconds: '1767225600', nanos: 250000000 },
           http: {
@@ -154,7 +182,12 @@ export function context(p: HttpParts = {}, s: SigilPolicyInput = sigil()): Polic
 }
 
 /** Deterministic PRNG (mulberry32) so generated inputs are reproducible from the seed printed on failure. */
-export function prng(seed: number): { next: () => number; int: (n: number) => number; pick: <T>(xs: readonly T[]) => T; chance: (p: number) => boolean } {
+export function prng(seed: number): {
+  next: () => number;
+  int: (n: number) => number;
+  pick: <T>(xs: readonly T[]) => T;
+  chance: (p: number) => boolean;
+} {
   let a = seed >>> 0;
   const next = () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -207,7 +207,9 @@ export function toProtoJson(schema: ProtoSchema, fqn: string, value: unknown): u
   const out: Record<string, unknown> = {};
   // proto-loader's descriptors do not keep oneofIndex (always 0), but with `oneofs: true` each set oneof names its
   // member: that member keeps explicit presence (a zero value is still emitted); the discriminator is never a field.
-  const oneofMembers = new Set<unknown>((desc.oneofDecl ?? []).map((o) => obj[o.name]).filter((x) => typeof x === 'string'));
+  const oneofMembers = new Set<unknown>(
+    (desc.oneofDecl ?? []).map((o) => obj[o.name]).filter((x) => typeof x === 'string'),
+  );
   for (const f of desc.field) {
     const v = obj[f.name];
     if (v === undefined || v === null) continue;
