@@ -2,17 +2,20 @@
  * Hot reload: file (fs.watch + polling, atomic swap, broken bundle keeps the previous one and counts an error) and
  * HTTP bundle server (ETag / If-None-Match / 304 polling like OPA's bundle plugin). Real files, real HTTP server.
  */
+
+import { renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyEngine } from '../../src/policy/index.js';
 import { context, opaBuildSources, tempDir } from './support.js';
 
-const allowAll = (rev: string) => opaBuildSources({ 'p.rego': 'package envoy.authz\n\nallow := true\n' }, undefined, rev);
-const denyAll = (rev: string) => opaBuildSources({ 'p.rego': 'package envoy.authz\n\nallow := false\n' }, undefined, rev);
+const allowAll = (rev: string) =>
+  opaBuildSources({ 'p.rego': 'package envoy.authz\n\nallow := true\n' }, undefined, rev);
+const denyAll = (rev: string) =>
+  opaBuildSources({ 'p.rego': 'package envoy.authz\n\nallow := false\n' }, undefined, rev);
 
 let ALLOW: Buffer;
 let DENY: Buffer;
@@ -54,7 +57,12 @@ describe('file source', () => {
     const registry = new Registry();
     const file = join(tmp.dir, 'watch.tar.gz');
     writeFileSync(file, ALLOW);
-    const engine = await PolicyEngine.start({ source: file, registry, pollIntervalMs: 60_000, evalTimeoutMs: 10_000 });
+    const engine = await PolicyEngine.start({
+      source: file,
+      registry,
+      pollIntervalMs: 60_000,
+      evalTimeoutMs: 10_000,
+    });
     engines.push(engine);
     expect(engine.revision).toBe('allow-1');
     expect(engine.decide(ctx)).toMatchObject({ allowed: true, revision: 'allow-1' });
@@ -80,7 +88,13 @@ describe('file source', () => {
     const registry = new Registry();
     const file = join(tmp.dir, 'poll.tar.gz');
     writeFileSync(file, ALLOW);
-    const engine = await PolicyEngine.start({ source: file, registry, pollIntervalMs: 50, watchFiles: false, evalTimeoutMs: 10_000 });
+    const engine = await PolicyEngine.start({
+      source: file,
+      registry,
+      pollIntervalMs: 50,
+      watchFiles: false,
+      evalTimeoutMs: 10_000,
+    });
     engines.push(engine);
     replace(file, DENY);
     await until(() => engine.revision === 'deny-1');
@@ -90,7 +104,13 @@ describe('file source', () => {
   it('a missing or broken first bundle denies with POLICY_NOT_LOADED until a good one appears', async () => {
     const registry = new Registry();
     const file = join(tmp.dir, 'late.tar.gz');
-    const engine = await PolicyEngine.start({ source: file, registry, pollIntervalMs: 50, watchFiles: false, evalTimeoutMs: 10_000 });
+    const engine = await PolicyEngine.start({
+      source: file,
+      registry,
+      pollIntervalMs: 50,
+      watchFiles: false,
+      evalTimeoutMs: 10_000,
+    });
     engines.push(engine);
     expect(engine.revision).toBeUndefined();
     expect(engine.lastLoadError?.code).toBe('POLICY_BUNDLE_UNAVAILABLE');
@@ -105,7 +125,13 @@ describe('file source', () => {
     const registry = new Registry();
     const file = join(tmp.dir, 'builtin.tar.gz');
     writeFileSync(file, ALLOW);
-    const engine = await PolicyEngine.start({ source: file, registry, pollIntervalMs: 50, watchFiles: false, evalTimeoutMs: 10_000 });
+    const engine = await PolicyEngine.start({
+      source: file,
+      registry,
+      pollIntervalMs: 50,
+      watchFiles: false,
+      evalTimeoutMs: 10_000,
+    });
     engines.push(engine);
     replace(file, opaBuildSources({ 'p.rego': 'package envoy.authz\n\nallow if uuid.rfc4122("x") != ""\n' }));
     await until(() => engine.lastLoadError !== undefined);
@@ -136,7 +162,9 @@ describe('HTTP bundle server with ETag polling', () => {
         res.writeHead(304, { etag }).end();
       } else {
         seen.push({ inm, status: 200 });
-        res.writeHead(200, { etag, 'content-type': 'application/gzip', 'content-length': body.length }).end(body);
+        res
+          .writeHead(200, { etag, 'content-type': 'application/gzip', 'content-length': body.length })
+          .end(body);
       }
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -148,7 +176,12 @@ describe('HTTP bundle server with ETag polling', () => {
     const registry = new Registry();
     body = ALLOW;
     etag = '"v1"';
-    const engine = await PolicyEngine.start({ source: url, registry, pollIntervalMs: 40, evalTimeoutMs: 10_000 });
+    const engine = await PolicyEngine.start({
+      source: url,
+      registry,
+      pollIntervalMs: 40,
+      evalTimeoutMs: 10_000,
+    });
     engines.push(engine);
     expect(engine.revision).toBe('allow-1');
     await until(() => seen.some((s) => s.status === 304));
@@ -179,7 +212,12 @@ describe('HTTP bundle server with ETag polling', () => {
     status = 200;
     body = ALLOW;
     etag = '"big"';
-    const engine = await PolicyEngine.start({ source: url, registry, pollIntervalMs: 60_000, maxBundleBytes: 1000 });
+    const engine = await PolicyEngine.start({
+      source: url,
+      registry,
+      pollIntervalMs: 60_000,
+      maxBundleBytes: 1000,
+    });
     engines.push(engine);
     expect(engine.revision).toBeUndefined();
     expect(engine.lastLoadError?.code).toBe('POLICY_BUNDLE_INVALID');
