@@ -74,5 +74,5 @@ if (!smoke && !values['no-write']) {
   writeBenchmarksSection(join(root, 'BENCHMARKS.md'), md);
   process.stdout.write('[bench:e2e] BENCHMARKS.md "## End-to-end" section updated\n');
 }
-const failed = sum.some((s) => s.problems.length > 0 || s.ledger?.startsWith('MISMATCH'));
+const failed = run.failures.length > 0 || sum.some((s) => s.problems.length > 0 || s.ledger?.startsWith('MISMATCH'));
 process.exitCode = failed ? 1 : 0;

@@ -56,6 +56,7 @@ describe.skipIf(missing.length > 0)('bench:e2e smoke (real Envoy, SIGIL, OPA, ve
   });
 
   it('measured every configuration, with figures', () => {
+    expect(result.run.failures).toEqual([]);
     expect(result.summary.map((s) => s.config)).toEqual(configs);
     for (const s of result.summary) {
       expect(s.maxRps, s.config).toBeGreaterThan(0);

@@ -34,6 +34,24 @@ export interface ProcSpec {
   logFile: string;
 }
 
+// Every child still running when the harness exits (error, Ctrl-C) is killed by its pid, so a failed
+// run never leaves Envoy, an authorizer or an upstream behind.
+const live = new Set<ChildProcess>();
+let hooked = false;
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', () => {
+    for (const c of live) c.kill('SIGKILL');
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      for (const c of live) c.kill('SIGKILL');
+      process.exit(130);
+    });
+  }
+}
+
 /** Starts a process (through taskset when `cpus` is set, so every thread it creates inherits the mask). */
 export function startProcess(spec: ProcSpec): Proc {
   mkdirSync(dirname(spec.logFile), { recursive: true });
@@ -43,6 +61,9 @@ export function startProcess(spec: ProcSpec): Proc {
     cwd: spec.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  hookExit();
+  live.add(child);
+  child.on('exit', () => live.delete(child));
   const log: WriteStream = createWriteStream(spec.logFile);
   let out = '';
   let done = false;

@@ -186,7 +186,10 @@ export function renderMarkdown(
     L.push('(depth-3 has no OPA equivalent: its row compares SIGIL verifying a 3-hop chain with OPA verifying one JWT.)');
     L.push('');
   }
-  const problems = sum.flatMap((s) => s.problems.map((p) => `${CONFIG_LABEL[s.config]}, ${p}`));
+  const problems = [
+    ...run.failures.map((x) => `${CONFIG_LABEL[x.config]}, round ${x.round + 1}: NOT MEASURED: ${x.error.split('\n')[0]}`),
+    ...sum.flatMap((s) => s.problems.map((p) => `${CONFIG_LABEL[s.config]}, ${p}`)),
+  ];
   L.push(problems.length ? `Problems found while loaded:\n\n${problems.map((p) => `- ${p}`).join('\n')}` : 'Correctness while loaded: every response had its expected status; every SIGIL ledger grew by exactly the number of requests SIGIL answered.');
   L.push('');
   return L.join('\n');

@@ -75,6 +75,8 @@ export interface RunResult {
   options: Omit<RunOptions, 'log' | 'paths'>;
   started: string;
   rounds: ConfigRound[];
+  /** Configuration runs that could not be measured (start-up failure, crash), with the reason. */
+  failures: Array<{ config: ConfigName; round: number; error: string }>;
 }
 
 interface Authorizer {
@@ -87,12 +89,22 @@ interface Authorizer {
 export async function runAll(o: RunOptions): Promise<RunResult> {
   const started = new Date().toISOString();
   const rounds: ConfigRound[] = [];
+  const failures: RunResult['failures'] = [];
   for (let r = 0; r < o.rounds; r++) {
     // Rotate the order so no configuration always runs first (cold machine) or last.
     const order = o.configs.map((_, i) => o.configs[(i + r) % o.configs.length]!);
     for (const c of order) {
       o.log(`round ${r + 1}/${o.rounds}: ${CONFIG_LABEL[c]}`);
-      const res = await runConfig(o, c, r);
+      let res: ConfigRound;
+      try {
+        res = await runConfig(o, c, r);
+      } catch (e) {
+        // One configuration failing (e.g. SIGIL does not start) must not lose the others' figures.
+        const msg = (e as Error).message.split('\n').slice(0, 12).join('\n');
+        o.log(`  FAILED: ${msg}`);
+        failures.push({ config: c, round: r, error: msg });
+        continue;
+      }
       rounds.push(res);
       const sat = res.saturation;
       o.log(
@@ -103,7 +115,7 @@ export async function runAll(o: RunOptions): Promise<RunResult> {
     }
   }
   const { log: _l, paths: _p, ...options } = o;
-  return { options, started, rounds };
+  return { options, started, rounds, failures };
 }
 
 async function runConfig(o: RunOptions, config: ConfigName, round: number): Promise<ConfigRound> {

@@ -122,9 +122,11 @@ export function sigilIssuerTokens(_p: Paths, runDir: string): TokenSet {
 
 /** How `sigil serve` is launched: from source through tsx (default) or a compiled CLI. */
 export function sigilCommand(p: Paths): { cmd: string; args: string[] } {
+  // Extra node flags, e.g. SIGIL_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile under load.
+  const extra = (process.env.SIGIL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const built = process.env.SIGIL_BENCH_CLI;
-  if (built) return { cmd: process.execPath, args: [built] };
-  return { cmd: process.execPath, args: ['--import', 'tsx', join(p.root, 'src', 'cli', 'main.ts')] };
+  if (built) return { cmd: process.execPath, args: [...extra, built] };
+  return { cmd: process.execPath, args: [...extra, '--import', 'tsx', join(p.root, 'src', 'cli', 'main.ts')] };
 }
 
 /** Starts `sigil serve` for one configuration run. */
@@ -141,7 +143,7 @@ export async function startSigil(
   const raw = benchConfig(dataDir, ports, o.durability);
   const cfgFile = join(runDir, 'sigil.yaml');
   writeFileSync(cfgFile, stringify(raw));
-  const config = loadConfig({ file: cfgFile });
+  const config = loadConfig({ file: cfgFile, env: {} });
   const ledgerSize = async () => {
     const log = await openAuditLog(config, { checkpointIntervalSec: 0 });
     try {
