@@ -28,7 +28,8 @@ function int(name: string, min = 0): (v: string) => number {
 function time(name: string): (v: string) => number {
   return (v: string) => {
     const n = /^[0-9]{1,16}$/.test(v) ? Number(v) : Date.parse(v);
-    if (!Number.isSafeInteger(n) || n < 0) throw new LedgerError('LEDGER_BAD_ARGUMENT', `${name} must be epoch ms or an ISO date`);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new LedgerError('LEDGER_BAD_ARGUMENT', `${name} must be epoch ms or an ISO date`);
     return n;
   };
 }
@@ -37,7 +38,11 @@ function out(v: unknown): void {
   process.stdout.write(`${JSON.stringify(v)}\n`);
 }
 
-async function withLog<T>(cmd: Command, body: (log: MerkleLog) => Promise<T> | T, opts: { readOnly?: boolean; forVerify?: boolean } = {}): Promise<T> {
+async function withLog<T>(
+  cmd: Command,
+  body: (log: MerkleLog) => Promise<T> | T,
+  opts: { readOnly?: boolean; forVerify?: boolean } = {},
+): Promise<T> {
   const log = await openAuditLog(cliConfig(cmd), { checkpointIntervalSec: 0, ...opts });
   try {
     return await body(log);
@@ -53,12 +58,16 @@ function arg<T>(v: string, f: (v: string) => T): T {
 
 /** Registers `sigil audit …`. */
 export function register(program: Command): void {
-  const audit = program.command('audit').description('the tamper-evident audit log: verify, query, proofs, checkpoints');
+  const audit = program
+    .command('audit')
+    .description('the tamper-evident audit log: verify, query, proofs, checkpoints');
 
   audit
     .command('verify')
-    .description('recompute the whole tree and check stored hashes, checkpoints and their consistency (exit 1 on any problem)')
-    .option('--key <vkey>', 'verifier key for checkpoints (default: this data dir\'s checkpoint key)')
+    .description(
+      'recompute the whole tree and check stored hashes, checkpoints and their consistency (exit 1 on any problem)',
+    )
+    .option('--key <vkey>', "verifier key for checkpoints (default: this data dir's checkpoint key)")
     .action(async (flags: { key?: string }, cmd: Command) => {
       await runCommand(async () => {
         await withLog(
@@ -69,7 +78,10 @@ export function register(program: Command): void {
               ...(flags.key ? { verifierKey: flags.key } : {}),
               progressEvery: 100_000,
               onProgress: (done, total) => {
-                if (total >= 100_000) process.stderr.write(`verify: ${done}/${total} entries (${Math.round((done / Math.max(1, total)) * 100)}%)\n`);
+                if (total >= 100_000)
+                  process.stderr.write(
+                    `verify: ${done}/${total} entries (${Math.round((done / Math.max(1, total)) * 100)}%)\n`,
+                  );
               },
             });
             const secs = (Date.now() - started) / 1000;
@@ -159,7 +171,9 @@ export function register(program: Command): void {
 
   audit
     .command('prove <index>')
-    .description('inclusion proof of one entry (JSON), or with --bundle an offline c2sp.org/tlog-proof@v1 bundle')
+    .description(
+      'inclusion proof of one entry (JSON), or with --bundle an offline c2sp.org/tlog-proof@v1 bundle',
+    )
     .option('--size <n>', 'tree size to prove against (default: current)')
     .option('--bundle', 'print a signed, self-contained tlog-proof (makes a checkpoint if needed)')
     .action(async (index: string, flags: { size?: string; bundle?: boolean }, cmd: Command) => {
@@ -191,7 +205,7 @@ export function register(program: Command): void {
   audit
     .command('verify-bundle <file>')
     .description('verify an offline tlog-proof bundle with only a verifier key')
-    .requiredOption('--key <vkey>', 'the log\'s verifier key <name>+<id>+<key>')
+    .requiredOption('--key <vkey>', "the log's verifier key <name>+<id>+<key>")
     .action(async (file: string, flags: { key: string }) => {
       await runCommand(() => {
         let text: string;
@@ -201,7 +215,14 @@ export function register(program: Command): void {
           throw new LedgerError('LEDGER_IO', `cannot read ${file}`, e);
         }
         const v = verifyProofBundle(text, flags.key);
-        out({ ok: true, origin: v.origin, index: v.index, size: v.size, root: b64encode(v.root), entry: new TextDecoder().decode(v.entry) });
+        out({
+          ok: true,
+          origin: v.origin,
+          index: v.index,
+          size: v.size,
+          root: b64encode(v.root),
+          entry: new TextDecoder().decode(v.entry),
+        });
       });
     });
 
@@ -230,7 +251,9 @@ export function register(program: Command): void {
 
   audit
     .command('checkpoint')
-    .description('sign and store a checkpoint of the current size; prints the signed note and the verifier key')
+    .description(
+      'sign and store a checkpoint of the current size; prints the signed note and the verifier key',
+    )
     .option('--latest', 'print the newest stored checkpoint instead of making one')
     .action(async (flags: { latest?: boolean }, cmd: Command) => {
       await runCommand(() =>
@@ -251,7 +274,8 @@ export function register(program: Command): void {
         withLog(
           cmd,
           (log) => {
-            for (const h of log.tail(arg(flags.lines, int('-n', 1)))) out({ index: h.index, record: h.record });
+            for (const h of log.tail(arg(flags.lines, int('-n', 1))))
+              out({ index: h.index, record: h.record });
           },
           { readOnly: true },
         ),

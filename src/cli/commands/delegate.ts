@@ -4,23 +4,16 @@
  */
 import type { Command } from 'commander';
 import { runCommand } from '../context.js';
-import {
-  parseJwkArg,
-  parseList,
-  parsePositiveInt,
-  printJson,
-  readTokenArg,
-  withLocal,
-} from './token-shared.js';
+import { parseJwkArg, parseList, positiveInt, printJson, readTokenArg, withLocal } from './token-shared.js';
 
 interface DelegateFlags {
   parent: string;
   to: string;
   tools: string;
-  ttl?: number;
+  ttl?: string;
   aud?: string;
   toKey?: string;
-  dmax?: number;
+  dmax?: string;
   json?: boolean;
 }
 
@@ -32,17 +25,13 @@ export function register(program: Command): void {
     .requiredOption('--parent <token|->', 'the parent chain, or - to read it from stdin')
     .requiredOption('--to <spiffe>', "child's SPIFFE ID")
     .requiredOption('--tools <list>', 'comma-separated child scope (must be within the parent scope)')
-    .option(
-      '--ttl <seconds>',
-      "child lifetime (default: the rest of the parent's)",
-      parsePositiveInt('--ttl'),
-    )
+    .option('--ttl <seconds>', "child lifetime (default: the rest of the parent's)")
     .option('--aud <spiffe,...>', "child audience (default: the parent's; must be within it)")
     .option(
       '--to-key <jwk>',
       "child's Ed25519 public JWK (JSON or @file) for cnf; default: the key held here for --to, else none (terminal hop)",
     )
-    .option('--dmax <n>', 'maximum chain depth from here (may only shrink)', parsePositiveInt('--dmax'))
+    .option('--dmax <n>', 'maximum chain depth from here (may only shrink)')
     .option('--json', 'print the full result as JSON instead of the bare token')
     .action((f: DelegateFlags, cmd: Command) =>
       runCommand(async () => {
@@ -53,10 +42,10 @@ export function register(program: Command): void {
             token: parent,
             to: f.to,
             tool_scope: parseList(f.tools),
-            ...(f.ttl !== undefined ? { ttl: f.ttl } : {}),
+            ...(f.ttl !== undefined ? { ttl: positiveInt(f.ttl, '--ttl') } : {}),
             ...(aud !== undefined ? { aud: aud.length === 1 ? aud[0] : aud } : {}),
             ...(f.toKey !== undefined ? { to_key: parseJwkArg(f.toKey, '--to-key') } : {}),
-            ...(f.dmax !== undefined ? { dmax: f.dmax } : {}),
+            ...(f.dmax !== undefined ? { dmax: positiveInt(f.dmax, '--dmax') } : {}),
           });
           if (f.json) printJson(out);
           else process.stdout.write(`${out.token}\n`);

@@ -7,7 +7,9 @@ import { runCommand } from '../context.js';
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('start Envoy + SIGIL + a demo agent on free ports, send allowed and denied calls, print the decisions and a verified receipt')
+    .description(
+      'start Envoy + SIGIL + a demo agent on free ports, send allowed and denied calls, print the decisions and a verified receipt',
+    )
     .option('--keep', 'keep the temporary data dir')
     .option('--json', 'print the result as JSON after the report')
     .action((opts: { keep?: boolean; json?: boolean }) =>

@@ -6,6 +6,7 @@ import { register as registerDemo } from './demo.js';
 import { register as registerInspect } from './inspect.js';
 import { register as registerKeys } from './keys.js';
 import { register as registerMint } from './mint.js';
+import { register as registerPolicy } from './policy.js';
 import { register as registerRevoke } from './revoke.js';
 import { register as registerServe } from './serve.js';
 import { register as registerVerify } from './verify.js';
@@ -23,4 +24,5 @@ export const commands: Register[] = [
   registerInspect,
   registerRevoke,
   registerAudit,
+  registerPolicy,
 ];

@@ -5,17 +5,17 @@
 import type { Command } from 'commander';
 import { LOCAL_OPERATOR } from '../../issuer/service.js';
 import { runCommand } from '../context.js';
-import { parseJwkArg, parseList, parsePositiveInt, printJson, withLocal } from './token-shared.js';
+import { parseJwkArg, parseList, positiveInt, printJson, withLocal } from './token-shared.js';
 
 interface MintFlags {
   sub: string;
   task: string;
   tools: string;
-  ttl?: number;
+  ttl?: string;
   aud?: string;
   holderKey?: string;
   jti?: string;
-  dmax?: number;
+  dmax?: string;
   json?: boolean;
 }
 
@@ -27,11 +27,7 @@ export function register(program: Command): void {
     .requiredOption('--sub <spiffe>', "holder's SPIFFE ID, e.g. spiffe://sigil.mesh/agent/planner/1")
     .requiredOption('--task <id>', 'task id the token is bound to')
     .requiredOption('--tools <list>', 'comma-separated tool scope, e.g. fs.read,search.*')
-    .option(
-      '--ttl <seconds>',
-      'lifetime (default and maximum: sigil.issuer.max_ttl)',
-      parsePositiveInt('--ttl'),
-    )
+    .option('--ttl <seconds>', 'lifetime (default and maximum: sigil.issuer.max_ttl)')
     .option(
       '--aud <spiffe,...>',
       'audience SPIFFE ID(s) (default: the trust domain, i.e. any workload in it)',
@@ -41,11 +37,7 @@ export function register(program: Command): void {
       'holder Ed25519 public JWK (JSON or @file) for cnf; default: the key held here for --sub, else none',
     )
     .option('--jti <id>', 'explicit token id (default: random)')
-    .option(
-      '--dmax <n>',
-      'maximum chain depth (default: sigil.validator.max_chain_depth)',
-      parsePositiveInt('--dmax'),
-    )
+    .option('--dmax <n>', 'maximum chain depth (default: sigil.validator.max_chain_depth)')
     .option('--json', 'print the full result as JSON instead of the bare token')
     .action((f: MintFlags, cmd: Command) =>
       runCommand(() =>
@@ -56,11 +48,11 @@ export function register(program: Command): void {
               sub: f.sub,
               task_id: f.task,
               tool_scope: parseList(f.tools),
-              ...(f.ttl !== undefined ? { ttl: f.ttl } : {}),
+              ...(f.ttl !== undefined ? { ttl: positiveInt(f.ttl, '--ttl') } : {}),
               ...(aud !== undefined ? { aud: aud.length === 1 ? aud[0] : aud } : {}),
               ...(f.holderKey !== undefined ? { holder_key: parseJwkArg(f.holderKey, '--holder-key') } : {}),
               ...(f.jti !== undefined ? { jti: f.jti } : {}),
-              ...(f.dmax !== undefined ? { dmax: f.dmax } : {}),
+              ...(f.dmax !== undefined ? { dmax: positiveInt(f.dmax, '--dmax') } : {}),
             },
             LOCAL_OPERATOR,
           );

@@ -26,18 +26,19 @@ export function parseList(s: string): string[] {
     .filter((x) => x.length > 0);
 }
 
-/** A positive integer flag (seconds, depth). */
-export function parsePositiveInt(what: string): (s: string) => number {
-  return (s: string) => {
-    const n = Number(s);
-    if (!/^\d+$/.test(s) || !Number.isSafeInteger(n) || n < 1) {
-      throw new IssuerError(
-        'ISSUER_BAD_REQUEST',
-        `${what} must be a positive integer, got ${JSON.stringify(s)}`,
-      );
-    }
-    return n;
-  };
+/**
+ * A positive integer flag (seconds, depth). Flags stay strings until the command body runs, so a bad
+ * value is reported by runCommand as `ISSUER_BAD_REQUEST: …` instead of escaping commander as a crash.
+ */
+export function positiveInt(s: string, what: string): number {
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || !Number.isSafeInteger(n) || n < 1) {
+    throw new IssuerError(
+      'ISSUER_BAD_REQUEST',
+      `${what} must be a positive integer, got ${JSON.stringify(s)}`,
+    );
+  }
+  return n;
 }
 
 /** A public JWK flag: inline JSON or `@path` to a JSON file. Private keys (`d`) are refused. */
