@@ -1,0 +1,47 @@
+/**
+ * The token module's shared malformed-token table (test/token/malformed.ts) sent through the authz
+ * pipeline as `Authorization: Bearer <token>`: every entry is a deny with a stable code, never an allow
+ * and never a crash. When the header itself is a well-formed bearer token, the code is the token
+ * module's own code for that entry.
+ */
+import { describe, expect, it } from 'vitest';
+import { checkFromConfig } from '../../src/authz/index.js';
+import { LIMITS } from '../../src/authz/lib/limits.js';
+import { loadConfig } from '../../src/config/index.js';
+import { frozenClock } from '../../src/lib/clock.js';
+import { MALFORMED_TOKENS } from '../token/malformed.js';
+import { checkRequest } from '../support/check-request.js';
+import { agentId, testIdentity } from '../support/identity.js';
+import { memorySink } from '../support/memory-sink.js';
+
+const clock = frozenClock(1_767_225_600_000);
+const id = testIdentity(clock);
+const config = loadConfig({ env: {}, overrides: { agent: { spiffe_id: agentId('local') } } });
+const sink = memorySink();
+const { check } = checkFromConfig(config, { trust: id.trust, ledger: sink, clock });
+const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+describe('authz rejects every malformed token of the shared table', () => {
+  it.each(MALFORMED_TOKENS.map((m) => [m.name, m] as const))('%s', async (_name, m) => {
+    const value = typeof m.token === 'string' ? m.token : String(m.token);
+    const res = await check(checkRequest({ method: 'POST', path: '/mcp', headers: { 'x-sigil-tool': 'fs.read', authorization: `Bearer ${value}` } }));
+    expect(res.status.code).not.toBe(0);
+    expect(res.okResponse).toBeUndefined();
+    const body = JSON.parse(res.deniedResponse!.body) as { code: string };
+    const status = Number(res.deniedResponse!.status.code);
+    if (value.length > LIMITS.maxHeaderValue - 7) {
+      expect([status, body.code]).toEqual([431, 'AUTHZ_HEADERS_TOO_LARGE']);
+    } else if (!B64TOKEN.test(value.trim())) {
+      // Not `Bearer 1*SP b64token` (RFC 6750 §2.1), empty included: refused before any parsing.
+      expect([status, body.code]).toEqual([401, 'AUTHZ_BAD_AUTH_HEADER']);
+    } else if (value.trim() !== value) {
+      // Surrounding whitespace is optional whitespace of the header (RFC 9110 §5.5), not part of the
+      // token: the trimmed token is verified and still refused by the token module.
+      expect(status).toBe(401);
+      expect(body.code).toMatch(/^TBIT_/);
+    } else {
+      expect(body.code).toBe(m.code);
+    }
+    expect(sink.records.at(-1)!.decision).toBe('deny');
+  });
+});
