@@ -236,8 +236,10 @@ function ForceGraph({
         .attr('id', id)
         .attr('viewBox', '0 -5 10 10')
         .attr('refX', 10)
-        .attr('markerWidth', 7)
-        .attr('markerHeight', 7)
+        // Fixed size: with the default strokeWidth units, busy (thicker) edges would get huge arrow heads.
+        .attr('markerUnits', 'userSpaceOnUse')
+        .attr('markerWidth', 11)
+        .attr('markerHeight', 11)
         .attr('orient', 'auto')
         .append('path')
         .attr('d', 'M0,-5L10,0L0,5')

@@ -83,7 +83,7 @@ function InspectionResult({ r }: { r: TokenInspection }) {
           <>
             <strong>Invalid</strong> <code className="code" data-testid="inspect-code">{r.code}</code>
             {r.hop !== undefined && <span> at hop {r.hop + 1}</span>}
-            {r.error && <div className="reason">{r.error}</div>}
+            {r.error && <div className="reason">{r.error.replace(/^hop \d+: /, '')}</div>}
           </>
         )}
       </div>

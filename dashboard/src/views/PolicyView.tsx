@@ -7,20 +7,30 @@ import { api, postJson } from '../api.js';
 import { Empty, ErrorBox, fmtTime, Loading } from '../components.js';
 import type { PolicyInfo } from '../types.js';
 
+/** A PolicyContext as the Check path builds it: the decoded CheckRequest plus the verified-chain summary. */
 const SAMPLE_INPUT = JSON.stringify(
   {
-    attributes: {
-      request: { http: { method: 'POST', path: '/mcp', headers: { 'x-sigil-tool': 'fs.read' } } },
+    checkRequest: {
+      attributes: {
+        request: {
+          http: {
+            method: 'POST',
+            path: '/tools/fs.read',
+            host: 'agent.local',
+            headers: { ':method': 'POST', ':path': '/tools/fs.read', ':authority': 'agent.local' },
+          },
+        },
+      },
     },
-    parsed_path: ['mcp'],
     sigil: {
       valid: true,
       code: 'OK',
-      sub: 'spiffe://sigil.mesh/agent/worker/1',
+      sub: 'spiffe://sigil.mesh/agent/reviewer/1',
       task_id: 'task-1',
       tool: 'fs.read',
+      tools: ['fs.read'],
       tool_scope: ['fs.read'],
-      depth: 2,
+      depth: 3,
       hops: [],
     },
   },
@@ -138,7 +148,10 @@ function Evaluator() {
   return (
     <form className="card" onSubmit={run}>
       <h2>Evaluate an input</h2>
-      <label htmlFor="policy-input">Input document (same path as Check)</label>
+      <label htmlFor="policy-input">
+        Input: <code>checkRequest</code> (decoded CheckRequest) and <code>sigil</code> (chain summary), evaluated
+        like a Check
+      </label>
       <textarea
         id="policy-input"
         rows={12}

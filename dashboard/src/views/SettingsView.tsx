@@ -1,6 +1,7 @@
 /** Settings: log in with the admin token, and pin the checkpoint verifier key proofs are checked against. */
 import { type FormEvent, useState } from 'react';
 import { api, login, logout } from '../api.js';
+import { parseVerifierKey } from '../../../src/ledger/verify-note.js';
 import { ErrorBox } from '../components.js';
 import { pinnedVerifierKey, pinVerifierKey } from '../settings.js';
 
@@ -30,9 +31,13 @@ export function SettingsView({ authed, onAuth }: { authed: boolean; onAuth: (ok:
   const savePin = (e: FormEvent) => {
     e.preventDefault();
     const k = key.trim();
-    if (k !== '' && !/^[^+\s]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+=*$/.test(k)) {
-      setKeyNote('That is not a verifier key: expected <name>+<8 hex digits>+<base64>.');
-      return;
+    if (k !== '') {
+      try {
+        parseVerifierKey(k);
+      } catch (err) {
+        setKeyNote(`Not pinned: ${(err as Error).message}. Expected <name>+<8 hex digits>+<base64 key>.`);
+        return;
+      }
     }
     pinVerifierKey(k);
     setPinned(k === '' ? undefined : k);

@@ -1,21 +1,27 @@
 /**
- * The scripted scenario every dashboard test sees: one task, a planner that delegates narrowed scopes to a
- * researcher and a writer, the writer re-delegating read-only to a reviewer; allowed and denied calls; and a
- * forged hop that widens the scope (signed with the real holder key).
+ * The scripted scenario every dashboard test sees: one task; a planner (root holder) delegates narrowed scopes to
+ * a researcher and a writer; the writer re-delegates read-only to a reviewer; allowed and denied calls go through
+ * Envoy; and a forged hop that widens the reviewer's scope, correctly signed with the reviewer's real holder key.
  */
-import { agentId, type TestIdentity } from '../../support/identity.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { publicJwkOf } from '../../../src/token/index.js';
+import type { KeyPair } from '../../support/identity.js';
 import { forgeChild } from './forge.js';
 import type { Stack } from './stack.js';
 
 /** The task id of the scenario. */
 export const TASK = 'task-quarterly-report';
+/** A second, unrelated task (for the task filter). */
+export const TASK2 = 'task-incident-triage';
+const id = (n: string) => `spiffe://sigil.mesh/agent/${n}/1`;
 /** The scenario's agents. */
 export const AGENTS = {
-  planner: agentId('planner'),
-  researcher: agentId('researcher'),
-  writer: agentId('writer'),
-  reviewer: agentId('reviewer'),
-  intruder: agentId('intruder'),
+  planner: id('planner'),
+  researcher: id('researcher'),
+  writer: id('writer'),
+  reviewer: id('reviewer'),
+  intruder: id('intruder'),
+  triage: id('triage'),
 } as const;
 
 /** Tokens the tests reuse. */
@@ -24,35 +30,54 @@ export interface ScenarioTokens {
   researcher: string;
   writer: string;
   reviewer: string;
-  /** reviewer's chain plus a hop claiming `fs.*` (wider than `fs.read`). */
+  /** The reviewer's chain plus a hop claiming `fs.*` (wider than its `fs.read`), signed by the reviewer's key. */
   forgedWidening: string;
 }
 
-/** Mints and delegates the chains and sends the scenario's Check requests. */
-export async function runScenario(id: TestIdentity, stack: Stack): Promise<ScenarioTokens> {
-  const planner = id.mint({ sub: AGENTS.planner, task: TASK, scope: ['fs.*', 'web.search'], ttl: 300 });
-  const researcher = id.delegate(planner.token, planner.holder, AGENTS.researcher, ['web.search']);
-  const writer = id.delegate(planner.token, planner.holder, AGENTS.writer, ['fs.read', 'fs.write']);
-  const reviewer = id.delegate(writer.token, writer.holder, AGENTS.reviewer, ['fs.read']);
-  const forgedWidening = forgeChild(reviewer.token, reviewer.holder, AGENTS.intruder, ['fs.*']);
+/** What the scenario's calls returned (HTTP status through Envoy), in order. */
+export interface ScenarioResult {
+  tokens: ScenarioTokens;
+  statuses: number[];
+}
+
+function keyPair(): KeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return { priv: privateKey, pub: publicKey, jwk: publicJwkOf(publicKey) };
+}
+
+/** Mints (operator) and delegates (sidecar-held keys) the chains, then sends the calls through Envoy. */
+export async function runScenario(stack: Stack): Promise<ScenarioResult> {
+  const { service, stores, operator } = stack.issuer;
+  for (const a of [AGENTS.planner, AGENTS.writer]) stores.keys.ensureAgentKey(a);
+  const reviewerKey = keyPair();
+  const planner = service.mint(
+    { sub: AGENTS.planner, task_id: TASK, tool_scope: ['fs.*', 'web.search'], ttl: 300 },
+    operator,
+  ).token;
+  const researcher = service.delegate({ token: planner, to: AGENTS.researcher, tool_scope: ['web.search'] }).token;
+  const writer = service.delegate({ token: planner, to: AGENTS.writer, tool_scope: ['fs.read', 'fs.write'] }).token;
+  const reviewer = service.delegate({
+    token: writer,
+    to: AGENTS.reviewer,
+    tool_scope: ['fs.read'],
+    to_key: reviewerKey.jwk,
+  }).token;
+  const forgedWidening = forgeChild(reviewer, reviewerKey, AGENTS.intruder, ['fs.*']);
+  const triage = service.mint({ sub: AGENTS.triage, task_id: TASK2, tool_scope: ['tickets.read'], ttl: 300 }, operator).token;
 
   const calls: [string | undefined, string][] = [
-    [planner.token, 'fs.list'],
-    [researcher.token, 'web.search'],
-    [researcher.token, 'web.search'],
-    [writer.token, 'fs.write'],
-    [reviewer.token, 'fs.read'],
-    [reviewer.token, 'fs.write'], // out of scope → deny
-    [researcher.token, 'fs.read'], // out of scope → deny
-    [forgedWidening, 'fs.delete'], // forged widening → deny TBIT_SCOPE_WIDENED
-    [undefined, 'fs.read'], // no token → deny, no task
+    [planner, 'fs.list'],
+    [researcher, 'web.search'],
+    [researcher, 'web.search'],
+    [writer, 'fs.write'],
+    [reviewer, 'fs.read'],
+    [reviewer, 'fs.write'], // out of scope → 403
+    [researcher, 'fs.read'], // out of scope → 403
+    [forgedWidening, 'fs.delete'], // forged widening → 401 TBIT_SCOPE_WIDENED
+    [undefined, 'fs.read'], // no token → 401
+    [triage, 'tickets.read'],
   ];
-  for (const [token, tool] of calls) await stack.check(token, tool);
-  return {
-    planner: planner.token,
-    researcher: researcher.token,
-    writer: writer.token,
-    reviewer: reviewer.token,
-    forgedWidening,
-  };
+  const statuses: number[] = [];
+  for (const [token, tool] of calls) statuses.push(await stack.call(token, tool));
+  return { tokens: { planner, researcher, writer, reviewer, forgedWidening }, statuses };
 }
