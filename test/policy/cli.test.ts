@@ -1,0 +1,150 @@
+/** `sigil policy build|eval` as a real child process (tsx), against the real OPA CLI. */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluatePolicy, loadBundle } from '../../src/policy/index.js';
+import { readTar } from '../../src/policy/lib/tar.js';
+import { MALFORMED_BUNDLES } from './malformed-bundles.js';
+import { context, POLICY_DIR, sigil, tempDir } from './support.js';
+
+const MAIN = resolve('src/cli/main.ts');
+const tmp = tempDir('sigil-policy-cli-');
+afterAll(() => tmp.cleanup());
+
+function run(
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, SIGIL_DATA: tmp.dir, SIGIL_CONFIG: '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(stdin ?? '');
+    child.once('exit', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+const basic = (u: string) => `Basic ${Buffer.from(`${u}:pw`).toString('base64')}`;
+const rbacBundle = join(tmp.dir, 'rbac.tar.gz');
+
+describe('sigil policy build', () => {
+  beforeAll(async () => {
+    const r = await run([
+      'policy',
+      'build',
+      join(POLICY_DIR, 'examples/rbac'),
+      '-o',
+      rbacBundle,
+      '--revision',
+      'rbac-7',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      bundle: rbacBundle,
+      revision: 'rbac-7',
+      entrypoints: ['envoy/authz/allow'],
+      builtins: [],
+    });
+  });
+
+  it('writes a bundle SIGIL loads, with the requested revision', async () => {
+    const b = await loadBundle(readFileSync(rbacBundle));
+    expect(b.revision).toBe('rbac-7');
+  });
+
+  it('a Rego syntax error → POLICY_BUILD_FAILED with opa’s message, exit 1', async () => {
+    const dir = join(tmp.dir, 'broken');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'p.rego'), 'package envoy.authz\n\nallow if {\n');
+    const r = await run(['policy', 'build', dir, '-o', join(tmp.dir, 'x.tar.gz')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^POLICY_BUILD_FAILED: opa build failed/);
+    expect(r.stderr).toMatch(/rego_parse_error/);
+  });
+
+  it('a policy needing an unprovided builtin fails at build time with POLICY_BUILTIN_MISSING', async () => {
+    const dir = join(tmp.dir, 'needs-uuid');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'p.rego'), 'package envoy.authz\n\nallow if uuid.rfc4122(input.x) != ""\n');
+    const r = await run(['policy', 'build', dir, '-o', join(tmp.dir, 'u.tar.gz')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^POLICY_BUILTIN_MISSING: .*uuid\.rfc4122/);
+  });
+});
+
+describe('sigil policy eval', () => {
+  it('prints the same verdict as the in-process policy step (same code path)', async () => {
+    const ctx = context({
+      method: 'DELETE',
+      path: '/api/items/3',
+      headers: { authorization: basic('alice') },
+    });
+    const input = join(tmp.dir, 'alice.json');
+    writeFileSync(input, JSON.stringify(ctx));
+    const r = await run([
+      'policy',
+      'eval',
+      '--bundle',
+      rbacBundle,
+      '--input',
+      input,
+      '--now',
+      '1767225600000',
+    ]);
+    expect(r.code).toBe(0);
+    const cli = JSON.parse(r.stdout) as Record<string, unknown>;
+    const local = evaluatePolicy(await loadBundle(readFileSync(rbacBundle)), ctx, { timeoutMs: 10_000 });
+    expect({ ...cli, evalUs: 0 }).toEqual({ ...JSON.parse(JSON.stringify(local)), evalUs: 0 });
+    expect(cli).toMatchObject({ allowed: true, code: 'OK', revision: 'rbac-7' });
+  });
+
+  it('a reader may not delete: POLICY_DENIED / 403', async () => {
+    const r = await run(
+      ['policy', 'eval', '--bundle', rbacBundle, '--input', '-'],
+      JSON.stringify(
+        context({ method: 'DELETE', path: '/api/items/3', headers: { authorization: basic('bob') } }),
+      ),
+    );
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ allowed: false, code: 'POLICY_DENIED', httpStatus: 403 });
+  });
+
+  it('--raw evaluates an input document directly', async () => {
+    const doc = {
+      attributes: { request: { http: { method: 'GET', headers: {} } } },
+      parsed_path: ['healthz'],
+      sigil: sigil(),
+    };
+    const r = await run(
+      ['policy', 'eval', '--bundle', rbacBundle, '--input', '-', '--raw'],
+      JSON.stringify(doc),
+    );
+    expect(JSON.parse(r.stdout)).toMatchObject({ allowed: true, code: 'OK' });
+  });
+
+  it('input that is not a policy context → POLICY_INPUT_INVALID, exit 1', async () => {
+    const r = await run(['policy', 'eval', '--bundle', rbacBundle, '--input', '-'], '{"hello": 1}');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^POLICY_INPUT_INVALID:/);
+  });
+
+  it('malformed bundles from the shared table → POLICY_BUNDLE_INVALID, exit 1', async () => {
+    const bundle = readFileSync(rbacBundle);
+    const valid = { bundle, wasm: readTar(gunzipSync(bundle)).get('/policy.wasm')! };
+    for (const c of MALFORMED_BUNDLES.filter((x) => !x.options).slice(1, 3)) {
+      const f = join(tmp.dir, 'bad.tar.gz');
+      writeFileSync(f, c.build(valid));
+      const r = await run(['policy', 'eval', '--bundle', f, '--input', '-'], JSON.stringify(context()));
+      expect(r.code, c.name).toBe(1);
+      expect(r.stderr, c.name).toMatch(/^POLICY_BUNDLE_INVALID:/);
+    }
+  });
+});
