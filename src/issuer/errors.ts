@@ -28,8 +28,6 @@ export type IssuerErrorCode =
   | 'ISSUER_NOT_FOUND'
   /** Route exists, method does not. */
   | 'ISSUER_METHOD_NOT_ALLOWED'
-  /** No key held for the requested local SPIFFE ID. */
-  | 'ISSUER_UNKNOWN_AGENT'
   /** A key or revocation file in the data dir is unreadable or corrupt (fail closed). */
   | 'ISSUER_STORE_CORRUPT'
   /** Could not take the data-dir lock in time. */
@@ -49,7 +47,6 @@ const PROTOCOL: Record<IssuerErrorCode, [GrpcStatusCode, number]> = {
   ISSUER_UNSUPPORTED_MEDIA_TYPE: [GrpcStatus.INVALID_ARGUMENT, 415],
   ISSUER_NOT_FOUND: [GrpcStatus.NOT_FOUND, 404],
   ISSUER_METHOD_NOT_ALLOWED: [GrpcStatus.UNIMPLEMENTED, 405],
-  ISSUER_UNKNOWN_AGENT: [GrpcStatus.NOT_FOUND, 404],
   ISSUER_STORE_CORRUPT: [GrpcStatus.DATA_LOSS, 500],
   ISSUER_STORE_BUSY: [GrpcStatus.UNAVAILABLE, 503],
   ISSUER_INTERNAL: [GrpcStatus.INTERNAL, 500],
