@@ -13,7 +13,7 @@ import { b64encode } from './lib/b64.js';
 import { checkLmdbFile } from './lib/file-check.js';
 import { EMPTY_ROOT, HASH_LEN } from './lib/hash.js';
 import { indexValue, KIND, recordIndexKeys } from './lib/index-keys.js';
-import { nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
+import { leafValue, nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
 import { consistencyPath, foldFrontier, frontierOf, inclusionPath } from './lib/proof.js';
 import { formatCheckpoint } from './parse-checkpoint.js';
 import type { DecisionRecord } from './record.js';
@@ -187,7 +187,7 @@ export class MerkleLog {
     if (!exists && options.readOnly) throw new LedgerError('LEDGER_NOT_FOUND', `no ledger at ${file}`);
     let env: RootDatabase;
     try {
-      env = open({ path: file, maxDbs: 8, readOnly: (options.readOnly || options.forVerify) ?? false, noMemInit: true });
+      env = open({ path: file, maxDbs: 8, readOnly: (options.readOnly || options.forVerify) ?? false, noMemInit: true, separateFlushed: true });
     } catch (e) {
       throw new LedgerError('LEDGER_CORRUPT', `cannot open ${file}: ${(e as Error).message}`, e);
     }
@@ -300,7 +300,9 @@ export class MerkleLog {
    * @throws LedgerError `LEDGER_BAD_ARGUMENT`, `LEDGER_CLOSED`, `LEDGER_COMMIT_FAILED`.
    */
   append(data: Uint8Array): Promise<number> {
-    return this.appendIndexed(data, undefined);
+    if (!(data instanceof Uint8Array)) return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'entry must be a Uint8Array'));
+    if (data.length > 16 * 1024 * 1024) return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'entry larger than 16 MiB'));
+    return this.appendValue(leafValue(data), undefined);
   }
 
   /**
@@ -309,21 +311,15 @@ export class MerkleLog {
    * @throws LedgerError `LEDGER_RECORD_INVALID` plus those of {@link append}.
    */
   async appendDecision(record: DecisionRecord): Promise<AppendedDecision> {
-    const bytes = encodeRecord(record);
-    const leaf = nodeHashLeaf(bytes);
-    const index = await this.appendIndexed(bytes, recordIndexKeys(record), leaf);
-    return { index, leafHash: new Uint8Array(leaf) };
+    const value = leafValue(encodeRecord(record));
+    const index = await this.appendValue(value, recordIndexKeys(record));
+    return { index, leafHash: new Uint8Array(value.subarray(0, HASH_LEN)) };
   }
 
-  private appendIndexed(
-    data: Uint8Array,
-    keys: Array<[string, string | number]> | undefined,
-    leaf?: Buffer,
-  ): Promise<number> {
+  /** Appends a prepared `leafHash ‖ data` value plus its index keys. */
+  private appendValue(value: Buffer, keys: Array<[string, string | number]> | undefined): Promise<number> {
     if (this.closed) return Promise.reject(new LedgerError('LEDGER_CLOSED', 'ledger is closed'));
     if (this.readOnly) return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger opened read-only'));
-    if (!(data instanceof Uint8Array)) return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'entry must be a Uint8Array'));
-    if (data.length > 16 * 1024 * 1024) return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'entry larger than 16 MiB'));
     if (this.assigned >= MAX_ENTRIES) return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger is full (2^32 - 1 entries)'));
     const index = this.assigned++;
     let batch = this.open;
@@ -333,12 +329,8 @@ export class MerkleLog {
       setImmediate(() => this.flushOpen());
     }
     // Leaf, then merge equal-sized subtrees on the right edge: each completed perfect subtree is stored.
-    const lh = leaf ?? nodeHashLeaf(data);
-    const value = Buffer.allocUnsafe(HASH_LEN + data.length);
-    lh.copy(value, 0);
-    value.set(data, HASH_LEN);
     batch.entries.push(value);
-    let cur = lh;
+    let cur: Buffer = value.subarray(0, HASH_LEN);
     let level = 0;
     let at = index;
     while (this.frontier.length > 0 && (this.frontier[this.frontier.length - 1] as { level: number }).level === level) {
@@ -375,10 +367,13 @@ export class MerkleLog {
     } catch (e) {
       written = Promise.reject(e);
     }
+    // separateFlushed: the write promise resolves at commit and carries `flushed`, which resolves once
+    // THIS transaction is fsynced (lmdb-js overlappingSync flushes after the commit, off the write lock).
+    const flushed = (written as Promise<boolean> & { flushed?: PromiseLike<unknown> }).flushed;
     const done = written
       .then(async (ok) => {
         if (!ok) throw new LedgerError('LEDGER_COMMIT_FAILED', `batch at ${batch.start} lost its commit guard`);
-        if (this.durability === 'sync') await this.env.flushed;
+        if (this.durability === 'sync') await (flushed ?? this.env.flushed);
         this.committed = Math.max(this.committed, end);
         for (let i = 0; i < batch.waiters.length; i++) (batch.waiters[i] as Waiter).resolve(batch.start + i);
         this.emit({ first: batch.start, size: end });

@@ -107,7 +107,7 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
     if (!nodeHashLeaf(value.subarray(HASH_LEN)).equals(storedLeaf)) {
       add({ kind: 'entry', index: key, message: `entry ${key} does not match its leaf hash` });
     }
-    let cur = storedLeaf;
+    let cur: Buffer = storedLeaf;
     let level = 0;
     let at = key;
     while (frontier.length > 0 && (frontier[frontier.length - 1] as { level: number }).level === level) {
@@ -122,7 +122,7 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
       cur = stored && stored.length === HASH_LEN ? Buffer.from(stored) : computed;
     }
     // The pure recomputation from entry bytes alone, for comparison with the signed checkpoints.
-    let p = nodeHashLeaf(value.subarray(HASH_LEN));
+    let p: Buffer = nodeHashLeaf(value.subarray(HASH_LEN));
     let pl = 0;
     while (pure.length > 0 && (pure[pure.length - 1] as { level: number }).level === pl) {
       p = nodeHashNode((pure.pop() as { hash: Buffer }).hash, p);
