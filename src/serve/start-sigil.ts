@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pino, type Logger } from 'pino';
+import { dashboardApi } from '../admin/api/dashboard-api.js';
 import { createMetrics, type SigilMetrics } from '../admin/metrics.js';
 import { type AdminServer, startAdminServer } from '../admin/server.js';
 import { checkFromConfig } from '../authz/create-check.js';
@@ -25,11 +26,15 @@ export interface StartSigilDeps {
   /** Overrides the configured policy (tests, embedding). Default: createPolicyDecider(config) ?? built-in. */
   policy?: PolicyDecider;
   /**
-   * Builds extra admin handlers once the ledger and trust store are open (the dashboard API).
-   * Called with the running parts; each returned handler is mounted in order.
+   * Builds the admin handlers once the ledger and trust store are open. Called with the running parts;
+   * each returned handler is mounted in order (and its `close()`, if any, runs on shutdown).
+   * Default: the dashboard API (src/admin/api dashboardApi).
    */
-  adminHandlers?: (parts: SigilParts) => Array<(req: IncomingMessage, res: ServerResponse) => boolean> | Promise<Array<(req: IncomingMessage, res: ServerResponse) => boolean>>;
+  adminHandlers?: (parts: SigilParts) => AdminHandlers | Promise<AdminHandlers>;
 }
+
+/** Handlers for the admin server; an optional `close` ends their streams on shutdown. */
+export type AdminHandlers = Array<((req: IncomingMessage, res: ServerResponse) => boolean) & { close?: () => void }>;
 
 /** The running parts, for handlers, tests and the demo. */
 export interface SigilParts {
@@ -113,7 +118,13 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     // Drain Checks first so every in-flight decision is still recorded before the ledger closes.
     cleanup.push(() => authz.close());
     const parts: SigilParts = { config, logger, metrics, issuer, ledger: log, policy };
-    for (const h of (await deps.adminHandlers?.(parts)) ?? []) admin.mount(h);
+    const handlers = deps.adminHandlers
+      ? await deps.adminHandlers(parts)
+      : [await dashboardApi({ ...parts, adminUrl: admin.url }, { clock })];
+    for (const h of handlers) {
+      admin.mount(h);
+      if (h.close) cleanup.push(() => h.close?.());
+    }
     ready = true;
     metrics.ready.set(1);
     logger.info(

@@ -14,6 +14,7 @@ import { type EchoUpstream, startEchoUpstream } from '../support/upstream.js';
 const SELF = 'spiffe://sigil.mesh/agent/tools/e2e';
 const ORCH = 'spiffe://sigil.mesh/agent/orchestrator/e2e';
 const WORKER = 'spiffe://sigil.mesh/agent/worker/e2e';
+const ADMIN_TOKEN = 'e2e-admin-token-0123456789';
 
 let upstream: EchoUpstream;
 let sigil: SigilProcess;
@@ -26,6 +27,7 @@ beforeAll(async () => {
   sigil = await startSigilProcess({
     agent: { spiffe_id: SELF },
     validator: { clock_skew: 0 },
+    admin: { token: ADMIN_TOKEN },
     authz: {
       routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }],
       public_routes: [{ method: 'GET', path: '/public/**' }],
@@ -159,6 +161,15 @@ describe('Envoy → SIGIL → upstream', () => {
     expect(m).toMatch(/sigil_decisions_total\{result="deny",code="AUTHZ_TOOL_NOT_IN_SCOPE"\} [1-9]/);
     expect(m).toMatch(/sigil_chain_cache_total\{result="hit"\} [1-9]/);
     expect((await fetch(`${sigil.adminUrl}/ready`)).status).toBe(200);
+  });
+
+  it('sigil serve mounts the dashboard API on the admin server (bearer admin token), reading the same ledger', async () => {
+    expect((await fetch(`${sigil.adminUrl}/api/decisions?limit=5`)).status).toBe(401);
+    const r = await fetch(`${sigil.adminUrl}/api/decisions?limit=5`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(r.status).toBe(200);
+    const j = (await r.json()) as { items: { record: { id: string } }[]; size: number };
+    expect(j.size).toBe(decisionIds.length);
+    expect(j.items[0]!.record.id).toBe(decisionIds.at(-1));
   });
 
   it('SIGIL stopped → Envoy fails closed with status_on_error 503; every decision is in the ledger; audit verify passes', async () => {

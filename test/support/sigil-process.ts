@@ -41,7 +41,7 @@ export async function startSigilProcess(sigil: Record<string, unknown> = {}): Pr
       log: { level: 'info' },
       ...sigil,
       authz: { listen: `127.0.0.1:${authz}`, ...(sigil.authz as object) },
-      admin: { listen: `127.0.0.1:${admin}` },
+      admin: { listen: `127.0.0.1:${admin}`, ...(sigil.admin as object) },
       issuer: { listen_http: `127.0.0.1:${http}`, listen_grpc: `127.0.0.1:${grpc}`, ...(sigil.issuer as object) },
     },
   };
