@@ -7,7 +7,7 @@
  * Exit status 1 when a correctness check failed (unexpected status, ledger growth mismatch).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,6 +27,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     'skip-setup': { type: 'boolean', default: false },
+    runner: { type: 'string' },
   },
 });
 
@@ -40,6 +41,30 @@ for (const [what, file] of Object.entries({ envoy: p.envoy, vegeta: p.vegeta, 'o
   if (!existsSync(file)) throw new Error(`${what} missing at ${file}: run bash scripts/setup-tools.sh --bench`);
 }
 
+// How SIGIL runs: `build` (default for the full run) compiles src/ with tsc into .tools/bench-build and
+// runs plain node, as a deployment does; `tsx` (default for --smoke) runs the sources through tsx.
+const runner = values.runner ?? (smoke ? 'tsx' : 'build');
+if (runner === 'build' && !process.env.SIGIL_BENCH_CLI) {
+  // Same layout as the package (<pkg>/dist/src/..., <pkg>/proto, ...) so asset lookups work unchanged.
+  const pkg = join(root, '.tools', 'bench-build');
+  const out = join(pkg, 'dist');
+  mkdirSync(pkg, { recursive: true });
+  for (const d of ['proto', 'policy', 'envoy', 'dashboard', 'package.json']) {
+    if (existsSync(join(root, d)) && !existsSync(join(pkg, d))) symlinkSync(join(root, d), join(pkg, d));
+  }
+  process.stderr.write('[bench:e2e] compiling SIGIL (tsc -p tsconfig.build.json) into .tools/bench-build/dist\n');
+  try {
+    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', out], {
+      cwd: root,
+      stdio: 'ignore',
+    });
+  } catch {
+    // tsc still emits when some file has type errors (others may be mid-edit); the start-up check catches real breakage.
+  }
+  process.env.SIGIL_BENCH_CLI = join(out, 'src', 'cli', 'main.js');
+}
+const sigilRunner = process.env.SIGIL_BENCH_CLI ? `node ${process.env.SIGIL_BENCH_CLI.replace(`${root}/`, '')} (compiled)` : 'node --import tsx src/cli/main.ts';
+
 const configs = (values.configs ? values.configs.split(',') : [...CONFIGS]) as ConfigName[];
 for (const c of configs) if (!CONFIGS.includes(c)) throw new Error(`unknown configuration ${c}; known: ${CONFIGS.join(', ')}`);
 const rates = (values.rates ?? (smoke ? '100,200' : '250,500,1000')).split(',').map(Number);
@@ -48,6 +73,7 @@ const plan = cpuPlan(pin);
 const outDir = resolve(values.out ?? join(root, 'test-artifacts', 'bench-e2e', new Date().toISOString().replace(/[:.]/g, '-')));
 mkdirSync(outDir, { recursive: true });
 
+const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const run = await runAll({
   paths: p,
   outDir,
@@ -65,7 +91,13 @@ const run = await runAll({
 const sum = summarize(run);
 const refRate = rates.includes(1000) ? 1000 : rates[rates.length - 1]!;
 const command = smoke ? 'npm run bench:e2e:smoke' : 'npm run bench:e2e';
-const md = renderMarkdown(run, sum, { machine: machineLine(), cpuPlan: plan.describe, command, refRate });
+const md = renderMarkdown(run, sum, {
+  machine: `${machineLine()}; load average before the run: ${loadBefore}`,
+  cpuPlan: plan.describe,
+  command,
+  refRate,
+  sigilRunner,
+});
 writeFileSync(join(outDir, 'result.json'), JSON.stringify({ run, summary: sum }, null, 2));
 writeFileSync(join(outDir, 'report.md'), md);
 process.stdout.write(`${md}\n`);

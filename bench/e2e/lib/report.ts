@@ -115,7 +115,7 @@ const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite
 export function renderMarkdown(
   run: RunResult,
   sum: ConfigSummary[],
-  meta: { machine: string; cpuPlan: string; command: string; refRate: number },
+  meta: { machine: string; cpuPlan: string; command: string; refRate: number; sigilRunner: string },
 ): string {
   const o = run.options;
   const L: string[] = [];
@@ -128,6 +128,7 @@ export function renderMarkdown(
   L.push('');
   L.push(`- Machine: ${meta.machine}`);
   L.push(`- CPU placement: ${meta.cpuPlan}`);
+  L.push(`- SIGIL ran as: \`${meta.sigilRunner} serve\`, log level warn`);
   L.push(
     `- Rounds: ${o.rounds}, configurations interleaved (order rotated each round), fresh processes per configuration; figures are medians over rounds. ` +
       `Per configuration: ${o.warmupS} s warm-up, ${o.saturationS} s saturation (${o.saturationWorkers} in-flight requests, closed loop), ` +
