@@ -1,0 +1,111 @@
+/**
+ * The composition root in-process: admin endpoints, a Unix-socket ext_authz listener, and graceful
+ * drain (Checks in flight when close() starts still get their answer and their ledger record).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Client, credentials, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authzProtos } from '../../src/authz/proto.js';
+import type { CheckRequest, CheckResponse } from '../../src/authz/types.js';
+import { loadConfig } from '../../src/config/index.js';
+import { LOCAL_OPERATOR } from '../../src/issuer/service.js';
+import { MerkleLog } from '../../src/ledger/index.js';
+import { type RunningSigil, startSigil } from '../../src/serve/index.js';
+import { checkRequest } from '../support/check-request.js';
+import { freePorts } from '../support/ports.js';
+
+const SELF = 'spiffe://sigil.mesh/agent/tools/serve-test';
+let dir: string;
+let sigil: RunningSigil;
+let client: Client;
+
+function authzClient(address: string): Client {
+  let node: unknown = authzProtos().grpc;
+  for (const p of 'envoy.service.auth.v3.Authorization'.split('.')) node = (node as Record<string, unknown>)[p];
+  return new (node as ServiceClientConstructor)(address, credentials.createInsecure());
+}
+
+const check = (req: CheckRequest) =>
+  new Promise<CheckResponse>((resolve, reject) =>
+    (client as unknown as { Check: (r: CheckRequest, cb: (e: Error | null, r: CheckResponse) => void) => void }).Check(
+      req,
+      (e, r) => (e ? reject(e) : resolve(r)),
+    ),
+  );
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'sigil-serve-test-'));
+  const [admin, http, grpc] = (await freePorts(3)) as [number, number, number];
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      data_dir: dir,
+      agent: { spiffe_id: SELF },
+      authz: { listen: `unix:${join(dir, 'authz.sock')}`, routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }] },
+      admin: { listen: `127.0.0.1:${admin}`, token: 'serve-test-admin-token' },
+      issuer: { listen_http: `127.0.0.1:${http}`, listen_grpc: `127.0.0.1:${grpc}` },
+      audit: { durability: 'fast' },
+    },
+  });
+  sigil = await startSigil(config, { logger: pino({ level: 'silent' }) });
+  client = authzClient(sigil.authz.address);
+});
+
+afterAll(async () => {
+  client?.close();
+  await sigil?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('startSigil', () => {
+  it('listens for ext_authz on a Unix socket and answers Checks', async () => {
+    expect(sigil.authz.address).toBe(`unix:${join(dir, 'authz.sock')}`);
+    const token = sigil.issuer.service.mint(
+      { sub: 'spiffe://sigil.mesh/agent/c/1', task_id: 't', tool_scope: ['fs.read'], aud: SELF },
+      LOCAL_OPERATOR,
+    ).token;
+    expect((await check(checkRequest({ method: 'POST', path: '/tools/fs.read' }, token))).status.code).toBe(0);
+    expect((await check(checkRequest({ method: 'POST', path: '/tools/fs.write' }, token))).status.code).toBe(7);
+  });
+
+  it('admin: /healthz, /ready, /metrics with the decisions, 404 elsewhere', async () => {
+    const base = sigil.admin.url;
+    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect((await fetch(`${base}/ready`)).status).toBe(200);
+    const m = await (await fetch(`${base}/metrics`)).text();
+    expect(m).toMatch(/sigil_decisions_total\{result="allow",code="OK"\} 1/);
+    expect(m).toMatch(/sigil_ledger_entries 2/);
+    expect(m).toMatch(/sigil_check_duration_seconds_bucket/);
+    expect((await fetch(`${base}/nope`)).status).toBe(404);
+  });
+
+  it('close() drains: Checks in flight are answered and recorded, then /ready goes false and the socket closes', async () => {
+    const token = sigil.issuer.service.mint(
+      { sub: 'spiffe://sigil.mesh/agent/c/2', task_id: 't2', tool_scope: ['fs.read'], aud: SELF },
+      LOCAL_OPERATOR,
+    ).token;
+    const before = sigil.ledger.size;
+    const inflight = Array.from({ length: 40 }, () => check(checkRequest({ method: 'POST', path: '/tools/fs.read' }, token)));
+    // Close as soon as the first of them reached the pipeline (its record is being group-committed).
+    while (sigil.ledger.size + sigil.ledger.pending === before) await new Promise((r) => setImmediate(r));
+    const adminUrl = sigil.admin.url;
+    const closing = sigil.close();
+    const answers = await Promise.allSettled(inflight);
+    await closing;
+    const ok = answers.filter((a) => a.status === 'fulfilled');
+    // Calls that reached the server before close are answered; none is an error answer from SIGIL.
+    for (const a of ok) expect((a as PromiseFulfilledResult<CheckResponse>).value.status.code).toBe(0);
+    expect(ok.length).toBeGreaterThan(0);
+    const log = await MerkleLog.open(join(dir, 'ledger'), { readOnly: true });
+    try {
+      expect(log.size).toBe(before + ok.length);
+    } finally {
+      await log.close();
+    }
+    await expect(fetch(`${adminUrl}/ready`)).rejects.toThrow();
+    await expect(check(checkRequest({ method: 'POST', path: '/tools/fs.read' }, token))).rejects.toMatchObject({ code: 14 });
+  });
+});
