@@ -68,10 +68,18 @@ describe(`dashboard against SIGIL`, () => {
     // The forged hop's subject never becomes a node: its chain did not verify.
     expect(await node(AGENTS.intruder).count()).toBe(0);
     const labels = await page.locator('text.edge-label').allTextContents();
-    expect(labels.sort()).toEqual(['fs.*, web.search', 'fs.read', 'fs.read, fs.write', 'tickets.read', 'web.search']);
+    expect(labels.sort()).toEqual([
+      'fs.*, web.search',
+      'fs.read',
+      'fs.read, fs.write',
+      'tickets.read',
+      'web.search',
+    ]);
     // Edge endpoints: writer → reviewer carries fs.read.
     const edges = await page.locator('[data-testid=edge-table] tbody tr').allTextContents();
-    expect(edges.some((r) => r.includes(AGENTS.writer) && r.includes(AGENTS.reviewer) && r.includes('fs.read'))).toBe(true);
+    expect(
+      edges.some((r) => r.includes(AGENTS.writer) && r.includes(AGENTS.reviewer) && r.includes('fs.read')),
+    ).toBe(true);
     // reviewer: allowed fs.read then denied fs.write → red; writer: allowed → green.
     expect(await node(AGENTS.reviewer).locator('circle').getAttribute('fill')).toBe('#dc2626');
     expect(await node(AGENTS.writer).locator('circle').getAttribute('fill')).toBe('#16a34a');
@@ -95,7 +103,11 @@ describe(`dashboard against SIGIL`, () => {
     const archivist = 'spiffe://sigil.mesh/agent/archivist/1';
     await node(AGENTS.planner).waitFor();
     expect(await node(archivist).count()).toBe(0);
-    const child = stack.issuer.service.delegate({ token: scenario.tokens.writer, to: archivist, tool_scope: ['fs.read'] });
+    const child = stack.issuer.service.delegate({
+      token: scenario.tokens.writer,
+      to: archivist,
+      tool_scope: ['fs.read'],
+    });
     expect(await stack.call(child.token, 'fs.read')).toBe(200);
     await node(archivist).waitFor({ timeout: 10_000 });
     const labels = await page.locator('text.edge-label').allTextContents();
@@ -113,9 +125,15 @@ describe(`dashboard against SIGIL`, () => {
     expect(await rows.nth(3).textContent()).toContain('agent/intruder/1');
     expect(await rows.nth(2).textContent()).toContain('scope fs.read,fs.write → fs.read');
     await page.screenshot({ path: `${ART}/dashboard-inspector.png` });
-    const carrying = requests.filter((r) => r.url.includes(scenario.tokens.forgedWidening.slice(-40)) || r.body?.includes(scenario.tokens.forgedWidening.slice(-40)));
+    const carrying = requests.filter(
+      (r) =>
+        r.url.includes(scenario.tokens.forgedWidening.slice(-40)) ||
+        r.body?.includes(scenario.tokens.forgedWidening.slice(-40)),
+    );
     expect(carrying.map((r) => new URL(r.url).pathname)).toEqual(['/api/verify-token']);
-    const stored = String(await page.evaluate('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })'));
+    const stored = String(
+      await page.evaluate('JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })'),
+    );
     expect(stored).not.toContain(scenario.tokens.forgedWidening.slice(-40));
   });
 
@@ -131,7 +149,9 @@ describe(`dashboard against SIGIL`, () => {
     await page.locator('table.decisions tbody tr').first().waitFor();
     await page.selectOption('#f-decision', 'deny');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await expect.poll(async () => new Set(await page.locator('table.decisions .pill').allTextContents())).toEqual(new Set(['deny']));
+    await expect
+      .poll(async () => new Set(await page.locator('table.decisions .pill').allTextContents()))
+      .toEqual(new Set(['deny']));
     expect(await page.locator('table.decisions tbody tr').count()).toBe(4);
     await page.getByRole('button', { name: 'Reset' }).click();
     await page.fill('#f-code', 'TBIT_SCOPE_WIDENED');
@@ -148,7 +168,9 @@ describe(`dashboard against SIGIL`, () => {
   it('audit: without a pinned key, verification refuses and says what to do', async () => {
     await selectAllowRow();
     await page.getByTestId('verify').click();
-    await expect.poll(() => page.getByTestId('proof-verdict').textContent()).toContain('no verifier key is pinned');
+    await expect
+      .poll(() => page.getByTestId('proof-verdict').textContent())
+      .toContain('no verifier key is pinned');
   });
 
   it('audit: a real entry verifies in the browser against the pinned key', async () => {
@@ -164,8 +186,21 @@ describe(`dashboard against SIGIL`, () => {
 
   it('audit: a tampered proof, entry or checkpoint, or another key, fails with the reason', async () => {
     const cases: [string, (b: Record<string, unknown>) => void, string][] = [
-      ['proof hash', (b) => ((b.proof as string[])[0] = flipB64(((b.proof as string[])[0])!)), 'Inclusion proof'],
-      ['entry', (b) => (b.entry = Buffer.from(Buffer.from(b.entry as string, 'base64').toString().replace('"allow"', '"deny"')).toString('base64')), 'Entry bytes'],
+      [
+        'proof hash',
+        (b) => ((b.proof as string[])[0] = flipB64((b.proof as string[])[0]!)),
+        'Inclusion proof',
+      ],
+      [
+        'entry',
+        (b) =>
+          (b.entry = Buffer.from(
+            Buffer.from(b.entry as string, 'base64')
+              .toString()
+              .replace('"allow"', '"deny"'),
+          ).toString('base64')),
+        'Entry bytes',
+      ],
       ['checkpoint root', (b) => (b.checkpoint = tamperRoot(b.checkpoint as string)), 'Checkpoint signature'],
       ['index', (b) => (b.index = (b.index as number) + 1), 'Inclusion proof'],
     ];
@@ -188,7 +223,9 @@ describe(`dashboard against SIGIL`, () => {
     await tab('Audit timeline').click();
     await selectAllowRow();
     await page.getByTestId('verify').click();
-    await expect.poll(() => page.getByTestId('proof-verdict').textContent()).toContain('LEDGER_SIGNATURE_INVALID');
+    await expect
+      .poll(() => page.getByTestId('proof-verdict').textContent())
+      .toContain('LEDGER_SIGNATURE_INVALID');
     await pinKey(stack.verifierKey);
   });
 
@@ -197,7 +234,9 @@ describe(`dashboard against SIGIL`, () => {
     await page.locator('table.decisions tbody tr').first().waitFor();
     const before = await page.locator('table.decisions tbody tr').count();
     expect(await stack.call(scenario.tokens.researcher, 'fs.delete')).toBe(403);
-    await expect.poll(() => page.locator('table.decisions tbody tr').count(), { timeout: 10_000 }).toBe(before + 1);
+    await expect
+      .poll(() => page.locator('table.decisions tbody tr').count(), { timeout: 10_000 })
+      .toBe(before + 1);
     const top = page.locator('table.decisions tbody tr').first();
     expect(await top.getAttribute('class')).toContain('fresh');
     expect(await top.textContent()).toContain('fs.delete');
@@ -206,15 +245,21 @@ describe(`dashboard against SIGIL`, () => {
   it('policy: shows the loaded bundle and its Rego, evaluates an input like Check', async () => {
     await tab('Policy').click();
     await expect.poll(() => page.getByTestId('policy-revision').textContent()).toBe(POLICY_REV);
-    expect(await page.locator('#rego-file option').allTextContents()).toContainEqual(expect.stringContaining('authz.rego'));
+    expect(await page.locator('#rego-file option').allTextContents()).toContainEqual(
+      expect.stringContaining('authz.rego'),
+    );
     await page.getByRole('button', { name: 'Evaluate' }).click();
     await expect.poll(() => page.getByTestId('policy-result').textContent()).toContain('"allowed": true');
-    const input = JSON.parse(await page.inputValue('#policy-input')) as { sigil: { valid: boolean; code: string } };
+    const input = JSON.parse(await page.inputValue('#policy-input')) as {
+      sigil: { valid: boolean; code: string };
+    };
     input.sigil.valid = false;
     input.sigil.code = 'TBIT_EXPIRED';
     await page.fill('#policy-input', JSON.stringify(input));
     await page.getByRole('button', { name: 'Evaluate' }).click();
-    await expect.poll(() => page.getByTestId('policy-result').textContent()).toContain('"code": "POLICY_DENIED"');
+    await expect
+      .poll(() => page.getByTestId('policy-result').textContent())
+      .toContain('"code": "POLICY_DENIED"');
     await page.screenshot({ path: `${ART}/dashboard-policy.png` });
   });
 
@@ -225,7 +270,9 @@ describe(`dashboard against SIGIL`, () => {
       buffer: gzipSync(Buffer.from('not a tar archive')),
     });
     await page.getByRole('button', { name: 'Upload' }).click();
-    await expect.poll(() => page.locator('.policy .state-error').textContent()).toContain('POLICY_BUNDLE_INVALID');
+    await expect
+      .poll(() => page.locator('.policy .state-error').textContent())
+      .toContain('POLICY_BUNDLE_INVALID');
     expect(await page.getByTestId('policy-revision').textContent()).toBe(POLICY_REV);
     await page.setInputFiles('input[type=file]', {
       name: 'bundle.tar.gz',
@@ -242,7 +289,8 @@ describe(`dashboard against SIGIL`, () => {
           const r = await fetch(`${stack.adminUrl}/api/decisions?limit=1`, {
             headers: { authorization: `Bearer ${stack.adminToken}` },
           });
-          return ((await r.json()) as { items: { record: { policy_rev?: string } }[] }).items[0]?.record.policy_rev;
+          return ((await r.json()) as { items: { record: { policy_rev?: string } }[] }).items[0]?.record
+            .policy_rev;
         },
         { timeout: 15_000, interval: 1000 },
       )
@@ -264,7 +312,10 @@ describe(`dashboard against SIGIL`, () => {
 });
 
 async function selectAllowRow(): Promise<void> {
-  const row = page.locator('table.decisions tbody tr', { hasText: 'fs.write' }).filter({ hasText: 'allow' }).first();
+  const row = page
+    .locator('table.decisions tbody tr', { hasText: 'fs.write' })
+    .filter({ hasText: 'allow' })
+    .first();
   await row.click();
 }
 

@@ -10,7 +10,7 @@ import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Clock } from '../../lib/clock.js';
 import { systemClock } from '../../lib/clock.js';
-import { SigilError } from '../../lib/errors.js';
+import type { SigilError } from '../../lib/errors.js';
 import { loadBundle, type PolicyContext, type PolicyEngine } from '../../policy/index.js';
 import { gunzipCapped, readTar } from '../../policy/lib/tar.js';
 import type { AdminPolicy, PolicyInfo } from './deps.js';
@@ -132,14 +132,23 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
 function asContext(input: Record<string, unknown>): PolicyContext {
   const { checkRequest, sigil } = input;
   if (typeof checkRequest !== 'object' || checkRequest === null || Array.isArray(checkRequest)) {
-    throw new AdminApiError('ADMIN_BAD_REQUEST', 'input.checkRequest must be an object (a decoded CheckRequest)');
+    throw new AdminApiError(
+      'ADMIN_BAD_REQUEST',
+      'input.checkRequest must be an object (a decoded CheckRequest)',
+    );
   }
   if (typeof sigil !== 'object' || sigil === null || Array.isArray(sigil)) {
     throw new AdminApiError('ADMIN_BAD_REQUEST', 'input.sigil must be an object (the chain summary)');
   }
   const s = sigil as Record<string, unknown>;
   if (typeof s.valid !== 'boolean' || typeof s.code !== 'string' || !Array.isArray(s.hops)) {
-    throw new AdminApiError('ADMIN_BAD_REQUEST', 'input.sigil needs valid (boolean), code (string) and hops (array)');
+    throw new AdminApiError(
+      'ADMIN_BAD_REQUEST',
+      'input.sigil needs valid (boolean), code (string) and hops (array)',
+    );
   }
-  return { checkRequest: checkRequest as Record<string, unknown>, sigil: s as unknown as PolicyContext['sigil'] };
+  return {
+    checkRequest: checkRequest as Record<string, unknown>,
+    sigil: s as unknown as PolicyContext['sigil'],
+  };
 }

@@ -4,8 +4,9 @@
  * exactly what Check would produce for the chain itself. No audience or tool is imposed: the inspector answers
  * "is this chain valid", not "may it call this sidecar". Nothing is logged or kept.
  */
-import { decodeChain, TbitError, verifyChain } from '../../token/index.js';
+
 import type { VerifyOptions } from '../../token/index.js';
+import { decodeChain, TbitError, verifyChain } from '../../token/index.js';
 import type { AdminTokens, InspectedHop, TokenInspection } from './deps.js';
 
 /** Verification options without audience/tool (they depend on the request, not the chain). */

@@ -48,7 +48,9 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
   const clock = deps.clock ?? systemClock;
   const sessions = new SessionStore(clock, deps.sessionTtlMs ?? 12 * 3600_000);
   const streams = new EventStreams(deps.maxStreams ?? 32, deps.heartbeatMs ?? 15_000);
-  const files = new StaticFiles(deps.dashboardDir === null ? undefined : (deps.dashboardDir ?? defaultDashboardDir()));
+  const files = new StaticFiles(
+    deps.dashboardDir === null ? undefined : (deps.dashboardDir ?? defaultDashboardDir()),
+  );
   let unsubscribe: (() => void) | undefined;
 
   const ledger = () => {
@@ -59,7 +61,8 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
   const routes: Record<string, Partial<Record<string, Route>>> = {
     '/api/session': {
       POST: async (_req, res, _url, auth) => {
-        if (auth !== 'bearer') throw new AdminApiError('ADMIN_BEARER_REQUIRED', 'log in with the Bearer header');
+        if (auth !== 'bearer')
+          throw new AdminApiError('ADMIN_BEARER_REQUIRED', 'log in with the Bearer header');
         const id = sessions.create();
         const maxAge = Math.floor((deps.sessionTtlMs ?? 12 * 3600_000) / 1000);
         res.writeHead(204, {
@@ -109,7 +112,8 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
     '/api/events': {
       GET: async (req, res) => {
         ledger();
-        if (!streams.hasRoom) throw new AdminApiError('ADMIN_TOO_MANY_STREAMS', 'too many live event streams');
+        if (!streams.hasRoom)
+          throw new AdminApiError('ADMIN_TOO_MANY_STREAMS', 'too many live event streams');
         if (!unsubscribe) unsubscribe = ledger().onAppend((e) => streams.publish(e));
         streams.open(req, res);
       },
@@ -156,9 +160,15 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
     '/api/policy/bundle': {
       POST: async (req, res) => {
         if (!deps.policy) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the policy engine is not available');
-        const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+        const type = String(req.headers['content-type'] ?? '')
+          .split(';')[0]!
+          .trim()
+          .toLowerCase();
         if (!['application/gzip', 'application/x-gzip', 'application/octet-stream'].includes(type)) {
-          throw new AdminApiError('ADMIN_UNSUPPORTED_MEDIA_TYPE', 'upload the bundle.tar.gz as application/gzip');
+          throw new AdminApiError(
+            'ADMIN_UNSUPPORTED_MEDIA_TYPE',
+            'upload the bundle.tar.gz as application/gzip',
+          );
         }
         const bytes = await readBody(req, MAX_BUNDLE_BODY);
         if (bytes.length === 0) throw new AdminApiError('ADMIN_BAD_REQUEST', 'empty bundle');
@@ -197,10 +207,12 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
   }
 
   async function proof(res: ServerResponse, rawIndex: string): Promise<void> {
-    if (!/^\d{1,15}$/.test(rawIndex)) throw new AdminApiError('ADMIN_BAD_REQUEST', 'index must be a decimal integer');
+    if (!/^\d{1,15}$/.test(rawIndex))
+      throw new AdminApiError('ADMIN_BAD_REQUEST', 'index must be a decimal integer');
     const index = Number(rawIndex);
     const log = ledger();
-    if (index >= log.size()) throw new AdminApiError('ADMIN_NOT_FOUND', `no entry ${index} (log size ${log.size()})`);
+    if (index >= log.size())
+      throw new AdminApiError('ADMIN_NOT_FOUND', `no entry ${index} (log size ${log.size()})`);
     // The checkpoint must cover the entry; the proof is then taken against exactly the checkpoint's size.
     const cp = await log.checkpoint(index + 1);
     const [entry, path] = await Promise.all([log.entry(index), log.inclusionProof(index, cp.size)]);

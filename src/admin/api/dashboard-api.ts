@@ -6,8 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SigilConfig } from '../../config/index.js';
-import type { Clock } from '../../lib/clock.js';
 import type { MerkleLog } from '../../ledger/index.js';
+import type { Clock } from '../../lib/clock.js';
 import { PolicyEngine } from '../../policy/index.js';
 import type { TrustStore } from '../../token/api.js';
 import { adminLedger } from './admin-ledger.js';
@@ -19,7 +19,11 @@ import type { AdminPolicy } from './deps.js';
 /** The running parts the dashboard API reads (structurally a subset of serve's SigilParts). */
 export interface DashboardParts {
   config: SigilConfig;
-  logger: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
+  logger: {
+    info(obj: object, msg?: string): void;
+    warn(obj: object, msg?: string): void;
+    error(obj: object, msg?: string): void;
+  };
   ledger: MerkleLog;
   issuer: { stores: { trust: TrustStore } };
   /** Admin server URL, for the log line; optional. */
@@ -38,7 +42,10 @@ export interface DashboardApiOptions {
  * same bundle source (same loader, same evaluator, same hot reload as the Check path) because serve's decider
  * exposes only `decide`; uploads are written to that source, so the Check path's engine reloads them too.
  */
-export async function dashboardApi(parts: DashboardParts, options: DashboardApiOptions = {}): Promise<AdminApiHandler> {
+export async function dashboardApi(
+  parts: DashboardParts,
+  options: DashboardApiOptions = {},
+): Promise<AdminApiHandler> {
   const { config, logger } = parts;
   let adminToken = config.admin.token;
   if (adminToken === undefined) {

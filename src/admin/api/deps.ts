@@ -3,8 +3,9 @@
  * the real ledger, token verifier and policy engine through these; nothing here is ever a stub in production.
  * Keeping them narrow is what guarantees the API cannot leak keys: it has no handle on them.
  */
-import type { Clock } from '../../lib/clock.js';
+
 import type { DecisionRecord } from '../../ledger/record.js';
+import type { Clock } from '../../lib/clock.js';
 
 /** One decision as stored, with its ledger index. */
 export interface DecisionEntry {

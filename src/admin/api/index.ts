@@ -1,5 +1,10 @@
 /** The admin API the dashboard talks to; mounted by src/admin/server.ts. */
+
+export { adminLedger } from './admin-ledger.js';
+export { type AdminPolicyOptions, adminPolicy } from './admin-policy.js';
+export { adminTokens, type InspectOptions } from './admin-tokens.js';
 export { type AdminApiHandler, createAdminApi } from './create-admin-api.js';
+export { type DashboardApiOptions, type DashboardParts, dashboardApi } from './dashboard-api.js';
 export type {
   AdminApiDeps,
   AdminLedger,
@@ -14,7 +19,3 @@ export type {
 } from './deps.js';
 export { AdminApiError, type AdminApiErrorCode } from './errors.js';
 export { buildGraph, type GraphData, type GraphEdge, type GraphNode } from './lib/graph.js';
-export { adminLedger } from './admin-ledger.js';
-export { adminTokens, type InspectOptions } from './admin-tokens.js';
-export { adminPolicy, type AdminPolicyOptions } from './admin-policy.js';
-export { type DashboardApiOptions, type DashboardParts, dashboardApi } from './dashboard-api.js';

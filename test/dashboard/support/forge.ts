@@ -4,8 +4,8 @@
  * verifier can catch them (docs/chains.md).
  */
 import { randomUUID, sign } from 'node:crypto';
-import { hopHash } from '../../../src/token/lib/hop.js';
 import { jwkThumbprint } from '../../../src/token/index.js';
+import { hopHash } from '../../../src/token/lib/hop.js';
 import type { KeyPair } from '../../support/identity.js';
 
 const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -13,7 +13,10 @@ const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('bas
 /** Appends a child hop that claims `scope` (e.g. wider than the parent's), correctly signed by `holder`. */
 export function forgeChild(parent: string, holder: KeyPair, sub: string, scope: string[]): string {
   const leaf = parent.slice(parent.lastIndexOf('~') + 1);
-  const p = JSON.parse(Buffer.from(leaf.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  const p = JSON.parse(Buffer.from(leaf.split('.')[1]!, 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
   const claims = {
     iss: p.sub,
     sub,

@@ -54,8 +54,16 @@ export async function runScenario(stack: Stack): Promise<ScenarioResult> {
     { sub: AGENTS.planner, task_id: TASK, tool_scope: ['fs.*', 'web.search'], ttl: 300 },
     operator,
   ).token;
-  const researcher = service.delegate({ token: planner, to: AGENTS.researcher, tool_scope: ['web.search'] }).token;
-  const writer = service.delegate({ token: planner, to: AGENTS.writer, tool_scope: ['fs.read', 'fs.write'] }).token;
+  const researcher = service.delegate({
+    token: planner,
+    to: AGENTS.researcher,
+    tool_scope: ['web.search'],
+  }).token;
+  const writer = service.delegate({
+    token: planner,
+    to: AGENTS.writer,
+    tool_scope: ['fs.read', 'fs.write'],
+  }).token;
   const reviewer = service.delegate({
     token: writer,
     to: AGENTS.reviewer,
@@ -63,7 +71,10 @@ export async function runScenario(stack: Stack): Promise<ScenarioResult> {
     to_key: reviewerKey.jwk,
   }).token;
   const forgedWidening = forgeChild(reviewer, reviewerKey, AGENTS.intruder, ['fs.*']);
-  const triage = service.mint({ sub: AGENTS.triage, task_id: TASK2, tool_scope: ['tickets.read'], ttl: 300 }, operator).token;
+  const triage = service.mint(
+    { sub: AGENTS.triage, task_id: TASK2, tool_scope: ['tickets.read'], ttl: 300 },
+    operator,
+  ).token;
 
   const calls: [string | undefined, string][] = [
     [planner, 'fs.list'],

@@ -116,7 +116,11 @@ export async function startStack(): Promise<Stack> {
     async call(token, tool) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (token) headers.authorization = `Bearer ${token}`;
-      const res = await fetch(`${envoy.url}/tools/${encodeURIComponent(tool)}`, { method: 'POST', headers, body: '{}' });
+      const res = await fetch(`${envoy.url}/tools/${encodeURIComponent(tool)}`, {
+        method: 'POST',
+        headers,
+        body: '{}',
+      });
       await res.arrayBuffer();
       return res.status;
     },

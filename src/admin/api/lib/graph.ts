@@ -71,7 +71,13 @@ export function buildGraph(entries: readonly IndexedRecord[], task?: string): Gr
     }
     return n;
   };
-  const edge = (source: string, target: string, kind: GraphEdge['kind'], t: string, scope: string[]): void => {
+  const edge = (
+    source: string,
+    target: string,
+    kind: GraphEdge['kind'],
+    t: string,
+    scope: string[],
+  ): void => {
     const id = `${kind}|${t}|${source}|${target}|${scope.join(',')}`;
     const e = edges.get(id);
     if (e) e.count++;

@@ -12,7 +12,12 @@ export const API_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** Sends a JSON body. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  extra: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   if (res.headersSent) {
     res.destroy();
@@ -63,7 +68,10 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 
 /** Reads and parses a JSON object body (content-type must be JSON). */
 export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const type = String(req.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
   if (type !== 'application/json') {
     throw new AdminApiError('ADMIN_UNSUPPORTED_MEDIA_TYPE', 'content-type must be application/json');
   }
@@ -84,9 +92,11 @@ export async function readJsonObject(req: IncomingMessage, limit: number): Promi
 export function qString(q: URLSearchParams, name: string, max = 2048): string | undefined {
   const all = q.getAll(name);
   if (all.length === 0 || all[0] === '') return undefined;
-  if (all.length > 1) throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} given more than once`);
+  if (all.length > 1)
+    throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} given more than once`);
   const v = all[0]!;
-  if (v.length > max) throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} longer than ${max}`);
+  if (v.length > max)
+    throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} longer than ${max}`);
   return v;
 }
 
@@ -94,9 +104,11 @@ export function qString(q: URLSearchParams, name: string, max = 2048): string | 
 export function qInt(q: URLSearchParams, name: string, min: number, max: number): number | undefined {
   const v = qString(q, name, 20);
   if (v === undefined) return undefined;
-  if (!/^\d{1,16}$/.test(v)) throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} must be an integer`);
+  if (!/^\d{1,16}$/.test(v))
+    throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} must be an integer`);
   const n = Number(v);
-  if (n < min || n > max) throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} must be in [${min}, ${max}]`);
+  if (n < min || n > max)
+    throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} must be in [${min}, ${max}]`);
   return n;
 }
 
@@ -109,7 +121,10 @@ export function qTime(q: URLSearchParams, name: string): number | undefined {
   if (/^\d{1,16}$/.test(v)) return Number(v);
   const ms = Date.parse(v);
   if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(ms)) {
-    throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} must be epoch ms or an ISO 8601 time`);
+    throw new AdminApiError(
+      'ADMIN_BAD_REQUEST',
+      `query parameter ${name} must be epoch ms or an ISO 8601 time`,
+    );
   }
   return ms;
 }
