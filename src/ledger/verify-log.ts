@@ -20,6 +20,13 @@ export interface VerifyProblem {
   message: string;
 }
 
+/** One perfect subtree on the right edge: stored-chain hash `s` and pure recomputation `p`. */
+interface Frame {
+  level: number;
+  s: Buffer;
+  p: Buffer;
+}
+
 /** Result of {@link verifyLog}. */
 export interface VerifyReport {
   ok: boolean;
@@ -82,8 +89,7 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
     }
   }
 
-  const frontier: Array<{ level: number; hash: Buffer }> = [];
-  const pure: Array<{ level: number; hash: Buffer }> = [];
+  const frontier: Frame[] = [];
   const recomputedRoots = new Map<number, Uint8Array>();
   let expected = 0;
   let done = 0;
@@ -101,38 +107,33 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
       break;
     }
     // Each stored hash is checked against its own stored children (level 0: against the entry bytes) and
-    // the walk continues with the STORED hash, so a problem is reported once, at the smallest subtree
-    // that disagrees, instead of at every ancestor.
+    // the walk continues with the STORED hash (`s`), so a problem is reported once, at the smallest
+    // subtree that disagrees, not at every ancestor. Alongside runs the pure recomputation from entry
+    // bytes alone (`p`), compared with the signed checkpoints; while both agree one hash serves both.
     const storedLeaf = Buffer.from(value.subarray(0, HASH_LEN));
-    if (!nodeHashLeaf(value.subarray(HASH_LEN)).equals(storedLeaf)) {
-      add({ kind: 'entry', index: key, message: `entry ${key} does not match its leaf hash` });
-    }
-    let cur: Buffer = storedLeaf;
-    let level = 0;
+    const leaf = nodeHashLeaf(value.subarray(HASH_LEN));
+    const leafOk = leaf.equals(storedLeaf);
+    if (!leafOk) add({ kind: 'entry', index: key, message: `entry ${key} does not match its leaf hash` });
+    let cur: Frame = { level: 0, s: storedLeaf, p: leafOk ? storedLeaf : leaf };
     let at = key;
-    while (frontier.length > 0 && (frontier[frontier.length - 1] as { level: number }).level === level) {
-      const left = frontier.pop() as { hash: Buffer };
-      const computed = nodeHashNode(left.hash, cur);
-      level++;
+    while (frontier.length > 0 && (frontier[frontier.length - 1] as Frame).level === cur.level) {
+      const left = frontier.pop() as Frame;
+      const computed = nodeHashNode(left.s, cur.s);
+      const pureHash = left.p === left.s && cur.p === cur.s ? computed : nodeHashNode(left.p, cur.p);
+      const level = cur.level + 1;
       at = Math.floor(at / 2);
       const stored = nodes.getBinary(level * 2 ** 32 + at);
-      if (!stored || stored.length !== HASH_LEN || !computed.equals(stored)) {
+      const ok = stored !== undefined && stored.length === HASH_LEN && computed.equals(stored);
+      if (!ok) {
         add({ kind: 'node', index: at * 2 ** level, message: `stored node (${level}, ${at}) ${stored ? 'differs from' : 'missing for'} the recomputed one` });
       }
-      cur = stored && stored.length === HASH_LEN ? Buffer.from(stored) : computed;
+      const s = ok ? computed : stored && stored.length === HASH_LEN ? Buffer.from(stored) : computed;
+      cur = { level, s, p: pureHash === computed && ok ? s : pureHash };
     }
-    // The pure recomputation from entry bytes alone, for comparison with the signed checkpoints.
-    let p: Buffer = nodeHashLeaf(value.subarray(HASH_LEN));
-    let pl = 0;
-    while (pure.length > 0 && (pure[pure.length - 1] as { level: number }).level === pl) {
-      p = nodeHashNode((pure.pop() as { hash: Buffer }).hash, p);
-      pl++;
-    }
-    pure.push({ level: pl, hash: p });
-    frontier.push({ level, hash: cur });
+    frontier.push(cur);
     expected++;
     done++;
-    if (cpRoots.has(expected)) recomputedRoots.set(expected, foldFrontier(pure.map((f) => f.hash), nodeHashNode));
+    if (cpRoots.has(expected)) recomputedRoots.set(expected, foldFrontier(frontier.map((f) => f.p), nodeHashNode));
     if (options.onProgress && done % every === 0) options.onProgress(done, size);
     if (problems.length >= max) break;
   }
