@@ -10,7 +10,7 @@ const { tokens, statuses } = await runScenario(stack);
 process.stdout.write(`${stack.adminUrl}/#token=${stack.adminToken}\n`);
 process.stdout.write(`verifier key: ${stack.verifierKey}\n`);
 process.stdout.write(`forged: ${tokens.forgedWidening}\n`);
-process.stdout.write(`mode: ${stack.mode}; statuses ${statuses.join(' ')}\n`);
+process.stdout.write(`statuses ${statuses.join(' ')}\n`);
 const stop = async () => {
   await stack.close();
   process.exit(0);

@@ -1,25 +1,16 @@
 /**
- * The SIGIL the dashboard tests run against: `sigil serve` (child process, tests' shared harness) on free ports
- * with a temp data dir, a real Envoy 1.40 in front of it and an echo upstream behind it, plus the issuer service
- * over the same data dir for minting. Calls go client → Envoy → ext_authz → upstream, so every decision the
- * dashboard shows was made and logged by the real pipeline.
- *
- * While `sigil serve` does not yet mount the dashboard API (src/cli/commands/serve.ts is the authz engineer's),
- * the stack falls back to the same composition root in-process: src/serve startSigil with the dashboard API in its
- * `adminHandlers` hook — exactly what the CLI will run. `mode` says which one ran.
+ * The SIGIL the dashboard tests run against: `sigil serve` as a child process (the tests' shared harness) on free
+ * ports with a temp data dir and an OPA-Wasm policy bundle built from policy/default, a real Envoy 1.40 in front of
+ * it and an echo upstream behind it, plus the issuer service over the same data dir for minting. Calls go
+ * client → Envoy → ext_authz → upstream, so every decision the dashboard shows was made and logged by the real
+ * pipeline. The checkpoint verifier key is taken out of band with `sigil audit checkpoint`, as an operator would.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { type AdminApiHandler, dashboardApi } from '../../../src/admin/api/index.js';
-import { loadConfig, type SigilConfig } from '../../../src/config/index.js';
-import { openAuditLog } from '../../../src/ledger/index.js';
-import { type RunningSigil, startSigil } from '../../../src/serve/index.js';
 import { opaBuild } from '../../policy/support.js';
 import { type EnvoyProcess, startTestEnvoy } from '../../support/envoy.js';
-import { freePorts } from '../../support/ports.js';
-import { issuerFor, type SigilProcess, startSigilProcess } from '../../support/sigil-process.js';
+import { issuerFor, runSigilCli, type SigilProcess, startSigilProcess } from '../../support/sigil-process.js';
 import { type EchoUpstream, startEchoUpstream } from '../../support/upstream.js';
 
 /** The admin credential every test stack uses (≥ 16 characters). */
@@ -31,86 +22,45 @@ export const POLICY_REV = 'dash-policy-1';
 
 /** A running stack. */
 export interface Stack {
-  mode: 'sigil serve (child process)' | 'startSigil (in-process)';
+  sigil: SigilProcess;
   adminUrl: string;
   adminToken: string;
-  config: SigilConfig;
   issuer: Awaited<ReturnType<typeof issuerFor>>;
-  /** The checkpoint verifier key, read from the data dir the way an operator would (`sigil audit` / ledger). */
+  /** The checkpoint verifier key, from `sigil audit checkpoint` on the data dir. */
   verifierKey: string;
   /** POSTs `/tools/<tool>` through Envoy with the token (if any); resolves with the HTTP status. */
   call(token: string | undefined, tool: string): Promise<number>;
   close(): Promise<void>;
 }
 
-function sigilSection(policyFile: string): Record<string, unknown> {
-  return {
-    agent: { spiffe_id: SELF },
-    audit: { checkpoint_interval: 0 },
-    policy: { bundle: policyFile, poll_interval: 1 },
-    authz: { routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }] },
-  };
-}
-
-/** Starts upstream, SIGIL and Envoy. */
+/** Starts upstream, `sigil serve` and Envoy. */
 export async function startStack(): Promise<Stack> {
   const work = mkdtempSync(join(tmpdir(), 'sigil-dash-'));
   const policyFile = join(work, 'bundle.tar.gz');
   writeFileSync(policyFile, opaBuild('policy/default', ['envoy/authz/allow'], POLICY_REV));
   const upstream: EchoUpstream = await startEchoUpstream();
-
-  // sigil serve reads SIGIL__ADMIN__TOKEN from the environment (config env overrides); the harness passes env through.
+  // The harness writes its own `admin` section; the credential goes in through the documented env override.
   process.env.SIGIL__ADMIN__TOKEN = ADMIN_TOKEN;
-  let proc: SigilProcess | undefined = await startSigilProcess(sigilSection(policyFile));
-  let inproc: RunningSigil | undefined;
-  let api: AdminApiHandler | undefined;
-  let config: SigilConfig = proc.config;
-  let adminUrl = proc.adminUrl;
-  let authzPort = proc.authzPort;
-  const mounted = (await fetch(`${adminUrl}/api/status`)).status !== 404;
-  if (!mounted) {
-    await proc.dispose();
-    proc = undefined;
-    const [authz, admin, http, grpc] = await freePorts(4);
-    const dataDir = join(work, 'data');
-    const section = sigilSection(policyFile);
-    config = loadConfig({
-      env: {},
-      overrides: {
-        ...section,
-        data_dir: dataDir,
-        authz: { ...(section.authz as object), listen: `127.0.0.1:${authz}` },
-        admin: { listen: `127.0.0.1:${admin}`, token: ADMIN_TOKEN },
-        issuer: { listen_http: `127.0.0.1:${http}`, listen_grpc: `127.0.0.1:${grpc}` },
-      },
-    });
-    inproc = await startSigil(config, {
-      logger: pino({ level: 'warn' }),
-      adminHandlers: async (parts) => {
-        api = await dashboardApi(parts);
-        return [api];
-      },
-    });
-    adminUrl = inproc.admin.url;
-    authzPort = authz!;
+  const sigil = await startSigilProcess({
+    agent: { spiffe_id: SELF },
+    audit: { checkpoint_interval: 0 },
+    policy: { bundle: policyFile, poll_interval: 1 },
+    authz: { routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }] },
+  });
+  const status = await fetch(`${sigil.adminUrl}/api/status`);
+  if (status.status !== 401) {
+    await sigil.dispose();
+    throw new Error(`sigil serve does not serve the dashboard API (GET /api/status → ${status.status})`);
   }
-  const envoy: EnvoyProcess = await startTestEnvoy(authzPort, upstream.port);
-  const issuer = await issuerFor(config);
-  const verifierKey = inproc
-    ? inproc.ledger.verifierKey
-    : await (async () => {
-        const log = await openAuditLog(config, { readOnly: true });
-        try {
-          return log.verifierKey;
-        } finally {
-          await log.close();
-        }
-      })();
+  const envoy: EnvoyProcess = await startTestEnvoy(sigil.authzPort, upstream.port);
+  const issuer = await issuerFor(sigil.config);
+  const cp = await runSigilCli(sigil.configFile, ['audit', 'checkpoint']);
+  if (cp.code !== 0) throw new Error(`sigil audit checkpoint failed: ${cp.stderr}`);
+  const verifierKey = (JSON.parse(cp.stdout) as { verifier_key: string }).verifier_key;
   return {
-    mode: proc ? 'sigil serve (child process)' : 'startSigil (in-process)',
-    adminUrl,
+    sigil,
+    adminUrl: sigil.adminUrl,
     adminToken: ADMIN_TOKEN,
-    config,
     issuer,
     verifierKey,
     async call(token, tool) {
@@ -127,9 +77,7 @@ export async function startStack(): Promise<Stack> {
     async close() {
       issuer.close();
       await envoy.stop();
-      await proc?.dispose();
-      api?.close();
-      await inproc?.close();
+      await sigil.dispose();
       await upstream.close();
       rmSync(work, { recursive: true, force: true });
     },
