@@ -61,6 +61,23 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/** Most we read and discard after refusing a request before cutting the connection. */
+const MAX_DRAIN_BYTES = 1024 * 1024;
+
+/**
+ * Reads and discards what the client still sends after we answered early (so a well-behaved client
+ * gets to read our answer instead of a reset), but cuts the socket past {@link MAX_DRAIN_BYTES}:
+ * an endless upload must not keep us busy.
+ */
+function drain(req: IncomingMessage): void {
+  let drained = 0;
+  req.on('data', (c: Buffer) => {
+    drained += c.length;
+    if (drained > MAX_DRAIN_BYTES) req.socket.destroy();
+  });
+  req.resume();
+}
+
 /** `Authorization: Bearer <credential>` (RFC 6750 §2.1; scheme case-insensitive). */
 function bearer(req: IncomingMessage): Caller {
   const h = req.headers.authorization;
@@ -124,8 +141,7 @@ export function createIssuerHttpServer(service: IssuerService, logger?: Logger):
         if (err.code === 'ISSUER_BODY_TOO_LARGE') res.setHeader('connection', 'close');
         if (!res.headersSent) send(res, err.httpStatus, err.toJSON());
         else res.destroy();
-        // Drain whatever the client still sends so the socket closes cleanly.
-        if (!req.complete) req.resume();
+        if (!req.complete) drain(req);
       }
     })();
   });
