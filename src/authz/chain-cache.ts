@@ -1,6 +1,9 @@
 /**
- * Step 2: chain verification with a bounded cache of verified chains (docs/authz.md §Cache).
- * Key: base64url SHA-256 of the presented token. An entry lives min(cache_ttl, chain exp) and dies
+ * Step 2: chain verification with a bounded cache of verified chains (docs/authz.md §3).
+ * Key: the presented token string itself; its base64url SHA-256 (the ledger's token_hash) is computed once,
+ * on a miss, and kept in the entry — hashing on every hit cost more than the rest of the lookup. V8 hashes
+ * Map string keys with a per-process random seed, so crafted tokens cannot flood one bucket.
+ * An entry lives min(cache_ttl, chain exp) and dies
  * as soon as the trust store's `version` moves (new keys, revocations), so a revoked token is never
  * served from the cache.
  */
@@ -31,6 +34,7 @@ export interface ChainCacheOptions {
 
 interface Entry {
   chain: VerifiedChain;
+  tokenHash: string;
   expiresAtMs: number;
 }
 
@@ -68,21 +72,21 @@ export class ChainCache {
   async get(token: string): Promise<CachedChain> {
     const o = this.#opts;
     const now = o.clock.nowMs();
-    const tokenHash = b64urlEncode(sha256(token));
     if (o.trust.version !== this.#version) {
       this.#map.clear();
       this.#version = o.trust.version;
     }
-    const hit = this.#map.get(tokenHash);
+    const hit = this.#map.get(token);
     if (hit !== undefined) {
       if (hit.expiresAtMs > now) {
         // Re-insert to mark it most recently used (Map keeps insertion order).
-        this.#map.delete(tokenHash);
-        this.#map.set(tokenHash, hit);
-        return { chain: hit.chain, hit: true, tokenHash };
+        this.#map.delete(token);
+        this.#map.set(token, hit);
+        return { chain: hit.chain, hit: true, tokenHash: hit.tokenHash };
       }
-      this.#map.delete(tokenHash);
+      this.#map.delete(token);
     }
+    const tokenHash = b64urlEncode(sha256(token));
     const version = o.trust.version;
     const chain = await (o.verify ?? verifyChain)(token, {
       trust: o.trust,
@@ -96,7 +100,7 @@ export class ChainCache {
     if (version === o.trust.version && version === this.#version) {
       const expiresAtMs = Math.min(now + o.ttlSeconds * 1000, chain.exp * 1000);
       if (expiresAtMs > now) {
-        this.#map.set(tokenHash, { chain, expiresAtMs });
+        this.#map.set(token, { chain, tokenHash, expiresAtMs });
         if (this.#map.size > this.#max) {
           const oldest = this.#map.keys().next();
           if (!oldest.done) this.#map.delete(oldest.value);

@@ -14,7 +14,7 @@ import { checkBinding, type PeerBinding } from './check-binding.js';
 import { AuthzError } from './errors.js';
 import { extractRequest, type RequestView } from './extract-request.js';
 import { extractToken } from './extract-token.js';
-import type { ChainSummary, PolicyDecider, PolicyVerdict } from './policy-hook.js';
+import { type ChainSummary, defaultPolicy, type PolicyDecider, type PolicyVerdict } from './policy-hook.js';
 import type { ToolResolver } from './resolve-tool.js';
 import { allowResponse, denyResponse, SIGIL_HEADER_PREFIX } from './respond.js';
 import type { CheckRequest, CheckResponse } from './types.js';
@@ -155,6 +155,7 @@ export function createCheck(o: CheckOptions): CheckFn {
       const publicRoute = o.tools.isPublic(view);
       let chain: VerifiedChain | undefined;
       let tokenHash: string | undefined;
+      let chainSummary: ChainSummary | undefined;
       if (!publicRoute) {
         const token = extractToken(view, o.tokenHeader);
         const got = await o.chains.get(token);
@@ -176,11 +177,12 @@ export function createCheck(o: CheckOptions): CheckFn {
             throw new AuthzError('AUTHZ_TOOL_NOT_IN_SCOPE', `tool ${JSON.stringify(t.slice(0, 64))} is not in scope`);
           }
         }
-        record.chain = summary(chain, tokenHash!).hops;
+        chainSummary = summary(chain, tokenHash!);
+        record.chain = chainSummary.hops;
       }
       const decide = o.policy.decide({
         request: req,
-        ...(chain ? { chain: summary(chain, tokenHash!) } : {}),
+        ...(chainSummary ? { chain: chainSummary } : {}),
         tools: resolved.tools,
         toolSource: resolved.source,
         publicRoute,
@@ -188,7 +190,8 @@ export function createCheck(o: CheckOptions): CheckFn {
         nowMs: ts,
       });
       try {
-        verdict = await withTimeout(Promise.resolve(decide), o.policyTimeoutMs);
+        // The built-in policy answers at once; only external deciders need the timer.
+        verdict = o.policy === defaultPolicy ? await decide : await withTimeout(Promise.resolve(decide), o.policyTimeoutMs);
       } catch (e) {
         if (e instanceof AuthzError) throw e;
         throw new AuthzError('AUTHZ_POLICY_ERROR', 'policy evaluation failed', e);
