@@ -82,8 +82,20 @@ export function checkRequestSchema(): ProtoSchema {
   return cached;
 }
 
-/** Protobuf name resolution: innermost scope outwards (protobuf language spec §"Packages and Name Resolution"). */
+const resolved = new WeakMap<ProtoSchema, Map<string, string | undefined>>();
+
+/** Protobuf name resolution: innermost scope outwards (protobuf language spec §"Packages and Name Resolution"). Memoized: it runs per field per request. */
 function resolve(schema: ProtoSchema, scope: string, typeName: string): string | undefined {
+  let cache = resolved.get(schema);
+  if (!cache) resolved.set(schema, (cache = new Map()));
+  const key = `${scope}\0${typeName}`;
+  if (cache.has(key)) return cache.get(key);
+  const r = resolveUncached(schema, scope, typeName);
+  cache.set(key, r);
+  return r;
+}
+
+function resolveUncached(schema: ProtoSchema, scope: string, typeName: string): string | undefined {
   if (typeName.startsWith('.')) return schema.messages.has(typeName.slice(1)) ? typeName.slice(1) : undefined;
   let s = scope;
   for (;;) {
