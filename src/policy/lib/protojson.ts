@@ -87,7 +87,10 @@ const resolved = new WeakMap<ProtoSchema, Map<string, string | undefined>>();
 /** Protobuf name resolution: innermost scope outwards (protobuf language spec §"Packages and Name Resolution"). Memoized: it runs per field per request. */
 function resolve(schema: ProtoSchema, scope: string, typeName: string): string | undefined {
   let cache = resolved.get(schema);
-  if (!cache) resolved.set(schema, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    resolved.set(schema, cache);
+  }
   const key = `${scope}\0${typeName}`;
   if (cache.has(key)) return cache.get(key);
   const r = resolveUncached(schema, scope, typeName);
