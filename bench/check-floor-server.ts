@@ -11,7 +11,10 @@ const ok: CheckResponse = {
   status: { code: 0, message: '' },
   okResponse: { headers: [], headersToRemove: [], responseHeadersToAdd: [] },
 };
-const server = await startAuthzServer({ listen: `127.0.0.1:${process.argv[2] ?? '0'}`, check: async () => ok });
+const server = await startAuthzServer({
+  listen: `127.0.0.1:${process.argv[2] ?? '0'}`,
+  check: async () => ok,
+});
 console.log(`floor listening ${server.address}`);
 process.once('SIGTERM', () => {
   server.close().then(() => process.exit(0));

@@ -175,12 +175,17 @@ function checkData(token: string): object {
 }
 
 async function main(): Promise<void> {
-  for (const [what, file] of [['ghz', GHZ], ['opa-authz', OPA_AUTHZ]] as const) {
+  for (const [what, file] of [
+    ['ghz', GHZ],
+    ['opa-authz', OPA_AUTHZ],
+  ] as const) {
     if (!existsSync(file)) throw new Error(`${what} missing at ${file}: run scripts/setup-tools.sh --bench`);
   }
   const model = cpus()[0]?.model ?? 'unknown';
   console.log(`machine: nproc=${cpus().length} cpu="${model}" node=${process.version} clk_tck=${CLK_TCK}`);
-  console.log(`load: ghz, concurrency ${CONCURRENCY}, 1 connection, ${SECONDS}s measured after 3000 warm-up calls\n`);
+  console.log(
+    `load: ghz, concurrency ${CONCURRENCY}, 1 connection, ${SECONDS}s measured after 3000 warm-up calls\n`,
+  );
   const rows: Row[] = [];
   let jwks: unknown;
   let token = '';
@@ -197,23 +202,36 @@ async function main(): Promise<void> {
           agent: { spiffe_id: AUD },
           log: { level: 'warn' },
           audit: { durability, checkpoint_interval: 0 },
-          authz: { listen: `127.0.0.1:${authz}`, routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }] },
+          authz: {
+            listen: `127.0.0.1:${authz}`,
+            routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }],
+          },
           admin: { listen: `127.0.0.1:${admin}` },
           issuer: { listen_http: `127.0.0.1:${http}`, listen_grpc: `127.0.0.1:${grpc}` },
         },
       }),
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), '--config', file, 'serve'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SIGIL__LOG__LEVEL: 'info' },
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), '--config', file, 'serve'],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, SIGIL__LOG__LEVEL: 'info' },
+      },
+    );
     try {
       await waitFor(child, /"msg":"sigil ready"/, 'sigil serve');
       const config = loadConfig({ file, env: {} });
       const stores = await openIssuerStores(config, { watch: false });
       token = new IssuerService({ config, ...stores }).mint(
-        { sub: 'spiffe://sigil.mesh/agent/caller/bench', task_id: 'bench', tool_scope: ['fs.read', 'web.*'], aud: AUD, ttl: 300 },
+        {
+          sub: 'spiffe://sigil.mesh/agent/caller/bench',
+          task_id: 'bench',
+          tool_scope: ['fs.read', 'web.*'],
+          aud: AUD,
+          ttl: 300,
+        },
         LOCAL_OPERATOR,
       ).token;
       jwks = stores.keys.jwks();
@@ -231,20 +249,38 @@ async function main(): Promise<void> {
   // Peer: opa-envoy-plugin stand-in with the same token and the same JWKS.
   const dir = tmpLast;
   const [port, rest] = (await freePorts(2)) as [number, number];
-  const cfg = readFileSync(join(ROOT, 'envoy/bench/opa/config.yaml'), 'utf8').replace('{{AUTHZ_PORT}}', String(port));
+  const cfg = readFileSync(join(ROOT, 'envoy/bench/opa/config.yaml'), 'utf8').replace(
+    '{{AUTHZ_PORT}}',
+    String(port),
+  );
   writeFileSync(join(dir, 'opa.yaml'), cfg);
   writeFileSync(
     join(dir, 'data.json'),
-    JSON.stringify({ sigil: { jwks: JSON.stringify(jwks), issuer: 'spiffe://sigil.mesh/sigil/issuer', audience: AUD } }),
+    JSON.stringify({
+      sigil: { jwks: JSON.stringify(jwks), issuer: 'spiffe://sigil.mesh/sigil/issuer', audience: AUD },
+    }),
   );
   const opa = spawn(
     OPA_AUTHZ,
-    ['run', '--server', '--addr', `127.0.0.1:${rest}`, '--config-file', join(dir, 'opa.yaml'), '--log-level', 'error', join(ROOT, 'envoy/bench/opa/policy.rego'), join(dir, 'data.json')],
+    [
+      'run',
+      '--server',
+      '--addr',
+      `127.0.0.1:${rest}`,
+      '--config-file',
+      join(dir, 'opa.yaml'),
+      '--log-level',
+      'error',
+      join(ROOT, 'envoy/bench/opa/policy.rego'),
+      join(dir, 'data.json'),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   try {
     await waitFor(opa, /opa-authz listening/, 'opa-authz');
-    rows.push(await measure('opa-envoy-plugin stand-in (OPA v1.22.3)', opa.pid!, port, join(dir, 'check.json')));
+    rows.push(
+      await measure('opa-envoy-plugin stand-in (OPA v1.22.3)', opa.pid!, port, join(dir, 'check.json')),
+    );
   } finally {
     await stop(opa);
     rmSync(dir, { recursive: true, force: true });
@@ -253,15 +289,26 @@ async function main(): Promise<void> {
   // The floor: grpc-js with SIGIL's protos answering a constant response (no token, no ledger).
   {
     const [fport] = (await freePorts(1)) as [number];
-    const floor = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/check-floor-server.ts'), String(fport)], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const floor = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'bench/check-floor-server.ts'), String(fport)],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const fdir = mkdtempSync(join(tmpdir(), 'sigil-bench-floor-'));
     try {
       await waitFor(floor, /floor listening/, 'floor server');
       writeFileSync(join(fdir, 'check.json'), JSON.stringify(checkData(token)));
-      rows.push(await measure('grpc-js floor (constant answer, no work)', floor.pid!, fport, join(fdir, 'check.json')));
+      rows.push(
+        await measure(
+          'grpc-js floor (constant answer, no work)',
+          floor.pid!,
+          fport,
+          join(fdir, 'check.json'),
+        ),
+      );
     } finally {
       await stop(floor);
       rmSync(fdir, { recursive: true, force: true });
@@ -269,10 +316,20 @@ async function main(): Promise<void> {
   }
 
   const w = [42, 8, 8, 8, 8, 12, 6, 8];
-  const line = (c: string[]) => console.log(c.map((s, i) => (i === 0 ? s.padEnd(w[i]!) : s.padStart(w[i]!))).join(' '));
+  const line = (c: string[]) =>
+    console.log(c.map((s, i) => (i === 0 ? s.padEnd(w[i]!) : s.padStart(w[i]!))).join(' '));
   line(['server', 'checks', 'rps', 'p50 ms', 'p99 ms', 'CPU µs/check', 'cores', 'allowed']);
   for (const r of rows) {
-    line([r.server, String(r.checks), r.rps.toFixed(0), r.p50ms.toFixed(2), r.p99ms.toFixed(2), r.cpuUsPerCheck.toFixed(1), r.cores.toFixed(2), String(r.allowed)]);
+    line([
+      r.server,
+      String(r.checks),
+      r.rps.toFixed(0),
+      r.p50ms.toFixed(2),
+      r.p99ms.toFixed(2),
+      r.cpuUsPerCheck.toFixed(1),
+      r.cores.toFixed(2),
+      String(r.allowed),
+    ]);
   }
   const peer = rows[2]!;
   const floorRow = rows[3]!;
@@ -282,7 +339,8 @@ async function main(): Promise<void> {
         `${(r.cpuUsPerCheck - floorRow.cpuUsPerCheck).toFixed(1)} µs above the grpc-js floor; target ≤ 50 µs: ${r.cpuUsPerCheck <= 50 ? 'met' : 'NOT met'}`,
     );
   }
-  if (args.includes('--json')) console.log(JSON.stringify({ machine: { nproc: cpus().length, cpu: model }, rows }));
+  if (args.includes('--json'))
+    console.log(JSON.stringify({ machine: { nproc: cpus().length, cpu: model }, rows }));
   if (rows.some((r) => !r.allowed)) {
     console.error('a probe Check was not allowed: the figures are not for the allow path');
     process.exitCode = 1;

@@ -1,3 +1,4 @@
 /** Admin HTTP server (metrics, health, readiness) and SIGIL's Prometheus metrics. The dashboard API is in ./api/. */
-export { type AdminHandler, type AdminServer, type AdminServerOptions, startAdminServer } from './server.js';
+
 export { createMetrics, type MetricsOptions, type SigilMetrics } from './metrics.js';
+export { type AdminHandler, type AdminServer, type AdminServerOptions, startAdminServer } from './server.js';

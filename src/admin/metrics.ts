@@ -2,7 +2,7 @@
  * Prometheus metrics of one SIGIL instance, on a per-instance Registry (so two instances in one process —
  * tests — never share counters). Names follow the Prometheus naming guide (`_total`, `_seconds`).
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Metrics the authz pipeline and serve update. */
 export interface SigilMetrics {
@@ -57,7 +57,11 @@ export function createMetrics(o: MetricsOptions = {}): SigilMetrics {
     help: 'Decisions the audit ledger could not record (each became a deny).',
     registers: [registry],
   });
-  const ready = new Gauge({ name: 'sigil_ready', help: '1 when keys, trust bundle and ledger are open.', registers: [registry] });
+  const ready = new Gauge({
+    name: 'sigil_ready',
+    help: '1 when keys, trust bundle and ledger are open.',
+    registers: [registry],
+  });
   if (o.ledgerSize) {
     const size = o.ledgerSize;
     new Gauge({

@@ -30,7 +30,11 @@ export interface AdminServer {
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': type,
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
@@ -57,7 +61,8 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
       for (const h of handlers) if (h(req, res)) return;
       send(res, 404, 'application/json', '{"error":"not found","code":"ADMIN_NOT_FOUND"}');
     } catch {
-      if (!res.headersSent) send(res, 500, 'application/json', '{"error":"internal error","code":"ADMIN_INTERNAL"}');
+      if (!res.headersSent)
+        send(res, 500, 'application/json', '{"error":"internal error","code":"ADMIN_INTERNAL"}');
       else res.destroy();
     }
   });

@@ -3,8 +3,9 @@
  * verifyChain itself (token module, docs/tbit.md §4.3) because the cache passes `audience`; this step adds
  * the mTLS peer binding: the leaf `sub` must be the identity that actually connected.
  */
-import { AuthzError } from './errors.js';
+
 import type { VerifiedChain } from '../token/api.js';
+import { AuthzError } from './errors.js';
 
 /** authz.peer_binding */
 export type PeerBinding = 'require' | 'when_present' | 'off';
@@ -13,7 +14,8 @@ export type PeerBinding = 'require' | 'when_present' | 'off';
 export function checkBinding(chain: VerifiedChain, principal: string | undefined, mode: PeerBinding): void {
   if (mode === 'off') return;
   if (principal === undefined) {
-    if (mode === 'require') throw new AuthzError('AUTHZ_PEER_REQUIRED', 'no mTLS peer principal to bind the token to');
+    if (mode === 'require')
+      throw new AuthzError('AUTHZ_PEER_REQUIRED', 'no mTLS peer principal to bind the token to');
     return;
   }
   if (chain.leaf.sub !== principal) {

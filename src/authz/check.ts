@@ -4,11 +4,11 @@
  * this file turns any throw into a deny (fail closed) and records every decision before answering.
  */
 import { randomUUID } from 'node:crypto';
+import type { DecisionRecord } from '../ledger/record.js';
 import type { Clock } from '../lib/clock.js';
 import { SigilError } from '../lib/errors.js';
-import type { DecisionRecord } from '../ledger/record.js';
-import { scopeAllows } from '../token/scope-allows.js';
 import type { VerifiedChain } from '../token/api.js';
+import { scopeAllows } from '../token/scope-allows.js';
 import type { ChainCache } from './chain-cache.js';
 import { checkBinding, type PeerBinding } from './check-binding.js';
 import { AuthzError } from './errors.js';
@@ -114,7 +114,10 @@ function summary(chain: VerifiedChain, tokenHash: string): ChainSummary {
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new AuthzError('AUTHZ_POLICY_ERROR', `policy took more than ${ms} ms`)), ms);
+    timer = setTimeout(
+      () => reject(new AuthzError('AUTHZ_POLICY_ERROR', `policy took more than ${ms} ms`)),
+      ms,
+    );
   });
   try {
     return await Promise.race([p, timeout]);
@@ -139,7 +142,14 @@ export function createCheck(o: CheckOptions): CheckFn {
     const t0 = process.hrtime.bigint();
     const id = randomUUID();
     const ts = o.clock.nowMs();
-    const record: DecisionRecord = { v: 1, id, ts, decision: 'deny', code: 'AUTHZ_INTERNAL', http_status: 500 };
+    const record: DecisionRecord = {
+      v: 1,
+      id,
+      ts,
+      decision: 'deny',
+      code: 'AUTHZ_INTERNAL',
+      http_status: 500,
+    };
     let response: CheckResponse;
     let cacheHit: boolean | undefined;
     let error: unknown;
@@ -171,10 +181,14 @@ export function createCheck(o: CheckOptions): CheckFn {
       const resolved = o.tools.resolve(view);
       if (resolved.tools.length > 0) record.tool = resolved.tools.join(',').slice(0, 1024);
       if (chain) {
-        if (resolved.tools.length === 0) throw new AuthzError('AUTHZ_NO_TOOL', 'no tool found in body, header or routes');
+        if (resolved.tools.length === 0)
+          throw new AuthzError('AUTHZ_NO_TOOL', 'no tool found in body, header or routes');
         for (const t of resolved.tools) {
           if (!scopeAllows(chain.leaf.tool_scope, t)) {
-            throw new AuthzError('AUTHZ_TOOL_NOT_IN_SCOPE', `tool ${JSON.stringify(t.slice(0, 64))} is not in scope`);
+            throw new AuthzError(
+              'AUTHZ_TOOL_NOT_IN_SCOPE',
+              `tool ${JSON.stringify(t.slice(0, 64))} is not in scope`,
+            );
           }
         }
         chainSummary = summary(chain, tokenHash!);
@@ -191,7 +205,10 @@ export function createCheck(o: CheckOptions): CheckFn {
       });
       try {
         // The built-in policy answers at once; only external deciders need the timer.
-        verdict = o.policy === defaultPolicy ? await decide : await withTimeout(Promise.resolve(decide), o.policyTimeoutMs);
+        verdict =
+          o.policy === defaultPolicy
+            ? await decide
+            : await withTimeout(Promise.resolve(decide), o.policyTimeoutMs);
       } catch (e) {
         if (e instanceof AuthzError) throw e;
         throw new AuthzError('AUTHZ_POLICY_ERROR', 'policy evaluation failed', e);
@@ -201,8 +218,15 @@ export function createCheck(o: CheckOptions): CheckFn {
       }
       if (verdict.policyRev !== undefined) record.policy_rev = String(verdict.policyRev).slice(0, 128);
       if (verdict.allow !== true) {
-        const http = Number.isInteger(verdict.httpStatus) && verdict.httpStatus! >= 400 && verdict.httpStatus! <= 599 ? verdict.httpStatus! : 403;
-        deny = { code: verdict.code ?? 'AUTHZ_POLICY_DENIED', message: verdict.reason ?? 'denied by policy', http };
+        const http =
+          Number.isInteger(verdict.httpStatus) && verdict.httpStatus! >= 400 && verdict.httpStatus! <= 599
+            ? verdict.httpStatus!
+            : 403;
+        deny = {
+          code: verdict.code ?? 'AUTHZ_POLICY_DENIED',
+          message: verdict.reason ?? 'denied by policy',
+          http,
+        };
       } else {
         const upstream: Record<string, string> = { 'x-sigil-decision-id': id };
         for (const [k, v] of Object.entries(verdict.headers ?? {})) {
@@ -263,7 +287,11 @@ export function createCheck(o: CheckOptions): CheckFn {
     } else {
       if (allowParts) {
         // Recorded-before-answer is the rule: an allow the ledger did not take becomes a deny.
-        deny = { code: 'AUTHZ_LEDGER_UNAVAILABLE', message: 'the audit ledger could not record the decision', http: 503 };
+        deny = {
+          code: 'AUTHZ_LEDGER_UNAVAILABLE',
+          message: 'the audit ledger could not record the decision',
+          http: 503,
+        };
         record.decision = 'deny';
         record.code = deny.code;
         record.http_status = deny.http;
@@ -280,7 +308,9 @@ export function createCheck(o: CheckOptions): CheckFn {
         message: d.message,
         httpStatus: d.http,
         headers: { ...extra, ...challenge(d), ...(receipt ? { 'x-sigil-receipt': receipt.receipt } : {}) },
-        ...(policyDeny?.body !== undefined && d.code !== 'AUTHZ_LEDGER_UNAVAILABLE' ? { body: policyDeny.body } : {}),
+        ...(policyDeny?.body !== undefined && d.code !== 'AUTHZ_LEDGER_UNAVAILABLE'
+          ? { body: policyDeny.body }
+          : {}),
         ...(policyDeny?.dynamicMetadata ? { dynamicMetadata: policyDeny.dynamicMetadata } : {}),
       });
     }

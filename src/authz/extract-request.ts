@@ -72,6 +72,7 @@ export function extractRequest(req: CheckRequest | undefined, maxBodyBytes: numb
     body,
     bodyPartial: headers['x-envoy-auth-partial-body'] === 'true',
     principal: typeof principal === 'string' && principal.length > 0 ? principal : undefined,
-    requestId: typeof http.id === 'string' && http.id.length > 0 ? http.id.slice(0, 128) : headers['x-request-id'],
+    requestId:
+      typeof http.id === 'string' && http.id.length > 0 ? http.id.slice(0, 128) : headers['x-request-id'],
   };
 }

@@ -19,6 +19,7 @@ export function extractToken(view: RequestView, header: string): string {
     throw new AuthzError('AUTHZ_BAD_AUTH_HEADER', 'authorization scheme must be Bearer');
   } else token = raw.trim();
   // A repeated header arrives comma-joined, which is not a b64token: refuse rather than pick one.
-  if (!B64TOKEN.test(token)) throw new AuthzError('AUTHZ_BAD_AUTH_HEADER', `${header} does not hold one bearer token`);
+  if (!B64TOKEN.test(token))
+    throw new AuthzError('AUTHZ_BAD_AUTH_HEADER', `${header} does not hold one bearer token`);
   return token;
 }

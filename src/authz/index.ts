@@ -1,6 +1,5 @@
 /** The Envoy ext_authz v3 service and its decision pipeline (docs/authz.md). */
-export { ChainCache, type CachedChain, type ChainCacheOptions, type ChainVerifier } from './chain-cache.js';
-export { checkBinding, type PeerBinding } from './check-binding.js';
+export { type CachedChain, ChainCache, type ChainCacheOptions, type ChainVerifier } from './chain-cache.js';
 export {
   type CheckFn,
   type CheckOptions,
@@ -9,6 +8,7 @@ export {
   type DecisionReceipt,
   type DecisionSink,
 } from './check.js';
+export { checkBinding, type PeerBinding } from './check-binding.js';
 export { type CheckDeps, type ConfiguredCheck, checkFromConfig } from './create-check.js';
 export { AUTHZ_HTTP_STATUS, AuthzError, type AuthzErrorCode } from './errors.js';
 export { extractRequest, type RequestView } from './extract-request.js';
@@ -16,7 +16,13 @@ export { extractToken } from './extract-token.js';
 export type { ChainSummary, PolicyContext, PolicyDecider, PolicyVerdict } from './policy-hook.js';
 export { defaultPolicy } from './policy-hook.js';
 export { authzProtos, PROTO_LOADER_OPTIONS, protoRoot } from './proto.js';
-export { type ResolvedTools, type RouteRule, type ToolResolver, type ToolSource, toolResolver } from './resolve-tool.js';
+export {
+  type ResolvedTools,
+  type RouteRule,
+  type ToolResolver,
+  type ToolSource,
+  toolResolver,
+} from './resolve-tool.js';
 export { allowResponse, denyResponse, SIGIL_HEADER_PREFIX } from './respond.js';
 export { type AuthzServer, type AuthzServerOptions, startAuthzServer } from './server.js';
 export type * from './types.js';

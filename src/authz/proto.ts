@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type GrpcObject, loadPackageDefinition } from '@grpc/grpc-js';
-import { type Options, loadSync, type PackageDefinition } from '@grpc/proto-loader';
+import { loadSync, type Options, type PackageDefinition } from '@grpc/proto-loader';
 
 /**
  * @grpc/proto-loader options: lowerCamelCase field names, int64 as decimal strings, enums as their
@@ -39,10 +39,13 @@ let cached: { definition: PackageDefinition; grpc: GrpcObject } | undefined;
 /** The loaded package definition and its grpc-js object (loaded once per process). */
 export function authzProtos(): { definition: PackageDefinition; grpc: GrpcObject } {
   if (!cached) {
-    const definition = loadSync(['envoy/service/auth/v3/external_auth.proto', 'grpc/health/v1/health.proto'], {
-      ...PROTO_LOADER_OPTIONS,
-      includeDirs: [protoRoot()],
-    });
+    const definition = loadSync(
+      ['envoy/service/auth/v3/external_auth.proto', 'grpc/health/v1/health.proto'],
+      {
+        ...PROTO_LOADER_OPTIONS,
+        includeDirs: [protoRoot()],
+      },
+    );
     cached = { definition, grpc: loadPackageDefinition(definition) };
   }
   return cached;

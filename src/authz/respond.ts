@@ -19,7 +19,11 @@ function metadata(decisionId: string, extra?: Record<string, string | number | b
   if (extra) {
     for (const [k, v] of Object.entries(extra)) {
       fields[k] =
-        typeof v === 'string' ? { stringValue: v } : typeof v === 'number' ? { numberValue: v } : { boolValue: v };
+        typeof v === 'string'
+          ? { stringValue: v }
+          : typeof v === 'number'
+            ? { numberValue: v }
+            : { boolValue: v };
     }
   }
   fields.decision_id = { stringValue: decisionId };

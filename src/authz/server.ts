@@ -5,13 +5,13 @@
 import { rmSync } from 'node:fs';
 import {
   type GrpcObject,
+  status as grpcStatus,
   Server,
+  ServerCredentials,
   type ServerUnaryCall,
   type ServerWritableStream,
   type ServiceClientConstructor,
   type sendUnaryData,
-  ServerCredentials,
-  status as grpcStatus,
 } from '@grpc/grpc-js';
 import type { CheckFn } from './check.js';
 import { authzProtos } from './proto.js';
@@ -72,17 +72,26 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
         () =>
           cb(
             null,
-            denyResponse({ decisionId: 'none', code: 'AUTHZ_INTERNAL', message: 'internal error', httpStatus: 500 }),
+            denyResponse({
+              decisionId: 'none',
+              code: 'AUTHZ_INTERNAL',
+              message: 'internal error',
+              httpStatus: 500,
+            }),
           ),
       );
     },
   });
   server.addService(service(grpc, 'grpc.health.v1.Health').service, {
-    Check: (call: ServerUnaryCall<{ service?: string }, { status: string }>, cb: sendUnaryData<{ status: string }>) => {
+    Check: (
+      call: ServerUnaryCall<{ service?: string }, { status: string }>,
+      cb: sendUnaryData<{ status: string }>,
+    ) => {
       const s = statusOf(call.request.service);
       if (s === 'SERVICE_UNKNOWN') cb({ code: grpcStatus.NOT_FOUND, details: 'unknown service' });
       else cb(null, { status: s });
     },
+    // biome-ignore lint/correctness/noComponentHookFactories: a gRPC method name, not a React component.
     Watch: (call: ServerWritableStream<{ service?: string }, { status: string }>) => {
       call.write({ status: statusOf(call.request.service) });
       watchers.add(call);
@@ -94,7 +103,9 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
   const unix = opts.listen.startsWith('unix:');
   if (unix) rmSync(opts.listen.slice('unix:'.length), { force: true });
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(opts.listen, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync(opts.listen, ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    );
   });
   const host = unix ? '' : opts.listen.slice(0, opts.listen.lastIndexOf(':'));
   const address = unix ? opts.listen : `${host}:${port}`;

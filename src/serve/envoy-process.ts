@@ -63,13 +63,26 @@ export interface EnvoyProcess {
 }
 
 /** Starts Envoy on `ports` and resolves once its admin /ready says LIVE (or rejects after `timeoutMs`). */
-export async function startEnvoy(ports: EnvoyPorts, opts: { config?: string; timeoutMs?: number } = {}): Promise<EnvoyProcess> {
+export async function startEnvoy(
+  ports: EnvoyPorts,
+  opts: { config?: string; timeoutMs?: number } = {},
+): Promise<EnvoyProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sigil-envoy-'));
   const file = join(dir, 'envoy.yaml');
   writeFileSync(file, renderEnvoyConfig(ports, opts.config));
   const child = spawn(
     envoyBinary(),
-    ['-c', file, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'warn', '--log-path', join(dir, 'envoy.log')],
+    [
+      '-c',
+      file,
+      '--disable-hot-restart',
+      '--concurrency',
+      '1',
+      '--log-level',
+      'warn',
+      '--log-path',
+      join(dir, 'envoy.log'),
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

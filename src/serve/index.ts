@@ -1,3 +1,9 @@
 /** `sigil serve`'s composition root. Nothing but the CLI and tests import this module. */
 export { ledgerSink } from './ledger-sink.js';
-export { type AdminHandlers, type RunningSigil, type SigilParts, type StartSigilDeps, startSigil } from './start-sigil.js';
+export {
+  type AdminHandlers,
+  type RunningSigil,
+  type SigilParts,
+  type StartSigilDeps,
+  startSigil,
+} from './start-sigil.js';

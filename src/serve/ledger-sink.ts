@@ -14,7 +14,10 @@ export function ledgerSink(log: MerkleLog, origin: string): DecisionSink {
   return {
     async append(record) {
       const { index, leafHash } = await log.appendDecision(record);
-      return { index, receipt: `index=${index}; leaf=${Buffer.from(leafHash).toString('base64url')}; origin=${origin}` };
+      return {
+        index,
+        receipt: `index=${index}; leaf=${Buffer.from(leafHash).toString('base64url')}; origin=${origin}`,
+      };
     },
   };
 }

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../config/index.js';
-import { SigilError } from '../lib/errors.js';
-import { openCheckpoint, verifyInclusion } from '../ledger/index.js';
 import { LOCAL_OPERATOR } from '../issuer/service.js';
+import { openCheckpoint, verifyInclusion } from '../ledger/index.js';
+import { SigilError } from '../lib/errors.js';
 import { startEchoUpstream } from './echo-upstream.js';
 import { startEnvoy } from './envoy-process.js';
 import { freePorts } from './free-port.js';
@@ -63,13 +63,23 @@ function pad(s: string, n: number): string {
 export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const out = o.out ?? ((s: string) => process.stdout.write(s));
   const dataDir = mkdtempSync(join(tmpdir(), 'sigil-demo-'));
-  const [authzPort, adminPort, httpPort, grpcPort, listen, envoyAdmin] = (await freePorts(6)) as [number, number, number, number, number, number];
+  const [authzPort, adminPort, httpPort, grpcPort, listen, envoyAdmin] = (await freePorts(6)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const config = loadConfig({
     env: {},
     overrides: {
       data_dir: dataDir,
       agent: { spiffe_id: TOOLS_AGENT },
-      authz: { listen: `127.0.0.1:${authzPort}`, routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }] },
+      authz: {
+        listen: `127.0.0.1:${authzPort}`,
+        routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }],
+      },
       admin: { listen: `127.0.0.1:${adminPort}` },
       issuer: { listen_http: `127.0.0.1:${httpPort}`, listen_grpc: `127.0.0.1:${grpcPort}` },
       audit: { checkpoint_interval: 0 },
@@ -85,7 +95,10 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     try {
       envoy = await startEnvoy({ listen, admin: envoyAdmin, authz: authzPort, upstream: upstream.port });
     } catch (e) {
-      throw new DemoError('DEMO_ENVOY_UNAVAILABLE', `could not start Envoy (run scripts/setup-tools.sh or set SIGIL_ENVOY): ${(e as Error).message.slice(0, 300)}`);
+      throw new DemoError(
+        'DEMO_ENVOY_UNAVAILABLE',
+        `could not start Envoy (run scripts/setup-tools.sh or set SIGIL_ENVOY): ${(e as Error).message.slice(0, 300)}`,
+      );
     }
     cleanup.push(() => envoy.stop());
 
@@ -93,23 +106,53 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     sigil.issuer.stores.keys.ensureAgentKey(PLANNER);
     sigil.issuer.stores.keys.ensureAgentKey(WORKER);
     const root = svc.mint(
-      { sub: PLANNER, task_id: 'demo-task-1', tool_scope: ['fs.read', 'fs.write', 'search.*'], aud: TOOLS_AGENT, ttl: 300 },
+      {
+        sub: PLANNER,
+        task_id: 'demo-task-1',
+        tool_scope: ['fs.read', 'fs.write', 'search.*'],
+        aud: TOOLS_AGENT,
+        ttl: 300,
+      },
       LOCAL_OPERATOR,
     ).token;
     const child = svc.delegate({ token: root, to: WORKER, tool_scope: ['fs.read', 'search.web'] }).token;
     const forged = `${child.slice(0, child.lastIndexOf('.') + 1)}${'A'.repeat(86)}`;
 
-    out(`SIGIL demo — Envoy ${envoy.url} → SIGIL ext_authz 127.0.0.1:${authzPort} → demo agent 127.0.0.1:${upstream.port}\n`);
+    out(
+      `SIGIL demo — Envoy ${envoy.url} → SIGIL ext_authz 127.0.0.1:${authzPort} → demo agent 127.0.0.1:${upstream.port}\n`,
+    );
     out(`  planner ${PLANNER}: task demo-task-1, scope fs.read, fs.write, search.*\n`);
     out(`  worker  ${WORKER}: delegated by planner, narrowed to fs.read, search.web\n\n`);
 
-    const mcp = (name: string) => JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } });
-    const calls: Array<{ caller: string; token?: string; path: string; body?: string; tool: string; expect: number }> = [
+    const mcp = (name: string) =>
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } });
+    const calls: Array<{
+      caller: string;
+      token?: string;
+      path: string;
+      body?: string;
+      tool: string;
+      expect: number;
+    }> = [
       { caller: 'planner', token: root, path: '/tools/fs.write', tool: 'fs.write', expect: 200 },
       { caller: 'worker', token: child, path: '/tools/fs.read', tool: 'fs.read', expect: 200 },
       { caller: 'worker', token: child, path: '/tools/fs.write', tool: 'fs.write', expect: 403 },
-      { caller: 'worker', token: child, path: '/mcp', body: mcp('search.web'), tool: 'search.web', expect: 200 },
-      { caller: 'worker', token: child, path: '/mcp', body: mcp('shell.exec'), tool: 'shell.exec', expect: 403 },
+      {
+        caller: 'worker',
+        token: child,
+        path: '/mcp',
+        body: mcp('search.web'),
+        tool: 'search.web',
+        expect: 200,
+      },
+      {
+        caller: 'worker',
+        token: child,
+        path: '/mcp',
+        body: mcp('shell.exec'),
+        tool: 'shell.exec',
+        expect: 403,
+      },
       { caller: 'anonymous', path: '/tools/fs.read', tool: 'fs.read', expect: 401 },
       { caller: 'forger', token: forged, path: '/tools/fs.read', tool: 'fs.read', expect: 401 },
     ];
@@ -146,12 +189,26 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     const line = (cells: string[]) => `${cells.map((c, i) => pad(c, widths[i]!)).join('  ')}\n`;
     out(line(cols));
     out(line(widths.map((w) => '-'.repeat(w))));
-    rows.forEach((r, i) =>
-      out(line([String(i + 1), r.caller, r.request, r.tool, String(r.status), r.code, r.decisionId.slice(0, 8), r.index === undefined ? '-' : String(r.index)])),
-    );
+    for (const [i, r] of rows.entries()) {
+      out(
+        line([
+          String(i + 1),
+          r.caller,
+          r.request,
+          r.tool,
+          String(r.status),
+          r.code,
+          r.decisionId.slice(0, 8),
+          r.index === undefined ? '-' : String(r.index),
+        ]),
+      );
+    }
     const wrong = rows.filter((r) => r.status !== r.expect);
     if (wrong.length > 0) {
-      throw new DemoError('DEMO_FAILED', `unexpected answers: ${wrong.map((r) => `${r.request} ${r.tool} → ${r.status}`).join('; ')}`);
+      throw new DemoError(
+        'DEMO_FAILED',
+        `unexpected answers: ${wrong.map((r) => `${r.request} ${r.tool} → ${r.status}`).join('; ')}`,
+      );
     }
 
     // Every decision (allow and deny) is in the ledger; sign a checkpoint over all of them.
@@ -169,7 +226,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     out(
       `receipt: decision ${first.decisionId} at index ${index}: inclusion proof (${proof.length} hashes) against the signed checkpoint of size ${opened.size} → ${verified ? 'VERIFIED' : 'FAILED'}\n`,
     );
-    if (opened.size !== rows.length) throw new DemoError('DEMO_FAILED', `ledger holds ${opened.size} records, expected ${rows.length}`);
+    if (opened.size !== rows.length)
+      throw new DemoError('DEMO_FAILED', `ledger holds ${opened.size} records, expected ${rows.length}`);
     if (!verified) throw new DemoError('DEMO_FAILED', 'receipt did not verify');
     if (o.keep) out(`data dir kept: ${dataDir}\n`);
     return {

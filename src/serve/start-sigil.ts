@@ -4,18 +4,18 @@
  * stop taking Checks (in-flight ones finish and are recorded), then the issuer, policy, ledger, admin.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { dashboardApi } from '../admin/api/dashboard-api.js';
 import { createMetrics, type SigilMetrics } from '../admin/metrics.js';
 import { type AdminServer, startAdminServer } from '../admin/server.js';
-import { checkFromConfig } from '../authz/create-check.js';
 import type { DecisionEvent } from '../authz/check.js';
+import { checkFromConfig } from '../authz/create-check.js';
 import type { PolicyDecider } from '../authz/policy-hook.js';
 import { type AuthzServer, startAuthzServer } from '../authz/server.js';
 import type { SigilConfig } from '../config/index.js';
 import { type RunningIssuer, startIssuer } from '../issuer/index.js';
-import { type Clock, systemClock } from '../lib/clock.js';
 import { type MerkleLog, openAuditLog } from '../ledger/index.js';
+import { type Clock, systemClock } from '../lib/clock.js';
 import { createPolicyDecider } from '../policy/index.js';
 import { ledgerSink } from './ledger-sink.js';
 
@@ -34,7 +34,9 @@ export interface StartSigilDeps {
 }
 
 /** Handlers for the admin server; an optional `close` ends their streams on shutdown. */
-export type AdminHandlers = Array<((req: IncomingMessage, res: ServerResponse) => boolean) & { close?: () => void }>;
+export type AdminHandlers = Array<
+  ((req: IncomingMessage, res: ServerResponse) => boolean) & { close?: () => void }
+>;
 
 /** The running parts, for handlers, tests and the demo. */
 export interface SigilParts {
@@ -66,8 +68,18 @@ function observe(metrics: SigilMetrics, logger: Logger): (e: DecisionEvent) => v
       metrics.ledgerErrors.inc();
       logger.error({ decision_id: r.id, err: e.ledgerError }, 'ledger could not record a decision');
     }
-    if (r.code === 'AUTHZ_INTERNAL') logger.error({ decision_id: r.id, err: e.error }, 'authz pipeline failure');
-    const line = { decision_id: r.id, decision: r.decision, code: r.code, status: r.http_status, sub: r.sub, tool: r.tool, path: r.path, index: e.receipt?.index };
+    if (r.code === 'AUTHZ_INTERNAL')
+      logger.error({ decision_id: r.id, err: e.error }, 'authz pipeline failure');
+    const line = {
+      decision_id: r.id,
+      decision: r.decision,
+      code: r.code,
+      status: r.http_status,
+      sub: r.sub,
+      tool: r.tool,
+      path: r.path,
+      index: e.receipt?.index,
+    };
     if (r.decision === 'deny') logger.info(line, 'deny');
     else logger.debug(line, 'allow');
   };
@@ -92,14 +104,19 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
   let cacheSize = () => 0;
   const metrics = createMetrics({ ledgerSize: () => ledger?.size ?? 0, cacheSize: () => cacheSize() });
   try {
-    const admin = await startAdminServer({ listen: config.admin.listen, registry: metrics.registry, isReady: () => ready });
+    const admin = await startAdminServer({
+      listen: config.admin.listen,
+      registry: metrics.registry,
+      isReady: () => ready,
+    });
     cleanup.push(() => admin.close());
     const issuer = await startIssuer(config, { clock, logger });
     cleanup.push(() => issuer.close());
     ledger = await openAuditLog(config, { clock });
     const log = ledger;
     cleanup.push(() => log.close());
-    const policy = deps.policy ?? (await createPolicyDecider(config, { logger, registry: metrics.registry, clock }));
+    const policy =
+      deps.policy ?? (await createPolicyDecider(config, { logger, registry: metrics.registry, clock }));
     if (policy?.close) cleanup.push(() => policy.close?.());
     const origin = config.audit.origin ?? `${config.issuer.spiffe_trust_domain}/sigil/audit`;
     const { check, chains } = checkFromConfig(config, {
@@ -128,7 +145,13 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     ready = true;
     metrics.ready.set(1);
     logger.info(
-      { authz: authz.address, admin: admin.url, issuer_http: issuer.http?.url, issuer_grpc: issuer.grpc?.target, audience: config.authz.audience ?? config.agent.spiffe_id },
+      {
+        authz: authz.address,
+        admin: admin.url,
+        issuer_http: issuer.http?.url,
+        issuer_grpc: issuer.grpc?.target,
+        audience: config.authz.audience ?? config.agent.spiffe_id,
+      },
       'sigil ready',
     );
     let closing: Promise<void> | undefined;

@@ -9,10 +9,10 @@ import { checkFromConfig } from '../../src/authz/index.js';
 import { LIMITS } from '../../src/authz/lib/limits.js';
 import { loadConfig } from '../../src/config/index.js';
 import { frozenClock } from '../../src/lib/clock.js';
-import { MALFORMED_TOKENS } from '../token/malformed.js';
 import { checkRequest } from '../support/check-request.js';
 import { agentId, testIdentity } from '../support/identity.js';
 import { memorySink } from '../support/memory-sink.js';
+import { MALFORMED_TOKENS } from '../token/malformed.js';
 
 const clock = frozenClock(1_767_225_600_000);
 const id = testIdentity(clock);
@@ -24,7 +24,13 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 describe('authz rejects every malformed token of the shared table', () => {
   it.each(MALFORMED_TOKENS.map((m) => [m.name, m] as const))('%s', async (_name, m) => {
     const value = typeof m.token === 'string' ? m.token : String(m.token);
-    const res = await check(checkRequest({ method: 'POST', path: '/mcp', headers: { 'x-sigil-tool': 'fs.read', authorization: `Bearer ${value}` } }));
+    const res = await check(
+      checkRequest({
+        method: 'POST',
+        path: '/mcp',
+        headers: { 'x-sigil-tool': 'fs.read', authorization: `Bearer ${value}` },
+      }),
+    );
     expect(res.status.code).not.toBe(0);
     expect(res.okResponse).toBeUndefined();
     const body = JSON.parse(res.deniedResponse!.body) as { code: string };

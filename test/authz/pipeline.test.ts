@@ -3,14 +3,14 @@
  * default policy. Every test asserts the stable code of the decision.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { type CheckFn, checkFromConfig, type DecisionSink } from '../../src/authz/index.js';
+import { checkFromConfig, type DecisionSink } from '../../src/authz/index.js';
 import type { PolicyDecider } from '../../src/authz/policy-hook.js';
 import type { CheckResponse } from '../../src/authz/types.js';
 import { loadConfig } from '../../src/config/index.js';
-import { frozenClock } from '../../src/lib/clock.js';
 import type { DecisionRecord } from '../../src/ledger/record.js';
+import { frozenClock } from '../../src/lib/clock.js';
 import { checkRequest, toolsCall } from '../support/check-request.js';
-import { agentId, TD, testIdentity } from '../support/identity.js';
+import { agentId, testIdentity } from '../support/identity.js';
 import { memorySink } from '../support/memory-sink.js';
 
 const T0 = 1_767_225_600_000;
@@ -24,7 +24,10 @@ function setup(over: Record<string, unknown> = {}, policy?: PolicyDecider, ledge
     overrides: {
       agent: { spiffe_id: SELF },
       authz: {
-        routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }, { method: 'GET', path: '/files/**', tool: 'fs.read' }],
+        routes: [
+          { method: 'POST', path: '/tools/{name}', tool: '{name}' },
+          { method: 'GET', path: '/files/**', tool: 'fs.read' },
+        ],
         public_routes: [{ method: 'GET', path: '/healthz' }],
         ...over,
       },
@@ -40,7 +43,12 @@ function setup(over: Record<string, unknown> = {}, policy?: PolicyDecider, ledge
   return { clock, id, check, chains, records: sink.records };
 }
 
-function denied(res: CheckResponse): { status: number; code: string; body: Record<string, unknown>; headers: Record<string, string> } {
+function denied(res: CheckResponse): {
+  status: number;
+  code: string;
+  body: Record<string, unknown>;
+  headers: Record<string, string>;
+} {
   expect(res.okResponse).toBeUndefined();
   const d = res.deniedResponse!;
   const body = JSON.parse(d.body) as Record<string, unknown>;
@@ -63,7 +71,10 @@ function allowed(res: CheckResponse) {
   };
 }
 
-const mcp = (name: string) => ({ body: JSON.stringify(toolsCall(name)), headers: { 'content-type': 'application/json' } });
+const mcp = (name: string) => ({
+  body: JSON.stringify(toolsCall(name)),
+  headers: { 'content-type': 'application/json' },
+});
 
 describe('authz pipeline: token', () => {
   it('no token → 401 AUTHZ_NO_TOKEN with a Bearer challenge and a JSON body naming the decision', async () => {
@@ -75,12 +86,19 @@ describe('authz pipeline: token', () => {
     expect(typeof d.body.decision_id).toBe('string');
     expect(d.body.decision_id).toBe(d.headers['x-sigil-decision-id']);
     expect(s.records).toHaveLength(1);
-    expect(s.records[0]).toMatchObject({ decision: 'deny', code: 'AUTHZ_NO_TOKEN', http_status: 401, id: d.body.decision_id });
+    expect(s.records[0]).toMatchObject({
+      decision: 'deny',
+      code: 'AUTHZ_NO_TOKEN',
+      http_status: 401,
+      id: d.body.decision_id,
+    });
   });
 
   it('a non-Bearer scheme → 401 AUTHZ_BAD_AUTH_HEADER', async () => {
     const s = setup();
-    const d = denied(await s.check(checkRequest({ ...mcp('fs.read'), headers: { authorization: 'Basic dXNlcjpwYXNz' } })));
+    const d = denied(
+      await s.check(checkRequest({ ...mcp('fs.read'), headers: { authorization: 'Basic dXNlcjpwYXNz' } })),
+    );
     expect([d.status, d.code]).toEqual([401, 'AUTHZ_BAD_AUTH_HEADER']);
     expect(d.headers['www-authenticate']).toContain('error="invalid_token"');
   });
@@ -89,7 +107,9 @@ describe('authz pipeline: token', () => {
     const s = setup();
     const { token } = s.id.mint({ scope: ['fs.read'] });
     const d = denied(
-      await s.check(checkRequest({ ...mcp('fs.read'), headers: { authorization: `Bearer ${token},Bearer ${token}` } })),
+      await s.check(
+        checkRequest({ ...mcp('fs.read'), headers: { authorization: `Bearer ${token},Bearer ${token}` } }),
+      ),
     );
     expect(d.code).toBe('AUTHZ_BAD_AUTH_HEADER');
   });
@@ -135,7 +155,10 @@ describe('authz pipeline: allow', () => {
     const s = setup();
     const { token } = s.id.mint({ scope: ['fs.*'], task: 'task-42' });
     const req = checkRequest(
-      { ...mcp('fs.read'), headers: { ...mcp('fs.read').headers, 'x-sigil-sub': 'spiffe://evil/x', 'x-sigil-admin': '1' } },
+      {
+        ...mcp('fs.read'),
+        headers: { ...mcp('fs.read').headers, 'x-sigil-sub': 'spiffe://evil/x', 'x-sigil-admin': '1' },
+      },
       token,
     );
     const a = allowed(await s.check(req));
@@ -147,7 +170,14 @@ describe('authz pipeline: allow', () => {
     expect(a.remove).toContain('authorization');
     expect(a.remove).toContain('x-sigil-admin');
     expect(a.downstream['x-sigil-receipt']).toBe('index=0');
-    expect(s.records[0]).toMatchObject({ decision: 'allow', code: 'OK', http_status: 200, tool: 'fs.read', task_id: 'task-42', depth: 1 });
+    expect(s.records[0]).toMatchObject({
+      decision: 'allow',
+      code: 'OK',
+      http_status: 200,
+      tool: 'fs.read',
+      task_id: 'task-42',
+      depth: 1,
+    });
     expect(s.records[0]!.token_hash).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(JSON.stringify(s.records[0])).not.toContain(token.slice(0, 40));
   });
@@ -181,7 +211,12 @@ describe('authz pipeline: allow', () => {
     const clock = frozenClock(T0);
     const id = testIdentity(clock);
     const config = loadConfig({ env: {}, overrides: { agent: { spiffe_id: SELF } } });
-    const { check, chains } = checkFromConfig(config, { trust: id.trust, ledger: memorySink(), clock, cacheEntries: 3 });
+    const { check, chains } = checkFromConfig(config, {
+      trust: id.trust,
+      ledger: memorySink(),
+      clock,
+      cacheEntries: 3,
+    });
     for (let i = 0; i < 6; i++) {
       const { token } = id.mint({ scope: ['fs.read'], task: `t${i}` });
       allowed(await check(checkRequest(mcp('fs.read'), token)));
@@ -206,27 +241,46 @@ describe('authz pipeline: tools', () => {
   });
 
   it('a batch is allowed only when every tools/call is in scope', async () => {
-    const ok = JSON.stringify([toolsCall('fs.read', 1), toolsCall('search.web', 2), { jsonrpc: '2.0', method: 'notifications/x' }]);
+    const ok = JSON.stringify([
+      toolsCall('fs.read', 1),
+      toolsCall('search.web', 2),
+      { jsonrpc: '2.0', method: 'notifications/x' },
+    ]);
     const bad = JSON.stringify([toolsCall('fs.read', 1), toolsCall('shell.exec', 2)]);
     const ct = { 'content-type': 'application/json' };
-    expect(allowed(await s.check(checkRequest({ body: ok, headers: ct }, token))).upstream['x-sigil-tool']).toBe('fs.read,search.web');
-    expect(denied(await s.check(checkRequest({ body: bad, headers: ct }, token))).code).toBe('AUTHZ_TOOL_NOT_IN_SCOPE');
+    expect(
+      allowed(await s.check(checkRequest({ body: ok, headers: ct }, token))).upstream['x-sigil-tool'],
+    ).toBe('fs.read,search.web');
+    expect(denied(await s.check(checkRequest({ body: bad, headers: ct }, token))).code).toBe(
+      'AUTHZ_TOOL_NOT_IN_SCOPE',
+    );
   });
 
   it('the MCP body wins over the tool header (the body is what the server executes)', async () => {
-    const req = checkRequest({ ...mcp('shell.exec'), headers: { ...mcp('x').headers, 'x-sigil-tool': 'fs.read' } }, token);
+    const req = checkRequest(
+      { ...mcp('shell.exec'), headers: { ...mcp('x').headers, 'x-sigil-tool': 'fs.read' } },
+      token,
+    );
     expect(denied(await s.check(req)).code).toBe('AUTHZ_TOOL_NOT_IN_SCOPE');
   });
 
   it('a tools/call mislabelled as text/plain is still inspected', async () => {
-    const req = checkRequest({ body: JSON.stringify(toolsCall('shell.exec')), headers: { 'content-type': 'text/plain', 'x-sigil-tool': 'fs.read' } }, token);
+    const req = checkRequest(
+      {
+        body: JSON.stringify(toolsCall('shell.exec')),
+        headers: { 'content-type': 'text/plain', 'x-sigil-tool': 'fs.read' },
+      },
+      token,
+    );
     expect(denied(await s.check(req)).code).toBe('AUTHZ_TOOL_NOT_IN_SCOPE');
   });
 
   it('malformed JSON → 400 AUTHZ_BODY_INVALID; a truncated (partial) body → 413 AUTHZ_BODY_PARTIAL', async () => {
     const ct = { 'content-type': 'application/json' };
     const body = JSON.stringify(toolsCall('fs.read'));
-    expect(denied(await s.check(checkRequest({ body: '{"jsonrpc":', headers: ct }, token))).code).toBe('AUTHZ_BODY_INVALID');
+    expect(denied(await s.check(checkRequest({ body: '{"jsonrpc":', headers: ct }, token))).code).toBe(
+      'AUTHZ_BODY_INVALID',
+    );
     const partial = { ...ct, 'x-envoy-auth-partial-body': 'true' };
     const d = denied(await s.check(checkRequest({ body: body.slice(0, 30), headers: partial }, token)));
     expect([d.status, d.code]).toEqual([413, 'AUTHZ_BODY_PARTIAL']);
@@ -234,27 +288,51 @@ describe('authz pipeline: tools', () => {
 
   it.each([
     ['jsonrpc missing', { id: 1, method: 'tools/call', params: { name: 'fs.read' } }, 'AUTHZ_NO_TOOL'],
-    ['name not a string', { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 7 } }, 'AUTHZ_BODY_INVALID'],
+    [
+      'name not a string',
+      { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 7 } },
+      'AUTHZ_BODY_INVALID',
+    ],
     ['params missing', { jsonrpc: '2.0', id: 1, method: 'tools/call' }, 'AUTHZ_BODY_INVALID'],
     ['method not a string', { jsonrpc: '2.0', id: 1, method: 5 }, 'AUTHZ_BODY_INVALID'],
-    ['wrong version', { jsonrpc: '1.0', id: 1, method: 'tools/call', params: { name: 'fs.read' } }, 'AUTHZ_BODY_INVALID'],
-    ['empty batch of rpc', [{ jsonrpc: '2.0', method: 'tools/call', params: { name: '' } }], 'AUTHZ_BODY_INVALID'],
+    [
+      'wrong version',
+      { jsonrpc: '1.0', id: 1, method: 'tools/call', params: { name: 'fs.read' } },
+      'AUTHZ_BODY_INVALID',
+    ],
+    [
+      'empty batch of rpc',
+      [{ jsonrpc: '2.0', method: 'tools/call', params: { name: '' } }],
+      'AUTHZ_BODY_INVALID',
+    ],
   ])('bad JSON-RPC (%s) → %s', async (_name, doc, code) => {
-    const d = denied(await s.check(checkRequest({ body: JSON.stringify(doc), headers: { 'content-type': 'application/json' } }, token)));
+    const d = denied(
+      await s.check(
+        checkRequest({ body: JSON.stringify(doc), headers: { 'content-type': 'application/json' } }, token),
+      ),
+    );
     expect(d.code).toBe(code);
   });
 
   it('a non-UTF-8 raw body labelled JSON → 400 AUTHZ_INVALID_ENCODING', async () => {
-    const raw = Buffer.concat([Buffer.from('{"jsonrpc":"2.0","method":"tools/call","params":{"name":"fs.'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}')]);
-    const d = denied(await s.check(checkRequest({ rawBody: raw, headers: { 'content-type': 'application/json' } }, token)));
+    const raw = Buffer.concat([
+      Buffer.from('{"jsonrpc":"2.0","method":"tools/call","params":{"name":"fs.'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}}'),
+    ]);
+    const d = denied(
+      await s.check(checkRequest({ rawBody: raw, headers: { 'content-type': 'application/json' } }, token)),
+    );
     expect([d.status, d.code]).toEqual([400, 'AUTHZ_INVALID_ENCODING']);
   });
 
   it('a raw (pack_as_bytes) MCP body is inspected like a string one', async () => {
     const raw = Buffer.from(JSON.stringify(toolsCall('shell.exec')));
-    expect(denied(await s.check(checkRequest({ rawBody: raw, headers: { 'content-type': 'application/json' } }, token))).code).toBe(
-      'AUTHZ_TOOL_NOT_IN_SCOPE',
-    );
+    expect(
+      denied(
+        await s.check(checkRequest({ rawBody: raw, headers: { 'content-type': 'application/json' } }, token)),
+      ).code,
+    ).toBe('AUTHZ_TOOL_NOT_IN_SCOPE');
   });
 
   it('an oversized body → 413 AUTHZ_BODY_TOO_LARGE', async () => {
@@ -265,16 +343,32 @@ describe('authz pipeline: tools', () => {
   });
 
   it('the tool header names the tool for non-MCP calls', async () => {
-    const req = checkRequest({ method: 'POST', path: '/rpc', headers: { 'x-sigil-tool': 'search.web' } }, token);
+    const req = checkRequest(
+      { method: 'POST', path: '/rpc', headers: { 'x-sigil-tool': 'search.web' } },
+      token,
+    );
     expect(allowed(await s.check(req)).upstream['x-sigil-tool']).toBe('search.web');
-    const bad = checkRequest({ method: 'POST', path: '/rpc', headers: { 'x-sigil-tool': 'fs.read,fs.write' } }, token);
+    const bad = checkRequest(
+      { method: 'POST', path: '/rpc', headers: { 'x-sigil-tool': 'fs.read,fs.write' } },
+      token,
+    );
     expect(denied(await s.check(bad)).code).toBe('AUTHZ_BAD_REQUEST');
   });
 
   it('route rules map method + path to a tool, with captures', async () => {
-    expect(allowed(await s.check(checkRequest({ method: 'GET', path: '/files/a/b.txt?x=1' }, token))).upstream['x-sigil-tool']).toBe('fs.read');
-    expect(allowed(await s.check(checkRequest({ method: 'POST', path: '/tools/search.web' }, token))).upstream['x-sigil-tool']).toBe('search.web');
-    expect(denied(await s.check(checkRequest({ method: 'POST', path: '/tools/fs.write' }, token))).code).toBe('AUTHZ_TOOL_NOT_IN_SCOPE');
+    expect(
+      allowed(await s.check(checkRequest({ method: 'GET', path: '/files/a/b.txt?x=1' }, token))).upstream[
+        'x-sigil-tool'
+      ],
+    ).toBe('fs.read');
+    expect(
+      allowed(await s.check(checkRequest({ method: 'POST', path: '/tools/search.web' }, token))).upstream[
+        'x-sigil-tool'
+      ],
+    ).toBe('search.web');
+    expect(denied(await s.check(checkRequest({ method: 'POST', path: '/tools/fs.write' }, token))).code).toBe(
+      'AUTHZ_TOOL_NOT_IN_SCOPE',
+    );
   });
 
   it('no tool anywhere → 403 AUTHZ_NO_TOOL', async () => {
@@ -283,7 +377,11 @@ describe('authz pipeline: tools', () => {
   });
 
   it('a public route needs no token, and spoofed identity headers are still removed', async () => {
-    const a = allowed(await s.check(checkRequest({ method: 'GET', path: '/healthz', headers: { 'x-sigil-sub': 'spiffe://evil/x' } })));
+    const a = allowed(
+      await s.check(
+        checkRequest({ method: 'GET', path: '/healthz', headers: { 'x-sigil-sub': 'spiffe://evil/x' } }),
+      ),
+    );
     expect(a.upstream['x-sigil-sub']).toBeUndefined();
     expect(a.remove).toContain('x-sigil-sub');
     expect(s.records[0]).toMatchObject({ decision: 'allow', path: '/healthz' });
@@ -298,8 +396,12 @@ describe('authz pipeline: delegation', () => {
     const a = allowed(await s.check(checkRequest(mcp('fs.read'), child.token)));
     expect(a.upstream['x-sigil-sub']).toBe(agentId('worker'));
     expect(a.upstream['x-sigil-depth']).toBe('2');
-    expect(denied(await s.check(checkRequest(mcp('fs.write'), child.token))).code).toBe('AUTHZ_TOOL_NOT_IN_SCOPE');
-    expect(denied(await s.check(checkRequest(mcp('search.web'), child.token))).code).toBe('AUTHZ_TOOL_NOT_IN_SCOPE');
+    expect(denied(await s.check(checkRequest(mcp('fs.write'), child.token))).code).toBe(
+      'AUTHZ_TOOL_NOT_IN_SCOPE',
+    );
+    expect(denied(await s.check(checkRequest(mcp('search.web'), child.token))).code).toBe(
+      'AUTHZ_TOOL_NOT_IN_SCOPE',
+    );
     // The parent itself still has its wider scope.
     allowed(await s.check(checkRequest(mcp('search.web'), root.token)));
     expect(s.records.at(-1)!.chain).toHaveLength(1);
@@ -311,7 +413,9 @@ describe('authz pipeline: peer binding', () => {
   it('when_present: a different mTLS principal → 401 AUTHZ_PEER_MISMATCH; the holder itself passes', async () => {
     const s = setup();
     const { token } = s.id.mint({ scope: ['fs.read'], sub: agentId('a') });
-    expect(denied(await s.check(checkRequest({ ...mcp('fs.read'), principal: agentId('b') }, token))).code).toBe('AUTHZ_PEER_MISMATCH');
+    expect(
+      denied(await s.check(checkRequest({ ...mcp('fs.read'), principal: agentId('b') }, token))).code,
+    ).toBe('AUTHZ_PEER_MISMATCH');
     allowed(await s.check(checkRequest({ ...mcp('fs.read'), principal: agentId('a') }, token)));
     allowed(await s.check(checkRequest(mcp('fs.read'), token)));
   });
@@ -332,7 +436,13 @@ describe('authz pipeline: policy hook and ledger', () => {
     const policy: PolicyDecider = {
       decide: async (ctx) => {
         seen = ctx;
-        return { allow: false, code: 'POLICY_DENIED', reason: 'weekend', httpStatus: 451, policyRev: 'rev-9' };
+        return {
+          allow: false,
+          code: 'POLICY_DENIED',
+          reason: 'weekend',
+          httpStatus: 451,
+          policyRev: 'rev-9',
+        };
       },
     };
     const s = setup({}, policy);
@@ -340,11 +450,17 @@ describe('authz pipeline: policy hook and ledger', () => {
     const d = denied(await s.check(checkRequest(mcp('fs.read'), token)));
     expect([d.status, d.code, d.body.error]).toEqual([451, 'POLICY_DENIED', 'weekend']);
     expect(s.records[0]).toMatchObject({ code: 'POLICY_DENIED', policy_rev: 'rev-9' });
-    expect(seen).toMatchObject({ tools: ['fs.read'], toolSource: 'mcp', chain: { depth: 1, task_id: 'task-1' } });
+    expect(seen).toMatchObject({
+      tools: ['fs.read'],
+      toolSource: 'mcp',
+      chain: { depth: 1, task_id: 'task-1' },
+    });
   });
 
   it('a policy allow adds its headers but can never set x-sigil-* ones', async () => {
-    const policy: PolicyDecider = { decide: async () => ({ allow: true, headers: { 'x-team': 'blue', 'x-sigil-sub': 'forged' } }) };
+    const policy: PolicyDecider = {
+      decide: async () => ({ allow: true, headers: { 'x-team': 'blue', 'x-sigil-sub': 'forged' } }),
+    };
     const s = setup({}, policy);
     const { token } = s.id.mint({ scope: ['fs.read'] });
     const a = allowed(await s.check(checkRequest(mcp('fs.read'), token)));
@@ -353,7 +469,14 @@ describe('authz pipeline: policy hook and ledger', () => {
   });
 
   it('a throwing or hanging policy → deny AUTHZ_POLICY_ERROR (fail closed)', async () => {
-    const throwing = setup({}, { decide: async () => { throw new Error('boom'); } });
+    const throwing = setup(
+      {},
+      {
+        decide: async () => {
+          throw new Error('boom');
+        },
+      },
+    );
     const t1 = throwing.id.mint({ scope: ['fs.read'] }).token;
     expect(denied(await throwing.check(checkRequest(mcp('fs.read'), t1))).code).toBe('AUTHZ_POLICY_ERROR');
     const hanging = setup({}, { decide: () => new Promise(() => {}) });
@@ -363,7 +486,11 @@ describe('authz pipeline: policy hook and ledger', () => {
   });
 
   it('a ledger that cannot record turns an allow into 503 AUTHZ_LEDGER_UNAVAILABLE', async () => {
-    const broken: DecisionSink = { append: async () => { throw new Error('disk full'); } };
+    const broken: DecisionSink = {
+      append: async () => {
+        throw new Error('disk full');
+      },
+    };
     const s = setup({}, undefined, broken);
     const { token } = s.id.mint({ scope: ['fs.read'] });
     const d = denied(await s.check(checkRequest(mcp('fs.read'), token)));
@@ -385,6 +512,3 @@ describe('authz pipeline: policy hook and ledger', () => {
     expect(order).toEqual(['ledger:allow', 'answer']);
   });
 });
-
-export type { CheckFn };
-void TD;

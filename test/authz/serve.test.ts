@@ -24,16 +24,18 @@ let client: Client;
 
 function authzClient(address: string): Client {
   let node: unknown = authzProtos().grpc;
-  for (const p of 'envoy.service.auth.v3.Authorization'.split('.')) node = (node as Record<string, unknown>)[p];
+  for (const p of 'envoy.service.auth.v3.Authorization'.split('.'))
+    node = (node as Record<string, unknown>)[p];
   return new (node as ServiceClientConstructor)(address, credentials.createInsecure());
 }
 
 const check = (req: CheckRequest) =>
   new Promise<CheckResponse>((resolve, reject) =>
-    (client as unknown as { Check: (r: CheckRequest, cb: (e: Error | null, r: CheckResponse) => void) => void }).Check(
-      req,
-      (e, r) => (e ? reject(e) : resolve(r)),
-    ),
+    (
+      client as unknown as {
+        Check: (r: CheckRequest, cb: (e: Error | null, r: CheckResponse) => void) => void;
+      }
+    ).Check(req, (e, r) => (e ? reject(e) : resolve(r))),
   );
 
 beforeAll(async () => {
@@ -44,7 +46,10 @@ beforeAll(async () => {
     overrides: {
       data_dir: dir,
       agent: { spiffe_id: SELF },
-      authz: { listen: `unix:${join(dir, 'authz.sock')}`, routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }] },
+      authz: {
+        listen: `unix:${join(dir, 'authz.sock')}`,
+        routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }],
+      },
       admin: { listen: `127.0.0.1:${admin}`, token: 'serve-test-admin-token' },
       issuer: { listen_http: `127.0.0.1:${http}`, listen_grpc: `127.0.0.1:${grpc}` },
       audit: { durability: 'fast' },
@@ -67,8 +72,12 @@ describe('startSigil', () => {
       { sub: 'spiffe://sigil.mesh/agent/c/1', task_id: 't', tool_scope: ['fs.read'], aud: SELF },
       LOCAL_OPERATOR,
     ).token;
-    expect((await check(checkRequest({ method: 'POST', path: '/tools/fs.read' }, token))).status.code).toBe(0);
-    expect((await check(checkRequest({ method: 'POST', path: '/tools/fs.write' }, token))).status.code).toBe(7);
+    expect((await check(checkRequest({ method: 'POST', path: '/tools/fs.read' }, token))).status.code).toBe(
+      0,
+    );
+    expect((await check(checkRequest({ method: 'POST', path: '/tools/fs.write' }, token))).status.code).toBe(
+      7,
+    );
   });
 
   it('admin: /healthz, /ready, /metrics with the decisions, 404 elsewhere', async () => {
@@ -88,7 +97,9 @@ describe('startSigil', () => {
       LOCAL_OPERATOR,
     ).token;
     const before = sigil.ledger.size;
-    const inflight = Array.from({ length: 40 }, () => check(checkRequest({ method: 'POST', path: '/tools/fs.read' }, token)));
+    const inflight = Array.from({ length: 40 }, () =>
+      check(checkRequest({ method: 'POST', path: '/tools/fs.read' }, token)),
+    );
     // Close as soon as the first of them reached the pipeline (its record is being group-committed).
     while (sigil.ledger.size + sigil.ledger.pending === before) await new Promise((r) => setImmediate(r));
     const adminUrl = sigil.admin.url;
@@ -106,6 +117,8 @@ describe('startSigil', () => {
       await log.close();
     }
     await expect(fetch(`${adminUrl}/ready`)).rejects.toThrow();
-    await expect(check(checkRequest({ method: 'POST', path: '/tools/fs.read' }, token))).rejects.toMatchObject({ code: 14 });
+    await expect(
+      check(checkRequest({ method: 'POST', path: '/tools/fs.read' }, token)),
+    ).rejects.toMatchObject({ code: 14 });
   });
 });

@@ -2,10 +2,10 @@
  * The gRPC surface over a real socket: Authorization/Check with the hand-written protos, the health
  * service, hostile CheckRequests (every one a successful RPC carrying a deny, never a crash), and drain.
  */
-import { credentials, type ServiceClientConstructor, type Client } from '@grpc/grpc-js';
+import { type Client, credentials, type ServiceClientConstructor } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authzProtos, checkFromConfig, startAuthzServer, type AuthzServer } from '../../src/authz/index.js';
+import { type AuthzServer, authzProtos, checkFromConfig, startAuthzServer } from '../../src/authz/index.js';
 import type { CheckRequest, CheckResponse } from '../../src/authz/types.js';
 import { loadConfig } from '../../src/config/index.js';
 import { frozenClock } from '../../src/lib/clock.js';
@@ -23,7 +23,9 @@ function ctor(path: string): ServiceClientConstructor {
 
 const call = <Req, Res>(client: Client, method: string, req: Req): Promise<Res> =>
   new Promise((resolve, reject) =>
-    ((client as unknown as Record<string, Unary<Req, Res>>)[method]!).call(client, req, (e, r) => (e ? reject(e) : resolve(r))),
+    (client as unknown as Record<string, Unary<Req, Res>>)[method]!.call(client, req, (e, r) =>
+      e ? reject(e) : resolve(r),
+    ),
   );
 
 const clock = frozenClock(1_767_225_600_000);
@@ -46,7 +48,10 @@ afterAll(async () => {
   await server?.close();
 });
 
-const mcp = (name: string) => ({ body: JSON.stringify(toolsCall(name)), headers: { 'content-type': 'application/json' } });
+const mcp = (name: string) => ({
+  body: JSON.stringify(toolsCall(name)),
+  headers: { 'content-type': 'application/json' },
+});
 const check = (req: CheckRequest) => call<CheckRequest, CheckResponse>(authz, 'Check', req);
 const bodyCode = (r: CheckResponse) => (JSON.parse(r.deniedResponse!.body) as { code: string }).code;
 
@@ -63,15 +68,25 @@ describe('authz gRPC server', () => {
 
   it('a deny is a successful RPC: UNAUTHENTICATED (16) for 401, PERMISSION_DENIED (7) for 403, enum status on the wire', async () => {
     const r401 = await check(checkRequest(mcp('fs.read')));
-    expect([r401.status.code, r401.deniedResponse!.status.code, bodyCode(r401)]).toEqual([16, 'Unauthorized', 'AUTHZ_NO_TOKEN']);
+    expect([r401.status.code, r401.deniedResponse!.status.code, bodyCode(r401)]).toEqual([
+      16,
+      'Unauthorized',
+      'AUTHZ_NO_TOKEN',
+    ]);
     const { token } = id.mint({ scope: ['fs.read'] });
     const r403 = await check(checkRequest(mcp('fs.write'), token));
-    expect([r403.status.code, r403.deniedResponse!.status.code, bodyCode(r403)]).toEqual([7, 'Forbidden', 'AUTHZ_TOOL_NOT_IN_SCOPE']);
+    expect([r403.status.code, r403.deniedResponse!.status.code, bodyCode(r403)]).toEqual([
+      7,
+      'Forbidden',
+      'AUTHZ_TOOL_NOT_IN_SCOPE',
+    ]);
   });
 
   it('health: SERVING for "" and the Authorization service, NOT_FOUND for others', async () => {
     expect(await call(health, 'Check', { service: '' })).toEqual({ status: 'SERVING' });
-    expect(await call(health, 'Check', { service: 'envoy.service.auth.v3.Authorization' })).toEqual({ status: 'SERVING' });
+    expect(await call(health, 'Check', { service: 'envoy.service.auth.v3.Authorization' })).toEqual({
+      status: 'SERVING',
+    });
     await expect(call(health, 'Check', { service: 'nope' })).rejects.toMatchObject({ code: 5 });
   });
 
@@ -79,9 +94,21 @@ describe('authz gRPC server', () => {
     ['an empty CheckRequest', {}, 'AUTHZ_BAD_REQUEST'],
     ['no http attributes', { attributes: { request: {} } }, 'AUTHZ_BAD_REQUEST'],
     ['no method', { attributes: { request: { http: { path: '/mcp' } } } }, 'AUTHZ_BAD_REQUEST'],
-    ['a dot-segment path', { attributes: { request: { http: { method: 'GET', path: '/a/../admin' } } } }, 'AUTHZ_BAD_REQUEST'],
-    ['an encoded slash', { attributes: { request: { http: { method: 'GET', path: '/a%2Fb' } } } }, 'AUTHZ_BAD_REQUEST'],
-    ['a relative path', { attributes: { request: { http: { method: 'GET', path: 'mcp' } } } }, 'AUTHZ_BAD_REQUEST'],
+    [
+      'a dot-segment path',
+      { attributes: { request: { http: { method: 'GET', path: '/a/../admin' } } } },
+      'AUTHZ_BAD_REQUEST',
+    ],
+    [
+      'an encoded slash',
+      { attributes: { request: { http: { method: 'GET', path: '/a%2Fb' } } } },
+      'AUTHZ_BAD_REQUEST',
+    ],
+    [
+      'a relative path',
+      { attributes: { request: { http: { method: 'GET', path: 'mcp' } } } },
+      'AUTHZ_BAD_REQUEST',
+    ],
   ])('%s → deny %s', async (_n, req, code) => {
     const res = await check(req as CheckRequest);
     expect(res.status.code).not.toBe(0);
@@ -92,11 +119,16 @@ describe('authz gRPC server', () => {
     const headers: Record<string, string> = {};
     for (let i = 0; i < 10_000; i++) headers[`x-h${i}`] = 'v';
     const res = await check(checkRequest({ ...mcp('fs.read'), headers }));
-    expect([res.deniedResponse!.status.code, bodyCode(res)]).toEqual(['RequestHeaderFieldsTooLarge', 'AUTHZ_HEADERS_TOO_LARGE']);
+    expect([res.deniedResponse!.status.code, bodyCode(res)]).toEqual([
+      'RequestHeaderFieldsTooLarge',
+      'AUTHZ_HEADERS_TOO_LARGE',
+    ]);
   });
 
   it('a 1 MB header value → 431 AUTHZ_HEADERS_TOO_LARGE', async () => {
-    const res = await check(checkRequest({ ...mcp('fs.read'), headers: { authorization: `Bearer ${'a'.repeat(1024 * 1024)}` } }));
+    const res = await check(
+      checkRequest({ ...mcp('fs.read'), headers: { authorization: `Bearer ${'a'.repeat(1024 * 1024)}` } }),
+    );
     expect(bodyCode(res)).toBe('AUTHZ_HEADERS_TOO_LARGE');
   });
 
@@ -107,7 +139,9 @@ describe('authz gRPC server', () => {
           http: {
             method: 'POST',
             path: '/mcp',
-            headerMap: { headers: [{ key: 'authorization', rawValue: Buffer.from([0x42, 0x65, 0xff, 0xfe]) }] },
+            headerMap: {
+              headers: [{ key: 'authorization', rawValue: Buffer.from([0x42, 0x65, 0xff, 0xfe]) }],
+            },
           },
         },
       },
@@ -117,7 +151,9 @@ describe('authz gRPC server', () => {
 
   it('non-UTF-8 bytes in a string header field never allow', async () => {
     const { token } = id.mint({ scope: ['fs.read'] });
-    const res = await check(checkRequest({ ...mcp('fs.read'), headers: { authorization: `Bearer ${token}\uFFFD` } }));
+    const res = await check(
+      checkRequest({ ...mcp('fs.read'), headers: { authorization: `Bearer ${token}\uFFFD` } }),
+    );
     expect(bodyCode(res)).toBe('AUTHZ_BAD_AUTH_HEADER');
   });
 

@@ -6,10 +6,10 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MerkleLog } from '../../src/ledger/index.js';
-import { MALFORMED_TOKENS } from '../token/malformed.js';
 import { type EnvoyProcess, startTestEnvoy } from '../support/envoy.js';
 import { issuerFor, runSigilCli, type SigilProcess, startSigilProcess } from '../support/sigil-process.js';
 import { type EchoUpstream, startEchoUpstream } from '../support/upstream.js';
+import { MALFORMED_TOKENS } from '../token/malformed.js';
 
 const SELF = 'spiffe://sigil.mesh/agent/tools/e2e';
 const ORCH = 'spiffe://sigil.mesh/agent/orchestrator/e2e';
@@ -47,7 +47,8 @@ afterAll(async () => {
 });
 
 function mint(scope: string[], ttl = 120, sub = ORCH): string {
-  return issuer.service.mint({ sub, task_id: 'task-e2e', tool_scope: scope, aud: SELF, ttl }, issuer.operator).token;
+  return issuer.service.mint({ sub, task_id: 'task-e2e', tool_scope: scope, aud: SELF, ttl }, issuer.operator)
+    .token;
 }
 
 async function call(path: string, init: RequestInit & { token?: string } = {}) {
@@ -80,7 +81,10 @@ describe('Envoy → SIGIL → upstream', () => {
 
   it('valid token → 200; the upstream saw the identity headers, not the bearer token; the caller got a receipt', async () => {
     const before = upstream.seen.length;
-    const r = await call('/tools/fs.read', { token: mint(['fs.*']), headers: { 'x-sigil-sub': 'spiffe://evil/x' } });
+    const r = await call('/tools/fs.read', {
+      token: mint(['fs.*']),
+      headers: { 'x-sigil-sub': 'spiffe://evil/x' },
+    });
     expect(r.status).toBe(200);
     const seen = upstream.seen[before]!;
     expect(seen.headers['x-sigil-sub']).toBe(ORCH);
@@ -136,17 +140,30 @@ describe('Envoy → SIGIL → upstream', () => {
 
   it('MCP tools/call: in scope → 200 with the body forwarded; out of scope → 403', async () => {
     const token = mint(['search.*']);
-    const ok = await call('/mcp', { token, body: mcpBody('search.web'), headers: { 'content-type': 'application/json' } });
+    const ok = await call('/mcp', {
+      token,
+      body: mcpBody('search.web'),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(ok.status).toBe(200);
     expect(upstream.seen.at(-1)!.body).toBe(mcpBody('search.web'));
     expect(upstream.seen.at(-1)!.headers['x-sigil-tool']).toBe('search.web');
-    const bad = await call('/mcp', { token, body: mcpBody('fs.delete'), headers: { 'content-type': 'application/json' } });
+    const bad = await call('/mcp', {
+      token,
+      body: mcpBody('fs.delete'),
+      headers: { 'content-type': 'application/json' },
+    });
     expect([bad.status, bad.json.code]).toEqual([403, 'AUTHZ_TOOL_NOT_IN_SCOPE']);
   });
 
   it('an MCP body larger than with_request_body.max_request_bytes arrives partial → 413 AUTHZ_BODY_PARTIAL', async () => {
     const token = mint(['search.*']);
-    const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'search.web', arguments: { pad: 'x'.repeat(1_200_000) } } });
+    const big = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'search.web', arguments: { pad: 'x'.repeat(1_200_000) } },
+    });
     const r = await call('/mcp', { token, body: big, headers: { 'content-type': 'application/json' } });
     expect([r.status, r.json.code]).toEqual([413, 'AUTHZ_BODY_PARTIAL']);
   });
@@ -165,7 +182,9 @@ describe('Envoy → SIGIL → upstream', () => {
 
   it('sigil serve mounts the dashboard API on the admin server (bearer admin token), reading the same ledger', async () => {
     expect((await fetch(`${sigil.adminUrl}/api/decisions?limit=5`)).status).toBe(401);
-    const r = await fetch(`${sigil.adminUrl}/api/decisions?limit=5`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const r = await fetch(`${sigil.adminUrl}/api/decisions?limit=5`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
     expect(r.status).toBe(200);
     const j = (await r.json()) as { items: { record: { id: string } }[]; size: number };
     expect(j.size).toBe(decisionIds.length);

@@ -24,10 +24,15 @@ export function checkRequest(p: RequestParts = {}, token?: string): CheckRequest
   return {
     attributes: {
       source: {
-        address: { socketAddress: { address: '127.0.0.1', portValue: 50000, portSpecifier: 'portValue' }, address: 'socketAddress' },
+        address: {
+          socketAddress: { address: '127.0.0.1', portValue: 50000, portSpecifier: 'portValue' },
+          address: 'socketAddress',
+        },
         ...(p.principal ? { principal: p.principal } : {}),
       },
-      destination: { address: { socketAddress: { address: '127.0.0.1', portValue: 8080 }, address: 'socketAddress' } },
+      destination: {
+        address: { socketAddress: { address: '127.0.0.1', portValue: 8080 }, address: 'socketAddress' },
+      },
       request: {
         time: { seconds: '1767225600', nanos: 0 },
         http: {
@@ -47,6 +52,9 @@ export function checkRequest(p: RequestParts = {}, token?: string): CheckRequest
 }
 
 /** A JSON-RPC 2.0 tools/call body (MCP). */
-export function toolsCall(name: string, id = 1): { jsonrpc: '2.0'; id: number; method: 'tools/call'; params: { name: string; arguments: object } } {
+export function toolsCall(
+  name: string,
+  id = 1,
+): { jsonrpc: '2.0'; id: number; method: 'tools/call'; params: { name: string; arguments: object } } {
   return { jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: {} } };
 }

@@ -3,7 +3,12 @@
  * allowed — when the binary is missing the test fails and says to run scripts/setup-tools.sh.
  */
 import { existsSync } from 'node:fs';
-import { envoyBinary, type EnvoyPorts, type EnvoyProcess, startEnvoy } from '../../src/serve/envoy-process.js';
+import {
+  type EnvoyPorts,
+  type EnvoyProcess,
+  envoyBinary,
+  startEnvoy,
+} from '../../src/serve/envoy-process.js';
 import { freePorts } from './ports.js';
 
 export type { EnvoyProcess } from '../../src/serve/envoy-process.js';
@@ -11,7 +16,8 @@ export type { EnvoyProcess } from '../../src/serve/envoy-process.js';
 /** Starts Envoy in front of `authzPort` (SIGIL) and `upstreamPort` (the agent) on fresh ports. */
 export async function startTestEnvoy(authzPort: number, upstreamPort: number): Promise<EnvoyProcess> {
   const bin = envoyBinary();
-  if (bin !== 'envoy' && !existsSync(bin)) throw new Error(`Envoy not found at ${bin}: run scripts/setup-tools.sh`);
+  if (bin !== 'envoy' && !existsSync(bin))
+    throw new Error(`Envoy not found at ${bin}: run scripts/setup-tools.sh`);
   const [listen, admin] = await freePorts(2);
   const ports: EnvoyPorts = { listen: listen!, admin: admin!, authz: authzPort, upstream: upstreamPort };
   return startEnvoy(ports);

@@ -54,7 +54,13 @@ export interface TestIdentity {
   /** Mints a root token; returns it with the holder key that can delegate it. */
   mint(o: MintOpts): { token: string; holder: KeyPair };
   /** Delegates `parent` (held by `holder`) to `sub` with a narrower scope. */
-  delegate(parent: string, holder: KeyPair, sub: string, scope: string[], ttl?: number): { token: string; holder: KeyPair };
+  delegate(
+    parent: string,
+    holder: KeyPair,
+    sub: string,
+    scope: string[],
+    ttl?: number,
+  ): { token: string; holder: KeyPair };
 }
 
 /** Creates a test issuer trusted by its own store. `clock` drives iat/exp. */

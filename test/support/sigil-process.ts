@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig, type SigilConfig } from '../../src/config/index.js';
-import { IssuerService, LOCAL_OPERATOR } from '../../src/issuer/service.js';
 import { openIssuerStores } from '../../src/issuer/open-stores.js';
+import { IssuerService, LOCAL_OPERATOR } from '../../src/issuer/service.js';
 import { freePorts } from './ports.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -42,17 +42,25 @@ export async function startSigilProcess(sigil: Record<string, unknown> = {}): Pr
       ...sigil,
       authz: { listen: `127.0.0.1:${authz}`, ...(sigil.authz as object) },
       admin: { listen: `127.0.0.1:${admin}`, ...(sigil.admin as object) },
-      issuer: { listen_http: `127.0.0.1:${http}`, listen_grpc: `127.0.0.1:${grpc}`, ...(sigil.issuer as object) },
+      issuer: {
+        listen_http: `127.0.0.1:${http}`,
+        listen_grpc: `127.0.0.1:${grpc}`,
+        ...(sigil.issuer as object),
+      },
     },
   };
   const configFile = join(dataDir, 'sigil.yaml');
   writeFileSync(configFile, stringify(doc));
   const config = loadConfig({ file: configFile, env: {} });
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--config', configFile, 'serve', '--drain-ms', '2000'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, SIGIL_DATA: '', SIGIL_CONFIG: '' },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', MAIN, '--config', configFile, 'serve', '--drain-ms', '2000'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SIGIL_DATA: '', SIGIL_CONFIG: '' },
+    },
+  );
   let out = '';
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   await new Promise<void>((resolveReady, reject) => {
@@ -96,7 +104,10 @@ export async function startSigilProcess(sigil: Record<string, unknown> = {}): Pr
 }
 
 /** Runs `sigil <args>` against `configFile`; resolves with exit code and output. */
-export function runSigilCli(configFile: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runSigilCli(
+  configFile: string,
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--config', configFile, ...args], {
       cwd: ROOT,
@@ -119,5 +130,10 @@ export async function issuerFor(config: SigilConfig): Promise<{
   operator: typeof LOCAL_OPERATOR;
 }> {
   const stores = await openIssuerStores(config, { watch: false });
-  return { service: new IssuerService({ config, ...stores }), stores, close: () => stores.close(), operator: LOCAL_OPERATOR };
+  return {
+    service: new IssuerService({ config, ...stores }),
+    stores,
+    close: () => stores.close(),
+    operator: LOCAL_OPERATOR,
+  };
 }

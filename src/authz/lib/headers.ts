@@ -28,7 +28,10 @@ export function normalizeHeaders(http: HttpRequest): Record<string, string> {
     }
     bytes += rawKey.length + value.length;
     if (bytes > LIMITS.maxHeaderBytes) {
-      throw new AuthzError('AUTHZ_HEADERS_TOO_LARGE', `headers exceed ${LIMITS.maxHeaderBytes} bytes in total`);
+      throw new AuthzError(
+        'AUTHZ_HEADERS_TOO_LARGE',
+        `headers exceed ${LIMITS.maxHeaderBytes} bytes in total`,
+      );
     }
     const key = rawKey.toLowerCase();
     if (!HEADER_NAME.test(key)) throw new AuthzError('AUTHZ_BAD_REQUEST', 'invalid header name');

@@ -31,7 +31,8 @@ function toolOf(msg: unknown): string | undefined {
   if (m.jsonrpc !== '2.0') throw new AuthzError('AUTHZ_BODY_INVALID', 'jsonrpc must be "2.0"');
   // Responses and notifications without a method carry no tool call.
   if (m.method === undefined) return undefined;
-  if (typeof m.method !== 'string') throw new AuthzError('AUTHZ_BODY_INVALID', 'JSON-RPC method must be a string');
+  if (typeof m.method !== 'string')
+    throw new AuthzError('AUTHZ_BODY_INVALID', 'JSON-RPC method must be a string');
   if (m.method !== 'tools/call') return undefined;
   const params = m.params;
   if (typeof params !== 'object' || params === null || Array.isArray(params)) {
@@ -48,7 +49,11 @@ function toolOf(msg: unknown): string | undefined {
  * Reads tools/call names from a request body. The body is inspected whatever its content-type when it
  * starts like JSON: an MCP server may ignore content-type, so a mislabelled call must not slip past.
  */
-export function mcpTools(body: string | Uint8Array | undefined, contentType: string | undefined, partial: boolean): McpTools {
+export function mcpTools(
+  body: string | Uint8Array | undefined,
+  contentType: string | undefined,
+  partial: boolean,
+): McpTools {
   if (body === undefined) return NONE;
   let text: string;
   if (typeof body === 'string') {
@@ -61,7 +66,8 @@ export function mcpTools(body: string | Uint8Array | undefined, contentType: str
     try {
       text = utf8.decode(body);
     } catch (e) {
-      if (isJsonContentType(contentType)) throw new AuthzError('AUTHZ_INVALID_ENCODING', 'request body is not valid UTF-8', e);
+      if (isJsonContentType(contentType))
+        throw new AuthzError('AUTHZ_INVALID_ENCODING', 'request body is not valid UTF-8', e);
       return NONE;
     }
   }
@@ -72,7 +78,12 @@ export function mcpTools(body: string | Uint8Array | undefined, contentType: str
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    if (partial) throw new AuthzError('AUTHZ_BODY_PARTIAL', 'request body was truncated by Envoy and cannot be inspected', e);
+    if (partial)
+      throw new AuthzError(
+        'AUTHZ_BODY_PARTIAL',
+        'request body was truncated by Envoy and cannot be inspected',
+        e,
+      );
     throw new AuthzError('AUTHZ_BODY_INVALID', 'request body is not valid JSON', e);
   }
   const isRpc = (d: unknown): boolean =>
