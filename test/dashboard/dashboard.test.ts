@@ -181,7 +181,7 @@ describe(`dashboard against SIGIL`, () => {
     const verdict = page.getByTestId('proof-verdict');
     await expect.poll(() => verdict.textContent()).toContain('Verified');
     expect(await verdict.textContent()).toContain('Inclusion proof');
-    await page.screenshot({ path: `${ART}/dashboard-audit.png` });
+    await page.screenshot({ path: `${ART}/dashboard-audit.png`, fullPage: true });
   });
 
   it('audit: a tampered proof, entry or checkpoint, or another key, fails with the reason', async () => {
@@ -215,7 +215,7 @@ describe(`dashboard against SIGIL`, () => {
       const verdict = page.getByTestId('proof-verdict');
       await expect.poll(() => verdict.textContent(), { message: what }).toContain('Verification failed');
       expect(await verdict.locator('li.bad-text').textContent(), what).toContain(failing);
-      if (what === 'proof hash') await page.screenshot({ path: `${ART}/dashboard-audit-tampered.png` });
+      if (what === 'proof hash') await page.screenshot({ path: `${ART}/dashboard-audit-tampered.png`, fullPage: true });
       await page.unroute('**/api/proof/*');
     }
     // A well-formed key of the same name that the log never signed with.

@@ -169,6 +169,7 @@ interface SimNode extends d3.SimulationNodeDatum {
   id: string;
   n: GraphNode;
   depth: number;
+  lane: number;
 }
 interface SimLink extends d3.SimulationLinkDatum<SimNode> {
   e: GraphEdge;
@@ -187,18 +188,22 @@ function ForceGraph({
 }) {
   const svgRef = useRef<SVGSVGElement>(null);
   const positions = useRef(new Map<string, { x: number; y: number }>());
-  const depths = useMemo(() => depthOf(data), [data]);
+  const layout = useMemo(() => layoutOf(data), [data]);
+  // One band per task, at least 170 px each, so several tasks never pile up.
+  const height = Math.max(HEIGHT, layout.lanes * 170);
 
   useEffect(() => {
     const svgEl = svgRef.current;
     if (!svgEl) return;
     const width = Math.max(480, svgEl.clientWidth || 900);
-    const maxDepth = Math.max(1, ...depths.values());
+    const maxDepth = Math.max(1, ...layout.depth.values());
     const col = (d: number) => 70 + (d * (width - 200)) / maxDepth;
+    const row = (l: number) => ((l + 0.5) * height) / layout.lanes;
     const nodes: SimNode[] = data.nodes.map((n) => {
-      const depth = depths.get(n.id) ?? 1;
+      const depth = layout.depth.get(n.id) ?? 1;
+      const lane = layout.lane.get(n.id) ?? 0;
       const p = positions.current.get(n.id);
-      return { id: n.id, n, depth, x: p?.x ?? col(depth), y: p?.y ?? HEIGHT / 2 + (Math.random() - 0.5) * 80 };
+      return { id: n.id, n, depth, lane, x: p?.x ?? col(depth), y: p?.y ?? row(lane) + (Math.random() - 0.5) * 40 };
     });
     const byId = new Map(nodes.map((n) => [n.id, n]));
     const links: SimLink[] = data.edges
@@ -217,7 +222,7 @@ function ForceGraph({
       )
       .force('charge', d3.forceManyBody<SimNode>().strength(-700))
       .force('x', d3.forceX<SimNode>((d) => col(d.depth)).strength(0.6))
-      .force('y', d3.forceY<SimNode>(HEIGHT / 2).strength(0.06))
+      .force('y', d3.forceY<SimNode>((d) => row(d.lane)).strength(layout.lanes > 1 ? 0.35 : 0.06))
       .force('collide', d3.forceCollide<SimNode>(46))
       .stop();
     // Settle before the first paint so the picture does not jump around (and screenshots are stable).
@@ -225,7 +230,7 @@ function ForceGraph({
 
     const svg = d3.select(svgEl);
     svg.selectAll('*').remove();
-    svg.attr('viewBox', `0 0 ${width} ${HEIGHT}`);
+    svg.attr('viewBox', `0 0 ${width} ${height}`);
     const defs = svg.append('defs');
     for (const [id, colour] of [
       ['arrow', '#64748b'],
@@ -358,24 +363,29 @@ function ForceGraph({
     return () => {
       sim.stop();
     };
-  }, [data, depths, selected, onSelect]);
+  }, [data, layout, height, selected, onSelect]);
 
   return (
     <div className="card graph-card">
-      <svg ref={svgRef} className="graph" role="img" aria-label="Delegation graph" data-testid="graph" height={HEIGHT} />
+      <svg ref={svgRef} className="graph" role="img" aria-label="Delegation graph" data-testid="graph" height={height} />
     </div>
   );
 }
 
-/** Column of each node: tasks 0, then the hop depth along the chains (breadth-first over edges). */
-function depthOf(data: GraphData): Map<string, number> {
+/**
+ * Column (chain depth: tasks 0, root holders 1, …) and lane (which task's band, so tasks do not tangle) of each
+ * node, breadth-first over verified edges from every task.
+ */
+function layoutOf(data: GraphData): { depth: Map<string, number>; lane: Map<string, number>; lanes: number } {
   const depth = new Map<string, number>();
+  const lane = new Map<string, number>();
   const queue: string[] = [];
-  for (const n of data.nodes)
-    if (n.kind === 'task') {
-      depth.set(n.id, 0);
-      queue.push(n.id);
-    }
+  const tasks = data.nodes.filter((n) => n.kind === 'task');
+  tasks.forEach((n, i) => {
+    depth.set(n.id, 0);
+    lane.set(n.id, i);
+    queue.push(n.id);
+  });
   while (queue.length) {
     const id = queue.shift()!;
     const d = depth.get(id)!;
@@ -383,12 +393,18 @@ function depthOf(data: GraphData): Map<string, number> {
       // Only verified edges give a column: an unverified caller sits one step right of its task.
       if (e.source === id && e.kind !== 'unverified' && !depth.has(e.target)) {
         depth.set(e.target, Math.min(d + 1, 10));
+        lane.set(e.target, lane.get(id) ?? 0);
         queue.push(e.target);
       }
     }
   }
-  for (const e of data.edges) if (e.kind === 'unverified' && !depth.has(e.target)) depth.set(e.target, 1);
-  return depth;
+  for (const e of data.edges) {
+    if (e.kind === 'unverified' && !depth.has(e.target)) {
+      depth.set(e.target, 1);
+      lane.set(e.target, lane.get(e.source) ?? 0);
+    }
+  }
+  return { depth, lane, lanes: Math.max(1, tasks.length) };
 }
 
 function colourOf(n: GraphNode): string {
