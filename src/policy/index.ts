@@ -133,11 +133,11 @@ export async function createPolicyDecider(
     ...(deps.registry ? { registry: deps.registry } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
-  return decidersFor(engine);
+  return hookDecider(engine);
 }
 
 /** Wraps an engine as the authz hook. */
-export function decidersFor(engine: PolicyEngine): HookDecider {
+export function hookDecider(engine: PolicyEngine): HookDecider {
   return {
     async decide(ctx: HookContext): Promise<HookVerdict> {
       const native: PolicyContext = {
