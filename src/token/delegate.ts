@@ -50,7 +50,7 @@ export function delegate(o: DelegateOptions): string {
   const limits = resolveLimits(o);
   const key = assertSigningKey(o.holderPrivateKey, 'holderPrivateKey');
   const hops = splitToken(o.parentToken).map(parseHop);
-  walkChain(hops, { limits, now: undefined, rootKey: null });
+  walkChain(hops, { limits, now: undefined, trust: null });
   const index = hops.length;
   const parent = hops[index - 1]!;
   const p = parent.claims;

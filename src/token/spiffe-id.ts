@@ -4,6 +4,7 @@
  * Strict by design: the spec's restrictions exist so that two different strings never name the same workload.
  */
 import { TbitError } from './errors.js';
+import { Lru } from './lib/lru.js';
 
 /** A validated SPIFFE ID. */
 export interface SpiffeId {
@@ -39,6 +40,21 @@ function bad(s: unknown, why: string): TbitError {
  */
 export function parseSpiffeId(s: unknown): SpiffeId {
   if (typeof s !== 'string') throw bad(s, 'must be a string');
+  const hit = valid.get(s);
+  if (hit !== undefined) return hit;
+  const id = parseUncached(s);
+  valid.set(s, id);
+  return id;
+}
+
+/**
+ * IDs already accepted. Parsing is pure, and a sidecar sees the same few agent IDs on every request, so the
+ * hot path skips the regexes for them. Only successes are kept; the LRU bound stops an attacker's stream of
+ * fresh IDs from growing memory.
+ */
+const valid = new Lru<string, SpiffeId>(4096);
+
+function parseUncached(s: string): SpiffeId {
   if (s.length > MAX_ID_BYTES) throw bad(s, `longer than ${MAX_ID_BYTES} bytes (§2.3)`);
   if (!s.startsWith(PREFIX)) throw bad(s, 'scheme must be "spiffe://" in lower case (§2)');
   const rest = s.slice(PREFIX.length);
@@ -49,7 +65,7 @@ export function parseSpiffeId(s: unknown): SpiffeId {
   if (td.length > MAX_TRUST_DOMAIN) throw bad(s, `trust domain longer than ${MAX_TRUST_DOMAIN} characters`);
   // This one regex also rules out ports (':'), userinfo ('@'), upper case and percent-encoding (§2.1).
   if (!TRUST_DOMAIN.test(td)) throw bad(s, 'trust domain may hold only [a-z0-9._-] (§2.1)');
-  if (path === '') return { id: s, trustDomain: td, path, segments: [] };
+  if (path === '') return Object.freeze({ id: s, trustDomain: td, path, segments: Object.freeze([]) });
   const segments = path.slice(1).split('/');
   for (const seg of segments) {
     if (seg.length === 0) throw bad(s, 'path has an empty segment or a trailing slash (§2.2)');
@@ -57,7 +73,7 @@ export function parseSpiffeId(s: unknown): SpiffeId {
     // Also rules out '?', '#', '%' (query, fragment, percent-encoding).
     if (!SEGMENT.test(seg)) throw bad(s, 'path segments may hold only [A-Za-z0-9._-] (§2.2)');
   }
-  return { id: s, trustDomain: td, path, segments };
+  return Object.freeze({ id: s, trustDomain: td, path, segments: Object.freeze(segments) });
 }
 
 /** True when `s` is a valid SPIFFE ID (no throw). */

@@ -3,12 +3,12 @@
  * no jose. Returns the verified hops or throws a TbitError with a stable code.
  */
 import { nowSeconds, systemClock } from '../lib/clock.js';
-import type { VerifiedChain, VerifyOptions } from './api.js';
+import type { TbitClaims, VerifiedChain, VerifiedHop, VerifyOptions } from './api.js';
 import { TbitError } from './errors.js';
 import { audCovers } from './lib/audience.js';
 import { sha256b64url } from './lib/b64.js';
 import { walkChain } from './lib/chain.js';
-import { parseHop, splitToken } from './lib/hop.js';
+import { type ParsedHop, parseHop, splitToken } from './lib/hop.js';
 import { resolveLimits } from './lib/rules.js';
 import { scopeAllows } from './scope-allows.js';
 import { parseSpiffeId } from './spiffe-id.js';
@@ -28,13 +28,7 @@ export function verifyChain(token: string, options: VerifyOptions): VerifiedChai
     );
   }
   const hops = parts.map(parseHop);
-  const trust = options.trust;
-  walkChain(hops, {
-    limits,
-    now: nowSeconds(options.clock ?? systemClock),
-    rootKey: (iss, kid) => trust.issuerKey(iss, kid),
-    isRevoked: (c) => trust.isRevoked(c),
-  });
+  walkChain(hops, { limits, now: nowSeconds(options.clock ?? systemClock), trust: options.trust });
   const last = hops.length - 1;
   const leaf = hops[last]!.claims;
   if (options.audience !== undefined) {
@@ -50,11 +44,61 @@ export function verifyChain(token: string, options: VerifyOptions): VerifiedChai
       last,
     );
   }
-  return {
-    hops: hops.map((h) => ({ header: h.header, claims: h.claims, hash: h.hash, jws: h.jws })),
-    leaf,
-    depth: hops.length,
-    tokenHash: sha256b64url(token),
-    exp: leaf.exp,
-  };
+  return new Chain(token, hops.map(toVerifiedHop), leaf);
+}
+
+/** A verified hop as callers see it (no decoded signature buffers); hash stays lazy. */
+class Hop implements VerifiedHop {
+  readonly header: VerifiedHop['header'];
+  readonly claims: TbitClaims;
+  readonly jws: string;
+  readonly #parsed: ParsedHop;
+
+  constructor(p: ParsedHop) {
+    this.header = p.header;
+    this.claims = p.claims;
+    this.jws = p.jws;
+    this.#parsed = p;
+  }
+
+  get hash(): string {
+    return this.#parsed.hash;
+  }
+
+  /** Getters live on the prototype, so spell out the JSON shape. */
+  toJSON(): VerifiedHop {
+    return { header: this.header, claims: this.claims, hash: this.hash, jws: this.jws };
+  }
+}
+
+function toVerifiedHop(p: ParsedHop): VerifiedHop {
+  return new Hop(p);
+}
+
+/** The verified chain; the whole-token hash is computed on first read (classes: no per-call closures). */
+class Chain implements VerifiedChain {
+  readonly depth: number;
+  readonly exp: number;
+  #tokenHash: string | undefined;
+  /** Private so the bearer token never lands in a log through util.inspect or JSON. */
+  readonly #token: string;
+
+  constructor(
+    token: string,
+    readonly hops: VerifiedHop[],
+    readonly leaf: TbitClaims,
+  ) {
+    this.#token = token;
+    this.depth = hops.length;
+    this.exp = leaf.exp;
+  }
+
+  get tokenHash(): string {
+    this.#tokenHash ??= sha256b64url(this.#token);
+    return this.#tokenHash;
+  }
+
+  toJSON(): Omit<VerifiedChain, 'hops'> & { hops: VerifiedHop[] } {
+    return { hops: this.hops, leaf: this.leaf, depth: this.depth, tokenHash: this.tokenHash, exp: this.exp };
+  }
 }

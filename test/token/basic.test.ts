@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decodeChain, delegate, jwkThumbprint, mintRoot, verifyChain } from '../../src/token/index.js';
 import { agent, clockAt, codeOf, ISS, issuer, KID, keyPair, T0, trust } from './helpers.js';
@@ -41,6 +42,9 @@ describe('mint → delegate → verify', () => {
     expect(v.depth).toBe(2);
     expect(v.hops[1]?.header.kid).toBe(jwkThumbprint(a.jwk));
     expect(v.leaf.par).toBe(v.hops[0]?.hash);
+    expect(v.tokenHash).toBe(createHash('sha256').update(child).digest('base64url'));
+    expect(v.hops[1]?.hash).toBe(createHash('sha256').update(child.split('~')[1]!).digest('base64url'));
+    expect(JSON.parse(JSON.stringify(v)).tokenHash).toBe(v.tokenHash);
     expect(v.leaf.iss).toBe(agent('planner'));
     expect(codeOf(() => verifyChain(child, { trust: trust(), clock, tool: 'fs.write' }))).toBe(
       'TBIT_TOOL_NOT_IN_SCOPE',

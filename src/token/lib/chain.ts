@@ -3,8 +3,7 @@
  * must have signed it, check the signature, then the hop's own rules, its link to the parent, time and
  * revocation. The first failure throws; nothing is returned for a broken chain.
  */
-import type { KeyObject } from 'node:crypto';
-import type { TbitClaims } from '../api.js';
+import type { TrustStore } from '../api.js';
 import { TbitError } from '../errors.js';
 import type { ParsedHop } from './hop.js';
 import { verifySignature } from './jws.js';
@@ -34,10 +33,8 @@ export interface WalkOptions {
   limits: Limits;
   /** Current time in seconds; undefined skips the time rules (delegate checks its own leaf). */
   now: number | undefined;
-  /** Key for the root hop, or null to skip the root signature (delegate: trust is not its job). */
-  rootKey: ((iss: string, kid: string) => KeyObject | undefined) | null;
-  /** Revocation lookup; undefined skips it. */
-  isRevoked?: (c: Pick<TbitClaims, 'jti' | 'task_id'>) => boolean;
+  /** Issuer keys and revocations; null skips the root signature and revocation (delegate: trust is not its job). */
+  trust: TrustStore | null;
 }
 
 /** Walks the chain root → leaf, throwing the first rule a hop breaks. */
@@ -52,9 +49,9 @@ export function walkChain(hops: readonly ParsedHop[], o: WalkOptions): void {
     const hop = hops[i]!;
     const c = hop.claims;
     if (i === 0) {
-      if (o.rootKey !== null) {
+      if (o.trust !== null) {
         // kid is only a lookup key into the trust bundle (never a key itself), scoped by iss.
-        const key = o.rootKey(c.iss, hop.header.kid);
+        const key = o.trust.issuerKey(c.iss, hop.header.kid);
         if (key === undefined) {
           throw new TbitError(
             'TBIT_UNKNOWN_KEY',
@@ -80,7 +77,7 @@ export function walkChain(hops: readonly ParsedHop[], o: WalkOptions): void {
     }
     checkHop(c, i, o.limits);
     if (o.now !== undefined) checkTime(c, i, o.now, o.limits.clockSkew);
-    if (o.isRevoked?.(c))
+    if (o.trust?.isRevoked(c))
       throw new TbitError('TBIT_REVOKED', `jti ${c.jti} or task ${c.task_id} is revoked`, i);
   }
 }

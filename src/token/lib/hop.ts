@@ -15,14 +15,25 @@ export const MAX_HOPS = 10;
 /** Separator between hops (a legal RFC 7235 §2.1 token68 character). */
 export const HOP_SEPARATOR = '~';
 
-/** One decoded hop, signature not yet checked. */
-export interface ParsedHop {
-  header: TbitHeader;
-  claims: TbitClaims;
+/**
+ * One decoded hop, signature not yet checked. A class (not an object literal with a getter) so the hot
+ * path allocates no closure per hop; the hash is computed on first read, since only parents need theirs.
+ */
+export class ParsedHop {
+  #hash: string | undefined;
+
+  constructor(
+    readonly header: TbitHeader,
+    readonly claims: TbitClaims,
+    readonly jws: string,
+    readonly jwsParts: ParsedJws,
+  ) {}
+
   /** base64url SHA-256 of the hop's compact JWS: what a child's `par` must equal. */
-  hash: string;
-  jws: string;
-  jwsParts: ParsedJws;
+  get hash(): string {
+    this.#hash ??= sha256b64url(this.jws);
+    return this.#hash;
+  }
 }
 
 /** Enforces TBIT_TOO_LARGE and splits the token; throws TBIT_MALFORMED for empty hops. */
@@ -54,5 +65,5 @@ export function parseHop(jws: string, index: number): ParsedHop {
   const jwsParts = parseCompactJws(jws, index);
   const header = assertTbitHeader(jwsParts.header, index);
   const claims = assertClaims(parseJsonObject(jwsParts.payload, 'claims', index), index);
-  return { header, claims, hash: hopHash(jws), jws, jwsParts };
+  return new ParsedHop(header, claims, jws, jwsParts);
 }

@@ -6,6 +6,7 @@ import { sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node
 import { b64urlEncode } from '../../lib/bytes.js';
 import { TbitError } from '../errors.js';
 import { b64urlDecodeStrict } from './b64.js';
+import { Lru } from './lru.js';
 
 /** The algorithm names we accept: `EdDSA` (RFC 8037 §3.1) and the fully-specified `Ed25519` (RFC 9864 §2). */
 export const ACCEPTED_ALGS: ReadonlySet<string> = new Set(['EdDSA', 'Ed25519']);
@@ -26,6 +27,13 @@ export const FORBIDDEN_HEADER_PARAMS: readonly string[] = [
   'b64',
   'zip',
 ];
+
+/**
+ * Headers that already passed {@link screenHeader}, by their exact base64url text. A deployment has a handful
+ * of distinct headers (one per issuer kid and per holder key), so most hops skip the decode and JSON parse.
+ * Screening is a pure function of that text; the LRU bound keeps attacker-made variety from growing memory.
+ */
+const screenedHeaders = new Lru<string, Record<string, unknown>>(1024);
 
 /** A compact JWS split and decoded, signature not yet checked. */
 export interface ParsedJws {
@@ -87,13 +95,17 @@ export function parseCompactJws(jws: string, hop?: number): ParsedJws {
   if (p64.length === 0 || s64.length === 0) {
     throw new TbitError('TBIT_MALFORMED', 'a JWS must have exactly three non-empty dot-separated parts', hop);
   }
-  const hb = b64urlDecodeStrict(h64);
+  let header = screenedHeaders.get(h64);
+  if (header === undefined) {
+    const hb = b64urlDecodeStrict(h64);
+    if (hb === null) throw new TbitError('TBIT_MALFORMED', 'invalid base64url', hop);
+    header = parseJsonObject(hb, 'JWS header', hop);
+    screenHeader(header, hop);
+    if (h64.length <= 512) screenedHeaders.set(h64, Object.freeze(header));
+  }
   const pb = b64urlDecodeStrict(p64);
   const sb = b64urlDecodeStrict(s64);
-  if (hb === null || pb === null || sb === null)
-    throw new TbitError('TBIT_MALFORMED', 'invalid base64url', hop);
-  const header = parseJsonObject(hb, 'JWS header', hop);
-  screenHeader(header, hop);
+  if (pb === null || sb === null) throw new TbitError('TBIT_MALFORMED', 'invalid base64url', hop);
   if (sb.length !== 64) throw new TbitError('TBIT_BAD_SIGNATURE', 'an Ed25519 signature is 64 bytes', hop);
   return { header, payload: pb, signature: sb, signingInput: jws.slice(0, d2) };
 }

@@ -16,11 +16,19 @@ export function isToolName(s: unknown): s is string {
   return typeof s === 'string' && s.length <= MAX_TOOL_LENGTH && NAME.test(s);
 }
 
+/** Patterns already accepted (tokens repeat the same few; bounded so fresh garbage cannot grow it). */
+const validPatterns = new Set<string>();
+
 /** True when `s` is a valid scope pattern: a name, `name.*`, or `*`. */
 export function isScopePattern(s: unknown): s is string {
   if (typeof s !== 'string' || s.length > MAX_TOOL_LENGTH) return false;
-  if (s === '*') return true;
-  return NAME.test(s.endsWith('.*') ? s.slice(0, -2) : s);
+  if (s === '*' || validPatterns.has(s)) return true;
+  const ok = NAME.test(s.endsWith('.*') ? s.slice(0, -2) : s);
+  if (ok) {
+    if (validPatterns.size >= 4096) validPatterns.clear();
+    validPatterns.add(s);
+  }
+  return ok;
 }
 
 /** True when one pattern allows one tool name. Both must already be valid. */
