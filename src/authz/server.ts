@@ -14,6 +14,7 @@ import {
   type sendUnaryData,
 } from '@grpc/grpc-js';
 import type { CheckFn } from './check.js';
+import { encodeCheckResponse } from './lib/encode-response.js';
 import { authzProtos } from './proto.js';
 import { denyResponse } from './respond.js';
 import type { CheckRequest, CheckResponse } from './types.js';
@@ -64,7 +65,23 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
     return serving ? 'SERVING' : 'NOT_SERVING';
   };
 
-  server.addService(service(grpc, AUTHZ_SERVICE).service, {
+  const def = service(grpc, AUTHZ_SERVICE).service;
+  const generic = def.Check!.responseSerialize as (v: CheckResponse) => Buffer;
+  const authzDef = {
+    ...def,
+    Check: {
+      ...def.Check!,
+      // Direct encoder on the hot path (same bytes as protobufjs, tested); protobufjs for anything it refuses.
+      responseSerialize: (v: CheckResponse): Buffer => {
+        try {
+          return encodeCheckResponse(v);
+        } catch {
+          return generic(v);
+        }
+      },
+    },
+  };
+  server.addService(authzDef, {
     Check: (call: ServerUnaryCall<CheckRequest, CheckResponse>, cb: sendUnaryData<CheckResponse>) => {
       opts.check(call.request).then(
         (res) => cb(null, res),
