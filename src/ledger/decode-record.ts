@@ -1,6 +1,6 @@
 /** Decoding (with validation) of canonical DecisionRecord bytes. Browser-safe. */
 import { LedgerError } from './errors.js';
-import { canonicalJson } from './lib/canonical-json.js';
+import { recordJson } from './lib/record-json.js';
 import { validateRecord } from './lib/record-schema.js';
 import type { DecisionRecord } from './record.js';
 
@@ -27,6 +27,6 @@ export function decodeRecord(bytes: Uint8Array): DecisionRecord {
     throw new LedgerError('LEDGER_RECORD_INVALID', 'record is not UTF-8 JSON', e);
   }
   const record = validateRecord(parsed);
-  if (canonicalJson(record) !== text) throw new LedgerError('LEDGER_RECORD_INVALID', 'record is not in canonical form');
+  if (recordJson(record) !== text) throw new LedgerError('LEDGER_RECORD_INVALID', 'record is not in canonical form');
   return record;
 }

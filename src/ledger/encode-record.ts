@@ -1,6 +1,6 @@
 /** Canonical encoding of a DecisionRecord (docs/ledger.md §Decision records). Browser-safe. */
 import { LedgerError } from './errors.js';
-import { canonicalJson } from './lib/canonical-json.js';
+import { recordJson } from './lib/record-json.js';
 import { validateRecord } from './lib/record-schema.js';
 import type { DecisionRecord } from './record.js';
 
@@ -14,7 +14,7 @@ const enc = new TextEncoder();
 export function encodeRecord(record: DecisionRecord): Uint8Array {
   const valid = validateRecord(record);
   try {
-    return enc.encode(canonicalJson(valid));
+    return enc.encode(recordJson(valid));
   } catch (e) {
     throw new LedgerError('LEDGER_RECORD_INVALID', `record is not canonical JSON: ${(e as Error).message}`, e);
   }

@@ -30,3 +30,8 @@ export function record(i: number, over: Partial<DecisionRecord> = {}): DecisionR
 }
 
 export const bytesOf = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** XORs byte `at` of `b` with `mask` (noUncheckedIndexedAccess-friendly). */
+export function flip(b: Uint8Array, at: number, mask = 1): void {
+  b[at] = (b[at] as number) ^ mask;
+}

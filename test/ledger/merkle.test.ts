@@ -8,6 +8,7 @@ import { isSigilError } from '../../src/lib/errors.js';
 import { EMPTY_ROOT, leafHash, rootFromLeafHashes, rootOf, verifyConsistency, verifyInclusion } from '../../src/ledger/browser.js';
 import { nodeHashNode } from '../../src/ledger/lib/node-hash.js';
 import { consistencyPath, inclusionPath, rangeHash, type SubtreeReader } from '../../src/ledger/lib/proof.js';
+import { flip } from './helpers.js';
 import { hexOf, leafOf, mth, nodeOf, path, proof, unhex } from './naive.js';
 
 // Certificate Transparency reference data (RFC 6962 test vectors as used by transparency-dev/merkle).
@@ -57,7 +58,7 @@ function mutations(p: Uint8Array[]): Uint8Array[][] {
   for (let i = 0; i < p.length; i++) {
     for (const byte of [0, 31]) {
       const q = p.map((h) => h.slice());
-      (q[i] as Uint8Array)[byte] ^= 1;
+      flip(q[i] as Uint8Array, byte);
       out.push(q);
     }
   }
@@ -122,7 +123,7 @@ describe('every proof for every size ≤ 64 equals the naive definition and veri
         for (const q of mutations(p)) expect(verifyInclusion(leaf, i, n, q, root)).toBe(false);
         for (const j of [i - 1, i + 1, n, n + 1, -1]) if (j !== i) expect(verifyInclusion(leaf, j, n, p, root)).toBe(false);
         const bad = leaf.slice();
-        bad[0] ^= 0x80;
+        flip(bad, 0, 0x80);
         expect(verifyInclusion(bad, i, n, p, root)).toBe(false);
         checked++;
       }
@@ -172,7 +173,7 @@ describe('random sizes up to 100k', () => {
         expect(verifyConsistency(m, n, q, rangeHash(0, m, read, nodeHashNode), root)).toBe(true);
         const flipped = p.map((h) => h.slice());
         if (flipped.length > 0) {
-          (flipped[flipped.length - 1] as Uint8Array)[5] ^= 4;
+          flip(flipped[flipped.length - 1] as Uint8Array, 5, 4);
           expect(verifyInclusion(all[i] as Uint8Array, i, n, flipped, root)).toBe(false);
         }
       }),

@@ -3,6 +3,7 @@
  * example, round trips, and the shared malformed table (every entry rejected with its code).
  */
 import { generateKeyPairSync } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   decodeRecord,
@@ -18,6 +19,7 @@ import {
   signNote,
   verifyNote,
 } from '../../src/ledger/index.js';
+import { canonicalJson } from '../../src/ledger/lib/canonical-json.js';
 import { MALFORMED_LEDGER, SPEC_NOTE, SPEC_VKEY } from './malformed.js';
 
 function run(target: string, input: unknown): unknown {
@@ -119,5 +121,42 @@ describe('decision record canonical encoding', () => {
     ]) {
       expect(() => encodeRecord(bad as unknown as DecisionRecord)).toThrow(expect.objectContaining({ code: 'LEDGER_RECORD_INVALID' }));
     }
+  });
+});
+
+describe('the fast record encoder equals the generic canonical JSON', () => {
+  it('on random valid records (fast-check)', () => {
+    const str = fc.string({ maxLength: 20 });
+    const hop = fc.record({ sub: str.map((x) => `s${x}`), iss: str.map((x) => `i${x}`), jti: str.map((x) => `j${x}`), tool_scope: fc.array(str.map((x) => `t${x}`), { maxLength: 4 }), exp: fc.nat() });
+    const rec = fc.record(
+      {
+        v: fc.constant(1 as const),
+        id: str.map((x) => `id${x}`),
+        ts: fc.nat(),
+        decision: fc.constantFrom('allow' as const, 'deny' as const),
+        code: str.map((x) => `C${x}`),
+        http_status: fc.integer({ min: 100, max: 599 }),
+        sub: str,
+        task_id: str,
+        tool: str,
+        depth: fc.integer({ min: 0, max: 64 }),
+        chain: fc.array(hop, { maxLength: 3 }),
+        method: str,
+        host: str,
+        path: fc.string({ unit: 'binary', maxLength: 30 }),
+        peer: str,
+        token_hash: str,
+        policy_rev: str,
+      },
+      { requiredKeys: ['v', 'id', 'ts', 'decision', 'code', 'http_status'] },
+    );
+    fc.assert(
+      fc.property(rec, (r) => {
+        const fast = new TextDecoder().decode(encodeRecord(r as DecisionRecord));
+        expect(fast).toBe(canonicalJson(r));
+        expect(decodeRecord(encodeRecord(r as DecisionRecord))).toEqual(r);
+      }),
+      { numRuns: 500, seed: 42 },
+    );
   });
 });

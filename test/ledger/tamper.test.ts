@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatCheckpoint, LedgerError, MerkleLog, noteSigner, signNote } from '../../src/ledger/index.js';
 import { nodeHashLeaf } from '../../src/ledger/lib/node-hash.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
-import { bytesOf, tempDir } from './helpers.js';
+import { bytesOf, flip, tempDir } from './helpers.js';
 
 let t: { dir: string; cleanup: () => void };
 beforeEach(() => {
@@ -66,7 +66,7 @@ describe('audit verify detects tampering', () => {
     await build(t.dir);
     await raw(t.dir, ({ entries }) => {
       const v = Buffer.from(entries.getBinary(37));
-      v[v.length - 1] ^= 1;
+      flip(v, v.length - 1);
       entries.putSync(37, v);
     });
     const r = await report(t.dir);
@@ -167,7 +167,7 @@ describe('audit verify detects tampering', () => {
     expect(JSON.parse(okRun.stdout)).toMatchObject({ ok: true, size: N });
     await raw(join(data, 'ledger'), ({ entries }) => {
       const v = Buffer.from(entries.getBinary(12));
-      v[35] ^= 0x20;
+      flip(v, 35, 0x20);
       entries.putSync(12, v);
     });
     const bad = cli(['verify']);
@@ -238,7 +238,7 @@ describe('corrupt files at the ledger path', () => {
     await build(t.dir);
     await raw(t.dir, ({ entries }) => {
       const v = Buffer.from(entries.getBinary(N - 1));
-      v[v.length - 1] ^= 1;
+      flip(v, v.length - 1);
       entries.putSync(N - 1, v);
     });
     expect(await openCode(t.dir)).toBe('LEDGER_CORRUPT');

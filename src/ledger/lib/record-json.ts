@@ -1,0 +1,37 @@
+/**
+ * The canonical JSON of a validated DecisionRecord, written field by field in sorted key order. It is
+ * byte-identical to `canonicalJson(record)` (test/ledger/parsers.test.ts checks that on random records)
+ * and ~4× faster, which matters because every Check decision is encoded once.
+ */
+import type { DecisionRecord, RecordedHop } from '../record.js';
+
+const s = JSON.stringify;
+
+function hop(h: RecordedHop): string {
+  let t = '[';
+  for (let i = 0; i < h.tool_scope.length; i++) t += (i ? ',' : '') + s(h.tool_scope[i]);
+  return `{"exp":${h.exp},"iss":${s(h.iss)},"jti":${s(h.jti)},"sub":${s(h.sub)},"tool_scope":${t}]}`;
+}
+
+/** Sorted-key, whitespace-free JSON of an already validated record (integers only). */
+export function recordJson(r: DecisionRecord): string {
+  let o = '{';
+  if (r.chain !== undefined) {
+    o += '"chain":[';
+    for (let i = 0; i < r.chain.length; i++) o += (i ? ',' : '') + hop(r.chain[i] as RecordedHop);
+    o += '],';
+  }
+  o += `"code":${s(r.code)},"decision":${s(r.decision)}`;
+  if (r.depth !== undefined) o += `,"depth":${r.depth}`;
+  if (r.host !== undefined) o += `,"host":${s(r.host)}`;
+  o += `,"http_status":${r.http_status},"id":${s(r.id)}`;
+  if (r.method !== undefined) o += `,"method":${s(r.method)}`;
+  if (r.path !== undefined) o += `,"path":${s(r.path)}`;
+  if (r.peer !== undefined) o += `,"peer":${s(r.peer)}`;
+  if (r.policy_rev !== undefined) o += `,"policy_rev":${s(r.policy_rev)}`;
+  if (r.sub !== undefined) o += `,"sub":${s(r.sub)}`;
+  if (r.task_id !== undefined) o += `,"task_id":${s(r.task_id)}`;
+  if (r.token_hash !== undefined) o += `,"token_hash":${s(r.token_hash)}`;
+  if (r.tool !== undefined) o += `,"tool":${s(r.tool)}`;
+  return `${o},"ts":${r.ts},"v":${r.v}}`;
+}
