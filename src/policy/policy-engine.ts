@@ -142,7 +142,8 @@ export class PolicyEngine {
       );
     }
     const v = evaluatePolicy(b, ctx, { timeoutMs: this.o.evalTimeoutMs ?? 50, clock });
-    if (v.code !== 'OK' && v.code !== 'POLICY_DENIED') {
+    // Policy/bundle failures are operator problems worth a log line; input errors are the client's (and floodable).
+    if (v.code !== 'OK' && v.code !== 'POLICY_DENIED' && v.code !== 'POLICY_INPUT_INVALID') {
       this.logger.warn(
         { code: v.code, policy_rev: v.revision, eval_us: v.evalUs, err: v.message },
         'policy evaluation failed; denying',
