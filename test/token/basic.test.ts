@@ -61,3 +61,49 @@ describe('mint → delegate → verify', () => {
     ).toBe('TBIT_SCOPE_WIDENED');
   });
 });
+
+describe('token size', () => {
+  it('a depth-10 chain with realistic claims fits the 16 KiB cap (size printed)', () => {
+    const clock = clockAt();
+    const keys = Array.from({ length: 10 }, keyPair);
+    let t = mintRoot({
+      issuerKey: issuer.priv,
+      kid: KID,
+      iss: ISS,
+      sub: agent('h0'),
+      aud: 'spiffe://sigil.mesh',
+      taskId: 'task-2026-0001',
+      toolScope: ['fs.*', 'web.search', 'mcp:github/issues.*'],
+      ttl: 300,
+      holderKey: keys[0]!.jwk,
+      clock,
+    });
+    const sizes = [t.length];
+    for (let d = 2; d <= 10; d++) {
+      t = delegate({
+        parentToken: t,
+        holderPrivateKey: keys[d - 2]!.priv,
+        sub: agent(`h${d - 1}`),
+        toolScope: ['fs.*'],
+        holderKey: keys[d - 1]!.jwk,
+        clock,
+      });
+      sizes.push(t.length);
+    }
+    console.log(`TBIT size by depth (bytes): ${sizes.join(', ')}`);
+    expect(verifyChain(t, { trust: trust(), clock }).depth).toBe(10);
+    expect(sizes[9]).toBeLessThan(16 * 1024);
+    // an 11th hop is refused by the depth rule long before the size cap matters
+    expect(
+      codeOf(() =>
+        delegate({
+          parentToken: t,
+          holderPrivateKey: keys[9]!.priv,
+          sub: agent('h10'),
+          toolScope: ['fs.*'],
+          clock,
+        }),
+      ),
+    ).toBe('TBIT_DEPTH_EXCEEDED');
+  });
+});

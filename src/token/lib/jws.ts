@@ -1,5 +1,5 @@
 /**
- * The JWS layer: compact serialization (RFC 7515 §3.1, §7.1) with Ed25519 only (RFC 8037 §3.1, RFC 9864 §2).
+ * The JWS layer: compact serialization (RFC 7515 §3.1, §7.1) with Ed25519 only (RFC 8037 §3.1, RFC 9864).
  * Knows nothing about TBIT claims, so the RFC 8037 Appendix A.4 example runs through exactly this code.
  */
 import { sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
@@ -8,7 +8,7 @@ import { TbitError } from '../errors.js';
 import { b64urlDecodeStrict } from './b64.js';
 import { Lru } from './lru.js';
 
-/** The algorithm names we accept: `EdDSA` (RFC 8037 §3.1) and the fully-specified `Ed25519` (RFC 9864 §2). */
+/** The algorithm names we accept: `EdDSA` (RFC 8037 §3.1) and the fully-specified `Ed25519` (RFC 9864). */
 export const ACCEPTED_ALGS: ReadonlySet<string> = new Set(['EdDSA', 'Ed25519']);
 
 /**

@@ -34,7 +34,7 @@ export function resolveLimits(o: { maxTtl?: number; maxChainDepth?: number; cloc
   return { maxTtl, maxChainDepth, clockSkew };
 }
 
-/** Rules on a hop by itself (index = 0-based position): lifetime and depth bookkeeping. */
+/** Rules on a hop by itself (index = 0-based position): lifetime (R9) and depth bookkeeping (R4 root, R6). */
 export function checkHop(c: TbitClaims, index: number, limits: Limits): void {
   // R9: every hop's lifetime is bounded, not only the root's.
   if (c.exp - c.iat > limits.maxTtl) {
@@ -63,7 +63,7 @@ export function checkHop(c: TbitClaims, index: number, limits: Limits): void {
 }
 
 /**
- * Rules linking a child to its parent (docs/chains.md §3, R1–R8). `parentHash` is the base64url
+ * Rules linking a child to its parent (docs/chains.md §3: R1, R3–R8, R10, R11; R2 is the signature check in chain.ts). `parentHash` is the base64url
  * SHA-256 of the parent's compact JWS.
  */
 export function checkChild(p: TbitClaims, parentHash: string, c: TbitClaims, index: number): void {
@@ -104,7 +104,7 @@ export function checkChild(p: TbitClaims, parentHash: string, c: TbitClaims, ind
 }
 
 /**
- * Time rules at `now` (seconds) with `skew` (RFC 7519 §4.1.4 exp, §4.1.5 nbf): expired at or after exp;
+ * Time rules (R12) at `now` (seconds) with `skew` (RFC 7519 §4.1.4 exp, §4.1.5 nbf): expired at or after exp;
  * not yet valid before nbf, or when issued in the future (iat > now).
  */
 export function checkTime(c: TbitClaims, index: number, now: number, skew: number): void {
