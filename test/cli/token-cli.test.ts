@@ -3,7 +3,7 @@
  * data dir, checking stdout, stderr `CODE: message` lines and exit codes.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,6 +38,13 @@ const CLI: string[] = (() => {
   }
   return ['--import', 'tsx', 'src/cli/main.ts'];
 })();
+
+/** A YAML config naming `bundle` as the trust bundle. */
+function writeConfig(dir: string, bundle: string): string {
+  const p = join(dir, 'sigil.yaml');
+  writeFileSync(p, `sigil:\n  validator:\n    trust_bundle: ${JSON.stringify(bundle)}\n`);
+  return p;
+}
 
 interface Run {
   code: number;
@@ -239,6 +246,7 @@ describe('sigil token CLI', { timeout: 120_000 }, () => {
       ['keys', 'init'],
       ['keys', 'rotate'],
       ['keys', 'list'],
+      ['keys', 'jwks'],
       ['mint'],
       ['delegate'],
       ['verify'],

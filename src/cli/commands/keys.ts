@@ -1,5 +1,6 @@
-/** `sigil keys init|rotate|list`: issuer signing keys and local agent keys in the data dir (docs/keys.md). */
+/** `sigil keys init|rotate|list|jwks`: issuer signing keys and local agent keys in the data dir (docs/keys.md). */
 import type { Command } from 'commander';
+import { writeFileAtomic } from '../../issuer/lib/files.js';
 import { runCommand } from '../context.js';
 import { isoTime, printJson, table, withLocal } from './token-shared.js';
 
@@ -59,6 +60,22 @@ export function register(program: Command): void {
           for (const k of all.filter((x) => !x.signing)) {
             process.stdout.write(`retired ${k.kid}, published until ${isoTime(k.publishUntil!, 'ms')}\n`);
           }
+        }),
+      ),
+    );
+
+  keys
+    .command('jwks')
+    .description(
+      "print this issuer's published keys as a JWKS (a trust bundle for other sidecars' sigil.validator.trust_bundle)",
+    )
+    .option('--out <file>', 'write it to this file atomically instead of stdout')
+    .action((opts: { out?: string }, cmd: Command) =>
+      runCommand(() =>
+        withLocal(cmd, ({ stores }) => {
+          const text = `${JSON.stringify(stores.keys.jwks(), null, 2)}\n`;
+          if (opts.out === undefined) process.stdout.write(text);
+          else writeFileAtomic(opts.out, text, 0o644);
         }),
       ),
     );
