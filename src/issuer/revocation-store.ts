@@ -152,7 +152,11 @@ export class RevocationStore {
   }
 
   private reloadIfChanged(): void {
-    if (fileStamp(this.path) !== this.stamp) this.reload();
+    try {
+      if (fileStamp(this.path) !== this.stamp) this.reload();
+    } catch {
+      // reload() turns read/parse failures into deny-everything itself; nothing may escape a timer callback.
+    }
   }
 
   /** Re-reads the file now. A corrupt file switches the store to deny-everything until it is fixed. */
@@ -194,7 +198,13 @@ export class RevocationStore {
     this.jtis = new Set(next.jtis.map((t) => t.id));
     if (changed) {
       this.changes++;
-      for (const l of this.listeners) l();
+      for (const l of this.listeners) {
+        try {
+          l();
+        } catch {
+          // A listener's failure must not stop the watcher (it runs from timers: it would crash the process).
+        }
+      }
     }
   }
 
