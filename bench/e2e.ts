@@ -72,12 +72,9 @@ for (const c of configs) if (!CONFIGS.includes(c)) throw new Error(`unknown conf
 const rates = (values.rates ?? (smoke ? '100' : '250,500,1000')).split(',').map(Number);
 const pin = values.pin === 'none' ? 'none' : 'split';
 const niceLevel = Number(values.nice);
-setNice(niceLevel);
+const niceHow = setNice(niceLevel);
 const basePlan = cpuPlan(pin);
-const plan = {
-  ...basePlan,
-  describe: `${basePlan.describe}${niceLevel !== 0 ? `; every benchmark process at nice ${niceLevel} (shielded from other work on the machine)` : ''}`,
-};
+const plan = { ...basePlan, describe: `${basePlan.describe}${niceHow ? `; ${niceHow}` : '; default priority (other work on the machine competes)'}` };
 const outDir = resolve(values.out ?? join(root, 'test-artifacts', 'bench-e2e', new Date().toISOString().replace(/[:.]/g, '-')));
 mkdirSync(outDir, { recursive: true });
 
