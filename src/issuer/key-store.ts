@@ -165,6 +165,7 @@ export class KeyStore {
   private agentCache = new Map<string, AgentKey>();
   private sorted: IssuerEntry[] = [];
   private changes = 0;
+  private dirty = false;
   private listedAt = Number.NEGATIVE_INFINITY;
   private missAt = Number.NEGATIVE_INFINITY;
 
@@ -197,16 +198,16 @@ export class KeyStore {
       throw new IssuerError('ISSUER_STORE_CORRUPT', `cannot list ${this.issuerDir}`, e);
     }
     const seen = new Set(names);
-    let changed = false;
     for (const name of [...this.issuerCache.keys()]) {
       if (!seen.has(name)) {
         this.issuerCache.delete(name);
-        changed = true;
+        this.dirty = true;
       }
     }
     for (const name of names) {
       if (this.issuerCache.has(name)) continue;
-      changed = true;
+      // Set before parsing: if a later file throws, the next call still re-sorts what was cached.
+      this.dirty = true;
       const path = join(this.issuerDir, name);
       let parsed: ReturnType<typeof parseKeyFile>;
       try {
@@ -228,7 +229,8 @@ export class KeyStore {
       });
     }
     this.listedAt = performance.now();
-    if (changed) {
+    if (this.dirty) {
+      this.dirty = false;
       this.changes++;
       // Oldest first; the last one signs. kid breaks ties so every process agrees.
       this.sorted = [...this.issuerCache.values()].sort(
