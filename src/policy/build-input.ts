@@ -28,6 +28,7 @@ const bad = (msg: string) => new PolicyError('POLICY_INPUT_INVALID', msg);
 
 /** Go url.PathUnescape-style decoding of a path (encodePath mode: '+' stays '+'); throws on a bad escape. */
 function unescapePath(p: string): string {
+  if (!p.includes('%')) return p; // the common case: nothing to decode
   if (/%(?![0-9A-Fa-f]{2})/.test(p))
     throw bad(`request path has an invalid escape: ${JSON.stringify(p.slice(0, 200))}`);
   const bytes: number[] = [];

@@ -211,44 +211,98 @@ function wellKnown(fqn: string, v: Record<string, unknown>): { json: unknown } |
   }
 }
 
+/** One field with its types resolved once per schema (the conversion runs on every Check). */
+interface FieldPlan {
+  name: string;
+  type: string;
+  repeated: boolean;
+  optional: boolean;
+  /** Message type of the field (or of a map's value), resolved. */
+  msgType: string | undefined;
+  /** Map field: scalar type of the value when it is not a message. */
+  mapValueType: string | undefined;
+  isMap: boolean;
+}
+
+interface MessagePlan {
+  fields: FieldPlan[];
+  oneofs: string[];
+}
+
+const plans = new WeakMap<ProtoSchema, Map<string, MessagePlan | null>>();
+
+function planFor(schema: ProtoSchema, fqn: string): MessagePlan | null {
+  let cache = plans.get(schema);
+  if (!cache) {
+    cache = new Map();
+    plans.set(schema, cache);
+  }
+  const hit = cache.get(fqn);
+  if (hit !== undefined) return hit;
+  const desc = schema.messages.get(fqn);
+  let plan: MessagePlan | null = null;
+  if (desc) {
+    plan = {
+      oneofs: (desc.oneofDecl ?? []).map((o) => o.name),
+      fields: desc.field.map((f) => {
+        const msgType = f.type === 'TYPE_MESSAGE' ? resolve(schema, fqn, f.typeName) : undefined;
+        const entry = msgType ? schema.messages.get(msgType) : undefined;
+        const isMap = entry?.options?.mapEntry === true;
+        const valueField = isMap ? entry!.field.find((x) => x.name === 'value') : undefined;
+        const valueMsg =
+          valueField?.type === 'TYPE_MESSAGE' ? resolve(schema, msgType!, valueField.typeName) : undefined;
+        return {
+          name: f.name,
+          type: f.type,
+          repeated: f.label === 'LABEL_REPEATED',
+          optional: f.proto3Optional === true,
+          msgType: isMap ? valueMsg : msgType,
+          mapValueType: isMap && !valueMsg ? valueField?.type : undefined,
+          isMap,
+        };
+      }),
+    };
+  }
+  cache.set(fqn, plan);
+  return plan;
+}
+
 /** Converts `value` (a decoded message of type `fqn`) to ProtoJSON. Unknown properties are dropped. */
 export function toProtoJson(schema: ProtoSchema, fqn: string, value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return {};
   const obj = value as Record<string, unknown>;
   const wk = wellKnown(fqn, obj);
   if (wk) return wk.json;
-  const desc = schema.messages.get(fqn);
-  if (!desc) return {};
+  const plan = planFor(schema, fqn);
+  if (!plan) return {};
   const out: Record<string, unknown> = {};
   // proto-loader's descriptors do not keep oneofIndex (always 0), but with `oneofs: true` each set oneof names its
   // member: that member keeps explicit presence (a zero value is still emitted); the discriminator is never a field.
-  const oneofMembers = new Set<unknown>(
-    (desc.oneofDecl ?? []).map((o) => obj[o.name]).filter((x) => typeof x === 'string'),
-  );
-  for (const f of desc.field) {
+  let oneofMembers: Set<unknown> | undefined;
+  if (plan.oneofs.length > 0)
+    oneofMembers = new Set(plan.oneofs.map((n) => obj[n]).filter((x) => typeof x === 'string'));
+  for (const f of plan.fields) {
     const v = obj[f.name];
     if (v === undefined || v === null) continue;
-    const msgType = f.type === 'TYPE_MESSAGE' ? resolve(schema, fqn, f.typeName) : undefined;
-    const entry = msgType ? schema.messages.get(msgType) : undefined;
-    const inOneof = oneofMembers.has(f.name);
-    if (entry?.options?.mapEntry) {
+    if (f.isMap) {
       // Map: proto-loader gives a plain object; convert each value by the entry's `value` field type.
-      const valueField = entry.field.find((x) => x.name === 'value');
-      if (!valueField || typeof v !== 'object') continue;
-      const valueType =
-        valueField.type === 'TYPE_MESSAGE' ? resolve(schema, msgType!, valueField.typeName) : undefined;
+      if (typeof v !== 'object') continue;
       const m: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-        m[k] = valueType ? toProtoJson(schema, valueType, x) : scalar(valueField.type, x);
+      let any = false;
+      for (const k in v as Record<string, unknown>) {
+        if (!Object.hasOwn(v, k)) continue;
+        const x = (v as Record<string, unknown>)[k];
+        m[k] = f.msgType ? toProtoJson(schema, f.msgType, x) : scalar(f.mapValueType ?? 'TYPE_STRING', x);
+        any = true;
       }
-      if (Object.keys(m).length > 0) out[f.name] = m;
-    } else if (f.label === 'LABEL_REPEATED') {
+      if (any) out[f.name] = m;
+    } else if (f.repeated) {
       if (!Array.isArray(v) || v.length === 0) continue;
-      out[f.name] = v.map((x) => (msgType ? toProtoJson(schema, msgType, x) : scalar(f.type, x)));
-    } else if (msgType) {
-      out[f.name] = toProtoJson(schema, msgType, v);
+      out[f.name] = v.map((x) => (f.msgType ? toProtoJson(schema, f.msgType, x) : scalar(f.type, x)));
+    } else if (f.msgType) {
+      out[f.name] = toProtoJson(schema, f.msgType, v);
     } else {
-      if (!inOneof && !f.proto3Optional && isZero(f.type, v)) continue;
+      if (!oneofMembers?.has(f.name) && !f.optional && isZero(f.type, v)) continue;
       out[f.name] = scalar(f.type, v);
     }
   }
