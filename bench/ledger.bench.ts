@@ -10,7 +10,13 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { open } from 'lmdb';
-import { type DecisionRecord, encodeRecord, MerkleLog, verifyConsistency, verifyInclusion } from '../src/ledger/index.js';
+import {
+  type DecisionRecord,
+  encodeRecord,
+  MerkleLog,
+  verifyConsistency,
+  verifyInclusion,
+} from '../src/ledger/index.js';
 import { verifyLog } from '../src/ledger/verify-log.js';
 
 const quick = process.argv.includes('--quick');
@@ -34,8 +40,20 @@ const REC: DecisionRecord = {
   tool: 'fs.read',
   depth: 2,
   chain: [
-    { sub: 'spiffe://sigil.mesh/agent/planner/i-1', iss: 'spiffe://sigil.mesh/sigil/issuer', jti: 'j-000001', tool_scope: ['fs.*', 'web.search'], exp: 1_767_225_900 },
-    { sub: 'spiffe://sigil.mesh/agent/worker-2/i-1', iss: 'spiffe://sigil.mesh/agent/planner/i-1', jti: 'j-000002', tool_scope: ['fs.*'], exp: 1_767_225_900 },
+    {
+      sub: 'spiffe://sigil.mesh/agent/planner/i-1',
+      iss: 'spiffe://sigil.mesh/sigil/issuer',
+      jti: 'j-000001',
+      tool_scope: ['fs.*', 'web.search'],
+      exp: 1_767_225_900,
+    },
+    {
+      sub: 'spiffe://sigil.mesh/agent/worker-2/i-1',
+      iss: 'spiffe://sigil.mesh/agent/planner/i-1',
+      jti: 'j-000002',
+      tool_scope: ['fs.*'],
+      exp: 1_767_225_900,
+    },
   ],
   method: 'POST',
   host: 'tools.internal',
@@ -46,7 +64,11 @@ const REC: DecisionRecord = {
 const VALUE = encodeRecord(REC);
 
 /** Runs `writers` closed loops of `op` for `seconds`; returns ops/s and CPU µs (user+sys) per op. */
-async function closedLoop(writers: number, seconds: number, op: () => Promise<unknown>): Promise<{ rate: number; cpu: number }> {
+async function closedLoop(
+  writers: number,
+  seconds: number,
+  op: () => Promise<unknown>,
+): Promise<{ rate: number; cpu: number }> {
   let n = 0;
   let stop = false;
   const c0 = process.cpuUsage();
@@ -92,9 +114,18 @@ interface Duel {
  * The shared 2-vCPU machine's load drifts by 2-3× within seconds, so the peer and SIGIL run in
  * alternating slices (raw, SIGIL, raw, SIGIL, …) on the same disk and the medians are compared.
  */
-async function duel(label: string, writers: number, durability: 'sync' | 'fast', decisions: boolean): Promise<Duel> {
+async function duel(
+  label: string,
+  writers: number,
+  durability: 'sync' | 'fast',
+  decisions: boolean,
+): Promise<Duel> {
   const dir = mkdtempSync(join(root, 'duel-'));
-  const db = open({ path: join(dir, 'raw.mdb'), encoding: 'binary', keyEncoding: 'uint32' } as never) as unknown as RawDb;
+  const db = open({
+    path: join(dir, 'raw.mdb'),
+    encoding: 'binary',
+    keyEncoding: 'uint32',
+  } as never) as unknown as RawDb;
   const log = await MerkleLog.open(join(dir, 'log'), { durability });
   const value = Buffer.from(VALUE);
   let key = 0;
@@ -108,7 +139,11 @@ async function duel(label: string, writers: number, durability: 'sync' | 'fast',
         if (durability === 'sync') await db.flushed;
       }),
     );
-    ours.push(await closedLoop(writers, SLICE, () => (decisions ? log.appendDecision({ ...REC, ts: REC.ts + i++ }) : log.append(value))));
+    ours.push(
+      await closedLoop(writers, SLICE, () =>
+        decisions ? log.appendDecision({ ...REC, ts: REC.ts + i++ }) : log.append(value),
+      ),
+    );
   }
   const n = db.getStats().entryCount;
   await db.close();
@@ -121,7 +156,9 @@ async function duel(label: string, writers: number, durability: 'sync' | 'fast',
     oursCpu: median(ours.map((x) => x.cpu)),
     bytesRaw: statSync(join(dir, 'raw.mdb')).size / n,
   };
-  console.log(`${label}: raw ${Math.round(d.raw)}/s, SIGIL ${Math.round(d.ours)}/s (${(d.ours / d.raw).toFixed(2)}×)`);
+  console.log(
+    `${label}: raw ${Math.round(d.raw)}/s, SIGIL ${Math.round(d.ours)}/s (${(d.ours / d.raw).toFixed(2)}×)`,
+  );
   return d;
 }
 
@@ -147,7 +184,12 @@ console.log(`machine: ${machine}`);
 
 const duels: Duel[] = [
   await duel(`append, durability=sync, ${WRITERS} writers`, WRITERS, 'sync', false),
-  await duel(`appendDecision (+ canonical encode + 5 index keys), sync, ${WRITERS} writers`, WRITERS, 'sync', true),
+  await duel(
+    `appendDecision (+ canonical encode + 5 index keys), sync, ${WRITERS} writers`,
+    WRITERS,
+    'sync',
+    true,
+  ),
   await duel(`append, durability=fast, ${WRITERS} writers`, WRITERS, 'fast', false),
   await duel(`appendDecision, fast, ${WRITERS} writers`, WRITERS, 'fast', true),
   await duel(`append, sync, ${WIDE} writers (group-commit capacity)`, WIDE, 'sync', false),
@@ -161,7 +203,8 @@ const buildStart = performance.now();
 for (let done = 0; done < BIG; ) {
   const n = Math.min(8192, BIG - done);
   const batch: Promise<unknown>[] = [];
-  for (let i = 0; i < n; i++) batch.push(big.appendDecision({ ...REC, ts: REC.ts + done + i, id: `d${done + i}` }));
+  for (let i = 0; i < n; i++)
+    batch.push(big.appendDecision({ ...REC, ts: REC.ts + done + i, id: `d${done + i}` }));
   await Promise.all(batch);
   done += n;
 }
@@ -188,7 +231,8 @@ const incl = timeIt(PROOFS, (i) => {
 const leaves = idx.map((i) => big.leafHashAt(i));
 let inclOk = 0;
 const inclVerify = timeIt(PROOFS, (i) => {
-  if (verifyInclusion(leaves[i] as Uint8Array, idx[i] as number, size, inclProofs[i] as Uint8Array[], rootN)) inclOk++;
+  if (verifyInclusion(leaves[i] as Uint8Array, idx[i] as number, size, inclProofs[i] as Uint8Array[], rootN))
+    inclOk++;
 });
 const m1 = Array.from({ length: PROOFS }, () => 1 + rand(size - 1));
 let consBytes = 0;
@@ -202,7 +246,8 @@ const roots1 = m1.slice(0, 1000).map((m) => big.root(m));
 const rootT = timeIt(1000, (i) => big.root(m1[i] as number));
 let consOk = 0;
 const consVerify = timeIt(1000, (i) => {
-  if (verifyConsistency(m1[i] as number, size, consProofs[i] as Uint8Array[], roots1[i] as Uint8Array, rootN)) consOk++;
+  if (verifyConsistency(m1[i] as number, size, consProofs[i] as Uint8Array[], roots1[i] as Uint8Array, rootN))
+    consOk++;
 });
 if (inclOk !== PROOFS || consOk !== 1000) throw new Error('a proof failed to verify');
 const vC0 = process.cpuUsage();
@@ -224,7 +269,10 @@ const table = [
   '',
   '| workload | raw lmdb-js put loop, ops/s | SIGIL, ops/s | SIGIL / raw | CPU µs/op raw | CPU µs/op SIGIL |',
   '|---|---:|---:|---:|---:|---:|',
-  ...duels.map((d) => `| ${d.label} | ${r(d.raw)} | ${r(d.ours)} | **${f2(d.ours / d.raw)}×** | ${f2(d.rawCpu)} | ${f2(d.oursCpu)} |`),
+  ...duels.map(
+    (d) =>
+      `| ${d.label} | ${r(d.raw)} | ${r(d.ours)} | **${f2(d.ours / d.raw)}×** | ${f2(d.rawCpu)} | ${f2(d.oursCpu)} |`,
+  ),
   '',
   `| at ${r(size)} entries | wall | CPU | size |`,
   '|---|---:|---:|---:|',

@@ -27,6 +27,7 @@ export function decodeRecord(bytes: Uint8Array): DecisionRecord {
     throw new LedgerError('LEDGER_RECORD_INVALID', 'record is not UTF-8 JSON', e);
   }
   const record = validateRecord(parsed);
-  if (recordJson(record) !== text) throw new LedgerError('LEDGER_RECORD_INVALID', 'record is not in canonical form');
+  if (recordJson(record) !== text)
+    throw new LedgerError('LEDGER_RECORD_INVALID', 'record is not in canonical form');
   return record;
 }

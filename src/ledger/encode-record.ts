@@ -16,6 +16,10 @@ export function encodeRecord(record: DecisionRecord): Uint8Array {
   try {
     return enc.encode(recordJson(valid));
   } catch (e) {
-    throw new LedgerError('LEDGER_RECORD_INVALID', `record is not canonical JSON: ${(e as Error).message}`, e);
+    throw new LedgerError(
+      'LEDGER_RECORD_INVALID',
+      `record is not canonical JSON: ${(e as Error).message}`,
+      e,
+    );
   }
 }

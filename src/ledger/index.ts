@@ -4,8 +4,8 @@
  */
 export * from './browser.js';
 export {
-  type AppendedDecision,
   type AppendEvent,
+  type AppendedDecision,
   type AuditHit,
   type AuditQuery,
   LEDGER_FILE,
@@ -14,5 +14,6 @@ export {
   type MerkleLogOptions,
   type SignedCheckpoint,
 } from './merkle-log.js';
-export { loadOrCreateSigner, type NoteSigner, noteSigner, signNote } from './sign-note.js';
 export { openAuditLog } from './open-audit-log.js';
+export { loadOrCreateSigner, type NoteSigner, noteSigner, signNote } from './sign-note.js';
+export { type VerifyOptions, type VerifyProblem, type VerifyReport, verifyLog } from './verify-log.js';

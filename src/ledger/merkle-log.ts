@@ -176,7 +176,8 @@ export class MerkleLog {
    * (unknown format), `LEDGER_IO` (file system). An existing file is never modified on error.
    */
   static async open(dir: string, options: MerkleLogOptions = {}): Promise<MerkleLog> {
-    if (typeof dir !== 'string' || dir.length === 0) throw new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger dir required');
+    if (typeof dir !== 'string' || dir.length === 0)
+      throw new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger dir required');
     try {
       mkdirSync(dir, { recursive: true });
     } catch (e) {
@@ -187,7 +188,13 @@ export class MerkleLog {
     if (!exists && options.readOnly) throw new LedgerError('LEDGER_NOT_FOUND', `no ledger at ${file}`);
     let env: RootDatabase;
     try {
-      env = open({ path: file, maxDbs: 8, readOnly: (options.readOnly || options.forVerify) ?? false, noMemInit: true, separateFlushed: true });
+      env = open({
+        path: file,
+        maxDbs: 8,
+        readOnly: (options.readOnly || options.forVerify) ?? false,
+        noMemInit: true,
+        separateFlushed: true,
+      });
     } catch (e) {
       throw new LedgerError('LEDGER_CORRUPT', `cannot open ${file}: ${(e as Error).message}`, e);
     }
@@ -246,9 +253,15 @@ export class MerkleLog {
     }
     const last = [...this.entriesDb.getKeys({ reverse: true, limit: 1 })][0];
     if ((size === 0 && last !== undefined) || (size > 0 && last !== size - 1)) {
-      throw new LedgerError('LEDGER_CORRUPT', `ledger size ${size} disagrees with last entry ${String(last)}`);
+      throw new LedgerError(
+        'LEDGER_CORRUPT',
+        `ledger size ${size} disagrees with last entry ${String(last)}`,
+      );
     }
-    const frontier = frontierOf(size).map(([level, index]) => ({ level, hash: this.readSubtree(level, index) }));
+    const frontier = frontierOf(size).map(([level, index]) => ({
+      level,
+      hash: this.readSubtree(level, index),
+    }));
     if (checkHashes && size > 0) {
       // Cheap open-time check: the newest leaf hash and every frontier node against its children.
       const raw = this.entryRaw(size - 1);
@@ -257,9 +270,15 @@ export class MerkleLog {
       }
       for (const [level, index] of frontierOf(size)) {
         if (level === 0) continue;
-        const h = nodeHashNode(this.readSubtree(level - 1, 2 * index), this.readSubtree(level - 1, 2 * index + 1));
+        const h = nodeHashNode(
+          this.readSubtree(level - 1, 2 * index),
+          this.readSubtree(level - 1, 2 * index + 1),
+        );
         if (!h.equals(this.readSubtree(level, index))) {
-          throw new LedgerError('LEDGER_CORRUPT', `stored node (${level}, ${index}) does not match its children`);
+          throw new LedgerError(
+            'LEDGER_CORRUPT',
+            `stored node (${level}, ${index}) does not match its children`,
+          );
         }
       }
     }
@@ -275,7 +294,8 @@ export class MerkleLog {
     } catch {
       const v = this.meta.get('size');
       const last = [...this.entriesDb.getKeys({ reverse: true, limit: 1 })][0];
-      const size = typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : last === undefined ? 0 : last + 1;
+      const size =
+        typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : last === undefined ? 0 : last + 1;
       this.committed = size;
       this.assigned = size;
       this.frontier = [];
@@ -300,8 +320,10 @@ export class MerkleLog {
    * @throws LedgerError `LEDGER_BAD_ARGUMENT`, `LEDGER_CLOSED`, `LEDGER_COMMIT_FAILED`.
    */
   append(data: Uint8Array): Promise<number> {
-    if (!(data instanceof Uint8Array)) return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'entry must be a Uint8Array'));
-    if (data.length > 16 * 1024 * 1024) return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'entry larger than 16 MiB'));
+    if (!(data instanceof Uint8Array))
+      return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'entry must be a Uint8Array'));
+    if (data.length > 16 * 1024 * 1024)
+      return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'entry larger than 16 MiB'));
     return this.appendValue(leafValue(data), undefined);
   }
 
@@ -319,8 +341,10 @@ export class MerkleLog {
   /** Appends a prepared `leafHash ‖ data` value plus its index keys. */
   private appendValue(value: Buffer, keys: Array<[string, string | number]> | undefined): Promise<number> {
     if (this.closed) return Promise.reject(new LedgerError('LEDGER_CLOSED', 'ledger is closed'));
-    if (this.readOnly) return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger opened read-only'));
-    if (this.assigned >= MAX_ENTRIES) return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger is full (2^32 - 1 entries)'));
+    if (this.readOnly)
+      return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger opened read-only'));
+    if (this.assigned >= MAX_ENTRIES)
+      return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger is full (2^32 - 1 entries)'));
     const index = this.assigned++;
     let batch = this.open;
     if (!batch) {
@@ -333,7 +357,10 @@ export class MerkleLog {
     let cur: Buffer = value.subarray(0, HASH_LEN);
     let level = 0;
     let at = index;
-    while (this.frontier.length > 0 && (this.frontier[this.frontier.length - 1] as { level: number }).level === level) {
+    while (
+      this.frontier.length > 0 &&
+      (this.frontier[this.frontier.length - 1] as { level: number }).level === level
+    ) {
       const left = this.frontier.pop() as { hash: Buffer };
       cur = nodeHashNode(left.hash, cur);
       level++;
@@ -359,7 +386,8 @@ export class MerkleLog {
       // The whole batch is conditional on meta.size's version being the batch start: if an earlier
       // batch failed, this one cannot commit on top of a tree it did not extend (fail closed).
       written = this.meta.ifVersion('size', batch.start, () => {
-        for (let i = 0; i < batch.entries.length; i++) this.entriesDb.put(batch.start + i, batch.entries[i] as Buffer);
+        for (let i = 0; i < batch.entries.length; i++)
+          this.entriesDb.put(batch.start + i, batch.entries[i] as Buffer);
         for (const [k, h] of batch.nodes) this.nodesDb.put(k, h);
         for (const k of batch.idx) this.idxDb.put(k, EMPTY);
         this.meta.put('size', end, end);
@@ -372,7 +400,8 @@ export class MerkleLog {
     const flushed = (written as Promise<boolean> & { flushed?: PromiseLike<unknown> }).flushed;
     const done = written
       .then(async (ok) => {
-        if (!ok) throw new LedgerError('LEDGER_COMMIT_FAILED', `batch at ${batch.start} lost its commit guard`);
+        if (!ok)
+          throw new LedgerError('LEDGER_COMMIT_FAILED', `batch at ${batch.start} lost its commit guard`);
         if (this.durability === 'sync') await (flushed ?? this.env.flushed);
         this.committed = Math.max(this.committed, end);
         for (let i = 0; i < batch.waiters.length; i++) (batch.waiters[i] as Waiter).resolve(batch.start + i);
@@ -387,7 +416,9 @@ export class MerkleLog {
 
   private failBatch(batch: Batch, e: unknown): void {
     const err =
-      e instanceof LedgerError ? e : new LedgerError('LEDGER_COMMIT_FAILED', `commit failed: ${(e as Error)?.message ?? String(e)}`, e);
+      e instanceof LedgerError
+        ? e
+        : new LedgerError('LEDGER_COMMIT_FAILED', `commit failed: ${(e as Error)?.message ?? String(e)}`, e);
     for (const w of batch.waiters) w.reject(err);
     if (batch.epoch !== this.epoch) return; // a later batch of an already-failed epoch: state was reloaded
     this.epoch++;
@@ -432,7 +463,8 @@ export class MerkleLog {
 
   private entryRaw(index: number): Buffer {
     const v = this.entriesDb.getBinary(index);
-    if (!v || v.length < HASH_LEN) throw new LedgerError('LEDGER_CORRUPT', `entry ${index} is missing or short`);
+    if (!v || v.length < HASH_LEN)
+      throw new LedgerError('LEDGER_CORRUPT', `entry ${index} is missing or short`);
     return v;
   }
 
@@ -440,11 +472,13 @@ export class MerkleLog {
   private readSubtree = (level: number, index: number): Buffer => {
     if (level === 0) {
       const v = this.entriesDb.getBinaryFast(index);
-      if (!v || v.length < HASH_LEN) throw new LedgerError('LEDGER_CORRUPT', `entry ${index} is missing or short`);
+      if (!v || v.length < HASH_LEN)
+        throw new LedgerError('LEDGER_CORRUPT', `entry ${index} is missing or short`);
       return Buffer.from(v.subarray(0, HASH_LEN));
     }
     const h = this.nodesDb.getBinary(nodeKey(level, index));
-    if (!h || h.length !== HASH_LEN) throw new LedgerError('LEDGER_CORRUPT', `node (${level}, ${index}) is missing or damaged`);
+    if (!h || h.length !== HASH_LEN)
+      throw new LedgerError('LEDGER_CORRUPT', `node (${level}, ${index}) is missing or damaged`);
     return h;
   };
 
@@ -476,7 +510,12 @@ export class MerkleLog {
   root(size: number = this.committed): Uint8Array {
     this.checkSize(size, 'size');
     if (size === 0) return EMPTY_ROOT;
-    return new Uint8Array(foldFrontier(frontierOf(size).map(([l, i]) => this.readSubtree(l, i)), nodeHashNode));
+    return new Uint8Array(
+      foldFrontier(
+        frontierOf(size).map(([l, i]) => this.readSubtree(l, i)),
+        nodeHashNode,
+      ),
+    );
   }
 
   /** RFC 6962 §2.1.1 inclusion proof of entry `index` in the tree of `size` entries; O(log n) reads. */
@@ -500,7 +539,10 @@ export class MerkleLog {
   }
 
   /** Iterates stored entries [from, to) as (index, data) without copying more than needed. */
-  *entries(from = 0, to: number = this.committed): Generator<{ index: number; data: Uint8Array; leafHash: Uint8Array }> {
+  *entries(
+    from = 0,
+    to: number = this.committed,
+  ): Generator<{ index: number; data: Uint8Array; leafHash: Uint8Array }> {
     for (const { key, value } of this.entriesDb.getRange({ start: from, end: to })) {
       yield { index: key, data: value.subarray(HASH_LEN), leafHash: value.subarray(0, HASH_LEN) };
     }
@@ -568,7 +610,12 @@ export class MerkleLog {
     let cp = this.latestCheckpoint();
     if (!cp || cp.size <= index) cp = await this.checkpoint();
     const proof = this.inclusionProof(index, cp.size);
-    const lines = [TLOG_PROOF_V1, `extra ${b64encode(this.entry(index))}`, `index ${index}`, ...proof.map(b64encode)];
+    const lines = [
+      TLOG_PROOF_V1,
+      `extra ${b64encode(this.entry(index))}`,
+      `index ${index}`,
+      ...proof.map(b64encode),
+    ];
     return `${lines.join('\n')}\n\n${cp.note}`;
   }
 
@@ -583,8 +630,12 @@ export class MerkleLog {
     const desc = q.order === 'desc';
     const since = q.since ?? 0;
     const until = q.until ?? Number.MAX_SAFE_INTEGER;
-    for (const [k, v] of [['since', q.since], ['until', q.until]] as const) {
-      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0)) throw new LedgerError('LEDGER_BAD_ARGUMENT', `${k} must be epoch ms`);
+    for (const [k, v] of [
+      ['since', q.since],
+      ['until', q.until],
+    ] as const) {
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 0))
+        throw new LedgerError('LEDGER_BAD_ARGUMENT', `${k} must be epoch ms`);
     }
     if (q.decision !== undefined && q.decision !== 'allow' && q.decision !== 'deny') {
       throw new LedgerError('LEDGER_BAD_ARGUMENT', 'decision must be allow or deny');
@@ -598,14 +649,20 @@ export class MerkleLog {
     if (kind !== undefined && value !== undefined) {
       const lo = [kind, value, 0];
       const hi = [kind, value, MAX_ENTRIES + 1];
-      indices = mapKeys(this.idxDb.getKeys(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }));
+      indices = mapKeys(
+        this.idxDb.getKeys(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }),
+      );
     } else if (q.since !== undefined || q.until !== undefined) {
       const lo = [KIND.time, since];
       const hi = [KIND.time, until + 1];
-      indices = mapKeys(this.idxDb.getKeys(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }));
+      indices = mapKeys(
+        this.idxDb.getKeys(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }),
+      );
     } else {
       if (this.committed === 0) return [];
-      indices = this.entriesDb.getKeys(desc ? { start: this.committed - 1, reverse: true } : { start: 0, end: this.committed });
+      indices = this.entriesDb.getKeys(
+        desc ? { start: this.committed - 1, reverse: true } : { start: 0, end: this.committed },
+      );
     }
     const out: AuditHit[] = [];
     for (const index of indices) {
@@ -617,7 +674,12 @@ export class MerkleLog {
         continue; // not a decision record (opaque entry)
       }
       if (q.task !== undefined && record.task_id !== q.task) continue;
-      if (q.agent !== undefined && record.sub !== q.agent && !(record.chain ?? []).some((h) => h.sub === q.agent)) continue;
+      if (
+        q.agent !== undefined &&
+        record.sub !== q.agent &&
+        !(record.chain ?? []).some((h) => h.sub === q.agent)
+      )
+        continue;
       if (q.decision !== undefined && record.decision !== q.decision) continue;
       if (record.ts < since || record.ts > until) continue;
       out.push({ index, record });
@@ -645,7 +707,12 @@ export class MerkleLog {
   }
 
   /** The LMDB environment, for `verify` and tests. @internal */
-  get lmdb(): { env: RootDatabase; entries: Database<Buffer, number>; nodes: Database<Buffer, number>; meta: Database } {
+  get lmdb(): {
+    env: RootDatabase;
+    entries: Database<Buffer, number>;
+    nodes: Database<Buffer, number>;
+    meta: Database;
+  } {
     return { env: this.env, entries: this.entriesDb, nodes: this.nodesDb, meta: this.meta };
   }
 

@@ -48,10 +48,15 @@ export function parseCheckpoint(text: string): Checkpoint {
  * `origin` when given, else the key name (c2sp.org/tlog-checkpoint: the log key is named after the origin).
  * @throws LedgerError `LEDGER_NOTE_MALFORMED`, `LEDGER_SIGNATURE_INVALID`, `LEDGER_ORIGIN_MISMATCH`.
  */
-export function openCheckpoint(note: string, verifierKey: string | NoteVerifier, origin?: string): Checkpoint {
+export function openCheckpoint(
+  note: string,
+  verifierKey: string | NoteVerifier,
+  origin?: string,
+): Checkpoint {
   const { text, keyName } = verifyNote(note, verifierKey);
   const cp = parseCheckpoint(text);
   const want = origin ?? keyName;
-  if (cp.origin !== want) throw new LedgerError('LEDGER_ORIGIN_MISMATCH', `checkpoint origin "${cp.origin}" is not "${want}"`);
+  if (cp.origin !== want)
+    throw new LedgerError('LEDGER_ORIGIN_MISMATCH', `checkpoint origin "${cp.origin}" is not "${want}"`);
   return cp;
 }

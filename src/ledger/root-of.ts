@@ -19,7 +19,8 @@ export function rootOf(leaves: readonly Uint8Array[]): Uint8Array {
 
 /** Like {@link rootOf} but from already-computed leaf hashes. */
 export function rootFromLeafHashes(hashes: readonly Uint8Array[]): Uint8Array {
-  if (!Array.isArray(hashes) || !hashes.every(isHash)) throw badArgument('leaf hashes must be 32-byte Uint8Arrays');
+  if (!Array.isArray(hashes) || !hashes.every(isHash))
+    throw badArgument('leaf hashes must be 32-byte Uint8Arrays');
   return mth(hashes, 0, hashes.length);
 }
 

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { LedgerError } from './errors.js';
 import { b64encode } from './lib/b64.js';
 import { formatVerifierKey, isKeyName, noteKeyId } from './lib/note-key.js';
+import { hasControlChar } from './lib/text.js';
 
 /** An Ed25519 note signer. */
 export interface NoteSigner {
@@ -22,9 +23,16 @@ export interface NoteSigner {
 export function noteSigner(name: string, privateKey: KeyObject): NoteSigner {
   if (!isKeyName(name)) throw new LedgerError('LEDGER_BAD_ARGUMENT', `invalid note key name "${name}"`);
   const jwk = privateKey.export({ format: 'jwk' });
-  if (jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string') throw new LedgerError('LEDGER_BAD_ARGUMENT', 'checkpoint key must be Ed25519');
+  if (jwk.crv !== 'Ed25519' || typeof jwk.x !== 'string')
+    throw new LedgerError('LEDGER_BAD_ARGUMENT', 'checkpoint key must be Ed25519');
   const publicKey = new Uint8Array(Buffer.from(jwk.x, 'base64url'));
-  return { name, keyId: noteKeyId(name, publicKey), publicKey, verifierKey: formatVerifierKey(name, publicKey), privateKey };
+  return {
+    name,
+    keyId: noteKeyId(name, publicKey),
+    publicKey,
+    verifierKey: formatVerifierKey(name, publicKey),
+    privateKey,
+  };
 }
 
 /**
@@ -36,14 +44,18 @@ export function loadOrCreateSigner(file: string, name: string, create = true): N
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new LedgerError('LEDGER_IO', `cannot read ${file}`, e);
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new LedgerError('LEDGER_IO', `cannot read ${file}`, e);
   }
   if (text === undefined) {
     if (!create) throw new LedgerError('LEDGER_NOT_FOUND', `no checkpoint key at ${file}`);
     const { privateKey } = generateKeyPairSync('ed25519');
     try {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      writeFileSync(file, `${JSON.stringify(privateKey.export({ format: 'jwk' }))}\n`, { mode: 0o600, flag: 'wx' });
+      writeFileSync(file, `${JSON.stringify(privateKey.export({ format: 'jwk' }))}\n`, {
+        mode: 0o600,
+        flag: 'wx',
+      });
     } catch (e) {
       // Another process created it first: use theirs.
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateSigner(file, name);
@@ -53,11 +65,19 @@ export function loadOrCreateSigner(file: string, name: string, create = true): N
   }
   try {
     const jwk = JSON.parse(text) as Record<string, unknown>;
-    if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.d !== 'string') throw new Error('not an Ed25519 private JWK');
-    return noteSigner(name, createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }));
+    if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.d !== 'string')
+      throw new Error('not an Ed25519 private JWK');
+    return noteSigner(
+      name,
+      createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }),
+    );
   } catch (e) {
     if (e instanceof LedgerError) throw e;
-    throw new LedgerError('LEDGER_CORRUPT', `checkpoint key ${file} is unreadable: ${(e as Error).message}`, e);
+    throw new LedgerError(
+      'LEDGER_CORRUPT',
+      `checkpoint key ${file} is unreadable: ${(e as Error).message}`,
+      e,
+    );
   }
 }
 
@@ -65,8 +85,11 @@ export function loadOrCreateSigner(file: string, name: string, create = true): N
  * Signs note `text` (which must end in a newline): returns `text ‖ "\n" ‖ "— <name> base64(keyid ‖ sig)\n"`.
  */
 export function signNote(text: string, signer: NoteSigner): string {
-  if (!text.endsWith('\n') || /[\u0000-\u0009\u000b-\u001f]/.test(text)) {
-    throw new LedgerError('LEDGER_BAD_ARGUMENT', 'note text must end in a newline and hold no control characters');
+  if (!text.endsWith('\n') || hasControlChar(text)) {
+    throw new LedgerError(
+      'LEDGER_BAD_ARGUMENT',
+      'note text must end in a newline and hold no control characters',
+    );
   }
   const sig = sign(null, Buffer.from(text, 'utf8'), signer.privateKey);
   const raw = new Uint8Array(4 + sig.length);

@@ -5,9 +5,9 @@
  */
 import { HASH_LEN } from './lib/hash.js';
 import { nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
+import { parseVerifierKey } from './lib/note-key.js';
 import { foldFrontier } from './lib/proof.js';
 import type { MerkleLog } from './merkle-log.js';
-import { parseVerifierKey } from './lib/note-key.js';
 import { openCheckpoint } from './parse-checkpoint.js';
 import { verifyConsistency } from './verify-consistency.js';
 
@@ -63,7 +63,8 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
   };
   const sizeEntry = meta.getEntry('size');
   const size = typeof sizeEntry?.value === 'number' ? (sizeEntry.value as number) : -1;
-  if (size < 0 || sizeEntry?.version !== size) add({ kind: 'size', message: 'size record missing or inconsistent' });
+  if (size < 0 || sizeEntry?.version !== size)
+    add({ kind: 'size', message: 'size record missing or inconsistent' });
 
   // Checkpoints by size, so roots can be compared when the recomputation passes their size.
   const cps: Array<{ size: number; note: string; root?: Uint8Array }> = [];
@@ -82,10 +83,15 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
     if (!parsedKey) break;
     try {
       const cp = openCheckpoint(c.note, parsedKey, log.origin);
-      if (cp.size !== c.size) add({ kind: 'checkpoint', message: `checkpoint stored under size ${c.size} says size ${cp.size}` });
+      if (cp.size !== c.size)
+        add({ kind: 'checkpoint', message: `checkpoint stored under size ${c.size} says size ${cp.size}` });
       else cpRoots.set(c.size, cp.root);
     } catch (e) {
-      add({ kind: 'checkpoint', index: Math.max(0, c.size - 1), message: `checkpoint ${c.size}: ${(e as Error).message}` });
+      add({
+        kind: 'checkpoint',
+        index: Math.max(0, c.size - 1),
+        message: `checkpoint ${c.size}: ${(e as Error).message}`,
+      });
     }
   }
 
@@ -95,7 +101,11 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
   let done = 0;
   for (const { key, value } of entries.getRange({ start: 0 })) {
     if (key !== expected) {
-      add({ kind: 'missing', index: expected, message: `entry ${expected} is missing (next stored is ${key})` });
+      add({
+        kind: 'missing',
+        index: expected,
+        message: `entry ${expected} is missing (next stored is ${key})`,
+      });
       break; // the tree past a hole cannot be recomputed
     }
     if (key >= size) {
@@ -125,7 +135,11 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
       const stored = nodes.getBinary(level * 2 ** 32 + at);
       const ok = stored !== undefined && stored.length === HASH_LEN && computed.equals(stored);
       if (!ok) {
-        add({ kind: 'node', index: at * 2 ** level, message: `stored node (${level}, ${at}) ${stored ? 'differs from' : 'missing for'} the recomputed one` });
+        add({
+          kind: 'node',
+          index: at * 2 ** level,
+          message: `stored node (${level}, ${at}) ${stored ? 'differs from' : 'missing for'} the recomputed one`,
+        });
       }
       const s = ok ? computed : stored && stored.length === HASH_LEN ? Buffer.from(stored) : computed;
       cur = { level, s, p: pureHash === computed && ok ? s : pureHash };
@@ -133,12 +147,23 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
     frontier.push(cur);
     expected++;
     done++;
-    if (cpRoots.has(expected)) recomputedRoots.set(expected, foldFrontier(frontier.map((f) => f.p), nodeHashNode));
+    if (cpRoots.has(expected))
+      recomputedRoots.set(
+        expected,
+        foldFrontier(
+          frontier.map((f) => f.p),
+          nodeHashNode,
+        ),
+      );
     if (options.onProgress && done % every === 0) options.onProgress(done, size);
     if (problems.length >= max) break;
   }
   if (problems.length === 0 && expected !== size) {
-    add({ kind: 'missing', index: expected, message: `log records size ${size} but holds ${expected} entries` });
+    add({
+      kind: 'missing',
+      index: expected,
+      message: `log records size ${size} but holds ${expected} entries`,
+    });
   }
   options.onProgress?.(done, size);
 
@@ -148,12 +173,20 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
   for (const [cpSize, cpRoot] of [...cpRoots.entries()].sort((a, b) => a[0] - b[0])) {
     checked++;
     if (cpSize > expected) {
-      add({ kind: 'checkpoint', index: expected, message: `checkpoint ${cpSize} covers entries the log no longer holds` });
+      add({
+        kind: 'checkpoint',
+        index: expected,
+        message: `checkpoint ${cpSize} covers entries the log no longer holds`,
+      });
       continue;
     }
     const mine = cpSize === 0 ? undefined : recomputedRoots.get(cpSize);
     if (mine && !Buffer.from(mine).equals(Buffer.from(cpRoot))) {
-      add({ kind: 'checkpoint', index: cpSize - 1, message: `root at size ${cpSize} differs from signed checkpoint` });
+      add({
+        kind: 'checkpoint',
+        index: cpSize - 1,
+        message: `root at size ${cpSize} differs from signed checkpoint`,
+      });
     }
     if (prev && problems.length === 0) {
       let proof: Uint8Array[] | undefined;
@@ -163,7 +196,11 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
         proof = undefined;
       }
       if (!proof || !verifyConsistency(prev.size, cpSize, proof, prev.root, cpRoot)) {
-        add({ kind: 'consistency', index: prev.size, message: `checkpoints ${prev.size} and ${cpSize} are not consistent` });
+        add({
+          kind: 'consistency',
+          index: prev.size,
+          message: `checkpoints ${prev.size} and ${cpSize} are not consistent`,
+        });
       }
     }
     prev = { size: cpSize, root: cpRoot };

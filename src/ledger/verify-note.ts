@@ -8,6 +8,7 @@ import { LedgerError } from './errors.js';
 import { b64decode } from './lib/b64.js';
 import { equalBytes } from './lib/hash.js';
 import { type NoteVerifier, parseVerifierKey } from './lib/note-key.js';
+import { hasControlChar } from './lib/text.js';
 
 // @noble/ed25519 v3 needs a synchronous SHA-512 for `verify`; the audited @noble/hashes one is used.
 if (!ed.hashes.sha512) ed.hashes.sha512 = sha512;
@@ -31,16 +32,21 @@ export interface VerifiedNote {
  * note; no verified known signature rejects it (c2sp.org/signed-note §Signatures).
  * @throws LedgerError `LEDGER_NOTE_MALFORMED` (syntax) or `LEDGER_SIGNATURE_INVALID`.
  */
-export function verifyNote(note: string, keys: string | NoteVerifier | ReadonlyArray<string | NoteVerifier>): VerifiedNote {
+export function verifyNote(
+  note: string,
+  keys: string | NoteVerifier | ReadonlyArray<string | NoteVerifier>,
+): VerifiedNote {
   const malformed = (why: string) => new LedgerError('LEDGER_NOTE_MALFORMED', `malformed note: ${why}`);
-  const trusted = (Array.isArray(keys) ? keys : [keys]).map((k) => (typeof k === 'string' ? parseVerifierKey(k) : k));
+  const trusted = (Array.isArray(keys) ? keys : [keys]).map((k) =>
+    typeof k === 'string' ? parseVerifierKey(k) : k,
+  );
   if (typeof note !== 'string') throw malformed('not a string');
   const bytes = new TextEncoder().encode(note);
   if (bytes.length > MAX_NOTE_BYTES) throw malformed('too large');
   // A lone surrogate cannot be encoded as UTF-8.
   if (/\p{Surrogate}/u.test(note)) throw malformed('not valid UTF-8');
   // Only newline among the ASCII control characters (§Format).
-  if (/[\u0000-\u0009\u000b-\u001f]/.test(note)) throw malformed('control character');
+  if (hasControlChar(note)) throw malformed('control character');
   if (!note.endsWith('\n')) throw malformed('must end with a newline');
   // The text is separated from the signatures by the LAST empty line.
   const sep = note.lastIndexOf('\n\n');
@@ -70,9 +76,10 @@ export function verifyNote(note: string, keys: string | NoteVerifier | ReadonlyA
     if (!ok) throw new LedgerError('LEDGER_SIGNATURE_INVALID', `signature by ${name} does not verify`);
     verifiedBy ??= name;
   }
-  if (verifiedBy === undefined) throw new LedgerError('LEDGER_SIGNATURE_INVALID', 'no signature by a trusted key');
+  if (verifiedBy === undefined)
+    throw new LedgerError('LEDGER_SIGNATURE_INVALID', 'no signature by a trusted key');
   return { text, keyName: verifiedBy };
 }
 
-export { parseVerifierKey };
 export type { NoteVerifier };
+export { parseVerifierKey };

@@ -80,9 +80,13 @@ export function verifyProofBundle(
   const b = parseProofBundle(text);
   const cp = openCheckpoint(b.checkpoint, verifierKey, options.origin);
   const entry = options.entry ?? b.extra;
-  if (!(entry instanceof Uint8Array)) throw new LedgerError('LEDGER_BUNDLE_MALFORMED', 'no entry given and no extra data in the bundle');
+  if (!(entry instanceof Uint8Array))
+    throw new LedgerError('LEDGER_BUNDLE_MALFORMED', 'no entry given and no extra data in the bundle');
   if (!verifyInclusion(hashLeaf(entry), b.index, cp.size, b.proof, cp.root)) {
-    throw new LedgerError('LEDGER_PROOF_INVALID', `entry ${b.index} is not included in the checkpointed tree of size ${cp.size}`);
+    throw new LedgerError(
+      'LEDGER_PROOF_INVALID',
+      `entry ${b.index} is not included in the checkpointed tree of size ${cp.size}`,
+    );
   }
   return { origin: cp.origin, index: b.index, size: cp.size, root: cp.root, entry };
 }

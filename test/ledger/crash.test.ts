@@ -16,11 +16,20 @@ beforeEach(() => {
 afterEach(() => t.cleanup());
 
 /** Runs the child until `killAfter` appends resolved, SIGKILLs it, returns the resolved (index, payload) pairs. */
-function runAndKill(dir: string, durability: string, decisions: boolean, killAfter: number): Promise<Map<number, string>> {
+function runAndKill(
+  dir: string,
+  durability: string,
+  decisions: boolean,
+  killAfter: number,
+): Promise<Map<number, string>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/ledger/fixtures/crash-child.ts', dir, durability, decisions ? '1' : '0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/ledger/fixtures/crash-child.ts', dir, durability, decisions ? '1' : '0'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const seen = new Map<number, string>();
     let buf = '';
     let err = '';
@@ -56,30 +65,34 @@ describe('SIGKILL during heavy concurrent appends', () => {
     ['sync', false],
     ['fast', false],
     ['sync', true],
-  ] as const)('durability=%s decisions=%s: every resolved append survives, no partial entry, hashes recompute', async (durability, decisions) => {
-    let total = 0;
-    for (const killAfter of [1500, 2500]) {
-      const seen = await runAndKill(t.dir, durability, decisions, killAfter);
-      expect(seen.size).toBeGreaterThanOrEqual(killAfter);
-      const log = await MerkleLog.open(t.dir);
-      try {
-        for (const [index, payload] of seen) {
-          expect(index).toBeLessThan(log.size);
-          const data = new TextDecoder().decode(log.entry(index));
-          if (decisions) expect(log.decision(index).id).toBe(payload);
-          else expect(data).toBe(payload);
+  ] as const)(
+    'durability=%s decisions=%s: every resolved append survives, no partial entry, hashes recompute',
+    async (durability, decisions) => {
+      let total = 0;
+      for (const killAfter of [1500, 2500]) {
+        const seen = await runAndKill(t.dir, durability, decisions, killAfter);
+        expect(seen.size).toBeGreaterThanOrEqual(killAfter);
+        const log = await MerkleLog.open(t.dir);
+        try {
+          for (const [index, payload] of seen) {
+            expect(index).toBeLessThan(log.size);
+            const data = new TextDecoder().decode(log.entry(index));
+            if (decisions) expect(log.decision(index).id).toBe(payload);
+            else expect(data).toBe(payload);
+          }
+          const r = verifyLog(log);
+          expect(r.problems).toEqual([]);
+          expect(r.ok).toBe(true);
+          expect(r.entries).toBe(log.size);
+          expect(log.size).toBeGreaterThan(total);
+          total = log.size;
+          // No partial entry: every stored index is < size and the query index agrees with the entries.
+          if (decisions) expect(log.query({ limit: 10_000 }).length).toBe(Math.min(log.size, 10_000));
+        } finally {
+          await log.close();
         }
-        const r = verifyLog(log);
-        expect(r.problems).toEqual([]);
-        expect(r.ok).toBe(true);
-        expect(r.entries).toBe(log.size);
-        expect(log.size).toBeGreaterThan(total);
-        total = log.size;
-        // No partial entry: every stored index is < size and the query index agrees with the entries.
-        if (decisions) expect(log.query({ limit: 10_000 }).length).toBe(Math.min(log.size, 10_000));
-      } finally {
-        await log.close();
       }
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });

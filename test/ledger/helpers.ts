@@ -22,8 +22,20 @@ export function record(i: number, over: Partial<DecisionRecord> = {}): DecisionR
     sub: `spiffe://sigil.mesh/agent/leaf/${i % 4}`,
     task_id: `task-${i % 5}`,
     chain: [
-      { sub: 'spiffe://sigil.mesh/agent/root/0', iss: 'spiffe://sigil.mesh/sigil/issuer', jti: `r${i}`, tool_scope: ['fs.read'], exp: 10 },
-      { sub: `spiffe://sigil.mesh/agent/leaf/${i % 4}`, iss: 'spiffe://sigil.mesh/agent/root/0', jti: `l${i}`, tool_scope: ['fs.read'], exp: 9 },
+      {
+        sub: 'spiffe://sigil.mesh/agent/root/0',
+        iss: 'spiffe://sigil.mesh/sigil/issuer',
+        jti: `r${i}`,
+        tool_scope: ['fs.read'],
+        exp: 10,
+      },
+      {
+        sub: `spiffe://sigil.mesh/agent/leaf/${i % 4}`,
+        iss: 'spiffe://sigil.mesh/agent/root/0',
+        jti: `l${i}`,
+        tool_scope: ['fs.read'],
+        exp: 9,
+      },
     ],
     ...over,
   };

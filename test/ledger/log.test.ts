@@ -5,8 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  leafHash,
   LedgerError,
+  leafHash,
   MerkleLog,
   openCheckpoint,
   rootOf,
@@ -45,11 +45,29 @@ describe('appends', () => {
     for (const n of [0, 1, 2, 3, 255, 256, 257, 1000, 2047, 2048, 3000]) {
       expect(Buffer.from(log.root(n)).equals(Buffer.from(rootOf(data.slice(0, n)))), `root(${n})`).toBe(true);
     }
-    for (const [i, n] of [[0, 1], [5, 6], [777, 1000], [2999, 3000], [1024, 2049]] as const) {
-      expect(verifyInclusion(leafHash(data[i] as Uint8Array), i, n, log.inclusionProof(i, n), log.root(n))).toBe(true);
+    for (const [i, n] of [
+      [0, 1],
+      [5, 6],
+      [777, 1000],
+      [2999, 3000],
+      [1024, 2049],
+    ] as const) {
+      expect(
+        verifyInclusion(leafHash(data[i] as Uint8Array), i, n, log.inclusionProof(i, n), log.root(n)),
+      ).toBe(true);
     }
-    for (const [m, n] of [[1, 2], [3, 7], [1000, 3000], [2048, 2049], [0, 5], [9, 9]] as const) {
-      expect(verifyConsistency(m, n, log.consistencyProof(m, n), log.root(m), log.root(n)), `${m}->${n}`).toBe(true);
+    for (const [m, n] of [
+      [1, 2],
+      [3, 7],
+      [1000, 3000],
+      [2048, 2049],
+      [0, 5],
+      [9, 9],
+    ] as const) {
+      expect(
+        verifyConsistency(m, n, log.consistencyProof(m, n), log.root(m), log.root(n)),
+        `${m}->${n}`,
+      ).toBe(true);
     }
     expect(Buffer.from(log.entry(42)).toString()).toBe('entry-42');
     expect(verifyLog(log).ok).toBe(true);
@@ -112,7 +130,7 @@ describe('appends', () => {
     expect(log.size).toBe(1);
     await log.close();
     expect(await code(log.append(bytesOf('y')))).toBe('LEDGER_CLOSED');
-    expect(await code(MerkleLog.open(t.dir + '/nope', { readOnly: true }))).toBe('LEDGER_NOT_FOUND');
+    expect(await code(MerkleLog.open(`${t.dir}/nope`, { readOnly: true }))).toBe('LEDGER_NOT_FOUND');
   });
 
   it('fails closed when the commit guard is lost: the batch is rejected, state reloads, nothing is overwritten', async () => {
@@ -151,7 +169,9 @@ describe('decisions and queries', () => {
 
     const idx = (hits: Array<{ index: number }>) => hits.map((h) => h.index);
     expect(idx(log.query({ task: 'task-2' }))).toEqual(recs.map((_, i) => i).filter((i) => i % 5 === 2));
-    expect(idx(log.query({ agent: 'spiffe://sigil.mesh/agent/leaf/1' }))).toEqual(recs.map((_, i) => i).filter((i) => i % 4 === 1));
+    expect(idx(log.query({ agent: 'spiffe://sigil.mesh/agent/leaf/1' }))).toEqual(
+      recs.map((_, i) => i).filter((i) => i % 4 === 1),
+    );
     expect(log.query({ agent: 'spiffe://sigil.mesh/agent/root/0', limit: 1000 })).toHaveLength(60);
     expect(idx(log.query({ decision: 'deny' }))).toEqual(recs.map((_, i) => i).filter((i) => i % 3 === 0));
     const t0 = recs[10]?.ts as number;
@@ -193,17 +213,32 @@ describe('checkpoints and offline bundles', () => {
     expect([...log.storedCheckpoints()].map((c) => c.size)).toEqual([20, 21]);
     // Any change to the bundle is caught.
     const lines = bundle.split('\n');
-    const tamperedEntry = bundle.replace(/^extra .*$/m, `extra ${Buffer.from(log.entry(3)).toString('base64')}`);
-    expect(() => verifyProofBundle(tamperedEntry, log.verifierKey)).toThrow(expect.objectContaining({ code: 'LEDGER_PROOF_INVALID' }));
+    const tamperedEntry = bundle.replace(
+      /^extra .*$/m,
+      `extra ${Buffer.from(log.entry(3)).toString('base64')}`,
+    );
+    expect(() => verifyProofBundle(tamperedEntry, log.verifierKey)).toThrow(
+      expect.objectContaining({ code: 'LEDGER_PROOF_INVALID' }),
+    );
     const wrongIndex = bundle.replace('index 20', 'index 19');
-    expect(() => verifyProofBundle(wrongIndex, log.verifierKey)).toThrow(expect.objectContaining({ code: 'LEDGER_PROOF_INVALID' }));
+    expect(() => verifyProofBundle(wrongIndex, log.verifierKey)).toThrow(
+      expect.objectContaining({ code: 'LEDGER_PROOF_INVALID' }),
+    );
     const flipped = [...lines];
-    flipped[3] = Buffer.from(Buffer.from(flipped[3] as string, 'base64').map((b, i) => (i === 0 ? b ^ 1 : b))).toString('base64');
-    expect(() => verifyProofBundle(flipped.join('\n'), log.verifierKey)).toThrow(expect.objectContaining({ code: 'LEDGER_PROOF_INVALID' }));
+    flipped[3] = Buffer.from(
+      Buffer.from(flipped[3] as string, 'base64').map((b, i) => (i === 0 ? b ^ 1 : b)),
+    ).toString('base64');
+    expect(() => verifyProofBundle(flipped.join('\n'), log.verifierKey)).toThrow(
+      expect.objectContaining({ code: 'LEDGER_PROOF_INVALID' }),
+    );
     const forgedSize = bundle.replace('\n21\n', '\n22\n');
-    expect(() => verifyProofBundle(forgedSize, log.verifierKey)).toThrow(expect.objectContaining({ code: 'LEDGER_SIGNATURE_INVALID' }));
+    expect(() => verifyProofBundle(forgedSize, log.verifierKey)).toThrow(
+      expect.objectContaining({ code: 'LEDGER_SIGNATURE_INVALID' }),
+    );
     const other = await MerkleLog.open(`${t.dir}/other`, { origin: 'test.example/audit' });
-    expect(() => verifyProofBundle(bundle, other.verifierKey)).toThrow(expect.objectContaining({ code: 'LEDGER_SIGNATURE_INVALID' }));
+    expect(() => verifyProofBundle(bundle, other.verifierKey)).toThrow(
+      expect.objectContaining({ code: 'LEDGER_SIGNATURE_INVALID' }),
+    );
     await other.close();
     await log.close();
     // The key persists: same verifier key after reopen.

@@ -4,15 +4,31 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isSigilError } from '../../src/lib/errors.js';
-import { EMPTY_ROOT, leafHash, rootFromLeafHashes, rootOf, verifyConsistency, verifyInclusion } from '../../src/ledger/browser.js';
+import {
+  EMPTY_ROOT,
+  leafHash,
+  rootFromLeafHashes,
+  rootOf,
+  verifyConsistency,
+  verifyInclusion,
+} from '../../src/ledger/browser.js';
 import { nodeHashNode } from '../../src/ledger/lib/node-hash.js';
 import { consistencyPath, inclusionPath, rangeHash, type SubtreeReader } from '../../src/ledger/lib/proof.js';
+import { isSigilError } from '../../src/lib/errors.js';
 import { flip } from './helpers.js';
 import { hexOf, leafOf, mth, nodeOf, path, proof, unhex } from './naive.js';
 
 // Certificate Transparency reference data (RFC 6962 test vectors as used by transparency-dev/merkle).
-const CT_LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map(unhex);
+const CT_LEAVES = [
+  '',
+  '00',
+  '10',
+  '2021',
+  '3031',
+  '40414243',
+  '5051525354555657',
+  '606162636465666768696a6b6c6d6e6f',
+].map(unhex);
 const CT_ROOTS = [
   'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
   '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
@@ -25,13 +41,51 @@ const CT_ROOTS = [
   '5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328',
 ];
 const CT_INCLUSION = [
-  { index: 0, size: 8, proof: ['96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7', '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e', '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4'] },
-  { index: 5, size: 8, proof: ['bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b', 'ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0', 'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7'] },
+  {
+    index: 0,
+    size: 8,
+    proof: [
+      '96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7',
+      '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e',
+      '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4',
+    ],
+  },
+  {
+    index: 5,
+    size: 8,
+    proof: [
+      'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b',
+      'ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0',
+      'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7',
+    ],
+  },
 ];
 const CT_CONSISTENCY = [
-  { m: 2, n: 8, proof: ['5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e', '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4'] },
-  { m: 6, n: 8, proof: ['0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a', 'ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0', 'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7'] },
-  { m: 2, n: 5, proof: ['5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e', 'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b'] },
+  {
+    m: 2,
+    n: 8,
+    proof: [
+      '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e',
+      '6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4',
+    ],
+  },
+  {
+    m: 6,
+    n: 8,
+    proof: [
+      '0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a',
+      'ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0',
+      'd37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7',
+    ],
+  },
+  {
+    m: 2,
+    n: 5,
+    proof: [
+      '5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e',
+      'bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b',
+    ],
+  },
 ];
 
 /** Perfect-subtree store over an in-memory array of leaf hashes (what the LMDB `nodes` db holds). */
@@ -40,7 +94,8 @@ function reader(leaves: Uint8Array[]): SubtreeReader {
   while ((levels[levels.length - 1] as Uint8Array[]).length > 1) {
     const prev = levels[levels.length - 1] as Uint8Array[];
     const next: Uint8Array[] = [];
-    for (let i = 0; i + 1 < prev.length; i += 2) next.push(nodeOf(prev[i] as Uint8Array, prev[i + 1] as Uint8Array));
+    for (let i = 0; i + 1 < prev.length; i += 2)
+      next.push(nodeOf(prev[i] as Uint8Array, prev[i + 1] as Uint8Array));
     levels.push(next);
   }
   return (l, i) => {
@@ -50,7 +105,8 @@ function reader(leaves: Uint8Array[]): SubtreeReader {
   };
 }
 
-const leavesN = (n: number, salt = 0): Uint8Array[] => Array.from({ length: n }, (_, i) => leafOf(Buffer.from(`leaf-${salt}-${i}`)));
+const leavesN = (n: number, salt = 0): Uint8Array[] =>
+  Array.from({ length: n }, (_, i) => leafOf(Buffer.from(`leaf-${salt}-${i}`)));
 
 /** Every way to damage a proof: flip one byte of each hash, drop one, add one, reorder. */
 function mutations(p: Uint8Array[]): Uint8Array[][] {
@@ -84,19 +140,39 @@ describe('RFC 6962 hashing (known answers)', () => {
     for (const v of CT_INCLUSION) {
       const got = inclusionPath(v.index, v.size, reader(leaves), nodeHashNode).map(hexOf);
       expect(got).toEqual(v.proof);
-      expect(verifyInclusion(leaves[v.index] as Uint8Array, v.index, v.size, v.proof.map(unhex), unhex(CT_ROOTS[v.size] as string))).toBe(true);
+      expect(
+        verifyInclusion(
+          leaves[v.index] as Uint8Array,
+          v.index,
+          v.size,
+          v.proof.map(unhex),
+          unhex(CT_ROOTS[v.size] as string),
+        ),
+      ).toBe(true);
     }
   });
   it('produces and verifies the CT reference consistency proofs', () => {
     const leaves = CT_LEAVES.map(leafOf);
     for (const v of CT_CONSISTENCY) {
       expect(consistencyPath(v.m, v.n, reader(leaves), nodeHashNode).map(hexOf)).toEqual(v.proof);
-      expect(verifyConsistency(v.m, v.n, v.proof.map(unhex), unhex(CT_ROOTS[v.m] as string), unhex(CT_ROOTS[v.n] as string))).toBe(true);
+      expect(
+        verifyConsistency(
+          v.m,
+          v.n,
+          v.proof.map(unhex),
+          unhex(CT_ROOTS[v.m] as string),
+          unhex(CT_ROOTS[v.n] as string),
+        ),
+      ).toBe(true);
     }
   });
   it('rejects non-bytes with LEDGER_BAD_ARGUMENT', () => {
-    expect(() => leafHash('x' as unknown as Uint8Array)).toThrow(expect.objectContaining({ code: 'LEDGER_BAD_ARGUMENT' }));
-    expect(() => rootOf([1] as unknown as Uint8Array[])).toThrow(expect.objectContaining({ code: 'LEDGER_BAD_ARGUMENT' }));
+    expect(() => leafHash('x' as unknown as Uint8Array)).toThrow(
+      expect.objectContaining({ code: 'LEDGER_BAD_ARGUMENT' }),
+    );
+    expect(() => rootOf([1] as unknown as Uint8Array[])).toThrow(
+      expect.objectContaining({ code: 'LEDGER_BAD_ARGUMENT' }),
+    );
     try {
       rootFromLeafHashes([new Uint8Array(31)]);
     } catch (e) {
@@ -121,7 +197,8 @@ describe('every proof for every size ≤ 64 equals the naive definition and veri
         const leaf = leaves[i] as Uint8Array;
         expect(verifyInclusion(leaf, i, n, p, root)).toBe(true);
         for (const q of mutations(p)) expect(verifyInclusion(leaf, i, n, q, root)).toBe(false);
-        for (const j of [i - 1, i + 1, n, n + 1, -1]) if (j !== i) expect(verifyInclusion(leaf, j, n, p, root)).toBe(false);
+        for (const j of [i - 1, i + 1, n, n + 1, -1])
+          if (j !== i) expect(verifyInclusion(leaf, j, n, p, root)).toBe(false);
         const bad = leaf.slice();
         flip(bad, 0, 0x80);
         expect(verifyInclusion(bad, i, n, p, root)).toBe(false);
@@ -182,8 +259,12 @@ describe('random sizes up to 100k', () => {
     // One full naive cross-check at a big odd size.
     const n = 12_345;
     expect(hexOf(rangeHash(0, n, read, nodeHashNode))).toBe(hexOf(mth(all.slice(0, n))));
-    expect(inclusionPath(9_999, n, read, nodeHashNode).map(hexOf)).toEqual(path(9_999, all.slice(0, n)).map(hexOf));
-    expect(consistencyPath(777, n, read, nodeHashNode).map(hexOf)).toEqual(proof(777, all.slice(0, n)).map(hexOf));
+    expect(inclusionPath(9_999, n, read, nodeHashNode).map(hexOf)).toEqual(
+      path(9_999, all.slice(0, n)).map(hexOf),
+    );
+    expect(consistencyPath(777, n, read, nodeHashNode).map(hexOf)).toEqual(
+      proof(777, all.slice(0, n)).map(hexOf),
+    );
   });
 });
 
@@ -198,11 +279,24 @@ describe('verifiers fail closed on malformed arguments (never throw)', () => {
     ['fractional size', () => verifyInclusion(leaf, 0, 1.5, [], leaf)],
     ['index == size', () => verifyInclusion(leaf, 1, 1, [], leaf)],
     ['size 0', () => verifyInclusion(leaf, 0, 0, [], leaf)],
-    ['huge proof', () => verifyInclusion(leaf, 0, 2, Array.from({ length: 65 }, () => leaf), leaf)],
+    [
+      'huge proof',
+      () =>
+        verifyInclusion(
+          leaf,
+          0,
+          2,
+          Array.from({ length: 65 }, () => leaf),
+          leaf,
+        ),
+    ],
     ['consistency size1 > size2', () => verifyConsistency(3, 2, [leaf], leaf, leaf)],
     ['consistency empty proof', () => verifyConsistency(1, 2, [], leaf, leaf)],
     ['consistency negative', () => verifyConsistency(-1, 2, [leaf], leaf, leaf)],
-    ['consistency roots not bytes', () => verifyConsistency(1, 2, [leaf], 'a' as unknown as Uint8Array, leaf)],
+    [
+      'consistency roots not bytes',
+      () => verifyConsistency(1, 2, [leaf], 'a' as unknown as Uint8Array, leaf),
+    ],
     ['consistency unsafe size', () => verifyConsistency(1, 2 ** 60, [leaf], leaf, leaf)],
   ];
   it.each(BAD)('%s → false', (_name, f) => {

@@ -30,7 +30,9 @@ export function mth(h: Uint8Array[]): Uint8Array {
 export function path(m: number, h: Uint8Array[]): Uint8Array[] {
   if (h.length <= 1) return [];
   const s = k(h.length);
-  return m < s ? [...path(m, h.slice(0, s)), mth(h.slice(s))] : [...path(m - s, h.slice(s)), mth(h.slice(0, s))];
+  return m < s
+    ? [...path(m, h.slice(0, s)), mth(h.slice(s))]
+    : [...path(m - s, h.slice(s)), mth(h.slice(0, s))];
 }
 
 function subproof(m: number, h: Uint8Array[], b: boolean): Uint8Array[] {

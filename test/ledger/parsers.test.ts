@@ -6,8 +6,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  decodeRecord,
   type DecisionRecord,
+  decodeRecord,
   encodeRecord,
   formatCheckpoint,
   LedgerError,
@@ -69,11 +69,17 @@ describe('C2SP signed-note', () => {
     expect(cp.size).toBe(5);
     expect(cp.root).toEqual(new Uint8Array(32).fill(3));
     const other = noteSigner('sigil.test/audit', generateKeyPairSync('ed25519').privateKey);
-    expect(() => openCheckpoint(note, other.verifierKey)).toThrow(expect.objectContaining({ code: 'LEDGER_SIGNATURE_INVALID' }));
-    expect(() => openCheckpoint(note, s.verifierKey, 'another/origin')).toThrow(expect.objectContaining({ code: 'LEDGER_ORIGIN_MISMATCH' }));
+    expect(() => openCheckpoint(note, other.verifierKey)).toThrow(
+      expect.objectContaining({ code: 'LEDGER_SIGNATURE_INVALID' }),
+    );
+    expect(() => openCheckpoint(note, s.verifierKey, 'another/origin')).toThrow(
+      expect.objectContaining({ code: 'LEDGER_ORIGIN_MISMATCH' }),
+    );
     // A second signature by the same trusted key that fails rejects the whole note.
     const twice = `${note}\u2014 sigil.test/audit ${Buffer.concat([Buffer.from(s.keyId), Buffer.alloc(64)]).toString('base64')}\n`;
-    expect(() => verifyNote(twice, s.verifierKey)).toThrow(expect.objectContaining({ code: 'LEDGER_SIGNATURE_INVALID' }));
+    expect(() => verifyNote(twice, s.verifierKey)).toThrow(
+      expect.objectContaining({ code: 'LEDGER_SIGNATURE_INVALID' }),
+    );
   });
   it('signNote refuses text without final newline or with control characters', () => {
     const s = noteSigner('a.example/k', generateKeyPairSync('ed25519').privateKey);
@@ -95,8 +101,20 @@ describe('decision record canonical encoding', () => {
     tool: 'fs.read',
     depth: 1,
     chain: [
-      { sub: 'spiffe://sigil.mesh/agent/a/1', iss: 'spiffe://sigil.mesh/sigil/issuer', jti: 'j1', tool_scope: ['fs.read', 'fs.write'], exp: 100 },
-      { sub: 'spiffe://sigil.mesh/agent/b/2', iss: 'spiffe://sigil.mesh/agent/a/1', jti: 'j2', tool_scope: ['fs.read'], exp: 90 },
+      {
+        sub: 'spiffe://sigil.mesh/agent/a/1',
+        iss: 'spiffe://sigil.mesh/sigil/issuer',
+        jti: 'j1',
+        tool_scope: ['fs.read', 'fs.write'],
+        exp: 100,
+      },
+      {
+        sub: 'spiffe://sigil.mesh/agent/b/2',
+        iss: 'spiffe://sigil.mesh/agent/a/1',
+        jti: 'j2',
+        tool_scope: ['fs.read'],
+        exp: 90,
+      },
     ],
     token_hash: 'abc',
   };
@@ -119,7 +137,9 @@ describe('decision record canonical encoding', () => {
       { ...rec, chain: [{ ...rec.chain?.[0], exp: 'x' }] },
       { ...rec, v: 2 },
     ]) {
-      expect(() => encodeRecord(bad as unknown as DecisionRecord)).toThrow(expect.objectContaining({ code: 'LEDGER_RECORD_INVALID' }));
+      expect(() => encodeRecord(bad as unknown as DecisionRecord)).toThrow(
+        expect.objectContaining({ code: 'LEDGER_RECORD_INVALID' }),
+      );
     }
   });
 });
@@ -127,7 +147,16 @@ describe('decision record canonical encoding', () => {
 describe('the fast record encoder equals the generic canonical JSON', () => {
   it('on random valid records (fast-check)', () => {
     const str = fc.string({ maxLength: 20 });
-    const hop = fc.record({ sub: str.map((x) => `s${x}`), iss: str.map((x) => `i${x}`), jti: str.map((x) => `j${x}`), tool_scope: fc.array(str.map((x) => `t${x}`), { maxLength: 4 }), exp: fc.nat() });
+    const hop = fc.record({
+      sub: str.map((x) => `s${x}`),
+      iss: str.map((x) => `i${x}`),
+      jti: str.map((x) => `j${x}`),
+      tool_scope: fc.array(
+        str.map((x) => `t${x}`),
+        { maxLength: 4 },
+      ),
+      exp: fc.nat(),
+    });
     const rec = fc.record(
       {
         v: fc.constant(1 as const),

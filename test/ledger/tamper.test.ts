@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { open } from 'lmdb';
+import { type Database, open } from 'lmdb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatCheckpoint, LedgerError, MerkleLog, noteSigner, signNote } from '../../src/ledger/index.js';
 import { nodeHashLeaf } from '../../src/ledger/lib/node-hash.js';
@@ -32,13 +32,21 @@ async function build(dir: string, checkpointAt: number[] = [N]): Promise<void> {
 }
 
 /** Opens the ledger file raw (no SIGIL code) and runs `edit` in one write transaction. */
-async function raw(dir: string, edit: (dbs: { entries: any; nodes: any; meta: any; cps: any }) => void): Promise<void> {
+async function raw(
+  dir: string,
+  edit: (dbs: {
+    entries: Database<Buffer, number>;
+    nodes: Database<Buffer, number>;
+    meta: Database;
+    cps: Database<string, number>;
+  }) => void,
+): Promise<void> {
   const env = open({ path: join(dir, 'ledger.mdb'), maxDbs: 8 });
   const dbs = {
-    entries: env.openDB('entries', { keyEncoding: 'uint32', encoding: 'binary' }),
-    nodes: env.openDB('nodes', { encoding: 'binary' }),
+    entries: env.openDB<Buffer, number>('entries', { keyEncoding: 'uint32', encoding: 'binary' }),
+    nodes: env.openDB<Buffer, number>('nodes', { encoding: 'binary' }),
     meta: env.openDB('meta', { useVersions: true }),
-    cps: env.openDB('checkpoints', { encoding: 'string' }),
+    cps: env.openDB<string, number>('checkpoints', { encoding: 'string' }),
   };
   env.transactionSync(() => edit(dbs));
   await env.close();
@@ -65,7 +73,7 @@ describe('audit verify detects tampering', () => {
   it('modified entry bytes (leaf hash left alone) → that index', async () => {
     await build(t.dir);
     await raw(t.dir, ({ entries }) => {
-      const v = Buffer.from(entries.getBinary(37));
+      const v = Buffer.from(entries.getBinary(37) as Buffer);
       flip(v, v.length - 1);
       entries.putSync(37, v);
     });
@@ -96,8 +104,8 @@ describe('audit verify detects tampering', () => {
   it('two entries swapped → the first of them', async () => {
     await build(t.dir);
     await raw(t.dir, ({ entries }) => {
-      const a = Buffer.from(entries.getBinary(10));
-      const b = Buffer.from(entries.getBinary(11));
+      const a = Buffer.from(entries.getBinary(10) as Buffer);
+      const b = Buffer.from(entries.getBinary(11) as Buffer);
       entries.putSync(10, b);
       entries.putSync(11, a);
     });
@@ -149,7 +157,10 @@ describe('audit verify detects tampering', () => {
     await raw(t.dir, ({ cps }) => {
       cps.putSync(20, signNote(formatCheckpoint('sigil.mesh/sigil/audit', 20, new Uint8Array(32)), other));
       const good = cps.get(N) as string;
-      cps.putSync(N, good.replace(/ (.)(\S+)\n$/, (_m, c: string, rest: string) => ` ${c === 'A' ? 'B' : 'A'}${rest}\n`));
+      cps.putSync(
+        N,
+        good.replace(/ (.)(\S+)\n$/, (_m, c: string, rest: string) => ` ${c === 'A' ? 'B' : 'A'}${rest}\n`),
+      );
     });
     const r = await report(t.dir);
     expect(r.ok).toBe(false);
@@ -161,12 +172,15 @@ describe('audit verify detects tampering', () => {
     const data = join(t.dir, 'data');
     await build(join(data, 'ledger'));
     const cli = (args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data', data, 'audit', ...args], { encoding: 'utf8', timeout: 60_000 });
+      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data', data, 'audit', ...args], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
     const okRun = cli(['verify']);
     expect(okRun.status).toBe(0);
     expect(JSON.parse(okRun.stdout)).toMatchObject({ ok: true, size: N });
     await raw(join(data, 'ledger'), ({ entries }) => {
-      const v = Buffer.from(entries.getBinary(12));
+      const v = Buffer.from(entries.getBinary(12) as Buffer);
       flip(v, 35, 0x20);
       entries.putSync(12, v);
     });
@@ -193,7 +207,10 @@ describe('corrupt files at the ledger path', () => {
 
   it.each([
     ['garbage bytes', (f: string) => writeFileSync(f, Buffer.alloc(64 * 1024, 0x5a))],
-    ['random bytes', (f: string) => writeFileSync(f, createHash('sha512').update('x').digest().toString('hex').repeat(500))],
+    [
+      'random bytes',
+      (f: string) => writeFileSync(f, createHash('sha512').update('x').digest().toString('hex').repeat(500)),
+    ],
     ['an empty file', (f: string) => writeFileSync(f, '')],
     ['a 100-byte file', (f: string) => writeFileSync(f, Buffer.alloc(100))],
   ])('%s → LEDGER_CORRUPT and the file is untouched', async (_name, make) => {
@@ -237,7 +254,7 @@ describe('corrupt files at the ledger path', () => {
   it('open-time checks catch a damaged newest entry or frontier node → LEDGER_CORRUPT', async () => {
     await build(t.dir);
     await raw(t.dir, ({ entries }) => {
-      const v = Buffer.from(entries.getBinary(N - 1));
+      const v = Buffer.from(entries.getBinary(N - 1) as Buffer);
       flip(v, v.length - 1);
       entries.putSync(N - 1, v);
     });

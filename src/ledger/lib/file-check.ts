@@ -54,7 +54,8 @@ export function checkLmdbFile(file: string): boolean {
     throw new LedgerError('LEDGER_IO', `cannot read ${file}: ${(e as Error).message}`, e);
   }
   try {
-    const corrupt = (why: string) => new LedgerError('LEDGER_CORRUPT', `${file} is not a valid ledger file: ${why}`);
+    const corrupt = (why: string) =>
+      new LedgerError('LEDGER_CORRUPT', `${file} is not a valid ledger file: ${why}`);
     const head = read(fd, 0, 256);
     let hdr = 24;
     let m0 = readMeta(head, hdr);
@@ -67,6 +68,8 @@ export function checkLmdbFile(file: string): boolean {
     if (psize < 512 || psize > 65536 || (psize & (psize - 1)) !== 0) throw corrupt(`bad page size ${psize}`);
     const m1 = readMeta(read(fd, psize, 256), hdr);
     if (!m1) throw corrupt('second meta page is damaged');
+    // bigint: Math.max does not apply.
+    // biome-ignore lint/complexity/useMathMinMax: operands are bigints
     const last = m0.lastPg > m1.lastPg ? m0.lastPg : m1.lastPg;
     const need = (last + 1n) * BigInt(psize);
     if (BigInt(size) < need) throw corrupt(`file is truncated (${size} bytes, meta says ${need})`);

@@ -6,6 +6,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { LedgerError } from '../errors.js';
 import { b64decode, b64encode, hex } from './b64.js';
+import { hasSpacePlusOrControl } from './text.js';
 
 /** Signature type byte for Ed25519 (c2sp.org/signed-note §Signature types). */
 export const SIG_ED25519 = 0x01;
@@ -21,7 +22,7 @@ export interface NoteVerifier {
 
 /** Key names: non-empty, no Unicode spaces, no '+' (c2sp.org/signed-note §Format). */
 export function isKeyName(name: string): boolean {
-  return typeof name === 'string' && name.length > 0 && name.length <= 1024 && !/[\s+\u0000-\u001f]/u.test(name);
+  return typeof name === 'string' && name.length > 0 && name.length <= 1024 && !hasSpacePlusOrControl(name);
 }
 
 /** SHA-256(name ‖ 0x0A ‖ 0x01 ‖ pubkey)[:4]. */
@@ -60,8 +61,8 @@ export function parseVerifierKey(vkey: string): NoteVerifier {
   const key = vkey.slice(p2 + 1);
   if (!isKeyName(name)) throw bad('invalid key name');
   if (!/^[0-9a-f]{8}$/.test(id)) throw bad('key id must be 8 lowercase hex digits');
-  const typed = b64decode(key);
-  if (!typed || typed.length !== 33) throw bad('key must be base64 of 33 bytes');
+  const typed = b64decode(key) ?? new Uint8Array(0);
+  if (typed.length !== 33) throw bad('key must be base64 of 33 bytes');
   if (typed[0] !== SIG_ED25519) throw bad('only Ed25519 (type 0x01) keys are supported');
   const publicKey = typed.slice(1);
   const keyId = noteKeyId(name, publicKey);

@@ -9,11 +9,36 @@ import type { DecisionRecord, RecordedHop } from '../record.js';
 const fail = (what: string): LedgerError => new LedgerError('LEDGER_RECORD_INVALID', what);
 
 const TOP = new Set([
-  'v', 'id', 'ts', 'decision', 'code', 'http_status', 'sub', 'task_id', 'tool', 'depth', 'chain',
-  'method', 'host', 'path', 'peer', 'token_hash', 'policy_rev',
+  'v',
+  'id',
+  'ts',
+  'decision',
+  'code',
+  'http_status',
+  'sub',
+  'task_id',
+  'tool',
+  'depth',
+  'chain',
+  'method',
+  'host',
+  'path',
+  'peer',
+  'token_hash',
+  'policy_rev',
 ]);
 const HOP = new Set(['sub', 'iss', 'jti', 'tool_scope', 'exp']);
-const OPTIONAL_STRINGS = ['sub', 'task_id', 'tool', 'method', 'host', 'path', 'peer', 'token_hash', 'policy_rev'] as const;
+const OPTIONAL_STRINGS = [
+  'sub',
+  'task_id',
+  'tool',
+  'method',
+  'host',
+  'path',
+  'peer',
+  'token_hash',
+  'policy_rev',
+] as const;
 
 function onlyKeys(o: Record<string, unknown>, allowed: Set<string>, what: string): void {
   for (const k of Object.keys(o)) if (!allowed.has(k)) throw fail(`${what} has unknown field "${k}"`);
@@ -38,7 +63,8 @@ export function validateRecord(x: unknown): DecisionRecord {
   const o = assertObject(x, 'record', fail);
   onlyKeys(o, TOP, 'record');
   if (o.v !== 1) throw fail('record.v must be 1');
-  if (o.decision !== 'allow' && o.decision !== 'deny') throw fail('record.decision must be "allow" or "deny"');
+  if (o.decision !== 'allow' && o.decision !== 'deny')
+    throw fail('record.decision must be "allow" or "deny"');
   const out: DecisionRecord = {
     v: 1,
     id: assertString(o.id, 'record.id', fail, 256),
