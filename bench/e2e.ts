@@ -11,10 +11,10 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setNice } from './e2e/lib/proc.js';
 import { renderMarkdown, summarize, writeBenchmarksSection } from './e2e/lib/report.js';
 import { CONFIGS, type ConfigName, runAll } from './e2e/lib/run.js';
 import { machineLine } from './e2e/lib/sampler.js';
-import { setNice } from './e2e/lib/proc.js';
 import { cpuPlan, paths } from './e2e/lib/stack.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,10 +37,18 @@ const smoke = values.smoke === true;
 const p = paths(root);
 if (!values['skip-setup']) {
   // Idempotent: only checks versions when everything is installed already.
-  execFileSync('bash', [join(root, 'scripts', 'setup-tools.sh'), '--bench'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  execFileSync('bash', [join(root, 'scripts', 'setup-tools.sh'), '--bench'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
 }
-for (const [what, file] of Object.entries({ envoy: p.envoy, vegeta: p.vegeta, 'opa-authz': p.opaAuthz, upstream: p.upstream })) {
-  if (!existsSync(file)) throw new Error(`${what} missing at ${file}: run bash scripts/setup-tools.sh --bench`);
+for (const [what, file] of Object.entries({
+  envoy: p.envoy,
+  vegeta: p.vegeta,
+  'opa-authz': p.opaAuthz,
+  upstream: p.upstream,
+})) {
+  if (!existsSync(file))
+    throw new Error(`${what} missing at ${file}: run bash scripts/setup-tools.sh --bench`);
 }
 
 // How SIGIL runs: `build` (default for the full run) compiles src/ with tsc into .tools/bench-build and
@@ -54,28 +62,42 @@ if (runner === 'build' && !process.env.SIGIL_BENCH_CLI) {
   for (const d of ['proto', 'policy', 'envoy', 'dashboard', 'package.json']) {
     if (existsSync(join(root, d)) && !existsSync(join(pkg, d))) symlinkSync(join(root, d), join(pkg, d));
   }
-  process.stderr.write('[bench:e2e] compiling SIGIL (tsc -p tsconfig.build.json) into .tools/bench-build/dist\n');
+  process.stderr.write(
+    '[bench:e2e] compiling SIGIL (tsc -p tsconfig.build.json) into .tools/bench-build/dist\n',
+  );
   try {
-    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', out], {
-      cwd: root,
-      stdio: 'ignore',
-    });
+    execFileSync(
+      process.execPath,
+      [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', out],
+      {
+        cwd: root,
+        stdio: 'ignore',
+      },
+    );
   } catch {
     // tsc still emits when some file has type errors (others may be mid-edit); the start-up check catches real breakage.
   }
   process.env.SIGIL_BENCH_CLI = join(out, 'src', 'cli', 'main.js');
 }
-const sigilRunner = process.env.SIGIL_BENCH_CLI ? `node ${process.env.SIGIL_BENCH_CLI.replace(`${root}/`, '')} (compiled)` : 'node --import tsx src/cli/main.ts';
+const sigilRunner = process.env.SIGIL_BENCH_CLI
+  ? `node ${process.env.SIGIL_BENCH_CLI.replace(`${root}/`, '')} (compiled)`
+  : 'node --import tsx src/cli/main.ts';
 
 const configs = (values.configs ? values.configs.split(',') : [...CONFIGS]) as ConfigName[];
-for (const c of configs) if (!CONFIGS.includes(c)) throw new Error(`unknown configuration ${c}; known: ${CONFIGS.join(', ')}`);
+for (const c of configs)
+  if (!CONFIGS.includes(c)) throw new Error(`unknown configuration ${c}; known: ${CONFIGS.join(', ')}`);
 const rates = (values.rates ?? (smoke ? '100' : '250,500,1000')).split(',').map(Number);
 const pin = values.pin === 'none' ? 'none' : 'split';
 const niceLevel = Number(values.nice);
 const niceHow = setNice(niceLevel);
 const basePlan = cpuPlan(pin);
-const plan = { ...basePlan, describe: `${basePlan.describe}${niceHow ? `; ${niceHow}` : '; default priority (other work on the machine competes)'}` };
-const outDir = resolve(values.out ?? join(root, 'test-artifacts', 'bench-e2e', new Date().toISOString().replace(/[:.]/g, '-')));
+const plan = {
+  ...basePlan,
+  describe: `${basePlan.describe}${niceHow ? `; ${niceHow}` : '; default priority (other work on the machine competes)'}`,
+};
+const outDir = resolve(
+  values.out ?? join(root, 'test-artifacts', 'bench-e2e', new Date().toISOString().replace(/[:.]/g, '-')),
+);
 mkdirSync(outDir, { recursive: true });
 
 const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -112,5 +134,6 @@ if (!smoke && !values['no-write']) {
   writeBenchmarksSection(join(root, 'BENCHMARKS.md'), md);
   process.stdout.write('[bench:e2e] BENCHMARKS.md "## End-to-end" section updated\n');
 }
-const failed = run.failures.length > 0 || sum.some((s) => s.problems.length > 0 || s.ledger?.startsWith('MISMATCH'));
+const failed =
+  run.failures.length > 0 || sum.some((s) => s.problems.length > 0 || s.ledger?.startsWith('MISMATCH'));
 process.exitCode = failed ? 1 : 0;

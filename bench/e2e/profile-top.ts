@@ -12,7 +12,11 @@ interface Node {
 }
 const [file, nArg] = process.argv.slice(2);
 if (!file) throw new Error('usage: tsx bench/e2e/profile-top.ts FILE.cpuprofile [N]');
-const prof = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+const prof = JSON.parse(readFileSync(file, 'utf8')) as {
+  nodes: Node[];
+  samples: number[];
+  timeDeltas: number[];
+};
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
 const parent = new Map<number, number>();
 for (const n of prof.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -50,8 +54,18 @@ for (const [id, us] of selfUs) {
 const busy = total - idle;
 const n = Number(nArg ?? 25);
 const pct = (x: number) => `${((100 * x) / busy).toFixed(1).padStart(5)} %`;
-console.log(`sampled ${(total / 1e6).toFixed(2)} s, busy (non-idle) ${(busy / 1e6).toFixed(2)} s; shares below are of busy time`);
+console.log(
+  `sampled ${(total / 1e6).toFixed(2)} s, busy (non-idle) ${(busy / 1e6).toFixed(2)} s; shares below are of busy time`,
+);
 console.log('\nTop self time:');
-for (const [k, us] of [...self].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`${pct(us)}  ${k}`);
+for (const [k, us] of [...self]
+  .filter(([k]) => !k.startsWith('(idle)'))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, n))
+  console.log(`${pct(us)}  ${k}`);
 console.log('\nTop inclusive time:');
-for (const [k, us] of [...incl].filter(([k]) => !k.startsWith('(idle)') && !k.startsWith('(root)')).sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`${pct(us)}  ${k}`);
+for (const [k, us] of [...incl]
+  .filter(([k]) => !k.startsWith('(idle)') && !k.startsWith('(root)'))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, n))
+  console.log(`${pct(us)}  ${k}`);

@@ -39,7 +39,18 @@ describe.skipIf(missing.length > 0)('bench:e2e smoke (real Envoy, SIGIL, OPA, ve
     out = mkdtempSync(join(tmpdir(), 'sigil-bench-e2e-'));
     const r = await run(
       process.execPath,
-      ['--import', 'tsx', join(root, 'bench', 'e2e.ts'), '--smoke', '--skip-setup', '--no-write', '--out', out, '--configs', configs.join(',')],
+      [
+        '--import',
+        'tsx',
+        join(root, 'bench', 'e2e.ts'),
+        '--smoke',
+        '--skip-setup',
+        '--no-write',
+        '--out',
+        out,
+        '--configs',
+        configs.join(','),
+      ],
       { cwd: root, maxBuffer: 16 << 20, timeout: 170_000 },
     ).catch((e: { stdout?: string; stderr?: string; message: string }) => {
       // A failed correctness check exits 1 but still writes result.json: keep going and assert on it.

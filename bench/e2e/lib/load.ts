@@ -102,7 +102,13 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     `-output=${spec.outFile}`,
   ];
   const before = reapedChildrenCpuSeconds();
-  const p: Proc = startProcess({ name: 'vegeta', cmd: spec.vegeta, args, cpus: spec.cpus, logFile: spec.logFile });
+  const p: Proc = startProcess({
+    name: 'vegeta',
+    cmd: spec.vegeta,
+    args,
+    cpus: spec.cpus,
+    logFile: spec.logFile,
+  });
   const code = await new Promise<number | null>((resolve) => p.child.on('exit', (c) => resolve(c)));
   if (code !== 0) throw new Error(`vegeta attack exited ${code}: ${p.output().slice(-1000)}`);
   // taskset execs vegeta in place, so the reaped child's CPU is vegeta's own.
@@ -132,7 +138,13 @@ async function summarize(spec: LoadSpec, loadgenCpuS: number): Promise<LoadResul
   const rl = createInterface({ input: createReadStream(enc), crlfDelay: Number.POSITIVE_INFINITY });
   for await (const line of rl) {
     if (!line) continue;
-    const r = JSON.parse(line) as { code: number; latency: number; timestamp: string; url: string; error: string };
+    const r = JSON.parse(line) as {
+      code: number;
+      latency: number;
+      timestamp: string;
+      url: string;
+      error: string;
+    };
     const c = (new URL(r.url).searchParams.get('case') ?? 'unknown') as Case;
     cases[c] = (cases[c] ?? 0) + 1;
     statuses[r.code] = (statuses[r.code] ?? 0) + 1;

@@ -4,8 +4,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, type WriteStream, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { createServer } from 'node:net';
+import { dirname } from 'node:path';
 
 /** A running child process started by {@link startProcess}. */
 export interface Proc {
@@ -77,7 +77,9 @@ export function setNice(level: number): string {
 /** Starts a process (through taskset when `cpus` is set, so every thread it creates inherits the mask). */
 export function startProcess(spec: ProcSpec): Proc {
   mkdirSync(dirname(spec.logFile), { recursive: true });
-  let [cmd, args] = spec.cpus ? ['taskset', ['-c', spec.cpus, spec.cmd, ...spec.args]] : [spec.cmd, spec.args];
+  let [cmd, args] = spec.cpus
+    ? ['taskset', ['-c', spec.cpus, spec.cmd, ...spec.args]]
+    : [spec.cmd, spec.args];
   // A negative nice value (root only) shields the measured processes from other work on the machine.
   if (niceLevel !== 0) [cmd, args] = ['nice', ['-n', String(niceLevel), cmd, ...args]];
   const child = spawn(cmd, args, {
@@ -135,12 +137,20 @@ export function startProcess(spec: ProcSpec): Proc {
           } else if (done) {
             waiters.delete(check);
             clearTimeout(timer);
-            reject(new Error(`${spec.name} exited (${exitCode}) before printing ${re}; log ${spec.logFile}:\n${out.slice(-2000)}`));
+            reject(
+              new Error(
+                `${spec.name} exited (${exitCode}) before printing ${re}; log ${spec.logFile}:\n${out.slice(-2000)}`,
+              ),
+            );
           }
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`${spec.name}: no ${re} within ${timeoutMs} ms; log ${spec.logFile}:\n${out.slice(-2000)}`));
+          reject(
+            new Error(
+              `${spec.name}: no ${re} within ${timeoutMs} ms; log ${spec.logFile}:\n${out.slice(-2000)}`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(check);
         check();

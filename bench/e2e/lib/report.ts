@@ -62,7 +62,11 @@ export function summarize(run: RunResult): ConfigSummary[] {
       maxRps: median(rs.map((r) => r.saturation.throughput)),
       cpuPer1k: hasAuthz ? median(rs.map(cpuPer1k)) : undefined,
       busyCores: hasAuthz
-        ? median(rs.map((r) => (r.saturation.spanS > 0 ? r.saturation.authzCpuS / r.saturation.spanS : Number.NaN)))
+        ? median(
+            rs.map((r) =>
+              r.saturation.spanS > 0 ? r.saturation.authzCpuS / r.saturation.spanS : Number.NaN,
+            ),
+          )
         : undefined,
       peakRssMiB: hasAuthz ? Math.max(...rs.map((r) => r.authzPeakRssMiB ?? 0)) : undefined,
       latency,
@@ -95,7 +99,8 @@ export function ratios(sum: ConfigSummary[], refRate: number): Ratio[] {
   const opa = sum.find((s) => s.config === 'opa');
   const none = sum.find((s) => s.config === 'none');
   if (!opa) return [];
-  const p99At = (s: ConfigSummary | undefined) => s?.latency.find((l) => l.rate === refRate)?.p99 ?? Number.NaN;
+  const p99At = (s: ConfigSummary | undefined) =>
+    s?.latency.find((l) => l.rate === refRate)?.p99 ?? Number.NaN;
   const base = none ? p99At(none) : 0;
   return sum
     .filter((s) => s.config.startsWith('sigil'))
@@ -144,11 +149,13 @@ export function renderMarkdown(
       '(durable = `audit.durability: sync`; fast = `fast`), checks the chain rules, audience and revocation.',
   );
   L.push(
-    '- (c) is OPA v1.22.3 with opa-envoy-plugin\'s Check path rebuilt on it (bench/e2e/go/cmd/opa-authz: the Go module proxy here refuses ' +
-      'github.com/open-policy-agent/opa-envoy-plugin), policy envoy/bench/opa/policy.rego (`io.jwt.decode_verify`), OPA\'s JWT verification cache on.',
+    "- (c) is OPA v1.22.3 with opa-envoy-plugin's Check path rebuilt on it (bench/e2e/go/cmd/opa-authz: the Go module proxy here refuses " +
+      "github.com/open-policy-agent/opa-envoy-plugin), policy envoy/bench/opa/policy.rego (`io.jwt.decode_verify`), OPA's JWT verification cache on.",
   );
   L.push('');
-  L.push('| configuration | max throughput (rps) | authorizer CPU-s / 1000 req | authorizer cores busy at max | authorizer peak RSS (MiB) | unexpected statuses | ledger check |');
+  L.push(
+    '| configuration | max throughput (rps) | authorizer CPU-s / 1000 req | authorizer cores busy at max | authorizer peak RSS (MiB) | unexpected statuses | ledger check |',
+  );
   L.push('|---|---:|---:|---:|---:|---:|---|');
   for (const s of sum) {
     L.push(
@@ -157,7 +164,9 @@ export function renderMarkdown(
   }
   L.push('');
   const base = sum.find((s) => s.config === 'none');
-  L.push('Latency through Envoy (ms, client-side, all requests of the mix), and p99 added over (a) at the same rate:');
+  L.push(
+    'Latency through Envoy (ms, client-side, all requests of the mix), and p99 added over (a) at the same rate:',
+  );
   L.push('');
   L.push('| configuration | rate (rps) | achieved | p50 | p99 | p99.9 | p99 added over (a) |');
   L.push('|---|---:|---:|---:|---:|---:|---:|');
@@ -172,7 +181,9 @@ export function renderMarkdown(
   L.push('');
   const rs = ratios(sum, meta.refRate);
   if (rs.length) {
-    L.push(`Ratios SIGIL / OPA from this run (targets: throughput ≥ 1.5×, p99 added latency at ${meta.refRate} rps ≤ 0.7×):`);
+    L.push(
+      `Ratios SIGIL / OPA from this run (targets: throughput ≥ 1.5×, p99 added latency at ${meta.refRate} rps ≤ 0.7×):`,
+    );
     L.push('');
     L.push('| SIGIL configuration | throughput × | p99 added × | CPU per request × | peak RSS × | targets |');
     L.push('|---|---:|---:|---:|---:|---|');
@@ -184,14 +195,22 @@ export function renderMarkdown(
       );
     }
     L.push('');
-    L.push('(depth-3 has no OPA equivalent: its row compares SIGIL verifying a 3-hop chain with OPA verifying one JWT.)');
+    L.push(
+      '(depth-3 has no OPA equivalent: its row compares SIGIL verifying a 3-hop chain with OPA verifying one JWT.)',
+    );
     L.push('');
   }
   const problems = [
-    ...run.failures.map((x) => `${CONFIG_LABEL[x.config]}, round ${x.round + 1}: NOT MEASURED: ${x.error.split('\n')[0]}`),
+    ...run.failures.map(
+      (x) => `${CONFIG_LABEL[x.config]}, round ${x.round + 1}: NOT MEASURED: ${x.error.split('\n')[0]}`,
+    ),
     ...sum.flatMap((s) => s.problems.map((p) => `${CONFIG_LABEL[s.config]}, ${p}`)),
   ];
-  L.push(problems.length ? `Problems found while loaded:\n\n${problems.map((p) => `- ${p}`).join('\n')}` : 'Correctness while loaded: every response had its expected status; every SIGIL ledger grew by exactly the number of requests SIGIL answered.');
+  L.push(
+    problems.length
+      ? `Problems found while loaded:\n\n${problems.map((p) => `- ${p}`).join('\n')}`
+      : 'Correctness while loaded: every response had its expected status; every SIGIL ledger grew by exactly the number of requests SIGIL answered.',
+  );
   L.push('');
   return L.join('\n');
 }

@@ -142,7 +142,11 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
       tokens = fx.tokens;
     }
     if (authz) procs.push(authz.proc);
-    const envoy = await startEnvoy(o.paths, dir, { upstreamPort: up.port, authzPort: authz?.port, cpus: o.cpu.envoy });
+    const envoy = await startEnvoy(o.paths, dir, {
+      upstreamPort: up.port,
+      authzPort: authz?.port,
+      cpus: o.cpu.envoy,
+    });
     procs.push(envoy.proc);
     const leaf = config === 'sigil-depth3' ? tokens.depth3 : tokens.depth1;
     if (!leaf) throw new Error(`${config}: no token`);
@@ -152,7 +156,12 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
     const expect = (c: Case) => (config === 'none' ? 200 : EXPECTED_STATUS[c]);
     const ledgerBefore = authz?.sigil ? await authz.sigil.ledgerSize() : undefined;
 
-    const phase = async (name: string, rate: number, durationS: number, workers: number): Promise<PhaseResult> => {
+    const phase = async (
+      name: string,
+      rate: number,
+      durationS: number,
+      workers: number,
+    ): Promise<PhaseResult> => {
       const a0 = authz ? cpuSeconds(authz.proc.pid) : 0;
       const e0 = cpuSeconds(envoy.proc.pid);
       const u0 = cpuSeconds(up.proc.pid);
@@ -178,7 +187,8 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
     const warm = await phase('warmup', Math.min(200, o.rates[0] ?? 200), o.warmupS, 64);
     const saturation = await phase('saturation', 0, o.saturationS, o.saturationWorkers);
     const rates: PhaseResult[] = [];
-    for (const rate of o.rates) rates.push(await phase(`rate-${rate}`, rate, o.rateS, Math.max(64, rate / 5)));
+    for (const rate of o.rates)
+      rates.push(await phase(`rate-${rate}`, rate, o.rateS, Math.max(64, rate / 5)));
     const all = [warm, saturation, ...rates];
     const unexpected = all.reduce((s, p) => s + p.unexpected, 0);
     const answered = all.reduce((s, p) => s + p.answered, 0);

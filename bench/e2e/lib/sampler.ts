@@ -78,7 +78,10 @@ export function peakRssMiB(pid: number): number {
 export function machineLine(): string {
   let model = 'unknown CPU';
   try {
-    model = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.+)$/m)?.[1]?.trim() ?? model;
+    model =
+      readFileSync('/proc/cpuinfo', 'utf8')
+        .match(/^model name\s*:\s*(.+)$/m)?.[1]
+        ?.trim() ?? model;
   } catch {
     // Not Linux: keep the placeholder.
   }

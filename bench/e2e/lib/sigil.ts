@@ -47,7 +47,11 @@ function issuerStore(dataDir: string): KeyStore {
   return KeyStore.open({ dataDir, rotationInterval: 86_400, maxTtl: TTL_S, clockSkew: 5 });
 }
 
-function benchConfig(dataDir: string, ports: { authz: number; http: number; grpc: number; admin: number }, durability: 'sync' | 'fast') {
+function benchConfig(
+  dataDir: string,
+  ports: { authz: number; http: number; grpc: number; admin: number },
+  durability: 'sync' | 'fast',
+) {
   return {
     sigil: {
       data_dir: dataDir,
@@ -89,7 +93,11 @@ export function mintTokens(dataDir: string): TokenSet {
     ttl: TTL_S,
   };
   const depth1 = mintRoot({ ...base, sub: 'spiffe://sigil.mesh/agent/bench/caller' });
-  const root = mintRoot({ ...base, sub: 'spiffe://sigil.mesh/agent/bench/a', holderKey: publicJwkOf(a.privateKey) });
+  const root = mintRoot({
+    ...base,
+    sub: 'spiffe://sigil.mesh/agent/bench/a',
+    holderKey: publicJwkOf(a.privateKey),
+  });
   const hop2 = delegate({
     parentToken: root,
     holderPrivateKey: a.privateKey,
@@ -126,7 +134,10 @@ export function sigilCommand(p: Paths): { cmd: string; args: string[] } {
   const extra = (process.env.SIGIL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const built = process.env.SIGIL_BENCH_CLI;
   if (built) return { cmd: process.execPath, args: [...extra, built] };
-  return { cmd: process.execPath, args: [...extra, '--import', 'tsx', join(p.root, 'src', 'cli', 'main.ts')] };
+  return {
+    cmd: process.execPath,
+    args: [...extra, '--import', 'tsx', join(p.root, 'src', 'cli', 'main.ts')],
+  };
 }
 
 /** Starts `sigil serve` for one configuration run. */
@@ -139,7 +150,12 @@ export async function startSigil(
   mkdirSync(dataDir, { recursive: true });
   const shared = issuerDir(join(runDir, '..'));
   cpSync(join(shared, 'keys'), join(dataDir, 'keys'), { recursive: true });
-  const ports = { authz: await freePort(), http: await freePort(), grpc: await freePort(), admin: await freePort() };
+  const ports = {
+    authz: await freePort(),
+    http: await freePort(),
+    grpc: await freePort(),
+    admin: await freePort(),
+  };
   const raw = benchConfig(dataDir, ports, o.durability);
   const cfgFile = join(runDir, 'sigil.yaml');
   writeFileSync(cfgFile, stringify(raw));

@@ -21,7 +21,8 @@ export interface CpuPlan {
  * from it. `none`: no pinning (the scheduler spreads everything over both cores).
  */
 export function cpuPlan(kind: 'split' | 'none'): CpuPlan {
-  if (kind === 'none') return { describe: 'no pinning: all processes float over both cores; Envoy --concurrency 1' };
+  if (kind === 'none')
+    return { describe: 'no pinning: all processes float over both cores; Envoy --concurrency 1' };
   return {
     authorizer: '1',
     envoy: '0',
@@ -56,7 +57,11 @@ export function paths(root: string): Paths {
 }
 
 /** Starts the Go upstream; resolves with its port. */
-export async function startUpstream(p: Paths, dir: string, cpus?: string): Promise<{ proc: Proc; port: number }> {
+export async function startUpstream(
+  p: Paths,
+  dir: string,
+  cpus?: string,
+): Promise<{ proc: Proc; port: number }> {
   const proc = startProcess({
     name: 'upstream',
     cmd: p.upstream,
@@ -85,7 +90,9 @@ export async function startEnvoy(
 ): Promise<EnvoyHandle> {
   const port = await freePort();
   const base = readFileSync(join(p.root, 'envoy', 'bench', 'envoy.yaml'), 'utf8');
-  const filter = opts.authzPort ? readFileSync(join(p.root, 'envoy', 'bench', 'ext-authz.yaml'), 'utf8').trimEnd() : '';
+  const filter = opts.authzPort
+    ? readFileSync(join(p.root, 'envoy', 'bench', 'ext-authz.yaml'), 'utf8').trimEnd()
+    : '';
   const yaml = base
     .replace(/^\{\{EXT_AUTHZ\}\}$/m, filter)
     .replace('{{LISTEN_PORT}}', String(port))
@@ -158,7 +165,9 @@ export async function startOpa(
   // decode_verify takes the JWKS as a JSON string (its `cert` constraint).
   writeFileSync(
     join(dir, 'data.json'),
-    JSON.stringify({ sigil: { jwks: JSON.stringify(data.jwks), issuer: data.issuer, audience: data.audience } }),
+    JSON.stringify({
+      sigil: { jwks: JSON.stringify(data.jwks), issuer: data.issuer, audience: data.audience },
+    }),
   );
   const proc = startProcess({
     name: 'opa',

@@ -41,7 +41,11 @@ export const OUT_OF_SCOPE_TOOL = 'shell.exec';
  * sent round-robin so every phase has exactly this share.
  */
 export function requestMix(ts: TokenSet, leaf: string): Target[] {
-  const allow = (i: number): Target => ({ case: 'allow', tool: ts.inScope[i % ts.inScope.length]!, token: leaf });
+  const allow = (i: number): Target => ({
+    case: 'allow',
+    tool: ts.inScope[i % ts.inScope.length]!,
+    token: leaf,
+  });
   return [
     allow(0),
     allow(1),
