@@ -126,9 +126,11 @@ export function createIssuerHttpServer(service: IssuerService, logger?: Logger):
     void (async () => {
       const path = (req.url ?? '/').split('?')[0]!;
       try {
-        const route = routes[path];
+        // Own properties only: a path or method named like an Object.prototype member is just unknown.
+        const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
         if (!route) throw new IssuerError('ISSUER_NOT_FOUND', `no route ${path}`);
-        const handler = route[(req.method ?? '').toLowerCase()];
+        const method = (req.method ?? '').toLowerCase();
+        const handler = Object.hasOwn(route, method) ? route[method] : undefined;
         if (!handler) {
           res.setHeader('allow', Object.keys(route).join(', ').toUpperCase());
           throw new IssuerError('ISSUER_METHOD_NOT_ALLOWED', `${req.method} not allowed on ${path}`);
