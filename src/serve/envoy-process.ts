@@ -33,8 +33,15 @@ export interface EnvoyPorts {
   upstream: number;
 }
 
-/** Renders `envoy/<name>` with the given ports. Throws when a tag is missing (template drift). */
-export function renderEnvoyConfig(ports: EnvoyPorts, name = 'sidecar.yaml'): string {
+/**
+ * Renders `envoy/<name>` with the given ports and files (`{ SERVER_CERT: path }` for `filename: … # @SERVER_CERT`).
+ * Throws when a tag is missing (template drift).
+ */
+export function renderEnvoyConfig(
+  ports: EnvoyPorts,
+  name = 'sidecar.yaml',
+  files: Record<string, string> = {},
+): string {
   const text = readFileSync(join(packageRoot(), 'envoy', name), 'utf8');
   const tags: Record<string, number> = {
     LISTEN_PORT: ports.listen,
@@ -47,6 +54,11 @@ export function renderEnvoyConfig(ports: EnvoyPorts, name = 'sidecar.yaml'): str
     const re = new RegExp(`port_value: \\d+( }?) # @${tag}\\b`, 'g');
     if (!re.test(out)) throw new Error(`envoy/${name}: tag @${tag} not found`);
     out = out.replace(re, `port_value: ${port}$1 # @${tag}`);
+  }
+  for (const [tag, path] of Object.entries(files)) {
+    const re = new RegExp(`filename: [^ }]+( }?) # @${tag}\\b`, 'g');
+    if (!re.test(out)) throw new Error(`envoy/${name}: tag @${tag} not found`);
+    out = out.replace(re, `filename: ${path}$1 # @${tag}`);
   }
   return out;
 }
@@ -65,11 +77,11 @@ export interface EnvoyProcess {
 /** Starts Envoy on `ports` and resolves once its admin /ready says LIVE (or rejects after `timeoutMs`). */
 export async function startEnvoy(
   ports: EnvoyPorts,
-  opts: { config?: string; timeoutMs?: number } = {},
+  opts: { config?: string; files?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<EnvoyProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sigil-envoy-'));
   const file = join(dir, 'envoy.yaml');
-  writeFileSync(file, renderEnvoyConfig(ports, opts.config));
+  writeFileSync(file, renderEnvoyConfig(ports, opts.config, opts.files));
   const child = spawn(
     envoyBinary(),
     [

@@ -13,12 +13,19 @@ import { freePorts } from './ports.js';
 
 export type { EnvoyProcess } from '../../src/serve/envoy-process.js';
 
-/** Starts Envoy in front of `authzPort` (SIGIL) and `upstreamPort` (the agent) on fresh ports. */
-export async function startTestEnvoy(authzPort: number, upstreamPort: number): Promise<EnvoyProcess> {
+/**
+ * Starts Envoy in front of `authzPort` (SIGIL) and `upstreamPort` (the agent) on fresh ports; `config` picks
+ * another envoy/ file and `files` fills its `filename: … # @TAG` lines (TLS material).
+ */
+export async function startTestEnvoy(
+  authzPort: number,
+  upstreamPort: number,
+  opts: { config?: string; files?: Record<string, string> } = {},
+): Promise<EnvoyProcess> {
   const bin = envoyBinary();
   if (bin !== 'envoy' && !existsSync(bin))
     throw new Error(`Envoy not found at ${bin}: run scripts/setup-tools.sh`);
   const [listen, admin] = await freePorts(2);
   const ports: EnvoyPorts = { listen: listen!, admin: admin!, authz: authzPort, upstream: upstreamPort };
-  return startEnvoy(ports);
+  return startEnvoy(ports, opts);
 }
