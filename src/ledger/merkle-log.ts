@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { type Database, open, type RootDatabase } from 'lmdb';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { decodeRecord } from './decode-record.js';
-import { encodeRecord } from './encode-record.js';
 import { LedgerError } from './errors.js';
 import { b64encode } from './lib/b64.js';
 import { checkLmdbFile } from './lib/file-check.js';
 import { EMPTY_ROOT, HASH_LEN } from './lib/hash.js';
 import { indexValue, KIND, recordIndexKeys } from './lib/index-keys.js';
-import { leafValue, nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
+import { leafValue, leafValueUtf8, nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
+import { recordJson } from './lib/record-json.js';
+import { validateRecord } from './lib/record-schema.js';
 import { consistencyPath, foldFrontier, frontierOf, inclusionPath } from './lib/proof.js';
 import { formatCheckpoint } from './parse-checkpoint.js';
 import type { DecisionRecord } from './record.js';
@@ -333,8 +334,9 @@ export class MerkleLog {
    * @throws LedgerError `LEDGER_RECORD_INVALID` plus those of {@link append}.
    */
   async appendDecision(record: DecisionRecord): Promise<AppendedDecision> {
-    const value = leafValue(encodeRecord(record));
-    const index = await this.appendValue(value, recordIndexKeys(record));
+    const valid = validateRecord(record);
+    const value = leafValueUtf8(recordJson(valid));
+    const index = await this.appendValue(value, recordIndexKeys(valid));
     return { index, leafHash: new Uint8Array(value.subarray(0, HASH_LEN)) };
   }
 

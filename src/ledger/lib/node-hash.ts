@@ -36,3 +36,12 @@ export function leafValue(data: Uint8Array): Buffer {
   hash('sha256', v.subarray(H - 1), 'buffer').copy(v, 0);
   return v;
 }
+
+/** {@link leafValue} of the UTF-8 bytes of `text`, encoded straight into the value buffer. */
+export function leafValueUtf8(text: string): Buffer {
+  const v = Buffer.allocUnsafe(H + Buffer.byteLength(text, 'utf8'));
+  v.write(text, H, 'utf8');
+  v[H - 1] = 0;
+  hash('sha256', v.subarray(H - 1), 'buffer').copy(v, 0);
+  return v;
+}
