@@ -91,24 +91,39 @@ function challenge(d: Deny): Record<string, string> | undefined {
   return undefined;
 }
 
+/**
+ * The policy's view of a chain, built once per cached chain and deep-frozen: the policy gets no handle on
+ * the cached VerifiedChain, so even a buggy decider cannot widen a scope for later Checks.
+ */
+const summaries = new WeakMap<VerifiedChain, ChainSummary>();
+
 function summary(chain: VerifiedChain, tokenHash: string): ChainSummary {
-  return {
+  const known = summaries.get(chain);
+  if (known !== undefined) return known;
+  const s: ChainSummary = Object.freeze({
     sub: chain.leaf.sub,
     iss: chain.hops[0]!.claims.iss,
     task_id: chain.leaf.task_id,
-    aud: chain.leaf.aud,
-    tool_scope: chain.leaf.tool_scope,
+    aud:
+      typeof chain.leaf.aud === 'string' ? chain.leaf.aud : (Object.freeze([...chain.leaf.aud]) as string[]),
+    tool_scope: Object.freeze([...chain.leaf.tool_scope]) as string[],
     depth: chain.depth,
     exp: chain.exp,
     token_hash: tokenHash,
-    hops: chain.hops.map((h) => ({
-      sub: h.claims.sub,
-      iss: h.claims.iss,
-      jti: h.claims.jti,
-      tool_scope: h.claims.tool_scope,
-      exp: h.claims.exp,
-    })),
-  };
+    hops: Object.freeze(
+      chain.hops.map((h) =>
+        Object.freeze({
+          sub: h.claims.sub,
+          iss: h.claims.iss,
+          jti: h.claims.jti,
+          tool_scope: Object.freeze([...h.claims.tool_scope]) as string[],
+          exp: h.claims.exp,
+        }),
+      ),
+    ) as ChainSummary['hops'],
+  });
+  summaries.set(chain, s);
+  return s;
 }
 
 async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -457,6 +457,27 @@ describe('authz pipeline: policy hook and ledger', () => {
     });
   });
 
+  it('a policy cannot widen the cached chain by mutating what it is given', async () => {
+    let attempts = 0;
+    const policy: PolicyDecider = {
+      decide: async (ctx) => {
+        try {
+          (ctx.chain!.tool_scope as string[]).push('*');
+        } catch {
+          attempts++;
+        }
+        return { allow: true };
+      },
+    };
+    const s = setup({}, policy);
+    const { token } = s.id.mint({ scope: ['fs.read'] });
+    allowed(await s.check(checkRequest(mcp('fs.read'), token)));
+    expect(denied(await s.check(checkRequest(mcp('shell.exec'), token))).code).toBe(
+      'AUTHZ_TOOL_NOT_IN_SCOPE',
+    );
+    expect(attempts).toBe(1);
+  });
+
   it('a policy allow adds its headers but can never set x-sigil-* ones', async () => {
     const policy: PolicyDecider = {
       decide: async () => ({ allow: true, headers: { 'x-team': 'blue', 'x-sigil-sub': 'forged' } }),
