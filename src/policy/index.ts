@@ -31,6 +31,12 @@ export {
 export { failureVerdict, mapDecision } from './map-decision.js';
 export { PolicyEngine, type PolicyEngineOptions, type PolicyLogger } from './policy-engine.js';
 
+/** The decider `createPolicyDecider` returns, with its engine so other views (admin API) can share one bundle. */
+export interface PolicyDeciderHandle extends HookDecider {
+  /** The engine behind the decider: `bundle`, `lastLoadError`, `refresh()` for the policy view and uploads. */
+  readonly engine: PolicyEngine;
+}
+
 /** Dependencies of {@link createPolicyDecider}. */
 export interface PolicyDeciderDeps {
   logger?: PolicyLogger;
@@ -121,7 +127,7 @@ export function toHookVerdict(v: PolicyVerdict): HookVerdict {
 export async function createPolicyDecider(
   config: SigilConfig,
   deps: PolicyDeciderDeps = {},
-): Promise<HookDecider | undefined> {
+): Promise<PolicyDeciderHandle | undefined> {
   const p = config.policy;
   if (!p.bundle) return undefined;
   const engine = await PolicyEngine.start({
@@ -137,8 +143,9 @@ export async function createPolicyDecider(
 }
 
 /** Wraps an engine as the authz hook. */
-export function hookDecider(engine: PolicyEngine): HookDecider {
+export function hookDecider(engine: PolicyEngine): PolicyDeciderHandle {
   return {
+    engine,
     async decide(ctx: HookContext): Promise<HookVerdict> {
       const native: PolicyContext = {
         checkRequest: ctx.request as Record<string, unknown>,
