@@ -114,6 +114,16 @@ describe('authz pipeline: token', () => {
     expect(d.code).toBe('AUTHZ_BAD_AUTH_HEADER');
   });
 
+  it('a configured token header takes the bare token (or Bearer form) and is the one stripped', async () => {
+    const s = setup({ token_header: 'x-agent-token' });
+    const { token } = s.id.mint({ scope: ['fs.read'] });
+    const bare = allowed(await s.check(checkRequest({ ...mcp('fs.read'), headers: { 'x-agent-token': token } })));
+    expect(bare.remove).toEqual(['x-agent-token']);
+    allowed(await s.check(checkRequest({ ...mcp('fs.read'), headers: { 'x-agent-token': `Bearer ${token}` } })));
+    // The standard header is ignored when another one is configured.
+    expect(denied(await s.check(checkRequest(mcp('fs.read'), token))).code).toBe('AUTHZ_NO_TOKEN');
+  });
+
   it('a forged token (signed by an untrusted key) → 401 with the token module code', async () => {
     const s = setup();
     const other = testIdentity(s.clock);
