@@ -3,7 +3,7 @@
  * one view at a time. Views share one live event stream so a new decision updates whichever view is open.
  */
 import { type KeyboardEvent, useCallback, useEffect, useRef, useState } from 'react';
-import { adminToken, adoptTokenFromHash, api, type DecisionEntry, login, logout, openEvents } from './api.js';
+import { ApiError, adminToken, adoptTokenFromHash, api, type DecisionEntry, login, logout, openEvents } from './api.js';
 import type { Status } from './types.js';
 import { AuditView } from './views/AuditView.js';
 import { GraphView } from './views/GraphView.js';
@@ -37,6 +37,8 @@ export function App() {
   const authed = session === 'in';
   const setAuthed = useCallback((ok: boolean) => setSession(ok ? 'in' : 'out'), []);
   const [live, setLive] = useState(false);
+  // Bumped to open a fresh event stream after the previous one closed for good.
+  const [streamGen, setStreamGen] = useState(0);
   const [status, setStatus] = useState<Status | undefined>();
   const listeners = useRef(new Set<LiveListener>());
   const tabRefs = useRef<(HTMLButtonElement | null)[]>([]);
@@ -46,6 +48,18 @@ export function App() {
     return () => {
       listeners.current.delete(l);
     };
+  }, []);
+
+  // A #token= link opened in an already loaded tab is a same-document navigation: adopt it too.
+  useEffect(() => {
+    const onHash = () => {
+      if (adoptTokenFromHash()) {
+        setSession('checking');
+        setTab(initialTab());
+      }
+    };
+    window.addEventListener('hashchange', onHash);
+    return () => window.removeEventListener('hashchange', onHash);
   }, []);
 
   useEffect(() => {
@@ -73,16 +87,33 @@ export function App() {
         setStatus((s) => (s?.ledger ? { ...s, ledger: { size: Math.max(s.ledger.size, e.index + 1) } } : s));
         for (const l of listeners.current) l(e);
       },
-      (on) => {
-        setLive(on);
-        if (on) void refresh();
+      (state) => {
+        setLive(state === 'live');
+        if (state === 'live') void refresh();
+        if (state === 'closed') {
+          // Renew the session cookie (the server may have restarted), then reconnect; a refused token logs out.
+          window.setTimeout(() => {
+            const t = adminToken();
+            if (stopped || !t) return;
+            login(t)
+              .then(() => !stopped && setStreamGen((g) => g + 1))
+              .catch((e: unknown) => {
+                if (stopped) return;
+                if (e instanceof ApiError && e.status === 401) {
+                  void logout();
+                  setSession('out');
+                  setTab('settings');
+                } else window.setTimeout(() => setStreamGen((g) => g + 1), 5000);
+              });
+          }, 2000);
+        }
       },
     );
     return () => {
       stopped = true;
       close();
     };
-  }, [authed]);
+  }, [authed, streamGen]);
 
   const onTabKey = (e: KeyboardEvent<HTMLDivElement>) => {
     if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;

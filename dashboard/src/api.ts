@@ -19,11 +19,12 @@ export class ApiError extends Error {
 }
 
 /** Takes `#token=…` from the URL (what `sigil serve` prints) into sessionStorage and removes it from the address bar. */
-export function adoptTokenFromHash(): void {
+export function adoptTokenFromHash(): boolean {
   const m = /(?:^#|&)token=([^&]+)/.exec(window.location.hash);
-  if (!m?.[1]) return;
+  if (!m?.[1]) return false;
   sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1]));
   history.replaceState(null, '', window.location.pathname + window.location.search);
+  return true;
 }
 
 /** The stored admin credential, if any. */
@@ -98,11 +99,18 @@ export interface DecisionEntry {
   record: DecisionRecord;
 }
 
-/** Live decisions; `onState` reports whether the stream is connected. Returns a closer. */
-export function openEvents(onDecision: (e: DecisionEntry) => void, onState: (live: boolean) => void): () => void {
+/**
+ * Live decisions; `onState` reports whether the stream is connected. EventSource retries network errors itself but
+ * gives up for good on an HTTP error (e.g. 401 once the server restarted and forgot the session): then `onState` gets
+ * 'closed' and the caller renews the session and opens a new stream. Returns a closer.
+ */
+export function openEvents(
+  onDecision: (e: DecisionEntry) => void,
+  onState: (state: 'live' | 'retrying' | 'closed') => void,
+): () => void {
   const es = new EventSource('/api/events', { withCredentials: true });
-  es.addEventListener('open', () => onState(true));
-  es.addEventListener('error', () => onState(false));
+  es.addEventListener('open', () => onState('live'));
+  es.addEventListener('error', () => onState(es.readyState === EventSource.CLOSED ? 'closed' : 'retrying'));
   es.addEventListener('decision', (ev) => {
     try {
       onDecision(JSON.parse((ev as MessageEvent<string>).data) as DecisionEntry);

@@ -33,7 +33,6 @@ beforeAll(async () => {
   // Test the current sources, not a stale bundle.
   await build({ configFile: 'dashboard/vite.config.ts', logLevel: 'error' });
   stack = await startStack();
-  scenario = await runScenario(stack);
   browser = await launchBrowser();
   page = await browser.context.newPage();
   page.on('console', (m) => {
@@ -49,8 +48,14 @@ afterAll(async () => {
 });
 
 describe(`dashboard against SIGIL`, () => {
-  it('the scenario went through Envoy: allowed, out-of-scope, forged and tokenless calls', () => {
-    expect(scenario.statuses).toEqual([200, 200, 200, 200, 200, 403, 403, 401, 401, 200]);
+  it('without a token it asks for one; a wrong token is refused with ADMIN_UNAUTHORIZED', async () => {
+    await page.goto(stack.adminUrl);
+    await page.locator('#admin-token').waitFor();
+    await page.fill('#admin-token', 'not-the-admin-token-at-all');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect.poll(() => page.locator('.state-error').textContent()).toContain('ADMIN_UNAUTHORIZED');
+    await tab('Audit timeline').click();
+    expect(await page.locator('.panel').textContent()).toContain('Enter the admin token');
   });
 
   it('logs in from the #token= link, drops the token from the address bar and goes live', async () => {
@@ -58,6 +63,20 @@ describe(`dashboard against SIGIL`, () => {
     await expect.poll(() => page.url()).not.toContain('token=');
     await page.getByTestId('live-state').getByText('live', { exact: true }).waitFor({ timeout: 10_000 });
     expect(await page.evaluate('localStorage.length')).toBe(0);
+  });
+
+  it('empty log: the graph and the timeline say how to get data', async () => {
+    await expect.poll(() => page.locator('.state-empty').textContent()).toContain('sigil demo');
+    await tab('Audit timeline').click();
+    await expect.poll(() => page.locator('.state-empty').textContent()).toContain('The log is empty');
+    await page.screenshot({ path: `${ART}/dashboard-empty.png` });
+    await tab('Delegation graph').click();
+  });
+
+  it('the scenario goes through Envoy (allowed, out-of-scope, forged, tokenless) and the open graph fills in live', async () => {
+    scenario = await runScenario(stack);
+    expect(scenario.statuses).toEqual([200, 200, 200, 200, 200, 403, 403, 401, 401, 200]);
+    await node(AGENTS.reviewer).waitFor({ timeout: 10_000 });
   });
 
   it('graph: shows the scenario agents, the delegation edges labelled with the narrowed scope, coloured by outcome', async () => {
@@ -215,7 +234,8 @@ describe(`dashboard against SIGIL`, () => {
       const verdict = page.getByTestId('proof-verdict');
       await expect.poll(() => verdict.textContent(), { message: what }).toContain('Verification failed');
       expect(await verdict.locator('li.bad-text').textContent(), what).toContain(failing);
-      if (what === 'proof hash') await page.screenshot({ path: `${ART}/dashboard-audit-tampered.png`, fullPage: true });
+      if (what === 'proof hash')
+        await page.screenshot({ path: `${ART}/dashboard-audit-tampered.png`, fullPage: true });
       await page.unroute('**/api/proof/*');
     }
     // A well-formed key of the same name that the log never signed with.

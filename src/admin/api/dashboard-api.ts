@@ -55,6 +55,13 @@ export async function dashboardApi(
       'sigil.admin.token is not set: generated a one-off admin token for this process (open the dashboard URL)',
     );
   }
+  const host = config.admin.listen.startsWith('unix:') ? 'unix' : config.admin.listen.replace(/:\d+$/, '');
+  if (!['127.0.0.1', 'localhost', '[::1]', 'unix'].includes(host) && !host.startsWith('127.')) {
+    logger.warn(
+      { listen: config.admin.listen },
+      'the admin API (dashboard, policy upload) listens beyond loopback: keep sigil.admin.token secret and the port firewalled',
+    );
+  }
   let policy: AdminPolicy | undefined;
   let engine: PolicyEngine | undefined;
   if (config.policy.bundle) {
