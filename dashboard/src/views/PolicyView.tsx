@@ -106,6 +106,10 @@ export function PolicyView() {
               <pre className="source" tabIndex={0}>
                 {file ? sources[file] : ''}
               </pre>
+              <p className="hint">
+                As stored in the bundle. <code>opa build -t wasm</code> keeps only a stub of each module (package and
+                imports); the rules themselves are compiled into <code>policy.wasm</code>.
+              </p>
             </>
           )}
         </section>
