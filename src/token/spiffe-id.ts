@@ -75,13 +75,3 @@ function parseUncached(s: string): SpiffeId {
   }
   return Object.freeze({ id: s, trustDomain: td, path, segments: Object.freeze(segments) });
 }
-
-/** True when `s` is a valid SPIFFE ID (no throw). */
-export function isSpiffeId(s: unknown): s is string {
-  try {
-    parseSpiffeId(s);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -4,9 +4,9 @@
  */
 import type { TbitClaims } from '../api.js';
 import { TbitError } from '../errors.js';
-import { scopeWidening } from '../scope-covers.js';
 import { audWidening } from './audience.js';
 import { MAX_HOPS } from './hop.js';
+import { scopeWidening } from './scope.js';
 
 /** Limits a deployment configures (sigil.issuer.max_ttl, sigil.validator.max_chain_depth / clock_skew). */
 export interface Limits {

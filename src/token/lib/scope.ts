@@ -45,3 +45,19 @@ export function patternCovers(p: string, c: string): boolean {
   // `a.*` covers `a.b`, `a.b.c` and `a.b.*` (all start with `a.`), and `a.*` itself via p === c.
   return p.endsWith('.*') && c.startsWith(p.slice(0, -1));
 }
+
+/** The first child pattern no parent pattern covers (or that is invalid), or undefined when child ⊆ parent. */
+export function scopeWidening(parent: readonly string[], child: readonly string[]): string | undefined {
+  for (const c of child) {
+    if (!isScopePattern(c)) return String(c);
+    let covered = false;
+    for (const p of parent) {
+      if (isScopePattern(p) && patternCovers(p, c)) {
+        covered = true;
+        break;
+      }
+    }
+    if (!covered) return c;
+  }
+  return undefined;
+}
