@@ -360,6 +360,20 @@ describe('admin API live events', () => {
     expect(third.json.code).toBe('ADMIN_TOO_MANY_STREAMS');
     ctrl.abort();
     ctrl2.abort();
+    // Once every stream is gone the API stops listening to the ledger; a new stream listens again.
+    await new Promise((r) => setTimeout(r, 200));
+    const ctrl3 = new AbortController();
+    const again = await fetch(`${server.url}/api/events`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+      signal: ctrl3.signal,
+    });
+    expect(again.status).toBe(200);
+    const r3 = again.body!.getReader();
+    await log.appendDecision(rec(32, { id: 'live-2' }));
+    let t3 = '';
+    while (!t3.includes('live-2')) t3 += new TextDecoder().decode((await r3.read()).value);
+    expect(t3.match(/live-2/g)).toHaveLength(1);
+    ctrl3.abort();
   });
 });
 

@@ -47,11 +47,14 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
   }
   const clock = deps.clock ?? systemClock;
   const sessions = new SessionStore(clock, deps.sessionTtlMs ?? 12 * 3600_000);
-  const streams = new EventStreams(deps.maxStreams ?? 32, deps.heartbeatMs ?? 15_000);
+  let unsubscribe: (() => void) | undefined;
+  const streams = new EventStreams(deps.maxStreams ?? 32, deps.heartbeatMs ?? 15_000, () => {
+    unsubscribe?.();
+    unsubscribe = undefined;
+  });
   const files = new StaticFiles(
     deps.dashboardDir === null ? undefined : (deps.dashboardDir ?? defaultDashboardDir()),
   );
-  let unsubscribe: (() => void) | undefined;
 
   const ledger = () => {
     if (!deps.ledger) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the audit ledger is not available');

@@ -16,9 +16,13 @@ export class EventStreams {
   readonly #heartbeatMs: number;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(max: number, heartbeatMs: number) {
+  readonly #onEmpty: () => void;
+
+  /** `onEmpty` runs when the last stream closes (the caller stops listening to the ledger then). */
+  constructor(max: number, heartbeatMs: number, onEmpty: () => void = () => {}) {
     this.#max = max;
     this.#heartbeatMs = heartbeatMs;
+    this.#onEmpty = onEmpty;
   }
 
   /** True when another stream may be opened. */
@@ -44,8 +48,8 @@ export class EventStreams {
     res.write('retry: 3000\n: sigil decisions\n\n');
     this.#clients.add(res);
     const drop = (): void => {
-      this.#clients.delete(res);
-      if (this.#clients.size === 0) this.#stopHeartbeat();
+      if (!this.#clients.delete(res)) return;
+      if (this.#clients.size === 0) this.#idle();
     };
     req.on('close', drop);
     res.on('close', drop);
@@ -64,7 +68,7 @@ export class EventStreams {
   close(): void {
     for (const res of this.#clients) res.end();
     this.#clients.clear();
-    this.#stopHeartbeat();
+    this.#idle();
   }
 
   #broadcast(text: string): void {
@@ -76,6 +80,13 @@ export class EventStreams {
       }
       res.write(text);
     }
+    if (this.#clients.size === 0) this.#idle();
+  }
+
+  #idle(): void {
+    this.#stopHeartbeat();
+    // Nobody is watching: stop decoding every appended record on the Check path's event loop.
+    this.#onEmpty();
   }
 
   #startHeartbeat(): void {
