@@ -284,13 +284,16 @@ export class KeyStore {
 
   /** Deletes retired keys whose publication window has closed. Returns the pruned kids. */
   prune(): string[] {
-    const expired = () =>
-      this.describe(this.loadIssuer()).filter(
-        (k) => k.publishUntil !== undefined && k.publishUntil <= this.clock.nowMs(),
-      );
-    if (expired().length === 0) return [];
+    return this.pruneFrom(this.loadIssuer());
+  }
+
+  /** {@link prune} from an already-made listing: the common case (nothing expired) costs no syscall. */
+  private pruneFrom(keys: IssuerEntry[]): string[] {
+    const expired = (list: IssuerEntry[]) =>
+      this.describe(list).filter((k) => k.publishUntil !== undefined && k.publishUntil <= this.clock.nowMs());
+    if (expired(keys).length === 0) return [];
     return withFileLock(this.lockPath, () => {
-      const gone = expired();
+      const gone = expired(this.loadIssuer());
       for (const k of gone) rmSync(join(this.issuerDir, `${k.kid}${ISSUER_SUFFIX}`), { force: true });
       this.loadIssuer();
       return gone.map((k) => k.kid);
@@ -311,7 +314,7 @@ export class KeyStore {
         return this.loadIssuer();
       });
     }
-    this.prune();
+    this.pruneFrom(keys);
     const s = keys[keys.length - 1]!;
     return { kid: s.kid, privateKey: s.privateKey, publicJwk: s.publicJwk };
   }

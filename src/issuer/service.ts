@@ -206,14 +206,16 @@ export class IssuerService {
         'the presented token has no cnf key: it cannot be delegated',
       );
     }
-    const holder: AgentKey | undefined = this.keys.agentKeyFor(leafCnf);
+    // One listing of the held keys serves both lookups.
+    const held = this.keys.agentKeys();
+    const holder: AgentKey | undefined = held.find((k) => k.publicJwk.x === leafCnf.x);
     if (holder === undefined) {
       throw new IssuerError(
         'ISSUER_NOT_HOLDER',
         `this sidecar does not hold the key of ${parent.leaf.sub} (leaf cnf)`,
       );
     }
-    const childKey = req.to_key ?? this.keys.agentKey(req.to)?.publicJwk;
+    const childKey = req.to_key ?? held.find((k) => k.spiffeId === req.to)?.publicJwk;
     const token = delegate({
       parentToken: req.token,
       holderPrivateKey: holder.privateKey,
