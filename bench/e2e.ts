@@ -108,9 +108,9 @@ const run = await runAll({
   configs,
   rates,
   // SIGIL's first ~2 s after start are slow (JIT, lazy set-up): the warm-up keeps that out of every figure.
-  warmupS: smoke ? 1 : 5,
+  warmupS: smoke ? 1 : 4,
   saturationS: smoke ? 2 : 5,
-  rateS: smoke ? 2 : 5,
+  rateS: smoke ? 2 : 4,
   saturationWorkers: smoke ? 16 : 64,
   cpu: plan,
   log: (l) => process.stderr.write(`[bench:e2e] ${l}\n`),

@@ -11,6 +11,8 @@ export interface ConfigSummary {
   config: ConfigName;
   rounds: number;
   maxRps: number;
+  /** Smallest and largest per-round max throughput: the spread the machine added. */
+  maxRpsRange: [number, number];
   /** Authorizer CPU seconds per 1000 answered requests (saturation + fixed-rate phases). */
   cpuPer1k: number | undefined;
   /** Authorizer CPU use during saturation, in cores. */
@@ -39,12 +41,6 @@ export function summarize(run: RunResult): ConfigSummary[] {
     const rs = run.rounds.filter((r) => r.config === config);
     if (rs.length === 0) continue;
     const hasAuthz = config !== 'none';
-    const cpuPer1k = (r: ConfigRound) => {
-      const ph: PhaseResult[] = [r.saturation, ...r.rates];
-      const cpu = ph.reduce((s, p) => s + p.authzCpuS, 0);
-      const n = ph.reduce((s, p) => s + p.answered, 0);
-      return n > 0 ? (cpu / n) * 1000 : Number.NaN;
-    };
     const latency = run.options.rates.map((rate) => {
       const ps = rs.map((r) => r.rates.find((p) => p.rate === rate)).filter((p): p is PhaseResult => !!p);
       return {
@@ -60,7 +56,11 @@ export function summarize(run: RunResult): ConfigSummary[] {
       config,
       rounds: rs.length,
       maxRps: median(rs.map((r) => r.saturation.throughput)),
-      cpuPer1k: hasAuthz ? median(rs.map(cpuPer1k)) : undefined,
+      maxRpsRange: [
+        Math.min(...rs.map((r) => r.saturation.throughput)),
+        Math.max(...rs.map((r) => r.saturation.throughput)),
+      ],
+      cpuPer1k: hasAuthz ? median(rs.map(cpuPer1kOf)) : undefined,
       busyCores: hasAuthz
         ? median(
             rs.map((r) =>
@@ -92,26 +92,58 @@ export interface Ratio {
   cpu: number;
   rss: number;
   refRate: number;
+  /** Rounds the median is taken over. */
+  rounds: number;
 }
 
-/** Ratios of each SIGIL configuration to OPA, from the same run. */
-export function ratios(sum: ConfigSummary[], refRate: number): Ratio[] {
-  const opa = sum.find((s) => s.config === 'opa');
-  const none = sum.find((s) => s.config === 'none');
-  if (!opa) return [];
-  const p99At = (s: ConfigSummary | undefined) =>
-    s?.latency.find((l) => l.rate === refRate)?.p99 ?? Number.NaN;
-  const base = none ? p99At(none) : 0;
-  return sum
-    .filter((s) => s.config.startsWith('sigil'))
-    .map((s) => ({
-      sigil: s.config,
-      throughput: s.maxRps / opa.maxRps,
-      addedP99: (p99At(s) - base) / (p99At(opa) - base),
-      cpu: (s.cpuPer1k ?? Number.NaN) / (opa.cpuPer1k ?? Number.NaN),
-      rss: (s.peakRssMiB ?? Number.NaN) / (opa.peakRssMiB ?? Number.NaN),
+const p99At = (r: ConfigRound | undefined, rate: number) =>
+  r?.rates.find((p) => p.rate === rate)?.p99 ?? Number.NaN;
+
+/** Authorizer CPU seconds per 1000 answered requests over the saturation and fixed-rate phases. */
+function cpuPer1kOf(r: ConfigRound): number {
+  const ph: PhaseResult[] = [r.saturation, ...r.rates];
+  const n = ph.reduce((s, p) => s + p.answered, 0);
+  return n > 0 ? (ph.reduce((s, p) => s + p.authzCpuS, 0) / n) * 1000 : Number.NaN;
+}
+
+/**
+ * Ratios of each SIGIL configuration to OPA. Each ratio is computed within one round (the
+ * configurations of a round ran back to back, under the same conditions on the machine) and the
+ * median over rounds is reported, which cancels much of the drift a shared machine adds.
+ */
+export function ratios(run: RunResult, refRate: number): Ratio[] {
+  const inRound = (c: ConfigName, round: number) =>
+    run.rounds.find((r) => r.config === c && r.round === round);
+  const out: Ratio[] = [];
+  for (const c of run.options.configs.filter((x) => x.startsWith('sigil'))) {
+    const per = run.rounds
+      .filter((r) => r.config === c)
+      .flatMap((s) => {
+        const o = inRound('opa', s.round);
+        if (!o) return [];
+        const n = inRound('none', s.round);
+        const base = n ? p99At(n, refRate) : 0;
+        return [
+          {
+            throughput: s.saturation.throughput / o.saturation.throughput,
+            addedP99: (p99At(s, refRate) - base) / (p99At(o, refRate) - base),
+            cpu: cpuPer1kOf(s) / cpuPer1kOf(o),
+            rss: (s.authzPeakRssMiB ?? Number.NaN) / (o.authzPeakRssMiB ?? Number.NaN),
+          },
+        ];
+      });
+    if (per.length === 0) continue;
+    out.push({
+      sigil: c,
+      throughput: median(per.map((x) => x.throughput)),
+      addedP99: median(per.map((x) => x.addedP99)),
+      cpu: median(per.map((x) => x.cpu)),
+      rss: median(per.map((x) => x.rss)),
       refRate,
-    }));
+      rounds: per.length,
+    });
+  }
+  return out;
 }
 
 const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
@@ -154,12 +186,12 @@ export function renderMarkdown(
   );
   L.push('');
   L.push(
-    '| configuration | max throughput (rps) | authorizer CPU-s / 1000 req | authorizer cores busy at max | authorizer peak RSS (MiB) | unexpected statuses | ledger check |',
+    '| configuration | max throughput (rps), median [min–max] | authorizer CPU-s / 1000 req | authorizer cores busy at max | authorizer peak RSS (MiB) | unexpected statuses | ledger check |',
   );
   L.push('|---|---:|---:|---:|---:|---:|---|');
   for (const s of sum) {
     L.push(
-      `| ${CONFIG_LABEL[s.config]} | ${f(s.maxRps, 0)} | ${f(s.cpuPer1k, 3)} | ${f(s.busyCores, 2)} | ${f(s.peakRssMiB, 0)} | ${s.unexpected} | ${s.ledger ?? '–'} |`,
+      `| ${CONFIG_LABEL[s.config]} | ${f(s.maxRps, 0)} [${f(s.maxRpsRange[0], 0)}–${f(s.maxRpsRange[1], 0)}] | ${f(s.cpuPer1k, 3)} | ${f(s.busyCores, 2)} | ${f(s.peakRssMiB, 0)} | ${s.unexpected} | ${s.ledger ?? '–'} |`,
     );
   }
   L.push('');
@@ -179,10 +211,22 @@ export function renderMarkdown(
     }
   }
   L.push('');
-  const rs = ratios(sum, meta.refRate);
+  // Envoy alone is the canary: when its own p99 is far above a millisecond or two, other work on the
+  // machine was taking the CPU and every figure (and ratio) of the run carries that noise.
+  const canary = base?.latency[0];
+  if (canary && canary.p99 > 10) {
+    L.push(
+      `**Noisy run:** Envoy alone (a) had p99 ${f(canary.p99)} ms at ${canary.rate} rps (a quiet machine gives ~1–2 ms): ` +
+        'other work was competing for the 2 cores, so latencies and throughput below carry that noise; ' +
+        'CPU-seconds per request is the figure least affected.',
+    );
+    L.push('');
+  }
+  const rs = ratios(run, meta.refRate);
   if (rs.length) {
     L.push(
-      `Ratios SIGIL / OPA from this run (targets: throughput ≥ 1.5×, p99 added latency at ${meta.refRate} rps ≤ 0.7×):`,
+      'Ratios SIGIL / OPA from this run, each computed within one round (back-to-back runs) and the median over rounds ' +
+        `taken (targets: throughput ≥ 1.5×, p99 added latency over (a) at ${meta.refRate} rps ≤ 0.7×):`,
     );
     L.push('');
     L.push('| SIGIL configuration | throughput × | p99 added × | CPU per request × | peak RSS × | targets |');

@@ -187,8 +187,8 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
     const warm = await phase('warmup', Math.min(200, o.rates[0] ?? 200), o.warmupS, 64);
     const saturation = await phase('saturation', 0, o.saturationS, o.saturationWorkers);
     const rates: PhaseResult[] = [];
-    for (const rate of o.rates)
-      rates.push(await phase(`rate-${rate}`, rate, o.rateS, Math.max(64, rate / 5)));
+    // Up to 1 s worth of requests in flight, so the open loop keeps its schedule while the server is slow.
+    for (const rate of o.rates) rates.push(await phase(`rate-${rate}`, rate, o.rateS, Math.max(64, rate)));
     const all = [warm, saturation, ...rates];
     const unexpected = all.reduce((s, p) => s + p.unexpected, 0);
     const answered = all.reduce((s, p) => s + p.answered, 0);
