@@ -54,6 +54,12 @@ export function fmtTime(ms: number): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
+/** Time of day for today's entries, the full date-time otherwise (lists stay one line on a laptop). */
+export function fmtShort(ms: number, nowMs = Date.now()): string {
+  const full = fmtTime(ms);
+  return full.slice(0, 10) === fmtTime(nowMs).slice(0, 10) ? full.slice(11) : full;
+}
+
 /** JWT NumericDate seconds → time plus "in 4m" / "3m ago" relative to now. */
 export function fmtNumericDate(s: number, nowMs = Date.now()): string {
   const d = s * 1000 - nowMs;

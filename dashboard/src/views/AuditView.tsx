@@ -7,7 +7,7 @@ import * as d3 from 'd3';
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import type { LiveListener } from '../App.js';
 import { api, type DecisionEntry } from '../api.js';
-import { Empty, ErrorBox, fmtTime, Loading, shortId } from '../components.js';
+import { Empty, ErrorBox, fmtShort, fmtTime, Loading, shortId } from '../components.js';
 import { pinnedVerifierKey } from '../settings.js';
 import type { DecisionPage, ProofBundle } from '../types.js';
 import { type ProofVerdict, verifyProof } from '../verify.js';
@@ -190,11 +190,13 @@ export function AuditView({ subscribe }: { subscribe: Subscribe }) {
                         }}
                       >
                         <td>{e.index}</td>
-                        <td>{fmtTime(e.record.ts)}</td>
+                        <td className="nowrap" title={fmtTime(e.record.ts)}>
+                          {fmtShort(e.record.ts)}
+                        </td>
                         <td>
                           <span className={`pill ${e.record.decision}`}>{e.record.decision}</span>
                         </td>
-                        <td className="mono">{e.record.code}</td>
+                        <td className="mono nowrap">{e.record.code}</td>
                         <td title={e.record.sub}>{e.record.sub ? shortId(e.record.sub) : '—'}</td>
                         <td className="mono">{e.record.task_id ?? '—'}</td>
                         <td className="mono">{e.record.tool ?? '—'}</td>
