@@ -39,6 +39,28 @@ interface Fetched {
   value: unknown;
 }
 
+/** Reads a response body, giving up as soon as it exceeds `max` bytes (never buffers an unbounded body). */
+async function readCapped(res: Response, max: number, source: string): Promise<string> {
+  const tooBig = () => new TbitError('TBIT_TRUST_BUNDLE_INVALID', `${source} exceeds ${max} bytes`);
+  const declared = Number(res.headers.get('content-length') ?? '0');
+  if (declared > max) throw tooBig();
+  if (res.body === null) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw tooBig();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** One watched document: remembers the validator (mtime+size or ETag) of its last good read. */
 function watcher(source: string, maxBytes: number, timeoutMs: number): () => Promise<Fetched> {
   let tag: string | undefined;
@@ -62,7 +84,7 @@ function watcher(source: string, maxBytes: number, timeoutMs: number): () => Pro
         if (res.status === 304 && value !== undefined) return { changed: false, value };
         if (!res.ok)
           throw new TbitError('TBIT_TRUST_BUNDLE_INVALID', `${source} answered HTTP ${res.status}`);
-        const next = parse(await res.text());
+        const next = parse(await readCapped(res, maxBytes, source));
         tag = res.headers.get('etag') ?? undefined;
         value = next;
         return { changed: true, value };

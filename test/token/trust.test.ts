@@ -177,3 +177,33 @@ describe('loadTrustBundle from a URL (ETag refresh)', () => {
     expect(codeOf(() => ok(rootBy(), b))).toBe('TBIT_UNKNOWN_KEY');
   });
 });
+
+describe('loadTrustBundle refuses oversized documents', () => {
+  it('a URL streaming an endless body (no content-length) is cut off at maxBytes', async () => {
+    const big = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      // An endless body: only a reader that stops at maxBytes can finish (res.text() would wait forever).
+      res.write(`{"keys": [${JSON.stringify(pubJwk())}], "pad": "`);
+      const chunk = 'x'.repeat(10_000);
+      const pump = () => {
+        while (!res.destroyed) if (!res.write(chunk)) return void res.once('drain', pump);
+      };
+      pump();
+    });
+    await new Promise<void>((r) => big.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(big.address() as AddressInfo).port}/jwks.json`;
+    await expect(loadTrustBundle(url, { maxBytes: 64 * 1024 })).rejects.toMatchObject({
+      code: 'TBIT_TRUST_BUNDLE_INVALID',
+    });
+    big.closeAllConnections();
+    await new Promise<void>((r) => big.close(() => r()));
+  });
+  it('a file larger than maxBytes is refused before reading', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sigil-trust-big-'));
+    const file = join(dir, 'jwks.json');
+    writeFileSync(file, JSON.stringify({ keys: [pubJwk()], pad: 'x'.repeat(10_000) }));
+    await expect(loadTrustBundle(file, { maxBytes: 1000 })).rejects.toMatchObject({
+      code: 'TBIT_TRUST_BUNDLE_INVALID',
+    });
+  });
+});
