@@ -207,3 +207,36 @@ describe('loadTrustBundle refuses oversized documents', () => {
     });
   });
 });
+
+describe('loadTrustBundle background refresh', () => {
+  it('picks up a rotated key by itself and reports a broken update to onError, keeping the last good state', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sigil-trust-bg-'));
+    const file = join(dir, 'jwks.json');
+    writeFileSync(file, JSON.stringify({ keys: [pubJwk()] }));
+    utimesSync(file, 1000, 1000);
+    const errors: string[] = [];
+    const b = await loadTrustBundle(file, { refreshIntervalMs: 10, onError: (e) => errors.push(e.code) });
+    const until = async (cond: () => boolean) => {
+      for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(cond()).toBe(true);
+    };
+    const next = keyPair();
+    writeFileSync(file, JSON.stringify({ keys: [pubJwk(next, 'k2')] }));
+    utimesSync(file, 2000, 2000);
+    await until(() => b.issuerKey(ISS, 'k2') !== undefined);
+    expect(ok(rootBy(next, 'k2'), b)).toBe(1);
+    writeFileSync(file, 'not json');
+    utimesSync(file, 3000, 3000);
+    await until(() => errors.length > 0);
+    expect(errors[0]).toBe('TBIT_TRUST_BUNDLE_INVALID');
+    expect(ok(rootBy(next, 'k2'), b)).toBe(1);
+    b.close();
+  });
+  it('an HTTP error status is TBIT_TRUST_BUNDLE_INVALID', async () => {
+    const s = createServer((_req, res) => res.writeHead(500).end('oops'));
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(s.address() as AddressInfo).port}/jwks.json`;
+    await expect(loadTrustBundle(url)).rejects.toMatchObject({ code: 'TBIT_TRUST_BUNDLE_INVALID' });
+    await new Promise<void>((r) => s.close(() => r()));
+  });
+});
