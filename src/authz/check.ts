@@ -56,6 +56,8 @@ export interface CheckOptions {
   stripToken: boolean;
   peerBinding: PeerBinding;
   maxBodyBytes: number;
+  /** authz.require_tool: deny verified requests that name no tool (default true). */
+  requireTool?: boolean;
   /** policy.eval_timeout_ms */
   policyTimeoutMs: number;
   /** Called after every decision (metrics, logs). Must not throw; a throw is swallowed. */
@@ -196,8 +198,9 @@ export function createCheck(o: CheckOptions): CheckFn {
       const resolved = o.tools.resolve(view);
       if (resolved.tools.length > 0) record.tool = resolved.tools.join(',').slice(0, 1024);
       if (chain) {
-        if (resolved.tools.length === 0)
+        if (resolved.tools.length === 0 && o.requireTool !== false) {
           throw new AuthzError('AUTHZ_NO_TOOL', 'no tool found in body, header or routes');
+        }
         for (const t of resolved.tools) {
           if (!scopeAllows(chain.leaf.tool_scope, t)) {
             throw new AuthzError(

@@ -62,6 +62,7 @@ export function checkFromConfig(config: SigilConfig, deps: CheckDeps): Configure
     stripToken: config.authz.strip_token,
     peerBinding: config.authz.peer_binding,
     maxBodyBytes: config.authz.max_body_bytes,
+    requireTool: config.authz.require_tool,
     policyTimeoutMs: config.policy.eval_timeout_ms,
     ...(deps.onDecision ? { onDecision: deps.onDecision } : {}),
   });

@@ -92,6 +92,8 @@ const authz = z
     public_routes: z.array(route.omit({ tool: true })).default([]),
     /** Largest request body inspected for MCP JSON-RPC, in bytes. */
     max_body_bytes: z.number().int().min(0).max(16 * 1024 * 1024).default(1024 * 1024),
+    /** A verified request naming no tool (body, header, routes) is denied (AUTHZ_NO_TOOL); false = allowed on identity alone. */
+    require_tool: z.boolean().default(true),
   })
   .strict()
   .prefault({});
@@ -103,6 +105,8 @@ const policy = z
     entrypoint: z.string().min(1).default('envoy/authz/allow'),
     poll_interval: seconds(3600).default(10),
     eval_timeout_ms: z.number().int().min(1).max(10_000).default(50),
+    /** `inline`: evaluate on the event loop, budget measured. `worker`: worker thread terminated at the budget (docs/policy.md §7). */
+    isolation: z.enum(['inline', 'worker']).default('inline'),
   })
   .strict()
   .prefault({});

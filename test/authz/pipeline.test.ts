@@ -117,9 +117,13 @@ describe('authz pipeline: token', () => {
   it('a configured token header takes the bare token (or Bearer form) and is the one stripped', async () => {
     const s = setup({ token_header: 'x-agent-token' });
     const { token } = s.id.mint({ scope: ['fs.read'] });
-    const bare = allowed(await s.check(checkRequest({ ...mcp('fs.read'), headers: { 'x-agent-token': token } })));
+    const bare = allowed(
+      await s.check(checkRequest({ ...mcp('fs.read'), headers: { 'x-agent-token': token } })),
+    );
     expect(bare.remove).toEqual(['x-agent-token']);
-    allowed(await s.check(checkRequest({ ...mcp('fs.read'), headers: { 'x-agent-token': `Bearer ${token}` } })));
+    allowed(
+      await s.check(checkRequest({ ...mcp('fs.read'), headers: { 'x-agent-token': `Bearer ${token}` } })),
+    );
     // The standard header is ignored when another one is configured.
     expect(denied(await s.check(checkRequest(mcp('fs.read'), token))).code).toBe('AUTHZ_NO_TOKEN');
   });
@@ -381,9 +385,26 @@ describe('authz pipeline: tools', () => {
     );
   });
 
-  it('no tool anywhere → 403 AUTHZ_NO_TOOL', async () => {
+  it('no tool anywhere → 403 AUTHZ_NO_TOOL; with require_tool: false the verified identity alone suffices', async () => {
     const d = denied(await s.check(checkRequest({ method: 'GET', path: '/unmapped' }, token)));
     expect([d.status, d.code]).toEqual([403, 'AUTHZ_NO_TOOL']);
+    const lax = setup({ require_tool: false });
+    const t = lax.id.mint({ scope: ['fs.read'] }).token;
+    const a = allowed(await lax.check(checkRequest({ method: 'GET', path: '/unmapped' }, t)));
+    expect(a.upstream['x-sigil-sub']).toBe(agentId('orchestrator'));
+    expect(a.upstream['x-sigil-tool']).toBeUndefined();
+    // A tool that IS named must still be in scope.
+    expect(
+      denied(
+        await lax.check(
+          checkRequest({ method: 'GET', path: '/x', headers: { 'x-sigil-tool': 'fs.write' } }, t),
+        ),
+      ).code,
+    ).toBe('AUTHZ_TOOL_NOT_IN_SCOPE');
+    // Without a token it is still a 401.
+    expect(denied(await lax.check(checkRequest({ method: 'GET', path: '/unmapped' }))).code).toBe(
+      'AUTHZ_NO_TOKEN',
+    );
   });
 
   it('a public route needs no token, and spoofed identity headers are still removed', async () => {
