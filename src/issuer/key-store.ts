@@ -21,7 +21,7 @@ import { type Clock, systemClock } from '../lib/clock.js';
 import type { Ed25519PrivateJwk, Ed25519PublicJwk } from '../token/api.js';
 import { jwkThumbprint, parseSpiffeId } from '../token/index.js';
 import { IssuerError } from './errors.js';
-import { ensurePrivateDir, withFileLock, writeFileAtomic } from './lib/files.js';
+import { ensureDir, ensurePrivateDir, withFileLock, writeFileAtomic } from './lib/files.js';
 
 /** Options for {@link KeyStore.open}. */
 export interface KeyStoreOptions {
@@ -178,10 +178,10 @@ export class KeyStore {
     this.lockPath = join(this.dir, '.lock');
   }
 
-  /** Opens (creating with mode 0700 if needed) the key store under `opts.dataDir`. Generates no key yet. */
+  /** Opens the key store under `opts.dataDir` (`keys/` and below forced to 0700; the data dir made 0700 only if new). Generates no key yet. */
   static open(opts: KeyStoreOptions): KeyStore {
     const ks = new KeyStore(opts);
-    ensurePrivateDir(opts.dataDir);
+    ensureDir(opts.dataDir);
     ensurePrivateDir(ks.dir);
     ensurePrivateDir(ks.issuerDir);
     ensurePrivateDir(ks.agentDir);

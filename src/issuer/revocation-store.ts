@@ -12,7 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { TbitClaims } from '../token/api.js';
 import { IssuerError } from './errors.js';
-import { ensurePrivateDir, withFileLock, writeFileAtomic } from './lib/files.js';
+import { ensureDir, withFileLock, writeFileAtomic } from './lib/files.js';
 
 /** One revoked id and when it was revoked (ISO 8601). */
 export interface RevocationEntry {
@@ -124,7 +124,7 @@ export class RevocationStore {
   /** Opens the store, reads the file (absent = empty list) and, unless `watch: false`, starts watching it. */
   static open(opts: RevocationStoreOptions): RevocationStore {
     const s = new RevocationStore(opts);
-    ensurePrivateDir(dirname(opts.path));
+    ensureDir(dirname(opts.path));
     s.reload();
     if (opts.watch !== false) s.startWatching(opts.pollMs ?? 1000);
     return s;

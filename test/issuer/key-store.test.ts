@@ -1,5 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -28,6 +28,17 @@ describe('KeyStore files', () => {
     );
     expect(statSync(join(dir, 'keys')).mode & 0o777).toBe(0o700);
     expect(statSync(join(dir, 'keys', 'issuer')).mode & 0o777).toBe(0o700);
+    // An existing data dir keeps its own mode (it may be the user's project dir); a new one is made 0700.
+    expect(statSync(dir).mode & 0o777).toBe(0o700); // mkdtemp makes 0700 itself
+    const shared = tempDir();
+    chmodSync(shared, 0o755);
+    KeyStore.open({ dataDir: shared, rotationInterval: HOUR, maxTtl: 300, clockSkew: 5 });
+    expect(statSync(shared).mode & 0o777).toBe(0o755);
+    expect(statSync(join(shared, 'keys')).mode & 0o777).toBe(0o700);
+    const fresh = join(shared, 'new-data');
+    KeyStore.open({ dataDir: fresh, rotationInterval: HOUR, maxTtl: 300, clockSkew: 5 });
+    expect(statSync(fresh).mode & 0o700).toBe(0o700);
+    expect(statSync(fresh).mode & 0o077).toBe(0);
     const file = join(dir, 'keys', 'issuer', `${s.kid}.jwk.json`);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const doc = JSON.parse(readFileSync(file, 'utf8'));

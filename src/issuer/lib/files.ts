@@ -19,11 +19,19 @@ import {
 import { dirname, join } from 'node:path';
 import { IssuerError } from '../errors.js';
 
-/** Creates `dir` (and parents) with mode 0700, tightening the mode if it already exists. */
+/** Creates `dir` (and parents) with mode 0700, tightening the mode if it already exists. Only for dirs SIGIL owns. */
 export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // mkdir's mode is filtered by umask and ignored for existing dirs: set it explicitly.
   chmodSync(dir, 0o700);
+}
+
+/**
+ * Creates `dir` with mode 0700 when missing but leaves an existing one alone: the data dir may be a
+ * directory the user already had (`--data .`), whose mode is theirs to decide.
+ */
+export function ensureDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
 /** Atomically replaces `path` with `data` (mode `mode`, default 0600). */
