@@ -13,9 +13,9 @@ import { checkLmdbFile } from './lib/file-check.js';
 import { EMPTY_ROOT, HASH_LEN } from './lib/hash.js';
 import { indexValue, KIND, recordIndexKeys } from './lib/index-keys.js';
 import { leafValue, leafValueUtf8, nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
+import { consistencyPath, foldFrontier, frontierOf, inclusionPath, type RangeMemo } from './lib/proof.js';
 import { recordJson } from './lib/record-json.js';
 import { validateRecord } from './lib/record-schema.js';
-import { consistencyPath, foldFrontier, frontierOf, inclusionPath } from './lib/proof.js';
 import { formatCheckpoint } from './parse-checkpoint.js';
 import type { DecisionRecord } from './record.js';
 import { loadOrCreateSigner, type NoteSigner, signNote } from './sign-note.js';
@@ -116,6 +116,9 @@ interface Batch {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Subtrees of this level and above (≥ 64 leaves) are cached in memory by readSubtree. */
+const CACHE_LEVEL = 6;
+const NODE_CACHE_MAX = 65_536;
 const NODE_KEY_BASE = 2 ** 32;
 const nodeKey = (level: number, index: number): number => level * NODE_KEY_BASE + index;
 
@@ -478,11 +481,22 @@ export class MerkleLog {
         throw new LedgerError('LEDGER_CORRUPT', `entry ${index} is missing or short`);
       return Buffer.from(v.subarray(0, HASH_LEN));
     }
-    const h = this.nodesDb.getBinary(nodeKey(level, index));
+    const key = nodeKey(level, index);
+    // Upper levels are few (n / 2^level) and on every proof path: keep them in memory. Stored subtree
+    // hashes never change, so the cache cannot go stale (a bounded map, cleared when full).
+    const cached = level >= CACHE_LEVEL ? this.nodeCache.get(key) : undefined;
+    if (cached) return cached;
+    const h = this.nodesDb.getBinary(key);
     if (!h || h.length !== HASH_LEN)
       throw new LedgerError('LEDGER_CORRUPT', `node (${level}, ${index}) is missing or damaged`);
+    if (level >= CACHE_LEVEL) {
+      if (this.nodeCache.size >= NODE_CACHE_MAX) this.nodeCache.clear();
+      this.nodeCache.set(key, h);
+    }
     return h;
   };
+  private readonly nodeCache = new Map<number, Buffer>();
+  private readonly rangeMemo: RangeMemo = new Map();
 
   private checkSize(size: number, what: string, max = this.committed): number {
     if (!Number.isSafeInteger(size) || size < 0 || size > max) {
@@ -526,7 +540,10 @@ export class MerkleLog {
     if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
       throw new LedgerError('LEDGER_BAD_ARGUMENT', `index must be an integer in [0, ${size - 1}]`);
     }
-    return inclusionPath(index, size, this.readSubtree, nodeHashNode).map((h) => new Uint8Array(h));
+    // Copies: the hashes may be shared with the node cache and callers may mutate what they get.
+    return inclusionPath(index, size, this.readSubtree, nodeHashNode, this.rangeMemo).map(
+      (h) => new Uint8Array(h),
+    );
   }
 
   /**
@@ -537,7 +554,9 @@ export class MerkleLog {
     this.checkSize(size2, 'size2');
     this.checkSize(size1, 'size1', size2);
     if (size1 === 0 || size1 === size2) return [];
-    return consistencyPath(size1, size2, this.readSubtree, nodeHashNode).map((h) => new Uint8Array(h));
+    return consistencyPath(size1, size2, this.readSubtree, nodeHashNode, this.rangeMemo).map(
+      (h) => new Uint8Array(h),
+    );
   }
 
   /** Iterates stored entries [from, to) as (index, data) without copying more than needed. */

@@ -10,6 +10,11 @@ import { EMPTY_ROOT, isPow2, splitPoint } from './hash.js';
 export type SubtreeReader = (level: number, index: number) => Uint8Array;
 /** SHA-256(0x01 ‖ l ‖ r). */
 export type NodeHasher = (left: Uint8Array, right: Uint8Array) => Uint8Array;
+/**
+ * Optional memo of imperfect right-edge range hashes, keyed `start:end`. MTH(D[a:b]) never changes once
+ * b ≤ size (append-only), and proofs against the same size share the same right-edge ranges.
+ */
+export type RangeMemo = Map<string, Uint8Array>;
 
 function log2(n: number): number {
   let l = 0;
@@ -24,26 +29,46 @@ function log2(n: number): number {
  * MTH(D[start:end]) (RFC 6962 §2.1) where `start` is a multiple of the largest power of two ≤ end-start,
  * which holds for every range the RFC recursions visit.
  */
-export function rangeHash(start: number, end: number, read: SubtreeReader, node: NodeHasher): Uint8Array {
+export function rangeHash(
+  start: number,
+  end: number,
+  read: SubtreeReader,
+  node: NodeHasher,
+  memo?: RangeMemo,
+): Uint8Array {
   const n = end - start;
   if (n === 0) return EMPTY_ROOT;
   if (isPow2(n)) return read(log2(n), start / n);
+  const key = memo ? `${start}:${end}` : '';
+  const hit = memo?.get(key);
+  if (hit) return hit;
   const k = splitPoint(n);
-  return node(read(log2(k), start / k), rangeHash(start + k, end, read, node));
+  const h = node(read(log2(k), start / k), rangeHash(start + k, end, read, node, memo));
+  if (memo) {
+    if (memo.size >= 4096) memo.clear();
+    memo.set(key, h);
+  }
+  return h;
 }
 
 /** RFC 6962 §2.1.1 PATH(m, D[0:size]): leaf's sibling first, root's child last. */
-export function inclusionPath(m: number, size: number, read: SubtreeReader, node: NodeHasher): Uint8Array[] {
+export function inclusionPath(
+  m: number,
+  size: number,
+  read: SubtreeReader,
+  node: NodeHasher,
+  memo?: RangeMemo,
+): Uint8Array[] {
   const topDown: Uint8Array[] = [];
   let start = 0;
   let end = size;
   while (end - start > 1) {
     const k = splitPoint(end - start);
     if (m - start < k) {
-      topDown.push(rangeHash(start + k, end, read, node));
+      topDown.push(rangeHash(start + k, end, read, node, memo));
       end = start + k;
     } else {
-      topDown.push(rangeHash(start, start + k, read, node));
+      topDown.push(rangeHash(start, start + k, read, node, memo));
       start += k;
     }
   }
@@ -51,7 +76,13 @@ export function inclusionPath(m: number, size: number, read: SubtreeReader, node
 }
 
 /** RFC 6962 §2.1.2 PROOF(m, D[0:n]) = SUBPROOF(m, D[n], true), for 0 < m < n. */
-export function consistencyPath(m: number, n: number, read: SubtreeReader, node: NodeHasher): Uint8Array[] {
+export function consistencyPath(
+  m: number,
+  n: number,
+  read: SubtreeReader,
+  node: NodeHasher,
+  memo?: RangeMemo,
+): Uint8Array[] {
   const topDown: Uint8Array[] = [];
   let start = 0;
   let end = n;
@@ -60,16 +91,16 @@ export function consistencyPath(m: number, n: number, read: SubtreeReader, node:
   while (mm !== end - start) {
     const k = splitPoint(end - start);
     if (mm <= k) {
-      topDown.push(rangeHash(start + k, end, read, node));
+      topDown.push(rangeHash(start + k, end, read, node, memo));
       end = start + k;
     } else {
-      topDown.push(rangeHash(start, start + k, read, node));
+      topDown.push(rangeHash(start, start + k, read, node, memo));
       start += k;
       mm -= k;
       b = false;
     }
   }
-  if (!b) topDown.push(rangeHash(start, end, read, node));
+  if (!b) topDown.push(rangeHash(start, end, read, node, memo));
   return topDown.reverse();
 }
 
