@@ -25,7 +25,7 @@ const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 /** §2.3: URIs longer than 2048 bytes are not SPIFFE IDs. All accepted characters are ASCII, so chars = bytes. */
 const MAX_ID_BYTES = 2048;
-/** §2.1 refers to DNS-style names; 255 is the DNS name limit and our config's limit. */
+/** §2.3: the trust domain is the URI host, at most 255 bytes (RFC 3986 §3.2.2); also our config's limit. */
 const MAX_TRUST_DOMAIN = 255;
 
 function bad(s: unknown, why: string): TbitError {
