@@ -21,6 +21,8 @@ interface Filters {
   code: string;
 }
 const NO_FILTERS: Filters = { task: '', agent: '', decision: '', code: '' };
+/** Most rows kept in the list (live additions push the oldest out). */
+const MAX_ROWS = 1000;
 
 function matches(f: Filters, e: DecisionEntry): boolean {
   const r = e.record;
@@ -66,8 +68,16 @@ export function AuditView({ subscribe }: { subscribe: Subscribe }) {
     () =>
       subscribe((e) => {
         if (!matches(filters, e)) return;
-        setItems((cur) => (cur && !cur.some((x) => x.index === e.index) ? [e, ...cur] : cur));
-        setFresh((s) => new Set(s).add(e.index));
+        setItems((cur) => {
+          if (!cur || cur.some((x) => x.index === e.index)) return cur;
+          const next = [e, ...cur];
+          if (next.length <= MAX_ROWS) return next;
+          // Keep the page bounded on a busy sidecar; "Load older" continues from the last row kept.
+          const kept = next.slice(0, MAX_ROWS);
+          setNext(kept[kept.length - 1]!.index);
+          return kept;
+        });
+        setFresh((s) => (s.size >= MAX_ROWS ? new Set([e.index]) : new Set(s).add(e.index)));
       }),
     [subscribe, filters],
   );

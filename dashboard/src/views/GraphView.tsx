@@ -34,9 +34,12 @@ export function GraphView({ subscribe }: { subscribe: Subscribe }) {
   useEffect(() => {
     let timer: number | undefined;
     const off = subscribe(() => {
-      // Bursts of decisions cost one refetch.
-      window.clearTimeout(timer);
-      timer = window.setTimeout(load, 300);
+      // At most one refetch per second however busy the sidecar is (trailing, so the last decision always shows).
+      if (timer !== undefined) return;
+      timer = window.setTimeout(() => {
+        timer = undefined;
+        load();
+      }, 1000);
     });
     return () => {
       off();
