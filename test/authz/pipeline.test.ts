@@ -301,7 +301,11 @@ describe('authz pipeline: tools', () => {
   });
 
   it.each([
-    ['jsonrpc missing', { id: 1, method: 'tools/call', params: { name: 'fs.read' } }, 'AUTHZ_NO_TOOL'],
+    [
+      'jsonrpc missing on a tools/call',
+      { id: 1, method: 'tools/call', params: { name: 'fs.read' } },
+      'AUTHZ_BODY_INVALID',
+    ],
     [
       'name not a string',
       { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 7 } },
@@ -326,6 +330,40 @@ describe('authz pipeline: tools', () => {
       ),
     );
     expect(d.code).toBe(code);
+  });
+
+  it.each([
+    [
+      'params.name',
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"shell.exec","name":"fs.read"}}',
+    ],
+    [
+      'escaped duplicate',
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"shell.exec","na\\u006de":"fs.read"}}',
+    ],
+    [
+      'method',
+      '{"jsonrpc":"2.0","id":1,"method":"tools/call","method":"ping","params":{"name":"shell.exec"}}',
+    ],
+    [
+      'in a batch member',
+      '[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"shell.exec","name":"fs.read"}}]',
+    ],
+  ])('duplicate member names (%s) → 400 AUTHZ_BODY_INVALID (parser differential)', async (_n, body) => {
+    const d = denied(
+      await s.check(checkRequest({ body, headers: { 'content-type': 'application/json' } }, token)),
+    );
+    expect([d.status, d.code]).toEqual([400, 'AUTHZ_BODY_INVALID']);
+  });
+
+  it('the same names in different objects are fine', async () => {
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'fs.read', arguments: { name: 'x', params: { name: 'y' } } },
+    });
+    allowed(await s.check(checkRequest({ body, headers: { 'content-type': 'application/json' } }, token)));
   });
 
   it('a non-UTF-8 raw body labelled JSON → 400 AUTHZ_INVALID_ENCODING', async () => {

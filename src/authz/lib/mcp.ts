@@ -4,6 +4,7 @@
  * well-formed JSON-RPC is an error, never "no tool".
  */
 import { AuthzError } from '../errors.js';
+import { hasDuplicateKeys } from './json-duplicates.js';
 import { LIMITS } from './limits.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -86,10 +87,19 @@ export function mcpTools(
       );
     throw new AuthzError('AUTHZ_BODY_INVALID', 'request body is not valid JSON', e);
   }
+  // A tools/call without "jsonrpc" is still treated as one (and then refused): a lenient server might run it.
   const isRpc = (d: unknown): boolean =>
-    typeof d === 'object' && d !== null && !Array.isArray(d) && 'jsonrpc' in (d as object);
+    typeof d === 'object' &&
+    d !== null &&
+    !Array.isArray(d) &&
+    ('jsonrpc' in (d as object) || (d as Record<string, unknown>).method === 'tools/call');
+  const checkUnique = () => {
+    if (hasDuplicateKeys(text))
+      throw new AuthzError('AUTHZ_BODY_INVALID', 'JSON-RPC body repeats a member name');
+  };
   if (Array.isArray(doc)) {
     if (!doc.some(isRpc)) return NONE;
+    checkUnique();
     if (doc.length === 0 || doc.length > LIMITS.maxBatch) {
       throw new AuthzError('AUTHZ_BODY_INVALID', `JSON-RPC batch must hold 1..${LIMITS.maxBatch} messages`);
     }
@@ -101,6 +111,7 @@ export function mcpTools(
     return { jsonRpc: true, tools };
   }
   if (!isRpc(doc)) return NONE;
+  checkUnique();
   const t = toolOf(doc);
   return { jsonRpc: true, tools: t === undefined ? [] : [t] };
 }
