@@ -2,9 +2,10 @@
  * One policy decision: build the opa-envoy-plugin input, run the Wasm, map the decision. This is the single code
  * path behind the authz pipeline's policy step and `sigil policy eval`.
  *
- * Time budget (`sigil.policy.eval_timeout_ms`): opa-wasm evaluation is synchronous and cannot be interrupted from
- * JavaScript, so the budget is enforced by measuring: a decision that took longer than the budget is discarded and
- * becomes a deny with POLICY_TIMEOUT, even if the policy said allow. Memory is hard-capped by the Wasm memory
+ * Time budget (`sigil.policy.eval_timeout_ms`): inline, opa-wasm evaluation is synchronous and cannot be interrupted
+ * from JavaScript, so the budget is enforced by measuring: a decision that took longer than the budget is discarded
+ * and becomes a deny with POLICY_TIMEOUT, even if the policy said allow. With `isolation: worker` the bundle runs on
+ * a worker thread that is terminated at the deadline (lib/worker-evaluator.ts). Memory is hard-capped by the Wasm memory
  * maximum set at load (a policy that outgrows it traps → POLICY_EVAL_ERROR). docs/policy.md §7 spells out what this
  * does not protect against.
  */
@@ -39,7 +40,24 @@ export function evaluateInput(
   const t0 = hr();
   let resultSet: unknown;
   try {
-    resultSet = bundle.evaluate(input, nowNs);
+    if (bundle.evaluateBounded) {
+      const o = bundle.evaluateBounded(input, nowNs, timeoutMs);
+      if (o.kind === 'timeout') {
+        const us = Number((hr() - t0) / 1000n);
+        return failureVerdict(
+          new PolicyError(
+            'POLICY_TIMEOUT',
+            `policy evaluation stopped after ${timeoutMs} ms (worker terminated)`,
+          ),
+          bundle.revision,
+          us,
+        );
+      }
+      if (o.kind === 'error') throw new Error(o.message);
+      resultSet = o.resultSet;
+    } else {
+      resultSet = bundle.evaluate(input, nowNs);
+    }
   } catch (e) {
     const us = Number((hr() - t0) / 1000n);
     return failureVerdict(

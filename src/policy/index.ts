@@ -135,6 +135,7 @@ export async function createPolicyDecider(
     entrypoint: p.entrypoint,
     pollIntervalMs: deps.pollIntervalMs ?? p.poll_interval * 1000,
     evalTimeoutMs: p.eval_timeout_ms,
+    isolation: p.isolation,
     ...(deps.logger ? { logger: deps.logger } : {}),
     ...(deps.registry ? { registry: deps.registry } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),

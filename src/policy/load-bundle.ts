@@ -10,6 +10,7 @@ import { failWith, PolicyError } from './errors.js';
 import { type BuiltinState, missingBuiltins, sigilBuiltins } from './lib/builtins.js';
 import { DEFAULT_TAR_LIMITS, gunzipCapped, readTar, type TarLimits } from './lib/tar.js';
 import { loadOpaPolicy, type OpaPolicy, type WasmModule, wasmApi } from './lib/wasm.js';
+import type { BoundedOutcome } from './lib/worker-evaluator.js';
 
 /** Default decision path, as opa-envoy-plugin's `path` default (`envoy/authz/allow`). */
 export const DEFAULT_ENTRYPOINT = 'envoy/authz/allow';
@@ -48,6 +49,13 @@ export interface PolicyBundle {
    * produces (`[]` when undefined, `[{result: x}]` otherwise). Throws whatever the Wasm or a builtin throws.
    */
   evaluate(input: unknown, nowNs: bigint): unknown;
+  /**
+   * Present when the bundle runs on a worker thread (`isolation: worker`): evaluation with a hard deadline.
+   * {@link evaluateInput} prefers it over `evaluate`.
+   */
+  evaluateBounded?(input: unknown, nowNs: bigint, timeoutMs: number): BoundedOutcome;
+  /** Releases the worker thread, when there is one. */
+  close?(): Promise<void>;
 }
 
 const invalid = (msg: string, cause?: unknown) =>

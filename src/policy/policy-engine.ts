@@ -13,6 +13,7 @@ import { type Clock, systemClock } from '../lib/clock.js';
 import type { PolicyContext, PolicyVerdict } from './api.js';
 import { PolicyError } from './errors.js';
 import { evaluatePolicy } from './evaluate.js';
+import { startWorkerEvaluator } from './lib/worker-evaluator.js';
 import { describeThrown, type LoadBundleOptions, loadBundle, type PolicyBundle } from './load-bundle.js';
 import { failureVerdict } from './map-decision.js';
 
@@ -43,6 +44,11 @@ export interface PolicyEngineOptions extends LoadBundleOptions {
   httpTimeoutMs?: number;
   /** Also react to fs.watch events (default true); polling always runs. */
   watchFiles?: boolean;
+  /**
+   * `inline` (default): evaluate on the calling thread; the budget is measured, not preempted.
+   * `worker`: evaluate on a worker thread terminated at the deadline (docs/policy.md §7).
+   */
+  isolation?: 'inline' | 'worker';
 }
 
 interface Metrics {
@@ -198,8 +204,29 @@ export class PolicyEngine {
     }
     if (this.closed) return false;
     if (this.current && this.current.sha256 === next.sha256) return false;
-    const prev = this.current?.revision;
+    if (this.o.isolation === 'worker') {
+      try {
+        const w = await startWorkerEvaluator(bytes, {
+          entrypoint: next.entrypoint,
+          maxMemoryPages: this.o.maxMemoryPages ?? 1024,
+        });
+        next = { ...next, evaluateBounded: w.evaluate, close: w.close };
+      } catch (e) {
+        this.fail(
+          new PolicyError('POLICY_BUNDLE_INVALID', `policy worker did not start: ${describeThrown(e)}`, e),
+        );
+        return false;
+      }
+      if (this.closed) {
+        await next.close?.();
+        return false;
+      }
+    }
+    const prevBundle = this.current;
+    const prev = prevBundle?.revision;
     this.current = next; // the atomic swap: one reference assignment
+    // Decisions are synchronous, so nothing is still running on the old bundle's worker.
+    void prevBundle?.close?.();
     this.lastError = undefined;
     this.metrics.loads.inc();
     this.logger.info(
@@ -332,5 +359,6 @@ export class PolicyEngine {
     if (this.timer) clearInterval(this.timer);
     this.watcher?.close();
     await this.inFlight?.catch(() => undefined);
+    await this.current?.close?.();
   }
 }

@@ -1,0 +1,49 @@
+/**
+ * Worker thread body for `sigil.policy.isolation: worker` (docs/policy.md §7): loads the bundle once, then evaluates
+ * each request posted by the main thread and hands the result back through a SharedArrayBuffer + Atomics.notify,
+ * so the main thread can wait with a deadline and terminate this thread when the policy overruns it.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadBundle } from '../load-bundle.js';
+import { HEADER_BYTES, type WorkerData, type WorkerJob, WorkerState } from './worker-protocol.js';
+
+const data = workerData as WorkerData;
+const state = new Int32Array(data.sab, 0, 2);
+const out = new Uint8Array(data.sab, HEADER_BYTES);
+
+function finish(code: WorkerState, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length > out.length) {
+    const msg = Buffer.from(
+      `policy result of ${bytes.length} bytes exceeds the ${out.length}-byte transfer buffer`,
+    );
+    out.set(msg);
+    Atomics.store(state, 1, msg.length);
+    Atomics.store(state, 0, WorkerState.Error);
+  } else {
+    out.set(bytes);
+    Atomics.store(state, 1, bytes.length);
+    Atomics.store(state, 0, code);
+  }
+  Atomics.notify(state, 0);
+}
+
+const bundle = await loadBundle(new Uint8Array(data.bundle), {
+  entrypoint: data.entrypoint,
+  maxMemoryPages: data.maxMemoryPages,
+});
+
+parentPort!.on('message', (job: WorkerJob) => {
+  try {
+    const input = Buffer.from(job.input, 'utf8');
+    // opa-wasm takes an ArrayBuffer as ready JSON text: no parse/stringify round trip in this thread.
+    const rs = bundle.evaluate(
+      input.buffer.slice(input.byteOffset, input.byteOffset + input.length),
+      BigInt(job.nowNs),
+    );
+    finish(WorkerState.Done, JSON.stringify(rs));
+  } catch (e) {
+    finish(WorkerState.Error, e instanceof Error ? e.message : typeof e === 'string' ? e : JSON.stringify(e));
+  }
+});
+parentPort!.postMessage('ready');
