@@ -33,8 +33,38 @@ export interface ProofVerdict {
   origin?: string;
 }
 
-/** Runs every check in order and stops at the first failure (later checks would be meaningless). */
+/**
+ * Runs every check in order and stops at the first failure (later checks would be meaningless). Never throws and
+ * never says verified for anything malformed: the server's answer is untrusted input (fail closed).
+ */
 export function verifyProof(bundle: ProofBundle, shown: DecisionRecord, pinnedKey: string | undefined): ProofVerdict {
+  try {
+    return run(bundle, shown, pinnedKey);
+  } catch (e) {
+    return {
+      ok: false,
+      reason: `Server answer: could not be checked (${errText(e)})`,
+      checks: [{ label: 'Server answer', ok: false, detail: errText(e) }],
+    };
+  }
+}
+
+function wellFormed(b: unknown): b is ProofBundle {
+  if (typeof b !== 'object' || b === null) return false;
+  const x = b as Record<string, unknown>;
+  const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  return (
+    count(x.index) &&
+    count(x.size) &&
+    typeof x.entry === 'string' &&
+    typeof x.checkpoint === 'string' &&
+    Array.isArray(x.proof) &&
+    x.proof.length <= 64 &&
+    x.proof.every((h) => typeof h === 'string')
+  );
+}
+
+function run(bundle: ProofBundle, shown: DecisionRecord, pinnedKey: string | undefined): ProofVerdict {
   const checks: Check[] = [];
   const fail = (label: string, detail: string): ProofVerdict => {
     checks.push({ label, ok: false, detail });
@@ -43,6 +73,7 @@ export function verifyProof(bundle: ProofBundle, shown: DecisionRecord, pinnedKe
   if (!pinnedKey) {
     return fail('Pinned key', 'no verifier key is pinned in this browser; set one under Settings');
   }
+  if (!wellFormed(bundle)) return fail('Server answer', 'the proof answer is not well-formed');
 
   let cp: ReturnType<typeof openCheckpoint>;
   try {
@@ -105,11 +136,13 @@ function errText(e: unknown): string {
   return typeof code === 'string' ? `${code} — ${msg}` : msg;
 }
 
-/** Strict standard base64 decode (RFC 4648 §4), or undefined. */
+/** Strict, canonical standard base64 decode (RFC 4648 §4, §3.5), or undefined. */
 export function b64ToBytes(s: string): Uint8Array | undefined {
   if (typeof s !== 'string' || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return undefined;
   try {
     const bin = atob(s);
+    // Canonical only: atob ignores non-zero padding bits, so two strings could name the same bytes.
+    if (btoa(bin) !== s) return undefined;
     const out = new Uint8Array(bin.length);
     for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
     return out;
