@@ -30,6 +30,7 @@ function initialTab(): TabId {
 /** Subscribers of the shared live stream. */
 export type LiveListener = (e: DecisionEntry) => void;
 
+/** The dashboard: top bar with live status, tab list and the selected view. */
 export function App() {
   const [tab, setTab] = useState<TabId>(() => (adminToken() ? initialTab() : 'settings'));
   // A stored token is re-checked (and the event-stream cookie renewed) before any view loads.

@@ -33,6 +33,7 @@ function matches(f: Filters, e: DecisionEntry): boolean {
   return true;
 }
 
+/** The audit timeline view; `subscribe` delivers live decisions. */
 export function AuditView({ subscribe }: { subscribe: Subscribe }) {
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);

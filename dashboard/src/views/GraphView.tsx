@@ -12,6 +12,7 @@ import type { GraphData, GraphEdge, GraphNode } from '../types.js';
 
 type Subscribe = (l: LiveListener) => () => void;
 
+/** The delegation graph view; `subscribe` delivers live decisions (each triggers a throttled refetch). */
 export function GraphView({ subscribe }: { subscribe: Subscribe }) {
   const [task, setTask] = useState('');
   const [data, setData] = useState<GraphData>();

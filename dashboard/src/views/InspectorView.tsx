@@ -8,6 +8,7 @@ import { postJson } from '../api.js';
 import { ErrorBox, fmtNumericDate, shortId } from '../components.js';
 import type { TokenInspection } from '../types.js';
 
+/** The token inspector view. */
 export function InspectorView() {
   const [token, setToken] = useState('');
   const [result, setResult] = useState<TokenInspection>();

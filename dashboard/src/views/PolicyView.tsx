@@ -38,6 +38,7 @@ const SAMPLE_INPUT = JSON.stringify(
   2,
 );
 
+/** The policy view: bundle facts, sources, evaluator and upload. */
 export function PolicyView() {
   const [info, setInfo] = useState<PolicyInfo>();
   const [error, setError] = useState<unknown>();

@@ -5,6 +5,7 @@ import { parseVerifierKey } from '../../../src/ledger/verify-note.js';
 import { ErrorBox } from '../components.js';
 import { pinnedVerifierKey, pinVerifierKey } from '../settings.js';
 
+/** Settings: admin login/logout and the pinned verifier key. */
 export function SettingsView({ authed, onAuth }: { authed: boolean; onAuth: (ok: boolean) => void }) {
   const [token, setToken] = useState('');
   const [loginError, setLoginError] = useState<unknown>();
