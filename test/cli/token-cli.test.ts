@@ -163,6 +163,11 @@ describe('sigil token CLI', { timeout: 120_000 }, () => {
     ]);
     expect(d.code).toBe(1);
     expect(d.stderr).toMatch(/^TBIT_UNKNOWN_KEY: /m);
+    // With the other issuer's JWKS as trust bundle (`sigil keys jwks --out`), its root verifies here.
+    const bundle = join(other, 'bundle.json');
+    expect((await sigil(other, ['keys', 'jwks', '--out', bundle])).code).toBe(0);
+    const v = await sigil(data, ['--config', writeConfig(other, bundle), 'verify', r.stdout.trim()]);
+    expect(v.code, v.stderr).toBe(0);
     // Our own root for a subject whose key we don't hold: refused as not the holder.
     const x = `{"kty":"OKP","crv":"Ed25519","x":"${Buffer.alloc(32, 5).toString('base64url')}"}`;
     const m = await sigil(data, [
