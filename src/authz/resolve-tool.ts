@@ -1,6 +1,6 @@
 /**
- * Step 4: which tool(s) the request asks for, in order (docs/authz.md §Tools): an MCP JSON-RPC
- * `tools/call` body (every call of a batch), else the tool header, else the first matching route rule.
+ * Step 4: which tool(s) the request asks for (docs/authz.md §2): the `tools/call`s of an MCP JSON-RPC body
+ * (every call of a batch), the tool header, and the first matching route rule — all of them, in that order.
  */
 import { AuthzError } from './errors.js';
 import type { RequestView } from './extract-request.js';
@@ -45,22 +45,32 @@ export function toolResolver(opts: {
   return {
     isPublic: (view) => pub.some((p) => p.match(view.method, view.path) !== undefined),
     resolve(view) {
-      const mcp = mcpTools(view.body, view.headers['content-type'], view.bodyPartial);
-      if (mcp.tools.length > 0) return { tools: mcp.tools, source: 'mcp' };
-      // A partial body that is not JSON-RPC could hide a call past the cut: only a complete body proves absence.
+      // Every source that names a tool counts, and all of them must then be in scope: a header naming an
+      // in-scope tool must not cover a body or route that runs another one. `source` is the first that named one.
+      const tools: string[] = [];
+      let source: ToolSource = 'none';
+      const add = (ts: string[], from: ToolSource) => {
+        if (ts.length === 0) return;
+        if (source === 'none') source = from;
+        for (const t of ts) if (!tools.includes(t)) tools.push(t);
+      };
+      add(mcpTools(view.body, view.headers['content-type'], view.bodyPartial).tools, 'mcp');
       const header = view.headers[opts.toolHeader];
       if (header !== undefined) {
         const t = header.trim();
         if (t.length === 0 || t.length > LIMITS.maxToolName || t.includes(',')) {
           throw new AuthzError('AUTHZ_BAD_REQUEST', `${opts.toolHeader} must name exactly one tool`);
         }
-        return { tools: [t], source: 'header' };
+        add([t], 'header');
       }
       for (const r of routes) {
         const caps = r.p.match(view.method, view.path);
-        if (caps !== undefined) return { tools: [fillTemplate(r.tool, caps)], source: 'route' };
+        if (caps !== undefined) {
+          add([fillTemplate(r.tool, caps)], 'route');
+          break;
+        }
       }
-      return { tools: [], source: 'none' };
+      return { tools, source };
     },
   };
 }

@@ -407,6 +407,21 @@ describe('authz pipeline: tools', () => {
     expect(denied(await s.check(bad)).code).toBe('AUTHZ_BAD_REQUEST');
   });
 
+  it('a tool header cannot cover a route that runs another tool (every named tool must be in scope)', async () => {
+    const spoof = checkRequest(
+      { method: 'POST', path: '/tools/shell.exec', headers: { 'x-sigil-tool': 'fs.read' } },
+      token,
+    );
+    expect(denied(await s.check(spoof)).code).toBe('AUTHZ_TOOL_NOT_IN_SCOPE');
+    const agree = checkRequest(
+      { method: 'POST', path: '/tools/fs.read', headers: { 'x-sigil-tool': 'fs.read' } },
+      token,
+    );
+    expect(allowed(await s.check(agree)).upstream['x-sigil-tool']).toBe('fs.read');
+    const both = checkRequest({ ...mcp('search.web'), method: 'POST', path: '/tools/fs.read' }, token);
+    expect(allowed(await s.check(both)).upstream['x-sigil-tool']).toBe('search.web,fs.read');
+  });
+
   it('route rules map method + path to a tool, with captures', async () => {
     expect(
       allowed(await s.check(checkRequest({ method: 'GET', path: '/files/a/b.txt?x=1' }, token))).upstream[
