@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TbitClaims } from '../../src/token/api.js';
 import {
+  createTrustStore,
   decodeChain,
   delegate,
   mintRoot,
@@ -151,6 +152,67 @@ describe('random widening at a random hop fails with its code', () => {
             return;
           }
           throw new Error(`widening at hop ${k} of ${depth} was accepted`);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('mint → verify round trip (fast-check)', () => {
+  const seg = fc.stringMatching(/^[A-Za-z0-9._-]{1,12}$/).filter((s) => s !== '.' && s !== '..');
+  const id = fc
+    .tuple(fc.stringMatching(/^[a-z0-9._-]{1,20}$/), fc.array(seg, { maxLength: 4 }))
+    .map(([td, p]) => `spiffe://${td}${p.map((x) => `/${x}`).join('')}`);
+  const toolSeg = fc.stringMatching(/^[A-Za-z0-9_:/-]{1,10}$/);
+  const pattern = fc.oneof(
+    fc.constant('*'),
+    fc.array(toolSeg, { minLength: 1, maxLength: 3 }).map((s) => s.join('.')),
+    fc.array(toolSeg, { minLength: 1, maxLength: 3 }).map((s) => `${s.join('.')}.*`),
+  );
+  const printable = fc.stringMatching(/^[\x21-\x7e]{1,40}$/);
+  it('whatever valid claims go in come back out of verifyChain unchanged', () => {
+    fc.assert(
+      fc.property(
+        id,
+        id,
+        fc.oneof(id, fc.array(id, { minLength: 1, maxLength: 4 })),
+        printable,
+        printable,
+        fc.array(pattern, { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 1, max: 300 }),
+        fc.integer({ min: 1, max: 10 }),
+        (iss, sub, aud, taskId, jti, toolScope, ttl, dmax) => {
+          const token = mintRoot({
+            issuerKey: issuer.priv,
+            kid: KID,
+            iss,
+            sub,
+            aud,
+            taskId,
+            jti,
+            toolScope,
+            ttl,
+            dmax,
+            clock: clockAt(T0),
+          });
+          const { leaf } = verifyChain(token, {
+            trust: createTrustStore({ jwks: { keys: [{ ...issuer.jwk, kid: KID }] } }),
+            clock: clockAt(T0),
+          });
+          expect(leaf).toEqual({
+            iss,
+            sub,
+            aud,
+            iat: T0,
+            nbf: T0,
+            exp: T0 + ttl,
+            jti,
+            task_id: taskId,
+            tool_scope: toolScope,
+            dep: 1,
+            dmax,
+          });
         },
       ),
       { numRuns: 300 },

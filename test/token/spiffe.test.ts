@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { agentSpiffeId, isSpiffeId, parseSpiffeId } from '../../src/token/index.js';
 import { codeOf } from './helpers.js';
@@ -70,5 +71,44 @@ describe('agentSpiffeId', () => {
     expect(codeOf(() => agentSpiffeId('sigil.mesh', 'a', ''))).toBe('TBIT_INVALID_SPIFFE_ID');
     expect(codeOf(() => agentSpiffeId('sigil.mesh/x', 'a', 'b'))).toBe('TBIT_INVALID_SPIFFE_ID');
     expect(codeOf(() => agentSpiffeId('Sigil', 'a', 'b'))).toBe('TBIT_INVALID_SPIFFE_ID');
+  });
+});
+
+describe('parseSpiffeId agrees with a one-regex reference of SPIFFE-ID.md §2 (fast-check)', () => {
+  // Written independently of the parser: scheme, 1..255 lowercase td chars, then segments that are not "." or "..".
+  const REF = /^spiffe:\/\/[a-z0-9._-]{1,255}(?:\/(?!\.{1,2}(?:\/|$))[A-Za-z0-9._-]+)*$/;
+  const ref = (s: string) => s.length <= 2048 && REF.test(s);
+  const piece = fc.constantFrom(
+    'a',
+    'Z',
+    '0',
+    '.',
+    '..',
+    '-',
+    '_',
+    '/',
+    '//',
+    ':',
+    '@',
+    '%2e',
+    '?',
+    '#',
+    ' ',
+    'é',
+    'spiffe',
+    '.a',
+  );
+  const candidate = fc.oneof(
+    fc.array(piece, { maxLength: 12 }).map((p) => `spiffe://${p.join('')}`),
+    fc.array(piece, { maxLength: 12 }).map((p) => `spiffe://td/${p.join('')}`),
+    fc.array(piece, { maxLength: 8 }).map((p) => p.join('')),
+  );
+  it('accepts exactly what the reference accepts', () => {
+    fc.assert(
+      fc.property(candidate, (s) => {
+        expect(isSpiffeId(s), s).toBe(ref(s));
+      }),
+      { numRuns: 20000 },
+    );
   });
 });
