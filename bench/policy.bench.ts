@@ -3,14 +3,15 @@
  *
  * 1. Per example policy (policy/), on a ~1 KB input document: µs per decision for the Wasm evaluation alone and for
  *    the whole policy step (input document from the decoded CheckRequest + Wasm + decision mapping). Peer in the
- *    same run: the real OPA v1.22.3 Go evaluator on the same Rego, data and input (`opa bench`, ns/op).
+ *    same run: the real OPA v1.22.3 Go evaluator on the same Rego, data and input (`opa bench`: eval median and ns/op).
  * 2. In-process Check pipeline (real tokens, cached chain, in-memory ledger sink): CPU µs per Check with the
  *    built-in policy (off) and with an OPA Wasm bundle (on).
+ * 3. The policy step with `isolation: inline` vs `isolation: worker` (docs/policy.md §7).
  * Prints figures only; BENCHMARKS.md "## Policy" is written from them. Flags: --iterations N (default 20000).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Registry } from 'prom-client';
 import { checkFromConfig } from '../src/authz/index.js';
@@ -22,6 +23,7 @@ import {
   evaluatePolicy,
   loadBundle,
   type PolicyContext,
+  PolicyEngine,
 } from '../src/policy/index.js';
 import { checkRequest, toolsCall } from '../test/support/check-request.js';
 import { agentId, testIdentity } from '../test/support/identity.js';
@@ -118,7 +120,7 @@ const POLICIES: [string, string, string][] = [
 
 const cpu = cpus()[0]?.model ?? 'unknown';
 console.log(
-  `machine: nproc=${cpus().length} cpu="${cpu}" node=${process.version} opa=v1.22.3 iterations=${ITER}`,
+  `machine: nproc=${cpus().length} cpu="${cpu}" node=${process.version} opa=v1.22.3 iterations=${ITER} loadavg(1m)=${loadavg()[0]!.toFixed(1)}`,
 );
 
 const ctx = benchContext();
@@ -129,7 +131,7 @@ writeFileSync(inputFile, inputJson);
 console.log(`input document: ${inputJson.length} bytes`);
 console.log('');
 console.log(
-  'policy        | decision | Wasm eval µs p50 / mean / p99 | policy step µs p50 / mean | OPA Go (opa bench) µs/op | Wasm/Go (mean)',
+  'policy        | decision | SIGIL Wasm eval µs p50 / mean / p99 | SIGIL policy step µs p50 / mean | OPA Go eval µs p50 / mean (opa bench) | SIGIL/OPA p50, mean',
 );
 
 for (const [name, dir, entrypoint] of POLICIES) {
@@ -151,19 +153,41 @@ for (const [name, dir, entrypoint] of POLICIES) {
       inputFile,
       ref,
       '--fail=false',
-      '--metrics=false',
       '--benchmem=false',
     ]).toString(),
-  ) as { N: number; T: number };
+  ) as { N: number; T: number; Extra?: Record<string, number> };
   const goUs = bench.T / bench.N / 1000;
+  const goP50 = (bench.Extra?.histogram_timer_rego_query_eval_ns_median ?? Number.NaN) / 1000;
   console.log(
     `${name.padEnd(13)} | ${(decision.length > 8 ? `${decision.slice(0, 7)}…` : decision).padEnd(8)} | ${evalOnly.p50.toFixed(1)} / ${evalOnly.mean.toFixed(1)} / ${evalOnly.p99.toFixed(1)}`.padEnd(
-      66,
+      60,
     ) +
-      ` | ${step.p50.toFixed(1)} / ${step.mean.toFixed(1)}`.padEnd(28) +
-      ` | ${goUs.toFixed(1)}`.padEnd(27) +
-      ` | ${(evalOnly.mean / goUs).toFixed(2)}x`,
+      ` | ${step.p50.toFixed(1)} / ${step.mean.toFixed(1)}`.padEnd(34) +
+      ` | ${goP50.toFixed(1)} / ${goUs.toFixed(1)}`.padEnd(40) +
+      ` | ${(evalOnly.p50 / goP50).toFixed(2)}x, ${(evalOnly.mean / goUs).toFixed(2)}x`,
   );
+}
+
+// The same decision with isolation: worker (evaluation on a worker thread, Atomics.wait handoff) vs inline.
+{
+  const file = join(tmp, 'iso.tar.gz');
+  writeFileSync(file, build(join(ROOT, 'policy/examples/sigil-claims'), 'envoy/authz/allow'));
+  const rows: string[] = [];
+  for (const isolation of ['inline', 'worker'] as const) {
+    const engine = await PolicyEngine.start({
+      source: file,
+      registry: new Registry(),
+      evalTimeoutMs: 1000,
+      isolation,
+      pollIntervalMs: 3_600_000,
+    });
+    const s = stats(time(() => engine.decide(ctx), Math.floor(ITER / 2)));
+    rows.push(`  ${isolation.padEnd(6)}: ${s.p50.toFixed(1)} / ${s.mean.toFixed(1)} / ${s.p99.toFixed(1)}`);
+    await engine.close();
+  }
+  console.log('');
+  console.log('sigil-claims policy step by isolation mode, µs p50 / mean / p99:');
+  for (const r of rows) console.log(r);
 }
 
 // Check CPU with the policy off (built-in) vs on (OPA Wasm sigil-claims bundle), in-process.
