@@ -65,6 +65,15 @@ export function setNice(level: number): string {
   let how = `every benchmark process at nice ${level}`;
   try {
     if (readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1') {
+      // The autogroup is the whole terminal session's: put its old priority back when the harness exits.
+      const before = readFileSync('/proc/self/autogroup', 'utf8').match(/nice (-?\d+)/)?.[1] ?? '0';
+      process.on('exit', () => {
+        try {
+          writeFileSync('/proc/self/autogroup', before);
+        } catch {
+          // Best effort: nothing else to do on the way out.
+        }
+      });
       writeFileSync('/proc/self/autogroup', String(level));
       how += `, and the benchmark's scheduler autogroup at nice ${level} (${readFileSync('/proc/self/autogroup', 'utf8').trim()})`;
     }
