@@ -143,6 +143,25 @@ async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   }
 }
 
+const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]{1,256}$/;
+const HEADER_VALUE = /^[^\r\n\0]{0,8192}$/;
+const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
+
+/**
+ * Headers a policy asked for, lower-cased and filtered: never `x-sigil-*` or the token header, and only
+ * names/values Envoy accepts (RFC 9110 §5.1 token; no CR, LF or NUL) so a policy bug cannot break the answer.
+ */
+function policyHeaders(entries: Iterable<[string, unknown]>, tokenHeader: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of entries) {
+    const key = String(k).toLowerCase();
+    const value = String(v);
+    if (key.startsWith(SIGIL_HEADER_PREFIX) || key === tokenHeader) continue;
+    if (HEADER_NAME.test(key) && HEADER_VALUE.test(value)) out[key] = value;
+  }
+  return out;
+}
+
 /** Headers the upstream must not see: the token (when stripped) and any client-supplied x-sigil-*. */
 function headersToRemove(view: RequestView, o: CheckOptions, ours: Record<string, string>): string[] {
   const out: string[] = [];
@@ -241,16 +260,16 @@ export function createCheck(o: CheckOptions): CheckFn {
             ? verdict.httpStatus!
             : 403;
         deny = {
-          code: verdict.code ?? 'AUTHZ_POLICY_DENIED',
-          message: verdict.reason ?? 'denied by policy',
+          code:
+            typeof verdict.code === 'string' && CODE.test(verdict.code)
+              ? verdict.code
+              : 'AUTHZ_POLICY_DENIED',
+          message: typeof verdict.reason === 'string' ? verdict.reason.slice(0, 1024) : 'denied by policy',
           http,
         };
       } else {
-        const upstream: Record<string, string> = { 'x-sigil-decision-id': id };
-        for (const [k, v] of Object.entries(verdict.headers ?? {})) {
-          const key = k.toLowerCase();
-          if (!key.startsWith(SIGIL_HEADER_PREFIX) && key !== o.tokenHeader) upstream[key] = String(v);
-        }
+        const upstream = policyHeaders(Object.entries(verdict.headers ?? {}), o.tokenHeader);
+        upstream['x-sigil-decision-id'] = id;
         if (chain) {
           upstream['x-sigil-sub'] = chain.leaf.sub;
           upstream['x-sigil-task-id'] = chain.leaf.task_id;
@@ -260,13 +279,13 @@ export function createCheck(o: CheckOptions): CheckFn {
         const remove = headersToRemove(view, o, upstream);
         for (const h of verdict.headersToRemove ?? []) {
           const key = String(h).toLowerCase();
-          if (!key.startsWith(SIGIL_HEADER_PREFIX) && !remove.includes(key)) remove.push(key);
+          if (HEADER_NAME.test(key) && !key.startsWith(SIGIL_HEADER_PREFIX) && !remove.includes(key))
+            remove.push(key);
         }
-        const downstream: Record<string, string> = {};
-        for (const h of verdict.responseHeadersToAdd ?? []) {
-          const key = String(h.key).toLowerCase();
-          if (!key.startsWith(SIGIL_HEADER_PREFIX)) downstream[key] = String(h.value);
-        }
+        const downstream = policyHeaders(
+          (verdict.responseHeadersToAdd ?? []).map((h): [string, unknown] => [h.key, h.value]),
+          o.tokenHeader,
+        );
         downstream['x-sigil-decision-id'] = id;
         allowParts = {
           decisionId: id,
@@ -316,10 +335,7 @@ export function createCheck(o: CheckOptions): CheckFn {
       }
       const d = deny!;
       const policyDeny = verdict && verdict.allow !== true ? verdict : undefined;
-      const extra: Record<string, string> = {};
-      for (const [k, v] of Object.entries(policyDeny?.headers ?? {})) {
-        if (!k.toLowerCase().startsWith(SIGIL_HEADER_PREFIX)) extra[k.toLowerCase()] = String(v);
-      }
+      const extra = policyHeaders(Object.entries(policyDeny?.headers ?? {}), o.tokenHeader);
       response = denyResponse({
         decisionId: id,
         code: d.code,

@@ -562,14 +562,24 @@ describe('authz pipeline: policy hook and ledger', () => {
     expect(attempts).toBe(1);
   });
 
-  it('a policy allow adds its headers but can never set x-sigil-* ones', async () => {
+  it('a policy allow adds its headers but can never set x-sigil-* ones, nor malformed ones', async () => {
     const policy: PolicyDecider = {
-      decide: async () => ({ allow: true, headers: { 'x-team': 'blue', 'x-sigil-sub': 'forged' } }),
+      decide: async () => ({
+        allow: true,
+        headers: {
+          'x-team': 'blue',
+          'x-sigil-sub': 'forged',
+          'x-bad': 'a\r\nset-cookie: x',
+          'bad name': 'v',
+        },
+      }),
     };
     const s = setup({}, policy);
     const { token } = s.id.mint({ scope: ['fs.read'] });
     const a = allowed(await s.check(checkRequest(mcp('fs.read'), token)));
     expect(a.upstream['x-team']).toBe('blue');
+    expect(a.upstream['x-bad']).toBeUndefined();
+    expect(a.upstream['bad name']).toBeUndefined();
     expect(a.upstream['x-sigil-sub']).toBe(agentId('orchestrator'));
   });
 
