@@ -98,7 +98,7 @@ class Chain implements VerifiedChain {
     return this.#tokenHash;
   }
 
-  toJSON(): Omit<VerifiedChain, 'hops'> & { hops: VerifiedHop[] } {
+  toJSON(): VerifiedChain {
     return { hops: this.hops, leaf: this.leaf, depth: this.depth, tokenHash: this.tokenHash, exp: this.exp };
   }
 }

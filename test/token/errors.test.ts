@@ -104,3 +104,33 @@ describe('decodeChain narrowing report', () => {
     );
   });
 });
+
+describe('a caller-supplied TrustStore that throws', () => {
+  const t = forgeRoot();
+  const base = trust();
+  it('issuerKey throwing → TBIT_TRUST_BUNDLE_INVALID, never a foreign exception', () => {
+    const broken = {
+      ...base,
+      version: 1,
+      issuerKey: () => {
+        throw new Error('db down');
+      },
+      isRevoked: base.isRevoked,
+    };
+    expect(codeOf(() => verifyChain(t, { trust: broken, clock: clockAt() }))).toBe(
+      'TBIT_TRUST_BUNDLE_INVALID',
+    );
+  });
+  it('isRevoked throwing → TBIT_TRUST_BUNDLE_INVALID (denied, not allowed)', () => {
+    const broken = {
+      version: 1,
+      issuerKey: (iss: string, kid: string) => base.issuerKey(iss, kid),
+      isRevoked: () => {
+        throw new TypeError('boom');
+      },
+    };
+    expect(codeOf(() => verifyChain(t, { trust: broken, clock: clockAt() }))).toBe(
+      'TBIT_TRUST_BUNDLE_INVALID',
+    );
+  });
+});

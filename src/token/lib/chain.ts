@@ -37,6 +37,19 @@ export interface WalkOptions {
   trust: TrustStore | null;
 }
 
+/**
+ * Calls into a caller-supplied TrustStore. A store that throws (a custom store backed by I/O, say) must not leak
+ * a foreign exception type out of the verifier: it becomes TBIT_TRUST_BUNDLE_INVALID (503), and the request is denied.
+ */
+function askTrust<T>(f: () => T, hop: number): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof TbitError) throw e;
+    throw new TbitError('TBIT_TRUST_BUNDLE_INVALID', 'the trust store failed', hop, e);
+  }
+}
+
 /** Walks the chain root → leaf, throwing the first rule a hop breaks. */
 export function walkChain(hops: readonly ParsedHop[], o: WalkOptions): void {
   if (hops.length > o.limits.maxChainDepth) {
@@ -51,7 +64,7 @@ export function walkChain(hops: readonly ParsedHop[], o: WalkOptions): void {
     if (i === 0) {
       if (o.trust !== null) {
         // kid is only a lookup key into the trust bundle (never a key itself), scoped by iss.
-        const key = o.trust.issuerKey(c.iss, hop.header.kid);
+        const key = askTrust(() => o.trust?.issuerKey(c.iss, hop.header.kid), i);
         if (key === undefined) {
           throw new TbitError(
             'TBIT_UNKNOWN_KEY',
@@ -77,7 +90,7 @@ export function walkChain(hops: readonly ParsedHop[], o: WalkOptions): void {
     }
     checkHop(c, i, o.limits);
     if (o.now !== undefined) checkTime(c, i, o.now, o.limits.clockSkew);
-    if (o.trust?.isRevoked(c))
+    if (o.trust !== null && askTrust(() => o.trust?.isRevoked(c), i))
       throw new TbitError('TBIT_REVOKED', `jti ${c.jti} or task ${c.task_id} is revoked`, i);
   }
 }
