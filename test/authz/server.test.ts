@@ -178,6 +178,23 @@ describe('authz gRPC server', () => {
     );
   });
 
+  it('health Watch streams SERVING, then NOT_SERVING when the server starts draining', async () => {
+    const config = loadConfig({ env: {}, overrides: { agent: { spiffe_id: agentId('local') } } });
+    const { check: fn } = checkFromConfig(config, { trust: id.trust, ledger: memorySink(), clock });
+    const s = await startAuthzServer({ listen: '127.0.0.1:0', check: fn, drainMs: 500 });
+    const c = new (ctor('grpc.health.v1.Health'))(s.address, credentials.createInsecure());
+    const seen: string[] = [];
+    const stream = (c as unknown as { Watch: (r: object) => NodeJS.EventEmitter }).Watch({ service: '' });
+    const first = new Promise<void>((resolve) => stream.once('data', () => resolve()));
+    stream.on('data', (m: { status: string }) => seen.push(m.status));
+    stream.on('error', () => {});
+    await first;
+    await s.close();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toEqual(['SERVING', 'NOT_SERVING']);
+    c.close();
+  });
+
   it('close() drains: reports NOT_SERVING and stops accepting', async () => {
     const config = loadConfig({ env: {}, overrides: { agent: { spiffe_id: agentId('local') } } });
     const { check: fn } = checkFromConfig(config, { trust: id.trust, ledger: memorySink(), clock });
