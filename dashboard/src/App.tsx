@@ -3,7 +3,7 @@
  * one view at a time. Views share one live event stream so a new decision updates whichever view is open.
  */
 import { type KeyboardEvent, useCallback, useEffect, useRef, useState } from 'react';
-import { ApiError, adminToken, adoptTokenFromHash, api, type DecisionEntry, login, logout, openEvents } from './api.js';
+import { ApiError, adminToken, adoptTokenFromHash, api, type LiveEvent, login, logout, openEvents } from './api.js';
 import type { Status } from './types.js';
 import { AuditView } from './views/AuditView.js';
 import { GraphView } from './views/GraphView.js';
@@ -28,7 +28,7 @@ function initialTab(): TabId {
 }
 
 /** Subscribers of the shared live stream. */
-export type LiveListener = (e: DecisionEntry) => void;
+export type LiveListener = (e: LiveEvent) => void;
 
 /** The dashboard: top bar with live status, tab list and the selected view. */
 export function App() {
@@ -85,7 +85,8 @@ export function App() {
     void refresh();
     const close = openEvents(
       (e) => {
-        setStatus((s) => (s?.ledger ? { ...s, ledger: { size: Math.max(s.ledger.size, e.index + 1) } } : s));
+        const size = e.kind === 'decision' ? e.entry.index + 1 : e.size;
+        setStatus((s) => (s?.ledger ? { ...s, ledger: { size: Math.max(s.ledger.size, size) } } : s));
         for (const l of listeners.current) l(e);
       },
       (state) => {

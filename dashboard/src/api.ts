@@ -93,6 +93,14 @@ export async function logout(): Promise<void> {
   await fetch('/api/session', { method: 'DELETE', credentials: 'same-origin' }).catch(() => undefined);
 }
 
+/**
+ * What the live stream delivers: a decision, or how many decisions the server did not send live (it caps live
+ * events per second on a busy sidecar; views refetch).
+ */
+export type LiveEvent =
+  | { kind: 'decision'; entry: DecisionEntry }
+  | { kind: 'skipped'; count: number; size: number };
+
 /** One decision as the API sends it. */
 export interface DecisionEntry {
   index: number;
@@ -105,7 +113,7 @@ export interface DecisionEntry {
  * 'closed' and the caller renews the session and opens a new stream. Returns a closer.
  */
 export function openEvents(
-  onDecision: (e: DecisionEntry) => void,
+  onEvent: (e: LiveEvent) => void,
   onState: (state: 'live' | 'retrying' | 'closed') => void,
 ): () => void {
   const es = new EventSource('/api/events', { withCredentials: true });
@@ -113,9 +121,17 @@ export function openEvents(
   es.addEventListener('error', () => onState(es.readyState === EventSource.CLOSED ? 'closed' : 'retrying'));
   es.addEventListener('decision', (ev) => {
     try {
-      onDecision(JSON.parse((ev as MessageEvent<string>).data) as DecisionEntry);
+      onEvent({ kind: 'decision', entry: JSON.parse((ev as MessageEvent<string>).data) as DecisionEntry });
     } catch {
       // a malformed event is ignored; the next refetch repairs the view
+    }
+  });
+  es.addEventListener('skipped', (ev) => {
+    try {
+      const d = JSON.parse((ev as MessageEvent<string>).data) as { count: number; size: number };
+      onEvent({ kind: 'skipped', count: d.count, size: d.size });
+    } catch {
+      // ignored, as above
     }
   });
   return () => es.close();

@@ -377,6 +377,45 @@ describe('admin API live events', () => {
   });
 });
 
+describe('admin API under load', () => {
+  it('the graph window picks up new decisions incrementally', async () => {
+    const before = (await req('/api/graph')).json as { tasks: string[] };
+    expect(before.tasks).not.toContain('task-z');
+    await log.appendDecision(rec(40, { task_id: 'task-z' }));
+    const after = (await req('/api/graph?task=task-z')).json as { tasks: string[]; nodes: { id: string }[] };
+    expect(after.tasks).toContain('task-z');
+    expect(after.nodes.map((n) => n.id)).toContain('task:task-z');
+  });
+
+  it('live events are capped per second; the rest is reported as skipped, nothing is lost silently', async () => {
+    const ctrl = new AbortController();
+    const res = await fetch(`${server.url}/api/events`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+      signal: ctrl.signal,
+    });
+    const reader = res.body!.getReader();
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => log.appendDecision(rec(100 + i, { id: `burst-${i}` }))),
+    );
+    let text = '';
+    const count = () => {
+      const sent = (text.match(/event: decision/g) ?? []).length;
+      const skipped = [...text.matchAll(/event: skipped\ndata: (\{[^\n]*\})/g)].reduce(
+        (n, m) => n + (JSON.parse(m[1]!) as { count: number }).count,
+        0,
+      );
+      return { sent, skipped };
+    };
+    while (count().sent + count().skipped < 300)
+      text += new TextDecoder().decode((await reader.read()).value);
+    const { sent, skipped } = count();
+    expect(sent).toBeLessThanOrEqual(200);
+    expect(skipped).toBeGreaterThanOrEqual(100);
+    expect(sent + skipped).toBe(300);
+    ctrl.abort();
+  });
+});
+
 describe('static dashboard files', () => {
   it('serves the built files with a strict CSP, and nothing outside them', async () => {
     const index = await req('/', { auth: null });

@@ -42,6 +42,8 @@ export function AuditView({ subscribe }: { subscribe: Subscribe }) {
   const [error, setError] = useState<unknown>();
   const [selected, setSelected] = useState<DecisionEntry>();
   const [fresh, setFresh] = useState(new Set<number>());
+  // Decisions the server did not stream live (rate cap on a busy sidecar).
+  const [missed, setMissed] = useState(0);
 
   const query = useCallback(
     (before?: number) => {
@@ -56,6 +58,7 @@ export function AuditView({ subscribe }: { subscribe: Subscribe }) {
   const load = useCallback(() => {
     setError(undefined);
     setItems(undefined);
+    setMissed(0);
     query()
       .then((p) => {
         setItems(p.items);
@@ -67,7 +70,12 @@ export function AuditView({ subscribe }: { subscribe: Subscribe }) {
 
   useEffect(
     () =>
-      subscribe((e) => {
+      subscribe((ev) => {
+        if (ev.kind === 'skipped') {
+          setMissed((m) => m + ev.count);
+          return;
+        }
+        const e = ev.entry;
         if (!matches(filters, e)) return;
         setItems((cur) => {
           if (!cur || cur.some((x) => x.index === e.index)) return cur;
@@ -165,6 +173,14 @@ export function AuditView({ subscribe }: { subscribe: Subscribe }) {
         </Empty>
       ) : (
         <>
+          {missed > 0 && (
+            <div className="state state-empty" role="status">
+              {missed} more decisions arrived faster than they are shown live.{' '}
+              <button type="button" className="link" onClick={load}>
+                Refresh the list
+              </button>
+            </div>
+          )}
           <Timeline items={items} />
           <div className="split audit-split">
             <div className="card table-card">

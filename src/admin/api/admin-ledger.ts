@@ -8,6 +8,11 @@ import type { AdminLedger, DecisionEntry, DecisionFilter } from './deps.js';
 
 /** Most ledger hits read for one filtered page. */
 const FILTERED_WINDOW = 10_000;
+/**
+ * Most appended records decoded per second for live events. Beyond it the dashboard is told how many it missed and
+ * refetches: a busy sidecar must not spend its Check loop decoding records nobody can read at that rate anyway.
+ */
+export const MAX_LIVE_PER_SECOND = 200;
 
 /** Wraps a {@link MerkleLog} for {@link createAdminApi}. Only reads, plus making a checkpoint on demand. */
 export function adminLedger(log: MerkleLog): AdminLedger {
@@ -60,12 +65,22 @@ export function adminLedger(log: MerkleLog): AdminLedger {
       return { size: cp.size, note: cp.note };
     },
     verifierKey: () => log.verifierKey,
-    onAppend(listener) {
+    onAppend(listener, onSkip) {
+      let windowStart = 0;
+      let used = 0;
       return log.onAppend(({ first, size }) => {
-        for (let i = first; i < size; i++) {
+        const now = Date.now();
+        if (now - windowStart >= 1000) {
+          windowStart = now;
+          used = 0;
+        }
+        const take = Math.max(0, Math.min(size - first, MAX_LIVE_PER_SECOND - used));
+        used += take;
+        for (let i = first; i < first + take; i++) {
           const e = decisionAt(i);
           if (e) listener(e);
         }
+        if (take < size - first) onSkip?.(size - first - take, size);
       });
     },
   };

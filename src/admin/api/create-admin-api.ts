@@ -12,6 +12,7 @@ import { bearerOf, cookieOf, credentialMatches, SESSION_COOKIE, SessionStore } f
 import { EventStreams } from './lib/events.js';
 import { buildGraph } from './lib/graph.js';
 import { qInt, qString, qTime, readBody, readJsonObject, sendError, sendJson } from './lib/http.js';
+import { RecentDecisions } from './lib/recent.js';
 import { defaultDashboardDir, StaticFiles } from './lib/static.js';
 
 /** The mounted handler: returns true when it took the request (it then answers it, possibly asynchronously). */
@@ -56,6 +57,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
     deps.dashboardDir === null ? undefined : (deps.dashboardDir ?? defaultDashboardDir()),
   );
 
+  let recent: RecentDecisions | undefined;
   const ledger = () => {
     if (!deps.ledger) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the audit ledger is not available');
     return deps.ledger;
@@ -107,9 +109,10 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
     '/api/graph': {
       GET: async (_req, res, url) => {
         const task = qString(url.searchParams, 'task', 1024);
+        ledger();
         // Every task for the filter box comes from the same window, so read it unfiltered and filter in the builder.
-        const entries = await ledger().query({ limit: GRAPH_WINDOW });
-        sendJson(res, 200, buildGraph(entries, task));
+        recent ??= new RecentDecisions(ledger(), GRAPH_WINDOW);
+        sendJson(res, 200, buildGraph(await recent.get(), task));
       },
     },
     '/api/events': {
@@ -117,7 +120,12 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
         ledger();
         if (!streams.hasRoom)
           throw new AdminApiError('ADMIN_TOO_MANY_STREAMS', 'too many live event streams');
-        if (!unsubscribe) unsubscribe = ledger().onAppend((e) => streams.publish(e));
+        if (!unsubscribe) {
+          unsubscribe = ledger().onAppend(
+            (e) => streams.publish(e),
+            (count, size) => streams.publishSkipped(count, size),
+          );
+        }
         streams.open(req, res);
       },
     },

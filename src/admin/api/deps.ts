@@ -47,8 +47,15 @@ export interface AdminLedger {
   checkpoint(minSize?: number): Promise<CheckpointNote>;
   /** The checkpoint verifier key string `<name>+<hex keyid>+<base64(0x01 ‖ pubkey)>`. */
   verifierKey(): string;
-  /** Calls `listener` for every decision appended from now on; returns the unsubscribe function. */
-  onAppend(listener: (entry: DecisionEntry) => void): () => void;
+  /**
+   * Calls `listener` for decisions appended from now on; returns the unsubscribe function. Implementations may cap
+   * how many records they decode per second (decoding runs on the Check path's event loop); entries not delivered
+   * are reported to `onSkip` with the log size after them.
+   */
+  onAppend(
+    listener: (entry: DecisionEntry) => void,
+    onSkip?: (count: number, size: number) => void,
+  ): () => void;
 }
 
 /** One hop as the token inspector shows it (unverified decode; no signatures, no keys beyond public ones). */

@@ -64,6 +64,12 @@ export class EventStreams {
     this.#broadcast(`id: ${entry.index}\nevent: decision\ndata: ${JSON.stringify(entry)}\n\n`);
   }
 
+  /** Tells every stream that `count` decisions were not sent live (rate cap); the log now has `size` entries. */
+  publishSkipped(count: number, size: number): void {
+    if (this.#clients.size === 0) return;
+    this.#broadcast(`event: skipped\ndata: ${JSON.stringify({ count, size })}\n\n`);
+  }
+
   /** Closes every stream (server shutdown). */
   close(): void {
     for (const res of this.#clients) res.end();
