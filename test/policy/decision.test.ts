@@ -13,6 +13,9 @@ import {
 } from '../../src/policy/index.js';
 import { context, opaBuild, POLICY_DIR } from './support.js';
 
+/** A budget no preempted CI thread will hit: these tests are about results, eval.test.ts is about time. */
+const RELAXED = { timeoutMs: 10_000 };
+
 function invalid(decision: unknown): string {
   try {
     mapDecision(decision, 'r', 0);
@@ -152,6 +155,7 @@ describe('the headers example policy end to end (entrypoint envoy/authz/result)'
     const v = evaluatePolicy(
       bundle,
       context({ headers: { 'x-api-key': 'k-alpha-123', 'x-tenant': 'acme' } }),
+      RELAXED,
     );
     expect(v.allowed).toBe(true);
     expect(v.code).toBe('OK');
@@ -166,7 +170,7 @@ describe('the headers example policy end to end (entrypoint envoy/authz/result)'
     expect(v.dynamicMetadata).toEqual({ tenant: 'acme' });
   });
   it('missing key → 401 with the policy body', () => {
-    const v = evaluatePolicy(bundle, context({ headers: { 'x-tenant': 'acme' } }));
+    const v = evaluatePolicy(bundle, context({ headers: { 'x-tenant': 'acme' } }), RELAXED);
     expect(v).toMatchObject({
       allowed: false,
       code: 'POLICY_DENIED',
@@ -179,6 +183,7 @@ describe('the headers example policy end to end (entrypoint envoy/authz/result)'
     const v = evaluatePolicy(
       bundle,
       context({ headers: { 'x-api-key': 'k-alpha-123', 'x-tenant': 'acme', 'user-agent': 'BadBot/2' } }),
+      RELAXED,
     );
     expect(v).toMatchObject({ allowed: false, httpStatus: 429 });
   });

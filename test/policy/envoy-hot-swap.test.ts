@@ -49,7 +49,7 @@ beforeAll(async () => {
   sigil = await startSigilProcess({
     agent: { spiffe_id: SELF },
     authz: { routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }] },
-    policy: { bundle: bundleFile, poll_interval: 1, eval_timeout_ms: 200 },
+    policy: { bundle: bundleFile, poll_interval: 1, eval_timeout_ms: 2000 },
   });
   envoy = await startTestEnvoy(sigil.authzPort, upstream.port);
   issuer = await issuerFor(sigil.config);

@@ -16,6 +16,9 @@ import {
 } from '../../src/policy/index.js';
 import { context, opaBuild, POLICY_DIR, sigil } from './support.js';
 
+/** A budget no preempted CI thread will hit: these tests are about results, eval.test.ts is about time. */
+const RELAXED = { timeoutMs: 10_000 };
+
 const def = loadSync('envoy/service/auth/v3/external_auth.proto', {
   includeDirs: ['proto'],
   keepCase: false,
@@ -215,14 +218,14 @@ describe('input errors deny (fail closed) with POLICY_INPUT_INVALID', () => {
   for (const [name, ctx] of bad) {
     it(name, () => {
       // The chain is valid and the default policy would allow: the input error must still deny.
-      const v = evaluatePolicy(bundle, ctx);
+      const v = evaluatePolicy(bundle, ctx, RELAXED);
       expect(v.allowed).toBe(false);
       expect(v.code).toBe('POLICY_INPUT_INVALID');
       expect(v.httpStatus).toBe(400);
     });
   }
   it('control: the same request with a clean path is allowed', () => {
-    expect(evaluatePolicy(bundle, context({ path: '/api/ok' })).allowed).toBe(true);
+    expect(evaluatePolicy(bundle, context({ path: '/api/ok' }), RELAXED).allowed).toBe(true);
   });
 });
 
