@@ -59,11 +59,22 @@ export interface RunningSigil extends SigilParts {
 }
 
 function observe(metrics: SigilMetrics, logger: Logger): (e: DecisionEvent) => void {
+  // Label children resolved once: prom-client otherwise re-hashes the label set on every Check.
+  const decided = new Map<string, { inc(): void }>();
+  const timing = { allow: metrics.checkSeconds.labels('allow'), deny: metrics.checkSeconds.labels('deny') };
+  const cache = { hit: metrics.chainCache.labels('hit'), miss: metrics.chainCache.labels('miss') };
   return (e) => {
     const r = e.record;
-    metrics.decisions.inc({ result: r.decision, code: r.code });
-    metrics.checkSeconds.observe({ result: r.decision }, e.seconds);
-    if (e.cacheHit !== undefined) metrics.chainCache.inc({ result: e.cacheHit ? 'hit' : 'miss' });
+    const key = `${r.decision} ${r.code}`;
+    let child = decided.get(key);
+    if (child === undefined) {
+      child = metrics.decisions.labels(r.decision, r.code);
+      // Codes are a closed set, but a policy can name its own: bound the map anyway.
+      if (decided.size < 1000) decided.set(key, child);
+    }
+    child.inc();
+    timing[r.decision].observe(e.seconds);
+    if (e.cacheHit !== undefined) cache[e.cacheHit ? 'hit' : 'miss'].inc();
     if (e.ledgerError !== undefined) {
       metrics.ledgerErrors.inc();
       logger.error({ decision_id: r.id, err: e.ledgerError }, 'ledger could not record a decision');
