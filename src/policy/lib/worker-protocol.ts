@@ -5,6 +5,7 @@ export const HEADER_BYTES = 8;
 
 /** Values of the state slot. */
 export const WorkerState = { Pending: 0, Done: 1, Error: 2 } as const;
+/** One of {@link WorkerState}'s values. */
 export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState];
 
 /** Passed as workerData. */
