@@ -10,7 +10,7 @@ import type { AdminApiDeps, DecisionEntry, DecisionFilter } from './deps.js';
 import { AdminApiError } from './errors.js';
 import { bearerOf, cookieOf, credentialMatches, SESSION_COOKIE, SessionStore } from './lib/auth.js';
 import { EventStreams } from './lib/events.js';
-import { buildGraph } from './lib/graph.js';
+import { buildGraph, type GraphData } from './lib/graph.js';
 import { qInt, qString, qTime, readBody, readJsonObject, sendError, sendJson } from './lib/http.js';
 import { RecentDecisions } from './lib/recent.js';
 import { defaultDashboardDir, StaticFiles } from './lib/static.js';
@@ -58,6 +58,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
   );
 
   let recent: RecentDecisions | undefined;
+  let graphs: { entries: DecisionEntry[]; byTask: Map<string, GraphData> } | undefined;
   const ledger = () => {
     if (!deps.ledger) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the audit ledger is not available');
     return deps.ledger;
@@ -112,7 +113,15 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
         ledger();
         // Every task for the filter box comes from the same window, so read it unfiltered and filter in the builder.
         recent ??= new RecentDecisions(ledger(), GRAPH_WINDOW);
-        sendJson(res, 200, buildGraph(await recent.get(), task));
+        const entries = await recent.get();
+        // Several open dashboards refetch after the same decisions: build each (window, filter) once.
+        if (graphs?.entries !== entries) graphs = { entries, byTask: new Map() };
+        let graph = graphs.byTask.get(task ?? '');
+        if (!graph) {
+          graph = buildGraph(entries, task);
+          if (graphs.byTask.size < 64) graphs.byTask.set(task ?? '', graph);
+        }
+        sendJson(res, 200, graph);
       },
     },
     '/api/events': {

@@ -33,6 +33,8 @@ export class RecentDecisions {
 
   async #refresh(): Promise<DecisionEntry[]> {
     const size = this.#ledger.size();
+    // Unchanged log: the same array, so callers can memoise on its identity.
+    if (size === this.#readTo) return this.#entries;
     if (size < this.#readTo) {
       // The log cannot shrink; if it looks smaller, start over rather than show a stale picture.
       this.#entries = [];
