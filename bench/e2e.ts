@@ -3,7 +3,7 @@
  * `npm run bench:e2e:smoke` — the same harness with a tiny load (CI keeps it working; figures meaningless).
  *
  * Options: --smoke, --rounds N, --rates 250,500,1000, --configs none,sigil,sigil-fast,sigil-depth3,opa,
- * --pin split|none, --nice=N (e.g. --nice=-5: run every measured process at that priority), --runner build|tsx, --out DIR, --no-write (don't touch BENCHMARKS.md), --json (print the result JSON path only).
+ * --profile (node --cpu-prof on SIGIL, hot spots written per run), --pin split|none, --nice=N (e.g. --nice=-5: run every measured process at that priority), --runner build|tsx, --out DIR, --no-write (don't touch BENCHMARKS.md), --json (print the result JSON path only).
  * Exit status 1 when a correctness check failed (unexpected status, ledger growth mismatch).
  */
 import { execFileSync } from 'node:child_process';
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     'skip-setup': { type: 'boolean', default: false },
     runner: { type: 'string' },
     nice: { type: 'string', default: '0' },
+    profile: { type: 'boolean', default: false },
   },
 });
 
@@ -113,6 +114,7 @@ const run = await runAll({
   rateS: smoke ? 2 : 4,
   saturationWorkers: smoke ? 16 : 64,
   cpu: plan,
+  profile: values.profile === true,
   log: (l) => process.stderr.write(`[bench:e2e] ${l}\n`),
 });
 

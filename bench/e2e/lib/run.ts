@@ -4,9 +4,11 @@
  *   warm-up → saturation (closed loop) → each fixed rate (open loop),
  * sampling the authorizer's CPU (/proc) around every phase and checking every response's status.
  */
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Case, EXPECTED_STATUS, type LoadResult, runLoad, writeTargets } from './load.js';
 import type { Proc } from './proc.js';
+import { profileTop } from './profile.js';
 import { cpuSeconds, peakRssMiB } from './sampler.js';
 import { type SigilFixture, sigilIssuerTokens, startSigil } from './sigil.js';
 import { type CpuPlan, type Paths, startEnvoy, startOpa, startUpstream } from './stack.js';
@@ -39,6 +41,8 @@ export interface RunOptions {
   /** In-flight requests in the saturation phase. */
   saturationWorkers: number;
   cpu: CpuPlan;
+  /** Profile SIGIL (node --cpu-prof) and write the steady-state hot spots next to each run. */
+  profile?: boolean;
   /** Progress lines go here. */
   log: (line: string) => void;
 }
@@ -137,6 +141,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
       const fx = await startSigil(o.paths, dir, {
         durability: config === 'sigil-fast' ? 'fast' : 'sync',
         cpus: o.cpu.authorizer,
+        nodeArgs: o.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'cpuprofile')}`] : [],
       });
       authz = { proc: fx.proc, port: fx.port, sigil: fx };
       tokens = fx.tokens;
@@ -185,6 +190,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
     };
 
     const warm = await phase('warmup', Math.min(200, o.rates[0] ?? 200), o.warmupS, 64);
+    const steadyFrom = authz?.sigil ? (Date.now() - authz.sigil.startedAt) / 1000 : 0;
     const saturation = await phase('saturation', 0, o.saturationS, o.saturationWorkers);
     const rates: PhaseResult[] = [];
     // Up to 1 s worth of requests in flight, so the open loop keeps its schedule while the server is slow.
@@ -214,6 +220,18 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
       // Stop SIGIL first (graceful drain), then read the ledger from disk: what counts is what is durable.
       await authz.proc.stop(15_000);
       const after = await authz.sigil.ledgerSize();
+      if (o.profile) {
+        const pdir = join(dir, 'cpuprofile');
+        const main = readdirSync(pdir)
+          .filter((f) => f.endsWith('.cpuprofile'))
+          .map((f) => join(pdir, f))
+          .sort((a, b) => statSync(b).size - statSync(a).size)[0];
+        if (main) {
+          const out = join(dir, 'profile-top.txt');
+          writeFileSync(out, `${profileTop(main, 40, steadyFrom)}\n`);
+          o.log(`  CPU profile hot spots (after warm-up): ${out}`);
+        }
+      }
       ledger = { before: ledgerBefore, after };
       if (after - ledgerBefore !== answered) {
         problems.push(`ledger grew by ${after - ledgerBefore}, but SIGIL answered ${answered} requests`);

@@ -28,6 +28,8 @@ export interface SigilFixture {
   port: number;
   config: SigilConfig;
   tokens: TokenSet;
+  /** When the process was spawned (epoch ms): a CPU profile's clock starts about then. */
+  startedAt: number;
   /** Ledger entries on disk. Only meaningful while SIGIL is stopped (before start / after stop). */
   ledgerSize(): Promise<number>;
 }
@@ -129,9 +131,9 @@ export function sigilIssuerTokens(_p: Paths, runDir: string): TokenSet {
 }
 
 /** How `sigil serve` is launched: from source through tsx (default) or a compiled CLI. */
-export function sigilCommand(p: Paths): { cmd: string; args: string[] } {
+export function sigilCommand(p: Paths, nodeArgs: string[] = []): { cmd: string; args: string[] } {
   // Extra node flags, e.g. SIGIL_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile under load.
-  const extra = (process.env.SIGIL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const extra = [...(process.env.SIGIL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...nodeArgs];
   const built = process.env.SIGIL_BENCH_CLI;
   if (built) return { cmd: process.execPath, args: [...extra, built] };
   return {
@@ -144,7 +146,7 @@ export function sigilCommand(p: Paths): { cmd: string; args: string[] } {
 export async function startSigil(
   p: Paths,
   runDir: string,
-  o: { durability: 'sync' | 'fast'; cpus?: string | undefined },
+  o: { durability: 'sync' | 'fast'; cpus?: string | undefined; nodeArgs?: string[] },
 ): Promise<SigilFixture> {
   const dataDir = join(runDir, 'sigil-data');
   mkdirSync(dataDir, { recursive: true });
@@ -171,7 +173,8 @@ export async function startSigil(
   const before = await ledgerSize();
   void before;
   const tokens = mintTokens(dataDir);
-  const { cmd, args } = sigilCommand(p);
+  const { cmd, args } = sigilCommand(p, o.nodeArgs);
+  const startedAt = Date.now();
   const proc = startProcess({
     name: 'sigil',
     cmd,
@@ -188,7 +191,7 @@ export async function startSigil(
     },
     60_000,
   );
-  return { proc, port: ports.authz, config, tokens, ledgerSize };
+  return { proc, port: ports.authz, config, tokens, ledgerSize, startedAt };
 }
 
 function tcpOpen(port: number): Promise<boolean> {
