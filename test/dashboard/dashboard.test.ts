@@ -4,7 +4,7 @@
  * every view go to test-artifacts/ (git-ignored).
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { build } from 'vite';
@@ -315,6 +315,22 @@ describe(`dashboard against SIGIL`, () => {
         { timeout: 15_000, interval: 1000 },
       )
       .toBe('dash-policy-2');
+  });
+
+  it('policy: a broken bundle dropped on disk shows as the last load error while the previous bundle stays', async () => {
+    writeFileSync(stack.policyFile, gzipSync(Buffer.from('garbage, not a bundle')));
+    await expect
+      .poll(
+        async () => {
+          await tab('Audit timeline').click();
+          await tab('Policy').click();
+          return page.locator('.facts').textContent();
+        },
+        { timeout: 15_000, interval: 1000 },
+      )
+      .toContain('POLICY_BUNDLE_INVALID');
+    expect(await page.getByTestId('policy-revision').textContent()).toBe('dash-policy-2');
+    await page.screenshot({ path: `${ART}/dashboard-policy-error.png` });
   });
 
   it('keyboard: tabs switch with the arrow keys', async () => {

@@ -23,6 +23,8 @@ export const POLICY_REV = 'dash-policy-1';
 /** A running stack. */
 export interface Stack {
   sigil: SigilProcess;
+  /** The policy bundle file `sigil serve` hot-reloads. */
+  policyFile: string;
   adminUrl: string;
   adminToken: string;
   issuer: Awaited<ReturnType<typeof issuerFor>>;
@@ -59,6 +61,7 @@ export async function startStack(): Promise<Stack> {
   const verifierKey = (JSON.parse(cp.stdout) as { verifier_key: string }).verifier_key;
   return {
     sigil,
+    policyFile,
     adminUrl: sigil.adminUrl,
     adminToken: ADMIN_TOKEN,
     issuer,
