@@ -228,6 +228,21 @@ describe('admin API input validation', () => {
     const big = await post(JSON.stringify({ token: 'a'.repeat(70_000) }));
     expect(big.status).toBe(413);
     expect(big.json.code).toBe('ADMIN_BODY_TOO_LARGE');
+    // Without a Content-Length (chunked), the limit is enforced while reading and the 413 still arrives.
+    const chunks = new ReadableStream<Uint8Array>({
+      start(c) {
+        for (let i = 0; i < 20; i++) c.enqueue(new Uint8Array(8192).fill(0x61));
+        c.close();
+      },
+    });
+    const chunked = await fetch(`${server.url}/api/verify-token`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: chunks,
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect(((await chunked.json()) as { code: string }).code).toBe('ADMIN_BODY_TOO_LARGE');
   });
 
   it('every entry of the shared malformed-token table is reported invalid with its code, never a crash', async () => {

@@ -39,7 +39,11 @@ export function sendJson(
 export function sendError(res: ServerResponse, e: unknown): void {
   if (e instanceof SigilError) {
     const extra: Record<string, string> =
-      e.httpStatus === 401 ? { 'www-authenticate': 'Bearer realm="sigil-admin"' } : {};
+      e.httpStatus === 401
+        ? { 'www-authenticate': 'Bearer realm="sigil-admin"' }
+        : e.httpStatus === 413
+          ? { connection: 'close' }
+          : {};
     sendJson(res, e.httpStatus, e.toJSON(), extra);
     return;
   }
@@ -58,7 +62,8 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
     const b = chunk as Buffer;
     total += b.length;
     if (total > limit) {
-      req.destroy();
+      // Stop buffering but let the 413 go out; Node closes the connection after it since the body is unread.
+      req.pause();
       throw new AdminApiError('ADMIN_BODY_TOO_LARGE', `body larger than ${limit} bytes`);
     }
     chunks.push(b);
