@@ -78,6 +78,8 @@ describe.skipIf(missing.length > 0)('bench:e2e smoke (real Envoy, SIGIL, OPA, ve
 
   it('every response had its expected status, under load', () => {
     for (const r of result.run.rounds) {
+      // Includes the identity probe: the upstream saw the x-sigil-sub header the authorizer added.
+      expect(r.problems, r.config).toEqual([]);
       const phases = [r.saturation, ...r.rates];
       expect(r.unexpected, `${r.config}: ${r.problems.join('; ')}`).toBe(0);
       for (const p of phases) {

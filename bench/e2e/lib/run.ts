@@ -190,6 +190,17 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
     };
 
     const warm = await phase('warmup', Math.min(200, o.rates[0] ?? 200), o.warmupS, 64);
+    // The upstream must see the verified identity the authorizer added (it echoes x-sigil-sub's length).
+    const probe = await fetch(`http://127.0.0.1:${envoy.port}/tools/${tokens.inScope[0]}?case=allow`, {
+      headers: { authorization: `Bearer ${leaf}` },
+    });
+    await probe.arrayBuffer();
+    const identityProblem =
+      probe.status !== 200
+        ? `identity probe: status ${probe.status}`
+        : authz && !probe.headers.get('x-seen-sub')
+          ? 'the upstream did not receive x-sigil-sub from the authorizer'
+          : undefined;
     const steadyFrom = authz?.sigil ? (Date.now() - authz.sigil.startedAt) / 1000 : 0;
     const saturation = await phase('saturation', 0, o.saturationS, o.saturationWorkers);
     const rates: PhaseResult[] = [];
@@ -197,7 +208,8 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
     for (const rate of o.rates) rates.push(await phase(`rate-${rate}`, rate, o.rateS, Math.max(64, rate)));
     const all = [warm, saturation, ...rates];
     const unexpected = all.reduce((s, p) => s + p.unexpected, 0);
-    const answered = all.reduce((s, p) => s + p.answered, 0);
+    // + the identity probe, which the authorizer answered (and SIGIL logged) too.
+    const answered = all.reduce((s, p) => s + p.answered, 0) + 1;
     const st = await envoy.stats('ext_authz');
     const envoyAuthz = {
       ok: st['http.bench.ext_authz.ok'] ?? 0,
@@ -205,7 +217,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
       error: st['http.bench.ext_authz.error'] ?? 0,
     };
     const authzPeakRssMiB = authz ? peakRssMiB(authz.proc.pid) : undefined;
-    const problems: string[] = [];
+    const problems: string[] = identityProblem ? [identityProblem] : [];
     if (unexpected > 0) {
       const samples = [...new Set(all.flatMap((p) => p.errorSamples))].slice(0, 3);
       problems.push(`${unexpected} responses with an unexpected status (${samples.join('; ')})`);
