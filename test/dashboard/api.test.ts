@@ -200,6 +200,8 @@ describe('admin API input validation', () => {
     ['proof index exponent', '/api/proof/1e3', 400],
     ['proof index huge', '/api/proof/99999999999999999999', 400],
     ['proof past the end', '/api/proof/30', 404],
+    ['proof bad escape', '/api/proof/%E0%A4%A', 400],
+    ['proof encoded digits', '/api/proof/%31', 400],
     ['unknown endpoint', '/api/keys', 404],
     ['api root', '/api', 404],
   ];

@@ -265,9 +265,10 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
     const proofMatch = /^\/api\/proof\/([^/]+)$/.exec(url.pathname);
     if (proofMatch) {
       if (method !== 'GET') throw new AdminApiError('ADMIN_METHOD_NOT_ALLOWED', 'use GET');
-      return proof(res, decodeURIComponent(proofMatch[1]!));
+      // Only plain decimal digits are valid, so no percent-decoding is needed (and none can throw).
+      return proof(res, proofMatch[1]!);
     }
-    const route = routes[url.pathname];
+    const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
     if (!route) throw new AdminApiError('ADMIN_NOT_FOUND', `no such endpoint ${url.pathname}`);
     const fn = route[method];
     if (!fn) throw new AdminApiError('ADMIN_METHOD_NOT_ALLOWED', `use ${Object.keys(route).join(' or ')}`);
