@@ -6,8 +6,7 @@ import { assertInt, assertObject } from '../../lib/assert.js';
 import type { TbitClaims, TbitHeader } from '../api.js';
 import { failWith, TbitError } from '../errors.js';
 import { parseSpiffeId } from '../spiffe-id.js';
-import { b64urlDecodeStrict } from './b64.js';
-import { assertEd25519PublicJwk } from './keys.js';
+import { assertEd25519PublicJwk, X32 } from './keys.js';
 import { isScopePattern, MAX_SCOPE_ENTRIES } from './scope.js';
 
 /** The `typ` every hop carries (RFC 8725 §3.11 explicit typing; RFC 7515 §4.1.9). */
@@ -111,8 +110,8 @@ export function assertClaims(v: unknown, hop?: number): TbitClaims {
   }
   if (o.par !== undefined) {
     const par = o.par;
-    const raw = typeof par === 'string' && par.length === 43 ? b64urlDecodeStrict(par) : null;
-    if (raw === null || raw.length !== 32) throw fail('par must be a base64url SHA-256 digest');
+    // A SHA-256 digest is 32 bytes: the same canonical 43-character shape as an Ed25519 key.
+    if (typeof par !== 'string' || !X32.test(par)) throw fail('par must be a base64url SHA-256 digest');
     claims.par = par as string;
   }
   return claims;

@@ -12,7 +12,7 @@ const JWK_MEMBERS = new Set(['kty', 'crv', 'x', 'kid']);
  * Exactly 32 bytes of canonical base64url: 43 characters, the last one carrying 2 unused zero bits
  * (RFC 4648 §3.5), i.e. one of the 16 characters whose value is a multiple of 4. No decode needed.
  */
-const X32 = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
+export const X32 = /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/;
 
 /**
  * Validates an Ed25519 public JWK and returns a clean copy. Rejects any other key type or curve, a
