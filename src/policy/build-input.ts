@@ -10,7 +10,7 @@
  */
 import type { PolicyContext, SigilPolicyInput } from './api.js';
 import { PolicyError } from './errors.js';
-import { queryUnescape } from './lib/builtins.js';
+import { percentDecode, queryUnescape } from './lib/builtins.js';
 import { checkRequestSchema, type ProtoSchema, toProtoJson } from './lib/protojson.js';
 
 /** The document a policy sees as `input`. */
@@ -28,19 +28,9 @@ const bad = (msg: string) => new PolicyError('POLICY_INPUT_INVALID', msg);
 
 /** Go url.PathUnescape-style decoding of a path (encodePath mode: '+' stays '+'); throws on a bad escape. */
 function unescapePath(p: string): string {
-  if (!p.includes('%')) return p; // the common case: nothing to decode
-  if (/%(?![0-9A-Fa-f]{2})/.test(p))
-    throw bad(`request path has an invalid escape: ${JSON.stringify(p.slice(0, 200))}`);
-  const bytes: number[] = [];
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === '%') {
-      bytes.push(Number.parseInt(p.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else {
-      for (const b of Buffer.from(p[i]!, 'utf8')) bytes.push(b);
-    }
-  }
-  return Buffer.from(bytes).toString('utf8');
+  const out = percentDecode(p, false);
+  if (out === undefined) throw bad(`request path has an invalid escape: ${JSON.stringify(p.slice(0, 200))}`);
+  return out;
 }
 
 /**

@@ -154,6 +154,8 @@ describe('parsed_path / parsed_query follow Go url.Parse + URL.Query', () => {
     ['//host/x/y', ['x', 'y'], {}],
     ['///x', ['x'], {}],
     ['/%E2%9C%93', ['✓'], {}],
+    ['/a%FFb?k=%FE&j=%E2%9C', ['a\ufffdb'], { k: ['\ufffd'], j: ['\ufffd\ufffd'] }],
+    ['/π?ω=ψ', ['π'], { ω: ['ψ'] }],
   ];
   for (const [raw, path, query] of cases) {
     it(JSON.stringify(raw), () => {

@@ -89,14 +89,74 @@ export function queryEscape(s: string): string {
     .replace(/%20/g, '+');
 }
 
-/** Go url.QueryUnescape; undefined on a bad escape (and on escapes that are not UTF-8, a documented gap). */
-export function queryUnescape(s: string): string | undefined {
+/**
+ * Percent-decoding on bytes (RFC 3986 §2.1), as Go's url.unescape: `%XX` → byte, optionally `+` → space; the bytes
+ * are read as UTF-8 with invalid sequences replaced by U+FFFD, which is what Go's JSON encoding of the resulting
+ * string shows OPA. Undefined on a malformed escape.
+ */
+export function percentDecode(s: string, plusIsSpace: boolean): string | undefined {
+  if (!s.includes('%')) return plusIsSpace && s.includes('+') ? s.replace(/\+/g, ' ') : s;
   if (/%(?![0-9A-Fa-f]{2})/.test(s)) return undefined;
-  try {
-    return decodeURIComponent(s.replace(/\+/g, ' '));
-  } catch {
-    return undefined;
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '%') {
+      bytes.push(Number.parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (c === '+' && plusIsSpace) {
+      bytes.push(0x20);
+    } else {
+      const cp = s.codePointAt(i)!;
+      if (cp > 0xffff) i++;
+      for (const b of Buffer.from(String.fromCodePoint(cp), 'utf8')) bytes.push(b);
+    }
   }
+  return goUtf8(bytes);
+}
+
+/**
+ * Bytes → string the way Go sees invalid UTF-8 (utf8.DecodeRune, Unicode §3.9 Table 3-7): each byte that does not
+ * start a well-formed sequence becomes one U+FFFD (WHATWG decoding, Node's default, merges a truncated sequence
+ * into a single U+FFFD, so OPA and SIGIL would disagree on e.g. `%E2%9C`).
+ */
+function goUtf8(b: number[]): string {
+  let out = '';
+  for (let i = 0; i < b.length; ) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      out += String.fromCharCode(c);
+      i++;
+      continue;
+    }
+    const cont = (k: number, lo = 0x80, hi = 0xbf) => {
+      const x = b[i + k];
+      return x !== undefined && x >= lo && x <= hi;
+    };
+    let n = 0;
+    if (c >= 0xc2 && c <= 0xdf) n = cont(1) ? 2 : 0;
+    else if (c >= 0xe0 && c <= 0xef) {
+      const lo = c === 0xe0 ? 0xa0 : 0x80;
+      const hi = c === 0xed ? 0x9f : 0xbf;
+      n = cont(1, lo, hi) && cont(2) ? 3 : 0;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      const lo = c === 0xf0 ? 0x90 : 0x80;
+      const hi = c === 0xf4 ? 0x8f : 0xbf;
+      n = cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+    }
+    if (n === 0) {
+      out += '\ufffd';
+      i++;
+    } else {
+      out += Buffer.from(b.slice(i, i + n)).toString('utf8');
+      i += n;
+    }
+  }
+  return out;
+}
+
+/** Go url.QueryUnescape; undefined on a bad escape. */
+export function queryUnescape(s: string): string | undefined {
+  return percentDecode(s, true);
 }
 
 /** Go url.ParseQuery as OPA's urlquery.decode_object uses it: key → [values], in order. */
