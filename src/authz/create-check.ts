@@ -2,7 +2,7 @@
  * Builds the Check function from validated configuration: the one place that maps `sigil.authz`,
  * `sigil.validator`, `sigil.issuer` and `sigil.policy` keys onto pipeline options.
  */
-import type { SigilConfig } from '../config/index.js';
+import { ConfigError, type SigilConfig } from '../config/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { TrustStore } from '../token/api.js';
 import { ChainCache, type ChainVerifier } from './chain-cache.js';
@@ -32,7 +32,7 @@ export interface ConfiguredCheck {
   audience: string;
 }
 
-/** Wires the pipeline for `config`. Throws Error on an invalid route pattern. */
+/** Wires the pipeline for `config`. Throws ConfigError (CONFIG_INVALID) on an invalid route pattern. */
 export function checkFromConfig(config: SigilConfig, deps: CheckDeps): ConfiguredCheck {
   const clock = deps.clock ?? systemClock;
   const audience = config.authz.audience ?? config.agent.spiffe_id;
@@ -47,11 +47,18 @@ export function checkFromConfig(config: SigilConfig, deps: CheckDeps): Configure
     clockSkew: config.validator.clock_skew,
     ...(deps.cacheEntries ? { maxEntries: deps.cacheEntries } : {}),
   });
-  const tools = toolResolver({
-    toolHeader: config.authz.tool_header,
-    routes: config.authz.routes,
-    publicRoutes: config.authz.public_routes,
-  });
+  let tools: ReturnType<typeof toolResolver>;
+  try {
+    tools = toolResolver({
+      toolHeader: config.authz.tool_header,
+      routes: config.authz.routes,
+      publicRoutes: config.authz.public_routes,
+    });
+  } catch (e) {
+    throw new ConfigError('CONFIG_INVALID', `config sigil.authz.routes: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
   const check = createCheck({
     chains,
     tools,
