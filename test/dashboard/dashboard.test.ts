@@ -109,6 +109,7 @@ describe(`dashboard against SIGIL`, () => {
     await node(AGENTS.reviewer).focus();
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('.node-detail').textContent()).toContain('1 allowed');
+    await page.screenshot({ path: `${ART}/dashboard-graph-selected.png` });
     await page.selectOption('#graph-task', TASK);
     await expect.poll(() => node(AGENTS.triage).count()).toBe(0);
     expect(await node(AGENTS.planner).count()).toBe(1);

@@ -105,6 +105,7 @@ export function GraphView({ subscribe }: { subscribe: Subscribe }) {
 
 function NodeDetail({ n, edges }: { n: GraphNode; edges: GraphEdge[] }) {
   const out = edges.filter((e) => e.source === n.id);
+  const inbound = edges.filter((e) => e.target === n.id && e.kind !== 'unverified');
   return (
     <>
       <h3>{n.kind === 'task' ? 'Task' : 'Agent'}</h3>
@@ -117,6 +118,19 @@ function NodeDetail({ n, edges }: { n: GraphNode; edges: GraphEdge[] }) {
           Last: <strong>{n.last.decision}</strong> <code>{n.last.code}</code> at {fmtTime(n.last.ts)} (entry #
           {n.last.index})
         </p>
+      )}
+      {inbound.length > 0 && (
+        <>
+          <h4>Holds, from</h4>
+          <ul>
+            {inbound.map((e) => (
+              <li key={e.id}>
+                {e.source.startsWith('task:') ? `task ${e.task} (root)` : shortId(e.source.replace(/^agent:/, ''))}:{' '}
+                <code>{e.scope.join(', ')}</code>
+              </li>
+            ))}
+          </ul>
+        </>
       )}
       {out.length > 0 && (
         <>
