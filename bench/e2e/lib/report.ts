@@ -244,6 +244,21 @@ export function renderMarkdown(
     );
     L.push('');
   }
+  L.push('<details><summary>Each round (run order within a round as listed)</summary>');
+  L.push('');
+  L.push(
+    `| round | configuration | max rps | p99 ms at ${o.rates.join(' / ')} rps | authorizer CPU-s / 1000 req | peak RSS MiB |`,
+  );
+  L.push('|---:|---|---:|---:|---:|---:|');
+  for (const r of run.rounds) {
+    L.push(
+      `| ${r.round + 1} | ${CONFIG_LABEL[r.config]} | ${f(r.saturation.throughput, 0)} | ${r.rates.map((p) => f(p.p99, 1)).join(' / ')} | ` +
+        `${r.config === 'none' ? '–' : f(cpuPer1kOf(r), 3)} | ${f(r.authzPeakRssMiB, 0)} |`,
+    );
+  }
+  L.push('');
+  L.push('</details>');
+  L.push('');
   const problems = [
     ...run.failures.map(
       (x) => `${CONFIG_LABEL[x.config]}, round ${x.round + 1}: NOT MEASURED: ${x.error.split('\n')[0]}`,
