@@ -255,12 +255,11 @@ export class MerkleLog {
     if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || entry?.version !== size) {
       throw new LedgerError('LEDGER_CORRUPT', 'ledger size record is missing or inconsistent');
     }
-    const last = [...this.entriesDb.getKeys({ reverse: true, limit: 1 })][0];
-    if ((size === 0 && last !== undefined) || (size > 0 && last !== size - 1)) {
-      throw new LedgerError(
-        'LEDGER_CORRUPT',
-        `ledger size ${size} disagrees with last entry ${String(last)}`,
-      );
+    // Point lookups, not a reverse cursor: lmdb-js 3.5 reverse iteration without an explicit end
+    // skips the smallest key (a 1-entry log would look empty).
+    const hasLast = size === 0 || this.entriesDb.getBinaryFast(size - 1) !== undefined;
+    if (!hasLast || this.entriesDb.getBinaryFast(size) !== undefined) {
+      throw new LedgerError('LEDGER_CORRUPT', `ledger size ${size} disagrees with the stored entries`);
     }
     const frontier = frontierOf(size).map(([level, index]) => ({
       level,
@@ -297,9 +296,8 @@ export class MerkleLog {
       this.loadState(false);
     } catch {
       const v = this.meta.get('size');
-      const last = [...this.entriesDb.getKeys({ reverse: true, limit: 1 })][0];
       const size =
-        typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : last === undefined ? 0 : last + 1;
+        typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : this.entriesDb.getKeysCount();
       this.committed = size;
       this.assigned = size;
       this.frontier = [];
@@ -610,7 +608,13 @@ export class MerkleLog {
 
   /** The newest stored checkpoint. */
   latestCheckpoint(): SignedCheckpoint | undefined {
-    for (const { key, value } of this.cpDb.getRange({ reverse: true, limit: 1 })) {
+    // Explicit end (-1 < every size): see loadState on lmdb-js reverse iteration.
+    for (const { key, value } of this.cpDb.getRange({
+      start: Number.MAX_SAFE_INTEGER,
+      end: -1,
+      reverse: true,
+      limit: 1,
+    })) {
       return { size: key, root: key <= this.committed ? this.root(key) : EMPTY_ROOT, note: value };
     }
     return undefined;
@@ -668,7 +672,8 @@ export class MerkleLog {
     else if (q.decision !== undefined) [kind, value] = [KIND.decision, q.decision];
     let indices: Iterable<number>;
     if (kind !== undefined && value !== undefined) {
-      const lo = [kind, value, 0];
+      // [kind, value] sorts before every [kind, value, i]: an exclusive end that still includes index 0.
+      const lo = [kind, value];
       const hi = [kind, value, MAX_ENTRIES + 1];
       indices = mapKeys(
         this.idxDb.getKeys(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }),
@@ -681,9 +686,9 @@ export class MerkleLog {
       );
     } else {
       if (this.committed === 0) return [];
-      indices = this.entriesDb.getKeys(
-        desc ? { start: this.committed - 1, reverse: true } : { start: 0, end: this.committed },
-      );
+      indices = desc
+        ? countDown(this.committed - 1)
+        : this.entriesDb.getKeys({ start: 0, end: this.committed });
     }
     const out: AuditHit[] = [];
     for (const index of indices) {
@@ -741,6 +746,11 @@ export class MerkleLog {
   nowMs(): number {
     return this.clock.nowMs();
   }
+}
+
+/** n, n-1, …, 0 (entries are dense, so newest-first needs no reverse cursor). */
+function* countDown(n: number): Generator<number> {
+  for (let i = n; i >= 0; i--) yield i;
 }
 
 function* mapKeys(keys: Iterable<Array<string | number>>): Generator<number> {

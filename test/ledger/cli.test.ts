@@ -53,7 +53,7 @@ describe('sigil audit', { timeout: 180_000 }, () => {
     }
     const root = lines(cli('root').stdout)[0] as { size: number; root: string };
     expect(root.size).toBe(40);
-    expect(root.root).toBe((hits[0]?.proof as { root: string }).root);
+    expect(root.root).toBe((hits[0]?.proof as { root: string } | undefined)?.root);
     const c = lines(cli('consistency', '7', '40').stdout)[0] as {
       root1: string;
       root2: string;
