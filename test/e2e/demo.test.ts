@@ -41,5 +41,5 @@ describe('sigil demo', () => {
     expect(result.rows.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(result.checkpoint.size).toBe(7);
     expect(result.receipt.verified).toBe(true);
-  });
+  }, 120_000); // a child process that starts Envoy and SIGIL: generous on a loaded machine
 });

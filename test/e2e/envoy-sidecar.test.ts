@@ -212,5 +212,5 @@ describe('Envoy → SIGIL → upstream', () => {
     }
     const v = await runSigilCli(sigil.configFile, ['audit', 'verify']);
     expect(v.code, v.stderr).toBe(0);
-  });
+  }, 90_000);
 });
