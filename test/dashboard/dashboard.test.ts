@@ -334,7 +334,32 @@ describe(`dashboard against SIGIL`, () => {
     await page.screenshot({ path: `${ART}/dashboard-policy-error.png` });
   });
 
+  it('attacker-controlled request fields are shown as text, never as markup', async () => {
+    const payload = '<img src=x onerror="window.__pwned=1">';
+    let dialogs = 0;
+    page.on('dialog', (d) => {
+      dialogs++;
+      void d.dismiss();
+    });
+    // A valid chain asking for a tool named with markup (tool header): logged as a deny with that tool name.
+    const res = await fetch(`${stack.envoyUrl}/tools/fs.read`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${scenario.tokens.reviewer}`, 'x-sigil-tool': payload },
+      body: '{}',
+    });
+    expect(res.status).toBe(403);
+    await tab('Audit timeline').click();
+    const row = page.locator('table.decisions tbody tr').first();
+    await expect.poll(() => row.textContent()).toContain(payload);
+    await row.click();
+    await expect.poll(() => page.locator('aside.detail').textContent()).toContain('<img');
+    expect(await page.locator('aside.detail img, table.decisions img').count()).toBe(0);
+    expect(await page.evaluate('window.__pwned')).toBeUndefined();
+    expect(dialogs).toBe(0);
+  });
+
   it('keyboard: tabs switch with the arrow keys', async () => {
+    await tab('Policy').click();
     await tab('Policy').focus();
     await page.keyboard.press('ArrowRight');
     await expect.poll(() => page.getByRole('tab', { selected: true }).textContent()).toBe('Audit timeline');

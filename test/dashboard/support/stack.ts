@@ -23,6 +23,8 @@ export const POLICY_REV = 'dash-policy-1';
 /** A running stack. */
 export interface Stack {
   sigil: SigilProcess;
+  /** Envoy's listener URL (client side). */
+  envoyUrl: string;
   /** The policy bundle file `sigil serve` hot-reloads. */
   policyFile: string;
   adminUrl: string;
@@ -61,6 +63,7 @@ export async function startStack(): Promise<Stack> {
   const verifierKey = (JSON.parse(cp.stdout) as { verifier_key: string }).verifier_key;
   return {
     sigil,
+    envoyUrl: envoy.url,
     policyFile,
     adminUrl: sigil.adminUrl,
     adminToken: ADMIN_TOKEN,
