@@ -83,7 +83,7 @@ describe('Envoy → SIGIL → upstream', () => {
     const before = upstream.seen.length;
     const r = await call('/tools/fs.read', {
       token: mint(['fs.*']),
-      headers: { 'x-sigil-sub': 'spiffe://evil/x' },
+      headers: { 'x-sigil-sub': 'spiffe://evil/x', 'x-sigil-admin': '1' },
     });
     expect(r.status).toBe(200);
     const seen = upstream.seen[before]!;
@@ -93,6 +93,7 @@ describe('Envoy → SIGIL → upstream', () => {
     expect(seen.headers['x-sigil-tool']).toBe('fs.read');
     expect(seen.headers['x-sigil-decision-id']).toBe(r.headers.get('x-sigil-decision-id'));
     expect(seen.headers.authorization).toBeUndefined();
+    expect(seen.headers['x-sigil-admin']).toBeUndefined();
     expect(r.headers.get('x-sigil-receipt')).toMatch(/^index=\d+; leaf=[A-Za-z0-9_-]{43}; origin=/);
   });
 
