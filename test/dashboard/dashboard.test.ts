@@ -25,6 +25,14 @@ const pageErrors: string[] = [];
 /** Every request the page made: url and body. */
 const requests: { url: string; body: string | null }[] = [];
 
+/** expect.poll with room for a loaded CI machine (the default 1 s is too tight with Envoy + SIGIL + Chromium running). */
+const poll: typeof expect.poll = (fn, options) =>
+  expect.poll(fn, {
+    timeout: 10_000,
+    interval: 100,
+    ...(typeof options === 'string' ? { message: options } : options),
+  });
+
 const node = (id: string) => page.locator(`g.node[data-node="agent:${id}"]`);
 const tab = (name: string) => page.getByRole('tab', { name });
 
@@ -47,28 +55,28 @@ afterAll(async () => {
   await stack?.close();
 });
 
-describe(`dashboard against SIGIL`, () => {
+describe(`dashboard against SIGIL`, { timeout: 90_000 }, () => {
   it('without a token it asks for one; a wrong token is refused with ADMIN_UNAUTHORIZED', async () => {
     await page.goto(stack.adminUrl);
     await page.locator('#admin-token').waitFor();
     await page.fill('#admin-token', 'not-the-admin-token-at-all');
     await page.getByRole('button', { name: 'Log in' }).click();
-    await expect.poll(() => page.locator('.state-error').textContent()).toContain('ADMIN_UNAUTHORIZED');
+    await poll(() => page.locator('.state-error').textContent()).toContain('ADMIN_UNAUTHORIZED');
     await tab('Audit timeline').click();
     expect(await page.locator('.panel').textContent()).toContain('Enter the admin token');
   });
 
   it('logs in from the #token= link, drops the token from the address bar and goes live', async () => {
     await page.goto(`${stack.adminUrl}/#token=${stack.adminToken}`);
-    await expect.poll(() => page.url()).not.toContain('token=');
+    await poll(() => page.url()).not.toContain('token=');
     await page.getByTestId('live-state').getByText('live', { exact: true }).waitFor({ timeout: 10_000 });
     expect(await page.evaluate('localStorage.length')).toBe(0);
   });
 
   it('empty log: the graph and the timeline say how to get data', async () => {
-    await expect.poll(() => page.locator('.state-empty').textContent()).toContain('sigil demo');
+    await poll(() => page.locator('.state-empty').textContent()).toContain('sigil demo');
     await tab('Audit timeline').click();
-    await expect.poll(() => page.locator('.state-empty').textContent()).toContain('The log is empty');
+    await poll(() => page.locator('.state-empty').textContent()).toContain('The log is empty');
     await page.screenshot({ path: `${ART}/dashboard-empty.png` });
     await tab('Delegation graph').click();
   });
@@ -82,7 +90,7 @@ describe(`dashboard against SIGIL`, () => {
   it('graph: shows the scenario agents, the delegation edges labelled with the narrowed scope, coloured by outcome', async () => {
     await node(AGENTS.reviewer).waitFor({ timeout: 10_000 });
     for (const a of [AGENTS.planner, AGENTS.researcher, AGENTS.writer, AGENTS.reviewer, AGENTS.triage]) {
-      await expect.poll(() => node(a).count()).toBe(1);
+      await poll(() => node(a).count()).toBe(1);
     }
     // The forged hop's subject never becomes a node: its chain did not verify.
     expect(await node(AGENTS.intruder).count()).toBe(0);
@@ -108,13 +116,13 @@ describe(`dashboard against SIGIL`, () => {
   it('graph: keyboard selection opens the node detail; the task filter hides other tasks', async () => {
     await node(AGENTS.reviewer).focus();
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.locator('.node-detail').textContent()).toContain('1 allowed');
+    await poll(() => page.locator('.node-detail').textContent()).toContain('1 allowed');
     await page.screenshot({ path: `${ART}/dashboard-graph-selected.png` });
     await page.selectOption('#graph-task', TASK);
-    await expect.poll(() => node(AGENTS.triage).count()).toBe(0);
+    await poll(() => node(AGENTS.triage).count()).toBe(0);
     expect(await node(AGENTS.planner).count()).toBe(1);
     await page.selectOption('#graph-task', TASK2);
-    await expect.poll(() => node(AGENTS.planner).count()).toBe(0);
+    await poll(() => node(AGENTS.planner).count()).toBe(0);
     expect(await node(AGENTS.triage).count()).toBe(1);
     await page.selectOption('#graph-task', '');
   });
@@ -138,7 +146,7 @@ describe(`dashboard against SIGIL`, () => {
     await tab('Token inspector').click();
     await page.fill('#tbit', scenario.tokens.forgedWidening);
     await page.getByRole('button', { name: 'Inspect' }).click();
-    await expect.poll(() => page.getByTestId('inspect-code').textContent()).toBe('TBIT_SCOPE_WIDENED');
+    await poll(() => page.getByTestId('inspect-code').textContent()).toBe('TBIT_SCOPE_WIDENED');
     const rows = page.locator('table.hops tbody tr');
     expect(await rows.count()).toBe(4);
     expect(await rows.nth(3).getAttribute('class')).toContain('bad-row');
@@ -160,7 +168,7 @@ describe(`dashboard against SIGIL`, () => {
   it('inspector: the real reviewer chain verifies', async () => {
     await page.fill('#tbit', scenario.tokens.reviewer);
     await page.getByRole('button', { name: 'Inspect' }).click();
-    await expect.poll(() => page.getByTestId('inspect-verdict').textContent()).toContain('Valid chain');
+    await poll(() => page.getByTestId('inspect-verdict').textContent()).toContain('Valid chain');
     expect(await page.locator('table.hops tbody tr').count()).toBe(3);
   });
 
@@ -169,28 +177,26 @@ describe(`dashboard against SIGIL`, () => {
     await page.locator('table.decisions tbody tr').first().waitFor();
     await page.selectOption('#f-decision', 'deny');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await expect
-      .poll(async () => new Set(await page.locator('table.decisions .pill').allTextContents()))
-      .toEqual(new Set(['deny']));
+    await poll(async () => new Set(await page.locator('table.decisions .pill').allTextContents())).toEqual(
+      new Set(['deny']),
+    );
     expect(await page.locator('table.decisions tbody tr').count()).toBe(4);
     await page.getByRole('button', { name: 'Reset' }).click();
     await page.fill('#f-code', 'TBIT_SCOPE_WIDENED');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await expect.poll(() => page.locator('table.decisions tbody tr').count()).toBe(1);
+    await poll(() => page.locator('table.decisions tbody tr').count()).toBe(1);
     await page.fill('#f-code', '');
     await page.fill('#f-task', TASK2);
     await page.getByRole('button', { name: 'Apply' }).click();
-    await expect.poll(() => page.locator('table.decisions tbody tr').count()).toBe(1);
+    await poll(() => page.locator('table.decisions tbody tr').count()).toBe(1);
     await page.getByRole('button', { name: 'Reset' }).click();
-    await expect.poll(() => page.locator('table.decisions tbody tr').count()).toBe(11);
+    await poll(() => page.locator('table.decisions tbody tr').count()).toBe(11);
   });
 
   it('audit: without a pinned key, verification refuses and says what to do', async () => {
     await selectAllowRow();
     await page.getByTestId('verify').click();
-    await expect
-      .poll(() => page.getByTestId('proof-verdict').textContent())
-      .toContain('no verifier key is pinned');
+    await poll(() => page.getByTestId('proof-verdict').textContent()).toContain('no verifier key is pinned');
   });
 
   it('audit: a real entry verifies in the browser against the pinned key', async () => {
@@ -199,7 +205,7 @@ describe(`dashboard against SIGIL`, () => {
     await selectAllowRow();
     await page.getByTestId('verify').click();
     const verdict = page.getByTestId('proof-verdict');
-    await expect.poll(() => verdict.textContent()).toContain('Verified');
+    await poll(() => verdict.textContent()).toContain('Verified');
     expect(await verdict.textContent()).toContain('Inclusion proof');
     await page.screenshot({ path: `${ART}/dashboard-audit.png`, fullPage: true });
   });
@@ -233,7 +239,7 @@ describe(`dashboard against SIGIL`, () => {
       });
       await page.getByTestId('verify').click();
       const verdict = page.getByTestId('proof-verdict');
-      await expect.poll(() => verdict.textContent(), { message: what }).toContain('Verification failed');
+      await poll(() => verdict.textContent(), { message: what }).toContain('Verification failed');
       expect(await verdict.locator('li.bad-text').textContent(), what).toContain(failing);
       if (what === 'proof hash')
         await page.screenshot({ path: `${ART}/dashboard-audit-tampered.png`, fullPage: true });
@@ -244,9 +250,7 @@ describe(`dashboard against SIGIL`, () => {
     await tab('Audit timeline').click();
     await selectAllowRow();
     await page.getByTestId('verify').click();
-    await expect
-      .poll(() => page.getByTestId('proof-verdict').textContent())
-      .toContain('LEDGER_SIGNATURE_INVALID');
+    await poll(() => page.getByTestId('proof-verdict').textContent()).toContain('LEDGER_SIGNATURE_INVALID');
     await pinKey(stack.verifierKey);
   });
 
@@ -255,9 +259,7 @@ describe(`dashboard against SIGIL`, () => {
     await page.locator('table.decisions tbody tr').first().waitFor();
     const before = await page.locator('table.decisions tbody tr').count();
     expect(await stack.call(scenario.tokens.researcher, 'fs.delete')).toBe(403);
-    await expect
-      .poll(() => page.locator('table.decisions tbody tr').count(), { timeout: 10_000 })
-      .toBe(before + 1);
+    await poll(() => page.locator('table.decisions tbody tr').count(), { timeout: 10_000 }).toBe(before + 1);
     const top = page.locator('table.decisions tbody tr').first();
     expect(await top.getAttribute('class')).toContain('fresh');
     expect(await top.textContent()).toContain('fs.delete');
@@ -265,12 +267,12 @@ describe(`dashboard against SIGIL`, () => {
 
   it('policy: shows the loaded bundle and its Rego, evaluates an input like Check', async () => {
     await tab('Policy').click();
-    await expect.poll(() => page.getByTestId('policy-revision').textContent()).toBe(POLICY_REV);
+    await poll(() => page.getByTestId('policy-revision').textContent()).toBe(POLICY_REV);
     expect(await page.locator('#rego-file option').allTextContents()).toContainEqual(
       expect.stringContaining('authz.rego'),
     );
     await page.getByRole('button', { name: 'Evaluate' }).click();
-    await expect.poll(() => page.getByTestId('policy-result').textContent()).toContain('"allowed": true');
+    await poll(() => page.getByTestId('policy-result').textContent()).toContain('"allowed": true');
     const input = JSON.parse(await page.inputValue('#policy-input')) as {
       sigil: { valid: boolean; code: string };
     };
@@ -278,9 +280,7 @@ describe(`dashboard against SIGIL`, () => {
     input.sigil.code = 'TBIT_EXPIRED';
     await page.fill('#policy-input', JSON.stringify(input));
     await page.getByRole('button', { name: 'Evaluate' }).click();
-    await expect
-      .poll(() => page.getByTestId('policy-result').textContent())
-      .toContain('"code": "POLICY_DENIED"');
+    await poll(() => page.getByTestId('policy-result').textContent()).toContain('"code": "POLICY_DENIED"');
     await page.screenshot({ path: `${ART}/dashboard-policy.png` });
   });
 
@@ -291,9 +291,7 @@ describe(`dashboard against SIGIL`, () => {
       buffer: gzipSync(Buffer.from('not a tar archive')),
     });
     await page.getByRole('button', { name: 'Upload' }).click();
-    await expect
-      .poll(() => page.locator('.policy .state-error').textContent())
-      .toContain('POLICY_BUNDLE_INVALID');
+    await poll(() => page.locator('.policy .state-error').textContent()).toContain('POLICY_BUNDLE_INVALID');
     expect(await page.getByTestId('policy-revision').textContent()).toBe(POLICY_REV);
     await page.setInputFiles('input[type=file]', {
       name: 'bundle.tar.gz',
@@ -301,35 +299,31 @@ describe(`dashboard against SIGIL`, () => {
       buffer: opaBuild('policy/default', ['envoy/authz/allow'], 'dash-policy-2'),
     });
     await page.getByRole('button', { name: 'Upload' }).click();
-    await expect.poll(() => page.getByTestId('policy-revision').textContent()).toBe('dash-policy-2');
+    await poll(() => page.getByTestId('policy-revision').textContent()).toBe('dash-policy-2');
     // The Check path hot-reloaded the same file: new decisions name the new revision.
-    await expect
-      .poll(
-        async () => {
-          await stack.call(scenario.tokens.writer, 'fs.read');
-          const r = await fetch(`${stack.adminUrl}/api/decisions?limit=1`, {
-            headers: { authorization: `Bearer ${stack.adminToken}` },
-          });
-          return ((await r.json()) as { items: { record: { policy_rev?: string } }[] }).items[0]?.record
-            .policy_rev;
-        },
-        { timeout: 15_000, interval: 1000 },
-      )
-      .toBe('dash-policy-2');
+    await poll(
+      async () => {
+        await stack.call(scenario.tokens.writer, 'fs.read');
+        const r = await fetch(`${stack.adminUrl}/api/decisions?limit=1`, {
+          headers: { authorization: `Bearer ${stack.adminToken}` },
+        });
+        return ((await r.json()) as { items: { record: { policy_rev?: string } }[] }).items[0]?.record
+          .policy_rev;
+      },
+      { timeout: 15_000, interval: 1000 },
+    ).toBe('dash-policy-2');
   });
 
   it('policy: a broken bundle dropped on disk shows as the last load error while the previous bundle stays', async () => {
     writeFileSync(stack.policyFile, gzipSync(Buffer.from('garbage, not a bundle')));
-    await expect
-      .poll(
-        async () => {
-          await tab('Audit timeline').click();
-          await tab('Policy').click();
-          return page.locator('.facts').textContent();
-        },
-        { timeout: 15_000, interval: 1000 },
-      )
-      .toContain('POLICY_BUNDLE_INVALID');
+    await poll(
+      async () => {
+        await tab('Audit timeline').click();
+        await tab('Policy').click();
+        return page.locator('.facts').textContent();
+      },
+      { timeout: 15_000, interval: 1000 },
+    ).toContain('POLICY_BUNDLE_INVALID');
     expect(await page.getByTestId('policy-revision').textContent()).toBe('dash-policy-2');
     await page.screenshot({ path: `${ART}/dashboard-policy-error.png` });
   });
@@ -350,9 +344,9 @@ describe(`dashboard against SIGIL`, () => {
     expect(res.status).toBe(403);
     await tab('Audit timeline').click();
     const row = page.locator('table.decisions tbody tr').first();
-    await expect.poll(() => row.textContent()).toContain(payload);
+    await poll(() => row.textContent()).toContain(payload);
     await row.click();
-    await expect.poll(() => page.locator('aside.detail').textContent()).toContain('<img');
+    await poll(() => page.locator('aside.detail').textContent()).toContain('<img');
     expect(await page.locator('aside.detail img, table.decisions img').count()).toBe(0);
     expect(await page.evaluate('window.__pwned')).toBeUndefined();
     expect(dialogs).toBe(0);
@@ -362,9 +356,9 @@ describe(`dashboard against SIGIL`, () => {
     await tab('Policy').click();
     await tab('Policy').focus();
     await page.keyboard.press('ArrowRight');
-    await expect.poll(() => page.getByRole('tab', { selected: true }).textContent()).toBe('Audit timeline');
+    await poll(() => page.getByRole('tab', { selected: true }).textContent()).toBe('Audit timeline');
     await page.keyboard.press('ArrowLeft');
-    await expect.poll(() => page.getByRole('tab', { selected: true }).textContent()).toBe('Policy');
+    await poll(() => page.getByRole('tab', { selected: true }).textContent()).toBe('Policy');
   });
 
   it('no CSP violations or script errors happened', () => {
@@ -385,7 +379,7 @@ async function pinKey(key: string): Promise<void> {
   await tab('Settings').click();
   await page.fill('#verifier-key', key);
   await page.getByRole('button', { name: 'Pin key' }).click();
-  await expect.poll(() => page.getByTestId('pinned-key').textContent()).toBe(key);
+  await poll(() => page.getByTestId('pinned-key').textContent()).toBe(key);
 }
 
 function flipB64(s: string): string {
