@@ -219,3 +219,27 @@ describe('mint → verify round trip (fast-check)', () => {
     );
   });
 });
+
+describe('tamper evidence (fast-check)', () => {
+  const good = forgeChild(forgeChild(forgeRoot()));
+  const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~';
+  it('positive control: the untouched chain verifies', () => {
+    expect(verifyChain(good, { trust: trust(), clock: clockAt(T0 + 5) }).depth).toBe(3);
+  });
+  it('changing any single character anywhere in a valid depth-3 chain is always rejected with a TbitError', () => {
+    fc.assert(
+      fc.property(fc.nat(good.length - 1), fc.constantFrom(...ALPHABET.split('')), (pos, ch) => {
+        if (good[pos] === ch) return;
+        const bad = good.slice(0, pos) + ch + good.slice(pos + 1);
+        try {
+          verifyChain(bad, { trust: trust(), clock: clockAt(T0 + 5) });
+        } catch (e) {
+          expect(e).toBeInstanceOf(TbitError);
+          return;
+        }
+        throw new Error(`accepted a token changed at ${pos} to ${ch}`);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
