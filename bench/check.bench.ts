@@ -8,7 +8,7 @@
  * envoy/bench/opa/policy.rego verifying the same root token with io.jwt.decode_verify and its JWT cache on).
  * Prints the figures; BENCHMARKS.md "## Check" is written from them by hand.
  *
- * Flags: --seconds N (measured run, default 8), --concurrency N (default 16), --json.
+ * Flags: --seconds N (one measured window, default 4), --rounds N (default 3), --concurrency N (default 16), --json.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,7 +31,8 @@ const flag = (name: string, def: number) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? Number(args[i + 1]) : def;
 };
-const SECONDS = flag('seconds', 8);
+const SECONDS = flag('seconds', 4);
+const ROUNDS = flag('rounds', 3);
 const CONCURRENCY = flag('concurrency', 16);
 const AUD = 'spiffe://sigil.mesh/agent/tools/bench';
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -120,30 +121,50 @@ interface Row {
   allowed: boolean;
 }
 
-async function measure(server: string, pid: number, port: number, dataFile: string): Promise<Row> {
-  const probe = ghz(port, dataFile, { n: 1 });
-  // Warm-up fills the verified-chain cache (OPA: its io.jwt cache) and JIT-compiles the hot path.
-  ghz(port, dataFile, { n: 3000 });
-  const c0 = cpuSeconds(pid);
+/** A running server under test. */
+interface Target {
+  name: string;
+  pid: number;
+  port: number;
+  dataFile: string;
+  allowed: boolean;
+  close(): Promise<void>;
+}
+
+/** One measured window: ghz for SECONDS, server CPU from /proc before/after. */
+function measure(t: Target): Row {
+  const c0 = cpuSeconds(t.pid);
   const t0 = process.hrtime.bigint();
-  const r = ghz(port, dataFile, { seconds: SECONDS });
+  const r = ghz(t.port, t.dataFile, { seconds: SECONDS });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cpu = cpuSeconds(pid) - c0;
+  const cpu = cpuSeconds(t.pid) - c0;
   // ghz -z cancels the calls in flight when time is up: at most one per worker may end in an error.
   const errors = Object.values(r.errorDistribution ?? {}).reduce((a, b) => a + b, 0);
-  if (errors > CONCURRENCY) throw new Error(`${server}: RPC errors ${JSON.stringify(r.errorDistribution)}`);
+  if (errors > CONCURRENCY) throw new Error(`${t.name}: RPC errors ${JSON.stringify(r.errorDistribution)}`);
   const checks = r.count - errors;
   return {
-    server,
+    server: t.name,
     checks,
     rps: checks / wall,
     p50ms: pct(r, 50),
     p99ms: pct(r, 99),
     cpuUsPerCheck: (cpu * 1e6) / checks,
     cores: cpu / wall,
-    allowed: (probe.statusCodeDistribution.OK ?? 0) === 1,
+    allowed: t.allowed,
   };
 }
+
+/** Probe (must be allowed) and warm-up: fills the verified-chain cache (OPA: its io.jwt cache), JITs the hot path. */
+function warm(port: number, dataFile: string): boolean {
+  const probe = ghz(port, dataFile, { n: 1 });
+  ghz(port, dataFile, { n: 3000 });
+  return (probe.statusCodeDistribution.OK ?? 0) === 1;
+}
+
+const median = (xs: number[]): number => {
+  const a = [...xs].sort((x, y) => x - y);
+  return a[Math.floor(a.length / 2)]!;
+};
 
 function checkData(token: string): object {
   return {
@@ -176,80 +197,81 @@ function checkData(token: string): object {
   };
 }
 
-async function main(): Promise<void> {
-  for (const [what, file] of [
-    ['ghz', GHZ],
-    ['opa-authz', OPA_AUTHZ],
-  ] as const) {
-    if (!existsSync(file)) throw new Error(`${what} missing at ${file}: run scripts/setup-tools.sh --bench`);
-  }
-  const model = cpus()[0]?.model ?? 'unknown';
-  console.log(`machine: nproc=${cpus().length} cpu="${model}" node=${process.version} clk_tck=${CLK_TCK}`);
-  console.log(
-    `load: ghz, concurrency ${CONCURRENCY}, 1 connection, ${SECONDS}s measured after 3000 warm-up calls\n`,
-  );
-  const rows: Row[] = [];
-  let jwks: unknown;
-  let token = '';
-  let tmpLast = '';
-  for (const durability of ['sync', 'fast'] as const) {
-    const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-check-'));
-    const [authz, admin, http, grpc] = (await freePorts(4)) as [number, number, number, number];
-    const file = join(dir, 'sigil.yaml');
-    writeFileSync(
-      file,
-      stringify({
-        sigil: {
-          data_dir: dir,
-          agent: { spiffe_id: AUD },
-          log: { level: 'warn' },
-          audit: { durability, checkpoint_interval: 0 },
-          authz: {
-            listen: `127.0.0.1:${authz}`,
-            routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }],
-          },
-          admin: { listen: `127.0.0.1:${admin}` },
-          issuer: { listen_http: `127.0.0.1:${http}`, listen_grpc: `127.0.0.1:${grpc}` },
+async function startSigilTarget(
+  durability: 'sync' | 'fast',
+): Promise<{ target: Target; token: string; jwks: unknown }> {
+  const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-check-'));
+  const [authz, admin, http, grpc] = (await freePorts(4)) as [number, number, number, number];
+  const file = join(dir, 'sigil.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      sigil: {
+        data_dir: dir,
+        agent: { spiffe_id: AUD },
+        log: { level: 'warn' },
+        audit: { durability, checkpoint_interval: 0 },
+        authz: {
+          listen: `127.0.0.1:${authz}`,
+          routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }],
         },
-      }),
-    );
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), '--config', file, 'serve'],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, SIGIL__LOG__LEVEL: 'info' },
+        admin: { listen: `127.0.0.1:${admin}` },
+        issuer: { listen_http: `127.0.0.1:${http}`, listen_grpc: `127.0.0.1:${grpc}` },
       },
-    );
-    try {
-      await waitFor(child, /"msg":"sigil ready"/, 'sigil serve');
-      const config = loadConfig({ file, env: {} });
-      const stores = await openIssuerStores(config, { watch: false });
-      token = new IssuerService({ config, ...stores }).mint(
-        {
-          sub: 'spiffe://sigil.mesh/agent/caller/bench',
-          task_id: 'bench',
-          tool_scope: ['fs.read', 'web.*'],
-          aud: AUD,
-          ttl: 300,
-        },
-        LOCAL_OPERATOR,
-      ).token;
-      jwks = stores.keys.jwks();
-      stores.close();
-      const data = join(dir, 'check.json');
-      writeFileSync(data, JSON.stringify(checkData(token)));
-      rows.push(await measure(`sigil (ledger ${durability})`, child.pid!, authz, data));
-    } finally {
-      await stop(child);
-      if (tmpLast) rmSync(tmpLast, { recursive: true, force: true });
-      tmpLast = dir;
-    }
+    }),
+  );
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), '--config', file, 'serve'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, SIGIL__LOG__LEVEL: 'info' },
+    },
+  );
+  const close = async () => {
+    await stop(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(child, /"msg":"sigil ready"/, 'sigil serve');
+    const config = loadConfig({ file, env: {} });
+    const stores = await openIssuerStores(config, { watch: false });
+    const token = new IssuerService({ config, ...stores }).mint(
+      {
+        sub: 'spiffe://sigil.mesh/agent/caller/bench',
+        task_id: 'bench',
+        tool_scope: ['fs.read', 'web.*'],
+        aud: AUD,
+        ttl: 300,
+      },
+      LOCAL_OPERATOR,
+    ).token;
+    const jwks = stores.keys.jwks();
+    stores.close();
+    const dataFile = join(dir, 'check.json');
+    writeFileSync(dataFile, JSON.stringify(checkData(token)));
+    const allowed = warm(authz, dataFile);
+    return {
+      target: {
+        name: `sigil (ledger ${durability})`,
+        pid: child.pid!,
+        port: authz,
+        dataFile,
+        allowed,
+        close,
+      },
+      token,
+      jwks,
+    };
+  } catch (e) {
+    await close();
+    throw e;
   }
+}
 
-  // Peer: opa-envoy-plugin stand-in with the same token and the same JWKS.
-  const dir = tmpLast;
+async function startOpaTarget(jwks: unknown, token: string): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-opa-'));
   const [port, rest] = (await freePorts(2)) as [number, number];
   const cfg = readFileSync(join(ROOT, 'envoy/bench/opa/config.yaml'), 'utf8').replace(
     '{{AUTHZ_PORT}}',
@@ -262,6 +284,8 @@ async function main(): Promise<void> {
       sigil: { jwks: JSON.stringify(jwks), issuer: 'spiffe://sigil.mesh/sigil/issuer', audience: AUD },
     }),
   );
+  const dataFile = join(dir, 'check.json');
+  writeFileSync(dataFile, JSON.stringify(checkData(token)));
   const opa = spawn(
     OPA_AUTHZ,
     [
@@ -278,44 +302,105 @@ async function main(): Promise<void> {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  try {
-    await waitFor(opa, /opa-authz listening/, 'opa-authz');
-    rows.push(
-      await measure('opa-envoy-plugin stand-in (OPA v1.22.3)', opa.pid!, port, join(dir, 'check.json')),
-    );
-  } finally {
+  const close = async () => {
     await stop(opa);
     rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(opa, /opa-authz listening/, 'opa-authz');
+    const allowed = warm(port, dataFile);
+    return { name: 'opa-envoy-plugin stand-in (OPA v1.22.3)', pid: opa.pid!, port, dataFile, allowed, close };
+  } catch (e) {
+    await close();
+    throw e;
   }
+}
 
-  // The floor: grpc-js with SIGIL's protos answering a constant response (no token, no ledger).
-  {
-    const [fport] = (await freePorts(1)) as [number];
-    const floor = spawn(
-      process.execPath,
-      ['--import', 'tsx', join(ROOT, 'bench/check-floor-server.ts'), String(fport)],
-      {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const fdir = mkdtempSync(join(tmpdir(), 'sigil-bench-floor-'));
-    try {
-      await waitFor(floor, /floor listening/, 'floor server');
-      writeFileSync(join(fdir, 'check.json'), JSON.stringify(checkData(token)));
-      rows.push(
-        await measure(
-          'grpc-js floor (constant answer, no work)',
-          floor.pid!,
-          fport,
-          join(fdir, 'check.json'),
-        ),
-      );
-    } finally {
-      await stop(floor);
-      rmSync(fdir, { recursive: true, force: true });
-    }
+async function startFloorTarget(token: string): Promise<Target> {
+  const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-floor-'));
+  const [port] = (await freePorts(1)) as [number];
+  const floor = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'bench/check-floor-server.ts'), String(port)],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const dataFile = join(dir, 'check.json');
+  writeFileSync(dataFile, JSON.stringify(checkData(token)));
+  const close = async () => {
+    await stop(floor);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(floor, /floor listening/, 'floor server');
+    const allowed = warm(port, dataFile);
+    return {
+      name: 'grpc-js floor (constant answer, no work)',
+      pid: floor.pid!,
+      port,
+      dataFile,
+      allowed,
+      close,
+    };
+  } catch (e) {
+    await close();
+    throw e;
   }
+}
+
+async function main(): Promise<void> {
+  for (const [what, file] of [
+    ['ghz', GHZ],
+    ['opa-authz', OPA_AUTHZ],
+  ] as const) {
+    if (!existsSync(file)) throw new Error(`${what} missing at ${file}: run scripts/setup-tools.sh --bench`);
+  }
+  const model = cpus()[0]?.model ?? 'unknown';
+  console.log(`machine: nproc=${cpus().length} cpu="${model}" node=${process.version} clk_tck=${CLK_TCK}`);
+  console.log(
+    `load: ghz, concurrency ${CONCURRENCY}, 1 connection, ${ROUNDS} interleaved rounds of ${SECONDS}s per server after 3000 warm-up calls; medians\n`,
+  );
+  // All four servers run at once and are measured in interleaved rounds, so a burst of load from other
+  // processes on this shared machine hits every server alike; the median round is reported.
+  const targets: Target[] = [];
+  const rowsBy = new Map<string, Row[]>();
+  try {
+    const sync = await startSigilTarget('sync');
+    targets.push(sync.target);
+    targets.push((await startSigilTarget('fast')).target);
+    targets.push(await startOpaTarget(sync.jwks, sync.token));
+    targets.push(await startFloorTarget(sync.token));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const t of targets) {
+        const row = measure(t);
+        rowsBy.set(t.name, [...(rowsBy.get(t.name) ?? []), row]);
+      }
+    }
+  } finally {
+    for (const t of targets) await t.close();
+  }
+  const rows: Row[] = targets.map((t) => {
+    const rs = rowsBy.get(t.name)!;
+    return {
+      server: t.name,
+      checks: Math.round(median(rs.map((r) => r.checks))),
+      rps: median(rs.map((r) => r.rps)),
+      p50ms: median(rs.map((r) => r.p50ms)),
+      p99ms: median(rs.map((r) => r.p99ms)),
+      cpuUsPerCheck: median(rs.map((r) => r.cpuUsPerCheck)),
+      cores: median(rs.map((r) => r.cores)),
+      allowed: t.allowed,
+    };
+  });
+  const spread = targets.map(
+    (t) =>
+      `${t.name}: CPU µs/check per round ${rowsBy
+        .get(t.name)!
+        .map((r) => r.cpuUsPerCheck.toFixed(0))
+        .join(', ')}`,
+  );
 
   // Attribution: what one ledger append costs alone (same record shape, 16 concurrent appends per
   // group commit like the load above), measured in this process with process.cpuUsage (all threads).
@@ -397,6 +482,7 @@ async function main(): Promise<void> {
         `${(r.cpuUsPerCheck - floorRow.cpuUsPerCheck).toFixed(1)} µs above the grpc-js floor; target ≤ 50 µs: ${r.cpuUsPerCheck <= 50 ? 'met' : 'NOT met'}`,
     );
   }
+  for (const l of spread) console.log(l);
   for (const l of ledgerRows) console.log(l);
   if (args.includes('--json'))
     console.log(JSON.stringify({ machine: { nproc: cpus().length, cpu: model }, rows }));
