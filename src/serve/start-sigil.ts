@@ -31,6 +31,8 @@ export interface StartSigilDeps {
    * Default: the dashboard API (src/admin/api dashboardApi).
    */
   adminHandlers?: (parts: SigilParts) => AdminHandlers | Promise<AdminHandlers>;
+  /** Longest wait for in-flight Checks on close(), ms (default 5000). */
+  drainMs?: number;
 }
 
 /** Handlers for the admin server; an optional `close` ends their streams on shutdown. */
@@ -142,6 +144,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
       listen: config.authz.listen,
       check,
       maxMessageBytes: Math.max(4 * 1024 * 1024, 2 * config.authz.max_body_bytes + 1024 * 1024),
+      ...(deps.drainMs !== undefined ? { drainMs: deps.drainMs } : {}),
     });
     // Drain Checks first so every in-flight decision is still recorded before the ledger closes.
     cleanup.push(() => authz.close());

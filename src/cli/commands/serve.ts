@@ -1,5 +1,6 @@
 /** `sigil serve`: run the sidecar (ext_authz gRPC, issuer endpoint, admin server) until SIGTERM/SIGINT. */
 import type { Command } from 'commander';
+import { ConfigError } from '../../config/index.js';
 import { startSigil } from '../../serve/index.js';
 import { cliConfig, runCommand } from '../context.js';
 
@@ -16,14 +17,21 @@ export function register(program: Command): void {
         let config = cliConfig(cmd);
         if (opts.listen) config = { ...config, authz: { ...config.authz, listen: opts.listen } };
         if (opts.admin) config = { ...config, admin: { ...config.admin, listen: opts.admin } };
-        const sigil = await startSigil(config);
+        const drainMs = Number(opts.drainMs);
+        if (!Number.isSafeInteger(drainMs) || drainMs < 0 || drainMs > 600_000) {
+          throw new ConfigError(
+            'CONFIG_INVALID',
+            '--drain-ms must be an integer number of milliseconds in [0, 600000]',
+          );
+        }
+        const sigil = await startSigil(config, { drainMs });
         await new Promise<void>((resolve) => {
           const stop = (signal: string) => {
             sigil.logger.info({ signal }, 'draining');
             // A second signal stops at once.
             process.once('SIGINT', () => process.exit(130));
             process.once('SIGTERM', () => process.exit(143));
-            const hard = setTimeout(() => process.exit(1), Number(opts.drainMs) + 5000);
+            const hard = setTimeout(() => process.exit(1), drainMs + 5000);
             hard.unref();
             sigil.close().then(resolve, resolve);
           };
