@@ -11,12 +11,14 @@ import type { Proc } from './proc.js';
 import { profileTop } from './profile.js';
 import { cpuSeconds, peakRssMiB } from './sampler.js';
 import { type SigilFixture, sigilIssuerTokens, startSigil } from './sigil.js';
-import { type CpuPlan, type Paths, startEnvoy, startOpa, startUpstream } from './stack.js';
+import { type CpuPlan, type Paths, startEnvoy, startFloor, startOpa, startUpstream } from './stack.js';
 import { benchIssuerTokens, requestMix, type TokenSet } from './tokens.js';
 
 /** The configurations of the comparison. */
 export const CONFIGS = ['none', 'sigil', 'sigil-fast', 'sigil-depth3', 'opa'] as const;
-export type ConfigName = (typeof CONFIGS)[number];
+/** Extra configurations, only run when named with --configs. */
+export const EXTRA_CONFIGS = ['grpc-floor'] as const;
+export type ConfigName = (typeof CONFIGS)[number] | (typeof EXTRA_CONFIGS)[number];
 
 /** Human labels used in tables. */
 export const CONFIG_LABEL: Record<ConfigName, string> = {
@@ -25,6 +27,7 @@ export const CONFIG_LABEL: Record<ConfigName, string> = {
   'sigil-fast': '(b) SIGIL, fast ledger',
   'sigil-depth3': '(b) SIGIL, depth-3 chain, durable',
   opa: '(c) OPA ext_authz (opa-envoy-plugin path)',
+  'grpc-floor': "(floor) SIGIL's gRPC server, trivial decision",
 };
 
 /** Options of one run. */
@@ -130,13 +133,14 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
     const up = await startUpstream(o.paths, dir, o.cpu.upstream);
     procs.push(up.proc);
     let tokens: TokenSet;
-    if (config === 'none' || config === 'opa') {
+    if (config === 'none' || config === 'opa' || config === 'grpc-floor') {
       // Same token kind and JWKS shape as SIGIL's root tokens; from SIGIL's own issuer when it exists.
       tokens = await tokensForPeer(o, dir);
       if (config === 'opa') {
         const opa = await startOpa(o.paths, dir, tokens, o.cpu.authorizer);
         authz = { proc: opa.proc, port: opa.port };
       }
+      if (config === 'grpc-floor') authz = await startFloor(o.paths, dir, o.cpu.authorizer);
     } else {
       const fx = await startSigil(o.paths, dir, {
         durability: config === 'sigil-fast' ? 'fast' : 'sync',

@@ -190,3 +190,25 @@ export async function startOpa(
   await proc.waitFor(/opa-authz listening/);
   return { proc, port };
 }
+
+/** Starts the transport floor (bench/e2e/floor-server.ts). */
+export async function startFloor(
+  p: Paths,
+  dir: string,
+  cpus?: string,
+): Promise<{ proc: Proc; port: number }> {
+  // The compiled tree has no bench/: this small script runs through tsx and loads the compiled
+  // src/authz/server.js when the run measures compiled SIGIL.
+  const cli = process.env.SIGIL_BENCH_CLI;
+  const proc = startProcess({
+    name: 'floor',
+    env: { ...process.env, SIGIL_FLOOR_SERVER: cli ? join(cli, '..', '..', 'authz', 'server.js') : '' },
+    cmd: process.execPath,
+    args: ['--import', 'tsx', join(p.root, 'bench', 'e2e', 'floor-server.ts')],
+    cpus,
+    cwd: p.root,
+    logFile: join(dir, 'floor.log'),
+  });
+  const m = await proc.waitFor(/floor listening 127\.0\.0\.1:(\d+)/, 60_000);
+  return { proc, port: Number(m[1]) };
+}

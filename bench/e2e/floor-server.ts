@@ -1,0 +1,47 @@
+/**
+ * The transport floor (bench:e2e configuration `grpc-floor`, not in the default set): SIGIL's own
+ * ext_authz gRPC server (src/authz/server.ts: grpc-js, proto-loader decode, direct response encoder)
+ * with a trivial decision instead of the pipeline, so a run shows how much of SIGIL's cost per
+ * Check is the transport alone. It is NOT an authorizer: it reads the expected outcome from the
+ * benchmark's own `case=` query parameter and checks nothing.
+ */
+import { pathToFileURL } from 'node:url';
+import type * as ServerModule from '../../src/authz/server.js';
+import type { CheckRequest, CheckResponse, HeaderValueOption } from '../../src/authz/types.js';
+
+// The compiled server when the run measures compiled SIGIL (same code SIGIL runs), else the sources.
+const compiled = process.env.SIGIL_FLOOR_SERVER;
+const { startAuthzServer } = (await import(
+  compiled ? pathToFileURL(compiled).href : '../../src/authz/server.js'
+)) as typeof ServerModule;
+
+const set = (key: string, value: string): HeaderValueOption => ({
+  header: { key, value },
+  appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD',
+});
+
+async function decide(req: CheckRequest): Promise<CheckResponse> {
+  const path = req.attributes?.request?.http?.path ?? '';
+  const c = /[?&]case=([a-z_]+)/.exec(path)?.[1];
+  if (c === 'allow') {
+    return {
+      status: { code: 0, message: '' },
+      okResponse: {
+        headers: [set('x-sigil-sub', 'spiffe://floor')],
+        headersToRemove: [],
+        responseHeadersToAdd: [],
+      },
+    };
+  }
+  const http = c === 'bad_token' ? 401 : 403;
+  return {
+    status: { code: http === 401 ? 16 : 7, message: 'floor' },
+    deniedResponse: { status: { code: http }, headers: [], body: '{"code":"FLOOR"}' },
+  };
+}
+
+const server = await startAuthzServer({ listen: process.argv[2] ?? '127.0.0.1:0', check: decide });
+process.stdout.write(`floor listening 127.0.0.1:${server.port}\n`);
+process.on('SIGTERM', () => {
+  server.close().then(() => process.exit(0));
+});
