@@ -1,8 +1,8 @@
 /** `sigil serve`: run the sidecar (ext_authz gRPC, issuer endpoint, admin server) until SIGTERM/SIGINT. */
 import type { Command } from 'commander';
-import { ConfigError } from '../../config/index.js';
+import { ConfigError, loadConfig } from '../../config/index.js';
 import { startSigil } from '../../serve/index.js';
-import { cliConfig, runCommand } from '../context.js';
+import { type GlobalOptions, runCommand } from '../context.js';
 
 /** Registers `sigil serve`. */
 export function register(program: Command): void {
@@ -14,9 +14,16 @@ export function register(program: Command): void {
     .option('--drain-ms <ms>', 'longest wait for in-flight checks on shutdown', '5000')
     .action((opts: { listen?: string; admin?: string; drainMs: string }, cmd: Command) =>
       runCommand(async () => {
-        let config = cliConfig(cmd);
-        if (opts.listen) config = { ...config, authz: { ...config.authz, listen: opts.listen } };
-        if (opts.admin) config = { ...config, admin: { ...config.admin, listen: opts.admin } };
+        // Flags go through the config schema like every other source, so a bad address is CONFIG_INVALID.
+        const g = cmd.optsWithGlobals<GlobalOptions>();
+        const config = loadConfig({
+          ...(g.config ? { file: g.config } : {}),
+          overrides: {
+            ...(g.data ? { data_dir: g.data } : {}),
+            ...(opts.listen ? { authz: { listen: opts.listen } } : {}),
+            ...(opts.admin ? { admin: { listen: opts.admin } } : {}),
+          },
+        });
         const drainMs = Number(opts.drainMs);
         if (!Number.isSafeInteger(drainMs) || drainMs < 0 || drainMs > 600_000) {
           throw new ConfigError(
