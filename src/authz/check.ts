@@ -14,6 +14,7 @@ import { checkBinding, type PeerBinding } from './check-binding.js';
 import { AuthzError } from './errors.js';
 import { extractRequest, type RequestView } from './extract-request.js';
 import { extractToken } from './extract-token.js';
+import { fullRequest } from './lib/lazy-request.js';
 import { type ChainSummary, defaultPolicy, type PolicyDecider, type PolicyVerdict } from './policy-hook.js';
 import type { ToolResolver } from './resolve-tool.js';
 import { allowResponse, denyResponse, SIGIL_HEADER_PREFIX } from './respond.js';
@@ -231,8 +232,16 @@ export function createCheck(o: CheckOptions): CheckFn {
         chainSummary = summary(chain, tokenHash!);
         record.chain = chainSummary.hops;
       }
+      // The built-in policy never reads the request, so the full proto-loader object (costly) is only built
+      // for an external decider; a request only the full decoder rejects is then a bad request, not a crash.
+      let request: CheckRequest;
+      try {
+        request = o.policy === defaultPolicy ? req : fullRequest(req);
+      } catch (e) {
+        throw new AuthzError('AUTHZ_BAD_REQUEST', 'CheckRequest is not valid protobuf', e);
+      }
       const decide = o.policy.decide({
-        request: req,
+        request,
         ...(chainSummary ? { chain: chainSummary } : {}),
         tools: resolved.tools,
         toolSource: resolved.source,

@@ -15,6 +15,8 @@ import {
 } from '@grpc/grpc-js';
 import type { CheckFn } from './check.js';
 import { encodeCheckResponse } from './lib/encode-response.js';
+import { withFullRequest } from './lib/lazy-request.js';
+import { readCheckRequest } from './lib/read-check-request.js';
 import { authzProtos } from './proto.js';
 import { denyResponse } from './respond.js';
 import type { CheckRequest, CheckResponse } from './types.js';
@@ -69,10 +71,17 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
 
   const def = service(grpc, AUTHZ_SERVICE).service;
   const generic = def.Check!.responseSerialize as (v: CheckResponse) => Buffer;
+  const fullDecode = def.Check!.requestDeserialize as (b: Buffer) => CheckRequest;
   const authzDef = {
     ...def,
     Check: {
       ...def.Check!,
+      // Hot path: read only the pipeline's fields; the full proto-loader object is built if a policy asks for
+      // it. Inputs the narrow reader does not model go through proto-loader as before (same object or error).
+      requestDeserialize: (b: Buffer): CheckRequest => {
+        const narrow = readCheckRequest(b);
+        return narrow === undefined ? fullDecode(b) : withFullRequest(narrow, () => fullDecode(b));
+      },
       // Direct encoder on the hot path (same bytes as protobufjs, tested); protobufjs for anything it refuses.
       responseSerialize: (v: CheckResponse): Buffer => {
         try {
