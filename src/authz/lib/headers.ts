@@ -8,40 +8,43 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** RFC 9110 §5.1 field-name token, lower-cased as Envoy sends it (plus HTTP/2 pseudo-headers). */
 const HEADER_NAME = /^:?[a-z0-9!#$%&'*+.^_`|~-]+$/;
 
+interface Tally {
+  out: Record<string, string>;
+  count: number;
+  bytes: number;
+}
+
+/** Adds one header to `t.out`, enforcing the limits. Module-level rather than a per-call closure (hot path). */
+function add(t: Tally, rawKey: unknown, value: unknown): void {
+  if (typeof rawKey !== 'string' || typeof value !== 'string') {
+    throw new AuthzError('AUTHZ_BAD_REQUEST', 'header key and value must be strings');
+  }
+  if (++t.count > LIMITS.maxHeaders) {
+    throw new AuthzError('AUTHZ_HEADERS_TOO_LARGE', `more than ${LIMITS.maxHeaders} headers`);
+  }
+  if (rawKey.length > LIMITS.maxHeaderName || value.length > LIMITS.maxHeaderValue) {
+    throw new AuthzError('AUTHZ_HEADERS_TOO_LARGE', `header ${rawKey.slice(0, 64)} is too large`);
+  }
+  t.bytes += rawKey.length + value.length;
+  if (t.bytes > LIMITS.maxHeaderBytes) {
+    throw new AuthzError('AUTHZ_HEADERS_TOO_LARGE', `headers exceed ${LIMITS.maxHeaderBytes} bytes in total`);
+  }
+  const key = rawKey.toLowerCase();
+  if (!HEADER_NAME.test(key)) throw new AuthzError('AUTHZ_BAD_REQUEST', 'invalid header name');
+  const prev = t.out[key];
+  t.out[key] = prev === undefined ? value : `${prev},${value}`;
+}
+
 /**
  * Returns a null-prototype record of lower-case header name → value, merging duplicates with ','
  * (RFC 9110 §5.3). Throws AuthzError on too many / too large headers or undecodable raw values.
  */
 export function normalizeHeaders(http: HttpRequest): Record<string, string> {
-  const out: Record<string, string> = Object.create(null);
-  let count = 0;
-  let bytes = 0;
-  const add = (rawKey: unknown, value: unknown): void => {
-    if (typeof rawKey !== 'string' || typeof value !== 'string') {
-      throw new AuthzError('AUTHZ_BAD_REQUEST', 'header key and value must be strings');
-    }
-    if (++count > LIMITS.maxHeaders) {
-      throw new AuthzError('AUTHZ_HEADERS_TOO_LARGE', `more than ${LIMITS.maxHeaders} headers`);
-    }
-    if (rawKey.length > LIMITS.maxHeaderName || value.length > LIMITS.maxHeaderValue) {
-      throw new AuthzError('AUTHZ_HEADERS_TOO_LARGE', `header ${rawKey.slice(0, 64)} is too large`);
-    }
-    bytes += rawKey.length + value.length;
-    if (bytes > LIMITS.maxHeaderBytes) {
-      throw new AuthzError(
-        'AUTHZ_HEADERS_TOO_LARGE',
-        `headers exceed ${LIMITS.maxHeaderBytes} bytes in total`,
-      );
-    }
-    const key = rawKey.toLowerCase();
-    if (!HEADER_NAME.test(key)) throw new AuthzError('AUTHZ_BAD_REQUEST', 'invalid header name');
-    const prev = out[key];
-    out[key] = prev === undefined ? value : `${prev},${value}`;
-  };
+  const t: Tally = { out: Object.create(null) as Record<string, string>, count: 0, bytes: 0 };
   const map = http.headers;
   if (map !== undefined && map !== null) {
     if (typeof map !== 'object') throw new AuthzError('AUTHZ_BAD_REQUEST', 'headers must be a map');
-    for (const key of Object.keys(map)) add(key, map[key]);
+    for (const key of Object.keys(map)) add(t, key, map[key]);
   }
   const list = http.headerMap?.headers;
   if (list !== undefined && list !== null) {
@@ -61,8 +64,8 @@ export function normalizeHeaders(http: HttpRequest): Record<string, string> {
           throw new AuthzError('AUTHZ_INVALID_ENCODING', 'header value is not valid UTF-8', e);
         }
       }
-      add(h?.key, value ?? '');
+      add(t, h?.key, value ?? '');
     }
   }
-  return out;
+  return t.out;
 }
