@@ -80,7 +80,7 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
       // it. Inputs the narrow reader does not model go through proto-loader as before (same object or error).
       requestDeserialize: (b: Buffer): CheckRequest => {
         const narrow = readCheckRequest(b);
-        return narrow === undefined ? fullDecode(b) : withFullRequest(narrow, () => fullDecode(b));
+        return narrow === undefined ? fullDecode(b) : withFullRequest(narrow, b, fullDecode);
       },
       // Direct encoder on the hot path (same bytes as protobufjs, tested); protobufjs for anything it refuses.
       responseSerialize: (v: CheckResponse): Buffer => {

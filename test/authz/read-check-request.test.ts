@@ -156,9 +156,9 @@ describe('readCheckRequest', () => {
       },
     });
     let builds = 0;
-    const narrow = withFullRequest(readCheckRequest(bytes)!, () => {
+    const narrow = withFullRequest(readCheckRequest(bytes)!, bytes, (b) => {
       builds++;
-      return decode(bytes);
+      return decode(b);
     });
     expect(narrow.attributes?.destination).toBeUndefined();
     const full = fullRequest(narrow);

@@ -24,6 +24,9 @@ const WIRE_I64 = 1;
 const WIRE_LEN = 2;
 const WIRE_I32 = 5;
 
+/** Node's Buffer#utf8Slice (what protobufjs' BufferReader uses): same decoding as toString('utf8'), no argument checks. */
+type Utf8Sliceable = Buffer & { utf8Slice(start: number, end: number): string };
+
 class Cursor {
   pos: number;
   constructor(
@@ -56,7 +59,7 @@ class Cursor {
 
   string(end: number): string {
     const stop = this.len(end);
-    const s = this.buf.toString('utf8', this.pos, stop);
+    const s = (this.buf as Utf8Sliceable).utf8Slice(this.pos, stop);
     this.pos = stop;
     return s;
   }
