@@ -6,7 +6,7 @@ import { AuthzError } from './errors.js';
 import type { RequestView } from './extract-request.js';
 import { LIMITS } from './lib/limits.js';
 import { mcpTools } from './lib/mcp.js';
-import { compileRoute, fillTemplate, type RoutePattern } from './lib/route-pattern.js';
+import { compileRoute, compileTemplate, type RoutePattern } from './lib/route-pattern.js';
 
 /** A configured route rule (authz.routes). */
 export interface RouteRule {
@@ -37,10 +37,12 @@ export function toolResolver(opts: {
   routes: RouteRule[];
   publicRoutes: { method: string; path: string }[];
 }): ToolResolver {
-  const routes: { p: RoutePattern; tool: string }[] = opts.routes.map((r) => ({
-    p: compileRoute(r.method, r.path),
-    tool: r.tool,
-  }));
+  const routes: { p: RoutePattern; tool: (captures: Record<string, string>) => string }[] = opts.routes.map(
+    (r) => ({
+      p: compileRoute(r.method, r.path),
+      tool: compileTemplate(r.tool),
+    }),
+  );
   const pub = opts.publicRoutes.map((r) => compileRoute(r.method, r.path));
   return {
     isPublic: (view) => pub.some((p) => p.match(view.method, view.path) !== undefined),
@@ -66,7 +68,7 @@ export function toolResolver(opts: {
       for (const r of routes) {
         const caps = r.p.match(view.method, view.path);
         if (caps !== undefined) {
-          add([fillTemplate(r.tool, caps)], 'route');
+          add([r.tool(caps)], 'route');
           break;
         }
       }

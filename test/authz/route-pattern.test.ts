@@ -1,7 +1,9 @@
 /** Route patterns of authz.routes / public_routes (docs/authz.md §10). */
+
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkFromConfig } from '../../src/authz/create-check.js';
-import { compileRoute, fillTemplate } from '../../src/authz/lib/route-pattern.js';
+import { compileRoute, compileTemplate, fillTemplate } from '../../src/authz/lib/route-pattern.js';
 import { toolResolver } from '../../src/authz/resolve-tool.js';
 import { loadConfig } from '../../src/config/index.js';
 import { testIdentity } from '../support/identity.js';
@@ -49,4 +51,60 @@ describe('route patterns', () => {
       );
     },
   );
+});
+
+describe('route pattern matching agrees with the split-based definition', () => {
+  /** The definition (docs/authz.md §Routes) written the obvious way: walk path.split('/').slice(1). */
+  function reference(pattern: string, path: string): Record<string, string> | undefined {
+    const segs = pattern.split('/').slice(1);
+    const parts = path.split('/').slice(1);
+    const caps: Record<string, string> = Object.create(null);
+    for (let i = 0; i < segs.length; i++) {
+      const s = segs[i]!;
+      if (s === '**') return caps;
+      const p = parts[i];
+      if (p === undefined) return undefined;
+      if (s === '*') {
+        if (p === '') return undefined;
+      } else if (s.startsWith('{')) {
+        if (p === '') return undefined;
+        try {
+          caps[s.slice(1, -1)] = decodeURIComponent(p);
+        } catch {
+          caps[s.slice(1, -1)] = '\uFFFD';
+        }
+      } else if (s !== p) return undefined;
+    }
+    return parts.length === segs.length ? caps : undefined;
+  }
+  const seg = fc.constantFrom('a', 'b', '', 'x.y', '%41', '%E0');
+  const patSeg = fc.constantFrom('a', 'b', '*', '{n}', '{m}', '');
+  it('on random patterns and paths', () => {
+    fc.assert(
+      fc.property(
+        fc.array(patSeg, { maxLength: 4 }),
+        fc.boolean(),
+        fc.array(seg, { maxLength: 6 }),
+        fc.constantFrom('/', '', 'z/'),
+        (ps, rest, parts, lead) => {
+          const pattern = `/${[...ps, ...(rest ? ['**'] : [])].join('/')}`;
+          const path = lead + parts.join('/');
+          expect(compileRoute('GET', pattern).match('GET', path)).toEqual(reference(pattern, path));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+  it('compiled tool templates fill like fillTemplate', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom('mcp.', '{name}', '{x}', '{', '}', 'a', '{1}'), { maxLength: 5 }),
+        fc.dictionary(fc.constantFrom('name', 'x'), fc.string({ maxLength: 4 })),
+        (bits, caps) => {
+          const tool = bits.join('');
+          expect(compileTemplate(tool)(caps)).toBe(fillTemplate(tool, caps));
+        },
+      ),
+    );
+  });
 });
