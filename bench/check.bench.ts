@@ -8,7 +8,9 @@
  * envoy/bench/opa/policy.rego verifying the same root token with io.jwt.decode_verify and its JWT cache on).
  * Prints the figures; BENCHMARKS.md "## Check" is written from them by hand.
  *
- * Flags: --seconds N (one measured window, default 4), --rounds N (default 3), --concurrency N (default 16), --json.
+ * Flags: --seconds N (one measured window, default 4), --rounds N (default 3), --concurrency N (default 16), --json,
+ * --baseline DIR (also run `sigil serve` (ledger sync) from another checkout, e.g. `git archive <rev>` + a node_modules
+ * link, in the same interleaved rounds: before/after figures from one machine state).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +36,7 @@ const flag = (name: string, def: number) => {
 const SECONDS = flag('seconds', 4);
 const ROUNDS = flag('rounds', 3);
 const CONCURRENCY = flag('concurrency', 16);
+const BASELINE = args.includes('--baseline') ? resolve(args[args.indexOf('--baseline') + 1]!) : undefined;
 const AUD = 'spiffe://sigil.mesh/agent/tools/bench';
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
@@ -199,6 +202,7 @@ function checkData(token: string): object {
 
 async function startSigilTarget(
   durability: 'sync' | 'fast',
+  tree: string = ROOT,
 ): Promise<{ target: Target; token: string; jwks: unknown }> {
   const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-check-'));
   const [authz, admin, http, grpc] = (await freePorts(4)) as [number, number, number, number];
@@ -222,9 +226,18 @@ async function startSigilTarget(
   );
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), '--config', file, 'serve'],
+    [
+      // CHECK_PROF=<dir>: write a V8 CPU profile of each `sigil serve` (attribution; figures then include the profiler).
+      ...(process.env.CHECK_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.CHECK_PROF] : []),
+      '--import',
+      'tsx',
+      join(tree, 'src/cli/main.ts'),
+      '--config',
+      file,
+      'serve',
+    ],
     {
-      cwd: ROOT,
+      cwd: tree,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SIGIL__LOG__LEVEL: 'info' },
     },
@@ -254,7 +267,7 @@ async function startSigilTarget(
     const allowed = warm(authz, dataFile);
     return {
       target: {
-        name: `sigil (ledger ${durability})`,
+        name: tree === ROOT ? `sigil (ledger ${durability})` : `sigil BASELINE (ledger ${durability})`,
         pid: child.pid!,
         port: authz,
         dataFile,
@@ -372,6 +385,7 @@ async function main(): Promise<void> {
     targets.push((await startSigilTarget('fast')).target);
     targets.push(await startOpaTarget(sync.jwks, sync.token));
     targets.push(await startFloorTarget(sync.token));
+    if (BASELINE) targets.push((await startSigilTarget('sync', BASELINE)).target);
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {
         const row = measure(t);
@@ -480,6 +494,12 @@ async function main(): Promise<void> {
     console.log(
       `${r.server}: CPU per check ${(r.cpuUsPerCheck / peer.cpuUsPerCheck).toFixed(2)}× the peer's; ` +
         `${(r.cpuUsPerCheck - floorRow.cpuUsPerCheck).toFixed(1)} µs above the grpc-js floor; target ≤ 50 µs: ${r.cpuUsPerCheck <= 50 ? 'met' : 'NOT met'}`,
+    );
+  }
+  if (BASELINE) {
+    const before = rows[4]!;
+    console.log(
+      `baseline ${BASELINE}: sigil (ledger sync) CPU per check now ${(rows[0]!.cpuUsPerCheck / before.cpuUsPerCheck).toFixed(2)}× the baseline's`,
     );
   }
   for (const l of spread) console.log(l);
