@@ -76,6 +76,8 @@ const authz = z
   .object({
     /** ext_authz gRPC listener: host:port or unix:/path. */
     listen: hostPort.default('127.0.0.1:9191'),
+    /** gRPC transport of the ext_authz listener: `grpc-js` (@grpc/grpc-js) or `h2` (lean node:http2 server, docs/authz.md §Transport). */
+    transport: z.enum(['grpc-js', 'h2']).default('grpc-js'),
     /** Header carrying the bearer token. */
     token_header: z.string().toLowerCase().default('authorization'),
     /** Expected leaf `aud`. Default: this sidecar's agent SPIFFE ID. */
@@ -91,7 +93,12 @@ const authz = z
     /** Routes allowed without a valid chain (still logged). */
     public_routes: z.array(route.omit({ tool: true })).default([]),
     /** Largest request body inspected for MCP JSON-RPC, in bytes. */
-    max_body_bytes: z.number().int().min(0).max(16 * 1024 * 1024).default(1024 * 1024),
+    max_body_bytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(16 * 1024 * 1024)
+      .default(1024 * 1024),
     /** A verified request naming no tool (body, header, routes) is denied (AUTHZ_NO_TOOL); false = allowed on identity alone. */
     require_tool: z.boolean().default(true),
   })
