@@ -164,6 +164,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     logger.info(
       {
         authz: authz.address,
+        authz_transport: config.authz.transport,
         admin: admin.url,
         issuer_http: issuer.http?.url,
         issuer_grpc: issuer.grpc?.target,
