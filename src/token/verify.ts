@@ -8,7 +8,7 @@ import { TbitError } from './errors.js';
 import { audCovers } from './lib/audience.js';
 import { sha256b64url } from './lib/b64.js';
 import { walkChain } from './lib/chain.js';
-import { type ParsedHop, parseHop, splitToken } from './lib/hop.js';
+import { type ParsedHop, parseHops, splitToken } from './lib/hop.js';
 import { resolveLimits } from './lib/rules.js';
 import { scopeAllows } from './scope-allows.js';
 import { parseSpiffeId } from './spiffe-id.js';
@@ -27,7 +27,7 @@ export function verifyChain(token: string, options: VerifyOptions): VerifiedChai
       `${parts.length} hops exceed max_chain_depth ${limits.maxChainDepth}`,
     );
   }
-  const hops = parts.map(parseHop);
+  const hops = parseHops(token, parts);
   walkChain(hops, { limits, now: nowSeconds(options.clock ?? systemClock), trust: options.trust });
   const last = hops.length - 1;
   const leaf = hops[last]!.claims;

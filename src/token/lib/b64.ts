@@ -28,6 +28,6 @@ export function b64urlDecodeStrict(s: string): Buffer | null {
 }
 
 /** base64url(SHA-256(ASCII(s))): a hop's hash (`par`) and the token hash. */
-export function sha256b64url(s: string): string {
+export function sha256b64url(s: string | Buffer): string {
   return hash('sha256', s, 'base64url');
 }

@@ -27,11 +27,13 @@ export class ParsedHop {
     readonly claims: TbitClaims,
     readonly jws: string,
     readonly jwsParts: ParsedJws,
+    /** The hop's ASCII bytes when the caller already has them (a view into the token), else undefined. */
+    readonly bytes?: Buffer,
   ) {}
 
   /** base64url SHA-256 of the hop's compact JWS: what a child's `par` must equal. */
   get hash(): string {
-    this.#hash ??= sha256b64url(this.jws);
+    this.#hash ??= sha256b64url(this.bytes ?? this.jws);
     return this.#hash;
   }
 }
@@ -62,8 +64,30 @@ export function hopHash(s: string): string {
 
 /** Decodes one hop: JWS layer, TBIT header, claim shape. */
 export function parseHop(jws: string, index: number): ParsedHop {
+  return decodeHop(jws, index, undefined);
+}
+
+/**
+ * Decodes every hop of a split token. The token is copied to bytes once and each hop gets a view into that copy,
+ * used for its signature check and its hash, instead of one encode per hop for each.
+ */
+export function parseHops(token: string, parts: readonly string[]): ParsedHop[] {
+  // latin1 is a 1:1 copy for ASCII; a non-ASCII token never gets this far as valid (strict base64url per segment).
+  const bytes = Buffer.from(token, 'latin1');
+  const hops: ParsedHop[] = [];
+  let off = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const jws = parts[i]!;
+    hops.push(decodeHop(jws, i, bytes.subarray(off, off + jws.length)));
+    off += jws.length + 1;
+  }
+  return hops;
+}
+
+function decodeHop(jws: string, index: number, bytes: Buffer | undefined): ParsedHop {
   const jwsParts = parseCompactJws(jws, index);
+  if (bytes !== undefined) jwsParts.signingBytes = bytes.subarray(0, jwsParts.signingInput.length);
   const header = assertTbitHeader(jwsParts.header, index);
   const claims = assertClaims(parseJsonObject(jwsParts.payload, 'claims', index), index);
-  return new ParsedHop(header, claims, jws, jwsParts);
+  return new ParsedHop(header, claims, jws, jwsParts, bytes);
 }
