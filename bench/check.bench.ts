@@ -203,6 +203,7 @@ function checkData(token: string): object {
 async function startSigilTarget(
   durability: 'sync' | 'fast',
   tree: string = ROOT,
+  transport: 'grpc-js' | 'h2' = 'grpc-js',
 ): Promise<{ target: Target; token: string; jwks: unknown }> {
   const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-check-'));
   const [authz, admin, http, grpc] = (await freePorts(4)) as [number, number, number, number];
@@ -217,6 +218,8 @@ async function startSigilTarget(
         audit: { durability, checkpoint_interval: 0 },
         authz: {
           listen: `127.0.0.1:${authz}`,
+          // Only the h2 row names a transport, so a --baseline tree without the key still loads its config.
+          ...(transport === 'h2' ? { transport } : {}),
           routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }],
         },
         admin: { listen: `127.0.0.1:${admin}` },
@@ -267,7 +270,10 @@ async function startSigilTarget(
     const allowed = warm(authz, dataFile);
     return {
       target: {
-        name: tree === ROOT ? `sigil (ledger ${durability})` : `sigil BASELINE (ledger ${durability})`,
+        name:
+          tree === ROOT
+            ? `sigil (ledger ${durability}${transport === 'h2' ? ', h2 transport' : ''})`
+            : `sigil BASELINE (ledger ${durability})`,
         pid: child.pid!,
         port: authz,
         dataFile,
@@ -383,6 +389,7 @@ async function main(): Promise<void> {
     const sync = await startSigilTarget('sync');
     targets.push(sync.target);
     targets.push((await startSigilTarget('fast')).target);
+    targets.push((await startSigilTarget('sync', ROOT, 'h2')).target);
     targets.push(await startOpaTarget(sync.jwks, sync.token));
     targets.push(await startFloorTarget(sync.token));
     if (BASELINE) targets.push((await startSigilTarget('sync', BASELINE)).target);
