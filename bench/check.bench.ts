@@ -335,12 +335,17 @@ async function startOpaTarget(jwks: unknown, token: string): Promise<Target> {
   }
 }
 
-async function startFloorTarget(token: string): Promise<Target> {
+async function startFloorTarget(token: string, h2 = false): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-floor-'));
   const [port] = (await freePorts(1)) as [number];
   const floor = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'bench/check-floor-server.ts'), String(port)],
+    [
+      '--import',
+      'tsx',
+      join(ROOT, h2 ? 'bench/check-floor-h2-server.ts' : 'bench/check-floor-server.ts'),
+      String(port),
+    ],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -356,7 +361,7 @@ async function startFloorTarget(token: string): Promise<Target> {
     await waitFor(floor, /floor listening/, 'floor server');
     const allowed = warm(port, dataFile);
     return {
-      name: 'grpc-js floor (constant answer, no work)',
+      name: h2 ? 'h2 transport floor (constant answer, no work)' : 'grpc-js floor (constant answer, no work)',
       pid: floor.pid!,
       port,
       dataFile,
@@ -392,6 +397,7 @@ async function main(): Promise<void> {
     targets.push((await startSigilTarget('sync', ROOT, 'h2')).target);
     targets.push(await startOpaTarget(sync.jwks, sync.token));
     targets.push(await startFloorTarget(sync.token));
+    targets.push(await startFloorTarget(sync.token, true));
     if (BASELINE) targets.push((await startSigilTarget('sync', BASELINE)).target);
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {

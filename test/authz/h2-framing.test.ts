@@ -24,12 +24,13 @@ import { memorySink } from '../support/memory-sink.js';
 
 const CHECK = '/envoy.service.auth.v3.Authorization/Check';
 const HEALTH = '/grpc.health.v1.Health/Check';
-const checkDef = (() => {
-  const svc = (
-    authzProtos().grpc as unknown as Record<string, Record<string, Record<string, Record<string, unknown>>>>
-  ).envoy!.service!.auth!.v3!.Authorization as ServiceClientConstructor;
-  return svc.service.Check!;
-})();
+function authzCtor(): ServiceClientConstructor {
+  let node: unknown = authzProtos().grpc;
+  for (const p of 'envoy.service.auth.v3.Authorization'.split('.'))
+    node = (node as Record<string, unknown>)[p];
+  return node as ServiceClientConstructor;
+}
+const checkDef = authzCtor().service.Check!;
 const encodeReq = checkDef.requestSerialize as (r: CheckRequest) => Buffer;
 const decodeRes = checkDef.responseDeserialize as (b: Buffer) => CheckResponse;
 
@@ -298,9 +299,7 @@ describe('h2 transport: deadlines and unix sockets', () => {
     const { check } = checkFromConfig(config, { trust: id.trust, ledger: memorySink(), clock });
     const s2 = await startH2AuthzServer({ listen: `unix:${path}`, check });
     expect([s2.address, s2.port]).toEqual([`unix:${path}`, 0]);
-    const Ctor = (
-      authzProtos().grpc as unknown as Record<string, Record<string, Record<string, Record<string, unknown>>>>
-    ).envoy!.service!.auth!.v3!.Authorization as ServiceClientConstructor;
+    const Ctor = authzCtor();
     const client = new Ctor(s2.address, credentials.createInsecure()) as unknown as {
       Check: (r: CheckRequest, cb: (e: Error | null, r: CheckResponse) => void) => void;
       close: () => void;
