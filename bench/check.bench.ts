@@ -501,18 +501,21 @@ async function main(): Promise<void> {
       String(r.allowed),
     ]);
   }
-  const peer = rows[2]!;
-  const floorRow = rows[3]!;
-  for (const r of rows.slice(0, 2)) {
+  // Rows by name, not position: other rows (transports, floors) come and go.
+  const row = (prefix: string): Row | undefined => rows.find((r) => r.server.startsWith(prefix));
+  const peer = row('opa-envoy-plugin')!;
+  const floorRow = row('grpc-js floor')!;
+  for (const r of rows.filter((x) => x.server.startsWith('sigil ('))) {
     console.log(
       `${r.server}: CPU per check ${(r.cpuUsPerCheck / peer.cpuUsPerCheck).toFixed(2)}× the peer's; ` +
         `${(r.cpuUsPerCheck - floorRow.cpuUsPerCheck).toFixed(1)} µs above the grpc-js floor; target ≤ 50 µs: ${r.cpuUsPerCheck <= 50 ? 'met' : 'NOT met'}`,
     );
   }
   if (BASELINE) {
-    const before = rows[4]!;
+    const before = row('sigil BASELINE')!;
+    const now = row('sigil (ledger sync)')!;
     console.log(
-      `baseline ${BASELINE}: sigil (ledger sync) CPU per check now ${(rows[0]!.cpuUsPerCheck / before.cpuUsPerCheck).toFixed(2)}× the baseline's`,
+      `baseline ${BASELINE}: sigil (ledger sync) CPU per check now ${(now.cpuUsPerCheck / before.cpuUsPerCheck).toFixed(2)}× the baseline's`,
     );
   }
   for (const l of spread) console.log(l);
