@@ -6,10 +6,16 @@
 import type { ServiceClientConstructor } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { authzProtos } from '../../src/authz/index.js';
+import { authzProtos, checkFromConfig } from '../../src/authz/index.js';
 import { fullRequest, withFullRequest } from '../../src/authz/lib/lazy-request.js';
 import { readCheckRequest } from '../../src/authz/lib/read-check-request.js';
+import type { PolicyDecider } from '../../src/authz/policy-hook.js';
 import type { CheckRequest } from '../../src/authz/types.js';
+import { loadConfig } from '../../src/config/index.js';
+import { frozenClock } from '../../src/lib/clock.js';
+import { checkRequest as requestObject } from '../support/check-request.js';
+import { agentId, testIdentity } from '../support/identity.js';
+import { memorySink } from '../support/memory-sink.js';
 
 let node: unknown = authzProtos().grpc;
 for (const p of 'envoy.service.auth.v3.Authorization'.split('.')) node = (node as Record<string, unknown>)[p];
@@ -167,5 +173,75 @@ describe('readCheckRequest', () => {
     expect(builds).toBe(1);
     const plain: CheckRequest = { attributes: {} };
     expect(fullRequest(plain)).toBe(plain);
+  });
+});
+
+describe('the pipeline with the narrow request', () => {
+  const clock = frozenClock(1_767_225_600_000);
+  const id = testIdentity(clock);
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      agent: { spiffe_id: agentId('local') },
+      authz: { routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }] },
+    },
+  });
+  const { token } = id.mint({ scope: ['fs.read'] });
+  const wire = encode(
+    requestObject({ method: 'POST', path: '/tools/fs.read', headers: { authorization: `Bearer ${token}` } }),
+  );
+  // The same attributes plus destination (field 2) holding a Peer whose only byte is a wire-type-7 tag:
+  // proto-loader fails on it, the reader never looks inside.
+  const garbage = (() => {
+    let len = 0;
+    let at = 1;
+    for (let shift = 0; ; shift += 7) {
+      const b = wire[at++]!;
+      len |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+    }
+    const payload = Buffer.concat([wire.subarray(at, at + len), Buffer.from([0x12, 0x01, 0x0f])]);
+    const varint: number[] = [];
+    for (let n = payload.length; ; n >>>= 7) {
+      if (n < 0x80) {
+        varint.push(n);
+        break;
+      }
+      varint.push((n & 0x7f) | 0x80);
+    }
+    return Buffer.concat([Buffer.from([0x0a, ...varint]), payload]);
+  })();
+  const narrowOf = (b: Buffer) => withFullRequest(readCheckRequest(b)!, b, decode);
+
+  it('an external policy gets proto-loader’s full object; the built-in policy never needs it', async () => {
+    const seen: CheckRequest[] = [];
+    const policy: PolicyDecider = {
+      decide: async (ctx) => {
+        seen.push(ctx.request);
+        return { allow: true };
+      },
+    };
+    const sink = memorySink();
+    const withPolicy = checkFromConfig(config, { trust: id.trust, ledger: sink, clock, policy });
+    const r0 = await withPolicy.check(narrowOf(wire));
+    expect(r0.status?.code).toBe(0);
+    expect(seen[0]).toStrictEqual(decode(wire));
+    const builtin = checkFromConfig(config, { trust: id.trust, ledger: memorySink(), clock });
+    expect((await builtin.check(narrowOf(garbage))).status?.code).toBe(0);
+  });
+
+  it('with an external policy, a request only the full decoder rejects → 400 AUTHZ_BAD_REQUEST, recorded', async () => {
+    expect(() => decode(garbage)).toThrow();
+    const sink = memorySink();
+    const policy: PolicyDecider = { decide: async () => ({ allow: true }) };
+    const { check } = checkFromConfig(config, { trust: id.trust, ledger: sink, clock, policy });
+    const res = await check(narrowOf(garbage));
+    expect(res.okResponse).toBeUndefined();
+    expect(res.deniedResponse?.status?.code).toBe(400);
+    expect(sink.records.at(-1)).toMatchObject({
+      decision: 'deny',
+      code: 'AUTHZ_BAD_REQUEST',
+      http_status: 400,
+    });
   });
 });
