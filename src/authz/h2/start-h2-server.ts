@@ -65,6 +65,17 @@ const PROBLEM_STATUS: Readonly<Record<FrameProblem, readonly [Code, string]>> = 
   empty: [Code.INTERNAL, 'no request message on a unary call'],
 };
 
+/** Constant header/trailer blocks and options: node copies them per call, we need not allocate them per call. */
+const OK_HEADERS = Object.freeze({ ':status': 200, 'content-type': 'application/grpc' });
+const OK_TRAILERS = Object.freeze({ 'grpc-status': '0' });
+// gRPC has no use for the `date` header node adds by default.
+const UNARY_OPTIONS = Object.freeze({ waitForTrailers: true, sendDate: false });
+const END_OPTIONS = Object.freeze({ endStream: true, sendDate: false });
+const ignore = (): void => {};
+function sendOkTrailers(this: ServerHttp2Stream): void {
+  this.sendTrailers(OK_TRAILERS);
+}
+
 type Codec<T> = { decode: (b: Buffer) => T; encode: (v: T) => Buffer };
 
 function method<Req, Res>(grpc: GrpcObject, svc: string, name: string): { req: Codec<Req>; res: Codec<Res> } {
@@ -94,7 +105,7 @@ function trailersOnly(stream: ServerHttp2Stream, code: Code, message: string): v
         'grpc-status': String(code),
         'grpc-message': percentEncode(message),
       },
-      { endStream: true },
+      END_OPTIONS,
     );
   } catch {
     stream.destroy();
@@ -104,10 +115,11 @@ function trailersOnly(stream: ServerHttp2Stream, code: Code, message: string): v
 }
 
 /** Headers, one message, trailers with grpc-status 0. */
-function replyUnary(stream: ServerHttp2Stream, message: Buffer): void {
+function replyUnary(stream: ServerHttp2Stream, message: Buffer, deadline?: NodeJS.Timeout): void {
+  clearTimeout(deadline);
   if (stream.destroyed || stream.headersSent) return;
-  stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-  stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+  stream.respond(OK_HEADERS, UNARY_OPTIONS);
+  stream.once('wantTrailers', sendOkTrailers);
   stream.end(frameMessage(message));
 }
 
@@ -143,7 +155,7 @@ export async function startH2AuthzServer(opts: AuthzServerOptions): Promise<Auth
   const unary = (
     stream: ServerHttp2Stream,
     headers: IncomingHttpHeaders,
-    handle: (msg: Buffer) => void,
+    handle: (msg: Buffer, deadline: NodeJS.Timeout | undefined) => void,
   ): void => {
     const reader = new UnaryMessageReader(maxBytes);
     let failed = false;
@@ -159,14 +171,16 @@ export async function startH2AuthzServer(opts: AuthzServerOptions): Promise<Auth
         () => trailersOnly(stream, Code.DEADLINE_EXCEEDED, 'deadline exceeded'),
         Math.max(ms, 0),
       );
+      // Cleared by the handler when it answers (no per-call 'close' listener); if the client resets first, it
+      // fires once on a destroyed stream and does nothing.
       timer.unref();
-      stream.once('close', () => clearTimeout(timer));
     }
     stream.on('data', (chunk: Buffer) => {
       if (failed) return;
       const problem = reader.push(chunk);
       if (problem !== undefined) {
         failed = true;
+        clearTimeout(timer);
         const [code, msg] = PROBLEM_STATUS[problem];
         trailersOnly(stream, code, msg);
       }
@@ -175,25 +189,27 @@ export async function startH2AuthzServer(opts: AuthzServerOptions): Promise<Auth
       if (failed || stream.destroyed) return;
       const msg = reader.finish();
       if (typeof msg === 'string') {
+        clearTimeout(timer);
         const [code, text] = PROBLEM_STATUS[msg];
         trailersOnly(stream, code, text);
         return;
       }
-      handle(msg);
+      handle(msg, timer);
     });
   };
 
   const onCheck = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
-    unary(stream, headers, (msg) => {
+    unary(stream, headers, (msg, deadline) => {
       let req: CheckRequest;
       try {
         req = decodeCheck(msg);
       } catch {
+        clearTimeout(deadline);
         trailersOnly(stream, Code.INTERNAL, 'error deserializing request');
         return;
       }
       opts.check(req).then(
-        (res) => replyUnary(stream, encodeCheck(res)),
+        (res) => replyUnary(stream, encodeCheck(res), deadline),
         // createCheck never rejects; this guards a future bug so Envoy still gets a deny, not an error.
         () =>
           replyUnary(
@@ -206,6 +222,7 @@ export async function startH2AuthzServer(opts: AuthzServerOptions): Promise<Auth
                 httpStatus: 500,
               }),
             ),
+            deadline,
           ),
       );
     });
@@ -221,7 +238,8 @@ export async function startH2AuthzServer(opts: AuthzServerOptions): Promise<Auth
   };
 
   const onHealthCheck = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
-    unary(stream, headers, (msg) => {
+    unary(stream, headers, (msg, deadline) => {
+      clearTimeout(deadline);
       const req = decodeHealth(stream, msg);
       if (req === undefined) return;
       const s = statusOf(req.service);
@@ -231,11 +249,13 @@ export async function startH2AuthzServer(opts: AuthzServerOptions): Promise<Auth
   };
 
   const onHealthWatch = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
-    unary(stream, headers, (msg) => {
+    unary(stream, headers, (msg, deadline) => {
+      // The deadline bounds the wait for the request; the stream itself lives until the client or close() ends it.
+      clearTimeout(deadline);
       const req = decodeHealth(stream, msg);
       if (req === undefined || stream.destroyed) return;
-      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-      stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.respond(OK_HEADERS, UNARY_OPTIONS);
+      stream.once('wantTrailers', sendOkTrailers);
       const w = { stream, service: req.service };
       stream.write(frameMessage(health.res.encode({ status: statusOf(req.service) })));
       if (closing) {
@@ -249,7 +269,7 @@ export async function startH2AuthzServer(opts: AuthzServerOptions): Promise<Auth
 
   const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void => {
     // A stream error (client RST, session torn down) must never reach the process as an uncaught 'error'.
-    stream.on('error', () => {});
+    stream.on('error', ignore);
     if (headers[':method'] !== 'POST') {
       // PROTOCOL-HTTP2 §Requests: only POST; a plain HTTP error for anything else.
       stream.respond({ ':status': 405, allow: 'POST' }, { endStream: true });
