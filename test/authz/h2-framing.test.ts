@@ -9,6 +9,7 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, type ServiceClientConstructor } from '@grpc/grpc-js';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckFn } from '../../src/authz/check.js';
 import { frameMessage, parseGrpcTimeout, percentEncode } from '../../src/authz/h2/lib/grpc-frame.js';
@@ -249,6 +250,31 @@ describe('h2 transport: hostile framing → an error status, the server stays up
     b.close(constants.NGHTTP2_CANCEL);
     await Promise.all([a, b].map((x) => new Promise((r) => x.once('close', r))));
     s.destroy();
+    await stillServing();
+  });
+
+  it('random bodies (framed or not, random DATA splits) never allow and never take the server down', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 200 }).map((b) => [Buffer.from(b)]),
+          fc.uint8Array({ maxLength: 200 }).map((b) => [frameMessage(b)]),
+          fc.tuple(fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 1, max: 7 })).map(([b, n]) => {
+            const f = frameMessage(b);
+            return [f.subarray(0, n), f.subarray(n)];
+          }),
+        ),
+        async (body) => {
+          const r = await raw(session, {}, body);
+          expect(r.httpStatus).toBe(200);
+          if (r.grpcStatus === '0') {
+            // Decodable by chance: then it is a CheckResponse carrying a deny (no token in random bytes).
+            expect(decodeRes(r.data.subarray(5)).status.code).not.toBe(0);
+          } else expect(['8', '13']).toContain(r.grpcStatus);
+        },
+      ),
+      { numRuns: 200 },
+    );
     await stillServing();
   });
 
