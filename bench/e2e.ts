@@ -12,10 +12,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setNice } from './e2e/lib/proc.js';
-import { renderMarkdown, summarize, writeBenchmarksSection } from './e2e/lib/report.js';
+import { renderMarkdown, summarize } from './e2e/lib/report.js';
 import { CONFIGS, type ConfigName, EXTRA_CONFIGS, runAll } from './e2e/lib/run.js';
 import { machineLine } from './e2e/lib/sampler.js';
 import { cpuPlan, paths } from './e2e/lib/stack.js';
+import { writeBenchmarksSection } from './lib/benchmarks-md.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -134,7 +135,7 @@ writeFileSync(join(outDir, 'report.md'), md);
 process.stdout.write(`${md}\n`);
 process.stdout.write(`[bench:e2e] raw results: ${join(outDir, 'result.json')}\n`);
 if (!smoke && !values['no-write']) {
-  writeBenchmarksSection(join(root, 'BENCHMARKS.md'), md);
+  writeBenchmarksSection('End-to-end', md.replace(/^## End-to-end\s*\n/, ''), join(root, 'BENCHMARKS.md'));
   process.stdout.write('[bench:e2e] BENCHMARKS.md "## End-to-end" section updated\n');
 }
 const failed =

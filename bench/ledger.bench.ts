@@ -5,7 +5,7 @@
  * bytes on disk per entry. Prints a Markdown table and writes it into BENCHMARKS.md under "## Ledger".
  * `--quick` runs a smaller version without touching BENCHMARKS.md. Keep it short: the machine is shared.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -18,6 +18,7 @@ import {
   verifyInclusion,
 } from '../src/ledger/index.js';
 import { verifyLog } from '../src/ledger/verify-log.js';
+import { writeBenchmarksSection } from './lib/benchmarks-md.js';
 
 const quick = process.argv.includes('--quick');
 const WRITERS = 64;
@@ -305,20 +306,9 @@ console.log(`\n${table}`);
 rmSync(root, { recursive: true, force: true });
 
 if (!quick) {
-  const file = new URL('../BENCHMARKS.md', import.meta.url);
-  let md = '';
-  try {
-    md = readFileSync(file, 'utf8');
-  } catch {
-    md = '# Benchmarks\n';
-  }
-  const section = `## Ledger\n\n\`npm run bench:ledger\` (bench/ledger.bench.ts), ${new Date().toISOString().slice(0, 10)}.\n\n${table}\n`;
-  const start = md.indexOf('## Ledger');
-  if (start === -1) md = `${md.trimEnd()}\n\n${section}`;
-  else {
-    const next = md.indexOf('\n## ', start + 1);
-    md = md.slice(0, start) + section + (next === -1 ? '' : md.slice(next));
-  }
-  writeFileSync(file, md);
+  writeBenchmarksSection(
+    'Ledger',
+    `\`npm run bench:ledger\` (bench/ledger.bench.ts), ${new Date().toISOString().slice(0, 10)}.\n\n${table}`,
+  );
   console.log('\n(written to BENCHMARKS.md § Ledger)');
 }

@@ -6,10 +6,10 @@
  * into BENCHMARKS.md under "## Tokens". Keep runs short: the machine is shared.
  */
 import { generateKeyPairSync, type KeyObject, verify as rawVerify } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { frozenClock } from '../src/lib/clock.js';
 import { createTrustStore, delegate, mintRoot, publicJwkOf, verifyChain } from '../src/token/index.js';
+import { writeBenchmarksSection } from './lib/benchmarks-md.js';
 
 const T0 = 1_767_225_600;
 const clock = frozenClock(T0 * 1000);
@@ -207,20 +207,9 @@ const table = [
 console.log(table);
 
 if (!quick) {
-  const file = new URL('../BENCHMARKS.md', import.meta.url);
-  let md = '';
-  try {
-    md = readFileSync(file, 'utf8');
-  } catch {
-    md = '# Benchmarks\n';
-  }
-  const section = `## Tokens\n\n\`npm run bench:token\` (bench/token.bench.ts), ${new Date().toISOString().slice(0, 10)}.\n\n${table}\n`;
-  const start = md.indexOf('## Tokens');
-  if (start === -1) md = `${md.trimEnd()}\n\n${section}`;
-  else {
-    const next = md.indexOf('\n## ', start + 1);
-    md = md.slice(0, start) + section + (next === -1 ? '' : md.slice(next));
-  }
-  writeFileSync(file, md);
+  writeBenchmarksSection(
+    'Tokens',
+    `\`npm run bench:token\` (bench/token.bench.ts), ${new Date().toISOString().slice(0, 10)}.\n\n${table}`,
+  );
   console.log('\n(written to BENCHMARKS.md § Tokens)');
 }

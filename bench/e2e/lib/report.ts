@@ -3,7 +3,6 @@
  * run, the printed tables, and the "## End-to-end" section of BENCHMARKS.md (written from these
  * figures, never by hand).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { CONFIG_LABEL, type ConfigName, type ConfigRound, type PhaseResult, type RunResult } from './run.js';
 
 /** Median-of-rounds figures of one configuration. */
@@ -288,19 +287,4 @@ export function renderMarkdown(
   );
   L.push('');
   return L.join('\n');
-}
-
-/** Replaces (or appends) the "## End-to-end" section of BENCHMARKS.md, leaving other sections alone. */
-export function writeBenchmarksSection(file: string, section: string): void {
-  // Re-read right before writing: other benchmarks own the other sections of this shared file.
-  const cur = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
-  const start = cur.search(/^## End-to-end\s*$/m);
-  let next: string;
-  if (start < 0) next = `${cur.trimEnd()}\n\n${section.trimEnd()}\n`;
-  else {
-    const after = cur.slice(start + 1).search(/^## /m);
-    const end = after < 0 ? cur.length : start + 1 + after;
-    next = `${cur.slice(0, start)}${section.trimEnd()}\n${end < cur.length ? `\n${cur.slice(end)}` : ''}`;
-  }
-  writeFileSync(file, next);
 }
