@@ -39,7 +39,12 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
     out[k] =
-      typeof v === 'object' && v !== null && !Array.isArray(v) && typeof b === 'object' && b !== null && !Array.isArray(b)
+      typeof v === 'object' &&
+      v !== null &&
+      !Array.isArray(v) &&
+      typeof b === 'object' &&
+      b !== null &&
+      !Array.isArray(b)
         ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
         : v;
   }
@@ -55,13 +60,17 @@ export function loadConfig(options: LoadConfigOptions = {}): SigilConfig {
     try {
       text = readFileSync(options.file, 'utf8');
     } catch (e) {
-      throw new ConfigError('CONFIG_UNREADABLE', `config file ${options.file}: ${(e as Error).message}`, { cause: e });
+      throw new ConfigError('CONFIG_UNREADABLE', `config file ${options.file}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     let doc: unknown;
     try {
       doc = parseYaml(text, { maxAliasCount: 100 });
     } catch (e) {
-      throw new ConfigError('CONFIG_INVALID', `config file ${options.file}: ${(e as Error).message}`, { cause: e });
+      throw new ConfigError('CONFIG_INVALID', `config file ${options.file}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     if (doc !== null && doc !== undefined) {
       if (typeof doc !== 'object' || Array.isArray(doc)) {

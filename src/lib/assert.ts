@@ -20,7 +20,13 @@ export function assertString(v: unknown, what: string, fail: Fail, max = 4096, m
 }
 
 /** Asserts a safe integer within [min, max]. */
-export function assertInt(v: unknown, what: string, fail: Fail, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+export function assertInt(
+  v: unknown,
+  what: string,
+  fail: Fail,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
     throw fail(`${what} must be an integer in [${min}, ${max}]`);
   }
