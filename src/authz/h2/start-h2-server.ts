@@ -110,8 +110,9 @@ function trailersOnly(stream: ServerHttp2Stream, code: Code, message: string): v
   } catch {
     stream.destroy();
   }
-  // The client may still be sending; RST_STREAM(NO_ERROR) after a complete response tells it to stop (RFC 9113 §8.1).
-  if (!stream.destroyed) stream.close(h2c.NGHTTP2_NO_ERROR);
+  // The client may still be sending; RST_STREAM(NO_ERROR) after a complete response tells it to stop (RFC 9113
+  // §8.1). Not once its END_STREAM is in: the stream is then closed and a RST on it may be a connection error (§5.1).
+  if (!stream.destroyed && stream.state.remoteClose !== 1) stream.close(h2c.NGHTTP2_NO_ERROR);
 }
 
 /** Headers, one message, trailers with grpc-status 0. */
