@@ -6,10 +6,17 @@
  * An entry lives min(cache_ttl, chain exp) and dies
  * as soon as the trust store's `version` moves (new keys, revocations), so a revoked token is never
  * served from the cache.
+ *
+ * Failures are cached too, keyed by the token's SHA-256 (never the token: forged tokens are attacker-chosen
+ * and up to 16 KiB), so a replayed forged or expired token costs one hash instead of an Ed25519 verify.
+ * Only verdicts that cannot turn into an allow while the trust store is unchanged are kept: not
+ * `TBIT_NOT_YET_VALID` (time fixes it) nor `TBIT_TRUST_BUNDLE_INVALID` (transient). The same version rule
+ * clears them, so a key that becomes trusted un-denies its tokens at once.
  */
 import { b64urlEncode, sha256 } from '../lib/bytes.js';
 import type { Clock } from '../lib/clock.js';
 import type { TrustStore, VerifiedChain, VerifyOptions } from '../token/api.js';
+import { TbitError } from '../token/errors.js';
 import { verifyChain } from '../token/verify.js';
 
 /** The token module's chain verifier (src/token verifyChain). */
@@ -30,6 +37,19 @@ export interface ChainCacheOptions {
   clockSkew: number;
   /** Most entries kept (LRU eviction). Default 10 000. */
   maxEntries?: number;
+  /** Most failed verdicts kept (oldest evicted first). Default 10 000. */
+  maxFailures?: number;
+}
+
+/** Failure codes that time or a transient fault can change; never cached. */
+const UNCACHEABLE_FAILURES: ReadonlySet<string> = new Set([
+  'TBIT_NOT_YET_VALID',
+  'TBIT_TRUST_BUNDLE_INVALID',
+]);
+
+interface Failure {
+  error: TbitError;
+  expiresAtMs: number;
 }
 
 interface Entry {
@@ -50,11 +70,15 @@ export class ChainCache {
   readonly #opts: ChainCacheOptions;
   readonly #max: number;
   readonly #map = new Map<string, Entry>();
+  readonly #maxFailures: number;
+  /** Failed verdicts by token hash. */
+  readonly #failures = new Map<string, Failure>();
   #version: number;
 
   constructor(opts: ChainCacheOptions) {
     this.#opts = opts;
     this.#max = Math.max(1, opts.maxEntries ?? 10_000);
+    this.#maxFailures = Math.max(0, opts.maxFailures ?? 10_000);
     this.#version = opts.trust.version;
   }
 
@@ -63,9 +87,15 @@ export class ChainCache {
     return this.#map.size;
   }
 
+  /** Number of cached failed verdicts. */
+  get failures(): number {
+    return this.#failures.size;
+  }
+
   /** Drops every entry. */
   clear(): void {
     this.#map.clear();
+    this.#failures.clear();
   }
 
   /** The verified chain for `token`; throws the verifier's TbitError when it does not verify. */
@@ -73,7 +103,7 @@ export class ChainCache {
     const o = this.#opts;
     const now = o.clock.nowMs();
     if (o.trust.version !== this.#version) {
-      this.#map.clear();
+      this.clear();
       this.#version = o.trust.version;
     }
     const hit = this.#map.get(token);
@@ -87,15 +117,38 @@ export class ChainCache {
       this.#map.delete(token);
     }
     const tokenHash = b64urlEncode(sha256(token));
+    const failed = this.#failures.get(tokenHash);
+    if (failed !== undefined) {
+      if (failed.expiresAtMs > now) throw failed.error;
+      this.#failures.delete(tokenHash);
+    }
     const version = o.trust.version;
-    const chain = await (o.verify ?? verifyChain)(token, {
-      trust: o.trust,
-      clock: o.clock,
-      audience: o.audience,
-      maxChainDepth: o.maxChainDepth,
-      maxTtl: o.maxTtl,
-      clockSkew: o.clockSkew,
-    });
+    let chain: VerifiedChain;
+    try {
+      chain = await (o.verify ?? verifyChain)(token, {
+        trust: o.trust,
+        clock: o.clock,
+        audience: o.audience,
+        maxChainDepth: o.maxChainDepth,
+        maxTtl: o.maxTtl,
+        clockSkew: o.clockSkew,
+      });
+    } catch (e) {
+      if (
+        e instanceof TbitError &&
+        !UNCACHEABLE_FAILURES.has(e.code) &&
+        this.#maxFailures > 0 &&
+        version === o.trust.version &&
+        version === this.#version
+      ) {
+        this.#failures.set(tokenHash, { error: e, expiresAtMs: now + o.ttlSeconds * 1000 });
+        if (this.#failures.size > this.#maxFailures) {
+          const oldest = this.#failures.keys().next();
+          if (!oldest.done) this.#failures.delete(oldest.value);
+        }
+      }
+      throw e;
+    }
     // Only cache when trust did not change while verifying (a revocation could have raced us).
     if (version === o.trust.version && version === this.#version) {
       const expiresAtMs = Math.min(now + o.ttlSeconds * 1000, chain.exp * 1000);

@@ -1,0 +1,108 @@
+/**
+ * The chain cache's failure side: a replayed bad token costs a hash, not a signature check, and a cached
+ * failure never outlives what could change it (time for NOT_YET_VALID, a trust store update).
+ * The verifier is the token module's real verifyChain, wrapped only to count its calls.
+ */
+import { describe, expect, it } from 'vitest';
+import { ChainCache } from '../../src/authz/chain-cache.js';
+import { frozenClock } from '../../src/lib/clock.js';
+import { isSigilError } from '../../src/lib/errors.js';
+import type { VerifyOptions } from '../../src/token/api.js';
+import { verifyChain } from '../../src/token/index.js';
+import { agentId, testIdentity } from '../support/identity.js';
+
+const T0 = 1_767_225_600_000;
+
+function setup(maxFailures?: number) {
+  const clock = frozenClock(T0);
+  const id = testIdentity(clock);
+  let calls = 0;
+  const cache = new ChainCache({
+    trust: id.trust,
+    clock,
+    audience: agentId('local'),
+    ttlSeconds: 60,
+    maxChainDepth: 10,
+    maxTtl: 300,
+    clockSkew: 5,
+    ...(maxFailures === undefined ? {} : { maxFailures }),
+    verify: (token: string, o: VerifyOptions) => {
+      calls++;
+      return verifyChain(token, o);
+    },
+  });
+  return { clock, id, cache, calls: () => calls };
+}
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (isSigilError(e)) return e.code;
+    throw e;
+  }
+  return 'OK';
+}
+
+function forge(token: string): string {
+  const last = token.at(-2) === 'A' ? 'B' : 'A';
+  return `${token.slice(0, -2)}${last}${token.at(-1)}`;
+}
+
+describe('chain cache: failed verdicts', () => {
+  it('a replayed forged token is denied with the same code without a second verification', async () => {
+    const s = setup();
+    const bad = forge(s.id.mint({ scope: ['fs.read'] }).token);
+    const first = await code(s.cache.get(bad));
+    expect(first).toMatch(/^TBIT_(BAD_SIGNATURE|MALFORMED)$/);
+    expect(await code(s.cache.get(bad))).toBe(first);
+    expect(await code(s.cache.get(bad))).toBe(first);
+    expect(s.calls()).toBe(1);
+    expect(s.cache.failures).toBe(1);
+  });
+
+  it('a failure expires after cache_ttl and is verified again', async () => {
+    const s = setup();
+    const bad = forge(s.id.mint({ scope: ['fs.read'] }).token);
+    await code(s.cache.get(bad));
+    s.clock.advance(61_000);
+    await code(s.cache.get(bad));
+    expect(s.calls()).toBe(2);
+  });
+
+  it('TBIT_NOT_YET_VALID is never cached: the same token is allowed once its time comes', async () => {
+    const s = setup();
+    const { token } = s.id.mint({ scope: ['fs.read'] });
+    s.clock.advance(-60_000); // before iat − clock_skew
+    expect(await code(s.cache.get(token))).toBe('TBIT_NOT_YET_VALID');
+    expect(s.cache.failures).toBe(0);
+    s.clock.advance(60_000);
+    expect(await code(s.cache.get(token))).toBe('OK');
+  });
+
+  it('a trust store update drops cached failures: a key that becomes trusted un-denies its tokens', async () => {
+    const s = setup();
+    // Another issuer under the same kid: until the store trusts its key, its tokens fail the signature check.
+    const other = testIdentity(s.clock);
+    const { token } = other.mint({ scope: ['fs.read'] });
+    expect(await code(s.cache.get(token))).toBe('TBIT_BAD_SIGNATURE');
+    expect(await code(s.cache.get(token))).toBe('TBIT_BAD_SIGNATURE');
+    expect(s.calls()).toBe(1);
+    s.id.trust.update({ jwks: { keys: other.jwks.keys.map((k): Record<string, unknown> => ({ ...k })) } });
+    expect(await code(s.cache.get(token))).toBe('OK');
+    expect(s.calls()).toBe(2);
+  });
+
+  it('the failure cache is bounded (oldest first) and can be turned off', async () => {
+    const s = setup(3);
+    for (let i = 0; i < 6; i++)
+      await code(s.cache.get(forge(s.id.mint({ scope: ['fs.read'], task: `t${i}` }).token)));
+    expect(s.cache.failures).toBe(3);
+    const off = setup(0);
+    const bad = forge(off.id.mint({ scope: ['fs.read'] }).token);
+    await code(off.cache.get(bad));
+    await code(off.cache.get(bad));
+    expect(off.calls()).toBe(2);
+    expect(off.cache.failures).toBe(0);
+  });
+});
