@@ -37,6 +37,11 @@ export interface ChainCacheOptions {
   clockSkew: number;
   /** Most entries kept (LRU eviction). Default 10 000. */
   maxEntries?: number;
+  /**
+   * Most token characters kept across entries (LRU eviction). Default 32 MiB. A holder can mint valid local
+   * delegations of up to 16 KiB each, so the entry count alone would let one agent pin ~160 MB.
+   */
+  maxBytes?: number;
   /** Most failed verdicts kept (oldest evicted first). Default 10 000. */
   maxFailures?: number;
 }
@@ -69,7 +74,10 @@ export interface CachedChain {
 export class ChainCache {
   readonly #opts: ChainCacheOptions;
   readonly #max: number;
+  readonly #maxBytes: number;
   readonly #map = new Map<string, Entry>();
+  /** Sum of the cached tokens' lengths. */
+  #bytes = 0;
   readonly #maxFailures: number;
   /** Failed verdicts by token hash. */
   readonly #failures = new Map<string, Failure>();
@@ -78,6 +86,7 @@ export class ChainCache {
   constructor(opts: ChainCacheOptions) {
     this.#opts = opts;
     this.#max = Math.max(1, opts.maxEntries ?? 10_000);
+    this.#maxBytes = Math.max(1, opts.maxBytes ?? 32 * 1024 * 1024);
     this.#maxFailures = Math.max(0, opts.maxFailures ?? 10_000);
     this.#version = opts.trust.version;
   }
@@ -92,9 +101,15 @@ export class ChainCache {
     return this.#failures.size;
   }
 
+  /** Sum of the cached tokens' lengths (what {@link ChainCacheOptions.maxBytes} bounds). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   /** Drops every entry. */
   clear(): void {
     this.#map.clear();
+    this.#bytes = 0;
     this.#failures.clear();
   }
 
@@ -114,7 +129,7 @@ export class ChainCache {
         this.#map.set(token, hit);
         return { chain: hit.chain, hit: true, tokenHash: hit.tokenHash };
       }
-      this.#map.delete(token);
+      this.#delete(token);
     }
     const tokenHash = b64urlEncode(sha256(token));
     const failed = this.#failures.get(tokenHash);
@@ -153,13 +168,20 @@ export class ChainCache {
     if (version === o.trust.version && version === this.#version) {
       const expiresAtMs = Math.min(now + o.ttlSeconds * 1000, chain.exp * 1000);
       if (expiresAtMs > now) {
+        this.#delete(token);
         this.#map.set(token, { chain, tokenHash, expiresAtMs });
-        if (this.#map.size > this.#max) {
+        this.#bytes += token.length;
+        while (this.#map.size > this.#max || (this.#bytes > this.#maxBytes && this.#map.size > 1)) {
           const oldest = this.#map.keys().next();
-          if (!oldest.done) this.#map.delete(oldest.value);
+          if (oldest.done) break;
+          this.#delete(oldest.value);
         }
       }
     }
     return { chain, hit: false, tokenHash };
+  }
+
+  #delete(token: string): void {
+    if (this.#map.delete(token)) this.#bytes -= token.length;
   }
 }

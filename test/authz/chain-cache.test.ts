@@ -13,7 +13,7 @@ import { agentId, testIdentity } from '../support/identity.js';
 
 const T0 = 1_767_225_600_000;
 
-function setup(maxFailures?: number) {
+function setup(maxFailures?: number, maxBytes?: number) {
   const clock = frozenClock(T0);
   const id = testIdentity(clock);
   let calls = 0;
@@ -26,6 +26,7 @@ function setup(maxFailures?: number) {
     maxTtl: 300,
     clockSkew: 5,
     ...(maxFailures === undefined ? {} : { maxFailures }),
+    ...(maxBytes === undefined ? {} : { maxBytes }),
     verify: (token: string, o: VerifyOptions) => {
       calls++;
       return verifyChain(token, o);
@@ -104,5 +105,27 @@ describe('chain cache: failed verdicts', () => {
     await code(off.cache.get(bad));
     expect(off.calls()).toBe(2);
     expect(off.cache.failures).toBe(0);
+  });
+});
+
+describe('chain cache: verified chains', () => {
+  it('is bounded by token bytes as well as entries: big valid chains cannot pin unbounded memory', async () => {
+    const probe = setup();
+    const len = probe.id.mint({ scope: ['fs.read'], task: 'probe' }).token.length;
+    const s = setup(undefined, Math.floor(len * 2.5));
+    const tokens = Array.from(
+      { length: 5 },
+      (_, i) => s.id.mint({ scope: ['fs.read'], task: `t${i}` }).token,
+    );
+    for (const t of tokens) expect(await code(s.cache.get(t))).toBe('OK');
+    expect(s.cache.bytes).toBeLessThanOrEqual(Math.floor(len * 2.5));
+    expect(s.cache.bytes).toBeGreaterThan(0);
+    // The two most recent stay cached (no new verification); the oldest was evicted and is verified again.
+    const before = s.calls();
+    await s.cache.get(tokens[4]!);
+    await s.cache.get(tokens[3]!);
+    expect(s.calls()).toBe(before);
+    await s.cache.get(tokens[0]!);
+    expect(s.calls()).toBe(before + 1);
   });
 });
