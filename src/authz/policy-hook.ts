@@ -9,6 +9,7 @@
  * - A throw or a rejected promise becomes a deny with code AUTHZ_POLICY_ERROR (fail closed).
  */
 import type { RecordedHop } from '../ledger/record.js';
+import type { HookVerdict } from '../policy/api.js';
 import type { CheckRequest } from './types.js';
 
 /** What the pipeline knows about the verified chain (never the raw token). */
@@ -50,28 +51,8 @@ export interface PolicyContext {
   nowMs: number;
 }
 
-/** A policy's answer. */
-export interface PolicyVerdict {
-  allow: boolean;
-  /** Stable code for a deny (e.g. POLICY_DENIED); default AUTHZ_POLICY_DENIED. */
-  code?: string;
-  /** Human reason for a deny (goes in the JSON body's `error`). */
-  reason?: string;
-  /** HTTP status for a deny (default 403; 2xx/1xx are ignored and 403 is used). */
-  httpStatus?: number;
-  /** Allow: extra headers for the upstream. Deny: extra headers for the client. x-sigil-* are reserved and ignored. */
-  headers?: Record<string, string>;
-  /** Deny only: replaces the JSON body entirely. */
-  body?: string;
-  /** Merged into CheckResponse.dynamic_metadata (decision_id always wins). */
-  dynamicMetadata?: Record<string, string | number | boolean>;
-  /** Bundle revision or content hash that decided (recorded in the ledger as policy_rev). */
-  policyRev?: string;
-  /** Allow only: request headers removed before the upstream (opa-envoy-plugin `request_headers_to_remove`). */
-  headersToRemove?: string[];
-  /** Allow only: headers added to the response sent downstream (x-sigil-* are reserved and ignored). */
-  responseHeadersToAdd?: { key: string; value: string }[];
-}
+/** A policy's answer (defined once, in the policy module). */
+export type PolicyVerdict = HookVerdict;
 
 /** The hook the policy module implements. */
 export interface PolicyDecider {

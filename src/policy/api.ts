@@ -122,25 +122,33 @@ export interface HookContext {
 }
 
 /**
- * The verdict shape src/authz/policy-hook.ts expects, plus the opa-envoy-plugin fields its hook does not carry
- * yet (`headersToRemove`, `responseHeadersToAdd`, `headerList`), so the pipeline can adopt them without changes here.
+ * A policy's answer, as the authz pipeline's hook takes it (src/authz/policy-hook.ts re-exports this type as
+ * `PolicyVerdict`: authz may import policy, never the reverse, so the one definition lives here).
  */
 export interface HookVerdict {
   allow: boolean;
+  /** Stable code for a deny (e.g. POLICY_DENIED); default AUTHZ_POLICY_DENIED. */
   code?: string;
+  /** Human reason for a deny (goes in the JSON body's `error`). */
   reason?: string;
+  /** HTTP status for a deny (default 403; 2xx/1xx are ignored and 403 is used). */
   httpStatus?: number;
-  /** Repeated header values are joined with ", " (RFC 9110 §5.3). */
+  /**
+   * Allow: extra headers for the upstream. Deny: extra headers for the client. x-sigil-* are reserved and ignored.
+   * Repeated header values are joined with ", " (RFC 9110 §5.3).
+   */
   headers?: Record<string, string>;
+  /** Deny only: replaces the JSON body entirely. */
   body?: string;
-  /** Top-level scalars as-is; nested values JSON-encoded (the hook's metadata is flat). */
+  /** Merged into CheckResponse.dynamic_metadata (decision_id always wins); nested values JSON-encoded. */
   dynamicMetadata?: Record<string, string | number | boolean>;
+  /** Bundle revision or content hash that decided (recorded in the ledger as policy_rev). */
   policyRev?: string;
-  /** Allow: `request_headers_to_remove`. */
+  /** Allow only: request headers removed before the upstream (opa-envoy-plugin `request_headers_to_remove`). */
   headersToRemove?: string[];
-  /** Allow: `response_headers_to_add`. */
+  /** Allow only: headers added to the response sent downstream (x-sigil-* are reserved and ignored). */
   responseHeadersToAdd?: HeaderEntry[];
-  /** `headers` in order with repeats, as opa-envoy-plugin emits them. */
+  /** `headers` in order with repeats, as opa-envoy-plugin emits them (the pipeline uses `headers`). */
   headerList?: HeaderEntry[];
 }
 
