@@ -45,6 +45,20 @@ async function errorsCount(registry: Registry): Promise<number> {
 }
 
 /** Atomic replace: write a sibling, rename over (what deploy tools do). */
+/** A file-sourced engine that only polls (every 50 ms), tracked for cleanup, with its own metrics registry. */
+async function startPolling(file: string): Promise<{ engine: PolicyEngine; registry: Registry }> {
+  const registry = new Registry();
+  const engine = await PolicyEngine.start({
+    source: file,
+    registry,
+    pollIntervalMs: 50,
+    watchFiles: false,
+    evalTimeoutMs: 10_000,
+  });
+  engines.push(engine);
+  return { engine, registry };
+}
+
 function replace(path: string, bytes: Buffer): void {
   writeFileSync(`${path}.tmp`, bytes);
   renameSync(`${path}.tmp`, path);
@@ -85,33 +99,17 @@ describe('file source', () => {
   });
 
   it('polling alone picks up changes (watch disabled)', async () => {
-    const registry = new Registry();
     const file = join(tmp.dir, 'poll.tar.gz');
     writeFileSync(file, ALLOW);
-    const engine = await PolicyEngine.start({
-      source: file,
-      registry,
-      pollIntervalMs: 50,
-      watchFiles: false,
-      evalTimeoutMs: 10_000,
-    });
-    engines.push(engine);
+    const { engine } = await startPolling(file);
     replace(file, DENY);
     await until(() => engine.revision === 'deny-1');
     expect(engine.decide(ctx).allowed).toBe(false);
   });
 
   it('a missing or broken first bundle denies with POLICY_NOT_LOADED until a good one appears', async () => {
-    const registry = new Registry();
     const file = join(tmp.dir, 'late.tar.gz');
-    const engine = await PolicyEngine.start({
-      source: file,
-      registry,
-      pollIntervalMs: 50,
-      watchFiles: false,
-      evalTimeoutMs: 10_000,
-    });
-    engines.push(engine);
+    const { engine } = await startPolling(file);
     expect(engine.revision).toBeUndefined();
     expect(engine.lastLoadError?.code).toBe('POLICY_BUNDLE_UNAVAILABLE');
     const v = engine.decide(ctx);
@@ -122,17 +120,9 @@ describe('file source', () => {
   });
 
   it('a bundle needing a missing builtin is refused at reload with POLICY_BUILTIN_MISSING', async () => {
-    const registry = new Registry();
     const file = join(tmp.dir, 'builtin.tar.gz');
     writeFileSync(file, ALLOW);
-    const engine = await PolicyEngine.start({
-      source: file,
-      registry,
-      pollIntervalMs: 50,
-      watchFiles: false,
-      evalTimeoutMs: 10_000,
-    });
-    engines.push(engine);
+    const { engine, registry } = await startPolling(file);
     replace(file, opaBuildSources({ 'p.rego': 'package envoy.authz\n\nallow if uuid.rfc4122("x") != ""\n' }));
     await until(() => engine.lastLoadError !== undefined);
     expect(engine.lastLoadError?.code).toBe('POLICY_BUILTIN_MISSING');
