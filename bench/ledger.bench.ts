@@ -189,7 +189,7 @@ console.log(`machine: ${machine}`);
 const duels: Duel[] = [
   await duel(`append, durability=sync, ${WRITERS} writers`, WRITERS, 'sync', false),
   await duel(
-    `appendDecision (+ canonical encode + 5 index keys), sync, ${WRITERS} writers`,
+    `appendDecision (+ validation, canonical encoding, index postings), sync, ${WRITERS} writers`,
     WRITERS,
     'sync',
     true,
@@ -293,12 +293,12 @@ const table = [
   `| root(random past size) | ${f2(rootT.wall)} µs | ${f2(rootT.cpu)} µs | 32 B |`,
   `| \`audit verify\` (recompute every hash, check nodes + checkpoint) | ${f2(verifySecs)} s = ${r(size / verifySecs)} entries/s | ${f2(cpuS(vCpu))} s = ${r(size / cpuS(vCpu))} entries per CPU-second | |`,
   `| bytes on disk per entry at ${r(size)} entries (${VALUE.length} B entry + leaf hash + ~1 node hash) | | | ${r(bytesPerEntry)} B |`,
-  `| bytes on disk per decision (appendDecision sync duel log: + 5 index keys) | | | ${r((duels[1] as Duel).bytesOurs)} B (raw put loop of the same value: ${r((duels[1] as Duel).bytesRaw)} B) |`,
+  `| bytes on disk per decision (appendDecision sync duel log: + index postings) | | | ${r((duels[1] as Duel).bytesOurs)} B (raw put loop of the same value: ${r((duels[1] as Duel).bytesRaw)} B) |`,
   '',
   'Reading it:',
   '',
   `- Targets were ≥ 100k durable appends/s with 64 writers and ≥ 0.75× raw. With 64 closed-loop writers every append waits for one fsync of its group commit, so any store, raw lmdb-js included, is capped at 64 / (commit + fsync latency): the raw peer itself reached only ${r(Math.min((duels[0] as Duel).raw, (duels[1] as Duel).raw))}–${r(Math.max((duels[0] as Duel).raw, (duels[1] as Duel).raw))}/s durable in this run, so 100k/s with 64 durable writers was not reachable here by any contender; the 2048-writer row shows what group commit does with more concurrency (${r((duels[4] as Duel).ours)}/s durable for SIGIL). The 0.75× ratio was met only in the least CPU-starved slices (see the CPU columns).`,
-  '- The machine is shared (see the load average): wall-clock rates swing 2-3× between slices, which is why the contenders alternate and medians are compared. Where the ratio falls below 1 the run was CPU-starved and the ratio follows the CPU µs/op columns: an `append` costs one leaf hash, on average one node hash and one node put more than a raw put; an `appendDecision` adds validation, canonical encoding and 5 index puts in the same transaction.',
+  '- The machine is shared (see the load average): wall-clock rates swing 2-3× between slices, which is why the contenders alternate and medians are compared. Where the ratio falls below 1 the run was CPU-starved and the ratio follows the CPU µs/op columns: an `append` costs one leaf hash and on average one node hash more than a raw put (node hashes are written in rows of 32, so a commit adds a few node records, not one per entry); an `appendDecision` adds validation, canonical encoding and the index postings (one per task, agent, decision and second touched by the commit) in the same transaction.',
   '- `fast` resolves at commit instead of after the fsync; lmdb-js still performs the (overlapping) fsync before the next commit on its write thread, so it gains little throughput here; its value is the shorter wait per call, and its crash window is docs/ledger.md §3.',
   '- Proof and `audit verify` times: the CPU column is the machine-independent figure; wall time includes waiting for a CPU on the shared machine.',
 ].join('\n');

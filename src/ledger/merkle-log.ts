@@ -11,8 +11,16 @@ import { LedgerError } from './errors.js';
 import { b64encode } from './lib/b64.js';
 import { checkLmdbFile } from './lib/file-check.js';
 import { EMPTY_ROOT, HASH_LEN } from './lib/hash.js';
-import { indexValue, KIND, recordIndexKeys } from './lib/index-keys.js';
+import {
+  indexValue,
+  KIND,
+  packPosting,
+  recordIndexKeys,
+  timeBucket,
+  unpackPosting,
+} from './lib/index-keys.js';
 import { leafValue, leafValueUtf8, nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
+import { OpenRows, readNodeHash } from './lib/node-rows.js';
 import { consistencyPath, foldFrontier, frontierOf, inclusionPath, type RangeMemo } from './lib/proof.js';
 import { recordJson } from './lib/record-json.js';
 import { validateRecord } from './lib/record-schema.js';
@@ -21,8 +29,11 @@ import type { DecisionRecord } from './record.js';
 import { loadOrCreateSigner, type NoteSigner, signNote } from './sign-note.js';
 import { TLOG_PROOF_V1 } from './verify-proof-bundle.js';
 
-/** On-disk format identity stored under meta key `format`. */
-export const LEDGER_FORMAT = { name: 'sigil-ledger', version: 1 } as const;
+/**
+ * On-disk format identity stored under meta key `format`. Version 2: node hashes in rows of 32 and
+ * per-commit index postings (docs/ledger.md §2); version 1 files are refused with LEDGER_SCHEMA.
+ */
+export const LEDGER_FORMAT = { name: 'sigil-ledger', version: 2 } as const;
 /** The LMDB data file inside the ledger directory. */
 export const LEDGER_FILE = 'ledger.mdb';
 /** Entries are keyed by uint32: the log holds at most 2^32 - 1 entries. */
@@ -106,27 +117,32 @@ interface Waiter {
   reject: (e: unknown) => void;
 }
 
+/** Entry indices of one batch sharing an index (kind, value). */
+interface Posting {
+  key: [string, string | number, number];
+  indices: number[];
+}
+
 interface Batch {
   epoch: number;
   start: number;
   entries: Buffer[];
-  nodes: Array<[number, Buffer]>;
-  idx: Array<Array<string | number>>;
+  /** Postings by `kind value`. */
+  idx: Map<string, Posting>;
   waiters: Waiter[];
 }
 
-const EMPTY = Buffer.alloc(0);
 /** Subtrees of this level and above (≥ 64 leaves) are cached in memory by readSubtree. */
 const CACHE_LEVEL = 6;
 const NODE_CACHE_MAX = 65_536;
-const NODE_KEY_BASE = 2 ** 32;
-const nodeKey = (level: number, index: number): number => level * NODE_KEY_BASE + index;
+/** Node-cache key (not an LMDB key: nodes are stored in rows, lib/node-rows.ts). */
+const nodeKey = (level: number, index: number): number => level * 2 ** 32 + index;
 
 /**
  * An append-only Merkle log in one LMDB environment (`<dir>/ledger.mdb`), named databases:
  * `meta` (format, size — its version is the size, the group-commit guard), `entries` (uint32 index →
- * leafHash ‖ data), `nodes` (level·2^32 + index → 32-byte perfect-subtree hash, levels ≥ 1),
- * `idx` ([kind, value, index] → empty), `checkpoints` (size → signed note).
+ * leafHash ‖ data), `nodes` (level·2^32 + row → up to 32 perfect-subtree hashes of that level, levels ≥ 1),
+ * `idx` ([kind, value, first index] → the batch's entry indices), `checkpoints` (size → signed note).
  */
 export class MerkleLog {
   readonly dir: string;
@@ -149,6 +165,8 @@ export class MerkleLog {
   private assigned = 0;
   /** Right frontier of the tentative tree (all assigned entries), largest subtree first. */
   private frontier: Array<{ level: number; hash: Buffer }> = [];
+  /** Partly filled node rows of the tentative tree. */
+  private rows = new OpenRows();
   private open: Batch | undefined;
   private epoch = 0;
   private inflight = new Set<Promise<void>>();
@@ -285,9 +303,16 @@ export class MerkleLog {
         }
       }
     }
+    let rows: OpenRows;
+    try {
+      rows = OpenRows.load(this.nodesDb, size);
+    } catch (e) {
+      throw new LedgerError('LEDGER_CORRUPT', (e as Error).message, e);
+    }
     this.committed = size;
     this.assigned = size;
     this.frontier = frontier;
+    this.rows = rows;
   }
 
   /** Best-effort size for a damaged log (verify only): the recorded size, else the stored entry count. */
@@ -351,7 +376,7 @@ export class MerkleLog {
     const index = this.assigned++;
     let batch = this.open;
     if (!batch) {
-      batch = { epoch: this.epoch, start: index, entries: [], nodes: [], idx: [], waiters: [] };
+      batch = { epoch: this.epoch, start: index, entries: [], idx: new Map(), waiters: [] };
       this.open = batch;
       setImmediate(() => this.flushOpen());
     }
@@ -368,10 +393,17 @@ export class MerkleLog {
       cur = nodeHashNode(left.hash, cur);
       level++;
       at = Math.floor(at / 2);
-      batch.nodes.push([nodeKey(level, at), cur]);
+      this.rows.add(level, at, cur);
     }
     this.frontier.push({ level, hash: cur });
-    if (keys) for (const [kind, v] of keys) batch.idx.push([kind, v, index]);
+    if (keys) {
+      for (const [kind, v] of keys) {
+        const k = `${kind}\u0000${v}`;
+        const posting = batch.idx.get(k);
+        if (posting) posting.indices.push(index);
+        else batch.idx.set(k, { key: [kind, v, index], indices: [index] });
+      }
+    }
     const p = new Promise<number>((resolve, reject) => {
       (batch as Batch).waiters.push({ resolve, reject });
     });
@@ -384,6 +416,9 @@ export class MerkleLog {
     if (!batch) return;
     this.open = undefined;
     const end = batch.start + batch.entries.length;
+    // Every appended entry up to `end` is in this batch (earlier batches took theirs), so the rows
+    // snapshot is exactly the node rows of the tree of size `end`.
+    const rows = this.rows.take();
     let written: Promise<boolean>;
     try {
       // The whole batch is conditional on meta.size's version being the batch start: if an earlier
@@ -391,8 +426,8 @@ export class MerkleLog {
       written = this.meta.ifVersion('size', batch.start, () => {
         for (let i = 0; i < batch.entries.length; i++)
           this.entriesDb.put(batch.start + i, batch.entries[i] as Buffer);
-        for (const [k, h] of batch.nodes) this.nodesDb.put(k, h);
-        for (const k of batch.idx) this.idxDb.put(k, EMPTY);
+        for (const [k, row] of rows) this.nodesDb.put(k, row);
+        for (const p of batch.idx.values()) this.idxDb.put(p.key, packPosting(p.indices));
         this.meta.put('size', end, end);
       });
     } catch (e) {
@@ -484,9 +519,8 @@ export class MerkleLog {
     // hashes never change, so the cache cannot go stale (a bounded map, cleared when full).
     const cached = level >= CACHE_LEVEL ? this.nodeCache.get(key) : undefined;
     if (cached) return cached;
-    const h = this.nodesDb.getBinary(key);
-    if (!h || h.length !== HASH_LEN)
-      throw new LedgerError('LEDGER_CORRUPT', `node (${level}, ${index}) is missing or damaged`);
+    const h = readNodeHash(this.nodesDb, level, index);
+    if (!h) throw new LedgerError('LEDGER_CORRUPT', `node (${level}, ${index}) is missing or damaged`);
     if (level >= CACHE_LEVEL) {
       if (this.nodeCache.size >= NODE_CACHE_MAX) this.nodeCache.clear();
       this.nodeCache.set(key, h);
@@ -675,14 +709,17 @@ export class MerkleLog {
       // [kind, value] sorts before every [kind, value, i]: an exclusive end that still includes index 0.
       const lo = [kind, value];
       const hi = [kind, value, MAX_ENTRIES + 1];
-      indices = mapKeys(
-        this.idxDb.getKeys(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }),
+      indices = postings(
+        this.idxDb.getRange(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }),
+        desc,
       );
     } else if (q.since !== undefined || q.until !== undefined) {
-      const lo = [KIND.time, since];
-      const hi = [KIND.time, until + 1];
-      indices = mapKeys(
-        this.idxDb.getKeys(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }),
+      // Time postings are per second; the exact bounds are checked on each record below.
+      const lo = [KIND.time, timeBucket(since)];
+      const hi = [KIND.time, timeBucket(until) + 1];
+      indices = postings(
+        this.idxDb.getRange(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }),
+        desc,
       );
     } else {
       if (this.committed === 0) return [];
@@ -753,9 +790,16 @@ function* countDown(n: number): Generator<number> {
   for (let i = n; i >= 0; i--) yield i;
 }
 
-function* mapKeys(keys: Iterable<Array<string | number>>): Generator<number> {
-  for (const k of keys) {
-    const i = k[2];
-    if (typeof i === 'number') yield i;
+/** Entry indices of index postings, in scan order (a posting is reversed for newest-first scans). */
+function* postings(
+  range: Iterable<{ key: Array<string | number>; value: Buffer }>,
+  desc: boolean,
+): Generator<number> {
+  for (const { value } of range) {
+    const list = unpackPosting(value);
+    // Fail closed: a compliance query must not silently skip records behind a damaged posting.
+    if (!list) throw new LedgerError('LEDGER_CORRUPT', 'an index posting is damaged');
+    if (desc) for (let i = list.length - 1; i >= 0; i--) yield list[i] as number;
+    else yield* list;
   }
 }

@@ -5,6 +5,7 @@
  */
 import { HASH_LEN } from './lib/hash.js';
 import { nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
+import { readNodeHash } from './lib/node-rows.js';
 import { parseVerifierKey } from './lib/note-key.js';
 import { foldFrontier } from './lib/proof.js';
 import type { MerkleLog } from './merkle-log.js';
@@ -132,8 +133,8 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
       const pureHash = left.p === left.s && cur.p === cur.s ? computed : nodeHashNode(left.p, cur.p);
       const level = cur.level + 1;
       at = Math.floor(at / 2);
-      const stored = nodes.getBinary(level * 2 ** 32 + at);
-      const ok = stored !== undefined && stored.length === HASH_LEN && computed.equals(stored);
+      const stored = readNodeHash(nodes, level, at);
+      const ok = stored !== undefined && computed.equals(stored);
       if (!ok) {
         add({
           kind: 'node',
@@ -141,7 +142,7 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
           message: `stored node (${level}, ${at}) ${stored ? 'differs from' : 'missing for'} the recomputed one`,
         });
       }
-      const s = ok ? computed : stored && stored.length === HASH_LEN ? Buffer.from(stored) : computed;
+      const s = ok ? computed : (stored ?? computed);
       cur = { level, s, p: pureHash === computed && ok ? s : pureHash };
     }
     frontier.push(cur);

@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatCheckpoint, LedgerError, MerkleLog, noteSigner, signNote } from '../../src/ledger/index.js';
 import { nodeHashLeaf } from '../../src/ledger/lib/node-hash.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
-import { bytesOf, flip, tempDir } from './helpers.js';
+import { bytesOf, flip, record, tempDir } from './helpers.js';
 
 let t: { dir: string; cleanup: () => void };
 beforeEach(() => {
@@ -39,6 +39,7 @@ async function raw(
     nodes: Database<Buffer, number>;
     meta: Database;
     cps: Database<string, number>;
+    idx: Database<Buffer, Array<string | number>>;
   }) => void,
 ): Promise<void> {
   const env = open({ path: join(dir, 'ledger.mdb'), maxDbs: 8 });
@@ -47,9 +48,21 @@ async function raw(
     nodes: env.openDB<Buffer, number>('nodes', { encoding: 'binary' }),
     meta: env.openDB('meta', { useVersions: true }),
     cps: env.openDB<string, number>('checkpoints', { encoding: 'string' }),
+    idx: env.openDB<Buffer, Array<string | number>>('idx', { encoding: 'binary' }),
   };
   env.transactionSync(() => edit(dbs));
   await env.close();
+}
+
+/**
+ * Overwrites the stored hash of node (level, index) in place, following docs/ledger.md §2 by hand
+ * (rows of 32 hashes under key level·2^32 + ⌊index/32⌋), so the test does not trust SIGIL's own code.
+ */
+function editNode(nodes: Database<Buffer, number>, level: number, index: number, hash: Buffer): void {
+  const key = level * 2 ** 32 + Math.floor(index / 32);
+  const row = Buffer.from(nodes.getBinary(key) as Buffer);
+  hash.copy(row, (index % 32) * 32);
+  nodes.putSync(key, row);
 }
 
 async function report(dir: string) {
@@ -144,7 +157,7 @@ describe('audit verify detects tampering', () => {
 
   it('a changed interior node → the first leaf it covers', async () => {
     await build(t.dir);
-    await raw(t.dir, ({ nodes }) => nodes.putSync(3 * 2 ** 32 + 2, Buffer.alloc(32, 9)));
+    await raw(t.dir, ({ nodes }) => editNode(nodes, 3, 2, Buffer.alloc(32, 9)));
     const r = await report(t.dir);
     expect(r.ok).toBe(false);
     expect(r.firstBadIndex).toBe(16);
@@ -245,10 +258,33 @@ describe('corrupt files at the ledger path', () => {
     await build(t.dir);
     await raw(t.dir, ({ meta }) => meta.putSync('format', { name: 'sigil-ledger', version: 99 }));
     expect(await openCode(t.dir)).toBe('LEDGER_SCHEMA');
+    // Version 1 (one node record per hash, one index key per record) is a different layout: refused.
+    await raw(t.dir, ({ meta }) => meta.putSync('format', { name: 'sigil-ledger', version: 1 }));
+    expect(await openCode(t.dir)).toBe('LEDGER_SCHEMA');
     await raw(t.dir, ({ meta }) => meta.putSync('format', { name: 'something-else', version: 1 }));
     expect(await openCode(t.dir)).toBe('LEDGER_SCHEMA');
     await raw(t.dir, ({ meta }) => meta.removeSync('format'));
     expect(await openCode(t.dir)).toBe('LEDGER_CORRUPT');
+  });
+
+  it('a damaged index posting fails the query with LEDGER_CORRUPT instead of silently dropping records', async () => {
+    let log = await MerkleLog.open(t.dir);
+    await Promise.all([0, 1, 2, 3].map((i) => log.appendDecision(record(i, { task_id: 'task-p' }))));
+    await log.close();
+    await raw(t.dir, ({ idx }) => {
+      const keys = [...idx.getKeys({ start: ['k', 'task-p'], end: ['k', 'task-p', 2 ** 33] })];
+      expect(keys).toHaveLength(1); // one posting for the whole commit
+      idx.putSync(keys[0] as Array<string | number>, Buffer.from([1, 2, 3]));
+    });
+    log = await MerkleLog.open(t.dir, { readOnly: true });
+    try {
+      expect(() => log.query({ task: 'task-p' })).toThrow(
+        expect.objectContaining({ code: 'LEDGER_CORRUPT' }),
+      );
+      expect(log.query({ decision: 'allow' }).length).toBeGreaterThan(0); // other indexes still answer
+    } finally {
+      await log.close();
+    }
   });
 
   it('open-time checks catch a damaged newest entry or frontier node → LEDGER_CORRUPT', async () => {
@@ -262,12 +298,27 @@ describe('corrupt files at the ledger path', () => {
     const t2 = tempDir();
     try {
       await build(t2.dir);
-      await raw(t2.dir, ({ nodes }) => nodes.putSync(5 * 2 ** 32, Buffer.alloc(32)));
+      await raw(t2.dir, ({ nodes }) => editNode(nodes, 5, 0, Buffer.alloc(32)));
       expect(await openCode(t2.dir)).toBe('LEDGER_CORRUPT');
+
       await raw(t2.dir, ({ meta }) => meta.putSync('size', 7, 7));
       expect(await openCode(t2.dir)).toBe('LEDGER_CORRUPT');
     } finally {
       t2.cleanup();
+    }
+    const t3 = tempDir();
+    try {
+      await build(t3.dir);
+      expect(await openCode(t3.dir)).toBeUndefined();
+      // The partly filled row of level 1 (25 of 32 hashes at size 50) cut short by one hash.
+      await raw(t3.dir, ({ nodes }) => {
+        const row = nodes.getBinary(2 ** 32) as Buffer;
+        expect(row.length).toBe(25 * 32);
+        nodes.putSync(2 ** 32, Buffer.from(row.subarray(0, 24 * 32)));
+      });
+      expect(await openCode(t3.dir)).toBe('LEDGER_CORRUPT');
+    } finally {
+      t3.cleanup();
     }
   });
 });

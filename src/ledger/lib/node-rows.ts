@@ -1,0 +1,100 @@
+/**
+ * Storage of perfect-subtree hashes in rows (docs/ledger.md §2): the hashes of one tree level are
+ * grouped 32 to a record, keyed by (level, row). Like C2SP tlog-tiles' partial tiles, a row is
+ * rewritten whole while it fills up, so a commit of B appends writes O(log B + levels) node records
+ * instead of ~B; a full row is never written again. Reads stay one point lookup per hash.
+ */
+import type { Database } from 'lmdb';
+import { HASH_LEN } from './hash.js';
+
+/** Hashes per row. 32 × 32 B = 1 KiB: well inside one 4 KiB LMDB page (no overflow pages). */
+export const ROW_WIDTH = 32;
+const NODE_KEY_BASE = 2 ** 32;
+
+/** LMDB key of the row holding node (level, index): `level · 2^32 + ⌊index / 32⌋`. */
+export function rowKey(level: number, index: number): number {
+  return level * NODE_KEY_BASE + Math.floor(index / ROW_WIDTH);
+}
+
+/** Byte offset of node `index` inside its row. */
+export function rowOffset(index: number): number {
+  return (index % ROW_WIDTH) * HASH_LEN;
+}
+
+/**
+ * The stored hash of node (level ≥ 1, index) as a fresh 32-byte buffer, or undefined when its row is
+ * missing, too short, or not a whole number of hashes (damage is reported by the caller).
+ */
+export function readNodeHash(db: Database<Buffer, number>, level: number, index: number): Buffer | undefined {
+  const row = db.getBinaryFast(rowKey(level, index));
+  const at = rowOffset(index);
+  if (!row || row.length % HASH_LEN !== 0 || row.length < at + HASH_LEN) return undefined;
+  // getBinaryFast's buffer is reused by the next read: copy the hash out.
+  return Buffer.from(row.subarray(at, at + HASH_LEN));
+}
+
+/** Number of complete perfect subtrees at `level` in a tree of `size` leaves. */
+export function nodesAtLevel(size: number, level: number): number {
+  return Math.floor(size / 2 ** level);
+}
+
+/**
+ * The rightmost, partly filled row of each level, kept in memory so an append never reads back what it
+ * is about to extend. `pending` collects the rows a batch touched; `take()` snapshots them for the write.
+ */
+export class OpenRows {
+  private rows = new Map<number, { row: number; buf: Buffer; len: number }>();
+  private touched = new Set<number>();
+  /** Rows completed since the last take(). */
+  private full: Array<[number, Buffer]> = [];
+
+  /** Starts from the stored partial rows of a tree of `size` leaves. @throws if one is missing/short. */
+  static load(db: Database<Buffer, number>, size: number): OpenRows {
+    const r = new OpenRows();
+    for (let level = 1; 2 ** level <= size; level++) {
+      const count = nodesAtLevel(size, level);
+      const filled = count % ROW_WIDTH;
+      if (filled === 0) continue;
+      const stored = db.getBinary(rowKey(level, count - 1));
+      if (!stored || stored.length !== filled * HASH_LEN) {
+        throw new Error(
+          `node row (${level}, ${Math.floor((count - 1) / ROW_WIDTH)}) is missing or has the wrong length`,
+        );
+      }
+      const buf = Buffer.allocUnsafe(ROW_WIDTH * HASH_LEN);
+      stored.copy(buf);
+      r.rows.set(level, { row: Math.floor((count - 1) / ROW_WIDTH), buf, len: filled });
+    }
+    return r;
+  }
+
+  /** Records the hash of the next node (level, index); nodes of one level arrive in index order. */
+  add(level: number, index: number, hash: Uint8Array): void {
+    const row = Math.floor(index / ROW_WIDTH);
+    let open = this.rows.get(level);
+    if (!open || open.row !== row) {
+      open = { row, buf: Buffer.allocUnsafe(ROW_WIDTH * HASH_LEN), len: 0 };
+      this.rows.set(level, open);
+    }
+    open.buf.set(hash, open.len * HASH_LEN);
+    open.len++;
+    if (open.len === ROW_WIDTH) {
+      // Complete: written once, never again. The buffer is handed over, not copied.
+      this.full.push([level * NODE_KEY_BASE + row, open.buf]);
+      this.rows.delete(level);
+      this.touched.delete(level);
+    } else this.touched.add(level);
+  }
+
+  /** The rows changed since the last call, as (key, bytes) to write: completed rows, then snapshots of partial ones. */
+  take(): Array<[number, Buffer]> {
+    const out = this.full;
+    this.full = [];
+    for (const level of this.touched) {
+      const open = this.rows.get(level) as { row: number; buf: Buffer; len: number };
+      out.push([level * NODE_KEY_BASE + open.row, Buffer.from(open.buf.subarray(0, open.len * HASH_LEN))]);
+    }
+    this.touched.clear();
+    return out;
+  }
+}
