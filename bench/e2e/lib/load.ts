@@ -5,7 +5,8 @@
  * is read back (vegeta encode --to json) and its status checked against the case in its URL.
  */
 import { execFile } from 'node:child_process';
-import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { type Proc, startProcess } from './proc.js';
@@ -50,7 +51,12 @@ export interface LoadSpec {
   /** Concurrency cap (for rate 0: the number of in-flight requests). */
   maxWorkers: number;
   cpus?: string | undefined;
-  /** Binary results file (kept for inspection). */
+  /**
+   * Binary results file. Vegeta streams it while the attack runs, so it is written to
+   * {@link resultScratchDir} (tmpfs when there is one) and deleted once read: the authorizer's ledger
+   * fsyncs on the real disk, and on ext4 (data=ordered) every journal commit would also have to flush
+   * the load generator's freshly written results, putting the harness's own I/O into SIGIL's latency.
+   */
   outFile: string;
   logFile: string;
   /** Expected status per case; default {@link EXPECTED_STATUS}. */
@@ -88,6 +94,7 @@ export interface LoadResult {
 
 /** Runs one vegeta attack and checks every response. */
 export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  const outFile = join(resultScratchDir(), `${process.pid}-${basename(spec.outFile)}`);
   const args = [
     'attack',
     '-format=json',
@@ -99,7 +106,7 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     '-timeout=10s',
     '-keepalive=true',
     '-max-body=0',
-    `-output=${spec.outFile}`,
+    `-output=${outFile}`,
   ];
   const before = reapedChildrenCpuSeconds();
   const p: Proc = startProcess({
@@ -113,7 +120,27 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   if (code !== 0) throw new Error(`vegeta attack exited ${code}: ${p.output().slice(-1000)}`);
   // taskset execs vegeta in place, so the reaped child's CPU is vegeta's own.
   const loadgenCpuS = reapedChildrenCpuSeconds() - before;
-  return summarize(spec, loadgenCpuS);
+  try {
+    return await summarize(spec, outFile, loadgenCpuS);
+  } finally {
+    // SIGIL_BENCH_KEEP=1 keeps the raw results (vegeta binary + JSON lines) for inspection.
+    if (process.env.SIGIL_BENCH_KEEP !== '1') {
+      rmSync(outFile, { force: true });
+      rmSync(`${outFile}.jsonl`, { force: true });
+    }
+  }
+}
+
+/**
+ * Where vegeta's result streams go: `SIGIL_BENCH_SCRATCH`, else /dev/shm (tmpfs) when present, else
+ * the OS temp dir. Memory use is bounded: one phase's results at a time (a few MB).
+ */
+export function resultScratchDir(): string {
+  const dir =
+    process.env.SIGIL_BENCH_SCRATCH ??
+    (existsSync('/dev/shm') ? '/dev/shm/sigil-bench' : join(process.env.TMPDIR ?? '/tmp', 'sigil-bench'));
+  mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 /** cutime+cstime of this process (fields 16, 17 of /proc/self/stat): CPU of children it has reaped. */
@@ -123,8 +150,8 @@ function reapedChildrenCpuSeconds(): number {
   return (Number(rest[13]) + Number(rest[14])) / CLK_TCK;
 }
 
-async function summarize(spec: LoadSpec, loadgenCpuS: number): Promise<LoadResult> {
-  const enc = await encodeToJson(spec.vegeta, spec.outFile);
+async function summarize(spec: LoadSpec, outFile: string, loadgenCpuS: number): Promise<LoadResult> {
+  const enc = await encodeToJson(spec.vegeta, outFile);
   const expect = spec.expect ?? ((c: Case) => EXPECTED_STATUS[c] ?? -1);
   const lat: number[] = [];
   const statuses: Record<string, number> = {};
