@@ -146,7 +146,25 @@ describe('decision record canonical encoding', () => {
 
 describe('the fast record encoder equals the generic canonical JSON', () => {
   it('on random valid records (fast-check)', () => {
-    const str = fc.string({ maxLength: 20 });
+    // Printable ASCII plus every character class the encoder's escape fast path must hand to
+    // JSON.stringify: quote, backslash, C0 controls, DEL, lone and paired surrogates, U+2028.
+    const tricky = fc.constantFrom(
+      '"',
+      '\\',
+      '\u0000',
+      '\u001f',
+      '\n',
+      '\u007f',
+      '\ud800',
+      '\udfff',
+      '\u2028',
+      '😀',
+      'é',
+    );
+    const str = fc.string({
+      unit: fc.oneof(fc.string({ minLength: 1, maxLength: 1 }), tricky),
+      maxLength: 20,
+    });
     const hop = fc.record({
       sub: str.map((x) => `s${x}`),
       iss: str.map((x) => `i${x}`),

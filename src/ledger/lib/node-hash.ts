@@ -37,11 +37,21 @@ export function leafValue(data: Uint8Array): Buffer {
   return v;
 }
 
-/** {@link leafValue} of the UTF-8 bytes of `text`, encoded straight into the value buffer. */
+/** Scratch for {@link leafValueUtf8}: most records encode in one pass without measuring first. */
+let utf8Scratch = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * {@link leafValue} of the UTF-8 bytes of `text`. Encodes once into a scratch buffer (UTF-8 is at most
+ * 3 bytes per UTF-16 unit, so the scratch is grown up front when it might be too small), hashes
+ * `0x00 ‖ bytes` in place and copies the result out: no separate byteLength pass over the string.
+ */
 export function leafValueUtf8(text: string): Buffer {
-  const v = Buffer.allocUnsafe(H + Buffer.byteLength(text, 'utf8'));
-  v.write(text, H, 'utf8');
-  v[H - 1] = 0;
-  hash('sha256', v.subarray(H - 1), 'buffer').copy(v, 0);
+  const need = H + text.length * 3;
+  if (need > utf8Scratch.length) utf8Scratch = Buffer.allocUnsafe(need);
+  const n = utf8Scratch.write(text, H, 'utf8');
+  utf8Scratch[H - 1] = 0;
+  const v = Buffer.allocUnsafe(H + n);
+  hash('sha256', utf8Scratch.subarray(H - 1, H + n), 'buffer').copy(v, 0);
+  utf8Scratch.copy(v, H, H, H + n);
   return v;
 }

@@ -5,11 +5,16 @@
  */
 import type { DecisionRecord, RecordedHop } from '../record.js';
 
-const s = JSON.stringify;
+/** Characters JSON.stringify would escape, and lone-surrogate candidates: those take the slow path. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching C0 controls is the point: JSON must escape them.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify of a string, without the call for the common case of nothing to escape. */
+const s = (v: string): string => (NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`);
 
 function hop(h: RecordedHop): string {
   let t = '[';
-  for (let i = 0; i < h.tool_scope.length; i++) t += (i ? ',' : '') + s(h.tool_scope[i]);
+  for (let i = 0; i < h.tool_scope.length; i++) t += (i ? ',' : '') + s(h.tool_scope[i] as string);
   return `{"exp":${h.exp},"iss":${s(h.iss)},"jti":${s(h.jti)},"sub":${s(h.sub)},"tool_scope":${t}]}`;
 }
 
