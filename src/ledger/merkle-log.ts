@@ -113,8 +113,10 @@ export interface AuditHit {
 }
 
 interface Waiter {
-  resolve: (index: number) => void;
+  /** Called with the entry index, or with index and leaf hash when `leaf` is set. */
+  resolve: (v: number | AppendedDecision) => void;
   reject: (e: unknown) => void;
+  leaf: boolean;
 }
 
 /** Entry indices of one batch sharing an index (kind, value). */
@@ -126,7 +128,8 @@ interface Posting {
 interface Batch {
   epoch: number;
   start: number;
-  entries: Buffer[];
+  /** Entry bytes, or the canonical JSON of a decision record (UTF-8 encoded at flush). */
+  entries: Array<Uint8Array | string>;
   /** Postings by `kind value`. */
   idx: Map<string, Posting>;
   waiters: Waiter[];
@@ -351,7 +354,7 @@ export class MerkleLog {
       return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'entry must be a Uint8Array'));
     if (data.length > 16 * 1024 * 1024)
       return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'entry larger than 16 MiB'));
-    return this.appendValue(leafValue(data), undefined);
+    return this.appendValue(data, undefined, false) as Promise<number>;
   }
 
   /**
@@ -361,13 +364,19 @@ export class MerkleLog {
    */
   async appendDecision(record: DecisionRecord): Promise<AppendedDecision> {
     const valid = validateRecord(record);
-    const value = leafValueUtf8(recordJson(valid));
-    const index = await this.appendValue(value, recordIndexKeys(valid));
-    return { index, leafHash: new Uint8Array(value.subarray(0, HASH_LEN)) };
+    return this.appendValue(recordJson(valid), recordIndexKeys(valid), true) as Promise<AppendedDecision>;
   }
 
-  /** Appends a prepared `leafHash ‖ data` value plus its index keys. */
-  private appendValue(value: Buffer, keys: Array<[string, string | number]> | undefined): Promise<number> {
+  /**
+   * Queues one entry (bytes, or record JSON) plus its index keys in the open batch. Hashing is left to
+   * the flush, which hashes each entry right before handing it to LMDB, so lmdb-js's write thread
+   * stores entry i while this thread hashes entry i+1.
+   */
+  private appendValue(
+    data: Uint8Array | string,
+    keys: Array<[string, string | number]> | undefined,
+    leaf: boolean,
+  ): Promise<number | AppendedDecision> {
     if (this.closed) return Promise.reject(new LedgerError('LEDGER_CLOSED', 'ledger is closed'));
     if (this.readOnly)
       return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger opened read-only'));
@@ -380,22 +389,7 @@ export class MerkleLog {
       this.open = batch;
       setImmediate(() => this.flushOpen());
     }
-    // Leaf, then merge equal-sized subtrees on the right edge: each completed perfect subtree is stored.
-    batch.entries.push(value);
-    let cur: Buffer = value.subarray(0, HASH_LEN);
-    let level = 0;
-    let at = index;
-    while (
-      this.frontier.length > 0 &&
-      (this.frontier[this.frontier.length - 1] as { level: number }).level === level
-    ) {
-      const left = this.frontier.pop() as { hash: Buffer };
-      cur = nodeHashNode(left.hash, cur);
-      level++;
-      at = Math.floor(at / 2);
-      this.rows.add(level, at, cur);
-    }
-    this.frontier.push({ level, hash: cur });
+    batch.entries.push(data);
     if (keys) {
       for (const [kind, v] of keys) {
         const k = `${kind}\u0000${v}`;
@@ -404,8 +398,8 @@ export class MerkleLog {
         else batch.idx.set(k, { key: [kind, v, index], indices: [index] });
       }
     }
-    const p = new Promise<number>((resolve, reject) => {
-      (batch as Batch).waiters.push({ resolve, reject });
+    const p = new Promise<number | AppendedDecision>((resolve, reject) => {
+      (batch as Batch).waiters.push({ resolve, reject, leaf });
     });
     if (batch.entries.length >= this.maxBatch) this.flushOpen();
     return p;
@@ -416,17 +410,21 @@ export class MerkleLog {
     if (!batch) return;
     this.open = undefined;
     const end = batch.start + batch.entries.length;
-    // Every appended entry up to `end` is in this batch (earlier batches took theirs), so the rows
-    // snapshot is exactly the node rows of the tree of size `end`.
-    const rows = this.rows.take();
+    const leaves: Buffer[] = new Array(batch.entries.length);
     let written: Promise<boolean>;
     try {
       // The whole batch is conditional on meta.size's version being the batch start: if an earlier
       // batch failed, this one cannot commit on top of a tree it did not extend (fail closed).
       written = this.meta.ifVersion('size', batch.start, () => {
-        for (let i = 0; i < batch.entries.length; i++)
-          this.entriesDb.put(batch.start + i, batch.entries[i] as Buffer);
-        for (const [k, row] of rows) this.nodesDb.put(k, row);
+        for (let i = 0; i < batch.entries.length; i++) {
+          const e = batch.entries[i] as Uint8Array | string;
+          const value = typeof e === 'string' ? leafValueUtf8(e) : leafValue(e);
+          this.entriesDb.put(batch.start + i, value);
+          leaves[i] = this.extendTree(batch.start + i, value.subarray(0, HASH_LEN));
+        }
+        // Every entry up to `end` is in this batch (earlier batches took theirs), so the rows
+        // snapshot is exactly the node rows of the tree of size `end`.
+        for (const [k, row] of this.rows.take()) this.nodesDb.put(k, row);
         for (const p of batch.idx.values()) this.idxDb.put(p.key, packPosting(p.indices));
         this.meta.put('size', end, end);
       });
@@ -442,7 +440,11 @@ export class MerkleLog {
           throw new LedgerError('LEDGER_COMMIT_FAILED', `batch at ${batch.start} lost its commit guard`);
         if (this.durability === 'sync') await (flushed ?? this.env.flushed);
         this.committed = Math.max(this.committed, end);
-        for (let i = 0; i < batch.waiters.length; i++) (batch.waiters[i] as Waiter).resolve(batch.start + i);
+        for (let i = 0; i < batch.waiters.length; i++) {
+          const w = batch.waiters[i] as Waiter;
+          const index = batch.start + i;
+          w.resolve(w.leaf ? { index, leafHash: new Uint8Array(leaves[i] as Buffer) } : index);
+        }
         this.emit({ first: batch.start, size: end });
       })
       .catch((e: unknown) => this.failBatch(batch, e))
@@ -450,6 +452,28 @@ export class MerkleLog {
         this.inflight.delete(done);
       });
     this.inflight.add(done);
+  }
+
+  /**
+   * Adds leaf `index` to the in-memory right frontier: merges equal-sized subtrees on the right edge
+   * and records each completed perfect subtree in its node row. Returns the leaf hash.
+   */
+  private extendTree(index: number, leafHash: Buffer): Buffer {
+    let cur = leafHash;
+    let level = 0;
+    let at = index;
+    while (
+      this.frontier.length > 0 &&
+      (this.frontier[this.frontier.length - 1] as { level: number }).level === level
+    ) {
+      const left = this.frontier.pop() as { hash: Buffer };
+      cur = nodeHashNode(left.hash, cur);
+      level++;
+      at = Math.floor(at / 2);
+      this.rows.add(level, at, cur);
+    }
+    this.frontier.push({ level, hash: cur });
+    return leafHash;
   }
 
   private failBatch(batch: Batch, e: unknown): void {
