@@ -185,6 +185,13 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
         logFile: join(dir, `${name}.vegeta.log`),
         expect,
       });
+      if (authz?.sigil) {
+        // SIGIL's own view (Check duration histogram, decisions, ledger size) after each phase, for
+        // telling time spent inside SIGIL from time in Envoy and the network.
+        const admin = authz.sigil.config.admin.listen;
+        const m = await fetch(`http://${admin}/metrics`).then((r) => r.text(), (e: Error) => `# ${e.message}\n`);
+        writeFileSync(join(dir, `${name}.sigil-metrics.txt`), m);
+      }
       return {
         ...res,
         authzCpuS: authz ? cpuSeconds(authz.proc.pid) - a0 : 0,
