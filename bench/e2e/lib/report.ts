@@ -19,6 +19,8 @@ export interface ConfigSummary {
   /** Envoy + upstream + vegeta CPU use during saturation, in cores (the rig's share of CPU 0). */
   rigCores: number;
   peakRssMiB: number | undefined;
+  /** Median over rounds of the RSS at the end of the run: anonymous / file-backed (MiB). */
+  rssEnd: { anon: number; file: number } | undefined;
   /** Per fixed rate: median p50/p99/p99.9 (ms) and the achieved rate. */
   latency: Array<{ rate: number; achieved: number; p50: number; p99: number; p999: number }>;
   unexpected: number;
@@ -76,6 +78,12 @@ export function summarize(run: RunResult): ConfigSummary[] {
           )
         : undefined,
       peakRssMiB: hasAuthz ? Math.max(...rs.map((r) => r.authzPeakRssMiB ?? 0)) : undefined,
+      rssEnd: hasAuthz
+        ? {
+            anon: median(rs.map((r) => r.authzRssEnd?.anon ?? Number.NaN)),
+            file: median(rs.map((r) => r.authzRssEnd?.file ?? Number.NaN)),
+          }
+        : undefined,
       latency,
       unexpected: rs.reduce((s, r) => s + r.unexpected, 0),
       answered: rs.reduce((s, r) => s + r.answered, 0),
@@ -98,6 +106,8 @@ export interface Ratio {
   addedP99: number;
   cpu: number;
   rss: number;
+  /** Anonymous RSS at the end of the run (the process's own memory, without mapped files). */
+  anonRss: number;
   refRate: number;
   /** Rounds the median is taken over. */
   rounds: number;
@@ -136,6 +146,7 @@ export function ratios(run: RunResult, refRate: number): Ratio[] {
             addedP99: (p99At(s, refRate) - base) / (p99At(o, refRate) - base),
             cpu: cpuPer1kOf(s) / cpuPer1kOf(o),
             rss: (s.authzPeakRssMiB ?? Number.NaN) / (o.authzPeakRssMiB ?? Number.NaN),
+            anonRss: (s.authzRssEnd?.anon ?? Number.NaN) / (o.authzRssEnd?.anon ?? Number.NaN),
           },
         ];
       });
@@ -146,6 +157,7 @@ export function ratios(run: RunResult, refRate: number): Ratio[] {
       addedP99: median(per.map((x) => x.addedP99)),
       cpu: median(per.map((x) => x.cpu)),
       rss: median(per.map((x) => x.rss)),
+      anonRss: median(per.map((x) => x.anonRss)),
       refRate,
       rounds: per.length,
     });
@@ -193,12 +205,12 @@ export function renderMarkdown(
   );
   L.push('');
   L.push(
-    '| configuration | max throughput (rps), median [min–max] | authorizer CPU-s / 1000 req | authorizer capacity per core (rps) | authorizer cores busy at max | rig cores busy at max | authorizer peak RSS (MiB) | unexpected statuses | ledger check |',
+    '| configuration | max throughput (rps), median [min–max] | authorizer CPU-s / 1000 req | authorizer capacity per core (rps) | authorizer cores busy at max | rig cores busy at max | authorizer peak RSS (MiB) | RSS at end: anon / file-backed (MiB) | unexpected statuses | ledger check |',
   );
-  L.push('|---|---:|---:|---:|---:|---:|---:|---:|---|');
+  L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const s of sum) {
     L.push(
-      `| ${CONFIG_LABEL[s.config]} | ${f(s.maxRps, 0)} [${f(s.maxRpsRange[0], 0)}–${f(s.maxRpsRange[1], 0)}] | ${f(s.cpuPer1k, 3)} | ${s.cpuPer1k ? f(1000 / s.cpuPer1k, 0) : '–'} | ${f(s.busyCores, 2)} | ${f(s.rigCores, 2)} | ${f(s.peakRssMiB, 0)} | ${s.unexpected} | ${s.ledger ?? '–'} |`,
+      `| ${CONFIG_LABEL[s.config]} | ${f(s.maxRps, 0)} [${f(s.maxRpsRange[0], 0)}–${f(s.maxRpsRange[1], 0)}] | ${f(s.cpuPer1k, 3)} | ${s.cpuPer1k ? f(1000 / s.cpuPer1k, 0) : '–'} | ${f(s.busyCores, 2)} | ${f(s.rigCores, 2)} | ${f(s.peakRssMiB, 0)} | ${s.rssEnd ? `${f(s.rssEnd.anon, 0)} / ${f(s.rssEnd.file, 0)}` : '–'} | ${s.unexpected} | ${s.ledger ?? '–'} |`,
     );
   }
   L.push('');
@@ -243,14 +255,14 @@ export function renderMarkdown(
     );
     L.push('');
     L.push(
-      '| SIGIL configuration | max throughput × | capacity per core × | p99 added × | CPU per request × | peak RSS × | targets |',
+      '| SIGIL configuration | max throughput × | capacity per core × | p99 added × | CPU per request × | peak RSS × | anon RSS × | targets |',
     );
-    L.push('|---|---:|---:|---:|---:|---:|---|');
+    L.push('|---|---:|---:|---:|---:|---:|---:|---|');
     for (const r of rs) {
       const okT = r.throughput >= 1.5;
       const okL = r.addedP99 <= 0.7;
       L.push(
-        `| ${CONFIG_LABEL[r.sigil]} | ${f(r.throughput)} | ${f(1 / r.cpu)} | ${f(r.addedP99)} | ${f(r.cpu)} | ${f(r.rss)} | throughput ${okT ? 'met' : 'NOT met'}, latency ${okL ? 'met' : 'NOT met'} |`,
+        `| ${CONFIG_LABEL[r.sigil]} | ${f(r.throughput)} | ${f(1 / r.cpu)} | ${f(r.addedP99)} | ${f(r.cpu)} | ${f(r.rss)} | ${f(r.anonRss)} | throughput ${okT ? 'met' : 'NOT met'}, latency ${okL ? 'met' : 'NOT met'} |`,
       );
     }
     L.push('');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type Case, EXPECTED_STATUS, type LoadResult, runLoad, writeTargets } from './load.js';
 import type { Proc } from './proc.js';
 import { profileTop } from './profile.js';
-import { cpuSeconds, peakRssMiB } from './sampler.js';
+import { cpuSeconds, peakRssMiB, rssSplitMiB } from './sampler.js';
 import { type SigilFixture, sigilIssuerTokens, startSigil } from './sigil.js';
 import { type CpuPlan, type Paths, startEnvoy, startFloor, startOpa, startUpstream } from './stack.js';
 import { benchIssuerTokens, requestMix, type TokenSet } from './tokens.js';
@@ -65,6 +65,8 @@ export interface ConfigRound {
   rates: PhaseResult[];
   /** Peak RSS of the authorizer (MiB), or undefined for (a). */
   authzPeakRssMiB: number | undefined;
+  /** The authorizer's RSS at the end of the run, anonymous vs file-backed (MiB). */
+  authzRssEnd: { anon: number; file: number } | undefined;
   /** Sum over phases (warm-up included) of responses with an unexpected status or a transport error. */
   unexpected: number;
   /** Envoy's ext_authz counters at the end (ok/denied/error). */
@@ -189,7 +191,10 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
         // SIGIL's own view (Check duration histogram, decisions, ledger size) after each phase, for
         // telling time spent inside SIGIL from time in Envoy and the network.
         const admin = authz.sigil.config.admin.listen;
-        const m = await fetch(`http://${admin}/metrics`).then((r) => r.text(), (e: Error) => `# ${e.message}\n`);
+        const m = await fetch(`http://${admin}/metrics`).then(
+          (r) => r.text(),
+          (e: Error) => `# ${e.message}\n`,
+        );
         writeFileSync(join(dir, `${name}.sigil-metrics.txt`), m);
       }
       return {
@@ -228,6 +233,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
       error: st['http.bench.ext_authz.error'] ?? 0,
     };
     const authzPeakRssMiB = authz ? peakRssMiB(authz.proc.pid) : undefined;
+    const authzRssEnd = authz ? rssSplitMiB(authz.proc.pid) : undefined;
     const problems: string[] = identityProblem ? [identityProblem] : [];
     if (unexpected > 0) {
       const samples = [...new Set(all.flatMap((p) => p.errorSamples))].slice(0, 3);
@@ -266,6 +272,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
       saturation,
       rates,
       authzPeakRssMiB,
+      authzRssEnd,
       unexpected,
       envoyAuthz,
       answered,

@@ -74,6 +74,27 @@ export function peakRssMiB(pid: number): number {
   return kb / 1024;
 }
 
+/**
+ * Resident set of the tree rooted at `pid` right now, split as /proc/<pid>/status does: `anon` (heap,
+ * stacks: the process's own memory) and `file` (RssFile + RssShmem: mapped file pages, e.g. LMDB's
+ * memory map of the ledger, which are page cache the kernel can drop and re-read). MiB.
+ */
+export function rssSplitMiB(pid: number): { anon: number; file: number } {
+  let anon = 0;
+  let file = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const st = readFileSync(`/proc/${p}/status`, 'utf8');
+      const kb = (k: string) => Number(st.match(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0);
+      anon += kb('RssAnon');
+      file += kb('RssFile') + kb('RssShmem');
+    } catch {
+      // Exited between the walk and the read: nothing to add.
+    }
+  }
+  return { anon: anon / 1024, file: file / 1024 };
+}
+
 /** The machine line printed with every result: cores, CPU model, kernel. */
 export function machineLine(): string {
   let model = 'unknown CPU';
