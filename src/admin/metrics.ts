@@ -17,6 +17,10 @@ export interface SigilMetrics {
   ledgerErrors: Counter<string>;
   /** 1 once keys, trust bundle and ledger are open. */
   ready: Gauge<string>;
+  /** Ledger group commits: seconds from submit to durable (fsync included in `sync` mode). */
+  ledgerCommitSeconds: Histogram<string>;
+  /** Ledger group commits: decisions per commit. */
+  ledgerCommitEntries: Histogram<string>;
 }
 
 /** Options of {@link createMetrics}. */
@@ -84,5 +88,26 @@ export function createMetrics(o: MetricsOptions = {}): SigilMetrics {
       },
     });
   }
-  return { registry, decisions, checkSeconds, chainCache, ledgerErrors, ready };
+  const ledgerCommitSeconds = new Histogram({
+    name: 'sigil_ledger_commit_duration_seconds',
+    help: 'Audit ledger group commits: time from submitting the batch to LMDB until it was durable (fsync included in sync mode).',
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  const ledgerCommitEntries = new Histogram({
+    name: 'sigil_ledger_commit_entries',
+    help: 'Audit ledger group commits: decisions recorded per commit.',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 8192],
+    registers: [registry],
+  });
+  return {
+    registry,
+    decisions,
+    checkSeconds,
+    chainCache,
+    ledgerErrors,
+    ready,
+    ledgerCommitSeconds,
+    ledgerCommitEntries,
+  };
 }

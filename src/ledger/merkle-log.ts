@@ -81,6 +81,11 @@ export interface AppendEvent {
   first: number;
   /** New log size (last new index + 1). */
   size: number;
+  /**
+   * Seconds from handing the batch to LMDB until its appends resolved (commit, plus the fsync in `sync`
+   * mode): the wait group commit adds to every append of the batch.
+   */
+  seconds: number;
 }
 
 /** Result of {@link MerkleLog.appendDecision}. */
@@ -411,6 +416,7 @@ export class MerkleLog {
     this.open = undefined;
     const end = batch.start + batch.entries.length;
     const leaves: Buffer[] = new Array(batch.entries.length);
+    const submitted = performance.now();
     let written: Promise<boolean>;
     try {
       // The whole batch is conditional on meta.size's version being the batch start: if an earlier
@@ -445,7 +451,7 @@ export class MerkleLog {
           const index = batch.start + i;
           w.resolve(w.leaf ? { index, leafHash: new Uint8Array(leaves[i] as Buffer) } : index);
         }
-        this.emit({ first: batch.start, size: end });
+        this.emit({ first: batch.start, size: end, seconds: (performance.now() - submitted) / 1000 });
       })
       .catch((e: unknown) => this.failBatch(batch, e))
       .finally(() => {

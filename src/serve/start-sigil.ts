@@ -129,6 +129,13 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     ledger = await openAuditLog(config, { clock });
     const log = ledger;
     cleanup.push(() => log.close());
+    // Group-commit health for operators: batch sizes and the commit (+ fsync) wait every decision pays.
+    cleanup.push(
+      log.onAppend(({ first, size, seconds }) => {
+        metrics.ledgerCommitSeconds.observe(seconds);
+        metrics.ledgerCommitEntries.observe(size - first);
+      }),
+    );
     const policy =
       deps.policy ?? (await createPolicyDecider(config, { logger, registry: metrics.registry, clock }));
     if (policy?.close) cleanup.push(() => policy.close?.());

@@ -88,6 +88,12 @@ describe('startSigil', () => {
     expect(m).toMatch(/sigil_decisions_total\{result="allow",code="OK"\} 1/);
     expect(m).toMatch(/sigil_ledger_entries 2/);
     expect(m).toMatch(/sigil_check_duration_seconds_bucket/);
+    // Group commits: the two decisions above went through one or two commits, each timed.
+    const commits = Number(m.match(/^sigil_ledger_commit_entries_count (\d+)$/m)?.[1]);
+    expect(commits).toBeGreaterThanOrEqual(1);
+    expect(commits).toBeLessThanOrEqual(2);
+    expect(m).toMatch(/^sigil_ledger_commit_entries_sum 2$/m);
+    expect(Number(m.match(/^sigil_ledger_commit_duration_seconds_count (\d+)$/m)?.[1])).toBe(commits);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });
 
