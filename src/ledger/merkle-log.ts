@@ -21,6 +21,7 @@ import {
 } from './lib/index-keys.js';
 import { leafValue, leafValueUtf8, nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
 import { OpenRows, readNodeHash } from './lib/node-rows.js';
+import { PendingIndex, type Posting } from './lib/pending-index.js';
 import { consistencyPath, foldFrontier, frontierOf, inclusionPath, type RangeMemo } from './lib/proof.js';
 import { recordJson } from './lib/record-json.js';
 import { validateRecord } from './lib/record-schema.js';
@@ -124,25 +125,21 @@ interface Waiter {
   leaf: boolean;
 }
 
-/** Entry indices of one batch sharing an index (kind, value). */
-interface Posting {
-  key: [string, string | number, number];
-  indices: number[];
-}
-
 interface Batch {
   epoch: number;
   start: number;
   /** Entry bytes, or the canonical JSON of a decision record (UTF-8 encoded at flush). */
   entries: Array<Uint8Array | string>;
-  /** Postings by `kind value`. */
-  idx: Map<string, Posting>;
   waiters: Waiter[];
 }
 
 /** Subtrees of this level and above (≥ 64 leaves) are cached in memory by readSubtree. */
 const CACHE_LEVEL = 6;
 const NODE_CACHE_MAX = 65_536;
+/** Deferred index postings are written once this many entries are pending… */
+const INDEX_FLUSH_ENTRIES = 4096;
+/** …or the oldest pending one is this old (ms), with the next commit; and on settle/close. */
+const INDEX_FLUSH_MS = 2000;
 /** Node-cache key (not an LMDB key: nodes are stored in rows, lib/node-rows.ts). */
 const nodeKey = (level: number, index: number): number => level * 2 ** 32 + index;
 
@@ -150,7 +147,8 @@ const nodeKey = (level: number, index: number): number => level * 2 ** 32 + inde
  * An append-only Merkle log in one LMDB environment (`<dir>/ledger.mdb`), named databases:
  * `meta` (format, size — its version is the size, the group-commit guard), `entries` (uint32 index →
  * leafHash ‖ data), `nodes` (level·2^32 + row → up to 32 perfect-subtree hashes of that level, levels ≥ 1),
- * `idx` ([kind, value, first index] → the batch's entry indices), `checkpoints` (size → signed note).
+ * `idx` ([kind, value, first index] → entry indices, stored in bulk up to `meta.indexed`),
+ * `checkpoints` (size → signed note).
  */
 export class MerkleLog {
   readonly dir: string;
@@ -175,6 +173,10 @@ export class MerkleLog {
   private frontier: Array<{ level: number; hash: Buffer }> = [];
   /** Partly filled node rows of the tentative tree. */
   private rows = new OpenRows();
+  /** Index postings of entries at and after {@link indexed}, not yet stored (lib/pending-index.ts). */
+  private readonly pendingIdx = new PendingIndex();
+  /** Log size up to which index postings are stored (`meta.indexed`). */
+  private indexed = 0;
   private open: Batch | undefined;
   private epoch = 0;
   private inflight = new Set<Promise<void>>();
@@ -262,6 +264,7 @@ export class MerkleLog {
       this.env.transactionSync(() => {
         this.meta.putSync('format', LEDGER_FORMAT);
         this.meta.putSync('size', 0, 0);
+        this.meta.putSync('indexed', 0);
       });
       return;
     }
@@ -321,6 +324,32 @@ export class MerkleLog {
     this.assigned = size;
     this.frontier = frontier;
     this.rows = rows;
+    this.rebuildPendingIndex(size);
+  }
+
+  /**
+   * Reads the postings watermark and re-derives the postings of entries [indexed, size) from the
+   * records themselves (what a crash lost from memory; docs/ledger.md §4).
+   */
+  private rebuildPendingIndex(size: number): void {
+    const stored = this.meta.get('indexed');
+    // Absent in files written before postings were deferred: those stored every posting at commit.
+    const indexed = stored === undefined ? size : stored;
+    if (typeof indexed !== 'number' || !Number.isSafeInteger(indexed) || indexed < 0 || indexed > size) {
+      throw new LedgerError('LEDGER_CORRUPT', 'ledger index watermark is invalid');
+    }
+    this.pendingIdx.clear();
+    const now = performance.now();
+    for (const { key, value } of this.entriesDb.getRange({ start: indexed, end: size })) {
+      let record: DecisionRecord;
+      try {
+        record = decodeRecord(value.subarray(HASH_LEN));
+      } catch {
+        continue; // an opaque entry: nothing to index
+      }
+      this.pendingIdx.add(key, recordIndexKeys(record), now);
+    }
+    this.indexed = indexed;
   }
 
   /** Best-effort size for a damaged log (verify only): the recorded size, else the stored entry count. */
@@ -334,6 +363,7 @@ export class MerkleLog {
       this.committed = size;
       this.assigned = size;
       this.frontier = [];
+      this.pendingIdx.clear();
     }
   }
 
@@ -363,8 +393,9 @@ export class MerkleLog {
   }
 
   /**
-   * Validates, canonically encodes and appends a decision record, writing its secondary indexes
-   * (task, agents, decision, time) in the same transaction.
+   * Validates, canonically encodes and appends a decision record and indexes it (task, agents,
+   * decision, time): queryable as soon as it is durable; the postings themselves are stored in bulk
+   * later (docs/ledger.md §4).
    * @throws LedgerError `LEDGER_RECORD_INVALID` plus those of {@link append}.
    */
   async appendDecision(record: DecisionRecord): Promise<AppendedDecision> {
@@ -387,34 +418,42 @@ export class MerkleLog {
       return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger opened read-only'));
     if (this.assigned >= MAX_ENTRIES)
       return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger is full (2^32 - 1 entries)'));
+    const batch = this.openBatch();
     const index = this.assigned++;
-    let batch = this.open;
-    if (!batch) {
-      batch = { epoch: this.epoch, start: index, entries: [], idx: new Map(), waiters: [] };
-      this.open = batch;
-      setImmediate(() => this.flushOpen());
-    }
     batch.entries.push(data);
-    if (keys) {
-      for (const [kind, v] of keys) {
-        const k = `${kind}\u0000${v}`;
-        const posting = batch.idx.get(k);
-        if (posting) posting.indices.push(index);
-        else batch.idx.set(k, { key: [kind, v, index], indices: [index] });
-      }
-    }
+    if (keys) this.pendingIdx.add(index, keys, performance.now());
     const p = new Promise<number | AppendedDecision>((resolve, reject) => {
       (batch as Batch).waiters.push({ resolve, reject, leaf });
     });
-    if (batch.entries.length >= this.maxBatch) this.flushOpen();
+    if (batch.entries.length >= this.maxBatch) this.flushOpen(false);
     return p;
   }
 
-  private flushOpen(): void {
+  /** The batch new appends join (opened on demand, submitted on the next `setImmediate`). */
+  private openBatch(): Batch {
+    let batch = this.open;
+    if (!batch) {
+      batch = { epoch: this.epoch, start: this.assigned, entries: [], waiters: [] };
+      this.open = batch;
+      setImmediate(() => this.flushOpen(false));
+    }
+    return batch;
+  }
+
+  /**
+   * Submits the open batch as one transaction; with it, the deferred index postings when they are due
+   * (or `withIndex`: settle/close) and the watermark `meta.indexed`.
+   */
+  private flushOpen(withIndex: boolean): void {
     const batch = this.open;
     if (!batch) return;
     this.open = undefined;
     const end = batch.start + batch.entries.length;
+    // Every appended entry so far is below `end`, so the snapshot is all pending postings.
+    const postings: Posting[] | undefined =
+      withIndex || this.pendingIdx.due(performance.now(), INDEX_FLUSH_ENTRIES, INDEX_FLUSH_MS)
+        ? this.pendingIdx.snapshot(end)
+        : undefined;
     const leaves: Buffer[] = new Array(batch.entries.length);
     const submitted = performance.now();
     let written: Promise<boolean>;
@@ -431,7 +470,10 @@ export class MerkleLog {
         // Every entry up to `end` is in this batch (earlier batches took theirs), so the rows
         // snapshot is exactly the node rows of the tree of size `end`.
         for (const [k, row] of this.rows.take()) this.nodesDb.put(k, row);
-        for (const p of batch.idx.values()) this.idxDb.put(p.key, packPosting(p.indices));
+        if (postings) {
+          for (const p of postings) this.idxDb.put(p.key, packPosting(p.indices));
+          this.meta.put('indexed', end);
+        }
         this.meta.put('size', end, end);
       });
     } catch (e) {
@@ -446,6 +488,10 @@ export class MerkleLog {
           throw new LedgerError('LEDGER_COMMIT_FAILED', `batch at ${batch.start} lost its commit guard`);
         if (this.durability === 'sync') await (flushed ?? this.env.flushed);
         this.committed = Math.max(this.committed, end);
+        if (postings && end > this.indexed) {
+          this.pendingIdx.dropBelow(end);
+          this.indexed = end;
+        }
         for (let i = 0; i < batch.waiters.length; i++) {
           const w = batch.waiters[i] as Waiter;
           const index = batch.start + i;
@@ -523,7 +569,11 @@ export class MerkleLog {
 
   /** Resolves when every append made so far has settled. */
   async settled(): Promise<void> {
-    this.flushOpen();
+    // Store the deferred postings too (an empty batch carries them when nothing else is queued).
+    if (this.pendingIdx.size > 0 && !this.closed && !this.readOnly && !this.open) {
+      this.open = { epoch: this.epoch, start: this.assigned, entries: [], waiters: [] };
+    }
+    this.flushOpen(true);
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
 
@@ -739,18 +789,27 @@ export class MerkleLog {
       // [kind, value] sorts before every [kind, value, i]: an exclusive end that still includes index 0.
       const lo = [kind, value];
       const hi = [kind, value, MAX_ENTRIES + 1];
-      indices = postings(
+      // Stored postings cover indices below the watermark, pending ones the rest: one after the other.
+      const stored = storedPostings(
         this.idxDb.getRange(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }),
-        desc,
+        this.indexed,
       );
+      const pending = this.pendingIdx.get(kind, value);
+      const fresh = pending ? [{ value, indices: pending.indices.filter((i) => i >= this.indexed) }] : [];
+      indices = desc ? flatten([...fresh], true, stored) : flatten(stored, false, fresh);
     } else if (q.since !== undefined || q.until !== undefined) {
       // Time postings are per second; the exact bounds are checked on each record below.
       const lo = [KIND.time, timeBucket(since)];
       const hi = [KIND.time, timeBucket(until) + 1];
-      indices = postings(
+      const stored = storedPostings(
         this.idxDb.getRange(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }),
-        desc,
+        this.indexed,
       );
+      const fresh = this.pendingIdx
+        .numericRange(KIND.time, lo[1] as number, hi[1] as number)
+        .map((p) => ({ value: p.key[1], indices: p.indices.filter((i) => i >= this.indexed) }));
+      if (desc) fresh.reverse();
+      indices = mergeByBucket(stored, fresh, desc);
     } else {
       if (this.committed === 0) return [];
       indices = desc
@@ -820,16 +879,65 @@ function* countDown(n: number): Generator<number> {
   for (let i = n; i >= 0; i--) yield i;
 }
 
-/** Entry indices of index postings, in scan order (a posting is reversed for newest-first scans). */
-function* postings(
+/** A posting's value (the index value, e.g. a time bucket) and its entry indices, ascending. */
+interface PostingList {
+  value: string | number;
+  indices: number[];
+}
+
+/**
+ * Stored postings in scan order, decoded, keeping only indices below the watermark (a commit that
+ * stored postings is visible before its watermark is adopted in memory; the pending copy still
+ * answers for those indices until then, so nothing is listed twice).
+ */
+function* storedPostings(
   range: Iterable<{ key: Array<string | number>; value: Buffer }>,
-  desc: boolean,
-): Generator<number> {
-  for (const { value } of range) {
+  below: number,
+): Generator<PostingList> {
+  for (const { key, value } of range) {
     const list = unpackPosting(value);
     // Fail closed: a compliance query must not silently skip records behind a damaged posting.
     if (!list) throw new LedgerError('LEDGER_CORRUPT', 'an index posting is damaged');
-    if (desc) for (let i = list.length - 1; i >= 0; i--) yield list[i] as number;
-    else yield* list;
+    yield { value: key[1] as string | number, indices: list.filter((i) => i < below) };
   }
+}
+
+/** Indices of `first` then `second` (each in its own scan order); a list is reversed when `desc`. */
+function* flatten(
+  first: Iterable<PostingList>,
+  desc: boolean,
+  second: Iterable<PostingList>,
+): Generator<number> {
+  for (const part of [first, second]) {
+    for (const { indices } of part) {
+      if (desc) for (let i = indices.length - 1; i >= 0; i--) yield indices[i] as number;
+      else yield* indices;
+    }
+  }
+}
+
+/**
+ * Time postings, stored and pending, in (bucket, index) order (reversed when `desc`). Within one
+ * bucket every stored index is below every pending one (the watermark splits them).
+ */
+function* mergeByBucket(
+  stored: Iterable<PostingList>,
+  pending: PostingList[],
+  desc: boolean,
+): Generator<number> {
+  let k = 0;
+  const emit = function* (p: PostingList): Generator<number> {
+    if (desc) for (let i = p.indices.length - 1; i >= 0; i--) yield p.indices[i] as number;
+    else yield* p.indices;
+  };
+  // Pending before a stored posting when its bucket comes first in scan order (or, for desc, the same
+  // bucket: its indices are the larger ones).
+  const before = (a: PostingList, b: PostingList): boolean =>
+    desc ? (a.value as number) >= (b.value as number) : (a.value as number) < (b.value as number);
+  for (const s of stored) {
+    while (k < pending.length && before(pending[k] as PostingList, s))
+      yield* emit(pending[k++] as PostingList);
+    yield* emit(s);
+  }
+  while (k < pending.length) yield* emit(pending[k++] as PostingList);
 }

@@ -247,6 +247,52 @@ describe('decisions and queries', () => {
     await log.close();
   });
 
+  it('defers index postings: queries merge stored and pending ones; another opener re-derives them; close stores them', async () => {
+    const log = await MerkleLog.open(t.dir);
+    const idxKeys = () =>
+      [...log.lmdb.env.openDB('idx', { encoding: 'binary' }).getKeys({})] as Array<Array<string | number>>;
+    const recs = Array.from({ length: 60 }, (_, i) => record(i));
+    await Promise.all(recs.slice(0, 30).map((r) => log.appendDecision(r)));
+    expect(idxKeys()).toEqual([]); // nothing stored yet: the commit carried only the entries
+    await log.settled(); // stores the pending postings (an empty batch carries them)
+    expect(log.lmdb.meta.get('indexed')).toBe(30);
+    const stored = idxKeys().length;
+    expect(stored).toBeGreaterThan(0);
+    await Promise.all(recs.slice(30).map((r) => log.appendDecision(r)));
+    expect(idxKeys().length).toBe(stored); // the second half is pending
+
+    const all = recs.map((_, i) => i);
+    const expectQueries = (l: MerkleLog) => {
+      const idx = (hits: Array<{ index: number }>) => hits.map((h) => h.index);
+      expect(idx(l.query({ task: 'task-2' }))).toEqual(all.filter((i) => i % 5 === 2));
+      expect(idx(l.query({ task: 'task-2', order: 'desc' }))).toEqual(
+        all.filter((i) => i % 5 === 2).reverse(),
+      );
+      expect(idx(l.query({ decision: 'deny', order: 'desc', limit: 12 }))).toEqual(
+        all
+          .filter((i) => i % 3 === 0)
+          .reverse()
+          .slice(0, 12),
+      );
+      const t0 = recs[20]?.ts as number;
+      expect(idx(l.query({ since: t0, until: t0 + 19_000 }))).toEqual(all.slice(20, 40));
+      expect(idx(l.query({ since: t0, until: t0 + 19_000, order: 'desc' }))).toEqual(
+        all.slice(20, 40).reverse(),
+      );
+      expect(l.query({ agent: 'spiffe://sigil.mesh/agent/root/0', limit: 1000 })).toHaveLength(60);
+    };
+    expectQueries(log);
+    // A second opener (as the CLI would, read-only) sees the watermark at 30 and re-derives 30..59.
+    const reader = await MerkleLog.open(t.dir, { readOnly: true });
+    expectQueries(reader);
+    await reader.close();
+    await log.close();
+    const reopened = await MerkleLog.open(t.dir, { readOnly: true });
+    expect(reopened.lmdb.meta.get('indexed')).toBe(60);
+    expectQueries(reopened);
+    await reopened.close();
+  });
+
   it('time queries are exact to the millisecond although postings group records by second', async () => {
     const log = await MerkleLog.open(t.dir);
     const base = 1_767_225_600_000;
