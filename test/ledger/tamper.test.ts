@@ -287,6 +287,18 @@ describe('corrupt files at the ledger path', () => {
     }
   });
 
+  it('an index watermark that is not an integer in [0, size] → LEDGER_CORRUPT; verify still reads the log', async () => {
+    await build(t.dir);
+    expect(await openCode(t.dir)).toBeUndefined();
+    for (const bad of ['x', -1, N + 1, 1.5]) {
+      await raw(t.dir, ({ meta }) => meta.putSync('indexed', bad));
+      expect(await openCode(t.dir)).toBe('LEDGER_CORRUPT');
+    }
+    expect((await report(t.dir)).ok).toBe(true); // indexes are not part of the verified tree
+    await raw(t.dir, ({ meta }) => meta.putSync('indexed', N));
+    expect(await openCode(t.dir)).toBeUndefined();
+  });
+
   it('open-time checks catch a damaged newest entry or frontier node → LEDGER_CORRUPT', async () => {
     await build(t.dir);
     await raw(t.dir, ({ entries }) => {
