@@ -99,6 +99,14 @@ describe.skipIf(missing.length > 0)('bench:e2e smoke (real Envoy, SIGIL, OPA, ve
       expect(r.ledger!.after - r.ledger!.before, r.config).toBe(r.answered);
       // Envoy's own counters agree with the load generator's count.
       expect(r.envoyAuthz.ok + r.envoyAuthz.denied, r.config).toBe(r.answered);
+      // SIGIL's own /metrics for the fixed-rate phase: it counted the Checks Envoy sent in that phase
+      // (give or take the scrape racing the last answers) and committed them.
+      const rate = r.rates[0]!;
+      expect(rate.sigil, r.config).toBeDefined();
+      expect(rate.sigil!.checks, r.config).toBeGreaterThanOrEqual(rate.answered - 5);
+      expect(rate.sigil!.checks, r.config).toBeLessThanOrEqual(rate.answered + 5);
+      expect(rate.sigil!.commits, r.config).toBeGreaterThan(0);
+      expect(rate.sigil!.perCommit, r.config).toBeGreaterThanOrEqual(1);
     }
   });
 

@@ -4,6 +4,7 @@
  * figures, never by hand).
  */
 import { CONFIG_LABEL, type ConfigName, type ConfigRound, type PhaseResult, type RunResult } from './run.js';
+import type { SigilPhase } from './sigil-metrics.js';
 
 /** Median-of-rounds figures of one configuration. */
 export interface ConfigSummary {
@@ -165,6 +166,31 @@ export function ratios(run: RunResult, refRate: number): Ratio[] {
   return out;
 }
 
+/** Medians over rounds of SIGIL's in-process figures at `rate`, per SIGIL configuration. */
+export function insideSigil(run: RunResult, rate: number): Array<SigilPhase & { config: ConfigName }> {
+  const out: Array<SigilPhase & { config: ConfigName }> = [];
+  for (const config of run.options.configs.filter((c) => c.startsWith('sigil'))) {
+    const ps = run.rounds
+      .filter((r) => r.config === config)
+      .map((r) => r.rates.find((p) => p.rate === rate)?.sigil)
+      .filter((p): p is SigilPhase => p !== undefined);
+    if (ps.length === 0) continue;
+    const m = (k: keyof SigilPhase) => median(ps.map((p) => p[k]));
+    out.push({
+      config,
+      checks: m('checks'),
+      checkP50Ms: m('checkP50Ms'),
+      checkP99Ms: m('checkP99Ms'),
+      commits: m('commits'),
+      commitP99Ms: m('commitP99Ms'),
+      perCommit: m('perCommit'),
+      majorGcs: m('majorGcs'),
+      majorGcMs: m('majorGcMs'),
+    });
+  }
+  return out;
+}
+
 const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
 /** The report as Markdown (printed to stdout and written to BENCHMARKS.md). */
@@ -269,6 +295,26 @@ export function renderMarkdown(
     L.push(
       '(depth-3 has no OPA equivalent: its row compares SIGIL verifying a 3-hop chain with OPA verifying one JWT.)',
     );
+    L.push('');
+  }
+  const inside = insideSigil(run, meta.refRate);
+  if (inside.length > 0) {
+    L.push(
+      `Inside SIGIL at ${meta.refRate} rps, from its own /metrics scraped after each phase (medians over rounds; ` +
+        'percentiles are histogram bucket upper bounds): the Check pipeline including the ledger wait, the ledger group ' +
+        'commit (LMDB commit + fsync), decisions per commit, and V8 major GC pauses in the window:',
+    );
+    L.push('');
+    L.push(
+      '| configuration | Checks | Check p50 ≤ (ms) | Check p99 ≤ (ms) | commits | commit p99 ≤ (ms) | decisions per commit | major GCs | major GC pause total (ms) |',
+    );
+    L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const x of inside) {
+      L.push(
+        `| ${CONFIG_LABEL[x.config]} | ${f(x.checks, 0)} | ${f(x.checkP50Ms, 2)} | ${f(x.checkP99Ms, 2)} | ${f(x.commits, 0)} | ` +
+          `${f(x.commitP99Ms, 2)} | ${f(x.perCommit, 2)} | ${f(x.majorGcs, 0)} | ${f(x.majorGcMs, 0)} |`,
+      );
+    }
     L.push('');
   }
   L.push('<details><summary>Each round (run order within a round as listed)</summary>');

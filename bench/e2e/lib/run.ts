@@ -11,6 +11,7 @@ import type { Proc } from './proc.js';
 import { profileTop } from './profile.js';
 import { cpuSeconds, peakRssMiB, rssSplitMiB } from './sampler.js';
 import { type SigilFixture, sigilIssuerTokens, startSigil } from './sigil.js';
+import { parseSigilMetrics, type SigilPhase, type SigilScrape, sigilPhase } from './sigil-metrics.js';
 import { type CpuPlan, type Paths, startEnvoy, startFloor, startOpa, startUpstream } from './stack.js';
 import { benchIssuerTokens, requestMix, type TokenSet } from './tokens.js';
 
@@ -55,6 +56,8 @@ export interface PhaseResult extends LoadResult {
   authzCpuS: number;
   envoyCpuS: number;
   upstreamCpuS: number;
+  /** SIGIL only: Check, ledger-commit and GC figures from its /metrics for this phase. */
+  sigil?: SigilPhase;
 }
 
 /** One configuration in one round. */
@@ -167,12 +170,14 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
     const expect = (c: Case) => (config === 'none' ? 200 : EXPECTED_STATUS[c]);
     const ledgerBefore = authz?.sigil ? await authz.sigil.ledgerSize() : undefined;
 
+    let lastScrape: SigilScrape = parseSigilMetrics('');
     const phase = async (
       name: string,
       rate: number,
       durationS: number,
       workers: number,
     ): Promise<PhaseResult> => {
+      let sigilStats: SigilPhase | undefined;
       const a0 = authz ? cpuSeconds(authz.proc.pid) : 0;
       const e0 = cpuSeconds(envoy.proc.pid);
       const u0 = cpuSeconds(up.proc.pid);
@@ -196,9 +201,13 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
           (e: Error) => `# ${e.message}\n`,
         );
         writeFileSync(join(dir, `${name}.sigil-metrics.txt`), m);
+        const scrape = parseSigilMetrics(m);
+        sigilStats = sigilPhase(lastScrape, scrape);
+        lastScrape = scrape;
       }
       return {
         ...res,
+        ...(sigilStats ? { sigil: sigilStats } : {}),
         authzCpuS: authz ? cpuSeconds(authz.proc.pid) - a0 : 0,
         envoyCpuS: cpuSeconds(envoy.proc.pid) - e0,
         upstreamCpuS: cpuSeconds(up.proc.pid) - u0,
