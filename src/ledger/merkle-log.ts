@@ -465,7 +465,8 @@ export class MerkleLog {
           const e = batch.entries[i] as Uint8Array | string;
           const value = typeof e === 'string' ? leafValueUtf8(e) : leafValue(e);
           this.entriesDb.put(batch.start + i, value);
-          leaves[i] = this.extendTree(batch.start + i, value.subarray(0, HASH_LEN));
+          leaves[i] = value.subarray(0, HASH_LEN);
+          this.extendTree(batch.start + i, leaves[i] as Buffer);
         }
         // Every entry up to `end` is in this batch (earlier batches took theirs), so the rows
         // snapshot is exactly the node rows of the tree of size `end`.
@@ -508,9 +509,9 @@ export class MerkleLog {
 
   /**
    * Adds leaf `index` to the in-memory right frontier: merges equal-sized subtrees on the right edge
-   * and records each completed perfect subtree in its node row. Returns the leaf hash.
+   * and records each completed perfect subtree in its node row.
    */
-  private extendTree(index: number, leafHash: Buffer): Buffer {
+  private extendTree(index: number, leafHash: Buffer): void {
     let cur = leafHash;
     let level = 0;
     let at = index;
@@ -525,7 +526,6 @@ export class MerkleLog {
       this.rows.add(level, at, cur);
     }
     this.frontier.push({ level, hash: cur });
-    return leafHash;
   }
 
   private failBatch(batch: Batch, e: unknown): void {
@@ -570,9 +570,7 @@ export class MerkleLog {
   /** Resolves when every append made so far has settled. */
   async settled(): Promise<void> {
     // Store the deferred postings too (an empty batch carries them when nothing else is queued).
-    if (this.pendingIdx.size > 0 && !this.closed && !this.readOnly && !this.open) {
-      this.open = { epoch: this.epoch, start: this.assigned, entries: [], waiters: [] };
-    }
+    if (this.pendingIdx.size > 0 && !this.closed && !this.readOnly) this.openBatch();
     this.flushOpen(true);
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
   }
@@ -784,32 +782,28 @@ export class MerkleLog {
     if (q.task !== undefined) [kind, value] = [KIND.task, indexValue(q.task)];
     else if (q.agent !== undefined) [kind, value] = [KIND.agent, indexValue(q.agent)];
     else if (q.decision !== undefined) [kind, value] = [KIND.decision, q.decision];
+    // Stored postings (indices below the watermark) merged with the pending ones (at and above it).
+    const scan = (lo: Array<string | number>, hi: Array<string | number>, pending: Posting[]) => {
+      const stored = storedPostings(
+        this.idxDb.getRange(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }),
+        this.indexed,
+      );
+      const fresh = pending.map((p) => ({
+        value: p.key[1],
+        indices: p.indices.filter((i) => i >= this.indexed),
+      }));
+      return mergePostings(stored, desc ? fresh.reverse() : fresh, desc);
+    };
     let indices: Iterable<number>;
     if (kind !== undefined && value !== undefined) {
       // [kind, value] sorts before every [kind, value, i]: an exclusive end that still includes index 0.
-      const lo = [kind, value];
-      const hi = [kind, value, MAX_ENTRIES + 1];
-      // Stored postings cover indices below the watermark, pending ones the rest: one after the other.
-      const stored = storedPostings(
-        this.idxDb.getRange(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }),
-        this.indexed,
-      );
       const pending = this.pendingIdx.get(kind, value);
-      const fresh = pending ? [{ value, indices: pending.indices.filter((i) => i >= this.indexed) }] : [];
-      indices = desc ? flatten([...fresh], true, stored) : flatten(stored, false, fresh);
+      indices = scan([kind, value], [kind, value, MAX_ENTRIES + 1], pending ? [pending] : []);
     } else if (q.since !== undefined || q.until !== undefined) {
       // Time postings are per second; the exact bounds are checked on each record below.
-      const lo = [KIND.time, timeBucket(since)];
-      const hi = [KIND.time, timeBucket(until) + 1];
-      const stored = storedPostings(
-        this.idxDb.getRange(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }),
-        this.indexed,
-      );
-      const fresh = this.pendingIdx
-        .numericRange(KIND.time, lo[1] as number, hi[1] as number)
-        .map((p) => ({ value: p.key[1], indices: p.indices.filter((i) => i >= this.indexed) }));
-      if (desc) fresh.reverse();
-      indices = mergeByBucket(stored, fresh, desc);
+      const lo = timeBucket(since);
+      const hi = timeBucket(until) + 1;
+      indices = scan([KIND.time, lo], [KIND.time, hi], this.pendingIdx.numericRange(KIND.time, lo, hi));
     } else {
       if (this.committed === 0) return [];
       indices = desc
@@ -902,25 +896,13 @@ function* storedPostings(
   }
 }
 
-/** Indices of `first` then `second` (each in its own scan order); a list is reversed when `desc`. */
-function* flatten(
-  first: Iterable<PostingList>,
-  desc: boolean,
-  second: Iterable<PostingList>,
-): Generator<number> {
-  for (const part of [first, second]) {
-    for (const { indices } of part) {
-      if (desc) for (let i = indices.length - 1; i >= 0; i--) yield indices[i] as number;
-      else yield* indices;
-    }
-  }
-}
-
 /**
- * Time postings, stored and pending, in (bucket, index) order (reversed when `desc`). Within one
- * bucket every stored index is below every pending one (the watermark splits them).
+ * Stored and pending postings of one scan (both in scan order) as entry indices in (value, index)
+ * order, reversed when `desc`. Within one value every stored index is below every pending one (the
+ * watermark splits them); a scan's values are all strings (one task/agent/decision) or all numbers
+ * (time buckets), so `<` orders them either way.
  */
-function* mergeByBucket(
+function* mergePostings(
   stored: Iterable<PostingList>,
   pending: PostingList[],
   desc: boolean,
@@ -930,10 +912,9 @@ function* mergeByBucket(
     if (desc) for (let i = p.indices.length - 1; i >= 0; i--) yield p.indices[i] as number;
     else yield* p.indices;
   };
-  // Pending before a stored posting when its bucket comes first in scan order (or, for desc, the same
-  // bucket: its indices are the larger ones).
-  const before = (a: PostingList, b: PostingList): boolean =>
-    desc ? (a.value as number) >= (b.value as number) : (a.value as number) < (b.value as number);
+  // Pending before a stored posting when its value comes first in scan order (or, for desc, the same
+  // value: its indices are the larger ones).
+  const before = (a: PostingList, b: PostingList): boolean => (desc ? a.value >= b.value : a.value < b.value);
   for (const s of stored) {
     while (k < pending.length && before(pending[k] as PostingList, s))
       yield* emit(pending[k++] as PostingList);

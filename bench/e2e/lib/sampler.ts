@@ -60,18 +60,27 @@ export function cpuSeconds(pid: number): number {
   return ticks / CLK_TCK;
 }
 
-/** Peak resident set (VmHWM) of the tree rooted at `pid`, in MiB (sum over processes: an upper bound). */
-export function peakRssMiB(pid: number): number {
+/**
+ * Sum over the tree rooted at `pid` of `/proc/<pid>/status` fields (kB values), in MiB. A process that
+ * exited between the walk and the read adds nothing.
+ */
+function statusMiB(pid: number, fields: string[]): number {
   let kb = 0;
   for (const p of processTree(pid)) {
+    let st: string;
     try {
-      const m = readFileSync(`/proc/${p}/status`, 'utf8').match(/^VmHWM:\s+(\d+) kB/m);
-      if (m) kb += Number(m[1]);
+      st = readFileSync(`/proc/${p}/status`, 'utf8');
     } catch {
-      // Exited between the walk and the read: nothing to add.
+      continue;
     }
+    for (const f of fields) kb += Number(st.match(new RegExp(`^${f}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0);
   }
   return kb / 1024;
+}
+
+/** Peak resident set (VmHWM) of the tree rooted at `pid`, in MiB (sum over processes: an upper bound). */
+export function peakRssMiB(pid: number): number {
+  return statusMiB(pid, ['VmHWM']);
 }
 
 /**
@@ -80,19 +89,7 @@ export function peakRssMiB(pid: number): number {
  * memory map of the ledger, which are page cache the kernel can drop and re-read). MiB.
  */
 export function rssSplitMiB(pid: number): { anon: number; file: number } {
-  let anon = 0;
-  let file = 0;
-  for (const p of processTree(pid)) {
-    try {
-      const st = readFileSync(`/proc/${p}/status`, 'utf8');
-      const kb = (k: string) => Number(st.match(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm'))?.[1] ?? 0);
-      anon += kb('RssAnon');
-      file += kb('RssFile') + kb('RssShmem');
-    } catch {
-      // Exited between the walk and the read: nothing to add.
-    }
-  }
-  return { anon: anon / 1024, file: file / 1024 };
+  return { anon: statusMiB(pid, ['RssAnon']), file: statusMiB(pid, ['RssFile', 'RssShmem']) };
 }
 
 /** The machine line printed with every result: cores, CPU model, kernel. */

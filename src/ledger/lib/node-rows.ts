@@ -11,9 +11,12 @@ import { HASH_LEN } from './hash.js';
 export const ROW_WIDTH = 32;
 const NODE_KEY_BASE = 2 ** 32;
 
+/** LMDB key of row `row` of `level`: `level · 2^32 + row`. */
+const keyOfRow = (level: number, row: number): number => level * NODE_KEY_BASE + row;
+
 /** LMDB key of the row holding node (level, index): `level · 2^32 + ⌊index / 32⌋`. */
 export function rowKey(level: number, index: number): number {
-  return level * NODE_KEY_BASE + Math.floor(index / ROW_WIDTH);
+  return keyOfRow(level, Math.floor(index / ROW_WIDTH));
 }
 
 /** Byte offset of node `index` inside its row. */
@@ -80,7 +83,7 @@ export class OpenRows {
     open.len++;
     if (open.len === ROW_WIDTH) {
       // Complete: written once, never again. The buffer is handed over, not copied.
-      this.full.push([level * NODE_KEY_BASE + row, open.buf]);
+      this.full.push([keyOfRow(level, row), open.buf]);
       this.rows.delete(level);
       this.touched.delete(level);
     } else this.touched.add(level);
@@ -92,7 +95,7 @@ export class OpenRows {
     this.full = [];
     for (const level of this.touched) {
       const open = this.rows.get(level) as { row: number; buf: Buffer; len: number };
-      out.push([level * NODE_KEY_BASE + open.row, Buffer.from(open.buf.subarray(0, open.len * HASH_LEN))]);
+      out.push([keyOfRow(level, open.row), Buffer.from(open.buf.subarray(0, open.len * HASH_LEN))]);
     }
     this.touched.clear();
     return out;
