@@ -136,10 +136,13 @@ interface Batch {
 /** Subtrees of this level and above (≥ 64 leaves) are cached in memory by readSubtree. */
 const CACHE_LEVEL = 6;
 const NODE_CACHE_MAX = 65_536;
-/** Deferred index postings are written once this many entries are pending… */
-const INDEX_FLUSH_ENTRIES = 4096;
+/**
+ * Derived data (index postings, node rows) is stored once this many entries are pending… (bounds the
+ * work of re-deriving it at open)
+ */
+const DERIVED_FLUSH_ENTRIES = 4096;
 /** …or the oldest pending one is this old (ms), with the next commit; and on settle/close. */
-const INDEX_FLUSH_MS = 2000;
+const DERIVED_FLUSH_MS = 2000;
 /** Node-cache key (not an LMDB key: nodes are stored in rows, lib/node-rows.ts). */
 const nodeKey = (level: number, index: number): number => level * 2 ** 32 + index;
 
@@ -169,10 +172,18 @@ export class MerkleLog {
   private committed = 0;
   /** Next index to assign (≥ committed; the difference is in flight). */
   private assigned = 0;
-  /** Right frontier of the tentative tree (all assigned entries), largest subtree first. */
+  /** Right frontier of the in-memory tree (of {@link treeSize} leaves), largest subtree first. */
   private frontier: Array<{ level: number; hash: Buffer }> = [];
-  /** Partly filled node rows of the tentative tree. */
+  /** Node rows of the in-memory tree not known to be stored yet. */
   private rows = new OpenRows();
+  /** Leaves in the in-memory tree. Trails the entries handed to LMDB by {@link leafQueue}. */
+  private treeSize = 0;
+  /** Leaf hashes of entries handed to LMDB but not yet added to the tree (hashed after submit). */
+  private leafQueue: Buffer[] = [];
+  private hashScheduled = false;
+  /** Tree size whose node rows the last submitted transaction stores (`meta.tree`). */
+  private treeSubmitted = 0;
+  private treeSubmittedAt = 0;
   /** Index postings of entries at and after {@link indexed}, not yet stored (lib/pending-index.ts). */
   private readonly pendingIdx = new PendingIndex();
   /** Log size up to which index postings are stored (`meta.indexed`). */
@@ -265,6 +276,7 @@ export class MerkleLog {
         this.meta.putSync('format', LEDGER_FORMAT);
         this.meta.putSync('size', 0, 0);
         this.meta.putSync('indexed', 0);
+        this.meta.putSync('tree', 0);
       });
       return;
     }
@@ -290,17 +302,26 @@ export class MerkleLog {
     if (!hasLast || this.entriesDb.getBinaryFast(size) !== undefined) {
       throw new LedgerError('LEDGER_CORRUPT', `ledger size ${size} disagrees with the stored entries`);
     }
-    const frontier = frontierOf(size).map(([level, index]) => ({
+    const treeValue = this.meta.get('tree');
+    // Absent in files written before node rows were deferred: those stored every node at commit.
+    const tree = treeValue === undefined ? size : treeValue;
+    if (typeof tree !== 'number' || !Number.isSafeInteger(tree) || tree < 0 || tree > size) {
+      throw new LedgerError('LEDGER_CORRUPT', 'ledger tree watermark is invalid');
+    }
+    // Reads below come from the file only (nothing in memory is trusted across a reload).
+    this.rows = new OpenRows();
+    this.leafQueue = [];
+    const frontier = frontierOf(tree).map(([level, index]) => ({
       level,
       hash: this.readSubtree(level, index),
     }));
     if (checkHashes && size > 0) {
-      // Cheap open-time check: the newest leaf hash and every frontier node against its children.
+      // Cheap open-time check: the newest leaf hash and every stored frontier node against its children.
       const raw = this.entryRaw(size - 1);
       if (!nodeHashLeaf(raw.subarray(HASH_LEN)).equals(raw.subarray(0, HASH_LEN))) {
         throw new LedgerError('LEDGER_CORRUPT', `entry ${size - 1} does not match its stored leaf hash`);
       }
-      for (const [level, index] of frontierOf(size)) {
+      for (const [level, index] of frontierOf(tree)) {
         if (level === 0) continue;
         const h = nodeHashNode(
           this.readSubtree(level - 1, 2 * index),
@@ -316,14 +337,19 @@ export class MerkleLog {
     }
     let rows: OpenRows;
     try {
-      rows = OpenRows.load(this.nodesDb, size);
+      rows = OpenRows.load(this.nodesDb, tree);
     } catch (e) {
       throw new LedgerError('LEDGER_CORRUPT', (e as Error).message, e);
     }
-    this.committed = size;
-    this.assigned = size;
     this.frontier = frontier;
     this.rows = rows;
+    this.treeSize = tree;
+    this.treeSubmitted = tree;
+    // Re-derive the nodes of entries [tree, size) from their stored leaf hashes (at most the last
+    // batch before a crash or close without settle); the next commit stores them.
+    for (let i = tree; i < size; i++) this.extendTree(this.readSubtree(0, i));
+    this.committed = size;
+    this.assigned = size;
     this.rebuildPendingIndex(size);
   }
 
@@ -363,6 +389,9 @@ export class MerkleLog {
       this.committed = size;
       this.assigned = size;
       this.frontier = [];
+      this.rows = new OpenRows();
+      this.leafQueue = [];
+      this.treeSize = 0;
       this.pendingIdx.clear();
     }
   }
@@ -404,9 +433,8 @@ export class MerkleLog {
   }
 
   /**
-   * Queues one entry (bytes, or record JSON) plus its index keys in the open batch. Hashing is left to
-   * the flush, which hashes each entry right before handing it to LMDB, so lmdb-js's write thread
-   * stores entry i while this thread hashes entry i+1.
+   * Queues one entry (bytes, or record JSON) plus its index keys in the open batch. The flush computes
+   * each leaf hash (stored with the entry); the tree nodes follow after the batch is handed to LMDB.
    */
   private appendValue(
     data: Uint8Array | string,
@@ -441,17 +469,30 @@ export class MerkleLog {
   }
 
   /**
-   * Submits the open batch as one transaction; with it, the deferred index postings when they are due
-   * (or `withIndex`: settle/close) and the watermark `meta.indexed`.
+   * Submits the open batch as one transaction; with it, the node rows of the tree hashed so far (the
+   * previous batches) with `meta.tree`, and the deferred index postings when they are due (or
+   * `withIndex`: settle/close) with `meta.indexed`.
    */
   private flushOpen(withIndex: boolean): void {
     const batch = this.open;
     if (!batch) return;
     this.open = undefined;
     const end = batch.start + batch.entries.length;
+    // Normally a no-op: the previous batch was hashed while its transaction committed.
+    this.hashQueued();
+    const tree = this.treeSize;
+    const now = performance.now();
+    // Node rows go in bulk, like the postings: most of a row's rewrites never reach the disk.
+    const nodeRows =
+      tree > this.treeSubmitted &&
+      (withIndex ||
+        tree - this.treeSubmitted >= DERIVED_FLUSH_ENTRIES ||
+        now - this.treeSubmittedAt >= DERIVED_FLUSH_MS)
+        ? this.rows.take()
+        : undefined;
     // Every appended entry so far is below `end`, so the snapshot is all pending postings.
     const postings: Posting[] | undefined =
-      withIndex || this.pendingIdx.due(performance.now(), INDEX_FLUSH_ENTRIES, INDEX_FLUSH_MS)
+      withIndex || this.pendingIdx.due(now, DERIVED_FLUSH_ENTRIES, DERIVED_FLUSH_MS)
         ? this.pendingIdx.snapshot(end)
         : undefined;
     const leaves: Buffer[] = new Array(batch.entries.length);
@@ -466,11 +507,13 @@ export class MerkleLog {
           const value = typeof e === 'string' ? leafValueUtf8(e) : leafValue(e);
           this.entriesDb.put(batch.start + i, value);
           leaves[i] = value.subarray(0, HASH_LEN);
-          this.extendTree(batch.start + i, leaves[i] as Buffer);
         }
-        // Every entry up to `end` is in this batch (earlier batches took theirs), so the rows
-        // snapshot is exactly the node rows of the tree of size `end`.
-        for (const [k, row] of this.rows.take()) this.nodesDb.put(k, row);
+        // The rows snapshot is exactly the node rows of the tree of size `tree` (earlier transactions
+        // stored the rows they took); stored with its watermark.
+        if (nodeRows) {
+          for (const [k, row] of nodeRows.rows) this.nodesDb.put(k, row);
+          this.meta.put('tree', tree);
+        }
         if (postings) {
           for (const p of postings) this.idxDb.put(p.key, packPosting(p.indices));
           this.meta.put('indexed', end);
@@ -480,6 +523,21 @@ export class MerkleLog {
     } catch (e) {
       written = Promise.reject(e);
     }
+    if (nodeRows) {
+      this.treeSubmitted = tree;
+      this.treeSubmittedAt = now;
+    }
+    // The tree nodes of this batch are computed on the next turn, after lmdb-js has closed the batch
+    // (its own setImmediate was queued by the first put): hashing overlaps the commit and fsync instead
+    // of delaying them. The node rows go with the next transaction (docs/ledger.md §3).
+    for (const leaf of leaves) if (leaf) this.leafQueue.push(leaf);
+    if (!this.hashScheduled && this.leafQueue.length > 0) {
+      this.hashScheduled = true;
+      setImmediate(() => {
+        this.hashScheduled = false;
+        this.hashQueued();
+      });
+    }
     // separateFlushed: the write promise resolves at commit and carries `flushed`, which resolves once
     // THIS transaction is fsynced (lmdb-js overlappingSync flushes after the commit, off the write lock).
     const flushed = (written as Promise<boolean> & { flushed?: PromiseLike<unknown> }).flushed;
@@ -488,6 +546,12 @@ export class MerkleLog {
         if (!ok)
           throw new LedgerError('LEDGER_COMMIT_FAILED', `batch at ${batch.start} lost its commit guard`);
         if (this.durability === 'sync') await (flushed ?? this.env.flushed);
+        // root(size) must be answerable for every durable size. (After a reload, the tree and rows
+        // were rebuilt from the file: nothing of this batch's is left to hash or release.)
+        if (batch.epoch === this.epoch) {
+          this.hashQueued();
+          if (nodeRows) this.rows.stored(nodeRows.gen);
+        }
         this.committed = Math.max(this.committed, end);
         if (postings && end > this.indexed) {
           this.pendingIdx.dropBelow(end);
@@ -507,14 +571,22 @@ export class MerkleLog {
     this.inflight.add(done);
   }
 
+  /** Adds the queued leaf hashes to the in-memory tree. */
+  private hashQueued(): void {
+    const q = this.leafQueue;
+    if (q.length === 0) return;
+    this.leafQueue = [];
+    for (const leaf of q) this.extendTree(leaf);
+  }
+
   /**
-   * Adds leaf `index` to the in-memory right frontier: merges equal-sized subtrees on the right edge
+   * Adds the next leaf to the in-memory right frontier: merges equal-sized subtrees on the right edge
    * and records each completed perfect subtree in its node row.
    */
-  private extendTree(index: number, leafHash: Buffer): void {
+  private extendTree(leafHash: Buffer): void {
     let cur = leafHash;
     let level = 0;
-    let at = index;
+    let at = this.treeSize++;
     while (
       this.frontier.length > 0 &&
       (this.frontier[this.frontier.length - 1] as { level: number }).level === level
@@ -569,10 +641,15 @@ export class MerkleLog {
 
   /** Resolves when every append made so far has settled. */
   async settled(): Promise<void> {
-    // Store the deferred postings too (an empty batch carries them when nothing else is queued).
-    if (this.pendingIdx.size > 0 && !this.closed && !this.readOnly) this.openBatch();
-    this.flushOpen(true);
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    // Stores the deferred postings and node rows too (an empty batch carries them when nothing else
+    // is queued). Two rounds: the tree nodes of the appends submitted in the first are computed after
+    // their submit, so the second stores them.
+    for (let round = 0; round < 2; round++) {
+      const due = this.pendingIdx.size > 0 || this.treeSubmitted < this.assigned;
+      if (due && !this.closed && !this.readOnly) this.openBatch();
+      this.flushOpen(true);
+      while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    }
   }
 
   // ---------------------------------------------------------------- reads
@@ -597,7 +674,8 @@ export class MerkleLog {
     // hashes never change, so the cache cannot go stale (a bounded map, cleared when full).
     const cached = level >= CACHE_LEVEL ? this.nodeCache.get(key) : undefined;
     if (cached) return cached;
-    const h = readNodeHash(this.nodesDb, level, index);
+    // Nodes of the newest batches may not be stored yet (deferred tree): memory first, then the file.
+    const h = this.rows.hashAt(level, index) ?? readNodeHash(this.nodesDb, level, index);
     if (!h) throw new LedgerError('LEDGER_CORRUPT', `node (${level}, ${index}) is missing or damaged`);
     if (level >= CACHE_LEVEL) {
       if (this.nodeCache.size >= NODE_CACHE_MAX) this.nodeCache.clear();

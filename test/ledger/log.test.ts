@@ -293,6 +293,46 @@ describe('decisions and queries', () => {
     await reopened.close();
   });
 
+  it('defers node rows: roots and proofs answer before they are stored; other openers re-derive them; close stores them', async () => {
+    const log = await MerkleLog.open(t.dir);
+    const nodeRows = () => [...log.lmdb.env.openDB('nodes', { encoding: 'binary' }).getKeys({})].length;
+    const data = Array.from({ length: 300 }, (_, i) => bytesOf(`entry-${i}`));
+    const expectTree = (l: MerkleLog, n: number) => {
+      for (const m of [1, 2, 33, 64, 65, n - 1, n]) {
+        expect(Buffer.from(l.root(m)).equals(Buffer.from(rootOf(data.slice(0, m)))), `root(${m})`).toBe(true);
+      }
+      for (const i of [0, 31, 64, n - 2, n - 1]) {
+        const proof = l.inclusionProof(i, n);
+        expect(verifyInclusion(leafHash(data[i] as Uint8Array), i, n, proof, l.root(n)), `proof ${i}`).toBe(
+          true,
+        );
+      }
+      expect(verifyLog(l).ok).toBe(true);
+    };
+    // Five commits of 30: each commit's tree nodes are computed after its submit, so at least the last
+    // batch's nodes exist only in memory until a later commit or settle stores them.
+    for (let c = 0; c < 5; c++) await Promise.all(data.slice(c * 30, c * 30 + 30).map((d) => log.append(d)));
+    expect(log.lmdb.meta.get('tree')).toBeLessThanOrEqual(120);
+    expectTree(log, 150);
+    await log.settled();
+    expect(log.lmdb.meta.get('tree')).toBe(150);
+    const stored = nodeRows();
+    expect(stored).toBeGreaterThan(0);
+    await Promise.all(data.slice(150).map((d) => log.append(d)));
+    expect(log.lmdb.meta.get('tree')).toBe(150); // the second half's nodes are in memory only
+    expect(nodeRows()).toBe(stored);
+    expectTree(log, 300);
+    // A second opener (the CLI, read-only) finds the watermark at 150 and re-derives 150..299.
+    const reader = await MerkleLog.open(t.dir, { readOnly: true });
+    expectTree(reader, 300);
+    await reader.close();
+    await log.close();
+    const reopened = await MerkleLog.open(t.dir);
+    expect(reopened.lmdb.meta.get('tree')).toBe(300);
+    expectTree(reopened, 300);
+    await reopened.close();
+  });
+
   it('time queries are exact to the millisecond although postings group records by second', async () => {
     const log = await MerkleLog.open(t.dir);
     const base = 1_767_225_600_000;

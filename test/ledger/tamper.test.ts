@@ -299,6 +299,29 @@ describe('corrupt files at the ledger path', () => {
     expect(await openCode(t.dir)).toBeUndefined();
   });
 
+  it('a tree watermark that is not an integer in [0, size] or disagrees with the rows → LEDGER_CORRUPT; past it nodes may be absent', async () => {
+    await build(t.dir);
+    for (const bad of ['x', -1, N + 1, 1.5]) {
+      await raw(t.dir, ({ meta }) => meta.putSync('tree', bad));
+      expect(await openCode(t.dir)).toBe('LEDGER_CORRUPT');
+      expect((await report(t.dir)).problems.map((p) => p.kind)).toContain('size');
+    }
+    // Rows longer than the watermark implies: open refuses (a partial row must hold exactly the hashes of
+    // the watermark's tree); every hash itself is still right, so verify passes.
+    await raw(t.dir, ({ meta }) => meta.putSync('tree', 7));
+    expect(await openCode(t.dir)).toBe('LEDGER_CORRUPT');
+    expect((await report(t.dir)).ok).toBe(true);
+    // Below the watermark a missing node row is damage, above it an expected gap.
+    await raw(t.dir, ({ meta, nodes }) => {
+      meta.putSync('tree', N);
+      nodes.removeSync(2 ** 32); // level 1, row 0: nodes (1, 0..24)
+    });
+    const r = await report(t.dir);
+    expect(r.problems[0]).toMatchObject({ kind: 'node', index: 0 });
+    await raw(t.dir, ({ meta }) => meta.putSync('tree', 0));
+    expect((await report(t.dir)).ok).toBe(true);
+  });
+
   it('open-time checks catch a damaged newest entry or frontier node → LEDGER_CORRUPT', async () => {
     await build(t.dir);
     await raw(t.dir, ({ entries }) => {

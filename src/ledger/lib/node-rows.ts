@@ -42,14 +42,20 @@ export function nodesAtLevel(size: number, level: number): number {
 }
 
 /**
- * The rightmost, partly filled row of each level, kept in memory so an append never reads back what it
- * is about to extend. `pending` collects the rows a batch touched; `take()` snapshots them for the write.
+ * The node rows of the in-memory tree that are not known to be stored yet: the rightmost, partly filled
+ * row of each level (kept so an append never reads back what it is about to extend), rows completed since
+ * the last `take()`, and completed rows handed to a transaction that has not committed yet. Reads of
+ * those nodes are served from here ({@link OpenRows.hashAt}) until the transaction that stores them has
+ * committed (docs/ledger.md §3, deferred tree).
  */
 export class OpenRows {
   private rows = new Map<number, { row: number; buf: Buffer; len: number }>();
   private touched = new Set<number>();
-  /** Rows completed since the last take(). */
-  private full: Array<[number, Buffer]> = [];
+  /** Rows completed since the last take(), by key. */
+  private full = new Map<number, Buffer>();
+  /** Completed rows already taken, by key, with the take() generation that wrote them. */
+  private written = new Map<number, { gen: number; buf: Buffer }>();
+  private gen = 0;
 
   /** Starts from the stored partial rows of a tree of `size` leaves. @throws if one is missing/short. */
   static load(db: Database<Buffer, number>, size: number): OpenRows {
@@ -83,21 +89,50 @@ export class OpenRows {
     open.len++;
     if (open.len === ROW_WIDTH) {
       // Complete: written once, never again. The buffer is handed over, not copied.
-      this.full.push([keyOfRow(level, row), open.buf]);
+      this.full.set(keyOfRow(level, row), open.buf);
       this.rows.delete(level);
       this.touched.delete(level);
     } else this.touched.add(level);
   }
 
-  /** The rows changed since the last call, as (key, bytes) to write: completed rows, then snapshots of partial ones. */
-  take(): Array<[number, Buffer]> {
-    const out = this.full;
-    this.full = [];
+  /**
+   * The rows changed since the last call, as (key, bytes) to write: completed rows, then snapshots of
+   * partial ones. `gen` names this write for {@link OpenRows.stored}.
+   */
+  take(): { gen: number; rows: Array<[number, Buffer]> } {
+    const gen = ++this.gen;
+    const out: Array<[number, Buffer]> = [];
+    for (const [key, buf] of this.full) {
+      out.push([key, buf]);
+      this.written.set(key, { gen, buf });
+    }
+    this.full.clear();
     for (const level of this.touched) {
       const open = this.rows.get(level) as { row: number; buf: Buffer; len: number };
       out.push([keyOfRow(level, open.row), Buffer.from(open.buf.subarray(0, open.len * HASH_LEN))]);
     }
     this.touched.clear();
-    return out;
+    return { gen, rows: out };
+  }
+
+  /**
+   * The write of generation `gen` committed: forgets the completed rows of generations before it. Those of
+   * `gen` itself are kept one more commit, so no read can race lmdb-js's renewal of its read snapshot.
+   */
+  stored(gen: number): void {
+    for (const [key, w] of this.written) if (w.gen < gen) this.written.delete(key);
+  }
+
+  /** The hash of node (level ≥ 1, index) if this object holds it (a fresh 32-byte buffer), else undefined. */
+  hashAt(level: number, index: number): Buffer | undefined {
+    const row = Math.floor(index / ROW_WIDTH);
+    const at = rowOffset(index);
+    const open = this.rows.get(level);
+    if (open && open.row === row) {
+      return at < open.len * HASH_LEN ? Buffer.from(open.buf.subarray(at, at + HASH_LEN)) : undefined;
+    }
+    const key = keyOfRow(level, row);
+    const buf = this.full.get(key) ?? this.written.get(key)?.buf;
+    return buf ? Buffer.from(buf.subarray(at, at + HASH_LEN)) : undefined;
   }
 }
