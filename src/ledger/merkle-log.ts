@@ -10,7 +10,7 @@ import { decodeRecord } from './decode-record.js';
 import { LedgerError } from './errors.js';
 import { b64encode } from './lib/b64.js';
 import { checkLmdbFile } from './lib/file-check.js';
-import { EMPTY_ROOT, HASH_LEN } from './lib/hash.js';
+import { EMPTY_ROOT } from './lib/hash.js';
 import {
   indexValue,
   KIND,
@@ -19,7 +19,7 @@ import {
   timeBucket,
   unpackPosting,
 } from './lib/index-keys.js';
-import { leafValue, leafValueUtf8, nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
+import { nodeHashLeaf, nodeHashNode, utf8Bytes } from './lib/node-hash.js';
 import { OpenRows, readNodeHash } from './lib/node-rows.js';
 import { PendingIndex, type Posting } from './lib/pending-index.js';
 import { consistencyPath, foldFrontier, frontierOf, inclusionPath, type RangeMemo } from './lib/proof.js';
@@ -31,10 +31,11 @@ import { loadOrCreateSigner, type NoteSigner, signNote } from './sign-note.js';
 import { TLOG_PROOF_V1 } from './verify-proof-bundle.js';
 
 /**
- * On-disk format identity stored under meta key `format`. Version 2: node hashes in rows of 32 and
- * per-commit index postings (docs/ledger.md §2); version 1 files are refused with LEDGER_SCHEMA.
+ * On-disk format identity stored under meta key `format`. Version 3: entries hold the bytes alone, leaf
+ * and node hashes in rows of 32 stored up to the `tree` watermark, index postings in bulk up to the
+ * `indexed` watermark (docs/ledger.md §2); versions 1 and 2 are refused with LEDGER_SCHEMA.
  */
-export const LEDGER_FORMAT = { name: 'sigil-ledger', version: 2 } as const;
+export const LEDGER_FORMAT = { name: 'sigil-ledger', version: 3 } as const;
 /** The LMDB data file inside the ledger directory. */
 export const LEDGER_FILE = 'ledger.mdb';
 /** Entries are keyed by uint32: the log holds at most 2^32 - 1 entries. */
@@ -131,6 +132,10 @@ interface Batch {
   /** Entry bytes, or the canonical JSON of a decision record (UTF-8 encoded at flush). */
   entries: Array<Uint8Array | string>;
   waiters: Waiter[];
+  /** The stored bytes, from submit until the leaves are hashed. */
+  values?: Buffer[];
+  /** Leaf hashes, once computed (after submit). */
+  leaves?: Buffer[];
 }
 
 /** Subtrees of this level and above (≥ 64 leaves) are cached in memory by readSubtree. */
@@ -143,13 +148,23 @@ const NODE_CACHE_MAX = 65_536;
 const DERIVED_FLUSH_ENTRIES = 4096;
 /** …or the oldest pending one is this old (ms), with the next commit; and on settle/close. */
 const DERIVED_FLUSH_MS = 2000;
+/** The leaf hashes of a submitted batch, computed once (its bytes are released then). */
+function leavesOf(batch: Batch): Buffer[] {
+  if (!batch.leaves) {
+    batch.leaves = (batch.values ?? []).map(nodeHashLeaf);
+    batch.values = undefined;
+  }
+  return batch.leaves;
+}
+
 /** Node-cache key (not an LMDB key: nodes are stored in rows, lib/node-rows.ts). */
 const nodeKey = (level: number, index: number): number => level * 2 ** 32 + index;
 
 /**
  * An append-only Merkle log in one LMDB environment (`<dir>/ledger.mdb`), named databases:
  * `meta` (format, size — its version is the size, the group-commit guard), `entries` (uint32 index →
- * leafHash ‖ data), `nodes` (level·2^32 + row → up to 32 perfect-subtree hashes of that level, levels ≥ 1),
+ * entry bytes), `nodes` (level·2^32 + row → up to 32 perfect-subtree hashes of that level, level 0 =
+ * leaf hashes; stored up to `meta.tree`),
  * `idx` ([kind, value, first index] → entry indices, stored in bulk up to `meta.indexed`),
  * `checkpoints` (size → signed note).
  */
@@ -178,8 +193,8 @@ export class MerkleLog {
   private rows = new OpenRows();
   /** Leaves in the in-memory tree. Trails the entries handed to LMDB by {@link leafQueue}. */
   private treeSize = 0;
-  /** Leaf hashes of entries handed to LMDB but not yet added to the tree (hashed after submit). */
-  private leafQueue: Buffer[] = [];
+  /** Batches handed to LMDB whose leaves are not in the tree yet (hashed after submit). */
+  private hashQueue: Batch[] = [];
   private hashScheduled = false;
   /** Tree size whose node rows the last submitted transaction stores (`meta.tree`). */
   private treeSubmitted = 0;
@@ -310,16 +325,16 @@ export class MerkleLog {
     }
     // Reads below come from the file only (nothing in memory is trusted across a reload).
     this.rows = new OpenRows();
-    this.leafQueue = [];
+    this.hashQueue = [];
     const frontier = frontierOf(tree).map(([level, index]) => ({
       level,
       hash: this.readSubtree(level, index),
     }));
-    if (checkHashes && size > 0) {
-      // Cheap open-time check: the newest leaf hash and every stored frontier node against its children.
-      const raw = this.entryRaw(size - 1);
-      if (!nodeHashLeaf(raw.subarray(HASH_LEN)).equals(raw.subarray(0, HASH_LEN))) {
-        throw new LedgerError('LEDGER_CORRUPT', `entry ${size - 1} does not match its stored leaf hash`);
+    if (checkHashes && tree > 0) {
+      // Cheap open-time check: the newest stored leaf hash against its entry, and every stored frontier
+      // node against its children.
+      if (!nodeHashLeaf(this.entryRaw(tree - 1)).equals(this.readSubtree(0, tree - 1))) {
+        throw new LedgerError('LEDGER_CORRUPT', `entry ${tree - 1} does not match its stored leaf hash`);
       }
       for (const [level, index] of frontierOf(tree)) {
         if (level === 0) continue;
@@ -345,9 +360,9 @@ export class MerkleLog {
     this.rows = rows;
     this.treeSize = tree;
     this.treeSubmitted = tree;
-    // Re-derive the nodes of entries [tree, size) from their stored leaf hashes (at most the last
-    // batch before a crash or close without settle); the next commit stores them.
-    for (let i = tree; i < size; i++) this.extendTree(this.readSubtree(0, i));
+    // Re-derive the leaf and node hashes of entries [tree, size) from the entries (what a crash or a
+    // close without settle left unstored: ≤ 4096 entries plus one batch); the next commit stores them.
+    for (let i = tree; i < size; i++) this.extendTree(nodeHashLeaf(this.entryRaw(i)));
     this.committed = size;
     this.assigned = size;
     this.rebuildPendingIndex(size);
@@ -369,7 +384,7 @@ export class MerkleLog {
     for (const { key, value } of this.entriesDb.getRange({ start: indexed, end: size })) {
       let record: DecisionRecord;
       try {
-        record = decodeRecord(value.subarray(HASH_LEN));
+        record = decodeRecord(value);
       } catch {
         continue; // an opaque entry: nothing to index
       }
@@ -390,7 +405,7 @@ export class MerkleLog {
       this.assigned = size;
       this.frontier = [];
       this.rows = new OpenRows();
-      this.leafQueue = [];
+      this.hashQueue = [];
       this.treeSize = 0;
       this.pendingIdx.clear();
     }
@@ -433,8 +448,8 @@ export class MerkleLog {
   }
 
   /**
-   * Queues one entry (bytes, or record JSON) plus its index keys in the open batch. The flush computes
-   * each leaf hash (stored with the entry); the tree nodes follow after the batch is handed to LMDB.
+   * Queues one entry (bytes, or record JSON) plus its index keys in the open batch. Its hashes are
+   * computed after the batch is handed to LMDB (docs/ledger.md §3, deferred tree).
    */
   private appendValue(
     data: Uint8Array | string,
@@ -495,7 +510,7 @@ export class MerkleLog {
       withIndex || this.pendingIdx.due(now, DERIVED_FLUSH_ENTRIES, DERIVED_FLUSH_MS)
         ? this.pendingIdx.snapshot(end)
         : undefined;
-    const leaves: Buffer[] = new Array(batch.entries.length);
+    const values: Buffer[] = new Array(batch.entries.length);
     const submitted = performance.now();
     let written: Promise<boolean>;
     try {
@@ -504,9 +519,10 @@ export class MerkleLog {
       written = this.meta.ifVersion('size', batch.start, () => {
         for (let i = 0; i < batch.entries.length; i++) {
           const e = batch.entries[i] as Uint8Array | string;
-          const value = typeof e === 'string' ? leafValueUtf8(e) : leafValue(e);
+          // A copy: the caller may reuse its buffer once append() returns.
+          const value = typeof e === 'string' ? utf8Bytes(e) : Buffer.from(e);
           this.entriesDb.put(batch.start + i, value);
-          leaves[i] = value.subarray(0, HASH_LEN);
+          values[i] = value;
         }
         // The rows snapshot is exactly the node rows of the tree of size `tree` (earlier transactions
         // stored the rows they took); stored with its watermark.
@@ -527,11 +543,12 @@ export class MerkleLog {
       this.treeSubmitted = tree;
       this.treeSubmittedAt = now;
     }
-    // The tree nodes of this batch are computed on the next turn, after lmdb-js has closed the batch
-    // (its own setImmediate was queued by the first put): hashing overlaps the commit and fsync instead
-    // of delaying them. The node rows go with the next transaction (docs/ledger.md §3).
-    for (const leaf of leaves) if (leaf) this.leafQueue.push(leaf);
-    if (!this.hashScheduled && this.leafQueue.length > 0) {
+    // The hashes of this batch are computed on the next turn, after lmdb-js has closed the batch (its
+    // own setImmediate was queued by the first put): hashing overlaps the commit and fsync instead of
+    // delaying them. The rows go with a later transaction (docs/ledger.md §3).
+    batch.values = values;
+    if (batch.entries.length > 0) this.hashQueue.push(batch);
+    if (!this.hashScheduled && this.hashQueue.length > 0) {
       this.hashScheduled = true;
       setImmediate(() => {
         this.hashScheduled = false;
@@ -557,6 +574,7 @@ export class MerkleLog {
           this.pendingIdx.dropBelow(end);
           this.indexed = end;
         }
+        const leaves = leavesOf(batch);
         for (let i = 0; i < batch.waiters.length; i++) {
           const w = batch.waiters[i] as Waiter;
           const index = batch.start + i;
@@ -571,22 +589,23 @@ export class MerkleLog {
     this.inflight.add(done);
   }
 
-  /** Adds the queued leaf hashes to the in-memory tree. */
+  /** Hashes the queued batches' leaves and adds them to the in-memory tree. */
   private hashQueued(): void {
-    const q = this.leafQueue;
+    const q = this.hashQueue;
     if (q.length === 0) return;
-    this.leafQueue = [];
-    for (const leaf of q) this.extendTree(leaf);
+    this.hashQueue = [];
+    for (const batch of q) for (const leaf of leavesOf(batch)) this.extendTree(leaf);
   }
 
   /**
-   * Adds the next leaf to the in-memory right frontier: merges equal-sized subtrees on the right edge
-   * and records each completed perfect subtree in its node row.
+   * Adds the next leaf to the in-memory right frontier: records its hash in the level-0 row, merges
+   * equal-sized subtrees on the right edge and records each completed perfect subtree in its row.
    */
   private extendTree(leafHash: Buffer): void {
     let cur = leafHash;
     let level = 0;
     let at = this.treeSize++;
+    this.rows.add(0, at, leafHash);
     while (
       this.frontier.length > 0 &&
       (this.frontier[this.frontier.length - 1] as { level: number }).level === level
@@ -656,19 +675,12 @@ export class MerkleLog {
 
   private entryRaw(index: number): Buffer {
     const v = this.entriesDb.getBinary(index);
-    if (!v || v.length < HASH_LEN)
-      throw new LedgerError('LEDGER_CORRUPT', `entry ${index} is missing or short`);
+    if (!v) throw new LedgerError('LEDGER_CORRUPT', `entry ${index} is missing`);
     return v;
   }
 
-  /** Hash of perfect subtree (level, index); level 0 reads the leaf hash stored with the entry. */
+  /** Hash of perfect subtree (level, index); level 0: the leaf hash. */
   private readSubtree = (level: number, index: number): Buffer => {
-    if (level === 0) {
-      const v = this.entriesDb.getBinaryFast(index);
-      if (!v || v.length < HASH_LEN)
-        throw new LedgerError('LEDGER_CORRUPT', `entry ${index} is missing or short`);
-      return Buffer.from(v.subarray(0, HASH_LEN));
-    }
     const key = nodeKey(level, index);
     // Upper levels are few (n / 2^level) and on every proof path: keep them in memory. Stored subtree
     // hashes never change, so the cache cannot go stale (a bounded map, cleared when full).
@@ -696,7 +708,7 @@ export class MerkleLog {
   /** The entry bytes at `index` (a copy). */
   entry(index: number): Uint8Array {
     this.checkSize(index, 'index', this.committed - 1);
-    return new Uint8Array(this.entryRaw(index).subarray(HASH_LEN));
+    return new Uint8Array(this.entryRaw(index));
   }
 
   /** The stored leaf hash at `index`. */
@@ -753,7 +765,7 @@ export class MerkleLog {
     to: number = this.committed,
   ): Generator<{ index: number; data: Uint8Array; leafHash: Uint8Array }> {
     for (const { key, value } of this.entriesDb.getRange({ start: from, end: to })) {
-      yield { index: key, data: value.subarray(HASH_LEN), leafHash: value.subarray(0, HASH_LEN) };
+      yield { index: key, data: value, leafHash: this.readSubtree(0, key) };
     }
   }
 

@@ -3,7 +3,6 @@
  * every leaf and perfect-subtree hash from the entries and compare with what is stored, then check every
  * stored checkpoint (signature, root at its size) and consistency between consecutive checkpoints.
  */
-import { HASH_LEN } from './lib/hash.js';
 import { nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
 import { readNodeHash } from './lib/node-rows.js';
 import { parseVerifierKey } from './lib/note-key.js';
@@ -121,19 +120,23 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
       add({ kind: 'size', index: key, message: `entry ${key} lies beyond the recorded size ${size}` });
       break;
     }
-    if (value.length < HASH_LEN) {
-      add({ kind: 'entry', index: key, message: `entry ${key} is shorter than a hash` });
-      break;
-    }
     // Each stored hash is checked against its own stored children (level 0: against the entry bytes) and
     // the walk continues with the STORED hash (`s`), so a problem is reported once, at the smallest
     // subtree that disagrees, not at every ancestor. Alongside runs the pure recomputation from entry
     // bytes alone (`p`), compared with the signed checkpoints; while both agree one hash serves both.
-    const storedLeaf = Buffer.from(value.subarray(0, HASH_LEN));
-    const leaf = nodeHashLeaf(value.subarray(HASH_LEN));
-    const leafOk = leaf.equals(storedLeaf);
-    if (!leafOk) add({ kind: 'entry', index: key, message: `entry ${key} does not match its leaf hash` });
-    let cur: Frame = { level: 0, s: storedLeaf, p: leafOk ? storedLeaf : leaf };
+    const leaf = nodeHashLeaf(value);
+    const storedLeaf = readNodeHash(nodes, 0, key);
+    // Past the watermark a leaf hash may be absent (not stored yet); a stored one must match.
+    const leafOk = storedLeaf ? leaf.equals(storedLeaf) : key >= (tree as number);
+    if (!leafOk) {
+      add({
+        kind: 'entry',
+        index: key,
+        message: `entry ${key} ${storedLeaf ? 'does not match its' : 'has no'} stored leaf hash`,
+      });
+    }
+    const s0 = storedLeaf ?? leaf;
+    let cur: Frame = { level: 0, s: s0, p: leafOk ? s0 : leaf };
     let at = key;
     while (frontier.length > 0 && (frontier[frontier.length - 1] as Frame).level === cur.level) {
       const left = frontier.pop() as Frame;

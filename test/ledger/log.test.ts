@@ -171,7 +171,7 @@ describe('appends', () => {
     const { env, entries, meta } = log.lmdb;
     const theirs = bytesOf('theirs');
     env.transactionSync(() => {
-      entries.putSync(4, Buffer.concat([nodeHashLeaf(theirs), theirs]));
+      entries.putSync(4, Buffer.from(theirs));
       meta.putSync('size', 5, 5);
     });
     expect(await code(ours)).toBe('LEDGER_COMMIT_FAILED');

@@ -74,7 +74,6 @@ async function report(dir: string) {
   }
 }
 
-const entryValue = (s: string) => Buffer.concat([nodeHashLeaf(bytesOf(s)), Buffer.from(s)]);
 
 describe('audit verify detects tampering', () => {
   it('an untouched log verifies, with its checkpoints', async () => {
@@ -98,7 +97,10 @@ describe('audit verify detects tampering', () => {
 
   it('modified entry with a recomputed leaf hash → the smallest disagreeing subtree, and the checkpoint', async () => {
     await build(t.dir);
-    await raw(t.dir, ({ entries }) => entries.putSync(36, entryValue('forged')));
+    await raw(t.dir, ({ entries, nodes }) => {
+      entries.putSync(36, Buffer.from('forged'));
+      editNode(nodes, 0, 36, nodeHashLeaf(bytesOf('forged')));
+    });
     const r = await report(t.dir);
     expect(r.ok).toBe(false);
     expect(r.firstBadIndex).toBe(36);
@@ -149,7 +151,7 @@ describe('audit verify detects tampering', () => {
 
   it('an appended foreign entry beyond the size → reported', async () => {
     await build(t.dir);
-    await raw(t.dir, ({ entries }) => entries.putSync(N, entryValue('extra')));
+    await raw(t.dir, ({ entries }) => entries.putSync(N, Buffer.from('extra')));
     const r = await report(t.dir);
     expect(r.ok).toBe(false);
     expect(r.firstBadIndex).toBe(N);
@@ -194,7 +196,7 @@ describe('audit verify detects tampering', () => {
     expect(JSON.parse(okRun.stdout)).toMatchObject({ ok: true, size: N });
     await raw(join(data, 'ledger'), ({ entries }) => {
       const v = Buffer.from(entries.getBinary(12) as Buffer);
-      flip(v, 35, 0x20);
+      flip(v, 3, 0x20);
       entries.putSync(12, v);
     });
     const bad = cli(['verify']);
@@ -258,9 +260,12 @@ describe('corrupt files at the ledger path', () => {
     await build(t.dir);
     await raw(t.dir, ({ meta }) => meta.putSync('format', { name: 'sigil-ledger', version: 99 }));
     expect(await openCode(t.dir)).toBe('LEDGER_SCHEMA');
-    // Version 1 (one node record per hash, one index key per record) is a different layout: refused.
-    await raw(t.dir, ({ meta }) => meta.putSync('format', { name: 'sigil-ledger', version: 1 }));
-    expect(await openCode(t.dir)).toBe('LEDGER_SCHEMA');
+    // Versions 1 (one node record per hash, one index key per record) and 2 (leaf hash inside the
+    // entry value) are different layouts: refused.
+    for (const version of [1, 2]) {
+      await raw(t.dir, ({ meta }) => meta.putSync('format', { name: 'sigil-ledger', version }));
+      expect(await openCode(t.dir)).toBe('LEDGER_SCHEMA');
+    }
     await raw(t.dir, ({ meta }) => meta.putSync('format', { name: 'something-else', version: 1 }));
     expect(await openCode(t.dir)).toBe('LEDGER_SCHEMA');
     await raw(t.dir, ({ meta }) => meta.removeSync('format'));

@@ -25,7 +25,7 @@ export function rowOffset(index: number): number {
 }
 
 /**
- * The stored hash of node (level ≥ 1, index) as a fresh 32-byte buffer, or undefined when its row is
+ * The stored hash of node (level, index) as a fresh 32-byte buffer, or undefined when its row is
  * missing, too short, or not a whole number of hashes (damage is reported by the caller).
  */
 export function readNodeHash(db: Database<Buffer, number>, level: number, index: number): Buffer | undefined {
@@ -60,7 +60,7 @@ export class OpenRows {
   /** Starts from the stored partial rows of a tree of `size` leaves. @throws if one is missing/short. */
   static load(db: Database<Buffer, number>, size: number): OpenRows {
     const r = new OpenRows();
-    for (let level = 1; 2 ** level <= size; level++) {
+    for (let level = 0; 2 ** level <= size; level++) {
       const count = nodesAtLevel(size, level);
       const filled = count % ROW_WIDTH;
       if (filled === 0) continue;
@@ -123,7 +123,7 @@ export class OpenRows {
     for (const [key, w] of this.written) if (w.gen < gen) this.written.delete(key);
   }
 
-  /** The hash of node (level ≥ 1, index) if this object holds it (a fresh 32-byte buffer), else undefined. */
+  /** The hash of node (level, index) if this object holds it (a fresh 32-byte buffer), else undefined. */
   hashAt(level: number, index: number): Buffer | undefined {
     const row = Math.floor(index / ROW_WIDTH);
     const at = rowOffset(index);
