@@ -4,8 +4,8 @@
  * equal a full recomputation. Repeated on the same ledger so a crash lands on a log that already crashed.
  */
 import { spawn } from 'node:child_process';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { open } from 'lmdb';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MerkleLog, rootOf } from '../../src/ledger/index.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
 import { tempDir } from './helpers.js';

@@ -14,7 +14,6 @@ import {
   verifyInclusion,
   verifyProofBundle,
 } from '../../src/ledger/index.js';
-import { nodeHashLeaf } from '../../src/ledger/lib/node-hash.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
 import { bytesOf, record, tempDir } from './helpers.js';
 

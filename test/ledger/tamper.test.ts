@@ -74,7 +74,6 @@ async function report(dir: string) {
   }
 }
 
-
 describe('audit verify detects tampering', () => {
   it('an untouched log verifies, with its checkpoints', async () => {
     await build(t.dir, [10, 33, N]);
