@@ -187,8 +187,11 @@ export class MerkleLog {
   private committed = 0;
   /** Next index to assign (≥ committed; the difference is in flight). */
   private assigned = 0;
-  /** Right frontier of the in-memory tree (of {@link treeSize} leaves), largest subtree first. */
-  private frontier: Array<{ level: number; hash: Buffer }> = [];
+  /**
+   * Right frontier of the in-memory tree (of {@link treeSize} leaves): the hashes of its perfect
+   * subtrees, largest first — one per set bit of treeSize, so their levels need no storing.
+   */
+  private frontier: Buffer[] = [];
   /** Node rows of the in-memory tree not known to be stored yet. */
   private rows = new OpenRows();
   /** Leaves in the in-memory tree. Trails the entries handed to LMDB by {@link leafQueue}. */
@@ -326,10 +329,7 @@ export class MerkleLog {
     // Reads below come from the file only (nothing in memory is trusted across a reload).
     this.rows = new OpenRows();
     this.hashQueue = [];
-    const frontier = frontierOf(tree).map(([level, index]) => ({
-      level,
-      hash: this.readSubtree(level, index),
-    }));
+    const frontier = frontierOf(tree).map(([level, index]) => this.readSubtree(level, index));
     if (checkHashes && tree > 0) {
       // Cheap open-time check: the newest stored leaf hash against its entry, and every stored frontier
       // node against its children.
@@ -602,21 +602,18 @@ export class MerkleLog {
    * equal-sized subtrees on the right edge and records each completed perfect subtree in its row.
    */
   private extendTree(leafHash: Buffer): void {
-    let cur = leafHash;
-    let level = 0;
     let at = this.treeSize++;
     this.rows.add(0, at, leafHash);
-    while (
-      this.frontier.length > 0 &&
-      (this.frontier[this.frontier.length - 1] as { level: number }).level === level
-    ) {
-      const left = this.frontier.pop() as { hash: Buffer };
-      cur = nodeHashNode(left.hash, cur);
+    let cur = leafHash;
+    let level = 0;
+    // Appending leaf i merges one frontier subtree per trailing 1-bit of i (i < 2^32: no bitwise ops).
+    while (at % 2 === 1) {
+      cur = nodeHashNode(this.frontier.pop() as Buffer, cur);
       level++;
-      at = Math.floor(at / 2);
+      at = (at - 1) / 2;
       this.rows.add(level, at, cur);
     }
-    this.frontier.push({ level, hash: cur });
+    this.frontier.push(cur);
   }
 
   private failBatch(batch: Batch, e: unknown): void {

@@ -41,6 +41,12 @@ export function nodesAtLevel(size: number, level: number): number {
   return Math.floor(size / 2 ** level);
 }
 
+interface OpenRow {
+  row: number;
+  buf: Buffer;
+  len: number;
+}
+
 /**
  * The node rows of the in-memory tree that are not known to be stored yet: the rightmost, partly filled
  * row of each level (kept so an append never reads back what it is about to extend), rows completed since
@@ -49,8 +55,11 @@ export function nodesAtLevel(size: number, level: number): number {
  * committed (docs/ledger.md §3, deferred tree).
  */
 export class OpenRows {
-  private rows = new Map<number, { row: number; buf: Buffer; len: number }>();
-  private touched = new Set<number>();
+  /** The open row of each level, indexed by level (arrays, not Maps: add() runs ~2× per append). */
+  private rows: Array<OpenRow | undefined> = [];
+  /** Levels whose open row changed since the last take(), and a flag per level. */
+  private touched: number[] = [];
+  private isTouched: boolean[] = [];
   /** Rows completed since the last take(), by key. */
   private full = new Map<number, Buffer>();
   /** Completed rows already taken, by key, with the take() generation that wrote them. */
@@ -72,7 +81,7 @@ export class OpenRows {
       }
       const buf = Buffer.allocUnsafe(ROW_WIDTH * HASH_LEN);
       stored.copy(buf);
-      r.rows.set(level, { row: Math.floor((count - 1) / ROW_WIDTH), buf, len: filled });
+      r.rows[level] = { row: Math.floor((count - 1) / ROW_WIDTH), buf, len: filled };
     }
     return r;
   }
@@ -80,19 +89,22 @@ export class OpenRows {
   /** Records the hash of the next node (level, index); nodes of one level arrive in index order. */
   add(level: number, index: number, hash: Uint8Array): void {
     const row = Math.floor(index / ROW_WIDTH);
-    let open = this.rows.get(level);
+    let open = this.rows[level];
     if (!open || open.row !== row) {
       open = { row, buf: Buffer.allocUnsafe(ROW_WIDTH * HASH_LEN), len: 0 };
-      this.rows.set(level, open);
+      this.rows[level] = open;
     }
     open.buf.set(hash, open.len * HASH_LEN);
     open.len++;
     if (open.len === ROW_WIDTH) {
-      // Complete: written once, never again. The buffer is handed over, not copied.
+      // Complete: written once, never again. The buffer is handed over, not copied. (A touched flag
+      // left on this level is harmless: take() skips levels without an open row.)
       this.full.set(keyOfRow(level, row), open.buf);
-      this.rows.delete(level);
-      this.touched.delete(level);
-    } else this.touched.add(level);
+      this.rows[level] = undefined;
+    } else if (!this.isTouched[level]) {
+      this.isTouched[level] = true;
+      this.touched.push(level);
+    }
   }
 
   /**
@@ -108,10 +120,11 @@ export class OpenRows {
     }
     this.full.clear();
     for (const level of this.touched) {
-      const open = this.rows.get(level) as { row: number; buf: Buffer; len: number };
-      out.push([keyOfRow(level, open.row), Buffer.from(open.buf.subarray(0, open.len * HASH_LEN))]);
+      this.isTouched[level] = false;
+      const open = this.rows[level];
+      if (open) out.push([keyOfRow(level, open.row), Buffer.from(open.buf.subarray(0, open.len * HASH_LEN))]);
     }
-    this.touched.clear();
+    this.touched = [];
     return { gen, rows: out };
   }
 
@@ -127,7 +140,7 @@ export class OpenRows {
   hashAt(level: number, index: number): Buffer | undefined {
     const row = Math.floor(index / ROW_WIDTH);
     const at = rowOffset(index);
-    const open = this.rows.get(level);
+    const open = this.rows[level];
     if (open && open.row === row) {
       return at < open.len * HASH_LEN ? Buffer.from(open.buf.subarray(at, at + HASH_LEN)) : undefined;
     }
