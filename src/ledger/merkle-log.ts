@@ -25,6 +25,7 @@ import { PendingIndex, type Posting } from './lib/pending-index.js';
 import { consistencyPath, foldFrontier, frontierOf, inclusionPath, type RangeMemo } from './lib/proof.js';
 import { recordJson } from './lib/record-json.js';
 import { validateRecord } from './lib/record-schema.js';
+import { readWatermark } from './lib/watermark.js';
 import { formatCheckpoint } from './parse-checkpoint.js';
 import type { DecisionRecord } from './record.js';
 import { loadOrCreateSigner, type NoteSigner, signNote } from './sign-note.js';
@@ -194,7 +195,7 @@ export class MerkleLog {
   private frontier: Buffer[] = [];
   /** Node rows of the in-memory tree not known to be stored yet. */
   private rows = new OpenRows();
-  /** Leaves in the in-memory tree. Trails the entries handed to LMDB by {@link leafQueue}. */
+  /** Leaves in the in-memory tree. Trails the entries handed to LMDB by those in {@link hashQueue}. */
   private treeSize = 0;
   /** Batches handed to LMDB whose leaves are not in the tree yet (hashed after submit). */
   private hashQueue: Batch[] = [];
@@ -320,12 +321,8 @@ export class MerkleLog {
     if (!hasLast || this.entriesDb.getBinaryFast(size) !== undefined) {
       throw new LedgerError('LEDGER_CORRUPT', `ledger size ${size} disagrees with the stored entries`);
     }
-    const treeValue = this.meta.get('tree');
-    // Absent in files written before node rows were deferred: those stored every node at commit.
-    const tree = treeValue === undefined ? size : treeValue;
-    if (typeof tree !== 'number' || !Number.isSafeInteger(tree) || tree < 0 || tree > size) {
-      throw new LedgerError('LEDGER_CORRUPT', 'ledger tree watermark is invalid');
-    }
+    const tree = readWatermark(this.meta.get('tree'), size);
+    if (tree === undefined) throw new LedgerError('LEDGER_CORRUPT', 'ledger tree watermark is invalid');
     // Reads below come from the file only (nothing in memory is trusted across a reload).
     this.rows = new OpenRows();
     this.hashQueue = [];
@@ -373,12 +370,8 @@ export class MerkleLog {
    * records themselves (what a crash lost from memory; docs/ledger.md §4).
    */
   private rebuildPendingIndex(size: number): void {
-    const stored = this.meta.get('indexed');
-    // Absent in files written before postings were deferred: those stored every posting at commit.
-    const indexed = stored === undefined ? size : stored;
-    if (typeof indexed !== 'number' || !Number.isSafeInteger(indexed) || indexed < 0 || indexed > size) {
-      throw new LedgerError('LEDGER_CORRUPT', 'ledger index watermark is invalid');
-    }
+    const indexed = readWatermark(this.meta.get('indexed'), size);
+    if (indexed === undefined) throw new LedgerError('LEDGER_CORRUPT', 'ledger index watermark is invalid');
     this.pendingIdx.clear();
     const now = performance.now();
     for (const { key, value } of this.entriesDb.getRange({ start: indexed, end: size })) {
@@ -511,7 +504,7 @@ export class MerkleLog {
         ? this.pendingIdx.snapshot(end)
         : undefined;
     const values: Buffer[] = new Array(batch.entries.length);
-    const submitted = performance.now();
+    const submitted = now;
     let written: Promise<boolean>;
     try {
       // The whole batch is conditional on meta.size's version being the batch start: if an earlier

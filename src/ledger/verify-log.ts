@@ -7,6 +7,7 @@ import { nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
 import { readNodeHash } from './lib/node-rows.js';
 import { parseVerifierKey } from './lib/note-key.js';
 import { foldFrontier } from './lib/proof.js';
+import { readWatermark } from './lib/watermark.js';
 import type { MerkleLog } from './merkle-log.js';
 import { openCheckpoint } from './parse-checkpoint.js';
 import { verifyConsistency } from './verify-consistency.js';
@@ -66,13 +67,22 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
   if (size < 0 || sizeEntry?.version !== size)
     add({ kind: 'size', message: 'size record missing or inconsistent' });
   // Node rows are stored up to the tree watermark; the nodes of later entries are derived at open
-  // (docs/ledger.md §3). Absent: every node is stored.
-  const treeValue = meta.get('tree');
-  let tree = treeValue === undefined ? Math.max(size, 0) : treeValue;
-  if (typeof tree !== 'number' || !Number.isSafeInteger(tree) || tree < 0 || tree > Math.max(size, 0)) {
+  // (docs/ledger.md §3).
+  let tree = readWatermark(meta.get('tree'), Math.max(size, 0));
+  if (tree === undefined) {
     add({ kind: 'size', message: 'tree watermark is invalid' });
     tree = Math.max(size, 0);
   }
+  const treeSize = tree;
+  /**
+   * The stored hash of (level, at) against the recomputed one: `ok` when they match, or when the node is
+   * absent because it lies past the watermark (not stored yet); a stored one must match all the same.
+   */
+  const against = (level: number, at: number, computed: Buffer) => {
+    const stored = readNodeHash(nodes, level, at);
+    const ok = stored === undefined ? (at + 1) * 2 ** level > treeSize : computed.equals(stored);
+    return { stored, ok };
+  };
 
   // Checkpoints by size, so roots can be compared when the recomputation passes their size.
   const cps: Array<{ size: number; note: string; root?: Uint8Array }> = [];
@@ -125,9 +135,7 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
     // subtree that disagrees, not at every ancestor. Alongside runs the pure recomputation from entry
     // bytes alone (`p`), compared with the signed checkpoints; while both agree one hash serves both.
     const leaf = nodeHashLeaf(value);
-    const storedLeaf = readNodeHash(nodes, 0, key);
-    // Past the watermark a leaf hash may be absent (not stored yet); a stored one must match.
-    const leafOk = storedLeaf ? leaf.equals(storedLeaf) : key >= (tree as number);
+    const { stored: storedLeaf, ok: leafOk } = against(0, key, leaf);
     if (!leafOk) {
       add({
         kind: 'entry',
@@ -144,10 +152,7 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
       const pureHash = left.p === left.s && cur.p === cur.s ? computed : nodeHashNode(left.p, cur.p);
       const level = cur.level + 1;
       at = Math.floor(at / 2);
-      const stored = readNodeHash(nodes, level, at);
-      // A node past the watermark may be absent (not stored yet); a stored one must still match.
-      const unstored = stored === undefined && (at + 1) * 2 ** level > (tree as number);
-      const ok = unstored || (stored !== undefined && computed.equals(stored));
+      const { stored, ok } = against(level, at, computed);
       if (!ok) {
         add({
           kind: 'node',
