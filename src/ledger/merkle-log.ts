@@ -10,7 +10,7 @@ import { decodeRecord } from './decode-record.js';
 import { LedgerError } from './errors.js';
 import { b64encode } from './lib/b64.js';
 import { checkLmdbFile } from './lib/file-check.js';
-import { EMPTY_ROOT } from './lib/hash.js';
+import { EMPTY_ROOT, HASH_LEN } from './lib/hash.js';
 import {
   indexValue,
   KIND,
@@ -25,6 +25,7 @@ import { PendingIndex, type Posting } from './lib/pending-index.js';
 import { consistencyPath, foldFrontier, frontierOf, inclusionPath, type RangeMemo } from './lib/proof.js';
 import { recordJson } from './lib/record-json.js';
 import { validateRecord } from './lib/record-schema.js';
+import { TreeHasher } from './lib/tree-hasher.js';
 import { readWatermark } from './lib/watermark.js';
 import { formatCheckpoint } from './parse-checkpoint.js';
 import type { DecisionRecord } from './record.js';
@@ -61,6 +62,11 @@ export interface MerkleLogOptions {
   maxBatch?: number;
   /** Open without writing (CLI inspection, verify). */
   readOnly?: boolean;
+  /**
+   * Hash runs of ≥ 16 appended entries on a worker thread (default true): keeps SHA-256 off the thread
+   * that serves requests under heavy append load. `false` hashes everything on the calling thread.
+   */
+  hashThread?: boolean;
   /** Clock for checkpoint timestamps in events. */
   clock?: Clock;
   /**
@@ -137,6 +143,10 @@ interface Batch {
   values?: Buffer[];
   /** Leaf hashes, once computed (after submit). */
   leaves?: Buffer[];
+  /** Set while the batch is in the tree hasher's job (lib/tree-hasher.ts). */
+  inJob?: boolean;
+  /** Called once {@link Batch.leaves} is set, when its commit handler is waiting for them. */
+  onHashed?: () => void;
 }
 
 /** Subtrees of this level and above (≥ 64 leaves) are cached in memory by readSubtree. */
@@ -149,13 +159,33 @@ const NODE_CACHE_MAX = 65_536;
 const DERIVED_FLUSH_ENTRIES = 4096;
 /** …or the oldest pending one is this old (ms), with the next commit; and on settle/close. */
 const DERIVED_FLUSH_MS = 2000;
-/** The leaf hashes of a submitted batch, computed once (its bytes are released then). */
+/**
+ * Runs of at least this many entries are hashed on the tree hasher's thread; shorter ones (the Check
+ * path's usual 1-2 decisions per commit) cost less to hash here than to hand over.
+ */
+const OFF_THREAD_MIN = 16;
+/** …and at most this many bytes (the job's offsets are uint32; a huge run is rare enough to do here). */
+const OFF_THREAD_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Records a submitted batch's leaf hashes (its bytes are released then) and wakes its commit handler. */
+function setLeaves(batch: Batch, leaves: Buffer[]): Buffer[] {
+  batch.leaves = leaves;
+  batch.values = undefined;
+  batch.inJob = false;
+  batch.onHashed?.();
+  return leaves;
+}
+
+/** The leaf hashes of a submitted batch, computed here once if nobody did yet. */
 function leavesOf(batch: Batch): Buffer[] {
-  if (!batch.leaves) {
-    batch.leaves = (batch.values ?? []).map(nodeHashLeaf);
-    batch.values = undefined;
-  }
-  return batch.leaves;
+  return batch.leaves ?? setLeaves(batch, (batch.values ?? []).map(nodeHashLeaf));
+}
+
+/** Number of frontier merges appending leaf `index` causes: its trailing 1-bits. */
+function mergesAt(index: number): number {
+  let n = 0;
+  for (let at = index; at % 2 === 1; at = (at - 1) / 2) n++;
+  return n;
 }
 
 /** Node-cache key (not an LMDB key: nodes are stored in rows, lib/node-rows.ts). */
@@ -200,6 +230,9 @@ export class MerkleLog {
   /** Batches handed to LMDB whose leaves are not in the tree yet (hashed after submit). */
   private hashQueue: Batch[] = [];
   private hashScheduled = false;
+  /** The worker thread hashing large runs (writable logs with `hashThread`), and its job in flight. */
+  private hasher: TreeHasher | undefined;
+  private hashing = false;
   /** Tree size whose node rows the last submitted transaction stores (`meta.tree`). */
   private treeSubmitted = 0;
   private treeSubmittedAt = 0;
@@ -271,6 +304,7 @@ export class MerkleLog {
       if (e instanceof LedgerError) throw e;
       throw new LedgerError('LEDGER_CORRUPT', `cannot read ${file}: ${(e as Error).message}`, e);
     }
+    if (!log.readOnly && options.hashThread !== false) log.hasher = new TreeHasher();
     const every = options.checkpointIntervalSec ?? 0;
     if (every > 0 && !log.readOnly) {
       const l = log;
@@ -323,8 +357,11 @@ export class MerkleLog {
     }
     const tree = readWatermark(this.meta.get('tree'), size);
     if (tree === undefined) throw new LedgerError('LEDGER_CORRUPT', 'ledger tree watermark is invalid');
-    // Reads below come from the file only (nothing in memory is trusted across a reload).
+    // Reads below come from the file only (nothing in memory is trusted across a reload). Batches
+    // still queued for hashing get their leaves (their commit handlers wait for them) but are not
+    // filed: what of them committed is re-derived from the file below.
     this.rows = new OpenRows();
+    for (const b of this.hashQueue) leavesOf(b);
     this.hashQueue = [];
     const frontier = frontierOf(tree).map(([level, index]) => this.readSubtree(level, index));
     if (checkHashes && tree > 0) {
@@ -398,7 +435,6 @@ export class MerkleLog {
       this.assigned = size;
       this.frontier = [];
       this.rows = new OpenRows();
-      this.hashQueue = [];
       this.treeSize = 0;
       this.pendingIdx.clear();
     }
@@ -541,6 +577,7 @@ export class MerkleLog {
     // delaying them. The rows go with a later transaction (docs/ledger.md §3).
     batch.values = values;
     if (batch.entries.length > 0) this.hashQueue.push(batch);
+    else batch.leaves = [];
     if (!this.hashScheduled && this.hashQueue.length > 0) {
       this.hashScheduled = true;
       setImmediate(() => {
@@ -558,10 +595,8 @@ export class MerkleLog {
         if (this.durability === 'sync') await (flushed ?? this.env.flushed);
         // root(size) must be answerable for every durable size. (After a reload, the tree and rows
         // were rebuilt from the file: nothing of this batch's is left to hash or release.)
-        if (batch.epoch === this.epoch) {
-          this.hashQueued();
-          if (nodeRows) this.rows.stored(nodeRows.gen);
-        }
+        await this.whenHashed(batch);
+        if (batch.epoch === this.epoch && nodeRows) this.rows.stored(nodeRows.gen);
         this.committed = Math.max(this.committed, end);
         if (postings && end > this.indexed) {
           this.pendingIdx.dropBelow(end);
@@ -582,26 +617,93 @@ export class MerkleLog {
     this.inflight.add(done);
   }
 
-  /** Hashes the queued batches' leaves and adds them to the in-memory tree. */
+  /**
+   * Hashes the queued batches and adds them to the in-memory tree: a long run on the tree hasher's
+   * thread (one job at a time; the next starts when it returns), a short one here and now.
+   */
   private hashQueued(): void {
     const q = this.hashQueue;
-    if (q.length === 0) return;
+    if (q.length === 0 || this.hashing) return;
     this.hashQueue = [];
-    for (const batch of q) for (const leaf of leavesOf(batch)) this.extendTree(leaf);
+    const values: Buffer[] = [];
+    let bytes = 0;
+    for (const b of q) {
+      for (const v of b.values ?? []) {
+        values.push(v);
+        bytes += v.length;
+      }
+    }
+    const hasher = this.hasher;
+    if (!hasher?.ok || values.length < OFF_THREAD_MIN || bytes > OFF_THREAD_MAX_BYTES) {
+      for (const batch of q) for (const leaf of leavesOf(batch)) this.extendTree(leaf);
+      return;
+    }
+    this.hashing = true;
+    for (const b of q) b.inJob = true;
+    const epoch = this.epoch;
+    hasher.run(this.treeSize, this.frontier, values).then(
+      (hashes) => this.fileJob(q, epoch, hashes),
+      () => this.fileJob(q, epoch, undefined),
+    );
+  }
+
+  /**
+   * Files a tree-hasher job's hashes (`undefined`: the worker failed, hash here instead) and starts the
+   * next job. After a reload (epoch changed) only the leaf hashes are kept, for the commit handlers.
+   */
+  private fileJob(batches: Batch[], epoch: number, hashes: Buffer | undefined): void {
+    this.hashing = false;
+    let o = 0;
+    const next = (): Buffer => {
+      o += HASH_LEN;
+      return hashes?.subarray(o - HASH_LEN, o) as Buffer;
+    };
+    for (const batch of batches) {
+      const current = epoch === this.epoch;
+      if (!hashes) {
+        for (const leaf of leavesOf(batch)) if (current) this.extendTree(leaf);
+        continue;
+      }
+      const leaves = new Array<Buffer>(batch.values?.length ?? 0);
+      for (let i = 0; i < leaves.length; i++) {
+        leaves[i] = next();
+        if (current) this.extendTree(leaves[i] as Buffer, next);
+        else o += mergesAt(batch.start + i) * HASH_LEN;
+      }
+      setLeaves(batch, leaves);
+    }
+    this.hashQueued();
+  }
+
+  /** Resolves once the batch's leaves are hashed (at once, normally: hashing overlaps the commit). */
+  private whenHashed(batch: Batch): Promise<void> | undefined {
+    if (batch.leaves) return;
+    if (batch.epoch === this.epoch) this.hashQueued();
+    if (batch.leaves) return;
+    // A batch of an epoch before a reload and not in a job is no longer queued: hash it here.
+    if (batch.epoch !== this.epoch && !batch.inJob) {
+      leavesOf(batch);
+      return;
+    }
+    return new Promise((resolve) => {
+      batch.onHashed = resolve;
+    });
   }
 
   /**
    * Adds the next leaf to the in-memory right frontier: records its hash in the level-0 row, merges
    * equal-sized subtrees on the right edge and records each completed perfect subtree in its row.
+   * `merged` supplies the merge hashes when the tree hasher computed them already.
    */
-  private extendTree(leafHash: Buffer): void {
+  private extendTree(leafHash: Buffer, merged?: () => Buffer): void {
     let at = this.treeSize++;
     this.rows.add(0, at, leafHash);
     let cur = leafHash;
     let level = 0;
     // Appending leaf i merges one frontier subtree per trailing 1-bit of i (i < 2^32: no bitwise ops).
     while (at % 2 === 1) {
-      cur = nodeHashNode(this.frontier.pop() as Buffer, cur);
+      const left = this.frontier.pop() as Buffer;
+      cur = merged ? merged() : nodeHashNode(left, cur);
       level++;
       at = (at - 1) / 2;
       this.rows.add(level, at, cur);
@@ -929,6 +1031,7 @@ export class MerkleLog {
     this.envClosed = true;
     if (!this.closed) await this.settled();
     this.closed = true;
+    await this.hasher?.close();
     await this.env.close();
   }
 

@@ -112,6 +112,44 @@ describe('appends', () => {
     await log.close();
   });
 
+  it('long runs hashed on the tree hasher thread give the same tree and rows as hashing on the main thread', async () => {
+    const data = Array.from({ length: 2500 }, (_, i) => bytesOf(`t${i}`));
+    const roots: string[][] = [];
+    for (const hashThread of [true, false]) {
+      const dir = `${t.dir}/${hashThread}`;
+      const log = await MerkleLog.open(dir, { hashThread });
+      // Waves of different sizes: runs below and above the off-thread threshold, jobs queued behind jobs.
+      for (const n of [1, 15, 16, 17, 500, 3, 1948]) {
+        const start = log.size;
+        await Promise.all(data.slice(start, start + n).map((d) => log.append(d)));
+      }
+      expect(log.size).toBe(data.length);
+      roots.push([1, 16, 17, 33, 549, 1024, 2500].map((n) => Buffer.from(log.root(n)).toString('hex')));
+      expect(verifyLog(log).ok).toBe(true);
+      await log.close();
+      const ro = await MerkleLog.open(dir, { readOnly: true });
+      expect(verifyLog(ro).ok).toBe(true);
+      await ro.close();
+    }
+    expect(roots[0]).toEqual(roots[1]);
+    expect(roots[0]?.[6]).toBe(Buffer.from(rootOf(data)).toString('hex'));
+  });
+
+  it('a tree hasher thread that dies mid-load is replaced by hashing on the main thread: nothing lost', async () => {
+    const log = await MerkleLog.open(t.dir);
+    const data = Array.from({ length: 3000 }, (_, i) => bytesOf(`k${i}`));
+    const first = Promise.all(data.slice(0, 2000).map((d) => log.append(d)));
+    // Kill the worker while its first job is queued or running.
+    await new Promise((r) => setImmediate(r));
+    await (log as unknown as { hasher: { close(): Promise<void> } }).hasher.close();
+    expect(await first).toEqual(data.slice(0, 2000).map((_, i) => i));
+    await Promise.all(data.slice(2000).map((d) => log.append(d)));
+    expect(Buffer.from(log.root()).equals(Buffer.from(rootOf(data)))).toBe(true);
+    expect(Buffer.from(log.root(1500)).equals(Buffer.from(rootOf(data.slice(0, 1500))))).toBe(true);
+    expect(verifyLog(log).ok).toBe(true);
+    await log.close();
+  });
+
   it('fast durability resolves at commit and keeps the same tree', async () => {
     const log = await MerkleLog.open(t.dir, { durability: 'fast' });
     const data = Array.from({ length: 500 }, (_, i) => bytesOf(`f${i}`));
@@ -161,29 +199,32 @@ describe('appends', () => {
     expect(await code(MerkleLog.open(`${t.dir}/nope`, { readOnly: true }))).toBe('LEDGER_NOT_FOUND');
   });
 
-  it('fails closed when the commit guard is lost: the batch is rejected, state reloads, nothing is overwritten', async () => {
-    const log = await MerkleLog.open(t.dir);
-    for (let i = 0; i < 4; i++) await log.append(bytesOf(`e${i}`));
-    // Our batch for index 4 is queued; before it commits a second writer appends index 4 itself.
-    const ours = log.append(bytesOf('ours'));
-    const also = log.append(bytesOf('ours-2'));
-    const { env, entries, meta } = log.lmdb;
-    const theirs = bytesOf('theirs');
-    env.transactionSync(() => {
-      entries.putSync(4, Buffer.from(theirs));
-      meta.putSync('size', 5, 5);
-    });
-    expect(await code(ours)).toBe('LEDGER_COMMIT_FAILED');
-    expect(await code(also)).toBe('LEDGER_COMMIT_FAILED');
-    expect(log.size).toBe(5);
-    expect(Buffer.from(log.entry(4)).toString()).toBe('theirs');
-    // The log carries on from the reloaded state.
-    expect(await log.append(bytesOf('next'))).toBe(5);
-    const all = ['e0', 'e1', 'e2', 'e3', 'theirs', 'next'].map(bytesOf);
-    expect(Buffer.from(log.root()).equals(Buffer.from(rootOf(all)))).toBe(true);
-    expect(verifyLog(log).ok).toBe(true);
-    await log.close();
-  });
+  // 2 entries are hashed on the main thread, 40 on the tree hasher's (whose job is then in flight
+  // across the reload).
+  it.each([2, 40])(
+    'fails closed when the commit guard is lost: the batch (%i entries) is rejected, state reloads, nothing is overwritten',
+    async (n) => {
+      const log = await MerkleLog.open(t.dir);
+      for (let i = 0; i < 4; i++) await log.append(bytesOf(`e${i}`));
+      // Our batch for index 4 is queued; before it commits a second writer appends index 4 itself.
+      const ours = Array.from({ length: n }, (_, i) => log.append(bytesOf(`ours-${i}`)));
+      const { env, entries, meta } = log.lmdb;
+      const theirs = bytesOf('theirs');
+      env.transactionSync(() => {
+        entries.putSync(4, Buffer.from(theirs));
+        meta.putSync('size', 5, 5);
+      });
+      for (const p of ours) expect(await code(p)).toBe('LEDGER_COMMIT_FAILED');
+      expect(log.size).toBe(5);
+      expect(Buffer.from(log.entry(4)).toString()).toBe('theirs');
+      // The log carries on from the reloaded state.
+      expect(await log.append(bytesOf('next'))).toBe(5);
+      const all = ['e0', 'e1', 'e2', 'e3', 'theirs', 'next'].map(bytesOf);
+      expect(Buffer.from(log.root()).equals(Buffer.from(rootOf(all)))).toBe(true);
+      expect(verifyLog(log).ok).toBe(true);
+      await log.close();
+    },
+  );
 });
 
 describe('small logs and the first index (regression: reverse cursors skip the smallest key)', () => {
