@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setNice } from './e2e/lib/proc.js';
 import { renderMarkdown, summarize } from './e2e/lib/report.js';
-import { CONFIGS, type ConfigName, EXTRA_CONFIGS, runAll } from './e2e/lib/run.js';
+import { CONFIGS, type ConfigName, runAll } from './e2e/lib/run.js';
 import { machineLine } from './e2e/lib/sampler.js';
 import { cpuPlan, paths } from './e2e/lib/stack.js';
 import { writeBenchmarksSection } from './lib/benchmarks-md.js';
@@ -87,7 +87,7 @@ const sigilRunner = process.env.SIGIL_BENCH_CLI
   : 'node --import tsx src/cli/main.ts';
 
 const configs = (values.configs ? values.configs.split(',') : [...CONFIGS]) as ConfigName[];
-const known: readonly string[] = [...CONFIGS, ...EXTRA_CONFIGS];
+const known: readonly string[] = CONFIGS;
 for (const c of configs)
   if (!known.includes(c)) throw new Error(`unknown configuration ${c}; known: ${known.join(', ')}`);
 const rates = (values.rates ?? (smoke ? '100' : '250,500,1000')).split(',').map(Number);

@@ -1,18 +1,19 @@
 /**
  * The transport floor (bench:e2e configuration `grpc-floor`, not in the default set): SIGIL's own
- * ext_authz gRPC server (src/authz/server.ts: grpc-js, proto-loader decode, direct response encoder)
- * with a trivial decision instead of the pipeline, so a run shows how much of SIGIL's cost per
- * Check is the transport alone. It is NOT an authorizer: it reads the expected outcome from the
+ * ext_authz gRPC server on its default transport (src/authz/h2: node:http2, gRPC framing, direct
+ * protobuf decode/encode) with a trivial decision instead of the pipeline, so a run shows how much of
+ * SIGIL's cost per Check is the transport alone, and what the rig sustains with an authorizer that
+ * does no work (the ceiling any authorizer's max throughput meets here). It is NOT an authorizer: it reads the expected outcome from the
  * benchmark's own `case=` query parameter and checks nothing.
  */
 import { pathToFileURL } from 'node:url';
-import type * as ServerModule from '../../src/authz/server.js';
+import type * as ServerModule from '../../src/authz/h2/start-h2-server.js';
 import type { CheckRequest, CheckResponse, HeaderValueOption } from '../../src/authz/types.js';
 
 // The compiled server when the run measures compiled SIGIL (same code SIGIL runs), else the sources.
 const compiled = process.env.SIGIL_FLOOR_SERVER;
-const { startAuthzServer } = (await import(
-  compiled ? pathToFileURL(compiled).href : '../../src/authz/server.js'
+const { startH2AuthzServer } = (await import(
+  compiled ? pathToFileURL(compiled).href : '../../src/authz/h2/start-h2-server.js'
 )) as typeof ServerModule;
 
 const set = (key: string, value: string): HeaderValueOption => ({
@@ -40,7 +41,7 @@ async function decide(req: CheckRequest): Promise<CheckResponse> {
   };
 }
 
-const server = await startAuthzServer({ listen: process.argv[2] ?? '127.0.0.1:0', check: decide });
+const server = await startH2AuthzServer({ listen: process.argv[2] ?? '127.0.0.1:0', check: decide });
 process.stdout.write(`floor listening 127.0.0.1:${server.port}\n`);
 process.on('SIGTERM', () => {
   server.close().then(() => process.exit(0));

@@ -166,6 +166,33 @@ export function ratios(run: RunResult, refRate: number): Ratio[] {
   return out;
 }
 
+/**
+ * The floor's max throughput relative to OPA's and SIGIL's (durable) relative to the floor's, each
+ * within one round, medians over rounds; undefined without floor and OPA runs.
+ */
+export function rigCeiling(
+  run: RunResult,
+): { floorVsOpa: number; perRound: number[]; sigilVsFloor: number | undefined } | undefined {
+  const max = (c: ConfigName, round: number) =>
+    run.rounds.find((r) => r.config === c && r.round === round)?.saturation.throughput;
+  const rounds = [...new Set(run.rounds.map((r) => r.round))];
+  const perRound: number[] = [];
+  const sigil: number[] = [];
+  for (const round of rounds) {
+    const floor = max('grpc-floor', round);
+    const opa = max('opa', round);
+    const s = max('sigil', round);
+    if (floor && opa) perRound.push(floor / opa);
+    if (floor && s) sigil.push(s / floor);
+  }
+  if (perRound.length === 0) return undefined;
+  return {
+    floorVsOpa: median(perRound),
+    perRound,
+    sigilVsFloor: sigil.length ? median(sigil) : undefined,
+  };
+}
+
 /** Medians over rounds of SIGIL's in-process figures at `rate`, per SIGIL configuration. */
 export function insideSigil(run: RunResult, rate: number): Array<SigilPhase & { config: ConfigName }> {
   const out: Array<SigilPhase & { config: ConfigName }> = [];
@@ -294,6 +321,19 @@ export function renderMarkdown(
     L.push('');
     L.push(
       '(depth-3 has no OPA equivalent: its row compares SIGIL verifying a 3-hop chain with OPA verifying one JWT.)',
+    );
+    L.push('');
+  }
+  const ceiling = rigCeiling(run);
+  if (ceiling) {
+    const reach = ceiling.floorVsOpa >= 1.5 ? 'within reach of' : 'above';
+    L.push(
+      `Rig ceiling: the floor (an authorizer that does no work, on SIGIL's transport) reached ${f(ceiling.floorVsOpa)}× OPA's max ` +
+        `throughput (median of per-round ratios: ${ceiling.perRound.map((x) => f(x)).join(' / ')}). No authorizer can pass the floor on ` +
+        `this rig, so the 1.5× throughput target is ${reach} what the rig allows` +
+        (ceiling.sigilVsFloor !== undefined
+          ? `; SIGIL (durable) reached ${f(100 * ceiling.sigilVsFloor, 0)} % of the floor's throughput.`
+          : '.'),
     );
     L.push('');
   }

@@ -15,11 +15,12 @@ import { parseSigilMetrics, type SigilPhase, type SigilScrape, sigilPhase } from
 import { type CpuPlan, type Paths, startEnvoy, startFloor, startOpa, startUpstream } from './stack.js';
 import { benchIssuerTokens, requestMix, type TokenSet } from './tokens.js';
 
-/** The configurations of the comparison. */
-export const CONFIGS = ['none', 'sigil', 'sigil-fast', 'sigil-depth3', 'opa'] as const;
-/** Extra configurations, only run when named with --configs. */
-export const EXTRA_CONFIGS = ['grpc-floor'] as const;
-export type ConfigName = (typeof CONFIGS)[number] | (typeof EXTRA_CONFIGS)[number];
+/**
+ * The configurations of the comparison. `grpc-floor` (an authorizer that does no work, on SIGIL's
+ * transport) measures the rig's ceiling: no authorizer's max throughput can exceed it here.
+ */
+export const CONFIGS = ['none', 'grpc-floor', 'sigil', 'sigil-fast', 'sigil-depth3', 'opa'] as const;
+export type ConfigName = (typeof CONFIGS)[number];
 
 /** Human labels used in tables. */
 export const CONFIG_LABEL: Record<ConfigName, string> = {
@@ -28,7 +29,7 @@ export const CONFIG_LABEL: Record<ConfigName, string> = {
   'sigil-fast': '(b) SIGIL, fast ledger',
   'sigil-depth3': '(b) SIGIL, depth-3 chain, durable',
   opa: '(c) OPA ext_authz (opa-envoy-plugin path)',
-  'grpc-floor': "(floor) SIGIL's gRPC server, trivial decision",
+  'grpc-floor': "(floor) no-work authorizer on SIGIL's gRPC transport (h2)",
 };
 
 /** Options of one run. */
