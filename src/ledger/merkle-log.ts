@@ -593,8 +593,8 @@ export class MerkleLog {
         if (!ok)
           throw new LedgerError('LEDGER_COMMIT_FAILED', `batch at ${batch.start} lost its commit guard`);
         if (this.durability === 'sync') await (flushed ?? this.env.flushed);
-        // root(size) must be answerable for every durable size. (After a reload, the tree and rows
-        // were rebuilt from the file: nothing of this batch's is left to hash or release.)
+        // root(size) must be answerable for every durable size: wait for this batch's hashes. (After a
+        // reload the tree was rebuilt from the file; the batch still gets its leaf hashes, for the waiters.)
         await this.whenHashed(batch);
         if (batch.epoch === this.epoch && nodeRows) this.rows.stored(nodeRows.gen);
         this.committed = Math.max(this.committed, end);

@@ -73,12 +73,14 @@ export class TreeHasher {
     this.worker = new Worker(`(${workerMain.toString()})()`, { eval: true });
     this.worker.unref();
     this.worker.on('message', (reply: ArrayBuffer) => this.pending.shift()?.resolve(Buffer.from(reply)));
-    const fail = (e: Error): void => {
-      this.failed ??= e;
-      for (const p of this.pending.splice(0)) p.reject(e);
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`tree hasher exited (code ${code})`)));
+    this.worker.on('error', (e: Error) => this.fail(e));
+    this.worker.on('exit', (code) => this.fail(new Error(`tree hasher exited (code ${code})`)));
+  }
+
+  /** Marks the worker failed and rejects every pending run. */
+  private fail(e: Error): void {
+    this.failed ??= e;
+    for (const p of this.pending.splice(0)) p.reject(e);
   }
 
   /** False once the worker failed; the caller then hashes on its own thread. */
@@ -108,8 +110,15 @@ export class TreeHasher {
       ends[i] = o;
     }
     return new Promise<Buffer>((resolve, reject) => {
+      try {
+        this.worker.postMessage({ buf, ends, size, frontier: frontier.length }, [buf, ends.buffer]);
+      } catch (e) {
+        // Replies are matched to runs by order: a run that was not posted must not stay pending.
+        this.fail(e instanceof Error ? e : new Error(String(e)));
+        reject(this.failed);
+        return;
+      }
       this.pending.push({ resolve, reject });
-      this.worker.postMessage({ buf, ends, size, frontier: frontier.length }, [buf, ends.buffer]);
     });
   }
 
