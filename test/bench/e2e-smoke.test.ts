@@ -112,6 +112,10 @@ describe.skipIf(missing.length > 0)('bench:e2e smoke (real Envoy, SIGIL, OPA, ve
 
   it('prints the machine line and the SIGIL / OPA ratios', () => {
     expect(stdout).toMatch(/Machine: nproc=\d+, CPU: /);
-    if (haveOpa) expect(stdout).toMatch(/Ratios SIGIL \/ OPA from this run/);
+    if (haveOpa) {
+      expect(stdout).toMatch(/Ratios SIGIL \/ OPA from this run/);
+      // The floor ran too: the report states the rig's ceiling as a multiple of OPA's throughput.
+      expect(stdout).toMatch(/Rig ceiling: the floor .* reached \d+\.\d\d× OPA's max throughput/);
+    }
   });
 });

@@ -172,24 +172,41 @@ export function ratios(run: RunResult, refRate: number): Ratio[] {
  */
 export function rigCeiling(
   run: RunResult,
-): { floorVsOpa: number; perRound: number[]; sigilVsFloor: number | undefined } | undefined {
-  const max = (c: ConfigName, round: number) =>
-    run.rounds.find((r) => r.config === c && r.round === round)?.saturation.throughput;
+  refRate: number,
+):
+  | {
+      floorVsOpa: number;
+      perRound: number[];
+      sigilVsFloor: number | undefined;
+      /** The floor's p99 added over (a) at `refRate` relative to OPA's, per round. */
+      addedP99: number[];
+    }
+  | undefined {
+  const at = (c: ConfigName, round: number) => run.rounds.find((r) => r.config === c && r.round === round);
   const rounds = [...new Set(run.rounds.map((r) => r.round))];
   const perRound: number[] = [];
   const sigil: number[] = [];
+  const addedP99: number[] = [];
   for (const round of rounds) {
-    const floor = max('grpc-floor', round);
-    const opa = max('opa', round);
-    const s = max('sigil', round);
-    if (floor && opa) perRound.push(floor / opa);
-    if (floor && s) sigil.push(s / floor);
+    const floor = at('grpc-floor', round);
+    const opa = at('opa', round);
+    const s = at('sigil', round);
+    const none = at('none', round);
+    if (floor && opa) perRound.push(floor.saturation.throughput / opa.saturation.throughput);
+    if (floor && s) sigil.push(s.saturation.throughput / floor.saturation.throughput);
+    if (floor && opa && none) {
+      const base = p99At(none, refRate);
+      const opaAdded = p99At(opa, refRate) - base;
+      // A noisy baseline can leave OPA nothing added: no ratio for that round.
+      addedP99.push(opaAdded > 0 ? (p99At(floor, refRate) - base) / opaAdded : Number.NaN);
+    }
   }
   if (perRound.length === 0) return undefined;
   return {
     floorVsOpa: median(perRound),
     perRound,
     sigilVsFloor: sigil.length ? median(sigil) : undefined,
+    addedP99,
   };
 }
 
@@ -324,7 +341,7 @@ export function renderMarkdown(
     );
     L.push('');
   }
-  const ceiling = rigCeiling(run);
+  const ceiling = rigCeiling(run, meta.refRate);
   if (ceiling) {
     const reach = ceiling.floorVsOpa >= 1.5 ? 'within reach of' : 'above';
     L.push(
@@ -335,6 +352,14 @@ export function renderMarkdown(
           ? `; SIGIL (durable) reached ${f(100 * ceiling.sigilVsFloor, 0)} % of the floor's throughput.`
           : '.'),
     );
+    if (ceiling.addedP99.length > 0) {
+      L.push('');
+      L.push(
+        `The same floor's p99 added over (a) at ${meta.refRate} rps was ${f(median(ceiling.addedP99))}× OPA's (per round: ` +
+          `${ceiling.addedP99.map((x) => f(x)).join(' / ')}): the tail a Node.js authorizer doing no work adds on this rig, ` +
+          'against which the ≤ 0.7× latency target is set.',
+      );
+    }
     L.push('');
   }
   const inside = insideSigil(run, meta.refRate);
