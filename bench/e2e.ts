@@ -87,9 +87,9 @@ const sigilRunner = process.env.SIGIL_BENCH_CLI
   : 'node --import tsx src/cli/main.ts';
 
 const configs = (values.configs ? values.configs.split(',') : [...CONFIGS]) as ConfigName[];
-const known: readonly string[] = CONFIGS;
 for (const c of configs)
-  if (!known.includes(c)) throw new Error(`unknown configuration ${c}; known: ${known.join(', ')}`);
+  if (!(CONFIGS as readonly string[]).includes(c))
+    throw new Error(`unknown configuration ${c}; known: ${CONFIGS.join(', ')}`);
 const rates = (values.rates ?? (smoke ? '100' : '250,500,1000')).split(',').map(Number);
 const pin = values.pin === 'none' ? 'none' : 'split';
 const niceLevel = Number(values.nice);

@@ -1,10 +1,10 @@
 /**
- * The transport floor (bench:e2e configuration `grpc-floor`, not in the default set): SIGIL's own
- * ext_authz gRPC server on its default transport (src/authz/h2: node:http2, gRPC framing, direct
- * protobuf decode/encode) with a trivial decision instead of the pipeline, so a run shows how much of
- * SIGIL's cost per Check is the transport alone, and what the rig sustains with an authorizer that
- * does no work (the ceiling any authorizer's max throughput meets here). It is NOT an authorizer: it reads the expected outcome from the
- * benchmark's own `case=` query parameter and checks nothing.
+ * The transport floor (bench:e2e configuration `grpc-floor`): SIGIL's own ext_authz gRPC server on its
+ * default transport (src/authz/h2: node:http2, gRPC framing, direct protobuf decode/encode) with a
+ * trivial decision instead of the pipeline, so a run shows how much of SIGIL's cost per Check is the
+ * transport alone, and what the rig sustains with an authorizer that does no work (the ceiling any
+ * authorizer's max throughput meets here). It is NOT an authorizer: it reads the expected outcome from
+ * the benchmark's own `case=` query parameter and checks nothing.
  */
 import { pathToFileURL } from 'node:url';
 import type * as ServerModule from '../../src/authz/h2/start-h2-server.js';

@@ -143,8 +143,6 @@ interface Batch {
   values?: Buffer[];
   /** Leaf hashes, once computed (after submit). */
   leaves?: Buffer[];
-  /** Set while the batch is in the tree hasher's job (lib/tree-hasher.ts). */
-  inJob?: boolean;
   /** Called once {@link Batch.leaves} is set, when its commit handler is waiting for them. */
   onHashed?: () => void;
 }
@@ -171,7 +169,6 @@ const OFF_THREAD_MAX_BYTES = 64 * 1024 * 1024;
 function setLeaves(batch: Batch, leaves: Buffer[]): Buffer[] {
   batch.leaves = leaves;
   batch.values = undefined;
-  batch.inJob = false;
   batch.onHashed?.();
   return leaves;
 }
@@ -230,9 +227,9 @@ export class MerkleLog {
   /** Batches handed to LMDB whose leaves are not in the tree yet (hashed after submit). */
   private hashQueue: Batch[] = [];
   private hashScheduled = false;
-  /** The worker thread hashing large runs (writable logs with `hashThread`), and its job in flight. */
+  /** The worker thread hashing large runs (writable logs with `hashThread`), and its job's batches in flight. */
   private hasher: TreeHasher | undefined;
-  private hashing = false;
+  private job: Batch[] | undefined;
   /** Tree size whose node rows the last submitted transaction stores (`meta.tree`). */
   private treeSubmitted = 0;
   private treeSubmittedAt = 0;
@@ -623,23 +620,21 @@ export class MerkleLog {
    */
   private hashQueued(): void {
     const q = this.hashQueue;
-    if (q.length === 0 || this.hashing) return;
+    if (q.length === 0 || this.job) return;
     this.hashQueue = [];
-    const values: Buffer[] = [];
+    let count = 0;
     let bytes = 0;
     for (const b of q) {
-      for (const v of b.values ?? []) {
-        values.push(v);
-        bytes += v.length;
-      }
+      count += b.entries.length;
+      for (const v of b.values ?? []) bytes += v.length;
     }
     const hasher = this.hasher;
-    if (!hasher?.ok || values.length < OFF_THREAD_MIN || bytes > OFF_THREAD_MAX_BYTES) {
+    if (!hasher?.ok || count < OFF_THREAD_MIN || bytes > OFF_THREAD_MAX_BYTES) {
       for (const batch of q) for (const leaf of leavesOf(batch)) this.extendTree(leaf);
       return;
     }
-    this.hashing = true;
-    for (const b of q) b.inJob = true;
+    this.job = q;
+    const values = q.flatMap((b) => b.values ?? []);
     const epoch = this.epoch;
     hasher.run(this.treeSize, this.frontier, values).then(
       (hashes) => this.fileJob(q, epoch, hashes),
@@ -652,14 +647,14 @@ export class MerkleLog {
    * next job. After a reload (epoch changed) only the leaf hashes are kept, for the commit handlers.
    */
   private fileJob(batches: Batch[], epoch: number, hashes: Buffer | undefined): void {
-    this.hashing = false;
+    this.job = undefined;
+    const current = epoch === this.epoch;
     let o = 0;
     const next = (): Buffer => {
       o += HASH_LEN;
       return hashes?.subarray(o - HASH_LEN, o) as Buffer;
     };
     for (const batch of batches) {
-      const current = epoch === this.epoch;
       if (!hashes) {
         for (const leaf of leavesOf(batch)) if (current) this.extendTree(leaf);
         continue;
@@ -681,7 +676,7 @@ export class MerkleLog {
     if (batch.epoch === this.epoch) this.hashQueued();
     if (batch.leaves) return;
     // A batch of an epoch before a reload and not in a job is no longer queued: hash it here.
-    if (batch.epoch !== this.epoch && !batch.inJob) {
+    if (batch.epoch !== this.epoch && !this.job?.includes(batch)) {
       leavesOf(batch);
       return;
     }
