@@ -117,6 +117,21 @@ export interface Ratio {
 const p99At = (r: ConfigRound | undefined, rate: number) =>
   r?.rates.find((p) => p.rate === rate)?.p99 ?? Number.NaN;
 
+/**
+ * `x`'s p99 added over (a) at `rate` divided by OPA's, within one round. NaN (left out of the medians)
+ * when OPA added nothing: a noisy baseline round would otherwise give a meaningless or negative ratio.
+ */
+export function addedP99Ratio(
+  x: ConfigRound,
+  opa: ConfigRound,
+  none: ConfigRound | undefined,
+  rate: number,
+): number {
+  const base = none ? p99At(none, rate) : 0;
+  const opaAdded = p99At(opa, rate) - base;
+  return opaAdded > 0 ? (p99At(x, rate) - base) / opaAdded : Number.NaN;
+}
+
 /** Authorizer CPU seconds per 1000 answered requests over the saturation and fixed-rate phases. */
 function cpuPer1kOf(r: ConfigRound): number {
   const ph: PhaseResult[] = [r.saturation, ...r.rates];
@@ -139,12 +154,10 @@ export function ratios(run: RunResult, refRate: number): Ratio[] {
       .flatMap((s) => {
         const o = inRound('opa', s.round);
         if (!o) return [];
-        const n = inRound('none', s.round);
-        const base = n ? p99At(n, refRate) : 0;
         return [
           {
             throughput: s.saturation.throughput / o.saturation.throughput,
-            addedP99: (p99At(s, refRate) - base) / (p99At(o, refRate) - base),
+            addedP99: addedP99Ratio(s, o, inRound('none', s.round), refRate),
             cpu: cpuPer1kOf(s) / cpuPer1kOf(o),
             rss: (s.authzPeakRssMiB ?? Number.NaN) / (o.authzPeakRssMiB ?? Number.NaN),
             anonRss: (s.authzRssEnd?.anon ?? Number.NaN) / (o.authzRssEnd?.anon ?? Number.NaN),
@@ -194,12 +207,7 @@ export function rigCeiling(
     const none = at('none', round);
     if (floor && opa) perRound.push(floor.saturation.throughput / opa.saturation.throughput);
     if (floor && s) sigil.push(s.saturation.throughput / floor.saturation.throughput);
-    if (floor && opa && none) {
-      const base = p99At(none, refRate);
-      const opaAdded = p99At(opa, refRate) - base;
-      // A noisy baseline can leave OPA nothing added: no ratio for that round.
-      addedP99.push(opaAdded > 0 ? (p99At(floor, refRate) - base) / opaAdded : Number.NaN);
-    }
+    if (floor && opa && none) addedP99.push(addedP99Ratio(floor, opa, none, refRate));
   }
   if (perRound.length === 0) return undefined;
   return {

@@ -1,0 +1,100 @@
+/**
+ * The e2e report's per-round ratios on synthetic rounds (no processes): a round whose baseline (a) was
+ * noisier than OPA leaves OPA "nothing added", and that round must not produce a ratio.
+ */
+import { describe, expect, it } from 'vitest';
+import { addedP99Ratio, ratios, rigCeiling } from '../../bench/e2e/lib/report.js';
+import type { ConfigName, ConfigRound, PhaseResult, RunResult } from '../../bench/e2e/lib/run.js';
+
+const phase = (rate: number, p99: number, throughput = 1000): PhaseResult => ({
+  rate,
+  requests: 1000,
+  ok: 1000,
+  unexpected: 0,
+  statuses: { '200': 1000 },
+  cases: {},
+  answered: 1000,
+  spanS: 1,
+  throughput,
+  p50: p99 / 4,
+  p99,
+  p999: p99 * 2,
+  max: p99 * 3,
+  errorSamples: [],
+  loadgenCpuS: 0.1,
+  authzCpuS: 0.3,
+  envoyCpuS: 0.2,
+  upstreamCpuS: 0.1,
+});
+
+const round = (config: ConfigName, r: number, p99: number, maxRps: number): ConfigRound => ({
+  config,
+  round: r,
+  saturation: phase(0, 50, maxRps),
+  rates: [phase(1000, p99)],
+  authzPeakRssMiB: config === 'none' ? undefined : 100,
+  authzRssEnd: config === 'none' ? undefined : { anon: 60, file: 40 },
+  unexpected: 0,
+  envoyAuthz: { ok: 0, denied: 0, error: 0 },
+  answered: 2000,
+  problems: [],
+});
+
+function run(rounds: ConfigRound[]): RunResult {
+  return {
+    options: {
+      outDir: '/nonexistent',
+      rounds: 2,
+      configs: ['none', 'grpc-floor', 'sigil', 'opa'],
+      rates: [1000],
+      warmupS: 1,
+      saturationS: 1,
+      rateS: 1,
+      saturationWorkers: 8,
+      cpu: { envoy: '0', upstream: '0', loadgen: '0', authorizer: '1', describe: 'split' },
+    },
+    started: '2026-11-27T00:00:00Z',
+    rounds,
+    failures: [],
+  };
+}
+
+describe('e2e report ratios', () => {
+  it('divides p99 added over (a) by OPA’s, within the round', () => {
+    const none = round('none', 0, 1, 8000);
+    expect(addedP99Ratio(round('sigil', 0, 4, 3000), round('opa', 0, 3, 2000), none, 1000)).toBe(1.5);
+    // Without (a) in the round the baseline is 0.
+    expect(addedP99Ratio(round('sigil', 0, 4, 3000), round('opa', 0, 2, 2000), undefined, 1000)).toBe(2);
+  });
+
+  it('gives no ratio for a round where OPA added nothing over (a)', () => {
+    const none = round('none', 0, 3, 8000);
+    expect(addedP99Ratio(round('sigil', 0, 5, 3000), round('opa', 0, 3, 2000), none, 1000)).toBeNaN();
+    expect(addedP99Ratio(round('sigil', 0, 5, 3000), round('opa', 0, 2.5, 2000), none, 1000)).toBeNaN();
+  });
+
+  it('takes the median over the rounds that have a ratio, for SIGIL and for the floor alike', () => {
+    const rs = [
+      // Round 1: OPA added 2 ms, SIGIL 6 ms (3×), the floor 1 ms (0.5×).
+      round('none', 0, 1, 8000),
+      round('opa', 0, 3, 2000),
+      round('sigil', 0, 7, 3000),
+      round('grpc-floor', 0, 2, 4000),
+      // Round 2: a noisy baseline — (a)'s p99 above OPA's; without the guard this round would give
+      // SIGIL (9 − 10) / (4 − 10) ≈ 0.17× and pull the median down to ≈ 1.6×.
+      round('none', 1, 10, 8000),
+      round('opa', 1, 4, 2000),
+      round('sigil', 1, 9, 3000),
+      round('grpc-floor', 1, 5, 4000),
+    ];
+    const [sigil] = ratios(run(rs), 1000);
+    expect(sigil?.sigil).toBe('sigil');
+    expect(sigil?.addedP99).toBe(3);
+    expect(sigil?.throughput).toBe(1.5);
+    expect(sigil?.rounds).toBe(2);
+    const ceiling = rigCeiling(run(rs), 1000);
+    expect(ceiling?.addedP99[0]).toBe(0.5);
+    expect(ceiling?.addedP99[1]).toBeNaN();
+    expect(ceiling?.floorVsOpa).toBe(2);
+  });
+});
