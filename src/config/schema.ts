@@ -142,6 +142,19 @@ const log = z
   .strict()
   .prefault({});
 
+const runtime = z
+  .object({
+    /**
+     * V8's old-generation growing factor as a percentage (`--heap-growing-percent`): after a major GC the
+     * old generation may grow to (1 + p/100) × its live size before the next one. 200 = 3×: fewer, larger
+     * major GCs, which is what a latency-bound sidecar wants (docs/authz.md §Garbage collection).
+     * 0 = V8's own heuristic. Process-wide, so `sigil serve` applies it, not the library.
+     */
+    gc_heap_growing_percent: z.number().int().min(0).max(1000).default(200),
+  })
+  .strict()
+  .prefault({});
+
 /** Schema of the whole file: everything lives under the top-level `sigil:` key. */
 export const configSchema = z
   .object({
@@ -156,6 +169,7 @@ export const configSchema = z
         policy,
         admin,
         log,
+        runtime,
       })
       .strict()
       .prefault({}),

@@ -7,3 +7,4 @@ export {
   type StartSigilDeps,
   startSigil,
 } from './start-sigil.js';
+export { tuneRuntime } from './tune-runtime.js';

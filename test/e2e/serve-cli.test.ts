@@ -1,9 +1,12 @@
-/** `sigil serve` refuses bad flags with a stable code before it binds anything. */
+/**
+ * `sigil serve` refuses bad flags and settings with a stable code before it binds anything, and applies
+ * `sigil.runtime` to the process it runs in.
+ */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runSigilCli } from '../support/sigil-process.js';
+import { runSigilCli, startSigilProcess } from '../support/sigil-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigil-serve-cli-'));
 const file = join(dir, 'sigil.yaml');
@@ -25,4 +28,44 @@ describe('sigil serve flags', () => {
     },
     60_000,
   );
+
+  it.each([-1, 1001, 2.5])(
+    'sigil.runtime.gc_heap_growing_percent: %j → exit 1 CONFIG_INVALID naming the key',
+    async (v) => {
+      const bad = join(dir, `runtime-${v}.yaml`);
+      writeFileSync(bad, `sigil:\n  data_dir: ${dir}\n  runtime:\n    gc_heap_growing_percent: ${v}\n`);
+      const r = await runSigilCli(bad, ['serve']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('CONFIG_INVALID');
+      expect(r.stderr).toContain('sigil.runtime.gc_heap_growing_percent');
+    },
+    60_000,
+  );
+});
+
+describe('sigil serve runtime tuning', () => {
+  const tunedLine = async (runtime?: Record<string, unknown>): Promise<string> => {
+    const p = await startSigilProcess(runtime ? { runtime } : {});
+    try {
+      // Logged right after "sigil ready".
+      for (let i = 0; i < 100 && !p.output().includes('"msg":"runtime tuned"'); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      return (
+        p
+          .output()
+          .split('\n')
+          .find((l) => l.includes('"msg":"runtime tuned"')) ?? ''
+      );
+    } finally {
+      await p.dispose();
+    }
+  };
+
+  it('sets V8’s old-generation growing factor: 200 % by default, as configured, or not at all (0)', async () => {
+    expect(JSON.parse(await tunedLine()).v8_flags).toEqual(['--heap-growing-percent=200']);
+    expect(JSON.parse(await tunedLine({ gc_heap_growing_percent: 150 })).v8_flags).toEqual([
+      '--heap-growing-percent=150',
+    ]);
+    expect(JSON.parse(await tunedLine({ gc_heap_growing_percent: 0 })).v8_flags).toEqual([]);
+  }, 120_000);
 });

@@ -1,7 +1,7 @@
 /** `sigil serve`: run the sidecar (ext_authz gRPC, issuer endpoint, admin server) until SIGTERM/SIGINT. */
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../../config/index.js';
-import { startSigil } from '../../serve/index.js';
+import { startSigil, tuneRuntime } from '../../serve/index.js';
 import { type GlobalOptions, runCommand } from '../context.js';
 
 /** Registers `sigil serve`. */
@@ -31,7 +31,9 @@ export function register(program: Command): void {
             '--drain-ms must be an integer number of milliseconds in [0, 600000]',
           );
         }
+        const v8Flags = tuneRuntime(config.runtime);
         const sigil = await startSigil(config, { drainMs });
+        sigil.logger.info({ v8_flags: v8Flags }, 'runtime tuned');
         await new Promise<void>((resolve) => {
           const stop = (signal: string) => {
             sigil.logger.info({ signal }, 'draining');

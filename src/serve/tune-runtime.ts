@@ -1,0 +1,19 @@
+/**
+ * Process-wide V8 settings for `sigil serve` (docs/authz.md §Garbage collection). Only the CLI calls
+ * this: a library must not change the GC of the process that embeds it.
+ */
+import { setFlagsFromString } from 'node:v8';
+import type { SigilConfig } from '../config/index.js';
+
+/**
+ * Applies `sigil.runtime` and returns the V8 flags it set (empty when everything is left to V8).
+ * `--heap-growing-percent` is read at every GC limit computation, so setting it at start-up takes
+ * effect from the next major GC on.
+ */
+export function tuneRuntime(runtime: SigilConfig['runtime']): string[] {
+  const flags: string[] = [];
+  if (runtime.gc_heap_growing_percent > 0)
+    flags.push(`--heap-growing-percent=${runtime.gc_heap_growing_percent}`);
+  for (const f of flags) setFlagsFromString(f);
+  return flags;
+}
