@@ -9,12 +9,25 @@
 import { pathToFileURL } from 'node:url';
 import type * as ServerModule from '../../src/authz/h2/start-h2-server.js';
 import type { CheckRequest, CheckResponse, HeaderValueOption } from '../../src/authz/types.js';
+import type * as ConfigModule from '../../src/config/index.js';
+import type * as ServeModule from '../../src/serve/index.js';
 
-// The compiled server when the run measures compiled SIGIL (same code SIGIL runs), else the sources.
+// The compiled modules when the run measures compiled SIGIL (same code SIGIL runs), else the sources.
 const compiled = process.env.SIGIL_FLOOR_SERVER;
+const mod = (src: string, dist: string) =>
+  compiled ? new URL(dist, pathToFileURL(compiled)).href : new URL(src, import.meta.url).href;
 const { startH2AuthzServer } = (await import(
-  compiled ? pathToFileURL(compiled).href : '../../src/authz/h2/start-h2-server.js'
+  mod('../../src/authz/h2/start-h2-server.js', './start-h2-server.js')
 )) as typeof ServerModule;
+const { loadConfig } = (await import(
+  mod('../../src/config/index.js', '../../config/index.js')
+)) as typeof ConfigModule;
+const { tuneRuntime } = (await import(
+  mod('../../src/serve/tune-runtime.js', '../../serve/tune-runtime.js')
+)) as Pick<typeof ServeModule, 'tuneRuntime'>;
+// The same V8 settings `sigil serve` runs with by default (sigil.runtime), so the floor stays the
+// transport's own ceiling and tail.
+tuneRuntime(loadConfig({ env: {} }).runtime);
 
 const set = (key: string, value: string): HeaderValueOption => ({
   header: { key, value },
