@@ -3,8 +3,9 @@
  * noisier than OPA leaves OPA "nothing added", and that round must not produce a ratio.
  */
 import { describe, expect, it } from 'vitest';
-import { addedP99Ratio, ratios, rigCeiling } from '../../bench/e2e/lib/report.js';
+import { addedP99Ratio, ratios, renderMarkdown, rigCeiling, summarize } from '../../bench/e2e/lib/report.js';
 import type { ConfigName, ConfigRound, PhaseResult, RunResult } from '../../bench/e2e/lib/run.js';
+import { cpuShares, parseProcStat } from '../../bench/e2e/lib/sampler.js';
 
 const phase = (rate: number, p99: number, throughput = 1000): PhaseResult => ({
   rate,
@@ -96,5 +97,64 @@ describe('e2e report ratios', () => {
     expect(ceiling?.addedP99[0]).toBe(0.5);
     expect(ceiling?.addedP99[1]).toBeNaN();
     expect(ceiling?.floorVsOpa).toBe(2);
+  });
+});
+
+describe('per-CPU shares from /proc/stat', () => {
+  // proc(5): cpuN user nice system idle iowait irq softirq steal guest guest_nice
+  const before =
+    'cpu  10 0 10 100 0 0 0 0 0 0\ncpu0 100 0 50 1000 10 5 20 0 0 0\ncpu1 10 0 5 2000 0 0 0 3 0 0\nintr 1 2 3\n';
+  const after =
+    'cpu  99 0 99 999 0 0 0 0 0 0\ncpu0 160 0 80 1010 10 5 50 10 0 0\ncpu1 70 0 15 2030 0 0 0 3 0 0\n';
+
+  it('parses the per-CPU lines only, busy = user+nice+system+irq+softirq, idle = idle+iowait', () => {
+    const t = parseProcStat(before);
+    expect([...t.keys()]).toEqual(['0', '1']);
+    expect(t.get('0')).toEqual({ busy: 175, idle: 1010, steal: 0 });
+    expect(t.get('1')).toEqual({ busy: 15, idle: 2000, steal: 3 });
+  });
+
+  it('rejects short or non-numeric lines', () => {
+    expect(parseProcStat('cpu0 1 2 3\ncpu1 a b c d e f g h\ncpuX 1 2 3 4 5 6 7 8').size).toBe(0);
+  });
+
+  it('turns two readings into shares of each CPU’s time', () => {
+    const s = cpuShares(parseProcStat(before), parseProcStat(after));
+    // CPU 0: +120 busy (60 user, 30 system, 30 softirq), +10 idle, +10 steal → 120/140, 10/140.
+    expect(s['0']!.busy).toBeCloseTo(120 / 140, 10);
+    expect(s['0']!.steal).toBeCloseTo(10 / 140, 10);
+    // CPU 1: +70 busy, +30 idle, no steal.
+    expect(s['1']).toEqual({ busy: 0.7, steal: 0 });
+  });
+
+  it('the report prints the rig and authorizer CPUs at max, medians over rounds', () => {
+    const withShares = (r: ConfigRound, rig: number, authz: number): ConfigRound => ({
+      ...r,
+      saturation: {
+        ...r.saturation,
+        cpuShares: { '0': { busy: rig, steal: 0.05 }, '1': { busy: authz, steal: 0 } },
+      },
+    });
+    const rs = [
+      withShares(round('none', 0, 1, 8000), 0.99, 0.02),
+      withShares(round('sigil', 0, 4, 3000), 0.97, 0.6),
+      withShares(round('sigil', 1, 4, 3000), 0.91, 0.7),
+      withShares(round('sigil', 2, 4, 3000), 0.95, 0.8),
+      round('opa', 0, 3, 2000),
+    ];
+    const r = run(rs);
+    const sigil = summarize(r).find((s) => s.config === 'sigil');
+    expect(sigil?.cpuAtMax).toEqual({ rig: { busy: 0.95, steal: 0.05 }, authz: { busy: 0.7, steal: 0 } });
+    // OPA's rounds carry no shares: no figures rather than zeros.
+    expect(summarize(r).find((s) => s.config === 'opa')?.cpuAtMax).toBeUndefined();
+    const md = renderMarkdown(r, summarize(r), {
+      machine: 'test',
+      cpuPlan: 'split',
+      command: 'npm run bench:e2e',
+      refRate: 1000,
+      sigilRunner: 'test',
+    });
+    expect(md).toContain('| CPU 0 (rig) busy | CPU 0 steal | CPU 1 (authorizer) busy | CPU 1 steal |');
+    expect(md).toMatch(/\| \(b\) SIGIL, durable ledger \(sync\) \| 95 % \| 5 % \| 70 % \| 0 % \|/);
   });
 });

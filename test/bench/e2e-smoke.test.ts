@@ -112,6 +112,13 @@ describe.skipIf(missing.length > 0)('bench:e2e smoke (real Envoy, SIGIL, OPA, ve
 
   it('prints the machine line and the SIGIL / OPA ratios', () => {
     expect(stdout).toMatch(/Machine: nproc=\d+, CPU: /);
+    // Pinned runs (two or more CPUs) also show each CPU's busy and steal share at max from /proc/stat.
+    if (/CPU placement: taskset/.test(stdout)) {
+      expect(stdout).toMatch(/\| configuration \| CPU \d+ \(rig\) busy \| CPU \d+ steal \|/);
+      expect(stdout).toMatch(
+        /\| \(b\) SIGIL, durable ledger \(sync\) \| \d+ % \| \d+ % \| \d+ % \| \d+ % \|/,
+      );
+    }
     if (haveOpa) {
       expect(stdout).toMatch(/Ratios SIGIL \/ OPA from this run/);
       // The floor ran too: the report states the rig's ceiling as a multiple of OPA's throughput.

@@ -19,6 +19,11 @@ export interface ConfigSummary {
   busyCores: number | undefined;
   /** Envoy + upstream + vegeta CPU use during saturation, in cores (the rig's share of CPU 0). */
   rigCores: number;
+  /**
+   * /proc/stat shares of the rig's CPU and the authorizer's CPU during saturation (medians over rounds):
+   * all work including the kernel's, and steal. Undefined when the run did not pin them to one CPU each.
+   */
+  cpuAtMax: { rig: CpuShare; authz: CpuShare } | undefined;
   peakRssMiB: number | undefined;
   /** Median over rounds of the RSS at the end of the run: anonymous / file-backed (MiB). */
   rssEnd: { anon: number; file: number } | undefined;
@@ -29,6 +34,20 @@ export interface ConfigSummary {
   /** "ok" or what went wrong, for SIGIL's ledger growth check. */
   ledger: string | undefined;
   problems: string[];
+}
+
+/** Share of a CPU's time that went to work and to steal, in [0, 1]. */
+export interface CpuShare {
+  busy: number;
+  steal: number;
+}
+
+/** Median over rounds of one CPU's shares during saturation; undefined unless `cpu` names one CPU. */
+function cpuShareAtMax(rs: ConfigRound[], cpu: string | undefined): CpuShare | undefined {
+  if (cpu === undefined || !/^\d+$/.test(cpu)) return undefined;
+  const xs = rs.map((r) => r.saturation.cpuShares?.[cpu]).filter((x): x is CpuShare => x !== undefined);
+  if (xs.length === 0) return undefined;
+  return { busy: median(xs.map((x) => x.busy)), steal: median(xs.map((x) => x.steal)) };
 }
 
 const median = (xs: number[]): number => {
@@ -71,6 +90,11 @@ export function summarize(run: RunResult): ConfigSummary[] {
           return p.spanS > 0 ? (p.envoyCpuS + p.upstreamCpuS + p.loadgenCpuS) / p.spanS : Number.NaN;
         }),
       ),
+      cpuAtMax: (() => {
+        const rig = cpuShareAtMax(rs, run.options.cpu.envoy);
+        const authz = cpuShareAtMax(rs, run.options.cpu.authorizer);
+        return rig && authz ? { rig, authz } : undefined;
+      })(),
       busyCores: hasAuthz
         ? median(
             rs.map((r) =>
@@ -298,6 +322,29 @@ export function renderMarkdown(
       'what one core running only the authorizer would sustain) is the fairer throughput comparison.',
   );
   L.push('');
+  const withCpu = sum.filter((s) => s.cpuAtMax);
+  if (withCpu.length > 0) {
+    const rigCpu = run.options.cpu.envoy;
+    const authzCpu = run.options.cpu.authorizer;
+    L.push(
+      `The same saturation phases seen from /proc/stat: the share of each CPU's time that went to any work (every process and ` +
+        `the kernel, e.g. loopback network processing that per-process accounting charges to no one) and to steal (the ` +
+        `hypervisor running other tenants while the vCPU wanted to run). A rig CPU near 100 % busy + steal is the ceiling.`,
+    );
+    L.push('');
+    L.push(
+      `| configuration | CPU ${rigCpu} (rig) busy | CPU ${rigCpu} steal | CPU ${authzCpu} (authorizer) busy | CPU ${authzCpu} steal |`,
+    );
+    L.push('|---|---:|---:|---:|---:|');
+    const pct = (x: number) => `${f(x * 100, 0)} %`;
+    for (const s of withCpu) {
+      const c = s.cpuAtMax!;
+      L.push(
+        `| ${CONFIG_LABEL[s.config]} | ${pct(c.rig.busy)} | ${pct(c.rig.steal)} | ${pct(c.authz.busy)} | ${pct(c.authz.steal)} |`,
+      );
+    }
+    L.push('');
+  }
   const base = sum.find((s) => s.config === 'none');
   L.push(
     'Latency through Envoy (ms, client-side, all requests of the mix), and p99 added over (a) at the same rate:',

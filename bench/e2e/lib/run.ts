@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type Case, EXPECTED_STATUS, type LoadResult, runLoad, writeTargets } from './load.js';
 import type { Proc } from './proc.js';
 import { profileTop } from './profile.js';
-import { cpuSeconds, peakRssMiB, rssSplitMiB } from './sampler.js';
+import { cpuSeconds, cpuShares, cpuTicks, peakRssMiB, rssSplitMiB } from './sampler.js';
 import { type SigilFixture, sigilIssuerTokens, startSigil } from './sigil.js';
 import { parseSigilMetrics, type SigilPhase, type SigilScrape, sigilPhase } from './sigil-metrics.js';
 import { type CpuPlan, type Paths, startEnvoy, startFloor, startOpa, startUpstream } from './stack.js';
@@ -59,6 +59,8 @@ export interface PhaseResult extends LoadResult {
   upstreamCpuS: number;
   /** SIGIL only: Check, ledger-commit and GC figures from its /metrics for this phase. */
   sigil?: SigilPhase;
+  /** Per CPU (/proc/stat), the share of the phase that went to any work and to steal. */
+  cpuShares?: Record<string, { busy: number; steal: number }>;
 }
 
 /** One configuration in one round. */
@@ -182,6 +184,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
       const a0 = authz ? cpuSeconds(authz.proc.pid) : 0;
       const e0 = cpuSeconds(envoy.proc.pid);
       const u0 = cpuSeconds(up.proc.pid);
+      const t0 = cpuTicks();
       const res = await runLoad({
         vegeta: o.paths.vegeta,
         targetsFile: targets,
@@ -193,6 +196,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
         logFile: join(dir, `${name}.vegeta.log`),
         expect,
       });
+      const shares = cpuShares(t0, cpuTicks());
       if (authz?.sigil) {
         // SIGIL's own view (Check duration histogram, decisions, ledger size) after each phase, for
         // telling time spent inside SIGIL from time in Envoy and the network.
@@ -212,6 +216,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
         authzCpuS: authz ? cpuSeconds(authz.proc.pid) - a0 : 0,
         envoyCpuS: cpuSeconds(envoy.proc.pid) - e0,
         upstreamCpuS: cpuSeconds(up.proc.pid) - u0,
+        cpuShares: shares,
       };
     };
 

@@ -113,3 +113,69 @@ export function machineLine(): string {
   const nproc = execFileSync('nproc').toString().trim();
   return `nproc=${nproc}, CPU: ${model}${mem}, Node ${process.version}, Linux ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`;
 }
+
+/** Clock ticks one CPU spent, from a `cpuN` line of /proc/stat (proc(5)). */
+export interface CpuTicks {
+  /** user + nice + system + irq + softirq: every kind of work, the kernel's included. */
+  busy: number;
+  /** idle + iowait. */
+  idle: number;
+  /** Time the hypervisor ran something else while this vCPU wanted to run. */
+  steal: number;
+}
+
+/**
+ * Parses the per-CPU lines (`cpu0`, `cpu1`, …; not the `cpu` total) of a /proc/stat text. Columns:
+ * user nice system idle iowait irq softirq steal … (proc(5)); lines with fewer than 8 are skipped.
+ */
+export function parseProcStat(text: string): Map<string, CpuTicks> {
+  const out = new Map<string, CpuTicks>();
+  for (const line of text.split('\n')) {
+    const m = /^cpu(\d+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const v = m[2]!.trim().split(/\s+/).map(Number);
+    if (v.length < 8 || v.some((x) => !Number.isFinite(x))) continue;
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = v as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    out.set(m[1]!, { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal });
+  }
+  return out;
+}
+
+/** Every CPU's ticks now (empty where /proc/stat cannot be read). */
+export function cpuTicks(): Map<string, CpuTicks> {
+  try {
+    return parseProcStat(readFileSync('/proc/stat', 'utf8'));
+  } catch {
+    return new Map();
+  }
+}
+
+/**
+ * Share of each CPU's time between two `cpuTicks()` readings that went to work (any process or the
+ * kernel) and to steal, each in [0, 1]: what per-process accounting misses (network softirqs charged
+ * to no process, other tenants of the machine).
+ */
+export function cpuShares(
+  before: Map<string, CpuTicks>,
+  after: Map<string, CpuTicks>,
+): Record<string, { busy: number; steal: number }> {
+  const out: Record<string, { busy: number; steal: number }> = {};
+  for (const [cpu, a] of after) {
+    const b = before.get(cpu);
+    if (!b) continue;
+    const busy = a.busy - b.busy;
+    const steal = a.steal - b.steal;
+    const total = busy + steal + (a.idle - b.idle);
+    if (total > 0) out[cpu] = { busy: busy / total, steal: steal / total };
+  }
+  return out;
+}
