@@ -135,17 +135,10 @@ export function parseProcStat(text: string): Map<string, CpuTicks> {
     if (!m) continue;
     const v = m[2]!.trim().split(/\s+/).map(Number);
     if (v.length < 8 || v.some((x) => !Number.isFinite(x))) continue;
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = v as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    out.set(m[1]!, { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal });
+    // user nice system idle iowait irq softirq steal
+    const at = (i: number) => v[i] ?? 0;
+    const busy = at(0) + at(1) + at(2) + at(5) + at(6);
+    out.set(m[1]!, { busy, idle: at(3) + at(4), steal: at(7) });
   }
   return out;
 }
