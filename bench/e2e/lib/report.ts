@@ -402,7 +402,9 @@ export function renderMarkdown(
     L.push(
       `Rig ceiling: the floor (an authorizer that does no work, on SIGIL's transport) reached ${f(ceiling.floorVsOpa)}× OPA's max ` +
         `throughput (median of per-round ratios: ${ceiling.perRound.map((x) => f(x)).join(' / ')}). No authorizer can pass the floor on ` +
-        `this rig, so the 1.5× throughput target is ${reach} what the rig allows` +
+        `this rig, so the 1.5× throughput target is ${reach} what the rig allows. The floor answers each request as ` +
+        `it comes; an authorizer that answers in batches (SIGIL's group commit) also leaves the rig idle while a batch ` +
+        `is pending — compare the CPU table above` +
         (ceiling.sigilVsFloor !== undefined
           ? `; SIGIL (durable) reached ${f(100 * ceiling.sigilVsFloor, 0)} % of the floor's throughput.`
           : '.'),
