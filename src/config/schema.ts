@@ -147,7 +147,7 @@ const runtime = z
     /**
      * V8's old-generation growing factor as a percentage (`--heap-growing-percent`): after a major GC the
      * old generation may grow to (1 + p/100) × its live size before the next one. 200 = 3×: fewer, larger
-     * major GCs, which is what a latency-bound sidecar wants (docs/authz.md §Garbage collection).
+     * major GCs, which is what a latency-bound sidecar wants (docs/authz.md §8, "Garbage collection").
      * 0 = V8's own heuristic. Process-wide, so `sigil serve` applies it, not the library.
      */
     gc_heap_growing_percent: z.number().int().min(0).max(1000).default(200),

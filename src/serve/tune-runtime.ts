@@ -1,5 +1,5 @@
 /**
- * Process-wide V8 settings for `sigil serve` (docs/authz.md §Garbage collection). Only the CLI calls
+ * Process-wide V8 settings for `sigil serve` (docs/authz.md §8, "Garbage collection"). Only the CLI calls
  * this: a library must not change the GC of the process that embeds it.
  */
 import { setFlagsFromString } from 'node:v8';

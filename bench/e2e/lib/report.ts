@@ -4,6 +4,7 @@
  * figures, never by hand).
  */
 import { CONFIG_LABEL, type ConfigName, type ConfigRound, type PhaseResult, type RunResult } from './run.js';
+import type { CpuShare } from './sampler.js';
 import type { SigilPhase } from './sigil-metrics.js';
 
 /** Median-of-rounds figures of one configuration. */
@@ -34,12 +35,6 @@ export interface ConfigSummary {
   /** "ok" or what went wrong, for SIGIL's ledger growth check. */
   ledger: string | undefined;
   problems: string[];
-}
-
-/** Share of a CPU's time that went to work and to steal, in [0, 1]. */
-export interface CpuShare {
-  busy: number;
-  steal: number;
 }
 
 /** Median over rounds of one CPU's shares during saturation; undefined unless `cpu` names one CPU. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { type Case, EXPECTED_STATUS, type LoadResult, runLoad, writeTargets } from './load.js';
 import type { Proc } from './proc.js';
 import { profileTop } from './profile.js';
-import { cpuSeconds, cpuShares, cpuTicks, peakRssMiB, rssSplitMiB } from './sampler.js';
+import { type CpuShare, cpuSeconds, cpuShares, cpuTicks, peakRssMiB, rssSplitMiB } from './sampler.js';
 import { type SigilFixture, sigilIssuerTokens, startSigil } from './sigil.js';
 import { parseSigilMetrics, type SigilPhase, type SigilScrape, sigilPhase } from './sigil-metrics.js';
 import { type CpuPlan, type Paths, startEnvoy, startFloor, startOpa, startUpstream } from './stack.js';
@@ -60,7 +60,7 @@ export interface PhaseResult extends LoadResult {
   /** SIGIL only: Check, ledger-commit and GC figures from its /metrics for this phase. */
   sigil?: SigilPhase;
   /** Per CPU (/proc/stat), the share of the phase that went to any work and to steal. */
-  cpuShares?: Record<string, { busy: number; steal: number }>;
+  cpuShares?: Record<string, CpuShare>;
 }
 
 /** One configuration in one round. */

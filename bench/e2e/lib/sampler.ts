@@ -152,6 +152,12 @@ export function cpuTicks(): Map<string, CpuTicks> {
   }
 }
 
+/** Share of a CPU's time that went to work and to steal, in [0, 1]. */
+export interface CpuShare {
+  busy: number;
+  steal: number;
+}
+
 /**
  * Share of each CPU's time between two `cpuTicks()` readings that went to work (any process or the
  * kernel) and to steal, each in [0, 1]: what per-process accounting misses (network softirqs charged
@@ -160,8 +166,8 @@ export function cpuTicks(): Map<string, CpuTicks> {
 export function cpuShares(
   before: Map<string, CpuTicks>,
   after: Map<string, CpuTicks>,
-): Record<string, { busy: number; steal: number }> {
-  const out: Record<string, { busy: number; steal: number }> = {};
+): Record<string, CpuShare> {
+  const out: Record<string, CpuShare> = {};
   for (const [cpu, a] of after) {
     const b = before.get(cpu);
     if (!b) continue;
