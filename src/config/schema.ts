@@ -60,6 +60,11 @@ const audit = z
     checkpoint_interval: z.number().int().min(0).max(86400).default(60),
     /** Checkpoint origin line (C2SP tlog-checkpoint). Default: <trust domain>/sigil/audit. */
     origin: z.string().min(1).optional(),
+    /**
+     * Tree hashing of long append runs on a worker thread: `auto` = on when the process may run on more than
+     * one CPU (affinity mask), `on`, `off` (e.g. under a cgroup quota of one core). docs/ledger.md §3.
+     */
+    hash_thread: z.enum(['auto', 'on', 'off']).default('auto'),
   })
   .strict()
   .prefault({});

@@ -25,7 +25,7 @@ import { PendingIndex, type Posting } from './lib/pending-index.js';
 import { consistencyPath, foldFrontier, frontierOf, inclusionPath, type RangeMemo } from './lib/proof.js';
 import { recordJson } from './lib/record-json.js';
 import { validateRecord } from './lib/record-schema.js';
-import { TreeHasher } from './lib/tree-hasher.js';
+import { hashThreadByDefault, TreeHasher } from './lib/tree-hasher.js';
 import { readWatermark } from './lib/watermark.js';
 import { formatCheckpoint } from './parse-checkpoint.js';
 import type { DecisionRecord } from './record.js';
@@ -63,8 +63,10 @@ export interface MerkleLogOptions {
   /** Open without writing (CLI inspection, verify). */
   readOnly?: boolean;
   /**
-   * Hash runs of ≥ 16 appended entries on a worker thread (default true): keeps SHA-256 off the thread
-   * that serves requests under heavy append load. `false` hashes everything on the calling thread.
+   * Hash runs of ≥ 16 appended entries on a worker thread: keeps SHA-256 off the thread that serves
+   * requests under heavy append load. `false` hashes everything on the calling thread. Default: on when
+   * this process may run on more than one CPU ({@link hashThreadByDefault}); on one CPU the worker only
+   * competes with the main thread and adds a hand-over to every commit (docs/ledger.md §3).
    */
   hashThread?: boolean;
   /** Clock for checkpoint timestamps in events. */
@@ -301,7 +303,7 @@ export class MerkleLog {
       if (e instanceof LedgerError) throw e;
       throw new LedgerError('LEDGER_CORRUPT', `cannot read ${file}: ${(e as Error).message}`, e);
     }
-    if (!log.readOnly && options.hashThread !== false) log.hasher = new TreeHasher();
+    if (!log.readOnly && (options.hashThread ?? hashThreadByDefault())) log.hasher = new TreeHasher();
     const every = options.checkpointIntervalSec ?? 0;
     if (every > 0 && !log.readOnly) {
       const l = log;
@@ -440,6 +442,11 @@ export class MerkleLog {
   /** Number of durable entries. */
   get size(): number {
     return this.committed;
+  }
+
+  /** Whether long runs are hashed on the tree hasher thread (see {@link MerkleLogOptions.hashThread}). */
+  get hashThread(): boolean {
+    return this.hasher?.ok === true;
   }
 
   /** Number of appends accepted but not yet durable. */

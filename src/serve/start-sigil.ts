@@ -172,6 +172,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
       {
         authz: authz.address,
         authz_transport: config.authz.transport,
+        ledger_hash_thread: log.hashThread,
         admin: admin.url,
         issuer_http: issuer.http?.url,
         issuer_grpc: issuer.grpc?.target,

@@ -3,7 +3,7 @@
  * `sigil.runtime` to the process it runs in.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runSigilCli, startSigilProcess } from '../support/sigil-process.js';
@@ -67,5 +67,29 @@ describe('sigil serve runtime tuning', () => {
       '--heap-growing-percent=150',
     ]);
     expect(JSON.parse(await tunedLine({ gc_heap_growing_percent: 0 })).v8_flags).toEqual([]);
+  }, 120_000);
+});
+
+describe('sigil serve on one CPU', () => {
+  const readyLine = async (
+    sigil: Record<string, unknown>,
+    cpus?: string,
+  ): Promise<Record<string, unknown>> => {
+    const p = await startSigilProcess(sigil, cpus ? { cpus } : {});
+    try {
+      const line = p
+        .output()
+        .split('\n')
+        .find((l) => l.includes('"msg":"sigil ready"'));
+      return JSON.parse(line ?? '{}') as Record<string, unknown>;
+    } finally {
+      await p.dispose();
+    }
+  };
+
+  it('hashes the ledger inline when pinned to one CPU (audit.hash_thread auto), on the thread when told to', async () => {
+    expect((await readyLine({}, '0')).ledger_hash_thread).toBe(false);
+    expect((await readyLine({ audit: { hash_thread: 'on' } }, '0')).ledger_hash_thread).toBe(true);
+    expect((await readyLine({})).ledger_hash_thread).toBe(availableParallelism() > 1);
   }, 120_000);
 });

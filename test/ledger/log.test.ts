@@ -3,7 +3,9 @@
  * past sizes against the pure functions, reopen, queries, events, checkpoints, bundles, fail-closed
  * commit guard, bad arguments.
  */
+import { availableParallelism } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
 import {
   LedgerError,
   leafHash,
@@ -14,6 +16,8 @@ import {
   verifyInclusion,
   verifyProofBundle,
 } from '../../src/ledger/index.js';
+import { hashThreadByDefault } from '../../src/ledger/lib/tree-hasher.js';
+import { openAuditLog } from '../../src/ledger/open-audit-log.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
 import { bytesOf, record, tempDir } from './helpers.js';
 
@@ -110,6 +114,50 @@ describe('appends', () => {
     }
     expect(verifyLog(log).ok).toBe(true);
     await log.close();
+  });
+
+  it('the tree hasher thread runs by default only when the process may use more than one CPU', async () => {
+    expect(hashThreadByDefault(1)).toBe(false);
+    expect(hashThreadByDefault(2)).toBe(true);
+    expect(hashThreadByDefault(64)).toBe(true);
+    const opened: Array<[string, boolean]> = [];
+    for (const [name, options] of [
+      ['default', {}],
+      ['on', { hashThread: true }],
+      ['off', { hashThread: false }],
+    ] as const) {
+      const log = await MerkleLog.open(`${t.dir}/${name}`, options);
+      opened.push([name, log.hashThread]);
+      await log.close();
+    }
+    expect(opened).toEqual([
+      ['default', availableParallelism() > 1],
+      ['on', true],
+      ['off', false],
+    ]);
+    const ro = await MerkleLog.open(`${t.dir}/on`, { readOnly: true, hashThread: true });
+    expect(ro.hashThread).toBe(false);
+    await ro.close();
+  });
+
+  it('audit.hash_thread reaches the log: auto = the default, on, off', async () => {
+    const got: Record<string, boolean> = {};
+    for (const v of ['auto', 'on', 'off'] as const) {
+      const config = loadConfig({
+        env: {},
+        overrides: { data_dir: `${t.dir}/${v}`, audit: { hash_thread: v } },
+      });
+      const log = await openAuditLog(config, { checkpointIntervalSec: 0 });
+      got[v] = log.hashThread;
+      await log.close();
+    }
+    expect(got).toEqual({ auto: availableParallelism() > 1, on: true, off: false });
+    expect(() => loadConfig({ env: {}, overrides: { audit: { hash_thread: 'yes' } } })).toThrow(
+      expect.objectContaining({
+        code: 'CONFIG_INVALID',
+        message: expect.stringContaining('sigil.audit.hash_thread'),
+      }),
+    );
   });
 
   it('long runs hashed on the tree hasher thread give the same tree and rows as hashing on the main thread', async () => {

@@ -32,7 +32,10 @@ export interface SigilProcess {
 }
 
 /** Starts `sigil serve`. `sigil` is merged into the generated config (authz routes etc.). */
-export async function startSigilProcess(sigil: Record<string, unknown> = {}): Promise<SigilProcess> {
+export async function startSigilProcess(
+  sigil: Record<string, unknown> = {},
+  opts: { cpus?: string } = {},
+): Promise<SigilProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sigil-e2e-'));
   const [authz, admin, http, grpc] = await freePorts(4);
   const doc = {
@@ -52,9 +55,11 @@ export async function startSigilProcess(sigil: Record<string, unknown> = {}): Pr
   const configFile = join(dataDir, 'sigil.yaml');
   writeFileSync(configFile, stringify(doc));
   const config = loadConfig({ file: configFile, env: {} });
+  const args = ['--import', 'tsx', MAIN, '--config', configFile, 'serve', '--drain-ms', '2000'];
+  // `cpus`: run pinned to these CPUs (taskset -c), as a sidecar limited to a cpuset would.
   const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', MAIN, '--config', configFile, 'serve', '--drain-ms', '2000'],
+    opts.cpus ? 'taskset' : process.execPath,
+    opts.cpus ? ['-c', opts.cpus, process.execPath, ...args] : args,
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
