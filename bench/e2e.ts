@@ -2,7 +2,8 @@
  * `npm run bench:e2e` — SIGIL vs OPA ext_authz vs no authorization, behind one real Envoy 1.40.
  * `npm run bench:e2e:smoke` — the same harness with a tiny load (CI keeps it working; figures meaningless).
  *
- * Options: --smoke, --rounds N, --rates 250,500,1000, --rate-seconds S (default 8), --configs none,sigil,sigil-fast,sigil-depth3,opa,
+ * Options: --smoke, --rounds N, --rates 250,500,1000, --rate-seconds S (default 8), --sustained-seconds S (per open-loop
+ * rung, default 3; 0 skips the sustained-rate search), --configs none,sigil,sigil-fast,sigil-depth3,opa,
  * --profile (node --cpu-prof on SIGIL, hot spots written per run), --pin split|none, --nice=N (e.g. --nice=-5: run every measured process at that priority), --runner build|tsx, --out DIR, --no-write (don't touch BENCHMARKS.md), --json (print the result JSON path only).
  * Exit status 1 when a correctness check failed (unexpected status, ledger growth mismatch).
  */
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
     rates: { type: 'string' },
     'rate-seconds': { type: 'string' },
+    'sustained-seconds': { type: 'string' },
     configs: { type: 'string' },
     pin: { type: 'string', default: 'split' },
     out: { type: 'string' },
@@ -118,6 +120,9 @@ const run = await runAll({
   // on this shared VM (tens of ms, hitting every request in flight) moves p99.9, not the whole p99.
   rateS: Number(values['rate-seconds'] ?? (smoke ? 2 : 8)),
   saturationWorkers: smoke ? 16 : 64,
+  // Open-loop rungs after saturation: 3 s each (smoke 1 s); a rung is held at p50 ≤ 10 ms.
+  sustainedStepS: Number(values['sustained-seconds'] ?? (smoke ? 1 : 3)),
+  sustainedP50Ms: 10,
   cpu: plan,
   profile: values.profile === true,
   log: (l) => process.stderr.write(`[bench:e2e] ${l}\n`),

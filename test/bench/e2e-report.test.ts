@@ -4,7 +4,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import { addedP99Ratio, ratios, renderMarkdown, rigCeiling, summarize } from '../../bench/e2e/lib/report.js';
-import type { ConfigName, ConfigRound, PhaseResult, RunResult } from '../../bench/e2e/lib/run.js';
+import {
+  type ConfigName,
+  type ConfigRound,
+  type PhaseResult,
+  type RunResult,
+  rungHeld,
+  SUSTAINED_SEARCH,
+  searchSustained,
+} from '../../bench/e2e/lib/run.js';
 import { cpuShares, parseProcStat } from '../../bench/e2e/lib/sampler.js';
 
 const phase = (rate: number, p99: number, throughput = 1000): PhaseResult => ({
@@ -52,6 +60,8 @@ function run(rounds: ConfigRound[]): RunResult {
       saturationS: 1,
       rateS: 1,
       saturationWorkers: 8,
+      sustainedStepS: 1,
+      sustainedP50Ms: 10,
       cpu: { envoy: '0', upstream: '0', loadgen: '0', authorizer: '1', describe: 'split' },
     },
     started: '2026-11-27T00:00:00Z',
@@ -156,5 +166,80 @@ describe('per-CPU shares from /proc/stat', () => {
     });
     expect(md).toContain('| CPU 0 (rig) busy | CPU 0 steal | CPU 1 (authorizer) busy | CPU 1 steal |');
     expect(md).toMatch(/\| \(b\) SIGIL, durable ledger \(sync\) \| 95 % \| 5 % \| 70 % \| 0 % \|/);
+  });
+});
+
+describe('e2e sustained rate (open loop)', () => {
+  it('a rung is held only with every status expected, ≥ 98 % of the rate sent and the median within bound', () => {
+    const p = (o: Partial<PhaseResult>): PhaseResult => ({
+      ...phase(2000, 20),
+      requests: 2000,
+      spanS: 1,
+      p50: 3,
+      ...o,
+    });
+    expect(rungHeld(p({}), 2000, 10)).toBe(true);
+    expect(rungHeld(p({ requests: 1959 }), 2000, 10)).toBe(false); // 97.95 % sent
+    expect(rungHeld(p({ requests: 1960 }), 2000, 10)).toBe(true);
+    expect(rungHeld(p({ p50: 10.01 }), 2000, 10)).toBe(false);
+    expect(rungHeld(p({ unexpected: 1 }), 2000, 10)).toBe(false);
+    expect(rungHeld(p({ spanS: 0 }), 2000, 10)).toBe(false);
+  });
+
+  it('bisects to within one rate step of a server’s true capacity, in at most the configured rungs', async () => {
+    for (const capacity of [0, 700, 1234, 2000, 2999, 3100, 4000, 9999]) {
+      const probed: number[] = [];
+      const got = await searchSustained(2500, async (rate) => {
+        probed.push(rate);
+        return { rate, achieved: rate, p50: 1, p99: 2, pass: rate <= capacity };
+      });
+      expect(got.rungs.map((r) => r.rate)).toEqual(probed);
+      expect(probed.length).toBeLessThanOrEqual(SUSTAINED_SEARCH.probes);
+      expect(probed[0]).toBe(1250); // start × max
+      // Never claims more than the server held; below the top, within the resolution 5 rungs give.
+      expect(got.rps).toBeLessThanOrEqual(capacity);
+      const top = SUSTAINED_SEARCH.top * 2500;
+      if (capacity < top) expect(capacity - got.rps, `capacity ${capacity}`).toBeLessThan(top / 2 ** 4 + 50);
+      for (const r of probed) expect(r > 0 && r < top).toBe(true);
+    }
+  });
+
+  it('reports the median held rate per configuration and the per-round SIGIL / OPA ratio', () => {
+    const held = (r: ConfigRound, rps: number): ConfigRound => ({
+      ...r,
+      sustained: { rps, rungs: [{ rate: rps, achieved: rps, p50: 2, p99: 9, pass: true }] },
+    });
+    const rs = [
+      held(round('sigil', 0, 5, 3000), 3000),
+      held(round('opa', 0, 4, 2000), 2000),
+      held(round('sigil', 1, 5, 3000), 2400),
+      held(round('opa', 1, 4, 2000), 3000),
+    ];
+    const r = run(rs);
+    r.options.configs = ['sigil', 'opa'];
+    const sum = summarize(r);
+    expect(sum.find((x) => x.config === 'sigil')?.sustained).toEqual({ rps: 2700, perRound: [3000, 2400] });
+    // Per round 1.5 and 0.8: the median of the ratios, not the ratio of the medians (2700 / 2500).
+    expect(ratios(r, 1000)[0]?.sustained).toBeCloseTo(1.15, 10);
+    const md = renderMarkdown(r, sum, {
+      machine: 'm',
+      cpuPlan: 'p',
+      command: 'c',
+      refRate: 1000,
+      sigilRunner: 'node',
+    });
+    expect(md).toContain('| (b) SIGIL, durable ledger (sync) | 2700 | 3000 / 2400 | 1.15 |');
+    expect(md).toContain('| (c) OPA ext_authz (opa-envoy-plugin path) | 2500 | 2000 / 3000 | 1.00 |');
+  });
+
+  it('leaves the table out when the run skipped the search', () => {
+    const r = run([round('sigil', 0, 5, 3000), round('opa', 0, 4, 2000)]);
+    r.options.configs = ['sigil', 'opa'];
+    const sum = summarize(r);
+    expect(sum[0]?.sustained).toBeUndefined();
+    expect(ratios(r, 1000)[0]?.sustained).toBeNaN();
+    expect(
+      renderMarkdown(r, sum, { machine: 'm', cpuPlan: 'p', command: 'c', refRate: 1000, sigilRunner: 'n' }),
+    ).not.toContain('Sustained rate');
   });
 });

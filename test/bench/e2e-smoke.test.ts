@@ -110,6 +110,20 @@ describe.skipIf(missing.length > 0)('bench:e2e smoke (real Envoy, SIGIL, OPA, ve
     }
   });
 
+  it('searched the sustained (open-loop) rate after saturation and printed it', () => {
+    for (const r of result.run.rounds) {
+      const sus = r.sustained;
+      expect(sus, r.config).toBeDefined();
+      expect(sus!.rungs.length, r.config).toBeGreaterThan(0);
+      // A bisection: the held rate is the highest rung that passed, and every rung that failed lies above it.
+      const passed = sus!.rungs.filter((x) => x.pass).map((x) => x.rate);
+      expect(sus!.rps, r.config).toBe(passed.length ? Math.max(...passed) : 0);
+      for (const x of sus!.rungs.filter((y) => !y.pass)) expect(x.rate, r.config).toBeGreaterThan(sus!.rps);
+    }
+    expect(stdout).toMatch(/Sustained rate \(open loop\)/);
+    expect(stdout).toMatch(/\| \(b\) SIGIL, durable ledger \(sync\) \| \d+ \| \d+ \|/);
+  });
+
   it('prints the machine line and the SIGIL / OPA ratios', () => {
     expect(stdout).toMatch(/Machine: nproc=\d+, CPU: /);
     // Pinned runs (two or more CPUs) also show each CPU's busy and steal share at max from /proc/stat.

@@ -3,7 +3,14 @@
  * run, the printed tables, and the "## End-to-end" section of BENCHMARKS.md (written from these
  * figures, never by hand).
  */
-import { CONFIG_LABEL, type ConfigName, type ConfigRound, type PhaseResult, type RunResult } from './run.js';
+import {
+  CONFIG_LABEL,
+  type ConfigName,
+  type ConfigRound,
+  type PhaseResult,
+  type RunResult,
+  SUSTAINED_SEARCH,
+} from './run.js';
 import type { CpuShare } from './sampler.js';
 import type { SigilPhase } from './sigil-metrics.js';
 
@@ -14,6 +21,11 @@ export interface ConfigSummary {
   maxRps: number;
   /** Smallest and largest per-round max throughput: the spread the machine added. */
   maxRpsRange: [number, number];
+  /**
+   * Open loop: the highest offered rate held (median over rounds, and the per-round values); undefined
+   * when the run skipped the search.
+   */
+  sustained: { rps: number; perRound: number[] } | undefined;
   /** Authorizer CPU seconds per 1000 answered requests (saturation + fixed-rate phases). */
   cpuPer1k: number | undefined;
   /** Authorizer CPU use during saturation, in cores. */
@@ -78,6 +90,9 @@ export function summarize(run: RunResult): ConfigSummary[] {
         Math.min(...rs.map((r) => r.saturation.throughput)),
         Math.max(...rs.map((r) => r.saturation.throughput)),
       ],
+      sustained: rs.every((r) => r.sustained)
+        ? { rps: median(rs.map((r) => r.sustained!.rps)), perRound: rs.map((r) => r.sustained!.rps) }
+        : undefined,
       cpuPer1k: hasAuthz ? median(rs.map(cpuPer1kOf)) : undefined,
       rigCores: median(
         rs.map((r) => {
@@ -122,6 +137,8 @@ export function summarize(run: RunResult): ConfigSummary[] {
 export interface Ratio {
   sigil: ConfigName;
   throughput: number;
+  /** Sustained (open-loop) rate ratio; NaN when the run skipped the search. */
+  sustained: number;
   /** (p99 − p99 of (a)) ratio at the reference rate. */
   addedP99: number;
   cpu: number;
@@ -176,6 +193,7 @@ export function ratios(run: RunResult, refRate: number): Ratio[] {
         return [
           {
             throughput: s.saturation.throughput / o.saturation.throughput,
+            sustained: (s.sustained?.rps ?? Number.NaN) / (o.sustained?.rps ?? Number.NaN),
             addedP99: addedP99Ratio(s, o, inRound('none', s.round), refRate),
             cpu: cpuPer1kOf(s) / cpuPer1kOf(o),
             rss: (s.authzPeakRssMiB ?? Number.NaN) / (o.authzPeakRssMiB ?? Number.NaN),
@@ -187,6 +205,7 @@ export function ratios(run: RunResult, refRate: number): Ratio[] {
     out.push({
       sigil: c,
       throughput: median(per.map((x) => x.throughput)),
+      sustained: median(per.map((x) => x.sustained)),
       addedP99: median(per.map((x) => x.addedP99)),
       cpu: median(per.map((x) => x.cpu)),
       rss: median(per.map((x) => x.rss)),
@@ -317,6 +336,31 @@ export function renderMarkdown(
       'what one core running only the authorizer would sustain) is the fairer throughput comparison.',
   );
   L.push('');
+  const rs = ratios(run, meta.refRate);
+  const withSustained = sum.filter((s) => s.sustained);
+  if (withSustained.length > 0) {
+    const opaSustained = sum.find((s) => s.config === 'opa')?.sustained;
+    L.push(
+      `Sustained rate (open loop): after saturation, a bisection for the highest fixed rate held, between 0 and ` +
+        `${SUSTAINED_SEARCH.top}× the closed-loop max, first at ${SUSTAINED_SEARCH.start}×, ${SUSTAINED_SEARCH.probes} rungs of ` +
+        `${o.sustainedStepS} s; held = every status as expected, ≥ 98 % of the offered rate sent and median latency ≤ ` +
+        `${o.sustainedP50Ms} ms. A closed loop (64 in flight) and a fixed rate reward batching differently; a deployment ` +
+        'sees the fixed rate.',
+    );
+    L.push('');
+    L.push(
+      '| configuration | highest rate held (rps), median | per round | × OPA (per-round ratios, median) |',
+    );
+    L.push('|---|---:|---|---:|');
+    const sr = new Map(rs.map((r) => [r.sigil, r.sustained]));
+    for (const s of withSustained) {
+      const x = s.config === 'opa' ? (opaSustained ? 1 : Number.NaN) : sr.get(s.config);
+      L.push(
+        `| ${CONFIG_LABEL[s.config]} | ${f(s.sustained!.rps, 0)} | ${s.sustained!.perRound.map((v) => f(v, 0)).join(' / ')} | ${x === undefined ? '–' : f(x)} |`,
+      );
+    }
+    L.push('');
+  }
   const withCpu = sum.filter((s) => s.cpuAtMax);
   if (withCpu.length > 0) {
     const rigCpu = run.options.cpu.envoy;
@@ -367,7 +411,6 @@ export function renderMarkdown(
     );
     L.push('');
   }
-  const rs = ratios(run, meta.refRate);
   if (rs.length) {
     L.push(
       'Ratios SIGIL / OPA from this run, each computed within one round (back-to-back runs) and the median over rounds ' +

@@ -45,6 +45,12 @@ export interface RunOptions {
   rateS: number;
   /** In-flight requests in the saturation phase. */
   saturationWorkers: number;
+  /**
+   * Sustained-rate search (open loop) after saturation ({@link searchSustained}): seconds per rung, 0 = skip.
+   */
+  sustainedStepS: number;
+  /** A rung passes when its median latency stays at or below this (ms). */
+  sustainedP50Ms: number;
   cpu: CpuPlan;
   /** Profile SIGIL (node --cpu-prof) and write the steady-state hot spots next to each run. */
   profile?: boolean;
@@ -69,6 +75,8 @@ export interface ConfigRound {
   round: number;
   saturation: PhaseResult;
   rates: PhaseResult[];
+  /** The open-loop search after saturation; undefined when skipped. */
+  sustained?: Sustained | undefined;
   /** Peak RSS of the authorizer (MiB), or undefined for (a). */
   authzPeakRssMiB: number | undefined;
   /** The authorizer's RSS at the end of the run, anonymous vs file-backed (MiB). */
@@ -83,6 +91,67 @@ export interface ConfigRound {
   ledger?: { before: number; after: number } | undefined;
   /** Problems found by the correctness checks (empty = all good). */
   problems: string[];
+}
+
+/**
+ * The sustained-rate search (open loop): a bisection for the highest fixed rate held, between 0 and `top` ×
+ * the closed-loop max, starting at `start` ×, `probes` rungs. A closed loop rewards an authorizer that
+ * answers in batches differently from one that answers each request as it comes; a fixed offered rate is
+ * what a deployment sees, so both figures are reported.
+ */
+export const SUSTAINED_SEARCH = { start: 0.5, top: 1.6, probes: 5 } as const;
+
+/** Rates are probed in steps of this many rps. */
+const RATE_STEP = 50;
+const toStep = (x: number): number => Math.max(RATE_STEP, Math.round(x / RATE_STEP) * RATE_STEP);
+
+/**
+ * Runs the bisection with `probe` (true = held) from the closed-loop max `maxRps`; returns the rungs in
+ * the order probed and the highest rate held (0 when none was).
+ */
+export async function searchSustained(
+  maxRps: number,
+  probe: (rate: number) => Promise<SustainedRung>,
+): Promise<Sustained> {
+  let lo = 0;
+  let hi = toStep(SUSTAINED_SEARCH.top * maxRps);
+  let rate = toStep(SUSTAINED_SEARCH.start * maxRps);
+  const rungs: SustainedRung[] = [];
+  for (let i = 0; i < SUSTAINED_SEARCH.probes && rate > lo && rate < hi; i++) {
+    const r = await probe(rate);
+    rungs.push(r);
+    if (r.pass) lo = rate;
+    else hi = rate;
+    rate = toStep((lo + hi) / 2);
+  }
+  return { rps: lo, rungs };
+}
+
+/** One rung of the sustained-rate search. */
+export interface SustainedRung {
+  rate: number;
+  /** Requests sent per second over the phase (below `rate` when vegeta ran out of workers). */
+  achieved: number;
+  p50: number;
+  p99: number;
+  pass: boolean;
+}
+
+/** The sustained-rate search of one configuration run. */
+export interface Sustained {
+  /** Highest rung that passed (0 when none did). */
+  rps: number;
+  rungs: SustainedRung[];
+}
+
+/**
+ * Whether an open-loop rung was held: every response as expected, ≥ 98 % of the offered rate sent, and the
+ * median latency within `p50Ms` (an overloaded server queues, and the median shows it within seconds;
+ * the p99 would also move with a single GC pause).
+ */
+export function rungHeld(p: PhaseResult, rate: number, p50Ms: number): boolean {
+  const achieved = p.spanS > 0 ? p.requests / p.spanS : 0;
+  return p.unexpected === 0 && achieved >= 0.98 * rate && p.p50 <= p50Ms;
 }
 
 /** Everything a run produced. */
@@ -234,10 +303,22 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
           : undefined;
     const steadyFrom = authz?.sigil ? (Date.now() - authz.sigil.startedAt) / 1000 : 0;
     const saturation = await phase('saturation', 0, o.saturationS, o.saturationWorkers);
+    const sustainedPhases: PhaseResult[] = [];
+    const sustained =
+      o.sustainedStepS > 0 && saturation.throughput > 0
+        ? await searchSustained(saturation.throughput, async (rate) => {
+            // At most 256 in flight: an overloaded rung shows as a shortfall in the rate sent, never as
+            // Envoy's circuit breakers (1024) answering 503 for the overflow.
+            const p = await phase(`sustained-${rate}`, rate, o.sustainedStepS, 256);
+            sustainedPhases.push(p);
+            const achieved = p.spanS > 0 ? p.requests / p.spanS : 0;
+            return { rate, achieved, p50: p.p50, p99: p.p99, pass: rungHeld(p, rate, o.sustainedP50Ms) };
+          })
+        : undefined;
     const rates: PhaseResult[] = [];
     // Up to 1 s worth of requests in flight, so the open loop keeps its schedule while the server is slow.
     for (const rate of o.rates) rates.push(await phase(`rate-${rate}`, rate, o.rateS, Math.max(64, rate)));
-    const all = [warm, saturation, ...rates];
+    const all = [warm, saturation, ...sustainedPhases, ...rates];
     const unexpected = all.reduce((s, p) => s + p.unexpected, 0);
     // + the identity probe, which the authorizer answered (and SIGIL logged) too.
     const answered = all.reduce((s, p) => s + p.answered, 0) + 1;
@@ -286,6 +367,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
       round,
       saturation,
       rates,
+      sustained,
       authzPeakRssMiB,
       authzRssEnd,
       unexpected,
