@@ -10,6 +10,7 @@ import {
   type PhaseResult,
   type RunResult,
   SUSTAINED_SEARCH,
+  sentRate,
 } from './run.js';
 import type { CpuShare } from './sampler.js';
 import type { SigilPhase } from './sigil-metrics.js';
@@ -75,7 +76,7 @@ export function summarize(run: RunResult): ConfigSummary[] {
       const ps = rs.map((r) => r.rates.find((p) => p.rate === rate)).filter((p): p is PhaseResult => !!p);
       return {
         rate,
-        achieved: median(ps.map((p) => (p.spanS > 0 ? p.requests / p.spanS : 0))),
+        achieved: median(ps.map(sentRate)),
         p50: median(ps.map((p) => p.p50)),
         p99: median(ps.map((p) => p.p99)),
         p999: median(ps.map((p) => p.p999)),

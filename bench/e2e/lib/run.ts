@@ -144,14 +144,18 @@ export interface Sustained {
   rungs: SustainedRung[];
 }
 
+/** Requests sent per second over a phase: the offered rate actually achieved (0 for an empty phase). */
+export function sentRate(p: PhaseResult): number {
+  return p.spanS > 0 ? p.requests / p.spanS : 0;
+}
+
 /**
  * Whether an open-loop rung was held: every response as expected, ≥ 98 % of the offered rate sent, and the
  * median latency within `p50Ms` (an overloaded server queues, and the median shows it within seconds;
  * the p99 would also move with a single GC pause).
  */
 export function rungHeld(p: PhaseResult, rate: number, p50Ms: number): boolean {
-  const achieved = p.spanS > 0 ? p.requests / p.spanS : 0;
-  return p.unexpected === 0 && achieved >= 0.98 * rate && p.p50 <= p50Ms;
+  return p.unexpected === 0 && sentRate(p) >= 0.98 * rate && p.p50 <= p50Ms;
 }
 
 /** Everything a run produced. */
@@ -311,8 +315,8 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
             // Envoy's circuit breakers (1024) answering 503 for the overflow.
             const p = await phase(`sustained-${rate}`, rate, o.sustainedStepS, 256);
             sustainedPhases.push(p);
-            const achieved = p.spanS > 0 ? p.requests / p.spanS : 0;
-            return { rate, achieved, p50: p.p50, p99: p.p99, pass: rungHeld(p, rate, o.sustainedP50Ms) };
+            const pass = rungHeld(p, rate, o.sustainedP50Ms);
+            return { rate, achieved: sentRate(p), p50: p.p50, p99: p.p99, pass };
           })
         : undefined;
     const rates: PhaseResult[] = [];
