@@ -5,9 +5,10 @@
  * cache exists); the holder-key cache is warm, as it is in a sidecar. Prints a Markdown table and writes it
  * into BENCHMARKS.md under "## Tokens". Keep runs short: the machine is shared.
  */
-import { generateKeyPairSync, type KeyObject, verify as rawVerify } from 'node:crypto';
+import { type KeyObject, verify as rawVerify } from 'node:crypto';
 import { availableParallelism, cpus } from 'node:os';
 import { frozenClock } from '../src/lib/clock.js';
+import { generateEd25519 } from '../src/lib/ed25519-key.js';
 import { createTrustStore, delegate, mintRoot, publicJwkOf, verifyChain } from '../src/token/index.js';
 import { writeBenchmarksSection } from './lib/benchmarks-md.js';
 
@@ -15,8 +16,8 @@ const T0 = 1_767_225_600;
 const clock = frozenClock(T0 * 1000);
 const ISS = 'spiffe://sigil.mesh/sigil/issuer';
 const KID = 'bench-issuer';
-const issuer = generateKeyPairSync('ed25519');
-const holders = Array.from({ length: 10 }, () => generateKeyPairSync('ed25519'));
+const issuer = generateEd25519();
+const holders = Array.from({ length: 10 }, () => generateEd25519());
 const trust = createTrustStore({
   jwks: { keys: [{ ...publicJwkOf(issuer.publicKey), kid: KID }] },
   issuers: [ISS],

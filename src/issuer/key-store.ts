@@ -8,16 +8,11 @@
  * expired (retired_at + max_ttl + clock_skew), then it is pruned.
  * `kid` is the RFC 7638 JWK thumbprint of the public key (RFC 8037 §2 member set: crv, kty, x).
  */
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-} from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Clock, systemClock } from '../lib/clock.js';
+import { generateEd25519 } from '../lib/ed25519-key.js';
 import type { Ed25519PrivateJwk, Ed25519PublicJwk } from '../token/api.js';
 import { jwkThumbprint, parseSpiffeId } from '../token/index.js';
 import { IssuerError } from './errors.js';
@@ -96,7 +91,7 @@ const ISSUER_SUFFIX = '.jwk.json';
 
 /** Generates an Ed25519 key pair and returns the private key plus its private JWK with `kid`. */
 function generate(): { privateKey: KeyObject; jwk: Ed25519PrivateJwk & { kid: string } } {
-  const { privateKey } = generateKeyPairSync('ed25519');
+  const { privateKey } = generateEd25519();
   const exported = privateKey.export({ format: 'jwk' }) as { kty: string; crv: string; x: string; d: string };
   const pub: Ed25519PublicJwk = { kty: 'OKP', crv: 'Ed25519', x: exported.x };
   return { privateKey, jwk: { ...pub, d: exported.d, kid: jwkThumbprint(pub) } };

@@ -1,9 +1,10 @@
 /**
  * C2SP signed-note signing with an Ed25519 key held by the node (node:crypto). Spec: c2sp.org/signed-note.
  */
-import { createPrivateKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { generateEd25519 } from '../lib/ed25519-key.js';
 import { LedgerError } from './errors.js';
 import { b64encode } from './lib/b64.js';
 import { formatVerifierKey, isKeyName, noteKeyId } from './lib/note-key.js';
@@ -49,7 +50,7 @@ export function loadOrCreateSigner(file: string, name: string, create = true): N
   }
   if (text === undefined) {
     if (!create) throw new LedgerError('LEDGER_NOT_FOUND', `no checkpoint key at ${file}`);
-    const { privateKey } = generateKeyPairSync('ed25519');
+    const { privateKey } = generateEd25519();
     try {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
       writeFileSync(file, `${JSON.stringify(privateKey.export({ format: 'jwk' }))}\n`, {

@@ -3,13 +3,13 @@
  * (ledger, issuer, OPA-Wasm policy, ext_authz) behind a real Envoy, seeded by the scripted scenario. Screenshots of
  * every view go to test-artifacts/ (git-ignored).
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noteSigner } from '../../src/ledger/index.js';
+import { generateEd25519 } from '../../src/lib/ed25519-key.js';
 import { opaBuild } from '../policy/support.js';
 import { launchBrowser, type TestBrowser } from './support/browser.js';
 import { AGENTS, runScenario, type ScenarioResult, TASK, TASK2 } from './support/scenario.js';
@@ -246,7 +246,7 @@ describe(`dashboard against SIGIL`, { timeout: 90_000 }, () => {
       await page.unroute('**/api/proof/*');
     }
     // A well-formed key of the same name that the log never signed with.
-    await pinKey(noteSigner('sigil.mesh/sigil/audit', generateKeyPairSync('ed25519').privateKey).verifierKey);
+    await pinKey(noteSigner('sigil.mesh/sigil/audit', generateEd25519().privateKey).verifierKey);
     await tab('Audit timeline').click();
     await selectAllowRow();
     await page.getByTestId('verify').click();

@@ -3,7 +3,6 @@
  * LMDB log, its real checkpoint and verifier key. It must say verified only for the untouched bundle and fail closed
  * — no exception, no "verified" — for the ledger's shared malformed-input table and for random mutations.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import type { ProofBundle } from '../../dashboard/src/types.js';
 import { verifyProof } from '../../dashboard/src/verify.js';
 import { MerkleLog, noteSigner } from '../../src/ledger/index.js';
 import type { DecisionRecord } from '../../src/ledger/record.js';
+import { generateEd25519 } from '../../src/lib/ed25519-key.js';
 import { MALFORMED_LEDGER } from '../ledger/malformed.js';
 
 let dir: string;
@@ -68,7 +68,7 @@ describe('in-browser proof verification', () => {
   });
 
   it('fails with the first broken check for each tampering', () => {
-    const other = noteSigner('sigil.mesh/sigil/audit', generateKeyPairSync('ed25519').privateKey).verifierKey;
+    const other = noteSigner('sigil.mesh/sigil/audit', generateEd25519().privateKey).verifierKey;
     const cases: [string, ProofBundle, DecisionRecord, string | undefined, string][] = [
       ['no pinned key', bundle, shown, undefined, 'Pinned key'],
       ['another key', bundle, shown, other, 'Checkpoint signature'],

@@ -2,7 +2,6 @@
  * Signed notes, verifier keys, checkpoints, tlog-proof bundles and decision records: the C2SP spec
  * example, round trips, and the shared malformed table (every entry rejected with its code).
  */
-import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -20,6 +19,7 @@ import {
   verifyNote,
 } from '../../src/ledger/index.js';
 import { canonicalJson } from '../../src/ledger/lib/canonical-json.js';
+import { generateEd25519 } from '../../src/lib/ed25519-key.js';
 import { MALFORMED_LEDGER, SPEC_NOTE, SPEC_VKEY } from './malformed.js';
 
 function run(target: string, input: unknown): unknown {
@@ -61,14 +61,14 @@ describe('C2SP signed-note', () => {
     expect(verifyNote(extra, SPEC_VKEY).keyName).toBe('example.com/foo');
   });
   it('signs notes our verifier and the vkey format accept; other keys are rejected', () => {
-    const { privateKey } = generateKeyPairSync('ed25519');
+    const { privateKey } = generateEd25519();
     const s = noteSigner('sigil.test/audit', privateKey);
     expect(s.verifierKey).toMatch(/^sigil\.test\/audit\+[0-9a-f]{8}\+A[Q-Za-f]/);
     const note = signNote(formatCheckpoint('sigil.test/audit', 5, new Uint8Array(32).fill(3)), s);
     const cp = openCheckpoint(note, s.verifierKey);
     expect(cp.size).toBe(5);
     expect(cp.root).toEqual(new Uint8Array(32).fill(3));
-    const other = noteSigner('sigil.test/audit', generateKeyPairSync('ed25519').privateKey);
+    const other = noteSigner('sigil.test/audit', generateEd25519().privateKey);
     expect(() => openCheckpoint(note, other.verifierKey)).toThrow(
       expect.objectContaining({ code: 'LEDGER_SIGNATURE_INVALID' }),
     );
@@ -82,7 +82,7 @@ describe('C2SP signed-note', () => {
     );
   });
   it('signNote refuses text without final newline or with control characters', () => {
-    const s = noteSigner('a.example/k', generateKeyPairSync('ed25519').privateKey);
+    const s = noteSigner('a.example/k', generateEd25519().privateKey);
     expect(() => signNote('no newline', s)).toThrow(expect.objectContaining({ code: 'LEDGER_BAD_ARGUMENT' }));
     expect(() => signNote('a\tb\n', s)).toThrow(expect.objectContaining({ code: 'LEDGER_BAD_ARGUMENT' }));
   });

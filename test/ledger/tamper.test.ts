@@ -4,7 +4,7 @@
  * code without crashing and without touching the file.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Database, open } from 'lmdb';
@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatCheckpoint, LedgerError, MerkleLog, noteSigner, signNote } from '../../src/ledger/index.js';
 import { nodeHashLeaf } from '../../src/ledger/lib/node-hash.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
+import { generateEd25519 } from '../../src/lib/ed25519-key.js';
 import { bytesOf, flip, record, tempDir } from './helpers.js';
 
 let t: { dir: string; cleanup: () => void };
@@ -167,7 +168,7 @@ describe('audit verify detects tampering', () => {
 
   it('a forged checkpoint (signature by another key, or a flipped signature byte) → reported', async () => {
     await build(t.dir, [20, N]);
-    const other = noteSigner('sigil.mesh/sigil/audit', generateKeyPairSync('ed25519').privateKey);
+    const other = noteSigner('sigil.mesh/sigil/audit', generateEd25519().privateKey);
     await raw(t.dir, ({ cps }) => {
       cps.putSync(20, signNote(formatCheckpoint('sigil.mesh/sigil/audit', 20, new Uint8Array(32)), other));
       const good = cps.get(N) as string;

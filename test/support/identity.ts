@@ -2,8 +2,9 @@
  * Real-key token fixtures for authz, e2e and bench tests: an Ed25519 issuer, a trust store holding its
  * key, and helpers that mint root tokens and delegate them with the token module's own mintRoot/delegate.
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../../src/lib/clock.js';
+import { generateEd25519 } from '../../src/lib/ed25519-key.js';
 import {
   createTrustStore,
   delegate,
@@ -29,7 +30,7 @@ export interface KeyPair {
 
 /** A fresh Ed25519 key pair. */
 export function keyPair(): KeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const { privateKey, publicKey } = generateEd25519();
   return { priv: privateKey, pub: publicKey, jwk: publicJwkOf(publicKey) };
 }
 

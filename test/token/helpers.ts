@@ -1,5 +1,5 @@
 /** Shared fixtures for token tests: real Ed25519 keys, a trust store, a frozen clock, a raw hop forger. */
-import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { type KeyObject, sign } from 'node:crypto';
 import { frozenClock } from '../../src/lib/clock.js';
 import type { Ed25519PublicJwk } from '../../src/token/api.js';
 import { createTrustStore, publicJwkOf, TbitError, type TbitErrorCode } from '../../src/token/index.js';
@@ -19,7 +19,7 @@ export interface Pair {
 }
 
 export function keyPair(): Pair {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const { privateKey, publicKey } = generateEd25519();
   return { priv: privateKey, pub: publicKey, jwk: publicJwkOf(publicKey) };
 }
 
@@ -133,4 +133,5 @@ export function forgeChild(chain: string, over: Over = {}, header: Over = {}, si
   return `${chain}~${rawJws(hdr, claims, signer ?? parentHolder.priv)}`;
 }
 
+import { generateEd25519 } from '../../src/lib/ed25519-key.js';
 import { jwkThumbprint as jwkThumbprintSync } from '../../src/token/index.js';

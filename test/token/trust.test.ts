@@ -1,6 +1,6 @@
 /** Trust store and trust bundle: JWKS import rules, revocations, atomic updates, file mtime and HTTP ETag refresh. */
 
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,7 +29,14 @@ const ok = (token: string, trust: Parameters<typeof verifyChain>[1]['trust']) =>
 
 describe('createTrustStore', () => {
   it('imports Ed25519 keys by kid and skips other key types and uses', () => {
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+    // DER out of the generator, then a fresh KeyObject: exporting the generator's own key as a JWK can
+    // deadlock on Node 20 (src/lib/ed25519-key.ts).
+    const spki = generateKeyPairSync('rsa', {
+      modulusLength: 1024,
+      publicKeyEncoding: { type: 'spki', format: 'der' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+    }).publicKey;
+    const rsa = createPublicKey({ key: spki, format: 'der', type: 'spki' }).export({ format: 'jwk' });
     const s = createTrustStore({
       jwks: {
         keys: [

@@ -4,7 +4,6 @@
  * tokens minted with SIGIL's own token module, and the ledger size read from disk (LMDB) before
  * the start and after the stop, so the growth check counts only durable entries.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import { stringify } from 'yaml';
 import { issuerId, loadConfig, type SigilConfig } from '../../../src/config/index.js';
 import { KeyStore } from '../../../src/issuer/index.js';
 import { openAuditLog } from '../../../src/ledger/index.js';
+import { generateEd25519 } from '../../../src/lib/ed25519-key.js';
 import { delegate, mintRoot, publicJwkOf } from '../../../src/token/index.js';
 import { freePort, type Proc, startProcess, until } from './proc.js';
 import type { Paths } from './stack.js';
@@ -83,8 +83,8 @@ export function mintTokens(dataDir: string): TokenSet {
   const store = issuerStore(dataDir);
   const signer = store.signer();
   const iss = issuerId(loadConfig({ overrides: { data_dir: dataDir } }));
-  const a = generateKeyPairSync('ed25519');
-  const b = generateKeyPairSync('ed25519');
+  const a = generateEd25519();
+  const b = generateEd25519();
   const base = {
     issuerKey: signer.privateKey,
     kid: signer.kid,

@@ -3,7 +3,8 @@
  * SIGIL's own issuer (bench/e2e/lib/sigil.ts); this file holds the shared shape, the request mix and
  * a bench-local issuer used when a run has no SIGIL configuration (OPA and baseline only).
  */
-import { createPrivateKey, generateKeyPairSync, type KeyObject, randomUUID, sign } from 'node:crypto';
+import { createPrivateKey, type KeyObject, randomUUID, sign } from 'node:crypto';
+import { generateEd25519 } from '../../../src/lib/ed25519-key.js';
 import type { Target } from './load.js';
 
 /** The JWKS document (RFC 7517 §5) both authorizers verify against. */
@@ -71,7 +72,7 @@ export function signJws(header: object, claims: object, key: KeyObject): string 
 /** Replaces a token's signature with one from an untrusted key (same header and claims). */
 export function forge(token: string): string {
   const [h, p] = token.split('.');
-  const { privateKey } = generateKeyPairSync('ed25519');
+  const { privateKey } = generateEd25519();
   return `${h}.${p}.${sign(null, Buffer.from(`${h}.${p}`), privateKey).toString('base64url')}`;
 }
 
@@ -80,13 +81,13 @@ export function forge(token: string): string {
  * measured on their own. Claims follow docs/tbit.md for a root hop.
  */
 export function benchIssuerTokens(ttlS = 3600): TokenSet {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const { publicKey, privateKey } = generateEd25519();
   const kid = 'bench-1';
   const jwk = publicKey.export({ format: 'jwk' }) as { x: string };
   const issuer = 'spiffe://sigil.mesh/sigil/issuer';
   const audience = 'spiffe://sigil.mesh/agent/bench/sidecar';
   const now = Math.floor(Date.now() / 1000);
-  const holder = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }) as { x: string };
+  const holder = generateEd25519().publicKey.export({ format: 'jwk' }) as { x: string };
   const depth1 = signJws(
     { alg: 'EdDSA', typ: 'tbit+jwt', kid },
     {

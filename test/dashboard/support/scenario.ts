@@ -3,7 +3,8 @@
  * a researcher and a writer; the writer re-delegates read-only to a reviewer; allowed and denied calls go through
  * Envoy; and a forged hop that widens the reviewer's scope, correctly signed with the reviewer's real holder key.
  */
-import { generateKeyPairSync } from 'node:crypto';
+
+import { generateEd25519 } from '../../../src/lib/ed25519-key.js';
 import { publicJwkOf } from '../../../src/token/index.js';
 import type { KeyPair } from '../../support/identity.js';
 import { forgeChild } from './forge.js';
@@ -41,7 +42,7 @@ export interface ScenarioResult {
 }
 
 function keyPair(): KeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const { privateKey, publicKey } = generateEd25519();
   return { priv: privateKey, pub: publicKey, jwk: publicJwkOf(publicKey) };
 }
 

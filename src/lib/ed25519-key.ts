@@ -1,0 +1,40 @@
+/**
+ * Fresh Ed25519 keys without node:crypto's key-generation job.
+ *
+ * Node 20 can deadlock when a key made by `generateKeyPair[Sync]('ed25519')` is exported as a JWK: the export
+ * holds the key's lock while it allocates, the allocation can start a garbage collection, and the collection
+ * runs the destructor of the finished generation job, which takes the same lock again. Reproduced here on
+ * Node 20.20.2: generate + `export({ format: 'jwk' })` in a loop hung within 50 000 iterations, the main
+ * thread parked in `~KeyGenJob` under `ExportJWKEdKey` (gdb); the issuer does exactly that for every new key,
+ * at start-up and at each rotation. A key imported from a random seed has no job behind it: 300 000
+ * iterations of the same loop ran through.
+ */
+import { createPrivateKey, createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
+
+/**
+ * DER prefix of an Ed25519 PKCS #8 OneAsymmetricKey (RFC 8410 §7, RFC 5958): SEQUENCE { version 0,
+ * AlgorithmIdentifier { id-Ed25519 1.3.101.112 }, OCTET STRING { OCTET STRING (32-byte seed) } }.
+ */
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/** A new Ed25519 key pair from 32 bytes of the CSPRNG (RFC 8032 §5.1.5: the private key is the seed). */
+export function generateEd25519(): { privateKey: KeyObject; publicKey: KeyObject } {
+  const seed = randomBytes(32);
+  try {
+    return ed25519FromSeed(seed);
+  } finally {
+    seed.fill(0);
+  }
+}
+
+/** The Ed25519 key pair of a 32-byte seed (RFC 8032 §5.1.5), imported as PKCS #8 (RFC 8410 §7). */
+export function ed25519FromSeed(seed: Uint8Array): { privateKey: KeyObject; publicKey: KeyObject } {
+  if (seed.length !== 32) throw new RangeError('an Ed25519 seed is 32 bytes');
+  const der = Buffer.concat([PKCS8_PREFIX, seed]);
+  try {
+    const privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    return { privateKey, publicKey: createPublicKey(privateKey) };
+  } finally {
+    der.fill(0); // the seed lives on only inside the KeyObject
+  }
+}
