@@ -61,8 +61,8 @@ const audit = z
     /** Checkpoint origin line (C2SP tlog-checkpoint). Default: <trust domain>/sigil/audit. */
     origin: z.string().min(1).optional(),
     /**
-     * Tree hashing of long append runs on a worker thread: `auto` = on when the process may run on more than
-     * one CPU (affinity mask), `on`, `off` (e.g. under a cgroup quota of one core). docs/ledger.md §3.
+     * Tree hashing of long append runs on a worker thread: `auto` = on when the process can keep more than
+     * one CPU busy (affinity mask capped by a cgroup CPU quota), `on`, `off`. docs/ledger.md §3.
      */
     hash_thread: z.enum(['auto', 'on', 'off']).default('auto'),
   })

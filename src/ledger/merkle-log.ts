@@ -65,8 +65,8 @@ export interface MerkleLogOptions {
   /**
    * Hash runs of ≥ 16 appended entries on a worker thread: keeps SHA-256 off the thread that serves
    * requests under heavy append load. `false` hashes everything on the calling thread. Default: on when
-   * this process may run on more than one CPU ({@link hashThreadByDefault}); on one CPU the worker only
-   * competes with the main thread and adds a hand-over to every commit (docs/ledger.md §3).
+   * this process can keep more than one CPU busy ({@link hashThreadByDefault}: affinity mask and cgroup
+   * quota); on one CPU the worker only competes with the main thread (docs/ledger.md §3).
    */
   hashThread?: boolean;
   /** Clock for checkpoint timestamps in events. */
