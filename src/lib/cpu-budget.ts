@@ -54,23 +54,20 @@ export function cgroupCpuQuota(read: ReadText = readText): number | undefined {
     else if (controllers?.split(',').includes('cpu') && path) v1Path = path;
   }
   const join = (base: string, p: string): string => (p === '/' ? base : `${base}${p}`);
-  for (const dir of new Set([
-    join('/sys/fs/cgroup', v2Path),
-    join('/sys/fs/cgroup/unified', v2Path),
-    '/sys/fs/cgroup',
-  ])) {
-    const text = read(`${dir}/cpu.max`);
-    const cpus = text === undefined ? undefined : parseCpuMax(text);
-    if (cpus !== undefined) return cpus;
-  }
-  for (const dir of new Set([
+  // A missing file reads as '' and parses to undefined, like "no quota".
+  const text = (path: string): string => read(path) ?? '';
+  const v2 = [join('/sys/fs/cgroup', v2Path), join('/sys/fs/cgroup/unified', v2Path), '/sys/fs/cgroup'];
+  const v1 = [
     join('/sys/fs/cgroup/cpu', v1Path),
     join('/sys/fs/cgroup/cpu,cpuacct', v1Path),
     '/sys/fs/cgroup/cpu',
-  ])) {
-    const quota = read(`${dir}/cpu.cfs_quota_us`);
-    const period = read(`${dir}/cpu.cfs_period_us`);
-    const cpus = quota === undefined || period === undefined ? undefined : parseCfsQuota(quota, period);
+  ];
+  const probes = [
+    ...v2.map((d) => () => parseCpuMax(text(`${d}/cpu.max`))),
+    ...v1.map((d) => () => parseCfsQuota(text(`${d}/cpu.cfs_quota_us`), text(`${d}/cpu.cfs_period_us`))),
+  ];
+  for (const probe of probes) {
+    const cpus = probe();
     if (cpus !== undefined) return cpus;
   }
   return undefined;

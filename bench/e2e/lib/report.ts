@@ -340,7 +340,6 @@ export function renderMarkdown(
   const rs = ratios(run, meta.refRate);
   const withSustained = sum.filter((s) => s.sustained);
   if (withSustained.length > 0) {
-    const opaSustained = sum.find((s) => s.config === 'opa')?.sustained;
     L.push(
       `Sustained rate (open loop): after saturation, a bisection for the highest fixed rate held, between 0 and ` +
         `${SUSTAINED_SEARCH.top}× the closed-loop max, first at ${SUSTAINED_SEARCH.start}×, ${SUSTAINED_SEARCH.probes} rungs of ` +
@@ -355,7 +354,7 @@ export function renderMarkdown(
     L.push('|---|---:|---|---:|');
     const sr = new Map(rs.map((r) => [r.sigil, r.sustained]));
     for (const s of withSustained) {
-      const x = s.config === 'opa' ? (opaSustained ? 1 : Number.NaN) : sr.get(s.config);
+      const x = s.config === 'opa' ? 1 : sr.get(s.config);
       L.push(
         `| ${CONFIG_LABEL[s.config]} | ${f(s.sustained!.rps, 0)} | ${s.sustained!.perRound.map((v) => f(v, 0)).join(' / ')} | ${x === undefined ? '–' : f(x)} |`,
       );
