@@ -6,10 +6,13 @@
  * the measured run, divided by the number of Checks. Run twice: ledger `sync` (fsync per group commit) and
  * `fast`. Peer in the same run: the opa-envoy-plugin stand-in (.tools/bin/opa-authz, OPA v1.22.3 runtime,
  * envoy/bench/opa/policy.rego verifying the same root token with io.jwt.decode_verify and its JWT cache on).
+ * The Node servers (SIGIL, the floors) run with `--trace-gc-nvp`: bytes allocated per Check and young-generation
+ * collections (count and pause) per 1000 Checks come from V8's own lines (bench/lib/gc-trace.ts); the scavenge
+ * rate is what sits on a Node authorizer's tail latency.
  * Prints the figures; BENCHMARKS.md "## Check" is written from them by hand.
  *
  * Flags: --seconds N (one measured window, default 4), --rounds N (default 3), --concurrency N (default 16), --json,
- * --baseline DIR (also run `sigil serve` (ledger sync) from another checkout, e.g. `git archive <rev>` + a node_modules
+ * --rps N (measured windows at a fixed offered rate instead of saturation), --baseline DIR (also run `sigil serve` (ledger sync) from another checkout, e.g. `git archive <rev>` + a node_modules
  * link, in the same interleaved rounds: before/after figures from one machine state).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -23,6 +26,7 @@ import { IssuerService, LOCAL_OPERATOR } from '../src/issuer/service.js';
 import { MerkleLog } from '../src/ledger/index.js';
 import type { DecisionRecord } from '../src/ledger/record.js';
 import { freePorts } from '../src/serve/free-port.js';
+import { GC_TRACE_FLAG, GcTrace, gcDelta } from './lib/gc-trace.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TOOLS = join(ROOT, '.tools', 'bin');
@@ -36,6 +40,8 @@ const flag = (name: string, def: number) => {
 const SECONDS = flag('seconds', 4);
 const ROUNDS = flag('rounds', 3);
 const CONCURRENCY = flag('concurrency', 16);
+/** --rps N: measured windows at a fixed offered rate (ghz --rps) instead of saturation; 0 = saturation. */
+const RPS = flag('rps', 0);
 const BASELINE = args.includes('--baseline') ? resolve(args[args.indexOf('--baseline') + 1]!) : undefined;
 const AUD = 'spiffe://sigil.mesh/agent/tools/bench';
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -55,7 +61,11 @@ interface GhzReport {
   errorDistribution?: Record<string, number> | null;
 }
 
-function ghz(port: number, dataFile: string, opts: { seconds?: number; n?: number }): GhzReport {
+function ghz(
+  port: number,
+  dataFile: string,
+  opts: { seconds?: number; n?: number; rps?: number },
+): GhzReport {
   const out = execFileSync(
     GHZ,
     [
@@ -73,6 +83,7 @@ function ghz(port: number, dataFile: string, opts: { seconds?: number; n?: numbe
       '--connections',
       '1',
       ...(opts.seconds ? ['-z', `${opts.seconds}s`] : ['-n', String(opts.n ?? 1000)]),
+      ...(opts.rps ? ['--rps', String(opts.rps)] : []),
       '-O',
       'json',
       `127.0.0.1:${port}`,
@@ -121,6 +132,10 @@ interface Row {
   p99ms: number;
   cpuUsPerCheck: number;
   cores: number;
+  /** Node servers only (NaN for OPA): KB allocated per Check, scavenges and their pause (ms) per 1000 Checks. */
+  allocKbPerCheck: number;
+  scavengesPer1k: number;
+  scavengeMsPer1k: number;
   allowed: boolean;
 }
 
@@ -131,16 +146,22 @@ interface Target {
   port: number;
   dataFile: string;
   allowed: boolean;
+  /** V8's GC lines (Node servers started with {@link GC_TRACE_FLAG}). */
+  gc?: GcTrace;
   close(): Promise<void>;
 }
 
-/** One measured window: ghz for SECONDS, server CPU from /proc before/after. */
-function measure(t: Target): Row {
+/** One measured window: ghz for SECONDS, server CPU from /proc and GC lines before/after. */
+async function measure(t: Target): Promise<Row> {
+  const g0 = t.gc?.snapshot();
   const c0 = cpuSeconds(t.pid);
   const t0 = process.hrtime.bigint();
-  const r = ghz(t.port, t.dataFile, { seconds: SECONDS });
+  const r = ghz(t.port, t.dataFile, { seconds: SECONDS, rps: RPS });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = cpuSeconds(t.pid) - c0;
+  // ghz ran synchronously: let the GC lines written meanwhile reach our stdout reader.
+  await new Promise((r) => setTimeout(r, 100));
+  const gc = g0 && t.gc ? gcDelta(g0, t.gc.snapshot()) : undefined;
   // ghz -z cancels the calls in flight when time is up: at most one per worker may end in an error.
   const errors = Object.values(r.errorDistribution ?? {}).reduce((a, b) => a + b, 0);
   if (errors > CONCURRENCY) throw new Error(`${t.name}: RPC errors ${JSON.stringify(r.errorDistribution)}`);
@@ -153,6 +174,9 @@ function measure(t: Target): Row {
     p99ms: pct(r, 99),
     cpuUsPerCheck: (cpu * 1e6) / checks,
     cores: cpu / wall,
+    allocKbPerCheck: gc ? gc.allocated / 1024 / checks : Number.NaN,
+    scavengesPer1k: gc ? (gc.scavenges * 1000) / checks : Number.NaN,
+    scavengeMsPer1k: gc ? (gc.scavengeMs * 1000) / checks : Number.NaN,
     allowed: t.allowed,
   };
 }
@@ -232,6 +256,7 @@ async function startSigilTarget(
     [
       // CHECK_PROF=<dir>: write a V8 CPU profile of each `sigil serve` (attribution; figures then include the profiler).
       ...(process.env.CHECK_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.CHECK_PROF] : []),
+      GC_TRACE_FLAG,
       '--import',
       'tsx',
       join(tree, 'src/cli/main.ts'),
@@ -245,6 +270,7 @@ async function startSigilTarget(
       env: { ...process.env, SIGIL__LOG__LEVEL: 'info' },
     },
   );
+  const gc = new GcTrace(child.stdout!);
   const close = async () => {
     await stop(child);
     rmSync(dir, { recursive: true, force: true });
@@ -278,6 +304,7 @@ async function startSigilTarget(
         port: authz,
         dataFile,
         allowed,
+        gc,
         close,
       },
       token,
@@ -341,6 +368,7 @@ async function startFloorTarget(token: string, h2 = false): Promise<Target> {
   const floor = spawn(
     process.execPath,
     [
+      GC_TRACE_FLAG,
       '--import',
       'tsx',
       join(ROOT, h2 ? 'bench/check-floor-h2-server.ts' : 'bench/check-floor-server.ts'),
@@ -353,6 +381,7 @@ async function startFloorTarget(token: string, h2 = false): Promise<Target> {
   );
   const dataFile = join(dir, 'check.json');
   writeFileSync(dataFile, JSON.stringify(checkData(token)));
+  const gc = new GcTrace(floor.stdout!);
   const close = async () => {
     await stop(floor);
     rmSync(dir, { recursive: true, force: true });
@@ -366,6 +395,7 @@ async function startFloorTarget(token: string, h2 = false): Promise<Target> {
       port,
       dataFile,
       allowed,
+      gc,
       close,
     };
   } catch (e) {
@@ -384,7 +414,7 @@ async function main(): Promise<void> {
   const model = cpus()[0]?.model ?? 'unknown';
   console.log(`machine: nproc=${cpus().length} cpu="${model}" node=${process.version} clk_tck=${CLK_TCK}`);
   console.log(
-    `load: ghz, concurrency ${CONCURRENCY}, 1 connection, ${ROUNDS} interleaved rounds of ${SECONDS}s per server after 3000 warm-up calls; medians\n`,
+    `load: ghz, concurrency ${CONCURRENCY}, 1 connection, ${RPS ? `${RPS} rps offered` : 'saturation'}, ${ROUNDS} interleaved rounds of ${SECONDS}s per server after 3000 warm-up calls; medians\n`,
   );
   // All four servers run at once and are measured in interleaved rounds, so a burst of load from other
   // processes on this shared machine hits every server alike; the median round is reported.
@@ -402,7 +432,7 @@ async function main(): Promise<void> {
     if (BASELINE) targets.push((await startSigilTarget('sync', BASELINE)).target);
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {
-        const row = measure(t);
+        const row = await measure(t);
         rowsBy.set(t.name, [...(rowsBy.get(t.name) ?? []), row]);
       }
     }
@@ -419,6 +449,9 @@ async function main(): Promise<void> {
       p99ms: median(rs.map((r) => r.p99ms)),
       cpuUsPerCheck: median(rs.map((r) => r.cpuUsPerCheck)),
       cores: median(rs.map((r) => r.cores)),
+      allocKbPerCheck: median(rs.map((r) => r.allocKbPerCheck)),
+      scavengesPer1k: median(rs.map((r) => r.scavengesPer1k)),
+      scavengeMsPer1k: median(rs.map((r) => r.scavengeMsPer1k)),
       allowed: t.allowed,
     };
   });
@@ -486,10 +519,23 @@ async function main(): Promise<void> {
     }
   }
 
-  const w = [42, 8, 8, 8, 8, 12, 6, 8];
+  const w = [42, 8, 8, 8, 8, 12, 6, 14, 12, 14, 8];
   const line = (c: string[]) =>
     console.log(c.map((s, i) => (i === 0 ? s.padEnd(w[i]!) : s.padStart(w[i]!))).join(' '));
-  line(['server', 'checks', 'rps', 'p50 ms', 'p99 ms', 'CPU µs/check', 'cores', 'allowed']);
+  const fixed = (x: number, d: number) => (Number.isNaN(x) ? '–' : x.toFixed(d));
+  line([
+    'server',
+    'checks',
+    'rps',
+    'p50 ms',
+    'p99 ms',
+    'CPU µs/check',
+    'cores',
+    'alloc KB/check',
+    'scav./1k chk',
+    'scav. ms/1k chk',
+    'allowed',
+  ]);
   for (const r of rows) {
     line([
       r.server,
@@ -499,6 +545,9 @@ async function main(): Promise<void> {
       r.p99ms.toFixed(2),
       r.cpuUsPerCheck.toFixed(1),
       r.cores.toFixed(2),
+      fixed(r.allocKbPerCheck, 1),
+      fixed(r.scavengesPer1k, 2),
+      fixed(r.scavengeMsPer1k, 2),
       String(r.allowed),
     ]);
   }

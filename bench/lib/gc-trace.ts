@@ -1,0 +1,87 @@
+/**
+ * Reads V8's `--trace-gc-nvp` lines from a child's stdout: how much the process allocated and how often,
+ * and for how long, it collected. Node 20 exposes no cumulative allocation counter, but every GC line
+ * carries `allocated=` (bytes allocated since the previous GC), so their sum over a window is the window's
+ * allocation to within one young generation (a few MB against hundreds in a measured window).
+ */
+import type { Readable } from 'node:stream';
+
+/** Totals since the child started; subtract two snapshots for a window. */
+export interface GcTotals {
+  /** Young-generation collections (`gc=s`). */
+  scavenges: number;
+  /** Their summed pause, ms. */
+  scavengeMs: number;
+  /** Full collections (`gc=mc`, `gc=mmc`, ...: anything but a scavenge). */
+  majors: number;
+  majorMs: number;
+  /** Bytes allocated, summed over every GC line. */
+  allocated: number;
+}
+
+/** The V8 flag that makes a Node process print the lines {@link GcTrace} reads. */
+export const GC_TRACE_FLAG = '--trace-gc-nvp';
+
+const LINE = /^\[(\d+:0x[0-9a-f]+)\].*?\bpause=([\d.]+) .*?\bgc=(\w+)\b.*?\ballocated=(\d+)\b/;
+
+/** One parsed GC line. `isolate` is V8's `pid:address` prefix. */
+export interface GcLine {
+  isolate: string;
+  kind: string;
+  pauseMs: number;
+  allocated: number;
+}
+
+/** Parses one `--trace-gc-nvp` line; undefined for any other line (the child's own logs share stdout). */
+export function parseGcLine(line: string): GcLine | undefined {
+  const m = LINE.exec(line);
+  return m ? { isolate: m[1]!, kind: m[3]!, pauseMs: Number(m[2]), allocated: Number(m[4]) } : undefined;
+}
+
+/** Follows a child's stdout and keeps running totals. */
+export class GcTrace {
+  #totals: GcTotals = { scavenges: 0, scavengeMs: 0, majors: 0, majorMs: 0, allocated: 0 };
+  #partial = '';
+  #main: string | undefined;
+
+  constructor(stdout: Readable) {
+    stdout.setEncoding('utf8');
+    stdout.on('data', (chunk: string) => {
+      const lines = (this.#partial + chunk).split('\n');
+      this.#partial = lines.pop() ?? '';
+      for (const l of lines) this.#add(l);
+    });
+  }
+
+  #add(line: string): void {
+    const gc = parseGcLine(line);
+    if (!gc) return;
+    this.#main ??= gc.isolate;
+    if (gc.isolate !== this.#main) return;
+    const t = this.#totals;
+    t.allocated += gc.allocated;
+    if (gc.kind === 's') {
+      t.scavenges++;
+      t.scavengeMs += gc.pauseMs;
+    } else {
+      t.majors++;
+      t.majorMs += gc.pauseMs;
+    }
+  }
+
+  /** A copy of the totals so far. */
+  snapshot(): GcTotals {
+    return { ...this.#totals };
+  }
+}
+
+/** `b - a`, field by field. */
+export function gcDelta(a: GcTotals, b: GcTotals): GcTotals {
+  return {
+    scavenges: b.scavenges - a.scavenges,
+    scavengeMs: b.scavengeMs - a.scavengeMs,
+    majors: b.majors - a.majors,
+    majorMs: b.majorMs - a.majorMs,
+    allocated: b.allocated - a.allocated,
+  };
+}
