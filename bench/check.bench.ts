@@ -136,6 +136,7 @@ interface Row {
   allocKbPerCheck: number;
   scavengesPer1k: number;
   scavengeMsPer1k: number;
+  promotedKbPerCheck: number;
   allowed: boolean;
 }
 
@@ -177,6 +178,7 @@ async function measure(t: Target): Promise<Row> {
     allocKbPerCheck: gc ? gc.allocated / 1024 / checks : Number.NaN,
     scavengesPer1k: gc ? (gc.scavenges * 1000) / checks : Number.NaN,
     scavengeMsPer1k: gc ? (gc.scavengeMs * 1000) / checks : Number.NaN,
+    promotedKbPerCheck: gc ? gc.promoted / 1024 / checks : Number.NaN,
     allowed: t.allowed,
   };
 }
@@ -452,6 +454,7 @@ async function main(): Promise<void> {
       allocKbPerCheck: median(rs.map((r) => r.allocKbPerCheck)),
       scavengesPer1k: median(rs.map((r) => r.scavengesPer1k)),
       scavengeMsPer1k: median(rs.map((r) => r.scavengeMsPer1k)),
+      promotedKbPerCheck: median(rs.map((r) => r.promotedKbPerCheck)),
       allowed: t.allowed,
     };
   });
@@ -519,7 +522,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const w = [42, 8, 8, 8, 8, 12, 6, 14, 12, 14, 8];
+  const w = [42, 8, 8, 8, 8, 12, 6, 14, 12, 14, 14, 8];
   const line = (c: string[]) =>
     console.log(c.map((s, i) => (i === 0 ? s.padEnd(w[i]!) : s.padStart(w[i]!))).join(' '));
   const fixed = (x: number, d: number) => (Number.isNaN(x) ? '–' : x.toFixed(d));
@@ -534,6 +537,7 @@ async function main(): Promise<void> {
     'alloc KB/check',
     'scav./1k chk',
     'scav. ms/1k chk',
+    'promoted KB/chk',
     'allowed',
   ]);
   for (const r of rows) {
@@ -548,6 +552,7 @@ async function main(): Promise<void> {
       fixed(r.allocKbPerCheck, 1),
       fixed(r.scavengesPer1k, 2),
       fixed(r.scavengeMsPer1k, 2),
+      fixed(r.promotedKbPerCheck, 2),
       String(r.allowed),
     ]);
   }

@@ -17,12 +17,14 @@ export interface GcTotals {
   majorMs: number;
   /** Bytes allocated, summed over every GC line. */
   allocated: number;
+  /** Bytes scavenges moved to the old generation: what the next full collection has to deal with. */
+  promoted: number;
 }
 
 /** The V8 flag that makes a Node process print the lines {@link GcTrace} reads. */
 export const GC_TRACE_FLAG = '--trace-gc-nvp';
 
-const LINE = /^\[(\d+:0x[0-9a-f]+)\].*?\bpause=([\d.]+) .*?\bgc=(\w+)\b.*?\ballocated=(\d+)\b/;
+const LINE = /^\[(\d+:0x[0-9a-f]+)\].*?\bpause=([\d.]+) .*?\bgc=(\w+)\b.*?\ballocated=(\d+) promoted=(\d+)\b/;
 
 /** One parsed GC line. `isolate` is V8's `pid:address` prefix. */
 export interface GcLine {
@@ -30,17 +32,20 @@ export interface GcLine {
   kind: string;
   pauseMs: number;
   allocated: number;
+  promoted: number;
 }
 
 /** Parses one `--trace-gc-nvp` line; undefined for any other line (the child's own logs share stdout). */
 export function parseGcLine(line: string): GcLine | undefined {
   const m = LINE.exec(line);
-  return m ? { isolate: m[1]!, kind: m[3]!, pauseMs: Number(m[2]), allocated: Number(m[4]) } : undefined;
+  return m
+    ? { isolate: m[1]!, kind: m[3]!, pauseMs: Number(m[2]), allocated: Number(m[4]), promoted: Number(m[5]) }
+    : undefined;
 }
 
 /** Follows a child's stdout and keeps running totals. */
 export class GcTrace {
-  #totals: GcTotals = { scavenges: 0, scavengeMs: 0, majors: 0, majorMs: 0, allocated: 0 };
+  #totals: GcTotals = { scavenges: 0, scavengeMs: 0, majors: 0, majorMs: 0, allocated: 0, promoted: 0 };
   #partial = '';
   #main: string | undefined;
 
@@ -61,6 +66,7 @@ export class GcTrace {
     const t = this.#totals;
     t.allocated += gc.allocated;
     if (gc.kind === 's') {
+      t.promoted += gc.promoted;
       t.scavenges++;
       t.scavengeMs += gc.pauseMs;
     } else {
@@ -83,5 +89,6 @@ export function gcDelta(a: GcTotals, b: GcTotals): GcTotals {
     majors: b.majors - a.majors,
     majorMs: b.majorMs - a.majorMs,
     allocated: b.allocated - a.allocated,
+    promoted: b.promoted - a.promoted,
   };
 }

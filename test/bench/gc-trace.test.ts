@@ -11,8 +11,14 @@ const MARK =
 describe('gc-trace', () => {
   it('parses scavenge and mark-compact lines and ignores the rest', () => {
     const isolate = '29324:0x25ad9490';
-    expect(parseGcLine(SCAVENGE)).toEqual({ isolate, kind: 's', pauseMs: 1.5, allocated: 920192 });
-    expect(parseGcLine(MARK)).toEqual({ isolate, kind: 'mc', pauseMs: 12.25, allocated: 1000 });
+    expect(parseGcLine(SCAVENGE)).toEqual({
+      isolate,
+      kind: 's',
+      pauseMs: 1.5,
+      allocated: 920192,
+      promoted: 89744,
+    });
+    expect(parseGcLine(MARK)).toEqual({ isolate, kind: 'mc', pauseMs: 12.25, allocated: 1000, promoted: 0 });
     expect(parseGcLine('{"level":30,"msg":"sigil ready","allocated":5}')).toBeUndefined();
     expect(parseGcLine('pause=1 gc=s')).toBeUndefined();
   });
@@ -32,6 +38,7 @@ describe('gc-trace', () => {
       majors: 1,
       majorMs: 12.25,
       allocated: 2 * 920192 + 1000,
+      promoted: 2 * 89744,
     });
   });
 
