@@ -15,7 +15,13 @@ import { AuthzError } from './errors.js';
 import { extractRequest, type RequestView } from './extract-request.js';
 import { extractToken } from './extract-token.js';
 import { fullRequest } from './lib/lazy-request.js';
-import { type ChainSummary, defaultPolicy, type PolicyDecider, type PolicyVerdict } from './policy-hook.js';
+import {
+  type ChainSummary,
+  DEFAULT_VERDICT,
+  defaultPolicy,
+  type PolicyDecider,
+  type PolicyVerdict,
+} from './policy-hook.js';
 import type { ToolResolver } from './resolve-tool.js';
 import { allowResponse, denyResponse, SIGIL_HEADER_PREFIX } from './respond.js';
 import type { CheckRequest, CheckResponse } from './types.js';
@@ -40,9 +46,9 @@ export interface DecisionEvent {
   cacheHit: boolean | undefined;
   /** Pipeline time in seconds. */
   seconds: number;
-  /** Present when the decision came from an exception (logged with stack at debug). */
+  /** Set (not undefined) when the decision came from an exception (logged with stack at debug). */
   error?: unknown;
-  /** The ledger refused the record. */
+  /** Set when the ledger refused the record. */
   ledgerError?: unknown;
 }
 
@@ -149,17 +155,20 @@ const HEADER_VALUE = /^[^\r\n\0]{0,8192}$/;
 const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 /**
- * Headers a policy asked for, lower-cased and filtered: never `x-sigil-*` or the token header, and only
- * names/values Envoy accepts (RFC 9110 §5.1 token; no CR, LF or NUL) so a policy bug cannot break the answer.
+ * Adds one header a policy asked for, lower-cased and filtered: never `x-sigil-*` or the token header, and
+ * only names/values Envoy accepts (RFC 9110 §5.1 token; no CR, LF or NUL) so a policy bug cannot break the answer.
  */
-function policyHeaders(entries: Iterable<[string, unknown]>, tokenHeader: string): Record<string, string> {
+function addPolicyHeader(out: Record<string, string>, k: unknown, v: unknown, tokenHeader: string): void {
+  const key = String(k).toLowerCase();
+  const value = String(v);
+  if (key.startsWith(SIGIL_HEADER_PREFIX) || key === tokenHeader) return;
+  if (HEADER_NAME.test(key) && HEADER_VALUE.test(value)) out[key] = value;
+}
+
+/** {@link addPolicyHeader} for each own key of a policy's header map (for-in: no entries array, hot path). */
+function policyHeaders(h: Record<string, unknown> | undefined, tokenHeader: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of entries) {
-    const key = String(k).toLowerCase();
-    const value = String(v);
-    if (key.startsWith(SIGIL_HEADER_PREFIX) || key === tokenHeader) continue;
-    if (HEADER_NAME.test(key) && HEADER_VALUE.test(value)) out[key] = value;
-  }
+  if (h) for (const k in h) if (Object.hasOwn(h, k)) addPolicyHeader(out, k, h[k], tokenHeader);
   return out;
 }
 
@@ -167,7 +176,8 @@ function policyHeaders(entries: Iterable<[string, unknown]>, tokenHeader: string
 function headersToRemove(view: RequestView, o: CheckOptions, ours: Record<string, string>): string[] {
   const out: string[] = [];
   if (o.stripToken && view.headers[o.tokenHeader] !== undefined) out.push(o.tokenHeader);
-  for (const k of Object.keys(view.headers)) {
+  // view.headers has a null prototype: for-in sees exactly its own keys, without a key array.
+  for (const k in view.headers) {
     if (k.startsWith(SIGIL_HEADER_PREFIX) && !(k in ours)) out.push(k);
   }
   return out;
@@ -179,6 +189,8 @@ export function createCheck(o: CheckOptions): CheckFn {
     const t0 = process.hrtime.bigint();
     const id = randomUUID();
     const ts = o.clock.nowMs();
+    // Every field up front (undefined = absent: the ledger skips them): one object shape for all
+    // records, no property-array growth as the pipeline fills them in.
     const record: DecisionRecord = {
       v: 1,
       id,
@@ -186,6 +198,17 @@ export function createCheck(o: CheckOptions): CheckFn {
       decision: 'deny',
       code: 'AUTHZ_INTERNAL',
       http_status: 500,
+      method: undefined,
+      host: undefined,
+      path: undefined,
+      peer: undefined,
+      token_hash: undefined,
+      sub: undefined,
+      task_id: undefined,
+      depth: undefined,
+      tool: undefined,
+      chain: undefined,
+      policy_rev: undefined,
     };
     let response: CheckResponse;
     let cacheHit: boolean | undefined;
@@ -240,21 +263,26 @@ export function createCheck(o: CheckOptions): CheckFn {
       } catch (e) {
         throw new AuthzError('AUTHZ_BAD_REQUEST', 'CheckRequest is not valid protobuf', e);
       }
-      const decide = o.policy.decide({
-        request,
-        ...(chainSummary ? { chain: chainSummary } : {}),
-        tools: resolved.tools,
-        toolSource: resolved.source,
-        publicRoute,
-        decisionId: id,
-        nowMs: ts,
-      });
       try {
-        // The built-in policy answers at once; only external deciders need the timer.
+        // The built-in policy's verdict is a constant: no context to build, no promise to wait for.
+        // Only external deciders get the context and the timer.
         verdict =
           o.policy === defaultPolicy
-            ? await decide
-            : await withTimeout(Promise.resolve(decide), o.policyTimeoutMs);
+            ? DEFAULT_VERDICT
+            : await withTimeout(
+                Promise.resolve(
+                  o.policy.decide({
+                    request,
+                    ...(chainSummary ? { chain: chainSummary } : {}),
+                    tools: resolved.tools,
+                    toolSource: resolved.source,
+                    publicRoute,
+                    decisionId: id,
+                    nowMs: ts,
+                  }),
+                ),
+                o.policyTimeoutMs,
+              );
       } catch (e) {
         if (e instanceof AuthzError) throw e;
         throw new AuthzError('AUTHZ_POLICY_ERROR', 'policy evaluation failed', e);
@@ -277,7 +305,7 @@ export function createCheck(o: CheckOptions): CheckFn {
           http,
         };
       } else {
-        const upstream = policyHeaders(Object.entries(verdict.headers ?? {}), o.tokenHeader);
+        const upstream = policyHeaders(verdict.headers, o.tokenHeader);
         upstream['x-sigil-decision-id'] = id;
         if (chain) {
           upstream['x-sigil-sub'] = chain.leaf.sub;
@@ -286,15 +314,18 @@ export function createCheck(o: CheckOptions): CheckFn {
         }
         if (resolved.tools.length > 0) upstream['x-sigil-tool'] = resolved.tools.join(',');
         const remove = headersToRemove(view, o, upstream);
-        for (const h of verdict.headersToRemove ?? []) {
-          const key = String(h).toLowerCase();
-          if (HEADER_NAME.test(key) && !key.startsWith(SIGIL_HEADER_PREFIX) && !remove.includes(key))
-            remove.push(key);
+        if (verdict.headersToRemove) {
+          for (const h of verdict.headersToRemove) {
+            const key = String(h).toLowerCase();
+            if (HEADER_NAME.test(key) && !key.startsWith(SIGIL_HEADER_PREFIX) && !remove.includes(key))
+              remove.push(key);
+          }
         }
-        const downstream = policyHeaders(
-          (verdict.responseHeadersToAdd ?? []).map((h): [string, unknown] => [h.key, h.value]),
-          o.tokenHeader,
-        );
+        const downstream: Record<string, string> = {};
+        if (verdict.responseHeadersToAdd) {
+          for (const h of verdict.responseHeadersToAdd)
+            addPolicyHeader(downstream, h.key, h.value, o.tokenHeader);
+        }
         downstream['x-sigil-decision-id'] = id;
         allowParts = {
           decisionId: id,
@@ -344,7 +375,7 @@ export function createCheck(o: CheckOptions): CheckFn {
       }
       const d = deny!;
       const policyDeny = verdict && verdict.allow !== true ? verdict : undefined;
-      const extra = policyHeaders(Object.entries(policyDeny?.headers ?? {}), o.tokenHeader);
+      const extra = policyHeaders(policyDeny?.headers, o.tokenHeader);
       response = denyResponse({
         decisionId: id,
         code: d.code,
@@ -364,8 +395,8 @@ export function createCheck(o: CheckOptions): CheckFn {
           receipt,
           cacheHit,
           seconds: Number(process.hrtime.bigint() - t0) / 1e9,
-          ...(error === undefined ? {} : { error }),
-          ...(ledgerError === undefined ? {} : { ledgerError }),
+          error,
+          ledgerError,
         });
       } catch {
         // Observability must never change a decision.

@@ -61,7 +61,10 @@ export interface PolicyDecider {
   close?(): Promise<void>;
 }
 
+/** The built-in policy's verdict (frozen: the pipeline uses this one object for every Check). */
+export const DEFAULT_VERDICT: PolicyVerdict = Object.freeze({ allow: true, policyRev: 'builtin' });
+
 /** The built-in policy: steps 1–4 already decided, so allow. */
 export const defaultPolicy: PolicyDecider = Object.freeze({
-  decide: async (): Promise<PolicyVerdict> => ({ allow: true, policyRev: 'builtin' }),
+  decide: async (): Promise<PolicyVerdict> => DEFAULT_VERDICT,
 });

@@ -63,17 +63,17 @@ export interface RunningSigil extends SigilParts {
 
 function observe(metrics: SigilMetrics, logger: Logger): (e: DecisionEvent) => void {
   // Label children resolved once: prom-client otherwise re-hashes the label set on every Check.
-  const decided = new Map<string, { inc(): void }>();
+  const decided = { allow: new Map<string, { inc(): void }>(), deny: new Map<string, { inc(): void }>() };
   const timing = { allow: metrics.checkSeconds.labels('allow'), deny: metrics.checkSeconds.labels('deny') };
   const cache = { hit: metrics.chainCache.labels('hit'), miss: metrics.chainCache.labels('miss') };
   return (e) => {
     const r = e.record;
-    const key = `${r.decision} ${r.code}`;
-    let child = decided.get(key);
+    const byCode = decided[r.decision];
+    let child = byCode.get(r.code);
     if (child === undefined) {
       child = metrics.decisions.labels(r.decision, r.code);
       // Codes are a closed set, but a policy can name its own: bound the map anyway.
-      if (decided.size < 1000) decided.set(key, child);
+      if (byCode.size < 1000) byCode.set(r.code, child);
     }
     child.inc();
     timing[r.decision].observe(e.seconds);
@@ -84,6 +84,9 @@ function observe(metrics: SigilMetrics, logger: Logger): (e: DecisionEvent) => v
     }
     if (r.code === 'AUTHZ_INTERNAL')
       logger.error({ decision_id: r.id, err: e.error }, 'authz pipeline failure');
+    // Allows log at debug: the line is only built when it will be written (hot path).
+    const deny = r.decision === 'deny';
+    if (!deny && !logger.isLevelEnabled('debug')) return;
     const line = {
       decision_id: r.id,
       decision: r.decision,
@@ -94,7 +97,7 @@ function observe(metrics: SigilMetrics, logger: Logger): (e: DecisionEvent) => v
       path: r.path,
       index: e.receipt?.index,
     };
-    if (r.decision === 'deny') logger.info(line, 'deny');
+    if (deny) logger.info(line, 'deny');
     else logger.debug(line, 'allow');
   };
 }

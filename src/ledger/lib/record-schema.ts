@@ -40,21 +40,54 @@ const OPTIONAL_STRINGS = [
   'policy_rev',
 ] as const;
 
+// Every Check's record passes through here: field labels are built once, not per call (they only
+// appear in error messages), and keys are walked with for-in, which allocates no key array.
+
+/** `record.<k>` for each optional string field. */
+const LABEL = Object.fromEntries(OPTIONAL_STRINGS.map((k) => [k, `record.${k}`])) as Record<
+  (typeof OPTIONAL_STRINGS)[number],
+  string
+>;
+
+/** Labels of hop `i`'s fields, made on first use (a chain has at most 64 hops). */
+const hopLabels: Array<Record<'hop' | 'sub' | 'iss' | 'jti' | 'tool_scope' | 'exp', string>> = [];
+function labelsOf(i: number): (typeof hopLabels)[number] {
+  let l = hopLabels[i];
+  if (l === undefined) {
+    const h = `chain[${i}]`;
+    l = {
+      hop: h,
+      sub: `${h}.sub`,
+      iss: `${h}.iss`,
+      jti: `${h}.jti`,
+      tool_scope: `${h}.tool_scope`,
+      exp: `${h}.exp`,
+    };
+    if (i < 64) hopLabels[i] = l;
+  }
+  return l;
+}
+
 function onlyKeys(o: Record<string, unknown>, allowed: Set<string>, what: string): void {
-  for (const k of Object.keys(o)) if (!allowed.has(k)) throw fail(`${what} has unknown field "${k}"`);
+  // for-in also walks inherited enumerable keys: a polluted Object.prototype fails every record (closed).
+  for (const k in o) if (!allowed.has(k)) throw fail(`${what} has unknown field "${k}"`);
 }
 
 function hop(x: unknown, i: number): RecordedHop {
-  const o = assertObject(x, `chain[${i}]`, fail);
-  onlyKeys(o, HOP, `chain[${i}]`);
+  const l = labelsOf(i);
+  const o = assertObject(x, l.hop, fail);
+  onlyKeys(o, HOP, l.hop);
   return {
-    sub: assertString(o.sub, `chain[${i}].sub`, fail, 2048),
-    iss: assertString(o.iss, `chain[${i}].iss`, fail, 2048),
-    jti: assertString(o.jti, `chain[${i}].jti`, fail, 256),
-    tool_scope: assertArray(o.tool_scope, `chain[${i}].tool_scope`, fail, (t, j) =>
-      assertString(t, `chain[${i}].tool_scope[${j}]`, fail, 256),
+    sub: assertString(o.sub, l.sub, fail, 2048),
+    iss: assertString(o.iss, l.iss, fail, 2048),
+    jti: assertString(o.jti, l.jti, fail, 256),
+    // The item's label (with both indices) is only spelled out for an error.
+    tool_scope: assertArray(o.tool_scope, l.tool_scope, fail, (t, j) =>
+      typeof t === 'string' && t.length >= 1 && t.length <= 256
+        ? t
+        : assertString(t, `${l.tool_scope}[${j}]`, fail, 256),
     ),
-    exp: assertInt(o.exp, `chain[${i}].exp`, fail),
+    exp: assertInt(o.exp, l.exp, fail),
   };
 }
 
@@ -74,7 +107,7 @@ export function validateRecord(x: unknown): DecisionRecord {
     http_status: assertInt(o.http_status, 'record.http_status', fail, 100, 599),
   };
   for (const k of OPTIONAL_STRINGS) {
-    if (o[k] !== undefined) out[k] = assertString(o[k], `record.${k}`, fail, k === 'path' ? 8192 : 2048, 0);
+    if (o[k] !== undefined) out[k] = assertString(o[k], LABEL[k], fail, k === 'path' ? 8192 : 2048, 0);
   }
   if (o.depth !== undefined) out.depth = assertInt(o.depth, 'record.depth', fail, 0, 64);
   if (o.chain !== undefined) out.chain = assertArray(o.chain, 'record.chain', fail, hop, 64);
