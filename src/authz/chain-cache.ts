@@ -35,7 +35,7 @@ export interface ChainCacheOptions {
   maxChainDepth: number;
   maxTtl: number;
   clockSkew: number;
-  /** Most entries kept (LRU eviction). Default 10 000. */
+  /** Most entries kept (approximate LRU eviction, see {@link ChainCache.get}). Default 10 000. */
   maxEntries?: number;
   /**
    * Most token characters kept across entries (LRU eviction). Default 32 MiB. A holder can mint valid local
@@ -61,6 +61,8 @@ interface Entry {
   chain: VerifiedChain;
   tokenHash: string;
   expiresAtMs: number;
+  /** When it was last (re)inserted, in insertions (see {@link ChainCache.get}'s refresh rule). */
+  seq: number;
 }
 
 /** Result of {@link ChainCache.get}: the chain and whether it came from the cache. */
@@ -78,6 +80,8 @@ export class ChainCache {
   readonly #map = new Map<string, Entry>();
   /** Sum of the cached tokens' lengths. */
   #bytes = 0;
+  /** Insertions so far (the entries' clock). */
+  #seq = 0;
   readonly #maxFailures: number;
   /** Failed verdicts by token hash. */
   readonly #failures = new Map<string, Failure>();
@@ -124,9 +128,14 @@ export class ChainCache {
     const hit = this.#map.get(token);
     if (hit !== undefined) {
       if (hit.expiresAtMs > now) {
-        // Re-insert to mark it most recently used (Map keeps insertion order).
-        this.#map.delete(token);
-        this.#map.set(token, hit);
+        // Approximate LRU: eviction takes the oldest insertion (Map order), and a hit re-inserts its entry
+        // only once it has drifted into the older half. A hot entry is thus never evicted, while the usual
+        // hit (a recent entry) costs no Map delete + set: those churn the Map's table on every Check.
+        if (this.#seq - hit.seq >= this.#map.size / 2) {
+          this.#map.delete(token);
+          hit.seq = ++this.#seq;
+          this.#map.set(token, hit);
+        }
         return { chain: hit.chain, hit: true, tokenHash: hit.tokenHash };
       }
       this.#delete(token);
@@ -169,7 +178,7 @@ export class ChainCache {
       const expiresAtMs = Math.min(now + o.ttlSeconds * 1000, chain.exp * 1000);
       if (expiresAtMs > now) {
         this.#delete(token);
-        this.#map.set(token, { chain, tokenHash, expiresAtMs });
+        this.#map.set(token, { chain, tokenHash, expiresAtMs, seq: ++this.#seq });
         this.#bytes += token.length;
         while (this.#map.size > this.#max || (this.#bytes > this.#maxBytes && this.#map.size > 1)) {
           const oldest = this.#map.keys().next();

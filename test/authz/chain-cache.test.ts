@@ -13,11 +13,12 @@ import { agentId, testIdentity } from '../support/identity.js';
 
 const T0 = 1_767_225_600_000;
 
-function setup(maxFailures?: number, maxBytes?: number) {
+function setup(maxFailures?: number, maxBytes?: number, maxEntries?: number) {
   const clock = frozenClock(T0);
   const id = testIdentity(clock);
   let calls = 0;
   const cache = new ChainCache({
+    ...(maxEntries === undefined ? {} : { maxEntries }),
     trust: id.trust,
     clock,
     audience: agentId('local'),
@@ -109,6 +110,31 @@ describe('chain cache: failed verdicts', () => {
 });
 
 describe('chain cache: verified chains', () => {
+  it('evicts the least recently used: a hit on the oldest entry keeps it, the next oldest goes', async () => {
+    const s = setup(undefined, undefined, 3);
+    const small = s.cache;
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((t) => s.id.mint({ scope: ['fs.read'], task: t }).token);
+    for (const t of [a, b, c]) expect((await small.get(t!)).hit).toBe(false);
+    expect((await small.get(a!)).hit).toBe(true);
+    expect((await small.get(d!)).hit).toBe(false);
+    expect(small.size).toBe(3);
+    // a was refreshed by its hit; b was the least recently used.
+    expect((await small.get(a!)).hit).toBe(true);
+    expect((await small.get(c!)).hit).toBe(true);
+    expect((await small.get(b!)).hit).toBe(false);
+  });
+
+  it('keeps a hot entry however many others pass through', async () => {
+    const s = setup(undefined, undefined, 4);
+    const small = s.cache;
+    const hot = s.id.mint({ scope: ['fs.read'], task: 'hot' }).token;
+    await small.get(hot);
+    for (let i = 0; i < 20; i++) {
+      expect((await small.get(s.id.mint({ scope: ['fs.read'], task: `cold${i}` }).token)).hit).toBe(false);
+      expect((await small.get(hot)).hit).toBe(true);
+    }
+  });
+
   it('is bounded by token bytes as well as entries: big valid chains cannot pin unbounded memory', async () => {
     const probe = setup();
     const len = probe.id.mint({ scope: ['fs.read'], task: 'probe' }).token.length;
