@@ -1,0 +1,25 @@
+/**
+ * The ledger relies on patches/lmdb+3.5.6.patch (see patches/README.md): an install that skipped the
+ * postinstall step, or a different lmdb-js version, must not pass unnoticed.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const lmdbDir = dirname(fileURLToPath(import.meta.resolve('lmdb')));
+const PATCHED = 'uncommittedResolution.meta = null;';
+
+describe('lmdb-js patch', () => {
+  it('is installed on the version it was made for', () => {
+    const pkg = JSON.parse(readFileSync(join(lmdbDir, 'package.json'), 'utf8')) as { version: string };
+    expect(pkg.version).toBe('3.5.6');
+  });
+
+  it("drops settled resolutions' meta in both the ESM and the CommonJS build", () => {
+    for (const file of ['write.js', join('dist', 'index.cjs')]) {
+      const src = readFileSync(join(lmdbDir, file), 'utf8');
+      expect(src.split(PATCHED).length - 1, file).toBe(1);
+    }
+  });
+});
