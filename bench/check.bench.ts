@@ -7,18 +7,20 @@
  * `fast`. Peer in the same run: the opa-envoy-plugin stand-in (.tools/bin/opa-authz, OPA v1.22.3 runtime,
  * envoy/bench/opa/policy.rego verifying the same root token with io.jwt.decode_verify and its JWT cache on).
  * The Node servers (SIGIL, the floors) run with `--trace-gc-nvp`: bytes allocated per Check and young-generation
- * collections (count and pause) per 1000 Checks come from V8's own lines (bench/lib/gc-trace.ts); the scavenge
- * rate is what sits on a Node authorizer's tail latency.
+ * collections (count and pause) per 1000 Checks, KB promoted to the old generation per Check, and full collections
+ * (count, summed pause) per window come from V8's own lines (bench/lib/gc-trace.ts): what sits on a Node
+ * authorizer's tail latency.
  * Prints the figures; BENCHMARKS.md "## Check" is written from them by hand.
  *
  * Flags: --seconds N (one measured window, default 4), --rounds N (default 3), --concurrency N (default 16), --json,
  * --rps N (measured windows at a fixed offered rate instead of saturation), --baseline DIR (also run `sigil serve` (ledger sync) from another checkout, e.g. `git archive <rev>` + a node_modules
  * link, in the same interleaved rounds: before/after figures from one machine state).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/index.js';
 import { openIssuerStores } from '../src/issuer/open-stores.js';
@@ -44,6 +46,7 @@ const CONCURRENCY = flag('concurrency', 16);
 const RPS = flag('rps', 0);
 const BASELINE = args.includes('--baseline') ? resolve(args[args.indexOf('--baseline') + 1]!) : undefined;
 const AUD = 'spiffe://sigil.mesh/agent/tools/bench';
+const execFileAsync = promisify(execFile);
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 function cpuSeconds(pid: number): number {
@@ -61,12 +64,16 @@ interface GhzReport {
   errorDistribution?: Record<string, number> | null;
 }
 
-function ghz(
+/**
+ * Runs ghz. Asynchronously on purpose: the servers' stdout pipes (their V8 GC lines) must keep draining while
+ * ghz runs, or a full pipe blocks a server inside its GC and the measurement with it.
+ */
+async function ghz(
   port: number,
   dataFile: string,
   opts: { seconds?: number; n?: number; rps?: number },
-): GhzReport {
-  const out = execFileSync(
+): Promise<GhzReport> {
+  const { stdout: out } = await execFileAsync(
     GHZ,
     [
       '--insecure',
@@ -137,6 +144,9 @@ interface Row {
   scavengesPer1k: number;
   scavengeMsPer1k: number;
   promotedKbPerCheck: number;
+  /** Full collections in the window, and their summed pause (ms). */
+  majors: number;
+  majorMs: number;
   allowed: boolean;
 }
 
@@ -157,10 +167,10 @@ async function measure(t: Target): Promise<Row> {
   const g0 = t.gc?.snapshot();
   const c0 = cpuSeconds(t.pid);
   const t0 = process.hrtime.bigint();
-  const r = ghz(t.port, t.dataFile, { seconds: SECONDS, rps: RPS });
+  const r = await ghz(t.port, t.dataFile, { seconds: SECONDS, rps: RPS });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = cpuSeconds(t.pid) - c0;
-  // ghz ran synchronously: let the GC lines written meanwhile reach our stdout reader.
+  // Let the GC lines of the window's last moments reach our stdout reader.
   await new Promise((r) => setTimeout(r, 100));
   const gc = g0 && t.gc ? gcDelta(g0, t.gc.snapshot()) : undefined;
   // ghz -z cancels the calls in flight when time is up: at most one per worker may end in an error.
@@ -179,14 +189,16 @@ async function measure(t: Target): Promise<Row> {
     scavengesPer1k: gc ? (gc.scavenges * 1000) / checks : Number.NaN,
     scavengeMsPer1k: gc ? (gc.scavengeMs * 1000) / checks : Number.NaN,
     promotedKbPerCheck: gc ? gc.promoted / 1024 / checks : Number.NaN,
+    majors: gc ? gc.majors : Number.NaN,
+    majorMs: gc ? gc.majorMs : Number.NaN,
     allowed: t.allowed,
   };
 }
 
 /** Probe (must be allowed) and warm-up: fills the verified-chain cache (OPA: its io.jwt cache), JITs the hot path. */
-function warm(port: number, dataFile: string): boolean {
-  const probe = ghz(port, dataFile, { n: 1 });
-  ghz(port, dataFile, { n: 3000 });
+async function warm(port: number, dataFile: string): Promise<boolean> {
+  const probe = await ghz(port, dataFile, { n: 1 });
+  await ghz(port, dataFile, { n: 3000 });
   return (probe.statusCodeDistribution.OK ?? 0) === 1;
 }
 
@@ -295,7 +307,7 @@ async function startSigilTarget(
     stores.close();
     const dataFile = join(dir, 'check.json');
     writeFileSync(dataFile, JSON.stringify(checkData(token)));
-    const allowed = warm(authz, dataFile);
+    const allowed = await warm(authz, dataFile);
     return {
       target: {
         name:
@@ -356,7 +368,7 @@ async function startOpaTarget(jwks: unknown, token: string): Promise<Target> {
   };
   try {
     await waitFor(opa, /opa-authz listening/, 'opa-authz');
-    const allowed = warm(port, dataFile);
+    const allowed = await warm(port, dataFile);
     return { name: 'opa-envoy-plugin stand-in (OPA v1.22.3)', pid: opa.pid!, port, dataFile, allowed, close };
   } catch (e) {
     await close();
@@ -390,7 +402,7 @@ async function startFloorTarget(token: string, h2 = false): Promise<Target> {
   };
   try {
     await waitFor(floor, /floor listening/, 'floor server');
-    const allowed = warm(port, dataFile);
+    const allowed = await warm(port, dataFile);
     return {
       name: h2 ? 'h2 transport floor (constant answer, no work)' : 'grpc-js floor (constant answer, no work)',
       pid: floor.pid!,
@@ -455,6 +467,8 @@ async function main(): Promise<void> {
       scavengesPer1k: median(rs.map((r) => r.scavengesPer1k)),
       scavengeMsPer1k: median(rs.map((r) => r.scavengeMsPer1k)),
       promotedKbPerCheck: median(rs.map((r) => r.promotedKbPerCheck)),
+      majors: median(rs.map((r) => r.majors)),
+      majorMs: median(rs.map((r) => r.majorMs)),
       allowed: t.allowed,
     };
   });
@@ -522,7 +536,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const w = [42, 8, 8, 8, 8, 12, 6, 14, 12, 14, 14, 8];
+  const w = [42, 8, 8, 8, 8, 12, 6, 14, 12, 14, 14, 16, 8];
   const line = (c: string[]) =>
     console.log(c.map((s, i) => (i === 0 ? s.padEnd(w[i]!) : s.padStart(w[i]!))).join(' '));
   const fixed = (x: number, d: number) => (Number.isNaN(x) ? '–' : x.toFixed(d));
@@ -538,6 +552,7 @@ async function main(): Promise<void> {
     'scav./1k chk',
     'scav. ms/1k chk',
     'promoted KB/chk',
+    'full GCs (ms)',
     'allowed',
   ]);
   for (const r of rows) {
@@ -553,6 +568,7 @@ async function main(): Promise<void> {
       fixed(r.scavengesPer1k, 2),
       fixed(r.scavengeMsPer1k, 2),
       fixed(r.promotedKbPerCheck, 2),
+      Number.isNaN(r.majors) ? '–' : `${r.majors} (${r.majorMs.toFixed(1)})`,
       String(r.allowed),
     ]);
   }
