@@ -314,6 +314,11 @@ export function createCheck(o: CheckOptions): CheckFn {
         }
         if (resolved.tools.length > 0) upstream['x-sigil-tool'] = resolved.tools.join(',');
         const remove = headersToRemove(view, o, upstream);
+        // A custom decider's lists are not typed at run time: anything but an array is a policy error.
+        const listsOk =
+          (verdict.headersToRemove === undefined || Array.isArray(verdict.headersToRemove)) &&
+          (verdict.responseHeadersToAdd === undefined || Array.isArray(verdict.responseHeadersToAdd));
+        if (!listsOk) throw new AuthzError('AUTHZ_POLICY_ERROR', 'policy returned malformed header lists');
         if (verdict.headersToRemove) {
           for (const h of verdict.headersToRemove) {
             const key = String(h).toLowerCase();
@@ -324,7 +329,7 @@ export function createCheck(o: CheckOptions): CheckFn {
         const downstream: Record<string, string> = {};
         if (verdict.responseHeadersToAdd) {
           for (const h of verdict.responseHeadersToAdd)
-            addPolicyHeader(downstream, h.key, h.value, o.tokenHeader);
+            addPolicyHeader(downstream, h?.key, h?.value, o.tokenHeader);
         }
         downstream['x-sigil-decision-id'] = id;
         allowParts = {

@@ -4,7 +4,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { checkFromConfig, type DecisionSink } from '../../src/authz/index.js';
-import type { PolicyDecider } from '../../src/authz/policy-hook.js';
+import type { PolicyDecider, PolicyVerdict } from '../../src/authz/policy-hook.js';
 import type { CheckResponse } from '../../src/authz/types.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { DecisionRecord } from '../../src/ledger/record.js';
@@ -581,6 +581,21 @@ describe('authz pipeline: policy hook and ledger', () => {
     expect(a.upstream['x-bad']).toBeUndefined();
     expect(a.upstream['bad name']).toBeUndefined();
     expect(a.upstream['x-sigil-sub']).toBe(agentId('orchestrator'));
+  });
+
+  it('a policy allow with malformed header lists → deny AUTHZ_POLICY_ERROR (fail closed)', async () => {
+    for (const bad of [
+      { headersToRemove: 'authorization' },
+      { headersToRemove: 5 },
+      { responseHeadersToAdd: 'x-a: b' },
+      { responseHeadersToAdd: { key: 'x-a', value: 'b' } },
+    ]) {
+      const s = setup({}, { decide: async () => ({ allow: true, ...bad }) as unknown as PolicyVerdict });
+      const { token } = s.id.mint({ scope: ['fs.read'] });
+      expect(denied(await s.check(checkRequest(mcp('fs.read'), token))).code, JSON.stringify(bad)).toBe(
+        'AUTHZ_POLICY_ERROR',
+      );
+    }
   });
 
   it('a throwing or hanging policy → deny AUTHZ_POLICY_ERROR (fail closed)', async () => {
