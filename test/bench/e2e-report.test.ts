@@ -169,6 +169,38 @@ describe('per-CPU shares from /proc/stat', () => {
   });
 });
 
+describe('e2e report: each round', () => {
+  it('prints SIGIL’s full collections in each fixed-rate window next to that window’s p99', () => {
+    const sigilPhase = (majorGcs: number, majorGcMs: number) => ({
+      checks: 1000,
+      checkP50Ms: 1,
+      checkP99Ms: 5,
+      commits: 900,
+      commitP99Ms: 2.5,
+      perCommit: 1.1,
+      majorGcs,
+      majorGcMs,
+    });
+    const paused = round('sigil', 0, 44, 3000);
+    paused.rates = [{ ...phase(1000, 44), sigil: sigilPhase(1, 47.4) }];
+    const quiet = round('sigil', 1, 5, 3000);
+    quiet.rates = [{ ...phase(1000, 5), sigil: sigilPhase(0, 0) }];
+    const r = run([round('none', 0, 1, 8000), paused, quiet, round('opa', 0, 3, 2000)]);
+    const md = renderMarkdown(r, summarize(r), {
+      machine: 'test',
+      cpuPlan: 'split',
+      command: 'npm run bench:e2e',
+      refRate: 1000,
+      sigilRunner: 'test',
+    });
+    expect(md).toContain('| SIGIL full GCs (pause ms) at 1000 rps |');
+    expect(md).toMatch(/\| 1 \| \(b\) SIGIL, durable ledger \(sync\) \| 3000 \| 44\.0 \| 1 \(47\) \|/);
+    expect(md).toMatch(/\| 2 \| \(b\) SIGIL, durable ledger \(sync\) \| 3000 \| 5\.0 \| 0 \(0\) \|/);
+    // Rows without SIGIL's metrics (OPA, no authorizer) show a dash, not zeros.
+    expect(md).toMatch(/\| 1 \| \(c\) OPA ext_authz \(opa-envoy-plugin path\) \| 2000 \| 3\.0 \| – \|/);
+  });
+});
+
 describe('e2e sustained rate (open loop)', () => {
   it('a rung is held only with every status expected, ≥ 98 % of the rate sent and the median within bound', () => {
     const p = (o: Partial<PhaseResult>): PhaseResult => ({

@@ -479,13 +479,19 @@ export function renderMarkdown(
   }
   L.push('<details><summary>Each round (run order within a round as listed)</summary>');
   L.push('');
+  // SIGIL's full collections per fixed-rate window, from its /metrics: a round's p99 that is one pause shows here.
   L.push(
-    `| round | configuration | max rps | p99 ms at ${o.rates.join(' / ')} rps | authorizer CPU-s / 1000 req | peak RSS MiB |`,
+    `| round | configuration | max rps | p99 ms at ${o.rates.join(' / ')} rps | SIGIL full GCs (pause ms) at ${o.rates.join(' / ')} rps | authorizer CPU-s / 1000 req | peak RSS MiB |`,
   );
-  L.push('|---:|---|---:|---:|---:|---:|');
+  L.push('|---:|---|---:|---:|---:|---:|---:|');
   for (const r of run.rounds) {
+    const gcs = r.rates.some((p) => p.sigil)
+      ? r.rates
+          .map((p) => (p.sigil ? `${f(p.sigil.majorGcs, 0)} (${f(p.sigil.majorGcMs, 0)})` : '–'))
+          .join(' / ')
+      : '–';
     L.push(
-      `| ${r.round + 1} | ${CONFIG_LABEL[r.config]} | ${f(r.saturation.throughput, 0)} | ${r.rates.map((p) => f(p.p99, 1)).join(' / ')} | ` +
+      `| ${r.round + 1} | ${CONFIG_LABEL[r.config]} | ${f(r.saturation.throughput, 0)} | ${r.rates.map((p) => f(p.p99, 1)).join(' / ')} | ${gcs} | ` +
         `${r.config === 'none' ? '–' : f(cpuPer1kOf(r), 3)} | ${f(r.authzPeakRssMiB, 0)} |`,
     );
   }
