@@ -49,6 +49,16 @@ const round = (config: ConfigName, r: number, p99: number, maxRps: number): Conf
   problems: [],
 });
 
+/** The report of `r` as Markdown, with fixed header facts. */
+const markdown = (r: RunResult): string =>
+  renderMarkdown(r, summarize(r), {
+    machine: 'test',
+    cpuPlan: 'split',
+    command: 'npm run bench:e2e',
+    refRate: 1000,
+    sigilRunner: 'test',
+  });
+
 function run(rounds: ConfigRound[]): RunResult {
   return {
     options: {
@@ -157,13 +167,7 @@ describe('per-CPU shares from /proc/stat', () => {
     expect(sigil?.cpuAtMax).toEqual({ rig: { busy: 0.95, steal: 0.05 }, authz: { busy: 0.7, steal: 0 } });
     // OPA's rounds carry no shares: no figures rather than zeros.
     expect(summarize(r).find((s) => s.config === 'opa')?.cpuAtMax).toBeUndefined();
-    const md = renderMarkdown(r, summarize(r), {
-      machine: 'test',
-      cpuPlan: 'split',
-      command: 'npm run bench:e2e',
-      refRate: 1000,
-      sigilRunner: 'test',
-    });
+    const md = markdown(r);
     expect(md).toContain('| CPU 0 (rig) busy | CPU 0 steal | CPU 1 (authorizer) busy | CPU 1 steal |');
     expect(md).toMatch(/\| \(b\) SIGIL, durable ledger \(sync\) \| 95 % \| 5 % \| 70 % \| 0 % \|/);
   });
@@ -186,13 +190,7 @@ describe('e2e report: each round', () => {
     const quiet = round('sigil', 1, 5, 3000);
     quiet.rates = [{ ...phase(1000, 5), sigil: sigilPhase(0, 0) }];
     const r = run([round('none', 0, 1, 8000), paused, quiet, round('opa', 0, 3, 2000)]);
-    const md = renderMarkdown(r, summarize(r), {
-      machine: 'test',
-      cpuPlan: 'split',
-      command: 'npm run bench:e2e',
-      refRate: 1000,
-      sigilRunner: 'test',
-    });
+    const md = markdown(r);
     expect(md).toContain('| SIGIL full GCs (pause ms) at 1000 rps |');
     expect(md).toMatch(/\| 1 \| \(b\) SIGIL, durable ledger \(sync\) \| 3000 \| 44\.0 \| 1 \(47\) \|/);
     expect(md).toMatch(/\| 2 \| \(b\) SIGIL, durable ledger \(sync\) \| 3000 \| 5\.0 \| 0 \(0\) \|/);
