@@ -107,6 +107,7 @@ const outDir = resolve(
 mkdirSync(outDir, { recursive: true });
 
 const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const refRate = rates.includes(1000) ? 1000 : rates[rates.length - 1]!;
 const run = await runAll({
   paths: p,
   outDir,
@@ -125,11 +126,12 @@ const run = await runAll({
   sustainedP50Ms: 10,
   cpu: plan,
   profile: values.profile === true,
+  // The least a durable decision waits on this disk, measured in the same run (bench/lib/durable-commit.ts).
+  durableProbe: { rate: refRate, seconds: smoke ? 1 : 8 },
   log: (l) => process.stderr.write(`[bench:e2e] ${l}\n`),
 });
 
 const sum = summarize(run);
-const refRate = rates.includes(1000) ? 1000 : rates[rates.length - 1]!;
 const command = smoke ? 'npm run bench:e2e:smoke' : 'npm run bench:e2e';
 const md = renderMarkdown(run, sum, {
   machine: `${machineLine()}; load average before the run: ${loadBefore}`,

@@ -3,7 +3,14 @@
  * noisier than OPA leaves OPA "nothing added", and that round must not produce a ratio.
  */
 import { describe, expect, it } from 'vitest';
-import { addedP99Ratio, ratios, renderMarkdown, rigCeiling, summarize } from '../../bench/e2e/lib/report.js';
+import {
+  addedP99Ratio,
+  durableFloor,
+  ratios,
+  renderMarkdown,
+  rigCeiling,
+  summarize,
+} from '../../bench/e2e/lib/report.js';
 import {
   type ConfigName,
   type ConfigRound,
@@ -271,5 +278,53 @@ describe('e2e sustained rate (open loop)', () => {
     expect(
       renderMarkdown(r, sum, { machine: 'm', cpuPlan: 'p', command: 'c', refRate: 1000, sigilRunner: 'n' }),
     ).not.toContain('Sustained rate');
+  });
+});
+
+describe('e2e report: durable floor (the disk’s share of the latency budget)', () => {
+  const probe = (round: number, p99: number, rate = 1000) => ({
+    round,
+    rate,
+    seconds: 8,
+    n: 8000,
+    p50: 0.4,
+    p99,
+    p999: p99 * 2,
+    max: p99 * 3,
+    over5: 0,
+  });
+  // (a) p99 1 ms, OPA 4 ms: OPA adds 3 ms, so the budget is 0.7 × 3 = 2.1 ms in each round.
+  const rs = [
+    round('none', 0, 1, 8000),
+    round('opa', 0, 4, 2000),
+    round('none', 1, 1, 8000),
+    round('opa', 1, 4, 2000),
+  ];
+
+  it('bounds the durable p99 added by the commit p99 minus (a)’s, per round, against 0.7 × OPA’s added', () => {
+    const r = { ...run(rs), durableCommits: [probe(0, 5), probe(1, 4)] };
+    const d = durableFloor(r, 1000);
+    expect(d?.commitP99).toEqual([5, 4]);
+    expect(d?.leastAdded).toEqual([4, 3]);
+    expect(d?.budget[0]).toBeCloseTo(2.1, 10);
+    expect(d?.budget[1]).toBeCloseTo(2.1, 10);
+    const md = markdown(r);
+    expect(md).toContain('p99 4.50 ms (per round: 5.00 / 4.00)');
+    expect(md).toContain("minus (a)'s own p99: 3.50 ms (per round: 4.00 / 3.00)");
+    expect(md).toContain("budget of 0.7 × OPA's p99 added: 2.10 ms");
+    expect(md).toContain('the durable latency target is below what one LMDB commit takes');
+  });
+
+  it('says so when one commit fits in the budget', () => {
+    const md = markdown({ ...run(rs), durableCommits: [probe(0, 2), probe(1, 2.5)] });
+    expect(md).toContain('one LMDB commit fits inside the durable latency budget');
+    expect(md).not.toContain('below what one LMDB commit takes');
+  });
+
+  it('leaves the paragraph out without probes, or with probes at another rate or rounds without (a) and OPA', () => {
+    expect(durableFloor(run(rs), 1000)).toBeUndefined();
+    expect(durableFloor({ ...run(rs), durableCommits: [probe(0, 5, 500)] }, 1000)).toBeUndefined();
+    expect(durableFloor({ ...run(rs), durableCommits: [probe(2, 5)] }, 1000)).toBeUndefined();
+    expect(markdown(run(rs))).not.toContain('Durable floor');
   });
 });

@@ -124,6 +124,17 @@ describe.skipIf(missing.length > 0)('bench:e2e smoke (real Envoy, SIGIL, OPA, ve
     expect(stdout).toMatch(/\| \(b\) SIGIL, durable ledger \(sync\) \| \d+ \| \d+ \|/);
   });
 
+  it('timed raw durable LMDB commits after the round, on the ledgers’ disk, and printed the durable floor', () => {
+    // Smoke: the reference rate is the only rate, 100 writes/s for 1 s.
+    expect(result.run.durableCommits).toHaveLength(1);
+    const probe = result.run.durableCommits![0]!;
+    expect(probe).toMatchObject({ round: 0, rate: 100, seconds: 1, n: 100 });
+    expect(probe.p50).toBeGreaterThan(0);
+    expect(probe.p99).toBeGreaterThanOrEqual(probe.p50);
+    if (haveOpa)
+      expect(stdout).toMatch(/Durable floor: one LMDB commit \+ fsync on this disk.*p99 \d+\.\d\d ms/);
+  });
+
   it('prints the machine line and the SIGIL / OPA ratios', () => {
     expect(stdout).toMatch(/Machine: nproc=\d+, CPU: /);
     // Pinned runs (two or more CPUs) also show each CPU's busy and steal share at max from /proc/stat.

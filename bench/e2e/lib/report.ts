@@ -257,6 +257,49 @@ export function rigCeiling(
   };
 }
 
+/**
+ * The disk's share of the latency target, per round with a durable-commit probe: the least a durable
+ * decision adds at p99 (the probe's commit p99 minus (a)'s own p99 at `refRate`; every durable decision
+ * waits for at least one commit) against the target's budget (0.7 × OPA's p99 added). Undefined without
+ * probes, or without (a) and OPA rounds, or when the probes ran at another rate.
+ */
+export function durableFloor(
+  run: RunResult,
+  refRate: number,
+):
+  | {
+      commitP50: number;
+      commitP99: number[];
+      leastAdded: number[];
+      budget: number[];
+      rate: number;
+      seconds: number;
+    }
+  | undefined {
+  const probes = (run.durableCommits ?? []).filter((x) => x.rate === refRate);
+  const at = (c: ConfigName, round: number) => run.rounds.find((r) => r.config === c && r.round === round);
+  const commitP99: number[] = [];
+  const leastAdded: number[] = [];
+  const budget: number[] = [];
+  for (const x of probes) {
+    const none = at('none', x.round);
+    const opa = at('opa', x.round);
+    if (!none || !opa) continue;
+    commitP99.push(x.p99);
+    leastAdded.push(Math.max(0, x.p99 - p99At(none, refRate)));
+    budget.push(0.7 * (p99At(opa, refRate) - p99At(none, refRate)));
+  }
+  if (commitP99.length === 0) return undefined;
+  return {
+    commitP50: median(probes.map((x) => x.p50)),
+    commitP99,
+    leastAdded,
+    budget,
+    rate: refRate,
+    seconds: probes[0]!.seconds,
+  };
+}
+
 /** Medians over rounds of SIGIL's in-process figures at `rate`, per SIGIL configuration. */
 export function insideSigil(run: RunResult, rate: number): Array<SigilPhase & { config: ConfigName }> {
   const out: Array<SigilPhase & { config: ConfigName }> = [];
@@ -455,6 +498,24 @@ export function renderMarkdown(
           'against which the ≤ 0.7× latency target is set.',
       );
     }
+    L.push('');
+  }
+  const disk = durableFloor(run, meta.refRate);
+  if (disk) {
+    const least = median(disk.leastAdded);
+    const budget = median(disk.budget);
+    const per = (xs: number[]) => xs.map((x) => f(x)).join(' / ');
+    L.push(
+      `Durable floor: one LMDB commit + fsync on this disk, raw lmdb-js with no SIGIL code (pinned like the ` +
+        `authorizer, ${disk.rate} writes/s for ${disk.seconds} s after each round): p50 ${f(disk.commitP50)} ms, p99 ` +
+        `${f(median(disk.commitP99))} ms (per round: ${per(disk.commitP99)}). Every durable decision waits for at least ` +
+        `one such commit, so SIGIL's durable p99 added over (a) at ${meta.refRate} rps cannot be much below that p99 ` +
+        `minus (a)'s own p99: ${f(least)} ms (per round: ${per(disk.leastAdded)}), against the latency target's ` +
+        `budget of 0.7 × OPA's p99 added: ${f(budget)} ms (per round: ${per(disk.budget)}). ` +
+        (least > budget
+          ? 'On this disk the durable latency target is below what one LMDB commit takes, before any SIGIL work; the fast ledger mode does not wait for the fsync.'
+          : 'On this disk one LMDB commit fits inside the durable latency budget.'),
+    );
     L.push('');
   }
   const inside = insideSigil(run, meta.refRate);

@@ -4,10 +4,11 @@
  *   warm-up → saturation (closed loop) → each fixed rate (open loop),
  * sampling the authorizer's CPU (/proc) around every phase and checking every response's status.
  */
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LatencySummary } from '../../lib/durable-commit.js';
 import { type Case, EXPECTED_STATUS, type LoadResult, runLoad, writeTargets } from './load.js';
-import type { Proc } from './proc.js';
+import { type Proc, startProcess } from './proc.js';
 import { profileTop } from './profile.js';
 import { type CpuShare, cpuSeconds, cpuShares, cpuTicks, peakRssMiB, rssSplitMiB } from './sampler.js';
 import { type SigilFixture, sigilIssuerTokens, startSigil } from './sigil.js';
@@ -54,6 +55,12 @@ export interface RunOptions {
   cpu: CpuPlan;
   /** Profile SIGIL (node --cpu-prof) and write the steady-state hot spots next to each run. */
   profile?: boolean;
+  /**
+   * After each round, time raw lmdb-js durable commits (no SIGIL code) at `rate` writes/s for `seconds`,
+   * pinned like the authorizer, on the disk the ledgers use: the least a durable decision waits there.
+   * Only when a durable SIGIL configuration runs.
+   */
+  durableProbe?: { rate: number; seconds: number };
   /** Progress lines go here. */
   log: (line: string) => void;
 }
@@ -165,6 +172,8 @@ export interface RunResult {
   rounds: ConfigRound[];
   /** Configuration runs that could not be measured (start-up failure, crash), with the reason. */
   failures: Array<{ config: ConfigName; round: number; error: string }>;
+  /** {@link RunOptions.durableProbe}'s result per round (absent when not run or when it failed). */
+  durableCommits?: Array<LatencySummary & { round: number; rate: number; seconds: number }>;
 }
 
 interface Authorizer {
@@ -178,6 +187,7 @@ export async function runAll(o: RunOptions): Promise<RunResult> {
   const started = new Date().toISOString();
   const rounds: ConfigRound[] = [];
   const failures: RunResult['failures'] = [];
+  const durableCommits: NonNullable<RunResult['durableCommits']> = [];
   for (let r = 0; r < o.rounds; r++) {
     // Rotate the order so no configuration always runs first (cold machine) or last.
     const order = o.configs.map((_, i) => o.configs[(i + r) % o.configs.length]!);
@@ -201,9 +211,50 @@ export async function runAll(o: RunOptions): Promise<RunResult> {
           `; unexpected ${res.unexpected}${res.problems.length ? `; PROBLEMS: ${res.problems.join(' | ')}` : ''}`,
       );
     }
+    if (o.durableProbe && o.configs.some((c) => c === 'sigil' || c === 'sigil-depth3')) {
+      try {
+        const x = await probeDurableCommitsPinned(o, r, o.durableProbe);
+        durableCommits.push({ ...x, round: r, ...o.durableProbe });
+        o.log(`  durable LMDB commit (raw lmdb-js): p50 ${x.p50.toFixed(2)} ms, p99 ${x.p99.toFixed(2)} ms`);
+      } catch (e) {
+        // The probe explains a figure; losing it must not lose the round's measurements.
+        o.log(`  durable-commit probe FAILED: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
   }
   const { log: _l, paths: _p, ...options } = o;
-  return { options, started, rounds, failures };
+  return { options, started, rounds, failures, durableCommits };
+}
+
+/** Runs bench/e2e/durable-probe.ts as its own process, pinned like the authorizer; its JSON summary. */
+async function probeDurableCommitsPinned(
+  o: RunOptions,
+  round: number,
+  probe: { rate: number; seconds: number },
+): Promise<LatencySummary> {
+  const dir = join(o.outDir, `r${round + 1}-durable-probe`);
+  mkdirSync(dir, { recursive: true });
+  const proc = startProcess({
+    name: 'durable-probe',
+    cmd: process.execPath,
+    args: [
+      '--import',
+      'tsx',
+      join(o.paths.root, 'bench', 'e2e', 'durable-probe.ts'),
+      dir,
+      String(probe.rate),
+      String(probe.seconds),
+    ],
+    cpus: o.cpu.authorizer,
+    cwd: o.paths.root,
+    logFile: join(dir, 'probe.log'),
+  });
+  try {
+    const [line] = await proc.waitFor(/^\{"n":.*\}$/m, (probe.seconds + 60) * 1000);
+    return JSON.parse(line) as LatencySummary;
+  } finally {
+    await proc.stop();
+  }
 }
 
 async function runConfig(o: RunOptions, config: ConfigName, round: number): Promise<ConfigRound> {
