@@ -16,6 +16,7 @@ import {
   type ConfigRound,
   type PhaseResult,
   type RunResult,
+  rateOrder,
   rungHeld,
   SUSTAINED_SEARCH,
   searchSustained,
@@ -326,5 +327,23 @@ describe('e2e report: durable floor (the disk’s share of the latency budget)',
     expect(durableFloor({ ...run(rs), durableCommits: [probe(0, 5, 500)] }, 1000)).toBeUndefined();
     expect(durableFloor({ ...run(rs), durableCommits: [probe(2, 5)] }, 1000)).toBeUndefined();
     expect(markdown(run(rs))).not.toContain('Durable floor');
+  });
+});
+
+describe('e2e run: the fixed-rate windows’ order', () => {
+  it('rotates from round to round, so each rate takes each position once every len(rates) rounds', () => {
+    const rates = [250, 500, 1000];
+    const orders = [0, 1, 2, 3].map((r) => rateOrder(rates, r));
+    expect(orders).toEqual([
+      [250, 500, 1000],
+      [1000, 250, 500],
+      [500, 1000, 250],
+      [250, 500, 1000],
+    ]);
+    // Every round runs every rate exactly once.
+    for (const o of orders) expect([...o].sort((a, b) => a - b)).toEqual(rates);
+    // Over three rounds, 1000 rps is last, first and in the middle.
+    expect(orders.slice(0, 3).map((o) => o.indexOf(1000))).toEqual([2, 0, 1]);
+    expect(rateOrder([100], 5)).toEqual([100]);
   });
 });

@@ -348,7 +348,7 @@ export function renderMarkdown(
   L.push(
     `- Rounds: ${o.rounds}, configurations interleaved (order rotated each round), fresh processes per configuration; figures are medians over rounds. ` +
       `Per configuration: ${o.warmupS} s warm-up, ${o.saturationS} s saturation (${o.saturationWorkers} in-flight requests, closed loop), ` +
-      `${o.rateS} s at each fixed rate (${o.rates.join(', ')} rps, open loop).`,
+      `${o.rateS} s at each fixed rate (${o.rates.join(', ')} rps, open loop; their order rotated each round like the configurations).`,
   );
   L.push(
     '- Load: vegeta v12.13.0; every 10 requests: 8 allowed (`GET /tools/fs.read|web.search`), 1 forged token (expected 401), ' +
