@@ -5,7 +5,6 @@
  * (docs/authz.md §7: every header value costs SIGIL's node:http2 an external string). The stand-in answers
  * with a gRPC error, so the same run shows Envoy failing closed (503, upstream untouched).
  */
-import { request } from 'node:http';
 import { createServer, type Http2Server, type IncomingHttpHeaders } from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EnvoyProcess, startTestEnvoy } from '../support/envoy.js';
@@ -42,18 +41,10 @@ afterAll(async () => {
   await new Promise((resolve) => authz?.close(resolve));
 });
 
-function get(path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port: envoy.ports.listen, path, headers: { authorization: 'Bearer x.y.z' } },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
+async function get(path: string): Promise<number> {
+  const res = await fetch(`${envoy.url}${path}`, { headers: { authorization: 'Bearer x.y.z' } });
+  await res.arrayBuffer();
+  return res.status;
 }
 
 describe('envoy/sidecar.yaml: the Check call’s metadata', () => {

@@ -169,6 +169,10 @@ export function addedP99Ratio(
   return opaAdded > 0 ? (p99At(x, rate) - base) / opaAdded : Number.NaN;
 }
 
+/** Configuration `c`'s run in round `round`, if it was measured. */
+const roundOf = (run: RunResult, c: ConfigName, round: number): ConfigRound | undefined =>
+  run.rounds.find((r) => r.config === c && r.round === round);
+
 /** Authorizer CPU seconds per 1000 answered requests over the saturation and fixed-rate phases. */
 function cpuPer1kOf(r: ConfigRound): number {
   const ph: PhaseResult[] = [r.saturation, ...r.rates];
@@ -182,20 +186,18 @@ function cpuPer1kOf(r: ConfigRound): number {
  * median over rounds is reported, which cancels much of the drift a shared machine adds.
  */
 export function ratios(run: RunResult, refRate: number): Ratio[] {
-  const inRound = (c: ConfigName, round: number) =>
-    run.rounds.find((r) => r.config === c && r.round === round);
   const out: Ratio[] = [];
   for (const c of run.options.configs.filter((x) => x.startsWith('sigil'))) {
     const per = run.rounds
       .filter((r) => r.config === c)
       .flatMap((s) => {
-        const o = inRound('opa', s.round);
+        const o = roundOf(run, 'opa', s.round);
         if (!o) return [];
         return [
           {
             throughput: s.saturation.throughput / o.saturation.throughput,
             sustained: (s.sustained?.rps ?? Number.NaN) / (o.sustained?.rps ?? Number.NaN),
-            addedP99: addedP99Ratio(s, o, inRound('none', s.round), refRate),
+            addedP99: addedP99Ratio(s, o, roundOf(run, 'none', s.round), refRate),
             cpu: cpuPer1kOf(s) / cpuPer1kOf(o),
             rss: (s.authzPeakRssMiB ?? Number.NaN) / (o.authzPeakRssMiB ?? Number.NaN),
             anonRss: (s.authzRssEnd?.anon ?? Number.NaN) / (o.authzRssEnd?.anon ?? Number.NaN),
@@ -234,16 +236,15 @@ export function rigCeiling(
       addedP99: number[];
     }
   | undefined {
-  const at = (c: ConfigName, round: number) => run.rounds.find((r) => r.config === c && r.round === round);
   const rounds = [...new Set(run.rounds.map((r) => r.round))];
   const perRound: number[] = [];
   const sigil: number[] = [];
   const addedP99: number[] = [];
   for (const round of rounds) {
-    const floor = at('grpc-floor', round);
-    const opa = at('opa', round);
-    const s = at('sigil', round);
-    const none = at('none', round);
+    const floor = roundOf(run, 'grpc-floor', round);
+    const opa = roundOf(run, 'opa', round);
+    const s = roundOf(run, 'sigil', round);
+    const none = roundOf(run, 'none', round);
     if (floor && opa) perRound.push(floor.saturation.throughput / opa.saturation.throughput);
     if (floor && s) sigil.push(s.saturation.throughput / floor.saturation.throughput);
     if (floor && opa && none) addedP99.push(addedP99Ratio(floor, opa, none, refRate));
@@ -277,21 +278,22 @@ export function durableFloor(
     }
   | undefined {
   const probes = (run.durableCommits ?? []).filter((x) => x.rate === refRate);
-  const at = (c: ConfigName, round: number) => run.rounds.find((r) => r.config === c && r.round === round);
+  const commitP50: number[] = [];
   const commitP99: number[] = [];
   const leastAdded: number[] = [];
   const budget: number[] = [];
   for (const x of probes) {
-    const none = at('none', x.round);
-    const opa = at('opa', x.round);
+    const none = roundOf(run, 'none', x.round);
+    const opa = roundOf(run, 'opa', x.round);
     if (!none || !opa) continue;
+    commitP50.push(x.p50);
     commitP99.push(x.p99);
     leastAdded.push(Math.max(0, x.p99 - p99At(none, refRate)));
     budget.push(0.7 * (p99At(opa, refRate) - p99At(none, refRate)));
   }
   if (commitP99.length === 0) return undefined;
   return {
-    commitP50: median(probes.map((x) => x.p50)),
+    commitP50: median(commitP50),
     commitP99,
     leastAdded,
     budget,

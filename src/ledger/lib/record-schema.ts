@@ -81,11 +81,8 @@ function hop(x: unknown, i: number): RecordedHop {
     sub: assertString(o.sub, l.sub, fail, 2048),
     iss: assertString(o.iss, l.iss, fail, 2048),
     jti: assertString(o.jti, l.jti, fail, 256),
-    // The item's label (with both indices) is only spelled out for an error.
     tool_scope: assertArray(o.tool_scope, l.tool_scope, fail, (t, j) =>
-      typeof t === 'string' && t.length >= 1 && t.length <= 256
-        ? t
-        : assertString(t, `${l.tool_scope}[${j}]`, fail, 256),
+      assertString(t, `${l.tool_scope}[${j}]`, fail, 256),
     ),
     exp: assertInt(o.exp, l.exp, fail),
   };
