@@ -1,27 +1,40 @@
 # SIGIL sidecar image. Runs `sigil serve`: ext_authz gRPC on 9191, admin (metrics, readiness, dashboard) on 9190,
 # issuer HTTP/gRPC on 9180/9181 — all on loopback by default, which is what a sidecar sharing the pod's network
 # namespace with Envoy needs. Mount a volume at /var/lib/sigil for keys and the audit ledger.
+
+# Production dependencies: exactly `npm ci --omit=dev`, the install the README documents. patches/ comes first:
+# the postinstall step (patch-package, a production dependency for that reason) applies it, and fails the
+# install if the patch no longer applies; see patches/README.md. A stage of its own rather than
+# `npm prune --omit=dev` after the build: the image gets the tree a production install makes (nothing left
+# over from dev packages' install scripts), and this layer is cached until package*.json or patches/ change.
+FROM node:20-bookworm-slim AS deps
+WORKDIR /src
+COPY package.json package-lock.json ./
+COPY patches ./patches
+RUN npm ci --omit=dev --no-audit --no-fund
+
+# Build: the full install (TypeScript, Vite, React) compiles dist/; none of it goes into the image.
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-# patches/: applied by the postinstall step (patch-package); see patches/README.md.
 COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY dashboard ./dashboard
 COPY proto ./proto
-RUN npm run build && npm prune --omit=dev
+RUN npm run build
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production SIGIL_DATA=/var/lib/sigil
 WORKDIR /app
-COPY --from=build /src/package.json ./
-COPY --from=build /src/node_modules ./node_modules
+COPY --from=deps /src/package.json ./
+COPY --from=deps /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY proto ./proto
 COPY envoy ./envoy
 COPY policy ./policy
+COPY LICENSE ./
 RUN mkdir -p /var/lib/sigil && chown node:node /var/lib/sigil
 USER node
 VOLUME ["/var/lib/sigil"]
