@@ -4,7 +4,7 @@
  * meaningless at this size; what is asserted is that the harness still works end to end: every
  * configuration produced figures, every response had its expected status (allow 200, forged token
  * 401, out-of-scope tool 403), and each SIGIL ledger grew by exactly the number of requests SIGIL
- * answered. Tools come from `bash scripts/setup-tools.sh` (run by `npm test`).
+ * answered. Tools come from `bash scripts/setup-tools.sh` (run by `npm run test:bench`; CI runs it after `npm test`).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
