@@ -21,6 +21,7 @@ export type * from './api.js';
 export { buildPolicyInput, type PolicyInput, parsePathAndQuery } from './build-input.js';
 export { POLICY_ERROR_CODES, PolicyError, type PolicyErrorCode } from './errors.js';
 export { type EvaluateOptions, evaluateInput, evaluatePolicy } from './evaluate.js';
+export { isHttpLocation } from './lib/bundle-source.js';
 export {
   type BundleManifest,
   DEFAULT_ENTRYPOINT,
@@ -30,6 +31,7 @@ export {
 } from './load-bundle.js';
 export { failureVerdict, mapDecision } from './map-decision.js';
 export { PolicyEngine, type PolicyEngineOptions, type PolicyLogger } from './policy-engine.js';
+export { regoSources } from './rego-sources.js';
 
 /** The decider `createPolicyDecider` returns, with its engine so other views (admin API) can share one bundle. */
 export interface PolicyDeciderHandle extends HookDecider {

@@ -11,8 +11,13 @@ import { basename, dirname, join } from 'node:path';
 import type { Clock } from '../../lib/clock.js';
 import { systemClock } from '../../lib/clock.js';
 import type { SigilError } from '../../lib/errors.js';
-import { loadBundle, type PolicyContext, type PolicyEngine } from '../../policy/index.js';
-import { gunzipCapped, readTar } from '../../policy/lib/tar.js';
+import {
+  isHttpLocation,
+  loadBundle,
+  type PolicyContext,
+  type PolicyEngine,
+  regoSources,
+} from '../../policy/index.js';
 import type { AdminPolicy, PolicyInfo } from './deps.js';
 import { AdminApiError } from './errors.js';
 
@@ -24,13 +29,10 @@ export interface AdminPolicyOptions {
   clock?: Clock;
 }
 
-/** Most bytes of Rego sources returned. */
-const MAX_SOURCES_BYTES = 2 * 1024 * 1024;
-
 /** Wraps an engine for {@link createAdminApi}. */
 export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminPolicy {
   const clock = o.clock ?? systemClock;
-  const isHttp = /^https?:\/\//i.test(o.source);
+  const isHttp = isHttpLocation(o.source);
   // The engine does not time-stamp loads; the API records when it first saw each revision / error.
   let seenRev: string | undefined;
   let seenAt: number | undefined;
@@ -59,14 +61,7 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
       if (statSync(o.source).size > 64 * 1024 * 1024) return undefined;
       const bytes = readFileSync(o.source);
       if (createHash('sha256').update(bytes).digest('hex') !== sha) return undefined;
-      const files: Record<string, string> = {};
-      let total = 0;
-      for (const [path, body] of readTar(gunzipCapped(bytes, 64 * 1024 * 1024))) {
-        if (!path.endsWith('.rego')) continue;
-        total += body.length;
-        if (total > MAX_SOURCES_BYTES) break;
-        files[path] = body.toString('utf8');
-      }
+      const files = regoSources(bytes);
       sourcesFor = { sha, files };
       return files;
     } catch {
