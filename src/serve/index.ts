@@ -1,5 +1,6 @@
 /** `sigil serve`'s composition root. Nothing but the CLI and tests import this module. */
 export { ledgerSink } from './ledger-sink.js';
+export { createPolicyDecider, type PolicyDeciderDeps, policyEngineOptions } from './policy-options.js';
 export {
   type AdminHandlers,
   type RunningSigil,

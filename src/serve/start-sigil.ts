@@ -17,8 +17,8 @@ import type { SigilConfig } from '../config/index.js';
 import { type RunningIssuer, startIssuer } from '../issuer/index.js';
 import { type MerkleLog, openAuditLog } from '../ledger/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
-import { createPolicyDecider } from '../policy/index.js';
 import { ledgerSink } from './ledger-sink.js';
+import { createPolicyDecider } from './policy-options.js';
 
 /** Optional parts of {@link startSigil}. */
 export interface StartSigilDeps {
