@@ -1,4 +1,5 @@
 /** `sigil serve`'s composition root. Nothing but the CLI and tests import this module. */
+export { dashboardFromConfig } from './dashboard-options.js';
 export { ledgerSink } from './ledger-sink.js';
 export { createPolicyDecider, type PolicyDeciderDeps, policyEngineOptions } from './policy-options.js';
 export {
