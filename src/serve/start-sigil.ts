@@ -5,8 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Logger, pino } from 'pino';
-import { createMetrics, type SigilMetrics } from '../admin/metrics.js';
-import { type AdminServer, startAdminServer } from '../admin/server.js';
+import { type AdminServer, createMetrics, type SigilMetrics, startAdminServer } from '../admin/index.js';
 import type { DecisionEvent } from '../authz/check.js';
 import { checkFromConfig } from '../authz/create-check.js';
 import { startH2AuthzServer } from '../authz/h2/start-h2-server.js';

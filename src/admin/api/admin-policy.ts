@@ -107,12 +107,11 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
         );
       }
       // Same validation as hot reload; a PolicyError (POLICY_BUNDLE_INVALID, POLICY_BUILTIN_MISSING…) goes back as is.
-      await loadBundle(bundle, { entrypoint: o.entrypoint });
+      const { sha256: sha } = await loadBundle(bundle, { entrypoint: o.entrypoint });
       const tmp = join(dirname(o.source), `.${basename(o.source)}.${randomBytes(6).toString('hex')}.upload`);
       writeFileSync(tmp, bundle, { mode: 0o600 });
       renameSync(tmp, o.source);
       await engine.refresh();
-      const sha = createHash('sha256').update(bundle).digest('hex');
       if (engine.bundle?.sha256 !== sha) {
         const err = engine.lastLoadError;
         if (err) throw err;
