@@ -38,9 +38,9 @@ export interface DashboardApiOptions {
 }
 
 /**
- * Creates the mounted handler. When a policy bundle is configured, the policy view gets its own PolicyEngine on the
- * same bundle source (same loader, same evaluator, same hot reload as the Check path) because serve's decider
- * exposes only `decide`; uploads are written to that source, so the Check path's engine reloads them too.
+ * Creates the mounted handler. With `policy`, the policy view runs its own PolicyEngine on that bundle source (same
+ * loader, evaluator and hot reload as the Check path); uploads are written to the source, so the Check path's
+ * engine reloads them too.
  */
 export async function dashboardApi(options: DashboardApiOptions): Promise<AdminApiHandler> {
   const { logger, listen } = options;
