@@ -14,7 +14,6 @@ export {
   startPolicyDecider,
   toHookVerdict,
 } from './hook-decider.js';
-export { isHttpLocation } from './lib/bundle-source.js';
 export {
   type BundleManifest,
   DEFAULT_ENTRYPOINT,

@@ -86,7 +86,7 @@ export class PolicyEngine {
   private readonly metrics: Metrics;
   private readonly logger: PolicyLogger;
   private readonly clock: Clock;
-  private readonly source: BundleSource;
+  private readonly fetcher: BundleSource;
   private stopWatching: (() => void) | undefined;
   private inFlight: Promise<boolean> | undefined;
   private again = false;
@@ -96,7 +96,7 @@ export class PolicyEngine {
     this.metrics = metricsFor(o.registry ?? defaultRegistry);
     this.logger = o.logger ?? silentLogger;
     this.clock = o.clock ?? systemClock;
-    this.source = bundleSource({
+    this.fetcher = bundleSource({
       location: o.source,
       ...(o.maxBundleBytes !== undefined ? { maxBundleBytes: o.maxBundleBytes } : {}),
       ...(o.httpTimeoutMs !== undefined ? { httpTimeoutMs: o.httpTimeoutMs } : {}),
@@ -110,16 +110,21 @@ export class PolicyEngine {
   static async start(options: PolicyEngineOptions): Promise<PolicyEngine> {
     const engine = new PolicyEngine(options);
     await engine.refresh();
-    engine.stopWatching = watchSource(engine.source, () => void engine.refresh(), {
+    engine.stopWatching = watchSource(engine.fetcher, () => void engine.refresh(), {
       intervalMs: options.pollIntervalMs ?? 10_000,
       watchFiles: options.watchFiles !== false,
     });
     return engine;
   }
 
+  /** The bundle location: a file path or an http(s) URL. */
+  get source(): string {
+    return this.o.source;
+  }
+
   /** True when the source is an http(s) URL. */
   get isHttp(): boolean {
-    return this.source.isHttp;
+    return this.fetcher.isHttp;
   }
 
   /** The bundle in force. */
@@ -187,7 +192,7 @@ export class PolicyEngine {
   private async refreshOnce(): Promise<boolean> {
     let bytes: Uint8Array | undefined;
     try {
-      bytes = await this.source.fetch(this.current !== undefined);
+      bytes = await this.fetcher.fetch(this.current !== undefined);
     } catch (e) {
       this.fail(
         e instanceof PolicyError ? e : new PolicyError('POLICY_BUNDLE_UNAVAILABLE', describeThrown(e), e),

@@ -10,7 +10,9 @@ import {
 } from '../policy/index.js';
 
 /** The engine options `sigil.policy` describes; undefined when `sigil.policy.bundle` is not set. */
-export function policyEngineOptions(config: SigilConfig): PolicyEngineOptions | undefined {
+export function policyEngineOptions(
+  config: SigilConfig,
+): (PolicyEngineOptions & { entrypoint: string }) | undefined {
   const p = config.policy;
   if (!p.bundle) return undefined;
   return {

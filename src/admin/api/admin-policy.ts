@@ -11,20 +11,12 @@ import { basename, dirname, join } from 'node:path';
 import type { Clock } from '../../lib/clock.js';
 import { systemClock } from '../../lib/clock.js';
 import type { SigilError } from '../../lib/errors.js';
-import {
-  isHttpLocation,
-  loadBundle,
-  type PolicyContext,
-  type PolicyEngine,
-  regoSources,
-} from '../../policy/index.js';
+import { loadBundle, type PolicyContext, type PolicyEngine, regoSources } from '../../policy/index.js';
 import type { AdminPolicy, PolicyInfo } from './deps.js';
 import { AdminApiError } from './errors.js';
 
-/** Where the bundle comes from. */
+/** Options of {@link adminPolicy}; the bundle's location is the engine's `source`. */
 export interface AdminPolicyOptions {
-  /** `sigil.policy.bundle`: file path or http(s) URL. */
-  source: string;
   entrypoint: string;
   clock?: Clock;
 }
@@ -32,7 +24,8 @@ export interface AdminPolicyOptions {
 /** Wraps an engine for {@link createAdminApi}. */
 export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminPolicy {
   const clock = o.clock ?? systemClock;
-  const isHttp = isHttpLocation(o.source);
+  const source = engine.source;
+  const isHttp = engine.isHttp;
   // The engine does not time-stamp loads; the API records when it first saw each revision / error.
   let seenRev: string | undefined;
   let seenAt: number | undefined;
@@ -58,8 +51,8 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
     if (isHttp || !sha) return undefined;
     if (sourcesFor?.sha === sha) return sourcesFor.files;
     try {
-      if (statSync(o.source).size > 64 * 1024 * 1024) return undefined;
-      const bytes = readFileSync(o.source);
+      if (statSync(source).size > 64 * 1024 * 1024) return undefined;
+      const bytes = readFileSync(source);
       if (createHash('sha256').update(bytes).digest('hex') !== sha) return undefined;
       const files = regoSources(bytes);
       sourcesFor = { sha, files };
@@ -71,7 +64,7 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
 
   const info = (): PolicyInfo => {
     observe();
-    const out: PolicyInfo = { entrypoint: o.entrypoint, source: o.source };
+    const out: PolicyInfo = { entrypoint: o.entrypoint, source };
     if (engine.revision !== undefined) out.revision = engine.revision;
     if (seenAt !== undefined) out.loadedAt = seenAt;
     if (seenErr) out.lastError = { code: seenErr.code, message: seenErr.message, at: seenErrAt };
@@ -108,9 +101,9 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
       }
       // Same validation as hot reload; a PolicyError (POLICY_BUNDLE_INVALID, POLICY_BUILTIN_MISSING…) goes back as is.
       const { sha256: sha } = await loadBundle(bundle, { entrypoint: o.entrypoint });
-      const tmp = join(dirname(o.source), `.${basename(o.source)}.${randomBytes(6).toString('hex')}.upload`);
+      const tmp = join(dirname(source), `.${basename(source)}.${randomBytes(6).toString('hex')}.upload`);
       writeFileSync(tmp, bundle, { mode: 0o600 });
-      renameSync(tmp, o.source);
+      renameSync(tmp, source);
       await engine.refresh();
       if (engine.bundle?.sha256 !== sha) {
         const err = engine.lastLoadError;

@@ -6,17 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import type { MerkleLog } from '../../ledger/index.js';
 import type { Clock } from '../../lib/clock.js';
-import {
-  DEFAULT_ENTRYPOINT,
-  PolicyEngine,
-  type PolicyEngineOptions,
-  type PolicyLogger,
-} from '../../policy/index.js';
+import type { PolicyEngine } from '../../policy/index.js';
 import { adminLedger } from './admin-ledger.js';
 import { adminPolicy } from './admin-policy.js';
 import { adminTokens, type InspectOptions } from './admin-tokens.js';
 import { type AdminApiHandler, createAdminApi } from './create-admin-api.js';
-import type { AdminPolicy } from './deps.js';
 
 /** What the dashboard API serves and how (src/serve maps `sigil.admin`, `sigil.validator`, `sigil.policy` here). */
 export interface DashboardApiOptions {
@@ -26,23 +20,23 @@ export interface DashboardApiOptions {
   listen: string;
   /** Admin server URL, for the log line; optional. */
   adminUrl?: string;
-  logger: PolicyLogger;
+  /** Where the token and listen warnings go (pino-compatible). */
+  logger: { warn(obj: object, msg?: string): void };
   ledger: MerkleLog;
   /** The trust store and limits Check verifies with, for the token inspector. */
   tokens: Omit<InspectOptions, 'clock'>;
-  /** The bundle the policy view runs (its own engine); absent = no policy view. */
-  policy?: PolicyEngineOptions;
+  /**
+   * The engine the policy view shows, evaluates with and uploads to (the Check path's own, so an upload is in
+   * force for Checks when it answers), and its entrypoint; absent = no policy view. The caller closes the engine.
+   */
+  policy?: { engine: PolicyEngine; entrypoint: string };
   clock?: Clock;
   /** Built dashboard directory (default: found next to the package); `null` serves no UI. */
   dashboardDir?: string | null;
 }
 
-/**
- * Creates the mounted handler. With `policy`, the policy view runs its own PolicyEngine on that bundle source (same
- * loader, evaluator and hot reload as the Check path); uploads are written to the source, so the Check path's
- * engine reloads them too.
- */
-export async function dashboardApi(options: DashboardApiOptions): Promise<AdminApiHandler> {
+/** Creates the mounted handler. */
+export function dashboardApi(options: DashboardApiOptions): AdminApiHandler {
   const { logger, listen } = options;
   let adminToken = options.adminToken;
   if (adminToken === undefined) {
@@ -60,17 +54,9 @@ export async function dashboardApi(options: DashboardApiOptions): Promise<AdminA
     );
   }
   const clock = options.clock ? { clock: options.clock } : {};
-  let policy: AdminPolicy | undefined;
-  let engine: PolicyEngine | undefined;
-  if (options.policy) {
-    engine = await PolicyEngine.start({ ...options.policy, logger, ...clock });
-    policy = adminPolicy(engine, {
-      source: options.policy.source,
-      entrypoint: options.policy.entrypoint ?? DEFAULT_ENTRYPOINT,
-      ...clock,
-    });
-  }
-  const api = createAdminApi({
+  const p = options.policy;
+  const policy = p && adminPolicy(p.engine, { entrypoint: p.entrypoint, ...clock });
+  return createAdminApi({
     adminToken,
     ledger: adminLedger(options.ledger),
     tokens: adminTokens({ ...options.tokens, ...clock }),
@@ -78,10 +64,4 @@ export async function dashboardApi(options: DashboardApiOptions): Promise<AdminA
     ...(options.dashboardDir !== undefined ? { dashboardDir: options.dashboardDir } : {}),
     ...clock,
   });
-  const close = api.close;
-  api.close = () => {
-    close();
-    void engine?.close();
-  };
-  return api;
 }

@@ -32,7 +32,7 @@ export interface BundleSource {
 }
 
 /** True when `location` names an http(s) bundle server rather than a file. */
-export function isHttpLocation(location: string): boolean {
+function isHttpLocation(location: string): boolean {
   return /^https?:\/\//i.test(location);
 }
 
