@@ -23,11 +23,11 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { loadConfig } from '../src/config/index.js';
+import { freePorts } from '../src/demo/index.js';
 import { openIssuerStores } from '../src/issuer/open-stores.js';
 import { IssuerService, LOCAL_OPERATOR } from '../src/issuer/service.js';
 import { MerkleLog } from '../src/ledger/index.js';
 import type { DecisionRecord } from '../src/ledger/record.js';
-import { freePorts } from '../src/serve/free-port.js';
 import { GC_TRACE_FLAG, GcTrace, gcDelta } from './lib/gc-trace.js';
 
 const ROOT = resolve(import.meta.dirname, '..');

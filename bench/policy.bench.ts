@@ -19,12 +19,12 @@ import { loadConfig } from '../src/config/index.js';
 import { frozenClock } from '../src/lib/clock.js';
 import {
   buildPolicyInput,
-  createPolicyDecider,
   evaluatePolicy,
   loadBundle,
   type PolicyContext,
   PolicyEngine,
 } from '../src/policy/index.js';
+import { createPolicyDecider } from '../src/serve/index.js';
 import { checkRequest, toolsCall } from '../test/support/check-request.js';
 import { agentId, testIdentity } from '../test/support/identity.js';
 import { memorySink } from '../test/support/memory-sink.js';

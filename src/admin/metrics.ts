@@ -66,28 +66,18 @@ export function createMetrics(o: MetricsOptions = {}): SigilMetrics {
     help: '1 when keys, trust bundle and ledger are open.',
     registers: [registry],
   });
-  if (o.ledgerSize) {
-    const size = o.ledgerSize;
+  // Sizes read at scrape time, so the hot path never touches them.
+  const sizeGauge = (name: string, help: string, size: () => number) =>
     new Gauge({
-      name: 'sigil_ledger_entries',
-      help: 'Entries in the audit ledger.',
+      name,
+      help,
       registers: [registry],
       collect() {
         this.set(size());
       },
     });
-  }
-  if (o.cacheSize) {
-    const size = o.cacheSize;
-    new Gauge({
-      name: 'sigil_chain_cache_entries',
-      help: 'Verified chains currently cached.',
-      registers: [registry],
-      collect() {
-        this.set(size());
-      },
-    });
-  }
+  if (o.ledgerSize) sizeGauge('sigil_ledger_entries', 'Entries in the audit ledger.', o.ledgerSize);
+  if (o.cacheSize) sizeGauge('sigil_chain_cache_entries', 'Verified chains currently cached.', o.cacheSize);
   const ledgerCommitSeconds = new Histogram({
     name: 'sigil_ledger_commit_duration_seconds',
     help: 'Audit ledger group commits: time from submitting the batch to LMDB until it was durable (fsync included in sync mode).',

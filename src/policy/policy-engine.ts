@@ -1,18 +1,15 @@
 /**
- * The running policy: holds the bundle in force, reloads it from a file (fs.watch + mtime/size polling) or an HTTP
- * bundle server (ETag polling with If-None-Match, as OPA's bundle plugin does: OPA docs "Management APIs → Bundles"),
- * and swaps atomically. A new bundle is built and validated completely before it replaces the old one; a broken one
+ * The running policy: holds the bundle in force, reloads it when its source (./lib/bundle-source.ts: a file or an
+ * HTTP bundle server) changes, and swaps atomically. A new bundle is built and validated completely before it replaces the old one; a broken one
  * keeps the previous bundle, is logged with its error code, and increments `sigil_policy_load_errors_total`.
  * Before the first good bundle every decision is a deny with POLICY_NOT_LOADED (fail closed).
  */
-import { type FSWatcher, watch } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname } from 'node:path';
 import { Counter, register as defaultRegistry, type Registry } from 'prom-client';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { PolicyContext, PolicyVerdict } from './api.js';
 import { PolicyError } from './errors.js';
 import { evaluatePolicy } from './evaluate.js';
+import { type BundleSource, bundleSource, watchSource } from './lib/bundle-source.js';
 import { startWorkerEvaluator } from './lib/worker-evaluator.js';
 import { describeThrown, type LoadBundleOptions, loadBundle, type PolicyBundle } from './load-bundle.js';
 import { failureVerdict } from './map-decision.js';
@@ -89,19 +86,21 @@ export class PolicyEngine {
   private readonly metrics: Metrics;
   private readonly logger: PolicyLogger;
   private readonly clock: Clock;
-  private timer: NodeJS.Timeout | undefined;
-  private watcher: FSWatcher | undefined;
+  private readonly fetcher: BundleSource;
+  private stopWatching: (() => void) | undefined;
   private inFlight: Promise<boolean> | undefined;
   private again = false;
   private closed = false;
-  /** File source: last seen mtime/size; HTTP source: last ETag. */
-  private fileStamp = '';
-  private etag: string | undefined;
 
   private constructor(private readonly o: PolicyEngineOptions) {
     this.metrics = metricsFor(o.registry ?? defaultRegistry);
     this.logger = o.logger ?? silentLogger;
     this.clock = o.clock ?? systemClock;
+    this.fetcher = bundleSource({
+      location: o.source,
+      ...(o.maxBundleBytes !== undefined ? { maxBundleBytes: o.maxBundleBytes } : {}),
+      ...(o.httpTimeoutMs !== undefined ? { httpTimeoutMs: o.httpTimeoutMs } : {}),
+    });
   }
 
   /**
@@ -111,13 +110,21 @@ export class PolicyEngine {
   static async start(options: PolicyEngineOptions): Promise<PolicyEngine> {
     const engine = new PolicyEngine(options);
     await engine.refresh();
-    engine.schedule();
+    engine.stopWatching = watchSource(engine.fetcher, () => void engine.refresh(), {
+      intervalMs: options.pollIntervalMs ?? 10_000,
+      watchFiles: options.watchFiles !== false,
+    });
     return engine;
+  }
+
+  /** The bundle location: a file path or an http(s) URL. */
+  get source(): string {
+    return this.o.source;
   }
 
   /** True when the source is an http(s) URL. */
   get isHttp(): boolean {
-    return /^https?:\/\//i.test(this.o.source);
+    return this.fetcher.isHttp;
   }
 
   /** The bundle in force. */
@@ -185,7 +192,7 @@ export class PolicyEngine {
   private async refreshOnce(): Promise<boolean> {
     let bytes: Uint8Array | undefined;
     try {
-      bytes = this.isHttp ? await this.fetchHttp() : await this.readFileIfChanged();
+      bytes = await this.fetcher.fetch(this.current !== undefined);
     } catch (e) {
       this.fail(
         e instanceof PolicyError ? e : new PolicyError('POLICY_BUNDLE_UNAVAILABLE', describeThrown(e), e),
@@ -252,112 +259,10 @@ export class PolicyEngine {
     );
   }
 
-  private async readFileIfChanged(): Promise<Uint8Array | undefined> {
-    let st: import('node:fs').BigIntStats;
-    try {
-      st = await stat(this.o.source, { bigint: true });
-    } catch (e) {
-      throw new PolicyError(
-        'POLICY_BUNDLE_UNAVAILABLE',
-        `bundle file ${this.o.source}: ${describeThrown(e)}`,
-        e,
-      );
-    }
-    // Nanosecond mtime + size + inode: an unchanged stamp means the same file (and the same verdict on it).
-    const stamp = `${st.mtimeNs}:${st.size}:${st.ino}`;
-    if (stamp === this.fileStamp) return undefined;
-    this.fileStamp = stamp;
-    const max = this.o.maxBundleBytes ?? 32 * 1024 * 1024;
-    if (st.size > BigInt(max))
-      throw new PolicyError(
-        'POLICY_BUNDLE_INVALID',
-        `bundle file is ${st.size} bytes, over the ${max}-byte cap`,
-      );
-    const bytes = await readFile(this.o.source).catch((e: unknown) => {
-      throw new PolicyError(
-        'POLICY_BUNDLE_UNAVAILABLE',
-        `bundle file ${this.o.source}: ${describeThrown(e)}`,
-        e,
-      );
-    });
-    return bytes;
-  }
-
-  private async fetchHttp(): Promise<Uint8Array | undefined> {
-    const headers: Record<string, string> = { accept: 'application/gzip, application/octet-stream' };
-    if (this.etag && this.current) headers['if-none-match'] = this.etag;
-    let res: Response;
-    try {
-      res = await fetch(this.o.source, {
-        headers,
-        signal: AbortSignal.timeout(this.o.httpTimeoutMs ?? 10_000),
-        redirect: 'follow',
-      });
-    } catch (e) {
-      throw new PolicyError(
-        'POLICY_BUNDLE_UNAVAILABLE',
-        `bundle server ${this.o.source}: ${describeThrown(e)}`,
-        e,
-      );
-    }
-    if (res.status === 304) return undefined;
-    if (res.status !== 200) {
-      await res.body?.cancel();
-      throw new PolicyError(
-        'POLICY_BUNDLE_UNAVAILABLE',
-        `bundle server ${this.o.source} answered HTTP ${res.status}`,
-      );
-    }
-    const max = this.o.maxBundleBytes ?? 32 * 1024 * 1024;
-    const declared = Number(res.headers.get('content-length') ?? '0');
-    if (declared > max) {
-      await res.body?.cancel();
-      throw new PolicyError(
-        'POLICY_BUNDLE_INVALID',
-        `bundle of ${declared} bytes exceeds the ${max}-byte cap`,
-      );
-    }
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    if (res.body) {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-        size += chunk.length;
-        if (size > max)
-          throw new PolicyError('POLICY_BUNDLE_INVALID', `bundle body exceeds the ${max}-byte cap`);
-        chunks.push(chunk);
-      }
-    }
-    const etag = res.headers.get('etag');
-    this.etag = etag ?? undefined;
-    return Buffer.concat(chunks);
-  }
-
-  private schedule(): void {
-    const every = this.o.pollIntervalMs ?? 10_000;
-    this.timer = setInterval(() => void this.refresh(), every);
-    this.timer.unref();
-    if (!this.isHttp && this.o.watchFiles !== false) {
-      // Watch the directory, not the file: an atomic rename replaces the inode and would orphan a file watch.
-      try {
-        const name = basename(this.o.source);
-        this.watcher = watch(dirname(this.o.source), { persistent: false }, (_event, file) => {
-          if (file === null || file === name) void this.refresh();
-        });
-        this.watcher.on('error', () => {
-          this.watcher?.close();
-          this.watcher = undefined; // polling still covers changes
-        });
-      } catch {
-        // Directory missing or watch unsupported: polling covers it.
-      }
-    }
-  }
-
   /** Stops polling and watching. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    this.watcher?.close();
+    this.stopWatching?.();
     await this.inFlight?.catch(() => undefined);
     await this.current?.close?.();
   }

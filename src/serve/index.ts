@@ -1,5 +1,10 @@
-/** `sigil serve`'s composition root. Nothing but the CLI and tests import this module. */
+/**
+ * `sigil serve`'s composition root and its config → options mapping (library modules never read SigilConfig).
+ * Imported by the CLI, the demo, tests and benchmarks.
+ */
+export { dashboardFromConfig } from './dashboard-options.js';
 export { ledgerSink } from './ledger-sink.js';
+export { createPolicyDecider, type PolicyDeciderDeps, policyEngineOptions } from './policy-options.js';
 export {
   type AdminHandlers,
   type RunningSigil,

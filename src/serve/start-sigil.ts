@@ -5,9 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Logger, pino } from 'pino';
-import { dashboardApi } from '../admin/api/dashboard-api.js';
-import { createMetrics, type SigilMetrics } from '../admin/metrics.js';
-import { type AdminServer, startAdminServer } from '../admin/server.js';
+import { type AdminServer, createMetrics, type SigilMetrics, startAdminServer } from '../admin/index.js';
 import type { DecisionEvent } from '../authz/check.js';
 import { checkFromConfig } from '../authz/create-check.js';
 import { startH2AuthzServer } from '../authz/h2/start-h2-server.js';
@@ -17,8 +15,9 @@ import type { SigilConfig } from '../config/index.js';
 import { type RunningIssuer, startIssuer } from '../issuer/index.js';
 import { type MerkleLog, openAuditLog } from '../ledger/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
-import { createPolicyDecider } from '../policy/index.js';
+import { dashboardFromConfig } from './dashboard-options.js';
 import { ledgerSink } from './ledger-sink.js';
+import { createPolicyDecider } from './policy-options.js';
 
 /** Optional parts of {@link startSigil}. */
 export interface StartSigilDeps {
@@ -29,7 +28,7 @@ export interface StartSigilDeps {
   /**
    * Builds the admin handlers once the ledger and trust store are open. Called with the running parts;
    * each returned handler is mounted in order (and its `close()`, if any, runs on shutdown).
-   * Default: the dashboard API (src/admin/api dashboardApi).
+   * Default: the dashboard API (./dashboard-options.ts dashboardFromConfig).
    */
   adminHandlers?: (parts: SigilParts) => AdminHandlers | Promise<AdminHandlers>;
   /** Longest wait for in-flight Checks on close(), ms (default 5000). */
@@ -164,7 +163,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     const parts: SigilParts = { config, logger, metrics, issuer, ledger: log, policy };
     const handlers = deps.adminHandlers
       ? await deps.adminHandlers(parts)
-      : [await dashboardApi({ ...parts, adminUrl: admin.url }, { clock })];
+      : [await dashboardFromConfig({ ...parts, adminUrl: admin.url }, { clock })];
     for (const h of handlers) {
       admin.mount(h);
       if (h.close) cleanup.push(() => h.close?.());

@@ -3,15 +3,10 @@
  * allowed — when the binary is missing the test fails and says to run scripts/setup-tools.sh.
  */
 import { existsSync } from 'node:fs';
-import {
-  type EnvoyPorts,
-  type EnvoyProcess,
-  envoyBinary,
-  startEnvoy,
-} from '../../src/serve/envoy-process.js';
+import { type EnvoyPorts, type EnvoyProcess, envoyBinary, startEnvoy } from '../../src/demo/index.js';
 import { freePorts } from './ports.js';
 
-export type { EnvoyProcess } from '../../src/serve/envoy-process.js';
+export type { EnvoyProcess } from '../../src/demo/index.js';
 
 /**
  * Starts Envoy in front of `authzPort` (SIGIL) and `upstreamPort` (the agent) on fresh ports; `config` picks

@@ -1,2 +1,2 @@
 /** Free ports for tests (re-exported from the serve module the demo uses too). */
-export { freePorts } from '../../src/serve/free-port.js';
+export { freePorts } from '../../src/demo/index.js';

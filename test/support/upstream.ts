@@ -1,2 +1,2 @@
 /** The echo upstream (what the agent behind Envoy saw), shared with `sigil demo`. */
-export { type EchoUpstream, type SeenRequest, startEchoUpstream } from '../../src/serve/echo-upstream.js';
+export { type EchoUpstream, type SeenRequest, startEchoUpstream } from '../../src/demo/index.js';

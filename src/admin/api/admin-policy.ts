@@ -11,26 +11,21 @@ import { basename, dirname, join } from 'node:path';
 import type { Clock } from '../../lib/clock.js';
 import { systemClock } from '../../lib/clock.js';
 import type { SigilError } from '../../lib/errors.js';
-import { loadBundle, type PolicyContext, type PolicyEngine } from '../../policy/index.js';
-import { gunzipCapped, readTar } from '../../policy/lib/tar.js';
+import { loadBundle, type PolicyContext, type PolicyEngine, regoSources } from '../../policy/index.js';
 import type { AdminPolicy, PolicyInfo } from './deps.js';
 import { AdminApiError } from './errors.js';
 
-/** Where the bundle comes from. */
+/** Options of {@link adminPolicy}; the bundle's location is the engine's `source`. */
 export interface AdminPolicyOptions {
-  /** `sigil.policy.bundle`: file path or http(s) URL. */
-  source: string;
   entrypoint: string;
   clock?: Clock;
 }
 
-/** Most bytes of Rego sources returned. */
-const MAX_SOURCES_BYTES = 2 * 1024 * 1024;
-
 /** Wraps an engine for {@link createAdminApi}. */
 export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminPolicy {
   const clock = o.clock ?? systemClock;
-  const isHttp = /^https?:\/\//i.test(o.source);
+  const source = engine.source;
+  const isHttp = engine.isHttp;
   // The engine does not time-stamp loads; the API records when it first saw each revision / error.
   let seenRev: string | undefined;
   let seenAt: number | undefined;
@@ -56,17 +51,10 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
     if (isHttp || !sha) return undefined;
     if (sourcesFor?.sha === sha) return sourcesFor.files;
     try {
-      if (statSync(o.source).size > 64 * 1024 * 1024) return undefined;
-      const bytes = readFileSync(o.source);
+      if (statSync(source).size > 64 * 1024 * 1024) return undefined;
+      const bytes = readFileSync(source);
       if (createHash('sha256').update(bytes).digest('hex') !== sha) return undefined;
-      const files: Record<string, string> = {};
-      let total = 0;
-      for (const [path, body] of readTar(gunzipCapped(bytes, 64 * 1024 * 1024))) {
-        if (!path.endsWith('.rego')) continue;
-        total += body.length;
-        if (total > MAX_SOURCES_BYTES) break;
-        files[path] = body.toString('utf8');
-      }
+      const files = regoSources(bytes);
       sourcesFor = { sha, files };
       return files;
     } catch {
@@ -76,7 +64,7 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
 
   const info = (): PolicyInfo => {
     observe();
-    const out: PolicyInfo = { entrypoint: o.entrypoint, source: o.source };
+    const out: PolicyInfo = { entrypoint: o.entrypoint, source };
     if (engine.revision !== undefined) out.revision = engine.revision;
     if (seenAt !== undefined) out.loadedAt = seenAt;
     if (seenErr) out.lastError = { code: seenErr.code, message: seenErr.message, at: seenErrAt };
@@ -112,12 +100,11 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
         );
       }
       // Same validation as hot reload; a PolicyError (POLICY_BUNDLE_INVALID, POLICY_BUILTIN_MISSING…) goes back as is.
-      await loadBundle(bundle, { entrypoint: o.entrypoint });
-      const tmp = join(dirname(o.source), `.${basename(o.source)}.${randomBytes(6).toString('hex')}.upload`);
+      const { sha256: sha } = await loadBundle(bundle, { entrypoint: o.entrypoint });
+      const tmp = join(dirname(source), `.${basename(source)}.${randomBytes(6).toString('hex')}.upload`);
       writeFileSync(tmp, bundle, { mode: 0o600 });
-      renameSync(tmp, o.source);
+      renameSync(tmp, source);
       await engine.refresh();
-      const sha = createHash('sha256').update(bundle).digest('hex');
       if (engine.bundle?.sha256 !== sha) {
         const err = engine.lastLoadError;
         if (err) throw err;

@@ -11,7 +11,16 @@ import { AdminApiError } from './errors.js';
 import { bearerOf, cookieOf, credentialMatches, SESSION_COOKIE, SessionStore } from './lib/auth.js';
 import { EventStreams } from './lib/events.js';
 import { buildGraph, type GraphData } from './lib/graph.js';
-import { qInt, qString, qTime, readBody, readJsonObject, sendError, sendJson } from './lib/http.js';
+import {
+  mediaType,
+  qInt,
+  qString,
+  qTime,
+  readBody,
+  readJsonObject,
+  sendError,
+  sendJson,
+} from './lib/http.js';
 import { RecentDecisions } from './lib/recent.js';
 import { defaultDashboardDir, StaticFiles } from './lib/static.js';
 
@@ -180,10 +189,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
     '/api/policy/bundle': {
       POST: async (req, res) => {
         if (!deps.policy) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the policy engine is not available');
-        const type = String(req.headers['content-type'] ?? '')
-          .split(';')[0]!
-          .trim()
-          .toLowerCase();
+        const type = mediaType(req);
         if (!['application/gzip', 'application/x-gzip', 'application/octet-stream'].includes(type)) {
           throw new AdminApiError(
             'ADMIN_UNSUPPORTED_MEDIA_TYPE',

@@ -4,7 +4,7 @@ export { adminLedger } from './admin-ledger.js';
 export { type AdminPolicyOptions, adminPolicy } from './admin-policy.js';
 export { adminTokens, type InspectOptions } from './admin-tokens.js';
 export { type AdminApiHandler, createAdminApi } from './create-admin-api.js';
-export { type DashboardApiOptions, type DashboardParts, dashboardApi } from './dashboard-api.js';
+export { type DashboardApiOptions, dashboardApi } from './dashboard-api.js';
 export type {
   AdminApiDeps,
   AdminLedger,

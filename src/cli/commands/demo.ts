@@ -1,6 +1,6 @@
 /** `sigil demo`: Envoy + SIGIL + a demo agent, allowed and denied calls, the ledger root and a verified receipt. */
 import type { Command } from 'commander';
-import { runDemo } from '../../serve/run-demo.js';
+import { runDemo } from '../../demo/index.js';
 import { runCommand } from '../context.js';
 
 /** Registers `sigil demo`. */

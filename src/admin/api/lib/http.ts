@@ -71,13 +71,17 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks);
 }
 
-/** Reads and parses a JSON object body (content-type must be JSON). */
-export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
-  const type = String(req.headers['content-type'] ?? '')
+/** The request's media type: `content-type` without parameters, lower-cased ('' when absent). */
+export function mediaType(req: IncomingMessage): string {
+  return String(req.headers['content-type'] ?? '')
     .split(';')[0]!
     .trim()
     .toLowerCase();
-  if (type !== 'application/json') {
+}
+
+/** Reads and parses a JSON object body (content-type must be JSON). */
+export async function readJsonObject(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  if (mediaType(req) !== 'application/json') {
     throw new AdminApiError('ADMIN_UNSUPPORTED_MEDIA_TYPE', 'content-type must be application/json');
   }
   const raw = await readBody(req, limit);

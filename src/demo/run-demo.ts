@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../config/index.js';
-import { LOCAL_OPERATOR } from '../issuer/service.js';
+import { LOCAL_OPERATOR } from '../issuer/index.js';
 import { openCheckpoint, verifyInclusion } from '../ledger/index.js';
 import { SigilError } from '../lib/errors.js';
+import { startSigil } from '../serve/index.js';
 import { startEchoUpstream } from './echo-upstream.js';
 import { startEnvoy } from './envoy-process.js';
 import { freePorts } from './free-port.js';
-import { startSigil } from './start-sigil.js';
 
 /** Stable codes of the demo itself. */
 export type DemoErrorCode = 'DEMO_ENVOY_UNAVAILABLE' | 'DEMO_FAILED';

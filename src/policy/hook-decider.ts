@@ -1,0 +1,120 @@
+/**
+ * The policy step as the authz pipeline's hook (src/authz/policy-hook.ts PolicyDecider, structurally): builds
+ * `input.sigil` from the hook's context, decides with a {@link PolicyEngine}, and maps the verdict back.
+ */
+import type {
+  HeaderEntry,
+  HookContext,
+  HookDecider,
+  HookVerdict,
+  PolicyContext,
+  PolicyVerdict,
+  SigilPolicyInput,
+} from './api.js';
+import { PolicyEngine, type PolicyEngineOptions } from './policy-engine.js';
+
+/** The decider {@link hookDecider} returns, with its engine so other views (admin API) can share one bundle. */
+export interface PolicyDeciderHandle extends HookDecider {
+  /** The engine behind the decider: `bundle`, `lastLoadError`, `refresh()` for the policy view and uploads. */
+  readonly engine: PolicyEngine;
+}
+
+/** `input.sigil` from the authz hook's context (docs/policy.md §3). */
+export function sigilInputFromHook(ctx: HookContext): SigilPolicyInput {
+  const tools = [...ctx.tools];
+  const c = ctx.chain;
+  if (!c) {
+    return {
+      valid: false,
+      code: ctx.publicRoute ? 'AUTHZ_PUBLIC_ROUTE' : 'AUTHZ_NO_CHAIN',
+      hops: [],
+      tools,
+      public_route: ctx.publicRoute,
+    };
+  }
+  return {
+    valid: true,
+    code: 'OK',
+    sub: c.sub,
+    iss: c.iss,
+    task_id: c.task_id,
+    ...(tools.length === 1 ? { tool: tools[0] } : {}),
+    tools,
+    tool_scope: [...c.tool_scope],
+    depth: c.depth,
+    exp: c.exp,
+    hops: c.hops.map((h) => ({
+      sub: h.sub,
+      iss: h.iss,
+      jti: h.jti,
+      tool_scope: [...h.tool_scope],
+      exp: h.exp,
+    })),
+    public_route: ctx.publicRoute,
+  };
+}
+
+/** Joins repeated header values (RFC 9110 §5.3) for the hook's single-valued header map. */
+function headerRecord(list: HeaderEntry[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { key, value } of list) {
+    const k = key.toLowerCase();
+    out[k] = out[k] === undefined ? value : `${out[k]}, ${value}`;
+  }
+  return out;
+}
+
+function flatMetadata(m: Record<string, unknown>): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(m)) {
+    out[k] = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : JSON.stringify(v);
+  }
+  return out;
+}
+
+/** Maps a native verdict onto the authz hook's verdict shape. */
+export function toHookVerdict(v: PolicyVerdict): HookVerdict {
+  const out: HookVerdict = { allow: v.allowed, policyRev: v.revision };
+  if (v.headers.length > 0) {
+    out.headers = headerRecord(v.headers);
+    out.headerList = v.headers;
+  }
+  if (v.dynamicMetadata) out.dynamicMetadata = flatMetadata(v.dynamicMetadata);
+  if (v.allowed) {
+    if (v.requestHeadersToRemove.length > 0) out.headersToRemove = v.requestHeadersToRemove;
+    if (v.responseHeadersToAdd.length > 0) out.responseHeadersToAdd = v.responseHeadersToAdd;
+    return out;
+  }
+  out.code = v.code;
+  out.reason = v.code === 'POLICY_DENIED' ? 'denied by policy' : `policy step failed (${v.code})`;
+  out.httpStatus = v.httpStatus;
+  if (v.body !== undefined) out.body = v.body;
+  return out;
+}
+
+/** Wraps an engine as the authz hook. */
+export function hookDecider(engine: PolicyEngine): PolicyDeciderHandle {
+  return {
+    engine,
+    async decide(ctx: HookContext): Promise<HookVerdict> {
+      const native: PolicyContext = {
+        checkRequest: ctx.request as Record<string, unknown>,
+        sigil: sigilInputFromHook(ctx),
+      };
+      const nowMs = ctx.nowMs;
+      return toHookVerdict(engine.decide(native, { nowMs: () => nowMs }));
+    },
+    get revision() {
+      return engine.revision;
+    },
+    close: () => engine.close(),
+  };
+}
+
+/**
+ * Starts an engine on `options.source` and wraps it as the authz hook. Resolves even when the first load fails
+ * (decisions then deny with POLICY_NOT_LOADED until a good bundle appears).
+ */
+export async function startPolicyDecider(options: PolicyEngineOptions): Promise<PolicyDeciderHandle> {
+  return hookDecider(await PolicyEngine.start(options));
+}

@@ -1,0 +1,51 @@
+/** `sigil.admin`, `sigil.validator` and `sigil.policy` → the dashboard API `sigil serve` mounts on the admin server. */
+import { type AdminApiHandler, dashboardApi } from '../admin/api/index.js';
+import type { Clock } from '../lib/clock.js';
+import { PolicyEngine } from '../policy/index.js';
+import { policyEngineOptions } from './policy-options.js';
+import type { SigilParts } from './start-sigil.js';
+
+/**
+ * Starts the dashboard API for the running parts. The policy view uses the Check path's engine, so what it shows,
+ * evaluates and uploads is the policy in force; only when the decider was replaced (tests, embedding) does it get
+ * an engine of its own on the configured bundle, closed with the handler.
+ */
+export async function dashboardFromConfig(
+  parts: Pick<SigilParts, 'config' | 'logger' | 'ledger' | 'issuer' | 'policy'> & { adminUrl?: string },
+  o: { clock?: Clock } = {},
+): Promise<AdminApiHandler> {
+  const { config } = parts;
+  const clock = o.clock ? { clock: o.clock } : {};
+  const options = policyEngineOptions(config);
+  const decider = parts.policy && 'engine' in parts.policy ? parts.policy.engine : undefined;
+  let own: PolicyEngine | undefined;
+  let engine: PolicyEngine | undefined;
+  if (options) {
+    if (decider instanceof PolicyEngine) engine = decider;
+    else engine = own = await PolicyEngine.start({ ...options, logger: parts.logger, ...clock });
+  }
+  const api = dashboardApi({
+    ...(config.admin.token !== undefined ? { adminToken: config.admin.token } : {}),
+    listen: config.admin.listen,
+    ...(parts.adminUrl !== undefined ? { adminUrl: parts.adminUrl } : {}),
+    logger: parts.logger,
+    ledger: parts.ledger,
+    tokens: {
+      trust: parts.issuer.stores.trust,
+      maxChainDepth: config.validator.max_chain_depth,
+      maxTtl: config.issuer.max_ttl,
+      clockSkew: config.validator.clock_skew,
+    },
+    ...(engine && options ? { policy: { engine, entrypoint: options.entrypoint } } : {}),
+    ...clock,
+  });
+  if (own) {
+    const close = api.close;
+    const engineOwned = own;
+    api.close = () => {
+      close();
+      void engineOwned.close();
+    };
+  }
+  return api;
+}

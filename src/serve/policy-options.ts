@@ -1,0 +1,53 @@
+/** `sigil.policy` → the policy engine's options, and the policy step `sigil serve` runs. */
+import type { Registry } from 'prom-client';
+import type { SigilConfig } from '../config/index.js';
+import type { Clock } from '../lib/clock.js';
+import {
+  type PolicyDeciderHandle,
+  type PolicyEngineOptions,
+  type PolicyLogger,
+  startPolicyDecider,
+} from '../policy/index.js';
+
+/** The engine options `sigil.policy` describes; undefined when `sigil.policy.bundle` is not set. */
+export function policyEngineOptions(
+  config: SigilConfig,
+): (PolicyEngineOptions & { entrypoint: string }) | undefined {
+  const p = config.policy;
+  if (!p.bundle) return undefined;
+  return {
+    source: p.bundle,
+    entrypoint: p.entrypoint,
+    pollIntervalMs: p.poll_interval * 1000,
+    evalTimeoutMs: p.eval_timeout_ms,
+    isolation: p.isolation,
+  };
+}
+
+/** Dependencies of {@link createPolicyDecider}. */
+export interface PolicyDeciderDeps {
+  logger?: PolicyLogger;
+  registry?: Registry;
+  clock?: Clock;
+  /** Overrides `sigil.policy.poll_interval` (seconds) in milliseconds — tests use a short one. */
+  pollIntervalMs?: number;
+}
+
+/**
+ * The policy step for `sigil serve`: undefined when `sigil.policy.bundle` is not set (the pipeline then runs its
+ * built-in TBIT-only policy), else a decider backed by a hot-reloaded OPA Wasm bundle.
+ */
+export async function createPolicyDecider(
+  config: SigilConfig,
+  deps: PolicyDeciderDeps = {},
+): Promise<PolicyDeciderHandle | undefined> {
+  const options = policyEngineOptions(config);
+  if (!options) return undefined;
+  return startPolicyDecider({
+    ...options,
+    ...(deps.pollIntervalMs !== undefined ? { pollIntervalMs: deps.pollIntervalMs } : {}),
+    ...(deps.logger ? { logger: deps.logger } : {}),
+    ...(deps.registry ? { registry: deps.registry } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+}
