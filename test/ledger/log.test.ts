@@ -189,7 +189,7 @@ describe('appends', () => {
     const first = Promise.all(data.slice(0, 2000).map((d) => log.append(d)));
     // Kill the worker while its first job is queued or running.
     await new Promise((r) => setImmediate(r));
-    await (log as unknown as { hasher: { close(): Promise<void> } }).hasher.close();
+    await (log as unknown as { commit: { hasher: { close(): Promise<void> } } }).commit.hasher.close();
     expect(await first).toEqual(data.slice(0, 2000).map((_, i) => i));
     await Promise.all(data.slice(2000).map((d) => log.append(d)));
     expect(Buffer.from(log.root()).equals(Buffer.from(rootOf(data)))).toBe(true);
