@@ -15,10 +15,11 @@ import type { PolicyDecider } from '../authz/policy-hook.js';
 import { type AuthzServer, startAuthzServer } from '../authz/server.js';
 import type { SigilConfig } from '../config/index.js';
 import { type RunningIssuer, startIssuer } from '../issuer/index.js';
-import { type MerkleLog, openAuditLog } from '../ledger/index.js';
+import type { MerkleLog } from '../ledger/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { createPolicyDecider } from '../policy/index.js';
 import { ledgerSink } from './ledger-sink.js';
+import { openAuditLog } from './open-audit-log.js';
 
 /** Optional parts of {@link startSigil}. */
 export interface StartSigilDeps {
@@ -142,10 +143,9 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     const policy =
       deps.policy ?? (await createPolicyDecider(config, { logger, registry: metrics.registry, clock }));
     if (policy?.close) cleanup.push(() => policy.close?.());
-    const origin = config.audit.origin ?? `${config.issuer.spiffe_trust_domain}/sigil/audit`;
     const { check, chains } = checkFromConfig(config, {
       trust: issuer.stores.trust,
-      ledger: ledgerSink(log, origin),
+      ledger: ledgerSink(log, log.origin),
       clock,
       ...(policy ? { policy } : {}),
       onDecision: observe(metrics, logger),

@@ -5,7 +5,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
 import {
   LedgerError,
   leafHash,
@@ -17,7 +16,6 @@ import {
   verifyProofBundle,
 } from '../../src/ledger/index.js';
 import { hashThreadByDefault } from '../../src/ledger/lib/tree-hasher.js';
-import { openAuditLog } from '../../src/ledger/open-audit-log.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
 import { bytesOf, record, tempDir } from './helpers.js';
 
@@ -138,26 +136,6 @@ describe('appends', () => {
     const ro = await MerkleLog.open(`${t.dir}/on`, { readOnly: true, hashThread: true });
     expect(ro.hashThread).toBe(false);
     await ro.close();
-  });
-
-  it('audit.hash_thread reaches the log: auto = the default, on, off', async () => {
-    const got: Record<string, boolean> = {};
-    for (const v of ['auto', 'on', 'off'] as const) {
-      const config = loadConfig({
-        env: {},
-        overrides: { data_dir: `${t.dir}/${v}`, audit: { hash_thread: v } },
-      });
-      const log = await openAuditLog(config, { checkpointIntervalSec: 0 });
-      got[v] = log.hashThread;
-      await log.close();
-    }
-    expect(got).toEqual({ auto: availableParallelism() > 1, on: true, off: false });
-    expect(() => loadConfig({ env: {}, overrides: { audit: { hash_thread: 'yes' } } })).toThrow(
-      expect.objectContaining({
-        code: 'CONFIG_INVALID',
-        message: expect.stringContaining('sigil.audit.hash_thread'),
-      }),
-    );
   });
 
   it('long runs hashed on the tree hasher thread give the same tree and rows as hashing on the main thread', async () => {
