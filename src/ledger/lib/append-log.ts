@@ -58,7 +58,7 @@ export class AppendLog {
   readonly origin: string;
   readonly durability: 'sync' | 'fast';
   readonly readOnly: boolean;
-  protected readonly store: LogStore;
+  private readonly store: LogStore;
   protected readonly postings: PostingIndex;
   private readonly tree: TreeState;
   private readonly commit: GroupCommit;
