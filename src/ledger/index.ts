@@ -14,6 +14,5 @@ export {
   type MerkleLogOptions,
   type SignedCheckpoint,
 } from './merkle-log.js';
-export { openAuditLog } from './open-audit-log.js';
 export { loadOrCreateSigner, type NoteSigner, noteSigner, signNote } from './sign-note.js';
 export { type VerifyOptions, type VerifyProblem, type VerifyReport, verifyLog } from './verify-log.js';

@@ -13,10 +13,11 @@ import type { PolicyDecider } from '../authz/policy-hook.js';
 import { type AuthzServer, startAuthzServer } from '../authz/server.js';
 import type { SigilConfig } from '../config/index.js';
 import { type RunningIssuer, startIssuer } from '../issuer/index.js';
-import { type MerkleLog, openAuditLog } from '../ledger/index.js';
+import type { MerkleLog } from '../ledger/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { dashboardFromConfig } from './dashboard-options.js';
 import { ledgerSink } from './ledger-sink.js';
+import { openAuditLog } from './open-audit-log.js';
 import { createPolicyDecider } from './policy-options.js';
 
 /** Optional parts of {@link startSigil}. */
@@ -141,10 +142,9 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     const policy =
       deps.policy ?? (await createPolicyDecider(config, { logger, registry: metrics.registry, clock }));
     if (policy?.close) cleanup.push(() => policy.close?.());
-    const origin = config.audit.origin ?? `${config.issuer.spiffe_trust_domain}/sigil/audit`;
     const { check, chains } = checkFromConfig(config, {
       trust: issuer.stores.trust,
-      ledger: ledgerSink(log, origin),
+      ledger: ledgerSink(log, log.origin),
       clock,
       ...(policy ? { policy } : {}),
       onDecision: observe(metrics, logger),

@@ -5,7 +5,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
 import {
   LedgerError,
   leafHash,
@@ -17,7 +16,6 @@ import {
   verifyProofBundle,
 } from '../../src/ledger/index.js';
 import { hashThreadByDefault } from '../../src/ledger/lib/tree-hasher.js';
-import { openAuditLog } from '../../src/ledger/open-audit-log.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
 import { bytesOf, record, tempDir } from './helpers.js';
 
@@ -140,26 +138,6 @@ describe('appends', () => {
     await ro.close();
   });
 
-  it('audit.hash_thread reaches the log: auto = the default, on, off', async () => {
-    const got: Record<string, boolean> = {};
-    for (const v of ['auto', 'on', 'off'] as const) {
-      const config = loadConfig({
-        env: {},
-        overrides: { data_dir: `${t.dir}/${v}`, audit: { hash_thread: v } },
-      });
-      const log = await openAuditLog(config, { checkpointIntervalSec: 0 });
-      got[v] = log.hashThread;
-      await log.close();
-    }
-    expect(got).toEqual({ auto: availableParallelism() > 1, on: true, off: false });
-    expect(() => loadConfig({ env: {}, overrides: { audit: { hash_thread: 'yes' } } })).toThrow(
-      expect.objectContaining({
-        code: 'CONFIG_INVALID',
-        message: expect.stringContaining('sigil.audit.hash_thread'),
-      }),
-    );
-  });
-
   it('long runs hashed on the tree hasher thread give the same tree and rows as hashing on the main thread', async () => {
     const data = Array.from({ length: 2500 }, (_, i) => bytesOf(`t${i}`));
     const roots: string[][] = [];
@@ -189,7 +167,7 @@ describe('appends', () => {
     const first = Promise.all(data.slice(0, 2000).map((d) => log.append(d)));
     // Kill the worker while its first job is queued or running.
     await new Promise((r) => setImmediate(r));
-    await (log as unknown as { hasher: { close(): Promise<void> } }).hasher.close();
+    await (log as unknown as { commit: { hasher: { close(): Promise<void> } } }).commit.hasher.close();
     expect(await first).toEqual(data.slice(0, 2000).map((_, i) => i));
     await Promise.all(data.slice(2000).map((d) => log.append(d)));
     expect(Buffer.from(log.root()).equals(Buffer.from(rootOf(data)))).toBe(true);

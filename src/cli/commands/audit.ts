@@ -4,15 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import {
-  b64encode,
-  hex,
-  LedgerError,
-  type MerkleLog,
-  openAuditLog,
-  verifyProofBundle,
-} from '../../ledger/index.js';
+import { b64encode, hex, LedgerError, type MerkleLog, verifyProofBundle } from '../../ledger/index.js';
 import { verifyLog } from '../../ledger/verify-log.js';
+import { openAuditLog } from '../../serve/open-audit-log.js';
 import { cliConfig, runCommand } from '../context.js';
 
 function int(name: string, min = 0): (v: string) => number {

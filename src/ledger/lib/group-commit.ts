@@ -1,0 +1,428 @@
+/**
+ * Group commit (docs/ledger.md §Durability, §3): concurrent appends join one batch, submitted as one
+ * LMDB transaction on the next turn together with the derived data that is due (node rows, index
+ * postings); leaf hashes are computed after the submit, overlapping the commit and fsync, on the tree
+ * hasher's thread for long runs. Owns the durable and assigned sizes and their reload after a failed
+ * commit. Knows entry bytes and generic index keys only.
+ */
+import { LedgerError } from '../errors.js';
+import { HASH_LEN } from './hash.js';
+import { entryAt, type LogStore, MAX_ENTRIES, readSize, readSizeLenient } from './log-store.js';
+import { nodeHashLeaf, utf8Bytes } from './node-hash.js';
+import type { Posting } from './pending-index.js';
+import type { IndexKey, PostingIndex } from './posting-index.js';
+import type { TreeHasher } from './tree-hasher.js';
+import type { TreeState } from './tree-state.js';
+import { readWatermark } from './watermark.js';
+
+/** Emitted after entries became durable (per committed batch). */
+export interface AppendEvent {
+  /** First new index. */
+  first: number;
+  /** New log size (last new index + 1). */
+  size: number;
+  /**
+   * Seconds from handing the batch to LMDB until its appends resolved (commit, plus the fsync in `sync`
+   * mode): the wait group commit adds to every append of the batch.
+   */
+  seconds: number;
+}
+
+/** An appended entry's index and RFC 6962 leaf hash. */
+export interface AppendedLeaf {
+  index: number;
+  /** RFC 6962 leaf hash of the stored bytes. */
+  leafHash: Uint8Array;
+}
+
+/** Settings and parts of a {@link GroupCommit}. */
+export interface GroupCommitOptions {
+  store: LogStore;
+  tree: TreeState;
+  postings: PostingIndex;
+  durability: 'sync' | 'fast';
+  readOnly: boolean;
+  /** Largest number of appends in one transaction. */
+  maxBatch: number;
+  /** The index keys of a stored entry, to re-derive pending postings at load (undefined: not indexed). */
+  keysOf?: (entry: Buffer) => IndexKey[] | undefined;
+}
+
+interface Waiter {
+  /** Called with the entry index, or with index and leaf hash when `leaf` is set. */
+  resolve: (v: number | AppendedLeaf) => void;
+  reject: (e: unknown) => void;
+  leaf: boolean;
+}
+
+interface Batch {
+  epoch: number;
+  start: number;
+  /** Entry bytes, or text (UTF-8 encoded at flush). */
+  entries: Array<Uint8Array | string>;
+  waiters: Waiter[];
+  /** The stored bytes, from submit until the leaves are hashed. */
+  values?: Buffer[];
+  /** Leaf hashes, once computed (after submit). */
+  leaves?: Buffer[];
+  /** Called once {@link Batch.leaves} is set, when its commit handler is waiting for them. */
+  onHashed?: () => void;
+}
+
+/**
+ * Derived data (index postings, node rows) is stored once this many entries are pending… (bounds the
+ * work of re-deriving it at open)
+ */
+const DERIVED_FLUSH_ENTRIES = 4096;
+/** …or the oldest pending one is this old (ms), with the next commit; and on settle/close. */
+const DERIVED_FLUSH_MS = 2000;
+/**
+ * Runs of at least this many entries are hashed on the tree hasher's thread; shorter ones (the Check
+ * path's usual 1-2 decisions per commit) cost less to hash here than to hand over.
+ */
+const OFF_THREAD_MIN = 16;
+/** …and at most this many bytes (the job's offsets are uint32; a huge run is rare enough to do here). */
+const OFF_THREAD_MAX_BYTES = 64 * 1024 * 1024;
+
+/** Records a submitted batch's leaf hashes (its bytes are released then) and wakes its commit handler. */
+function setLeaves(batch: Batch, leaves: Buffer[]): Buffer[] {
+  batch.leaves = leaves;
+  batch.values = undefined;
+  batch.onHashed?.();
+  return leaves;
+}
+
+/** The leaf hashes of a submitted batch, computed here once if nobody did yet. */
+function leavesOf(batch: Batch): Buffer[] {
+  return batch.leaves ?? setLeaves(batch, (batch.values ?? []).map(nodeHashLeaf));
+}
+
+/** Number of frontier merges appending leaf `index` causes: its trailing 1-bits. */
+function mergesAt(index: number): number {
+  let n = 0;
+  for (let at = index; at % 2 === 1; at = (at - 1) / 2) n++;
+  return n;
+}
+
+/** The writer of one log: batches, commits, hashing hand-off, failure reload, append events. */
+export class GroupCommit {
+  /** Durable (resolved) size. */
+  committed = 0;
+  /** Next index to assign (≥ committed; the difference is in flight). */
+  assigned = 0;
+  /** Set by close, or when state cannot be reloaded after a failed commit: no more appends. */
+  closed = false;
+  /** The worker thread hashing large runs (writable logs with `hashThread`). */
+  hasher: TreeHasher | undefined;
+  /** Batches handed to LMDB whose leaves are not in the tree yet (hashed after submit). */
+  private hashQueue: Batch[] = [];
+  private hashScheduled = false;
+  /** The batches of the tree hasher's job in flight. */
+  private job: Batch[] | undefined;
+  private open: Batch | undefined;
+  private epoch = 0;
+  private inflight = new Set<Promise<void>>();
+  private listeners = new Set<(e: AppendEvent) => void>();
+
+  constructor(private readonly o: GroupCommitOptions) {}
+
+  /**
+   * Loads size, tree and pending postings from disk (after open, or after a failed commit). Batches
+   * still queued for hashing get their leaves (their commit handlers wait for them) but are not filed:
+   * what of them committed is re-derived from the file.
+   * @throws LedgerError `LEDGER_CORRUPT`.
+   */
+  load(checkHashes: boolean): void {
+    const { store, tree } = this.o;
+    store.env.resetReadTxn();
+    const size = readSize(store);
+    const stored = readWatermark(store.meta.get('tree'), size);
+    if (stored === undefined) throw new LedgerError('LEDGER_CORRUPT', 'ledger tree watermark is invalid');
+    for (const b of this.hashQueue) leavesOf(b);
+    this.hashQueue = [];
+    tree.load(stored, size, (i) => entryAt(store, i), checkHashes);
+    this.committed = size;
+    this.assigned = size;
+    this.o.postings.rebuild(size, this.o.keysOf);
+  }
+
+  /** Best-effort load of a damaged log (verify only): a size, and no tree or postings in memory. */
+  loadLenient(): void {
+    try {
+      this.load(false);
+    } catch {
+      const size = readSizeLenient(this.o.store);
+      this.committed = size;
+      this.assigned = size;
+      this.o.tree.reset();
+      this.o.postings.pending.clear();
+    }
+  }
+
+  /** Why this log takes no writes (closed, read-only), or undefined when it does. */
+  writeError(): LedgerError | undefined {
+    if (this.closed) return new LedgerError('LEDGER_CLOSED', 'ledger is closed');
+    if (this.o.readOnly) return new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger opened read-only');
+    return undefined;
+  }
+
+  /**
+   * Queues one entry (bytes, or text stored as UTF-8) with its index keys in the open batch; resolves
+   * with its index (`leaf`: and leaf hash) once durable. Its hashes are computed after the batch is
+   * handed to LMDB (docs/ledger.md §3, deferred tree).
+   */
+  append(
+    data: Uint8Array | string,
+    keys: IndexKey[] | undefined,
+    leaf: boolean,
+  ): Promise<number | AppendedLeaf> {
+    const refused = this.writeError();
+    if (refused) return Promise.reject(refused);
+    if (this.assigned >= MAX_ENTRIES)
+      return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger is full (2^32 - 1 entries)'));
+    const batch = this.openBatch();
+    const index = this.assigned++;
+    batch.entries.push(data);
+    if (keys) this.o.postings.pending.add(index, keys, performance.now());
+    const p = new Promise<number | AppendedLeaf>((resolve, reject) => {
+      (batch as Batch).waiters.push({ resolve, reject, leaf });
+    });
+    if (batch.entries.length >= this.o.maxBatch) this.flushOpen(false);
+    return p;
+  }
+
+  /**
+   * Subscribes to durable appends. Returns an unsubscribe function. Listeners run synchronously after
+   * the batch's promises resolve; exceptions they throw are ignored.
+   */
+  onAppend(listener: (e: AppendEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: AppendEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch {
+        /* a listener must not break the log */
+      }
+    }
+  }
+
+  /** Resolves when every append made so far has settled, with the deferred derived data stored. */
+  async settled(): Promise<void> {
+    // Stores the deferred postings and node rows too (an empty batch carries them when nothing else
+    // is queued). Two rounds: the tree nodes of the appends submitted in the first are computed after
+    // their submit, so the second stores them.
+    for (let round = 0; round < 2; round++) {
+      const due = this.o.postings.pending.size > 0 || this.o.tree.submitted < this.assigned;
+      if (due && !this.closed && !this.o.readOnly) this.openBatch();
+      this.flushOpen(true);
+      while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    }
+  }
+
+  /** The batch new appends join (opened on demand, submitted on the next `setImmediate`). */
+  private openBatch(): Batch {
+    let batch = this.open;
+    if (!batch) {
+      batch = { epoch: this.epoch, start: this.assigned, entries: [], waiters: [] };
+      this.open = batch;
+      setImmediate(() => this.flushOpen(false));
+    }
+    return batch;
+  }
+
+  /**
+   * Submits the open batch as one transaction; with it, the node rows of the tree hashed so far (the
+   * previous batches) with `meta.tree`, and the deferred index postings when they are due (or
+   * `withIndex`: settle/close) with `meta.indexed`.
+   */
+  private flushOpen(withIndex: boolean): void {
+    const batch = this.open;
+    if (!batch) return;
+    this.open = undefined;
+    const { store, tree: state, postings: index } = this.o;
+    const end = batch.start + batch.entries.length;
+    // Normally a no-op: the previous batch was hashed while its transaction committed.
+    this.hashQueued();
+    const tree = state.size;
+    const now = performance.now();
+    // Node rows go in bulk, like the postings: most of a row's rewrites never reach the disk.
+    const nodeRows =
+      tree > state.submitted &&
+      (withIndex ||
+        tree - state.submitted >= DERIVED_FLUSH_ENTRIES ||
+        now - state.submittedAt >= DERIVED_FLUSH_MS)
+        ? state.rows.take()
+        : undefined;
+    // Every appended entry so far is below `end`, so the snapshot is all pending postings.
+    const postings: Posting[] | undefined =
+      withIndex || index.pending.due(now, DERIVED_FLUSH_ENTRIES, DERIVED_FLUSH_MS)
+        ? index.pending.snapshot(end)
+        : undefined;
+    const values: Buffer[] = new Array(batch.entries.length);
+    const submitted = now;
+    let written: Promise<boolean>;
+    try {
+      // The whole batch is conditional on meta.size's version being the batch start: if an earlier
+      // batch failed, this one cannot commit on top of a tree it did not extend (fail closed).
+      written = store.meta.ifVersion('size', batch.start, () => {
+        for (let i = 0; i < batch.entries.length; i++) {
+          const e = batch.entries[i] as Uint8Array | string;
+          // A copy: the caller may reuse its buffer once append() returns.
+          const value = typeof e === 'string' ? utf8Bytes(e) : Buffer.from(e);
+          store.entries.put(batch.start + i, value);
+          values[i] = value;
+        }
+        // The rows snapshot is exactly the node rows of the tree of size `tree` (earlier transactions
+        // stored the rows they took); stored with its watermark.
+        if (nodeRows) {
+          for (const [k, row] of nodeRows.rows) store.nodes.put(k, row);
+          store.meta.put('tree', tree);
+        }
+        if (postings) index.write(postings, end);
+        store.meta.put('size', end, end);
+      });
+    } catch (e) {
+      written = Promise.reject(e);
+    }
+    if (nodeRows) {
+      state.submitted = tree;
+      state.submittedAt = now;
+    }
+    // The hashes of this batch are computed on the next turn, after lmdb-js has closed the batch (its
+    // own setImmediate was queued by the first put): hashing overlaps the commit and fsync instead of
+    // delaying them. The rows go with a later transaction (docs/ledger.md §3).
+    batch.values = values;
+    if (batch.entries.length > 0) this.hashQueue.push(batch);
+    else batch.leaves = [];
+    if (!this.hashScheduled && this.hashQueue.length > 0) {
+      this.hashScheduled = true;
+      setImmediate(() => {
+        this.hashScheduled = false;
+        this.hashQueued();
+      });
+    }
+    // separateFlushed: the write promise resolves at commit and carries `flushed`, which resolves once
+    // THIS transaction is fsynced (lmdb-js overlappingSync flushes after the commit, off the write lock).
+    const flushed = (written as Promise<boolean> & { flushed?: PromiseLike<unknown> }).flushed;
+    const done = written
+      .then(async (ok) => {
+        if (!ok)
+          throw new LedgerError('LEDGER_COMMIT_FAILED', `batch at ${batch.start} lost its commit guard`);
+        if (this.o.durability === 'sync') await (flushed ?? store.env.flushed);
+        // root(size) must be answerable for every durable size: wait for this batch's hashes. (After a
+        // reload the tree was rebuilt from the file; the batch still gets its leaf hashes, for the waiters.)
+        await this.whenHashed(batch);
+        if (batch.epoch === this.epoch && nodeRows) state.rows.stored(nodeRows.gen);
+        this.committed = Math.max(this.committed, end);
+        if (postings) index.stored(end);
+        const leaves = leavesOf(batch);
+        for (let i = 0; i < batch.waiters.length; i++) {
+          const w = batch.waiters[i] as Waiter;
+          const index = batch.start + i;
+          w.resolve(w.leaf ? { index, leafHash: new Uint8Array(leaves[i] as Buffer) } : index);
+        }
+        this.emit({ first: batch.start, size: end, seconds: (performance.now() - submitted) / 1000 });
+      })
+      .catch((e: unknown) => this.failBatch(batch, e))
+      .finally(() => {
+        this.inflight.delete(done);
+      });
+    this.inflight.add(done);
+  }
+
+  /**
+   * Hashes the queued batches and adds them to the in-memory tree: a long run on the tree hasher's
+   * thread (one job at a time; the next starts when it returns), a short one here and now.
+   */
+  private hashQueued(): void {
+    const q = this.hashQueue;
+    if (q.length === 0 || this.job) return;
+    this.hashQueue = [];
+    let count = 0;
+    let bytes = 0;
+    for (const b of q) {
+      count += b.entries.length;
+      for (const v of b.values ?? []) bytes += v.length;
+    }
+    const hasher = this.hasher;
+    if (!hasher?.ok || count < OFF_THREAD_MIN || bytes > OFF_THREAD_MAX_BYTES) {
+      for (const batch of q) for (const leaf of leavesOf(batch)) this.o.tree.extend(leaf);
+      return;
+    }
+    this.job = q;
+    const values = q.flatMap((b) => b.values ?? []);
+    const epoch = this.epoch;
+    hasher.run(this.o.tree.size, this.o.tree.frontier, values).then(
+      (hashes) => this.fileJob(q, epoch, hashes),
+      () => this.fileJob(q, epoch, undefined),
+    );
+  }
+
+  /**
+   * Files a tree-hasher job's hashes (`undefined`: the worker failed, hash here instead) and starts the
+   * next job. After a reload (epoch changed) only the leaf hashes are kept, for the commit handlers.
+   */
+  private fileJob(batches: Batch[], epoch: number, hashes: Buffer | undefined): void {
+    this.job = undefined;
+    const current = epoch === this.epoch;
+    const tree = this.o.tree;
+    let o = 0;
+    const next = (): Buffer => {
+      o += HASH_LEN;
+      return hashes?.subarray(o - HASH_LEN, o) as Buffer;
+    };
+    for (const batch of batches) {
+      if (!hashes) {
+        for (const leaf of leavesOf(batch)) if (current) tree.extend(leaf);
+        continue;
+      }
+      const leaves = new Array<Buffer>(batch.values?.length ?? 0);
+      for (let i = 0; i < leaves.length; i++) {
+        leaves[i] = next();
+        if (current) tree.extend(leaves[i] as Buffer, next);
+        else o += mergesAt(batch.start + i) * HASH_LEN;
+      }
+      setLeaves(batch, leaves);
+    }
+    this.hashQueued();
+  }
+
+  /** Resolves once the batch's leaves are hashed (at once, normally: hashing overlaps the commit). */
+  private whenHashed(batch: Batch): Promise<void> | undefined {
+    if (batch.leaves) return;
+    if (batch.epoch === this.epoch) this.hashQueued();
+    if (batch.leaves) return;
+    // A batch of an epoch before a reload and not in a job is no longer queued: hash it here.
+    if (batch.epoch !== this.epoch && !this.job?.includes(batch)) {
+      leavesOf(batch);
+      return;
+    }
+    return new Promise((resolve) => {
+      batch.onHashed = resolve;
+    });
+  }
+
+  private failBatch(batch: Batch, e: unknown): void {
+    const err =
+      e instanceof LedgerError
+        ? e
+        : new LedgerError('LEDGER_COMMIT_FAILED', `commit failed: ${(e as Error)?.message ?? String(e)}`, e);
+    for (const w of batch.waiters) w.reject(err);
+    if (batch.epoch !== this.epoch) return; // a later batch of an already-failed epoch: state was reloaded
+    this.epoch++;
+    // Appends queued on top of the failed batch extended a tree that does not exist: reject them too.
+    const open = this.open;
+    this.open = undefined;
+    if (open) for (const w of open.waiters) w.reject(err);
+    try {
+      this.load(false);
+    } catch (reloadErr) {
+      this.closed = true; // cannot trust in-memory state any more: stop accepting appends
+      void reloadErr;
+    }
+  }
+}

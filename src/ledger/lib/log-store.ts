@@ -1,0 +1,143 @@
+/**
+ * The log's LMDB environment (`<dir>/ledger.mdb`) and its named databases: opening it safely, the format
+ * record, the size record and entry reads (docs/ledger.md §2). Knows bytes and indices only.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Database, open, type RootDatabase } from 'lmdb';
+import { LedgerError } from '../errors.js';
+import { checkLmdbFile } from './file-check.js';
+
+/**
+ * On-disk format identity stored under meta key `format`. Version 3: entries hold the bytes alone, leaf
+ * and node hashes in rows of 32 stored up to the `tree` watermark, index postings in bulk up to the
+ * `indexed` watermark (docs/ledger.md §2); versions 1 and 2 are refused with LEDGER_SCHEMA.
+ */
+export const LEDGER_FORMAT = { name: 'sigil-ledger', version: 3 } as const;
+/** The LMDB data file inside the ledger directory. */
+export const LEDGER_FILE = 'ledger.mdb';
+/** Entries are keyed by uint32: the log holds at most 2^32 - 1 entries. */
+export const MAX_ENTRIES = 0xffff_ffff;
+
+/**
+ * The environment and its named databases: `meta` (format, size — its version is the size, the
+ * group-commit guard — and the `tree` / `indexed` watermarks), `entries` (uint32 index → entry bytes),
+ * `nodes` (level·2^32 + row → up to 32 perfect-subtree hashes of that level, level 0 = leaf hashes),
+ * `idx` ([kind, value, first index] → entry indices), `checkpoints` (size → signed note).
+ */
+export interface LogStore {
+  /** Whether the file existed before this open. */
+  existed: boolean;
+  env: RootDatabase;
+  meta: Database;
+  entries: Database<Buffer, number>;
+  nodes: Database<Buffer, number>;
+  idx: Database<Buffer, Array<string | number>>;
+  checkpoints: Database<string, number>;
+}
+
+/**
+ * Opens (or creates) the environment in `dir` after checking an existing file's LMDB meta pages
+ * (lib/file-check.ts), so lmdb-js never touches a damaged file, and hands it to `init` (format check,
+ * state load). If `init` throws, the environment is closed and the file left as it was.
+ * @throws LedgerError `LEDGER_BAD_ARGUMENT`, `LEDGER_IO`, `LEDGER_NOT_FOUND` (no file and not `create`),
+ * `LEDGER_CORRUPT` (also for any non-LedgerError `init` throws), and what `init` throws.
+ */
+export async function openStore<T>(
+  dir: string,
+  o: { readOnly: boolean; create: boolean },
+  init: (s: LogStore) => T,
+): Promise<T> {
+  if (typeof dir !== 'string' || dir.length === 0)
+    throw new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger dir required');
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new LedgerError('LEDGER_IO', `cannot create ${dir}: ${(e as Error).message}`, e);
+  }
+  const file = join(dir, LEDGER_FILE);
+  const existed = checkLmdbFile(file);
+  if (!existed && !o.create) throw new LedgerError('LEDGER_NOT_FOUND', `no ledger at ${file}`);
+  let env: RootDatabase;
+  try {
+    env = open({ path: file, maxDbs: 8, readOnly: o.readOnly, noMemInit: true, separateFlushed: true });
+  } catch (e) {
+    throw new LedgerError('LEDGER_CORRUPT', `cannot open ${file}: ${(e as Error).message}`, e);
+  }
+  try {
+    return init({
+      existed,
+      env,
+      meta: env.openDB('meta', { useVersions: true }),
+      entries: env.openDB('entries', { keyEncoding: 'uint32', encoding: 'binary' }),
+      nodes: env.openDB('nodes', { encoding: 'binary' }),
+      idx: env.openDB('idx', { encoding: 'binary' }),
+      checkpoints: env.openDB('checkpoints', { encoding: 'string' }),
+    });
+  } catch (e) {
+    await env.close().catch(() => undefined);
+    if (e instanceof LedgerError) throw e;
+    throw new LedgerError('LEDGER_CORRUPT', `cannot read ${file}: ${(e as Error).message}`, e);
+  }
+}
+
+/**
+ * Checks the format record, or writes it (with size 0 and both watermarks) into a fresh writable file.
+ * @throws LedgerError `LEDGER_CORRUPT` (entries but no format record), `LEDGER_SCHEMA`.
+ */
+export function initFormat(s: LogStore, readOnly: boolean): void {
+  const fmt = s.meta.get('format') as { name?: unknown; version?: unknown } | undefined;
+  if (fmt === undefined) {
+    // A fresh file only: a file with entries but no format record has lost its metadata.
+    const anyEntry = s.entries.getKeysCount({ limit: 1 }) > 0;
+    if (anyEntry || (s.existed && s.meta.get('size') !== undefined)) {
+      throw new LedgerError('LEDGER_CORRUPT', 'ledger has entries but no format record');
+    }
+    if (readOnly) throw new LedgerError('LEDGER_SCHEMA', 'not a SIGIL ledger (no format record)');
+    s.env.transactionSync(() => {
+      s.meta.putSync('format', LEDGER_FORMAT);
+      s.meta.putSync('size', 0, 0);
+      s.meta.putSync('indexed', 0);
+      s.meta.putSync('tree', 0);
+    });
+    return;
+  }
+  if (typeof fmt !== 'object' || fmt === null || fmt.name !== LEDGER_FORMAT.name) {
+    throw new LedgerError('LEDGER_SCHEMA', 'not a SIGIL ledger (format record mismatch)');
+  }
+  if (fmt.version !== LEDGER_FORMAT.version) {
+    throw new LedgerError('LEDGER_SCHEMA', `ledger format version ${String(fmt.version)} is not supported`);
+  }
+}
+
+/**
+ * The stored size, checked against its version (the commit guard) and the stored entries.
+ * @throws LedgerError `LEDGER_CORRUPT`.
+ */
+export function readSize(s: LogStore): number {
+  const entry = s.meta.getEntry('size');
+  const size = entry?.value;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0 || entry?.version !== size) {
+    throw new LedgerError('LEDGER_CORRUPT', 'ledger size record is missing or inconsistent');
+  }
+  // Point lookups, not a reverse cursor: lmdb-js 3.5 reverse iteration without an explicit end
+  // skips the smallest key (a 1-entry log would look empty).
+  const hasLast = size === 0 || s.entries.getBinaryFast(size - 1) !== undefined;
+  if (!hasLast || s.entries.getBinaryFast(size) !== undefined) {
+    throw new LedgerError('LEDGER_CORRUPT', `ledger size ${size} disagrees with the stored entries`);
+  }
+  return size;
+}
+
+/** Best-effort size of a damaged log (verify only): the recorded size, else the stored entry count. */
+export function readSizeLenient(s: LogStore): number {
+  const v = s.meta.get('size');
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : s.entries.getKeysCount();
+}
+
+/** The stored bytes of entry `index` (lmdb-js's buffer). @throws LedgerError `LEDGER_CORRUPT` if missing. */
+export function entryAt(s: LogStore, index: number): Buffer {
+  const v = s.entries.getBinary(index);
+  if (!v) throw new LedgerError('LEDGER_CORRUPT', `entry ${index} is missing`);
+  return v;
+}

@@ -1,0 +1,158 @@
+/**
+ * The log's secondary index (docs/ledger.md §4), generic over what is indexed: an entry contributes
+ * (kind, value) keys chosen by the layer above. A commit stores one posting per (kind, value) it
+ * touches: key = lmdb-js ordered-binary array [kind, value, firstIndex], value = the entry indices of
+ * those entries with this (kind, value), ascending, as uint32 little-endian. A range scan over
+ * [kind, value] therefore yields entry indices in log order. Postings are stored in bulk up to the
+ * `meta.indexed` watermark; those after it live in memory (lib/pending-index.ts), re-derived at open.
+ */
+import { LedgerError } from '../errors.js';
+import type { LogStore } from './log-store.js';
+import { MAX_ENTRIES } from './log-store.js';
+import { PendingIndex, type Posting } from './pending-index.js';
+import { readWatermark } from './watermark.js';
+
+/** One index key of an entry: (kind, value). */
+export type IndexKey = [kind: string, value: string | number];
+
+/** Entry indices of one posting, ascending, as uint32 little-endian. */
+export function packPosting(indices: number[]): Buffer {
+  const b = Buffer.allocUnsafe(indices.length * 4);
+  for (let i = 0; i < indices.length; i++) b.writeUInt32LE(indices[i] as number, i * 4);
+  return b;
+}
+
+/** Inverse of {@link packPosting}; undefined if `b` is not a whole number of uint32s or not ascending. */
+export function unpackPosting(b: Uint8Array): number[] | undefined {
+  if (b.length === 0 || b.length % 4 !== 0) return undefined;
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const out: number[] = new Array(b.length / 4);
+  let prev = -1;
+  for (let i = 0; i < out.length; i++) {
+    const x = v.getUint32(i * 4, true);
+    if (x <= prev) return undefined;
+    out[i] = prev = x;
+  }
+  return out;
+}
+
+/** Stored postings (`idx`) below the watermark plus the pending ones at and above it. */
+export class PostingIndex {
+  /** Postings of entries at and after {@link indexed}, not yet stored. */
+  readonly pending = new PendingIndex();
+  /** Log size up to which postings are stored (`meta.indexed`). */
+  indexed = 0;
+
+  constructor(private readonly store: LogStore) {}
+
+  /**
+   * Reads the watermark and re-derives the postings of entries [indexed, size) with `keysOf` (what a
+   * crash lost from memory; undefined keys: an entry not indexed).
+   * @throws LedgerError `LEDGER_CORRUPT` (invalid watermark).
+   */
+  rebuild(size: number, keysOf: ((entry: Buffer) => IndexKey[] | undefined) | undefined): void {
+    const indexed = readWatermark(this.store.meta.get('indexed'), size);
+    if (indexed === undefined) throw new LedgerError('LEDGER_CORRUPT', 'ledger index watermark is invalid');
+    this.pending.clear();
+    const now = performance.now();
+    if (keysOf) {
+      for (const { key, value } of this.store.entries.getRange({ start: indexed, end: size })) {
+        const keys = keysOf(value);
+        if (keys) this.pending.add(key, keys, now);
+      }
+    }
+    this.indexed = indexed;
+  }
+
+  /** Writes `postings` (a snapshot up to `end`) and the watermark; call inside the commit transaction. */
+  write(postings: Posting[], end: number): void {
+    for (const p of postings) this.store.idx.put(p.key, packPosting(p.indices));
+    this.store.meta.put('indexed', end);
+  }
+
+  /** Adopts watermark `end` once the transaction that wrote it committed. */
+  stored(end: number): void {
+    if (end <= this.indexed) return;
+    this.pending.dropBelow(end);
+    this.indexed = end;
+  }
+
+  /** Entry indices of (kind, value) in log order (`desc`: newest first). */
+  scan(kind: string, value: string | number, desc: boolean): Iterable<number> {
+    // [kind, value] sorts before every [kind, value, i]: an exclusive end that still includes index 0.
+    const pending = this.pending.get(kind, value);
+    return this.merged([kind, value], [kind, value, MAX_ENTRIES + 1], pending ? [pending] : [], desc);
+  }
+
+  /** Entry indices of `kind` with a numeric value in [lo, hi), by value then index (`desc`: reversed). */
+  scanRange(kind: string, lo: number, hi: number, desc: boolean): Iterable<number> {
+    return this.merged([kind, lo], [kind, hi], this.pending.numericRange(kind, lo, hi), desc);
+  }
+
+  /** Stored postings in [lo, hi) merged with the pending ones of the same keys. */
+  private merged(
+    lo: Array<string | number>,
+    hi: Array<string | number>,
+    pending: Posting[],
+    desc: boolean,
+  ): Iterable<number> {
+    const stored = storedPostings(
+      this.store.idx.getRange(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }),
+      this.indexed,
+    );
+    const fresh = pending.map((p) => ({
+      value: p.key[1],
+      indices: p.indices.filter((i) => i >= this.indexed),
+    }));
+    return mergePostings(stored, desc ? fresh.reverse() : fresh, desc);
+  }
+}
+
+/** A posting's value (the index value, e.g. a time bucket) and its entry indices, ascending. */
+interface PostingList {
+  value: string | number;
+  indices: number[];
+}
+
+/**
+ * Stored postings in scan order, decoded, keeping only indices below the watermark (a commit that
+ * stored postings is visible before its watermark is adopted in memory; the pending copy still
+ * answers for those indices until then, so nothing is listed twice).
+ */
+function* storedPostings(
+  range: Iterable<{ key: Array<string | number>; value: Buffer }>,
+  below: number,
+): Generator<PostingList> {
+  for (const { key, value } of range) {
+    const list = unpackPosting(value);
+    // Fail closed: a query must not silently skip entries behind a damaged posting.
+    if (!list) throw new LedgerError('LEDGER_CORRUPT', 'an index posting is damaged');
+    yield { value: key[1] as string | number, indices: list.filter((i) => i < below) };
+  }
+}
+
+/**
+ * Stored and pending postings of one scan (both in scan order) as entry indices in (value, index)
+ * order, reversed when `desc`. Within one value every stored index is below every pending one (the
+ * watermark splits them); a scan's values are all strings or all numbers, so `<` orders them either way.
+ */
+function* mergePostings(
+  stored: Iterable<PostingList>,
+  pending: PostingList[],
+  desc: boolean,
+): Generator<number> {
+  let k = 0;
+  const emit = function* (p: PostingList): Generator<number> {
+    if (desc) for (let i = p.indices.length - 1; i >= 0; i--) yield p.indices[i] as number;
+    else yield* p.indices;
+  };
+  // Pending before a stored posting when its value comes first in scan order (or, for desc, the same
+  // value: its indices are the larger ones).
+  const before = (a: PostingList, b: PostingList): boolean => (desc ? a.value >= b.value : a.value < b.value);
+  for (const s of stored) {
+    while (k < pending.length && before(pending[k] as PostingList, s))
+      yield* emit(pending[k++] as PostingList);
+    yield* emit(s);
+  }
+  while (k < pending.length) yield* emit(pending[k++] as PostingList);
+}
