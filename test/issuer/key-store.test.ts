@@ -225,3 +225,19 @@ describe('rotation timeline (frozen clock)', () => {
     expect(ks.jwks().keys.map((k) => k.kid)).toEqual([k2]);
   });
 });
+
+describe('split stores', () => {
+  it('the facade delegates to one issuer-key store and one agent-key store in their own dirs', () => {
+    const dir = tempDir();
+    const { ks } = open(dir);
+    const s = ks.signer();
+    expect(ks.issuer.signer().kid).toBe(s.kid);
+    expect(ks.issuer.publicKey(s.kid)?.equals(createPublicKey(s.privateKey))).toBe(true);
+    const a = ks.ensureAgentKey(AGENT);
+    expect(ks.agents.get(AGENT)?.kid).toBe(a.kid);
+    expect(readdirSync(join(dir, 'keys', 'issuer')).filter((f) => !f.startsWith('.'))).toEqual([
+      `${s.kid}.jwk.json`,
+    ]);
+    expect(readdirSync(join(dir, 'keys', 'agents')).filter((f) => !f.startsWith('.'))).toHaveLength(1);
+  });
+});
