@@ -8,7 +8,7 @@ import { type Clock, systemClock } from '../lib/clock.js';
 import type { Ed25519PublicJwk } from '../token/api.js';
 import { parseSpiffeId } from '../token/index.js';
 import { IssuerError } from './errors.js';
-import { withFileLock, writeFileAtomic } from './lib/files.js';
+import { writeFileAtomic } from './lib/files.js';
 import { generateKey, KEY_SUFFIX, keyFileText, listKeyFiles, parseKeyFile } from './lib/key-file.js';
 
 /** A key held for a local SPIFFE ID (the sidecar's agent, or a dev/demo identity). */
@@ -30,14 +30,12 @@ function agentFileName(spiffeId: string): string {
 /** The agent key directory; re-listed on every access so keys made by another process show up. */
 export class AgentKeyStore {
   private readonly dir: string;
-  private readonly lockPath: string;
   private readonly clock: Clock;
   private cache = new Map<string, AgentKey>();
 
   /** `dir` is created by the caller (mode 0700). */
   constructor(dir: string, clock: Clock = systemClock) {
     this.dir = dir;
-    this.lockPath = join(dir, '.lock');
     this.clock = clock;
   }
 
@@ -82,19 +80,16 @@ export class AgentKeyStore {
     parseSpiffeId(spiffeId);
     const existing = this.get(spiffeId);
     if (existing) return existing;
-    return withFileLock(this.lockPath, () => {
-      const again = this.get(spiffeId);
-      if (again) return again;
-      const { jwk } = generateKey();
-      const doc = {
-        spiffe_id: spiffeId,
-        kid: jwk.kid,
-        created_at: new Date(this.clock.nowMs()).toISOString(),
-        jwk,
-      };
-      writeFileAtomic(join(this.dir, agentFileName(spiffeId)), keyFileText(doc));
-      return this.get(spiffeId)!;
-    });
+    const { jwk } = generateKey();
+    const doc = {
+      spiffe_id: spiffeId,
+      kid: jwk.kid,
+      created_at: new Date(this.clock.nowMs()).toISOString(),
+      jwk,
+    };
+    // Create-once without a lock: if another process made this ID's key first, theirs is kept and read back.
+    writeFileAtomic(join(this.dir, agentFileName(spiffeId)), keyFileText(doc), 0o600, true);
+    return this.get(spiffeId)!;
   }
 
   /** Every held key, sorted by SPIFFE ID. */

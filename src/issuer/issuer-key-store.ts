@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { Ed25519PublicJwk } from '../token/api.js';
 import { IssuerError } from './errors.js';
-import { withFileLock, writeFileAtomic } from './lib/files.js';
+import { withFileLock, withFileLockSync, writeFileAtomic } from './lib/files.js';
 import {
   generateKey,
   KEY_SUFFIX,
@@ -107,7 +107,7 @@ export class IssuerKeyStore {
     this.opts = opts;
     this.clock = opts.clock ?? systemClock;
     this.dir = opts.dir;
-    this.lockPath = join(opts.dir, '.lock');
+    this.lockPath = join(opts.dir, '.rotate.lock');
   }
 
   private load(): IssuerEntry[] {
@@ -189,40 +189,46 @@ export class IssuerKeyStore {
     return this.pruneFrom(this.load());
   }
 
-  /** {@link prune} from an already-made listing: the common case (nothing expired) costs no syscall. */
+  /**
+   * {@link prune} from an already-made listing: the common case (nothing expired) costs no syscall.
+   * No lock: expiry only moves forward (a newer key never un-retires an older one) and removal is idempotent.
+   */
   private pruneFrom(keys: IssuerEntry[]): string[] {
-    const expired = (list: IssuerEntry[]) =>
-      this.describe(list).filter((k) => k.publishUntil !== undefined && k.publishUntil <= this.clock.nowMs());
-    if (expired(keys).length === 0) return [];
-    return withFileLock(this.lockPath, () => {
-      const gone = expired(this.load());
-      for (const k of gone) rmSync(join(this.dir, `${k.kid}${KEY_SUFFIX}`), { force: true });
-      this.load();
-      return gone.map((k) => k.kid);
-    });
+    const now = this.clock.nowMs();
+    const gone = this.describe(keys).filter((k) => k.publishUntil !== undefined && k.publishUntil <= now);
+    if (gone.length === 0) return [];
+    for (const k of gone) rmSync(join(this.dir, `${k.kid}${KEY_SUFFIX}`), { force: true });
+    this.load();
+    return gone.map((k) => k.kid);
   }
 
   /**
-   * The current signing key: generated on first use, rotated when older than the rotation
-   * interval (under the store lock, re-checked after taking it so two processes don't both rotate),
-   * and retired keys past their window pruned.
+   * The current signing key: generated on first use, rotated when older than the rotation interval
+   * (under the rotation lock, re-checked after taking it so two processes don't both rotate), and
+   * retired keys past their window pruned. Synchronous because minting is (the gRPC handlers are), so
+   * the lock is not waited for: if another process holds it, it is rotating right now and the current
+   * key signs until its new key appears in the listing.
    */
   signer(): IssuerSigner {
     let keys = this.load();
     if (this.rotationDue(keys)) {
-      keys = withFileLock(this.lockPath, () => {
-        if (this.rotationDue(this.load())) this.writeKey();
-        return this.load();
-      });
+      try {
+        keys = withFileLockSync(this.lockPath, () => {
+          if (this.rotationDue(this.load())) this.writeKey();
+          return this.load();
+        });
+      } catch (e) {
+        if (!(e instanceof IssuerError && e.code === 'ISSUER_STORE_BUSY' && keys.length > 0)) throw e;
+      }
     }
     this.pruneFrom(keys);
     const s = keys[keys.length - 1]!;
     return { kid: s.kid, privateKey: s.privateKey, publicJwk: s.publicJwk };
   }
 
-  /** Forces a rotation now (`sigil keys rotate`): a new key becomes the signer. */
-  rotate(): IssuerKeyInfo {
-    withFileLock(this.lockPath, () => this.writeKey());
+  /** Forces a rotation now (`sigil keys rotate`): a new key becomes the signer. Waits for the rotation lock. */
+  async rotate(): Promise<IssuerKeyInfo> {
+    await withFileLock(this.lockPath, () => this.writeKey());
     this.prune();
     return this.describe(this.load()).at(-1)!;
   }

@@ -69,7 +69,7 @@ export class KeyStore {
   }
 
   /** {@link IssuerKeyStore.rotate}. */
-  rotate(): IssuerKeyInfo {
+  rotate(): Promise<IssuerKeyInfo> {
     return this.issuer.rotate();
   }
 

@@ -236,7 +236,7 @@ export class IssuerService {
   revoke(input: unknown, caller: Caller): RevokeResult {
     this.checkOperator(caller, 'revoke');
     const req = parseRequest(revokeRequestSchema, input, 'revoke');
-    return this.revocationStore.revoke(req.task !== undefined ? { task: req.task } : { jti: req.jti! });
+    return this.revocationStore.revokeSync(req.task !== undefined ? { task: req.task } : { jti: req.jti! });
   }
 
   /** The published issuer keys. */

@@ -49,8 +49,8 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }, cmd: Command) =>
       runCommand(() =>
-        withLocal(cmd, ({ stores }) => {
-          const signer = stores.keys.rotate();
+        withLocal(cmd, async ({ stores }) => {
+          const signer = await stores.keys.rotate();
           const all = stores.keys.issuerKeys();
           if (opts.json) {
             printJson({ signing_kid: signer.kid, published: all.map((k) => k.kid) });
