@@ -4,11 +4,11 @@
  */
 import { createHash, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../lib/atomic-write.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { Ed25519PublicJwk } from '../token/api.js';
 import { parseSpiffeId } from '../token/index.js';
 import { IssuerError } from './errors.js';
-import { writeFileAtomic } from './lib/files.js';
 import { generateKey, KEY_SUFFIX, keyFileText, listKeyFiles, parseKeyFile } from './lib/key-file.js';
 
 /** A key held for a local SPIFFE ID (the sidecar's agent, or a dev/demo identity). */

@@ -14,6 +14,7 @@ export {
   KeyStore,
   type KeyStoreOptions,
 } from './key-store.js';
+export { publicJwkSchema } from './lib/requests.js';
 export {
   type IssuerStores,
   type OpenStoresOptions,

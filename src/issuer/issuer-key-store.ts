@@ -10,10 +10,11 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../lib/atomic-write.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { Ed25519PublicJwk } from '../token/api.js';
 import { IssuerError } from './errors.js';
-import { withFileLock, withFileLockSync, writeFileAtomic } from './lib/files.js';
+import { withFileLock, withFileLockSync } from './lib/files.js';
 import {
   generateKey,
   KEY_SUFFIX,

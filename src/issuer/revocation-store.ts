@@ -9,10 +9,11 @@
  */
 import { type FSWatcher, readFileSync, statSync, watch } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '../lib/atomic-write.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { TbitClaims } from '../token/api.js';
 import { IssuerError } from './errors.js';
-import { ensureDir, withFileLock, withFileLockSync, writeFileAtomic } from './lib/files.js';
+import { ensureDir, withFileLock, withFileLockSync } from './lib/files.js';
 
 /** One revoked id and when it was revoked (ISO 8601). */
 export interface RevocationEntry {

@@ -1,6 +1,6 @@
 /** `sigil keys init|rotate|list|jwks`: issuer signing keys and local agent keys in the data dir (docs/keys.md). */
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../../issuer/lib/files.js';
+import { writeFileAtomic } from '../../lib/atomic-write.js';
 import { runCommand } from '../context.js';
 import { isoTime, printJson, table, withLocal } from './token-shared.js';
 

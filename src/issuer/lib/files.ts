@@ -1,21 +1,8 @@
 /**
- * Crash-safe file helpers for the data dir. The CLI and the server share it, so every write is
- * write-temp → fsync → rename (readers see the old or the new file, never half of one), and
- * read-modify-write sequences take a lock directory (proper-lockfile).
+ * The data dir's directories and locks. The CLI and the server share the data dir, so read-modify-write
+ * sequences take a lock directory (proper-lockfile); writes go through src/lib/atomic-write.ts.
  */
-import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  closeSync,
-  fsyncSync,
-  linkSync,
-  mkdirSync,
-  openSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { lock, lockSync } from 'proper-lockfile';
 import { IssuerError } from '../errors.js';
 
@@ -32,47 +19,6 @@ export function ensurePrivateDir(dir: string): void {
  */
 export function ensureDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-}
-
-/**
- * Atomically replaces `path` with `data` (mode `mode`, default 0600): write a temp file, fsync, rename,
- * fsync the directory. With `exclusive`, an existing `path` is left alone instead (hard link in place of
- * the rename, which fails if the name exists): returns false then, so "create once" needs no lock.
- */
-export function writeFileAtomic(path: string, data: string, mode = 0o600, exclusive = false): boolean {
-  const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    if (!exclusive) renameSync(tmp, path);
-    else {
-      try {
-        linkSync(tmp, path);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw e;
-      }
-    }
-  } finally {
-    rmSync(tmp, { force: true });
-  }
-  // Make the rename itself durable.
-  try {
-    const dfd = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename is still atomic.
-  }
-  return true;
 }
 
 /** A lock whose mtime is older than this is taken over (its holder crashed); holders refresh it every 5 s. */
