@@ -13,7 +13,7 @@
  * `TBIT_NOT_YET_VALID` (time fixes it) nor `TBIT_TRUST_BUNDLE_INVALID` (transient). The same version rule
  * clears them, so a key that becomes trusted un-denies its tokens at once.
  */
-import { b64urlEncode, sha256 } from '../lib/bytes.js';
+import { sha256 } from '../lib/bytes.js';
 import type { Clock } from '../lib/clock.js';
 import type { TrustStore, VerifiedChain, VerifyOptions } from '../token/api.js';
 import { TbitError } from '../token/errors.js';
@@ -140,7 +140,7 @@ export class ChainCache {
       }
       this.#delete(token);
     }
-    const tokenHash = b64urlEncode(sha256(token));
+    const tokenHash = sha256(token, 'base64url');
     const failed = this.#failures.get(tokenHash);
     if (failed !== undefined) {
       if (failed.expiresAtMs > now) throw failed.error;

@@ -2,9 +2,10 @@
  * Keys held for local SPIFFE IDs (the sidecar's own agent, or dev/demo identities):
  * `<data>/keys/agents/<hash>.jwk.json`, immutable once written (docs/keys.md).
  */
-import { createHash, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic-write.js';
+import { sha256 } from '../lib/bytes.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { Ed25519PublicJwk } from '../token/api.js';
 import { parseSpiffeId } from '../token/index.js';
@@ -24,7 +25,7 @@ export interface AgentKey {
 
 /** File name for a local SPIFFE ID's key: SHA-256 keeps it short and filesystem-safe (the ID is inside). */
 function agentFileName(spiffeId: string): string {
-  return `${createHash('sha256').update(spiffeId).digest('hex').slice(0, 32)}${KEY_SUFFIX}`;
+  return `${sha256(spiffeId, 'hex').slice(0, 32)}${KEY_SUFFIX}`;
 }
 
 /** The agent key directory; re-listed on every access so keys made by another process show up. */
