@@ -230,9 +230,9 @@ export class RevocationStore {
    * Adds a task id or jti to the list (atomic file write under the lock, waited for without blocking
    * the event loop) and applies it in-process immediately. Idempotent: revoking twice keeps the first `at`.
    */
-  revoke(target: RevokeTarget): Promise<RevokeResult> {
+  async revoke(target: RevokeTarget): Promise<RevokeResult> {
     const [kind, id] = checkTarget(target);
-    return withFileLock(this.lockPath, () => this.add(kind, id));
+    return await withFileLock(this.lockPath, () => this.add(kind, id));
   }
 
   /**

@@ -70,8 +70,8 @@ export async function withFileLock<T>(lockDir: string, fn: () => T | Promise<T>)
 }
 
 /**
- * {@link withFileLock} for synchronous callers (the gRPC issuer handlers and the verifier are
- * synchronous): one attempt, with the same stale takeover. A held lock fails at once with
+ * {@link withFileLock} for synchronous callers (minting and revoking through the issuer service,
+ * whose gRPC handlers are synchronous): one attempt, with the same stale takeover. A held lock fails at once with
  * ISSUER_STORE_BUSY instead of blocking the event loop while another process finishes.
  */
 export function withFileLockSync<T>(lockDir: string, fn: () => T): T {
