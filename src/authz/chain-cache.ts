@@ -13,7 +13,8 @@
  * `TBIT_NOT_YET_VALID` (time fixes it) nor `TBIT_TRUST_BUNDLE_INVALID` (transient). The same version rule
  * clears them, so a key that becomes trusted un-denies its tokens at once.
  */
-import { b64urlEncode, sha256 } from '../lib/bytes.js';
+import { LRUCache } from 'lru-cache';
+import { sha256 } from '../lib/bytes.js';
 import type { Clock } from '../lib/clock.js';
 import type { TrustStore, VerifiedChain, VerifyOptions } from '../token/api.js';
 import { TbitError } from '../token/errors.js';
@@ -35,14 +36,14 @@ export interface ChainCacheOptions {
   maxChainDepth: number;
   maxTtl: number;
   clockSkew: number;
-  /** Most entries kept (approximate LRU eviction, see {@link ChainCache.get}). Default 10 000. */
+  /** Most entries kept (least recently used evicted first). Default 10 000. */
   maxEntries?: number;
   /**
    * Most token characters kept across entries (LRU eviction). Default 32 MiB. A holder can mint valid local
    * delegations of up to 16 KiB each, so the entry count alone would let one agent pin ~160 MB.
    */
   maxBytes?: number;
-  /** Most failed verdicts kept (oldest evicted first). Default 10 000. */
+  /** Most failed verdicts kept (least recently used evicted first; 0 = none). Default 10 000. */
   maxFailures?: number;
 }
 
@@ -61,8 +62,6 @@ interface Entry {
   chain: VerifiedChain;
   tokenHash: string;
   expiresAtMs: number;
-  /** When it was last (re)inserted, in insertions (see {@link ChainCache.get}'s refresh rule). */
-  seq: number;
 }
 
 /** Result of {@link ChainCache.get}: the chain and whether it came from the cache. */
@@ -75,23 +74,21 @@ export interface CachedChain {
 /** Verified-chain cache in front of verifyChain. */
 export class ChainCache {
   readonly #opts: ChainCacheOptions;
-  readonly #max: number;
-  readonly #maxBytes: number;
-  readonly #map = new Map<string, Entry>();
-  /** Sum of the cached tokens' lengths. */
-  #bytes = 0;
-  /** Insertions so far (the entries' clock). */
-  #seq = 0;
-  readonly #maxFailures: number;
-  /** Failed verdicts by token hash. */
-  readonly #failures = new Map<string, Failure>();
+  /** Verified chains by token; sized by token length so maxBytes bounds the characters kept. */
+  readonly #map: LRUCache<string, Entry>;
+  /** Failed verdicts by token hash; undefined when turned off (maxFailures 0). */
+  readonly #failures: LRUCache<string, Failure> | undefined;
   #version: number;
 
   constructor(opts: ChainCacheOptions) {
     this.#opts = opts;
-    this.#max = Math.max(1, opts.maxEntries ?? 10_000);
-    this.#maxBytes = Math.max(1, opts.maxBytes ?? 32 * 1024 * 1024);
-    this.#maxFailures = Math.max(0, opts.maxFailures ?? 10_000);
+    this.#map = new LRUCache<string, Entry>({
+      max: Math.max(1, opts.maxEntries ?? 10_000),
+      maxSize: Math.max(1, opts.maxBytes ?? 32 * 1024 * 1024),
+      sizeCalculation: (_entry, token) => Math.max(1, token.length),
+    });
+    const maxFailures = Math.max(0, opts.maxFailures ?? 10_000);
+    this.#failures = maxFailures > 0 ? new LRUCache<string, Failure>({ max: maxFailures }) : undefined;
     this.#version = opts.trust.version;
   }
 
@@ -102,19 +99,18 @@ export class ChainCache {
 
   /** Number of cached failed verdicts. */
   get failures(): number {
-    return this.#failures.size;
+    return this.#failures?.size ?? 0;
   }
 
   /** Sum of the cached tokens' lengths (what {@link ChainCacheOptions.maxBytes} bounds). */
   get bytes(): number {
-    return this.#bytes;
+    return this.#map.calculatedSize;
   }
 
   /** Drops every entry. */
   clear(): void {
     this.#map.clear();
-    this.#bytes = 0;
-    this.#failures.clear();
+    this.#failures?.clear();
   }
 
   /** The verified chain for `token`; throws the verifier's TbitError when it does not verify. */
@@ -127,24 +123,14 @@ export class ChainCache {
     }
     const hit = this.#map.get(token);
     if (hit !== undefined) {
-      if (hit.expiresAtMs > now) {
-        // Approximate LRU: eviction takes the oldest insertion (Map order), and a hit re-inserts its entry
-        // only once it has drifted into the older half. A hot entry is thus never evicted, while the usual
-        // hit (a recent entry) costs no Map delete + set: those churn the Map's table on every Check.
-        if (this.#seq - hit.seq >= this.#map.size / 2) {
-          this.#map.delete(token);
-          hit.seq = ++this.#seq;
-          this.#map.set(token, hit);
-        }
-        return { chain: hit.chain, hit: true, tokenHash: hit.tokenHash };
-      }
-      this.#delete(token);
+      if (hit.expiresAtMs > now) return { chain: hit.chain, hit: true, tokenHash: hit.tokenHash };
+      this.#map.delete(token);
     }
-    const tokenHash = b64urlEncode(sha256(token));
-    const failed = this.#failures.get(tokenHash);
+    const tokenHash = sha256(token, 'base64url');
+    const failed = this.#failures?.get(tokenHash);
     if (failed !== undefined) {
       if (failed.expiresAtMs > now) throw failed.error;
-      this.#failures.delete(tokenHash);
+      this.#failures?.delete(tokenHash);
     }
     const version = o.trust.version;
     let chain: VerifiedChain;
@@ -161,36 +147,19 @@ export class ChainCache {
       if (
         e instanceof TbitError &&
         !UNCACHEABLE_FAILURES.has(e.code) &&
-        this.#maxFailures > 0 &&
         version === o.trust.version &&
         version === this.#version
       ) {
-        this.#failures.set(tokenHash, { error: e, expiresAtMs: now + o.ttlSeconds * 1000 });
-        if (this.#failures.size > this.#maxFailures) {
-          const oldest = this.#failures.keys().next();
-          if (!oldest.done) this.#failures.delete(oldest.value);
-        }
+        this.#failures?.set(tokenHash, { error: e, expiresAtMs: now + o.ttlSeconds * 1000 });
       }
       throw e;
     }
     // Only cache when trust did not change while verifying (a revocation could have raced us).
     if (version === o.trust.version && version === this.#version) {
       const expiresAtMs = Math.min(now + o.ttlSeconds * 1000, chain.exp * 1000);
-      if (expiresAtMs > now) {
-        this.#delete(token);
-        this.#map.set(token, { chain, tokenHash, expiresAtMs, seq: ++this.#seq });
-        this.#bytes += token.length;
-        while (this.#map.size > this.#max || (this.#bytes > this.#maxBytes && this.#map.size > 1)) {
-          const oldest = this.#map.keys().next();
-          if (oldest.done) break;
-          this.#delete(oldest.value);
-        }
-      }
+      // A token longer than maxBytes on its own is not kept (lru-cache refuses entries above maxSize).
+      if (expiresAtMs > now) this.#map.set(token, { chain, tokenHash, expiresAtMs });
     }
     return { chain, hit: false, tokenHash };
-  }
-
-  #delete(token: string): void {
-    if (this.#map.delete(token)) this.#bytes -= token.length;
   }
 }

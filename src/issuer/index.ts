@@ -1,7 +1,10 @@
 /** The issuer module: keys, rotation, revocation, trust for the local verifier, and the issuer endpoint. */
+
+export { AgentKeyStore } from './agent-key-store.js';
 export { IssuerError, type IssuerErrorCode } from './errors.js';
 export { createIssuerGrpcServer, issuerGrpcHandlers, issuerProtoPath, loadIssuerProto } from './grpc.js';
 export { createIssuerHttpServer, MAX_BODY_BYTES } from './http.js';
+export { IssuerKeyStore, type IssuerKeyStoreOptions } from './issuer-key-store.js';
 export {
   type AgentKey,
   type IssuerKeyInfo,
@@ -11,6 +14,7 @@ export {
   KeyStore,
   type KeyStoreOptions,
 } from './key-store.js';
+export { publicJwkSchema } from './lib/requests.js';
 export {
   type IssuerStores,
   type OpenStoresOptions,

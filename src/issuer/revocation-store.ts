@@ -9,10 +9,11 @@
  */
 import { type FSWatcher, readFileSync, statSync, watch } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '../lib/atomic-write.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { TbitClaims } from '../token/api.js';
 import { IssuerError } from './errors.js';
-import { ensureDir, withFileLock, writeFileAtomic } from './lib/files.js';
+import { ensureDir, withFileLock, withFileLockSync } from './lib/files.js';
 
 /** One revoked id and when it was revoked (ISO 8601). */
 export interface RevocationEntry {
@@ -97,6 +98,23 @@ function fileStamp(path: string): string {
   }
 }
 
+/** Validates a revoke target: exactly one of task or jti, 1..MAX_ID characters. */
+function checkTarget(target: RevokeTarget): ['task' | 'jti', string] {
+  const id = target.task ?? target.jti;
+  if (
+    typeof id !== 'string' ||
+    id.length === 0 ||
+    id.length > MAX_ID ||
+    (target.task !== undefined && target.jti !== undefined)
+  ) {
+    throw new IssuerError(
+      'ISSUER_BAD_REQUEST',
+      `revoke needs exactly one of task or jti (1..${MAX_ID} characters)`,
+    );
+  }
+  return [target.task !== undefined ? 'task' : 'jti', id];
+}
+
 /**
  * Reads, writes and watches the revocation list. Lookups are O(1) set checks so the verifier can
  * call {@link isRevoked} on every hop of every request.
@@ -117,7 +135,7 @@ export class RevocationStore {
 
   private constructor(opts: RevocationStoreOptions) {
     this.path = opts.path;
-    this.lockPath = join(dirname(opts.path), `.${basename(opts.path)}.lock`);
+    this.lockPath = join(dirname(opts.path), `.${basename(opts.path)}.lock.d`);
     this.clock = opts.clock ?? systemClock;
   }
 
@@ -209,45 +227,45 @@ export class RevocationStore {
   }
 
   /**
-   * Adds a task id or jti to the list (atomic file write under the lock) and applies it in-process
-   * immediately. Idempotent: revoking twice keeps the first `at`.
+   * Adds a task id or jti to the list (atomic file write under the lock, waited for without blocking
+   * the event loop) and applies it in-process immediately. Idempotent: revoking twice keeps the first `at`.
    */
-  revoke(target: RevokeTarget): RevokeResult {
-    const kind: 'task' | 'jti' = target.task !== undefined ? 'task' : 'jti';
-    const id = target.task ?? target.jti;
-    if (
-      typeof id !== 'string' ||
-      id.length === 0 ||
-      id.length > MAX_ID ||
-      (target.task !== undefined && target.jti !== undefined)
-    ) {
-      throw new IssuerError(
-        'ISSUER_BAD_REQUEST',
-        `revoke needs exactly one of task or jti (1..${MAX_ID} characters)`,
-      );
+  async revoke(target: RevokeTarget): Promise<RevokeResult> {
+    const [kind, id] = checkTarget(target);
+    return await withFileLock(this.lockPath, () => this.add(kind, id));
+  }
+
+  /**
+   * {@link revoke} for synchronous callers (the issuer service: its gRPC handlers are synchronous). The
+   * lock is not waited for: while another process writes the list this fails with ISSUER_STORE_BUSY.
+   */
+  revokeSync(target: RevokeTarget): RevokeResult {
+    const [kind, id] = checkTarget(target);
+    return withFileLockSync(this.lockPath, () => this.add(kind, id));
+  }
+
+  /** The read-modify-write of a revocation, run under the lock. */
+  private add(kind: 'task' | 'jti', id: string): RevokeResult {
+    // Re-read under the lock: another process may have written since our last look.
+    const stamp = fileStamp(this.path);
+    const current = stamp === 'missing' ? EMPTY : parseList(readFileSync(this.path, 'utf8'), this.path);
+    const bucket = kind === 'task' ? current.tasks : current.jtis;
+    const found = bucket.find((e) => e.id === id);
+    if (found) {
+      this.stamp = stamp;
+      this.apply(current, undefined);
+      return { kind, id, at: found.at, already: true, version: current.version };
     }
-    return withFileLock(this.lockPath, () => {
-      // Re-read under the lock: another process may have written since our last look.
-      const stamp = fileStamp(this.path);
-      const current = stamp === 'missing' ? EMPTY : parseList(readFileSync(this.path, 'utf8'), this.path);
-      const bucket = kind === 'task' ? current.tasks : current.jtis;
-      const found = bucket.find((e) => e.id === id);
-      if (found) {
-        this.stamp = stamp;
-        this.apply(current, undefined);
-        return { kind, id, at: found.at, already: true, version: current.version };
-      }
-      const at = new Date(this.clock.nowMs()).toISOString();
-      const next: RevocationList = {
-        version: current.version + 1,
-        tasks: kind === 'task' ? [...current.tasks, { id, at }] : current.tasks,
-        jtis: kind === 'jti' ? [...current.jtis, { id, at }] : current.jtis,
-      };
-      writeFileAtomic(this.path, `${JSON.stringify(next, null, 2)}\n`);
-      this.stamp = fileStamp(this.path);
-      this.apply(next, undefined);
-      return { kind, id, at, already: false, version: next.version };
-    });
+    const at = new Date(this.clock.nowMs()).toISOString();
+    const next: RevocationList = {
+      version: current.version + 1,
+      tasks: kind === 'task' ? [...current.tasks, { id, at }] : current.tasks,
+      jtis: kind === 'jti' ? [...current.jtis, { id, at }] : current.jtis,
+    };
+    writeFileAtomic(this.path, `${JSON.stringify(next, null, 2)}\n`);
+    this.stamp = fileStamp(this.path);
+    this.apply(next, undefined);
+    return { kind, id, at, already: false, version: next.version };
   }
 
   /** True when the hop's jti or task id is revoked — or when the list is corrupt (fail closed). */

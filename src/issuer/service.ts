@@ -3,9 +3,10 @@
  * (src/issuer/http.ts, src/issuer/grpc.ts) — every rule (operator credential, request validation,
  * holder-key lookup, token rules) lives here so both transports enforce exactly the same things.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError, issuerId, type SigilConfig } from '../config/index.js';
+import { sha256 } from '../lib/bytes.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { Ed25519PublicJwk, TrustStore, VerifiedChain } from '../token/api.js';
 import { delegate, mintRoot, verifyChain } from '../token/index.js';
@@ -88,9 +89,7 @@ export function operatorCredential(config: SigilConfig): string | undefined {
 
 /** Constant-time comparison: hash both sides first so lengths leak nothing either. */
 function credentialMatches(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given, 'utf8').digest();
-  const b = createHash('sha256').update(expected, 'utf8').digest();
-  return timingSafeEqual(a, b);
+  return timingSafeEqual(sha256(given), sha256(expected));
 }
 
 /** Strips a JWK to the RFC 8037 public members a `cnf` carries. */
@@ -236,7 +235,7 @@ export class IssuerService {
   revoke(input: unknown, caller: Caller): RevokeResult {
     this.checkOperator(caller, 'revoke');
     const req = parseRequest(revokeRequestSchema, input, 'revoke');
-    return this.revocationStore.revoke(req.task !== undefined ? { task: req.task } : { jti: req.jti! });
+    return this.revocationStore.revokeSync(req.task !== undefined ? { task: req.task } : { jti: req.jti! });
   }
 
   /** The published issuer keys. */

@@ -3,8 +3,8 @@
  * §2 scheme `spiffe`, §2.1 trust domain charset, §2.2 path segment rules, §2.3 maximum length.
  * Strict by design: the spec's restrictions exist so that two different strings never name the same workload.
  */
+import { LRUCache } from 'lru-cache';
 import { TbitError } from './errors.js';
-import { Lru } from './lib/lru.js';
 
 /** A validated SPIFFE ID. */
 export interface SpiffeId {
@@ -52,7 +52,7 @@ export function parseSpiffeId(s: unknown): SpiffeId {
  * hot path skips the regexes for them. Only successes are kept; the LRU bound stops an attacker's stream of
  * fresh IDs from growing memory.
  */
-const valid = new Lru<string, SpiffeId>(4096);
+const valid = new LRUCache<string, SpiffeId>({ max: 4096 });
 
 function parseUncached(s: string): SpiffeId {
   if (s.length > MAX_ID_BYTES) throw bad(s, `longer than ${MAX_ID_BYTES} bytes (§2.3)`);

@@ -2,11 +2,12 @@
  * verifyChain: the hot path (docs/chains.md §4). Synchronous, node:crypto Ed25519 with cached KeyObjects,
  * no jose. Returns the verified hops or throws a TbitError with a stable code.
  */
+
+import { sha256 } from '../lib/bytes.js';
 import { nowSeconds, systemClock } from '../lib/clock.js';
 import type { TbitClaims, VerifiedChain, VerifiedHop, VerifyOptions } from './api.js';
 import { TbitError } from './errors.js';
 import { audCovers } from './lib/audience.js';
-import { sha256b64url } from './lib/b64.js';
 import { walkChain } from './lib/chain.js';
 import { type ParsedHop, parseHops, splitToken } from './lib/hop.js';
 import { resolveLimits } from './lib/rules.js';
@@ -94,7 +95,7 @@ class Chain implements VerifiedChain {
   }
 
   get tokenHash(): string {
-    this.#tokenHash ??= sha256b64url(this.#token);
+    this.#tokenHash ??= sha256(this.#token, 'base64url');
     return this.#tokenHash;
   }
 

@@ -53,23 +53,23 @@ describe('KeyStore files', () => {
     expect(ks.signer().kid).toBe(s.kid);
   });
 
-  it('a second store on the same dir (another process) sees the same keys and later rotations', () => {
+  it('a second store on the same dir (another process) sees the same keys and later rotations', async () => {
     const dir = tempDir();
     const a = open(dir);
     const b = open(dir, a.clock);
     const k1 = a.ks.signer().kid;
     expect(b.ks.signer().kid).toBe(k1);
-    const k2 = b.ks.rotate().kid;
+    const k2 = (await b.ks.rotate()).kid;
     expect(k2).not.toBe(k1);
     expect(a.ks.signer().kid).toBe(k2);
     expect(a.ks.jwks().keys.map((k) => k.kid)).toEqual([k1, k2]);
   });
 
-  it('each rotation makes the new key the signer, even many within one frozen millisecond', () => {
+  it('each rotation makes the new key the signer, even many within one frozen millisecond', async () => {
     const { ks } = open(tempDir());
     const seen = new Set<string>([ks.signer().kid]);
     for (let i = 0; i < 8; i++) {
-      const next = ks.rotate().kid;
+      const next = (await ks.rotate()).kid;
       expect(seen.has(next)).toBe(false);
       seen.add(next);
       expect(ks.signer().kid).toBe(next);
@@ -223,5 +223,21 @@ describe('rotation timeline (frozen clock)', () => {
     clock.advance(306 * 1000);
     ks.signer();
     expect(ks.jwks().keys.map((k) => k.kid)).toEqual([k2]);
+  });
+});
+
+describe('split stores', () => {
+  it('the facade delegates to one issuer-key store and one agent-key store in their own dirs', () => {
+    const dir = tempDir();
+    const { ks } = open(dir);
+    const s = ks.signer();
+    expect(ks.issuer.signer().kid).toBe(s.kid);
+    expect(ks.issuer.publicKey(s.kid)?.equals(createPublicKey(s.privateKey))).toBe(true);
+    const a = ks.ensureAgentKey(AGENT);
+    expect(ks.agents.get(AGENT)?.kid).toBe(a.kid);
+    expect(readdirSync(join(dir, 'keys', 'issuer')).filter((f) => !f.startsWith('.'))).toEqual([
+      `${s.kid}.jwk.json`,
+    ]);
+    expect(readdirSync(join(dir, 'keys', 'agents')).filter((f) => !f.startsWith('.'))).toHaveLength(1);
   });
 });

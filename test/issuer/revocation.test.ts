@@ -78,7 +78,7 @@ describe('RevocationStore', () => {
     // A second store on the same file stands in for another process (the CLI test does it for real).
     const other = RevocationStore.open({ path: join(s.dir, 'revocations.json'), watch: false });
     closers.push(() => other.close());
-    other.revoke({ task: 'task-1' });
+    await other.revoke({ task: 'task-1' });
     await expect
       .poll(() => s.stores.revocations.isRevoked({ jti: 'x', task_id: 'task-1' }), { timeout: 5000 })
       .toBe(true);

@@ -1,8 +1,8 @@
 /** Interop with jose and known-answer vectors from RFC 8037 (A.1 key, A.3 thumbprint, A.4 JWS). */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, sign } from 'node:crypto';
 import * as jose from 'jose';
 import { describe, expect, it } from 'vitest';
-import { delegate, jwkThumbprint, mintRoot, publicJwkOf } from '../../src/token/index.js';
+import { createTrustStore, delegate, jwkThumbprint, mintRoot, publicJwkOf } from '../../src/token/index.js';
 import { signCompactJws, verifyCompactJws } from '../../src/token/lib/jws.js';
 import { agent, clockAt, codeOf, holders, ISS, issuer, KID, keyPair, T0, TD } from './helpers.js';
 
@@ -118,5 +118,30 @@ describe('jose interop', () => {
       const k = keyPair().jwk;
       expect(jwkThumbprint(k)).toBe(await jose.calculateJwkThumbprint(k, 'sha256'));
     }
+  });
+  it('publicJwkOf equals jose.exportJWK (public members) for random private and public keys', async () => {
+    for (let i = 0; i < 20; i++) {
+      const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+      const { kty, crv, x } = await jose.exportJWK(publicKey);
+      expect(publicJwkOf(privateKey)).toEqual({ kty, crv, x });
+      expect(publicJwkOf(publicKey)).toEqual({ kty, crv, x });
+    }
+  });
+  it('a JWKS imports to the same keys as jose.importJWK, and stays stricter than jose', async () => {
+    const ks = Array.from({ length: 5 }, () => keyPair());
+    const store = createTrustStore({
+      jwks: { keys: ks.map((k, i) => ({ ...k.jwk, kid: `k${i}`, use: 'sig', alg: 'EdDSA' })) },
+    });
+    for (const [i, k] of ks.entries()) {
+      const viaJose = KeyObject.from((await jose.importJWK({ ...k.jwk }, 'EdDSA')) as jose.CryptoKey);
+      expect(store.issuerKey(ISS, `k${i}`)?.equals(viaJose)).toBe(true);
+    }
+    // jose imports a private JWK for verification; a trust bundle holding one is refused outright.
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const priv = privateKey.export({ format: 'jwk' });
+    await expect(jose.importJWK({ ...priv }, 'EdDSA')).resolves.toBeDefined();
+    expect(codeOf(() => createTrustStore({ jwks: { keys: [{ ...priv, kid: 'p' }] } }))).toBe(
+      'TBIT_TRUST_BUNDLE_INVALID',
+    );
   });
 });

@@ -1,6 +1,6 @@
 /** `sigil keys init|rotate|list|jwks`: issuer signing keys and local agent keys in the data dir (docs/keys.md). */
 import type { Command } from 'commander';
-import { writeFileAtomic } from '../../issuer/lib/files.js';
+import { writeFileAtomic } from '../../lib/atomic-write.js';
 import { runCommand } from '../context.js';
 import { isoTime, printJson, table, withLocal } from './token-shared.js';
 
@@ -49,8 +49,8 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }, cmd: Command) =>
       runCommand(() =>
-        withLocal(cmd, ({ stores }) => {
-          const signer = stores.keys.rotate();
+        withLocal(cmd, async ({ stores }) => {
+          const signer = await stores.keys.rotate();
           const all = stores.keys.issuerKeys();
           if (opts.json) {
             printJson({ signing_kid: signer.kid, published: all.map((k) => k.kid) });

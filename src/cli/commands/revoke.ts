@@ -4,7 +4,6 @@
  */
 import type { Command } from 'commander';
 import { IssuerError } from '../../issuer/errors.js';
-import { LOCAL_OPERATOR } from '../../issuer/service.js';
 import { runCommand } from '../context.js';
 import { printJson, withLocal } from './token-shared.js';
 
@@ -21,8 +20,11 @@ export function register(program: Command): void {
         if ((f.task === undefined) === (f.jti === undefined)) {
           throw new IssuerError('ISSUER_BAD_REQUEST', 'give exactly one of --task or --jti');
         }
-        return withLocal(cmd, ({ service }) => {
-          const r = service.revoke(f.task !== undefined ? { task: f.task } : { jti: f.jti }, LOCAL_OPERATOR);
+        // The store's async revoke waits for a concurrent writer (e.g. the running server) instead of failing.
+        return withLocal(cmd, async ({ stores }) => {
+          const r = await stores.revocations.revoke(
+            f.task !== undefined ? { task: f.task } : { jti: f.jti! },
+          );
           if (f.json) printJson(r);
           else
             process.stdout.write(

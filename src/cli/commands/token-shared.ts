@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { SigilConfig } from '../../config/index.js';
 import { IssuerError } from '../../issuer/errors.js';
-import { publicJwkSchema } from '../../issuer/lib/requests.js';
+import { publicJwkSchema } from '../../issuer/index.js';
 import { type IssuerStores, openIssuerStores } from '../../issuer/open-stores.js';
 import { IssuerService } from '../../issuer/service.js';
 import type { Ed25519PublicJwk } from '../../token/api.js';

@@ -1,22 +1,9 @@
 /**
- * Crash-safe file helpers for the data dir. The CLI and the server share it, so every write is
- * write-temp → fsync → rename (readers see the old or the new file, never half of one), and
- * read-modify-write sequences take a small O_EXCL lock file.
+ * The data dir's directories and locks. The CLI and the server share the data dir, so read-modify-write
+ * sequences take a lock directory (proper-lockfile); writes go through src/lib/atomic-write.ts.
  */
-import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  closeSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  renameSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { lock, lockSync } from 'proper-lockfile';
 import { IssuerError } from '../errors.js';
 
 /** Creates `dir` (and parents) with mode 0700, tightening the mode if it already exists. Only for dirs SIGIL owns. */
@@ -34,70 +21,73 @@ export function ensureDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
-/** Atomically replaces `path` with `data` (mode `mode`, default 0600). */
-export function writeFileAtomic(path: string, data: string, mode = 0o600): void {
-  const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    writeSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-  // Make the rename itself durable.
-  try {
-    const dfd = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename is still atomic.
-  }
+/** A lock whose mtime is older than this is taken over (its holder crashed); holders refresh it every 5 s. */
+const LOCK_STALE_MS = 10_000;
+/** Async waits: about 5 s in all, backing off from 10 ms to 100 ms between attempts. */
+const LOCK_RETRIES = { retries: 50, minTimeout: 10, maxTimeout: 100 };
+
+function lockOptions(lockDir: string) {
+  return {
+    lockfilePath: lockDir,
+    // The locked file itself may not exist yet (a first revocation): lock by name.
+    realpath: false,
+    stale: LOCK_STALE_MS,
+    // Critical sections are a few small file operations, far below the stale time, so a lock can only
+    // be "compromised" by a process stalled for over 10 s. proper-lockfile's default would throw from a
+    // timer (crashing the process); the write itself is an atomic rename and cannot tear.
+    onCompromised: () => {},
+  };
 }
 
-const LOCK_STALE_MS = 10_000;
-const LOCK_WAIT_MS = 5_000;
+function busy(lockDir: string, e: unknown): unknown {
+  return (e as NodeJS.ErrnoException).code === 'ELOCKED'
+    ? new IssuerError('ISSUER_STORE_BUSY', `lock ${lockDir} is held by another writer`, e)
+    : e;
+}
 
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+async function release(unlock: () => Promise<void>): Promise<void> {
+  // Already released means a stale takeover happened (see onCompromised): nothing left to undo.
+  await unlock().catch(() => {});
 }
 
 /**
- * Runs `fn` while holding `<path>` as an exclusive lock file (O_EXCL create). A lock older than
- * 10 s is treated as left behind by a crashed process and removed. Synchronous on purpose: the
- * critical sections are a few small file operations.
+ * Runs `fn` while holding the lock directory `lockDir` (proper-lockfile: atomic mkdir, mtime kept
+ * fresh while held, taken over once older than 10 s). Waits without blocking the event loop for
+ * about 5 s, then fails with ISSUER_STORE_BUSY.
  */
-export function withFileLock<T>(path: string, fn: () => T): T {
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      closeSync(openSync(path, 'wx', 0o600));
-      break;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      try {
-        if (Date.now() - statSync(path).mtimeMs > LOCK_STALE_MS) {
-          unlinkSync(path);
-          continue;
-        }
-      } catch {
-        continue; // lock vanished between open and stat: retry at once
-      }
-      if (Date.now() > deadline) throw new IssuerError('ISSUER_STORE_BUSY', `lock ${path} held too long`);
-      sleepSync(10);
-    }
+export async function withFileLock<T>(lockDir: string, fn: () => T | Promise<T>): Promise<T> {
+  let unlock: () => Promise<void>;
+  try {
+    unlock = await lock(lockDir, { ...lockOptions(lockDir), retries: LOCK_RETRIES });
+  } catch (e) {
+    throw busy(lockDir, e);
+  }
+  try {
+    return await fn();
+  } finally {
+    await release(unlock);
+  }
+}
+
+/**
+ * {@link withFileLock} for synchronous callers (minting and revoking through the issuer service,
+ * whose gRPC handlers are synchronous): one attempt, with the same stale takeover. A held lock fails at once with
+ * ISSUER_STORE_BUSY instead of blocking the event loop while another process finishes.
+ */
+export function withFileLockSync<T>(lockDir: string, fn: () => T): T {
+  let unlock: () => void;
+  try {
+    unlock = lockSync(lockDir, lockOptions(lockDir));
+  } catch (e) {
+    throw busy(lockDir, e);
   }
   try {
     return fn();
   } finally {
-    rmSync(path, { force: true });
+    try {
+      unlock();
+    } catch {
+      // Already released: see release().
+    }
   }
 }

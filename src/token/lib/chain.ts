@@ -3,16 +3,16 @@
  * must have signed it, check the signature, then the hop's own rules, its link to the parent, time and
  * revocation. The first failure throws; nothing is returned for a broken chain.
  */
+import { LRUCache } from 'lru-cache';
 import type { TrustStore } from '../api.js';
 import { TbitError } from '../errors.js';
 import type { ParsedHop } from './hop.js';
 import { verifySignature } from './jws.js';
 import { type CachedKey, importEd25519, okpThumbprint } from './keys.js';
-import { Lru } from './lru.js';
 import { checkChild, checkHop, checkTime, type Limits } from './rules.js';
 
 /** Holder keys seen recently, keyed by the JWK `x`; importing a key costs more than verifying with it. */
-const holderKeys = new Lru<string, CachedKey>(1024);
+const holderKeys = new LRUCache<string, CachedKey>({ max: 1024 });
 
 /** The holder key for a `cnf.jwk.x` (imported once, then cached with its RFC 7638 thumbprint). */
 export function holderKey(x: string, hop?: number): CachedKey {

@@ -2,9 +2,10 @@
  * Splitting a presented token into hops (docs/tbit.md §2) and decoding each hop. Size caps come first,
  * before any decoding work, so an oversized input costs one length check.
  */
+
+import { sha256 } from '../../lib/bytes.js';
 import type { TbitClaims, TbitHeader } from '../api.js';
 import { TbitError } from '../errors.js';
-import { sha256b64url } from './b64.js';
 import { assertClaims, assertTbitHeader } from './claims.js';
 import { type ParsedJws, parseCompactJws, parseJsonObject } from './jws.js';
 
@@ -33,7 +34,7 @@ export class ParsedHop {
 
   /** base64url SHA-256 of the hop's compact JWS: what a child's `par` must equal. */
   get hash(): string {
-    this.#hash ??= sha256b64url(this.bytes ?? this.jws);
+    this.#hash ??= sha256(this.bytes ?? this.jws, 'base64url');
     return this.#hash;
   }
 }
@@ -59,7 +60,7 @@ export function splitToken(token: unknown): string[] {
 
 /** Hash of a hop or token as the `par` claim carries it: base64url(SHA-256(ASCII(s))). */
 export function hopHash(s: string): string {
-  return sha256b64url(s);
+  return sha256(s, 'base64url');
 }
 
 /** Decodes one hop: JWS layer, TBIT header, claim shape. */

@@ -2,11 +2,11 @@
  * The JWS layer: compact serialization (RFC 7515 §3.1, §7.1) with Ed25519 only (RFC 8037 §3.1, RFC 9864).
  * Knows nothing about TBIT claims, so the RFC 8037 Appendix A.4 example runs through exactly this code.
  */
+
 import { sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { b64urlEncode } from '../../lib/bytes.js';
+import { LRUCache } from 'lru-cache';
+import { b64urlDecode, b64urlEncode } from '../../lib/bytes.js';
 import { TbitError } from '../errors.js';
-import { b64urlDecodeStrict } from './b64.js';
-import { Lru } from './lru.js';
 
 /** The algorithm names we accept: `EdDSA` (RFC 8037 §3.1) and the fully-specified `Ed25519` (RFC 9864). */
 export const ACCEPTED_ALGS: ReadonlySet<string> = new Set(['EdDSA', 'Ed25519']);
@@ -33,7 +33,7 @@ export const FORBIDDEN_HEADER_PARAMS: readonly string[] = [
  * of distinct headers (one per issuer kid and per holder key), so most hops skip the decode and JSON parse.
  * Screening is a pure function of that text; the LRU bound keeps attacker-made variety from growing memory.
  */
-const screenedHeaders = new Lru<string, Record<string, unknown>>(1024);
+const screenedHeaders = new LRUCache<string, Record<string, unknown>>({ max: 1024 });
 
 /** A compact JWS split and decoded, signature not yet checked. */
 export interface ParsedJws {
@@ -99,14 +99,14 @@ export function parseCompactJws(jws: string, hop?: number): ParsedJws {
   }
   let header = screenedHeaders.get(h64);
   if (header === undefined) {
-    const hb = b64urlDecodeStrict(h64);
+    const hb = b64urlDecode(h64);
     if (hb === null) throw new TbitError('TBIT_MALFORMED', 'invalid base64url', hop);
     header = parseJsonObject(hb, 'JWS header', hop);
     screenHeader(header, hop);
     if (h64.length <= 512) screenedHeaders.set(h64, Object.freeze(header));
   }
-  const pb = b64urlDecodeStrict(p64);
-  const sb = b64urlDecodeStrict(s64);
+  const pb = b64urlDecode(p64);
+  const sb = b64urlDecode(s64);
   if (pb === null || sb === null) throw new TbitError('TBIT_MALFORMED', 'invalid base64url', hop);
   if (sb.length !== 64) throw new TbitError('TBIT_BAD_SIGNATURE', 'an Ed25519 signature is 64 bytes', hop);
   return { header, payload: pb, signature: sb, signingInput: jws.slice(0, d2) };

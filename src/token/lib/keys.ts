@@ -4,8 +4,8 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { Fail } from '../../lib/assert.js';
+import { sha256 } from '../../lib/bytes.js';
 import type { Ed25519PublicJwk } from '../api.js';
-import { sha256b64url } from './b64.js';
 
 const JWK_MEMBERS = new Set(['kty', 'crv', 'x', 'kid']);
 /**
@@ -38,7 +38,7 @@ export function assertEd25519PublicJwk(v: unknown, what: string, fail: Fail): Ed
 
 /** RFC 7638 §3.2 thumbprint of an OKP key: SHA-256 over {"crv","kty","x"} in lexicographic order. */
 export function okpThumbprint(x: string): string {
-  return sha256b64url(`{"crv":"Ed25519","kty":"OKP","x":"${x}"}`);
+  return sha256(`{"crv":"Ed25519","kty":"OKP","x":"${x}"}`, 'base64url');
 }
 
 /** Imports an (already validated) Ed25519 public JWK as a KeyObject. */
