@@ -189,12 +189,14 @@ describe('appends', () => {
   it('onAppend reports durable batches in order', async () => {
     const log = await MerkleLog.open(t.dir);
     const events: Array<{ first: number; size: number }> = [];
+    const started = performance.now();
     const off = log.onAppend(({ first, size, seconds }) => {
       events.push({ first, size });
       expect(log.size).toBeGreaterThanOrEqual(size);
-      // The commit wait: positive and, for a tiny batch on a local disk, well under a minute.
+      // The commit wait, in seconds: positive and no longer than the test has been running (a unit check,
+      // not a speed bound).
       expect(seconds).toBeGreaterThan(0);
-      expect(seconds).toBeLessThan(60);
+      expect(seconds * 1000).toBeLessThanOrEqual(performance.now() - started + 1);
     });
     await Promise.all(Array.from({ length: 10 }, (_, i) => log.append(bytesOf(`a${i}`))));
     await log.append(bytesOf('b'));

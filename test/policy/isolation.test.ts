@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { buildPolicyInput, evaluateInput, loadBundle, PolicyEngine } from '../../src/policy/index.js';
-import { context, opaBuild, opaBuildSources, POLICY_DIR, tempDir } from './support.js';
+import { context, opaBuild, opaBuildSources, POLICY_DIR, SLOW_ON_DEMAND, tempDir } from './support.js';
 
 const tmp = tempDir('sigil-isolation-');
 afterAll(() => tmp.cleanup());
@@ -23,31 +23,6 @@ async function until(cond: () => boolean, ms = 15_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
-
-// Allowed only after a long computation when the request asks for it; fast otherwise: n² steps over an
-// n-element range (seconds for n = 30000).
-const SLOW_ON_DEMAND = [
-  'package envoy.authz',
-  '',
-  'default allow := false',
-  '',
-  'allow if {',
-  '  not input.attributes.request.http.headers["x-slow"]',
-  '}',
-  '',
-  'allow if {',
-  '  n := to_number(input.attributes.request.http.headers["x-slow"])',
-  '  r := numbers.range(1, n)',
-  '  not product_hit(r)',
-  '}',
-  '',
-  'product_hit(r) if {',
-  '  some i in r',
-  '  some j in r',
-  '  i * j == -1',
-  '}',
-  '',
-].join('\n');
 
 describe('worker isolation', () => {
   it('terminates an overrunning evaluation at the budget, denies POLICY_TIMEOUT, then recovers', async () => {
@@ -66,12 +41,10 @@ describe('worker isolation', () => {
     engines.push(engine);
     expect(engine.decide(context())).toMatchObject({ allowed: true, code: 'OK' });
 
-    // Inline, this input takes seconds (see eval.test.ts); in the worker the main thread waits at most the budget.
-    const t = Date.now();
+    // Inline, this input takes seconds (see eval.test.ts); the worker is terminated at the budget (how long the
+    // main thread waits is asserted in test/slow/policy-dos.test.ts: no wall-clock bounds in the default suite).
     const v = engine.decide(context({ headers: { 'x-slow': '30000' } }));
-    const waited = Date.now() - t;
     expect(v, JSON.stringify(v)).toMatchObject({ allowed: false, code: 'POLICY_TIMEOUT' });
-    expect(waited).toBeLessThan(2000);
 
     // While the replacement worker starts, decisions fail closed; once it is up they are normal again.
     await until(() => engine.decide(context()).code === 'OK');

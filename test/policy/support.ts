@@ -203,3 +203,28 @@ export function prng(seed: number): {
     chance: (p) => next() < p,
   };
 }
+
+// Allowed only after a long computation when the request asks for it; fast otherwise: n² steps over an
+// n-element range (seconds for n = 30000).
+export const SLOW_ON_DEMAND = [
+  'package envoy.authz',
+  '',
+  'default allow := false',
+  '',
+  'allow if {',
+  '  not input.attributes.request.http.headers["x-slow"]',
+  '}',
+  '',
+  'allow if {',
+  '  n := to_number(input.attributes.request.http.headers["x-slow"])',
+  '  r := numbers.range(1, n)',
+  '  not product_hit(r)',
+  '}',
+  '',
+  'product_hit(r) if {',
+  '  some i in r',
+  '  some j in r',
+  '  i * j == -1',
+  '}',
+  '',
+].join('\n');
