@@ -76,7 +76,7 @@ const table = [
   row('raw lmdb-js: put + wait for its flush (LMDB commit + fsync)', raw),
   row('SIGIL `appendDecision`, durability sync', sigil),
   '',
-  `Reading it: SIGIL's durable append waits for an LMDB commit (SIGIL / raw lmdb-js at p99: ${f(sigil.p99 / raw.p99)}×); LMDB's commit itself is ${f(raw.p99 / journal.p99)}× the journal floor at p99 (${f(raw.p999 / journal.p999)}× at p99.9): it writes several pages per commit (data, branch, free-list and meta pages: ~37 KB per one-record commit, docs/ledger.md §4) where a journal writes one. In the end-to-end benchmark this tail is one part of SIGIL's p99 in durable mode; V8's major GC pauses weigh more there (bench/e2e/README.md, docs/ledger.md §9).`,
+  `Reading it: SIGIL's durable append waits for an LMDB commit (SIGIL / raw lmdb-js at p99: ${f(sigil.p99 / raw.p99)}×); LMDB's commit itself is ${f(raw.p99 / journal.p99)}× the journal floor at p99 (${f(raw.p999 / journal.p999)}× at p99.9): it writes several pages per commit (data, branch, free-list and meta pages: ~37 KB per one-record commit, docs/ledger.md §4) where a journal writes one. In the end-to-end benchmark this tail is one part of SIGIL's p99 in durable mode; V8's major GC pauses weigh more there (bench/NOTES.md, docs/ledger.md §9).`,
 ].join('\n');
 console.log(table);
 if (!process.argv.includes('--no-write')) {

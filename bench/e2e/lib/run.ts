@@ -186,7 +186,7 @@ interface Authorizer {
  * The order of the fixed-rate windows in round `round` (0-based): rotated like the configurations, so no rate
  * always comes at the same time after the saturation phase. A Node.js authorizer's first full collection
  * after that burst comes at a roughly fixed delay; with a fixed order it fell inside the same rate's window
- * in 8 of 9 runs (bench/e2e/README.md, seventh session). Results are still reported in `rates` order.
+ * in 8 of 9 runs (bench/NOTES.md, seventh session). Results are still reported in `rates` order.
  */
 export function rateOrder(rates: readonly number[], round: number): number[] {
   const n = rates.length;
