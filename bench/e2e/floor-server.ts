@@ -1,13 +1,13 @@
 /**
  * The transport floor (bench:e2e configuration `grpc-floor`): SIGIL's own ext_authz gRPC server on its
- * default transport (src/authz/h2: node:http2, gRPC framing, direct protobuf decode/encode) with a
+ * transport (src/authz/server.ts: @grpc/grpc-js) with a
  * trivial decision instead of the pipeline, so a run shows how much of SIGIL's cost per Check is the
  * transport alone, and what the rig sustains with an authorizer that does no work (the ceiling any
  * authorizer's max throughput meets here). It is NOT an authorizer: it reads the expected outcome from
  * the benchmark's own `case=` query parameter and checks nothing.
  */
 import { pathToFileURL } from 'node:url';
-import type * as ServerModule from '../../src/authz/h2/start-h2-server.js';
+import type * as ServerModule from '../../src/authz/server.js';
 import type { CheckRequest, CheckResponse, HeaderValueOption } from '../../src/authz/types.js';
 import type * as ConfigModule from '../../src/config/index.js';
 import type * as ServeModule from '../../src/serve/index.js';
@@ -16,8 +16,8 @@ import type * as ServeModule from '../../src/serve/index.js';
 const compiled = process.env.SIGIL_FLOOR_SERVER;
 const mod = (src: string, dist: string) =>
   compiled ? new URL(dist, pathToFileURL(compiled)).href : new URL(src, import.meta.url).href;
-const { startH2AuthzServer } = (await import(
-  mod('../../src/authz/h2/start-h2-server.js', './start-h2-server.js')
+const { startAuthzServer } = (await import(
+  mod('../../src/authz/server.js', './server.js')
 )) as typeof ServerModule;
 const { loadConfig } = (await import(
   mod('../../src/config/index.js', '../../config/index.js')
@@ -54,7 +54,7 @@ async function decide(req: CheckRequest): Promise<CheckResponse> {
   };
 }
 
-const server = await startH2AuthzServer({ listen: process.argv[2] ?? '127.0.0.1:0', check: decide });
+const server = await startAuthzServer({ listen: process.argv[2] ?? '127.0.0.1:0', check: decide });
 process.stdout.write(`floor listening 127.0.0.1:${server.port}\n`);
 process.on('SIGTERM', () => {
   server.close().then(() => process.exit(0));

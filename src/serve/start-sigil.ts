@@ -10,7 +10,6 @@ import { createMetrics, type SigilMetrics } from '../admin/metrics.js';
 import { type AdminServer, startAdminServer } from '../admin/server.js';
 import type { DecisionEvent } from '../authz/check.js';
 import { checkFromConfig } from '../authz/create-check.js';
-import { startH2AuthzServer } from '../authz/h2/start-h2-server.js';
 import type { PolicyDecider } from '../authz/policy-hook.js';
 import { type AuthzServer, startAuthzServer } from '../authz/server.js';
 import type { SigilConfig } from '../config/index.js';
@@ -151,9 +150,10 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
       onDecision: observe(metrics, logger),
     });
     cacheSize = () => chains.size;
-    // Transport by config (docs/authz.md §Transport); both take the same options and honour the same drain contract.
-    const startServer = config.authz.transport === 'h2' ? startH2AuthzServer : startAuthzServer;
-    const authz = await startServer({
+    if (config.authz.transport === 'h2') {
+      logger.warn('sigil.authz.transport "h2" is deprecated and ignored: the listener runs @grpc/grpc-js');
+    }
+    const authz = await startAuthzServer({
       listen: config.authz.listen,
       check,
       maxMessageBytes: Math.max(4 * 1024 * 1024, 2 * config.authz.max_body_bytes + 1024 * 1024),
@@ -174,7 +174,6 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     logger.info(
       {
         authz: authz.address,
-        authz_transport: config.authz.transport,
         ledger_hash_thread: log.hashThread,
         admin: admin.url,
         issuer_http: issuer.http?.url,
