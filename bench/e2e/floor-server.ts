@@ -7,8 +7,10 @@
  * the benchmark's own `case=` query parameter and checks nothing.
  */
 import { pathToFileURL } from 'node:url';
+import { create } from '@bufbuild/protobuf';
+import type * as ExtAuthzModule from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
+import type { CheckRequest, CheckResponse } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import type * as ServerModule from '../../src/authz/server.js';
-import type { CheckRequest, CheckResponse, HeaderValueOption } from '../../src/authz/types.js';
 import type * as ConfigModule from '../../src/config/index.js';
 import type * as ServeModule from '../../src/serve/index.js';
 
@@ -19,6 +21,12 @@ const mod = (src: string, dist: string) =>
 const { startAuthzServer } = (await import(
   mod('../../src/authz/server.js', './server.js')
 )) as typeof ServerModule;
+const { CheckResponseSchema } = (await import(
+  mod(
+    '../../gen/envoy/service/auth/v3/external_auth_pb.js',
+    '../../gen/envoy/service/auth/v3/external_auth_pb.js',
+  )
+)) as typeof ExtAuthzModule;
 const { loadConfig } = (await import(
   mod('../../src/config/index.js', '../../config/index.js')
 )) as typeof ConfigModule;
@@ -29,29 +37,28 @@ const { tuneRuntime } = (await import(
 // transport's own ceiling and tail.
 tuneRuntime(loadConfig({ env: {} }).runtime);
 
-const set = (key: string, value: string): HeaderValueOption => ({
-  header: { key, value },
-  appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD',
+// The answers are built once: the floor measures the transport, not message construction.
+const ALLOW = create(CheckResponseSchema, {
+  status: { code: 0, message: '' },
+  httpResponse: {
+    case: 'okResponse',
+    // 2 = OVERWRITE_IF_EXISTS_OR_ADD
+    value: { headers: [{ header: { key: 'x-sigil-sub', value: 'spiffe://floor' }, appendAction: 2 }] },
+  },
 });
+const deny = (http: 401 | 403): CheckResponse =>
+  create(CheckResponseSchema, {
+    status: { code: http === 401 ? 16 : 7, message: 'floor' },
+    httpResponse: { case: 'deniedResponse', value: { status: { code: http }, body: '{"code":"FLOOR"}' } },
+  });
+const DENY_401 = deny(401);
+const DENY_403 = deny(403);
 
 async function decide(req: CheckRequest): Promise<CheckResponse> {
   const path = req.attributes?.request?.http?.path ?? '';
   const c = /[?&]case=([a-z_]+)/.exec(path)?.[1];
-  if (c === 'allow') {
-    return {
-      status: { code: 0, message: '' },
-      okResponse: {
-        headers: [set('x-sigil-sub', 'spiffe://floor')],
-        headersToRemove: [],
-        responseHeadersToAdd: [],
-      },
-    };
-  }
-  const http = c === 'bad_token' ? 401 : 403;
-  return {
-    status: { code: http === 401 ? 16 : 7, message: 'floor' },
-    deniedResponse: { status: { code: http }, headers: [], body: '{"code":"FLOOR"}' },
-  };
+  if (c === 'allow') return ALLOW;
+  return c === 'bad_token' ? DENY_401 : DENY_403;
 }
 
 const server = await startAuthzServer({ listen: process.argv[2] ?? '127.0.0.1:0', check: decide });

@@ -4,10 +4,11 @@
  */
 import { ConfigError, type SigilConfig } from '../config/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
+import type { HookDecider } from '../policy/api.js';
 import type { TrustStore } from '../token/api.js';
 import { ChainCache, type ChainVerifier } from './chain-cache.js';
 import { type CheckFn, createCheck, type DecisionEvent, type DecisionSink } from './check.js';
-import { defaultPolicy, type PolicyDecider } from './policy-hook.js';
+import { defaultPolicy } from './policy-hook.js';
 import { toolResolver } from './resolve-tool.js';
 
 /** Runtime parts of {@link checkFromConfig}. */
@@ -15,7 +16,7 @@ export interface CheckDeps {
   trust: TrustStore;
   ledger: DecisionSink;
   /** Default: {@link defaultPolicy} (steps 1–4 only). */
-  policy?: PolicyDecider;
+  policy?: HookDecider;
   clock?: Clock;
   /** Default: the token module's verifyChain. */
   verify?: ChainVerifier;

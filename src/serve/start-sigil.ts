@@ -10,13 +10,12 @@ import { createMetrics, type SigilMetrics } from '../admin/metrics.js';
 import { type AdminServer, startAdminServer } from '../admin/server.js';
 import type { DecisionEvent } from '../authz/check.js';
 import { checkFromConfig } from '../authz/create-check.js';
-import type { PolicyDecider } from '../authz/policy-hook.js';
 import { type AuthzServer, startAuthzServer } from '../authz/server.js';
 import type { SigilConfig } from '../config/index.js';
 import { type RunningIssuer, startIssuer } from '../issuer/index.js';
 import { type MerkleLog, openAuditLog } from '../ledger/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
-import { createPolicyDecider } from '../policy/index.js';
+import { createPolicyDecider, type HookDecider } from '../policy/index.js';
 import { ledgerSink } from './ledger-sink.js';
 
 /** Optional parts of {@link startSigil}. */
@@ -24,7 +23,7 @@ export interface StartSigilDeps {
   clock?: Clock;
   logger?: Logger;
   /** Overrides the configured policy (tests, embedding). Default: createPolicyDecider(config) ?? built-in. */
-  policy?: PolicyDecider;
+  policy?: HookDecider;
   /**
    * Builds the admin handlers once the ledger and trust store are open. Called with the running parts;
    * each returned handler is mounted in order (and its `close()`, if any, runs on shutdown).
@@ -47,7 +46,7 @@ export interface SigilParts {
   metrics: SigilMetrics;
   issuer: RunningIssuer;
   ledger: MerkleLog;
-  policy: PolicyDecider | undefined;
+  policy: HookDecider | undefined;
 }
 
 /** A running SIGIL. */

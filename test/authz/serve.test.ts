@@ -5,15 +5,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Client, credentials, type ServiceClientConstructor } from '@grpc/grpc-js';
+import type { Client } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authzProtos } from '../../src/authz/proto.js';
-import type { CheckRequest, CheckResponse } from '../../src/authz/types.js';
+import type { CheckRequest, CheckResponse } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { loadConfig } from '../../src/config/index.js';
 import { LOCAL_OPERATOR } from '../../src/issuer/service.js';
 import { MerkleLog } from '../../src/ledger/index.js';
 import { type RunningSigil, startSigil } from '../../src/serve/index.js';
+import { authzClient, callCheck } from '../support/authz-client.js';
 import { checkRequest } from '../support/check-request.js';
 import { freePorts } from '../support/ports.js';
 
@@ -22,21 +22,7 @@ let dir: string;
 let sigil: RunningSigil;
 let client: Client;
 
-function authzClient(address: string): Client {
-  let node: unknown = authzProtos().grpc;
-  for (const p of 'envoy.service.auth.v3.Authorization'.split('.'))
-    node = (node as Record<string, unknown>)[p];
-  return new (node as ServiceClientConstructor)(address, credentials.createInsecure());
-}
-
-const check = (req: CheckRequest) =>
-  new Promise<CheckResponse>((resolve, reject) =>
-    (
-      client as unknown as {
-        Check: (r: CheckRequest, cb: (e: Error | null, r: CheckResponse) => void) => void;
-      }
-    ).Check(req, (e, r) => (e ? reject(e) : resolve(r))),
-  );
+const check = (req: CheckRequest) => callCheck(client, req);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sigil-serve-test-'));
@@ -72,10 +58,10 @@ describe('startSigil', () => {
       { sub: 'spiffe://sigil.mesh/agent/c/1', task_id: 't', tool_scope: ['fs.read'], aud: SELF },
       LOCAL_OPERATOR,
     ).token;
-    expect((await check(checkRequest({ method: 'POST', path: '/tools/fs.read' }, token))).status.code).toBe(
+    expect((await check(checkRequest({ method: 'POST', path: '/tools/fs.read' }, token))).status!.code).toBe(
       0,
     );
-    expect((await check(checkRequest({ method: 'POST', path: '/tools/fs.write' }, token))).status.code).toBe(
+    expect((await check(checkRequest({ method: 'POST', path: '/tools/fs.write' }, token))).status!.code).toBe(
       7,
     );
   });
@@ -114,7 +100,7 @@ describe('startSigil', () => {
     await closing;
     const ok = answers.filter((a) => a.status === 'fulfilled');
     // Calls that reached the server before close are answered; none is an error answer from SIGIL.
-    for (const a of ok) expect((a as PromiseFulfilledResult<CheckResponse>).value.status.code).toBe(0);
+    for (const a of ok) expect((a as PromiseFulfilledResult<CheckResponse>).value.status!.code).toBe(0);
     expect(ok.length).toBeGreaterThan(0);
     const log = await MerkleLog.open(join(dir, 'ledger'), { readOnly: true });
     try {
