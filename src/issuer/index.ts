@@ -1,6 +1,6 @@
 /** The issuer module: keys, rotation, revocation, trust for the local verifier, and the issuer endpoint. */
 export { IssuerError, type IssuerErrorCode } from './errors.js';
-export { createIssuerGrpcServer, issuerGrpcHandlers, issuerProtoPath, loadIssuerProto } from './grpc.js';
+export { createIssuerGrpcServer, issuerGrpcHandlers, issuerGrpcService } from './grpc.js';
 export { createIssuerHttpServer, MAX_BODY_BYTES } from './http.js';
 export {
   type AgentKey,
