@@ -14,7 +14,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Registry } from 'prom-client';
-import { checkFromConfig } from '../src/authz/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { frozenClock } from '../src/lib/clock.js';
 import {
@@ -25,6 +24,7 @@ import {
   type PolicyContext,
   PolicyEngine,
 } from '../src/policy/index.js';
+import { checkFromConfig } from '../src/serve/check-from-config.js';
 import { checkRequest, toolsCall } from '../test/support/check-request.js';
 import { agentId, testIdentity } from '../test/support/identity.js';
 import { memorySink } from '../test/support/memory-sink.js';

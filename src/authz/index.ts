@@ -9,7 +9,6 @@ export {
   type DecisionSink,
 } from './check.js';
 export { checkBinding, type PeerBinding } from './check-binding.js';
-export { type CheckDeps, type ConfiguredCheck, checkFromConfig } from './create-check.js';
 export { AUTHZ_HTTP_STATUS, AuthzError, type AuthzErrorCode } from './errors.js';
 export { extractRequest, type RequestView } from './extract-request.js';
 export { extractToken } from './extract-token.js';

@@ -1,4 +1,5 @@
 /** `sigil serve`'s composition root. Nothing but the CLI and tests import this module. */
+export { type CheckDeps, type ConfiguredCheck, checkFromConfig } from './check-from-config.js';
 export { ledgerSink } from './ledger-sink.js';
 export {
   type AdminHandlers,

@@ -9,13 +9,13 @@ import { dashboardApi } from '../admin/api/dashboard-api.js';
 import { createMetrics, type SigilMetrics } from '../admin/metrics.js';
 import { type AdminServer, startAdminServer } from '../admin/server.js';
 import type { DecisionEvent } from '../authz/check.js';
-import { checkFromConfig } from '../authz/create-check.js';
 import { type AuthzServer, startAuthzServer } from '../authz/server.js';
 import type { SigilConfig } from '../config/index.js';
 import { type RunningIssuer, startIssuer } from '../issuer/index.js';
 import { type MerkleLog, openAuditLog } from '../ledger/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { createPolicyDecider, type HookDecider } from '../policy/index.js';
+import { checkFromConfig } from './check-from-config.js';
 import { ledgerSink } from './ledger-sink.js';
 
 /** Optional parts of {@link startSigil}. */

@@ -13,11 +13,11 @@ import {
   CheckResponseSchema,
 } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { extractRequest } from '../../src/authz/extract-request.js';
-import { checkFromConfig } from '../../src/authz/index.js';
 import { allowResponse, denyResponse } from '../../src/authz/respond.js';
 import { loadConfig } from '../../src/config/index.js';
 import { frozenClock } from '../../src/lib/clock.js';
 import { SigilError } from '../../src/lib/errors.js';
+import { checkFromConfig } from '../../src/serve/check-from-config.js';
 import { checkRequest } from '../support/check-request.js';
 import { agentId, testIdentity } from '../support/identity.js';
 import { memorySink } from '../support/memory-sink.js';

@@ -5,10 +5,10 @@
  * module's own code for that entry.
  */
 import { describe, expect, it } from 'vitest';
-import { checkFromConfig } from '../../src/authz/index.js';
 import { LIMITS } from '../../src/authz/lib/limits.js';
 import { loadConfig } from '../../src/config/index.js';
 import { frozenClock } from '../../src/lib/clock.js';
+import { checkFromConfig } from '../../src/serve/check-from-config.js';
 import { checkRequest, deniedOf, okOf } from '../support/check-request.js';
 import { agentId, testIdentity } from '../support/identity.js';
 import { memorySink } from '../support/memory-sink.js';

@@ -5,11 +5,12 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { HeaderValueOption_HeaderAppendAction as Append } from '../../gen/envoy/config/core/v3/base_pb.js';
 import type { CheckResponse } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
-import { checkFromConfig, type DecisionSink } from '../../src/authz/index.js';
+import type { DecisionSink } from '../../src/authz/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { DecisionRecord } from '../../src/ledger/record.js';
 import { frozenClock } from '../../src/lib/clock.js';
 import type { HookDecider, HookVerdict } from '../../src/policy/api.js';
+import { checkFromConfig } from '../../src/serve/check-from-config.js';
 import { checkRequest, deniedOf, headerRecord, okOf, toolsCall } from '../support/check-request.js';
 import { agentId, testIdentity } from '../support/identity.js';
 import { memorySink } from '../support/memory-sink.js';

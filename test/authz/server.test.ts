@@ -13,9 +13,10 @@ import {
   type HealthCheckResponse,
   HealthCheckResponse_ServingStatus as Serving,
 } from '../../gen/grpc/health/v1/health_pb.js';
-import { type AuthzServer, checkFromConfig, startAuthzServer } from '../../src/authz/index.js';
+import { type AuthzServer, startAuthzServer } from '../../src/authz/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { frozenClock } from '../../src/lib/clock.js';
+import { checkFromConfig } from '../../src/serve/check-from-config.js';
 import { authzClient, callCheck, callHealth, healthClient } from '../support/authz-client.js';
 import { checkRequest, deniedOf, headerRecord, okOf, toolsCall } from '../support/check-request.js';
 import { agentId, testIdentity } from '../support/identity.js';
