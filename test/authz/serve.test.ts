@@ -21,6 +21,8 @@ const SELF = 'spiffe://sigil.mesh/agent/tools/serve-test';
 let dir: string;
 let sigil: RunningSigil;
 let client: Client;
+/** Log lines at warn and above, as JSON. */
+const warnings: { msg: string }[] = [];
 
 const check = (req: CheckRequest) => callCheck(client, req);
 
@@ -34,6 +36,8 @@ beforeAll(async () => {
       agent: { spiffe_id: SELF },
       authz: {
         listen: `unix:${join(dir, 'authz.sock')}`,
+        // Deprecated, still accepted: runs the grpc-js server like the default (docs/authz.md §Transport).
+        transport: 'h2',
         routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }],
       },
       admin: { listen: `127.0.0.1:${admin}`, token: 'serve-test-admin-token' },
@@ -41,7 +45,8 @@ beforeAll(async () => {
       audit: { durability: 'fast' },
     },
   });
-  sigil = await startSigil(config, { logger: pino({ level: 'silent' }) });
+  const sink = { write: (line: string) => warnings.push(JSON.parse(line) as { msg: string }) };
+  sigil = await startSigil(config, { logger: pino({ level: 'warn' }, sink) });
   client = authzClient(sigil.authz.address);
 });
 
@@ -52,6 +57,12 @@ afterAll(async () => {
 });
 
 describe('startSigil', () => {
+  it('accepts the deprecated sigil.authz.transport "h2" with one warning at start', () => {
+    expect(warnings.filter((w) => w.msg.includes('transport'))).toHaveLength(1);
+    expect(warnings.find((w) => w.msg.includes('transport'))!.msg).toMatch(/"h2" is deprecated/);
+    expect(loadConfig({ env: {} }).authz.transport).toBe('grpc-js');
+  });
+
   it('listens for ext_authz on a Unix socket and answers Checks', async () => {
     expect(sigil.authz.address).toBe(`unix:${join(dir, 'authz.sock')}`);
     const token = sigil.issuer.service.mint(
