@@ -28,10 +28,10 @@ const { CheckResponseSchema } = (await import(
   )
 )) as typeof ExtAuthzModule;
 const { loadConfig } = (await import(
-  mod('../../src/config/index.js', '../../config/index.js')
+  mod('../../src/config/index.js', '../config/index.js')
 )) as typeof ConfigModule;
 const { tuneRuntime } = (await import(
-  mod('../../src/serve/tune-runtime.js', '../../serve/tune-runtime.js')
+  mod('../../src/serve/tune-runtime.js', '../serve/tune-runtime.js')
 )) as Pick<typeof ServeModule, 'tuneRuntime'>;
 // The same V8 settings `sigil serve` runs with by default (sigil.runtime), so the floor stays the
 // transport's own ceiling and tail.
