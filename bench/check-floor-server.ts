@@ -1,16 +1,17 @@
 /**
  * The grpc-js floor for bench:check: the same protos and server options as SIGIL's authz server, but the
  * handler answers a constant OK CheckResponse without looking at the request. Its CPU per call is what
- * @grpc/grpc-js (HTTP/2 framing, protobufjs decode/encode) costs before SIGIL does any work.
+ * @grpc/grpc-js (HTTP/2 framing) and the protobuf-es decode/encode costs before SIGIL does any work.
  * Usage: tsx bench/check-floor-server.ts <port>; prints "floor listening" when ready.
  */
+import { create } from '@bufbuild/protobuf';
+import { CheckResponseSchema } from '../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { startAuthzServer } from '../src/authz/server.js';
-import type { CheckResponse } from '../src/authz/types.js';
 
-const ok: CheckResponse = {
+const ok = create(CheckResponseSchema, {
   status: { code: 0, message: '' },
-  okResponse: { headers: [], headersToRemove: [], responseHeadersToAdd: [] },
-};
+  httpResponse: { case: 'okResponse', value: {} },
+});
 const server = await startAuthzServer({
   listen: `127.0.0.1:${process.argv[2] ?? '0'}`,
   check: async () => ok,

@@ -241,7 +241,6 @@ function checkData(token: string): object {
 async function startSigilTarget(
   durability: 'sync' | 'fast',
   tree: string = ROOT,
-  transport?: 'grpc-js' | 'h2',
 ): Promise<{ target: Target; token: string; jwks: unknown }> {
   const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-check-'));
   const [authz, admin, http, grpc] = (await freePorts(4)) as [number, number, number, number];
@@ -256,8 +255,6 @@ async function startSigilTarget(
         audit: { durability, checkpoint_interval: 0 },
         authz: {
           listen: `127.0.0.1:${authz}`,
-          // Only the non-default row names a transport, so a --baseline tree without the key still loads its config.
-          ...(transport ? { transport } : {}),
           routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }],
         },
         admin: { listen: `127.0.0.1:${admin}` },
@@ -310,10 +307,7 @@ async function startSigilTarget(
     const allowed = await warm(authz, dataFile);
     return {
       target: {
-        name:
-          tree === ROOT
-            ? `sigil (ledger ${durability}${transport ? `, ${transport} transport` : ''})`
-            : `sigil BASELINE (ledger ${durability})`,
+        name: tree === ROOT ? `sigil (ledger ${durability})` : `sigil BASELINE (ledger ${durability})`,
         pid: child.pid!,
         port: authz,
         dataFile,
@@ -376,18 +370,12 @@ async function startOpaTarget(jwks: unknown, token: string): Promise<Target> {
   }
 }
 
-async function startFloorTarget(token: string, h2 = false): Promise<Target> {
+async function startFloorTarget(token: string): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-floor-'));
   const [port] = (await freePorts(1)) as [number];
   const floor = spawn(
     process.execPath,
-    [
-      GC_TRACE_FLAG,
-      '--import',
-      'tsx',
-      join(ROOT, h2 ? 'bench/check-floor-h2-server.ts' : 'bench/check-floor-server.ts'),
-      String(port),
-    ],
+    [GC_TRACE_FLAG, '--import', 'tsx', join(ROOT, 'bench/check-floor-server.ts'), String(port)],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -404,7 +392,7 @@ async function startFloorTarget(token: string, h2 = false): Promise<Target> {
     await waitFor(floor, /floor listening/, 'floor server');
     const allowed = await warm(port, dataFile);
     return {
-      name: h2 ? 'h2 transport floor (constant answer, no work)' : 'grpc-js floor (constant answer, no work)',
+      name: 'grpc-js floor (constant answer, no work)',
       pid: floor.pid!,
       port,
       dataFile,
@@ -438,11 +426,8 @@ async function main(): Promise<void> {
     const sync = await startSigilTarget('sync');
     targets.push(sync.target);
     targets.push((await startSigilTarget('fast')).target);
-    // The default transport is h2 (docs/authz.md §Transport); grpc-js stays measured next to it.
-    targets.push((await startSigilTarget('sync', ROOT, 'grpc-js')).target);
     targets.push(await startOpaTarget(sync.jwks, sync.token));
     targets.push(await startFloorTarget(sync.token));
-    targets.push(await startFloorTarget(sync.token, true));
     if (BASELINE) targets.push((await startSigilTarget('sync', BASELINE)).target);
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {

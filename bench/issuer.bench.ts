@@ -9,10 +9,10 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { loadConfig } from '../src/config/index.js';
-import { loadIssuerProto } from '../src/issuer/grpc.js';
 import { LOCAL_OPERATOR } from '../src/issuer/service.js';
 import { startIssuer } from '../src/issuer/start.js';
 import { delegate, mintRoot } from '../src/token/index.js';
+import { issuerCall, issuerClient } from '../test/support/issuer-grpc.js';
 
 const OPERATOR = 'bench-operator-credential-0123456789';
 const AGENT = 'spiffe://sigil.mesh/agent/local/dev';
@@ -70,17 +70,10 @@ const post = (path: string, body: unknown, auth = false) =>
     return r.json();
   });
 
-const { Client } = loadIssuerProto();
-const client = new Client(issuer.grpc!.target, grpc.credentials.createInsecure());
+const client = issuerClient(issuer.grpc!.target);
 const md = new grpc.Metadata();
 md.set('authorization', `Bearer ${OPERATOR}`);
-type Unary = (req: object, md: grpc.Metadata, cb: (e: Error | null, v: unknown) => void) => void;
-const call = (method: string, req: object) =>
-  new Promise((resolve, reject) =>
-    (client as unknown as Record<string, Unary>)[method]!.call(client, req, md, (e, v) =>
-      e ? reject(e) : resolve(v),
-    ),
-  );
+const call = (method: string, req: object) => issuerCall(client, method, req as Record<string, unknown>, md);
 
 const rows: [string, number, number][] = [];
 const mintRaw = await rate(rawMint);

@@ -14,7 +14,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Registry } from 'prom-client';
-import { checkFromConfig } from '../src/authz/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { frozenClock } from '../src/lib/clock.js';
 import {
@@ -24,7 +23,7 @@ import {
   type PolicyContext,
   PolicyEngine,
 } from '../src/policy/index.js';
-import { createPolicyDecider } from '../src/serve/index.js';
+import { checkFromConfig, createPolicyDecider } from '../src/serve/index.js';
 import { checkRequest, toolsCall } from '../test/support/check-request.js';
 import { agentId, testIdentity } from '../test/support/identity.js';
 import { memorySink } from '../test/support/memory-sink.js';
@@ -83,7 +82,7 @@ function benchContext(): PolicyContext {
     exp: 1767225900,
   });
   return {
-    checkRequest: req as unknown as Record<string, unknown>,
+    checkRequest: req,
     sigil: {
       valid: true,
       code: 'OK',
@@ -222,9 +221,9 @@ async function checkCpu(withPolicy: boolean): Promise<number> {
   const n = Math.max(2000, Math.floor(ITER / 2));
   const c0 = process.cpuUsage();
   let allowed = 0;
-  for (let i = 0; i < n; i++) if ((await check(req)).okResponse) allowed++;
+  for (let i = 0; i < n; i++) if ((await check(req)).httpResponse.case === 'okResponse') allowed++;
   const c = process.cpuUsage(c0);
-  await policy?.close();
+  await policy?.close?.();
   if (allowed !== n) throw new Error(`expected every Check to allow, got ${allowed}/${n}`);
   return (c.user + c.system) / n;
 }

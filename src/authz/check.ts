@@ -4,9 +4,11 @@
  * this file turns any throw into a deny (fail closed) and records every decision before answering.
  */
 import { randomUUID } from 'node:crypto';
+import type { CheckRequest, CheckResponse } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import type { DecisionRecord } from '../ledger/record.js';
 import type { Clock } from '../lib/clock.js';
 import { SigilError } from '../lib/errors.js';
+import type { ChainSummary, HookDecider, HookVerdict } from '../policy/api.js';
 import type { VerifiedChain } from '../token/api.js';
 import { scopeAllows } from '../token/scope-allows.js';
 import type { ChainCache } from './chain-cache.js';
@@ -14,17 +16,9 @@ import { checkBinding, type PeerBinding } from './check-binding.js';
 import { AuthzError } from './errors.js';
 import { extractRequest, type RequestView } from './extract-request.js';
 import { extractToken } from './extract-token.js';
-import { fullRequest } from './lib/lazy-request.js';
-import {
-  type ChainSummary,
-  DEFAULT_VERDICT,
-  defaultPolicy,
-  type PolicyDecider,
-  type PolicyVerdict,
-} from './policy-hook.js';
+import { DEFAULT_VERDICT, defaultPolicy } from './policy-hook.js';
 import type { ToolResolver } from './resolve-tool.js';
 import { allowResponse, denyResponse, SIGIL_HEADER_PREFIX } from './respond.js';
-import type { CheckRequest, CheckResponse } from './types.js';
 
 /** Where a decision went in the ledger (becomes the x-sigil-receipt header). */
 export interface DecisionReceipt {
@@ -57,7 +51,7 @@ export interface CheckOptions {
   chains: ChainCache;
   tools: ToolResolver;
   ledger: DecisionSink;
-  policy: PolicyDecider;
+  policy: HookDecider;
   clock: Clock;
   tokenHeader: string;
   stripToken: boolean;
@@ -213,7 +207,7 @@ export function createCheck(o: CheckOptions): CheckFn {
     let response: CheckResponse;
     let cacheHit: boolean | undefined;
     let error: unknown;
-    let verdict: PolicyVerdict | undefined;
+    let verdict: HookVerdict | undefined;
     let allowParts: Parameters<typeof allowResponse>[0] | undefined;
     let deny: Deny | undefined;
     try {
@@ -255,14 +249,6 @@ export function createCheck(o: CheckOptions): CheckFn {
         chainSummary = summary(chain, tokenHash!);
         record.chain = chainSummary.hops;
       }
-      // The built-in policy never reads the request, so the full proto-loader object (costly) is only built
-      // for an external decider; a request only the full decoder rejects is then a bad request, not a crash.
-      let request: CheckRequest;
-      try {
-        request = o.policy === defaultPolicy ? req : fullRequest(req);
-      } catch (e) {
-        throw new AuthzError('AUTHZ_BAD_REQUEST', 'CheckRequest is not valid protobuf', e);
-      }
       try {
         // The built-in policy's verdict is a constant: no context to build, no promise to wait for.
         // Only external deciders get the context and the timer.
@@ -272,7 +258,7 @@ export function createCheck(o: CheckOptions): CheckFn {
             : await withTimeout(
                 Promise.resolve(
                   o.policy.decide({
-                    request,
+                    request: req,
                     ...(chainSummary ? { chain: chainSummary } : {}),
                     tools: resolved.tools,
                     toolSource: resolved.source,

@@ -2,10 +2,10 @@
  * Step 0 of the pipeline: validate the CheckRequest Envoy sent and reduce it to the few facts the
  * decision needs. Everything comes from the wire, so every field is checked (docs/authz.md §Input).
  */
+import type { CheckRequest } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { AuthzError } from './errors.js';
 import { normalizeHeaders } from './lib/headers.js';
 import { LIMITS } from './lib/limits.js';
-import type { CheckRequest } from './types.js';
 
 /** The request as the pipeline sees it. */
 export interface RequestView {
@@ -51,11 +51,12 @@ export function extractRequest(req: CheckRequest | undefined, maxBodyBytes: numb
     throw new AuthzError('AUTHZ_BAD_REQUEST', 'request path must be absolute and normalised');
   }
   const headers = normalizeHeaders(http);
-  const host = typeof http.host === 'string' ? http.host : (headers[':authority'] ?? headers.host ?? '');
+  // proto3 strings are '' when absent: Envoy then only has the :authority (or Host) header.
+  const host = http.host !== '' ? http.host : (headers[':authority'] ?? headers.host ?? '');
 
   let body: string | Uint8Array | undefined;
-  if (http.rawBody !== undefined && http.rawBody !== null && http.rawBody.length > 0) body = http.rawBody;
-  else if (typeof http.body === 'string' && http.body.length > 0) body = http.body;
+  if (http.rawBody.length > 0) body = http.rawBody;
+  else if (http.body.length > 0) body = http.body;
   if (body !== undefined) {
     // Strings count UTF-16 units: a cheap upper bound check first, exact bytes only when needed.
     const size = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
@@ -63,7 +64,7 @@ export function extractRequest(req: CheckRequest | undefined, maxBodyBytes: numb
       throw new AuthzError('AUTHZ_BODY_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes`);
     }
   }
-  const principal = req?.attributes?.source?.principal;
+  const principal = req?.attributes?.source?.principal ?? '';
   return {
     method,
     path,
@@ -71,8 +72,7 @@ export function extractRequest(req: CheckRequest | undefined, maxBodyBytes: numb
     headers,
     body,
     bodyPartial: headers['x-envoy-auth-partial-body'] === 'true',
-    principal: typeof principal === 'string' && principal.length > 0 ? principal : undefined,
-    requestId:
-      typeof http.id === 'string' && http.id.length > 0 ? http.id.slice(0, 128) : headers['x-request-id'],
+    principal: principal.length > 0 ? principal : undefined,
+    requestId: http.id.length > 0 ? http.id.slice(0, 128) : headers['x-request-id'],
   };
 }

@@ -9,13 +9,10 @@ export {
   type DecisionSink,
 } from './check.js';
 export { checkBinding, type PeerBinding } from './check-binding.js';
-export { type CheckDeps, type ConfiguredCheck, checkFromConfig } from './create-check.js';
 export { AUTHZ_HTTP_STATUS, AuthzError, type AuthzErrorCode } from './errors.js';
 export { extractRequest, type RequestView } from './extract-request.js';
 export { extractToken } from './extract-token.js';
-export type { ChainSummary, PolicyContext, PolicyDecider, PolicyVerdict } from './policy-hook.js';
 export { defaultPolicy } from './policy-hook.js';
-export { authzProtos, PROTO_LOADER_OPTIONS, protoRoot } from './proto.js';
 export {
   type ResolvedTools,
   type RouteRule,
@@ -25,4 +22,3 @@ export {
 } from './resolve-tool.js';
 export { allowResponse, denyResponse, SIGIL_HEADER_PREFIX } from './respond.js';
 export { type AuthzServer, type AuthzServerOptions, startAuthzServer } from './server.js';
-export type * from './types.js';

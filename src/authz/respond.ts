@@ -2,41 +2,43 @@
  * CheckResponse builders (envoy.service.auth.v3, external_auth.proto). A deny is always a successful RPC
  * carrying a non-OK google.rpc.Status and a DeniedHttpResponse; Envoy then answers the client itself.
  */
+import { create, type JsonObject, type MessageInitShape } from '@bufbuild/protobuf';
+import {
+  HeaderValueOption_HeaderAppendAction as Append,
+  type HeaderValueOptionSchema,
+} from '../../gen/envoy/config/core/v3/base_pb.js';
+import { type CheckResponse, CheckResponseSchema } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { GrpcStatus } from '../lib/errors.js';
-import type { CheckResponse, HeaderValueOption, ProtoStruct } from './types.js';
 
 /** Headers SIGIL sets for the upstream; clients must never be able to supply them. */
 export const SIGIL_HEADER_PREFIX = 'x-sigil-';
 
-const set = (key: string, value: string): HeaderValueOption => ({
-  header: { key, value },
-  // Overwrite, never append: a client-supplied x-sigil-sub must not survive next to ours.
-  appendAction: 'OVERWRITE_IF_EXISTS_OR_ADD',
-});
+type HeaderInit = MessageInitShape<typeof HeaderValueOptionSchema>;
 
 /** Overwriting options of every header in `h`. A for-in loop: Object.entries allocates a pair per header (hot path). */
-function setAll(h: Record<string, string>): HeaderValueOption[] {
-  const out: HeaderValueOption[] = [];
-  for (const k in h) if (Object.hasOwn(h, k)) out.push(set(k, h[k] as string));
+function setAll(h: Record<string, string>): HeaderInit[] {
+  const out: HeaderInit[] = [];
+  for (const k in h) {
+    if (!Object.hasOwn(h, k)) continue;
+    // Overwrite, never append: a client-supplied x-sigil-sub must not survive next to ours.
+    out.push({ header: { key: k, value: h[k] as string }, appendAction: Append.OVERWRITE_IF_EXISTS_OR_ADD });
+  }
   return out;
 }
 
-function metadata(decisionId: string, extra?: Record<string, string | number | boolean>): ProtoStruct {
-  const fields: NonNullable<ProtoStruct['fields']> = {};
-  if (extra) {
-    for (const k in extra) {
-      if (!Object.hasOwn(extra, k)) continue;
-      const v = extra[k] as string | number | boolean;
-      fields[k] =
-        typeof v === 'string'
-          ? { stringValue: v }
-          : typeof v === 'number'
-            ? { numberValue: v }
-            : { boolValue: v };
-    }
+/**
+ * CheckResponse.dynamic_metadata (a google.protobuf.Struct): the extra scalar fields, then the decision id.
+ * A custom decider is not typed at run time, so anything but a string, number or boolean is left out.
+ */
+function metadata(decisionId: string, extra?: Record<string, string | number | boolean>): JsonObject {
+  const out: JsonObject = {};
+  for (const k in extra) {
+    const v: unknown = extra[k];
+    if (Object.hasOwn(extra, k) && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'))
+      out[k] = v;
   }
-  fields.decision_id = { stringValue: decisionId };
-  return { fields };
+  out.decision_id = decisionId;
+  return out;
 }
 
 /** Inputs of an allow. */
@@ -53,15 +55,18 @@ export interface AllowParts {
 
 /** CheckResponse allowing the request. */
 export function allowResponse(p: AllowParts): CheckResponse {
-  return {
+  return create(CheckResponseSchema, {
     status: { code: GrpcStatus.OK, message: '' },
-    okResponse: {
-      headers: setAll(p.upstream),
-      headersToRemove: p.remove,
-      responseHeadersToAdd: setAll(p.downstream),
+    httpResponse: {
+      case: 'okResponse',
+      value: {
+        headers: setAll(p.upstream),
+        headersToRemove: p.remove,
+        responseHeadersToAdd: setAll(p.downstream),
+      },
     },
     dynamicMetadata: metadata(p.decisionId, p.dynamicMetadata),
-  };
+  });
 }
 
 /** Inputs of a deny. */
@@ -84,16 +89,20 @@ export function denyResponse(p: DenyParts): CheckResponse {
     'content-type': p.body === undefined ? 'application/json' : (p.headers?.['content-type'] ?? 'text/plain'),
     'x-sigil-decision-id': p.decisionId,
   };
-  return {
+  return create(CheckResponseSchema, {
     status: {
       code: p.httpStatus === 401 ? GrpcStatus.UNAUTHENTICATED : GrpcStatus.PERMISSION_DENIED,
       message: p.code,
     },
-    deniedResponse: {
-      status: { code: p.httpStatus },
-      headers: setAll(headers),
-      body: p.body ?? JSON.stringify({ error: p.message, code: p.code, decision_id: p.decisionId }),
+    httpResponse: {
+      case: 'deniedResponse',
+      value: {
+        // envoy.type.v3.StatusCode is an open enum: any 4xx/5xx the pipeline picked goes on the wire as is.
+        status: { code: p.httpStatus },
+        headers: setAll(headers),
+        body: p.body ?? JSON.stringify({ error: p.message, code: p.code, decision_id: p.decisionId }),
+      },
     },
     dynamicMetadata: metadata(p.decisionId, { ...p.dynamicMetadata, code: p.code }),
-  };
+  });
 }

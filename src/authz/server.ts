@@ -3,23 +3,30 @@
  * on host:port or unix:/path. `close()` drains in-flight Checks before it resolves.
  */
 import { rmSync } from 'node:fs';
+import { create } from '@bufbuild/protobuf';
 import {
-  type GrpcObject,
   status as grpcStatus,
   Server,
   ServerCredentials,
   type ServerUnaryCall,
   type ServerWritableStream,
-  type ServiceClientConstructor,
   type sendUnaryData,
 } from '@grpc/grpc-js';
+import {
+  Authorization,
+  type CheckRequest,
+  type CheckResponse,
+} from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
+import {
+  Health,
+  type HealthCheckRequest,
+  type HealthCheckResponse,
+  HealthCheckResponseSchema,
+  HealthCheckResponse_ServingStatus as Serving,
+} from '../../gen/grpc/health/v1/health_pb.js';
+import { grpcService } from '../lib/grpc-service.js';
 import type { CheckFn } from './check.js';
-import { encodeCheckResponse } from './lib/encode-response.js';
-import { withFullRequest } from './lib/lazy-request.js';
-import { readCheckRequest } from './lib/read-check-request.js';
-import { authzProtos } from './proto.js';
 import { denyResponse } from './respond.js';
-import type { CheckRequest, CheckResponse } from './types.js';
 
 /** Options of {@link startAuthzServer}. */
 export interface AuthzServerOptions {
@@ -44,17 +51,10 @@ export interface AuthzServer {
   close(): Promise<void>;
 }
 
-const AUTHZ_SERVICE = 'envoy.service.auth.v3.Authorization';
-
-function service(grpc: GrpcObject, path: string): ServiceClientConstructor {
-  let node: unknown = grpc;
-  for (const part of path.split('.')) node = (node as Record<string, unknown>)[part];
-  return node as ServiceClientConstructor;
-}
+const AUTHZ_SERVICE = Authorization.typeName;
 
 /** Starts the server; resolves once it is listening. */
 export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzServer> {
-  const { grpc } = authzProtos();
   const maxBytes = opts.maxMessageBytes ?? 4 * 1024 * 1024;
   const server = new Server({
     'grpc.max_receive_message_length': maxBytes,
@@ -63,36 +63,18 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
     'grpc.enable_channelz': 0,
   });
   let serving = true;
-  const watchers = new Set<ServerWritableStream<{ service?: string }, { status: string }>>();
-  const statusOf = (svc: string | undefined): string => {
-    if (svc && svc !== AUTHZ_SERVICE) return 'SERVICE_UNKNOWN';
-    return serving ? 'SERVING' : 'NOT_SERVING';
-  };
+  const watchers = new Set<ServerWritableStream<HealthCheckRequest, HealthCheckResponse>>();
+  const statusOf = (svc: string): HealthCheckResponse =>
+    create(HealthCheckResponseSchema, {
+      status:
+        svc !== '' && svc !== AUTHZ_SERVICE
+          ? Serving.SERVICE_UNKNOWN
+          : serving
+            ? Serving.SERVING
+            : Serving.NOT_SERVING,
+    });
 
-  const def = service(grpc, AUTHZ_SERVICE).service;
-  const generic = def.Check!.responseSerialize as (v: CheckResponse) => Buffer;
-  const fullDecode = def.Check!.requestDeserialize as (b: Buffer) => CheckRequest;
-  const authzDef = {
-    ...def,
-    Check: {
-      ...def.Check!,
-      // Hot path: read only the pipeline's fields; the full proto-loader object is built if a policy asks for
-      // it. Inputs the narrow reader does not model go through proto-loader as before (same object or error).
-      requestDeserialize: (b: Buffer): CheckRequest => {
-        const narrow = readCheckRequest(b);
-        return narrow === undefined ? fullDecode(b) : withFullRequest(narrow, b, fullDecode);
-      },
-      // Direct encoder on the hot path (same bytes as protobufjs, tested); protobufjs for anything it refuses.
-      responseSerialize: (v: CheckResponse): Buffer => {
-        try {
-          return encodeCheckResponse(v);
-        } catch {
-          return generic(v);
-        }
-      },
-    },
-  };
-  server.addService(authzDef, {
+  server.addService(grpcService(Authorization), {
     Check: (call: ServerUnaryCall<CheckRequest, CheckResponse>, cb: sendUnaryData<CheckResponse>) => {
       opts.check(call.request).then(
         (res) => cb(null, res),
@@ -110,18 +92,19 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
       );
     },
   });
-  server.addService(service(grpc, 'grpc.health.v1.Health').service, {
+  server.addService(grpcService(Health), {
     Check: (
-      call: ServerUnaryCall<{ service?: string }, { status: string }>,
-      cb: sendUnaryData<{ status: string }>,
+      call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>,
+      cb: sendUnaryData<HealthCheckResponse>,
     ) => {
       const s = statusOf(call.request.service);
-      if (s === 'SERVICE_UNKNOWN') cb({ code: grpcStatus.NOT_FOUND, details: 'unknown service' });
-      else cb(null, { status: s });
+      if (s.status === Serving.SERVICE_UNKNOWN)
+        cb({ code: grpcStatus.NOT_FOUND, details: 'unknown service' });
+      else cb(null, s);
     },
     // biome-ignore lint/correctness/noComponentHookFactories: a gRPC method name, not a React component.
-    Watch: (call: ServerWritableStream<{ service?: string }, { status: string }>) => {
-      call.write({ status: statusOf(call.request.service) });
+    Watch: (call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
+      call.write(statusOf(call.request.service));
       watchers.add(call);
       call.on('cancelled', () => watchers.delete(call));
       call.on('close', () => watchers.delete(call));
@@ -140,7 +123,7 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
 
   const setServing = (s: boolean): void => {
     serving = s;
-    for (const w of watchers) w.write({ status: statusOf(w.request.service) });
+    for (const w of watchers) w.write(statusOf(w.request.service));
   };
 
   let closing: Promise<void> | undefined;

@@ -81,8 +81,11 @@ const authz = z
   .object({
     /** ext_authz gRPC listener: host:port or unix:/path. */
     listen: hostPort.default('127.0.0.1:9191'),
-    /** gRPC transport of the ext_authz listener: `h2` (lean node:http2 server, docs/authz.md §Transport) or `grpc-js` (@grpc/grpc-js). */
-    transport: z.enum(['grpc-js', 'h2']).default('h2'),
+    /**
+     * Deprecated (docs/authz.md §Transport): the listener always runs @grpc/grpc-js. `h2` is still accepted so
+     * existing files load; `sigil serve` warns once when it is set.
+     */
+    transport: z.enum(['grpc-js', 'h2']).default('grpc-js'),
     /** Header carrying the bearer token. */
     token_header: z.string().toLowerCase().default('authorization'),
     /** Expected leaf `aud`. Default: this sidecar's agent SPIFFE ID. */

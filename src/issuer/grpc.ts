@@ -4,57 +4,32 @@
  * {@link IssuerService}; errors become the SigilError's gRPC status with `CODE: message` details and
  * `sigil-code` trailing metadata. The operator credential comes from `authorization` metadata.
  */
-import { fileURLToPath } from 'node:url';
+import { type DescMessage, type DescMethodUnary, fromJson, type JsonValue, toJson } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import type { Logger } from 'pino';
+import { Issuer } from '../../gen/sigil/issuer/v1/issuer_pb.js';
 import { SigilError } from '../lib/errors.js';
+import { grpcService } from '../lib/grpc-service.js';
 import { IssuerError } from './errors.js';
 import type { Caller, IssuerService } from './service.js';
 
-/** Path of the issuer proto, resolved from this file (works from src/ under tsx and from dist/). */
-export function issuerProtoPath(): string {
-  const here = fileURLToPath(import.meta.url);
-  const root = here.includes('/dist/')
-    ? here.slice(0, here.lastIndexOf('/dist/'))
-    : here.slice(0, here.lastIndexOf('/src/'));
-  return `${root}/proto/sigil/issuer/v1/issuer.proto`;
-}
-
-/** proto-loader options: snake_case fields (same names as the JSON API), defaults filled in. */
-const LOADER_OPTIONS: protoLoader.Options = {
-  keepCase: true,
-  longs: Number,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-};
-
-/** Loads `sigil.issuer.v1` (service definition plus client constructor for tests and tools). */
-export function loadIssuerProto(): {
+/** `sigil.issuer.v1.Issuer` for grpc-js (generated protobuf-es code), plus a client constructor for tests and tools. */
+export function issuerGrpcService(): {
   service: grpc.ServiceDefinition;
   Client: grpc.ServiceClientConstructor;
 } {
-  const def = protoLoader.loadSync(issuerProtoPath(), LOADER_OPTIONS);
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    sigil: { issuer: { v1: { Issuer: grpc.ServiceClientConstructor } } };
-  };
-  const Client = pkg.sigil.issuer.v1.Issuer;
-  return { service: Client.service, Client };
+  const service = grpcService(Issuer);
+  return { service, Client: grpc.makeGenericClientConstructor(service, 'Issuer') };
 }
 
 type Msg = Record<string, unknown>;
 
-/** Proto3 has no "absent" for scalars: empty string / 0 / [] / null mean "not given". */
-function present(m: Msg): Msg {
-  const out: Msg = {};
-  for (const [k, v] of Object.entries(m)) {
-    if (v === '' || v === 0 || v === null || v === undefined || (Array.isArray(v) && v.length === 0))
-      continue;
-    out[k] = typeof v === 'object' && !Array.isArray(v) ? present(v as Msg) : v;
-  }
-  return out;
-}
+/**
+ * A request message as the JSON API's request shape: proto field names (snake_case, the JSON names there), and
+ * proto3 defaults (empty string, 0, []) left out, since proto3 cannot tell them from "not given".
+ */
+const asJson = (schema: DescMessage, m: unknown): Msg =>
+  toJson(schema, m as never, { useProtoFieldName: true }) as Msg;
 
 /** Repeated `aud` → the JSON form (one string stays a string). */
 function withAud(m: Msg): Msg {
@@ -76,11 +51,14 @@ export function issuerGrpcHandlers(
 ): grpc.UntypedServiceImplementation {
   const unary =
     (
-      fn: (req: Msg, call: grpc.ServerUnaryCall<Msg, unknown>) => unknown,
-    ): grpc.handleUnaryCall<Msg, unknown> =>
+      method: DescMethodUnary,
+      fn: (req: Msg, call: grpc.ServerUnaryCall<unknown, unknown>) => unknown,
+    ): grpc.handleUnaryCall<unknown, unknown> =>
     (call, callback) => {
       try {
-        callback(null, fn(call.request ?? {}, call));
+        // The service answers in the JSON API's shape; fields the message does not have are not sent.
+        const answer = fn(asJson(method.input, call.request), call) as JsonValue;
+        callback(null, fromJson(method.output, answer, { ignoreUnknownFields: true }));
       } catch (e) {
         const err = e instanceof SigilError ? e : new IssuerError('ISSUER_INTERNAL', 'internal error', e);
         if (!(e instanceof SigilError)) logger?.error({ err: e }, 'issuer grpc: unexpected error');
@@ -89,20 +67,21 @@ export function issuerGrpcHandlers(
         callback({ code: err.grpcStatus, details: `${err.code}: ${err.message}`, metadata: md });
       }
     };
+  const m = Issuer.method;
   return {
-    Mint: unary((req, call) => {
+    Mint: unary(m.mint, (req, call) => {
       const c = caller(call);
       service.checkOperator(c, 'mint');
-      return service.mint(withAud(present(req)), c);
+      return service.mint(withAud(req), c);
     }),
-    Delegate: unary((req) => service.delegate(withAud(present(req)))),
-    Revoke: unary((req, call) => {
+    Delegate: unary(m.delegate, (req) => service.delegate(withAud(req))),
+    Revoke: unary(m.revoke, (req, call) => {
       const c = caller(call);
       service.checkOperator(c, 'revoke');
-      return service.revoke(present(req), c);
+      return service.revoke(req, c);
     }),
-    GetJwks: unary(() => service.jwks()),
-    GetIdentity: unary(() => service.identity()),
+    GetJwks: unary(m.getJwks, () => service.jwks()),
+    GetIdentity: unary(m.getIdentity, () => service.identity()),
   };
 }
 
@@ -110,6 +89,6 @@ export function issuerGrpcHandlers(
 export function createIssuerGrpcServer(service: IssuerService, logger?: Logger): grpc.Server {
   // 64 KiB request limit, the same as the HTTP body limit.
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 * 1024 });
-  server.addService(loadIssuerProto().service, issuerGrpcHandlers(service, logger));
+  server.addService(grpcService(Issuer), issuerGrpcHandlers(service, logger));
   return server;
 }

@@ -2,7 +2,7 @@
 
 export { AgentKeyStore } from './agent-key-store.js';
 export { IssuerError, type IssuerErrorCode } from './errors.js';
-export { createIssuerGrpcServer, issuerGrpcHandlers, issuerProtoPath, loadIssuerProto } from './grpc.js';
+export { createIssuerGrpcServer, issuerGrpcHandlers, issuerGrpcService } from './grpc.js';
 export { createIssuerHttpServer, MAX_BODY_BYTES } from './http.js';
 export { IssuerKeyStore, type IssuerKeyStoreOptions } from './issuer-key-store.js';
 export {

@@ -1,8 +1,11 @@
 /**
- * The policy module's public contract (types only). The authz pipeline hands a {@link PolicyContext} to a
- * {@link PolicyDecider} and gets a {@link PolicyVerdict} back. These types are deliberately structural so
- * src/authz can use them without src/policy importing anything from authz (imports run one way).
+ * The policy module's public contract (types only), in two layers:
+ * - the port the authz pipeline calls: it hands a {@link HookContext} to a {@link HookDecider} and gets a
+ *   {@link HookVerdict} back. Defined here once; src/authz imports it (imports run authz → policy, never back);
+ * - the OPA engine's own input and answer ({@link PolicyContext}, {@link PolicyVerdict}), which follow
+ *   opa-envoy-plugin.
  */
+import type { CheckRequest } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import type { PolicyErrorCode } from './errors.js';
 
 /** One verified hop as the policy sees it (`input.sigil.hops[i]`), root first. */
@@ -42,11 +45,11 @@ export interface SigilPolicyInput {
 }
 
 /**
- * What the authz pipeline hands to the policy step: the CheckRequest exactly as @grpc/proto-loader decoded it
- * with `{keepCase: false, longs: String, enums: String, oneofs: true, defaults: false}`, plus the chain summary.
+ * The OPA engine's input: a CheckRequest (the protobuf-es message the pipeline decoded, or its ProtoJSON form
+ * as `sigil policy eval` and the admin API read it from a file) plus `input.sigil`.
  */
 export interface PolicyContext {
-  checkRequest: Record<string, unknown>;
+  checkRequest: CheckRequest | Record<string, unknown>;
   sigil: SigilPolicyInput;
 }
 
@@ -88,43 +91,49 @@ export interface PolicyVerdict {
   decision?: unknown;
 }
 
-/** A verified hop as the authz pipeline summarizes it (src/ledger/record.ts RecordedHop). */
-export interface HookHop {
+/** What the authz pipeline knows about the verified chain (never the raw token). */
+export interface ChainSummary {
+  /** Leaf holder's SPIFFE ID. */
   sub: string;
+  /** Root issuer. */
   iss: string;
-  jti: string;
+  task_id: string;
+  /** Leaf audience as in the token. */
+  aud: string | string[];
+  /** Leaf tool_scope patterns. */
   tool_scope: string[];
+  /** Chain depth (root = 1). */
+  depth: number;
+  /** Earliest exp along the chain, NumericDate seconds. */
   exp: number;
+  /** base64url SHA-256 of the presented token. */
+  token_hash: string;
+  /** Root first, leaf last. */
+  hops: PolicyHop[];
 }
 
 /**
- * The context src/authz/policy-hook.ts passes to `decide` (structural mirror: src/policy must not import authz).
- * Only the fields SIGIL's policy step reads are listed; extra fields are ignored.
+ * Input of one decision of the policy step (docs/authz.md §Policy hook). The step is only called for requests the
+ * token, chain, binding and tool-scope steps allowed: a policy can narrow, never widen.
  */
 export interface HookContext {
-  /** CheckRequest as proto-loader decoded it. */
-  request: object;
-  /** Verified chain; absent on public routes. */
-  chain?: {
-    sub: string;
-    iss: string;
-    task_id: string;
-    tool_scope: string[];
-    depth: number;
-    exp: number;
-    hops: HookHop[];
-  };
+  /** The CheckRequest Envoy sent, as decoded (protobuf-es, gen/envoy/service/auth/v3). */
+  request: CheckRequest;
+  /** The verified chain; absent only on public routes presented without a token. */
+  chain?: ChainSummary;
+  /** Tools the request asks for (MCP batch: several); empty on public routes without one. */
   tools: string[];
+  /** Where the tools came from. */
+  toolSource: 'mcp' | 'header' | 'route' | 'none';
+  /** True when the request matched `authz.public_routes`. */
   publicRoute: boolean;
+  /** This decision's id (also in the ledger and headers). */
   decisionId: string;
   /** Decision time, epoch ms (the pipeline's clock): `time.now_ns()` in the policy. */
   nowMs: number;
 }
 
-/**
- * A policy's answer, as the authz pipeline's hook takes it (src/authz/policy-hook.ts re-exports this type as
- * `PolicyVerdict`: authz may import policy, never the reverse, so the one definition lives here).
- */
+/** A policy step's answer to {@link HookContext}. */
 export interface HookVerdict {
   allow: boolean;
   /** Stable code for a deny (e.g. POLICY_DENIED); default AUTHZ_POLICY_DENIED. */
@@ -152,12 +161,14 @@ export interface HookVerdict {
   headerList?: HeaderEntry[];
 }
 
-/** The policy step as src/authz/policy-hook.ts calls it. */
+/**
+ * The policy step the authz pipeline calls (the OPA decider here, or a custom one). A throw or a rejected promise
+ * becomes a deny with code AUTHZ_POLICY_ERROR (fail closed).
+ */
 export interface HookDecider {
-  /** Never rejects: failures come back as deny verdicts with a POLICY_* code. */
   decide(ctx: HookContext): Promise<HookVerdict>;
-  /** Revision of the bundle in force (undefined before the first successful load). */
-  readonly revision: string | undefined;
-  /** Stops watchers and pollers. */
-  close(): Promise<void>;
+  /** Revision of the bundle in force (undefined before the first successful load), for deciders with bundles. */
+  readonly revision?: string | undefined;
+  /** Releases resources (bundle watchers and pollers, Wasm instances) on shutdown. */
+  close?(): Promise<void>;
 }

@@ -8,10 +8,12 @@
  *   input.version         {"encoding": "protojson", "ext_authz": "v3"}
  * plus SIGIL's `input.sigil` (docs/policy.md §3).
  */
+import { clone, fromJson, isMessage, type JsonObject, type JsonValue, toJson } from '@bufbuild/protobuf';
+import type { Metadata } from '../../gen/envoy/config/core/v3/base_pb.js';
+import { type CheckRequest, CheckRequestSchema } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import type { PolicyContext, SigilPolicyInput } from './api.js';
 import { PolicyError } from './errors.js';
 import { percentDecode, queryUnescape } from './lib/builtins.js';
-import { checkRequestSchema, type ProtoSchema, toProtoJson } from './lib/protojson.js';
 
 /** The document a policy sees as `input`. */
 export interface PolicyInput {
@@ -88,25 +90,56 @@ function parseBody(headers: Record<string, unknown>, body: unknown): [unknown, b
 }
 
 /**
+ * ProtoJSON of the request as Go's protojson.Marshal writes it (lowerCamelCase names, int64 as strings, bytes
+ * base64, Timestamp RFC 3339, zero values left out). A request given as JSON is read as ProtoJSON first, so it
+ * comes out canonical. JSON that is not a CheckRequest, or a value ProtoJSON cannot express (a Timestamp out of
+ * range), is an input error, as protojson.Marshal's error is in opa-envoy-plugin.
+ */
+function protoJson(req: PolicyContext['checkRequest']): JsonObject {
+  try {
+    const msg = isMessage(req, CheckRequestSchema) ? req : fromJson(CheckRequestSchema, req as JsonValue);
+    return withTypedMetadata(msg);
+  } catch (e) {
+    throw bad(`checkRequest has no ProtoJSON form: ${(e as Error).message}`);
+  }
+}
+
+const METADATA = ['metadataContext', 'routeMetadataContext'] as const;
+
+/**
+ * ProtoJSON of `msg`, with `typedFilterMetadata` (google.protobuf.Any, whose packed types SIGIL does not
+ * register) rendered as `{"@type", "value": base64}` rather than failing (docs/policy.md §12).
+ */
+function withTypedMetadata(msg: CheckRequest): JsonObject {
+  const typed = METADATA.map((k) => msg.attributes?.[k]?.typedFilterMetadata ?? {});
+  if (typed.every((t) => Object.keys(t).length === 0)) return toJson(CheckRequestSchema, msg) as JsonObject;
+  const plain = clone(CheckRequestSchema, msg);
+  for (const k of METADATA)
+    if (plain.attributes?.[k]) (plain.attributes[k] as Metadata).typedFilterMetadata = {};
+  const json = toJson(CheckRequestSchema, plain) as { attributes: Record<string, JsonObject> };
+  METADATA.forEach((k, i) => {
+    const entries = Object.entries(typed[i]!);
+    if (entries.length === 0) return;
+    json.attributes[k] ??= {};
+    json.attributes[k].typedFilterMetadata = Object.fromEntries(
+      entries.map(([name, any]) => [
+        name,
+        { '@type': any.typeUrl, value: Buffer.from(any.value).toString('base64') },
+      ]),
+    );
+  });
+  return json as JsonObject;
+}
+
+/**
  * Turns the authz pipeline's context into the policy input. Throws POLICY_INPUT_INVALID where opa-envoy-plugin's
  * RequestToInput returns an error (bad path escape, bad content-length, unparsable JSON body).
  */
-export function buildPolicyInput(
-  ctx: PolicyContext,
-  schema: ProtoSchema = checkRequestSchema(),
-): PolicyInput {
-  const req = toProtoJson(schema, 'envoy.service.auth.v3.CheckRequest', ctx.checkRequest) as Record<
-    string,
-    unknown
-  >;
-  const attributes = (req.attributes as Record<string, unknown>) ?? {};
-  const http = (
-    (ctx.checkRequest.attributes as Record<string, unknown> | undefined)?.request as
-      | Record<string, unknown>
-      | undefined
-  )?.http as Record<string, unknown> | undefined;
+export function buildPolicyInput(ctx: PolicyContext): PolicyInput {
+  const attributes = (protoJson(ctx.checkRequest).attributes as JsonObject | undefined) ?? {};
+  const http = (attributes.request as JsonObject | undefined)?.http as JsonObject | undefined;
   const { path, query } = parsePathAndQuery(typeof http?.path === 'string' ? http.path : '');
-  const headers = (http?.headers as Record<string, unknown> | undefined) ?? {};
+  const headers = (http?.headers as JsonObject | undefined) ?? {};
   const [parsedBody, truncated] = parseBody(headers, http?.body);
   return {
     attributes,

@@ -2,6 +2,8 @@
  * `sigil serve`'s composition root and its config → options mapping (library modules never read SigilConfig).
  * Imported by the CLI, the demo, tests and benchmarks.
  */
+
+export { type CheckDeps, type ConfiguredCheck, checkFromConfig } from './check-from-config.js';
 export { dashboardFromConfig } from './dashboard-options.js';
 export { ledgerSink } from './ledger-sink.js';
 export { createPolicyDecider, type PolicyDeciderDeps, policyEngineOptions } from './policy-options.js';

@@ -7,14 +7,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Logger, pino } from 'pino';
 import { type AdminServer, createMetrics, type SigilMetrics, startAdminServer } from '../admin/index.js';
 import type { DecisionEvent } from '../authz/check.js';
-import { checkFromConfig } from '../authz/create-check.js';
-import { startH2AuthzServer } from '../authz/h2/start-h2-server.js';
-import type { PolicyDecider } from '../authz/policy-hook.js';
 import { type AuthzServer, startAuthzServer } from '../authz/server.js';
 import type { SigilConfig } from '../config/index.js';
 import { type RunningIssuer, startIssuer } from '../issuer/index.js';
 import type { MerkleLog } from '../ledger/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
+import type { HookDecider } from '../policy/index.js';
+import { checkFromConfig } from './check-from-config.js';
 import { dashboardFromConfig } from './dashboard-options.js';
 import { ledgerSink } from './ledger-sink.js';
 import { openAuditLog } from './open-audit-log.js';
@@ -25,7 +24,7 @@ export interface StartSigilDeps {
   clock?: Clock;
   logger?: Logger;
   /** Overrides the configured policy (tests, embedding). Default: createPolicyDecider(config) ?? built-in. */
-  policy?: PolicyDecider;
+  policy?: HookDecider;
   /**
    * Builds the admin handlers once the ledger and trust store are open. Called with the running parts;
    * each returned handler is mounted in order (and its `close()`, if any, runs on shutdown).
@@ -48,7 +47,7 @@ export interface SigilParts {
   metrics: SigilMetrics;
   issuer: RunningIssuer;
   ledger: MerkleLog;
-  policy: PolicyDecider | undefined;
+  policy: HookDecider | undefined;
 }
 
 /** A running SIGIL. */
@@ -150,9 +149,10 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
       onDecision: observe(metrics, logger),
     });
     cacheSize = () => chains.size;
-    // Transport by config (docs/authz.md §Transport); both take the same options and honour the same drain contract.
-    const startServer = config.authz.transport === 'h2' ? startH2AuthzServer : startAuthzServer;
-    const authz = await startServer({
+    if (config.authz.transport === 'h2') {
+      logger.warn('sigil.authz.transport "h2" is deprecated and ignored: the listener runs @grpc/grpc-js');
+    }
+    const authz = await startAuthzServer({
       listen: config.authz.listen,
       check,
       maxMessageBytes: Math.max(4 * 1024 * 1024, 2 * config.authz.max_body_bytes + 1024 * 1024),
@@ -173,7 +173,6 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     logger.info(
       {
         authz: authz.address,
-        authz_transport: config.authz.transport,
         ledger_hash_thread: log.hashThread,
         admin: admin.url,
         issuer_http: issuer.http?.url,

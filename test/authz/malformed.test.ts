@@ -5,11 +5,11 @@
  * module's own code for that entry.
  */
 import { describe, expect, it } from 'vitest';
-import { checkFromConfig } from '../../src/authz/index.js';
 import { LIMITS } from '../../src/authz/lib/limits.js';
 import { loadConfig } from '../../src/config/index.js';
 import { frozenClock } from '../../src/lib/clock.js';
-import { checkRequest } from '../support/check-request.js';
+import { checkFromConfig } from '../../src/serve/check-from-config.js';
+import { checkRequest, deniedOf, okOf } from '../support/check-request.js';
 import { agentId, testIdentity } from '../support/identity.js';
 import { memorySink } from '../support/memory-sink.js';
 import { MALFORMED_TOKENS } from '../token/malformed.js';
@@ -31,10 +31,10 @@ describe('authz rejects every malformed token of the shared table', () => {
         headers: { 'x-sigil-tool': 'fs.read', authorization: `Bearer ${value}` },
       }),
     );
-    expect(res.status.code).not.toBe(0);
-    expect(res.okResponse).toBeUndefined();
-    const body = JSON.parse(res.deniedResponse!.body) as { code: string };
-    const status = Number(res.deniedResponse!.status.code);
+    expect(res.status!.code).not.toBe(0);
+    expect(okOf(res)).toBeUndefined();
+    const body = JSON.parse(deniedOf(res)!.body) as { code: string };
+    const status = Number(deniedOf(res)!.status!.code);
     if (value.length > LIMITS.maxHeaderValue - 7) {
       expect([status, body.code]).toEqual([431, 'AUTHZ_HEADERS_TOO_LARGE']);
     } else if (!B64TOKEN.test(value.trim())) {

@@ -3,20 +3,22 @@
  * default policy. Every test asserts the stable code of the decision.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { checkFromConfig, type DecisionSink } from '../../src/authz/index.js';
-import type { PolicyDecider, PolicyVerdict } from '../../src/authz/policy-hook.js';
-import type { CheckResponse } from '../../src/authz/types.js';
+import { HeaderValueOption_HeaderAppendAction as Append } from '../../gen/envoy/config/core/v3/base_pb.js';
+import type { CheckResponse } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
+import type { DecisionSink } from '../../src/authz/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { DecisionRecord } from '../../src/ledger/record.js';
 import { frozenClock } from '../../src/lib/clock.js';
-import { checkRequest, toolsCall } from '../support/check-request.js';
+import type { HookDecider, HookVerdict } from '../../src/policy/api.js';
+import { checkFromConfig } from '../../src/serve/check-from-config.js';
+import { checkRequest, deniedOf, headerRecord, okOf, toolsCall } from '../support/check-request.js';
 import { agentId, testIdentity } from '../support/identity.js';
 import { memorySink } from '../support/memory-sink.js';
 
 const T0 = 1_767_225_600_000;
 const SELF = agentId('local');
 
-function setup(over: Record<string, unknown> = {}, policy?: PolicyDecider, ledger?: DecisionSink) {
+function setup(over: Record<string, unknown> = {}, policy?: HookDecider, ledger?: DecisionSink) {
   const clock = frozenClock(T0);
   const id = testIdentity(clock);
   const config = loadConfig({
@@ -49,25 +51,25 @@ function denied(res: CheckResponse): {
   body: Record<string, unknown>;
   headers: Record<string, string>;
 } {
-  expect(res.okResponse).toBeUndefined();
-  const d = res.deniedResponse!;
+  expect(okOf(res)).toBeUndefined();
+  const d = deniedOf(res)!;
   const body = JSON.parse(d.body) as Record<string, unknown>;
   return {
-    status: Number(d.status.code),
+    status: Number(d.status!.code),
     code: String(body.code),
     body,
-    headers: Object.fromEntries(d.headers.map((h) => [h.header.key, h.header.value])),
+    headers: headerRecord(d.headers),
   };
 }
 
 function allowed(res: CheckResponse) {
-  expect(res.deniedResponse).toBeUndefined();
-  expect(res.status.code).toBe(0);
-  const ok = res.okResponse!;
+  expect(deniedOf(res)).toBeUndefined();
+  expect(res.status!.code).toBe(0);
+  const ok = okOf(res)!;
   return {
-    upstream: Object.fromEntries(ok.headers.map((h) => [h.header.key, h.header.value])),
+    upstream: headerRecord(ok.headers),
     remove: ok.headersToRemove,
-    downstream: Object.fromEntries(ok.responseHeadersToAdd.map((h) => [h.header.key, h.header.value])),
+    downstream: headerRecord(ok.responseHeadersToAdd),
   };
 }
 
@@ -200,8 +202,8 @@ describe('authz pipeline: allow', () => {
     const s = setup();
     const { token } = s.id.mint({ scope: ['fs.read'] });
     const res = await s.check(checkRequest(mcp('fs.read'), token));
-    for (const h of res.okResponse!.headers) expect(h.appendAction).toBe('OVERWRITE_IF_EXISTS_OR_ADD');
-    expect(res.dynamicMetadata?.fields?.decision_id?.stringValue).toBe(s.records[0]!.id);
+    for (const h of okOf(res)!.headers) expect(h.appendAction).toBe(Append.OVERWRITE_IF_EXISTS_OR_ADD);
+    expect(res.dynamicMetadata?.decision_id).toBe(s.records[0]!.id);
   });
 
   it('strip_token: false keeps the token for the upstream', async () => {
@@ -517,7 +519,7 @@ describe('authz pipeline: peer binding', () => {
 describe('authz pipeline: policy hook and ledger', () => {
   it('a policy deny carries its code, status and revision; the policy sees the chain summary', async () => {
     let seen: unknown;
-    const policy: PolicyDecider = {
+    const policy: HookDecider = {
       decide: async (ctx) => {
         seen = ctx;
         return {
@@ -543,7 +545,7 @@ describe('authz pipeline: policy hook and ledger', () => {
 
   it('a policy cannot widen the cached chain by mutating what it is given', async () => {
     let attempts = 0;
-    const policy: PolicyDecider = {
+    const policy: HookDecider = {
       decide: async (ctx) => {
         try {
           (ctx.chain!.tool_scope as string[]).push('*');
@@ -563,7 +565,7 @@ describe('authz pipeline: policy hook and ledger', () => {
   });
 
   it('a policy allow adds its headers but can never set x-sigil-* ones, nor malformed ones', async () => {
-    const policy: PolicyDecider = {
+    const policy: HookDecider = {
       decide: async () => ({
         allow: true,
         headers: {
@@ -590,7 +592,7 @@ describe('authz pipeline: policy hook and ledger', () => {
       { responseHeadersToAdd: 'x-a: b' },
       { responseHeadersToAdd: { key: 'x-a', value: 'b' } },
     ]) {
-      const s = setup({}, { decide: async () => ({ allow: true, ...bad }) as unknown as PolicyVerdict });
+      const s = setup({}, { decide: async () => ({ allow: true, ...bad }) as unknown as HookVerdict });
       const { token } = s.id.mint({ scope: ['fs.read'] });
       expect(denied(await s.check(checkRequest(mcp('fs.read'), token))).code, JSON.stringify(bad)).toBe(
         'AUTHZ_POLICY_ERROR',

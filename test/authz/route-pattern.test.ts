@@ -2,10 +2,10 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkFromConfig } from '../../src/authz/create-check.js';
 import { compileRoute, compileTemplate, fillTemplate } from '../../src/authz/lib/route-pattern.js';
 import { toolResolver } from '../../src/authz/resolve-tool.js';
 import { loadConfig } from '../../src/config/index.js';
+import { checkFromConfig } from '../../src/serve/check-from-config.js';
 import { testIdentity } from '../support/identity.js';
 import { memorySink } from '../support/memory-sink.js';
 

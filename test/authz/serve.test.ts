@@ -5,15 +5,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Client, credentials, type ServiceClientConstructor } from '@grpc/grpc-js';
+import type { Client } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authzProtos } from '../../src/authz/proto.js';
-import type { CheckRequest, CheckResponse } from '../../src/authz/types.js';
+import type { CheckRequest, CheckResponse } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { loadConfig } from '../../src/config/index.js';
 import { LOCAL_OPERATOR } from '../../src/issuer/service.js';
 import { MerkleLog } from '../../src/ledger/index.js';
 import { type RunningSigil, startSigil } from '../../src/serve/index.js';
+import { authzClient, callCheck } from '../support/authz-client.js';
 import { checkRequest } from '../support/check-request.js';
 import { freePorts } from '../support/ports.js';
 
@@ -21,22 +21,10 @@ const SELF = 'spiffe://sigil.mesh/agent/tools/serve-test';
 let dir: string;
 let sigil: RunningSigil;
 let client: Client;
+/** Log lines at warn and above, as JSON. */
+const warnings: { msg: string }[] = [];
 
-function authzClient(address: string): Client {
-  let node: unknown = authzProtos().grpc;
-  for (const p of 'envoy.service.auth.v3.Authorization'.split('.'))
-    node = (node as Record<string, unknown>)[p];
-  return new (node as ServiceClientConstructor)(address, credentials.createInsecure());
-}
-
-const check = (req: CheckRequest) =>
-  new Promise<CheckResponse>((resolve, reject) =>
-    (
-      client as unknown as {
-        Check: (r: CheckRequest, cb: (e: Error | null, r: CheckResponse) => void) => void;
-      }
-    ).Check(req, (e, r) => (e ? reject(e) : resolve(r))),
-  );
+const check = (req: CheckRequest) => callCheck(client, req);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sigil-serve-test-'));
@@ -48,6 +36,8 @@ beforeAll(async () => {
       agent: { spiffe_id: SELF },
       authz: {
         listen: `unix:${join(dir, 'authz.sock')}`,
+        // Deprecated, still accepted: runs the grpc-js server like the default (docs/authz.md §Transport).
+        transport: 'h2',
         routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }],
       },
       admin: { listen: `127.0.0.1:${admin}`, token: 'serve-test-admin-token' },
@@ -55,7 +45,8 @@ beforeAll(async () => {
       audit: { durability: 'fast' },
     },
   });
-  sigil = await startSigil(config, { logger: pino({ level: 'silent' }) });
+  const sink = { write: (line: string) => warnings.push(JSON.parse(line) as { msg: string }) };
+  sigil = await startSigil(config, { logger: pino({ level: 'warn' }, sink) });
   client = authzClient(sigil.authz.address);
 });
 
@@ -66,16 +57,22 @@ afterAll(async () => {
 });
 
 describe('startSigil', () => {
+  it('accepts the deprecated sigil.authz.transport "h2" with one warning at start', () => {
+    expect(warnings.filter((w) => w.msg.includes('transport'))).toHaveLength(1);
+    expect(warnings.find((w) => w.msg.includes('transport'))!.msg).toMatch(/"h2" is deprecated/);
+    expect(loadConfig({ env: {} }).authz.transport).toBe('grpc-js');
+  });
+
   it('listens for ext_authz on a Unix socket and answers Checks', async () => {
     expect(sigil.authz.address).toBe(`unix:${join(dir, 'authz.sock')}`);
     const token = sigil.issuer.service.mint(
       { sub: 'spiffe://sigil.mesh/agent/c/1', task_id: 't', tool_scope: ['fs.read'], aud: SELF },
       LOCAL_OPERATOR,
     ).token;
-    expect((await check(checkRequest({ method: 'POST', path: '/tools/fs.read' }, token))).status.code).toBe(
+    expect((await check(checkRequest({ method: 'POST', path: '/tools/fs.read' }, token))).status!.code).toBe(
       0,
     );
-    expect((await check(checkRequest({ method: 'POST', path: '/tools/fs.write' }, token))).status.code).toBe(
+    expect((await check(checkRequest({ method: 'POST', path: '/tools/fs.write' }, token))).status!.code).toBe(
       7,
     );
   });
@@ -114,7 +111,7 @@ describe('startSigil', () => {
     await closing;
     const ok = answers.filter((a) => a.status === 'fulfilled');
     // Calls that reached the server before close are answered; none is an error answer from SIGIL.
-    for (const a of ok) expect((a as PromiseFulfilledResult<CheckResponse>).value.status.code).toBe(0);
+    for (const a of ok) expect((a as PromiseFulfilledResult<CheckResponse>).value.status!.code).toBe(0);
     expect(ok.length).toBeGreaterThan(0);
     const log = await MerkleLog.open(join(dir, 'ledger'), { readOnly: true });
     try {

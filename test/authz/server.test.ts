@@ -2,31 +2,25 @@
  * The gRPC surface over a real socket: Authorization/Check with the hand-written protos, the health
  * service, hostile CheckRequests (every one a successful RPC carrying a deny, never a crash), and drain.
  */
-import { type Client, credentials, type ServiceClientConstructor } from '@grpc/grpc-js';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import type { Client } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuthzServer, authzProtos, checkFromConfig, startAuthzServer } from '../../src/authz/index.js';
-import type { CheckRequest, CheckResponse } from '../../src/authz/types.js';
+import type { CheckRequestSchema, CheckResponse } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
+import { StatusCode } from '../../gen/envoy/type/v3/http_status_pb.js';
+import {
+  HealthCheckRequestSchema,
+  type HealthCheckResponse,
+  HealthCheckResponse_ServingStatus as Serving,
+} from '../../gen/grpc/health/v1/health_pb.js';
+import { type AuthzServer, startAuthzServer } from '../../src/authz/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { frozenClock } from '../../src/lib/clock.js';
-import { checkRequest, toolsCall } from '../support/check-request.js';
+import { checkFromConfig } from '../../src/serve/check-from-config.js';
+import { authzClient, callCheck, callHealth, healthClient } from '../support/authz-client.js';
+import { checkRequest, deniedOf, headerRecord, okOf, toolsCall } from '../support/check-request.js';
 import { agentId, testIdentity } from '../support/identity.js';
 import { memorySink } from '../support/memory-sink.js';
-
-type Unary<Req, Res> = (req: Req, cb: (err: Error | null, res: Res) => void) => void;
-
-function ctor(path: string): ServiceClientConstructor {
-  let node: unknown = authzProtos().grpc;
-  for (const p of path.split('.')) node = (node as Record<string, unknown>)[p];
-  return node as ServiceClientConstructor;
-}
-
-const call = <Req, Res>(client: Client, method: string, req: Req): Promise<Res> =>
-  new Promise((resolve, reject) =>
-    (client as unknown as Record<string, Unary<Req, Res>>)[method]!.call(client, req, (e, r) =>
-      e ? reject(e) : resolve(r),
-    ),
-  );
 
 const clock = frozenClock(1_767_225_600_000);
 const id = testIdentity(clock);
@@ -39,8 +33,8 @@ beforeAll(async () => {
   const config = loadConfig({ env: {}, overrides: { agent: { spiffe_id: agentId('local') } } });
   const { check } = checkFromConfig(config, { trust: id.trust, ledger: sink, clock });
   server = await startAuthzServer({ listen: '127.0.0.1:0', check });
-  authz = new (ctor('envoy.service.auth.v3.Authorization'))(server.address, credentials.createInsecure());
-  health = new (ctor('grpc.health.v1.Health'))(server.address, credentials.createInsecure());
+  authz = authzClient(server.address);
+  health = healthClient(server.address);
 });
 afterAll(async () => {
   authz?.close();
@@ -52,42 +46,44 @@ const mcp = (name: string) => ({
   body: JSON.stringify(toolsCall(name)),
   headers: { 'content-type': 'application/json' },
 });
-const check = (req: CheckRequest) => call<CheckRequest, CheckResponse>(authz, 'Check', req);
-const bodyCode = (r: CheckResponse) => (JSON.parse(r.deniedResponse!.body) as { code: string }).code;
+const check = (req: MessageInitShape<typeof CheckRequestSchema>) => callCheck(authz, req);
+const bodyCode = (r: CheckResponse) => (JSON.parse(deniedOf(r)!.body) as { code: string }).code;
+const status = (s: Serving) => ({ status: s });
+const healthOf = (r: HealthCheckResponse) => ({ status: r.status });
 
 describe('authz gRPC server', () => {
   it('answers an allow over the wire with status OK and the identity headers', async () => {
     const { token } = id.mint({ scope: ['fs.read'] });
     const res = await check(checkRequest(mcp('fs.read'), token));
-    expect(res.status.code).toBe(0);
-    expect(res.httpResponse).toBe('okResponse');
-    const hdr = Object.fromEntries(res.okResponse!.headers.map((h) => [h.header.key, h.header.value]));
+    expect(res.status!.code).toBe(0);
+    expect(res.httpResponse.case).toBe('okResponse');
+    const hdr = headerRecord(okOf(res)!.headers);
     expect(hdr['x-sigil-sub']).toBe(agentId('orchestrator'));
-    expect(res.okResponse!.headersToRemove).toEqual(['authorization']);
+    expect(okOf(res)!.headersToRemove).toEqual(['authorization']);
   });
 
   it('a deny is a successful RPC: UNAUTHENTICATED (16) for 401, PERMISSION_DENIED (7) for 403, enum status on the wire', async () => {
     const r401 = await check(checkRequest(mcp('fs.read')));
-    expect([r401.status.code, r401.deniedResponse!.status.code, bodyCode(r401)]).toEqual([
+    expect([r401.status!.code, deniedOf(r401)!.status!.code, bodyCode(r401)]).toEqual([
       16,
-      'Unauthorized',
+      StatusCode.Unauthorized,
       'AUTHZ_NO_TOKEN',
     ]);
     const { token } = id.mint({ scope: ['fs.read'] });
     const r403 = await check(checkRequest(mcp('fs.write'), token));
-    expect([r403.status.code, r403.deniedResponse!.status.code, bodyCode(r403)]).toEqual([
+    expect([r403.status!.code, deniedOf(r403)!.status!.code, bodyCode(r403)]).toEqual([
       7,
-      'Forbidden',
+      StatusCode.Forbidden,
       'AUTHZ_TOOL_NOT_IN_SCOPE',
     ]);
   });
 
   it('health: SERVING for "" and the Authorization service, NOT_FOUND for others', async () => {
-    expect(await call(health, 'Check', { service: '' })).toEqual({ status: 'SERVING' });
-    expect(await call(health, 'Check', { service: 'envoy.service.auth.v3.Authorization' })).toEqual({
-      status: 'SERVING',
-    });
-    await expect(call(health, 'Check', { service: 'nope' })).rejects.toMatchObject({ code: 5 });
+    expect(healthOf(await callHealth(health, ''))).toEqual(status(Serving.SERVING));
+    expect(healthOf(await callHealth(health, 'envoy.service.auth.v3.Authorization'))).toEqual(
+      status(Serving.SERVING),
+    );
+    await expect(callHealth(health, 'nope')).rejects.toMatchObject({ code: 5 });
   });
 
   it.each([
@@ -110,8 +106,8 @@ describe('authz gRPC server', () => {
       'AUTHZ_BAD_REQUEST',
     ],
   ])('%s → deny %s', async (_n, req, code) => {
-    const res = await check(req as CheckRequest);
-    expect(res.status.code).not.toBe(0);
+    const res = await check(req);
+    expect(res.status!.code).not.toBe(0);
     expect(bodyCode(res)).toBe(code);
   });
 
@@ -119,8 +115,8 @@ describe('authz gRPC server', () => {
     const headers: Record<string, string> = {};
     for (let i = 0; i < 10_000; i++) headers[`x-h${i}`] = 'v';
     const res = await check(checkRequest({ ...mcp('fs.read'), headers }));
-    expect([res.deniedResponse!.status.code, bodyCode(res)]).toEqual([
-      'RequestHeaderFieldsTooLarge',
+    expect([deniedOf(res)!.status!.code, bodyCode(res)]).toEqual([
+      StatusCode.RequestHeaderFieldsTooLarge,
       'AUTHZ_HEADERS_TOO_LARGE',
     ]);
   });
@@ -133,7 +129,7 @@ describe('authz gRPC server', () => {
   });
 
   it('non-UTF-8 header bytes (encode_raw_headers) → 400 AUTHZ_INVALID_ENCODING', async () => {
-    const req: CheckRequest = {
+    const req = {
       attributes: {
         request: {
           http: {
@@ -170,9 +166,9 @@ describe('authz gRPC server', () => {
     );
     await fc.assert(
       fc.asyncProperty(arb, async (p) => {
-        const res = await check({ attributes: { request: { http: p } } } as CheckRequest);
-        expect(res.status.code).not.toBe(0);
-        expect(res.deniedResponse).toBeDefined();
+        const res = await check({ attributes: { request: { http: p } } });
+        expect(res.status!.code).not.toBe(0);
+        expect(deniedOf(res)).toBeDefined();
       }),
       { numRuns: 150 },
     );
@@ -182,16 +178,18 @@ describe('authz gRPC server', () => {
     const config = loadConfig({ env: {}, overrides: { agent: { spiffe_id: agentId('local') } } });
     const { check: fn } = checkFromConfig(config, { trust: id.trust, ledger: memorySink(), clock });
     const s = await startAuthzServer({ listen: '127.0.0.1:0', check: fn, drainMs: 500 });
-    const c = new (ctor('grpc.health.v1.Health'))(s.address, credentials.createInsecure());
-    const seen: string[] = [];
-    const stream = (c as unknown as { Watch: (r: object) => NodeJS.EventEmitter }).Watch({ service: '' });
+    const c = healthClient(s.address);
+    const seen: Serving[] = [];
+    const stream = (c as unknown as { Watch: (r: object) => NodeJS.EventEmitter }).Watch(
+      create(HealthCheckRequestSchema, { service: '' }),
+    );
     const first = new Promise<void>((resolve) => stream.once('data', () => resolve()));
-    stream.on('data', (m: { status: string }) => seen.push(m.status));
+    stream.on('data', (m: HealthCheckResponse) => seen.push(m.status));
     stream.on('error', () => {});
     await first;
     await s.close();
     await new Promise((r) => setTimeout(r, 50));
-    expect(seen).toEqual(['SERVING', 'NOT_SERVING']);
+    expect(seen).toEqual([Serving.SERVING, Serving.NOT_SERVING]);
     c.close();
   });
 
@@ -199,10 +197,10 @@ describe('authz gRPC server', () => {
     const config = loadConfig({ env: {}, overrides: { agent: { spiffe_id: agentId('local') } } });
     const { check: fn } = checkFromConfig(config, { trust: id.trust, ledger: memorySink(), clock });
     const s = await startAuthzServer({ listen: '127.0.0.1:0', check: fn, drainMs: 1000 });
-    const c = new (ctor('grpc.health.v1.Health'))(s.address, credentials.createInsecure());
-    expect(await call(c, 'Check', {})).toEqual({ status: 'SERVING' });
+    const c = healthClient(s.address);
+    expect(healthOf(await callHealth(c))).toEqual(status(Serving.SERVING));
     await s.close();
-    await expect(call(c, 'Check', {})).rejects.toMatchObject({ code: 14 });
+    await expect(callHealth(c)).rejects.toMatchObject({ code: 14 });
     c.close();
   });
 });

@@ -2,9 +2,9 @@
 import { request } from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadIssuerProto } from '../../src/issuer/grpc.js';
 import { type RunningIssuer, startIssuer } from '../../src/issuer/start.js';
 import { verifyChain } from '../../src/token/index.js';
+import { issuerCall as grpcCall, issuerClient } from '../support/issuer-grpc.js';
 import { MALFORMED_TOKENS } from '../token/malformed.js';
 import { AGENT, cleanupDirs, OPERATOR, tempDir, testConfig, WORKER } from './helpers.js';
 
@@ -55,16 +55,6 @@ const post = (base: string, path: string, json: unknown, headers: Record<string,
   http(base, 'POST', path, JSON.stringify(json), headers);
 const op = { authorization: `Bearer ${OPERATOR}` };
 
-type Unary = (req: Json, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res?: Json) => void) => void;
-
-function grpcCall(client: grpc.Client, method: string, req: Json, md = new grpc.Metadata()): Promise<Json> {
-  return new Promise((resolve, reject) => {
-    (client as unknown as Record<string, Unary>)[method]!.call(client, req, md, (err, res) =>
-      err ? reject(err) : resolve(res!),
-    );
-  });
-}
-
 async function grpcError(p: Promise<unknown>): Promise<{ status: number; code: string | undefined }> {
   try {
     await p;
@@ -80,8 +70,7 @@ describe('issuer endpoint, default config (no operator credential)', () => {
   let client: grpc.Client;
   beforeAll(async () => {
     issuer = await startIssuer(testConfig(tempDir()));
-    const { Client } = loadIssuerProto();
-    client = new Client(issuer.grpc!.target, grpc.credentials.createInsecure());
+    client = issuerClient(issuer.grpc!.target);
   });
   afterAll(async () => {
     client.close();
@@ -148,8 +137,7 @@ describe('issuer endpoint with an operator credential', () => {
     issuer = await startIssuer(config);
     issuer.stores.keys.ensureAgentKey(WORKER);
     base = issuer.http!.url;
-    const { Client } = loadIssuerProto();
-    client = new Client(issuer.grpc!.target, grpc.credentials.createInsecure());
+    client = issuerClient(issuer.grpc!.target);
   });
   afterAll(async () => {
     client.close();

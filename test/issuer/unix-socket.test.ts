@@ -1,10 +1,9 @@
 /** `listen_http` / `listen_grpc` accept `unix:/path` (config hostPort): both transports work over Unix sockets. */
 import { request } from 'node:http';
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadIssuerProto } from '../../src/issuer/grpc.js';
 import { startIssuer } from '../../src/issuer/start.js';
+import { issuerCall, issuerClient } from '../support/issuer-grpc.js';
 import { AGENT, cleanupDirs, tempDir, testConfig } from './helpers.js';
 
 afterEach(cleanupDirs);
@@ -28,16 +27,8 @@ describe('issuer endpoint on Unix sockets', () => {
           .end();
       });
       expect(JSON.parse(body).spiffe_id).toBe(AGENT);
-      const { Client } = loadIssuerProto();
-      const client = new Client(`unix:${grpcSock}`, grpc.credentials.createInsecure());
-      const id = await new Promise<Record<string, unknown>>((resolve, reject) =>
-        (
-          client as unknown as Record<
-            string,
-            (r: object, cb: (e: Error | null, v: Record<string, unknown>) => void) => void
-          >
-        ).GetIdentity!.call(client, {}, (e, v) => (e ? reject(e) : resolve(v))),
-      );
+      const client = issuerClient(`unix:${grpcSock}`);
+      const id = await issuerCall(client, 'GetIdentity', {});
       client.close();
       expect(id.spiffe_id).toBe(AGENT);
     } finally {

@@ -3,8 +3,9 @@
  * spec), Go url.Parse path/query semantics, and opa-envoy-plugin's body rules.
  */
 import { join } from 'node:path';
-import { loadSync } from '@grpc/proto-loader';
+import { create, fromBinary } from '@bufbuild/protobuf';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CheckRequestSchema } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import {
   buildPolicyInput,
   evaluatePolicy,
@@ -14,27 +15,18 @@ import {
   parsePathAndQuery,
   sigilInputFromHook,
 } from '../../src/policy/index.js';
+import { RefCheckRequest } from '../support/reference-codec.js';
 import { context, opaBuild, POLICY_DIR, sigil } from './support.js';
 
 /** A budget no preempted CI thread will hit: these tests are about results, eval.test.ts is about time. */
 const RELAXED = { timeoutMs: 10_000 };
 
-const def = loadSync('envoy/service/auth/v3/external_auth.proto', {
-  includeDirs: ['proto'],
-  keepCase: false,
-  longs: String,
-  enums: String,
-  oneofs: true,
-  defaults: false,
-});
-const CheckRequestType = def['envoy.service.auth.v3.CheckRequest'] as unknown as {
-  serialize: (o: object) => Buffer;
-  deserialize: (b: Buffer) => Record<string, unknown>;
-};
+/** Wire bytes of a CheckRequest, encoded by the reference codec (protobufjs). */
+const serialize = (o: object): Uint8Array => RefCheckRequest.encode(RefCheckRequest.fromObject(o)).finish();
 
 describe('input.attributes is ProtoJSON', () => {
   it('matches the known answer for a CheckRequest that went through the wire format', () => {
-    const wire = CheckRequestType.serialize({
+    const wire = serialize({
       attributes: {
         source: {
           address: { socketAddress: { address: '10.0.0.5', portValue: 41000 } },
@@ -74,11 +66,9 @@ describe('input.attributes is ProtoJSON', () => {
         tlsSession: { sni: 'svc.local' },
       },
     });
-    const decoded = CheckRequestType.deserialize(wire);
-    // proto-loader adds oneof discriminators; ProtoJSON has none.
-    expect((decoded.attributes as { source: { address: { address: string } } }).source.address.address).toBe(
-      'socketAddress',
-    );
+    const decoded = fromBinary(CheckRequestSchema, wire);
+    // protobuf-es keeps which oneof member is set; ProtoJSON has no trace of it.
+    expect(decoded.attributes?.source?.address?.address.case).toBe('socketAddress');
     const input = buildPolicyInput({ checkRequest: decoded, sigil: sigil() });
     expect(input.attributes).toEqual({
       source: {
@@ -127,7 +117,9 @@ describe('input.attributes is ProtoJSON', () => {
     const at = (seconds: string, nanos: number) =>
       (
         buildPolicyInput({
-          checkRequest: { attributes: { request: { time: { seconds, nanos } } } },
+          checkRequest: create(CheckRequestSchema, {
+            attributes: { request: { time: { seconds: BigInt(seconds), nanos } } },
+          }),
           sigil: sigil(),
         }).attributes.request as { time: string }
       ).time;
@@ -135,6 +127,52 @@ describe('input.attributes is ProtoJSON', () => {
     expect(at('1767225600', 1000000)).toBe('2026-01-01T00:00:00.001Z');
     expect(at('1767225600', 1000)).toBe('2026-01-01T00:00:00.000001Z');
     expect(at('1767225600', 1)).toBe('2026-01-01T00:00:00.000000001Z');
+  });
+
+  it('renders typedFilterMetadata (Any, packed type not registered) as {"@type", value: base64}', () => {
+    const any = { typeUrl: 'type.googleapis.com/x.Y', value: new Uint8Array([1, 2, 3]) };
+    const input = buildPolicyInput({
+      checkRequest: create(CheckRequestSchema, {
+        attributes: {
+          metadataContext: { filterMetadata: { f: { a: 1 } }, typedFilterMetadata: { t: any } },
+          routeMetadataContext: { typedFilterMetadata: { r: any } },
+        },
+      }),
+      sigil: sigil(),
+    });
+    const rendered = { '@type': 'type.googleapis.com/x.Y', value: 'AQID' };
+    expect(input.attributes).toEqual({
+      metadataContext: { filterMetadata: { f: { a: 1 } }, typedFilterMetadata: { t: rendered } },
+      routeMetadataContext: { typedFilterMetadata: { r: rendered } },
+    });
+  });
+
+  it('takes a CheckRequest in ProtoJSON too (sigil policy eval, the admin API), canonicalised', () => {
+    const input = buildPolicyInput({
+      checkRequest: {
+        attributes: {
+          request: { time: '2026-01-01T00:00:00.250000Z', http: { method: 'GET', size: 5, path: '/x?a=1' } },
+        },
+      },
+      sigil: sigil(),
+    });
+    expect(input.attributes).toEqual({
+      request: { time: '2026-01-01T00:00:00.250Z', http: { method: 'GET', size: '5', path: '/x?a=1' } },
+    });
+    expect(input.parsed_query).toEqual({ a: ['1'] });
+  });
+
+  it('a request with no ProtoJSON form is an input error: unknown fields, a Timestamp out of range', () => {
+    for (const checkRequest of [
+      { attributes: { request: { http: { method: 'GET', nope: 1 } } } },
+      create(CheckRequestSchema, {
+        attributes: { request: { time: { seconds: 1n, nanos: 2_000_000_000 } } },
+      }),
+    ]) {
+      expect(() => buildPolicyInput({ checkRequest, sigil: sigil() })).toThrow(
+        expect.objectContaining({ code: 'POLICY_INPUT_INVALID' }),
+      );
+    }
   });
 });
 
@@ -239,19 +277,24 @@ describe('input.sigil from the authz hook context', () => {
     tool_scope: ['*'],
     exp: 9,
   };
+  const request = create(CheckRequestSchema);
+  const chainOf = (tool_scope: string[]) => ({
+    sub: hop.sub,
+    iss: hop.iss,
+    task_id: 't',
+    aud: 'spiffe://sigil.mesh/agent/local',
+    tool_scope,
+    depth: 1,
+    exp: 9,
+    token_hash: 'h',
+    hops: [hop],
+  });
   it('verified chain → valid with every field', () => {
     const s = sigilInputFromHook({
-      request: {},
-      chain: {
-        sub: hop.sub,
-        iss: hop.iss,
-        task_id: 't',
-        tool_scope: ['fs.*'],
-        depth: 1,
-        exp: 9,
-        hops: [hop],
-      },
+      request,
+      chain: chainOf(['fs.*']),
       tools: ['fs.read'],
+      toolSource: 'mcp',
       publicRoute: false,
       decisionId: 'd',
       nowMs: 0,
@@ -272,14 +315,22 @@ describe('input.sigil from the authz hook context', () => {
     });
   });
   it('public route without a chain → valid false, no hops', () => {
-    const s = sigilInputFromHook({ request: {}, tools: [], publicRoute: true, decisionId: 'd', nowMs: 0 });
+    const s = sigilInputFromHook({
+      request,
+      tools: [],
+      toolSource: 'none',
+      publicRoute: true,
+      decisionId: 'd',
+      nowMs: 0,
+    });
     expect(s).toEqual({ valid: false, code: 'AUTHZ_PUBLIC_ROUTE', hops: [], tools: [], public_route: true });
   });
   it('an MCP batch with several tools sets tools but no single tool', () => {
     const s = sigilInputFromHook({
-      request: {},
-      chain: { sub: hop.sub, iss: hop.iss, task_id: 't', tool_scope: ['*'], depth: 1, exp: 9, hops: [hop] },
+      request,
+      chain: chainOf(['*']),
       tools: ['a', 'b'],
+      toolSource: 'mcp',
       publicRoute: false,
       decisionId: 'd',
       nowMs: 0,

@@ -7,14 +7,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkFromConfig } from '../../src/authz/index.js';
-import type { PolicyDecider } from '../../src/authz/policy-hook.js';
-import type { CheckResponse } from '../../src/authz/types.js';
+import type { CheckResponse } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { loadConfig } from '../../src/config/index.js';
 import { frozenClock } from '../../src/lib/clock.js';
 import type { HookDecider } from '../../src/policy/index.js';
-import { createPolicyDecider } from '../../src/serve/index.js';
-import { checkRequest, toolsCall } from '../support/check-request.js';
+import { checkFromConfig, createPolicyDecider } from '../../src/serve/index.js';
+import { checkRequest, deniedOf, okOf, toolsCall } from '../support/check-request.js';
 import { agentId, testIdentity } from '../support/identity.js';
 import { memorySink } from '../support/memory-sink.js';
 import { opaBuild, opaBuildSources, POLICY_DIR, tempDir } from './support.js';
@@ -23,7 +21,7 @@ const T0 = 1_767_225_600_000;
 const tmp = tempDir('sigil-pipeline-');
 const deciders: HookDecider[] = [];
 afterAll(async () => {
-  await Promise.all(deciders.map((d) => d.close()));
+  await Promise.all(deciders.map((d) => d.close?.()));
   tmp.cleanup();
 });
 
@@ -42,10 +40,8 @@ async function setup(bundle: Buffer, entrypoint = 'envoy/authz/allow') {
   });
   const decider = (await createPolicyDecider(config, { registry: new Registry(), clock }))!;
   deciders.push(decider);
-  // Compile-time proof that the policy module's decider fits the authz hook (structural typing, no import of authz in src/policy).
-  const policy: PolicyDecider = decider;
   const sink = memorySink();
-  const { check } = checkFromConfig(config, { trust: id.trust, ledger: sink, clock, policy });
+  const { check } = checkFromConfig(config, { trust: id.trust, ledger: sink, clock, policy: decider });
   return { id, check, records: sink.records, decider };
 }
 
@@ -55,8 +51,8 @@ const mcp = (name: string) => ({
 });
 
 function code(res: CheckResponse): string {
-  if (res.okResponse) return 'OK';
-  return String((JSON.parse(res.deniedResponse!.body) as { code: string }).code);
+  if (okOf(res)) return 'OK';
+  return String((JSON.parse(deniedOf(res)!.body) as { code: string }).code);
 }
 
 describe('policy step in the authz pipeline', () => {
@@ -70,7 +66,7 @@ describe('policy step in the authz pipeline', () => {
     const sandbox = s.id.mint({ scope: ['fs.*'], task: 'sandbox-9' });
     const res = await s.check(checkRequest(mcp('fs.write'), sandbox.token));
     expect(code(res)).toBe('POLICY_DENIED');
-    expect(Number(res.deniedResponse!.status.code)).toBe(403);
+    expect(Number(deniedOf(res)!.status!.code)).toBe(403);
     expect(s.records[1]).toMatchObject({
       decision: 'deny',
       code: 'POLICY_DENIED',
@@ -107,9 +103,9 @@ describe('policy step in the authz pipeline', () => {
     );
     const t = s.id.mint({ scope: ['*'] });
     const res = await s.check(checkRequest(mcp('search'), t.token));
-    expect(Number(res.deniedResponse!.status.code)).toBe(429);
-    expect(res.deniedResponse!.body).toBe('slow down');
-    expect(res.deniedResponse!.headers.find((h) => h.header.key === 'retry-after')?.header.value).toBe('7');
+    expect(Number(deniedOf(res)!.status!.code)).toBe(429);
+    expect(deniedOf(res)!.body).toBe('slow down');
+    expect(deniedOf(res)!.headers.find((h) => h.header?.key === 'retry-after')?.header?.value).toBe('7');
     // Non-boolean decision ("x" header is a string) → POLICY_RESULT_INVALID deny.
     const bad = await s.check(
       checkRequest({ ...mcp('fs.read'), headers: { ...mcp('fs.read').headers, x: 'yes' } }, t.token),

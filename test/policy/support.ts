@@ -142,7 +142,7 @@ export interface HttpParts {
   body?: string;
 }
 
-/** A PolicyContext with a proto-loader-shaped CheckRequest (oneof names set, int64 as strings). */
+/** A PolicyContext with a CheckRequest in ProtoJSON (the form `sigil policy eval` reads from a file). */
 export function context(p: HttpParts = {}, s: SigilPolicyInput = sigil()): PolicyContext {
   const method = p.method ?? 'GET';
   const path = p.path ?? '/api/items';
@@ -150,20 +150,12 @@ export function context(p: HttpParts = {}, s: SigilPolicyInput = sigil()): Polic
     checkRequest: {
       attributes: {
         source: {
-          address: {
-            socketAddress: { address: '10.0.0.5', portValue: 41000, portSpecifier: 'portValue' },
-            address: 'socketAddress',
-          },
+          address: { socketAddress: { address: '10.0.0.5', portValue: 41000 } },
           principal: 'spiffe://sigil.mesh/agent/coder/7',
         },
-        destination: {
-          address: {
-            socketAddress: { address: '10.0.0.9', portValue: 8080, portSpecifier: 'portValue' },
-            address: 'socketAddress',
-          },
-        },
+        destination: { address: { socketAddress: { address: '10.0.0.9', portValue: 8080 } } },
         request: {
-          time: { seconds: '1767225600', nanos: 250000000 },
+          time: '2026-01-01T00:00:00.250Z',
           http: {
             id: 'req-1',
             method,

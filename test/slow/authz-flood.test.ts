@@ -3,13 +3,15 @@
  * Checks (garbage tokens, 1 MiB bodies, header floods) are all answered with denies, the server keeps
  * answering valid Checks in between, and the verified-chain cache never grows past its bound.
  */
-import { type Client, credentials, type ServiceClientConstructor } from '@grpc/grpc-js';
+import type { Client } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CheckRequest, CheckResponse } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import type { ChainCache } from '../../src/authz/chain-cache.js';
-import { type AuthzServer, authzProtos, checkFromConfig, startAuthzServer } from '../../src/authz/index.js';
-import type { CheckRequest, CheckResponse } from '../../src/authz/types.js';
+import { type AuthzServer, startAuthzServer } from '../../src/authz/index.js';
 import { loadConfig } from '../../src/config/index.js';
-import { checkRequest, toolsCall } from '../support/check-request.js';
+import { checkFromConfig } from '../../src/serve/check-from-config.js';
+import { authzClient, callCheck } from '../support/authz-client.js';
+import { checkRequest, deniedOf, toolsCall } from '../support/check-request.js';
 import { agentId, testIdentity } from '../support/identity.js';
 import { memorySink } from '../support/memory-sink.js';
 
@@ -27,24 +29,14 @@ beforeAll(async () => {
     check: built.check,
     maxMessageBytes: 8 * 1024 * 1024,
   });
-  let node: unknown = authzProtos().grpc;
-  for (const p of 'envoy.service.auth.v3.Authorization'.split('.'))
-    node = (node as Record<string, unknown>)[p];
-  client = new (node as ServiceClientConstructor)(server.address, credentials.createInsecure());
+  client = authzClient(server.address);
 });
 afterAll(async () => {
   client?.close();
   await server?.close();
 });
 
-const check = (req: CheckRequest) =>
-  new Promise<CheckResponse>((resolve, reject) =>
-    (
-      client as unknown as {
-        Check: (r: CheckRequest, cb: (e: Error | null, r: CheckResponse) => void) => void;
-      }
-    ).Check(req, (e, r) => (e ? reject(e) : resolve(r))),
-  );
+const check = (req: CheckRequest) => callCheck(client, req);
 
 describe('authz under hostile load', () => {
   it('answers 3000 concurrent hostile Checks with denies and keeps serving valid ones', async () => {
@@ -70,12 +62,12 @@ describe('authz under hostile load', () => {
       flood.push(check(req));
       if (i % 500 === 0) {
         const ok = await check(checkRequest({ headers: { 'x-sigil-tool': 'fs.read' } }, token));
-        expect(ok.status.code).toBe(0);
+        expect(ok.status!.code).toBe(0);
       }
     }
     const answers = await Promise.all(flood);
-    const codes = new Set(answers.map((a) => (JSON.parse(a.deniedResponse!.body) as { code: string }).code));
-    expect(answers.every((a) => a.status.code !== 0)).toBe(true);
+    const codes = new Set(answers.map((a) => (JSON.parse(deniedOf(a)!.body) as { code: string }).code));
+    expect(answers.every((a) => a.status!.code !== 0)).toBe(true);
     expect([...codes].sort()).toEqual(
       ['AUTHZ_BODY_TOO_LARGE', 'AUTHZ_HEADERS_TOO_LARGE', 'TBIT_MALFORMED'].sort(),
     );
@@ -85,7 +77,7 @@ describe('authz under hostile load', () => {
     for (let i = 0; i < 5000; i++) {
       const { token } = id.mint({ scope: ['fs.read'], task: `t${i}` });
       const r = await check(checkRequest({ headers: { 'x-sigil-tool': 'fs.read' } }, token));
-      expect(r.status.code).toBe(0);
+      expect(r.status!.code).toBe(0);
     }
     expect(chains.size).toBe(500);
   });

@@ -30,7 +30,7 @@ export const CONFIG_LABEL: Record<ConfigName, string> = {
   'sigil-fast': '(b) SIGIL, fast ledger',
   'sigil-depth3': '(b) SIGIL, depth-3 chain, durable',
   opa: '(c) OPA ext_authz (opa-envoy-plugin path)',
-  'grpc-floor': "(floor) no-work authorizer on SIGIL's gRPC transport (h2)",
+  'grpc-floor': "(floor) no-work authorizer on SIGIL's gRPC transport (grpc-js)",
 };
 
 /** Options of one run. */

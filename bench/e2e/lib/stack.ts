@@ -198,13 +198,13 @@ export async function startFloor(
   cpus?: string,
 ): Promise<{ proc: Proc; port: number }> {
   // The compiled tree has no bench/: this small script runs through tsx and loads the compiled
-  // src/authz/h2/start-h2-server.js when the run measures compiled SIGIL.
+  // src/authz/server.js when the run measures compiled SIGIL.
   const cli = process.env.SIGIL_BENCH_CLI;
   const proc = startProcess({
     name: 'floor',
     env: {
       ...process.env,
-      SIGIL_FLOOR_SERVER: cli ? join(cli, '..', '..', 'authz', 'h2', 'start-h2-server.js') : '',
+      SIGIL_FLOOR_SERVER: cli ? join(cli, '..', '..', 'authz', 'server.js') : '',
     },
     cmd: process.execPath,
     args: ['--import', 'tsx', join(p.root, 'bench', 'e2e', 'floor-server.ts')],

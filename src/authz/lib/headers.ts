@@ -1,6 +1,7 @@
 /** Header map normalisation for CheckRequests (headers map or encode_raw_headers header_map). */
+
+import type { AttributeContext_HttpRequest as HttpRequest } from '../../../gen/envoy/service/auth/v3/attribute_context_pb.js';
 import { AuthzError } from '../errors.js';
-import type { HttpRequest } from '../types.js';
 import { LIMITS } from './limits.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

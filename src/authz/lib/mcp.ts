@@ -58,7 +58,7 @@ export function mcpTools(
   if (body === undefined) return NONE;
   let text: string;
   if (typeof body === 'string') {
-    // protobufjs replaces invalid UTF-8 in string fields by U+FFFD: treat that as undecodable.
+    // The protobuf decoder replaces invalid UTF-8 in string fields by U+FFFD: treat that as undecodable.
     if (body.includes('\uFFFD') && isJsonContentType(contentType)) {
       throw new AuthzError('AUTHZ_INVALID_ENCODING', 'request body is not valid UTF-8');
     }

@@ -1,21 +1,28 @@
 /**
  * Builds the Check function from validated configuration: the one place that maps `sigil.authz`,
- * `sigil.validator`, `sigil.issuer` and `sigil.policy` keys onto pipeline options.
+ * `sigil.validator`, `sigil.issuer` and `sigil.policy` keys onto the authz pipeline's options.
  */
+import {
+  ChainCache,
+  type ChainVerifier,
+  type CheckFn,
+  createCheck,
+  type DecisionEvent,
+  type DecisionSink,
+  defaultPolicy,
+  toolResolver,
+} from '../authz/index.js';
 import { ConfigError, type SigilConfig } from '../config/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
+import type { HookDecider } from '../policy/api.js';
 import type { TrustStore } from '../token/api.js';
-import { ChainCache, type ChainVerifier } from './chain-cache.js';
-import { type CheckFn, createCheck, type DecisionEvent, type DecisionSink } from './check.js';
-import { defaultPolicy, type PolicyDecider } from './policy-hook.js';
-import { toolResolver } from './resolve-tool.js';
 
 /** Runtime parts of {@link checkFromConfig}. */
 export interface CheckDeps {
   trust: TrustStore;
   ledger: DecisionSink;
   /** Default: {@link defaultPolicy} (steps 1–4 only). */
-  policy?: PolicyDecider;
+  policy?: HookDecider;
   clock?: Clock;
   /** Default: the token module's verifyChain. */
   verify?: ChainVerifier;
