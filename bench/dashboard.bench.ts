@@ -10,8 +10,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminLedger } from '../src/admin/api/index.js';
 import { buildGraph } from '../src/admin/api/lib/graph.js';
+import { adminLedger } from '../src/admin/api/lib/ledger.js';
 import { RecentDecisions } from '../src/admin/api/lib/recent.js';
 import { MerkleLog } from '../src/ledger/index.js';
 import type { DecisionRecord } from '../src/ledger/record.js';

@@ -1,5 +1,5 @@
 /** `sigil.admin`, `sigil.validator` and `sigil.policy` → the dashboard API `sigil serve` mounts on the admin server. */
-import { type AdminApiHandler, dashboardApi } from '../admin/api/index.js';
+import { type AdminApiHandler, createAdminApi } from '../admin/api/index.js';
 import type { Clock } from '../lib/clock.js';
 import { PolicyEngine } from '../policy/index.js';
 import { policyEngineOptions } from './policy-options.js';
@@ -24,7 +24,7 @@ export async function dashboardFromConfig(
     if (decider instanceof PolicyEngine) engine = decider;
     else engine = own = await PolicyEngine.start({ ...options, logger: parts.logger, ...clock });
   }
-  const api = dashboardApi({
+  const api = createAdminApi({
     ...(config.admin.token !== undefined ? { adminToken: config.admin.token } : {}),
     listen: config.admin.listen,
     ...(parts.adminUrl !== undefined ? { adminUrl: parts.adminUrl } : {}),

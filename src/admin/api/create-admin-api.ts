@@ -4,14 +4,17 @@
  * static files; every other path is left to the server (it returns false). Spec: docs/api.md "Admin API",
  * docs/dashboard.md.
  */
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { systemClock } from '../../lib/clock.js';
-import type { AdminApiDeps, DecisionEntry, DecisionFilter } from './deps.js';
+import type { MerkleLog } from '../../ledger/index.js';
+import { type Clock, systemClock } from '../../lib/clock.js';
+import type { PolicyEngine } from '../../policy/index.js';
 import { AdminApiError } from './errors.js';
 import { bearerOf, cookieOf, credentialMatches, SESSION_COOKIE, SessionStore } from './lib/auth.js';
 import { EventStreams } from './lib/events.js';
 import { buildGraph, type GraphData } from './lib/graph.js';
 import {
+  isJsonObject,
   mediaType,
   qInt,
   qString,
@@ -21,8 +24,43 @@ import {
   sendError,
   sendJson,
 } from './lib/http.js';
+import { type InspectOptions, inspectToken } from './lib/inspect-token.js';
+import { adminLedger, type DecisionEntry, type DecisionFilter } from './lib/ledger.js';
+import { adminPolicy } from './lib/policy.js';
 import { RecentDecisions } from './lib/recent.js';
 import { defaultDashboardDir, StaticFiles } from './lib/static.js';
+
+/**
+ * What the admin API serves and how (src/serve maps `sigil.admin`, `sigil.validator`, `sigil.policy` here).
+ * Parts left out answer ADMIN_UNAVAILABLE.
+ */
+export interface AdminApiOptions {
+  /** The admin credential, at least 16 characters; absent = a random one for this process, logged once. */
+  adminToken?: string;
+  /** Where the admin server listens, for the beyond-loopback warning. */
+  listen?: string;
+  /** Admin server URL, for the token log line. */
+  adminUrl?: string;
+  /** Where the token and listen warnings go (pino-compatible). */
+  logger?: { warn(obj: object, msg?: string): void };
+  ledger?: MerkleLog;
+  /** The trust store and limits Check verifies with, for the token inspector (clock: `clock` by default). */
+  tokens?: InspectOptions;
+  /**
+   * The engine the policy view shows, evaluates with and uploads to (the Check path's own, so an upload is in
+   * force for Checks when it answers), and its entrypoint. The caller closes the engine.
+   */
+  policy?: { engine: PolicyEngine; entrypoint: string };
+  /** Built dashboard directory (default: found next to the package); `null` serves no UI. */
+  dashboardDir?: string | null;
+  clock?: Clock;
+  /** Session cookie lifetime, ms (default 12 h). */
+  sessionTtlMs?: number;
+  /** Largest number of concurrent event streams (default 32). */
+  maxStreams?: number;
+  /** SSE keep-alive comment interval, ms (default 15 s). */
+  heartbeatMs?: number;
+}
 
 /** The mounted handler: returns true when it took the request (it then answers it, possibly asynchronously). */
 export interface AdminApiHandler {
@@ -51,26 +89,59 @@ type AuthKind = 'bearer' | 'cookie';
  * Creates the admin API handler. Throws AdminApiError(ADMIN_BAD_REQUEST) when the admin token is shorter than
  * 16 characters (the config schema already enforces it; this guards programmatic use).
  */
-export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
-  if (typeof deps.adminToken !== 'string' || deps.adminToken.length < 16) {
+export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
+  const { logger, listen } = o;
+  let adminToken = o.adminToken;
+  if (adminToken === undefined) {
+    adminToken = randomBytes(24).toString('base64url');
+    logger?.warn(
+      { dashboard: `${o.adminUrl ?? `http://${listen}`}/#token=${adminToken}` },
+      'sigil.admin.token is not set: generated a one-off admin token for this process (open the dashboard URL)',
+    );
+  }
+  if (typeof adminToken !== 'string' || adminToken.length < 16) {
     throw new AdminApiError('ADMIN_BAD_REQUEST', 'admin token must be at least 16 characters');
   }
-  const clock = deps.clock ?? systemClock;
-  const sessions = new SessionStore(clock, deps.sessionTtlMs ?? 12 * 3600_000);
+  const host = listen?.startsWith('unix:') ? 'unix' : listen?.replace(/:\d+$/, '');
+  if (
+    host !== undefined &&
+    !['127.0.0.1', 'localhost', '[::1]', 'unix'].includes(host) &&
+    !host.startsWith('127.')
+  ) {
+    logger?.warn(
+      { listen },
+      'the admin API (dashboard, policy upload) listens beyond loopback: keep sigil.admin.token secret and the port firewalled',
+    );
+  }
+  const token = adminToken;
+  const clock = o.clock ?? systemClock;
+  const ledgerView = o.ledger && adminLedger(o.ledger);
+  const policyView = o.policy && adminPolicy(o.policy.engine, o.policy.entrypoint, clock);
+  const sessionTtlMs = o.sessionTtlMs ?? 12 * 3600_000;
+  const sessions = new SessionStore(clock, sessionTtlMs);
   let unsubscribe: (() => void) | undefined;
-  const streams = new EventStreams(deps.maxStreams ?? 32, deps.heartbeatMs ?? 15_000, () => {
+  const streams = new EventStreams(o.maxStreams ?? 32, o.heartbeatMs ?? 15_000, () => {
     unsubscribe?.();
     unsubscribe = undefined;
   });
   const files = new StaticFiles(
-    deps.dashboardDir === null ? undefined : (deps.dashboardDir ?? defaultDashboardDir()),
+    o.dashboardDir === null ? undefined : (o.dashboardDir ?? defaultDashboardDir()),
   );
 
   let recent: RecentDecisions | undefined;
   let graphs: { entries: DecisionEntry[]; byTask: Map<string, GraphData> } | undefined;
-  const ledger = () => {
-    if (!deps.ledger) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the audit ledger is not available');
-    return deps.ledger;
+  const need = <T>(part: T | undefined, what: string): T => {
+    if (part === undefined) throw new AdminApiError('ADMIN_UNAVAILABLE', `the ${what} is not available`);
+    return part;
+  };
+  const ledger = () => need(ledgerView, 'audit ledger');
+  const policy = () => need(policyView, 'policy engine');
+  const session = (res: ServerResponse, id: string, maxAge: number): void => {
+    res.writeHead(204, {
+      'cache-control': 'no-store',
+      'set-cookie': `${SESSION_COOKIE}=${id}; Path=/api; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`,
+    });
+    res.end();
   };
 
   const routes: Record<string, Partial<Record<string, Route>>> = {
@@ -78,31 +149,21 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
       POST: async (_req, res, _url, auth) => {
         if (auth !== 'bearer')
           throw new AdminApiError('ADMIN_BEARER_REQUIRED', 'log in with the Bearer header');
-        const id = sessions.create();
-        const maxAge = Math.floor((deps.sessionTtlMs ?? 12 * 3600_000) / 1000);
-        res.writeHead(204, {
-          'cache-control': 'no-store',
-          'set-cookie': `${SESSION_COOKIE}=${id}; Path=/api; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`,
-        });
-        res.end();
+        session(res, sessions.create(), Math.floor(sessionTtlMs / 1000));
       },
       DELETE: async (req, res) => {
         const id = cookieOf(req, SESSION_COOKIE);
         if (id) sessions.revoke(id);
-        res.writeHead(204, {
-          'cache-control': 'no-store',
-          'set-cookie': `${SESSION_COOKIE}=; Path=/api; HttpOnly; SameSite=Strict; Max-Age=0`,
-        });
-        res.end();
+        session(res, '', 0);
       },
     },
     '/api/status': {
       GET: async (_req, res) => {
         sendJson(res, 200, {
           now: clock.nowMs(),
-          ledger: deps.ledger ? { size: deps.ledger.size() } : null,
-          policy: deps.policy ? { revision: deps.policy.info().revision ?? null } : null,
-          tokens: deps.tokens !== undefined,
+          ledger: ledgerView ? { size: ledgerView.size() } : null,
+          policy: policyView ? { revision: policyView.info().revision ?? null } : null,
+          tokens: o.tokens !== undefined,
           streams: streams.size,
         });
       },
@@ -119,7 +180,6 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
     '/api/graph': {
       GET: async (_req, res, url) => {
         const task = qString(url.searchParams, 'task', 1024);
-        ledger();
         // Every task for the filter box comes from the same window, so read it unfiltered and filter in the builder.
         recent ??= new RecentDecisions(ledger(), GRAPH_WINDOW);
         const entries = await recent.get();
@@ -135,15 +195,13 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
     },
     '/api/events': {
       GET: async (req, res) => {
-        ledger();
+        const log = ledger();
         if (!streams.hasRoom)
           throw new AdminApiError('ADMIN_TOO_MANY_STREAMS', 'too many live event streams');
-        if (!unsubscribe) {
-          unsubscribe = ledger().onAppend(
-            (e) => streams.publish(e),
-            (count, size) => streams.publishSkipped(count, size),
-          );
-        }
+        unsubscribe ??= log.onAppend(
+          (e) => streams.publish(e),
+          (count, size) => streams.publishSkipped(count, size),
+        );
         streams.open(req, res);
       },
     },
@@ -158,37 +216,37 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
         sendJson(res, 200, { key: ledger().verifierKey() });
       },
     },
+    '/api/proof/:index': {
+      // Only plain decimal digits are valid, so no percent-decoding is needed (and none can throw).
+      GET: async (_req, res, url) => proof(res, url.pathname.slice('/api/proof/'.length)),
+    },
     '/api/verify-token': {
       POST: async (req, res) => {
-        if (!deps.tokens) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the token verifier is not available');
-        const body = await readJsonObject(req, MAX_TOKEN_BODY);
-        const token = body.token;
+        const options = need(o.tokens, 'token verifier');
+        const { token } = await readJsonObject(req, MAX_TOKEN_BODY);
         if (typeof token !== 'string' || token.length === 0) {
           throw new AdminApiError('ADMIN_BAD_REQUEST', 'body.token must be a non-empty string');
         }
-        sendJson(res, 200, deps.tokens.inspect(token.trim()));
+        sendJson(res, 200, inspectToken(token.trim(), { clock, ...options }));
       },
     },
     '/api/policy': {
       GET: async (_req, res) => {
-        if (!deps.policy) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the policy engine is not available');
-        sendJson(res, 200, deps.policy.info());
+        sendJson(res, 200, policy().info());
       },
     },
     '/api/policy/eval': {
       POST: async (req, res) => {
-        if (!deps.policy) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the policy engine is not available');
-        const body = await readJsonObject(req, MAX_EVAL_BODY);
-        const input = body.input;
-        if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+        const p = policy();
+        const { input } = await readJsonObject(req, MAX_EVAL_BODY);
+        if (!isJsonObject(input))
           throw new AdminApiError('ADMIN_BAD_REQUEST', 'body.input must be a JSON object');
-        }
-        sendJson(res, 200, { result: await deps.policy.evaluate(input as Record<string, unknown>) });
+        sendJson(res, 200, { result: await p.evaluate(input) });
       },
     },
     '/api/policy/bundle': {
       POST: async (req, res) => {
-        if (!deps.policy) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the policy engine is not available');
+        const p = policy();
         const type = mediaType(req);
         if (!['application/gzip', 'application/x-gzip', 'application/octet-stream'].includes(type)) {
           throw new AdminApiError(
@@ -198,7 +256,7 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
         }
         const bytes = await readBody(req, MAX_BUNDLE_BODY);
         if (bytes.length === 0) throw new AdminApiError('ADMIN_BAD_REQUEST', 'empty bundle');
-        sendJson(res, 200, await deps.policy.upload(new Uint8Array(bytes)));
+        sendJson(res, 200, await p.upload(new Uint8Array(bytes)));
       },
     },
   };
@@ -241,20 +299,20 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
       throw new AdminApiError('ADMIN_NOT_FOUND', `no entry ${index} (log size ${log.size()})`);
     // The checkpoint must cover the entry; the proof is then taken against exactly the checkpoint's size.
     const cp = await log.checkpoint(index + 1);
-    const [entry, path] = await Promise.all([log.entry(index), log.inclusionProof(index, cp.size)]);
+    const entry = log.entry(index);
     if (!entry) throw new AdminApiError('ADMIN_NOT_FOUND', `no entry ${index}`);
     sendJson(res, 200, {
       index,
       size: cp.size,
       entry: Buffer.from(entry).toString('base64'),
-      proof: path.map((h) => Buffer.from(h).toString('base64')),
+      proof: log.inclusionProof(index, cp.size).map((h) => Buffer.from(h).toString('base64')),
       checkpoint: cp.note,
     });
   }
 
   function authenticate(req: IncomingMessage): AuthKind | undefined {
     const bearer = bearerOf(req);
-    if (bearer !== undefined) return credentialMatches(bearer, deps.adminToken) ? 'bearer' : undefined;
+    if (bearer !== undefined) return credentialMatches(bearer, token) ? 'bearer' : undefined;
     const cookie = cookieOf(req, SESSION_COOKIE);
     if (cookie !== undefined && sessions.valid(cookie)) return 'cookie';
     return undefined;
@@ -268,13 +326,8 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
     if (auth === 'cookie' && method !== 'GET' && method !== 'HEAD' && url.pathname !== '/api/session') {
       throw new AdminApiError('ADMIN_BEARER_REQUIRED', 'this request needs the Authorization: Bearer header');
     }
-    const proofMatch = /^\/api\/proof\/([^/]+)$/.exec(url.pathname);
-    if (proofMatch) {
-      if (method !== 'GET') throw new AdminApiError('ADMIN_METHOD_NOT_ALLOWED', 'use GET');
-      // Only plain decimal digits are valid, so no percent-decoding is needed (and none can throw).
-      return proof(res, proofMatch[1]!);
-    }
-    const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
+    const path = /^\/api\/proof\/[^/]+$/.test(url.pathname) ? '/api/proof/:index' : url.pathname;
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (!route) throw new AdminApiError('ADMIN_NOT_FOUND', `no such endpoint ${url.pathname}`);
     const fn = route[method];
     if (!fn) throw new AdminApiError('ADMIN_METHOD_NOT_ALLOWED', `use ${Object.keys(route).join(' or ')}`);
@@ -309,19 +362,16 @@ function decisionFilter(q: URLSearchParams): DecisionFilter {
   if (decision !== undefined && decision !== 'allow' && decision !== 'deny') {
     throw new AdminApiError('ADMIN_BAD_REQUEST', 'decision must be allow or deny');
   }
-  const filter: DecisionFilter = { limit: qInt(q, 'limit', 1, MAX_LIMIT) ?? 100 };
-  const task = qString(q, 'task', 1024);
-  const agent = qString(q, 'agent', 2048);
-  const since = qTime(q, 'since');
-  const until = qTime(q, 'until');
-  const before = qInt(q, 'before', 0, Number.MAX_SAFE_INTEGER);
-  if (task !== undefined) filter.task = task;
-  if (agent !== undefined) filter.agent = agent;
-  if (decision !== undefined) filter.decision = decision;
-  if (since !== undefined) filter.since = since;
-  if (until !== undefined) filter.until = until;
-  if (before !== undefined) filter.before = before;
-  if (since !== undefined && until !== undefined && since > until) {
+  const filter: DecisionFilter = {
+    limit: qInt(q, 'limit', 1, MAX_LIMIT) ?? 100,
+    task: qString(q, 'task', 1024),
+    agent: qString(q, 'agent', 2048),
+    decision,
+    since: qTime(q, 'since'),
+    until: qTime(q, 'until'),
+    before: qInt(q, 'before', 0, Number.MAX_SAFE_INTEGER),
+  };
+  if (filter.since !== undefined && filter.until !== undefined && filter.since > filter.until) {
     throw new AdminApiError('ADMIN_BAD_REQUEST', 'since must not be after until');
   }
   return filter;

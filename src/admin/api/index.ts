@@ -1,21 +1,3 @@
-/** The admin API the dashboard talks to; mounted by src/admin/server.ts. */
+/** The admin API the dashboard talks to; mounted on the admin server (src/admin/server.ts) by src/serve. */
 
-export { adminLedger } from './admin-ledger.js';
-export { type AdminPolicyOptions, adminPolicy } from './admin-policy.js';
-export { adminTokens, type InspectOptions } from './admin-tokens.js';
-export { type AdminApiHandler, createAdminApi } from './create-admin-api.js';
-export { type DashboardApiOptions, dashboardApi } from './dashboard-api.js';
-export type {
-  AdminApiDeps,
-  AdminLedger,
-  AdminPolicy,
-  AdminTokens,
-  CheckpointNote,
-  DecisionEntry,
-  DecisionFilter,
-  InspectedHop,
-  PolicyInfo,
-  TokenInspection,
-} from './deps.js';
-export { AdminApiError, type AdminApiErrorCode } from './errors.js';
-export { buildGraph, type GraphData, type GraphEdge, type GraphNode } from './lib/graph.js';
+export { type AdminApiHandler, type AdminApiOptions, createAdminApi } from './create-admin-api.js';

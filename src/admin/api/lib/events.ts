@@ -4,7 +4,7 @@
  * buffered without bound: a dashboard that falls behind reconnects and refetches.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DecisionEntry } from '../deps.js';
+import type { DecisionEntry } from './ledger.js';
 
 /** Bytes a client may have pending before it is dropped. */
 const MAX_PENDING = 1024 * 1024;

@@ -91,10 +91,13 @@ export async function readJsonObject(req: IncomingMessage, limit: number): Promi
   } catch {
     throw new AdminApiError('ADMIN_BAD_REQUEST', 'body is not valid JSON');
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new AdminApiError('ADMIN_BAD_REQUEST', 'body must be a JSON object');
-  }
-  return doc as Record<string, unknown>;
+  if (!isJsonObject(doc)) throw new AdminApiError('ADMIN_BAD_REQUEST', 'body must be a JSON object');
+  return doc;
+}
+
+/** True for a JSON object (not null, not an array). */
+export function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Optional string query parameter of at most `max` characters. */

@@ -4,7 +4,7 @@
  * for 100+ ms. Instead only entries appended since the last request are read, newest first, at most `window` of them,
  * in slices of `slice` with a yield to the event loop in between.
  */
-import type { AdminLedger, DecisionEntry } from '../deps.js';
+import type { AdminLedger, DecisionEntry } from './ledger.js';
 
 /** A sliding window over the newest decisions. */
 export class RecentDecisions {

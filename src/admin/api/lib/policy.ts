@@ -5,25 +5,22 @@
  * (atomically: temp file + rename) over the configured bundle file, and the engine then hot-reloads it as it would
  * any other change. A refused bundle leaves the file and the policy in force untouched.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { Clock } from '../../lib/clock.js';
-import { systemClock } from '../../lib/clock.js';
-import type { SigilError } from '../../lib/errors.js';
-import { loadBundle, type PolicyContext, type PolicyEngine, regoSources } from '../../policy/index.js';
-import type { AdminPolicy, PolicyInfo } from './deps.js';
-import { AdminApiError } from './errors.js';
+import { sha256 } from '../../../lib/bytes.js';
+import { type Clock, systemClock } from '../../../lib/clock.js';
+import type { SigilError } from '../../../lib/errors.js';
+import { loadBundle, type PolicyContext, type PolicyEngine, regoSources } from '../../../policy/index.js';
+import { AdminApiError } from '../errors.js';
+import type { PolicyInfo } from '../types.js';
+import { isJsonObject } from './http.js';
 
-/** Options of {@link adminPolicy}; the bundle's location is the engine's `source`. */
-export interface AdminPolicyOptions {
-  entrypoint: string;
-  clock?: Clock;
-}
+/** The policy engine as the admin API uses it. */
+export type AdminPolicy = ReturnType<typeof adminPolicy>;
 
-/** Wraps an engine for {@link createAdminApi}. */
-export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminPolicy {
-  const clock = o.clock ?? systemClock;
+/** Wraps an engine (its `source` is the bundle file uploads replace) for the admin API. */
+export function adminPolicy(engine: PolicyEngine, entrypoint: string, clock: Clock = systemClock) {
   const source = engine.source;
   const isHttp = engine.isHttp;
   // The engine does not time-stamp loads; the API records when it first saw each revision / error.
@@ -53,7 +50,7 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
     try {
       if (statSync(source).size > 64 * 1024 * 1024) return undefined;
       const bytes = readFileSync(source);
-      if (createHash('sha256').update(bytes).digest('hex') !== sha) return undefined;
+      if (sha256(bytes, 'hex') !== sha) return undefined;
       const files = regoSources(bytes);
       sourcesFor = { sha, files };
       return files;
@@ -64,7 +61,7 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
 
   const info = (): PolicyInfo => {
     observe();
-    const out: PolicyInfo = { entrypoint: o.entrypoint, source };
+    const out: PolicyInfo = { entrypoint, source };
     if (engine.revision !== undefined) out.revision = engine.revision;
     if (seenAt !== undefined) out.loadedAt = seenAt;
     if (seenErr) out.lastError = { code: seenErr.code, message: seenErr.message, at: seenErrAt };
@@ -74,7 +71,9 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
   };
 
   return {
+    /** The loaded bundle as the policy view shows it. */
     info,
+    /** Evaluates `input` through the same path as Check; a deny is a result, not an error. */
     async evaluate(input: Record<string, unknown>): Promise<unknown> {
       const ctx = asContext(input);
       const v = engine.decide(ctx);
@@ -92,6 +91,7 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
         ...(v.decision !== undefined ? { decision: v.decision } : {}),
       };
     },
+    /** Validates and swaps in a bundle exactly as hot reload does; rejects with its POLICY_* error when refused. */
     async upload(bundle: Uint8Array): Promise<PolicyInfo> {
       if (isHttp) {
         throw new AdminApiError(
@@ -100,7 +100,7 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
         );
       }
       // Same validation as hot reload; a PolicyError (POLICY_BUNDLE_INVALID, POLICY_BUILTIN_MISSING…) goes back as is.
-      const { sha256: sha } = await loadBundle(bundle, { entrypoint: o.entrypoint });
+      const { sha256: sha } = await loadBundle(bundle, { entrypoint });
       const tmp = join(dirname(source), `.${basename(source)}.${randomBytes(6).toString('hex')}.upload`);
       writeFileSync(tmp, bundle, { mode: 0o600 });
       renameSync(tmp, source);
@@ -116,26 +116,21 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
 }
 
 /** Checks the evaluator input is a PolicyContext-shaped object ({checkRequest, sigil}). */
-function asContext(input: Record<string, unknown>): PolicyContext {
-  const { checkRequest, sigil } = input;
-  if (typeof checkRequest !== 'object' || checkRequest === null || Array.isArray(checkRequest)) {
+function asContext({ checkRequest, sigil }: Record<string, unknown>): PolicyContext {
+  if (!isJsonObject(checkRequest)) {
     throw new AdminApiError(
       'ADMIN_BAD_REQUEST',
       'input.checkRequest must be an object (a decoded CheckRequest)',
     );
   }
-  if (typeof sigil !== 'object' || sigil === null || Array.isArray(sigil)) {
+  if (!isJsonObject(sigil)) {
     throw new AdminApiError('ADMIN_BAD_REQUEST', 'input.sigil must be an object (the chain summary)');
   }
-  const s = sigil as Record<string, unknown>;
-  if (typeof s.valid !== 'boolean' || typeof s.code !== 'string' || !Array.isArray(s.hops)) {
+  if (typeof sigil.valid !== 'boolean' || typeof sigil.code !== 'string' || !Array.isArray(sigil.hops)) {
     throw new AdminApiError(
       'ADMIN_BAD_REQUEST',
       'input.sigil needs valid (boolean), code (string) and hops (array)',
     );
   }
-  return {
-    checkRequest: checkRequest as Record<string, unknown>,
-    sigil: s as unknown as PolicyContext['sigil'],
-  };
+  return { checkRequest, sigil: sigil as unknown as PolicyContext['sigil'] };
 }

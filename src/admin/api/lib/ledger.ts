@@ -1,0 +1,96 @@
+/**
+ * The audit log (src/ledger MerkleLog) as the admin API reads it: only reads, plus making a checkpoint on
+ * demand; the routes get this view, never the log (so never its signing key).
+ * Paging backwards (`before`) has no ledger index of its own: without filters it walks entries by index; with
+ * filters it reads the newest ≤ 10 000 hits of the ledger's best index and skips the newer ones (docs/dashboard.md).
+ */
+import type { AuditHit, AuditQuery, MerkleLog } from '../../../ledger/index.js';
+
+/** One decision as stored, with its ledger index. */
+export type DecisionEntry = AuditHit;
+
+/** A newest-first decision query: the ledger's filters plus `before` (only entries with index < before). */
+export type DecisionFilter = Omit<AuditQuery, 'limit' | 'order'> & { before?: number; limit: number };
+
+/** The admin API's view of the audit log. */
+export type AdminLedger = ReturnType<typeof adminLedger>;
+
+/** Most ledger hits read for one filtered page. */
+const FILTERED_WINDOW = 10_000;
+/**
+ * Most appended records decoded per second for live events. Beyond it the dashboard is told how many it missed and
+ * refetches: a busy sidecar must not spend its Check loop decoding records nobody can read at that rate anyway.
+ */
+const MAX_LIVE_PER_SECOND = 200;
+
+/** Wraps a {@link MerkleLog} for the admin API. */
+export function adminLedger(log: MerkleLog) {
+  const decisionAt = (i: number): DecisionEntry | undefined => {
+    try {
+      return { index: i, record: log.decision(i) };
+    } catch {
+      return undefined; // an opaque (non-decision) entry: not shown
+    }
+  };
+  return {
+    /** Current number of entries. */
+    size: (): number => log.size,
+    /** Newest-first decisions matching the filter. */
+    async query({ before, limit, ...filter }: DecisionFilter): Promise<DecisionEntry[]> {
+      if (Object.values(filter).every((v) => v === undefined)) {
+        const out: DecisionEntry[] = [];
+        for (let i = Math.min(before ?? log.size, log.size) - 1; i >= 0 && out.length < limit; i--) {
+          const e = decisionAt(i);
+          if (e) out.push(e);
+        }
+        return out;
+      }
+      const hits = log.query({
+        ...filter,
+        order: 'desc',
+        limit: before === undefined ? limit : FILTERED_WINDOW,
+      });
+      return (before === undefined ? hits : hits.filter((h) => h.index < before)).slice(0, limit);
+    },
+    /** The raw entry bytes at `index` (what the leaf hash covers), or undefined past the end. */
+    entry: (index: number): Uint8Array | undefined => (index < log.size ? log.entry(index) : undefined),
+    /** RFC 9162 §2.1.3.1 inclusion proof of `index` in the tree of `size` entries. */
+    inclusionProof: (index: number, size: number): Uint8Array[] => log.inclusionProof(index, size),
+    /**
+     * The newest signed checkpoint (C2SP tlog-checkpoint in a signed note); when it is smaller than `minSize`
+     * (or empty), a fresh one is made.
+     */
+    async checkpoint(minSize = 0): Promise<{ size: number; note: string }> {
+      const latest = log.latestCheckpoint();
+      const cp = latest && latest.size >= minSize && latest.size > 0 ? latest : await log.checkpoint();
+      return { size: cp.size, note: cp.note };
+    },
+    /** The checkpoint verifier key string `<name>+<hex keyid>+<base64(0x01 ‖ pubkey)>`. */
+    verifierKey: (): string => log.verifierKey,
+    /**
+     * Calls `listener` for decisions appended from now on, at most MAX_LIVE_PER_SECOND decoded per second;
+     * the rest is reported to `onSkip` with the log size after them. Returns the unsubscribe function.
+     */
+    onAppend(
+      listener: (entry: DecisionEntry) => void,
+      onSkip: (count: number, size: number) => void,
+    ): () => void {
+      let windowStart = 0;
+      let used = 0;
+      return log.onAppend(({ first, size }) => {
+        const now = Date.now();
+        if (now - windowStart >= 1000) {
+          windowStart = now;
+          used = 0;
+        }
+        const take = Math.max(0, Math.min(size - first, MAX_LIVE_PER_SECOND - used));
+        used += take;
+        for (let i = first; i < first + take; i++) {
+          const e = decisionAt(i);
+          if (e) listener(e);
+        }
+        if (take < size - first) onSkip(size - first - take, size);
+      });
+    },
+  };
+}
