@@ -79,10 +79,9 @@ const MAX_BUNDLE_BODY = 16 * 1024 * 1024;
 const MAX_LIMIT = 1000;
 /** Most records /api/graph reads. */
 const GRAPH_WINDOW = 5000;
-/** Most records scanned to fill one page when filtering by code (the ledger does not index codes). */
-const CODE_SCAN_LIMIT = 20_000;
 
-type Route = (req: IncomingMessage, res: ServerResponse, url: URL, auth: AuthKind) => Promise<void>;
+/** Answers one request: resolves with the JSON body of a 200, or undefined when it answered itself. */
+type Route = (req: IncomingMessage, res: ServerResponse, url: URL, auth: AuthKind) => unknown;
 type AuthKind = 'bearer' | 'cookie';
 
 /**
@@ -91,39 +90,29 @@ type AuthKind = 'bearer' | 'cookie';
  */
 export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
   const { logger, listen } = o;
-  let adminToken = o.adminToken;
-  if (adminToken === undefined) {
-    adminToken = randomBytes(24).toString('base64url');
+  const token = o.adminToken ?? randomBytes(24).toString('base64url');
+  if (o.adminToken === undefined) {
     logger?.warn(
-      { dashboard: `${o.adminUrl ?? `http://${listen}`}/#token=${adminToken}` },
+      { dashboard: `${o.adminUrl ?? `http://${listen}`}/#token=${token}` },
       'sigil.admin.token is not set: generated a one-off admin token for this process (open the dashboard URL)',
     );
   }
-  if (typeof adminToken !== 'string' || adminToken.length < 16) {
+  if (typeof token !== 'string' || token.length < 16) {
     throw new AdminApiError('ADMIN_BAD_REQUEST', 'admin token must be at least 16 characters');
   }
   const host = listen?.startsWith('unix:') ? 'unix' : listen?.replace(/:\d+$/, '');
-  if (
-    host !== undefined &&
-    !['127.0.0.1', 'localhost', '[::1]', 'unix'].includes(host) &&
-    !host.startsWith('127.')
-  ) {
+  if (host && !['127.0.0.1', 'localhost', '[::1]', 'unix'].includes(host) && !host.startsWith('127.')) {
     logger?.warn(
       { listen },
       'the admin API (dashboard, policy upload) listens beyond loopback: keep sigil.admin.token secret and the port firewalled',
     );
   }
-  const token = adminToken;
   const clock = o.clock ?? systemClock;
   const ledgerView = o.ledger && adminLedger(o.ledger);
   const policyView = o.policy && adminPolicy(o.policy.engine, o.policy.entrypoint, clock);
   const sessionTtlMs = o.sessionTtlMs ?? 12 * 3600_000;
   const sessions = new SessionStore(clock, sessionTtlMs);
-  let unsubscribe: (() => void) | undefined;
-  const streams = new EventStreams(o.maxStreams ?? 32, o.heartbeatMs ?? 15_000, () => {
-    unsubscribe?.();
-    unsubscribe = undefined;
-  });
+  const streams = new EventStreams(o.maxStreams ?? 32, o.heartbeatMs ?? 15_000);
   const files = new StaticFiles(
     o.dashboardDir === null ? undefined : (o.dashboardDir ?? defaultDashboardDir()),
   );
@@ -146,109 +135,98 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
 
   const routes: Record<string, Partial<Record<string, Route>>> = {
     '/api/session': {
-      POST: async (_req, res, _url, auth) => {
+      post: (_req, res, _url, auth) => {
         if (auth !== 'bearer')
           throw new AdminApiError('ADMIN_BEARER_REQUIRED', 'log in with the Bearer header');
         session(res, sessions.create(), Math.floor(sessionTtlMs / 1000));
       },
-      DELETE: async (req, res) => {
+      delete: (req, res) => {
         const id = cookieOf(req, SESSION_COOKIE);
         if (id) sessions.revoke(id);
         session(res, '', 0);
       },
     },
     '/api/status': {
-      GET: async (_req, res) => {
-        sendJson(res, 200, {
-          now: clock.nowMs(),
-          ledger: ledgerView ? { size: ledgerView.size() } : null,
-          policy: policyView ? { revision: policyView.info().revision ?? null } : null,
-          tokens: o.tokens !== undefined,
-          streams: streams.size,
-        });
-      },
+      get: () => ({
+        now: clock.nowMs(),
+        ledger: ledgerView ? { size: ledgerView.size() } : null,
+        policy: policyView ? { revision: policyView.info().revision ?? null } : null,
+        tokens: o.tokens !== undefined,
+        streams: streams.size,
+      }),
     },
     '/api/decisions': {
-      GET: async (_req, res, url) => {
+      get: async (_req, _res, url) => {
         const q = url.searchParams;
         const filter = decisionFilter(q);
-        const code = qString(q, 'code', 128);
-        const { items, next } = await findDecisions(filter, code);
-        sendJson(res, 200, { items, next_before: next ?? null, size: ledger().size() });
+        const { items, next } = await ledger().page(filter, qString(q, 'code', 128));
+        return { items, next_before: next ?? null, size: ledger().size() };
       },
     },
     '/api/graph': {
-      GET: async (_req, res, url) => {
-        const task = qString(url.searchParams, 'task', 1024);
+      get: async (_req, _res, url) => {
+        const task = qString(url.searchParams, 'task', 1024) ?? '';
         // Every task for the filter box comes from the same window, so read it unfiltered and filter in the builder.
         recent ??= new RecentDecisions(ledger(), GRAPH_WINDOW);
         const entries = await recent.get();
         // Several open dashboards refetch after the same decisions: build each (window, filter) once.
         if (graphs?.entries !== entries) graphs = { entries, byTask: new Map() };
-        let graph = graphs.byTask.get(task ?? '');
+        let graph = graphs.byTask.get(task);
         if (!graph) {
-          graph = buildGraph(entries, task);
-          if (graphs.byTask.size < 64) graphs.byTask.set(task ?? '', graph);
+          graph = buildGraph(entries, task || undefined);
+          if (graphs.byTask.size < 64) graphs.byTask.set(task, graph);
         }
-        sendJson(res, 200, graph);
+        return graph;
       },
     },
     '/api/events': {
-      GET: async (req, res) => {
+      get: (req, res) => {
         const log = ledger();
-        if (!streams.hasRoom)
-          throw new AdminApiError('ADMIN_TOO_MANY_STREAMS', 'too many live event streams');
-        unsubscribe ??= log.onAppend(
-          (e) => streams.publish(e),
-          (count, size) => streams.publishSkipped(count, size),
+        streams.open(req, res, () =>
+          log.onAppend(
+            (e) => streams.publish(e),
+            (count, size) => streams.publishSkipped(count, size),
+          ),
         );
-        streams.open(req, res);
       },
     },
-    '/api/checkpoint': {
-      GET: async (_req, res) => {
-        const cp = await ledger().checkpoint();
-        sendJson(res, 200, { size: cp.size, note: cp.note });
-      },
-    },
-    '/api/verifier-key': {
-      GET: async (_req, res) => {
-        sendJson(res, 200, { key: ledger().verifierKey() });
-      },
-    },
+    '/api/checkpoint': { get: () => ledger().checkpoint() },
+    '/api/verifier-key': { get: () => ({ key: ledger().verifierKey() }) },
+    // Only plain decimal digits are valid, so no percent-decoding is needed (and none can throw).
     '/api/proof/:index': {
-      // Only plain decimal digits are valid, so no percent-decoding is needed (and none can throw).
-      GET: async (_req, res, url) => proof(res, url.pathname.slice('/api/proof/'.length)),
+      get: (_req, _res, url) => {
+        const index = url.pathname.slice('/api/proof/'.length);
+        if (!/^\d{1,15}$/.test(index))
+          throw new AdminApiError('ADMIN_BAD_REQUEST', 'index must be a decimal integer');
+        return ledger().proof(Number(index));
+      },
     },
     '/api/verify-token': {
-      POST: async (req, res) => {
+      post: async (req) => {
         const options = need(o.tokens, 'token verifier');
         const { token } = await readJsonObject(req, MAX_TOKEN_BODY);
         if (typeof token !== 'string' || token.length === 0) {
           throw new AdminApiError('ADMIN_BAD_REQUEST', 'body.token must be a non-empty string');
         }
-        sendJson(res, 200, inspectToken(token.trim(), { clock, ...options }));
+        return inspectToken(token.trim(), { clock, ...options });
       },
     },
-    '/api/policy': {
-      GET: async (_req, res) => {
-        sendJson(res, 200, policy().info());
-      },
-    },
+    '/api/policy': { get: () => policy().info() },
     '/api/policy/eval': {
-      POST: async (req, res) => {
+      post: async (req) => {
         const p = policy();
         const { input } = await readJsonObject(req, MAX_EVAL_BODY);
         if (!isJsonObject(input))
           throw new AdminApiError('ADMIN_BAD_REQUEST', 'body.input must be a JSON object');
-        sendJson(res, 200, { result: await p.evaluate(input) });
+        return { result: await p.evaluate(input) };
       },
     },
     '/api/policy/bundle': {
-      POST: async (req, res) => {
+      post: async (req) => {
         const p = policy();
-        const type = mediaType(req);
-        if (!['application/gzip', 'application/x-gzip', 'application/octet-stream'].includes(type)) {
+        if (
+          !['application/gzip', 'application/x-gzip', 'application/octet-stream'].includes(mediaType(req))
+        ) {
           throw new AdminApiError(
             'ADMIN_UNSUPPORTED_MEDIA_TYPE',
             'upload the bundle.tar.gz as application/gzip',
@@ -256,59 +234,10 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
         }
         const bytes = await readBody(req, MAX_BUNDLE_BODY);
         if (bytes.length === 0) throw new AdminApiError('ADMIN_BAD_REQUEST', 'empty bundle');
-        sendJson(res, 200, await p.upload(new Uint8Array(bytes)));
+        return p.upload(new Uint8Array(bytes));
       },
     },
   };
-
-  /** Pages newest-first through the ledger; a `code` filter is applied here, scanning a bounded number of records. */
-  async function findDecisions(
-    filter: DecisionFilter,
-    code: string | undefined,
-  ): Promise<{ items: DecisionEntry[]; next: number | undefined }> {
-    if (code === undefined) {
-      const items = await ledger().query(filter);
-      const last = items[items.length - 1];
-      return { items, next: items.length === filter.limit && last ? last.index : undefined };
-    }
-    const items: DecisionEntry[] = [];
-    let before = filter.before;
-    let scanned = 0;
-    while (items.length < filter.limit && scanned < CODE_SCAN_LIMIT) {
-      const page = await ledger().query({ ...filter, before, limit: 500 });
-      if (page.length === 0) return { items, next: undefined };
-      for (const e of page) {
-        scanned++;
-        before = e.index;
-        if (e.record.code === code) {
-          items.push(e);
-          if (items.length === filter.limit) break;
-        }
-      }
-      if (page.length < 500) return { items, next: items.length === filter.limit ? before : undefined };
-    }
-    return { items, next: before };
-  }
-
-  async function proof(res: ServerResponse, rawIndex: string): Promise<void> {
-    if (!/^\d{1,15}$/.test(rawIndex))
-      throw new AdminApiError('ADMIN_BAD_REQUEST', 'index must be a decimal integer');
-    const index = Number(rawIndex);
-    const log = ledger();
-    if (index >= log.size())
-      throw new AdminApiError('ADMIN_NOT_FOUND', `no entry ${index} (log size ${log.size()})`);
-    // The checkpoint must cover the entry; the proof is then taken against exactly the checkpoint's size.
-    const cp = await log.checkpoint(index + 1);
-    const entry = log.entry(index);
-    if (!entry) throw new AdminApiError('ADMIN_NOT_FOUND', `no entry ${index}`);
-    sendJson(res, 200, {
-      index,
-      size: cp.size,
-      entry: Buffer.from(entry).toString('base64'),
-      proof: log.inclusionProof(index, cp.size).map((h) => Buffer.from(h).toString('base64')),
-      checkpoint: cp.note,
-    });
-  }
 
   function authenticate(req: IncomingMessage): AuthKind | undefined {
     const bearer = bearerOf(req);
@@ -329,9 +258,15 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
     const path = /^\/api\/proof\/[^/]+$/.test(url.pathname) ? '/api/proof/:index' : url.pathname;
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (!route) throw new AdminApiError('ADMIN_NOT_FOUND', `no such endpoint ${url.pathname}`);
-    const fn = route[method];
-    if (!fn) throw new AdminApiError('ADMIN_METHOD_NOT_ALLOWED', `use ${Object.keys(route).join(' or ')}`);
-    return fn(req, res, url, auth);
+    const fn = Object.hasOwn(route, method.toLowerCase()) ? route[method.toLowerCase()] : undefined;
+    if (!fn) {
+      throw new AdminApiError(
+        'ADMIN_METHOD_NOT_ALLOWED',
+        `use ${Object.keys(route).join(' or ').toUpperCase()}`,
+      );
+    }
+    const body = await fn(req, res, url, auth);
+    if (body !== undefined) sendJson(res, 200, body);
   }
 
   const handler = ((req: IncomingMessage, res: ServerResponse): boolean => {
@@ -349,11 +284,7 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
     if (method !== 'GET' && method !== 'HEAD') return false;
     return files.serve(url.pathname, method, res);
   }) as AdminApiHandler;
-  handler.close = () => {
-    unsubscribe?.();
-    unsubscribe = undefined;
-    streams.close();
-  };
+  handler.close = () => streams.close();
   return handler;
 }
 
