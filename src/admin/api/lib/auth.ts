@@ -5,8 +5,9 @@
  *   GET only. It exists because `EventSource` cannot send headers; restricting it to GET means a cookie alone can
  *   never change state, and `SameSite=Strict` + `HttpOnly` keep it away from other sites and from scripts.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { sha256 } from '../../../lib/bytes.js';
 import type { Clock } from '../../../lib/clock.js';
 
 /** Name of the session cookie. */
@@ -17,9 +18,7 @@ export const SESSION_COOKIE = 'sigil_admin_session';
  * comparison length never depends on the secret (timingSafeEqual needs equal lengths).
  */
 export function credentialMatches(presented: string, expected: string): boolean {
-  const a = createHash('sha256').update(presented, 'utf8').digest();
-  const b = createHash('sha256').update(expected, 'utf8').digest();
-  return timingSafeEqual(a, b);
+  return timingSafeEqual(sha256(presented), sha256(expected));
 }
 
 /** Extracts the Bearer credential (RFC 6750 §2.1), or undefined. */
@@ -58,39 +57,30 @@ export class SessionStore {
   /** Creates a session and returns its id (the cookie value). */
   create(): string {
     const id = randomBytes(32).toString('base64url');
-    this.#prune();
+    const now = this.#clock.nowMs();
+    for (const [k, exp] of this.#sessions) if (exp <= now) this.#sessions.delete(k);
     // Oldest first in Map insertion order: drop it when full rather than refusing a fresh login.
     if (this.#sessions.size >= this.#max) {
       const oldest = this.#sessions.keys().next().value;
       if (oldest !== undefined) this.#sessions.delete(oldest);
     }
-    this.#sessions.set(hashId(id), this.#clock.nowMs() + this.#ttlMs);
+    this.#sessions.set(hashId(id), now + this.#ttlMs);
     return id;
   }
 
   /** True when `id` names a live session. */
   valid(id: string): boolean {
     if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return false;
-    const exp = this.#sessions.get(hashId(id));
-    if (exp === undefined) return false;
-    if (exp <= this.#clock.nowMs()) {
-      this.#sessions.delete(hashId(id));
-      return false;
-    }
-    return true;
+    const key = hashId(id);
+    if ((this.#sessions.get(key) ?? 0) > this.#clock.nowMs()) return true;
+    this.#sessions.delete(key);
+    return false;
   }
 
   /** Ends a session. */
   revoke(id: string): void {
     this.#sessions.delete(hashId(id));
   }
-
-  #prune(): void {
-    const now = this.#clock.nowMs();
-    for (const [k, exp] of this.#sessions) if (exp <= now) this.#sessions.delete(k);
-  }
 }
 
-function hashId(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
-}
+const hashId = (id: string): string => sha256(id, 'base64url');

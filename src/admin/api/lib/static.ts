@@ -5,8 +5,9 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import { extname, join, relative, sep } from 'node:path';
+import { extname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { API_HEADERS } from './http.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -64,13 +65,11 @@ export class StaticFiles {
     const f = this.#load().get(key);
     if (!f) return false;
     res.writeHead(200, {
+      ...API_HEADERS,
       'content-type': f.type,
       'content-length': String(f.body.length),
       'cache-control': f.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
       'content-security-policy': DASHBOARD_CSP,
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      'x-frame-options': 'DENY',
       'cross-origin-opener-policy': 'same-origin',
     });
     res.end(method === 'HEAD' ? undefined : f.body);
@@ -80,24 +79,15 @@ export class StaticFiles {
   #load(): Map<string, StaticFile> {
     if (this.#files) return this.#files;
     const files = new Map<string, StaticFile>();
-    if (this.#dir && existsSync(this.#dir)) {
-      const walk = (dir: string, depth: number): void => {
-        if (depth > 4) return;
-        for (const name of readdirSync(dir)) {
-          const full = join(dir, name);
-          const st = statSync(full);
-          if (st.isDirectory()) walk(full, depth + 1);
-          else if (st.isFile() && TYPES[extname(name)] && st.size <= 8 * 1024 * 1024) {
-            const urlPath = `/${relative(this.#dir!, full).split(sep).join('/')}`;
-            files.set(urlPath, {
-              body: readFileSync(full),
-              type: TYPES[extname(name)]!,
-              immutable: urlPath.startsWith('/assets/'),
-            });
-          }
-        }
-      };
-      walk(this.#dir, 0);
+    const dir = this.#dir ?? '';
+    for (const rel of dir && existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }) : []) {
+      const parts = rel.split(sep);
+      const type = TYPES[extname(rel)];
+      const full = join(dir, rel);
+      const st = statSync(full);
+      if (!type || parts.length > 5 || !st.isFile() || st.size > 8 * 1024 * 1024) continue;
+      const urlPath = `/${parts.join('/')}`;
+      files.set(urlPath, { body: readFileSync(full), type, immutable: urlPath.startsWith('/assets/') });
     }
     this.#files = files;
     return files;
