@@ -2,12 +2,11 @@
  * The policy view's backend over a src/policy PolicyEngine: bundle info, Rego sources, evaluation through
  * `PolicyEngine.decide` (the function the Check hook calls), and bundle upload. Upload runs the bundle through
  * `loadBundle` — the validation hot reload applies — BEFORE touching anything; only a bundle that loads is written
- * (atomically: temp file + rename) over the configured bundle file, and the engine then hot-reloads it as it would
+ * (atomically, src/lib/atomic-write) over the configured bundle file, and the engine then hot-reloads it as it would
  * any other change. A refused bundle leaves the file and the policy in force untouched.
  */
-import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../../../lib/atomic-write.js';
 import { sha256 } from '../../../lib/bytes.js';
 import { type Clock, systemClock } from '../../../lib/clock.js';
 import type { SigilError } from '../../../lib/errors.js';
@@ -101,9 +100,7 @@ export function adminPolicy(engine: PolicyEngine, entrypoint: string, clock: Clo
       }
       // Same validation as hot reload; a PolicyError (POLICY_BUNDLE_INVALID, POLICY_BUILTIN_MISSING…) goes back as is.
       const { sha256: sha } = await loadBundle(bundle, { entrypoint });
-      const tmp = join(dirname(source), `.${basename(source)}.${randomBytes(6).toString('hex')}.upload`);
-      writeFileSync(tmp, bundle, { mode: 0o600 });
-      renameSync(tmp, source);
+      writeFileAtomic(source, bundle);
       await engine.refresh();
       if (engine.bundle?.sha256 !== sha) {
         const err = engine.lastLoadError;
