@@ -4,7 +4,6 @@
  * static files; every other path is left to the server (it returns false). Spec: docs/api.md "Admin API",
  * docs/dashboard.md.
  */
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MerkleLog } from '../../ledger/index.js';
 import { type Clock, systemClock } from '../../lib/clock.js';
@@ -35,14 +34,8 @@ import { defaultDashboardDir, StaticFiles } from './lib/static.js';
  * Parts left out answer ADMIN_UNAVAILABLE.
  */
 export interface AdminApiOptions {
-  /** The admin credential, at least 16 characters; absent = a random one for this process, logged once. */
-  adminToken?: string;
-  /** Where the admin server listens, for the beyond-loopback warning. */
-  listen?: string;
-  /** Admin server URL, for the token log line. */
-  adminUrl?: string;
-  /** Where the token and listen warnings go (pino-compatible). */
-  logger?: { warn(obj: object, msg?: string): void };
+  /** The admin credential (`sigil.admin.token`), at least 16 characters. */
+  adminToken: string;
   ledger?: MerkleLog;
   /** The trust store and limits Check verifies with, for the token inspector (clock: `clock` by default). */
   tokens?: InspectOptions;
@@ -89,23 +82,9 @@ type AuthKind = 'bearer' | 'cookie';
  * 16 characters (the config schema already enforces it; this guards programmatic use).
  */
 export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
-  const { logger, listen } = o;
-  const token = o.adminToken ?? randomBytes(24).toString('base64url');
-  if (o.adminToken === undefined) {
-    logger?.warn(
-      { dashboard: `${o.adminUrl ?? `http://${listen}`}/#token=${token}` },
-      'sigil.admin.token is not set: generated a one-off admin token for this process (open the dashboard URL)',
-    );
-  }
+  const token = o.adminToken;
   if (typeof token !== 'string' || token.length < 16) {
     throw new AdminApiError('ADMIN_BAD_REQUEST', 'admin token must be at least 16 characters');
-  }
-  const host = listen?.startsWith('unix:') ? 'unix' : listen?.replace(/:\d+$/, '');
-  if (host && !['127.0.0.1', 'localhost', '[::1]', 'unix'].includes(host) && !host.startsWith('127.')) {
-    logger?.warn(
-      { listen },
-      'the admin API (dashboard, policy upload) listens beyond loopback: keep sigil.admin.token secret and the port firewalled',
-    );
   }
   const clock = o.clock ?? systemClock;
   const ledgerView = o.ledger && adminLedger(o.ledger);

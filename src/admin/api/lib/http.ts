@@ -37,17 +37,14 @@ export function sendJson(
  * dashboard shows e.g. POLICY_BUNDLE_INVALID); anything else becomes ADMIN_INTERNAL with no internals leaked.
  */
 export function sendError(res: ServerResponse, e: unknown): void {
-  if (e instanceof SigilError) {
-    const extra: Record<string, string> =
-      e.httpStatus === 401
-        ? { 'www-authenticate': 'Bearer realm="sigil-admin"' }
-        : e.httpStatus === 413
-          ? { connection: 'close' }
-          : {};
-    sendJson(res, e.httpStatus, e.toJSON(), extra);
-    return;
-  }
-  sendJson(res, 500, { error: 'internal error', code: 'ADMIN_INTERNAL' });
+  const err = e instanceof SigilError ? e : new AdminApiError('ADMIN_INTERNAL', 'internal error');
+  const extra: Record<string, string> =
+    err.httpStatus === 401
+      ? { 'www-authenticate': 'Bearer realm="sigil-admin"' }
+      : err.httpStatus === 413
+        ? { connection: 'close' }
+        : {};
+  sendJson(res, err.httpStatus, err.toJSON(), extra);
 }
 
 /** Reads the request body up to `limit` bytes; larger bodies fail with ADMIN_BODY_TOO_LARGE without buffering them. */
