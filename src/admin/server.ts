@@ -24,7 +24,6 @@ export interface AdminServerOptions {
 export interface AdminServer {
   /** `http://host:port` or `unix:/path`. */
   url: string;
-  port: number;
   /** Adds a handler tried (in mount order) for paths other than /metrics, /healthz, /ready. */
   mount(handler: AdminHandler): void;
   close(): Promise<void>;
@@ -81,7 +80,6 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
   let closing: Promise<void> | undefined;
   return {
     url: a ? `http://${host}:${a.port}` : o.listen,
-    port: a?.port ?? 0,
     mount: (h) => {
       handlers.push(h);
     },

@@ -8,7 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MerkleLog } from '../../ledger/index.js';
 import { type Clock, systemClock } from '../../lib/clock.js';
 import type { PolicyEngine } from '../../policy/index.js';
-import { AdminApiError } from './errors.js';
+import type { AdminHandler } from '../server.js';
+import { AdminApiError, badRequest } from './errors.js';
 import { bearerOf, cookieOf, credentialMatches, SESSION_COOKIE, SessionStore } from './lib/auth.js';
 import { EventStreams } from './lib/events.js';
 import { buildGraph, type GraphData } from './lib/graph.js';
@@ -55,12 +56,8 @@ export interface AdminApiOptions {
   heartbeatMs?: number;
 }
 
-/** The mounted handler: returns true when it took the request (it then answers it, possibly asynchronously). */
-export interface AdminApiHandler {
-  (req: IncomingMessage, res: ServerResponse): boolean;
-  /** Ends live event streams and stops listening to the ledger. */
-  close(): void;
-}
+/** The handler to mount on the admin server, plus `close()`: ends live event streams and the ledger feed. */
+export type AdminApiHandler = AdminHandler & { close(): void };
 
 /** Largest token the inspector accepts (a depth-10 chain is ~10 KB; docs/tbit.md). */
 const MAX_TOKEN_BODY = 64 * 1024;
@@ -84,7 +81,7 @@ type AuthKind = 'bearer' | 'cookie';
 export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
   const token = o.adminToken;
   if (typeof token !== 'string' || token.length < 16) {
-    throw new AdminApiError('ADMIN_BAD_REQUEST', 'admin token must be at least 16 characters');
+    throw badRequest('admin token must be at least 16 characters');
   }
   const clock = o.clock ?? systemClock;
   const ledgerView = o.ledger && adminLedger(o.ledger);
@@ -175,8 +172,7 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
     '/api/proof/:index': {
       get: (_req, _res, url) => {
         const index = url.pathname.slice('/api/proof/'.length);
-        if (!/^\d{1,15}$/.test(index))
-          throw new AdminApiError('ADMIN_BAD_REQUEST', 'index must be a decimal integer');
+        if (!/^\d{1,15}$/.test(index)) throw badRequest('index must be a decimal integer');
         return ledger().proof(Number(index));
       },
     },
@@ -185,7 +181,7 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
         const options = need(o.tokens, 'token verifier');
         const { token } = await readJsonObject(req, MAX_TOKEN_BODY);
         if (typeof token !== 'string' || token.length === 0) {
-          throw new AdminApiError('ADMIN_BAD_REQUEST', 'body.token must be a non-empty string');
+          throw badRequest('body.token must be a non-empty string');
         }
         return inspectToken(token.trim(), { clock, ...options });
       },
@@ -195,8 +191,7 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
       post: async (req) => {
         const p = policy();
         const { input } = await readJsonObject(req, MAX_EVAL_BODY);
-        if (!isJsonObject(input))
-          throw new AdminApiError('ADMIN_BAD_REQUEST', 'body.input must be a JSON object');
+        if (!isJsonObject(input)) throw badRequest('body.input must be a JSON object');
         return { result: await p.evaluate(input) };
       },
     },
@@ -212,7 +207,7 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
           );
         }
         const bytes = await readBody(req, MAX_BUNDLE_BODY);
-        if (bytes.length === 0) throw new AdminApiError('ADMIN_BAD_REQUEST', 'empty bundle');
+        if (bytes.length === 0) throw badRequest('empty bundle');
         return p.upload(new Uint8Array(bytes));
       },
     },
@@ -270,7 +265,7 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
 function decisionFilter(q: URLSearchParams): DecisionFilter {
   const decision = qString(q, 'decision', 8);
   if (decision !== undefined && decision !== 'allow' && decision !== 'deny') {
-    throw new AdminApiError('ADMIN_BAD_REQUEST', 'decision must be allow or deny');
+    throw badRequest('decision must be allow or deny');
   }
   const filter: DecisionFilter = {
     limit: qInt(q, 'limit', 1, MAX_LIMIT) ?? 100,
@@ -282,7 +277,7 @@ function decisionFilter(q: URLSearchParams): DecisionFilter {
     before: qInt(q, 'before', 0, Number.MAX_SAFE_INTEGER),
   };
   if (filter.since !== undefined && filter.until !== undefined && filter.since > filter.until) {
-    throw new AdminApiError('ADMIN_BAD_REQUEST', 'since must not be after until');
+    throw badRequest('since must not be after until');
   }
   return filter;
 }

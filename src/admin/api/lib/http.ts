@@ -1,7 +1,7 @@
 /** Small HTTP helpers for the admin API: JSON answers with safe headers, bounded body reads, query parsing. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SigilError } from '../../../lib/errors.js';
-import { AdminApiError } from '../errors.js';
+import { AdminApiError, badRequest } from '../errors.js';
 
 /** Headers on every API answer: never cached, never sniffed, never framed. */
 export const API_HEADERS: Readonly<Record<string, string>> = {
@@ -86,9 +86,9 @@ export async function readJsonObject(req: IncomingMessage, limit: number): Promi
   try {
     doc = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new AdminApiError('ADMIN_BAD_REQUEST', 'body is not valid JSON');
+    throw badRequest('body is not valid JSON');
   }
-  if (!isJsonObject(doc)) throw new AdminApiError('ADMIN_BAD_REQUEST', 'body must be a JSON object');
+  if (!isJsonObject(doc)) throw badRequest('body must be a JSON object');
   return doc;
 }
 
@@ -101,11 +101,9 @@ export function isJsonObject(v: unknown): v is Record<string, unknown> {
 export function qString(q: URLSearchParams, name: string, max = 2048): string | undefined {
   const all = q.getAll(name);
   if (all.length === 0 || all[0] === '') return undefined;
-  if (all.length > 1)
-    throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} given more than once`);
+  if (all.length > 1) throw badRequest(`query parameter ${name} given more than once`);
   const v = all[0]!;
-  if (v.length > max)
-    throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} longer than ${max}`);
+  if (v.length > max) throw badRequest(`query parameter ${name} longer than ${max}`);
   return v;
 }
 
@@ -113,11 +111,9 @@ export function qString(q: URLSearchParams, name: string, max = 2048): string | 
 export function qInt(q: URLSearchParams, name: string, min: number, max: number): number | undefined {
   const v = qString(q, name, 20);
   if (v === undefined) return undefined;
-  if (!/^\d{1,16}$/.test(v))
-    throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} must be an integer`);
+  if (!/^\d{1,16}$/.test(v)) throw badRequest(`query parameter ${name} must be an integer`);
   const n = Number(v);
-  if (n < min || n > max)
-    throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} must be in [${min}, ${max}]`);
+  if (n < min || n > max) throw badRequest(`query parameter ${name} must be in [${min}, ${max}]`);
   return n;
 }
 
@@ -130,10 +126,7 @@ export function qTime(q: URLSearchParams, name: string): number | undefined {
   if (/^\d{1,16}$/.test(v)) return Number(v);
   const ms = Date.parse(v);
   if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(ms)) {
-    throw new AdminApiError(
-      'ADMIN_BAD_REQUEST',
-      `query parameter ${name} must be epoch ms or an ISO 8601 time`,
-    );
+    throw badRequest(`query parameter ${name} must be epoch ms or an ISO 8601 time`);
   }
   return ms;
 }

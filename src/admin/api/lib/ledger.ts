@@ -94,7 +94,6 @@ export function adminLedger(log: MerkleLog) {
       let scanned = 0;
       while (items.length < filter.limit && scanned < CODE_SCAN_LIMIT) {
         const page = query({ ...filter, before, limit: 500 });
-        if (page.length === 0) return { items, next: undefined };
         for (const e of page) {
           scanned++;
           before = e.index;

@@ -11,7 +11,7 @@ import { sha256 } from '../../../lib/bytes.js';
 import { type Clock, systemClock } from '../../../lib/clock.js';
 import type { SigilError } from '../../../lib/errors.js';
 import { loadBundle, type PolicyContext, type PolicyEngine, regoSources } from '../../../policy/index.js';
-import { AdminApiError } from '../errors.js';
+import { AdminApiError, badRequest } from '../errors.js';
 import type { PolicyInfo } from '../types.js';
 import { isJsonObject } from './http.js';
 
@@ -115,19 +115,11 @@ export function adminPolicy(engine: PolicyEngine, entrypoint: string, clock: Clo
 /** Checks the evaluator input is a PolicyContext-shaped object ({checkRequest, sigil}). */
 function asContext({ checkRequest, sigil }: Record<string, unknown>): PolicyContext {
   if (!isJsonObject(checkRequest)) {
-    throw new AdminApiError(
-      'ADMIN_BAD_REQUEST',
-      'input.checkRequest must be an object (a decoded CheckRequest)',
-    );
+    throw badRequest('input.checkRequest must be an object (a decoded CheckRequest)');
   }
-  if (!isJsonObject(sigil)) {
-    throw new AdminApiError('ADMIN_BAD_REQUEST', 'input.sigil must be an object (the chain summary)');
-  }
+  if (!isJsonObject(sigil)) throw badRequest('input.sigil must be an object (the chain summary)');
   if (typeof sigil.valid !== 'boolean' || typeof sigil.code !== 'string' || !Array.isArray(sigil.hops)) {
-    throw new AdminApiError(
-      'ADMIN_BAD_REQUEST',
-      'input.sigil needs valid (boolean), code (string) and hops (array)',
-    );
+    throw badRequest('input.sigil needs valid (boolean), code (string) and hops (array)');
   }
   return { checkRequest, sigil: sigil as unknown as PolicyContext['sigil'] };
 }

@@ -54,11 +54,6 @@ export class StaticFiles {
     this.#dir = dir;
   }
 
-  /** True when a dashboard build was found. */
-  get available(): boolean {
-    return this.#load().size > 0;
-  }
-
   /** Serves `pathname` if it is a dashboard file (`/` = index.html); returns false when it is not one. */
   serve(pathname: string, method: string, res: ServerResponse): boolean {
     const key = pathname === '/' ? '/index.html' : pathname;
