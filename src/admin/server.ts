@@ -80,9 +80,7 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
   let closing: Promise<void> | undefined;
   return {
     url: a ? `http://${host}:${a.port}` : o.listen,
-    mount: (h) => {
-      handlers.push(h);
-    },
+    mount: (h) => void handlers.push(h),
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

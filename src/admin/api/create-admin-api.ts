@@ -28,7 +28,7 @@ import { type InspectOptions, inspectToken } from './lib/inspect-token.js';
 import { adminLedger, type DecisionEntry, type DecisionFilter } from './lib/ledger.js';
 import { adminPolicy } from './lib/policy.js';
 import { RecentDecisions } from './lib/recent.js';
-import { defaultDashboardDir, StaticFiles } from './lib/static.js';
+import { staticFiles } from './lib/static.js';
 
 /**
  * What the admin API serves and how (src/serve maps `sigil.admin`, `sigil.validator`, `sigil.policy` here).
@@ -89,9 +89,7 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
   const sessionTtlMs = o.sessionTtlMs ?? 12 * 3600_000;
   const sessions = new SessionStore(clock, sessionTtlMs);
   const streams = new EventStreams(o.maxStreams ?? 32, o.heartbeatMs ?? 15_000);
-  const files = new StaticFiles(
-    o.dashboardDir === null ? undefined : (o.dashboardDir ?? defaultDashboardDir()),
-  );
+  const serveFile = staticFiles(o.dashboardDir);
 
   let recent: RecentDecisions | undefined;
   let graphs: { entries: DecisionEntry[]; byTask: Map<string, GraphData> } | undefined;
@@ -233,12 +231,8 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (!route) throw new AdminApiError('ADMIN_NOT_FOUND', `no such endpoint ${url.pathname}`);
     const fn = Object.hasOwn(route, method.toLowerCase()) ? route[method.toLowerCase()] : undefined;
-    if (!fn) {
-      throw new AdminApiError(
-        'ADMIN_METHOD_NOT_ALLOWED',
-        `use ${Object.keys(route).join(' or ').toUpperCase()}`,
-      );
-    }
+    const allowed = Object.keys(route).join(' or ').toUpperCase();
+    if (!fn) throw new AdminApiError('ADMIN_METHOD_NOT_ALLOWED', `use ${allowed}`);
     const body = await fn(req, res, url, auth);
     if (body !== undefined) sendJson(res, 200, body);
   }
@@ -256,7 +250,7 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
     }
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') return false;
-    return files.serve(url.pathname, method, res);
+    return serveFile(url.pathname, method, res);
   }) as AdminApiHandler;
   handler.close = () => streams.close();
   return handler;

@@ -41,17 +41,17 @@ export function cookieOf(req: IncomingMessage, name: string): string | undefined
   return undefined;
 }
 
+const MAX_SESSIONS = 64;
+
 /** In-memory session store: random ids, stored only as SHA-256, bounded in number and lifetime. */
 export class SessionStore {
   readonly #sessions = new Map<string, number>();
   readonly #clock: Clock;
   readonly #ttlMs: number;
-  readonly #max: number;
 
-  constructor(clock: Clock, ttlMs: number, max = 64) {
+  constructor(clock: Clock, ttlMs: number) {
     this.#clock = clock;
     this.#ttlMs = ttlMs;
-    this.#max = max;
   }
 
   /** Creates a session and returns its id (the cookie value). */
@@ -60,7 +60,7 @@ export class SessionStore {
     const now = this.#clock.nowMs();
     for (const [k, exp] of this.#sessions) if (exp <= now) this.#sessions.delete(k);
     // Oldest first in Map insertion order: drop it when full rather than refusing a fresh login.
-    if (this.#sessions.size >= this.#max) {
+    if (this.#sessions.size >= MAX_SESSIONS) {
       const oldest = this.#sessions.keys().next().value;
       if (oldest !== undefined) this.#sessions.delete(oldest);
     }

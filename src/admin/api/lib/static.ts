@@ -24,18 +24,14 @@ const TYPES: Record<string, string> = {
  * Content-Security-Policy of the dashboard: only our own scripts, styles and API; no inline script, no framing,
  * no form posts elsewhere. Pasted tokens therefore cannot be sent anywhere but this origin.
  */
-export const DASHBOARD_CSP =
+const DASHBOARD_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-interface StaticFile {
-  body: Buffer;
-  type: string;
-  immutable: boolean;
-}
+type StaticFile = { body: Buffer; type: string; immutable: boolean };
 
 /** Finds the built dashboard next to the compiled module (dist/) or from the source tree (tsx). */
-export function defaultDashboardDir(): string | undefined {
+function defaultDashboardDir(): string | undefined {
   // Source (tsx): src/admin/api/lib → <root>/dist/dashboard. Built: dist/src/admin/api/lib → dist/dashboard.
   // A build always has assets/, which tells it apart from the dashboard's source folder (<root>/dashboard).
   for (const rel of ['../../../../dist/dashboard/', '../../../../dashboard/']) {
@@ -45,19 +41,17 @@ export function defaultDashboardDir(): string | undefined {
   return undefined;
 }
 
-/** The static part of the admin API. */
-export class StaticFiles {
-  readonly #dir: string | undefined;
-  #files: Map<string, StaticFile> | undefined;
-
-  constructor(dir: string | undefined) {
-    this.#dir = dir;
-  }
-
-  /** Serves `pathname` if it is a dashboard file (`/` = index.html); returns false when it is not one. */
-  serve(pathname: string, method: string, res: ServerResponse): boolean {
-    const key = pathname === '/' ? '/index.html' : pathname;
-    const f = this.#load().get(key);
+/**
+ * The static part of the admin API over the built dashboard in `dir` (default: found next to the package;
+ * `null`: none). The returned function serves `pathname` if it is a dashboard file (`/` = index.html) and
+ * returns false when it is not one.
+ */
+export function staticFiles(dir: string | null | undefined) {
+  const root = dir === null ? undefined : (dir ?? defaultDashboardDir());
+  let files: Map<string, StaticFile> | undefined;
+  return (pathname: string, method: string, res: ServerResponse): boolean => {
+    files ??= load(root);
+    const f = files.get(pathname === '/' ? '/index.html' : pathname);
     if (!f) return false;
     res.writeHead(200, {
       ...API_HEADERS,
@@ -69,22 +63,19 @@ export class StaticFiles {
     });
     res.end(method === 'HEAD' ? undefined : f.body);
     return true;
-  }
+  };
+}
 
-  #load(): Map<string, StaticFile> {
-    if (this.#files) return this.#files;
-    const files = new Map<string, StaticFile>();
-    const dir = this.#dir ?? '';
-    for (const rel of dir && existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }) : []) {
-      const parts = rel.split(sep);
-      const type = TYPES[extname(rel)];
-      const full = join(dir, rel);
-      const st = statSync(full);
-      if (!type || parts.length > 5 || !st.isFile() || st.size > 8 * 1024 * 1024) continue;
-      const urlPath = `/${parts.join('/')}`;
-      files.set(urlPath, { body: readFileSync(full), type, immutable: urlPath.startsWith('/assets/') });
-    }
-    this.#files = files;
-    return files;
+function load(dir = ''): Map<string, StaticFile> {
+  const files = new Map<string, StaticFile>();
+  for (const rel of dir && existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }) : []) {
+    const parts = rel.split(sep);
+    const type = TYPES[extname(rel)];
+    const full = join(dir, rel);
+    const st = statSync(full);
+    if (!type || parts.length > 5 || !st.isFile() || st.size > 8 * 1024 * 1024) continue;
+    const urlPath = `/${parts.join('/')}`;
+    files.set(urlPath, { body: readFileSync(full), type, immutable: urlPath.startsWith('/assets/') });
   }
+  return files;
 }
