@@ -71,7 +71,7 @@ const MAX_LIMIT = 1000;
 const GRAPH_WINDOW = 5000;
 
 /** Answers one request: resolves with the JSON body of a 200, or undefined when it answered itself. */
-type Route = (req: IncomingMessage, res: ServerResponse, url: URL, auth: AuthKind) => unknown;
+type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => unknown;
 type AuthKind = 'bearer' | 'cookie';
 
 /**
@@ -109,11 +109,7 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
 
   const routes: Record<string, Partial<Record<string, Route>>> = {
     '/api/session': {
-      post: (_req, res, _url, auth) => {
-        if (auth !== 'bearer')
-          throw new AdminApiError('ADMIN_BEARER_REQUIRED', 'log in with the Bearer header');
-        session(res, sessions.create(), Math.floor(sessionTtlMs / 1000));
-      },
+      post: (_req, res) => session(res, sessions.create(), Math.floor(sessionTtlMs / 1000)),
       delete: (req, res) => {
         const id = cookieOf(req, SESSION_COOKIE);
         if (id) sessions.revoke(id);
@@ -223,8 +219,10 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
     const method = req.method ?? 'GET';
     const auth = authenticate(req);
     if (!auth) throw new AdminApiError('ADMIN_UNAUTHORIZED', 'admin credential missing or wrong');
-    // A cookie alone may only read: anything that changes state or sends secrets needs the Bearer header.
-    if (auth === 'cookie' && method !== 'GET' && method !== 'HEAD' && url.pathname !== '/api/session') {
+    // A cookie alone may only read (and log out): anything that changes state or sends secrets, logging in
+    // included, needs the Bearer header.
+    const logout = method === 'DELETE' && url.pathname === '/api/session';
+    if (auth === 'cookie' && method !== 'GET' && method !== 'HEAD' && !logout) {
       throw new AdminApiError('ADMIN_BEARER_REQUIRED', 'this request needs the Authorization: Bearer header');
     }
     const path = /^\/api\/proof\/[^/]+$/.test(url.pathname) ? '/api/proof/:index' : url.pathname;
@@ -233,11 +231,11 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
     const fn = Object.hasOwn(route, method.toLowerCase()) ? route[method.toLowerCase()] : undefined;
     const allowed = Object.keys(route).join(' or ').toUpperCase();
     if (!fn) throw new AdminApiError('ADMIN_METHOD_NOT_ALLOWED', `use ${allowed}`);
-    const body = await fn(req, res, url, auth);
+    const body = await fn(req, res, url);
     if (body !== undefined) sendJson(res, 200, body);
   }
 
-  const handler = ((req: IncomingMessage, res: ServerResponse): boolean => {
+  const handler = (req: IncomingMessage, res: ServerResponse): boolean => {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://admin.invalid');
@@ -251,9 +249,8 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') return false;
     return serveFile(url.pathname, method, res);
-  }) as AdminApiHandler;
-  handler.close = () => streams.close();
-  return handler;
+  };
+  return Object.assign(handler, { close: () => streams.close() });
 }
 
 function decisionFilter(q: URLSearchParams): DecisionFilter {

@@ -11,13 +11,8 @@ export const API_HEADERS: Readonly<Record<string, string>> = {
   'x-frame-options': 'DENY',
 };
 
-/** Sends a JSON body. */
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  extra: Record<string, string> = {},
-): void {
+/** Sends a JSON body (`headers` add to or override the defaults). */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers = {}): void {
   const text = JSON.stringify(body);
   if (res.headersSent) {
     res.destroy();
@@ -27,7 +22,7 @@ export function sendJson(
     ...API_HEADERS,
     'content-type': 'application/json; charset=utf-8',
     'content-length': String(Buffer.byteLength(text)),
-    ...extra,
+    ...headers,
   });
   res.end(text);
 }

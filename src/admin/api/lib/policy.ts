@@ -20,8 +20,7 @@ export type AdminPolicy = ReturnType<typeof adminPolicy>;
 
 /** Wraps an engine (its `source` is the bundle file uploads replace) for the admin API. */
 export function adminPolicy(engine: PolicyEngine, entrypoint: string, clock: Clock = systemClock) {
-  const source = engine.source;
-  const isHttp = engine.isHttp;
+  const { source, isHttp } = engine;
   // The engine does not time-stamp loads; the API records when it first saw each revision / error.
   let seenRev: string | undefined;
   let seenAt: number | undefined;
@@ -103,9 +102,10 @@ export function adminPolicy(engine: PolicyEngine, entrypoint: string, clock: Clo
       writeFileAtomic(source, bundle);
       await engine.refresh();
       if (engine.bundle?.sha256 !== sha) {
-        const err = engine.lastLoadError;
-        if (err) throw err;
-        throw new AdminApiError('ADMIN_INTERNAL', 'the uploaded bundle was written but not loaded');
+        throw (
+          engine.lastLoadError ??
+          new AdminApiError('ADMIN_INTERNAL', 'the uploaded bundle was written but not loaded')
+        );
       }
       return info();
     },
