@@ -1,6 +1,6 @@
 /** `sigil.admin`, `sigil.validator` and `sigil.policy` → the dashboard API `sigil serve` mounts on the admin server. */
 import { randomBytes } from 'node:crypto';
-import { type AdminApiHandler, createAdminApi } from '../admin/api/index.js';
+import { type AdminApiHandler, createAdminApi } from '../admin/index.js';
 import type { Clock } from '../lib/clock.js';
 import { PolicyEngine } from '../policy/index.js';
 import { policyEngineOptions } from './policy-options.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AdminApiHandler, createAdminApi } from '../../src/admin/api/index.js';
+import { type AdminApiHandler, createAdminApi } from '../../src/admin/index.js';
 import { type AdminServer, startAdminServer } from '../../src/admin/server.js';
 import { leafHash, MerkleLog, openCheckpoint, verifyInclusion } from '../../src/ledger/index.js';
 import type { DecisionRecord } from '../../src/ledger/record.js';

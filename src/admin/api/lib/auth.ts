@@ -2,7 +2,7 @@
  * Admin credential checks. Two carriers (docs/dashboard.md, "Authentication"):
  * - `Authorization: Bearer <sigil.admin.token>` on every request (what `fetch` uses);
  * - a short-lived session cookie minted by `POST /api/session` (which itself needs the Bearer header), accepted on
- *   GET only. It exists because `EventSource` cannot send headers; restricting it to GET means a cookie alone can
+ *   GET (and to log out) only. It exists because `EventSource` cannot send headers; restricting it to GET means a cookie alone can
  *   never change state, and `SameSite=Strict` + `HttpOnly` keep it away from other sites and from scripts.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
@@ -25,8 +25,7 @@ export function credentialMatches(presented: string, expected: string): boolean 
 export function bearerOf(req: IncomingMessage): string | undefined {
   const h = req.headers.authorization;
   if (typeof h !== 'string') return undefined;
-  const m = /^Bearer[ ]+([\x21-\x7e]{1,4096})$/i.exec(h.trim());
-  return m?.[1];
+  return /^Bearer[ ]+([\x21-\x7e]{1,4096})$/i.exec(h.trim())?.[1];
 }
 
 /** Reads one cookie value from the Cookie header, or undefined. */

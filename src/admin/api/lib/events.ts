@@ -81,12 +81,11 @@ export class EventStreams {
   #broadcast(text: string): void {
     if (this.#clients.size === 0) return;
     for (const res of this.#clients) {
-      if (res.writableLength > MAX_PENDING) {
+      if (res.writableLength <= MAX_PENDING) res.write(text);
+      else {
         this.#clients.delete(res);
         res.destroy();
-        continue;
       }
-      res.write(text);
     }
     if (this.#clients.size === 0) this.#idle();
   }

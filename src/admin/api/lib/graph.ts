@@ -76,8 +76,7 @@ export function buildGraph(entries: readonly IndexedRecord[], task?: string): Gr
     else edges.set(id, { id, source, target, kind, task: t, scope: [...scope], count: 1 });
   };
   const count = (n: GraphNode, { index, record: r }: IndexedRecord): void => {
-    if (r.decision === 'allow') n.allow++;
-    else n.deny++;
+    n[r.decision]++;
     if (!n.last || n.last.index < index) n.last = { decision: r.decision, code: r.code, ts: r.ts, index };
   };
 

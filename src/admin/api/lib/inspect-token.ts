@@ -40,13 +40,7 @@ export function inspectToken(token: string, options: InspectOptions): TokenInspe
     return { hops, valid: true, code: 'OK' };
   } catch (e) {
     if (e instanceof TbitError) {
-      return {
-        hops,
-        valid: false,
-        code: e.code,
-        error: e.message,
-        ...(e.hop !== undefined ? { hop: e.hop } : {}),
-      };
+      return { hops, valid: false, code: e.code, error: e.message, hop: e.hop };
     }
     // Fail closed: an unexpected failure is reported as malformed, never as valid.
     return { hops, valid: false, code: 'TBIT_MALFORMED', error: 'token could not be verified' };

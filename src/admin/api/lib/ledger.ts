@@ -6,6 +6,7 @@
  */
 import type { AuditHit, AuditQuery, MerkleLog } from '../../../ledger/index.js';
 import { AdminApiError } from '../errors.js';
+import type { EventStreams } from './events.js';
 
 /** One decision as stored, with its ledger index. */
 export type DecisionEntry = AuditHit;
@@ -86,8 +87,7 @@ export function adminLedger(log: MerkleLog) {
     async page(filter: DecisionFilter, code?: string): Promise<{ items: DecisionEntry[]; next?: number }> {
       if (code === undefined) {
         const items = query(filter);
-        const last = items[items.length - 1];
-        return { items, next: items.length === filter.limit && last ? last.index : undefined };
+        return { items, next: items.length === filter.limit ? items.at(-1)?.index : undefined };
       }
       const items: DecisionEntry[] = [];
       let before = filter.before;
@@ -109,13 +109,10 @@ export function adminLedger(log: MerkleLog) {
     /** The checkpoint verifier key string `<name>+<hex keyid>+<base64(0x01 ‖ pubkey)>`. */
     verifierKey: (): string => log.verifierKey,
     /**
-     * Calls `listener` for decisions appended from now on, at most MAX_LIVE_PER_SECOND decoded per second;
-     * the rest is reported to `onSkip` with the log size after them. Returns the unsubscribe function.
+     * Publishes decisions appended from now on to `sink`, at most MAX_LIVE_PER_SECOND decoded per second;
+     * the rest is reported as skipped with the log size after them. Returns the unsubscribe function.
      */
-    onAppend(
-      listener: (entry: DecisionEntry) => void,
-      onSkip: (count: number, size: number) => void,
-    ): () => void {
+    onAppend(sink: Pick<EventStreams, 'publish' | 'publishSkipped'>): () => void {
       let windowStart = 0;
       let used = 0;
       return log.onAppend(({ first, size }) => {
@@ -128,9 +125,9 @@ export function adminLedger(log: MerkleLog) {
         used += take;
         for (let i = first; i < first + take; i++) {
           const e = decisionAt(i);
-          if (e) listener(e);
+          if (e) sink.publish(e);
         }
-        if (take < size - first) onSkip(size - first - take, size);
+        if (take < size - first) sink.publishSkipped(size - first - take, size);
       });
     },
   };

@@ -84,9 +84,9 @@ export function adminPolicy(engine: PolicyEngine, entrypoint: string, clock: Clo
         headers: v.headers,
         response_headers_to_add: v.responseHeadersToAdd,
         request_headers_to_remove: v.requestHeadersToRemove,
-        ...(v.body !== undefined ? { body: v.body } : {}),
-        ...(v.message !== undefined ? { message: v.message } : {}),
-        ...(v.decision !== undefined ? { decision: v.decision } : {}),
+        body: v.body,
+        message: v.message,
+        decision: v.decision,
       };
     },
     /** Validates and swaps in a bundle exactly as hot reload does; rejects with its POLICY_* error when refused. */
