@@ -15,9 +15,6 @@ import { AdminApiError, badRequest } from '../errors.js';
 import type { PolicyInfo } from '../types.js';
 import { isJsonObject } from './http.js';
 
-/** The policy engine as the admin API uses it. */
-export type AdminPolicy = ReturnType<typeof adminPolicy>;
-
 /** Wraps an engine (its `source` is the bundle file uploads replace) for the admin API. */
 export function adminPolicy(engine: PolicyEngine, entrypoint: string, clock: Clock = systemClock) {
   const { source, isHttp } = engine;
