@@ -10,8 +10,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminLedger } from '../src/admin/api/index.js';
 import { buildGraph } from '../src/admin/api/lib/graph.js';
+import { adminLedger } from '../src/admin/api/lib/ledger.js';
 import { RecentDecisions } from '../src/admin/api/lib/recent.js';
 import { MerkleLog } from '../src/ledger/index.js';
 import type { DecisionRecord } from '../src/ledger/record.js';
@@ -115,12 +115,10 @@ try {
   t1 = performance.now();
   console.log(`/api/decisions first page (200)  ${ms(t0, t1)}`);
   t0 = performance.now();
-  const cp = await ledger.checkpoint(1);
-  const entry = await ledger.entry(12_345);
-  const proof = await ledger.inclusionProof(12_345, cp.size);
+  const p = await ledger.proof(12_345);
   t1 = performance.now();
   console.log(
-    `/api/proof data (entry+path+cp)  ${ms(t0, t1)} (${proof.length} hashes, entry ${entry?.length} bytes)`,
+    `/api/proof data (entry+path+cp)  ${ms(t0, t1)} (${p.proof.length} hashes, entry ${p.entry.length} base64 chars)`,
   );
 } finally {
   await log.close();

@@ -1,4 +1,5 @@
-/** Admin HTTP server (metrics, health, readiness) and SIGIL's Prometheus metrics. The dashboard API is in ./api/. */
+/** Admin HTTP server (metrics, health, readiness), SIGIL's Prometheus metrics and the dashboard API (./api/). */
 
+export { type AdminApiHandler, type AdminApiOptions, createAdminApi } from './api/create-admin-api.js';
 export { createMetrics, type MetricsOptions, type SigilMetrics } from './metrics.js';
 export { type AdminHandler, type AdminServer, type AdminServerOptions, startAdminServer } from './server.js';

@@ -3,6 +3,7 @@
  * (process alive), `/ready` (200 only once keys, trust bundle and ledger are open), plus mounted
  * handlers (the dashboard API) tried in order for every other path.
  */
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
@@ -23,7 +24,6 @@ export interface AdminServerOptions {
 export interface AdminServer {
   /** `http://host:port` or `unix:/path`. */
   url: string;
-  port: number;
   /** Adds a handler tried (in mount order) for paths other than /metrics, /healthz, /ready. */
   mount(handler: AdminHandler): void;
   close(): Promise<void>;
@@ -69,27 +69,18 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   const unix = o.listen.startsWith('unix:');
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    const done = () => {
-      server.off('error', reject);
-      resolve();
-    };
-    if (unix) server.listen(o.listen.slice(5), done);
-    else {
-      const i = o.listen.lastIndexOf(':');
-      server.listen(Number(o.listen.slice(i + 1)), o.listen.slice(0, i).replace(/^\[|\]$/g, ''), done);
-    }
-  });
+  if (unix) server.listen(o.listen.slice(5));
+  else {
+    const i = o.listen.lastIndexOf(':');
+    server.listen(Number(o.listen.slice(i + 1)), o.listen.slice(0, i).replace(/^\[|\]$/g, ''));
+  }
+  await once(server, 'listening');
   const a = unix ? undefined : (server.address() as AddressInfo);
   const host = a ? (a.family === 'IPv6' ? `[${a.address}]` : a.address) : '';
   let closing: Promise<void> | undefined;
   return {
     url: a ? `http://${host}:${a.port}` : o.listen,
-    port: a?.port ?? 0,
-    mount: (h) => {
-      handlers.push(h);
-    },
+    mount: (h) => void handlers.push(h),
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,6 +1,6 @@
 /** Crash-safe file replacement: readers see the old or the new file, never half of one. */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /**
@@ -8,11 +8,11 @@ import { dirname, join } from 'node:path';
  * fsync the directory. With `exclusive`, an existing `path` is left alone instead (hard link in place of
  * the rename, which fails if the name exists): returns false then, so "create once" needs no lock.
  */
-export function writeFileAtomic(path: string, data: string, mode = 0o600, exclusive = false): boolean {
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, exclusive = false) {
   const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
   try {
-    writeSync(fd, data);
+    writeFileSync(fd, data);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

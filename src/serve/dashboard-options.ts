@@ -1,5 +1,6 @@
 /** `sigil.admin`, `sigil.validator` and `sigil.policy` → the dashboard API `sigil serve` mounts on the admin server. */
-import { type AdminApiHandler, dashboardApi } from '../admin/api/index.js';
+import { randomBytes } from 'node:crypto';
+import { type AdminApiHandler, createAdminApi } from '../admin/index.js';
 import type { Clock } from '../lib/clock.js';
 import { PolicyEngine } from '../policy/index.js';
 import { policyEngineOptions } from './policy-options.js';
@@ -8,7 +9,8 @@ import type { SigilParts } from './start-sigil.js';
 /**
  * Starts the dashboard API for the running parts. The policy view uses the Check path's engine, so what it shows,
  * evaluates and uploads is the policy in force; only when the decider was replaced (tests, embedding) does it get
- * an engine of its own on the configured bundle, closed with the handler.
+ * an engine of its own on the configured bundle, closed with the handler. Without `sigil.admin.token` a random
+ * one is generated for this process and logged once with the dashboard URL (the config schema's behaviour).
  */
 export async function dashboardFromConfig(
   parts: Pick<SigilParts, 'config' | 'logger' | 'ledger' | 'issuer' | 'policy'> & { adminUrl?: string },
@@ -24,11 +26,24 @@ export async function dashboardFromConfig(
     if (decider instanceof PolicyEngine) engine = decider;
     else engine = own = await PolicyEngine.start({ ...options, logger: parts.logger, ...clock });
   }
-  const api = dashboardApi({
-    ...(config.admin.token !== undefined ? { adminToken: config.admin.token } : {}),
-    listen: config.admin.listen,
-    ...(parts.adminUrl !== undefined ? { adminUrl: parts.adminUrl } : {}),
-    logger: parts.logger,
+  const { listen } = config.admin;
+  let adminToken = config.admin.token;
+  if (adminToken === undefined) {
+    adminToken = randomBytes(24).toString('base64url');
+    parts.logger.warn(
+      { dashboard: `${parts.adminUrl ?? `http://${listen}`}/#token=${adminToken}` },
+      'sigil.admin.token is not set: generated a one-off admin token for this process (open the dashboard URL)',
+    );
+  }
+  const host = listen.startsWith('unix:') ? 'unix' : listen.replace(/:\d+$/, '');
+  if (!['127.0.0.1', 'localhost', '[::1]', 'unix'].includes(host) && !host.startsWith('127.')) {
+    parts.logger.warn(
+      { listen },
+      'the admin API (dashboard, policy upload) listens beyond loopback: keep sigil.admin.token secret and the port firewalled',
+    );
+  }
+  const api = createAdminApi({
+    adminToken,
     ledger: parts.ledger,
     tokens: {
       trust: parts.issuer.stores.trust,

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AdminApiHandler, adminLedger, adminTokens, createAdminApi } from '../../src/admin/api/index.js';
+import { type AdminApiHandler, createAdminApi } from '../../src/admin/index.js';
 import { type AdminServer, startAdminServer } from '../../src/admin/server.js';
 import { leafHash, MerkleLog, openCheckpoint, verifyInclusion } from '../../src/ledger/index.js';
 import type { DecisionRecord } from '../../src/ledger/record.js';
-import { frozenClock } from '../../src/lib/clock.js';
+import { frozenClock, systemClock } from '../../src/lib/clock.js';
 import { agentId, testIdentity } from '../support/identity.js';
 import { MALFORMED_TOKENS } from '../token/malformed.js';
 
@@ -75,8 +75,9 @@ beforeAll(async () => {
   writeFileSync(join(dir, 'secret.txt'), 'TOP-SECRET');
   api = createAdminApi({
     adminToken: TOKEN,
-    ledger: adminLedger(log),
-    tokens: adminTokens({ trust: id.trust }),
+    ledger: log,
+    // Tokens are minted on the real clock; the frozen one drives sessions.
+    tokens: { trust: id.trust, clock: systemClock },
     dashboardDir: staticDir,
     clock,
     sessionTtlMs: 60_000,

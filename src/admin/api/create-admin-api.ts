@@ -5,13 +5,16 @@
  * docs/dashboard.md.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { systemClock } from '../../lib/clock.js';
-import type { AdminApiDeps, DecisionEntry, DecisionFilter } from './deps.js';
-import { AdminApiError } from './errors.js';
+import type { MerkleLog } from '../../ledger/index.js';
+import { type Clock, systemClock } from '../../lib/clock.js';
+import type { PolicyEngine } from '../../policy/index.js';
+import type { AdminHandler } from '../server.js';
+import { AdminApiError, badRequest } from './errors.js';
 import { bearerOf, cookieOf, credentialMatches, SESSION_COOKIE, SessionStore } from './lib/auth.js';
 import { EventStreams } from './lib/events.js';
 import { buildGraph, type GraphData } from './lib/graph.js';
 import {
+  isJsonObject,
   mediaType,
   qInt,
   qString,
@@ -21,15 +24,40 @@ import {
   sendError,
   sendJson,
 } from './lib/http.js';
+import { type InspectOptions, inspectToken } from './lib/inspect-token.js';
+import { adminLedger, type DecisionEntry, type DecisionFilter } from './lib/ledger.js';
+import { adminPolicy } from './lib/policy.js';
 import { RecentDecisions } from './lib/recent.js';
-import { defaultDashboardDir, StaticFiles } from './lib/static.js';
+import { staticFiles } from './lib/static.js';
 
-/** The mounted handler: returns true when it took the request (it then answers it, possibly asynchronously). */
-export interface AdminApiHandler {
-  (req: IncomingMessage, res: ServerResponse): boolean;
-  /** Ends live event streams and stops listening to the ledger. */
-  close(): void;
+/**
+ * What the admin API serves and how (src/serve maps `sigil.admin`, `sigil.validator`, `sigil.policy` here).
+ * Parts left out answer ADMIN_UNAVAILABLE.
+ */
+export interface AdminApiOptions {
+  /** The admin credential (`sigil.admin.token`), at least 16 characters. */
+  adminToken: string;
+  ledger?: MerkleLog;
+  /** The trust store and limits Check verifies with, for the token inspector (clock: `clock` by default). */
+  tokens?: InspectOptions;
+  /**
+   * The engine the policy view shows, evaluates with and uploads to (the Check path's own, so an upload is in
+   * force for Checks when it answers), and its entrypoint. The caller closes the engine.
+   */
+  policy?: { engine: PolicyEngine; entrypoint: string };
+  /** Built dashboard directory (default: found next to the package); `null` serves no UI. */
+  dashboardDir?: string | null;
+  clock?: Clock;
+  /** Session cookie lifetime, ms (default 12 h). */
+  sessionTtlMs?: number;
+  /** Largest number of concurrent event streams (default 32). */
+  maxStreams?: number;
+  /** SSE keep-alive comment interval, ms (default 15 s). */
+  heartbeatMs?: number;
 }
+
+/** The handler to mount on the admin server, plus `close()`: ends live event streams and the ledger feed. */
+export type AdminApiHandler = AdminHandler & { close(): void };
 
 /** Largest token the inspector accepts (a depth-10 chain is ~10 KB; docs/tbit.md). */
 const MAX_TOKEN_BODY = 64 * 1024;
@@ -41,220 +69,142 @@ const MAX_BUNDLE_BODY = 16 * 1024 * 1024;
 const MAX_LIMIT = 1000;
 /** Most records /api/graph reads. */
 const GRAPH_WINDOW = 5000;
-/** Most records scanned to fill one page when filtering by code (the ledger does not index codes). */
-const CODE_SCAN_LIMIT = 20_000;
 
-type Route = (req: IncomingMessage, res: ServerResponse, url: URL, auth: AuthKind) => Promise<void>;
+/** Answers one request: resolves with the JSON body of a 200, or undefined when it answered itself. */
+type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => unknown;
 type AuthKind = 'bearer' | 'cookie';
 
 /**
  * Creates the admin API handler. Throws AdminApiError(ADMIN_BAD_REQUEST) when the admin token is shorter than
  * 16 characters (the config schema already enforces it; this guards programmatic use).
  */
-export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
-  if (typeof deps.adminToken !== 'string' || deps.adminToken.length < 16) {
-    throw new AdminApiError('ADMIN_BAD_REQUEST', 'admin token must be at least 16 characters');
+export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
+  const token = o.adminToken;
+  if (typeof token !== 'string' || token.length < 16) {
+    throw badRequest('admin token must be at least 16 characters');
   }
-  const clock = deps.clock ?? systemClock;
-  const sessions = new SessionStore(clock, deps.sessionTtlMs ?? 12 * 3600_000);
-  let unsubscribe: (() => void) | undefined;
-  const streams = new EventStreams(deps.maxStreams ?? 32, deps.heartbeatMs ?? 15_000, () => {
-    unsubscribe?.();
-    unsubscribe = undefined;
-  });
-  const files = new StaticFiles(
-    deps.dashboardDir === null ? undefined : (deps.dashboardDir ?? defaultDashboardDir()),
-  );
+  const clock = o.clock ?? systemClock;
+  const ledgerView = o.ledger && adminLedger(o.ledger);
+  const policyView = o.policy && adminPolicy(o.policy.engine, o.policy.entrypoint, clock);
+  const sessionTtlMs = o.sessionTtlMs ?? 12 * 3600_000;
+  const sessions = new SessionStore(clock, sessionTtlMs);
+  const streams = new EventStreams(o.maxStreams ?? 32, o.heartbeatMs ?? 15_000);
+  const serveFile = staticFiles(o.dashboardDir);
 
   let recent: RecentDecisions | undefined;
   let graphs: { entries: DecisionEntry[]; byTask: Map<string, GraphData> } | undefined;
-  const ledger = () => {
-    if (!deps.ledger) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the audit ledger is not available');
-    return deps.ledger;
+  const need = <T>(part: T | undefined, what: string): T => {
+    if (part === undefined) throw new AdminApiError('ADMIN_UNAVAILABLE', `the ${what} is not available`);
+    return part;
+  };
+  const ledger = () => need(ledgerView, 'audit ledger');
+  const policy = () => need(policyView, 'policy engine');
+  const session = (res: ServerResponse, id: string, maxAge: number): void => {
+    res.writeHead(204, {
+      'cache-control': 'no-store',
+      'set-cookie': `${SESSION_COOKIE}=${id}; Path=/api; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`,
+    });
+    res.end();
   };
 
   const routes: Record<string, Partial<Record<string, Route>>> = {
     '/api/session': {
-      POST: async (_req, res, _url, auth) => {
-        if (auth !== 'bearer')
-          throw new AdminApiError('ADMIN_BEARER_REQUIRED', 'log in with the Bearer header');
-        const id = sessions.create();
-        const maxAge = Math.floor((deps.sessionTtlMs ?? 12 * 3600_000) / 1000);
-        res.writeHead(204, {
-          'cache-control': 'no-store',
-          'set-cookie': `${SESSION_COOKIE}=${id}; Path=/api; HttpOnly; SameSite=Strict; Max-Age=${maxAge}`,
-        });
-        res.end();
-      },
-      DELETE: async (req, res) => {
+      post: (_req, res) => session(res, sessions.create(), Math.floor(sessionTtlMs / 1000)),
+      delete: (req, res) => {
         const id = cookieOf(req, SESSION_COOKIE);
         if (id) sessions.revoke(id);
-        res.writeHead(204, {
-          'cache-control': 'no-store',
-          'set-cookie': `${SESSION_COOKIE}=; Path=/api; HttpOnly; SameSite=Strict; Max-Age=0`,
-        });
-        res.end();
+        session(res, '', 0);
       },
     },
     '/api/status': {
-      GET: async (_req, res) => {
-        sendJson(res, 200, {
-          now: clock.nowMs(),
-          ledger: deps.ledger ? { size: deps.ledger.size() } : null,
-          policy: deps.policy ? { revision: deps.policy.info().revision ?? null } : null,
-          tokens: deps.tokens !== undefined,
-          streams: streams.size,
-        });
-      },
+      get: () => ({
+        now: clock.nowMs(),
+        ledger: ledgerView ? { size: ledgerView.size() } : null,
+        policy: policyView ? { revision: policyView.info().revision ?? null } : null,
+        tokens: o.tokens !== undefined,
+        streams: streams.size,
+      }),
     },
     '/api/decisions': {
-      GET: async (_req, res, url) => {
+      get: async (_req, _res, url) => {
         const q = url.searchParams;
         const filter = decisionFilter(q);
-        const code = qString(q, 'code', 128);
-        const { items, next } = await findDecisions(filter, code);
-        sendJson(res, 200, { items, next_before: next ?? null, size: ledger().size() });
+        const { items, next } = await ledger().page(filter, qString(q, 'code', 128));
+        return { items, next_before: next ?? null, size: ledger().size() };
       },
     },
     '/api/graph': {
-      GET: async (_req, res, url) => {
-        const task = qString(url.searchParams, 'task', 1024);
-        ledger();
+      get: async (_req, _res, url) => {
+        const task = qString(url.searchParams, 'task', 1024) ?? '';
         // Every task for the filter box comes from the same window, so read it unfiltered and filter in the builder.
         recent ??= new RecentDecisions(ledger(), GRAPH_WINDOW);
         const entries = await recent.get();
         // Several open dashboards refetch after the same decisions: build each (window, filter) once.
         if (graphs?.entries !== entries) graphs = { entries, byTask: new Map() };
-        let graph = graphs.byTask.get(task ?? '');
+        let graph = graphs.byTask.get(task);
         if (!graph) {
-          graph = buildGraph(entries, task);
-          if (graphs.byTask.size < 64) graphs.byTask.set(task ?? '', graph);
+          graph = buildGraph(entries, task || undefined);
+          if (graphs.byTask.size < 64) graphs.byTask.set(task, graph);
         }
-        sendJson(res, 200, graph);
+        return graph;
       },
     },
     '/api/events': {
-      GET: async (req, res) => {
-        ledger();
-        if (!streams.hasRoom)
-          throw new AdminApiError('ADMIN_TOO_MANY_STREAMS', 'too many live event streams');
-        if (!unsubscribe) {
-          unsubscribe = ledger().onAppend(
-            (e) => streams.publish(e),
-            (count, size) => streams.publishSkipped(count, size),
-          );
-        }
-        streams.open(req, res);
+      get: (req, res) => {
+        const log = ledger();
+        streams.open(req, res, () => log.onAppend(streams));
       },
     },
-    '/api/checkpoint': {
-      GET: async (_req, res) => {
-        const cp = await ledger().checkpoint();
-        sendJson(res, 200, { size: cp.size, note: cp.note });
-      },
-    },
-    '/api/verifier-key': {
-      GET: async (_req, res) => {
-        sendJson(res, 200, { key: ledger().verifierKey() });
+    '/api/checkpoint': { get: () => ledger().checkpoint() },
+    '/api/verifier-key': { get: () => ({ key: ledger().verifierKey() }) },
+    // Only plain decimal digits are valid, so no percent-decoding is needed (and none can throw).
+    '/api/proof/:index': {
+      get: (_req, _res, url) => {
+        const index = url.pathname.slice('/api/proof/'.length);
+        if (!/^\d{1,15}$/.test(index)) throw badRequest('index must be a decimal integer');
+        return ledger().proof(Number(index));
       },
     },
     '/api/verify-token': {
-      POST: async (req, res) => {
-        if (!deps.tokens) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the token verifier is not available');
-        const body = await readJsonObject(req, MAX_TOKEN_BODY);
-        const token = body.token;
+      post: async (req) => {
+        const options = need(o.tokens, 'token verifier');
+        const { token } = await readJsonObject(req, MAX_TOKEN_BODY);
         if (typeof token !== 'string' || token.length === 0) {
-          throw new AdminApiError('ADMIN_BAD_REQUEST', 'body.token must be a non-empty string');
+          throw badRequest('body.token must be a non-empty string');
         }
-        sendJson(res, 200, deps.tokens.inspect(token.trim()));
+        return inspectToken(token.trim(), { clock, ...options });
       },
     },
-    '/api/policy': {
-      GET: async (_req, res) => {
-        if (!deps.policy) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the policy engine is not available');
-        sendJson(res, 200, deps.policy.info());
-      },
-    },
+    '/api/policy': { get: () => policy().info() },
     '/api/policy/eval': {
-      POST: async (req, res) => {
-        if (!deps.policy) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the policy engine is not available');
-        const body = await readJsonObject(req, MAX_EVAL_BODY);
-        const input = body.input;
-        if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-          throw new AdminApiError('ADMIN_BAD_REQUEST', 'body.input must be a JSON object');
-        }
-        sendJson(res, 200, { result: await deps.policy.evaluate(input as Record<string, unknown>) });
+      post: async (req) => {
+        const p = policy();
+        const { input } = await readJsonObject(req, MAX_EVAL_BODY);
+        if (!isJsonObject(input)) throw badRequest('body.input must be a JSON object');
+        return { result: await p.evaluate(input) };
       },
     },
     '/api/policy/bundle': {
-      POST: async (req, res) => {
-        if (!deps.policy) throw new AdminApiError('ADMIN_UNAVAILABLE', 'the policy engine is not available');
-        const type = mediaType(req);
-        if (!['application/gzip', 'application/x-gzip', 'application/octet-stream'].includes(type)) {
+      post: async (req) => {
+        const p = policy();
+        if (
+          !['application/gzip', 'application/x-gzip', 'application/octet-stream'].includes(mediaType(req))
+        ) {
           throw new AdminApiError(
             'ADMIN_UNSUPPORTED_MEDIA_TYPE',
             'upload the bundle.tar.gz as application/gzip',
           );
         }
         const bytes = await readBody(req, MAX_BUNDLE_BODY);
-        if (bytes.length === 0) throw new AdminApiError('ADMIN_BAD_REQUEST', 'empty bundle');
-        sendJson(res, 200, await deps.policy.upload(new Uint8Array(bytes)));
+        if (bytes.length === 0) throw badRequest('empty bundle');
+        return p.upload(new Uint8Array(bytes));
       },
     },
   };
 
-  /** Pages newest-first through the ledger; a `code` filter is applied here, scanning a bounded number of records. */
-  async function findDecisions(
-    filter: DecisionFilter,
-    code: string | undefined,
-  ): Promise<{ items: DecisionEntry[]; next: number | undefined }> {
-    if (code === undefined) {
-      const items = await ledger().query(filter);
-      const last = items[items.length - 1];
-      return { items, next: items.length === filter.limit && last ? last.index : undefined };
-    }
-    const items: DecisionEntry[] = [];
-    let before = filter.before;
-    let scanned = 0;
-    while (items.length < filter.limit && scanned < CODE_SCAN_LIMIT) {
-      const page = await ledger().query({ ...filter, before, limit: 500 });
-      if (page.length === 0) return { items, next: undefined };
-      for (const e of page) {
-        scanned++;
-        before = e.index;
-        if (e.record.code === code) {
-          items.push(e);
-          if (items.length === filter.limit) break;
-        }
-      }
-      if (page.length < 500) return { items, next: items.length === filter.limit ? before : undefined };
-    }
-    return { items, next: before };
-  }
-
-  async function proof(res: ServerResponse, rawIndex: string): Promise<void> {
-    if (!/^\d{1,15}$/.test(rawIndex))
-      throw new AdminApiError('ADMIN_BAD_REQUEST', 'index must be a decimal integer');
-    const index = Number(rawIndex);
-    const log = ledger();
-    if (index >= log.size())
-      throw new AdminApiError('ADMIN_NOT_FOUND', `no entry ${index} (log size ${log.size()})`);
-    // The checkpoint must cover the entry; the proof is then taken against exactly the checkpoint's size.
-    const cp = await log.checkpoint(index + 1);
-    const [entry, path] = await Promise.all([log.entry(index), log.inclusionProof(index, cp.size)]);
-    if (!entry) throw new AdminApiError('ADMIN_NOT_FOUND', `no entry ${index}`);
-    sendJson(res, 200, {
-      index,
-      size: cp.size,
-      entry: Buffer.from(entry).toString('base64'),
-      proof: path.map((h) => Buffer.from(h).toString('base64')),
-      checkpoint: cp.note,
-    });
-  }
-
   function authenticate(req: IncomingMessage): AuthKind | undefined {
     const bearer = bearerOf(req);
-    if (bearer !== undefined) return credentialMatches(bearer, deps.adminToken) ? 'bearer' : undefined;
+    if (bearer !== undefined) return credentialMatches(bearer, token) ? 'bearer' : undefined;
     const cookie = cookieOf(req, SESSION_COOKIE);
     if (cookie !== undefined && sessions.valid(cookie)) return 'cookie';
     return undefined;
@@ -264,24 +214,23 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
     const method = req.method ?? 'GET';
     const auth = authenticate(req);
     if (!auth) throw new AdminApiError('ADMIN_UNAUTHORIZED', 'admin credential missing or wrong');
-    // A cookie alone may only read: anything that changes state or sends secrets needs the Bearer header.
-    if (auth === 'cookie' && method !== 'GET' && method !== 'HEAD' && url.pathname !== '/api/session') {
+    // A cookie alone may only read (and log out): anything that changes state or sends secrets, logging in
+    // included, needs the Bearer header.
+    const logout = method === 'DELETE' && url.pathname === '/api/session';
+    if (auth === 'cookie' && method !== 'GET' && method !== 'HEAD' && !logout) {
       throw new AdminApiError('ADMIN_BEARER_REQUIRED', 'this request needs the Authorization: Bearer header');
     }
-    const proofMatch = /^\/api\/proof\/([^/]+)$/.exec(url.pathname);
-    if (proofMatch) {
-      if (method !== 'GET') throw new AdminApiError('ADMIN_METHOD_NOT_ALLOWED', 'use GET');
-      // Only plain decimal digits are valid, so no percent-decoding is needed (and none can throw).
-      return proof(res, proofMatch[1]!);
-    }
-    const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
+    const path = /^\/api\/proof\/[^/]+$/.test(url.pathname) ? '/api/proof/:index' : url.pathname;
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (!route) throw new AdminApiError('ADMIN_NOT_FOUND', `no such endpoint ${url.pathname}`);
-    const fn = route[method];
-    if (!fn) throw new AdminApiError('ADMIN_METHOD_NOT_ALLOWED', `use ${Object.keys(route).join(' or ')}`);
-    return fn(req, res, url, auth);
+    const fn = Object.hasOwn(route, method.toLowerCase()) ? route[method.toLowerCase()] : undefined;
+    const allowed = Object.keys(route).join(' or ').toUpperCase();
+    if (!fn) throw new AdminApiError('ADMIN_METHOD_NOT_ALLOWED', `use ${allowed}`);
+    const body = await fn(req, res, url);
+    if (body !== undefined) sendJson(res, 200, body);
   }
 
-  const handler = ((req: IncomingMessage, res: ServerResponse): boolean => {
+  const handler = (req: IncomingMessage, res: ServerResponse): boolean => {
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://admin.invalid');
@@ -294,35 +243,26 @@ export function createAdminApi(deps: AdminApiDeps): AdminApiHandler {
     }
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD') return false;
-    return files.serve(url.pathname, method, res);
-  }) as AdminApiHandler;
-  handler.close = () => {
-    unsubscribe?.();
-    unsubscribe = undefined;
-    streams.close();
+    return serveFile(url.pathname, method, res);
   };
-  return handler;
+  return Object.assign(handler, { close: () => streams.close() });
 }
 
 function decisionFilter(q: URLSearchParams): DecisionFilter {
   const decision = qString(q, 'decision', 8);
   if (decision !== undefined && decision !== 'allow' && decision !== 'deny') {
-    throw new AdminApiError('ADMIN_BAD_REQUEST', 'decision must be allow or deny');
+    throw badRequest('decision must be allow or deny');
   }
-  const filter: DecisionFilter = { limit: qInt(q, 'limit', 1, MAX_LIMIT) ?? 100 };
-  const task = qString(q, 'task', 1024);
-  const agent = qString(q, 'agent', 2048);
-  const since = qTime(q, 'since');
-  const until = qTime(q, 'until');
-  const before = qInt(q, 'before', 0, Number.MAX_SAFE_INTEGER);
-  if (task !== undefined) filter.task = task;
-  if (agent !== undefined) filter.agent = agent;
-  if (decision !== undefined) filter.decision = decision;
-  if (since !== undefined) filter.since = since;
-  if (until !== undefined) filter.until = until;
-  if (before !== undefined) filter.before = before;
-  if (since !== undefined && until !== undefined && since > until) {
-    throw new AdminApiError('ADMIN_BAD_REQUEST', 'since must not be after until');
-  }
+  const filter: DecisionFilter = {
+    limit: qInt(q, 'limit', 1, MAX_LIMIT) ?? 100,
+    task: qString(q, 'task', 1024),
+    agent: qString(q, 'agent', 2048),
+    decision,
+    since: qTime(q, 'since'),
+    until: qTime(q, 'until'),
+    before: qInt(q, 'before', 0, Number.MAX_SAFE_INTEGER),
+  };
+  if ((filter.since ?? -Infinity) > (filter.until ?? Infinity))
+    throw badRequest('since must not be after until');
   return filter;
 }

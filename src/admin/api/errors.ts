@@ -51,3 +51,6 @@ export class AdminApiError extends SigilError<AdminApiErrorCode> {
     super(code, message, { ...options, http: HTTP[code], grpc: GRPC[code] ?? GrpcStatus.INTERNAL });
   }
 }
+
+/** An ADMIN_BAD_REQUEST error (bad query parameter, path parameter or JSON body). */
+export const badRequest = (message: string): AdminApiError => new AdminApiError('ADMIN_BAD_REQUEST', message);

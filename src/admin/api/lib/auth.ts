@@ -2,11 +2,12 @@
  * Admin credential checks. Two carriers (docs/dashboard.md, "Authentication"):
  * - `Authorization: Bearer <sigil.admin.token>` on every request (what `fetch` uses);
  * - a short-lived session cookie minted by `POST /api/session` (which itself needs the Bearer header), accepted on
- *   GET only. It exists because `EventSource` cannot send headers; restricting it to GET means a cookie alone can
+ *   GET (and to log out) only. It exists because `EventSource` cannot send headers; restricting it to GET means a cookie alone can
  *   never change state, and `SameSite=Strict` + `HttpOnly` keep it away from other sites and from scripts.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { sha256 } from '../../../lib/bytes.js';
 import type { Clock } from '../../../lib/clock.js';
 
 /** Name of the session cookie. */
@@ -17,17 +18,14 @@ export const SESSION_COOKIE = 'sigil_admin_session';
  * comparison length never depends on the secret (timingSafeEqual needs equal lengths).
  */
 export function credentialMatches(presented: string, expected: string): boolean {
-  const a = createHash('sha256').update(presented, 'utf8').digest();
-  const b = createHash('sha256').update(expected, 'utf8').digest();
-  return timingSafeEqual(a, b);
+  return timingSafeEqual(sha256(presented), sha256(expected));
 }
 
 /** Extracts the Bearer credential (RFC 6750 §2.1), or undefined. */
 export function bearerOf(req: IncomingMessage): string | undefined {
   const h = req.headers.authorization;
   if (typeof h !== 'string') return undefined;
-  const m = /^Bearer[ ]+([\x21-\x7e]{1,4096})$/i.exec(h.trim());
-  return m?.[1];
+  return /^Bearer[ ]+([\x21-\x7e]{1,4096})$/i.exec(h.trim())?.[1];
 }
 
 /** Reads one cookie value from the Cookie header, or undefined. */
@@ -42,55 +40,46 @@ export function cookieOf(req: IncomingMessage, name: string): string | undefined
   return undefined;
 }
 
+const MAX_SESSIONS = 64;
+
 /** In-memory session store: random ids, stored only as SHA-256, bounded in number and lifetime. */
 export class SessionStore {
   readonly #sessions = new Map<string, number>();
   readonly #clock: Clock;
   readonly #ttlMs: number;
-  readonly #max: number;
 
-  constructor(clock: Clock, ttlMs: number, max = 64) {
+  constructor(clock: Clock, ttlMs: number) {
     this.#clock = clock;
     this.#ttlMs = ttlMs;
-    this.#max = max;
   }
 
   /** Creates a session and returns its id (the cookie value). */
   create(): string {
     const id = randomBytes(32).toString('base64url');
-    this.#prune();
+    const now = this.#clock.nowMs();
+    for (const [k, exp] of this.#sessions) if (exp <= now) this.#sessions.delete(k);
     // Oldest first in Map insertion order: drop it when full rather than refusing a fresh login.
-    if (this.#sessions.size >= this.#max) {
+    if (this.#sessions.size >= MAX_SESSIONS) {
       const oldest = this.#sessions.keys().next().value;
       if (oldest !== undefined) this.#sessions.delete(oldest);
     }
-    this.#sessions.set(hashId(id), this.#clock.nowMs() + this.#ttlMs);
+    this.#sessions.set(hashId(id), now + this.#ttlMs);
     return id;
   }
 
   /** True when `id` names a live session. */
   valid(id: string): boolean {
     if (!/^[A-Za-z0-9_-]{43}$/.test(id)) return false;
-    const exp = this.#sessions.get(hashId(id));
-    if (exp === undefined) return false;
-    if (exp <= this.#clock.nowMs()) {
-      this.#sessions.delete(hashId(id));
-      return false;
-    }
-    return true;
+    const key = hashId(id);
+    if ((this.#sessions.get(key) ?? 0) > this.#clock.nowMs()) return true;
+    this.#sessions.delete(key);
+    return false;
   }
 
   /** Ends a session. */
   revoke(id: string): void {
     this.#sessions.delete(hashId(id));
   }
-
-  #prune(): void {
-    const now = this.#clock.nowMs();
-    for (const [k, exp] of this.#sessions) if (exp <= now) this.#sessions.delete(k);
-  }
 }
 
-function hashId(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
-}
+const hashId = (id: string): string => sha256(id, 'base64url');

@@ -4,7 +4,8 @@
  * buffered without bound: a dashboard that falls behind reconnects and refetches.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { DecisionEntry } from '../deps.js';
+import { AdminApiError } from '../errors.js';
+import type { DecisionEntry } from './ledger.js';
 
 /** Bytes a client may have pending before it is dropped. */
 const MAX_PENDING = 1024 * 1024;
@@ -15,19 +16,11 @@ export class EventStreams {
   readonly #max: number;
   readonly #heartbeatMs: number;
   #timer: NodeJS.Timeout | undefined;
+  #unsubscribe: (() => void) | undefined;
 
-  readonly #onEmpty: () => void;
-
-  /** `onEmpty` runs when the last stream closes (the caller stops listening to the ledger then). */
-  constructor(max: number, heartbeatMs: number, onEmpty: () => void = () => {}) {
+  constructor(max: number, heartbeatMs: number) {
     this.#max = max;
     this.#heartbeatMs = heartbeatMs;
-    this.#onEmpty = onEmpty;
-  }
-
-  /** True when another stream may be opened. */
-  get hasRoom(): boolean {
-    return this.#clients.size < this.#max;
   }
 
   /** Number of open streams. */
@@ -35,8 +28,16 @@ export class EventStreams {
     return this.#clients.size;
   }
 
-  /** Turns `res` into an event stream until the client goes away. */
-  open(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * Turns `res` into an event stream until the client goes away. The first stream starts the feed with
+   * `subscribe` (which returns its unsubscribe); the last one to close stops it.
+   * @throws AdminApiError ADMIN_TOO_MANY_STREAMS when `max` streams are open.
+   */
+  open(req: IncomingMessage, res: ServerResponse, subscribe: () => () => void): void {
+    if (this.#clients.size >= this.#max) {
+      throw new AdminApiError('ADMIN_TOO_MANY_STREAMS', 'too many live event streams');
+    }
+    this.#unsubscribe ??= subscribe();
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -48,25 +49,25 @@ export class EventStreams {
     res.write('retry: 3000\n: sigil decisions\n\n');
     this.#clients.add(res);
     const drop = (): void => {
-      if (!this.#clients.delete(res)) return;
-      if (this.#clients.size === 0) this.#idle();
+      if (this.#clients.delete(res) && this.#clients.size === 0) this.#idle();
     };
     req.on('close', drop);
     res.on('close', drop);
     res.on('error', drop);
-    this.#startHeartbeat();
+    if (!this.#timer) {
+      this.#timer = setInterval(() => this.#broadcast(': ping\n\n'), this.#heartbeatMs);
+      this.#timer.unref();
+    }
   }
 
   /** Sends one decision to every stream. */
   publish(entry: DecisionEntry): void {
-    if (this.#clients.size === 0) return;
     // JSON.stringify never emits raw newlines, so one `data:` line is always well-formed.
     this.#broadcast(`id: ${entry.index}\nevent: decision\ndata: ${JSON.stringify(entry)}\n\n`);
   }
 
   /** Tells every stream that `count` decisions were not sent live (rate cap); the log now has `size` entries. */
   publishSkipped(count: number, size: number): void {
-    if (this.#clients.size === 0) return;
     this.#broadcast(`event: skipped\ndata: ${JSON.stringify({ count, size })}\n\n`);
   }
 
@@ -78,31 +79,22 @@ export class EventStreams {
   }
 
   #broadcast(text: string): void {
+    if (this.#clients.size === 0) return;
     for (const res of this.#clients) {
-      if (res.writableLength > MAX_PENDING) {
+      if (res.writableLength <= MAX_PENDING) res.write(text);
+      else {
         this.#clients.delete(res);
         res.destroy();
-        continue;
       }
-      res.write(text);
     }
     if (this.#clients.size === 0) this.#idle();
   }
 
+  /** Nobody is watching: stop decoding every appended record on the Check path's event loop. */
   #idle(): void {
-    this.#stopHeartbeat();
-    // Nobody is watching: stop decoding every appended record on the Check path's event loop.
-    this.#onEmpty();
-  }
-
-  #startHeartbeat(): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => this.#broadcast(': ping\n\n'), this.#heartbeatMs);
-    this.#timer.unref();
-  }
-
-  #stopHeartbeat(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
   }
 }

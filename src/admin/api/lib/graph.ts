@@ -64,28 +64,19 @@ export function buildGraph(entries: readonly IndexedRecord[], task?: string): Gr
   const sorted = [...entries].sort((a, b) => a.index - b.index);
 
   const node = (id: string, kind: GraphNode['kind'], label: string): GraphNode => {
-    let n = nodes.get(id);
-    if (!n) {
-      n = { id, kind, label, allow: 0, deny: 0 };
-      nodes.set(id, n);
-    }
+    const n = nodes.get(id) ?? { id, kind, label, allow: 0, deny: 0 };
+    nodes.set(id, n);
     return n;
   };
-  const edge = (
-    source: string,
-    target: string,
-    kind: GraphEdge['kind'],
-    t: string,
-    scope: string[],
-  ): void => {
+  const agent = (sub: string): GraphNode => node(`agent:${sub}`, 'agent', sub);
+  const edge = (source: string, target: string, kind: GraphEdge['kind'], t: string, scope: string[]) => {
     const id = `${kind}|${t}|${source}|${target}|${scope.join(',')}`;
     const e = edges.get(id);
     if (e) e.count++;
     else edges.set(id, { id, source, target, kind, task: t, scope: [...scope], count: 1 });
   };
   const count = (n: GraphNode, { index, record: r }: IndexedRecord): void => {
-    if (r.decision === 'allow') n.allow++;
-    else n.deny++;
+    n[r.decision]++;
     if (!n.last || n.last.index < index) n.last = { decision: r.decision, code: r.code, ts: r.ts, index };
   };
 
@@ -110,21 +101,18 @@ export function buildGraph(entries: readonly IndexedRecord[], task?: string): Gr
     count(node(taskId, 'task', t), entry);
     const chain = r.chain ?? [];
     if (chain.length === 0 && r.sub && !r.code.startsWith('TBIT_') && proven.has(`${t}\n${r.sub}`)) {
-      count(node(`agent:${r.sub}`, 'agent', r.sub), entry);
+      count(agent(r.sub), entry);
     } else if (chain.length > 0) {
       let parent = taskId;
-      for (let i = 0; i < chain.length; i++) {
-        const hop = chain[i]!;
-        const id = `agent:${hop.sub}`;
-        node(id, 'agent', hop.sub);
+      for (const [i, hop] of chain.entries()) {
+        const { id } = agent(hop.sub);
         edge(parent, id, i === 0 ? 'root' : 'delegation', t, hop.tool_scope);
         parent = id;
       }
-      count(node(parent, 'agent', chain[chain.length - 1]!.sub), entry);
+      count(agent(chain[chain.length - 1]!.sub), entry);
     } else if (r.sub) {
-      const id = `agent:${r.sub}`;
-      count(node(id, 'agent', r.sub), entry);
-      edge(taskId, id, 'unverified', t, []);
+      count(agent(r.sub), entry);
+      edge(taskId, `agent:${r.sub}`, 'unverified', t, []);
     }
   }
   return {

@@ -1,7 +1,7 @@
 /** Small HTTP helpers for the admin API: JSON answers with safe headers, bounded body reads, query parsing. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SigilError } from '../../../lib/errors.js';
-import { AdminApiError } from '../errors.js';
+import { AdminApiError, badRequest } from '../errors.js';
 
 /** Headers on every API answer: never cached, never sniffed, never framed. */
 export const API_HEADERS: Readonly<Record<string, string>> = {
@@ -11,13 +11,8 @@ export const API_HEADERS: Readonly<Record<string, string>> = {
   'x-frame-options': 'DENY',
 };
 
-/** Sends a JSON body. */
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  extra: Record<string, string> = {},
-): void {
+/** Sends a JSON body (`headers` add to or override the defaults). */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers = {}): void {
   const text = JSON.stringify(body);
   if (res.headersSent) {
     res.destroy();
@@ -27,7 +22,7 @@ export function sendJson(
     ...API_HEADERS,
     'content-type': 'application/json; charset=utf-8',
     'content-length': String(Buffer.byteLength(text)),
-    ...extra,
+    ...headers,
   });
   res.end(text);
 }
@@ -37,17 +32,14 @@ export function sendJson(
  * dashboard shows e.g. POLICY_BUNDLE_INVALID); anything else becomes ADMIN_INTERNAL with no internals leaked.
  */
 export function sendError(res: ServerResponse, e: unknown): void {
-  if (e instanceof SigilError) {
-    const extra: Record<string, string> =
-      e.httpStatus === 401
-        ? { 'www-authenticate': 'Bearer realm="sigil-admin"' }
-        : e.httpStatus === 413
-          ? { connection: 'close' }
-          : {};
-    sendJson(res, e.httpStatus, e.toJSON(), extra);
-    return;
-  }
-  sendJson(res, 500, { error: 'internal error', code: 'ADMIN_INTERNAL' });
+  const err = e instanceof SigilError ? e : new AdminApiError('ADMIN_INTERNAL', 'internal error');
+  const extra: Record<string, string> =
+    err.httpStatus === 401
+      ? { 'www-authenticate': 'Bearer realm="sigil-admin"' }
+      : err.httpStatus === 413
+        ? { connection: 'close' }
+        : {};
+  sendJson(res, err.httpStatus, err.toJSON(), extra);
 }
 
 /** Reads the request body up to `limit` bytes; larger bodies fail with ADMIN_BODY_TOO_LARGE without buffering them. */
@@ -89,23 +81,24 @@ export async function readJsonObject(req: IncomingMessage, limit: number): Promi
   try {
     doc = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new AdminApiError('ADMIN_BAD_REQUEST', 'body is not valid JSON');
+    throw badRequest('body is not valid JSON');
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-    throw new AdminApiError('ADMIN_BAD_REQUEST', 'body must be a JSON object');
-  }
-  return doc as Record<string, unknown>;
+  if (!isJsonObject(doc)) throw badRequest('body must be a JSON object');
+  return doc;
+}
+
+/** True for a JSON object (not null, not an array). */
+export function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Optional string query parameter of at most `max` characters. */
 export function qString(q: URLSearchParams, name: string, max = 2048): string | undefined {
   const all = q.getAll(name);
   if (all.length === 0 || all[0] === '') return undefined;
-  if (all.length > 1)
-    throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} given more than once`);
+  if (all.length > 1) throw badRequest(`query parameter ${name} given more than once`);
   const v = all[0]!;
-  if (v.length > max)
-    throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} longer than ${max}`);
+  if (v.length > max) throw badRequest(`query parameter ${name} longer than ${max}`);
   return v;
 }
 
@@ -113,11 +106,9 @@ export function qString(q: URLSearchParams, name: string, max = 2048): string | 
 export function qInt(q: URLSearchParams, name: string, min: number, max: number): number | undefined {
   const v = qString(q, name, 20);
   if (v === undefined) return undefined;
-  if (!/^\d{1,16}$/.test(v))
-    throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} must be an integer`);
+  if (!/^\d{1,16}$/.test(v)) throw badRequest(`query parameter ${name} must be an integer`);
   const n = Number(v);
-  if (n < min || n > max)
-    throw new AdminApiError('ADMIN_BAD_REQUEST', `query parameter ${name} must be in [${min}, ${max}]`);
+  if (n < min || n > max) throw badRequest(`query parameter ${name} must be in [${min}, ${max}]`);
   return n;
 }
 
@@ -130,10 +121,7 @@ export function qTime(q: URLSearchParams, name: string): number | undefined {
   if (/^\d{1,16}$/.test(v)) return Number(v);
   const ms = Date.parse(v);
   if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(ms)) {
-    throw new AdminApiError(
-      'ADMIN_BAD_REQUEST',
-      `query parameter ${name} must be epoch ms or an ISO 8601 time`,
-    );
+    throw badRequest(`query parameter ${name} must be epoch ms or an ISO 8601 time`);
   }
   return ms;
 }

@@ -2,25 +2,25 @@
  * The newest decisions, kept decoded in memory for the graph. Decoding a ledger record costs tens of microseconds
  * and runs on the same event loop as Check, so re-reading 5 000 records per graph request would stall the sidecar
  * for 100+ ms. Instead only entries appended since the last request are read, newest first, at most `window` of them,
- * in slices of `slice` with a yield to the event loop in between.
+ * in slices of SLICE with a yield to the event loop in between.
  */
-import type { AdminLedger, DecisionEntry } from '../deps.js';
+import type { AdminLedger, DecisionEntry } from './ledger.js';
+
+const SLICE = 100;
 
 /** A sliding window over the newest decisions. */
 export class RecentDecisions {
   readonly #ledger: AdminLedger;
   readonly #window: number;
-  readonly #slice: number;
   /** Ascending by index. */
   #entries: DecisionEntry[] = [];
   /** Log size the window has been read up to. */
   #readTo = 0;
   #busy: Promise<DecisionEntry[]> | undefined;
 
-  constructor(ledger: AdminLedger, window: number, slice = 100) {
+  constructor(ledger: AdminLedger, window: number) {
     this.#ledger = ledger;
     this.#window = window;
-    this.#slice = slice;
   }
 
   /** The newest ≤ `window` decisions (ascending by index), reading only what is new. Concurrent calls share one read. */
@@ -44,7 +44,7 @@ export class RecentDecisions {
     let before = size;
     const floor = Math.max(this.#readTo, size - this.#window);
     while (before > floor && fresh.length < this.#window) {
-      const page = await this.#ledger.query({ before, limit: Math.min(this.#slice, before - floor) });
+      const page = await this.#ledger.query({ before, limit: Math.min(SLICE, before - floor) });
       const usable = page.filter((e) => e.index >= floor);
       fresh.push(...usable);
       if (page.length === 0 || usable.length < page.length) break;

@@ -5,8 +5,9 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import { extname, join, relative, sep } from 'node:path';
+import { extname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { API_HEADERS } from './http.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -23,18 +24,14 @@ const TYPES: Record<string, string> = {
  * Content-Security-Policy of the dashboard: only our own scripts, styles and API; no inline script, no framing,
  * no form posts elsewhere. Pasted tokens therefore cannot be sent anywhere but this origin.
  */
-export const DASHBOARD_CSP =
+const DASHBOARD_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-interface StaticFile {
-  body: Buffer;
-  type: string;
-  immutable: boolean;
-}
+type StaticFile = { body: Buffer; type: string; immutable: boolean };
 
 /** Finds the built dashboard next to the compiled module (dist/) or from the source tree (tsx). */
-export function defaultDashboardDir(): string | undefined {
+function defaultDashboardDir(): string | undefined {
   // Source (tsx): src/admin/api/lib → <root>/dist/dashboard. Built: dist/src/admin/api/lib → dist/dashboard.
   // A build always has assets/, which tells it apart from the dashboard's source folder (<root>/dashboard).
   for (const rel of ['../../../../dist/dashboard/', '../../../../dashboard/']) {
@@ -44,62 +41,41 @@ export function defaultDashboardDir(): string | undefined {
   return undefined;
 }
 
-/** The static part of the admin API. */
-export class StaticFiles {
-  readonly #dir: string | undefined;
-  #files: Map<string, StaticFile> | undefined;
-
-  constructor(dir: string | undefined) {
-    this.#dir = dir;
-  }
-
-  /** True when a dashboard build was found. */
-  get available(): boolean {
-    return this.#load().size > 0;
-  }
-
-  /** Serves `pathname` if it is a dashboard file (`/` = index.html); returns false when it is not one. */
-  serve(pathname: string, method: string, res: ServerResponse): boolean {
-    const key = pathname === '/' ? '/index.html' : pathname;
-    const f = this.#load().get(key);
+/**
+ * The static part of the admin API over the built dashboard in `dir` (default: found next to the package;
+ * `null`: none). The returned function serves `pathname` if it is a dashboard file (`/` = index.html) and
+ * returns false when it is not one.
+ */
+export function staticFiles(dir: string | null | undefined) {
+  const root = dir === null ? undefined : (dir ?? defaultDashboardDir());
+  let files: Map<string, StaticFile> | undefined;
+  return (pathname: string, method: string, res: ServerResponse): boolean => {
+    files ??= load(root);
+    const f = files.get(pathname === '/' ? '/index.html' : pathname);
     if (!f) return false;
     res.writeHead(200, {
+      ...API_HEADERS,
       'content-type': f.type,
       'content-length': String(f.body.length),
       'cache-control': f.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
       'content-security-policy': DASHBOARD_CSP,
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      'x-frame-options': 'DENY',
       'cross-origin-opener-policy': 'same-origin',
     });
     res.end(method === 'HEAD' ? undefined : f.body);
     return true;
-  }
+  };
+}
 
-  #load(): Map<string, StaticFile> {
-    if (this.#files) return this.#files;
-    const files = new Map<string, StaticFile>();
-    if (this.#dir && existsSync(this.#dir)) {
-      const walk = (dir: string, depth: number): void => {
-        if (depth > 4) return;
-        for (const name of readdirSync(dir)) {
-          const full = join(dir, name);
-          const st = statSync(full);
-          if (st.isDirectory()) walk(full, depth + 1);
-          else if (st.isFile() && TYPES[extname(name)] && st.size <= 8 * 1024 * 1024) {
-            const urlPath = `/${relative(this.#dir!, full).split(sep).join('/')}`;
-            files.set(urlPath, {
-              body: readFileSync(full),
-              type: TYPES[extname(name)]!,
-              immutable: urlPath.startsWith('/assets/'),
-            });
-          }
-        }
-      };
-      walk(this.#dir, 0);
-    }
-    this.#files = files;
-    return files;
+function load(dir = ''): Map<string, StaticFile> {
+  const files = new Map<string, StaticFile>();
+  for (const rel of dir && existsSync(dir) ? readdirSync(dir, { recursive: true, encoding: 'utf8' }) : []) {
+    const parts = rel.split(sep);
+    const type = TYPES[extname(rel)];
+    const full = join(dir, rel);
+    const st = statSync(full);
+    if (!type || parts.length > 5 || !st.isFile() || st.size > 8 * 1024 * 1024) continue;
+    const urlPath = `/${parts.join('/')}`;
+    files.set(urlPath, { body: readFileSync(full), type, immutable: urlPath.startsWith('/assets/') });
   }
+  return files;
 }

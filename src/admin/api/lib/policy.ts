@@ -2,30 +2,22 @@
  * The policy view's backend over a src/policy PolicyEngine: bundle info, Rego sources, evaluation through
  * `PolicyEngine.decide` (the function the Check hook calls), and bundle upload. Upload runs the bundle through
  * `loadBundle` — the validation hot reload applies — BEFORE touching anything; only a bundle that loads is written
- * (atomically: temp file + rename) over the configured bundle file, and the engine then hot-reloads it as it would
+ * (atomically, src/lib/atomic-write) over the configured bundle file, and the engine then hot-reloads it as it would
  * any other change. A refused bundle leaves the file and the policy in force untouched.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import type { Clock } from '../../lib/clock.js';
-import { systemClock } from '../../lib/clock.js';
-import type { SigilError } from '../../lib/errors.js';
-import { loadBundle, type PolicyContext, type PolicyEngine, regoSources } from '../../policy/index.js';
-import type { AdminPolicy, PolicyInfo } from './deps.js';
-import { AdminApiError } from './errors.js';
+import { readFileSync, statSync } from 'node:fs';
+import { writeFileAtomic } from '../../../lib/atomic-write.js';
+import { sha256 } from '../../../lib/bytes.js';
+import { type Clock, systemClock } from '../../../lib/clock.js';
+import type { SigilError } from '../../../lib/errors.js';
+import { loadBundle, type PolicyContext, type PolicyEngine, regoSources } from '../../../policy/index.js';
+import { AdminApiError, badRequest } from '../errors.js';
+import type { PolicyInfo } from '../types.js';
+import { isJsonObject } from './http.js';
 
-/** Options of {@link adminPolicy}; the bundle's location is the engine's `source`. */
-export interface AdminPolicyOptions {
-  entrypoint: string;
-  clock?: Clock;
-}
-
-/** Wraps an engine for {@link createAdminApi}. */
-export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminPolicy {
-  const clock = o.clock ?? systemClock;
-  const source = engine.source;
-  const isHttp = engine.isHttp;
+/** Wraps an engine (its `source` is the bundle file uploads replace) for the admin API. */
+export function adminPolicy(engine: PolicyEngine, entrypoint: string, clock: Clock = systemClock) {
+  const { source, isHttp } = engine;
   // The engine does not time-stamp loads; the API records when it first saw each revision / error.
   let seenRev: string | undefined;
   let seenAt: number | undefined;
@@ -53,7 +45,7 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
     try {
       if (statSync(source).size > 64 * 1024 * 1024) return undefined;
       const bytes = readFileSync(source);
-      if (createHash('sha256').update(bytes).digest('hex') !== sha) return undefined;
+      if (sha256(bytes, 'hex') !== sha) return undefined;
       const files = regoSources(bytes);
       sourcesFor = { sha, files };
       return files;
@@ -64,7 +56,7 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
 
   const info = (): PolicyInfo => {
     observe();
-    const out: PolicyInfo = { entrypoint: o.entrypoint, source };
+    const out: PolicyInfo = { entrypoint, source };
     if (engine.revision !== undefined) out.revision = engine.revision;
     if (seenAt !== undefined) out.loadedAt = seenAt;
     if (seenErr) out.lastError = { code: seenErr.code, message: seenErr.message, at: seenErrAt };
@@ -74,7 +66,9 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
   };
 
   return {
+    /** The loaded bundle as the policy view shows it. */
     info,
+    /** Evaluates `input` through the same path as Check; a deny is a result, not an error. */
     async evaluate(input: Record<string, unknown>): Promise<unknown> {
       const ctx = asContext(input);
       const v = engine.decide(ctx);
@@ -87,11 +81,12 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
         headers: v.headers,
         response_headers_to_add: v.responseHeadersToAdd,
         request_headers_to_remove: v.requestHeadersToRemove,
-        ...(v.body !== undefined ? { body: v.body } : {}),
-        ...(v.message !== undefined ? { message: v.message } : {}),
-        ...(v.decision !== undefined ? { decision: v.decision } : {}),
+        body: v.body,
+        message: v.message,
+        decision: v.decision,
       };
     },
+    /** Validates and swaps in a bundle exactly as hot reload does; rejects with its POLICY_* error when refused. */
     async upload(bundle: Uint8Array): Promise<PolicyInfo> {
       if (isHttp) {
         throw new AdminApiError(
@@ -100,15 +95,14 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
         );
       }
       // Same validation as hot reload; a PolicyError (POLICY_BUNDLE_INVALID, POLICY_BUILTIN_MISSING…) goes back as is.
-      const { sha256: sha } = await loadBundle(bundle, { entrypoint: o.entrypoint });
-      const tmp = join(dirname(source), `.${basename(source)}.${randomBytes(6).toString('hex')}.upload`);
-      writeFileSync(tmp, bundle, { mode: 0o600 });
-      renameSync(tmp, source);
+      const { sha256: sha } = await loadBundle(bundle, { entrypoint });
+      writeFileAtomic(source, bundle);
       await engine.refresh();
       if (engine.bundle?.sha256 !== sha) {
-        const err = engine.lastLoadError;
-        if (err) throw err;
-        throw new AdminApiError('ADMIN_INTERNAL', 'the uploaded bundle was written but not loaded');
+        throw (
+          engine.lastLoadError ??
+          new AdminApiError('ADMIN_INTERNAL', 'the uploaded bundle was written but not loaded')
+        );
       }
       return info();
     },
@@ -116,26 +110,13 @@ export function adminPolicy(engine: PolicyEngine, o: AdminPolicyOptions): AdminP
 }
 
 /** Checks the evaluator input is a PolicyContext-shaped object ({checkRequest, sigil}). */
-function asContext(input: Record<string, unknown>): PolicyContext {
-  const { checkRequest, sigil } = input;
-  if (typeof checkRequest !== 'object' || checkRequest === null || Array.isArray(checkRequest)) {
-    throw new AdminApiError(
-      'ADMIN_BAD_REQUEST',
-      'input.checkRequest must be an object (a decoded CheckRequest)',
-    );
+function asContext({ checkRequest, sigil }: Record<string, unknown>): PolicyContext {
+  if (!isJsonObject(checkRequest)) {
+    throw badRequest('input.checkRequest must be an object (a decoded CheckRequest)');
   }
-  if (typeof sigil !== 'object' || sigil === null || Array.isArray(sigil)) {
-    throw new AdminApiError('ADMIN_BAD_REQUEST', 'input.sigil must be an object (the chain summary)');
+  if (!isJsonObject(sigil)) throw badRequest('input.sigil must be an object (the chain summary)');
+  if (typeof sigil.valid !== 'boolean' || typeof sigil.code !== 'string' || !Array.isArray(sigil.hops)) {
+    throw badRequest('input.sigil needs valid (boolean), code (string) and hops (array)');
   }
-  const s = sigil as Record<string, unknown>;
-  if (typeof s.valid !== 'boolean' || typeof s.code !== 'string' || !Array.isArray(s.hops)) {
-    throw new AdminApiError(
-      'ADMIN_BAD_REQUEST',
-      'input.sigil needs valid (boolean), code (string) and hops (array)',
-    );
-  }
-  return {
-    checkRequest: checkRequest as Record<string, unknown>,
-    sigil: s as unknown as PolicyContext['sigil'],
-  };
+  return { checkRequest, sigil: sigil as unknown as PolicyContext['sigil'] };
 }

@@ -1,0 +1,134 @@
+/**
+ * The audit log (src/ledger MerkleLog) as the admin API reads it: only reads, plus making a checkpoint on
+ * demand; the routes get this view, never the log (so never its signing key).
+ * Paging backwards (`before`) has no ledger index of its own: without filters it walks entries by index; with
+ * filters it reads the newest ≤ 10 000 hits of the ledger's best index and skips the newer ones (docs/dashboard.md).
+ */
+import type { AuditHit, AuditQuery, MerkleLog } from '../../../ledger/index.js';
+import { AdminApiError } from '../errors.js';
+import type { EventStreams } from './events.js';
+
+/** One decision as stored, with its ledger index. */
+export type DecisionEntry = AuditHit;
+
+/** A newest-first decision query: the ledger's filters plus `before` (only entries with index < before). */
+export type DecisionFilter = Omit<AuditQuery, 'limit' | 'order'> & { before?: number; limit: number };
+
+/** The admin API's view of the audit log. */
+export type AdminLedger = ReturnType<typeof adminLedger>;
+
+/** Most ledger hits read for one filtered page. */
+const FILTERED_WINDOW = 10_000;
+/** Most records scanned to fill one page when filtering by code. */
+const CODE_SCAN_LIMIT = 20_000;
+/**
+ * Most appended records decoded per second for live events. Beyond it the dashboard is told how many it missed and
+ * refetches: a busy sidecar must not spend its Check loop decoding records nobody can read at that rate anyway.
+ */
+const MAX_LIVE_PER_SECOND = 200;
+
+/** Wraps a {@link MerkleLog} for the admin API. */
+export function adminLedger(log: MerkleLog) {
+  const decisionAt = (i: number): DecisionEntry | undefined => {
+    try {
+      return { index: i, record: log.decision(i) };
+    } catch {
+      return undefined; // an opaque (non-decision) entry: not shown
+    }
+  };
+  const query = ({ before, limit, ...filter }: DecisionFilter): DecisionEntry[] => {
+    if (Object.values(filter).every((v) => v === undefined)) {
+      const out: DecisionEntry[] = [];
+      for (let i = Math.min(before ?? log.size, log.size) - 1; i >= 0 && out.length < limit; i--) {
+        const e = decisionAt(i);
+        if (e) out.push(e);
+      }
+      return out;
+    }
+    const hits = log.query({
+      ...filter,
+      order: 'desc',
+      limit: before === undefined ? limit : FILTERED_WINDOW,
+    });
+    return (before === undefined ? hits : hits.filter((h) => h.index < before)).slice(0, limit);
+  };
+  const checkpoint = async (minSize = 1): Promise<{ size: number; note: string }> => {
+    const latest = log.latestCheckpoint();
+    const cp = latest && latest.size >= Math.max(1, minSize) ? latest : await log.checkpoint();
+    return { size: cp.size, note: cp.note };
+  };
+  return {
+    /** Current number of entries. */
+    size: (): number => log.size,
+    /** Newest-first decisions matching the filter. */
+    query,
+    /** The newest signed checkpoint (C2SP tlog-checkpoint in a signed note), made if none covers `minSize` entries. */
+    checkpoint,
+    /**
+     * Entry `index` (base64 bytes the leaf hash covers) with its RFC 9162 §2.1.3.1 inclusion proof, taken against
+     * exactly the size of the newest checkpoint covering it (made if needed).
+     */
+    async proof(index: number) {
+      if (index >= log.size)
+        throw new AdminApiError('ADMIN_NOT_FOUND', `no entry ${index} (log size ${log.size})`);
+      const cp = await checkpoint(index + 1);
+      return {
+        index,
+        size: cp.size,
+        entry: Buffer.from(log.entry(index)).toString('base64'),
+        proof: log.inclusionProof(index, cp.size).map((h) => Buffer.from(h).toString('base64')),
+        checkpoint: cp.note,
+      };
+    },
+    /**
+     * Pages newest-first through the log. A `code` filter (the ledger does not index codes) is applied here,
+     * scanning at most CODE_SCAN_LIMIT records; `next` is the `before` of the following page, if any.
+     */
+    async page(filter: DecisionFilter, code?: string): Promise<{ items: DecisionEntry[]; next?: number }> {
+      if (code === undefined) {
+        const items = query(filter);
+        return { items, next: items.length === filter.limit ? items.at(-1)?.index : undefined };
+      }
+      const items: DecisionEntry[] = [];
+      let before = filter.before;
+      let scanned = 0;
+      while (items.length < filter.limit && scanned < CODE_SCAN_LIMIT) {
+        const page = query({ ...filter, before, limit: 500 });
+        for (const e of page) {
+          scanned++;
+          before = e.index;
+          if (e.record.code === code) {
+            items.push(e);
+            if (items.length === filter.limit) break;
+          }
+        }
+        if (page.length < 500) return { items, next: items.length === filter.limit ? before : undefined };
+      }
+      return { items, next: before };
+    },
+    /** The checkpoint verifier key string `<name>+<hex keyid>+<base64(0x01 ‖ pubkey)>`. */
+    verifierKey: (): string => log.verifierKey,
+    /**
+     * Publishes decisions appended from now on to `sink`, at most MAX_LIVE_PER_SECOND decoded per second;
+     * the rest is reported as skipped with the log size after them. Returns the unsubscribe function.
+     */
+    onAppend(sink: Pick<EventStreams, 'publish' | 'publishSkipped'>): () => void {
+      let windowStart = 0;
+      let used = 0;
+      return log.onAppend(({ first, size }) => {
+        const now = Date.now();
+        if (now - windowStart >= 1000) {
+          windowStart = now;
+          used = 0;
+        }
+        const take = Math.max(0, Math.min(size - first, MAX_LIVE_PER_SECOND - used));
+        used += take;
+        for (let i = first; i < first + take; i++) {
+          const e = decisionAt(i);
+          if (e) sink.publish(e);
+        }
+        if (take < size - first) sink.publishSkipped(size - first - take, size);
+      });
+    },
+  };
+}
