@@ -1,4 +1,4 @@
-/** The Envoy ext_authz v3 service and its decision pipeline (docs/authz.md): what src/serve wires. */
+/** The Envoy ext_authz v3 service and its decision pipeline (docs/authz.md). */
 export { defaultPolicy } from './apply-policy.js';
 export { ChainCache, type ChainVerifier } from './chain-cache.js';
 export {
@@ -8,5 +8,6 @@ export {
   type DecisionReceipt,
   type DecisionSink,
 } from './check.js';
+export { AUTHZ_HTTP_STATUS, AuthzError, type AuthzErrorCode } from './errors.js';
 export { toolResolver } from './resolve-tool.js';
 export { type AuthzServer, startAuthzServer } from './server.js';

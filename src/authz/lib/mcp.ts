@@ -9,14 +9,7 @@ import { LIMITS } from './limits.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** What the body says. `tools` is empty when the body is not JSON-RPC or has no tools/call. */
-export interface McpTools {
-  /** True when the body is JSON-RPC (one request or a batch). */
-  jsonRpc: boolean;
-  tools: string[];
-}
-
-const NONE: McpTools = Object.freeze({ jsonRpc: false, tools: [] }) as McpTools;
+const NONE: readonly string[] = Object.freeze([]);
 
 function isJsonContentType(ct: string | undefined): boolean {
   if (!ct) return false;
@@ -47,14 +40,14 @@ function toolOf(msg: unknown): string | undefined {
 }
 
 /**
- * Reads tools/call names from a request body. The body is inspected whatever its content-type when it
+ * The tools/call names of a request body; none when it is not JSON-RPC or has no tools/call. The body is inspected whatever its content-type when it
  * starts like JSON: an MCP server may ignore content-type, so a mislabelled call must not slip past.
  */
 export function mcpTools(
   body: string | Uint8Array | undefined,
   contentType: string | undefined,
   partial: boolean,
-): McpTools {
+): readonly string[] {
   if (body === undefined) return NONE;
   let text: string;
   if (typeof body === 'string') {
@@ -108,10 +101,10 @@ export function mcpTools(
       const t = toolOf(m);
       if (t !== undefined) tools.push(t);
     }
-    return { jsonRpc: true, tools };
+    return tools;
   }
   if (!isRpc(doc)) return NONE;
   checkUnique();
   const t = toolOf(doc);
-  return { jsonRpc: true, tools: t === undefined ? [] : [t] };
+  return t === undefined ? [] : [t];
 }
