@@ -101,23 +101,6 @@ function policyHeaders(h: Record<string, unknown> | undefined, tokenHeader: stri
   return out;
 }
 
-/** What {@link applyVerdict} needs of the pipeline's options. */
-interface HeaderOptions {
-  tokenHeader: string;
-  stripToken: boolean;
-}
-
-/** Headers the upstream must not see: the token (when stripped) and any client-supplied x-sigil-*. */
-function headersToRemove(view: RequestView, o: HeaderOptions, ours: Record<string, string>): string[] {
-  const out: string[] = [];
-  if (o.stripToken && view.headers[o.tokenHeader] !== undefined) out.push(o.tokenHeader);
-  // view.headers has a null prototype: for-in sees exactly its own keys, without a key array.
-  for (const k in view.headers) {
-    if (k.startsWith(SIGIL_HEADER_PREFIX) && !(k in ours)) out.push(k);
-  }
-  return out;
-}
-
 /**
  * The answer's parts for `verdict`: a policy deny (its code if shaped like one, else AUTHZ_POLICY_DENIED; an
  * HTTP status in 4xx/5xx, else 403), or an allow carrying SIGIL's identity headers over the policy's own.
@@ -129,7 +112,7 @@ export function applyVerdict(
   chain: VerifiedChain | undefined,
   tools: string[],
   id: string,
-  o: HeaderOptions,
+  o: { tokenHeader: string; stripToken: boolean },
 ): Outcome {
   if (verdict.allow !== true) {
     const http = verdict.httpStatus!;
@@ -151,7 +134,11 @@ export function applyVerdict(
     upstream['x-sigil-depth'] = String(chain.depth);
   }
   if (tools.length > 0) upstream['x-sigil-tool'] = tools.join(',');
-  const remove = headersToRemove(view, o, upstream);
+  // The upstream must not see the token (when stripped) nor any client-supplied x-sigil-*. view.headers has
+  // a null prototype: for-in sees exactly its own keys, without a key array.
+  const remove: string[] = [];
+  if (o.stripToken && view.headers[o.tokenHeader] !== undefined) remove.push(o.tokenHeader);
+  for (const k in view.headers) if (k.startsWith(SIGIL_HEADER_PREFIX) && !(k in upstream)) remove.push(k);
   // A custom decider's lists are not typed at run time: anything but an array is a policy error.
   const listsOk =
     (verdict.headersToRemove === undefined || Array.isArray(verdict.headersToRemove)) &&

@@ -2,10 +2,9 @@
  * Step 2: chain verification with a bounded cache of verified chains (docs/authz.md §3).
  * Key: the presented token string itself; its base64url SHA-256 (the ledger's token_hash) is computed once,
  * on a miss, and kept in the entry — hashing on every hit cost more than the rest of the lookup. V8 hashes
- * Map string keys with a per-process random seed, so crafted tokens cannot flood one bucket.
- * An entry lives min(cache_ttl, chain exp) and dies
- * as soon as the trust store's `version` moves (new keys, revocations), so a revoked token is never
- * served from the cache.
+ * Map string keys with a per-process random seed, so crafted tokens cannot flood one bucket. An entry lives
+ * min(cache_ttl, chain exp) and dies as soon as the trust store's `version` moves (new keys, revocations), so
+ * a revoked token is never served from the cache.
  *
  * Failures are cached too, keyed by the token's SHA-256 (never the token: forged tokens are attacker-chosen
  * and up to 16 KiB), so a replayed forged or expired token costs one hash instead of an Ed25519 verify.
@@ -107,18 +106,13 @@ export class ChainCache {
     return this.#map.calculatedSize;
   }
 
-  /** Drops every entry. */
-  clear(): void {
-    this.#map.clear();
-    this.#failures?.clear();
-  }
-
   /** The verified chain for `token`; throws the verifier's TbitError when it does not verify. */
   async get(token: string): Promise<CachedChain> {
     const o = this.#opts;
     const now = o.clock.nowMs();
     if (o.trust.version !== this.#version) {
-      this.clear();
+      this.#map.clear();
+      this.#failures?.clear();
       this.#version = o.trust.version;
     }
     const hit = this.#map.get(token);

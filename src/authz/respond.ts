@@ -115,7 +115,12 @@ export type Deny = Omit<DenyParts, 'decisionId'>;
 /** What the pipeline decided: an allow's parts, or a {@link Deny} (the one with a `code`). */
 export type Outcome = AllowParts | Deny;
 
-const INTERNAL: Deny = Object.freeze({ code: 'AUTHZ_INTERNAL', message: 'internal error', httpStatus: 500 });
+/** The deny for a failure that is not a SigilError. */
+export const INTERNAL: Deny = Object.freeze({
+  code: 'AUTHZ_INTERNAL',
+  message: 'internal error',
+  httpStatus: 500,
+});
 
 /** Recorded-before-answer is the rule: an allow the ledger did not take becomes this deny. */
 export const LEDGER_UNAVAILABLE: Deny = Object.freeze({
@@ -159,15 +164,10 @@ export function openRecord(id: string, ts: number): DecisionRecord {
 
 /** Writes the outcome into the record: decision, code and HTTP status. */
 export function settle(record: DecisionRecord, outcome: Outcome): void {
-  if ('code' in outcome) {
-    record.decision = 'deny';
-    record.code = outcome.code;
-    record.http_status = outcome.httpStatus;
-  } else {
-    record.decision = 'allow';
-    record.code = 'OK';
-    record.http_status = 200;
-  }
+  const deny = 'code' in outcome ? outcome : undefined;
+  record.decision = deny ? 'deny' : 'allow';
+  record.code = deny ? deny.code : 'OK';
+  record.http_status = deny ? deny.httpStatus : 200;
 }
 
 /** RFC 6750 §3: challenge for 401s, insufficient_scope for scope denials. */

@@ -26,7 +26,7 @@ import {
 } from '../../gen/grpc/health/v1/health_pb.js';
 import { grpcService } from '../lib/grpc-service.js';
 import type { CheckFn } from './check.js';
-import { denyResponse } from './respond.js';
+import { denyResponse, INTERNAL } from './respond.js';
 
 /** Options of {@link startAuthzServer}. */
 export interface AuthzServerOptions {
@@ -45,8 +45,6 @@ export interface AuthzServer {
   address: string;
   /** Bound TCP port (0 for unix sockets). */
   port: number;
-  /** Sets the grpc.health.v1 status reported for "" and the Authorization service. */
-  setServing(serving: boolean): void;
   /** Stops accepting, reports NOT_SERVING, waits for in-flight Checks (up to drainMs), then stops. */
   close(): Promise<void>;
 }
@@ -79,16 +77,7 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
       opts.check(call.request).then(
         (res) => cb(null, res),
         // createCheck never rejects; this guards a future bug so Envoy still gets a deny, not an error.
-        () =>
-          cb(
-            null,
-            denyResponse({
-              decisionId: 'none',
-              code: 'AUTHZ_INTERNAL',
-              message: 'internal error',
-              httpStatus: 500,
-            }),
-          ),
+        () => cb(null, denyResponse({ decisionId: 'none', ...INTERNAL })),
       );
     },
   });
@@ -130,7 +119,6 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
   return {
     address,
     port: unix ? 0 : port,
-    setServing,
     close() {
       closing ??= new Promise<void>((resolve) => {
         setServing(false);
