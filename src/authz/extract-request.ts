@@ -56,7 +56,7 @@ export function extractRequest(req: CheckRequest | undefined, maxBodyBytes: numb
   if (http.rawBody.length > 0) body = http.rawBody;
   else if (http.body.length > 0) body = http.body;
   if (body !== undefined) {
-    // Strings count UTF-16 units: a cheap upper bound check first, exact bytes only when needed.
+    // A string body counts in UTF-8 bytes (what max_body_bytes means), not UTF-16 units.
     const size = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
     if (size > maxBodyBytes) {
       throw new AuthzError('AUTHZ_BODY_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes`);

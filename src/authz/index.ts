@@ -5,7 +5,6 @@ export {
   type CheckFn,
   createCheck,
   type DecisionEvent,
-  type DecisionReceipt,
   type DecisionSink,
 } from './check.js';
 export { AUTHZ_HTTP_STATUS, AuthzError, type AuthzErrorCode } from './errors.js';

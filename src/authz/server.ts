@@ -49,13 +49,10 @@ export interface AuthzServer {
   close(): Promise<void>;
 }
 
-const AUTHZ_SERVICE = Authorization.typeName;
-
 /** Starts the server; resolves once it is listening. */
 export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzServer> {
-  const maxBytes = opts.maxMessageBytes ?? 4 * 1024 * 1024;
   const server = new Server({
-    'grpc.max_receive_message_length': maxBytes,
+    'grpc.max_receive_message_length': opts.maxMessageBytes ?? 4 * 1024 * 1024,
     'grpc.max_send_message_length': 4 * 1024 * 1024,
     // Channelz keeps per-call statistics nobody reads here; it showed up in the Check profile.
     'grpc.enable_channelz': 0,
@@ -65,7 +62,7 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
   const statusOf = (svc: string): HealthCheckResponse =>
     create(HealthCheckResponseSchema, {
       status:
-        svc !== '' && svc !== AUTHZ_SERVICE
+        svc !== '' && svc !== Authorization.typeName
           ? Serving.SERVICE_UNKNOWN
           : serving
             ? Serving.SERVING
@@ -107,13 +104,7 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
       err ? reject(err) : resolve(p),
     );
   });
-  const host = unix ? '' : opts.listen.slice(0, opts.listen.lastIndexOf(':'));
-  const address = unix ? opts.listen : `${host}:${port}`;
-
-  const setServing = (s: boolean): void => {
-    serving = s;
-    for (const w of watchers) w.write(statusOf(w.request.service));
-  };
+  const address = unix ? opts.listen : `${opts.listen.slice(0, opts.listen.lastIndexOf(':'))}:${port}`;
 
   let closing: Promise<void> | undefined;
   return {
@@ -121,8 +112,12 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
     port: unix ? 0 : port,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        setServing(false);
-        for (const w of watchers) w.end();
+        serving = false;
+        // Watchers get NOT_SERVING before their stream ends, so Envoy stops routing here first.
+        for (const w of watchers) {
+          w.write(statusOf(w.request.service));
+          w.end();
+        }
         watchers.clear();
         const timer = setTimeout(() => server.forceShutdown(), opts.drainMs ?? 5000);
         timer.unref();

@@ -4,15 +4,16 @@
  * and `{name}` matches one segment and captures it for the tool template (e.g. tool `{name}`).
  */
 
-/** A compiled route pattern: the captures of a matching request, else undefined. */
-export interface RoutePattern {
-  match(method: string, path: string): Record<string, string> | undefined;
-}
-
 const SEG_CHARS = /^[A-Za-z0-9._~!$&'()+,;=:@-]*$/;
 
-/** Compiles a pattern; throws Error for an invalid one (caught as config errors at start-up). */
-export function compileRoute(method: string, pattern: string): RoutePattern {
+/**
+ * Compiles a pattern; `match` gives a matching request's captures, else undefined. Throws Error for an invalid
+ * pattern (caught as config errors at start-up).
+ */
+export function compileRoute(
+  method: string,
+  pattern: string,
+): { match(method: string, path: string): Record<string, string> | undefined } {
   if (!pattern.startsWith('/')) throw new Error(`route path ${pattern} must start with /`);
   const segs = pattern.split('/').slice(1);
   segs.forEach((s, i) => {
