@@ -82,6 +82,8 @@ export async function askPolicy(policy: HookDecider, ctx: HookContext, ms: numbe
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]{1,256}$/;
 const HEADER_VALUE = /^[^\r\n\0]{0,8192}$/;
 const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
+/** Stands in for an absent header list without allocating one per Check. */
+const NONE: readonly never[] = Object.freeze([]);
 
 /**
  * Adds one header a policy asked for, lower-cased and filtered: never `x-sigil-*` or the token header, and
@@ -140,22 +142,17 @@ export function applyVerdict(
   if (o.stripToken && view.headers[o.tokenHeader] !== undefined) remove.push(o.tokenHeader);
   for (const k in view.headers) if (k.startsWith(SIGIL_HEADER_PREFIX) && !(k in upstream)) remove.push(k);
   // A custom decider's lists are not typed at run time: anything but an array is a policy error.
-  const listsOk =
-    (verdict.headersToRemove === undefined || Array.isArray(verdict.headersToRemove)) &&
-    (verdict.responseHeadersToAdd === undefined || Array.isArray(verdict.responseHeadersToAdd));
-  if (!listsOk) throw new AuthzError('AUTHZ_POLICY_ERROR', 'policy returned malformed header lists');
-  if (verdict.headersToRemove) {
-    for (const h of verdict.headersToRemove) {
-      const key = String(h).toLowerCase();
-      if (HEADER_NAME.test(key) && !key.startsWith(SIGIL_HEADER_PREFIX) && !remove.includes(key))
-        remove.push(key);
-    }
+  const { headersToRemove = NONE, responseHeadersToAdd = NONE } = verdict;
+  if (!Array.isArray(headersToRemove) || !Array.isArray(responseHeadersToAdd)) {
+    throw new AuthzError('AUTHZ_POLICY_ERROR', 'policy returned malformed header lists');
+  }
+  for (const h of headersToRemove) {
+    const key = String(h).toLowerCase();
+    if (HEADER_NAME.test(key) && !key.startsWith(SIGIL_HEADER_PREFIX) && !remove.includes(key))
+      remove.push(key);
   }
   const downstream: Record<string, string> = {};
-  if (verdict.responseHeadersToAdd) {
-    for (const h of verdict.responseHeadersToAdd)
-      addPolicyHeader(downstream, h?.key, h?.value, o.tokenHeader);
-  }
+  for (const h of responseHeadersToAdd) addPolicyHeader(downstream, h?.key, h?.value, o.tokenHeader);
   downstream['x-sigil-decision-id'] = id;
   return { decisionId: id, upstream, remove, downstream, dynamicMetadata: verdict.dynamicMetadata };
 }

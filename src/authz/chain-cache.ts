@@ -58,8 +58,8 @@ interface Failure {
 }
 
 interface Entry {
-  chain: VerifiedChain;
-  tokenHash: string;
+  /** What every hit returns, built once (no allocation per hit). */
+  hit: CachedChain;
   expiresAtMs: number;
 }
 
@@ -117,7 +117,7 @@ export class ChainCache {
     }
     const hit = this.#map.get(token);
     if (hit !== undefined) {
-      if (hit.expiresAtMs > now) return { chain: hit.chain, hit: true, tokenHash: hit.tokenHash };
+      if (hit.expiresAtMs > now) return hit.hit;
       this.#map.delete(token);
     }
     const tokenHash = sha256(token, 'base64url');
@@ -152,7 +152,9 @@ export class ChainCache {
     if (version === o.trust.version && version === this.#version) {
       const expiresAtMs = Math.min(now + o.ttlSeconds * 1000, chain.exp * 1000);
       // A token longer than maxBytes on its own is not kept (lru-cache refuses entries above maxSize).
-      if (expiresAtMs > now) this.#map.set(token, { chain, tokenHash, expiresAtMs });
+      if (expiresAtMs > now) {
+        this.#map.set(token, { hit: Object.freeze({ chain, hit: true, tokenHash }), expiresAtMs });
+      }
     }
     return { chain, hit: false, tokenHash };
   }
