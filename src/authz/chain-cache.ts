@@ -15,26 +15,25 @@
 import { LRUCache } from 'lru-cache';
 import { sha256 } from '../lib/bytes.js';
 import type { Clock } from '../lib/clock.js';
-import type { TrustStore, VerifiedChain, VerifyOptions } from '../token/api.js';
+import type { VerifiedChain, VerifyOptions } from '../token/api.js';
 import { TbitError } from '../token/errors.js';
 import { verifyChain } from '../token/verify.js';
 
 /** The token module's chain verifier (src/token verifyChain). */
 export type ChainVerifier = (token: string, options: VerifyOptions) => VerifiedChain | Promise<VerifiedChain>;
 
-/** Options for {@link ChainCache}. */
-export interface ChainCacheOptions {
+/**
+ * Options for {@link ChainCache}: the verifier's own options (never a `tool`: entries are per token, not per
+ * tool) with a clock and an audience always set, plus the cache's bounds.
+ */
+export interface ChainCacheOptions extends Omit<VerifyOptions, 'tool'> {
   /** Default: the token module's verifyChain. */
   verify?: ChainVerifier;
-  trust: TrustStore;
   clock: Clock;
   /** Expected leaf audience (this sidecar's SPIFFE ID). */
   audience: string;
   /** validator.cache_ttl, seconds. */
   ttlSeconds: number;
-  maxChainDepth: number;
-  maxTtl: number;
-  clockSkew: number;
   /** Most entries kept (least recently used evicted first). Default 10 000. */
   maxEntries?: number;
   /**
@@ -129,14 +128,7 @@ export class ChainCache {
     const version = o.trust.version;
     let chain: VerifiedChain;
     try {
-      chain = await (o.verify ?? verifyChain)(token, {
-        trust: o.trust,
-        clock: o.clock,
-        audience: o.audience,
-        maxChainDepth: o.maxChainDepth,
-        maxTtl: o.maxTtl,
-        clockSkew: o.clockSkew,
-      });
+      chain = await (o.verify ?? verifyChain)(token, o);
     } catch (e) {
       if (
         e instanceof TbitError &&

@@ -78,12 +78,14 @@ export function createCheck(o: CheckOptions): CheckFn {
     let error: unknown;
     let outcome: Outcome;
     try {
+      // 0: the request.
       const view = extractRequest(req, o.maxBodyBytes);
       record.method = view.method;
       record.host = view.host.slice(0, 256);
       record.path = view.path.slice(0, 1024);
       if (view.principal !== undefined) record.peer = view.principal.slice(0, 512);
       const publicRoute = o.tools.isPublic(view);
+      // 1–3: token, chain, peer binding (a public route has no caller to check).
       let caller: CachedChain | undefined;
       if (!publicRoute) {
         caller = await o.chains.get(extractToken(view, o.tokenHeader));
@@ -94,6 +96,7 @@ export function createCheck(o: CheckOptions): CheckFn {
         record.depth = caller.chain.depth;
         checkBinding(caller.chain, view.principal, o.peerBinding);
       }
+      // 4: the tools, and the caller's scope over them.
       const resolved = o.tools.resolve(view);
       if (resolved.tools.length > 0) record.tool = resolved.tools.join(',').slice(0, 1024);
       let summary: ChainSummary | undefined;
@@ -102,7 +105,7 @@ export function createCheck(o: CheckOptions): CheckFn {
         summary = chainSummary(caller.chain, caller.tokenHash);
         record.chain = summary.hops;
       }
-      // The built-in policy's verdict is a constant: no context to build, no promise to wait for.
+      // 5: the policy. The built-in one's verdict is a constant: no context to build, no promise to wait for.
       const verdict =
         o.policy === defaultPolicy
           ? DEFAULT_VERDICT
@@ -126,6 +129,7 @@ export function createCheck(o: CheckOptions): CheckFn {
       outcome = toDeny(e);
     }
 
+    // 6: record, then answer.
     settle(record, outcome);
     let receipt: DecisionReceipt | undefined;
     let ledgerError: unknown;
@@ -134,6 +138,7 @@ export function createCheck(o: CheckOptions): CheckFn {
     } catch (e) {
       ledgerError = e;
     }
+    // Recorded-before-answer is the rule: an allow the ledger did not take becomes a deny.
     if (!receipt && !('code' in outcome)) {
       outcome = LEDGER_UNAVAILABLE;
       settle(record, outcome);

@@ -122,7 +122,7 @@ export const INTERNAL: Deny = Object.freeze({
   httpStatus: 500,
 });
 
-/** Recorded-before-answer is the rule: an allow the ledger did not take becomes this deny. */
+/** The deny an allow becomes when the ledger did not record it. */
 export const LEDGER_UNAVAILABLE: Deny = Object.freeze({
   code: 'AUTHZ_LEDGER_UNAVAILABLE',
   message: 'the audit ledger could not record the decision',
