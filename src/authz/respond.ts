@@ -11,6 +11,7 @@ import {
 import { type CheckResponse, CheckResponseSchema } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import type { DecisionRecord } from '../ledger/record.js';
 import { GrpcStatus, SigilError } from '../lib/errors.js';
+import { AuthzError } from './errors.js';
 
 /** Headers SIGIL sets for the upstream; clients must never be able to supply them. */
 export const SIGIL_HEADER_PREFIX = 'x-sigil-';
@@ -115,25 +116,23 @@ export type Deny = Omit<DenyParts, 'decisionId'>;
 /** What the pipeline decided: an allow's parts, or a {@link Deny} (the one with a `code`). */
 export type Outcome = AllowParts | Deny;
 
+/** A SigilError as a deny; an HTTP status outside 4xx/5xx becomes 403. */
+function fromError(e: SigilError): Deny {
+  const http = e.httpStatus >= 400 && e.httpStatus <= 599 ? e.httpStatus : 403;
+  return { code: e.code, message: e.message, httpStatus: http };
+}
+
 /** The deny for a failure that is not a SigilError. */
-export const INTERNAL: Deny = Object.freeze({
-  code: 'AUTHZ_INTERNAL',
-  message: 'internal error',
-  httpStatus: 500,
-});
+export const INTERNAL: Deny = Object.freeze(fromError(new AuthzError('AUTHZ_INTERNAL', 'internal error')));
 
 /** The deny an allow becomes when the ledger did not record it. */
-export const LEDGER_UNAVAILABLE: Deny = Object.freeze({
-  code: 'AUTHZ_LEDGER_UNAVAILABLE',
-  message: 'the audit ledger could not record the decision',
-  httpStatus: 503,
-});
+export const LEDGER_UNAVAILABLE: Deny = Object.freeze(
+  fromError(new AuthzError('AUTHZ_LEDGER_UNAVAILABLE', 'the audit ledger could not record the decision')),
+);
 
 /** The deny for anything a step threw: a SigilError keeps its code, anything else is AUTHZ_INTERNAL. */
 export function toDeny(e: unknown): Deny {
-  if (!(e instanceof SigilError)) return INTERNAL;
-  const http = e.httpStatus >= 400 && e.httpStatus <= 599 ? e.httpStatus : 403;
-  return { code: e.code, message: e.message, httpStatus: http };
+  return e instanceof SigilError ? fromError(e) : INTERNAL;
 }
 
 /**
