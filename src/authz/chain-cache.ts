@@ -2,10 +2,9 @@
  * Step 2: chain verification with a bounded cache of verified chains (docs/authz.md §3).
  * Key: the presented token string itself; its base64url SHA-256 (the ledger's token_hash) is computed once,
  * on a miss, and kept in the entry — hashing on every hit cost more than the rest of the lookup. V8 hashes
- * Map string keys with a per-process random seed, so crafted tokens cannot flood one bucket.
- * An entry lives min(cache_ttl, chain exp) and dies
- * as soon as the trust store's `version` moves (new keys, revocations), so a revoked token is never
- * served from the cache.
+ * Map string keys with a per-process random seed, so crafted tokens cannot flood one bucket. An entry lives
+ * min(cache_ttl, chain exp) and dies as soon as the trust store's `version` moves (new keys, revocations), so
+ * a revoked token is never served from the cache.
  *
  * Failures are cached too, keyed by the token's SHA-256 (never the token: forged tokens are attacker-chosen
  * and up to 16 KiB), so a replayed forged or expired token costs one hash instead of an Ed25519 verify.
@@ -16,26 +15,25 @@
 import { LRUCache } from 'lru-cache';
 import { sha256 } from '../lib/bytes.js';
 import type { Clock } from '../lib/clock.js';
-import type { TrustStore, VerifiedChain, VerifyOptions } from '../token/api.js';
+import type { VerifiedChain, VerifyOptions } from '../token/api.js';
 import { TbitError } from '../token/errors.js';
 import { verifyChain } from '../token/verify.js';
 
 /** The token module's chain verifier (src/token verifyChain). */
 export type ChainVerifier = (token: string, options: VerifyOptions) => VerifiedChain | Promise<VerifiedChain>;
 
-/** Options for {@link ChainCache}. */
-export interface ChainCacheOptions {
+/**
+ * Options for {@link ChainCache}: the verifier's own options (never a `tool`: entries are per token, not per
+ * tool) with a clock and an audience always set, plus the cache's bounds.
+ */
+export interface ChainCacheOptions extends Omit<VerifyOptions, 'tool'> {
   /** Default: the token module's verifyChain. */
   verify?: ChainVerifier;
-  trust: TrustStore;
   clock: Clock;
   /** Expected leaf audience (this sidecar's SPIFFE ID). */
   audience: string;
   /** validator.cache_ttl, seconds. */
   ttlSeconds: number;
-  maxChainDepth: number;
-  maxTtl: number;
-  clockSkew: number;
   /** Most entries kept (least recently used evicted first). Default 10 000. */
   maxEntries?: number;
   /**
@@ -59,8 +57,8 @@ interface Failure {
 }
 
 interface Entry {
-  chain: VerifiedChain;
-  tokenHash: string;
+  /** What every hit returns, built once (no allocation per hit). */
+  hit: CachedChain;
   expiresAtMs: number;
 }
 
@@ -107,23 +105,18 @@ export class ChainCache {
     return this.#map.calculatedSize;
   }
 
-  /** Drops every entry. */
-  clear(): void {
-    this.#map.clear();
-    this.#failures?.clear();
-  }
-
   /** The verified chain for `token`; throws the verifier's TbitError when it does not verify. */
   async get(token: string): Promise<CachedChain> {
     const o = this.#opts;
     const now = o.clock.nowMs();
     if (o.trust.version !== this.#version) {
-      this.clear();
+      this.#map.clear();
+      this.#failures?.clear();
       this.#version = o.trust.version;
     }
     const hit = this.#map.get(token);
     if (hit !== undefined) {
-      if (hit.expiresAtMs > now) return { chain: hit.chain, hit: true, tokenHash: hit.tokenHash };
+      if (hit.expiresAtMs > now) return hit.hit;
       this.#map.delete(token);
     }
     const tokenHash = sha256(token, 'base64url');
@@ -135,14 +128,7 @@ export class ChainCache {
     const version = o.trust.version;
     let chain: VerifiedChain;
     try {
-      chain = await (o.verify ?? verifyChain)(token, {
-        trust: o.trust,
-        clock: o.clock,
-        audience: o.audience,
-        maxChainDepth: o.maxChainDepth,
-        maxTtl: o.maxTtl,
-        clockSkew: o.clockSkew,
-      });
+      chain = await (o.verify ?? verifyChain)(token, o);
     } catch (e) {
       if (
         e instanceof TbitError &&
@@ -158,7 +144,9 @@ export class ChainCache {
     if (version === o.trust.version && version === this.#version) {
       const expiresAtMs = Math.min(now + o.ttlSeconds * 1000, chain.exp * 1000);
       // A token longer than maxBytes on its own is not kept (lru-cache refuses entries above maxSize).
-      if (expiresAtMs > now) this.#map.set(token, { chain, tokenHash, expiresAtMs });
+      if (expiresAtMs > now) {
+        this.#map.set(token, { hit: Object.freeze({ chain, hit: true, tokenHash }), expiresAtMs });
+      }
     }
     return { chain, hit: false, tokenHash };
   }

@@ -22,8 +22,6 @@ export interface RequestView {
   bodyPartial: boolean;
   /** mTLS peer principal (source.principal), when Envoy reported one. */
   principal: string | undefined;
-  /** Envoy's request id (x-request-id), for logs. */
-  requestId: string | undefined;
 }
 
 const METHOD = /^[A-Z]{1,32}$/;
@@ -34,15 +32,15 @@ const UNSAFE_PATH = /(^|\/)\.\.?(\/|$)|%2[fF]|%5[cC]|\\|%2[eE]/;
 /** Validates `req` and returns its {@link RequestView}. Throws AuthzError (AUTHZ_BAD_REQUEST, …). */
 export function extractRequest(req: CheckRequest | undefined, maxBodyBytes: number): RequestView {
   const http = req?.attributes?.request?.http;
-  if (!http || typeof http !== 'object') {
+  if (!http) {
     throw new AuthzError('AUTHZ_BAD_REQUEST', 'CheckRequest has no attributes.request.http');
   }
   const method = http.method;
-  if (typeof method !== 'string' || !METHOD.test(method)) {
+  if (!METHOD.test(method)) {
     throw new AuthzError('AUTHZ_BAD_REQUEST', 'missing or invalid HTTP method');
   }
   const fullPath = http.path;
-  if (typeof fullPath !== 'string' || fullPath.length === 0 || fullPath.length > LIMITS.maxPath) {
+  if (fullPath.length === 0 || fullPath.length > LIMITS.maxPath) {
     throw new AuthzError('AUTHZ_BAD_REQUEST', 'missing or oversized request path');
   }
   const q = fullPath.search(/[?#]/);
@@ -58,7 +56,7 @@ export function extractRequest(req: CheckRequest | undefined, maxBodyBytes: numb
   if (http.rawBody.length > 0) body = http.rawBody;
   else if (http.body.length > 0) body = http.body;
   if (body !== undefined) {
-    // Strings count UTF-16 units: a cheap upper bound check first, exact bytes only when needed.
+    // A string body counts in UTF-8 bytes (what max_body_bytes means), not UTF-16 units.
     const size = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
     if (size > maxBodyBytes) {
       throw new AuthzError('AUTHZ_BODY_TOO_LARGE', `request body exceeds ${maxBodyBytes} bytes`);
@@ -73,6 +71,5 @@ export function extractRequest(req: CheckRequest | undefined, maxBodyBytes: numb
     body,
     bodyPartial: headers['x-envoy-auth-partial-body'] === 'true',
     principal: principal.length > 0 ? principal : undefined,
-    requestId: http.id.length > 0 ? http.id.slice(0, 128) : headers['x-request-id'],
   };
 }

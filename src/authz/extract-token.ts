@@ -13,11 +13,11 @@ const BEARER = /^bearer +/i;
 export function extractToken(view: RequestView, header: string): string {
   const raw = view.headers[header];
   if (raw === undefined || raw.trim() === '') throw new AuthzError('AUTHZ_NO_TOKEN', `no token in ${header}`);
-  let token: string;
-  if (BEARER.test(raw)) token = raw.replace(BEARER, '').trim();
-  else if (header === 'authorization') {
+  const bearer = BEARER.test(raw);
+  if (!bearer && header === 'authorization') {
     throw new AuthzError('AUTHZ_BAD_AUTH_HEADER', 'authorization scheme must be Bearer');
-  } else token = raw.trim();
+  }
+  const token = (bearer ? raw.replace(BEARER, '') : raw).trim();
   // A repeated header arrives comma-joined, which is not a b64token: refuse rather than pick one.
   if (!B64TOKEN.test(token))
     throw new AuthzError('AUTHZ_BAD_AUTH_HEADER', `${header} does not hold one bearer token`);

@@ -2,47 +2,33 @@
  * Step 4: which tool(s) the request asks for (docs/authz.md §2): the `tools/call`s of an MCP JSON-RPC body
  * (every call of a batch), the tool header, and the first matching route rule — all of them, in that order.
  */
+import type { HookContext } from '../policy/api.js';
 import { AuthzError } from './errors.js';
 import type { RequestView } from './extract-request.js';
 import { LIMITS } from './lib/limits.js';
 import { mcpTools } from './lib/mcp.js';
-import { compileRoute, compileTemplate, type RoutePattern } from './lib/route-pattern.js';
+import { compileRoute, compileTemplate } from './lib/route-pattern.js';
 
-/** A configured route rule (authz.routes). */
-export interface RouteRule {
-  method: string;
-  path: string;
-  tool: string;
-}
-
-/** Where the tools came from. */
-export type ToolSource = 'mcp' | 'header' | 'route' | 'none';
-
-/** Resolved tools. */
-export interface ResolvedTools {
-  tools: string[];
-  source: ToolSource;
-}
+/** Where the tools came from (the policy port's `toolSource`). */
+type ToolSource = HookContext['toolSource'];
 
 /** A compiled tool resolver. */
 export interface ToolResolver {
-  resolve(view: RequestView): ResolvedTools;
+  resolve(view: RequestView): { tools: string[]; source: ToolSource };
   /** True when the request matches authz.public_routes. */
   isPublic(view: RequestView): boolean;
 }
 
-/** Compiles route rules once; throws Error on a bad pattern (start-up). */
+/** Compiles the route rules (authz.routes, authz.public_routes) once; throws Error on a bad pattern (start-up). */
 export function toolResolver(opts: {
   toolHeader: string;
-  routes: RouteRule[];
+  routes: { method: string; path: string; tool: string }[];
   publicRoutes: { method: string; path: string }[];
 }): ToolResolver {
-  const routes: { p: RoutePattern; tool: (captures: Record<string, string>) => string }[] = opts.routes.map(
-    (r) => ({
-      p: compileRoute(r.method, r.path),
-      tool: compileTemplate(r.tool),
-    }),
-  );
+  const routes = opts.routes.map((r) => ({
+    p: compileRoute(r.method, r.path),
+    tool: compileTemplate(r.tool),
+  }));
   const pub = opts.publicRoutes.map((r) => compileRoute(r.method, r.path));
   return {
     isPublic: (view) => pub.some((p) => p.match(view.method, view.path) !== undefined),
@@ -51,12 +37,12 @@ export function toolResolver(opts: {
       // in-scope tool must not cover a body or route that runs another one. `source` is the first that named one.
       const tools: string[] = [];
       let source: ToolSource = 'none';
-      const add = (ts: string[], from: ToolSource) => {
+      const add = (ts: readonly string[], from: ToolSource) => {
         if (ts.length === 0) return;
         if (source === 'none') source = from;
         for (const t of ts) if (!tools.includes(t)) tools.push(t);
       };
-      add(mcpTools(view.body, view.headers['content-type'], view.bodyPartial).tools, 'mcp');
+      add(mcpTools(view.body, view.headers['content-type'], view.bodyPartial), 'mcp');
       const header = view.headers[opts.toolHeader];
       if (header !== undefined) {
         const t = header.trim();

@@ -26,7 +26,7 @@ import {
 } from '../../gen/grpc/health/v1/health_pb.js';
 import { grpcService } from '../lib/grpc-service.js';
 import type { CheckFn } from './check.js';
-import { denyResponse } from './respond.js';
+import { denyResponse, INTERNAL } from './respond.js';
 
 /** Options of {@link startAuthzServer}. */
 export interface AuthzServerOptions {
@@ -45,19 +45,14 @@ export interface AuthzServer {
   address: string;
   /** Bound TCP port (0 for unix sockets). */
   port: number;
-  /** Sets the grpc.health.v1 status reported for "" and the Authorization service. */
-  setServing(serving: boolean): void;
   /** Stops accepting, reports NOT_SERVING, waits for in-flight Checks (up to drainMs), then stops. */
   close(): Promise<void>;
 }
 
-const AUTHZ_SERVICE = Authorization.typeName;
-
 /** Starts the server; resolves once it is listening. */
 export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzServer> {
-  const maxBytes = opts.maxMessageBytes ?? 4 * 1024 * 1024;
   const server = new Server({
-    'grpc.max_receive_message_length': maxBytes,
+    'grpc.max_receive_message_length': opts.maxMessageBytes ?? 4 * 1024 * 1024,
     'grpc.max_send_message_length': 4 * 1024 * 1024,
     // Channelz keeps per-call statistics nobody reads here; it showed up in the Check profile.
     'grpc.enable_channelz': 0,
@@ -67,7 +62,7 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
   const statusOf = (svc: string): HealthCheckResponse =>
     create(HealthCheckResponseSchema, {
       status:
-        svc !== '' && svc !== AUTHZ_SERVICE
+        svc !== '' && svc !== Authorization.typeName
           ? Serving.SERVICE_UNKNOWN
           : serving
             ? Serving.SERVING
@@ -79,16 +74,7 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
       opts.check(call.request).then(
         (res) => cb(null, res),
         // createCheck never rejects; this guards a future bug so Envoy still gets a deny, not an error.
-        () =>
-          cb(
-            null,
-            denyResponse({
-              decisionId: 'none',
-              code: 'AUTHZ_INTERNAL',
-              message: 'internal error',
-              httpStatus: 500,
-            }),
-          ),
+        () => cb(null, denyResponse({ decisionId: 'none', ...INTERNAL })),
       );
     },
   });
@@ -118,23 +104,20 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
       err ? reject(err) : resolve(p),
     );
   });
-  const host = unix ? '' : opts.listen.slice(0, opts.listen.lastIndexOf(':'));
-  const address = unix ? opts.listen : `${host}:${port}`;
-
-  const setServing = (s: boolean): void => {
-    serving = s;
-    for (const w of watchers) w.write(statusOf(w.request.service));
-  };
+  const address = unix ? opts.listen : `${opts.listen.slice(0, opts.listen.lastIndexOf(':'))}:${port}`;
 
   let closing: Promise<void> | undefined;
   return {
     address,
     port: unix ? 0 : port,
-    setServing,
     close() {
       closing ??= new Promise<void>((resolve) => {
-        setServing(false);
-        for (const w of watchers) w.end();
+        serving = false;
+        // Watchers get NOT_SERVING before their stream ends, so Envoy stops routing here first.
+        for (const w of watchers) {
+          w.write(statusOf(w.request.service));
+          w.end();
+        }
         watchers.clear();
         const timer = setTimeout(() => server.forceShutdown(), opts.drainMs ?? 5000);
         timer.unref();

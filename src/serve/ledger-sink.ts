@@ -2,7 +2,7 @@
  * Adapts the audit ledger (MerkleLog.appendDecision, group-committed) to the authz DecisionSink and
  * formats the receipt the caller gets in `x-sigil-receipt` (docs/authz.md §Receipt).
  */
-import type { DecisionSink } from '../authz/check.js';
+import type { DecisionSink } from '../authz/index.js';
 import type { MerkleLog } from '../ledger/index.js';
 
 /**

@@ -6,8 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Logger, pino } from 'pino';
 import { type AdminServer, createMetrics, type SigilMetrics, startAdminServer } from '../admin/index.js';
-import type { DecisionEvent } from '../authz/check.js';
-import { type AuthzServer, startAuthzServer } from '../authz/server.js';
+import { type AuthzServer, type DecisionEvent, startAuthzServer } from '../authz/index.js';
 import type { SigilConfig } from '../config/index.js';
 import { type RunningIssuer, startIssuer } from '../issuer/index.js';
 import type { MerkleLog } from '../ledger/index.js';

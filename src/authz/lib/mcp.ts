@@ -9,14 +9,7 @@ import { LIMITS } from './limits.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** What the body says. `tools` is empty when the body is not JSON-RPC or has no tools/call. */
-export interface McpTools {
-  /** True when the body is JSON-RPC (one request or a batch). */
-  jsonRpc: boolean;
-  tools: string[];
-}
-
-const NONE: McpTools = Object.freeze({ jsonRpc: false, tools: [] }) as McpTools;
+const NONE: readonly string[] = Object.freeze([]);
 
 function isJsonContentType(ct: string | undefined): boolean {
   if (!ct) return false;
@@ -47,14 +40,15 @@ function toolOf(msg: unknown): string | undefined {
 }
 
 /**
- * Reads tools/call names from a request body. The body is inspected whatever its content-type when it
- * starts like JSON: an MCP server may ignore content-type, so a mislabelled call must not slip past.
+ * The tools/call names of a request body; none when it is not JSON-RPC or has no tools/call. The body is
+ * inspected whatever its content-type when it starts like JSON: an MCP server may ignore content-type, so a
+ * mislabelled call must not slip past.
  */
 export function mcpTools(
   body: string | Uint8Array | undefined,
   contentType: string | undefined,
   partial: boolean,
-): McpTools {
+): readonly string[] {
   if (body === undefined) return NONE;
   let text: string;
   if (typeof body === 'string') {
@@ -79,39 +73,28 @@ export function mcpTools(
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    if (partial)
-      throw new AuthzError(
-        'AUTHZ_BODY_PARTIAL',
-        'request body was truncated by Envoy and cannot be inspected',
-        e,
-      );
+    const why = 'request body was truncated by Envoy and cannot be inspected';
+    if (partial) throw new AuthzError('AUTHZ_BODY_PARTIAL', why, e);
     throw new AuthzError('AUTHZ_BODY_INVALID', 'request body is not valid JSON', e);
   }
-  // A tools/call without "jsonrpc" is still treated as one (and then refused): a lenient server might run it.
-  const isRpc = (d: unknown): boolean =>
-    typeof d === 'object' &&
-    d !== null &&
-    !Array.isArray(d) &&
-    ('jsonrpc' in (d as object) || (d as Record<string, unknown>).method === 'tools/call');
-  const checkUnique = () => {
-    if (hasDuplicateKeys(text))
-      throw new AuthzError('AUTHZ_BODY_INVALID', 'JSON-RPC body repeats a member name');
-  };
-  if (Array.isArray(doc)) {
-    if (!doc.some(isRpc)) return NONE;
-    checkUnique();
-    if (doc.length === 0 || doc.length > LIMITS.maxBatch) {
-      throw new AuthzError('AUTHZ_BODY_INVALID', `JSON-RPC batch must hold 1..${LIMITS.maxBatch} messages`);
-    }
-    const tools: string[] = [];
-    for (const m of doc) {
-      const t = toolOf(m);
-      if (t !== undefined) tools.push(t);
-    }
-    return { jsonRpc: true, tools };
+  // One message or a batch; the batch bound is checked only once the body is known to be JSON-RPC.
+  const messages: unknown[] = Array.isArray(doc) ? doc : [doc];
+  if (!messages.some(isRpc)) return NONE;
+  if (hasDuplicateKeys(text))
+    throw new AuthzError('AUTHZ_BODY_INVALID', 'JSON-RPC body repeats a member name');
+  if (messages.length > LIMITS.maxBatch) {
+    throw new AuthzError('AUTHZ_BODY_INVALID', `JSON-RPC batch must hold 1..${LIMITS.maxBatch} messages`);
   }
-  if (!isRpc(doc)) return NONE;
-  checkUnique();
-  const t = toolOf(doc);
-  return { jsonRpc: true, tools: t === undefined ? [] : [t] };
+  const tools: string[] = [];
+  for (const m of messages) {
+    const t = toolOf(m);
+    if (t !== undefined) tools.push(t);
+  }
+  return tools;
+}
+
+/** A tools/call without "jsonrpc" is still treated as JSON-RPC (and then refused): a lenient server might run it. */
+function isRpc(d: unknown): boolean {
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) return false;
+  return 'jsonrpc' in d || (d as Record<string, unknown>).method === 'tools/call';
 }

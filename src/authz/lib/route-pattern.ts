@@ -4,16 +4,16 @@
  * and `{name}` matches one segment and captures it for the tool template (e.g. tool `{name}`).
  */
 
-/** A compiled route pattern. */
-export interface RoutePattern {
-  method: string;
-  match(method: string, path: string): Record<string, string> | undefined;
-}
-
 const SEG_CHARS = /^[A-Za-z0-9._~!$&'()+,;=:@-]*$/;
 
-/** Compiles a pattern; throws Error for an invalid one (caught as config errors at start-up). */
-export function compileRoute(method: string, pattern: string): RoutePattern {
+/**
+ * Compiles a pattern; `match` gives a matching request's captures, else undefined. Throws Error for an invalid
+ * pattern (caught as config errors at start-up).
+ */
+export function compileRoute(
+  method: string,
+  pattern: string,
+): { match(method: string, path: string): Record<string, string> | undefined } {
   if (!pattern.startsWith('/')) throw new Error(`route path ${pattern} must start with /`);
   const segs = pattern.split('/').slice(1);
   segs.forEach((s, i) => {
@@ -27,7 +27,6 @@ export function compileRoute(method: string, pattern: string): RoutePattern {
   const kinds = segs.map((s) => (s === '*' ? 1 : s === '**' ? 3 : s.startsWith('{') ? 2 : 0));
   const names = segs.map((s) => (s.startsWith('{') ? s.slice(1, -1) : s));
   return {
-    method: m,
     // Same result as walking path.split('/').slice(1), without building the array (this runs on every Check).
     match(reqMethod, path) {
       if (m !== '*' && m !== reqMethod) return undefined;
@@ -62,24 +61,17 @@ function decodeURIComponentSafe(s: string): string {
   }
 }
 
-const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
-
 /**
- * Compiles a tool template once; the filler gives the same string as {@link fillTemplate} without a regex
- * replace per request.
+ * Compiles a tool template once: the filler replaces each `{name}` by its capture (U+FFFD when there is none)
+ * without a regex replace per request.
  */
 export function compileTemplate(tool: string): (captures: Record<string, string>) => string {
   // split with a capturing group: [literal, name, literal, name, …, literal]
-  const parts = tool.split(new RegExp(PLACEHOLDER.source));
+  const parts = tool.split(/\{([A-Za-z_][A-Za-z0-9_]*)\}/);
   if (parts.length === 1) return () => tool;
   return (captures) => {
     let out = parts[0]!;
     for (let i = 1; i < parts.length; i += 2) out += (captures[parts[i]!] ?? '\uFFFD') + parts[i + 1]!;
     return out;
   };
-}
-
-/** Fills `{name}` placeholders of a tool template from captures. */
-export function fillTemplate(tool: string, captures: Record<string, string>): string {
-  return tool.replace(PLACEHOLDER, (_, k: string) => captures[k] ?? '\uFFFD');
 }
