@@ -9,15 +9,8 @@ import { basename, dirname } from 'node:path';
 import { PolicyError } from '../errors.js';
 import { describeThrown } from '../load-bundle.js';
 
-/** Options of {@link bundleSource}. */
-export interface BundleSourceOptions {
-  /** A file path, or an http(s) URL of a bundle server resource. */
-  location: string;
-  /** Largest bundle accepted, bytes (default 32 MiB). */
-  maxBundleBytes?: number;
-  /** HTTP timeout per poll, ms (default 10 000). */
-  httpTimeoutMs?: number;
-}
+/** HTTP timeout per poll, ms. */
+const HTTP_TIMEOUT_MS = 10_000;
 
 /** A bundle location that remembers what it last returned. */
 export interface BundleSource {
@@ -31,17 +24,14 @@ export interface BundleSource {
   fetch(conditional: boolean): Promise<Uint8Array | undefined>;
 }
 
-/** True when `location` names an http(s) bundle server rather than a file. */
-function isHttpLocation(location: string): boolean {
-  return /^https?:\/\//i.test(location);
-}
-
-/** The source for `location`: HTTP for an http(s) URL, else a file. */
-export function bundleSource(o: BundleSourceOptions): BundleSource {
-  const max = o.maxBundleBytes ?? 32 * 1024 * 1024;
-  return isHttpLocation(o.location)
-    ? httpSource(o.location, max, o.httpTimeoutMs ?? 10_000)
-    : fileSource(o.location, max);
+/**
+ * The source for `location` (a file path, or an http(s) URL of a bundle server resource): HTTP for an
+ * http(s) URL, else a file. Bundles over `maxBundleBytes` are refused.
+ */
+export function bundleSource(location: string, maxBundleBytes = 32 * 1024 * 1024): BundleSource {
+  return /^https?:\/\//i.test(location)
+    ? httpSource(location, maxBundleBytes)
+    : fileSource(location, maxBundleBytes);
 }
 
 function unavailable(what: string, e: unknown): PolicyError {
@@ -76,7 +66,7 @@ function fileSource(path: string, max: number): BundleSource {
   };
 }
 
-function httpSource(url: string, max: number, timeoutMs: number): BundleSource {
+function httpSource(url: string, max: number): BundleSource {
   let etag: string | undefined;
   return {
     location: url,
@@ -86,7 +76,7 @@ function httpSource(url: string, max: number, timeoutMs: number): BundleSource {
       if (etag && conditional) headers['if-none-match'] = etag;
       let res: Response;
       try {
-        res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+        res = await fetch(url, { headers, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS), redirect: 'follow' });
       } catch (e) {
         throw unavailable(`bundle server ${url}`, e);
       }
