@@ -10,6 +10,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { sha256 } from '../../lib/bytes.js';
 
 /** A host builtin as opa-wasm calls it: JSON-decoded arguments in, a JSON value (or raw JSON text) out. */
 export type HostBuiltin = (...args: unknown[]) => unknown;
@@ -30,7 +31,7 @@ const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 
 /** RFC 3339 §5.6 date-time → epoch nanoseconds, with Go time.Parse range checks; undefined when invalid. */
-export function parseRfc3339Ns(s: string): bigint | undefined {
+function parseRfc3339Ns(s: string): bigint | undefined {
   const m = RFC3339.exec(s);
   if (!m) return undefined;
   const [y, mo, d, h, mi, se] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
@@ -83,7 +84,7 @@ function jwtDecode(token: unknown): unknown {
 }
 
 /** Go url.QueryEscape: unreserved bytes stay, space → '+', everything else %XX (uppercase). */
-export function queryEscape(s: string): string {
+function queryEscape(s: string): string {
   return encodeURIComponent(s)
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
     .replace(/%20/g, '+');
@@ -184,6 +185,13 @@ function stringsOf(v: unknown): string[] | undefined {
 
 const str = (f: (s: string) => unknown) => (x: unknown) => (typeof x === 'string' ? f(x) : undefined);
 
+/** strings.any_prefix_match / any_suffix_match: does any of the strings match any of the affixes? */
+const anyMatch = (match: (s: string, affix: string) => boolean) => (a: unknown, b: unknown) => {
+  const xs = stringsOf(a);
+  const ps = stringsOf(b);
+  return xs && ps ? xs.some((x) => ps.some((p) => match(x, p))) : undefined;
+};
+
 /** The builtins SIGIL provides, bound to the per-evaluation `state`. */
 export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> {
   return {
@@ -196,7 +204,7 @@ export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> 
     'urlquery.encode': str(queryEscape),
     'urlquery.decode': str(queryUnescape),
     'urlquery.decode_object': str(decodeQueryObject),
-    'crypto.sha256': str((s) => createHash('sha256').update(s, 'utf8').digest('hex')),
+    'crypto.sha256': str((s) => sha256(s, 'hex')),
     'crypto.sha1': str((s) => createHash('sha1').update(s, 'utf8').digest('hex')),
     'crypto.md5': str((s) => createHash('md5').update(s, 'utf8').digest('hex')),
     'crypto.hmac.sha256': (x: unknown, k: unknown) =>
@@ -208,37 +216,23 @@ export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> 
       /^([0-9a-fA-F]{2})*$/.test(s) ? Buffer.from(s, 'hex').toString('utf8') : undefined,
     ),
     'base64url.encode_no_pad': str((s) => Buffer.from(s, 'utf8').toString('base64url')),
-    'strings.any_prefix_match': (a: unknown, b: unknown) => {
-      const xs = stringsOf(a);
-      const ps = stringsOf(b);
-      return xs && ps ? xs.some((x) => ps.some((p) => x.startsWith(p))) : undefined;
-    },
-    'strings.any_suffix_match': (a: unknown, b: unknown) => {
-      const xs = stringsOf(a);
-      const ps = stringsOf(b);
-      return xs && ps ? xs.some((x) => ps.some((p) => x.endsWith(p))) : undefined;
-    },
+    'strings.any_prefix_match': anyMatch((x, p) => x.startsWith(p)),
+    'strings.any_suffix_match': anyMatch((x, p) => x.endsWith(p)),
     // trace() only matters to OPA's tracer; inside a decision it is always true.
     trace: str(() => true),
   };
 }
 
-/** Names SIGIL provides (for load-time checks and docs). */
-export const SIGIL_BUILTIN_NAMES: readonly string[] = Object.keys(sigilBuiltins({ nowNs: 0n }));
-
 /**
- * Names opa-wasm implements in JS. Read from the package itself (not hard-coded) so an upgrade that adds or drops
- * one is reflected; the package's `exports` hides the file, so it is resolved relative to the main entry.
+ * Builtin names a module imports that nobody provides (empty = loadable). opa-wasm's own JS builtins are read
+ * from the package (not hard-coded) so an upgrade that adds or drops one is reflected; its `exports` hides the
+ * file, so it is resolved relative to the main entry.
  */
-export const OPA_WASM_JS_BUILTIN_NAMES: readonly string[] = (() => {
-  const req = createRequire(import.meta.url);
-  const main = req.resolve('@open-policy-agent/opa-wasm');
-  const reqMain = createRequire(main);
-  return Object.keys(reqMain('./builtins/index.js') as Record<string, unknown>);
-})();
-
-/** Builtin names a module imports that nobody provides (empty = loadable). */
 export function missingBuiltins(required: readonly string[]): string[] {
-  const have = new Set([...OPA_WASM_JS_BUILTIN_NAMES, ...SIGIL_BUILTIN_NAMES]);
+  const opaWasm = createRequire(createRequire(import.meta.url).resolve('@open-policy-agent/opa-wasm'));
+  const have = new Set([
+    ...Object.keys(opaWasm('./builtins/index.js') as Record<string, unknown>),
+    ...Object.keys(sigilBuiltins({ nowNs: 0n })),
+  ]);
   return required.filter((n) => !have.has(n)).sort();
 }
