@@ -13,7 +13,7 @@ import type {
 } from './api.js';
 import { PolicyEngine, type PolicyEngineOptions } from './policy-engine.js';
 
-/** The decider {@link hookDecider} returns, with its engine so other views (admin API) can share one bundle. */
+/** The decider {@link startPolicyDecider} returns, with its engine so other views (admin API) can share one bundle. */
 export interface PolicyDeciderHandle extends HookDecider {
   /** The engine behind the decider: `bundle`, `lastLoadError`, `refresh()` for the policy view and uploads. */
   readonly engine: PolicyEngine;
@@ -73,7 +73,7 @@ function flatMetadata(m: Record<string, unknown>): Record<string, string | numbe
 }
 
 /** Maps a native verdict onto the authz hook's verdict shape. */
-export function toHookVerdict(v: PolicyVerdict): HookVerdict {
+function toHookVerdict(v: PolicyVerdict): HookVerdict {
   const out: HookVerdict = { allow: v.allowed, policyRev: v.revision };
   if (v.headers.length > 0) {
     out.headers = headerRecord(v.headers);
@@ -92,8 +92,12 @@ export function toHookVerdict(v: PolicyVerdict): HookVerdict {
   return out;
 }
 
-/** Wraps an engine as the authz hook. */
-export function hookDecider(engine: PolicyEngine): PolicyDeciderHandle {
+/**
+ * Starts an engine on `options.source` and wraps it as the authz hook. Resolves even when the first load fails
+ * (decisions then deny with POLICY_NOT_LOADED until a good bundle appears).
+ */
+export async function startPolicyDecider(options: PolicyEngineOptions): Promise<PolicyDeciderHandle> {
+  const engine = await PolicyEngine.start(options);
   return {
     engine,
     async decide(ctx: HookContext): Promise<HookVerdict> {
@@ -109,12 +113,4 @@ export function hookDecider(engine: PolicyEngine): PolicyDeciderHandle {
     },
     close: () => engine.close(),
   };
-}
-
-/**
- * Starts an engine on `options.source` and wraps it as the authz hook. Resolves even when the first load fails
- * (decisions then deny with POLICY_NOT_LOADED until a good bundle appears).
- */
-export async function startPolicyDecider(options: PolicyEngineOptions): Promise<PolicyDeciderHandle> {
-  return hookDecider(await PolicyEngine.start(options));
 }
