@@ -17,13 +17,12 @@ export async function dashboardFromConfig(
   const { config } = parts;
   const clock = o.clock ? { clock: o.clock } : {};
   const options = policyEngineOptions(config);
-  const decider = parts.policy && 'engine' in parts.policy ? parts.policy.engine : undefined;
-  let own: PolicyEngine | undefined;
-  let engine: PolicyEngine | undefined;
-  if (options) {
-    if (decider instanceof PolicyEngine) engine = decider;
-    else engine = own = await PolicyEngine.start({ ...options, logger: parts.logger, ...clock });
-  }
+  const shared = parts.policy && 'engine' in parts.policy ? parts.policy.engine : undefined;
+  const own =
+    options && !(shared instanceof PolicyEngine)
+      ? await PolicyEngine.start({ ...options, logger: parts.logger, ...clock })
+      : undefined;
+  const engine = shared instanceof PolicyEngine ? shared : own;
   const api = dashboardApi({
     ...(config.admin.token !== undefined ? { adminToken: config.admin.token } : {}),
     listen: config.admin.listen,
@@ -41,10 +40,9 @@ export async function dashboardFromConfig(
   });
   if (own) {
     const close = api.close;
-    const engineOwned = own;
     api.close = () => {
       close();
-      void engineOwned.close();
+      void own.close();
     };
   }
   return api;

@@ -3,8 +3,7 @@
  * Imported by the CLI, the demo, tests and benchmarks.
  */
 export { dashboardFromConfig } from './dashboard-options.js';
-export { ledgerSink } from './ledger-sink.js';
-export { createPolicyDecider, type PolicyDeciderDeps, policyEngineOptions } from './policy-options.js';
+export { createPolicyDecider, type PolicyDeciderDeps } from './policy-options.js';
 export {
   type AdminHandlers,
   type RunningSigil,
