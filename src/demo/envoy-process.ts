@@ -5,23 +5,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The package root (holds envoy/, proto/, .tools/). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'envoy', 'sidecar.yaml'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new Error('package root (with envoy/sidecar.yaml) not found');
-}
+/** The package root (holds envoy/ and .tools/): two levels above src/demo, three above dist/src/demo. */
+const ROOT = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../../' : '../../../', import.meta.url),
+);
 
 /** The Envoy binary: $SIGIL_ENVOY, else .tools/bin/envoy (scripts/setup-tools.sh), else `envoy` on PATH. */
 export function envoyBinary(): string {
   if (process.env.SIGIL_ENVOY) return process.env.SIGIL_ENVOY;
-  const local = join(packageRoot(), '.tools', 'bin', 'envoy');
+  const local = join(ROOT, '.tools', 'bin', 'envoy');
   return existsSync(local) ? local : 'envoy';
 }
 
@@ -37,28 +32,23 @@ export interface EnvoyPorts {
  * Renders `envoy/<name>` with the given ports and files (`{ SERVER_CERT: path }` for `filename: … # @SERVER_CERT`).
  * Throws when a tag is missing (template drift).
  */
-export function renderEnvoyConfig(
+function renderEnvoyConfig(
   ports: EnvoyPorts,
   name = 'sidecar.yaml',
   files: Record<string, string> = {},
 ): string {
-  const text = readFileSync(join(packageRoot(), 'envoy', name), 'utf8');
-  const tags: Record<string, number> = {
-    LISTEN_PORT: ports.listen,
-    ADMIN_PORT: ports.admin,
-    AUTHZ_PORT: ports.authz,
-    UPSTREAM_PORT: ports.upstream,
-  };
-  let out = text;
-  for (const [tag, port] of Object.entries(tags)) {
-    const re = new RegExp(`port_value: \\d+( }?) # @${tag}\\b`, 'g');
+  let out = readFileSync(join(ROOT, 'envoy', name), 'utf8');
+  const values: Array<[string, string, string | number]> = [
+    ['port_value', 'LISTEN_PORT', ports.listen],
+    ['port_value', 'ADMIN_PORT', ports.admin],
+    ['port_value', 'AUTHZ_PORT', ports.authz],
+    ['port_value', 'UPSTREAM_PORT', ports.upstream],
+    ...Object.entries(files).map(([tag, path]): [string, string, string] => ['filename', tag, path]),
+  ];
+  for (const [key, tag, value] of values) {
+    const re = new RegExp(`${key}: [^ }]+( }?) # @${tag}\\b`, 'g');
     if (!re.test(out)) throw new Error(`envoy/${name}: tag @${tag} not found`);
-    out = out.replace(re, `port_value: ${port}$1 # @${tag}`);
-  }
-  for (const [tag, path] of Object.entries(files)) {
-    const re = new RegExp(`filename: [^ }]+( }?) # @${tag}\\b`, 'g');
-    if (!re.test(out)) throw new Error(`envoy/${name}: tag @${tag} not found`);
-    out = out.replace(re, `filename: ${path}$1 # @${tag}`);
+    out = out.replace(re, `${key}: ${value}$1 # @${tag}`);
   }
   return out;
 }

@@ -55,10 +55,6 @@ const TOOLS_AGENT = `${TD}/agent/tools/demo`;
 const PLANNER = `${TD}/agent/planner/demo`;
 const WORKER = `${TD}/agent/worker/demo`;
 
-function pad(s: string, n: number): string {
-  return s.length >= n ? s : s + ' '.repeat(n - s.length);
-}
-
 /** Runs the demo end to end and returns what happened; throws DemoError when a step misbehaves. */
 export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const out = o.out ?? ((s: string) => process.stdout.write(s));
@@ -124,43 +120,29 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     out(`  planner ${PLANNER}: task demo-task-1, scope fs.read, fs.write, search.*\n`);
     out(`  worker  ${WORKER}: delegated by planner, narrowed to fs.read, search.web\n\n`);
 
-    const mcp = (name: string) =>
-      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } });
-    const calls: Array<{
-      caller: string;
-      token?: string;
-      path: string;
-      body?: string;
-      tool: string;
-      expect: number;
-    }> = [
-      { caller: 'planner', token: root, path: '/tools/fs.write', tool: 'fs.write', expect: 200 },
-      { caller: 'worker', token: child, path: '/tools/fs.read', tool: 'fs.read', expect: 200 },
-      { caller: 'worker', token: child, path: '/tools/fs.write', tool: 'fs.write', expect: 403 },
-      {
-        caller: 'worker',
-        token: child,
-        path: '/mcp',
-        body: mcp('search.web'),
-        tool: 'search.web',
-        expect: 200,
-      },
-      {
-        caller: 'worker',
-        token: child,
-        path: '/mcp',
-        body: mcp('shell.exec'),
-        tool: 'shell.exec',
-        expect: 403,
-      },
-      { caller: 'anonymous', path: '/tools/fs.read', tool: 'fs.read', expect: 401 },
-      { caller: 'forger', token: forged, path: '/tools/fs.read', tool: 'fs.read', expect: 401 },
+    // A call names its tool in the path (/tools/<tool>) or, with `mcp`, in an MCP tools/call body on /mcp.
+    const calls: Array<{ caller: string; token?: string; mcp?: boolean; tool: string; expect: number }> = [
+      { caller: 'planner', token: root, tool: 'fs.write', expect: 200 },
+      { caller: 'worker', token: child, tool: 'fs.read', expect: 200 },
+      { caller: 'worker', token: child, tool: 'fs.write', expect: 403 },
+      { caller: 'worker', token: child, mcp: true, tool: 'search.web', expect: 200 },
+      { caller: 'worker', token: child, mcp: true, tool: 'shell.exec', expect: 403 },
+      { caller: 'anonymous', tool: 'fs.read', expect: 401 },
+      { caller: 'forger', token: forged, tool: 'fs.read', expect: 401 },
     ];
     const rows: DemoRow[] = [];
     for (const c of calls) {
+      const path = c.mcp ? '/mcp' : `/tools/${c.tool}`;
+      const mcpCall = {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: c.tool, arguments: {} },
+      };
+      const body = c.mcp ? JSON.stringify(mcpCall) : '{}';
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (c.token) headers.authorization = `Bearer ${c.token}`;
-      const res = await fetch(`${envoy.url}${c.path}`, { method: 'POST', headers, body: c.body ?? '{}' });
+      const res = await fetch(`${envoy.url}${path}`, { method: 'POST', headers, body });
       const text = await res.text();
       let code = 'OK';
       if (res.status !== 200) {
@@ -174,7 +156,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       const m = receipt ? /index=(\d+)/.exec(receipt) : null;
       rows.push({
         caller: c.caller,
-        request: `POST ${c.path}${c.body ? ' (MCP tools/call)' : ''}`,
+        request: `POST ${path}${c.mcp ? ' (MCP tools/call)' : ''}`,
         tool: c.tool,
         expect: c.expect,
         status: res.status,
@@ -186,7 +168,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
 
     const cols = ['#', 'caller', 'request', 'tool', 'status', 'code', 'decision', 'ledger'];
     const widths = [2, 9, 32, 10, 6, 24, 10, 6];
-    const line = (cells: string[]) => `${cells.map((c, i) => pad(c, widths[i]!)).join('  ')}\n`;
+    const line = (cells: string[]) => `${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}\n`;
     out(line(cols));
     out(line(widths.map((w) => '-'.repeat(w))));
     for (const [i, r] of rows.entries()) {
