@@ -24,11 +24,13 @@ export interface LoadConfigOptions {
   overrides?: Record<string, unknown>;
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let node = target;
   for (const key of path.slice(0, -1)) {
-    const next = node[key];
-    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    if (!isRecord(node[key])) node[key] = {};
     node = node[key] as Record<string, unknown>;
   }
   node[path[path.length - 1]!] = value;
@@ -38,15 +40,7 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
-    out[k] =
-      typeof v === 'object' &&
-      v !== null &&
-      !Array.isArray(v) &&
-      typeof b === 'object' &&
-      b !== null &&
-      !Array.isArray(b)
-        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
+    out[k] = isRecord(v) && isRecord(b) ? deepMerge(b, v) : v;
   }
   return out;
 }
@@ -73,10 +67,10 @@ export function loadConfig(options: LoadConfigOptions = {}): SigilConfig {
       });
     }
     if (doc !== null && doc !== undefined) {
-      if (typeof doc !== 'object' || Array.isArray(doc)) {
+      if (!isRecord(doc)) {
         throw new ConfigError('CONFIG_INVALID', `config file ${options.file}: top level must be a mapping`);
       }
-      raw = doc as Record<string, unknown>;
+      raw = doc;
     }
   }
   const fromEnv: Record<string, unknown> = {};

@@ -12,7 +12,7 @@ const seconds = (max = 31_536_000) => z.number().int().min(1).max(max);
 const spiffeLike = z.string().startsWith('spiffe://', 'must be a spiffe:// ID');
 
 const issuer = z
-  .object({
+  .strictObject({
     /** `iss` of root tokens minted here. Defaults to spiffe://<trust domain>/sigil/issuer. */
     id: spiffeLike.optional(),
     max_ttl: seconds(300).default(300),
@@ -30,11 +30,10 @@ const issuer = z
     /** File holding the operator credential (alternative to operator_token). */
     operator_token_file: z.string().optional(),
   })
-  .strict()
   .prefault({});
 
 const validator = z
-  .object({
+  .strictObject({
     cache_ttl: seconds(3600).default(60),
     max_chain_depth: z.number().int().min(1).max(10).default(10),
     /** Allowed clock skew for iat/nbf/exp checks, in seconds. */
@@ -46,11 +45,10 @@ const validator = z
     /** How often file/URL trust data is re-read, in seconds. */
     refresh_interval: seconds(3600).default(30),
   })
-  .strict()
   .prefault({});
 
 const audit = z
-  .object({
+  .strictObject({
     merkle_hash: z.literal('sha256').default('sha256'),
     /** Accepted for seed compatibility; the log is append-only and never compacts entries. */
     compaction_interval: seconds().default(86400),
@@ -66,11 +64,10 @@ const audit = z
      */
     hash_thread: z.enum(['auto', 'on', 'off']).default('auto'),
   })
-  .strict()
   .prefault({});
 
 const route = z
-  .object({
+  .strictObject({
     method: z.string().default('*'),
     path: z.string().min(1),
     tool: z.string().min(1),
@@ -78,7 +75,7 @@ const route = z
   .strict();
 
 const authz = z
-  .object({
+  .strictObject({
     /** ext_authz gRPC listener: host:port or unix:/path. */
     listen: hostPort.default('127.0.0.1:9191'),
     /** gRPC transport of the ext_authz listener: `h2` (lean node:http2 server, docs/authz.md §Transport) or `grpc-js` (@grpc/grpc-js). */
@@ -107,11 +104,10 @@ const authz = z
     /** A verified request naming no tool (body, header, routes) is denied (AUTHZ_NO_TOOL); false = allowed on identity alone. */
     require_tool: z.boolean().default(true),
   })
-  .strict()
   .prefault({});
 
 const policy = z
-  .object({
+  .strictObject({
     /** OPA bundle: file path or http(s) URL. Absent = built-in policy (TBIT rules only). */
     bundle: z.string().optional(),
     entrypoint: z.string().min(1).default('envoy/authz/allow'),
@@ -120,35 +116,31 @@ const policy = z
     /** `inline`: evaluate on the event loop, budget measured. `worker`: worker thread terminated at the budget (docs/policy.md §7). */
     isolation: z.enum(['inline', 'worker']).default('inline'),
   })
-  .strict()
   .prefault({});
 
 const admin = z
-  .object({
+  .strictObject({
     listen: hostPort.default('127.0.0.1:9190'),
     /** Admin credential for the dashboard API. Absent = a random one is generated and logged at start. */
     token: z.string().min(16, 'must be at least 16 characters').optional(),
   })
-  .strict()
   .prefault({});
 
 const agent = z
-  .object({
+  .strictObject({
     /** This sidecar's local agent. */
     spiffe_id: spiffeLike.default('spiffe://sigil.mesh/agent/local/dev'),
   })
-  .strict()
   .prefault({});
 
 const log = z
-  .object({
+  .strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
-  .strict()
   .prefault({});
 
 const runtime = z
-  .object({
+  .strictObject({
     /**
      * V8's old-generation growing factor as a percentage (`--heap-growing-percent`): after a major GC the
      * old generation may grow to (1 + p/100) × its live size before the next one. 200 = 3×: fewer, larger
@@ -157,29 +149,25 @@ const runtime = z
      */
     gc_heap_growing_percent: z.number().int().min(0).max(1000).default(200),
   })
-  .strict()
   .prefault({});
 
 /** Schema of the whole file: everything lives under the top-level `sigil:` key. */
-export const configSchema = z
-  .object({
-    sigil: z
-      .object({
-        data_dir: z.string().min(1).default('./.sigil'),
-        agent,
-        issuer,
-        validator,
-        audit,
-        authz,
-        policy,
-        admin,
-        log,
-        runtime,
-      })
-      .strict()
-      .prefault({}),
-  })
-  .strict();
+export const configSchema = z.strictObject({
+  sigil: z
+    .strictObject({
+      data_dir: z.string().min(1).default('./.sigil'),
+      agent,
+      issuer,
+      validator,
+      audit,
+      authz,
+      policy,
+      admin,
+      log,
+      runtime,
+    })
+    .prefault({}),
+});
 
 /** Fully-defaulted, validated configuration. */
 export type SigilConfig = z.output<typeof configSchema>['sigil'];
