@@ -15,18 +15,17 @@ export async function dashboardFromConfig(
   o: { clock?: Clock } = {},
 ): Promise<AdminApiHandler> {
   const { config } = parts;
-  const clock = o.clock ? { clock: o.clock } : {};
   const options = policyEngineOptions(config);
   const shared = parts.policy && 'engine' in parts.policy ? parts.policy.engine : undefined;
   const own =
     options && !(shared instanceof PolicyEngine)
-      ? await PolicyEngine.start({ ...options, logger: parts.logger, ...clock })
+      ? await PolicyEngine.start({ ...options, logger: parts.logger, clock: o.clock })
       : undefined;
   const engine = shared instanceof PolicyEngine ? shared : own;
   const api = dashboardApi({
-    ...(config.admin.token !== undefined ? { adminToken: config.admin.token } : {}),
+    adminToken: config.admin.token,
     listen: config.admin.listen,
-    ...(parts.adminUrl !== undefined ? { adminUrl: parts.adminUrl } : {}),
+    adminUrl: parts.adminUrl,
     logger: parts.logger,
     ledger: parts.ledger,
     tokens: {
@@ -35,8 +34,8 @@ export async function dashboardFromConfig(
       maxTtl: config.issuer.max_ttl,
       clockSkew: config.validator.clock_skew,
     },
-    ...(engine && options ? { policy: { engine, entrypoint: options.entrypoint } } : {}),
-    ...clock,
+    policy: engine && options && { engine, entrypoint: options.entrypoint },
+    clock: o.clock,
   });
   if (own) {
     const close = api.close;

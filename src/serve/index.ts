@@ -5,7 +5,6 @@
 export { dashboardFromConfig } from './dashboard-options.js';
 export { createPolicyDecider, type PolicyDeciderDeps } from './policy-options.js';
 export {
-  type AdminHandlers,
   type RunningSigil,
   type SigilParts,
   type StartSigilDeps,

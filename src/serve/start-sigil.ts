@@ -3,7 +3,6 @@
  * audit ledger → policy → authz pipeline + gRPC server → ready. `close()` drains in reverse order:
  * stop taking Checks (in-flight ones finish and are recorded), then the issuer, policy, ledger, admin.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Logger, pino } from 'pino';
 import { type AdminServer, createMetrics, type SigilMetrics, startAdminServer } from '../admin/index.js';
 import type { DecisionEvent } from '../authz/check.js';
@@ -26,20 +25,9 @@ export interface StartSigilDeps {
   logger?: Logger;
   /** Overrides the configured policy (tests, embedding). Default: createPolicyDecider(config) ?? built-in. */
   policy?: PolicyDecider;
-  /**
-   * Builds the admin handlers once the ledger and trust store are open. Called with the running parts;
-   * each returned handler is mounted in order (and its `close()`, if any, runs on shutdown).
-   * Default: the dashboard API (./dashboard-options.ts dashboardFromConfig).
-   */
-  adminHandlers?: (parts: SigilParts) => AdminHandlers | Promise<AdminHandlers>;
   /** Longest wait for in-flight Checks on close(), ms (default 5000). */
   drainMs?: number;
 }
-
-/** Handlers for the admin server; an optional `close` ends their streams on shutdown. */
-export type AdminHandlers = Array<
-  ((req: IncomingMessage, res: ServerResponse) => boolean) & { close?: () => void }
->;
 
 /** The running parts, for handlers, tests and the demo. */
 export interface SigilParts {
@@ -161,13 +149,9 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     // Drain Checks first so every in-flight decision is still recorded before the ledger closes.
     cleanup.push(() => authz.close());
     const parts: SigilParts = { config, logger, metrics, issuer, ledger: log, policy };
-    const handlers = deps.adminHandlers
-      ? await deps.adminHandlers(parts)
-      : [await dashboardFromConfig({ ...parts, adminUrl: admin.url }, { clock })];
-    for (const h of handlers) {
-      admin.mount(h);
-      if (h.close) cleanup.push(() => h.close?.());
-    }
+    const dashboard = await dashboardFromConfig({ ...parts, adminUrl: admin.url }, { clock });
+    admin.mount(dashboard);
+    cleanup.push(() => dashboard.close());
     ready = true;
     metrics.ready.set(1);
     logger.info(

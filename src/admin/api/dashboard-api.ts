@@ -1,6 +1,6 @@
 /**
- * Builds the admin API from the parts `sigil serve` runs (mapped from the config by src/serve; mounted through
- * startSigil's `adminHandlers` hook). When no admin token is given a random one is generated for this process and
+ * Builds the admin API from the parts `sigil serve` runs (mapped from the config by
+ * src/serve/dashboard-options.ts, mounted by startSigil). When no admin token is given a random one is generated for this process and
  * logged once with the dashboard URL (the config schema's documented behaviour).
  */
 import { randomBytes } from 'node:crypto';
