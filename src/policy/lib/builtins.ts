@@ -98,19 +98,15 @@ function queryEscape(s: string): string {
 export function percentDecode(s: string, plusIsSpace: boolean): string | undefined {
   if (!s.includes('%')) return plusIsSpace && s.includes('+') ? s.replace(/\+/g, ' ') : s;
   if (/%(?![0-9A-Fa-f]{2})/.test(s)) return undefined;
+  // '%', '+' and hex digits are ASCII, so they can be decoded on the UTF-8 bytes of `s`.
+  const src = Buffer.from(s, 'utf8');
   const bytes: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === '%') {
-      bytes.push(Number.parseInt(s.slice(i + 1, i + 3), 16));
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i]!;
+    if (c === 0x25) {
+      bytes.push(Number.parseInt(src.toString('latin1', i + 1, i + 3), 16));
       i += 2;
-    } else if (c === '+' && plusIsSpace) {
-      bytes.push(0x20);
-    } else {
-      const cp = s.codePointAt(i)!;
-      if (cp > 0xffff) i++;
-      for (const b of Buffer.from(String.fromCodePoint(cp), 'utf8')) bytes.push(b);
-    }
+    } else bytes.push(c === 0x2b && plusIsSpace ? 0x20 : c);
   }
   return goUtf8(bytes);
 }
