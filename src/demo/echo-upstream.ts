@@ -21,8 +21,8 @@ export interface EchoUpstream {
   close(): Promise<void>;
 }
 
-/** Starts the echo upstream on 127.0.0.1 (`port` 0 = ephemeral). */
-export async function startEchoUpstream(port = 0): Promise<EchoUpstream> {
+/** Starts the echo upstream on an ephemeral port of 127.0.0.1. */
+export async function startEchoUpstream(): Promise<EchoUpstream> {
   const seen: SeenRequest[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -46,7 +46,7 @@ export async function startEchoUpstream(port = 0): Promise<EchoUpstream> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(0, '127.0.0.1', () => resolve());
   });
   return {
     port: (server.address() as AddressInfo).port,

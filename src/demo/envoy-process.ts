@@ -3,6 +3,7 @@
  * Used by `sigil demo` and the end-to-end tests (test/support/envoy.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,37 +65,29 @@ export interface EnvoyProcess {
   stop(): Promise<void>;
 }
 
-/** Starts Envoy on `ports` and resolves once its admin /ready says LIVE (or rejects after `timeoutMs`). */
+/** How long Envoy may take to report LIVE, ms. */
+const READY_TIMEOUT_MS = 20_000;
+
+/** Starts Envoy on `ports` and resolves once its admin /ready says LIVE (or rejects after 20 s). */
 export async function startEnvoy(
   ports: EnvoyPorts,
-  opts: { config?: string; files?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { config?: string; files?: Record<string, string> } = {},
 ): Promise<EnvoyProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sigil-envoy-'));
   const file = join(dir, 'envoy.yaml');
+  const logFile = join(dir, 'envoy.log');
   writeFileSync(file, renderEnvoyConfig(ports, opts.config, opts.files));
-  const child = spawn(
-    envoyBinary(),
-    [
-      '-c',
-      file,
-      '--disable-hot-restart',
-      '--concurrency',
-      '1',
-      '--log-level',
-      'warn',
-      '--log-path',
-      join(dir, 'envoy.log'),
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const args = ['-c', file, '--log-path', logFile, '--log-level', 'warn'];
+  const child = spawn(envoyBinary(), [...args, '--disable-hot-restart', '--concurrency', '1'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     if (stderr.length < 64 * 1024) stderr += d.toString();
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const log = () => {
     try {
-      return stderr + readFileSync(join(dir, 'envoy.log'), 'utf8');
+      return stderr + readFileSync(logFile, 'utf8');
     } catch {
       return stderr;
     }
@@ -103,16 +96,16 @@ export async function startEnvoy(
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
+      await once(child, 'exit');
       clearTimeout(t);
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null) {
       const text = log();
-      rmSync(dir, { recursive: true, force: true });
+      await stop();
       throw new Error(`envoy exited with ${child.exitCode}: ${text.slice(-2000)}`);
     }
     try {
@@ -123,7 +116,7 @@ export async function startEnvoy(
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`envoy not ready after ${opts.timeoutMs ?? 20_000} ms: ${log().slice(-2000)}`);
+      throw new Error(`envoy not ready after ${READY_TIMEOUT_MS} ms: ${log().slice(-2000)}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
