@@ -7,8 +7,8 @@ import type { SigilParts } from './start-sigil.js';
 
 /**
  * Starts the dashboard API for the running parts. The policy view uses the Check path's engine, so what it shows,
- * evaluates and uploads is the policy in force; only when the decider was replaced (tests, embedding) does it get
- * an engine of its own on the configured bundle, closed with the handler.
+ * evaluates and uploads is the policy in force; only when `parts.policy` is absent does it start an engine of its
+ * own on the configured bundle, closed with the handler.
  */
 export async function dashboardFromConfig(
   parts: Pick<SigilParts, 'config' | 'logger' | 'ledger' | 'issuer' | 'policy'> & { adminUrl?: string },
@@ -16,12 +16,11 @@ export async function dashboardFromConfig(
 ): Promise<AdminApiHandler> {
   const { config } = parts;
   const options = policyEngineOptions(config);
-  const shared = parts.policy && 'engine' in parts.policy ? parts.policy.engine : undefined;
   const own =
-    options && !(shared instanceof PolicyEngine)
+    options && !parts.policy
       ? await PolicyEngine.start({ ...options, logger: parts.logger, clock: o.clock })
       : undefined;
-  const engine = shared instanceof PolicyEngine ? shared : own;
+  const engine = parts.policy?.engine ?? own;
   const api = dashboardApi({
     adminToken: config.admin.token,
     listen: config.admin.listen,

@@ -8,12 +8,12 @@ import { type AdminServer, createMetrics, type SigilMetrics, startAdminServer } 
 import type { DecisionEvent } from '../authz/check.js';
 import { checkFromConfig } from '../authz/create-check.js';
 import { startH2AuthzServer } from '../authz/h2/start-h2-server.js';
-import type { PolicyDecider } from '../authz/policy-hook.js';
 import { type AuthzServer, startAuthzServer } from '../authz/server.js';
 import type { SigilConfig } from '../config/index.js';
 import { type RunningIssuer, startIssuer } from '../issuer/index.js';
 import type { MerkleLog } from '../ledger/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
+import type { PolicyDeciderHandle } from '../policy/index.js';
 import { dashboardFromConfig } from './dashboard-options.js';
 import { ledgerSink } from './ledger-sink.js';
 import { openAuditLog } from './open-audit-log.js';
@@ -23,8 +23,6 @@ import { createPolicyDecider } from './policy-options.js';
 export interface StartSigilDeps {
   clock?: Clock;
   logger?: Logger;
-  /** Overrides the configured policy (tests, embedding). Default: createPolicyDecider(config) ?? built-in. */
-  policy?: PolicyDecider;
   /** Longest wait for in-flight Checks on close(), ms (default 5000). */
   drainMs?: number;
 }
@@ -36,7 +34,8 @@ export interface SigilParts {
   metrics: SigilMetrics;
   issuer: RunningIssuer;
   ledger: MerkleLog;
-  policy: PolicyDecider | undefined;
+  /** The OPA policy step; undefined when `sigil.policy.bundle` is not set (built-in TBIT-only policy). */
+  policy: PolicyDeciderHandle | undefined;
 }
 
 /** A running SIGIL. */
@@ -127,9 +126,8 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
         metrics.ledgerCommitEntries.observe(size - first);
       }),
     );
-    const policy =
-      deps.policy ?? (await createPolicyDecider(config, { logger, registry: metrics.registry, clock }));
-    if (policy?.close) cleanup.push(() => policy.close?.());
+    const policy = await createPolicyDecider(config, { logger, registry: metrics.registry, clock });
+    if (policy) cleanup.push(() => policy.close());
     const { check, chains } = checkFromConfig(config, {
       trust: issuer.stores.trust,
       ledger: ledgerSink(log, log.origin),
