@@ -3,7 +3,7 @@
  * polling with If-None-Match, as OPA's bundle plugin does: OPA docs "Management APIs → Bundles"), and the timer
  * and watcher that ask for a check. Fetching only — validation and the swap are the engine's (../policy-engine.ts).
  */
-import { type BigIntStats, watch } from 'node:fs';
+import { watch } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { PolicyError } from '../errors.js';
@@ -38,30 +38,25 @@ function unavailable(what: string, e: unknown): PolicyError {
   return new PolicyError('POLICY_BUNDLE_UNAVAILABLE', `${what}: ${describeThrown(e)}`, e);
 }
 
+const overCap = (msg: string) => new PolicyError('POLICY_BUNDLE_INVALID', msg);
+
 function fileSource(path: string, max: number): BundleSource {
   let lastStamp = '';
   return {
     location: path,
     isHttp: false,
     async fetch() {
-      let st: BigIntStats;
       try {
-        st = await stat(path, { bigint: true });
+        const st = await stat(path, { bigint: true });
+        // Nanosecond mtime + size + inode: an unchanged stamp means the same file (and the same verdict on it).
+        const stamp = `${st.mtimeNs}:${st.size}:${st.ino}`;
+        if (stamp === lastStamp) return undefined;
+        lastStamp = stamp;
+        if (st.size > BigInt(max)) throw overCap(`bundle file is ${st.size} bytes, over the ${max}-byte cap`);
+        return await readFile(path);
       } catch (e) {
-        throw unavailable(`bundle file ${path}`, e);
+        throw e instanceof PolicyError ? e : unavailable(`bundle file ${path}`, e);
       }
-      // Nanosecond mtime + size + inode: an unchanged stamp means the same file (and the same verdict on it).
-      const stamp = `${st.mtimeNs}:${st.size}:${st.ino}`;
-      if (stamp === lastStamp) return undefined;
-      lastStamp = stamp;
-      if (st.size > BigInt(max))
-        throw new PolicyError(
-          'POLICY_BUNDLE_INVALID',
-          `bundle file is ${st.size} bytes, over the ${max}-byte cap`,
-        );
-      return readFile(path).catch((e: unknown) => {
-        throw unavailable(`bundle file ${path}`, e);
-      });
     },
   };
 }
@@ -91,18 +86,14 @@ function httpSource(url: string, max: number): BundleSource {
       const declared = Number(res.headers.get('content-length') ?? '0');
       if (declared > max) {
         await res.body?.cancel();
-        throw new PolicyError(
-          'POLICY_BUNDLE_INVALID',
-          `bundle of ${declared} bytes exceeds the ${max}-byte cap`,
-        );
+        throw overCap(`bundle of ${declared} bytes exceeds the ${max}-byte cap`);
       }
       const chunks: Uint8Array[] = [];
       let size = 0;
       if (res.body) {
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
           size += chunk.length;
-          if (size > max)
-            throw new PolicyError('POLICY_BUNDLE_INVALID', `bundle body exceeds the ${max}-byte cap`);
+          if (size > max) throw overCap(`bundle body exceeds the ${max}-byte cap`);
           chunks.push(chunk);
         }
       }
