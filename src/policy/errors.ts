@@ -59,7 +59,7 @@ export class PolicyError extends SigilError<PolicyErrorCode> {
   }
 }
 
-/** Builds an assert `fail` callback raising `code` (for src/lib/assert.ts helpers). */
-export function failWith(code: PolicyErrorCode, prefix = ''): (what: string) => PolicyError {
-  return (what) => new PolicyError(code, prefix + what);
+/** Builds an assert `fail` callback raising `code` (for src/lib/assert.ts helpers and local `invalid`s). */
+export function failWith(code: PolicyErrorCode, prefix = ''): (what: string, cause?: unknown) => PolicyError {
+  return (what, cause) => new PolicyError(code, prefix + what, cause);
 }

@@ -58,8 +58,7 @@ export interface PolicyBundle {
   close?(): Promise<void>;
 }
 
-const invalid = (msg: string, cause?: unknown) =>
-  new PolicyError('POLICY_BUNDLE_INVALID', `bundle: ${msg}`, cause);
+const invalid = failWith('POLICY_BUNDLE_INVALID', 'bundle: ');
 const failManifest = failWith('POLICY_BUNDLE_INVALID', 'bundle: .manifest ');
 
 /** opa-wasm throws strings and plain objects; turn anything into a message. */

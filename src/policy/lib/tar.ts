@@ -5,7 +5,7 @@
  * attacker-controlled input: no links, no devices, no `..`, no duplicate paths, hard size caps.
  */
 import { gunzipSync } from 'node:zlib';
-import { PolicyError } from '../errors.js';
+import { failWith } from '../errors.js';
 
 /** Caps applied while reading; exceeding any of them rejects the bundle. */
 export interface TarLimits {
@@ -26,9 +26,7 @@ export const DEFAULT_TAR_LIMITS: TarLimits = {
 
 const BLOCK = 512;
 
-function invalid(msg: string, cause?: unknown): PolicyError {
-  return new PolicyError('POLICY_BUNDLE_INVALID', `bundle: ${msg}`, cause);
-}
+const invalid = failWith('POLICY_BUNDLE_INVALID', 'bundle: ');
 
 /** NUL-terminated ASCII/UTF-8 field. */
 function cstr(buf: Buffer, start: number, len: number): string {
