@@ -8,7 +8,9 @@ import { z } from 'zod';
 const hostPort = z
   .string()
   .regex(/^(unix:.+|[^\s:]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/, 'must be host:port or unix:/path');
-const seconds = (max = 31_536_000) => z.number().int().min(1).max(max);
+/** An integer in [min, max]. */
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const seconds = (max = 31_536_000) => int(1, max);
 const spiffeLike = z.string().startsWith('spiffe://', 'must be a spiffe:// ID');
 
 const issuer = z
@@ -35,9 +37,9 @@ const issuer = z
 const validator = z
   .strictObject({
     cache_ttl: seconds(3600).default(60),
-    max_chain_depth: z.number().int().min(1).max(10).default(10),
+    max_chain_depth: int(1, 10).default(10),
     /** Allowed clock skew for iat/nbf/exp checks, in seconds. */
-    clock_skew: z.number().int().min(0).max(60).default(5),
+    clock_skew: int(0, 60).default(5),
     /** JWKS of trusted issuers: file path or http(s) URL. Default: this sidecar's own issuer keys. */
     trust_bundle: z.string().optional(),
     /** Revocation list: file path or http(s) URL. Default: <data_dir>/revocations.json. */
@@ -55,7 +57,7 @@ const audit = z
     /** `sync`: append resolves once durable. `fast`: bounded loss window (docs/ledger.md). */
     durability: z.enum(['sync', 'fast']).default('sync'),
     /** Signed checkpoint interval in seconds (0 = only on demand). */
-    checkpoint_interval: z.number().int().min(0).max(86400).default(60),
+    checkpoint_interval: int(0, 86400).default(60),
     /** Checkpoint origin line (C2SP tlog-checkpoint). Default: <trust domain>/sigil/audit. */
     origin: z.string().min(1).optional(),
     /**
@@ -95,12 +97,7 @@ const authz = z
     /** Routes allowed without a valid chain (still logged). */
     public_routes: z.array(route.omit({ tool: true })).default([]),
     /** Largest request body inspected for MCP JSON-RPC, in bytes. */
-    max_body_bytes: z
-      .number()
-      .int()
-      .min(0)
-      .max(16 * 1024 * 1024)
-      .default(1024 * 1024),
+    max_body_bytes: int(0, 16 * 1024 * 1024).default(1024 * 1024),
     /** A verified request naming no tool (body, header, routes) is denied (AUTHZ_NO_TOOL); false = allowed on identity alone. */
     require_tool: z.boolean().default(true),
   })
@@ -112,7 +109,7 @@ const policy = z
     bundle: z.string().optional(),
     entrypoint: z.string().min(1).default('envoy/authz/allow'),
     poll_interval: seconds(3600).default(10),
-    eval_timeout_ms: z.number().int().min(1).max(10_000).default(50),
+    eval_timeout_ms: int(1, 10_000).default(50),
     /** `inline`: evaluate on the event loop, budget measured. `worker`: worker thread terminated at the budget (docs/policy.md §7). */
     isolation: z.enum(['inline', 'worker']).default('inline'),
   })
@@ -147,7 +144,7 @@ const runtime = z
      * major GCs, which is what a latency-bound sidecar wants (docs/authz.md §8, "Garbage collection").
      * 0 = V8's own heuristic. Process-wide, so `sigil serve` applies it, not the library.
      */
-    gc_heap_growing_percent: z.number().int().min(0).max(1000).default(200),
+    gc_heap_growing_percent: int(0, 1000).default(200),
   })
   .prefault({});
 
