@@ -44,8 +44,6 @@ export interface DemoResult {
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
-  /** Where the report goes (default stdout). */
-  out?: (s: string) => void;
   /** Keep the data dir (path printed). */
   keep?: boolean;
 }
@@ -55,9 +53,12 @@ const TOOLS_AGENT = `${TD}/agent/tools/demo`;
 const PLANNER = `${TD}/agent/planner/demo`;
 const WORKER = `${TD}/agent/worker/demo`;
 
-/** Runs the demo end to end and returns what happened; throws DemoError when a step misbehaves. */
+/**
+ * Runs the demo end to end, printing the report on stdout, and returns what happened; throws DemoError when a
+ * step misbehaves.
+ */
 export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
-  const out = o.out ?? ((s: string) => process.stdout.write(s));
+  const out = (s: string) => process.stdout.write(s);
   const dataDir = mkdtempSync(join(tmpdir(), 'sigil-demo-'));
   const [authzPort, adminPort, httpPort, grpcPort, listen, envoyAdmin] = (await freePorts(6)) as [
     number,
@@ -168,21 +169,12 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
 
     const cols = ['#', 'caller', 'request', 'tool', 'status', 'code', 'decision', 'ledger'];
     const widths = [2, 9, 32, 10, 6, 24, 10, 6];
-    const line = (cells: string[]) => `${cells.map((c, i) => c.padEnd(widths[i]!)).join('  ')}\n`;
-    out(line(cols));
-    out(line(widths.map((w) => '-'.repeat(w))));
+    const line = (...cells: unknown[]) => `${cells.map((c, i) => String(c).padEnd(widths[i]!)).join('  ')}\n`;
+    out(line(...cols));
+    out(line(...widths.map((w) => '-'.repeat(w))));
     for (const [i, r] of rows.entries()) {
       out(
-        line([
-          String(i + 1),
-          r.caller,
-          r.request,
-          r.tool,
-          String(r.status),
-          r.code,
-          r.decisionId.slice(0, 8),
-          r.index === undefined ? '-' : String(r.index),
-        ]),
+        line(i + 1, r.caller, r.request, r.tool, r.status, r.code, r.decisionId.slice(0, 8), r.index ?? '-'),
       );
     }
     const wrong = rows.filter((r) => r.status !== r.expect);
