@@ -98,57 +98,41 @@ function queryEscape(s: string): string {
 export function percentDecode(s: string, plusIsSpace: boolean): string | undefined {
   if (!s.includes('%')) return plusIsSpace && s.includes('+') ? s.replace(/\+/g, ' ') : s;
   if (/%(?![0-9A-Fa-f]{2})/.test(s)) return undefined;
-  // '%', '+' and hex digits are ASCII, so they can be decoded on the UTF-8 bytes of `s`.
-  const src = Buffer.from(s, 'utf8');
-  const bytes: number[] = [];
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i]!;
-    if (c === 0x25) {
-      bytes.push(Number.parseInt(src.toString('latin1', i + 1, i + 3), 16));
-      i += 2;
-    } else bytes.push(c === 0x2b && plusIsSpace ? 0x20 : c);
-  }
-  return goUtf8(bytes);
+  // The UTF-8 bytes of `s` as latin1 text (one char per byte); '%', '+' and hex digits are ASCII.
+  const bytes = Buffer.from(s, 'utf8').toString('latin1');
+  const escapes = plusIsSpace ? /%([0-9A-Fa-f]{2})|\+/g : /%([0-9A-Fa-f]{2})/g;
+  return goUtf8(
+    bytes.replace(escapes, (_, hex?: string) => (hex ? String.fromCharCode(Number.parseInt(hex, 16)) : ' ')),
+  );
 }
 
 /**
- * Bytes → string the way Go sees invalid UTF-8 (utf8.DecodeRune, Unicode §3.9 Table 3-7): each byte that does not
- * start a well-formed sequence becomes one U+FFFD (WHATWG decoding, Node's default, merges a truncated sequence
- * into a single U+FFFD, so OPA and SIGIL would disagree on e.g. `%E2%9C`).
+ * A well-formed non-ASCII UTF-8 sequence (Unicode §3.9 Table 3-7), over bytes as latin1 text, or else one
+ * non-ASCII byte.
  */
-function goUtf8(b: number[]): string {
-  let out = '';
-  for (let i = 0; i < b.length; ) {
-    const c = b[i]!;
-    if (c < 0x80) {
-      out += String.fromCharCode(c);
-      i++;
-      continue;
-    }
-    const cont = (k: number, lo = 0x80, hi = 0xbf) => {
-      const x = b[i + k];
-      return x !== undefined && x >= lo && x <= hi;
-    };
-    let n = 0;
-    if (c >= 0xc2 && c <= 0xdf) n = cont(1) ? 2 : 0;
-    else if (c >= 0xe0 && c <= 0xef) {
-      const lo = c === 0xe0 ? 0xa0 : 0x80;
-      const hi = c === 0xed ? 0x9f : 0xbf;
-      n = cont(1, lo, hi) && cont(2) ? 3 : 0;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      const lo = c === 0xf0 ? 0x90 : 0x80;
-      const hi = c === 0xf4 ? 0x8f : 0xbf;
-      n = cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
-    }
-    if (n === 0) {
-      out += '\ufffd';
-      i++;
-    } else {
-      out += Buffer.from(b.slice(i, i + n)).toString('utf8');
-      i += n;
-    }
-  }
-  return out;
+const UTF8_SEQUENCE = new RegExp(
+  [
+    '[\\xc2-\\xdf][\\x80-\\xbf]',
+    '\\xe0[\\xa0-\\xbf][\\x80-\\xbf]',
+    '[\\xe1-\\xec\\xee\\xef][\\x80-\\xbf]{2}',
+    '\\xed[\\x80-\\x9f][\\x80-\\xbf]',
+    '\\xf0[\\x90-\\xbf][\\x80-\\xbf]{2}',
+    '[\\xf1-\\xf3][\\x80-\\xbf]{3}',
+    '\\xf4[\\x80-\\x8f][\\x80-\\xbf]{2}',
+    '[\\x80-\\xff]',
+  ].join('|'),
+  'g',
+);
+
+/**
+ * Bytes (as latin1 text) → string the way Go sees invalid UTF-8 (utf8.DecodeRune): each byte that does not start
+ * a well-formed sequence becomes one U+FFFD (WHATWG decoding, Node's default, merges a truncated sequence into a
+ * single U+FFFD, so OPA and SIGIL would disagree on e.g. `%E2%9C`).
+ */
+function goUtf8(bytes: string): string {
+  return bytes.replace(UTF8_SEQUENCE, (seq) =>
+    seq.length === 1 ? '\ufffd' : Buffer.from(seq, 'latin1').toString('utf8'),
+  );
 }
 
 /** Go url.QueryUnescape; undefined on a bad escape. */
