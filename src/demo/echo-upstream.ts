@@ -2,6 +2,7 @@
  * A tiny agent upstream for `sigil demo` and the end-to-end tests: answers every request with the method,
  * path, headers and body it received, so a caller can see exactly what Envoy forwarded after SIGIL allowed it.
  */
+import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -44,10 +45,7 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
       res.end(body);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
+  await once(server.listen(0, '127.0.0.1'), 'listening');
   return {
     port: (server.address() as AddressInfo).port,
     seen,
