@@ -57,10 +57,10 @@ function b64url(s: string): Buffer | undefined {
   return Buffer.from(t, 'base64url');
 }
 
+/** The JSON object `b` holds, else undefined. */
 function jsonObject(b: Buffer | undefined): Record<string, unknown> | undefined {
-  if (!b) return undefined;
   try {
-    const v: unknown = JSON.parse(b.toString('utf8'));
+    const v: unknown = b && JSON.parse(b.toString('utf8'));
     return typeof v === 'object' && v !== null && !Array.isArray(v)
       ? (v as Record<string, unknown>)
       : undefined;
@@ -76,8 +76,7 @@ function jwtDecode(token: unknown): unknown {
   if (parts.length !== 3) return undefined;
   const header = jsonObject(b64url(parts[0]!));
   if (!header || 'enc' in header) return undefined; // JWE is not decodable without keys (OPA errors too)
-  const payloadBytes = b64url(parts[1]!);
-  const payload = jsonObject(payloadBytes);
+  const payload = jsonObject(b64url(parts[1]!));
   const sig = b64url(parts[2]!);
   if (!payload || !sig) return undefined;
   return [header, payload, sig.toString('hex')];
