@@ -52,6 +52,8 @@ const TD = 'spiffe://sigil.mesh';
 const TOOLS_AGENT = `${TD}/agent/tools/demo`;
 const PLANNER = `${TD}/agent/planner/demo`;
 const WORKER = `${TD}/agent/worker/demo`;
+const PLANNER_SCOPE = ['fs.read', 'fs.write', 'search.*'];
+const WORKER_SCOPE = ['fs.read', 'search.web'];
 
 /**
  * Runs the demo end to end, printing the report on stdout, and returns what happened; throws DemoError when a
@@ -103,23 +105,17 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     sigil.issuer.stores.keys.ensureAgentKey(PLANNER);
     sigil.issuer.stores.keys.ensureAgentKey(WORKER);
     const root = svc.mint(
-      {
-        sub: PLANNER,
-        task_id: 'demo-task-1',
-        tool_scope: ['fs.read', 'fs.write', 'search.*'],
-        aud: TOOLS_AGENT,
-        ttl: 300,
-      },
+      { sub: PLANNER, task_id: 'demo-task-1', tool_scope: PLANNER_SCOPE, aud: TOOLS_AGENT, ttl: 300 },
       LOCAL_OPERATOR,
     ).token;
-    const child = svc.delegate({ token: root, to: WORKER, tool_scope: ['fs.read', 'search.web'] }).token;
+    const child = svc.delegate({ token: root, to: WORKER, tool_scope: WORKER_SCOPE }).token;
     const forged = `${child.slice(0, child.lastIndexOf('.') + 1)}${'A'.repeat(86)}`;
 
     out(
       `SIGIL demo — Envoy ${envoy.url} → SIGIL ext_authz 127.0.0.1:${authzPort} → demo agent 127.0.0.1:${upstream.port}\n`,
     );
-    out(`  planner ${PLANNER}: task demo-task-1, scope fs.read, fs.write, search.*\n`);
-    out(`  worker  ${WORKER}: delegated by planner, narrowed to fs.read, search.web\n\n`);
+    out(`  planner ${PLANNER}: task demo-task-1, scope ${PLANNER_SCOPE.join(', ')}\n`);
+    out(`  worker  ${WORKER}: delegated by planner, narrowed to ${WORKER_SCOPE.join(', ')}\n\n`);
 
     // A call names its tool in the path (/tools/<tool>) or, with `mcp`, in an MCP tools/call body on /mcp.
     const calls: Array<{ caller: string; token?: string; mcp?: boolean; tool: string; expect: number }> = [
