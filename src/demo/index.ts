@@ -5,11 +5,4 @@
 export { type EchoUpstream, type SeenRequest, startEchoUpstream } from './echo-upstream.js';
 export { type EnvoyPorts, type EnvoyProcess, envoyBinary, startEnvoy } from './envoy-process.js';
 export { freePorts } from './free-port.js';
-export {
-  DemoError,
-  type DemoErrorCode,
-  type DemoOptions,
-  type DemoResult,
-  type DemoRow,
-  runDemo,
-} from './run-demo.js';
+export { DemoError, type DemoResult, runDemo } from './run-demo.js';

@@ -4,10 +4,5 @@
  */
 export { dashboardFromConfig } from './dashboard-options.js';
 export { createPolicyDecider, type PolicyDeciderDeps } from './policy-options.js';
-export {
-  type RunningSigil,
-  type SigilParts,
-  type StartSigilDeps,
-  startSigil,
-} from './start-sigil.js';
+export { type RunningSigil, type SigilParts, type StartSigilDeps, startSigil } from './start-sigil.js';
 export { tuneRuntime } from './tune-runtime.js';
