@@ -45,34 +45,32 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   return out;
 }
 
+/** The YAML mapping in `file` (`{}` when the file is empty). */
+function readConfigFile(file: string): Record<string, unknown> {
+  const fail = (code: ConfigErrorCode, e: unknown) =>
+    new ConfigError(code, `config file ${file}: ${(e as Error).message}`, { cause: e });
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw fail('CONFIG_UNREADABLE', e);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { maxAliasCount: 100 });
+  } catch (e) {
+    throw fail('CONFIG_INVALID', e);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (!isRecord(doc))
+    throw new ConfigError('CONFIG_INVALID', `config file ${file}: top level must be a mapping`);
+  return doc;
+}
+
 /** Reads, merges and validates configuration. Throws {@link ConfigError} naming the bad key. */
 export function loadConfig(options: LoadConfigOptions = {}): SigilConfig {
   const env = options.env ?? process.env;
-  let raw: Record<string, unknown> = {};
-  if (options.file) {
-    let text: string;
-    try {
-      text = readFileSync(options.file, 'utf8');
-    } catch (e) {
-      throw new ConfigError('CONFIG_UNREADABLE', `config file ${options.file}: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-    let doc: unknown;
-    try {
-      doc = parseYaml(text, { maxAliasCount: 100 });
-    } catch (e) {
-      throw new ConfigError('CONFIG_INVALID', `config file ${options.file}: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-    if (doc !== null && doc !== undefined) {
-      if (!isRecord(doc)) {
-        throw new ConfigError('CONFIG_INVALID', `config file ${options.file}: top level must be a mapping`);
-      }
-      raw = doc;
-    }
-  }
+  const raw = options.file ? readConfigFile(options.file) : {};
   const fromEnv: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('SIGIL__') || value === undefined) continue;
