@@ -186,11 +186,8 @@ export class PolicyEngine {
     if (this.current && this.current.sha256 === next.sha256) return false;
     if (this.o.isolation === 'worker') {
       try {
-        const w = await startWorkerEvaluator(bytes, {
-          entrypoint: next.entrypoint,
-          maxMemoryPages: this.o.maxMemoryPages ?? 1024,
-        });
-        next = { ...next, evaluateBounded: w.evaluate, close: w.close };
+        const worker = { entrypoint: next.entrypoint, maxMemoryPages: this.o.maxMemoryPages };
+        next = { ...next, ...(await startWorkerEvaluator(bytes, worker)) };
       } catch (e) {
         this.fail(
           new PolicyError('POLICY_BUNDLE_INVALID', `policy worker did not start: ${describeThrown(e)}`, e),

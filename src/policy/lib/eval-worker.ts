@@ -25,10 +25,7 @@ function finish(code: WorkerState, text: string): void {
   Atomics.notify(state, 0);
 }
 
-const bundle = await loadBundle(new Uint8Array(data.bundle), {
-  entrypoint: data.entrypoint,
-  maxMemoryPages: data.maxMemoryPages,
-});
+const bundle = await loadBundle(new Uint8Array(data.bundle), data);
 
 parentPort!.on('message', (job: WorkerJob) => {
   try {

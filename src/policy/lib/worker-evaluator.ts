@@ -5,6 +5,7 @@
  * in the background; until it is ready, decisions fail closed. Cost: one message + one wake-up per decision.
  */
 import { Worker } from 'node:worker_threads';
+import type { LoadBundleOptions, PolicyBundle } from '../load-bundle.js';
 
 /** Int32 slots at the start of the shared buffer: [state, result length]. */
 export const HEADER_BYTES = 8;
@@ -16,11 +17,9 @@ export const WorkerState = { Pending: 0, Done: 1, Error: 2 } as const;
 /** One of {@link WorkerState}'s values. */
 export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState];
 
-/** Passed to eval-worker.ts as workerData. */
-export interface WorkerData {
+/** Passed to eval-worker.ts as workerData: the bundle, its load options and the shared result buffer. */
+export interface WorkerData extends LoadBundleOptions {
   bundle: Uint8Array;
-  entrypoint: string;
-  maxMemoryPages: number;
   sab: SharedArrayBuffer;
 }
 
@@ -36,12 +35,6 @@ export type BoundedOutcome =
   | { kind: 'timeout' }
   | { kind: 'error'; message: string };
 
-/** A worker-backed evaluator for one bundle. */
-export interface WorkerEvaluator {
-  evaluate(input: unknown, nowNs: bigint, timeoutMs: number): BoundedOutcome;
-  close(): Promise<void>;
-}
-
 const SELF = import.meta.url;
 
 /**
@@ -56,11 +49,11 @@ function workerTarget(): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
 }
 
-/** Starts a worker with `bundle` loaded; resolves once it is ready to evaluate. */
+/** Starts a worker with `bundle` loaded with options `o`; resolves once it is ready to evaluate. */
 export async function startWorkerEvaluator(
   bundle: Uint8Array,
-  o: { entrypoint: string; maxMemoryPages: number },
-): Promise<WorkerEvaluator> {
+  o: LoadBundleOptions,
+): Promise<Required<Pick<PolicyBundle, 'evaluateBounded' | 'close'>>> {
   // A fresh shared buffer per worker: a terminated worker may still write once before it dies.
   let state: Int32Array<SharedArrayBuffer> = new Int32Array(new SharedArrayBuffer(8));
   let out: Uint8Array<SharedArrayBuffer> = new Uint8Array(new SharedArrayBuffer(0));
@@ -74,7 +67,7 @@ export async function startWorkerEvaluator(
     const sab = new SharedArrayBuffer(HEADER_BYTES + RESULT_BYTES);
     state = new Int32Array(sab, 0, 2);
     out = new Uint8Array(sab, HEADER_BYTES);
-    const data: WorkerData = { bundle, entrypoint: o.entrypoint, maxMemoryPages: o.maxMemoryPages, sab };
+    const data: WorkerData = { ...o, bundle, sab };
     const w = new Worker(url, { workerData: data });
     w.unref();
     worker = w;
@@ -107,7 +100,7 @@ export async function startWorkerEvaluator(
   if (!ready) throw new Error('policy worker failed to start');
 
   return {
-    evaluate(input: unknown, nowNs: bigint, timeoutMs: number): BoundedOutcome {
+    evaluateBounded(input: unknown, nowNs: bigint, timeoutMs: number): BoundedOutcome {
       if (!ready || !worker)
         return { kind: 'error', message: 'policy worker is restarting after an overrun' };
       Atomics.store(state, 0, WorkerState.Pending);
