@@ -85,13 +85,7 @@ export async function startEnvoy(
   child.stderr?.on('data', (d: Buffer) => {
     if (stderr.length < 64 * 1024) stderr += d.toString();
   });
-  const log = () => {
-    try {
-      return stderr + readFileSync(logFile, 'utf8');
-    } catch {
-      return stderr;
-    }
-  };
+  const log = () => stderr + (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
