@@ -135,9 +135,8 @@ export function readTar(tar: Buffer, limits: TarLimits = DEFAULT_TAR_LIMITS): Ma
     const data = tar.subarray(dataStart, dataEnd);
     off = dataStart + Math.ceil(size / BLOCK) * BLOCK;
 
-    const magic = hdr.toString('ascii', 257, 262);
-    const prefix = magic === 'ustar' ? cstr(hdr, 345, 155) : '';
-    const headerName = prefix ? `${prefix}/${cstr(hdr, 0, 100)}` : cstr(hdr, 0, 100);
+    const prefix = hdr.toString('ascii', 257, 262) === 'ustar' ? cstr(hdr, 345, 155) : '';
+    const headerName = (prefix ? `${prefix}/` : '') + cstr(hdr, 0, 100);
     switch (type) {
       case 'x':
         pax = paxRecords(data);
