@@ -32,10 +32,7 @@ export const POLICY_ERROR_CODES = [
 export type PolicyErrorCode = (typeof POLICY_ERROR_CODES)[number];
 
 /** Load/operator problems are server-side (UNAVAILABLE / 503); a policy "no" is PERMISSION_DENIED / 403. */
-function statusOf(code: PolicyErrorCode): {
-  grpc: (typeof GrpcStatus)[keyof typeof GrpcStatus];
-  http: number;
-} {
+function statusOf(code: PolicyErrorCode) {
   switch (code) {
     case 'POLICY_DENIED':
       return { grpc: GrpcStatus.PERMISSION_DENIED, http: 403 };

@@ -105,8 +105,7 @@ export async function startPolicyDecider(options: PolicyEngineOptions): Promise<
         checkRequest: ctx.request as Record<string, unknown>,
         sigil: sigilInputFromHook(ctx),
       };
-      const nowMs = ctx.nowMs;
-      return toHookVerdict(engine.decide(native, { nowMs: () => nowMs }));
+      return toHookVerdict(engine.decide(native, { nowMs: () => ctx.nowMs }));
     },
     get revision() {
       return engine.revision;

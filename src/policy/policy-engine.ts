@@ -57,6 +57,8 @@ function counter(registry: Registry, name: string, help: string, labelNames: str
 
 /** A policy bundle kept current from its source. */
 export class PolicyEngine {
+  /** The bundle location: a file path or an http(s) URL. */
+  readonly source: string;
   private current: PolicyBundle | undefined;
   private lastError: PolicyError | undefined;
   private readonly loadErrors: Counter;
@@ -80,6 +82,7 @@ export class PolicyEngine {
     this.loads = counter(registry, 'sigil_policy_loads_total', 'Policy bundles loaded and swapped in.');
     this.logger = o.logger ?? silentLogger;
     this.clock = o.clock ?? systemClock;
+    this.source = o.source;
     this.fetcher = bundleSource(o.source, o.maxBundleBytes);
   }
 
@@ -95,11 +98,6 @@ export class PolicyEngine {
       watchFiles: options.watchFiles !== false,
     });
     return engine;
-  }
-
-  /** The bundle location: a file path or an http(s) URL. */
-  get source(): string {
-    return this.o.source;
   }
 
   /** True when the source is an http(s) URL. */
@@ -130,7 +128,7 @@ export class PolicyEngine {
         ? ` (last load error: ${this.lastError.code}: ${this.lastError.message})`
         : '';
       return failureVerdict(
-        new PolicyError('POLICY_NOT_LOADED', `no policy bundle loaded from ${this.o.source}${why}`),
+        new PolicyError('POLICY_NOT_LOADED', `no policy bundle loaded from ${this.source}${why}`),
         'none',
       );
     }
@@ -206,7 +204,7 @@ export class PolicyEngine {
     this.lastError = undefined;
     this.loads.inc();
     this.logger.info(
-      { policy_rev: next.revision, previous_rev: prev?.revision, source: this.o.source },
+      { policy_rev: next.revision, previous_rev: prev?.revision, source: this.source },
       'policy bundle loaded',
     );
     return true;
@@ -219,7 +217,7 @@ export class PolicyEngine {
       {
         code: err.code,
         err: err.message,
-        source: this.o.source,
+        source: this.source,
         policy_rev: this.current?.revision ?? 'none',
       },
       this.current
