@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { sha256 } from '../../lib/bytes.js';
 
 /** A host builtin as opa-wasm calls it: JSON-decoded arguments in, a JSON value (or raw JSON text) out. */
-export type HostBuiltin = (...args: unknown[]) => unknown;
+type HostBuiltin = (...args: unknown[]) => unknown;
 
 /** Per-evaluation state the host builtins read. */
 export interface BuiltinState {

@@ -49,7 +49,7 @@ function octal(buf: Buffer, start: number, len: number, what: string): number {
  * Normalizes an archive path to `/a/b` form. Leading `/` and `./` are fine (OPA writes `/policy.wasm`);
  * `..` segments, backslashes, NUL and empty names are path traversal or garbage and are refused.
  */
-export function normalizeEntryPath(raw: string): string {
+function normalizeEntryPath(raw: string): string {
   if (raw.length === 0 || raw.length > 4096) throw invalid('entry with empty or oversize name');
   if (raw.includes('\0') || raw.includes('\\'))
     throw invalid(`entry name ${JSON.stringify(raw)} has forbidden characters`);
