@@ -90,15 +90,13 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     cleanup.push(() => sigil.close());
     const upstream = await startEchoUpstream();
     cleanup.push(() => upstream.close());
-    let envoy: Awaited<ReturnType<typeof startEnvoy>>;
-    try {
-      envoy = await startEnvoy({ listen, admin: envoyAdmin, authz: authzPort, upstream: upstream.port });
-    } catch (e) {
+    const ports = { listen, admin: envoyAdmin, authz: authzPort, upstream: upstream.port };
+    const envoy = await startEnvoy(ports).catch((e: Error) => {
       throw new DemoError(
         'DEMO_ENVOY_UNAVAILABLE',
-        `could not start Envoy (run scripts/setup-tools.sh or set SIGIL_ENVOY): ${(e as Error).message.slice(0, 300)}`,
+        `could not start Envoy (run scripts/setup-tools.sh or set SIGIL_ENVOY): ${e.message.slice(0, 300)}`,
       );
-    }
+    });
     cleanup.push(() => envoy.stop());
 
     const svc = sigil.issuer.service;
