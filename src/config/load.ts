@@ -24,11 +24,13 @@ export interface LoadConfigOptions {
   overrides?: Record<string, unknown>;
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let node = target;
   for (const key of path.slice(0, -1)) {
-    const next = node[key];
-    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    if (!isRecord(node[key])) node[key] = {};
     node = node[key] as Record<string, unknown>;
   }
   node[path[path.length - 1]!] = value;
@@ -38,47 +40,37 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
-    out[k] =
-      typeof v === 'object' &&
-      v !== null &&
-      !Array.isArray(v) &&
-      typeof b === 'object' &&
-      b !== null &&
-      !Array.isArray(b)
-        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
+    out[k] = isRecord(v) && isRecord(b) ? deepMerge(b, v) : v;
   }
   return out;
+}
+
+/** The YAML mapping in `file` (`{}` when the file is empty). */
+function readConfigFile(file: string): Record<string, unknown> {
+  const fail = (code: ConfigErrorCode, e: unknown) =>
+    new ConfigError(code, `config file ${file}: ${(e as Error).message}`, { cause: e });
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw fail('CONFIG_UNREADABLE', e);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { maxAliasCount: 100 });
+  } catch (e) {
+    throw fail('CONFIG_INVALID', e);
+  }
+  if (doc === null || doc === undefined) return {};
+  if (!isRecord(doc))
+    throw new ConfigError('CONFIG_INVALID', `config file ${file}: top level must be a mapping`);
+  return doc;
 }
 
 /** Reads, merges and validates configuration. Throws {@link ConfigError} naming the bad key. */
 export function loadConfig(options: LoadConfigOptions = {}): SigilConfig {
   const env = options.env ?? process.env;
-  let raw: Record<string, unknown> = {};
-  if (options.file) {
-    let text: string;
-    try {
-      text = readFileSync(options.file, 'utf8');
-    } catch (e) {
-      throw new ConfigError('CONFIG_UNREADABLE', `config file ${options.file}: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-    let doc: unknown;
-    try {
-      doc = parseYaml(text, { maxAliasCount: 100 });
-    } catch (e) {
-      throw new ConfigError('CONFIG_INVALID', `config file ${options.file}: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-    if (doc !== null && doc !== undefined) {
-      if (typeof doc !== 'object' || Array.isArray(doc)) {
-        throw new ConfigError('CONFIG_INVALID', `config file ${options.file}: top level must be a mapping`);
-      }
-      raw = doc as Record<string, unknown>;
-    }
-  }
+  const raw = options.file ? readConfigFile(options.file) : {};
   const fromEnv: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('SIGIL__') || value === undefined) continue;

@@ -8,11 +8,13 @@ import { z } from 'zod';
 const hostPort = z
   .string()
   .regex(/^(unix:.+|[^\s:]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/, 'must be host:port or unix:/path');
-const seconds = (max = 31_536_000) => z.number().int().min(1).max(max);
+/** An integer in [min, max]. */
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const seconds = (max = 31_536_000) => int(1, max);
 const spiffeLike = z.string().startsWith('spiffe://', 'must be a spiffe:// ID');
 
 const issuer = z
-  .object({
+  .strictObject({
     /** `iss` of root tokens minted here. Defaults to spiffe://<trust domain>/sigil/issuer. */
     id: spiffeLike.optional(),
     max_ttl: seconds(300).default(300),
@@ -30,15 +32,14 @@ const issuer = z
     /** File holding the operator credential (alternative to operator_token). */
     operator_token_file: z.string().optional(),
   })
-  .strict()
   .prefault({});
 
 const validator = z
-  .object({
+  .strictObject({
     cache_ttl: seconds(3600).default(60),
-    max_chain_depth: z.number().int().min(1).max(10).default(10),
+    max_chain_depth: int(1, 10).default(10),
     /** Allowed clock skew for iat/nbf/exp checks, in seconds. */
-    clock_skew: z.number().int().min(0).max(60).default(5),
+    clock_skew: int(0, 60).default(5),
     /** JWKS of trusted issuers: file path or http(s) URL. Default: this sidecar's own issuer keys. */
     trust_bundle: z.string().optional(),
     /** Revocation list: file path or http(s) URL. Default: <data_dir>/revocations.json. */
@@ -46,18 +47,17 @@ const validator = z
     /** How often file/URL trust data is re-read, in seconds. */
     refresh_interval: seconds(3600).default(30),
   })
-  .strict()
   .prefault({});
 
 const audit = z
-  .object({
+  .strictObject({
     merkle_hash: z.literal('sha256').default('sha256'),
     /** Accepted for seed compatibility; the log is append-only and never compacts entries. */
     compaction_interval: seconds().default(86400),
     /** `sync`: append resolves once durable. `fast`: bounded loss window (docs/ledger.md). */
     durability: z.enum(['sync', 'fast']).default('sync'),
     /** Signed checkpoint interval in seconds (0 = only on demand). */
-    checkpoint_interval: z.number().int().min(0).max(86400).default(60),
+    checkpoint_interval: int(0, 86400).default(60),
     /** Checkpoint origin line (C2SP tlog-checkpoint). Default: <trust domain>/sigil/audit. */
     origin: z.string().min(1).optional(),
     /**
@@ -66,11 +66,10 @@ const audit = z
      */
     hash_thread: z.enum(['auto', 'on', 'off']).default('auto'),
   })
-  .strict()
   .prefault({});
 
 const route = z
-  .object({
+  .strictObject({
     method: z.string().default('*'),
     path: z.string().min(1),
     tool: z.string().min(1),
@@ -78,7 +77,7 @@ const route = z
   .strict();
 
 const authz = z
-  .object({
+  .strictObject({
     /** ext_authz gRPC listener: host:port or unix:/path. */
     listen: hostPort.default('127.0.0.1:9191'),
     /**
@@ -101,88 +100,74 @@ const authz = z
     /** Routes allowed without a valid chain (still logged). */
     public_routes: z.array(route.omit({ tool: true })).default([]),
     /** Largest request body inspected for MCP JSON-RPC, in bytes. */
-    max_body_bytes: z
-      .number()
-      .int()
-      .min(0)
-      .max(16 * 1024 * 1024)
-      .default(1024 * 1024),
+    max_body_bytes: int(0, 16 * 1024 * 1024).default(1024 * 1024),
     /** A verified request naming no tool (body, header, routes) is denied (AUTHZ_NO_TOOL); false = allowed on identity alone. */
     require_tool: z.boolean().default(true),
   })
-  .strict()
   .prefault({});
 
 const policy = z
-  .object({
+  .strictObject({
     /** OPA bundle: file path or http(s) URL. Absent = built-in policy (TBIT rules only). */
     bundle: z.string().optional(),
     entrypoint: z.string().min(1).default('envoy/authz/allow'),
     poll_interval: seconds(3600).default(10),
-    eval_timeout_ms: z.number().int().min(1).max(10_000).default(50),
+    eval_timeout_ms: int(1, 10_000).default(50),
     /** `inline`: evaluate on the event loop, budget measured. `worker`: worker thread terminated at the budget (docs/policy.md §7). */
     isolation: z.enum(['inline', 'worker']).default('inline'),
   })
-  .strict()
   .prefault({});
 
 const admin = z
-  .object({
+  .strictObject({
     listen: hostPort.default('127.0.0.1:9190'),
     /** Admin credential for the dashboard API. Absent = a random one is generated and logged at start. */
     token: z.string().min(16, 'must be at least 16 characters').optional(),
   })
-  .strict()
   .prefault({});
 
 const agent = z
-  .object({
+  .strictObject({
     /** This sidecar's local agent. */
     spiffe_id: spiffeLike.default('spiffe://sigil.mesh/agent/local/dev'),
   })
-  .strict()
   .prefault({});
 
 const log = z
-  .object({
+  .strictObject({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
-  .strict()
   .prefault({});
 
 const runtime = z
-  .object({
+  .strictObject({
     /**
      * V8's old-generation growing factor as a percentage (`--heap-growing-percent`): after a major GC the
      * old generation may grow to (1 + p/100) × its live size before the next one. 200 = 3×: fewer, larger
      * major GCs, which is what a latency-bound sidecar wants (docs/authz.md §8, "Garbage collection").
      * 0 = V8's own heuristic. Process-wide, so `sigil serve` applies it, not the library.
      */
-    gc_heap_growing_percent: z.number().int().min(0).max(1000).default(200),
+    gc_heap_growing_percent: int(0, 1000).default(200),
   })
-  .strict()
   .prefault({});
 
 /** Schema of the whole file: everything lives under the top-level `sigil:` key. */
-export const configSchema = z
-  .object({
-    sigil: z
-      .object({
-        data_dir: z.string().min(1).default('./.sigil'),
-        agent,
-        issuer,
-        validator,
-        audit,
-        authz,
-        policy,
-        admin,
-        log,
-        runtime,
-      })
-      .strict()
-      .prefault({}),
-  })
-  .strict();
+export const configSchema = z.strictObject({
+  sigil: z
+    .strictObject({
+      data_dir: z.string().min(1).default('./.sigil'),
+      agent,
+      issuer,
+      validator,
+      audit,
+      authz,
+      policy,
+      admin,
+      log,
+      runtime,
+    })
+    .prefault({}),
+});
 
 /** Fully-defaulted, validated configuration. */
 export type SigilConfig = z.output<typeof configSchema>['sigil'];

@@ -2,6 +2,7 @@
  * A tiny agent upstream for `sigil demo` and the end-to-end tests: answers every request with the method,
  * path, headers and body it received, so a caller can see exactly what Envoy forwarded after SIGIL allowed it.
  */
+import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -21,8 +22,8 @@ export interface EchoUpstream {
   close(): Promise<void>;
 }
 
-/** Starts the echo upstream on 127.0.0.1 (`port` 0 = ephemeral). */
-export async function startEchoUpstream(port = 0): Promise<EchoUpstream> {
+/** Starts the echo upstream on an ephemeral port of 127.0.0.1. */
+export async function startEchoUpstream(): Promise<EchoUpstream> {
   const seen: SeenRequest[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -44,10 +45,7 @@ export async function startEchoUpstream(port = 0): Promise<EchoUpstream> {
       res.end(body);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
+  await once(server.listen(0, '127.0.0.1'), 'listening');
   return {
     port: (server.address() as AddressInfo).port,
     seen,

@@ -3,25 +3,21 @@
  * Used by `sigil demo` and the end-to-end tests (test/support/envoy.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The package root (holds envoy/, proto/, .tools/). */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'envoy', 'sidecar.yaml'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new Error('package root (with envoy/sidecar.yaml) not found');
-}
+/** The package root (holds envoy/ and .tools/): two levels above src/demo, three above dist/src/demo. */
+const ROOT = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? '../../' : '../../../', import.meta.url),
+);
 
 /** The Envoy binary: $SIGIL_ENVOY, else .tools/bin/envoy (scripts/setup-tools.sh), else `envoy` on PATH. */
 export function envoyBinary(): string {
   if (process.env.SIGIL_ENVOY) return process.env.SIGIL_ENVOY;
-  const local = join(packageRoot(), '.tools', 'bin', 'envoy');
+  const local = join(ROOT, '.tools', 'bin', 'envoy');
   return existsSync(local) ? local : 'envoy';
 }
 
@@ -37,28 +33,23 @@ export interface EnvoyPorts {
  * Renders `envoy/<name>` with the given ports and files (`{ SERVER_CERT: path }` for `filename: … # @SERVER_CERT`).
  * Throws when a tag is missing (template drift).
  */
-export function renderEnvoyConfig(
+function renderEnvoyConfig(
   ports: EnvoyPorts,
   name = 'sidecar.yaml',
   files: Record<string, string> = {},
 ): string {
-  const text = readFileSync(join(packageRoot(), 'envoy', name), 'utf8');
-  const tags: Record<string, number> = {
-    LISTEN_PORT: ports.listen,
-    ADMIN_PORT: ports.admin,
-    AUTHZ_PORT: ports.authz,
-    UPSTREAM_PORT: ports.upstream,
-  };
-  let out = text;
-  for (const [tag, port] of Object.entries(tags)) {
-    const re = new RegExp(`port_value: \\d+( }?) # @${tag}\\b`, 'g');
+  let out = readFileSync(join(ROOT, 'envoy', name), 'utf8');
+  const values: Array<[string, string, string | number]> = [
+    ['port_value', 'LISTEN_PORT', ports.listen],
+    ['port_value', 'ADMIN_PORT', ports.admin],
+    ['port_value', 'AUTHZ_PORT', ports.authz],
+    ['port_value', 'UPSTREAM_PORT', ports.upstream],
+    ...Object.entries(files).map(([tag, path]): [string, string, string] => ['filename', tag, path]),
+  ];
+  for (const [key, tag, value] of values) {
+    const re = new RegExp(`${key}: [^ }]+( }?) # @${tag}\\b`, 'g');
     if (!re.test(out)) throw new Error(`envoy/${name}: tag @${tag} not found`);
-    out = out.replace(re, `port_value: ${port}$1 # @${tag}`);
-  }
-  for (const [tag, path] of Object.entries(files)) {
-    const re = new RegExp(`filename: [^ }]+( }?) # @${tag}\\b`, 'g');
-    if (!re.test(out)) throw new Error(`envoy/${name}: tag @${tag} not found`);
-    out = out.replace(re, `filename: ${path}$1 # @${tag}`);
+    out = out.replace(re, `${key}: ${value}$1 # @${tag}`);
   }
   return out;
 }
@@ -74,55 +65,41 @@ export interface EnvoyProcess {
   stop(): Promise<void>;
 }
 
-/** Starts Envoy on `ports` and resolves once its admin /ready says LIVE (or rejects after `timeoutMs`). */
+/** How long Envoy may take to report LIVE, ms. */
+const READY_TIMEOUT_MS = 20_000;
+
+/** Starts Envoy on `ports` and resolves once its admin /ready says LIVE (or rejects after 20 s). */
 export async function startEnvoy(
   ports: EnvoyPorts,
-  opts: { config?: string; files?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { config?: string; files?: Record<string, string> } = {},
 ): Promise<EnvoyProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'sigil-envoy-'));
   const file = join(dir, 'envoy.yaml');
+  const logFile = join(dir, 'envoy.log');
   writeFileSync(file, renderEnvoyConfig(ports, opts.config, opts.files));
-  const child = spawn(
-    envoyBinary(),
-    [
-      '-c',
-      file,
-      '--disable-hot-restart',
-      '--concurrency',
-      '1',
-      '--log-level',
-      'warn',
-      '--log-path',
-      join(dir, 'envoy.log'),
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const args = ['-c', file, '--log-path', logFile, '--log-level', 'warn'];
+  const child = spawn(envoyBinary(), [...args, '--disable-hot-restart', '--concurrency', '1'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     if (stderr.length < 64 * 1024) stderr += d.toString();
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const log = () => {
-    try {
-      return stderr + readFileSync(join(dir, 'envoy.log'), 'utf8');
-    } catch {
-      return stderr;
-    }
-  };
+  const log = () => stderr + (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       child.kill('SIGTERM');
       const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
+      await once(child, 'exit');
       clearTimeout(t);
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null) {
       const text = log();
-      rmSync(dir, { recursive: true, force: true });
+      await stop();
       throw new Error(`envoy exited with ${child.exitCode}: ${text.slice(-2000)}`);
     }
     try {
@@ -133,7 +110,7 @@ export async function startEnvoy(
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`envoy not ready after ${opts.timeoutMs ?? 20_000} ms: ${log().slice(-2000)}`);
+      throw new Error(`envoy not ready after ${READY_TIMEOUT_MS} ms: ${log().slice(-2000)}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -3,20 +3,6 @@
  * the echo upstream and the port finder are also what the end-to-end tests and benchmarks start.
  */
 export { type EchoUpstream, type SeenRequest, startEchoUpstream } from './echo-upstream.js';
-export {
-  type EnvoyPorts,
-  type EnvoyProcess,
-  envoyBinary,
-  packageRoot,
-  renderEnvoyConfig,
-  startEnvoy,
-} from './envoy-process.js';
+export { type EnvoyPorts, type EnvoyProcess, envoyBinary, startEnvoy } from './envoy-process.js';
 export { freePorts } from './free-port.js';
-export {
-  DemoError,
-  type DemoErrorCode,
-  type DemoOptions,
-  type DemoResult,
-  type DemoRow,
-  runDemo,
-} from './run-demo.js';
+export { DemoError, type DemoResult, runDemo } from './run-demo.js';

@@ -44,8 +44,6 @@ export interface DemoResult {
 
 /** Options of {@link runDemo}. */
 export interface DemoOptions {
-  /** Where the report goes (default stdout). */
-  out?: (s: string) => void;
   /** Keep the data dir (path printed). */
   keep?: boolean;
 }
@@ -54,14 +52,15 @@ const TD = 'spiffe://sigil.mesh';
 const TOOLS_AGENT = `${TD}/agent/tools/demo`;
 const PLANNER = `${TD}/agent/planner/demo`;
 const WORKER = `${TD}/agent/worker/demo`;
+const PLANNER_SCOPE = ['fs.read', 'fs.write', 'search.*'];
+const WORKER_SCOPE = ['fs.read', 'search.web'];
 
-function pad(s: string, n: number): string {
-  return s.length >= n ? s : s + ' '.repeat(n - s.length);
-}
-
-/** Runs the demo end to end and returns what happened; throws DemoError when a step misbehaves. */
+/**
+ * Runs the demo end to end, printing the report on stdout, and returns what happened; throws DemoError when a
+ * step misbehaves.
+ */
 export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
-  const out = o.out ?? ((s: string) => process.stdout.write(s));
+  const out = (s: string) => process.stdout.write(s);
   const dataDir = mkdtempSync(join(tmpdir(), 'sigil-demo-'));
   const [authzPort, adminPort, httpPort, grpcPort, listen, envoyAdmin] = (await freePorts(6)) as [
     number,
@@ -91,76 +90,54 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     cleanup.push(() => sigil.close());
     const upstream = await startEchoUpstream();
     cleanup.push(() => upstream.close());
-    let envoy: Awaited<ReturnType<typeof startEnvoy>>;
-    try {
-      envoy = await startEnvoy({ listen, admin: envoyAdmin, authz: authzPort, upstream: upstream.port });
-    } catch (e) {
+    const ports = { listen, admin: envoyAdmin, authz: authzPort, upstream: upstream.port };
+    const envoy = await startEnvoy(ports).catch((e: Error) => {
       throw new DemoError(
         'DEMO_ENVOY_UNAVAILABLE',
-        `could not start Envoy (run scripts/setup-tools.sh or set SIGIL_ENVOY): ${(e as Error).message.slice(0, 300)}`,
+        `could not start Envoy (run scripts/setup-tools.sh or set SIGIL_ENVOY): ${e.message.slice(0, 300)}`,
       );
-    }
+    });
     cleanup.push(() => envoy.stop());
 
     const svc = sigil.issuer.service;
     sigil.issuer.stores.keys.ensureAgentKey(PLANNER);
     sigil.issuer.stores.keys.ensureAgentKey(WORKER);
     const root = svc.mint(
-      {
-        sub: PLANNER,
-        task_id: 'demo-task-1',
-        tool_scope: ['fs.read', 'fs.write', 'search.*'],
-        aud: TOOLS_AGENT,
-        ttl: 300,
-      },
+      { sub: PLANNER, task_id: 'demo-task-1', tool_scope: PLANNER_SCOPE, aud: TOOLS_AGENT, ttl: 300 },
       LOCAL_OPERATOR,
     ).token;
-    const child = svc.delegate({ token: root, to: WORKER, tool_scope: ['fs.read', 'search.web'] }).token;
+    const child = svc.delegate({ token: root, to: WORKER, tool_scope: WORKER_SCOPE }).token;
     const forged = `${child.slice(0, child.lastIndexOf('.') + 1)}${'A'.repeat(86)}`;
 
     out(
       `SIGIL demo — Envoy ${envoy.url} → SIGIL ext_authz 127.0.0.1:${authzPort} → demo agent 127.0.0.1:${upstream.port}\n`,
     );
-    out(`  planner ${PLANNER}: task demo-task-1, scope fs.read, fs.write, search.*\n`);
-    out(`  worker  ${WORKER}: delegated by planner, narrowed to fs.read, search.web\n\n`);
+    out(`  planner ${PLANNER}: task demo-task-1, scope ${PLANNER_SCOPE.join(', ')}\n`);
+    out(`  worker  ${WORKER}: delegated by planner, narrowed to ${WORKER_SCOPE.join(', ')}\n\n`);
 
-    const mcp = (name: string) =>
-      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: {} } });
-    const calls: Array<{
-      caller: string;
-      token?: string;
-      path: string;
-      body?: string;
-      tool: string;
-      expect: number;
-    }> = [
-      { caller: 'planner', token: root, path: '/tools/fs.write', tool: 'fs.write', expect: 200 },
-      { caller: 'worker', token: child, path: '/tools/fs.read', tool: 'fs.read', expect: 200 },
-      { caller: 'worker', token: child, path: '/tools/fs.write', tool: 'fs.write', expect: 403 },
-      {
-        caller: 'worker',
-        token: child,
-        path: '/mcp',
-        body: mcp('search.web'),
-        tool: 'search.web',
-        expect: 200,
-      },
-      {
-        caller: 'worker',
-        token: child,
-        path: '/mcp',
-        body: mcp('shell.exec'),
-        tool: 'shell.exec',
-        expect: 403,
-      },
-      { caller: 'anonymous', path: '/tools/fs.read', tool: 'fs.read', expect: 401 },
-      { caller: 'forger', token: forged, path: '/tools/fs.read', tool: 'fs.read', expect: 401 },
+    // A call names its tool in the path (/tools/<tool>) or, with `mcp`, in an MCP tools/call body on /mcp.
+    const calls: Array<{ caller: string; token?: string; mcp?: boolean; tool: string; expect: number }> = [
+      { caller: 'planner', token: root, tool: 'fs.write', expect: 200 },
+      { caller: 'worker', token: child, tool: 'fs.read', expect: 200 },
+      { caller: 'worker', token: child, tool: 'fs.write', expect: 403 },
+      { caller: 'worker', token: child, mcp: true, tool: 'search.web', expect: 200 },
+      { caller: 'worker', token: child, mcp: true, tool: 'shell.exec', expect: 403 },
+      { caller: 'anonymous', tool: 'fs.read', expect: 401 },
+      { caller: 'forger', token: forged, tool: 'fs.read', expect: 401 },
     ];
     const rows: DemoRow[] = [];
     for (const c of calls) {
+      const path = c.mcp ? '/mcp' : `/tools/${c.tool}`;
+      const mcpCall = {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: c.tool, arguments: {} },
+      };
+      const body = c.mcp ? JSON.stringify(mcpCall) : '{}';
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (c.token) headers.authorization = `Bearer ${c.token}`;
-      const res = await fetch(`${envoy.url}${c.path}`, { method: 'POST', headers, body: c.body ?? '{}' });
+      const res = await fetch(`${envoy.url}${path}`, { method: 'POST', headers, body });
       const text = await res.text();
       let code = 'OK';
       if (res.status !== 200) {
@@ -174,7 +151,7 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       const m = receipt ? /index=(\d+)/.exec(receipt) : null;
       rows.push({
         caller: c.caller,
-        request: `POST ${c.path}${c.body ? ' (MCP tools/call)' : ''}`,
+        request: `POST ${path}${c.mcp ? ' (MCP tools/call)' : ''}`,
         tool: c.tool,
         expect: c.expect,
         status: res.status,
@@ -186,21 +163,12 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
 
     const cols = ['#', 'caller', 'request', 'tool', 'status', 'code', 'decision', 'ledger'];
     const widths = [2, 9, 32, 10, 6, 24, 10, 6];
-    const line = (cells: string[]) => `${cells.map((c, i) => pad(c, widths[i]!)).join('  ')}\n`;
-    out(line(cols));
-    out(line(widths.map((w) => '-'.repeat(w))));
+    const line = (...cells: unknown[]) => `${cells.map((c, i) => String(c).padEnd(widths[i]!)).join('  ')}\n`;
+    out(line(...cols));
+    out(line(...widths.map((w) => '-'.repeat(w))));
     for (const [i, r] of rows.entries()) {
       out(
-        line([
-          String(i + 1),
-          r.caller,
-          r.request,
-          r.tool,
-          String(r.status),
-          r.code,
-          r.decisionId.slice(0, 8),
-          r.index === undefined ? '-' : String(r.index),
-        ]),
+        line(i + 1, r.caller, r.request, r.tool, r.status, r.code, r.decisionId.slice(0, 8), r.index ?? '-'),
       );
     }
     const wrong = rows.filter((r) => r.status !== r.expect);

@@ -13,7 +13,7 @@
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { PolicyContext, PolicyVerdict } from './api.js';
 import { buildPolicyInput, type PolicyInput } from './build-input.js';
-import { PolicyError } from './errors.js';
+import { PolicyError, type PolicyErrorCode } from './errors.js';
 import { describeThrown, type PolicyBundle } from './load-bundle.js';
 import { failureVerdict, mapDecision } from './map-decision.js';
 
@@ -23,8 +23,6 @@ export interface EvaluateOptions {
   timeoutMs?: number;
   /** Clock for `time.now_ns()` (frozen in tests). */
   clock?: Clock;
-  /** Monotonic timer in nanoseconds (injectable so the timeout path is testable without slow policies). */
-  hrtime?: () => bigint;
 }
 
 /** Evaluates a ready input document. Never throws: every failure is a deny verdict with a POLICY_* code. */
@@ -34,24 +32,18 @@ export function evaluateInput(
   options: EvaluateOptions = {},
 ): PolicyVerdict {
   const timeoutMs = options.timeoutMs ?? 50;
-  const clock = options.clock ?? systemClock;
-  const hr = options.hrtime ?? process.hrtime.bigint;
-  const nowNs = BigInt(Math.floor(clock.nowMs())) * 1_000_000n;
-  const t0 = hr();
+  const nowNs = BigInt(Math.floor((options.clock ?? systemClock).nowMs())) * 1_000_000n;
+  const t0 = process.hrtime.bigint();
+  const elapsedUs = () => Number((process.hrtime.bigint() - t0) / 1000n);
+  const fail = (code: PolicyErrorCode, message: string, us: number, cause?: unknown) =>
+    failureVerdict(new PolicyError(code, message, cause), bundle.revision, us);
   let resultSet: unknown;
   try {
     if (bundle.evaluateBounded) {
       const o = bundle.evaluateBounded(input, nowNs, timeoutMs);
       if (o.kind === 'timeout') {
-        const us = Number((hr() - t0) / 1000n);
-        return failureVerdict(
-          new PolicyError(
-            'POLICY_TIMEOUT',
-            `policy evaluation stopped after ${timeoutMs} ms (worker terminated)`,
-          ),
-          bundle.revision,
-          us,
-        );
+        const msg = `policy evaluation stopped after ${timeoutMs} ms (worker terminated)`;
+        return fail('POLICY_TIMEOUT', msg, elapsedUs());
       }
       if (o.kind === 'error') throw new Error(o.message);
       resultSet = o.resultSet;
@@ -59,44 +51,21 @@ export function evaluateInput(
       resultSet = bundle.evaluate(input, nowNs);
     }
   } catch (e) {
-    const us = Number((hr() - t0) / 1000n);
-    return failureVerdict(
-      new PolicyError('POLICY_EVAL_ERROR', `policy evaluation failed: ${describeThrown(e)}`, e),
-      bundle.revision,
-      us,
-    );
+    return fail('POLICY_EVAL_ERROR', `policy evaluation failed: ${describeThrown(e)}`, elapsedUs(), e);
   }
-  const us = Number((hr() - t0) / 1000n);
+  const us = elapsedUs();
   if (us > timeoutMs * 1000) {
-    return failureVerdict(
-      new PolicyError(
-        'POLICY_TIMEOUT',
-        `policy evaluation took ${(us / 1000).toFixed(1)} ms, over the ${timeoutMs} ms budget`,
-      ),
-      bundle.revision,
-      us,
-    );
+    const msg = `policy evaluation took ${(us / 1000).toFixed(1)} ms, over the ${timeoutMs} ms budget`;
+    return fail('POLICY_TIMEOUT', msg, us);
   }
   // ABI result set: [] when the decision is undefined, [{result: x}] otherwise.
   if (!Array.isArray(resultSet) || resultSet.length === 0) {
-    return failureVerdict(
-      new PolicyError(
-        'POLICY_RESULT_INVALID',
-        `policy decision ${bundle.entrypoint} is undefined for this input (add a default rule)`,
-      ),
-      bundle.revision,
-      us,
-    );
+    const msg = `policy decision ${bundle.entrypoint} is undefined for this input (add a default rule)`;
+    return fail('POLICY_RESULT_INVALID', msg, us);
   }
   if (resultSet.length > 1) {
-    return failureVerdict(
-      new PolicyError(
-        'POLICY_RESULT_INVALID',
-        `policy decision ${bundle.entrypoint} has ${resultSet.length} results`,
-      ),
-      bundle.revision,
-      us,
-    );
+    const msg = `policy decision ${bundle.entrypoint} has ${resultSet.length} results`;
+    return fail('POLICY_RESULT_INVALID', msg, us);
   }
   try {
     return mapDecision((resultSet[0] as { result?: unknown }).result, bundle.revision, us);

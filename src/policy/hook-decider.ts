@@ -1,5 +1,5 @@
 /**
- * The policy step as the authz pipeline's hook (src/authz/policy-hook.ts PolicyDecider, structurally): builds
+ * The policy step as the authz pipeline's hook (src/policy/api.ts HookDecider): builds
  * `input.sigil` from the hook's context, decides with a {@link PolicyEngine}, and maps the verdict back.
  */
 import type {
@@ -13,10 +13,11 @@ import type {
 } from './api.js';
 import { PolicyEngine, type PolicyEngineOptions } from './policy-engine.js';
 
-/** The decider {@link hookDecider} returns, with its engine so other views (admin API) can share one bundle. */
+/** The decider {@link startPolicyDecider} returns, with its engine so other views (admin API) can share one bundle. */
 export interface PolicyDeciderHandle extends HookDecider {
   /** The engine behind the decider: `bundle`, `lastLoadError`, `refresh()` for the policy view and uploads. */
   readonly engine: PolicyEngine;
+  close(): Promise<void>;
 }
 
 /** `input.sigil` from the authz hook's context (docs/policy.md §3). */
@@ -73,7 +74,7 @@ function flatMetadata(m: Record<string, unknown>): Record<string, string | numbe
 }
 
 /** Maps a native verdict onto the authz hook's verdict shape. */
-export function toHookVerdict(v: PolicyVerdict): HookVerdict {
+function toHookVerdict(v: PolicyVerdict): HookVerdict {
   const out: HookVerdict = { allow: v.allowed, policyRev: v.revision };
   if (v.headers.length > 0) {
     out.headers = headerRecord(v.headers);
@@ -92,8 +93,12 @@ export function toHookVerdict(v: PolicyVerdict): HookVerdict {
   return out;
 }
 
-/** Wraps an engine as the authz hook. */
-export function hookDecider(engine: PolicyEngine): PolicyDeciderHandle {
+/**
+ * Starts an engine on `options.source` and wraps it as the authz hook. Resolves even when the first load fails
+ * (decisions then deny with POLICY_NOT_LOADED until a good bundle appears).
+ */
+export async function startPolicyDecider(options: PolicyEngineOptions): Promise<PolicyDeciderHandle> {
+  const engine = await PolicyEngine.start(options);
   return {
     engine,
     async decide(ctx: HookContext): Promise<HookVerdict> {
@@ -101,20 +106,11 @@ export function hookDecider(engine: PolicyEngine): PolicyDeciderHandle {
         checkRequest: ctx.request as Record<string, unknown>,
         sigil: sigilInputFromHook(ctx),
       };
-      const nowMs = ctx.nowMs;
-      return toHookVerdict(engine.decide(native, { nowMs: () => nowMs }));
+      return toHookVerdict(engine.decide(native, { nowMs: () => ctx.nowMs }));
     },
     get revision() {
       return engine.revision;
     },
     close: () => engine.close(),
   };
-}
-
-/**
- * Starts an engine on `options.source` and wraps it as the authz hook. Resolves even when the first load fails
- * (decisions then deny with POLICY_NOT_LOADED until a good bundle appears).
- */
-export async function startPolicyDecider(options: PolicyEngineOptions): Promise<PolicyDeciderHandle> {
-  return hookDecider(await PolicyEngine.start(options));
 }

@@ -4,23 +4,11 @@
  */
 
 export type * from './api.js';
-export { buildPolicyInput, type PolicyInput, parsePathAndQuery } from './build-input.js';
+export { buildPolicyInput, parsePathAndQuery } from './build-input.js';
 export { POLICY_ERROR_CODES, PolicyError, type PolicyErrorCode } from './errors.js';
 export { type EvaluateOptions, evaluateInput, evaluatePolicy } from './evaluate.js';
-export {
-  hookDecider,
-  type PolicyDeciderHandle,
-  sigilInputFromHook,
-  startPolicyDecider,
-  toHookVerdict,
-} from './hook-decider.js';
-export {
-  type BundleManifest,
-  DEFAULT_ENTRYPOINT,
-  type LoadBundleOptions,
-  loadBundle,
-  type PolicyBundle,
-} from './load-bundle.js';
-export { failureVerdict, mapDecision } from './map-decision.js';
+export { type PolicyDeciderHandle, sigilInputFromHook, startPolicyDecider } from './hook-decider.js';
+export { DEFAULT_ENTRYPOINT, type LoadBundleOptions, loadBundle, type PolicyBundle } from './load-bundle.js';
+export { mapDecision } from './map-decision.js';
 export { PolicyEngine, type PolicyEngineOptions, type PolicyLogger } from './policy-engine.js';
 export { regoSources } from './rego-sources.js';

@@ -4,8 +4,8 @@
  * Everything is validated before the bundle is handed out, so a hot reload can build a new bundle fully and swap
  * it in atomically, or keep the old one when this throws.
  */
-import { createHash } from 'node:crypto';
 import { assertArray, assertObject, assertString } from '../lib/assert.js';
+import { sha256 as sha256Of } from '../lib/bytes.js';
 import { failWith, PolicyError } from './errors.js';
 import { type BuiltinState, missingBuiltins, sigilBuiltins } from './lib/builtins.js';
 import { DEFAULT_TAR_LIMITS, gunzipCapped, readTar, type TarLimits } from './lib/tar.js';
@@ -58,8 +58,7 @@ export interface PolicyBundle {
   close?(): Promise<void>;
 }
 
-const invalid = (msg: string, cause?: unknown) =>
-  new PolicyError('POLICY_BUNDLE_INVALID', `bundle: ${msg}`, cause);
+const invalid = failWith('POLICY_BUNDLE_INVALID', 'bundle: ');
 const failManifest = failWith('POLICY_BUNDLE_INVALID', 'bundle: .manifest ');
 
 /** opa-wasm throws strings and plain objects; turn anything into a message. */
@@ -144,6 +143,7 @@ const WARMUP_INPUT = {
   sigil: { valid: false, code: 'WARMUP', hops: [] },
 };
 
+/** The imports of the OPA Wasm ABI (docs "WebAssembly" §Imports); anything else is not an OPA policy. */
 const ALLOWED_IMPORTS = new Set([
   'opa_abort',
   'opa_println',
@@ -181,7 +181,7 @@ function dumpJson(policy: OpaPolicy, addr: number): unknown {
 export async function loadBundle(bytes: Uint8Array, options: LoadBundleOptions = {}): Promise<PolicyBundle> {
   const entrypoint = options.entrypoint ?? DEFAULT_ENTRYPOINT;
   const limits = options.limits ?? DEFAULT_TAR_LIMITS;
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const sha256 = sha256Of(bytes, 'hex');
   const files = readTar(gunzipCapped(bytes, limits.maxTotalBytes), limits);
   const manifest = parseManifest(files.get('/.manifest'));
 

@@ -1,13 +1,14 @@
 /**
- * The running policy: holds the bundle in force, reloads it when its source (./lib/bundle-source.ts: a file or an
- * HTTP bundle server) changes, and swaps atomically. A new bundle is built and validated completely before it replaces the old one; a broken one
- * keeps the previous bundle, is logged with its error code, and increments `sigil_policy_load_errors_total`.
+ * The running policy: holds the bundle in force, reloads it when its source (./lib/bundle-source.ts: a file or
+ * an HTTP bundle server) changes, and swaps atomically. A new bundle is built and validated completely before it
+ * replaces the old one; a broken one keeps the previous bundle, is logged with its error code, and increments
+ * `sigil_policy_load_errors_total`.
  * Before the first good bundle every decision is a deny with POLICY_NOT_LOADED (fail closed).
  */
 import { Counter, register as defaultRegistry, type Registry } from 'prom-client';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { PolicyContext, PolicyVerdict } from './api.js';
-import { PolicyError } from './errors.js';
+import { PolicyError, type PolicyErrorCode } from './errors.js';
 import { evaluatePolicy } from './evaluate.js';
 import { type BundleSource, bundleSource, watchSource } from './lib/bundle-source.js';
 import { startWorkerEvaluator } from './lib/worker-evaluator.js';
@@ -35,10 +36,8 @@ export interface PolicyEngineOptions extends LoadBundleOptions {
   logger?: PolicyLogger;
   /** Prometheus registry for the load metrics (default: prom-client's global registry). */
   registry?: Registry;
-  /** Largest bundle accepted over HTTP, bytes (default 32 MiB). */
+  /** Largest bundle accepted, bytes (default 32 MiB). */
   maxBundleBytes?: number;
-  /** HTTP timeout per poll, ms (default 10 000). */
-  httpTimeoutMs?: number;
   /** Also react to fs.watch events (default true); polling always runs. */
   watchFiles?: boolean;
   /**
@@ -48,42 +47,22 @@ export interface PolicyEngineOptions extends LoadBundleOptions {
   isolation?: 'inline' | 'worker';
 }
 
-interface Metrics {
-  loadErrors: Counter<'code'>;
-  loads: Counter<string>;
-}
-
-function metricsFor(registry: Registry): Metrics {
-  const get = <T>(name: string, make: () => T): T =>
-    (registry.getSingleMetric(name) as T | undefined) ?? make();
-  return {
-    loadErrors: get(
-      'sigil_policy_load_errors_total',
-      () =>
-        new Counter({
-          name: 'sigil_policy_load_errors_total',
-          help: 'Policy bundle loads that failed (the previous bundle stayed in force), by error code.',
-          labelNames: ['code'],
-          registers: [registry],
-        }),
-    ),
-    loads: get(
-      'sigil_policy_loads_total',
-      () =>
-        new Counter({
-          name: 'sigil_policy_loads_total',
-          help: 'Policy bundles loaded and swapped in.',
-          registers: [registry],
-        }),
-    ),
-  };
+/** The registry's counter `name`, registered on first use (several engines may share one registry). */
+function counter(registry: Registry, name: string, help: string, labelNames: string[] = []): Counter {
+  return (
+    (registry.getSingleMetric(name) as Counter | undefined) ??
+    new Counter({ name, help, labelNames, registers: [registry] })
+  );
 }
 
 /** A policy bundle kept current from its source. */
 export class PolicyEngine {
+  /** The bundle location: a file path or an http(s) URL. */
+  readonly source: string;
   private current: PolicyBundle | undefined;
   private lastError: PolicyError | undefined;
-  private readonly metrics: Metrics;
+  private readonly loadErrors: Counter;
+  private readonly loads: Counter;
   private readonly logger: PolicyLogger;
   private readonly clock: Clock;
   private readonly fetcher: BundleSource;
@@ -93,14 +72,18 @@ export class PolicyEngine {
   private closed = false;
 
   private constructor(private readonly o: PolicyEngineOptions) {
-    this.metrics = metricsFor(o.registry ?? defaultRegistry);
+    const registry = o.registry ?? defaultRegistry;
+    this.loadErrors = counter(
+      registry,
+      'sigil_policy_load_errors_total',
+      'Policy bundle loads that failed (the previous bundle stayed in force), by error code.',
+      ['code'],
+    );
+    this.loads = counter(registry, 'sigil_policy_loads_total', 'Policy bundles loaded and swapped in.');
     this.logger = o.logger ?? silentLogger;
     this.clock = o.clock ?? systemClock;
-    this.fetcher = bundleSource({
-      location: o.source,
-      ...(o.maxBundleBytes !== undefined ? { maxBundleBytes: o.maxBundleBytes } : {}),
-      ...(o.httpTimeoutMs !== undefined ? { httpTimeoutMs: o.httpTimeoutMs } : {}),
-    });
+    this.source = o.source;
+    this.fetcher = bundleSource(o.source, o.maxBundleBytes);
   }
 
   /**
@@ -115,11 +98,6 @@ export class PolicyEngine {
       watchFiles: options.watchFiles !== false,
     });
     return engine;
-  }
-
-  /** The bundle location: a file path or an http(s) URL. */
-  get source(): string {
-    return this.o.source;
   }
 
   /** True when the source is an http(s) URL. */
@@ -150,7 +128,7 @@ export class PolicyEngine {
         ? ` (last load error: ${this.lastError.code}: ${this.lastError.message})`
         : '';
       return failureVerdict(
-        new PolicyError('POLICY_NOT_LOADED', `no policy bundle loaded from ${this.o.source}${why}`),
+        new PolicyError('POLICY_NOT_LOADED', `no policy bundle loaded from ${this.source}${why}`),
         'none',
       );
     }
@@ -190,34 +168,24 @@ export class PolicyEngine {
   }
 
   private async refreshOnce(): Promise<boolean> {
+    let code: PolicyErrorCode = 'POLICY_BUNDLE_UNAVAILABLE';
     let bytes: Uint8Array | undefined;
-    try {
-      bytes = await this.fetcher.fetch(this.current !== undefined);
-    } catch (e) {
-      this.fail(
-        e instanceof PolicyError ? e : new PolicyError('POLICY_BUNDLE_UNAVAILABLE', describeThrown(e), e),
-      );
-      return false;
-    }
-    if (!bytes) return false;
     let next: PolicyBundle;
     try {
+      bytes = await this.fetcher.fetch(this.current !== undefined);
+      if (!bytes) return false;
+      code = 'POLICY_BUNDLE_INVALID';
       next = await loadBundle(bytes, this.o);
     } catch (e) {
-      this.fail(
-        e instanceof PolicyError ? e : new PolicyError('POLICY_BUNDLE_INVALID', describeThrown(e), e),
-      );
+      this.fail(e instanceof PolicyError ? e : new PolicyError(code, describeThrown(e), e));
       return false;
     }
     if (this.closed) return false;
     if (this.current && this.current.sha256 === next.sha256) return false;
     if (this.o.isolation === 'worker') {
       try {
-        const w = await startWorkerEvaluator(bytes, {
-          entrypoint: next.entrypoint,
-          maxMemoryPages: this.o.maxMemoryPages ?? 1024,
-        });
-        next = { ...next, evaluateBounded: w.evaluate, close: w.close };
+        const worker = { entrypoint: next.entrypoint, maxMemoryPages: this.o.maxMemoryPages };
+        next = { ...next, ...(await startWorkerEvaluator(bytes, worker)) };
       } catch (e) {
         this.fail(
           new PolicyError('POLICY_BUNDLE_INVALID', `policy worker did not start: ${describeThrown(e)}`, e),
@@ -229,15 +197,14 @@ export class PolicyEngine {
         return false;
       }
     }
-    const prevBundle = this.current;
-    const prev = prevBundle?.revision;
+    const prev = this.current;
     this.current = next; // the atomic swap: one reference assignment
     // Decisions are synchronous, so nothing is still running on the old bundle's worker.
-    void prevBundle?.close?.();
+    void prev?.close?.();
     this.lastError = undefined;
-    this.metrics.loads.inc();
+    this.loads.inc();
     this.logger.info(
-      { policy_rev: next.revision, previous_rev: prev, source: this.o.source },
+      { policy_rev: next.revision, previous_rev: prev?.revision, source: this.source },
       'policy bundle loaded',
     );
     return true;
@@ -245,12 +212,12 @@ export class PolicyEngine {
 
   private fail(err: PolicyError): void {
     this.lastError = err;
-    this.metrics.loadErrors.inc({ code: err.code });
+    this.loadErrors.inc({ code: err.code });
     this.logger.error(
       {
         code: err.code,
         err: err.message,
-        source: this.o.source,
+        source: this.source,
         policy_rev: this.current?.revision ?? 'none',
       },
       this.current

@@ -8,8 +8,8 @@ import type { SigilParts } from './start-sigil.js';
 
 /**
  * Starts the dashboard API for the running parts. The policy view uses the Check path's engine, so what it shows,
- * evaluates and uploads is the policy in force; only when the decider was replaced (tests, embedding) does it get
- * an engine of its own on the configured bundle, closed with the handler. Without `sigil.admin.token` a random
+ * evaluates and uploads is the policy in force; only when `parts.policy` is absent does it start an engine of its
+ * own on the configured bundle, closed with the handler. Without `sigil.admin.token` a random
  * one is generated for this process and logged once with the dashboard URL (the config schema's behaviour).
  */
 export async function dashboardFromConfig(
@@ -17,15 +17,12 @@ export async function dashboardFromConfig(
   o: { clock?: Clock } = {},
 ): Promise<AdminApiHandler> {
   const { config } = parts;
-  const clock = o.clock ? { clock: o.clock } : {};
   const options = policyEngineOptions(config);
-  const decider = parts.policy && 'engine' in parts.policy ? parts.policy.engine : undefined;
-  let own: PolicyEngine | undefined;
-  let engine: PolicyEngine | undefined;
-  if (options) {
-    if (decider instanceof PolicyEngine) engine = decider;
-    else engine = own = await PolicyEngine.start({ ...options, logger: parts.logger, ...clock });
-  }
+  const own =
+    options && !parts.policy
+      ? await PolicyEngine.start({ ...options, logger: parts.logger, clock: o.clock })
+      : undefined;
+  const engine = parts.policy?.engine ?? own;
   const { listen } = config.admin;
   let adminToken = config.admin.token;
   if (adminToken === undefined) {
@@ -52,14 +49,13 @@ export async function dashboardFromConfig(
       clockSkew: config.validator.clock_skew,
     },
     ...(engine && options ? { policy: { engine, entrypoint: options.entrypoint } } : {}),
-    ...clock,
+    clock: o.clock,
   });
   if (own) {
     const close = api.close;
-    const engineOwned = own;
     api.close = () => {
       close();
-      void engineOwned.close();
+      void own.close();
     };
   }
   return api;

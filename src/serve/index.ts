@@ -5,13 +5,6 @@
 
 export { type CheckDeps, type ConfiguredCheck, checkFromConfig } from './check-from-config.js';
 export { dashboardFromConfig } from './dashboard-options.js';
-export { ledgerSink } from './ledger-sink.js';
-export { createPolicyDecider, type PolicyDeciderDeps, policyEngineOptions } from './policy-options.js';
-export {
-  type AdminHandlers,
-  type RunningSigil,
-  type SigilParts,
-  type StartSigilDeps,
-  startSigil,
-} from './start-sigil.js';
+export { createPolicyDecider, type PolicyDeciderDeps } from './policy-options.js';
+export { type RunningSigil, type SigilParts, type StartSigilDeps, startSigil } from './start-sigil.js';
 export { tuneRuntime } from './tune-runtime.js';

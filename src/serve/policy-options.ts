@@ -1,13 +1,6 @@
 /** `sigil.policy` → the policy engine's options, and the policy step `sigil serve` runs. */
-import type { Registry } from 'prom-client';
 import type { SigilConfig } from '../config/index.js';
-import type { Clock } from '../lib/clock.js';
-import {
-  type PolicyDeciderHandle,
-  type PolicyEngineOptions,
-  type PolicyLogger,
-  startPolicyDecider,
-} from '../policy/index.js';
+import { type PolicyDeciderHandle, type PolicyEngineOptions, startPolicyDecider } from '../policy/index.js';
 
 /** The engine options `sigil.policy` describes; undefined when `sigil.policy.bundle` is not set. */
 export function policyEngineOptions(
@@ -24,14 +17,11 @@ export function policyEngineOptions(
   };
 }
 
-/** Dependencies of {@link createPolicyDecider}. */
-export interface PolicyDeciderDeps {
-  logger?: PolicyLogger;
-  registry?: Registry;
-  clock?: Clock;
-  /** Overrides `sigil.policy.poll_interval` (seconds) in milliseconds — tests use a short one. */
-  pollIntervalMs?: number;
-}
+/**
+ * Dependencies of {@link createPolicyDecider}; `pollIntervalMs` overrides `sigil.policy.poll_interval`
+ * (tests use a short one).
+ */
+export type PolicyDeciderDeps = Pick<PolicyEngineOptions, 'logger' | 'registry' | 'clock' | 'pollIntervalMs'>;
 
 /**
  * The policy step for `sigil serve`: undefined when `sigil.policy.bundle` is not set (the pipeline then runs its
@@ -42,12 +32,5 @@ export async function createPolicyDecider(
   deps: PolicyDeciderDeps = {},
 ): Promise<PolicyDeciderHandle | undefined> {
   const options = policyEngineOptions(config);
-  if (!options) return undefined;
-  return startPolicyDecider({
-    ...options,
-    ...(deps.pollIntervalMs !== undefined ? { pollIntervalMs: deps.pollIntervalMs } : {}),
-    ...(deps.logger ? { logger: deps.logger } : {}),
-    ...(deps.registry ? { registry: deps.registry } : {}),
-    ...(deps.clock ? { clock: deps.clock } : {}),
-  });
+  return options && startPolicyDecider({ ...options, ...deps });
 }

@@ -3,7 +3,6 @@
  * audit ledger → policy → authz pipeline + gRPC server → ready. `close()` drains in reverse order:
  * stop taking Checks (in-flight ones finish and are recorded), then the issuer, policy, ledger, admin.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Logger, pino } from 'pino';
 import { type AdminServer, createMetrics, type SigilMetrics, startAdminServer } from '../admin/index.js';
 import { type AuthzServer, type DecisionEvent, startAuthzServer } from '../authz/index.js';
@@ -11,7 +10,7 @@ import type { SigilConfig } from '../config/index.js';
 import { type RunningIssuer, startIssuer } from '../issuer/index.js';
 import type { MerkleLog } from '../ledger/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
-import type { HookDecider } from '../policy/index.js';
+import type { PolicyDeciderHandle } from '../policy/index.js';
 import { checkFromConfig } from './check-from-config.js';
 import { dashboardFromConfig } from './dashboard-options.js';
 import { ledgerSink } from './ledger-sink.js';
@@ -22,22 +21,9 @@ import { createPolicyDecider } from './policy-options.js';
 export interface StartSigilDeps {
   clock?: Clock;
   logger?: Logger;
-  /** Overrides the configured policy (tests, embedding). Default: createPolicyDecider(config) ?? built-in. */
-  policy?: HookDecider;
-  /**
-   * Builds the admin handlers once the ledger and trust store are open. Called with the running parts;
-   * each returned handler is mounted in order (and its `close()`, if any, runs on shutdown).
-   * Default: the dashboard API (./dashboard-options.ts dashboardFromConfig).
-   */
-  adminHandlers?: (parts: SigilParts) => AdminHandlers | Promise<AdminHandlers>;
   /** Longest wait for in-flight Checks on close(), ms (default 5000). */
   drainMs?: number;
 }
-
-/** Handlers for the admin server; an optional `close` ends their streams on shutdown. */
-export type AdminHandlers = Array<
-  ((req: IncomingMessage, res: ServerResponse) => boolean) & { close?: () => void }
->;
 
 /** The running parts, for handlers, tests and the demo. */
 export interface SigilParts {
@@ -46,7 +32,8 @@ export interface SigilParts {
   metrics: SigilMetrics;
   issuer: RunningIssuer;
   ledger: MerkleLog;
-  policy: HookDecider | undefined;
+  /** The OPA policy step; undefined when `sigil.policy.bundle` is not set (built-in TBIT-only policy). */
+  policy: PolicyDeciderHandle | undefined;
 }
 
 /** A running SIGIL. */
@@ -137,9 +124,8 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
         metrics.ledgerCommitEntries.observe(size - first);
       }),
     );
-    const policy =
-      deps.policy ?? (await createPolicyDecider(config, { logger, registry: metrics.registry, clock }));
-    if (policy?.close) cleanup.push(() => policy.close?.());
+    const policy = await createPolicyDecider(config, { logger, registry: metrics.registry, clock });
+    if (policy) cleanup.push(() => policy.close());
     const { check, chains } = checkFromConfig(config, {
       trust: issuer.stores.trust,
       ledger: ledgerSink(log, log.origin),
@@ -160,13 +146,9 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     // Drain Checks first so every in-flight decision is still recorded before the ledger closes.
     cleanup.push(() => authz.close());
     const parts: SigilParts = { config, logger, metrics, issuer, ledger: log, policy };
-    const handlers = deps.adminHandlers
-      ? await deps.adminHandlers(parts)
-      : [await dashboardFromConfig({ ...parts, adminUrl: admin.url }, { clock })];
-    for (const h of handlers) {
-      admin.mount(h);
-      if (h.close) cleanup.push(() => h.close?.());
-    }
+    const dashboard = await dashboardFromConfig({ ...parts, adminUrl: admin.url }, { clock });
+    admin.mount(dashboard);
+    cleanup.push(() => dashboard.close());
     ready = true;
     metrics.ready.set(1);
     logger.info(

@@ -11,9 +11,8 @@ import type { SigilConfig } from '../config/index.js';
  * effect from the next major GC on.
  */
 export function tuneRuntime(runtime: SigilConfig['runtime']): string[] {
-  const flags: string[] = [];
-  if (runtime.gc_heap_growing_percent > 0)
-    flags.push(`--heap-growing-percent=${runtime.gc_heap_growing_percent}`);
+  const p = runtime.gc_heap_growing_percent;
+  const flags = p > 0 ? [`--heap-growing-percent=${p}`] : [];
   for (const f of flags) setFlagsFromString(f);
   return flags;
 }

@@ -14,7 +14,7 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON after the report')
     .action((opts: { keep?: boolean; json?: boolean }) =>
       runCommand(async () => {
-        const result = await runDemo({ ...(opts.keep ? { keep: true } : {}) });
+        const result = await runDemo({ keep: opts.keep });
         if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
       }),
     );

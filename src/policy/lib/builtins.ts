@@ -10,9 +10,10 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { sha256 } from '../../lib/bytes.js';
 
 /** A host builtin as opa-wasm calls it: JSON-decoded arguments in, a JSON value (or raw JSON text) out. */
-export type HostBuiltin = (...args: unknown[]) => unknown;
+type HostBuiltin = (...args: unknown[]) => unknown;
 
 /** Per-evaluation state the host builtins read. */
 export interface BuiltinState {
@@ -30,7 +31,7 @@ const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 
 /** RFC 3339 §5.6 date-time → epoch nanoseconds, with Go time.Parse range checks; undefined when invalid. */
-export function parseRfc3339Ns(s: string): bigint | undefined {
+function parseRfc3339Ns(s: string): bigint | undefined {
   const m = RFC3339.exec(s);
   if (!m) return undefined;
   const [y, mo, d, h, mi, se] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
@@ -56,10 +57,10 @@ function b64url(s: string): Buffer | undefined {
   return Buffer.from(t, 'base64url');
 }
 
+/** The JSON object `b` holds, else undefined. */
 function jsonObject(b: Buffer | undefined): Record<string, unknown> | undefined {
-  if (!b) return undefined;
   try {
-    const v: unknown = JSON.parse(b.toString('utf8'));
+    const v: unknown = b && JSON.parse(b.toString('utf8'));
     return typeof v === 'object' && v !== null && !Array.isArray(v)
       ? (v as Record<string, unknown>)
       : undefined;
@@ -75,15 +76,14 @@ function jwtDecode(token: unknown): unknown {
   if (parts.length !== 3) return undefined;
   const header = jsonObject(b64url(parts[0]!));
   if (!header || 'enc' in header) return undefined; // JWE is not decodable without keys (OPA errors too)
-  const payloadBytes = b64url(parts[1]!);
-  const payload = jsonObject(payloadBytes);
+  const payload = jsonObject(b64url(parts[1]!));
   const sig = b64url(parts[2]!);
   if (!payload || !sig) return undefined;
   return [header, payload, sig.toString('hex')];
 }
 
 /** Go url.QueryEscape: unreserved bytes stay, space → '+', everything else %XX (uppercase). */
-export function queryEscape(s: string): string {
+function queryEscape(s: string): string {
   return encodeURIComponent(s)
     .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
     .replace(/%20/g, '+');
@@ -97,61 +97,41 @@ export function queryEscape(s: string): string {
 export function percentDecode(s: string, plusIsSpace: boolean): string | undefined {
   if (!s.includes('%')) return plusIsSpace && s.includes('+') ? s.replace(/\+/g, ' ') : s;
   if (/%(?![0-9A-Fa-f]{2})/.test(s)) return undefined;
-  const bytes: number[] = [];
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === '%') {
-      bytes.push(Number.parseInt(s.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else if (c === '+' && plusIsSpace) {
-      bytes.push(0x20);
-    } else {
-      const cp = s.codePointAt(i)!;
-      if (cp > 0xffff) i++;
-      for (const b of Buffer.from(String.fromCodePoint(cp), 'utf8')) bytes.push(b);
-    }
-  }
-  return goUtf8(bytes);
+  // The UTF-8 bytes of `s` as latin1 text (one char per byte); '%', '+' and hex digits are ASCII.
+  const bytes = Buffer.from(s, 'utf8').toString('latin1');
+  const escapes = plusIsSpace ? /%([0-9A-Fa-f]{2})|\+/g : /%([0-9A-Fa-f]{2})/g;
+  return goUtf8(
+    bytes.replace(escapes, (_, hex?: string) => (hex ? String.fromCharCode(Number.parseInt(hex, 16)) : ' ')),
+  );
 }
 
 /**
- * Bytes → string the way Go sees invalid UTF-8 (utf8.DecodeRune, Unicode §3.9 Table 3-7): each byte that does not
- * start a well-formed sequence becomes one U+FFFD (WHATWG decoding, Node's default, merges a truncated sequence
- * into a single U+FFFD, so OPA and SIGIL would disagree on e.g. `%E2%9C`).
+ * A well-formed non-ASCII UTF-8 sequence (Unicode §3.9 Table 3-7), over bytes as latin1 text, or else one
+ * non-ASCII byte.
  */
-function goUtf8(b: number[]): string {
-  let out = '';
-  for (let i = 0; i < b.length; ) {
-    const c = b[i]!;
-    if (c < 0x80) {
-      out += String.fromCharCode(c);
-      i++;
-      continue;
-    }
-    const cont = (k: number, lo = 0x80, hi = 0xbf) => {
-      const x = b[i + k];
-      return x !== undefined && x >= lo && x <= hi;
-    };
-    let n = 0;
-    if (c >= 0xc2 && c <= 0xdf) n = cont(1) ? 2 : 0;
-    else if (c >= 0xe0 && c <= 0xef) {
-      const lo = c === 0xe0 ? 0xa0 : 0x80;
-      const hi = c === 0xed ? 0x9f : 0xbf;
-      n = cont(1, lo, hi) && cont(2) ? 3 : 0;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      const lo = c === 0xf0 ? 0x90 : 0x80;
-      const hi = c === 0xf4 ? 0x8f : 0xbf;
-      n = cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
-    }
-    if (n === 0) {
-      out += '\ufffd';
-      i++;
-    } else {
-      out += Buffer.from(b.slice(i, i + n)).toString('utf8');
-      i += n;
-    }
-  }
-  return out;
+const UTF8_SEQUENCE = new RegExp(
+  [
+    '[\\xc2-\\xdf][\\x80-\\xbf]',
+    '\\xe0[\\xa0-\\xbf][\\x80-\\xbf]',
+    '[\\xe1-\\xec\\xee\\xef][\\x80-\\xbf]{2}',
+    '\\xed[\\x80-\\x9f][\\x80-\\xbf]',
+    '\\xf0[\\x90-\\xbf][\\x80-\\xbf]{2}',
+    '[\\xf1-\\xf3][\\x80-\\xbf]{3}',
+    '\\xf4[\\x80-\\x8f][\\x80-\\xbf]{2}',
+    '[\\x80-\\xff]',
+  ].join('|'),
+  'g',
+);
+
+/**
+ * Bytes (as latin1 text) → string the way Go sees invalid UTF-8 (utf8.DecodeRune): each byte that does not start
+ * a well-formed sequence becomes one U+FFFD (WHATWG decoding, Node's default, merges a truncated sequence into a
+ * single U+FFFD, so OPA and SIGIL would disagree on e.g. `%E2%9C`).
+ */
+function goUtf8(bytes: string): string {
+  return bytes.replace(UTF8_SEQUENCE, (seq) =>
+    seq.length === 1 ? '\ufffd' : Buffer.from(seq, 'latin1').toString('utf8'),
+  );
 }
 
 /** Go url.QueryUnescape; undefined on a bad escape. */
@@ -184,6 +164,13 @@ function stringsOf(v: unknown): string[] | undefined {
 
 const str = (f: (s: string) => unknown) => (x: unknown) => (typeof x === 'string' ? f(x) : undefined);
 
+/** strings.any_prefix_match / any_suffix_match: does any of the strings match any of the affixes? */
+const anyMatch = (match: (s: string, affix: string) => boolean) => (a: unknown, b: unknown) => {
+  const xs = stringsOf(a);
+  const ps = stringsOf(b);
+  return xs && ps ? xs.some((x) => ps.some((p) => match(x, p))) : undefined;
+};
+
 /** The builtins SIGIL provides, bound to the per-evaluation `state`. */
 export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> {
   return {
@@ -196,7 +183,7 @@ export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> 
     'urlquery.encode': str(queryEscape),
     'urlquery.decode': str(queryUnescape),
     'urlquery.decode_object': str(decodeQueryObject),
-    'crypto.sha256': str((s) => createHash('sha256').update(s, 'utf8').digest('hex')),
+    'crypto.sha256': str((s) => sha256(s, 'hex')),
     'crypto.sha1': str((s) => createHash('sha1').update(s, 'utf8').digest('hex')),
     'crypto.md5': str((s) => createHash('md5').update(s, 'utf8').digest('hex')),
     'crypto.hmac.sha256': (x: unknown, k: unknown) =>
@@ -208,37 +195,23 @@ export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> 
       /^([0-9a-fA-F]{2})*$/.test(s) ? Buffer.from(s, 'hex').toString('utf8') : undefined,
     ),
     'base64url.encode_no_pad': str((s) => Buffer.from(s, 'utf8').toString('base64url')),
-    'strings.any_prefix_match': (a: unknown, b: unknown) => {
-      const xs = stringsOf(a);
-      const ps = stringsOf(b);
-      return xs && ps ? xs.some((x) => ps.some((p) => x.startsWith(p))) : undefined;
-    },
-    'strings.any_suffix_match': (a: unknown, b: unknown) => {
-      const xs = stringsOf(a);
-      const ps = stringsOf(b);
-      return xs && ps ? xs.some((x) => ps.some((p) => x.endsWith(p))) : undefined;
-    },
+    'strings.any_prefix_match': anyMatch((x, p) => x.startsWith(p)),
+    'strings.any_suffix_match': anyMatch((x, p) => x.endsWith(p)),
     // trace() only matters to OPA's tracer; inside a decision it is always true.
     trace: str(() => true),
   };
 }
 
-/** Names SIGIL provides (for load-time checks and docs). */
-export const SIGIL_BUILTIN_NAMES: readonly string[] = Object.keys(sigilBuiltins({ nowNs: 0n }));
-
 /**
- * Names opa-wasm implements in JS. Read from the package itself (not hard-coded) so an upgrade that adds or drops
- * one is reflected; the package's `exports` hides the file, so it is resolved relative to the main entry.
+ * Builtin names a module imports that nobody provides (empty = loadable). opa-wasm's own JS builtins are read
+ * from the package (not hard-coded) so an upgrade that adds or drops one is reflected; its `exports` hides the
+ * file, so it is resolved relative to the main entry.
  */
-export const OPA_WASM_JS_BUILTIN_NAMES: readonly string[] = (() => {
-  const req = createRequire(import.meta.url);
-  const main = req.resolve('@open-policy-agent/opa-wasm');
-  const reqMain = createRequire(main);
-  return Object.keys(reqMain('./builtins/index.js') as Record<string, unknown>);
-})();
-
-/** Builtin names a module imports that nobody provides (empty = loadable). */
 export function missingBuiltins(required: readonly string[]): string[] {
-  const have = new Set([...OPA_WASM_JS_BUILTIN_NAMES, ...SIGIL_BUILTIN_NAMES]);
+  const opaWasm = createRequire(createRequire(import.meta.url).resolve('@open-policy-agent/opa-wasm'));
+  const have = new Set([
+    ...Object.keys(opaWasm('./builtins/index.js') as Record<string, unknown>),
+    ...Object.keys(sigilBuiltins({ nowNs: 0n })),
+  ]);
   return required.filter((n) => !have.has(n)).sort();
 }

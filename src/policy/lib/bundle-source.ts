@@ -3,21 +3,14 @@
  * polling with If-None-Match, as OPA's bundle plugin does: OPA docs "Management APIs → Bundles"), and the timer
  * and watcher that ask for a check. Fetching only — validation and the swap are the engine's (../policy-engine.ts).
  */
-import { type BigIntStats, watch } from 'node:fs';
+import { watch } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { PolicyError } from '../errors.js';
 import { describeThrown } from '../load-bundle.js';
 
-/** Options of {@link bundleSource}. */
-export interface BundleSourceOptions {
-  /** A file path, or an http(s) URL of a bundle server resource. */
-  location: string;
-  /** Largest bundle accepted, bytes (default 32 MiB). */
-  maxBundleBytes?: number;
-  /** HTTP timeout per poll, ms (default 10 000). */
-  httpTimeoutMs?: number;
-}
+/** HTTP timeout per poll, ms. */
+const HTTP_TIMEOUT_MS = 10_000;
 
 /** A bundle location that remembers what it last returned. */
 export interface BundleSource {
@@ -31,22 +24,21 @@ export interface BundleSource {
   fetch(conditional: boolean): Promise<Uint8Array | undefined>;
 }
 
-/** True when `location` names an http(s) bundle server rather than a file. */
-function isHttpLocation(location: string): boolean {
-  return /^https?:\/\//i.test(location);
-}
-
-/** The source for `location`: HTTP for an http(s) URL, else a file. */
-export function bundleSource(o: BundleSourceOptions): BundleSource {
-  const max = o.maxBundleBytes ?? 32 * 1024 * 1024;
-  return isHttpLocation(o.location)
-    ? httpSource(o.location, max, o.httpTimeoutMs ?? 10_000)
-    : fileSource(o.location, max);
+/**
+ * The source for `location` (a file path, or an http(s) URL of a bundle server resource): HTTP for an
+ * http(s) URL, else a file. Bundles over `maxBundleBytes` are refused.
+ */
+export function bundleSource(location: string, maxBundleBytes = 32 * 1024 * 1024): BundleSource {
+  return /^https?:\/\//i.test(location)
+    ? httpSource(location, maxBundleBytes)
+    : fileSource(location, maxBundleBytes);
 }
 
 function unavailable(what: string, e: unknown): PolicyError {
   return new PolicyError('POLICY_BUNDLE_UNAVAILABLE', `${what}: ${describeThrown(e)}`, e);
 }
+
+const overCap = (msg: string) => new PolicyError('POLICY_BUNDLE_INVALID', msg);
 
 function fileSource(path: string, max: number): BundleSource {
   let lastStamp = '';
@@ -54,29 +46,22 @@ function fileSource(path: string, max: number): BundleSource {
     location: path,
     isHttp: false,
     async fetch() {
-      let st: BigIntStats;
       try {
-        st = await stat(path, { bigint: true });
+        const st = await stat(path, { bigint: true });
+        // Nanosecond mtime + size + inode: an unchanged stamp means the same file (and the same verdict on it).
+        const stamp = `${st.mtimeNs}:${st.size}:${st.ino}`;
+        if (stamp === lastStamp) return undefined;
+        lastStamp = stamp;
+        if (st.size > BigInt(max)) throw overCap(`bundle file is ${st.size} bytes, over the ${max}-byte cap`);
+        return await readFile(path);
       } catch (e) {
-        throw unavailable(`bundle file ${path}`, e);
+        throw e instanceof PolicyError ? e : unavailable(`bundle file ${path}`, e);
       }
-      // Nanosecond mtime + size + inode: an unchanged stamp means the same file (and the same verdict on it).
-      const stamp = `${st.mtimeNs}:${st.size}:${st.ino}`;
-      if (stamp === lastStamp) return undefined;
-      lastStamp = stamp;
-      if (st.size > BigInt(max))
-        throw new PolicyError(
-          'POLICY_BUNDLE_INVALID',
-          `bundle file is ${st.size} bytes, over the ${max}-byte cap`,
-        );
-      return readFile(path).catch((e: unknown) => {
-        throw unavailable(`bundle file ${path}`, e);
-      });
     },
   };
 }
 
-function httpSource(url: string, max: number, timeoutMs: number): BundleSource {
+function httpSource(url: string, max: number): BundleSource {
   let etag: string | undefined;
   return {
     location: url,
@@ -86,7 +71,7 @@ function httpSource(url: string, max: number, timeoutMs: number): BundleSource {
       if (etag && conditional) headers['if-none-match'] = etag;
       let res: Response;
       try {
-        res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+        res = await fetch(url, { headers, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS), redirect: 'follow' });
       } catch (e) {
         throw unavailable(`bundle server ${url}`, e);
       }
@@ -101,18 +86,14 @@ function httpSource(url: string, max: number, timeoutMs: number): BundleSource {
       const declared = Number(res.headers.get('content-length') ?? '0');
       if (declared > max) {
         await res.body?.cancel();
-        throw new PolicyError(
-          'POLICY_BUNDLE_INVALID',
-          `bundle of ${declared} bytes exceeds the ${max}-byte cap`,
-        );
+        throw overCap(`bundle of ${declared} bytes exceeds the ${max}-byte cap`);
       }
       const chunks: Uint8Array[] = [];
       let size = 0;
       if (res.body) {
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
           size += chunk.length;
-          if (size > max)
-            throw new PolicyError('POLICY_BUNDLE_INVALID', `bundle body exceeds the ${max}-byte cap`);
+          if (size > max) throw overCap(`bundle body exceeds the ${max}-byte cap`);
           chunks.push(chunk);
         }
       }

@@ -4,34 +4,28 @@
  * so the main thread can wait with a deadline and terminate this thread when the policy overruns it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadBundle } from '../load-bundle.js';
-import { HEADER_BYTES, type WorkerData, type WorkerJob, WorkerState } from './worker-protocol.js';
+import { describeThrown, loadBundle } from '../load-bundle.js';
+import { HEADER_BYTES, type WorkerData, type WorkerJob, WorkerState } from './worker-evaluator.js';
 
 const data = workerData as WorkerData;
 const state = new Int32Array(data.sab, 0, 2);
 const out = new Uint8Array(data.sab, HEADER_BYTES);
 
 function finish(code: WorkerState, text: string): void {
-  const bytes = Buffer.from(text, 'utf8');
+  let bytes = Buffer.from(text, 'utf8');
   if (bytes.length > out.length) {
-    const msg = Buffer.from(
+    bytes = Buffer.from(
       `policy result of ${bytes.length} bytes exceeds the ${out.length}-byte transfer buffer`,
     );
-    out.set(msg);
-    Atomics.store(state, 1, msg.length);
-    Atomics.store(state, 0, WorkerState.Error);
-  } else {
-    out.set(bytes);
-    Atomics.store(state, 1, bytes.length);
-    Atomics.store(state, 0, code);
+    code = WorkerState.Error;
   }
+  out.set(bytes);
+  Atomics.store(state, 1, bytes.length);
+  Atomics.store(state, 0, code);
   Atomics.notify(state, 0);
 }
 
-const bundle = await loadBundle(new Uint8Array(data.bundle), {
-  entrypoint: data.entrypoint,
-  maxMemoryPages: data.maxMemoryPages,
-});
+const bundle = await loadBundle(new Uint8Array(data.bundle), data);
 
 parentPort!.on('message', (job: WorkerJob) => {
   try {
@@ -43,7 +37,7 @@ parentPort!.on('message', (job: WorkerJob) => {
     );
     finish(WorkerState.Done, JSON.stringify(rs));
   } catch (e) {
-    finish(WorkerState.Error, e instanceof Error ? e.message : typeof e === 'string' ? e : JSON.stringify(e));
+    finish(WorkerState.Error, describeThrown(e));
   }
 });
 parentPort!.postMessage('ready');

@@ -5,7 +5,7 @@
  * attacker-controlled input: no links, no devices, no `..`, no duplicate paths, hard size caps.
  */
 import { gunzipSync } from 'node:zlib';
-import { PolicyError } from '../errors.js';
+import { failWith } from '../errors.js';
 
 /** Caps applied while reading; exceeding any of them rejects the bundle. */
 export interface TarLimits {
@@ -26,9 +26,7 @@ export const DEFAULT_TAR_LIMITS: TarLimits = {
 
 const BLOCK = 512;
 
-function invalid(msg: string, cause?: unknown): PolicyError {
-  return new PolicyError('POLICY_BUNDLE_INVALID', `bundle: ${msg}`, cause);
-}
+const invalid = failWith('POLICY_BUNDLE_INVALID', 'bundle: ');
 
 /** NUL-terminated ASCII/UTF-8 field. */
 function cstr(buf: Buffer, start: number, len: number): string {
@@ -51,7 +49,7 @@ function octal(buf: Buffer, start: number, len: number, what: string): number {
  * Normalizes an archive path to `/a/b` form. Leading `/` and `./` are fine (OPA writes `/policy.wasm`);
  * `..` segments, backslashes, NUL and empty names are path traversal or garbage and are refused.
  */
-export function normalizeEntryPath(raw: string): string {
+function normalizeEntryPath(raw: string): string {
   if (raw.length === 0 || raw.length > 4096) throw invalid('entry with empty or oversize name');
   if (raw.includes('\0') || raw.includes('\\'))
     throw invalid(`entry name ${JSON.stringify(raw)} has forbidden characters`);
@@ -137,9 +135,8 @@ export function readTar(tar: Buffer, limits: TarLimits = DEFAULT_TAR_LIMITS): Ma
     const data = tar.subarray(dataStart, dataEnd);
     off = dataStart + Math.ceil(size / BLOCK) * BLOCK;
 
-    const magic = hdr.toString('ascii', 257, 262);
-    const prefix = magic === 'ustar' ? cstr(hdr, 345, 155) : '';
-    const headerName = prefix ? `${prefix}/${cstr(hdr, 0, 100)}` : cstr(hdr, 0, 100);
+    const prefix = hdr.toString('ascii', 257, 262) === 'ustar' ? cstr(hdr, 345, 155) : '';
+    const headerName = (prefix ? `${prefix}/` : '') + cstr(hdr, 0, 100);
     switch (type) {
       case 'x':
         pax = paxRecords(data);

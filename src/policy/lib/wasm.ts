@@ -30,15 +30,8 @@ export interface OpaPolicy {
 }
 
 /** opa-wasm's loadPolicy with SIGIL's types. */
-export async function loadOpaPolicy(
+export const loadOpaPolicy = loadPolicy as unknown as (
   module: WasmModule,
   memory: { initial: number; maximum: number },
   builtins: Record<string, (...args: unknown[]) => unknown>,
-): Promise<OpaPolicy> {
-  const load = loadPolicy as unknown as (
-    m: WasmModule,
-    d: typeof memory,
-    b: typeof builtins,
-  ) => Promise<OpaPolicy>;
-  return load(module, memory, builtins);
-}
+) => Promise<OpaPolicy>;

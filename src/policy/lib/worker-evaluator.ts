@@ -5,27 +5,35 @@
  * in the background; until it is ready, decisions fail closed. Cost: one message + one wake-up per decision.
  */
 import { Worker } from 'node:worker_threads';
-import { HEADER_BYTES, type WorkerData, type WorkerJob, WorkerState } from './worker-protocol.js';
+import type { LoadBundleOptions, PolicyBundle } from '../load-bundle.js';
+
+/** Int32 slots at the start of the shared buffer: [state, result length]. */
+export const HEADER_BYTES = 8;
+/** Largest result JSON the shared buffer carries back, bytes. */
+const RESULT_BYTES = 4 * 1024 * 1024;
+
+/** Values of the state slot. */
+export const WorkerState = { Pending: 0, Done: 1, Error: 2 } as const;
+/** One of {@link WorkerState}'s values. */
+export type WorkerState = (typeof WorkerState)[keyof typeof WorkerState];
+
+/** Passed to eval-worker.ts as workerData: the bundle, its load options and the shared result buffer. */
+export interface WorkerData extends LoadBundleOptions {
+  bundle: Uint8Array;
+  sab: SharedArrayBuffer;
+}
+
+/** One evaluation request: the input document as JSON text, time.now_ns() as a decimal. */
+export interface WorkerJob {
+  input: string;
+  nowNs: string;
+}
 
 /** Outcome of one bounded evaluation. */
 export type BoundedOutcome =
   | { kind: 'result'; resultSet: unknown }
   | { kind: 'timeout' }
   | { kind: 'error'; message: string };
-
-/** Options for {@link startWorkerEvaluator}. */
-export interface WorkerEvaluatorOptions {
-  entrypoint: string;
-  maxMemoryPages: number;
-  /** Largest result JSON, bytes (default 4 MiB). */
-  resultBytes?: number;
-}
-
-/** A worker-backed evaluator for one bundle. */
-export interface WorkerEvaluator {
-  evaluate(input: unknown, nowNs: bigint, timeoutMs: number): BoundedOutcome;
-  close(): Promise<void>;
-}
 
 const SELF = import.meta.url;
 
@@ -41,11 +49,11 @@ function workerTarget(): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
 }
 
-/** Starts a worker with `bundle` loaded; resolves once it is ready to evaluate. */
+/** Starts a worker with `bundle` loaded with options `o`; resolves once it is ready to evaluate. */
 export async function startWorkerEvaluator(
   bundle: Uint8Array,
-  o: WorkerEvaluatorOptions,
-): Promise<WorkerEvaluator> {
+  o: LoadBundleOptions,
+): Promise<Required<Pick<PolicyBundle, 'evaluateBounded' | 'close'>>> {
   // A fresh shared buffer per worker: a terminated worker may still write once before it dies.
   let state: Int32Array<SharedArrayBuffer> = new Int32Array(new SharedArrayBuffer(8));
   let out: Uint8Array<SharedArrayBuffer> = new Uint8Array(new SharedArrayBuffer(0));
@@ -56,10 +64,10 @@ export async function startWorkerEvaluator(
 
   const spawn = (): Promise<void> => {
     const url = workerTarget();
-    const sab = new SharedArrayBuffer(HEADER_BYTES + (o.resultBytes ?? 4 * 1024 * 1024));
+    const sab = new SharedArrayBuffer(HEADER_BYTES + RESULT_BYTES);
     state = new Int32Array(sab, 0, 2);
     out = new Uint8Array(sab, HEADER_BYTES);
-    const data: WorkerData = { bundle, entrypoint: o.entrypoint, maxMemoryPages: o.maxMemoryPages, sab };
+    const data: WorkerData = { ...o, bundle, sab };
     const w = new Worker(url, { workerData: data });
     w.unref();
     worker = w;
@@ -92,7 +100,7 @@ export async function startWorkerEvaluator(
   if (!ready) throw new Error('policy worker failed to start');
 
   return {
-    evaluate(input: unknown, nowNs: bigint, timeoutMs: number): BoundedOutcome {
+    evaluateBounded(input: unknown, nowNs: bigint, timeoutMs: number): BoundedOutcome {
       if (!ready || !worker)
         return { kind: 'error', message: 'policy worker is restarting after an overrun' };
       Atomics.store(state, 0, WorkerState.Pending);
