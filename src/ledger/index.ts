@@ -6,8 +6,6 @@ export * from './browser.js';
 export {
   type AppendEvent,
   type AppendedDecision,
-  type AuditHit,
-  type AuditQuery,
   LEDGER_FILE,
   LEDGER_FORMAT,
   MerkleLog,

@@ -5,21 +5,14 @@
  */
 import { decodeRecord } from './decode-record.js';
 import { AppendLog, type MerkleLogOptions } from './lib/append-log.js';
-import {
-  type AuditHit,
-  type AuditQuery,
-  entryIndexKeys,
-  queryDecisions,
-  recordIndexKeys,
-} from './lib/decision-index.js';
+import { entryIndexKeys, queryDecisions, recordIndexKeys } from './lib/decision-index.js';
 import type { AppendedLeaf } from './lib/group-commit.js';
 import { recordJson } from './lib/record-json.js';
 import { validateRecord } from './lib/record-schema.js';
-import type { DecisionRecord } from './record.js';
+import type { AuditHit, AuditQuery, DecisionRecord } from './record.js';
 
 export type { MerkleLogOptions } from './lib/append-log.js';
 export type { SignedCheckpoint } from './lib/checkpoints.js';
-export type { AuditHit, AuditQuery } from './lib/decision-index.js';
 export type { AppendEvent } from './lib/group-commit.js';
 export { LEDGER_FILE, LEDGER_FORMAT, MAX_ENTRIES } from './lib/log-store.js';
 

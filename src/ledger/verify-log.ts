@@ -3,12 +3,13 @@
  * every leaf and perfect-subtree hash from the entries and compare with what is stored, then check every
  * stored checkpoint (signature, root at its size) and consistency between consecutive checkpoints.
  */
+
+import type { AppendLog } from './lib/append-log.js';
 import { nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
 import { readNodeHash } from './lib/node-rows.js';
 import { parseVerifierKey } from './lib/note-key.js';
 import { foldFrontier } from './lib/proof.js';
 import { readWatermark } from './lib/watermark.js';
-import type { MerkleLog } from './merkle-log.js';
 import { openCheckpoint } from './parse-checkpoint.js';
 import { verifyConsistency } from './verify-consistency.js';
 
@@ -54,7 +55,7 @@ export interface VerifyOptions {
 }
 
 /** Recomputes and checks everything; never throws for integrity problems, only reports them. */
-export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyReport {
+export function verifyLog(log: AppendLog, options: VerifyOptions = {}): VerifyReport {
   const { entries, nodes, meta } = log.lmdb;
   const problems: VerifyProblem[] = [];
   const max = options.maxProblems ?? 100;
@@ -86,11 +87,11 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
 
   // Checkpoints by size, so roots can be compared when the recomputation passes their size.
   const cps: Array<{ size: number; note: string; root?: Uint8Array }> = [];
-  for (const c of log.storedCheckpoints()) cps.push({ ...c });
+  for (const c of log.checkpoints.stored()) cps.push({ ...c });
   let vkey: string | undefined = options.verifierKey;
   if (vkey === undefined && cps.length > 0) {
     try {
-      vkey = log.verifierKey;
+      vkey = log.checkpoints.verifierKey;
     } catch (e) {
       add({ kind: 'checkpoint', message: `cannot load the checkpoint key: ${(e as Error).message}` });
     }

@@ -40,17 +40,13 @@ export function adminLedger(log: MerkleLog): AdminLedger {
         }
         return out;
       }
+      const { before, limit, ...filters } = f;
       const hits = log.query({
-        ...(f.task !== undefined ? { task: f.task } : {}),
-        ...(f.agent !== undefined ? { agent: f.agent } : {}),
-        ...(f.decision !== undefined ? { decision: f.decision } : {}),
-        ...(f.since !== undefined ? { since: f.since } : {}),
-        ...(f.until !== undefined ? { until: f.until } : {}),
+        ...filters,
         order: 'desc',
-        limit: f.before === undefined ? f.limit : FILTERED_WINDOW,
+        limit: before === undefined ? limit : FILTERED_WINDOW,
       });
-      const before = f.before;
-      return (before === undefined ? hits : hits.filter((h) => h.index < before)).slice(0, f.limit);
+      return (before === undefined ? hits : hits.filter((h) => h.index < before)).slice(0, limit);
     },
     async entry(index: number): Promise<Uint8Array | undefined> {
       if (index >= log.size) return undefined;
@@ -60,11 +56,11 @@ export function adminLedger(log: MerkleLog): AdminLedger {
       return log.inclusionProof(index, size);
     },
     async checkpoint(minSize = 0) {
-      const latest = log.latestCheckpoint();
-      const cp = latest && latest.size >= minSize && latest.size > 0 ? latest : await log.checkpoint();
+      const latest = log.checkpoints.latest();
+      const cp = latest && latest.size >= minSize && latest.size > 0 ? latest : await log.checkpoints.make();
       return { size: cp.size, note: cp.note };
     },
-    verifierKey: () => log.verifierKey,
+    verifierKey: () => log.checkpoints.verifierKey,
     onAppend(listener, onSkip) {
       let windowStart = 0;
       let used = 0;

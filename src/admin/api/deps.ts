@@ -4,26 +4,18 @@
  * Keeping them narrow is what guarantees the API cannot leak keys: it has no handle on them.
  */
 
-import type { DecisionRecord } from '../../ledger/record.js';
+import type { AuditHit, AuditQuery } from '../../ledger/browser.js';
 import type { Clock } from '../../lib/clock.js';
 
 /** One decision as stored, with its ledger index. */
-export interface DecisionEntry {
-  index: number;
-  record: DecisionRecord;
-}
+export type DecisionEntry = AuditHit;
 
-/** Filter of a decision query (all optional; times are epoch ms, inclusive). */
-export interface DecisionFilter {
-  task?: string;
-  agent?: string;
-  decision?: 'allow' | 'deny';
-  since?: number;
-  until?: number;
+/** Filter of a decision query: the ledger's filters (times epoch ms, inclusive), plus paging. */
+export type DecisionFilter = Pick<AuditQuery, 'task' | 'agent' | 'decision' | 'since' | 'until'> & {
   /** Only entries with index < before (paging backwards). */
   before?: number;
   limit: number;
-}
+};
 
 /** A signed checkpoint (C2SP tlog-checkpoint wrapped in a C2SP signed-note). */
 export interface CheckpointNote {

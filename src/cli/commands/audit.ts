@@ -4,8 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { b64encode, hex, LedgerError, type MerkleLog, verifyProofBundle } from '../../ledger/index.js';
-import { verifyLog } from '../../ledger/verify-log.js';
+import {
+  b64encode,
+  hex,
+  LedgerError,
+  type MerkleLog,
+  verifyLog,
+  verifyProofBundle,
+} from '../../ledger/index.js';
 import { openAuditLog } from '../../serve/open-audit-log.js';
 import { cliConfig, runCommand } from '../context.js';
 
@@ -175,7 +181,7 @@ export function register(program: Command): void {
         const i = arg(index, int('index'));
         if (flags.bundle) {
           await withLog(cmd, async (log) => {
-            process.stdout.write(await log.proofBundle(i));
+            process.stdout.write(await log.checkpoints.bundle(i));
           });
           return;
         }
@@ -252,9 +258,14 @@ export function register(program: Command): void {
     .action(async (flags: { latest?: boolean }, cmd: Command) => {
       await runCommand(() =>
         withLog(cmd, async (log) => {
-          const cp = flags.latest ? log.latestCheckpoint() : await log.checkpoint();
+          const cp = flags.latest ? log.checkpoints.latest() : await log.checkpoints.make();
           if (!cp) throw new LedgerError('LEDGER_NOT_FOUND', 'no checkpoint stored yet');
-          out({ size: cp.size, root: b64encode(cp.root), note: cp.note, verifier_key: log.verifierKey });
+          out({
+            size: cp.size,
+            root: b64encode(cp.root),
+            note: cp.note,
+            verifier_key: log.checkpoints.verifierKey,
+          });
         }),
       );
     });

@@ -4,13 +4,11 @@
  * the entries mean; {@link MerkleLog} adds decision records on top. Layout: docs/ledger.md §2.
  */
 import { join } from 'node:path';
-import { type Clock, systemClock } from '../../lib/clock.js';
 import { LedgerError } from '../errors.js';
-import type { NoteSigner } from '../sign-note.js';
-import { Checkpoints, type SignedCheckpoint } from './checkpoints.js';
+import { Checkpoints } from './checkpoints.js';
 import { type AppendEvent, type AppendedLeaf, GroupCommit } from './group-commit.js';
 import { entryAt, initFormat, type LogStore, openStore } from './log-store.js';
-import { type IndexKey, PostingIndex } from './posting-index.js';
+import { type IndexKey, type KeysOf, PostingIndex } from './posting-index.js';
 import { hashThreadByDefault, TreeHasher } from './tree-hasher.js';
 import { TreeState } from './tree-state.js';
 
@@ -40,8 +38,6 @@ export interface MerkleLogOptions {
    * quota); on one CPU the worker only competes with the main thread (docs/ledger.md §3).
    */
   hashThread?: boolean;
-  /** Clock for checkpoint timestamps in events. */
-  clock?: Clock;
   /**
    * Open a possibly damaged log for `verifyLog` only: read-only, and the open-time consistency checks
    * do not throw (verifyLog reports what is wrong instead).
@@ -49,21 +45,18 @@ export interface MerkleLogOptions {
   forVerify?: boolean;
 }
 
-/** The index keys of a stored entry (undefined: the entry is not indexed). */
-export type KeysOf = (entry: Buffer) => IndexKey[] | undefined;
-
 /** An append-only Merkle log in one LMDB environment (`<dir>/ledger.mdb`, lib/log-store.ts). */
 export class AppendLog {
   readonly dir: string;
   readonly origin: string;
   readonly durability: 'sync' | 'fast';
   readonly readOnly: boolean;
+  /** Signed checkpoints and offline proof bundles of this log (docs/ledger.md §5). */
+  readonly checkpoints: Checkpoints;
   private readonly store: LogStore;
   protected readonly postings: PostingIndex;
   private readonly tree: TreeState;
   private readonly commit: GroupCommit;
-  private readonly checkpoints: Checkpoints;
-  private readonly clock: Clock;
   private envClosed = false;
 
   protected constructor(dir: string, store: LogStore, options: MerkleLogOptions, keysOf?: KeysOf) {
@@ -72,9 +65,8 @@ export class AppendLog {
     this.origin = options.origin ?? 'sigil.mesh/sigil/audit';
     this.durability = options.durability ?? 'sync';
     this.readOnly = (options.readOnly || options.forVerify) ?? false;
-    this.clock = options.clock ?? systemClock;
     this.tree = new TreeState(store.nodes);
-    this.postings = new PostingIndex(store);
+    this.postings = new PostingIndex(store, keysOf);
     this.commit = new GroupCommit({
       store,
       tree: this.tree,
@@ -82,20 +74,12 @@ export class AppendLog {
       durability: this.durability,
       readOnly: this.readOnly,
       maxBatch: Math.max(1, Math.min(options.maxBatch ?? 8192, 65536)),
-      ...(keysOf ? { keysOf } : {}),
     });
-    const keyFile = options.keyFile ?? join(dir, 'keys', 'checkpoint.jwk');
-    const log = {
-      size: () => this.commit.committed,
-      root: (size: number) => this.root(size),
-      entry: (index: number) => this.entry(index),
-      inclusionProof: (index: number, size: number) => this.inclusionProof(index, size),
-      assertWritable: () => {
-        const refused = this.commit.writeError();
-        if (refused) throw refused;
-      },
-    };
-    this.checkpoints = new Checkpoints(store, log, this.origin, keyFile, this.readOnly);
+    this.checkpoints = new Checkpoints(store, this, () => this.commit.writeError(), {
+      origin: this.origin,
+      keyFile: options.keyFile ?? join(dir, 'keys', 'checkpoint.jwk'),
+      readOnly: this.readOnly,
+    });
   }
 
   /**
@@ -220,62 +204,6 @@ export class AppendLog {
     return this.tree.consistencyProof(size1, size2);
   }
 
-  /** Iterates stored entries [from, to) as (index, data) without copying more than needed. */
-  *entries(
-    from = 0,
-    to: number = this.commit.committed,
-  ): Generator<{ index: number; data: Uint8Array; leafHash: Uint8Array }> {
-    for (const { key, value } of this.store.entries.getRange({ start: from, end: to })) {
-      yield { index: key, data: value, leafHash: this.tree.readSubtree(0, key) };
-    }
-  }
-
-  // ---------------------------------------------------------------- checkpoints
-
-  /** The checkpoint signer (key loaded or created on first use). */
-  signer(): NoteSigner {
-    return this.checkpoints.signer();
-  }
-
-  /** Verifier key string `<origin>+<hex id>+<base64 key>` for outsiders and the dashboard. */
-  get verifierKey(): string {
-    return this.checkpoints.signer().verifierKey;
-  }
-
-  /**
-   * Signs and stores a C2SP checkpoint of the current durable size (returns the stored one if the log
-   * did not grow). In `fast` mode it first waits for the flush, so a checkpoint never covers entries
-   * that could still be lost.
-   * @throws LedgerError `LEDGER_CLOSED`, `LEDGER_BAD_ARGUMENT` (read-only).
-   */
-  checkpoint(): Promise<SignedCheckpoint> {
-    return this.checkpoints.make();
-  }
-
-  /** The stored checkpoint of exactly `size`, if any. */
-  getCheckpoint(size: number): SignedCheckpoint | undefined {
-    return this.checkpoints.get(size);
-  }
-
-  /** The newest stored checkpoint. */
-  latestCheckpoint(): SignedCheckpoint | undefined {
-    return this.checkpoints.latest();
-  }
-
-  /** Every stored checkpoint note, by size (used by verify). */
-  storedCheckpoints(): Generator<{ size: number; note: string }> {
-    return this.checkpoints.stored();
-  }
-
-  /**
-   * Offline proof for entry `index` in c2sp.org/tlog-proof@v1 form against the newest checkpoint that
-   * covers it (making one if needed). The entry bytes ride in the `extra` line so the bundle alone
-   * suffices: verify it with {@link verifyProofBundle} and the verifier key.
-   */
-  proofBundle(index: number): Promise<string> {
-    return this.checkpoints.bundle(index);
-  }
-
   // ---------------------------------------------------------------- lifecycle
 
   /** Waits for pending appends, stops the checkpoint timer and closes the environment. */
@@ -293,10 +221,5 @@ export class AppendLog {
   get lmdb(): Pick<LogStore, 'env' | 'entries' | 'nodes' | 'meta'> {
     const { env, entries, nodes, meta } = this.store;
     return { env, entries, nodes, meta };
-  }
-
-  /** Now, per the injected clock. @internal */
-  nowMs(): number {
-    return this.clock.nowMs();
   }
 }

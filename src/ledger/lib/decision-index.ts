@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { decodeRecord } from '../decode-record.js';
 import { LedgerError } from '../errors.js';
-import type { DecisionRecord } from '../record.js';
+import type { AuditHit, AuditQuery, DecisionRecord } from '../record.js';
 import type { IndexKey, PostingIndex } from './posting-index.js';
 
 /** Index kinds: task, agent (every sub of the chain and the leaf sub), decision, time. */
@@ -48,28 +48,6 @@ export function entryIndexKeys(entry: Uint8Array): IndexKey[] | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Filters of {@link MerkleLog.query}; all given filters must match. */
-export interface AuditQuery {
-  task?: string;
-  /** SPIFFE ID: matches the leaf `sub` or any `sub` in the recorded chain. */
-  agent?: string;
-  decision?: 'allow' | 'deny';
-  /** Inclusive lower bound on `ts` (epoch ms). */
-  since?: number;
-  /** Inclusive upper bound on `ts` (epoch ms). */
-  until?: number;
-  /** Maximum results (default 100, at most 10 000). */
-  limit?: number;
-  /** `asc` (oldest first, default) or `desc` (newest first). */
-  order?: 'asc' | 'desc';
-}
-
-/** One query result. */
-export interface AuditHit {
-  index: number;
-  record: DecisionRecord;
 }
 
 /** What a query reads: the durable size, records by index and the posting index. */

@@ -44,8 +44,6 @@ export interface GroupCommitOptions {
   readOnly: boolean;
   /** Largest number of appends in one transaction. */
   maxBatch: number;
-  /** The index keys of a stored entry, to re-derive pending postings at load (undefined: not indexed). */
-  keysOf?: (entry: Buffer) => IndexKey[] | undefined;
 }
 
 interface Waiter {
@@ -143,7 +141,7 @@ export class GroupCommit {
     tree.load(stored, size, (i) => entryAt(store, i), checkHashes);
     this.committed = size;
     this.assigned = size;
-    this.o.postings.rebuild(size, this.o.keysOf);
+    this.o.postings.rebuild(size);
   }
 
   /** Best-effort load of a damaged log (verify only): a size, and no tree or postings in memory. */

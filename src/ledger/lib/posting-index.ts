@@ -15,6 +15,9 @@ import { readWatermark } from './watermark.js';
 /** One index key of an entry: (kind, value). */
 export type IndexKey = [kind: string, value: string | number];
 
+/** The index keys of a stored entry (undefined: the entry is not indexed). */
+export type KeysOf = (entry: Buffer) => IndexKey[] | undefined;
+
 /** Entry indices of one posting, ascending, as uint32 little-endian. */
 export function packPosting(indices: number[]): Buffer {
   const b = Buffer.allocUnsafe(indices.length * 4);
@@ -43,21 +46,24 @@ export class PostingIndex {
   /** Log size up to which postings are stored (`meta.indexed`). */
   indexed = 0;
 
-  constructor(private readonly store: LogStore) {}
+  /** `keysOf` re-derives the keys of stored entries at load (none: a log without index). */
+  constructor(
+    private readonly store: LogStore,
+    private readonly keysOf?: KeysOf,
+  ) {}
 
   /**
-   * Reads the watermark and re-derives the postings of entries [indexed, size) with `keysOf` (what a
-   * crash lost from memory; undefined keys: an entry not indexed).
-   * @throws LedgerError `LEDGER_CORRUPT` (invalid watermark).
+   * Reads the watermark and re-derives the postings of entries [indexed, size) (what a crash lost from
+   * memory). @throws LedgerError `LEDGER_CORRUPT` (invalid watermark).
    */
-  rebuild(size: number, keysOf: ((entry: Buffer) => IndexKey[] | undefined) | undefined): void {
+  rebuild(size: number): void {
     const indexed = readWatermark(this.store.meta.get('indexed'), size);
     if (indexed === undefined) throw new LedgerError('LEDGER_CORRUPT', 'ledger index watermark is invalid');
     this.pending.clear();
     const now = performance.now();
-    if (keysOf) {
+    if (this.keysOf) {
       for (const { key, value } of this.store.entries.getRange({ start: indexed, end: size })) {
-        const keys = keysOf(value);
+        const keys = this.keysOf(value);
         if (keys) this.pending.add(key, keys, now);
       }
     }
