@@ -32,42 +32,27 @@ export type LedgerErrorCode =
   /** The requested checkpoint / entry does not exist. */
   | 'LEDGER_NOT_FOUND';
 
-const GRPC: Record<LedgerErrorCode, GrpcStatusCode> = {
-  LEDGER_BAD_ARGUMENT: GrpcStatus.INVALID_ARGUMENT,
-  LEDGER_CORRUPT: GrpcStatus.DATA_LOSS,
-  LEDGER_SCHEMA: GrpcStatus.FAILED_PRECONDITION,
-  LEDGER_IO: GrpcStatus.UNAVAILABLE,
-  LEDGER_COMMIT_FAILED: GrpcStatus.UNAVAILABLE,
-  LEDGER_CLOSED: GrpcStatus.UNAVAILABLE,
-  LEDGER_RECORD_INVALID: GrpcStatus.INVALID_ARGUMENT,
-  LEDGER_NOTE_MALFORMED: GrpcStatus.INVALID_ARGUMENT,
-  LEDGER_SIGNATURE_INVALID: GrpcStatus.PERMISSION_DENIED,
-  LEDGER_ORIGIN_MISMATCH: GrpcStatus.PERMISSION_DENIED,
-  LEDGER_PROOF_INVALID: GrpcStatus.PERMISSION_DENIED,
-  LEDGER_BUNDLE_MALFORMED: GrpcStatus.INVALID_ARGUMENT,
-  LEDGER_NOT_FOUND: GrpcStatus.NOT_FOUND,
-};
-
-const HTTP: Record<LedgerErrorCode, number> = {
-  LEDGER_BAD_ARGUMENT: 400,
-  LEDGER_CORRUPT: 500,
-  LEDGER_SCHEMA: 500,
-  LEDGER_IO: 503,
-  LEDGER_COMMIT_FAILED: 503,
-  LEDGER_CLOSED: 503,
-  LEDGER_RECORD_INVALID: 400,
-  LEDGER_NOTE_MALFORMED: 400,
-  LEDGER_SIGNATURE_INVALID: 422,
-  LEDGER_ORIGIN_MISMATCH: 422,
-  LEDGER_PROOF_INVALID: 422,
-  LEDGER_BUNDLE_MALFORMED: 400,
-  LEDGER_NOT_FOUND: 404,
+/** gRPC and HTTP status of each code (docs/ledger.md §8). */
+const STATUS: Record<LedgerErrorCode, [grpc: GrpcStatusCode, http: number]> = {
+  LEDGER_BAD_ARGUMENT: [GrpcStatus.INVALID_ARGUMENT, 400],
+  LEDGER_CORRUPT: [GrpcStatus.DATA_LOSS, 500],
+  LEDGER_SCHEMA: [GrpcStatus.FAILED_PRECONDITION, 500],
+  LEDGER_IO: [GrpcStatus.UNAVAILABLE, 503],
+  LEDGER_COMMIT_FAILED: [GrpcStatus.UNAVAILABLE, 503],
+  LEDGER_CLOSED: [GrpcStatus.UNAVAILABLE, 503],
+  LEDGER_RECORD_INVALID: [GrpcStatus.INVALID_ARGUMENT, 400],
+  LEDGER_NOTE_MALFORMED: [GrpcStatus.INVALID_ARGUMENT, 400],
+  LEDGER_SIGNATURE_INVALID: [GrpcStatus.PERMISSION_DENIED, 422],
+  LEDGER_ORIGIN_MISMATCH: [GrpcStatus.PERMISSION_DENIED, 422],
+  LEDGER_PROOF_INVALID: [GrpcStatus.PERMISSION_DENIED, 422],
+  LEDGER_BUNDLE_MALFORMED: [GrpcStatus.INVALID_ARGUMENT, 400],
+  LEDGER_NOT_FOUND: [GrpcStatus.NOT_FOUND, 404],
 };
 
 /** Error raised by every ledger operation. */
 export class LedgerError extends SigilError<LedgerErrorCode> {
   constructor(code: LedgerErrorCode, message: string, cause?: unknown) {
-    super(code, message, { grpc: GRPC[code], http: HTTP[code], cause });
+    super(code, message, { grpc: STATUS[code][0], http: STATUS[code][1], cause });
   }
 }
 

@@ -7,8 +7,7 @@ import { dirname } from 'node:path';
 import { generateEd25519 } from '../lib/ed25519-key.js';
 import { LedgerError } from './errors.js';
 import { b64encode } from './lib/b64.js';
-import { formatVerifierKey, isKeyName, noteKeyId } from './lib/note-key.js';
-import { hasControlChar } from './lib/text.js';
+import { formatVerifierKey, hasControlChar, isKeyName, noteKeyId } from './lib/note-key.js';
 
 /** An Ed25519 note signer. */
 export interface NoteSigner {

@@ -5,11 +5,11 @@
  */
 
 import type { AppendLog } from './lib/append-log.js';
+import { readWatermark } from './lib/log-store.js';
 import { nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
 import { readNodeHash } from './lib/node-rows.js';
 import { parseVerifierKey } from './lib/note-key.js';
 import { foldFrontier } from './lib/proof.js';
-import { readWatermark } from './lib/watermark.js';
 import { openCheckpoint } from './parse-checkpoint.js';
 import { verifyConsistency } from './verify-consistency.js';
 

@@ -7,13 +7,19 @@
  */
 import { LedgerError } from '../errors.js';
 import { HASH_LEN } from './hash.js';
-import { entryAt, type LogStore, MAX_ENTRIES, readSize, readSizeLenient } from './log-store.js';
+import {
+  entryAt,
+  type LogStore,
+  MAX_ENTRIES,
+  readSize,
+  readSizeLenient,
+  readWatermark,
+} from './log-store.js';
 import { nodeHashLeaf, utf8Bytes } from './node-hash.js';
 import type { Posting } from './pending-index.js';
 import type { IndexKey, PostingIndex } from './posting-index.js';
 import type { TreeHasher } from './tree-hasher.js';
 import type { TreeState } from './tree-state.js';
-import { readWatermark } from './watermark.js';
 
 /** Emitted after entries became durable (per committed batch). */
 export interface AppendEvent {

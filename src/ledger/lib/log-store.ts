@@ -141,3 +141,15 @@ export function entryAt(s: LogStore, index: number): Buffer {
   if (!v) throw new LedgerError('LEDGER_CORRUPT', `entry ${index} is missing`);
   return v;
 }
+
+/**
+ * A derived-data watermark in `meta` (`tree`: node rows stored up to it, `indexed`: postings; §3, §4) for
+ * a log of `size` entries: absent means "everything stored"; anything but an integer in [0, size] is
+ * damage (undefined). One reading rule for the log and for `audit verify`.
+ */
+export function readWatermark(value: unknown, size: number): number | undefined {
+  if (value === undefined) return size;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= size
+    ? value
+    : undefined;
+}

@@ -7,10 +7,8 @@
  * `meta.indexed` watermark; those after it live in memory (lib/pending-index.ts), re-derived at open.
  */
 import { LedgerError } from '../errors.js';
-import type { LogStore } from './log-store.js';
-import { MAX_ENTRIES } from './log-store.js';
+import { type LogStore, MAX_ENTRIES, readWatermark } from './log-store.js';
 import { PendingIndex, type Posting } from './pending-index.js';
-import { readWatermark } from './watermark.js';
 
 /** One index key of an entry: (kind, value). */
 export type IndexKey = [kind: string, value: string | number];
