@@ -14,7 +14,6 @@ import type { AuditHit, AuditQuery, DecisionRecord } from './record.js';
 export type { MerkleLogOptions } from './lib/append-log.js';
 export type { SignedCheckpoint } from './lib/checkpoints.js';
 export type { AppendEvent } from './lib/group-commit.js';
-export { LEDGER_FILE, LEDGER_FORMAT, MAX_ENTRIES } from './lib/log-store.js';
 
 /** Result of {@link MerkleLog.appendDecision}: the entry index and the leaf hash of the canonical record bytes. */
 export type AppendedDecision = AppendedLeaf;

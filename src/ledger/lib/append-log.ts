@@ -15,33 +15,22 @@ import { TreeState } from './tree-state.js';
 /** Options of {@link MerkleLog.open}. */
 export interface MerkleLogOptions {
   /**
-   * `sync` (default): `append` resolves once its transaction is flushed to disk (fsync).
-   * `fast`: resolves at commit; LMDB flushes that commit right after in the background, so a process
-   * crash loses nothing resolved and an OS crash/power loss loses at most the commits of the last
-   * in-flight flush (docs/ledger.md §Durability).
+   * `sync` (default): `append` resolves once its transaction is flushed to disk (fsync). `fast`: resolves
+   * at commit, with the flush right after in the background (docs/ledger.md §3 for what a crash loses).
    */
   durability?: 'sync' | 'fast';
   /** Checkpoint origin and key name. Default `sigil.mesh/sigil/audit`. */
   origin?: string;
   /** Make a signed checkpoint every N seconds when the log grew (0 = only on demand). Default 0. */
   checkpointIntervalSec?: number;
-  /** Checkpoint private key (Ed25519 JWK). Default `<dir>/keys/checkpoint.jwk`, created on first use. */
-  keyFile?: string;
-  /** Largest number of appends in one transaction. Default 8192. */
-  maxBatch?: number;
   /** Open without writing (CLI inspection, verify). */
   readOnly?: boolean;
   /**
-   * Hash runs of ≥ 16 appended entries on a worker thread: keeps SHA-256 off the thread that serves
-   * requests under heavy append load. `false` hashes everything on the calling thread. Default: on when
-   * this process can keep more than one CPU busy ({@link hashThreadByDefault}: affinity mask and cgroup
-   * quota); on one CPU the worker only competes with the main thread (docs/ledger.md §3).
+   * Hash runs of ≥ 16 appended entries on a worker thread, off the thread that serves requests. Default:
+   * on when this process can keep more than one CPU busy ({@link hashThreadByDefault}; docs/ledger.md §3).
    */
   hashThread?: boolean;
-  /**
-   * Open a possibly damaged log for `verifyLog` only: read-only, and the open-time consistency checks
-   * do not throw (verifyLog reports what is wrong instead).
-   */
+  /** Open a possibly damaged log for `verifyLog` only: read-only, open-time checks report, not throw. */
   forVerify?: boolean;
 }
 
@@ -67,24 +56,17 @@ export class AppendLog {
     this.readOnly = (options.readOnly || options.forVerify) ?? false;
     this.tree = new TreeState(store.nodes);
     this.postings = new PostingIndex(store, keysOf);
-    this.commit = new GroupCommit({
-      store,
-      tree: this.tree,
-      postings: this.postings,
-      durability: this.durability,
-      readOnly: this.readOnly,
-      maxBatch: Math.max(1, Math.min(options.maxBatch ?? 8192, 65536)),
-    });
+    this.commit = new GroupCommit(store, this.tree, this.postings, this.durability, this.readOnly);
     this.checkpoints = new Checkpoints(store, this, () => this.commit.writeError(), {
       origin: this.origin,
-      keyFile: options.keyFile ?? join(dir, 'keys', 'checkpoint.jwk'),
+      keyFile: join(dir, 'keys', 'checkpoint.jwk'),
       readOnly: this.readOnly,
     });
   }
 
   /**
-   * Opens (or creates) a log in `dir` and loads the size and right frontier, re-checking the newest
-   * stored hashes; `make` builds the log object of the layer above.
+   * Opens (or creates) a log in `dir`, loads the size and right frontier and re-checks the newest stored
+   * hashes; `make` builds the log object of the layer above.
    * @throws LedgerError `LEDGER_CORRUPT` (garbage, truncated or inconsistent file), `LEDGER_SCHEMA`
    * (unknown format), `LEDGER_IO` (file system). An existing file is never modified on error.
    */
@@ -101,9 +83,9 @@ export class AppendLog {
       else l.commit.load(true);
       return l;
     });
-    if (!log.readOnly && (options.hashThread ?? hashThreadByDefault())) log.commit.hasher = new TreeHasher();
+    if (!readOnly && (options.hashThread ?? hashThreadByDefault())) log.commit.hasher = new TreeHasher();
     const every = options.checkpointIntervalSec ?? 0;
-    if (every > 0 && !log.readOnly) log.checkpoints.every(every);
+    if (every > 0 && !readOnly) log.checkpoints.every(every);
     return log;
   }
 
@@ -122,8 +104,6 @@ export class AppendLog {
     return this.commit.assigned - this.commit.committed;
   }
 
-  // ---------------------------------------------------------------- appends
-
   /**
    * Appends one opaque entry. Concurrent calls are grouped into one LMDB transaction; indices are
    * dense and follow call order. Resolves with the entry's index once durable (per `durability`).
@@ -138,16 +118,15 @@ export class AppendLog {
   }
 
   /**
-   * Appends `text` (stored as UTF-8) under index `keys`: queryable through {@link postings} as soon as
-   * it is durable; the postings themselves are stored in bulk later (docs/ledger.md §4). Resolves with
-   * index and leaf hash. Errors as {@link append}.
+   * Appends `text` (stored as UTF-8) under index `keys`, queryable through {@link postings} once durable
+   * (docs/ledger.md §4). Resolves with index and leaf hash. Errors as {@link append}.
    */
   protected appendIndexed(text: string, keys: IndexKey[]): Promise<AppendedLeaf> {
     return this.commit.append(text, keys, true) as Promise<AppendedLeaf>;
   }
 
   /**
-   * Subscribes to durable appends. Returns an unsubscribe function. Listeners run synchronously after
+   * Subscribes to durable appends; returns the unsubscribe function. Listeners run synchronously after
    * the batch's promises resolve; exceptions they throw are ignored.
    */
   onAppend(listener: (e: AppendEvent) => void): () => void {
@@ -158,8 +137,6 @@ export class AppendLog {
   settled(): Promise<void> {
     return this.commit.settled();
   }
-
-  // ---------------------------------------------------------------- reads
 
   private checkSize(size: number, what: string, max = this.commit.committed): number {
     if (!Number.isSafeInteger(size) || size < 0 || size > max) {
@@ -188,23 +165,16 @@ export class AppendLog {
   /** RFC 6962 §2.1.1 inclusion proof of entry `index` in the tree of `size` entries; O(log n) reads. */
   inclusionProof(index: number, size: number = this.commit.committed): Uint8Array[] {
     this.checkSize(size, 'size');
-    if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
-      throw new LedgerError('LEDGER_BAD_ARGUMENT', `index must be an integer in [0, ${size - 1}]`);
-    }
+    this.checkSize(index, 'index', size - 1);
     return this.tree.inclusionProof(index, size);
   }
 
-  /**
-   * RFC 6962 §2.1.2 consistency proof between sizes `size1` ≤ `size2`; empty when size1 is 0 or equal
-   * to size2 (docs/ledger.md §Proofs). O(log n) reads.
-   */
+  /** RFC 6962 §2.1.2 consistency proof between sizes `size1` ≤ `size2` (docs/ledger.md §1); O(log n) reads. */
   consistencyProof(size1: number, size2: number = this.commit.committed): Uint8Array[] {
     this.checkSize(size2, 'size2');
     this.checkSize(size1, 'size1', size2);
     return this.tree.consistencyProof(size1, size2);
   }
-
-  // ---------------------------------------------------------------- lifecycle
 
   /** Waits for pending appends, stops the checkpoint timer and closes the environment. */
   async close(): Promise<void> {
