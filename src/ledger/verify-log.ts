@@ -75,10 +75,7 @@ export function verifyLog(log: AppendLog, options: VerifyOptions = {}): VerifyRe
     tree = Math.max(size, 0);
   }
   const treeSize = tree;
-  /**
-   * The stored hash of (level, at) against the recomputed one: `ok` when they match, or when the node is
-   * absent because it lies past the watermark (not stored yet); a stored one must match all the same.
-   */
+  /** The stored hash of (level, at) and whether it matches `computed` (or is absent past the watermark). */
   const against = (level: number, at: number, computed: Buffer) => {
     const stored = readNodeHash(nodes, level, at);
     const ok = stored === undefined ? (at + 1) * 2 ** level > treeSize : computed.equals(stored);
@@ -86,8 +83,7 @@ export function verifyLog(log: AppendLog, options: VerifyOptions = {}): VerifyRe
   };
 
   // Checkpoints by size, so roots can be compared when the recomputation passes their size.
-  const cps: Array<{ size: number; note: string; root?: Uint8Array }> = [];
-  for (const c of log.checkpoints.stored()) cps.push({ ...c });
+  const cps = [...log.checkpoints.stored()];
   let vkey: string | undefined = options.verifierKey;
   if (vkey === undefined && cps.length > 0) {
     try {
@@ -116,8 +112,7 @@ export function verifyLog(log: AppendLog, options: VerifyOptions = {}): VerifyRe
 
   const frontier: Frame[] = [];
   const recomputedRoots = new Map<number, Uint8Array>();
-  let expected = 0;
-  let done = 0;
+  let expected = 0; // entries checked so far, and the next index due
   for (const { key, value } of entries.getRange({ start: 0 })) {
     if (key !== expected) {
       add({
@@ -166,16 +161,11 @@ export function verifyLog(log: AppendLog, options: VerifyOptions = {}): VerifyRe
     }
     frontier.push(cur);
     expected++;
-    done++;
-    if (cpRoots.has(expected))
-      recomputedRoots.set(
-        expected,
-        foldFrontier(
-          frontier.map((f) => f.p),
-          nodeHashNode,
-        ),
-      );
-    if (options.onProgress && done % every === 0) options.onProgress(done, size);
+    if (cpRoots.has(expected)) {
+      const pure = frontier.map((f) => f.p);
+      recomputedRoots.set(expected, foldFrontier(pure, nodeHashNode));
+    }
+    if (options.onProgress && expected % every === 0) options.onProgress(expected, size);
     if (problems.length >= max) break;
   }
   if (problems.length === 0 && expected !== size) {
@@ -185,7 +175,7 @@ export function verifyLog(log: AppendLog, options: VerifyOptions = {}): VerifyRe
       message: `log records size ${size} but holds ${expected} entries`,
     });
   }
-  options.onProgress?.(done, size);
+  options.onProgress?.(expected, size);
 
   // Checkpoint roots against the recomputation, then consistency between consecutive checkpoints.
   let checked = 0;
@@ -229,7 +219,7 @@ export function verifyLog(log: AppendLog, options: VerifyOptions = {}): VerifyRe
   return {
     ok: problems.length === 0,
     size,
-    entries: done,
+    entries: expected,
     checkpoints: checked,
     ...(bad.length > 0 ? { firstBadIndex: Math.min(...bad) } : {}),
     problems,

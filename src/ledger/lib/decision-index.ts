@@ -2,30 +2,20 @@
  * The decision layer's indexes (docs/ledger.md §Secondary indexes): which (kind, value) keys a decision
  * record contributes to the log's generic posting index, and compliance queries by decision fields.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../../lib/bytes.js';
 import { decodeRecord } from '../decode-record.js';
 import { LedgerError } from '../errors.js';
 import type { AuditHit, AuditQuery, DecisionRecord } from '../record.js';
 import type { IndexKey, PostingIndex } from './posting-index.js';
 
 /** Index kinds: task, agent (every sub of the chain and the leaf sub), decision, time. */
-export const KIND = { task: 'k', agent: 'a', decision: 'd', time: 't' } as const;
+const KIND = { task: 'k', agent: 'a', decision: 'd', time: 't' } as const;
 
-/** Longest value stored verbatim in a key; longer values are indexed by their SHA-256 (LMDB key limit). */
-const MAX_VALUE = 256;
+/** The value as it appears in index keys: over 256 characters, its SHA-256 (LMDB key size limit). */
+const indexValue = (v: string): string => (v.length <= 256 ? v : `sha256:${sha256(v, 'hex')}`);
 
-/** The value as it appears in index keys. */
-export function indexValue(v: string): string {
-  return v.length <= MAX_VALUE ? v : `sha256:${createHash('sha256').update(v).digest('hex')}`;
-}
-
-/** Resolution of the time index: records are grouped by the second of their `ts`. */
-export const TIME_BUCKET_MS = 1000;
-
-/** The time-index value of epoch-ms `ts`. */
-export function timeBucket(ts: number): number {
-  return Math.floor(ts / TIME_BUCKET_MS);
-}
+/** The time-index value of epoch-ms `ts`: records are grouped by second. */
+const timeBucket = (ts: number): number => Math.floor(ts / 1000);
 
 /** Every index (kind, value) a record contributes. */
 export function recordIndexKeys(r: DecisionRecord): IndexKey[] {
@@ -74,13 +64,9 @@ export function queryDecisions(src: DecisionSource, q: AuditQuery): AuditHit[] {
   const desc = q.order === 'desc';
   const since = q.since ?? 0;
   const until = q.until ?? Number.MAX_SAFE_INTEGER;
-  for (const [k, v] of [
-    ['since', q.since],
-    ['until', q.until],
-  ] as const) {
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0))
-      throw new LedgerError('LEDGER_BAD_ARGUMENT', `${k} must be epoch ms`);
-  }
+  const epochMs = (v: number | undefined) => v === undefined || (Number.isSafeInteger(v) && v >= 0);
+  if (!epochMs(q.since)) throw new LedgerError('LEDGER_BAD_ARGUMENT', 'since must be epoch ms');
+  if (!epochMs(q.until)) throw new LedgerError('LEDGER_BAD_ARGUMENT', 'until must be epoch ms');
   if (q.decision !== undefined && q.decision !== 'allow' && q.decision !== 'deny') {
     throw new LedgerError('LEDGER_BAD_ARGUMENT', 'decision must be allow or deny');
   }
@@ -103,12 +89,8 @@ export function queryDecisions(src: DecisionSource, q: AuditQuery): AuditHit[] {
       continue; // not a decision record (opaque entry)
     }
     if (q.task !== undefined && record.task_id !== q.task) continue;
-    if (
-      q.agent !== undefined &&
-      record.sub !== q.agent &&
-      !(record.chain ?? []).some((h) => h.sub === q.agent)
-    )
-      continue;
+    const agent = q.agent;
+    if (agent !== undefined && record.sub !== agent && !record.chain?.some((h) => h.sub === agent)) continue;
     if (q.decision !== undefined && record.decision !== q.decision) continue;
     if (record.ts < since || record.ts > until) continue;
     out.push({ index, record });
