@@ -1,7 +1,6 @@
 /**
- * The audit log: the generic RFC 6962 / RFC 9162 §2.1 Merkle log in LMDB (lib/append-log.ts: group
- * commit, tree, proofs, signed C2SP checkpoints) with the decision layer on top: record schema,
- * canonical encoding and indexes by decision fields (lib/decision-index.ts). Spec: docs/ledger.md.
+ * The audit log: the generic Merkle log (lib/append-log.ts) with the decision layer on top: record
+ * schema, canonical encoding and indexes by decision fields (lib/decision-index.ts). Spec: docs/ledger.md.
  */
 import { decodeRecord } from './decode-record.js';
 import { AppendLog, type MerkleLogOptions } from './lib/append-log.js';
@@ -53,6 +52,7 @@ export class MerkleLog extends AppendLog {
   /**
    * Compliance query over decision records. Uses the most selective index (task, agent, decision,
    * time) and filters the rest on the decoded record. Only durable entries are returned.
+   * @throws LedgerError `LEDGER_BAD_ARGUMENT` (bad filter), `LEDGER_CORRUPT` (damaged posting).
    */
   query(q: AuditQuery = {}): AuditHit[] {
     return queryDecisions({ size: this.size, decision: (i) => this.decision(i), postings: this.postings }, q);

@@ -76,7 +76,6 @@ export function register(program: Command): void {
             const started = Date.now();
             const report = verifyLog(log, {
               ...(flags.key ? { verifierKey: flags.key } : {}),
-              progressEvery: 100_000,
               onProgress: (done, total) => {
                 if (total >= 100_000)
                   process.stderr.write(

@@ -64,12 +64,7 @@ export class AppendLog {
     });
   }
 
-  /**
-   * Opens (or creates) a log in `dir`, loads the size and right frontier and re-checks the newest stored
-   * hashes; `make` builds the log object of the layer above.
-   * @throws LedgerError `LEDGER_CORRUPT` (garbage, truncated or inconsistent file), `LEDGER_SCHEMA`
-   * (unknown format), `LEDGER_IO` (file system). An existing file is never modified on error.
-   */
+  /** {@link MerkleLog.open}, with `make` building the log object of the layer above. */
   protected static async openWith<T extends AppendLog>(
     dir: string,
     options: MerkleLogOptions,

@@ -55,8 +55,7 @@ function* indicesUpTo(n: number, desc: boolean): Generator<number> {
 }
 
 /**
- * Compliance query over decision records. Uses the most selective index (task, agent, decision,
- * time) and filters the rest on the decoded record. Only durable entries are returned.
+ * {@link MerkleLog.query}: scans the most selective index given and filters the rest on the record.
  * @throws LedgerError `LEDGER_BAD_ARGUMENT` (bad filter), `LEDGER_CORRUPT` (damaged posting).
  */
 export function queryDecisions(src: DecisionSource, q: AuditQuery): AuditHit[] {
