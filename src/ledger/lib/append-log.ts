@@ -164,7 +164,7 @@ export class AppendLog {
     return this.tree.inclusionProof(index, size);
   }
 
-  /** RFC 6962 §2.1.2 consistency proof between sizes `size1` ≤ `size2` (docs/ledger.md §1); O(log n) reads. */
+  /** RFC 6962 §2.1.2 consistency proof between sizes `size1` ≤ `size2` (edges: docs/ledger.md §1). */
   consistencyProof(size1: number, size2: number = this.commit.committed): Uint8Array[] {
     this.checkSize(size2, 'size2');
     this.checkSize(size1, 'size1', size2);

@@ -57,7 +57,7 @@ interface Batch {
   onHashed?: () => void;
 }
 
-/** Derived data (postings, node rows) is stored once this many entries are pending (bounds re-deriving at open)… */
+/** Derived data (postings, node rows) is stored once this many entries are pending (bounds open's work)… */
 const DERIVED_FLUSH_ENTRIES = 4096;
 /** …or the oldest pending one is this old (ms), with the next commit; and on settle/close. */
 const DERIVED_FLUSH_MS = 2000;
@@ -313,7 +313,7 @@ export class GroupCommit {
     this.inflight.add(done);
   }
 
-  /** Hashes the queued batches into the tree: a long run as one tree-hasher job at a time, a short one here. */
+  /** Hashes the queued batches into the tree: a long run as one tree-hasher job at a time, else here. */
   private hashQueued(): void {
     const q = this.hashQueue;
     if (q.length === 0 || this.job) return;

@@ -4,6 +4,7 @@
  * point lookup per hash.
  */
 import type { Database } from 'lmdb';
+import { LedgerError } from '../errors.js';
 import { HASH_LEN } from './hash.js';
 
 /** Hashes per row. 32 × 32 B = 1 KiB: well inside one 4 KiB LMDB page (no overflow pages). */
@@ -53,7 +54,7 @@ export class OpenRows {
   private written = new Map<number, { gen: number; buf: Buffer }>();
   private gen = 0;
 
-  /** Starts from the stored partial rows of a tree of `size` leaves. @throws if one is missing/short. */
+  /** Loads the stored partial rows of a tree of `size` leaves. @throws `LEDGER_CORRUPT` if one is bad. */
   static load(db: Database<Buffer, number>, size: number): OpenRows {
     const r = new OpenRows();
     for (let level = 0; 2 ** level <= size; level++) {
@@ -62,7 +63,8 @@ export class OpenRows {
       if (filled === 0) continue;
       const stored = db.getBinary(rowKey(level, count - 1));
       if (!stored || stored.length !== filled * HASH_LEN) {
-        throw new Error(
+        throw new LedgerError(
+          'LEDGER_CORRUPT',
           `node row (${level}, ${Math.floor((count - 1) / ROW_WIDTH)}) is missing or has the wrong length`,
         );
       }

@@ -27,7 +27,7 @@ const NOT_IN_KEY_NAME = /[\s+\u0000-\u001f]/u;
 /** True when `s` holds an ASCII control character (U+0000–U+001F) other than newline (U+000A). */
 export const hasControlChar = (s: string): boolean => CONTROL.test(s);
 
-/** Key names: non-empty, no Unicode white space, no '+', no control character (c2sp.org/signed-note §Format). */
+/** Key names: non-empty, no Unicode white space, '+' or control character (c2sp.org/signed-note §Format). */
 export function isKeyName(name: string): boolean {
   return typeof name === 'string' && name.length > 0 && name.length <= 1024 && !NOT_IN_KEY_NAME.test(name);
 }

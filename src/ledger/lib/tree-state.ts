@@ -21,7 +21,7 @@ const copies = (hashes: Uint8Array[]): Uint8Array[] => hashes.map((h) => new Uin
 
 /** The in-memory tree over the `nodes` database. Bounds of sizes and indices are the caller's to check. */
 export class TreeState {
-  /** Right frontier of the {@link size}-leaf tree: its perfect subtrees' hashes, largest first (one per set bit). */
+  /** Right frontier of the {@link size}-leaf tree: its perfect subtrees' hashes, largest first. */
   frontier: Buffer[] = [];
   /** Node rows of the in-memory tree not known to be stored yet. */
   rows = new OpenRows();
@@ -38,7 +38,7 @@ export class TreeState {
   /** Hash of perfect subtree (level, index); level 0: the leaf hash. @throws `LEDGER_CORRUPT` if absent. */
   readonly readSubtree = (level: number, index: number): Buffer => {
     const key = nodeKey(level, index);
-    // Upper levels are few and on every proof path; subtree hashes never change, so the cache cannot go stale.
+    // Upper levels are few and on every proof path; subtree hashes never change, so no stale entries.
     const cached = level >= CACHE_LEVEL ? this.nodeCache.get(key) : undefined;
     if (cached) return cached;
     // Nodes of the newest batches may not be stored yet (deferred tree): memory first, then the file.
@@ -77,14 +77,8 @@ export class TreeState {
         }
       }
     }
-    let rows: OpenRows;
-    try {
-      rows = OpenRows.load(this.nodes, tree);
-    } catch (e) {
-      throw new LedgerError('LEDGER_CORRUPT', (e as Error).message, e);
-    }
+    this.rows = OpenRows.load(this.nodes, tree);
     this.frontier = frontier;
-    this.rows = rows;
     this.size = tree;
     this.submitted = tree;
     for (let i = tree; i < size; i++) this.extend(nodeHashLeaf(entryAt(i)));
