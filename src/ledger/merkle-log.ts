@@ -18,9 +18,8 @@ export type { AppendEvent } from './lib/group-commit.js';
 export type AppendedDecision = AppendedLeaf;
 
 /**
- * The audit log of decision records (`<dir>/ledger.mdb`). Every operation of the generic log is
- * inherited (opaque `append`, roots, proofs, checkpoints, proof bundles, events, close); this class adds
- * what is specific to decision records.
+ * The audit log of decision records (`<dir>/ledger.mdb`): the generic log's operations (opaque `append`,
+ * roots, proofs, checkpoints, events, close) plus those specific to decision records.
  */
 export class MerkleLog extends AppendLog {
   /**

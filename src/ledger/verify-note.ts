@@ -13,9 +13,9 @@ import { hasControlChar, type NoteVerifier, parseVerifierKey } from './lib/note-
 if (!ed.hashes.sha512) ed.hashes.sha512 = sha512;
 
 /** Largest note accepted (bounds work on hostile input; a checkpoint is ~150 bytes). */
-export const MAX_NOTE_BYTES = 64 * 1024;
+const MAX_NOTE_BYTES = 64 * 1024;
 /** Most signature lines accepted; the spec requires accepting at least 16. */
-export const MAX_SIGNATURES = 64;
+const MAX_SIGNATURES = 64;
 
 /** Result of a successful note verification. */
 export interface VerifiedNote {

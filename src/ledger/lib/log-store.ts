@@ -9,9 +9,9 @@ import { LedgerError } from '../errors.js';
 import { checkLmdbFile } from './file-check.js';
 
 /** On-disk format identity under meta key `format` (docs/ledger.md §2); versions 1 and 2 are refused. */
-export const LEDGER_FORMAT = { name: 'sigil-ledger', version: 3 } as const;
+const LEDGER_FORMAT = { name: 'sigil-ledger', version: 3 } as const;
 /** The LMDB data file inside the ledger directory. */
-export const LEDGER_FILE = 'ledger.mdb';
+const LEDGER_FILE = 'ledger.mdb';
 /** Entries are keyed by uint32: the log holds at most 2^32 - 1 entries. */
 export const MAX_ENTRIES = 0xffff_ffff;
 

@@ -124,7 +124,6 @@ class PendingIndex {
 
 /** Stored postings (`idx`) below the watermark plus the pending ones at and above it. */
 export class PostingIndex {
-  /** Postings of entries at and after {@link indexed}, not yet stored. */
   readonly pending = new PendingIndex();
   /** Log size up to which postings are stored (`meta.indexed`). */
   indexed = 0;
