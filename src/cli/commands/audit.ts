@@ -4,14 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import {
-  b64encode,
-  hex,
-  LedgerError,
-  type MerkleLog,
-  verifyLog,
-  verifyProofBundle,
-} from '../../ledger/index.js';
+import { b64encode, hex, LedgerError, type MerkleLog, verifyProofBundle } from '../../ledger/index.js';
+import { verifyLog } from '../../ledger/verify-log.js';
 import { openAuditLog } from '../../serve/open-audit-log.js';
 import { cliConfig, runCommand } from '../context.js';
 
@@ -257,14 +251,10 @@ export function register(program: Command): void {
     .action(async (flags: { latest?: boolean }, cmd: Command) => {
       await runCommand(() =>
         withLog(cmd, async (log) => {
-          const cp = flags.latest ? log.checkpoints.latest() : await log.checkpoints.make();
+          const cps = log.checkpoints;
+          const cp = flags.latest ? cps.latest() : await cps.make();
           if (!cp) throw new LedgerError('LEDGER_NOT_FOUND', 'no checkpoint stored yet');
-          out({
-            size: cp.size,
-            root: b64encode(cp.root),
-            note: cp.note,
-            verifier_key: log.checkpoints.verifierKey,
-          });
+          out({ size: cp.size, root: b64encode(cp.root), note: cp.note, verifier_key: cps.verifierKey });
         }),
       );
     });
