@@ -66,7 +66,7 @@ try {
   for (let i = 0; i < N; i += 1000) {
     await Promise.all(Array.from({ length: 1000 }, (_, j) => log.appendDecision(rec(i + j))));
   }
-  await log.checkpoint();
+  await log.checkpoints.make();
   const ledger = adminLedger(log);
   console.log(
     `machine: nproc=${cpus().length} cpu="${cpus()[0]?.model}" node=${process.version}; ledger ${N} decisions`,

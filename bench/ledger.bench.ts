@@ -219,7 +219,7 @@ for (let done = 0; done < BIG; ) {
 }
 const buildSecs = (performance.now() - buildStart) / 1000;
 const buildCpu = process.cpuUsage(buildC0);
-await big.checkpoint();
+await big.checkpoints.make();
 console.log(`built ${big.size} entries in ${buildSecs.toFixed(1)} s`);
 const size = big.size;
 const rootN = big.root();

@@ -181,8 +181,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
 
     // Every decision (allow and deny) is in the ledger; sign a checkpoint over all of them.
     const log = sigil.ledger;
-    const cp = await log.checkpoint();
-    const opened = openCheckpoint(cp.note, log.verifierKey);
+    const cp = await log.checkpoints.make();
+    const opened = openCheckpoint(cp.note, log.checkpoints.verifierKey);
     const first = rows.find((r) => r.index !== undefined)!;
     const index = first.index!;
     const proof = log.inclusionProof(index, opened.size);

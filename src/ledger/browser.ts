@@ -9,9 +9,9 @@ export { LedgerError, type LedgerErrorCode } from './errors.js';
 export { leafHash } from './leaf-hash.js';
 export { b64decode, b64encode, hex } from './lib/b64.js';
 export { EMPTY_ROOT } from './lib/hash.js';
-export { formatVerifierKey, type NoteVerifier, noteKeyId, parseVerifierKey } from './lib/note-key.js';
+export { type NoteVerifier, parseVerifierKey } from './lib/note-key.js';
 export { type Checkpoint, formatCheckpoint, openCheckpoint, parseCheckpoint } from './parse-checkpoint.js';
-export type { DecisionRecord, RecordedHop } from './record.js';
+export type { AuditHit, AuditQuery, DecisionRecord, RecordedHop } from './record.js';
 export { rootFromLeafHashes, rootOf } from './root-of.js';
 export { verifyConsistency } from './verify-consistency.js';
 export { verifyInclusion } from './verify-inclusion.js';
@@ -19,7 +19,6 @@ export { type VerifiedNote, verifyNote } from './verify-note.js';
 export {
   type ProofBundle,
   parseProofBundle,
-  TLOG_PROOF_V1,
   type VerifiedBundle,
   verifyProofBundle,
 } from './verify-proof-bundle.js';

@@ -7,7 +7,7 @@ import type { DecisionRecord } from './record.js';
 const dec = new TextDecoder('utf-8', { fatal: true });
 
 /** Largest record accepted (a record is small; this bounds parser work on hostile input). */
-export const MAX_RECORD_BYTES = 64 * 1024;
+const MAX_RECORD_BYTES = 64 * 1024;
 
 /**
  * Parses canonical record bytes back into a DecisionRecord. Rejects invalid UTF-8, non-JSON, unknown or

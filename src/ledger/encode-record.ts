@@ -1,5 +1,4 @@
 /** Canonical encoding of a DecisionRecord (docs/ledger.md §Decision records). Browser-safe. */
-import { LedgerError } from './errors.js';
 import { recordJson } from './lib/record-json.js';
 import { validateRecord } from './lib/record-schema.js';
 import type { DecisionRecord } from './record.js';
@@ -12,14 +11,5 @@ const enc = new TextEncoder();
  * @throws LedgerError `LEDGER_RECORD_INVALID` on any field outside the DecisionRecord contract.
  */
 export function encodeRecord(record: DecisionRecord): Uint8Array {
-  const valid = validateRecord(record);
-  try {
-    return enc.encode(recordJson(valid));
-  } catch (e) {
-    throw new LedgerError(
-      'LEDGER_RECORD_INVALID',
-      `record is not canonical JSON: ${(e as Error).message}`,
-      e,
-    );
-  }
+  return enc.encode(recordJson(validateRecord(record)));
 }

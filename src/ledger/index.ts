@@ -6,13 +6,9 @@ export * from './browser.js';
 export {
   type AppendEvent,
   type AppendedDecision,
-  type AuditHit,
-  type AuditQuery,
-  LEDGER_FILE,
-  LEDGER_FORMAT,
   MerkleLog,
   type MerkleLogOptions,
   type SignedCheckpoint,
 } from './merkle-log.js';
-export { loadOrCreateSigner, type NoteSigner, noteSigner, signNote } from './sign-note.js';
+export { type NoteSigner, noteSigner, signNote } from './sign-note.js';
 export { type VerifyOptions, type VerifyProblem, type VerifyReport, verifyLog } from './verify-log.js';

@@ -1,35 +1,25 @@
 /**
- * The audit log: the generic RFC 6962 / RFC 9162 §2.1 Merkle log in LMDB (lib/append-log.ts: group
- * commit, tree, proofs, signed C2SP checkpoints) with the decision layer on top: record schema,
- * canonical encoding and indexes by decision fields (lib/decision-index.ts). Spec: docs/ledger.md.
+ * The audit log: the generic Merkle log (lib/append-log.ts) with the decision layer on top: record
+ * schema, canonical encoding and indexes by decision fields (lib/decision-index.ts). Spec: docs/ledger.md.
  */
 import { decodeRecord } from './decode-record.js';
 import { AppendLog, type MerkleLogOptions } from './lib/append-log.js';
-import {
-  type AuditHit,
-  type AuditQuery,
-  entryIndexKeys,
-  queryDecisions,
-  recordIndexKeys,
-} from './lib/decision-index.js';
+import { entryIndexKeys, queryDecisions, recordIndexKeys } from './lib/decision-index.js';
 import type { AppendedLeaf } from './lib/group-commit.js';
 import { recordJson } from './lib/record-json.js';
 import { validateRecord } from './lib/record-schema.js';
-import type { DecisionRecord } from './record.js';
+import type { AuditHit, AuditQuery, DecisionRecord } from './record.js';
 
 export type { MerkleLogOptions } from './lib/append-log.js';
 export type { SignedCheckpoint } from './lib/checkpoints.js';
-export type { AuditHit, AuditQuery } from './lib/decision-index.js';
 export type { AppendEvent } from './lib/group-commit.js';
-export { LEDGER_FILE, LEDGER_FORMAT, MAX_ENTRIES } from './lib/log-store.js';
 
 /** Result of {@link MerkleLog.appendDecision}: the entry index and the leaf hash of the canonical record bytes. */
 export type AppendedDecision = AppendedLeaf;
 
 /**
- * The audit log of decision records (`<dir>/ledger.mdb`). Every operation of the generic log is
- * inherited (opaque `append`, roots, proofs, checkpoints, proof bundles, events, close); this class adds
- * what is specific to decision records.
+ * The audit log of decision records (`<dir>/ledger.mdb`): the generic log's operations (opaque `append`,
+ * roots, proofs, checkpoints, events, close) plus those specific to decision records.
  */
 export class MerkleLog extends AppendLog {
   /**
@@ -61,6 +51,7 @@ export class MerkleLog extends AppendLog {
   /**
    * Compliance query over decision records. Uses the most selective index (task, agent, decision,
    * time) and filters the rest on the decoded record. Only durable entries are returned.
+   * @throws LedgerError `LEDGER_BAD_ARGUMENT` (bad filter), `LEDGER_CORRUPT` (damaged posting).
    */
   query(q: AuditQuery = {}): AuditHit[] {
     return queryDecisions({ size: this.size, decision: (i) => this.decision(i), postings: this.postings }, q);

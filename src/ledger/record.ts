@@ -44,3 +44,25 @@ export interface DecisionRecord {
   /** Policy bundle revision (or content hash) that decided. */
   policy_rev?: string;
 }
+
+/** Filters of {@link MerkleLog.query}; all given filters must match. */
+export interface AuditQuery {
+  task?: string;
+  /** SPIFFE ID: matches the leaf `sub` or any `sub` in the recorded chain. */
+  agent?: string;
+  decision?: 'allow' | 'deny';
+  /** Inclusive lower bound on `ts` (epoch ms). */
+  since?: number;
+  /** Inclusive upper bound on `ts` (epoch ms). */
+  until?: number;
+  /** Maximum results (default 100, at most 10 000). */
+  limit?: number;
+  /** `asc` (oldest first, default) or `desc` (newest first). */
+  order?: 'asc' | 'desc';
+}
+
+/** One query result. */
+export interface AuditHit {
+  index: number;
+  record: DecisionRecord;
+}

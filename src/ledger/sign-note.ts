@@ -1,14 +1,14 @@
 /**
  * C2SP signed-note signing with an Ed25519 key held by the node (node:crypto). Spec: c2sp.org/signed-note.
  */
-import { createPrivateKey, type KeyObject, sign } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, type JsonWebKey, type KeyObject, sign } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '../lib/atomic-write.js';
 import { generateEd25519 } from '../lib/ed25519-key.js';
 import { LedgerError } from './errors.js';
 import { b64encode } from './lib/b64.js';
-import { formatVerifierKey, isKeyName, noteKeyId } from './lib/note-key.js';
-import { hasControlChar } from './lib/text.js';
+import { formatVerifierKey, hasControlChar, isKeyName, noteKeyId } from './lib/note-key.js';
 
 /** An Ed25519 note signer. */
 export interface NoteSigner {
@@ -51,27 +51,22 @@ export function loadOrCreateSigner(file: string, name: string, create = true): N
   if (text === undefined) {
     if (!create) throw new LedgerError('LEDGER_NOT_FOUND', `no checkpoint key at ${file}`);
     const { privateKey } = generateEd25519();
+    const jwk = `${JSON.stringify(privateKey.export({ format: 'jwk' }))}\n`;
+    let created: boolean;
     try {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      writeFileSync(file, `${JSON.stringify(privateKey.export({ format: 'jwk' }))}\n`, {
-        mode: 0o600,
-        flag: 'wx',
-      });
+      // Exclusive and atomic: a crash never leaves half a key, and a concurrent creator's key wins.
+      created = writeFileAtomic(file, jwk, 0o600, true);
     } catch (e) {
-      // Another process created it first: use theirs.
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateSigner(file, name);
       throw new LedgerError('LEDGER_IO', `cannot write ${file}`, e);
     }
-    return noteSigner(name, privateKey);
+    return created ? noteSigner(name, privateKey) : loadOrCreateSigner(file, name);
   }
   try {
     const jwk = JSON.parse(text) as Record<string, unknown>;
     if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || typeof jwk.d !== 'string')
       throw new Error('not an Ed25519 private JWK');
-    return noteSigner(
-      name,
-      createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }),
-    );
+    return noteSigner(name, createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' }));
   } catch (e) {
     if (e instanceof LedgerError) throw e;
     throw new LedgerError(
@@ -93,8 +88,6 @@ export function signNote(text: string, signer: NoteSigner): string {
     );
   }
   const sig = sign(null, Buffer.from(text, 'utf8'), signer.privateKey);
-  const raw = new Uint8Array(4 + sig.length);
-  raw.set(signer.keyId, 0);
-  raw.set(sig, 4);
+  const raw = Buffer.concat([signer.keyId, sig]);
   return `${text}\n\u2014 ${signer.name} ${b64encode(raw)}\n`;
 }

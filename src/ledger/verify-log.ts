@@ -3,12 +3,13 @@
  * every leaf and perfect-subtree hash from the entries and compare with what is stored, then check every
  * stored checkpoint (signature, root at its size) and consistency between consecutive checkpoints.
  */
+
+import type { AppendLog } from './lib/append-log.js';
+import { readWatermark } from './lib/log-store.js';
 import { nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
 import { readNodeHash } from './lib/node-rows.js';
 import { parseVerifierKey } from './lib/note-key.js';
 import { foldFrontier } from './lib/proof.js';
-import { readWatermark } from './lib/watermark.js';
-import type { MerkleLog } from './merkle-log.js';
 import { openCheckpoint } from './parse-checkpoint.js';
 import { verifyConsistency } from './verify-consistency.js';
 
@@ -46,38 +47,33 @@ export interface VerifyReport {
 export interface VerifyOptions {
   /** Verifier key to check checkpoints with (default: the log's own key file). */
   verifierKey?: string;
-  /** Called every `progressEvery` entries. */
+  /** Called every 100 000 entries and at the end. */
   onProgress?: (done: number, total: number) => void;
-  progressEvery?: number;
-  /** Stop after this many problems (default 100). */
-  maxProblems?: number;
 }
 
+/** Verification stops after this many problems. */
+const MAX_PROBLEMS = 100;
+
 /** Recomputes and checks everything; never throws for integrity problems, only reports them. */
-export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyReport {
+export function verifyLog(log: AppendLog, options: VerifyOptions = {}): VerifyReport {
   const { entries, nodes, meta } = log.lmdb;
   const problems: VerifyProblem[] = [];
-  const max = options.maxProblems ?? 100;
-  const every = options.progressEvery ?? 100_000;
-  const add = (p: VerifyProblem) => {
-    if (problems.length < max) problems.push(p);
+  const add = (kind: VerifyProblem['kind'], index: number | undefined, message: string) => {
+    if (problems.length < MAX_PROBLEMS)
+      problems.push(index === undefined ? { kind, message } : { kind, index, message });
   };
   const sizeEntry = meta.getEntry('size');
   const size = typeof sizeEntry?.value === 'number' ? (sizeEntry.value as number) : -1;
-  if (size < 0 || sizeEntry?.version !== size)
-    add({ kind: 'size', message: 'size record missing or inconsistent' });
+  if (size < 0 || sizeEntry?.version !== size) add('size', undefined, 'size record missing or inconsistent');
   // Node rows are stored up to the tree watermark; the nodes of later entries are derived at open
   // (docs/ledger.md §3).
   let tree = readWatermark(meta.get('tree'), Math.max(size, 0));
   if (tree === undefined) {
-    add({ kind: 'size', message: 'tree watermark is invalid' });
+    add('size', undefined, 'tree watermark is invalid');
     tree = Math.max(size, 0);
   }
   const treeSize = tree;
-  /**
-   * The stored hash of (level, at) against the recomputed one: `ok` when they match, or when the node is
-   * absent because it lies past the watermark (not stored yet); a stored one must match all the same.
-   */
+  /** The stored hash of (level, at) and whether it matches `computed` (or is absent past the watermark). */
   const against = (level: number, at: number, computed: Buffer) => {
     const stored = readNodeHash(nodes, level, at);
     const ok = stored === undefined ? (at + 1) * 2 ** level > treeSize : computed.equals(stored);
@@ -85,14 +81,13 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
   };
 
   // Checkpoints by size, so roots can be compared when the recomputation passes their size.
-  const cps: Array<{ size: number; note: string; root?: Uint8Array }> = [];
-  for (const c of log.storedCheckpoints()) cps.push({ ...c });
+  const cps = [...log.checkpoints.stored()];
   let vkey: string | undefined = options.verifierKey;
   if (vkey === undefined && cps.length > 0) {
     try {
-      vkey = log.verifierKey;
+      vkey = log.checkpoints.verifierKey;
     } catch (e) {
-      add({ kind: 'checkpoint', message: `cannot load the checkpoint key: ${(e as Error).message}` });
+      add('checkpoint', undefined, `cannot load the checkpoint key: ${(e as Error).message}`);
     }
   }
   const parsedKey = vkey !== undefined ? parseVerifierKey(vkey) : undefined;
@@ -102,32 +97,23 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
     try {
       const cp = openCheckpoint(c.note, parsedKey, log.origin);
       if (cp.size !== c.size)
-        add({ kind: 'checkpoint', message: `checkpoint stored under size ${c.size} says size ${cp.size}` });
+        add('checkpoint', undefined, `checkpoint stored under size ${c.size} says size ${cp.size}`);
       else cpRoots.set(c.size, cp.root);
     } catch (e) {
-      add({
-        kind: 'checkpoint',
-        index: Math.max(0, c.size - 1),
-        message: `checkpoint ${c.size}: ${(e as Error).message}`,
-      });
+      add('checkpoint', Math.max(0, c.size - 1), `checkpoint ${c.size}: ${(e as Error).message}`);
     }
   }
 
   const frontier: Frame[] = [];
   const recomputedRoots = new Map<number, Uint8Array>();
-  let expected = 0;
-  let done = 0;
+  let expected = 0; // entries checked so far, and the next index due
   for (const { key, value } of entries.getRange({ start: 0 })) {
     if (key !== expected) {
-      add({
-        kind: 'missing',
-        index: expected,
-        message: `entry ${expected} is missing (next stored is ${key})`,
-      });
+      add('missing', expected, `entry ${expected} is missing (next stored is ${key})`);
       break; // the tree past a hole cannot be recomputed
     }
     if (key >= size) {
-      add({ kind: 'size', index: key, message: `entry ${key} lies beyond the recorded size ${size}` });
+      add('size', key, `entry ${key} lies beyond the recorded size ${size}`);
       break;
     }
     // Each stored hash is checked against its own stored children (level 0: against the entry bytes) and
@@ -137,11 +123,7 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
     const leaf = nodeHashLeaf(value);
     const { stored: storedLeaf, ok: leafOk } = against(0, key, leaf);
     if (!leafOk) {
-      add({
-        kind: 'entry',
-        index: key,
-        message: `entry ${key} ${storedLeaf ? 'does not match its' : 'has no'} stored leaf hash`,
-      });
+      add('entry', key, `entry ${key} ${storedLeaf ? 'does not match its' : 'has no'} stored leaf hash`);
     }
     const s0 = storedLeaf ?? leaf;
     let cur: Frame = { level: 0, s: s0, p: leafOk ? s0 : leaf };
@@ -154,37 +136,28 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
       at = Math.floor(at / 2);
       const { stored, ok } = against(level, at, computed);
       if (!ok) {
-        add({
-          kind: 'node',
-          index: at * 2 ** level,
-          message: `stored node (${level}, ${at}) ${stored ? 'differs from' : 'missing for'} the recomputed one`,
-        });
+        add(
+          'node',
+          at * 2 ** level,
+          `stored node (${level}, ${at}) ${stored ? 'differs from' : 'missing for'} the recomputed one`,
+        );
       }
       const s = ok ? computed : (stored ?? computed);
       cur = { level, s, p: pureHash === computed && ok ? s : pureHash };
     }
     frontier.push(cur);
     expected++;
-    done++;
-    if (cpRoots.has(expected))
-      recomputedRoots.set(
-        expected,
-        foldFrontier(
-          frontier.map((f) => f.p),
-          nodeHashNode,
-        ),
-      );
-    if (options.onProgress && done % every === 0) options.onProgress(done, size);
-    if (problems.length >= max) break;
+    if (cpRoots.has(expected)) {
+      const pure = frontier.map((f) => f.p);
+      recomputedRoots.set(expected, foldFrontier(pure, nodeHashNode));
+    }
+    if (options.onProgress && expected % 100_000 === 0) options.onProgress(expected, size);
+    if (problems.length >= MAX_PROBLEMS) break;
   }
   if (problems.length === 0 && expected !== size) {
-    add({
-      kind: 'missing',
-      index: expected,
-      message: `log records size ${size} but holds ${expected} entries`,
-    });
+    add('missing', expected, `log records size ${size} but holds ${expected} entries`);
   }
-  options.onProgress?.(done, size);
+  options.onProgress?.(expected, size);
 
   // Checkpoint roots against the recomputation, then consistency between consecutive checkpoints.
   let checked = 0;
@@ -192,34 +165,23 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
   for (const [cpSize, cpRoot] of [...cpRoots.entries()].sort((a, b) => a[0] - b[0])) {
     checked++;
     if (cpSize > expected) {
-      add({
-        kind: 'checkpoint',
-        index: expected,
-        message: `checkpoint ${cpSize} covers entries the log no longer holds`,
-      });
+      add('checkpoint', expected, `checkpoint ${cpSize} covers entries the log no longer holds`);
       continue;
     }
     const mine = cpSize === 0 ? undefined : recomputedRoots.get(cpSize);
     if (mine && !Buffer.from(mine).equals(Buffer.from(cpRoot))) {
-      add({
-        kind: 'checkpoint',
-        index: cpSize - 1,
-        message: `root at size ${cpSize} differs from signed checkpoint`,
-      });
+      add('checkpoint', cpSize - 1, `root at size ${cpSize} differs from signed checkpoint`);
     }
     if (prev && problems.length === 0) {
-      let proof: Uint8Array[] | undefined;
+      let consistent = false;
       try {
-        proof = log.consistencyProof(prev.size, cpSize);
+        const proof = log.consistencyProof(prev.size, cpSize);
+        consistent = verifyConsistency(prev.size, cpSize, proof, prev.root, cpRoot);
       } catch {
-        proof = undefined;
+        // no proof between them: not consistent
       }
-      if (!proof || !verifyConsistency(prev.size, cpSize, proof, prev.root, cpRoot)) {
-        add({
-          kind: 'consistency',
-          index: prev.size,
-          message: `checkpoints ${prev.size} and ${cpSize} are not consistent`,
-        });
+      if (!consistent) {
+        add('consistency', prev.size, `checkpoints ${prev.size} and ${cpSize} are not consistent`);
       }
     }
     prev = { size: cpSize, root: cpRoot };
@@ -228,7 +190,7 @@ export function verifyLog(log: MerkleLog, options: VerifyOptions = {}): VerifyRe
   return {
     ok: problems.length === 0,
     size,
-    entries: done,
+    entries: expected,
     checkpoints: checked,
     ...(bad.length > 0 ? { firstBadIndex: Math.min(...bad) } : {}),
     problems,

@@ -7,16 +7,15 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import { LedgerError } from './errors.js';
 import { b64decode } from './lib/b64.js';
 import { equalBytes } from './lib/hash.js';
-import { type NoteVerifier, parseVerifierKey } from './lib/note-key.js';
-import { hasControlChar } from './lib/text.js';
+import { hasControlChar, type NoteVerifier, parseVerifierKey } from './lib/note-key.js';
 
 // @noble/ed25519 v3 needs a synchronous SHA-512 for `verify`; the audited @noble/hashes one is used.
 if (!ed.hashes.sha512) ed.hashes.sha512 = sha512;
 
 /** Largest note accepted (bounds work on hostile input; a checkpoint is ~150 bytes). */
-export const MAX_NOTE_BYTES = 64 * 1024;
+const MAX_NOTE_BYTES = 64 * 1024;
 /** Most signature lines accepted; the spec requires accepting at least 16. */
-export const MAX_SIGNATURES = 64;
+const MAX_SIGNATURES = 64;
 
 /** Result of a successful note verification. */
 export interface VerifiedNote {
@@ -80,6 +79,3 @@ export function verifyNote(
     throw new LedgerError('LEDGER_SIGNATURE_INVALID', 'no signature by a trusted key');
   return { text, keyName: verifiedBy };
 }
-
-export type { NoteVerifier };
-export { parseVerifierKey };

@@ -114,7 +114,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     cleanup.push(() => admin.close());
     const issuer = await startIssuer(config, { clock, logger });
     cleanup.push(() => issuer.close());
-    ledger = await openAuditLog(config, { clock });
+    ledger = await openAuditLog(config);
     const log = ledger;
     cleanup.push(() => log.close());
     // Group-commit health for operators: batch sizes and the commit (+ fsync) wait every decision pays.

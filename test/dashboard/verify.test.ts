@@ -37,8 +37,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sigil-dash-verify-'));
   log = await MerkleLog.open(dir, { origin: 'sigil.mesh/sigil/audit' });
   for (let i = 0; i < 13; i++) await log.appendDecision(record(i));
-  const cp = await log.checkpoint();
-  key = log.verifierKey;
+  const cp = await log.checkpoints.make();
+  key = log.checkpoints.verifierKey;
   shown = record(INDEX);
   bundle = {
     index: INDEX,

@@ -181,7 +181,7 @@ describe('appends', () => {
     const data = Array.from({ length: 500 }, (_, i) => bytesOf(`f${i}`));
     await Promise.all(data.map((d) => log.append(d)));
     expect(Buffer.from(log.root()).equals(Buffer.from(rootOf(data)))).toBe(true);
-    const cp = await log.checkpoint();
+    const cp = await log.checkpoints.make();
     expect(cp.size).toBe(500);
     await log.close();
   });
@@ -258,8 +258,8 @@ describe('appends', () => {
 describe('small logs and the first index (regression: reverse cursors skip the smallest key)', () => {
   it('a 0- and a 1-entry log reopen; newest-first reads include index 0; checkpoints at size 0 and 1', async () => {
     let log = await MerkleLog.open(t.dir);
-    expect((await log.checkpoint()).size).toBe(0);
-    expect(log.latestCheckpoint()?.size).toBe(0);
+    expect((await log.checkpoints.make()).size).toBe(0);
+    expect(log.checkpoints.latest()?.size).toBe(0);
     await log.close();
     log = await MerkleLog.open(t.dir);
     expect(log.size).toBe(0);
@@ -274,8 +274,8 @@ describe('small logs and the first index (regression: reverse cursors skip the s
     await log.appendDecision(record(3));
     expect(log.tail(5).map((h) => h.index)).toEqual([1, 0]);
     expect(log.query({ decision: 'deny', order: 'desc' }).map((h) => h.index)).toEqual([1, 0]);
-    await log.checkpoint();
-    expect(log.latestCheckpoint()?.size).toBe(2);
+    await log.checkpoints.make();
+    expect(log.checkpoints.latest()?.size).toBe(2);
     // A second handle on the same file in the same process sees the same state; writes from both are
     // serialised by the commit guard (the loser rejects and reloads).
     const other = await MerkleLog.open(t.dir);
@@ -433,50 +433,50 @@ describe('checkpoints and offline bundles', () => {
   it('signs C2SP checkpoints, stores each by size, and bundles verify with the verifier key only', async () => {
     const log = await MerkleLog.open(t.dir, { origin: 'test.example/audit' });
     for (let i = 0; i < 20; i++) await log.appendDecision(record(i));
-    const cp = await log.checkpoint();
+    const cp = await log.checkpoints.make();
     expect(cp.note.split('\n').slice(0, 2)).toEqual(['test.example/audit', '20']);
-    expect(await log.checkpoint()).toEqual(cp);
-    const opened = openCheckpoint(cp.note, log.verifierKey);
+    expect(await log.checkpoints.make()).toEqual(cp);
+    const opened = openCheckpoint(cp.note, log.checkpoints.verifierKey);
     expect(Buffer.from(opened.root).equals(Buffer.from(log.root(20)))).toBe(true);
     await log.appendDecision(record(20));
-    const bundle = await log.proofBundle(20);
-    const v = verifyProofBundle(bundle, log.verifierKey);
+    const bundle = await log.checkpoints.bundle(20);
+    const v = verifyProofBundle(bundle, log.checkpoints.verifierKey);
     expect(v).toMatchObject({ index: 20, size: 21, origin: 'test.example/audit' });
-    expect(log.latestCheckpoint()?.size).toBe(21);
-    expect([...log.storedCheckpoints()].map((c) => c.size)).toEqual([20, 21]);
+    expect(log.checkpoints.latest()?.size).toBe(21);
+    expect([...log.checkpoints.stored()].map((c) => c.size)).toEqual([20, 21]);
     // Any change to the bundle is caught.
     const lines = bundle.split('\n');
     const tamperedEntry = bundle.replace(
       /^extra .*$/m,
       `extra ${Buffer.from(log.entry(3)).toString('base64')}`,
     );
-    expect(() => verifyProofBundle(tamperedEntry, log.verifierKey)).toThrow(
+    expect(() => verifyProofBundle(tamperedEntry, log.checkpoints.verifierKey)).toThrow(
       expect.objectContaining({ code: 'LEDGER_PROOF_INVALID' }),
     );
     const wrongIndex = bundle.replace('index 20', 'index 19');
-    expect(() => verifyProofBundle(wrongIndex, log.verifierKey)).toThrow(
+    expect(() => verifyProofBundle(wrongIndex, log.checkpoints.verifierKey)).toThrow(
       expect.objectContaining({ code: 'LEDGER_PROOF_INVALID' }),
     );
     const flipped = [...lines];
     flipped[3] = Buffer.from(
       Buffer.from(flipped[3] as string, 'base64').map((b, i) => (i === 0 ? b ^ 1 : b)),
     ).toString('base64');
-    expect(() => verifyProofBundle(flipped.join('\n'), log.verifierKey)).toThrow(
+    expect(() => verifyProofBundle(flipped.join('\n'), log.checkpoints.verifierKey)).toThrow(
       expect.objectContaining({ code: 'LEDGER_PROOF_INVALID' }),
     );
     const forgedSize = bundle.replace('\n21\n', '\n22\n');
-    expect(() => verifyProofBundle(forgedSize, log.verifierKey)).toThrow(
+    expect(() => verifyProofBundle(forgedSize, log.checkpoints.verifierKey)).toThrow(
       expect.objectContaining({ code: 'LEDGER_SIGNATURE_INVALID' }),
     );
     const other = await MerkleLog.open(`${t.dir}/other`, { origin: 'test.example/audit' });
-    expect(() => verifyProofBundle(bundle, other.verifierKey)).toThrow(
+    expect(() => verifyProofBundle(bundle, other.checkpoints.verifierKey)).toThrow(
       expect.objectContaining({ code: 'LEDGER_SIGNATURE_INVALID' }),
     );
     await other.close();
     await log.close();
     // The key persists: same verifier key after reopen.
     const again = await MerkleLog.open(t.dir, { origin: 'test.example/audit' });
-    expect(again.verifierKey).toBe(v && log.verifierKey);
+    expect(again.checkpoints.verifierKey).toBe(v && log.checkpoints.verifierKey);
     await again.close();
   });
 
@@ -484,7 +484,7 @@ describe('checkpoints and offline bundles', () => {
     const log = await MerkleLog.open(t.dir, { checkpointIntervalSec: 1 });
     await log.append(bytesOf('a'));
     await new Promise((r) => setTimeout(r, 1300));
-    expect(log.latestCheckpoint()?.size).toBe(1);
+    expect(log.checkpoints.latest()?.size).toBe(1);
     await log.close();
   });
 });

@@ -18,8 +18,8 @@ import {
   signNote,
   verifyNote,
 } from '../../src/ledger/index.js';
-import { canonicalJson } from '../../src/ledger/lib/canonical-json.js';
 import { generateEd25519 } from '../../src/lib/ed25519-key.js';
+import { canonicalJson } from './canonical-json.js';
 import { MALFORMED_LEDGER, SPEC_NOTE, SPEC_VKEY } from './malformed.js';
 
 function run(target: string, input: unknown): unknown {

@@ -27,7 +27,7 @@ async function build(dir: string, checkpointAt: number[] = [N]): Promise<void> {
   const log = await MerkleLog.open(dir);
   for (let i = 0; i < N; i++) {
     await log.append(bytesOf(`entry-${i}`));
-    if (checkpointAt.includes(i + 1)) await log.checkpoint();
+    if (checkpointAt.includes(i + 1)) await log.checkpoints.make();
   }
   await log.close();
 }

@@ -1,7 +1,7 @@
 /** Settings: log in with the admin token, and pin the checkpoint verifier key proofs are checked against. */
 import { type FormEvent, useState } from 'react';
 import { api, login, logout } from '../api.js';
-import { parseVerifierKey } from '../../../src/ledger/verify-note.js';
+import { parseVerifierKey } from '../../../src/ledger/browser.js';
 import { ErrorBox } from '../components.js';
 import { pinnedVerifierKey, pinVerifierKey } from '../settings.js';
 

@@ -70,7 +70,6 @@ export function register(program: Command): void {
             const started = Date.now();
             const report = verifyLog(log, {
               ...(flags.key ? { verifierKey: flags.key } : {}),
-              progressEvery: 100_000,
               onProgress: (done, total) => {
                 if (total >= 100_000)
                   process.stderr.write(
@@ -175,7 +174,7 @@ export function register(program: Command): void {
         const i = arg(index, int('index'));
         if (flags.bundle) {
           await withLog(cmd, async (log) => {
-            process.stdout.write(await log.proofBundle(i));
+            process.stdout.write(await log.checkpoints.bundle(i));
           });
           return;
         }
@@ -252,9 +251,10 @@ export function register(program: Command): void {
     .action(async (flags: { latest?: boolean }, cmd: Command) => {
       await runCommand(() =>
         withLog(cmd, async (log) => {
-          const cp = flags.latest ? log.latestCheckpoint() : await log.checkpoint();
+          const cps = log.checkpoints;
+          const cp = flags.latest ? cps.latest() : await cps.make();
           if (!cp) throw new LedgerError('LEDGER_NOT_FOUND', 'no checkpoint stored yet');
-          out({ size: cp.size, root: b64encode(cp.root), note: cp.note, verifier_key: log.verifierKey });
+          out({ size: cp.size, root: b64encode(cp.root), note: cp.note, verifier_key: cps.verifierKey });
         }),
       );
     });

@@ -4,53 +4,35 @@
  * the entries mean; {@link MerkleLog} adds decision records on top. Layout: docs/ledger.md §2.
  */
 import { join } from 'node:path';
-import { type Clock, systemClock } from '../../lib/clock.js';
 import { LedgerError } from '../errors.js';
-import type { NoteSigner } from '../sign-note.js';
-import { Checkpoints, type SignedCheckpoint } from './checkpoints.js';
+import { Checkpoints } from './checkpoints.js';
 import { type AppendEvent, type AppendedLeaf, GroupCommit } from './group-commit.js';
 import { entryAt, initFormat, type LogStore, openStore } from './log-store.js';
-import { type IndexKey, PostingIndex } from './posting-index.js';
+import { type IndexKey, type KeysOf, PostingIndex } from './posting-index.js';
 import { hashThreadByDefault, TreeHasher } from './tree-hasher.js';
 import { TreeState } from './tree-state.js';
 
 /** Options of {@link MerkleLog.open}. */
 export interface MerkleLogOptions {
   /**
-   * `sync` (default): `append` resolves once its transaction is flushed to disk (fsync).
-   * `fast`: resolves at commit; LMDB flushes that commit right after in the background, so a process
-   * crash loses nothing resolved and an OS crash/power loss loses at most the commits of the last
-   * in-flight flush (docs/ledger.md §Durability).
+   * `sync` (default): `append` resolves once its transaction is flushed to disk (fsync). `fast`: resolves
+   * at commit, with the flush right after in the background (docs/ledger.md §3 for what a crash loses).
    */
   durability?: 'sync' | 'fast';
   /** Checkpoint origin and key name. Default `sigil.mesh/sigil/audit`. */
   origin?: string;
   /** Make a signed checkpoint every N seconds when the log grew (0 = only on demand). Default 0. */
   checkpointIntervalSec?: number;
-  /** Checkpoint private key (Ed25519 JWK). Default `<dir>/keys/checkpoint.jwk`, created on first use. */
-  keyFile?: string;
-  /** Largest number of appends in one transaction. Default 8192. */
-  maxBatch?: number;
   /** Open without writing (CLI inspection, verify). */
   readOnly?: boolean;
   /**
-   * Hash runs of ≥ 16 appended entries on a worker thread: keeps SHA-256 off the thread that serves
-   * requests under heavy append load. `false` hashes everything on the calling thread. Default: on when
-   * this process can keep more than one CPU busy ({@link hashThreadByDefault}: affinity mask and cgroup
-   * quota); on one CPU the worker only competes with the main thread (docs/ledger.md §3).
+   * Hash runs of ≥ 16 appended entries on a worker thread, off the thread that serves requests. Default:
+   * on when this process can keep more than one CPU busy ({@link hashThreadByDefault}; docs/ledger.md §3).
    */
   hashThread?: boolean;
-  /** Clock for checkpoint timestamps in events. */
-  clock?: Clock;
-  /**
-   * Open a possibly damaged log for `verifyLog` only: read-only, and the open-time consistency checks
-   * do not throw (verifyLog reports what is wrong instead).
-   */
+  /** Open a possibly damaged log for `verifyLog` only: read-only, open-time checks report, not throw. */
   forVerify?: boolean;
 }
-
-/** The index keys of a stored entry (undefined: the entry is not indexed). */
-export type KeysOf = (entry: Buffer) => IndexKey[] | undefined;
 
 /** An append-only Merkle log in one LMDB environment (`<dir>/ledger.mdb`, lib/log-store.ts). */
 export class AppendLog {
@@ -58,12 +40,12 @@ export class AppendLog {
   readonly origin: string;
   readonly durability: 'sync' | 'fast';
   readonly readOnly: boolean;
+  /** Signed checkpoints and offline proof bundles of this log (docs/ledger.md §5). */
+  readonly checkpoints: Checkpoints;
   private readonly store: LogStore;
   protected readonly postings: PostingIndex;
   private readonly tree: TreeState;
   private readonly commit: GroupCommit;
-  private readonly checkpoints: Checkpoints;
-  private readonly clock: Clock;
   private envClosed = false;
 
   protected constructor(dir: string, store: LogStore, options: MerkleLogOptions, keysOf?: KeysOf) {
@@ -72,38 +54,17 @@ export class AppendLog {
     this.origin = options.origin ?? 'sigil.mesh/sigil/audit';
     this.durability = options.durability ?? 'sync';
     this.readOnly = (options.readOnly || options.forVerify) ?? false;
-    this.clock = options.clock ?? systemClock;
     this.tree = new TreeState(store.nodes);
-    this.postings = new PostingIndex(store);
-    this.commit = new GroupCommit({
-      store,
-      tree: this.tree,
-      postings: this.postings,
-      durability: this.durability,
+    this.postings = new PostingIndex(store, keysOf);
+    this.commit = new GroupCommit(store, this.tree, this.postings, this.durability, this.readOnly);
+    this.checkpoints = new Checkpoints(store, this, () => this.commit.writeError(), {
+      origin: this.origin,
+      keyFile: join(dir, 'keys', 'checkpoint.jwk'),
       readOnly: this.readOnly,
-      maxBatch: Math.max(1, Math.min(options.maxBatch ?? 8192, 65536)),
-      ...(keysOf ? { keysOf } : {}),
     });
-    const keyFile = options.keyFile ?? join(dir, 'keys', 'checkpoint.jwk');
-    const log = {
-      size: () => this.commit.committed,
-      root: (size: number) => this.root(size),
-      entry: (index: number) => this.entry(index),
-      inclusionProof: (index: number, size: number) => this.inclusionProof(index, size),
-      assertWritable: () => {
-        const refused = this.commit.writeError();
-        if (refused) throw refused;
-      },
-    };
-    this.checkpoints = new Checkpoints(store, log, this.origin, keyFile, this.readOnly);
   }
 
-  /**
-   * Opens (or creates) a log in `dir` and loads the size and right frontier, re-checking the newest
-   * stored hashes; `make` builds the log object of the layer above.
-   * @throws LedgerError `LEDGER_CORRUPT` (garbage, truncated or inconsistent file), `LEDGER_SCHEMA`
-   * (unknown format), `LEDGER_IO` (file system). An existing file is never modified on error.
-   */
+  /** {@link MerkleLog.open}, with `make` building the log object of the layer above. */
   protected static async openWith<T extends AppendLog>(
     dir: string,
     options: MerkleLogOptions,
@@ -117,9 +78,9 @@ export class AppendLog {
       else l.commit.load(true);
       return l;
     });
-    if (!log.readOnly && (options.hashThread ?? hashThreadByDefault())) log.commit.hasher = new TreeHasher();
+    if (!readOnly && (options.hashThread ?? hashThreadByDefault())) log.commit.hasher = new TreeHasher();
     const every = options.checkpointIntervalSec ?? 0;
-    if (every > 0 && !log.readOnly) log.checkpoints.every(every);
+    if (every > 0 && !readOnly) log.checkpoints.every(every);
     return log;
   }
 
@@ -138,8 +99,6 @@ export class AppendLog {
     return this.commit.assigned - this.commit.committed;
   }
 
-  // ---------------------------------------------------------------- appends
-
   /**
    * Appends one opaque entry. Concurrent calls are grouped into one LMDB transaction; indices are
    * dense and follow call order. Resolves with the entry's index once durable (per `durability`).
@@ -154,16 +113,15 @@ export class AppendLog {
   }
 
   /**
-   * Appends `text` (stored as UTF-8) under index `keys`: queryable through {@link postings} as soon as
-   * it is durable; the postings themselves are stored in bulk later (docs/ledger.md §4). Resolves with
-   * index and leaf hash. Errors as {@link append}.
+   * Appends `text` (stored as UTF-8) under index `keys`, queryable through {@link postings} once durable
+   * (docs/ledger.md §4). Resolves with index and leaf hash. Errors as {@link append}.
    */
   protected appendIndexed(text: string, keys: IndexKey[]): Promise<AppendedLeaf> {
     return this.commit.append(text, keys, true) as Promise<AppendedLeaf>;
   }
 
   /**
-   * Subscribes to durable appends. Returns an unsubscribe function. Listeners run synchronously after
+   * Subscribes to durable appends; returns the unsubscribe function. Listeners run synchronously after
    * the batch's promises resolve; exceptions they throw are ignored.
    */
   onAppend(listener: (e: AppendEvent) => void): () => void {
@@ -174,8 +132,6 @@ export class AppendLog {
   settled(): Promise<void> {
     return this.commit.settled();
   }
-
-  // ---------------------------------------------------------------- reads
 
   private checkSize(size: number, what: string, max = this.commit.committed): number {
     if (!Number.isSafeInteger(size) || size < 0 || size > max) {
@@ -204,79 +160,16 @@ export class AppendLog {
   /** RFC 6962 §2.1.1 inclusion proof of entry `index` in the tree of `size` entries; O(log n) reads. */
   inclusionProof(index: number, size: number = this.commit.committed): Uint8Array[] {
     this.checkSize(size, 'size');
-    if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
-      throw new LedgerError('LEDGER_BAD_ARGUMENT', `index must be an integer in [0, ${size - 1}]`);
-    }
+    this.checkSize(index, 'index', size - 1);
     return this.tree.inclusionProof(index, size);
   }
 
-  /**
-   * RFC 6962 §2.1.2 consistency proof between sizes `size1` ≤ `size2`; empty when size1 is 0 or equal
-   * to size2 (docs/ledger.md §Proofs). O(log n) reads.
-   */
+  /** RFC 6962 §2.1.2 consistency proof between sizes `size1` ≤ `size2` (edges: docs/ledger.md §1). */
   consistencyProof(size1: number, size2: number = this.commit.committed): Uint8Array[] {
     this.checkSize(size2, 'size2');
     this.checkSize(size1, 'size1', size2);
     return this.tree.consistencyProof(size1, size2);
   }
-
-  /** Iterates stored entries [from, to) as (index, data) without copying more than needed. */
-  *entries(
-    from = 0,
-    to: number = this.commit.committed,
-  ): Generator<{ index: number; data: Uint8Array; leafHash: Uint8Array }> {
-    for (const { key, value } of this.store.entries.getRange({ start: from, end: to })) {
-      yield { index: key, data: value, leafHash: this.tree.readSubtree(0, key) };
-    }
-  }
-
-  // ---------------------------------------------------------------- checkpoints
-
-  /** The checkpoint signer (key loaded or created on first use). */
-  signer(): NoteSigner {
-    return this.checkpoints.signer();
-  }
-
-  /** Verifier key string `<origin>+<hex id>+<base64 key>` for outsiders and the dashboard. */
-  get verifierKey(): string {
-    return this.checkpoints.signer().verifierKey;
-  }
-
-  /**
-   * Signs and stores a C2SP checkpoint of the current durable size (returns the stored one if the log
-   * did not grow). In `fast` mode it first waits for the flush, so a checkpoint never covers entries
-   * that could still be lost.
-   * @throws LedgerError `LEDGER_CLOSED`, `LEDGER_BAD_ARGUMENT` (read-only).
-   */
-  checkpoint(): Promise<SignedCheckpoint> {
-    return this.checkpoints.make();
-  }
-
-  /** The stored checkpoint of exactly `size`, if any. */
-  getCheckpoint(size: number): SignedCheckpoint | undefined {
-    return this.checkpoints.get(size);
-  }
-
-  /** The newest stored checkpoint. */
-  latestCheckpoint(): SignedCheckpoint | undefined {
-    return this.checkpoints.latest();
-  }
-
-  /** Every stored checkpoint note, by size (used by verify). */
-  storedCheckpoints(): Generator<{ size: number; note: string }> {
-    return this.checkpoints.stored();
-  }
-
-  /**
-   * Offline proof for entry `index` in c2sp.org/tlog-proof@v1 form against the newest checkpoint that
-   * covers it (making one if needed). The entry bytes ride in the `extra` line so the bundle alone
-   * suffices: verify it with {@link verifyProofBundle} and the verifier key.
-   */
-  proofBundle(index: number): Promise<string> {
-    return this.checkpoints.bundle(index);
-  }
-
-  // ---------------------------------------------------------------- lifecycle
 
   /** Waits for pending appends, stops the checkpoint timer and closes the environment. */
   async close(): Promise<void> {
@@ -293,10 +186,5 @@ export class AppendLog {
   get lmdb(): Pick<LogStore, 'env' | 'entries' | 'nodes' | 'meta'> {
     const { env, entries, nodes, meta } = this.store;
     return { env, entries, nodes, meta };
-  }
-
-  /** Now, per the injected clock. @internal */
-  nowMs(): number {
-    return this.clock.nowMs();
   }
 }

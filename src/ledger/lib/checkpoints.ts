@@ -1,8 +1,8 @@
 /**
- * Signed C2SP checkpoints of the log (docs/ledger.md §Checkpoints): the signer, making and storing
- * checkpoints (on demand and on a timer), reading them back, and c2sp.org/tlog-proof@v1 bundles.
+ * Signed C2SP checkpoints of the log (docs/ledger.md §5): the signer, making and storing checkpoints
+ * (on demand and on a timer), reading them back, and c2sp.org/tlog-proof@v1 bundles.
  */
-
+import type { LedgerError } from '../errors.js';
 import { formatCheckpoint } from '../parse-checkpoint.js';
 import { loadOrCreateSigner, type NoteSigner, signNote } from '../sign-note.js';
 import { TLOG_PROOF_V1 } from '../verify-proof-bundle.js';
@@ -18,16 +18,13 @@ export interface SignedCheckpoint {
   note: string;
 }
 
-/** What checkpoints need of the log: its durable size, roots, entries and proofs. */
+/** What checkpoints read of the log (the log itself): durable size, roots, entries and proofs. */
 export interface CheckpointedLog {
-  /** The durable size. */
-  size(): number;
+  readonly size: number;
   root(size: number): Uint8Array;
   /** @throws LedgerError `LEDGER_BAD_ARGUMENT` for an index that is not durable. */
   entry(index: number): Uint8Array;
   inclusionProof(index: number, size: number): Uint8Array[];
-  /** Throws if the log takes no writes (closed, read-only). */
-  assertWritable(): void;
 }
 
 /** The `checkpoints` database of one log and its signing key. */
@@ -38,29 +35,36 @@ export class Checkpoints {
   constructor(
     private readonly store: LogStore,
     private readonly log: CheckpointedLog,
-    private readonly origin: string,
-    private readonly keyFile: string,
-    private readonly readOnly: boolean,
+    /** Why the log takes no writes (closed, read-only), or undefined when it does. */
+    private readonly writeError: () => LedgerError | undefined,
+    private readonly o: { origin: string; keyFile: string; readOnly: boolean },
   ) {}
 
   /** The checkpoint signer (key loaded, or created on first use by a writable log). */
-  signer(): NoteSigner {
-    this.signerCache ??= loadOrCreateSigner(this.keyFile, this.origin, !this.readOnly);
+  private signer(): NoteSigner {
+    this.signerCache ??= loadOrCreateSigner(this.o.keyFile, this.o.origin, !this.o.readOnly);
     return this.signerCache;
+  }
+
+  /** Verifier key string `<origin>+<hex id>+<base64 key>` for outsiders and the dashboard. */
+  get verifierKey(): string {
+    return this.signer().verifierKey;
   }
 
   /**
    * Signs and stores a checkpoint of the current durable size (returns the stored one if the log did
    * not grow). It first waits for the flush, so a checkpoint never covers entries that could be lost.
+   * @throws LedgerError `LEDGER_CLOSED`, `LEDGER_BAD_ARGUMENT` (read-only).
    */
   async make(): Promise<SignedCheckpoint> {
-    this.log.assertWritable();
+    const refused = this.writeError();
+    if (refused) throw refused;
     await this.store.env.flushed;
-    const size = this.log.size();
+    const size = this.log.size;
     const existing = this.get(size);
     if (existing) return existing;
     const root = this.log.root(size);
-    const note = signNote(formatCheckpoint(this.origin, size, root), this.signer());
+    const note = signNote(formatCheckpoint(this.o.origin, size, root), this.signer());
     await this.store.checkpoints.put(size, note);
     await this.store.env.flushed;
     return { size, root, note };
@@ -69,7 +73,7 @@ export class Checkpoints {
   /** Makes a checkpoint every `seconds` when the log grew (errors are left to the next tick). */
   every(seconds: number): void {
     this.timer = setInterval(() => {
-      if (this.log.size() > (this.latest()?.size ?? 0)) this.make().catch(() => undefined);
+      if (this.log.size > (this.latest()?.size ?? 0)) this.make().catch(() => undefined);
     }, seconds * 1000);
     this.timer.unref();
   }
@@ -96,7 +100,7 @@ export class Checkpoints {
       reverse: true,
       limit: 1,
     })) {
-      return { size: key, root: key <= this.log.size() ? this.log.root(key) : EMPTY_ROOT, note: value };
+      return { size: key, root: key <= this.log.size ? this.log.root(key) : EMPTY_ROOT, note: value };
     }
     return undefined;
   }
@@ -109,7 +113,7 @@ export class Checkpoints {
   /**
    * Offline proof for entry `index` in c2sp.org/tlog-proof@v1 form against the newest checkpoint that
    * covers it (making one if needed). The entry bytes ride in the `extra` line so the bundle alone
-   * suffices.
+   * suffices: verify it with `verifyProofBundle` and the verifier key.
    */
   async bundle(index: number): Promise<string> {
     const data = this.log.entry(index);

@@ -2,30 +2,20 @@
  * The decision layer's indexes (docs/ledger.md §Secondary indexes): which (kind, value) keys a decision
  * record contributes to the log's generic posting index, and compliance queries by decision fields.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../../lib/bytes.js';
 import { decodeRecord } from '../decode-record.js';
 import { LedgerError } from '../errors.js';
-import type { DecisionRecord } from '../record.js';
+import type { AuditHit, AuditQuery, DecisionRecord } from '../record.js';
 import type { IndexKey, PostingIndex } from './posting-index.js';
 
 /** Index kinds: task, agent (every sub of the chain and the leaf sub), decision, time. */
-export const KIND = { task: 'k', agent: 'a', decision: 'd', time: 't' } as const;
+const KIND = { task: 'k', agent: 'a', decision: 'd', time: 't' } as const;
 
-/** Longest value stored verbatim in a key; longer values are indexed by their SHA-256 (LMDB key limit). */
-const MAX_VALUE = 256;
+/** The value as it appears in index keys: over 256 characters, its SHA-256 (LMDB key size limit). */
+const indexValue = (v: string): string => (v.length <= 256 ? v : `sha256:${sha256(v, 'hex')}`);
 
-/** The value as it appears in index keys. */
-export function indexValue(v: string): string {
-  return v.length <= MAX_VALUE ? v : `sha256:${createHash('sha256').update(v).digest('hex')}`;
-}
-
-/** Resolution of the time index: records are grouped by the second of their `ts`. */
-export const TIME_BUCKET_MS = 1000;
-
-/** The time-index value of epoch-ms `ts`. */
-export function timeBucket(ts: number): number {
-  return Math.floor(ts / TIME_BUCKET_MS);
-}
+/** The time-index value of epoch-ms `ts`: records are grouped by second. */
+const timeBucket = (ts: number): number => Math.floor(ts / 1000);
 
 /** Every index (kind, value) a record contributes. */
 export function recordIndexKeys(r: DecisionRecord): IndexKey[] {
@@ -50,28 +40,6 @@ export function entryIndexKeys(entry: Uint8Array): IndexKey[] | undefined {
   }
 }
 
-/** Filters of {@link MerkleLog.query}; all given filters must match. */
-export interface AuditQuery {
-  task?: string;
-  /** SPIFFE ID: matches the leaf `sub` or any `sub` in the recorded chain. */
-  agent?: string;
-  decision?: 'allow' | 'deny';
-  /** Inclusive lower bound on `ts` (epoch ms). */
-  since?: number;
-  /** Inclusive upper bound on `ts` (epoch ms). */
-  until?: number;
-  /** Maximum results (default 100, at most 10 000). */
-  limit?: number;
-  /** `asc` (oldest first, default) or `desc` (newest first). */
-  order?: 'asc' | 'desc';
-}
-
-/** One query result. */
-export interface AuditHit {
-  index: number;
-  record: DecisionRecord;
-}
-
 /** What a query reads: the durable size, records by index and the posting index. */
 export interface DecisionSource {
   size: number;
@@ -87,8 +55,7 @@ function* indicesUpTo(n: number, desc: boolean): Generator<number> {
 }
 
 /**
- * Compliance query over decision records. Uses the most selective index (task, agent, decision,
- * time) and filters the rest on the decoded record. Only durable entries are returned.
+ * {@link MerkleLog.query}: scans the most selective index given and filters the rest on the record.
  * @throws LedgerError `LEDGER_BAD_ARGUMENT` (bad filter), `LEDGER_CORRUPT` (damaged posting).
  */
 export function queryDecisions(src: DecisionSource, q: AuditQuery): AuditHit[] {
@@ -96,13 +63,9 @@ export function queryDecisions(src: DecisionSource, q: AuditQuery): AuditHit[] {
   const desc = q.order === 'desc';
   const since = q.since ?? 0;
   const until = q.until ?? Number.MAX_SAFE_INTEGER;
-  for (const [k, v] of [
-    ['since', q.since],
-    ['until', q.until],
-  ] as const) {
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < 0))
-      throw new LedgerError('LEDGER_BAD_ARGUMENT', `${k} must be epoch ms`);
-  }
+  const epochMs = (v: number | undefined) => v === undefined || (Number.isSafeInteger(v) && v >= 0);
+  if (!epochMs(q.since)) throw new LedgerError('LEDGER_BAD_ARGUMENT', 'since must be epoch ms');
+  if (!epochMs(q.until)) throw new LedgerError('LEDGER_BAD_ARGUMENT', 'until must be epoch ms');
   if (q.decision !== undefined && q.decision !== 'allow' && q.decision !== 'deny') {
     throw new LedgerError('LEDGER_BAD_ARGUMENT', 'decision must be allow or deny');
   }
@@ -125,12 +88,8 @@ export function queryDecisions(src: DecisionSource, q: AuditQuery): AuditHit[] {
       continue; // not a decision record (opaque entry)
     }
     if (q.task !== undefined && record.task_id !== q.task) continue;
-    if (
-      q.agent !== undefined &&
-      record.sub !== q.agent &&
-      !(record.chain ?? []).some((h) => h.sub === q.agent)
-    )
-      continue;
+    const agent = q.agent;
+    if (agent !== undefined && record.sub !== agent && !record.chain?.some((h) => h.sub === agent)) continue;
     if (q.decision !== undefined && record.decision !== q.decision) continue;
     if (record.ts < since || record.ts > until) continue;
     out.push({ index, record });

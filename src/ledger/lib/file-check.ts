@@ -14,16 +14,10 @@ import { LedgerError } from '../errors.js';
 
 const MAGIC = 0xbeefc0de;
 
-interface Meta {
-  lastPg: bigint;
-  txnid: bigint;
-  psize: number;
-}
-
-function readMeta(buf: Buffer, hdr: number): Meta | null {
+/** Page size and last page number of the meta page at `hdr` (header size), or null without the magic. */
+function readMeta(buf: Buffer, hdr: number): { psize: number; lastPg: bigint } | null {
   if (buf.length < hdr + 136 || buf.readUInt32LE(hdr) !== MAGIC) return null;
-  const psize = buf.readUInt32LE(hdr + 24);
-  return { psize, lastPg: buf.readBigUInt64LE(hdr + 120), txnid: buf.readBigUInt64LE(hdr + 128) };
+  return { psize: buf.readUInt32LE(hdr + 24), lastPg: buf.readBigUInt64LE(hdr + 120) };
 }
 
 function read(fd: number, pos: number, len: number): Buffer {
@@ -68,7 +62,6 @@ export function checkLmdbFile(file: string): boolean {
     if (psize < 512 || psize > 65536 || (psize & (psize - 1)) !== 0) throw corrupt(`bad page size ${psize}`);
     const m1 = readMeta(read(fd, psize, 256), hdr);
     if (!m1) throw corrupt('second meta page is damaged');
-    // bigint: Math.max does not apply.
     // biome-ignore lint/complexity/useMathMinMax: operands are bigints
     const last = m0.lastPg > m1.lastPg ? m0.lastPg : m1.lastPg;
     const need = (last + 1n) * BigInt(psize);

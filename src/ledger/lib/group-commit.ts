@@ -1,19 +1,23 @@
 /**
- * Group commit (docs/ledger.md §Durability, §3): concurrent appends join one batch, submitted as one
- * LMDB transaction on the next turn together with the derived data that is due (node rows, index
- * postings); leaf hashes are computed after the submit, overlapping the commit and fsync, on the tree
- * hasher's thread for long runs. Owns the durable and assigned sizes and their reload after a failed
- * commit. Knows entry bytes and generic index keys only.
+ * Group commit (docs/ledger.md §3): concurrent appends join one batch, submitted as one LMDB transaction
+ * on the next turn with the derived data that is due (node rows, index postings). Leaf hashes are
+ * computed after the submit, overlapping the commit and fsync. Owns the durable and assigned sizes and
+ * their reload after a failed commit. Knows entry bytes and generic index keys only.
  */
 import { LedgerError } from '../errors.js';
 import { HASH_LEN } from './hash.js';
-import { entryAt, type LogStore, MAX_ENTRIES, readSize, readSizeLenient } from './log-store.js';
+import {
+  entryAt,
+  type LogStore,
+  MAX_ENTRIES,
+  readSize,
+  readSizeLenient,
+  readWatermark,
+} from './log-store.js';
 import { nodeHashLeaf, utf8Bytes } from './node-hash.js';
-import type { Posting } from './pending-index.js';
-import type { IndexKey, PostingIndex } from './posting-index.js';
+import type { IndexKey, Posting, PostingIndex } from './posting-index.js';
 import type { TreeHasher } from './tree-hasher.js';
 import type { TreeState } from './tree-state.js';
-import { readWatermark } from './watermark.js';
 
 /** Emitted after entries became durable (per committed batch). */
 export interface AppendEvent {
@@ -21,10 +25,7 @@ export interface AppendEvent {
   first: number;
   /** New log size (last new index + 1). */
   size: number;
-  /**
-   * Seconds from handing the batch to LMDB until its appends resolved (commit, plus the fsync in `sync`
-   * mode): the wait group commit adds to every append of the batch.
-   */
+  /** Seconds from handing the batch to LMDB until its appends resolved (commit, plus fsync in `sync`). */
   seconds: number;
 }
 
@@ -33,19 +34,6 @@ export interface AppendedLeaf {
   index: number;
   /** RFC 6962 leaf hash of the stored bytes. */
   leafHash: Uint8Array;
-}
-
-/** Settings and parts of a {@link GroupCommit}. */
-export interface GroupCommitOptions {
-  store: LogStore;
-  tree: TreeState;
-  postings: PostingIndex;
-  durability: 'sync' | 'fast';
-  readOnly: boolean;
-  /** Largest number of appends in one transaction. */
-  maxBatch: number;
-  /** The index keys of a stored entry, to re-derive pending postings at load (undefined: not indexed). */
-  keysOf?: (entry: Buffer) => IndexKey[] | undefined;
 }
 
 interface Waiter {
@@ -65,24 +53,20 @@ interface Batch {
   values?: Buffer[];
   /** Leaf hashes, once computed (after submit). */
   leaves?: Buffer[];
-  /** Called once {@link Batch.leaves} is set, when its commit handler is waiting for them. */
+  /** Wakes the commit handler waiting for {@link Batch.leaves}. */
   onHashed?: () => void;
 }
 
-/**
- * Derived data (index postings, node rows) is stored once this many entries are pending… (bounds the
- * work of re-deriving it at open)
- */
+/** Derived data (postings, node rows) is stored once this many entries are pending (bounds open's work)… */
 const DERIVED_FLUSH_ENTRIES = 4096;
 /** …or the oldest pending one is this old (ms), with the next commit; and on settle/close. */
 const DERIVED_FLUSH_MS = 2000;
-/**
- * Runs of at least this many entries are hashed on the tree hasher's thread; shorter ones (the Check
- * path's usual 1-2 decisions per commit) cost less to hash here than to hand over.
- */
+/** Runs this long go to the tree hasher's thread; shorter ones cost less to hash here than to hand over. */
 const OFF_THREAD_MIN = 16;
 /** …and at most this many bytes (the job's offsets are uint32; a huge run is rare enough to do here). */
 const OFF_THREAD_MAX_BYTES = 64 * 1024 * 1024;
+/** Largest number of appends in one transaction. */
+const MAX_BATCH = 8192;
 
 /** Records a submitted batch's leaf hashes (its bytes are released then) and wakes its commit handler. */
 function setLeaves(batch: Batch, leaves: Buffer[]): Buffer[] {
@@ -112,9 +96,9 @@ export class GroupCommit {
   assigned = 0;
   /** Set by close, or when state cannot be reloaded after a failed commit: no more appends. */
   closed = false;
-  /** The worker thread hashing large runs (writable logs with `hashThread`). */
+  /** The worker thread hashing long runs (writable logs with `hashThread`). */
   hasher: TreeHasher | undefined;
-  /** Batches handed to LMDB whose leaves are not in the tree yet (hashed after submit). */
+  /** Batches handed to LMDB whose leaves are not in the tree yet. */
   private hashQueue: Batch[] = [];
   private hashScheduled = false;
   /** The batches of the tree hasher's job in flight. */
@@ -124,16 +108,21 @@ export class GroupCommit {
   private inflight = new Set<Promise<void>>();
   private listeners = new Set<(e: AppendEvent) => void>();
 
-  constructor(private readonly o: GroupCommitOptions) {}
+  constructor(
+    private readonly store: LogStore,
+    private readonly tree: TreeState,
+    private readonly postings: PostingIndex,
+    private readonly durability: 'sync' | 'fast',
+    private readonly readOnly: boolean,
+  ) {}
 
   /**
-   * Loads size, tree and pending postings from disk (after open, or after a failed commit). Batches
-   * still queued for hashing get their leaves (their commit handlers wait for them) but are not filed:
-   * what of them committed is re-derived from the file.
-   * @throws LedgerError `LEDGER_CORRUPT`.
+   * Loads size, tree and pending postings from disk (after open, or after a failed commit). Batches still
+   * queued for hashing get their leaves (their commit handlers wait for them) but are not filed: what of
+   * them committed is re-derived from the file. @throws LedgerError `LEDGER_CORRUPT`.
    */
   load(checkHashes: boolean): void {
-    const { store, tree } = this.o;
+    const { store, tree } = this;
     store.env.resetReadTxn();
     const size = readSize(store);
     const stored = readWatermark(store.meta.get('tree'), size);
@@ -143,7 +132,7 @@ export class GroupCommit {
     tree.load(stored, size, (i) => entryAt(store, i), checkHashes);
     this.committed = size;
     this.assigned = size;
-    this.o.postings.rebuild(size, this.o.keysOf);
+    this.postings.rebuild(size);
   }
 
   /** Best-effort load of a damaged log (verify only): a size, and no tree or postings in memory. */
@@ -151,25 +140,24 @@ export class GroupCommit {
     try {
       this.load(false);
     } catch {
-      const size = readSizeLenient(this.o.store);
+      const size = readSizeLenient(this.store);
       this.committed = size;
       this.assigned = size;
-      this.o.tree.reset();
-      this.o.postings.pending.clear();
+      this.tree.reset();
+      this.postings.pending.clear();
     }
   }
 
   /** Why this log takes no writes (closed, read-only), or undefined when it does. */
   writeError(): LedgerError | undefined {
     if (this.closed) return new LedgerError('LEDGER_CLOSED', 'ledger is closed');
-    if (this.o.readOnly) return new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger opened read-only');
+    if (this.readOnly) return new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger opened read-only');
     return undefined;
   }
 
   /**
    * Queues one entry (bytes, or text stored as UTF-8) with its index keys in the open batch; resolves
-   * with its index (`leaf`: and leaf hash) once durable. Its hashes are computed after the batch is
-   * handed to LMDB (docs/ledger.md §3, deferred tree).
+   * with its index (`leaf`: and leaf hash) once durable.
    */
   append(
     data: Uint8Array | string,
@@ -183,18 +171,15 @@ export class GroupCommit {
     const batch = this.openBatch();
     const index = this.assigned++;
     batch.entries.push(data);
-    if (keys) this.o.postings.pending.add(index, keys, performance.now());
+    if (keys) this.postings.pending.add(index, keys, performance.now());
     const p = new Promise<number | AppendedLeaf>((resolve, reject) => {
       (batch as Batch).waiters.push({ resolve, reject, leaf });
     });
-    if (batch.entries.length >= this.o.maxBatch) this.flushOpen(false);
+    if (batch.entries.length >= MAX_BATCH) this.flushOpen(false);
     return p;
   }
 
-  /**
-   * Subscribes to durable appends. Returns an unsubscribe function. Listeners run synchronously after
-   * the batch's promises resolve; exceptions they throw are ignored.
-   */
+  /** Subscribes to durable appends; returns the unsubscribe function. */
   onAppend(listener: (e: AppendEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -212,12 +197,11 @@ export class GroupCommit {
 
   /** Resolves when every append made so far has settled, with the deferred derived data stored. */
   async settled(): Promise<void> {
-    // Stores the deferred postings and node rows too (an empty batch carries them when nothing else
-    // is queued). Two rounds: the tree nodes of the appends submitted in the first are computed after
-    // their submit, so the second stores them.
+    // An empty batch carries the derived data when nothing else is queued. Two rounds: the nodes of the
+    // appends submitted in the first are hashed after their submit, so the second stores them.
     for (let round = 0; round < 2; round++) {
-      const due = this.o.postings.pending.size > 0 || this.o.tree.submitted < this.assigned;
-      if (due && !this.closed && !this.o.readOnly) this.openBatch();
+      const due = this.postings.pending.size > 0 || this.tree.submitted < this.assigned;
+      if (due && !this.closed && !this.readOnly) this.openBatch();
       this.flushOpen(true);
       while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
     }
@@ -235,15 +219,14 @@ export class GroupCommit {
   }
 
   /**
-   * Submits the open batch as one transaction; with it, the node rows of the tree hashed so far (the
-   * previous batches) with `meta.tree`, and the deferred index postings when they are due (or
-   * `withIndex`: settle/close) with `meta.indexed`.
+   * Submits the open batch as one transaction, with the node rows of the tree hashed so far and
+   * `meta.tree`, and the pending postings and `meta.indexed`, each when due (or `withIndex`: settle/close).
    */
   private flushOpen(withIndex: boolean): void {
     const batch = this.open;
     if (!batch) return;
     this.open = undefined;
-    const { store, tree: state, postings: index } = this.o;
+    const { store, tree: state, postings: index } = this;
     const end = batch.start + batch.entries.length;
     // Normally a no-op: the previous batch was hashed while its transaction committed.
     this.hashQueued();
@@ -263,7 +246,6 @@ export class GroupCommit {
         ? index.pending.snapshot(end)
         : undefined;
     const values: Buffer[] = new Array(batch.entries.length);
-    const submitted = now;
     let written: Promise<boolean>;
     try {
       // The whole batch is conditional on meta.size's version being the batch start: if an earlier
@@ -276,8 +258,7 @@ export class GroupCommit {
           store.entries.put(batch.start + i, value);
           values[i] = value;
         }
-        // The rows snapshot is exactly the node rows of the tree of size `tree` (earlier transactions
-        // stored the rows they took); stored with its watermark.
+        // With the rows earlier transactions took, exactly the node rows of the tree of size `tree`.
         if (nodeRows) {
           for (const [k, row] of nodeRows.rows) store.nodes.put(k, row);
           store.meta.put('tree', tree);
@@ -292,9 +273,8 @@ export class GroupCommit {
       state.submitted = tree;
       state.submittedAt = now;
     }
-    // The hashes of this batch are computed on the next turn, after lmdb-js has closed the batch (its
-    // own setImmediate was queued by the first put): hashing overlaps the commit and fsync instead of
-    // delaying them. The rows go with a later transaction (docs/ledger.md §3).
+    // Hashed on the next turn, after lmdb-js has closed the batch (its own setImmediate was queued by the
+    // first put): hashing overlaps the commit and fsync instead of delaying them.
     batch.values = values;
     if (batch.entries.length > 0) this.hashQueue.push(batch);
     else batch.leaves = [];
@@ -312,9 +292,8 @@ export class GroupCommit {
       .then(async (ok) => {
         if (!ok)
           throw new LedgerError('LEDGER_COMMIT_FAILED', `batch at ${batch.start} lost its commit guard`);
-        if (this.o.durability === 'sync') await (flushed ?? store.env.flushed);
-        // root(size) must be answerable for every durable size: wait for this batch's hashes. (After a
-        // reload the tree was rebuilt from the file; the batch still gets its leaf hashes, for the waiters.)
+        if (this.durability === 'sync') await (flushed ?? store.env.flushed);
+        // root(size) must be answerable for every durable size: wait for this batch's hashes.
         await this.whenHashed(batch);
         if (batch.epoch === this.epoch && nodeRows) state.rows.stored(nodeRows.gen);
         this.committed = Math.max(this.committed, end);
@@ -325,7 +304,7 @@ export class GroupCommit {
           const index = batch.start + i;
           w.resolve(w.leaf ? { index, leafHash: new Uint8Array(leaves[i] as Buffer) } : index);
         }
-        this.emit({ first: batch.start, size: end, seconds: (performance.now() - submitted) / 1000 });
+        this.emit({ first: batch.start, size: end, seconds: (performance.now() - now) / 1000 });
       })
       .catch((e: unknown) => this.failBatch(batch, e))
       .finally(() => {
@@ -334,10 +313,7 @@ export class GroupCommit {
     this.inflight.add(done);
   }
 
-  /**
-   * Hashes the queued batches and adds them to the in-memory tree: a long run on the tree hasher's
-   * thread (one job at a time; the next starts when it returns), a short one here and now.
-   */
+  /** Hashes the queued batches into the tree: a long run as one tree-hasher job at a time, else here. */
   private hashQueued(): void {
     const q = this.hashQueue;
     if (q.length === 0 || this.job) return;
@@ -350,26 +326,26 @@ export class GroupCommit {
     }
     const hasher = this.hasher;
     if (!hasher?.ok || count < OFF_THREAD_MIN || bytes > OFF_THREAD_MAX_BYTES) {
-      for (const batch of q) for (const leaf of leavesOf(batch)) this.o.tree.extend(leaf);
+      for (const batch of q) for (const leaf of leavesOf(batch)) this.tree.extend(leaf);
       return;
     }
     this.job = q;
     const values = q.flatMap((b) => b.values ?? []);
     const epoch = this.epoch;
-    hasher.run(this.o.tree.size, this.o.tree.frontier, values).then(
+    hasher.run(this.tree.size, this.tree.frontier, values).then(
       (hashes) => this.fileJob(q, epoch, hashes),
       () => this.fileJob(q, epoch, undefined),
     );
   }
 
   /**
-   * Files a tree-hasher job's hashes (`undefined`: the worker failed, hash here instead) and starts the
-   * next job. After a reload (epoch changed) only the leaf hashes are kept, for the commit handlers.
+   * Files a job's hashes (`undefined`: the worker failed, hash here) and starts the next job. After a
+   * reload (epoch changed) only the leaf hashes are kept, for the commit handlers.
    */
   private fileJob(batches: Batch[], epoch: number, hashes: Buffer | undefined): void {
     this.job = undefined;
     const current = epoch === this.epoch;
-    const tree = this.o.tree;
+    const tree = this.tree;
     let o = 0;
     const next = (): Buffer => {
       o += HASH_LEN;
@@ -420,9 +396,8 @@ export class GroupCommit {
     if (open) for (const w of open.waiters) w.reject(err);
     try {
       this.load(false);
-    } catch (reloadErr) {
+    } catch {
       this.closed = true; // cannot trust in-memory state any more: stop accepting appends
-      void reloadErr;
     }
   }
 }

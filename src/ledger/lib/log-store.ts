@@ -1,6 +1,6 @@
 /**
- * The log's LMDB environment (`<dir>/ledger.mdb`) and its named databases: opening it safely, the format
- * record, the size record and entry reads (docs/ledger.md §2). Knows bytes and indices only.
+ * The log's LMDB environment (`<dir>/ledger.mdb`) and its named databases (docs/ledger.md §2): opening
+ * it safely, the format, size and watermark records, entry reads. Knows bytes and indices only.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,23 +8,14 @@ import { type Database, open, type RootDatabase } from 'lmdb';
 import { LedgerError } from '../errors.js';
 import { checkLmdbFile } from './file-check.js';
 
-/**
- * On-disk format identity stored under meta key `format`. Version 3: entries hold the bytes alone, leaf
- * and node hashes in rows of 32 stored up to the `tree` watermark, index postings in bulk up to the
- * `indexed` watermark (docs/ledger.md §2); versions 1 and 2 are refused with LEDGER_SCHEMA.
- */
-export const LEDGER_FORMAT = { name: 'sigil-ledger', version: 3 } as const;
+/** On-disk format identity under meta key `format` (docs/ledger.md §2); versions 1 and 2 are refused. */
+const LEDGER_FORMAT = { name: 'sigil-ledger', version: 3 } as const;
 /** The LMDB data file inside the ledger directory. */
-export const LEDGER_FILE = 'ledger.mdb';
+const LEDGER_FILE = 'ledger.mdb';
 /** Entries are keyed by uint32: the log holds at most 2^32 - 1 entries. */
 export const MAX_ENTRIES = 0xffff_ffff;
 
-/**
- * The environment and its named databases: `meta` (format, size — its version is the size, the
- * group-commit guard — and the `tree` / `indexed` watermarks), `entries` (uint32 index → entry bytes),
- * `nodes` (level·2^32 + row → up to 32 perfect-subtree hashes of that level, level 0 = leaf hashes),
- * `idx` ([kind, value, first index] → entry indices), `checkpoints` (size → signed note).
- */
+/** The environment and its named databases (keys and values: docs/ledger.md §2). */
 export interface LogStore {
   /** Whether the file existed before this open. */
   existed: boolean;
@@ -38,10 +29,10 @@ export interface LogStore {
 
 /**
  * Opens (or creates) the environment in `dir` after checking an existing file's LMDB meta pages
- * (lib/file-check.ts), so lmdb-js never touches a damaged file, and hands it to `init` (format check,
- * state load). If `init` throws, the environment is closed and the file left as it was.
+ * (lib/file-check.ts), so lmdb-js never maps a damaged file, and hands it to `init` (format check, state
+ * load). If `init` throws, the environment is closed and the file left as it was.
  * @throws LedgerError `LEDGER_BAD_ARGUMENT`, `LEDGER_IO`, `LEDGER_NOT_FOUND` (no file and not `create`),
- * `LEDGER_CORRUPT` (also for any non-LedgerError `init` throws), and what `init` throws.
+ * `LEDGER_CORRUPT` (also for anything else `init` throws).
  */
 export async function openStore<T>(
   dir: string,
@@ -140,4 +131,15 @@ export function entryAt(s: LogStore, index: number): Buffer {
   const v = s.entries.getBinary(index);
   if (!v) throw new LedgerError('LEDGER_CORRUPT', `entry ${index} is missing`);
   return v;
+}
+
+/**
+ * A derived-data watermark in `meta` (`tree`, `indexed`; docs/ledger.md §3, §4) for a log of `size`
+ * entries: absent means "everything stored"; anything but an integer in [0, size] is damage (undefined).
+ */
+export function readWatermark(value: unknown, size: number): number | undefined {
+  if (value === undefined) return size;
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 && value <= size
+    ? value
+    : undefined;
 }

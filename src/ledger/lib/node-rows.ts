@@ -1,28 +1,23 @@
 /**
- * Storage of perfect-subtree hashes in rows (docs/ledger.md §2): the hashes of one tree level are
- * grouped 32 to a record, keyed by (level, row). Like C2SP tlog-tiles' partial tiles, a row is
- * rewritten whole while it fills up, so a commit of B appends writes O(log B + levels) node records
- * instead of ~B; a full row is never written again. Reads stay one point lookup per hash.
+ * Perfect-subtree hashes stored in rows of 32 per tree level (docs/ledger.md §2). Like C2SP tlog-tiles'
+ * partial tiles, a row is rewritten whole while it fills up and never again once full; a read stays one
+ * point lookup per hash.
  */
 import type { Database } from 'lmdb';
+import { LedgerError } from '../errors.js';
 import { HASH_LEN } from './hash.js';
 
 /** Hashes per row. 32 × 32 B = 1 KiB: well inside one 4 KiB LMDB page (no overflow pages). */
-export const ROW_WIDTH = 32;
-const NODE_KEY_BASE = 2 ** 32;
+const ROW_WIDTH = 32;
 
 /** LMDB key of row `row` of `level`: `level · 2^32 + row`. */
-const keyOfRow = (level: number, row: number): number => level * NODE_KEY_BASE + row;
+const keyOfRow = (level: number, row: number): number => level * 2 ** 32 + row;
 
-/** LMDB key of the row holding node (level, index): `level · 2^32 + ⌊index / 32⌋`. */
-export function rowKey(level: number, index: number): number {
-  return keyOfRow(level, Math.floor(index / ROW_WIDTH));
-}
+/** LMDB key of the row holding node (level, index). */
+const rowKey = (level: number, index: number): number => keyOfRow(level, Math.floor(index / ROW_WIDTH));
 
 /** Byte offset of node `index` inside its row. */
-export function rowOffset(index: number): number {
-  return (index % ROW_WIDTH) * HASH_LEN;
-}
+const rowOffset = (index: number): number => (index % ROW_WIDTH) * HASH_LEN;
 
 /**
  * The stored hash of node (level, index) as a fresh 32-byte buffer, or undefined when its row is
@@ -36,11 +31,6 @@ export function readNodeHash(db: Database<Buffer, number>, level: number, index:
   return Buffer.from(row.subarray(at, at + HASH_LEN));
 }
 
-/** Number of complete perfect subtrees at `level` in a tree of `size` leaves. */
-export function nodesAtLevel(size: number, level: number): number {
-  return Math.floor(size / 2 ** level);
-}
-
 interface OpenRow {
   row: number;
   buf: Buffer;
@@ -48,11 +38,9 @@ interface OpenRow {
 }
 
 /**
- * The node rows of the in-memory tree that are not known to be stored yet: the rightmost, partly filled
- * row of each level (kept so an append never reads back what it is about to extend), rows completed since
- * the last `take()`, and completed rows handed to a transaction that has not committed yet. Reads of
- * those nodes are served from here ({@link OpenRows.hashAt}) until the transaction that stores them has
- * committed (docs/ledger.md §3, deferred tree).
+ * The node rows not known to be stored yet (docs/ledger.md §3, deferred tree): the partly filled row of
+ * each level (so an append never reads back what it extends), rows completed since the last `take()`,
+ * and completed rows handed to a transaction that has not committed; reads of them are served from here.
  */
 export class OpenRows {
   /** The open row of each level, indexed by level (arrays, not Maps: add() runs ~2× per append). */
@@ -66,16 +54,17 @@ export class OpenRows {
   private written = new Map<number, { gen: number; buf: Buffer }>();
   private gen = 0;
 
-  /** Starts from the stored partial rows of a tree of `size` leaves. @throws if one is missing/short. */
+  /** Loads the stored partial rows of a tree of `size` leaves. @throws `LEDGER_CORRUPT` if one is bad. */
   static load(db: Database<Buffer, number>, size: number): OpenRows {
     const r = new OpenRows();
     for (let level = 0; 2 ** level <= size; level++) {
-      const count = nodesAtLevel(size, level);
+      const count = Math.floor(size / 2 ** level);
       const filled = count % ROW_WIDTH;
       if (filled === 0) continue;
       const stored = db.getBinary(rowKey(level, count - 1));
       if (!stored || stored.length !== filled * HASH_LEN) {
-        throw new Error(
+        throw new LedgerError(
+          'LEDGER_CORRUPT',
           `node row (${level}, ${Math.floor((count - 1) / ROW_WIDTH)}) is missing or has the wrong length`,
         );
       }
@@ -97,8 +86,8 @@ export class OpenRows {
     open.buf.set(hash, open.len * HASH_LEN);
     open.len++;
     if (open.len === ROW_WIDTH) {
-      // Complete: written once, never again. The buffer is handed over, not copied. (A touched flag
-      // left on this level is harmless: take() skips levels without an open row.)
+      // Complete: written once, the buffer handed over, not copied. (A touched flag left on this level is
+      // harmless: take() skips levels without an open row.)
       this.full.set(keyOfRow(level, row), open.buf);
       this.rows[level] = undefined;
     } else if (!this.isTouched[level]) {

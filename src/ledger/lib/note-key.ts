@@ -1,15 +1,14 @@
 /**
- * C2SP signed-note Ed25519 key identity (browser-safe): key ID = SHA-256(name ‖ 0x0A ‖ 0x01 ‖ pubkey)[:4]
- * and the verifier key string `<name>+<hex key ID>+<base64(0x01 ‖ pubkey)>` (c2sp.org/signed-note §Signatures,
- * §Ed25519 signatures; the vkey form is golang.org/x/mod/sumdb/note's, used by C2SP tooling).
+ * C2SP signed-note text rules and Ed25519 key identity (browser-safe): key ID = SHA-256(name ‖ 0x0A ‖
+ * 0x01 ‖ pubkey)[:4] and the verifier key string `<name>+<hex key ID>+<base64(0x01 ‖ pubkey)>`
+ * (c2sp.org/signed-note §Signatures, §Ed25519 signatures; the vkey form is golang.org/x/mod/sumdb/note's).
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { LedgerError } from '../errors.js';
 import { b64decode, b64encode, hex } from './b64.js';
-import { hasSpacePlusOrControl } from './text.js';
 
 /** Signature type byte for Ed25519 (c2sp.org/signed-note §Signature types). */
-export const SIG_ED25519 = 0x01;
+const SIG_ED25519 = 0x01;
 
 /** A parsed Ed25519 note verifier. */
 export interface NoteVerifier {
@@ -20,9 +19,17 @@ export interface NoteVerifier {
   publicKey: Uint8Array;
 }
 
-/** Key names: non-empty, no Unicode spaces, no '+' (c2sp.org/signed-note §Format). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const CONTROL = /[\u0000-\u0009\u000b-\u001f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: key names hold no control characters.
+const NOT_IN_KEY_NAME = /[\s+\u0000-\u001f]/u;
+
+/** True when `s` holds an ASCII control character (U+0000–U+001F) other than newline (U+000A). */
+export const hasControlChar = (s: string): boolean => CONTROL.test(s);
+
+/** Key names: non-empty, no Unicode white space, '+' or control character (c2sp.org/signed-note §Format). */
 export function isKeyName(name: string): boolean {
-  return typeof name === 'string' && name.length > 0 && name.length <= 1024 && !hasSpacePlusOrControl(name);
+  return typeof name === 'string' && name.length > 0 && name.length <= 1024 && !NOT_IN_KEY_NAME.test(name);
 }
 
 /** SHA-256(name ‖ 0x0A ‖ 0x01 ‖ pubkey)[:4]. */

@@ -1,29 +1,29 @@
 /**
  * The log's secondary index (docs/ledger.md §4), generic over what is indexed: an entry contributes
- * (kind, value) keys chosen by the layer above. A commit stores one posting per (kind, value) it
- * touches: key = lmdb-js ordered-binary array [kind, value, firstIndex], value = the entry indices of
- * those entries with this (kind, value), ascending, as uint32 little-endian. A range scan over
- * [kind, value] therefore yields entry indices in log order. Postings are stored in bulk up to the
- * `meta.indexed` watermark; those after it live in memory (lib/pending-index.ts), re-derived at open.
+ * (kind, value) keys chosen by the layer above. A posting is key = lmdb-js ordered-binary array
+ * [kind, value, firstIndex], value = the indices of entries with this (kind, value), ascending, uint32
+ * little-endian, so a range scan over [kind, value] yields entry indices in log order. Postings are
+ * derived data: they accumulate in memory ({@link PendingIndex}) and are stored in bulk up to the
+ * `meta.indexed` watermark; a crash loses only the memory, re-derived from the entries at open.
  */
 import { LedgerError } from '../errors.js';
-import type { LogStore } from './log-store.js';
-import { MAX_ENTRIES } from './log-store.js';
-import { PendingIndex, type Posting } from './pending-index.js';
-import { readWatermark } from './watermark.js';
+import { type LogStore, MAX_ENTRIES, readWatermark } from './log-store.js';
 
 /** One index key of an entry: (kind, value). */
 export type IndexKey = [kind: string, value: string | number];
 
+/** The index keys of a stored entry (undefined: the entry is not indexed). */
+export type KeysOf = (entry: Buffer) => IndexKey[] | undefined;
+
 /** Entry indices of one posting, ascending, as uint32 little-endian. */
-export function packPosting(indices: number[]): Buffer {
+function packPosting(indices: number[]): Buffer {
   const b = Buffer.allocUnsafe(indices.length * 4);
   for (let i = 0; i < indices.length; i++) b.writeUInt32LE(indices[i] as number, i * 4);
   return b;
 }
 
 /** Inverse of {@link packPosting}; undefined if `b` is not a whole number of uint32s or not ascending. */
-export function unpackPosting(b: Uint8Array): number[] | undefined {
+function unpackPosting(b: Uint8Array): number[] | undefined {
   if (b.length === 0 || b.length % 4 !== 0) return undefined;
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const out: number[] = new Array(b.length / 4);
@@ -36,28 +36,116 @@ export function unpackPosting(b: Uint8Array): number[] | undefined {
   return out;
 }
 
+/** One posting: [kind, value, first index] → ascending entry indices. */
+export interface Posting {
+  key: [string, string | number, number];
+  indices: number[];
+}
+
+/** Postings of entries at or after the stored watermark, by `kind value`. */
+class PendingIndex {
+  private map = new Map<string, Posting>();
+  /** Pending entries (ascending) and when each was added (ms), for the flush rule. */
+  private entries: number[] = [];
+  private addedAt: number[] = [];
+
+  /** Adds the (kind, value) keys of entry `index`; indices must arrive in ascending order. */
+  add(index: number, keys: IndexKey[], nowMs: number): void {
+    this.entries.push(index);
+    this.addedAt.push(nowMs);
+    for (const [kind, v] of keys) {
+      const k = `${kind}\u0000${v}`;
+      const p = this.map.get(k);
+      if (p) {
+        if (p.indices[p.indices.length - 1] !== index) p.indices.push(index);
+      } else this.map.set(k, { key: [kind, v, index], indices: [index] });
+    }
+  }
+
+  /** True when the postings should be written: `maxEntries` reached or the oldest is `maxAgeMs` old. */
+  due(nowMs: number, maxEntries: number, maxAgeMs: number): boolean {
+    const n = this.entries.length;
+    return n > 0 && (n >= maxEntries || nowMs - (this.addedAt[0] as number) >= maxAgeMs);
+  }
+
+  /** Number of entries whose postings are pending. */
+  get size(): number {
+    return this.entries.length;
+  }
+
+  /** Copies of the pending postings restricted to indices below `end` (what a commit will store). */
+  snapshot(end: number): Posting[] {
+    const out: Posting[] = [];
+    for (const p of this.map.values()) {
+      const indices = p.indices.filter((i) => i < end);
+      if (indices.length > 0) out.push({ key: [p.key[0], p.key[1], indices[0] as number], indices });
+    }
+    return out;
+  }
+
+  /** Forgets indices below `end` (they are stored now). */
+  dropBelow(end: number): void {
+    for (const [k, p] of this.map) {
+      const rest = p.indices.filter((i) => i >= end);
+      if (rest.length === 0) this.map.delete(k);
+      else {
+        p.indices = rest;
+        p.key = [p.key[0], p.key[1], rest[0] as number];
+      }
+    }
+    let n = 0;
+    while (n < this.entries.length && (this.entries[n] as number) < end) n++;
+    this.entries.splice(0, n);
+    this.addedAt.splice(0, n);
+  }
+
+  /** Forgets everything (the caller rebuilds from disk). */
+  clear(): void {
+    this.map.clear();
+    this.entries = [];
+    this.addedAt = [];
+  }
+
+  /** The pending posting of exactly (kind, value), if any. */
+  get(kind: string, value: string | number): Posting | undefined {
+    return this.map.get(`${kind}\u0000${value}`);
+  }
+
+  /** Pending postings of `kind` whose numeric value lies in [lo, hi), by value. */
+  numericRange(kind: string, lo: number, hi: number): Posting[] {
+    const out: Posting[] = [];
+    for (const p of this.map.values()) {
+      const v = p.key[1];
+      if (p.key[0] === kind && typeof v === 'number' && v >= lo && v < hi) out.push(p);
+    }
+    return out.sort((a, b) => (a.key[1] as number) - (b.key[1] as number));
+  }
+}
+
 /** Stored postings (`idx`) below the watermark plus the pending ones at and above it. */
 export class PostingIndex {
-  /** Postings of entries at and after {@link indexed}, not yet stored. */
   readonly pending = new PendingIndex();
   /** Log size up to which postings are stored (`meta.indexed`). */
   indexed = 0;
 
-  constructor(private readonly store: LogStore) {}
+  /** `keysOf` re-derives the keys of stored entries at load (none: a log without index). */
+  constructor(
+    private readonly store: LogStore,
+    private readonly keysOf?: KeysOf,
+  ) {}
 
   /**
-   * Reads the watermark and re-derives the postings of entries [indexed, size) with `keysOf` (what a
-   * crash lost from memory; undefined keys: an entry not indexed).
-   * @throws LedgerError `LEDGER_CORRUPT` (invalid watermark).
+   * Reads the watermark and re-derives the postings of entries [indexed, size) (what a crash lost from
+   * memory). @throws LedgerError `LEDGER_CORRUPT` (invalid watermark).
    */
-  rebuild(size: number, keysOf: ((entry: Buffer) => IndexKey[] | undefined) | undefined): void {
+  rebuild(size: number): void {
     const indexed = readWatermark(this.store.meta.get('indexed'), size);
     if (indexed === undefined) throw new LedgerError('LEDGER_CORRUPT', 'ledger index watermark is invalid');
     this.pending.clear();
     const now = performance.now();
-    if (keysOf) {
+    if (this.keysOf) {
       for (const { key, value } of this.store.entries.getRange({ start: indexed, end: size })) {
-        const keys = keysOf(value);
+        const keys = this.keysOf(value);
         if (keys) this.pending.add(key, keys, now);
       }
     }

@@ -1,8 +1,7 @@
 /**
- * Proof construction over any store of perfect-subtree hashes (browser-safe, no I/O of its own).
- * A perfect subtree (level L, index i) covers leaves [i·2^L, (i+1)·2^L); level 0 is the leaf hash.
- * Every function reads O(log n) subtrees: the RFC 6962 recursion only meets an imperfect range on
- * the right edge of the tree, and that range decomposes into at most log2(n) perfect subtrees.
+ * Proof construction over any store of perfect-subtree hashes (browser-safe, no I/O of its own). Subtree
+ * (level L, index i) covers leaves [i·2^L, (i+1)·2^L). Every function reads O(log n) subtrees: the RFC
+ * 6962 recursion meets an imperfect range only on the right edge, which splits into ≤ log2(n) perfect ones.
  */
 import { EMPTY_ROOT, isPow2, splitPoint } from './hash.js';
 

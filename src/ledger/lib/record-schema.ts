@@ -8,27 +8,7 @@ import type { DecisionRecord, RecordedHop } from '../record.js';
 
 const fail = (what: string): LedgerError => new LedgerError('LEDGER_RECORD_INVALID', what);
 
-const TOP = new Set([
-  'v',
-  'id',
-  'ts',
-  'decision',
-  'code',
-  'http_status',
-  'sub',
-  'task_id',
-  'tool',
-  'depth',
-  'chain',
-  'method',
-  'host',
-  'path',
-  'peer',
-  'token_hash',
-  'policy_rev',
-]);
-const HOP = new Set(['sub', 'iss', 'jti', 'tool_scope', 'exp']);
-const OPTIONAL_STRINGS = [
+const OPTIONAL = [
   'sub',
   'task_id',
   'tool',
@@ -39,13 +19,15 @@ const OPTIONAL_STRINGS = [
   'token_hash',
   'policy_rev',
 ] as const;
+const TOP = new Set(['v', 'id', 'ts', 'decision', 'code', 'http_status', 'depth', 'chain', ...OPTIONAL]);
+const HOP = new Set(['sub', 'iss', 'jti', 'tool_scope', 'exp']);
 
 // Every Check's record passes through here: field labels are built once, not per call (they only
 // appear in error messages), and keys are walked with for-in, which allocates no key array.
 
 /** `record.<k>` for each optional string field. */
-const LABEL = Object.fromEntries(OPTIONAL_STRINGS.map((k) => [k, `record.${k}`])) as Record<
-  (typeof OPTIONAL_STRINGS)[number],
+const LABEL = Object.fromEntries(OPTIONAL.map((k) => [k, `record.${k}`])) as Record<
+  (typeof OPTIONAL)[number],
   string
 >;
 
@@ -103,7 +85,7 @@ export function validateRecord(x: unknown): DecisionRecord {
     code: assertString(o.code, 'record.code', fail, 128),
     http_status: assertInt(o.http_status, 'record.http_status', fail, 100, 599),
   };
-  for (const k of OPTIONAL_STRINGS) {
+  for (const k of OPTIONAL) {
     if (o[k] !== undefined) out[k] = assertString(o[k], LABEL[k], fail, k === 'path' ? 8192 : 2048, 0);
   }
   if (o.depth !== undefined) out.depth = assertInt(o.depth, 'record.depth', fail, 0, 64);

@@ -1,21 +1,17 @@
 /**
- * Off-thread tree hashing (docs/ledger.md §3): a worker thread computes the RFC 6962 §2.1 leaf hashes
- * of a run of appended entries and the node hashes they complete on the right frontier, so the main
- * thread (which also serves Check requests) only copies the bytes over and files the hashes it gets
- * back. Stateless: every job carries the tree size and frontier it extends, so a reload after a failed
- * commit needs no resynchronisation. One job at a time (the caller serialises them: each starts from
- * the tree the previous one produced).
+ * Off-thread tree hashing (docs/ledger.md §3): a worker thread computes the RFC 6962 §2.1 leaf hashes of
+ * a run of appended entries and the node hashes they complete on the right frontier, so the main thread
+ * (which also serves Check requests) only copies bytes over and files hashes. Stateless: every job carries
+ * the tree size and frontier it extends, so a reload after a failed commit needs no resynchronisation.
  */
 import { Worker } from 'node:worker_threads';
 import { cpuBudget } from '../../lib/cpu-budget.js';
 import { HASH_LEN } from './hash.js';
 
 /**
- * Whether a writable log hashes on the worker thread unless told otherwise: only when this process can keep
- * more than one CPU busy ({@link cpuBudget}: the affinity mask — `taskset`, a cpuset — capped by a cgroup
- * CPU quota, e.g. a Kubernetes CPU limit). On one CPU the worker only takes turns with the main thread.
- * Measured (bench:e2e, SIGIL pinned to one CPU, 3 paired rounds): inline hashing cut the mean group-commit
- * wait at saturation from 2.5–2.6 to 1.7–2.1 ms and raised max throughput 2–16 %.
+ * Whether a writable log hashes on the worker thread unless told otherwise: only when this process can
+ * keep more than one CPU busy ({@link cpuBudget}: affinity mask capped by a cgroup CPU quota). On one CPU
+ * the worker only takes turns with the main thread (measured slower: bench/NOTES.md "Ledger").
  */
 export function hashThreadByDefault(cpus: number = cpuBudget()): boolean {
   return cpus > 1;
@@ -72,9 +68,9 @@ function workerMain(): void {
 }
 
 /**
- * A worker thread that hashes runs of entries ({@link TreeHasher.run}). Unref'd: it never keeps the
- * process alive. After a worker error or exit every pending and later `run` rejects, and the caller
- * hashes on its own thread instead (nothing is lost: it still holds the bytes).
+ * A worker thread that hashes runs of entries, one job at a time. Unref'd: it never keeps the process
+ * alive. After a worker error or exit every pending and later `run` rejects, and the caller hashes on its
+ * own thread instead (nothing is lost: it still holds the bytes).
  */
 export class TreeHasher {
   private readonly worker: Worker;

@@ -1,6 +1,6 @@
 /**
- * The log's Merkle tree in memory (docs/ledger.md §3): the right frontier, the node rows not known to be
- * stored yet, a cache of upper subtrees, and roots and proofs read from memory first, then the file.
+ * The log's Merkle tree in memory (docs/ledger.md §3): right frontier, node rows not known to be stored
+ * yet, a cache of upper subtrees; roots and proofs read from memory first, then the file.
  */
 import type { Database } from 'lmdb';
 import { LedgerError } from '../errors.js';
@@ -21,10 +21,7 @@ const copies = (hashes: Uint8Array[]): Uint8Array[] => hashes.map((h) => new Uin
 
 /** The in-memory tree over the `nodes` database. Bounds of sizes and indices are the caller's to check. */
 export class TreeState {
-  /**
-   * Right frontier of the in-memory tree (of {@link size} leaves): the hashes of its perfect subtrees,
-   * largest first — one per set bit of size, so their levels need no storing.
-   */
+  /** Right frontier of the {@link size}-leaf tree: its perfect subtrees' hashes, largest first. */
   frontier: Buffer[] = [];
   /** Node rows of the in-memory tree not known to be stored yet. */
   rows = new OpenRows();
@@ -41,8 +38,7 @@ export class TreeState {
   /** Hash of perfect subtree (level, index); level 0: the leaf hash. @throws `LEDGER_CORRUPT` if absent. */
   readonly readSubtree = (level: number, index: number): Buffer => {
     const key = nodeKey(level, index);
-    // Upper levels are few (n / 2^level) and on every proof path: keep them in memory. Stored subtree
-    // hashes never change, so the cache cannot go stale (a bounded map, cleared when full).
+    // Upper levels are few and on every proof path; subtree hashes never change, so no stale entries.
     const cached = level >= CACHE_LEVEL ? this.nodeCache.get(key) : undefined;
     if (cached) return cached;
     // Nodes of the newest batches may not be stored yet (deferred tree): memory first, then the file.
@@ -56,18 +52,14 @@ export class TreeState {
   };
 
   /**
-   * Loads the tree stored up to watermark `tree` from the file alone (nothing in memory is trusted
-   * across a reload), optionally re-checking the newest leaf and the frontier nodes, then re-derives
-   * the hashes of entries [tree, size) from the entries (what a crash or a close without settle left
-   * unstored: ≤ 4096 entries plus one batch); the next commit stores them.
-   * @throws LedgerError `LEDGER_CORRUPT`.
+   * Loads the tree stored up to watermark `tree` from the file alone (nothing in memory is trusted across
+   * a reload), optionally re-checking the newest leaf and frontier nodes (docs/ledger.md §3 "Open and
+   * reopen"), then re-derives the hashes of entries [tree, size) from the entries. @throws `LEDGER_CORRUPT`.
    */
   load(tree: number, size: number, entryAt: (index: number) => Buffer, checkHashes: boolean): void {
     this.rows = new OpenRows();
     const frontier = frontierOf(tree).map(([level, index]) => this.readSubtree(level, index));
     if (checkHashes && tree > 0) {
-      // Cheap open-time check: the newest stored leaf hash against its entry, and every stored frontier
-      // node against its children.
       if (!nodeHashLeaf(entryAt(tree - 1)).equals(this.readSubtree(0, tree - 1))) {
         throw new LedgerError('LEDGER_CORRUPT', `entry ${tree - 1} does not match its stored leaf hash`);
       }
@@ -85,14 +77,8 @@ export class TreeState {
         }
       }
     }
-    let rows: OpenRows;
-    try {
-      rows = OpenRows.load(this.nodes, tree);
-    } catch (e) {
-      throw new LedgerError('LEDGER_CORRUPT', (e as Error).message, e);
-    }
+    this.rows = OpenRows.load(this.nodes, tree);
     this.frontier = frontier;
-    this.rows = rows;
     this.size = tree;
     this.submitted = tree;
     for (let i = tree; i < size; i++) this.extend(nodeHashLeaf(entryAt(i)));
@@ -106,9 +92,8 @@ export class TreeState {
   }
 
   /**
-   * Adds the next leaf to the right frontier: records its hash in the level-0 row, merges equal-sized
-   * subtrees on the right edge and records each completed perfect subtree in its row. `merged` supplies
-   * the merge hashes when the tree hasher computed them already.
+   * Adds the next leaf: records it and each perfect subtree it completes on the right edge in their rows.
+   * `merged` supplies the merge hashes when the tree hasher computed them already.
    */
   extend(leafHash: Buffer, merged?: () => Buffer): void {
     let at = this.size++;

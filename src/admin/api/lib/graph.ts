@@ -6,7 +6,7 @@
  * only as an "unverified" caller of the task, never as a delegate. A chain-less record whose code is not a token
  * failure (TBIT_*) and whose `sub` a verified chain of the same task proved is counted on that holder.
  */
-import type { DecisionRecord } from '../../../ledger/record.js';
+import type { DecisionRecord } from '../../../ledger/browser.js';
 
 /** A node of the graph. */
 export interface GraphNode {

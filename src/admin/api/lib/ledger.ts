@@ -53,8 +53,8 @@ export function adminLedger(log: MerkleLog) {
     return (before === undefined ? hits : hits.filter((h) => h.index < before)).slice(0, limit);
   };
   const checkpoint = async (minSize = 1): Promise<{ size: number; note: string }> => {
-    const latest = log.latestCheckpoint();
-    const cp = latest && latest.size >= Math.max(1, minSize) ? latest : await log.checkpoint();
+    const latest = log.checkpoints.latest();
+    const cp = latest && latest.size >= Math.max(1, minSize) ? latest : await log.checkpoints.make();
     return { size: cp.size, note: cp.note };
   };
   return {
@@ -107,7 +107,7 @@ export function adminLedger(log: MerkleLog) {
       return { items, next: before };
     },
     /** The checkpoint verifier key string `<name>+<hex keyid>+<base64(0x01 ‖ pubkey)>`. */
-    verifierKey: (): string => log.verifierKey,
+    verifierKey: (): string => log.checkpoints.verifierKey,
     /**
      * Publishes decisions appended from now on to `sink`, at most MAX_LIVE_PER_SECOND decoded per second;
      * the rest is reported as skipped with the log size after them. Returns the unsubscribe function.

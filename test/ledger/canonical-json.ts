@@ -2,7 +2,7 @@
  * Deterministic JSON (docs/ledger.md §Decision records): object keys sorted by UTF-16 code units
  * (Array.prototype.sort default, as in RFC 8785 §3.2.3), no whitespace, strings escaped by
  * JSON.stringify, numbers only as safe integers (so there is exactly one spelling of each value).
- * Browser-safe.
+ * The reference the fast encoder (src/ledger/lib/record-json.ts) is tested against.
  */
 
 /** Canonical JSON text of `v`; throws TypeError on non-integer numbers, undefined inside arrays, etc. */
