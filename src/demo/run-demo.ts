@@ -103,8 +103,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     cleanup.push(() => envoy.stop());
 
     const svc = sigil.issuer.service;
-    sigil.issuer.stores.keys.ensureAgentKey(PLANNER);
-    sigil.issuer.stores.keys.ensureAgentKey(WORKER);
+    sigil.issuer.stores.keys.agents.ensure(PLANNER);
+    sigil.issuer.stores.keys.agents.ensure(WORKER);
     const root = svc.mint(
       {
         sub: PLANNER,

@@ -1,24 +1,25 @@
 /** The issuer module: keys, rotation, revocation, trust for the local verifier, and the issuer endpoint. */
 
-export { AgentKeyStore } from './agent-key-store.js';
+export { type AgentKey, AgentKeyStore } from './agent-key-store.js';
 export { IssuerError, type IssuerErrorCode } from './errors.js';
 export { createIssuerGrpcServer, issuerGrpcHandlers, issuerProtoPath, loadIssuerProto } from './grpc.js';
 export { createIssuerHttpServer, MAX_BODY_BYTES } from './http.js';
-export { IssuerKeyStore, type IssuerKeyStoreOptions } from './issuer-key-store.js';
 export {
-  type AgentKey,
   type IssuerKeyInfo,
+  IssuerKeyStore,
+  type IssuerKeyStoreOptions,
   type IssuerSigner,
   type Jwks,
   type JwksKey,
-  KeyStore,
-  type KeyStoreOptions,
-} from './key-store.js';
+} from './issuer-key-store.js';
 export { publicJwkSchema } from './lib/requests.js';
 export {
   type IssuerStores,
+  type KeyStores,
+  type KeyStoresOptions,
   type OpenStoresOptions,
   openIssuerStores,
+  openKeyStores,
   revocationPath,
 } from './open-stores.js';
 export {

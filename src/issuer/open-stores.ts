@@ -1,11 +1,37 @@
 /** Opens the data dir's issuer stores (keys, revocations) and the verifier trust built on them. */
+import { join } from 'node:path';
 import { ConfigError, type SigilConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { TrustStore } from '../token/api.js';
 import { loadTrustBundle } from '../token/index.js';
-import { KeyStore } from './key-store.js';
+import { AgentKeyStore } from './agent-key-store.js';
+import { IssuerKeyStore, type IssuerKeyStoreOptions } from './issuer-key-store.js';
+import { ensureDir, ensurePrivateDir } from './lib/files.js';
 import { RevocationStore } from './revocation-store.js';
 import { type LocalTrustStore, localTrustStore } from './trust.js';
+
+/** The data dir's keys (docs/keys.md): `<data>/keys/issuer/` (signing keys) and `<data>/keys/agents/`. */
+export interface KeyStores {
+  /** `<dataDir>/keys`. */
+  dir: string;
+  issuer: IssuerKeyStore;
+  agents: AgentKeyStore;
+}
+
+/** Options for {@link openKeyStores}: the issuer key options, with the data dir instead of the key dir. */
+export type KeyStoresOptions = Omit<IssuerKeyStoreOptions, 'dir'> & { dataDir: string };
+
+/** Opens `<dataDir>/keys/` (it and below forced to 0700; the data dir made 0700 only if new). Generates no key. */
+export function openKeyStores({ dataDir, ...opts }: KeyStoresOptions): KeyStores {
+  const dir = join(dataDir, 'keys');
+  ensureDir(dataDir);
+  for (const d of [dir, join(dir, 'issuer'), join(dir, 'agents')]) ensurePrivateDir(d);
+  return {
+    dir,
+    issuer: new IssuerKeyStore({ ...opts, dir: join(dir, 'issuer') }),
+    agents: new AgentKeyStore(join(dir, 'agents'), opts.clock),
+  };
+}
 
 /** Options for {@link openIssuerStores}. */
 export interface OpenStoresOptions {
@@ -20,7 +46,7 @@ export interface OpenStoresOptions {
 
 /** The opened stores. `close()` stops watchers. */
 export interface IssuerStores {
-  keys: KeyStore;
+  keys: KeyStores;
   revocations: RevocationStore;
   trust: LocalTrustStore;
   close(): void;
@@ -59,7 +85,7 @@ export async function openIssuerStores(
           ...(watching ? { refreshIntervalMs: config.validator.refresh_interval * 1000 } : {}),
           ...(options.onBundleError ? { onError: options.onBundleError } : {}),
         }));
-  const keys = KeyStore.open({
+  const keys = openKeyStores({
     dataDir: config.data_dir,
     rotationInterval: config.issuer.key_rotation_interval,
     maxTtl: config.issuer.max_ttl,

@@ -10,14 +10,16 @@ import { sha256 } from '../lib/bytes.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { Ed25519PublicJwk, TrustStore, VerifiedChain } from '../token/api.js';
 import { delegate, mintRoot, verifyChain } from '../token/index.js';
+import type { AgentKey } from './agent-key-store.js';
 import { IssuerError } from './errors.js';
-import type { AgentKey, Jwks, KeyStore } from './key-store.js';
+import type { Jwks } from './issuer-key-store.js';
 import {
   delegateRequestSchema,
   mintRequestSchema,
   parseRequest,
   revokeRequestSchema,
 } from './lib/requests.js';
+import type { KeyStores } from './open-stores.js';
 import type { RevocationList, RevocationStore, RevokeResult } from './revocation-store.js';
 
 /**
@@ -57,7 +59,7 @@ export interface Identity {
 /** Dependencies of {@link IssuerService}. */
 export interface IssuerServiceDeps {
   config: SigilConfig;
-  keys: KeyStore;
+  keys: KeyStores;
   revocations: RevocationStore;
   /** Verifier trust (own JWKS + configured bundle + revocations): see {@link localTrustStore}. */
   trust: TrustStore;
@@ -100,7 +102,7 @@ function cnfJwk(jwk: Ed25519PublicJwk): Ed25519PublicJwk {
 /** The issuer service core shared by both transports. */
 export class IssuerService {
   private readonly config: SigilConfig;
-  private readonly keys: KeyStore;
+  private readonly keys: KeyStores;
   private readonly revocationStore: RevocationStore;
   private readonly trust: TrustStore;
   private readonly clock: Clock;
@@ -168,8 +170,8 @@ export class IssuerService {
   mint(input: unknown, caller: Caller): TokenResult {
     this.checkOperator(caller, 'mint');
     const req = parseRequest(mintRequestSchema, input, 'mint');
-    const holder = req.holder_key ?? this.keys.agentKey(req.sub)?.publicJwk;
-    const signer = this.keys.signer();
+    const holder = req.holder_key ?? this.keys.agents.get(req.sub)?.publicJwk;
+    const signer = this.keys.issuer.signer();
     const token = mintRoot({
       issuerKey: signer.privateKey,
       kid: signer.kid,
@@ -206,7 +208,7 @@ export class IssuerService {
       );
     }
     // One listing of the held keys serves both lookups.
-    const held = this.keys.agentKeys();
+    const held = this.keys.agents.all();
     const holder: AgentKey | undefined = held.find((k) => k.publicJwk.x === leafCnf.x);
     if (holder === undefined) {
       throw new IssuerError(
@@ -240,12 +242,12 @@ export class IssuerService {
 
   /** The published issuer keys. */
   jwks(): Jwks {
-    return this.keys.jwks();
+    return this.keys.issuer.jwks();
   }
 
   /** This sidecar's agent SPIFFE ID and public key (created on first use). */
   identity(): Identity {
-    const key = this.keys.ensureAgentKey(this.config.agent.spiffe_id);
+    const key = this.keys.agents.ensure(this.config.agent.spiffe_id);
     return {
       spiffe_id: key.spiffeId,
       public_key: key.publicJwk,

@@ -92,13 +92,13 @@ export async function startIssuer(config: SigilConfig, deps: StartIssuerDeps = {
   const cleanup: (() => Promise<void> | void)[] = [];
   if (ownStores) cleanup.push(() => stores.close());
   try {
-    stores.keys.signer();
-    stores.keys.ensureAgentKey(config.agent.spiffe_id);
+    stores.keys.issuer.signer();
+    stores.keys.agents.ensure(config.agent.spiffe_id);
     const service = new IssuerService({ config, ...stores, ...(deps.clock ? { clock: deps.clock } : {}) });
 
     const tick = setInterval(() => {
       try {
-        stores.keys.signer();
+        stores.keys.issuer.signer();
       } catch (e) {
         deps.logger?.error({ err: e }, 'issuer: key rotation failed');
       }

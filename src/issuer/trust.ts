@@ -6,7 +6,7 @@
 import type { KeyObject } from 'node:crypto';
 import { issuerId, type SigilConfig } from '../config/index.js';
 import type { TbitClaims, TrustStore } from '../token/api.js';
-import type { KeyStore } from './key-store.js';
+import type { KeyStores } from './open-stores.js';
 import type { RevocationStore } from './revocation-store.js';
 
 /** A TrustStore that can be closed (stops bundle refresh timers). */
@@ -18,7 +18,7 @@ export interface LocalTrustStore extends TrustStore {
 
 /** Inputs of {@link localTrustStore}. */
 export interface LocalTrustDeps {
-  keys: KeyStore;
+  keys: KeyStores;
   revocations: RevocationStore;
   /** Trust for other issuers (the configured bundle), consulted when `iss` is not this issuer. */
   bundle?: TrustStore & { close?: () => void };
@@ -39,13 +39,13 @@ export function localTrustStore(config: SigilConfig, deps: LocalTrustDeps): Loca
     issuerKey(iss: string, kid: string): KeyObject | undefined {
       // Own keys first; then the bundle for any iss — other sidecars of the mesh may use the same
       // default issuer id with their own keys, and kids are thumbprints, so they never collide.
-      return (iss === own ? keys.issuerPublicKey(kid) : undefined) ?? bundle?.issuerKey(iss, kid);
+      return (iss === own ? keys.issuer.publicKey(kid) : undefined) ?? bundle?.issuerKey(iss, kid);
     },
     isRevoked(claims: Pick<TbitClaims, 'jti' | 'task_id'>): boolean {
       return revocations.isRevoked(claims) || (bundle?.isRevoked(claims) ?? false);
     },
     get version(): number {
-      return keys.generation + revocations.version + (bundle?.version ?? 0);
+      return keys.issuer.generation + revocations.version + (bundle?.version ?? 0);
     },
     close(): void {
       bundle?.close?.();

@@ -146,7 +146,7 @@ describe('issuer endpoint with an operator credential', () => {
   beforeAll(async () => {
     const config = testConfig(tempDir(), { issuer: { operator_token: OPERATOR } });
     issuer = await startIssuer(config);
-    issuer.stores.keys.ensureAgentKey(WORKER);
+    issuer.stores.keys.agents.ensure(WORKER);
     base = issuer.http!.url;
     const { Client } = loadIssuerProto();
     client = new Client(issuer.grpc!.target, grpc.credentials.createInsecure());

@@ -25,8 +25,8 @@ export function register(program: Command): void {
     .action((opts: { agent: string[]; json?: boolean }, cmd: Command) =>
       runCommand(() =>
         withLocal(cmd, ({ config, stores }) => {
-          const signer = stores.keys.signer();
-          const agents = [config.agent.spiffe_id, ...opts.agent].map((id) => stores.keys.ensureAgentKey(id));
+          const signer = stores.keys.issuer.signer();
+          const agents = [config.agent.spiffe_id, ...opts.agent].map((id) => stores.keys.agents.ensure(id));
           if (opts.json) {
             printJson({
               issuer_kid: signer.kid,
@@ -50,8 +50,8 @@ export function register(program: Command): void {
     .action((opts: { json?: boolean }, cmd: Command) =>
       runCommand(() =>
         withLocal(cmd, async ({ stores }) => {
-          const signer = await stores.keys.rotate();
-          const all = stores.keys.issuerKeys();
+          const signer = await stores.keys.issuer.rotate();
+          const all = stores.keys.issuer.keys();
           if (opts.json) {
             printJson({ signing_kid: signer.kid, published: all.map((k) => k.kid) });
             return;
@@ -73,7 +73,7 @@ export function register(program: Command): void {
     .action((opts: { out?: string }, cmd: Command) =>
       runCommand(() =>
         withLocal(cmd, ({ stores }) => {
-          const text = `${JSON.stringify(stores.keys.jwks(), null, 2)}\n`;
+          const text = `${JSON.stringify(stores.keys.issuer.jwks(), null, 2)}\n`;
           if (opts.out === undefined) process.stdout.write(text);
           else writeFileAtomic(opts.out, text, 0o644);
         }),
@@ -87,8 +87,8 @@ export function register(program: Command): void {
     .action((opts: { json?: boolean }, cmd: Command) =>
       runCommand(() =>
         withLocal(cmd, ({ config, stores }) => {
-          const issuer = stores.keys.issuerKeys();
-          const agents = stores.keys.agentKeys();
+          const issuer = stores.keys.issuer.keys();
+          const agents = stores.keys.agents.all();
           if (opts.json) {
             printJson({
               issuer: issuer.map((k) => ({
