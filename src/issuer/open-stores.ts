@@ -53,7 +53,7 @@ export interface IssuerStores {
 }
 
 /** Path of the revocation file: `sigil.validator.revocations` when it is a path, else `<data>/revocations.json`. */
-export function revocationPath(config: SigilConfig): string {
+function revocationPath(config: SigilConfig): string {
   const r = config.validator.revocations;
   if (r === undefined) return RevocationStore.defaultPath(config.data_dir);
   if (/^https?:\/\//i.test(r)) {

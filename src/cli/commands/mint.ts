@@ -3,7 +3,7 @@
  * data dir is the operator (the network Mint route needs the operator credential instead).
  */
 import type { Command } from 'commander';
-import { LOCAL_OPERATOR } from '../../issuer/service.js';
+import { LOCAL_OPERATOR } from '../../issuer/index.js';
 import { runCommand } from '../context.js';
 import { parseJwkArg, parseList, positiveInt, printJson, withLocal } from './token-shared.js';
 

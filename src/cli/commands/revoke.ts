@@ -3,7 +3,7 @@
  * `sigil serve` on the same data dir picks it up within about a second (fs.watch, mtime poll fallback).
  */
 import type { Command } from 'commander';
-import { IssuerError } from '../../issuer/errors.js';
+import { IssuerError } from '../../issuer/index.js';
 import { runCommand } from '../context.js';
 import { printJson, withLocal } from './token-shared.js';
 

@@ -6,10 +6,13 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { SigilConfig } from '../../config/index.js';
-import { IssuerError } from '../../issuer/errors.js';
-import { publicJwkSchema } from '../../issuer/index.js';
-import { type IssuerStores, openIssuerStores } from '../../issuer/open-stores.js';
-import { IssuerService } from '../../issuer/service.js';
+import {
+  IssuerError,
+  IssuerService,
+  type IssuerStores,
+  openIssuerStores,
+  publicJwkSchema,
+} from '../../issuer/index.js';
 import type { Ed25519PublicJwk } from '../../token/api.js';
 import { cliConfig, readStdin } from '../context.js';
 

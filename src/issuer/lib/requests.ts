@@ -57,10 +57,6 @@ export const revokeRequestSchema = z
   .strict()
   .refine((r) => (r.task === undefined) !== (r.jti === undefined), 'exactly one of task or jti is required');
 
-export type MintRequest = z.infer<typeof mintRequestSchema>;
-export type DelegateRequest = z.infer<typeof delegateRequestSchema>;
-export type RevokeRequest = z.infer<typeof revokeRequestSchema>;
-
 /** Validates `input` against `schema`; failures become ISSUER_BAD_REQUEST naming the field. */
 export function parseRequest<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
   const r = schema.safeParse(input);
