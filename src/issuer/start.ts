@@ -72,6 +72,21 @@ function bindGrpc(server: grpc.Server, where: string): Promise<{ target: string;
   });
 }
 
+/** Stops a listener gracefully; after 5 s in-flight requests are cut (`force`). */
+function stopWithin5s(graceful: (done: () => void) => void, force: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      force();
+      resolve();
+    }, 5000);
+    timer.unref();
+    graceful(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 /**
  * Opens the stores (unless given), makes sure the issuer signing key and this sidecar's agent key
  * exist (first start), and starts the HTTP and gRPC listeners. A background tick (every
@@ -111,13 +126,14 @@ export async function startIssuer(config: SigilConfig, deps: StartIssuerDeps = {
       const server = createIssuerHttpServer(service, deps.logger);
       const bound = await listenHttp(server, config.issuer.listen_http);
       http = { server, ...bound };
-      cleanup.push(
-        () =>
-          new Promise<void>((resolve) => {
-            server.close(() => resolve());
+      cleanup.push(() =>
+        stopWithin5s(
+          (done) => {
+            server.close(() => done());
             server.closeIdleConnections();
-            setTimeout(() => server.closeAllConnections(), 5000).unref();
-          }),
+          },
+          () => server.closeAllConnections(),
+        ),
       );
     }
     let grpcRunning: RunningIssuer['grpc'];
@@ -125,19 +141,11 @@ export async function startIssuer(config: SigilConfig, deps: StartIssuerDeps = {
       const server = createIssuerGrpcServer(service, deps.logger);
       const bound = await bindGrpc(server, config.issuer.listen_grpc);
       grpcRunning = { server, ...bound };
-      cleanup.push(
-        () =>
-          new Promise<void>((resolve) => {
-            const force = setTimeout(() => {
-              server.forceShutdown();
-              resolve();
-            }, 5000);
-            force.unref();
-            server.tryShutdown(() => {
-              clearTimeout(force);
-              resolve();
-            });
-          }),
+      cleanup.push(() =>
+        stopWithin5s(
+          (done) => server.tryShutdown(() => done()),
+          () => server.forceShutdown(),
+        ),
       );
     }
     deps.logger?.info({ http: http?.url, grpc: grpcRunning?.target }, 'issuer endpoint listening');
