@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, issuerId, type SigilConfig } from '../config/index.js';
 import { sha256 } from '../lib/bytes.js';
 import { type Clock, systemClock } from '../lib/clock.js';
-import type { Ed25519PublicJwk, TrustStore, VerifiedChain } from '../token/api.js';
+import type { Ed25519PublicJwk, TrustStore, VerifiedChain, VerifyOptions } from '../token/api.js';
 import { delegate, mintRoot, verifyChain } from '../token/index.js';
 import type { AgentKey } from './agent-key-store.js';
 import { IssuerError } from './errors.js';
@@ -133,14 +133,16 @@ export class IssuerService {
     }
   }
 
-  private verifyOptions() {
-    return {
+  /** Verifies a chain with this sidecar's trust and limits, optionally for one tool and audience. */
+  verify(token: string, extra: Pick<VerifyOptions, 'tool' | 'audience'> = {}): VerifiedChain {
+    return verifyChain(token, {
       trust: this.trust,
       clock: this.clock,
       maxChainDepth: this.config.validator.max_chain_depth,
       maxTtl: this.config.issuer.max_ttl,
       clockSkew: this.config.validator.clock_skew,
-    };
+      ...extra,
+    });
   }
 
   /**
@@ -148,7 +150,7 @@ export class IssuerService {
    * revoked task cannot be re-minted into a token that would only fail later).
    */
   private result(token: string, kid: string): TokenResult {
-    const chain: VerifiedChain = verifyChain(token, this.verifyOptions());
+    const chain = this.verify(token);
     const leaf = chain.leaf;
     return {
       token,
@@ -199,7 +201,7 @@ export class IssuerService {
    */
   delegate(input: unknown): TokenResult {
     const req = parseRequest(delegateRequestSchema, input, 'delegate');
-    const parent = verifyChain(req.token, this.verifyOptions());
+    const parent = this.verify(req.token);
     const leafCnf = parent.leaf.cnf?.jwk;
     if (leafCnf === undefined) {
       throw new IssuerError(

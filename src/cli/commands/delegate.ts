@@ -3,8 +3,16 @@
  * prints the whole new chain. Refusals exit non-zero with `CODE: message` on stderr.
  */
 import type { Command } from 'commander';
-import { runCommand } from '../context.js';
-import { parseJwkArg, parseList, positiveInt, printJson, readTokenArg, withLocal } from './token-shared.js';
+import {
+  parseAud,
+  parseJwkArg,
+  parseList,
+  positiveInt,
+  printResult,
+  readTokenArg,
+  runCommand,
+  withLocal,
+} from '../context.js';
 
 interface DelegateFlags {
   parent: string;
@@ -37,18 +45,16 @@ export function register(program: Command): void {
       runCommand(async () => {
         const parent = await readTokenArg(f.parent);
         await withLocal(cmd, ({ service }) => {
-          const aud = f.aud === undefined ? undefined : parseList(f.aud);
           const out = service.delegate({
             token: parent,
             to: f.to,
             tool_scope: parseList(f.tools),
             ...(f.ttl !== undefined ? { ttl: positiveInt(f.ttl, '--ttl') } : {}),
-            ...(aud !== undefined ? { aud: aud.length === 1 ? aud[0] : aud } : {}),
+            ...(f.aud !== undefined ? { aud: parseAud(f.aud) } : {}),
             ...(f.toKey !== undefined ? { to_key: parseJwkArg(f.toKey, '--to-key') } : {}),
             ...(f.dmax !== undefined ? { dmax: positiveInt(f.dmax, '--dmax') } : {}),
           });
-          if (f.json) printJson(out);
-          else process.stdout.write(`${out.token}\n`);
+          printResult(f.json, out, () => out.token);
           if (!out.delegable && !f.json) {
             process.stderr.write(
               `note: no key held for ${f.to} and no --to-key: the new hop is terminal (cannot delegate further)\n`,

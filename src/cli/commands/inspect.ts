@@ -4,9 +4,8 @@
  */
 import type { Command } from 'commander';
 import { SigilError } from '../../lib/errors.js';
-import { decodeChain, verifyChain } from '../../token/index.js';
-import { runCommand } from '../context.js';
-import { isoTime, printJson, readTokenArg, table, withLocal } from './token-shared.js';
+import { decodeChain } from '../../token/index.js';
+import { isoTime, printJson, readTokenArg, runCommand, table, withLocal } from '../context.js';
 
 /** Registers `sigil inspect`. */
 export function register(program: Command): void {
@@ -19,15 +18,10 @@ export function register(program: Command): void {
       runCommand(async () => {
         const token = await readTokenArg(arg);
         const hops = decodeChain(token);
-        await withLocal(cmd, ({ config, stores }) => {
+        await withLocal(cmd, ({ service }) => {
           let verdict: { valid: true } | { valid: false; code: string; error: string };
           try {
-            verifyChain(token, {
-              trust: stores.trust,
-              maxChainDepth: config.validator.max_chain_depth,
-              maxTtl: config.issuer.max_ttl,
-              clockSkew: config.validator.clock_skew,
-            });
+            service.verify(token);
             verdict = { valid: true };
           } catch (e) {
             if (!(e instanceof SigilError)) throw e;

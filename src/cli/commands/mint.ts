@@ -4,8 +4,15 @@
  */
 import type { Command } from 'commander';
 import { LOCAL_OPERATOR } from '../../issuer/index.js';
-import { runCommand } from '../context.js';
-import { parseJwkArg, parseList, positiveInt, printJson, withLocal } from './token-shared.js';
+import {
+  parseAud,
+  parseJwkArg,
+  parseList,
+  positiveInt,
+  printResult,
+  runCommand,
+  withLocal,
+} from '../context.js';
 
 interface MintFlags {
   sub: string;
@@ -42,22 +49,20 @@ export function register(program: Command): void {
     .action((f: MintFlags, cmd: Command) =>
       runCommand(() =>
         withLocal(cmd, ({ service }) => {
-          const aud = f.aud === undefined ? undefined : parseList(f.aud);
           const out = service.mint(
             {
               sub: f.sub,
               task_id: f.task,
               tool_scope: parseList(f.tools),
               ...(f.ttl !== undefined ? { ttl: positiveInt(f.ttl, '--ttl') } : {}),
-              ...(aud !== undefined ? { aud: aud.length === 1 ? aud[0] : aud } : {}),
+              ...(f.aud !== undefined ? { aud: parseAud(f.aud) } : {}),
               ...(f.holderKey !== undefined ? { holder_key: parseJwkArg(f.holderKey, '--holder-key') } : {}),
               ...(f.jti !== undefined ? { jti: f.jti } : {}),
               ...(f.dmax !== undefined ? { dmax: positiveInt(f.dmax, '--dmax') } : {}),
             },
             LOCAL_OPERATOR,
           );
-          if (f.json) printJson(out);
-          else process.stdout.write(`${out.token}\n`);
+          printResult(f.json, out, () => out.token);
           if (!out.delegable && !f.json) {
             process.stderr.write(
               'note: no holder key for this subject: the token carries no cnf and cannot be delegated\n',

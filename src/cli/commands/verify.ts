@@ -4,9 +4,7 @@
  */
 import type { Command } from 'commander';
 import { SigilError } from '../../lib/errors.js';
-import { verifyChain } from '../../token/index.js';
-import { runCommand } from '../context.js';
-import { isoTime, printJson, readTokenArg, withLocal } from './token-shared.js';
+import { isoTime, printJson, printResult, readTokenArg, runCommand, withLocal } from '../context.js';
 
 interface VerifyFlags {
   tool?: string;
@@ -26,19 +24,16 @@ export function register(program: Command): void {
     .action((arg: string, f: VerifyFlags, cmd: Command) =>
       runCommand(async () => {
         const token = await readTokenArg(arg);
-        await withLocal(cmd, ({ config, stores }) => {
+        await withLocal(cmd, ({ service }) => {
           try {
-            const chain = verifyChain(token, {
-              trust: stores.trust,
-              maxChainDepth: config.validator.max_chain_depth,
-              maxTtl: config.issuer.max_ttl,
-              clockSkew: config.validator.clock_skew,
+            const chain = service.verify(token, {
               ...(f.tool !== undefined ? { tool: f.tool } : {}),
               ...(f.aud !== undefined ? { audience: f.aud } : {}),
             });
             const leaf = chain.leaf;
-            if (f.json) {
-              printJson({
+            printResult(
+              f.json,
+              {
                 valid: true,
                 depth: chain.depth,
                 sub: leaf.sub,
@@ -49,12 +44,10 @@ export function register(program: Command): void {
                 jti: leaf.jti,
                 root_iss: chain.hops[0]!.claims.iss,
                 token_hash: chain.tokenHash,
-              });
-            } else {
-              process.stdout.write(
-                `valid: depth ${chain.depth}, sub ${leaf.sub}, task ${leaf.task_id}, scope ${leaf.tool_scope.join(',')}, expires ${isoTime(leaf.exp)}\n`,
-              );
-            }
+              },
+              () =>
+                `valid: depth ${chain.depth}, sub ${leaf.sub}, task ${leaf.task_id}, scope ${leaf.tool_scope.join(',')}, expires ${isoTime(leaf.exp)}`,
+            );
           } catch (e) {
             // --json keeps stdout machine-readable; the exit code and stderr line stay the same.
             if (f.json && e instanceof SigilError)
