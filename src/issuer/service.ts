@@ -94,11 +94,6 @@ function credentialMatches(given: string, expected: string): boolean {
   return timingSafeEqual(sha256(given), sha256(expected));
 }
 
-/** Strips a JWK to the RFC 8037 public members a `cnf` carries. */
-function cnfJwk(jwk: Ed25519PublicJwk): Ed25519PublicJwk {
-  return { kty: 'OKP', crv: 'Ed25519', x: jwk.x };
-}
-
 /** The issuer service core shared by both transports. */
 export class IssuerService {
   private readonly config: SigilConfig;
@@ -184,7 +179,8 @@ export class IssuerService {
       taskId: req.task_id,
       toolScope: req.tool_scope,
       ttl: req.ttl ?? this.config.issuer.max_ttl,
-      ...(holder ? { holderKey: cnfJwk(holder) } : {}),
+      // mintRoot keeps only the RFC 8037 members (kty, crv, x) of the key in `cnf`.
+      ...(holder ? { holderKey: holder } : {}),
       ...(req.jti !== undefined ? { jti: req.jti } : {}),
       ...(req.dmax !== undefined ? { dmax: req.dmax } : {}),
       clock: this.clock,
@@ -227,7 +223,7 @@ export class IssuerService {
       toolScope: req.tool_scope,
       ...(req.ttl !== undefined ? { ttl: req.ttl } : {}),
       ...(req.dmax !== undefined ? { dmax: req.dmax } : {}),
-      ...(childKey ? { holderKey: cnfJwk(childKey) } : {}),
+      ...(childKey ? { holderKey: childKey } : {}),
       clock: this.clock,
       maxTtl: this.config.issuer.max_ttl,
       maxChainDepth: this.config.validator.max_chain_depth,
