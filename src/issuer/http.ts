@@ -10,7 +10,7 @@ import { IssuerError } from './errors.js';
 import type { Caller, IssuerService } from './service.js';
 
 /** Largest accepted request body (64 KiB: a maximal 16 KiB chain plus fields fits many times over). */
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 /** Reads the body up to {@link MAX_BODY_BYTES}; rejects early on a declared or actual overflow. */
 function readBody(req: IncomingMessage): Promise<Buffer> {

@@ -55,7 +55,7 @@ export interface IssuerStores {
 /** Path of the revocation file: `sigil.validator.revocations` when it is a path, else `<data>/revocations.json`. */
 function revocationPath(config: SigilConfig): string {
   const r = config.validator.revocations;
-  if (r === undefined) return RevocationStore.defaultPath(config.data_dir);
+  if (r === undefined) return join(config.data_dir, 'revocations.json');
   if (/^https?:\/\//i.test(r)) {
     // This sidecar writes its list (sigil revoke): it must be a local file. Refuse rather than ignore it.
     throw new ConfigError(

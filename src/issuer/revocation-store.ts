@@ -136,11 +136,6 @@ export class RevocationStore {
     return s;
   }
 
-  /** Default location of the revocation file in a data dir. */
-  static defaultPath(dataDir: string): string {
-    return join(dataDir, 'revocations.json');
-  }
-
   private startWatching(): void {
     try {
       this.watcher = watch(dirname(this.path), { persistent: false }, (_event, name) => {

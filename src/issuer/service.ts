@@ -89,11 +89,6 @@ export function operatorCredential(config: SigilConfig): string | undefined {
   return text;
 }
 
-/** Constant-time comparison: hash both sides first so lengths leak nothing either. */
-function credentialMatches(given: string, expected: string): boolean {
-  return timingSafeEqual(sha256(given), sha256(expected));
-}
-
 /** The issuer service core shared by both transports. */
 export class IssuerService {
   private readonly config: SigilConfig;
@@ -123,7 +118,9 @@ export class IssuerService {
         `${op} over the network is disabled: configure sigil.issuer.operator_token or operator_token_file`,
       );
     }
-    if (caller.credential === undefined || !credentialMatches(caller.credential, this.operator)) {
+    // Constant-time: both sides hashed first so the comparison length leaks nothing either.
+    const given = caller.credential;
+    if (given === undefined || !timingSafeEqual(sha256(given), sha256(this.operator))) {
       throw new IssuerError('ISSUER_UNAUTHORIZED', 'missing or wrong operator credential');
     }
   }

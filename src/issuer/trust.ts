@@ -11,8 +11,6 @@ import type { RevocationStore } from './revocation-store.js';
 
 /** A TrustStore that can be closed (stops bundle refresh timers). */
 export interface LocalTrustStore extends TrustStore {
-  /** The revocation store this trust store consults (for in-process revoke). */
-  readonly revocations: RevocationStore;
   close(): void;
 }
 
@@ -35,7 +33,6 @@ export function localTrustStore(config: SigilConfig, deps: LocalTrustDeps): Loca
   const own = issuerId(config);
   const { keys, revocations, bundle } = deps;
   return {
-    revocations,
     issuerKey(iss: string, kid: string): KeyObject | undefined {
       // Own keys first; then the bundle for any iss — other sidecars of the mesh may use the same
       // default issuer id with their own keys, and kids are thumbprints, so they never collide.
