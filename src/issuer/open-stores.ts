@@ -2,7 +2,6 @@
 import { join } from 'node:path';
 import { ConfigError, type SigilConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
-import type { TrustStore } from '../token/api.js';
 import { loadTrustBundle } from '../token/index.js';
 import { AgentKeyStore } from './agent-key-store.js';
 import { IssuerKeyStore, type IssuerKeyStoreOptions } from './issuer-key-store.js';
@@ -38,8 +37,6 @@ export interface OpenStoresOptions {
   clock?: Clock;
   /** Watch the revocation file for other processes' changes (server: true, one-shot CLI: false). */
   watch?: boolean;
-  /** Trust for other issuers. Default: `sigil.validator.trust_bundle` loaded with the token module's loader, if set. */
-  bundle?: TrustStore & { close?: () => void };
   /** Called when a background bundle refresh fails (the last good bundle stays in force). */
   onBundleError?: (e: Error) => void;
 }
@@ -74,34 +71,25 @@ export async function openIssuerStores(
   config: SigilConfig,
   options: OpenStoresOptions = {},
 ): Promise<IssuerStores> {
-  const clock = options.clock;
-  const watching = options.watch ?? true;
+  const { clock, watch = true, onBundleError } = options;
+  // Trust for other issuers: the configured bundle (other issuers' JWKS), if any.
   const source = config.validator.trust_bundle;
   const bundle =
-    options.bundle ??
-    (source === undefined
+    source === undefined
       ? undefined
       : await loadTrustBundle(source, {
-          ...(watching ? { refreshIntervalMs: config.validator.refresh_interval * 1000 } : {}),
-          ...(options.onBundleError ? { onError: options.onBundleError } : {}),
-        }));
+          ...(watch ? { refreshIntervalMs: config.validator.refresh_interval * 1000 } : {}),
+          onError: onBundleError,
+        });
   const keys = openKeyStores({
     dataDir: config.data_dir,
     rotationInterval: config.issuer.key_rotation_interval,
     maxTtl: config.issuer.max_ttl,
     clockSkew: config.validator.clock_skew,
-    ...(clock ? { clock } : {}),
+    clock,
   });
-  const revocations = RevocationStore.open({
-    path: revocationPath(config),
-    ...(clock ? { clock } : {}),
-    watch: watching,
-  });
-  const trust = localTrustStore(config, {
-    keys,
-    revocations,
-    ...(bundle ? { bundle } : {}),
-  });
+  const revocations = RevocationStore.open({ path: revocationPath(config), clock, watch });
+  const trust = localTrustStore(config, { keys, revocations, bundle });
   return {
     keys,
     revocations,
