@@ -162,30 +162,24 @@ export class RevocationStore {
 
   /** Re-reads the file now. A corrupt file switches the store to deny-everything until it is fixed. */
   reload(): void {
-    const stamp = fileStamp(this.path);
-    let next: RevocationList;
-    let corrupt: IssuerError | undefined;
-    if (stamp === 'missing') {
-      next = EMPTY;
-    } else {
-      try {
-        next = parseList(readFileSync(this.path, 'utf8'), this.path);
-      } catch (e) {
+    let stamp = fileStamp(this.path);
+    try {
+      const next = stamp === 'missing' ? EMPTY : parseList(readFileSync(this.path, 'utf8'), this.path);
+      this.apply(next, undefined);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         // Deleted between stat and read: an absent file is an empty list.
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-          this.stamp = 'missing';
-          this.apply(EMPTY, undefined);
-          return;
-        }
-        corrupt =
+        stamp = 'missing';
+        this.apply(EMPTY, undefined);
+      } else {
+        const corrupt =
           e instanceof IssuerError
             ? e
             : new IssuerError('ISSUER_STORE_CORRUPT', `revocation file ${this.path} unreadable`, e);
-        next = this.list;
+        this.apply(this.list, corrupt);
       }
     }
     this.stamp = stamp;
-    this.apply(next, corrupt);
   }
 
   private apply(next: RevocationList, corrupt: IssuerError | undefined): void {
