@@ -50,18 +50,23 @@ function inclusion(log: MerkleLog, index: number, size: number, root = log.root(
   };
 }
 
-/** Runs `body` with the data dir's audit log open (read-only unless `opts` says otherwise). */
-async function withLog(
+/**
+ * Runs `body` in {@link runCommand} with the data dir's audit log open (read-only unless `opts` says
+ * otherwise), so a failure prints `CODE: message` and sets the exit code.
+ */
+function withLog(
   cmd: Command,
   body: (log: MerkleLog) => Promise<void> | void,
   opts: { readOnly?: boolean; forVerify?: boolean } = { readOnly: true },
 ): Promise<void> {
-  const log = await openAuditLog(cliConfig(cmd), { checkpointIntervalSec: 0, ...opts });
-  try {
-    await body(log);
-  } finally {
-    await log.close();
-  }
+  return runCommand(async () => {
+    const log = await openAuditLog(cliConfig(cmd), { checkpointIntervalSec: 0, ...opts });
+    try {
+      await body(log);
+    } finally {
+      await log.close();
+    }
+  });
 }
 
 /** Registers `sigil audit …`. */
@@ -77,31 +82,29 @@ export function register(program: Command): void {
     )
     .option('--key <vkey>', "verifier key for checkpoints (default: this data dir's checkpoint key)")
     .action((flags: { key?: string }, cmd: Command) =>
-      runCommand(() =>
-        withLog(
-          cmd,
-          (log) => {
-            const started = Date.now();
-            const report = verifyLog(log, {
-              ...(flags.key ? { verifierKey: flags.key } : {}),
-              progressEvery: 100_000,
-              onProgress: (done, total) => {
-                if (total >= 100_000)
-                  process.stderr.write(
-                    `verify: ${done}/${total} entries (${Math.round((done / Math.max(1, total)) * 100)}%)\n`,
-                  );
-              },
-            });
-            out({ ...report, seconds: (Date.now() - started) / 1000 });
-            if (!report.ok) {
-              throw new LedgerError(
-                'LEDGER_CORRUPT',
-                `ledger verification failed at index ${report.firstBadIndex ?? '?'}: ${report.problems[0]?.message ?? ''}`,
-              );
-            }
-          },
-          { forVerify: true },
-        ),
+      withLog(
+        cmd,
+        (log) => {
+          const started = Date.now();
+          const report = verifyLog(log, {
+            ...(flags.key ? { verifierKey: flags.key } : {}),
+            progressEvery: 100_000,
+            onProgress: (done, total) => {
+              if (total >= 100_000)
+                process.stderr.write(
+                  `verify: ${done}/${total} entries (${Math.round((done / Math.max(1, total)) * 100)}%)\n`,
+                );
+            },
+          });
+          out({ ...report, seconds: (Date.now() - started) / 1000 });
+          if (!report.ok) {
+            throw new LedgerError(
+              'LEDGER_CORRUPT',
+              `ledger verification failed at index ${report.firstBadIndex ?? '?'}: ${report.problems[0]?.message ?? ''}`,
+            );
+          }
+        },
+        { forVerify: true },
       ),
     );
 
@@ -150,13 +153,11 @@ export function register(program: Command): void {
     .description('tree size and RFC 6962 root (of the whole log, or of its first --size entries)')
     .option('--size <n>', 'a past size')
     .action((flags: { size?: string }, cmd: Command) =>
-      runCommand(() =>
-        withLog(cmd, (log) => {
-          const size = flags.size !== undefined ? int(flags.size, '--size') : log.size;
-          const root = log.root(size);
-          out({ size, root: b64encode(root), root_hex: hex(root) });
-        }),
-      ),
+      withLog(cmd, (log) => {
+        const size = flags.size !== undefined ? int(flags.size, '--size') : log.size;
+        const root = log.root(size);
+        out({ size, root: b64encode(root), root_hex: hex(root) });
+      }),
     );
 
   audit
@@ -216,19 +217,17 @@ export function register(program: Command): void {
     .command('consistency <m> <n>')
     .description('RFC 6962 consistency proof between tree sizes m ≤ n')
     .action((m: string, n: string, _flags: unknown, cmd: Command) =>
-      runCommand(() =>
-        withLog(cmd, (log) => {
-          const s1 = int(m, 'm');
-          const s2 = int(n, 'n');
-          out({
-            size1: s1,
-            size2: s2,
-            root1: b64encode(log.root(Math.min(s1, log.size))),
-            root2: b64encode(log.root(s2)),
-            hashes: log.consistencyProof(s1, s2).map(b64encode),
-          });
-        }),
-      ),
+      withLog(cmd, (log) => {
+        const s1 = int(m, 'm');
+        const s2 = int(n, 'n');
+        out({
+          size1: s1,
+          size2: s2,
+          root1: b64encode(log.root(Math.min(s1, log.size))),
+          root2: b64encode(log.root(s2)),
+          hashes: log.consistencyProof(s1, s2).map(b64encode),
+        });
+      }),
     );
 
   audit
@@ -238,16 +237,14 @@ export function register(program: Command): void {
     )
     .option('--latest', 'print the newest stored checkpoint instead of making one')
     .action((flags: { latest?: boolean }, cmd: Command) =>
-      runCommand(() =>
-        withLog(
-          cmd,
-          async (log) => {
-            const cp = flags.latest ? log.latestCheckpoint() : await log.checkpoint();
-            if (!cp) throw new LedgerError('LEDGER_NOT_FOUND', 'no checkpoint stored yet');
-            out({ size: cp.size, root: b64encode(cp.root), note: cp.note, verifier_key: log.verifierKey });
-          },
-          {},
-        ),
+      withLog(
+        cmd,
+        async (log) => {
+          const cp = flags.latest ? log.latestCheckpoint() : await log.checkpoint();
+          if (!cp) throw new LedgerError('LEDGER_NOT_FOUND', 'no checkpoint stored yet');
+          out({ size: cp.size, root: b64encode(cp.root), note: cp.note, verifier_key: log.verifierKey });
+        },
+        {},
       ),
     );
 
@@ -256,10 +253,8 @@ export function register(program: Command): void {
     .description('the newest decision records, newest first, as JSON lines')
     .option('-n, --lines <n>', 'how many', '10')
     .action((flags: { lines: string }, cmd: Command) =>
-      runCommand(() =>
-        withLog(cmd, (log) => {
-          for (const h of log.tail(int(flags.lines, '-n', 1))) out({ index: h.index, record: h.record });
-        }),
-      ),
+      withLog(cmd, (log) => {
+        for (const h of log.tail(int(flags.lines, '-n', 1))) out({ index: h.index, record: h.record });
+      }),
     );
 }
