@@ -125,15 +125,20 @@ export interface LocalContext {
   service: IssuerService;
 }
 
-/** Runs `fn` with the data dir's stores opened for one CLI command, and closes them afterwards. */
-export async function withLocal<T>(cmd: Command, fn: (ctx: LocalContext) => Promise<T> | T): Promise<T> {
-  const config = cliConfig(cmd);
-  const stores = await openIssuerStores(config, { watch: false });
-  try {
-    return await fn({ config, stores, service: new IssuerService({ config, ...stores }) });
-  } finally {
-    stores.close();
-  }
+/**
+ * Runs `fn` in {@link runCommand} with the data dir's stores opened for one CLI command (no file
+ * watching), and closes them afterwards.
+ */
+export function withLocal(cmd: Command, fn: (ctx: LocalContext) => Promise<void> | void): Promise<void> {
+  return runCommand(async () => {
+    const config = cliConfig(cmd);
+    const stores = await openIssuerStores(config, { watch: false });
+    try {
+      await fn({ config, stores, service: new IssuerService({ config, ...stores }) });
+    } finally {
+      stores.close();
+    }
+  });
 }
 
 /** Formats rows as an aligned text table (first row = header). */

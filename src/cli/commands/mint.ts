@@ -4,15 +4,7 @@
  */
 import type { Command } from 'commander';
 import { LOCAL_OPERATOR } from '../../issuer/index.js';
-import {
-  parseAud,
-  parseJwkArg,
-  parseList,
-  positiveInt,
-  printResult,
-  runCommand,
-  withLocal,
-} from '../context.js';
+import { parseAud, parseJwkArg, parseList, positiveInt, printResult, withLocal } from '../context.js';
 
 interface MintFlags {
   sub: string;
@@ -47,28 +39,26 @@ export function register(program: Command): void {
     .option('--dmax <n>', 'maximum chain depth (default: sigil.validator.max_chain_depth)')
     .option('--json', 'print the full result as JSON instead of the bare token')
     .action((f: MintFlags, cmd: Command) =>
-      runCommand(() =>
-        withLocal(cmd, ({ service }) => {
-          const out = service.mint(
-            {
-              sub: f.sub,
-              task_id: f.task,
-              tool_scope: parseList(f.tools),
-              ...(f.ttl !== undefined ? { ttl: positiveInt(f.ttl, '--ttl') } : {}),
-              ...(f.aud !== undefined ? { aud: parseAud(f.aud) } : {}),
-              ...(f.holderKey !== undefined ? { holder_key: parseJwkArg(f.holderKey, '--holder-key') } : {}),
-              ...(f.jti !== undefined ? { jti: f.jti } : {}),
-              ...(f.dmax !== undefined ? { dmax: positiveInt(f.dmax, '--dmax') } : {}),
-            },
-            LOCAL_OPERATOR,
+      withLocal(cmd, ({ service }) => {
+        const out = service.mint(
+          {
+            sub: f.sub,
+            task_id: f.task,
+            tool_scope: parseList(f.tools),
+            ...(f.ttl !== undefined ? { ttl: positiveInt(f.ttl, '--ttl') } : {}),
+            ...(f.aud !== undefined ? { aud: parseAud(f.aud) } : {}),
+            ...(f.holderKey !== undefined ? { holder_key: parseJwkArg(f.holderKey, '--holder-key') } : {}),
+            ...(f.jti !== undefined ? { jti: f.jti } : {}),
+            ...(f.dmax !== undefined ? { dmax: positiveInt(f.dmax, '--dmax') } : {}),
+          },
+          LOCAL_OPERATOR,
+        );
+        printResult(f.json, out, () => out.token);
+        if (!out.delegable && !f.json) {
+          process.stderr.write(
+            'note: no holder key for this subject: the token carries no cnf and cannot be delegated\n',
           );
-          printResult(f.json, out, () => out.token);
-          if (!out.delegable && !f.json) {
-            process.stderr.write(
-              'note: no holder key for this subject: the token carries no cnf and cannot be delegated\n',
-            );
-          }
-        }),
-      ),
+        }
+      }),
     );
 }
