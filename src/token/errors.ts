@@ -48,17 +48,14 @@ export class TbitError extends SigilError<TbitErrorCode> {
   readonly hop: number | undefined;
 
   constructor(code: TbitErrorCode, message: string, hop?: number, cause?: unknown) {
-    const forbidden = FORBIDDEN.has(code);
-    const internal = code === 'TBIT_TRUST_BUNDLE_INVALID';
-    super(code, hop === undefined ? message : `hop ${hop}: ${message}`, {
-      grpc: internal
-        ? GrpcStatus.UNAVAILABLE
-        : forbidden
-          ? GrpcStatus.PERMISSION_DENIED
-          : GrpcStatus.UNAUTHENTICATED,
-      http: internal ? 503 : forbidden ? 403 : 401,
-      cause,
-    });
+    // A trust source that cannot be read is the verifier's fault (503), not the token's.
+    const [grpc, http] =
+      code === 'TBIT_TRUST_BUNDLE_INVALID'
+        ? [GrpcStatus.UNAVAILABLE, 503]
+        : FORBIDDEN.has(code)
+          ? [GrpcStatus.PERMISSION_DENIED, 403]
+          : [GrpcStatus.UNAUTHENTICATED, 401];
+    super(code, hop === undefined ? message : `hop ${hop}: ${message}`, { grpc, http, cause });
     this.hop = hop;
   }
 }
