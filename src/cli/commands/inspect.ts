@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { SigilError } from '../../lib/errors.js';
 import { decodeChain } from '../../token/index.js';
-import { isoTime, printJson, readTokenArg, table, withLocal } from '../context.js';
+import { isoTime, printResult, readTokenArg, table, withLocal } from '../context.js';
 
 /** Registers `sigil inspect`. */
 export function register(program: Command): void {
@@ -26,43 +26,40 @@ export function register(program: Command): void {
           if (!(e instanceof SigilError)) throw e;
           verdict = { valid: false, code: e.code, error: e.message };
         }
-        if (f.json) {
-          printJson({
-            hops: hops.map((h) => ({
-              header: h.header,
-              claims: h.claims,
-              hash: h.hash,
-              narrowed: h.narrowed ?? null,
-            })),
-            verification: verdict,
-          });
-          return;
-        }
-        const aud = (a: string | string[]) => (Array.isArray(a) ? a.join(',') : a);
-        const rows = hops.map((h, i) => [
-          String(h.claims.dep),
-          h.claims.sub,
-          h.claims.iss,
-          h.claims.tool_scope.join(','),
-          aud(h.claims.aud),
-          isoTime(h.claims.exp),
-          h.claims.cnf ? 'yes' : 'no',
-          i === 0
-            ? '(root)'
-            : h.narrowed && h.narrowed.summary.length > 0
-              ? h.narrowed.summary.join('; ')
-              : '(nothing)',
-        ]);
-        const root = hops[0]!.claims;
-        process.stdout.write(`task ${root.task_id}  ·  ${hops.length} hop(s)  ·  ${token.length} bytes\n\n`);
-        process.stdout.write(
-          `${table([['DEPTH', 'SUB', 'ISS', 'SCOPE', 'AUD', 'EXP', 'CAN DELEGATE', 'NARROWED'], ...rows])}\n\n`,
-        );
-        process.stdout.write(
-          verdict.valid
-            ? "verification: valid with this sidecar's trust\n"
-            : `verification: ${verdict.code}: ${verdict.error}\n`,
-        );
+        const json = {
+          hops: hops.map((h) => ({
+            header: h.header,
+            claims: h.claims,
+            hash: h.hash,
+            narrowed: h.narrowed ?? null,
+          })),
+          verification: verdict,
+        };
+        printResult(f.json, json, () => {
+          const rows = hops.map((h, i) => [
+            String(h.claims.dep),
+            h.claims.sub,
+            h.claims.iss,
+            h.claims.tool_scope.join(','),
+            [h.claims.aud].flat().join(','),
+            isoTime(h.claims.exp),
+            h.claims.cnf ? 'yes' : 'no',
+            i === 0
+              ? '(root)'
+              : h.narrowed && h.narrowed.summary.length > 0
+                ? h.narrowed.summary.join('; ')
+                : '(nothing)',
+          ]);
+          return [
+            `task ${hops[0]!.claims.task_id}  ·  ${hops.length} hop(s)  ·  ${token.length} bytes`,
+            '',
+            table([['DEPTH', 'SUB', 'ISS', 'SCOPE', 'AUD', 'EXP', 'CAN DELEGATE', 'NARROWED'], ...rows]),
+            '',
+            verdict.valid
+              ? "verification: valid with this sidecar's trust"
+              : `verification: ${verdict.code}: ${verdict.error}`,
+          ].join('\n');
+        });
       }),
     );
 }
