@@ -33,16 +33,16 @@ export function cliConfig(cmd: Command, overrides: Record<string, unknown> = {})
 }
 
 /**
- * Runs a command body; a SigilError prints `CODE: message` on stderr and exits with `exitCode`
- * (default 1); anything else exits 2 as an internal error.
+ * Runs a command body; a SigilError prints `CODE: message` on stderr and exits 1; anything else
+ * exits 2 as an internal error.
  */
-export async function runCommand(body: () => Promise<void> | void, exitCode = 1): Promise<void> {
+export async function runCommand(body: () => Promise<void> | void): Promise<void> {
   try {
     await body();
   } catch (e) {
     if (e instanceof SigilError) {
       process.stderr.write(`${e.code}: ${e.message}\n`);
-      process.exitCode = exitCode;
+      process.exitCode = 1;
     } else {
       process.stderr.write(`INTERNAL: ${(e as Error)?.stack ?? String(e)}\n`);
       process.exitCode = 2;
