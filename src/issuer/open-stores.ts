@@ -1,13 +1,13 @@
 /** Opens the data dir's issuer stores (keys, revocations) and the verifier trust built on them. */
 import { join } from 'node:path';
-import { ConfigError, type SigilConfig } from '../config/index.js';
+import { ConfigError, issuerId, type SigilConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
-import { loadTrustBundle } from '../token/index.js';
+import type { TrustStore } from '../token/api.js';
+import { loadTrustBundle, type TrustBundle } from '../token/index.js';
 import { AgentKeyStore } from './agent-key-store.js';
 import { IssuerKeyStore, type IssuerKeyStoreOptions } from './issuer-key-store.js';
 import { ensureDir, ensurePrivateDir } from './lib/files.js';
 import { RevocationStore } from './revocation-store.js';
-import { type LocalTrustStore, localTrustStore } from './trust.js';
 
 /** The data dir's keys (docs/keys.md): `<data>/keys/issuer/` (signing keys) and `<data>/keys/agents/`. */
 export interface KeyStores {
@@ -45,7 +45,8 @@ export interface OpenStoresOptions {
 export interface IssuerStores {
   keys: KeyStores;
   revocations: RevocationStore;
-  trust: LocalTrustStore;
+  /** The TrustStore `verifyChain` uses on this sidecar (docs/keys.md §Trust). */
+  trust: TrustStore;
   close(): void;
 }
 
@@ -89,14 +90,40 @@ export async function openIssuerStores(
     clock,
   });
   const revocations = RevocationStore.open({ path: revocationPath(config), clock, watch });
-  const trust = localTrustStore(config, { keys, revocations, bundle });
   return {
     keys,
     revocations,
-    trust,
+    trust: localTrust(issuerId(config), keys, revocations, bundle),
     close() {
-      trust.close();
+      bundle?.close();
       revocations.close();
+    },
+  };
+}
+
+/**
+ * This sidecar's verifier trust: a root hop from this issuer (`own`) is checked against the key store's
+ * currently published keys (so rotations by the CLI show up), then, like every other `iss`, against the
+ * configured bundle (absent = unknown key). Revocation covers every hop of every chain. `version` is the
+ * sum of monotone counters (key set, revocations, bundle), so caches keyed on it drop on any change.
+ */
+function localTrust(
+  own: string,
+  keys: KeyStores,
+  revocations: RevocationStore,
+  bundle: TrustBundle | undefined,
+): TrustStore {
+  return {
+    issuerKey(iss, kid) {
+      // Own keys first; then the bundle for any iss — other sidecars of the mesh may use the same
+      // default issuer id with their own keys, and kids are thumbprints, so they never collide.
+      return (iss === own ? keys.issuer.publicKey(kid) : undefined) ?? bundle?.issuerKey(iss, kid);
+    },
+    isRevoked(claims) {
+      return revocations.isRevoked(claims) || (bundle?.isRevoked(claims) ?? false);
+    },
+    get version() {
+      return keys.issuer.generation + revocations.version + (bundle?.version ?? 0);
     },
   };
 }

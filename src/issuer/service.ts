@@ -61,7 +61,7 @@ export interface IssuerServiceDeps {
   config: SigilConfig;
   keys: KeyStores;
   revocations: RevocationStore;
-  /** Verifier trust (own JWKS + configured bundle + revocations): see {@link localTrustStore}. */
+  /** Verifier trust (own JWKS + configured bundle + revocations): see {@link openIssuerStores}. */
   trust: TrustStore;
   clock?: Clock;
 }

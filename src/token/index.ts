@@ -15,6 +15,6 @@ export { scopeAllows } from './scope-allows.js';
 export { scopeCovers } from './scope-covers.js';
 export { parseSpiffeId } from './spiffe-id.js';
 export { jwkThumbprint } from './thumbprint.js';
-export { loadTrustBundle } from './trust-bundle.js';
+export { loadTrustBundle, type TrustBundle } from './trust-bundle.js';
 export { createTrustStore, type MutableTrustStore } from './trust-store.js';
 export { verifyChain } from './verify.js';
