@@ -11,6 +11,7 @@ import {
   IssuerService,
   type IssuerStores,
   openIssuerStores,
+  parseRequest,
   publicJwkSchema,
 } from '../issuer/index.js';
 import { SigilError } from '../lib/errors.js';
@@ -107,15 +108,7 @@ export function parseJwkArg(s: string, what: string): Ed25519PublicJwk {
   } catch (e) {
     throw new IssuerError('ISSUER_BAD_REQUEST', `${what} must be a JSON JWK or @file`, e);
   }
-  const r = publicJwkSchema.safeParse(doc);
-  if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new IssuerError(
-      'ISSUER_BAD_REQUEST',
-      `${what}: ${issue.path.map(String).join('.') || 'jwk'}: ${issue.message}`,
-    );
-  }
-  return { kty: 'OKP', crv: 'Ed25519', x: r.data.x };
+  return { kty: 'OKP', crv: 'Ed25519', x: parseRequest(publicJwkSchema, doc, what, 'jwk').x };
 }
 
 /** The config and the data dir's stores for a one-shot command (no file watching). */
