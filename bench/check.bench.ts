@@ -300,7 +300,7 @@ async function startSigilTarget(
       },
       LOCAL_OPERATOR,
     ).token;
-    const jwks = stores.keys.jwks();
+    const jwks = stores.keys.issuer.jwks();
     stores.close();
     const dataFile = join(dir, 'check.json');
     writeFileSync(dataFile, JSON.stringify(checkData(token)));

@@ -29,8 +29,8 @@ const config = loadConfig({
 });
 const issuer = await startIssuer(config);
 const { keys } = issuer.stores;
-const agentKey = keys.ensureAgentKey(AGENT);
-keys.ensureAgentKey(WORKER);
+const agentKey = keys.agents.ensure(AGENT);
+keys.agents.ensure(WORKER);
 const svc = issuer.service;
 const mintReq = { sub: AGENT, task_id: 'bench-task', tool_scope: ['fs.*', 'web.search'] };
 const root = svc.mint(mintReq, LOCAL_OPERATOR).token;
@@ -44,7 +44,7 @@ async function rate(fn: () => unknown): Promise<number> {
   return N / (Number(process.hrtime.bigint() - t0) / 1e9);
 }
 
-const signer = keys.signer();
+const signer = keys.issuer.signer();
 const rawMint = () =>
   mintRoot({
     issuerKey: signer.privateKey,

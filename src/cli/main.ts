@@ -1,10 +1,19 @@
 #!/usr/bin/env node
 /**
  * `sigil` command line. Each command group lives in src/cli/commands/<group>.ts and exports
- * `register(program)`; this file only wires them together.
+ * `register(program)`; this file only wires them together, in help order.
  */
 import { Command } from 'commander';
-import { commands } from './commands/index.js';
+import { register as registerAudit } from './commands/audit.js';
+import { register as registerDelegate } from './commands/delegate.js';
+import { register as registerDemo } from './commands/demo.js';
+import { register as registerInspect } from './commands/inspect.js';
+import { register as registerKeys } from './commands/keys.js';
+import { register as registerMint } from './commands/mint.js';
+import { register as registerPolicy } from './commands/policy.js';
+import { register as registerRevoke } from './commands/revoke.js';
+import { register as registerServe } from './commands/serve.js';
+import { register as registerVerify } from './commands/verify.js';
 
 const program = new Command('sigil')
   .description(
@@ -15,6 +24,18 @@ const program = new Command('sigil')
   .showHelpAfterError()
   .enablePositionalOptions();
 
-for (const register of commands) register(program);
+for (const register of [
+  registerServe,
+  registerDemo,
+  registerKeys,
+  registerMint,
+  registerDelegate,
+  registerVerify,
+  registerInspect,
+  registerRevoke,
+  registerAudit,
+  registerPolicy,
+])
+  register(program);
 
 await program.parseAsync(process.argv);

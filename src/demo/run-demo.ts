@@ -100,8 +100,8 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     cleanup.push(() => envoy.stop());
 
     const svc = sigil.issuer.service;
-    sigil.issuer.stores.keys.ensureAgentKey(PLANNER);
-    sigil.issuer.stores.keys.ensureAgentKey(WORKER);
+    sigil.issuer.stores.keys.agents.ensure(PLANNER);
+    sigil.issuer.stores.keys.agents.ensure(WORKER);
     const root = svc.mint(
       { sub: PLANNER, task_id: 'demo-task-1', tool_scope: PLANNER_SCOPE, aud: TOOLS_AGENT, ttl: 300 },
       LOCAL_OPERATOR,

@@ -10,7 +10,7 @@ import { IssuerError } from './errors.js';
 import type { Caller, IssuerService } from './service.js';
 
 /** Largest accepted request body (64 KiB: a maximal 16 KiB chain plus fields fits many times over). */
-export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_BODY_BYTES = 64 * 1024;
 
 /** Reads the body up to {@link MAX_BODY_BYTES}; rejects early on a declared or actual overflow. */
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -100,23 +100,18 @@ type Handler = (req: IncomingMessage) => Promise<unknown> | unknown;
 
 /** Creates the (not yet listening) HTTP server for `service`. */
 export function createIssuerHttpServer(service: IssuerService, logger?: Logger): Server {
+  // The credential is checked before the body is read: strangers don't get to make us parse JSON.
+  const operatorPost =
+    (op: 'mint' | 'revoke'): Handler =>
+    async (req) => {
+      const caller = bearer(req);
+      service.checkOperator(caller, op);
+      return service[op](await readJson(req), caller);
+    };
   const routes: Record<string, Record<string, Handler>> = {
-    // The credential is checked before the body is read: strangers don't get to make us parse JSON.
-    '/v1/mint': {
-      post: async (req) => {
-        const caller = bearer(req);
-        service.checkOperator(caller, 'mint');
-        return service.mint(await readJson(req), caller);
-      },
-    },
+    '/v1/mint': { post: operatorPost('mint') },
     '/v1/delegate': { post: async (req) => service.delegate(await readJson(req)) },
-    '/v1/revoke': {
-      post: async (req) => {
-        const caller = bearer(req);
-        service.checkOperator(caller, 'revoke');
-        return service.revoke(await readJson(req), caller);
-      },
-    },
+    '/v1/revoke': { post: operatorPost('revoke') },
     '/.well-known/jwks.json': { get: () => service.jwks() },
     '/v1/identity': { get: () => service.identity() },
     '/v1/revocations': { get: () => service.revocations() },

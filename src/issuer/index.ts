@@ -1,42 +1,7 @@
 /** The issuer module: keys, rotation, revocation, trust for the local verifier, and the issuer endpoint. */
 
-export { AgentKeyStore } from './agent-key-store.js';
-export { IssuerError, type IssuerErrorCode } from './errors.js';
-export { createIssuerGrpcServer, issuerGrpcHandlers, issuerGrpcService } from './grpc.js';
-export { createIssuerHttpServer, MAX_BODY_BYTES } from './http.js';
-export { IssuerKeyStore, type IssuerKeyStoreOptions } from './issuer-key-store.js';
-export {
-  type AgentKey,
-  type IssuerKeyInfo,
-  type IssuerSigner,
-  type Jwks,
-  type JwksKey,
-  KeyStore,
-  type KeyStoreOptions,
-} from './key-store.js';
-export { publicJwkSchema } from './lib/requests.js';
-export {
-  type IssuerStores,
-  type OpenStoresOptions,
-  openIssuerStores,
-  revocationPath,
-} from './open-stores.js';
-export {
-  type RevocationEntry,
-  type RevocationList,
-  RevocationStore,
-  type RevocationStoreOptions,
-  type RevokeResult,
-  type RevokeTarget,
-} from './revocation-store.js';
-export {
-  type Caller,
-  type Identity,
-  IssuerService,
-  type IssuerServiceDeps,
-  LOCAL_OPERATOR,
-  operatorCredential,
-  type TokenResult,
-} from './service.js';
-export { type RunningIssuer, type StartIssuerDeps, startIssuer } from './start.js';
-export { type LocalTrustDeps, type LocalTrustStore, localTrustStore } from './trust.js';
+export { IssuerError } from './errors.js';
+export { parseRequest, publicJwkSchema } from './lib/requests.js';
+export { type IssuerStores, type KeyStores, openIssuerStores, openKeyStores } from './open-stores.js';
+export { IssuerService, LOCAL_OPERATOR } from './service.js';
+export { type RunningIssuer, startIssuer } from './start.js';

@@ -70,12 +70,9 @@ export interface IssuerSigner {
   publicJwk: JwksKey;
 }
 
-interface IssuerEntry {
-  kid: string;
+interface IssuerEntry extends IssuerSigner {
   createdAt: number;
-  privateKey: KeyObject;
   publicKey: KeyObject;
-  publicJwk: JwksKey;
 }
 
 /** How long the verifier path trusts its last directory listing (ms), and how often a kid miss may re-list. */
@@ -223,8 +220,8 @@ export class IssuerKeyStore {
       }
     }
     this.pruneFrom(keys);
-    const s = keys[keys.length - 1]!;
-    return { kid: s.kid, privateKey: s.privateKey, publicJwk: s.publicJwk };
+    const { kid, privateKey, publicJwk } = keys[keys.length - 1]!;
+    return { kid, privateKey, publicJwk };
   }
 
   /** Forces a rotation now (`sigil keys rotate`): a new key becomes the signer. Waits for the rotation lock. */

@@ -1,35 +1,59 @@
 /** Opens the data dir's issuer stores (keys, revocations) and the verifier trust built on them. */
-import { ConfigError, type SigilConfig } from '../config/index.js';
+import { join } from 'node:path';
+import { ConfigError, issuerId, type SigilConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { TrustStore } from '../token/api.js';
-import { loadTrustBundle } from '../token/index.js';
-import { KeyStore } from './key-store.js';
+import { loadTrustBundle, type TrustBundle } from '../token/index.js';
+import { AgentKeyStore } from './agent-key-store.js';
+import { IssuerKeyStore, type IssuerKeyStoreOptions } from './issuer-key-store.js';
+import { ensureDir, ensurePrivateDir } from './lib/files.js';
 import { RevocationStore } from './revocation-store.js';
-import { type LocalTrustStore, localTrustStore } from './trust.js';
+
+/** The data dir's keys (docs/keys.md): `<data>/keys/issuer/` (signing keys) and `<data>/keys/agents/`. */
+export interface KeyStores {
+  /** `<dataDir>/keys`. */
+  dir: string;
+  issuer: IssuerKeyStore;
+  agents: AgentKeyStore;
+}
+
+/** Options for {@link openKeyStores}: the issuer key options, with the data dir instead of the key dir. */
+export type KeyStoresOptions = Omit<IssuerKeyStoreOptions, 'dir'> & { dataDir: string };
+
+/** Opens `<dataDir>/keys/` (it and below forced to 0700; the data dir made 0700 only if new). Generates no key. */
+export function openKeyStores({ dataDir, ...opts }: KeyStoresOptions): KeyStores {
+  const dir = join(dataDir, 'keys');
+  ensureDir(dataDir);
+  for (const d of [dir, join(dir, 'issuer'), join(dir, 'agents')]) ensurePrivateDir(d);
+  return {
+    dir,
+    issuer: new IssuerKeyStore({ ...opts, dir: join(dir, 'issuer') }),
+    agents: new AgentKeyStore(join(dir, 'agents'), opts.clock),
+  };
+}
 
 /** Options for {@link openIssuerStores}. */
 export interface OpenStoresOptions {
   clock?: Clock;
   /** Watch the revocation file for other processes' changes (server: true, one-shot CLI: false). */
   watch?: boolean;
-  /** Trust for other issuers. Default: `sigil.validator.trust_bundle` loaded with the token module's loader, if set. */
-  bundle?: TrustStore & { close?: () => void };
   /** Called when a background bundle refresh fails (the last good bundle stays in force). */
   onBundleError?: (e: Error) => void;
 }
 
 /** The opened stores. `close()` stops watchers. */
 export interface IssuerStores {
-  keys: KeyStore;
+  keys: KeyStores;
   revocations: RevocationStore;
-  trust: LocalTrustStore;
+  /** The TrustStore `verifyChain` uses on this sidecar (docs/keys.md §Trust). */
+  trust: TrustStore;
   close(): void;
 }
 
 /** Path of the revocation file: `sigil.validator.revocations` when it is a path, else `<data>/revocations.json`. */
-export function revocationPath(config: SigilConfig): string {
+function revocationPath(config: SigilConfig): string {
   const r = config.validator.revocations;
-  if (r === undefined) return RevocationStore.defaultPath(config.data_dir);
+  if (r === undefined) return join(config.data_dir, 'revocations.json');
   if (/^https?:\/\//i.test(r)) {
     // This sidecar writes its list (sigil revoke): it must be a local file. Refuse rather than ignore it.
     throw new ConfigError(
@@ -48,41 +72,58 @@ export async function openIssuerStores(
   config: SigilConfig,
   options: OpenStoresOptions = {},
 ): Promise<IssuerStores> {
-  const clock = options.clock;
-  const watching = options.watch ?? true;
+  const { clock, watch = true, onBundleError } = options;
+  // Trust for other issuers: the configured bundle (other issuers' JWKS), if any.
   const source = config.validator.trust_bundle;
   const bundle =
-    options.bundle ??
-    (source === undefined
+    source === undefined
       ? undefined
       : await loadTrustBundle(source, {
-          ...(watching ? { refreshIntervalMs: config.validator.refresh_interval * 1000 } : {}),
-          ...(options.onBundleError ? { onError: options.onBundleError } : {}),
-        }));
-  const keys = KeyStore.open({
+          ...(watch ? { refreshIntervalMs: config.validator.refresh_interval * 1000 } : {}),
+          onError: onBundleError,
+        });
+  const keys = openKeyStores({
     dataDir: config.data_dir,
     rotationInterval: config.issuer.key_rotation_interval,
     maxTtl: config.issuer.max_ttl,
     clockSkew: config.validator.clock_skew,
-    ...(clock ? { clock } : {}),
+    clock,
   });
-  const revocations = RevocationStore.open({
-    path: revocationPath(config),
-    ...(clock ? { clock } : {}),
-    watch: watching,
-  });
-  const trust = localTrustStore(config, {
-    keys,
-    revocations,
-    ...(bundle ? { bundle } : {}),
-  });
+  const revocations = RevocationStore.open({ path: revocationPath(config), clock, watch });
   return {
     keys,
     revocations,
-    trust,
+    trust: localTrust(issuerId(config), keys, revocations, bundle),
     close() {
-      trust.close();
+      bundle?.close();
       revocations.close();
+    },
+  };
+}
+
+/**
+ * This sidecar's verifier trust: a root hop from this issuer (`own`) is checked against the key store's
+ * currently published keys (so rotations by the CLI show up), then, like every other `iss`, against the
+ * configured bundle (absent = unknown key). Revocation covers every hop of every chain. `version` is the
+ * sum of monotone counters (key set, revocations, bundle), so caches keyed on it drop on any change.
+ */
+function localTrust(
+  own: string,
+  keys: KeyStores,
+  revocations: RevocationStore,
+  bundle: TrustBundle | undefined,
+): TrustStore {
+  return {
+    issuerKey(iss, kid) {
+      // Own keys first; then the bundle for any iss — other sidecars of the mesh may use the same
+      // default issuer id with their own keys, and kids are thumbprints, so they never collide.
+      return (iss === own ? keys.issuer.publicKey(kid) : undefined) ?? bundle?.issuerKey(iss, kid);
+    },
+    isRevoked(claims) {
+      return revocations.isRevoked(claims) || (bundle?.isRevoked(claims) ?? false);
+    },
+    get version() {
+      return keys.issuer.generation + revocations.version + (bundle?.version ?? 0);
     },
   };
 }

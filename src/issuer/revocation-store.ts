@@ -9,6 +9,7 @@
  */
 import { type FSWatcher, readFileSync, statSync, watch } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
 import { writeFileAtomic } from '../lib/atomic-write.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { TbitClaims } from '../token/api.js';
@@ -49,44 +50,32 @@ export interface RevocationStoreOptions {
   clock?: Clock;
   /** Watch the file for other processes' changes (server: true; one-shot CLI: false). Default true. */
   watch?: boolean;
-  /** Poll interval for the mtime fallback in ms. Default 1000. */
-  pollMs?: number;
 }
 
 /** Longest accepted task id / jti (matches the token module's claim limits with room to spare). */
 const MAX_ID = 1024;
+/** Poll interval of the mtime fallback to fs.watch (ms). */
+const POLL_MS = 1000;
 
 const EMPTY: RevocationList = { version: 0, tasks: [], jtis: [] };
 
+const entries = z.array(z.object({ id: z.string().min(1), at: z.string() }));
+const listSchema = z.object({ version: z.number().int().min(0), tasks: entries, jtis: entries });
+
 function parseList(text: string, path: string): RevocationList {
-  const bad = (why: string) => new IssuerError('ISSUER_STORE_CORRUPT', `revocation file ${path}: ${why}`);
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (e) {
     throw new IssuerError('ISSUER_STORE_CORRUPT', `revocation file ${path}: not JSON`, e);
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw bad('not an object');
-  const d = doc as Record<string, unknown>;
-  if (typeof d.version !== 'number' || !Number.isSafeInteger(d.version) || d.version < 0)
-    throw bad('version must be a non-negative integer');
-  const entries = (v: unknown, what: string): RevocationEntry[] => {
-    if (!Array.isArray(v)) throw bad(`${what} must be an array`);
-    return v.map((e) => {
-      const r = e as Record<string, unknown> | null;
-      if (
-        typeof r !== 'object' ||
-        r === null ||
-        typeof r.id !== 'string' ||
-        r.id.length === 0 ||
-        typeof r.at !== 'string'
-      ) {
-        throw bad(`${what} entries must be {id, at}`);
-      }
-      return { id: r.id, at: r.at };
-    });
-  };
-  return { version: d.version, tasks: entries(d.tasks, 'tasks'), jtis: entries(d.jtis, 'jtis') };
+  const r = listSchema.safeParse(doc);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw new IssuerError(
+    'ISSUER_STORE_CORRUPT',
+    `revocation file ${path}: ${issue.path.map(String).join('.') || 'document'}: ${issue.message}`,
+  );
 }
 
 function fileStamp(path: string): string {
@@ -131,7 +120,6 @@ export class RevocationStore {
   private changes = 0;
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly listeners = new Set<() => void>();
 
   private constructor(opts: RevocationStoreOptions) {
     this.path = opts.path;
@@ -144,16 +132,11 @@ export class RevocationStore {
     const s = new RevocationStore(opts);
     ensureDir(dirname(opts.path));
     s.reload();
-    if (opts.watch !== false) s.startWatching(opts.pollMs ?? 1000);
+    if (opts.watch !== false) s.startWatching();
     return s;
   }
 
-  /** Default location of the revocation file in a data dir. */
-  static defaultPath(dataDir: string): string {
-    return join(dataDir, 'revocations.json');
-  }
-
-  private startWatching(pollMs: number): void {
+  private startWatching(): void {
     try {
       this.watcher = watch(dirname(this.path), { persistent: false }, (_event, name) => {
         if (name === null || name === basename(this.path)) this.reloadIfChanged();
@@ -165,7 +148,7 @@ export class RevocationStore {
     } catch {
       // fs.watch unsupported here (some network/overlay filesystems): rely on polling.
     }
-    this.timer = setInterval(() => this.reloadIfChanged(), pollMs);
+    this.timer = setInterval(() => this.reloadIfChanged(), POLL_MS);
     this.timer.unref();
   }
 
@@ -179,30 +162,24 @@ export class RevocationStore {
 
   /** Re-reads the file now. A corrupt file switches the store to deny-everything until it is fixed. */
   reload(): void {
-    const stamp = fileStamp(this.path);
-    let next: RevocationList;
-    let corrupt: IssuerError | undefined;
-    if (stamp === 'missing') {
-      next = EMPTY;
-    } else {
-      try {
-        next = parseList(readFileSync(this.path, 'utf8'), this.path);
-      } catch (e) {
+    let stamp = fileStamp(this.path);
+    try {
+      const next = stamp === 'missing' ? EMPTY : parseList(readFileSync(this.path, 'utf8'), this.path);
+      this.apply(next, undefined);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         // Deleted between stat and read: an absent file is an empty list.
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-          this.stamp = 'missing';
-          this.apply(EMPTY, undefined);
-          return;
-        }
-        corrupt =
+        stamp = 'missing';
+        this.apply(EMPTY, undefined);
+      } else {
+        const corrupt =
           e instanceof IssuerError
             ? e
             : new IssuerError('ISSUER_STORE_CORRUPT', `revocation file ${this.path} unreadable`, e);
-        next = this.list;
+        this.apply(this.list, corrupt);
       }
     }
     this.stamp = stamp;
-    this.apply(next, corrupt);
   }
 
   private apply(next: RevocationList, corrupt: IssuerError | undefined): void {
@@ -214,16 +191,7 @@ export class RevocationStore {
     this.corrupt = corrupt;
     this.tasks = new Set(next.tasks.map((t) => t.id));
     this.jtis = new Set(next.jtis.map((t) => t.id));
-    if (changed) {
-      this.changes++;
-      for (const l of this.listeners) {
-        try {
-          l();
-        } catch {
-          // A listener's failure must not stop the watcher (it runs from timers: it would crash the process).
-        }
-      }
-    }
+    if (changed) this.changes++;
   }
 
   /**
@@ -279,11 +247,6 @@ export class RevocationStore {
     return this.list;
   }
 
-  /** Plain id lists, the shape the token module's trust store takes. */
-  snapshot(): { tasks: string[]; jtis: string[] } {
-    return { tasks: [...this.tasks], jtis: [...this.jtis] };
-  }
-
   /** The error that put the store in deny-everything mode, if any. */
   get error(): IssuerError | undefined {
     return this.corrupt;
@@ -294,18 +257,11 @@ export class RevocationStore {
     return this.changes;
   }
 
-  /** Calls `listener` after each observed change. Returns an unsubscribe function. */
-  onChange(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
   /** Stops watching. */
   close(): void {
     this.watcher?.close();
     this.watcher = undefined;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    this.listeners.clear();
   }
 }

@@ -8,16 +8,18 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, issuerId, type SigilConfig } from '../config/index.js';
 import { sha256 } from '../lib/bytes.js';
 import { type Clock, systemClock } from '../lib/clock.js';
-import type { Ed25519PublicJwk, TrustStore, VerifiedChain } from '../token/api.js';
+import type { Ed25519PublicJwk, TrustStore, VerifiedChain, VerifyOptions } from '../token/api.js';
 import { delegate, mintRoot, verifyChain } from '../token/index.js';
+import type { AgentKey } from './agent-key-store.js';
 import { IssuerError } from './errors.js';
-import type { AgentKey, Jwks, KeyStore } from './key-store.js';
+import type { Jwks } from './issuer-key-store.js';
 import {
   delegateRequestSchema,
   mintRequestSchema,
   parseRequest,
   revokeRequestSchema,
 } from './lib/requests.js';
+import type { KeyStores } from './open-stores.js';
 import type { RevocationList, RevocationStore, RevokeResult } from './revocation-store.js';
 
 /**
@@ -57,9 +59,9 @@ export interface Identity {
 /** Dependencies of {@link IssuerService}. */
 export interface IssuerServiceDeps {
   config: SigilConfig;
-  keys: KeyStore;
+  keys: KeyStores;
   revocations: RevocationStore;
-  /** Verifier trust (own JWKS + configured bundle + revocations): see {@link localTrustStore}. */
+  /** Verifier trust (own JWKS + configured bundle + revocations): see {@link openIssuerStores}. */
   trust: TrustStore;
   clock?: Clock;
 }
@@ -87,20 +89,10 @@ export function operatorCredential(config: SigilConfig): string | undefined {
   return text;
 }
 
-/** Constant-time comparison: hash both sides first so lengths leak nothing either. */
-function credentialMatches(given: string, expected: string): boolean {
-  return timingSafeEqual(sha256(given), sha256(expected));
-}
-
-/** Strips a JWK to the RFC 8037 public members a `cnf` carries. */
-function cnfJwk(jwk: Ed25519PublicJwk): Ed25519PublicJwk {
-  return { kty: 'OKP', crv: 'Ed25519', x: jwk.x };
-}
-
 /** The issuer service core shared by both transports. */
 export class IssuerService {
   private readonly config: SigilConfig;
-  private readonly keys: KeyStore;
+  private readonly keys: KeyStores;
   private readonly revocationStore: RevocationStore;
   private readonly trust: TrustStore;
   private readonly clock: Clock;
@@ -126,19 +118,23 @@ export class IssuerService {
         `${op} over the network is disabled: configure sigil.issuer.operator_token or operator_token_file`,
       );
     }
-    if (caller.credential === undefined || !credentialMatches(caller.credential, this.operator)) {
+    // Constant-time: both sides hashed first so the comparison length leaks nothing either.
+    const given = caller.credential;
+    if (given === undefined || !timingSafeEqual(sha256(given), sha256(this.operator))) {
       throw new IssuerError('ISSUER_UNAUTHORIZED', 'missing or wrong operator credential');
     }
   }
 
-  private verifyOptions() {
-    return {
+  /** Verifies a chain with this sidecar's trust and limits, optionally for one tool and audience. */
+  verify(token: string, extra: Pick<VerifyOptions, 'tool' | 'audience'> = {}): VerifiedChain {
+    return verifyChain(token, {
       trust: this.trust,
       clock: this.clock,
       maxChainDepth: this.config.validator.max_chain_depth,
       maxTtl: this.config.issuer.max_ttl,
       clockSkew: this.config.validator.clock_skew,
-    };
+      ...extra,
+    });
   }
 
   /**
@@ -146,7 +142,7 @@ export class IssuerService {
    * revoked task cannot be re-minted into a token that would only fail later).
    */
   private result(token: string, kid: string): TokenResult {
-    const chain: VerifiedChain = verifyChain(token, this.verifyOptions());
+    const chain = this.verify(token);
     const leaf = chain.leaf;
     return {
       token,
@@ -168,8 +164,8 @@ export class IssuerService {
   mint(input: unknown, caller: Caller): TokenResult {
     this.checkOperator(caller, 'mint');
     const req = parseRequest(mintRequestSchema, input, 'mint');
-    const holder = req.holder_key ?? this.keys.agentKey(req.sub)?.publicJwk;
-    const signer = this.keys.signer();
+    const holder = req.holder_key ?? this.keys.agents.get(req.sub)?.publicJwk;
+    const signer = this.keys.issuer.signer();
     const token = mintRoot({
       issuerKey: signer.privateKey,
       kid: signer.kid,
@@ -180,7 +176,8 @@ export class IssuerService {
       taskId: req.task_id,
       toolScope: req.tool_scope,
       ttl: req.ttl ?? this.config.issuer.max_ttl,
-      ...(holder ? { holderKey: cnfJwk(holder) } : {}),
+      // mintRoot keeps only the RFC 8037 members (kty, crv, x) of the key in `cnf`.
+      ...(holder ? { holderKey: holder } : {}),
       ...(req.jti !== undefined ? { jti: req.jti } : {}),
       ...(req.dmax !== undefined ? { dmax: req.dmax } : {}),
       clock: this.clock,
@@ -197,7 +194,7 @@ export class IssuerService {
    */
   delegate(input: unknown): TokenResult {
     const req = parseRequest(delegateRequestSchema, input, 'delegate');
-    const parent = verifyChain(req.token, this.verifyOptions());
+    const parent = this.verify(req.token);
     const leafCnf = parent.leaf.cnf?.jwk;
     if (leafCnf === undefined) {
       throw new IssuerError(
@@ -206,7 +203,7 @@ export class IssuerService {
       );
     }
     // One listing of the held keys serves both lookups.
-    const held = this.keys.agentKeys();
+    const held = this.keys.agents.all();
     const holder: AgentKey | undefined = held.find((k) => k.publicJwk.x === leafCnf.x);
     if (holder === undefined) {
       throw new IssuerError(
@@ -223,7 +220,7 @@ export class IssuerService {
       toolScope: req.tool_scope,
       ...(req.ttl !== undefined ? { ttl: req.ttl } : {}),
       ...(req.dmax !== undefined ? { dmax: req.dmax } : {}),
-      ...(childKey ? { holderKey: cnfJwk(childKey) } : {}),
+      ...(childKey ? { holderKey: childKey } : {}),
       clock: this.clock,
       maxTtl: this.config.issuer.max_ttl,
       maxChainDepth: this.config.validator.max_chain_depth,
@@ -240,12 +237,12 @@ export class IssuerService {
 
   /** The published issuer keys. */
   jwks(): Jwks {
-    return this.keys.jwks();
+    return this.keys.issuer.jwks();
   }
 
   /** This sidecar's agent SPIFFE ID and public key (created on first use). */
   identity(): Identity {
-    const key = this.keys.ensureAgentKey(this.config.agent.spiffe_id);
+    const key = this.keys.agents.ensure(this.config.agent.spiffe_id);
     return {
       spiffe_id: key.spiffeId,
       public_key: key.publicJwk,

@@ -9,7 +9,6 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SigilConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
-import type { TrustStore } from '../token/api.js';
 import { createIssuerGrpcServer } from './grpc.js';
 import { createIssuerHttpServer } from './http.js';
 import { parseListen } from './lib/listen.js';
@@ -20,12 +19,7 @@ import { IssuerService } from './service.js';
 export interface StartIssuerDeps {
   clock?: Clock;
   logger?: Logger;
-  /** Already opened stores (serve shares them with the authz verifier). Default: opened here and closed by close(). */
-  stores?: IssuerStores;
-  /** Trust for other issuers, used when the stores are opened here. */
-  bundle?: TrustStore & { close?: () => void };
-  /** Skip a transport (tests, or serve configurations without one). */
-  http?: boolean;
+  /** Skip the gRPC listener (tests of the HTTP transport alone). */
   grpc?: boolean;
 }
 
@@ -33,11 +27,11 @@ export interface StartIssuerDeps {
 export interface RunningIssuer {
   service: IssuerService;
   stores: IssuerStores;
-  /** Bound HTTP address (`url` like `http://127.0.0.1:9180`), when started. */
-  http: { server: HttpServer; url: string; port: number } | undefined;
+  /** Bound HTTP address (`url` like `http://127.0.0.1:9180`). */
+  http: { server: HttpServer; url: string; port: number };
   /** Bound gRPC address (`target` for a grpc-js client), when started. */
   grpc: { server: grpc.Server; target: string; port: number } | undefined;
-  /** Stops both listeners (in-flight requests get up to 5 s) and the stores this call opened. */
+  /** Stops both listeners (in-flight requests get up to 5 s) and closes the stores. */
   close(): Promise<void>;
 }
 
@@ -72,33 +66,41 @@ function bindGrpc(server: grpc.Server, where: string): Promise<{ target: string;
   });
 }
 
+/** Stops a listener gracefully; after 5 s in-flight requests are cut (`force`). */
+function stopWithin5s(graceful: (done: () => void) => void, force: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      force();
+      resolve();
+    }, 5000);
+    timer.unref();
+    graceful(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 /**
- * Opens the stores (unless given), makes sure the issuer signing key and this sidecar's agent key
+ * Opens the stores, makes sure the issuer signing key and this sidecar's agent key
  * exist (first start), and starts the HTTP and gRPC listeners. A background tick (every
  * min(rotation interval, 60 s)) rotates and prunes keys even when nobody mints.
  */
 export async function startIssuer(config: SigilConfig, deps: StartIssuerDeps = {}): Promise<RunningIssuer> {
-  const ownStores = deps.stores === undefined;
-  const stores =
-    deps.stores ??
-    (await openIssuerStores(config, {
-      ...(deps.clock ? { clock: deps.clock } : {}),
-      ...(deps.bundle ? { bundle: deps.bundle } : {}),
-      watch: true,
-      ...(deps.logger
-        ? { onBundleError: (e: Error) => deps.logger?.warn({ err: e }, 'trust bundle refresh failed') }
-        : {}),
-    }));
-  const cleanup: (() => Promise<void> | void)[] = [];
-  if (ownStores) cleanup.push(() => stores.close());
+  const stores = await openIssuerStores(config, {
+    clock: deps.clock,
+    watch: true,
+    onBundleError: (e) => deps.logger?.warn({ err: e }, 'trust bundle refresh failed'),
+  });
+  const cleanup: (() => Promise<void> | void)[] = [() => stores.close()];
   try {
-    stores.keys.signer();
-    stores.keys.ensureAgentKey(config.agent.spiffe_id);
+    stores.keys.issuer.signer();
+    stores.keys.agents.ensure(config.agent.spiffe_id);
     const service = new IssuerService({ config, ...stores, ...(deps.clock ? { clock: deps.clock } : {}) });
 
     const tick = setInterval(() => {
       try {
-        stores.keys.signer();
+        stores.keys.issuer.signer();
       } catch (e) {
         deps.logger?.error({ err: e }, 'issuer: key rotation failed');
       }
@@ -106,41 +108,29 @@ export async function startIssuer(config: SigilConfig, deps: StartIssuerDeps = {
     tick.unref();
     cleanup.push(() => clearInterval(tick));
 
-    let http: RunningIssuer['http'];
-    if (deps.http !== false) {
-      const server = createIssuerHttpServer(service, deps.logger);
-      const bound = await listenHttp(server, config.issuer.listen_http);
-      http = { server, ...bound };
-      cleanup.push(
-        () =>
-          new Promise<void>((resolve) => {
-            server.close(() => resolve());
-            server.closeIdleConnections();
-            setTimeout(() => server.closeAllConnections(), 5000).unref();
-          }),
-      );
-    }
+    const httpServer = createIssuerHttpServer(service, deps.logger);
+    const http = { server: httpServer, ...(await listenHttp(httpServer, config.issuer.listen_http)) };
+    cleanup.push(() =>
+      stopWithin5s(
+        (done) => {
+          httpServer.close(() => done());
+          httpServer.closeIdleConnections();
+        },
+        () => httpServer.closeAllConnections(),
+      ),
+    );
     let grpcRunning: RunningIssuer['grpc'];
     if (deps.grpc !== false) {
       const server = createIssuerGrpcServer(service, deps.logger);
-      const bound = await bindGrpc(server, config.issuer.listen_grpc);
-      grpcRunning = { server, ...bound };
-      cleanup.push(
-        () =>
-          new Promise<void>((resolve) => {
-            const force = setTimeout(() => {
-              server.forceShutdown();
-              resolve();
-            }, 5000);
-            force.unref();
-            server.tryShutdown(() => {
-              clearTimeout(force);
-              resolve();
-            });
-          }),
+      grpcRunning = { server, ...(await bindGrpc(server, config.issuer.listen_grpc)) };
+      cleanup.push(() =>
+        stopWithin5s(
+          (done) => server.tryShutdown(() => done()),
+          () => server.forceShutdown(),
+        ),
       );
     }
-    deps.logger?.info({ http: http?.url, grpc: grpcRunning?.target }, 'issuer endpoint listening');
+    deps.logger?.info({ http: http.url, grpc: grpcRunning?.target }, 'issuer endpoint listening');
     let closed: Promise<void> | undefined;
     return {
       service,

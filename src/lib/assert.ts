@@ -46,10 +46,3 @@ export function assertArray<T>(
   if (v.length < min || v.length > max) throw fail(`${what} must have ${min}..${max} items`);
   return v.map(item);
 }
-
-/** Asserts a Uint8Array of exactly `len` bytes (when given). */
-export function assertBytes(v: unknown, what: string, fail: Fail, len?: number): Uint8Array {
-  if (!(v instanceof Uint8Array)) throw fail(`${what} must be a Uint8Array`);
-  if (len !== undefined && v.length !== len) throw fail(`${what} must be ${len} bytes`);
-  return v;
-}

@@ -1,13 +1,8 @@
 /**
- * Fresh Ed25519 keys without node:crypto's key-generation job.
- *
- * Node 20 can deadlock when a key made by `generateKeyPair[Sync]('ed25519')` is exported as a JWK: the export
- * holds the key's lock while it allocates, the allocation can start a garbage collection, and the collection
- * runs the destructor of the finished generation job, which takes the same lock again. Reproduced here on
- * Node 20.20.2: generate + `export({ format: 'jwk' })` in a loop hung within 50 000 iterations, the main
- * thread parked in `~KeyGenJob` under `ExportJWKEdKey` (gdb); the issuer does exactly that for every new key,
- * at start-up and at each rotation. A key imported from a random seed has no job behind it: 300 000
- * iterations of the same loop ran through.
+ * Fresh Ed25519 keys without node:crypto's key-generation job. On Node 20, exporting a key made by
+ * `generateKeyPair[Sync]('ed25519')` as a JWK can deadlock: the export holds the key's lock, allocates, a GC
+ * runs the finished job's destructor (`~KeyGenJob`), which takes the same lock. The issuer exports every new
+ * key; a key imported from a random seed has no job behind it (test/slow/keygen-export.test.ts).
  */
 import { createPrivateKey, createPublicKey, type KeyObject, randomBytes } from 'node:crypto';
 

@@ -85,18 +85,22 @@ export interface TrustStore {
   readonly version: number;
 }
 
-/** Options for chain verification. */
-export interface VerifyOptions {
-  trust: TrustStore;
+/** Clock and limits shared by mint, delegate and verify (sigil.issuer.max_ttl, sigil.validator.*). */
+export interface TokenLimits {
   clock?: Clock;
+  /** Longest lifetime of any hop, seconds. Default 300. */
+  maxTtl?: number;
+  /** Deepest chain, hops. Default 10. */
+  maxChainDepth?: number;
+  /** Skew allowed when checking validity windows, seconds. Default 0. */
+  clockSkew?: number;
+}
+
+/** Options for chain verification. */
+export interface VerifyOptions extends TokenLimits {
+  trust: TrustStore;
   /** Expected audience (this sidecar's SPIFFE ID). Omit only in offline inspection tools. */
   audience?: string;
   /** When given, the leaf scope must allow this tool. */
   tool?: string;
-  /** Default 10. */
-  maxChainDepth?: number;
-  /** Default 300 seconds. */
-  maxTtl?: number;
-  /** Default 0 seconds. */
-  clockSkew?: number;
 }

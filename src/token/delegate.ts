@@ -1,7 +1,7 @@
 /** delegate: a holder narrows its token for a child (docs/chains.md §2). */
 import type { KeyObject } from 'node:crypto';
-import { type Clock, nowSeconds, systemClock } from '../lib/clock.js';
-import type { Ed25519PublicJwk } from './api.js';
+import { nowSeconds, systemClock } from '../lib/clock.js';
+import type { Ed25519PublicJwk, TokenLimits } from './api.js';
 import { TbitError } from './errors.js';
 import { walkChain } from './lib/chain.js';
 import { assertClaims } from './lib/claims.js';
@@ -11,8 +11,8 @@ import { checkChild, checkHop, checkTime, resolveLimits } from './lib/rules.js';
 import { assertSigningKey, cnfOf, newJti, signHop } from './lib/sign.js';
 import { publicJwkOf } from './public-jwk.js';
 
-/** Input of {@link delegate}. */
-export interface DelegateOptions {
+/** Input of {@link delegate}. `clockSkew` applies to the parent's validity window. */
+export interface DelegateOptions extends TokenLimits {
   /** The whole parent chain as presented (`<root>~…~<leaf>`). */
   parentToken: string;
   /** Private key matching the parent leaf's `cnf.jwk`. */
@@ -32,13 +32,6 @@ export interface DelegateOptions {
   /** The child's own delegation key; omit to make the child a dead end. */
   holderKey?: Ed25519PublicJwk;
   jti?: string;
-  clock?: Clock;
-  /** Default 300. */
-  maxTtl?: number;
-  /** Default 10. */
-  maxChainDepth?: number;
-  /** Skew allowed when checking the parent's validity window. Default 0. */
-  clockSkew?: number;
 }
 
 /**

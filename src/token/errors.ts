@@ -6,40 +6,8 @@
  */
 import { GrpcStatus, SigilError } from '../lib/errors.js';
 
-/** Every stable code the token module can raise. */
-export type TbitErrorCode =
-  | 'TBIT_MALFORMED'
-  | 'TBIT_TOO_LARGE'
-  | 'TBIT_ALG_REJECTED'
-  | 'TBIT_TYP_REJECTED'
-  | 'TBIT_HEADER_REJECTED'
-  | 'TBIT_BAD_SIGNATURE'
-  | 'TBIT_UNKNOWN_KEY'
-  | 'TBIT_EXPIRED'
-  | 'TBIT_NOT_YET_VALID'
-  | 'TBIT_TTL_EXCEEDED'
-  | 'TBIT_SCOPE_WIDENED'
-  | 'TBIT_EXP_EXTENDED'
-  | 'TBIT_IAT_BEFORE_PARENT'
-  | 'TBIT_TASK_CHANGED'
-  | 'TBIT_DEPTH_EXCEEDED'
-  | 'TBIT_ISSUER_MISMATCH'
-  | 'TBIT_PARENT_MISMATCH'
-  | 'TBIT_AUDIENCE_MISMATCH'
-  | 'TBIT_AUDIENCE_WIDENED'
-  | 'TBIT_TOOL_NOT_IN_SCOPE'
-  | 'TBIT_REVOKED'
-  | 'TBIT_NOT_DELEGABLE'
-  | 'TBIT_HOLDER_KEY_MISMATCH'
-  | 'TBIT_INVALID_SPIFFE_ID'
-  | 'TBIT_INVALID_CLAIM'
-  | 'TBIT_TRUST_BUNDLE_INVALID';
-
-/** Codes meaning "the credential is fine but does not grant this" (RFC 6750 §3.1 insufficient_scope). */
-const FORBIDDEN: ReadonlySet<TbitErrorCode> = new Set(['TBIT_AUDIENCE_MISMATCH', 'TBIT_TOOL_NOT_IN_SCOPE']);
-
-/** Every code, for exhaustive tests and docs. */
-export const TBIT_ERROR_CODES: readonly TbitErrorCode[] = [
+/** Every stable code the token module can raise, for exhaustive tests and docs. */
+export const TBIT_ERROR_CODES = [
   'TBIT_MALFORMED',
   'TBIT_TOO_LARGE',
   'TBIT_ALG_REJECTED',
@@ -66,7 +34,13 @@ export const TBIT_ERROR_CODES: readonly TbitErrorCode[] = [
   'TBIT_INVALID_SPIFFE_ID',
   'TBIT_INVALID_CLAIM',
   'TBIT_TRUST_BUNDLE_INVALID',
-];
+] as const;
+
+/** A stable code of the token module. */
+export type TbitErrorCode = (typeof TBIT_ERROR_CODES)[number];
+
+/** Codes meaning "the credential is fine but does not grant this" (RFC 6750 §3.1 insufficient_scope). */
+const FORBIDDEN: ReadonlySet<TbitErrorCode> = new Set(['TBIT_AUDIENCE_MISMATCH', 'TBIT_TOOL_NOT_IN_SCOPE']);
 
 /** A token failure with a stable {@link TbitErrorCode}. `hop` is the 0-based hop index when known. */
 export class TbitError extends SigilError<TbitErrorCode> {
@@ -74,17 +48,14 @@ export class TbitError extends SigilError<TbitErrorCode> {
   readonly hop: number | undefined;
 
   constructor(code: TbitErrorCode, message: string, hop?: number, cause?: unknown) {
-    const forbidden = FORBIDDEN.has(code);
-    const internal = code === 'TBIT_TRUST_BUNDLE_INVALID';
-    super(code, hop === undefined ? message : `hop ${hop}: ${message}`, {
-      grpc: internal
-        ? GrpcStatus.UNAVAILABLE
-        : forbidden
-          ? GrpcStatus.PERMISSION_DENIED
-          : GrpcStatus.UNAUTHENTICATED,
-      http: internal ? 503 : forbidden ? 403 : 401,
-      cause,
-    });
+    // A trust source that cannot be read is the verifier's fault (503), not the token's.
+    const [grpc, http] =
+      code === 'TBIT_TRUST_BUNDLE_INVALID'
+        ? [GrpcStatus.UNAVAILABLE, 503]
+        : FORBIDDEN.has(code)
+          ? [GrpcStatus.PERMISSION_DENIED, 403]
+          : [GrpcStatus.UNAUTHENTICATED, 401];
+    super(code, hop === undefined ? message : `hop ${hop}: ${message}`, { grpc, http, cause });
     this.hop = hop;
   }
 }

@@ -5,24 +5,16 @@
 
 export { agentSpiffeId } from './agent-id.js';
 export type * from './api.js';
-export { type DecodedHop, decodeChain, type HopNarrowing } from './decode.js';
-export { type DelegateOptions, delegate } from './delegate.js';
+export { decodeChain } from './decode.js';
+export { delegate } from './delegate.js';
 export { TBIT_ERROR_CODES, TbitError, type TbitErrorCode } from './errors.js';
 export { isSpiffeId } from './is-spiffe-id.js';
-export { MAX_HOPS, MAX_TOKEN_LENGTH } from './lib/hop.js';
-export { type MintRootOptions, mintRoot } from './mint.js';
+export { mintRoot } from './mint.js';
 export { publicJwkOf } from './public-jwk.js';
 export { scopeAllows } from './scope-allows.js';
 export { scopeCovers } from './scope-covers.js';
-export { parseSpiffeId, type SpiffeId } from './spiffe-id.js';
+export { parseSpiffeId } from './spiffe-id.js';
 export { jwkThumbprint } from './thumbprint.js';
-export { loadTrustBundle, type TrustBundle, type TrustBundleOptions } from './trust-bundle.js';
-export {
-  createTrustStore,
-  type JsonWebKeySet,
-  type MutableTrustStore,
-  type RevocationList,
-  type Source,
-  type TrustStoreInput,
-} from './trust-store.js';
+export { loadTrustBundle, type TrustBundle } from './trust-bundle.js';
+export { createTrustStore, type MutableTrustStore } from './trust-store.js';
 export { verifyChain } from './verify.js';

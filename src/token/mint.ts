@@ -1,7 +1,7 @@
 /** mintRoot: the issuer's operation (docs/tbit.md §5). */
 import type { KeyObject } from 'node:crypto';
-import { type Clock, nowSeconds, systemClock } from '../lib/clock.js';
-import type { Ed25519PublicJwk } from './api.js';
+import { nowSeconds, systemClock } from '../lib/clock.js';
+import type { Ed25519PublicJwk, TokenLimits } from './api.js';
 import { TbitError } from './errors.js';
 import { assertClaims } from './lib/claims.js';
 import { parseHop } from './lib/hop.js';
@@ -9,7 +9,7 @@ import { checkHop, resolveLimits } from './lib/rules.js';
 import { assertSigningKey, cnfOf, newJti, signHop } from './lib/sign.js';
 
 /** Input of {@link mintRoot}. */
-export interface MintRootOptions {
+export interface MintRootOptions extends Omit<TokenLimits, 'clockSkew'> {
   /** The issuer's Ed25519 private key. */
   issuerKey: KeyObject;
   /** Key id published for `issuerKey` in the JWKS. */
@@ -30,11 +30,6 @@ export interface MintRootOptions {
   jti?: string;
   /** Deepest chain this token may grow to (counting itself); default maxChainDepth. */
   dmax?: number;
-  clock?: Clock;
-  /** Default 300. */
-  maxTtl?: number;
-  /** Default 10. */
-  maxChainDepth?: number;
 }
 
 /**

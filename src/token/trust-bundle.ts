@@ -12,16 +12,12 @@ import { createTrustStore, type MutableTrustStore } from './trust-store.js';
 export interface TrustBundleOptions {
   /** A separate revocation list (file or URL) when the bundle does not carry one. */
   revocations?: string;
-  /** Accepted root `iss` values. */
-  issuers?: string[];
   /** When set, refresh in the background every this many ms (timer is unref'd; stop with close()). */
   refreshIntervalMs?: number;
   /** Called when a background refresh fails; the store keeps its last good state. */
   onError?: (e: TbitError) => void;
   /** Largest document accepted, bytes. Default 4 MiB. */
   maxBytes?: number;
-  /** HTTP timeout in ms. Default 5000. */
-  timeoutMs?: number;
 }
 
 /** A refreshable trust store backed by a file or URL. */
@@ -33,6 +29,9 @@ export interface TrustBundle extends MutableTrustStore {
   /** The JWKS as last loaded (for re-publishing). */
   readonly jwks: JsonWebKeySet;
 }
+
+/** HTTP timeout of one fetch, ms. */
+const TIMEOUT_MS = 5000;
 
 interface Fetched {
   changed: boolean;
@@ -62,7 +61,7 @@ async function readCapped(res: Response, max: number, source: string): Promise<s
 }
 
 /** One watched document: remembers the validator (mtime+size or ETag) of its last good read. */
-function watcher(source: string, maxBytes: number, timeoutMs: number): () => Promise<Fetched> {
+function watcher(source: string, maxBytes: number): () => Promise<Fetched> {
   let tag: string | undefined;
   let value: unknown;
   const isUrl = /^https?:\/\//i.test(source);
@@ -80,7 +79,7 @@ function watcher(source: string, maxBytes: number, timeoutMs: number): () => Pro
       if (isUrl) {
         const headers: Record<string, string> = { accept: 'application/json' };
         if (tag !== undefined) headers['if-none-match'] = tag;
-        const res = await fetch(source, { headers, signal: AbortSignal.timeout(timeoutMs) });
+        const res = await fetch(source, { headers, signal: AbortSignal.timeout(TIMEOUT_MS) });
         if (res.status === 304 && value !== undefined) return { changed: false, value };
         if (!res.ok)
           throw new TbitError('TBIT_TRUST_BUNDLE_INVALID', `${source} answered HTTP ${res.status}`);
@@ -115,16 +114,13 @@ export async function loadTrustBundle(
   options: TrustBundleOptions = {},
 ): Promise<TrustBundle> {
   const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
-  const timeoutMs = options.timeoutMs ?? 5000;
-  const jwksDoc = watcher(source, maxBytes, timeoutMs);
-  const revDoc =
-    options.revocations === undefined ? undefined : watcher(options.revocations, maxBytes, timeoutMs);
+  const jwksDoc = watcher(source, maxBytes);
+  const revDoc = options.revocations === undefined ? undefined : watcher(options.revocations, maxBytes);
   let jwks = (await jwksDoc()).value as JsonWebKeySet;
   let rev = revDoc === undefined ? undefined : ((await revDoc()).value as RevocationList);
   const store = createTrustStore({
     jwks: () => jwks,
     ...(revDoc === undefined ? {} : { revocations: () => rev as RevocationList }),
-    ...(options.issuers === undefined ? {} : { issuers: options.issuers }),
   });
   let timer: NodeJS.Timeout | undefined;
 

@@ -4,8 +4,6 @@ import type { TbitClaims, TrustStore } from './api.js';
 import { TbitError } from './errors.js';
 import { importJwks, type JsonWebKeySet, parseRevocations, type RevocationList } from './lib/jwks.js';
 
-export type { JsonWebKeySet, RevocationList } from './lib/jwks.js';
-
 /** A value or a function returning it (re-read on `update()`). */
 export type Source<T> = T | (() => T);
 

@@ -45,7 +45,11 @@ export function verifyChain(token: string, options: VerifyOptions): VerifiedChai
       last,
     );
   }
-  return new Chain(token, hops.map(toVerifiedHop), leaf);
+  return new Chain(
+    token,
+    hops.map((h) => new Hop(h)),
+    leaf,
+  );
 }
 
 /** A verified hop as callers see it (no decoded signature buffers); hash stays lazy. */
@@ -70,10 +74,6 @@ class Hop implements VerifiedHop {
   toJSON(): VerifiedHop {
     return { header: this.header, claims: this.claims, hash: this.hash, jws: this.jws };
   }
-}
-
-function toVerifiedHop(p: ParsedHop): VerifiedHop {
-  return new Hop(p);
 }
 
 /** The verified chain; the whole-token hash is computed on first read (classes: no per-call closures). */

@@ -35,8 +35,8 @@ beforeAll(async () => {
   });
   envoy = await startTestEnvoy(sigil.authzPort, upstream.port);
   issuer = await issuerFor(sigil.config);
-  issuer.stores.keys.ensureAgentKey(ORCH);
-  issuer.stores.keys.ensureAgentKey(WORKER);
+  issuer.stores.keys.agents.ensure(ORCH);
+  issuer.stores.keys.agents.ensure(WORKER);
 });
 
 afterAll(async () => {

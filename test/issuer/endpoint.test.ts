@@ -135,7 +135,7 @@ describe('issuer endpoint with an operator credential', () => {
   beforeAll(async () => {
     const config = testConfig(tempDir(), { issuer: { operator_token: OPERATOR } });
     issuer = await startIssuer(config);
-    issuer.stores.keys.ensureAgentKey(WORKER);
+    issuer.stores.keys.agents.ensure(WORKER);
     base = issuer.http!.url;
     client = issuerClient(issuer.grpc!.target);
   });

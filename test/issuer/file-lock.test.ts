@@ -8,8 +8,8 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { lock } from 'proper-lockfile';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KeyStore } from '../../src/issuer/key-store.js';
 import { withFileLock } from '../../src/issuer/lib/files.js';
+import { openKeyStores } from '../../src/issuer/open-stores.js';
 import { RevocationStore } from '../../src/issuer/revocation-store.js';
 import { AGENT, cleanupDirs, codeOf, tempDir } from './helpers.js';
 
@@ -88,24 +88,24 @@ s.close();
 
   it('keys: mint keeps signing with the current key while another process holds the rotation lock', async () => {
     const dir = tempDir();
-    const ks = KeyStore.open({ dataDir: dir, rotationInterval: 0, maxTtl: 300, clockSkew: 5 });
-    const first = ks.signer().kid;
+    const ks = openKeyStores({ dataDir: dir, rotationInterval: 0, maxTtl: 300, clockSkew: 5 });
+    const first = ks.issuer.signer().kid;
     const lockDir = join(dir, 'keys', 'issuer', '.rotate.lock');
     const release = await lock(lockDir, { lockfilePath: lockDir, realpath: false });
-    expect(ks.signer().kid).toBe(first); // rotation due (interval 0) but the lock is busy
+    expect(ks.issuer.signer().kid).toBe(first); // rotation due (interval 0) but the lock is busy
     await release();
-    expect(ks.signer().kid).not.toBe(first);
+    expect(ks.issuer.signer().kid).not.toBe(first);
   });
 
   it('keys: two stores creating the same agent key concurrently end up with one key', () => {
     const dir = tempDir();
-    const open = () => KeyStore.open({ dataDir: dir, rotationInterval: 3600, maxTtl: 300, clockSkew: 5 });
+    const open = () => openKeyStores({ dataDir: dir, rotationInterval: 3600, maxTtl: 300, clockSkew: 5 });
     const a = open();
     const b = open();
     // b has not listed yet when a creates; b's own exclusive create then loses and reads a's key back.
-    const ka = a.ensureAgentKey(AGENT);
-    const kb = b.ensureAgentKey(AGENT);
+    const ka = a.agents.ensure(AGENT);
+    const kb = b.agents.ensure(AGENT);
     expect(kb.kid).toBe(ka.kid);
-    expect(a.agentKeys()).toHaveLength(1);
+    expect(a.agents.all()).toHaveLength(1);
   });
 });

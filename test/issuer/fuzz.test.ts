@@ -17,7 +17,7 @@ let root = '';
 beforeAll(async () => {
   const config = testConfig(tempDir());
   stores = await openIssuerStores(config, { watch: false });
-  stores.keys.ensureAgentKey(AGENT);
+  stores.keys.agents.ensure(AGENT);
   service = new IssuerService({ config, ...stores });
   root = service.mint({ sub: AGENT, task_id: 't', tool_scope: ['fs.*'] }, LOCAL_OPERATOR).token;
 });

@@ -3,8 +3,7 @@ import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KeyStore } from '../../src/issuer/key-store.js';
-import { openIssuerStores } from '../../src/issuer/open-stores.js';
+import { openIssuerStores, openKeyStores } from '../../src/issuer/open-stores.js';
 import { frozenClock } from '../../src/lib/clock.js';
 import { mintRoot, verifyChain } from '../../src/token/index.js';
 import { AGENT, cleanupDirs, codeOf, ISSUER_ID, T0_MS, tempDir, testConfig } from './helpers.js';
@@ -14,15 +13,15 @@ afterEach(cleanupDirs);
 const HOUR = 3600;
 
 function open(dataDir: string, clock = frozenClock(T0_MS)) {
-  return { clock, ks: KeyStore.open({ dataDir, rotationInterval: HOUR, maxTtl: 300, clockSkew: 5, clock }) };
+  return { clock, ks: openKeyStores({ dataDir, rotationInterval: HOUR, maxTtl: 300, clockSkew: 5, clock }) };
 }
 
-describe('KeyStore files', () => {
+describe('key store files', () => {
   it('generates a key on first use with kid = RFC 7638 thumbprint, files 0600 in a 0700 dir', async () => {
     const dir = tempDir();
     const { ks } = open(dir);
-    expect(ks.jwks().keys).toHaveLength(0);
-    const s = ks.signer();
+    expect(ks.issuer.jwks().keys).toHaveLength(0);
+    const s = ks.issuer.signer();
     expect(s.kid).toBe(
       await calculateJwkThumbprint({ kty: 'OKP', crv: 'Ed25519', x: s.publicJwk.x }, 'sha256'),
     );
@@ -32,11 +31,11 @@ describe('KeyStore files', () => {
     expect(statSync(dir).mode & 0o777).toBe(0o700); // mkdtemp makes 0700 itself
     const shared = tempDir();
     chmodSync(shared, 0o755);
-    KeyStore.open({ dataDir: shared, rotationInterval: HOUR, maxTtl: 300, clockSkew: 5 });
+    openKeyStores({ dataDir: shared, rotationInterval: HOUR, maxTtl: 300, clockSkew: 5 });
     expect(statSync(shared).mode & 0o777).toBe(0o755);
     expect(statSync(join(shared, 'keys')).mode & 0o777).toBe(0o700);
     const fresh = join(shared, 'new-data');
-    KeyStore.open({ dataDir: fresh, rotationInterval: HOUR, maxTtl: 300, clockSkew: 5 });
+    openKeyStores({ dataDir: fresh, rotationInterval: HOUR, maxTtl: 300, clockSkew: 5 });
     expect(statSync(fresh).mode & 0o700).toBe(0o700);
     expect(statSync(fresh).mode & 0o077).toBe(0);
     const file = join(dir, 'keys', 'issuer', `${s.kid}.jwk.json`);
@@ -45,81 +44,83 @@ describe('KeyStore files', () => {
     expect(doc.kid).toBe(s.kid);
     expect(doc.created_at).toBe(new Date(T0_MS).toISOString());
     // The JWKS never leaks the private part.
-    expect(JSON.stringify(ks.jwks())).not.toContain(doc.jwk.d);
-    expect(ks.jwks().keys).toEqual([
+    expect(JSON.stringify(ks.issuer.jwks())).not.toContain(doc.jwk.d);
+    expect(ks.issuer.jwks().keys).toEqual([
       { kty: 'OKP', crv: 'Ed25519', x: s.publicJwk.x, kid: s.kid, use: 'sig', alg: 'EdDSA' },
     ]);
     // Same key on the next call (no rotation before the interval).
-    expect(ks.signer().kid).toBe(s.kid);
+    expect(ks.issuer.signer().kid).toBe(s.kid);
   });
 
   it('a second store on the same dir (another process) sees the same keys and later rotations', async () => {
     const dir = tempDir();
     const a = open(dir);
     const b = open(dir, a.clock);
-    const k1 = a.ks.signer().kid;
-    expect(b.ks.signer().kid).toBe(k1);
-    const k2 = (await b.ks.rotate()).kid;
+    const k1 = a.ks.issuer.signer().kid;
+    expect(b.ks.issuer.signer().kid).toBe(k1);
+    const k2 = (await b.ks.issuer.rotate()).kid;
     expect(k2).not.toBe(k1);
-    expect(a.ks.signer().kid).toBe(k2);
-    expect(a.ks.jwks().keys.map((k) => k.kid)).toEqual([k1, k2]);
+    expect(a.ks.issuer.signer().kid).toBe(k2);
+    expect(a.ks.issuer.jwks().keys.map((k) => k.kid)).toEqual([k1, k2]);
   });
 
   it('each rotation makes the new key the signer, even many within one frozen millisecond', async () => {
     const { ks } = open(tempDir());
-    const seen = new Set<string>([ks.signer().kid]);
+    const seen = new Set<string>([ks.issuer.signer().kid]);
     for (let i = 0; i < 8; i++) {
-      const next = (await ks.rotate()).kid;
+      const next = (await ks.issuer.rotate()).kid;
       expect(seen.has(next)).toBe(false);
       seen.add(next);
-      expect(ks.signer().kid).toBe(next);
+      expect(ks.issuer.signer().kid).toBe(next);
     }
-    expect(ks.jwks().keys).toHaveLength(9);
+    expect(ks.issuer.jwks().keys).toHaveLength(9);
   });
 
   it('agent keys: created once per SPIFFE ID, found by public key, invalid IDs refused', () => {
     const dir = tempDir();
     const { ks } = open(dir);
-    const a = ks.ensureAgentKey(AGENT);
-    expect(ks.ensureAgentKey(AGENT).kid).toBe(a.kid);
-    const w = ks.ensureAgentKey('spiffe://sigil.mesh/agent/worker/1');
+    const a = ks.agents.ensure(AGENT);
+    expect(ks.agents.ensure(AGENT).kid).toBe(a.kid);
+    const w = ks.agents.ensure('spiffe://sigil.mesh/agent/worker/1');
     expect(
-      ks
-        .agentKeys()
+      ks.agents
+        .all()
         .map((k) => k.spiffeId)
         .sort(),
     ).toEqual([AGENT, 'spiffe://sigil.mesh/agent/worker/1']);
-    expect(ks.agentKeyFor({ kty: 'OKP', crv: 'Ed25519', x: w.publicJwk.x })?.spiffeId).toBe(w.spiffeId);
-    expect(ks.agentKeyFor({ kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) })).toBeUndefined();
+    expect(ks.agents.byPublicKey({ kty: 'OKP', crv: 'Ed25519', x: w.publicJwk.x })?.spiffeId).toBe(
+      w.spiffeId,
+    );
+    expect(ks.agents.byPublicKey({ kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) })).toBeUndefined();
     for (const f of readdirSync(join(dir, 'keys', 'agents')))
       expect(statSync(join(dir, 'keys', 'agents', f)).mode & 0o777).toBe(0o600);
-    expect(codeOf(() => ks.ensureAgentKey('spiffe://Sigil.mesh/agent/x'))).toBe('TBIT_INVALID_SPIFFE_ID');
-    expect(codeOf(() => ks.ensureAgentKey('spiffe://sigil.mesh/agent/../x'))).toBe('TBIT_INVALID_SPIFFE_ID');
+    expect(codeOf(() => ks.agents.ensure('spiffe://Sigil.mesh/agent/x'))).toBe('TBIT_INVALID_SPIFFE_ID');
+    expect(codeOf(() => ks.agents.ensure('spiffe://sigil.mesh/agent/../x'))).toBe('TBIT_INVALID_SPIFFE_ID');
   });
 
   it('refuses corrupt key files with ISSUER_STORE_CORRUPT (never signs with them)', () => {
     const dir = tempDir();
     const { ks } = open(dir);
-    const s = ks.signer();
+    const s = ks.issuer.signer();
     const file = join(dir, 'keys', 'issuer', `${s.kid}.jwk.json`);
     const doc = JSON.parse(readFileSync(file, 'utf8'));
     const fresh = () => open(dir).ks;
     // x does not belong to d
     writeFileSync(file, JSON.stringify({ ...doc, jwk: { ...doc.jwk, x: 'A'.repeat(43) } }));
-    expect(codeOf(() => fresh().signer())).toBe('ISSUER_STORE_CORRUPT');
+    expect(codeOf(() => fresh().issuer.signer())).toBe('ISSUER_STORE_CORRUPT');
     // not JSON
     writeFileSync(file, '{"kid":');
-    expect(codeOf(() => fresh().jwks())).toBe('ISSUER_STORE_CORRUPT');
+    expect(codeOf(() => fresh().issuer.jwks())).toBe('ISSUER_STORE_CORRUPT');
     // kid not the thumbprint
     writeFileSync(file, JSON.stringify({ ...doc, kid: 'attacker-chosen' }));
-    expect(codeOf(() => fresh().jwks())).toBe('ISSUER_STORE_CORRUPT');
+    expect(codeOf(() => fresh().issuer.jwks())).toBe('ISSUER_STORE_CORRUPT');
     // bad created_at
     writeFileSync(file, JSON.stringify({ ...doc, created_at: 'yesterday' }));
-    expect(codeOf(() => fresh().jwks())).toBe('ISSUER_STORE_CORRUPT');
+    expect(codeOf(() => fresh().issuer.jwks())).toBe('ISSUER_STORE_CORRUPT');
     // a file named for another kid
     writeFileSync(file, JSON.stringify(doc));
     writeFileSync(join(dir, 'keys', 'issuer', 'other.jwk.json'), JSON.stringify(doc));
-    expect(codeOf(() => fresh().jwks())).toBe('ISSUER_STORE_CORRUPT');
+    expect(codeOf(() => fresh().issuer.jwks())).toBe('ISSUER_STORE_CORRUPT');
   });
 });
 
@@ -135,7 +136,7 @@ describe('rotation timeline (frozen clock)', () => {
     const { keys, trust } = stores;
     const opts = { trust, clock, maxTtl: 300, clockSkew: 5 };
     const mint = (ttl: number) => {
-      const s = keys.signer();
+      const s = keys.issuer.signer();
       return mintRoot({
         issuerKey: s.privateKey,
         kid: s.kid,
@@ -150,17 +151,17 @@ describe('rotation timeline (frozen clock)', () => {
       });
     };
 
-    const { kid: k1, privateKey: k1Private } = keys.signer();
+    const { kid: k1, privateKey: k1Private } = keys.issuer.signer();
     clock.advance((HOUR - 1) * 1000);
-    expect(keys.signer().kid).toBe(k1); // 1 s before the interval: unchanged
+    expect(keys.issuer.signer().kid).toBe(k1); // 1 s before the interval: unchanged
     // Signed by k1 one second before rotation, full lifetime.
     const old = mint(300);
-    const jwksAtOld = keys.jwks();
+    const jwksAtOld = keys.issuer.jwks();
 
     clock.advance(1000); // exactly the interval
-    const k2 = keys.signer().kid;
+    const k2 = keys.issuer.signer().kid;
     expect(k2).not.toBe(k1);
-    const info = keys.issuerKeys();
+    const info = keys.issuer.keys();
     expect(info.map((k) => [k.kid, k.signing])).toEqual([
       [k1, false],
       [k2, true],
@@ -168,7 +169,7 @@ describe('rotation timeline (frozen clock)', () => {
     expect(info[0]!.retiredAt).toBe(T0_MS + HOUR * 1000);
     expect(info[0]!.publishUntil).toBe(T0_MS + (HOUR + 300 + 5) * 1000);
     // Both published; the old token still verifies, also with plain jose against the JWKS.
-    expect(keys.jwks().keys.map((k) => k.kid)).toEqual([k1, k2]);
+    expect(keys.issuer.jwks().keys.map((k) => k.kid)).toEqual([k1, k2]);
     expect(verifyChain(old, opts).leaf.sub).toBe(AGENT);
     await jwtVerify(old, createLocalJWKSet(jwksAtOld as never), { currentDate: new Date(clock.nowMs()) });
     const fresh = mint(300);
@@ -179,21 +180,23 @@ describe('rotation timeline (frozen clock)', () => {
     expect(verifyChain(old, opts).depth).toBe(1);
     clock.advance(1000);
     expect(codeOf(() => verifyChain(old, opts))).toBe('TBIT_EXPIRED');
-    expect(keys.jwks().keys.map((k) => k.kid)).toEqual([k1, k2]);
+    expect(keys.issuer.jwks().keys.map((k) => k.kid)).toEqual([k1, k2]);
 
     // One second before the window closes: still published; at the boundary: gone from JWKS and pruned on disk.
     clock.set(T0_MS + (HOUR + 300 + 5) * 1000 - 1);
-    expect(keys.jwks().keys.map((k) => k.kid)).toEqual([k1, k2]);
+    expect(keys.issuer.jwks().keys.map((k) => k.kid)).toEqual([k1, k2]);
     clock.set(T0_MS + (HOUR + 300 + 5) * 1000);
-    expect(keys.jwks().keys.map((k) => k.kid)).toEqual([k2]);
+    expect(keys.issuer.jwks().keys.map((k) => k.kid)).toEqual([k2]);
     // Even before any process deletes the file, the verifier no longer accepts k1.
     expect(trust.issuerKey(ISSUER_ID, k1)).toBeUndefined();
-    expect(keys.prune()).toEqual([k1]);
+    expect(keys.issuer.prune()).toEqual([k1]);
     expect(readdirSync(join(dir, 'keys', 'issuer')).filter((f) => !f.startsWith('.'))).toEqual([
       `${k2}.jwk.json`,
     ]);
     // The new key still verifies tokens; a fresh token signed with the pruned key is refused.
-    expect(trust.issuerKey(ISSUER_ID, k2)?.equals(createPublicKey(keys.signer().privateKey))).toBe(true);
+    expect(trust.issuerKey(ISSUER_ID, k2)?.equals(createPublicKey(keys.issuer.signer().privateKey))).toBe(
+      true,
+    );
     const late = mintRoot({
       issuerKey: k1Private,
       kid: k1,
@@ -214,26 +217,26 @@ describe('rotation timeline (frozen clock)', () => {
   it('signer() rotates and prunes lazily in one call after a long idle period', () => {
     const dir = tempDir();
     const { ks, clock } = open(dir);
-    const k1 = ks.signer().kid;
+    const k1 = ks.issuer.signer().kid;
     clock.advance(10 * HOUR * 1000);
-    const k2 = ks.signer().kid;
+    const k2 = ks.issuer.signer().kid;
     expect(k2).not.toBe(k1);
     // k1 was retired just now (when k2 was created), so it is still published.
-    expect(ks.jwks().keys.map((k) => k.kid)).toEqual([k1, k2]);
+    expect(ks.issuer.jwks().keys.map((k) => k.kid)).toEqual([k1, k2]);
     clock.advance(306 * 1000);
-    ks.signer();
-    expect(ks.jwks().keys.map((k) => k.kid)).toEqual([k2]);
+    ks.issuer.signer();
+    expect(ks.issuer.jwks().keys.map((k) => k.kid)).toEqual([k2]);
   });
 });
 
 describe('split stores', () => {
-  it('the facade delegates to one issuer-key store and one agent-key store in their own dirs', () => {
+  it('openKeyStores opens one issuer-key store and one agent-key store in their own dirs', () => {
     const dir = tempDir();
     const { ks } = open(dir);
-    const s = ks.signer();
+    const s = ks.issuer.signer();
     expect(ks.issuer.signer().kid).toBe(s.kid);
     expect(ks.issuer.publicKey(s.kid)?.equals(createPublicKey(s.privateKey))).toBe(true);
-    const a = ks.ensureAgentKey(AGENT);
+    const a = ks.agents.ensure(AGENT);
     expect(ks.agents.get(AGENT)?.kid).toBe(a.kid);
     expect(readdirSync(join(dir, 'keys', 'issuer')).filter((f) => !f.startsWith('.'))).toEqual([
       `${s.kid}.jwk.json`,

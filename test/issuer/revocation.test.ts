@@ -20,8 +20,8 @@ async function setup(watch = true) {
   const clock = frozenClock(T0_MS);
   const stores = await openIssuerStores(config, { clock, watch });
   closers.push(() => stores.close());
-  stores.keys.ensureAgentKey(AGENT);
-  stores.keys.ensureAgentKey(WORKER);
+  stores.keys.agents.ensure(AGENT);
+  stores.keys.agents.ensure(WORKER);
   const service = new IssuerService({ config, ...stores, clock });
   const root = service.mint({ sub: AGENT, task_id: 'task-1', tool_scope: ['fs.*'] }, LOCAL_OPERATOR);
   const chain = service.delegate({ token: root.token, to: WORKER, tool_scope: ['fs.read'] });

@@ -31,7 +31,7 @@ describe('startIssuer', () => {
         .poll(() => issuer.service.jwks().keys.map((k) => k.kid), { timeout: 10_000, interval: 200 })
         .toEqual(expect.arrayContaining([k1, expect.not.stringMatching(`^${k1}$`)]));
       // The old key is still published (its tokens may live up to max_ttl), and a new one signs.
-      const keys = issuer.stores.keys.issuerKeys();
+      const keys = issuer.stores.keys.issuer.keys();
       expect(keys[0]!.kid).toBe(k1);
       expect(keys.at(-1)!.signing).toBe(true);
     } finally {

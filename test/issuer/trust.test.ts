@@ -17,7 +17,7 @@ async function sidecar(over: Record<string, unknown> = {}) {
   const config = testConfig(dir, over);
   const stores = await openIssuerStores(config, { watch: false });
   open.push(stores);
-  stores.keys.ensureAgentKey(config.agent.spiffe_id);
+  stores.keys.agents.ensure(config.agent.spiffe_id);
   return { dir, config, stores, service: new IssuerService({ config, ...stores }) };
 }
 
@@ -25,9 +25,9 @@ describe('localTrustStore', () => {
   it("trusts its own keys and, through the configured bundle, another sidecar's issuer (same default iss)", async () => {
     const a = await sidecar();
     const c = await sidecar();
-    a.stores.keys.signer();
+    a.stores.keys.issuer.signer();
     const bundle = join(tempDir(), 'bundle.json');
-    writeFileSync(bundle, JSON.stringify(a.stores.keys.jwks()));
+    writeFileSync(bundle, JSON.stringify(a.stores.keys.issuer.jwks()));
     const b = await sidecar({ validator: { trust_bundle: bundle } });
     const req = { sub: AGENT, task_id: 't', tool_scope: ['fs.read'] };
     const fromA = a.service.mint(req, LOCAL_OPERATOR).token;

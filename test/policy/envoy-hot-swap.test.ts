@@ -53,7 +53,7 @@ beforeAll(async () => {
   });
   envoy = await startTestEnvoy(sigil.authzPort, upstream.port);
   issuer = await issuerFor(sigil.config);
-  issuer.stores.keys.ensureAgentKey(ORCH);
+  issuer.stores.keys.agents.ensure(ORCH);
 });
 
 afterAll(async () => {

@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { issuerId, loadConfig, type SigilConfig } from '../../../src/config/index.js';
-import { KeyStore } from '../../../src/issuer/index.js';
+import { type KeyStores, openKeyStores } from '../../../src/issuer/index.js';
 import { generateEd25519 } from '../../../src/lib/ed25519-key.js';
 import { openAuditLog } from '../../../src/serve/open-audit-log.js';
 import { delegate, mintRoot, publicJwkOf } from '../../../src/token/index.js';
@@ -40,13 +40,13 @@ function issuerDir(outDir: string): string {
   if (!existsSync(join(d, 'keys'))) {
     mkdirSync(d, { recursive: true });
     // Opening the store creates the first signing key.
-    issuerStore(d).signer();
+    issuerStore(d).issuer.signer();
   }
   return d;
 }
 
-function issuerStore(dataDir: string): KeyStore {
-  return KeyStore.open({ dataDir, rotationInterval: 86_400, maxTtl: TTL_S, clockSkew: 5 });
+function issuerStore(dataDir: string): KeyStores {
+  return openKeyStores({ dataDir, rotationInterval: 86_400, maxTtl: TTL_S, clockSkew: 5 });
 }
 
 function benchConfig(
@@ -81,7 +81,7 @@ function benchConfig(
  */
 export function mintTokens(dataDir: string): TokenSet {
   const store = issuerStore(dataDir);
-  const signer = store.signer();
+  const signer = store.issuer.signer();
   const iss = issuerId(loadConfig({ overrides: { data_dir: dataDir } }));
   const a = generateEd25519();
   const b = generateEd25519();
@@ -116,7 +116,7 @@ export function mintTokens(dataDir: string): TokenSet {
   return {
     issuer: iss,
     audience: BENCH_AUDIENCE,
-    jwks: store.jwks(),
+    jwks: store.issuer.jwks(),
     depth1,
     depth3,
     forged: forge(depth1),

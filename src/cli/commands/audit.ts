@@ -9,45 +9,64 @@ import { verifyLog } from '../../ledger/verify-log.js';
 import { openAuditLog } from '../../serve/open-audit-log.js';
 import { cliConfig, runCommand } from '../context.js';
 
-function int(name: string, min = 0): (v: string) => number {
-  return (v: string) => {
-    if (!/^(0|[1-9][0-9]{0,15})$/.test(v) || Number(v) < min) {
-      throw new LedgerError('LEDGER_BAD_ARGUMENT', `${name} must be an integer ≥ ${min}`);
-    }
-    return Number(v);
-  };
+/** A decimal integer argument ≥ `min`. Parsed inside runCommand, so a bad one exits with its code. */
+function int(v: string, name: string, min = 0): number {
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(v) || Number(v) < min) {
+    throw new LedgerError('LEDGER_BAD_ARGUMENT', `${name} must be an integer ≥ ${min}`);
+  }
+  return Number(v);
 }
 
 /** Epoch ms, or an ISO-8601 date. */
-function time(name: string): (v: string) => number {
-  return (v: string) => {
-    const n = /^[0-9]{1,16}$/.test(v) ? Number(v) : Date.parse(v);
-    if (!Number.isSafeInteger(n) || n < 0)
-      throw new LedgerError('LEDGER_BAD_ARGUMENT', `${name} must be epoch ms or an ISO date`);
-    return n;
-  };
+function time(v: string, name: string): number {
+  const n = /^[0-9]{1,16}$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new LedgerError('LEDGER_BAD_ARGUMENT', `${name} must be epoch ms or an ISO date`);
+  return n;
 }
 
 function out(v: unknown): void {
   process.stdout.write(`${JSON.stringify(v)}\n`);
 }
 
-async function withLog<T>(
-  cmd: Command,
-  body: (log: MerkleLog) => Promise<T> | T,
-  opts: { readOnly?: boolean; forVerify?: boolean } = {},
-): Promise<T> {
-  const log = await openAuditLog(cliConfig(cmd), { checkpointIntervalSec: 0, ...opts });
-  try {
-    return await body(log);
-  } finally {
-    await log.close();
-  }
+interface QueryFlags {
+  task?: string;
+  agent?: string;
+  decision?: string;
+  since?: string;
+  until?: string;
+  limit?: string;
+  desc?: boolean;
+  prove?: boolean;
 }
 
-/** Parses a CLI argument with a validator inside runCommand (so errors get their code). */
-function arg<T>(v: string, f: (v: string) => T): T {
-  return f(v);
+/** Inclusion proof of entry `index` against the tree of `size` entries (RFC 6962 §2.1.1), base64. */
+function inclusion(log: MerkleLog, index: number, size: number, root = log.root(size)) {
+  return {
+    size,
+    root: b64encode(root),
+    leaf_hash: b64encode(log.leafHashAt(index)),
+    hashes: log.inclusionProof(index, size).map(b64encode),
+  };
+}
+
+/**
+ * Runs `body` in {@link runCommand} with the data dir's audit log open (read-only unless `opts` says
+ * otherwise), so a failure prints `CODE: message` and sets the exit code.
+ */
+function withLog(
+  cmd: Command,
+  body: (log: MerkleLog) => Promise<void> | void,
+  opts: { readOnly?: boolean; forVerify?: boolean } = { readOnly: true },
+): Promise<void> {
+  return runCommand(async () => {
+    const log = await openAuditLog(cliConfig(cmd), { checkpointIntervalSec: 0, ...opts });
+    try {
+      await body(log);
+    } finally {
+      await log.close();
+    }
+  });
 }
 
 /** Registers `sigil audit …`. */
@@ -62,34 +81,31 @@ export function register(program: Command): void {
       'recompute the whole tree and check stored hashes, checkpoints and their consistency (exit 1 on any problem)',
     )
     .option('--key <vkey>', "verifier key for checkpoints (default: this data dir's checkpoint key)")
-    .action(async (flags: { key?: string }, cmd: Command) => {
-      await runCommand(async () => {
-        await withLog(
-          cmd,
-          (log) => {
-            const started = Date.now();
-            const report = verifyLog(log, {
-              ...(flags.key ? { verifierKey: flags.key } : {}),
-              onProgress: (done, total) => {
-                if (total >= 100_000)
-                  process.stderr.write(
-                    `verify: ${done}/${total} entries (${Math.round((done / Math.max(1, total)) * 100)}%)\n`,
-                  );
-              },
-            });
-            const secs = (Date.now() - started) / 1000;
-            out({ ...report, seconds: secs });
-            if (!report.ok) {
-              throw new LedgerError(
-                'LEDGER_CORRUPT',
-                `ledger verification failed at index ${report.firstBadIndex ?? '?'}: ${report.problems[0]?.message ?? ''}`,
-              );
-            }
-          },
-          { forVerify: true },
-        );
-      });
-    });
+    .action((flags: { key?: string }, cmd: Command) =>
+      withLog(
+        cmd,
+        (log) => {
+          const started = Date.now();
+          const report = verifyLog(log, {
+            ...(flags.key ? { verifierKey: flags.key } : {}),
+            onProgress: (done, total) => {
+              if (total >= 100_000)
+                process.stderr.write(
+                  `verify: ${done}/${total} entries (${Math.round((done / Math.max(1, total)) * 100)}%)\n`,
+                );
+            },
+          });
+          out({ ...report, seconds: (Date.now() - started) / 1000 });
+          if (!report.ok) {
+            throw new LedgerError(
+              'LEDGER_CORRUPT',
+              `ledger verification failed at index ${report.firstBadIndex ?? '?'}: ${report.problems[0]?.message ?? ''}`,
+            );
+          }
+        },
+        { forVerify: true },
+      ),
+    );
 
   audit
     .command('query')
@@ -102,65 +118,46 @@ export function register(program: Command): void {
     .option('--limit <n>', 'maximum results (default 100)')
     .option('--desc', 'newest first')
     .option('--prove', 'attach an inclusion proof (against the current size) to each result')
-    .action(async (flags: Record<string, string | boolean | undefined>, cmd: Command) => {
-      await runCommand(async () => {
-        const decision = flags.decision as string | undefined;
+    .action((flags: QueryFlags, cmd: Command) =>
+      runCommand(async () => {
+        const { decision } = flags;
         if (decision !== undefined && decision !== 'allow' && decision !== 'deny') {
           throw new LedgerError('LEDGER_BAD_ARGUMENT', '--decision must be allow or deny');
         }
-        await withLog(
-          cmd,
-          (log) => {
-            const size = log.size;
-            const root = log.root(size);
-            const hits = log.query({
-              ...(flags.task !== undefined ? { task: String(flags.task) } : {}),
-              ...(flags.agent !== undefined ? { agent: String(flags.agent) } : {}),
-              ...(decision !== undefined ? { decision } : {}),
-              ...(flags.since !== undefined ? { since: arg(String(flags.since), time('--since')) } : {}),
-              ...(flags.until !== undefined ? { until: arg(String(flags.until), time('--until')) } : {}),
-              ...(flags.limit !== undefined ? { limit: arg(String(flags.limit), int('--limit', 1)) } : {}),
-              order: flags.desc ? 'desc' : 'asc',
+        await withLog(cmd, (log) => {
+          const size = log.size;
+          const root = log.root(size);
+          const hits = log.query({
+            ...(flags.task !== undefined ? { task: flags.task } : {}),
+            ...(flags.agent !== undefined ? { agent: flags.agent } : {}),
+            ...(decision !== undefined ? { decision } : {}),
+            ...(flags.since !== undefined ? { since: time(flags.since, '--since') } : {}),
+            ...(flags.until !== undefined ? { until: time(flags.until, '--until') } : {}),
+            ...(flags.limit !== undefined ? { limit: int(flags.limit, '--limit', 1) } : {}),
+            order: flags.desc ? 'desc' : 'asc',
+          });
+          for (const h of hits) {
+            out({
+              index: h.index,
+              record: h.record,
+              ...(flags.prove ? { proof: inclusion(log, h.index, size, root) } : {}),
             });
-            for (const h of hits) {
-              out({
-                index: h.index,
-                record: h.record,
-                ...(flags.prove
-                  ? {
-                      proof: {
-                        size,
-                        root: b64encode(root),
-                        leaf_hash: b64encode(log.leafHashAt(h.index)),
-                        hashes: log.inclusionProof(h.index, size).map(b64encode),
-                      },
-                    }
-                  : {}),
-              });
-            }
-          },
-          { readOnly: true },
-        );
-      });
-    });
+          }
+        });
+      }),
+    );
 
   audit
     .command('root')
     .description('tree size and RFC 6962 root (of the whole log, or of its first --size entries)')
     .option('--size <n>', 'a past size')
-    .action(async (flags: { size?: string }, cmd: Command) => {
-      await runCommand(() =>
-        withLog(
-          cmd,
-          (log) => {
-            const size = flags.size !== undefined ? arg(flags.size, int('--size')) : log.size;
-            const root = log.root(size);
-            out({ size, root: b64encode(root), root_hex: hex(root) });
-          },
-          { readOnly: true },
-        ),
-      );
-    });
+    .action((flags: { size?: string }, cmd: Command) =>
+      withLog(cmd, (log) => {
+        const size = flags.size !== undefined ? int(flags.size, '--size') : log.size;
+        const root = log.root(size);
+        out({ size, root: b64encode(root), root_hex: hex(root) });
+      }),
+    );
 
   audit
     .command('prove <index>')
@@ -169,38 +166,34 @@ export function register(program: Command): void {
     )
     .option('--size <n>', 'tree size to prove against (default: current)')
     .option('--bundle', 'print a signed, self-contained tlog-proof (makes a checkpoint if needed)')
-    .action(async (index: string, flags: { size?: string; bundle?: boolean }, cmd: Command) => {
-      await runCommand(async () => {
-        const i = arg(index, int('index'));
+    .action((index: string, flags: { size?: string; bundle?: boolean }, cmd: Command) =>
+      runCommand(async () => {
+        const i = int(index, 'index');
         if (flags.bundle) {
-          await withLog(cmd, async (log) => {
-            process.stdout.write(await log.checkpoints.bundle(i));
-          });
+          await withLog(
+            cmd,
+            async (log) => {
+              process.stdout.write(await log.checkpoints.bundle(i));
+            },
+            {},
+          );
           return;
         }
-        await withLog(
-          cmd,
-          (log) => {
-            const size = flags.size !== undefined ? arg(flags.size, int('--size')) : log.size;
-            out({
-              index: i,
-              size,
-              root: b64encode(log.root(size)),
-              leaf_hash: b64encode(log.leafHashAt(i)),
-              hashes: log.inclusionProof(i, size).map(b64encode),
-            });
-          },
-          { readOnly: true },
-        );
-      });
-    });
+        await withLog(cmd, (log) => {
+          out({
+            index: i,
+            ...inclusion(log, i, flags.size !== undefined ? int(flags.size, '--size') : log.size),
+          });
+        });
+      }),
+    );
 
   audit
     .command('verify-bundle <file>')
     .description('verify an offline tlog-proof bundle with only a verifier key')
     .requiredOption('--key <vkey>', "the log's verifier key <name>+<id>+<key>")
-    .action(async (file: string, flags: { key: string }) => {
-      await runCommand(() => {
+    .action((file: string, flags: { key: string }) =>
+      runCommand(() => {
         let text: string;
         try {
           text = readFileSync(file === '-' ? 0 : file, 'utf8');
@@ -216,31 +209,25 @@ export function register(program: Command): void {
           root: b64encode(v.root),
           entry: new TextDecoder().decode(v.entry),
         });
-      });
-    });
+      }),
+    );
 
   audit
     .command('consistency <m> <n>')
     .description('RFC 6962 consistency proof between tree sizes m ≤ n')
-    .action(async (m: string, n: string, _flags: unknown, cmd: Command) => {
-      await runCommand(() =>
-        withLog(
-          cmd,
-          (log) => {
-            const s1 = arg(m, int('m'));
-            const s2 = arg(n, int('n'));
-            out({
-              size1: s1,
-              size2: s2,
-              root1: b64encode(log.root(Math.min(s1, log.size))),
-              root2: b64encode(log.root(s2)),
-              hashes: log.consistencyProof(s1, s2).map(b64encode),
-            });
-          },
-          { readOnly: true },
-        ),
-      );
-    });
+    .action((m: string, n: string, _flags: unknown, cmd: Command) =>
+      withLog(cmd, (log) => {
+        const s1 = int(m, 'm');
+        const s2 = int(n, 'n');
+        out({
+          size1: s1,
+          size2: s2,
+          root1: b64encode(log.root(Math.min(s1, log.size))),
+          root2: b64encode(log.root(s2)),
+          hashes: log.consistencyProof(s1, s2).map(b64encode),
+        });
+      }),
+    );
 
   audit
     .command('checkpoint')
@@ -248,31 +235,25 @@ export function register(program: Command): void {
       'sign and store a checkpoint of the current size; prints the signed note and the verifier key',
     )
     .option('--latest', 'print the newest stored checkpoint instead of making one')
-    .action(async (flags: { latest?: boolean }, cmd: Command) => {
-      await runCommand(() =>
-        withLog(cmd, async (log) => {
-          const cps = log.checkpoints;
-          const cp = flags.latest ? cps.latest() : await cps.make();
+    .action((flags: { latest?: boolean }, cmd: Command) =>
+      withLog(
+        cmd,
+        async (log) => {
+          const cp = flags.latest ? log.checkpoints.latest() : await log.checkpoints.make();
           if (!cp) throw new LedgerError('LEDGER_NOT_FOUND', 'no checkpoint stored yet');
-          out({ size: cp.size, root: b64encode(cp.root), note: cp.note, verifier_key: cps.verifierKey });
-        }),
-      );
-    });
+          out({ size: cp.size, root: b64encode(cp.root), note: cp.note, verifier_key: log.checkpoints.verifierKey });
+        },
+        {},
+      ),
+    );
 
   audit
     .command('tail')
     .description('the newest decision records, newest first, as JSON lines')
     .option('-n, --lines <n>', 'how many', '10')
-    .action(async (flags: { lines: string }, cmd: Command) => {
-      await runCommand(() =>
-        withLog(
-          cmd,
-          (log) => {
-            for (const h of log.tail(arg(flags.lines, int('-n', 1))))
-              out({ index: h.index, record: h.record });
-          },
-          { readOnly: true },
-        ),
-      );
-    });
+    .action((flags: { lines: string }, cmd: Command) =>
+      withLog(cmd, (log) => {
+        for (const h of log.tail(int(flags.lines, '-n', 1))) out({ index: h.index, record: h.record });
+      }),
+    );
 }

@@ -3,8 +3,15 @@
  * prints the whole new chain. Refusals exit non-zero with `CODE: message` on stderr.
  */
 import type { Command } from 'commander';
-import { runCommand } from '../context.js';
-import { parseJwkArg, parseList, positiveInt, printJson, readTokenArg, withLocal } from './token-shared.js';
+import {
+  parseAud,
+  parseJwkArg,
+  parseList,
+  positiveInt,
+  printResult,
+  readTokenArg,
+  withLocal,
+} from '../context.js';
 
 interface DelegateFlags {
   parent: string;
@@ -34,27 +41,23 @@ export function register(program: Command): void {
     .option('--dmax <n>', 'maximum chain depth from here (may only shrink)')
     .option('--json', 'print the full result as JSON instead of the bare token')
     .action((f: DelegateFlags, cmd: Command) =>
-      runCommand(async () => {
+      withLocal(cmd, async ({ service }) => {
         const parent = await readTokenArg(f.parent);
-        await withLocal(cmd, ({ service }) => {
-          const aud = f.aud === undefined ? undefined : parseList(f.aud);
-          const out = service.delegate({
-            token: parent,
-            to: f.to,
-            tool_scope: parseList(f.tools),
-            ...(f.ttl !== undefined ? { ttl: positiveInt(f.ttl, '--ttl') } : {}),
-            ...(aud !== undefined ? { aud: aud.length === 1 ? aud[0] : aud } : {}),
-            ...(f.toKey !== undefined ? { to_key: parseJwkArg(f.toKey, '--to-key') } : {}),
-            ...(f.dmax !== undefined ? { dmax: positiveInt(f.dmax, '--dmax') } : {}),
-          });
-          if (f.json) printJson(out);
-          else process.stdout.write(`${out.token}\n`);
-          if (!out.delegable && !f.json) {
-            process.stderr.write(
-              `note: no key held for ${f.to} and no --to-key: the new hop is terminal (cannot delegate further)\n`,
-            );
-          }
+        const out = service.delegate({
+          token: parent,
+          to: f.to,
+          tool_scope: parseList(f.tools),
+          ...(f.ttl !== undefined ? { ttl: positiveInt(f.ttl, '--ttl') } : {}),
+          ...(f.aud !== undefined ? { aud: parseAud(f.aud) } : {}),
+          ...(f.toKey !== undefined ? { to_key: parseJwkArg(f.toKey, '--to-key') } : {}),
+          ...(f.dmax !== undefined ? { dmax: positiveInt(f.dmax, '--dmax') } : {}),
         });
+        printResult(f.json, out, () => out.token);
+        if (!out.delegable && !f.json) {
+          process.stderr.write(
+            `note: no key held for ${f.to} and no --to-key: the new hop is terminal (cannot delegate further)\n`,
+          );
+        }
       }),
     );
 }

@@ -4,9 +4,8 @@
  */
 import type { Command } from 'commander';
 import { SigilError } from '../../lib/errors.js';
-import { decodeChain, verifyChain } from '../../token/index.js';
-import { runCommand } from '../context.js';
-import { isoTime, printJson, readTokenArg, table, withLocal } from './token-shared.js';
+import { decodeChain } from '../../token/index.js';
+import { isoTime, printResult, readTokenArg, table, withLocal } from '../context.js';
 
 /** Registers `sigil inspect`. */
 export function register(program: Command): void {
@@ -16,42 +15,33 @@ export function register(program: Command): void {
     .argument('<token>', 'the token, or - to read it from stdin')
     .option('--json', 'print the decoded hops as JSON')
     .action((arg: string, f: { json?: boolean }, cmd: Command) =>
-      runCommand(async () => {
+      withLocal(cmd, async ({ service }) => {
         const token = await readTokenArg(arg);
         const hops = decodeChain(token);
-        await withLocal(cmd, ({ config, stores }) => {
-          let verdict: { valid: true } | { valid: false; code: string; error: string };
-          try {
-            verifyChain(token, {
-              trust: stores.trust,
-              maxChainDepth: config.validator.max_chain_depth,
-              maxTtl: config.issuer.max_ttl,
-              clockSkew: config.validator.clock_skew,
-            });
-            verdict = { valid: true };
-          } catch (e) {
-            if (!(e instanceof SigilError)) throw e;
-            verdict = { valid: false, code: e.code, error: e.message };
-          }
-          if (f.json) {
-            printJson({
-              hops: hops.map((h) => ({
-                header: h.header,
-                claims: h.claims,
-                hash: h.hash,
-                narrowed: h.narrowed ?? null,
-              })),
-              verification: verdict,
-            });
-            return;
-          }
-          const aud = (a: string | string[]) => (Array.isArray(a) ? a.join(',') : a);
+        let verdict: { valid: true } | { valid: false; code: string; error: string };
+        try {
+          service.verify(token);
+          verdict = { valid: true };
+        } catch (e) {
+          if (!(e instanceof SigilError)) throw e;
+          verdict = { valid: false, code: e.code, error: e.message };
+        }
+        const json = {
+          hops: hops.map((h) => ({
+            header: h.header,
+            claims: h.claims,
+            hash: h.hash,
+            narrowed: h.narrowed ?? null,
+          })),
+          verification: verdict,
+        };
+        printResult(f.json, json, () => {
           const rows = hops.map((h, i) => [
             String(h.claims.dep),
             h.claims.sub,
             h.claims.iss,
             h.claims.tool_scope.join(','),
-            aud(h.claims.aud),
+            [h.claims.aud].flat().join(','),
             isoTime(h.claims.exp),
             h.claims.cnf ? 'yes' : 'no',
             i === 0
@@ -60,18 +50,15 @@ export function register(program: Command): void {
                 ? h.narrowed.summary.join('; ')
                 : '(nothing)',
           ]);
-          const root = hops[0]!.claims;
-          process.stdout.write(
-            `task ${root.task_id}  ·  ${hops.length} hop(s)  ·  ${token.length} bytes\n\n`,
-          );
-          process.stdout.write(
-            `${table([['DEPTH', 'SUB', 'ISS', 'SCOPE', 'AUD', 'EXP', 'CAN DELEGATE', 'NARROWED'], ...rows])}\n\n`,
-          );
-          process.stdout.write(
+          return [
+            `task ${hops[0]!.claims.task_id}  ·  ${hops.length} hop(s)  ·  ${token.length} bytes`,
+            '',
+            table([['DEPTH', 'SUB', 'ISS', 'SCOPE', 'AUD', 'EXP', 'CAN DELEGATE', 'NARROWED'], ...rows]),
+            '',
             verdict.valid
-              ? "verification: valid with this sidecar's trust\n"
-              : `verification: ${verdict.code}: ${verdict.error}\n`,
-          );
+              ? "verification: valid with this sidecar's trust"
+              : `verification: ${verdict.code}: ${verdict.error}`,
+          ].join('\n');
         });
       }),
     );

@@ -1,8 +1,7 @@
 /** `sigil keys init|rotate|list|jwks`: issuer signing keys and local agent keys in the data dir (docs/keys.md). */
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../lib/atomic-write.js';
-import { runCommand } from '../context.js';
-import { isoTime, printJson, table, withLocal } from './token-shared.js';
+import { isoTime, printResult, table, withLocal } from '../context.js';
 
 /** Registers `sigil keys`. */
 export function register(program: Command): void {
@@ -23,22 +22,23 @@ export function register(program: Command): void {
     )
     .option('--json', 'print JSON')
     .action((opts: { agent: string[]; json?: boolean }, cmd: Command) =>
-      runCommand(() =>
-        withLocal(cmd, ({ config, stores }) => {
-          const signer = stores.keys.signer();
-          const agents = [config.agent.spiffe_id, ...opts.agent].map((id) => stores.keys.ensureAgentKey(id));
-          if (opts.json) {
-            printJson({
-              issuer_kid: signer.kid,
-              agents: agents.map((a) => ({ spiffe_id: a.spiffeId, kid: a.kid, public_key: a.publicJwk })),
-            });
-            return;
-          }
-          process.stdout.write(`issuer signing key  ${signer.kid}\n`);
-          for (const a of agents) process.stdout.write(`agent key           ${a.kid}  ${a.spiffeId}\n`);
-          process.stdout.write(`data dir            ${stores.keys.dir}\n`);
-        }),
-      ),
+      withLocal(cmd, ({ config, stores }) => {
+        const signer = stores.keys.issuer.signer();
+        const agents = [config.agent.spiffe_id, ...opts.agent].map((id) => stores.keys.agents.ensure(id));
+        printResult(
+          opts.json,
+          {
+            issuer_kid: signer.kid,
+            agents: agents.map((a) => ({ spiffe_id: a.spiffeId, kid: a.kid, public_key: a.publicJwk })),
+          },
+          () =>
+            [
+              `issuer signing key  ${signer.kid}`,
+              ...agents.map((a) => `agent key           ${a.kid}  ${a.spiffeId}`),
+              `data dir            ${stores.keys.dir}`,
+            ].join('\n'),
+        );
+      }),
     );
 
   keys
@@ -48,20 +48,18 @@ export function register(program: Command): void {
     )
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }, cmd: Command) =>
-      runCommand(() =>
-        withLocal(cmd, async ({ stores }) => {
-          const signer = await stores.keys.rotate();
-          const all = stores.keys.issuerKeys();
-          if (opts.json) {
-            printJson({ signing_kid: signer.kid, published: all.map((k) => k.kid) });
-            return;
-          }
-          process.stdout.write(`new signing key ${signer.kid}\n`);
-          for (const k of all.filter((x) => !x.signing)) {
-            process.stdout.write(`retired ${k.kid}, published until ${isoTime(k.publishUntil!, 'ms')}\n`);
-          }
-        }),
-      ),
+      withLocal(cmd, async ({ stores }) => {
+        const signer = await stores.keys.issuer.rotate();
+        const all = stores.keys.issuer.keys();
+        printResult(opts.json, { signing_kid: signer.kid, published: all.map((k) => k.kid) }, () =>
+          [
+            `new signing key ${signer.kid}`,
+            ...all
+              .filter((x) => !x.signing)
+              .map((k) => `retired ${k.kid}, published until ${isoTime(k.publishUntil!, 'ms')}`),
+          ].join('\n'),
+        );
+      }),
     );
 
   keys
@@ -71,13 +69,11 @@ export function register(program: Command): void {
     )
     .option('--out <file>', 'write it to this file atomically instead of stdout')
     .action((opts: { out?: string }, cmd: Command) =>
-      runCommand(() =>
-        withLocal(cmd, ({ stores }) => {
-          const text = `${JSON.stringify(stores.keys.jwks(), null, 2)}\n`;
-          if (opts.out === undefined) process.stdout.write(text);
-          else writeFileAtomic(opts.out, text, 0o644);
-        }),
-      ),
+      withLocal(cmd, ({ stores }) => {
+        const text = `${JSON.stringify(stores.keys.issuer.jwks(), null, 2)}\n`;
+        if (opts.out === undefined) process.stdout.write(text);
+        else writeFileAtomic(opts.out, text, 0o644);
+      }),
     );
 
   keys
@@ -85,60 +81,43 @@ export function register(program: Command): void {
     .description('list issuer keys (signing / retired, publication window) and local agent keys')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }, cmd: Command) =>
-      runCommand(() =>
-        withLocal(cmd, ({ config, stores }) => {
-          const issuer = stores.keys.issuerKeys();
-          const agents = stores.keys.agentKeys();
-          if (opts.json) {
-            printJson({
-              issuer: issuer.map((k) => ({
-                kid: k.kid,
-                created_at: isoTime(k.createdAt, 'ms'),
-                status: k.signing ? 'signing' : 'retired',
-                ...(k.retiredAt !== undefined ? { retired_at: isoTime(k.retiredAt, 'ms') } : {}),
-                ...(k.publishUntil !== undefined ? { publish_until: isoTime(k.publishUntil, 'ms') } : {}),
-              })),
-              agents: agents.map((a) => ({
-                spiffe_id: a.spiffeId,
-                kid: a.kid,
-                created_at: isoTime(a.createdAt, 'ms'),
-                local_agent: a.spiffeId === config.agent.spiffe_id,
-                public_key: a.publicJwk,
-              })),
-            });
-            return;
-          }
-          process.stdout.write('Issuer keys\n');
-          process.stdout.write(
-            `${
-              issuer.length === 0
-                ? '  (none yet: `sigil keys init` or `sigil serve` creates one)'
-                : table([
-                    ['KID', 'STATUS', 'CREATED', 'PUBLISHED UNTIL'],
-                    ...issuer.map((k) => [
-                      k.kid,
-                      k.signing ? 'signing' : 'retired',
-                      isoTime(k.createdAt, 'ms'),
-                      k.publishUntil === undefined ? '-' : isoTime(k.publishUntil, 'ms'),
-                    ]),
-                  ])
-            }\n\nAgent keys\n`,
-          );
-          process.stdout.write(
-            `${
-              agents.length === 0
-                ? '  (none yet)'
-                : table([
-                    ['SPIFFE ID', 'KID', 'CREATED'],
-                    ...agents.map((a) => [
-                      a.spiffeId + (a.spiffeId === config.agent.spiffe_id ? ' (this sidecar)' : ''),
-                      a.kid,
-                      isoTime(a.createdAt, 'ms'),
-                    ]),
-                  ])
-            }\n`,
-          );
-        }),
-      ),
+      withLocal(cmd, ({ config, stores }) => {
+        const issuer = stores.keys.issuer.keys();
+        const agents = stores.keys.agents.all();
+        const ms = (t: number) => isoTime(t, 'ms');
+        const own = (id: string) => id === config.agent.spiffe_id;
+        const json = {
+          issuer: issuer.map((k) => ({
+            kid: k.kid,
+            created_at: ms(k.createdAt),
+            status: k.signing ? 'signing' : 'retired',
+            ...(k.retiredAt !== undefined ? { retired_at: ms(k.retiredAt) } : {}),
+            ...(k.publishUntil !== undefined ? { publish_until: ms(k.publishUntil) } : {}),
+          })),
+          agents: agents.map((a) => ({
+            spiffe_id: a.spiffeId,
+            kid: a.kid,
+            created_at: ms(a.createdAt),
+            local_agent: own(a.spiffeId),
+            public_key: a.publicJwk,
+          })),
+        };
+        printResult(opts.json, json, () => {
+          const issuerTable = table([
+            ['KID', 'STATUS', 'CREATED', 'PUBLISHED UNTIL'],
+            ...json.issuer.map((k) => [k.kid, k.status, k.created_at, k.publish_until ?? '-']),
+          ]);
+          const agentTable = table([
+            ['SPIFFE ID', 'KID', 'CREATED'],
+            ...json.agents.map((a) => [
+              a.spiffe_id + (a.local_agent ? ' (this sidecar)' : ''),
+              a.kid,
+              a.created_at,
+            ]),
+          ]);
+          const none = '  (none yet: `sigil keys init` or `sigil serve` creates one)';
+          return `Issuer keys\n${issuer.length === 0 ? none : issuerTable}\n\nAgent keys\n${agents.length === 0 ? '  (none yet)' : agentTable}`;
+        });
+      }),
     );
 }

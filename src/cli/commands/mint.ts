@@ -3,9 +3,8 @@
  * data dir is the operator (the network Mint route needs the operator credential instead).
  */
 import type { Command } from 'commander';
-import { LOCAL_OPERATOR } from '../../issuer/service.js';
-import { runCommand } from '../context.js';
-import { parseJwkArg, parseList, positiveInt, printJson, withLocal } from './token-shared.js';
+import { LOCAL_OPERATOR } from '../../issuer/index.js';
+import { parseAud, parseJwkArg, parseList, positiveInt, printResult, withLocal } from '../context.js';
 
 interface MintFlags {
   sub: string;
@@ -40,30 +39,26 @@ export function register(program: Command): void {
     .option('--dmax <n>', 'maximum chain depth (default: sigil.validator.max_chain_depth)')
     .option('--json', 'print the full result as JSON instead of the bare token')
     .action((f: MintFlags, cmd: Command) =>
-      runCommand(() =>
-        withLocal(cmd, ({ service }) => {
-          const aud = f.aud === undefined ? undefined : parseList(f.aud);
-          const out = service.mint(
-            {
-              sub: f.sub,
-              task_id: f.task,
-              tool_scope: parseList(f.tools),
-              ...(f.ttl !== undefined ? { ttl: positiveInt(f.ttl, '--ttl') } : {}),
-              ...(aud !== undefined ? { aud: aud.length === 1 ? aud[0] : aud } : {}),
-              ...(f.holderKey !== undefined ? { holder_key: parseJwkArg(f.holderKey, '--holder-key') } : {}),
-              ...(f.jti !== undefined ? { jti: f.jti } : {}),
-              ...(f.dmax !== undefined ? { dmax: positiveInt(f.dmax, '--dmax') } : {}),
-            },
-            LOCAL_OPERATOR,
+      withLocal(cmd, ({ service }) => {
+        const out = service.mint(
+          {
+            sub: f.sub,
+            task_id: f.task,
+            tool_scope: parseList(f.tools),
+            ...(f.ttl !== undefined ? { ttl: positiveInt(f.ttl, '--ttl') } : {}),
+            ...(f.aud !== undefined ? { aud: parseAud(f.aud) } : {}),
+            ...(f.holderKey !== undefined ? { holder_key: parseJwkArg(f.holderKey, '--holder-key') } : {}),
+            ...(f.jti !== undefined ? { jti: f.jti } : {}),
+            ...(f.dmax !== undefined ? { dmax: positiveInt(f.dmax, '--dmax') } : {}),
+          },
+          LOCAL_OPERATOR,
+        );
+        printResult(f.json, out, () => out.token);
+        if (!out.delegable && !f.json) {
+          process.stderr.write(
+            'note: no holder key for this subject: the token carries no cnf and cannot be delegated\n',
           );
-          if (f.json) printJson(out);
-          else process.stdout.write(`${out.token}\n`);
-          if (!out.delegable && !f.json) {
-            process.stderr.write(
-              'note: no holder key for this subject: the token carries no cnf and cannot be delegated\n',
-            );
-          }
-        }),
-      ),
+        }
+      }),
     );
 }

@@ -3,9 +3,8 @@
  * `sigil serve` on the same data dir picks it up within about a second (fs.watch, mtime poll fallback).
  */
 import type { Command } from 'commander';
-import { IssuerError } from '../../issuer/errors.js';
-import { runCommand } from '../context.js';
-import { printJson, withLocal } from './token-shared.js';
+import { IssuerError } from '../../issuer/index.js';
+import { printResult, runCommand, withLocal } from '../context.js';
 
 /** Registers `sigil revoke`. */
 export function register(program: Command): void {
@@ -25,11 +24,11 @@ export function register(program: Command): void {
           const r = await stores.revocations.revoke(
             f.task !== undefined ? { task: f.task } : { jti: f.jti! },
           );
-          if (f.json) printJson(r);
-          else
-            process.stdout.write(
-              `${r.already ? 'already revoked' : 'revoked'}: ${r.kind} ${r.id} at ${r.at}\n`,
-            );
+          printResult(
+            f.json,
+            r,
+            () => `${r.already ? 'already revoked' : 'revoked'}: ${r.kind} ${r.id} at ${r.at}`,
+          );
         });
       }),
     );

@@ -1,8 +1,8 @@
 /** `sigil serve`: run the sidecar (ext_authz gRPC, issuer endpoint, admin server) until SIGTERM/SIGINT. */
 import type { Command } from 'commander';
-import { ConfigError, loadConfig } from '../../config/index.js';
+import { ConfigError } from '../../config/index.js';
 import { startSigil, tuneRuntime } from '../../serve/index.js';
-import { type GlobalOptions, runCommand } from '../context.js';
+import { cliConfig, runCommand } from '../context.js';
 
 /** Registers `sigil serve`. */
 export function register(program: Command): void {
@@ -15,14 +15,9 @@ export function register(program: Command): void {
     .action((opts: { listen?: string; admin?: string; drainMs: string }, cmd: Command) =>
       runCommand(async () => {
         // Flags go through the config schema like every other source, so a bad address is CONFIG_INVALID.
-        const g = cmd.optsWithGlobals<GlobalOptions>();
-        const config = loadConfig({
-          ...(g.config ? { file: g.config } : {}),
-          overrides: {
-            ...(g.data ? { data_dir: g.data } : {}),
-            ...(opts.listen ? { authz: { listen: opts.listen } } : {}),
-            ...(opts.admin ? { admin: { listen: opts.admin } } : {}),
-          },
+        const config = cliConfig(cmd, {
+          ...(opts.listen ? { authz: { listen: opts.listen } } : {}),
+          ...(opts.admin ? { admin: { listen: opts.admin } } : {}),
         });
         const drainMs = Number(opts.drainMs);
         if (!Number.isSafeInteger(drainMs) || drainMs < 0 || drainMs > 600_000) {

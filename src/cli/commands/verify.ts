@@ -4,9 +4,7 @@
  */
 import type { Command } from 'commander';
 import { SigilError } from '../../lib/errors.js';
-import { verifyChain } from '../../token/index.js';
-import { runCommand } from '../context.js';
-import { isoTime, printJson, readTokenArg, withLocal } from './token-shared.js';
+import { isoTime, printJson, printResult, readTokenArg, withLocal } from '../context.js';
 
 interface VerifyFlags {
   tool?: string;
@@ -24,44 +22,33 @@ export function register(program: Command): void {
     .option('--aud <spiffe>', "also require the leaf audience to cover this SPIFFE ID (a verifier's own ID)")
     .option('--json', 'print the result as JSON')
     .action((arg: string, f: VerifyFlags, cmd: Command) =>
-      runCommand(async () => {
+      withLocal(cmd, async ({ service }) => {
         const token = await readTokenArg(arg);
-        await withLocal(cmd, ({ config, stores }) => {
-          try {
-            const chain = verifyChain(token, {
-              trust: stores.trust,
-              maxChainDepth: config.validator.max_chain_depth,
-              maxTtl: config.issuer.max_ttl,
-              clockSkew: config.validator.clock_skew,
-              ...(f.tool !== undefined ? { tool: f.tool } : {}),
-              ...(f.aud !== undefined ? { audience: f.aud } : {}),
-            });
-            const leaf = chain.leaf;
-            if (f.json) {
-              printJson({
-                valid: true,
-                depth: chain.depth,
-                sub: leaf.sub,
-                task_id: leaf.task_id,
-                tool_scope: leaf.tool_scope,
-                aud: leaf.aud,
-                exp: leaf.exp,
-                jti: leaf.jti,
-                root_iss: chain.hops[0]!.claims.iss,
-                token_hash: chain.tokenHash,
-              });
-            } else {
-              process.stdout.write(
-                `valid: depth ${chain.depth}, sub ${leaf.sub}, task ${leaf.task_id}, scope ${leaf.tool_scope.join(',')}, expires ${isoTime(leaf.exp)}\n`,
-              );
-            }
-          } catch (e) {
-            // --json keeps stdout machine-readable; the exit code and stderr line stay the same.
-            if (f.json && e instanceof SigilError)
-              printJson({ valid: false, code: e.code, error: e.message });
-            throw e;
-          }
-        });
+        try {
+          const chain = service.verify(token, { tool: f.tool, audience: f.aud });
+          const leaf = chain.leaf;
+          printResult(
+            f.json,
+            {
+              valid: true,
+              depth: chain.depth,
+              sub: leaf.sub,
+              task_id: leaf.task_id,
+              tool_scope: leaf.tool_scope,
+              aud: leaf.aud,
+              exp: leaf.exp,
+              jti: leaf.jti,
+              root_iss: chain.hops[0]!.claims.iss,
+              token_hash: chain.tokenHash,
+            },
+            () =>
+              `valid: depth ${chain.depth}, sub ${leaf.sub}, task ${leaf.task_id}, scope ${leaf.tool_scope.join(',')}, expires ${isoTime(leaf.exp)}`,
+          );
+        } catch (e) {
+          // --json keeps stdout machine-readable; the exit code and stderr line stay the same.
+          if (f.json && e instanceof SigilError) printJson({ valid: false, code: e.code, error: e.message });
+          throw e;
+        }
       }),
     );
 }

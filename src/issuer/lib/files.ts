@@ -45,11 +45,6 @@ function busy(lockDir: string, e: unknown): unknown {
     : e;
 }
 
-async function release(unlock: () => Promise<void>): Promise<void> {
-  // Already released means a stale takeover happened (see onCompromised): nothing left to undo.
-  await unlock().catch(() => {});
-}
-
 /**
  * Runs `fn` while holding the lock directory `lockDir` (proper-lockfile: atomic mkdir, mtime kept
  * fresh while held, taken over once older than 10 s). Waits without blocking the event loop for
@@ -65,7 +60,8 @@ export async function withFileLock<T>(lockDir: string, fn: () => T | Promise<T>)
   try {
     return await fn();
   } finally {
-    await release(unlock);
+    // Already released means a stale takeover happened (see onCompromised): nothing left to undo.
+    await unlock().catch(() => {});
   }
 }
 
@@ -87,7 +83,7 @@ export function withFileLockSync<T>(lockDir: string, fn: () => T): T {
     try {
       unlock();
     } catch {
-      // Already released: see release().
+      // Already released: see withFileLock.
     }
   }
 }

@@ -1,7 +1,7 @@
 /** Parses the config's `host:port` / `[v6]:port` / `unix:/path` listen strings (src/config/schema.ts hostPort). */
 
 /** A parsed listen address. */
-export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
 /** Parses a listen string; port 0 asks the OS for a free port. */
 export function parseListen(s: string): ListenAddress {

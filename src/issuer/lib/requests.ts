@@ -57,15 +57,14 @@ export const revokeRequestSchema = z
   .strict()
   .refine((r) => (r.task === undefined) !== (r.jti === undefined), 'exactly one of task or jti is required');
 
-export type MintRequest = z.infer<typeof mintRequestSchema>;
-export type DelegateRequest = z.infer<typeof delegateRequestSchema>;
-export type RevokeRequest = z.infer<typeof revokeRequestSchema>;
-
-/** Validates `input` against `schema`; failures become ISSUER_BAD_REQUEST naming the field. */
-export function parseRequest<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
+/**
+ * Validates `input` against `schema`; failures become ISSUER_BAD_REQUEST naming the field (`whole`
+ * when the input itself is wrong).
+ */
+export function parseRequest<T>(schema: z.ZodType<T>, input: unknown, what: string, whole = '(body)'): T {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
-  const field = issue.path.map(String).join('.') || '(body)';
+  const field = issue.path.map(String).join('.') || whole;
   throw new IssuerError('ISSUER_BAD_REQUEST', `${what}: ${field}: ${issue.message}`);
 }

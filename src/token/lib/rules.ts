@@ -2,7 +2,7 @@
  * The chain rules (docs/chains.md §3), shared by delegate (refuse before signing) and verifyChain
  * (deny a hand-forged hop). Each rule throws its own stable code.
  */
-import type { TbitClaims } from '../api.js';
+import type { TbitClaims, TokenLimits } from '../api.js';
 import { TbitError } from '../errors.js';
 import { audWidening } from './audience.js';
 import { MAX_HOPS } from './hop.js';
@@ -19,7 +19,7 @@ export interface Limits {
 export const DEFAULT_LIMITS: Limits = { maxTtl: 300, maxChainDepth: MAX_HOPS, clockSkew: 0 };
 
 /** Resolves and validates caller limits (a bad option is a programming error: TBIT_INVALID_CLAIM). */
-export function resolveLimits(o: { maxTtl?: number; maxChainDepth?: number; clockSkew?: number }): Limits {
+export function resolveLimits(o: TokenLimits): Limits {
   const maxTtl = o.maxTtl ?? DEFAULT_LIMITS.maxTtl;
   const maxChainDepth = o.maxChainDepth ?? DEFAULT_LIMITS.maxChainDepth;
   const clockSkew = o.clockSkew ?? DEFAULT_LIMITS.clockSkew;

@@ -49,7 +49,7 @@ function keyPair(): KeyPair {
 /** Mints (operator) and delegates (sidecar-held keys) the chains, then sends the calls through Envoy. */
 export async function runScenario(stack: Stack): Promise<ScenarioResult> {
   const { service, stores, operator } = stack.issuer;
-  for (const a of [AGENTS.planner, AGENTS.writer]) stores.keys.ensureAgentKey(a);
+  for (const a of [AGENTS.planner, AGENTS.writer]) stores.keys.agents.ensure(a);
   const reviewerKey = keyPair();
   const planner = service.mint(
     { sub: AGENTS.planner, task_id: TASK, tool_scope: ['fs.*', 'web.search'], ttl: 300 },
