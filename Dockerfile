@@ -21,8 +21,8 @@ COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY gen ./gen
 COPY dashboard ./dashboard
-COPY proto ./proto
 RUN npm run build
 
 FROM node:20-bookworm-slim
