@@ -239,9 +239,10 @@ export function register(program: Command): void {
       withLog(
         cmd,
         async (log) => {
-          const cp = flags.latest ? log.checkpoints.latest() : await log.checkpoints.make();
+          const cps = log.checkpoints;
+          const cp = flags.latest ? cps.latest() : await cps.make();
           if (!cp) throw new LedgerError('LEDGER_NOT_FOUND', 'no checkpoint stored yet');
-          out({ size: cp.size, root: b64encode(cp.root), note: cp.note, verifier_key: log.checkpoints.verifierKey });
+          out({ size: cp.size, root: b64encode(cp.root), note: cp.note, verifier_key: cps.verifierKey });
         },
         {},
       ),
