@@ -28,6 +28,7 @@ import { openIssuerStores } from '../src/issuer/open-stores.js';
 import { IssuerService, LOCAL_OPERATOR } from '../src/issuer/service.js';
 import { MerkleLog } from '../src/ledger/index.js';
 import type { DecisionRecord } from '../src/ledger/record.js';
+import { issuerOptions } from '../src/serve/index.js';
 import { GC_TRACE_FLAG, GcTrace, gcDelta } from './lib/gc-trace.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -289,8 +290,9 @@ async function startSigilTarget(
   try {
     await waitFor(child, /"msg":"sigil ready"/, 'sigil serve');
     const config = loadConfig({ file, env: {} });
-    const stores = await openIssuerStores(config, { watch: false });
-    const token = new IssuerService({ config, ...stores }).mint(
+    const options = issuerOptions(config);
+    const stores = await openIssuerStores(options, { watch: false });
+    const token = new IssuerService({ options, ...stores }).mint(
       {
         sub: 'spiffe://sigil.mesh/agent/caller/bench',
         task_id: 'bench',

@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadConfig } from '../src/config/index.js';
 import { LOCAL_OPERATOR } from '../src/issuer/service.js';
 import { startIssuer } from '../src/issuer/start.js';
+import { issuerOptions } from '../src/serve/index.js';
 import { delegate, mintRoot } from '../src/token/index.js';
 import { issuerCall, issuerClient } from '../test/support/issuer-grpc.js';
 
@@ -27,7 +28,7 @@ const config = loadConfig({
     issuer: { listen_http: '127.0.0.1:0', listen_grpc: '127.0.0.1:0', operator_token: OPERATOR },
   },
 });
-const issuer = await startIssuer(config);
+const issuer = await startIssuer(issuerOptions(config));
 const { keys } = issuer.stores;
 const agentKey = keys.agents.ensure(AGENT);
 keys.agents.ensure(WORKER);

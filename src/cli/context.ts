@@ -15,6 +15,7 @@ import {
   publicJwkSchema,
 } from '../issuer/index.js';
 import { SigilError } from '../lib/errors.js';
+import { issuerOptions } from '../serve/index.js';
 import type { Ed25519PublicJwk } from '../token/api.js';
 
 /** Global options every command sees. */
@@ -125,9 +126,10 @@ export interface LocalContext {
 export function withLocal(cmd: Command, fn: (ctx: LocalContext) => Promise<void> | void): Promise<void> {
   return runCommand(async () => {
     const config = cliConfig(cmd);
-    const stores = await openIssuerStores(config, { watch: false });
+    const options = issuerOptions(config);
+    const stores = await openIssuerStores(options, { watch: false });
     try {
-      await fn({ config, stores, service: new IssuerService({ config, ...stores }) });
+      await fn({ config, stores, service: new IssuerService({ options, ...stores }) });
     } finally {
       stores.close();
     }

@@ -1,4 +1,4 @@
 /** Configuration: schema, loading and derived values. */
 
-export { ConfigError, type ConfigErrorCode, issuerId, type LoadConfigOptions, loadConfig } from './load.js';
+export { ConfigError, type ConfigErrorCode, type LoadConfigOptions, loadConfig } from './load.js';
 export type { SigilConfig } from './schema.js';

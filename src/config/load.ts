@@ -94,8 +94,3 @@ export function loadConfig(options: LoadConfigOptions = {}): SigilConfig {
   }
   return result.data.sigil;
 }
-
-/** Derived values every component agrees on. */
-export function issuerId(config: SigilConfig): string {
-  return config.issuer.id ?? `spiffe://${config.issuer.spiffe_trust_domain}/sigil/issuer`;
-}

@@ -1,6 +1,5 @@
 /** Opens the data dir's issuer stores (keys, revocations) and the verifier trust built on them. */
 import { join } from 'node:path';
-import { ConfigError, issuerId, type SigilConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { TrustStore } from '../token/api.js';
 import { loadTrustBundle, type TrustBundle } from '../token/index.js';
@@ -32,7 +31,25 @@ export function openKeyStores({ dataDir, ...opts }: KeyStoresOptions): KeyStores
   };
 }
 
-/** Options for {@link openIssuerStores}. */
+/** The issuer's settings, validated (mapped from `sigil.*` in src/serve/issuer-options.ts); seconds unless `…Ms`. */
+export interface IssuerOptions extends Omit<KeyStoresOptions, 'clock'> {
+  /** `iss` of minted tokens; `agentId` is this sidecar's SPIFFE ID; default `aud` is `spiffe://<trustDomain>`. */
+  issuerId: string;
+  agentId: string;
+  trustDomain: string;
+  maxChainDepth: number;
+  /** Bearer credential for network Mint/Revoke; undefined = both disabled over the network. */
+  operatorCredential?: string;
+  revocationsPath: string;
+  /** Trust bundle (other issuers' JWKS: path or URL), refreshed every `bundleRefreshMs` when watching. */
+  trustBundle?: string;
+  bundleRefreshMs: number;
+  /** `host:port`, `[v6]:port` or `unix:/path`. */
+  listenHttp: string;
+  listenGrpc: string;
+}
+
+/** How {@link openIssuerStores} runs (per caller, not per deployment). */
 export interface OpenStoresOptions {
   clock?: Clock;
   /** Watch the revocation file for other processes' changes (server: true, one-shot CLI: false). */
@@ -50,50 +67,30 @@ export interface IssuerStores {
   close(): void;
 }
 
-/** Path of the revocation file: `sigil.validator.revocations` when it is a path, else `<data>/revocations.json`. */
-function revocationPath(config: SigilConfig): string {
-  const r = config.validator.revocations;
-  if (r === undefined) return join(config.data_dir, 'revocations.json');
-  if (/^https?:\/\//i.test(r)) {
-    // This sidecar writes its list (sigil revoke): it must be a local file. Refuse rather than ignore it.
-    throw new ConfigError(
-      'CONFIG_INVALID',
-      'config sigil.validator.revocations: must be a file path (URLs are not supported)',
-    );
-  }
-  return r;
-}
-
 /**
- * Opens keys + revocations under `config.data_dir`, loads the configured trust bundle (refreshed every
- * `sigil.validator.refresh_interval` when watching) and builds the trust store over them. Generates no key.
+ * Opens keys + revocations under `dataDir`, loads the trust bundle and builds the trust store over
+ * them. Generates no key.
  */
 export async function openIssuerStores(
-  config: SigilConfig,
+  opts: IssuerOptions,
   options: OpenStoresOptions = {},
 ): Promise<IssuerStores> {
   const { clock, watch = true, onBundleError } = options;
   // Trust for other issuers: the configured bundle (other issuers' JWKS), if any.
-  const source = config.validator.trust_bundle;
   const bundle =
-    source === undefined
+    opts.trustBundle === undefined
       ? undefined
-      : await loadTrustBundle(source, {
-          ...(watch ? { refreshIntervalMs: config.validator.refresh_interval * 1000 } : {}),
+      : await loadTrustBundle(opts.trustBundle, {
+          ...(watch ? { refreshIntervalMs: opts.bundleRefreshMs } : {}),
           onError: onBundleError,
         });
-  const keys = openKeyStores({
-    dataDir: config.data_dir,
-    rotationInterval: config.issuer.key_rotation_interval,
-    maxTtl: config.issuer.max_ttl,
-    clockSkew: config.validator.clock_skew,
-    clock,
-  });
-  const revocations = RevocationStore.open({ path: revocationPath(config), clock, watch });
+  const { dataDir, rotationInterval, maxTtl, clockSkew } = opts;
+  const keys = openKeyStores({ dataDir, rotationInterval, maxTtl, clockSkew, clock });
+  const revocations = RevocationStore.open({ path: opts.revocationsPath, clock, watch });
   return {
     keys,
     revocations,
-    trust: localTrust(issuerId(config), keys, revocations, bundle),
+    trust: localTrust(opts.issuerId, keys, revocations, bundle),
     close() {
       bundle?.close();
       revocations.close();

@@ -4,8 +4,6 @@
  * holder-key lookup, token rules) lives here so both transports enforce exactly the same things.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { ConfigError, issuerId, type SigilConfig } from '../config/index.js';
 import { sha256 } from '../lib/bytes.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { Ed25519PublicJwk, TrustStore, VerifiedChain, VerifyOptions } from '../token/api.js';
@@ -19,7 +17,7 @@ import {
   parseRequest,
   revokeRequestSchema,
 } from './lib/requests.js';
-import type { KeyStores } from './open-stores.js';
+import type { IssuerOptions, KeyStores } from './open-stores.js';
 import type { RevocationList, RevocationStore, RevokeResult } from './revocation-store.js';
 
 /**
@@ -58,7 +56,7 @@ export interface Identity {
 
 /** Dependencies of {@link IssuerService}. */
 export interface IssuerServiceDeps {
-  config: SigilConfig;
+  options: IssuerOptions;
   keys: KeyStores;
   revocations: RevocationStore;
   /** Verifier trust (own JWKS + configured bundle + revocations): see {@link openIssuerStores}. */
@@ -66,47 +64,16 @@ export interface IssuerServiceDeps {
   clock?: Clock;
 }
 
-/** Reads the operator credential from config (`operator_token`, else `operator_token_file`). Undefined = none. */
-export function operatorCredential(config: SigilConfig): string | undefined {
-  if (config.issuer.operator_token !== undefined) return config.issuer.operator_token;
-  const file = config.issuer.operator_token_file;
-  if (file === undefined) return undefined;
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8').trim();
-  } catch (e) {
-    throw new ConfigError(
-      'CONFIG_UNREADABLE',
-      `config sigil.issuer.operator_token_file: ${(e as Error).message}`,
-      { cause: e },
-    );
-  }
-  if (text.length < 16)
-    throw new ConfigError(
-      'CONFIG_INVALID',
-      'config sigil.issuer.operator_token_file: credential must be at least 16 characters',
-    );
-  return text;
-}
-
 /** The issuer service core shared by both transports. */
 export class IssuerService {
-  private readonly config: SigilConfig;
-  private readonly keys: KeyStores;
-  private readonly revocationStore: RevocationStore;
-  private readonly trust: TrustStore;
+  private readonly opts: IssuerOptions;
   private readonly clock: Clock;
   private readonly operator: string | undefined;
-  private readonly iss: string;
 
-  constructor(deps: IssuerServiceDeps) {
-    this.config = deps.config;
-    this.keys = deps.keys;
-    this.revocationStore = deps.revocations;
-    this.trust = deps.trust;
+  constructor(private readonly deps: IssuerServiceDeps) {
+    this.opts = deps.options;
     this.clock = deps.clock ?? systemClock;
-    this.operator = operatorCredential(deps.config);
-    this.iss = issuerId(deps.config);
+    this.operator = deps.options.operatorCredential;
   }
 
   /** Checks an operator operation's caller. Mint/Revoke are never open: no configured credential = disabled. */
@@ -128,11 +95,11 @@ export class IssuerService {
   /** Verifies a chain with this sidecar's trust and limits, optionally for one tool and audience. */
   verify(token: string, extra: Pick<VerifyOptions, 'tool' | 'audience'> = {}): VerifiedChain {
     return verifyChain(token, {
-      trust: this.trust,
+      trust: this.deps.trust,
       clock: this.clock,
-      maxChainDepth: this.config.validator.max_chain_depth,
-      maxTtl: this.config.issuer.max_ttl,
-      clockSkew: this.config.validator.clock_skew,
+      maxChainDepth: this.opts.maxChainDepth,
+      maxTtl: this.opts.maxTtl,
+      clockSkew: this.opts.clockSkew,
       ...extra,
     });
   }
@@ -164,25 +131,25 @@ export class IssuerService {
   mint(input: unknown, caller: Caller): TokenResult {
     this.checkOperator(caller, 'mint');
     const req = parseRequest(mintRequestSchema, input, 'mint');
-    const holder = req.holder_key ?? this.keys.agents.get(req.sub)?.publicJwk;
-    const signer = this.keys.issuer.signer();
+    const holder = req.holder_key ?? this.deps.keys.agents.get(req.sub)?.publicJwk;
+    const signer = this.deps.keys.issuer.signer();
     const token = mintRoot({
       issuerKey: signer.privateKey,
       kid: signer.kid,
-      iss: this.iss,
+      iss: this.opts.issuerId,
       sub: req.sub,
       // Default audience: the trust-domain ID, which covers every workload of the domain (docs/tbit.md).
-      aud: req.aud ?? `spiffe://${this.config.issuer.spiffe_trust_domain}`,
+      aud: req.aud ?? `spiffe://${this.opts.trustDomain}`,
       taskId: req.task_id,
       toolScope: req.tool_scope,
-      ttl: req.ttl ?? this.config.issuer.max_ttl,
+      ttl: req.ttl ?? this.opts.maxTtl,
       // mintRoot keeps only the RFC 8037 members (kty, crv, x) of the key in `cnf`.
       ...(holder ? { holderKey: holder } : {}),
       ...(req.jti !== undefined ? { jti: req.jti } : {}),
       ...(req.dmax !== undefined ? { dmax: req.dmax } : {}),
       clock: this.clock,
-      maxTtl: this.config.issuer.max_ttl,
-      maxChainDepth: this.config.validator.max_chain_depth,
+      maxTtl: this.opts.maxTtl,
+      maxChainDepth: this.opts.maxChainDepth,
     });
     return this.result(token, signer.kid);
   }
@@ -203,7 +170,7 @@ export class IssuerService {
       );
     }
     // One listing of the held keys serves both lookups.
-    const held = this.keys.agents.all();
+    const held = this.deps.keys.agents.all();
     const holder: AgentKey | undefined = held.find((k) => k.publicJwk.x === leafCnf.x);
     if (holder === undefined) {
       throw new IssuerError(
@@ -222,8 +189,8 @@ export class IssuerService {
       ...(req.dmax !== undefined ? { dmax: req.dmax } : {}),
       ...(childKey ? { holderKey: childKey } : {}),
       clock: this.clock,
-      maxTtl: this.config.issuer.max_ttl,
-      maxChainDepth: this.config.validator.max_chain_depth,
+      maxTtl: this.opts.maxTtl,
+      maxChainDepth: this.opts.maxChainDepth,
     });
     return this.result(token, holder.kid);
   }
@@ -232,27 +199,27 @@ export class IssuerService {
   revoke(input: unknown, caller: Caller): RevokeResult {
     this.checkOperator(caller, 'revoke');
     const req = parseRequest(revokeRequestSchema, input, 'revoke');
-    return this.revocationStore.revokeSync(req.task !== undefined ? { task: req.task } : { jti: req.jti! });
+    return this.deps.revocations.revokeSync(req.task !== undefined ? { task: req.task } : { jti: req.jti! });
   }
 
   /** The published issuer keys. */
   jwks(): Jwks {
-    return this.keys.issuer.jwks();
+    return this.deps.keys.issuer.jwks();
   }
 
   /** This sidecar's agent SPIFFE ID and public key (created on first use). */
   identity(): Identity {
-    const key = this.keys.agents.ensure(this.config.agent.spiffe_id);
+    const key = this.deps.keys.agents.ensure(this.opts.agentId);
     return {
       spiffe_id: key.spiffeId,
       public_key: key.publicJwk,
-      issuer: this.iss,
-      trust_domain: this.config.issuer.spiffe_trust_domain,
+      issuer: this.opts.issuerId,
+      trust_domain: this.opts.trustDomain,
     };
   }
 
   /** The current revocation list. */
   revocations(): RevocationList {
-    return this.revocationStore.current();
+    return this.deps.revocations.current();
   }
 }

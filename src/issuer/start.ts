@@ -1,18 +1,16 @@
 /**
- * `startIssuer`: the local issuer endpoint as `sigil serve` runs it — dev keys generated on first
- * start, HTTP/JSON on `sigil.issuer.listen_http` and gRPC on `sigil.issuer.listen_grpc` (loopback by
- * default), both over one {@link IssuerService}.
+ * `startIssuer`: the local issuer endpoint as `sigil serve` runs it — dev keys made on first start,
+ * HTTP/JSON on `listenHttp` and gRPC on `listenGrpc` (loopback by default), over one {@link IssuerService}.
  */
 import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import type { SigilConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
 import { createIssuerGrpcServer } from './grpc.js';
 import { createIssuerHttpServer } from './http.js';
 import { parseListen } from './lib/listen.js';
-import { type IssuerStores, openIssuerStores } from './open-stores.js';
+import { type IssuerOptions, type IssuerStores, openIssuerStores } from './open-stores.js';
 import { IssuerService } from './service.js';
 
 /** Optional dependencies of {@link startIssuer}. */
@@ -86,8 +84,8 @@ function stopWithin5s(graceful: (done: () => void) => void, force: () => void): 
  * exist (first start), and starts the HTTP and gRPC listeners. A background tick (every
  * min(rotation interval, 60 s)) rotates and prunes keys even when nobody mints.
  */
-export async function startIssuer(config: SigilConfig, deps: StartIssuerDeps = {}): Promise<RunningIssuer> {
-  const stores = await openIssuerStores(config, {
+export async function startIssuer(opts: IssuerOptions, deps: StartIssuerDeps = {}): Promise<RunningIssuer> {
+  const stores = await openIssuerStores(opts, {
     clock: deps.clock,
     watch: true,
     onBundleError: (e) => deps.logger?.warn({ err: e }, 'trust bundle refresh failed'),
@@ -95,8 +93,8 @@ export async function startIssuer(config: SigilConfig, deps: StartIssuerDeps = {
   const cleanup: (() => Promise<void> | void)[] = [() => stores.close()];
   try {
     stores.keys.issuer.signer();
-    stores.keys.agents.ensure(config.agent.spiffe_id);
-    const service = new IssuerService({ config, ...stores, ...(deps.clock ? { clock: deps.clock } : {}) });
+    stores.keys.agents.ensure(opts.agentId);
+    const service = new IssuerService({ options: opts, ...stores, clock: deps.clock });
 
     const tick = setInterval(() => {
       try {
@@ -104,12 +102,12 @@ export async function startIssuer(config: SigilConfig, deps: StartIssuerDeps = {
       } catch (e) {
         deps.logger?.error({ err: e }, 'issuer: key rotation failed');
       }
-    }, Math.min(config.issuer.key_rotation_interval, 60) * 1000);
+    }, Math.min(opts.rotationInterval, 60) * 1000);
     tick.unref();
     cleanup.push(() => clearInterval(tick));
 
     const httpServer = createIssuerHttpServer(service, deps.logger);
-    const http = { server: httpServer, ...(await listenHttp(httpServer, config.issuer.listen_http)) };
+    const http = { server: httpServer, ...(await listenHttp(httpServer, opts.listenHttp)) };
     cleanup.push(() =>
       stopWithin5s(
         (done) => {
@@ -122,7 +120,7 @@ export async function startIssuer(config: SigilConfig, deps: StartIssuerDeps = {
     let grpcRunning: RunningIssuer['grpc'];
     if (deps.grpc !== false) {
       const server = createIssuerGrpcServer(service, deps.logger);
-      grpcRunning = { server, ...(await bindGrpc(server, config.issuer.listen_grpc)) };
+      grpcRunning = { server, ...(await bindGrpc(server, opts.listenGrpc)) };
       cleanup.push(() =>
         stopWithin5s(
           (done) => server.tryShutdown(() => done()),

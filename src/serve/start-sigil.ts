@@ -13,6 +13,7 @@ import { type Clock, systemClock } from '../lib/clock.js';
 import type { PolicyDeciderHandle } from '../policy/index.js';
 import { checkFromConfig } from './check-from-config.js';
 import { dashboardFromConfig } from './dashboard-options.js';
+import { issuerOptions } from './issuer-options.js';
 import { ledgerSink } from './ledger-sink.js';
 import { openAuditLog } from './open-audit-log.js';
 import { createPolicyDecider } from './policy-options.js';
@@ -112,7 +113,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
       isReady: () => ready,
     });
     cleanup.push(() => admin.close());
-    const issuer = await startIssuer(config, { clock, logger });
+    const issuer = await startIssuer(issuerOptions(config), { clock, logger });
     cleanup.push(() => issuer.close());
     ledger = await openAuditLog(config);
     const log = ledger;

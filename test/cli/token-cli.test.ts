@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningIssuer, startIssuer } from '../../src/issuer/start.js';
 import { verifyChain } from '../../src/token/index.js';
-import { AGENT, cleanupDirs, OPERATOR, tempDir, testConfig, WORKER } from '../issuer/helpers.js';
+import { AGENT, cleanupDirs, OPERATOR, tempDir, testOptions, WORKER } from '../issuer/helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TOOL = 'spiffe://sigil.mesh/agent/tool/3';
@@ -270,7 +270,7 @@ describe('CLI and a running issuer share the data dir', { timeout: 120_000 }, ()
   let data = '';
   beforeAll(async () => {
     data = tempDir('sigil-cli-serve-');
-    issuer = await startIssuer(testConfig(data, { issuer: { operator_token: OPERATOR } }));
+    issuer = await startIssuer(testOptions(data, { issuer: { operator_token: OPERATOR } }));
   });
   afterAll(async () => {
     await issuer.close();

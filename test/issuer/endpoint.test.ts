@@ -6,7 +6,7 @@ import { type RunningIssuer, startIssuer } from '../../src/issuer/start.js';
 import { verifyChain } from '../../src/token/index.js';
 import { issuerCall as grpcCall, issuerClient } from '../support/issuer-grpc.js';
 import { MALFORMED_TOKENS } from '../token/malformed.js';
-import { AGENT, cleanupDirs, OPERATOR, tempDir, testConfig, WORKER } from './helpers.js';
+import { AGENT, cleanupDirs, OPERATOR, tempDir, testOptions, WORKER } from './helpers.js';
 
 type Json = Record<string, unknown>;
 
@@ -69,7 +69,7 @@ describe('issuer endpoint, default config (no operator credential)', () => {
   let issuer: RunningIssuer;
   let client: grpc.Client;
   beforeAll(async () => {
-    issuer = await startIssuer(testConfig(tempDir()));
+    issuer = await startIssuer(testOptions(tempDir()));
     client = issuerClient(issuer.grpc!.target);
   });
   afterAll(async () => {
@@ -133,8 +133,8 @@ describe('issuer endpoint with an operator credential', () => {
   const verify = (t: string) => verifyChain(t, { trust: issuer.stores.trust });
 
   beforeAll(async () => {
-    const config = testConfig(tempDir(), { issuer: { operator_token: OPERATOR } });
-    issuer = await startIssuer(config);
+    const options = testOptions(tempDir(), { issuer: { operator_token: OPERATOR } });
+    issuer = await startIssuer(options);
     issuer.stores.keys.agents.ensure(WORKER);
     base = issuer.http!.url;
     client = issuerClient(issuer.grpc!.target);

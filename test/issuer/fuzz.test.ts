@@ -8,17 +8,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type IssuerStores, openIssuerStores } from '../../src/issuer/open-stores.js';
 import { IssuerService, LOCAL_OPERATOR } from '../../src/issuer/service.js';
 import { SigilError } from '../../src/lib/errors.js';
-import { AGENT, cleanupDirs, tempDir, testConfig, WORKER } from './helpers.js';
+import { AGENT, cleanupDirs, tempDir, testOptions, WORKER } from './helpers.js';
 
 let stores: IssuerStores;
 let service: IssuerService;
 let root = '';
 
 beforeAll(async () => {
-  const config = testConfig(tempDir());
-  stores = await openIssuerStores(config, { watch: false });
+  const options = testOptions(tempDir());
+  stores = await openIssuerStores(options, { watch: false });
   stores.keys.agents.ensure(AGENT);
-  service = new IssuerService({ config, ...stores });
+  service = new IssuerService({ options, ...stores });
   root = service.mint({ sub: AGENT, task_id: 't', tool_scope: ['fs.*'] }, LOCAL_OPERATOR).token;
 });
 afterAll(() => {

@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type SigilConfig } from '../../src/config/index.js';
+import type { IssuerOptions } from '../../src/issuer/index.js';
 import { SigilError } from '../../src/lib/errors.js';
+import { issuerOptions } from '../../src/serve/index.js';
 
 /** 2026-01-01T00:00:00Z in ms: the frozen "now" of the time tests. */
 export const T0_MS = 1_767_225_600_000;
@@ -37,6 +39,11 @@ export function testConfig(dataDir: string, over: Record<string, unknown> = {}):
       issuer: { listen_http: '127.0.0.1:0', listen_grpc: '127.0.0.1:0', ...issuer },
     },
   });
+}
+
+/** The issuer options `sigil serve` would derive from {@link testConfig}. */
+export function testOptions(dataDir: string, over: Record<string, unknown> = {}): IssuerOptions {
+  return issuerOptions(testConfig(dataDir, over));
 }
 
 /** Runs `f` and returns the stable code of the SigilError it throws; fails on success or another error type. */

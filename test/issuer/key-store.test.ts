@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openIssuerStores, openKeyStores } from '../../src/issuer/open-stores.js';
 import { frozenClock } from '../../src/lib/clock.js';
 import { mintRoot, verifyChain } from '../../src/token/index.js';
-import { AGENT, cleanupDirs, codeOf, ISSUER_ID, T0_MS, tempDir, testConfig } from './helpers.js';
+import { AGENT, cleanupDirs, codeOf, ISSUER_ID, T0_MS, tempDir, testOptions } from './helpers.js';
 
 afterEach(cleanupDirs);
 
@@ -127,12 +127,12 @@ describe('key store files', () => {
 describe('rotation timeline (frozen clock)', () => {
   it('rotates after the interval, keeps the old kid published for max_ttl + skew, then prunes it', async () => {
     const dir = tempDir();
-    const config = testConfig(dir, {
+    const options = testOptions(dir, {
       issuer: { key_rotation_interval: HOUR, max_ttl: 300 },
       validator: { clock_skew: 5 },
     });
     const clock = frozenClock(T0_MS);
-    const stores = await openIssuerStores(config, { clock, watch: false });
+    const stores = await openIssuerStores(options, { clock, watch: false });
     const { keys, trust } = stores;
     const opts = { trust, clock, maxTtl: 300, clockSkew: 5 };
     const mint = (ttl: number) => {

@@ -6,7 +6,7 @@ import { RevocationStore } from '../../src/issuer/revocation-store.js';
 import { IssuerService, LOCAL_OPERATOR } from '../../src/issuer/service.js';
 import { frozenClock } from '../../src/lib/clock.js';
 import { verifyChain } from '../../src/token/index.js';
-import { AGENT, cleanupDirs, codeOf, T0_MS, tempDir, testConfig, WORKER } from './helpers.js';
+import { AGENT, cleanupDirs, codeOf, T0_MS, tempDir, testOptions, WORKER } from './helpers.js';
 
 const closers: (() => void)[] = [];
 afterEach(() => {
@@ -16,17 +16,17 @@ afterEach(() => {
 
 async function setup(watch = true) {
   const dir = tempDir();
-  const config = testConfig(dir);
+  const options = testOptions(dir);
   const clock = frozenClock(T0_MS);
-  const stores = await openIssuerStores(config, { clock, watch });
+  const stores = await openIssuerStores(options, { clock, watch });
   closers.push(() => stores.close());
   stores.keys.agents.ensure(AGENT);
   stores.keys.agents.ensure(WORKER);
-  const service = new IssuerService({ config, ...stores, clock });
+  const service = new IssuerService({ options, ...stores, clock });
   const root = service.mint({ sub: AGENT, task_id: 'task-1', tool_scope: ['fs.*'] }, LOCAL_OPERATOR);
   const chain = service.delegate({ token: root.token, to: WORKER, tool_scope: ['fs.read'] });
   const verify = (t: string) => verifyChain(t, { trust: stores.trust, clock, maxTtl: 300, clockSkew: 5 });
-  return { dir, config, clock, stores, service, root, chain, verify };
+  return { dir, options, clock, stores, service, root, chain, verify };
 }
 
 describe('RevocationStore', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startIssuer } from '../../src/issuer/start.js';
 import { issuerCall, issuerClient } from '../support/issuer-grpc.js';
-import { AGENT, cleanupDirs, tempDir, testConfig } from './helpers.js';
+import { AGENT, cleanupDirs, tempDir, testOptions } from './helpers.js';
 
 afterEach(cleanupDirs);
 
@@ -14,7 +14,7 @@ describe('issuer endpoint on Unix sockets', () => {
     const httpSock = join(dir, 'issuer-http.sock');
     const grpcSock = join(dir, 'issuer-grpc.sock');
     const issuer = await startIssuer(
-      testConfig(dir, { issuer: { listen_http: `unix:${httpSock}`, listen_grpc: `unix:${grpcSock}` } }),
+      testOptions(dir, { issuer: { listen_http: `unix:${httpSock}`, listen_grpc: `unix:${grpcSock}` } }),
     );
     try {
       const body = await new Promise<string>((resolve, reject) => {

@@ -4,12 +4,12 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningIssuer, startIssuer } from '../../src/issuer/start.js';
-import { cleanupDirs, OPERATOR, tempDir, testConfig, WORKER } from '../issuer/helpers.js';
+import { cleanupDirs, OPERATOR, tempDir, testOptions, WORKER } from '../issuer/helpers.js';
 
 let issuer: RunningIssuer;
 let port = 0;
 beforeAll(async () => {
-  issuer = await startIssuer(testConfig(tempDir(), { issuer: { operator_token: OPERATOR } }), {
+  issuer = await startIssuer(testOptions(tempDir(), { issuer: { operator_token: OPERATOR } }), {
     grpc: false,
   });
   port = issuer.http!.port;

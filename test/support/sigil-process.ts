@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { loadConfig, type SigilConfig } from '../../src/config/index.js';
 import { openIssuerStores } from '../../src/issuer/open-stores.js';
 import { IssuerService, LOCAL_OPERATOR } from '../../src/issuer/service.js';
+import { issuerOptions } from '../../src/serve/index.js';
 import { freePorts } from './ports.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -134,9 +135,10 @@ export async function issuerFor(config: SigilConfig): Promise<{
   close(): void;
   operator: typeof LOCAL_OPERATOR;
 }> {
-  const stores = await openIssuerStores(config, { watch: false });
+  const options = issuerOptions(config);
+  const stores = await openIssuerStores(options, { watch: false });
   return {
-    service: new IssuerService({ config, ...stores }),
+    service: new IssuerService({ options, ...stores }),
     stores,
     close: () => stores.close(),
     operator: LOCAL_OPERATOR,

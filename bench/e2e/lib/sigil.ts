@@ -8,9 +8,10 @@ import { cpSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { issuerId, loadConfig, type SigilConfig } from '../../../src/config/index.js';
+import { loadConfig, type SigilConfig } from '../../../src/config/index.js';
 import { type KeyStores, openKeyStores } from '../../../src/issuer/index.js';
 import { generateEd25519 } from '../../../src/lib/ed25519-key.js';
+import { issuerOptions } from '../../../src/serve/issuer-options.js';
 import { openAuditLog } from '../../../src/serve/open-audit-log.js';
 import { delegate, mintRoot, publicJwkOf } from '../../../src/token/index.js';
 import { freePort, type Proc, startProcess, until } from './proc.js';
@@ -82,7 +83,7 @@ function benchConfig(
 export function mintTokens(dataDir: string): TokenSet {
   const store = issuerStore(dataDir);
   const signer = store.issuer.signer();
-  const iss = issuerId(loadConfig({ overrides: { data_dir: dataDir } }));
+  const iss = issuerOptions(loadConfig({ overrides: { data_dir: dataDir } })).issuerId;
   const a = generateEd25519();
   const b = generateEd25519();
   const base = {
