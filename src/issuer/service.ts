@@ -3,10 +3,9 @@
  * (src/issuer/http.ts, src/issuer/grpc.ts) — every rule (operator credential, request validation,
  * holder-key lookup, token rules) lives here so both transports enforce exactly the same things.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError, issuerId, type SigilConfig } from '../config/index.js';
-import { sha256 } from '../lib/bytes.js';
+import { credentialMatches } from '../lib/bytes.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { Ed25519PublicJwk, TrustStore, VerifiedChain, VerifyOptions } from '../token/api.js';
 import { delegate, mintRoot, verifyChain } from '../token/index.js';
@@ -118,9 +117,8 @@ export class IssuerService {
         `${op} over the network is disabled: configure sigil.issuer.operator_token or operator_token_file`,
       );
     }
-    // Constant-time: both sides hashed first so the comparison length leaks nothing either.
     const given = caller.credential;
-    if (given === undefined || !timingSafeEqual(sha256(given), sha256(this.operator))) {
+    if (given === undefined || !credentialMatches(given, this.operator)) {
       throw new IssuerError('ISSUER_UNAUTHORIZED', 'missing or wrong operator credential');
     }
   }
