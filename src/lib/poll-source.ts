@@ -51,16 +51,11 @@ async function readCapped(res: Response, max: number, tooBig: () => Failure): Pr
   }
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const reader = res.body?.getReader();
-  for (;;) {
-    const next = await reader?.read();
-    if (next === undefined || next.done) break;
-    size += next.value.byteLength;
-    if (size > max) {
-      await reader?.cancel();
-      throw tooBig();
-    }
-    chunks.push(next.value);
+  // Throwing out of the loop cancels the stream, so an endless body is never buffered.
+  for await (const chunk of (res.body ?? []) as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > max) throw tooBig();
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks);
 }

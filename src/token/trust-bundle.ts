@@ -30,13 +30,8 @@ export interface TrustBundle extends MutableTrustStore {
   readonly jwks: JsonWebKeySet;
 }
 
-interface Fetched {
-  changed: boolean;
-  value: unknown;
-}
-
 /** One watched JSON document; a document it rejects is read again next time, so the error repeats. */
-function watcher(location: string, maxBytes: number): () => Promise<Fetched> {
+function watcher(location: string, maxBytes: number): () => Promise<{ changed: boolean; value: unknown }> {
   const invalid = (message: string, cause?: unknown) =>
     new TbitError('TBIT_TRUST_BUNDLE_INVALID', message, undefined, cause);
   const source = pollSource(location, {
