@@ -4,14 +4,13 @@
  * default), both over one {@link IssuerService}.
  */
 import type { Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SigilConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
+import { listenHttp, parseListen } from '../lib/listen.js';
 import { createIssuerGrpcServer } from './grpc.js';
 import { createIssuerHttpServer } from './http.js';
-import { parseListen } from './lib/listen.js';
 import { type IssuerStores, openIssuerStores } from './open-stores.js';
 import { IssuerService } from './service.js';
 
@@ -33,22 +32,6 @@ export interface RunningIssuer {
   grpc: { server: grpc.Server; target: string; port: number } | undefined;
   /** Stops both listeners (in-flight requests get up to 5 s) and closes the stores. */
   close(): Promise<void>;
-}
-
-function listenHttp(server: HttpServer, where: string): Promise<{ url: string; port: number }> {
-  const addr = parseListen(where);
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    const done = () => {
-      server.off('error', reject);
-      if (addr.kind === 'unix') return resolve({ url: `unix:${addr.path}`, port: 0 });
-      const a = server.address() as AddressInfo;
-      const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-      resolve({ url: `http://${host}:${a.port}`, port: a.port });
-    };
-    if (addr.kind === 'unix') server.listen(addr.path, done);
-    else server.listen(addr.port, addr.host, done);
-  });
 }
 
 function bindGrpc(server: grpc.Server, where: string): Promise<{ target: string; port: number }> {
