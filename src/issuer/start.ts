@@ -4,11 +4,12 @@
  * default), both over one {@link IssuerService}.
  */
 import type { Server as HttpServer } from 'node:http';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { SigilConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
-import { listenHttp, parseListen } from '../lib/listen.js';
+import { bindGrpc, shutdownGrpc } from '../lib/grpc-service.js';
+import { listenHttp } from '../lib/listen.js';
 import { createIssuerGrpcServer } from './grpc.js';
 import { createIssuerHttpServer } from './http.js';
 import { type IssuerStores, openIssuerStores } from './open-stores.js';
@@ -32,21 +33,6 @@ export interface RunningIssuer {
   grpc: { server: grpc.Server; target: string; port: number } | undefined;
   /** Stops both listeners (in-flight requests get up to 5 s) and closes the stores. */
   close(): Promise<void>;
-}
-
-function bindGrpc(server: grpc.Server, where: string): Promise<{ target: string; port: number }> {
-  return new Promise((resolve, reject) => {
-    // Loopback by default; the credential-bearing RPCs rely on that (docs/api.md §Issuer security).
-    server.bindAsync(where, grpc.ServerCredentials.createInsecure(), (err, port) => {
-      if (err) return reject(err);
-      const addr = parseListen(where);
-      resolve({
-        target:
-          addr.kind === 'unix' ? where : `${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${port}`,
-        port,
-      });
-    });
-  });
 }
 
 /** Stops a listener gracefully; after 5 s in-flight requests are cut (`force`). */
@@ -106,12 +92,7 @@ export async function startIssuer(config: SigilConfig, deps: StartIssuerDeps = {
     if (deps.grpc !== false) {
       const server = createIssuerGrpcServer(service, deps.logger);
       grpcRunning = { server, ...(await bindGrpc(server, config.issuer.listen_grpc)) };
-      cleanup.push(() =>
-        stopWithin5s(
-          (done) => server.tryShutdown(() => done()),
-          () => server.forceShutdown(),
-        ),
-      );
+      cleanup.push(() => shutdownGrpc(server, 5000));
     }
     deps.logger?.info({ http: http.url, grpc: grpcRunning?.target }, 'issuer endpoint listening');
     let closed: Promise<void> | undefined;
