@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import { listenHttp } from '../lib/listen.js';
+import { closeHttp, listenHttp } from '../lib/listen.js';
 
 /** A mounted handler: returns true when it took the request (and answers it). */
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -72,14 +72,7 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
   return {
     url,
     mount: (h) => void handlers.push(h),
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        // Event streams (dashboard SSE) never end on their own.
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      });
-      return closing;
-    },
+    // Event streams (dashboard SSE) never end on their own: cut after 2 s.
+    close: () => (closing ??= closeHttp(server, 2000)),
   };
 }

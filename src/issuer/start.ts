@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { SigilConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
 import { bindGrpc, shutdownGrpc } from '../lib/grpc-service.js';
-import { listenHttp } from '../lib/listen.js';
+import { closeHttp, listenHttp } from '../lib/listen.js';
 import { createIssuerGrpcServer } from './grpc.js';
 import { createIssuerHttpServer } from './http.js';
 import { type IssuerStores, openIssuerStores } from './open-stores.js';
@@ -33,21 +33,6 @@ export interface RunningIssuer {
   grpc: { server: grpc.Server; target: string; port: number } | undefined;
   /** Stops both listeners (in-flight requests get up to 5 s) and closes the stores. */
   close(): Promise<void>;
-}
-
-/** Stops a listener gracefully; after 5 s in-flight requests are cut (`force`). */
-function stopWithin5s(graceful: (done: () => void) => void, force: () => void): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      force();
-      resolve();
-    }, 5000);
-    timer.unref();
-    graceful(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 /**
@@ -79,15 +64,7 @@ export async function startIssuer(config: SigilConfig, deps: StartIssuerDeps = {
 
     const httpServer = createIssuerHttpServer(service, deps.logger);
     const http = { server: httpServer, ...(await listenHttp(httpServer, config.issuer.listen_http)) };
-    cleanup.push(() =>
-      stopWithin5s(
-        (done) => {
-          httpServer.close(() => done());
-          httpServer.closeIdleConnections();
-        },
-        () => httpServer.closeAllConnections(),
-      ),
-    );
+    cleanup.push(() => closeHttp(httpServer, 5000));
     let grpcRunning: RunningIssuer['grpc'];
     if (deps.grpc !== false) {
       const server = createIssuerGrpcServer(service, deps.logger);

@@ -33,3 +33,12 @@ export function listenHttp(server: Server, where: string): Promise<{ url: string
     else server.listen(addr.port, addr.host, done);
   });
 }
+
+/** Stops `server`: idle connections close at once, open ones (event streams, slow requests) are cut after `graceMs`. */
+export function closeHttp(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), graceMs).unref();
+  });
+}
