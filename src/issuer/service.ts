@@ -18,7 +18,7 @@ import {
   parseRequest,
   revokeRequestSchema,
 } from './lib/requests.js';
-import type { KeyStores } from './open-stores.js';
+import type { IssuerStores, KeyStores } from './open-stores.js';
 import type { RevocationList, RevocationStore, RevokeResult } from './revocation-store.js';
 
 /**
@@ -55,13 +55,9 @@ export interface Identity {
   trust_domain: string;
 }
 
-/** Dependencies of {@link IssuerService}. */
-export interface IssuerServiceDeps {
+/** Dependencies of {@link IssuerService}: the stores {@link openIssuerStores} opened, and the config. */
+export interface IssuerServiceDeps extends Omit<IssuerStores, 'close'> {
   config: SigilConfig;
-  keys: KeyStores;
-  revocations: RevocationStore;
-  /** Verifier trust (own JWKS + configured bundle + revocations): see {@link openIssuerStores}. */
-  trust: TrustStore;
   clock?: Clock;
 }
 
