@@ -47,6 +47,9 @@ export async function startIssuer(config: SigilConfig, deps: StartIssuerDeps = {
     onBundleError: (e) => deps.logger?.warn({ err: e }, 'trust bundle refresh failed'),
   });
   const cleanup: (() => Promise<void> | void)[] = [() => stores.close()];
+  const closeAll = async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  };
   try {
     stores.keys.issuer.signer();
     stores.keys.agents.ensure(config.agent.spiffe_id);
@@ -73,20 +76,9 @@ export async function startIssuer(config: SigilConfig, deps: StartIssuerDeps = {
     }
     deps.logger?.info({ http: http.url, grpc: grpcRunning?.target }, 'issuer endpoint listening');
     let closed: Promise<void> | undefined;
-    return {
-      service,
-      stores,
-      http,
-      grpc: grpcRunning,
-      close() {
-        closed ??= (async () => {
-          for (const c of cleanup.reverse()) await c();
-        })();
-        return closed;
-      },
-    };
+    return { service, stores, http, grpc: grpcRunning, close: () => (closed ??= closeAll()) };
   } catch (e) {
-    for (const c of cleanup.reverse()) await c();
+    await closeAll();
     throw e;
   }
 }
