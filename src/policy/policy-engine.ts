@@ -104,12 +104,8 @@ export class PolicyEngine {
   static async start(options: PolicyEngineOptions): Promise<PolicyEngine> {
     const engine = new PolicyEngine(options);
     await engine.refresh();
-    const { fetcher } = engine;
-    engine.stopWatching = pollEvery(
-      () => void engine.refresh(),
-      options.pollIntervalMs ?? 10_000,
-      fetcher.isHttp || options.watchFiles === false ? undefined : fetcher.location,
-    );
+    const watchFile = engine.isHttp || options.watchFiles === false ? undefined : engine.source;
+    engine.stopWatching = pollEvery(() => void engine.refresh(), options.pollIntervalMs ?? 10_000, watchFile);
     return engine;
   }
 
