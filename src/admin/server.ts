@@ -3,10 +3,9 @@
  * (process alive), `/ready` (200 only once keys, trust bundle and ledger are open), plus mounted
  * handlers (the dashboard API) tried in order for every other path.
  */
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { closeHttp, listenHttp } from '../lib/listen.js';
 
 /** A mounted handler: returns true when it took the request (and answers it). */
 export type AdminHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -68,27 +67,12 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
   });
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
-  const unix = o.listen.startsWith('unix:');
-  if (unix) server.listen(o.listen.slice(5));
-  else {
-    const i = o.listen.lastIndexOf(':');
-    server.listen(Number(o.listen.slice(i + 1)), o.listen.slice(0, i).replace(/^\[|\]$/g, ''));
-  }
-  await once(server, 'listening');
-  const a = unix ? undefined : (server.address() as AddressInfo);
-  const host = a ? (a.family === 'IPv6' ? `[${a.address}]` : a.address) : '';
+  const { url } = await listenHttp(server, o.listen);
   let closing: Promise<void> | undefined;
   return {
-    url: a ? `http://${host}:${a.port}` : o.listen,
+    url,
     mount: (h) => void handlers.push(h),
-    close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        // Event streams (dashboard SSE) never end on their own.
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      });
-      return closing;
-    },
+    // Event streams (dashboard SSE) never end on their own: cut after 2 s.
+    close: () => (closing ??= closeHttp(server, 2000)),
   };
 }

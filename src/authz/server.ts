@@ -7,7 +7,6 @@ import { create } from '@bufbuild/protobuf';
 import {
   status as grpcStatus,
   Server,
-  ServerCredentials,
   type ServerUnaryCall,
   type ServerWritableStream,
   type sendUnaryData,
@@ -24,7 +23,7 @@ import {
   HealthCheckResponseSchema,
   HealthCheckResponse_ServingStatus as Serving,
 } from '../../gen/grpc/health/v1/health_pb.js';
-import { grpcService } from '../lib/grpc-service.js';
+import { bindGrpc, grpcService, shutdownGrpc } from '../lib/grpc-service.js';
 import type { CheckFn } from './check.js';
 import { denyResponse, INTERNAL } from './respond.js';
 
@@ -97,19 +96,13 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
     },
   });
 
-  const unix = opts.listen.startsWith('unix:');
-  if (unix) rmSync(opts.listen.slice('unix:'.length), { force: true });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(opts.listen, ServerCredentials.createInsecure(), (err, p) =>
-      err ? reject(err) : resolve(p),
-    );
-  });
-  const address = unix ? opts.listen : `${opts.listen.slice(0, opts.listen.lastIndexOf(':'))}:${port}`;
+  if (opts.listen.startsWith('unix:')) rmSync(opts.listen.slice('unix:'.length), { force: true });
+  const { target: address, port } = await bindGrpc(server, opts.listen);
 
   let closing: Promise<void> | undefined;
   return {
     address,
-    port: unix ? 0 : port,
+    port,
     close() {
       closing ??= new Promise<void>((resolve) => {
         serving = false;
@@ -119,12 +112,7 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
           w.end();
         }
         watchers.clear();
-        const timer = setTimeout(() => server.forceShutdown(), opts.drainMs ?? 5000);
-        timer.unref();
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
+        resolve(shutdownGrpc(server, opts.drainMs ?? 5000));
       });
       return closing;
     },

@@ -2,9 +2,8 @@
  * A tiny agent upstream for `sigil demo` and the end-to-end tests: answers every request with the method,
  * path, headers and body it received, so a caller can see exactly what Envoy forwarded after SIGIL allowed it.
  */
-import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeHttp, listenHttp } from '../lib/listen.js';
 
 /** One request as the upstream saw it. */
 export interface SeenRequest {
@@ -45,14 +44,10 @@ export async function startEchoUpstream(): Promise<EchoUpstream> {
       res.end(body);
     });
   });
-  await once(server.listen(0, '127.0.0.1'), 'listening');
+  const { port } = await listenHttp(server, '127.0.0.1:0');
   return {
-    port: (server.address() as AddressInfo).port,
+    port,
     seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeHttp(server, 0),
   };
 }

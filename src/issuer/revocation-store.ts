@@ -7,11 +7,12 @@
  *
  * Fail closed: if the file exists but cannot be parsed, every token counts as revoked until it is fixed.
  */
-import { type FSWatcher, readFileSync, statSync, watch } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../lib/atomic-write.js';
 import { type Clock, systemClock } from '../lib/clock.js';
+import { pollEvery } from '../lib/poll-source.js';
 import type { TbitClaims } from '../token/api.js';
 import { IssuerError } from './errors.js';
 import { ensureDir, withFileLock, withFileLockSync } from './lib/files.js';
@@ -118,8 +119,7 @@ export class RevocationStore {
   private corrupt: IssuerError | undefined;
   private stamp = '';
   private changes = 0;
-  private watcher: FSWatcher | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private stopWatching: (() => void) | undefined;
 
   private constructor(opts: RevocationStoreOptions) {
     this.path = opts.path;
@@ -132,24 +132,8 @@ export class RevocationStore {
     const s = new RevocationStore(opts);
     ensureDir(dirname(opts.path));
     s.reload();
-    if (opts.watch !== false) s.startWatching();
+    if (opts.watch !== false) s.stopWatching = pollEvery(() => s.reloadIfChanged(), POLL_MS, opts.path);
     return s;
-  }
-
-  private startWatching(): void {
-    try {
-      this.watcher = watch(dirname(this.path), { persistent: false }, (_event, name) => {
-        if (name === null || name === basename(this.path)) this.reloadIfChanged();
-      });
-      this.watcher.on('error', () => {
-        this.watcher?.close();
-        this.watcher = undefined; // the poll below keeps working
-      });
-    } catch {
-      // fs.watch unsupported here (some network/overlay filesystems): rely on polling.
-    }
-    this.timer = setInterval(() => this.reloadIfChanged(), POLL_MS);
-    this.timer.unref();
   }
 
   private reloadIfChanged(): void {
@@ -259,9 +243,7 @@ export class RevocationStore {
 
   /** Stops watching. */
   close(): void {
-    this.watcher?.close();
-    this.watcher = undefined;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopWatching?.();
+    this.stopWatching = undefined;
   }
 }

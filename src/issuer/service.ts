@@ -3,10 +3,9 @@
  * (src/issuer/http.ts, src/issuer/grpc.ts) — every rule (operator credential, request validation,
  * holder-key lookup, token rules) lives here so both transports enforce exactly the same things.
  */
-import { timingSafeEqual } from 'node:crypto';
-import { sha256 } from '../lib/bytes.js';
+import { credentialMatches } from '../lib/bytes.js';
 import { type Clock, systemClock } from '../lib/clock.js';
-import type { Ed25519PublicJwk, TrustStore, VerifiedChain, VerifyOptions } from '../token/api.js';
+import type { Ed25519PublicJwk, VerifiedChain, VerifyOptions } from '../token/api.js';
 import { delegate, mintRoot, verifyChain } from '../token/index.js';
 import type { AgentKey } from './agent-key-store.js';
 import { IssuerError } from './errors.js';
@@ -17,8 +16,8 @@ import {
   parseRequest,
   revokeRequestSchema,
 } from './lib/requests.js';
-import type { IssuerOptions, KeyStores } from './open-stores.js';
-import type { RevocationList, RevocationStore, RevokeResult } from './revocation-store.js';
+import type { IssuerOptions, IssuerStores } from './open-stores.js';
+import type { RevocationList, RevokeResult } from './revocation-store.js';
 
 /**
  * Who is calling an operator operation (Mint, Revoke). `local` = the CLI running on this machine
@@ -54,13 +53,9 @@ export interface Identity {
   trust_domain: string;
 }
 
-/** Dependencies of {@link IssuerService}. */
-export interface IssuerServiceDeps {
+/** Dependencies of {@link IssuerService}: the stores {@link openIssuerStores} opened, and the options. */
+export interface IssuerServiceDeps extends Omit<IssuerStores, 'close'> {
   options: IssuerOptions;
-  keys: KeyStores;
-  revocations: RevocationStore;
-  /** Verifier trust (own JWKS + configured bundle + revocations): see {@link openIssuerStores}. */
-  trust: TrustStore;
   clock?: Clock;
 }
 
@@ -85,9 +80,8 @@ export class IssuerService {
         `${op} over the network is disabled: configure sigil.issuer.operator_token or operator_token_file`,
       );
     }
-    // Constant-time: both sides hashed first so the comparison length leaks nothing either.
     const given = caller.credential;
-    if (given === undefined || !timingSafeEqual(sha256(given), sha256(this.operator))) {
+    if (given === undefined || !credentialMatches(given, this.operator)) {
       throw new IssuerError('ISSUER_UNAUTHORIZED', 'missing or wrong operator credential');
     }
   }

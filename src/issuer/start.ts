@@ -3,13 +3,13 @@
  * HTTP/JSON on `listenHttp` and gRPC on `listenGrpc` (loopback by default), over one {@link IssuerService}.
  */
 import type { Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.js';
+import { bindGrpc, shutdownGrpc } from '../lib/grpc-service.js';
+import { closeHttp, listenHttp } from '../lib/listen.js';
 import { createIssuerGrpcServer } from './grpc.js';
 import { createIssuerHttpServer } from './http.js';
-import { parseListen } from './lib/listen.js';
 import { type IssuerOptions, type IssuerStores, openIssuerStores } from './open-stores.js';
 import { IssuerService } from './service.js';
 
@@ -33,52 +33,6 @@ export interface RunningIssuer {
   close(): Promise<void>;
 }
 
-function listenHttp(server: HttpServer, where: string): Promise<{ url: string; port: number }> {
-  const addr = parseListen(where);
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    const done = () => {
-      server.off('error', reject);
-      if (addr.kind === 'unix') return resolve({ url: `unix:${addr.path}`, port: 0 });
-      const a = server.address() as AddressInfo;
-      const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
-      resolve({ url: `http://${host}:${a.port}`, port: a.port });
-    };
-    if (addr.kind === 'unix') server.listen(addr.path, done);
-    else server.listen(addr.port, addr.host, done);
-  });
-}
-
-function bindGrpc(server: grpc.Server, where: string): Promise<{ target: string; port: number }> {
-  return new Promise((resolve, reject) => {
-    // Loopback by default; the credential-bearing RPCs rely on that (docs/api.md §Issuer security).
-    server.bindAsync(where, grpc.ServerCredentials.createInsecure(), (err, port) => {
-      if (err) return reject(err);
-      const addr = parseListen(where);
-      resolve({
-        target:
-          addr.kind === 'unix' ? where : `${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${port}`,
-        port,
-      });
-    });
-  });
-}
-
-/** Stops a listener gracefully; after 5 s in-flight requests are cut (`force`). */
-function stopWithin5s(graceful: (done: () => void) => void, force: () => void): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      force();
-      resolve();
-    }, 5000);
-    timer.unref();
-    graceful(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
 /**
  * Opens the stores, makes sure the issuer signing key and this sidecar's agent key
  * exist (first start), and starts the HTTP and gRPC listeners. A background tick (every
@@ -91,6 +45,9 @@ export async function startIssuer(opts: IssuerOptions, deps: StartIssuerDeps = {
     onBundleError: (e) => deps.logger?.warn({ err: e }, 'trust bundle refresh failed'),
   });
   const cleanup: (() => Promise<void> | void)[] = [() => stores.close()];
+  const closeAll = async () => {
+    for (const c of cleanup.splice(0).reverse()) await c();
+  };
   try {
     stores.keys.issuer.signer();
     stores.keys.agents.ensure(opts.agentId);
@@ -108,42 +65,18 @@ export async function startIssuer(opts: IssuerOptions, deps: StartIssuerDeps = {
 
     const httpServer = createIssuerHttpServer(service, deps.logger);
     const http = { server: httpServer, ...(await listenHttp(httpServer, opts.listenHttp)) };
-    cleanup.push(() =>
-      stopWithin5s(
-        (done) => {
-          httpServer.close(() => done());
-          httpServer.closeIdleConnections();
-        },
-        () => httpServer.closeAllConnections(),
-      ),
-    );
+    cleanup.push(() => closeHttp(httpServer, 5000));
     let grpcRunning: RunningIssuer['grpc'];
     if (deps.grpc !== false) {
       const server = createIssuerGrpcServer(service, deps.logger);
       grpcRunning = { server, ...(await bindGrpc(server, opts.listenGrpc)) };
-      cleanup.push(() =>
-        stopWithin5s(
-          (done) => server.tryShutdown(() => done()),
-          () => server.forceShutdown(),
-        ),
-      );
+      cleanup.push(() => shutdownGrpc(server, 5000));
     }
     deps.logger?.info({ http: http.url, grpc: grpcRunning?.target }, 'issuer endpoint listening');
     let closed: Promise<void> | undefined;
-    return {
-      service,
-      stores,
-      http,
-      grpc: grpcRunning,
-      close() {
-        closed ??= (async () => {
-          for (const c of cleanup.reverse()) await c();
-        })();
-        return closed;
-      },
-    };
+    return { service, stores, http, grpc: grpcRunning, close: () => (closed ??= closeAll()) };
   } catch (e) {
-    for (const c of cleanup.reverse()) await c();
+    await closeAll();
     throw e;
   }
 }

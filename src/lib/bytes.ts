@@ -1,8 +1,8 @@
 /**
  * Byte helpers for server-side code (token, authz, issuer): base64url (RFC 4648 §5, no padding, as JWS
- * uses it: RFC 7515 §2) and SHA-256. The browser-safe twins for the dashboard live in src/ledger/lib/.
+ * uses it: RFC 7515 §2), SHA-256 and constant-time secret comparison. The browser-safe twins for the dashboard live in src/ledger/lib/.
  */
-import { hash } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
 /** Base64url without padding. */
 export function b64urlEncode(bytes: Uint8Array | string): string {
@@ -43,4 +43,12 @@ export function sha256(
   encoding: 'base64url' | 'hex' | 'buffer' = 'buffer',
 ): Buffer | string {
   return hash('sha256', data, encoding);
+}
+
+/**
+ * Constant-time comparison of a presented credential with the configured one. Both sides are hashed first so the
+ * comparison length never depends on the secret (timingSafeEqual needs equal lengths).
+ */
+export function credentialMatches(presented: string, expected: string): boolean {
+  return timingSafeEqual(sha256(presented), sha256(expected));
 }

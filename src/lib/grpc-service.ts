@@ -3,7 +3,7 @@
  * with its schema's `toBinary`/`fromBinary`, so grpc-js needs no proto-loader or protobufjs.
  */
 import { type DescService, fromBinary, toBinary } from '@bufbuild/protobuf';
-import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import { type MethodDefinition, type Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
 
 /** A view of the encoder's bytes (no copy): grpc-js frames Buffers. */
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -32,4 +32,31 @@ export function grpcService(service: DescService): ServiceDefinition {
     };
   }
   return def;
+}
+
+/**
+ * Binds `server` on a listen string (`host:port`, `[v6]:port` or `unix:/path`) without TLS: the listeners are
+ * loopback, a unix socket or inside the mesh (docs/api.md §Issuer security). Resolves the client target and the
+ * bound port (0 for a unix socket).
+ */
+export function bindGrpc(server: Server, where: string): Promise<{ target: string; port: number }> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(where, ServerCredentials.createInsecure(), (err, port) => {
+      if (err) return reject(err);
+      if (where.startsWith('unix:')) return resolve({ target: where, port: 0 });
+      resolve({ target: `${where.slice(0, where.lastIndexOf(':'))}:${port}`, port });
+    });
+  });
+}
+
+/** Stops `server` gracefully; calls still running after `graceMs` are cut. */
+export function shutdownGrpc(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.forceShutdown(), graceMs);
+    timer.unref();
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }

@@ -1,16 +1,16 @@
 /**
- * The running policy: holds the bundle in force, reloads it when its source (./lib/bundle-source.ts: a file or
- * an HTTP bundle server) changes, and swaps atomically. A new bundle is built and validated completely before it
+ * The running policy: holds the bundle in force, reloads it when its source (a file, or an HTTP bundle server
+ * polled with If-None-Match as OPA's bundle plugin does: OPA docs "Management APIs → Bundles") changes, and swaps atomically. A new bundle is built and validated completely before it
  * replaces the old one; a broken one keeps the previous bundle, is logged with its error code, and increments
  * `sigil_policy_load_errors_total`.
  * Before the first good bundle every decision is a deny with POLICY_NOT_LOADED (fail closed).
  */
 import { Counter, register as defaultRegistry, type Registry } from 'prom-client';
 import { type Clock, systemClock } from '../lib/clock.js';
+import { type PollSource, pollEvery, pollSource } from '../lib/poll-source.js';
 import type { PolicyContext, PolicyVerdict } from './api.js';
 import { PolicyError, type PolicyErrorCode } from './errors.js';
 import { evaluatePolicy } from './evaluate.js';
-import { type BundleSource, bundleSource, watchSource } from './lib/bundle-source.js';
 import { startWorkerEvaluator } from './lib/worker-evaluator.js';
 import { describeThrown, type LoadBundleOptions, loadBundle, type PolicyBundle } from './load-bundle.js';
 import { failureVerdict } from './map-decision.js';
@@ -65,7 +65,7 @@ export class PolicyEngine {
   private readonly loads: Counter;
   private readonly logger: PolicyLogger;
   private readonly clock: Clock;
-  private readonly fetcher: BundleSource;
+  private readonly fetcher: PollSource;
   private stopWatching: (() => void) | undefined;
   private inFlight: Promise<boolean> | undefined;
   private again = false;
@@ -83,7 +83,18 @@ export class PolicyEngine {
     this.logger = o.logger ?? silentLogger;
     this.clock = o.clock ?? systemClock;
     this.source = o.source;
-    this.fetcher = bundleSource(o.source, o.maxBundleBytes);
+    this.fetcher = pollSource(o.source, {
+      maxBytes: o.maxBundleBytes ?? 32 * 1024 * 1024,
+      timeoutMs: 10_000,
+      accept: 'application/gzip, application/octet-stream',
+      // Over the cap is the bundle's fault; anything else is the source's.
+      error: (tooBig, msg, cause) =>
+        new PolicyError(
+          tooBig ? 'POLICY_BUNDLE_INVALID' : 'POLICY_BUNDLE_UNAVAILABLE',
+          `bundle ${msg}`,
+          cause,
+        ),
+    });
   }
 
   /**
@@ -93,10 +104,8 @@ export class PolicyEngine {
   static async start(options: PolicyEngineOptions): Promise<PolicyEngine> {
     const engine = new PolicyEngine(options);
     await engine.refresh();
-    engine.stopWatching = watchSource(engine.fetcher, () => void engine.refresh(), {
-      intervalMs: options.pollIntervalMs ?? 10_000,
-      watchFiles: options.watchFiles !== false,
-    });
+    const watchFile = engine.isHttp || options.watchFiles === false ? undefined : engine.source;
+    engine.stopWatching = pollEvery(() => void engine.refresh(), options.pollIntervalMs ?? 10_000, watchFile);
     return engine;
   }
 

@@ -4,7 +4,6 @@
  */
 import {
   ChainCache,
-  type ChainVerifier,
   type CheckFn,
   createCheck,
   type DecisionEvent,
@@ -24,8 +23,6 @@ export interface CheckDeps {
   /** Default: {@link defaultPolicy} (steps 1–4 only). */
   policy?: HookDecider;
   clock?: Clock;
-  /** Default: the token module's verifyChain. */
-  verify?: ChainVerifier;
   onDecision?: (event: DecisionEvent) => void;
   /** Bound of the verified-chain cache. Default 10 000. */
   cacheEntries?: number;
@@ -44,7 +41,6 @@ export function checkFromConfig(config: SigilConfig, deps: CheckDeps): Configure
   const clock = deps.clock ?? systemClock;
   const audience = config.authz.audience ?? config.agent.spiffe_id;
   const chains = new ChainCache({
-    ...(deps.verify ? { verify: deps.verify } : {}),
     trust: deps.trust,
     clock,
     audience,

@@ -3,7 +3,7 @@
  * (RFC 9110 §8.8.3, §13.1.2). The bundle is a JWKS (RFC 7517 §5) that may also carry a SIGIL `revocations`
  * member; an extra member is ignored by other JWKS consumers, so plain jose clients can use the same file.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { pollEvery, pollSource } from '../lib/poll-source.js';
 import { TbitError } from './errors.js';
 import type { JsonWebKeySet, RevocationList } from './lib/jwks.js';
 import { createTrustStore, type MutableTrustStore } from './trust-store.js';
@@ -30,76 +30,26 @@ export interface TrustBundle extends MutableTrustStore {
   readonly jwks: JsonWebKeySet;
 }
 
-/** HTTP timeout of one fetch, ms. */
-const TIMEOUT_MS = 5000;
-
-interface Fetched {
-  changed: boolean;
-  value: unknown;
-}
-
-/** Reads a response body, giving up as soon as it exceeds `max` bytes (never buffers an unbounded body). */
-async function readCapped(res: Response, max: number, source: string): Promise<string> {
-  const tooBig = () => new TbitError('TBIT_TRUST_BUNDLE_INVALID', `${source} exceeds ${max} bytes`);
-  const declared = Number(res.headers.get('content-length') ?? '0');
-  if (declared > max) throw tooBig();
-  if (res.body === null) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw tooBig();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** One watched document: remembers the validator (mtime+size or ETag) of its last good read. */
-function watcher(source: string, maxBytes: number): () => Promise<Fetched> {
-  let tag: string | undefined;
+/** One watched JSON document; a document it rejects is read again next time, so the error repeats. */
+function watcher(location: string, maxBytes: number): () => Promise<{ changed: boolean; value: unknown }> {
+  const invalid = (message: string, cause?: unknown) =>
+    new TbitError('TBIT_TRUST_BUNDLE_INVALID', message, undefined, cause);
+  const source = pollSource(location, {
+    maxBytes,
+    timeoutMs: 5000,
+    accept: 'application/json',
+    error: (_, m, c) => invalid(m, c),
+  });
   let value: unknown;
-  const isUrl = /^https?:\/\//i.test(source);
-  const parse = (text: string): unknown => {
-    if (text.length > maxBytes)
-      throw new TbitError('TBIT_TRUST_BUNDLE_INVALID', `${source} exceeds ${maxBytes} bytes`);
-    try {
-      return JSON.parse(text);
-    } catch (e) {
-      throw new TbitError('TBIT_TRUST_BUNDLE_INVALID', `${source} is not JSON`, undefined, e);
-    }
-  };
   return async () => {
     try {
-      if (isUrl) {
-        const headers: Record<string, string> = { accept: 'application/json' };
-        if (tag !== undefined) headers['if-none-match'] = tag;
-        const res = await fetch(source, { headers, signal: AbortSignal.timeout(TIMEOUT_MS) });
-        if (res.status === 304 && value !== undefined) return { changed: false, value };
-        if (!res.ok)
-          throw new TbitError('TBIT_TRUST_BUNDLE_INVALID', `${source} answered HTTP ${res.status}`);
-        const next = parse(await readCapped(res, maxBytes, source));
-        tag = res.headers.get('etag') ?? undefined;
-        value = next;
-        return { changed: true, value };
-      }
-      const st = await stat(source);
-      const t = `${st.mtimeMs}:${st.size}`;
-      if (t === tag && value !== undefined) return { changed: false, value };
-      if (st.size > maxBytes)
-        throw new TbitError('TBIT_TRUST_BUNDLE_INVALID', `${source} exceeds ${maxBytes} bytes`);
-      const next = parse(await readFile(source, 'utf8'));
-      tag = t;
-      value = next;
+      const bytes = await source.fetch();
+      if (bytes === undefined) return { changed: false, value };
+      value = JSON.parse(bytes.toString('utf8'));
       return { changed: true, value };
     } catch (e) {
-      if (e instanceof TbitError) throw e;
-      throw new TbitError('TBIT_TRUST_BUNDLE_INVALID', `cannot read ${source}`, undefined, e);
+      source.forget();
+      throw e instanceof TbitError ? e : invalid(`${location} is not JSON`, e);
     }
   };
 }
@@ -122,7 +72,7 @@ export async function loadTrustBundle(
     jwks: () => jwks,
     ...(revDoc === undefined ? {} : { revocations: () => rev as RevocationList }),
   });
-  let timer: NodeJS.Timeout | undefined;
+  let stop: (() => void) | undefined;
 
   const refresh = async (): Promise<boolean> => {
     const a = await jwksDoc();
@@ -143,7 +93,7 @@ export async function loadTrustBundle(
   };
 
   if (options.refreshIntervalMs !== undefined) {
-    timer = setInterval(() => {
+    stop = pollEvery(() => {
       refresh().catch((e: unknown) => {
         const err =
           e instanceof TbitError
@@ -152,17 +102,12 @@ export async function loadTrustBundle(
         options.onError?.(err);
       });
     }, options.refreshIntervalMs);
-    timer.unref();
   }
 
   // defineProperties, not Object.assign: assign would copy the getter's value once instead of the getter.
   return Object.defineProperties(store, {
     refresh: { value: refresh },
-    close: {
-      value: () => {
-        if (timer !== undefined) clearInterval(timer);
-      },
-    },
+    close: { value: () => stop?.() },
     jwks: { get: () => jwks, enumerable: true },
   }) as TrustBundle;
 }

@@ -6,11 +6,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MerkleLog } from '../../ledger/index.js';
+import { credentialMatches } from '../../lib/bytes.js';
 import { type Clock, systemClock } from '../../lib/clock.js';
 import type { PolicyEngine } from '../../policy/index.js';
 import type { AdminHandler } from '../server.js';
 import { AdminApiError, badRequest } from './errors.js';
-import { bearerOf, cookieOf, credentialMatches, SESSION_COOKIE, SessionStore } from './lib/auth.js';
+import { bearerOf, cookieOf, SESSION_COOKIE, SessionStore } from './lib/auth.js';
 import { EventStreams } from './lib/events.js';
 import { buildGraph, type GraphData } from './lib/graph.js';
 import {

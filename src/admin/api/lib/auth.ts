@@ -5,21 +5,13 @@
  *   GET (and to log out) only. It exists because `EventSource` cannot send headers; restricting it to GET means a cookie alone can
  *   never change state, and `SameSite=Strict` + `HttpOnly` keep it away from other sites and from scripts.
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { sha256 } from '../../../lib/bytes.js';
 import type { Clock } from '../../../lib/clock.js';
 
 /** Name of the session cookie. */
 export const SESSION_COOKIE = 'sigil_admin_session';
-
-/**
- * Constant-time comparison of a presented credential with the configured one. Both sides are hashed first so the
- * comparison length never depends on the secret (timingSafeEqual needs equal lengths).
- */
-export function credentialMatches(presented: string, expected: string): boolean {
-  return timingSafeEqual(sha256(presented), sha256(expected));
-}
 
 /** Extracts the Bearer credential (RFC 6750 §2.1), or undefined. */
 export function bearerOf(req: IncomingMessage): string | undefined {

@@ -1,0 +1,44 @@
+/** The config's `host:port` / `[v6]:port` / `unix:/path` listen strings (src/config/schema.ts hostPort). */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** A parsed listen address. */
+type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+
+/** Parses a listen string; port 0 asks the OS for a free port. */
+export function parseListen(s: string): ListenAddress {
+  if (s.startsWith('unix:')) return { kind: 'unix', path: s.slice('unix:'.length) };
+  const i = s.lastIndexOf(':');
+  let host = s.slice(0, i);
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  const port = Number(s.slice(i + 1));
+  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`bad listen address ${s}`);
+  return { kind: 'tcp', host, port };
+}
+
+/** Starts `server` listening on `where`; resolves with its URL (`unix:/path` for a socket) and bound port. */
+export function listenHttp(server: Server, where: string): Promise<{ url: string; port: number }> {
+  const addr = parseListen(where);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    const done = () => {
+      server.off('error', reject);
+      if (addr.kind === 'unix') return resolve({ url: `unix:${addr.path}`, port: 0 });
+      const a = server.address() as AddressInfo;
+      const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+      resolve({ url: `http://${host}:${a.port}`, port: a.port });
+    };
+    if (addr.kind === 'unix') server.listen(addr.path, done);
+    else server.listen(addr.port, addr.host, done);
+  });
+}
+
+/** Stops `server`: idle connections close at once, open ones (event streams, slow requests) are cut after `graceMs`. */
+export function closeHttp(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), graceMs).unref();
+  });
+}
