@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { buildPolicyInput, evaluateInput, loadBundle, PolicyEngine } from '../../src/policy/index.js';
-import { context, opaBuild, opaBuildSources, POLICY_DIR, SLOW_ON_DEMAND, tempDir } from './support.js';
+import { context, opaBuild, opaBuildSources, POLICY_DIR, startSlowWorkerEngine, tempDir } from './support.js';
 
 const tmp = tempDir('sigil-isolation-');
 afterAll(() => tmp.cleanup());
@@ -26,18 +26,7 @@ async function until(cond: () => boolean, ms = 15_000): Promise<void> {
 
 describe('worker isolation', () => {
   it('terminates an overrunning evaluation at the budget, denies POLICY_TIMEOUT, then recovers', async () => {
-    const file = join(tmp.dir, 'slow.tar.gz');
-    writeFileSync(file, opaBuildSources({ 'p.rego': SLOW_ON_DEMAND }));
-    const engine = await PolicyEngine.start({
-      source: file,
-      registry: new Registry(),
-      evalTimeoutMs: 300,
-      // OPA Wasm frees nothing during one evaluation: at the default 64 MiB cap this loop runs out of memory
-      // (POLICY_EVAL_ERROR, opa_malloc) in ~200 ms on a quiet machine. A larger cap lets the budget end it.
-      maxMemoryPages: 16_384,
-      isolation: 'worker',
-      pollIntervalMs: 60_000,
-    });
+    const engine = await startSlowWorkerEngine(tmp.dir);
     engines.push(engine);
     expect(engine.decide(context())).toMatchObject({ allowed: true, code: 'OK' });
 

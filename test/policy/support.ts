@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { PolicyContext, SigilPolicyInput } from '../../src/policy/index.js';
+import { Registry } from 'prom-client';
+import { type PolicyContext, PolicyEngine, type SigilPolicyInput } from '../../src/policy/index.js';
 
 /** The pinned OPA CLI installed by scripts/setup-tools.sh. */
 export const OPA = resolve('.tools/bin/opa');
@@ -220,3 +221,21 @@ export const SLOW_ON_DEMAND = [
   '}',
   '',
 ].join('\n');
+
+/**
+ * Starts a worker-isolated engine (300 ms budget) on {@link SLOW_ON_DEMAND} built into `dir`. OPA Wasm frees
+ * nothing during one evaluation: at the default 64 MiB cap the slow loop runs out of memory (POLICY_EVAL_ERROR,
+ * opa_malloc) in ~200 ms on a quiet machine; a larger cap lets the budget end it.
+ */
+export async function startSlowWorkerEngine(dir: string): Promise<PolicyEngine> {
+  const file = join(dir, 'slow.tar.gz');
+  writeFileSync(file, opaBuildSources({ 'p.rego': SLOW_ON_DEMAND }));
+  return PolicyEngine.start({
+    source: file,
+    registry: new Registry(),
+    evalTimeoutMs: 300,
+    maxMemoryPages: 16_384,
+    isolation: 'worker',
+    pollIntervalMs: 60_000,
+  });
+}

@@ -2,19 +2,16 @@
  * Policy DoS inputs (slow; `npm run test:slow`): hostile request bodies and bundles at realistic attack sizes must
  * end in a deny or a load error with a stable code, never a crash, and leave the bundle usable.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Registry } from 'prom-client';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluatePolicy, loadBundle, type PolicyBundle, PolicyEngine } from '../../src/policy/index.js';
+import { evaluatePolicy, loadBundle, type PolicyBundle } from '../../src/policy/index.js';
 import {
   context,
   makeTarGz,
   opaBuild,
-  opaBuildSources,
   POLICY_DIR,
-  SLOW_ON_DEMAND,
+  startSlowWorkerEngine,
   tempDir,
 } from '../policy/support.js';
 
@@ -62,16 +59,7 @@ describe('hostile bundles at full size', () => {
 describe('worker isolation under a slow policy', () => {
   it('the main thread waits about the budget, not the seconds the policy would run', async () => {
     const tmp = tempDir('sigil-isolation-slow-');
-    const file = join(tmp.dir, 'slow.tar.gz');
-    writeFileSync(file, opaBuildSources({ 'p.rego': SLOW_ON_DEMAND }));
-    const engine = await PolicyEngine.start({
-      source: file,
-      registry: new Registry(),
-      evalTimeoutMs: 300,
-      maxMemoryPages: 16_384,
-      isolation: 'worker',
-      pollIntervalMs: 60_000,
-    });
+    const engine = await startSlowWorkerEngine(tmp.dir);
     try {
       expect(engine.decide(context())).toMatchObject({ allowed: true, code: 'OK' });
       const t = Date.now();
