@@ -167,6 +167,30 @@ describe('authz pipeline: token', () => {
 });
 
 describe('authz pipeline: allow', () => {
+  it('a client-sent x-sigil-receipt is overwritten by the ledger receipt, never removed after it', async () => {
+    const s = setup();
+    const { token } = s.id.mint({ scope: ['fs.*'] });
+    const req = checkRequest(
+      {
+        ...mcp('fs.read'),
+        headers: {
+          ...mcp('fs.read').headers,
+          'x-sigil-receipt': 'fake',
+          'x-sigil-decision-id': 'fake',
+          'x-sigil-admin': '1',
+        },
+      },
+      token,
+    );
+    const a = allowed(await s.check(req));
+    expect(a.upstream['x-sigil-receipt']).toBe('index=0');
+    expect(a.upstream['x-sigil-decision-id']).toBe(s.records[0]!.id);
+    // Envoy removes after setting: anything SIGIL sets must not be in the remove list.
+    for (const k of Object.keys(a.upstream)) expect(a.remove).not.toContain(k);
+    expect(a.remove).toContain('x-sigil-admin');
+    expect(a.remove).toContain('authorization');
+  });
+
   it('valid token + in-scope MCP tool → allow with identity headers, token stripped, spoofed x-sigil-* removed', async () => {
     const s = setup();
     const { token } = s.id.mint({ scope: ['fs.*'], task: 'task-42' });
