@@ -49,7 +49,7 @@ export interface AllowParts {
   decisionId: string;
   /** Headers for the upstream (x-sigil-sub, …), set with overwrite. */
   upstream: Record<string, string>;
-  /** Request headers to drop before the upstream (bearer token, spoofed x-sigil-*); never one of `upstream`. */
+  /** Request headers to drop before the upstream (bearer token, spoofed x-sigil-*, the policy's list). */
   remove: string[];
   /** Headers for the downstream caller (x-sigil-receipt, …). */
   downstream: Record<string, string>;
@@ -57,9 +57,10 @@ export interface AllowParts {
 }
 
 /**
- * CheckResponse allowing the request. A header SIGIL sets is never also removed: Envoy applies
+ * CheckResponse allowing the request. An `x-sigil-*` header SIGIL sets is never also removed: Envoy applies
  * `headers_to_remove` after `headers`, so a client-sent `x-sigil-receipt: fake` would otherwise strip the
- * receipt SIGIL set (docs/authz.md §6: SIGIL's headers overwrite the client's).
+ * receipt SIGIL set (docs/authz.md §6: SIGIL's headers overwrite the client's). A policy's own headers keep
+ * Envoy's order (set, then remove), as under opa-envoy-plugin.
  */
 export function allowResponse(p: AllowParts): CheckResponse {
   return create(CheckResponseSchema, {
@@ -68,7 +69,9 @@ export function allowResponse(p: AllowParts): CheckResponse {
       case: 'okResponse',
       value: {
         headers: setAll(p.upstream),
-        headersToRemove: p.remove.filter((k) => !Object.hasOwn(p.upstream, k)),
+        headersToRemove: p.remove.filter(
+          (k) => !(k.startsWith(SIGIL_HEADER_PREFIX) && Object.hasOwn(p.upstream, k)),
+        ),
         responseHeadersToAdd: setAll(p.downstream),
       },
     },

@@ -588,6 +588,17 @@ describe('authz pipeline: policy hook and ledger', () => {
     expect(attempts).toBe(1);
   });
 
+  it("a policy header it both sets and removes keeps Envoy's order (removed), unlike SIGIL's own", async () => {
+    const policy: HookDecider = {
+      decide: async () => ({ allow: true, headers: { 'x-team': 'blue' }, headersToRemove: ['x-team'] }),
+    };
+    const s = setup({}, policy);
+    const { token } = s.id.mint({ scope: ['fs.*'] });
+    const a = allowed(await s.check(checkRequest(mcp('fs.read'), token)));
+    expect(a.upstream['x-team']).toBe('blue');
+    expect(a.remove).toContain('x-team');
+  });
+
   it('a policy allow adds its headers but can never set x-sigil-* ones, nor malformed ones', async () => {
     const policy: HookDecider = {
       decide: async () => ({
