@@ -49,14 +49,19 @@ export interface AllowParts {
   decisionId: string;
   /** Headers for the upstream (x-sigil-sub, …), set with overwrite. */
   upstream: Record<string, string>;
-  /** Request headers to drop before the upstream (bearer token, spoofed x-sigil-*). */
+  /** Request headers to drop before the upstream (bearer token, spoofed x-sigil-*, the policy's list). */
   remove: string[];
   /** Headers for the downstream caller (x-sigil-receipt, …). */
   downstream: Record<string, string>;
   dynamicMetadata?: Record<string, string | number | boolean>;
 }
 
-/** CheckResponse allowing the request. */
+/**
+ * CheckResponse allowing the request. An `x-sigil-*` header SIGIL sets is never also removed: Envoy applies
+ * `headers_to_remove` after `headers`, so a client-sent `x-sigil-receipt: fake` would otherwise strip the
+ * receipt SIGIL set (docs/authz.md §6: SIGIL's headers overwrite the client's). A policy's own headers keep
+ * Envoy's order (set, then remove), as under opa-envoy-plugin.
+ */
 export function allowResponse(p: AllowParts): CheckResponse {
   return create(CheckResponseSchema, {
     status: { code: GrpcStatus.OK, message: '' },
@@ -64,7 +69,9 @@ export function allowResponse(p: AllowParts): CheckResponse {
       case: 'okResponse',
       value: {
         headers: setAll(p.upstream),
-        headersToRemove: p.remove,
+        headersToRemove: p.remove.filter(
+          (k) => !(k.startsWith(SIGIL_HEADER_PREFIX) && Object.hasOwn(p.upstream, k)),
+        ),
         responseHeadersToAdd: setAll(p.downstream),
       },
     },

@@ -121,7 +121,7 @@ const policy = z
 const admin = z
   .strictObject({
     listen: hostPort.default('127.0.0.1:9190'),
-    /** Admin credential for the dashboard API. Absent = a random one is generated and logged at start. */
+    /** Admin credential for the dashboard API. Absent = a random one is generated into <data_dir>/admin-token (0600). */
     token: z.string().min(16, 'must be at least 16 characters').optional(),
   })
   .prefault({});

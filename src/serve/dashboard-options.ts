@@ -1,6 +1,10 @@
 /** `sigil.admin`, `sigil.validator` and `sigil.policy` → the dashboard API `sigil serve` mounts on the admin server. */
 import { randomBytes } from 'node:crypto';
+import { lstatSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { type AdminApiHandler, createAdminApi } from '../admin/index.js';
+import { ConfigError } from '../config/index.js';
+import { writeFileAtomic } from '../lib/atomic-write.js';
 import type { Clock } from '../lib/clock.js';
 import { PolicyEngine } from '../policy/index.js';
 import { policyEngineOptions } from './policy-options.js';
@@ -10,7 +14,8 @@ import type { SigilParts } from './start-sigil.js';
  * Starts the dashboard API for the running parts. The policy view uses the Check path's engine, so what it shows,
  * evaluates and uploads is the policy in force; only when `parts.policy` is absent does it start an engine of its
  * own on the configured bundle, closed with the handler. Without `sigil.admin.token` a random
- * one is generated for this process and logged once with the dashboard URL (the config schema's behaviour).
+ * one is generated for this process and written to {@link adminTokenPath} (mode 0600); only that path and the
+ * dashboard URL are logged, never the token (the config schema's behaviour).
  */
 export async function dashboardFromConfig(
   parts: Pick<SigilParts, 'config' | 'logger' | 'ledger' | 'issuer' | 'policy'> & { adminUrl?: string },
@@ -27,9 +32,13 @@ export async function dashboardFromConfig(
   let adminToken = config.admin.token;
   if (adminToken === undefined) {
     adminToken = randomBytes(24).toString('base64url');
+    const tokenFile = writeAdminToken(config.data_dir, adminToken);
     parts.logger.warn(
-      { dashboard: `${parts.adminUrl ?? `http://${listen}`}/#token=${adminToken}` },
-      'sigil.admin.token is not set: generated a one-off admin token for this process (open the dashboard URL)',
+      {
+        dashboard: `${parts.adminUrl ?? `http://${listen}`}/#token=<contents of token_file>`,
+        token_file: tokenFile,
+      },
+      'sigil.admin.token is not set: generated a one-off admin token for this process into token_file (mode 0600)',
     );
   }
   const host = listen.startsWith('unix:') ? 'unix' : listen.replace(/:\d+$/, '');
@@ -59,4 +68,29 @@ export async function dashboardFromConfig(
     };
   }
   return api;
+}
+
+/** Where `sigil serve` writes the admin token it generates when `sigil.admin.token` is not set. */
+export function adminTokenPath(dataDir: string): string {
+  return join(dataDir, 'admin-token');
+}
+
+/**
+ * Replaces the generated-token file atomically (temp file created exclusively with mode 0600, then renamed; a
+ * symlink at the path is replaced, not followed), then checks the result: a file other users could read would
+ * leak an admin credential, so anything but a regular 0600 file owned by this process's user fails start-up
+ * (CONFIG_INVALID: the data dir is not private).
+ */
+function writeAdminToken(dataDir: string, token: string): string {
+  const path = adminTokenPath(dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  writeFileAtomic(path, `${token}\n`, 0o600);
+  const st = lstatSync(path);
+  if (!st.isFile() || (st.mode & 0o777) !== 0o600 || (process.getuid && st.uid !== process.getuid())) {
+    throw new ConfigError(
+      'CONFIG_INVALID',
+      `config sigil.data_dir: ${path} is not a regular 0600 file of this user`,
+    );
+  }
+  return path;
 }

@@ -5,7 +5,7 @@
  */
 import { type Logger, pino } from 'pino';
 import { type AdminServer, createMetrics, type SigilMetrics, startAdminServer } from '../admin/index.js';
-import { type AuthzServer, type DecisionEvent, startAuthzServer } from '../authz/index.js';
+import { type AuthzServer, startAuthzServer } from '../authz/index.js';
 import type { SigilConfig } from '../config/index.js';
 import { type RunningIssuer, startIssuer } from '../issuer/index.js';
 import type { MerkleLog } from '../ledger/index.js';
@@ -15,6 +15,7 @@ import { checkFromConfig } from './check-from-config.js';
 import { dashboardFromConfig } from './dashboard-options.js';
 import { issuerOptions } from './issuer-options.js';
 import { ledgerSink } from './ledger-sink.js';
+import { observeDecisions } from './observe-decisions.js';
 import { openAuditLog } from './open-audit-log.js';
 import { createPolicyDecider } from './policy-options.js';
 
@@ -45,47 +46,6 @@ export interface RunningSigil extends SigilParts {
   readonly ready: boolean;
   /** Graceful drain and stop (idempotent). */
   close(): Promise<void>;
-}
-
-function observe(metrics: SigilMetrics, logger: Logger): (e: DecisionEvent) => void {
-  // Label children resolved once: prom-client otherwise re-hashes the label set on every Check.
-  const decided = { allow: new Map<string, { inc(): void }>(), deny: new Map<string, { inc(): void }>() };
-  const timing = { allow: metrics.checkSeconds.labels('allow'), deny: metrics.checkSeconds.labels('deny') };
-  const cache = { hit: metrics.chainCache.labels('hit'), miss: metrics.chainCache.labels('miss') };
-  return (e) => {
-    const r = e.record;
-    const byCode = decided[r.decision];
-    let child = byCode.get(r.code);
-    if (child === undefined) {
-      child = metrics.decisions.labels(r.decision, r.code);
-      // Codes are a closed set, but a policy can name its own: bound the map anyway.
-      if (byCode.size < 1000) byCode.set(r.code, child);
-    }
-    child.inc();
-    timing[r.decision].observe(e.seconds);
-    if (e.cacheHit !== undefined) cache[e.cacheHit ? 'hit' : 'miss'].inc();
-    if (e.ledgerError !== undefined) {
-      metrics.ledgerErrors.inc();
-      logger.error({ decision_id: r.id, err: e.ledgerError }, 'ledger could not record a decision');
-    }
-    if (r.code === 'AUTHZ_INTERNAL')
-      logger.error({ decision_id: r.id, err: e.error }, 'authz pipeline failure');
-    // Allows log at debug: the line is only built when it will be written (hot path).
-    const deny = r.decision === 'deny';
-    if (!deny && !logger.isLevelEnabled('debug')) return;
-    const line = {
-      decision_id: r.id,
-      decision: r.decision,
-      code: r.code,
-      status: r.http_status,
-      sub: r.sub,
-      tool: r.tool,
-      path: r.path,
-      index: e.receipt?.index,
-    };
-    if (deny) logger.info(line, 'deny');
-    else logger.debug(line, 'allow');
-  };
 }
 
 /** Starts everything `sigil serve` runs. On a start-up failure, closes what was opened and rethrows. */
@@ -132,7 +92,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
       ledger: ledgerSink(log, log.origin),
       clock,
       ...(policy ? { policy } : {}),
-      onDecision: observe(metrics, logger),
+      onDecision: observeDecisions(metrics, logger),
     });
     cacheSize = () => chains.size;
     if (config.authz.transport === 'h2') {

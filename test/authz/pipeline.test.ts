@@ -167,6 +167,30 @@ describe('authz pipeline: token', () => {
 });
 
 describe('authz pipeline: allow', () => {
+  it('a client-sent x-sigil-receipt is overwritten by the ledger receipt, never removed after it', async () => {
+    const s = setup();
+    const { token } = s.id.mint({ scope: ['fs.*'] });
+    const req = checkRequest(
+      {
+        ...mcp('fs.read'),
+        headers: {
+          ...mcp('fs.read').headers,
+          'x-sigil-receipt': 'fake',
+          'x-sigil-decision-id': 'fake',
+          'x-sigil-admin': '1',
+        },
+      },
+      token,
+    );
+    const a = allowed(await s.check(req));
+    expect(a.upstream['x-sigil-receipt']).toBe('index=0');
+    expect(a.upstream['x-sigil-decision-id']).toBe(s.records[0]!.id);
+    // Envoy removes after setting: anything SIGIL sets must not be in the remove list.
+    for (const k of Object.keys(a.upstream)) expect(a.remove).not.toContain(k);
+    expect(a.remove).toContain('x-sigil-admin');
+    expect(a.remove).toContain('authorization');
+  });
+
   it('valid token + in-scope MCP tool → allow with identity headers, token stripped, spoofed x-sigil-* removed', async () => {
     const s = setup();
     const { token } = s.id.mint({ scope: ['fs.*'], task: 'task-42' });
@@ -562,6 +586,17 @@ describe('authz pipeline: policy hook and ledger', () => {
       'AUTHZ_TOOL_NOT_IN_SCOPE',
     );
     expect(attempts).toBe(1);
+  });
+
+  it("a policy header it both sets and removes keeps Envoy's order (removed), unlike SIGIL's own", async () => {
+    const policy: HookDecider = {
+      decide: async () => ({ allow: true, headers: { 'x-team': 'blue' }, headersToRemove: ['x-team'] }),
+    };
+    const s = setup({}, policy);
+    const { token } = s.id.mint({ scope: ['fs.*'] });
+    const a = allowed(await s.check(checkRequest(mcp('fs.read'), token)));
+    expect(a.upstream['x-team']).toBe('blue');
+    expect(a.remove).toContain('x-team');
   });
 
   it('a policy allow adds its headers but can never set x-sigil-* ones, nor malformed ones', async () => {

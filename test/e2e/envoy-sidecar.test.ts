@@ -83,10 +83,12 @@ describe('Envoy → SIGIL → upstream', () => {
     const before = upstream.seen.length;
     const r = await call('/tools/fs.read', {
       token: mint(['fs.*']),
-      headers: { 'x-sigil-sub': 'spiffe://evil/x', 'x-sigil-admin': '1' },
+      headers: { 'x-sigil-sub': 'spiffe://evil/x', 'x-sigil-admin': '1', 'x-sigil-receipt': 'fake' },
     });
     expect(r.status).toBe(200);
     const seen = upstream.seen[before]!;
+    // A client-sent receipt is overwritten by SIGIL's, not stripped with it (docs/authz.md §6).
+    expect(seen.headers['x-sigil-receipt']).toBe(r.headers.get('x-sigil-receipt'));
     expect(seen.headers['x-sigil-sub']).toBe(ORCH);
     expect(seen.headers['x-sigil-task-id']).toBe('task-e2e');
     expect(seen.headers['x-sigil-depth']).toBe('1');

@@ -1,8 +1,8 @@
 /**
  * `sigil serve` refuses bad flags and settings with a stable code before it binds anything, and applies
- * `sigil.runtime` to the process it runs in.
+ * `sigil.runtime` to the process it runs in; a generated admin token goes to a 0600 file, never to a log.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -92,4 +92,27 @@ describe('sigil serve on one CPU', () => {
     expect((await readyLine({ audit: { hash_thread: 'on' } }, '0')).ledger_hash_thread).toBe(true);
     expect((await readyLine({})).ledger_hash_thread).toBe(availableParallelism() > 1);
   }, 120_000);
+});
+
+describe('sigil serve without sigil.admin.token', () => {
+  it('writes the one-off admin token to <data_dir>/admin-token (0600) and never logs it', async () => {
+    const p = await startSigilProcess();
+    try {
+      const file = join(p.dataDir, 'admin-token');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const token = readFileSync(file, 'utf8').trim();
+      expect(token.length).toBeGreaterThanOrEqual(32);
+      const line = p
+        .output()
+        .split('\n')
+        .find((l) => l.includes('sigil.admin.token is not set'));
+      expect(JSON.parse(line ?? '{}')).toMatchObject({ token_file: file, level: 40 });
+      const ok = await fetch(`${p.adminUrl}/api/status`, { headers: { authorization: `Bearer ${token}` } });
+      expect(ok.status).toBe(200);
+      await p.stop();
+      expect(p.output()).not.toContain(token);
+    } finally {
+      await p.dispose();
+    }
+  }, 60_000);
 });
