@@ -40,19 +40,16 @@ function toolOf(msg: unknown): string | undefined {
   return name;
 }
 
-/**
- * The first character that is not whitespace or a BOM. In the primary reading controls and U+FFFD are skipped
- * too: they may stand for bytes Envoy replaced (a mangled BOM, UTF-16 NULs) in front of a call.
- */
+/** Anything but whitespace or a BOM (JS `\s` holds U+FEFF). */
+const SIGNIFICANT = /\S/;
+/** In the primary reading controls and U+FFFD may stand for bytes Envoy replaced (a BOM, UTF-16 NULs). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: skipping controls is the point.
+const SIGNIFICANT_PRIMARY = /[^\s\u0000-\u001f\uFFFD]/;
+
+/** The first significant character of a reading; undefined when it is blank. */
 function firstSignificant(text: string, primary: boolean): string | undefined {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0xfeff) continue;
-    if (primary && (c < 0x20 || c === 0xfffd)) continue;
-    if (c > 0x7f && /\s/.test(text[i]!)) continue;
-    return text[i];
-  }
-  return undefined;
+  const i = text.search(primary ? SIGNIFICANT_PRIMARY : SIGNIFICANT);
+  return i === -1 ? undefined : text[i];
 }
 
 /** Content-Encoding other than identity: SIGIL would see compressed bytes, the upstream the call. */
