@@ -31,7 +31,7 @@ export const AUTHZ_HTTP_STATUS = Object.freeze({
   AUTHZ_BODY_INVALID: 400,
   /** The body was truncated (Envoy's partial flag or short of content-length) and may hide a call. */
   AUTHZ_BODY_PARTIAL: 413,
-  /** The body is compressed (Content-Encoding) or in a charset SIGIL cannot decode, so it cannot be inspected. */
+  /** The body is compressed (Content-/Transfer-Encoding) or in a charset SIGIL cannot decode: uninspectable. */
   AUTHZ_UNSUPPORTED_ENCODING: 415,
   /** The JSON body nests deeper than the inspection limit (checked before parsing). */
   AUTHZ_BODY_TOO_DEEP: 400,

@@ -129,6 +129,16 @@ const CASES: Case[] = [
     ENCODED,
   ],
   [
+    'Transfer-Encoding: gzip, chunked',
+    { body: call('search'), headers: { 'transfer-encoding': 'gzip, chunked' } },
+    ENCODED,
+  ],
+  [
+    'Transfer-Encoding: chunked is plain',
+    { body: call('search'), headers: { 'transfer-encoding': 'chunked' } },
+    'allow',
+  ],
+  [
     'Content-Encoding: identity is plain',
     { body: call('search'), headers: { 'content-encoding': 'identity' } },
     'allow',

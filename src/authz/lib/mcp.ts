@@ -52,16 +52,20 @@ function firstSignificant(text: string, primary: boolean): string | undefined {
   return i === -1 ? undefined : text[i];
 }
 
-/** Content-Encoding other than identity: SIGIL would see compressed bytes, the upstream the call. */
-function refuseEncoded(ce: string | undefined): void {
-  if (ce === undefined) return;
-  for (const part of ce.split(',')) {
-    const c = part.trim().toLowerCase();
-    if (c !== '' && c !== 'identity') {
-      throw new AuthzError(
-        'AUTHZ_UNSUPPORTED_ENCODING',
-        `request body has Content-Encoding ${c.slice(0, 64)}`,
-      );
+/**
+ * A coding other than identity (Content-Encoding) or chunked (Transfer-Encoding): SIGIL would see compressed
+ * bytes, the upstream the decoded call.
+ */
+function refuseEncoded(headers: Readonly<Record<string, string>>): void {
+  for (const [name, plain] of [
+    ['content-encoding', ['identity']],
+    ['transfer-encoding', ['identity', 'chunked']],
+  ] as const) {
+    for (const part of (headers[name] ?? '').split(',')) {
+      const c = part.trim().toLowerCase();
+      if (c !== '' && !(plain as readonly string[]).includes(c)) {
+        throw new AuthzError('AUTHZ_UNSUPPORTED_ENCODING', `request body has ${name} ${c.slice(0, 64)}`);
+      }
     }
   }
 }
@@ -111,7 +115,7 @@ export function mcpTools(
   partial: boolean,
 ): readonly string[] {
   if (body === undefined || body.length === 0) return NONE;
-  refuseEncoded(headers['content-encoding']);
+  refuseEncoded(headers);
   const contentType = headers['content-type'];
   const jsonCt = isJsonContentType(contentType);
   // Envoy's partial flag, or fewer bytes than the client declared (a string body only grows by U+FFFD).
