@@ -29,8 +29,12 @@ export const AUTHZ_HTTP_STATUS = Object.freeze({
   AUTHZ_TOOL_NOT_IN_SCOPE: 403,
   /** The body is not valid MCP JSON-RPC where one was expected. */
   AUTHZ_BODY_INVALID: 400,
-  /** The body was truncated by Envoy (partial) and could not be parsed. */
+  /** The body was truncated (Envoy's partial flag or short of content-length) and may hide a call. */
   AUTHZ_BODY_PARTIAL: 413,
+  /** The body is compressed (Content-/Transfer-Encoding) or in a charset SIGIL cannot decode: uninspectable. */
+  AUTHZ_UNSUPPORTED_ENCODING: 415,
+  /** The JSON body nests deeper than the inspection limit (checked before parsing). */
+  AUTHZ_BODY_TOO_DEEP: 400,
   /** The body exceeds authz.max_body_bytes. */
   AUTHZ_BODY_TOO_LARGE: 413,
   /** The policy denied without giving its own code. */

@@ -42,7 +42,7 @@ export function toolResolver(opts: {
         if (source === 'none') source = from;
         for (const t of ts) if (!tools.includes(t)) tools.push(t);
       };
-      add(mcpTools(view.body, view.headers['content-type'], view.bodyPartial), 'mcp');
+      add(mcpTools(view.body, view.headers, view.bodyPartial), 'mcp');
       const header = view.headers[opts.toolHeader];
       if (header !== undefined) {
         const t = header.trim();

@@ -19,8 +19,9 @@ export function hasDuplicateKeys(text: string): boolean {
         else j++;
       }
       if (expectKey) {
-        // Compare unescaped names: "na\u006de" is "name".
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        // Compare unescaped names: "na\u006de" is "name". Only escaped names need the parser (cost).
+        const raw = text.slice(i + 1, j);
+        const key = raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
         const seen = stack[stack.length - 1]!;
         if (seen.has(key)) return true;
         seen.add(key);

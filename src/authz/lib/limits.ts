@@ -15,6 +15,8 @@ export const LIMITS = Object.freeze({
   maxPath: 8192,
   /** Entries in one JSON-RPC batch. */
   maxBatch: 100,
+  /** Deepest JSON nesting inspected; checked by an O(n) scan before JSON.parse (AUTHZ_BODY_TOO_DEEP). */
+  maxJsonDepth: 64,
   /** Longest tool name accepted from a body or header. */
   maxToolName: 256,
 });

@@ -4,12 +4,13 @@
  * well-formed JSON-RPC is an error, never "no tool".
  */
 import { AuthzError } from '../errors.js';
+import { bodyReadings } from './body-text.js';
+import { jsonDepthExceeds } from './json-depth.js';
 import { hasDuplicateKeys } from './json-duplicates.js';
 import { LIMITS } from './limits.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 const NONE: readonly string[] = Object.freeze([]);
+const BAD_BYTES = 'request body has bytes invalid in its encoding';
 
 function isJsonContentType(ct: string | undefined): boolean {
   if (!ct) return false;
@@ -39,47 +40,56 @@ function toolOf(msg: unknown): string | undefined {
   return name;
 }
 
+/** Anything but whitespace or a BOM (JS `\s` holds U+FEFF). */
+const SIGNIFICANT = /\S/;
+/** In the primary reading controls and U+FFFD may stand for bytes Envoy replaced (a BOM, UTF-16 NULs). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: skipping controls is the point.
+const SIGNIFICANT_PRIMARY = /[^\s\u0000-\u001f\uFFFD]/;
+
+/** The first significant character of a reading; undefined when it is blank. */
+function firstSignificant(text: string, primary: boolean): string | undefined {
+  const i = text.search(primary ? SIGNIFICANT_PRIMARY : SIGNIFICANT);
+  return i === -1 ? undefined : text[i];
+}
+
 /**
- * The tools/call names of a request body; none when it is not JSON-RPC or has no tools/call. The body is
- * inspected whatever its content-type when it starts like JSON: an MCP server may ignore content-type, so a
- * mislabelled call must not slip past.
+ * A coding other than identity (Content-Encoding) or chunked (Transfer-Encoding): SIGIL would see compressed
+ * bytes, the upstream the decoded call.
  */
-export function mcpTools(
-  body: string | Uint8Array | undefined,
-  contentType: string | undefined,
-  partial: boolean,
-): readonly string[] {
-  if (body === undefined) return NONE;
-  let text: string;
-  if (typeof body === 'string') {
-    // The protobuf decoder replaces invalid UTF-8 in string fields by U+FFFD: treat that as undecodable.
-    if (body.includes('\uFFFD') && isJsonContentType(contentType)) {
-      throw new AuthzError('AUTHZ_INVALID_ENCODING', 'request body is not valid UTF-8');
-    }
-    text = body;
-  } else {
-    try {
-      text = utf8.decode(body);
-    } catch (e) {
-      if (isJsonContentType(contentType))
-        throw new AuthzError('AUTHZ_INVALID_ENCODING', 'request body is not valid UTF-8', e);
-      return NONE;
+function refuseEncoded(headers: Readonly<Record<string, string>>): void {
+  for (const [name, plain] of [
+    ['content-encoding', ['identity']],
+    ['transfer-encoding', ['identity', 'chunked']],
+  ] as const) {
+    for (const part of (headers[name] ?? '').split(',')) {
+      const c = part.trim().toLowerCase();
+      if (c !== '' && !(plain as readonly string[]).includes(c)) {
+        throw new AuthzError('AUTHZ_UNSUPPORTED_ENCODING', `request body has ${name} ${c.slice(0, 64)}`);
+      }
     }
   }
-  const start = text.trimStart()[0];
-  const looksJson = start === '{' || start === '[';
-  if (!looksJson && !isJsonContentType(contentType)) return NONE;
+}
+
+/**
+ * The tools/call names of one JSON text (bounded: depth scan before JSON.parse). A `soft` reading (one only
+ * a lenient decoder makes) that does not parse is no call at all: undefined instead of a refusal.
+ */
+function toolsOf(text: string, partial: boolean, soft: boolean): string[] | undefined {
+  if (jsonDepthExceeds(text, LIMITS.maxJsonDepth)) {
+    throw new AuthzError('AUTHZ_BODY_TOO_DEEP', `request body nests deeper than ${LIMITS.maxJsonDepth}`);
+  }
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
+    if (soft) return undefined;
     const why = 'request body was truncated by Envoy and cannot be inspected';
     if (partial) throw new AuthzError('AUTHZ_BODY_PARTIAL', why, e);
     throw new AuthzError('AUTHZ_BODY_INVALID', 'request body is not valid JSON', e);
   }
   // One message or a batch; the batch bound is checked only once the body is known to be JSON-RPC.
   const messages: unknown[] = Array.isArray(doc) ? doc : [doc];
-  if (!messages.some(isRpc)) return NONE;
+  if (!messages.some(isRpc)) return [];
   if (hasDuplicateKeys(text))
     throw new AuthzError('AUTHZ_BODY_INVALID', 'JSON-RPC body repeats a member name');
   if (messages.length > LIMITS.maxBatch) {
@@ -91,6 +101,47 @@ export function mcpTools(
     if (t !== undefined) tools.push(t);
   }
   return tools;
+}
+
+/**
+ * The tools/call names of a request body, as any lenient upstream would read it (docs/authz.md §4): every
+ * reading of the body (BOM / charset / lossy UTF-8) that starts like JSON is inspected, and what cannot be
+ * inspected is refused — Content-Encoding (415), replaced bytes (400), a truncated body (413), nesting
+ * deeper than the limit (400). None when no reading is JSON-RPC or it has no tools/call.
+ */
+export function mcpTools(
+  body: string | Uint8Array | undefined,
+  headers: Readonly<Record<string, string>>,
+  partial: boolean,
+): readonly string[] {
+  if (body === undefined || body.length === 0) return NONE;
+  refuseEncoded(headers);
+  const contentType = headers['content-type'];
+  const jsonCt = isJsonContentType(contentType);
+  // Envoy's partial flag, or fewer bytes than the client declared (a string body only grows by U+FFFD).
+  const size = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+  const declared = headers['content-length'];
+  const truncated =
+    partial || (declared !== undefined && /^\d{1,15}$/.test(declared) && Number(declared) > size);
+  const tools: string[] = [];
+  for (const r of bodyReadings(body, contentType)) {
+    const start = firstSignificant(r.text, r.primary);
+    const looksJson = start === '{' || start === '[';
+    const forced = r.primary && jsonCt;
+    // What follows the cut may be a call (e.g. 1 MiB of whitespace, then the call): refuse.
+    if (truncated && (looksJson || forced || start === undefined)) {
+      throw new AuthzError('AUTHZ_BODY_PARTIAL', 'request body was truncated and cannot be inspected');
+    }
+    if (!looksJson && !forced) continue;
+    // Replaced bytes: the upstream's decoder may read another name or quote there, so refuse. A reading
+    // only a lossy decoder makes counts when JSON.parse accepts it (Node's Buffer.toString() path).
+    if (r.primary && r.replaced) throw new AuthzError('AUTHZ_INVALID_ENCODING', BAD_BYTES);
+    const found = toolsOf(r.text, truncated, !r.primary);
+    if (found === undefined) continue;
+    if (r.replaced) throw new AuthzError('AUTHZ_INVALID_ENCODING', BAD_BYTES);
+    for (const t of found) if (!tools.includes(t)) tools.push(t);
+  }
+  return tools.length === 0 ? NONE : tools;
 }
 
 /** A tools/call without "jsonrpc" is still treated as JSON-RPC (and then refused): a lenient server might run it. */
