@@ -11,7 +11,7 @@ import { SigilError } from '../lib/errors.js';
 import { configSchema, expectsString, type SigilConfig } from './schema.js';
 
 /** Stable codes for configuration failures. */
-export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_UNREADABLE';
+export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_UNREADABLE' | 'CONFIG_LISTEN_FAILED';
 
 /** A configuration error; the message names the key and the reason. */
 export class ConfigError extends SigilError<ConfigErrorCode> {}
