@@ -1,15 +1,17 @@
 /**
  * Loads configuration once at start-up: embedded defaults ← YAML file ← environment overrides.
- * Environment: `SIGIL__<SECTION>__<KEY>=value` (double underscore between levels, value parsed as YAML),
- * e.g. `SIGIL__ISSUER__MAX_TTL=120`, plus `SIGIL_DATA` for the data dir.
+ * Environment: `SIGIL__<SECTION>__<KEY>=value` (double underscore between levels), e.g.
+ * `SIGIL__ISSUER__MAX_TTL=120`, plus `SIGIL_DATA` for the data dir. A value is parsed as YAML unless the
+ * schema expects a string there: `SIGIL__AUTHZ__LISTEN=19191` stays the string `"19191"` (and then fails
+ * as a listen address, not as "received number").
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { SigilError } from '../lib/errors.js';
-import { configSchema, type SigilConfig } from './schema.js';
+import { configSchema, expectsString, type SigilConfig } from './schema.js';
 
 /** Stable codes for configuration failures. */
-export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_UNREADABLE';
+export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_UNREADABLE' | 'CONFIG_LISTEN_FAILED';
 
 /** A configuration error; the message names the key and the reason. */
 export class ConfigError extends SigilError<ConfigErrorCode> {}
@@ -75,11 +77,13 @@ export function loadConfig(options: LoadConfigOptions = {}): SigilConfig {
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('SIGIL__') || value === undefined) continue;
     const path = name.slice('SIGIL__'.length).toLowerCase().split('__');
-    let parsed: unknown;
-    try {
-      parsed = parseYaml(value);
-    } catch {
-      parsed = value;
+    let parsed: unknown = value;
+    if (!expectsString(['sigil', ...path])) {
+      try {
+        parsed = parseYaml(value);
+      } catch {
+        // Not YAML: the schema reports the raw string against the key.
+      }
     }
     setPath(fromEnv, ['sigil', ...path], parsed);
   }

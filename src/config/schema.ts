@@ -5,9 +5,11 @@
  */
 import { z } from 'zod';
 
+const listenForm = 'must be host:port, [v6]:port or unix:/path (e.g. 127.0.0.1:9191)';
+/** A listen address; a bare port (`listen: 9191` in YAML) gets the same message, not "expected string". */
 const hostPort = z
-  .string()
-  .regex(/^(unix:.+|[^\s:]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/, 'must be host:port or unix:/path');
+  .string({ error: listenForm })
+  .regex(/^(unix:.+|[^\s:]+:\d{1,5}|\[[0-9a-fA-F:]+\]:\d{1,5})$/, listenForm);
 /** An integer in [min, max]. */
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const seconds = (max = 31_536_000) => int(1, max);
@@ -171,3 +173,23 @@ export const configSchema = z.strictObject({
 
 /** Fully-defaulted, validated configuration. */
 export type SigilConfig = z.output<typeof configSchema>['sigil'];
+
+/** The schema node at `path` with optional/default/prefault wrappers removed; undefined when unknown. */
+function nodeAt(path: readonly string[]): z.core.$ZodType | undefined {
+  let node: z.core.$ZodType | undefined = configSchema;
+  for (let i = 0; ; i++) {
+    // Unwrap `.optional()`, `.default()`, `.prefault()` (each keeps the real type in `innerType`).
+    while (node && 'innerType' in node._zod.def) node = node._zod.def.innerType as z.core.$ZodType;
+    if (!node || i === path.length) return node;
+    if (!(node instanceof z.ZodObject)) return undefined;
+    node = (node.shape as Record<string, z.core.$ZodType>)[path[i]!];
+  }
+}
+
+/**
+ * True when the schema expects a string at `path` (e.g. `['sigil', 'authz', 'listen']`). Environment
+ * overrides for such keys are taken verbatim instead of being parsed as YAML.
+ */
+export function expectsString(path: readonly string[]): boolean {
+  return nodeAt(path) instanceof z.ZodString;
+}

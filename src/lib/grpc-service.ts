@@ -4,6 +4,7 @@
  */
 import { type DescService, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { type MethodDefinition, type Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import { ListenError } from './listen.js';
 
 /** A view of the encoder's bytes (no copy): grpc-js frames Buffers. */
 const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -38,11 +39,12 @@ export function grpcService(service: DescService): ServiceDefinition {
  * Binds `server` on a listen string (`host:port`, `[v6]:port` or `unix:/path`) without TLS: the listeners are
  * loopback, a unix socket or inside the mesh (docs/api.md §Issuer security). Resolves the client target and the
  * bound port (0 for a unix socket).
+ * @throws ListenError when the address cannot be bound.
  */
 export function bindGrpc(server: Server, where: string): Promise<{ target: string; port: number }> {
   return new Promise((resolve, reject) => {
     server.bindAsync(where, ServerCredentials.createInsecure(), (err, port) => {
-      if (err) return reject(err);
+      if (err) return reject(ListenError.from(where, 'grpc', err));
       if (where.startsWith('unix:')) return resolve({ target: where, port: 0 });
       resolve({ target: `${where.slice(0, where.lastIndexOf(':'))}:${port}`, port });
     });

@@ -1,6 +1,36 @@
 /** The config's `host:port` / `[v6]:port` / `unix:/path` listen strings (src/config/schema.ts hostPort). */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { GrpcStatus, SigilError } from './errors.js';
+
+/**
+ * A listener that could not bind (address in use, permission denied, no such address). `sigil serve` turns
+ * it into a ConfigError naming the config key; `errno` is the OS code (`EADDRINUSE`, `EACCES`, …) when known.
+ */
+export class ListenError extends SigilError<'LISTEN_FAILED'> {
+  constructor(
+    /** The listen string as configured. */
+    readonly address: string,
+    readonly transport: 'http' | 'grpc',
+    readonly errno: string | undefined,
+    cause: unknown,
+  ) {
+    const why: Record<string, string> = {
+      EADDRINUSE: 'address already in use',
+      EACCES: 'permission denied',
+      EADDRNOTAVAIL: 'address not available on this host',
+    };
+    const reason = errno ? `${why[errno] ?? 'bind failed'} (${errno})` : (cause as Error)?.message;
+    super('LISTEN_FAILED', `cannot listen on ${address}: ${reason}`, { cause, grpc: GrpcStatus.UNAVAILABLE });
+  }
+
+  /** Wraps a bind failure; grpc-js only reports the OS code inside its message, so it is read from there. */
+  static from(address: string, transport: 'http' | 'grpc', e: unknown): ListenError {
+    const errno =
+      (e as NodeJS.ErrnoException)?.code ?? /\b(E[A-Z]{3,})\b/.exec((e as Error)?.message ?? '')?.[1];
+    return new ListenError(address, transport, errno, e);
+  }
+}
 
 /** A parsed listen address. */
 type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
@@ -21,9 +51,10 @@ export function parseListen(s: string): ListenAddress {
 export function listenHttp(server: Server, where: string): Promise<{ url: string; port: number }> {
   const addr = parseListen(where);
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (e: unknown) => reject(ListenError.from(where, 'http', e));
+    server.once('error', fail);
     const done = () => {
-      server.off('error', reject);
+      server.off('error', fail);
       if (addr.kind === 'unix') return resolve({ url: `unix:${addr.path}`, port: 0 });
       const a = server.address() as AddressInfo;
       const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;

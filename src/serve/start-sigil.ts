@@ -15,6 +15,7 @@ import { checkFromConfig } from './check-from-config.js';
 import { dashboardFromConfig } from './dashboard-options.js';
 import { issuerOptions } from './issuer-options.js';
 import { ledgerSink } from './ledger-sink.js';
+import { issuerListenKey, nameListenKey } from './name-listen-key.js';
 import { observeDecisions } from './observe-decisions.js';
 import { openAuditLog } from './open-audit-log.js';
 import { createPolicyDecider } from './policy-options.js';
@@ -67,13 +68,15 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
   let cacheSize = () => 0;
   const metrics = createMetrics({ ledgerSize: () => ledger?.size ?? 0, cacheSize: () => cacheSize() });
   try {
-    const admin = await startAdminServer({
-      listen: config.admin.listen,
-      registry: metrics.registry,
-      isReady: () => ready,
-    });
+    const admin = await nameListenKey(
+      'sigil.admin.listen',
+      startAdminServer({ listen: config.admin.listen, registry: metrics.registry, isReady: () => ready }),
+    );
     cleanup.push(() => admin.close());
-    const issuer = await startIssuer(issuerOptions(config), { clock, logger });
+    const issuer = await nameListenKey(
+      issuerListenKey,
+      startIssuer(issuerOptions(config), { clock, logger }),
+    );
     cleanup.push(() => issuer.close());
     ledger = await openAuditLog(config);
     const log = ledger;
@@ -98,12 +101,15 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     if (config.authz.transport === 'h2') {
       logger.warn('sigil.authz.transport "h2" is deprecated and ignored: the listener runs @grpc/grpc-js');
     }
-    const authz = await startAuthzServer({
-      listen: config.authz.listen,
-      check,
-      maxMessageBytes: Math.max(4 * 1024 * 1024, 2 * config.authz.max_body_bytes + 1024 * 1024),
-      ...(deps.drainMs !== undefined ? { drainMs: deps.drainMs } : {}),
-    });
+    const authz = await nameListenKey(
+      'sigil.authz.listen',
+      startAuthzServer({
+        listen: config.authz.listen,
+        check,
+        maxMessageBytes: Math.max(4 * 1024 * 1024, 2 * config.authz.max_body_bytes + 1024 * 1024),
+        ...(deps.drainMs !== undefined ? { drainMs: deps.drainMs } : {}),
+      }),
+    );
     // Drain Checks first so every in-flight decision is still recorded before the ledger closes.
     cleanup.push(() => authz.close());
     const parts: SigilParts = { config, logger, metrics, issuer, ledger: log, policy };

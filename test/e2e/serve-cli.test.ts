@@ -3,9 +3,11 @@
  * `sigil.runtime` to the process it runs in; a generated admin token goes to a 0600 file, never to a log.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePorts } from '../support/ports.js';
 import { runSigilCli, startSigilProcess } from '../support/sigil-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sigil-serve-cli-'));
@@ -38,6 +40,51 @@ describe('sigil serve flags', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('CONFIG_INVALID');
       expect(r.stderr).toContain('sigil.runtime.gc_heap_growing_percent');
+    },
+    60_000,
+  );
+});
+
+describe('sigil serve on a busy port', () => {
+  it.each([
+    ['authz', 'listen'],
+    ['admin', 'listen'],
+    ['issuer', 'listen_http'],
+    ['issuer', 'listen_grpc'],
+  ])(
+    'sigil.%s.%s in use → exit 1 CONFIG_LISTEN_FAILED naming the key and address, no stack',
+    async (section, key) => {
+      // Occupy the port with a plain TCP server, as another process would.
+      const busy = createServer();
+      await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+      const port = (busy.address() as { port: number }).port;
+      try {
+        const [a, b, c, d] = await freePorts(4);
+        const listen: Record<string, Record<string, string>> = {
+          authz: { listen: `127.0.0.1:${a}` },
+          admin: { listen: `127.0.0.1:${b}` },
+          issuer: { listen_http: `127.0.0.1:${c}`, listen_grpc: `127.0.0.1:${d}` },
+        };
+        listen[section]![key] = `127.0.0.1:${port}`;
+        const cfg = join(dir, `busy-${section}-${key}.yaml`);
+        const yaml = Object.entries(listen)
+          .map(
+            ([s, kv]) =>
+              `  ${s}:\n${Object.entries(kv)
+                .map(([k, v]) => `    ${k}: "${v}"\n`)
+                .join('')}`,
+          )
+          .join('');
+        writeFileSync(cfg, `sigil:\n  data_dir: ${join(dir, `busy-${section}-${key}`)}\n${yaml}`);
+        const r = await runSigilCli(cfg, ['serve']);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(
+          `CONFIG_LISTEN_FAILED: config sigil.${section}.${key}: cannot listen on 127.0.0.1:${port}: address already in use (EADDRINUSE)`,
+        );
+        expect(r.stderr).not.toMatch(/^\s+at /m);
+      } finally {
+        busy.close();
+      }
     },
     60_000,
   );

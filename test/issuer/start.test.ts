@@ -43,7 +43,7 @@ describe('startIssuer', () => {
     const a = await startIssuer(testOptions(tempDir()));
     try {
       const busy = testOptions(tempDir(), { issuer: { listen_http: `127.0.0.1:${a.http!.port}` } });
-      await expect(startIssuer(busy)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      await expect(startIssuer(busy)).rejects.toMatchObject({ code: 'LISTEN_FAILED', errno: 'EADDRINUSE' });
     } finally {
       await a.close();
     }

@@ -33,7 +33,11 @@ const bytes = (s: unknown) => b64decode(s as string) as Uint8Array;
 
 beforeAll(async () => {
   const log = await MerkleLog.open(join(data, 'ledger'));
-  for (let i = 0; i < 40; i++) await log.appendDecision(record(i));
+  for (let i = 0; i < 40; i++) {
+    await log.appendDecision(record(i));
+    // A stored checkpoint of a past size, for `prove --bundle --size`.
+    if (i === 19) await log.checkpoints.make();
+  }
   await log.close();
 });
 afterAll(() => t.cleanup());
@@ -94,6 +98,30 @@ describe('sigil audit', { timeout: 180_000 }, () => {
     const bad = cli('verify-bundle', file, '--key', cp.verifier_key);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/^LEDGER_PROOF_INVALID: /);
+  });
+
+  it('prove --bundle --size N proves against the checkpoint of size N, or refuses', () => {
+    const key = (lines(cli('checkpoint', '--latest').stdout)[0] as { verifier_key: string }).verifier_key;
+    const verified = (args: string[]) => {
+      const b = cli('prove', '12', '--bundle', ...args);
+      expect(b.status, b.stderr).toBe(0);
+      const file = join(t.dir, 'sized.tlog-proof');
+      writeFileSync(file, b.stdout);
+      return lines(cli('verify-bundle', file, '--key', key).stdout)[0] as { index: number; size: number };
+    };
+    expect(verified(['--size', '20'])).toMatchObject({ index: 12, size: 20 });
+    expect(verified(['--size', '40'])).toMatchObject({ index: 12, size: 40 });
+    expect(verified([])).toMatchObject({ index: 12, size: 40 });
+    // No checkpoint of size 30 is stored and 30 is not the current size: refused, never ignored.
+    for (const size of ['30', '12', '41', '0']) {
+      const r = cli('prove', '12', '--bundle', '--size', size);
+      expect(r.status, size).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(/^LEDGER_BAD_ARGUMENT: /);
+    }
+    expect(cli('prove', '12', '--bundle', '--size', '30').stderr).toContain(
+      'no signed checkpoint of size 30',
+    );
   });
 
   it('refuses bad arguments with a stable code and exit 1', () => {

@@ -164,16 +164,20 @@ export function register(program: Command): void {
     .description(
       'inclusion proof of one entry (JSON), or with --bundle an offline c2sp.org/tlog-proof@v1 bundle',
     )
-    .option('--size <n>', 'tree size to prove against (default: current)')
+    .option(
+      '--size <n>',
+      'tree size to prove against (default: current); with --bundle, the size of a stored checkpoint or the current size',
+    )
     .option('--bundle', 'print a signed, self-contained tlog-proof (makes a checkpoint if needed)')
     .action((index: string, flags: { size?: string; bundle?: boolean }, cmd: Command) =>
       runCommand(async () => {
         const i = int(index, 'index');
+        const size = flags.size !== undefined ? int(flags.size, '--size', 1) : undefined;
         if (flags.bundle) {
           await withLog(
             cmd,
             async (log) => {
-              process.stdout.write(await log.checkpoints.bundle(i));
+              process.stdout.write(await log.checkpoints.bundle(i, size));
             },
             {},
           );
@@ -182,7 +186,7 @@ export function register(program: Command): void {
         await withLog(cmd, (log) => {
           out({
             index: i,
-            ...inclusion(log, i, flags.size !== undefined ? int(flags.size, '--size') : log.size),
+            ...inclusion(log, i, size ?? log.size),
           });
         });
       }),

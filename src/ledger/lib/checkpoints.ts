@@ -2,7 +2,7 @@
  * Signed C2SP checkpoints of the log (docs/ledger.md §5): the signer, making and storing checkpoints
  * (on demand and on a timer), reading them back, and c2sp.org/tlog-proof@v1 bundles.
  */
-import type { LedgerError } from '../errors.js';
+import { LedgerError } from '../errors.js';
 import { formatCheckpoint } from '../parse-checkpoint.js';
 import { loadOrCreateSigner, type NoteSigner, signNote } from '../sign-note.js';
 import { TLOG_PROOF_V1 } from '../verify-proof-bundle.js';
@@ -114,11 +114,27 @@ export class Checkpoints {
    * Offline proof for entry `index` in c2sp.org/tlog-proof@v1 form against the newest checkpoint that
    * covers it (making one if needed). The entry bytes ride in the `extra` line so the bundle alone
    * suffices: verify it with `verifyProofBundle` and the verifier key.
+   *
+   * With `size`, the proof is against the signed checkpoint of exactly that size: a stored one, or one
+   * made now when `size` is the current durable size. Past sizes are never signed after the fact (a
+   * checkpoint attests what the log was when it was signed), so any other size is refused.
+   * @throws LedgerError `LEDGER_BAD_ARGUMENT` (index not below `size`, or no checkpoint of `size`).
    */
-  async bundle(index: number): Promise<string> {
+  async bundle(index: number, size?: number): Promise<string> {
     const data = this.log.entry(index);
-    let cp = this.latest();
-    if (!cp || cp.size <= index) cp = await this.make();
+    let cp = size === undefined ? this.latest() : this.get(size);
+    if (size !== undefined) {
+      if (index >= size)
+        throw new LedgerError('LEDGER_BAD_ARGUMENT', `index ${index} is not in a tree of size ${size}`);
+      if (!cp && size === this.log.size) cp = await this.make();
+      if (cp?.size !== size) {
+        const latest = this.latest()?.size;
+        throw new LedgerError(
+          'LEDGER_BAD_ARGUMENT',
+          `no signed checkpoint of size ${size} (bundles need one; newest is ${latest ?? 'none'}, current size ${this.log.size}; \`sigil audit checkpoint\` signs the current size)`,
+        );
+      }
+    } else if (!cp || cp.size <= index) cp = await this.make();
     const proof = this.log.inclusionProof(index, cp.size);
     const lines = [TLOG_PROOF_V1, `extra ${b64encode(data)}`, `index ${index}`, ...proof.map(b64encode)];
     return `${lines.join('\n')}\n\n${cp.note}`;

@@ -14,6 +14,16 @@ import { LedgerError } from '../errors.js';
 
 const MAGIC = 0xbeefc0de;
 
+/** Errors for a file shorter than its meta page says: a live writer can leave that state for a moment. */
+const shortFiles = new WeakSet<object>();
+
+/**
+ * True when `e` is {@link checkLmdbFile}'s "file is truncated" error. A writer in another process grows the
+ * file while committing, and a reader can see the new meta page before the file's new length, so the caller
+ * re-checks for a while before calling the file corrupt (docs/ledger.md §2, "Readers next to a writer").
+ */
+export const isShortFile = (e: unknown): boolean => typeof e === 'object' && e !== null && shortFiles.has(e);
+
 /** Page size and last page number of the meta page at `hdr` (header size), or null without the magic. */
 function readMeta(buf: Buffer, hdr: number): { psize: number; lastPg: bigint } | null {
   if (buf.length < hdr + 136 || buf.readUInt32LE(hdr) !== MAGIC) return null;
@@ -65,7 +75,11 @@ export function checkLmdbFile(file: string): boolean {
     // biome-ignore lint/complexity/useMathMinMax: operands are bigints
     const last = m0.lastPg > m1.lastPg ? m0.lastPg : m1.lastPg;
     const need = (last + 1n) * BigInt(psize);
-    if (BigInt(size) < need) throw corrupt(`file is truncated (${size} bytes, meta says ${need})`);
+    if (BigInt(size) < need) {
+      const e = corrupt(`file is truncated (${size} bytes, meta says ${need})`);
+      shortFiles.add(e);
+      throw e;
+    }
     return true;
   } finally {
     closeSync(fd);

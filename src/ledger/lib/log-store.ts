@@ -6,12 +6,28 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Database, open, type RootDatabase } from 'lmdb';
 import { LedgerError } from '../errors.js';
-import { checkLmdbFile } from './file-check.js';
+import { checkLmdbFile, isShortFile } from './file-check.js';
 
 /** On-disk format identity under meta key `format` (docs/ledger.md §2); versions 1 and 2 are refused. */
 const LEDGER_FORMAT = { name: 'sigil-ledger', version: 3 } as const;
 /** The LMDB data file inside the ledger directory. */
 const LEDGER_FILE = 'ledger.mdb';
+/** How long a short file (see isShortFile) or a failing LMDB open is retried before giving up. */
+const OPEN_RETRIES = 40;
+const OPEN_RETRY_MS = 25;
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `check()`, retried while it fails in a way a concurrent writer can cause; the last failure is thrown. */
+async function retried<T>(check: () => T, transient: (e: unknown) => boolean): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return check();
+    } catch (e) {
+      if (attempt >= OPEN_RETRIES || !transient(e)) throw e;
+      await pause(OPEN_RETRY_MS);
+    }
+  }
+}
 /** Entries are keyed by uint32: the log holds at most 2^32 - 1 entries. */
 export const MAX_ENTRIES = 0xffff_ffff;
 
@@ -31,8 +47,11 @@ export interface LogStore {
  * Opens (or creates) the environment in `dir` after checking an existing file's LMDB meta pages
  * (lib/file-check.ts), so lmdb-js never maps a damaged file, and hands it to `init` (format check, state
  * load). If `init` throws, the environment is closed and the file left as it was.
+ * A file a writer in another process is growing can look short for a moment, and LMDB's own open can fail
+ * transiently next to it: both are retried for about a second. An open that still fails is `LEDGER_IO`
+ * (EINVAL, EACCES, EAGAIN, map size): corruption is reported only for content that is wrong.
  * @throws LedgerError `LEDGER_BAD_ARGUMENT`, `LEDGER_IO`, `LEDGER_NOT_FOUND` (no file and not `create`),
- * `LEDGER_CORRUPT` (also for anything else `init` throws).
+ * `LEDGER_CORRUPT` (damaged file, or anything else `init` throws).
  */
 export async function openStore<T>(
   dir: string,
@@ -47,13 +66,17 @@ export async function openStore<T>(
     throw new LedgerError('LEDGER_IO', `cannot create ${dir}: ${(e as Error).message}`, e);
   }
   const file = join(dir, LEDGER_FILE);
-  const existed = checkLmdbFile(file);
+  const existed = await retried(() => checkLmdbFile(file), isShortFile);
   if (!existed && !o.create) throw new LedgerError('LEDGER_NOT_FOUND', `no ledger at ${file}`);
   let env: RootDatabase;
   try {
-    env = open({ path: file, maxDbs: 8, readOnly: o.readOnly, noMemInit: true, separateFlushed: true });
+    env = await retried(
+      () => open({ path: file, maxDbs: 8, readOnly: o.readOnly, noMemInit: true, separateFlushed: true }),
+      () => true,
+    );
   } catch (e) {
-    throw new LedgerError('LEDGER_CORRUPT', `cannot open ${file}: ${(e as Error).message}`, e);
+    // The pages were checked above: an open failure is the environment (errno, lock, map), not the content.
+    throw new LedgerError('LEDGER_IO', `cannot open ${file}: ${(e as Error).message}`, e);
   }
   try {
     return init({
