@@ -1,14 +1,15 @@
 /**
  * Read-only opens next to a writer (issue #18 item 9): a file a writer is growing, or an LMDB open that fails
  * for a reason other than the content, is never reported as `LEDGER_CORRUPT`; parallel read-only CLI-style
- * opens in other processes next to an appending writer all succeed.
+ * opens in other processes next to an appending writer all succeed. In the slow suite: it starts 21 processes
+ * and measures a retry window (no wall-clock bounds in the default suite).
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MerkleLog } from '../../src/ledger/index.js';
-import { record, tempDir } from './helpers.js';
+import { record, tempDir } from '../ledger/helpers.js';
 
 let t: { dir: string; cleanup: () => void };
 beforeEach(() => {
@@ -93,7 +94,7 @@ function child(script: string, args: string[]): Promise<{ code: number | null; o
 }
 
 const LEDGER = new URL('../../src/ledger/index.ts', import.meta.url).href;
-const HELPERS = new URL('./helpers.ts', import.meta.url).href;
+const HELPERS = new URL('../ledger/helpers.ts', import.meta.url).href;
 
 const WRITER = `
 import { MerkleLog } from '${LEDGER}';
