@@ -26,8 +26,11 @@ export interface RequestView {
 
 const METHOD = /^[A-Z]{1,32}$/;
 
-/** Any dot-segment or encoded separator: Envoy's normalize_path should have removed them; refuse them anyway. */
-const UNSAFE_PATH = /(^|\/)\.\.?(\/|$)|%2[fF]|%5[cC]|\\|%2[eE]/;
+/**
+ * Any dot-segment, empty segment (`//`) or encoded separator: Envoy's normalize_path and merge_slashes should
+ * have removed them; refuse them anyway, since an upstream that normalises would run a path no route matched.
+ */
+const UNSAFE_PATH = /(^|\/)\.\.?(\/|$)|\/\/|%2[fF]|%5[cC]|\\|%2[eE]/;
 
 /** Validates `req` and returns its {@link RequestView}. Throws AuthzError (AUTHZ_BAD_REQUEST, …). */
 export function extractRequest(req: CheckRequest | undefined, maxBodyBytes: number): RequestView {

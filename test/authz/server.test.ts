@@ -96,6 +96,11 @@ describe('authz gRPC server', () => {
       'AUTHZ_BAD_REQUEST',
     ],
     [
+      'an empty segment (a merged slash)',
+      { attributes: { request: { http: { method: 'GET', path: '//tools/fs.delete' } } } },
+      'AUTHZ_BAD_REQUEST',
+    ],
+    [
       'an encoded slash',
       { attributes: { request: { http: { method: 'GET', path: '/a%2Fb' } } } },
       'AUTHZ_BAD_REQUEST',
