@@ -4,6 +4,7 @@
  * or as lossy UTF-8 (`Buffer.toString()`); SIGIL inspects every one of those readings so that none of them
  * can hide a tools/call from the scope check.
  */
+import { TextDecoder } from 'node:util';
 import { AuthzError } from '../errors.js';
 
 /** One way of reading the body. */
@@ -61,12 +62,24 @@ function decodeUtf32(b: Uint8Array, le: boolean): { text: string; replaced: bool
   return { text: parts.join(''), replaced };
 }
 
+/** Decoders by label, strict and lossy: made once, not per request (a non-streaming decode keeps no state). */
+const decoders = new Map<string, TextDecoder>();
+function decoder(label: Label, fatal: boolean): TextDecoder {
+  const key = `${label}/${fatal}`;
+  let d = decoders.get(key);
+  if (d === undefined) {
+    d = new TextDecoder(label, { fatal, ignoreBOM: true });
+    decoders.set(key, d);
+  }
+  return d;
+}
+
 function decode(label: Label, b: Uint8Array): { text: string; replaced: boolean } {
   if (label === 'utf-32le' || label === 'utf-32be') return decodeUtf32(b, label === 'utf-32le');
   try {
-    return { text: new TextDecoder(label, { fatal: true, ignoreBOM: true }).decode(b), replaced: false };
+    return { text: decoder(label, true).decode(b), replaced: false };
   } catch {
-    return { text: new TextDecoder(label, { ignoreBOM: true }).decode(b), replaced: true };
+    return { text: decoder(label, false).decode(b), replaced: true };
   }
 }
 
