@@ -2,6 +2,7 @@
  * Entries that count unauthenticated denies (docs/ledger.md §4 "Entry kinds", issue #18 item 4): their
  * canonical encoding, what the schema refuses, and that logs written before them still open, decode and verify.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -175,12 +176,15 @@ describe('logs with and without the new entries', () => {
     }
   });
 
-  it('a log with aggregate and dropped entries between decisions verifies, queries and keeps the counts', async () => {
+  it('a log with aggregate and dropped entries between decisions verifies (verifyLog, sigil audit verify) and queries', {
+    timeout: 120_000,
+  }, async () => {
     const t = tempDir();
     cleanup = t.cleanup;
     const dir = join(t.dir, 'ledger');
     mkdirSync(dir);
-    const log = await MerkleLog.open(dir, { origin: 'test.example/sigil/audit' });
+    // The CLI's default origin (no config file), so `audit verify` checks the checkpoints with the same one.
+    const log = await MerkleLog.open(dir, { origin: 'sigil.mesh/sigil/audit' });
     try {
       await log.appendDecision(record(1));
       await log.appendDecision(aggregate);
@@ -200,8 +204,39 @@ describe('logs with and without the new entries', () => {
     } finally {
       await log.close();
     }
+    // `sigil audit verify` passes and says what the entries stand for; `tail` prints the new fields.
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data', t.dir, 'audit', ...args], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const v = cli('verify');
+    expect(v.status, v.stderr).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({
+      ok: true,
+      size: 5,
+      records: {
+        decisions: 2,
+        aggregates: 2,
+        aggregated_denies: 4097,
+        dropped: 1,
+        dropped_denies: 12,
+        opaque: 0,
+      },
+    });
+    const tail = cli('tail', '-n', '2');
+    expect(tail.status, tail.stderr).toBe(0);
+    expect(
+      tail.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([
+      { index: 4, record: expect.objectContaining({ kind: 'aggregate', count: 1, source: '*' }) },
+      { index: 3, record: dropped },
+    ]);
     // And from a read-only reopen (postings re-derived by decoding the entries).
-    const again = await MerkleLog.open(dir, { readOnly: true, origin: 'test.example/sigil/audit' });
+    const again = await MerkleLog.open(dir, { readOnly: true, origin: 'sigil.mesh/sigil/audit' });
     try {
       expect(again.decision(3)).toEqual(dropped);
       expect(again.tail(1)[0]!.record).toMatchObject({ kind: 'aggregate', source: '*' });
