@@ -124,7 +124,8 @@ export class UnauthenticatedDenies {
     const batch = [...this.open.values()];
     this.open = new Map();
     this.overflowKeys = 0;
-    this.flushing = this.flushing.then(() => this.write(batch));
+    // write() handles its own failures; the catch only keeps one unexpected throw from stopping every later flush.
+    this.flushing = this.flushing.then(() => this.write(batch)).catch(() => undefined);
     return this.flushing;
   }
 
@@ -135,7 +136,7 @@ export class UnauthenticatedDenies {
 
   private async write(batch: DecisionRecord[]): Promise<void> {
     if (batch.length === 0 && this.tally.size === 0) return;
-    if (this.o.mayWrite && !this.o.mayWrite()) {
+    if (!this.writable()) {
       let n = 0;
       for (const a of batch) {
         this.count(a);
@@ -147,6 +148,15 @@ export class UnauthenticatedDenies {
     const owed = [...this.tally].map(([code, t]) => this.droppedEntry(code, t));
     this.tally.clear();
     await Promise.all([...owed, ...batch].map((e) => this.append(e)));
+  }
+
+  /** Whether entries may be written now; a guard that throws says no (fail closed, like a failed probe). */
+  private writable(): boolean {
+    try {
+      return this.o.mayWrite?.() ?? true;
+    } catch {
+      return false;
+    }
   }
 
   private async append(e: DecisionRecord): Promise<void> {

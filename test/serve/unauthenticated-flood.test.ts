@@ -12,12 +12,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CheckRequest, CheckResponse } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { createMetrics } from '../../src/admin/index.js';
 import { loadConfig } from '../../src/config/index.js';
-import type { DecisionRecord, MerkleLog } from '../../src/ledger/index.js';
+import { type DecisionRecord, MerkleLog } from '../../src/ledger/index.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
 import { auditIntake } from '../../src/serve/audit-intake.js';
 import { checkFromConfig } from '../../src/serve/check-from-config.js';
 import { DiskGuard, type DiskProbe, statfsProbe } from '../../src/serve/disk-guard.js';
 import { openAuditLog } from '../../src/serve/open-audit-log.js';
+import { UnauthenticatedDenies } from '../../src/serve/unauthenticated-denies.js';
 import { checkRequest, deniedOf, headerRecord, okOf } from '../support/check-request.js';
 import { testIdentity } from '../support/identity.js';
 
@@ -229,6 +230,49 @@ describe('unauthenticated denies: aggregated per source, code and window', () =>
     expect(all.length).toBe(4 + 65);
     expect(sum(all)).toBe(10_000);
     expect(all.filter((r) => r.code === '*')).toHaveLength(1);
+  });
+});
+
+describe('a failed append', () => {
+  it('puts the window into the dropped tally; the next writable window records it as a dropped entry', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sigil-flood-fail-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    // A real ledger, closed under the aggregator (LEDGER_CLOSED), then reopened.
+    let log = await MerkleLog.open(dir);
+    await log.close();
+    const failures: Array<[string, number]> = [];
+    const denies = new UnauthenticatedDenies({
+      windowMs: 60_000,
+      maxKeys: 16,
+      write: (r) => log.appendDecision(r),
+      observer: { failed: (e, n) => failures.push([(e as { code: string }).code, n]) },
+    });
+    const deny = (i: number, code: string): DecisionRecord => ({
+      v: 1,
+      id: `d${i}`,
+      ts: 1_767_225_600_000 + i,
+      decision: 'deny',
+      code,
+      http_status: 401,
+    });
+    for (let i = 0; i < 30; i++)
+      denies.add(deny(i, i % 3 ? 'AUTHZ_NO_TOKEN' : 'TBIT_MALFORMED'), `10.9.0.${i % 2}`);
+    await denies.flush();
+    expect(failures.reduce((n, [, c]) => n + c, 0)).toBe(30);
+    expect(new Set(failures.map(([c]) => c))).toEqual(new Set(['LEDGER_CLOSED']));
+    expect(denies.droppedPending).toBe(30);
+    log = await MerkleLog.open(dir);
+    cleanups.push(() => log.close());
+    denies.add(deny(99, 'AUTHZ_NO_TOKEN'), '10.9.0.1');
+    await denies.flush();
+    const all = entries(log);
+    expect(all.map((r) => [r.kind, r.code, r.count])).toEqual([
+      ['dropped', 'TBIT_MALFORMED', 10],
+      ['dropped', 'AUTHZ_NO_TOKEN', 20],
+      ['aggregate', 'AUTHZ_NO_TOKEN', 1],
+    ]);
+    expect(all[0]).toMatchObject({ ts: 1_767_225_600_000, last_ts: 1_767_225_600_027 });
+    expect(denies.droppedPending).toBe(0);
   });
 });
 
