@@ -77,6 +77,42 @@ export function createMetrics(o: MetricsOptions = {}) {
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     }),
+    /** Unauthenticated denies (no verified token) by code: every one, however the ledger stored it. */
+    unauthenticatedDenies: new Counter({
+      name: 'sigil_unauthenticated_denies_total',
+      help: 'Denies without a verified token, by code (aggregated in the ledger per source, code and window).',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    /** Ledger entries counting unauthenticated denies, by kind (aggregate, dropped). */
+    aggregateEntries: new Counter({
+      name: 'sigil_ledger_aggregate_entries_total',
+      help: 'Ledger entries written that count unauthenticated denies, by kind (aggregate, dropped).',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    /**
+     * Unauthenticated denies not written as aggregates, by reason: `disk_low` (free space below the reserve) or
+     * `append_failed`. A `dropped` ledger entry records them later.
+     */
+    unauthenticatedDropped: new Counter({
+      name: 'sigil_unauthenticated_denies_dropped_total',
+      help: 'Unauthenticated denies only counted, not aggregated into the ledger, by reason (disk_low, append_failed); a dropped entry records them later.',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    /** Free bytes of the data dir's filesystem at the last disk-guard probe. */
+    diskFree: new Gauge({
+      name: 'sigil_ledger_disk_free_bytes',
+      help: "Free bytes (available to SIGIL) on the data dir's filesystem at the last disk-guard probe.",
+      registers,
+    }),
+    /** 1 while free space is below `sigil.audit.min_free_bytes` (or cannot be measured). */
+    diskLow: new Gauge({
+      name: 'sigil_ledger_disk_low',
+      help: 'Alarm: 1 while free space on the data dir filesystem is below sigil.audit.min_free_bytes (or unknown).',
+      registers,
+    }),
     /** Ledger group commits: decisions per commit. */
     ledgerCommitEntries: new Histogram({
       name: 'sigil_ledger_commit_entries',

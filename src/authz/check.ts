@@ -16,6 +16,7 @@ import type { CachedChain, ChainCache } from './chain-cache.js';
 import { checkBinding, checkToolScope, type PeerBinding } from './check-caller.js';
 import { extractRequest } from './extract-request.js';
 import { extractToken } from './extract-token.js';
+import { sourceAddress } from './lib/source-address.js';
 import type { ToolResolver } from './resolve-tool.js';
 import { LEDGER_UNAVAILABLE, type Outcome, openRecord, respond, settle, toDeny } from './respond.js';
 
@@ -27,9 +28,28 @@ export interface DecisionReceipt {
   receipt: string;
 }
 
+/**
+ * Who a decision was made for, as the sink sees it (never stored as such; docs/authz.md §2 step 6). A sink may
+ * store the denies of unverified callers more cheaply (src/serve aggregates them per source and code).
+ */
+export interface DecisionOrigin {
+  /**
+   * True once the caller's token chain verified (steps 1–2 passed). False for public routes and for every
+   * deny decided before a token verified: no token, garbage, forged, expired, revoked, a bad request.
+   */
+  verified: boolean;
+  /** Envoy's `attributes.source` address (IP without port, or a pipe path), when it sent one. */
+  source: string | undefined;
+}
+
 /** The ledger as the pipeline needs it: durable append (group-committed) of one decision. */
 export interface DecisionSink {
-  append(record: DecisionRecord): Promise<DecisionReceipt>;
+  /**
+   * Records `record`; resolves with its receipt once durable. May resolve undefined (no receipt, answered
+   * without waiting for a commit) only for a deny whose `origin` is not verified; an allow without a receipt
+   * becomes 503 `AUTHZ_LEDGER_UNAVAILABLE`.
+   */
+  append(record: DecisionRecord, origin: DecisionOrigin): Promise<DecisionReceipt | undefined>;
 }
 
 /** What happened, for metrics and logs. */
@@ -75,6 +95,7 @@ export function createCheck(o: CheckOptions): CheckFn {
     const ts = o.clock.nowMs();
     const record = openRecord(id, ts);
     let cacheHit: boolean | undefined;
+    let verified = false;
     let error: unknown;
     let outcome: Outcome;
     try {
@@ -89,6 +110,7 @@ export function createCheck(o: CheckOptions): CheckFn {
       let caller: CachedChain | undefined;
       if (!publicRoute) {
         caller = await o.chains.get(extractToken(view, o.tokenHeader));
+        verified = true;
         cacheHit = caller.hit;
         record.token_hash = caller.tokenHash;
         record.sub = caller.chain.leaf.sub;
@@ -134,7 +156,10 @@ export function createCheck(o: CheckOptions): CheckFn {
     let receipt: DecisionReceipt | undefined;
     let ledgerError: unknown;
     try {
-      receipt = await o.ledger.append(record);
+      receipt = await o.ledger.append(record, {
+        verified,
+        source: verified ? undefined : sourceAddress(req),
+      });
     } catch (e) {
       ledgerError = e;
     }

@@ -5,6 +5,8 @@ export {
   type CheckFn,
   createCheck,
   type DecisionEvent,
+  type DecisionOrigin,
+  type DecisionReceipt,
   type DecisionSink,
 } from './check.js';
 export { AUTHZ_HTTP_STATUS, AuthzError, type AuthzErrorCode } from './errors.js';

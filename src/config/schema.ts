@@ -51,6 +51,38 @@ const validator = z
   })
   .prefault({});
 
+/** Binary and decimal byte units of {@link byteReserve}. */
+const UNIT: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+};
+const reserveForm = 'must be bytes (an integer, or e.g. "256MiB", "1GB") or a share of the disk ("5%")';
+/**
+ * Free space to keep on a filesystem: an integer number of bytes, a string with a unit (`256MiB`, `2GB`), or a
+ * percentage of the filesystem's size (`5%`, more than 0 and less than 100).
+ */
+const byteReserve = z
+  .union([z.number().int().min(0), z.string()], { error: reserveForm })
+  .transform((v, ctx): { bytes: number } | { percent: number } => {
+    if (typeof v === 'number') return { bytes: v };
+    const pct = /^\s*(\d{1,2}(?:\.\d+)?)\s*%\s*$/.exec(v);
+    if (pct && Number(pct[1]) > 0) return { percent: Number(pct[1]) };
+    const m = /^\s*(\d{1,16})\s*([a-zA-Z]{0,3})\s*$/.exec(v);
+    const unit = m ? UNIT[(m[2] as string).toLowerCase()] : undefined;
+    const bytes = m && unit !== undefined ? Number(m[1]) * unit : Number.NaN;
+    if (Number.isSafeInteger(bytes)) return { bytes };
+    ctx.addIssue({ code: 'custom', message: reserveForm });
+    return z.NEVER;
+  });
+
 const audit = z
   .strictObject({
     merkle_hash: z.literal('sha256').default('sha256'),
@@ -67,6 +99,21 @@ const audit = z
      * one CPU busy (affinity mask capped by a cgroup CPU quota), `on`, `off`. docs/ledger.md §3.
      */
     hash_thread: z.enum(['auto', 'on', 'off']).default('auto'),
+    /**
+     * Disk guard (docs/ledger.md §4 "Disk guard"): below this much free space on the data dir's filesystem,
+     * unauthenticated denies are only counted, so the rest is left to authenticated decisions. Bytes, `256MiB`,
+     * `5%` of the filesystem. Default 256 MiB.
+     */
+    min_free_bytes: byteReserve.prefault('256MiB'),
+    /** Unauthenticated denies: aggregated per (source address, code) and window (docs/ledger.md §4). */
+    unauthenticated: z
+      .strictObject({
+        /** Aggregation window, ms: one ledger entry per source and code per window. */
+        window_ms: int(10, 60_000).default(1000),
+        /** Distinct (source, code) keys per window; further sources share the source `*`. */
+        max_keys: int(1, 65_536).default(1024),
+      })
+      .prefault({}),
   })
   .prefault({});
 

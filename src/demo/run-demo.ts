@@ -168,7 +168,16 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     out(line(...widths.map((w) => '-'.repeat(w))));
     for (const [i, r] of rows.entries()) {
       out(
-        line(i + 1, r.caller, r.request, r.tool, r.status, r.code, r.decisionId.slice(0, 8), r.index ?? '-'),
+        line(
+          i + 1,
+          r.caller,
+          r.request,
+          r.tool,
+          r.status,
+          r.code,
+          r.decisionId.slice(0, 8),
+          r.index ?? 'agg',
+        ),
       );
     }
     const wrong = rows.filter((r) => r.status !== r.expect);
@@ -179,7 +188,9 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
       );
     }
 
-    // Every decision (allow and deny) is in the ledger; sign a checkpoint over all of them.
+    // Every decision is in the ledger: verified callers' one entry each, the unauthenticated denies in
+    // per-(source, code) aggregates once their window ends (ended now); sign a checkpoint over all of them.
+    await sigil.audit.denies.flush();
     const log = sigil.ledger;
     const cp = await log.checkpoints.make();
     const opened = openCheckpoint(cp.note, log.checkpoints.verifierKey);
@@ -188,14 +199,29 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     const proof = log.inclusionProof(index, opened.size);
     const verified = verifyInclusion(log.leafHashAt(index), index, opened.size, proof, opened.root);
     const rootHex = Buffer.from(opened.root).toString('hex');
-    out(`\nledger: ${opened.size} decisions recorded (allows and denies), signed checkpoint:\n`);
+    const single = rows.filter((r) => r.index !== undefined).length;
+    let aggregates = 0;
+    let aggregated = 0;
+    for (let i = 0; i < opened.size; i++) {
+      const r = log.decision(i);
+      if (r.kind === 'aggregate') {
+        aggregates++;
+        aggregated += r.count ?? 0;
+      }
+    }
+    out(
+      `\nledger: ${opened.size} entries — ${single} decisions one entry each, ${aggregated} unauthenticated denies in ${aggregates} aggregate entries; signed checkpoint:\n`,
+    );
     out(cp.note.replace(/^/gm, '  '));
     out(`\nroot ${rootHex}\n`);
     out(
       `receipt: decision ${first.decisionId} at index ${index}: inclusion proof (${proof.length} hashes) against the signed checkpoint of size ${opened.size} → ${verified ? 'VERIFIED' : 'FAILED'}\n`,
     );
-    if (opened.size !== rows.length)
-      throw new DemoError('DEMO_FAILED', `ledger holds ${opened.size} records, expected ${rows.length}`);
+    if (opened.size !== single + aggregates || single + aggregated !== rows.length)
+      throw new DemoError(
+        'DEMO_FAILED',
+        `ledger holds ${single} decisions and ${aggregated} aggregated denies, expected ${rows.length} in all`,
+      );
     if (!verified) throw new DemoError('DEMO_FAILED', 'receipt did not verify');
     if (o.keep) out(`data dir kept: ${dataDir}\n`);
     return {

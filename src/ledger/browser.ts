@@ -11,7 +11,7 @@ export { b64decode, b64encode, hex } from './lib/b64.js';
 export { EMPTY_ROOT } from './lib/hash.js';
 export { type NoteVerifier, parseVerifierKey } from './lib/note-key.js';
 export { type Checkpoint, formatCheckpoint, openCheckpoint, parseCheckpoint } from './parse-checkpoint.js';
-export type { AuditHit, AuditQuery, DecisionRecord, RecordedHop } from './record.js';
+export type { AuditHit, AuditQuery, DecisionRecord, RecordedHop, RecordKind } from './record.js';
 export { rootFromLeafHashes, rootOf } from './root-of.js';
 export { verifyConsistency } from './verify-consistency.js';
 export { verifyInclusion } from './verify-inclusion.js';

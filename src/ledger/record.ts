@@ -13,7 +13,18 @@ export interface RecordedHop {
   exp: number;
 }
 
-/** A Check decision as stored in the ledger. */
+/**
+ * What an entry stands for (docs/ledger.md §4 "Entry kinds"): absent = one decision; `aggregate` = the
+ * unauthenticated denies of one (source, code) in one window; `dropped` = unauthenticated denies of one code
+ * that were not recorded while the disk guard held free space back for authenticated decisions.
+ */
+export type RecordKind = 'aggregate' | 'dropped';
+
+/**
+ * A Check decision as stored in the ledger, or (with `kind`) a count of unauthenticated denies. Fields
+ * absent in a record of kind `aggregate`: the identity ones (`sub`, `task_id`, `depth`, `chain`,
+ * `token_hash`): none of those denies had a verified token.
+ */
 export interface DecisionRecord {
   /** Record format version. */
   v: 1;
@@ -43,6 +54,16 @@ export interface DecisionRecord {
   token_hash?: string;
   /** Policy bundle revision (or content hash) that decided. */
   policy_rev?: string;
+  /** Absent: one decision. Else an entry counting unauthenticated denies ({@link RecordKind}). */
+  kind?: RecordKind;
+  /** `aggregate`/`dropped`: how many denies the entry stands for (≥ 1). `ts` is the first one's time. */
+  count?: number;
+  /** `aggregate`/`dropped`: time of the last deny counted (epoch ms, ≥ `ts`). */
+  last_ts?: number;
+  /** `aggregate`: the aggregation window, ms. */
+  window_ms?: number;
+  /** `aggregate`: the requests' source address (Envoy's `attributes.source`), `*` for the overflow. */
+  source?: string;
 }
 
 /** Filters of {@link MerkleLog.query}; all given filters must match. */

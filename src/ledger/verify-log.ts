@@ -49,6 +49,8 @@ export interface VerifyOptions {
   verifierKey?: string;
   /** Called every 100 000 entries and at the end. */
   onProgress?: (done: number, total: number) => void;
+  /** Called with each entry's bytes as it is re-hashed (e.g. to tally record kinds); must not keep `bytes`. */
+  onEntry?: (index: number, bytes: Uint8Array) => void;
 }
 
 /** Verification stops after this many problems. */
@@ -120,6 +122,7 @@ export function verifyLog(log: AppendLog, options: VerifyOptions = {}): VerifyRe
     // the walk continues with the STORED hash (`s`), so a problem is reported once, at the smallest
     // subtree that disagrees, not at every ancestor. Alongside runs the pure recomputation from entry
     // bytes alone (`p`), compared with the signed checkpoints; while both agree one hash serves both.
+    options.onEntry?.(key, value);
     const leaf = nodeHashLeaf(value);
     const { stored: storedLeaf, ok: leafOk } = against(0, key, leaf);
     if (!leafOk) {

@@ -4,15 +4,28 @@
  */
 import type { DecisionSink } from '../authz/index.js';
 import type { MerkleLog } from '../ledger/index.js';
+import type { UnauthenticatedDenies } from './unauthenticated-denies.js';
 
 /**
  * Receipt: `index=<leaf index>; leaf=<base64url RFC 6962 leaf hash>; origin=<checkpoint origin>`.
  * Any signed checkpoint of that origin with size > index proves inclusion (`sigil audit prove <index>`,
  * or the admin API's proof endpoint).
+ *
+ * With `unauthenticated`, a deny whose caller has no verified token is handed to it instead (aggregated per
+ * source and code, docs/ledger.md §4): answered at once, without waiting for a commit, and without a
+ * receipt. Allows, and every decision of a verified caller, are one durable entry each.
  */
-export function ledgerSink(log: MerkleLog, origin: string): DecisionSink {
+export function ledgerSink(
+  log: MerkleLog,
+  origin: string,
+  unauthenticated?: UnauthenticatedDenies,
+): DecisionSink {
   return {
-    async append(record) {
+    async append(record, from) {
+      if (unauthenticated && record.decision === 'deny' && from?.verified === false) {
+        unauthenticated.add(record, from.source);
+        return undefined;
+      }
       const { index, leafHash } = await log.appendDecision(record);
       return {
         index,

@@ -11,10 +11,10 @@ import { type RunningIssuer, startIssuer } from '../issuer/index.js';
 import type { MerkleLog } from '../ledger/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { PolicyDeciderHandle } from '../policy/index.js';
+import { type AuditIntake, auditIntake } from './audit-intake.js';
 import { checkFromConfig } from './check-from-config.js';
 import { dashboardFromConfig } from './dashboard-options.js';
 import { issuerOptions } from './issuer-options.js';
-import { ledgerSink } from './ledger-sink.js';
 import { issuerListenKey, nameListenKey } from './name-listen-key.js';
 import { observeDecisions } from './observe-decisions.js';
 import { openAuditLog } from './open-audit-log.js';
@@ -42,6 +42,8 @@ export interface SigilParts {
 /** A running SIGIL. */
 export interface RunningSigil extends SigilParts {
   authz: AuthzServer;
+  /** The ledger sink: unauthenticated-deny aggregation and the disk guard (`flush()` ends a window now). */
+  audit: AuditIntake;
   admin: AdminServer;
   /** True once keys, trust bundle and ledger are open and the authz server listens. */
   readonly ready: boolean;
@@ -90,9 +92,12 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     );
     const policy = await createPolicyDecider(config, { logger, registry: metrics.registry, clock });
     if (policy) cleanup.push(() => policy.close());
+    // Closed after the authz server drained and before the ledger: the last window is written.
+    const audit = auditIntake(config, log, { metrics, logger });
+    cleanup.push(() => audit.close());
     const { check, chains } = checkFromConfig(config, {
       trust: issuer.stores.trust,
-      ledger: ledgerSink(log, log.origin),
+      ledger: audit.sink,
       clock,
       ...(policy ? { policy } : {}),
       onDecision: observeDecisions(metrics, logger),
@@ -133,6 +138,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     return {
       ...parts,
       authz,
+      audit,
       admin,
       get ready() {
         return ready;

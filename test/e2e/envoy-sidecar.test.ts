@@ -185,13 +185,16 @@ describe('Envoy → SIGIL → upstream', () => {
 
   it('sigil serve mounts the dashboard API on the admin server (bearer admin token), reading the same ledger', async () => {
     expect((await fetch(`${sigil.adminUrl}/api/decisions?limit=5`)).status).toBe(401);
-    const r = await fetch(`${sigil.adminUrl}/api/decisions?limit=5`, {
+    const r = await fetch(`${sigil.adminUrl}/api/decisions?limit=100`, {
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
     });
     expect(r.status).toBe(200);
     const j = (await r.json()) as { items: { record: { id: string } }[]; size: number };
-    expect(j.size).toBe(decisionIds.length);
-    expect(j.items[0]!.record.id).toBe(decisionIds.at(-1));
+    // Denies without a verified token are aggregated (docs/ledger.md §4): fewer entries than decisions.
+    expect(j.size).toBeGreaterThan(0);
+    expect(j.size).toBeLessThan(decisionIds.length);
+    // The newest decision (an allow: its own entry) is there; aggregates may have been written after it.
+    expect(j.items.map((i) => i.record.id)).toContain(decisionIds.at(-1));
   });
 
   it('SIGIL stopped → Envoy fails closed with status_on_error 503; every decision is in the ledger; audit verify passes', async () => {
@@ -204,12 +207,23 @@ describe('Envoy → SIGIL → upstream', () => {
 
     const log = await MerkleLog.open(join(sigil.dataDir, 'ledger'), { readOnly: true });
     try {
-      const recorded = new Set<string>();
-      for (let i = 0; i < log.size; i++) recorded.add(log.decision(i).id);
-      // Every Check that went through Envoy has exactly one record (the 503 above never reached SIGIL).
+      // Every Check that went through Envoy is in the ledger (the 503 above never reached SIGIL): a verified
+      // caller's as its own record, a deny without a verified token in an aggregate (written at SIGTERM at the
+      // latest) whose id is one of them and whose counts add up (docs/ledger.md §4).
+      const ids = new Set(decisionIds);
+      let single = 0;
+      let aggregated = 0;
+      for (let i = 0; i < log.size; i++) {
+        const r = log.decision(i);
+        expect(ids.has(r.id)).toBe(true);
+        if (r.kind === 'aggregate') aggregated += r.count!;
+        else single++;
+        expect(r.kind).not.toBe('dropped');
+      }
       expect(decisionIds.length).toBeGreaterThan(20);
-      expect(log.size).toBe(decisionIds.length);
-      for (const id of decisionIds) expect(recorded.has(id)).toBe(true);
+      expect(single).toBeGreaterThan(5);
+      expect(aggregated).toBeGreaterThan(5);
+      expect(single + aggregated).toBe(decisionIds.length);
     } finally {
       await log.close();
     }

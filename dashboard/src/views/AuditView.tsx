@@ -223,7 +223,15 @@ export function AuditView({ subscribe }: { subscribe: Subscribe }) {
                         <td>
                           <span className={`pill ${e.record.decision}`}>{e.record.decision}</span>
                         </td>
-                        <td className="mono nowrap">{e.record.code}</td>
+                        <td className="mono nowrap">
+                          {e.record.code}
+                          {e.record.count !== undefined && (
+                            <span title={`${e.record.kind}: ${e.record.count} unauthenticated denies`}>
+                              {' '}
+                              ×{e.record.count}
+                            </span>
+                          )}
+                        </td>
                         <td title={e.record.sub}>{e.record.sub ? shortId(e.record.sub) : '—'}</td>
                         <td className="mono">{e.record.task_id ?? '—'}</td>
                         <td className="mono">{e.record.tool ?? '—'}</td>
@@ -287,6 +295,12 @@ function Detail({ entry }: { entry: DecisionEntry }) {
     ['peer', r.peer],
     ['token SHA-256', r.token_hash],
     ['policy', r.policy_rev],
+    // Entries counting unauthenticated denies (docs/ledger.md §4 "Entry kinds"): `time` is the first one's.
+    ['entry kind', r.kind],
+    ['denies counted', r.count],
+    ['last', r.last_ts !== undefined ? fmtTime(r.last_ts) : undefined],
+    ['window', r.window_ms !== undefined ? `${r.window_ms} ms` : undefined],
+    ['source', r.source],
   ];
   return (
     <>

@@ -4,7 +4,14 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { b64encode, hex, LedgerError, type MerkleLog, verifyProofBundle } from '../../ledger/index.js';
+import {
+  b64encode,
+  decodeRecord,
+  hex,
+  LedgerError,
+  type MerkleLog,
+  verifyProofBundle,
+} from '../../ledger/index.js';
 import { verifyLog } from '../../ledger/verify-log.js';
 import { openAuditLog } from '../../serve/open-audit-log.js';
 import { cliConfig, runCommand } from '../context.js';
@@ -27,6 +34,31 @@ function time(v: string, name: string): number {
 
 function out(v: unknown): void {
   process.stdout.write(`${JSON.stringify(v)}\n`);
+}
+
+/**
+ * What the entries of a log stand for (`audit verify`'s `records`): plain decision records, aggregates of
+ * unauthenticated denies and dropped tallies with the denies they count, and entries that are no record.
+ */
+function recordTally() {
+  const t = { decisions: 0, aggregates: 0, aggregated_denies: 0, dropped: 0, dropped_denies: 0, opaque: 0 };
+  const add = (_i: number, bytes: Uint8Array) => {
+    let r: ReturnType<typeof decodeRecord>;
+    try {
+      r = decodeRecord(bytes);
+    } catch {
+      t.opaque++;
+      return;
+    }
+    if (r.kind === 'aggregate') {
+      t.aggregates++;
+      t.aggregated_denies += r.count ?? 0;
+    } else if (r.kind === 'dropped') {
+      t.dropped++;
+      t.dropped_denies += r.count ?? 0;
+    } else t.decisions++;
+  };
+  return { t, add };
 }
 
 interface QueryFlags {
@@ -86,8 +118,10 @@ export function register(program: Command): void {
         cmd,
         (log) => {
           const started = Date.now();
+          const records = recordTally();
           const report = verifyLog(log, {
             ...(flags.key ? { verifierKey: flags.key } : {}),
+            onEntry: records.add,
             onProgress: (done, total) => {
               if (total >= 100_000)
                 process.stderr.write(
@@ -95,7 +129,7 @@ export function register(program: Command): void {
                 );
             },
           });
-          out({ ...report, seconds: (Date.now() - started) / 1000 });
+          out({ ...report, records: records.t, seconds: (Date.now() - started) / 1000 });
           if (!report.ok) {
             throw new LedgerError(
               'LEDGER_CORRUPT',

@@ -26,17 +26,23 @@ export function recordJson(r: DecisionRecord): string {
     for (let i = 0; i < r.chain.length; i++) o += (i ? ',' : '') + hop(r.chain[i] as RecordedHop);
     o += '],';
   }
-  o += `"code":${s(r.code)},"decision":${s(r.decision)}`;
+  o += `"code":${s(r.code)}`;
+  if (r.count !== undefined) o += `,"count":${r.count}`;
+  o += `,"decision":${s(r.decision)}`;
   if (r.depth !== undefined) o += `,"depth":${r.depth}`;
   if (r.host !== undefined) o += `,"host":${s(r.host)}`;
   o += `,"http_status":${r.http_status},"id":${s(r.id)}`;
+  if (r.kind !== undefined) o += `,"kind":${s(r.kind)}`;
+  if (r.last_ts !== undefined) o += `,"last_ts":${r.last_ts}`;
   if (r.method !== undefined) o += `,"method":${s(r.method)}`;
   if (r.path !== undefined) o += `,"path":${s(r.path)}`;
   if (r.peer !== undefined) o += `,"peer":${s(r.peer)}`;
   if (r.policy_rev !== undefined) o += `,"policy_rev":${s(r.policy_rev)}`;
+  if (r.source !== undefined) o += `,"source":${s(r.source)}`;
   if (r.sub !== undefined) o += `,"sub":${s(r.sub)}`;
   if (r.task_id !== undefined) o += `,"task_id":${s(r.task_id)}`;
   if (r.token_hash !== undefined) o += `,"token_hash":${s(r.token_hash)}`;
   if (r.tool !== undefined) o += `,"tool":${s(r.tool)}`;
-  return `${o},"ts":${r.ts},"v":${r.v}}`;
+  o += `,"ts":${r.ts},"v":${r.v}`;
+  return r.window_ms === undefined ? `${o}}` : `${o},"window_ms":${r.window_ms}}`;
 }

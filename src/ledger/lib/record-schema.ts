@@ -19,7 +19,24 @@ const OPTIONAL = [
   'token_hash',
   'policy_rev',
 ] as const;
-const TOP = new Set(['v', 'id', 'ts', 'decision', 'code', 'http_status', 'depth', 'chain', ...OPTIONAL]);
+/** Fields of the entries that count unauthenticated denies (docs/ledger.md §4 "Entry kinds"). */
+const COUNTED = ['kind', 'count', 'last_ts', 'window_ms', 'source'] as const;
+const TOP = new Set([
+  'v',
+  'id',
+  'ts',
+  'decision',
+  'code',
+  'http_status',
+  'depth',
+  'chain',
+  ...OPTIONAL,
+  ...COUNTED,
+]);
+/** Fields only a verified token can fill: never in an entry counting unauthenticated denies. */
+const IDENTITY = ['sub', 'task_id', 'depth', 'chain', 'token_hash'] as const;
+/** Sample fields of an aggregate (its first deny's request): a dropped tally has no sample. */
+const SAMPLE = ['method', 'host', 'path', 'peer', 'tool', 'policy_rev'] as const;
 const HOP = new Set(['sub', 'iss', 'jti', 'tool_scope', 'exp']);
 
 // Every Check's record passes through here: field labels are built once, not per call (they only
@@ -90,5 +107,31 @@ export function validateRecord(x: unknown): DecisionRecord {
   }
   if (o.depth !== undefined) out.depth = assertInt(o.depth, 'record.depth', fail, 0, 64);
   if (o.chain !== undefined) out.chain = assertArray(o.chain, 'record.chain', fail, hop, 64);
+  if (o.kind === undefined) {
+    for (const k of COUNTED) if (o[k] !== undefined) throw fail(`record.${k} needs record.kind`);
+    return out;
+  }
+  return counted(o, out);
+}
+
+/**
+ * The rest of an `aggregate` or `dropped` entry: a deny count with first (`ts`) and last time, no identity
+ * fields; an aggregate also has its window and source, a dropped tally neither, nor a sample.
+ */
+function counted(o: Record<string, unknown>, out: DecisionRecord): DecisionRecord {
+  if (o.kind !== 'aggregate' && o.kind !== 'dropped')
+    throw fail('record.kind must be "aggregate" or "dropped"');
+  if (out.decision !== 'deny') throw fail(`a record of kind ${o.kind} must be a deny`);
+  for (const k of IDENTITY) if (o[k] !== undefined) throw fail(`a record of kind ${o.kind} has no ${k}`);
+  out.kind = o.kind;
+  out.count = assertInt(o.count, 'record.count', fail, 1);
+  out.last_ts = assertInt(o.last_ts, 'record.last_ts', fail, out.ts);
+  if (o.kind === 'aggregate') {
+    out.window_ms = assertInt(o.window_ms, 'record.window_ms', fail, 1, 86_400_000);
+    out.source = assertString(o.source, 'record.source', fail, 256);
+  } else {
+    for (const k of ['window_ms', 'source', ...SAMPLE] as const)
+      if (o[k] !== undefined) throw fail(`a record of kind dropped has no ${k}`);
+  }
   return out;
 }
