@@ -10,6 +10,8 @@ export const T0 = 1_767_225_600;
 export const TD = 'spiffe://sigil.mesh';
 export const ISS = 'spiffe://sigil.mesh/sigil/issuer';
 export const KID = 'issuer-2026-01';
+/** The binding of the fixture issuer's key: its iss, and the fixtures' trust domain. */
+export const BIND = { issuers: [ISS], trustDomains: ['sigil.mesh'] };
 export const agent = (n: string): string => `spiffe://sigil.mesh/agent/${n}/i1`;
 
 export interface Pair {
@@ -33,7 +35,7 @@ export function trust(revocations?: { tasks: string[]; jtis: string[] }) {
   return createTrustStore({
     jwks: { keys: [{ ...issuer.jwk, kid: KID, alg: 'EdDSA', use: 'sig' }] },
     ...(revocations ? { revocations } : {}),
-    issuers: [ISS],
+    ...BIND,
   });
 }
 

@@ -4,8 +4,9 @@
  * revocation. The first failure throws; nothing is returned for a broken chain.
  */
 import { LRUCache } from 'lru-cache';
-import type { TrustStore } from '../api.js';
+import type { TbitClaims, TrustedIssuerKey, TrustStore } from '../api.js';
 import { TbitError } from '../errors.js';
+import { parseSpiffeId } from '../spiffe-id.js';
 import type { ParsedHop } from './hop.js';
 import { verifySignature } from './jws.js';
 import { type CachedKey, importEd25519, okpThumbprint } from './keys.js';
@@ -50,6 +51,29 @@ function askTrust<T>(f: () => T, hop: number): T {
   }
 }
 
+/**
+ * The root's scope rule (docs/chains.md §3 R0), checked after its signature so a forgery still reports
+ * TBIT_BAD_SIGNATURE: the key that verified the root must be bound to its `iss` and to its `sub`'s trust domain
+ * (SPIFFE Trust Domain and Bundle §3: a validator picks the bundle of the trust domain the identity resides in).
+ */
+function checkBinding(k: TrustedIssuerKey, c: TbitClaims, i: number): void {
+  if (!k.issuers.has(c.iss)) {
+    throw new TbitError(
+      'TBIT_ISSUER_NOT_BOUND',
+      `the key that signed the root is not bound to issuer ${c.iss}`,
+      i,
+    );
+  }
+  const td = parseSpiffeId(c.sub).trustDomain; // sub is already a valid SPIFFE ID (claims.ts); the parse is cached
+  if (!k.trustDomains.has(td)) {
+    throw new TbitError(
+      'TBIT_TRUST_DOMAIN_NOT_BOUND',
+      `the key that signed the root is not bound to trust domain ${td}`,
+      i,
+    );
+  }
+}
+
 /** Walks the chain root → leaf, throwing the first rule a hop breaks. */
 export function walkChain(hops: readonly ParsedHop[], o: WalkOptions): void {
   if (hops.length > o.limits.maxChainDepth) {
@@ -72,7 +96,8 @@ export function walkChain(hops: readonly ParsedHop[], o: WalkOptions): void {
             i,
           );
         }
-        verifySignature(hop.jwsParts, key, i);
+        verifySignature(hop.jwsParts, key.key, i);
+        checkBinding(key, c, i);
       }
     } else {
       const parent = hops[i - 1]!;
