@@ -4,7 +4,7 @@
  * Each component owns its section; defaults here are what `sigil serve` runs with when no file is given.
  */
 import { z } from 'zod';
-import { sourceProblem } from '../lib/source-url.js';
+import { sourceKind, sourceProblem } from '../lib/source-url.js';
 
 const listenForm = 'must be host:port, [v6]:port or unix:/path (e.g. 127.0.0.1:9191)';
 /** A listen address; a bare port (`listen: 9191` in YAML) gets the same message, not "expected string". */
@@ -60,19 +60,20 @@ const transport = {
   allow_loopback_http: z.boolean().default(false),
 };
 
-/** Adds an issue at `key` when `location` may not be read with these transport settings. */
+/**
+ * Adds an issue at `key` when `location` may not be read with these transport settings, or at `ca_file` when a CA
+ * is pinned on a source that does not use TLS (the pin would protect nothing).
+ */
 function checkSource(
   ctx: z.RefinementCtx,
   key: string,
   location: string,
   t: { ca_file?: string | undefined; allow_loopback_http?: boolean },
 ): void {
-  const problem = sourceProblem(location, {
-    allowLoopbackHttp: t.allow_loopback_http === true,
-    // Only whether a CA is pinned matters here; the file is read (and checked) when the sources are opened.
-    ...(t.ca_file !== undefined ? { ca: t.ca_file } : {}),
-  });
+  const problem = sourceProblem(location, { allowLoopbackHttp: t.allow_loopback_http === true });
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, path: [key] });
+  else if (t.ca_file !== undefined && sourceKind(location) !== 'https')
+    ctx.addIssue({ code: 'custom', message: `needs an https:// ${key} to pin its CA`, path: ['ca_file'] });
 }
 
 /** One trust bundle and what its keys may vouch for (docs/keys.md §Trust for other issuers). */
@@ -90,7 +91,9 @@ const trustSource = z
   })
   .superRefine((t, ctx) => {
     checkSource(ctx, 'source', t.source, t);
-    if (t.revocations !== undefined) checkSource(ctx, 'revocations', t.revocations, t);
+    // The pinned CA applies to whichever of the two is https; only the bundle itself must be.
+    if (t.revocations !== undefined)
+      checkSource(ctx, 'revocations', t.revocations, { allow_loopback_http: t.allow_loopback_http });
   });
 
 const validator = z

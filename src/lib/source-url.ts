@@ -49,13 +49,12 @@ export interface SourceTransport {
 
 /**
  * Why `location` may not be read with `t`, or undefined when it may. Refused: a URL scheme other than https and
- * (loopback) http; `http://` without `allowLoopbackHttp` or to a non-loopback host; a pinned CA on a source that
- * does not use TLS (the pin would silently protect nothing).
+ * (loopback) http; `http://` without `allowLoopbackHttp` or to a non-loopback host. (`ca` only matters for https;
+ * the config refuses a `ca_file` on a source without TLS, where the pin would protect nothing.)
  */
 export function sourceProblem(location: string, t: SourceTransport = {}): string | undefined {
   const kind = sourceKind(location);
   if (kind === 'other-url') return 'only https:// URLs and file paths are accepted';
-  if (t.ca !== undefined && kind !== 'https') return 'a pinned CA (ca_file) needs an https:// source';
   if (kind !== 'http') return undefined;
   let host: string;
   try {

@@ -7,23 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTrustStore, loadTrustBundle, mintRoot, verifyChain } from '../../src/token/index.js';
-import { agent, BIND, clockAt, codeOf, ISS, issuer, KID, keyPair, T0, TD } from './helpers.js';
+import { createTrustStore, loadTrustBundle, verifyChain } from '../../src/token/index.js';
+import { BIND, clockAt, codeOf, ISS, issuer, KID, keyPair, pubJwk, rootBy, T0 } from './helpers.js';
 
-const pubJwk = (k = issuer, kid = KID) => ({ ...k.jwk, kid, alg: 'EdDSA', use: 'sig' });
-const rootBy = (k = issuer, kid = KID, jti?: string) =>
-  mintRoot({
-    issuerKey: k.priv,
-    kid,
-    iss: ISS,
-    sub: agent('h0'),
-    aud: TD,
-    taskId: 'task-1',
-    toolScope: ['fs.*'],
-    ttl: 300,
-    clock: clockAt(T0),
-    ...(jti ? { jti } : {}),
-  });
 const ok = (token: string, trust: Parameters<typeof verifyChain>[1]['trust']) =>
   verifyChain(token, { trust, clock: clockAt(T0 + 1) }).depth;
 
