@@ -6,11 +6,12 @@
 import { LRUCache } from 'lru-cache';
 import type { TbitClaims, TrustedIssuerKey, TrustStore } from '../api.js';
 import { TbitError } from '../errors.js';
-import { parseSpiffeId } from '../spiffe-id.js';
 import type { ParsedHop } from './hop.js';
 import { verifySignature } from './jws.js';
 import { type CachedKey, importEd25519, okpThumbprint } from './keys.js';
 import { checkChild, checkHop, checkTime, type Limits } from './rules.js';
+
+const SCHEME = 'spiffe://';
 
 /** Holder keys seen recently, keyed by the JWK `x`; importing a key costs more than verifying with it. */
 const holderKeys = new LRUCache<string, CachedKey>({ max: 1024 });
@@ -64,7 +65,9 @@ function checkBinding(k: TrustedIssuerKey, c: TbitClaims, i: number): void {
       i,
     );
   }
-  const td = parseSpiffeId(c.sub).trustDomain; // sub is already a valid SPIFFE ID (claims.ts); the parse is cached
+  // sub already parsed as a SPIFFE ID (claims.ts): the trust domain runs from after `spiffe://` to the next `/`.
+  const end = c.sub.indexOf('/', SCHEME.length);
+  const td = c.sub.slice(SCHEME.length, end === -1 ? undefined : end);
   if (!k.trustDomains.has(td)) {
     throw new TbitError(
       'TBIT_TRUST_DOMAIN_NOT_BOUND',
