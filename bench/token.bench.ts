@@ -21,6 +21,7 @@ const holders = Array.from({ length: 10 }, () => generateEd25519());
 const trust = createTrustStore({
   jwks: { keys: [{ ...publicJwkOf(issuer.publicKey), kid: KID }] },
   issuers: [ISS],
+  trustDomains: ['sigil.mesh'],
 });
 const SCOPE = ['fs.*', 'web.search', 'mcp:github/issues.*'];
 const quick = process.argv.includes('--quick');

@@ -9,7 +9,7 @@
  * Failures are cached too, keyed by the token's SHA-256 (never the token: forged tokens are attacker-chosen
  * and up to 16 KiB), so a replayed forged or expired token costs one hash instead of an Ed25519 verify.
  * Only verdicts that cannot turn into an allow while the trust store is unchanged are kept: not
- * `TBIT_NOT_YET_VALID` (time fixes it) nor `TBIT_TRUST_BUNDLE_INVALID` (transient). The same version rule
+ * `TBIT_NOT_YET_VALID` (time fixes it) nor `TBIT_TRUST_BUNDLE_INVALID` / `TBIT_TRUST_SOURCE_REFUSED` (transient). The same version rule
  * clears them, so a key that becomes trusted un-denies its tokens at once.
  */
 import { LRUCache } from 'lru-cache';
@@ -49,6 +49,7 @@ export interface ChainCacheOptions extends Omit<VerifyOptions, 'tool'> {
 const UNCACHEABLE_FAILURES: ReadonlySet<string> = new Set([
   'TBIT_NOT_YET_VALID',
   'TBIT_TRUST_BUNDLE_INVALID',
+  'TBIT_TRUST_SOURCE_REFUSED',
 ]);
 
 interface Failure {

@@ -4,6 +4,7 @@
  * Each component owns its section; defaults here are what `sigil serve` runs with when no file is given.
  */
 import { z } from 'zod';
+import { sourceKind, sourceProblem } from '../lib/source-url.js';
 
 const listenForm = 'must be host:port, [v6]:port or unix:/path (e.g. 127.0.0.1:9191)';
 /** A listen address; a bare port (`listen: 9191` in YAML) gets the same message, not "expected string". */
@@ -36,18 +37,92 @@ const issuer = z
   })
   .prefault({});
 
+/** A SPIFFE ID (SPIFFE-ID.md §2): lowercase trust domain, then `/segment`s without `.`/`..`. */
+const spiffeId = z
+  .string()
+  .regex(
+    /^spiffe:\/\/[a-z0-9._-]{1,255}(\/(?!\.\.?(\/|$))[A-Za-z0-9._-]+)*$/,
+    'must be a SPIFFE ID (spiffe://<trust domain>/<path>)',
+  );
+/** A trust domain name (SPIFFE-ID.md §2.1), without the `spiffe://` scheme. */
+const trustDomainName = z
+  .string()
+  .regex(/^[a-z0-9._-]{1,255}$/, 'must be a lowercase SPIFFE trust domain name (e.g. sigil.mesh, no scheme)');
+
+/**
+ * Transport keys of a remote source (docs/keys.md §Remote sources): https only; `http://` only to a loopback
+ * host with `allow_loopback_http: true`; `ca_file` pins the CA (PEM) trusted for the source's TLS.
+ */
+const transport = {
+  /** PEM CA certificate(s): when set, the only roots trusted for this source's https. Read at start-up. */
+  ca_file: z.string().min(1).optional(),
+  /** Accept `http://` when the host is 127.0.0.0/8, ::1 or localhost (tests, a local bundle server). */
+  allow_loopback_http: z.boolean().default(false),
+};
+
+/**
+ * Adds an issue at `key` when `location` may not be read with these transport settings, or at `ca_file` when a CA
+ * is pinned on a source that does not use TLS (the pin would protect nothing).
+ */
+function checkSource(
+  ctx: z.RefinementCtx,
+  key: string,
+  location: string,
+  t: { ca_file?: string | undefined; allow_loopback_http?: boolean },
+): void {
+  const problem = sourceProblem(location, { allowLoopbackHttp: t.allow_loopback_http === true });
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem, path: [key] });
+  else if (t.ca_file !== undefined && sourceKind(location) !== 'https')
+    ctx.addIssue({ code: 'custom', message: `needs an https:// ${key} to pin its CA`, path: ['ca_file'] });
+}
+
+/** One trust bundle and what its keys may vouch for (docs/keys.md §Trust for other issuers). */
+const trustSource = z
+  .strictObject({
+    /** JWKS: file path or https URL. */
+    source: z.string().min(1),
+    /** Root `iss` values the bundle's keys may sign. */
+    issuers: z.array(spiffeId).min(1, 'must name at least one issuer'),
+    /** Trust domains a root `sub` signed by the bundle's keys may be in. */
+    trust_domains: z.array(trustDomainName).min(1, 'must name at least one trust domain'),
+    /** A separate revocation list for this bundle: file path or https URL (same transport settings). */
+    revocations: z.string().min(1).optional(),
+    ...transport,
+  })
+  .superRefine((t, ctx) => {
+    checkSource(ctx, 'source', t.source, t);
+    // The pinned CA applies to whichever of the two is https; only the bundle itself must be.
+    if (t.revocations !== undefined)
+      checkSource(ctx, 'revocations', t.revocations, { allow_loopback_http: t.allow_loopback_http });
+  });
+
 const validator = z
   .strictObject({
     cache_ttl: seconds(3600).default(60),
     max_chain_depth: int(1, 10).default(10),
     /** Allowed clock skew for iat/nbf/exp checks, in seconds. */
     clock_skew: int(0, 60).default(5),
-    /** JWKS of trusted issuers: file path or http(s) URL. Default: this sidecar's own issuer keys. */
-    trust_bundle: z.string().optional(),
+    /**
+     * Deprecated single bundle (file path or https URL): its keys vouch only for this sidecar's own issuer id and
+     * trust domain (a start-up warning says so). Use `trust_bundles` to trust other issuers.
+     */
+    trust_bundle: z.string().min(1).optional(),
+    /** Other issuers' JWKS, each bound to the issuers and trust domains it may vouch for. */
+    trust_bundles: z.array(trustSource).default([]),
     /** Revocation list: file path or http(s) URL. Default: <data_dir>/revocations.json. */
     revocations: z.string().optional(),
     /** How often file/URL trust data is re-read, in seconds. */
     refresh_interval: seconds(3600).default(30),
+  })
+  .superRefine((v, ctx) => {
+    if (v.trust_bundle === undefined) return;
+    if (v.trust_bundles.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'set trust_bundles or trust_bundle, not both',
+        path: ['trust_bundle'],
+      });
+    else checkSource(ctx, 'trust_bundle', v.trust_bundle, {});
   })
   .prefault({});
 
@@ -157,13 +232,23 @@ const authz = z
 
 const policy = z
   .strictObject({
-    /** OPA bundle: file path or http(s) URL. Absent = built-in policy (TBIT rules only). */
+    /** OPA bundle: file path or https URL. Absent = built-in policy (TBIT rules only). */
     bundle: z.string().optional(),
+    ...transport,
     entrypoint: z.string().min(1).default('envoy/authz/allow'),
     poll_interval: seconds(3600).default(10),
     eval_timeout_ms: int(1, 10_000).default(50),
     /** `inline`: evaluate on the event loop, budget measured. `worker`: worker thread terminated at the budget (docs/policy.md §7). */
     isolation: z.enum(['inline', 'worker']).default('inline'),
+  })
+  .superRefine((p, ctx) => {
+    if (p.bundle !== undefined) checkSource(ctx, 'bundle', p.bundle, p);
+    else if (p.ca_file !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'needs sigil.policy.bundle (an https:// URL)',
+        path: ['ca_file'],
+      });
   })
   .prefault({});
 

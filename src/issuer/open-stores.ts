@@ -1,7 +1,9 @@
 /** Opens the data dir's issuer stores (keys, revocations) and the verifier trust built on them. */
+
+import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import type { Clock } from '../lib/clock.js';
-import type { TrustStore } from '../token/api.js';
+import type { TrustedIssuerKey, TrustStore } from '../token/api.js';
 import { loadTrustBundle, type TrustBundle } from '../token/index.js';
 import { AgentKeyStore } from './agent-key-store.js';
 import { IssuerKeyStore, type IssuerKeyStoreOptions } from './issuer-key-store.js';
@@ -41,12 +43,28 @@ export interface IssuerOptions extends Omit<KeyStoresOptions, 'clock'> {
   /** Bearer credential for network Mint/Revoke; undefined = both disabled over the network. */
   operatorCredential?: string;
   revocationsPath: string;
-  /** Trust bundle (other issuers' JWKS: path or URL), refreshed every `bundleRefreshMs` when watching. */
-  trustBundle?: string;
+  /** Trust bundles (other issuers' JWKS: path or URL), each bound to what it may vouch for; refreshed every `bundleRefreshMs` when watching. */
+  trustSources: TrustSource[];
   bundleRefreshMs: number;
   /** `host:port`, `[v6]:port` or `unix:/path`. */
   listenHttp: string;
   listenGrpc: string;
+}
+
+/** One trust bundle and its binding (docs/keys.md §Trust for other issuers). */
+export interface TrustSource {
+  /** JWKS file path or https URL. */
+  source: string;
+  /** Root `iss` values its keys may sign. */
+  issuers: string[];
+  /** Trust domain names a root `sub` signed by its keys may be in. */
+  trustDomains: string[];
+  /** A separate revocation list (file path or https URL), read with the same transport settings. */
+  revocations?: string;
+  /** PEM CA certificate(s) pinned for this source's TLS (the contents, not a path). */
+  ca?: string;
+  /** Accept `http://` on a loopback host. */
+  allowLoopbackHttp?: boolean;
 }
 
 /** How {@link openIssuerStores} runs (per caller, not per deployment). */
@@ -76,51 +94,95 @@ export async function openIssuerStores(
   options: OpenStoresOptions = {},
 ): Promise<IssuerStores> {
   const { clock, watch = true, onBundleError } = options;
-  // Trust for other issuers: the configured bundle (other issuers' JWKS), if any.
-  const bundle =
-    opts.trustBundle === undefined
-      ? undefined
-      : await loadTrustBundle(opts.trustBundle, {
+  // Trust for other issuers: the configured bundles, each loaded with its own binding and transport.
+  const bundles: TrustBundle[] = [];
+  try {
+    for (const t of opts.trustSources) {
+      bundles.push(
+        await loadTrustBundle(t.source, {
+          issuers: t.issuers,
+          trustDomains: t.trustDomains,
+          ...(t.revocations !== undefined ? { revocations: t.revocations } : {}),
+          ...(t.ca !== undefined ? { ca: t.ca } : {}),
+          ...(t.allowLoopbackHttp !== undefined ? { allowLoopbackHttp: t.allowLoopbackHttp } : {}),
           ...(watch ? { refreshIntervalMs: opts.bundleRefreshMs } : {}),
-          onError: onBundleError,
-        });
+          ...(onBundleError ? { onError: onBundleError } : {}),
+        }),
+      );
+    }
+  } catch (e) {
+    for (const b of bundles) b.close();
+    throw e;
+  }
   const { dataDir, rotationInterval, maxTtl, clockSkew } = opts;
   const keys = openKeyStores({ dataDir, rotationInterval, maxTtl, clockSkew, clock });
   const revocations = RevocationStore.open({ path: opts.revocationsPath, clock, watch });
   return {
     keys,
     revocations,
-    trust: localTrust(opts.issuerId, keys, revocations, bundle),
+    trust: localTrust(
+      { issuers: new Set([opts.issuerId]), trustDomains: new Set([opts.trustDomain]) },
+      keys,
+      revocations,
+      bundles,
+    ),
     close() {
-      bundle?.close();
+      for (const b of bundles) b.close();
       revocations.close();
     },
   };
 }
 
 /**
- * This sidecar's verifier trust: a root hop from this issuer (`own`) is checked against the key store's
- * currently published keys (so rotations by the CLI show up), then, like every other `iss`, against the
- * configured bundle (absent = unknown key). Revocation covers every hop of every chain. `version` is the
- * sum of monotone counters (key set, revocations, bundle), so caches keyed on it drop on any change.
+ * This sidecar's verifier trust. A root hop from this issuer is checked against the key store's currently
+ * published keys (so rotations by the CLI show up), bound to this issuer's id and trust domain; any other root
+ * only against a configured bundle holding its kid, preferring one bound to its `iss`. There is no fallback to
+ * "any bundle for any iss": the verifier denies a root whose iss or sub trust domain is outside the binding of
+ * the key that verified it (TBIT_ISSUER_NOT_BOUND / TBIT_TRUST_DOMAIN_NOT_BOUND). Revocation covers every hop of
+ * every chain, from every source (revoking can only deny). `version` is the sum of monotone counters (key set,
+ * revocations, bundles), so caches keyed on it drop on any change.
  */
 function localTrust(
-  own: string,
+  own: Pick<TrustedIssuerKey, 'issuers' | 'trustDomains'>,
   keys: KeyStores,
   revocations: RevocationStore,
-  bundle: TrustBundle | undefined,
+  bundles: readonly TrustBundle[],
 ): TrustStore {
+  // One binding object per own key, so the hot path allocates nothing.
+  const bound = new WeakMap<KeyObject, TrustedIssuerKey>();
+  const ownKey = (kid: string): TrustedIssuerKey | undefined => {
+    const key = keys.issuer.publicKey(kid);
+    if (key === undefined) return undefined;
+    let k = bound.get(key);
+    if (k === undefined) {
+      k = Object.freeze({ key, ...own });
+      bound.set(key, k);
+    }
+    return k;
+  };
   return {
     issuerKey(iss, kid) {
-      // Own keys first; then the bundle for any iss — other sidecars of the mesh may use the same
-      // default issuer id with their own keys, and kids are thumbprints, so they never collide.
-      return (iss === own ? keys.issuer.publicKey(kid) : undefined) ?? bundle?.issuerKey(iss, kid);
+      const mine = own.issuers.has(iss) ? ownKey(kid) : undefined;
+      if (mine !== undefined) return mine;
+      let other: TrustedIssuerKey | undefined;
+      for (const b of bundles) {
+        const k = b.issuerKey(iss, kid);
+        if (k === undefined) continue;
+        if (k.issuers.has(iss)) return k;
+        other ??= k;
+      }
+      // A kid known only out of scope: returned so the verifier reports why (after the signature check).
+      return other ?? ownKey(kid);
     },
     isRevoked(claims) {
-      return revocations.isRevoked(claims) || (bundle?.isRevoked(claims) ?? false);
+      if (revocations.isRevoked(claims)) return true;
+      for (const b of bundles) if (b.isRevoked(claims)) return true;
+      return false;
     },
     get version() {
-      return keys.issuer.generation + revocations.version + (bundle?.version ?? 0);
+      let v = keys.issuer.generation + revocations.version;
+      for (const b of bundles) v += b.version;
+      return v;
     },
   };
 }

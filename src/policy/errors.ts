@@ -12,6 +12,8 @@ export const POLICY_ERROR_CODES = [
   'POLICY_BUILTIN_MISSING',
   /** The bundle could not be fetched (file unreadable, HTTP error). */
   'POLICY_BUNDLE_UNAVAILABLE',
+  /** The bundle source's transport is refused: `http://` not allowed, or a TLS certificate not from the trusted (pinned) CA. */
+  'POLICY_SOURCE_REFUSED',
   /** Evaluation threw (Wasm trap, abort, builtin error, memory cap). */
   'POLICY_EVAL_ERROR',
   /** Evaluation took longer than `sigil.policy.eval_timeout_ms`. */

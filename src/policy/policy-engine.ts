@@ -26,8 +26,12 @@ const silentLogger: PolicyLogger = { info() {}, warn() {}, error() {} };
 
 /** Options for {@link PolicyEngine.start}. */
 export interface PolicyEngineOptions extends LoadBundleOptions {
-  /** Bundle location: a file path, or an http(s) URL of a bundle server resource. */
+  /** Bundle location: a file path, or an https URL of a bundle server resource (http only as `allowLoopbackHttp` says). */
   source: string;
+  /** PEM CA certificate(s): when set, the only roots trusted for an https `source` (src/lib/source-url.ts). */
+  ca?: string | Buffer;
+  /** Accept an `http://` source on a loopback host (default false: https only). */
+  allowLoopbackHttp?: boolean;
   /** Polling interval in ms (file mtime check / HTTP ETag poll). Default 10 000. */
   pollIntervalMs?: number;
   /** Evaluation budget (`sigil.policy.eval_timeout_ms`). Default 50. */
@@ -87,10 +91,16 @@ export class PolicyEngine {
       maxBytes: o.maxBundleBytes ?? 32 * 1024 * 1024,
       timeoutMs: 10_000,
       accept: 'application/gzip, application/octet-stream',
-      // Over the cap is the bundle's fault; anything else is the source's.
-      error: (tooBig, msg, cause) =>
+      ...(o.ca !== undefined ? { ca: o.ca } : {}),
+      ...(o.allowLoopbackHttp !== undefined ? { allowLoopbackHttp: o.allowLoopbackHttp } : {}),
+      // Over the cap is the bundle's fault; a refused transport (http://, untrusted TLS) has its own code.
+      error: (kind, msg, cause) =>
         new PolicyError(
-          tooBig ? 'POLICY_BUNDLE_INVALID' : 'POLICY_BUNDLE_UNAVAILABLE',
+          kind === 'too_big'
+            ? 'POLICY_BUNDLE_INVALID'
+            : kind === 'refused'
+              ? 'POLICY_SOURCE_REFUSED'
+              : 'POLICY_BUNDLE_UNAVAILABLE',
           `bundle ${msg}`,
           cause,
         ),

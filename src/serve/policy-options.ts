@@ -1,8 +1,12 @@
 /** `sigil.policy` → the policy engine's options, and the policy step `sigil serve` runs. */
 import type { SigilConfig } from '../config/index.js';
 import { type PolicyDeciderHandle, type PolicyEngineOptions, startPolicyDecider } from '../policy/index.js';
+import { readCaFile } from './read-ca-file.js';
 
-/** The engine options `sigil.policy` describes; undefined when `sigil.policy.bundle` is not set. */
+/**
+ * The engine options `sigil.policy` describes; undefined when `sigil.policy.bundle` is not set. Reads
+ * `sigil.policy.ca_file` now (ConfigError naming the key when missing or not PEM).
+ */
 export function policyEngineOptions(
   config: SigilConfig,
 ): (PolicyEngineOptions & { entrypoint: string }) | undefined {
@@ -10,6 +14,8 @@ export function policyEngineOptions(
   if (!p.bundle) return undefined;
   return {
     source: p.bundle,
+    allowLoopbackHttp: p.allow_loopback_http,
+    ...(p.ca_file !== undefined ? { ca: readCaFile('sigil.policy.ca_file', p.ca_file) } : {}),
     entrypoint: p.entrypoint,
     pollIntervalMs: p.poll_interval * 1000,
     evalTimeoutMs: p.eval_timeout_ms,

@@ -14,7 +14,7 @@ import type { PolicyDeciderHandle } from '../policy/index.js';
 import { type AuditIntake, auditIntake } from './audit-intake.js';
 import { checkFromConfig } from './check-from-config.js';
 import { dashboardFromConfig } from './dashboard-options.js';
-import { issuerOptions } from './issuer-options.js';
+import { issuerOptions, trustBundleWarning } from './issuer-options.js';
 import { issuerListenKey, nameListenKey } from './name-listen-key.js';
 import { observeDecisions } from './observe-decisions.js';
 import { openAuditLog } from './open-audit-log.js';
@@ -75,6 +75,8 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
       startAdminServer({ listen: config.admin.listen, registry: metrics.registry, isReady: () => ready }),
     );
     cleanup.push(() => admin.close());
+    const narrowed = trustBundleWarning(config);
+    if (narrowed !== undefined) logger.warn(narrowed);
     const issuer = await nameListenKey(
       issuerListenKey,
       startIssuer(issuerOptions(config), { clock, logger }),

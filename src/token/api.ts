@@ -75,10 +75,27 @@ export interface VerifiedChain {
   exp: number;
 }
 
+/**
+ * A trusted root-signing key and what it may vouch for (docs/tbit.md §8). A root signed by `key` is accepted only
+ * when its `iss` is in `issuers` and its `sub` is in one of `trustDomains` (SPIFFE Trust Domain and Bundle §3: a
+ * bundle's keys are authoritative for the trust domain it represents, and no other).
+ */
+export interface TrustedIssuerKey {
+  readonly key: KeyObject;
+  /** Root `iss` values this key may sign. */
+  readonly issuers: ReadonlySet<string>;
+  /** Trust domain names (`sigil.mesh`, no scheme) a root's `sub` may belong to. */
+  readonly trustDomains: ReadonlySet<string>;
+}
+
 /** Trusted issuer keys and revocations, as a verifier sees them. */
 export interface TrustStore {
-  /** Public key for a root hop's (iss, kid), or undefined when unknown/untrusted. */
-  issuerKey(iss: string, kid: string): KeyObject | undefined;
+  /**
+   * The key a root hop naming (iss, kid) must verify with, and its binding; undefined when no source holds `kid`.
+   * When several sources hold `kid`, a store returns one bound to `iss` if there is one. The verifier checks the
+   * signature first and the binding after it (TBIT_ISSUER_NOT_BOUND, TBIT_TRUST_DOMAIN_NOT_BOUND).
+   */
+  issuerKey(iss: string, kid: string): TrustedIssuerKey | undefined;
   /** True when the jti or the task_id has been revoked. */
   isRevoked(claims: Pick<TbitClaims, 'jti' | 'task_id'>): boolean;
   /** Bumped whenever keys or revocations change (verified-chain caches key on it). */

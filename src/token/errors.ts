@@ -15,6 +15,8 @@ export const TBIT_ERROR_CODES = [
   'TBIT_HEADER_REJECTED',
   'TBIT_BAD_SIGNATURE',
   'TBIT_UNKNOWN_KEY',
+  'TBIT_ISSUER_NOT_BOUND',
+  'TBIT_TRUST_DOMAIN_NOT_BOUND',
   'TBIT_EXPIRED',
   'TBIT_NOT_YET_VALID',
   'TBIT_TTL_EXCEEDED',
@@ -34,6 +36,7 @@ export const TBIT_ERROR_CODES = [
   'TBIT_INVALID_SPIFFE_ID',
   'TBIT_INVALID_CLAIM',
   'TBIT_TRUST_BUNDLE_INVALID',
+  'TBIT_TRUST_SOURCE_REFUSED',
 ] as const;
 
 /** A stable code of the token module. */
@@ -48,9 +51,9 @@ export class TbitError extends SigilError<TbitErrorCode> {
   readonly hop: number | undefined;
 
   constructor(code: TbitErrorCode, message: string, hop?: number, cause?: unknown) {
-    // A trust source that cannot be read is the verifier's fault (503), not the token's.
+    // A trust source that cannot be read (or is refused) is the verifier's fault (503), not the token's.
     const [grpc, http] =
-      code === 'TBIT_TRUST_BUNDLE_INVALID'
+      code === 'TBIT_TRUST_BUNDLE_INVALID' || code === 'TBIT_TRUST_SOURCE_REFUSED'
         ? [GrpcStatus.UNAVAILABLE, 503]
         : FORBIDDEN.has(code)
           ? [GrpcStatus.PERMISSION_DENIED, 403]

@@ -1,15 +1,23 @@
 /**
- * loadTrustBundle: a TrustStore fed from a JWKS file or http(s) URL, refreshed by file mtime or HTTP ETag
+ * loadTrustBundle: a TrustStore fed from a JWKS file or https URL, refreshed by file mtime or HTTP ETag
  * (RFC 9110 §8.8.3, §13.1.2). The bundle is a JWKS (RFC 7517 §5) that may also carry a SIGIL `revocations`
  * member; an extra member is ignored by other JWKS consumers, so plain jose clients can use the same file.
+ * Like a SPIFFE bundle, it is held together with what it is authoritative for (SPIFFE Trust Domain and Bundle
+ * §3, §5: `<trust_domain_name, endpoint>` configured explicitly): its keys vouch only for `issuers` and
+ * `trustDomains`.
  */
-import { pollEvery, pollSource } from '../lib/poll-source.js';
+import { type PollFailure, pollEvery, pollSource } from '../lib/poll-source.js';
+import type { SourceTransport } from '../lib/source-url.js';
 import { TbitError } from './errors.js';
 import type { JsonWebKeySet, RevocationList } from './lib/jwks.js';
 import { createTrustStore, type MutableTrustStore } from './trust-store.js';
 
-/** Options of {@link loadTrustBundle}. */
-export interface TrustBundleOptions {
+/** Options of {@link loadTrustBundle}. `ca` and `allowLoopbackHttp` apply to the bundle and the revocation list. */
+export interface TrustBundleOptions extends SourceTransport {
+  /** Root `iss` values the bundle's keys may sign (at least one). */
+  issuers: readonly string[];
+  /** Trust domain names a root `sub` signed by the bundle's keys may be in (at least one). */
+  trustDomains: readonly string[];
   /** A separate revocation list (file or URL) when the bundle does not carry one. */
   revocations?: string;
   /** When set, refresh in the background every this many ms (timer is unref'd; stop with close()). */
@@ -31,14 +39,21 @@ export interface TrustBundle extends MutableTrustStore {
 }
 
 /** One watched JSON document; a document it rejects is read again next time, so the error repeats. */
-function watcher(location: string, maxBytes: number): () => Promise<{ changed: boolean; value: unknown }> {
+function watcher(
+  location: string,
+  maxBytes: number,
+  transport: SourceTransport,
+): () => Promise<{ changed: boolean; value: unknown }> {
   const invalid = (message: string, cause?: unknown) =>
     new TbitError('TBIT_TRUST_BUNDLE_INVALID', message, undefined, cause);
   const source = pollSource(location, {
     maxBytes,
     timeoutMs: 5000,
     accept: 'application/json',
-    error: (_, m, c) => invalid(m, c),
+    ...(transport.ca !== undefined ? { ca: transport.ca } : {}),
+    ...(transport.allowLoopbackHttp !== undefined ? { allowLoopbackHttp: transport.allowLoopbackHttp } : {}),
+    error: (kind: PollFailure, m, c) =>
+      kind === 'refused' ? new TbitError('TBIT_TRUST_SOURCE_REFUSED', m, undefined, c) : invalid(m, c),
   });
   let value: unknown;
   return async () => {
@@ -55,20 +70,21 @@ function watcher(location: string, maxBytes: number): () => Promise<{ changed: b
 }
 
 /**
- * Loads a trust bundle from a JWKS file path or http(s) URL and returns a TrustStore that `refresh()`
- * re-reads when the file's mtime/size or the URL's ETag changed. A failed refresh throws
- * TBIT_TRUST_BUNDLE_INVALID and keeps the previous keys and revocations (never an empty store).
+ * Loads a trust bundle from a JWKS file path or https URL and returns a TrustStore, bound to `issuers` and
+ * `trustDomains`, that `refresh()` re-reads when the file's mtime/size or the URL's ETag changed. A failed
+ * refresh throws (TBIT_TRUST_BUNDLE_INVALID, or TBIT_TRUST_SOURCE_REFUSED when the TLS server is not trusted)
+ * and keeps the previous keys and revocations (never an empty store); a failed first load rejects.
  */
-export async function loadTrustBundle(
-  source: string,
-  options: TrustBundleOptions = {},
-): Promise<TrustBundle> {
+export async function loadTrustBundle(source: string, options: TrustBundleOptions): Promise<TrustBundle> {
   const maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
-  const jwksDoc = watcher(source, maxBytes);
-  const revDoc = options.revocations === undefined ? undefined : watcher(options.revocations, maxBytes);
+  const jwksDoc = watcher(source, maxBytes, options);
+  const revDoc =
+    options.revocations === undefined ? undefined : watcher(options.revocations, maxBytes, options);
   let jwks = (await jwksDoc()).value as JsonWebKeySet;
   let rev = revDoc === undefined ? undefined : ((await revDoc()).value as RevocationList);
   const store = createTrustStore({
+    issuers: options.issuers,
+    trustDomains: options.trustDomains,
     jwks: () => jwks,
     ...(revDoc === undefined ? {} : { revocations: () => rev as RevocationList }),
   });

@@ -11,6 +11,7 @@ import type { DecisionRecord } from '../../src/ledger/record.js';
 import { frozenClock } from '../../src/lib/clock.js';
 import type { HookDecider, HookVerdict } from '../../src/policy/api.js';
 import { checkFromConfig } from '../../src/serve/check-from-config.js';
+import { mintRoot } from '../../src/token/index.js';
 import { checkRequest, deniedOf, headerRecord, okOf, toolsCall } from '../support/check-request.js';
 import { agentId, testIdentity } from '../support/identity.js';
 import { memorySink } from '../support/memory-sink.js';
@@ -138,6 +139,28 @@ describe('authz pipeline: token', () => {
     expect(d.status).toBe(401);
     expect(d.code).toMatch(/^TBIT_(UNKNOWN_KEY|BAD_SIGNATURE)$/);
     expect(d.headers['www-authenticate']).toContain('error="invalid_token"');
+  });
+
+  it('a trusted key vouching beyond its binding → 401 TBIT_TRUST_DOMAIN_NOT_BOUND / TBIT_ISSUER_NOT_BOUND', async () => {
+    const s = setup();
+    // The fixture trust store binds the issuer key to ISS and trust domain sigil.mesh.
+    const { token } = s.id.mint({ sub: 'spiffe://other.mesh/agent/x/1', scope: ['fs.read'] });
+    const d = denied(await s.check(checkRequest(mcp('fs.read'), token)));
+    expect([d.status, d.code]).toEqual([401, 'TBIT_TRUST_DOMAIN_NOT_BOUND']);
+    expect(d.headers['www-authenticate']).toContain('error="invalid_token"');
+    const otherIss = mintRoot({
+      issuerKey: s.id.issuer.priv,
+      kid: s.id.kid,
+      iss: 'spiffe://other.mesh/sigil/issuer',
+      sub: agentId('orchestrator'),
+      aud: SELF,
+      taskId: 't',
+      toolScope: ['fs.read'],
+      ttl: 60,
+      clock: s.clock,
+    });
+    expect(denied(await s.check(checkRequest(mcp('fs.read'), otherIss))).code).toBe('TBIT_ISSUER_NOT_BOUND');
+    expect(s.records.map((r) => r.code)).toEqual(['TBIT_TRUST_DOMAIN_NOT_BOUND', 'TBIT_ISSUER_NOT_BOUND']);
   });
 
   it('a tampered signature → 401 TBIT_BAD_SIGNATURE', async () => {

@@ -3,18 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/load.js';
-
-const messageOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    expect((e as ConfigError).code).toBe('CONFIG_INVALID');
-    return (e as Error).message;
-  }
-  throw new Error('expected a ConfigError');
-};
+import { loadConfig } from '../../src/config/load.js';
+import { messageOf } from './helpers.js';
 
 describe('loadConfig environment overrides', () => {
   it('keeps a value verbatim where the schema expects a string', () => {

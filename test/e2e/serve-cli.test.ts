@@ -45,6 +45,51 @@ describe('sigil serve flags', () => {
   );
 });
 
+describe('sigil serve trust and policy sources', () => {
+  it.each([
+    [
+      'validator:\n    trust_bundle: "http://127.0.0.1:9180/.well-known/jwks.json"',
+      'sigil.validator.trust_bundle',
+    ],
+    [
+      'validator:\n    trust_bundles:\n      - source: "http://10.0.0.5/jwks.json"\n        issuers: [spiffe://a.mesh/sigil/issuer]\n        trust_domains: [a.mesh]\n        allow_loopback_http: true',
+      'sigil.validator.trust_bundles.0.source',
+    ],
+    [
+      'validator:\n    trust_bundles:\n      - source: /etc/a.json\n        issuers: []\n        trust_domains: [a.mesh]',
+      'sigil.validator.trust_bundles.0.issuers',
+    ],
+    ['policy:\n    bundle: "http://127.0.0.1:8181/b.tar.gz"', 'sigil.policy.bundle'],
+  ])(
+    '%s → exit 1 CONFIG_INVALID naming the key',
+    async (section, key) => {
+      const bad = join(dir, `source-${key}.yaml`);
+      writeFileSync(bad, `sigil:\n  data_dir: ${dir}\n  ${section}\n`);
+      const r = await runSigilCli(bad, ['serve']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('CONFIG_INVALID');
+      expect(r.stderr).toContain(`config ${key}:`);
+    },
+    60_000,
+  );
+
+  it('the deprecated string trust_bundle starts, with a warning naming what it is narrowed to', async () => {
+    const bundle = join(dir, 'legacy.jwks.json');
+    writeFileSync(bundle, JSON.stringify({ keys: [] }));
+    const p = await startSigilProcess({ validator: { trust_bundle: bundle } });
+    try {
+      const line = p
+        .output()
+        .split('\n')
+        .find((l) => l.includes('sigil.validator.trust_bundle is deprecated'));
+      expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 40 });
+      expect(line).toContain('issuer spiffe://sigil.mesh/sigil/issuer and trust domain sigil.mesh');
+    } finally {
+      await p.dispose();
+    }
+  }, 60_000);
+});
+
 describe('sigil serve on a busy port', () => {
   it.each([
     ['authz', 'listen'],

@@ -194,7 +194,7 @@ describe('rotation timeline (frozen clock)', () => {
       `${k2}.jwk.json`,
     ]);
     // The new key still verifies tokens; a fresh token signed with the pruned key is refused.
-    expect(trust.issuerKey(ISSUER_ID, k2)?.equals(createPublicKey(keys.issuer.signer().privateKey))).toBe(
+    expect(trust.issuerKey(ISSUER_ID, k2)?.key.equals(createPublicKey(keys.issuer.signer().privateKey))).toBe(
       true,
     );
     const late = mintRoot({

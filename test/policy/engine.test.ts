@@ -168,6 +168,7 @@ describe('HTTP bundle server with ETag polling', () => {
     etag = '"v1"';
     const engine = await PolicyEngine.start({
       source: url,
+      allowLoopbackHttp: true,
       registry,
       pollIntervalMs: 40,
       evalTimeoutMs: 10_000,
@@ -204,6 +205,7 @@ describe('HTTP bundle server with ETag polling', () => {
     etag = '"big"';
     const engine = await PolicyEngine.start({
       source: url,
+      allowLoopbackHttp: true,
       registry,
       pollIntervalMs: 60_000,
       maxBundleBytes: 1000,

@@ -69,7 +69,7 @@ export function testIdentity(clock?: Clock): TestIdentity {
   const issuer = keyPair();
   const kid = 'test-issuer-1';
   const jwks = { keys: [{ ...issuer.jwk, kid, alg: 'EdDSA', use: 'sig' }] };
-  const trust = createTrustStore({ jwks, issuers: [ISS] });
+  const trust = createTrustStore({ jwks, issuers: [ISS], trustDomains: [TD.slice('spiffe://'.length)] });
   return {
     kid,
     issuer,

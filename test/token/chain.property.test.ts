@@ -10,6 +10,7 @@ import {
   decodeChain,
   delegate,
   mintRoot,
+  parseSpiffeId,
   scopeCovers,
   TbitError,
   verifyChain,
@@ -17,6 +18,7 @@ import {
 import {
   agent,
   clockAt,
+  codeOf,
   forgeChild,
   forgeRoot,
   holders,
@@ -197,7 +199,12 @@ describe('mint → verify round trip (fast-check)', () => {
             clock: clockAt(T0),
           });
           const { leaf } = verifyChain(token, {
-            trust: createTrustStore({ jwks: { keys: [{ ...issuer.jwk, kid: KID }] } }),
+            // Bound to exactly this root's iss and sub trust domain (the binding is tested on its own below).
+            trust: createTrustStore({
+              jwks: { keys: [{ ...issuer.jwk, kid: KID }] },
+              issuers: [iss],
+              trustDomains: [parseSpiffeId(sub).trustDomain],
+            }),
             clock: clockAt(T0),
           });
           expect(leaf).toEqual({
@@ -216,6 +223,41 @@ describe('mint → verify round trip (fast-check)', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+  it('a root verifies only when its iss and sub trust domain are both bound to the key; else the code says which', () => {
+    const names = ['a.mesh', 'b.mesh', 'c.mesh'];
+    const issOf = (td: string) => `spiffe://${td}/sigil/issuer`;
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...names),
+        fc.constantFrom(...names),
+        fc.subarray(names, { minLength: 1 }),
+        fc.subarray(names, { minLength: 1 }),
+        (issTd, subTd, boundIss, boundTd) => {
+          const token = mintRoot({
+            issuerKey: issuer.priv,
+            kid: KID,
+            iss: issOf(issTd),
+            sub: `spiffe://${subTd}/agent/x/1`,
+            aud: `spiffe://${subTd}`,
+            taskId: 't',
+            toolScope: ['fs.read'],
+            ttl: 60,
+            clock: clockAt(T0),
+          });
+          const store = createTrustStore({
+            jwks: { keys: [{ ...issuer.jwk, kid: KID }] },
+            issuers: boundIss.map(issOf),
+            trustDomains: boundTd,
+          });
+          const run = () => verifyChain(token, { trust: store, clock: clockAt(T0) }).depth;
+          if (!boundIss.includes(issTd)) expect(codeOf(run)).toBe('TBIT_ISSUER_NOT_BOUND');
+          else if (!boundTd.includes(subTd)) expect(codeOf(run)).toBe('TBIT_TRUST_DOMAIN_NOT_BOUND');
+          else expect(run()).toBe(1);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });

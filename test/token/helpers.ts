@@ -2,7 +2,13 @@
 import { type KeyObject, sign } from 'node:crypto';
 import { frozenClock } from '../../src/lib/clock.js';
 import type { Ed25519PublicJwk } from '../../src/token/api.js';
-import { createTrustStore, publicJwkOf, TbitError, type TbitErrorCode } from '../../src/token/index.js';
+import {
+  createTrustStore,
+  mintRoot,
+  publicJwkOf,
+  TbitError,
+  type TbitErrorCode,
+} from '../../src/token/index.js';
 import { hopHash } from '../../src/token/lib/hop.js';
 
 /** 2026-01-01T00:00:00Z, the frozen "now" of every test. */
@@ -10,6 +16,8 @@ export const T0 = 1_767_225_600;
 export const TD = 'spiffe://sigil.mesh';
 export const ISS = 'spiffe://sigil.mesh/sigil/issuer';
 export const KID = 'issuer-2026-01';
+/** The binding of the fixture issuer's key: its iss, and the fixtures' trust domain. */
+export const BIND = { issuers: [ISS], trustDomains: ['sigil.mesh'] };
 export const agent = (n: string): string => `spiffe://sigil.mesh/agent/${n}/i1`;
 
 export interface Pair {
@@ -33,7 +41,26 @@ export function trust(revocations?: { tasks: string[]; jtis: string[] }) {
   return createTrustStore({
     jwks: { keys: [{ ...issuer.jwk, kid: KID, alg: 'EdDSA', use: 'sig' }] },
     ...(revocations ? { revocations } : {}),
-    issuers: [ISS],
+    ...BIND,
+  });
+}
+
+/** The fixture issuer's public JWK as a trust bundle lists it (or another pair's, under another kid). */
+export const pubJwk = (k: Pair = issuer, kid = KID) => ({ ...k.jwk, kid, alg: 'EdDSA', use: 'sig' });
+
+/** A root for `agent('h0')` signed by `k` under `kid` (mintRoot: valid at T0), optionally with a given jti. */
+export function rootBy(k: Pair = issuer, kid = KID, jti?: string): string {
+  return mintRoot({
+    issuerKey: k.priv,
+    kid,
+    iss: ISS,
+    sub: agent('h0'),
+    aud: TD,
+    taskId: 'task-1',
+    toolScope: ['fs.*'],
+    ttl: 300,
+    clock: clockAt(T0),
+    ...(jti ? { jti } : {}),
   });
 }
 

@@ -4,7 +4,7 @@ import * as jose from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createTrustStore, delegate, jwkThumbprint, mintRoot, publicJwkOf } from '../../src/token/index.js';
 import { signCompactJws, verifyCompactJws } from '../../src/token/lib/jws.js';
-import { agent, clockAt, codeOf, holders, ISS, issuer, KID, keyPair, T0, TD } from './helpers.js';
+import { agent, BIND, clockAt, codeOf, holders, ISS, issuer, KID, keyPair, T0, TD } from './helpers.js';
 
 /** RFC 8037 Appendix A.1. */
 const A1 = {
@@ -131,16 +131,17 @@ describe('jose interop', () => {
     const ks = Array.from({ length: 5 }, () => keyPair());
     const store = createTrustStore({
       jwks: { keys: ks.map((k, i) => ({ ...k.jwk, kid: `k${i}`, use: 'sig', alg: 'EdDSA' })) },
+      ...BIND,
     });
     for (const [i, k] of ks.entries()) {
       const viaJose = KeyObject.from((await jose.importJWK({ ...k.jwk }, 'EdDSA')) as jose.CryptoKey);
-      expect(store.issuerKey(ISS, `k${i}`)?.equals(viaJose)).toBe(true);
+      expect(store.issuerKey(ISS, `k${i}`)?.key.equals(viaJose)).toBe(true);
     }
     // jose imports a private JWK for verification; a trust bundle holding one is refused outright.
     const { privateKey } = generateKeyPairSync('ed25519');
     const priv = privateKey.export({ format: 'jwk' });
     await expect(jose.importJWK({ ...priv }, 'EdDSA')).resolves.toBeDefined();
-    expect(codeOf(() => createTrustStore({ jwks: { keys: [{ ...priv, kid: 'p' }] } }))).toBe(
+    expect(codeOf(() => createTrustStore({ jwks: { keys: [{ ...priv, kid: 'p' }] }, ...BIND }))).toBe(
       'TBIT_TRUST_BUNDLE_INVALID',
     );
   });

@@ -103,7 +103,21 @@ describe('verifyChain denies a forged child that breaks a rule (signed with the 
     ['root dmax above max_chain_depth', () => forgeRoot({ dmax: 11 }), 'TBIT_DEPTH_EXCEEDED'],
     ['root lifetime above max_ttl', () => forgeRoot({ exp: T0 + 301 }), 'TBIT_TTL_EXCEEDED'],
     ['root kid unknown', () => forgeRoot({}, { kid: 'nope' }), 'TBIT_UNKNOWN_KEY'],
-    ['root from an untrusted iss', () => forgeRoot({ iss: 'spiffe://sigil.mesh/evil' }), 'TBIT_UNKNOWN_KEY'],
+    [
+      'root signed by a trusted key for an iss it is not bound to',
+      () => forgeRoot({ iss: 'spiffe://sigil.mesh/evil' }),
+      'TBIT_ISSUER_NOT_BOUND',
+    ],
+    [
+      'root signed by a trusted key for a sub outside its trust domains',
+      () => forgeRoot({ sub: 'spiffe://other.mesh/agent/h0/i1' }),
+      'TBIT_TRUST_DOMAIN_NOT_BOUND',
+    ],
+    [
+      'root naming an unbound iss, forged with another key under the trusted kid',
+      () => forgeRoot({ iss: 'spiffe://sigil.mesh/evil' }, {}, keyPair().priv),
+      'TBIT_BAD_SIGNATURE',
+    ],
     ['root self-signed by an attacker', () => forgeRoot({}, {}, keyPair().priv), 'TBIT_BAD_SIGNATURE'],
     [
       'root payload tampered after signing',

@@ -7,23 +7,9 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTrustStore, loadTrustBundle, mintRoot, verifyChain } from '../../src/token/index.js';
-import { agent, clockAt, codeOf, ISS, issuer, KID, keyPair, T0, TD } from './helpers.js';
+import { createTrustStore, loadTrustBundle, verifyChain } from '../../src/token/index.js';
+import { BIND, clockAt, codeOf, ISS, issuer, KID, keyPair, pubJwk, rootBy, T0 } from './helpers.js';
 
-const pubJwk = (k = issuer, kid = KID) => ({ ...k.jwk, kid, alg: 'EdDSA', use: 'sig' });
-const rootBy = (k = issuer, kid = KID, jti?: string) =>
-  mintRoot({
-    issuerKey: k.priv,
-    kid,
-    iss: ISS,
-    sub: agent('h0'),
-    aud: TD,
-    taskId: 'task-1',
-    toolScope: ['fs.*'],
-    ttl: 300,
-    clock: clockAt(T0),
-    ...(jti ? { jti } : {}),
-  });
 const ok = (token: string, trust: Parameters<typeof verifyChain>[1]['trust']) =>
   verifyChain(token, { trust, clock: clockAt(T0 + 1) }).depth;
 
@@ -46,6 +32,7 @@ describe('createTrustStore', () => {
           pubJwk(),
         ],
       },
+      ...BIND,
     });
     expect(s.keyCount).toBe(1);
     expect(ok(rootBy(), s)).toBe(1);
@@ -62,16 +49,22 @@ describe('createTrustStore', () => {
       null,
     ];
     for (const jwks of bad) {
-      expect(codeOf(() => createTrustStore({ jwks: jwks as never }))).toBe('TBIT_TRUST_BUNDLE_INVALID');
+      expect(codeOf(() => createTrustStore({ jwks: jwks as never, ...BIND }))).toBe(
+        'TBIT_TRUST_BUNDLE_INVALID',
+      );
     }
   });
-  it('issuers list: a trusted key under another iss is unknown', () => {
-    const s = createTrustStore({ jwks: { keys: [pubJwk()] }, issuers: ['spiffe://sigil.mesh/other-issuer'] });
-    expect(codeOf(() => ok(rootBy(), s))).toBe('TBIT_UNKNOWN_KEY');
+  it('issuers binding: a root signed by the key but naming another iss is TBIT_ISSUER_NOT_BOUND', () => {
+    const s = createTrustStore({
+      ...BIND,
+      jwks: { keys: [pubJwk()] },
+      issuers: ['spiffe://sigil.mesh/other-issuer'],
+    });
+    expect(codeOf(() => ok(rootBy(), s))).toBe('TBIT_ISSUER_NOT_BOUND');
   });
   it('function sources are re-read on update(); a bad update is atomic and keeps the old state', () => {
     let jwks: unknown = { keys: [pubJwk()] };
-    const s = createTrustStore({ jwks: () => jwks as { keys: [] } });
+    const s = createTrustStore({ jwks: () => jwks as { keys: [] }, ...BIND });
     expect(ok(rootBy(), s)).toBe(1);
     const v = s.version;
     jwks = { keys: [{ ...pubJwk(), d: 'x' }] };
@@ -92,17 +85,23 @@ describe('createTrustStore', () => {
           jwks: () => {
             throw new Error('disk on fire');
           },
+          ...BIND,
         }),
       ),
     ).toBe('TBIT_TRUST_BUNDLE_INVALID');
   });
   it('revocations carried inside the JWKS document are honoured', () => {
-    const s = createTrustStore({ jwks: { keys: [pubJwk()], revocations: { tasks: ['task-1'], jtis: [] } } });
+    const s = createTrustStore({
+      jwks: { keys: [pubJwk()], revocations: { tasks: ['task-1'], jtis: [] } },
+      ...BIND,
+    });
     expect(codeOf(() => ok(rootBy(), s))).toBe('TBIT_REVOKED');
   });
   it('rejects malformed revocation lists', () => {
     expect(
-      codeOf(() => createTrustStore({ jwks: { keys: [] }, revocations: { tasks: [1], jtis: [] } as never })),
+      codeOf(() =>
+        createTrustStore({ jwks: { keys: [] }, revocations: { tasks: [1], jtis: [] } as never, ...BIND }),
+      ),
     ).toBe('TBIT_TRUST_BUNDLE_INVALID');
   });
 });
@@ -117,7 +116,7 @@ describe('loadTrustBundle from a file (mtime refresh)', () => {
 
   it('loads, refreshes on change only, survives a corrupt update, picks up revocations', async () => {
     write({ keys: [pubJwk()] }, 1000);
-    const b = await loadTrustBundle(file);
+    const b = await loadTrustBundle(file, BIND);
     expect(ok(rootBy(), b)).toBe(1);
     expect(await b.refresh()).toBe(false);
 
@@ -138,7 +137,7 @@ describe('loadTrustBundle from a file (mtime refresh)', () => {
     b.close();
   });
   it('a missing file is TBIT_TRUST_BUNDLE_INVALID', async () => {
-    await expect(loadTrustBundle(join(dir, 'nope.json'))).rejects.toMatchObject({
+    await expect(loadTrustBundle(join(dir, 'nope.json'), BIND)).rejects.toMatchObject({
       code: 'TBIT_TRUST_BUNDLE_INVALID',
     });
   });
@@ -146,7 +145,7 @@ describe('loadTrustBundle from a file (mtime refresh)', () => {
     write({ keys: [pubJwk()] }, 5000);
     const rev = join(dir, 'rev.json');
     writeFileSync(rev, JSON.stringify({ tasks: [], jtis: [] }));
-    const b = await loadTrustBundle(file, { revocations: rev });
+    const b = await loadTrustBundle(file, { ...BIND, revocations: rev });
     expect(ok(rootBy(issuer, KID, 'j9'), b)).toBe(1);
     writeFileSync(rev, JSON.stringify({ tasks: [], jtis: ['j9'] }));
     utimesSync(rev, 6000, 6000);
@@ -172,7 +171,7 @@ describe('loadTrustBundle from a URL (ETag refresh)', () => {
   it('sends If-None-Match, treats 304 as unchanged and 200 as a new bundle', async () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
-    const b = await loadTrustBundle(url);
+    const b = await loadTrustBundle(url, { ...BIND, allowLoopbackHttp: true });
     expect(ok(rootBy(), b)).toBe(1);
     expect(await b.refresh()).toBe(false);
     expect(seen).toEqual([undefined, '"v1"']);
@@ -199,7 +198,9 @@ describe('loadTrustBundle refuses oversized documents', () => {
     });
     await new Promise<void>((r) => big.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(big.address() as AddressInfo).port}/jwks.json`;
-    await expect(loadTrustBundle(url, { maxBytes: 64 * 1024 })).rejects.toMatchObject({
+    await expect(
+      loadTrustBundle(url, { ...BIND, allowLoopbackHttp: true, maxBytes: 64 * 1024 }),
+    ).rejects.toMatchObject({
       code: 'TBIT_TRUST_BUNDLE_INVALID',
     });
     big.closeAllConnections();
@@ -209,7 +210,7 @@ describe('loadTrustBundle refuses oversized documents', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sigil-trust-big-'));
     const file = join(dir, 'jwks.json');
     writeFileSync(file, JSON.stringify({ keys: [pubJwk()], pad: 'x'.repeat(10_000) }));
-    await expect(loadTrustBundle(file, { maxBytes: 1000 })).rejects.toMatchObject({
+    await expect(loadTrustBundle(file, { ...BIND, maxBytes: 1000 })).rejects.toMatchObject({
       code: 'TBIT_TRUST_BUNDLE_INVALID',
     });
   });
@@ -222,7 +223,11 @@ describe('loadTrustBundle background refresh', () => {
     writeFileSync(file, JSON.stringify({ keys: [pubJwk()] }));
     utimesSync(file, 1000, 1000);
     const errors: string[] = [];
-    const b = await loadTrustBundle(file, { refreshIntervalMs: 10, onError: (e) => errors.push(e.code) });
+    const b = await loadTrustBundle(file, {
+      ...BIND,
+      refreshIntervalMs: 10,
+      onError: (e) => errors.push(e.code),
+    });
     const until = async (cond: () => boolean) => {
       for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
       expect(cond()).toBe(true);
@@ -243,7 +248,9 @@ describe('loadTrustBundle background refresh', () => {
     const s = createServer((_req, res) => res.writeHead(500).end('oops'));
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(s.address() as AddressInfo).port}/jwks.json`;
-    await expect(loadTrustBundle(url)).rejects.toMatchObject({ code: 'TBIT_TRUST_BUNDLE_INVALID' });
+    await expect(loadTrustBundle(url, { ...BIND, allowLoopbackHttp: true })).rejects.toMatchObject({
+      code: 'TBIT_TRUST_BUNDLE_INVALID',
+    });
     await new Promise<void>((r) => s.close(() => r()));
   });
 });

@@ -65,7 +65,7 @@ export function register(program: Command): void {
   keys
     .command('jwks')
     .description(
-      "print this issuer's published keys as a JWKS (a trust bundle for other sidecars' sigil.validator.trust_bundle)",
+      "print this issuer's published keys as a JWKS (a trust bundle for other sidecars' sigil.validator.trust_bundles)",
     )
     .option('--out <file>', 'write it to this file atomically instead of stdout')
     .action((opts: { out?: string }, cmd: Command) =>

@@ -4,12 +4,14 @@
  * revocation. The first failure throws; nothing is returned for a broken chain.
  */
 import { LRUCache } from 'lru-cache';
-import type { TrustStore } from '../api.js';
+import type { TbitClaims, TrustedIssuerKey, TrustStore } from '../api.js';
 import { TbitError } from '../errors.js';
 import type { ParsedHop } from './hop.js';
 import { verifySignature } from './jws.js';
 import { type CachedKey, importEd25519, okpThumbprint } from './keys.js';
 import { checkChild, checkHop, checkTime, type Limits } from './rules.js';
+
+const SCHEME = 'spiffe://';
 
 /** Holder keys seen recently, keyed by the JWK `x`; importing a key costs more than verifying with it. */
 const holderKeys = new LRUCache<string, CachedKey>({ max: 1024 });
@@ -50,6 +52,31 @@ function askTrust<T>(f: () => T, hop: number): T {
   }
 }
 
+/**
+ * The root's scope rule (docs/chains.md §3 R0), checked after its signature so a forgery still reports
+ * TBIT_BAD_SIGNATURE: the key that verified the root must be bound to its `iss` and to its `sub`'s trust domain
+ * (SPIFFE Trust Domain and Bundle §3: a validator picks the bundle of the trust domain the identity resides in).
+ */
+function checkBinding(k: TrustedIssuerKey, c: TbitClaims, i: number): void {
+  if (!k.issuers.has(c.iss)) {
+    throw new TbitError(
+      'TBIT_ISSUER_NOT_BOUND',
+      `the key that signed the root is not bound to issuer ${c.iss}`,
+      i,
+    );
+  }
+  // sub already parsed as a SPIFFE ID (claims.ts): the trust domain runs from after `spiffe://` to the next `/`.
+  const end = c.sub.indexOf('/', SCHEME.length);
+  const td = c.sub.slice(SCHEME.length, end === -1 ? undefined : end);
+  if (!k.trustDomains.has(td)) {
+    throw new TbitError(
+      'TBIT_TRUST_DOMAIN_NOT_BOUND',
+      `the key that signed the root is not bound to trust domain ${td}`,
+      i,
+    );
+  }
+}
+
 /** Walks the chain root → leaf, throwing the first rule a hop breaks. */
 export function walkChain(hops: readonly ParsedHop[], o: WalkOptions): void {
   if (hops.length > o.limits.maxChainDepth) {
@@ -72,7 +99,8 @@ export function walkChain(hops: readonly ParsedHop[], o: WalkOptions): void {
             i,
           );
         }
-        verifySignature(hop.jwsParts, key, i);
+        verifySignature(hop.jwsParts, key.key, i);
+        checkBinding(key, c, i);
       }
     } else {
       const parent = hops[i - 1]!;
