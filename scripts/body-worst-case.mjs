@@ -61,7 +61,46 @@ const bodies = [
     ]),
   ],
   ['1 MB whitespace then a call', Buffer.from(' '.repeat(MB) + rpc('{}'))],
+  ['batch of 11k tools/call', Buffer.from(fill('[', `${rpc('{}')},`, `${rpc('{}')}]`))],
+  [
+    'batch of 100 tools/call, 10 kB each',
+    Buffer.from(
+      `[${Array(100)
+        .fill(rpc(`"${'x'.repeat(9900)}"`))
+        .join(',')}]`,
+    ),
+  ],
+  [
+    'escaped member names',
+    Buffer.from(rpc(`{${Array.from({ length: 70_000 }, (_, i) => `"\\u0061${i}":1`).join(',')}}`)),
+  ],
+  ['objects with one escaped name', Buffer.from(rpc(fill('[', '{"\\u0061":1},', '{}]')))],
+  ['tiny escaped strings', Buffer.from(rpc(fill('[', '"\\n",', '""]')))],
+  ['empty objects in a tools/call', Buffer.from(rpc(fill('[', '{},', '{}]')))],
+  ['numbers in a tools/call', Buffer.from(rpc(fill('[', '1,', '1]')))],
+  ['duplicate key after 90k names', Buffer.from(rpc(`{${keys},"k0":2}`))],
 ];
+// At the node cap (LIMITS.maxJsonNodes: containers + members) rather than at 1 MB: the allowed worst cases.
+const CAP = 100_000 - 16;
+const upTo = (head, unit, unitNodes, tail) => head + unit.repeat(Math.floor(CAP / unitNodes)) + tail;
+bodies.push(
+  ['cap: arrays 64 deep, repeated', Buffer.from(upTo('[', arrays(63), 63, '[]]'))],
+  ['cap: flat [] in a tools/call', Buffer.from(rpc(upTo('[', '[],', 1, '[]]')))],
+  ['cap: {} in a tools/call', Buffer.from(rpc(upTo('[', '{},', 1, '{}]')))],
+  ['cap: {"a":1} in a tools/call', Buffer.from(rpc(upTo('[', '{"a":1},', 2, '{}]')))],
+  ['cap: {"\\u0061":1} in a tools/call', Buffer.from(rpc(upTo('[', '{"\\u0061":1},', 2, '{}]')))],
+  [
+    'cap: members, escaped names',
+    Buffer.from(rpc(`{${Array.from({ length: CAP }, (_, i) => `"\\u0061${i}":1`).join(',')}}`)),
+  ],
+  [
+    'cap: members, then a duplicate',
+    Buffer.from(rpc(`{${Array.from({ length: CAP }, (_, i) => `"k${i}":1`).join(',')},"k0":1}`)),
+  ],
+  ['cap: batch of tools/call', Buffer.from(upTo('[', `${rpc('{}')},`, 9, `${rpc('{}')}]`))],
+);
+const manyHeaders = Object.fromEntries(Array.from({ length: 998 }, (_, i) => [`x-h${i}`, 'v'.repeat(200)]));
+bodies.push(['998 headers of 200 bytes, tiny body', Buffer.from(rpc('{}')), manyHeaders]);
 for (const [name, body, headers = {}] of bodies) {
   for (let i = 0; i < 3; i++) await check(req(body, headers));
   let worst = 0;

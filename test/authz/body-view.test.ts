@@ -60,6 +60,7 @@ const BAD_BYTES: [number, string] = [400, 'AUTHZ_INVALID_ENCODING'];
 const PARTIAL: [number, string] = [413, 'AUTHZ_BODY_PARTIAL'];
 const ENCODED: [number, string] = [415, 'AUTHZ_UNSUPPORTED_ENCODING'];
 const DEEP: [number, string] = [400, 'AUTHZ_BODY_TOO_DEEP'];
+const COMPLEX: [number, string] = [400, 'AUTHZ_BODY_TOO_COMPLEX'];
 const ws = ' '.repeat(1 << 20);
 
 const CASES: Case[] = [
@@ -175,6 +176,16 @@ const CASES: Case[] = [
   ['stray closers do not buy depth', { body: `[${']'.repeat(100)}${'['.repeat(65)}` }, DEEP],
   ['64 nested arrays is fine (no tool in it)', { body: `${'['.repeat(64)}${']'.repeat(64)}` }, 'allow'],
   ['brackets inside strings do not nest', { body: call('search', '['.repeat(1000)) }, 'allow'],
+  // Bounded work: containers plus members (LIMITS.maxJsonNodes) counted by the same scan.
+  ['100,000 containers is fine', { body: `[${'[],'.repeat(99_998)}[]]` }, 'allow'],
+  ['100,001 containers', { body: `[${'[],'.repeat(99_999)}[]]` }, COMPLEX],
+  ['100,000 containers and members is fine', { body: `{${'"a":1,'.repeat(99_998)}"b":1}` }, 'allow'],
+  ['100,001 containers and members', { body: `{${'"a":1,'.repeat(99_999)}"b":1}` }, COMPLEX],
+  [
+    'colons and brackets inside strings are not nodes',
+    { body: call('search', '[:{'.repeat(200_000)) },
+    'allow',
+  ],
 ];
 
 describe('body view: every reading is checked or refused', () => {

@@ -5,7 +5,7 @@
  */
 import { AuthzError } from '../errors.js';
 import { bodyReadings } from './body-text.js';
-import { jsonDepthExceeds } from './json-depth.js';
+import { jsonShapeExceeds } from './json-depth.js';
 import { hasDuplicateKeys } from './json-duplicates.js';
 import { LIMITS } from './limits.js';
 
@@ -71,12 +71,19 @@ function refuseEncoded(headers: Readonly<Record<string, string>>): void {
 }
 
 /**
- * The tools/call names of one JSON text (bounded: depth scan before JSON.parse). A `soft` reading (one only
- * a lenient decoder makes) that does not parse is no call at all: undefined instead of a refusal.
+ * The tools/call names of one JSON text (bounded: depth and node scan before JSON.parse). A `soft` reading
+ * (one only a lenient decoder makes) that does not parse is no call at all: undefined instead of a refusal.
  */
 function toolsOf(text: string, partial: boolean, soft: boolean): string[] | undefined {
-  if (jsonDepthExceeds(text, LIMITS.maxJsonDepth)) {
+  const excess = jsonShapeExceeds(text, LIMITS.maxJsonDepth, LIMITS.maxJsonNodes);
+  if (excess === 'depth') {
     throw new AuthzError('AUTHZ_BODY_TOO_DEEP', `request body nests deeper than ${LIMITS.maxJsonDepth}`);
+  }
+  if (excess === 'nodes') {
+    throw new AuthzError(
+      'AUTHZ_BODY_TOO_COMPLEX',
+      `request body has more than ${LIMITS.maxJsonNodes} JSON containers and members`,
+    );
   }
   let doc: unknown;
   try {
@@ -107,7 +114,7 @@ function toolsOf(text: string, partial: boolean, soft: boolean): string[] | unde
  * The tools/call names of a request body, as any lenient upstream would read it (docs/authz.md §4): every
  * reading of the body (BOM / charset / lossy UTF-8) that starts like JSON is inspected, and what cannot be
  * inspected is refused — Content-Encoding (415), replaced bytes (400), a truncated body (413), nesting
- * deeper than the limit (400). None when no reading is JSON-RPC or it has no tools/call.
+ * deeper or more nodes than the limits (400). None when no reading is JSON-RPC or it has no tools/call.
  */
 export function mcpTools(
   body: string | Uint8Array | undefined,
