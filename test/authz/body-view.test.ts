@@ -61,6 +61,7 @@ const PARTIAL: [number, string] = [413, 'AUTHZ_BODY_PARTIAL'];
 const ENCODED: [number, string] = [415, 'AUTHZ_UNSUPPORTED_ENCODING'];
 const DEEP: [number, string] = [400, 'AUTHZ_BODY_TOO_DEEP'];
 const COMPLEX: [number, string] = [400, 'AUTHZ_BODY_TOO_COMPLEX'];
+const INVALID: [number, string] = [400, 'AUTHZ_BODY_INVALID'];
 const ws = ' '.repeat(1 << 20);
 
 const CASES: Case[] = [
@@ -184,6 +185,24 @@ const CASES: Case[] = [
   [
     'colons and brackets inside strings are not nodes',
     { body: call('search', '[:{'.repeat(200_000)) },
+    'allow',
+  ],
+  // Go's encoding/json matches member names case-insensitively (Unicode folding), last match wins.
+  ['"METHOD" (Go reads a call)', { body: '{"jsonrpc":"2.0","id":1,"METHOD":"tools/call"}' }, INVALID],
+  ['"METHOD" without jsonrpc', { body: '{"METHOD":"tools/call","params":{"name":"delete"}}' }, INVALID],
+  [
+    '"Name" after "name"',
+    { body: call('search').replace('"arguments"', '"Name":"delete","arguments"') },
+    INVALID,
+  ],
+  [
+    '"paramſ" (long s)',
+    { body: call('search').replace('"params"', '"paramſ":{"name":"delete"},"params"') },
+    INVALID,
+  ],
+  [
+    'upper-case names outside the call fields are fine',
+    { body: call('search').replace('"note"', '"NOTE"') },
     'allow',
   ],
 ];

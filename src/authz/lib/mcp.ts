@@ -18,11 +18,44 @@ function isJsonContentType(ct: string | undefined): boolean {
   return mt === 'application/json' || mt.endsWith('+json');
 }
 
+/**
+ * Go's encoding/json matches member names to struct fields case-insensitively, with Unicode simple folding
+ * (`ſ` is `s`, Kelvin `K` is `k`, `ı`/`İ` are `i`), and the last match wins: to a Go MCP server
+ * `{"METHOD":"tools/call"}` is a call and `{"name":"search","Name":"delete"}` names delete.
+ */
+function goFold(name: string): string {
+  return name
+    .replace(/\u017F/g, 's')
+    .replace(/\u212A/g, 'k')
+    .replace(/[\u0130\u0131]/g, 'i')
+    .toLowerCase();
+}
+
+/** Member names that decide a tool call. */
+const CALL_FIELDS = new Set(['jsonrpc', 'method', 'params', 'name']);
+/** Folding keeps the length in UTF-16 units, so a longer name is none of them (bounds the work per member). */
+const LONGEST_FIELD = 7;
+
+/** Refuses a member some upstream would read as one of the call's fields but JSON.parse keeps apart. */
+function refuseLookalikes(o: Record<string, unknown>): void {
+  for (const k of Object.keys(o)) {
+    if (k.length > LONGEST_FIELD) continue;
+    const f = goFold(k);
+    if (f !== k && CALL_FIELDS.has(f)) {
+      throw new AuthzError(
+        'AUTHZ_BODY_INVALID',
+        `JSON-RPC member ${JSON.stringify(k.slice(0, 64))} is not "${f}"`,
+      );
+    }
+  }
+}
+
 function toolOf(msg: unknown): string | undefined {
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
     throw new AuthzError('AUTHZ_BODY_INVALID', 'JSON-RPC message must be an object');
   }
   const m = msg as Record<string, unknown>;
+  refuseLookalikes(m);
   if (m.jsonrpc !== '2.0') throw new AuthzError('AUTHZ_BODY_INVALID', 'jsonrpc must be "2.0"');
   // Responses and notifications without a method carry no tool call.
   if (m.method === undefined) return undefined;
@@ -33,6 +66,7 @@ function toolOf(msg: unknown): string | undefined {
   if (typeof params !== 'object' || params === null || Array.isArray(params)) {
     throw new AuthzError('AUTHZ_BODY_INVALID', 'tools/call params must be an object');
   }
+  refuseLookalikes(params as Record<string, unknown>);
   const name = (params as Record<string, unknown>).name;
   if (typeof name !== 'string' || name.length === 0 || name.length > LIMITS.maxToolName) {
     throw new AuthzError('AUTHZ_BODY_INVALID', 'tools/call params.name must be a non-empty string');
@@ -151,8 +185,17 @@ export function mcpTools(
   return tools.length === 0 ? NONE : tools;
 }
 
-/** A tools/call without "jsonrpc" is still treated as JSON-RPC (and then refused): a lenient server might run it. */
+/**
+ * A tools/call without "jsonrpc" is still treated as JSON-RPC (and then refused): a lenient server might run
+ * it. Names are compared as Go folds them, so `{"METHOD":"tools/call"}` is JSON-RPC (and refused).
+ */
 function isRpc(d: unknown): boolean {
   if (typeof d !== 'object' || d === null || Array.isArray(d)) return false;
-  return 'jsonrpc' in d || (d as Record<string, unknown>).method === 'tools/call';
+  for (const k of Object.keys(d)) {
+    if (k.length > LONGEST_FIELD) continue;
+    const f = goFold(k);
+    if (f === 'jsonrpc' || (f === 'method' && (d as Record<string, unknown>)[k] === 'tools/call'))
+      return true;
+  }
+  return false;
 }
