@@ -161,6 +161,9 @@ const CASES: Case[] = [
     { body: `   ${call('search')}`, headers: { 'content-length': '999999' } },
     PARTIAL,
   ],
+  ['content-length without a body (Envoy sent none)', { headers: { 'content-length': '120' } }, PARTIAL],
+  ['partial flag without a body', { headers: { 'x-envoy-auth-partial-body': 'true' } }, PARTIAL],
+  ['content-length: 0 without a body', { headers: { 'content-length': '0' } }, 'allow'],
   [
     'content-length equal to the body',
     { body: call('search'), headers: { 'content-length': String(call('search').length) } },

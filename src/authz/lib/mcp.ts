@@ -155,15 +155,20 @@ export function mcpTools(
   headers: Readonly<Record<string, string>>,
   partial: boolean,
 ): readonly string[] {
-  if (body === undefined || body.length === 0) return NONE;
-  refuseEncoded(headers);
-  const contentType = headers['content-type'];
-  const jsonCt = isJsonContentType(contentType);
   // Envoy's partial flag, or fewer bytes than the client declared (a string body only grows by U+FFFD).
-  const size = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+  const size =
+    body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
   const declared = headers['content-length'];
   const truncated =
     partial || (declared !== undefined && /^\d{1,15}$/.test(declared) && Number(declared) > size);
+  if (body === undefined || size === 0) {
+    // A declared body SIGIL got none of is a blank prefix: the upstream gets bytes no one inspected.
+    if (truncated) throw new AuthzError('AUTHZ_BODY_PARTIAL', 'request body was not sent for inspection');
+    return NONE;
+  }
+  refuseEncoded(headers);
+  const contentType = headers['content-type'];
+  const jsonCt = isJsonContentType(contentType);
   const tools: string[] = [];
   for (const r of bodyReadings(body, contentType)) {
     const start = firstSignificant(r.text, r.primary);

@@ -150,6 +150,11 @@ export const SEEDS: readonly Seed[] = [
     expect: deny('AUTHZ_BODY_PARTIAL'),
   },
   {
+    name: 'declared body Envoy sent none of',
+    input: { ...mcp(''), headers: { 'x-sigil-tool': 'search', 'content-length': '95' } },
+    expect: deny('AUTHZ_BODY_PARTIAL'),
+  },
+  {
     name: 'truncated binary upload on a route tool',
     input: {
       ...mcp(b([0x89, 0x50, 0x4e, 0x47, 0xff]), { 'x-envoy-auth-partial-body': 'true' }),

@@ -221,11 +221,13 @@ export function upstreamCalls(
   headers: Readonly<Record<string, string>>,
   body: Bytes | undefined,
 ): UpstreamCalls {
-  if (body === undefined || body.length === 0) return { tools: [], unknown: false };
+  const size = body?.length ?? 0;
   const declared = headers['content-length'];
   const truncated =
     headers['x-envoy-auth-partial-body'] === 'true' ||
-    (declared !== undefined && /^\d{1,15}$/.test(declared) && Number(declared) > body.length);
+    (declared !== undefined && /^\d{1,15}$/.test(declared) && Number(declared) > size);
+  // Envoy sent none of a declared body: the upstream gets bytes that may be any call.
+  if (body === undefined || size === 0) return { tools: [], unknown: truncated };
   const ct = headers['content-type'] ?? '';
   // A compressed prefix: its rest may inflate to anything.
   if (truncated && (decodeCodings(body, headers) !== body || openEnded(body, ct))) {
