@@ -1,7 +1,7 @@
 /**
  * The authz fuzzer's short fixed-seed run (the 10-minute run is test/slow/authz-fuzz.test.ts): the seed corpus
  * under the OPA Wasm target, then mutants through the real Check with the built-in policy and with an
- * OPA-compiled bundle, judged against the lenient-upstream model (test/support/fuzz/harness.ts).
+ * OPA-compiled bundle (1,000 mutants, a few seconds on an idle box), judged against the lenient-upstream model (test/support/fuzz/harness.ts).
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,18 +57,18 @@ describe('the oracle', () => {
 });
 
 describe('fixed-seed fuzz run', () => {
-  it('2,000 mutants on both policies: no wrong allow, no crash, stable codes', async () => {
+  it('1,000 mutants on both policies (2,000 Checks): no wrong allow, no crash, stable codes', async () => {
     const stats = await fuzz({
       seeds: SEEDS.map((s) => s.input),
       targets: env.targets,
       token: env.token,
       seed: 18,
-      iterations: 2000,
+      iterations: 1000,
       maxMs: 2000,
       outDir: join(tmpdir(), 'sigil-fuzz-failures'),
     });
     console.log(`fixed-seed fuzz run: ${JSON.stringify(stats)}`);
-    expect(stats.iterations).toBe(2000);
+    expect(stats.iterations).toBe(1000);
     expect(stats.allows).toBeGreaterThan(0);
     expect(Object.keys(stats.denyCodes).length).toBeGreaterThan(10);
     expect(stats.corpus).toBeGreaterThan(SEEDS.length);

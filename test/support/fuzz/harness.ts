@@ -162,6 +162,18 @@ export function judge(input: FuzzInput, v: Verdict): string | undefined {
   if (isPublic(input)) return undefined;
   if (input.token !== 'scoped') return `wrong-allow: allowed without a valid token (${input.token})`;
   for (const t of v.tools) if (!scopeAllows(SCOPE, t)) return `wrong-allow: checked tool ${t} out of scope`;
+  // The REST route /tools/{name}: the upstream (Express) runs the percent-decoded segment.
+  const seg = /^\/tools\/([^/]+)$/.exec(input.path.split(/[?#]/, 1)[0]!)?.[1];
+  if (seg !== undefined) {
+    let tool: string | undefined;
+    try {
+      tool = decodeURIComponent(seg);
+    } catch {
+      // Express answers 400 for a bad escape: nothing runs.
+    }
+    if (tool !== undefined && !v.tools.includes(tool))
+      return `wrong-allow: route runs ${JSON.stringify(tool)}, SIGIL checked ${v.tools}`;
+  }
   const up = upstreamCalls(input.headers, input.body);
   if (up.unknown) return 'wrong-allow: truncated body whose rest could be a call';
   for (const t of up.tools) {
