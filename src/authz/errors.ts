@@ -35,6 +35,8 @@ export const AUTHZ_HTTP_STATUS = Object.freeze({
   AUTHZ_UNSUPPORTED_ENCODING: 415,
   /** The JSON body nests deeper than the inspection limit (checked before parsing). */
   AUTHZ_BODY_TOO_DEEP: 400,
+  /** The JSON body holds more objects, arrays and members than the inspection limit (checked before parsing). */
+  AUTHZ_BODY_TOO_COMPLEX: 400,
   /** The body exceeds authz.max_body_bytes. */
   AUTHZ_BODY_TOO_LARGE: 413,
   /** The policy denied without giving its own code. */

@@ -60,6 +60,8 @@ const BAD_BYTES: [number, string] = [400, 'AUTHZ_INVALID_ENCODING'];
 const PARTIAL: [number, string] = [413, 'AUTHZ_BODY_PARTIAL'];
 const ENCODED: [number, string] = [415, 'AUTHZ_UNSUPPORTED_ENCODING'];
 const DEEP: [number, string] = [400, 'AUTHZ_BODY_TOO_DEEP'];
+const COMPLEX: [number, string] = [400, 'AUTHZ_BODY_TOO_COMPLEX'];
+const INVALID: [number, string] = [400, 'AUTHZ_BODY_INVALID'];
 const ws = ' '.repeat(1 << 20);
 
 const CASES: Case[] = [
@@ -159,6 +161,9 @@ const CASES: Case[] = [
     { body: `   ${call('search')}`, headers: { 'content-length': '999999' } },
     PARTIAL,
   ],
+  ['content-length without a body (Envoy sent none)', { headers: { 'content-length': '120' } }, PARTIAL],
+  ['partial flag without a body', { headers: { 'x-envoy-auth-partial-body': 'true' } }, PARTIAL],
+  ['content-length: 0 without a body', { headers: { 'content-length': '0' } }, 'allow'],
   [
     'content-length equal to the body',
     { body: call('search'), headers: { 'content-length': String(call('search').length) } },
@@ -175,6 +180,34 @@ const CASES: Case[] = [
   ['stray closers do not buy depth', { body: `[${']'.repeat(100)}${'['.repeat(65)}` }, DEEP],
   ['64 nested arrays is fine (no tool in it)', { body: `${'['.repeat(64)}${']'.repeat(64)}` }, 'allow'],
   ['brackets inside strings do not nest', { body: call('search', '['.repeat(1000)) }, 'allow'],
+  // Bounded work: containers plus members (LIMITS.maxJsonNodes) counted by the same scan.
+  ['100,000 containers is fine', { body: `[${'[],'.repeat(99_998)}[]]` }, 'allow'],
+  ['100,001 containers', { body: `[${'[],'.repeat(99_999)}[]]` }, COMPLEX],
+  ['100,000 containers and members is fine', { body: `{${'"a":1,'.repeat(99_998)}"b":1}` }, 'allow'],
+  ['100,001 containers and members', { body: `{${'"a":1,'.repeat(99_999)}"b":1}` }, COMPLEX],
+  [
+    'colons and brackets inside strings are not nodes',
+    { body: call('search', '[:{'.repeat(200_000)) },
+    'allow',
+  ],
+  // Go's encoding/json matches member names case-insensitively (Unicode folding), last match wins.
+  ['"METHOD" (Go reads a call)', { body: '{"jsonrpc":"2.0","id":1,"METHOD":"tools/call"}' }, INVALID],
+  ['"METHOD" without jsonrpc', { body: '{"METHOD":"tools/call","params":{"name":"delete"}}' }, INVALID],
+  [
+    '"Name" after "name"',
+    { body: call('search').replace('"arguments"', '"Name":"delete","arguments"') },
+    INVALID,
+  ],
+  [
+    '"paramſ" (long s)',
+    { body: call('search').replace('"params"', '"paramſ":{"name":"delete"},"params"') },
+    INVALID,
+  ],
+  [
+    'upper-case names outside the call fields are fine',
+    { body: call('search').replace('"note"', '"NOTE"') },
+    'allow',
+  ],
 ];
 
 describe('body view: every reading is checked or refused', () => {

@@ -2,14 +2,17 @@
  * The token module's shared malformed-token table (test/token/malformed.ts) sent through the authz
  * pipeline as `Authorization: Bearer <token>`: every entry is a deny with a stable code, never an allow
  * and never a crash. When the header itself is a well-formed bearer token, the code is the token
- * module's own code for that entry.
+ * module's own code for that entry. Then the fuzzer's seed corpus (test/support/fuzz/corpus.ts: every
+ * body, header and path form of issue #18) with its expected outcomes, judged by the fuzzer's oracle too.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { LIMITS } from '../../src/authz/lib/limits.js';
 import { loadConfig } from '../../src/config/index.js';
 import { frozenClock } from '../../src/lib/clock.js';
 import { checkFromConfig } from '../../src/serve/check-from-config.js';
 import { checkRequest, deniedOf, okOf } from '../support/check-request.js';
+import { SEEDS } from '../support/fuzz/corpus.js';
+import { judge, makeTargets, run } from '../support/fuzz/harness.js';
 import { agentId, testIdentity } from '../support/identity.js';
 import { memorySink } from '../support/memory-sink.js';
 import { MALFORMED_TOKENS } from '../token/malformed.js';
@@ -49,5 +52,15 @@ describe('authz rejects every malformed token of the shared table', () => {
       expect(body.code).toBe(m.code);
     }
     expect(sink.records.at(-1)!.decision).toBe('deny');
+  });
+});
+
+describe('authz answers every request of the fuzz seed corpus as expected (built-in policy)', async () => {
+  const env = await makeTargets(false);
+  afterAll(() => env.close());
+  it.each(SEEDS.map((s) => [s.name, s] as const))('%s', async (_name, s) => {
+    const v = await run(env.targets[0]!, s.input, env.token);
+    expect(v.allow ? { allow: v.tools } : { deny: v.code }).toEqual(s.expect);
+    expect(judge(s.input, v)).toBeUndefined();
   });
 });

@@ -17,6 +17,12 @@ export const LIMITS = Object.freeze({
   maxBatch: 100,
   /** Deepest JSON nesting inspected; checked by an O(n) scan before JSON.parse (AUTHZ_BODY_TOO_DEEP). */
   maxJsonDepth: 64,
+  /**
+   * Most objects, arrays and object members in one JSON reading, counted by the same scan
+   * (AUTHZ_BODY_TOO_COMPLEX): JSON.parse's cost is the nodes it allocates, so this bounds a Check's work
+   * whatever authz.max_body_bytes allows (docs/authz.md §4, measured worst case).
+   */
+  maxJsonNodes: 100_000,
   /** Longest tool name accepted from a body or header. */
   maxToolName: 256,
 });

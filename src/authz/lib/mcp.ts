@@ -5,7 +5,7 @@
  */
 import { AuthzError } from '../errors.js';
 import { bodyReadings } from './body-text.js';
-import { jsonDepthExceeds } from './json-depth.js';
+import { jsonShapeExceeds } from './json-depth.js';
 import { hasDuplicateKeys } from './json-duplicates.js';
 import { LIMITS } from './limits.js';
 
@@ -18,11 +18,44 @@ function isJsonContentType(ct: string | undefined): boolean {
   return mt === 'application/json' || mt.endsWith('+json');
 }
 
+/**
+ * Go's encoding/json matches member names to struct fields case-insensitively, with Unicode simple folding
+ * (`ſ` is `s`, Kelvin `K` is `k`, `ı`/`İ` are `i`), and the last match wins: to a Go MCP server
+ * `{"METHOD":"tools/call"}` is a call and `{"name":"search","Name":"delete"}` names delete.
+ */
+function goFold(name: string): string {
+  return name
+    .replace(/\u017F/g, 's')
+    .replace(/\u212A/g, 'k')
+    .replace(/[\u0130\u0131]/g, 'i')
+    .toLowerCase();
+}
+
+/** Member names that decide a tool call. */
+const CALL_FIELDS = new Set(['jsonrpc', 'method', 'params', 'name']);
+/** Folding keeps the length in UTF-16 units, so a longer name is none of them (bounds the work per member). */
+const LONGEST_FIELD = 7;
+
+/** Refuses a member some upstream would read as one of the call's fields but JSON.parse keeps apart. */
+function refuseLookalikes(o: Record<string, unknown>): void {
+  for (const k of Object.keys(o)) {
+    if (k.length > LONGEST_FIELD) continue;
+    const f = goFold(k);
+    if (f !== k && CALL_FIELDS.has(f)) {
+      throw new AuthzError(
+        'AUTHZ_BODY_INVALID',
+        `JSON-RPC member ${JSON.stringify(k.slice(0, 64))} is not "${f}"`,
+      );
+    }
+  }
+}
+
 function toolOf(msg: unknown): string | undefined {
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
     throw new AuthzError('AUTHZ_BODY_INVALID', 'JSON-RPC message must be an object');
   }
   const m = msg as Record<string, unknown>;
+  refuseLookalikes(m);
   if (m.jsonrpc !== '2.0') throw new AuthzError('AUTHZ_BODY_INVALID', 'jsonrpc must be "2.0"');
   // Responses and notifications without a method carry no tool call.
   if (m.method === undefined) return undefined;
@@ -33,6 +66,7 @@ function toolOf(msg: unknown): string | undefined {
   if (typeof params !== 'object' || params === null || Array.isArray(params)) {
     throw new AuthzError('AUTHZ_BODY_INVALID', 'tools/call params must be an object');
   }
+  refuseLookalikes(params as Record<string, unknown>);
   const name = (params as Record<string, unknown>).name;
   if (typeof name !== 'string' || name.length === 0 || name.length > LIMITS.maxToolName) {
     throw new AuthzError('AUTHZ_BODY_INVALID', 'tools/call params.name must be a non-empty string');
@@ -71,12 +105,19 @@ function refuseEncoded(headers: Readonly<Record<string, string>>): void {
 }
 
 /**
- * The tools/call names of one JSON text (bounded: depth scan before JSON.parse). A `soft` reading (one only
- * a lenient decoder makes) that does not parse is no call at all: undefined instead of a refusal.
+ * The tools/call names of one JSON text (bounded: depth and node scan before JSON.parse). A `soft` reading
+ * (one only a lenient decoder makes) that does not parse is no call at all: undefined instead of a refusal.
  */
 function toolsOf(text: string, partial: boolean, soft: boolean): string[] | undefined {
-  if (jsonDepthExceeds(text, LIMITS.maxJsonDepth)) {
+  const excess = jsonShapeExceeds(text, LIMITS.maxJsonDepth, LIMITS.maxJsonNodes);
+  if (excess === 'depth') {
     throw new AuthzError('AUTHZ_BODY_TOO_DEEP', `request body nests deeper than ${LIMITS.maxJsonDepth}`);
+  }
+  if (excess === 'nodes') {
+    throw new AuthzError(
+      'AUTHZ_BODY_TOO_COMPLEX',
+      `request body has more than ${LIMITS.maxJsonNodes} JSON containers and members`,
+    );
   }
   let doc: unknown;
   try {
@@ -107,22 +148,27 @@ function toolsOf(text: string, partial: boolean, soft: boolean): string[] | unde
  * The tools/call names of a request body, as any lenient upstream would read it (docs/authz.md §4): every
  * reading of the body (BOM / charset / lossy UTF-8) that starts like JSON is inspected, and what cannot be
  * inspected is refused — Content-Encoding (415), replaced bytes (400), a truncated body (413), nesting
- * deeper than the limit (400). None when no reading is JSON-RPC or it has no tools/call.
+ * deeper or more nodes than the limits (400). None when no reading is JSON-RPC or it has no tools/call.
  */
 export function mcpTools(
   body: string | Uint8Array | undefined,
   headers: Readonly<Record<string, string>>,
   partial: boolean,
 ): readonly string[] {
-  if (body === undefined || body.length === 0) return NONE;
-  refuseEncoded(headers);
-  const contentType = headers['content-type'];
-  const jsonCt = isJsonContentType(contentType);
   // Envoy's partial flag, or fewer bytes than the client declared (a string body only grows by U+FFFD).
-  const size = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
+  const size =
+    body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length;
   const declared = headers['content-length'];
   const truncated =
     partial || (declared !== undefined && /^\d{1,15}$/.test(declared) && Number(declared) > size);
+  if (body === undefined || size === 0) {
+    // A declared body SIGIL got none of is a blank prefix: the upstream gets bytes no one inspected.
+    if (truncated) throw new AuthzError('AUTHZ_BODY_PARTIAL', 'request body was not sent for inspection');
+    return NONE;
+  }
+  refuseEncoded(headers);
+  const contentType = headers['content-type'];
+  const jsonCt = isJsonContentType(contentType);
   const tools: string[] = [];
   for (const r of bodyReadings(body, contentType)) {
     const start = firstSignificant(r.text, r.primary);
@@ -144,8 +190,17 @@ export function mcpTools(
   return tools.length === 0 ? NONE : tools;
 }
 
-/** A tools/call without "jsonrpc" is still treated as JSON-RPC (and then refused): a lenient server might run it. */
+/**
+ * A tools/call without "jsonrpc" is still treated as JSON-RPC (and then refused): a lenient server might run
+ * it. Names are compared as Go folds them, so `{"METHOD":"tools/call"}` is JSON-RPC (and refused).
+ */
 function isRpc(d: unknown): boolean {
   if (typeof d !== 'object' || d === null || Array.isArray(d)) return false;
-  return 'jsonrpc' in d || (d as Record<string, unknown>).method === 'tools/call';
+  for (const k of Object.keys(d)) {
+    if (k.length > LONGEST_FIELD) continue;
+    const f = goFold(k);
+    if (f === 'jsonrpc' || (f === 'method' && (d as Record<string, unknown>)[k] === 'tools/call'))
+      return true;
+  }
+  return false;
 }
