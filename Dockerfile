@@ -7,17 +7,21 @@
 # install if the patch no longer applies; see patches/README.md. A stage of its own rather than
 # `npm prune --omit=dev` after the build: the image gets the tree a production install makes (nothing left
 # over from dev packages' install scripts), and this layer is cached until package*.json or patches/ change.
-FROM node:20-bookworm-slim AS deps
+# The install stages use the full image: postinstall compiles lmdb-js from its patched C sources
+# (scripts/build-lmdb.mjs needs gcc, g++, make, python3); only the compiled node_modules reach the slim image.
+FROM node:20-bookworm AS deps
 WORKDIR /src
 COPY package.json package-lock.json ./
 COPY patches ./patches
+COPY scripts/build-lmdb.mjs ./scripts/
 RUN npm ci --omit=dev --no-audit --no-fund
 
 # Build: the full install (TypeScript, Vite, React) compiles dist/; none of it goes into the image.
-FROM node:20-bookworm-slim AS build
+FROM node:20-bookworm AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 COPY patches ./patches
+COPY scripts/build-lmdb.mjs ./scripts/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src

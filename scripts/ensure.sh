@@ -1,8 +1,9 @@
 #!/bin/sh
-# Makes a fresh clone runnable: installs npm dependencies when the lock changed and builds dist/.
+# Makes a fresh clone runnable: installs npm dependencies when the lock or a patch changed, and builds dist/.
 set -eu
 cd "$(dirname "$0")/.."
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] ||
+  [ -n "$(find patches -newer node_modules/.package-lock.json -type f)" ]; then
   echo "[ensure] installing npm dependencies (npm ci)" >&2
   npm ci --no-audit --no-fund
 fi

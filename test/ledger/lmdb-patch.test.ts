@@ -1,6 +1,7 @@
 /**
  * The ledger relies on patches/lmdb+3.5.6.patch (see patches/README.md): an install that skipped the
- * postinstall step, or a different lmdb-js version, must not pass unnoticed.
+ * postinstall step (patch-package, then scripts/build-lmdb.mjs), or a different lmdb-js version, must not
+ * pass unnoticed.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,5 +24,16 @@ describe('lmdb-js patch', () => {
       for (const statement of PATCHED)
         expect(src.split(statement).length - 1, `${file}: ${statement}`).toBe(1);
     }
+  });
+
+  it('runs the addon compiled from the patched liblmdb, not a prebuilt one', async () => {
+    const mdb = readFileSync(join(lmdbDir, 'dependencies', 'lmdb', 'libraries', 'liblmdb', 'mdb.c'), 'utf8');
+    expect(mdb).toContain('sigil patch: do not publish');
+    expect(mdb).not.toContain('env->me_txns->mti_txnid = meta.mm_txnid;');
+    await import('lmdb');
+    // The shared objects this process has mapped (Linux): lmdb-js picks build/Release over its prebuilds.
+    const maps = readFileSync('/proc/self/maps', 'utf8');
+    expect(maps).toContain(join(lmdbDir, 'build', 'Release', 'lmdb.node'));
+    expect(maps).not.toMatch(/@lmdb\/lmdb-linux[^/]*\/[^\n]*\.node/);
   });
 });

@@ -103,14 +103,16 @@ const [dir, ms] = process.argv.slice(-2);
 // fast durability: the file grows fastest, which is when readers used to see it short.
 const log = await MerkleLog.open(dir, { durability: 'fast' });
 let i = 0;
+let ok = 0;
 const codes = new Set();
 const end = Date.now() + Number(ms);
 while (Date.now() < end) {
   const rs = await Promise.allSettled(Array.from({ length: 200 }, () => log.appendDecision(record(i++))));
-  for (const r of rs) if (r.status === 'rejected') codes.add(r.reason.code);
+  for (const r of rs) if (r.status === 'rejected') codes.add(r.reason.code); else ok++;
 }
+const size = log.size;
 await log.close();
-console.log('wrote', i, 'rejected', JSON.stringify([...codes]));
+console.log('wrote', i, 'ok', ok, 'size', size, 'rejected', JSON.stringify([...codes]));
 `;
 
 const READER = `
@@ -128,21 +130,31 @@ for (let k = 0; k < Number(times); k++) {
 `;
 
 describe('parallel read-only opens next to an appending writer', () => {
-  it('20 reader processes opening repeatedly all succeed', async () => {
-    await build(t.dir, 1);
-    const writer = child(WRITER, [t.dir, '15000']);
-    await new Promise((r) => setTimeout(r, 3000));
-    const readers = await Promise.all(Array.from({ length: 20 }, () => child(READER, [t.dir, '8'])));
-    for (const r of readers) {
-      expect(r.out).not.toContain('FAIL');
-      expect(r.code).toBe(0);
-    }
-    const w = await writer;
-    expect(w.code).toBe(0);
-    // Known, not fixed here (issue #18 item 9 report): next to reader processes a batch occasionally loses its
-    // commit guard. It must fail closed (LEDGER_COMMIT_FAILED, the log reloads and goes on), never otherwise.
-    const rejected = JSON.parse(/^wrote \d+ rejected (.*)$/m.exec(w.out)?.[1] ?? 'null') as string[] | null;
-    expect(rejected, w.out).not.toBeNull();
-    expect(rejected!.filter((c) => c !== 'LEDGER_COMMIT_FAILED')).toEqual([]);
-  }, 120_000);
+  // Unpatched, about one round in five showed the race (patches/README.md): four rounds catch it more often
+  // than not.
+  it.each([1, 2, 3, 4])(
+    'round %i: 20 reader processes opening repeatedly all succeed and lose no answered append',
+    async (round) => {
+      const dir = join(t.dir, `round-${round}`);
+      await build(dir, 1);
+      const writer = child(WRITER, [dir, '15000']);
+      await new Promise((r) => setTimeout(r, 3000));
+      const readers = await Promise.all(Array.from({ length: 20 }, () => child(READER, [dir, '8'])));
+      for (const r of readers) {
+        expect(r.out).not.toContain('FAIL');
+        expect(r.code).toBe(0);
+      }
+      const w = await writer;
+      expect(w.code).toBe(0);
+      // Unpatched liblmdb let a reader's open publish a stale txn id, and the writer's next transaction then
+      // began from the older meta page: a batch lost its commit guard, or a committed (answered) batch was
+      // dropped. Every answered append must be in the log, and none refused.
+      const m = /^wrote (\d+) ok (\d+) size (\d+) rejected (.*)$/m.exec(w.out);
+      expect(m, w.out).not.toBeNull();
+      expect(JSON.parse(m![4]!)).toEqual([]);
+      expect(Number(m![3]), 'log size = answered appends').toBe(Number(m![2]));
+      expect(Number(m![2])).toBe(Number(m![1]));
+    },
+    120_000,
+  );
 });
