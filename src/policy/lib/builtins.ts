@@ -11,21 +11,9 @@
 import { createHash, createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { sha256 } from '../../lib/bytes.js';
+import { type BuiltinState, type HostBuiltin, rawJson } from './builtins/host.js';
 
-/** A host builtin as opa-wasm calls it: JSON-decoded arguments in, a JSON value (or raw JSON text) out. */
-type HostBuiltin = (...args: unknown[]) => unknown;
-
-/** Per-evaluation state the host builtins read. */
-export interface BuiltinState {
-  /** Evaluation time in epoch nanoseconds, fixed for the whole evaluation like OPA's `time.now_ns()`. */
-  nowNs: bigint;
-}
-
-/** Raw JSON text for opa-wasm (see module comment). */
-function rawJson(text: string): ArrayBuffer {
-  const b = Buffer.from(text, 'utf8');
-  return b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer;
-}
+export type { BuiltinState } from './builtins/host.js';
 
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
