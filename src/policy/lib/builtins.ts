@@ -1,7 +1,8 @@
 /**
  * Host builtins. `opa build -t wasm` compiles most Rego builtins into the module; the rest are imported from the
  * host and listed by the module's `builtins` export (OPA Wasm ABI, docs "WebAssembly" §Builtins). opa-wasm ships
- * a few in JS (sprintf, json.is_valid, regex.split, yaml.*); SIGIL adds the ones Envoy policies commonly use.
+ * a few in JS (sprintf, json.is_valid, regex.split, yaml.*); SIGIL adds the ones Envoy policies commonly use, one
+ * family per file under ./builtins/.
  *
  * Semantics follow OPA's topdown implementations. OPA's default (non-strict) mode turns a builtin error into
  * "undefined", so every builtin here returns `undefined` on bad input instead of throwing (opa-wasm maps an
@@ -9,9 +10,14 @@
  * raw JSON text in an ArrayBuffer, which opa-wasm parses inside Wasm, so they stay exact.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { sha256 } from '../../lib/bytes.js';
 import { type BuiltinState, type HostBuiltin, rawJson } from './builtins/host.js';
+import { opaWasmTable } from './builtins/opa-wasm-table.js';
+import { semverBuiltins } from './builtins/semver.js';
+import { stringsBuiltins } from './builtins/strings.js';
+import { unitsBuiltins } from './builtins/units.js';
+import { queryEscape, urlqueryBuiltins } from './builtins/urlquery.js';
+import { uuidBuiltins } from './builtins/uuid.js';
 
 export type { BuiltinState } from './builtins/host.js';
 
@@ -68,13 +74,6 @@ function jwtDecode(token: unknown): unknown {
   const sig = b64url(parts[2]!);
   if (!payload || !sig) return undefined;
   return [header, payload, sig.toString('hex')];
-}
-
-/** Go url.QueryEscape: unreserved bytes stay, space → '+', everything else %XX (uppercase). */
-function queryEscape(s: string): string {
-  return encodeURIComponent(s)
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(/%20/g, '+');
 }
 
 /**
@@ -187,19 +186,19 @@ export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> 
     'strings.any_suffix_match': anyMatch((x, p) => x.endsWith(p)),
     // trace() only matters to OPA's tracer; inside a decision it is always true.
     trace: str(() => true),
+    ...semverBuiltins(),
+    ...uuidBuiltins(state),
+    ...stringsBuiltins(),
+    ...unitsBuiltins(),
+    ...urlqueryBuiltins(),
   };
 }
 
 /**
  * Builtin names a module imports that nobody provides (empty = loadable). opa-wasm's own JS builtins are read
- * from the package (not hard-coded) so an upgrade that adds or drops one is reflected; its `exports` hides the
- * file, so it is resolved relative to the main entry.
+ * from the package (not hard-coded) so an upgrade that adds or drops one is reflected.
  */
 export function missingBuiltins(required: readonly string[]): string[] {
-  const opaWasm = createRequire(createRequire(import.meta.url).resolve('@open-policy-agent/opa-wasm'));
-  const have = new Set([
-    ...Object.keys(opaWasm('./builtins/index.js') as Record<string, unknown>),
-    ...Object.keys(sigilBuiltins({ nowNs: 0n })),
-  ]);
+  const have = new Set([...Object.keys(opaWasmTable()), ...Object.keys(sigilBuiltins({ nowNs: 0n }))]);
   return required.filter((n) => !have.has(n)).sort();
 }
