@@ -12,6 +12,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { sha256 } from '../../lib/bytes.js';
 import { type BuiltinState, type HostBuiltin, rawJson } from './builtins/host.js';
+import { netBuiltins } from './builtins/net.js';
 import { opaWasmTable } from './builtins/opa-wasm-table.js';
 import { semverBuiltins } from './builtins/semver.js';
 import { stringsBuiltins } from './builtins/strings.js';
@@ -188,6 +189,7 @@ export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> 
     trace: str(() => true),
     ...semverBuiltins(),
     ...uuidBuiltins(state),
+    ...netBuiltins(),
     ...stringsBuiltins(),
     ...unitsBuiltins(),
     ...urlqueryBuiltins(),
