@@ -2,7 +2,7 @@
  * Host builtins. `opa build -t wasm` compiles most Rego builtins into the module; the rest are imported from the
  * host and listed by the module's `builtins` export (OPA Wasm ABI, docs "WebAssembly" §Builtins). opa-wasm ships
  * a few in JS (sprintf, json.is_valid, regex.split, yaml.*); SIGIL adds the ones Envoy policies commonly use, one
- * family per file under ./builtins/.
+ * family per file under ./builtins/, and replaces opa-wasm's regex.split (JS, not Go, semantics).
  *
  * Semantics follow OPA's topdown implementations. OPA's default (non-strict) mode turns a builtin error into
  * "undefined", so every builtin here returns `undefined` on bad input instead of throwing (opa-wasm maps an
@@ -13,7 +13,8 @@ import { createHash, createHmac } from 'node:crypto';
 import { sha256 } from '../../lib/bytes.js';
 import { type BuiltinState, type HostBuiltin, rawJson } from './builtins/host.js';
 import { netBuiltins } from './builtins/net.js';
-import { opaWasmTable } from './builtins/opa-wasm-table.js';
+import { opaWasmTable, overridingOpaWasm } from './builtins/opa-wasm-table.js';
+import { regexBuiltins } from './builtins/regex.js';
 import { semverBuiltins } from './builtins/semver.js';
 import { stringsBuiltins } from './builtins/strings.js';
 import { unitsBuiltins } from './builtins/units.js';
@@ -193,6 +194,7 @@ export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> 
     ...stringsBuiltins(),
     ...unitsBuiltins(),
     ...urlqueryBuiltins(),
+    ...overridingOpaWasm(regexBuiltins()),
   };
 }
 
