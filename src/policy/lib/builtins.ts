@@ -12,6 +12,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { sha256 } from '../../lib/bytes.js';
 import { type BuiltinState, type HostBuiltin, rawJson } from './builtins/host.js';
+import { jsonBuiltins } from './builtins/json.js';
 import { netBuiltins } from './builtins/net.js';
 import { opaWasmTable, overridingOpaWasm } from './builtins/opa-wasm-table.js';
 import { regexBuiltins } from './builtins/regex.js';
@@ -193,6 +194,7 @@ export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> 
     ...netBuiltins(),
     ...stringsBuiltins(),
     ...unitsBuiltins(),
+    ...jsonBuiltins(),
     ...urlqueryBuiltins(),
     ...overridingOpaWasm(regexBuiltins()),
   };
