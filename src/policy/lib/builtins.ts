@@ -2,7 +2,7 @@
  * Host builtins. `opa build -t wasm` compiles most Rego builtins into the module; the rest are imported from the
  * host and listed by the module's `builtins` export (OPA Wasm ABI, docs "WebAssembly" §Builtins). opa-wasm ships
  * a few in JS (sprintf, json.is_valid, regex.split, yaml.*); SIGIL adds the ones Envoy policies commonly use, one
- * family per file under ./builtins/, and replaces opa-wasm's regex.split (JS, not Go, semantics).
+ * family per file under ./builtins/, and replaces opa-wasm's sprintf and regex.split (JS, not Go, semantics).
  *
  * Semantics follow OPA's topdown implementations. OPA's default (non-strict) mode turns a builtin error into
  * "undefined", so every builtin here returns `undefined` on bad input instead of throwing (opa-wasm maps an
@@ -17,6 +17,7 @@ import { netBuiltins } from './builtins/net.js';
 import { opaWasmTable, overridingOpaWasm } from './builtins/opa-wasm-table.js';
 import { regexBuiltins } from './builtins/regex.js';
 import { semverBuiltins } from './builtins/semver.js';
+import { sprintfBuiltins } from './builtins/sprintf.js';
 import { stringsBuiltins } from './builtins/strings.js';
 import { unitsBuiltins } from './builtins/units.js';
 import { queryEscape, urlqueryBuiltins } from './builtins/urlquery.js';
@@ -196,7 +197,7 @@ export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> 
     ...unitsBuiltins(),
     ...jsonBuiltins(),
     ...urlqueryBuiltins(),
-    ...overridingOpaWasm(regexBuiltins()),
+    ...overridingOpaWasm({ ...sprintfBuiltins(), ...regexBuiltins() }),
   };
 }
 
