@@ -34,16 +34,20 @@ export async function runTables(tables: Table[], extraRego = ''): Promise<Outcom
     mkdirSync(join(tmp.dir, 'src'));
     writeFileSync(join(tmp.dir, 'src', 'p.rego'), rego);
     writeFileSync(join(tmp.dir, 'in.json'), JSON.stringify(input));
-    const raw = execFileSync(OPA, [
-      'eval',
-      '--format',
-      'json',
-      '-d',
-      join(tmp.dir, 'src'),
-      '--input',
-      join(tmp.dir, 'in.json'),
-      'data.t.out',
-    ]).toString();
+    const raw = execFileSync(
+      OPA,
+      [
+        'eval',
+        '--format',
+        'json',
+        '-d',
+        join(tmp.dir, 'src'),
+        '--input',
+        join(tmp.dir, 'in.json'),
+        'data.t.out',
+      ],
+      { maxBuffer: 64 << 20 },
+    ).toString();
     const theirs = (
       JSON.parse(raw) as { result: { expressions: { value: Record<string, Record<string, unknown>> }[] }[] }
     ).result[0]!.expressions[0]!.value;

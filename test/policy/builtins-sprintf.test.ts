@@ -59,6 +59,8 @@ const CASES: [string, unknown[]][] = [
   ['%c|%c|%q', [-1, 0xd800, 0x110000]],
   ['no verbs', []],
   ['ü%vü', ['ß']],
+  ['%1000001d|%.1000001d|', [1, 2]],
+  ['%12345678d|', [1]],
 ];
 
 describe('sprintf agrees with opa eval', () => {

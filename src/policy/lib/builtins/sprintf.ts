@@ -271,10 +271,17 @@ export function goSprintf(format: string, rawArgs: readonly unknown[]): string {
       reordered = true;
       i = close + 1;
     };
+    /** Go fmt's parsenum: a number past 1e6 before its next digit ends the directive (the rest is NOVERB). */
     const num = () => {
-      let s = '';
-      while (i < f.length && f[i]! >= '0' && f[i]! <= '9') s += f[i++];
-      return s === '' ? undefined : Number(s);
+      let n: number | undefined;
+      while (i < f.length && f[i]! >= '0' && f[i]! <= '9') {
+        if ((n ?? 0) > 1e6) {
+          i = f.length;
+          return undefined;
+        }
+        n = (n ?? 0) * 10 + Number(f[i++]);
+      }
+      return n;
     };
     /** A `*` width or precision: the next argument, which must be an int64 (else refused). */
     const star = (): number | undefined => {
