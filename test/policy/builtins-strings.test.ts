@@ -1,9 +1,9 @@
-/** strings.count, glob.quote_meta and urlquery.encode_object host builtins against the real `opa eval`. */
+/** strings.count, indexof_n, numbers.range_step, glob.quote_meta, urlquery.encode_object against `opa eval`. */
 import { describe, expect, it } from 'vitest';
 import { coverage, disagreements, runTables } from './builtins-oracle.js';
 
 describe('string builtins agree with opa eval', () => {
-  it('strings.count, glob.quote_meta, urlquery.encode_object', async () => {
+  it('strings.count, indexof_n, numbers.range_step, glob.quote_meta, urlquery.encode_object', async () => {
     const o = await runTables([
       {
         name: 'strings.count',
@@ -20,6 +20,39 @@ describe('string builtins agree with opa eval', () => {
           ['five', ''],
           [1, 'a'],
           ['a', null],
+        ],
+      },
+      {
+        name: 'indexof_n',
+        expr: 'indexof_n(c[0], c[1])',
+        cases: [
+          ['aaaa', 'aa'],
+          ['日本日本x', '本'],
+          ['😀a😀', '😀'],
+          ['abc', 'd'],
+          ['abc', ''],
+          ['', ''],
+          ['', 'a'],
+          ['abcabc', 'abc'],
+          [1, 'a'],
+        ],
+      },
+      {
+        name: 'numbers.range_step',
+        expr: 'numbers.range_step(c[0], c[1], c[2])',
+        cases: [
+          [1, 10, 3],
+          [10, 1, 3],
+          [1, 1, 3],
+          [1, 10, 0],
+          [1, 10, -1],
+          [1.5, 10, 3],
+          [1, 10, 2.5],
+          [1, 10, 1.0],
+          [-3, 3, 2],
+          [3, -3, 2],
+          [0, 5, 10],
+          ['1', 5, 1],
         ],
       },
       {
