@@ -442,7 +442,7 @@ export function compileRe2(pattern: string): Re2 {
 export function findAll(r: Re2, s: string, n: number): RegExpExecArray[] {
   const out: RegExpExecArray[] = [];
   if (n === 0) return out;
-  const re = new RegExp(r.re.source, r.re.flags);
+  const re = r.re; // global flag: exec resumes at lastIndex; evaluation is synchronous, so sharing is safe
   let pos = 0;
   let prevEnd = -1;
   while ((n < 0 || out.length < n) && pos <= s.length) {
