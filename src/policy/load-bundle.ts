@@ -271,6 +271,7 @@ export async function loadBundle(bytes: Uint8Array, options: LoadBundleOptions =
     requiredBuiltins: required.sort(),
     evaluate(input: unknown, nowNs: bigint): unknown {
       state.nowNs = nowNs;
+      state.queryCache?.clear(); // OPA memoises some builtins per query (uuid.rfc4122), not across queries
       return policy.evaluate(input, entrypointId);
     },
   };

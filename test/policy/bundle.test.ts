@@ -92,12 +92,12 @@ describe('host builtins', () => {
   it('refuses a bundle needing a builtin nobody provides, naming it (POLICY_BUILTIN_MISSING)', async () => {
     const bytes = opaBuildSources({
       'p.rego':
-        'package envoy.authz\n\nallow if {\n  uuid.rfc4122(input.seed) != ""\n  semver.compare("1.0.0", input.v) == 0\n}\n',
+        'package envoy.authz\n\nallow if {\n  count(net.lookup_ip_addr(input.host)) > 0\n  rand.intn(input.seed, 10) == 0\n}\n',
     });
     const err = await loadError(bytes);
     expect(err.code).toBe('POLICY_BUILTIN_MISSING');
-    expect(err.message).toContain('semver.compare');
-    expect(err.message).toContain('uuid.rfc4122');
+    expect(err.message).toContain('net.lookup_ip_addr');
+    expect(err.message).toContain('rand.intn');
   });
 
   it('accepts bundles whose host builtins come from opa-wasm (sprintf) or SIGIL (io.jwt.decode)', async () => {

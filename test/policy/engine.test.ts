@@ -123,10 +123,13 @@ describe('file source', () => {
     const file = join(tmp.dir, 'builtin.tar.gz');
     writeFileSync(file, ALLOW);
     const { engine, registry } = await startPolling(file);
-    replace(file, opaBuildSources({ 'p.rego': 'package envoy.authz\n\nallow if uuid.rfc4122("x") != ""\n' }));
+    replace(
+      file,
+      opaBuildSources({ 'p.rego': 'package envoy.authz\n\nallow if count(net.lookup_ip_addr("x")) > 0\n' }),
+    );
     await until(() => engine.lastLoadError !== undefined);
     expect(engine.lastLoadError?.code).toBe('POLICY_BUILTIN_MISSING');
-    expect(engine.lastLoadError?.message).toContain('uuid.rfc4122');
+    expect(engine.lastLoadError?.message).toContain('net.lookup_ip_addr');
     expect(engine.revision).toBe('allow-1');
     const m = await registry.getSingleMetric('sigil_policy_load_errors_total')!.get();
     expect(m.values.find((v) => v.labels.code === 'POLICY_BUILTIN_MISSING')?.value).toBe(1);

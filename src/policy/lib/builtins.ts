@@ -1,7 +1,8 @@
 /**
  * Host builtins. `opa build -t wasm` compiles most Rego builtins into the module; the rest are imported from the
  * host and listed by the module's `builtins` export (OPA Wasm ABI, docs "WebAssembly" §Builtins). opa-wasm ships
- * a few in JS (sprintf, json.is_valid, regex.split, yaml.*); SIGIL adds the ones Envoy policies commonly use.
+ * a few in JS (sprintf, json.is_valid, regex.split, yaml.*); SIGIL adds the ones Envoy policies commonly use, one
+ * family per file under ./builtins/, and replaces opa-wasm's sprintf and regex.split (JS, not Go, semantics).
  *
  * Semantics follow OPA's topdown implementations. OPA's default (non-strict) mode turns a builtin error into
  * "undefined", so every builtin here returns `undefined` on bad input instead of throwing (opa-wasm maps an
@@ -9,23 +10,20 @@
  * raw JSON text in an ArrayBuffer, which opa-wasm parses inside Wasm, so they stay exact.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { sha256 } from '../../lib/bytes.js';
+import { type BuiltinState, type HostBuiltin, rawJson } from './builtins/host.js';
+import { jsonBuiltins } from './builtins/json.js';
+import { netBuiltins } from './builtins/net.js';
+import { opaWasmTable, overridingOpaWasm } from './builtins/opa-wasm-table.js';
+import { regexBuiltins } from './builtins/regex.js';
+import { semverBuiltins } from './builtins/semver.js';
+import { sprintfBuiltins } from './builtins/sprintf.js';
+import { stringsBuiltins } from './builtins/strings.js';
+import { unitsBuiltins } from './builtins/units.js';
+import { queryEscape, urlqueryBuiltins } from './builtins/urlquery.js';
+import { uuidBuiltins } from './builtins/uuid.js';
 
-/** A host builtin as opa-wasm calls it: JSON-decoded arguments in, a JSON value (or raw JSON text) out. */
-type HostBuiltin = (...args: unknown[]) => unknown;
-
-/** Per-evaluation state the host builtins read. */
-export interface BuiltinState {
-  /** Evaluation time in epoch nanoseconds, fixed for the whole evaluation like OPA's `time.now_ns()`. */
-  nowNs: bigint;
-}
-
-/** Raw JSON text for opa-wasm (see module comment). */
-function rawJson(text: string): ArrayBuffer {
-  const b = Buffer.from(text, 'utf8');
-  return b.buffer.slice(b.byteOffset, b.byteOffset + b.length) as ArrayBuffer;
-}
+export type { BuiltinState } from './builtins/host.js';
 
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
@@ -80,13 +78,6 @@ function jwtDecode(token: unknown): unknown {
   const sig = b64url(parts[2]!);
   if (!payload || !sig) return undefined;
   return [header, payload, sig.toString('hex')];
-}
-
-/** Go url.QueryEscape: unreserved bytes stay, space → '+', everything else %XX (uppercase). */
-function queryEscape(s: string): string {
-  return encodeURIComponent(s)
-    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    .replace(/%20/g, '+');
 }
 
 /**
@@ -199,19 +190,22 @@ export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> 
     'strings.any_suffix_match': anyMatch((x, p) => x.endsWith(p)),
     // trace() only matters to OPA's tracer; inside a decision it is always true.
     trace: str(() => true),
+    ...semverBuiltins(),
+    ...uuidBuiltins(state),
+    ...netBuiltins(),
+    ...stringsBuiltins(),
+    ...unitsBuiltins(),
+    ...jsonBuiltins(),
+    ...urlqueryBuiltins(),
+    ...overridingOpaWasm({ ...sprintfBuiltins(), ...regexBuiltins() }),
   };
 }
 
 /**
  * Builtin names a module imports that nobody provides (empty = loadable). opa-wasm's own JS builtins are read
- * from the package (not hard-coded) so an upgrade that adds or drops one is reflected; its `exports` hides the
- * file, so it is resolved relative to the main entry.
+ * from the package (not hard-coded) so an upgrade that adds or drops one is reflected.
  */
 export function missingBuiltins(required: readonly string[]): string[] {
-  const opaWasm = createRequire(createRequire(import.meta.url).resolve('@open-policy-agent/opa-wasm'));
-  const have = new Set([
-    ...Object.keys(opaWasm('./builtins/index.js') as Record<string, unknown>),
-    ...Object.keys(sigilBuiltins({ nowNs: 0n })),
-  ]);
+  const have = new Set([...Object.keys(opaWasmTable()), ...Object.keys(sigilBuiltins({ nowNs: 0n }))]);
   return required.filter((n) => !have.has(n)).sort();
 }
