@@ -12,31 +12,9 @@ import { createHash, createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { sha256 } from '../../lib/bytes.js';
 import { type BuiltinState, type HostBuiltin, rawJson } from './builtins/host.js';
+import { timeBuiltins } from './builtins/time.js';
 
 export type { BuiltinState } from './builtins/host.js';
-
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
-
-/** RFC 3339 §5.6 date-time → epoch nanoseconds, with Go time.Parse range checks; undefined when invalid. */
-function parseRfc3339Ns(s: string): bigint | undefined {
-  const m = RFC3339.exec(s);
-  if (!m) return undefined;
-  const [y, mo, d, h, mi, se] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
-  if (mo! < 1 || mo! > 12 || d! < 1 || h! > 23 || mi! > 59 || se! > 59) return undefined;
-  const daysInMonth = new Date(Date.UTC(y!, mo!, 0)).getUTCDate();
-  if (d! > daysInMonth) return undefined;
-  let offsetMin = 0;
-  if (!m[8]) {
-    const oh = Number(m[10]);
-    const om = Number(m[11]);
-    if (oh > 23 || om > 59) return undefined;
-    offsetMin = (m[9] === '-' ? -1 : 1) * (oh * 60 + om);
-  }
-  const ms = Date.UTC(y!, mo! - 1, d!, h!, mi!, se!) - offsetMin * 60_000;
-  const frac = BigInt((m[7] ?? '').padEnd(9, '0') || '0');
-  return BigInt(ms) * 1_000_000n + frac;
-}
 
 /** Base64url (padding optional) → Buffer, undefined on characters outside the alphabet. */
 function b64url(s: string): Buffer | undefined {
@@ -163,10 +141,6 @@ const anyMatch = (match: (s: string, affix: string) => boolean) => (a: unknown, 
 export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> {
   return {
     'time.now_ns': () => rawJson(state.nowNs.toString()),
-    'time.parse_rfc3339_ns': str((s) => {
-      const ns = parseRfc3339Ns(s);
-      return ns === undefined ? undefined : rawJson(ns.toString());
-    }),
     'io.jwt.decode': jwtDecode,
     'urlquery.encode': str(queryEscape),
     'urlquery.decode': str(queryUnescape),
@@ -187,6 +161,7 @@ export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> 
     'strings.any_suffix_match': anyMatch((x, p) => x.endsWith(p)),
     // trace() only matters to OPA's tracer; inside a decision it is always true.
     trace: str(() => true),
+    ...timeBuiltins(),
   };
 }
 

@@ -1,0 +1,101 @@
+/**
+ * Oracle for host-builtin tests: evaluates a table of builtin calls in SIGIL's Wasm (host builtins) and in the real
+ * `opa eval` (OPA's Go builtins) from the SAME input JSON text, in one `opa eval` run per table. Each call's outcome
+ * is `{v: value}` or `{u: true}` (undefined: OPA's non-strict builtin errors). Integers of 16+ digits are compared
+ * as exact digit strings, so nanosecond timestamps cannot hide rounding.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadBundle } from '../../src/policy/index.js';
+import { OPA, opaBuildSources, tempDir } from './support.js';
+
+/** One call: builtin name and its arguments (bigint for exact int64 numbers). */
+export interface Call {
+  f: string;
+  a: unknown[];
+}
+
+/** An outcome: a value, or undefined. */
+export type Outcome = { v: unknown } | { u: true };
+
+/** JSON text of `v` with bigints as bare integer literals. */
+export function jsonText(v: unknown): string {
+  return JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? `@@big:${x}` : x)).replace(
+    /"@@big:(-?\d+)"/g,
+    '$1',
+  );
+}
+
+/** The real JSON.parse (runBoth swaps the global one for the duration of an evaluation). */
+const jsonParse = JSON.parse;
+
+/** Parses JSON keeping 16+-digit integers as "#digits" strings (exact). */
+function parseExact(text: string): unknown {
+  return jsonParse(text.replace(/([[,:]\s*)(-?\d{16,})(?=\s*[,\]}])/g, '$1"#$2"'));
+}
+
+/** The Rego module dispatching each call to its builtin (one function clause per builtin). */
+function program(calls: Call[]): string {
+  const arity = new Map<string, number>();
+  for (const c of calls) arity.set(c.f, Math.max(arity.get(c.f) ?? 0, c.a.length));
+  const clauses = [...arity].map(
+    ([f, n]) =>
+      `call(c) := ${f}(${Array.from({ length: n }, (_, i) => `c.a[${i}]`).join(', ')}) if c.f == ${JSON.stringify(f)}`,
+  );
+  return `package envoy.authz\n\n${clauses.join('\n')}\n\nres(c) := {"v": v} if {\n\tv := call(c)\n} else := {"u": true}\n\nallow := [res(c) | some c in input.cases]\n`;
+}
+
+/** Runs `calls` through SIGIL and through `opa eval`; returns both outcome lists (same order as `calls`). */
+export async function runBoth(
+  calls: Call[],
+  nowNs = 1_767_225_600_000_000_000n,
+): Promise<{ ours: Outcome[]; theirs: Outcome[] }> {
+  const rego = program(calls);
+  const inputText = jsonText({ cases: calls });
+  const bundle = await loadBundle(opaBuildSources({ 'p.rego': rego }));
+  const parse = JSON.parse;
+  // The result set is the only text opa-wasm parses that starts like this; builtin arguments stay untouched.
+  JSON.parse = ((text: string, reviver?: Parameters<typeof JSON.parse>[1]) =>
+    String(text).startsWith('[{"result"')
+      ? parseExact(String(text))
+      : parse.call(JSON, text, reviver)) as typeof JSON.parse;
+  let rs: unknown;
+  try {
+    const b = Buffer.from(inputText, 'utf8');
+    rs = bundle.evaluate(b.buffer.slice(b.byteOffset, b.byteOffset + b.length), nowNs);
+  } finally {
+    JSON.parse = parse;
+  }
+  const ours = (rs as { result: Outcome[] }[])[0]!.result;
+
+  const tmp = tempDir('sigil-builtins-oracle-');
+  try {
+    const dir = join(tmp.dir, 'src');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'p.rego'), rego);
+    writeFileSync(join(tmp.dir, 'input.json'), inputText);
+    const out = execFileSync(
+      OPA,
+      [
+        'eval',
+        '--format',
+        'json',
+        '-d',
+        dir,
+        '--input',
+        join(tmp.dir, 'input.json'),
+        'data.envoy.authz.allow',
+      ],
+      { maxBuffer: 64 << 20 },
+    ).toString('utf8');
+    const theirs = (parseExact(out) as { result: { expressions: { value: Outcome[] }[] }[] }).result[0]!
+      .expressions[0]!.value;
+    return { ours, theirs };
+  } finally {
+    tmp.cleanup();
+  }
+}
+
+/** Readable label for a call in assertion messages. */
+export const label = (c: Call) => `${c.f}(${jsonText(c.a).slice(1, -1)})`;
