@@ -97,5 +97,29 @@ export async function runBoth(
   }
 }
 
-/** Readable label for a call in assertion messages. */
-export const label = (c: Call) => `${c.f}(${jsonText(c.a).slice(1, -1)})`;
+/** Readable label for a call in assertion messages (long strings shortened to their ends). */
+export const label = (c: Call) =>
+  `${c.f}(${jsonText(c.a.map((a) => (typeof a === 'string' && a.length > 60 ? `${a.slice(0, 20)}…${a.slice(-30)}` : a))).slice(1, -1)})`;
+
+/** JSON text with object keys sorted (OPA's Go output and opa-wasm differ in key order, which Rego cannot see). */
+export function canonical(v: unknown): string {
+  return JSON.stringify(v, (_, x) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : x,
+  );
+}
+
+/** The calls whose outcomes differ, as readable lines (empty when SIGIL and OPA agree on all). */
+export function mismatches(
+  calls: Call[],
+  ours: Outcome[],
+  theirs: Outcome[],
+  allowed: (c: Call, ours: Outcome, theirs: Outcome) => boolean = () => false,
+): string[] {
+  return calls.flatMap((c, i) =>
+    canonical(ours[i]) === canonical(theirs[i]) || allowed(c, ours[i]!, theirs[i]!)
+      ? []
+      : [`${label(c)}: SIGIL ${canonical(ours[i])}, OPA ${canonical(theirs[i])}`],
+  );
+}

@@ -12,41 +12,10 @@ import { createHash, createHmac } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { sha256 } from '../../lib/bytes.js';
 import { type BuiltinState, type HostBuiltin, rawJson } from './builtins/host.js';
+import { jwtBuiltins } from './builtins/jwt.js';
 import { timeBuiltins } from './builtins/time.js';
 
 export type { BuiltinState } from './builtins/host.js';
-
-/** Base64url (padding optional) → Buffer, undefined on characters outside the alphabet. */
-function b64url(s: string): Buffer | undefined {
-  const t = s.replace(/=+$/, '');
-  if (!/^[A-Za-z0-9_-]*$/.test(t) || t.length % 4 === 1) return undefined;
-  return Buffer.from(t, 'base64url');
-}
-
-/** The JSON object `b` holds, else undefined. */
-function jsonObject(b: Buffer | undefined): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = b && JSON.parse(b.toString('utf8'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? (v as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** io.jwt.decode: [header, payload, signature-hex] of a compact JWS (RFC 7515 §7.1); no verification. */
-function jwtDecode(token: unknown): unknown {
-  if (typeof token !== 'string') return undefined;
-  const parts = token.split('.');
-  if (parts.length !== 3) return undefined;
-  const header = jsonObject(b64url(parts[0]!));
-  if (!header || 'enc' in header) return undefined; // JWE is not decodable without keys (OPA errors too)
-  const payload = jsonObject(b64url(parts[1]!));
-  const sig = b64url(parts[2]!);
-  if (!payload || !sig) return undefined;
-  return [header, payload, sig.toString('hex')];
-}
 
 /** Go url.QueryEscape: unreserved bytes stay, space → '+', everything else %XX (uppercase). */
 function queryEscape(s: string): string {
@@ -141,7 +110,6 @@ const anyMatch = (match: (s: string, affix: string) => boolean) => (a: unknown, 
 export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> {
   return {
     'time.now_ns': () => rawJson(state.nowNs.toString()),
-    'io.jwt.decode': jwtDecode,
     'urlquery.encode': str(queryEscape),
     'urlquery.decode': str(queryUnescape),
     'urlquery.decode_object': str(decodeQueryObject),
@@ -162,6 +130,7 @@ export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> 
     // trace() only matters to OPA's tracer; inside a decision it is always true.
     trace: str(() => true),
     ...timeBuiltins(),
+    ...jwtBuiltins(state),
   };
 }
 
