@@ -14,6 +14,7 @@ import { sha256 } from '../../lib/bytes.js';
 import { type BuiltinState, type HostBuiltin, rawJson } from './builtins/host.js';
 import { jwtBuiltins } from './builtins/jwt.js';
 import { timeBuiltins } from './builtins/time.js';
+import { x509Builtins } from './builtins/x509.js';
 
 export type { BuiltinState } from './builtins/host.js';
 
@@ -131,6 +132,7 @@ export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> 
     trace: str(() => true),
     ...timeBuiltins(),
     ...jwtBuiltins(state),
+    ...x509Builtins(),
   };
 }
 

@@ -17,6 +17,7 @@ import {
   X509Certificate,
 } from 'node:crypto';
 import type { BuiltinState, HostBuiltin } from './host.js';
+import { goBase64, pemDecode } from './pem.js';
 
 /**
  * OPA's base64url.decode: unpadded input is padded per RFC 7515 Appendix C (length ≡ 1 mod 4 is an error), then
@@ -28,10 +29,7 @@ export function b64urlDecode(input: string): Buffer | undefined {
     if (s.length % 4 === 1) return undefined;
     s += '='.repeat((4 - (s.length % 4)) % 4);
   }
-  s = s.replace(/[\r\n]/g, '');
-  if (s.length % 4 !== 0 || !/^[A-Za-z0-9_-]*(?:[A-Za-z0-9_-]{2}==|[A-Za-z0-9_-]{3}=)?$/.test(s))
-    return undefined;
-  return Buffer.from(s, 'base64url');
+  return goBase64(s, true);
 }
 
 type Json = Record<string, unknown>;
@@ -162,19 +160,6 @@ function goParsable(k: KeyObject): boolean {
   return t === 'rsa' || t === 'ed25519' || t === 'x25519' || t === 'dsa';
 }
 
-/** The first PEM block (RFC 7468 §2) of `s` and what follows its END line, like Go's pem.Decode. */
-function pemBlock(s: string): { type: string; der: Buffer; rest: string } | undefined {
-  const m = /(?:^|\n)-----BEGIN ([^\r\n]*?)-----[ \t]*\r?\n([\s\S]*?)-----END \1-----[ \t]*(?:\r?\n|$)/.exec(
-    s,
-  );
-  if (!m) return undefined;
-  // Optional RFC 1421 headers ("Key: value" lines, then a blank line) precede the base64 body.
-  const body = m[2]!.includes(':') ? m[2]!.slice(m[2]!.search(/\r?\n\r?\n/) + 1) : m[2]!;
-  const b64 = body.replace(/[ \t\r\n]/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) return undefined;
-  return { type: m[1]!, der: Buffer.from(b64, 'base64'), rest: s.slice(m.index + m[0].length) };
-}
-
 /**
  * The public half of a private JWK, if Go would import it: the private scalar must have the curve's size and the
  * public parameters given must be the ones it derives (Go 1.25 crypto/ecdsa checks both).
@@ -192,7 +177,7 @@ function privateJwkPublicKey(jwk: Json): KeyObject | undefined {
 
 /** OPA's getKeysFromCertOrJWK; undefined where OPA errors. */
 function keysFrom(text: string): VerificationKey[] | undefined {
-  const block = pemBlock(text);
+  const block = pemDecode(Buffer.from(text, 'utf8').toString('latin1'));
   if (block) {
     if (block.rest.length > 0) return undefined; // "extra data after a PEM certificate block"
     try {
