@@ -15,8 +15,9 @@ import {
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Call, mismatches, runBoth } from './builtins-oracle.js';
-import { tempDir } from './support.js';
+import { loadBundle } from '../../src/policy/index.js';
+import { type Call, evalOpa, evalSigil, mismatches, runBoth } from './builtins-oracle.js';
+import { opaBuildSources, tempDir } from './support.js';
 
 const tmp = tempDir('sigil-jwt-');
 afterAll(() => tmp.cleanup());
@@ -326,4 +327,41 @@ describe('JWT builtins equal opa eval', () => {
       expect(mismatches(calls, ours, theirs)).toEqual([]);
     }, 60_000);
   }
+});
+
+describe('where OPA itself fails the whole query', () => {
+  const hs = (header: object, payload: object) => jws(header, payload, signers.hs('k', '256'));
+  const cases: Call[] = [
+    { f: 'io.jwt.decode', a: [hs({ alg: 'HS256', cty: 5 }, { sub: 'x' })] },
+    { f: 'io.jwt.decode_verify', a: [hs({ alg: 'HS256' }, { iss: 7 }), { secret: 'k', iss: 'a', time: 0 }] },
+  ];
+  for (const c of cases) {
+    it(`${c.f} with a non-string ${c.f === 'io.jwt.decode' ? 'cty header' : 'iss claim'}: opa eval errors (Go panic), SIGIL is undefined`, async () => {
+      expect(() => evalOpa([c])).toThrow(/panic|error/i);
+      expect(await evalSigil([c])).toEqual([{ u: true }]);
+    });
+  }
+});
+
+describe('base64 builtins compiled into the Wasm (documented difference, docs/policy.md §6)', () => {
+  it('are native (no host import can replace them) and lenient where OPA is strict', async () => {
+    const calls: Call[] = [
+      { f: 'base64.decode', a: ['YQ'] },
+      { f: 'base64.decode', a: [''] },
+      { f: 'base64.is_valid', a: ['a b'] },
+      { f: 'base64url.decode', a: ['c3VyZQ='] },
+      { f: 'base64.decode', a: ['YQ=='] },
+    ];
+    const b = await loadBundle(
+      opaBuildSources({
+        'p.rego':
+          'package envoy.authz\n\nallow := [base64.decode(input.a), base64url.decode(input.a), base64.is_valid(input.a)]\n',
+      }),
+    );
+    expect(b.requiredBuiltins).toEqual([]);
+    const ours = await evalSigil(calls);
+    const theirs = evalOpa(calls);
+    expect(theirs).toEqual([{ u: true }, { v: '' }, { v: false }, { u: true }, { v: 'a' }]);
+    expect(ours).toEqual([{ v: 'a' }, { u: true }, { v: true }, { v: 'sure' }, { v: 'a' }]);
+  });
 });

@@ -46,35 +46,32 @@ function program(calls: Call[]): string {
   return `package envoy.authz\n\n${clauses.join('\n')}\n\nres(c) := {"v": v} if {\n\tv := call(c)\n} else := {"u": true}\n\nallow := [res(c) | some c in input.cases]\n`;
 }
 
-/** Runs `calls` through SIGIL and through `opa eval`; returns both outcome lists (same order as `calls`). */
-export async function runBoth(
-  calls: Call[],
-  nowNs = 1_767_225_600_000_000_000n,
-): Promise<{ ours: Outcome[]; theirs: Outcome[] }> {
-  const rego = program(calls);
-  const inputText = jsonText({ cases: calls });
-  const bundle = await loadBundle(opaBuildSources({ 'p.rego': rego }));
+/** Each call's outcome in SIGIL's Wasm (host builtins), from the exact input JSON text. */
+export async function evalSigil(calls: Call[], nowNs = 1_767_225_600_000_000_000n): Promise<Outcome[]> {
+  const bundle = await loadBundle(opaBuildSources({ 'p.rego': program(calls) }));
+  const input = Buffer.from(jsonText({ cases: calls }), 'utf8');
   const parse = JSON.parse;
   // The result set is the only text opa-wasm parses that starts like this; builtin arguments stay untouched.
   JSON.parse = ((text: string, reviver?: Parameters<typeof JSON.parse>[1]) =>
     String(text).startsWith('[{"result"')
       ? parseExact(String(text))
       : parse.call(JSON, text, reviver)) as typeof JSON.parse;
-  let rs: unknown;
   try {
-    const b = Buffer.from(inputText, 'utf8');
-    rs = bundle.evaluate(b.buffer.slice(b.byteOffset, b.byteOffset + b.length), nowNs);
+    const rs = bundle.evaluate(input.buffer.slice(input.byteOffset, input.byteOffset + input.length), nowNs);
+    return (rs as { result: Outcome[] }[])[0]!.result;
   } finally {
     JSON.parse = parse;
   }
-  const ours = (rs as { result: Outcome[] }[])[0]!.result;
+}
 
+/** Each call's outcome in the real `opa eval` (one run); throws when opa eval fails as a whole. */
+export function evalOpa(calls: Call[]): Outcome[] {
   const tmp = tempDir('sigil-builtins-oracle-');
   try {
     const dir = join(tmp.dir, 'src');
     mkdirSync(dir);
-    writeFileSync(join(dir, 'p.rego'), rego);
-    writeFileSync(join(tmp.dir, 'input.json'), inputText);
+    writeFileSync(join(dir, 'p.rego'), program(calls));
+    writeFileSync(join(tmp.dir, 'input.json'), jsonText({ cases: calls }));
     const out = execFileSync(
       OPA,
       [
@@ -87,14 +84,21 @@ export async function runBoth(
         join(tmp.dir, 'input.json'),
         'data.envoy.authz.allow',
       ],
-      { maxBuffer: 64 << 20 },
+      { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] },
     ).toString('utf8');
-    const theirs = (parseExact(out) as { result: { expressions: { value: Outcome[] }[] }[] }).result[0]!
+    return (parseExact(out) as { result: { expressions: { value: Outcome[] }[] }[] }).result[0]!
       .expressions[0]!.value;
-    return { ours, theirs };
   } finally {
     tmp.cleanup();
   }
+}
+
+/** Runs `calls` through SIGIL and through `opa eval`; returns both outcome lists (same order as `calls`). */
+export async function runBoth(
+  calls: Call[],
+  nowNs?: bigint,
+): Promise<{ ours: Outcome[]; theirs: Outcome[] }> {
+  return { ours: await evalSigil(calls, nowNs), theirs: evalOpa(calls) };
 }
 
 /** Readable label for a call in assertion messages (long strings shortened to their ends). */

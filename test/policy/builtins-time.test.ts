@@ -3,8 +3,11 @@
  * same value — or is undefined in both — in SIGIL's Wasm and in OPA's Go implementation. The table covers leap
  * years, DST gaps and overlaps, IANA zones, negative and int64-edge times, Go layouts and bad input.
  */
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { goParse, UTC } from '../../src/policy/lib/builtins/go-time.js';
 import { type Call, mismatches, type Outcome, runBoth } from './builtins-oracle.js';
+import { OPA } from './support.js';
 
 const T = 1_767_225_599_999_999_999n; // 2025-12-31T23:59:59.999999999Z (not a double: tests exact digits)
 const LEAP = 1_709_164_800_123_456_789n; // 2024-02-29T00:00:00.123456789Z
@@ -311,3 +314,21 @@ function isKnownDifference(c: Call): boolean {
   if (c.f !== 'time.format' || !Array.isArray(a) || typeof a[2] !== 'string') return false;
   return /MST|UnixDate|RFC822$|RFC850|RFC1123$/.test(a[2]) && a[1] !== 'UTC' && a[1] !== '';
 }
+
+describe('zone abbreviations in time.parse_ns (documented difference)', () => {
+  it('are resolved against Local only when Local is UTC; otherwise SIGIL is undefined, not a guess', () => {
+    const expr = 'time.parse_ns("02 Jan 06 15:04 MST", "09 Jan 25 02:30 EST")';
+    const opaIn = (tz: string) =>
+      JSON.parse(
+        execFileSync(OPA, ['eval', '-f', 'json', expr], { env: { ...process.env, TZ: tz } }).toString(),
+      ).result[0].expressions[0].value as number;
+    const wall = 1_736_389_800_000_000_000n; // 2025-01-09T02:30:00 read as UTC
+    expect(BigInt(opaIn('UTC'))).toBe(wall);
+    expect(goParse('02 Jan 06 15:04 MST', '09 Jan 25 02:30 EST', UTC)).toBe(wall);
+    // OPA with Local = New York applies EST (−5 h); SIGIL refuses instead of differing.
+    expect(opaIn('America/New_York')).toBe(Number(wall + 5n * 3_600_000_000_000n));
+    expect(
+      goParse('02 Jan 06 15:04 MST', '09 Jan 25 02:30 EST', { utc: false, id: 'America/New_York' }),
+    ).toBe(undefined);
+  });
+});
