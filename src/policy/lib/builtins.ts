@@ -8,7 +8,7 @@
  * undefined host result to an undefined expression). Numbers that exceed 2^53 (nanosecond times) are returned as
  * raw JSON text in an ArrayBuffer, which opa-wasm parses inside Wasm, so they stay exact.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { sha256 } from '../../lib/bytes.js';
 import { type BuiltinState, type HostBuiltin, rawJson } from './builtins/host.js';
@@ -107,6 +107,10 @@ const anyMatch = (match: (s: string, affix: string) => boolean) => (a: unknown, 
   return xs && ps ? xs.some((x) => ps.some((p) => match(x, p))) : undefined;
 };
 
+/** crypto.hmac.<hash>(message, key): hex HMAC (RFC 2104) over the UTF-8 bytes of both strings. */
+const hmac = (hash: string) => (x: unknown, k: unknown) =>
+  typeof x === 'string' && typeof k === 'string' ? createHmac(hash, k).update(x).digest('hex') : undefined;
+
 /** The builtins SIGIL provides, bound to the per-evaluation `state`. */
 export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> {
   return {
@@ -117,10 +121,16 @@ export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> 
     'crypto.sha256': str((s) => sha256(s, 'hex')),
     'crypto.sha1': str((s) => createHash('sha1').update(s, 'utf8').digest('hex')),
     'crypto.md5': str((s) => createHash('md5').update(s, 'utf8').digest('hex')),
-    'crypto.hmac.sha256': (x: unknown, k: unknown) =>
-      typeof x === 'string' && typeof k === 'string'
-        ? createHmac('sha256', k).update(x).digest('hex')
-        : undefined,
+    'crypto.hmac.md5': hmac('md5'),
+    'crypto.hmac.sha1': hmac('sha1'),
+    'crypto.hmac.sha256': hmac('sha256'),
+    'crypto.hmac.sha512': hmac('sha512'),
+    // Go's hmac.Equal: constant-time comparison of the two strings' bytes.
+    'crypto.hmac.equal': (a: unknown, b: unknown) => {
+      if (typeof a !== 'string' || typeof b !== 'string') return undefined;
+      const [x, y] = [Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')];
+      return x.length === y.length && timingSafeEqual(x, y);
+    },
     'hex.encode': str((s) => Buffer.from(s, 'utf8').toString('hex')),
     'hex.decode': str((s) =>
       /^([0-9a-fA-F]{2})*$/.test(s) ? Buffer.from(s, 'hex').toString('utf8') : undefined,
