@@ -1,12 +1,13 @@
 /**
  * Time builtins (src/policy/lib/builtins/time.ts) against the real `opa eval`: every call in the table gives the
  * same value — or is undefined in both — in SIGIL's Wasm and in OPA's Go implementation. The table covers leap
- * years, DST gaps and overlaps, IANA zones, negative and int64-edge times, Go layouts and bad input.
+ * years, DST gaps and overlaps, IANA zones (abbreviations and offsets before the first and after the last tz
+ * transition), negative and int64-edge times, Go layouts and bad input.
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { goParse, UTC } from '../../src/policy/lib/builtins/go-time.js';
-import { type Call, mismatches, type Outcome, runBoth } from './builtins-oracle.js';
+import { type Call, mismatches, runBoth } from './builtins-oracle.js';
 import { OPA } from './support.js';
 
 const T = 1_767_225_599_999_999_999n; // 2025-12-31T23:59:59.999999999Z (not a double: tests exact digits)
@@ -81,8 +82,33 @@ function formats(): Call[] {
   const out: Call[] = [];
   for (const t of [T, LEAP, NY_FALL, NEG, 1_700_000_000_000_000_000n])
     for (const l of LAYOUTS) out.push({ f: 'time.format', a: [[t, 'America/New_York', l]] });
-  for (const z of ['UTC', 'Asia/Kathmandu', 'Pacific/Chatham', 'Etc/GMT+5', 'Europe/Berlin', 'Local'])
-    for (const l of ['', 'RFC822Z', 'Z07:00:00 -07', 'MST']) out.push({ f: 'time.format', a: [[T, z, l]] });
+  const zones = [
+    'UTC',
+    'Asia/Kathmandu',
+    'Pacific/Chatham',
+    'Etc/GMT+5',
+    'Europe/Berlin',
+    'Local',
+    'Asia/Tokyo',
+  ];
+  zones.push(
+    'America/Sao_Paulo',
+    'Australia/Lord_Howe',
+    'Europe/Dublin',
+    'Africa/Casablanca',
+    'EST',
+    'Asia/Kolkata',
+  );
+  // Now, summer, 1883 (before railway time), 1677 (before the first transition) and 2200 (after the last one).
+  for (const t of [
+    T,
+    1_751_328_000_000_000_000n,
+    -2_717_668_800_000_000_000n,
+    MIN,
+    7_258_118_400_000_000_000n,
+  ])
+    for (const z of zones)
+      for (const l of ['', 'RFC822Z', 'Z07:00:00 -07', 'MST']) out.push({ f: 'time.format', a: [[t, z, l]] });
   out.push(
     { f: 'time.format', a: [T] },
     { f: 'time.format', a: [[T]] },
@@ -293,27 +319,10 @@ describe('time builtins equal opa eval', () => {
       // Not vacuous: both defined results and undefined (error) results occur.
       expect(defined).toBeGreaterThan(0);
       expect(defined).toBeLessThan(calls.length);
-      const allowed = (c: Call, ours: Outcome) =>
-        isKnownDifference(c) && (c.f === 'time.clock' || 'u' in ours);
-      expect(mismatches(calls, ours, theirs, allowed)).toEqual([]);
+      expect(mismatches(calls, ours, theirs)).toEqual([]);
     });
   }
 });
-
-/**
- * The documented differences (docs/policy.md §6), each allowed only as SIGIL being undefined or as the one value
- * listed — never another answer:
- * - the `MST` layout element where ICU has no tz-database abbreviation (outside UTC and US zones, or before
- *   1970): SIGIL is undefined rather than print a different name;
- * - "EST" in 1677: ICU's tz data (2025c) links EST to America/Panama (LMT −5:19:36), the system zoneinfo Go reads
- *   still has a fixed −5.
- */
-function isKnownDifference(c: Call): boolean {
-  const a = c.a[0];
-  if (c.f === 'time.clock' && Array.isArray(a) && a[0] === MIN && a[1] === 'EST') return true;
-  if (c.f !== 'time.format' || !Array.isArray(a) || typeof a[2] !== 'string') return false;
-  return /MST|UnixDate|RFC822$|RFC850|RFC1123$/.test(a[2]) && a[1] !== 'UTC' && a[1] !== '';
-}
 
 describe('zone abbreviations in time.parse_ns (documented difference)', () => {
   it('are resolved against Local only when Local is UTC; otherwise SIGIL is undefined, not a guess', () => {

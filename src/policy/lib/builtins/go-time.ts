@@ -4,7 +4,7 @@
  * comes from ICU (`Intl`), zone names are checked against the same tz database Go loads (system zoneinfo, else
  * ICU's list). Strings are processed as bytes (UTF-8 read as latin1), as Go does, so lengths match.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 /** Seconds in a day. */
 const DAY = 86_400;
@@ -67,10 +67,102 @@ function formatter(id: string): Intl.DateTimeFormat {
   return f;
 }
 
-/** UTC offset (seconds) and ICU's en-US short zone name in effect at Unix second `sec`. */
-function zoneAt(zone: Zone, sec: number): { offset: number; name: string } {
-  if (zone.utc) return { offset: 0, name: 'UTC' };
-  const parts = formatter(zone.id).formatToParts(sec * 1000);
+/** One local time type of a TZif file (RFC 8536 §3.2). */
+interface TzType {
+  offset: number;
+  isDst: boolean;
+  abbr: string;
+}
+
+/** The parts of a TZif file Go's time package uses: transitions, types, and the footer's zone names. */
+interface Tzif {
+  when: number[];
+  index: number[];
+  types: TzType[];
+  /** POSIX TZ footer names (RFC 8536 §3.3) with their UTC offsets, for times after the last transition. */
+  extend: { name: string; offset: number }[];
+}
+
+const tzifCache = new Map<string, Tzif | null>();
+
+/**
+ * The system zoneinfo file for `id`, parsed (RFC 8536: the version 2+ 64-bit block when present), or null. Go
+ * reads the same file, so offsets and abbreviations before the last transition are Go's exactly.
+ */
+function tzif(id: string): Tzif | null {
+  if (tzifCache.has(id)) return tzifCache.get(id)!;
+  let data: Tzif | null = null;
+  try {
+    data = parseTzif(readFileSync(`${ZONEINFO}/${id}`));
+  } catch {
+    data = null;
+  }
+  tzifCache.set(id, data);
+  return data;
+}
+
+function parseTzif(b: Buffer): Tzif | null {
+  if (b.toString('latin1', 0, 4) !== 'TZif') return null;
+  const counts = (at: number) => [0, 1, 2, 3, 4, 5].map((i) => b.readUInt32BE(at + 20 + 4 * i));
+  let at = 0;
+  let [isut, isstd, leap, timecnt, typecnt, charcnt] = counts(0);
+  let timeSize = 4;
+  if (b[4]! >= 0x32) {
+    // Skip the version 1 block; the version 2+ header and 64-bit data follow.
+    at = 44 + timecnt! * 5 + typecnt! * 6 + charcnt! + leap! * 8 + isstd! + isut!;
+    [isut, isstd, leap, timecnt, typecnt, charcnt] = counts(at);
+    timeSize = 8;
+  }
+  let p = at + 44;
+  const when: number[] = [];
+  for (let i = 0; i < timecnt!; i++, p += timeSize)
+    when.push(timeSize === 8 ? Number(b.readBigInt64BE(p)) : b.readInt32BE(p));
+  const index = [...b.subarray(p, p + timecnt!)];
+  p += timecnt!;
+  const raw: [number, boolean, number][] = [];
+  for (let i = 0; i < typecnt!; i++, p += 6) raw.push([b.readInt32BE(p), b[p + 4] === 1, b[p + 5]!]);
+  const chars = b.toString('latin1', p, p + charcnt!);
+  p += charcnt! + leap! * (timeSize + 4) + isstd! + isut!;
+  const types = raw.map(([offset, isDst, ai]) => ({
+    offset,
+    isDst,
+    abbr: chars.slice(ai, chars.indexOf('\0', ai)),
+  }));
+  const footer = timeSize === 8 ? (b.toString('latin1', p).split('\n')[1] ?? '') : '';
+  return { when, index, types, extend: posixNames(footer) };
+}
+
+/** Names and offsets of a POSIX TZ string ("EST5EDT,M3.2.0,M11.1.0", "<+0530>-5:30"): std first, then dst. */
+function posixNames(tz: string): { name: string; offset: number }[] {
+  const m =
+    /^(<[^>]*>|[A-Za-z]{3,})([-+]?\d{1,3}(?::\d{1,2}){0,2})(?:(<[^>]*>|[A-Za-z]{3,})([-+]?\d{1,3}(?::\d{1,2}){0,2})?)?/.exec(
+      tz,
+    );
+  if (!m) return [];
+  const name = (n: string) => n.replace(/^<|>$/g, '');
+  // POSIX offsets are west-positive: "EST5" is UTC−5.
+  const secs = (o: string) => {
+    const [h, mi = 0, se = 0] = o.replace(/^[-+]/, '').split(':').map(Number);
+    return (o.startsWith('-') ? 1 : -1) * (h! * 3600 + mi * 60 + se);
+  };
+  const std = { name: name(m[1]!), offset: secs(m[2]!) };
+  if (!m[3]) return [std];
+  return [std, { name: name(m[3]), offset: m[4] ? secs(m[4]) : std.offset + 3600 }];
+}
+
+/** Go's lookupFirstZone: the type used before the first transition. */
+function firstType(z: Tzif): TzType | undefined {
+  if (!z.index.includes(0)) return z.types[0];
+  const first = z.index[0];
+  if (first !== undefined && z.types[first]?.isDst) {
+    for (let i = first - 1; i >= 0; i--) if (!z.types[i]!.isDst) return z.types[i];
+  }
+  return z.types.find((t) => !t.isDst) ?? z.types[0];
+}
+
+/** ICU's offset (seconds) at Unix second `sec` and its en-US short zone name. */
+function icuZoneAt(id: string, sec: number): { offset: number; name: string } {
+  const parts = formatter(id).formatToParts(sec * 1000);
   const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '';
   const year = get('era') === 'BC' ? 1 - Number(get('year')) : Number(get('year'));
   const wall =
@@ -79,6 +171,38 @@ function zoneAt(zone: Zone, sec: number): { offset: number; name: string } {
     Number(get('minute')) * 60 +
     Number(get('second'));
   return { offset: wall - sec, name: get('timeZoneName') };
+}
+
+/**
+ * UTC offset (seconds) and zone abbreviation at Unix second `sec`, as Go's Location.lookup finds them: from the
+ * system TZif file up to its last transition; after it Go evaluates the footer rule — SIGIL takes ICU's offset
+ * (the same rule) and the footer name with that offset. Without a TZif file, ICU alone; `name` is then ICU's
+ * en-US short name, which may not be a tz abbreviation (goFormat refuses those).
+ */
+function zoneAt(zone: Zone, sec: number): { offset: number; name: string } {
+  if (zone.utc) return { offset: 0, name: 'UTC' };
+  const z = tzif(zone.id);
+  if (!z || z.types.length === 0) return icuZoneAt(zone.id, sec);
+  if (z.when.length === 0 || sec >= z.when[z.when.length - 1]!) {
+    const last = z.when.length === 0 ? firstType(z) : z.types[z.index[z.index.length - 1]!];
+    if (z.extend.length === 0) return { offset: last!.offset, name: last!.abbr };
+    const offset = z.extend.length === 1 ? z.extend[0]!.offset : icuZoneAt(zone.id, sec).offset;
+    const named = z.extend.find((e) => e.offset === offset);
+    return { offset, name: named?.name ?? '' };
+  }
+  if (sec < z.when[0]!) {
+    const t = firstType(z)!;
+    return { offset: t.offset, name: t.abbr };
+  }
+  let lo = 0;
+  let hi = z.when.length;
+  while (hi - lo > 1) {
+    const m = (lo + hi) >>> 1;
+    if (sec < z.when[m]!) hi = m;
+    else lo = m;
+  }
+  const t = z.types[z.index[lo]!]!;
+  return { offset: t.offset, name: t.abbr };
 }
 
 /** The zone's UTC offset in seconds at Unix second `sec`. */
@@ -477,8 +601,8 @@ export function goFormat(t: Civil, layout: string): string | undefined {
         out += t.hour >= 12 ? 'pm' : 'am';
         break;
       case 'TZ': {
-        // Go prints the tz database abbreviation; ICU's en-US short name agrees only when it is one (EST, PDT, UTC).
-        if (!/^[A-Z]{3,5}$/.test(t.zoneName) || (t.zoneName === 'GMT' && t.offset !== 0)) return undefined;
+        // Go prints the tz database abbreviation (read from the TZif file); without one SIGIL refuses.
+        if (t.zoneName === '' || /^GMT[-+]/.test(t.zoneName)) return undefined;
         out += t.zoneName;
         break;
       }
