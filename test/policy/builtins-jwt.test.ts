@@ -304,6 +304,13 @@ function decodeCases(): Call[] {
     'a.b',
     '',
     '..',
+    // Claims as Go reads them: one U+FFFD per invalid UTF-8 byte, integers beyond 2^53 exact, duplicates last.
+    ...[[0xe2, 0x9c], [0xff], [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0xf0, 0x9f, 0x98]].map(
+      (bytes) =>
+        `${h}.${b64u(Buffer.concat([Buffer.from('{"s":"'), Buffer.from(bytes), Buffer.from('"}')]))}.${s}`,
+    ),
+    `${h}.${enc('{"n":12345678901234567890,"m":-98765432109876543210,"f":1.5,"x":"12345678901234567890","d":1,"d":2}')}.${s}`,
+    `${h}.${enc('{"s":"\\u0000abc:0","a":[1234567890123456789,{"b":99999999999999999}]}')}.${s}`,
   ].map((t) => ({ f, a: [t] }));
 }
 

@@ -11,6 +11,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { sha256 } from '../../lib/bytes.js';
+import { goUtf8 } from './builtins/go-json.js';
 import { type BuiltinState, type HostBuiltin, rawJson } from './builtins/host.js';
 import { jwtBuiltins } from './builtins/jwt.js';
 import { timeBuiltins } from './builtins/time.js';
@@ -38,35 +39,6 @@ export function percentDecode(s: string, plusIsSpace: boolean): string | undefin
   const escapes = plusIsSpace ? /%([0-9A-Fa-f]{2})|\+/g : /%([0-9A-Fa-f]{2})/g;
   return goUtf8(
     bytes.replace(escapes, (_, hex?: string) => (hex ? String.fromCharCode(Number.parseInt(hex, 16)) : ' ')),
-  );
-}
-
-/**
- * A well-formed non-ASCII UTF-8 sequence (Unicode §3.9 Table 3-7), over bytes as latin1 text, or else one
- * non-ASCII byte.
- */
-const UTF8_SEQUENCE = new RegExp(
-  [
-    '[\\xc2-\\xdf][\\x80-\\xbf]',
-    '\\xe0[\\xa0-\\xbf][\\x80-\\xbf]',
-    '[\\xe1-\\xec\\xee\\xef][\\x80-\\xbf]{2}',
-    '\\xed[\\x80-\\x9f][\\x80-\\xbf]',
-    '\\xf0[\\x90-\\xbf][\\x80-\\xbf]{2}',
-    '[\\xf1-\\xf3][\\x80-\\xbf]{3}',
-    '\\xf4[\\x80-\\x8f][\\x80-\\xbf]{2}',
-    '[\\x80-\\xff]',
-  ].join('|'),
-  'g',
-);
-
-/**
- * Bytes (as latin1 text) → string the way Go sees invalid UTF-8 (utf8.DecodeRune): each byte that does not start
- * a well-formed sequence becomes one U+FFFD (WHATWG decoding, Node's default, merges a truncated sequence into a
- * single U+FFFD, so OPA and SIGIL would disagree on e.g. `%E2%9C`).
- */
-function goUtf8(bytes: string): string {
-  return bytes.replace(UTF8_SEQUENCE, (seq) =>
-    seq.length === 1 ? '\ufffd' : Buffer.from(seq, 'latin1').toString('utf8'),
   );
 }
 

@@ -16,7 +16,8 @@ import {
   verify,
   X509Certificate,
 } from 'node:crypto';
-import type { BuiltinState, HostBuiltin } from './host.js';
+import { exactJsonText } from './go-json.js';
+import { type BuiltinState, type HostBuiltin, rawJson } from './host.js';
 import { goBase64, pemDecode } from './pem.js';
 
 /**
@@ -34,16 +35,24 @@ export function b64urlDecode(input: string): Buffer | undefined {
 
 type Json = Record<string, unknown>;
 
-/** The JSON object in `b` (Go json.Unmarshal: last duplicate key wins, as in JS), else undefined. */
+/** Exact JSON text (see go-json.ts) of each decoded header/claims object, for returning it to Wasm unrounded. */
+const exactText = new WeakMap<object, string>();
+
+/** The JSON object in `b`, read as Go's json.Unmarshal reads it (last duplicate key wins, as in JS), else undefined. */
 function jsonObject(b: Buffer | undefined): Json | undefined {
-  if (!b) return undefined;
-  try {
-    const v: unknown = JSON.parse(b.toString('utf8'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : undefined;
-  } catch {
-    return undefined;
-  }
+  const text = b && exactJsonText(b.toString('latin1'));
+  if (text === undefined) return undefined;
+  const v: unknown = JSON.parse(text);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  exactText.set(v, text);
+  return v as Json;
 }
+
+/** A result array as raw JSON, with decoded objects in their exact text (integers beyond 2^53 intact). */
+const exactResult = (items: unknown[]) =>
+  rawJson(
+    `[${items.map((x) => (typeof x === 'object' && x !== null && exactText.get(x)) || JSON.stringify(x)).join(',')}]`,
+  );
 
 /** The three base64url parts of a compact JWS (OPA: a string with a '.', split into exactly 3). */
 interface Token {
@@ -364,7 +373,7 @@ function decode(jwt: unknown): unknown {
   }
   const claims = jsonObject(payload);
   const sig = b64urlDecode(t.signature);
-  return claims && sig ? [header, claims, sig.toString('hex')] : undefined;
+  return claims && sig ? exactResult([header, claims, sig.toString('hex')]) : undefined;
 }
 
 /** io.jwt.decode_verify constraints (OPA's tokenConstraints); undefined when OPA errors. */
@@ -463,7 +472,7 @@ function decodeVerify(state: BuiltinState) {
       if (typeof payload.nbf !== 'number') return undefined;
       if (nowS < payload.nbf) return unverified;
     }
-    return [true, header, payload];
+    return exactResult([true, header, payload]);
   };
 }
 
