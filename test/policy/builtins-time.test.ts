@@ -31,6 +31,9 @@ const ZONES = [
   'US/Eastern',
   'Etc/GMT+5',
   'EST',
+  'Factory',
+  'posixrules',
+  'Etc',
   'Nowhere/City',
   'america/new_york',
   '../etc/passwd',
@@ -99,14 +102,10 @@ function formats(): Call[] {
     'EST',
     'Asia/Kolkata',
   );
-  // Now, summer, 1883 (before railway time), 1677 (before the first transition) and 2200 (after the last one).
-  for (const t of [
-    T,
-    1_751_328_000_000_000_000n,
-    -2_717_668_800_000_000_000n,
-    MIN,
-    7_258_118_400_000_000_000n,
-  ])
+  // Now, summer, 1883 (before railway time), 1677 (before the first transition), and 2150 / 2200 winter and
+  // summer (after the last transition: from the POSIX TZ footer rule).
+  const far = [5_681_534_400_000_000_000n, 7_258_118_400_000_000_000n, 7_273_800_000_000_000_000n];
+  for (const t of [T, 1_751_328_000_000_000_000n, -2_717_668_800_000_000_000n, MIN, ...far])
     for (const z of zones)
       for (const l of ['', 'RFC822Z', 'Z07:00:00 -07', 'MST']) out.push({ f: 'time.format', a: [[t, z, l]] });
   out.push(

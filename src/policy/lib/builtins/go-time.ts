@@ -79,8 +79,8 @@ interface Tzif {
   when: number[];
   index: number[];
   types: TzType[];
-  /** POSIX TZ footer names (RFC 8536 §3.3) with their UTC offsets, for times after the last transition. */
-  extend: { name: string; offset: number }[];
+  /** POSIX TZ footer (RFC 8536 §3.3) for times after the last transition ("" if none). */
+  extend: string;
 }
 
 const tzifCache = new Map<string, Tzif | null>();
@@ -129,25 +129,139 @@ function parseTzif(b: Buffer): Tzif | null {
     abbr: chars.slice(ai, chars.indexOf('\0', ai)),
   }));
   const footer = timeSize === 8 ? (b.toString('latin1', p).split('\n')[1] ?? '') : '';
-  return { when, index, types, extend: posixNames(footer) };
+  return { when, index, types, extend: footer };
 }
 
-/** Names and offsets of a POSIX TZ string ("EST5EDT,M3.2.0,M11.1.0", "<+0530>-5:30"): std first, then dst. */
-function posixNames(tz: string): { name: string; offset: number }[] {
-  const m =
-    /^(<[^>]*>|[A-Za-z]{3,})([-+]?\d{1,3}(?::\d{1,2}){0,2})(?:(<[^>]*>|[A-Za-z]{3,})([-+]?\d{1,3}(?::\d{1,2}){0,2})?)?/.exec(
-      tz,
-    );
-  if (!m) return [];
-  const name = (n: string) => n.replace(/^<|>$/g, '');
-  // POSIX offsets are west-positive: "EST5" is UTC−5.
-  const secs = (o: string) => {
-    const [h, mi = 0, se = 0] = o.replace(/^[-+]/, '').split(':').map(Number);
-    return (o.startsWith('-') ? 1 : -1) * (h! * 3600 + mi * 60 + se);
-  };
-  const std = { name: name(m[1]!), offset: secs(m[2]!) };
-  if (!m[3]) return [std];
-  return [std, { name: name(m[3]), offset: m[4] ? secs(m[4]) : std.offset + 3600 }];
+/** A POSIX TZ rule date (Jn, n or Mm.w.d) and time of day in seconds. */
+interface TzRule {
+  kind: 'julian' | 'doy' | 'mwd';
+  day: number;
+  week: number;
+  mon: number;
+  time: number;
+}
+
+/** Go's tzsetName: "<...>" or 3+ characters up to a digit, ',', '-' or '+'. */
+function tzsetName(s: string): [string, string] | undefined {
+  if (s === '') return undefined;
+  if (s[0] === '<') {
+    const i = s.indexOf('>');
+    return i < 0 ? undefined : [s.slice(1, i), s.slice(i + 1)];
+  }
+  const i = s.search(/[0-9,+-]/);
+  if (i < 0) return s.length < 3 ? undefined : [s, ''];
+  return i < 3 ? undefined : [s.slice(0, i), s.slice(i)];
+}
+
+/** Go's tzsetNum: a decimal number in [min, max]. */
+function tzsetNum(s: string, min: number, max: number): [number, string] | undefined {
+  const m = /^\d+/.exec(s);
+  if (!m) return undefined;
+  const n = Number(m[0]);
+  return n < min || n > max ? undefined : [n, s.slice(m[0].length)];
+}
+
+/** Go's tzsetOffset: [+-]hh[:mm[:ss]] in seconds (hours up to 167). */
+function tzsetOffset(input: string): [number, string] | undefined {
+  let s = input;
+  const neg = s[0] === '-';
+  if (s[0] === '+' || s[0] === '-') s = s.slice(1);
+  let r = tzsetNum(s, 0, 24 * 7);
+  if (!r) return undefined;
+  let off = r[0] * 3600;
+  s = r[1];
+  for (const unit of [60, 1]) {
+    if (s[0] !== ':') break;
+    r = tzsetNum(s.slice(1), 0, 59);
+    if (!r) return undefined;
+    off += r[0] * unit;
+    s = r[1];
+  }
+  return [neg ? -off : off, s];
+}
+
+/** Go's tzsetRule: Jn (1..365, no Feb 29), n (0..365) or Mm.w.d, then an optional /time (default 02:00). */
+function tzsetRule(s: string): [TzRule, string] | undefined {
+  const rule: TzRule = { kind: 'doy', day: 0, week: 0, mon: 0, time: 7200 };
+  let r: [number, string] | undefined;
+  if (s[0] === 'J') {
+    r = tzsetNum(s.slice(1), 1, 365);
+    if (!r) return undefined;
+    [rule.kind, rule.day] = ['julian', r[0]];
+  } else if (s[0] === 'M') {
+    const mon = tzsetNum(s.slice(1), 1, 12);
+    const week = mon && mon[1][0] === '.' ? tzsetNum(mon[1].slice(1), 1, 5) : undefined;
+    r = week && week[1][0] === '.' ? tzsetNum(week[1].slice(1), 0, 6) : undefined;
+    if (!mon || !week || !r) return undefined;
+    [rule.kind, rule.mon, rule.week, rule.day] = ['mwd', mon[0], week[0], r[0]];
+  } else {
+    r = tzsetNum(s, 0, 365);
+    if (!r) return undefined;
+    rule.day = r[0];
+  }
+  let rest = r[1];
+  if (rest[0] === '/') {
+    const t = tzsetOffset(rest.slice(1));
+    if (!t) return undefined;
+    [rule.time, rest] = t;
+  }
+  return [rule, rest];
+}
+
+/** Go's tzruleTime: seconds from the start of `year` (local standard time `off`) to the rule's instant. */
+function tzruleTime(year: number, r: TzRule, off: number): number {
+  let d: number;
+  if (r.kind === 'julian') d = r.day - 1 + (isLeap(year) && r.day >= 60 ? 1 : 0);
+  else if (r.kind === 'doy') d = r.day;
+  else {
+    // Day of week of the first of the month, then the w-th (or last) weekday d of it.
+    const dow = (((daysFromCivil(year, r.mon, 1) + 4) % 7) + 7) % 7;
+    let md = r.day - dow;
+    if (md < 0) md += 7;
+    for (let i = 1; i < r.week && md + 7 < daysIn(r.mon, year); i++) md += 7;
+    d = daysFromCivil(year, r.mon, 1) - daysFromCivil(year, 1, 1) + md;
+  }
+  return d * DAY + r.time - off;
+}
+
+/**
+ * Go's tzset: the zone name and offset a POSIX TZ string (RFC 8536 §3.3) gives at Unix second `sec`, or
+ * undefined when Go cannot read the string (it then keeps the last transition's type).
+ */
+function tzset(tz: string, sec: number): { name: string; offset: number } | undefined {
+  const std = tzsetName(tz);
+  const stdOff = std && tzsetOffset(std[1]);
+  if (!std || !stdOff) return undefined;
+  let rest = stdOff[1];
+  const stdZone = { name: std[0], offset: -stdOff[0] };
+  if (rest === '' || rest[0] === ',') return stdZone;
+  const dst = tzsetName(rest);
+  if (!dst) return undefined;
+  rest = dst[1];
+  let dstOffset = stdZone.offset + 3600;
+  if (rest !== '' && rest[0] !== ',') {
+    const o = tzsetOffset(rest);
+    if (!o) return undefined;
+    [dstOffset, rest] = [-o[0], o[1]];
+  }
+  if (rest === '') rest = ',M3.2.0,M11.1.0'; // tzcode's default rules
+  if (rest[0] !== ',' && rest[0] !== ';') return undefined;
+  const [startRule, between] = tzsetRule(rest.slice(1)) ?? [undefined, ''];
+  if (!startRule || between[0] !== ',') return undefined;
+  const [endRule, after] = tzsetRule(between.slice(1)) ?? [undefined, 'x'];
+  if (!endRule || after !== '') return undefined;
+  const days = Math.floor(sec / DAY);
+  const [year] = civilFromDays(days);
+  const ysec = sec - daysFromCivil(year, 1, 1) * DAY;
+  let zones = [stdZone, { name: dst[0], offset: dstOffset }];
+  let startSec = tzruleTime(year, startRule, stdZone.offset);
+  let endSec = tzruleTime(year, endRule, dstOffset);
+  // Southern hemisphere (or negative DST): the "DST" period wraps the year end.
+  if (endSec < startSec) {
+    [startSec, endSec] = [endSec, startSec];
+    zones = [zones[1]!, zones[0]!];
+  }
+  return ysec >= startSec && ysec < endSec ? zones[1] : zones[0];
 }
 
 /** Go's lookupFirstZone: the type used before the first transition. */
@@ -175,9 +289,9 @@ function icuZoneAt(id: string, sec: number): { offset: number; name: string } {
 
 /**
  * UTC offset (seconds) and zone abbreviation at Unix second `sec`, as Go's Location.lookup finds them: from the
- * system TZif file up to its last transition; after it Go evaluates the footer rule — SIGIL takes ICU's offset
- * (the same rule) and the footer name with that offset. Without a TZif file, ICU alone; `name` is then ICU's
- * en-US short name, which may not be a tz abbreviation (goFormat refuses those).
+ * system TZif file up to its last transition, then from its POSIX TZ footer rule (Go's tzset). Without a TZif
+ * file, ICU alone; `name` is then ICU's en-US short name, which may not be a tz abbreviation (goFormat refuses
+ * those).
  */
 function zoneAt(zone: Zone, sec: number): { offset: number; name: string } {
   if (zone.utc) return { offset: 0, name: 'UTC' };
@@ -185,10 +299,7 @@ function zoneAt(zone: Zone, sec: number): { offset: number; name: string } {
   if (!z || z.types.length === 0) return icuZoneAt(zone.id, sec);
   if (z.when.length === 0 || sec >= z.when[z.when.length - 1]!) {
     const last = z.when.length === 0 ? firstType(z) : z.types[z.index[z.index.length - 1]!];
-    if (z.extend.length === 0) return { offset: last!.offset, name: last!.abbr };
-    const offset = z.extend.length === 1 ? z.extend[0]!.offset : icuZoneAt(zone.id, sec).offset;
-    const named = z.extend.find((e) => e.offset === offset);
-    return { offset, name: named?.name ?? '' };
+    return tzset(z.extend, sec) ?? { offset: last!.offset, name: last!.abbr };
   }
   if (sec < z.when[0]!) {
     const t = firstType(z)!;
@@ -227,15 +338,10 @@ export function loadZone(name: string): Zone | undefined {
   if (name === 'Local') return localZone();
   if (name.includes('..') || name.startsWith('/') || name.startsWith('\\') || name.includes('\0'))
     return undefined;
+  // With a system zoneinfo, Go's answer is the TZif file (which zoneAt reads); without one, ICU's zone list.
+  if (existsSync(ZONEINFO)) return tzif(name) ? { utc: false, id: name } : undefined;
   icuZones ??= new Set(Intl.supportedValuesOf('timeZone'));
-  const known = existsSync(ZONEINFO) ? existsSync(`${ZONEINFO}/${name}`) : icuZones.has(name);
-  if (!known) return undefined;
-  try {
-    formatter(name);
-  } catch {
-    return undefined; // a tz file ICU does not know (e.g. "posixrules"): refuse rather than guess
-  }
-  return { utc: false, id: name };
+  return icuZones.has(name) ? { utc: false, id: name } : undefined;
 }
 
 /** A Go `time.Time` broken down in its zone. */
