@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { goParse, UTC } from '../../src/policy/lib/builtins/go-time.js';
+import { goParse, localZone, UTC } from '../../src/policy/lib/builtins/go-time.js';
 import { type Call, mismatches, runBoth } from './builtins-oracle.js';
 import { OPA } from './support.js';
 
@@ -323,20 +323,45 @@ describe('time builtins equal opa eval', () => {
   }
 });
 
-describe('zone abbreviations in time.parse_ns (documented difference)', () => {
-  it('are resolved against Local only when Local is UTC; otherwise SIGIL is undefined, not a guess', () => {
-    const expr = 'time.parse_ns("02 Jan 06 15:04 MST", "09 Jan 25 02:30 EST")';
-    const opaIn = (tz: string) =>
-      JSON.parse(
-        execFileSync(OPA, ['eval', '-f', 'json', expr], { env: { ...process.env, TZ: tz } }).toString(),
-      ).result[0].expressions[0].value as number;
-    const wall = 1_736_389_800_000_000_000n; // 2025-01-09T02:30:00 read as UTC
-    expect(BigInt(opaIn('UTC'))).toBe(wall);
-    expect(goParse('02 Jan 06 15:04 MST', '09 Jan 25 02:30 EST', UTC)).toBe(wall);
-    // OPA with Local = New York applies EST (−5 h); SIGIL refuses instead of differing.
-    expect(opaIn('America/New_York')).toBe(Number(wall + 5n * 3_600_000_000_000n));
-    expect(
-      goParse('02 Jan 06 15:04 MST', '09 Jan 25 02:30 EST', { utc: false, id: 'America/New_York' }),
-    ).toBe(undefined);
-  });
+describe('zone abbreviations in time.parse_ns resolve against Local as in Go', () => {
+  const LAYOUT = '02 Jan 06 15:04 MST';
+  const VALUES = [
+    '09 Jan 25 02:30 EST',
+    '09 Jul 25 02:30 EDT',
+    '09 Jul 25 02:30 EST',
+    '09 Jul 25 02:30 CEST',
+    '09 Jan 25 02:30 AEDT',
+    '09 Jul 25 02:30 AEST',
+    '09 Jul 25 02:30 PST',
+    '09 Jul 25 02:30 GMT+3',
+  ];
+  for (const tz of [
+    '',
+    'UTC',
+    'America/New_York',
+    'Europe/Berlin',
+    'Australia/Sydney',
+    ':Asia/Tokyo',
+    'Bad/Zone',
+  ]) {
+    it(`TZ=${JSON.stringify(tz)}`, () => {
+      const expr = `[time.parse_ns(${JSON.stringify(LAYOUT)}, v) | some v in ${JSON.stringify(VALUES)}]`;
+      const out = execFileSync(OPA, ['eval', '-f', 'json', expr], {
+        env: { ...process.env, TZ: tz },
+      }).toString();
+      const theirs = JSON.parse(out.replace(/(-?\d{16,})/g, '"$1"')).result[0].expressions[0]
+        .value as string[];
+      const saved = process.env.TZ;
+      process.env.TZ = tz;
+      try {
+        const ours = VALUES.map((v) => goParse(LAYOUT, v, localZone())?.toString());
+        expect(ours).toEqual(theirs);
+      } finally {
+        if (saved === undefined) delete process.env.TZ;
+        else process.env.TZ = saved;
+      }
+      // Not vacuous where Local has the abbreviations: results differ from reading the wall time as UTC.
+      if (tz === 'America/New_York') expect(theirs[0]).not.toBe(goParse(LAYOUT, VALUES[0]!, UTC)!.toString());
+    });
+  }
 });

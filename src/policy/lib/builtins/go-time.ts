@@ -43,7 +43,8 @@ export const daysIn = (m: number, y: number) =>
   m === 2 ? (isLeap(y) ? 29 : 28) : [4, 6, 9, 11].includes(m) ? 30 : 31;
 
 /** A time zone: Go's UTC, or an IANA zone evaluated through ICU. */
-export type Zone = { utc: true } | { utc: false; id: string };
+/** A time zone: Go's UTC, or a tz database zone (`file`: its TZif path when not `ZONEINFO/id`, e.g. /etc/localtime). */
+export type Zone = { utc: true } | { utc: false; id: string; file?: string };
 export const UTC: Zone = { utc: true };
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -89,15 +90,15 @@ const tzifCache = new Map<string, Tzif | null>();
  * The system zoneinfo file for `id`, parsed (RFC 8536: the version 2+ 64-bit block when present), or null. Go
  * reads the same file, so offsets and abbreviations before the last transition are Go's exactly.
  */
-function tzif(id: string): Tzif | null {
-  if (tzifCache.has(id)) return tzifCache.get(id)!;
+function tzif(file: string): Tzif | null {
+  if (tzifCache.has(file)) return tzifCache.get(file)!;
   let data: Tzif | null = null;
   try {
-    data = parseTzif(readFileSync(`${ZONEINFO}/${id}`));
+    data = parseTzif(readFileSync(file));
   } catch {
     data = null;
   }
-  tzifCache.set(id, data);
+  tzifCache.set(file, data);
   return data;
 }
 
@@ -295,7 +296,7 @@ function icuZoneAt(id: string, sec: number): { offset: number; name: string } {
  */
 function zoneAt(zone: Zone, sec: number): { offset: number; name: string } {
   if (zone.utc) return { offset: 0, name: 'UTC' };
-  const z = tzif(zone.id);
+  const z = tzif(zone.file ?? `${ZONEINFO}/${zone.id}`);
   if (!z || z.types.length === 0) return icuZoneAt(zone.id, sec);
   if (z.when.length === 0 || sec >= z.when[z.when.length - 1]!) {
     const last = z.when.length === 0 ? firstType(z) : z.types[z.index[z.index.length - 1]!];
@@ -325,8 +326,16 @@ let icuZones: Set<string> | undefined;
 
 /** The process's local zone (Go's `time.Local`: $TZ, else /etc/localtime; Node resolves it the same way). */
 export function localZone(): Zone {
-  const id = new Intl.DateTimeFormat().resolvedOptions().timeZone;
-  return id === 'UTC' || id === 'Etc/UTC' ? UTC : { utc: false, id };
+  const icuId = new Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const tz = process.env.TZ;
+  // Go: TZ unset → /etc/localtime; TZ "" or ":" → UTC; ":x" = "x"; "/path" → that file; else a zone name;
+  // whatever cannot be loaded → UTC. Without a system zoneinfo, ICU's idea of the local zone.
+  if (!existsSync(ZONEINFO)) return icuId === 'UTC' || icuId === 'Etc/UTC' ? UTC : { utc: false, id: icuId };
+  const name = tz?.startsWith(':') ? tz.slice(1) : tz;
+  if (name === '' || name === 'UTC') return UTC;
+  const file = name === undefined ? '/etc/localtime' : name.startsWith('/') ? name : `${ZONEINFO}/${name}`;
+  if (name !== undefined && !name.startsWith('/') && loadZone(name) === undefined) return UTC;
+  return tzif(file) ? { utc: false, id: icuId, file } : UTC;
 }
 
 /**
@@ -339,7 +348,7 @@ export function loadZone(name: string): Zone | undefined {
   if (name.includes('..') || name.startsWith('/') || name.startsWith('\\') || name.includes('\0'))
     return undefined;
   // With a system zoneinfo, Go's answer is the TZif file (which zoneAt reads); without one, ICU's zone list.
-  if (existsSync(ZONEINFO)) return tzif(name) ? { utc: false, id: name } : undefined;
+  if (existsSync(ZONEINFO)) return tzif(`${ZONEINFO}/${name}`) ? { utc: false, id: name } : undefined;
   icuZones ??= new Set(Intl.supportedValuesOf('timeZone'));
   return icuZones.has(name) ? { utc: false, id: name } : undefined;
 }
@@ -857,9 +866,26 @@ const NUMERIC_TZ: Record<string, [number, number[]]> = {
 };
 
 /**
- * Go's time.Parse(layout, value) as Unix nanoseconds (default zone UTC). `local` is Go's time.Local; a zone
- * abbreviation (`MST`) is resolved against it only when it is UTC (then every abbreviation but "UTC" leaves the
- * wall time as UTC, as Go does) — otherwise undefined, since ICU does not list a zone's abbreviations.
+ * Go's Location.lookupName: the offset of a zone abbreviation of `local` — preferring one in effect at `unix`
+ * (read as local wall time) — or undefined when `local` has no such abbreviation (Go then leaves the wall time as
+ * UTC); null when `local` has no TZif data (ICU does not list abbreviations, so SIGIL refuses).
+ */
+function zoneOffsetByName(
+  local: Zone & { utc: false },
+  name: string,
+  unix: number,
+): number | undefined | null {
+  const z = tzif(local.file ?? `${ZONEINFO}/${local.id}`);
+  if (!z) return null;
+  for (const t of z.types)
+    if (t.abbr === name && zoneAt(local, unix - t.offset).name === name)
+      return zoneAt(local, unix - t.offset).offset;
+  return z.types.find((t) => t.abbr === name)?.offset;
+}
+
+/**
+ * Go's time.Parse(layout, value) as Unix nanoseconds (default zone UTC). `local` is Go's time.Local, against
+ * which a zone abbreviation (`MST`) is resolved.
  */
 export function goParse(layout: string, value: string, local: Zone): bigint | undefined {
   let lay = toBytes(layout);
@@ -1077,7 +1103,11 @@ export function goParse(layout: string, value: string, local: Zone): bigint | un
     BigInt(daysFromCivil(year, month, day) * DAY + hour * 3600 + min * 60 + sec) * NS + BigInt(nsec);
   if (utc) return wall;
   if (zoneOffset !== -1) return wall - BigInt(zoneOffset) * NS;
-  if (zoneName !== '') return local.utc ? wall : undefined;
+  if (zoneName !== '') {
+    if (local.utc) return wall; // Go's UTC has no named zones: the wall time stays UTC
+    const off = zoneOffsetByName(local, zoneName, Number(wall / NS));
+    return off === null ? undefined : wall - BigInt(off ?? 0) * NS;
+  }
   return wall;
 }
 
