@@ -6,7 +6,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { goParse, localZone, UTC } from '../../src/policy/lib/builtins/go-time.js';
+import {
+  civil,
+  goFormat,
+  goParse,
+  loadZone,
+  localZone,
+  UTC,
+  type Zone,
+} from '../../src/policy/lib/builtins/go-time.js';
 import { type Call, mismatches, runBoth } from './builtins-oracle.js';
 import { OPA } from './support.js';
 
@@ -364,4 +372,19 @@ describe('zone abbreviations in time.parse_ns resolve against Local as in Go', (
       if (tz === 'America/New_York') expect(theirs[0]).not.toBe(goParse(LAYOUT, VALUES[0]!, UTC)!.toString());
     });
   }
+});
+
+describe('ICU fallback (hosts without /usr/share/zoneinfo)', () => {
+  it('gives the same offsets as the TZif data for modern instants, and refuses non-tz abbreviations', () => {
+    const viaIcu = (id: string): Zone => ({ utc: false, id, file: '/nonexistent/zoneinfo' });
+    for (const id of ['America/New_York', 'Europe/Berlin', 'Asia/Kolkata', 'Australia/Lord_Howe']) {
+      for (const t of [T, NY_SPRING, NY_FALL, 1_751_328_000_000_000_000n]) {
+        const a = civil(t, viaIcu(id))!;
+        const b = civil(t, loadZone(id)!)!;
+        expect({ ...a, zoneName: '' }, `${id} ${t}`).toEqual({ ...b, zoneName: '' });
+      }
+    }
+    expect(goFormat(civil(T, viaIcu('America/New_York'))!, 'MST')).toBe('EST');
+    expect(goFormat(civil(T, viaIcu('Europe/Berlin'))!, 'MST')).toBeUndefined(); // ICU: "GMT+1", Go: "CET"
+  });
 });
