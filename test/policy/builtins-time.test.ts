@@ -6,15 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import {
-  civil,
-  goFormat,
-  goParse,
-  loadZone,
-  localZone,
-  UTC,
-  type Zone,
-} from '../../src/policy/lib/builtins/go-time.js';
+import { goFormat, goParse } from '../../src/policy/lib/builtins/go-layout.js';
+import { civil, loadZone, localZone, UTC, type Zone } from '../../src/policy/lib/builtins/go-zone.js';
 import { type Call, mismatches, runBoth } from './builtins-oracle.js';
 import { OPA } from './support.js';
 

@@ -4,22 +4,9 @@
  * nanoseconds, or `[ns, zone]` / `[ns, zone, layout]` where zone is an IANA name, "UTC"/"" or "Local". Like OPA
  * in its default mode, a bad argument makes the call undefined.
  */
-import {
-  type Civil,
-  civil,
-  goDate,
-  goFormat,
-  goParse,
-  goParseDuration,
-  loadZone,
-  localZone,
-  MAX_NS,
-  MIN_NS,
-  NAMED_LAYOUTS,
-  UTC,
-  WEEKDAYS,
-  type Zone,
-} from './go-time.js';
+import { goParseDuration } from './go-duration.js';
+import { goFormat, goParse, NAMED_LAYOUTS, WEEKDAYS } from './go-layout.js';
+import { type Civil, civil, goDate, loadZone, localZone, MAX_NS, MIN_NS, UTC, type Zone } from './go-zone.js';
 import { argTexts, type HostBuiltin, rawJson } from './host.js';
 
 const INT = /^-?\d+$/;
