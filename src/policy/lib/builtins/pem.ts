@@ -80,3 +80,16 @@ export function pemDecode(data: string): PemBlock | undefined {
     return { type, der, rest: after };
   }
 }
+
+/**
+ * OPA's base64url.decode: unpadded input is padded per RFC 7515 Appendix C (length ≡ 1 mod 4 is an error), then
+ * decoded with Go's base64.URLEncoding, which requires correct padding, allows no data after it and skips CR/LF.
+ */
+export function b64urlDecode(input: string): Buffer | undefined {
+  let s = input;
+  if (!s.endsWith('=')) {
+    if (s.length % 4 === 1) return undefined;
+    s += '='.repeat((4 - (s.length % 4)) % 4);
+  }
+  return goBase64(s, true);
+}
