@@ -7,6 +7,7 @@
 import { assertArray, assertObject, assertString } from '../lib/assert.js';
 import { sha256 as sha256Of } from '../lib/bytes.js';
 import { failWith, PolicyError } from './errors.js';
+import { withArgTexts } from './lib/builtins/host.js';
 import { type BuiltinState, missingBuiltins, sigilBuiltins } from './lib/builtins.js';
 import { DEFAULT_TAR_LIMITS, gunzipCapped, readTar, type TarLimits } from './lib/tar.js';
 import { loadOpaPolicy, type OpaPolicy, type WasmModule, wasmApi } from './lib/wasm.js';
@@ -272,7 +273,7 @@ export async function loadBundle(bytes: Uint8Array, options: LoadBundleOptions =
     evaluate(input: unknown, nowNs: bigint): unknown {
       state.nowNs = nowNs;
       state.queryCache?.clear(); // OPA memoises some builtins per query (uuid.rfc4122), not across queries
-      return policy.evaluate(input, entrypointId);
+      return withArgTexts(() => policy.evaluate(input, entrypointId));
     },
   };
 }

@@ -9,76 +9,25 @@
  * undefined host result to an undefined expression). Numbers that exceed 2^53 (nanosecond times) are returned as
  * raw JSON text in an ArrayBuffer, which opa-wasm parses inside Wasm, so they stay exact.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { sha256 } from '../../lib/bytes.js';
+import { goUtf8 } from './builtins/go-json.js';
 import { type BuiltinState, type HostBuiltin, rawJson } from './builtins/host.js';
 import { jsonBuiltins } from './builtins/json.js';
+import { jwtBuiltins } from './builtins/jwt.js';
 import { netBuiltins } from './builtins/net.js';
 import { opaWasmTable, overridingOpaWasm } from './builtins/opa-wasm-table.js';
 import { regexBuiltins } from './builtins/regex.js';
 import { semverBuiltins } from './builtins/semver.js';
 import { sprintfBuiltins } from './builtins/sprintf.js';
 import { stringsBuiltins } from './builtins/strings.js';
+import { timeBuiltins } from './builtins/time.js';
 import { unitsBuiltins } from './builtins/units.js';
 import { queryEscape, urlqueryBuiltins } from './builtins/urlquery.js';
 import { uuidBuiltins } from './builtins/uuid.js';
+import { x509Builtins } from './builtins/x509.js';
 
 export type { BuiltinState } from './builtins/host.js';
-
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
-
-/** RFC 3339 §5.6 date-time → epoch nanoseconds, with Go time.Parse range checks; undefined when invalid. */
-function parseRfc3339Ns(s: string): bigint | undefined {
-  const m = RFC3339.exec(s);
-  if (!m) return undefined;
-  const [y, mo, d, h, mi, se] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]));
-  if (mo! < 1 || mo! > 12 || d! < 1 || h! > 23 || mi! > 59 || se! > 59) return undefined;
-  const daysInMonth = new Date(Date.UTC(y!, mo!, 0)).getUTCDate();
-  if (d! > daysInMonth) return undefined;
-  let offsetMin = 0;
-  if (!m[8]) {
-    const oh = Number(m[10]);
-    const om = Number(m[11]);
-    if (oh > 23 || om > 59) return undefined;
-    offsetMin = (m[9] === '-' ? -1 : 1) * (oh * 60 + om);
-  }
-  const ms = Date.UTC(y!, mo! - 1, d!, h!, mi!, se!) - offsetMin * 60_000;
-  const frac = BigInt((m[7] ?? '').padEnd(9, '0') || '0');
-  return BigInt(ms) * 1_000_000n + frac;
-}
-
-/** Base64url (padding optional) → Buffer, undefined on characters outside the alphabet. */
-function b64url(s: string): Buffer | undefined {
-  const t = s.replace(/=+$/, '');
-  if (!/^[A-Za-z0-9_-]*$/.test(t) || t.length % 4 === 1) return undefined;
-  return Buffer.from(t, 'base64url');
-}
-
-/** The JSON object `b` holds, else undefined. */
-function jsonObject(b: Buffer | undefined): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = b && JSON.parse(b.toString('utf8'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? (v as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** io.jwt.decode: [header, payload, signature-hex] of a compact JWS (RFC 7515 §7.1); no verification. */
-function jwtDecode(token: unknown): unknown {
-  if (typeof token !== 'string') return undefined;
-  const parts = token.split('.');
-  if (parts.length !== 3) return undefined;
-  const header = jsonObject(b64url(parts[0]!));
-  if (!header || 'enc' in header) return undefined; // JWE is not decodable without keys (OPA errors too)
-  const payload = jsonObject(b64url(parts[1]!));
-  const sig = b64url(parts[2]!);
-  if (!payload || !sig) return undefined;
-  return [header, payload, sig.toString('hex')];
-}
 
 /**
  * Percent-decoding on bytes (RFC 3986 §2.1), as Go's url.unescape: `%XX` → byte, optionally `+` → space; the bytes
@@ -93,35 +42,6 @@ export function percentDecode(s: string, plusIsSpace: boolean): string | undefin
   const escapes = plusIsSpace ? /%([0-9A-Fa-f]{2})|\+/g : /%([0-9A-Fa-f]{2})/g;
   return goUtf8(
     bytes.replace(escapes, (_, hex?: string) => (hex ? String.fromCharCode(Number.parseInt(hex, 16)) : ' ')),
-  );
-}
-
-/**
- * A well-formed non-ASCII UTF-8 sequence (Unicode §3.9 Table 3-7), over bytes as latin1 text, or else one
- * non-ASCII byte.
- */
-const UTF8_SEQUENCE = new RegExp(
-  [
-    '[\\xc2-\\xdf][\\x80-\\xbf]',
-    '\\xe0[\\xa0-\\xbf][\\x80-\\xbf]',
-    '[\\xe1-\\xec\\xee\\xef][\\x80-\\xbf]{2}',
-    '\\xed[\\x80-\\x9f][\\x80-\\xbf]',
-    '\\xf0[\\x90-\\xbf][\\x80-\\xbf]{2}',
-    '[\\xf1-\\xf3][\\x80-\\xbf]{3}',
-    '\\xf4[\\x80-\\x8f][\\x80-\\xbf]{2}',
-    '[\\x80-\\xff]',
-  ].join('|'),
-  'g',
-);
-
-/**
- * Bytes (as latin1 text) → string the way Go sees invalid UTF-8 (utf8.DecodeRune): each byte that does not start
- * a well-formed sequence becomes one U+FFFD (WHATWG decoding, Node's default, merges a truncated sequence into a
- * single U+FFFD, so OPA and SIGIL would disagree on e.g. `%E2%9C`).
- */
-function goUtf8(bytes: string): string {
-  return bytes.replace(UTF8_SEQUENCE, (seq) =>
-    seq.length === 1 ? '\ufffd' : Buffer.from(seq, 'latin1').toString('utf8'),
   );
 }
 
@@ -162,25 +82,30 @@ const anyMatch = (match: (s: string, affix: string) => boolean) => (a: unknown, 
   return xs && ps ? xs.some((x) => ps.some((p) => match(x, p))) : undefined;
 };
 
+/** crypto.hmac.<hash>(message, key): hex HMAC (RFC 2104) over the UTF-8 bytes of both strings. */
+const hmac = (hash: string) => (x: unknown, k: unknown) =>
+  typeof x === 'string' && typeof k === 'string' ? createHmac(hash, k).update(x).digest('hex') : undefined;
+
 /** The builtins SIGIL provides, bound to the per-evaluation `state`. */
 export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> {
   return {
     'time.now_ns': () => rawJson(state.nowNs.toString()),
-    'time.parse_rfc3339_ns': str((s) => {
-      const ns = parseRfc3339Ns(s);
-      return ns === undefined ? undefined : rawJson(ns.toString());
-    }),
-    'io.jwt.decode': jwtDecode,
     'urlquery.encode': str(queryEscape),
     'urlquery.decode': str(queryUnescape),
     'urlquery.decode_object': str(decodeQueryObject),
     'crypto.sha256': str((s) => sha256(s, 'hex')),
     'crypto.sha1': str((s) => createHash('sha1').update(s, 'utf8').digest('hex')),
     'crypto.md5': str((s) => createHash('md5').update(s, 'utf8').digest('hex')),
-    'crypto.hmac.sha256': (x: unknown, k: unknown) =>
-      typeof x === 'string' && typeof k === 'string'
-        ? createHmac('sha256', k).update(x).digest('hex')
-        : undefined,
+    'crypto.hmac.md5': hmac('md5'),
+    'crypto.hmac.sha1': hmac('sha1'),
+    'crypto.hmac.sha256': hmac('sha256'),
+    'crypto.hmac.sha512': hmac('sha512'),
+    // Go's hmac.Equal: constant-time comparison of the two strings' bytes.
+    'crypto.hmac.equal': (a: unknown, b: unknown) => {
+      if (typeof a !== 'string' || typeof b !== 'string') return undefined;
+      const [x, y] = [Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')];
+      return x.length === y.length && timingSafeEqual(x, y);
+    },
     'hex.encode': str((s) => Buffer.from(s, 'utf8').toString('hex')),
     'hex.decode': str((s) =>
       /^([0-9a-fA-F]{2})*$/.test(s) ? Buffer.from(s, 'hex').toString('utf8') : undefined,
@@ -198,6 +123,9 @@ export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> 
     ...jsonBuiltins(),
     ...urlqueryBuiltins(),
     ...overridingOpaWasm({ ...sprintfBuiltins(), ...regexBuiltins() }),
+    ...timeBuiltins(),
+    ...jwtBuiltins(state),
+    ...x509Builtins(),
   };
 }
 
