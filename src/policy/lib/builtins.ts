@@ -128,7 +128,7 @@ const UTF8_SEQUENCE = new RegExp(
  * a well-formed sequence becomes one U+FFFD (WHATWG decoding, Node's default, merges a truncated sequence into a
  * single U+FFFD, so OPA and SIGIL would disagree on e.g. `%E2%9C`).
  */
-function goUtf8(bytes: string): string {
+export function goUtf8(bytes: string): string {
   return bytes.replace(UTF8_SEQUENCE, (seq) =>
     seq.length === 1 ? '\ufffd' : Buffer.from(seq, 'latin1').toString('utf8'),
   );
