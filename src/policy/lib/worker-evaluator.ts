@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { LoadBundleOptions, PolicyBundle } from '../load-bundle.js';
+import { parseResultSet } from './number-text.js';
 
 /** Int32 slots at the start of the shared buffer: [state, result length]. */
 export const HEADER_BYTES = 8;
@@ -31,7 +32,7 @@ export interface WorkerJob {
 
 /** Outcome of one bounded evaluation. */
 export type BoundedOutcome =
-  | { kind: 'result'; resultSet: unknown }
+  | { kind: 'result'; resultSet: unknown; prints: string[] }
   | { kind: 'timeout' }
   | { kind: 'error'; message: string };
 
@@ -115,7 +116,12 @@ export async function startWorkerEvaluator(
       }
       const text = Buffer.from(out.subarray(0, Atomics.load(state, 1))).toString('utf8');
       if (s === WorkerState.Error) return { kind: 'error', message: text };
-      return { kind: 'result', resultSet: JSON.parse(text) };
+      const nl = text.indexOf('\n');
+      return {
+        kind: 'result',
+        resultSet: parseResultSet(text.slice(nl + 1)),
+        prints: JSON.parse(text.slice(0, nl)) as string[],
+      };
     },
     async close() {
       closed = true;
