@@ -32,6 +32,14 @@ export interface EvaluateOptions {
   onPrint?: (line: string) => void;
 }
 
+/**
+ * A Wasm abort message names the source file as `opa build` was given it; a bundle built from an absolute path
+ * (not by `sigil policy build`) would put the build machine's directories in logs and verdicts. Keep the name.
+ */
+export function withoutPaths(message: string): string {
+  return message.replace(/(?:[A-Za-z]:)?(?:[/\\][^\s:"'/\\]+)+[/\\]([^\s:"'/\\]+\.rego)/g, '$1');
+}
+
 /** Evaluates a ready input document. Never throws: every failure is a deny verdict with a POLICY_* code. */
 export function evaluateInput(
   bundle: PolicyBundle,
@@ -60,7 +68,12 @@ export function evaluateInput(
       resultSet = bundle.evaluate(input, nowNs, prints);
     }
   } catch (e) {
-    return fail('POLICY_EVAL_ERROR', `policy evaluation failed: ${describeThrown(e)}`, elapsedUs(), e);
+    return fail(
+      'POLICY_EVAL_ERROR',
+      `policy evaluation failed: ${withoutPaths(describeThrown(e))}`,
+      elapsedUs(),
+      e,
+    );
   } finally {
     if (options.onPrint) for (const line of prints) options.onPrint(line);
   }

@@ -233,8 +233,8 @@ result := {
       expect(at(p)).toMatchObject({ allowed: false, code: 'POLICY_RESULT_INVALID', httpStatus: 403 });
       expect(at(p).message).toMatch(/error converting JSON number to int/);
     }
-    // A nested key of the same name with a fractional value marks the decision too (fails closed).
-    expect(at('/sum')).toMatchObject({ allowed: false, code: 'POLICY_RESULT_INVALID' });
+    // A nested key of the same name with a fractional value is not the decision's own http_status.
+    expect(at('/sum')).toMatchObject({ allowed: false, code: 'POLICY_DENIED', httpStatus: 403 });
   });
   it('query_parameters_to_set and query_parameters_to_remove on allow', () => {
     const v = at('/query');

@@ -3,11 +3,12 @@
  * line to SIGIL's log with the decision id, inline and on the worker thread.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PolicyEngine, type PolicyLogger } from '../../src/policy/index.js';
+import { withoutPaths } from '../../src/policy/evaluate.js';
+import { evaluateInput, loadBundle, PolicyEngine, type PolicyLogger } from '../../src/policy/index.js';
 import { printLines } from '../../src/policy/lib/print.js';
 import { context, OPA, tempDir } from './support.js';
 
@@ -83,5 +84,26 @@ describe('print() goes to the log with the decision id', () => {
     expect(printLines([['a'], [1], [{ k: [true, null] }]])).toEqual(['a 1 {"k": [true, null]}']);
     expect(printLines([['x'], [1, 2]])).toEqual(['x 1', 'x 2']);
     expect(printLines([[]])).toEqual(['<undefined>']);
+  });
+});
+
+describe('no build-machine paths in evaluation errors', () => {
+  it('a Wasm abort from a bundle built from an absolute path names only the file', async () => {
+    const dir = join(tmp.dir, 'abs', 'deep');
+    execFileSync('mkdir', ['-p', dir]);
+    writeFileSync(
+      join(dir, 'conflict.rego'),
+      'package envoy.authz\nimport rego.v1\nx := input.a\nx := input.b\nallow if x\n',
+    );
+    const out = join(tmp.dir, 'abs.tar.gz');
+    execFileSync(OPA, ['build', '-t', 'wasm', '-e', 'envoy/authz/allow', '-o', out, dir]);
+    const bundle = await loadBundle(readFileSync(out));
+    const v = evaluateInput(bundle, { a: 1, b: 2 }, { timeoutMs: 10_000 });
+    expect(v.code).toBe('POLICY_EVAL_ERROR');
+    expect(v.message).toMatch(/conflict\.rego/);
+    expect(v.message).not.toContain(tmp.dir);
+    expect(withoutPaths('error at /home/ci/src/x.rego:3:1 and C:\\w\\y.rego')).toBe(
+      'error at x.rego:3:1 and y.rego',
+    );
   });
 });

@@ -9,24 +9,36 @@ export class NumberText {
   constructor(readonly text: string) {}
 }
 
-const STATUS_TOKEN = /"http_status":(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
+/**
+ * The number text of the decision's own `http_status` in the ABI result set `[{"result":{...}}]` as
+ * opa_json_dump writes it (compact): the decision's keys are the strings at nesting depth 3.
+ */
+function statusToken(raw: string): string | undefined {
+  let depth = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i];
+    if (c === '"') {
+      const start = i++;
+      while (i < raw.length && raw[i] !== '"') i += raw[i] === '\\' ? 2 : 1;
+      if (depth === 3 && i === start + 12 && raw.startsWith('http_status":', start + 1))
+        return /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/.exec(raw.slice(i + 2, i + 64))?.[0];
+    } else if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+  }
+  return undefined;
+}
 
 /**
- * Parses the Wasm ABI result set `[{"result": decision}]`. Inside a JSON string a '"' is always escaped, so the
- * token `"http_status":<number>` only matches a real key; a nested key of that name with a non-integer literal
- * also marks the decision's own `http_status` (fails closed: the decision is refused, never allowed).
+ * Parses the Wasm ABI result set `[{"result": decision}]`, keeping a non-integer literal of the decision's
+ * `http_status` as {@link NumberText}.
  */
 export function parseResultSet(raw: string): unknown {
   const rs = JSON.parse(raw) as unknown;
   if (!raw.includes('"http_status":')) return rs;
-  const literal = [...raw.matchAll(STATUS_TOKEN)].map((m) => m[1]!).find((t) => /[.eE]/.test(t));
-  if (literal === undefined || !Array.isArray(rs) || rs.length !== 1) return rs;
+  const literal = statusToken(raw);
+  if (literal === undefined || !/[.eE]/.test(literal) || !Array.isArray(rs) || rs.length !== 1) return rs;
   const decision = (rs[0] as { result?: unknown }).result;
-  if (
-    typeof decision === 'object' &&
-    decision !== null &&
-    typeof (decision as Record<string, unknown>).http_status === 'number'
-  )
+  if (typeof decision === 'object' && decision !== null && !Array.isArray(decision))
     (decision as Record<string, unknown>).http_status = new NumberText(literal);
   return rs;
 }
