@@ -37,7 +37,7 @@ export interface PolicyInput {
 
 const bad = (msg: string, cause?: unknown) => new PolicyError('POLICY_INPUT_INVALID', msg, cause);
 
-/** `parsed_path` and `parsed_query` as the plugin's getParsedPathAndQuery makes them from `:path`. */
+/** `parsed_path` and `parsed_query` as the plugin's getParsedPathAndQuery makes them from `http.path`. */
 export function parsePathAndQuery(raw: string): { path: string[]; query: Record<string, string[]> } {
   const q = raw.indexOf('?');
   const rawPath = q === -1 ? raw : raw.slice(0, q);

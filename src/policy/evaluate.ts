@@ -20,7 +20,7 @@ import { failureVerdict, mapDecision } from './map-decision.js';
 /**
  * Default evaluation budget, ms (`sigil.policy.eval_timeout_ms`; docs/policy.md §7 has the measurement behind it).
  */
-export const DEFAULT_EVAL_TIMEOUT_MS = 50;
+export const DEFAULT_EVAL_TIMEOUT_MS = 250;
 
 /** Options for {@link evaluatePolicy}. */
 export interface EvaluateOptions {
