@@ -15,7 +15,17 @@
  * plugin does.
  */
 
-import { fromJson, isMessage, type JsonValue } from '@bufbuild/protobuf';
+import { createRegistry, fromJson, isMessage, type JsonValue } from '@bufbuild/protobuf';
+import {
+  AnySchema,
+  BoolValueSchema,
+  DurationSchema,
+  StringValueSchema,
+  StructSchema,
+  TimestampSchema,
+  UInt32ValueSchema,
+  ValueSchema,
+} from '@bufbuild/protobuf/wkt';
 import { type CheckRequest, CheckRequestSchema } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import type { PolicyContext, SigilPolicyInput } from './api.js';
 import { PolicyError } from './errors.js';
@@ -51,11 +61,23 @@ export function parsePathAndQuery(raw: string): { path: string[]; query: Record<
   return { path: decoded.replace(/^\/+/, '').split('/'), query: parsed.values };
 }
 
+/** Well-known types a ProtoJSON `Any` (typed filter metadata) may name; others are an input error there. */
+const WKT = createRegistry(
+  AnySchema,
+  BoolValueSchema,
+  DurationSchema,
+  StringValueSchema,
+  StructSchema,
+  TimestampSchema,
+  UInt32ValueSchema,
+  ValueSchema,
+);
+
 /** The CheckRequest as a message: the pipeline's, or one read from ProtoJSON (`sigil policy eval`). */
 function checkRequest(req: PolicyContext['checkRequest']): CheckRequest {
   if (isMessage(req, CheckRequestSchema)) return req;
   try {
-    return fromJson(CheckRequestSchema, req as JsonValue);
+    return fromJson(CheckRequestSchema, req as JsonValue, { registry: WKT });
   } catch (e) {
     throw bad(`checkRequest is not a CheckRequest in ProtoJSON: ${(e as Error).message}`, e);
   }

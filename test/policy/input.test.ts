@@ -200,6 +200,29 @@ describe("input.attributes is the plugin's protomap", () => {
     expect(input.parsed_query).toEqual({ a: ['1'] });
   });
 
+  it('reads a ProtoJSON Any of a well-known type in typed metadata (the plugin: {typeUrl, value})', () => {
+    const input = buildPolicyInput({
+      checkRequest: {
+        attributes: {
+          metadataContext: {
+            typedFilterMetadata: {
+              t: { '@type': 'type.googleapis.com/google.protobuf.Duration', value: '1.5s' },
+            },
+          },
+        },
+      },
+      sigil: sigil(),
+    });
+    expect(input.attributes).toEqual({
+      metadataContext: {
+        typedFilterMetadata: {
+          // Duration{seconds: 1, nanos: 500000000} in protobuf bytes, as the plugin's protomap shows an Any.
+          t: { typeUrl: 'type.googleapis.com/google.protobuf.Duration', value: 'CAEQgMq17gE=' },
+        },
+      },
+    });
+  });
+
   it('JSON that is not a CheckRequest in ProtoJSON is an input error', () => {
     for (const checkRequest of [
       { attributes: { request: { http: { method: 'GET', nope: 1 } } } },
