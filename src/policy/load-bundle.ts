@@ -8,6 +8,7 @@ import { assertArray, assertObject, assertString } from '../lib/assert.js';
 import { sha256 as sha256Of } from '../lib/bytes.js';
 import { failWith, PolicyError } from './errors.js';
 import { type BuiltinState, missingBuiltins, sigilBuiltins } from './lib/builtins.js';
+import { stringifyInput } from './lib/exact-json.js';
 import { parseResultSet } from './lib/number-text.js';
 import { printLines } from './lib/print.js';
 import { DEFAULT_TAR_LIMITS, gunzipCapped, readTar, type TarLimits } from './lib/tar.js';
@@ -201,7 +202,7 @@ function evalText(policy: OpaPolicy, entrypoint: number, input: unknown): string
   const bytes =
     input instanceof ArrayBuffer
       ? new Uint8Array(input)
-      : Buffer.from(JSON.stringify(input) ?? 'null', 'utf8');
+      : Buffer.from(stringifyInput(input) ?? 'null', 'utf8');
   const addr = p.dataHeapPtr;
   const short = addr + bytes.byteLength - p.mem.buffer.byteLength;
   if (short > 0) p.mem.grow(Math.ceil(short / 65536));

@@ -15,6 +15,8 @@ import {
   parsePathAndQuery,
   sigilInputFromHook,
 } from '../../src/policy/index.js';
+import { stringifyInput } from '../../src/policy/lib/exact-json.js';
+import { startWorkerEvaluator } from '../../src/policy/lib/worker-evaluator.js';
 import { RefCheckRequest } from '../support/reference-codec.js';
 import { context, opaBuild, opaBuildSources, POLICY_DIR, sigil } from './support.js';
 
@@ -544,5 +546,72 @@ describe('input.sigil from the authz hook context', () => {
     });
     expect(s.tool).toBeUndefined();
     expect(s.tools).toEqual(['a', 'b']);
+  });
+});
+
+describe('numbers a double cannot hold stay exact into the Wasm (json.Number / int64 in the plugin)', () => {
+  let bundle: PolicyBundle;
+  beforeAll(async () => {
+    bundle = await loadBundle(
+      opaBuildSources({
+        'p.rego': `package envoy.authz
+import rego.v1
+default allow := false
+allow if {
+  input.parsed_body.amount <= 9007199254740992
+  input.parsed_body.tiny == 0
+  input.parsed_body.huge < 1e300
+}
+`,
+      }),
+    );
+  });
+  const ask = (body: string) =>
+    evaluatePolicy(
+      bundle,
+      context({
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        rawBody: Buffer.from(body),
+      }),
+      RELAXED,
+    );
+  it('a body number just above 2^53, below the smallest double or beyond the largest is not rounded', () => {
+    expect(ask('{"amount": 9007199254740992, "tiny": 0, "huge": 1}').allowed).toBe(true);
+    // JSON.parse would make these 9007199254740992, 0 and Infinity→null: each rule must still see the real value.
+    expect(ask('{"amount": 9007199254740993, "tiny": 0, "huge": 1}').allowed).toBe(false);
+    expect(ask('{"amount": 1, "tiny": 1e-400, "huge": 1}').allowed).toBe(false);
+    expect(ask('{"amount": 1, "tiny": 0, "huge": 1e400}').allowed).toBe(false);
+  });
+  it('the same in the worker and with strings that look like the marker', async () => {
+    const w = await startWorkerEvaluator(
+      opaBuildSources({
+        'p.rego': 'package envoy.authz\nimport rego.v1\nallow if input.parsed_body.a > 9007199254740992\n',
+      }),
+      {},
+    );
+    try {
+      const doc = (body: string) =>
+        buildPolicyInput(
+          context({
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            rawBody: Buffer.from(body),
+          }),
+        );
+      const r = w.evaluateBounded(doc('{"a": 9007199254740993, "s": "\\u0000n1:5"}'), 0n, 10_000);
+      expect(r).toMatchObject({ kind: 'result', resultSet: [{ result: true }] });
+    } finally {
+      await w.close();
+    }
+  });
+  it('an int64 attribute beyond 2^53 (http.size) too', () => {
+    const input = buildPolicyInput({
+      checkRequest: create(CheckRequestSchema, {
+        attributes: { request: { http: { size: 2n ** 60n + 1n } } },
+      }),
+      sigil: sigil(),
+    });
+    expect(stringifyInput(input)).toContain('"size":1152921504606846977');
   });
 });

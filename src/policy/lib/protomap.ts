@@ -1,15 +1,16 @@
 /**
  * A protobuf message as the plain document opa-envoy-plugin makes of it (envoyauth/protomap.go), which is NOT
  * ProtoJSON: JSON field names, only populated fields, every message recursed into (so a Timestamp is
- * `{seconds, nanos}`, a wrapper `{value}`, an Any `{typeUrl, value}`), 64-bit integers and enums as numbers, bytes
- * as standard base64 with padding (Go's encoding/json for []byte), and google.protobuf.Struct as its plain map
- * (structpb.Struct.AsMap). Zero-valued scalars are absent (proto3 implicit presence: Go's Message.Range skips them).
+ * `{seconds, nanos}`, a wrapper `{value}`, an Any `{typeUrl, value}`), 64-bit integers (exact beyond 2^53:
+ * lib/exact-json.ts) and enums as numbers, bytes as standard base64 with padding (Go's encoding/json for
+ * []byte), and google.protobuf.Struct as its plain map (structpb.Struct.AsMap). Zero-valued scalars are absent (proto3 implicit presence: Go's Message.Range skips them).
  *
  * It walks protobuf-es's generated objects directly with the descriptors (the reflect API allocates a wrapper per
  * message and cost ~3× as much per Check). protobuf-es represents some well-known types natively in fields:
  * Struct as a JsonObject, wrappers as their primitive; both are mapped back to what Go's reflection sees.
  */
 import { type DescField, type DescMessage, toJson } from '@bufbuild/protobuf';
+import { RawNumber } from './exact-json.js';
 
 type Doc = Record<string, unknown>;
 type Obj = Record<string, unknown>;
@@ -25,7 +26,7 @@ const IMPLICIT = 2;
 
 /** A scalar or enum value as Go's protoreflect Value.Interface() lands in OPA: numbers, strings, booleans. */
 function scalar(v: unknown): unknown {
-  if (typeof v === 'bigint') return Number(v);
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : new RawNumber(v.toString());
   if (v instanceof Uint8Array) return Buffer.from(v).toString('base64');
   return v;
 }

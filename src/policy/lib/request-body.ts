@@ -9,6 +9,7 @@
  * Errors throw {@link BodyError} (the plugin then answers 400).
  */
 import { goUtf8 } from './builtins.js';
+import { mayNeedExact, parseExact, RawNumber } from './exact-json.js';
 import { MimeError, parseMediaType, readMultipart } from './go-mime.js';
 import { parseQuery } from './go-url.js';
 
@@ -37,12 +38,14 @@ function truncatedBy(contentLength: string | undefined, size: number): boolean {
 
 /**
  * Go encoding/json into `any` (OPA util.UnmarshalJSON): one value and nothing after it; invalid UTF-8 and
- * unpaired surrogate escapes become U+FFFD, as Go's decoder replaces them.
+ * unpaired surrogate escapes become U+FFFD, as Go's decoder replaces them; numbers a double would change stay
+ * exact (lib/exact-json.ts), as json.Number keeps them.
  */
 export function parseGoJson(bytes: string): unknown {
   let v: unknown;
   try {
-    v = JSON.parse(goUtf8(bytes));
+    const text = goUtf8(bytes);
+    v = mayNeedExact(text) ? parseExact(text) : JSON.parse(text);
   } catch (e) {
     throw new BodyError((e as Error).message);
   }
@@ -54,6 +57,7 @@ const fix = (s: string) => s.replace(LONE_SURROGATE, '\ufffd');
 
 function wellFormed(v: unknown): unknown {
   if (typeof v === 'string') return fix(v);
+  if (v instanceof RawNumber) return v;
   if (Array.isArray(v)) return v.map(wellFormed);
   if (typeof v === 'object' && v !== null) {
     const out: Record<string, unknown> = Object.create(null);

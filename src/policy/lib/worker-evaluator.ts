@@ -6,6 +6,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { LoadBundleOptions, PolicyBundle } from '../load-bundle.js';
+import { stringifyInput } from './exact-json.js';
 import { parseResultSet } from './number-text.js';
 
 /** Int32 slots at the start of the shared buffer: [state, result length]. */
@@ -105,7 +106,7 @@ export async function startWorkerEvaluator(
       if (!ready || !worker)
         return { kind: 'error', message: 'policy worker is restarting after an overrun' };
       Atomics.store(state, 0, WorkerState.Pending);
-      const job: WorkerJob = { input: JSON.stringify(input), nowNs: nowNs.toString() };
+      const job: WorkerJob = { input: stringifyInput(input), nowNs: nowNs.toString() };
       worker.postMessage(job);
       // Blocks the event loop for at most timeoutMs; "not-equal" means the worker already answered.
       const r = Atomics.wait(state, 0, WorkerState.Pending, timeoutMs);
