@@ -200,9 +200,7 @@ function evalText(policy: OpaPolicy, entrypoint: number, input: unknown): string
   const p = policy as unknown as OpaPolicy & AbiState;
   if (p.minorVersion < 2) return JSON.stringify(policy.evaluate(input, entrypoint));
   const bytes =
-    input instanceof ArrayBuffer
-      ? new Uint8Array(input)
-      : Buffer.from(stringifyInput(input) ?? 'null', 'utf8');
+    input instanceof ArrayBuffer ? new Uint8Array(input) : Buffer.from(stringifyInput(input), 'utf8');
   const addr = p.dataHeapPtr;
   const short = addr + bytes.byteLength - p.mem.buffer.byteLength;
   if (short > 0) p.mem.grow(Math.ceil(short / 65536));

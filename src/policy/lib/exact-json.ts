@@ -7,11 +7,6 @@
  */
 import { randomBytes } from 'node:crypto';
 
-/** A JSON number kept as its text because no double equals it. */
-export class RawNumber {
-  constructor(readonly text: string) {}
-}
-
 const NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 /** The number for `text`, or a {@link RawNumber} when a double would change its value. */
@@ -97,16 +92,22 @@ export function parseExact(text: string): unknown {
 }
 
 /** Marks a {@link RawNumber} inside JSON.stringify's output; the nonce keeps a request's strings from posing as one. */
-const MARK = `\u0000n${randomBytes(8).toString('hex')}:`;
-const MARKED = new RegExp(`"\\\\u0000n${MARK.slice(2, -1)}:(-?[0-9.eE+-]+)"`, 'g');
+const NONCE = randomBytes(8).toString('hex');
+const MARKED = new RegExp(`"\\\\u0000n${NONCE}:(-?[0-9.eE+-]+)"`, 'g');
+const MARKED_TEXT = `"\\u0000n${NONCE}:`;
+
+/** A JSON number kept as its text because no double equals it. */
+export class RawNumber {
+  constructor(readonly text: string) {}
+  /** JSON.stringify writes a marker string, which {@link stringifyInput} turns back into the number text. */
+  toJSON(): string {
+    return `\u0000n${NONCE}:${this.text}`;
+  }
+}
 
 /** JSON text of an input document, with every {@link RawNumber} written as its number text. */
 export function stringifyInput(input: unknown): string {
-  let raw = false;
-  const text = JSON.stringify(input, (_k, v: unknown) => {
-    if (!(v instanceof RawNumber)) return v;
-    raw = true;
-    return MARK + v.text;
-  });
-  return raw ? text.replace(MARKED, '$1') : text;
+  const text = JSON.stringify(input) as string | undefined;
+  if (text === undefined) return 'null';
+  return text.includes(MARKED_TEXT) ? text.replace(MARKED, '$1') : text;
 }

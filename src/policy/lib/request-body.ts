@@ -8,6 +8,7 @@
  * - a content-length larger than the payload → null, truncated; a content-length that is not a Go int64 → error.
  * Errors throw {@link BodyError} (the plugin then answers 400).
  */
+import { isUtf8 } from 'node:buffer';
 import { goUtf8 } from './builtins.js';
 import { mayNeedExact, parseExact, RawNumber } from './exact-json.js';
 import { MimeError, parseMediaType, readMultipart } from './go-mime.js';
@@ -41,15 +42,14 @@ function truncatedBy(contentLength: string | undefined, size: number): boolean {
  * unpaired surrogate escapes become U+FFFD, as Go's decoder replaces them; numbers a double would change stay
  * exact (lib/exact-json.ts), as json.Number keeps them.
  */
-export function parseGoJson(bytes: string): unknown {
+export function parseGoJson(text: string): unknown {
   let v: unknown;
   try {
-    const text = goUtf8(bytes);
     v = mayNeedExact(text) ? parseExact(text) : JSON.parse(text);
   } catch (e) {
     throw new BodyError((e as Error).message);
   }
-  return /\\u[dD][89a-fA-F]/.test(bytes) ? wellFormed(v) : v;
+  return /\\u[dD][89a-fA-F]/.test(text) ? wellFormed(v) : v;
 }
 
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
@@ -88,7 +88,7 @@ function multipart(contentType: string, payload: string): unknown {
   for (const p of parts) {
     if (p.name === '') continue;
     const name = goUtf8(p.name);
-    const v = p.contentType.includes('application/json') ? parseGoJson(p.body) : goUtf8(p.body);
+    const v = p.contentType.includes('application/json') ? parseGoJson(goUtf8(p.body)) : goUtf8(p.body);
     const list = values[name] ?? [];
     list.push(v);
     values[name] = list;
@@ -118,18 +118,28 @@ export function parseRequestBody(
           ? 'multipart'
           : undefined;
   if (kind === undefined || kind === 'grpc') return NONE;
-  // The payload as bytes (one latin1 char per byte): `body` when set, else `raw_body`.
-  const payload =
-    body !== ''
-      ? Buffer.from(body, 'utf8').toString('latin1')
-      : Buffer.from(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength).toString('latin1');
-  if (payload === '') return NONE;
-  if (truncatedBy(headers['content-length'], payload.length)) return TRUNCATED;
-  if (kind === 'json') return { parsed: parseGoJson(payload), truncated: false };
+  // The payload: `body` when set, else `raw_body`; as text the way Go decodes it (invalid UTF-8 → U+FFFD per
+  // byte), and as bytes (one latin1 char per byte) for multipart.
+  let text: string;
+  let size: number;
+  let bytes: () => string;
+  if (body !== '') {
+    text = /[\ud800-\udfff]/.test(body) ? fix(body) : body; // a lone surrogate is U+FFFD in UTF-8
+    size = Buffer.byteLength(text, 'utf8');
+    bytes = () => Buffer.from(text, 'utf8').toString('latin1');
+  } else {
+    const buf = Buffer.from(rawBody.buffer, rawBody.byteOffset, rawBody.byteLength);
+    if (buf.length === 0) return NONE;
+    text = isUtf8(buf) ? buf.toString('utf8') : goUtf8(buf.toString('latin1'));
+    size = buf.length;
+    bytes = () => buf.toString('latin1');
+  }
+  if (truncatedBy(headers['content-length'], size)) return TRUNCATED;
+  if (kind === 'json') return { parsed: parseGoJson(text), truncated: false };
   if (kind === 'form') {
-    const q = parseQuery(goUtf8(payload));
+    const q = parseQuery(text);
     if (q.error !== undefined) throw new BodyError(q.error);
     return { parsed: q.values, truncated: false };
   }
-  return { parsed: multipart(ct, payload), truncated: false };
+  return { parsed: multipart(ct, bytes()), truncated: false };
 }
