@@ -4,7 +4,7 @@
  * everything that passed steps 1–4 (token, chain, binding, tool scope). The verdict then becomes the parts
  * of the answer ({@link applyVerdict}); nothing a policy returns is trusted as typed.
  */
-import type { ChainSummary, HookContext, HookDecider, HookVerdict } from '../policy/api.js';
+import type { ChainSummary, HeaderEntry, HookContext, HookDecider, HookVerdict } from '../policy/api.js';
 import type { VerifiedChain } from '../token/api.js';
 import { AuthzError } from './errors.js';
 import type { RequestView } from './extract-request.js';
@@ -82,31 +82,58 @@ export async function askPolicy(policy: HookDecider, ctx: HookContext, ms: numbe
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]{1,256}$/;
 const HEADER_VALUE = /^[^\r\n\0]{0,8192}$/;
 const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
-/** Stands in for an absent header list without allocating one per Check. */
+/** Stands in for an absent list without allocating one per Check. */
 const NONE: readonly never[] = Object.freeze([]);
 
 /**
- * Adds one header a policy asked for, lower-cased and filtered: never `x-sigil-*` or the token header, and
- * only names/values Envoy accepts (RFC 9110 §5.1 token; no CR, LF or NUL) so a policy bug cannot break the answer.
+ * Whether a header a policy asked for may go out: never `x-sigil-*` or the token header (any case), and only
+ * names/values Envoy accepts (RFC 9110 §5.1 token; no CR, LF or NUL) so a policy bug cannot break the answer.
  */
-function addPolicyHeader(out: Record<string, string>, k: unknown, v: unknown, tokenHeader: string): void {
-  const key = String(k).toLowerCase();
-  const value = String(v);
-  if (key.startsWith(SIGIL_HEADER_PREFIX) || key === tokenHeader) return;
-  if (HEADER_NAME.test(key) && HEADER_VALUE.test(value)) out[key] = value;
-}
-
-/** {@link addPolicyHeader} for each own key of a policy's header map (for-in: no entries array, hot path). */
-function policyHeaders(h: Record<string, unknown> | undefined, tokenHeader: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (h) for (const k in h) if (Object.hasOwn(h, k)) addPolicyHeader(out, k, h[k], tokenHeader);
-  return out;
+function allowedHeader(key: string, value: string, tokenHeader: string): boolean {
+  const k = key.toLowerCase();
+  return (
+    !k.startsWith(SIGIL_HEADER_PREFIX) && k !== tokenHeader && HEADER_NAME.test(k) && HEADER_VALUE.test(value)
+  );
 }
 
 /**
- * The answer's parts for `verdict`: a policy deny (its code if shaped like one, else AUTHZ_POLICY_DENIED; an
- * HTTP status in 4xx/5xx, else 403), or an allow carrying SIGIL's identity headers over the policy's own.
- * Throws AUTHZ_POLICY_ERROR when an allow's header lists are malformed.
+ * A policy's headers as opa-envoy-plugin sends them: in order, repeats kept, names as written (Envoy compares
+ * names case-insensitively), minus the ones {@link allowedHeader} refuses. From `headerList` when the decider
+ * gives one, else from the `headers` map. Throws AUTHZ_POLICY_ERROR when the list is not a list.
+ */
+function policyHeaders(v: HookVerdict, tokenHeader: string): HeaderEntry[] {
+  const out: HeaderEntry[] = [];
+  if (v.headerList !== undefined) {
+    if (!Array.isArray(v.headerList))
+      throw new AuthzError('AUTHZ_POLICY_ERROR', 'policy returned malformed headers');
+    for (const h of v.headerList) {
+      const key = String(h?.key);
+      const value = String(h?.value);
+      if (allowedHeader(key, value, tokenHeader)) out.push({ key, value });
+    }
+    return out;
+  }
+  const h = v.headers;
+  if (h)
+    for (const k in h)
+      if (Object.hasOwn(h, k) && allowedHeader(k, String(h[k]), tokenHeader))
+        out.push({ key: k, value: String(h[k]) });
+  return out;
+}
+
+/** Query parameters to set, filtered to strings (a custom decider is not typed at run time). */
+function queryToSet(v: HookVerdict): HeaderEntry[] {
+  const list = v.queryParametersToSet ?? NONE;
+  if (!Array.isArray(list))
+    throw new AuthzError('AUTHZ_POLICY_ERROR', 'policy returned malformed query parameters');
+  return list.map((q) => ({ key: String(q?.key), value: String(q?.value) }));
+}
+
+/**
+ * The answer's parts for `verdict`: a policy deny (its code if shaped like one, else AUTHZ_POLICY_DENIED; its HTTP
+ * status when an integer 100–599, else 403; its headers and body as given), or an allow carrying the policy's
+ * headers and query changes plus SIGIL's identity headers. Throws AUTHZ_POLICY_ERROR when an allow's lists are
+ * malformed.
  */
 export function applyVerdict(
   verdict: HookVerdict,
@@ -122,14 +149,13 @@ export function applyVerdict(
       code:
         typeof verdict.code === 'string' && CODE.test(verdict.code) ? verdict.code : 'AUTHZ_POLICY_DENIED',
       message: typeof verdict.reason === 'string' ? verdict.reason.slice(0, 1024) : 'denied by policy',
-      httpStatus: Number.isInteger(http) && http >= 400 && http <= 599 ? http : 403,
-      headers: policyHeaders(verdict.headers, o.tokenHeader),
+      httpStatus: Number.isInteger(http) && http >= 100 && http <= 599 ? http : 403,
+      policyHeaders: policyHeaders(verdict, o.tokenHeader),
       body: verdict.body,
       dynamicMetadata: verdict.dynamicMetadata,
     };
   }
-  const upstream = policyHeaders(verdict.headers, o.tokenHeader);
-  upstream['x-sigil-decision-id'] = id;
+  const upstream: Record<string, string> = { 'x-sigil-decision-id': id };
   if (chain) {
     upstream['x-sigil-sub'] = chain.leaf.sub;
     upstream['x-sigil-task-id'] = chain.leaf.task_id;
@@ -142,8 +168,12 @@ export function applyVerdict(
   if (o.stripToken && view.headers[o.tokenHeader] !== undefined) remove.push(o.tokenHeader);
   for (const k in view.headers) if (k.startsWith(SIGIL_HEADER_PREFIX) && !(k in upstream)) remove.push(k);
   // A custom decider's lists are not typed at run time: anything but an array is a policy error.
-  const { headersToRemove = NONE, responseHeadersToAdd = NONE } = verdict;
-  if (!Array.isArray(headersToRemove) || !Array.isArray(responseHeadersToAdd)) {
+  const { headersToRemove = NONE, responseHeadersToAdd = NONE, queryParametersToRemove = NONE } = verdict;
+  if (
+    !Array.isArray(headersToRemove) ||
+    !Array.isArray(responseHeadersToAdd) ||
+    !Array.isArray(queryParametersToRemove)
+  ) {
     throw new AuthzError('AUTHZ_POLICY_ERROR', 'policy returned malformed header lists');
   }
   for (const h of headersToRemove) {
@@ -151,8 +181,22 @@ export function applyVerdict(
     if (HEADER_NAME.test(key) && !key.startsWith(SIGIL_HEADER_PREFIX) && !remove.includes(key))
       remove.push(key);
   }
-  const downstream: Record<string, string> = {};
-  for (const h of responseHeadersToAdd) addPolicyHeader(downstream, h?.key, h?.value, o.tokenHeader);
-  downstream['x-sigil-decision-id'] = id;
-  return { decisionId: id, upstream, remove, downstream, dynamicMetadata: verdict.dynamicMetadata };
+  const downstream: Record<string, string> = { 'x-sigil-decision-id': id };
+  const downstreamPolicy: HeaderEntry[] = [];
+  for (const h of responseHeadersToAdd) {
+    const key = String(h?.key);
+    const value = String(h?.value);
+    if (allowedHeader(key, value, o.tokenHeader)) downstreamPolicy.push({ key, value });
+  }
+  return {
+    decisionId: id,
+    upstream,
+    policyHeaders: policyHeaders(verdict, o.tokenHeader),
+    remove,
+    downstream,
+    downstreamPolicy,
+    queryToSet: queryToSet(verdict),
+    queryToRemove: queryParametersToRemove.map(String),
+    dynamicMetadata: verdict.dynamicMetadata,
+  };
 }

@@ -3,7 +3,7 @@
  * A deny is always a successful RPC carrying a non-OK google.rpc.Status and a DeniedHttpResponse; Envoy then
  * answers the client itself.
  */
-import { create, type JsonObject, type MessageInitShape } from '@bufbuild/protobuf';
+import { create, type JsonObject, type JsonValue, type MessageInitShape } from '@bufbuild/protobuf';
 import {
   HeaderValueOption_HeaderAppendAction as Append,
   type HeaderValueOptionSchema,
@@ -11,6 +11,7 @@ import {
 import { type CheckResponse, CheckResponseSchema } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import type { DecisionRecord } from '../ledger/record.js';
 import { GrpcStatus, SigilError } from '../lib/errors.js';
+import type { HeaderEntry } from '../policy/api.js';
 import { AuthzError } from './errors.js';
 
 /** Headers SIGIL sets for the upstream; clients must never be able to supply them. */
@@ -29,31 +30,54 @@ function setAll(h: Record<string, string>): HeaderInit[] {
   return out;
 }
 
-/**
- * CheckResponse.dynamic_metadata (a google.protobuf.Struct): the extra scalar fields, then the decision id.
- * A custom decider is not typed at run time, so anything but a string, number or boolean is left out.
- */
-function metadata(decisionId: string, extra?: Record<string, string | number | boolean>): JsonObject {
+/** A policy's headers as opa-envoy-plugin sends them: each as given, no append action set (Envoy's default). */
+function asGiven(list: readonly HeaderEntry[] | undefined): HeaderInit[] {
+  return list ? list.map((h) => ({ header: { key: h.key, value: h.value } })) : [];
+}
+
+/** A JSON value, or undefined when `v` is none (a custom decider is not typed at run time). */
+function json(v: unknown, depth = 0): JsonValue | undefined {
+  if (typeof v === 'string' || typeof v === 'boolean' || v === null) return v;
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (depth > 64 || typeof v !== 'object') return undefined;
+  if (Array.isArray(v)) return v.map((x) => json(x, depth + 1) ?? null);
   const out: JsonObject = {};
-  for (const k in extra) {
-    const v: unknown = extra[k];
-    if (Object.hasOwn(extra, k) && (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'))
-      out[k] = v;
+  for (const k in v) {
+    const x = Object.hasOwn(v, k) ? json((v as Record<string, unknown>)[k], depth + 1) : undefined;
+    if (x !== undefined) out[k] = x;
   }
-  out.decision_id = decisionId;
+  return out;
+}
+
+/**
+ * CheckResponse.dynamic_metadata (a google.protobuf.Struct): the policy's object as structpb.NewStruct takes it
+ * (nested values kept), then SIGIL's fields (`decision_id`, on a deny `code`), which win.
+ */
+function metadata(extra: Record<string, unknown> | undefined, own: Record<string, string>): JsonObject {
+  const out = (
+    typeof extra === 'object' && extra !== null && !Array.isArray(extra) ? json(extra) : {}
+  ) as JsonObject;
+  for (const k in own) out[k] = own[k]!;
   return out;
 }
 
 /** Inputs of an allow. */
 export interface AllowParts {
   decisionId: string;
-  /** Headers for the upstream (x-sigil-sub, …), set with overwrite. */
+  /** SIGIL's headers for the upstream (x-sigil-sub, …), set with overwrite. */
   upstream: Record<string, string>;
+  /** The policy's headers for the upstream, as given (after SIGIL's filter). */
+  policyHeaders?: HeaderEntry[];
   /** Request headers to drop before the upstream (bearer token, spoofed x-sigil-*, the policy's list). */
   remove: string[];
-  /** Headers for the downstream caller (x-sigil-receipt, …). */
+  /** SIGIL's headers for the downstream caller (x-sigil-receipt, …), set with overwrite. */
   downstream: Record<string, string>;
-  dynamicMetadata?: Record<string, string | number | boolean>;
+  /** The policy's `response_headers_to_add`, as given. */
+  downstreamPolicy?: HeaderEntry[];
+  /** OkHttpResponse.query_parameters_to_set (field 7) and query_parameters_to_remove (field 8). */
+  queryToSet?: HeaderEntry[];
+  queryToRemove?: string[];
+  dynamicMetadata?: Record<string, unknown>;
 }
 
 /**
@@ -68,14 +92,16 @@ export function allowResponse(p: AllowParts): CheckResponse {
     httpResponse: {
       case: 'okResponse',
       value: {
-        headers: setAll(p.upstream),
+        headers: [...asGiven(p.policyHeaders), ...setAll(p.upstream)],
         headersToRemove: p.remove.filter(
           (k) => !(k.startsWith(SIGIL_HEADER_PREFIX) && Object.hasOwn(p.upstream, k)),
         ),
-        responseHeadersToAdd: setAll(p.downstream),
+        responseHeadersToAdd: [...asGiven(p.downstreamPolicy), ...setAll(p.downstream)],
+        queryParametersToSet: p.queryToSet ?? [],
+        queryParametersToRemove: p.queryToRemove ?? [],
       },
     },
-    dynamicMetadata: metadata(p.decisionId, p.dynamicMetadata),
+    dynamicMetadata: metadata(p.dynamicMetadata, { decision_id: p.decisionId }),
   });
 }
 
@@ -85,18 +111,21 @@ export interface DenyParts {
   code: string;
   message: string;
   httpStatus: number;
-  /** Extra response headers for the client (e.g. WWW-Authenticate). */
+  /** SIGIL's extra response headers for the client (e.g. its WWW-Authenticate challenge), set with overwrite. */
   headers?: Record<string, string>;
+  /** A policy deny's headers, as given (after SIGIL's filter). Marks the deny as the policy's own. */
+  policyHeaders?: HeaderEntry[];
   /** Replaces the JSON body (policy-provided). */
   body?: string;
-  dynamicMetadata?: Record<string, string | number | boolean>;
+  dynamicMetadata?: Record<string, unknown>;
 }
 
 /** CheckResponse denying the request with an HTTP status and a JSON body `{error, code, decision_id}`. */
 export function denyResponse(p: DenyParts): CheckResponse {
+  // SIGIL's own JSON body says what it is; a policy's body goes out with the policy's headers only.
   const headers: Record<string, string> = {
     ...p.headers,
-    'content-type': p.body === undefined ? 'application/json' : (p.headers?.['content-type'] ?? 'text/plain'),
+    ...(p.body === undefined ? { 'content-type': 'application/json' } : {}),
     'x-sigil-decision-id': p.decisionId,
   };
   return create(CheckResponseSchema, {
@@ -107,13 +136,13 @@ export function denyResponse(p: DenyParts): CheckResponse {
     httpResponse: {
       case: 'deniedResponse',
       value: {
-        // envoy.type.v3.StatusCode is an open enum: any 4xx/5xx the pipeline picked goes on the wire as is.
+        // envoy.type.v3.StatusCode is an open enum: the status the pipeline picked goes on the wire as is.
         status: { code: p.httpStatus },
-        headers: setAll(headers),
+        headers: [...asGiven(p.policyHeaders), ...setAll(headers)],
         body: p.body ?? JSON.stringify({ error: p.message, code: p.code, decision_id: p.decisionId }),
       },
     },
-    dynamicMetadata: metadata(p.decisionId, { ...p.dynamicMetadata, code: p.code }),
+    dynamicMetadata: metadata(p.dynamicMetadata, { code: p.code, decision_id: p.decisionId }),
   });
 }
 
@@ -176,8 +205,12 @@ export function settle(record: DecisionRecord, outcome: Outcome): void {
   record.http_status = deny ? deny.httpStatus : 200;
 }
 
-/** RFC 6750 §3: challenge for 401s, insufficient_scope for scope denials. */
+/**
+ * RFC 6750 §3: challenge for SIGIL's own 401s, insufficient_scope for scope denials. A policy's deny carries the
+ * policy's headers only (its own WWW-Authenticate, or none), as under opa-envoy-plugin.
+ */
 function challenge(d: Deny): Record<string, string> | undefined {
+  if (d.policyHeaders !== undefined) return undefined;
   if (d.httpStatus === 401) {
     if (d.code === 'AUTHZ_NO_TOKEN') return { 'www-authenticate': 'Bearer realm="sigil"' };
     return { 'www-authenticate': 'Bearer realm="sigil", error="invalid_token"' };

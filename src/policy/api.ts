@@ -77,6 +77,8 @@ export interface PolicyVerdict {
   requestHeadersToRemove: string[];
   /** Allow only: query parameters removed before the request goes upstream. */
   queryParametersToRemove: string[];
+  /** Allow only: query parameters set (added or replaced) before the request goes upstream. */
+  queryParametersToSet: HeaderEntry[];
   /** Deny only: body of the denied response. */
   body?: string;
   /** CheckResponse.dynamic_metadata (either decision). */
@@ -140,7 +142,10 @@ export interface HookVerdict {
   code?: string;
   /** Human reason for a deny (goes in the JSON body's `error`). */
   reason?: string;
-  /** HTTP status for a deny (default 403; 2xx/1xx are ignored and 403 is used). */
+  /**
+   * HTTP status for a deny (default 403). Any integer 100–599 is sent as is, as opa-envoy-plugin sends any status
+   * Envoy's StatusCode enum names (a 302 with a Location header is a login redirect); anything else becomes 403.
+   */
   httpStatus?: number;
   /**
    * Allow: extra headers for the upstream. Deny: extra headers for the client. x-sigil-* are reserved and ignored.
@@ -149,16 +154,26 @@ export interface HookVerdict {
   headers?: Record<string, string>;
   /** Deny only: replaces the JSON body entirely. */
   body?: string;
-  /** Merged into CheckResponse.dynamic_metadata (decision_id always wins); nested values JSON-encoded. */
-  dynamicMetadata?: Record<string, string | number | boolean>;
+  /**
+   * CheckResponse.dynamic_metadata (a google.protobuf.Struct): JSON values, nested ones included; decision_id
+   * (and on a deny, code) always win. Values that are not JSON are left out.
+   */
+  dynamicMetadata?: Record<string, unknown>;
   /** Bundle revision or content hash that decided (recorded in the ledger as policy_rev). */
   policyRev?: string;
   /** Allow only: request headers removed before the upstream (opa-envoy-plugin `request_headers_to_remove`). */
   headersToRemove?: string[];
   /** Allow only: headers added to the response sent downstream (x-sigil-* are reserved and ignored). */
   responseHeadersToAdd?: HeaderEntry[];
-  /** `headers` in order with repeats, as opa-envoy-plugin emits them (the pipeline uses `headers`). */
+  /**
+   * `headers` in order with repeats and names as written, as opa-envoy-plugin emits them; when present the
+   * pipeline sends these instead of `headers`.
+   */
   headerList?: HeaderEntry[];
+  /** Allow only: query parameters to set before the upstream (opa-envoy-plugin `query_parameters_to_set`). */
+  queryParametersToSet?: HeaderEntry[];
+  /** Allow only: query parameters to remove before the upstream (`query_parameters_to_remove`). */
+  queryParametersToRemove?: string[];
 }
 
 /**

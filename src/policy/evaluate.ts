@@ -17,12 +17,27 @@ import { PolicyError, type PolicyErrorCode } from './errors.js';
 import { describeThrown, type PolicyBundle } from './load-bundle.js';
 import { failureVerdict, mapDecision } from './map-decision.js';
 
+/**
+ * Default evaluation budget, ms (`sigil.policy.eval_timeout_ms`; docs/policy.md §7 has the measurement behind it).
+ */
+export const DEFAULT_EVAL_TIMEOUT_MS = 250;
+
 /** Options for {@link evaluatePolicy}. */
 export interface EvaluateOptions {
-  /** Budget in milliseconds; longer evaluations deny with POLICY_TIMEOUT. Default 50 (the config default). */
+  /** Budget in milliseconds; longer evaluations deny with POLICY_TIMEOUT. Default {@link DEFAULT_EVAL_TIMEOUT_MS}. */
   timeoutMs?: number;
   /** Clock for `time.now_ns()` (frozen in tests). */
   clock?: Clock;
+  /** Receives each line the policy `print()`s (bundles built with `--wasm-include-print`), in order. */
+  onPrint?: (line: string) => void;
+}
+
+/**
+ * A Wasm abort message names the source file as `opa build` was given it; a bundle built from an absolute path
+ * (not by `sigil policy build`) would put the build machine's directories in logs and verdicts. Keep the name.
+ */
+export function withoutPaths(message: string): string {
+  return message.replace(/(?:[A-Za-z]:)?(?:[/\\][^\s:"'/\\]+)+[/\\]([^\s:"'/\\]+\.rego)/g, '$1');
 }
 
 /** Evaluates a ready input document. Never throws: every failure is a deny verdict with a POLICY_* code. */
@@ -31,13 +46,14 @@ export function evaluateInput(
   input: unknown,
   options: EvaluateOptions = {},
 ): PolicyVerdict {
-  const timeoutMs = options.timeoutMs ?? 50;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_EVAL_TIMEOUT_MS;
   const nowNs = BigInt(Math.floor((options.clock ?? systemClock).nowMs())) * 1_000_000n;
   const t0 = process.hrtime.bigint();
   const elapsedUs = () => Number((process.hrtime.bigint() - t0) / 1000n);
   const fail = (code: PolicyErrorCode, message: string, us: number, cause?: unknown) =>
     failureVerdict(new PolicyError(code, message, cause), bundle.revision, us);
   let resultSet: unknown;
+  let prints: string[] = [];
   try {
     if (bundle.evaluateBounded) {
       const o = bundle.evaluateBounded(input, nowNs, timeoutMs);
@@ -47,11 +63,19 @@ export function evaluateInput(
       }
       if (o.kind === 'error') throw new Error(o.message);
       resultSet = o.resultSet;
+      prints = o.prints;
     } else {
-      resultSet = bundle.evaluate(input, nowNs);
+      resultSet = bundle.evaluate(input, nowNs, prints);
     }
   } catch (e) {
-    return fail('POLICY_EVAL_ERROR', `policy evaluation failed: ${describeThrown(e)}`, elapsedUs(), e);
+    return fail(
+      'POLICY_EVAL_ERROR',
+      `policy evaluation failed: ${withoutPaths(describeThrown(e))}`,
+      elapsedUs(),
+      e,
+    );
+  } finally {
+    if (options.onPrint) for (const line of prints) options.onPrint(line);
   }
   const us = elapsedUs();
   if (us > timeoutMs * 1000) {

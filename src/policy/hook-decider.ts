@@ -65,14 +65,6 @@ function headerRecord(list: HeaderEntry[]): Record<string, string> {
   return out;
 }
 
-function flatMetadata(m: Record<string, unknown>): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {};
-  for (const [k, v] of Object.entries(m)) {
-    out[k] = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : JSON.stringify(v);
-  }
-  return out;
-}
-
 /** Maps a native verdict onto the authz hook's verdict shape. */
 function toHookVerdict(v: PolicyVerdict): HookVerdict {
   const out: HookVerdict = { allow: v.allowed, policyRev: v.revision };
@@ -80,10 +72,12 @@ function toHookVerdict(v: PolicyVerdict): HookVerdict {
     out.headers = headerRecord(v.headers);
     out.headerList = v.headers;
   }
-  if (v.dynamicMetadata) out.dynamicMetadata = flatMetadata(v.dynamicMetadata);
+  if (v.dynamicMetadata) out.dynamicMetadata = v.dynamicMetadata;
   if (v.allowed) {
     if (v.requestHeadersToRemove.length > 0) out.headersToRemove = v.requestHeadersToRemove;
     if (v.responseHeadersToAdd.length > 0) out.responseHeadersToAdd = v.responseHeadersToAdd;
+    if (v.queryParametersToSet.length > 0) out.queryParametersToSet = v.queryParametersToSet;
+    if (v.queryParametersToRemove.length > 0) out.queryParametersToRemove = v.queryParametersToRemove;
     return out;
   }
   out.code = v.code;
@@ -106,7 +100,7 @@ export async function startPolicyDecider(options: PolicyEngineOptions): Promise<
         checkRequest: ctx.request as Record<string, unknown>,
         sigil: sigilInputFromHook(ctx),
       };
-      return toHookVerdict(engine.decide(native, { nowMs: () => ctx.nowMs }));
+      return toHookVerdict(engine.decide(native, { nowMs: () => ctx.nowMs }, ctx.decisionId));
     },
     get revision() {
       return engine.revision;

@@ -6,7 +6,7 @@
 export type * from './api.js';
 export { buildPolicyInput, parsePathAndQuery } from './build-input.js';
 export { POLICY_ERROR_CODES, PolicyError, type PolicyErrorCode } from './errors.js';
-export { type EvaluateOptions, evaluateInput, evaluatePolicy } from './evaluate.js';
+export { DEFAULT_EVAL_TIMEOUT_MS, type EvaluateOptions, evaluateInput, evaluatePolicy } from './evaluate.js';
 export { type PolicyDeciderHandle, sigilInputFromHook, startPolicyDecider } from './hook-decider.js';
 export { DEFAULT_ENTRYPOINT, type LoadBundleOptions, loadBundle, type PolicyBundle } from './load-bundle.js';
 export { mapDecision } from './map-decision.js';

@@ -9,6 +9,9 @@ import { sha256 as sha256Of } from '../lib/bytes.js';
 import { failWith, PolicyError } from './errors.js';
 import { withArgTexts } from './lib/builtins/host.js';
 import { type BuiltinState, missingBuiltins, sigilBuiltins } from './lib/builtins.js';
+import { stringifyInput } from './lib/exact-json.js';
+import { parseResultSet } from './lib/number-text.js';
+import { printLines } from './lib/print.js';
 import { DEFAULT_TAR_LIMITS, gunzipCapped, readTar, type TarLimits } from './lib/tar.js';
 import { loadOpaPolicy, type OpaPolicy, type WasmModule, wasmApi } from './lib/wasm.js';
 import type { BoundedOutcome } from './lib/worker-evaluator.js';
@@ -46,10 +49,14 @@ export interface PolicyBundle {
   /** Builtins the Wasm imports from the host (all provided, or loading would have failed). */
   readonly requiredBuiltins: readonly string[];
   /**
-   * Evaluates the entrypoint on `input` with `time.now_ns()` fixed at `nowNs`. Returns the result set the ABI
-   * produces (`[]` when undefined, `[{result: x}]` otherwise). Throws whatever the Wasm or a builtin throws.
+   * Evaluates the entrypoint on `input` (a value, or ready JSON text as an ArrayBuffer) with `time.now_ns()`
+   * fixed at `nowNs`. Returns the result set the ABI produces (`[]` when undefined, `[{result: x}]` otherwise;
+   * a non-integer `http_status` literal kept as lib/number-text.ts NumberText). Lines the policy `print()`s are
+   * appended to `prints`. Throws whatever the Wasm or a builtin throws.
    */
-  evaluate(input: unknown, nowNs: bigint): unknown;
+  evaluate(input: unknown, nowNs: bigint, prints?: string[]): unknown;
+  /** {@link evaluate}, returning the result set as the JSON text the Wasm wrote. */
+  evaluateText(input: unknown, nowNs: bigint, prints?: string[]): string;
   /**
    * Present when the bundle runs on a worker thread (`isolation: worker`): evaluation with a hard deadline.
    * {@link evaluateInput} prefers it over `evaluate`.
@@ -169,10 +176,47 @@ const REQUIRED_EXPORTS = [
 /** Reads a JSON value the module dumps at `addr` (OPA Wasm ABI: opa_json_dump → NUL-terminated UTF-8). */
 function dumpJson(policy: OpaPolicy, addr: number): unknown {
   const exports = policy.wasmInstance.exports as Record<string, (...a: number[]) => number>;
-  const raw = exports.opa_json_dump!(addr);
+  return JSON.parse(cString(policy, exports.opa_json_dump!(addr)));
+}
+
+/** The Wasm's NUL-terminated UTF-8 text at `addr`. */
+function cString(policy: OpaPolicy, addr: number): string {
   const mem = new Uint8Array(policy.mem.buffer);
-  const end = mem.indexOf(0, raw);
-  return JSON.parse(Buffer.from(mem.subarray(raw, end)).toString('utf8'));
+  return Buffer.from(mem.subarray(addr, mem.indexOf(0, addr))).toString('utf8');
+}
+
+/** opa-wasm's LoadedPolicy fields the one-call ABI (≥ 1.2) needs; present on every instance it returns. */
+interface AbiState {
+  minorVersion: number;
+  dataAddr: number;
+  dataHeapPtr: number;
+  mem: { buffer: ArrayBuffer; grow(pages: number): number };
+}
+
+/**
+ * One `opa_eval` call (OPA docs "WebAssembly" §Evaluation, ABI 1.2), as opa-wasm's evaluate does it, but
+ * returning the result's JSON text: the decision's number literals matter (lib/number-text.ts).
+ */
+function evalText(policy: OpaPolicy, entrypoint: number, input: unknown): string {
+  const p = policy as unknown as OpaPolicy & AbiState;
+  if (p.minorVersion < 2) return JSON.stringify(policy.evaluate(input, entrypoint));
+  const bytes =
+    input instanceof ArrayBuffer ? new Uint8Array(input) : Buffer.from(stringifyInput(input), 'utf8');
+  const addr = p.dataHeapPtr;
+  const short = addr + bytes.byteLength - p.mem.buffer.byteLength;
+  if (short > 0) p.mem.grow(Math.ceil(short / 65536));
+  new Uint8Array(p.mem.buffer).set(bytes, addr);
+  const exports = policy.wasmInstance.exports as Record<string, (...a: number[]) => number>;
+  const ret = exports.opa_eval!(
+    0,
+    entrypoint,
+    p.dataAddr,
+    addr,
+    bytes.byteLength,
+    addr + bytes.byteLength,
+    0,
+  );
+  return cString(policy, ret);
 }
 
 /**
@@ -215,12 +259,21 @@ export async function loadBundle(bytes: Uint8Array, options: LoadBundleOptions =
   }
 
   const state: BuiltinState = { nowNs: 0n };
+  // Where `print()` lines go during one evaluation (undefined: dropped, e.g. during the warm-up).
+  let printTo: string[] | undefined;
+  const hostBuiltins = {
+    ...sigilBuiltins(state),
+    'internal.print': (operands: unknown) => {
+      printTo?.push(...printLines(operands));
+      return true;
+    },
+  };
   let policy: OpaPolicy;
   try {
     policy = await loadOpaPolicy(
       module,
       { initial: 5, maximum: options.maxMemoryPages ?? 1024 },
-      sigilBuiltins(state),
+      hostBuiltins,
     );
   } catch (e) {
     throw invalid(`${modulePath} could not be instantiated (${describeThrown(e)})`, e);
@@ -231,7 +284,7 @@ export async function loadBundle(bytes: Uint8Array, options: LoadBundleOptions =
   const required = Object.keys(
     assertObject(dumpJson(policy, exp.builtins!()), 'builtins', failWith('POLICY_BUNDLE_INVALID')),
   );
-  const missing = missingBuiltins(required);
+  const missing = missingBuiltins(required.filter((name) => name !== 'internal.print'));
   if (missing.length > 0) {
     throw new PolicyError(
       'POLICY_BUILTIN_MISSING',
@@ -264,16 +317,24 @@ export async function loadBundle(bytes: Uint8Array, options: LoadBundleOptions =
     }
   }
 
+  const evaluateText = (input: unknown, nowNs: bigint, prints?: string[]): string => {
+    state.nowNs = nowNs;
+    state.queryCache?.clear(); // OPA memoises some builtins per query (uuid.rfc4122), not across queries
+    printTo = prints;
+    try {
+      return withArgTexts(() => evalText(policy, entrypointId, input));
+    } finally {
+      printTo = undefined;
+    }
+  };
   return {
     revision: manifest.revision ? manifest.revision : `sha256:${sha256}`,
     sha256,
     entrypoint,
     manifest,
     requiredBuiltins: required.sort(),
-    evaluate(input: unknown, nowNs: bigint): unknown {
-      state.nowNs = nowNs;
-      state.queryCache?.clear(); // OPA memoises some builtins per query (uuid.rfc4122), not across queries
-      return withArgTexts(() => policy.evaluate(input, entrypointId));
-    },
+    evaluate: (input: unknown, nowNs: bigint, prints?: string[]): unknown =>
+      parseResultSet(evaluateText(input, nowNs, prints)),
+    evaluateText,
   };
 }

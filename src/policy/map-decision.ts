@@ -4,15 +4,21 @@
  * - a boolean decision is the answer; an object needs a boolean `allowed`; anything else is invalid;
  * - `headers`: object of string → string | string[], or an array of such objects; sent upstream on allow and in
  *   the denied response on deny;
- * - allow only: `request_headers_to_remove` / `query_parameters_to_remove` (string arrays), `response_headers_to_add`;
- * - deny only: `body` (string), `http_status` (integer in Envoy's StatusCode enum; default 403);
+ * - allow only: `request_headers_to_remove` / `query_parameters_to_remove` (string arrays),
+ *   `response_headers_to_add`, `query_parameters_to_set` (object of string → string | string[]);
+ * - deny only: `body` (string), `http_status` (a status both Go's http.StatusText and Envoy's StatusCode enum
+ *   know, 200 and 302 included; default 403);
  * - `dynamic_metadata`: object, either decision.
  * An invalid decision is an error there (Envoy then denies); here it is a deny with POLICY_RESULT_INVALID.
  */
 import type { HeaderEntry, PolicyVerdict } from './api.js';
 import { PolicyError } from './errors.js';
+import { NumberText } from './lib/number-text.js';
 
-/** Codes of envoy.type.v3.StatusCode (proto/envoy/type/v3/http_status.proto). */
+/**
+ * Codes of envoy.type.v3.StatusCode (proto/envoy/type/v3/http_status.proto; go-control-plane v1.40.0 has the
+ * same), all of which Go's http.StatusText also names: the statuses GetResponseEnvoyHTTPStatus accepts.
+ */
 const ENVOY_STATUS_CODES: ReadonlySet<number> = new Set([
   100, 200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 307, 308, 400, 401,
   402, 403, 404, 405, 406, 407, 408, 409, 410, 411, 412, 413, 414, 415, 416, 417, 421, 422, 423, 424, 426,
@@ -51,6 +57,25 @@ function headers(d: Record<string, unknown>, field: string): HeaderEntry[] {
   return out;
 }
 
+/** `query_parameters_to_set`: {name: value | [values]} → (key, value) pairs (GetRequestQueryParametersToSet). */
+function queryToSet(d: Record<string, unknown>): HeaderEntry[] {
+  const v = d.query_parameters_to_set;
+  if (v === undefined) return [];
+  if (!isObject(v)) throw bad('query_parameters_to_set must be an object');
+  const out: HeaderEntry[] = [];
+  for (const [key, value] of Object.entries(v)) {
+    if (typeof value === 'string') out.push({ key, value });
+    else if (Array.isArray(value)) {
+      for (const x of value) {
+        if (typeof x !== 'string')
+          throw bad(`query_parameters_to_set: '${key}' array elements must be strings`);
+        out.push({ key, value: x });
+      }
+    } else throw bad(`query_parameters_to_set: '${key}' must be a string or an array of strings`);
+  }
+  return out;
+}
+
 function strings(d: Record<string, unknown>, field: string): string[] {
   const v = d[field];
   if (v === undefined) return [];
@@ -69,6 +94,7 @@ export function failureVerdict(err: PolicyError, revision: string, evalUs = 0): 
     responseHeadersToAdd: [],
     requestHeadersToRemove: [],
     queryParametersToRemove: [],
+    queryParametersToSet: [],
     revision,
     evalUs,
     message: err.message,
@@ -85,6 +111,7 @@ export function mapDecision(decision: unknown, revision: string, evalUs: number)
     responseHeadersToAdd: [] as HeaderEntry[],
     requestHeadersToRemove: [] as string[],
     queryParametersToRemove: [] as string[],
+    queryParametersToSet: [] as HeaderEntry[],
     revision,
     evalUs,
     decision,
@@ -117,6 +144,7 @@ export function mapDecision(decision: unknown, revision: string, evalUs: number)
     v.requestHeadersToRemove = strings(decision, 'request_headers_to_remove');
     v.responseHeadersToAdd = headers(decision, 'response_headers_to_add');
     v.queryParametersToRemove = strings(decision, 'query_parameters_to_remove');
+    v.queryParametersToSet = queryToSet(decision);
     return v;
   }
   if (decision.body !== undefined) {
@@ -125,8 +153,12 @@ export function mapDecision(decision: unknown, revision: string, evalUs: number)
   }
   if (decision.http_status !== undefined) {
     const s = decision.http_status;
-    if (typeof s !== 'number') throw bad("expected http_status to be of type 'number'");
-    if (!Number.isInteger(s) || !ENVOY_STATUS_CODES.has(s)) throw bad(`invalid HTTP status code ${s}`);
+    if (typeof s !== 'number' && !(s instanceof NumberText))
+      throw bad("expected http_status to be of type 'number'");
+    // json.Number.Int64 (strconv.ParseInt): `403.0` or `4.03e2` is not an integer to the plugin.
+    if (s instanceof NumberText || !Number.isInteger(s))
+      throw bad(`error converting JSON number to int: ${s instanceof NumberText ? s.text : s}`);
+    if (!ENVOY_STATUS_CODES.has(s)) throw bad(`invalid HTTP status code ${s}`);
     v.httpStatus = s;
   }
   return v;

@@ -10,7 +10,7 @@ import { type Clock, systemClock } from '../lib/clock.js';
 import { type PollSource, pollEvery, pollSource } from '../lib/poll-source.js';
 import type { PolicyContext, PolicyVerdict } from './api.js';
 import { PolicyError, type PolicyErrorCode } from './errors.js';
-import { evaluatePolicy } from './evaluate.js';
+import { DEFAULT_EVAL_TIMEOUT_MS, evaluatePolicy } from './evaluate.js';
 import { startWorkerEvaluator } from './lib/worker-evaluator.js';
 import { describeThrown, type LoadBundleOptions, loadBundle, type PolicyBundle } from './load-bundle.js';
 import { failureVerdict } from './map-decision.js';
@@ -34,7 +34,7 @@ export interface PolicyEngineOptions extends LoadBundleOptions {
   allowLoopbackHttp?: boolean;
   /** Polling interval in ms (file mtime check / HTTP ETag poll). Default 10 000. */
   pollIntervalMs?: number;
-  /** Evaluation budget (`sigil.policy.eval_timeout_ms`). Default 50. */
+  /** Evaluation budget (`sigil.policy.eval_timeout_ms`). Default {@link DEFAULT_EVAL_TIMEOUT_MS}. */
   evalTimeoutMs?: number;
   clock?: Clock;
   logger?: PolicyLogger;
@@ -139,8 +139,11 @@ export class PolicyEngine {
     return this.lastError;
   }
 
-  /** One decision with the bundle in force. Never throws. */
-  decide(ctx: PolicyContext, clock: Clock = this.clock): PolicyVerdict {
+  /**
+   * One decision with the bundle in force. Never throws. What the policy `print()`s is logged at info level
+   * with `decisionId` (the ledger's and `x-sigil-decision-id`'s), as opa-envoy-plugin logs it with its decision id.
+   */
+  decide(ctx: PolicyContext, clock: Clock = this.clock, decisionId?: string): PolicyVerdict {
     const b = this.current;
     if (!b) {
       const why = this.lastError
@@ -151,7 +154,12 @@ export class PolicyEngine {
         'none',
       );
     }
-    const v = evaluatePolicy(b, ctx, { timeoutMs: this.o.evalTimeoutMs ?? 50, clock });
+    const v = evaluatePolicy(b, ctx, {
+      timeoutMs: this.o.evalTimeoutMs ?? DEFAULT_EVAL_TIMEOUT_MS,
+      clock,
+      onPrint: (line) =>
+        this.logger.info({ decision_id: decisionId, policy_rev: b.revision, print: line }, 'policy print'),
+    });
     // Policy/bundle failures are operator problems worth a log line; input errors are the client's (and floodable).
     if (v.code !== 'OK' && v.code !== 'POLICY_DENIED' && v.code !== 'POLICY_INPUT_INVALID') {
       this.logger.warn(

@@ -67,7 +67,59 @@ describe('sigil policy build', () => {
     const r = await run(['policy', 'build', dir, '-o', join(tmp.dir, 'x.tar.gz')]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^POLICY_BUILD_FAILED: opa build failed/);
-    expect(r.stderr).toMatch(/rego_parse_error/);
+    expect(r.stderr).toMatch(/ p\.rego:\d+: rego_parse_error/);
+    // Built from inside the directory: no absolute path of this machine in the message.
+    expect(r.stderr).not.toContain(tmp.dir);
+  });
+
+  it('--v0-compatible builds a policy in Rego v0 syntax, which fails without it', async () => {
+    const dir = join(tmp.dir, 'v0');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'p.rego'),
+      'package envoy.authz\n\ndefault allow = false\nallow { input.sigil.valid }\n',
+    );
+    const out = join(tmp.dir, 'v0.tar.gz');
+    expect((await run(['policy', 'build', dir, '-o', out])).code).toBe(1);
+    const r = await run(['policy', 'build', dir, '-o', out, '--v0-compatible']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const b = await loadBundle(readFileSync(out));
+    expect(b.evaluate({ sigil: { valid: true } }, 0n)).toEqual([{ result: true }]);
+  });
+
+  it('passes arguments after -- to opa build, but not ones that would change the target or output', async () => {
+    const dir = join(POLICY_DIR, 'examples/rbac');
+    const out = join(tmp.dir, 'pass.tar.gz');
+    const r = await run([
+      'policy',
+      'build',
+      dir,
+      '-o',
+      out,
+      '--',
+      '--capabilities',
+      join(tmp.dir, 'none.json'),
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^POLICY_BUILD_FAILED: opa build failed:.*none\.json/s);
+    const owned = await run(['policy', 'build', dir, '--', '-t', 'plan']);
+    expect(owned.code).toBe(1);
+    expect(owned.stderr).toMatch(/^POLICY_BUILD_FAILED: -t is set by sigil policy build itself/);
+  });
+
+  it('compiles print() in (logged at evaluation); --no-print leaves it out', async () => {
+    const dir = join(tmp.dir, 'printing');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'p.rego'), 'package envoy.authz\n\nallow if print("hi")\n');
+    const out = join(tmp.dir, 'print.tar.gz');
+    expect((await run(['policy', 'build', dir, '-o', out])).code).toBe(0);
+    const prints: string[] = [];
+    (await loadBundle(readFileSync(out))).evaluate({}, 0n, prints);
+    expect(prints).toEqual(['hi']);
+    expect((await run(['policy', 'build', dir, '-o', out, '--no-print'])).code).toBe(0);
+    (await loadBundle(readFileSync(out))).evaluate({}, 0n, prints);
+    expect(prints).toEqual(['hi']);
   });
 
   it('a policy needing an unprovided builtin fails at build time with POLICY_BUILTIN_MISSING', async () => {

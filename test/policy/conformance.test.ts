@@ -52,7 +52,7 @@ function generate(seed: number): PolicyContext {
         '//evil/api/items',
         '/api/items#frag',
         '/search?q=a+b&limit=200',
-        '/api/items/a;b?c=d;e',
+        '/api/items/a;b?c=d', // ';' in a query is a 400 (input.test.ts)
         '/',
       ]);
   const headers: Record<string, string> = {};

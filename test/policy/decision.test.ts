@@ -11,7 +11,7 @@ import {
   type PolicyBundle,
   PolicyError,
 } from '../../src/policy/index.js';
-import { context, opaBuild, POLICY_DIR } from './support.js';
+import { context, opaBuild, opaBuildSources, POLICY_DIR } from './support.js';
 
 /** A budget no preempted CI thread will hit: these tests are about results, eval.test.ts is about time. */
 const RELAXED = { timeoutMs: 10_000 };
@@ -134,7 +134,11 @@ describe('mapDecision rejects what opa-envoy-plugin rejects (POLICY_RESULT_INVAL
       { allowed: false, http_status: 418 },
       /invalid HTTP status code 418/,
     ],
-    ['http_status is fractional', { allowed: false, http_status: 403.5 }, /invalid HTTP status/],
+    [
+      'http_status is fractional',
+      { allowed: false, http_status: 403.5 },
+      /error converting JSON number to int/,
+    ],
     ['http_status 0', { allowed: false, http_status: 0 }, /invalid HTTP status/],
   ];
   for (const [name, decision, message] of table) {
@@ -186,5 +190,62 @@ describe('the headers example policy end to end (entrypoint envoy/authz/result)'
       RELAXED,
     );
     expect(v).toMatchObject({ allowed: false, httpStatus: 429 });
+  });
+});
+
+describe('results the plugin applies, through real OPA-compiled Wasm', () => {
+  let bundle: PolicyBundle;
+  beforeAll(async () => {
+    bundle = await loadBundle(
+      opaBuildSources(
+        {
+          'p.rego': `package envoy.authz
+import rego.v1
+default result := {"allowed": false}
+result := {"allowed": false, "http_status": 302, "headers": {"Location": "/login"}} if input.parsed_path == ["login-first"]
+result := {"allowed": false, "http_status": 403.0} if input.parsed_path == ["fractional"]
+result := {"allowed": false, "http_status": 4.03e2} if input.parsed_path == ["exponent"]
+result := {"allowed": false, "http_status": 400 + 3, "dynamic_metadata": {"n": {"a": [1]}, "http_status": 1.5}} if input.parsed_path == ["sum"]
+result := {"allowed": false, "http_status": 401, "headers": {"WWW-Authenticate": "Basic realm=\\"x\\""}} if input.parsed_path == ["basic"]
+result := {
+  "allowed": true,
+  "query_parameters_to_set": {"tenant": "acme", "tag": ["a", "b"]},
+  "query_parameters_to_remove": ["token"],
+} if input.parsed_path == ["query"]
+`,
+        },
+        ['envoy/authz/result'],
+      ),
+      { entrypoint: 'envoy/authz/result' },
+    );
+  });
+  const at = (path: string) => evaluatePolicy(bundle, context({ path }), RELAXED);
+  it('a 302 with a Location header (any status the plugin accepts, not only 4xx/5xx)', () => {
+    const v = at('/login-first');
+    expect(v).toMatchObject({ allowed: false, code: 'POLICY_DENIED', httpStatus: 302 });
+    expect(v.headers).toEqual([{ key: 'Location', value: '/login' }]);
+  });
+  it('a 401 keeps the header names as the policy wrote them', () => {
+    expect(at('/basic').headers).toEqual([{ key: 'WWW-Authenticate', value: 'Basic realm="x"' }]);
+  });
+  it('http_status 403.0 or 4.03e2 is refused (strconv.ParseInt), 400 + 3 is 403', () => {
+    for (const p of ['/fractional', '/exponent']) {
+      expect(at(p)).toMatchObject({ allowed: false, code: 'POLICY_RESULT_INVALID', httpStatus: 403 });
+      expect(at(p).message).toMatch(/error converting JSON number to int/);
+    }
+    // A nested key of the same name with a fractional value is not the decision's own http_status.
+    expect(at('/sum')).toMatchObject({ allowed: false, code: 'POLICY_DENIED', httpStatus: 403 });
+  });
+  it('query_parameters_to_set and query_parameters_to_remove on allow', () => {
+    const v = at('/query');
+    expect(v.allowed).toBe(true);
+    // The plugin walks a Go map (random order); the multiset is what Envoy gets.
+    const set = [...v.queryParametersToSet].sort((a, b) => (a.key + a.value).localeCompare(b.key + b.value));
+    expect(set).toEqual([
+      { key: 'tag', value: 'a' },
+      { key: 'tag', value: 'b' },
+      { key: 'tenant', value: 'acme' },
+    ]);
+    expect(v.queryParametersToRemove).toEqual(['token']);
   });
 });

@@ -118,3 +118,56 @@ describe('policy step in the authz pipeline', () => {
     });
   });
 });
+
+describe("the policy's result applied as opa-envoy-plugin applies it (real Wasm, real pipeline)", () => {
+  const REGO = `package envoy.authz
+import rego.v1
+default result := {"allowed": false}
+result := {
+  "allowed": true,
+  "headers": {"X-Tenant": ["acme", "beta"]},
+  "response_headers_to_add": {"X-Served": "p"},
+  "query_parameters_to_set": {"tenant": "acme"},
+  "query_parameters_to_remove": ["token", "debug"],
+  "dynamic_metadata": {"nested": {"a": [1, "x"]}, "decision_id": "forged"},
+} if input.parsed_path == ["mcp"]
+result := {"allowed": false, "http_status": 302, "headers": {"Location": "/login"}} if input.parsed_path == ["login"]
+result := {"allowed": false, "http_status": 401, "headers": {"WWW-Authenticate": "Basic realm=\\"p\\""}, "body": "who?"} if input.parsed_path == ["basic"]
+`;
+  it('allow: headers as given, query parameters set and removed, nested dynamic metadata', async () => {
+    const s = await setup(opaBuildSources({ 'p.rego': REGO }, ['envoy/authz/result']), 'envoy/authz/result');
+    const t = s.id.mint({ scope: ['fs.*'] });
+    const res = await s.check(checkRequest(mcp('fs.read'), t.token));
+    const ok = okOf(res)!;
+    expect(ok).toBeDefined();
+    const policy = ok.headers.filter((h) => !h.header!.key.startsWith('x-sigil-'));
+    // Each value its own entry, the name as written, no append action (the plugin sets none).
+    expect(policy.map((h) => [h.header!.key, h.header!.value, h.appendAction])).toEqual([
+      ['X-Tenant', 'acme', 0],
+      ['X-Tenant', 'beta', 0],
+    ]);
+    expect(ok.responseHeadersToAdd.map((h) => h.header!.key)).toContain('X-Served');
+    expect(ok.queryParametersToSet.map((q) => [q.key, q.value])).toEqual([['tenant', 'acme']]);
+    expect(ok.queryParametersToRemove).toEqual(['token', 'debug']);
+    expect(res.dynamicMetadata).toEqual({ nested: { a: [1, 'x'] }, decision_id: s.records[0]!.id });
+  });
+  it('deny: a 302 with Location, a 401 keeping the policy WWW-Authenticate and body', async () => {
+    const s = await setup(opaBuildSources({ 'p.rego': REGO }, ['envoy/authz/result']), 'envoy/authz/result');
+    const t = s.id.mint({ scope: ['fs.*'] });
+    const login = deniedOf(await s.check(checkRequest({ ...mcp('fs.read'), path: '/login' }, t.token)))!;
+    expect(Number(login.status!.code)).toBe(302);
+    expect(login.headers.map((h) => [h.header!.key, h.header!.value])).toContainEqual(['Location', '/login']);
+    expect(s.records[0]).toMatchObject({ decision: 'deny', http_status: 302 });
+    const basic = deniedOf(await s.check(checkRequest({ ...mcp('fs.read'), path: '/basic' }, t.token)))!;
+    expect(Number(basic.status!.code)).toBe(401);
+    expect(basic.body).toBe('who?');
+    const names = basic.headers.map((h) => h.header!.key.toLowerCase());
+    expect(basic.headers.map((h) => [h.header!.key, h.header!.value])).toContainEqual([
+      'WWW-Authenticate',
+      'Basic realm="p"',
+    ]);
+    // No second challenge from SIGIL, and no content-type the policy did not ask for.
+    expect(names.filter((n) => n === 'www-authenticate')).toHaveLength(1);
+    expect(names).not.toContain('content-type');
+  });
+});

@@ -141,6 +141,8 @@ export interface HttpParts {
   path?: string;
   headers?: Record<string, string>;
   body?: string;
+  /** Body bytes as Envoy sends them with `pack_as_bytes: true` (CheckRequest raw_body). */
+  rawBody?: Buffer;
 }
 
 /** A PolicyContext with a CheckRequest in ProtoJSON (the form `sigil policy eval` reads from a file). */
@@ -166,6 +168,9 @@ export function context(p: HttpParts = {}, s: SigilPolicyInput = sigil()): Polic
             scheme: 'http',
             protocol: 'HTTP/1.1',
             ...(p.body !== undefined ? { body: p.body, size: String(Buffer.byteLength(p.body)) } : {}),
+            ...(p.rawBody !== undefined
+              ? { rawBody: p.rawBody.toString('base64'), size: String(p.rawBody.length) }
+              : {}),
           },
         },
       },

@@ -50,37 +50,66 @@ export function register(program: Command): void {
   policy
     .command('build')
     .description(
-      'compile a directory of .rego (+ data.json) into an OPA Wasm bundle (wraps `opa build -t wasm`)',
+      'compile a directory of .rego (+ data.json) into an OPA Wasm bundle (wraps `opa build -t wasm`); ' +
+        'arguments after `--` go to `opa build` as they are',
     )
     .argument('<dir>', 'policy source directory')
+    .argument('[opa-args...]', 'extra `opa build` arguments, after `--` (e.g. -- --capabilities caps.json)')
     .option('-e, --entrypoint <path...>', `decision path(s) to compile (default ${DEFAULT_ENTRYPOINT})`)
     .option('-o, --output <file>', 'bundle file to write', 'bundle.tar.gz')
     .option('--revision <rev>', 'revision recorded in the manifest (and in every ledger record it decides)')
-    .action((dir: string, flags: { entrypoint?: string[]; output: string; revision?: string }) =>
-      runCommand(async () => {
-        const opa = findOpa();
-        if (!opa)
-          throw new PolicyError(
-            'POLICY_BUILD_FAILED',
-            'opa CLI not found: put it on PATH, set SIGIL_OPA, or run scripts/setup-tools.sh',
+    .option(
+      '--v0-compatible',
+      'Rego v0 syntax (opa build --v0-compatible), for policies written before OPA 1.0',
+    )
+    .option(
+      '--no-print',
+      'leave print() statements out of the Wasm (they are compiled in and logged by default)',
+    )
+    .action(
+      (
+        dir: string,
+        opaArgs: string[],
+        flags: {
+          entrypoint?: string[];
+          output: string;
+          revision?: string;
+          v0Compatible?: boolean;
+          print: boolean;
+        },
+      ) =>
+        runCommand(async () => {
+          const opa = findOpa();
+          if (!opa)
+            throw new PolicyError(
+              'POLICY_BUILD_FAILED',
+              'opa CLI not found: put it on PATH, set SIGIL_OPA, or run scripts/setup-tools.sh',
+            );
+          if (!existsSync(dir) || !statSync(dir).isDirectory())
+            throw new PolicyError('POLICY_BUILD_FAILED', `${dir} is not a directory`);
+          const owned = opaArgs.find((a) => /^(-t|--target|-o|--output)(=|$)/.test(a));
+          if (owned !== undefined)
+            throw new PolicyError('POLICY_BUILD_FAILED', `${owned} is set by sigil policy build itself`);
+          const entrypoints = flags.entrypoint ?? [DEFAULT_ENTRYPOINT];
+          const output = resolve(flags.output);
+          const args = ['build', '-t', 'wasm', ...entrypoints.flatMap((e) => ['-e', e]), '-o', output];
+          if (flags.revision !== undefined) args.push('--revision', flags.revision);
+          if (flags.v0Compatible) args.push('--v0-compatible');
+          if (flags.print) args.push('--wasm-include-print');
+          // Built from inside `dir` as ".": the file names opa puts in its errors and compiles into the Wasm (for
+          // runtime errors) are then relative, never this machine's absolute paths.
+          const r = spawnSync(opa, [...args, ...opaArgs, '.'], { cwd: dir, encoding: 'utf8' });
+          if (r.status !== 0)
+            throw new PolicyError(
+              'POLICY_BUILD_FAILED',
+              `opa build failed:\n${(r.stderr || r.stdout || String(r.error)).trim()}`,
+            );
+          // Load what was built so a bundle SIGIL would refuse (e.g. a missing builtin) fails here, not at deploy.
+          const bundle = await loadBundle(readFileSync(output), { entrypoint: entrypoints[0]! });
+          process.stdout.write(
+            `${JSON.stringify({ bundle: output, revision: bundle.revision, entrypoints, builtins: bundle.requiredBuiltins })}\n`,
           );
-        if (!existsSync(dir) || !statSync(dir).isDirectory())
-          throw new PolicyError('POLICY_BUILD_FAILED', `${dir} is not a directory`);
-        const entrypoints = flags.entrypoint ?? [DEFAULT_ENTRYPOINT];
-        const args = ['build', '-t', 'wasm', ...entrypoints.flatMap((e) => ['-e', e]), '-o', flags.output];
-        if (flags.revision !== undefined) args.push('--revision', flags.revision);
-        const r = spawnSync(opa, [...args, dir], { encoding: 'utf8' });
-        if (r.status !== 0)
-          throw new PolicyError(
-            'POLICY_BUILD_FAILED',
-            `opa build failed:\n${(r.stderr || r.stdout || String(r.error)).trim()}`,
-          );
-        // Load what was built so a bundle SIGIL would refuse (e.g. a missing builtin) fails here, not at deploy.
-        const bundle = await loadBundle(readFileSync(flags.output), { entrypoint: entrypoints[0]! });
-        process.stdout.write(
-          `${JSON.stringify({ bundle: resolve(flags.output), revision: bundle.revision, entrypoints, builtins: bundle.requiredBuiltins })}\n`,
-        );
-      }),
+        }),
     );
 
   policy

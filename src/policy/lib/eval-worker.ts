@@ -30,12 +30,15 @@ const bundle = await loadBundle(new Uint8Array(data.bundle), data);
 parentPort!.on('message', (job: WorkerJob) => {
   try {
     const input = Buffer.from(job.input, 'utf8');
-    // opa-wasm takes an ArrayBuffer as ready JSON text: no parse/stringify round trip in this thread.
-    const rs = bundle.evaluate(
+    const prints: string[] = [];
+    // An ArrayBuffer is ready JSON text: no parse/stringify round trip in this thread.
+    const text = bundle.evaluateText(
       input.buffer.slice(input.byteOffset, input.byteOffset + input.length),
       BigInt(job.nowNs),
+      prints,
     );
-    finish(WorkerState.Done, JSON.stringify(rs));
+    // The print lines as one JSON line, then the result set's own text (its number literals matter).
+    finish(WorkerState.Done, `${JSON.stringify(prints)}\n${text}`);
   } catch (e) {
     finish(WorkerState.Error, describeThrown(e));
   }

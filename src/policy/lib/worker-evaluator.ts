@@ -6,6 +6,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { LoadBundleOptions, PolicyBundle } from '../load-bundle.js';
+import { stringifyInput } from './exact-json.js';
+import { parseResultSet } from './number-text.js';
 
 /** Int32 slots at the start of the shared buffer: [state, result length]. */
 export const HEADER_BYTES = 8;
@@ -31,7 +33,7 @@ export interface WorkerJob {
 
 /** Outcome of one bounded evaluation. */
 export type BoundedOutcome =
-  | { kind: 'result'; resultSet: unknown }
+  | { kind: 'result'; resultSet: unknown; prints: string[] }
   | { kind: 'timeout' }
   | { kind: 'error'; message: string };
 
@@ -104,7 +106,7 @@ export async function startWorkerEvaluator(
       if (!ready || !worker)
         return { kind: 'error', message: 'policy worker is restarting after an overrun' };
       Atomics.store(state, 0, WorkerState.Pending);
-      const job: WorkerJob = { input: JSON.stringify(input), nowNs: nowNs.toString() };
+      const job: WorkerJob = { input: stringifyInput(input), nowNs: nowNs.toString() };
       worker.postMessage(job);
       // Blocks the event loop for at most timeoutMs; "not-equal" means the worker already answered.
       const r = Atomics.wait(state, 0, WorkerState.Pending, timeoutMs);
@@ -115,7 +117,12 @@ export async function startWorkerEvaluator(
       }
       const text = Buffer.from(out.subarray(0, Atomics.load(state, 1))).toString('utf8');
       if (s === WorkerState.Error) return { kind: 'error', message: text };
-      return { kind: 'result', resultSet: JSON.parse(text) };
+      const nl = text.indexOf('\n');
+      return {
+        kind: 'result',
+        resultSet: parseResultSet(text.slice(nl + 1)),
+        prints: JSON.parse(text.slice(0, nl)) as string[],
+      };
     },
     async close() {
       closed = true;
