@@ -95,6 +95,7 @@ describe("SIGIL's sprintf and regex.split replace opa-wasm's JS versions", () =>
       // sprintf-js has no %q and prints objects as [object Object]; JS \\s would also split at U+00A0.
       expect(r).toEqual({
         kind: 'result',
+        prints: [],
         resultSet: [{ result: ['"a\\x00"|{"b": [1]}|  2.2', ['a\u00a0b', 'c']] }],
       });
     } finally {
