@@ -270,7 +270,7 @@ export function generateCase(seed: number, i: number): Case {
     const b = genBody(r);
     const types = CONTENT_TYPES[b.kind];
     if (types && r.chance(0.93)) headers['content-type'] = r.pick(types);
-    const bytes = b.bytes ?? Buffer.from(b.text ?? '', 'utf8');
+    const bytes = b.bytes ?? Uint8Array.from(Buffer.from(b.text ?? '', 'utf8'));
     const asRaw = b.bytes !== undefined || r.chance(0.5);
     if (asRaw) c.rawBody = bytes;
     else c.body = b.text ?? '';
