@@ -1,10 +1,11 @@
 /** The differential test's policy corpus (test/fixtures/differential/*.rego) and its builtin coverage. */
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { sigilBuiltins } from '../../../src/policy/lib/builtins.js';
+import { missingBuiltins } from '../../../src/policy/lib/builtins.js';
 
-const DIR = resolve(import.meta.dirname, '../../fixtures/differential');
+const ROOT = resolve(import.meta.dirname, '../../..');
+const DIR = join(ROOT, 'test/fixtures/differential');
 
 /** Absolute paths of the corpus policies, sorted. */
 export function diffCorpus(): string[] {
@@ -15,15 +16,19 @@ export function diffCorpus(): string[] {
 }
 
 /**
- * Builtins a Wasm policy may import that SIGIL can serve: SIGIL's host builtins and opa-wasm's JS ones (read
- * from the installed package, as the bundle loader does).
+ * The OPA builtins a Wasm policy may import from the host that SIGIL serves (its own and opa-wasm's JS ones):
+ * every builtin of the pinned OPA (`opa capabilities --current`) the bundle loader would not call missing.
  */
 export function providedBuiltins(): string[] {
-  const opaWasm = createRequire(createRequire(import.meta.url).resolve('@open-policy-agent/opa-wasm'));
-  return [
-    ...Object.keys(sigilBuiltins({ nowNs: 0n })),
-    ...Object.keys(opaWasm('./builtins/index.js') as Record<string, unknown>),
-  ].sort();
+  const caps = JSON.parse(
+    execFileSync(join(ROOT, '.tools/bin/opa'), ['capabilities', '--current'], {
+      maxBuffer: 64 << 20,
+    }).toString(),
+  ) as { builtins: { name: string }[] };
+  return caps.builtins
+    .map((b) => b.name)
+    .filter((n) => missingBuiltins([n]).length === 0)
+    .sort();
 }
 
 /** Provided builtins that no corpus policy calls (`name(` in its source). */

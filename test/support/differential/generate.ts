@@ -3,8 +3,12 @@
  * Envoy forwards (methods, paths with `//`, dot segments and %-encodings, queries with repeats, `;` and bad
  * escapes, headers, bodies as `body` or `raw_body`: JSON, form, multipart, partial, non-UTF-8; an mTLS
  * source principal) plus the header values the corpus policies feed to builtins (RFC 3339 times, JWTs,
- * YAML, hex, base64 in their strict and lenient spellings). Same seed → same cases.
+ * YAML, hex, base64, HS256 JWTs, zones, durations, versions, CIDRs, byte units in strict and lenient
+ * spellings). Same seed → same cases.
  */
+import { constants, createHmac, createPrivateKey, type JsonWebKey, type KeyObject, sign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import {
   type CheckRequest,
@@ -108,6 +112,19 @@ const CONFIGS = [
   'mode: open\nflag: yes',
   'mode: open\nnested: {k: [a, {b: 1.50}]}',
 ];
+const ZONES = ['UTC', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Local', 'Mars/Olympus', ''];
+const DURATIONS = ['1h', '1h30m', '-1.5h', '1d', '300ms', '2h45m10.5s', '', '1e3s', '.5us'];
+const DAYS = ['2024-05-01', '2024-13-01', '24-05-01', '2024-02-29', '2023-02-29'];
+const VERSIONS = ['1.2.3', 'v1.2.3', '1.2', '1.2.3-rc.1+build.5', '01.2.3', '0.9.9', '2.0.0-alpha', '1.2.3-'];
+const CIDRS = ['10.0.0.0/25', '10.0.1.0/24', '::1/128', '300.0.0.0/8', 'x', '192.168.0.1/32', '10.0.0.0/8'];
+const TEXTS = ['urn:abc:item', 'a1b22c333', 'banana*?[x]', 'urn::item', 'caf\u00e9 42', ''];
+const BYTES = ['10KB', '10KiB', '1.5M', '-1', 'ten', '1e3', '2000000', '5 mb', '1Ei'];
+const UUIDS = [
+  '00000000-0000-0000-0000-000000000000',
+  'not-a-uuid',
+  '{6ba7b810-9dad-11d1-80b4-00c04fd430c8}',
+  'urn:uuid:6ba7b811-9dad-11d1-80b4-00c04fd430c8',
+];
 const ROLES = ['admin,user', 'banned', 'a; b c', '', 'user banned'];
 const HEXES = ['6f6b21', '6f6b2', '6F6B21', 'zz', 'ff6f6b', '6f6bff', ''];
 const B64_TEXTS = ['let me in', 'let me in?>', 'let me in~~~', 'nope'];
@@ -156,6 +173,76 @@ function jwtVariant(r: Rng): string {
     default:
       return parts.join('.');
   }
+}
+
+/** An HS256 JWT (RFC 7519) with the secret `s3cret` or a wrong one, expired or not, sometimes mangled. */
+function signedVariant(r: Rng): string {
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o), 'utf8').toString('base64url');
+  const header = b64({ alg: r.pick(['HS256', 'HS256', 'HS384', 'none']), typ: 'JWT' });
+  const payload = b64({
+    iss: r.pick(['issuer.example', 'issuer.example', 'other']),
+    role: r.pick(['admin', 'user']),
+    exp: r.pick([4102444800, 1000000000]),
+    ...(r.chance(0.2) ? { nbf: 4000000000 } : {}),
+  });
+  const secret = r.pick(['s3cret', 's3cret', 'wrong']);
+  const sig = createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url');
+  const t = `${header}.${payload}.${sig}`;
+  return r.pick([t, t, t, `${t}=`, t.replace(/-/g, '+'), `${header}.${payload}.`]);
+}
+
+/** Fixed test keys (test/fixtures/differential/jwt-keys.json); the policy inlines their public JWKS. */
+let keys: Record<'rsa' | 'ec' | 'ed', KeyObject> | undefined;
+function testKeys(): Record<'rsa' | 'ec' | 'ed', KeyObject> {
+  if (!keys) {
+    const file = resolve(import.meta.dirname, '../../fixtures/differential/jwt-keys.json');
+    const j = JSON.parse(readFileSync(file, 'utf8')) as Record<'rsa' | 'ec' | 'ed', { priv: JsonWebKey }>;
+    keys = {
+      rsa: createPrivateKey({ key: j.rsa.priv, format: 'jwk' }),
+      ec: createPrivateKey({ key: j.ec.priv, format: 'jwk' }),
+      ed: createPrivateKey({ key: j.ed.priv, format: 'jwk' }),
+    };
+  }
+  return keys;
+}
+
+/** A JWS (RFC 7515) signed with one of the algorithms OPA verifies (RFC 7518 §3, RFC 8037), sometimes mangled. */
+function asymVariant(r: Rng): string {
+  const alg = r.pick([
+    'RS256',
+    'RS384',
+    'RS512',
+    'PS256',
+    'PS384',
+    'PS512',
+    'ES256',
+    'EdDSA',
+    'HS256',
+    'HS384',
+    'HS512',
+  ]);
+  const kid = alg.startsWith('E') ? (alg === 'EdDSA' ? 'ed' : 'ec') : alg.startsWith('H') ? undefined : 'rsa';
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o), 'utf8').toString('base64url');
+  const input = `${b64({ alg, typ: 'JWT', ...(kid ? { kid } : {}) })}.${b64({ sub: 'svc', exp: r.pick([4102444800, 1000000000]) })}`;
+  const k = testKeys();
+  const bits = alg.slice(2);
+  let sig: Buffer;
+  if (alg.startsWith('HS'))
+    sig = createHmac(`sha${bits}`, r.pick(['s3cret', 'wrong']))
+      .update(input)
+      .digest();
+  else if (alg === 'EdDSA') sig = sign(null, Buffer.from(input), k.ed);
+  else if (alg === 'ES256')
+    sig = sign('sha256', Buffer.from(input), { key: k.ec, dsaEncoding: 'ieee-p1363' });
+  else if (alg.startsWith('PS'))
+    sig = sign(`sha${bits}`, Buffer.from(input), {
+      key: k.rsa,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: Number(bits) / 8,
+    });
+  else sig = sign(`sha${bits}`, Buffer.from(input), k.rsa);
+  const t = `${input}.${sig.toString('base64url')}`;
+  return r.pick([t, t, t, t, `${t.slice(0, -2)}AA`, `${t}=`]);
 }
 
 function genPath(r: Rng): string {
@@ -255,6 +342,16 @@ export function generateCase(seed: number, i: number): Case {
   maybe(0.2, 'x-hex', () => r.pick(HEXES));
   maybe(0.25, 'x-b64', () => b64Variant(r, r.pick(B64_TEXTS)));
   maybe(0.05, 'x-envoy-auth-partial-body', () => r.pick(['true', 'false']));
+  maybe(0.3, 'x-tz', () => r.pick(ZONES));
+  maybe(0.2, 'x-duration', () => r.pick(DURATIONS));
+  maybe(0.15, 'x-day', () => r.pick(DAYS));
+  maybe(0.35, 'x-signed', () => signedVariant(r));
+  maybe(0.35, 'x-asym', () => asymVariant(r));
+  maybe(0.3, 'x-version', () => r.pick(VERSIONS));
+  maybe(0.3, 'x-cidr', () => r.pick(CIDRS));
+  maybe(0.3, 'x-text', () => r.pick(TEXTS));
+  maybe(0.2, 'x-bytes', () => r.pick(BYTES));
+  maybe(0.2, 'x-uuid', () => r.pick(UUIDS));
 
   const c: Case = {
     method,

@@ -12,6 +12,7 @@ import { Registry } from 'prom-client';
 import { pluginArgs, pluginBinary, waitPluginReady } from '../../../bench/lib/opa-envoy-plugin.js';
 import { startAuthzServer } from '../../../src/authz/index.js';
 import { loadConfig } from '../../../src/config/index.js';
+import { loadBundle, type PolicyError } from '../../../src/policy/index.js';
 import { checkFromConfig, createPolicyDecider } from '../../../src/serve/index.js';
 import { opaBuildSources } from '../../policy/support.js';
 import { authzClient } from '../authz-client.js';
@@ -93,7 +94,13 @@ export interface SigilSide extends Side {
 export async function startSigil(policyFile: string): Promise<SigilSide> {
   const dir = mkdtempSync(join(tmpdir(), 'sigil-diff-'));
   const bundle = join(dir, 'bundle.tar.gz');
-  writeFileSync(bundle, opaBuildSources({ 'policy.rego': readFileSync(policyFile, 'utf8') }));
+  const bytes = opaBuildSources({ 'policy.rego': readFileSync(policyFile, 'utf8') });
+  writeFileSync(bundle, bytes);
+  // The decider keeps running without a policy it refused (POLICY_NOT_LOADED on every Check): say why up front.
+  await loadBundle(bytes).catch((e: PolicyError) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`SIGIL refuses ${policyFile}: ${e.code}: ${e.message}`);
+  });
   const config = loadConfig({
     env: {},
     overrides: {
