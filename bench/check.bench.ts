@@ -4,8 +4,9 @@
  * Load: ghz (external Go gRPC load generator, scripts/setup-tools.sh --bench) at fixed concurrency against
  * `sigil serve` running as its own process; SIGIL's CPU = utime+stime from /proc/<pid>/stat before/after
  * the measured run, divided by the number of Checks. Run twice: ledger `sync` (fsync per group commit) and
- * `fast`. Peer in the same run: the opa-envoy-plugin stand-in (.tools/bin/opa-authz, OPA v1.22.3 runtime,
- * envoy/bench/opa/policy.rego verifying the same root token with io.jwt.decode_verify and its JWT cache on).
+ * `fast`. Peer in the same run: the real opa-envoy-plugin (.tools/bin/opa-envoy-plugin, built from the peers'
+ * source by scripts/setup-tools.sh), envoy/bench/opa/policy.rego verifying the same root token with
+ * io.jwt.decode_verify and OPA's JWT cache on.
  * The Node servers (SIGIL, the floors) run with `--trace-gc-nvp`: bytes allocated per Check and young-generation
  * collections (count and pause) per 1000 Checks, KB promoted to the old generation per Check, and full collections
  * (count, summed pause) per window come from V8's own lines (bench/lib/gc-trace.ts): what sits on a Node
@@ -30,11 +31,12 @@ import { MerkleLog } from '../src/ledger/index.js';
 import type { DecisionRecord } from '../src/ledger/record.js';
 import { issuerOptions } from '../src/serve/index.js';
 import { GC_TRACE_FLAG, GcTrace, gcDelta } from './lib/gc-trace.js';
+import { PEER_NAME, pluginArgs, pluginBinary, waitPluginReady } from './lib/opa-envoy-plugin.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TOOLS = join(ROOT, '.tools', 'bin');
 const GHZ = join(TOOLS, 'ghz');
-const OPA_AUTHZ = join(TOOLS, 'opa-authz');
+const OPA_ENVOY_PLUGIN = pluginBinary(ROOT);
 const args = process.argv.slice(2);
 const flag = (name: string, def: number) => {
   const i = args.indexOf(`--${name}`);
@@ -343,19 +345,12 @@ async function startOpaTarget(jwks: unknown, token: string): Promise<Target> {
   const dataFile = join(dir, 'check.json');
   writeFileSync(dataFile, JSON.stringify(checkData(token)));
   const opa = spawn(
-    OPA_AUTHZ,
-    [
-      'run',
-      '--server',
-      '--addr',
-      `127.0.0.1:${rest}`,
-      '--config-file',
-      join(dir, 'opa.yaml'),
-      '--log-level',
-      'error',
-      join(ROOT, 'envoy/bench/opa/policy.rego'),
-      join(dir, 'data.json'),
-    ],
+    OPA_ENVOY_PLUGIN,
+    pluginArgs({
+      restPort: rest,
+      configFile: join(dir, 'opa.yaml'),
+      files: [join(ROOT, 'envoy/bench/opa/policy.rego'), join(dir, 'data.json')],
+    }),
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const close = async () => {
@@ -363,9 +358,9 @@ async function startOpaTarget(jwks: unknown, token: string): Promise<Target> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(opa, /opa-authz listening/, 'opa-authz');
+    await waitPluginReady(rest, 30_000, () => opa.exitCode === null && opa.signalCode === null);
     const allowed = await warm(port, dataFile);
-    return { name: 'opa-envoy-plugin stand-in (OPA v1.22.3)', pid: opa.pid!, port, dataFile, allowed, close };
+    return { name: PEER_NAME, pid: opa.pid!, port, dataFile, allowed, close };
   } catch (e) {
     await close();
     throw e;
@@ -411,7 +406,7 @@ async function startFloorTarget(token: string): Promise<Target> {
 async function main(): Promise<void> {
   for (const [what, file] of [
     ['ghz', GHZ],
-    ['opa-authz', OPA_AUTHZ],
+    ['opa-envoy-plugin', OPA_ENVOY_PLUGIN],
   ] as const) {
     if (!existsSync(file)) throw new Error(`${what} missing at ${file}: run scripts/setup-tools.sh --bench`);
   }

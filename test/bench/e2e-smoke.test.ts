@@ -1,6 +1,6 @@
 /**
  * CI smoke run of the end-to-end benchmark harness (bench/e2e.ts --smoke): real Envoy, real SIGIL,
- * the OPA stand-in, the Go upstream and vegeta, with a tiny load for a few seconds. The figures are
+ * the real opa-envoy-plugin, the Go upstream and vegeta, with a tiny load for a few seconds. The figures are
  * meaningless at this size; what is asserted is that the harness still works end to end: every
  * configuration produced figures, every response had its expected status (allow 200, forged token
  * 401, out-of-scope tool 403), and each SIGIL ledger grew by exactly the number of requests SIGIL
@@ -21,11 +21,11 @@ const run = promisify(execFile);
 
 const needed = ['envoy', 'vegeta', 'bench-upstream'];
 const missing = needed.filter((t) => !existsSync(join(tools, t)));
-const haveOpa = existsSync(join(tools, 'opa-authz'));
+const haveOpa = existsSync(join(tools, 'opa-envoy-plugin'));
 if (!haveOpa) {
   // Loud on purpose: the comparison is the point of the harness.
   console.warn(
-    '\n*** bench e2e smoke: .tools/bin/opa-authz is MISSING: configuration (c) OPA is SKIPPED. Run bash scripts/setup-tools.sh ***\n',
+    '\n*** bench e2e smoke: .tools/bin/opa-envoy-plugin is MISSING: configuration (c) OPA is SKIPPED. Run bash scripts/setup-tools.sh ***\n',
   );
 }
 const configs = ['none', 'grpc-floor', 'sigil', 'sigil-fast', 'sigil-depth3', ...(haveOpa ? ['opa'] : [])];

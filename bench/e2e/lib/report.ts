@@ -362,8 +362,8 @@ export function renderMarkdown(
       '(durable = `audit.durability: sync`; fast = `fast`), checks the chain rules, audience and revocation.',
   );
   L.push(
-    "- (c) is OPA v1.22.3 with opa-envoy-plugin's Check path rebuilt on it (bench/e2e/go/cmd/opa-authz: the Go module proxy here refuses " +
-      "github.com/open-policy-agent/opa-envoy-plugin), policy envoy/bench/opa/policy.rego (`io.jwt.decode_verify`), OPA's JWT verification cache on.",
+    '- (c) is the real opa-envoy-plugin (`.tools/bin/opa-envoy-plugin run --server`, built from the peers source by scripts/setup-tools.sh), ' +
+      "policy envoy/bench/opa/policy.rego (`io.jwt.decode_verify`), OPA's JWT verification cache on.",
   );
   L.push('');
   L.push(

@@ -4,6 +4,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pluginArgs, pluginBinary, waitPluginReady } from '../../lib/opa-envoy-plugin.js';
 import { freePort, type Proc, startProcess, until } from './proc.js';
 
 /** Which CPUs each role runs on (taskset lists), and why, for the report. */
@@ -39,7 +40,8 @@ export interface Paths {
   tools: string;
   envoy: string;
   vegeta: string;
-  opaAuthz: string;
+  /** The real opa-envoy-plugin binary (scripts/setup-tools.sh). */
+  opaEnvoyPlugin: string;
   upstream: string;
 }
 
@@ -51,7 +53,7 @@ export function paths(root: string): Paths {
     tools,
     envoy: join(tools, 'envoy'),
     vegeta: join(tools, 'vegeta'),
-    opaAuthz: join(tools, 'opa-authz'),
+    opaEnvoyPlugin: pluginBinary(root),
     upstream: join(tools, 'bench-upstream'),
   };
 }
@@ -147,7 +149,7 @@ export async function startEnvoy(
   };
 }
 
-/** Starts the OPA authorizer (envoy/bench/opa) trusting `data`; resolves with its gRPC port. */
+/** Starts the real opa-envoy-plugin (envoy/bench/opa) trusting `data`; resolves with its gRPC port. */
 export async function startOpa(
   p: Paths,
   dir: string,
@@ -171,23 +173,16 @@ export async function startOpa(
   );
   const proc = startProcess({
     name: 'opa',
-    cmd: p.opaAuthz,
-    args: [
-      'run',
-      '--server',
-      '--addr',
-      `127.0.0.1:${restPort}`,
-      '--config-file',
-      join(dir, 'opa-config.yaml'),
-      '--log-level',
-      'error',
-      join(p.root, 'envoy', 'bench', 'opa', 'policy.rego'),
-      join(dir, 'data.json'),
-    ],
+    cmd: p.opaEnvoyPlugin,
+    args: pluginArgs({
+      restPort,
+      configFile: join(dir, 'opa-config.yaml'),
+      files: [join(p.root, 'envoy', 'bench', 'opa', 'policy.rego'), join(dir, 'data.json')],
+    }),
     cpus,
     logFile: join(dir, 'opa.log'),
   });
-  await proc.waitFor(/opa-authz listening/);
+  await waitPluginReady(restPort, 30_000, () => !proc.exited());
   return { proc, port };
 }
 
