@@ -4,6 +4,8 @@
  * (docs/ledger.md). Never holds secrets: no raw token, only its SHA-256.
  */
 
+import type { LifecycleEvent } from '../lib/lifecycle-event.js';
+
 /** One hop of the verified chain, as recorded (no signatures, no keys). */
 export interface RecordedHop {
   sub: string;
@@ -108,10 +110,19 @@ export const LIFECYCLE_KINDS = [
 /** One of {@link LIFECYCLE_KINDS}. */
 export type LifecycleKind = (typeof LIFECYCLE_KINDS)[number];
 
-/** The interface an operation came through; `serve` = the sidecar itself (scheduled rotation, first start). */
-export type LifecycleVia = 'http' | 'grpc' | 'cli' | 'serve';
+export type {
+  KeyEntry,
+  LifecycleEvent,
+  LifecycleVia,
+  PolicyActivateEntry,
+  SidecarEntry,
+  TokenDelegateEntry,
+  TokenMintEntry,
+  TokenRevokeEntry,
+  TrustUpdateEntry,
+} from '../lib/lifecycle-event.js';
 
-/** Fields every lifecycle entry has. */
+/** Fields every lifecycle entry has besides its event's. */
 interface LifecycleBase {
   /** Lifecycle format version. */
   v: 1;
@@ -121,111 +132,8 @@ interface LifecycleBase {
   ts: number;
 }
 
-/** A root token minted (operator credential or local CLI). Holds the token's SHA-256, never the token. */
-export interface TokenMintEntry extends LifecycleBase {
-  kind: 'token.mint';
-  via: Exclude<LifecycleVia, 'serve'>;
-  iss: string;
-  sub: string;
-  task_id: string;
-  tool_scope: string[];
-  aud: string[];
-  jti: string;
-  /** Expiry (NumericDate seconds) and lifetime (seconds). */
-  exp: number;
-  ttl: number;
-  /** Issuer key that signed it (RFC 7638 thumbprint). */
-  kid: string;
-  /** base64url SHA-256 of the token string. */
-  token_hash: string;
-}
-
-/** A child token delegated through the issuer endpoint. */
-export interface TokenDelegateEntry extends LifecycleBase {
-  kind: 'token.delegate';
-  via: Exclude<LifecycleVia, 'serve'>;
-  /** The new holder, and the parent leaf's holder that delegated. */
-  sub: string;
-  parent_sub: string;
-  task_id: string;
-  tool_scope: string[];
-  jti: string;
-  exp: number;
-  /** Depth of the new hop (root = 0). */
-  depth: number;
-  /** Agent key that signed the new hop. */
-  kid: string;
-  /** base64url SHA-256 of the parent chain and of the new chain. */
-  parent_hash: string;
-  token_hash: string;
-}
-
-/** A task id or a jti revoked (exactly one of `task_id`, `jti`). */
-export interface TokenRevokeEntry extends LifecycleBase {
-  kind: 'token.revoke';
-  via: Exclude<LifecycleVia, 'serve'>;
-  task_id?: string;
-  jti?: string;
-  /** True when it was already on the list (nothing changed). */
-  already: boolean;
-}
-
-/** An issuer signing key or a local agent key created, rotated in, or retired (unpublished). */
-export interface KeyEntry extends LifecycleBase {
-  kind: 'key.create' | 'key.rotate' | 'key.retire';
-  via: LifecycleVia;
-  key_type: 'issuer' | 'agent';
-  /** Key id; for SIGIL's keys the RFC 7638 thumbprint (then equal to `thumbprint`). */
-  kid: string;
-  thumbprint: string;
-  alg: 'EdDSA';
-  /** The agent's SPIFFE ID (agent keys only). */
-  sub?: string;
-  /** `key.rotate`: the signing key it replaced, if there was one. */
-  prev_kid?: string;
-}
-
-/** A trust bundle (JWKS) or its revocation list changed at its source and was taken into force. */
-export interface TrustUpdateEntry extends LifecycleBase {
-  kind: 'trust.update';
-  /** The bundle's file path or URL. */
-  source: string;
-  /** Hex SHA-256 of the canonical JSON of what is now in force (keys and revocations). */
-  hash: string;
-  /** Key ids now trusted from this source, sorted. */
-  kids: string[];
-  /** Entries of its revocation list (when it has one). */
-  revoked?: number;
-}
-
-/** A policy bundle activated (first load or hot swap). */
-export interface PolicyActivateEntry extends LifecycleBase {
-  kind: 'policy.activate';
-  source: string;
-  revision: string;
-  /** Hex SHA-256 of the bundle bytes. */
-  bundle_hash: string;
-  prev_revision?: string;
-}
-
-/** The sidecar started (ready) or stopped. */
-export interface SidecarEntry extends LifecycleBase {
-  kind: 'sidecar.start' | 'sidecar.stop';
-  /** SIGIL version (package.json). */
-  version: string;
-  /** Hex SHA-256 of the canonical JSON of the validated config with secrets removed. */
-  config_hash: string;
-}
-
-/** A lifecycle entry (discriminated by `kind`). */
-export type LifecycleRecord =
-  | TokenMintEntry
-  | TokenDelegateEntry
-  | TokenRevokeEntry
-  | KeyEntry
-  | TrustUpdateEntry
-  | PolicyActivateEntry
-  | SidecarEntry;
+/** A lifecycle entry: an event (discriminated by `kind`) stamped with version, id and time. */
+export type LifecycleRecord = LifecycleEvent & LifecycleBase;
 
 /** Any record the ledger stores: a decision (or counted denies) or a lifecycle entry. */
 export type LedgerRecord = DecisionRecord | LifecycleRecord;

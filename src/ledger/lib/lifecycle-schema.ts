@@ -4,6 +4,7 @@
  * shape, and no string may look like a JWS, so a token or key cannot slip into the permanent log.
  */
 import { assertArray, assertInt, assertObject, assertString } from '../../lib/assert.js';
+import { canonicalJson } from '../../lib/lifecycle-event.js';
 import { LedgerError } from '../errors.js';
 import {
   type DecisionRecord,
@@ -177,11 +178,7 @@ export function validateLifecycle(o: Record<string, unknown>): LifecycleRecord {
 
 /** Canonical JSON (sorted keys, no whitespace; docs/ledger.md §4) of a validated lifecycle entry. */
 export function lifecycleJson(r: LifecycleRecord): string {
-  const o = r as unknown as Record<string, unknown>;
-  return `{${Object.keys(o)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${JSON.stringify(o[k])}`)
-    .join(',')}}`;
+  return canonicalJson(r);
 }
 
 /** Validates any ledger record: a lifecycle entry by its `kind`, else a decision (validateRecord). */
