@@ -115,7 +115,8 @@ export async function openIssuerStores(
           ...(t.allowLoopbackHttp !== undefined ? { allowLoopbackHttp: t.allowLoopbackHttp } : {}),
           ...(watch ? { refreshIntervalMs: opts.bundleRefreshMs } : {}),
           ...(onBundleError ? { onError: onBundleError } : {}),
-          ...(onLifecycle ? { onLifecycle } : {}),
+          // Only a watching (serving) process reports trust: a one-shot CLI load changes nothing in force.
+          ...(onLifecycle && watch ? { onLifecycle } : {}),
         }),
       );
     }

@@ -15,6 +15,7 @@ import { type AuditIntake, auditIntake } from './audit-intake.js';
 import { checkFromConfig } from './check-from-config.js';
 import { dashboardFromConfig } from './dashboard-options.js';
 import { issuerOptions, trustBundleWarning } from './issuer-options.js';
+import { holdLedgerWriter } from './ledger-writer.js';
 import { configHash, lifecycleRecorder, sigilVersion } from './lifecycle.js';
 import { issuerListenKey, nameListenKey } from './name-listen-key.js';
 import { observeDecisions } from './observe-decisions.js';
@@ -87,6 +88,11 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
       startIssuer(issuerOptions(config), { clock, logger, onLifecycle }),
     );
     cleanup.push(() => issuer.close());
+    // The one sequencer: CLI commands next to this process send their entries here (docs/ledger.md §4).
+    const writer = await holdLedgerWriter(config, (err) =>
+      logger.error({ err }, 'the ledger writer lock was taken over: another process may append'),
+    );
+    cleanup.push(() => writer.release());
     ledger = await openAuditLog(config);
     const log = ledger;
     cleanup.push(() => log.close());
@@ -139,6 +145,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     const parts: SigilParts = { config, logger, metrics, issuer, ledger: log, policy };
     const dashboard = await dashboardFromConfig({ ...parts, adminUrl: admin.url }, { clock });
     admin.mount(dashboard);
+    writer.publish(admin.url);
     cleanup.push(() => dashboard.close());
     onLifecycle({ kind: 'sidecar.start', ...sidecar });
     started = true;

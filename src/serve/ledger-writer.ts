@@ -1,0 +1,145 @@
+/**
+ * One sequencer per ledger (docs/ledger.md §4 "One sequencer"): `sigil serve` holds `<data_dir>/ledger/writer.lock`
+ * (proper-lockfile: an atomic mkdir whose mtime the holder refreshes; taken over once 10 s stale, i.e. after a
+ * crash) and publishes where its admin API listens in `writer.json`. A CLI command's lifecycle entries go through
+ * the running sidecar's admin API when the lock is held, else straight into the log under the same lock, so the
+ * Merkle tree always has a single appender.
+ */
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { lock } from 'proper-lockfile';
+import type { SigilConfig } from '../config/index.js';
+import { LedgerError, type LifecycleRecord } from '../ledger/index.js';
+import { writeFileAtomic } from '../lib/atomic-write.js';
+import { adminTokenPath } from './dashboard-options.js';
+import { openAuditLog } from './open-audit-log.js';
+
+/** A held lock whose mtime is older than this is taken over (its holder died); the holder refreshes it every 5 s. */
+const STALE_MS = 10_000;
+
+const ledgerDir = (config: SigilConfig) => join(config.data_dir, 'ledger');
+const lockPath = (config: SigilConfig) => join(ledgerDir(config), 'writer.lock');
+const infoPath = (config: SigilConfig) => join(ledgerDir(config), 'writer.json');
+
+/** What the writer publishes for CLI commands. */
+interface WriterInfo {
+  pid: number;
+  /** Base URL of its admin API (`http://host:port`). */
+  admin_url: string;
+}
+
+async function take(config: SigilConfig, wait: boolean, onCompromised: (e: Error) => void) {
+  mkdirSync(ledgerDir(config), { recursive: true, mode: 0o700 });
+  try {
+    return await lock(lockPath(config), {
+      lockfilePath: lockPath(config),
+      realpath: false,
+      stale: STALE_MS,
+      onCompromised,
+      ...(wait ? { retries: { retries: 100, minTimeout: 20, maxTimeout: 100 } } : {}),
+    });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ELOCKED') return undefined;
+    throw new LedgerError('LEDGER_IO', `cannot take ${lockPath(config)}: ${(e as Error).message}`, e);
+  }
+}
+
+/**
+ * Takes the writer lock for `sigil serve`, waiting ~10 s for a CLI command that appends right now.
+ * @throws LedgerError `LEDGER_IO` when another writer (a running `sigil serve`) holds it.
+ */
+export async function holdLedgerWriter(
+  config: SigilConfig,
+  onCompromised: (e: Error) => void,
+): Promise<{ publish(adminUrl: string): void; release(): Promise<void> }> {
+  const release = await take(config, true, onCompromised);
+  if (release === undefined)
+    throw new LedgerError(
+      'LEDGER_IO',
+      `another sigil serve writes the ledger of ${config.data_dir} (${lockPath(config)} is held)`,
+    );
+  return {
+    publish(adminUrl) {
+      const info: WriterInfo = { pid: process.pid, admin_url: adminUrl };
+      writeFileAtomic(infoPath(config), `${JSON.stringify(info)}\n`, 0o600);
+    },
+    async release() {
+      rmSync(infoPath(config), { force: true });
+      await release().catch(() => {});
+    },
+  };
+}
+
+/** The running writer's admin token: `sigil.admin.token`, else the file it generated. */
+function adminToken(config: SigilConfig): string {
+  if (config.admin.token !== undefined) return config.admin.token;
+  try {
+    return readFileSync(adminTokenPath(config.data_dir), 'utf8').trim();
+  } catch (e) {
+    throw new LedgerError(
+      'LEDGER_IO',
+      `cannot read the running sidecar's admin token: ${(e as Error).message}`,
+      e,
+    );
+  }
+}
+
+/** POSTs each entry to the running sidecar's `POST /api/lifecycle`. */
+async function sendToWriter(config: SigilConfig, entries: LifecycleRecord[]): Promise<number[]> {
+  let info: WriterInfo;
+  try {
+    info = JSON.parse(readFileSync(infoPath(config), 'utf8')) as WriterInfo;
+  } catch (e) {
+    throw new LedgerError('LEDGER_IO', `the ledger writer is busy but ${infoPath(config)} is unreadable`, e);
+  }
+  const token = adminToken(config);
+  const out: number[] = [];
+  for (const entry of entries) {
+    let res: Response;
+    try {
+      res = await fetch(`${info.admin_url}/api/lifecycle`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify(entry),
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch (e) {
+      throw new LedgerError(
+        'LEDGER_IO',
+        `the running sidecar (${info.admin_url}) did not record the entry`,
+        e,
+      );
+    }
+    const body = (await res.json().catch(() => ({}))) as { index?: number; code?: string; error?: string };
+    if (res.status !== 200 || typeof body.index !== 'number')
+      throw new LedgerError(
+        'LEDGER_IO',
+        `the running sidecar refused the entry: ${body.code ?? res.status} ${body.error ?? ''}`,
+      );
+    out.push(body.index);
+  }
+  return out;
+}
+
+/**
+ * Records a CLI command's lifecycle entries (in order) with the one sequencer: through the running
+ * `sigil serve` when it holds the writer lock, else directly under that lock. Resolves with their indices.
+ * @throws LedgerError `LEDGER_IO` (the sidecar could not be reached or refused), those of the log's append.
+ */
+export async function recordLifecycle(config: SigilConfig, entries: LifecycleRecord[]): Promise<number[]> {
+  if (entries.length === 0) return [];
+  const release = await take(config, false, () => {});
+  if (release === undefined) return sendToWriter(config, entries);
+  try {
+    const log = await openAuditLog(config, { checkpointIntervalSec: 0, hashThread: false });
+    try {
+      const out: number[] = [];
+      for (const e of entries) out.push((await log.appendLifecycle(e)).index);
+      return out;
+    } finally {
+      await log.close();
+    }
+  } finally {
+    await release().catch(() => {});
+  }
+}
