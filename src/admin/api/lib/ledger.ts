@@ -13,8 +13,8 @@ export type DecisionEntry = AuditHit;
 
 /**
  * A newest-first decision query: the ledger's filters plus `before` (only entries with index < before) and `kind`
- * (docs/ledger.md §4: `decision`, `aggregate`, `dropped` or a lifecycle kind; only then are lifecycle entries
- * returned).
+ * (docs/ledger.md §4: `decision`, `aggregate`, `dropped`, a lifecycle kind, or `all`; only then are lifecycle
+ * entries returned).
  */
 export type DecisionFilter = Omit<AuditQuery, 'limit' | 'order'> & {
   before?: number;
@@ -46,8 +46,10 @@ export function adminLedger(log: MerkleLog) {
   };
   const query = ({ before, limit, ...filter }: DecisionFilter): DecisionEntry[] => {
     if (filter.kind !== undefined) {
+      // `all`: decisions and lifecycle entries alike.
       const hits = log.queryEntries({
         ...filter,
+        kind: filter.kind === 'all' ? undefined : filter.kind,
         order: 'desc',
         limit: before === undefined ? limit : FILTERED_WINDOW,
       });
