@@ -16,6 +16,8 @@ import { openAuditLog } from './open-audit-log.js';
 
 /** A held lock whose mtime is older than this is taken over (its holder died); the holder refreshes it every 5 s. */
 const STALE_MS = 10_000;
+/** Lock waits: `serve` ~10 s for a CLI command appending now; a CLI whose writer is unreachable ~13 s (past stale). */
+const WAIT = { serve: 100, orphan: 130 } as const;
 
 const ledgerDir = (config: SigilConfig) => join(config.data_dir, 'ledger');
 const lockPath = (config: SigilConfig) => join(ledgerDir(config), 'writer.lock');
@@ -28,7 +30,7 @@ interface WriterInfo {
   admin_url: string;
 }
 
-async function take(config: SigilConfig, wait: boolean, onCompromised: (e: Error) => void) {
+async function take(config: SigilConfig, wait: number, onCompromised: (e: Error) => void) {
   mkdirSync(ledgerDir(config), { recursive: true, mode: 0o700 });
   try {
     return await lock(lockPath(config), {
@@ -36,7 +38,7 @@ async function take(config: SigilConfig, wait: boolean, onCompromised: (e: Error
       realpath: false,
       stale: STALE_MS,
       onCompromised,
-      ...(wait ? { retries: { retries: 100, minTimeout: 20, maxTimeout: 100 } } : {}),
+      ...(wait > 0 ? { retries: { retries: wait, minTimeout: 20, maxTimeout: 100 } } : {}),
     });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ELOCKED') return undefined;
@@ -52,7 +54,7 @@ export async function holdLedgerWriter(
   config: SigilConfig,
   onCompromised: (e: Error) => void,
 ): Promise<{ publish(adminUrl: string): void; release(): Promise<void> }> {
-  const release = await take(config, true, onCompromised);
+  const release = await take(config, WAIT.serve, onCompromised);
   if (release === undefined)
     throw new LedgerError(
       'LEDGER_IO',
@@ -84,13 +86,19 @@ function adminToken(config: SigilConfig): string {
   }
 }
 
-/** POSTs each entry to the running sidecar's `POST /api/lifecycle`. */
+/** Failure to reach the writer at all (as opposed to its answer): it may have died holding the lock. */
+class Unreachable extends Error {}
+
+/**
+ * POSTs each entry to the running sidecar's `POST /api/lifecycle`.
+ * @throws Unreachable before the first entry was sent; LedgerError `LEDGER_IO` otherwise.
+ */
 async function sendToWriter(config: SigilConfig, entries: LifecycleRecord[]): Promise<number[]> {
   let info: WriterInfo;
   try {
     info = JSON.parse(readFileSync(infoPath(config), 'utf8')) as WriterInfo;
   } catch (e) {
-    throw new LedgerError('LEDGER_IO', `the ledger writer is busy but ${infoPath(config)} is unreadable`, e);
+    throw new Unreachable(`${infoPath(config)} is unreadable: ${(e as Error).message}`);
   }
   const token = adminToken(config);
   const out: number[] = [];
@@ -104,6 +112,7 @@ async function sendToWriter(config: SigilConfig, entries: LifecycleRecord[]): Pr
         signal: AbortSignal.timeout(10_000),
       });
     } catch (e) {
+      if (out.length === 0) throw new Unreachable(`${info.admin_url}: ${(e as Error).message}`);
       throw new LedgerError(
         'LEDGER_IO',
         `the running sidecar (${info.admin_url}) did not record the entry`,
@@ -123,13 +132,28 @@ async function sendToWriter(config: SigilConfig, entries: LifecycleRecord[]): Pr
 
 /**
  * Records a CLI command's lifecycle entries (in order) with the one sequencer: through the running
- * `sigil serve` when it holds the writer lock, else directly under that lock. Resolves with their indices.
+ * `sigil serve` when it holds the writer lock, else directly under that lock (also once the lock of a writer
+ * that died went stale, ~10 s). Resolves with their indices.
  * @throws LedgerError `LEDGER_IO` (the sidecar could not be reached or refused), those of the log's append.
  */
 export async function recordLifecycle(config: SigilConfig, entries: LifecycleRecord[]): Promise<number[]> {
   if (entries.length === 0) return [];
-  const release = await take(config, false, () => {});
-  if (release === undefined) return sendToWriter(config, entries);
+  let release = await take(config, 0, () => {});
+  if (release === undefined) {
+    try {
+      return await sendToWriter(config, entries);
+    } catch (e) {
+      if (!(e instanceof Unreachable)) throw e;
+      // Nobody answers for the held lock: a writer killed without releasing it. Its lock goes stale within
+      // 10 s; then this command appends directly. A live writer keeps it fresh: LEDGER_IO after the wait.
+      release = await take(config, WAIT.orphan, () => {});
+      if (release === undefined)
+        throw new LedgerError(
+          'LEDGER_IO',
+          `the ledger writer holds ${lockPath(config)} but cannot be reached: ${e.message}`,
+        );
+    }
+  }
   try {
     const log = await openAuditLog(config, { checkpointIntervalSec: 0, hashThread: false });
     try {
