@@ -61,7 +61,7 @@ beforeAll(async () => {
           },
         ],
       },
-      policy: { bundle: join(dir, 'policy.tar.gz') },
+      policy: { bundle: join(dir, 'policy.tar.gz'), poll_interval: 1 },
       audit: { durability: 'fast' },
     },
   });
@@ -182,21 +182,28 @@ describe('lifecycle entries from a running sidecar', () => {
     expect(rs[3]).toMatchObject({ via: 'http', task_id: 'task-grpc', already: false });
   });
 
-  it('a rotation, a trust bundle change: one entry each', async () => {
+  it('a rotation, a trust bundle change, a policy swap: one entry each', async () => {
     const before = (await entries()).length;
     const prev = sigil!.issuer.stores.keys.issuer.jwks().keys.at(-1)!.kid;
     const info = await sigil!.issuer.stores.keys.issuer.rotate();
     writeFileSync(bundleFile(), JSON.stringify(jwks(2)));
+    writeFileSync(join(dir, 'policy.tar.gz'), opaBuild(join(POLICY_DIR, 'default'), undefined, 'rev-2'));
     const deadline = Date.now() + 8000;
     let rs: LedgerRecord[] = [];
     while (Date.now() < deadline) {
       rs = (await entries()).slice(before);
-      if (rs.length >= 2) break;
+      if (rs.length >= 3) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(kinds(rs)).toEqual(['key.rotate', 'trust.update']);
+    // The two sources are polled independently: their entries may come in either order.
+    expect(kinds(rs)[0]).toBe('key.rotate');
+    expect(kinds(rs).slice(1).sort()).toEqual(['policy.activate', 'trust.update']);
     expect(rs[0]).toMatchObject({ kid: info.kid, prev_kid: prev, via: 'serve', key_type: 'issuer' });
-    expect(rs[1]).toMatchObject({ kids: ['other-0', 'other-1'] });
+    expect(rs.find((r) => r.kind === 'trust.update')).toMatchObject({ kids: ['other-0', 'other-1'] });
+    expect(rs.find((r) => r.kind === 'policy.activate')).toMatchObject({
+      revision: 'rev-2',
+      prev_revision: 'rev-1',
+    });
   });
 
   it('stop: sidecar.stop is the last entry; the token strings are nowhere in the ledger; it verifies', async () => {
