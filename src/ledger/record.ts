@@ -1,7 +1,7 @@
 /**
- * Decision records: what the authz pipeline appends to the ledger for every Check.
- * The ledger API itself takes opaque bytes; this is the one canonical encoding for decisions
- * (docs/ledger.md). Never holds secrets: no raw token, only its SHA-256.
+ * The ledger's records: decision records (what the authz pipeline appends for every Check) and lifecycle entries
+ * (token, key, trust, policy and sidecar events; docs/ledger.md §4). The ledger API itself takes opaque bytes; these
+ * are its canonical record encodings. Never hold secrets: no raw token, only its SHA-256.
  */
 
 import type { LifecycleEvent } from '../lib/lifecycle-event.js';
