@@ -2,7 +2,7 @@
  * Wire types of the admin API. The record shape is the ledger's contract (src/ledger/record.ts) imported as a
  * type only, so nothing node-specific reaches the bundle.
  */
-export type { DecisionRecord, RecordedHop } from '../../src/ledger/record.js';
+export { type DecisionRecord, LIFECYCLE_KINDS, type RecordedHop } from '../../src/ledger/record.js';
 export type { GraphData, GraphEdge, GraphNode } from '../../src/admin/api/lib/graph.js';
 export type { InspectedHop, PolicyInfo, TokenInspection } from '../../src/admin/api/types.js';
 

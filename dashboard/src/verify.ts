@@ -8,7 +8,7 @@
  *  3. the entry bytes are a canonical decision record equal to the one on screen;
  *  4. leaf hash SHA-256(0x00 ‖ entry) climbs the path to the checkpoint root (RFC 9162 §2.1.3.2).
  */
-import { decodeRecord } from '../../src/ledger/decode-record.js';
+import { decodeEntry } from '../../src/ledger/decode-entry.js';
 import { leafHash } from '../../src/ledger/leaf-hash.js';
 import { openCheckpoint } from '../../src/ledger/parse-checkpoint.js';
 import { verifyInclusion } from '../../src/ledger/verify-inclusion.js';
@@ -94,9 +94,10 @@ function run(bundle: ProofBundle, shown: DecisionRecord, pinnedKey: string | und
 
   const entry = b64ToBytes(bundle.entry);
   if (!entry) return fail('Entry bytes', 'the server sent an entry that is not base64');
-  let record: DecisionRecord;
+  let record: unknown;
   try {
-    record = decodeRecord(entry);
+    // A decision or a lifecycle entry (docs/ledger.md §4): both are canonical records.
+    record = decodeEntry(entry);
   } catch (e) {
     return fail('Entry bytes', errText(e));
   }

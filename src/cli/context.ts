@@ -14,8 +14,10 @@ import {
   parseRequest,
   publicJwkSchema,
 } from '../issuer/index.js';
+import type { LifecycleRecord } from '../ledger/index.js';
 import { SigilError } from '../lib/errors.js';
-import { issuerOptions } from '../serve/index.js';
+import type { OnLifecycle } from '../lib/lifecycle-event.js';
+import { issuerOptions, lifecycleEntry, recordLifecycle } from '../serve/index.js';
 import type { Ed25519PublicJwk } from '../token/api.js';
 
 /** Global options every command sees. */
@@ -127,11 +129,22 @@ export function withLocal(cmd: Command, fn: (ctx: LocalContext) => Promise<void>
   return runCommand(async () => {
     const config = cliConfig(cmd);
     const options = issuerOptions(config);
-    const stores = await openIssuerStores(options, { watch: false });
+    // What this command does to tokens and keys goes to the ledger (docs/ledger.md §4 "One sequencer").
+    const entries: LifecycleRecord[] = [];
+    const onLifecycle: OnLifecycle = (e) => entries.push(lifecycleEntry(e, Date.now()));
+    const stores = await openIssuerStores(options, { watch: false, onLifecycle, via: 'cli' });
+    let failed = false;
     try {
-      await fn({ config, stores, service: new IssuerService({ options, ...stores }) });
+      await fn({ config, stores, service: new IssuerService({ options, ...stores, onLifecycle }) });
+    } catch (e) {
+      failed = true;
+      throw e;
     } finally {
       stores.close();
+      // Recorded even when the command failed after a step that took effect (e.g. a key made first).
+      await recordLifecycle(config, entries).catch((e: unknown) => {
+        if (!failed) throw e;
+      });
     }
   });
 }

@@ -202,22 +202,23 @@ export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
     const single = rows.filter((r) => r.index !== undefined).length;
     let aggregates = 0;
     let aggregated = 0;
+    let lifecycle = 0;
     for (let i = 0; i < opened.size; i++) {
-      const r = log.decision(i);
+      const r = log.record(i);
       if (r.kind === 'aggregate') {
         aggregates++;
         aggregated += r.count ?? 0;
-      }
+      } else if (r.kind !== undefined && r.kind !== 'dropped') lifecycle++;
     }
     out(
-      `\nledger: ${opened.size} entries — ${single} decisions one entry each, ${aggregated} unauthenticated denies in ${aggregates} aggregate entries; signed checkpoint:\n`,
+      `\nledger: ${opened.size} entries — ${single} decisions one entry each, ${aggregated} unauthenticated denies in ${aggregates} aggregate entries, ${lifecycle} lifecycle entries (keys, mints, start); signed checkpoint:\n`,
     );
     out(cp.note.replace(/^/gm, '  '));
     out(`\nroot ${rootHex}\n`);
     out(
       `receipt: decision ${first.decisionId} at index ${index}: inclusion proof (${proof.length} hashes) against the signed checkpoint of size ${opened.size} → ${verified ? 'VERIFIED' : 'FAILED'}\n`,
     );
-    if (opened.size !== single + aggregates || single + aggregated !== rows.length)
+    if (opened.size !== single + aggregates + lifecycle || single + aggregated !== rows.length)
       throw new DemoError(
         'DEMO_FAILED',
         `ledger holds ${single} decisions and ${aggregated} aggregated denies, expected ${rows.length} in all`,

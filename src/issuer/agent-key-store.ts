@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic-write.js';
 import { sha256 } from '../lib/bytes.js';
 import { type Clock, systemClock } from '../lib/clock.js';
+import type { LifecycleVia, OnLifecycle } from '../lib/lifecycle-event.js';
 import type { Ed25519PublicJwk } from '../token/api.js';
 import { parseSpiffeId } from '../token/index.js';
 import { IssuerError } from './errors.js';
+import { keyEvent } from './issuer-key-store.js';
 import { generateKey, KEY_SUFFIX, keyFileText, listKeyFiles, parseKeyFile } from './lib/key-file.js';
 
 /** A key held for a local SPIFFE ID (the sidecar's agent, or a dev/demo identity). */
@@ -34,10 +36,17 @@ export class AgentKeyStore {
   private readonly clock: Clock;
   private cache = new Map<string, AgentKey>();
 
-  /** `dir` is created by the caller (mode 0700). */
-  constructor(dir: string, clock: Clock = systemClock) {
+  private readonly events: { onLifecycle?: OnLifecycle; via?: LifecycleVia };
+
+  /** `dir` is created by the caller (mode 0700); `events` reports each key this process creates. */
+  constructor(
+    dir: string,
+    clock: Clock = systemClock,
+    events: { onLifecycle?: OnLifecycle; via?: LifecycleVia } = {},
+  ) {
     this.dir = dir;
     this.clock = clock;
+    this.events = events;
   }
 
   private load(): Map<string, AgentKey> {
@@ -90,7 +99,12 @@ export class AgentKeyStore {
     };
     // Create-once without a lock: if another process made this ID's key first, theirs is kept and read back.
     writeFileAtomic(join(this.dir, agentFileName(spiffeId)), keyFileText(doc), 0o600, true);
-    return this.get(spiffeId)!;
+    const key = this.get(spiffeId)!;
+    if (key.kid === jwk.kid) {
+      const { onLifecycle, via = 'serve' } = this.events;
+      onLifecycle?.(keyEvent('key.create', key.kid, via, { key_type: 'agent', sub: spiffeId }));
+    }
+    return key;
   }
 
   /** Every held key, sorted by SPIFFE ID. */

@@ -41,7 +41,7 @@ function withAud(m: Msg): Msg {
 function caller(call: grpc.ServerUnaryCall<unknown, unknown>): Caller {
   const v = call.metadata.get('authorization')[0];
   const m = typeof v === 'string' ? /^Bearer +(\S+) *$/i.exec(v) : null;
-  return { kind: 'remote', credential: m?.[1] };
+  return { kind: 'remote', credential: m?.[1], via: 'grpc' };
 }
 
 /** Builds the gRPC service implementation for `service`. */
@@ -74,7 +74,7 @@ export function issuerGrpcHandlers(
       service.checkOperator(c, 'mint');
       return service.mint(withAud(req), c);
     }),
-    Delegate: unary(m.delegate, (req) => service.delegate(withAud(req))),
+    Delegate: unary(m.delegate, (req) => service.delegate(withAud(req), 'grpc')),
     Revoke: unary(m.revoke, (req, call) => {
       const c = caller(call);
       service.checkOperator(c, 'revoke');

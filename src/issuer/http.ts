@@ -82,7 +82,7 @@ function drain(req: IncomingMessage): void {
 function bearer(req: IncomingMessage): Caller {
   const h = req.headers.authorization;
   const m = typeof h === 'string' ? /^Bearer +(\S+) *$/i.exec(h) : null;
-  return { kind: 'remote', credential: m?.[1] };
+  return { kind: 'remote', credential: m?.[1], via: 'http' };
 }
 
 function send(res: ServerResponse, status: number, body: unknown, cache = 'no-store'): void {
@@ -110,7 +110,7 @@ export function createIssuerHttpServer(service: IssuerService, logger?: Logger):
     };
   const routes: Record<string, Record<string, Handler>> = {
     '/v1/mint': { post: operatorPost('mint') },
-    '/v1/delegate': { post: async (req) => service.delegate(await readJson(req)) },
+    '/v1/delegate': { post: async (req) => service.delegate(await readJson(req), 'http') },
     '/v1/revoke': { post: operatorPost('revoke') },
     '/.well-known/jwks.json': { get: () => service.jwks() },
     '/v1/identity': { get: () => service.identity() },

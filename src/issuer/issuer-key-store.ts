@@ -12,6 +12,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic-write.js';
 import { type Clock, systemClock } from '../lib/clock.js';
+import type { KeyEntry, LifecycleVia, OnLifecycle } from '../lib/lifecycle-event.js';
 import type { Ed25519PublicJwk } from '../token/api.js';
 import { IssuerError } from './errors.js';
 import { withFileLock, withFileLockSync } from './lib/files.js';
@@ -36,6 +37,20 @@ export interface IssuerKeyStoreOptions {
   clockSkew: number;
   /** Injectable clock (frozen in tests). */
   clock?: Clock;
+  /** Told of each key created, rotated in or retired (pruned) by this process (docs/ledger.md §4). */
+  onLifecycle?: OnLifecycle;
+  /** Who runs this store, for those events: `serve` (the sidecar) or `cli`. Default `serve`. */
+  via?: LifecycleVia;
+}
+
+/** The lifecycle event of an issuer key (its kid is its RFC 7638 thumbprint). */
+export function keyEvent(
+  kind: KeyEntry['kind'],
+  kid: string,
+  via: LifecycleVia,
+  more: Pick<KeyEntry, 'sub' | 'prev_kid' | 'key_type'> = { key_type: 'issuer' },
+): KeyEntry {
+  return { kind, via, kid, thumbprint: kid, alg: 'EdDSA', ...more };
 }
 
 /** A public key as published in the JWKS (RFC 7517 §4: `use`, `alg`, `kid`). */
@@ -155,6 +170,12 @@ export class IssuerKeyStore {
     const createdAt = Math.max(this.clock.nowMs(), (newest?.createdAt ?? Number.NEGATIVE_INFINITY) + 1);
     const doc = { kid: jwk.kid, created_at: new Date(createdAt).toISOString(), jwk };
     writeFileAtomic(join(this.dir, `${jwk.kid}${KEY_SUFFIX}`), keyFileText(doc));
+    const via = this.opts.via ?? 'serve';
+    this.opts.onLifecycle?.(
+      newest === undefined
+        ? keyEvent('key.create', jwk.kid, via)
+        : keyEvent('key.rotate', jwk.kid, via, { key_type: 'issuer', prev_kid: newest.kid }),
+    );
     return entry(jwk.kid, createdAt, privateKey, jwk.x);
   }
 
@@ -195,9 +216,19 @@ export class IssuerKeyStore {
     const now = this.clock.nowMs();
     const gone = this.describe(keys).filter((k) => k.publishUntil !== undefined && k.publishUntil <= now);
     if (gone.length === 0) return [];
-    for (const k of gone) rmSync(join(this.dir, `${k.kid}${KEY_SUFFIX}`), { force: true });
+    const removed: string[] = [];
+    for (const k of gone) {
+      try {
+        rmSync(join(this.dir, `${k.kid}${KEY_SUFFIX}`));
+        removed.push(k.kid);
+        // Only the process whose unlink succeeded reports the retirement: one entry per key.
+        this.opts.onLifecycle?.(keyEvent('key.retire', k.kid, this.opts.via ?? 'serve'));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
+    }
     this.load();
-    return gone.map((k) => k.kid);
+    return removed;
   }
 
   /**

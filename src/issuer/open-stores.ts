@@ -3,6 +3,7 @@
 import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import type { Clock } from '../lib/clock.js';
+import type { LifecycleVia, OnLifecycle } from '../lib/lifecycle-event.js';
 import type { TrustedIssuerKey, TrustStore } from '../token/api.js';
 import { loadTrustBundle, type TrustBundle } from '../token/index.js';
 import { AgentKeyStore } from './agent-key-store.js';
@@ -29,12 +30,15 @@ export function openKeyStores({ dataDir, ...opts }: KeyStoresOptions): KeyStores
   return {
     dir,
     issuer: new IssuerKeyStore({ ...opts, dir: join(dir, 'issuer') }),
-    agents: new AgentKeyStore(join(dir, 'agents'), opts.clock),
+    agents: new AgentKeyStore(join(dir, 'agents'), opts.clock, {
+      ...(opts.onLifecycle ? { onLifecycle: opts.onLifecycle } : {}),
+      ...(opts.via ? { via: opts.via } : {}),
+    }),
   };
 }
 
 /** The issuer's settings, validated (mapped from `sigil.*` in src/serve/issuer-options.ts); seconds unless `…Ms`. */
-export interface IssuerOptions extends Omit<KeyStoresOptions, 'clock'> {
+export interface IssuerOptions extends Omit<KeyStoresOptions, 'clock' | 'onLifecycle' | 'via'> {
   /** `iss` of minted tokens; `agentId` is this sidecar's SPIFFE ID; default `aud` is `spiffe://<trustDomain>`. */
   issuerId: string;
   agentId: string;
@@ -70,6 +74,10 @@ export interface TrustSource {
 /** How {@link openIssuerStores} runs (per caller, not per deployment). */
 export interface OpenStoresOptions {
   clock?: Clock;
+  /** Told of every key and trust change (docs/ledger.md §4 "Lifecycle entries"). */
+  onLifecycle?: OnLifecycle;
+  /** Who runs the stores, for those events: `serve` (default) or `cli`. */
+  via?: LifecycleVia;
   /** Watch the revocation file for other processes' changes (server: true, one-shot CLI: false). */
   watch?: boolean;
   /** Called when a background bundle refresh fails (the last good bundle stays in force). */
@@ -93,7 +101,7 @@ export async function openIssuerStores(
   opts: IssuerOptions,
   options: OpenStoresOptions = {},
 ): Promise<IssuerStores> {
-  const { clock, watch = true, onBundleError } = options;
+  const { clock, watch = true, onBundleError, onLifecycle, via } = options;
   // Trust for other issuers: the configured bundles, each loaded with its own binding and transport.
   const bundles: TrustBundle[] = [];
   try {
@@ -107,6 +115,8 @@ export async function openIssuerStores(
           ...(t.allowLoopbackHttp !== undefined ? { allowLoopbackHttp: t.allowLoopbackHttp } : {}),
           ...(watch ? { refreshIntervalMs: opts.bundleRefreshMs } : {}),
           ...(onBundleError ? { onError: onBundleError } : {}),
+          // Only a watching (serving) process reports trust: a one-shot CLI load changes nothing in force.
+          ...(onLifecycle && watch ? { onLifecycle } : {}),
         }),
       );
     }
@@ -115,7 +125,15 @@ export async function openIssuerStores(
     throw e;
   }
   const { dataDir, rotationInterval, maxTtl, clockSkew } = opts;
-  const keys = openKeyStores({ dataDir, rotationInterval, maxTtl, clockSkew, clock });
+  const keys = openKeyStores({
+    dataDir,
+    rotationInterval,
+    maxTtl,
+    clockSkew,
+    clock,
+    ...(onLifecycle ? { onLifecycle } : {}),
+    ...(via ? { via } : {}),
+  });
   const revocations = RevocationStore.open({ path: opts.revocationsPath, clock, watch });
   return {
     keys,

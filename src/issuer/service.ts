@@ -5,6 +5,7 @@
  */
 import { credentialMatches } from '../lib/bytes.js';
 import { type Clock, systemClock } from '../lib/clock.js';
+import type { LifecycleVia, OnLifecycle } from '../lib/lifecycle-event.js';
 import type { Ed25519PublicJwk, VerifiedChain, VerifyOptions } from '../token/api.js';
 import { delegate, mintRoot, verifyChain } from '../token/index.js';
 import type { AgentKey } from './agent-key-store.js';
@@ -17,17 +18,25 @@ import {
   revokeRequestSchema,
 } from './lib/requests.js';
 import type { IssuerOptions, IssuerStores } from './open-stores.js';
-import type { RevocationList, RevokeResult } from './revocation-store.js';
+import type { RevocationList, RevokeResult, RevokeTarget } from './revocation-store.js';
 
 /**
  * Who is calling an operator operation (Mint, Revoke). `local` = the CLI running on this machine
  * with access to the data dir (whoever can read the keys is the operator); `remote` = a network
  * caller presenting a bearer credential, checked against the configured operator credential.
  */
-export type Caller = { kind: 'local' } | { kind: 'remote'; credential: string | undefined };
+export type Caller =
+  | { kind: 'local' }
+  | { kind: 'remote'; credential: string | undefined; via?: Exclude<OperatorVia, 'cli'> };
+
+/** The interface an issuer operation came through (recorded in its lifecycle entry). */
+export type OperatorVia = Exclude<LifecycleVia, 'serve'>;
 
 /** The local-operator caller (CLI). */
 export const LOCAL_OPERATOR: Caller = { kind: 'local' };
+
+/** The interface of a caller: a remote one names its transport (the HTTP one unless it says gRPC). */
+const viaOf = (c: Caller): OperatorVia => (c.kind === 'local' ? 'cli' : (c.via ?? 'http'));
 
 /** Result of Mint and Delegate (wire names as in docs/api.md). */
 export interface TokenResult {
@@ -57,6 +66,8 @@ export interface Identity {
 export interface IssuerServiceDeps extends Omit<IssuerStores, 'close'> {
   options: IssuerOptions;
   clock?: Clock;
+  /** Told of every mint, delegation and revocation (docs/ledger.md §4 "Lifecycle entries"). */
+  onLifecycle?: OnLifecycle;
 }
 
 /** The issuer service core shared by both transports. */
@@ -99,11 +110,10 @@ export class IssuerService {
   }
 
   /**
-   * Self-check before handing a token out: our own verifier must accept it (fail closed — e.g. a
-   * revoked task cannot be re-minted into a token that would only fail later).
+   * The result for a token our own verifier accepted: callers verify before handing a token out (fail
+   * closed — e.g. a revoked task cannot be re-minted into a token that would only fail later).
    */
-  private result(token: string, kid: string): TokenResult {
-    const chain = this.verify(token);
+  private result(token: string, chain: VerifiedChain, kid: string): TokenResult {
     const leaf = chain.leaf;
     return {
       token,
@@ -124,6 +134,26 @@ export class IssuerService {
    */
   mint(input: unknown, caller: Caller): TokenResult {
     this.checkOperator(caller, 'mint');
+    const out = this.mintToken(input);
+    const leaf = out.chain.leaf;
+    this.deps.onLifecycle?.({
+      kind: 'token.mint',
+      via: viaOf(caller),
+      iss: leaf.iss,
+      sub: leaf.sub,
+      task_id: leaf.task_id,
+      tool_scope: leaf.tool_scope,
+      aud: typeof leaf.aud === 'string' ? [leaf.aud] : leaf.aud,
+      jti: leaf.jti,
+      exp: leaf.exp,
+      ttl: leaf.exp - leaf.iat,
+      kid: out.result.kid,
+      token_hash: out.chain.tokenHash,
+    });
+    return out.result;
+  }
+
+  private mintToken(input: unknown): { result: TokenResult; chain: VerifiedChain } {
     const req = parseRequest(mintRequestSchema, input, 'mint');
     const holder = req.holder_key ?? this.deps.keys.agents.get(req.sub)?.publicJwk;
     const signer = this.deps.keys.issuer.signer();
@@ -145,7 +175,8 @@ export class IssuerService {
       maxTtl: this.opts.maxTtl,
       maxChainDepth: this.opts.maxChainDepth,
     });
-    return this.result(token, signer.kid);
+    const chain = this.verify(token);
+    return { result: this.result(token, chain, signer.kid), chain };
   }
 
   /**
@@ -153,7 +184,7 @@ export class IssuerService {
    * the leaf `cnf` (refuses with ISSUER_NOT_HOLDER otherwise) and signs the child. The child's `cnf`
    * is `to_key`, else a key held here for `to`, else none (a terminal hop).
    */
-  delegate(input: unknown): TokenResult {
+  delegate(input: unknown, via: OperatorVia = 'cli'): TokenResult {
     const req = parseRequest(delegateRequestSchema, input, 'delegate');
     const parent = this.verify(req.token);
     const leafCnf = parent.leaf.cnf?.jwk;
@@ -186,14 +217,55 @@ export class IssuerService {
       maxTtl: this.opts.maxTtl,
       maxChainDepth: this.opts.maxChainDepth,
     });
-    return this.result(token, holder.kid);
+    const chain = this.verify(token);
+    const leaf = chain.leaf;
+    this.deps.onLifecycle?.({
+      kind: 'token.delegate',
+      via,
+      sub: leaf.sub,
+      parent_sub: parent.leaf.sub,
+      task_id: leaf.task_id,
+      tool_scope: leaf.tool_scope,
+      jti: leaf.jti,
+      exp: leaf.exp,
+      depth: chain.depth,
+      kid: holder.kid,
+      parent_hash: parent.tokenHash,
+      token_hash: chain.tokenHash,
+    });
+    return this.result(token, chain, holder.kid);
   }
 
   /** Revokes a task id or a jti; takes effect in this process at once. */
   revoke(input: unknown, caller: Caller): RevokeResult {
     this.checkOperator(caller, 'revoke');
+    const target = this.revokeTarget(input);
+    return this.revoked(this.deps.revocations.revokeSync(target), caller);
+  }
+
+  /**
+   * {@link revoke} that waits for the revocation list's lock instead of failing when another process holds
+   * it (the CLI next to a running server).
+   */
+  async revokeWaiting(input: unknown, caller: Caller): Promise<RevokeResult> {
+    this.checkOperator(caller, 'revoke');
+    const target = this.revokeTarget(input);
+    return this.revoked(await this.deps.revocations.revoke(target), caller);
+  }
+
+  private revokeTarget(input: unknown): RevokeTarget {
     const req = parseRequest(revokeRequestSchema, input, 'revoke');
-    return this.deps.revocations.revokeSync(req.task !== undefined ? { task: req.task } : { jti: req.jti! });
+    return req.task !== undefined ? { task: req.task } : { jti: req.jti! };
+  }
+
+  private revoked(r: RevokeResult, caller: Caller): RevokeResult {
+    this.deps.onLifecycle?.({
+      kind: 'token.revoke',
+      via: viaOf(caller),
+      ...(r.kind === 'task' ? { task_id: r.id } : { jti: r.id }),
+      already: r.already,
+    });
+    return r;
   }
 
   /** The published issuer keys. */

@@ -7,6 +7,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.js';
 import { bindGrpc, shutdownGrpc } from '../lib/grpc-service.js';
+import type { OnLifecycle } from '../lib/lifecycle-event.js';
 import { closeHttp, listenHttp } from '../lib/listen.js';
 import { createIssuerGrpcServer } from './grpc.js';
 import { createIssuerHttpServer } from './http.js';
@@ -19,6 +20,8 @@ export interface StartIssuerDeps {
   logger?: Logger;
   /** Skip the gRPC listener (tests of the HTTP transport alone). */
   grpc?: boolean;
+  /** Told of every token, key and trust change (docs/ledger.md §4 "Lifecycle entries"); `via` is `serve`. */
+  onLifecycle?: OnLifecycle;
 }
 
 /** A running issuer endpoint. */
@@ -43,6 +46,7 @@ export async function startIssuer(opts: IssuerOptions, deps: StartIssuerDeps = {
     clock: deps.clock,
     watch: true,
     onBundleError: (e) => deps.logger?.warn({ err: e }, 'trust bundle refresh failed'),
+    ...(deps.onLifecycle ? { onLifecycle: deps.onLifecycle, via: 'serve' as const } : {}),
   });
   const cleanup: (() => Promise<void> | void)[] = [() => stores.close()];
   const closeAll = async () => {
@@ -51,7 +55,12 @@ export async function startIssuer(opts: IssuerOptions, deps: StartIssuerDeps = {
   try {
     stores.keys.issuer.signer();
     stores.keys.agents.ensure(opts.agentId);
-    const service = new IssuerService({ options: opts, ...stores, clock: deps.clock });
+    const service = new IssuerService({
+      options: opts,
+      ...stores,
+      clock: deps.clock,
+      ...(deps.onLifecycle ? { onLifecycle: deps.onLifecycle } : {}),
+    });
 
     const tick = setInterval(() => {
       try {

@@ -3,7 +3,9 @@
  * signed-note / checkpoint / tlog-proof verification and the decision record codec. The dashboard
  * bundles this module.
  */
+export { decodeEntry } from './decode-entry.js';
 export { decodeRecord } from './decode-record.js';
+export { encodeEntry } from './encode-entry.js';
 export { encodeRecord } from './encode-record.js';
 export { LedgerError, type LedgerErrorCode } from './errors.js';
 export { leafHash } from './leaf-hash.js';
@@ -11,7 +13,27 @@ export { b64decode, b64encode, hex } from './lib/b64.js';
 export { EMPTY_ROOT } from './lib/hash.js';
 export { type NoteVerifier, parseVerifierKey } from './lib/note-key.js';
 export { type Checkpoint, formatCheckpoint, openCheckpoint, parseCheckpoint } from './parse-checkpoint.js';
-export type { AuditHit, AuditQuery, DecisionRecord, RecordedHop, RecordKind } from './record.js';
+export {
+  type AuditHit,
+  type AuditQuery,
+  type DecisionRecord,
+  type EntryHit,
+  type EntryQuery,
+  type KeyEntry,
+  type LedgerRecord,
+  LIFECYCLE_KINDS,
+  type LifecycleKind,
+  type LifecycleRecord,
+  type LifecycleVia,
+  type PolicyActivateEntry,
+  type RecordedHop,
+  type RecordKind,
+  type SidecarEntry,
+  type TokenDelegateEntry,
+  type TokenMintEntry,
+  type TokenRevokeEntry,
+  type TrustUpdateEntry,
+} from './record.js';
 export { rootFromLeafHashes, rootOf } from './root-of.js';
 export { verifyConsistency } from './verify-consistency.js';
 export { verifyInclusion } from './verify-inclusion.js';

@@ -2,13 +2,30 @@
  * The audit log: the generic Merkle log (lib/append-log.ts) with the decision layer on top: record
  * schema, canonical encoding and indexes by decision fields (lib/decision-index.ts). Spec: docs/ledger.md.
  */
+import { decodeEntry } from './decode-entry.js';
 import { decodeRecord } from './decode-record.js';
+import { LedgerError } from './errors.js';
 import { AppendLog, type MerkleLogOptions } from './lib/append-log.js';
-import { entryIndexKeys, queryDecisions, recordIndexKeys } from './lib/decision-index.js';
+import {
+  entryIndexKeys,
+  entryKeys,
+  queryDecisions,
+  queryEntries,
+  recordIndexKeys,
+} from './lib/decision-index.js';
 import type { AppendedLeaf } from './lib/group-commit.js';
+import { isLifecycleKind, lifecycleJson, validateEntry } from './lib/lifecycle-schema.js';
 import { recordJson } from './lib/record-json.js';
 import { validateRecord } from './lib/record-schema.js';
-import type { AuditHit, AuditQuery, DecisionRecord } from './record.js';
+import type {
+  AuditHit,
+  AuditQuery,
+  DecisionRecord,
+  EntryHit,
+  EntryQuery,
+  LedgerRecord,
+  LifecycleRecord,
+} from './record.js';
 
 export type { MerkleLogOptions } from './lib/append-log.js';
 export type { SignedCheckpoint } from './lib/checkpoints.js';
@@ -43,9 +60,40 @@ export class MerkleLog extends AppendLog {
     return this.appendIndexed(recordJson(valid), recordIndexKeys(valid));
   }
 
+  /**
+   * Validates, canonically encodes and appends a lifecycle entry (docs/ledger.md §4 "Lifecycle entries"),
+   * indexed by kind, time, task and subjects.
+   * @throws LedgerError `LEDGER_RECORD_INVALID` (also for a record whose kind is not a lifecycle kind) plus
+   * those of {@link append}.
+   */
+  async appendLifecycle(record: LifecycleRecord): Promise<AppendedDecision> {
+    const valid = validateEntry(record);
+    if (!isLifecycleKind(valid.kind))
+      throw new LedgerError('LEDGER_RECORD_INVALID', 'record.kind must be a lifecycle kind');
+    return this.appendIndexed(lifecycleJson(valid as LifecycleRecord), entryKeys(valid));
+  }
+
   /** The decision record at `index`. @throws `LEDGER_RECORD_INVALID` if that entry is not a record. */
   decision(index: number): DecisionRecord {
     return decodeRecord(this.entry(index));
+  }
+
+  /** The record (decision or lifecycle entry) at `index`. @throws `LEDGER_RECORD_INVALID` for an opaque entry. */
+  record(index: number): LedgerRecord {
+    return decodeEntry(this.entry(index));
+  }
+
+  /**
+   * {@link query} over every record, lifecycle entries included, with a `kind` filter (`decision`,
+   * `aggregate`, `dropped` or a lifecycle kind).
+   * @throws LedgerError `LEDGER_BAD_ARGUMENT` (bad filter, unknown kind), `LEDGER_CORRUPT` (damaged posting).
+   */
+  queryEntries(q: EntryQuery = {}): EntryHit[] {
+    return queryEntries(this.source(), q);
+  }
+
+  private source() {
+    return { size: this.size, record: (i: number) => this.record(i), postings: this.postings };
   }
 
   /**
@@ -54,7 +102,7 @@ export class MerkleLog extends AppendLog {
    * @throws LedgerError `LEDGER_BAD_ARGUMENT` (bad filter), `LEDGER_CORRUPT` (damaged posting).
    */
   query(q: AuditQuery = {}): AuditHit[] {
-    return queryDecisions({ size: this.size, decision: (i) => this.decision(i), postings: this.postings }, q);
+    return queryDecisions(this.source(), q);
   }
 
   /** The newest `n` decision records (newest first). */

@@ -1,8 +1,10 @@
 /**
- * Decision records: what the authz pipeline appends to the ledger for every Check.
- * The ledger API itself takes opaque bytes; this is the one canonical encoding for decisions
- * (docs/ledger.md). Never holds secrets: no raw token, only its SHA-256.
+ * The ledger's records: decision records (what the authz pipeline appends for every Check) and lifecycle entries
+ * (token, key, trust, policy and sidecar events; docs/ledger.md §4). The ledger API itself takes opaque bytes; these
+ * are its canonical record encodings. Never hold secrets: no raw token, only its SHA-256.
  */
+
+import type { LifecycleEvent } from '../lib/lifecycle-event.js';
 
 /** One hop of the verified chain, as recorded (no signatures, no keys). */
 export interface RecordedHop {
@@ -86,4 +88,64 @@ export interface AuditQuery {
 export interface AuditHit {
   index: number;
   record: DecisionRecord;
+}
+
+/**
+ * Lifecycle entry kinds (docs/ledger.md §4 "Lifecycle entries"): every token and key operation, trust and
+ * policy change, and sidecar start/stop, in the same log as the decisions they enabled.
+ */
+export const LIFECYCLE_KINDS = [
+  'token.mint',
+  'token.delegate',
+  'token.revoke',
+  'key.create',
+  'key.rotate',
+  'key.retire',
+  'trust.update',
+  'policy.activate',
+  'sidecar.start',
+  'sidecar.stop',
+] as const;
+
+/** One of {@link LIFECYCLE_KINDS}. */
+export type LifecycleKind = (typeof LIFECYCLE_KINDS)[number];
+
+export type {
+  KeyEntry,
+  LifecycleEvent,
+  LifecycleVia,
+  PolicyActivateEntry,
+  SidecarEntry,
+  TokenDelegateEntry,
+  TokenMintEntry,
+  TokenRevokeEntry,
+  TrustUpdateEntry,
+} from '../lib/lifecycle-event.js';
+
+/** Fields every lifecycle entry has besides its event's. */
+interface LifecycleBase {
+  /** Lifecycle format version. */
+  v: 1;
+  /** Fresh UUID of the entry. */
+  id: string;
+  /** When the operation happened, epoch milliseconds. */
+  ts: number;
+}
+
+/** A lifecycle entry: an event (discriminated by `kind`) stamped with version, id and time. */
+export type LifecycleRecord = LifecycleEvent & LifecycleBase;
+
+/** Any record the ledger stores: a decision (or counted denies) or a lifecycle entry. */
+export type LedgerRecord = DecisionRecord | LifecycleRecord;
+
+/** Filters of {@link MerkleLog.queryEntries}: those of {@link AuditQuery}, plus the entry kind. */
+export interface EntryQuery extends AuditQuery {
+  /** `decision` (records without kind), `aggregate`, `dropped`, or a {@link LifecycleKind}. */
+  kind?: string;
+}
+
+/** One {@link MerkleLog.queryEntries} result. */
+export interface EntryHit {
+  index: number;
+  record: LedgerRecord;
 }

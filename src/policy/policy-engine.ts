@@ -5,8 +5,10 @@
  * `sigil_policy_load_errors_total`.
  * Before the first good bundle every decision is a deny with POLICY_NOT_LOADED (fail closed).
  */
+
 import { Counter, register as defaultRegistry, type Registry } from 'prom-client';
 import { type Clock, systemClock } from '../lib/clock.js';
+import type { OnLifecycle } from '../lib/lifecycle-event.js';
 import { type PollSource, pollEvery, pollSource } from '../lib/poll-source.js';
 import type { PolicyContext, PolicyVerdict } from './api.js';
 import { PolicyError, type PolicyErrorCode } from './errors.js';
@@ -38,6 +40,8 @@ export interface PolicyEngineOptions extends LoadBundleOptions {
   evalTimeoutMs?: number;
   clock?: Clock;
   logger?: PolicyLogger;
+  /** Told of each bundle activation (docs/ledger.md §4 `policy.activate`). */
+  onLifecycle?: OnLifecycle;
   /** Prometheus registry for the load metrics (default: prom-client's global registry). */
   registry?: Registry;
   /** Largest bundle accepted, bytes (default 32 MiB). */
@@ -234,6 +238,13 @@ export class PolicyEngine {
       { policy_rev: next.revision, previous_rev: prev?.revision, source: this.source },
       'policy bundle loaded',
     );
+    this.o.onLifecycle?.({
+      kind: 'policy.activate',
+      source: this.source,
+      revision: next.revision,
+      bundle_hash: next.sha256,
+      ...(prev ? { prev_revision: prev.revision } : {}),
+    });
     return true;
   }
 

@@ -6,6 +6,8 @@
 export { type CheckDeps, type ConfiguredCheck, checkFromConfig } from './check-from-config.js';
 export { dashboardFromConfig } from './dashboard-options.js';
 export { issuerOptions } from './issuer-options.js';
+export { holdLedgerWriter, recordLifecycle } from './ledger-writer.js';
+export { configHash, type LifecycleRecorder, lifecycleEntry, lifecycleRecorder } from './lifecycle.js';
 export { createPolicyDecider, type PolicyDeciderDeps } from './policy-options.js';
 export { type RunningSigil, type SigilParts, type StartSigilDeps, startSigil } from './start-sigil.js';
 export { tuneRuntime } from './tune-runtime.js';

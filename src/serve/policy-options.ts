@@ -27,7 +27,10 @@ export function policyEngineOptions(
  * Dependencies of {@link createPolicyDecider}; `pollIntervalMs` overrides `sigil.policy.poll_interval`
  * (tests use a short one).
  */
-export type PolicyDeciderDeps = Pick<PolicyEngineOptions, 'logger' | 'registry' | 'clock' | 'pollIntervalMs'>;
+export type PolicyDeciderDeps = Pick<
+  PolicyEngineOptions,
+  'logger' | 'registry' | 'clock' | 'pollIntervalMs' | 'onLifecycle'
+>;
 
 /**
  * The policy step for `sigil serve`: undefined when `sigil.policy.bundle` is not set (the pipeline then runs its

@@ -15,6 +15,8 @@ import { type AuditIntake, auditIntake } from './audit-intake.js';
 import { checkFromConfig } from './check-from-config.js';
 import { dashboardFromConfig } from './dashboard-options.js';
 import { issuerOptions, trustBundleWarning } from './issuer-options.js';
+import { holdLedgerWriter } from './ledger-writer.js';
+import { configHash, lifecycleRecorder, sigilVersion } from './lifecycle.js';
 import { issuerListenKey, nameListenKey } from './name-listen-key.js';
 import { observeDecisions } from './observe-decisions.js';
 import { openAuditLog } from './open-audit-log.js';
@@ -69,6 +71,10 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
   let ledger: MerkleLog | undefined;
   let cacheSize = () => 0;
   const metrics = createMetrics({ ledgerSize: () => ledger?.size ?? 0, cacheSize: () => cacheSize() });
+  // Lifecycle events from the modules; held until the ledger is open (the first keys are made before it).
+  const lifecycle = lifecycleRecorder({ clock, logger });
+  const { onLifecycle } = lifecycle;
+  const sidecar = { version: sigilVersion(), config_hash: configHash(config) };
   try {
     const admin = await nameListenKey(
       'sigil.admin.listen',
@@ -79,12 +85,23 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     if (narrowed !== undefined) logger.warn(narrowed);
     const issuer = await nameListenKey(
       issuerListenKey,
-      startIssuer(issuerOptions(config), { clock, logger }),
+      startIssuer(issuerOptions(config), { clock, logger, onLifecycle }),
     );
     cleanup.push(() => issuer.close());
+    // The one sequencer: CLI commands next to this process send their entries here (docs/ledger.md §4).
+    const writer = await holdLedgerWriter(config, (err) =>
+      logger.error({ err }, 'the ledger writer lock was taken over: another process may append'),
+    );
+    cleanup.push(() => writer.release());
     ledger = await openAuditLog(config);
     const log = ledger;
     cleanup.push(() => log.close());
+    let started = false;
+    // Runs after the Checks drained and the policy closed, right before the ledger closes.
+    cleanup.push(async () => {
+      if (started) onLifecycle({ kind: 'sidecar.stop', ...sidecar });
+      await lifecycle.settled();
+    });
     // Group-commit health for operators: batch sizes and the commit (+ fsync) wait every decision pays.
     cleanup.push(
       log.onAppend(({ first, size, seconds }) => {
@@ -92,7 +109,13 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
         metrics.ledgerCommitEntries.observe(size - first);
       }),
     );
-    const policy = await createPolicyDecider(config, { logger, registry: metrics.registry, clock });
+    lifecycle.attach(log);
+    const policy = await createPolicyDecider(config, {
+      logger,
+      registry: metrics.registry,
+      clock,
+      onLifecycle,
+    });
     if (policy) cleanup.push(() => policy.close());
     // Closed after the authz server drained and before the ledger: the last window is written.
     const audit = auditIntake(config, log, { metrics, logger });
@@ -122,7 +145,11 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     const parts: SigilParts = { config, logger, metrics, issuer, ledger: log, policy };
     const dashboard = await dashboardFromConfig({ ...parts, adminUrl: admin.url }, { clock });
     admin.mount(dashboard);
+    writer.publish(admin.url);
     cleanup.push(() => dashboard.close());
+    onLifecycle({ kind: 'sidecar.start', ...sidecar });
+    started = true;
+    await lifecycle.settled();
     ready = true;
     metrics.ready.set(1);
     logger.info(

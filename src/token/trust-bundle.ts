@@ -6,6 +6,8 @@
  * §3, §5: `<trust_domain_name, endpoint>` configured explicitly): its keys vouch only for `issuers` and
  * `trustDomains`.
  */
+import { sha256 } from '../lib/bytes.js';
+import { canonicalJson, type OnLifecycle, type TrustUpdateEntry } from '../lib/lifecycle-event.js';
 import { type PollFailure, pollEvery, pollSource } from '../lib/poll-source.js';
 import type { SourceTransport } from '../lib/source-url.js';
 import { TbitError } from './errors.js';
@@ -26,6 +28,21 @@ export interface TrustBundleOptions extends SourceTransport {
   onError?: (e: TbitError) => void;
   /** Largest document accepted, bytes. Default 4 MiB. */
   maxBytes?: number;
+  /** Told of what is in force after the first load and after each change (docs/ledger.md §4 `trust.update`). */
+  onLifecycle?: OnLifecycle;
+}
+
+/** The `trust.update` event of a bundle's keys and revocations now in force: kids and hashes only. */
+function trustUpdate(source: string, jwks: JsonWebKeySet, rev: RevocationList | undefined): TrustUpdateEntry {
+  const list = rev ?? jwks.revocations;
+  const kids = jwks.keys.map((k) => (typeof k.kid === 'string' ? k.kid : '')).filter((k) => k !== '');
+  return {
+    kind: 'trust.update',
+    source,
+    hash: sha256(canonicalJson({ jwks, revocations: rev }), 'hex'),
+    kids: kids.sort(),
+    ...(list !== undefined ? { revoked: list.tasks.length + list.jtis.length } : {}),
+  };
 }
 
 /** A refreshable trust store backed by a file or URL. */
@@ -89,6 +106,7 @@ export async function loadTrustBundle(source: string, options: TrustBundleOption
     ...(revDoc === undefined ? {} : { revocations: () => rev as RevocationList }),
   });
   let stop: (() => void) | undefined;
+  options.onLifecycle?.(trustUpdate(source, jwks, rev));
 
   const refresh = async (): Promise<boolean> => {
     const a = await jwksDoc();
@@ -105,6 +123,7 @@ export async function loadTrustBundle(source: string, options: TrustBundleOption
       rev = prevRev;
       throw e;
     }
+    options.onLifecycle?.(trustUpdate(source, jwks, rev));
     return true;
   };
 

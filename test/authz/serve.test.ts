@@ -83,13 +83,17 @@ describe('startSigil', () => {
     expect((await fetch(`${base}/ready`)).status).toBe(200);
     const m = await (await fetch(`${base}/metrics`)).text();
     expect(m).toMatch(/sigil_decisions_total\{result="allow",code="OK"\} 1/);
-    expect(m).toMatch(/sigil_ledger_entries 2/);
+    // Two decisions; the other entries are lifecycle entries (keys, start, the mint above).
+    const size = sigil.ledger.size;
+    expect(sigil.ledger.query({}).length).toBe(2);
+    expect(size - 2).toBe(sigil.ledger.queryEntries({ limit: 100 }).filter((h) => h.record.kind).length);
+    expect(m).toMatch(new RegExp(`sigil_ledger_entries ${size}\\b`));
     expect(m).toMatch(/sigil_check_duration_seconds_bucket/);
-    // Group commits: the two decisions above went through one or two commits, each timed.
+    // Group commits: every entry went through one of them, each timed.
     const commits = Number(m.match(/^sigil_ledger_commit_entries_count (\d+)$/m)?.[1]);
     expect(commits).toBeGreaterThanOrEqual(1);
-    expect(commits).toBeLessThanOrEqual(2);
-    expect(m).toMatch(/^sigil_ledger_commit_entries_sum 2$/m);
+    expect(commits).toBeLessThanOrEqual(size);
+    expect(m).toMatch(new RegExp(`^sigil_ledger_commit_entries_sum ${size}$`, 'm'));
     expect(Number(m.match(/^sigil_ledger_commit_duration_seconds_count (\d+)$/m)?.[1])).toBe(commits);
     expect((await fetch(`${base}/nope`)).status).toBe(404);
   });
@@ -99,7 +103,9 @@ describe('startSigil', () => {
       { sub: 'spiffe://sigil.mesh/agent/c/2', task_id: 't2', tool_scope: ['fs.read'], aud: SELF },
       LOCAL_OPERATOR,
     ).token;
+    await sigil.ledger.settled();
     const before = sigil.ledger.size;
+    const decisionsBefore = sigil.ledger.query({ limit: 10_000 }).length;
     const inflight = Array.from({ length: 40 }, () =>
       check(checkRequest({ method: 'POST', path: '/tools/fs.read' }, token)),
     );
@@ -115,7 +121,10 @@ describe('startSigil', () => {
     expect(ok.length).toBeGreaterThan(0);
     const log = await MerkleLog.open(join(dir, 'ledger'), { readOnly: true });
     try {
-      expect(log.size).toBe(before + ok.length);
+      // Every answered Check is recorded, and the stop entry after the last of them.
+      expect(log.query({ limit: 10_000 }).length).toBe(decisionsBefore + ok.length);
+      expect(log.size).toBe(before + ok.length + 1);
+      expect(log.record(log.size - 1).kind).toBe('sidecar.stop');
     } finally {
       await log.close();
     }

@@ -210,6 +210,27 @@ describe(`dashboard against SIGIL`, { timeout: 90_000 }, () => {
     await page.screenshot({ path: `${ART}/dashboard-audit.png`, fullPage: true });
   });
 
+  it('audit: lifecycle entries are listed with a label per kind and verify in the browser', async () => {
+    await tab('Audit timeline').click();
+    await page.locator('table.decisions tbody tr').first().waitFor();
+    await page.selectOption('#f-kind', 'sidecar.start');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await poll(() => page.locator('table.decisions .pill').allTextContents()).toEqual(['sidecar started']);
+    await page.locator('table.decisions tbody tr').first().click();
+    await page.getByTestId('verify').click();
+    await poll(() => page.getByTestId('proof-verdict').textContent()).toContain('Verified');
+    // Everything: the decisions and the sidecar's own lifecycle entries (its keys, its start), each labelled.
+    await page.selectOption('#f-kind', 'all');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await poll(
+      async () => new Set(await page.locator('table.decisions .pill.lifecycle').allTextContents()),
+    ).toEqual(new Set(['key created', 'policy activated', 'sidecar started']));
+    expect(await page.locator('table.decisions .pill.allow').count()).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Reset' }).click();
+    await poll(() => page.locator('table.decisions .pill.lifecycle').count()).toBe(0);
+    await selectAllowRow(); // the next test tampers with this row's proof
+  });
+
   it('audit: a tampered proof, entry or checkpoint, or another key, fails with the reason', async () => {
     const cases: [string, (b: Record<string, unknown>) => void, string][] = [
       [

@@ -213,8 +213,7 @@ describe('Envoy → SIGIL → upstream', () => {
       const ids = new Set(decisionIds);
       let single = 0;
       let aggregated = 0;
-      for (let i = 0; i < log.size; i++) {
-        const r = log.decision(i);
+      for (const { record: r } of log.query({ limit: 10_000 })) {
         expect(ids.has(r.id)).toBe(true);
         if (r.kind === 'aggregate') aggregated += r.count!;
         else single++;

@@ -9,7 +9,7 @@ import type { LiveListener } from '../App.js';
 import { api, type DecisionEntry } from '../api.js';
 import { Empty, ErrorBox, fmtShort, fmtTime, Loading, shortId } from '../components.js';
 import { pinnedVerifierKey } from '../settings.js';
-import type { DecisionPage, ProofBundle } from '../types.js';
+import { type DecisionPage, LIFECYCLE_KINDS, type ProofBundle } from '../types.js';
 import { type ProofVerdict, verifyProof } from '../verify.js';
 
 type Subscribe = (l: LiveListener) => () => void;
@@ -19,8 +19,25 @@ interface Filters {
   agent: string;
   decision: '' | 'allow' | 'deny';
   code: string;
+  /** '' = decisions only; `all`; or one lifecycle entry kind (docs/ledger.md §4 "Lifecycle entries"). */
+  kind: string;
 }
-const NO_FILTERS: Filters = { task: '', agent: '', decision: '', code: '' };
+const NO_FILTERS: Filters = { task: '', agent: '', decision: '', code: '', kind: '' };
+
+/** The label a lifecycle entry is shown with, per kind. */
+const KIND_LABEL: Record<string, string> = {
+  'token.mint': 'token minted',
+  'token.delegate': 'token delegated',
+  'token.revoke': 'revoked',
+  'key.create': 'key created',
+  'key.rotate': 'key rotated',
+  'key.retire': 'key retired',
+  'trust.update': 'trust updated',
+  'policy.activate': 'policy activated',
+  'sidecar.start': 'sidecar started',
+  'sidecar.stop': 'sidecar stopped',
+};
+const isLifecycle = (e: DecisionEntry): boolean => (LIFECYCLE_KINDS as readonly unknown[]).includes(e.record.kind);
 /** Most rows kept in the list (live additions push the oldest out). */
 const MAX_ROWS = 1000;
 
@@ -30,6 +47,7 @@ function matches(f: Filters, e: DecisionEntry): boolean {
   if (f.agent && r.sub !== f.agent && !(r.chain ?? []).some((h) => h.sub === f.agent)) return false;
   if (f.decision && r.decision !== f.decision) return false;
   if (f.code && r.code !== f.code) return false;
+  if (f.kind && f.kind !== 'all' && (r.kind ?? 'decision') !== f.kind) return false;
   return true;
 }
 
@@ -138,6 +156,18 @@ export function AuditView({ subscribe }: { subscribe: Subscribe }) {
           </select>
         </div>
         <div className="field">
+          <label htmlFor="f-kind">Entries</label>
+          <select id="f-kind" value={draft.kind} onChange={(e) => setDraft({ ...draft, kind: e.target.value })}>
+            <option value="">decisions</option>
+            <option value="all">everything</option>
+            {LIFECYCLE_KINDS.map((k) => (
+              <option key={k} value={k}>
+                {KIND_LABEL[k]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
           <label htmlFor="f-code">Code</label>
           <input
             id="f-code"
@@ -221,10 +251,16 @@ export function AuditView({ subscribe }: { subscribe: Subscribe }) {
                           {fmtShort(e.record.ts)}
                         </td>
                         <td>
-                          <span className={`pill ${e.record.decision}`}>{e.record.decision}</span>
+                          {isLifecycle(e) ? (
+                            <span className="pill lifecycle" data-kind={e.record.kind}>
+                              {KIND_LABEL[e.record.kind as string]}
+                            </span>
+                          ) : (
+                            <span className={`pill ${e.record.decision}`}>{e.record.decision}</span>
+                          )}
                         </td>
                         <td className="mono nowrap">
-                          {e.record.code}
+                          {isLifecycle(e) ? e.record.kind : e.record.code}
                           {e.record.count !== undefined && (
                             <span title={`${e.record.kind}: ${e.record.count} unauthenticated denies`}>
                               {' '}
@@ -280,7 +316,16 @@ function Detail({ entry }: { entry: DecisionEntry }) {
     }
   };
 
-  const rows: [string, string | number | undefined][] = [
+  const lifecycle = isLifecycle(entry);
+  const rows: [string, string | number | undefined][] = lifecycle
+    ? [
+        ['entry', entry.index],
+        ['time', fmtTime(r.ts)],
+        ...Object.entries(r)
+          .filter(([k]) => k !== 'ts' && k !== 'v')
+          .map(([k, v]): [string, string] => [k, Array.isArray(v) ? v.join(', ') : String(v)]),
+      ]
+    : [
     ['entry', entry.index],
     ['decision id', r.id],
     ['time', fmtTime(r.ts)],
@@ -305,7 +350,16 @@ function Detail({ entry }: { entry: DecisionEntry }) {
   return (
     <>
       <h3>
-        Decision #{entry.index} <span className={`pill ${r.decision}`}>{r.decision}</span>
+        {lifecycle ? (
+          <>
+            Entry #{entry.index}{' '}
+            <span className="pill lifecycle">{KIND_LABEL[r.kind as string]}</span>
+          </>
+        ) : (
+          <>
+            Decision #{entry.index} <span className={`pill ${r.decision}`}>{r.decision}</span>
+          </>
+        )}
       </h3>
       <dl className="facts">
         {rows

@@ -134,6 +134,9 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
         return { items, next_before: next ?? null, size: ledger().size() };
       },
     },
+    '/api/lifecycle': {
+      post: async (req) => ledger().recordCli(await readJsonObject(req, MAX_TOKEN_BODY)),
+    },
     '/api/graph': {
       get: async (_req, _res, url) => {
         const task = qString(url.searchParams, 'task', 1024) ?? '';
@@ -262,6 +265,7 @@ function decisionFilter(q: URLSearchParams): DecisionFilter {
     since: qTime(q, 'since'),
     until: qTime(q, 'until'),
     before: qInt(q, 'before', 0, Number.MAX_SAFE_INTEGER),
+    kind: qString(q, 'kind', 64),
   };
   if ((filter.since ?? -Infinity) > (filter.until ?? Infinity))
     throw badRequest('since must not be after until');

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   b64encode,
-  decodeRecord,
+  decodeEntry,
   hex,
   LedgerError,
   type MerkleLog,
@@ -38,14 +38,23 @@ function out(v: unknown): void {
 
 /**
  * What the entries of a log stand for (`audit verify`'s `records`): plain decision records, aggregates of
- * unauthenticated denies and dropped tallies with the denies they count, and entries that are no record.
+ * unauthenticated denies and dropped tallies with the denies they count, lifecycle entries by kind, and
+ * entries that are no record.
  */
 function recordTally() {
-  const t = { decisions: 0, aggregates: 0, aggregated_denies: 0, dropped: 0, dropped_denies: 0, opaque: 0 };
+  const t = {
+    decisions: 0,
+    aggregates: 0,
+    aggregated_denies: 0,
+    dropped: 0,
+    dropped_denies: 0,
+    lifecycle: {} as Record<string, number>,
+    opaque: 0,
+  };
   const add = (_i: number, bytes: Uint8Array) => {
-    let r: ReturnType<typeof decodeRecord>;
+    let r: ReturnType<typeof decodeEntry>;
     try {
-      r = decodeRecord(bytes);
+      r = decodeEntry(bytes);
     } catch {
       t.opaque++;
       return;
@@ -56,12 +65,14 @@ function recordTally() {
     } else if (r.kind === 'dropped') {
       t.dropped++;
       t.dropped_denies += r.count ?? 0;
-    } else t.decisions++;
+    } else if (r.kind === undefined) t.decisions++;
+    else t.lifecycle[r.kind] = (t.lifecycle[r.kind] ?? 0) + 1;
   };
   return { t, add };
 }
 
 interface QueryFlags {
+  kind?: string;
   task?: string;
   agent?: string;
   decision?: string;
@@ -143,7 +154,11 @@ export function register(program: Command): void {
 
   audit
     .command('query')
-    .description('decision records matching all given filters, as JSON lines')
+    .description('records (decisions and lifecycle entries) matching all given filters, as JSON lines')
+    .option(
+      '--kind <kind>',
+      'entry kind: decision, aggregate, dropped, token.mint, token.delegate, token.revoke, key.create, key.rotate, key.retire, trust.update, policy.activate, sidecar.start, sidecar.stop',
+    )
     .option('--task <id>', 'task_id')
     .option('--agent <spiffe>', 'leaf sub or any sub in the recorded chain')
     .option('--decision <allow|deny>', 'decision')
@@ -161,7 +176,8 @@ export function register(program: Command): void {
         await withLog(cmd, (log) => {
           const size = log.size;
           const root = log.root(size);
-          const hits = log.query({
+          const hits = log.queryEntries({
+            ...(flags.kind !== undefined ? { kind: flags.kind } : {}),
             ...(flags.task !== undefined ? { task: flags.task } : {}),
             ...(flags.agent !== undefined ? { agent: flags.agent } : {}),
             ...(decision !== undefined ? { decision } : {}),
@@ -288,11 +304,12 @@ export function register(program: Command): void {
 
   audit
     .command('tail')
-    .description('the newest decision records, newest first, as JSON lines')
+    .description('the newest records (decisions and lifecycle entries), newest first, as JSON lines')
     .option('-n, --lines <n>', 'how many', '10')
     .action((flags: { lines: string }, cmd: Command) =>
       withLog(cmd, (log) => {
-        for (const h of log.tail(int(flags.lines, '-n', 1))) out({ index: h.index, record: h.record });
+        const hits = log.queryEntries({ limit: int(flags.lines, '-n', 1), order: 'desc' });
+        for (const h of hits) out({ index: h.index, record: h.record });
       }),
     );
 }

@@ -3,7 +3,7 @@
  * `sigil serve` on the same data dir picks it up within about a second (fs.watch, mtime poll fallback).
  */
 import type { Command } from 'commander';
-import { IssuerError } from '../../issuer/index.js';
+import { IssuerError, LOCAL_OPERATOR } from '../../issuer/index.js';
 import { printResult, runCommand, withLocal } from '../context.js';
 
 /** Registers `sigil revoke`. */
@@ -20,9 +20,10 @@ export function register(program: Command): void {
           throw new IssuerError('ISSUER_BAD_REQUEST', 'give exactly one of --task or --jti');
         }
         // The store's async revoke waits for a concurrent writer (e.g. the running server) instead of failing.
-        return withLocal(cmd, async ({ stores }) => {
-          const r = await stores.revocations.revoke(
+        return withLocal(cmd, async ({ service }) => {
+          const r = await service.revokeWaiting(
             f.task !== undefined ? { task: f.task } : { jti: f.jti! },
+            LOCAL_OPERATOR,
           );
           printResult(
             f.json,

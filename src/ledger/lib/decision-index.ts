@@ -1,15 +1,19 @@
 /**
- * The decision layer's indexes (docs/ledger.md §Secondary indexes): which (kind, value) keys a decision
- * record contributes to the log's generic posting index, and compliance queries by decision fields.
+ * The record layer's indexes (docs/ledger.md §Secondary indexes): which (kind, value) keys a decision record
+ * or lifecycle entry contributes to the log's generic posting index, and compliance queries by their fields.
  */
 import { sha256 } from '../../lib/bytes.js';
-import { decodeRecord } from '../decode-record.js';
+import { decodeEntry } from '../decode-entry.js';
 import { LedgerError } from '../errors.js';
-import type { AuditHit, AuditQuery, DecisionRecord } from '../record.js';
+import type { AuditHit, AuditQuery, DecisionRecord, EntryHit, EntryQuery, LedgerRecord } from '../record.js';
+import { isLifecycleKind } from './lifecycle-schema.js';
 import type { IndexKey, PostingIndex } from './posting-index.js';
 
-/** Index kinds: task, agent (every sub of the chain and the leaf sub), decision, time. */
-const KIND = { task: 'k', agent: 'a', decision: 'd', time: 't' } as const;
+/** Index kinds: task, agent (every sub of the chain and the leaf sub), decision, time, lifecycle entry kind. */
+const KIND = { task: 'k', agent: 'a', decision: 'd', time: 't', entry: 'e' } as const;
+
+/** Record kinds a query may name besides the lifecycle kinds (docs/ledger.md §4). */
+const DECISION_KINDS = new Set(['decision', 'aggregate', 'dropped']);
 
 /** The value as it appears in index keys: over 256 characters, its SHA-256 (LMDB key size limit). */
 const indexValue = (v: string): string => (v.length <= 256 ? v : `sha256:${sha256(v, 'hex')}`);
@@ -17,7 +21,7 @@ const indexValue = (v: string): string => (v.length <= 256 ? v : `sha256:${sha25
 /** The time-index value of epoch-ms `ts`: records are grouped by second. */
 const timeBucket = (ts: number): number => Math.floor(ts / 1000);
 
-/** Every index (kind, value) a record contributes. */
+/** Every index (kind, value) a decision record contributes. */
 export function recordIndexKeys(r: DecisionRecord): IndexKey[] {
   const out: IndexKey[] = [
     [KIND.decision, r.decision],
@@ -31,10 +35,23 @@ export function recordIndexKeys(r: DecisionRecord): IndexKey[] {
   return out;
 }
 
+/** Every index (kind, value) any record contributes: a lifecycle entry its kind, time, task and subjects. */
+export function entryKeys(r: LedgerRecord): IndexKey[] {
+  if (!isLifecycleKind(r.kind)) return recordIndexKeys(r as DecisionRecord);
+  const o = r as { task_id?: string; sub?: string; parent_sub?: string };
+  const out: IndexKey[] = [
+    [KIND.entry, r.kind],
+    [KIND.time, timeBucket(r.ts)],
+  ];
+  if (o.task_id !== undefined) out.push([KIND.task, indexValue(o.task_id)]);
+  for (const a of new Set([o.sub, o.parent_sub])) if (a !== undefined) out.push([KIND.agent, indexValue(a)]);
+  return out;
+}
+
 /** The index keys of a stored entry, re-derived at open; undefined for an opaque (non-record) entry. */
 export function entryIndexKeys(entry: Uint8Array): IndexKey[] | undefined {
   try {
-    return recordIndexKeys(decodeRecord(entry));
+    return entryKeys(decodeEntry(entry));
   } catch {
     return undefined;
   }
@@ -43,10 +60,13 @@ export function entryIndexKeys(entry: Uint8Array): IndexKey[] | undefined {
 /** What a query reads: the durable size, records by index and the posting index. */
 export interface DecisionSource {
   size: number;
-  /** @throws for an entry that is not a decision record. */
-  decision(index: number): DecisionRecord;
+  /** @throws for an entry that is not a record. */
+  record(index: number): LedgerRecord;
   postings: PostingIndex;
 }
+
+/** The kind a query names a record by: its `kind`, or `decision` when it has none. */
+const kindOf = (r: LedgerRecord): string => r.kind ?? 'decision';
 
 /** 0 … n-1, or n-1 … 0 (entries are dense, so no cursor is needed either way). */
 function* indicesUpTo(n: number, desc: boolean): Generator<number> {
@@ -54,11 +74,17 @@ function* indicesUpTo(n: number, desc: boolean): Generator<number> {
   else for (let i = 0; i < n; i++) yield i;
 }
 
+/** {@link MerkleLog.query}: decision records only (lifecycle entries are skipped). */
+export function queryDecisions(src: DecisionSource, q: AuditQuery): AuditHit[] {
+  return queryEntries(src, q, false) as AuditHit[];
+}
+
 /**
- * {@link MerkleLog.query}: scans the most selective index given and filters the rest on the record.
+ * {@link MerkleLog.queryEntries}: scans the most selective index given and filters the rest on the record.
+ * `lifecycle` false = decision records only.
  * @throws LedgerError `LEDGER_BAD_ARGUMENT` (bad filter), `LEDGER_CORRUPT` (damaged posting).
  */
-export function queryDecisions(src: DecisionSource, q: AuditQuery): AuditHit[] {
+export function queryEntries(src: DecisionSource, q: EntryQuery, lifecycle = true): EntryHit[] {
   const limit = Math.max(1, Math.min(q.limit ?? 100, 10_000));
   const desc = q.order === 'desc';
   const since = q.since ?? 0;
@@ -69,28 +95,42 @@ export function queryDecisions(src: DecisionSource, q: AuditQuery): AuditHit[] {
   if (q.decision !== undefined && q.decision !== 'allow' && q.decision !== 'deny') {
     throw new LedgerError('LEDGER_BAD_ARGUMENT', 'decision must be allow or deny');
   }
+  const kind = q.kind;
+  if (kind !== undefined && !DECISION_KINDS.has(kind) && !isLifecycleKind(kind)) {
+    throw new LedgerError('LEDGER_BAD_ARGUMENT', `unknown entry kind ${JSON.stringify(kind)}`);
+  }
   const size = src.size;
   let indices: Iterable<number>;
   if (q.task !== undefined) indices = src.postings.scan(KIND.task, indexValue(q.task), desc);
   else if (q.agent !== undefined) indices = src.postings.scan(KIND.agent, indexValue(q.agent), desc);
+  else if (isLifecycleKind(kind)) indices = src.postings.scan(KIND.entry, kind, desc);
   else if (q.decision !== undefined) indices = src.postings.scan(KIND.decision, q.decision, desc);
   else if (q.since !== undefined || q.until !== undefined) {
     // Time postings are per second; the exact bounds are checked on each record below.
     indices = src.postings.scanRange(KIND.time, timeBucket(since), timeBucket(until) + 1, desc);
   } else indices = indicesUpTo(size, desc);
-  const out: AuditHit[] = [];
+  const out: EntryHit[] = [];
   for (const index of indices) {
     if (index >= size) continue;
-    let record: DecisionRecord;
+    let record: LedgerRecord;
     try {
-      record = src.decision(index);
+      record = src.record(index);
     } catch {
-      continue; // not a decision record (opaque entry)
+      continue; // not a record (opaque entry)
     }
-    if (q.task !== undefined && record.task_id !== q.task) continue;
+    if (!lifecycle && isLifecycleKind(record.kind)) continue;
+    if (kind !== undefined && kindOf(record) !== kind) continue;
+    const r = record as Partial<DecisionRecord> & { parent_sub?: string };
+    if (q.task !== undefined && r.task_id !== q.task) continue;
     const agent = q.agent;
-    if (agent !== undefined && record.sub !== agent && !record.chain?.some((h) => h.sub === agent)) continue;
-    if (q.decision !== undefined && record.decision !== q.decision) continue;
+    if (
+      agent !== undefined &&
+      r.sub !== agent &&
+      r.parent_sub !== agent &&
+      !r.chain?.some((h) => h.sub === agent)
+    )
+      continue;
+    if (q.decision !== undefined && r.decision !== q.decision) continue;
     if (record.ts < since || record.ts > until) continue;
     out.push({ index, record });
     if (out.length >= limit) break;

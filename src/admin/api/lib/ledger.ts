@@ -4,15 +4,23 @@
  * Paging backwards (`before`) has no ledger index of its own: without filters it walks entries by index; with
  * filters it reads the newest ≤ 10 000 hits of the ledger's best index and skips the newer ones (docs/dashboard.md).
  */
-import type { AuditHit, AuditQuery, MerkleLog } from '../../../ledger/index.js';
-import { AdminApiError } from '../errors.js';
+import type { AuditHit, AuditQuery, LifecycleRecord, MerkleLog } from '../../../ledger/index.js';
+import { AdminApiError, badRequest } from '../errors.js';
 import type { EventStreams } from './events.js';
 
 /** One decision as stored, with its ledger index. */
 export type DecisionEntry = AuditHit;
 
-/** A newest-first decision query: the ledger's filters plus `before` (only entries with index < before). */
-export type DecisionFilter = Omit<AuditQuery, 'limit' | 'order'> & { before?: number; limit: number };
+/**
+ * A newest-first decision query: the ledger's filters plus `before` (only entries with index < before) and `kind`
+ * (docs/ledger.md §4: `decision`, `aggregate`, `dropped`, a lifecycle kind, or `all`; only then are lifecycle
+ * entries returned).
+ */
+export type DecisionFilter = Omit<AuditQuery, 'limit' | 'order'> & {
+  before?: number;
+  limit: number;
+  kind?: string;
+};
 
 /** The admin API's view of the audit log. */
 export type AdminLedger = ReturnType<typeof adminLedger>;
@@ -37,6 +45,20 @@ export function adminLedger(log: MerkleLog) {
     }
   };
   const query = ({ before, limit, ...filter }: DecisionFilter): DecisionEntry[] => {
+    if (filter.kind !== undefined) {
+      // `all`: decisions and lifecycle entries alike.
+      const hits = log.queryEntries({
+        ...filter,
+        kind: filter.kind === 'all' ? undefined : filter.kind,
+        order: 'desc',
+        limit: before === undefined ? limit : FILTERED_WINDOW,
+      });
+      // Lifecycle entries have no decision fields; the views read them by `kind` (docs/dashboard.md).
+      return (before === undefined ? hits : hits.filter((h) => h.index < before)).slice(
+        0,
+        limit,
+      ) as DecisionEntry[];
+    }
     if (Object.values(filter).every((v) => v === undefined)) {
       const out: DecisionEntry[] = [];
       for (let i = Math.min(before ?? log.size, log.size) - 1; i >= 0 && out.length < limit; i--) {
@@ -105,6 +127,15 @@ export function adminLedger(log: MerkleLog) {
         if (page.length < 500) return { items, next: items.length === filter.limit ? before : undefined };
       }
       return { items, next: before };
+    },
+    /**
+     * Appends a lifecycle entry a CLI command made on this data dir (`POST /api/lifecycle`, docs/ledger.md §4
+     * "One sequencer"): only entries with `via: "cli"` (an admin credential may not speak for the sidecar or the
+     * issuer endpoint). @throws AdminApiError `ADMIN_BAD_REQUEST`; LedgerError `LEDGER_RECORD_INVALID`.
+     */
+    async recordCli(entry: Record<string, unknown>): Promise<{ index: number }> {
+      if (entry.via !== 'cli') throw badRequest('only entries of CLI commands (via "cli") are accepted');
+      return { index: (await log.appendLifecycle(entry as unknown as LifecycleRecord)).index };
     },
     /** The checkpoint verifier key string `<name>+<hex keyid>+<base64(0x01 ‖ pubkey)>`. */
     verifierKey: (): string => log.checkpoints.verifierKey,
