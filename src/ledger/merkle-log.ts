@@ -12,6 +12,7 @@ import type { AuditHit, AuditQuery, DecisionRecord } from './record.js';
 
 export type { MerkleLogOptions } from './lib/append-log.js';
 export type { SignedCheckpoint } from './lib/checkpoints.js';
+export type { CompactReport } from './lib/compaction.js';
 export type { AppendEvent } from './lib/group-commit.js';
 
 /** Result of {@link MerkleLog.appendDecision}: the entry index and the leaf hash of the canonical record bytes. */
@@ -41,6 +42,16 @@ export class MerkleLog extends AppendLog {
   async appendDecision(record: DecisionRecord): Promise<AppendedDecision> {
     const valid = validateRecord(record);
     return this.appendIndexed(recordJson(valid), recordIndexKeys(valid));
+  }
+
+  /** A record's time (its newest: `last_ts` of an aggregate), for retention; undefined if not a record. */
+  protected override entryTime(index: number): number | undefined {
+    try {
+      const r = this.decision(index);
+      return Math.max(r.ts, r.last_ts ?? r.ts);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The decision record at `index`. @throws `LEDGER_RECORD_INVALID` if that entry is not a record. */

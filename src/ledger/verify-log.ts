@@ -4,19 +4,23 @@
  * stored checkpoint (signature, root at its size) and consistency between consecutive checkpoints.
  */
 
+import { existsSync } from 'node:fs';
+import type { Database } from 'lmdb';
 import type { AppendLog } from './lib/append-log.js';
-import { readWatermark } from './lib/log-store.js';
+import { readPruned } from './lib/compaction.js';
+import { type LogStore, readWatermark } from './lib/log-store.js';
 import { nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
 import { readNodeHash } from './lib/node-rows.js';
 import { parseVerifierKey } from './lib/note-key.js';
 import { foldFrontier } from './lib/proof.js';
+import { decodeBundle, hashTile, readArchiveFile, TILE_WIDTH, tilePath, tilesOf } from './lib/tiles.js';
 import { openCheckpoint } from './parse-checkpoint.js';
 import { verifyConsistency } from './verify-consistency.js';
 
 /** One integrity problem. */
 export interface VerifyProblem {
   /** What is wrong: `entry`, `missing`, `node`, `size`, `checkpoint`, `consistency`. */
-  kind: 'entry' | 'missing' | 'node' | 'size' | 'checkpoint' | 'consistency';
+  kind: 'entry' | 'missing' | 'node' | 'size' | 'checkpoint' | 'consistency' | 'archive';
   /** First entry index affected (for nodes: first leaf of the smallest disagreeing subtree). */
   index?: number;
   message: string;
@@ -38,6 +42,11 @@ export interface VerifyReport {
   entries: number;
   /** Checkpoints whose signature and root were checked. */
   checkpoints: number;
+  /** Entries whose bodies are pruned (docs/ledger.md §10) and, of those, how many were read from the archive. */
+  pruned: number;
+  archived: number;
+  /** Size of the archive's checkpoint, when an archive was checked. */
+  archiveCheckpoint?: number;
   /** Smallest entry index found bad, if any. */
   firstBadIndex?: number;
   problems: VerifyProblem[];
@@ -51,6 +60,11 @@ export interface VerifyOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called with each entry's bytes as it is re-hashed (e.g. to tally record kinds); must not keep `bytes`. */
   onEntry?: (index: number, bytes: Uint8Array) => void;
+  /**
+   * The tlog-tiles archive to verify with the local log as one tree (default: the log's own). Without
+   * one (or when the directory does not exist), pruned entries are checked from their kept leaf hashes up.
+   */
+  archiveDir?: string;
 }
 
 /** Verification stops after this many problems. */
@@ -106,10 +120,47 @@ export function verifyLog(log: AppendLog, options: VerifyOptions = {}): VerifyRe
     }
   }
 
+  // Pruned entries (docs/ledger.md §10): bodies from the archive's bundles, else only their kept leaf hash.
+  let pruned = 0;
+  try {
+    pruned = readPruned(log.lmdb as LogStore, Math.max(size, 0));
+  } catch (e) {
+    add('size', undefined, (e as Error).message);
+  }
+  // An archive dir that does not exist is not mounted (it may live on a file server only).
+  const configured = options.archiveDir ?? log.archive;
+  const archiveDir = configured !== undefined && existsSync(configured) ? configured : undefined;
+  let archived = 0;
+  let archiveCp: number | undefined;
+  if (archiveDir !== undefined && (pruned > 0 || readArchiveFile(archiveDir, 'checkpoint'))) {
+    archiveCp = checkArchive(archiveDir, parsedKey, log.origin, Math.max(size, 0), nodes, add);
+    if (archiveCp !== undefined && !cpRoots.has(archiveCp)) {
+      const note = readArchiveFile(archiveDir, 'checkpoint')?.toString('utf8') ?? '';
+      if (parsedKey) cpRoots.set(archiveCp, openCheckpoint(note, parsedKey, log.origin).root);
+    }
+  }
+  function* walk(): Generator<{ key: number; value: Uint8Array | undefined }> {
+    let bundle: { n: number; entries: Buffer[] | undefined } | undefined;
+    for (let i = 0; i < pruned; i++) {
+      const n = Math.floor(i / TILE_WIDTH);
+      if (archiveDir !== undefined && bundle?.n !== n) {
+        const path = tilePath('entries', n);
+        const bytes = readArchiveFile(archiveDir, path);
+        bundle = { n, entries: bytes ? decodeBundle(bytes, TILE_WIDTH) : undefined };
+        if (!bundle.entries)
+          add('archive', i, `archive ${path} is ${bytes ? 'not a full entry bundle' : 'missing'}`);
+      }
+      const value = bundle?.entries?.[i % TILE_WIDTH];
+      if (value) archived++;
+      yield { key: i, value };
+    }
+    for (const { key, value } of entries.getRange({ start: pruned })) yield { key, value };
+  }
+
   const frontier: Frame[] = [];
   const recomputedRoots = new Map<number, Uint8Array>();
   let expected = 0; // entries checked so far, and the next index due
-  for (const { key, value } of entries.getRange({ start: 0 })) {
+  for (const { key, value } of walk()) {
     if (key !== expected) {
       add('missing', expected, `entry ${expected} is missing (next stored is ${key})`);
       break; // the tree past a hole cannot be recomputed
@@ -122,8 +173,14 @@ export function verifyLog(log: AppendLog, options: VerifyOptions = {}): VerifyRe
     // the walk continues with the STORED hash (`s`), so a problem is reported once, at the smallest
     // subtree that disagrees, not at every ancestor. Alongside runs the pure recomputation from entry
     // bytes alone (`p`), compared with the signed checkpoints; while both agree one hash serves both.
-    options.onEntry?.(key, value);
-    const leaf = nodeHashLeaf(value);
+    if (value) options.onEntry?.(key, value);
+    // A pruned entry without its body: its kept leaf hash stands for it (the tree above is still checked).
+    const kept = value === undefined ? readNodeHash(nodes, 0, key) : undefined;
+    if (value === undefined && !kept) {
+      add('missing', key, `pruned entry ${key} has no kept leaf hash`);
+      break;
+    }
+    const leaf = value ? nodeHashLeaf(value) : (kept as Buffer);
     const { stored: storedLeaf, ok: leafOk } = against(0, key, leaf);
     if (!leafOk) {
       add('entry', key, `entry ${key} ${storedLeaf ? 'does not match its' : 'has no'} stored leaf hash`);
@@ -195,7 +252,65 @@ export function verifyLog(log: AppendLog, options: VerifyOptions = {}): VerifyRe
     size,
     entries: expected,
     checkpoints: checked,
+    pruned,
+    archived,
+    ...(archiveCp !== undefined ? { archiveCheckpoint: archiveCp } : {}),
     ...(bad.length > 0 ? { firstBadIndex: Math.min(...bad) } : {}),
     problems,
   };
+}
+
+/**
+ * Checks the archive's own files (docs/ledger.md §10): its checkpoint (signature, origin, size within the
+ * log) and every hash tile of that checkpoint's tree against the log's stored nodes. Returns the
+ * checkpoint's size when it verified (its root is then compared with the recomputation like any other).
+ */
+function checkArchive(
+  dir: string,
+  key: ReturnType<typeof parseVerifierKey> | undefined,
+  origin: string,
+  size: number,
+  nodes: Database<Buffer, number>,
+  add: (kind: VerifyProblem['kind'], index: number | undefined, message: string) => void,
+): number | undefined {
+  const note = readArchiveFile(dir, 'checkpoint');
+  if (!note) {
+    add('archive', undefined, 'the archive has no checkpoint');
+    return undefined;
+  }
+  if (!key) return undefined;
+  let cpSize: number;
+  try {
+    cpSize = openCheckpoint(note.toString('utf8'), key, origin).size;
+  } catch (e) {
+    add('archive', undefined, `archive checkpoint: ${(e as Error).message}`);
+    return undefined;
+  }
+  if (cpSize > size) {
+    add('archive', size, `archive checkpoint ${cpSize} is beyond the log's size ${size}`);
+    return undefined;
+  }
+  for (const { level, full, partial } of tilesOf(cpSize)) {
+    for (let n = 0; n <= full; n++) {
+      const width = n < full ? TILE_WIDTH : partial;
+      if (width === 0) continue;
+      const path = tilePath(level, n, width);
+      const bytes = readArchiveFile(dir, path);
+      let expected: Buffer | undefined;
+      try {
+        expected = hashTile(level, n, width, (l, i) => {
+          const h = readNodeHash(nodes, l, i);
+          if (!h) throw new Error('not stored');
+          return h;
+        });
+      } catch {
+        expected = undefined; // past the tree watermark: the tiles are checked through the root instead
+      }
+      if (!bytes) add('archive', n * TILE_WIDTH ** (level + 1), `archive ${path} is missing`);
+      else if (expected && !bytes.equals(expected)) {
+        add('archive', n * TILE_WIDTH ** (level + 1), `archive ${path} differs from the log's tree`);
+      }
+    }
+  }
+  return cpSize;
 }

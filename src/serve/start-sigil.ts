@@ -82,7 +82,17 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
       startIssuer(issuerOptions(config), { clock, logger }),
     );
     cleanup.push(() => issuer.close());
-    ledger = await openAuditLog(config);
+    ledger = await openAuditLog(config, {
+      // Retention (docs/ledger.md §10): one line per run that archived something, and every failure.
+      onCompaction: (r, err) => {
+        if (err !== undefined) logger.warn({ err }, 'audit compaction failed; retried at the next interval');
+        else if (r && r.pruned > r.prunedBefore)
+          logger.info(
+            { pruned: r.pruned, archived_from: r.prunedBefore, checkpoint: r.checkpoint },
+            'audit log compacted',
+          );
+      },
+    });
     const log = ledger;
     cleanup.push(() => log.close());
     // Group-commit health for operators: batch sizes and the commit (+ fsync) wait every decision pays.

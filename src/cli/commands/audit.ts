@@ -10,6 +10,7 @@ import {
   hex,
   LedgerError,
   type MerkleLog,
+  type MerkleLogOptions,
   verifyProofBundle,
 } from '../../ledger/index.js';
 import { verifyLog } from '../../ledger/verify-log.js';
@@ -89,10 +90,14 @@ function inclusion(log: MerkleLog, index: number, size: number, root = log.root(
 function withLog(
   cmd: Command,
   body: (log: MerkleLog) => Promise<void> | void,
-  opts: { readOnly?: boolean; forVerify?: boolean } = { readOnly: true },
+  opts: MerkleLogOptions = { readOnly: true },
 ): Promise<void> {
   return runCommand(async () => {
-    const log = await openAuditLog(cliConfig(cmd), { checkpointIntervalSec: 0, ...opts });
+    const log = await openAuditLog(cliConfig(cmd), {
+      checkpointIntervalSec: 0,
+      compactionIntervalSec: 0,
+      ...opts,
+    });
     try {
       await body(log);
     } finally {
@@ -113,7 +118,11 @@ export function register(program: Command): void {
       'recompute the whole tree and check stored hashes, checkpoints and their consistency (exit 1 on any problem)',
     )
     .option('--key <vkey>', "verifier key for checkpoints (default: this data dir's checkpoint key)")
-    .action((flags: { key?: string }, cmd: Command) =>
+    .option(
+      '--archive <dir>',
+      'the tlog-tiles archive to verify with the log (default: sigil.audit.archive_dir)',
+    )
+    .action((flags: { key?: string; archive?: string }, cmd: Command) =>
       withLog(
         cmd,
         (log) => {
@@ -137,7 +146,7 @@ export function register(program: Command): void {
             );
           }
         },
-        { forVerify: true },
+        { forVerify: true, ...(flags.archive !== undefined ? { archiveDir: flags.archive } : {}) },
       ),
     );
 
@@ -284,6 +293,24 @@ export function register(program: Command): void {
         },
         {},
       ),
+    );
+
+  audit
+    .command('compact')
+    .description(
+      'export sealed ranges older than sigil.audit.retention to the archive as C2SP tlog-tiles, then prune their local bodies (not next to a running sigil serve)',
+    )
+    .action((_flags: unknown, cmd: Command) =>
+      runCommand(async () => {
+        const config = cliConfig(cmd);
+        if (config.audit.retention === undefined) {
+          throw new LedgerError(
+            'LEDGER_BAD_ARGUMENT',
+            'sigil.audit.retention is not set: entries are kept forever',
+          );
+        }
+        await withLog(cmd, async (log) => out(await log.compact()), {});
+      }),
     );
 
   audit
