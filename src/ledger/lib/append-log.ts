@@ -200,11 +200,13 @@ export class AppendLog {
   /**
    * Exports the sealed ranges older than the retention to the archive as C2SP tlog-tiles, verifies them
    * and prunes their local bodies (docs/ledger.md §10). Runs one at a time; idempotent, and resumes what a
-   * crashed run left. `now` and `onStep` are for tests.
+   * crashed run left. `now`, `onStep` and `pruneChunk` are for tests (lib/compaction.ts).
    * @throws LedgerError `LEDGER_BAD_ARGUMENT` (read-only, no archive or retention), `LEDGER_CORRUPT`
    * (the archive disagrees with the log), `LEDGER_IO`.
    */
-  compact(o: { now?: number; onStep?: (step: string) => void } = {}): Promise<CompactReport> {
+  compact(
+    o: { now?: number; onStep?: (step: string) => void; pruneChunk?: number } = {},
+  ): Promise<CompactReport> {
     const refused = this.commit.writeError();
     if (refused) return Promise.reject(refused);
     const { archiveDir, retentionMs } = this;
@@ -229,6 +231,7 @@ export class AppendLog {
           return t === undefined ? undefined : t < cutoff;
         },
         ...(o.onStep ? { onStep: o.onStep } : {}),
+        ...(o.pruneChunk ? { pruneChunk: o.pruneChunk } : {}),
       },
     );
     this.compacting = run.finally(() => {

@@ -43,6 +43,8 @@ export interface CompactOptions {
   isExpired: (index: number) => boolean | undefined;
   /** Called after each durable step with its name (crash tests stop the process there). */
   onStep?: (step: string) => void;
+  /** Entries deleted per transaction (default 4096; tests use smaller chunks to get more boundaries). */
+  pruneChunk?: number;
 }
 
 /** Result of one compaction run. */
@@ -216,7 +218,7 @@ export async function compact(log: CompactionLog, o: CompactOptions): Promise<Co
 
   // 6. Prune, a chunk per transaction: delete the bodies and move `pruned` (and `exported`) together.
   for (let at = from; at < end; ) {
-    const to = Math.min(end, at + PRUNE_CHUNK);
+    const to = Math.min(end, at + (o.pruneChunk ?? PRUNE_CHUNK));
     const first = at;
     await store.env.transaction(() => {
       for (let i = first; i < to; i++) store.entries.removeSync(i);
