@@ -178,6 +178,28 @@ describe('export and prune', () => {
     await w.close();
   });
 
+  it('compacts while appends keep coming: every append resolves and the log verifies', async () => {
+    const log = await logOf(1500);
+    let stop = false;
+    const writer = (async () => {
+      const got: number[] = [];
+      for (let i = 1500; !stop; i++) got.push((await log.appendDecision(record(i))).index);
+      return got;
+    })();
+    const [a, b] = await Promise.all([
+      log.compact({ now: T0 + 10 * DAY }),
+      log.compact({ now: T0 + 10 * DAY }),
+    ]);
+    expect(b).toBe(a); // one run at a time: the second call joins the first
+    stop = true;
+    const appended = await writer;
+    expect(appended.length).toBeGreaterThan(0);
+    expect(appended).toEqual(appended.map((_, i) => 1500 + i));
+    expect(a.pruned).toBeGreaterThanOrEqual(1280);
+    expect(verifyLog(log)).toMatchObject({ ok: true, size: 1500 + appended.length, pruned: a.pruned });
+    await log.close();
+  });
+
   it('refuses to compact without a retention or archive, and read-only', async () => {
     const log = await MerkleLog.open(join(t.dir, 'ledger'), {});
     await expect(log.compact()).rejects.toMatchObject({ code: 'LEDGER_BAD_ARGUMENT' });

@@ -84,8 +84,11 @@ export function queryDecisions(src: DecisionSource, q: AuditQuery): AuditHit[] {
     let record: DecisionRecord;
     try {
       record = src.decision(index);
-    } catch {
-      continue; // not a decision record (opaque entry)
+    } catch (e) {
+      // Not a decision record (opaque entry): skipped. Anything else — an archived body that cannot be
+      // read (LEDGER_ARCHIVED), a damaged one — fails the query rather than silently dropping records.
+      if (e instanceof LedgerError && e.code === 'LEDGER_RECORD_INVALID') continue;
+      throw e;
     }
     if (q.task !== undefined && record.task_id !== q.task) continue;
     const agent = q.agent;
