@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyProgress } from '../../src/cli/commands/audit.js';
 import { b64decode, encodeRecord, leafHash, MerkleLog, verifyInclusion } from '../../src/ledger/index.js';
 import { record, tempDir } from './helpers.js';
 
@@ -38,7 +39,9 @@ describe('sigil audit on a compacted log', { timeout: 180_000 }, () => {
 
     const v = cli({}, 'verify');
     expect(v.status).toBe(0);
-    expect(json(v.stdout)).toMatchObject({ ok: true, size: 700, entries: 700, pruned: 512, archived: 512 });
+    const report = json(v.stdout);
+    expect(report).toMatchObject({ ok: true, size: 700, entries: 700, pruned: 512, archived: 512 });
+    expect(report.entries_per_second).toBeGreaterThan(0);
 
     const q = cli({}, 'query', '--task', 'task-2', '--limit', '3');
     expect(q.status).toBe(0);
@@ -72,5 +75,17 @@ describe('sigil audit on a compacted log', { timeout: 180_000 }, () => {
     // --archive mounts it from another place.
     const again = cli({}, 'verify', '--archive', join(t.dir, 'elsewhere'));
     expect(json(again.stdout)).toMatchObject({ ok: true, archived: 512, archiveCheckpoint: 700 });
+  });
+});
+
+describe('audit verify progress', () => {
+  it('shows share, rate and time left', () => {
+    expect(verifyProgress(2_500_000, 10_000_000, 5000)).toBe(
+      'verify: 2500000/10000000 entries (25%), 500000 entries/s, ~15 s left',
+    );
+    expect(verifyProgress(10_000_000, 10_000_000, 20_000)).toBe(
+      'verify: 10000000/10000000 entries (100%), 500000 entries/s',
+    );
+    expect(verifyProgress(0, 100, 0)).toBe('verify: 0/100 entries (0%), 0 entries/s');
   });
 });

@@ -106,6 +106,14 @@ function withLog(
   });
 }
 
+/** A progress line of `audit verify`: entries done, share, rate and time left at that rate. */
+export function verifyProgress(done: number, total: number, elapsedMs: number): string {
+  const rate = elapsedMs > 0 ? Math.round((done / elapsedMs) * 1000) : 0;
+  const left = rate > 0 ? Math.ceil((total - done) / rate) : undefined;
+  const pct = Math.floor((done / Math.max(1, total)) * 100);
+  return `verify: ${done}/${total} entries (${pct}%), ${rate} entries/s${left !== undefined && done < total ? `, ~${left} s left` : ''}`;
+}
+
 /** Registers `sigil audit …`. */
 export function register(program: Command): void {
   const audit = program
@@ -133,12 +141,16 @@ export function register(program: Command): void {
             onEntry: records.add,
             onProgress: (done, total) => {
               if (total >= 100_000)
-                process.stderr.write(
-                  `verify: ${done}/${total} entries (${Math.round((done / Math.max(1, total)) * 100)}%)\n`,
-                );
+                process.stderr.write(`${verifyProgress(done, total, Date.now() - started)}\n`);
             },
           });
-          out({ ...report, records: records.t, seconds: (Date.now() - started) / 1000 });
+          const seconds = (Date.now() - started) / 1000;
+          out({
+            ...report,
+            records: records.t,
+            seconds,
+            entries_per_second: Math.round(report.entries / Math.max(seconds, 0.001)),
+          });
           if (!report.ok) {
             throw new LedgerError(
               'LEDGER_CORRUPT',
