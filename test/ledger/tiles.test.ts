@@ -90,6 +90,14 @@ describe('export and prune', () => {
     expect(log.lmdb.entries.getBinary(0)).toBeUndefined();
     expect(log.lmdb.entries.getBinary(767)).toBeUndefined();
     expect(log.lmdb.entries.getBinary(768)).toBeDefined();
+    // Node rows of levels 0–7 wholly inside [0, 768) are gone too (key level·2^32 + row, 32 nodes a row);
+    // level 8 and rows reaching past 768 stay.
+    const row = (level: number, r: number) => log.lmdb.nodes.getBinary(level * 2 ** 32 + r);
+    expect([row(0, 0), row(0, 23), row(2, 5), row(3, 2), row(4, 0)]).toEqual(Array(5).fill(undefined));
+    expect(row(0, 24)).toBeDefined(); // leaves 768..799
+    expect(row(3, 3)).toBeDefined(); // level 3 row 3: leaves 768..1023
+    expect(row(4, 1)).toBeDefined(); // leaves 512..1023
+    expect(row(8, 0)).toBeDefined();
     // The archive's checkpoint is the log's signed note and verifies with the log's key.
     const cp = openCheckpoint(
       readFileSync(join(archive, 'checkpoint'), 'utf8'),
@@ -129,17 +137,36 @@ describe('export and prune', () => {
     await log.close();
   });
 
-  it('reports LEDGER_ARCHIVED for a pruned body without an archive, and still proves it', async () => {
-    const log = await logOf(600);
+  it('reports LEDGER_ARCHIVED for pruned bodies and low nodes without the archive', async () => {
+    const log = await logOf(300);
+    await log.checkpoints.make(); // a checkpoint inside what gets pruned
+    await Promise.all(Array.from({ length: 300 }, (_, i) => log.appendDecision(record(300 + i))));
     await log.compact({ now: T0 + 10 * DAY });
     const leaf = log.leafHashAt(3);
+    const root = log.root();
     await log.close();
     const bare = await MerkleLog.open(join(t.dir, 'ledger'), { readOnly: true });
     expect(() => bare.entry(3)).toThrow(expect.objectContaining({ code: 'LEDGER_ARCHIVED' }));
-    expect(verifyInclusion(leaf, 3, 600, bare.inclusionProof(3), bare.root())).toBe(true);
+    // Its low node rows went with it: proofs that need them need the archive; the root does not.
+    expect(() => bare.inclusionProof(3)).toThrow(expect.objectContaining({ code: 'LEDGER_ARCHIVED' }));
+    expect(() => bare.consistencyProof(100)).toThrow(expect.objectContaining({ code: 'LEDGER_ARCHIVED' }));
+    expect(Buffer.from(bare.root()).equals(Buffer.from(root))).toBe(true);
+    expect(verifyInclusion(bare.leafHashAt(599), 599, 600, bare.inclusionProof(599), bare.root())).toBe(true);
+    expect(verifyConsistency(512, 600, bare.consistencyProof(512), bare.root(512), bare.root())).toBe(true);
     expect(Buffer.from(bare.entry(599)).length).toBeGreaterThan(0);
-    // Without the archive, verify checks the tree from the kept leaf hashes up.
-    expect(verifyLog(bare)).toMatchObject({ ok: true, pruned: 512, archived: 0 });
+    // Mounted again, every proof works.
+    const mounted = await MerkleLog.open(join(t.dir, 'ledger'), {
+      readOnly: true,
+      archiveDir: join(t.dir, 'archive'),
+    });
+    expect(verifyInclusion(leaf, 3, 600, mounted.inclusionProof(3), mounted.root())).toBe(true);
+    const full = verifyLog(mounted);
+    expect(full).toMatchObject({ ok: true, archived: 512, checkpoints: 2 });
+    expect(full).not.toHaveProperty('consistencyUnchecked');
+    await mounted.close();
+    // Without the archive, verify checks the tree from the kept level-8 nodes up; the consistency of
+    // checkpoints 300 and 600 needs pruned nodes: counted as unchecked, not as a problem.
+    expect(verifyLog(bare)).toMatchObject({ ok: true, pruned: 512, archived: 0, consistencyUnchecked: 1 });
     await bare.close();
   });
 
@@ -160,7 +187,9 @@ describe('export and prune', () => {
       archiveDir: join(t.dir, 'archive'),
     });
     expect(() => ro.entry(256)).toThrow(expect.objectContaining({ code: 'LEDGER_CORRUPT' }));
-    expect(Buffer.from(ro.entry(3)).length).toBeGreaterThan(0);
+    // The tampered level-0 tile no longer matches the kept level-8 node: refused on every read through it.
+    expect(() => ro.entry(3)).toThrow(expect.objectContaining({ code: 'LEDGER_CORRUPT' }));
+    expect(() => ro.inclusionProof(3)).toThrow(expect.objectContaining({ code: 'LEDGER_CORRUPT' }));
     const report = verifyLog(ro);
     expect(report.ok).toBe(false);
     expect(report.problems.map((p) => [p.kind, p.index])).toEqual(

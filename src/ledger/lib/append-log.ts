@@ -10,7 +10,7 @@ import { type CompactReport, compact, readPruned } from './compaction.js';
 import { type AppendEvent, type AppendedLeaf, GroupCommit } from './group-commit.js';
 import { entryAt, initFormat, type LogStore, openStore } from './log-store.js';
 import { type IndexKey, type KeysOf, PostingIndex } from './posting-index.js';
-import { readBundle, TILE_WIDTH } from './tiles.js';
+import { readBundle, readLeafTile, TILE_HEIGHT, TILE_WIDTH } from './tiles.js';
 import { hashThreadByDefault, TreeHasher } from './tree-hasher.js';
 import { TreeState } from './tree-state.js';
 
@@ -64,8 +64,9 @@ export class AppendLog {
   private readonly retentionMs: number | undefined;
   private compactTimer: NodeJS.Timeout | undefined;
   private compacting: Promise<CompactReport> | undefined;
-  /** The last archived bundle read (queries and verify read neighbouring entries). */
+  /** The last archived bundle and level-0 tile read (queries and proofs read neighbours). */
   private bundleCache: { n: number; entries: Buffer[] } | undefined;
+  private tileCache: { n: number; levels: Buffer[][] } | undefined;
 
   protected constructor(dir: string, store: LogStore, options: MerkleLogOptions, keysOf?: KeysOf) {
     this.dir = dir;
@@ -76,6 +77,7 @@ export class AppendLog {
     this.retentionMs = options.retentionMs;
     this.readOnly = (options.readOnly || options.forVerify) ?? false;
     this.tree = new TreeState(store.nodes);
+    this.tree.archived = (level, index) => this.archivedNode(level, index);
     this.postings = new PostingIndex(store, keysOf);
     this.commit = new GroupCommit(store, this.tree, this.postings, this.durability, this.readOnly);
     this.checkpoints = new Checkpoints(store, this, () => this.commit.writeError(), {
@@ -190,6 +192,23 @@ export class AppendLog {
       this.bundleCache = { n, entries: readBundle(this.archiveDir, n, (i) => this.tree.readSubtree(0, i)) };
     }
     return new Uint8Array(this.bundleCache.entries[index % TILE_WIDTH] as Buffer);
+  }
+
+  /** Hash of node (level, index) of a pruned row, from the archive; undefined when it is not pruned. */
+  private archivedNode(level: number, index: number): Buffer | undefined {
+    if (level >= TILE_HEIGHT) return undefined;
+    let pruned: number;
+    try {
+      pruned = this.pruned;
+    } catch {
+      return undefined; // a damaged watermark: the node is reported missing
+    }
+    if ((index + 1) * 2 ** level > pruned) return undefined;
+    const n = Math.floor((index * 2 ** level) / TILE_WIDTH);
+    if (this.tileCache?.n !== n) {
+      this.tileCache = { n, levels: readLeafTile(this.archiveDir, n, this.tree.readSubtree(TILE_HEIGHT, n)) };
+    }
+    return Buffer.from(this.tileCache.levels[level]?.[index - n * (TILE_WIDTH / 2 ** level)] as Buffer);
   }
 
   /** The time (epoch ms) of entry `index`, when the layer above knows it; decides retention. */

@@ -1,7 +1,8 @@
 /**
  * Retention (docs/ledger.md §10): sealed ranges — full 256-entry tiles — older than the retention are
  * exported to the archive as C2SP tlog-tiles, re-read and verified, and only then are their local entry
- * bodies deleted. Node rows are kept, so proofs for every index still come from the local file.
+ * bodies and node rows of levels 0–7 deleted. Levels ≥ 8 stay local; the others are read back from the
+ * archive's level-0 tiles, checked against the kept level-8 nodes.
  *
  * Every step is idempotent and ordered so that a crash between any two leaves a state that verifies and
  * that the next run completes: files are written atomically (temp, fsync, rename, fsync dir) and the
@@ -14,11 +15,13 @@ import { LedgerError } from '../errors.js';
 import type { SignedCheckpoint } from './checkpoints.js';
 import { entryAt, type LogStore, readWatermark } from './log-store.js';
 import { nodeHashLeaf } from './node-hash.js';
+import { rowsWithin } from './node-rows.js';
 import {
   decodeBundle,
   encodeBundle,
   hashTile,
   readArchiveFile,
+  TILE_HEIGHT,
   TILE_WIDTH,
   tilePath,
   tilesOf,
@@ -216,12 +219,15 @@ export async function compact(log: CompactionLog, o: CompactOptions): Promise<Co
   }
   step('verified');
 
-  // 6. Prune, a chunk per transaction: delete the bodies and move `pruned` (and `exported`) together.
+  // 6. Prune, a chunk per transaction: delete the bodies and low node rows and move `pruned` (and
+  // `exported`) together.
   for (let at = from; at < end; ) {
     const to = Math.min(end, at + (o.pruneChunk ?? PRUNE_CHUNK));
     const first = at;
     await store.env.transaction(() => {
       for (let i = first; i < to; i++) store.entries.removeSync(i);
+      // Node rows below the tile level: the archive's level-0 tiles hold the same hashes (verified above).
+      for (const key of rowsWithin(first, to, TILE_HEIGHT)) store.nodes.removeSync(key);
       store.meta.putSync('pruned', to);
       store.meta.putSync('exported', cp.size);
     });

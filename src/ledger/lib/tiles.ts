@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LedgerError } from '../errors.js';
 import { HASH_LEN } from './hash.js';
-import { nodeHashLeaf } from './node-hash.js';
+import { nodeHashLeaf, nodeHashNode } from './node-hash.js';
 
 /** Hashes per full tile and entries per full bundle (tlog-tiles "Merkle Tree": 256 hashes, 8192 bytes). */
 export const TILE_WIDTH = 256;
@@ -144,4 +144,43 @@ export function readBundle(
     }
   }
   return entries;
+}
+
+/**
+ * The subtree hashes of levels 0..8 of full level-0 tile `n` (index `[level][i]`, i from the tile's
+ * start at that level), read from the archive and checked: its root must be the level-8 node the log
+ * kept (`kept`), so a tampered tile is refused and every hash returned is the log's own.
+ * @throws LedgerError `LEDGER_ARCHIVED` (no archive, or the tile is not in it), `LEDGER_CORRUPT`, `LEDGER_IO`.
+ */
+export function readLeafTile(archiveDir: string | undefined, n: number, kept: Uint8Array): Buffer[][] {
+  const path = tilePath(0, n);
+  if (archiveDir === undefined) {
+    throw new LedgerError(
+      'LEDGER_ARCHIVED',
+      `hashes of entries ${n * TILE_WIDTH}.. are archived and no archive is mounted`,
+    );
+  }
+  const bytes = readArchiveFile(archiveDir, path);
+  if (!bytes)
+    throw new LedgerError(
+      'LEDGER_ARCHIVED',
+      `hashes of entries ${n * TILE_WIDTH}.. are archived: ${path} is not in the archive`,
+    );
+  if (bytes.length !== TILE_WIDTH * HASH_LEN)
+    throw new LedgerError('LEDGER_CORRUPT', `archive ${path} is not a full tile`);
+  const levels: Buffer[][] = [
+    Array.from({ length: TILE_WIDTH }, (_, i) => bytes.subarray(i * HASH_LEN, (i + 1) * HASH_LEN)),
+  ];
+  for (let l = 1; l <= TILE_HEIGHT; l++) {
+    const below = levels[l - 1] as Buffer[];
+    levels.push(
+      Array.from({ length: below.length / 2 }, (_, i) =>
+        nodeHashNode(below[2 * i] as Buffer, below[2 * i + 1] as Buffer),
+      ),
+    );
+  }
+  if (!((levels[TILE_HEIGHT] as Buffer[])[0] as Buffer).equals(kept)) {
+    throw new LedgerError('LEDGER_CORRUPT', `archive ${path} does not match the log's tree`);
+  }
+  return levels;
 }
