@@ -160,11 +160,13 @@ export async function compact(log: CompactionLog, o: CompactOptions): Promise<Co
   const root = o.archiveDir;
   mkdirSync(root, { recursive: true });
   const dirs = new Set<string>();
-  const put = (path: string, bytes: Buffer) => {
+  const put = async (path: string, bytes: Buffer) => {
     if (putImmutable(root, path, bytes)) {
       report.filesWritten++;
       dirs.add(dirname(join(root, path)));
       step(path);
+      // Each file costs an fsync: give the event loop (Check requests, appends) a turn between files.
+      await new Promise((r) => setImmediate(r));
     }
   };
 
@@ -177,12 +179,12 @@ export async function compact(log: CompactionLog, o: CompactOptions): Promise<Co
     const done = tilesOf(exported)[level]?.full ?? 0;
     for (let n = done; n < full; n++) {
       const bytes = hashTile(level, n, TILE_WIDTH, log.readSubtree);
-      put(tilePath(level, n), bytes);
+      await put(tilePath(level, n), bytes);
       written.push({ path: tilePath(level, n), bytes });
     }
     if (partial > 0) {
       const bytes = hashTile(level, full, partial, log.readSubtree);
-      put(tilePath(level, full, partial), bytes);
+      await put(tilePath(level, full, partial), bytes);
       written.push({ path: tilePath(level, full, partial), bytes });
     }
   }
@@ -191,7 +193,7 @@ export async function compact(log: CompactionLog, o: CompactOptions): Promise<Co
   for (let n = from / TILE_WIDTH; n < end / TILE_WIDTH; n++) {
     const entries: Buffer[] = [];
     for (let i = n * TILE_WIDTH; i < (n + 1) * TILE_WIDTH; i++) entries.push(Buffer.from(entryAt(store, i)));
-    put(tilePath('entries', n), encodeBundle(entries, n * TILE_WIDTH));
+    await put(tilePath('entries', n), encodeBundle(entries, n * TILE_WIDTH));
   }
   // New directories' names are durable before anything relies on them.
   syncDirs(root, dirs);
