@@ -175,7 +175,9 @@ export class AppendLog {
 
   /** Entries below this index have their bodies in the archive only (docs/ledger.md §10). */
   get pruned(): number {
-    return readPruned(this.store, this.commit.committed);
+    // A read-only open next to `sigil serve` sees the writer's newer watermarks: check against the newer size.
+    const stored = this.store.meta.get('size');
+    return readPruned(this.store, Math.max(this.commit.committed, typeof stored === 'number' ? stored : 0));
   }
 
   /**

@@ -110,7 +110,7 @@ function putImmutable(archiveDir: string, path: string, bytes: Buffer): boolean 
   return true;
 }
 
-/** fsyncs each directory on the way from `dir` up to `root` (new directories' names become durable). */
+/** fsyncs each directory on the way from each of `dirs` up to `root` and above (new names become durable). */
 function syncDirs(root: string, dirs: Iterable<string>): void {
   const seen = new Set<string>();
   for (let d of dirs) {
@@ -121,6 +121,7 @@ function syncDirs(root: string, dirs: Iterable<string>): void {
       d = dirname(d);
     }
   }
+  fsyncDir(dirname(root)); // the archive directory's own name, when this run created it
 }
 
 /** fsync(2) on a directory; filesystems that refuse it still keep renames atomic. */
