@@ -5,7 +5,8 @@
 #             and the real opa-envoy-plugin (the differential test's reference and the benchmarks' peer),
 #             built from the peers' source with their build script (the Go proxy refuses the plugin's own
 #             module path but serves its dependencies). Peers folder: $SIGIL_PEERS_DIR, else
-#             <repo>/../shared/peers, else /work/shared/peers.
+#             <repo>/../shared/peers, else /work/shared/peers; and tlog-tiles-check (built from
+#             test/interop/go: golang.org/x/mod, the tile export's independent verifier).
 #   --bench : also what the benchmarks and `npm run test:bench` need: vegeta and ghz (Go modules) and
 #             bench-upstream (built from bench/e2e/go)
 set -euo pipefail
@@ -35,6 +36,16 @@ fi
 if ! "$TOOLS/bin/opa" version 2>/dev/null | grep "^Version: ${OPA_VERSION#v}$" >/dev/null; then
   log "installing opa $OPA_VERSION (go install)"
   GOBIN="$TOOLS/bin" GOFLAGS=-mod=mod go install "github.com/open-policy-agent/opa@$OPA_VERSION"
+fi
+
+# tlog-tiles-check: the independent C2SP tlog-tiles reader of the ledger interop test (test/interop/go, Go's
+# golang.org/x/mod/sumdb/tlog from the module proxy); rebuilt when its sources change.
+TLOG_GO=$ROOT/test/interop/go
+TLOG_STAMP=$(cat "$TLOG_GO/go.mod" "$TLOG_GO/go.sum" "$TLOG_GO"/*.go | sha256sum | cut -c1-16)
+if [ ! -x "$TOOLS/bin/tlog-tiles-check" ] || [ "$(cat "$TOOLS/tlog-tiles-check.stamp" 2>/dev/null)" != "$TLOG_STAMP" ]; then
+  log "building tlog-tiles-check (test/interop/go)"
+  (cd "$TLOG_GO" && go build -o "$TOOLS/bin/tlog-tiles-check" .)
+  echo "$TLOG_STAMP" > "$TOOLS/tlog-tiles-check.stamp"
 fi
 
 # Chromium for the dashboard tests (Debian package; Playwright drives it through playwright-core).

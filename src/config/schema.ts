@@ -158,11 +158,30 @@ const byteReserve = z
     return z.NEVER;
   });
 
+const DURATION_UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+const durationForm = 'must be a duration: seconds (an integer), or e.g. "90m", "36h", "30d", "2w"';
+/** A duration in seconds (≥ 1): an integer, or a string with a unit s, m, h, d, w. Yields seconds. */
+const duration = z.union([z.number(), z.string()], { error: durationForm }).transform((v, ctx): number => {
+  const m = typeof v === 'string' ? /^\s*(\d{1,12})\s*([smhdw]?)\s*$/.exec(v) : undefined;
+  const secs =
+    typeof v === 'number' ? v : m ? Number(m[1]) * (DURATION_UNIT[m[2] || 's'] as number) : Number.NaN;
+  if (Number.isSafeInteger(secs) && secs >= 1) return secs;
+  ctx.addIssue({ code: 'custom', message: durationForm });
+  return z.NEVER;
+});
+
 const audit = z
   .strictObject({
     merkle_hash: z.literal('sha256').default('sha256'),
-    /** Accepted for seed compatibility; the log is append-only and never compacts entries. */
+    /**
+     * How often `sigil serve` runs retention (docs/ledger.md §10): export of sealed ranges older than
+     * `retention` to `archive_dir` as C2SP tlog-tiles, then pruning of their local bodies. Seconds.
+     */
     compaction_interval: seconds().default(86400),
+    /** How long entry bodies stay local (a duration: `30d`, `36h`, seconds). Absent: forever, no pruning. */
+    retention: duration.optional(),
+    /** The tlog-tiles archive directory. Default: <data_dir>/archive. */
+    archive_dir: z.string().min(1).optional(),
     /** `sync`: append resolves once durable. `fast`: bounded loss window (docs/ledger.md). */
     durability: z.enum(['sync', 'fast']).default('sync'),
     /** Signed checkpoint interval in seconds (0 = only on demand). */

@@ -18,6 +18,7 @@ const STATUS = {
   LEDGER_PROOF_INVALID: [GrpcStatus.PERMISSION_DENIED, 422],
   LEDGER_BUNDLE_MALFORMED: [GrpcStatus.INVALID_ARGUMENT, 400],
   LEDGER_NOT_FOUND: [GrpcStatus.NOT_FOUND, 404],
+  LEDGER_ARCHIVED: [GrpcStatus.FAILED_PRECONDITION, 410],
 } as const satisfies Record<string, readonly [grpc: GrpcStatusCode, http: number]>;
 
 /** A stable ledger error code (meanings: docs/ledger.md §8). */

@@ -6,6 +6,7 @@ export * from './browser.js';
 export {
   type AppendEvent,
   type AppendedDecision,
+  type CompactReport,
   MerkleLog,
   type MerkleLogOptions,
   type SignedCheckpoint,

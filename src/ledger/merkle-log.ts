@@ -29,6 +29,7 @@ import type {
 
 export type { MerkleLogOptions } from './lib/append-log.js';
 export type { SignedCheckpoint } from './lib/checkpoints.js';
+export type { CompactReport } from './lib/compaction.js';
 export type { AppendEvent } from './lib/group-commit.js';
 
 /** Result of {@link MerkleLog.appendDecision}: the entry index and the leaf hash of the canonical record bytes. */
@@ -71,6 +72,16 @@ export class MerkleLog extends AppendLog {
     if (!isLifecycleKind(valid.kind))
       throw new LedgerError('LEDGER_RECORD_INVALID', 'record.kind must be a lifecycle kind');
     return this.appendIndexed(lifecycleJson(valid as LifecycleRecord), entryKeys(valid));
+  }
+
+  /** A record's time (its newest: `last_ts` of an aggregate), for retention; undefined if not a record. */
+  protected override entryTime(index: number): number | undefined {
+    try {
+      const r = this.record(index) as { ts: number; last_ts?: number };
+      return Math.max(r.ts, r.last_ts ?? r.ts);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The decision record at `index`. @throws `LEDGER_RECORD_INVALID` if that entry is not a record. */

@@ -8,13 +8,21 @@ import { MerkleLog, type MerkleLogOptions } from '../ledger/index.js';
 
 /**
  * The options of `sigil.audit`: durability, checkpoint interval, origin (default
- * `<trust domain>/sigil/audit`) and the tree hasher thread (`auto` = the log's default).
+ * `<trust domain>/sigil/audit`), the tree hasher thread (`auto` = the log's default) and retention
+ * (archive default `<data_dir>/archive`; no retention = no compaction).
  */
 export function auditLogOptions(config: SigilConfig): MerkleLogOptions {
   return {
     durability: config.audit.durability,
     checkpointIntervalSec: config.audit.checkpoint_interval,
     origin: config.audit.origin ?? `${config.issuer.spiffe_trust_domain}/sigil/audit`,
+    archiveDir: config.audit.archive_dir ?? join(config.data_dir, 'archive'),
+    ...(config.audit.retention !== undefined
+      ? {
+          retentionMs: config.audit.retention * 1000,
+          compactionIntervalSec: config.audit.compaction_interval,
+        }
+      : {}),
     ...(config.audit.hash_thread === 'auto' ? {} : { hashThread: config.audit.hash_thread === 'on' }),
   };
 }

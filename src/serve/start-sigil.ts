@@ -93,7 +93,17 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
       logger.error({ err }, 'the ledger writer lock was taken over: another process may append'),
     );
     cleanup.push(() => writer.release());
-    ledger = await openAuditLog(config);
+    ledger = await openAuditLog(config, {
+      // Retention (docs/ledger.md §10): one line per run that archived something, and every failure.
+      onCompaction: (r, err) => {
+        if (err !== undefined) logger.warn({ err }, 'audit compaction failed; retried at the next interval');
+        else if (r && r.pruned > r.prunedBefore)
+          logger.info(
+            { pruned: r.pruned, archived_from: r.prunedBefore, checkpoint: r.checkpoint },
+            'audit log compacted',
+          );
+      },
+    });
     const log = ledger;
     cleanup.push(() => log.close());
     let started = false;

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { auditLogOptions, openAuditLog } from '../../src/serve/open-audit-log.js';
-import { tempDir } from '../ledger/helpers.js';
+import { record, tempDir } from '../ledger/helpers.js';
 
 let t: { dir: string; cleanup: () => void };
 beforeEach(() => {
@@ -45,6 +45,7 @@ describe('openAuditLog', () => {
       durability: 'fast',
       checkpointIntervalSec: 7,
       origin: 'example.org/sigil/audit',
+      archiveDir: `${t.dir}/archive`,
     });
     const custom = loadConfig({ env: {}, overrides: { audit: { origin: 'audit.example/log' } } });
     expect(auditLogOptions(custom).origin).toBe('audit.example/log');
@@ -54,6 +55,56 @@ describe('openAuditLog', () => {
       'fast',
       'example.org/sigil/audit',
     ]);
+    await log.close();
+  });
+
+  it('maps retention (a duration) and archive_dir, validated with the key name', () => {
+    const forms: Array<[unknown, number]> = [
+      [3600, 3600_000],
+      ['90m', 5400_000],
+      ['36h', 129_600_000],
+      ['30d', 2_592_000_000],
+      ['2w', 1_209_600_000],
+      ['45s', 45_000],
+    ];
+    for (const [retention, ms] of forms) {
+      const c = loadConfig({
+        env: {},
+        overrides: { audit: { retention, archive_dir: '/srv/tiles', compaction_interval: 60 } },
+      });
+      expect(auditLogOptions(c)).toMatchObject({
+        retentionMs: ms,
+        archiveDir: '/srv/tiles',
+        compactionIntervalSec: 60,
+      });
+    }
+    // No retention: no compaction at all (entries are kept forever).
+    expect(auditLogOptions(loadConfig({ env: {}, overrides: {} }))).not.toHaveProperty('retentionMs');
+    for (const bad of ['1y', '0', 0, -5, '3.5d', 'forever', true]) {
+      expect(() => loadConfig({ env: {}, overrides: { audit: { retention: bad } } }), String(bad)).toThrow(
+        expect.objectContaining({
+          code: 'CONFIG_INVALID',
+          message: expect.stringContaining('sigil.audit.retention'),
+        }),
+      );
+    }
+  });
+
+  it('compaction_interval runs export and prune periodically on a writable log', async () => {
+    const config = loadConfig({
+      env: {},
+      overrides: {
+        data_dir: t.dir,
+        audit: { retention: '1d', compaction_interval: 1, checkpoint_interval: 0 },
+      },
+    });
+    const runs: Array<{ pruned: number } | undefined> = [];
+    const log = await openAuditLog(config, { onCompaction: (r, err) => runs.push(err ? undefined : r) });
+    // helpers.record times are in January 2026: older than one day.
+    await Promise.all(Array.from({ length: 600 }, (_, i) => log.appendDecision(record(i))));
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(runs[0]).toMatchObject({ prunedBefore: 0, pruned: 512 });
+    expect(log.pruned).toBe(512);
     await log.close();
   });
 });

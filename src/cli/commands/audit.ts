@@ -10,6 +10,7 @@ import {
   hex,
   LedgerError,
   type MerkleLog,
+  type MerkleLogOptions,
   verifyProofBundle,
 } from '../../ledger/index.js';
 import { verifyLog } from '../../ledger/verify-log.js';
@@ -100,16 +101,28 @@ function inclusion(log: MerkleLog, index: number, size: number, root = log.root(
 function withLog(
   cmd: Command,
   body: (log: MerkleLog) => Promise<void> | void,
-  opts: { readOnly?: boolean; forVerify?: boolean } = { readOnly: true },
+  opts: MerkleLogOptions = { readOnly: true },
 ): Promise<void> {
   return runCommand(async () => {
-    const log = await openAuditLog(cliConfig(cmd), { checkpointIntervalSec: 0, ...opts });
+    const log = await openAuditLog(cliConfig(cmd), {
+      checkpointIntervalSec: 0,
+      compactionIntervalSec: 0,
+      ...opts,
+    });
     try {
       await body(log);
     } finally {
       await log.close();
     }
   });
+}
+
+/** A progress line of `audit verify`: entries done, share, rate and time left at that rate. */
+export function verifyProgress(done: number, total: number, elapsedMs: number): string {
+  const rate = elapsedMs > 0 ? Math.round((done / elapsedMs) * 1000) : 0;
+  const left = rate > 0 ? Math.ceil((total - done) / rate) : undefined;
+  const pct = Math.floor((done / Math.max(1, total)) * 100);
+  return `verify: ${done}/${total} entries (${pct}%), ${rate} entries/s${left !== undefined && done < total ? `, ~${left} s left` : ''}`;
 }
 
 /** Registers `sigil audit …`. */
@@ -124,7 +137,11 @@ export function register(program: Command): void {
       'recompute the whole tree and check stored hashes, checkpoints and their consistency (exit 1 on any problem)',
     )
     .option('--key <vkey>', "verifier key for checkpoints (default: this data dir's checkpoint key)")
-    .action((flags: { key?: string }, cmd: Command) =>
+    .option(
+      '--archive <dir>',
+      'the tlog-tiles archive to verify with the log (default: sigil.audit.archive_dir)',
+    )
+    .action((flags: { key?: string; archive?: string }, cmd: Command) =>
       withLog(
         cmd,
         (log) => {
@@ -135,12 +152,16 @@ export function register(program: Command): void {
             onEntry: records.add,
             onProgress: (done, total) => {
               if (total >= 100_000)
-                process.stderr.write(
-                  `verify: ${done}/${total} entries (${Math.round((done / Math.max(1, total)) * 100)}%)\n`,
-                );
+                process.stderr.write(`${verifyProgress(done, total, Date.now() - started)}\n`);
             },
           });
-          out({ ...report, records: records.t, seconds: (Date.now() - started) / 1000 });
+          const seconds = (Date.now() - started) / 1000;
+          out({
+            ...report,
+            records: records.t,
+            seconds,
+            entries_per_second: Math.round(report.entries / Math.max(seconds, 0.001)),
+          });
           if (!report.ok) {
             throw new LedgerError(
               'LEDGER_CORRUPT',
@@ -148,7 +169,7 @@ export function register(program: Command): void {
             );
           }
         },
-        { forVerify: true },
+        { forVerify: true, ...(flags.archive !== undefined ? { archiveDir: flags.archive } : {}) },
       ),
     );
 
@@ -300,6 +321,24 @@ export function register(program: Command): void {
         },
         {},
       ),
+    );
+
+  audit
+    .command('compact')
+    .description(
+      'export sealed ranges older than sigil.audit.retention to the archive as C2SP tlog-tiles, then prune their local bodies (not next to a running sigil serve)',
+    )
+    .action((_flags: unknown, cmd: Command) =>
+      runCommand(async () => {
+        const config = cliConfig(cmd);
+        if (config.audit.retention === undefined) {
+          throw new LedgerError(
+            'LEDGER_BAD_ARGUMENT',
+            'sigil.audit.retention is not set: entries are kept forever',
+          );
+        }
+        await withLog(cmd, async (log) => out(await log.compact()), {});
+      }),
     );
 
   audit

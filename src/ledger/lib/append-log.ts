@@ -6,9 +6,11 @@
 import { join } from 'node:path';
 import { LedgerError } from '../errors.js';
 import { Checkpoints } from './checkpoints.js';
+import { type CompactReport, compact, readPruned } from './compaction.js';
 import { type AppendEvent, type AppendedLeaf, GroupCommit } from './group-commit.js';
 import { entryAt, initFormat, type LogStore, openStore } from './log-store.js';
 import { type IndexKey, type KeysOf, PostingIndex } from './posting-index.js';
+import { readBundle, readLeafTile, TILE_HEIGHT, TILE_WIDTH } from './tiles.js';
 import { hashThreadByDefault, TreeHasher } from './tree-hasher.js';
 import { TreeState } from './tree-state.js';
 
@@ -32,6 +34,17 @@ export interface MerkleLogOptions {
   hashThread?: boolean;
   /** Open a possibly damaged log for `verifyLog` only: read-only, open-time checks report, not throw. */
   forVerify?: boolean;
+  /**
+   * The C2SP tlog-tiles archive (docs/ledger.md §10): where compaction exports sealed ranges, and where
+   * the bodies of pruned entries are read from. Absent: a pruned entry's body is `LEDGER_ARCHIVED`.
+   */
+  archiveDir?: string;
+  /** Entries older than this many ms are exported and pruned by {@link AppendLog.compact}. Absent: never. */
+  retentionMs?: number;
+  /** Run {@link AppendLog.compact} every N seconds (writable logs with `retentionMs` and `archiveDir`). */
+  compactionIntervalSec?: number;
+  /** Called with the report of each periodic compaction, or its error (retried at the next interval). */
+  onCompaction?: (report: CompactReport | undefined, error?: unknown) => void;
 }
 
 /** An append-only Merkle log in one LMDB environment (`<dir>/ledger.mdb`, lib/log-store.ts). */
@@ -47,14 +60,24 @@ export class AppendLog {
   private readonly tree: TreeState;
   private readonly commit: GroupCommit;
   private envClosed = false;
+  private readonly archiveDir: string | undefined;
+  private readonly retentionMs: number | undefined;
+  private compactTimer: NodeJS.Timeout | undefined;
+  private compacting: Promise<CompactReport> | undefined;
+  /** The last archived bundle and level-0 tile read (queries and proofs read neighbours). */
+  private bundleCache: { n: number; entries: Buffer[] } | undefined;
+  private tileCache: { n: number; levels: Buffer[][] } | undefined;
 
   protected constructor(dir: string, store: LogStore, options: MerkleLogOptions, keysOf?: KeysOf) {
     this.dir = dir;
     this.store = store;
     this.origin = options.origin ?? 'sigil.mesh/sigil/audit';
     this.durability = options.durability ?? 'sync';
+    this.archiveDir = options.archiveDir;
+    this.retentionMs = options.retentionMs;
     this.readOnly = (options.readOnly || options.forVerify) ?? false;
     this.tree = new TreeState(store.nodes);
+    this.tree.archived = (level, index) => this.archivedNode(level, index);
     this.postings = new PostingIndex(store, keysOf);
     this.commit = new GroupCommit(store, this.tree, this.postings, this.durability, this.readOnly);
     this.checkpoints = new Checkpoints(store, this, () => this.commit.writeError(), {
@@ -81,6 +104,16 @@ export class AppendLog {
     if (!readOnly && (options.hashThread ?? hashThreadByDefault())) log.commit.hasher = new TreeHasher();
     const every = options.checkpointIntervalSec ?? 0;
     if (every > 0 && !readOnly) log.checkpoints.every(every);
+    const compactEvery = options.compactionIntervalSec ?? 0;
+    if (compactEvery > 0 && !readOnly && log.retentionMs !== undefined && log.archiveDir !== undefined) {
+      log.compactTimer = setInterval(() => {
+        log.compact().then(
+          (r) => options.onCompaction?.(r),
+          (e) => options.onCompaction?.(undefined, e),
+        );
+      }, compactEvery * 1000);
+      log.compactTimer.unref();
+    }
     return log;
   }
 
@@ -140,10 +173,92 @@ export class AppendLog {
     return size;
   }
 
-  /** The entry bytes at `index` (a copy). */
+  /** Entries below this index have their bodies in the archive only (docs/ledger.md §10). */
+  get pruned(): number {
+    // A read-only open next to `sigil serve` sees the writer's newer watermarks: check against the newer size.
+    const stored = this.store.meta.get('size');
+    return readPruned(this.store, Math.max(this.commit.committed, typeof stored === 'number' ? stored : 0));
+  }
+
+  /**
+   * The entry bytes at `index` (a copy). A pruned entry is read from the archive and checked against its
+   * leaf hash. @throws LedgerError `LEDGER_ARCHIVED` (pruned, and no archive holds it), `LEDGER_CORRUPT`.
+   */
   entry(index: number): Uint8Array {
     this.checkSize(index, 'index', this.commit.committed - 1);
-    return new Uint8Array(entryAt(this.store, index));
+    const local = this.store.entries.getBinary(index);
+    if (local) return new Uint8Array(local);
+    if (index >= this.pruned) return new Uint8Array(entryAt(this.store, index)); // LEDGER_CORRUPT
+    const n = Math.floor(index / TILE_WIDTH);
+    if (this.bundleCache?.n !== n) {
+      this.bundleCache = { n, entries: readBundle(this.archiveDir, n, (i) => this.tree.readSubtree(0, i)) };
+    }
+    return new Uint8Array(this.bundleCache.entries[index % TILE_WIDTH] as Buffer);
+  }
+
+  /** Hash of node (level, index) of a pruned row, from the archive; undefined when it is not pruned. */
+  private archivedNode(level: number, index: number): Buffer | undefined {
+    if (level >= TILE_HEIGHT) return undefined;
+    let pruned: number;
+    try {
+      pruned = this.pruned;
+    } catch {
+      return undefined; // a damaged watermark: the node is reported missing
+    }
+    if ((index + 1) * 2 ** level > pruned) return undefined;
+    const n = Math.floor((index * 2 ** level) / TILE_WIDTH);
+    if (this.tileCache?.n !== n) {
+      this.tileCache = { n, levels: readLeafTile(this.archiveDir, n, this.tree.readSubtree(TILE_HEIGHT, n)) };
+    }
+    return Buffer.from(this.tileCache.levels[level]?.[index - n * (TILE_WIDTH / 2 ** level)] as Buffer);
+  }
+
+  /** The time (epoch ms) of entry `index`, when the layer above knows it; decides retention. */
+  protected entryTime(_index: number): number | undefined {
+    return undefined;
+  }
+
+  /**
+   * Exports the sealed ranges older than the retention to the archive as C2SP tlog-tiles, verifies them
+   * and prunes their local bodies (docs/ledger.md §10). Runs one at a time; idempotent, and resumes what a
+   * crashed run left. `now`, `onStep` and `pruneChunk` are for tests (lib/compaction.ts).
+   * @throws LedgerError `LEDGER_BAD_ARGUMENT` (read-only, no archive or retention), `LEDGER_CORRUPT`
+   * (the archive disagrees with the log), `LEDGER_IO`.
+   */
+  compact(
+    o: { now?: number; onStep?: (step: string) => void; pruneChunk?: number } = {},
+  ): Promise<CompactReport> {
+    const refused = this.commit.writeError();
+    if (refused) return Promise.reject(refused);
+    const { archiveDir, retentionMs } = this;
+    if (archiveDir === undefined || retentionMs === undefined) {
+      return Promise.reject(
+        new LedgerError('LEDGER_BAD_ARGUMENT', 'compaction needs an archive dir and a retention'),
+      );
+    }
+    if (this.compacting) return this.compacting;
+    const cutoff = (o.now ?? Date.now()) - retentionMs;
+    const run = compact(
+      {
+        store: this.store,
+        readSubtree: this.tree.readSubtree,
+        settled: () => this.settled(),
+        makeCheckpoint: () => this.checkpoints.make(),
+      },
+      {
+        archiveDir,
+        isExpired: (i) => {
+          const t = this.entryTime(i);
+          return t === undefined ? undefined : t < cutoff;
+        },
+        ...(o.onStep ? { onStep: o.onStep } : {}),
+        ...(o.pruneChunk ? { pruneChunk: o.pruneChunk } : {}),
+      },
+    );
+    this.compacting = run.finally(() => {
+      this.compacting = undefined;
+    });
+    return this.compacting;
   }
 
   /** The stored leaf hash at `index`. */
@@ -174,6 +289,8 @@ export class AppendLog {
   /** Waits for pending appends, stops the checkpoint timer and closes the environment. */
   async close(): Promise<void> {
     this.checkpoints.stop();
+    if (this.compactTimer) clearInterval(this.compactTimer);
+    await this.compacting?.catch(() => undefined);
     if (this.envClosed) return;
     this.envClosed = true;
     if (!this.commit.closed) await this.commit.settled();
@@ -186,5 +303,10 @@ export class AppendLog {
   get lmdb(): Pick<LogStore, 'env' | 'entries' | 'nodes' | 'meta'> {
     const { env, entries, nodes, meta } = this.store;
     return { env, entries, nodes, meta };
+  }
+
+  /** The archive directory this log was opened with, if any. */
+  get archive(): string | undefined {
+    return this.archiveDir;
   }
 }

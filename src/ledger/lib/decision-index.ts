@@ -115,8 +115,11 @@ export function queryEntries(src: DecisionSource, q: EntryQuery, lifecycle = tru
     let record: LedgerRecord;
     try {
       record = src.record(index);
-    } catch {
-      continue; // not a record (opaque entry)
+    } catch (e) {
+      // Not a record (opaque entry): skipped. Anything else — an archived body that cannot be read
+      // (LEDGER_ARCHIVED), a damaged one — fails the query rather than silently dropping records.
+      if (e instanceof LedgerError && e.code === 'LEDGER_RECORD_INVALID') continue;
+      throw e;
     }
     if (!lifecycle && isLifecycleKind(record.kind)) continue;
     if (kind !== undefined && kindOf(record) !== kind) continue;

@@ -5,6 +5,7 @@
  * their reload after a failed commit. Knows entry bytes and generic index keys only.
  */
 import { LedgerError } from '../errors.js';
+import { readPruned } from './compaction.js';
 import { HASH_LEN } from './hash.js';
 import {
   entryAt,
@@ -129,6 +130,7 @@ export class GroupCommit {
     if (stored === undefined) throw new LedgerError('LEDGER_CORRUPT', 'ledger tree watermark is invalid');
     for (const b of this.hashQueue) leavesOf(b);
     this.hashQueue = [];
+    readPruned(store, size); // a bad watermark is damage (docs/ledger.md §10)
     tree.load(stored, size, (i) => entryAt(store, i), checkHashes);
     this.committed = size;
     this.assigned = size;

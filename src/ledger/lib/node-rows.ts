@@ -31,6 +31,20 @@ export function readNodeHash(db: Database<Buffer, number>, level: number, index:
   return Buffer.from(row.subarray(at, at + HASH_LEN));
 }
 
+/**
+ * The keys of the rows of levels below `belowLevel` whose leaves all lie in [from, to) but not all in
+ * [0, from): what pruning [from, to) frees when [0, from) was pruned before (docs/ledger.md §10).
+ */
+export function rowsWithin(from: number, to: number, belowLevel: number): number[] {
+  const keys: number[] = [];
+  for (let level = 0; level < belowLevel; level++) {
+    const span = ROW_WIDTH * 2 ** level;
+    for (let row = Math.floor(from / span); row < Math.floor(to / span); row++)
+      keys.push(keyOfRow(level, row));
+  }
+  return keys;
+}
+
 interface OpenRow {
   row: number;
   buf: Buffer;

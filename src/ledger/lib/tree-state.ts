@@ -30,6 +30,11 @@ export class TreeState {
   /** Tree size whose node rows the last submitted transaction stores (`meta.tree`), and when (ms). */
   submitted = 0;
   submittedAt = 0;
+  /**
+   * Hashes of pruned node rows (levels 0–7 below `meta.pruned`, docs/ledger.md §10), from the archive:
+   * undefined when (level, index) is not pruned. @throws LedgerError `LEDGER_ARCHIVED`, `LEDGER_CORRUPT`.
+   */
+  archived: ((level: number, index: number) => Buffer | undefined) | undefined;
   private readonly nodeCache = new Map<number, Buffer>();
   private readonly rangeMemo: RangeMemo = new Map();
 
@@ -42,7 +47,10 @@ export class TreeState {
     const cached = level >= CACHE_LEVEL ? this.nodeCache.get(key) : undefined;
     if (cached) return cached;
     // Nodes of the newest batches may not be stored yet (deferred tree): memory first, then the file.
-    const h = this.rows.hashAt(level, index) ?? readNodeHash(this.nodes, level, index);
+    const h =
+      this.rows.hashAt(level, index) ??
+      readNodeHash(this.nodes, level, index) ??
+      this.archived?.(level, index);
     if (!h) throw new LedgerError('LEDGER_CORRUPT', `node (${level}, ${index}) is missing or damaged`);
     if (level >= CACHE_LEVEL) {
       if (this.nodeCache.size >= NODE_CACHE_MAX) this.nodeCache.clear();
