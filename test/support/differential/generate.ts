@@ -149,13 +149,10 @@ const CONTENT_TYPES: Record<string, string[]> = {
   text: ['text/plain'],
 };
 
-/**
- * base64 of `s`, padded standard alphabet only: OPA's Wasm decoder also accepts unpadded and URL-alphabet
- * spellings that OPA's Go decoder refuses (docs/policy.md §6, builtins-native.test.ts), a known difference
- * SIGIL cannot fix without replacing that Wasm function.
- */
-function b64Variant(_r: Rng, s: string): string {
-  return Buffer.from(s, 'utf8').toString('base64');
+/** base64 of `s` in the spellings a lenient decoder accepts and OPA's strict one may not. */
+function b64Variant(r: Rng, s: string): string {
+  const std = Buffer.from(s, 'utf8').toString('base64');
+  return r.pick([std, std.replace(/=+$/, ''), Buffer.from(s, 'utf8').toString('base64url'), `${std}=`]);
 }
 
 /** A JWT-shaped string: valid base64url segments, or padded, standard-alphabet, bad JSON, too few parts. */
