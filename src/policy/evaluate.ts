@@ -115,5 +115,33 @@ export function evaluatePolicy(
       bundle.revision,
     );
   }
-  return evaluateInput(bundle, input, options);
+  const v = evaluateInput(bundle, input, options);
+  if (v.allowed && answerHasReplacement(v)) {
+    // Row 15 of docs/policy.md §5: where SIGIL has U+FFFD the plugin may hold raw bytes that are not UTF-8 (a
+    // %FF in the path or query, form bytes, hex.decode/base64.decode output); an answer echoing them is not a
+    // valid proto string, the plugin's gRPC marshalling fails and Envoy denies (status_on_error). Deny too.
+    return failureVerdict(
+      new PolicyError(
+        'POLICY_RESULT_INVALID',
+        'the decision sends U+FFFD, which may stand for bytes that are not UTF-8 (opa-envoy-plugin cannot send those)',
+      ),
+      bundle.revision,
+      v.evalUs,
+    );
+  }
+  return v;
+}
+
+const REPLACEMENT = '\uFFFD';
+
+/** Whether a string the answer sends (headers, query changes, metadata) contains U+FFFD. */
+function answerHasReplacement(v: PolicyVerdict): boolean {
+  return JSON.stringify([
+    v.headers,
+    v.responseHeadersToAdd,
+    v.requestHeadersToRemove,
+    v.queryParametersToRemove,
+    v.queryParametersToSet,
+    v.dynamicMetadata ?? null,
+  ]).includes(REPLACEMENT);
 }

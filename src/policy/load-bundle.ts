@@ -14,6 +14,7 @@ import { parseResultSet } from './lib/number-text.js';
 import { printLines } from './lib/print.js';
 import { DEFAULT_TAR_LIMITS, gunzipCapped, readTar, type TarLimits } from './lib/tar.js';
 import { loadOpaPolicy, type OpaPolicy, type WasmModule, wasmApi } from './lib/wasm.js';
+import { routedNativesIn, routeNatives } from './lib/wasm-natives.js';
 import type { BoundedOutcome } from './lib/worker-evaluator.js';
 
 /** Default decision path, as opa-envoy-plugin's `path` default (`envoy/authz/allow`). */
@@ -268,22 +269,34 @@ export async function loadBundle(bytes: Uint8Array, options: LoadBundleOptions =
       return true;
     },
   };
-  let policy: OpaPolicy;
-  try {
-    policy = await loadOpaPolicy(
-      module,
-      { initial: 5, maximum: options.maxMemoryPages ?? 1024 },
-      hostBuiltins,
-    );
-  } catch (e) {
-    throw invalid(`${modulePath} could not be instantiated (${describeThrown(e)})`, e);
-  }
-
+  const instantiate = async (m: WasmModule): Promise<OpaPolicy> => {
+    try {
+      return await loadOpaPolicy(m, { initial: 5, maximum: options.maxMemoryPages ?? 1024 }, hostBuiltins);
+    } catch (e) {
+      throw invalid(`${modulePath} could not be instantiated (${describeThrown(e)})`, e);
+    }
+  };
   // The module's own list of host builtins (name → id); refuse the bundle now rather than fail every request.
-  const exp = policy.wasmInstance.exports as Record<string, () => number>;
-  const required = Object.keys(
-    assertObject(dumpJson(policy, exp.builtins!()), 'builtins', failWith('POLICY_BUNDLE_INVALID')),
-  );
+  const hostIdsOf = (p: OpaPolicy) =>
+    assertObject(
+      dumpJson(p, (p.wasmInstance.exports as Record<string, () => number>).builtins!()),
+      'builtins',
+      failWith('POLICY_BUNDLE_INVALID'),
+    ) as Record<string, number>;
+  let policy = await instantiate(module);
+  if (routedNativesIn(wasmBytes).length > 0) {
+    // OPA's C base64 decoders are lenient where OPA's Go is not: call SIGIL's instead (lib/wasm-natives.ts).
+    try {
+      module = await wasmApi.compile(routeNatives(wasmBytes, hostIdsOf(policy)).bytes);
+    } catch (e) {
+      throw invalid(
+        `${modulePath}: cannot route its native base64 builtins to the host (${describeThrown(e)})`,
+        e,
+      );
+    }
+    policy = await instantiate(module);
+  }
+  const required = Object.keys(hostIdsOf(policy));
   const missing = missingBuiltins(required.filter((name) => name !== 'internal.print'));
   if (missing.length > 0) {
     throw new PolicyError(

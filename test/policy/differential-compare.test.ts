@@ -3,12 +3,15 @@
  * excuses exactly the deliberate differences of deliberate.ts and reports everything else, so a green
  * differential run means agreement and not a comparator that looks away.
  */
+
+import { readFileSync } from 'node:fs';
 import { create, type JsonObject, type MessageInitShape } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import { HeaderValueOption_HeaderAppendAction as Append } from '../../gen/envoy/config/core/v3/base_pb.js';
 import { CheckResponseSchema } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { classesOf, compareOutcomes, outcomeOf } from '../support/differential/compare.js';
 import { DELIBERATE } from '../support/differential/deliberate.js';
+import type { Case } from '../support/differential/generate.js';
 
 type Init = MessageInitShape<typeof CheckResponseSchema>;
 const res = (i: Init) => create(CheckResponseSchema, i);
@@ -134,8 +137,95 @@ describe('differential comparison', () => {
     ).toEqual(['dynamic_metadata']);
   });
 
-  it('every deliberate difference has an id and a reason', () => {
+  it('excuses a refusal before the policy only when the request meets the condition of rows 2 and 3', () => {
+    const req = (over: Partial<Case>): Case => ({
+      method: 'GET',
+      path: '/api/items',
+      headers: {},
+      time: { seconds: 0n, nanos: 0 },
+      ...over,
+    });
+    const refuse = (code: string, status: number) =>
+      outcomeOf(
+        res({
+          status: { code: 7, message: code },
+          httpResponse: { case: 'deniedResponse', value: { status: { code: status }, body: sigilBody } },
+          dynamicMetadata: { code, decision_id: 's' },
+        }),
+      );
+    const p = outcomeOf(res(allow({})));
+    const excused = (c: Case, code: string, status: number) =>
+      compareOutcomes(p, refuse(code, status), 'authorization', c).excused.includes('pre-policy-refusal');
+    // The path really is not normalised / is.
+    expect(excused(req({ path: '/a/../admin' }), 'AUTHZ_BAD_REQUEST', 400)).toBe(true);
+    expect(excused(req({ path: '//admin?x=1' }), 'AUTHZ_BAD_REQUEST', 400)).toBe(true);
+    expect(excused(req({ path: '/a%2Fb' }), 'AUTHZ_BAD_REQUEST', 400)).toBe(true);
+    expect(excused(req({ path: '/api/items/' }), 'AUTHZ_BAD_REQUEST', 400)).toBe(false);
+    expect(excused(req({ path: '/api?x=/../' }), 'AUTHZ_BAD_REQUEST', 400)).toBe(false);
+    // Wrong status for the code: not the row's refusal.
+    expect(excused(req({ path: '/a/../admin' }), 'AUTHZ_BAD_REQUEST', 403)).toBe(false);
+    // Truncation: JSON-like or empty bodies only; a truncated text body reaches the policy.
+    const cut = { 'content-length': '99' };
+    expect(excused(req({ body: '{"a":1}', headers: cut }), 'AUTHZ_BODY_PARTIAL', 413)).toBe(true);
+    expect(
+      excused(req({ headers: { 'x-envoy-auth-partial-body': 'true' } }), 'AUTHZ_BODY_PARTIAL', 413),
+    ).toBe(true);
+    expect(excused(req({ body: 'plain text', headers: cut }), 'AUTHZ_BODY_PARTIAL', 413)).toBe(false);
+    expect(excused(req({ body: '{"a":1}' }), 'AUTHZ_BODY_PARTIAL', 413)).toBe(false);
+    // Invalid bytes / JSON / JSON-RPC, only in a body that is JSON-like.
+    const bad = Uint8Array.from([0x7b, 0xff, 0x7d]);
+    expect(excused(req({ rawBody: bad }), 'AUTHZ_INVALID_ENCODING', 400)).toBe(true);
+    expect(excused(req({ rawBody: Uint8Array.from([0x61, 0xff]) }), 'AUTHZ_INVALID_ENCODING', 400)).toBe(
+      false,
+    );
+    expect(excused(req({ body: '{"a":' }), 'AUTHZ_BODY_INVALID', 400)).toBe(true);
+    expect(excused(req({ body: '{"jsonrpc":"1.0","method":"x"}' }), 'AUTHZ_BODY_INVALID', 400)).toBe(true);
+    expect(excused(req({ body: '{"a":1}' }), 'AUTHZ_BODY_INVALID', 400)).toBe(false);
+    expect(excused(req({ body: `${'['.repeat(65)}${']'.repeat(65)}` }), 'AUTHZ_BODY_TOO_DEEP', 400)).toBe(
+      true,
+    );
+    expect(excused(req({ body: '[[1]]' }), 'AUTHZ_BODY_TOO_DEEP', 400)).toBe(false);
+    const gz = { 'content-encoding': 'gzip' };
+    expect(excused(req({ body: 'x', headers: gz }), 'AUTHZ_UNSUPPORTED_ENCODING', 415)).toBe(true);
+    expect(excused(req({ headers: gz }), 'AUTHZ_UNSUPPORTED_ENCODING', 415)).toBe(false);
+    // Never an allow, never another code, never without the request.
+    expect(compareOutcomes(p, refuse('AUTHZ_BAD_REQUEST', 400)).diffs[0]?.field).toBe('decision');
+    expect(excused(req({ path: '/a/../admin' }), 'POLICY_DENIED', 400)).toBe(false);
+  });
+
+  it("drops only the policy headers SIGIL refuses to send (row 8), and the plugin's \\ufffd only for non-UTF-8 requests (row 15)", () => {
+    const req: Case = { method: 'GET', path: '/x?q=%FF', headers: {}, time: { seconds: 0n, nanos: 0 } };
+    const p = outcomeOf(
+      res(
+        allow({
+          headers: [h('x-ok', 'a'), h('x-multi', 'a\nb'), h('bad name', 'v'), h('x-q', '["\\ufffd"]')],
+        }),
+      ),
+    );
+    const s = outcomeOf(res(allow({ headers: [h('x-ok', 'a'), h('x-q', '["\uFFFD"]')] })));
+    const c = compareOutcomes(p, s, 'authorization', req);
+    expect(c.diffs).toEqual([]);
+    expect(c.excused.sort()).toEqual(['decision-id', 'filtered-headers', 'replaced-bytes']);
+    // A plain request: the escape and the character are different texts.
+    const plain = compareOutcomes(p, s, 'authorization', { ...req, path: '/x?q=%C3%A9' });
+    expect(plain.diffs.map((d) => d.field)).toEqual(['headers', 'header_actions'].slice(0, 1));
+  });
+
+  it('every deliberate difference has an id, a reason and rows of the docs/policy.md §5 table', () => {
     expect(new Set(DELIBERATE.map((d) => d.id)).size).toBe(DELIBERATE.length);
-    for (const d of DELIBERATE) expect(d.what.length).toBeGreaterThan(20);
+    for (const d of DELIBERATE) {
+      expect(d.what.length).toBeGreaterThan(20);
+      expect(d.rows.length).toBeGreaterThan(0);
+    }
+    // The table's rows: each is implemented here, or is one a run cannot show (deliberate.ts's header).
+    const doc = readFileSync('docs/policy.md', 'utf8');
+    const table = doc.slice(
+      doc.indexOf('### Deliberate differences from opa-envoy-plugin'),
+      doc.indexOf('## 6.'),
+    );
+    const rows = [...table.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1]));
+    const covered = new Set([...DELIBERATE.flatMap((d) => d.rows), 1, 4, 9, 13, 14]);
+    expect(rows).toEqual(Array.from({ length: rows.length }, (_, i) => i + 1));
+    expect([...covered].sort((a, b) => a - b)).toEqual(rows);
   });
 });

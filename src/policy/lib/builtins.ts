@@ -12,11 +12,12 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { sha256 } from '../../lib/bytes.js';
 import { goUtf8 } from './builtins/go-json.js';
-import { type BuiltinState, type HostBuiltin, rawJson } from './builtins/host.js';
+import { argTexts, type BuiltinState, type HostBuiltin, rawJson } from './builtins/host.js';
 import { jsonBuiltins } from './builtins/json.js';
 import { jwtBuiltins } from './builtins/jwt.js';
 import { netBuiltins } from './builtins/net.js';
 import { opaWasmTable, overridingOpaWasm } from './builtins/opa-wasm-table.js';
+import { b64urlDecode, goBase64 } from './builtins/pem.js';
 import { regexBuiltins } from './builtins/regex.js';
 import { semverBuiltins } from './builtins/semver.js';
 import { sprintfBuiltins } from './builtins/sprintf.js';
@@ -73,6 +74,34 @@ function stringsOf(v: unknown): string[] | undefined {
   return undefined;
 }
 
+/** The integer part (toward zero) of a JSON number text, exactly; undefined beyond 10^4096 (OPA: big.Float). */
+function truncatedInt(text: string): bigint | undefined {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  if (!m) return undefined;
+  const digits = m[2]! + (m[3] ?? '');
+  const point = m[2]!.length + Number(m[4] ?? 0);
+  if (point > 4096) return undefined;
+  const int =
+    point <= 0
+      ? '0'
+      : point >= digits.length
+        ? digits + '0'.repeat(point - digits.length)
+        : digits.slice(0, point);
+  return BigInt(m[1] + int);
+}
+
+/**
+ * format_int(number, base) as OPA's Go: the number truncated toward zero, written with fmt's %b/%o/%d/%x of a
+ * big.Int; base exactly 2, 8, 10 or 16. Compiled into the Wasm by opa build (lib/wasm-natives.ts routes it here:
+ * the C version aborts beyond 2^32). The exact digits come from the argument's JSON text (host.ts).
+ */
+function formatInt(n: unknown, base: unknown): string | undefined {
+  if (typeof n !== 'number' || ![2, 8, 10, 16].includes(base as number)) return undefined;
+  const text = argTexts(2)?.[0];
+  const exact = text !== undefined && Number(text) === n ? text : String(n);
+  return truncatedInt(exact)?.toString(base as number);
+}
+
 const str = (f: (s: string) => unknown) => (x: unknown) => (typeof x === 'string' ? f(x) : undefined);
 
 /** strings.any_prefix_match / any_suffix_match: does any of the strings match any of the affixes? */
@@ -111,6 +140,18 @@ export function sigilBuiltins(state: BuiltinState): Record<string, HostBuiltin> 
       /^([0-9a-fA-F]{2})*$/.test(s) ? Buffer.from(s, 'hex').toString('utf8') : undefined,
     ),
     'base64url.encode_no_pad': str((s) => Buffer.from(s, 'utf8').toString('base64url')),
+    // Compiled into the Wasm by opa build; lib/wasm-natives.ts routes them here (OPA's C is lenient).
+    'base64.decode': str((s) => {
+      const b = goBase64(s, false);
+      return b && goUtf8(b.toString('latin1'));
+    }),
+    // OPA answers false, not undefined, for a non-string.
+    'base64.is_valid': (x: unknown) => typeof x === 'string' && goBase64(x, false) !== undefined,
+    format_int: formatInt,
+    'base64url.decode': str((s) => {
+      const b = b64urlDecode(s);
+      return b && goUtf8(b.toString('latin1'));
+    }),
     'strings.any_prefix_match': anyMatch((x, p) => x.startsWith(p)),
     'strings.any_suffix_match': anyMatch((x, p) => x.endsWith(p)),
     // trace() only matters to OPA's tracer; inside a decision it is always true.

@@ -5,7 +5,14 @@
  */
 import type { HeaderValueOption } from '../../../gen/envoy/config/core/v3/base_pb.js';
 import type { CheckResponse } from '../../../gen/envoy/service/auth/v3/external_auth_pb.js';
-import type { DeliberateId } from './deliberate.js';
+import {
+  type DeliberateId,
+  hasReplacedBytes,
+  headerFiltered,
+  prePolicyRefusal,
+  semverNotStrict,
+} from './deliberate.js';
+import type { Case } from './generate.js';
 
 /** What a response does, in comparable form (lists sorted: the plugin builds them from Go maps). */
 export interface Outcome {
@@ -114,8 +121,20 @@ export interface Comparison {
   excused: DeliberateId[];
 }
 
-/** Compares the plugin's and SIGIL's outcomes for the same request. */
-export function compareOutcomes(plugin: Outcome, sigil: Outcome, tokenHeader = 'authorization'): Comparison {
+/**
+ * Compares the plugin's and SIGIL's outcomes for the same request. With `request`, a SIGIL refusal before its
+ * policy (rows 2 and 3) is excused when the request meets that row's condition; without it, never.
+ */
+export function compareOutcomes(
+  plugin: Outcome,
+  sigil: Outcome,
+  tokenHeader = 'authorization',
+  request?: Case,
+): Comparison {
+  // pre-policy-refusal: SIGIL's policy never ran, so nothing else of its answer is comparable.
+  if (request && sigil.kind === 'deny' && prePolicyRefusal(request, sigil.message, sigil.status)) {
+    return { diffs: [], excused: ['pre-policy-refusal'] };
+  }
   const excused = new Set<DeliberateId>();
   const s: Outcome = { ...sigil };
   const p: Outcome = { ...plugin };
@@ -147,7 +166,48 @@ export function compareOutcomes(plugin: Outcome, sigil: Outcome, tokenHeader = '
   }
   p.metadata = pm;
   s.metadata = sm;
+  // filtered-headers: the plugin's policy headers SIGIL refuses to send (names/values Envoy may reject).
+  if (p.kind === 'allow') {
+    const gone = new Set(
+      p.headers.filter((x) => headerFiltered(x, tokenHeader)).map((x) => x.split(': ')[0]),
+    );
+    p.headers = drop(p.headers, (x) => headerFiltered(x, tokenHeader), 'filtered-headers');
+    p.headerActions = p.headerActions.filter((x) => !gone.has(x.split(': ')[0]));
+    p.responseHeadersToAdd = drop(
+      p.responseHeadersToAdd,
+      (x) => headerFiltered(x, tokenHeader),
+      'filtered-headers',
+    );
+  } else if (p.kind === 'deny') {
+    p.headers = drop(p.headers, (x) => headerFiltered(x, tokenHeader), 'filtered-headers');
+  }
+  if (request && hasReplacedBytes(request)) {
+    const escaped = JSON.stringify(p).includes('\\\\ufffd');
+    if (s.kind === 'deny' && s.message === 'POLICY_RESULT_INVALID' && p.kind === 'allow' && escaped) {
+      // replaced-bytes: SIGIL cannot tell an echo of the raw bytes (the plugin fails) from a json.marshal of them.
+      return { diffs: [], excused: [...excused, 'replaced-bytes'] };
+    }
+    // replaced-bytes: the same text once the plugin's raw bytes and SIGIL's U+FFFD are both read as SIGIL reads
+    // them (json.marshal's \ufffd escape, a urlquery encoding of the byte or of U+FFFD).
+    const before = JSON.stringify([p, s]);
+    for (const o of [p, s]) {
+      o.headers = o.headers.map(asReplaced);
+      o.responseHeadersToAdd = o.responseHeadersToAdd.map(asReplaced);
+      o.queryToSet = o.queryToSet.map(asReplaced);
+      o.body = asReplaced(o.body);
+      o.metadata = JSON.parse(asReplaced(JSON.stringify(o.metadata).replaceAll('\\\\ufffd', '\\ufffd')));
+    }
+    if (JSON.stringify([p, s]) !== before) excused.add('replaced-bytes');
+  }
 
+  if (request && semverNotStrict(request)) {
+    // semver-opa-1.19: OPA 1.19 (the plugin) and 1.22 (SIGIL) disagree on what is a version.
+    const semver = (x: string) => x.startsWith('x-semver-');
+    for (const o of [p, s]) {
+      o.headers = drop(o.headers, semver, 'semver-opa-1.19');
+      o.headerActions = drop(o.headerActions, semver, 'semver-opa-1.19');
+    }
+  }
   const diffs: FieldDiff[] = [];
   const field = (name: string, a: unknown, b: unknown) => {
     if (JSON.stringify(a) !== JSON.stringify(b)) diffs.push({ field: name, plugin: a, sigil: b });
@@ -177,6 +237,17 @@ export function compareOutcomes(plugin: Outcome, sigil: Outcome, tokenHeader = '
   field('body', p.body, s.body);
   field('dynamic_metadata', canonical(p.metadata), canonical(s.metadata));
   return { diffs, excused: [...excused] };
+}
+
+/** Row 15's reading: `\ufffd` escapes as U+FFFD, runs of %XX escapes decoded as UTF-8 with U+FFFD per bad byte. */
+function asReplaced(x: string): string {
+  return x.replaceAll('\\ufffd', '\uFFFD').replace(/(?:%[0-9A-Fa-f]{2})+/g, (run) =>
+    Buffer.from(run.replace(/%/g, ''), 'hex')
+      .toString('utf8')
+      .replace(/[^\uFFFD]+/g, (ok) =>
+        encodeURIComponent(ok).replace(/%[0-9a-f]{2}/g, (e) => e.toUpperCase()),
+      ),
+  );
 }
 
 function describe(o: Outcome): string {

@@ -103,7 +103,7 @@ export async function runPolicy(pair: Pair, o: RunOptions): Promise<PolicyReport
       const [pr, sr] = await Promise.all([call(pair.plugin, req), call(pair.sigil, req)]);
       const plugin = outcomeOf(pr);
       const sigil = outcomeOf(sr);
-      const { diffs, excused } = compareOutcomes(plugin, sigil);
+      const { diffs, excused } = compareOutcomes(plugin, sigil, 'authorization', c);
       for (const id of excused) report.excused[id] = (report.excused[id] ?? 0) + 1;
       if (diffs.length === 0) {
         report.agreed++;
