@@ -17,6 +17,7 @@ import {
   PolicyError,
 } from '../../policy/index.js';
 import { cliConfig, readStdin, runCommand } from '../context.js';
+import { registerReplay } from './policy-replay.js';
 
 /** Finds the OPA CLI: $SIGIL_OPA, then $PATH, then <repo>/.tools/bin/opa (where scripts/setup-tools.sh puts it). */
 export function findOpa(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -46,6 +47,7 @@ export function register(program: Command): void {
   const policy = program
     .command('policy')
     .description('Rego policies as OPA Wasm bundles: build and evaluate');
+  registerReplay(policy);
 
   policy
     .command('build')
