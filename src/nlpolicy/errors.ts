@@ -11,6 +11,8 @@ export const NLPOLICY_ERROR_CODES = [
   'NLPOLICY_DUPLICATE_SETTING',
   /** The text holds no sentence. */
   'NLPOLICY_EMPTY',
+  /** `sigil policy compile --check`: `opa check --strict` or `opa test` failed on the generated Rego (or opa is missing). */
+  'NLPOLICY_CHECK_FAILED',
 ] as const;
 
 /** One of {@link NLPOLICY_ERROR_CODES}. */
