@@ -1,5 +1,5 @@
 /**
- * Free-form English → Rego through an LLM (Anthropic Messages API), never trusted (docs/policy-language.md §9):
+ * Free-form English → Rego through an LLM (Anthropic Messages API), never trusted (docs/policy-llm.md):
  * the answer's Rego must parse, pass `opa check --strict`, call no forbidden builtin, allow nothing
  * unconditionally, pass the tests it was asked to write, and give the deterministic compiler's decisions on
  * the sentences that compiler can parse (and deny requests no sentence names). The caller shows

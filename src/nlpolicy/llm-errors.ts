@@ -1,5 +1,5 @@
 /**
- * Refusals of the LLM backend (`sigil policy compile --llm`, docs/policy-language.md §9). Each names why the
+ * Refusals of the LLM backend (`sigil policy compile --llm`, docs/policy-llm.md). Each names why the
  * model's answer, or the call to it, was not accepted; nothing is written or built after any of them.
  */
 import { GrpcStatus, SigilError } from '../lib/errors.js';

@@ -1,5 +1,5 @@
 /**
- * The LLM backend (docs/policy-language.md §9) against a fake Anthropic Messages API on loopback (node:http),
+ * The LLM backend (docs/policy-llm.md) against a fake Anthropic Messages API on loopback (node:http),
  * with the real OPA CLI and the real deterministic compiler: a good answer is accepted; every bad one is
  * refused with its NLPOLICY_LLM_* code.
  */

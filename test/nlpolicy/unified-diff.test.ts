@@ -22,14 +22,19 @@ function gnu(a: string, b: string): string {
   }
 }
 
-const L = (n: number, f: (i: number) => string) => `${Array.from({ length: n }, (_, i) => f(i)).join('\n')}\n`;
+const L = (n: number, f: (i: number) => string) =>
+  `${Array.from({ length: n }, (_, i) => f(i)).join('\n')}\n`;
 
 describe('unifiedDiff', () => {
   const pairs: [string, string, string][] = [
     ['one change, one append', L(11, (i) => `l${i}`), `${L(11, (i) => (i === 1 ? 'X' : `l${i}`))}l11\n`],
     ['from nothing', '', 'a\nb\n'],
     ['to nothing', 'a\nb\n', ''],
-    ['changes close together share a hunk', L(20, (i) => `l${i}`), L(20, (i) => (i === 3 || i === 8 ? `m${i}` : `l${i}`))],
+    [
+      'changes close together share a hunk',
+      L(20, (i) => `l${i}`),
+      L(20, (i) => (i === 3 || i === 8 ? `m${i}` : `l${i}`)),
+    ],
     ['far apart: two hunks', L(30, (i) => `l${i}`), L(30, (i) => (i === 2 || i === 25 ? `m${i}` : `l${i}`))],
     ['equal', 'a\n', 'a\n'],
   ];

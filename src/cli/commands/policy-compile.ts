@@ -12,6 +12,7 @@ import { type CompiledPolicy, compilePolicy, explainPolicy, NlPolicyError } from
 import { DEFAULT_ENTRYPOINT, PolicyError, regoSources } from '../../policy/index.js';
 import { readStdin, runCommand } from '../context.js';
 import { buildBundle, findOpa } from './policy.js';
+import { addLlmOptions, type LlmFlags, runLlmCompile } from './policy-llm.js';
 
 /** The explanation file: one line per rule, `s1 (line 2): <words>`. */
 export function explanationText(c: CompiledPolicy): string {
@@ -56,8 +57,7 @@ export function checkCompiled(c: CompiledPolicy): string {
 
 /** Registers `sigil policy compile` and `sigil policy explain` under `sigil policy`. */
 export function registerCompile(policy: Command): void {
-  policy
-    .command('compile')
+  addLlmOptions(policy.command('compile'))
     .description(
       'compile a controlled-English policy (docs/policy-language.md) into policy.rego, policy_test.rego and ' +
         'explanation.txt',
@@ -75,6 +75,7 @@ export function registerCompile(policy: Command): void {
       ) =>
         runCommand(async () => {
           const text = file === '-' ? await readStdin() : readFileSync(file, 'utf8');
+          if ((flags as LlmFlags).llm) return runLlmCompile(text, flags as LlmFlags);
           const compiled = compilePolicy(text, { source: file === '-' ? '<stdin>' : file });
           const out = resolve(flags.out);
           mkdirSync(out, { recursive: true });

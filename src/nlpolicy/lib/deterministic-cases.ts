@@ -1,5 +1,5 @@
 /**
- * The deterministic side of the LLM check (docs/policy-language.md §9): which sentences of a free-form text the
+ * The deterministic side of the LLM check (docs/policy-llm.md): which sentences of a free-form text the
  * controlled-English compiler can parse, its Rego for them, and concrete requests with what the words require.
  */
 import { compilePolicy } from '../compile-policy.js';

@@ -1,5 +1,5 @@
 /**
- * The gate an LLM's Rego must pass before anyone sees it as a candidate (docs/policy-language.md §9), with the
+ * The gate an LLM's Rego must pass before anyone sees it as a candidate (docs/policy-llm.md), with the
  * real OPA CLI: it parses (`opa parse`), passes `opa check --strict`, passes it again under capabilities
  * without the forbidden builtins (so a call cannot hide behind any spelling), has no unconditional allow, and
  * its own tests pass (`opa test`). {@link evalDecisions} evaluates `data.envoy.authz.allow` on concrete inputs.
