@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DecisionRecord, MerkleLog, type RecordedHop } from '../../src/ledger/index.js';
+import { compilePolicy } from '../../src/nlpolicy/index.js';
 import {
   DecisionReplay,
   type HookContext,
@@ -243,6 +244,32 @@ describe('DecisionReplay', () => {
     expect(inputDependencies(bytes, bundle.entrypoint, undefined, { 'policy.rego': CANDIDATE })).toEqual({
       unknown: expect.stringMatching(/opa CLI not found/),
     });
+  });
+});
+
+describe('replaying a policy compiled from controlled English', () => {
+  async function fromWords(words: string) {
+    const { rego } = compilePolicy(words);
+    const { bytes } = build(rego);
+    const bundle = await loadBundle(bytes);
+    const r = new DecisionReplay(bundle, {
+      dependencies: inputDependencies(bytes, bundle.entrypoint, OPA, { 'policy.rego': rego }),
+    });
+    RECORDS.forEach((rec, i) => r.add(i, rec));
+    return r.report();
+  }
+
+  it('replays tool and agent sentences exactly', async () => {
+    const r = await fromWords(`agent ${RESEARCH} may call web.search.\nagent ${OPS} may call shell.exec.`);
+    expect(r.not_replayable.count).toBe(0);
+    expect(r.flips).toEqual({ allow_to_deny: 3, deny_to_allow: 1 });
+    expect(r.samples.map((s) => s.index)).toEqual([1, 2, 5, 6]);
+  });
+
+  it('reports route sentences as not replayable: the recorded path has no query string', async () => {
+    const r = await fromWords('anyone may make GET requests to /healthz.');
+    expect(r.replayed).toBe(0);
+    expect(r.not_replayable.fields).toEqual(['input.attributes.request.http.path']);
   });
 });
 
