@@ -255,7 +255,7 @@ describe('replaying a policy compiled from controlled English', () => {
     const r = new DecisionReplay(bundle, {
       dependencies: inputDependencies(bytes, bundle.entrypoint, OPA, { 'policy.rego': rego }),
     });
-    RECORDS.forEach((rec, i) => r.add(i, rec));
+    for (const [i, rec] of RECORDS.entries()) r.add(i, rec);
     return r.report();
   }
 
