@@ -226,10 +226,10 @@ describe('DecisionReplay', () => {
   it('never analyses sources other than those the bundle was built from', async () => {
     const { bytes } = build(CANDIDATE);
     const bundle = await loadBundle(bytes);
-    // The bundle alone: opa build -t wasm keeps only stubs of the compiled rules.
+    // The bundle alone: opa build -t wasm drops the entrypoint rules from the Rego it keeps.
     const alone = inputDependencies(bytes, bundle.entrypoint, OPA);
     expect(alone).toEqual({
-      unknown: expect.stringMatching(/only stubs of the compiled rules: pass the sources/),
+      unknown: expect.stringMatching(/lacks the compiled entrypoint rules: pass the sources/),
     });
     // Sources that build to another Wasm (a wider policy) are refused.
     const other = inputDependencies(bytes, bundle.entrypoint, OPA, { 'policy.rego': CLOCK });

@@ -79,8 +79,8 @@ function wasmOf(bundle: Uint8Array): Buffer | undefined {
 
 /**
  * What the candidate reads of its input, by `opa deps` on its Rego `sources` (path → text; default: the `.rego`
- * files in the bundle). `opa build -t wasm` leaves only stubs (`package …; import data.…`) of the compiled
- * rules in the bundle, so the sources are first built again with the same OPA and must give the bundle's
+ * files in the bundle). `opa build -t wasm` drops the entrypoint's rules from the Rego it keeps in the bundle
+ * (an `import data.<entrypoint>` stands in their place), so the sources are first built again with the same OPA and must give the bundle's
  * exact policy.wasm: an analysis of other sources than the ones that run is never used. Returns `unknown` with
  * the reason when it cannot tell; the caller then treats every decision as not replayable.
  */
@@ -114,7 +114,9 @@ export function inputDependencies(
     if (!matches)
       return {
         unknown: `the Rego sources do not build to this bundle's policy.wasm (${
-          Object.keys(sources).every(isStub) ? 'the bundle keeps only stubs of the compiled rules: ' : ''
+          Object.values(sources).some(importsEntrypoint)
+            ? "the bundle's Rego lacks the compiled entrypoint rules: "
+            : ''
         }pass the sources it was built from with --source)`,
       };
     const query = `data.${entrypoint.split('/').filter(Boolean).join('.')}`;
@@ -126,7 +128,7 @@ export function inputDependencies(
     rmSync(dir, { recursive: true, force: true });
   }
 
-  function isStub(path: string): boolean {
-    return /^\s*package\s+[\w.]+\s*(import\s+[\w.]+\s*)*$/.test(sources[path]!);
+  function importsEntrypoint(text: string): boolean {
+    return text.includes(`import data.${entrypoint.split('/').filter(Boolean).join('.')}`);
   }
 }
