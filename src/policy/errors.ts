@@ -28,6 +28,8 @@ export const POLICY_ERROR_CODES = [
   'POLICY_NOT_LOADED',
   /** `opa` CLI missing or failed (CLI `policy build` only). */
   'POLICY_BUILD_FAILED',
+  /** `sigil policy replay`: bad arguments, or the ledger could not be read. */
+  'POLICY_REPLAY_FAILED',
 ] as const;
 
 /** One of {@link POLICY_ERROR_CODES}. */

@@ -12,3 +12,13 @@ export { DEFAULT_ENTRYPOINT, type LoadBundleOptions, loadBundle, type PolicyBund
 export { mapDecision } from './map-decision.js';
 export { PolicyEngine, type PolicyEngineOptions, type PolicyLogger } from './policy-engine.js';
 export { regoSources } from './rego-sources.js';
+export {
+  DecisionReplay,
+  type FlipCounts,
+  type InputDependencies,
+  inputDependencies,
+  RECORDED_INPUT_PATHS,
+  type ReplayOptions,
+  type ReplayReport,
+  type ReplaySample,
+} from './replay.js';

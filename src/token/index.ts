@@ -9,6 +9,7 @@ export { decodeChain } from './decode.js';
 export { delegate } from './delegate.js';
 export { TBIT_ERROR_CODES, TbitError, type TbitErrorCode } from './errors.js';
 export { isSpiffeId } from './is-spiffe-id.js';
+export { isScopePattern, isToolName } from './lib/scope.js';
 export { mintRoot } from './mint.js';
 export { publicJwkOf } from './public-jwk.js';
 export { scopeAllows } from './scope-allows.js';

@@ -17,6 +17,8 @@ import {
   PolicyError,
 } from '../../policy/index.js';
 import { cliConfig, readStdin, runCommand } from '../context.js';
+import { registerCompile } from './policy-compile.js';
+import { registerReplay } from './policy-replay.js';
 
 /** Finds the OPA CLI: $SIGIL_OPA, then $PATH, then <repo>/.tools/bin/opa (where scripts/setup-tools.sh puts it). */
 export function findOpa(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -41,11 +43,70 @@ function readJson(path: string, text: string): unknown {
   }
 }
 
+/** Options of {@link buildBundle} (the flags of `sigil policy build`). */
+export interface BuildBundleOptions {
+  entrypoints: string[];
+  output: string;
+  revision?: string;
+  v0Compatible?: boolean;
+  /** Compile print() in (--wasm-include-print). */
+  print: boolean;
+  /** Extra `opa build` arguments (not -t/-o). */
+  opaArgs?: string[];
+}
+
+/**
+ * `sigil policy build`: `opa build -t wasm` run inside `dir` on `.`, then the bundle loaded with SIGIL's loader so
+ * a bundle SIGIL would refuse fails here, not at deploy. Used by `sigil policy compile --build` too.
+ */
+export async function buildBundle(
+  dir: string,
+  o: BuildBundleOptions,
+): Promise<{ bundle: string; revision: string; entrypoints: string[]; builtins: readonly string[] }> {
+  const opa = findOpa();
+  if (!opa)
+    throw new PolicyError(
+      'POLICY_BUILD_FAILED',
+      'opa CLI not found: put it on PATH, set SIGIL_OPA, or run scripts/setup-tools.sh',
+    );
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new PolicyError('POLICY_BUILD_FAILED', `${dir} is not a directory`);
+  const opaArgs = o.opaArgs ?? [];
+  const owned = opaArgs.find((a) => /^(-t|--target|-o|--output)(=|$)/.test(a));
+  if (owned !== undefined)
+    throw new PolicyError('POLICY_BUILD_FAILED', `${owned} is set by sigil policy build itself`);
+  const output = resolve(o.output);
+  const args = ['build', '-t', 'wasm', ...o.entrypoints.flatMap((e) => ['-e', e]), '-o', output];
+  if (o.revision !== undefined) args.push('--revision', o.revision);
+  if (o.v0Compatible) args.push('--v0-compatible');
+  if (o.print) args.push('--wasm-include-print');
+  // Built from inside `dir` as ".": the file names opa puts in its errors and compiles into the Wasm (for
+  // runtime errors) are then relative, never this machine's absolute paths.
+  const r = spawnSync(opa, [...args, ...opaArgs, '.'], { cwd: dir, encoding: 'utf8' });
+  if (r.status !== 0)
+    throw new PolicyError(
+      'POLICY_BUILD_FAILED',
+      `opa build failed:\n${(r.stderr || r.stdout || String(r.error)).trim()}`,
+    );
+  // Load what was built so a bundle SIGIL would refuse (e.g. a missing builtin) fails here, not at deploy.
+  const bundle = await loadBundle(readFileSync(output), { entrypoint: o.entrypoints[0]! });
+  return {
+    bundle: output,
+    revision: bundle.revision,
+    entrypoints: o.entrypoints,
+    builtins: bundle.requiredBuiltins,
+  };
+}
+
 /** Registers `sigil policy …`. */
 export function register(program: Command): void {
   const policy = program
     .command('policy')
-    .description('Rego policies as OPA Wasm bundles: build and evaluate');
+    .description(
+      'Rego policies as OPA Wasm bundles: build and evaluate; compile and explain controlled English; replay',
+    );
+  registerCompile(policy);
+  registerReplay(policy);
 
   policy
     .command('build')
@@ -79,36 +140,15 @@ export function register(program: Command): void {
         },
       ) =>
         runCommand(async () => {
-          const opa = findOpa();
-          if (!opa)
-            throw new PolicyError(
-              'POLICY_BUILD_FAILED',
-              'opa CLI not found: put it on PATH, set SIGIL_OPA, or run scripts/setup-tools.sh',
-            );
-          if (!existsSync(dir) || !statSync(dir).isDirectory())
-            throw new PolicyError('POLICY_BUILD_FAILED', `${dir} is not a directory`);
-          const owned = opaArgs.find((a) => /^(-t|--target|-o|--output)(=|$)/.test(a));
-          if (owned !== undefined)
-            throw new PolicyError('POLICY_BUILD_FAILED', `${owned} is set by sigil policy build itself`);
-          const entrypoints = flags.entrypoint ?? [DEFAULT_ENTRYPOINT];
-          const output = resolve(flags.output);
-          const args = ['build', '-t', 'wasm', ...entrypoints.flatMap((e) => ['-e', e]), '-o', output];
-          if (flags.revision !== undefined) args.push('--revision', flags.revision);
-          if (flags.v0Compatible) args.push('--v0-compatible');
-          if (flags.print) args.push('--wasm-include-print');
-          // Built from inside `dir` as ".": the file names opa puts in its errors and compiles into the Wasm (for
-          // runtime errors) are then relative, never this machine's absolute paths.
-          const r = spawnSync(opa, [...args, ...opaArgs, '.'], { cwd: dir, encoding: 'utf8' });
-          if (r.status !== 0)
-            throw new PolicyError(
-              'POLICY_BUILD_FAILED',
-              `opa build failed:\n${(r.stderr || r.stdout || String(r.error)).trim()}`,
-            );
-          // Load what was built so a bundle SIGIL would refuse (e.g. a missing builtin) fails here, not at deploy.
-          const bundle = await loadBundle(readFileSync(output), { entrypoint: entrypoints[0]! });
-          process.stdout.write(
-            `${JSON.stringify({ bundle: output, revision: bundle.revision, entrypoints, builtins: bundle.requiredBuiltins })}\n`,
-          );
+          const result = await buildBundle(dir, {
+            entrypoints: flags.entrypoint ?? [DEFAULT_ENTRYPOINT],
+            output: flags.output,
+            ...(flags.revision !== undefined ? { revision: flags.revision } : {}),
+            v0Compatible: flags.v0Compatible === true,
+            print: flags.print,
+            opaArgs,
+          });
+          process.stdout.write(`${JSON.stringify(result)}\n`);
         }),
     );
 

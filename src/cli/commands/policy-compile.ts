@@ -1,0 +1,136 @@
+/**
+ * `sigil policy compile` and `sigil policy explain` (docs/policy-language.md §7): controlled English → Rego, its
+ * tests and explanation; `--check` runs the real `opa check --strict` and `opa test`, `--build` then builds the
+ * Wasm bundle exactly as `sigil policy build` does.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { type CompiledPolicy, compilePolicy, explainPolicy, NlPolicyError } from '../../nlpolicy/index.js';
+import { DEFAULT_ENTRYPOINT, PolicyError, regoSources } from '../../policy/index.js';
+import { readStdin, runCommand } from '../context.js';
+import { buildBundle, findOpa } from './policy.js';
+import { addLlmOptions, type LlmFlags, runLlmCompile } from './policy-llm.js';
+
+/** The explanation file: one line per rule, `s1 (line 2): <words>`. */
+export function explanationText(c: CompiledPolicy): string {
+  return c.explanation.map((e) => `${e.rule} (line ${e.line}): ${e.words}\n`).join('');
+}
+
+function checkFailed(message: string): NlPolicyError {
+  return new NlPolicyError('NLPOLICY_CHECK_FAILED', message, {
+    line: 0,
+    column: 0,
+    words: '',
+    sentence: '',
+    suggestion: '',
+  });
+}
+
+/**
+ * Runs `opa check --strict` and `opa test` on the compiled policy, alone in a fresh directory (so no other .rego
+ * next to it can change what is checked). Returns opa test's summary line.
+ */
+export function checkCompiled(c: CompiledPolicy): string {
+  const opa = findOpa();
+  if (!opa)
+    throw checkFailed('opa CLI not found: put it on PATH, set SIGIL_OPA, or run scripts/setup-tools.sh');
+  const dir = mkdtempSync(join(tmpdir(), 'sigil-nlpolicy-'));
+  try {
+    writeFileSync(join(dir, 'policy.rego'), c.rego);
+    writeFileSync(join(dir, 'policy_test.rego'), c.testRego);
+    const check = spawnSync(opa, ['check', '--strict', '.'], { cwd: dir, encoding: 'utf8' });
+    if (check.status !== 0)
+      throw checkFailed(
+        `opa check --strict failed:\n${(check.stderr || check.stdout || String(check.error)).trim()}`,
+      );
+    const test = spawnSync(opa, ['test', '.'], { cwd: dir, encoding: 'utf8' });
+    if (test.status !== 0)
+      throw checkFailed(`opa test failed:\n${(test.stdout || test.stderr || String(test.error)).trim()}`);
+    return test.stdout.trim().split('\n').at(-1) ?? '';
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Registers `sigil policy compile` and `sigil policy explain` under `sigil policy`. */
+export function registerCompile(policy: Command): void {
+  addLlmOptions(policy.command('compile'))
+    .description(
+      'compile a controlled-English policy (docs/policy-language.md) into policy.rego, policy_test.rego and ' +
+        'explanation.txt',
+    )
+    .argument('<file>', 'policy text ("-" = stdin)')
+    .option('--out <dir>', 'directory to write the three files into', '.')
+    .option('--check', 'run the real `opa check --strict` and `opa test` on the generated Rego')
+    .option('--build', 'check, then build the Wasm bundle as `sigil policy build` does')
+    .option('-o, --output <file>', 'bundle file for --build (default <out>/bundle.tar.gz)')
+    .option('--revision <rev>', 'revision recorded in the bundle manifest (--build)')
+    .action(
+      (
+        file: string,
+        flags: { out: string; check?: boolean; build?: boolean; output?: string; revision?: string },
+      ) =>
+        runCommand(async () => {
+          const text = file === '-' ? await readStdin() : readFileSync(file, 'utf8');
+          if ((flags as LlmFlags).llm) return runLlmCompile(text, flags as LlmFlags);
+          const compiled = compilePolicy(text, { source: file === '-' ? '<stdin>' : file });
+          const out = resolve(flags.out);
+          mkdirSync(out, { recursive: true });
+          const files = ['policy.rego', 'policy_test.rego', 'explanation.txt'];
+          writeFileSync(join(out, files[0]!), compiled.rego);
+          writeFileSync(join(out, files[1]!), compiled.testRego);
+          writeFileSync(join(out, files[2]!), explanationText(compiled));
+          const report: Record<string, unknown> = {
+            out,
+            files,
+            rules: compiled.explanation.length,
+          };
+          if (flags.check || flags.build) report.tests = checkCompiled(compiled);
+          if (flags.build) {
+            // Built from a directory holding policy.rego alone: nothing but the compiled words goes in.
+            const dir = mkdtempSync(join(tmpdir(), 'sigil-nlpolicy-build-'));
+            try {
+              writeFileSync(join(dir, 'policy.rego'), compiled.rego);
+              report.bundle = await buildBundle(dir, {
+                entrypoints: [DEFAULT_ENTRYPOINT],
+                output: flags.output ?? join(out, 'bundle.tar.gz'),
+                ...(flags.revision !== undefined ? { revision: flags.revision } : {}),
+                print: false,
+              });
+            } finally {
+              rmSync(dir, { recursive: true, force: true });
+            }
+          }
+          process.stdout.write(`${JSON.stringify(report)}\n`);
+        }),
+    );
+
+  policy
+    .command('explain')
+    .description('English for a policy: a bundle (.tar.gz) or a .rego file')
+    .argument('<file>', 'bundle.tar.gz or policy.rego ("-" = Rego on stdin)')
+    .action((file: string) =>
+      runCommand(async () => {
+        let bytes: Buffer;
+        try {
+          bytes = file === '-' ? Buffer.from(await readStdin(), 'utf8') : readFileSync(file);
+        } catch (e) {
+          throw new PolicyError('POLICY_BUNDLE_UNAVAILABLE', `${file}: ${(e as Error).message}`);
+        }
+        // gzip magic (RFC 1952 §2.3.1): a bundle; anything else is Rego text.
+        if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+          const sources = Object.entries(regoSources(bytes)).filter(([p]) => !p.endsWith('_test.rego'));
+          if (sources.length === 0)
+            throw new PolicyError(
+              'POLICY_BUNDLE_INVALID',
+              `${file}: the bundle carries no .rego source to explain`,
+            );
+          const parts = sources.map(([p, text]) => `${p}:\n${explainPolicy(text)}`);
+          process.stdout.write(parts.join('\n'));
+        } else process.stdout.write(explainPolicy(bytes.toString('utf8')));
+      }),
+    );
+}
