@@ -75,7 +75,8 @@ const DENY_VERBS = [
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 const SPIFFE = /^spiffe:\/\/([a-z0-9._-]+)((?:\/[A-Za-z0-9._-]+)+)$/;
 const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
-const PATH = /^\/[A-Za-z0-9._~!$&'()+;=:@%-]*(?:\/[A-Za-z0-9._~!$&'()+;=:@%-]+)*$/;
+/** A path in the sentence: unreserved and sub-delim characters only (RFC 3986 §3.3); no %-escapes (rules match the decoded path). */
+const PATH = /^\/[A-Za-z0-9._~!$&'()+;=:@-]*(?:\/[A-Za-z0-9._~!$&'()+;=:@-]+)*$/;
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 
 let zones: Set<string> | undefined;

@@ -163,7 +163,9 @@ function chain(sub: string, depth: number, root?: string): string[] {
 export function negativeRequest(rule: RuleSentence, pos: SampleRequest): SampleRequest | undefined {
   const r: SampleRequest = { ...pos, hops: [...pos.hops], tools: [...pos.tools] };
   const s = rule.subject;
-  if (!s.anyone) {
+  // A deny about "any agent" also matches tokenless requests (rego.ts): change the action instead.
+  const anyCaller = rule.effect === 'deny' && s.agent?.kind === 'any-agent' && !s.task;
+  if (!s.anyone && !anyCaller) {
     if (s.agent && s.agent.kind !== 'any-agent') {
       r.sub = OTHER_SUB;
       r.hops[r.hops.length - 1] = OTHER_SUB;
@@ -236,7 +238,11 @@ export function inputDocument(r: SampleRequest): Record<string, unknown> {
     : { valid: false, code: 'AUTHZ_PUBLIC_ROUTE', public_route: true, tools: r.tools, hops: [] };
   return {
     attributes: { request: { http } },
-    parsed_path: r.path.split('?')[0]!.replace(/^\/+/, '').split('/'),
+    parsed_path: r.path
+      .split('?')[0]!
+      .replace(/^\/+/, '')
+      .split('/')
+      .map((seg) => decodeURIComponent(seg)),
     sigil,
   };
 }
