@@ -189,6 +189,29 @@ describe('controlled-English corpus', () => {
     });
   });
 
+  it('deny wins: allowed exactly when some allow rule and no deny rule matches', () => {
+    const modules: Record<string, string> = {};
+    compiled.forEach((c, i) => {
+      modules[`p${i}.rego`] = renamePackage(c.rego, pkg(i));
+    });
+    const cases = corpus.flatMap((e, i) => e.cases.map((c) => ({ i, c })));
+    const values = opaEvalBatch(
+      join(tmp.dir, 'deny-wins'),
+      modules,
+      cases.map(({ i, c }) => ({ pkg: pkg(i), input: inputFor(c), nowMs: atMs(c) })),
+      (p) =>
+        `{"allow": data.${p}.allow, "a": [x | some x in data.${p}.allowed_by], "d": [x | some x in data.${p}.denied_by]}`,
+    ) as Array<{ allow: unknown; a: string[]; d: string[] }>;
+    let both = 0;
+    values.forEach((v, k) => {
+      const where = `#${cases[k]!.i} ${JSON.stringify(cases[k]!.c)}`;
+      expect(verdictOfDecision(v.allow).allowed, where).toBe(v.a.length > 0 && v.d.length === 0);
+      if (v.a.length > 0 && v.d.length > 0) both++;
+    });
+    // Requests that an allow and a deny sentence both match, all denied.
+    expect(both).toBeGreaterThanOrEqual(20);
+  });
+
   describe('through the live Check path', () => {
     const deciders: HookDecider[] = [];
     let bundleFile = '';

@@ -137,19 +137,20 @@ export function renamePackage(rego: string, pkg: string): string {
 }
 
 /**
- * Evaluates `data.<pkg>.allow` for every (package, input, time) with one real `opa eval`, `time.now_ns` pinned
- * per case with `with`. Returns the decisions in order (null where undefined).
+ * Evaluates `expr(pkg)` (default `data.<pkg>.allow`) for every (package, input, time) with one real `opa eval`,
+ * `time.now_ns` pinned per case with `with`. Returns the values in order (null where undefined).
  */
 export function opaEvalBatch(
   dir: string,
   modules: Record<string, string>,
   cases: Array<{ pkg: string; input: unknown; nowMs: number }>,
+  expr: (pkg: string) => string = (pkg) => `data.${pkg}.allow`,
 ): unknown[] {
   mkdirSync(dir, { recursive: true });
   for (const [name, text] of Object.entries(modules)) writeFileSync(join(dir, name), text);
   const rules = cases.map(
     (c, i) =>
-      `r${i} := x if {\n\tx := data.${c.pkg}.allow with input as data.nlcases[${i}].input with time.now_ns as ${c.nowMs}000000\n} else := null`,
+      `r${i} := x if {\n\tx := ${expr(c.pkg)} with input as data.nlcases[${i}].input with time.now_ns as ${c.nowMs}000000\n} else := null`,
   );
   writeFileSync(
     join(dir, 'harness.rego'),
