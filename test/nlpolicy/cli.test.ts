@@ -138,6 +138,19 @@ describe('sigil policy compile', () => {
   }, 30_000);
 });
 
+describe('docs/policy-language.md', () => {
+  it('its example policy compiles and its generated tests pass opa test', async () => {
+    const doc = readFileSync('docs/policy-language.md', 'utf8');
+    const example = /## 9\. Examples\n\n```text\n([\s\S]*?)```/.exec(doc)![1]!;
+    const r = await run(
+      ['policy', 'compile', '-', '--out', join(tmp.dir, 'doc-example'), '--check'],
+      example,
+    );
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ rules: 10, tests: 'PASS: 19/19' });
+  }, 30_000);
+});
+
 describe('sigil policy explain', () => {
   it('gives the sentences back from a compiled bundle and from the .rego', async () => {
     const out = join(tmp.dir, 'explain');
