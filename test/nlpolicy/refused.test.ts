@@ -115,6 +115,47 @@ describe('refused sentences', () => {
     );
   });
 
+  it('conditions no request can meet together are refused', () => {
+    for (const [text, why] of [
+      [
+        'any agent may not call x when delegated by orchestrator agents, when the delegation depth is at most 1.',
+        'no chain can have a delegation depth of at least 2 and at most 1',
+      ],
+      [
+        'any agent may call x when the body is at most 10 bytes, when the body is larger than 10 bytes.',
+        'no body can be larger than 10 bytes and at most 10 bytes',
+      ],
+      ['any agent may call x only on Mondays in UTC, only on Tuesdays in UTC.', 'the times never coincide'],
+    ] as const) {
+      const e = refusal(text);
+      expect([e.code, e.line, e.column]).toEqual(['NLPOLICY_CONTRADICTION', 1, 1]);
+      expect(e.message).toContain(why);
+    }
+    // Bounds that meet, and times in two zones that overlap, are fine.
+    expect(() =>
+      compilePolicy(
+        'any agent may call x when the delegation depth is at least 2, when the delegation depth is at most 2.',
+      ),
+    ).not.toThrow();
+    expect(() =>
+      compilePolicy(
+        'any agent may call x only on Mondays in UTC, only between 09:00 and 10:00 in Asia/Tokyo.',
+      ),
+    ).not.toThrow();
+  });
+
+  it('time zones are taken exactly as SIGIL loads them: IANA names and aliases, case-sensitive', () => {
+    for (const z of ['UTC', 'Europe/Paris', 'Asia/Kolkata', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5'])
+      expect(
+        () => compilePolicy(`any agent may call x only between 09:05 and 09:06 in ${z}.`),
+        z,
+      ).not.toThrow();
+    for (const z of ['Europe/PARIS', 'europe/paris', 'Mars/Base', 'zone.tab', '../etc/passwd'])
+      expect(refusal(`any agent may call x only on weekdays in ${z}.`).code, z).toBe(
+        'NLPOLICY_INVALID_VALUE',
+      );
+  });
+
   it('duplicate settings and empty texts are refused', () => {
     const dup = refusal(
       'denied requests get status 403.\nany agent may call x.\ndenied requests get status 404.',

@@ -1,4 +1,5 @@
 /** Recursive-descent parser for the controlled English of docs/policy-language.md §2. */
+import { existsSync, readFileSync } from 'node:fs';
 import { isScopePattern } from '../../token/index.js';
 import { NlPolicyError, type NlPolicyErrorCode } from '../errors.js';
 import {
@@ -10,6 +11,7 @@ import {
   type Subject,
   type TaskMatch,
 } from './ir.js';
+import { someWeekTime, timeHolds } from './requests.js';
 import { nearestKeyword, nearestTemplate } from './suggest.js';
 import { joinWords, type RawSentence, type Token } from './text.js';
 
@@ -80,23 +82,39 @@ const PATH = /^\/[A-Za-z0-9._~!$&'()+;=:@-]*(?:\/[A-Za-z0-9._~!$&'()+;=:@-]+)*$/
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 
 let zones: Set<string> | undefined;
-/** True for "UTC" or an IANA zone name known (exactly, case included) to the runtime's time zone database. */
+/** Where SIGIL's time builtins read zones from (docs/policy.md §6: Go's LoadLocation on the system zoneinfo). */
+const ZONEINFO = '/usr/share/zoneinfo';
+
+/**
+ * True for "UTC" or a zone name SIGIL's time builtins load as written: with a system zoneinfo, a TZif file of that
+ * exact (case-sensitive) name; without one, a name in ICU's list — the rule of docs/policy.md §6. The name must
+ * also be one ICU knows, since the generated tests pick their times with Intl.
+ */
 function isZone(z: string): boolean {
   if (z === 'UTC') return true;
-  zones ??= new Set(Intl.supportedValuesOf('timeZone'));
-  if (zones.has(z)) return true;
+  if (z.includes('..') || z.startsWith('/') || z.includes('\\') || z.includes('\0')) return false;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: z }).resolvedOptions().timeZone === z;
+    new Intl.DateTimeFormat('en-US', { timeZone: z });
   } catch {
     return false;
   }
+  if (existsSync(ZONEINFO)) {
+    try {
+      const head = readFileSync(`${ZONEINFO}/${z}`).subarray(0, 4).toString('latin1');
+      return head === 'TZif'; // RFC 8536 §3.1 magic
+    } catch {
+      return false;
+    }
+  }
+  zones ??= new Set(Intl.supportedValuesOf('timeZone'));
+  return zones.has(z);
 }
 
 /** The zone whose name differs from `z` only in case (SIGIL's zone names are case-sensitive), if any. */
 function zoneLike(z: string): string | undefined {
   zones ??= new Set(Intl.supportedValuesOf('timeZone'));
   const l = z.toLowerCase();
-  return [...zones].find((x) => x.toLowerCase() === l);
+  return [...zones].find((x) => x.toLowerCase() === l && isZone(x));
 }
 
 /** The nearest tool name: empty segments dropped, other characters removed (`web..search` → `web.search`). */
@@ -207,6 +225,7 @@ export class SentenceParser {
       conditions.push(this.condition());
     }
     const rule = { kind: 'rule' as const, id: this.id, effect, subject, action, conditions, words, line };
+    this.consistent(conditions);
     if (!never) return [rule];
     return [
       rule,
@@ -221,6 +240,53 @@ export class SentenceParser {
         line,
       },
     ];
+  }
+
+  /**
+   * Refuses conditions no request can meet together (depth or body bounds that exclude each other, hours and days
+   * that never coincide): such a rule would never match, and a deny that never matches is wider than its words.
+   */
+  private consistent(conditions: Condition[]): void {
+    let depthLo = 1;
+    let depthHi = Number.POSITIVE_INFINITY;
+    let bodyLo = 0;
+    let bodyHi = Number.POSITIVE_INFINITY;
+    const times: Extract<Condition, { kind: 'time' }>[] = [];
+    for (const c of conditions) {
+      if (c.kind === 'delegated-by') depthLo = Math.max(depthLo, 2);
+      if (c.kind === 'depth') {
+        if (c.op === '<=') depthHi = Math.min(depthHi, c.n);
+        if (c.op === '<') depthHi = Math.min(depthHi, c.n - 1);
+        if (c.op === '>=') depthLo = Math.max(depthLo, c.n);
+        if (c.op === '>') depthLo = Math.max(depthLo, c.n + 1);
+      }
+      if (c.kind === 'body') {
+        if (c.op === '<=') bodyHi = Math.min(bodyHi, c.bytes);
+        else bodyLo = Math.max(bodyLo, c.bytes + 1);
+      }
+      if (c.kind === 'time') times.push(c);
+    }
+    let why: string | undefined;
+    if (depthLo > depthHi)
+      why = `no chain can have a delegation depth of at least ${depthLo} and at most ${depthHi}`;
+    else if (bodyLo > bodyHi)
+      why = `no body can be larger than ${bodyLo - 1} bytes and at most ${bodyHi} bytes`;
+    else if (times.length > 1 && !someWeekTime((ms) => times.every((t) => timeHolds(t, ms))))
+      why = 'the times never coincide';
+    if (why) {
+      const first = this.t[0]!;
+      throw new NlPolicyError(
+        'NLPOLICY_CONTRADICTION',
+        `${this.source}:${first.line}:${first.column}: contradictory conditions in "${this.raw.words}": ${why}`,
+        {
+          line: first.line,
+          column: first.column,
+          words: this.raw.words,
+          sentence: this.raw.words,
+          suggestion: 'keep one of the conditions',
+        },
+      );
+    }
   }
 
   // ---- subjects ----
