@@ -51,10 +51,11 @@ describe('sigil policy compile', () => {
       bundle: { bundle: string; revision: string };
     };
     const expected = compilePolicy(POLICY, { source: file });
-    // 5 rules: s1, s1b, s2, s3, s4; opa test ran 2 cases per rule (s1b, s2, s3 each with both) + the status case.
+    // 4 rules (s1, s1b, s2, s3) + the status sentence s4: opa test ran a positive and a negative rule case per
+    // rule, the status case, and the decision on the same 8 requests.
     expect(report.rules).toBe(expected.explanation.length);
     expect(report.tests).toMatch(/^PASS: (\d+)\/\1$/);
-    expect(Number(/PASS: (\d+)/.exec(report.tests)![1])).toBe(2 * 4 + 1);
+    expect(Number(/PASS: (\d+)/.exec(report.tests)![1])).toBe(2 * 4 + 1 + 2 * 4);
     // Byte-identical to the in-process compiler (another process, same words).
     expect(readFileSync(join(out, 'policy.rego'), 'utf8')).toBe(expected.rego);
     expect(readFileSync(join(out, 'policy_test.rego'), 'utf8')).toBe(expected.testRego);
@@ -132,7 +133,7 @@ describe('sigil policy compile', () => {
     );
     expect(r.stderr).toBe('');
     const report = JSON.parse(r.stdout) as { tests: string; bundle?: unknown };
-    expect(report.tests).toBe('PASS: 2/2');
+    expect(report.tests).toBe('PASS: 4/4');
     expect(report.bundle).toBeUndefined();
     expect(existsSync(join(out, 'bundle.tar.gz'))).toBe(false);
   }, 30_000);
@@ -147,7 +148,8 @@ describe('docs/policy-language.md', () => {
       example,
     );
     expect(r.stderr).toBe('');
-    expect(JSON.parse(r.stdout)).toMatchObject({ rules: 10, tests: 'PASS: 19/19' });
+    // 9 rules with both cases, s10 the status sentence: 18 + 1 rule-level and 18 decision-level tests.
+    expect(JSON.parse(r.stdout)).toMatchObject({ rules: 10, tests: 'PASS: 37/37' });
   }, 30_000);
 });
 

@@ -151,6 +151,12 @@ describe('controlled-English corpus', () => {
           .replace(/^package envoy\.authz_test$/m, `package ${pkg(i)}_test`)
           .replace(/^import data\.envoy\.authz$/m, `import data.${pkg(i)} as authz`),
       );
+      writeFileSync(
+        join(dir, `p${i}_decision_test.rego`),
+        c.decisionTestRego
+          .replace(/^package envoy\.authz_decision_test$/m, `package ${pkg(i)}_decision_test`)
+          .replace(/^import data\.envoy\.authz$/m, `import data.${pkg(i)} as authz`),
+      );
     });
     execFileSync(OPA, ['check', '--strict', dir], { stdio: 'pipe' });
     const out = execFileSync(OPA, ['test', '--format', 'json', dir], {
@@ -167,6 +173,10 @@ describe('controlled-English corpus', () => {
     expect(results.filter((r) => r.name.endsWith('_matches')).length).toBe(rules.length);
     expect(results.filter((r) => r.name.endsWith('_other_request')).length).toBe(
       rules.length - everything.length,
+    );
+    // The decision tests: the words' decision computed apart from the Rego, on the same requests, agrees with OPA.
+    expect(results.filter((r) => r.name.endsWith('_decision')).length).toBe(
+      2 * rules.length - everything.length,
     );
     expect(results.filter((r) => r.fail || r.error)).toEqual([]);
   });
