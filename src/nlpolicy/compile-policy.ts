@@ -1,6 +1,7 @@
 /** Controlled English → Rego (docs/policy-language.md). Offline and deterministic. */
 import { createHash } from 'node:crypto';
 import { NlPolicyError } from './errors.js';
+import { decisionTestRego } from './lib/decide.js';
 import type { Sentence } from './lib/ir.js';
 import { SentenceParser } from './lib/parse.js';
 import { policyRego } from './lib/rego.js';
@@ -39,6 +40,11 @@ export interface CompiledPolicy {
   rego: string;
   /** `policy_test.rego`: one positive and one negative case per rule. */
   testRego: string;
+  /**
+   * `policy_decision_test.rego`: the decision (`data.envoy.authz.allow`) the words give on the same requests, for
+   * checking Rego that was not written by this compiler (e.g. the `--llm` backend's) against the words.
+   */
+  decisionTestRego: string;
   /** Rule by rule, the words each came from. */
   explanation: ExplanationEntry[];
   /** The parsed sentences, in order. */
@@ -90,6 +96,7 @@ export function compilePolicy(text: string, options: CompileOptions = {}): Compi
   return {
     rego: policyRego(sentences, digest),
     testRego: testRego(sentences),
+    decisionTestRego: decisionTestRego(sentences),
     explanation: sentences.map((s) => ({ rule: s.id, words: s.words, line: s.line })),
     sentences,
   };

@@ -7,6 +7,8 @@ export const NLPOLICY_ERROR_CODES = [
   'NLPOLICY_UNSUPPORTED_SENTENCE',
   /** A value in a supported position is invalid (tool, SPIFFE ID, time, zone, day, size, method, path, status). */
   'NLPOLICY_INVALID_VALUE',
+  /** A sentence's conditions exclude each other (no request could meet them all). */
+  'NLPOLICY_CONTRADICTION',
   /** The body limit or the deny status is set twice. */
   'NLPOLICY_DUPLICATE_SETTING',
   /** The text holds no sentence. */

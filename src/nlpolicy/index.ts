@@ -22,5 +22,6 @@ export {
   type NlPolicyErrorDetail,
 } from './errors.js';
 export { explainPolicy } from './explain-policy.js';
+export { decide, ruleMatches } from './lib/decide.js';
 export { inputDocument, type SampleRequest } from './lib/requests.js';
 export { type RuleCase, ruleCases } from './lib/test-rego.js';

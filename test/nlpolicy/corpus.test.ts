@@ -151,6 +151,12 @@ describe('controlled-English corpus', () => {
           .replace(/^package envoy\.authz_test$/m, `package ${pkg(i)}_test`)
           .replace(/^import data\.envoy\.authz$/m, `import data.${pkg(i)} as authz`),
       );
+      writeFileSync(
+        join(dir, `p${i}_decision_test.rego`),
+        c.decisionTestRego
+          .replace(/^package envoy\.authz_decision_test$/m, `package ${pkg(i)}_decision_test`)
+          .replace(/^import data\.envoy\.authz$/m, `import data.${pkg(i)} as authz`),
+      );
     });
     execFileSync(OPA, ['check', '--strict', dir], { stdio: 'pipe' });
     const out = execFileSync(OPA, ['test', '--format', 'json', dir], {
@@ -167,6 +173,10 @@ describe('controlled-English corpus', () => {
     expect(results.filter((r) => r.name.endsWith('_matches')).length).toBe(rules.length);
     expect(results.filter((r) => r.name.endsWith('_other_request')).length).toBe(
       rules.length - everything.length,
+    );
+    // The decision tests: the words' decision computed apart from the Rego, on the same requests, agrees with OPA.
+    expect(results.filter((r) => r.name.endsWith('_decision')).length).toBe(
+      2 * rules.length - everything.length,
     );
     expect(results.filter((r) => r.fail || r.error)).toEqual([]);
   });
@@ -187,6 +197,29 @@ describe('controlled-English corpus', () => {
       expect(decisions[k], `#${i} ${JSON.stringify(c)}`).not.toBeNull();
       expectCase(c, verdictOfDecision(decisions[k]), `#${i} ${corpus[i]!.policy} ${JSON.stringify(c)}`);
     });
+  });
+
+  it('deny wins: allowed exactly when some allow rule and no deny rule matches', () => {
+    const modules: Record<string, string> = {};
+    compiled.forEach((c, i) => {
+      modules[`p${i}.rego`] = renamePackage(c.rego, pkg(i));
+    });
+    const cases = corpus.flatMap((e, i) => e.cases.map((c) => ({ i, c })));
+    const values = opaEvalBatch(
+      join(tmp.dir, 'deny-wins'),
+      modules,
+      cases.map(({ i, c }) => ({ pkg: pkg(i), input: inputFor(c), nowMs: atMs(c) })),
+      (p) =>
+        `{"allow": data.${p}.allow, "a": [x | some x in data.${p}.allowed_by], "d": [x | some x in data.${p}.denied_by]}`,
+    ) as Array<{ allow: unknown; a: string[]; d: string[] }>;
+    let both = 0;
+    values.forEach((v, k) => {
+      const where = `#${cases[k]!.i} ${JSON.stringify(cases[k]!.c)}`;
+      expect(verdictOfDecision(v.allow).allowed, where).toBe(v.a.length > 0 && v.d.length === 0);
+      if (v.a.length > 0 && v.d.length > 0) both++;
+    });
+    // Requests that an allow and a deny sentence both match, all denied.
+    expect(both).toBeGreaterThanOrEqual(20);
   });
 
   describe('through the live Check path', () => {

@@ -56,8 +56,8 @@ function toolsOf(c: CaseSpec): string[] {
 
 /** The HTTP request of a case (without the token). */
 export function requestParts(c: CaseSpec): RequestParts {
-  if (c.public) return { method: c.method ?? 'GET', path: c.path ?? '/healthz' };
   const tools = toolsOf(c);
+  if (c.public && tools.length === 0) return { method: c.method ?? 'GET', path: c.path ?? '/healthz' };
   if (c.body !== undefined)
     return {
       method: c.method ?? 'POST',
@@ -69,7 +69,7 @@ export function requestParts(c: CaseSpec): RequestParts {
     const calls = tools.map((t, i) => toolsCall(t, i + 1));
     return {
       method: c.method ?? 'POST',
-      path: c.path ?? '/mcp',
+      path: c.path ?? (c.public ? '/healthz' : '/mcp'),
       body: JSON.stringify(calls.length === 1 ? calls[0] : calls),
       headers: { 'content-type': 'application/json' },
     };
@@ -92,7 +92,7 @@ export function tokenFor(id: TestIdentity, c: CaseSpec): string {
 
 /** `input.sigil` as the pipeline builds it for the case (docs/policy.md §3). */
 export function sigilFor(c: CaseSpec): SigilPolicyInput {
-  const tools = c.public ? [] : toolsOf(c);
+  const tools = toolsOf(c);
   if (c.public) return { valid: false, code: 'AUTHZ_PUBLIC_ROUTE', hops: [], tools, public_route: true };
   const subs = holders(c);
   const exp = Math.floor(atMs(c) / 1000) + 300;
@@ -137,19 +137,20 @@ export function renamePackage(rego: string, pkg: string): string {
 }
 
 /**
- * Evaluates `data.<pkg>.allow` for every (package, input, time) with one real `opa eval`, `time.now_ns` pinned
- * per case with `with`. Returns the decisions in order (null where undefined).
+ * Evaluates `expr(pkg)` (default `data.<pkg>.allow`) for every (package, input, time) with one real `opa eval`,
+ * `time.now_ns` pinned per case with `with`. Returns the values in order (null where undefined).
  */
 export function opaEvalBatch(
   dir: string,
   modules: Record<string, string>,
   cases: Array<{ pkg: string; input: unknown; nowMs: number }>,
+  expr: (pkg: string) => string = (pkg) => `data.${pkg}.allow`,
 ): unknown[] {
   mkdirSync(dir, { recursive: true });
   for (const [name, text] of Object.entries(modules)) writeFileSync(join(dir, name), text);
   const rules = cases.map(
     (c, i) =>
-      `r${i} := x if {\n\tx := data.${c.pkg}.allow with input as data.nlcases[${i}].input with time.now_ns as ${c.nowMs}000000\n} else := null`,
+      `r${i} := x if {\n\tx := ${expr(c.pkg)} with input as data.nlcases[${i}].input with time.now_ns as ${c.nowMs}000000\n} else := null`,
   );
   writeFileSync(
     join(dir, 'harness.rego'),

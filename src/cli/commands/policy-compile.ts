@@ -30,7 +30,8 @@ function checkFailed(message: string): NlPolicyError {
 }
 
 /**
- * Runs `opa check --strict` and `opa test` on the compiled policy, alone in a fresh directory (so no other .rego
+ * Runs `opa check --strict` and `opa test` on the compiled policy with its rule tests and decision tests, alone in
+ * a fresh directory (so no other .rego
  * next to it can change what is checked). Returns opa test's summary line.
  */
 export function checkCompiled(c: CompiledPolicy): string {
@@ -41,6 +42,8 @@ export function checkCompiled(c: CompiledPolicy): string {
   try {
     writeFileSync(join(dir, 'policy.rego'), c.rego);
     writeFileSync(join(dir, 'policy_test.rego'), c.testRego);
+    // The decision the words give on the same requests, computed apart from the Rego: the two must agree.
+    writeFileSync(join(dir, 'policy_decision_test.rego'), c.decisionTestRego);
     const check = spawnSync(opa, ['check', '--strict', '.'], { cwd: dir, encoding: 'utf8' });
     if (check.status !== 0)
       throw checkFailed(

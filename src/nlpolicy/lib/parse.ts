@@ -1,4 +1,5 @@
 /** Recursive-descent parser for the controlled English of docs/policy-language.md §2. */
+import { existsSync, readFileSync } from 'node:fs';
 import { isScopePattern } from '../../token/index.js';
 import { NlPolicyError, type NlPolicyErrorCode } from '../errors.js';
 import {
@@ -10,6 +11,7 @@ import {
   type Subject,
   type TaskMatch,
 } from './ir.js';
+import { someWeekTime, timeHolds } from './requests.js';
 import { nearestKeyword, nearestTemplate } from './suggest.js';
 import { joinWords, type RawSentence, type Token } from './text.js';
 
@@ -75,20 +77,66 @@ const DENY_VERBS = [
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 const SPIFFE = /^spiffe:\/\/([a-z0-9._-]+)((?:\/[A-Za-z0-9._-]+)+)$/;
 const TRUST_DOMAIN = /^[a-z0-9._-]+$/;
-const PATH = /^\/[A-Za-z0-9._~!$&'()+;=:@%-]*(?:\/[A-Za-z0-9._~!$&'()+;=:@%-]+)*$/;
+/** A path in the sentence: unreserved and sub-delim characters only (RFC 3986 §3.3); no %-escapes (rules match the decoded path). */
+const PATH = /^\/[A-Za-z0-9._~!$&'()+;=:@-]*(?:\/[A-Za-z0-9._~!$&'()+;=:@-]+)*$/;
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
 
 let zones: Set<string> | undefined;
-/** True for "UTC" or an IANA zone name known (exactly, case included) to the runtime's time zone database. */
+/** Where SIGIL's time builtins read zones from (docs/policy.md §6: Go's LoadLocation on the system zoneinfo). */
+const ZONEINFO = '/usr/share/zoneinfo';
+
+/**
+ * True for "UTC" or a zone name SIGIL's time builtins load as written: with a system zoneinfo, a TZif file of that
+ * exact (case-sensitive) name; without one, a name in ICU's list — the rule of docs/policy.md §6. The name must
+ * also be one ICU knows, since the generated tests pick their times with Intl.
+ */
 function isZone(z: string): boolean {
   if (z === 'UTC') return true;
-  zones ??= new Set(Intl.supportedValuesOf('timeZone'));
-  if (zones.has(z)) return true;
+  if (z.includes('..') || z.startsWith('/') || z.includes('\\') || z.includes('\0')) return false;
   try {
-    return new Intl.DateTimeFormat('en-US', { timeZone: z }).resolvedOptions().timeZone === z;
+    new Intl.DateTimeFormat('en-US', { timeZone: z });
   } catch {
     return false;
   }
+  if (existsSync(ZONEINFO)) {
+    try {
+      const head = readFileSync(`${ZONEINFO}/${z}`).subarray(0, 4).toString('latin1');
+      return head === 'TZif'; // RFC 8536 §3.1 magic
+    } catch {
+      return false;
+    }
+  }
+  zones ??= new Set(Intl.supportedValuesOf('timeZone'));
+  return zones.has(z);
+}
+
+/** The zone whose name differs from `z` only in case (SIGIL's zone names are case-sensitive), if any. */
+function zoneLike(z: string): string | undefined {
+  zones ??= new Set(Intl.supportedValuesOf('timeZone'));
+  const l = z.toLowerCase();
+  return [...zones].find((x) => x.toLowerCase() === l && isZone(x));
+}
+
+/** The nearest tool name: empty segments dropped, other characters removed (`web..search` → `web.search`). */
+function toolLike(s: string): string {
+  const segs = s
+    .replace(/\*+$/, '')
+    .split('.')
+    .map((x) => x.replace(/[^A-Za-z0-9_:/-]/g, ''))
+    .filter(Boolean);
+  const name = segs.join('.');
+  return name === '' ? '*' : s.endsWith('.*') ? `${name}.*` : name;
+}
+
+/** `9am` → `09:00`, `5pm` → `17:00`, `9` → `09:00`; else `09:00`. */
+function clockLike(s: string): string {
+  const m = /^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$/i.exec(s);
+  if (!m) return '09:00';
+  let h = Number(m[1]) % 24;
+  if (m[3]?.toLowerCase() === 'pm' && h < 12) h += 12;
+  if (m[3]?.toLowerCase() === 'am' && h === 12) h = 0;
+  const min = Math.min(Number(m[2] ?? 0), 59);
+  return `${String(h).padStart(2, '0')}:${String(min).padStart(2, '0')}`;
 }
 
 /** Parses one sentence into one or two {@link Sentence}s (a `never` clause adds a deny rule). */
@@ -110,7 +158,8 @@ export class SentenceParser {
     const line = this.raw.line;
     if (this.eat('requests', 'with', 'a', 'body', 'larger', 'than')) {
       const bytes = this.size();
-      this.expect(['are denied'], 'are', 'denied');
+      if (!this.eat('are', 'denied'))
+        this.fail(['are denied'], undefined, this.rewrite(this.t.length - this.pos, 'are denied'));
       this.end();
       return [
         {
@@ -133,11 +182,19 @@ export class SentenceParser {
         this.invalid(
           tok!,
           `status ${status} is not a deny status Envoy and Go both know (docs/policy.md §5)`,
+          '403',
         );
       let message: string | undefined;
       if (this.eat('and', 'message') || this.eat('with', 'message')) {
         const m = this.peek();
-        if (!m?.quoted) this.fail(['a "quoted message"']);
+        if (!m?.quoted) {
+          const rest = this.t.slice(this.pos).map((t) => t.text);
+          this.fail(
+            ['a "quoted message"'],
+            undefined,
+            this.rewrite(rest.length, JSON.stringify(rest.join(' '))),
+          );
+        }
         message = m.text;
         this.pos++;
       }
@@ -168,6 +225,7 @@ export class SentenceParser {
       conditions.push(this.condition());
     }
     const rule = { kind: 'rule' as const, id: this.id, effect, subject, action, conditions, words, line };
+    this.consistent(conditions);
     if (!never) return [rule];
     return [
       rule,
@@ -182,6 +240,53 @@ export class SentenceParser {
         line,
       },
     ];
+  }
+
+  /**
+   * Refuses conditions no request can meet together (depth or body bounds that exclude each other, hours and days
+   * that never coincide): such a rule would never match, and a deny that never matches is wider than its words.
+   */
+  private consistent(conditions: Condition[]): void {
+    let depthLo = 1;
+    let depthHi = Number.POSITIVE_INFINITY;
+    let bodyLo = 0;
+    let bodyHi = Number.POSITIVE_INFINITY;
+    const times: Extract<Condition, { kind: 'time' }>[] = [];
+    for (const c of conditions) {
+      if (c.kind === 'delegated-by') depthLo = Math.max(depthLo, 2);
+      if (c.kind === 'depth') {
+        if (c.op === '<=') depthHi = Math.min(depthHi, c.n);
+        if (c.op === '<') depthHi = Math.min(depthHi, c.n - 1);
+        if (c.op === '>=') depthLo = Math.max(depthLo, c.n);
+        if (c.op === '>') depthLo = Math.max(depthLo, c.n + 1);
+      }
+      if (c.kind === 'body') {
+        if (c.op === '<=') bodyHi = Math.min(bodyHi, c.bytes);
+        else bodyLo = Math.max(bodyLo, c.bytes + 1);
+      }
+      if (c.kind === 'time') times.push(c);
+    }
+    let why: string | undefined;
+    if (depthLo > depthHi)
+      why = `no chain can have a delegation depth of at least ${depthLo} and at most ${depthHi}`;
+    else if (bodyLo > bodyHi)
+      why = `no body can be larger than ${bodyLo - 1} bytes and at most ${bodyHi} bytes`;
+    else if (times.length > 1 && !someWeekTime((ms) => times.every((t) => timeHolds(t, ms))))
+      why = 'the times never coincide';
+    if (why) {
+      const first = this.t[0]!;
+      throw new NlPolicyError(
+        'NLPOLICY_CONTRADICTION',
+        `${this.source}:${first.line}:${first.column}: contradictory conditions in "${this.raw.words}": ${why}`,
+        {
+          line: first.line,
+          column: first.column,
+          words: this.raw.words,
+          sentence: this.raw.words,
+          suggestion: 'keep one of the conditions',
+        },
+      );
+    }
   }
 
   // ---- subjects ----
@@ -237,15 +342,32 @@ export class SentenceParser {
       const p = this.value('a SPIFFE ID prefix ending in /*', /^spiffe:\/\/\S+\/\*$/);
       const base = p.slice(0, -2);
       if (!SPIFFE.test(base) && !TRUST_DOMAIN.test(base.slice('spiffe://'.length)))
-        this.invalid(tok!, `"${p}" is not a SPIFFE ID prefix followed by /*`);
+        this.invalid(
+          tok!,
+          `"${p}" is not a SPIFFE ID prefix followed by /*`,
+          'spiffe://<trust-domain>/agent/<type>/*',
+        );
       return { kind: 'prefix', prefix: `${base}/` };
     }
-    if (this.eat('agents', 'in', 'trust', 'domain') || this.eat('agents', 'from', 'trust', 'domain'))
+    if (this.eat('agents', 'in', 'trust', 'domain') || this.eat('agents', 'from', 'trust', 'domain')) {
+      const tok = this.peek();
+      if (tok && !tok.quoted && !TRUST_DOMAIN.test(tok.text) && TRUST_DOMAIN.test(tok.text.toLowerCase()))
+        this.invalid(
+          tok,
+          `trust domains are lower case ("${tok.text.toLowerCase()}")`,
+          tok.text.toLowerCase(),
+        );
       return { kind: 'domain', domain: this.value('a trust domain', TRUST_DOMAIN) };
+    }
     if (this.eat('agent')) {
       const tok = this.peek();
       const id = this.value('a SPIFFE ID', /^spiffe:\/\/\S+$/);
-      if (!SPIFFE.test(id)) this.invalid(tok!, `"${id}" is not a SPIFFE ID (spiffe://<trust-domain>/<path>)`);
+      if (!SPIFFE.test(id))
+        this.invalid(
+          tok!,
+          `"${id}" is not a SPIFFE ID (spiffe://<trust-domain>/<path>)`,
+          `${id.replace(/\/+$/, '')}/agent/<type>/<instance>`,
+        );
       return { kind: 'id', id };
     }
     // "<type> agents", "a <type> agent"
@@ -278,13 +400,24 @@ export class SentenceParser {
         methods = [...new Set(methods)].sort();
       }
       if (!this.eat('requests') && !this.eat('request')) this.fail(['requests to <path>']);
-      this.expect(['to <path>'], 'to');
+      if (!this.eat('to')) {
+        // "at /api" → "to /api"; "/api" alone → "to /api".
+        const cur = this.peek();
+        const replace = cur !== undefined && !cur.text.startsWith('/');
+        this.fail(['to <path>'], undefined, this.rewrite(replace ? 1 : 0, 'to'));
+      }
       const tok = this.peek();
+      if (tok && !tok.quoted && !tok.text.startsWith('/') && tok.text !== ',')
+        this.invalid(tok, `"${tok.text}" is not a path (it starts with /)`, `/${tok.text}`);
       const p = this.value('a path', /^\/\S*$/);
       const subtree = p.endsWith('/*');
       const path = subtree ? p.slice(0, -2) : p;
       if (!(path === '' && subtree) && !PATH.test(path))
-        this.invalid(tok!, `"${p}" is not a path (/a/b, or /a/* for /a and everything below it; no query)`);
+        this.invalid(
+          tok!,
+          `"${p}" is not a path (/a/b, or /a/* for /a and everything below it; no query)`,
+          p.replace(/[?#].*$/, '') || '/',
+        );
       return { kind: 'route' as const, methods, path, subtree };
     }
     return this.fail(['call <tool>', 'make GET requests to <path>', 'do anything']);
@@ -294,7 +427,7 @@ export class SentenceParser {
     const tok = this.peek();
     const m = this.value('an HTTP method', /^[A-Za-z]{1,32}$/);
     if (m !== m.toUpperCase())
-      this.invalid(tok!, `HTTP methods are written in capitals ("${m.toUpperCase()}")`);
+      this.invalid(tok!, `HTTP methods are written in capitals ("${m.toUpperCase()}")`, m.toUpperCase());
     return m;
   }
 
@@ -323,6 +456,7 @@ export class SentenceParser {
       this.invalid(
         tok,
         `"${tok.text}" is not a tool name or pattern (name, name.*, or *; docs/tbit.md §4.4)`,
+        toolLike(tok.text),
       );
     this.pos++;
     return tok.text;
@@ -332,7 +466,12 @@ export class SentenceParser {
 
   private condition(): Condition {
     if (this.eat('not', 'when')) {
-      if (!this.eat('the', 'chain', 'includes')) this.fail(['the chain includes <agent>']);
+      if (!this.eat('the', 'chain', 'includes'))
+        this.fail(
+          ['the chain includes <agent>'],
+          undefined,
+          this.rewrite(this.is('delegated', 'by') ? 2 : 0, 'the chain includes'),
+        );
       return { kind: 'chain-includes', agent: this.agentRef(), negated: true };
     }
     this.eat('only');
@@ -350,12 +489,11 @@ export class SentenceParser {
   private agentRef(): AgentMatch {
     const a = this.agent();
     if (!a)
-      this.fail([
-        'agent <spiffe-id>',
-        '<type> agents',
-        'agents matching <prefix>/*',
-        'agents in trust domain <td>',
-      ]);
+      this.fail(
+        ['agent <spiffe-id>', '<type> agents', 'agents matching <prefix>/*', 'agents in trust domain <td>'],
+        undefined,
+        this.rewrite(1, 'any agent'),
+      );
     return a;
   }
 
@@ -365,7 +503,8 @@ export class SentenceParser {
       const tok = this.peek();
       const n = this.int('a depth');
       const least = op === '<=' ? 1 : op === '<' ? 2 : 0;
-      if (n < least) this.invalid(tok!, `no chain has such a depth (the root alone is depth 1)`);
+      if (n < least)
+        this.invalid(tok!, 'no chain has such a depth (the root alone is depth 1)', String(least || 1));
       return { kind: 'depth', op, n };
     }
     if (this.eat('delegated', 'by')) return { kind: 'delegated-by', agent: this.agentRef() };
@@ -391,7 +530,13 @@ export class SentenceParser {
     if (this.eat('at', 'least')) return '>=';
     if (this.eat('more', 'than')) return '>';
     if (this.eat('less', 'than')) return '<';
-    return this.fail(['at most', 'at least', 'more than', 'less than']);
+    const cur = this.peek();
+    const replace = cur !== undefined && !/^\d/.test(cur.text);
+    return this.fail(
+      ['at most', 'at least', 'more than', 'less than'],
+      undefined,
+      this.rewrite(replace ? 1 : 0, 'at most'),
+    );
   }
 
   private time(): Condition {
@@ -401,18 +546,28 @@ export class SentenceParser {
     for (let k = 0; k < 2; k++) {
       if (!days && this.eat('on')) days = this.days();
       else if (from === undefined && this.eat('between')) {
-        const a = this.peek();
         from = this.hhmm();
         this.expect(['and HH:MM'], 'and');
+        const b = this.peek();
         to = this.hhmm();
-        if (from === to) this.invalid(a!, 'the start and the end of the hours are the same');
+        if (from === to)
+          this.invalid(
+            b!,
+            'the start and the end of the hours are the same',
+            from === 1020 ? '18:00' : '17:00',
+          );
       }
     }
-    if (!this.eat('in')) this.fail(['in <IANA time zone> (e.g. in Europe/Paris, in UTC)']);
+    if (!this.eat('in'))
+      this.fail(['in <IANA time zone> (e.g. in Europe/Paris, in UTC)'], undefined, this.rewrite(0, 'in UTC'));
     const tok = this.peek();
     const zone = this.value('a time zone', /^\S+$/);
     if (!isZone(zone))
-      this.invalid(tok!, `"${zone}" is not a time zone name (IANA, e.g. Europe/Paris, or UTC)`);
+      this.invalid(
+        tok!,
+        `"${zone}" is not a time zone name (IANA, e.g. Europe/Paris, or UTC)`,
+        zoneLike(zone) ?? 'UTC',
+      );
     return { kind: 'time', zone, ...(days ? { days } : {}), ...(from !== undefined ? { from, to } : {}) };
   }
 
@@ -457,7 +612,17 @@ export class SentenceParser {
     const tok = this.peek();
     if (!tok) this.fail(['HH:MM']);
     const m = HHMM.exec(tok.text);
-    if (!m) this.invalid(tok, `"${tok.text}" is not a time of day (HH:MM, 00:00 to 23:59)`);
+    if (!m) {
+      // Every clock-like word of the sentence is rewritten, so the suggestion is a whole supported sentence.
+      const looks = (t: Token) =>
+        !t.quoted && /^\d{1,2}(?::\d{2})?(?:am|pm)?$/i.test(t.text) && !HHMM.test(t.text);
+      this.invalid(
+        tok,
+        `"${tok.text}" is not a time of day (HH:MM, 00:00 to 23:59)`,
+        clockLike(tok.text),
+        (t) => (looks(t) ? clockLike(t.text) : undefined),
+      );
+    }
     this.pos++;
     return Number(m[1]) * 60 + Number(m[2]);
   }
@@ -476,11 +641,19 @@ export class SentenceParser {
       if (u && SIZE_UNITS[u.lower] !== undefined) {
         unit = u.lower;
         this.pos++;
+      } else if (
+        u &&
+        !u.quoted &&
+        /^[a-z]{1,3}$/i.test(u.text) &&
+        !KEYWORDS.has(u.lower) &&
+        u.lower !== 'to'
+      ) {
+        this.invalid(u, `"${u.text}": unknown size unit (bytes, KB, KiB, MB, MiB, GB, GiB)`, 'MiB');
       } else unit = 'b';
     }
     const f = SIZE_UNITS[unit];
     if (f === undefined)
-      this.invalid(tok, `"${tok.text}": unknown size unit (bytes, KB, KiB, MB, MiB, GB, GiB)`);
+      this.invalid(tok, `"${tok.text}": unknown size unit (bytes, KB, KiB, MB, MiB, GB, GiB)`, `${m[1]}MiB`);
     const n = Number(m[1]) * f;
     if (!Number.isSafeInteger(n)) this.invalid(tok, `"${tok.text}" is too large`);
     return n;
@@ -533,16 +706,28 @@ export class SentenceParser {
     if (this.pos < this.t.length) this.fail(['end of sentence']);
   }
 
+  /** The sentence's words with `drop` tokens at the cursor replaced by `insert`. */
+  private rewrite(drop: number, insert: string): string {
+    const fixed = [...this.t];
+    const at = this.t[this.pos] ?? this.t[this.t.length - 1]!;
+    fixed.splice(this.pos, drop, { ...at, text: insert, lower: insert, quoted: false });
+    return joinWords(fixed);
+  }
+
   /** Refuses the sentence at the current token: NLPOLICY_UNSUPPORTED_SENTENCE with the nearest phrasing. */
-  private fail(expected: string[], why?: string): never {
+  private fail(expected: string[], why?: string, fixed?: string): never {
     const tok = this.peek();
     const rest = this.t.slice(this.pos);
     const where = tok ?? this.t[this.t.length - 1]!;
     const words = rest.length > 0 ? joinWords(rest) : '(end of sentence)';
     let suggestion: string;
-    const keywords = expected.map((e) => e.split(' ')[0]!).filter((k) => /^[a-z]+$/.test(k));
+    const keywords = expected
+      .filter((e) => e !== 'end of sentence')
+      .map((e) => e.split(' ')[0]!)
+      .filter((k) => /^[a-z]+$/.test(k));
     const fix = tok && !tok.quoted ? nearestKeyword(tok.text, keywords) : undefined;
-    if (fix) {
+    if (fixed !== undefined) suggestion = fixed;
+    else if (fix) {
       const fixed = [...this.t];
       fixed[this.pos] = { ...tok!, text: fix, lower: fix };
       suggestion = joinWords(fixed);
@@ -554,9 +739,24 @@ export class SentenceParser {
     return this.raise('NLPOLICY_UNSUPPORTED_SENTENCE', msg, where.line, column, words, suggestion);
   }
 
-  /** Refuses a value in a supported position: NLPOLICY_INVALID_VALUE. */
-  private invalid(tok: Token, why: string): never {
-    const suggestion = nearestTemplate(this.raw.words);
+  /**
+   * Refuses a value in a supported position: NLPOLICY_INVALID_VALUE. The suggestion is the sentence with the value
+   * replaced by `replacement` when one is known, else the nearest template.
+   */
+  private invalid(
+    tok: Token,
+    why: string,
+    replacement?: string,
+    others?: (t: Token) => string | undefined,
+  ): never {
+    let suggestion: string;
+    if (replacement !== undefined) {
+      const fixed = this.t.map((t) => {
+        const r = t === tok ? replacement : others?.(t);
+        return r === undefined ? t : { ...t, text: r, quoted: false };
+      });
+      suggestion = joinWords(fixed);
+    } else suggestion = nearestTemplate(this.raw.words);
     const msg = `${this.source}:${tok.line}:${tok.column}: invalid value in "${this.raw.words}": ${why}`;
     return this.raise('NLPOLICY_INVALID_VALUE', msg, tok.line, tok.column, tok.text, suggestion);
   }

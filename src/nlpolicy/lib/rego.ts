@@ -31,8 +31,9 @@ tool_in(t, patterns) if {
 	endswith(p, ".*")
 	startswith(t, trim_suffix(p, "*"))
 }`,
-  path_under: `# The request path without its query.
-request_path := split(input.attributes.request.http.path, "?")[0]
+  path_under: `# The request path as the upstream sees it: percent-decoded, without its query (input.parsed_path,
+# docs/policy.md §3), so /%61dmin cannot slip past a rule about /admin.
+request_path := concat("/", array.concat([""], input.parsed_path))
 
 # base itself, or anything below base/.
 path_under(p, base) if p == base
@@ -88,9 +89,11 @@ export function agentExprs(a: AgentMatch, ref: string, used: Set<string>): strin
   }
 }
 
-function subjectExprs(s: Subject, used: Set<string>): string[] {
+function subjectExprs(s: Subject, deny: boolean, used: Set<string>): string[] {
   if (s.anyone) return [];
-  const out = ['input.sigil.valid == true'];
+  // A deny needs no verified chain: "any agent may not …" also covers tokenless public-route requests, so a deny
+  // never matches less for lack of a token. An allow always requires the verified chain.
+  const out = deny ? [] : ['input.sigil.valid == true'];
   if (s.agent && s.agent.kind !== 'any-agent') out.push(...agentExprs(s.agent, 'input.sigil.sub', used));
   if (s.task?.kind === 'task') out.push(`input.sigil.task_id == ${q(s.task.id)}`);
   if (s.task?.kind === 'task-prefix') out.push(`startswith(input.sigil.task_id, ${q(s.task.prefix)})`);
@@ -148,7 +151,7 @@ function conditionExprs(r: RuleSentence, c: Condition, k: number, used: Set<stri
 }
 
 function ruleText(r: RuleSentence, used: Set<string>): string {
-  const out: Emitted = { body: subjectExprs(r.subject, used), extra: [] };
+  const out: Emitted = { body: subjectExprs(r.subject, r.effect === 'deny', used), extra: [] };
   const a = r.action;
   if (a.kind === 'tools') {
     used.add('tool_in');

@@ -93,9 +93,19 @@ export function timeHolds(c: Extract<Condition, { kind: 'time' }>, ms: number): 
   return c.from < c.to ? w.minutes >= c.from && w.minutes < c.to : w.minutes >= c.from || w.minutes < c.to;
 }
 
-/** The first quarter hour of the 8 days from T0 at which `ok` holds, or undefined. */
+/** True when `ok` holds at some minute of the 8 days from T0 (every weekday, every zone offset). */
+export function someWeekTime(ok: (ms: number) => boolean): boolean {
+  return findTime(ok) !== undefined;
+}
+
+/**
+ * A minute of the 8 days from T0 at which `ok` holds, or undefined. Quarter hours (7 minutes past, off the usual
+ * boundaries) are tried first; then every minute, since conditions are minute-grained (09:05–09:10).
+ */
 function findTime(ok: (ms: number) => boolean): number | undefined {
-  for (let ms = T0 + 7 * 60_000; ms < T0 + 8 * 86_400_000; ms += 15 * 60_000) if (ok(ms)) return ms;
+  const end = T0 + 8 * 86_400_000;
+  for (let ms = T0 + 7 * 60_000; ms < end; ms += 15 * 60_000) if (ok(ms)) return ms;
+  for (let ms = T0; ms < end; ms += 60_000) if (ok(ms)) return ms;
   return undefined;
 }
 
@@ -163,7 +173,9 @@ function chain(sub: string, depth: number, root?: string): string[] {
 export function negativeRequest(rule: RuleSentence, pos: SampleRequest): SampleRequest | undefined {
   const r: SampleRequest = { ...pos, hops: [...pos.hops], tools: [...pos.tools] };
   const s = rule.subject;
-  if (!s.anyone) {
+  // A deny about "any agent" also matches tokenless requests (rego.ts): change the action instead.
+  const anyCaller = rule.effect === 'deny' && s.agent?.kind === 'any-agent' && !s.task;
+  if (!s.anyone && !anyCaller) {
     if (s.agent && s.agent.kind !== 'any-agent') {
       r.sub = OTHER_SUB;
       r.hops[r.hops.length - 1] = OTHER_SUB;
@@ -236,7 +248,11 @@ export function inputDocument(r: SampleRequest): Record<string, unknown> {
     : { valid: false, code: 'AUTHZ_PUBLIC_ROUTE', public_route: true, tools: r.tools, hops: [] };
   return {
     attributes: { request: { http } },
-    parsed_path: r.path.split('?')[0]!.replace(/^\/+/, '').split('/'),
+    parsed_path: r.path
+      .split('?')[0]!
+      .replace(/^\/+/, '')
+      .split('/')
+      .map((seg) => decodeURIComponent(seg)),
     sigil,
   };
 }

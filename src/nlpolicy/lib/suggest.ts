@@ -2,6 +2,7 @@
 
 /** One canonical phrasing per grammar form; placeholders in angle brackets. */
 export const TEMPLATES = [
+  '<type> agents may call <tool>',
   '<type> agents may call <tool> and <tool>',
   '<type> agents may call <tool>, never <tool>',
   '<type> agents may not call <tool>',
@@ -45,12 +46,35 @@ function shape(w: string): string {
   return l;
 }
 
-/** The template nearest (word-level edit distance over shapes) to `sentence`; ties go to the earlier one. */
+/** Shapes of a sentence's words; the word before "agents" (other than any/all/every) is a `<type>`. */
+function shapes(raw: readonly string[]): string[] {
+  return raw.map((w, i) =>
+    raw[i + 1]?.toLowerCase() === 'agents' && !/^(any|all|every)$/i.test(w) ? '<type>' : shape(w),
+  );
+}
+
+/**
+ * Fills a template's placeholders with the sentence's own words of the same shape, in order; placeholders with
+ * no such word stay as they are.
+ */
+function fill(template: string, raw: readonly string[]): string {
+  const pools = new Map<string, string[]>();
+  shapes(raw).forEach((s, i) => {
+    if (s.startsWith('<')) pools.set(s, [...(pools.get(s) ?? []), raw[i]!]);
+  });
+  return template.replace(/<[a-z-]+>/g, (ph) => {
+    const key = ph === '<spiffe-id-prefix>' ? '<spiffe-id>' : ph;
+    return pools.get(key)?.shift() ?? ph;
+  });
+}
+
+/**
+ * The template nearest (word-level edit distance over shapes) to `sentence`, filled with the sentence's own
+ * tools, types, IDs, paths and numbers; ties go to the earlier template.
+ */
 export function nearestTemplate(sentence: string): string {
-  const words = sentence
-    .split(/[\s,]+/)
-    .filter(Boolean)
-    .map(shape);
+  const raw = sentence.split(/[\s,]+/).filter(Boolean);
+  const words = shapes(raw);
   let best: string = TEMPLATES[0];
   let bestD = Number.POSITIVE_INFINITY;
   for (const t of TEMPLATES) {
@@ -60,7 +84,7 @@ export function nearestTemplate(sentence: string): string {
       bestD = d;
     }
   }
-  return best;
+  return fill(best, raw);
 }
 
 /** The expected keyword a mistyped word is closest to (distance ≤ 2 and less than half its length), if any. */
