@@ -266,9 +266,17 @@ describe('replaying a policy compiled from controlled English', () => {
     expect(r.samples.map((s) => s.index)).toEqual([1, 2, 5, 6]);
   });
 
-  it('reports route sentences as not replayable: the recorded path has no query string', async () => {
+  it('replays route sentences: they read parsed_path, which the recorded path gives exactly', async () => {
     const r = await fromWords('anyone may make GET requests to /healthz.');
+    expect(r.not_replayable.count).toBe(0);
+    expect(r.replayed).toBeGreaterThan(0);
+    expect(r.reads).not.toContain('input.attributes.request.http.path');
+  });
+
+  it('reports a rule on the raw path as not replayable: the recorded path has no query string', async () => {
+    const r = await replay('package envoy.authz\n\nallow if input.attributes.request.http.path == "/x?y"\n');
     expect(r.replayed).toBe(0);
+    expect(r.not_replayable.count).toBe(5);
     expect(r.not_replayable.fields).toEqual(['input.attributes.request.http.path']);
   });
 });
