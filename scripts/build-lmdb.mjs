@@ -42,10 +42,16 @@ const nodedir = resolve(dirname(process.execPath), '..');
 if (!existsSync(join(nodedir, 'include', 'node', 'node_api.h')))
   fail(`Node's headers are not at ${nodedir}/include/node; install Node with its headers`);
 console.error('[build-lmdb] compiling lmdb-js from the patched sources (about a minute)');
+// The compiler's warnings about lmdb-js's own sources are noise here: its output is shown only on failure.
 const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, '-j', 'max'], {
   cwd: lmdbDir,
-  stdio: ['ignore', 'ignore', 'inherit'],
+  stdio: ['ignore', 'pipe', 'pipe'],
+  maxBuffer: 64 * 1024 * 1024,
 });
-if (r.status !== 0) fail('node-gyp rebuild failed: a C/C++ toolchain (gcc, g++, make, python3) is required');
+if (r.status !== 0) {
+  process.stderr.write(r.stdout ?? '');
+  process.stderr.write(r.stderr ?? '');
+  fail('node-gyp rebuild failed: a C/C++ toolchain (gcc, g++, make, python3) is required');
+}
 if (!existsSync(join(lmdbDir, 'build', 'Release', 'lmdb.node')))
   fail('no build/Release/lmdb.node after the build');
