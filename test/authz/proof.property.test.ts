@@ -51,7 +51,14 @@ describe('proof binding property', () => {
       fc.asyncProperty(base, mutation, async (b, m) => {
         const path = `/mcp${b.segs.map((s) => `/${s}`).join('')}`;
         const body = (id: number, sp = '') => JSON.stringify({ ...mcpBody(id) }) + sp;
-        const orig = { method: b.method, host: b.host, path, query: b.query, body: body(b.id), tok: token };
+        const orig: Record<'method' | 'host' | 'path' | 'query' | 'body' | 'tok', string> = {
+          method: b.method,
+          host: b.host,
+          path,
+          query: b.query,
+          body: body(b.id),
+          tok: token,
+        };
         const proof = createProof({
           token,
           holderPrivateKey: holder.priv,
