@@ -266,7 +266,7 @@ const authz = z
     /** Oldest proof `iat` accepted, in seconds before now (docs/proof.md §5). */
     proof_window_s: int(1, 300).default(60),
     /** Replay cache bound (entries); a full cache denies AUTHZ_PROOF_CACHE_FULL (docs/proof.md §6). */
-    proof_replay_cache_max: int(1000, 50_000_000).default(1_000_000),
+    proof_replay_cache_max: int(1000, 50_000_000).default(500_000),
   })
   .prefault({});
 

@@ -22,16 +22,18 @@ export interface ReplayCache {
 export function createReplayCache(maxEntries: number): ReplayCache {
   let clockMs = 0;
   // ttlAutopurge stays off (a timer per entry): stale entries are dropped when touched and by the purge below.
-  const seen = new LRUCache<string, true>({
-    max: maxEntries,
-    ttl: 1,
-    ttlResolution: 0,
-    perf: { now: () => clockMs },
-  });
+  // Made on the first proof: lru-cache allocates ~44 B per slot of `max` up front (docs/proof.md §6).
+  let seen: LRUCache<string, true> | undefined;
   let lastPurge = Number.NEGATIVE_INFINITY;
   return {
     spend(jti, untilMs, nowMs) {
       clockMs = nowMs;
+      seen ??= new LRUCache<string, true>({
+        max: maxEntries,
+        ttl: 1,
+        ttlResolution: 0,
+        perf: { now: () => clockMs },
+      });
       if (seen.has(jti)) return 'replayed';
       if (seen.size >= maxEntries) {
         if (nowMs - lastPurge >= PURGE_EVERY_MS) {
@@ -45,7 +47,7 @@ export function createReplayCache(maxEntries: number): ReplayCache {
       return 'fresh';
     },
     get size() {
-      return seen.size;
+      return seen?.size ?? 0;
     },
   };
 }
