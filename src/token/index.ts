@@ -5,10 +5,12 @@
 
 export { agentSpiffeId } from './agent-id.js';
 export type * from './api.js';
+export { type CreateProofOptions, createProof } from './create-proof.js';
 export { decodeChain } from './decode.js';
 export { delegate } from './delegate.js';
 export { TBIT_ERROR_CODES, TbitError, type TbitErrorCode } from './errors.js';
 export { isSpiffeId } from './is-spiffe-id.js';
+export { PROOF_HEADER, WPT_TYP } from './lib/proof.js';
 export { isScopePattern, isToolName } from './lib/scope.js';
 export { mintRoot } from './mint.js';
 export { publicJwkOf } from './public-jwk.js';
@@ -19,3 +21,9 @@ export { jwkThumbprint } from './thumbprint.js';
 export { loadTrustBundle, type TrustBundle } from './trust-bundle.js';
 export { createTrustStore, type MutableTrustStore } from './trust-store.js';
 export { verifyChain } from './verify.js';
+export {
+  type ProofRequest,
+  type VerifiedProof,
+  type VerifyProofOptions,
+  verifyProof,
+} from './verify-proof.js';
