@@ -5,10 +5,12 @@
 
 export { agentSpiffeId } from './agent-id.js';
 export type * from './api.js';
+export { type CreateProofOptions, createProof } from './create-proof.js';
 export { decodeChain } from './decode.js';
 export { delegate } from './delegate.js';
 export { TBIT_ERROR_CODES, TbitError, type TbitErrorCode } from './errors.js';
 export { isSpiffeId } from './is-spiffe-id.js';
+export { PROOF_HEADER, WPT_TYP } from './lib/proof.js';
 export { mintRoot } from './mint.js';
 export { publicJwkOf } from './public-jwk.js';
 export { scopeAllows } from './scope-allows.js';
