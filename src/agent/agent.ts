@@ -160,7 +160,14 @@ export class SigilAgent {
     const body = req.body === null ? undefined : new Uint8Array(await req.arrayBuffer());
     const headers = new Headers(req.headers);
     headers.set('authorization', `Bearer ${token}`);
-    const proof = proofHeaders({ method: req.method, url: req.url, body, token, key: this.key });
+    const proof = proofHeaders({
+      method: req.method,
+      url: req.url,
+      body,
+      token,
+      key: this.key,
+      nowMs: this.clock.nowMs(),
+    });
     for (const [k, v] of Object.entries(proof)) headers.set(k, v);
     const res = await this.base(req.url, {
       method: req.method,

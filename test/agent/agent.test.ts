@@ -1,4 +1,5 @@
 /** The agent SDK against a real issuer endpoint (in-process, real HTTP) and real tokens. */
+import { createHash, createPublicKey, verify } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +9,7 @@ import { AgentError, SigilAgent, SigilDeniedError } from '../../src/agent/index.
 import { type RunningIssuer, startIssuer } from '../../src/issuer/start.js';
 import { frozenClock } from '../../src/lib/clock.js';
 import { SigilError } from '../../src/lib/errors.js';
-import { decodeChain } from '../../src/token/index.js';
+import { decodeChain, PROOF_HEADER } from '../../src/token/index.js';
 import { AGENT, cleanupDirs, OPERATOR, tempDir, testOptions, WORKER } from '../issuer/helpers.js';
 
 /** The stable code of what `p` rejects with (fails when it resolves or throws a non-SIGIL error). */
@@ -163,12 +164,14 @@ describe('fetch wrapper and typed denials', () => {
   let server: Server;
   let url: string;
   const seen: Array<{ method: string; auth: string | undefined; body: string }> = [];
+  const proofs: string[] = [];
   beforeAll(async () => {
     server = createServer((req: IncomingMessage, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
         seen.push({ method: req.method!, auth: req.headers.authorization, body });
+        proofs.push(String(req.headers[PROOF_HEADER]));
         if (req.url === '/deny') {
           res.writeHead(403, { 'content-type': 'application/json', 'x-sigil-decision-id': 'd-1' });
           res.end(
@@ -199,6 +202,21 @@ describe('fetch wrapper and typed denials', () => {
     });
     expect(await res.text()).toBe('ok');
     expect(seen.at(-1)).toEqual({ method: 'POST', auth: `Bearer ${token}`, body: '{"a":1}' });
+    // One fresh proof per request, signed by the agent key (the leaf cnf), bound to method, URI, token, body.
+    const [h, c, sig] = proofs.at(-1)!.split('.') as [string, string, string];
+    const json = (b: string) => JSON.parse(Buffer.from(b, 'base64url').toString()) as Record<string, unknown>;
+    expect(json(h)).toEqual({ alg: 'EdDSA', typ: 'wpt+jwt' });
+    const sha = (s: string) => createHash('sha256').update(s).digest('base64url');
+    expect(json(c)).toMatchObject({
+      htm: 'POST',
+      aud: `${url}/x`,
+      wth: sha(token),
+      'urn:sigil:bth': sha('{"a":1}'),
+    });
+    const pub = createPublicKey({ key: { ...a.publicJwk }, format: 'jwk' });
+    expect(verify(null, Buffer.from(`${h}.${c}`), pub, Buffer.from(sig, 'base64url'))).toBe(true);
+    await a.fetch(`${url}/x`, { method: 'POST', body: '{"a":1}' });
+    expect(json(proofs.at(-1)!.split('.')[1]!).jti).not.toBe(json(c).jti);
     // A Request object works as input too.
     await a.fetch(new Request(`${url}/y`, { method: 'PUT', body: 'z' }));
     expect(seen.at(-1)).toEqual({ method: 'PUT', auth: `Bearer ${token}`, body: 'z' });
