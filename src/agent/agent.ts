@@ -19,7 +19,7 @@ export interface SigilAgentOptions {
   spiffeId: string;
   /** Where the agent's key lives (created 0700 on first use). */
   keyDir: string;
-  /** The local issuer endpoint, e.g. `http://127.0.0.1:9180` (`sigil.issuer.listen_http`). Needed for useRoot. */
+  /** The local issuer endpoint, e.g. `http://127.0.0.1:9180` (`sigil.issuer.listen_http`). Needed for startTask. */
   issuerUrl?: string;
   /** The operator credential (`sigil.issuer.operator_token`): Mint needs it (docs/api.md). */
   operatorToken?: string;
@@ -97,7 +97,7 @@ export class SigilAgent {
    * Gets a root token for a task from the issuer endpoint (`POST /v1/mint`, operator credential) bound to this
    * agent's key (`holder_key`), and re-mints it the same way before it expires.
    */
-  async useRoot(r: RootRequest): Promise<string> {
+  async startTask(r: RootRequest): Promise<string> {
     const mint = () => this.mint(r);
     this.adopt(await mint(), mint);
     return this.current!.token;
@@ -107,14 +107,15 @@ export class SigilAgent {
    * Uses a token another agent delegated to this one. `refresh` (e.g. a call back to the delegator) gets a new
    * one before it expires; without it, an expired token fails with AGENT_TOKEN_EXPIRED.
    */
-  useToken(token: string, refresh?: Refresh): void {
+  acceptToken(token: string, refresh?: Refresh): void {
     this.adopt(token, refresh);
   }
 
   /** The token to present now, refreshed first when it has at most `refreshBefore` seconds left. */
   async token(): Promise<string> {
     const c = this.current;
-    if (c === undefined) throw new AgentError('AGENT_NO_TOKEN', 'no token: call useRoot or useToken first');
+    if (c === undefined)
+      throw new AgentError('AGENT_NO_TOKEN', 'no token: call startTask or acceptToken first');
     const now = this.clock.nowMs() / 1000;
     if (c.exp - now > this.refreshBefore) return c.token;
     const refresh = this.refresh;
@@ -202,9 +203,9 @@ export class SigilAgent {
   /** `POST /v1/mint` (docs/api.md). */
   private async mint(r: RootRequest): Promise<string> {
     const { issuerUrl, operatorToken } = this.o;
-    if (issuerUrl === undefined) throw new AgentError('AGENT_CONFIG_INVALID', 'useRoot needs issuerUrl');
+    if (issuerUrl === undefined) throw new AgentError('AGENT_CONFIG_INVALID', 'startTask needs issuerUrl');
     if (operatorToken === undefined)
-      throw new AgentError('AGENT_CONFIG_INVALID', 'useRoot needs operatorToken');
+      throw new AgentError('AGENT_CONFIG_INVALID', 'startTask needs operatorToken');
     const { kid: _kid, ...holder } = this.key.publicJwk;
     const body = {
       sub: this.spiffeId,

@@ -10,7 +10,7 @@ export type AgentErrorCode =
   | 'AGENT_CONFIG_INVALID'
   /** The issuer endpoint refused Mint (its `code` is in `issuerCode`) or could not be reached. */
   | 'AGENT_ISSUER_FAILED'
-  /** No token yet: call `useRoot` or `useToken` first. */
+  /** No token yet: call `startTask` or `acceptToken` first. */
   | 'AGENT_NO_TOKEN'
   /** The token expired and there is no way to refresh it. */
   | 'AGENT_TOKEN_EXPIRED'

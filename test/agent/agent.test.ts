@@ -65,7 +65,7 @@ describe('keys', () => {
 describe('root token through the issuer endpoint', () => {
   it('mints a token bound to the agent key that the issuer verifies', async () => {
     const a = open(AGENT);
-    const token = await a.useRoot({ taskId: 'task-a', toolScope: ['fs.*', 'search.web'], ttl: 120 });
+    const token = await a.startTask({ taskId: 'task-a', toolScope: ['fs.*', 'search.web'], ttl: 120 });
     const chain = issuer.service.verify(token, { tool: 'fs.read' });
     expect(chain.leaf.sub).toBe(AGENT);
     expect(chain.leaf.task_id).toBe('task-a');
@@ -75,16 +75,18 @@ describe('root token through the issuer endpoint', () => {
 
   it('surfaces the issuer refusal code; no operator credential is a config error', async () => {
     const wrong = open(AGENT, { operatorToken: 'wrong-credential' });
-    const err = await wrong.useRoot({ taskId: 't', toolScope: ['fs.read'] }).catch((e: unknown) => e);
+    const err = await wrong.startTask({ taskId: 't', toolScope: ['fs.read'] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AgentError);
     expect((err as AgentError).code).toBe('AGENT_ISSUER_FAILED');
     expect((err as AgentError).issuerCode).toBe('ISSUER_UNAUTHORIZED');
     const bad = await open(AGENT)
-      .useRoot({ taskId: 't', toolScope: [] })
+      .startTask({ taskId: 't', toolScope: [] })
       .catch((e: unknown) => e);
     expect((bad as AgentError).issuerCode).toBe('ISSUER_BAD_REQUEST');
     const none = SigilAgent.open({ spiffeId: AGENT, keyDir: keys, issuerUrl: issuer.http.url });
-    expect(await codeOf(none.useRoot({ taskId: 't', toolScope: ['fs.read'] }))).toBe('AGENT_CONFIG_INVALID');
+    expect(await codeOf(none.startTask({ taskId: 't', toolScope: ['fs.read'] }))).toBe(
+      'AGENT_CONFIG_INVALID',
+    );
     expect(await codeOf(none.token())).toBe('AGENT_NO_TOKEN');
   });
 });
@@ -93,7 +95,7 @@ describe('delegation', () => {
   it('narrows scope and lifetime for another agent, bound to that agent key', async () => {
     const a = open(AGENT);
     const w = open(WORKER);
-    await a.useRoot({ taskId: 'task-d', toolScope: ['fs.*', 'search.web'], ttl: 300 });
+    await a.startTask({ taskId: 'task-d', toolScope: ['fs.*', 'search.web'], ttl: 300 });
     const child = await a.delegate({ to: WORKER, toKey: w.publicJwk, toolScope: ['fs.read'], ttl: 60 });
     const chain = issuer.service.verify(child, { tool: 'fs.read' });
     expect(chain.depth).toBe(2);
@@ -101,7 +103,7 @@ describe('delegation', () => {
     expect(chain.leaf.exp - chain.leaf.iat).toBe(60);
     expect(chain.leaf.cnf?.jwk.x).toBe(w.publicJwk.x);
     expect(() => issuer.service.verify(child, { tool: 'fs.write' })).toThrow(/scope/);
-    w.useToken(child);
+    w.acceptToken(child);
     expect(await w.token()).toBe(child);
     // Widening is refused before anything is signed.
     expect(await codeOf(a.delegate({ to: WORKER, toKey: w.publicJwk, toolScope: ['shell.exec'] }))).toBe(
@@ -111,9 +113,9 @@ describe('delegation', () => {
 
   it('refuses a token whose leaf names another key (AGENT_NOT_HOLDER)', async () => {
     const a = open(AGENT);
-    const root = await a.useRoot({ taskId: 'task-h', toolScope: ['fs.read'] });
-    expect(await codeOf(() => open(WORKER).useToken(root))).toBe('AGENT_NOT_HOLDER');
-    expect(await codeOf(() => open(WORKER).useToken('garbage'))).toBe('AGENT_CONFIG_INVALID');
+    const root = await a.startTask({ taskId: 'task-h', toolScope: ['fs.read'] });
+    expect(await codeOf(() => open(WORKER).acceptToken(root))).toBe('AGENT_NOT_HOLDER');
+    expect(await codeOf(() => open(WORKER).acceptToken('garbage'))).toBe('AGENT_CONFIG_INVALID');
   });
 });
 
@@ -126,7 +128,7 @@ describe('refresh before expiry', () => {
       return fetch(i, n);
     };
     const a = open(AGENT, { clock, refreshBefore: 30, fetch: counting });
-    const first = await a.useRoot({ taskId: 'task-r', toolScope: ['fs.read'], ttl: 60 });
+    const first = await a.startTask({ taskId: 'task-r', toolScope: ['fs.read'], ttl: 60 });
     clock.advance(29_000);
     expect(await a.token()).toBe(first);
     expect(mints).toBe(1);
@@ -142,19 +144,19 @@ describe('refresh before expiry', () => {
     const clock = frozenClock(Date.now());
     const a = open(AGENT);
     const w = open(WORKER, { clock, refreshBefore: 10 });
-    await a.useRoot({ taskId: 'task-c', toolScope: ['fs.read'], ttl: 300 });
+    await a.startTask({ taskId: 'task-c', toolScope: ['fs.read'], ttl: 300 });
     const give = () => a.delegate({ to: WORKER, toKey: w.publicJwk, toolScope: ['fs.read'], ttl: 20 });
-    w.useToken(await give());
+    w.acceptToken(await give());
     clock.advance(15_000);
     let asked = 0;
-    w.useToken(await give(), () => {
+    w.acceptToken(await give(), () => {
       asked++;
       return give();
     });
     clock.advance(15_000);
     await w.token();
     expect(asked).toBe(1);
-    w.useToken(await give());
+    w.acceptToken(await give());
     clock.advance(25_000);
     expect(await codeOf(w.token())).toBe('AGENT_TOKEN_EXPIRED');
   });
@@ -194,7 +196,7 @@ describe('fetch wrapper and typed denials', () => {
 
   it('presents the current token and passes the body through unchanged', async () => {
     const a = open(AGENT);
-    const token = await a.useRoot({ taskId: 'task-f', toolScope: ['fs.read'] });
+    const token = await a.startTask({ taskId: 'task-f', toolScope: ['fs.read'] });
     const res = await a.fetch(`${url}/x`, {
       method: 'POST',
       headers: { authorization: 'Bearer something-else' },
@@ -224,7 +226,7 @@ describe('fetch wrapper and typed denials', () => {
 
   it('a SIGIL deny is a SigilDeniedError with code, status and decision id; an app error is not', async () => {
     const a = open(AGENT);
-    await a.useRoot({ taskId: 'task-f', toolScope: ['fs.read'] });
+    await a.startTask({ taskId: 'task-f', toolScope: ['fs.read'] });
     const err = await a.fetch(`${url}/deny`).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SigilDeniedError);
     expect(err).toBeInstanceOf(AgentError);
