@@ -6,6 +6,7 @@
  */
 import type { ChainSummary, HeaderEntry, HookContext, HookDecider, HookVerdict } from '../policy/api.js';
 import type { VerifiedChain } from '../token/api.js';
+import { PROOF_HEADER } from '../token/index.js';
 import { AuthzError } from './errors.js';
 import type { RequestView } from './extract-request.js';
 import { type Outcome, SIGIL_HEADER_PREFIX } from './respond.js';
@@ -166,6 +167,8 @@ export function applyVerdict(
   // a null prototype: for-in sees exactly its own keys, without a key array.
   const remove: string[] = [];
   if (o.stripToken && view.headers[o.tokenHeader] !== undefined) remove.push(o.tokenHeader);
+  // The proof goes with the token (docs/proof.md §2): spent already, but the upstream has no use for it.
+  if (o.stripToken && view.headers[PROOF_HEADER] !== undefined) remove.push(PROOF_HEADER);
   for (const k in view.headers) if (k.startsWith(SIGIL_HEADER_PREFIX) && !(k in upstream)) remove.push(k);
   // A custom decider's lists are not typed at run time: anything but an array is a policy error.
   const { headersToRemove = NONE, responseHeadersToAdd = NONE, queryParametersToRemove = NONE } = verdict;

@@ -1,7 +1,8 @@
 /**
  * The decision pipeline behind Authorization/Check (docs/authz.md §2). This file only orchestrates; each step
  * has its own file: 0 request (extract-request.ts), 1 token (extract-token.ts), 2 chain (chain-cache.ts),
- * 3 peer binding and 4 tool scope (check-caller.ts, tools from resolve-tool.ts), 5 policy (apply-policy.ts),
+ * 3 peer binding and 4 tool scope (check-caller.ts, tools from resolve-tool.ts), 4b proof of possession
+ * (check-proof.ts), 5 policy (apply-policy.ts),
  * 6 record and answer (respond.ts; the ledger append is the DecisionSink that src/serve wires).
  * Every step throws a SigilError with a stable code; any throw becomes a deny (fail closed), and every
  * decision is recorded before the answer.
@@ -14,6 +15,7 @@ import type { ChainSummary, HookDecider } from '../policy/api.js';
 import { applyVerdict, askPolicy, chainSummary, DEFAULT_VERDICT, defaultPolicy } from './apply-policy.js';
 import type { CachedChain, ChainCache } from './chain-cache.js';
 import { checkBinding, checkToolScope, type PeerBinding } from './check-caller.js';
+import type { ProofCheck } from './check-proof.js';
 import { extractRequest } from './extract-request.js';
 import { extractToken } from './extract-token.js';
 import { sourceAddress } from './lib/source-address.js';
@@ -78,6 +80,8 @@ export interface CheckOptions {
   maxBodyBytes: number;
   /** authz.require_tool: deny verified requests that name no tool (default true). */
   requireTool?: boolean;
+  /** Step 4b, proof of possession (createProofCheck; docs/proof.md). Absent = proofs are ignored. */
+  proof?: ProofCheck;
   /** policy.eval_timeout_ms */
   policyTimeoutMs: number;
   /** Called after every decision (metrics, logs). Must not throw; a throw is swallowed. */
@@ -126,6 +130,15 @@ export function createCheck(o: CheckOptions): CheckFn {
         checkToolScope(caller.chain, resolved.tools, o.requireTool !== false);
         summary = chainSummary(caller.chain, caller.tokenHash);
         record.chain = summary.hops;
+        // 4b: proof of possession by the leaf's cnf key.
+        if (o.proof) {
+          try {
+            record.pop = o.proof(view, caller.chain, resolved.tools, ts);
+          } catch (e) {
+            record.pop = 'rejected';
+            throw e;
+          }
+        }
       }
       // 5: the policy. The built-in one's verdict is a constant: no context to build, no promise to wait for.
       const verdict =

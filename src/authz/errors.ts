@@ -39,6 +39,18 @@ export const AUTHZ_HTTP_STATUS = Object.freeze({
   AUTHZ_BODY_TOO_COMPLEX: 400,
   /** The body exceeds authz.max_body_bytes. */
   AUTHZ_BODY_TOO_LARGE: 413,
+  /** authz.proof (or an override) is `require` and the request has no Workload-Proof-Token (docs/proof.md §7). */
+  AUTHZ_PROOF_MISSING: 401,
+  /** The proof is malformed, has the wrong typ/alg, an extra member or claim, or is not signed by the leaf's cnf key. */
+  AUTHZ_PROOF_INVALID: 401,
+  /** The proof's iat is outside the window (old or in the future), its exp passed, or its lifetime is too long. */
+  AUTHZ_PROOF_EXPIRED: 401,
+  /** The proof binds another token (wth), method, target URI, query or body than this request. */
+  AUTHZ_PROOF_MISMATCH: 401,
+  /** The proof's jti was already used within its window: a replay. */
+  AUTHZ_PROOF_REPLAYED: 401,
+  /** The replay cache is full of live entries: denied rather than evicting one (fail closed; ours, transient). */
+  AUTHZ_PROOF_CACHE_FULL: 503,
   /** The policy denied without giving its own code. */
   AUTHZ_POLICY_DENIED: 403,
   /** The policy threw or timed out. */

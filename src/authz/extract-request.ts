@@ -14,6 +14,10 @@ export interface RequestView {
   /** Path without the query string (as Envoy forwarded it, after its normalisation). */
   path: string;
   host: string;
+  /** Envoy's `http.scheme` (the downstream connection's scheme), lower-case; '' when Envoy sent none. */
+  scheme: string;
+  /** Raw query: the bytes between the first `?` and the first `#` of Envoy's path ('' when none). */
+  query: string;
   /** Lower-case header name → value (null prototype). */
   headers: Record<string, string>;
   /** Request body, when Envoy sent one (with_request_body); bytes when pack_as_bytes. */
@@ -48,6 +52,11 @@ export function extractRequest(req: CheckRequest | undefined, maxBodyBytes: numb
   }
   const q = fullPath.search(/[?#]/);
   const path = q === -1 ? fullPath : fullPath.slice(0, q);
+  let query = '';
+  if (q !== -1 && fullPath[q] === '?') {
+    const f = fullPath.indexOf('#', q);
+    query = fullPath.slice(q + 1, f === -1 ? undefined : f);
+  }
   if (!path.startsWith('/') || UNSAFE_PATH.test(path) || path.includes('\uFFFD')) {
     throw new AuthzError('AUTHZ_BAD_REQUEST', 'request path must be absolute and normalised');
   }
@@ -70,6 +79,8 @@ export function extractRequest(req: CheckRequest | undefined, maxBodyBytes: numb
     method,
     path,
     host,
+    scheme: http.scheme.toLowerCase(),
+    query,
     headers,
     body,
     bodyPartial: headers['x-envoy-auth-partial-body'] === 'true',

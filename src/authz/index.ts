@@ -9,6 +9,13 @@ export {
   type DecisionReceipt,
   type DecisionSink,
 } from './check.js';
+export {
+  createProofCheck,
+  type ProofCheck,
+  type ProofCheckOptions,
+  type ProofMode,
+  type ProofOverride,
+} from './check-proof.js';
 export { AUTHZ_HTTP_STATUS, AuthzError, type AuthzErrorCode } from './errors.js';
 export { toolResolver } from './resolve-tool.js';
 export { type AuthzServer, startAuthzServer } from './server.js';

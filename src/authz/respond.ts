@@ -194,6 +194,7 @@ export function openRecord(id: string, ts: number): DecisionRecord {
     tool: undefined,
     chain: undefined,
     policy_rev: undefined,
+    pop: undefined,
   };
 }
 

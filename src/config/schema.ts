@@ -219,6 +219,19 @@ const route = z
   })
   .strict();
 
+const proofMode = z.enum(['require', 'when_present', 'off']);
+const proofOverride = z
+  .strictObject({
+    /** Tool-scope patterns (`shell.*`). */
+    tools: z.array(z.string().min(1)).optional(),
+    /** Route path patterns (docs/authz.md §10), any method. */
+    paths: z.array(z.string().min(1)).optional(),
+    mode: proofMode,
+  })
+  .refine((o) => (o.tools?.length ?? 0) + (o.paths?.length ?? 0) > 0, {
+    message: 'a proof override needs tools or paths',
+  });
+
 const authz = z
   .strictObject({
     /** ext_authz gRPC listener: host:port or unix:/path. */
@@ -246,6 +259,14 @@ const authz = z
     max_body_bytes: int(0, 16 * 1024 * 1024).default(1024 * 1024),
     /** A verified request naming no tool (body, header, routes) is denied (AUTHZ_NO_TOOL); false = allowed on identity alone. */
     require_tool: z.boolean().default(true),
+    /** Proof of possession (Workload-Proof-Token, docs/proof.md §7): require, when_present (verify if sent), off. */
+    proof: proofMode.default('when_present'),
+    /** Per-tool / per-path proof modes; the strictest matching override wins over `proof`. */
+    proof_overrides: z.array(proofOverride).default([]),
+    /** Oldest proof `iat` accepted, in seconds before now (docs/proof.md §5). */
+    proof_window_s: int(1, 300).default(60),
+    /** Replay cache bound (entries); a full cache denies AUTHZ_PROOF_CACHE_FULL (docs/proof.md §6). */
+    proof_replay_cache_max: int(1000, 50_000_000).default(1_000_000),
   })
   .prefault({});
 

@@ -56,6 +56,12 @@ export interface DecisionRecord {
   token_hash?: string;
   /** Policy bundle revision (or content hash) that decided. */
   policy_rev?: string;
+  /**
+   * Proof of possession (docs/proof.md §8): `verified` = a Workload Proof Token was presented and verified,
+   * `absent` = none presented and the mode allowed that, `rejected` = presented and refused (the code says why).
+   * Absent on public routes, with `authz.proof: off`, and in records older than the field.
+   */
+  pop?: 'verified' | 'absent' | 'rejected';
   /** Absent: one decision. Else an entry counting unauthenticated denies ({@link RecordKind}). */
   kind?: RecordKind;
   /** `aggregate`/`dropped`: how many denies the entry stands for (≥ 1). `ts` is the first one's time. */

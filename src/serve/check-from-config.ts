@@ -6,9 +6,11 @@ import {
   ChainCache,
   type CheckFn,
   createCheck,
+  createProofCheck,
   type DecisionEvent,
   type DecisionSink,
   defaultPolicy,
+  type ProofCheck,
   toolResolver,
 } from '../authz/index.js';
 import { ConfigError, type SigilConfig } from '../config/index.js';
@@ -62,6 +64,22 @@ export function checkFromConfig(config: SigilConfig, deps: CheckDeps): Configure
       cause: e,
     });
   }
+  let proof: ProofCheck | undefined;
+  if (config.authz.proof !== 'off' || config.authz.proof_overrides.length > 0) {
+    try {
+      proof = createProofCheck({
+        mode: config.authz.proof,
+        overrides: config.authz.proof_overrides,
+        windowS: config.authz.proof_window_s,
+        skewS: config.validator.clock_skew,
+        maxEntries: config.authz.proof_replay_cache_max,
+      });
+    } catch (e) {
+      throw new ConfigError('CONFIG_INVALID', `config sigil.authz.proof_overrides: ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
+  }
   const check = createCheck({
     chains,
     tools,
@@ -73,6 +91,7 @@ export function checkFromConfig(config: SigilConfig, deps: CheckDeps): Configure
     peerBinding: config.authz.peer_binding,
     maxBodyBytes: config.authz.max_body_bytes,
     requireTool: config.authz.require_tool,
+    ...(proof ? { proof } : {}),
     policyTimeoutMs: config.policy.eval_timeout_ms,
     ...(deps.onDecision ? { onDecision: deps.onDecision } : {}),
   });

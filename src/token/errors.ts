@@ -37,6 +37,9 @@ export const TBIT_ERROR_CODES = [
   'TBIT_INVALID_CLAIM',
   'TBIT_TRUST_BUNDLE_INVALID',
   'TBIT_TRUST_SOURCE_REFUSED',
+  'TBIT_PROOF_INVALID',
+  'TBIT_PROOF_EXPIRED',
+  'TBIT_PROOF_MISMATCH',
 ] as const;
 
 /** A stable code of the token module. */

@@ -20,3 +20,9 @@ export { jwkThumbprint } from './thumbprint.js';
 export { loadTrustBundle, type TrustBundle } from './trust-bundle.js';
 export { createTrustStore, type MutableTrustStore } from './trust-store.js';
 export { verifyChain } from './verify.js';
+export {
+  type ProofRequest,
+  type VerifiedProof,
+  type VerifyProofOptions,
+  verifyProof,
+} from './verify-proof.js';

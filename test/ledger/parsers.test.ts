@@ -128,6 +128,13 @@ describe('decision record canonical encoding', () => {
     const shuffled = Object.fromEntries(Object.entries(rec).reverse()) as unknown as DecisionRecord;
     expect(Buffer.from(encodeRecord(shuffled)).equals(Buffer.from(bytes))).toBe(true);
   });
+  it('pop (proof of possession) is optional: old records keep their bytes, the field round-trips', () => {
+    const old = new TextDecoder().decode(encodeRecord(rec));
+    expect(old).not.toContain('pop');
+    const withPop = new TextDecoder().decode(encodeRecord({ ...rec, pop: 'verified' }));
+    expect(withPop).toBe(old.replace('"id":"dec-1",', '"id":"dec-1","pop":"verified",'));
+    expect(decodeRecord(encodeRecord({ ...rec, pop: 'rejected' })).pop).toBe('rejected');
+  });
   it('refuses records outside the contract', () => {
     for (const bad of [
       { ...rec, token: 'raw' },
@@ -136,6 +143,20 @@ describe('decision record canonical encoding', () => {
       { ...rec, http_status: 700 },
       { ...rec, chain: [{ ...rec.chain?.[0], exp: 'x' }] },
       { ...rec, v: 2 },
+      { ...rec, pop: 'yes' },
+      { ...rec, pop: true },
+      {
+        v: 1,
+        id: 'a',
+        ts: 1,
+        decision: 'deny',
+        code: 'X',
+        http_status: 401,
+        kind: 'dropped',
+        count: 1,
+        last_ts: 1,
+        pop: 'absent',
+      },
     ]) {
       expect(() => encodeRecord(bad as unknown as DecisionRecord)).toThrow(
         expect.objectContaining({ code: 'LEDGER_RECORD_INVALID' }),
@@ -194,6 +215,7 @@ describe('the fast record encoder equals the generic canonical JSON', () => {
         peer: str,
         token_hash: str,
         policy_rev: str,
+        pop: fc.constantFrom('verified' as const, 'absent' as const, 'rejected' as const),
       },
       { requiredKeys: ['v', 'id', 'ts', 'decision', 'code', 'http_status'] },
     );

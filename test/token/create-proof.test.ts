@@ -1,8 +1,20 @@
 /** createProof: the WPT a holder signs (docs/proof.md §1, §3), checked with the raw JWS bytes and node:crypto. */
 import { hash, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createProof, PROOF_HEADER } from '../../src/token/index.js';
-import { codeOf, keyPair, T0 } from './helpers.js';
+import { createProof, mintRoot, PROOF_HEADER, verifyChain, verifyProof } from '../../src/token/index.js';
+import { agent, clockAt, codeOf, ISS, issuer, KID, keyPair, rootBy, T0, TD, trust } from './helpers.js';
+
+const ROOT = {
+  issuerKey: issuer.priv,
+  kid: KID,
+  iss: ISS,
+  sub: agent('h0'),
+  aud: TD,
+  taskId: 'task-1',
+  toolScope: ['fs.*'],
+  ttl: 300,
+  clock: clockAt(T0),
+};
 
 const holder = keyPair();
 const part = (jws: string, i: number) => JSON.parse(Buffer.from(jws.split('.')[i]!, 'base64url').toString());
@@ -53,5 +65,42 @@ describe('createProof', () => {
     expect(codeOf(() => createProof({ ...o, method: 'G T' }))).toBe('TBIT_INVALID_CLAIM');
     expect(codeOf(() => createProof({ ...o, ttlSeconds: 301 }))).toBe('TBIT_INVALID_CLAIM');
     expect(codeOf(() => createProof({ ...o, token: '' }))).toBe('TBIT_INVALID_CLAIM');
+  });
+});
+
+describe('verifyProof', () => {
+  const chainOf = (token: string) =>
+    verifyChain(token, { trust: trust(), clock: clockAt(T0), audience: agent('x') });
+  const req = { method: 'POST', scheme: 'http', authority: 'h:80', path: '/p', query: 'a=1', body: 'b' };
+  const opts = (token: string) => ({ chain: chainOf(token), request: req, now: T0, windowS: 60, skewS: 5 });
+
+  it('accepts the proof createProof made, with the default port and case folded', () => {
+    const h = keyPair();
+    const token = mintRoot({ ...ROOT, holderKey: h.jwk });
+    const p = createProof({
+      token,
+      holderPrivateKey: h.priv,
+      method: 'POST',
+      url: 'HTTP://H/p?a=1',
+      body: 'b',
+      nowMs: T0 * 1000,
+    });
+    expect(verifyProof(p, opts(token))).toMatchObject({ iat: T0, exp: T0 + 30 });
+    expect(codeOf(() => verifyProof(p, { ...opts(token), request: { ...req, query: '' } }))).toBe(
+      'TBIT_PROOF_MISMATCH',
+    );
+  });
+
+  it('a token whose leaf has no cnf cannot prove: TBIT_PROOF_INVALID', () => {
+    const token = rootBy();
+    const p = createProof({
+      token,
+      holderPrivateKey: keyPair().priv,
+      method: 'POST',
+      url: 'http://h/p?a=1',
+      body: 'b',
+      nowMs: T0 * 1000,
+    });
+    expect(codeOf(() => verifyProof(p, opts(token)))).toBe('TBIT_PROOF_INVALID');
   });
 });

@@ -38,6 +38,7 @@ export function recordJson(r: DecisionRecord): string {
   if (r.path !== undefined) o += `,"path":${s(r.path)}`;
   if (r.peer !== undefined) o += `,"peer":${s(r.peer)}`;
   if (r.policy_rev !== undefined) o += `,"policy_rev":${s(r.policy_rev)}`;
+  if (r.pop !== undefined) o += `,"pop":${s(r.pop)}`;
   if (r.source !== undefined) o += `,"source":${s(r.source)}`;
   if (r.sub !== undefined) o += `,"sub":${s(r.sub)}`;
   if (r.task_id !== undefined) o += `,"task_id":${s(r.task_id)}`;

@@ -32,9 +32,11 @@ const TOP = new Set([
   'chain',
   ...OPTIONAL,
   ...COUNTED,
+  'pop',
 ]);
+const POP: ReadonlySet<unknown> = new Set(['verified', 'absent', 'rejected']);
 /** Fields only a verified token can fill: never in an entry counting unauthenticated denies. */
-const IDENTITY = ['sub', 'task_id', 'depth', 'chain', 'token_hash'] as const;
+const IDENTITY = ['sub', 'task_id', 'depth', 'chain', 'token_hash', 'pop'] as const;
 /** Sample fields of an aggregate (its first deny's request): a dropped tally has no sample. */
 const SAMPLE = ['method', 'host', 'path', 'peer', 'tool', 'policy_rev'] as const;
 const HOP = new Set(['sub', 'iss', 'jti', 'tool_scope', 'exp']);
@@ -107,6 +109,10 @@ export function validateRecord(x: unknown): DecisionRecord {
   }
   if (o.depth !== undefined) out.depth = assertInt(o.depth, 'record.depth', fail, 0, 64);
   if (o.chain !== undefined) out.chain = assertArray(o.chain, 'record.chain', fail, hop, 64);
+  if (o.pop !== undefined) {
+    if (!POP.has(o.pop)) throw fail('record.pop must be "verified", "absent" or "rejected"');
+    out.pop = o.pop as NonNullable<DecisionRecord['pop']>;
+  }
   if (o.kind === undefined) {
     for (const k of COUNTED) if (o[k] !== undefined) throw fail(`record.${k} needs record.kind`);
     return out;

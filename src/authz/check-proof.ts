@@ -1,0 +1,137 @@
+/**
+ * Step 4b: proof of possession (docs/proof.md). The caller's Workload Proof Token must be signed by the leaf's
+ * `cnf` key and bind this exact request; its `jti` is spent in a bounded replay cache. The mode comes from
+ * `authz.proof` and the per-tool / per-path overrides.
+ */
+import { LRUCache } from 'lru-cache';
+import type { VerifiedChain } from '../token/api.js';
+import { TbitError } from '../token/errors.js';
+import { PROOF_HEADER } from '../token/index.js';
+import { scopeAllows } from '../token/scope-allows.js';
+import { verifyProof } from '../token/verify-proof.js';
+import { AuthzError, type AuthzErrorCode } from './errors.js';
+import type { RequestView } from './extract-request.js';
+import { compileRoute } from './lib/route-pattern.js';
+
+/** authz.proof */
+export type ProofMode = 'require' | 'when_present' | 'off';
+
+/** One entry of authz.proof_overrides: a request matching any tool pattern or path pattern gets `mode`. */
+export interface ProofOverride {
+  /** Tool-scope patterns (`shell.*`, docs/tbit.md §4.4). */
+  tools?: string[];
+  /** Route path patterns (docs/authz.md §10), any method. */
+  paths?: string[];
+  mode: ProofMode;
+}
+
+/** What the ledger records about the proof (docs/ledger.md §4 `pop`). */
+export type ProofOutcome = 'verified' | 'absent' | 'rejected';
+
+/** Options of {@link createProofCheck}. */
+export interface ProofCheckOptions {
+  mode: ProofMode;
+  overrides?: ProofOverride[];
+  /** Oldest proof `iat` accepted, seconds (authz.proof_window_s). */
+  windowS: number;
+  /** Clock skew, seconds (validator.clock_skew). */
+  skewS: number;
+  /** Replay cache bound, entries (authz.proof_replay_cache_max). */
+  maxEntries: number;
+}
+
+/** The step: returns undefined when no proof rule applied (mode off), else the outcome; throws AuthzError. */
+export type ProofCheck = {
+  (view: RequestView, chain: VerifiedChain, tools: string[], nowMs: number): ProofOutcome | undefined;
+  /** Live replay-cache entries (metrics, benchmark). */
+  readonly cacheSize: number;
+};
+
+const RANK: Readonly<Record<ProofMode, number>> = { off: 0, when_present: 1, require: 2 };
+const MAP: Readonly<Record<string, AuthzErrorCode>> = {
+  TBIT_PROOF_INVALID: 'AUTHZ_PROOF_INVALID',
+  TBIT_PROOF_EXPIRED: 'AUTHZ_PROOF_EXPIRED',
+  TBIT_PROOF_MISMATCH: 'AUTHZ_PROOF_MISMATCH',
+};
+/** Purge expired entries of a full cache at most this often (a purge walks the whole cache). */
+const PURGE_EVERY_MS = 1000;
+
+/**
+ * Builds the proof step. Throws Error for an invalid override pattern (src/serve turns it into a config error).
+ * The replay cache never evicts a live entry: a full cache denies `AUTHZ_PROOF_CACHE_FULL` (fail closed).
+ */
+export function createProofCheck(o: ProofCheckOptions): ProofCheck {
+  const overrides = (o.overrides ?? []).map((v) => ({
+    tools: v.tools ?? [],
+    paths: (v.paths ?? []).map((p) => compileRoute('*', p)),
+    mode: v.mode,
+  }));
+  // The cache reads the Check's clock (a frozen clock in tests). ttlAutopurge stays off (a timer per entry):
+  // stale entries are dropped when touched and by the purge below.
+  let clockMs = 0;
+  const seen = new LRUCache<string, true>({
+    max: o.maxEntries,
+    ttl: 1,
+    ttlResolution: 0,
+    perf: { now: () => clockMs },
+  });
+  let lastPurge = Number.NEGATIVE_INFINITY;
+
+  const modeFor = (view: RequestView, tools: string[]): ProofMode => {
+    let mode: ProofMode | undefined;
+    for (const v of overrides) {
+      const hit =
+        tools.some((t) => scopeAllows(v.tools, t)) ||
+        v.paths.some((p) => p.match(view.method, view.path) !== undefined);
+      if (hit && (mode === undefined || RANK[v.mode] > RANK[mode])) mode = v.mode;
+    }
+    return mode ?? o.mode;
+  };
+
+  const step = ((view, chain, tools, nowMs) => {
+    const mode = overrides.length === 0 ? o.mode : modeFor(view, tools);
+    if (mode === 'off') return undefined;
+    const proof = view.headers[PROOF_HEADER];
+    if (proof === undefined || proof.trim() === '') {
+      if (mode === 'require') throw new AuthzError('AUTHZ_PROOF_MISSING', `no ${PROOF_HEADER} header`);
+      return 'absent';
+    }
+    const now = Math.floor(nowMs / 1000);
+    clockMs = nowMs;
+    let p: ReturnType<typeof verifyProof>;
+    try {
+      p = verifyProof(proof.trim(), {
+        chain,
+        request: {
+          method: view.method,
+          scheme: view.scheme,
+          authority: view.host,
+          path: view.path,
+          query: view.query,
+          body: view.body,
+        },
+        now,
+        windowS: o.windowS,
+        skewS: o.skewS,
+      });
+    } catch (e) {
+      const code = e instanceof TbitError ? MAP[e.code] : undefined;
+      throw new AuthzError(code ?? 'AUTHZ_PROOF_INVALID', (e as Error).message, e);
+    }
+    // Kept until the proof could no longer pass the time checks (docs/proof.md §6).
+    const untilS = Math.min(p.exp, p.iat + o.windowS) + o.skewS;
+    if (seen.has(p.jti)) throw new AuthzError('AUTHZ_PROOF_REPLAYED', 'proof jti was already used');
+    if (seen.size >= o.maxEntries) {
+      if (nowMs - lastPurge >= PURGE_EVERY_MS) {
+        lastPurge = nowMs;
+        seen.purgeStale();
+      }
+      if (seen.size >= o.maxEntries)
+        throw new AuthzError('AUTHZ_PROOF_CACHE_FULL', 'proof replay cache is full');
+    }
+    seen.set(p.jti, true, { ttl: Math.max(1, untilS * 1000 - nowMs) });
+    return 'verified';
+  }) as ProofCheck;
+  Object.defineProperty(step, 'cacheSize', { get: () => seen.size });
+  return step;
+}
