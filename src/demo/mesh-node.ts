@@ -75,7 +75,8 @@ export async function startMeshNode(o: MeshNodeOptions): Promise<MeshNode> {
       agent: { spiffe_id: o.spiffeId },
       // An MCP session's initialize and tools/list name no tool: allowed on the verified identity alone;
       // every tools/call is still checked against the scope (docs/authz.md §2 step 4).
-      authz: { listen: `127.0.0.1:${authzPort}`, require_tool: false, ...o.authz },
+      // Every request must carry a proof by the token's key (docs/proof.md): a copied token is worthless.
+      authz: { listen: `127.0.0.1:${authzPort}`, require_tool: false, proof: 'require', ...o.authz },
       admin: { listen: `127.0.0.1:${adminPort}` },
       issuer: {
         id: o.issuerId,

@@ -5,12 +5,14 @@
  * over MCP with token + proof; then stolen and replayed requests are tried, and the task is revoked and
  * watched being refused on every sidecar (docs/agent-sdk.md §Mesh demo).
  */
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SigilAgent, SigilDeniedError } from '../agent/index.js';
+import { readDenial, SigilAgent, SigilDeniedError } from '../agent/index.js';
 import { sigilTransport } from '../agent/mcp.js';
+import { createProof, PROOF_HEADER } from '../token/index.js';
 import { type MeshNode, startMeshNode } from './mesh-node.js';
 import { DemoError } from './run-demo.js';
 
@@ -107,11 +109,17 @@ export async function runMesh(o: MeshOptions = {}): Promise<MeshResult> {
     const trust = { bundle, issuer: issuerOf('orchestrator') };
 
     const keyDir = (n: string) => join(root, 'agent-keys', n);
+    // What the orchestrator put on the wire, as an eavesdropper (a proxy, a log) would capture it.
+    const wire: Array<{ url: string; init: RequestInit }> = [];
     const orch = SigilAgent.open({
       spiffeId: ORCH,
       keyDir: keyDir('orchestrator'),
       issuerUrl: orchNode.issuerUrl,
       operatorToken: OPERATOR,
+      fetch: (input, init) => {
+        wire.push({ url: String(input), init: init ?? {} });
+        return fetch(input, init);
+      },
     });
     const files = SigilAgent.open({ spiffeId: FILES, keyDir: keyDir('files') });
     const search = SigilAgent.open({ spiffeId: SEARCH, keyDir: keyDir('search') });
@@ -238,11 +246,86 @@ export async function runMesh(o: MeshOptions = {}): Promise<MeshResult> {
       decisionId: nested?.caller.decisionId ?? '-',
       seen: nested ? `${nested.caller.sub.split('/').at(-1)}@${nested.caller.depth}` : '-',
     });
+    // Replay: the captured tools/call of step 1, byte for byte, token and proof included.
+    const captured = wire.find(
+      (w) => w.init.body instanceof Uint8Array && Buffer.from(w.init.body).includes('"files.read"'),
+    );
+    if (!captured) throw new DemoError('DEMO_FAILED', 'no files.read call on the wire');
+    rows.push(
+      await raw(
+        'replay the captured call',
+        'eavesdropper',
+        'files',
+        'files.read',
+        'AUTHZ_PROOF_REPLAYED',
+        captured,
+      ),
+    );
+    // Theft: the files agent's token without its key — bare, then with a proof signed by the thief's own key.
+    const stolen = await files.token();
+    const call = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'search.web', arguments: { text: 'exfiltrate' } },
+    });
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${stolen}`,
+    };
+    const target = searchNode.mcpUrl;
+    rows.push(
+      await raw('stolen token, no proof', 'thief', 'search', 'search.web', 'AUTHZ_PROOF_MISSING', {
+        url: target,
+        init: { method: 'POST', headers, body: call },
+      }),
+    );
+    const thiefKey = generateKeyPairSync('ed25519').privateKey;
+    const forged = createProof({
+      token: stolen,
+      holderPrivateKey: thiefKey,
+      method: 'POST',
+      url: target,
+      body: call,
+    });
+    rows.push(
+      await raw('stolen token, thief-signed proof', 'thief', 'search', 'search.web', 'AUTHZ_PROOF_INVALID', {
+        url: target,
+        init: { method: 'POST', headers: { ...headers, [PROOF_HEADER]: forged }, body: call },
+      }),
+    );
     await attempt('out of delegated scope', 'files', 'search', 'search.deep', 'AUTHZ_TOOL_NOT_IN_SCOPE');
     await attempt('report back', 'search', 'orchestrator', 'report.submit', 'allow');
 
+    /** A request sent by someone without the agent's key: plain fetch, so no new proof. */
+    async function raw(
+      step: string,
+      caller: string,
+      sidecar: keyof typeof nodes,
+      tool: string,
+      expect: string,
+      req: { url: string; init: RequestInit },
+    ): Promise<MeshRow> {
+      const before = nodes[sidecar].server.calls.length;
+      const res = await fetch(req.url, req.init);
+      const denial = await readDenial(res);
+      await res.body?.cancel();
+      const ran = nodes[sidecar].server.calls.length > before;
+      return {
+        step,
+        caller,
+        sidecar,
+        tool,
+        expect,
+        got: denial?.code ?? (ran ? 'allow' : `HTTP_${res.status}`),
+        decisionId: denial?.decisionId ?? '-',
+        seen: ran ? 'TOOL RAN' : '-',
+      };
+    }
+
     const cols = ['#', 'step', 'caller', 'sidecar', 'tool', 'result', 'seen by tool', 'decision'];
-    const widths = [2, 31, 12, 12, 15, 24, 14, 8];
+    const widths = [2, 32, 12, 12, 15, 24, 14, 8];
     const line = (...cells: unknown[]) => `${cells.map((c, i) => String(c).padEnd(widths[i]!)).join(' ')}\n`;
     out(line(...cols));
     out(line(...widths.map((w) => '-'.repeat(w))));

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentError, SigilAgent, SigilDeniedError } from '../../src/agent/index.js';
+import { AgentError, loadAgentKey, readDenial, SigilAgent, SigilDeniedError } from '../../src/agent/index.js';
 import { sigilIdentity, sigilTransport } from '../../src/agent/mcp.js';
 import { type MeshNode, startMeshNode } from '../../src/demo/mesh-node.js';
+import { createProof, PROOF_HEADER } from '../../src/token/index.js';
 
 const AGENT = 'spiffe://sigil.mesh/agent/mcp-client';
 const TOOLS = 'spiffe://sigil.mesh/agent/tools';
@@ -102,6 +103,66 @@ describe('MCP through Envoy + SIGIL', () => {
     } finally {
       await spoofing.close();
     }
+  });
+});
+
+describe('what a proof binds, through Envoy + SIGIL', () => {
+  const rpc = (text: string) =>
+    JSON.stringify({
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'echo.say', arguments: { text } },
+    });
+  const headers = (token: string, proof?: string) => ({
+    'content-type': 'application/json',
+    accept: 'application/json, text/event-stream',
+    authorization: `Bearer ${token}`,
+    ...(proof !== undefined ? { [PROOF_HEADER]: proof } : {}),
+  });
+  const codeOf = async (res: Response) => (await readDenial(res))?.code ?? `HTTP_${res.status}`;
+
+  it('a request captured off the wire is refused when sent again (AUTHZ_PROOF_REPLAYED)', async () => {
+    const wire: Array<{ url: string; init: RequestInit }> = [];
+    const recorded = SigilAgent.open({
+      spiffeId: AGENT,
+      keyDir: join(root, 'keys'),
+      fetch: (i, n) => {
+        wire.push({ url: String(i), init: n ?? {} });
+        return fetch(i, n);
+      },
+    });
+    recorded.acceptToken(await agent.token());
+    const first = await recorded.fetch(node.mcpUrl, {
+      method: 'POST',
+      headers: headers('x'),
+      body: rpc('once'),
+    });
+    expect(first.status).toBe(200);
+    const before = node.server.calls.length;
+    const again = await fetch(wire[0]!.url, wire[0]!.init);
+    expect(await codeOf(again)).toBe('AUTHZ_PROOF_REPLAYED');
+    expect(node.server.calls.length).toBe(before);
+  });
+
+  it('a proof for one tools/call does not cover another body; a token alone is refused', async () => {
+    const token = await agent.token();
+    const key = loadAgentKey(join(root, 'keys'), AGENT);
+    const proof = createProof({
+      token,
+      holderPrivateKey: key.privateKey,
+      method: 'POST',
+      url: node.mcpUrl,
+      body: rpc('harmless'),
+    });
+    const swapped = await fetch(node.mcpUrl, {
+      method: 'POST',
+      headers: headers(token, proof),
+      body: rpc('other'),
+    });
+    expect(await codeOf(swapped)).toBe('AUTHZ_PROOF_MISMATCH');
+    const bare = await fetch(node.mcpUrl, { method: 'POST', headers: headers(token), body: rpc('bare') });
+    expect(await codeOf(bare)).toBe('AUTHZ_PROOF_MISSING');
   });
 });
 

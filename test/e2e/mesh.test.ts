@@ -48,6 +48,13 @@ describe('sigil demo --mesh', () => {
     expect(by('read a file')[0]).toMatchObject({ got: 'allow', seen: 'orchestrator@1', sidecar: 'files' });
     expect(by('  ↳ inside summarise')[0]).toMatchObject({ got: 'allow', seen: 'files@2', sidecar: 'search' });
     expect(by('report back')[0]).toMatchObject({ got: 'allow', seen: 'search@2', sidecar: 'orchestrator' });
+    // A token copied out of a request is worthless without its key; a captured request cannot be replayed.
+    expect(by('replay the captured call')[0]).toMatchObject({ got: 'AUTHZ_PROOF_REPLAYED', seen: '-' });
+    expect(by('stolen token, no proof')[0]).toMatchObject({ got: 'AUTHZ_PROOF_MISSING', seen: '-' });
+    expect(by('stolen token, thief-signed proof')[0]).toMatchObject({
+      got: 'AUTHZ_PROOF_INVALID',
+      seen: '-',
+    });
     // The delegation narrowed the files agent's scope.
     expect(by('out of delegated scope')[0]).toMatchObject({
       got: 'AUTHZ_TOOL_NOT_IN_SCOPE',
