@@ -175,7 +175,9 @@ export class SigilAgent {
       headers,
       ...(body !== undefined ? { body } : {}),
       signal: req.signal,
-      redirect: req.redirect,
+      // Never follow a redirect with the token: the proof is bound to this URL, so following is useless under
+      // SIGIL and would hand the token (and a spent proof) to wherever the redirect points. 3xx is returned.
+      redirect: req.redirect === 'error' ? 'error' : 'manual',
     });
     const denial = await readDenial(res);
     if (denial) throw denial;

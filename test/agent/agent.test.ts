@@ -183,6 +183,9 @@ describe('fetch wrapper and typed denials', () => {
               decision_id: 'd-1',
             }),
           );
+        } else if (req.url === '/redirect') {
+          res.writeHead(302, { location: `${url}/x` });
+          res.end();
         } else if (req.url === '/app-error') {
           res.writeHead(403, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ error: 'the app itself says no' }));
@@ -231,6 +234,10 @@ describe('fetch wrapper and typed denials', () => {
     expect(err).toBeInstanceOf(SigilDeniedError);
     expect(err).toBeInstanceOf(AgentError);
     expect(err).toMatchObject({ code: 'AUTHZ_TOOL_NOT_IN_SCOPE', status: 403, decisionId: 'd-1' });
+    // A redirect is returned, not followed with the token.
+    const n = seen.length;
+    expect((await a.fetch(`${url}/redirect`)).status).toBe(302);
+    expect(seen.length).toBe(n + 1);
     const res = await a.fetch(`${url}/app-error`);
     expect(res.status).toBe(403);
     expect(await res.json()).toEqual({ error: 'the app itself says no' });
