@@ -3,7 +3,6 @@
  * `cnf` key and bind this exact request; its `jti` is spent in a bounded replay cache. The mode comes from
  * `authz.proof` and the per-tool / per-path overrides.
  */
-import { LRUCache } from 'lru-cache';
 import type { VerifiedChain } from '../token/api.js';
 import { TbitError } from '../token/errors.js';
 import { PROOF_HEADER } from '../token/index.js';
@@ -11,6 +10,7 @@ import { scopeAllows } from '../token/scope-allows.js';
 import { verifyProof } from '../token/verify-proof.js';
 import { AuthzError, type AuthzErrorCode } from './errors.js';
 import type { RequestView } from './extract-request.js';
+import { createReplayCache } from './lib/replay-cache.js';
 import { compileRoute } from './lib/route-pattern.js';
 
 /** authz.proof */
@@ -53,8 +53,6 @@ const MAP: Readonly<Record<string, AuthzErrorCode>> = {
   TBIT_PROOF_EXPIRED: 'AUTHZ_PROOF_EXPIRED',
   TBIT_PROOF_MISMATCH: 'AUTHZ_PROOF_MISMATCH',
 };
-/** Purge expired entries of a full cache at most this often (a purge walks the whole cache). */
-const PURGE_EVERY_MS = 1000;
 
 /**
  * Builds the proof step. Throws Error for an invalid override pattern (src/serve turns it into a config error).
@@ -66,16 +64,7 @@ export function createProofCheck(o: ProofCheckOptions): ProofCheck {
     paths: (v.paths ?? []).map((p) => compileRoute('*', p)),
     mode: v.mode,
   }));
-  // The cache reads the Check's clock (a frozen clock in tests). ttlAutopurge stays off (a timer per entry):
-  // stale entries are dropped when touched and by the purge below.
-  let clockMs = 0;
-  const seen = new LRUCache<string, true>({
-    max: o.maxEntries,
-    ttl: 1,
-    ttlResolution: 0,
-    perf: { now: () => clockMs },
-  });
-  let lastPurge = Number.NEGATIVE_INFINITY;
+  const seen = createReplayCache(o.maxEntries);
 
   const modeFor = (view: RequestView, tools: string[]): ProofMode => {
     let mode: ProofMode | undefined;
@@ -97,7 +86,6 @@ export function createProofCheck(o: ProofCheckOptions): ProofCheck {
       return 'absent';
     }
     const now = Math.floor(nowMs / 1000);
-    clockMs = nowMs;
     let p: ReturnType<typeof verifyProof>;
     try {
       p = verifyProof(proof.trim(), {
@@ -120,16 +108,9 @@ export function createProofCheck(o: ProofCheckOptions): ProofCheck {
     }
     // Kept until the proof could no longer pass the time checks (docs/proof.md §6).
     const untilS = Math.min(p.exp, p.iat + o.windowS) + o.skewS;
-    if (seen.has(p.jti)) throw new AuthzError('AUTHZ_PROOF_REPLAYED', 'proof jti was already used');
-    if (seen.size >= o.maxEntries) {
-      if (nowMs - lastPurge >= PURGE_EVERY_MS) {
-        lastPurge = nowMs;
-        seen.purgeStale();
-      }
-      if (seen.size >= o.maxEntries)
-        throw new AuthzError('AUTHZ_PROOF_CACHE_FULL', 'proof replay cache is full');
-    }
-    seen.set(p.jti, true, { ttl: Math.max(1, untilS * 1000 - nowMs) });
+    const spent = seen.spend(p.jti, untilS * 1000, nowMs);
+    if (spent === 'replayed') throw new AuthzError('AUTHZ_PROOF_REPLAYED', 'proof jti was already used');
+    if (spent === 'full') throw new AuthzError('AUTHZ_PROOF_CACHE_FULL', 'proof replay cache is full');
     return 'verified';
   }) as ProofCheck;
   Object.defineProperty(step, 'cacheSize', { get: () => seen.size });
