@@ -11,10 +11,17 @@ export function register(program: Command): void {
       'start Envoy + SIGIL + a demo agent on free ports, send allowed and denied calls, print the decisions and a verified receipt',
     )
     .option('--keep', 'keep the temporary data dir')
+    .option(
+      '--mesh',
+      'three agents (an orchestrator, two MCP tool servers), each behind its own Envoy + SIGIL: delegation, MCP calls with proofs, stolen and replayed requests, revocation (needs @modelcontextprotocol/sdk)',
+    )
     .option('--json', 'print the result as JSON after the report')
-    .action((opts: { keep?: boolean; json?: boolean }) =>
+    .action((opts: { keep?: boolean; json?: boolean; mesh?: boolean }) =>
       runCommand(async () => {
-        const result = await runDemo({ keep: opts.keep });
+        // Loaded on demand: the mesh demo needs the MCP SDK, an optional peer dependency.
+        const result = opts.mesh
+          ? await (await import('../../demo/run-mesh.js')).runMesh({ keep: opts.keep })
+          : await runDemo({ keep: opts.keep });
         if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
       }),
     );
