@@ -98,11 +98,22 @@ describe('createTrustStore', () => {
     expect(codeOf(() => ok(rootBy(), s))).toBe('TBIT_REVOKED');
   });
   it('rejects malformed revocation lists', () => {
-    expect(
-      codeOf(() =>
-        createTrustStore({ jwks: { keys: [] }, revocations: { tasks: [1], jtis: [] } as never, ...BIND }),
-      ),
-    ).toBe('TBIT_TRUST_BUNDLE_INVALID');
+    for (const tasks of [[1], [{}], [{ id: 7 }], [''], [{ id: '' }], 'task-1', [null]]) {
+      expect(
+        codeOf(() =>
+          createTrustStore({ jwks: { keys: [] }, revocations: { tasks, jtis: [] } as never, ...BIND }),
+        ),
+        JSON.stringify(tasks),
+      ).toBe('TBIT_TRUST_BUNDLE_INVALID');
+    }
+  });
+  it("reads a sidecar's own revocation list ({version, tasks: [{id, at}], jtis}) as a trust source", () => {
+    const s = createTrustStore({
+      jwks: { keys: [pubJwk()] },
+      revocations: { version: 3, tasks: [{ id: 'task-1', at: 1_700_000_000 }], jtis: [] } as never,
+      ...BIND,
+    });
+    expect(codeOf(() => ok(rootBy(), s))).toBe('TBIT_REVOKED');
   });
 });
 

@@ -11,10 +11,14 @@ export interface JsonWebKeySet {
   revocations?: RevocationList;
 }
 
-/** Revoked task ids and token ids. */
+/**
+ * Revoked task ids and token ids: bare ids, or `{id, …}` entries as a sidecar's own revocation list
+ * (`<data_dir>/revocations.json`, `GET /v1/revocations`, docs/keys.md §Revocation) writes them, so one sidecar
+ * can use another's list as a trust source.
+ */
 export interface RevocationList {
-  tasks: string[];
-  jtis: string[];
+  tasks: Array<string | { id: string }>;
+  jtis: Array<string | { id: string }>;
 }
 
 const MAX_KEYS = 1000;
@@ -60,12 +64,25 @@ export function parseRevocations(v: unknown): { tasks: Set<string>; jtis: Set<st
   if (v === undefined || v === null) return { tasks: new Set(), jtis: new Set() };
   if (typeof v !== 'object' || Array.isArray(v)) throw invalid('revocations must be {tasks: [], jtis: []}');
   const o = v as Record<string, unknown>;
+  const idOf = (e: unknown): string | undefined =>
+    typeof e === 'string'
+      ? e
+      : typeof e === 'object' && e !== null && typeof (e as { id?: unknown }).id === 'string'
+        ? (e as { id: string }).id
+        : undefined;
   const list = (x: unknown, what: string): Set<string> => {
     if (x === undefined) return new Set();
-    if (!Array.isArray(x) || x.length > MAX_REVOCATIONS || !x.every((s) => typeof s === 'string')) {
-      throw invalid(`revocations.${what} must be an array of strings`);
+    if (!Array.isArray(x) || x.length > MAX_REVOCATIONS)
+      throw invalid(`revocations.${what} must be an array of ids or {id} entries`);
+    const ids = new Set<string>();
+    for (const e of x) {
+      const id = idOf(e);
+      // Fail closed: one unreadable entry refuses the whole update (the last good list stays in force).
+      if (id === undefined || id === '')
+        throw invalid(`revocations.${what} must be an array of ids or {id} entries`);
+      ids.add(id);
     }
-    return new Set(x as string[]);
+    return ids;
   };
   return { tasks: list(o.tasks, 'tasks'), jtis: list(o.jtis, 'jtis') };
 }
