@@ -58,6 +58,13 @@ export function createMetrics(o: MetricsOptions = {}) {
       labelNames: ['result'] as const,
       registers,
     }),
+    /** Proof-of-possession outcomes of verified callers (docs/proof.md §8): verified, absent, rejected. */
+    proofs: new Counter({
+      name: 'sigil_proofs_total',
+      help: 'Workload Proof Token outcomes of verified callers (verified, absent, rejected).',
+      labelNames: ['outcome'] as const,
+      registers,
+    }),
     /** Decisions the ledger failed to record. */
     ledgerErrors: new Counter({
       name: 'sigil_ledger_append_errors_total',

@@ -52,34 +52,25 @@ export function checkFromConfig(config: SigilConfig, deps: CheckDeps): Configure
     clockSkew: config.validator.clock_skew,
     ...(deps.cacheEntries ? { maxEntries: deps.cacheEntries } : {}),
   });
-  let tools: ReturnType<typeof toolResolver>;
-  try {
-    tools = toolResolver({
+  const tools = asConfigError('sigil.authz.routes', () =>
+    toolResolver({
       toolHeader: config.authz.tool_header,
       routes: config.authz.routes,
       publicRoutes: config.authz.public_routes,
-    });
-  } catch (e) {
-    throw new ConfigError('CONFIG_INVALID', `config sigil.authz.routes: ${(e as Error).message}`, {
-      cause: e,
-    });
-  }
-  let proof: ProofCheck | undefined;
-  if (config.authz.proof !== 'off' || config.authz.proof_overrides.length > 0) {
-    try {
-      proof = createProofCheck({
-        mode: config.authz.proof,
-        overrides: config.authz.proof_overrides,
-        windowS: config.authz.proof_window_s,
-        skewS: config.validator.clock_skew,
-        maxEntries: config.authz.proof_replay_cache_max,
-      });
-    } catch (e) {
-      throw new ConfigError('CONFIG_INVALID', `config sigil.authz.proof_overrides: ${(e as Error).message}`, {
-        cause: e,
-      });
-    }
-  }
+    }),
+  );
+  const proof: ProofCheck | undefined =
+    config.authz.proof === 'off' && config.authz.proof_overrides.length === 0
+      ? undefined
+      : asConfigError('sigil.authz.proof_overrides', () =>
+          createProofCheck({
+            mode: config.authz.proof,
+            overrides: config.authz.proof_overrides,
+            windowS: config.authz.proof_window_s,
+            skewS: config.validator.clock_skew,
+            maxEntries: config.authz.proof_replay_cache_max,
+          }),
+        );
   const check = createCheck({
     chains,
     tools,
@@ -96,4 +87,13 @@ export function checkFromConfig(config: SigilConfig, deps: CheckDeps): Configure
     ...(deps.onDecision ? { onDecision: deps.onDecision } : {}),
   });
   return { check, chains, audience };
+}
+
+/** Runs `build`; an Error it throws (an invalid pattern) becomes CONFIG_INVALID naming `key`. */
+function asConfigError<T>(key: string, build: () => T): T {
+  try {
+    return build();
+  } catch (e) {
+    throw new ConfigError('CONFIG_INVALID', `config ${key}: ${(e as Error).message}`, { cause: e });
+  }
 }

@@ -26,6 +26,11 @@ export function observeDecisions(
   const decided = { allow: new Map<string, { inc(): void }>(), deny: new Map<string, { inc(): void }>() };
   const timing = { allow: metrics.checkSeconds.labels('allow'), deny: metrics.checkSeconds.labels('deny') };
   const cache = { hit: metrics.chainCache.labels('hit'), miss: metrics.chainCache.labels('miss') };
+  const proofs = {
+    verified: metrics.proofs.labels('verified'),
+    absent: metrics.proofs.labels('absent'),
+    rejected: metrics.proofs.labels('rejected'),
+  };
   const denyLine = createLogRateLimit({
     perSecond: o.denyLinesPerSecond,
     reportMs: o.reportMs,
@@ -44,6 +49,7 @@ export function observeDecisions(
     child.inc();
     timing[r.decision].observe(e.seconds);
     if (e.cacheHit !== undefined) cache[e.cacheHit ? 'hit' : 'miss'].inc();
+    if (r.pop !== undefined) proofs[r.pop].inc();
     if (e.ledgerError !== undefined) {
       metrics.ledgerErrors.inc();
       logger.error({ decision_id: r.id, err: e.ledgerError }, 'ledger could not record a decision');

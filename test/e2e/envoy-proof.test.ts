@@ -104,6 +104,12 @@ describe('proof of possession through Envoy', () => {
     });
   });
 
+  it('/metrics counts proof outcomes', async () => {
+    const m = await (await fetch(`${sigil.adminUrl}/metrics`)).text();
+    expect(m).toMatch(/sigil_proofs_total\{outcome="verified"\} [1-9]/);
+    expect(m).toMatch(/sigil_proofs_total\{outcome="rejected"\} [1-9]/);
+  });
+
   it('when_present: a tool without an override passes without a proof, and a bad proof is still denied', async () => {
     const tok = token();
     const body = mcpBody('fs.read');

@@ -2,19 +2,9 @@
 import { hash, verify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createProof, mintRoot, PROOF_HEADER, verifyChain, verifyProof } from '../../src/token/index.js';
-import { agent, clockAt, codeOf, ISS, issuer, KID, keyPair, rootBy, T0, TD, trust } from './helpers.js';
+import { agent, clockAt, codeOf, keyPair, rootBy, rootOptions, T0, trust } from './helpers.js';
 
-const ROOT = {
-  issuerKey: issuer.priv,
-  kid: KID,
-  iss: ISS,
-  sub: agent('h0'),
-  aud: TD,
-  taskId: 'task-1',
-  toolScope: ['fs.*'],
-  ttl: 300,
-  clock: clockAt(T0),
-};
+const ROOT = rootOptions();
 
 const holder = keyPair();
 const part = (jws: string, i: number) => JSON.parse(Buffer.from(jws.split('.')[i]!, 'base64url').toString());

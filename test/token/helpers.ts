@@ -50,7 +50,12 @@ export const pubJwk = (k: Pair = issuer, kid = KID) => ({ ...k.jwk, kid, alg: 'E
 
 /** A root for `agent('h0')` signed by `k` under `kid` (mintRoot: valid at T0), optionally with a given jti. */
 export function rootBy(k: Pair = issuer, kid = KID, jti?: string): string {
-  return mintRoot({
+  return mintRoot({ ...rootOptions(k, kid), ...(jti ? { jti } : {}) });
+}
+
+/** The mintRoot options of {@link rootBy} (no holder key: add `holderKey` for a token that can delegate or prove). */
+export function rootOptions(k: Pair = issuer, kid = KID) {
+  return {
     issuerKey: k.priv,
     kid,
     iss: ISS,
@@ -60,8 +65,7 @@ export function rootBy(k: Pair = issuer, kid = KID, jti?: string): string {
     toolScope: ['fs.*'],
     ttl: 300,
     clock: clockAt(T0),
-    ...(jti ? { jti } : {}),
-  });
+  };
 }
 
 /** Runs `f` and returns the TbitError code it threw; fails the test on success or on any other exception type. */
