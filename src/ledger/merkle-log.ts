@@ -104,7 +104,13 @@ export class MerkleLog extends AppendLog {
   }
 
   private source() {
-    return { size: this.size, record: (i: number) => this.record(i), postings: this.postings };
+    return {
+      size: this.size,
+      pruned: this.pruned,
+      prunedTime: this.prunedTime,
+      record: (i: number) => this.record(i),
+      postings: this.postings,
+    };
   }
 
   /**

@@ -16,7 +16,7 @@ import {
 } from '../../src/ledger/index.js';
 import { decodeBundle, encodeBundle, tilePath, tilesOf } from '../../src/ledger/lib/tiles.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
-import { record, tempDir } from './helpers.js';
+import { postedIndices, record, tempDir } from './helpers.js';
 
 let t: { dir: string; cleanup: () => void };
 beforeEach(() => {
@@ -135,6 +135,41 @@ describe('export and prune', () => {
     expect(r2).toMatchObject({ prunedBefore: 512, pruned: 1792 });
     expect(verifyLog(log)).toMatchObject({ ok: true, pruned: 1792, archived: 1792 });
     await log.close();
+  });
+
+  it('prunes the postings of archived ranges; queries scan the archive for them', async () => {
+    const log = await logOf(1000);
+    const queries = [
+      { task: 'task-1', limit: 1000 },
+      { agent: 'spiffe://sigil.mesh/agent/leaf/2', limit: 1000, order: 'desc' as const },
+      { decision: 'deny' as const, limit: 50, order: 'desc' as const },
+      { since: T0 + 700_000, until: T0 + 800_000, limit: 1000 },
+      { task: 'task-3', since: T0 + 100_000, limit: 7 },
+    ];
+    const expected = queries.map((q) => log.query(q).map((h) => h.index));
+    await log.compact({ now: T0 + 10 * DAY });
+    // No stored posting lists an index below the pruned watermark; the tail's postings are intact.
+    const stored = postedIndices(log);
+    expect(stored.length).toBeGreaterThan(0);
+    expect(Math.min(...stored)).toBe(768);
+    expect(new Set(stored).size).toBe(232);
+    expect(log.lmdb.meta.get('pruned_ts')).toBe(T0 + 767_000);
+    // Same answers as before the prune, in the same order: archived entries come from the bundles.
+    expect(queries.map((q) => log.query(q).map((h) => h.index))).toEqual(expected);
+    await log.close();
+
+    // Without the archive: a query that reaches the archived range fails closed; one whose `since` is
+    // after the newest archived entry does not need it.
+    const bare = await MerkleLog.open(join(t.dir, 'ledger'), { readOnly: true });
+    expect(() => bare.query({ task: 'task-1' })).toThrow(
+      expect.objectContaining({ code: 'LEDGER_ARCHIVED' }),
+    );
+    expect(() => bare.query({ since: T0 + 767_000 })).toThrow(
+      expect.objectContaining({ code: 'LEDGER_ARCHIVED' }),
+    );
+    const recent = bare.query({ task: 'task-1', since: T0 + 767_001, limit: 1000 }).map((h) => h.index);
+    expect(recent).toEqual(expected[0]?.filter((i) => i >= 768));
+    await bare.close();
   });
 
   it('reports LEDGER_ARCHIVED for pruned bodies and low nodes without the archive', async () => {
