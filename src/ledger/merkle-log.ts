@@ -108,6 +108,7 @@ export class MerkleLog extends AppendLog {
       size: this.size,
       pruned: this.pruned,
       prunedTime: this.prunedTime,
+      tileTime: (n: number) => this.archivedTileTime(n),
       record: (i: number) => this.record(i),
       postings: this.postings,
     };

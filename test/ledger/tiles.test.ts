@@ -2,7 +2,7 @@
  * Retention (docs/ledger.md §10): C2SP tlog-tiles encoding, export of sealed ranges to a real archive
  * directory, pruning of the local bodies, and proofs / reads / verify of every index afterwards.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -170,6 +170,24 @@ describe('export and prune', () => {
     const recent = bare.query({ task: 'task-1', since: T0 + 767_001, limit: 1000 }).map((h) => h.index);
     expect(recent).toEqual(expected[0]?.filter((i) => i >= 768));
     await bare.close();
+
+    // Each pruned tile's newest time is kept: a query skips the bundles of tiles older than its `since`.
+    // With bundle 0 gone, a query from 300 s on (tile 0 ends at 255 s) still answers; one from 100 s on
+    // needs it.
+    rmSync(join(t.dir, 'archive', tilePath('entries', 0)));
+    const mounted = await MerkleLog.open(join(t.dir, 'ledger'), {
+      readOnly: true,
+      archiveDir: join(t.dir, 'archive'),
+    });
+    expect(mounted.archivedTileTime(0)).toBe(T0 + 255_000);
+    expect(mounted.archivedTileTime(2)).toBe(T0 + 767_000);
+    expect(mounted.query(queries[3] as object).map((h) => h.index)).toEqual(expected[3]);
+    const q = { task: 'task-1', since: T0 + 300_000, limit: 1000, order: 'desc' as const };
+    expect(mounted.query(q).map((h) => h.index)).toEqual(expected[0]?.filter((i) => i >= 300).reverse());
+    expect(() => mounted.query({ task: 'task-1', since: T0 + 100_000 })).toThrow(
+      expect.objectContaining({ code: 'LEDGER_ARCHIVED' }),
+    );
+    await mounted.close();
   });
 
   it('reports LEDGER_ARCHIVED for pruned bodies and low nodes without the archive', async () => {

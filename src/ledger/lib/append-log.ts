@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { LedgerError } from '../errors.js';
 import { Checkpoints } from './checkpoints.js';
-import { type CompactReport, compact, readPruned, readPrunedTime } from './compaction.js';
+import { type CompactReport, compact, readPruned, readPrunedTime, readTileTime } from './compaction.js';
 import { type AppendEvent, type AppendedLeaf, GroupCommit } from './group-commit.js';
 import { entryAt, initFormat, type LogStore, openStore } from './log-store.js';
 import { type IndexKey, type KeysOf, PostingIndex } from './posting-index.js';
@@ -183,6 +183,11 @@ export class AppendLog {
   /** The newest time (epoch ms) of a pruned entry, when compaction recorded it (docs/ledger.md §10). */
   get prunedTime(): number | undefined {
     return readPrunedTime(this.store);
+  }
+
+  /** The newest time (epoch ms) of an entry of pruned tile `n` (entries n·256 …), when recorded. */
+  archivedTileTime(n: number): number | undefined {
+    return readTileTime(this.store, n);
   }
 
   /**

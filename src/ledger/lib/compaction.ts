@@ -85,6 +85,12 @@ export function readPrunedTime(store: LogStore): number | undefined {
   return Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : undefined;
 }
 
+/** Meta `['tile_ts', n]`: the newest time (epoch ms) of an entry of pruned tile n, if recorded. */
+export function readTileTime(store: LogStore, n: number): number | undefined {
+  const v = store.meta.get(['tile_ts', n]);
+  return Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : undefined;
+}
+
 /** The end of the sealed range that may be pruned: full tiles of expired entries below every watermark. */
 function pruneTarget(
   store: LogStore,
@@ -238,8 +244,16 @@ export async function compact(log: CompactionLog, o: CompactOptions): Promise<Co
     const to = Math.min(end, at + (o.pruneChunk ?? PRUNE_CHUNK));
     const first = at;
     // The newest time among the pruned entries: a query whose `since` is after it needs no archive.
+    // And per tile: a query skips an archived tile whose newest entry is older than its `since`.
     let newest = readPrunedTime(store) ?? 0;
-    for (let i = first; i < to; i++) newest = Math.max(newest, o.timeOf?.(i) ?? 0);
+    const tileNewest: number[] = [];
+    for (let i = first; i < to; i++) {
+      const n = (i - first) >> 8;
+      const ts = o.timeOf?.(i);
+      // An entry of unknown time leaves its tile without a summary (always scanned).
+      tileNewest[n] = ts === undefined || tileNewest[n] === -1 ? -1 : Math.max(tileNewest[n] ?? 0, ts);
+      newest = Math.max(newest, ts ?? 0);
+    }
     await store.env.transaction(() => {
       // Postings first: their keys are re-derived from the bodies deleted next.
       log.prunePostings?.(first, to);
@@ -249,6 +263,9 @@ export async function compact(log: CompactionLog, o: CompactOptions): Promise<Co
       store.meta.putSync('pruned', to);
       store.meta.putSync('exported', cp.size);
       if (newest > 0) store.meta.putSync('pruned_ts', newest);
+      tileNewest.forEach((t, k) => {
+        if (t > 0) store.meta.putSync(['tile_ts', first / TILE_WIDTH + k], t);
+      });
     });
     await store.env.flushed;
     at = to;

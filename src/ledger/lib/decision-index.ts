@@ -67,6 +67,8 @@ export interface DecisionSource {
   pruned: number;
   /** The newest time (epoch ms) of an archived entry, when known. */
   prunedTime: number | undefined;
+  /** The newest time (epoch ms) of an entry of archived tile `n` (entries n·256 …), when known. */
+  tileTime(n: number): number | undefined;
 }
 
 /** The kind a query names a record by: its `kind`, or `decision` when it has none. */
@@ -82,7 +84,8 @@ function* indicesUpTo(n: number, desc: boolean): Generator<number> {
  * Index scan `local` with the archived range [0, pruned) in front (or behind, `desc`): archived entries
  * have no postings, so that range is scanned entry by entry from the archive's bundles (each bundle is
  * checked against the kept hashes; no archive mounted = `LEDGER_ARCHIVED` from `record`). Skipped when the
- * query's `since` is after the newest archived entry. Local postings left below `pruned` by a log pruned
+ * query's `since` is after the newest archived entry; a tile whose newest entry is older than `since` is
+ * skipped without reading its bundle. Local postings left below `pruned` by a log pruned
  * before postings were pruned are dropped here (the scan lists those entries).
  */
 function withArchived(
@@ -94,9 +97,20 @@ function withArchived(
   const pruned = src.pruned;
   if (pruned === 0) return local;
   const skip = since !== undefined && src.prunedTime !== undefined && since > src.prunedTime;
+  const tiles = pruned / 256;
+  const archived = function* (): Generator<number> {
+    for (let k = 0; k < tiles; k++) {
+      const n = desc ? tiles - 1 - k : k;
+      // Every entry of a tile whose newest time is before `since` fails the filter: its bundle is not read.
+      const newest = since === undefined ? undefined : src.tileTime(n);
+      if (newest !== undefined && newest < (since as number)) continue;
+      if (desc) for (let i = n * 256 + 255; i >= n * 256; i--) yield i;
+      else for (let i = n * 256; i < n * 256 + 256; i++) yield i;
+    }
+  };
   return (function* () {
     if (desc) for (const i of local) if (i >= pruned) yield i;
-    if (!skip) yield* indicesUpTo(pruned, desc);
+    if (!skip) yield* archived();
     if (!desc) for (const i of local) if (i >= pruned) yield i;
   })();
 }
