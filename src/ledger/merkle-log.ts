@@ -104,7 +104,14 @@ export class MerkleLog extends AppendLog {
   }
 
   private source() {
-    return { size: this.size, record: (i: number) => this.record(i), postings: this.postings };
+    return {
+      size: this.size,
+      pruned: this.pruned,
+      prunedTime: this.prunedTime,
+      tileTime: (n: number) => this.archivedTileTime(n),
+      record: (i: number) => this.record(i),
+      postings: this.postings,
+    };
   }
 
   /**

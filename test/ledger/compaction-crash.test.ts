@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MerkleLog } from '../../src/ledger/index.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
-import { record, tempDir } from './helpers.js';
+import { postedIndices, record, tempDir } from './helpers.js';
 
 const NOW = 1_767_225_600_000 + 10 * 86_400_000;
 let t: { dir: string; cleanup: () => void };
@@ -18,6 +18,12 @@ let t: { dir: string; cleanup: () => void };
 const pristine = () => join(t.dir, 'pristine');
 let bodies: Buffer[] = [];
 let root: Buffer;
+/** Index queries (postings of archived ranges are pruned with them) and their answers before any kill. */
+const QUERIES = [
+  { task: 'task-2', limit: 1000 },
+  { decision: 'deny' as const, order: 'desc' as const, limit: 1000 },
+];
+let answers: number[][] = [];
 
 beforeAll(async () => {
   t = tempDir();
@@ -30,6 +36,7 @@ beforeAll(async () => {
   await Promise.all(Array.from({ length: 700 }, (_, i) => log.appendDecision(record(400 + i))));
   bodies = Array.from({ length: 1100 }, (_, i) => Buffer.from(log.entry(i)));
   root = Buffer.from(log.root());
+  answers = QUERIES.map((q) => log.query(q).map((h) => h.index));
   await log.close();
 });
 afterAll(() => t.cleanup());
@@ -101,6 +108,12 @@ describe('compaction crash safety', () => {
           true,
         );
       }
+      // Queries answer the same: each index is listed once, from a posting or from an archived bundle,
+      // whichever side of the watermark the kill left it; no posting lists an entry below the watermark.
+      expect(QUERIES.map((q) => log.query(q).map((h) => h.index), `queries after boundary ${k}`)).toEqual(
+        answers,
+      );
+      expect(Math.min(...postedIndices(log)), `postings after boundary ${k}`).toBe(log.pruned);
       const report = verifyLog(log);
       expect(report.problems, `verify after boundary ${k}`).toEqual([]);
       expect(report.archived).toBe(report.pruned);
@@ -108,6 +121,8 @@ describe('compaction crash safety', () => {
       const next = await log.compact({ now: NOW });
       expect(next.pruned, `resume after boundary ${k}`).toBe(1024);
       expect(verifyLog(log)).toMatchObject({ ok: true, pruned: 1024, archived: 1024 });
+      expect(Math.min(...postedIndices(log))).toBe(1024);
+      expect(QUERIES.map((q) => log.query(q).map((h) => h.index))).toEqual(answers);
       await log.close();
       // No temp file is left in the archive (each write was complete at every boundary).
       const tmp = readdirSync(join(dir, 'archive'), { recursive: true }).filter((f) =>

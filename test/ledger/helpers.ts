@@ -47,3 +47,13 @@ export const bytesOf = (s: string): Uint8Array => new TextEncoder().encode(s);
 export function flip(b: Uint8Array, at: number, mask = 1): void {
   b[at] = (b[at] as number) ^ mask;
 }
+
+/** Every entry index a stored posting of `log` lists (docs/ledger.md §4: uint32 little-endian values). */
+export function postedIndices(log: {
+  lmdb: { idx: { getRange(o: object): Iterable<{ value: unknown }> } };
+}): number[] {
+  return [...log.lmdb.idx.getRange({})].flatMap(({ value }) => {
+    const b = value as Buffer;
+    return Array.from({ length: b.length / 4 }, (_, i) => b.readUInt32LE(i * 4));
+  });
+}

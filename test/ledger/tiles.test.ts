@@ -2,7 +2,7 @@
  * Retention (docs/ledger.md §10): C2SP tlog-tiles encoding, export of sealed ranges to a real archive
  * directory, pruning of the local bodies, and proofs / reads / verify of every index afterwards.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -16,7 +16,7 @@ import {
 } from '../../src/ledger/index.js';
 import { decodeBundle, encodeBundle, tilePath, tilesOf } from '../../src/ledger/lib/tiles.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
-import { record, tempDir } from './helpers.js';
+import { postedIndices, record, tempDir } from './helpers.js';
 
 let t: { dir: string; cleanup: () => void };
 beforeEach(() => {
@@ -135,6 +135,59 @@ describe('export and prune', () => {
     expect(r2).toMatchObject({ prunedBefore: 512, pruned: 1792 });
     expect(verifyLog(log)).toMatchObject({ ok: true, pruned: 1792, archived: 1792 });
     await log.close();
+  });
+
+  it('prunes the postings of archived ranges; queries scan the archive for them', async () => {
+    const log = await logOf(1000);
+    const queries = [
+      { task: 'task-1', limit: 1000 },
+      { agent: 'spiffe://sigil.mesh/agent/leaf/2', limit: 1000, order: 'desc' as const },
+      { decision: 'deny' as const, limit: 50, order: 'desc' as const },
+      { since: T0 + 700_000, until: T0 + 800_000, limit: 1000 },
+      { task: 'task-3', since: T0 + 100_000, limit: 7 },
+    ];
+    const expected = queries.map((q) => log.query(q).map((h) => h.index));
+    await log.compact({ now: T0 + 10 * DAY });
+    // No stored posting lists an index below the pruned watermark; the tail's postings are intact.
+    const stored = postedIndices(log);
+    expect(stored.length).toBeGreaterThan(0);
+    expect(Math.min(...stored)).toBe(768);
+    expect(new Set(stored).size).toBe(232);
+    expect(log.lmdb.meta.get('pruned_ts')).toBe(T0 + 767_000);
+    // Same answers as before the prune, in the same order: archived entries come from the bundles.
+    expect(queries.map((q) => log.query(q).map((h) => h.index))).toEqual(expected);
+    await log.close();
+
+    // Without the archive: a query that reaches the archived range fails closed; one whose `since` is
+    // after the newest archived entry does not need it.
+    const bare = await MerkleLog.open(join(t.dir, 'ledger'), { readOnly: true });
+    expect(() => bare.query({ task: 'task-1' })).toThrow(
+      expect.objectContaining({ code: 'LEDGER_ARCHIVED' }),
+    );
+    expect(() => bare.query({ since: T0 + 767_000 })).toThrow(
+      expect.objectContaining({ code: 'LEDGER_ARCHIVED' }),
+    );
+    const recent = bare.query({ task: 'task-1', since: T0 + 767_001, limit: 1000 }).map((h) => h.index);
+    expect(recent).toEqual(expected[0]?.filter((i) => i >= 768));
+    await bare.close();
+
+    // Each pruned tile's newest time is kept: a query skips the bundles of tiles older than its `since`.
+    // With bundle 0 gone, a query from 300 s on (tile 0 ends at 255 s) still answers; one from 100 s on
+    // needs it.
+    rmSync(join(t.dir, 'archive', tilePath('entries', 0)));
+    const mounted = await MerkleLog.open(join(t.dir, 'ledger'), {
+      readOnly: true,
+      archiveDir: join(t.dir, 'archive'),
+    });
+    expect(mounted.archivedTileTime(0)).toBe(T0 + 255_000);
+    expect(mounted.archivedTileTime(2)).toBe(T0 + 767_000);
+    expect(mounted.query(queries[3] as object).map((h) => h.index)).toEqual(expected[3]);
+    const q = { task: 'task-1', since: T0 + 300_000, limit: 1000, order: 'desc' as const };
+    expect(mounted.query(q).map((h) => h.index)).toEqual(expected[0]?.filter((i) => i >= 300).reverse());
+    expect(() => mounted.query({ task: 'task-1', since: T0 + 100_000 })).toThrow(
+      expect.objectContaining({ code: 'LEDGER_ARCHIVED' }),
+    );
+    await mounted.close();
   });
 
   it('reports LEDGER_ARCHIVED for pruned bodies and low nodes without the archive', async () => {

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { LedgerError } from '../errors.js';
 import { Checkpoints } from './checkpoints.js';
-import { type CompactReport, compact, readPruned } from './compaction.js';
+import { type CompactReport, compact, readPruned, readPrunedTime, readTileTime } from './compaction.js';
 import { type AppendEvent, type AppendedLeaf, GroupCommit } from './group-commit.js';
 import { entryAt, initFormat, type LogStore, openStore } from './log-store.js';
 import { type IndexKey, type KeysOf, PostingIndex } from './posting-index.js';
@@ -180,6 +180,16 @@ export class AppendLog {
     return readPruned(this.store, Math.max(this.commit.committed, typeof stored === 'number' ? stored : 0));
   }
 
+  /** The newest time (epoch ms) of a pruned entry, when compaction recorded it (docs/ledger.md §10). */
+  get prunedTime(): number | undefined {
+    return readPrunedTime(this.store);
+  }
+
+  /** The newest time (epoch ms) of an entry of pruned tile `n` (entries n·256 …), when recorded. */
+  archivedTileTime(n: number): number | undefined {
+    return readTileTime(this.store, n);
+  }
+
   /**
    * The entry bytes at `index` (a copy). A pruned entry is read from the archive and checked against its
    * leaf hash. @throws LedgerError `LEDGER_ARCHIVED` (pruned, and no archive holds it), `LEDGER_CORRUPT`.
@@ -244,9 +254,11 @@ export class AppendLog {
         readSubtree: this.tree.readSubtree,
         settled: () => this.settled(),
         makeCheckpoint: () => this.checkpoints.make(),
+        prunePostings: (from, to) => this.postings.pruneBelow(from, to),
       },
       {
         archiveDir,
+        timeOf: (i) => this.entryTime(i),
         isExpired: (i) => {
           const t = this.entryTime(i);
           return t === undefined ? undefined : t < cutoff;
@@ -300,9 +312,9 @@ export class AppendLog {
   }
 
   /** The LMDB environment, for `verify` and tests. @internal */
-  get lmdb(): Pick<LogStore, 'env' | 'entries' | 'nodes' | 'meta'> {
-    const { env, entries, nodes, meta } = this.store;
-    return { env, entries, nodes, meta };
+  get lmdb(): Pick<LogStore, 'env' | 'entries' | 'nodes' | 'meta' | 'idx'> {
+    const { env, entries, nodes, meta, idx } = this.store;
+    return { env, entries, nodes, meta, idx };
   }
 
   /** The archive directory this log was opened with, if any. */

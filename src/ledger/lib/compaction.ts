@@ -36,6 +36,8 @@ export interface CompactionLog {
   settled(): Promise<void>;
   /** Signs a checkpoint of the current durable size (after a flush). */
   makeCheckpoint(): Promise<SignedCheckpoint>;
+  /** Deletes the index postings of entries [from, to) (inside the prune transaction, bodies still there). */
+  prunePostings?: (from: number, to: number) => void;
 }
 
 /** Options of one compaction run. */
@@ -46,6 +48,8 @@ export interface CompactOptions {
   isExpired: (index: number) => boolean | undefined;
   /** Called after each durable step with its name (crash tests stop the process there). */
   onStep?: (step: string) => void;
+  /** The time (epoch ms) of entry `index` when known: the newest pruned is kept as meta `pruned_ts`. */
+  timeOf?: (index: number) => number | undefined;
   /** Entries deleted per transaction (default 4096; tests use smaller chunks to get more boundaries). */
   pruneChunk?: number;
 }
@@ -73,6 +77,18 @@ export function readPruned(store: LogStore, size: number): number {
     throw new LedgerError('LEDGER_CORRUPT', 'ledger pruned watermark is invalid');
   }
   return w;
+}
+
+/** Meta `pruned_ts`: the newest time (epoch ms) of a pruned entry, if recorded and valid. */
+export function readPrunedTime(store: LogStore): number | undefined {
+  const v = store.meta.get('pruned_ts');
+  return Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : undefined;
+}
+
+/** Meta `['tile_ts', n]`: the newest time (epoch ms) of an entry of pruned tile n, if recorded. */
+export function readTileTime(store: LogStore, n: number): number | undefined {
+  const v = store.meta.get(['tile_ts', n]);
+  return Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : undefined;
 }
 
 /** The end of the sealed range that may be pruned: full tiles of expired entries below every watermark. */
@@ -227,12 +243,29 @@ export async function compact(log: CompactionLog, o: CompactOptions): Promise<Co
   for (let at = from; at < end; ) {
     const to = Math.min(end, at + (o.pruneChunk ?? PRUNE_CHUNK));
     const first = at;
+    // The newest time among the pruned entries: a query whose `since` is after it needs no archive.
+    // And per tile: a query skips an archived tile whose newest entry is older than its `since`.
+    let newest = readPrunedTime(store) ?? 0;
+    const tileNewest: number[] = [];
+    for (let i = first; i < to; i++) {
+      const n = (i - first) >> 8;
+      const ts = o.timeOf?.(i);
+      // An entry of unknown time leaves its tile without a summary (always scanned).
+      tileNewest[n] = ts === undefined || tileNewest[n] === -1 ? -1 : Math.max(tileNewest[n] ?? 0, ts);
+      newest = Math.max(newest, ts ?? 0);
+    }
     await store.env.transaction(() => {
+      // Postings first: their keys are re-derived from the bodies deleted next.
+      log.prunePostings?.(first, to);
       for (let i = first; i < to; i++) store.entries.removeSync(i);
       // Node rows below the tile level: the archive's level-0 tiles hold the same hashes (verified above).
       for (const key of rowsWithin(first, to, TILE_HEIGHT)) store.nodes.removeSync(key);
       store.meta.putSync('pruned', to);
       store.meta.putSync('exported', cp.size);
+      if (newest > 0) store.meta.putSync('pruned_ts', newest);
+      tileNewest.forEach((t, k) => {
+        if (t > 0) store.meta.putSync(['tile_ts', first / TILE_WIDTH + k], t);
+      });
     });
     await store.env.flushed;
     at = to;

@@ -63,6 +63,12 @@ export interface DecisionSource {
   /** @throws for an entry that is not a record. */
   record(index: number): LedgerRecord;
   postings: PostingIndex;
+  /** Entries below this index are archived: their postings are pruned (docs/ledger.md §10 "Queries"). */
+  pruned: number;
+  /** The newest time (epoch ms) of an archived entry, when known. */
+  prunedTime: number | undefined;
+  /** The newest time (epoch ms) of an entry of archived tile `n` (entries n·256 …), when known. */
+  tileTime(n: number): number | undefined;
 }
 
 /** The kind a query names a record by: its `kind`, or `decision` when it has none. */
@@ -72,6 +78,41 @@ const kindOf = (r: LedgerRecord): string => r.kind ?? 'decision';
 function* indicesUpTo(n: number, desc: boolean): Generator<number> {
   if (desc) for (let i = n - 1; i >= 0; i--) yield i;
   else for (let i = 0; i < n; i++) yield i;
+}
+
+/**
+ * Index scan `local` with the archived range [0, pruned) in front (or behind, `desc`): archived entries
+ * have no postings, so that range is scanned entry by entry from the archive's bundles (each bundle is
+ * checked against the kept hashes; no archive mounted = `LEDGER_ARCHIVED` from `record`). Skipped when the
+ * query's `since` is after the newest archived entry; a tile whose newest entry is older than `since` is
+ * skipped without reading its bundle. Local postings left below `pruned` by a log pruned
+ * before postings were pruned are dropped here (the scan lists those entries).
+ */
+function withArchived(
+  src: DecisionSource,
+  local: Iterable<number>,
+  since: number | undefined,
+  desc: boolean,
+): Iterable<number> {
+  const pruned = src.pruned;
+  if (pruned === 0) return local;
+  const skip = since !== undefined && src.prunedTime !== undefined && since > src.prunedTime;
+  const tiles = pruned / 256;
+  const archived = function* (): Generator<number> {
+    for (let k = 0; k < tiles; k++) {
+      const n = desc ? tiles - 1 - k : k;
+      // Every entry of a tile whose newest time is before `since` fails the filter: its bundle is not read.
+      const newest = since === undefined ? undefined : src.tileTime(n);
+      if (newest !== undefined && newest < (since as number)) continue;
+      if (desc) for (let i = n * 256 + 255; i >= n * 256; i--) yield i;
+      else for (let i = n * 256; i < n * 256 + 256; i++) yield i;
+    }
+  };
+  return (function* () {
+    if (desc) for (const i of local) if (i >= pruned) yield i;
+    if (!skip) yield* archived();
+    if (!desc) for (const i of local) if (i >= pruned) yield i;
+  })();
 }
 
 /** {@link MerkleLog.query}: decision records only (lifecycle entries are skipped). */
@@ -100,7 +141,7 @@ export function queryEntries(src: DecisionSource, q: EntryQuery, lifecycle = tru
     throw new LedgerError('LEDGER_BAD_ARGUMENT', `unknown entry kind ${JSON.stringify(kind)}`);
   }
   const size = src.size;
-  let indices: Iterable<number>;
+  let indices: Iterable<number> | undefined;
   if (q.task !== undefined) indices = src.postings.scan(KIND.task, indexValue(q.task), desc);
   else if (q.agent !== undefined) indices = src.postings.scan(KIND.agent, indexValue(q.agent), desc);
   else if (isLifecycleKind(kind)) indices = src.postings.scan(KIND.entry, kind, desc);
@@ -108,7 +149,9 @@ export function queryEntries(src: DecisionSource, q: EntryQuery, lifecycle = tru
   else if (q.since !== undefined || q.until !== undefined) {
     // Time postings are per second; the exact bounds are checked on each record below.
     indices = src.postings.scanRange(KIND.time, timeBucket(since), timeBucket(until) + 1, desc);
-  } else indices = indicesUpTo(size, desc);
+  } else indices = undefined;
+  // A full scan lists archived entries itself; an index scan has no postings below `pruned`.
+  indices = indices ? withArchived(src, indices, q.since, desc) : indicesUpTo(size, desc);
   const out: EntryHit[] = [];
   for (const index of indices) {
     if (index >= size) continue;

@@ -165,6 +165,35 @@ export class PostingIndex {
     this.indexed = end;
   }
 
+  /**
+   * Deletes the stored indices below `to` from every posting of a key that entries [from, to) contribute,
+   * re-deriving those keys from the bodies (docs/ledger.md §10 step 7): a posting wholly below `to` is
+   * deleted, one that spans `to` is rewritten under its first remaining index. Call inside the prune
+   * transaction, before the bodies go; `to` must not exceed the stored watermark. Cost: the postings of
+   * those keys that start below `to`, which earlier prunes already cut down to this range's.
+   * @throws LedgerError `LEDGER_CORRUPT` (damaged posting).
+   */
+  pruneBelow(from: number, to: number): void {
+    if (!this.keysOf) return;
+    const seen = new Set<string>();
+    for (const { value } of this.store.entries.getRange({ start: from, end: to })) {
+      for (const [kind, v] of this.keysOf(value) ?? []) {
+        const k = `${kind}\u0000${v}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        // [kind, v] sorts before every [kind, v, i]: postings of this key whose first index is below `to`.
+        const cut = [...this.store.idx.getRange({ start: [kind, v], end: [kind, v, to] })];
+        for (const { key, value: packed } of cut) {
+          const list = unpackPosting(packed);
+          if (!list) throw new LedgerError('LEDGER_CORRUPT', 'an index posting is damaged');
+          this.store.idx.removeSync(key);
+          const rest = list.filter((i) => i >= to);
+          if (rest.length > 0) this.store.idx.putSync([kind, v, rest[0] as number], packPosting(rest));
+        }
+      }
+    }
+  }
+
   /** Entry indices of (kind, value) in log order (`desc`: newest first). */
   scan(kind: string, value: string | number, desc: boolean): Iterable<number> {
     // [kind, value] sorts before every [kind, value, i]: an exclusive end that still includes index 0.
