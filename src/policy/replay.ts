@@ -8,7 +8,7 @@
  * input is in the record (lib/replay-fields.ts). Otherwise the entry is counted as not replayable with the
  * fields that are missing, never guessed; entries the candidate fails on are counted apart, with their code.
  */
-import type { DecisionRecord } from '../ledger/index.js';
+import { type DecisionRecord, decodeRecord } from '../ledger/index.js';
 import { evaluatePolicy } from './evaluate.js';
 import type { InputDependencies } from './lib/replay-fields.js';
 import { contextFromRecord, reachedPolicy } from './lib/replay-input.js';
@@ -202,6 +202,29 @@ export class DecisionReplay {
     bump(r.by_tool, record.tool ?? '(none)', dir);
     if (r.samples.length < this.max)
       r.samples.push({ ...sample(index, record), now, now_code: verdict.code });
+  }
+
+  /**
+   * Replays every entry of `log` recorded in [since, until] (epoch ms). A full scan in index order: aggregates
+   * are appended after later decisions, so a time-index scan would need the same per-record check anyway.
+   */
+  scan(
+    log: { readonly size: number; entry(index: number): Uint8Array },
+    since = 0,
+    until = Number.MAX_SAFE_INTEGER,
+  ): this {
+    const size = log.size;
+    for (let i = 0; i < size; i++) {
+      let record: DecisionRecord;
+      try {
+        record = decodeRecord(log.entry(i));
+      } catch {
+        this.addOpaque();
+        continue;
+      }
+      if (record.ts >= since && record.ts <= until) this.add(i, record);
+    }
+    return this;
   }
 
   /** The report so far. */
