@@ -3,10 +3,10 @@
  * with its generated tests, and the Wasm bundle built from the Rego alone. Behind `sigil policy compile --check /
  * --build` and the admin API's `POST /api/policy/activate`.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runProcess } from '../lib/run-process.js';
 import { buildBundle, DEFAULT_ENTRYPOINT, findOpa } from '../policy/index.js';
 import type { CompiledPolicy } from './compile-policy.js';
 import { NlPolicyError } from './errors.js';
@@ -26,7 +26,7 @@ function checkFailed(message: string): NlPolicyError {
  * a fresh directory (so no other .rego
  * next to it can change what is checked). Returns opa test's summary line.
  */
-export function checkCompiled(c: CompiledPolicy): string {
+export async function checkCompiled(c: CompiledPolicy): Promise<string> {
   const opa = findOpa();
   if (!opa)
     throw checkFailed('opa CLI not found: put it on PATH, set SIGIL_OPA, or run scripts/setup-tools.sh');
@@ -36,12 +36,12 @@ export function checkCompiled(c: CompiledPolicy): string {
     writeFileSync(join(dir, 'policy_test.rego'), c.testRego);
     // The decision the words give on the same requests, computed apart from the Rego: the two must agree.
     writeFileSync(join(dir, 'policy_decision_test.rego'), c.decisionTestRego);
-    const check = spawnSync(opa, ['check', '--strict', '.'], { cwd: dir, encoding: 'utf8' });
+    const check = await runProcess(opa, ['check', '--strict', '.'], { cwd: dir });
     if (check.status !== 0)
       throw checkFailed(
         `opa check --strict failed:\n${(check.stderr || check.stdout || String(check.error)).trim()}`,
       );
-    const test = spawnSync(opa, ['test', '.'], { cwd: dir, encoding: 'utf8' });
+    const test = await runProcess(opa, ['test', '.'], { cwd: dir });
     if (test.status !== 0)
       throw checkFailed(`opa test failed:\n${(test.stdout || test.stderr || String(test.error)).trim()}`);
     return test.stdout.trim().split('\n').at(-1) ?? '';

@@ -3,10 +3,10 @@
  * wasm`, then SIGIL's own loader on the result. Behind `sigil policy build`, `sigil policy compile --build` and the
  * admin API's `POST /api/policy/activate`.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runProcess } from '../lib/run-process.js';
 import { PolicyError } from './errors.js';
 import { loadBundle } from './load-bundle.js';
 
@@ -64,7 +64,8 @@ export async function buildBundle(
   if (o.print) args.push('--wasm-include-print');
   // Built from inside `dir` as ".": the file names opa puts in its errors and compiles into the Wasm (for
   // runtime errors) are then relative, never this machine's absolute paths.
-  const r = spawnSync(opa, [...args, ...opaArgs, '.'], { cwd: dir, encoding: 'utf8' });
+  // Not spawnSync: inside `sigil serve` (admin API activation) the Check path keeps running meanwhile.
+  const r = await runProcess(opa, [...args, ...opaArgs, '.'], { cwd: dir });
   if (r.status !== 0)
     throw new PolicyError(
       'POLICY_BUILD_FAILED',

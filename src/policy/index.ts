@@ -19,6 +19,7 @@ export {
   type InputDependencies,
   inputDependencies,
   RECORDED_INPUT_PATHS,
+  type ReplayLog,
   type ReplayOptions,
   type ReplayReport,
   type ReplaySample,

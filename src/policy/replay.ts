@@ -20,6 +20,12 @@ export {
   RECORDED_INPUT_PATHS,
 } from './lib/replay-fields.js';
 
+/** The ledger as a replay reads it (a MerkleLog, or the CLI's read-only open). */
+export interface ReplayLog {
+  readonly size: number;
+  entry(index: number): Uint8Array;
+}
+
 /** Options of {@link DecisionReplay}. */
 export interface ReplayOptions {
   /** What the candidate reads of its input (`inputDependencies`), or why that is unknown. */
@@ -208,13 +214,30 @@ export class DecisionReplay {
    * Replays every entry of `log` recorded in [since, until] (epoch ms). A full scan in index order: aggregates
    * are appended after later decisions, so a time-index scan would need the same per-record check anyway.
    */
-  scan(
-    log: { readonly size: number; entry(index: number): Uint8Array },
+  scan(log: ReplayLog, since = 0, until = Number.MAX_SAFE_INTEGER): this {
+    return this.scanRange(log, 0, log.size, since, until);
+  }
+
+  /**
+   * {@link scan}, giving the event loop back every `chunk` entries: inside `sigil serve` (the admin API) Checks keep
+   * being answered while a large ledger is replayed.
+   */
+  async scanYielding(
+    log: ReplayLog,
     since = 0,
     until = Number.MAX_SAFE_INTEGER,
-  ): this {
+    chunk = 1000,
+  ): Promise<this> {
     const size = log.size;
-    for (let i = 0; i < size; i++) {
+    for (let from = 0; from < size; from += chunk) {
+      this.scanRange(log, from, Math.min(size, from + chunk), since, until);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return this;
+  }
+
+  private scanRange(log: ReplayLog, from: number, to: number, since: number, until: number): this {
+    for (let i = from; i < to; i++) {
       let record: DecisionRecord;
       try {
         record = decodeRecord(log.entry(i));

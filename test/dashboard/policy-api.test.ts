@@ -12,7 +12,7 @@ import { type AdminApiHandler, createAdminApi } from '../../src/admin/index.js';
 import { type AdminServer, startAdminServer } from '../../src/admin/server.js';
 import { type DecisionRecord, decodeEntry, MerkleLog, type RecordedHop } from '../../src/ledger/index.js';
 import { systemClock } from '../../src/lib/clock.js';
-import { buildBundle, type PolicyContext, PolicyEngine } from '../../src/policy/index.js';
+import { buildBundle, findOpa, type PolicyContext, PolicyEngine } from '../../src/policy/index.js';
 import { contextFromRecord } from '../../src/policy/lib/replay-input.js';
 import { lifecycleRecorder } from '../../src/serve/index.js';
 import { opaBuildSources } from '../policy/support.js';
@@ -235,5 +235,37 @@ describe('authoring endpoints', () => {
     const sources = ((await info.json()) as { sources: Record<string, string> }).sources;
     expect(Object.values(sources).join('\n')).toContain('research agents may call web.search');
     expect(readFileSync(join(dir, 'bundle.tar.gz')).length).toBeGreaterThan(0);
+  });
+
+  it('runs the OPA CLI without blocking the event loop: the server keeps answering during an activation', async () => {
+    // The real OPA behind a 1 s delay (found through $SIGIL_OPA, as an operator may set it): with spawnSync a probe
+    // would wait out a whole run; without, every probe is answered at once.
+    const opa = findOpa();
+    const slow = join(dir, 'slow-opa.sh');
+    writeFileSync(slow, `#!/bin/sh\nsleep 1\nexec '${opa}' "$@"\n`, { mode: 0o755 });
+    process.env.SIGIL_OPA = slow;
+    try {
+      let finished = false;
+      const started = performance.now();
+      const activation = post('/api/policy/activate', { text: POLICY }).then((r) => {
+        finished = true;
+        return r;
+      });
+      const probes: number[] = [];
+      while (!finished) {
+        const t = performance.now();
+        expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+        probes.push(performance.now() - t);
+      }
+      const { status, json } = await activation;
+      expect(status).toBe(200);
+      // opa check, opa test and opa build: three delayed runs.
+      expect(performance.now() - started).toBeGreaterThan(3000);
+      expect(Math.max(...probes)).toBeLessThan(600);
+      expect(engine.revision).toBe(json.revision);
+      expect(decide(RECORDS[1]!)).toBe(true);
+    } finally {
+      delete process.env.SIGIL_OPA;
+    }
   });
 });

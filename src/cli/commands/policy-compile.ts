@@ -58,7 +58,7 @@ export function registerCompile(policy: Command): void {
             files,
             rules: compiled.explanation.length,
           };
-          if (flags.check || flags.build) report.tests = checkCompiled(compiled);
+          if (flags.check || flags.build) report.tests = await checkCompiled(compiled);
           if (flags.build)
             report.bundle = await buildCompiledBundle(compiled, {
               output: flags.output ?? join(out, 'bundle.tar.gz'),

@@ -73,7 +73,7 @@ export function compileView(text: string): CompileView {
 
 /** Checks and builds the compiled policy; resolves with the bundle bytes. Throws NLPOLICY_* / POLICY_* errors. */
 async function checkAndBuild(c: CompiledPolicy): Promise<{ bytes: Uint8Array; tests: string }> {
-  const tests = checkCompiled(c);
+  const tests = await checkCompiled(c);
   const dir = mkdtempSync(join(tmpdir(), 'sigil-admin-nl-'));
   try {
     const output = join(dir, 'bundle.tar.gz');
@@ -85,6 +85,9 @@ async function checkAndBuild(c: CompiledPolicy): Promise<{ bytes: Uint8Array; te
   }
 }
 
+/** A replay candidate: English text, or a built bundle with the Rego it was built from. */
+type Candidate = { text: string } | { bundle: Uint8Array; sources?: Record<string, string> | undefined };
+
 /** The authoring operations over the running sidecar's policy upload and ledger. */
 export function adminNlPolicy(deps: {
   entrypoint: string;
@@ -92,43 +95,50 @@ export function adminNlPolicy(deps: {
   ledger: () => MerkleLog;
   timeoutMs?: number;
 }) {
+  // One authoring operation at a time: each runs several OPA processes, and two activations must not interleave.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn, fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
   return {
     /**
      * Replays the in-process ledger (no second LMDB open) in [since, until] under the candidate: English `text`
      * (compiled, checked and built first) or a built `bundle`, with the Rego `sources` it was built from (default:
      * the bundle's own, which `opa build` strips of the entrypoint rules: then every decision is not replayable).
      */
-    async replay(
-      candidate: { text: string } | { bundle: Uint8Array; sources?: Record<string, string> | undefined },
-      since?: number,
-      until?: number,
-    ): Promise<ReplayReport> {
-      const log = deps.ledger();
-      let bytes: Uint8Array;
-      let sources: Record<string, string> | undefined;
-      if ('text' in candidate) {
-        const c = compilePolicy(candidate.text, { source: 'policy' });
-        bytes = (await checkAndBuild(c)).bytes;
-        sources = { 'policy.rego': c.rego };
-      } else {
-        bytes = candidate.bundle;
-        sources = candidate.sources;
-      }
-      const bundle = await loadBundle(bytes, { entrypoint: deps.entrypoint });
-      const replay = new DecisionReplay(bundle, {
-        dependencies: inputDependencies(bytes, bundle.entrypoint, findOpa(), sources),
-        ...(deps.timeoutMs !== undefined ? { timeoutMs: deps.timeoutMs } : {}),
-      });
-      return replay.scan(log, since, until).report();
+    replay(candidate: Candidate, since?: number, until?: number): Promise<ReplayReport> {
+      return serial(() => replayOnce(candidate, since, until));
     },
     /** Compiles, checks and builds `text`, then swaps the bundle in through the policy upload. */
-    async activate(
-      text: string,
-    ): Promise<{ policy: PolicyInfo; revision: string; tests: string; rules: number }> {
-      const c = compilePolicy(text, { source: 'policy' });
-      const { bytes, tests } = await checkAndBuild(c);
-      const policy = await deps.upload(bytes);
-      return { policy, revision: policy.revision ?? '', tests, rules: c.explanation.length };
+    activate(text: string): Promise<{ policy: PolicyInfo; revision: string; tests: string; rules: number }> {
+      return serial(async () => {
+        const c = compilePolicy(text, { source: 'policy' });
+        const { bytes, tests } = await checkAndBuild(c);
+        const policy = await deps.upload(bytes);
+        return { policy, revision: policy.revision ?? '', tests, rules: c.explanation.length };
+      });
     },
   };
+
+  async function replayOnce(candidate: Candidate, since?: number, until?: number): Promise<ReplayReport> {
+    const log = deps.ledger();
+    let bytes: Uint8Array;
+    let sources: Record<string, string> | undefined;
+    if ('text' in candidate) {
+      const c = compilePolicy(candidate.text, { source: 'policy' });
+      bytes = (await checkAndBuild(c)).bytes;
+      sources = { 'policy.rego': c.rego };
+    } else {
+      bytes = candidate.bundle;
+      sources = candidate.sources;
+    }
+    const bundle = await loadBundle(bytes, { entrypoint: deps.entrypoint });
+    const replay = new DecisionReplay(bundle, {
+      dependencies: inputDependencies(bytes, bundle.entrypoint, findOpa(), sources),
+      ...(deps.timeoutMs !== undefined ? { timeoutMs: deps.timeoutMs } : {}),
+    });
+    return (await replay.scanYielding(log, since, until)).report();
+  }
 }
