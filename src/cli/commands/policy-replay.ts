@@ -116,7 +116,7 @@ export function registerReplay(policy: Command): void {
           const entrypoint = flags.entrypoint ?? config.policy.entrypoint;
           const bundle = await loadBundle(bytes, { entrypoint });
           const replay = new DecisionReplay(bundle, {
-            dependencies: inputDependencies(
+            dependencies: await inputDependencies(
               bytes,
               bundle.entrypoint,
               findOpa(),

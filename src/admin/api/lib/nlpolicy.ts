@@ -136,7 +136,7 @@ export function adminNlPolicy(deps: {
     }
     const bundle = await loadBundle(bytes, { entrypoint: deps.entrypoint });
     const replay = new DecisionReplay(bundle, {
-      dependencies: inputDependencies(bytes, bundle.entrypoint, findOpa(), sources),
+      dependencies: await inputDependencies(bytes, bundle.entrypoint, findOpa(), sources),
       ...(deps.timeoutMs !== undefined ? { timeoutMs: deps.timeoutMs } : {}),
     });
     return (await replay.scanYielding(log, since, until)).report();
