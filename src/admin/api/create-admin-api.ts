@@ -46,7 +46,12 @@ export interface AdminApiOptions {
    * The engine the policy view shows, evaluates with and uploads to (the Check path's own, so an upload is in
    * force for Checks when it answers), and its entrypoint. The caller closes the engine.
    */
-  policy?: { engine: PolicyEngine; entrypoint: string };
+  policy?: {
+    engine: PolicyEngine;
+    entrypoint: string;
+    /** Evaluation budget per replayed decision, ms (`sigil.policy.eval_timeout_ms`; default the policy module's). */
+    evalTimeoutMs?: number;
+  };
   /** Built dashboard directory (default: found next to the package); `null` serves no UI. */
   dashboardDir?: string | null;
   clock?: Clock;
@@ -109,6 +114,7 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
       entrypoint: o.policy!.entrypoint,
       upload: (bundle) => policyView.upload(bundle),
       ledger: () => need(o.ledger, 'audit ledger'),
+      ...(o.policy?.evalTimeoutMs !== undefined ? { timeoutMs: o.policy.evalTimeoutMs } : {}),
     });
   const nl = () => need(authoring, 'policy engine');
   const session = (res: ServerResponse, id: string, maxAge: number): void => {
