@@ -97,7 +97,7 @@ try {
   t = performance.now();
   const bundle = await loadBundle(bytes);
   const replay = new DecisionReplay(bundle, {
-    dependencies: inputDependencies(bytes, bundle.entrypoint, OPA, { 'policy.rego': REGO }),
+    dependencies: await inputDependencies(bytes, bundle.entrypoint, OPA, { 'policy.rego': REGO }),
   });
   const setupMs = performance.now() - t;
   const ro = await MerkleLog.open(join(tmp, 'ledger'), { readOnly: true, checkpointIntervalSec: 0 });

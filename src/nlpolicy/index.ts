@@ -2,6 +2,8 @@
  * Controlled English → Rego (docs/policy-language.md): the offline, deterministic compiler behind
  * `sigil policy compile`, and `explainPolicy` behind `sigil policy explain`.
  */
+
+export { buildCompiledBundle, checkCompiled } from './check-compiled.js';
 export {
   type Action,
   type AgentMatch,

@@ -4,6 +4,7 @@
  */
 
 export type * from './api.js';
+export { type BuildBundleOptions, buildBundle, findOpa } from './build-bundle.js';
 export { buildPolicyInput, parsePathAndQuery } from './build-input.js';
 export { POLICY_ERROR_CODES, PolicyError, type PolicyErrorCode } from './errors.js';
 export { DEFAULT_EVAL_TIMEOUT_MS, type EvaluateOptions, evaluateInput, evaluatePolicy } from './evaluate.js';
@@ -18,6 +19,7 @@ export {
   type InputDependencies,
   inputDependencies,
   RECORDED_INPUT_PATHS,
+  type ReplayLog,
   type ReplayOptions,
   type ReplayReport,
   type ReplaySample,

@@ -8,7 +8,7 @@
  * input is in the record (lib/replay-fields.ts). Otherwise the entry is counted as not replayable with the
  * fields that are missing, never guessed; entries the candidate fails on are counted apart, with their code.
  */
-import type { DecisionRecord } from '../ledger/index.js';
+import { type DecisionRecord, decodeRecord } from '../ledger/index.js';
 import { evaluatePolicy } from './evaluate.js';
 import type { InputDependencies } from './lib/replay-fields.js';
 import { contextFromRecord, reachedPolicy } from './lib/replay-input.js';
@@ -19,6 +19,12 @@ export {
   inputDependencies,
   RECORDED_INPUT_PATHS,
 } from './lib/replay-fields.js';
+
+/** The ledger as a replay reads it (a MerkleLog, or the CLI's read-only open). */
+export interface ReplayLog {
+  readonly size: number;
+  entry(index: number): Uint8Array;
+}
 
 /** Options of {@link DecisionReplay}. */
 export interface ReplayOptions {
@@ -202,6 +208,46 @@ export class DecisionReplay {
     bump(r.by_tool, record.tool ?? '(none)', dir);
     if (r.samples.length < this.max)
       r.samples.push({ ...sample(index, record), now, now_code: verdict.code });
+  }
+
+  /**
+   * Replays every entry of `log` recorded in [since, until] (epoch ms). A full scan in index order: aggregates
+   * are appended after later decisions, so a time-index scan would need the same per-record check anyway.
+   */
+  scan(log: ReplayLog, since = 0, until = Number.MAX_SAFE_INTEGER): this {
+    return this.scanRange(log, 0, log.size, since, until);
+  }
+
+  /**
+   * {@link scan}, giving the event loop back every `chunk` entries: inside `sigil serve` (the admin API) Checks keep
+   * being answered while a large ledger is replayed.
+   */
+  async scanYielding(
+    log: ReplayLog,
+    since = 0,
+    until = Number.MAX_SAFE_INTEGER,
+    chunk = 1000,
+  ): Promise<this> {
+    const size = log.size;
+    for (let from = 0; from < size; from += chunk) {
+      this.scanRange(log, from, Math.min(size, from + chunk), since, until);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return this;
+  }
+
+  private scanRange(log: ReplayLog, from: number, to: number, since: number, until: number): this {
+    for (let i = from; i < to; i++) {
+      let record: DecisionRecord;
+      try {
+        record = decodeRecord(log.entry(i));
+      } catch {
+        this.addOpaque();
+        continue;
+      }
+      if (record.ts >= since && record.ts <= until) this.add(i, record);
+    }
+    return this;
   }
 
   /** The report so far. */

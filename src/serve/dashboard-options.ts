@@ -57,7 +57,16 @@ export async function dashboardFromConfig(
       maxTtl: config.issuer.max_ttl,
       clockSkew: config.validator.clock_skew,
     },
-    ...(engine && options ? { policy: { engine, entrypoint: options.entrypoint } } : {}),
+    ...(engine && options
+      ? {
+          policy: {
+            engine,
+            entrypoint: options.entrypoint,
+            // Replays of candidates get the same evaluation budget as Checks (and `sigil policy replay`).
+            evalTimeoutMs: config.policy.eval_timeout_ms,
+          },
+        }
+      : {}),
     clock: o.clock,
   });
   if (own) {

@@ -147,7 +147,7 @@ async function replay(rego: string, range: { since?: number; until?: number } = 
   const { bytes } = build(rego);
   const bundle = await loadBundle(bytes);
   const r = new DecisionReplay(bundle, {
-    dependencies: inputDependencies(bytes, bundle.entrypoint, OPA, { 'policy.rego': rego }),
+    dependencies: await inputDependencies(bytes, bundle.entrypoint, OPA, { 'policy.rego': rego }),
   });
   const log = await MerkleLog.open(ledgerDir, { readOnly: true });
   try {
@@ -227,12 +227,12 @@ describe('DecisionReplay', () => {
     const { bytes } = build(CANDIDATE);
     const bundle = await loadBundle(bytes);
     // The bundle alone: opa build -t wasm drops the entrypoint rules from the Rego it keeps.
-    const alone = inputDependencies(bytes, bundle.entrypoint, OPA);
+    const alone = await inputDependencies(bytes, bundle.entrypoint, OPA);
     expect(alone).toEqual({
       unknown: expect.stringMatching(/lacks the compiled entrypoint rules: pass the sources/),
     });
     // Sources that build to another Wasm (a wider policy) are refused.
-    const other = inputDependencies(bytes, bundle.entrypoint, OPA, { 'policy.rego': CLOCK });
+    const other = await inputDependencies(bytes, bundle.entrypoint, OPA, { 'policy.rego': CLOCK });
     expect(other).toEqual({ unknown: expect.stringMatching(/do not build to this bundle's policy.wasm/) });
     const r = new DecisionReplay(bundle, { dependencies: other });
     r.add(0, RECORDS[0]!);
@@ -241,7 +241,9 @@ describe('DecisionReplay', () => {
       reason: expect.stringMatching(/policy.wasm/),
     });
     expect(r.report().replayed).toBe(0);
-    expect(inputDependencies(bytes, bundle.entrypoint, undefined, { 'policy.rego': CANDIDATE })).toEqual({
+    expect(
+      await inputDependencies(bytes, bundle.entrypoint, undefined, { 'policy.rego': CANDIDATE }),
+    ).toEqual({
       unknown: expect.stringMatching(/opa CLI not found/),
     });
   });
@@ -253,7 +255,7 @@ describe('replaying a policy compiled from controlled English', () => {
     const { bytes } = build(rego);
     const bundle = await loadBundle(bytes);
     const r = new DecisionReplay(bundle, {
-      dependencies: inputDependencies(bytes, bundle.entrypoint, OPA, { 'policy.rego': rego }),
+      dependencies: await inputDependencies(bytes, bundle.entrypoint, OPA, { 'policy.rego': rego }),
     });
     for (const [i, rec] of RECORDS.entries()) r.add(i, rec);
     return r.report();

@@ -1,11 +1,12 @@
 /**
- * Policy view/editor: the loaded bundle, its Rego sources when the bundle carries them, an evaluator that runs a
+ * Policy view/editor: the loaded bundle, authoring in controlled English (PolicyAuthor), its Rego sources when the bundle carries them, an evaluator that runs a
  * sample input through the same path as Check, and a bundle upload that goes through hot-reload validation.
  */
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { api, postJson } from '../api.js';
 import { Empty, ErrorBox, fmtTime, Loading } from '../components.js';
 import type { PolicyInfo } from '../types.js';
+import { PolicyAuthor } from './PolicyAuthor.js';
 
 /** A PolicyContext as the Check path builds it: the decoded CheckRequest plus the verified-chain summary. */
 const SAMPLE_INPUT = JSON.stringify(
@@ -88,6 +89,7 @@ export function PolicyView() {
           </dd>
         </dl>
       </section>
+      <PolicyAuthor onActivated={(i) => setInfo(i)} />
       <div className="split">
         <section className="card">
           <h2>Rego sources</h2>

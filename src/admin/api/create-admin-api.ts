@@ -1,6 +1,6 @@
 /**
  * The dashboard's admin API: a request handler the admin HTTP server (src/admin/server.ts) mounts. It answers
- * `/api/*` (JSON, read-only except policy eval/upload, session and token inspection) and the built dashboard's
+ * `/api/*` (JSON, read-only except policy eval/upload/compile/replay/activate, session and token inspection) and the built dashboard's
  * static files; every other path is left to the server (it returns false). Spec: docs/api.md "Admin API",
  * docs/dashboard.md.
  */
@@ -27,6 +27,7 @@ import {
 } from './lib/http.js';
 import { type InspectOptions, inspectToken } from './lib/inspect-token.js';
 import { adminLedger, type DecisionEntry, type DecisionFilter } from './lib/ledger.js';
+import { adminNlPolicy, compileView } from './lib/nlpolicy.js';
 import { adminPolicy } from './lib/policy.js';
 import { RecentDecisions } from './lib/recent.js';
 import { staticFiles } from './lib/static.js';
@@ -45,7 +46,12 @@ export interface AdminApiOptions {
    * The engine the policy view shows, evaluates with and uploads to (the Check path's own, so an upload is in
    * force for Checks when it answers), and its entrypoint. The caller closes the engine.
    */
-  policy?: { engine: PolicyEngine; entrypoint: string };
+  policy?: {
+    engine: PolicyEngine;
+    entrypoint: string;
+    /** Evaluation budget per replayed decision, ms (`sigil.policy.eval_timeout_ms`; default the policy module's). */
+    evalTimeoutMs?: number;
+  };
   /** Built dashboard directory (default: found next to the package); `null` serves no UI. */
   dashboardDir?: string | null;
   clock?: Clock;
@@ -66,6 +72,8 @@ const MAX_TOKEN_BODY = 64 * 1024;
 const MAX_EVAL_BODY = 1024 * 1024;
 /** Largest uploaded bundle. */
 const MAX_BUNDLE_BODY = 16 * 1024 * 1024;
+/** Largest English policy text (a 100-sentence policy is ~10 KB). */
+const MAX_POLICY_TEXT = 256 * 1024;
 /** Most records one page of /api/decisions returns. */
 const MAX_LIMIT = 1000;
 /** Most records /api/graph reads. */
@@ -100,6 +108,15 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
   };
   const ledger = () => need(ledgerView, 'audit ledger');
   const policy = () => need(policyView, 'policy engine');
+  const authoring =
+    policyView &&
+    adminNlPolicy({
+      entrypoint: o.policy!.entrypoint,
+      upload: (bundle) => policyView.upload(bundle),
+      ledger: () => need(o.ledger, 'audit ledger'),
+      ...(o.policy?.evalTimeoutMs !== undefined ? { timeoutMs: o.policy.evalTimeoutMs } : {}),
+    });
+  const nl = () => need(authoring, 'policy engine');
   const session = (res: ServerResponse, id: string, maxAge: number): void => {
     res.writeHead(204, {
       'cache-control': 'no-store',
@@ -204,6 +221,37 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
         return p.upload(new Uint8Array(bytes));
       },
     },
+    '/api/policy/compile': {
+      post: async (req) => compileView(policyText(await readJsonObject(req, MAX_POLICY_TEXT))),
+    },
+    '/api/policy/replay': {
+      post: async (req) => {
+        const body = await readJsonObject(req, MAX_BUNDLE_BODY);
+        const since = bodyTime(body, 'since');
+        const until = bodyTime(body, 'until');
+        if ((since ?? -Infinity) > (until ?? Infinity)) throw badRequest('since must not be after until');
+        if (typeof body.bundle === 'string') {
+          if (body.text !== undefined) throw badRequest('send body.text or body.bundle, not both');
+          const bundle = Buffer.from(body.bundle, 'base64');
+          if (bundle.length === 0) throw badRequest('body.bundle must be a base64 bundle.tar.gz');
+          const sources = body.sources;
+          if (
+            sources !== undefined &&
+            (!isJsonObject(sources) || !Object.values(sources).every((v) => typeof v === 'string'))
+          )
+            throw badRequest('body.sources must map .rego paths to their text');
+          return nl().replay(
+            { bundle: new Uint8Array(bundle), sources: sources as Record<string, string> | undefined },
+            since,
+            until,
+          );
+        }
+        return nl().replay({ text: policyText(body) }, since, until);
+      },
+    },
+    '/api/policy/activate': {
+      post: async (req) => nl().activate(policyText(await readJsonObject(req, MAX_POLICY_TEXT))),
+    },
   };
 
   function authenticate(req: IncomingMessage): AuthKind | undefined {
@@ -250,6 +298,22 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
     return serveFile(url.pathname, method, res);
   };
   return Object.assign(handler, { close: () => streams.close() });
+}
+
+/** body.text: the English policy. */
+function policyText(body: Record<string, unknown>): string {
+  if (typeof body.text !== 'string' || body.text.trim() === '')
+    throw badRequest('body.text must be policy text');
+  return body.text;
+}
+
+/** body[name]: epoch ms or an ISO-8601 date, if present. */
+function bodyTime(body: Record<string, unknown>, name: string): number | undefined {
+  const v = body[name];
+  if (v === undefined || v === null || v === '') return undefined;
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 0) throw badRequest(`body.${name} must be epoch ms or an ISO date`);
+  return n;
 }
 
 function decisionFilter(q: URLSearchParams): DecisionFilter {

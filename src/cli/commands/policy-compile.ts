@@ -3,59 +3,26 @@
  * tests and explanation; `--check` runs the real `opa check --strict` and `opa test`, `--build` then builds the
  * Wasm bundle exactly as `sigil policy build` does.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type CompiledPolicy, compilePolicy, explainPolicy, NlPolicyError } from '../../nlpolicy/index.js';
-import { DEFAULT_ENTRYPOINT, PolicyError, regoSources } from '../../policy/index.js';
+import {
+  buildCompiledBundle,
+  type CompiledPolicy,
+  checkCompiled,
+  compilePolicy,
+  explainPolicy,
+} from '../../nlpolicy/index.js';
+import { PolicyError, regoSources } from '../../policy/index.js';
 import { readStdin, runCommand } from '../context.js';
-import { buildBundle, findOpa } from './policy.js';
 import { addLlmOptions, type LlmFlags, runLlmCompile } from './policy-llm.js';
+
+// Moved to src/nlpolicy (the admin API's activate runs it too); kept here for existing importers.
+export { checkCompiled } from '../../nlpolicy/index.js';
 
 /** The explanation file: one line per rule, `s1 (line 2): <words>`. */
 export function explanationText(c: CompiledPolicy): string {
   return c.explanation.map((e) => `${e.rule} (line ${e.line}): ${e.words}\n`).join('');
-}
-
-function checkFailed(message: string): NlPolicyError {
-  return new NlPolicyError('NLPOLICY_CHECK_FAILED', message, {
-    line: 0,
-    column: 0,
-    words: '',
-    sentence: '',
-    suggestion: '',
-  });
-}
-
-/**
- * Runs `opa check --strict` and `opa test` on the compiled policy with its rule tests and decision tests, alone in
- * a fresh directory (so no other .rego
- * next to it can change what is checked). Returns opa test's summary line.
- */
-export function checkCompiled(c: CompiledPolicy): string {
-  const opa = findOpa();
-  if (!opa)
-    throw checkFailed('opa CLI not found: put it on PATH, set SIGIL_OPA, or run scripts/setup-tools.sh');
-  const dir = mkdtempSync(join(tmpdir(), 'sigil-nlpolicy-'));
-  try {
-    writeFileSync(join(dir, 'policy.rego'), c.rego);
-    writeFileSync(join(dir, 'policy_test.rego'), c.testRego);
-    // The decision the words give on the same requests, computed apart from the Rego: the two must agree.
-    writeFileSync(join(dir, 'policy_decision_test.rego'), c.decisionTestRego);
-    const check = spawnSync(opa, ['check', '--strict', '.'], { cwd: dir, encoding: 'utf8' });
-    if (check.status !== 0)
-      throw checkFailed(
-        `opa check --strict failed:\n${(check.stderr || check.stdout || String(check.error)).trim()}`,
-      );
-    const test = spawnSync(opa, ['test', '.'], { cwd: dir, encoding: 'utf8' });
-    if (test.status !== 0)
-      throw checkFailed(`opa test failed:\n${(test.stdout || test.stderr || String(test.error)).trim()}`);
-    return test.stdout.trim().split('\n').at(-1) ?? '';
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** Registers `sigil policy compile` and `sigil policy explain` under `sigil policy`. */
@@ -91,22 +58,12 @@ export function registerCompile(policy: Command): void {
             files,
             rules: compiled.explanation.length,
           };
-          if (flags.check || flags.build) report.tests = checkCompiled(compiled);
-          if (flags.build) {
-            // Built from a directory holding policy.rego alone: nothing but the compiled words goes in.
-            const dir = mkdtempSync(join(tmpdir(), 'sigil-nlpolicy-build-'));
-            try {
-              writeFileSync(join(dir, 'policy.rego'), compiled.rego);
-              report.bundle = await buildBundle(dir, {
-                entrypoints: [DEFAULT_ENTRYPOINT],
-                output: flags.output ?? join(out, 'bundle.tar.gz'),
-                ...(flags.revision !== undefined ? { revision: flags.revision } : {}),
-                print: false,
-              });
-            } finally {
-              rmSync(dir, { recursive: true, force: true });
-            }
-          }
+          if (flags.check || flags.build) report.tests = await checkCompiled(compiled);
+          if (flags.build)
+            report.bundle = await buildCompiledBundle(compiled, {
+              output: flags.output ?? join(out, 'bundle.tar.gz'),
+              ...(flags.revision !== undefined ? { revision: flags.revision } : {}),
+            });
           process.stdout.write(`${JSON.stringify(report)}\n`);
         }),
     );

@@ -5,7 +5,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import type { Command } from 'commander';
-import { type DecisionRecord, decodeRecord } from '../../ledger/index.js';
 import {
   DecisionReplay,
   inputDependencies,
@@ -117,7 +116,7 @@ export function registerReplay(policy: Command): void {
           const entrypoint = flags.entrypoint ?? config.policy.entrypoint;
           const bundle = await loadBundle(bytes, { entrypoint });
           const replay = new DecisionReplay(bundle, {
-            dependencies: inputDependencies(
+            dependencies: await inputDependencies(
               bytes,
               bundle.entrypoint,
               findOpa(),
@@ -128,20 +127,7 @@ export function registerReplay(policy: Command): void {
           });
           const log = await openAuditLog(config, { readOnly: true, checkpointIntervalSec: 0 });
           try {
-            // A full scan in index order: aggregates are appended after later decisions, so a time index
-            // scan would need the same per-record check anyway.
-            const size = log.size;
-            for (let i = 0; i < size; i++) {
-              let record: DecisionRecord;
-              try {
-                record = decodeRecord(log.entry(i));
-              } catch {
-                replay.addOpaque();
-                continue;
-              }
-              if (record.ts < since || record.ts > until) continue;
-              replay.add(i, record);
-            }
+            replay.scan(log, since, until);
           } finally {
             await log.close();
           }

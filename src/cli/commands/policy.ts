@@ -3,12 +3,10 @@
  * `build` wraps `opa build -t wasm` (opa from $SIGIL_OPA, $PATH, or the repository's .tools/bin); `eval` runs the
  * same input construction, Wasm evaluation and decision mapping as the policy step and prints the verdict JSON.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
+  buildBundle,
   DEFAULT_ENTRYPOINT,
   evaluateInput,
   evaluatePolicy,
@@ -20,20 +18,8 @@ import { cliConfig, readStdin, runCommand } from '../context.js';
 import { registerCompile } from './policy-compile.js';
 import { registerReplay } from './policy-replay.js';
 
-/** Finds the OPA CLI: $SIGIL_OPA, then $PATH, then <repo>/.tools/bin/opa (where scripts/setup-tools.sh puts it). */
-export function findOpa(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (env.SIGIL_OPA && existsSync(env.SIGIL_OPA)) return env.SIGIL_OPA;
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (dir && existsSync(join(dir, 'opa'))) return join(dir, 'opa');
-  }
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, '.tools/bin/opa');
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  return undefined;
-}
+// Moved to src/policy (the admin API's activate uses them too); kept here for existing importers.
+export { type BuildBundleOptions, buildBundle, findOpa } from '../../policy/index.js';
 
 function readJson(path: string, text: string): unknown {
   try {
@@ -41,61 +27,6 @@ function readJson(path: string, text: string): unknown {
   } catch (e) {
     throw new PolicyError('POLICY_INPUT_INVALID', `${path}: not JSON (${(e as Error).message})`);
   }
-}
-
-/** Options of {@link buildBundle} (the flags of `sigil policy build`). */
-export interface BuildBundleOptions {
-  entrypoints: string[];
-  output: string;
-  revision?: string;
-  v0Compatible?: boolean;
-  /** Compile print() in (--wasm-include-print). */
-  print: boolean;
-  /** Extra `opa build` arguments (not -t/-o). */
-  opaArgs?: string[];
-}
-
-/**
- * `sigil policy build`: `opa build -t wasm` run inside `dir` on `.`, then the bundle loaded with SIGIL's loader so
- * a bundle SIGIL would refuse fails here, not at deploy. Used by `sigil policy compile --build` too.
- */
-export async function buildBundle(
-  dir: string,
-  o: BuildBundleOptions,
-): Promise<{ bundle: string; revision: string; entrypoints: string[]; builtins: readonly string[] }> {
-  const opa = findOpa();
-  if (!opa)
-    throw new PolicyError(
-      'POLICY_BUILD_FAILED',
-      'opa CLI not found: put it on PATH, set SIGIL_OPA, or run scripts/setup-tools.sh',
-    );
-  if (!existsSync(dir) || !statSync(dir).isDirectory())
-    throw new PolicyError('POLICY_BUILD_FAILED', `${dir} is not a directory`);
-  const opaArgs = o.opaArgs ?? [];
-  const owned = opaArgs.find((a) => /^(-t|--target|-o|--output)(=|$)/.test(a));
-  if (owned !== undefined)
-    throw new PolicyError('POLICY_BUILD_FAILED', `${owned} is set by sigil policy build itself`);
-  const output = resolve(o.output);
-  const args = ['build', '-t', 'wasm', ...o.entrypoints.flatMap((e) => ['-e', e]), '-o', output];
-  if (o.revision !== undefined) args.push('--revision', o.revision);
-  if (o.v0Compatible) args.push('--v0-compatible');
-  if (o.print) args.push('--wasm-include-print');
-  // Built from inside `dir` as ".": the file names opa puts in its errors and compiles into the Wasm (for
-  // runtime errors) are then relative, never this machine's absolute paths.
-  const r = spawnSync(opa, [...args, ...opaArgs, '.'], { cwd: dir, encoding: 'utf8' });
-  if (r.status !== 0)
-    throw new PolicyError(
-      'POLICY_BUILD_FAILED',
-      `opa build failed:\n${(r.stderr || r.stdout || String(r.error)).trim()}`,
-    );
-  // Load what was built so a bundle SIGIL would refuse (e.g. a missing builtin) fails here, not at deploy.
-  const bundle = await loadBundle(readFileSync(output), { entrypoint: o.entrypoints[0]! });
-  return {
-    bundle: output,
-    revision: bundle.revision,
-    entrypoints: o.entrypoints,
-    builtins: bundle.requiredBuiltins,
-  };
 }
 
 /** Registers `sigil policy …`. */

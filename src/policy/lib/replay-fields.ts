@@ -4,10 +4,10 @@
  * `http := input.attributes.request.http; http.headers[k]`). A replay is exact only when every input path the
  * policy depends on lies inside a recorded one.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
+import { runProcess } from '../../lib/run-process.js';
 import { regoSources } from '../rego-sources.js';
 import { DEFAULT_TAR_LIMITS, gunzipCapped, readTar } from './tar.js';
 
@@ -84,12 +84,12 @@ function wasmOf(bundle: Uint8Array): Buffer | undefined {
  * exact policy.wasm: an analysis of other sources than the ones that run is never used. Returns `unknown` with
  * the reason when it cannot tell; the caller then treats every decision as not replayable.
  */
-export function inputDependencies(
+export async function inputDependencies(
   bundle: Uint8Array,
   entrypoint: string,
   opa: string | undefined,
   sources: Record<string, string> = regoSources(bundle),
-): { deps: InputDependencies } | { unknown: string } {
+): Promise<{ deps: InputDependencies } | { unknown: string }> {
   if (Object.keys(sources).length === 0) return { unknown: 'no Rego sources (pass --source)' };
   if (!opa) return { unknown: 'opa CLI not found (needed to tell which input fields the policy reads)' };
   const wasm = wasmOf(bundle);
@@ -103,14 +103,16 @@ export function inputDependencies(
       mkdirSync(dirname(join(src, rel)), { recursive: true });
       writeFileSync(join(src, rel), text);
     }
-    const run = (args: string[]) =>
-      spawnSync(opa, args, { cwd: src, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 });
+    // Async: inside `sigil serve` (admin API replay) the Check path keeps running meanwhile.
+    const run = (args: string[]) => runProcess(opa, args, { cwd: src, timeoutMs: 60_000 });
     // Same build as `sigil policy build` (with and without print, which changes the Wasm when print() is used).
-    const matches = [[], ['--wasm-include-print']].some((extra) => {
+    let matches = false;
+    for (const extra of [[], ['--wasm-include-print']]) {
       const out = join(dir, 'b.tar.gz');
-      const r = run(['build', '-t', 'wasm', '-e', entrypoint, ...extra, '-o', out, '.']);
-      return r.status === 0 && wasmOf(readFileSync(out))?.equals(wasm) === true;
-    });
+      const r = await run(['build', '-t', 'wasm', '-e', entrypoint, ...extra, '-o', out, '.']);
+      matches = r.status === 0 && wasmOf(readFileSync(out))?.equals(wasm) === true;
+      if (matches) break;
+    }
     if (!matches)
       return {
         unknown: `the Rego sources do not build to this bundle's policy.wasm (${
@@ -120,7 +122,7 @@ export function inputDependencies(
         }pass the sources it was built from with --source)`,
       };
     const query = `data.${entrypoint.split('/').filter(Boolean).join('.')}`;
-    const r = run(['deps', '--format', 'json', '-d', '.', query]);
+    const r = await run(['deps', '--format', 'json', '-d', '.', query]);
     if (r.status !== 0) return { unknown: `opa deps failed: ${(r.stderr || String(r.error)).trim()}` };
     const out = JSON.parse(r.stdout) as { base?: RefTerm[][] };
     return { deps: classifyDeps(out.base ?? []) };
