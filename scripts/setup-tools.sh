@@ -72,7 +72,19 @@ if [ ! -x "$TOOLS/bin/opa-envoy-plugin" ] || [ "$(cat "$TOOLS/opa-envoy-plugin.s
   log "building opa-envoy-plugin from $PEERS (first build ~3 min)"
   tmp_bin="$TOOLS/bin/.opa-envoy-plugin.$$"
   trap 'rm -f "$tmp_bin"' EXIT
-  "$PEERS/build-opa-envoy-plugin.sh" "$tmp_bin" >&2
+  # The peers' script ends with `"$out" version | head -1` under pipefail: when head exits before the binary
+  # has written all of its version text, the script exits 141 (SIGPIPE) after a good build. Accept exactly
+  # that, then check the binary ourselves; any other failure stops here.
+  rc=0
+  "$PEERS/build-opa-envoy-plugin.sh" "$tmp_bin" >&2 || rc=$?
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 141 ]; then
+    log "opa-envoy-plugin build failed (exit $rc)"
+    exit "$rc"
+  fi
+  if ! "$tmp_bin" version > /dev/null 2>&1; then
+    log "opa-envoy-plugin build produced no working binary (exit $rc)"
+    exit 1
+  fi
   mv -f "$tmp_bin" "$TOOLS/bin/opa-envoy-plugin"
   echo "$PLUGIN_STAMP" > "$TOOLS/opa-envoy-plugin.stamp.$$"
   mv -f "$TOOLS/opa-envoy-plugin.stamp.$$" "$TOOLS/opa-envoy-plugin.stamp"
