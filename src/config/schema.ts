@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { sourceKind, sourceProblem } from '../lib/source-url.js';
+import { isScopePattern } from '../token/index.js';
 
 const listenForm = 'must be host:port, [v6]:port or unix:/path (e.g. 127.0.0.1:9191)';
 /** A listen address; a bare port (`listen: 9191` in YAML) gets the same message, not "expected string". */
@@ -222,8 +223,8 @@ const route = z
 const proofMode = z.enum(['require', 'when_present', 'off']);
 const proofOverride = z
   .strictObject({
-    /** Tool-scope patterns (`shell.*`). */
-    tools: z.array(z.string().min(1)).optional(),
+    /** Tool-scope patterns (`shell.*`), validated like a token's tool_scope: a typo must not silently match nothing. */
+    tools: z.array(z.string().refine(isScopePattern, 'must be a tool name, `name.*` or `*`')).optional(),
     /** Route path patterns (docs/authz.md §10), any method. */
     paths: z.array(z.string().min(1)).optional(),
     mode: proofMode,

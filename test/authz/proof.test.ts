@@ -236,6 +236,11 @@ describe('proof modes and overrides', () => {
       /sigil\.authz\.proof_overrides/,
     );
     expect(() => proofSetup({ proof_overrides: [{ mode: 'require' }] })).toThrow(/proof_overrides/);
+    // Tool patterns follow a token's tool_scope rules: a typo is refused, not left matching nothing.
+    for (const tools of [['shell.**'], ['sh ell'], ['*.exec'], ['']])
+      expect(() => proofSetup({ proof_overrides: [{ tools, mode: 'require' }] }), tools[0]).toThrow(
+        /sigil\.authz\.proof_overrides\.0\.tools\.0/,
+      );
     expect(() => proofSetup({ proof: 'always' })).toThrow(/proof/);
   });
 });
