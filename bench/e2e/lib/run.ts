@@ -94,7 +94,7 @@ export interface ConfigRound {
   envoyAuthz: { ok: number; denied: number; error: number };
   /** Responses the authorizer decided (all phases, warm-up included), from vegeta's side. */
   answered: number;
-  /** SIGIL only: ledger entries before and after the load. */
+  /** SIGIL only: decisions recorded in its ledger before and after the load (aggregated denies by their count). */
   ledger?: { before: number; after: number } | undefined;
   /** Problems found by the correctness checks (empty = all good). */
   problems: string[];
@@ -306,7 +306,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
     writeTargets(targets, envoy.port, requestMix(tokens, leaf));
     // (a) has no authorizer: every request must reach the upstream.
     const expect = (c: Case) => (config === 'none' ? 200 : EXPECTED_STATUS[c]);
-    const ledgerBefore = authz?.sigil ? await authz.sigil.ledgerSize() : undefined;
+    const ledgerBefore = authz?.sigil ? await authz.sigil.ledgerDecisions() : undefined;
 
     let lastScrape: SigilScrape = parseSigilMetrics('');
     const phase = async (
@@ -412,7 +412,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
     if (authz?.sigil && ledgerBefore !== undefined) {
       // Stop SIGIL first (graceful drain), then read the ledger from disk: what counts is what is durable.
       await authz.proc.stop(15_000);
-      const after = await authz.sigil.ledgerSize();
+      const after = await authz.sigil.ledgerDecisions();
       if (o.profile) {
         const pdir = join(dir, 'cpuprofile');
         const main = readdirSync(pdir)
@@ -427,7 +427,9 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
       }
       ledger = { before: ledgerBefore, after };
       if (after - ledgerBefore !== answered) {
-        problems.push(`ledger grew by ${after - ledgerBefore}, but SIGIL answered ${answered} requests`);
+        problems.push(
+          `ledger recorded ${after - ledgerBefore} decisions, but SIGIL answered ${answered} requests`,
+        );
       }
     }
     return {

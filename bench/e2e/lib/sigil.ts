@@ -31,8 +31,12 @@ export interface SigilFixture {
   tokens: TokenSet;
   /** When the process was spawned (epoch ms): a CPU profile's clock starts about then. */
   startedAt: number;
-  /** Ledger entries on disk. Only meaningful while SIGIL is stopped (before start / after stop). */
-  ledgerSize(): Promise<number>;
+  /**
+   * Decisions recorded on disk: one per decision entry, `count` per entry that aggregates unauthenticated
+   * denies (docs/ledger.md §4 "Entry kinds"); lifecycle entries (sidecar start/stop, trust and policy
+   * changes) are not decisions. Only meaningful while SIGIL is stopped (before start / after stop).
+   */
+  ledgerDecisions(): Promise<number>;
 }
 
 /** The run-wide issuer data dir (created once): its keys are what SIGIL and OPA both trust. */
@@ -163,16 +167,22 @@ export async function startSigil(
   const cfgFile = join(runDir, 'sigil.yaml');
   writeFileSync(cfgFile, stringify(raw));
   const config = loadConfig({ file: cfgFile, env: {} });
-  const ledgerSize = async () => {
+  const ledgerDecisions = async () => {
     const log = await openAuditLog(config, { checkpointIntervalSec: 0 });
     try {
-      return log.size;
+      let decisions = 0;
+      for (let i = 0; i < log.size; i++) {
+        const r = log.record(i) as { kind?: string; count?: number };
+        if (r.kind === undefined) decisions += 1;
+        else if (r.kind === 'aggregate' || r.kind === 'dropped') decisions += r.count ?? 0;
+      }
+      return decisions;
     } finally {
       await log.close();
     }
   };
-  const before = await ledgerSize();
-  void before;
+  // Creates the ledger (and fails early on a bad config) before the process starts.
+  await ledgerDecisions();
   const tokens = mintTokens(dataDir);
   const { cmd, args } = sigilCommand(p, o.nodeArgs);
   const startedAt = Date.now();
@@ -192,7 +202,7 @@ export async function startSigil(
     },
     60_000,
   );
-  return { proc, port: ports.authz, config, tokens, ledgerSize, startedAt };
+  return { proc, port: ports.authz, config, tokens, ledgerDecisions, startedAt };
 }
 
 function tcpOpen(port: number): Promise<boolean> {
