@@ -10,3 +10,27 @@ export async function freePorts(n: number): Promise<number[]> {
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
 }
+
+/** The loopback ports one SIGIL + Envoy pair needs. */
+export interface SidecarPorts {
+  authz: number;
+  admin: number;
+  issuerHttp: number;
+  issuerGrpc: number;
+  /** Envoy's listener (the agent's inbound port). */
+  listen: number;
+  envoyAdmin: number;
+}
+
+/** Six free ports, named, for a demo's SIGIL and its Envoy. */
+export async function sidecarPorts(): Promise<SidecarPorts> {
+  const [authz, admin, issuerHttp, issuerGrpc, listen, envoyAdmin] = (await freePorts(6)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  return { authz, admin, issuerHttp, issuerGrpc, listen, envoyAdmin };
+}

@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { loadConfig } from '../config/index.js';
 import { type RunningSigil, startSigil } from '../serve/index.js';
 import { type EnvoyProcess, startEnvoy } from './envoy-process.js';
-import { freePorts } from './free-port.js';
+import { sidecarPorts } from './free-port.js';
 import { type McpToolServer, type MeshTool, startMcpToolServer } from './mcp-tool-server.js';
 
 /** The keys a node trusts besides its own: the issuing node's JWKS. */
@@ -60,14 +60,14 @@ export interface MeshNode {
 export async function startMeshNode(o: MeshNodeOptions): Promise<MeshNode> {
   const dataDir = join(o.root, o.name);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const [authzPort, adminPort, httpPort, grpcPort, listen, envoyAdmin] = (await freePorts(6)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const {
+    authz: authzPort,
+    admin: adminPort,
+    issuerHttp: httpPort,
+    issuerGrpc: grpcPort,
+    listen,
+    envoyAdmin,
+  } = await sidecarPorts();
   const config = loadConfig({
     env: {},
     overrides: {

@@ -15,7 +15,7 @@ import { SigilError } from '../lib/errors.js';
 import { startSigil } from '../serve/index.js';
 import { startEchoUpstream } from './echo-upstream.js';
 import { startEnvoy } from './envoy-process.js';
-import { freePorts } from './free-port.js';
+import { sidecarPorts } from './free-port.js';
 
 /** Stable codes of the demo itself. */
 export type DemoErrorCode = 'DEMO_ENVOY_UNAVAILABLE' | 'DEMO_FAILED';
@@ -62,14 +62,14 @@ const WORKER_SCOPE = ['fs.read', 'search.web'];
 export async function runDemo(o: DemoOptions = {}): Promise<DemoResult> {
   const out = (s: string) => process.stdout.write(s);
   const dataDir = mkdtempSync(join(tmpdir(), 'sigil-demo-'));
-  const [authzPort, adminPort, httpPort, grpcPort, listen, envoyAdmin] = (await freePorts(6)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const {
+    authz: authzPort,
+    admin: adminPort,
+    issuerHttp: httpPort,
+    issuerGrpc: grpcPort,
+    listen,
+    envoyAdmin,
+  } = await sidecarPorts();
   const config = loadConfig({
     env: {},
     overrides: {
