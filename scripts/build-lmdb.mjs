@@ -43,8 +43,11 @@ if (!existsSync(join(nodedir, 'include', 'node', 'node_api.h')))
   fail(`Node's headers are not at ${nodedir}/include/node; install Node with its headers`);
 console.error('[build-lmdb] compiling lmdb-js from the patched sources (about a minute)');
 // The compiler's warnings about lmdb-js's own sources are noise here: its output is shown only on failure.
+// npm passes its own `nodedir` setting (e.g. `nodedir=/usr` in an .npmrc, the system Node's headers) to
+// node-gyp as npm_config_nodedir, which wins over --nodedir: override it with the running Node's.
 const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, '-j', 'max'], {
   cwd: lmdbDir,
+  env: { ...process.env, npm_config_nodedir: nodedir },
   stdio: ['ignore', 'pipe', 'pipe'],
   maxBuffer: 64 * 1024 * 1024,
 });
