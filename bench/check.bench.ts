@@ -15,7 +15,10 @@
  *
  * Flags: --seconds N (one measured window, default 4), --rounds N (default 3), --concurrency N (default 16), --json,
  * --rps N (measured windows at a fixed offered rate instead of saturation), --baseline DIR (also run `sigil serve` (ledger sync) from another checkout, e.g. `git archive <rev>` + a node_modules
- * link, in the same interleaved rounds: before/after figures from one machine state).
+ * link, in the same interleaved rounds: before/after figures from one machine state), --node PATH (repeatable:
+ * also run `sigil serve` (ledger sync) on that Node binary in the same interleaved rounds, e.g.
+ * `--node /usr/bin/node` for the system's Node 20 next to the pinned Node 24 running this script; an
+ * unsupported runtime is let through with SIGIL_ALLOW_UNSUPPORTED_NODE=1).
  */
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +51,8 @@ const CONCURRENCY = flag('concurrency', 16);
 /** --rps N: measured windows at a fixed offered rate (ghz --rps) instead of saturation; 0 = saturation. */
 const RPS = flag('rps', 0);
 const BASELINE = args.includes('--baseline') ? resolve(args[args.indexOf('--baseline') + 1]!) : undefined;
+/** --node PATH (repeatable): extra SIGIL servers on other Node binaries. */
+const NODES = args.flatMap((a, i) => (a === '--node' ? [resolve(args[i + 1]!)] : []));
 const AUD = 'spiffe://sigil.mesh/agent/tools/bench';
 const execFileAsync = promisify(execFile);
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
@@ -60,6 +65,8 @@ function cpuSeconds(pid: number): number {
 }
 
 interface GhzReport {
+  /** Per-call results (ghz -O json): the p99.9 comes from these; ghz's own distribution stops at p99. */
+  details?: { latency: number; status: string }[] | null;
   count: number;
   rps: number;
   latencyDistribution: { percentage: number; latency: number }[] | null;
@@ -108,6 +115,20 @@ function pct(r: GhzReport, p: number): number {
   return hit ? hit.latency / 1e6 : Number.NaN;
 }
 
+/** Nearest-rank p99.9 (ms) over the window's answered calls. */
+function p999(r: GhzReport): number {
+  const ms = (r.details ?? []).filter((d) => d.status === 'OK').map((d) => d.latency / 1e6);
+  if (ms.length === 0) return Number.NaN;
+  ms.sort((a, b) => a - b);
+  return ms[Math.min(ms.length - 1, Math.ceil(ms.length * 0.999) - 1)]!;
+}
+
+/** Resident set size (MiB) of `pid` now (VmRSS, proc(5)). */
+function rssMiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
 async function waitFor(child: ChildProcess, re: RegExp, what: string): Promise<void> {
   let out = '';
   await new Promise<void>((ok, fail) => {
@@ -140,7 +161,10 @@ interface Row {
   rps: number;
   p50ms: number;
   p99ms: number;
+  p999ms: number;
   cpuUsPerCheck: number;
+  /** RSS (MiB) at the end of the window. */
+  rssMiB: number;
   cores: number;
   /** Node servers only (NaN for OPA): KB allocated per Check, scavenges and their pause (ms) per 1000 Checks. */
   allocKbPerCheck: number;
@@ -173,6 +197,7 @@ async function measure(t: Target): Promise<Row> {
   const r = await ghz(t.port, t.dataFile, { seconds: SECONDS, rps: RPS });
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = cpuSeconds(t.pid) - c0;
+  const rss = rssMiB(t.pid);
   // Let the GC lines of the window's last moments reach our stdout reader.
   await new Promise((r) => setTimeout(r, 100));
   const gc = g0 && t.gc ? gcDelta(g0, t.gc.snapshot()) : undefined;
@@ -186,7 +211,9 @@ async function measure(t: Target): Promise<Row> {
     rps: checks / wall,
     p50ms: pct(r, 50),
     p99ms: pct(r, 99),
+    p999ms: p999(r),
     cpuUsPerCheck: (cpu * 1e6) / checks,
+    rssMiB: rss,
     cores: cpu / wall,
     allocKbPerCheck: gc ? gc.allocated / 1024 / checks : Number.NaN,
     scavengesPer1k: gc ? (gc.scavenges * 1000) / checks : Number.NaN,
@@ -244,6 +271,7 @@ function checkData(token: string): object {
 async function startSigilTarget(
   durability: 'sync' | 'fast',
   tree: string = ROOT,
+  node: string = process.execPath,
 ): Promise<{ target: Target; token: string; jwks: unknown }> {
   const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-check-'));
   const [authz, admin, http, grpc] = (await freePorts(4)) as [number, number, number, number];
@@ -266,7 +294,7 @@ async function startSigilTarget(
     }),
   );
   const child = spawn(
-    process.execPath,
+    node,
     [
       // CHECK_PROF=<dir>: write a V8 CPU profile of each `sigil serve` (attribution; figures then include the profiler).
       ...(process.env.CHECK_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.CHECK_PROF] : []),
@@ -281,7 +309,11 @@ async function startSigilTarget(
     {
       cwd: tree,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SIGIL__LOG__LEVEL: 'info' },
+      env: {
+        ...process.env,
+        SIGIL__LOG__LEVEL: 'info',
+        ...(node === process.execPath ? {} : { SIGIL_ALLOW_UNSUPPORTED_NODE: '1' }),
+      },
     },
   );
   const gc = new GcTrace(child.stdout!);
@@ -311,7 +343,12 @@ async function startSigilTarget(
     const allowed = await warm(authz, dataFile);
     return {
       target: {
-        name: tree === ROOT ? `sigil (ledger ${durability})` : `sigil BASELINE (ledger ${durability})`,
+        name:
+          tree !== ROOT
+            ? `sigil BASELINE (ledger ${durability})`
+            : node !== process.execPath
+              ? `sigil (ledger ${durability}) node ${execFileSync(node, ['--version']).toString().trim()}`
+              : `sigil (ledger ${durability})`,
         pid: child.pid!,
         port: authz,
         dataFile,
@@ -426,6 +463,7 @@ async function main(): Promise<void> {
     targets.push(await startOpaTarget(sync.jwks, sync.token));
     targets.push(await startFloorTarget(sync.token));
     if (BASELINE) targets.push((await startSigilTarget('sync', BASELINE)).target);
+    for (const node of NODES) targets.push((await startSigilTarget('sync', ROOT, node)).target);
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {
         const row = await measure(t);
@@ -443,7 +481,9 @@ async function main(): Promise<void> {
       rps: median(rs.map((r) => r.rps)),
       p50ms: median(rs.map((r) => r.p50ms)),
       p99ms: median(rs.map((r) => r.p99ms)),
+      p999ms: median(rs.map((r) => r.p999ms)),
       cpuUsPerCheck: median(rs.map((r) => r.cpuUsPerCheck)),
+      rssMiB: median(rs.map((r) => r.rssMiB)),
       cores: median(rs.map((r) => r.cores)),
       allocKbPerCheck: median(rs.map((r) => r.allocKbPerCheck)),
       scavengesPer1k: median(rs.map((r) => r.scavengesPer1k)),
@@ -518,7 +558,7 @@ async function main(): Promise<void> {
     }
   }
 
-  const w = [42, 8, 8, 8, 8, 12, 6, 14, 12, 14, 14, 16, 8];
+  const w = [48, 8, 8, 8, 8, 9, 12, 6, 8, 14, 12, 14, 14, 16, 8];
   const line = (c: string[]) =>
     console.log(c.map((s, i) => (i === 0 ? s.padEnd(w[i]!) : s.padStart(w[i]!))).join(' '));
   const fixed = (x: number, d: number) => (Number.isNaN(x) ? '–' : x.toFixed(d));
@@ -528,8 +568,10 @@ async function main(): Promise<void> {
     'rps',
     'p50 ms',
     'p99 ms',
+    'p99.9 ms',
     'CPU µs/check',
     'cores',
+    'RSS MiB',
     'alloc KB/check',
     'scav./1k chk',
     'scav. ms/1k chk',
@@ -544,8 +586,10 @@ async function main(): Promise<void> {
       r.rps.toFixed(0),
       r.p50ms.toFixed(2),
       r.p99ms.toFixed(2),
+      fixed(r.p999ms, 2),
       r.cpuUsPerCheck.toFixed(1),
       r.cores.toFixed(2),
+      fixed(r.rssMiB, 0),
       fixed(r.allocKbPerCheck, 1),
       fixed(r.scavengesPer1k, 2),
       fixed(r.scavengeMsPer1k, 2),
@@ -569,6 +613,16 @@ async function main(): Promise<void> {
     const now = row('sigil (ledger sync)')!;
     console.log(
       `baseline ${BASELINE}: sigil (ledger sync) CPU per check now ${(now.cpuUsPerCheck / before.cpuUsPerCheck).toFixed(2)}× the baseline's`,
+    );
+  }
+  // --node: the runtime running this script against each other one, from the same interleaved rounds.
+  for (const other of rows.filter((r) => r.server.startsWith('sigil (ledger sync) node '))) {
+    const now = row('sigil (ledger sync)')!;
+    const x = (a: number, b: number) => (a / b).toFixed(2);
+    console.log(
+      `node ${process.version} (this run's) vs ${other.server.replace(/.* node /, '')}, same rounds: ` +
+        `CPU per check ${x(now.cpuUsPerCheck, other.cpuUsPerCheck)}×, p99 ${x(now.p99ms, other.p99ms)}×, ` +
+        `p99.9 ${x(now.p999ms, other.p999ms)}×, RSS ${x(now.rssMiB, other.rssMiB)}×, full GCs ${now.majors} vs ${other.majors}`,
     );
   }
   for (const l of spread) console.log(l);

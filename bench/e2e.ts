@@ -4,7 +4,7 @@
  *
  * Options: --smoke, --rounds N, --rates 250,500,1000, --rate-seconds S (default 8), --sustained-seconds S (per open-loop
  * rung, default 3; 0 skips the sustained-rate search), --configs none,sigil,sigil-fast,sigil-depth3,opa,
- * --profile (node --cpu-prof on SIGIL, hot spots written per run), --pin split|none, --nice=N (e.g. --nice=-5: run every measured process at that priority), --runner build|tsx, --out DIR, --no-write (don't touch BENCHMARKS.md), --json (print the result JSON path only).
+ * --profile (node --cpu-prof on SIGIL, hot spots written per run), --pin split|none, --nice=N (e.g. --nice=-5: run every measured process at that priority), --runner build|tsx, --node PATH (run SIGIL on that Node binary, e.g. /usr/bin/node for the 24-vs-20 comparison), --out DIR, --no-write (don't touch BENCHMARKS.md), --json (print the result JSON path only).
  * Exit status 1 when a correctness check failed (unexpected status, ledger growth mismatch).
  */
 import { execFileSync } from 'node:child_process';
@@ -35,8 +35,16 @@ const { values } = parseArgs({
     runner: { type: 'string' },
     nice: { type: 'string', default: '0' },
     profile: { type: 'boolean', default: false },
+    node: { type: 'string' },
   },
 });
+if (values.node) {
+  // Read by sigilCommand (bench/e2e/lib/sigil.ts); an unsupported runtime (Node 20) is let through on purpose.
+  process.env.SIGIL_BENCH_NODE = resolve(values.node);
+  process.env.SIGIL_ALLOW_UNSUPPORTED_NODE = '1';
+}
+const sigilNode = process.env.SIGIL_BENCH_NODE ?? process.execPath;
+const sigilNodeVersion = execFileSync(sigilNode, ['--version']).toString().trim();
 
 const smoke = values.smoke === true;
 const p = paths(root);
@@ -134,7 +142,7 @@ const run = await runAll({
 const sum = summarize(run);
 const command = smoke ? 'npm run bench:e2e:smoke' : 'npm run bench:e2e';
 const md = renderMarkdown(run, sum, {
-  machine: `${machineLine()}; load average before the run: ${loadBefore}`,
+  machine: `${machineLine()}; SIGIL on Node.js ${sigilNodeVersion} (${sigilNode}); load average before the run: ${loadBefore}`,
   cpuPlan: plan.describe,
   command,
   refRate,

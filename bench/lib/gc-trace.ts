@@ -24,9 +24,10 @@ export interface GcTotals {
 /** The V8 flag that makes a Node process print the lines {@link GcTrace} reads. */
 export const GC_TRACE_FLAG = '--trace-gc-nvp';
 
-const LINE = /^\[(\d+:0x[0-9a-f]+)\].*?\bpause=([\d.]+) .*?\bgc=(\w+)\b.*?\ballocated=(\d+) promoted=(\d+)\b/;
+// The prefix is `[pid:isolate]` up to V8 12 (Node 20, 22) and `[pid:isolate:id]` from V8 13 (Node 24).
+const LINE = /^\[(\d+:0x[0-9a-f]+(?::\d+)?)\].*?\bpause=([\d.]+) .*?\bgc=(\w+)\b.*?\ballocated=(\d+) promoted=(\d+)\b/;
 
-/** One parsed GC line. `isolate` is V8's `pid:address` prefix. */
+/** One parsed GC line. `isolate` is V8's `pid:address` (V8 13: `pid:address:id`) prefix. */
 export interface GcLine {
   isolate: string;
   kind: string;

@@ -19,6 +19,14 @@ describe('gc-trace', () => {
       promoted: 89744,
     });
     expect(parseGcLine(MARK)).toEqual({ isolate, kind: 'mc', pauseMs: 12.25, allocated: 1000, promoted: 0 });
+    // V8 13 (Node 24) adds an id to the prefix.
+    expect(parseGcLine(SCAVENGE.replace('0x25ad9490]', '0x25ad9490:0]'))).toEqual({
+      isolate: `${isolate}:0`,
+      kind: 's',
+      pauseMs: 1.5,
+      allocated: 920192,
+      promoted: 89744,
+    });
     expect(parseGcLine('{"level":30,"msg":"sigil ready","allocated":5}')).toBeUndefined();
     expect(parseGcLine('pause=1 gc=s')).toBeUndefined();
   });

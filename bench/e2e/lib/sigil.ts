@@ -140,9 +140,11 @@ export function sigilCommand(p: Paths, nodeArgs: string[] = []): { cmd: string; 
   // Extra node flags, e.g. SIGIL_BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile under load.
   const extra = [...(process.env.SIGIL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...nodeArgs];
   const built = process.env.SIGIL_BENCH_CLI;
-  if (built) return { cmd: process.execPath, args: [...extra, built] };
+  // SIGIL_BENCH_NODE: another Node binary for SIGIL (bench/e2e.ts --node).
+  const node = process.env.SIGIL_BENCH_NODE ?? process.execPath;
+  if (built) return { cmd: node, args: [...extra, built] };
   return {
-    cmd: process.execPath,
+    cmd: node,
     args: [...extra, '--import', 'tsx', join(p.root, 'src', 'cli', 'main.ts')],
   };
 }
