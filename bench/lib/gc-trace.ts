@@ -25,7 +25,8 @@ export interface GcTotals {
 export const GC_TRACE_FLAG = '--trace-gc-nvp';
 
 // The prefix is `[pid:isolate]` up to V8 12 (Node 20, 22) and `[pid:isolate:id]` from V8 13 (Node 24).
-const LINE = /^\[(\d+:0x[0-9a-f]+(?::\d+)?)\].*?\bpause=([\d.]+) .*?\bgc=(\w+)\b.*?\ballocated=(\d+) promoted=(\d+)\b/;
+const LINE =
+  /^\[(\d+:0x[0-9a-f]+(?::\d+)?)\].*?\bpause=([\d.]+) .*?\bgc=(\w+)\b.*?\ballocated=(\d+) promoted=(\d+)\b/;
 
 /** One parsed GC line. `isolate` is V8's `pid:address` (V8 13: `pid:address:id`) prefix. */
 export interface GcLine {
