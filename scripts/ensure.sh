@@ -3,7 +3,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] ||
-  [ -n "$(find patches -newer node_modules/.package-lock.json -type f)" ]; then
+  [ -n "$(find patches -name '*.patch' -newer node_modules/.package-lock.json)" ]; then
   echo "[ensure] installing npm dependencies (npm ci)" >&2
   npm ci --no-audit --no-fund
 fi
