@@ -73,6 +73,7 @@ export function GraphCanvas({ view, layoutKey, selected, chain, onSelect, onExpa
     frame: 0,
     draws: 0,
     requests: 0,
+    frames: 0,
     widths: new Map<string, number>(),
     ctx: undefined as CanvasRenderingContext2D | null | undefined,
     font: '',
@@ -186,7 +187,12 @@ export function GraphCanvas({ view, layoutKey, selected, chain, onSelect, onExpa
       const text = edgeText(e);
       cands.push({
         id: `edge:${e.id}`,
-        spots: [{ x: (p.x1 + p.x2) / 2, y: (p.y1 + p.y2) / 2 - 8, anchor: 'middle' }],
+        // Above the edge, clear of a node label on the source's row; a bit along it either way if that is taken.
+        spots: [0.55, 0.7, 0.4].map((f) => ({
+          x: p.x1 + (p.x2 - p.x1) * f,
+          y: p.y1 + (p.y2 - p.y1) * f - 16,
+          anchor: 'middle' as const,
+        })),
         h: LABEL_H - 2,
         texts: [{ text, w: measure(text, EDGE_FONT_PX, 400) }],
         priority: (s.chain?.edges.has(e.id) ? 1e9 : -1e9) + e.count,
@@ -230,8 +236,12 @@ export function GraphCanvas({ view, layoutKey, selected, chain, onSelect, onExpa
     const s = st.current;
     s.requests++;
     if (s.frame) return;
-    s.frame = requestAnimationFrame(draw);
-    if (svgRef.current) svgRef.current.dataset.coalesced = String(s.requests - s.draws - 1);
+    s.frame = requestAnimationFrame(() => {
+      s.frames++;
+      draw();
+      // Redraw requests merged into an earlier frame (zoom events, data, selection within one frame).
+      if (svgRef.current) svgRef.current.dataset.coalesced = String(s.requests - s.frames);
+    });
   }, [draw]);
 
   const fit = useCallback(() => {

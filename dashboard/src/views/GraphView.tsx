@@ -35,6 +35,8 @@ export function zoneOf(ms: number): string {
 export const GraphView = memo(function GraphView({ subscribe }: { subscribe: Subscribe }) {
   const [task, setTask] = useState('');
   const [data, setData] = useState<GraphData>();
+  // The task filter the shown data was fetched with: a new filter lays out afresh when its data arrives.
+  const [dataTask, setDataTask] = useState('');
   const [error, setError] = useState<unknown>();
   const [updated, setUpdated] = useState<number>();
   const [selected, setSelected] = useState<string>();
@@ -55,6 +57,7 @@ export const GraphView = memo(function GraphView({ subscribe }: { subscribe: Sub
         // A transition: React renders it in slices that yield to input (a click stays instant under load).
         startTransition(() => {
           setData(g);
+          setDataTask(task);
           setError(undefined);
           setUpdated(Date.now());
         });
@@ -99,7 +102,7 @@ export const GraphView = memo(function GraphView({ subscribe }: { subscribe: Sub
 
   const view = useMemo(() => data && viewGraph(data, { group, expanded }), [data, group, expanded]);
   const chain = useMemo(() => (view && selected && view.byId.has(selected) ? chainOf(view, selected) : undefined), [view, selected]);
-  const layoutKey = `${task}|${group}|${tidy}`;
+  const layoutKey = `${dataTask}|${group}|${tidy}`;
 
   const expand = useCallback((id: string) => {
     setExpanded((s) => new Set(s).add(id));

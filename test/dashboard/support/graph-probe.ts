@@ -16,28 +16,25 @@ type Element = any;
 
 /** Installs, before any page script, a long-task and frame recorder (`window.__probe`). */
 export async function installProbe(page: Page): Promise<void> {
-  await page.addInitScript(() => {
-    const probe = {
-      longTasks: [] as { start: number; duration: number }[],
-      frames: [] as number[],
-      recording: false,
-    };
-    (window as unknown as { __probe: typeof probe }).__probe = probe;
+  // A string, not a function: tsx's transform may wrap named inner functions in a helper the page lacks.
+  await page.addInitScript(`{
+    const probe = { longTasks: [], frames: [], recording: false };
+    window.__probe = probe;
     try {
-      new PerformanceObserver((list: { getEntries(): { startTime: number; duration: number }[] }) => {
+      new PerformanceObserver((list) => {
         for (const e of list.getEntries()) probe.longTasks.push({ start: e.startTime, duration: e.duration });
       }).observe({ type: 'longtask', buffered: true });
     } catch {
-      // no longtask support: the list stays empty and the caller's check of support fails
+      // no longtask support: longTasksSupported() says so
     }
     let last = 0;
-    const tick = (t: number) => {
+    const tick = (t) => {
       if (probe.recording && last) probe.frames.push(t - last);
       last = t;
       requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
-  });
+  }`);
 }
 
 /** Whether this Chromium reports long tasks at all (so "none seen" means something). */
