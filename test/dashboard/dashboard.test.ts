@@ -102,6 +102,7 @@ describe(`dashboard against SIGIL`, { timeout: 90_000 }, () => {
       'tickets.read',
       'web.search',
     ]);
+    await page.screenshot({ path: `${ART}/dashboard-graph.png` });
     // Edge endpoints: writer → reviewer carries fs.read (the table renders when opened).
     await page.getByText(/^Delegations as a table/).click();
     const edges = await page.locator('[data-testid=edge-table] tbody tr').allTextContents();
@@ -111,7 +112,6 @@ describe(`dashboard against SIGIL`, { timeout: 90_000 }, () => {
     // reviewer: allowed fs.read then denied fs.write → red; writer: allowed → green.
     expect(await node(AGENTS.reviewer).locator('circle').getAttribute('fill')).toBe('#dc2626');
     expect(await node(AGENTS.writer).locator('circle').getAttribute('fill')).toBe('#16a34a');
-    await page.screenshot({ path: `${ART}/dashboard-graph.png` });
   });
 
   it('graph: keyboard selection opens the node detail; the task filter hides other tasks', async () => {

@@ -172,8 +172,8 @@ export function GraphCanvas({ view, layoutKey, selected, chain, onSelect, onExpa
         id: n.id,
         spots: [
           { x: p[0] + r + 4, y: p[1], anchor: 'start' },
-          { x: p[0], y: p[1] - r - LABEL_H / 2 - 1, anchor: 'middle' },
-          { x: p[0], y: p[1] + r + LABEL_H / 2 + 1, anchor: 'middle' },
+          { x: p[0] - r, y: p[1] - r - LABEL_H / 2 - 1, anchor: 'start' },
+          { x: p[0] - r, y: p[1] + r + LABEL_H / 2 + 1, anchor: 'start' },
         ],
         h: LABEL_H,
         texts: nodeTexts(n).map((text) => ({ text, w: measure(text, FONT_PX, weight) })),
