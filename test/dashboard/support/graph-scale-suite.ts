@@ -199,10 +199,10 @@ export function graphScaleSuite(liveSeconds: number): void {
       await startRecording(page);
       const fetchesBefore = graphFetches.length;
       const load = startLiveLoad(mesh.log, mesh.plan, 400, mesh.written);
-      // Halfway, a new worker joins under an existing lead.
+      // Near the end (its one decision must stay among the newest 5,000), a new worker joins under a lead.
       const lead = mesh.plan.chains.find((c) => c.hops.length === 2 && c.task === mesh.plan.tasks[3])!;
       const newcomer = `${lead.hops[1]!.sub.replace(/\/[^/]+\/1$/, '')}/auditor/1`;
-      await new Promise((r) => setTimeout(r, (liveSeconds * 1000) / 2));
+      await new Promise((r) => setTimeout(r, (liveSeconds - 4) * 1000));
       const template = mesh.plan.record(0, Date.now());
       const rec: DecisionRecord = {
         ...template,
@@ -221,7 +221,7 @@ export function graphScaleSuite(liveSeconds: number): void {
         })),
       };
       await mesh.log.appendDecision(rec);
-      await new Promise((r) => setTimeout(r, (liveSeconds * 1000) / 2));
+      await new Promise((r) => setTimeout(r, 4000));
       const sent = await load.stop();
       mesh.written += sent + 1;
       const rec1 = await stopRecording(page);
