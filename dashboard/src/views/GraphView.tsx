@@ -267,7 +267,8 @@ function Legend() {
   return (
     <p className="legend">
       <span className="sw task" /> task <span className="sw allow" /> last call allowed <span className="sw deny" /> last
-      call denied <span className="sw idle" /> delegated only <span className="sw-line" /> verified delegation{' '}
+      call denied <span className="sw idle" /> delegated only <span className="sw group" /> ×N same-type workers{' '}
+      <span className="sw-line" /> verified delegation{' '}
       <span className="sw-line dashed" /> unverified caller
     </p>
   );
