@@ -83,10 +83,17 @@ export function App() {
         .then((s) => !stopped && setStatus(s))
         .catch(() => undefined);
     void refresh();
+    // The header's entry count is re-rendered at most twice a second: a busy sidecar streams hundreds of
+    // decisions a second, and one App render per decision would block the main thread.
+    let size = 0;
+    let sizeTimer: number | undefined;
     const close = openEvents(
       (e) => {
-        const size = e.kind === 'decision' ? e.entry.index + 1 : e.size;
-        setStatus((s) => (s?.ledger ? { ...s, ledger: { size: Math.max(s.ledger.size, size) } } : s));
+        size = Math.max(size, e.kind === 'decision' ? e.entry.index + 1 : e.size);
+        sizeTimer ??= window.setTimeout(() => {
+          sizeTimer = undefined;
+          setStatus((s) => (s?.ledger && s.ledger.size < size ? { ...s, ledger: { size } } : s));
+        }, 500);
         for (const l of listeners.current) l(e);
       },
       (state) => {
@@ -113,6 +120,7 @@ export function App() {
     );
     return () => {
       stopped = true;
+      window.clearTimeout(sizeTimer);
       close();
     };
   }, [authed, streamGen]);

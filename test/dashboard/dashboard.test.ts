@@ -6,12 +6,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noteSigner } from '../../src/ledger/index.js';
 import { generateEd25519 } from '../../src/lib/ed25519-key.js';
 import { opaBuild } from '../policy/support.js';
 import { launchBrowser, type TestBrowser } from './support/browser.js';
+import { buildDashboard } from './support/build.js';
 import { AGENTS, runScenario, type ScenarioResult, TASK, TASK2 } from './support/scenario.js';
 import { POLICY_REV, type Stack, startStack } from './support/stack.js';
 
@@ -39,7 +39,7 @@ const tab = (name: string) => page.getByRole('tab', { name });
 beforeAll(async () => {
   mkdirSync(ART, { recursive: true });
   // Test the current sources, not a stale bundle.
-  await build({ configFile: 'dashboard/vite.config.ts', logLevel: 'error' });
+  await buildDashboard();
   stack = await startStack();
   browser = await launchBrowser();
   page = await browser.context.newPage();
@@ -102,7 +102,9 @@ describe(`dashboard against SIGIL`, { timeout: 90_000 }, () => {
       'tickets.read',
       'web.search',
     ]);
-    // Edge endpoints: writer → reviewer carries fs.read.
+    await page.screenshot({ path: `${ART}/dashboard-graph.png` });
+    // Edge endpoints: writer → reviewer carries fs.read (the table renders when opened).
+    await page.getByText(/^Delegations as a table/).click();
     const edges = await page.locator('[data-testid=edge-table] tbody tr').allTextContents();
     expect(
       edges.some((r) => r.includes(AGENTS.writer) && r.includes(AGENTS.reviewer) && r.includes('fs.read')),
@@ -110,7 +112,6 @@ describe(`dashboard against SIGIL`, { timeout: 90_000 }, () => {
     // reviewer: allowed fs.read then denied fs.write → red; writer: allowed → green.
     expect(await node(AGENTS.reviewer).locator('circle').getAttribute('fill')).toBe('#dc2626');
     expect(await node(AGENTS.writer).locator('circle').getAttribute('fill')).toBe('#16a34a');
-    await page.screenshot({ path: `${ART}/dashboard-graph.png` });
   });
 
   it('graph: keyboard selection opens the node detail; the task filter hides other tasks', async () => {

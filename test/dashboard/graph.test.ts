@@ -90,6 +90,39 @@ describe('buildGraph', () => {
     expect(g.nodes.map((x) => x.id).sort()).toEqual([`agent:${B}`, 'task:t2']);
     expect(g.unattributed).toBe(1);
     expect(g.records).toBe(1);
+    // The window statement: 3 decisions read, the drawn one's time as both ends.
+    expect(g.window).toBe(3);
+    expect(g.since).toBe(g.until);
+    expect(g.since).not.toBeNull();
+  });
+
+  it('states the time range of the drawn decisions (oldest and newest ts), null when none is drawn', () => {
+    const g = buildGraph([
+      {
+        index: 5,
+        record: { ...entry({ task_id: 't1', sub: A, chain: chainABC.slice(0, 1) }).record, ts: 9000 },
+      },
+      {
+        index: 6,
+        record: { ...entry({ task_id: 't1', sub: A, chain: chainABC.slice(0, 1) }).record, ts: 7000 },
+      },
+      {
+        index: 7,
+        record: { ...entry({ task_id: 't2', sub: B, chain: [hop(B, ISS, ['x'])] }).record, ts: 1000 },
+      },
+    ]);
+    expect([g.since, g.until, g.window]).toEqual([1000, 9000, 3]);
+    expect([buildGraph([], 't1').since, buildGraph([], 't1').until]).toEqual([null, null]);
+    const t1 = buildGraph(
+      [
+        {
+          index: 1,
+          record: { ...entry({ task_id: 't2', sub: B, chain: [hop(B, ISS, ['x'])] }).record, ts: 5 },
+        },
+      ],
+      't1',
+    );
+    expect([t1.since, t1.window, t1.records]).toEqual([null, 1, 0]);
   });
 
   it('the last decision is the one with the highest index, whatever the input order', () => {

@@ -46,6 +46,11 @@ export interface GraphData {
   records: number;
   /** Records with no task (no or unparseable token): counted, not drawn. */
   unattributed: number;
+  /** Decisions read (the window: the newest N of the log), before the task filter. */
+  window: number;
+  /** Time of the oldest and newest drawn decision (epoch ms), or null when none was drawn. */
+  since: number | null;
+  until: number | null;
 }
 
 /** One ledger entry as the API sees it. */
@@ -61,6 +66,8 @@ export function buildGraph(entries: readonly IndexedRecord[], task?: string): Gr
   const tasks = new Set<string>();
   let unattributed = 0;
   let used = 0;
+  let since: number | null = null;
+  let until: number | null = null;
   const sorted = [...entries].sort((a, b) => a.index - b.index);
 
   const node = (id: string, kind: GraphNode['kind'], label: string): GraphNode => {
@@ -97,6 +104,8 @@ export function buildGraph(entries: readonly IndexedRecord[], task?: string): Gr
     tasks.add(t);
     if (task !== undefined && t !== task) continue;
     used++;
+    if (since === null || r.ts < since) since = r.ts;
+    if (until === null || r.ts > until) until = r.ts;
     const taskId = `task:${t}`;
     count(node(taskId, 'task', t), entry);
     const chain = r.chain ?? [];
@@ -121,5 +130,8 @@ export function buildGraph(entries: readonly IndexedRecord[], task?: string): Gr
     tasks: [...tasks].sort(),
     records: used,
     unattributed,
+    window: entries.length,
+    since,
+    until,
   };
 }
