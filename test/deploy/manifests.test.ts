@@ -201,6 +201,11 @@ describe.each([
       port_value: port(config.authz.listen),
     });
     expect(envoy.ports.find((p: Obj) => p.name === 'envoy-http').containerPort).toBe(listener.port_value);
+    // The Envoy image is the release the tests run (scripts/setup-tools.sh installs the same version).
+    const tested = readFileSync(join(ROOT, 'scripts/setup-tools.sh'), 'utf8').match(
+      /^ENVOY_VERSION=(\S+)$/m,
+    )![1];
+    expect(envoy.image).toBe(`docker.io/envoyproxy/envoy:v${tested}`);
     const path = join(work, `${dir.replaceAll('/', '-')}-envoy.yaml`);
     writeFileSync(path, text);
     const out = execFileSync(ENVOY, ['--mode', 'validate', '-c', path], {
