@@ -5,9 +5,17 @@
  */
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { b64decode, type Checkpoint, type NoteVerifier, openCheckpoint } from '../ledger/browser.js';
+import {
+  b64decode,
+  type Checkpoint,
+  LedgerError,
+  type NoteVerifier,
+  parseCheckpoint,
+  verifyNote,
+} from '../ledger/browser.js';
 import { WitnessError } from './errors.js';
 import { type CosignerKey, cosignedMessage, parseCosignerKey } from './lib/cosigner-key.js';
+import { quorumMet, type WitnessPolicy } from './witness-policy.js';
 
 if (!ed.hashes.sha512) ed.hashes.sha512 = sha512;
 
@@ -20,14 +28,16 @@ export interface CosignedCheckpoint {
   cosigners: Array<{ name: string; time: number }>;
 }
 
-/** Options of {@link verifyCosigned}. */
+/** Options of {@link verifyCosigned}: the log key(s), and either witnesses with k, or a tlog-policy. */
 export interface VerifyCosignedOptions {
-  /** The log's verifier key (`<origin>+<id>+<key>`). */
-  logKey: string | NoteVerifier;
+  /** The log's verifier key(s) (`<origin>+<id>+<key>`). Default: the policy's `log` lines. */
+  logKey?: string | NoteVerifier | ReadonlyArray<string | NoteVerifier>;
   /** Cosigner vkeys of the witnesses (type 0x04). */
-  witnesses: ReadonlyArray<string | CosignerKey>;
+  witnesses?: ReadonlyArray<string | CosignerKey>;
   /** Required number of distinct witnesses (0 = only verify what is there). */
   k?: number;
+  /** A c2sp.org/tlog-policy (its witnesses and quorum replace `witnesses` and `k`). */
+  policy?: WitnessPolicy;
 }
 
 /** Splits a signed note at its last blank line into text and signature lines (signed-note §Format). */
@@ -80,16 +90,30 @@ export function verifyCosignatureLines(
  * @throws LedgerError (log signature), WitnessError `WITNESS_COSIGNATURE_INVALID`, `WITNESS_POLICY_UNMET`.
  */
 export function verifyCosigned(note: string, o: VerifyCosignedOptions): CosignedCheckpoint {
-  const checkpoint = openCheckpoint(note, o.logKey);
+  const logKeys = o.logKey ?? o.policy?.logs ?? [];
+  const { text: signed, keyName } = verifyNote(note, logKeys as ReadonlyArray<string | NoteVerifier>);
+  const checkpoint = parseCheckpoint(signed);
+  // c2sp.org/tlog-checkpoint: the log's key is named after its origin.
+  if (checkpoint.origin !== keyName)
+    throw new LedgerError(
+      'LEDGER_ORIGIN_MISMATCH',
+      `checkpoint origin "${checkpoint.origin}" is not "${keyName}"`,
+    );
   const { text, lines } = splitNote(note);
-  const keys = o.witnesses.map((w) => (typeof w === 'string' ? parseCosignerKey(w) : w));
+  const keys = o.policy
+    ? o.policy.witnesses.map((w) => w.key)
+    : (o.witnesses ?? []).map((w) => (typeof w === 'string' ? parseCosignerKey(w) : w));
   const cosigners = verifyCosignatureLines(text, lines, keys);
-  const k = o.k ?? 0;
-  if (cosigners.length < k) {
-    const missing = keys.filter((w) => !cosigners.some((c) => c.name === w.name)).map((w) => w.name);
+  const names = cosigners.map((c) => c.name);
+  const missing = keys.filter((w) => !names.includes(w.name)).map((w) => w.name);
+  const met = o.policy
+    ? quorumMet(o.policy, new Set(keys.filter((w) => names.includes(w.name)).map((w) => w.vkey)))
+    : cosigners.length >= (o.k ?? 0);
+  if (!met) {
+    const want = o.policy ? `quorum "${o.policy.quorum}"` : `${o.k} required`;
     throw new WitnessError(
       'WITNESS_POLICY_UNMET',
-      `checkpoint ${checkpoint.size} has ${cosigners.length} of the ${k} required cosignatures (missing: ${missing.join(', ') || 'none'})`,
+      `checkpoint ${checkpoint.size} has ${cosigners.length} cosignatures, ${want} (missing: ${missing.join(', ') || 'none'})`,
     );
   }
   return { checkpoint, text, cosigners };
