@@ -2,7 +2,7 @@
  * Three sidecars witnessing each other on loopback with a 2-of-3 policy (docs/witness.md): cosigning,
  * a witness that is down, a rolled-back log, a forked log, a replayed old checkpoint, forged cosignatures.
  */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -204,6 +204,35 @@ describe('a mesh of three sidecars, 2-of-3', () => {
     expect((await post(w, formatAddCheckpoint(5, A().log.consistencyProof(5, 6), cp6.note))).status).toBe(
       200,
     );
+  });
+
+  it('cosigns exactly one of many concurrent submissions from the same old size (atomic check and persist)', async () => {
+    await grow(A().log, 4);
+    await A().client!.witness(await A().log.checkpoints.make());
+    const bodies: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      await grow(A().log, 1);
+      const cp = await A().log.checkpoints.make();
+      bodies.push(formatAddCheckpoint(4, A().log.consistencyProof(4, cp.size), cp.note));
+    }
+    const rs = await Promise.all(bodies.map((b) => post(mesh[1]!, b)));
+    const ok = rs.filter((r) => r.status === 200);
+    expect(ok).toHaveLength(1);
+    const won = mesh[1]!.service.sizes()[A().origin] as number;
+    expect(rs.filter((r) => r.status === 409).map((r) => r.body)).toEqual(Array(11).fill(`${won}\n`));
+    // A state file that cannot be written stops the witness: no cosignature without a durable record.
+    const stateFile = join(mesh[1]!.dir, 'witness', 'witnessed.json');
+    rmSync(stateFile);
+    mkdirSync(stateFile);
+    await grow(A().log, 1);
+    const cp = await A().log.checkpoints.make();
+    const body = formatAddCheckpoint(won, A().log.consistencyProof(won, cp.size), cp.note);
+    expect((await post(mesh[1]!, body)).status).toBe(503);
+    rmSync(stateFile, { recursive: true });
+    expect(await post(mesh[1]!, body)).toMatchObject({
+      status: 503,
+      body: expect.stringMatching(/^WITNESS_IO/),
+    });
   });
 
   it('rejects a forged cosignature, ignores unknown cosigners, and keeps its state across restarts', async () => {
