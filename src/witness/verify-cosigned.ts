@@ -40,6 +40,18 @@ export interface VerifyCosignedOptions {
   policy?: WitnessPolicy;
 }
 
+/** An Ed25519 verification primitive: `(signature, message, 32-byte public key) → valid?`. */
+export type Ed25519Verify = (sig: Uint8Array, msg: Uint8Array, publicKey: Uint8Array) => boolean;
+
+/** Strict RFC 8032 verification with @noble/ed25519 (browser-safe). */
+const nobleVerify: Ed25519Verify = (sig, msg, publicKey) => {
+  try {
+    return ed.verify(sig, msg, publicKey, { zip215: false });
+  } catch {
+    return false;
+  }
+};
+
 /** Splits a signed note at its last blank line into text and signature lines (signed-note §Format). */
 export function splitNote(note: string): { text: string; lines: string[] } {
   const sep = note.lastIndexOf('\n\n');
@@ -57,6 +69,7 @@ export function verifyCosignatureLines(
   text: string,
   lines: readonly string[],
   witnesses: readonly CosignerKey[],
+  verify: Ed25519Verify = nobleVerify,
 ): Array<{ name: string; time: number }> {
   const found = new Map<CosignerKey, number>();
   for (const line of lines) {
@@ -72,13 +85,7 @@ export function verifyCosignatureLines(
     if (raw.length !== 4 + 8 + 64) throw forged();
     const t = new DataView(raw.buffer, raw.byteOffset + 4, 8).getBigUint64(0, false);
     if (t === 0n || t > 2n ** 63n - 1n) throw forged();
-    let ok = false;
-    try {
-      ok = ed.verify(raw.subarray(12), cosignedMessage(t, text), w.publicKey, { zip215: false });
-    } catch {
-      ok = false;
-    }
-    if (!ok) throw forged();
+    if (!verify(raw.subarray(12), cosignedMessage(t, text), w.publicKey)) throw forged();
     if (!found.has(w)) found.set(w, Number(t));
   }
   return witnesses.filter((w) => found.has(w)).map((w) => ({ name: w.name, time: found.get(w) as number }));

@@ -6,6 +6,7 @@
  */
 import { WitnessError } from './errors.js';
 import { type CosignerKey, parseCosignerKey } from './lib/cosigner-key.js';
+import { nodeVerify } from './lib/ed25519-node.js';
 import { b64encode, type SignedCheckpointLike, type WitnessedLog } from './lib/log-port.js';
 import { formatAddCheckpoint, parseCosignatureLines, parseSizeBody } from './lib/protocol.js';
 import { readState, writeState } from './lib/state-file.js';
@@ -30,6 +31,8 @@ export type AlarmReason = 'down' | 'rollback' | 'fork' | 'rejected' | 'bad_respo
 export interface WitnessStatus {
   name: string;
   url: string;
+  /** Its cosigner vkey. */
+  key: string;
   /** Latest size it cosigned for us (0 = never). */
   size: number;
   /** Epoch ms of its last cosignature. */
@@ -108,6 +111,7 @@ export class WitnessClient {
       this.status.set(w.name, {
         name: w.name,
         url: w.url,
+        key: w.key,
         size: s?.size ?? 0,
         ...(s ? { lastCosigned: s.at } : {}),
       });
@@ -272,7 +276,7 @@ export class WitnessClient {
       if (res.status === 200) {
         try {
           const lines = parseCosignatureLines(body);
-          const ok = verifyCosignatureLines(text, lines, [key]);
+          const ok = verifyCosignatureLines(text, lines, [key], nodeVerify);
           if (ok.length === 0)
             throw new WitnessError('WITNESS_BAD_REQUEST', 'no cosignature by its configured key');
           count('cosigned');

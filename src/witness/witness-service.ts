@@ -8,15 +8,14 @@ import {
   b64decode,
   b64encode,
   EMPTY_ROOT,
-  LedgerError,
   type NoteVerifier,
   parseCheckpoint,
   parseVerifierKey,
   verifyConsistency,
-  verifyNote,
 } from '../ledger/browser.js';
 import { type Cosigner, cosign } from './cosign.js';
 import { WitnessError } from './errors.js';
+import { checkLogSignature } from './lib/ed25519-node.js';
 import { MAX_BODY_BYTES, parseAddCheckpoint, SIZE_CONTENT_TYPE } from './lib/protocol.js';
 import { readState, writeState } from './lib/state-file.js';
 import { splitNote } from './verify-cosigned.js';
@@ -158,13 +157,10 @@ export class WitnessService {
       return err;
     };
     // "MUST verify the checkpoint signature against the public key(s) it trusts for the origin" → 403.
-    try {
-      verifyNote(req.note, keys);
-    } catch (e) {
-      if (e instanceof LedgerError && e.code === 'LEDGER_NOTE_MALFORMED')
-        throw refused('WITNESS_BAD_REQUEST', e.message);
+    const signed = checkLogSignature(req.note, keys);
+    if (signed === 'malformed') throw refused('WITNESS_BAD_REQUEST', 'malformed note');
+    if (signed === 'bad')
       throw refused('WITNESS_BAD_SIGNATURE', `checkpoint of ${cp.origin} is not signed by a trusted key`);
-    }
     // "The old size MUST be equal to or lower than the checkpoint size" → 400.
     if (req.old > cp.size)
       throw refused('WITNESS_BAD_REQUEST', `old size ${req.old} is above checkpoint size ${cp.size}`);
