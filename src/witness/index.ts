@@ -16,6 +16,7 @@ export { type CosignerKey, formatCosignerKey, parseCosignerKey } from './lib/cos
 export {
   type CollectableLog,
   type CollectResponse,
+  cosignedBundle,
   type WitnessRoutesOptions,
   witnessRoutes,
 } from './mesh-routes.js';

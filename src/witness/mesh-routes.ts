@@ -116,6 +116,23 @@ export function witnessRoutes(
   };
 }
 
+/**
+ * The log's tlog-proof bundle for `index` against exactly the cosigned checkpoint `cosigned`, with its
+ * cosignature lines appended to the note (they follow the log's signature: c2sp.org/tlog-cosignature).
+ * @throws WitnessError `WITNESS_IO` when the stored checkpoint is not the one that was cosigned.
+ */
+export async function cosignedBundle(
+  log: Pick<CollectableLog, 'checkpoints'>,
+  cosigned: { size: number; note: string },
+  index: number,
+): Promise<string> {
+  const bundle = await log.checkpoints.bundle(index, cosigned.size);
+  const logNote = bundle.slice(bundle.indexOf('\n\n') + 2);
+  if (!cosigned.note.startsWith(logNote))
+    throw new WitnessError('WITNESS_IO', `stored checkpoint ${cosigned.size} differs from the cosigned one`);
+  return `${bundle}${cosigned.note.slice(logNote.length)}`;
+}
+
 async function collectTask(o: WitnessRoutesOptions, task: string, limit: number): Promise<CollectResponse> {
   const latest = o.client.latest();
   const hits = o.log.query({ task, limit });
@@ -126,12 +143,7 @@ async function collectTask(o: WitnessRoutesOptions, task: string, limit: number)
       pending.push(h.index);
       continue;
     }
-    // The log's bundle against exactly the cosigned size, with the cosignature lines appended to its note.
-    const bundle = await o.log.checkpoints.bundle(h.index, latest.size);
-    const logNote = bundle.slice(bundle.indexOf('\n\n') + 2);
-    if (!latest.note.startsWith(logNote))
-      throw new WitnessError('WITNESS_IO', `stored checkpoint ${latest.size} differs from the cosigned one`);
-    answers.push({ index: h.index, bundle: `${bundle}${latest.note.slice(logNote.length)}` });
+    answers.push({ index: h.index, bundle: await cosignedBundle(o.log, latest, h.index) });
   }
   const key = o.log.checkpoints.verifierKey;
   return {

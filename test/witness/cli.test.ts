@@ -78,12 +78,15 @@ describe('sigil audit witness commands', () => {
     expect(j.policy).toEqual({ k: 2, n: 3, met: true });
   });
 
-  it('verify-bundle --witness-policy checks the quorum; a forged cosignature or too few fail with their code', () => {
+  it('prove-cosigned + verify-bundle --witness-policy checks the quorum; a forged cosignature or too few fail with their code', () => {
     const prove = cli('prove', '5', '--bundle', '--size', '12');
     expect(prove.status, prove.err).toBe(0);
     const logNote = prove.out.slice(prove.out.indexOf('\n\n') + 2);
     expect(cosignedNote.startsWith(logNote)).toBe(true);
     const cosigned = `${prove.out}${cosignedNote.slice(logNote.length)}`;
+    const pc = cli('prove-cosigned', '5');
+    expect(pc.status, pc.err).toBe(0);
+    expect(pc.out).toBe(cosigned);
     const file = join(root, 'bundle.txt');
     const key = mesh[0]!.log.checkpoints.verifierKey;
     writeFileSync(file, cosigned);

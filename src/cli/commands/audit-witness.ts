@@ -12,6 +12,7 @@ import { storedCosigned } from '../../witness/client-state.js';
 import {
   type CollectSource,
   collect,
+  cosignedBundle,
   loadOrCreateCosigner,
   parseWitnessPolicy,
   verifyCosigned,
@@ -114,6 +115,32 @@ export function registerWitnessCommands(audit: Command): void {
         const report = await collect({ task: flags.task, sources, policy });
         out(report);
         if (report.errors.length > 0) process.exitCode = 1;
+      }),
+    );
+
+  audit
+    .command('prove-cosigned <index>')
+    .description(
+      'tlog-proof bundle of entry <index> against the newest witness-cosigned checkpoint covering it',
+    )
+    .action((index: string, _flags: unknown, cmd: Command) =>
+      runCommand(async () => {
+        if (!/^(0|[1-9][0-9]{0,15})$/.test(index))
+          throw new WitnessError('WITNESS_BAD_REQUEST', 'index must be an integer ≥ 0');
+        const config = cliConfig(cmd);
+        const cp = storedCosigned(join(witnessDir(config), 'client.json'), (s) => s > Number(index));
+        if (!cp)
+          throw new LedgerError('LEDGER_NOT_FOUND', `no cosigned checkpoint covers entry ${index} yet`);
+        const log = await openAuditLog(config, {
+          readOnly: true,
+          checkpointIntervalSec: 0,
+          compactionIntervalSec: 0,
+        });
+        try {
+          process.stdout.write(await cosignedBundle(log, cp, Number(index)));
+        } finally {
+          await log.close();
+        }
       }),
     );
 
