@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { witnessBadge } from '../../dashboard/src/witness-badge.js';
 import { loadConfig, type SigilConfig } from '../../src/config/index.js';
 import { noteSigner } from '../../src/ledger/index.js';
 import { ed25519FromSeed } from '../../src/lib/ed25519-key.js';
@@ -156,6 +157,12 @@ describe('sigil serve ×3, witnessing each other 2-of-3', () => {
       witnesses: Array<{ name: string; alarm?: unknown }>;
     };
     expect(status.policy).toEqual({ k: 2, n: 3 });
+    // The dashboard badge's data, verified the way the browser does it.
+    expect(await witnessBadge(nodes[0]!.sigil!.admin.url)).toEqual({
+      ok: true,
+      text: 'witnessed 3/3',
+      title: `vouched: ${nodes.map((n) => n.witnessName).join(', ')}`,
+    });
     expect(status.witnesses.map((w) => [w.name, w.alarm])).toEqual(
       nodes.map((n) => [n.witnessName, undefined]),
     );
@@ -230,5 +237,9 @@ describe('sigil serve ×3, witnessing each other 2-of-3', () => {
     a.sigil = await startSigil(a.config, { logger: silent });
     const metrics = await (await fetch(`${a.sigil.admin.url}/metrics`)).text();
     expect(metrics).toMatch(/sigil_witness_alarm\{witness="b\.mesh\/witness",reason="rollback"\} 1/);
+    // The badge turns red and says which witnesses raised what.
+    const badge = await witnessBadge(a.sigil.admin.url);
+    expect(badge?.ok).toBe(false);
+    expect(badge?.title).toMatch(/b\.mesh\/witness: rollback\nc\.mesh\/witness: rollback/);
   }, 60_000);
 });
