@@ -67,6 +67,19 @@ describe('a mesh of three sidecars, 2-of-3', () => {
     expect(
       verifyCosigned(served, { ...policy(A()), witnesses: [mesh[1]!.witnessKey], k: 1 }).checkpoint.size,
     ).toBe(r.size);
+    // Client state lost (new data dir copy, same log): each witness answers 409 with its size, the client
+    // resends with a proof from there and is cosigned.
+    await A().client!.close();
+    rmSync(join(A().dir, 'witness', 'client.json'));
+    await grow(A().log, 3, 'after');
+    const again = await connect(A(), mesh, 2).witness(await A().log.checkpoints.make());
+    expect(again.cosigners).toHaveLength(3);
+    expect(
+      await metricValue(A().registry, 'sigil_witness_submissions_total', {
+        witness: 'b.mesh/witness',
+        result: 'conflict',
+      }),
+    ).toBe(1);
   });
 
   it('keeps logging when a witness is down, says why, and alarms below policy', async () => {
