@@ -25,7 +25,7 @@ export interface WitnessTarget {
 }
 
 /** Why a witness did not cosign. */
-export type AlarmReason = 'down' | 'rollback' | 'fork' | 'rejected' | 'bad_response';
+export type AlarmReason = 'down' | 'rollback' | 'fork' | 'rejected' | 'bad_response' | 'policy';
 
 /** One witness's view, as the dashboard and `sigil audit checkpoint` show it. */
 export interface WitnessStatus {
@@ -88,6 +88,8 @@ export class WitnessClient {
   private readonly now: () => number;
   private chain: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  /** Whether the last witnessed checkpoint met the policy (alarms are told on a change). */
+  private policyMet = true;
 
   /** @throws WitnessError `WITNESS_BAD_REQUEST` (a bad key), `WITNESS_IO`. */
   constructor(private readonly o: WitnessClientOptions) {
@@ -230,6 +232,19 @@ export class WitnessClient {
     this.o.metrics?.cosigners.set(cosigners.length);
     this.o.metrics?.policyMet.set(policyMet ? 1 : 0);
     this.o.metrics?.alarm.set({ witness: '*', reason: 'policy' }, policyMet ? 0 : 1);
+    if (policyMet !== this.policyMet) {
+      this.policyMet = policyMet;
+      this.o.onAlarm?.(
+        '*',
+        policyMet
+          ? undefined
+          : {
+              reason: 'policy',
+              message: `checkpoint ${cp.size} has ${cosigners.length} cosignatures, ${this.o.k} required`,
+              since: this.now(),
+            },
+      );
+    }
     this.o.metrics?.latency.observe((this.now() - started) / 1000);
     return { size: cp.size, note, cosigners, policyMet };
   }
@@ -240,7 +255,8 @@ export class WitnessClient {
     else delete st.alarm;
     for (const reason of ['down', 'rollback', 'fork', 'rejected', 'bad_response'] as const)
       this.o.metrics?.alarm.set({ witness: st.name, reason }, alarm?.reason === reason ? 1 : 0);
-    if (before !== alarm?.reason || alarm) this.o.onAlarm?.(st.name, alarm);
+    // Told on a change only: a witness that stays down is retried every second without a log line each time.
+    if (before !== alarm?.reason) this.o.onAlarm?.(st.name, alarm);
   }
 
   private async submit(w: WitnessTarget, key: CosignerKey, cp: SignedCheckpointLike): Promise<Outcome> {

@@ -8,6 +8,7 @@ import {
   type KnownLog,
   loadOrCreateCosigner,
   WitnessClient,
+  type WitnessClientOptions,
   type WitnessMetrics,
   WitnessService,
   witnessHandler,
@@ -100,8 +101,15 @@ export async function startMesh(root: string, names: string[]): Promise<Sidecar[
 }
 
 /** Gives `s` a witness client over `witnesses` with policy `k`. */
-export function connect(s: Sidecar, witnesses: Sidecar[], k: number, log: MerkleLog = s.log): WitnessClient {
+export function connect(
+  s: Sidecar,
+  witnesses: Sidecar[],
+  k: number,
+  log: MerkleLog = s.log,
+  onAlarm?: WitnessClientOptions['onAlarm'],
+): WitnessClient {
   s.client = new WitnessClient({
+    ...(onAlarm ? { onAlarm } : {}),
     log,
     witnesses: witnesses.map((w) => ({ name: w.witnessName, url: w.url, key: w.witnessKey })),
     k,

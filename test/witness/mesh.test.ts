@@ -83,6 +83,9 @@ describe('a mesh of three sidecars, 2-of-3', () => {
   });
 
   it('keeps logging when a witness is down, says why, and alarms below policy', async () => {
+    const told: string[] = [];
+    await A().client!.close();
+    connect(A(), mesh, 2, A().log, (w, alarm) => told.push(`${w} ${alarm?.reason ?? 'cleared'}`));
     await mesh[2]!.stopWitness();
     await grow(A().log, 3);
     const r = await A().client!.witness(await A().log.checkpoints.make());
@@ -105,6 +108,8 @@ describe('a mesh of three sidecars, 2-of-3', () => {
       expect.objectContaining({ code: 'WITNESS_POLICY_UNMET' }),
     );
     expect(A().log.size).toBe(4); // the log kept appending throughout
+    await A().client!.witness(await A().log.checkpoints.make()); // still down: no new alarm lines
+    expect(told).toEqual(['c.mesh/witness down', 'b.mesh/witness down', '* policy']);
   });
 
   it('refuses to start over a log restored from an old backup', async () => {
