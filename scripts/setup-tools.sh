@@ -8,7 +8,8 @@
 #             built from the peers' source with their build script (the Go proxy refuses the plugin's own
 #             module path but serves its dependencies). Peers folder: $SIGIL_PEERS_DIR, else
 #             <repo>/../shared/peers, else /work/shared/peers; and tlog-tiles-check (built from
-#             test/interop/go: golang.org/x/mod, the tile export's independent verifier).
+#             test/interop/go: golang.org/x/mod, the tile export's independent verifier); litewitness,
+#             witnessctl and witness-interop (test/interop/witness-go: the witness interop test).
 #   --bench : also what the benchmarks and `npm run test:bench` need: vegeta and ghz (Go modules) and
 #             bench-upstream (built from bench/e2e/go)
 set -euo pipefail
@@ -58,6 +59,19 @@ bash "$ROOT/scripts/setup-deploy-tools.sh"
 # Cached by a hash of its inputs; SIGIL_SKIP_IMAGE=1 leaves it to the test.
 if [ "${SIGIL_SKIP_IMAGE:-}" != 1 ]; then
   bash "$ROOT/scripts/build-image.sh" >/dev/null
+fi
+# Witness interop (test/interop/witness.test.ts, docs/witness.md §Interop): litewitness and witnessctl, the
+# C2SP tlog-witness of filippo.io/torchwood v0.6.1 (pinned as tools in test/interop/witness-go/go.mod), and
+# witness-interop (a Go log on golang.org/x/mod/sumdb/tlog + note, torchwood's cosignature verifier, and an
+# ssh-agent for litewitness's key). Rebuilt when the module's sources change.
+WIT_GO=$ROOT/test/interop/witness-go
+WIT_STAMP=$(cat "$WIT_GO/go.mod" "$WIT_GO/go.sum" "$WIT_GO"/*.go | sha256sum | cut -c1-16)
+if [ ! -x "$TOOLS/bin/litewitness" ] || [ ! -x "$TOOLS/bin/witness-interop" ] || [ "$(cat "$TOOLS/witness-interop.stamp" 2>/dev/null)" != "$WIT_STAMP" ]; then
+  log "building litewitness, witnessctl and witness-interop (test/interop/witness-go)"
+  (cd "$WIT_GO" && go build -o "$TOOLS/bin/witness-interop" . \
+    && go build -o "$TOOLS/bin/litewitness" filippo.io/torchwood/cmd/litewitness \
+    && go build -o "$TOOLS/bin/witnessctl" filippo.io/torchwood/cmd/witnessctl)
+  echo "$WIT_STAMP" > "$TOOLS/witness-interop.stamp"
 fi
 
 # Chromium for the dashboard tests (Debian package; Playwright drives it through playwright-core).

@@ -4,8 +4,10 @@
  * Each component owns its section; defaults here are what `sigil serve` runs with when no file is given.
  */
 import { z } from 'zod';
+import { parseVerifierKey } from '../ledger/browser.js';
 import { sourceKind, sourceProblem } from '../lib/source-url.js';
 import { isScopePattern } from '../token/index.js';
+import { parseCosignerKey } from '../witness/index.js';
 
 const listenForm = 'must be host:port, [v6]:port or unix:/path (e.g. 127.0.0.1:9191)';
 /** A listen address; a bare port (`listen: 9191` in YAML) gets the same message, not "expected string". */
@@ -171,6 +173,84 @@ const duration = z.union([z.number(), z.string()], { error: durationForm }).tran
   return z.NEVER;
 });
 
+/** A witness URL: the tlog-witness submission prefix (http is allowed: requests carry no secret, answers are signed). */
+const witnessUrl = z
+  .string()
+  .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, 'must be an http(s) URL (the witness submission prefix)');
+
+/** A witness of this sidecar's log (docs/witness.md §Configuration). */
+const auditWitness = z
+  .strictObject({
+    /** The witness's cosigner name (its key name), e.g. `b.mesh/witness`. */
+    name: z.string().min(1),
+    /** Submission prefix: checkpoints go to `POST <url>/add-checkpoint`. */
+    url: witnessUrl,
+    /** Cosigner vkey: `<name>+<hex key ID>+<base64(0x04 ‖ Ed25519 key)>` (c2sp.org/tlog-cosignature). */
+    key: z.string().min(1),
+  })
+  .superRefine((w, ctx) => {
+    try {
+      const k = parseCosignerKey(w.key);
+      if (k.name !== w.name)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['key'],
+          message: `key name "${k.name}" is not the witness name "${w.name}"`,
+        });
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', path: ['key'], message: (e as Error).message });
+    }
+  });
+
+/** A log this sidecar witnesses (`sigil.witness.logs`). */
+const witnessedLog = z
+  .strictObject({
+    /** The log's checkpoint origin line. */
+    origin: z.string().min(1),
+    /** The log's note verifier key (`<origin>+<hex id>+<base64(0x01 ‖ key)>`), as `sigil audit checkpoint` prints it. */
+    key: z.string().min(1),
+  })
+  .superRefine((l, ctx) => {
+    try {
+      const k = parseVerifierKey(l.key);
+      if (k.name !== l.origin)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['key'],
+          message: `key name "${k.name}" is not the origin "${l.origin}"`,
+        });
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', path: ['key'], message: (e as Error).message });
+    }
+  });
+
+/** SIGIL as a tlog-witness on the admin server (docs/witness.md §SIGIL as a witness). */
+const witness = z
+  .strictObject({
+    /** Cosigner name (a schema-less URL, e.g. `a.mesh/witness`). Absent: this sidecar witnesses no log. */
+    name: z
+      .string()
+      .regex(/^[^\s+]+$/, 'must be a key name (no spaces or +)')
+      .optional(),
+    /** The logs it accepts checkpoints from. */
+    logs: z.array(witnessedLog).default([]),
+  })
+  .superRefine((w, ctx) => {
+    const seen = new Set<string>();
+    w.logs.forEach((l, i) => {
+      if (seen.has(l.origin))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['logs', i, 'origin'],
+          message: `duplicate origin "${l.origin}"`,
+        });
+      seen.add(l.origin);
+    });
+    if (w.name === undefined && w.logs.length > 0)
+      ctx.addIssue({ code: 'custom', path: ['name'], message: 'required when logs are listed' });
+  })
+  .prefault({});
+
 const audit = z
   .strictObject({
     merkle_hash: z.literal('sha256').default('sha256'),
@@ -209,6 +289,29 @@ const audit = z
         max_keys: int(1, 65_536).default(1024),
       })
       .prefault({}),
+    /** Witnesses that cosign this sidecar's checkpoints (c2sp.org/tlog-witness; docs/witness.md). */
+    witnesses: z.array(auditWitness).max(32).default([]),
+    /** k of n: cosignatures a checkpoint needs; below it the `policy` alarm is raised. Default: a majority. */
+    witness_policy: z.strictObject({ k: int(1, 32).optional() }).prefault({}),
+  })
+  .superRefine((a, ctx) => {
+    const names = new Set<string>();
+    a.witnesses.forEach((w, i) => {
+      if (names.has(w.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['witnesses', i, 'name'],
+          message: `duplicate witness "${w.name}"`,
+        });
+      names.add(w.name);
+    });
+    const k = a.witness_policy.k;
+    if (k !== undefined && k > a.witnesses.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['witness_policy', 'k'],
+        message: `${k} is more than the ${a.witnesses.length} configured witnesses`,
+      });
   })
   .prefault({});
 
@@ -336,6 +439,7 @@ export const configSchema = z.strictObject({
       issuer,
       validator,
       audit,
+      witness,
       authz,
       policy,
       admin,

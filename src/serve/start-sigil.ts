@@ -21,6 +21,7 @@ import { issuerListenKey, nameListenKey } from './name-listen-key.js';
 import { observeDecisions } from './observe-decisions.js';
 import { openAuditLog } from './open-audit-log.js';
 import { createPolicyDecider } from './policy-options.js';
+import { startWitnessing } from './witness-options.js';
 
 /** Optional parts of {@link startSigil}. */
 export interface StartSigilDeps {
@@ -120,6 +121,9 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
       }),
     );
     lifecycle.attach(log);
+    // Witnesses (docs/witness.md): before any Check, refuse a log that is behind or off what they cosigned.
+    const witnessing = await startWitnessing(config, { log, registry: metrics.registry, logger, admin });
+    cleanup.push(() => witnessing.close());
     const policy = await createPolicyDecider(config, {
       logger,
       registry: metrics.registry,

@@ -16,6 +16,7 @@ import {
 import { verifyLog } from '../../ledger/verify-log.js';
 import { openAuditLog } from '../../serve/open-audit-log.js';
 import { cliConfig, runCommand } from '../context.js';
+import { checkBundleWitnesses, printCosigned, registerWitnessCommands } from './audit-witness.js';
 
 /** A decimal integer argument ≥ `min`. Parsed inside runCommand, so a bad one exits with its code. */
 function int(v: string, name: string, min = 0): number {
@@ -267,7 +268,8 @@ export function register(program: Command): void {
     .command('verify-bundle <file>')
     .description('verify an offline tlog-proof bundle with only a verifier key')
     .requiredOption('--key <vkey>', "the log's verifier key <name>+<id>+<key>")
-    .action((file: string, flags: { key: string }) =>
+    .option('--witness-policy <file>', 'also require witness cosignatures per this c2sp.org/tlog-policy file')
+    .action((file: string, flags: { key: string; witnessPolicy?: string }) =>
       runCommand(() => {
         let text: string;
         try {
@@ -276,7 +278,11 @@ export function register(program: Command): void {
           throw new LedgerError('LEDGER_IO', `cannot read ${file}`, e);
         }
         const v = verifyProofBundle(text, flags.key);
+        const cosigners = flags.witnessPolicy
+          ? checkBundleWitnesses(text, flags.key, flags.witnessPolicy)
+          : undefined;
         out({
+          ...(cosigners ? { cosigners } : {}),
           ok: true,
           origin: v.origin,
           index: v.index,
@@ -310,18 +316,23 @@ export function register(program: Command): void {
       'sign and store a checkpoint of the current size; prints the signed note and the verifier key',
     )
     .option('--latest', 'print the newest stored checkpoint instead of making one')
-    .action((flags: { latest?: boolean }, cmd: Command) =>
-      withLog(
-        cmd,
-        async (log) => {
-          const cps = log.checkpoints;
-          const cp = flags.latest ? cps.latest() : await cps.make();
-          if (!cp) throw new LedgerError('LEDGER_NOT_FOUND', 'no checkpoint stored yet');
-          out({ size: cp.size, root: b64encode(cp.root), note: cp.note, verifier_key: cps.verifierKey });
-        },
-        {},
-      ),
+    .option('--cosigned', 'print the newest witness-cosigned checkpoint (docs/witness.md)')
+    .action((flags: { latest?: boolean; cosigned?: boolean }, cmd: Command) =>
+      flags.cosigned
+        ? runCommand(() => printCosigned(cmd))
+        : withLog(
+            cmd,
+            async (log) => {
+              const cps = log.checkpoints;
+              const cp = flags.latest ? cps.latest() : await cps.make();
+              if (!cp) throw new LedgerError('LEDGER_NOT_FOUND', 'no checkpoint stored yet');
+              out({ size: cp.size, root: b64encode(cp.root), note: cp.note, verifier_key: cps.verifierKey });
+            },
+            {},
+          ),
     );
+
+  registerWitnessCommands(audit);
 
   audit
     .command('compact')
