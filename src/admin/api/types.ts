@@ -50,4 +50,11 @@ export interface PolicyInfo {
   lastError?: { code: string; message: string; at: number };
   /** Rego sources when the bundle carries them, path → text. */
   sources?: Record<string, string>;
+  /**
+   * True when `sources` are the full Rego the bundle was built from (shipped by `sigil policy build`), false
+   * when they are what `opa build -t wasm` keeps (stubs: package and imports only).
+   */
+  sourcesFull?: boolean;
+  /** True when no bundle is configured: the built-in policy (the token chain alone decides) is in force. */
+  builtin?: boolean;
 }
