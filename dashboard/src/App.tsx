@@ -10,6 +10,7 @@ import { GraphView } from './views/GraphView.js';
 import { InspectorView } from './views/InspectorView.js';
 import { PolicyView } from './views/PolicyView.js';
 import { SettingsView } from './views/SettingsView.js';
+import { TrustBadge } from './views/TrustBadge.js';
 
 const TABS = [
   { id: 'graph', label: 'Delegation graph' },
@@ -160,6 +161,7 @@ export function App() {
               <span className={live ? 'dot live' : 'dot'} aria-hidden="true" />
               <span data-testid="live-state">{live ? 'live' : 'offline'}</span>
               {status?.ledger && <span className="muted"> · {status.ledger.size} entries</span>}
+              {status?.ledger && <TrustBadge />}
             </>
           ) : (
             <span className="muted">not logged in</span>

@@ -22,7 +22,7 @@ import {
   type PolicyEngine,
 } from '../../../policy/index.js';
 import { AdminApiError, badRequest } from '../errors.js';
-import type { PolicyInfo } from '../types.js';
+import type { PolicyInfo, Reevaluation } from '../types.js';
 import { isJsonObject } from './http.js';
 
 /** Wraps an engine (its `source` is the bundle file uploads replace) for the admin API. */
@@ -188,21 +188,6 @@ export function adminPolicy(engine: PolicyEngine, entrypoint: string, clock: Clo
       return info();
     },
   };
-}
-
-/** `POST /api/policy/reevaluate`'s answer: one recorded decision evaluated again under the bundle in force. */
-export interface Reevaluation {
-  index: number;
-  revision: string;
-  /** What was recorded. */
-  was: 'allow' | 'deny';
-  was_code: string;
-  was_revision?: string;
-  /** `same`/`changed`: evaluated again exactly; else why it could not be (docs/policy.md §13). */
-  outcome: 'same' | 'changed' | 'before_policy' | 'aggregated' | 'not_replayable' | 'unevaluable';
-  now?: 'allow' | 'deny';
-  now_code?: string;
-  reason?: string;
 }
 
 /** Checks the evaluator input is a PolicyContext-shaped object ({checkRequest, sigil}). */
