@@ -4,7 +4,7 @@
  * non-indexed filters (tool, code, token hash, decision id), batched inclusion proofs and consistency proofs
  * that verify with the verifier key alone, and every admin error path with the status docs/api.md documents.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -313,5 +313,76 @@ describe('policy without a bundle', () => {
     const { status, json } = await get('/api/policy');
     expect(status).toBe(200);
     expect(json).toMatchObject({ builtin: true, source: 'builtin', revision: 'builtin' });
+  });
+});
+
+describe('admin error paths carry the status docs/api.md documents', () => {
+  /** `CODE status` pairs of docs/api.md's "Admin API codes" paragraph. */
+  const documented = (): Map<string, number> => {
+    const doc = readFileSync('docs/api.md', 'utf8');
+    const para = doc.slice(doc.indexOf('Admin API codes'), doc.indexOf('ADMIN_INTERNAL` 500') + 20);
+    return new Map([...para.matchAll(/`(ADMIN_[A-Z_]+)` (\d{3})/g)].map((m) => [m[1]!, Number(m[2])]));
+  };
+
+  it('every path answers its code with the documented status', async () => {
+    const docs = documented();
+    expect(docs.size).toBeGreaterThanOrEqual(10);
+    const call = async (path: string, init: RequestInit = {}, auth: string | null = TOKEN) => {
+      const headers = new Headers(init.headers);
+      if (auth) headers.set('authorization', `Bearer ${auth}`);
+      const res = await fetch(`${server.url}${path}`, { ...init, headers });
+      return { status: res.status, code: ((await res.json()) as { code: string }).code };
+    };
+    const login = await fetch(`${server.url}/api/session`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const cases: [string, Promise<{ status: number; code: string }>][] = [
+      ['ADMIN_UNAUTHORIZED', call('/api/status', {}, null)],
+      ['ADMIN_UNAUTHORIZED', call('/api/status', {}, 'wrong-token-wrong-token')],
+      [
+        'ADMIN_BEARER_REQUIRED',
+        call('/api/policy/reevaluate', { method: 'POST', headers: { cookie } }, null),
+      ],
+      ['ADMIN_NOT_FOUND', call('/api/nothing-here')],
+      ['ADMIN_NOT_FOUND', call(`/api/proof/${N + 1}`)],
+      ['ADMIN_METHOD_NOT_ALLOWED', call('/api/decisions/histogram', { method: 'DELETE' })],
+      ['ADMIN_BAD_REQUEST', call('/api/decisions?limit=0')],
+      ['ADMIN_BAD_REQUEST', call('/api/proof/abc')],
+      [
+        'ADMIN_BODY_TOO_LARGE',
+        call('/api/lifecycle', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: 'x'.repeat(70_000),
+        }),
+      ],
+      [
+        'ADMIN_UNSUPPORTED_MEDIA_TYPE',
+        call('/api/lifecycle', { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }),
+      ],
+      [
+        'ADMIN_UNAVAILABLE',
+        call('/api/policy/eval', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"input":{}}',
+        }),
+      ],
+      [
+        'ADMIN_UNAVAILABLE',
+        call('/api/policy/reevaluate', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"index":1}',
+        }),
+      ],
+    ];
+    for (const [code, answer] of cases) {
+      const r = await answer;
+      expect(r.code).toBe(code);
+      expect(r.status, code).toBe(docs.get(code));
+    }
   });
 });

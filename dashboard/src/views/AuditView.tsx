@@ -71,7 +71,8 @@ const PRESETS: [string, number][] = [
 const DEFAULT_SPAN = 24 * 3600_000;
 
 /** Bad-signature and other token failures: whatever identity is shown was claimed, not verified. */
-const unverified = (r: DecisionRecord): boolean => r.code.startsWith('TBIT_');
+const unverified = (r: DecisionRecord): boolean =>
+  !(LIFECYCLE_KINDS as readonly unknown[]).includes(r.kind) && typeof r.code === 'string' && r.code.startsWith('TBIT_');
 
 /** The label a lifecycle entry is shown with, per kind. */
 const KIND_LABEL: Record<string, string> = {
@@ -451,7 +452,7 @@ export function AuditView({ subscribe }: { subscribe: Subscribe }) {
                             <span className={`pill ${e.record.decision}`}>{e.record.decision}</span>
                           )}
                           {!isLifecycle(e) && unverified(e.record) && (
-                            <span className="pill unverified" data-testid="unverified" title="the token did not verify: any identity shown is what it claimed">
+                            <span className="badge unverified" data-testid="unverified" title="the token did not verify: any identity shown is what it claimed">
                               unverified
                             </span>
                           )}
