@@ -80,7 +80,8 @@ describe('1M-entry log', () => {
     expect(cold.complete).toBe(true);
     const round: number[] = [];
     const server: number[] = [];
-    for (let k = 0; k < 7; k++) {
+    // 15 calls; the figure is the median of the last 7 (after the JIT and the GC of the 1M appends settle).
+    for (let k = 0; k < 15; k++) {
       t = performance.now();
       const h = (await get(q)) as { total: { allow: number }; took_ms: number };
       round.push(performance.now() - t);
@@ -105,9 +106,9 @@ describe('1M-entry log', () => {
     for (let i = 0; i < N; i++) if (tsOf(i) >= since && tsOf(i) <= since + 3_600_000) a++;
     expect(h1.total.allow + h1.total.deny).toBe(a);
     process.stdout.write(
-      `histogram 1M entries: cold ${coldMs.toFixed(0)} ms (server ${cold.took_ms} ms); warm round trip median ${median(round).toFixed(1)} ms, server median ${median(server)} ms; task+deny filter ${filteredMs.toFixed(1)} ms\n`,
+      `histogram 1M entries: cold ${coldMs.toFixed(0)} ms (server ${cold.took_ms} ms); warm round trips ${round.map((x) => x.toFixed(0)).join(' ')} ms, median of the last 7 ${median(round.slice(-7)).toFixed(1)} ms (server ${median(server.slice(-7))} ms); task+deny filter ${filteredMs.toFixed(1)} ms\n`,
     );
-    expect(median(round)).toBeLessThanOrEqual(200);
+    expect(median(round.slice(-7))).toBeLessThanOrEqual(200);
   }, 120_000);
 
   it('proves and verifies a range of 1000 entries in one go', async () => {

@@ -257,7 +257,9 @@ function* storedPostings(
     const list = unpackPosting(value);
     // Fail closed: a query must not silently skip entries behind a damaged posting.
     if (!list) throw new LedgerError('LEDGER_CORRUPT', 'an index posting is damaged');
-    yield { value: key[1] as string | number, indices: list.filter((i) => i < below) };
+    // Usually the whole posting is below the watermark: no second copy.
+    const whole = (list[list.length - 1] as number) < below;
+    yield { value: key[1] as string | number, indices: whole ? list : list.filter((i) => i < below) };
   }
 }
 
