@@ -11,6 +11,7 @@ import { InspectorView } from './views/InspectorView.js';
 import { PolicyView } from './views/PolicyView.js';
 import { SettingsView } from './views/SettingsView.js';
 import { WitnessBadge } from './WitnessBadge.js';
+import { TrustBadge } from './views/TrustBadge.js';
 
 const TABS = [
   { id: 'graph', label: 'Delegation graph' },
@@ -170,6 +171,7 @@ export function App() {
               <span data-testid="live-state">{live ? 'live' : 'offline'}</span>
               {status?.ledger && <span className="muted"> · {status.ledger.size} entries</span>}
               <WitnessBadge />
+              {status?.ledger && <TrustBadge />}
             </>
           ) : (
             <span className="muted">not logged in</span>

@@ -4,7 +4,7 @@
  */
 export { type DecisionRecord, LIFECYCLE_KINDS, type RecordedHop } from '../../src/ledger/record.js';
 export type { GraphData, GraphEdge, GraphNode } from '../../src/admin/api/lib/graph.js';
-export type { InspectedHop, PolicyInfo, TokenInspection } from '../../src/admin/api/types.js';
+export type { InspectedHop, PolicyInfo, Reevaluation, TokenInspection } from '../../src/admin/api/types.js';
 
 /** GET /api/decisions answer. */
 export interface DecisionPage {

@@ -162,3 +162,87 @@ function sameJson(a: unknown, b: unknown): boolean {
   if (ka.length !== kb.length) return false;
   return ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
+
+/** `GET /api/proofs` answer: many entries proved against one checkpoint. */
+export interface RangeProofs {
+  size: number;
+  checkpoint: string;
+  entries: { index: number; entry: string; proof: string[] }[];
+}
+
+/** The verdict of a whole range: which entries verified, and each failure named by its entry. */
+export interface RangeVerdict {
+  ok: boolean;
+  checked: number;
+  failures: { index: number; reason: string }[];
+  size?: number;
+  origin?: string;
+  reason: string;
+}
+
+/**
+ * Verifies every entry of a range in one go: the checkpoint signature once (pinned key), then per entry the
+ * record equality and the RFC 9162 §2.1.3.2 inclusion path to the signed root. `shown` maps entry index → the
+ * record on screen. Never throws.
+ */
+export function verifyRange(
+  answer: RangeProofs,
+  shown: Map<number, DecisionRecord>,
+  pinnedKey: string | undefined,
+): RangeVerdict {
+  const failures: { index: number; reason: string }[] = [];
+  if (!pinnedKey) return { ok: false, checked: 0, failures, reason: 'no verifier key is pinned in this browser' };
+  let cp: ReturnType<typeof openCheckpoint>;
+  try {
+    if (!answer || !Array.isArray(answer.entries) || typeof answer.checkpoint !== 'string') throw new Error('not well-formed');
+    cp = openCheckpoint(answer.checkpoint, pinnedKey);
+  } catch (e) {
+    return { ok: false, checked: 0, failures, reason: `Checkpoint signature: ${errText(e)}` };
+  }
+  const seen = new Set<number>();
+  for (const e of answer.entries) {
+    const index = e?.index;
+    if (!Number.isSafeInteger(index)) continue;
+    seen.add(index);
+    const fail = (reason: string) => failures.push({ index, reason });
+    const record = shown.get(index);
+    if (!record) {
+      fail('the server proved an entry that is not in the range');
+      continue;
+    }
+    const bytes = b64ToBytes(e.entry);
+    if (!bytes) {
+      fail('entry bytes are not base64');
+      continue;
+    }
+    try {
+      if (!sameJson(decodeEntry(bytes), record)) {
+        fail('the logged entry differs from the one shown');
+        continue;
+      }
+    } catch (err) {
+      fail(`entry bytes: ${errText(err)}`);
+      continue;
+    }
+    const path = Array.isArray(e.proof) ? e.proof.map((h) => b64ToBytes(h)) : [];
+    if (index >= cp.size || path.some((h) => h?.length !== 32)) {
+      fail('the proof is malformed or beyond the checkpoint');
+      continue;
+    }
+    if (!verifyInclusion(leafHash(bytes), index, cp.size, path as Uint8Array[], cp.root))
+      fail(`the ${path.length}-hash path does not lead to the signed root`);
+  }
+  for (const index of shown.keys()) if (!seen.has(index)) failures.push({ index, reason: 'the server sent no proof' });
+  const checked = shown.size;
+  const ok = failures.length === 0;
+  return {
+    ok,
+    checked,
+    failures,
+    size: cp.size,
+    origin: cp.origin,
+    reason: ok
+      ? `all ${checked} entries are in the log of size ${cp.size} signed by ${cp.origin}`
+      : `${failures.length} of ${checked} entries failed`,
+  };
+}

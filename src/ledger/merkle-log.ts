@@ -17,6 +17,7 @@ import type { AppendedLeaf } from './lib/group-commit.js';
 import { isLifecycleKind, lifecycleJson, validateEntry } from './lib/lifecycle-schema.js';
 import { recordJson } from './lib/record-json.js';
 import { validateRecord } from './lib/record-schema.js';
+import { type Histogram, type HistogramQuery, timeHistogram } from './lib/time-histogram.js';
 import type {
   AuditHit,
   AuditQuery,
@@ -31,6 +32,7 @@ export type { MerkleLogOptions } from './lib/append-log.js';
 export type { SignedCheckpoint } from './lib/checkpoints.js';
 export type { CompactReport } from './lib/compaction.js';
 export type { AppendEvent } from './lib/group-commit.js';
+export type { Histogram, HistogramBucket, HistogramQuery } from './lib/time-histogram.js';
 
 /** Result of {@link MerkleLog.appendDecision}: the entry index and the leaf hash of the canonical record bytes. */
 export type AppendedDecision = AppendedLeaf;
@@ -121,6 +123,15 @@ export class MerkleLog extends AppendLog {
    */
   query(q: AuditQuery = {}): AuditHit[] {
     return queryDecisions(this.source(), q);
+  }
+
+  /**
+   * Allow/deny (and lifecycle) entry counts per time bucket over [since, until], from the time, decision,
+   * task, agent and kind postings (docs/ledger.md §4 "Time histogram"); only durable entries count.
+   * @throws LedgerError `LEDGER_BAD_ARGUMENT` (bad range, bucket count or kind), `LEDGER_CORRUPT`.
+   */
+  histogram(q: HistogramQuery): Histogram {
+    return timeHistogram(this.source(), q);
   }
 
   /** The newest `n` decision records (newest first). */

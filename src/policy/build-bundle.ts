@@ -3,11 +3,13 @@
  * wasm`, then SIGIL's own loader on the result. Behind `sigil policy build`, `sigil policy compile --build` and the
  * admin API's `POST /api/policy/activate`.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../lib/atomic-write.js';
 import { runProcess } from '../lib/run-process.js';
 import { PolicyError } from './errors.js';
+import { addSources } from './lib/bundle-sources.js';
 import { loadBundle } from './load-bundle.js';
 
 /** Finds the OPA CLI: $SIGIL_OPA, then $PATH, then <repo>/.tools/bin/opa (where scripts/setup-tools.sh puts it). */
@@ -71,12 +73,31 @@ export async function buildBundle(
       'POLICY_BUILD_FAILED',
       `opa build failed:\n${(r.stderr || r.stdout || String(r.error)).trim()}`,
     );
+  // Ship the Rego it was built from: opa keeps only stubs of the modules in a Wasm bundle (docs/policy.md §10).
+  const bytes = addSources(readFileSync(output), regoFiles(dir));
+  writeFileAtomic(output, bytes, 0o644);
   // Load what was built so a bundle SIGIL would refuse (e.g. a missing builtin) fails here, not at deploy.
-  const bundle = await loadBundle(readFileSync(output), { entrypoint: o.entrypoints[0]! });
+  const bundle = await loadBundle(bytes, { entrypoint: o.entrypoints[0]! });
   return {
     bundle: output,
     revision: bundle.revision,
     entrypoints: o.entrypoints,
     builtins: bundle.requiredBuiltins,
   };
+}
+
+/** Every `.rego` file under `dir` (what `opa build .` compiles), relative path → text; dot-directories skipped. */
+function regoFiles(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (e.name.startsWith('.')) continue;
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && e.name.endsWith('.rego'))
+        out[relative(dir, p).split('\\').join('/')] = readFileSync(p, 'utf8');
+    }
+  };
+  walk(dir);
+  return out;
 }

@@ -12,7 +12,7 @@ export { type PolicyDeciderHandle, sigilInputFromHook, startPolicyDecider } from
 export { DEFAULT_ENTRYPOINT, type LoadBundleOptions, loadBundle, type PolicyBundle } from './load-bundle.js';
 export { mapDecision } from './map-decision.js';
 export { PolicyEngine, type PolicyEngineOptions, type PolicyLogger } from './policy-engine.js';
-export { regoSources } from './rego-sources.js';
+export { bundleSources, regoSources } from './rego-sources.js';
 export {
   DecisionReplay,
   type FlipCounts,

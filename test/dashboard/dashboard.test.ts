@@ -307,7 +307,7 @@ describe(`dashboard against SIGIL`, { timeout: 90_000 }, () => {
   });
 
   it('policy: a broken bundle is refused with its code and the policy in force stays; a good one is hot-swapped', async () => {
-    await page.setInputFiles('input[type=file]', {
+    await page.setInputFiles('input[aria-label="Bundle file"]', {
       name: 'bundle.tar.gz',
       mimeType: 'application/gzip',
       buffer: gzipSync(Buffer.from('not a tar archive')),
@@ -315,7 +315,7 @@ describe(`dashboard against SIGIL`, { timeout: 90_000 }, () => {
     await page.getByRole('button', { name: 'Upload' }).click();
     await poll(() => page.locator('.policy .state-error').textContent()).toContain('POLICY_BUNDLE_INVALID');
     expect(await page.getByTestId('policy-revision').textContent()).toBe(POLICY_REV);
-    await page.setInputFiles('input[type=file]', {
+    await page.setInputFiles('input[aria-label="Bundle file"]', {
       name: 'bundle.tar.gz',
       mimeType: 'application/gzip',
       buffer: opaBuild('policy/default', ['envoy/authz/allow'], 'dash-policy-2'),

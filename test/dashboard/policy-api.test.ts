@@ -12,7 +12,13 @@ import { type AdminApiHandler, createAdminApi } from '../../src/admin/index.js';
 import { type AdminServer, startAdminServer } from '../../src/admin/server.js';
 import { type DecisionRecord, decodeEntry, MerkleLog, type RecordedHop } from '../../src/ledger/index.js';
 import { systemClock } from '../../src/lib/clock.js';
-import { buildBundle, findOpa, type PolicyContext, PolicyEngine } from '../../src/policy/index.js';
+import {
+  buildBundle,
+  findOpa,
+  type PolicyContext,
+  PolicyEngine,
+  regoSources,
+} from '../../src/policy/index.js';
 import { contextFromRecord } from '../../src/policy/lib/replay-input.js';
 import { lifecycleRecorder } from '../../src/serve/index.js';
 import { opaBuildSources } from '../policy/support.js';
@@ -175,7 +181,7 @@ describe('authoring endpoints', () => {
     expect(late.json.flips.allow_to_deny).toBe(1);
   });
 
-  it('replay takes a built bundle with its sources; without them nothing is called replayed', async () => {
+  it('replay takes a built bundle: SIGIL ships its sources in it; a plain opa bundle needs them passed', async () => {
     const sources = { 'p.rego': 'package envoy.authz\n\nimport rego.v1\n\ndefault allow := false\n' };
     // Built as `sigil policy build` builds it (opa build run on "." inside the source directory).
     writeFileSync(join(dir, 'src', 'p.rego'), sources['p.rego']);
@@ -184,13 +190,20 @@ describe('authoring endpoints', () => {
       output: join(dir, 'deny-all.tar.gz'),
       print: false,
     });
-    const bundle = readFileSync(join(dir, 'deny-all.tar.gz')).toString('base64');
+    const built = readFileSync(join(dir, 'deny-all.tar.gz'));
+    expect(regoSources(built)).toEqual(sources);
+    const bundle = built.toString('base64');
     const { json } = await post('/api/policy/replay', { bundle, sources });
     expect(json.flips).toEqual({ allow_to_deny: 4, deny_to_allow: 0 });
-    const blind = await post('/api/policy/replay', { bundle });
+    // The sources travel inside SIGIL's bundle: nothing else needs to be sent.
+    const shipped = await post('/api/policy/replay', { bundle });
+    expect(shipped.json.flips).toEqual({ allow_to_deny: 4, deny_to_allow: 0 });
+    // A bundle from plain `opa build -t wasm` has only stubs: nothing is called replayed without its sources.
+    const plain = opaBuildSources(sources, ['envoy/authz/allow']).toString('base64');
+    const blind = await post('/api/policy/replay', { bundle: plain });
     expect(blind.json.replayed).toBe(0);
     expect(blind.json.not_replayable.count).toBe(4);
-    expect(blind.json.not_replayable.reason).toMatch(/sources/);
+    expect(blind.json.not_replayable.reason).toMatch(/sources|reads/);
     expect((await post('/api/policy/replay', { bundle, sources: { 'p.rego': 1 } })).json.code).toBe(
       'ADMIN_BAD_REQUEST',
     );
@@ -267,5 +280,68 @@ describe('authoring endpoints', () => {
     } finally {
       delete process.env.SIGIL_OPA;
     }
+  });
+});
+
+describe('policy view of the bundle in force (after activation)', () => {
+  async function get(path: string) {
+    const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  }
+
+  it('GET /api/policy shows the real Rego the bundle was built from, not opa stubs', async () => {
+    const { json } = await get('/api/policy');
+    expect(json.sourcesFull).toBe(true);
+    const rego = Object.values(json.sources as Record<string, string>).join('\n');
+    // The rules themselves (opa build -t wasm alone keeps only package and imports).
+    expect(rego).toMatch(/allow if/);
+    expect(rego).toContain('web.search');
+  });
+
+  it('POST /api/policy/reevaluate evaluates one recorded decision again under the bundle in force', async () => {
+    // dec-1: research called fs.read, allowed under allow-all; NARROWER (now in force) denies it.
+    expect((await post('/api/policy/activate', { text: NARROWER })).status).toBe(200);
+    const changed = await post('/api/policy/reevaluate', { index: 1 });
+    expect(changed.status).toBe(200);
+    expect(changed.json).toMatchObject({
+      index: 1,
+      was: 'allow',
+      outcome: 'changed',
+      now: 'deny',
+      was_revision: 'allow-all',
+    });
+    expect(changed.json.revision).toBe(engine.revision);
+    const same = await post('/api/policy/reevaluate', { index: 0 });
+    expect(same.json).toMatchObject({ outcome: 'same', now: 'allow' });
+    for (const [body, status, code] of [
+      [{ index: -1 }, 400, 'ADMIN_BAD_REQUEST'],
+      [{}, 400, 'ADMIN_BAD_REQUEST'],
+      [{ index: 10_000 }, 404, 'ADMIN_NOT_FOUND'],
+    ] as const) {
+      const r = await post('/api/policy/reevaluate', body);
+      expect([r.status, r.json.code], JSON.stringify(body)).toEqual([status, code]);
+    }
+    // A lifecycle entry (policy.activate, the newest) is not a decision.
+    expect((await post('/api/policy/reevaluate', { index: log.size - 1 })).json.code).toBe(
+      'ADMIN_BAD_REQUEST',
+    );
+  });
+
+  it('a refused bundle upload answers 400 with its POLICY_* code and changes nothing (docs/api.md)', async () => {
+    const before = engine.revision;
+    for (const bytes of [
+      Buffer.from('not a bundle'),
+      opaBuildSources({ 'o.rego': 'package other\n\nimport rego.v1\n\nentry := true\n' }, ['other/entry']),
+    ]) {
+      const res = await fetch(`${server.url}/api/policy/bundle`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/gzip' },
+        body: bytes,
+      });
+      const json = (await res.json()) as { code: string };
+      expect(res.status).toBe(400);
+      expect(json.code).toBe('POLICY_BUNDLE_INVALID');
+    }
+    expect(engine.revision).toBe(before);
   });
 });

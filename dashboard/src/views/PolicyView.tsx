@@ -5,6 +5,7 @@
 import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { api, postJson } from '../api.js';
 import { Empty, ErrorBox, fmtTime, Loading } from '../components.js';
+import { diffLines } from '../diff.js';
 import type { PolicyInfo } from '../types.js';
 import { PolicyAuthor } from './PolicyAuthor.js';
 
@@ -58,6 +59,19 @@ export function PolicyView() {
 
   if (error !== undefined) return <ErrorBox error={error} retry={load} />;
   if (!info) return <Loading what="the policy" />;
+  if (info.builtin)
+    return (
+      <div className="policy">
+        <section className="card" data-testid="policy-builtin">
+          <h2>Built-in policy in force</h2>
+          <p>
+            No policy bundle is configured (<code>sigil.policy.bundle</code>), so the built-in policy decides: a request
+            is allowed when its token chain verifies and the tool is within the leaf&apos;s scope (docs/authz.md). Build
+            a bundle with <code>sigil policy build</code> and configure it to see its Rego, evaluate and replay here.
+          </p>
+        </section>
+      </div>
+    );
   const sources = info.sources ?? {};
   const names = Object.keys(sources);
 
@@ -109,12 +123,21 @@ export function PolicyView() {
               <pre className="source" tabIndex={0}>
                 {file ? sources[file] : ''}
               </pre>
-              <p className="hint">
-                As stored in the bundle. <code>opa build -t wasm</code> keeps only a stub of each module (package and
-                imports); the rules themselves are compiled into <code>policy.wasm</code>.
-              </p>
+              {info.sourcesFull ? (
+                <p className="hint" data-testid="sources-full">
+                  The Rego this bundle was built from (shipped in it by <code>sigil policy build</code>).
+                </p>
+              ) : (
+                <p className="hint" data-testid="sources-stubs">
+                  As stored in the bundle: it was not built by <code>sigil policy build</code>, and{' '}
+                  <code>opa build -t wasm</code> keeps only a stub of each module (package and imports); the rules
+                  themselves are compiled into <code>policy.wasm</code>. Rebuild it with <code>sigil policy build</code>{' '}
+                  to see them.
+                </p>
+              )}
             </>
           )}
+          {names.length > 0 && <Diff current={sources} />}
         </section>
         <div className="stack">
           <Evaluator />
@@ -235,6 +258,62 @@ function Upload({ onLoaded }: { onLoaded: (i: PolicyInfo) => void }) {
         <p className="ok-text" role="status">
           {done}
         </p>
+      )}
+    </form>
+  );
+}
+
+/** Diff of a file in force against a candidate text (pasted, or read from a .rego file picked here). */
+function Diff({ current }: { current: Record<string, string> }) {
+  const names = Object.keys(current);
+  const [file, setFile] = useState(names[0] ?? '');
+  const [candidate, setCandidate] = useState('');
+  const [shown, setShown] = useState<{ file: string; text: string }>();
+  const lines = shown ? diffLines(current[shown.file] ?? '', shown.text) : [];
+  const changed = lines.filter((l) => l.op !== ' ').length;
+  return (
+    <form
+      className="diff"
+      aria-label="Diff against a candidate"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setShown({ file, text: candidate });
+      }}
+    >
+      <h3>Diff against a candidate</h3>
+      <label htmlFor="diff-file">File in force</label>
+      <select id="diff-file" value={file} onChange={(e) => setFile(e.target.value)}>
+        {names.map((n) => (
+          <option key={n}>{n}</option>
+        ))}
+      </select>
+      <label htmlFor="diff-candidate">Candidate Rego (paste, or pick a .rego file)</label>
+      <textarea id="diff-candidate" className="mono" rows={8} value={candidate} onChange={(e) => setCandidate(e.target.value)} />
+      <input
+        type="file"
+        accept=".rego,text/plain"
+        aria-label="Candidate .rego file"
+        onChange={(e) => {
+          const f = e.target.files?.[0];
+          if (f) void f.text().then(setCandidate);
+        }}
+      />
+      <button type="submit">Show diff</button>
+      {shown && (
+        <>
+          <p className="hint" data-testid="diff-summary">
+            {changed === 0
+              ? 'No differences.'
+              : `${changed} changed line${changed === 1 ? '' : 's'} (− in force, + candidate).`}
+          </p>
+          <pre className="source diff-out" data-testid="diff" tabIndex={0}>
+            {lines.map((l, i) => (
+              <div key={i} className={l.op === '+' ? 'diff-add' : l.op === '-' ? 'diff-del' : ''}>
+                {l.op} {l.text}
+              </div>
+            ))}
+          </pre>
+        </>
       )}
     </form>
   );

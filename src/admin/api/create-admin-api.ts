@@ -11,6 +11,7 @@ import { type Clock, systemClock } from '../../lib/clock.js';
 import type { PolicyEngine } from '../../policy/index.js';
 import type { AdminHandler } from '../server.js';
 import { AdminApiError, badRequest } from './errors.js';
+import { type AuditFilter, auditFilter, recordMatch } from './lib/audit-filter.js';
 import { bearerOf, cookieOf, SESSION_COOKIE, SessionStore } from './lib/auth.js';
 import { EventStreams } from './lib/events.js';
 import { buildGraph, type GraphData } from './lib/graph.js';
@@ -19,18 +20,18 @@ import {
   mediaType,
   qInt,
   qString,
-  qTime,
   readBody,
   readJsonObject,
   sendError,
   sendJson,
 } from './lib/http.js';
 import { type InspectOptions, inspectToken } from './lib/inspect-token.js';
-import { adminLedger, type DecisionEntry, type DecisionFilter } from './lib/ledger.js';
+import { adminLedger, type DecisionEntry, type DecisionFilter, MAX_PROOFS } from './lib/ledger.js';
 import { adminNlPolicy, compileView } from './lib/nlpolicy.js';
 import { adminPolicy } from './lib/policy.js';
 import { RecentDecisions } from './lib/recent.js';
 import { staticFiles } from './lib/static.js';
+import type { PolicyInfo } from './types.js';
 
 /**
  * What the admin API serves and how (src/serve maps `sigil.admin`, `sigil.validator`, `sigil.policy` here).
@@ -127,7 +128,11 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
 
   const routes: Record<string, Partial<Record<string, Route>>> = {
     '/api/session': {
-      post: (_req, res) => session(res, sessions.create(), Math.floor(sessionTtlMs / 1000)),
+      post: (_req, res) => {
+        session(res, sessions.create(), Math.floor(sessionTtlMs / 1000));
+        // A dashboard is opening: build the histogram's caches now rather than on its first query.
+        if (ledgerView) setImmediate(() => ledgerView.warm());
+      },
       delete: (req, res) => {
         const id = cookieOf(req, SESSION_COOKIE);
         if (id) sessions.revoke(id);
@@ -146,9 +151,65 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
     '/api/decisions': {
       get: async (_req, _res, url) => {
         const q = url.searchParams;
-        const filter = decisionFilter(q);
-        const { items, next } = await ledger().page(filter, qString(q, 'code', 128));
+        const f = auditFilter(q);
+        const { items, next } = await ledger().page(decisionFilter(q, f), recordMatch(f));
         return { items, next_before: next ?? null, size: ledger().size() };
+      },
+    },
+    '/api/decisions/histogram': {
+      get: (_req, _res, url) => {
+        const q = url.searchParams;
+        const f = auditFilter(q);
+        const until = f.until ?? clock.nowMs();
+        const since = f.since ?? Math.max(0, until - 3600_000);
+        if (since > until) throw badRequest('since must not be after until');
+        const match = recordMatch(f);
+        const h = ledger().histogram({
+          since,
+          until,
+          buckets: qInt(q, 'buckets', 1, 1000) ?? 60,
+          task: f.task,
+          agent: f.agent,
+          decision: f.decision,
+          kind: f.kind,
+          ...(match ? { match } : {}),
+        });
+        const total = { allow: 0, deny: 0, other: 0 };
+        for (const b of h.buckets) {
+          total.allow += b.allow;
+          total.deny += b.deny;
+          total.other += b.other;
+        }
+        return {
+          since: h.since,
+          until: h.until,
+          bucket_ms: h.bucketMs,
+          buckets: h.buckets,
+          total,
+          complete: h.complete,
+          ...(h.cutAt !== undefined ? { cut_at: h.cutAt } : {}),
+          decoded: h.decoded,
+          archived: h.archived,
+          took_ms: h.tookMs,
+          size: ledger().size(),
+        };
+      },
+    },
+    '/api/proofs': {
+      get: (_req, _res, url) => {
+        const raw = qString(url.searchParams, 'indices', MAX_PROOFS * 17) ?? '';
+        const parts = raw.split(',');
+        if (raw === '' || parts.length > MAX_PROOFS || !parts.every((p) => /^\d{1,15}$/.test(p)))
+          throw badRequest(`indices must be 1 to ${MAX_PROOFS} comma-separated entry indices`);
+        return ledger().proofs(parts.map(Number));
+      },
+    },
+    '/api/consistency': {
+      get: (_req, _res, url) => {
+        const q = url.searchParams;
+        const from = qInt(q, 'from', 1, Number.MAX_SAFE_INTEGER);
+        if (from === undefined) throw badRequest('from (the tree size verified before) is required');
+        return ledger().consistency(from, qInt(q, 'to', 1, Number.MAX_SAFE_INTEGER));
       },
     },
     '/api/lifecycle': {
@@ -196,7 +257,19 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
         return inspectToken(token.trim(), { clock, ...options });
       },
     },
-    '/api/policy': { get: () => policy().info() },
+    '/api/policy': { get: () => (policyView ? policyView.info() : builtinPolicy()) },
+    '/api/policy/reevaluate': {
+      post: async (req) => {
+        const p = policy();
+        const { index } = await readJsonObject(req, MAX_TOKEN_BODY);
+        if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0)
+          throw badRequest('body.index must be an entry index');
+        const log = need(o.ledger, 'audit ledger');
+        if (index >= log.size)
+          throw new AdminApiError('ADMIN_NOT_FOUND', `no entry ${index} (log size ${log.size})`);
+        return p.reevaluate(log, index, o.policy?.evalTimeoutMs);
+      },
+    },
     '/api/policy/eval': {
       post: async (req) => {
         const p = policy();
@@ -316,22 +389,26 @@ function bodyTime(body: Record<string, unknown>, name: string): number | undefin
   return n;
 }
 
-function decisionFilter(q: URLSearchParams): DecisionFilter {
-  const decision = qString(q, 'decision', 8);
-  if (decision !== undefined && decision !== 'allow' && decision !== 'deny') {
-    throw badRequest('decision must be allow or deny');
-  }
-  const filter: DecisionFilter = {
+/** The ledger query of `GET /api/decisions`: the indexed filters, paging and limit. */
+function decisionFilter(q: URLSearchParams, f: AuditFilter): DecisionFilter {
+  return {
     limit: qInt(q, 'limit', 1, MAX_LIMIT) ?? 100,
-    task: qString(q, 'task', 1024),
-    agent: qString(q, 'agent', 2048),
-    decision,
-    since: qTime(q, 'since'),
-    until: qTime(q, 'until'),
+    task: f.task,
+    agent: f.agent,
+    decision: f.decision,
+    since: f.since,
+    until: f.until,
     before: qInt(q, 'before', 0, Number.MAX_SAFE_INTEGER),
-    kind: qString(q, 'kind', 64),
+    kind: f.kind,
   };
-  if ((filter.since ?? -Infinity) > (filter.until ?? Infinity))
-    throw badRequest('since must not be after until');
-  return filter;
+}
+
+/** `GET /api/policy` when no bundle is configured: the built-in policy (allow what the chain allows) is in force. */
+function builtinPolicy(): PolicyInfo {
+  return {
+    entrypoint: '',
+    source: 'builtin',
+    builtin: true,
+    revision: 'builtin',
+  };
 }

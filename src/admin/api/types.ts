@@ -50,4 +50,26 @@ export interface PolicyInfo {
   lastError?: { code: string; message: string; at: number };
   /** Rego sources when the bundle carries them, path → text. */
   sources?: Record<string, string>;
+  /**
+   * True when `sources` are the full Rego the bundle was built from (shipped by `sigil policy build`), false
+   * when they are what `opa build -t wasm` keeps (stubs: package and imports only).
+   */
+  sourcesFull?: boolean;
+  /** True when no bundle is configured: the built-in policy (the token chain alone decides) is in force. */
+  builtin?: boolean;
+}
+
+/** `POST /api/policy/reevaluate`'s answer: one recorded decision evaluated again under the bundle in force. */
+export interface Reevaluation {
+  index: number;
+  revision: string;
+  /** What was recorded. */
+  was: 'allow' | 'deny';
+  was_code: string;
+  was_revision?: string;
+  /** `same`/`changed`: evaluated again exactly; else why it could not be (docs/policy.md §13). */
+  outcome: 'same' | 'changed' | 'before_policy' | 'aggregated' | 'not_replayable' | 'unevaluable';
+  now?: 'allow' | 'deny';
+  now_code?: string;
+  reason?: string;
 }

@@ -10,16 +10,16 @@ import { isLifecycleKind } from './lifecycle-schema.js';
 import type { IndexKey, PostingIndex } from './posting-index.js';
 
 /** Index kinds: task, agent (every sub of the chain and the leaf sub), decision, time, lifecycle entry kind. */
-const KIND = { task: 'k', agent: 'a', decision: 'd', time: 't', entry: 'e' } as const;
+export const KIND = { task: 'k', agent: 'a', decision: 'd', time: 't', entry: 'e' } as const;
 
 /** Record kinds a query may name besides the lifecycle kinds (docs/ledger.md §4). */
 const DECISION_KINDS = new Set(['decision', 'aggregate', 'dropped']);
 
 /** The value as it appears in index keys: over 256 characters, its SHA-256 (LMDB key size limit). */
-const indexValue = (v: string): string => (v.length <= 256 ? v : `sha256:${sha256(v, 'hex')}`);
+export const indexValue = (v: string): string => (v.length <= 256 ? v : `sha256:${sha256(v, 'hex')}`);
 
 /** The time-index value of epoch-ms `ts`: records are grouped by second. */
-const timeBucket = (ts: number): number => Math.floor(ts / 1000);
+export const timeBucket = (ts: number): number => Math.floor(ts / 1000);
 
 /** Every index (kind, value) a decision record contributes. */
 export function recordIndexKeys(r: DecisionRecord): IndexKey[] {

@@ -206,6 +206,19 @@ export class PostingIndex {
     return this.merged([kind, lo], [kind, hi], this.pending.numericRange(kind, lo, hi), desc);
   }
 
+  /**
+   * The postings of (kind, value) — or, with `hi`, of `kind` with a numeric value in [value, hi) — as whole
+   * lists (value and ascending indices), stored ones first, then pending ones: for counting (the time
+   * histogram) without a generator step per entry. Unlike {@link scan}, not merged into one order.
+   */
+  *lists(kind: string, value: string | number, hi?: number): Generator<PostingList> {
+    const end = hi === undefined ? [kind, value, MAX_ENTRIES + 1] : [kind, hi];
+    yield* storedPostings(this.store.idx.getRange({ start: [kind, value], end }), this.indexed);
+    const p = hi === undefined ? this.pending.get(kind, value) : undefined;
+    const pending = p ? [p] : hi === undefined ? [] : this.pending.numericRange(kind, value as number, hi);
+    for (const q of pending) yield { value: q.key[1], indices: q.indices.filter((i) => i >= this.indexed) };
+  }
+
   /** Stored postings in [lo, hi) merged with the pending ones of the same keys. */
   private merged(
     lo: Array<string | number>,
@@ -226,7 +239,7 @@ export class PostingIndex {
 }
 
 /** A posting's value (the index value, e.g. a time bucket) and its entry indices, ascending. */
-interface PostingList {
+export interface PostingList {
   value: string | number;
   indices: number[];
 }
@@ -244,7 +257,9 @@ function* storedPostings(
     const list = unpackPosting(value);
     // Fail closed: a query must not silently skip entries behind a damaged posting.
     if (!list) throw new LedgerError('LEDGER_CORRUPT', 'an index posting is damaged');
-    yield { value: key[1] as string | number, indices: list.filter((i) => i < below) };
+    // Usually the whole posting is below the watermark: no second copy.
+    const whole = (list[list.length - 1] as number) < below;
+    yield { value: key[1] as string | number, indices: whole ? list : list.filter((i) => i < below) };
   }
 }
 

@@ -16,13 +16,17 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** Starts Chromium with a persistent (fresh, temporary) profile at a laptop-sized viewport. */
-export async function launchBrowser(): Promise<TestBrowser> {
+/**
+ * Starts Chromium with a persistent (fresh, temporary) profile at a laptop-sized viewport; `timezoneId` (IANA)
+ * sets the page's local time zone.
+ */
+export async function launchBrowser(o: { timezoneId?: string } = {}): Promise<TestBrowser> {
   const profile = mkdtempSync(join(tmpdir(), 'sigil-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1440, height: 900 },
+    ...(o.timezoneId ? { timezoneId: o.timezoneId } : {}),
     args: [
       '--no-sandbox',
       '--disable-gpu',

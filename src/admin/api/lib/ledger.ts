@@ -4,7 +4,15 @@
  * Paging backwards (`before`) has no ledger index of its own: without filters it walks entries by index; with
  * filters it reads the newest ≤ 10 000 hits of the ledger's best index and skips the newer ones (docs/dashboard.md).
  */
-import type { AuditHit, AuditQuery, LifecycleRecord, MerkleLog } from '../../../ledger/index.js';
+import type {
+  AuditHit,
+  AuditQuery,
+  Histogram,
+  HistogramQuery,
+  LedgerRecord,
+  LifecycleRecord,
+  MerkleLog,
+} from '../../../ledger/index.js';
 import { AdminApiError, badRequest } from '../errors.js';
 import type { EventStreams } from './events.js';
 
@@ -27,8 +35,10 @@ export type AdminLedger = ReturnType<typeof adminLedger>;
 
 /** Most ledger hits read for one filtered page. */
 const FILTERED_WINDOW = 10_000;
-/** Most records scanned to fill one page when filtering by code. */
+/** Most records scanned to fill one page when filtering by a field no index covers (code, tool, token, id). */
 const CODE_SCAN_LIMIT = 20_000;
+/** Most entries one `GET /api/proofs` proves. */
+export const MAX_PROOFS = 1000;
 /**
  * Most appended records decoded per second for live events. Beyond it the dashboard is told how many it missed and
  * refetches: a busy sidecar must not spend its Check loop decoding records nobody can read at that rate anyway.
@@ -103,11 +113,15 @@ export function adminLedger(log: MerkleLog) {
       };
     },
     /**
-     * Pages newest-first through the log. A `code` filter (the ledger does not index codes) is applied here,
-     * scanning at most CODE_SCAN_LIMIT records; `next` is the `before` of the following page, if any.
+     * Pages newest-first through the log. `match` (the filters no ledger index covers: code, tool, token hash,
+     * decision id) is applied here, scanning at most CODE_SCAN_LIMIT records; `next` is the `before` of the
+     * following page, if any.
      */
-    async page(filter: DecisionFilter, code?: string): Promise<{ items: DecisionEntry[]; next?: number }> {
-      if (code === undefined) {
+    async page(
+      filter: DecisionFilter,
+      match?: (r: LedgerRecord) => boolean,
+    ): Promise<{ items: DecisionEntry[]; next?: number }> {
+      if (match === undefined) {
         const items = query(filter);
         return { items, next: items.length === filter.limit ? items.at(-1)?.index : undefined };
       }
@@ -119,7 +133,7 @@ export function adminLedger(log: MerkleLog) {
         for (const e of page) {
           scanned++;
           before = e.index;
-          if (e.record.code === code) {
+          if (match(e.record)) {
             items.push(e);
             if (items.length === filter.limit) break;
           }
@@ -136,6 +150,55 @@ export function adminLedger(log: MerkleLog) {
     async recordCli(entry: Record<string, unknown>): Promise<{ index: number }> {
       if (entry.via !== 'cli') throw badRequest('only entries of CLI commands (via "cli") are accepted');
       return { index: (await log.appendLifecycle(entry as unknown as LifecycleRecord)).index };
+    },
+    /**
+     * Allow/deny counts per time bucket over the whole log in [since, until], from the ledger's indexes
+     * (MerkleLog.histogram); `tookMs` is the server time spent.
+     */
+    histogram(q: HistogramQuery): Histogram & { tookMs: number } {
+      const t0 = performance.now();
+      const h = log.histogram(q);
+      return { ...h, tookMs: Math.round((performance.now() - t0) * 10) / 10 };
+    },
+    /** Builds the histogram's per-entry caches ahead of the first query (when a dashboard logs in). */
+    warm(): void {
+      if (log.size > 0) log.histogram({ since: 0, until: 0, buckets: 1 });
+    },
+    /**
+     * Inclusion proofs of several entries against ONE checkpoint (the newest covering them all, made if
+     * needed), so a browser verifies a filtered range in one go (RFC 9162 §2.1.3.1 per entry).
+     */
+    async proofs(indices: number[]) {
+      const max = Math.max(...indices);
+      if (max >= log.size)
+        throw new AdminApiError('ADMIN_NOT_FOUND', `no entry ${max} (log size ${log.size})`);
+      const cp = await checkpoint(max + 1);
+      return {
+        size: cp.size,
+        checkpoint: cp.note,
+        entries: indices.map((index) => ({
+          index,
+          entry: Buffer.from(log.entry(index)).toString('base64'),
+          proof: log.inclusionProof(index, cp.size).map((h) => Buffer.from(h).toString('base64')),
+        })),
+      };
+    },
+    /**
+     * RFC 9162 §2.1.4.1 consistency proof from tree size `from` to `to` (default: the newest checkpoint's
+     * size), with that checkpoint, so a browser can check the log it saw before is a prefix of this one.
+     */
+    async consistency(from: number, to?: number) {
+      const latest = await checkpoint();
+      const cp = to === undefined || to === latest.size ? latest : log.checkpoints.get(to);
+      if (!cp) throw new AdminApiError('ADMIN_NOT_FOUND', `no checkpoint of size ${to}`);
+      if (from < 1 || from > cp.size)
+        throw badRequest(`from must be in [1, ${cp.size}] (the checkpoint's size)`);
+      return {
+        from,
+        size: cp.size,
+        checkpoint: cp.note,
+        proof: log.consistencyProof(from, cp.size).map((h) => Buffer.from(h).toString('base64')),
+      };
     },
     /** The checkpoint verifier key string `<name>+<hex keyid>+<base64(0x01 ‖ pubkey)>`. */
     verifierKey: (): string => log.checkpoints.verifierKey,

@@ -6,13 +6,23 @@
  * any other change. A refused bundle leaves the file and the policy in force untouched.
  */
 import { readFileSync, statSync } from 'node:fs';
+import type { MerkleLog } from '../../../ledger/index.js';
+import { decodeRecord } from '../../../ledger/index.js';
 import { writeFileAtomic } from '../../../lib/atomic-write.js';
 import { sha256 } from '../../../lib/bytes.js';
 import { type Clock, systemClock } from '../../../lib/clock.js';
-import type { SigilError } from '../../../lib/errors.js';
-import { loadBundle, type PolicyContext, type PolicyEngine, regoSources } from '../../../policy/index.js';
+import { isSigilError, SigilError } from '../../../lib/errors.js';
+import {
+  bundleSources,
+  DecisionReplay,
+  findOpa,
+  inputDependencies,
+  loadBundle,
+  type PolicyContext,
+  type PolicyEngine,
+} from '../../../policy/index.js';
 import { AdminApiError, badRequest } from '../errors.js';
-import type { PolicyInfo } from '../types.js';
+import type { PolicyInfo, Reevaluation } from '../types.js';
 import { isJsonObject } from './http.js';
 
 /** Wraps an engine (its `source` is the bundle file uploads replace) for the admin API. */
@@ -23,7 +33,9 @@ export function adminPolicy(engine: PolicyEngine, entrypoint: string, clock: Clo
   let seenAt: number | undefined;
   let seenErr: SigilError | undefined;
   let seenErrAt = 0;
-  let sourcesFor: { sha: string; files: Record<string, string> } | undefined;
+  let sourcesFor:
+    | { sha: string; files: Record<string, string>; full: boolean; bytes: Uint8Array }
+    | undefined;
 
   const observe = (): void => {
     if (engine.revision !== seenRev) {
@@ -37,18 +49,17 @@ export function adminPolicy(engine: PolicyEngine, entrypoint: string, clock: Clo
     }
   };
 
-  /** Rego files inside the bundle file, only when that file is byte-for-byte the bundle in force. */
-  const sources = (): Record<string, string> | undefined => {
+  /** The bundle file in force and its Rego, only when that file is byte-for-byte the bundle loaded. */
+  const loaded = () => {
     const sha = engine.bundle?.sha256;
     if (isHttp || !sha) return undefined;
-    if (sourcesFor?.sha === sha) return sourcesFor.files;
+    if (sourcesFor?.sha === sha) return sourcesFor;
     try {
       if (statSync(source).size > 64 * 1024 * 1024) return undefined;
       const bytes = readFileSync(source);
       if (sha256(bytes, 'hex') !== sha) return undefined;
-      const files = regoSources(bytes);
-      sourcesFor = { sha, files };
-      return files;
+      sourcesFor = { sha, ...bundleSources(bytes), bytes: new Uint8Array(bytes) };
+      return sourcesFor;
     } catch {
       return undefined;
     }
@@ -60,8 +71,11 @@ export function adminPolicy(engine: PolicyEngine, entrypoint: string, clock: Clo
     if (engine.revision !== undefined) out.revision = engine.revision;
     if (seenAt !== undefined) out.loadedAt = seenAt;
     if (seenErr) out.lastError = { code: seenErr.code, message: seenErr.message, at: seenErrAt };
-    const s = sources();
-    if (s && Object.keys(s).length > 0) out.sources = s;
+    const s = loaded();
+    if (s && Object.keys(s.files).length > 0) {
+      out.sources = s.files;
+      out.sourcesFull = s.full;
+    }
     return out;
   };
 
@@ -86,6 +100,65 @@ export function adminPolicy(engine: PolicyEngine, entrypoint: string, clock: Clo
         decision: v.decision,
       };
     },
+    /**
+     * Evaluates recorded decision `index` again under the bundle in force, through the policy replay
+     * (docs/policy.md §13): the same input construction, Wasm and mapping as Check, `time.now_ns()` at the
+     * recorded time, and only when everything the policy reads is in the record.
+     */
+    async reevaluate(log: MerkleLog, index: number, timeoutMs?: number): Promise<Reevaluation> {
+      const bundle = engine.bundle;
+      const file = loaded();
+      if (!bundle || !file)
+        throw new AdminApiError('ADMIN_UNAVAILABLE', 'no bundle file in force to re-evaluate with');
+      let record: ReturnType<typeof decodeRecord>;
+      try {
+        record = decodeRecord(log.entry(index));
+      } catch {
+        throw badRequest(`entry ${index} is not a decision record`);
+      }
+      const replay = new DecisionReplay(bundle, {
+        dependencies: await inputDependencies(file.bytes, bundle.entrypoint, findOpa(), file.files),
+        samples: 1,
+        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+      });
+      replay.add(index, record);
+      const r = replay.report();
+      const out: Reevaluation = {
+        index,
+        revision: bundle.revision,
+        was: record.decision,
+        was_code: record.code,
+        ...(record.policy_rev !== undefined ? { was_revision: record.policy_rev } : {}),
+        outcome: 'same',
+      };
+      if (r.aggregated.entries > 0)
+        return {
+          ...out,
+          outcome: 'aggregated',
+          reason: 'this entry counts unauthenticated denies: there is no single request to evaluate',
+        };
+      if (r.before_policy > 0)
+        return {
+          ...out,
+          outcome: 'before_policy',
+          reason: `denied with ${record.code} before the policy step: no policy can change it`,
+        };
+      const nr = r.not_replayable;
+      if (nr.count > 0)
+        return { ...out, outcome: 'not_replayable', ...(nr.reason ? { reason: nr.reason } : {}) };
+      const bad = r.unevaluable.samples[0];
+      if (r.unevaluable.count > 0)
+        return {
+          ...out,
+          outcome: 'unevaluable',
+          now: 'deny',
+          now_code: bad?.now_code ?? 'POLICY_EVAL_ERROR',
+          ...(bad?.reason ? { reason: bad.reason } : {}),
+        };
+      const flip = r.samples[0];
+      if (flip) return { ...out, outcome: 'changed', now: flip.now!, now_code: flip.now_code! };
+      return { ...out, now: record.decision, now_code: record.code };
+    },
     /** Validates and swaps in a bundle exactly as hot reload does; rejects with its POLICY_* error when refused. */
     async upload(bundle: Uint8Array): Promise<PolicyInfo> {
       if (isHttp) {
@@ -94,8 +167,16 @@ export function adminPolicy(engine: PolicyEngine, entrypoint: string, clock: Clo
           'the bundle comes from an HTTP bundle server; publish it there instead',
         );
       }
-      // Same validation as hot reload; a PolicyError (POLICY_BUNDLE_INVALID, POLICY_BUILTIN_MISSING…) goes back as is.
-      const { sha256: sha } = await loadBundle(bundle, { entrypoint });
+      // Same validation as hot reload. A refused bundle is the client's fault: its POLICY_* code goes back with
+      // HTTP 400 (docs/api.md), not the 503 the code means when the sidecar's own bundle fails to load.
+      let sha: string;
+      try {
+        ({ sha256: sha } = await loadBundle(bundle, { entrypoint }));
+      } catch (e) {
+        if (isSigilError(e, 'POLICY_BUNDLE_INVALID', 'POLICY_BUILTIN_MISSING'))
+          throw new SigilError(e.code, e.message, { http: 400, grpc: 3 });
+        throw e;
+      }
       writeFileAtomic(source, bundle);
       await engine.refresh();
       if (engine.bundle?.sha256 !== sha) {
