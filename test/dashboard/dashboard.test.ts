@@ -105,6 +105,8 @@ describe(`dashboard against SIGIL`, { timeout: 90_000 }, () => {
     await page.screenshot({ path: `${ART}/dashboard-graph.png` });
     // Edge endpoints: writer → reviewer carries fs.read (the table renders when opened).
     await page.getByText(/^Delegations as a table/).click();
+    // The table renders on the toggle event: wait for its rows before reading them.
+    await page.locator('[data-testid=edge-table] tbody tr').first().waitFor();
     const edges = await page.locator('[data-testid=edge-table] tbody tr').allTextContents();
     expect(
       edges.some((r) => r.includes(AGENTS.writer) && r.includes(AGENTS.reviewer) && r.includes('fs.read')),

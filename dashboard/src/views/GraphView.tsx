@@ -22,15 +22,6 @@ function clock(ms: number, nowMs = Date.now()): string {
   return full.slice(0, 10) === fmtTime(nowMs).slice(0, 10) ? full.slice(11) : full;
 }
 
-/** The browser's time zone, stated: "UTC", or "Europe/Berlin, UTC+01:00". */
-export function zoneOf(ms: number): string {
-  const off = -new Date(ms).getTimezoneOffset();
-  const abs = Math.abs(off);
-  const utc = off === 0 ? 'UTC' : `UTC${off > 0 ? '+' : '-'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-  const name = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  return name && name !== 'UTC' && name !== 'Etc/UTC' ? `${name}, ${utc}` : utc;
-}
-
 /** The delegation graph view; `subscribe` delivers live decisions (each triggers a throttled refetch). */
 export const GraphView = memo(function GraphView({ subscribe }: { subscribe: Subscribe }) {
   const [task, setTask] = useState('');
@@ -260,7 +251,7 @@ function windowText(d: GraphData, task: string): string {
   const n = d.window.toLocaleString('en');
   const part = task ? ` ${d.records.toLocaleString('en')} of them in ${task}.` : '';
   const unattr = d.unattributed ? ` ${d.unattributed} without a token (not drawn).` : '';
-  return `Newest ${n} decisions since ${clock(d.since)} to ${clock(d.until)} (local time, ${zoneOf(d.since)}).${part}${unattr}`;
+  return `Newest ${n} decisions since ${clock(d.since)} to ${clock(d.until)}.${part}${unattr}`;
 }
 
 function Legend() {
