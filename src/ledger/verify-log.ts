@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import type { Database } from 'lmdb';
 import type { AppendLog } from './lib/append-log.js';
 import { readPruned } from './lib/compaction.js';
+import type { NodeRowKey } from './lib/keys.js';
 import { type LogStore, readWatermark } from './lib/log-store.js';
 import { nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
 import { readNodeHash } from './lib/node-rows.js';
@@ -323,7 +324,7 @@ function checkArchive(
   key: ReturnType<typeof parseVerifierKey> | undefined,
   origin: string,
   size: number,
-  nodes: Database<Buffer, number>,
+  nodes: Database<Buffer, NodeRowKey>,
   add: (kind: VerifyProblem['kind'], index: number | undefined, message: string) => void,
 ): number | undefined {
   const note = readArchiveFile(dir, 'checkpoint');

@@ -90,9 +90,9 @@ describe('export and prune', () => {
     expect(log.lmdb.entries.getBinary(0)).toBeUndefined();
     expect(log.lmdb.entries.getBinary(767)).toBeUndefined();
     expect(log.lmdb.entries.getBinary(768)).toBeDefined();
-    // Node rows of levels 0–7 wholly inside [0, 768) are gone too (key level·2^32 + row, 32 nodes a row);
+    // Node rows of levels 0–7 wholly inside [0, 768) are gone too (key [level, row], 32 nodes a row);
     // level 8 and rows reaching past 768 stay.
-    const row = (level: number, r: number) => log.lmdb.nodes.getBinary(level * 2 ** 32 + r);
+    const row = (level: number, r: number) => log.lmdb.nodes.getBinary([level, r]);
     expect([row(0, 0), row(0, 23), row(2, 5), row(3, 2), row(4, 0)]).toEqual(Array(5).fill(undefined));
     expect(row(0, 24)).toBeDefined(); // leaves 768..799
     expect(row(3, 3)).toBeDefined(); // level 3 row 3: leaves 768..1023
