@@ -9,6 +9,7 @@ import { Checkpoints } from './checkpoints.js';
 import { type CompactReport, compact, readPruned, readPrunedTime, readTileTime } from './compaction.js';
 import { type AppendEvent, type AppendedLeaf, GroupCommit } from './group-commit.js';
 import { entryAt, initFormat, type LogStore, openStore } from './log-store.js';
+import type { MigrationOptions } from './migrate.js';
 import { type IndexKey, type KeysOf, PostingIndex } from './posting-index.js';
 import { readBundle, readLeafTile, TILE_HEIGHT, TILE_WIDTH } from './tiles.js';
 import { hashThreadByDefault, TreeHasher } from './tree-hasher.js';
@@ -45,6 +46,8 @@ export interface MerkleLogOptions {
   compactionIntervalSec?: number;
   /** Called with the report of each periodic compaction, or its error (retried at the next interval). */
   onCompaction?: (report: CompactReport | undefined, error?: unknown) => void;
+  /** Test hooks of the format-3 migration a writable open runs (lib/migrate.ts). @internal */
+  migration?: MigrationOptions;
 }
 
 /** An append-only Merkle log in one LMDB environment (`<dir>/ledger.mdb`, lib/log-store.ts). */
@@ -94,7 +97,12 @@ export class AppendLog {
     make: (store: LogStore) => T,
   ): Promise<T> {
     const readOnly = (options.readOnly || options.forVerify) ?? false;
-    const log = await openStore(dir, { readOnly, create: !options.readOnly }, (store) => {
+    const at = {
+      readOnly,
+      create: !options.readOnly,
+      ...(options.migration ? { migration: options.migration } : {}),
+    };
+    const log = await openStore(dir, at, (store) => {
       const l = make(store);
       initFormat(store, readOnly);
       if (options.forVerify) l.commit.loadLenient();
@@ -315,6 +323,11 @@ export class AppendLog {
   get lmdb(): Pick<LogStore, 'env' | 'entries' | 'nodes' | 'meta' | 'idx'> {
     const { env, entries, nodes, meta, idx } = this.store;
     return { env, entries, nodes, meta, idx };
+  }
+
+  /** The on-disk format: 4, or 3 for a read-only open of a log no writable open has migrated yet. */
+  get format(): 3 | 4 {
+    return this.store.format;
   }
 
   /** The archive directory this log was opened with, if any. */

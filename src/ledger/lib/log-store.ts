@@ -67,8 +67,9 @@ const { keyValueToBuffer, bufferToKeyValue } = lmdb as unknown as {
   bufferToKeyValue: (b: Buffer) => unknown;
 };
 const v3NodeKeyEncoder = {
-  writeKey: (key: NodeRowKey, target: Uint8Array, start: number): number => {
-    const b = keyValueToBuffer(key[0] * 2 ** 32 + key[1]);
+  writeKey: (key: NodeRowKey | Uint8Array, target: Uint8Array, start: number): number => {
+    // lmdb-js's own default range start (ordered-binary bytes) passes through as it is.
+    const b = Array.isArray(key) ? keyValueToBuffer(key[0] * 2 ** 32 + key[1]) : (key as Uint8Array);
     target.set(b, start);
     return start + b.length;
   },
