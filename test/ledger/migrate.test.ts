@@ -126,6 +126,31 @@ describe('format 3 → 4', () => {
     await expectSameLog(join(dir, 'ledger'), join(dir, 'archive'), 4);
   });
 
+  it('`sigil audit migrate` migrates once, with the same size and root; `audit verify` passes after', {
+    timeout: 180_000,
+  }, async () => {
+    const data = join(t.dir, 'cli');
+    cpSync(pristine(), data, { recursive: true }); // <data>/ledger and <data>/archive: the defaults
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data', data, 'audit', ...args], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+    const m = cli('migrate');
+    expect(m.stderr).toBe('');
+    expect(JSON.parse(m.stdout)).toEqual({
+      format_before: 3,
+      format: 4,
+      migrated: true,
+      size: 1300,
+      root: root.toString('base64'),
+    });
+    expect(JSON.parse(cli('migrate').stdout)).toMatchObject({ format_before: 4, format: 4, migrated: false });
+    const v = cli('verify');
+    expect(v.status).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, size: 1300, pruned: 512, archived: 512 });
+  });
+
   it('survives SIGKILL after every migration step: format 3 or 4, verifiable, and the next open finishes', {
     timeout: 600_000,
   }, async () => {
