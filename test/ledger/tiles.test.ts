@@ -6,6 +6,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  encodeRecord,
   leafHash,
   MerkleLog,
   openCheckpoint,
@@ -279,6 +280,43 @@ describe('export and prune', () => {
     expect(appended).toEqual(appended.map((_, i) => 1500 + i));
     expect(a.pruned).toBeGreaterThanOrEqual(1280);
     expect(verifyLog(log)).toMatchObject({ ok: true, size: 1500 + appended.length, pruned: a.pruned });
+    await log.close();
+  });
+
+  it('refuses entries over 65 535 bytes at append (LEDGER_ENTRY_TOO_LARGE); one of 65 535 is archived: compaction never stalls', async () => {
+    const log = await logOf(5);
+    // A decision record of exactly `bytes` canonical bytes: 14 hops of long names, the path pads the rest.
+    const hop = (k: number) => ({
+      sub: 's'.repeat(2048),
+      iss: 'i'.repeat(2048),
+      jti: `j${k}`,
+      tool_scope: ['fs.read'],
+      exp: 9,
+    });
+    const sized = (bytes: number) => {
+      const base = record(5, { chain: Array.from({ length: 14 }, (_, k) => hop(k)), depth: 14, path: '/' });
+      return { ...base, path: `/${'p'.repeat(bytes - encodeRecord(base).length)}` };
+    };
+    expect(encodeRecord(sized(65_536))).toHaveLength(65_536);
+    await expect(log.appendDecision(sized(65_536))).rejects.toMatchObject({ code: 'LEDGER_ENTRY_TOO_LARGE' });
+    await expect(log.append(new Uint8Array(65_536))).rejects.toMatchObject({
+      code: 'LEDGER_ENTRY_TOO_LARGE',
+    });
+    // Multi-byte text: fewer UTF-16 units than bytes, still counted in bytes.
+    const wide = record(5, {
+      path: `/${'é'.repeat(8000)}`,
+      chain: Array.from({ length: 12 }, (_, k) => hop(k)),
+    });
+    expect(encodeRecord(wide).length).toBeGreaterThan(65_535);
+    await expect(log.appendDecision(wide)).rejects.toMatchObject({ code: 'LEDGER_ENTRY_TOO_LARGE' });
+    expect(log.size).toBe(5); // nothing was written, the log goes on
+    const max = sized(65_535);
+    expect((await log.appendDecision(max)).index).toBe(5);
+    await Promise.all(Array.from({ length: 300 }, (_, i) => log.appendDecision(record(6 + i))));
+    expect((await log.compact({ now: T0 + 10 * DAY })).pruned).toBe(256);
+    expect(log.lmdb.entries.getBinary(5)).toBeUndefined(); // pruned: read back from its bundle
+    expect(Buffer.from(log.entry(5)).equals(Buffer.from(encodeRecord(max)))).toBe(true);
+    expect(verifyLog(log)).toMatchObject({ ok: true, pruned: 256, archived: 256 });
     await log.close();
   });
 

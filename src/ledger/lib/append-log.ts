@@ -11,7 +11,7 @@ import { type AppendEvent, type AppendedLeaf, GroupCommit } from './group-commit
 import { entryAt, initFormat, type LogStore, openStore } from './log-store.js';
 import type { MigrationOptions } from './migrate.js';
 import { type IndexKey, type KeysOf, PostingIndex } from './posting-index.js';
-import { readBundle, readLeafTile, TILE_HEIGHT, TILE_WIDTH } from './tiles.js';
+import { MAX_BUNDLE_ENTRY, readBundle, readLeafTile, TILE_HEIGHT, TILE_WIDTH } from './tiles.js';
 import { hashThreadByDefault, TreeHasher } from './tree-hasher.js';
 import { TreeState } from './tree-state.js';
 
@@ -49,6 +49,16 @@ export interface MerkleLogOptions {
   /** Test hooks of the format-3 migration a writable open runs (lib/migrate.ts). @internal */
   migration?: MigrationOptions;
 }
+
+/**
+ * An entry longer than a C2SP tlog-tiles entry bundle can hold (16-bit length prefix) could never be
+ * archived and would stop compaction for good: refused at append (docs/ledger.md §10 "Entry size").
+ */
+const tooLarge = (bytes: number): LedgerError =>
+  new LedgerError(
+    'LEDGER_ENTRY_TOO_LARGE',
+    `entry is ${bytes} bytes: the log holds entries of at most ${MAX_BUNDLE_ENTRY} (a tlog-tiles bundle's limit)`,
+  );
 
 /** An append-only Merkle log in one LMDB environment (`<dir>/ledger.mdb`, lib/log-store.ts). */
 export class AppendLog {
@@ -143,13 +153,13 @@ export class AppendLog {
   /**
    * Appends one opaque entry. Concurrent calls are grouped into one LMDB transaction; indices are
    * dense and follow call order. Resolves with the entry's index once durable (per `durability`).
-   * @throws LedgerError `LEDGER_BAD_ARGUMENT`, `LEDGER_CLOSED`, `LEDGER_COMMIT_FAILED`.
+   * @throws LedgerError `LEDGER_BAD_ARGUMENT`, `LEDGER_ENTRY_TOO_LARGE` (over 65 535 bytes), `LEDGER_CLOSED`,
+   * `LEDGER_COMMIT_FAILED`.
    */
   append(data: Uint8Array): Promise<number> {
     if (!(data instanceof Uint8Array))
       return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'entry must be a Uint8Array'));
-    if (data.length > 16 * 1024 * 1024)
-      return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'entry larger than 16 MiB'));
+    if (data.length > MAX_BUNDLE_ENTRY) return Promise.reject(tooLarge(data.length));
     return this.commit.append(data, undefined, false) as Promise<number>;
   }
 
@@ -158,6 +168,11 @@ export class AppendLog {
    * (docs/ledger.md §4). Resolves with index and leaf hash. Errors as {@link append}.
    */
   protected appendIndexed(text: string, keys: IndexKey[]): Promise<AppendedLeaf> {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: only long texts need counting.
+    if (text.length > MAX_BUNDLE_ENTRY / 3) {
+      const bytes = Buffer.byteLength(text, 'utf8');
+      if (bytes > MAX_BUNDLE_ENTRY) return Promise.reject(tooLarge(bytes));
+    }
     return this.commit.append(text, keys, true) as Promise<AppendedLeaf>;
   }
 
