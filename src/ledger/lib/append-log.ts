@@ -6,7 +6,14 @@
 import { join } from 'node:path';
 import { LedgerError } from '../errors.js';
 import { Checkpoints } from './checkpoints.js';
-import { type CompactReport, compact, readPruned, readPrunedTime, readTileTime } from './compaction.js';
+import {
+  type CompactReport,
+  compact,
+  readPruned,
+  readPrunedTime,
+  readTileSummary,
+  readTileTime,
+} from './compaction.js';
 import { type AppendEvent, type AppendedLeaf, GroupCommit } from './group-commit.js';
 import { entryAt, initFormat, type LogStore, openStore } from './log-store.js';
 import type { MigrationOptions } from './migrate.js';
@@ -213,6 +220,19 @@ export class AppendLog {
     return readTileTime(this.store, n);
   }
 
+  /** The archive-index summary of pruned tile `n`, when stored (docs/ledger.md §10 "Archive index"). */
+  archivedTileSummary(n: number): Uint8Array | undefined {
+    return readTileSummary(this.store, n);
+  }
+
+  /**
+   * The summary of one tile's 256 entries for the archive index; the layer above knows what entries mean
+   * (undefined: no archive index). @internal
+   */
+  summarizeTile(_entries: readonly Uint8Array[]): Uint8Array | undefined {
+    return undefined;
+  }
+
   /**
    * The entry bytes at `index` (a copy). A pruned entry is read from the archive and checked against its
    * leaf hash. @throws LedgerError `LEDGER_ARCHIVED` (pruned, and no archive holds it), `LEDGER_CORRUPT`.
@@ -282,6 +302,7 @@ export class AppendLog {
       {
         archiveDir,
         timeOf: (i) => this.entryTime(i),
+        summarize: (entries) => this.summarizeTile(entries),
         isExpired: (i) => {
           const t = this.entryTime(i);
           return t === undefined ? undefined : t < cutoff;
