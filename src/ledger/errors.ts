@@ -19,6 +19,7 @@ const STATUS = {
   LEDGER_BUNDLE_MALFORMED: [GrpcStatus.INVALID_ARGUMENT, 400],
   LEDGER_NOT_FOUND: [GrpcStatus.NOT_FOUND, 404],
   LEDGER_ARCHIVED: [GrpcStatus.FAILED_PRECONDITION, 410],
+  LEDGER_ENTRY_TOO_LARGE: [GrpcStatus.INVALID_ARGUMENT, 413],
 } as const satisfies Record<string, readonly [grpc: GrpcStatusCode, http: number]>;
 
 /** A stable ledger error code (meanings: docs/ledger.md §8). */

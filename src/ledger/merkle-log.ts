@@ -12,6 +12,7 @@ import {
   queryDecisions,
   queryEntries,
   recordIndexKeys,
+  summarizeTile,
 } from './lib/decision-index.js';
 import type { AppendedLeaf } from './lib/group-commit.js';
 import { isLifecycleKind, lifecycleJson, validateEntry } from './lib/lifecycle-schema.js';
@@ -86,6 +87,11 @@ export class MerkleLog extends AppendLog {
     }
   }
 
+  /** The archive-index summary of 256 entries (docs/ledger.md §10 "Archive index"). @internal */
+  override summarizeTile(entries: readonly Uint8Array[]): Uint8Array | undefined {
+    return summarizeTile(entries);
+  }
+
   /** The decision record at `index`. @throws `LEDGER_RECORD_INVALID` if that entry is not a record. */
   decision(index: number): DecisionRecord {
     return decodeRecord(this.entry(index));
@@ -111,6 +117,7 @@ export class MerkleLog extends AppendLog {
       pruned: this.pruned,
       prunedTime: this.prunedTime,
       tileTime: (n: number) => this.archivedTileTime(n),
+      tileSummary: (n: number) => this.archivedTileSummary(n),
       record: (i: number) => this.record(i),
       postings: this.postings,
     };

@@ -7,7 +7,8 @@
 import { existsSync } from 'node:fs';
 import type { Database } from 'lmdb';
 import type { AppendLog } from './lib/append-log.js';
-import { readPruned } from './lib/compaction.js';
+import { readPruned, readTileSummary } from './lib/compaction.js';
+import type { NodeRowKey } from './lib/keys.js';
 import { type LogStore, readWatermark } from './lib/log-store.js';
 import { nodeHashLeaf, nodeHashNode } from './lib/node-hash.js';
 import { readNodeHash } from './lib/node-rows.js';
@@ -186,6 +187,11 @@ export function verifyLog(log: AppendLog, options: VerifyOptions = {}): VerifyRe
         }
       }
       if (bodies) {
+        // The archive index must describe the bundle it stands for (docs/ledger.md §10 "Archive index").
+        const stored = readTileSummary(log.lmdb as LogStore, n);
+        const computed = stored && log.summarizeTile(bodies);
+        if (stored && computed && !Buffer.from(computed).equals(Buffer.from(stored)))
+          add('archive', first, `the archive index of tile ${n} does not match ${tilePath('entries', n)}`);
         archived += TILE_WIDTH;
         for (let i = 0; i < TILE_WIDTH; i++) yield { key: first + i, value: bodies[i] as Buffer };
       } else if (kept) yield { key: first, node8: kept };
@@ -323,7 +329,7 @@ function checkArchive(
   key: ReturnType<typeof parseVerifierKey> | undefined,
   origin: string,
   size: number,
-  nodes: Database<Buffer, number>,
+  nodes: Database<Buffer, NodeRowKey>,
   add: (kind: VerifyProblem['kind'], index: number | undefined, message: string) => void,
 ): number | undefined {
   const note = readArchiveFile(dir, 'checkpoint');

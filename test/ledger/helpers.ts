@@ -48,12 +48,16 @@ export function flip(b: Uint8Array, at: number, mask = 1): void {
   b[at] = (b[at] as number) ^ mask;
 }
 
-/** Every entry index a stored posting of `log` lists (docs/ledger.md §4: uint32 little-endian values). */
+/**
+ * Every entry index a stored posting of `log` lists (docs/ledger.md §2: key [kind, value, first], value
+ * uint32 little-endian offsets from first).
+ */
 export function postedIndices(log: {
-  lmdb: { idx: { getRange(o: object): Iterable<{ value: unknown }> } };
+  lmdb: { idx: { getRange(o: object): Iterable<{ key: unknown; value: unknown }> } };
 }): number[] {
-  return [...log.lmdb.idx.getRange({})].flatMap(({ value }) => {
+  return [...log.lmdb.idx.getRange({})].flatMap(({ key, value }) => {
     const b = value as Buffer;
-    return Array.from({ length: b.length / 4 }, (_, i) => b.readUInt32LE(i * 4));
+    const first = (key as [string, unknown, number])[2];
+    return Array.from({ length: b.length / 4 }, (_, i) => first + b.readUInt32LE(i * 4));
   });
 }

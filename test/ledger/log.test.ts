@@ -318,7 +318,7 @@ describe('decisions and queries', () => {
   it('defers index postings: queries merge stored and pending ones; another opener re-derives them; close stores them', async () => {
     const log = await MerkleLog.open(t.dir);
     const idxKeys = () =>
-      [...log.lmdb.env.openDB('idx', { encoding: 'binary' }).getKeys({})] as Array<Array<string | number>>;
+      [...log.lmdb.env.openDB('idx64', { encoding: 'binary' }).getKeys({})] as Array<Array<string | number>>;
     const recs = Array.from({ length: 60 }, (_, i) => record(i));
     await Promise.all(recs.slice(0, 30).map((r) => log.appendDecision(r)));
     expect(idxKeys()).toEqual([]); // nothing stored yet: the commit carried only the entries
@@ -363,7 +363,8 @@ describe('decisions and queries', () => {
 
   it('defers node rows: roots and proofs answer before they are stored; other openers re-derive them; close stores them', async () => {
     const log = await MerkleLog.open(t.dir);
-    const nodeRows = () => [...log.lmdb.env.openDB('nodes', { encoding: 'binary' }).getKeys({})].length;
+    const nodeRows = () =>
+      [...log.lmdb.env.openDB('nodes64', { keyEncoding: 'binary', encoding: 'binary' }).getKeys({})].length;
     const data = Array.from({ length: 300 }, (_, i) => bytesOf(`entry-${i}`));
     const expectTree = (l: MerkleLog, n: number) => {
       for (const m of [1, 2, 33, 64, 65, n - 1, n]) {

@@ -32,12 +32,35 @@ async function build(dir: string, checkpointAt: number[] = [N]): Promise<void> {
   await log.close();
 }
 
+/** Format-4 keys written by hand (docs/ledger.md §2), not with SIGIL's codec: 8 bytes big-endian. */
+const be64 = (n: number): Buffer => {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+};
+/** Node row key: the level byte, then the row (⌊index / 32⌋) as 8 bytes big-endian. */
+const rowKey = (level: number, row: number): Buffer => Buffer.concat([Buffer.from([level]), be64(row)]);
+
+/** A raw database by number (entries) or [level, row] (nodes) key, through the hand-made keys. */
+interface Raw<K> {
+  getBinary(k: K): Buffer | undefined;
+  putSync(k: K, v: Buffer): void;
+  removeSync(k: K): void;
+}
+function byKey<K>(db: Database<Buffer, Buffer>, key: (k: K) => Buffer): Raw<K> {
+  return {
+    getBinary: (k) => db.getBinary(key(k)),
+    putSync: (k, v) => void db.putSync(key(k), v),
+    removeSync: (k) => void db.removeSync(key(k)),
+  };
+}
+
 /** Opens the ledger file raw (no SIGIL code) and runs `edit` in one write transaction. */
 async function raw(
   dir: string,
   edit: (dbs: {
-    entries: Database<Buffer, number>;
-    nodes: Database<Buffer, number>;
+    entries: Raw<number>;
+    nodes: Raw<[number, number]>;
     meta: Database;
     cps: Database<string, number>;
     idx: Database<Buffer, Array<string | number>>;
@@ -45,11 +68,17 @@ async function raw(
 ): Promise<void> {
   const env = open({ path: join(dir, 'ledger.mdb'), maxDbs: 8 });
   const dbs = {
-    entries: env.openDB<Buffer, number>('entries', { keyEncoding: 'uint32', encoding: 'binary' }),
-    nodes: env.openDB<Buffer, number>('nodes', { encoding: 'binary' }),
+    entries: byKey(
+      env.openDB<Buffer, Buffer>('entries64', { keyEncoding: 'binary', encoding: 'binary' }),
+      be64,
+    ),
+    nodes: byKey(
+      env.openDB<Buffer, Buffer>('nodes64', { keyEncoding: 'binary', encoding: 'binary' }),
+      ([l, r]: [number, number]) => rowKey(l, r),
+    ),
     meta: env.openDB('meta', { useVersions: true }),
     cps: env.openDB<string, number>('checkpoints', { encoding: 'string' }),
-    idx: env.openDB<Buffer, Array<string | number>>('idx', { encoding: 'binary' }),
+    idx: env.openDB<Buffer, Array<string | number>>('idx64', { encoding: 'binary' }),
   };
   env.transactionSync(() => edit(dbs));
   await env.close();
@@ -57,10 +86,10 @@ async function raw(
 
 /**
  * Overwrites the stored hash of node (level, index) in place, following docs/ledger.md §2 by hand
- * (rows of 32 hashes under key level·2^32 + ⌊index/32⌋), so the test does not trust SIGIL's own code.
+ * (rows of 32 hashes under key [level, ⌊index/32⌋]), so the test does not trust SIGIL's own code.
  */
-function editNode(nodes: Database<Buffer, number>, level: number, index: number, hash: Buffer): void {
-  const key = level * 2 ** 32 + Math.floor(index / 32);
+function editNode(nodes: Raw<[number, number]>, level: number, index: number, hash: Buffer): void {
+  const key: [number, number] = [level, Math.floor(index / 32)];
   const row = Buffer.from(nodes.getBinary(key) as Buffer);
   hash.copy(row, (index % 32) * 32);
   nodes.putSync(key, row);
@@ -319,7 +348,7 @@ describe('corrupt files at the ledger path', () => {
     // Below the watermark a missing node row is damage, above it an expected gap.
     await raw(t.dir, ({ meta, nodes }) => {
       meta.putSync('tree', N);
-      nodes.removeSync(2 ** 32); // level 1, row 0: nodes (1, 0..24)
+      nodes.removeSync([1, 0]); // level 1, row 0: nodes (1, 0..24)
     });
     const r = await report(t.dir);
     expect(r.problems[0]).toMatchObject({ kind: 'node', index: 0 });
@@ -352,9 +381,9 @@ describe('corrupt files at the ledger path', () => {
       expect(await openCode(t3.dir)).toBeUndefined();
       // The partly filled row of level 1 (25 of 32 hashes at size 50) cut short by one hash.
       await raw(t3.dir, ({ nodes }) => {
-        const row = nodes.getBinary(2 ** 32) as Buffer;
+        const row = nodes.getBinary([1, 0]) as Buffer;
         expect(row.length).toBe(25 * 32);
-        nodes.putSync(2 ** 32, Buffer.from(row.subarray(0, 24 * 32)));
+        nodes.putSync([1, 0], Buffer.from(row.subarray(0, 24 * 32)));
       });
       expect(await openCode(t3.dir)).toBe('LEDGER_CORRUPT');
     } finally {

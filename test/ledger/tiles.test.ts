@@ -6,6 +6,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  encodeRecord,
   leafHash,
   MerkleLog,
   openCheckpoint,
@@ -17,6 +18,7 @@ import {
 import { decodeBundle, encodeBundle, tilePath, tilesOf } from '../../src/ledger/lib/tiles.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
 import { postedIndices, record, tempDir } from './helpers.js';
+import { EXAMPLES } from './lifecycle-examples.js';
 
 let t: { dir: string; cleanup: () => void };
 beforeEach(() => {
@@ -90,9 +92,9 @@ describe('export and prune', () => {
     expect(log.lmdb.entries.getBinary(0)).toBeUndefined();
     expect(log.lmdb.entries.getBinary(767)).toBeUndefined();
     expect(log.lmdb.entries.getBinary(768)).toBeDefined();
-    // Node rows of levels 0–7 wholly inside [0, 768) are gone too (key level·2^32 + row, 32 nodes a row);
+    // Node rows of levels 0–7 wholly inside [0, 768) are gone too (key [level, row], 32 nodes a row);
     // level 8 and rows reaching past 768 stay.
-    const row = (level: number, r: number) => log.lmdb.nodes.getBinary(level * 2 ** 32 + r);
+    const row = (level: number, r: number) => log.lmdb.nodes.getBinary([level, r]);
     expect([row(0, 0), row(0, 23), row(2, 5), row(3, 2), row(4, 0)]).toEqual(Array(5).fill(undefined));
     expect(row(0, 24)).toBeDefined(); // leaves 768..799
     expect(row(3, 3)).toBeDefined(); // level 3 row 3: leaves 768..1023
@@ -279,6 +281,90 @@ describe('export and prune', () => {
     expect(appended).toEqual(appended.map((_, i) => 1500 + i));
     expect(a.pruned).toBeGreaterThanOrEqual(1280);
     expect(verifyLog(log)).toMatchObject({ ok: true, size: 1500 + appended.length, pruned: a.pruned });
+    await log.close();
+  });
+
+  it('refuses entries over 65 535 bytes at append (LEDGER_ENTRY_TOO_LARGE); one of 65 535 is archived: compaction never stalls', async () => {
+    const log = await logOf(5);
+    // A decision record of exactly `bytes` canonical bytes: 14 hops of long names, the path pads the rest.
+    const hop = (k: number) => ({
+      sub: 's'.repeat(2048),
+      iss: 'i'.repeat(2048),
+      jti: `j${k}`,
+      tool_scope: ['fs.read'],
+      exp: 9,
+    });
+    const sized = (bytes: number) => {
+      const base = record(5, { chain: Array.from({ length: 14 }, (_, k) => hop(k)), depth: 14, path: '/' });
+      return { ...base, path: `/${'p'.repeat(bytes - encodeRecord(base).length)}` };
+    };
+    expect(encodeRecord(sized(65_536))).toHaveLength(65_536);
+    await expect(log.appendDecision(sized(65_536))).rejects.toMatchObject({ code: 'LEDGER_ENTRY_TOO_LARGE' });
+    await expect(log.append(new Uint8Array(65_536))).rejects.toMatchObject({
+      code: 'LEDGER_ENTRY_TOO_LARGE',
+    });
+    // Multi-byte text: fewer UTF-16 units than bytes, still counted in bytes.
+    const wide = record(5, {
+      path: `/${'é'.repeat(8000)}`,
+      chain: Array.from({ length: 12 }, (_, k) => hop(k)),
+    });
+    expect(encodeRecord(wide).length).toBeGreaterThan(65_535);
+    await expect(log.appendDecision(wide)).rejects.toMatchObject({ code: 'LEDGER_ENTRY_TOO_LARGE' });
+    expect(log.size).toBe(5); // nothing was written, the log goes on
+    const max = sized(65_535);
+    expect((await log.appendDecision(max)).index).toBe(5);
+    await Promise.all(Array.from({ length: 300 }, (_, i) => log.appendDecision(record(6 + i))));
+    expect((await log.compact({ now: T0 + 10 * DAY })).pruned).toBe(256);
+    expect(log.lmdb.entries.getBinary(5)).toBeUndefined(); // pruned: read back from its bundle
+    expect(Buffer.from(log.entry(5)).equals(Buffer.from(encodeRecord(max)))).toBe(true);
+    expect(verifyLog(log)).toMatchObject({ ok: true, pruned: 256, archived: 256 });
+    await log.close();
+  });
+
+  it('the archive index lets a query read only the bundles that may match; it is rebuilt when missing and verified', async () => {
+    const log = await logOf(700);
+    // Rare entries: one task and one lifecycle kind, both in tile 2.
+    const rare = await log.appendDecision(record(700, { task_id: 'rare-task' })); // index 700: tile 2
+    const rotate = await log.appendLifecycle({ ...EXAMPLES['key.rotate'], ts: T0 + 701_000 }); // 701
+    await Promise.all(Array.from({ length: 400 }, (_, i) => log.appendDecision(record(702 + i))));
+    expect((await log.compact({ now: T0 + 10 * DAY })).pruned).toBe(1024);
+    const sums = Array.from({ length: 4 }, (_, n) => log.archivedTileSummary(n));
+    expect(sums.every((x) => x instanceof Uint8Array)).toBe(true);
+    expect(log.lmdb.meta.get('summarized')).toBe(4);
+
+    // Only tile 2's bundle stays: queries that the index confines to it still answer; others cannot.
+    const bundles = join(t.dir, 'archive', 'tile', 'entries');
+    const saved = [0, 1, 3].map((n) => [n, readFileSync(join(bundles, `00${n}`))] as const);
+    for (const [n] of saved) rmSync(join(bundles, `00${n}`));
+    expect(log.queryEntries({ task: 'rare-task' }).map((h) => h.index)).toEqual([rare.index]);
+    expect(log.queryEntries({ kind: 'key.rotate' }).map((h) => h.index)).toEqual([rotate.index]);
+    const t600 = T0 + 600 * 1000;
+    expect(log.query({ since: t600, until: t600 + 2000 }).map((h) => h.index)).toEqual([600, 601, 602]);
+    expect(() => log.query({ task: 'task-2' })).toThrow(expect.objectContaining({ code: 'LEDGER_ARCHIVED' }));
+    for (const [n, b] of saved) writeFileSync(join(bundles, `00${n}`), b);
+
+    // Lost (or never made, by a version before it): the next compaction rebuilds it from the bundles.
+    log.lmdb.env.transactionSync(() => {
+      for (let n = 0; n < 4; n++) log.lmdb.meta.removeSync(['tile_sum', n]);
+      log.lmdb.meta.removeSync('summarized');
+    });
+    expect(log.archivedTileSummary(0)).toBeUndefined();
+    expect(log.queryEntries({ task: 'rare-task' }).map((h) => h.index)).toEqual([rare.index]); // full scan
+    await log.compact({ now: T0 + 10 * DAY });
+    expect(Array.from({ length: 4 }, (_, n) => log.archivedTileSummary(n))).toEqual(sums);
+    expect(verifyLog(log)).toMatchObject({ ok: true, pruned: 1024 });
+
+    // A summary that lies about its tile is reported by verify (it could hide entries from queries).
+    log.lmdb.env.transactionSync(() => log.lmdb.meta.putSync(['tile_sum', 1], sums[0]));
+    const report = verifyLog(log);
+    expect(report.ok).toBe(false);
+    expect(report.problems).toEqual([
+      expect.objectContaining({
+        kind: 'archive',
+        index: 256,
+        message: expect.stringMatching(/archive index of tile 1/),
+      }),
+    ]);
     await log.close();
   });
 

@@ -14,6 +14,7 @@ import {
   verifyProofBundle,
 } from '../../ledger/index.js';
 import { verifyLog } from '../../ledger/verify-log.js';
+import { holdLedgerWriter } from '../../serve/ledger-writer.js';
 import { openAuditLog } from '../../serve/open-audit-log.js';
 import { cliConfig, runCommand } from '../context.js';
 import { checkBundleWitnesses, printCosigned, registerWitnessCommands } from './audit-witness.js';
@@ -349,6 +350,44 @@ export function register(program: Command): void {
           );
         }
         await withLog(cmd, async (log) => out(await log.compact()), {});
+      }),
+    );
+
+  audit
+    .command('migrate')
+    .description(
+      'move a format-3 ledger (uint32 keys) to format 4 in place, as the first sigil serve of this version does; prints the format, size and root before and after (not next to a running sigil serve)',
+    )
+    .action((_flags: unknown, cmd: Command) =>
+      runCommand(async () => {
+        const config = cliConfig(cmd);
+        const quiet = { checkpointIntervalSec: 0, compactionIntervalSec: 0 };
+        const before = await openAuditLog(config, { ...quiet, readOnly: true });
+        const was = { format: before.format, size: before.size, root: b64encode(before.root()) };
+        await before.close();
+        if (was.format === 4) return out({ format_before: 4, migrated: false, ...was });
+        // The migration writes: only as the one writer (docs/ledger.md §4 "One sequencer").
+        const lock = await holdLedgerWriter(config, () => undefined);
+        try {
+          const log = await openAuditLog(config, quiet);
+          const now = { format: log.format, size: log.size, root: b64encode(log.root()) };
+          await log.close();
+          if (now.root !== was.root || now.size !== was.size) {
+            throw new LedgerError(
+              'LEDGER_CORRUPT',
+              `the migrated log differs: size ${now.size}, root ${now.root}`,
+            );
+          }
+          out({
+            format_before: was.format,
+            format: now.format,
+            migrated: true,
+            size: now.size,
+            root: now.root,
+          });
+        } finally {
+          await lock.release();
+        }
       }),
     );
 

@@ -6,11 +6,19 @@
 import { join } from 'node:path';
 import { LedgerError } from '../errors.js';
 import { Checkpoints } from './checkpoints.js';
-import { type CompactReport, compact, readPruned, readPrunedTime, readTileTime } from './compaction.js';
+import {
+  type CompactReport,
+  compact,
+  readPruned,
+  readPrunedTime,
+  readTileSummary,
+  readTileTime,
+} from './compaction.js';
 import { type AppendEvent, type AppendedLeaf, GroupCommit } from './group-commit.js';
 import { entryAt, initFormat, type LogStore, openStore } from './log-store.js';
+import type { MigrationOptions } from './migrate.js';
 import { type IndexKey, type KeysOf, PostingIndex } from './posting-index.js';
-import { readBundle, readLeafTile, TILE_HEIGHT, TILE_WIDTH } from './tiles.js';
+import { MAX_BUNDLE_ENTRY, readBundle, readLeafTile, TILE_HEIGHT, TILE_WIDTH } from './tiles.js';
 import { hashThreadByDefault, TreeHasher } from './tree-hasher.js';
 import { TreeState } from './tree-state.js';
 
@@ -45,7 +53,19 @@ export interface MerkleLogOptions {
   compactionIntervalSec?: number;
   /** Called with the report of each periodic compaction, or its error (retried at the next interval). */
   onCompaction?: (report: CompactReport | undefined, error?: unknown) => void;
+  /** Test hooks of the format-3 migration a writable open runs (lib/migrate.ts). @internal */
+  migration?: MigrationOptions;
 }
+
+/**
+ * An entry longer than a C2SP tlog-tiles entry bundle can hold (16-bit length prefix) could never be
+ * archived and would stop compaction for good: refused at append (docs/ledger.md §10 "Entry size").
+ */
+const tooLarge = (bytes: number): LedgerError =>
+  new LedgerError(
+    'LEDGER_ENTRY_TOO_LARGE',
+    `entry is ${bytes} bytes: the log holds entries of at most ${MAX_BUNDLE_ENTRY} (a tlog-tiles bundle's limit)`,
+  );
 
 /** An append-only Merkle log in one LMDB environment (`<dir>/ledger.mdb`, lib/log-store.ts). */
 export class AppendLog {
@@ -94,7 +114,12 @@ export class AppendLog {
     make: (store: LogStore) => T,
   ): Promise<T> {
     const readOnly = (options.readOnly || options.forVerify) ?? false;
-    const log = await openStore(dir, { readOnly, create: !options.readOnly }, (store) => {
+    const at = {
+      readOnly,
+      create: !options.readOnly,
+      ...(options.migration ? { migration: options.migration } : {}),
+    };
+    const log = await openStore(dir, at, (store) => {
       const l = make(store);
       initFormat(store, readOnly);
       if (options.forVerify) l.commit.loadLenient();
@@ -135,13 +160,13 @@ export class AppendLog {
   /**
    * Appends one opaque entry. Concurrent calls are grouped into one LMDB transaction; indices are
    * dense and follow call order. Resolves with the entry's index once durable (per `durability`).
-   * @throws LedgerError `LEDGER_BAD_ARGUMENT`, `LEDGER_CLOSED`, `LEDGER_COMMIT_FAILED`.
+   * @throws LedgerError `LEDGER_BAD_ARGUMENT`, `LEDGER_ENTRY_TOO_LARGE` (over 65 535 bytes), `LEDGER_CLOSED`,
+   * `LEDGER_COMMIT_FAILED`.
    */
   append(data: Uint8Array): Promise<number> {
     if (!(data instanceof Uint8Array))
       return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'entry must be a Uint8Array'));
-    if (data.length > 16 * 1024 * 1024)
-      return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'entry larger than 16 MiB'));
+    if (data.length > MAX_BUNDLE_ENTRY) return Promise.reject(tooLarge(data.length));
     return this.commit.append(data, undefined, false) as Promise<number>;
   }
 
@@ -150,6 +175,11 @@ export class AppendLog {
    * (docs/ledger.md §4). Resolves with index and leaf hash. Errors as {@link append}.
    */
   protected appendIndexed(text: string, keys: IndexKey[]): Promise<AppendedLeaf> {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: only long texts need counting.
+    if (text.length > MAX_BUNDLE_ENTRY / 3) {
+      const bytes = Buffer.byteLength(text, 'utf8');
+      if (bytes > MAX_BUNDLE_ENTRY) return Promise.reject(tooLarge(bytes));
+    }
     return this.commit.append(text, keys, true) as Promise<AppendedLeaf>;
   }
 
@@ -188,6 +218,19 @@ export class AppendLog {
   /** The newest time (epoch ms) of an entry of pruned tile `n` (entries n·256 …), when recorded. */
   archivedTileTime(n: number): number | undefined {
     return readTileTime(this.store, n);
+  }
+
+  /** The archive-index summary of pruned tile `n`, when stored (docs/ledger.md §10 "Archive index"). */
+  archivedTileSummary(n: number): Uint8Array | undefined {
+    return readTileSummary(this.store, n);
+  }
+
+  /**
+   * The summary of one tile's 256 entries for the archive index; the layer above knows what entries mean
+   * (undefined: no archive index). @internal
+   */
+  summarizeTile(_entries: readonly Uint8Array[]): Uint8Array | undefined {
+    return undefined;
   }
 
   /**
@@ -259,6 +302,7 @@ export class AppendLog {
       {
         archiveDir,
         timeOf: (i) => this.entryTime(i),
+        summarize: (entries) => this.summarizeTile(entries),
         isExpired: (i) => {
           const t = this.entryTime(i);
           return t === undefined ? undefined : t < cutoff;
@@ -315,6 +359,11 @@ export class AppendLog {
   get lmdb(): Pick<LogStore, 'env' | 'entries' | 'nodes' | 'meta' | 'idx'> {
     const { env, entries, nodes, meta, idx } = this.store;
     return { env, entries, nodes, meta, idx };
+  }
+
+  /** The on-disk format: 4, or 3 for a read-only open of a log no writable open has migrated yet. */
+  get format(): 3 | 4 {
+    return this.store.format;
   }
 
   /** The archive directory this log was opened with, if any. */

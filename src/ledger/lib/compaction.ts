@@ -21,6 +21,7 @@ import {
   encodeBundle,
   hashTile,
   readArchiveFile,
+  readBundle,
   TILE_HEIGHT,
   TILE_WIDTH,
   tilePath,
@@ -52,6 +53,8 @@ export interface CompactOptions {
   timeOf?: (index: number) => number | undefined;
   /** Entries deleted per transaction (default 4096; tests use smaller chunks to get more boundaries). */
   pruneChunk?: number;
+  /** The archive-index summary of one tile's entries (lib/tile-summary.ts); undefined: none is kept. */
+  summarize?: (entries: readonly Uint8Array[]) => Uint8Array | undefined;
 }
 
 /** Result of one compaction run. */
@@ -89,6 +92,58 @@ export function readPrunedTime(store: LogStore): number | undefined {
 export function readTileTime(store: LogStore, n: number): number | undefined {
   const v = store.meta.get(['tile_ts', n]);
   return Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : undefined;
+}
+
+/** Meta `['tile_sum', n]`: the archive-index summary of pruned tile n (docs/ledger.md §10), if stored. */
+export function readTileSummary(store: LogStore, n: number): Uint8Array | undefined {
+  const v = store.meta.get(['tile_sum', n]);
+  return v instanceof Uint8Array ? v : undefined;
+}
+
+/** Meta `summarized`: every pruned tile below it has a summary (absent: 0). */
+function readSummarized(store: LogStore): number {
+  const v = store.meta.get('summarized');
+  return Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : 0;
+}
+
+/** Tiles summarized per transaction when rebuilding the archive index from the bundles. */
+const REBUILD_CHUNK = 64;
+
+/**
+ * Rebuilds the archive index of pruned tiles that have none (pruned before it existed, or its records
+ * lost) from their bundles, each checked against the kept hashes; stops quietly at the first bundle that
+ * cannot be read (those tiles are scanned by queries, as before).
+ */
+async function rebuildSummaries(
+  log: CompactionLog,
+  o: CompactOptions,
+  pruned: number,
+  step: (s: string) => void,
+): Promise<void> {
+  const { store } = log;
+  const summarize = o.summarize;
+  if (!summarize) return;
+  const tiles = pruned / TILE_WIDTH;
+  for (let n = readSummarized(store); n < tiles; ) {
+    const sums: Array<Uint8Array | undefined> = [];
+    const end = Math.min(tiles, n + REBUILD_CHUNK);
+    try {
+      for (let k = n; k < end; k++) {
+        sums.push(summarize(readBundle(o.archiveDir, k, (i) => log.readSubtree(0, i))));
+      }
+    } catch {
+      return;
+    }
+    const first = n;
+    await store.env.transaction(() => {
+      sums.forEach((s, k) => {
+        if (s) store.meta.putSync(['tile_sum', first + k], s);
+      });
+      store.meta.putSync('summarized', end);
+    });
+    n = end;
+    step(`summarized ${end}`);
+  }
 }
 
 /** The end of the sealed range that may be pruned: full tiles of expired entries below every watermark. */
@@ -166,6 +221,7 @@ export async function compact(log: CompactionLog, o: CompactOptions): Promise<Co
   store.env.resetReadTxn();
   const size = store.meta.get('size') as number;
   const from = readPruned(store, size);
+  await rebuildSummaries(log, o, from, step);
   const end = pruneTarget(store, from, size, o.isExpired);
   const report: CompactReport = { prunedBefore: from, pruned: from, checkpoint: 0, filesWritten: 0 };
   if (end === from) return report;
@@ -254,7 +310,20 @@ export async function compact(log: CompactionLog, o: CompactOptions): Promise<Co
       tileNewest[n] = ts === undefined || tileNewest[n] === -1 ? -1 : Math.max(tileNewest[n] ?? 0, ts);
       newest = Math.max(newest, ts ?? 0);
     }
+    // The archive index: one summary per whole tile of the chunk, from the bodies about to go.
+    const sums: Array<Uint8Array | undefined> = [];
+    for (let n = first / TILE_WIDTH; o.summarize && (n + 1) * TILE_WIDTH <= to; n++) {
+      const bodies: Buffer[] = [];
+      for (let i = n * TILE_WIDTH; i < (n + 1) * TILE_WIDTH; i++) bodies.push(entryAt(store, i));
+      sums.push(o.summarize(bodies));
+    }
     await store.env.transaction(() => {
+      sums.forEach((s, k) => {
+        if (s) store.meta.putSync(['tile_sum', first / TILE_WIDTH + k], s);
+      });
+      // The watermark moves only over an unbroken run of summaries.
+      if (o.summarize && readSummarized(store) === first / TILE_WIDTH && to % TILE_WIDTH === 0)
+        store.meta.putSync('summarized', to / TILE_WIDTH);
       // Postings first: their keys are re-derived from the bodies deleted next.
       log.prunePostings?.(first, to);
       for (let i = first; i < to; i++) store.entries.removeSync(i);

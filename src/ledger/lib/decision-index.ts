@@ -8,6 +8,7 @@ import { LedgerError } from '../errors.js';
 import type { AuditHit, AuditQuery, DecisionRecord, EntryHit, EntryQuery, LedgerRecord } from '../record.js';
 import { isLifecycleKind } from './lifecycle-schema.js';
 import type { IndexKey, PostingIndex } from './posting-index.js';
+import { encodeTileSummary, type TileFacts, type TileFilter, tileMayMatch } from './tile-summary.js';
 
 /** Index kinds: task, agent (every sub of the chain and the leaf sub), decision, time, lifecycle entry kind. */
 export const KIND = { task: 'k', agent: 'a', decision: 'd', time: 't', entry: 'e' } as const;
@@ -48,6 +49,27 @@ export function entryKeys(r: LedgerRecord): IndexKey[] {
   return out;
 }
 
+/** The Bloom value of an index key (task and agent keys only). */
+const bloomValue = (kind: string, value: string | number): string => `${kind}\u0000${value}`;
+
+/** The archive-index summary of one tile's entries (lib/tile-summary.ts; opaque entries count as none). */
+export function summarizeTile(entries: readonly Uint8Array[]): Buffer {
+  return encodeTileSummary(
+    entries.map((e): TileFacts | undefined => {
+      let r: LedgerRecord;
+      try {
+        r = decodeEntry(e);
+      } catch {
+        return undefined;
+      }
+      const keys = entryKeys(r)
+        .filter(([k]) => k === KIND.task || k === KIND.agent)
+        .map(([k, v]) => bloomValue(k, v));
+      return { kind: kindOf(r), decision: (r as { decision?: string }).decision, ts: r.ts, keys };
+    }),
+  );
+}
+
 /** The index keys of a stored entry, re-derived at open; undefined for an opaque (non-record) entry. */
 export function entryIndexKeys(entry: Uint8Array): IndexKey[] | undefined {
   try {
@@ -69,6 +91,8 @@ export interface DecisionSource {
   prunedTime: number | undefined;
   /** The newest time (epoch ms) of an entry of archived tile `n` (entries n·256 …), when known. */
   tileTime(n: number): number | undefined;
+  /** The archive-index summary of archived tile `n` (lib/tile-summary.ts), when stored. */
+  tileSummary(n: number): Uint8Array | undefined;
 }
 
 /** The kind a query names a record by: its `kind`, or `decision` when it has none. */
@@ -91,16 +115,20 @@ function* indicesUpTo(n: number, desc: boolean): Generator<number> {
 function withArchived(
   src: DecisionSource,
   local: Iterable<number>,
-  since: number | undefined,
+  filter: TileFilter,
   desc: boolean,
 ): Iterable<number> {
   const pruned = src.pruned;
   if (pruned === 0) return local;
+  const since = filter.since;
   const skip = since !== undefined && src.prunedTime !== undefined && since > src.prunedTime;
   const tiles = pruned / 256;
   const archived = function* (): Generator<number> {
     for (let k = 0; k < tiles; k++) {
       const n = desc ? tiles - 1 - k : k;
+      // The archive index rules tiles out without reading their bundles (docs/ledger.md §10).
+      const summary = src.tileSummary(n);
+      if (summary && !tileMayMatch(summary, filter)) continue;
       // Every entry of a tile whose newest time is before `since` fails the filter: its bundle is not read.
       const newest = since === undefined ? undefined : src.tileTime(n);
       if (newest !== undefined && newest < (since as number)) continue;
@@ -151,7 +179,11 @@ export function queryEntries(src: DecisionSource, q: EntryQuery, lifecycle = tru
     indices = src.postings.scanRange(KIND.time, timeBucket(since), timeBucket(until) + 1, desc);
   } else indices = undefined;
   // A full scan lists archived entries itself; an index scan has no postings below `pruned`.
-  indices = indices ? withArchived(src, indices, q.since, desc) : indicesUpTo(size, desc);
+  const keys: string[] = [];
+  if (q.task !== undefined) keys.push(bloomValue(KIND.task, indexValue(q.task)));
+  if (q.agent !== undefined) keys.push(bloomValue(KIND.agent, indexValue(q.agent)));
+  const filter: TileFilter = { kind, decision: q.decision, since: q.since, until: q.until, keys };
+  indices = indices ? withArchived(src, indices, filter, desc) : indicesUpTo(size, desc);
   const out: EntryHit[] = [];
   for (const index of indices) {
     if (index >= size) continue;

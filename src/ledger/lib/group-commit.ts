@@ -169,7 +169,7 @@ export class GroupCommit {
     const refused = this.writeError();
     if (refused) return Promise.reject(refused);
     if (this.assigned >= MAX_ENTRIES)
-      return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger is full (2^32 - 1 entries)'));
+      return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger is full (2^53 - 1 entries)'));
     const batch = this.openBatch();
     const index = this.assigned++;
     batch.entries.push(data);

@@ -4,12 +4,21 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Database, open, type RootDatabase } from 'lmdb';
+import * as lmdb from 'lmdb';
+import { type Database, type DatabaseOptions, open, type RootDatabase } from 'lmdb';
 import { LedgerError } from '../errors.js';
 import { checkLmdbFile, isShortFile } from './file-check.js';
+import { indexKeyEncoder, type NodeRowKey, nodeRowKeyEncoder } from './keys.js';
+import { dropV3, type MigrationOptions, migrateV3, v3DropPending } from './migrate.js';
 
-/** On-disk format identity under meta key `format` (docs/ledger.md §2); versions 1 and 2 are refused. */
-const LEDGER_FORMAT = { name: 'sigil-ledger', version: 3 } as const;
+/**
+ * On-disk format identity under meta key `format` (docs/ledger.md §2). Version 3 (uint32 keys) is read
+ * as it is by read-only opens and migrated to 4 by the first writable one (lib/migrate.ts); 1 and 2 are
+ * refused.
+ */
+export const LEDGER_FORMAT = { name: 'sigil-ledger', version: 4 } as const;
+/** The format before indices beyond 2^32 (docs/ledger.md §2 "Format 3 and the migration"). */
+export const FORMAT_V3 = 3;
 /** The LMDB data file inside the ledger directory. */
 const LEDGER_FILE = 'ledger.mdb';
 /** How long a short file (see isShortFile) or a failing LMDB open is retried before giving up. */
@@ -28,19 +37,75 @@ async function retried<T>(check: () => T, transient: (e: unknown) => boolean): P
     }
   }
 }
-/** Entries are keyed by uint32: the log holds at most 2^32 - 1 entries. */
-export const MAX_ENTRIES = 0xffff_ffff;
+
+export { MAX_ENTRIES } from './keys.js';
 
 /** The environment and its named databases (keys and values: docs/ledger.md §2). */
 export interface LogStore {
   /** Whether the file existed before this open. */
   existed: boolean;
+  /** The format of the databases below: 4, or 3 in a read-only open of a log not migrated yet. */
+  format: 3 | 4;
   env: RootDatabase;
   meta: Database;
+  /** Entry bytes by index (the JS key is the index in either format). */
   entries: Database<Buffer, number>;
-  nodes: Database<Buffer, number>;
+  /** Node rows by `[level, row]` (either format). */
+  nodes: Database<Buffer, NodeRowKey>;
+  /** Postings by `[kind, value, firstIndex]`; the value's encoding depends on {@link format}. */
   idx: Database<Buffer, Array<string | number>>;
   checkpoints: Database<string, number>;
+}
+
+/**
+ * Format 3's node-row key, `level · 2^32 + row` as an lmdb-js ordered-binary number, behind the same
+ * `[level, row]` keys as format 4 (read-only opens of a format-3 log, and the migration's reads).
+ */
+// lmdb-js exports its ordered-binary key codec untyped.
+const { keyValueToBuffer, bufferToKeyValue } = lmdb as unknown as {
+  keyValueToBuffer: (key: number) => Uint8Array;
+  bufferToKeyValue: (b: Buffer) => unknown;
+};
+const v3NodeKeyEncoder = {
+  writeKey: (key: NodeRowKey | Uint8Array, target: Uint8Array, start: number): number => {
+    // lmdb-js's own default range start (ordered-binary bytes) passes through as it is.
+    const b = Array.isArray(key) ? keyValueToBuffer(key[0] * 2 ** 32 + key[1]) : (key as Uint8Array);
+    target.set(b, start);
+    return start + b.length;
+  },
+  readKey: (b: Uint8Array, start: number, end: number): [number, number] => {
+    const k = bufferToKeyValue(Buffer.from(b.subarray(start, end))) as number;
+    return [Math.floor(k / 2 ** 32), k % 2 ** 32];
+  },
+};
+
+/** Binary values under keys of `keyEncoder` (an lmdb-js option its types do not declare). */
+const withKeys = (keyEncoder: object): DatabaseOptions =>
+  ({ encoding: 'binary', keyEncoder }) as DatabaseOptions;
+
+/** The entry, node and posting databases of `format` (names and key encodings: docs/ledger.md §2). */
+export function openLogDatabases(
+  env: RootDatabase,
+  format: 3 | 4,
+): Pick<LogStore, 'entries' | 'nodes' | 'idx'> {
+  if (format === FORMAT_V3) {
+    return {
+      entries: env.openDB('entries', { keyEncoding: 'uint32', encoding: 'binary' }),
+      nodes: env.openDB('nodes', withKeys(v3NodeKeyEncoder)),
+      idx: env.openDB('idx', { encoding: 'binary' }),
+    };
+  }
+  return {
+    entries: env.openDB('entries64', withKeys(indexKeyEncoder)),
+    nodes: env.openDB('nodes64', withKeys(nodeRowKeyEncoder)),
+    idx: env.openDB('idx64', { encoding: 'binary' }),
+  };
+}
+
+/** The format version recorded in `meta` (undefined: none, or not a number). */
+function storedVersion(meta: Database): number | undefined {
+  const fmt = meta.get('format') as { name?: unknown; version?: unknown } | undefined;
+  return typeof fmt?.version === 'number' && fmt.name === LEDGER_FORMAT.name ? fmt.version : undefined;
 }
 
 /**
@@ -55,7 +120,7 @@ export interface LogStore {
  */
 export async function openStore<T>(
   dir: string,
-  o: { readOnly: boolean; create: boolean },
+  o: { readOnly: boolean; create: boolean; migration?: MigrationOptions },
   init: (s: LogStore) => T,
 ): Promise<T> {
   if (typeof dir !== 'string' || dir.length === 0)
@@ -79,13 +144,21 @@ export async function openStore<T>(
     throw new LedgerError('LEDGER_IO', `cannot open ${file}: ${(e as Error).message}`, e);
   }
   try {
+    const meta = env.openDB('meta', { useVersions: true });
+    let version = storedVersion(meta);
+    if (version === FORMAT_V3 && !o.readOnly) {
+      // The first writable open moves the log to format 4, crash-safely (lib/migrate.ts).
+      migrateV3(env, meta, openLogDatabases(env, FORMAT_V3), openLogDatabases(env, 4), o.migration);
+      version = storedVersion(meta);
+    } else if (version === LEDGER_FORMAT.version && !o.readOnly && v3DropPending(meta)) {
+      dropV3(meta, openLogDatabases(env, FORMAT_V3)); // a crash interrupted the migration's last step
+    }
     return init({
       existed,
+      format: version === FORMAT_V3 ? FORMAT_V3 : 4,
       env,
-      meta: env.openDB('meta', { useVersions: true }),
-      entries: env.openDB('entries', { keyEncoding: 'uint32', encoding: 'binary' }),
-      nodes: env.openDB('nodes', { encoding: 'binary' }),
-      idx: env.openDB('idx', { encoding: 'binary' }),
+      meta,
+      ...openLogDatabases(env, version === FORMAT_V3 ? FORMAT_V3 : 4),
       checkpoints: env.openDB('checkpoints', { encoding: 'string' }),
     });
   } catch (e) {
@@ -119,7 +192,8 @@ export function initFormat(s: LogStore, readOnly: boolean): void {
   if (typeof fmt !== 'object' || fmt === null || fmt.name !== LEDGER_FORMAT.name) {
     throw new LedgerError('LEDGER_SCHEMA', 'not a SIGIL ledger (format record mismatch)');
   }
-  if (fmt.version !== LEDGER_FORMAT.version) {
+  // Format 3 reaches here only in a read-only open (a writable one migrated it).
+  if (fmt.version !== LEDGER_FORMAT.version && !(readOnly && fmt.version === FORMAT_V3)) {
     throw new LedgerError('LEDGER_SCHEMA', `ledger format version ${String(fmt.version)} is not supported`);
   }
 }

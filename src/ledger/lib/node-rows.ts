@@ -6,15 +6,19 @@
 import type { Database } from 'lmdb';
 import { LedgerError } from '../errors.js';
 import { HASH_LEN } from './hash.js';
+import type { NodeRowKey } from './keys.js';
 
 /** Hashes per row. 32 × 32 B = 1 KiB: well inside one 4 KiB LMDB page (no overflow pages). */
 const ROW_WIDTH = 32;
 
-/** LMDB key of row `row` of `level`: `level · 2^32 + row`. */
-const keyOfRow = (level: number, row: number): number => level * 2 ** 32 + row;
+/** LMDB key of row `row` of `level` (lib/keys.ts encodes it: level byte, row as 8 bytes big-endian). */
+const keyOfRow = (level: number, row: number): NodeRowKey => [level, row];
 
 /** LMDB key of the row holding node (level, index). */
-const rowKey = (level: number, index: number): number => keyOfRow(level, Math.floor(index / ROW_WIDTH));
+const rowKey = (level: number, index: number): NodeRowKey => keyOfRow(level, Math.floor(index / ROW_WIDTH));
+
+/** In-memory map key of a row (rows of levels < 53 number < 2^48: no collision in the safe range). */
+const mapKey = (level: number, row: number): string => `${level}/${row}`;
 
 /** Byte offset of node `index` inside its row. */
 const rowOffset = (index: number): number => (index % ROW_WIDTH) * HASH_LEN;
@@ -23,7 +27,11 @@ const rowOffset = (index: number): number => (index % ROW_WIDTH) * HASH_LEN;
  * The stored hash of node (level, index) as a fresh 32-byte buffer, or undefined when its row is
  * missing, too short, or not a whole number of hashes (damage is reported by the caller).
  */
-export function readNodeHash(db: Database<Buffer, number>, level: number, index: number): Buffer | undefined {
+export function readNodeHash(
+  db: Database<Buffer, NodeRowKey>,
+  level: number,
+  index: number,
+): Buffer | undefined {
   const row = db.getBinaryFast(rowKey(level, index));
   const at = rowOffset(index);
   if (!row || row.length % HASH_LEN !== 0 || row.length < at + HASH_LEN) return undefined;
@@ -35,8 +43,8 @@ export function readNodeHash(db: Database<Buffer, number>, level: number, index:
  * The keys of the rows of levels below `belowLevel` whose leaves all lie in [from, to) but not all in
  * [0, from): what pruning [from, to) frees when [0, from) was pruned before (docs/ledger.md §10).
  */
-export function rowsWithin(from: number, to: number, belowLevel: number): number[] {
-  const keys: number[] = [];
+export function rowsWithin(from: number, to: number, belowLevel: number): NodeRowKey[] {
+  const keys: NodeRowKey[] = [];
   for (let level = 0; level < belowLevel; level++) {
     const span = ROW_WIDTH * 2 ** level;
     for (let row = Math.floor(from / span); row < Math.floor(to / span); row++)
@@ -62,14 +70,14 @@ export class OpenRows {
   /** Levels whose open row changed since the last take(), and a flag per level. */
   private touched: number[] = [];
   private isTouched: boolean[] = [];
-  /** Rows completed since the last take(), by key. */
-  private full = new Map<number, Buffer>();
-  /** Completed rows already taken, by key, with the take() generation that wrote them. */
-  private written = new Map<number, { gen: number; buf: Buffer }>();
+  /** Rows completed since the last take(), by map key, with their LMDB key. */
+  private full = new Map<string, { key: NodeRowKey; buf: Buffer }>();
+  /** Completed rows already taken, by map key, with the take() generation that wrote them. */
+  private written = new Map<string, { gen: number; buf: Buffer }>();
   private gen = 0;
 
   /** Loads the stored partial rows of a tree of `size` leaves. @throws `LEDGER_CORRUPT` if one is bad. */
-  static load(db: Database<Buffer, number>, size: number): OpenRows {
+  static load(db: Database<Buffer, NodeRowKey>, size: number): OpenRows {
     const r = new OpenRows();
     for (let level = 0; 2 ** level <= size; level++) {
       const count = Math.floor(size / 2 ** level);
@@ -102,7 +110,7 @@ export class OpenRows {
     if (open.len === ROW_WIDTH) {
       // Complete: written once, the buffer handed over, not copied. (A touched flag left on this level is
       // harmless: take() skips levels without an open row.)
-      this.full.set(keyOfRow(level, row), open.buf);
+      this.full.set(mapKey(level, row), { key: keyOfRow(level, row), buf: open.buf });
       this.rows[level] = undefined;
     } else if (!this.isTouched[level]) {
       this.isTouched[level] = true;
@@ -114,12 +122,12 @@ export class OpenRows {
    * The rows changed since the last call, as (key, bytes) to write: completed rows, then snapshots of
    * partial ones. `gen` names this write for {@link OpenRows.stored}.
    */
-  take(): { gen: number; rows: Array<[number, Buffer]> } {
+  take(): { gen: number; rows: Array<[NodeRowKey, Buffer]> } {
     const gen = ++this.gen;
-    const out: Array<[number, Buffer]> = [];
-    for (const [key, buf] of this.full) {
+    const out: Array<[NodeRowKey, Buffer]> = [];
+    for (const [mk, { key, buf }] of this.full) {
       out.push([key, buf]);
-      this.written.set(key, { gen, buf });
+      this.written.set(mk, { gen, buf });
     }
     this.full.clear();
     for (const level of this.touched) {
@@ -147,8 +155,8 @@ export class OpenRows {
     if (open && open.row === row) {
       return at < open.len * HASH_LEN ? Buffer.from(open.buf.subarray(at, at + HASH_LEN)) : undefined;
     }
-    const key = keyOfRow(level, row);
-    const buf = this.full.get(key) ?? this.written.get(key)?.buf;
+    const key = mapKey(level, row);
+    const buf = this.full.get(key)?.buf ?? this.written.get(key)?.buf;
     return buf ? Buffer.from(buf.subarray(at, at + HASH_LEN)) : undefined;
   }
 }

@@ -1,13 +1,15 @@
 /**
  * The log's secondary index (docs/ledger.md §4), generic over what is indexed: an entry contributes
  * (kind, value) keys chosen by the layer above. A posting is key = lmdb-js ordered-binary array
- * [kind, value, firstIndex], value = the indices of entries with this (kind, value), ascending, uint32
- * little-endian, so a range scan over [kind, value] yields entry indices in log order. Postings are
+ * [kind, value, firstIndex], value = the indices of entries with this (kind, value), ascending, as uint32
+ * little-endian offsets from firstIndex (lib/posting-codec.ts), so a range scan over [kind, value] yields entry indices in log order. Postings are
  * derived data: they accumulate in memory ({@link PendingIndex}) and are stored in bulk up to the
  * `meta.indexed` watermark; a crash loses only the memory, re-derived from the entries at open.
  */
 import { LedgerError } from '../errors.js';
-import { type LogStore, MAX_ENTRIES, readWatermark } from './log-store.js';
+import { MAX_ENTRIES } from './keys.js';
+import { FORMAT_V3, type LogStore, readWatermark } from './log-store.js';
+import { relativePosting, splitPosting, unpackAbsolute, unpackRelative } from './posting-codec.js';
 
 /** One index key of an entry: (kind, value). */
 export type IndexKey = [kind: string, value: string | number];
@@ -15,25 +17,24 @@ export type IndexKey = [kind: string, value: string | number];
 /** The index keys of a stored entry (undefined: the entry is not indexed). */
 export type KeysOf = (entry: Buffer) => IndexKey[] | undefined;
 
-/** Entry indices of one posting, ascending, as uint32 little-endian. */
-function packPosting(indices: number[]): Buffer {
-  const b = Buffer.allocUnsafe(indices.length * 4);
-  for (let i = 0; i < indices.length; i++) b.writeUInt32LE(indices[i] as number, i * 4);
-  return b;
+/** The indices of a stored posting (`key[2]` its first index), in the store's format; undefined if damaged. */
+function unpackPosting(store: LogStore, key: Array<string | number>, b: Uint8Array): number[] | undefined {
+  return store.format === FORMAT_V3 ? unpackAbsolute(b) : unpackRelative(key[2] as number, b);
 }
 
-/** Inverse of {@link packPosting}; undefined if `b` is not a whole number of uint32s or not ascending. */
-function unpackPosting(b: Uint8Array): number[] | undefined {
-  if (b.length === 0 || b.length % 4 !== 0) return undefined;
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const out: number[] = new Array(b.length / 4);
-  let prev = -1;
-  for (let i = 0; i < out.length; i++) {
-    const x = v.getUint32(i * 4, true);
-    if (x <= prev) return undefined;
-    out[i] = prev = x;
+/** Stores `indices` (ascending) under [kind, value, first]: one posting per span of ≤ 2^32 − 1 indices. */
+function putPosting(
+  store: LogStore,
+  kind: string,
+  value: string | number,
+  indices: number[],
+  sync: boolean,
+): void {
+  for (const list of splitPosting(indices)) {
+    const key = [kind, value, list[0] as number];
+    if (sync) store.idx.putSync(key, relativePosting(list));
+    else store.idx.put(key, relativePosting(list));
   }
-  return out;
 }
 
 /** One posting: [kind, value, first index] → ascending entry indices. */
@@ -154,7 +155,7 @@ export class PostingIndex {
 
   /** Writes `postings` (a snapshot up to `end`) and the watermark; call inside the commit transaction. */
   write(postings: Posting[], end: number): void {
-    for (const p of postings) this.store.idx.put(p.key, packPosting(p.indices));
+    for (const p of postings) putPosting(this.store, p.key[0], p.key[1], p.indices, false);
     this.store.meta.put('indexed', end);
   }
 
@@ -184,11 +185,11 @@ export class PostingIndex {
         // [kind, v] sorts before every [kind, v, i]: postings of this key whose first index is below `to`.
         const cut = [...this.store.idx.getRange({ start: [kind, v], end: [kind, v, to] })];
         for (const { key, value: packed } of cut) {
-          const list = unpackPosting(packed);
+          const list = unpackPosting(this.store, key, packed);
           if (!list) throw new LedgerError('LEDGER_CORRUPT', 'an index posting is damaged');
           this.store.idx.removeSync(key);
           const rest = list.filter((i) => i >= to);
-          if (rest.length > 0) this.store.idx.putSync([kind, v, rest[0] as number], packPosting(rest));
+          if (rest.length > 0) putPosting(this.store, kind, v, rest, true);
         }
       }
     }
@@ -227,6 +228,7 @@ export class PostingIndex {
     desc: boolean,
   ): Iterable<number> {
     const stored = storedPostings(
+      this.store,
       this.store.idx.getRange(desc ? { start: hi, end: lo, reverse: true } : { start: lo, end: hi }),
       this.indexed,
     );
@@ -250,11 +252,12 @@ export interface PostingList {
  * answers for those indices until then, so nothing is listed twice).
  */
 function* storedPostings(
+  store: LogStore,
   range: Iterable<{ key: Array<string | number>; value: Buffer }>,
   below: number,
 ): Generator<PostingList> {
   for (const { key, value } of range) {
-    const list = unpackPosting(value);
+    const list = unpackPosting(store, key, value);
     // Fail closed: a query must not silently skip entries behind a damaged posting.
     if (!list) throw new LedgerError('LEDGER_CORRUPT', 'an index posting is damaged');
     // Usually the whole posting is below the watermark: no second copy.

@@ -5,6 +5,7 @@
 import type { Database } from 'lmdb';
 import { LedgerError } from '../errors.js';
 import { EMPTY_ROOT } from './hash.js';
+import type { NodeRowKey } from './keys.js';
 import { nodeHashLeaf, nodeHashNode } from './node-hash.js';
 import { OpenRows, readNodeHash } from './node-rows.js';
 import { consistencyPath, foldFrontier, frontierOf, inclusionPath, type RangeMemo } from './proof.js';
@@ -13,8 +14,11 @@ import { consistencyPath, foldFrontier, frontierOf, inclusionPath, type RangeMem
 const CACHE_LEVEL = 6;
 const NODE_CACHE_MAX = 65_536;
 
-/** Node-cache key (not an LMDB key: nodes are stored in rows, lib/node-rows.ts). */
-const nodeKey = (level: number, index: number): number => level * 2 ** 32 + index;
+/**
+ * Node-cache key (not an LMDB key: nodes are stored in rows, lib/node-rows.ts). Only levels ≥ CACHE_LEVEL
+ * (6) are cached, whose indices are < 2^47 in a tree of ≤ 2^53 − 1 leaves: `index · 64 + level` is exact.
+ */
+const nodeKey = (level: number, index: number): number => index * 64 + level;
 
 /** Copies: the hashes may be shared with the node cache and callers may mutate what they get. */
 const copies = (hashes: Uint8Array[]): Uint8Array[] => hashes.map((h) => new Uint8Array(h));
@@ -38,7 +42,7 @@ export class TreeState {
   private readonly nodeCache = new Map<number, Buffer>();
   private readonly rangeMemo: RangeMemo = new Map();
 
-  constructor(private readonly nodes: Database<Buffer, number>) {}
+  constructor(private readonly nodes: Database<Buffer, NodeRowKey>) {}
 
   /** Hash of perfect subtree (level, index); level 0: the leaf hash. @throws `LEDGER_CORRUPT` if absent. */
   readonly readSubtree = (level: number, index: number): Buffer => {
@@ -108,7 +112,7 @@ export class TreeState {
     this.rows.add(0, at, leafHash);
     let cur = leafHash;
     let level = 0;
-    // Appending leaf i merges one frontier subtree per trailing 1-bit of i (i < 2^32: no bitwise ops).
+    // Appending leaf i merges one frontier subtree per trailing 1-bit of i (i up to 2^53: no bitwise ops).
     while (at % 2 === 1) {
       const left = this.frontier.pop() as Buffer;
       cur = merged ? merged() : nodeHashNode(left, cur);
