@@ -214,7 +214,7 @@ export class PostingIndex {
    */
   *lists(kind: string, value: string | number, hi?: number): Generator<PostingList> {
     const end = hi === undefined ? [kind, value, MAX_ENTRIES + 1] : [kind, hi];
-    yield* storedPostings(this.store.idx.getRange({ start: [kind, value], end }), this.indexed);
+    yield* storedPostings(this.store, this.store.idx.getRange({ start: [kind, value], end }), this.indexed);
     const p = hi === undefined ? this.pending.get(kind, value) : undefined;
     const pending = p ? [p] : hi === undefined ? [] : this.pending.numericRange(kind, value as number, hi);
     for (const q of pending) yield { value: q.key[1], indices: q.indices.filter((i) => i >= this.indexed) };
