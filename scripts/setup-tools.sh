@@ -6,7 +6,8 @@
 #             built from the peers' source with their build script (the Go proxy refuses the plugin's own
 #             module path but serves its dependencies). Peers folder: $SIGIL_PEERS_DIR, else
 #             <repo>/../shared/peers, else /work/shared/peers; and tlog-tiles-check (built from
-#             test/interop/go: golang.org/x/mod, the tile export's independent verifier).
+#             test/interop/go: golang.org/x/mod, the tile export's independent verifier); etcd and
+#             kube-apiserver for test/k8s (scripts/setup-k8s.sh).
 #   --bench : also what the benchmarks and `npm run test:bench` need: vegeta and ghz (Go modules) and
 #             bench-upstream (built from bench/e2e/go)
 set -euo pipefail
@@ -46,6 +47,11 @@ if [ ! -x "$TOOLS/bin/tlog-tiles-check" ] || [ "$(cat "$TOOLS/tlog-tiles-check.s
   log "building tlog-tiles-check (test/interop/go)"
   (cd "$TLOG_GO" && go build -o "$TOOLS/bin/tlog-tiles-check" .)
   echo "$TLOG_STAMP" > "$TOOLS/tlog-tiles-check.stamp"
+fi
+
+# The real etcd + kube-apiserver of test/k8s (the operator's tests), built from pinned Go modules.
+if [ "${SIGIL_SKIP_K8S:-}" != "1" ]; then
+  bash "$ROOT/scripts/setup-k8s.sh"
 fi
 
 # Chromium for the dashboard tests (Debian package; Playwright drives it through playwright-core).
