@@ -18,6 +18,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { type Logger, pino } from 'pino';
+import { canonicalJson } from '../lib/lifecycle-event.js';
 import type { OperatorConfig } from './config.js';
 import { OperatorError } from './errors.js';
 import { ArtifactStore } from './lib/artifacts.js';
@@ -118,9 +119,7 @@ export async function startOperator(
     const prev = obj.status ?? {};
     const body: Record<string, unknown> = { ...status };
     for (const k of Object.keys(prev)) if (!(k in status)) body[k] = null; // merge patch: null deletes
-    const same =
-      JSON.stringify(prev, Object.keys(prev).sort()) === JSON.stringify(status, Object.keys(status).sort());
-    if (same && Object.keys(prev).length === Object.keys(status).length) return;
+    if (canonicalJson(prev) === canonicalJson(status)) return;
     try {
       await api.patchNamespacedCustomObjectStatus(
         {
@@ -267,18 +266,12 @@ export async function startOperator(
     }
     for (const obj of all) {
       const on = listed.has(obj.metadata?.uid ?? '');
-      const prevRev = obj.status?.listRevision;
+      // The revision of the list that first carried it: kept while it stays listed.
+      const prev = obj.status?.listRevision;
+      const listRevision = typeof prev === 'string' ? prev : etag;
       await writeStatus('SigilRevocation', obj, {
         observedGeneration: obj.metadata?.generation ?? 0,
-        ...(on
-          ? {
-              listRevision:
-                typeof prevRev === 'string' &&
-                obj.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
-                  ? prevRev
-                  : etag,
-            }
-          : {}),
+        ...(on ? { listRevision } : {}),
         conditions: conditions(obj, [
           [
             'Ready',
