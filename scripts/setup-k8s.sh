@@ -2,8 +2,8 @@
 # Builds the real etcd and kube-apiserver that test/k8s runs on loopback (docs/operator.md §Tests) into
 # .tools/bin, from the pinned Go modules in scripts/k8s (go.mod: k8s.io/kubernetes + every k8s.io/* staging
 # module pinned to its published v0.x twin; go.etcd.io/etcd/server/v3 at the version Kubernetes pins).
-# Rebuilt only when scripts/k8s changes (stamp = hash of its go.mod, go.sum and sources). Cold build on a
-# 2-core machine: see docs/operator.md (a few minutes: Go downloads the modules, then compiles ~2 500 packages).
+# Rebuilt only when scripts/k8s changes (stamp = hash of its go.mod, go.sum, sources and this script). Cold
+# build (empty Go caches, downloads included) on a busy 2-core machine: ~23 min; warm: no-op (docs/operator.md).
 # Called by scripts/setup-tools.sh; `SIGIL_SKIP_K8S=1` skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
