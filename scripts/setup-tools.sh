@@ -9,7 +9,8 @@
 #             module path but serves its dependencies). Peers folder: $SIGIL_PEERS_DIR, else
 #             <repo>/../shared/peers, else /work/shared/peers; and tlog-tiles-check (built from
 #             test/interop/go: golang.org/x/mod, the tile export's independent verifier); litewitness,
-#             witnessctl and witness-interop (test/interop/witness-go: the witness interop test).
+#             witnessctl and witness-interop (test/interop/witness-go: the witness interop test); etcd and
+#             kube-apiserver for test/k8s (scripts/setup-k8s.sh).
 #   --bench : also what the benchmarks and `npm run test:bench` need: vegeta and ghz (Go modules) and
 #             bench-upstream (built from bench/e2e/go)
 set -euo pipefail
@@ -72,6 +73,10 @@ if [ ! -x "$TOOLS/bin/litewitness" ] || [ ! -x "$TOOLS/bin/witness-interop" ] ||
     && go build -o "$TOOLS/bin/litewitness" filippo.io/torchwood/cmd/litewitness \
     && go build -o "$TOOLS/bin/witnessctl" filippo.io/torchwood/cmd/witnessctl)
   echo "$WIT_STAMP" > "$TOOLS/witness-interop.stamp"
+fi
+# The real etcd + kube-apiserver of test/k8s (the operator's tests), built from pinned Go modules.
+if [ "${SIGIL_SKIP_K8S:-}" != "1" ]; then
+  bash "$ROOT/scripts/setup-k8s.sh"
 fi
 
 # Chromium for the dashboard tests (Debian package; Playwright drives it through playwright-core).

@@ -10,6 +10,7 @@ import { register as registerDemo } from './commands/demo.js';
 import { register as registerInspect } from './commands/inspect.js';
 import { register as registerKeys } from './commands/keys.js';
 import { register as registerMint } from './commands/mint.js';
+import { register as registerOperator } from './commands/operator.js';
 import { register as registerPolicy } from './commands/policy.js';
 import { register as registerRevoke } from './commands/revoke.js';
 import { register as registerServe } from './commands/serve.js';
@@ -35,6 +36,7 @@ for (const register of [
   registerRevoke,
   registerAudit,
   registerPolicy,
+  registerOperator,
 ])
   register(program);
 
