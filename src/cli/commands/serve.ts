@@ -33,7 +33,10 @@ export function register(program: Command): void {
         // V8 sizes its heap when the process starts: re-execute (same pid, same stdio) with the heap flags
         // `sigil.runtime` asks for, before anything is opened. The marker stops a second round.
         const add = heapFlagsToAdd(heapFlags(config.runtime), process.execArgv, process.env.NODE_OPTIONS);
-        const reexec = add.length > 0 && process.env[REEXEC_MARKER] !== '1' && process.execve !== undefined;
+        const reexecuted = process.env[REEXEC_MARKER] === '1';
+        // Not passed on to anything this process starts: a `sigil serve` started from here re-executes too.
+        delete process.env[REEXEC_MARKER];
+        const reexec = add.length > 0 && !reexecuted && process.execve !== undefined;
         if (reexec) {
           process.execve?.(
             process.execPath,
@@ -61,7 +64,7 @@ export function register(program: Command): void {
         if (missing.length > 0)
           sigil.logger.warn(
             { missing },
-            'sigil.runtime heap sizes not applied: this Node.js has no process.execve (Node >= 22.15); set them in NODE_OPTIONS',
+            'sigil.runtime heap sizes not applied (re-executing needs process.execve, Node >= 22.15): set them in NODE_OPTIONS',
           );
         await new Promise<void>((resolve) => {
           const stop = (signal: string) => {
