@@ -37,15 +37,18 @@ export function register(program: Command): void {
         // Not passed on to anything this process starts: a `sigil serve` started from here re-executes too.
         delete process.env[REEXEC_MARKER];
         const reexec = add.length > 0 && !reexecuted && process.execve !== undefined;
+        let execveError: unknown;
         if (reexec) {
-          process.execve?.(
-            process.execPath,
-            [process.execPath, ...add, ...process.execArgv, ...process.argv.slice(1)],
-            {
-              ...process.env,
-              [REEXEC_MARKER]: '1',
-            },
-          );
+          try {
+            process.execve?.(
+              process.execPath,
+              [process.execPath, ...add, ...process.execArgv, ...process.argv.slice(1)],
+              { ...process.env, [REEXEC_MARKER]: '1' },
+            );
+          } catch (e) {
+            // E.g. a sandbox refusing execve: serve with V8's sizes rather than not at all (warned below).
+            execveError = e;
+          }
         }
         const v8Flags = [
           ...tuneRuntime(config.runtime),
@@ -63,7 +66,7 @@ export function register(program: Command): void {
         const missing = heapFlagsToAdd(heapFlags(config.runtime), process.execArgv, process.env.NODE_OPTIONS);
         if (missing.length > 0)
           sigil.logger.warn(
-            { missing },
+            { missing, ...(execveError !== undefined ? { err: execveError } : {}) },
             'sigil.runtime heap sizes not applied (re-executing needs process.execve, Node >= 22.15): set them in NODE_OPTIONS',
           );
         await new Promise<void>((resolve) => {
