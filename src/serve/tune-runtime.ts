@@ -32,7 +32,8 @@ export function heapFlags(runtime: SigilConfig['runtime']): string[] {
 
 /**
  * Of `wanted` (from {@link heapFlags}), those this process was not started with. A flag the operator set
- * already, with any value, on the command line or in `NODE_OPTIONS`, counts as present: theirs wins.
+ * already, with any value, on the command line or in `NODE_OPTIONS`, counts as present: theirs wins. So does
+ * their `--max-heap-size`, which V8 refuses to combine with both of the others: then nothing is added.
  */
 export function heapFlagsToAdd(
   wanted: readonly string[],
@@ -42,5 +43,6 @@ export function heapFlagsToAdd(
   const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map((a) =>
     a.split('=')[0]!.replaceAll('_', '-'),
   );
+  if (given.includes('--max-heap-size')) return [];
   return wanted.filter((f) => !given.includes(f.split('=')[0]!));
 }

@@ -33,4 +33,8 @@ describe('heapFlagsToAdd', () => {
     ]);
     expect(heapFlagsToAdd(wanted, ['--max-semi-space-size=1'], '--max-old-space-size=512')).toEqual([]);
   });
+  it('adds nothing next to an operator’s --max-heap-size (V8 will not take all three)', () => {
+    expect(heapFlagsToAdd(wanted, [], '--max-heap-size=512')).toEqual([]);
+    expect(heapFlagsToAdd(wanted, ['--max_heap_size=512'], undefined)).toEqual([]);
+  });
 });
