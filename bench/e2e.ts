@@ -4,7 +4,7 @@
  *
  * Options: --smoke, --rounds N, --rates 250,500,1000, --rate-seconds S (default 8), --sustained-seconds S (per open-loop
  * rung, default 3; 0 skips the sustained-rate search), --configs none,sigil,sigil-fast,sigil-depth3,opa,
- * --profile (node --cpu-prof on SIGIL, hot spots written per run), --pin split|none, --nice=N (e.g. --nice=-5: run every measured process at that priority), --runner build|tsx, --node PATH (run SIGIL on that Node binary, e.g. /usr/bin/node for the 24-vs-20 comparison), --out DIR, --no-write (don't touch BENCHMARKS.md), --json (print the result JSON path only).
+ * --profile (node --cpu-prof on SIGIL, hot spots written per run), --pin split|none, --authz-cpus LIST (taskset list for the authorizer, e.g. 0,1), --nice=N (e.g. --nice=-5: run every measured process at that priority), --runner build|tsx, --node PATH (run SIGIL on that Node binary, e.g. /usr/bin/node for the 24-vs-20 comparison), --out DIR, --no-write (don't touch BENCHMARKS.md), --json (print the result JSON path only).
  * Exit status 1 when a correctness check failed (unexpected status, ledger growth mismatch).
  */
 import { execFileSync } from 'node:child_process';
@@ -36,6 +36,7 @@ const { values } = parseArgs({
     nice: { type: 'string', default: '0' },
     profile: { type: 'boolean', default: false },
     node: { type: 'string' },
+    'authz-cpus': { type: 'string' },
   },
 });
 if (values.node) {
@@ -105,9 +106,12 @@ const pin = values.pin === 'none' ? 'none' : 'split';
 const niceLevel = Number(values.nice);
 const niceHow = setNice(niceLevel);
 const basePlan = cpuPlan(pin);
+// --authz-cpus 0,1: the authorizer's taskset list instead of the plan's (a cores-scaling run gives it both CPUs).
+const authzCpus = values['authz-cpus'];
 const plan = {
   ...basePlan,
-  describe: `${basePlan.describe}${niceHow ? `; ${niceHow}` : '; default priority (other work on the machine competes)'}`,
+  ...(authzCpus ? { authorizer: authzCpus } : {}),
+  describe: `${basePlan.describe}${authzCpus ? `; authorizer overridden to CPUs ${authzCpus} (--authz-cpus)` : ''}${niceHow ? `; ${niceHow}` : '; default priority (other work on the machine competes)'}`,
 };
 const outDir = resolve(
   values.out ?? join(root, 'test-artifacts', 'bench-e2e', new Date().toISOString().replace(/[:.]/g, '-')),

@@ -427,6 +427,21 @@ const runtime = z
      * 0 = V8's own heuristic. Process-wide, so `sigil serve` applies it, not the library.
      */
     gc_heap_growing_percent: int(0, 1000).default(200),
+    /**
+     * Largest V8 semi-space, MiB (`--max-semi-space-size`; the young generation is two of them). Node 24's V8
+     * grows it to 64 MiB under load (a 128 MiB young generation, most of the resident memory); 16 keeps it
+     * where Node 20 had it. 0 = V8's own sizing. Read only at process start: `sigil serve` re-executes itself
+     * with the flag (docs/sizing.md).
+     */
+    semi_space_mb: int(0, 256).default(16),
+    /**
+     * Ceiling of V8's old generation, MiB (`--max-old-space-size`); 0 = V8's default, which follows the
+     * memory limit of the container. Size it below the pod's memory limit (docs/sizing.md). Start-up only,
+     * like `semi_space_mb`.
+     */
+    max_old_space_mb: int(0, 65536)
+      .refine((v) => v === 0 || v >= 64, 'must be 0 (V8 default) or at least 64')
+      .default(0),
   })
   .prefault({});
 

@@ -10,4 +10,4 @@ export { holdLedgerWriter, recordLifecycle } from './ledger-writer.js';
 export { configHash, type LifecycleRecorder, lifecycleEntry, lifecycleRecorder } from './lifecycle.js';
 export { createPolicyDecider, type PolicyDeciderDeps } from './policy-options.js';
 export { type RunningSigil, type SigilParts, type StartSigilDeps, startSigil } from './start-sigil.js';
-export { tuneRuntime } from './tune-runtime.js';
+export { heapFlags, heapFlagsToAdd, tuneRuntime } from './tune-runtime.js';

@@ -1,6 +1,6 @@
 /**
- * Process-wide V8 settings for `sigil serve` (docs/authz.md §8, "Garbage collection"). Only the CLI calls
- * this: a library must not change the GC of the process that embeds it.
+ * Process-wide V8 settings for `sigil serve` (docs/authz.md §8, "Garbage collection"; docs/sizing.md). Only the
+ * CLI calls this: a library must not change the GC of the process that embeds it.
  */
 import { setFlagsFromString } from 'node:v8';
 import type { SigilConfig } from '../config/index.js';
@@ -15,4 +15,34 @@ export function tuneRuntime(runtime: SigilConfig['runtime']): string[] {
   const flags = p > 0 ? [`--heap-growing-percent=${p}`] : [];
   for (const f of flags) setFlagsFromString(f);
   return flags;
+}
+
+/**
+ * The heap-size flags `sigil.runtime` asks for. V8 sizes its heap once, when the isolate is created
+ * (`setFlagsFromString` later has no effect on them), so these must be on the command line of the process:
+ * `sigil serve` re-executes itself with them ({@link heapFlagsToAdd}).
+ */
+export function heapFlags(runtime: SigilConfig['runtime']): string[] {
+  const flags: string[] = [];
+  // A semi-space is half of the young generation (V8 keeps two and copies survivors between them).
+  if (runtime.semi_space_mb > 0) flags.push(`--max-semi-space-size=${runtime.semi_space_mb}`);
+  if (runtime.max_old_space_mb > 0) flags.push(`--max-old-space-size=${runtime.max_old_space_mb}`);
+  return flags;
+}
+
+/**
+ * Of `wanted` (from {@link heapFlags}), those this process was not started with. A flag the operator set
+ * already, with any value, on the command line or in `NODE_OPTIONS`, counts as present: theirs wins. So does
+ * their `--max-heap-size`, which V8 refuses to combine with both of the others: then nothing is added.
+ */
+export function heapFlagsToAdd(
+  wanted: readonly string[],
+  execArgv: readonly string[],
+  nodeOptions: string | undefined,
+): string[] {
+  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map((a) =>
+    a.split('=')[0]!.replaceAll('_', '-'),
+  );
+  if (given.includes('--max-heap-size')) return [];
+  return wanted.filter((f) => !given.includes(f.split('=')[0]!));
 }

@@ -136,30 +136,86 @@ describe('sigil serve on a busy port', () => {
 });
 
 describe('sigil serve runtime tuning', () => {
-  const tunedLine = async (runtime?: Record<string, unknown>): Promise<string> => {
-    const p = await startSigilProcess(runtime ? { runtime } : {});
+  const tunedLine = async (runtime?: Record<string, unknown>, env?: NodeJS.ProcessEnv): Promise<string> => {
+    const p = await startSigilProcess(runtime ? { runtime } : {}, env ? { env } : {});
     try {
       // Logged right after "sigil ready".
       for (let i = 0; i < 100 && !p.output().includes('"msg":"runtime tuned"'); i++)
         await new Promise((r) => setTimeout(r, 50));
-      return (
+      const line =
         p
           .output()
           .split('\n')
-          .find((l) => l.includes('"msg":"runtime tuned"')) ?? ''
-      );
+          .find((l) => l.includes('"msg":"runtime tuned"')) ?? '';
+      // Heap flags are applied by re-executing in place: the same process the caller started.
+      expect(JSON.parse(line).pid).toBe(p.child.pid);
+      return line;
     } finally {
       await p.dispose();
     }
   };
+  const noHeapSizes = { semi_space_mb: 0 };
 
   it('sets V8’s old-generation growing factor: 200 % by default, as configured, or not at all (0)', async () => {
-    expect(JSON.parse(await tunedLine()).v8_flags).toEqual(['--heap-growing-percent=200']);
-    expect(JSON.parse(await tunedLine({ gc_heap_growing_percent: 150 })).v8_flags).toEqual([
+    expect(JSON.parse(await tunedLine(noHeapSizes)).v8_flags).toEqual(['--heap-growing-percent=200']);
+    expect(JSON.parse(await tunedLine({ ...noHeapSizes, gc_heap_growing_percent: 150 })).v8_flags).toEqual([
       '--heap-growing-percent=150',
     ]);
-    expect(JSON.parse(await tunedLine({ gc_heap_growing_percent: 0 })).v8_flags).toEqual([]);
+    expect(JSON.parse(await tunedLine({ ...noHeapSizes, gc_heap_growing_percent: 0 })).v8_flags).toEqual([]);
   }, 120_000);
+
+  it.skipIf(process.execve === undefined)(
+    're-executes itself with the heap sizes of sigil.runtime (default semi-space 16 MiB), in the same process',
+    async () => {
+      const byDefault = JSON.parse(await tunedLine());
+      expect(byDefault.v8_flags).toEqual(['--heap-growing-percent=200', '--max-semi-space-size=16']);
+      const small = JSON.parse(await tunedLine({ semi_space_mb: 4, max_old_space_mb: 96 }));
+      expect(small.v8_flags).toEqual([
+        '--heap-growing-percent=200',
+        '--max-semi-space-size=4',
+        '--max-old-space-size=96',
+      ]);
+      // V8's heap limit is the old generation's ceiling plus the young generation's: it moved with the flags.
+      expect(small.heap_size_limit_mib).toBeGreaterThanOrEqual(96);
+      expect(small.heap_size_limit_mib).toBeLessThan(96 + 3 * 4 + 8);
+      const v8Default = JSON.parse(await tunedLine({ semi_space_mb: 0 }));
+      expect(v8Default.heap_size_limit_mib).toBeGreaterThan(small.heap_size_limit_mib + 100);
+    },
+    120_000,
+  );
+
+  it.skipIf(process.execve === undefined)(
+    'leaves a heap size the operator set in NODE_OPTIONS alone',
+    async () => {
+      const line = JSON.parse(
+        await tunedLine(
+          { semi_space_mb: 4, max_old_space_mb: 96 },
+          { NODE_OPTIONS: '--max-old-space-size=200' },
+        ),
+      );
+      expect(line.v8_flags).toEqual(['--heap-growing-percent=200', '--max-semi-space-size=4']);
+      expect(line.heap_size_limit_mib).toBeGreaterThanOrEqual(200);
+      expect(line.heap_size_limit_mib).toBeLessThan(200 + 3 * 4 + 8);
+    },
+    120_000,
+  );
+
+  it.each([
+    ['semi_space_mb', -1],
+    ['semi_space_mb', 257],
+    ['max_old_space_mb', 32],
+  ])(
+    'sigil.runtime.%s: %j → exit 1 CONFIG_INVALID naming the key',
+    async (key, v) => {
+      const bad = join(dir, `runtime-${key}-${v}.yaml`);
+      writeFileSync(bad, `sigil:\n  data_dir: ${dir}\n  runtime:\n    ${key}: ${v}\n`);
+      const r = await runSigilCli(bad, ['serve']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('CONFIG_INVALID');
+      expect(r.stderr).toContain(`sigil.runtime.${key}`);
+    },
+    60_000,
+  );
 });
 
 describe('sigil serve on one CPU', () => {

@@ -35,7 +35,7 @@ export interface SigilProcess {
 /** Starts `sigil serve`. `sigil` is merged into the generated config (authz routes etc.). */
 export async function startSigilProcess(
   sigil: Record<string, unknown> = {},
-  opts: { cpus?: string } = {},
+  opts: { cpus?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<SigilProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sigil-e2e-'));
   const [authz, admin, http, grpc] = await freePorts(4);
@@ -64,7 +64,7 @@ export async function startSigilProcess(
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SIGIL_DATA: '', SIGIL_CONFIG: '' },
+      env: { ...process.env, SIGIL_DATA: '', SIGIL_CONFIG: '', ...opts.env },
     },
   );
   let out = '';

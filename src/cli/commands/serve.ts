@@ -1,8 +1,12 @@
 /** `sigil serve`: run the sidecar (ext_authz gRPC, issuer endpoint, admin server) until SIGTERM/SIGINT. */
+import { getHeapStatistics } from 'node:v8';
 import type { Command } from 'commander';
 import { ConfigError } from '../../config/index.js';
-import { startSigil, tuneRuntime } from '../../serve/index.js';
+import { heapFlags, heapFlagsToAdd, startSigil, tuneRuntime } from '../../serve/index.js';
 import { cliConfig, runCommand } from '../context.js';
+
+/** Set in the environment of the re-executed `sigil serve` (heap flags added), so it never loops. */
+const REEXEC_MARKER = 'SIGIL_SERVE_REEXEC';
 
 /** Registers `sigil serve`. */
 export function register(program: Command): void {
@@ -26,9 +30,45 @@ export function register(program: Command): void {
             '--drain-ms must be an integer number of milliseconds in [0, 600000]',
           );
         }
-        const v8Flags = tuneRuntime(config.runtime);
+        // V8 sizes its heap when the process starts: re-execute (same pid, same stdio) with the heap flags
+        // `sigil.runtime` asks for, before anything is opened. The marker stops a second round.
+        const add = heapFlagsToAdd(heapFlags(config.runtime), process.execArgv, process.env.NODE_OPTIONS);
+        const reexecuted = process.env[REEXEC_MARKER] === '1';
+        // Not passed on to anything this process starts: a `sigil serve` started from here re-executes too.
+        delete process.env[REEXEC_MARKER];
+        const reexec = add.length > 0 && !reexecuted && process.execve !== undefined;
+        let execveError: unknown;
+        if (reexec) {
+          try {
+            process.execve?.(
+              process.execPath,
+              [process.execPath, ...add, ...process.execArgv, ...process.argv.slice(1)],
+              { ...process.env, [REEXEC_MARKER]: '1' },
+            );
+          } catch (e) {
+            // E.g. a sandbox refusing execve: serve with V8's sizes rather than not at all (warned below).
+            execveError = e;
+          }
+        }
+        const v8Flags = [
+          ...tuneRuntime(config.runtime),
+          ...heapFlags(config.runtime).filter((f) => process.execArgv.includes(f)),
+        ];
         const sigil = await startSigil(config, { drainMs });
-        sigil.logger.info({ v8_flags: v8Flags }, 'runtime tuned');
+        sigil.logger.info(
+          {
+            v8_flags: v8Flags,
+            pid: process.pid,
+            heap_size_limit_mib: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
+          },
+          'runtime tuned',
+        );
+        const missing = heapFlagsToAdd(heapFlags(config.runtime), process.execArgv, process.env.NODE_OPTIONS);
+        if (missing.length > 0)
+          sigil.logger.warn(
+            { missing, ...(execveError !== undefined ? { err: execveError } : {}) },
+            'sigil.runtime heap sizes not applied (re-executing needs process.execve, Node >= 22.15): set them in NODE_OPTIONS',
+          );
         await new Promise<void>((resolve) => {
           const stop = (signal: string) => {
             sigil.logger.info({ signal }, 'draining');
