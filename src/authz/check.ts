@@ -12,6 +12,7 @@ import type { CheckRequest, CheckResponse } from '../../gen/envoy/service/auth/v
 import type { DecisionRecord } from '../ledger/record.js';
 import type { Clock } from '../lib/clock.js';
 import type { ChainSummary, HookDecider } from '../policy/api.js';
+import { claimedIdentity } from '../token/claimed-identity.js';
 import { applyVerdict, askPolicy, chainSummary, DEFAULT_VERDICT, defaultPolicy } from './apply-policy.js';
 import type { CachedChain, ChainCache } from './chain-cache.js';
 import { checkBinding, checkToolScope, type PeerBinding } from './check-caller.js';
@@ -88,6 +89,21 @@ export interface CheckOptions {
   onDecision?: (event: DecisionEvent) => void;
 }
 
+/**
+ * Adds to a deny's record what its unverified token claimed (docs/authz.md §2 step 6; record version 2,
+ * docs/ledger.md §4 "Claimed identities"). Bounded and non-throwing: it can never change the decision.
+ */
+function recordClaims(record: DecisionRecord, token: string): void {
+  try {
+    const c = claimedIdentity(token);
+    if (c === undefined) return;
+    record.v = 2;
+    record.claimed = { verified: false, ...c };
+  } catch {
+    // Unreachable by design (claimedIdentity never throws); a claim is worth less than the deny.
+  }
+}
+
 /** One Check: never throws, always resolves to a CheckResponse. */
 export type CheckFn = (req: CheckRequest) => Promise<CheckResponse>;
 
@@ -100,6 +116,7 @@ export function createCheck(o: CheckOptions): CheckFn {
     const record = openRecord(id, ts);
     let cacheHit: boolean | undefined;
     let verified = false;
+    let token: string | undefined;
     let error: unknown;
     let outcome: Outcome;
     try {
@@ -113,7 +130,8 @@ export function createCheck(o: CheckOptions): CheckFn {
       // 1–3: token, chain, peer binding (a public route has no caller to check).
       let caller: CachedChain | undefined;
       if (!publicRoute) {
-        caller = await o.chains.get(extractToken(view, o.tokenHeader));
+        token = extractToken(view, o.tokenHeader);
+        caller = await o.chains.get(token);
         verified = true;
         cacheHit = caller.hit;
         record.token_hash = caller.tokenHash;
@@ -162,6 +180,8 @@ export function createCheck(o: CheckOptions): CheckFn {
     } catch (e) {
       error = e;
       outcome = toDeny(e);
+      // A token was presented but its chain did not verify: record what it claimed, apart and unverified.
+      if (token !== undefined && !verified) recordClaims(record, token);
     }
 
     // 6: record, then answer.

@@ -23,13 +23,46 @@ export interface RecordedHop {
 export type RecordKind = 'aggregate' | 'dropped';
 
 /**
+ * What a token that did NOT verify claimed to be (docs/ledger.md §4 "Claimed identities", issue #24): read
+ * without trusting it, kept apart from the verified identity fields, and marked `verified: false`. Each
+ * field only when well-formed; at least one is present.
+ */
+export interface ClaimedIdentityRecord {
+  /** Always false: nothing here was verified. */
+  verified: false;
+  /** Claimed leaf `sub` (a SPIFFE ID, ≤ 512 characters). */
+  sub?: string;
+  /** Claimed `task_id` (1..128 visible ASCII characters). */
+  task_id?: string;
+  /** Claimed leaf header `kid` (1..128 visible ASCII characters). */
+  kid?: string;
+  /** Claimed leaf `iss` (a SPIFFE ID, ≤ 512 characters). */
+  iss?: string;
+}
+
+/** One distinct claimed identity of an `aggregate` window and how many of its denies claimed it. */
+export interface ClaimedTally extends ClaimedIdentityRecord {
+  /** Denies of the window that claimed exactly this identity (≥ 1). */
+  count: number;
+}
+
+/** Distinct claimed identities an aggregate keeps per window; the rest are counted in `claimed_other`. */
+export const MAX_CLAIMED_PER_AGGREGATE = 8;
+
+/**
+ * Record format version: 1, or 2 for a record carrying `claimed` (2 = 1 plus the optional claimed fields;
+ * a version-1 reader refuses it as a whole instead of misreading it).
+ */
+export type RecordVersion = 1 | 2;
+
+/**
  * A Check decision as stored in the ledger, or (with `kind`) a count of unauthenticated denies. Fields
  * absent in a record of kind `aggregate`: the identity ones (`sub`, `task_id`, `depth`, `chain`,
  * `token_hash`): none of those denies had a verified token.
  */
 export interface DecisionRecord {
-  /** Record format version. */
-  v: 1;
+  /** Record format version ({@link RecordVersion}): 2 exactly when `claimed` is present. */
+  v: RecordVersion;
   /** Decision id (also sent to Envoy and the upstream). */
   id: string;
   /** Decision time, epoch milliseconds. */
@@ -72,6 +105,13 @@ export interface DecisionRecord {
   window_ms?: number;
   /** `aggregate`: the requests' source address (Envoy's `attributes.source`), `*` for the overflow. */
   source?: string;
+  /**
+   * UNVERIFIED. A single deny decided before a token verified: what its token claimed (an object). An
+   * `aggregate`: up to {@link MAX_CLAIMED_PER_AGGREGATE} distinct claimed identities with counts (an array).
+   */
+  claimed?: ClaimedIdentityRecord | ClaimedTally[];
+  /** `aggregate` with a full `claimed` list: denies whose claimed identity was not among those kept (≥ 1). */
+  claimed_other?: number;
 }
 
 /** Filters of {@link MerkleLog.query}; all given filters must match. */

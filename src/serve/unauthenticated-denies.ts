@@ -6,7 +6,12 @@
  * records them once entries may be written again.
  */
 import { randomUUID } from 'node:crypto';
-import type { DecisionRecord, RecordKind } from '../ledger/index.js';
+import {
+  type ClaimedTally,
+  type DecisionRecord,
+  MAX_CLAIMED_PER_AGGREGATE,
+  type RecordKind,
+} from '../ledger/index.js';
 
 /** Hooks for metrics and logs; each is optional and must not throw. */
 export interface UnauthenticatedObserver {
@@ -39,6 +44,33 @@ export const OVERFLOW = '*';
 const MAX_CODES = 64;
 /** Fields of the first deny copied into its aggregate as the sample. */
 const SAMPLE = ['method', 'host', 'path', 'peer', 'tool', 'policy_rev'] as const;
+
+/**
+ * Counts the identity `r`'s unverified token claimed into its aggregate (docs/ledger.md §4 "Claimed
+ * identities"): up to MAX_CLAIMED_PER_AGGREGATE distinct ones with counts, the rest in `claimed_other`, so an
+ * aggregate's memory and size stay bounded whatever a flood claims. A record with claims is version 2.
+ */
+function tallyClaim(agg: DecisionRecord, r: DecisionRecord): void {
+  const c = r.claimed;
+  if (c === undefined || Array.isArray(c)) return;
+  agg.v = 2;
+  agg.claimed ??= [];
+  const list = agg.claimed as ClaimedTally[];
+  for (const t of list) {
+    if (t.sub === c.sub && t.task_id === c.task_id && t.kid === c.kid && t.iss === c.iss) {
+      t.count++;
+      return;
+    }
+  }
+  if (list.length < MAX_CLAIMED_PER_AGGREGATE) {
+    const t: ClaimedTally = { verified: false, count: 1 };
+    if (c.sub !== undefined) t.sub = c.sub;
+    if (c.task_id !== undefined) t.task_id = c.task_id;
+    if (c.kid !== undefined) t.kid = c.kid;
+    if (c.iss !== undefined) t.iss = c.iss;
+    list.push(t);
+  } else agg.claimed_other = (agg.claimed_other ?? 0) + 1;
+}
 
 /** The dropped tally of one code. */
 interface Tally {
@@ -93,6 +125,7 @@ export class UnauthenticatedDenies {
       agg.count = (agg.count as number) + 1;
       if (r.ts > (agg.last_ts as number)) agg.last_ts = r.ts;
       if (r.ts < agg.ts) agg.ts = r.ts;
+      tallyClaim(agg, r);
       return;
     }
     agg = {
@@ -109,6 +142,7 @@ export class UnauthenticatedDenies {
       source: src,
     };
     for (const k of SAMPLE) if (r[k] !== undefined) agg[k] = r[k];
+    tallyClaim(agg, r);
     this.open.set(`${src}\n${code}`, agg);
     this.timer ??= setTimeout(() => void this.flush(), this.o.windowMs).unref();
   }

@@ -5,6 +5,7 @@
 
 export { agentSpiffeId } from './agent-id.js';
 export type * from './api.js';
+export { type ClaimedIdentity, claimedIdentity } from './claimed-identity.js';
 export { type CreateProofOptions, createProof } from './create-proof.js';
 export { decodeChain } from './decode.js';
 export { delegate } from './delegate.js';

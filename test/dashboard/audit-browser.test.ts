@@ -37,6 +37,8 @@ let key: string;
 /** A genuine signed checkpoint of a smaller tree, served later as a rollback. */
 let oldCheckpoint: { size: number; note: string };
 const truth: DecisionRecord[] = [];
+/** The agent the forged tokens claim to be. */
+const CLAIMED = 'spiffe://x/agent/a/1';
 const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 15_000, interval: 100 });
 
 function record(i: number): DecisionRecord {
@@ -50,8 +52,14 @@ function record(i: number): DecisionRecord {
     host: 'tools.local',
     path: '/tools/fs.read',
   };
-  if (i % 50 === 7) {
-    // A forged token: the chain did not verify, so no identity is recorded (docs/ledger.md §4).
+  if (i % 100 === 7) {
+    // A forged token: the chain did not verify, so no identity is recorded (docs/ledger.md §4), only what
+    // the token claimed, apart and marked unverified (record version 2, "Claimed identities").
+    const claimed = { verified: false as const, sub: CLAIMED, task_id: 'T' };
+    return { ...base, v: 2, decision: 'deny', code: 'TBIT_SIGNATURE_INVALID', http_status: 401, claimed };
+  }
+  if (i % 100 === 57) {
+    // A forged token that claimed nothing well-formed: nothing claimed is recorded.
     return { ...base, decision: 'deny', code: 'TBIT_SIGNATURE_INVALID', http_status: 401 };
   }
   const deny = i % 4 === 0;
@@ -223,15 +231,34 @@ describe('audit timeline over the whole log', { timeout: 60_000 }, () => {
     expect(await page.getByTestId('detail').textContent()).toContain(`Decision #${second}`);
   });
 
-  it('a bad-signature deny is marked unverified and its identity is said not to be recorded', async () => {
+  it('a bad-signature deny is marked unverified and shows the identity it claimed, labelled "claimed, unverified"', async () => {
     await page.fill('#f-code', 'TBIT_SIGNATURE_INVALID');
     await page.getByRole('button', { name: 'whole log' }).click();
     await page.getByRole('button', { name: 'Apply' }).click();
     const rows = page.locator('table.decisions tbody tr');
     await poll(() => rows.count()).toBe(truth.filter((r) => r.code === 'TBIT_SIGNATURE_INVALID').length);
     expect(await rows.locator('[data-testid="unverified"]').count()).toBe(await rows.count());
-    await rows.first().click();
-    expect(await page.getByTestId('detail').textContent()).toContain('agent (claimed, unverified)');
+    // Rows of forged tokens that claimed an identity show it, labelled; the others say it is not recorded.
+    const claimedRows = rows.filter({ has: page.getByTestId('claimed') });
+    const claims = truth.filter((r) => r.code === 'TBIT_SIGNATURE_INVALID' && r.claimed !== undefined).length;
+    expect(claims).toBeGreaterThan(0);
+    expect(await claimedRows.count()).toBe(claims);
+    expect(await claimedRows.first().getByTestId('claimed').textContent()).toBe(
+      'agent/a/1 claimed, unverified',
+    );
+    expect(await claimedRows.first().getByTestId('claimed').locator('xpath=..').getAttribute('title')).toBe(
+      CLAIMED,
+    );
+    expect(await rows.filter({ hasText: 'not recorded' }).count()).toBe((await rows.count()) - claims);
+    await claimedRows.first().click();
+    const detail = page.getByTestId('detail');
+    await poll(() => detail.textContent()).toContain(`agent (claimed, unverified)${CLAIMED}`);
+    expect(await detail.textContent()).toContain('task (claimed, unverified)T');
+    await rows.filter({ hasText: 'not recorded' }).first().click();
+    await poll(() => detail.textContent()).toContain(
+      'agent (claimed, unverified)not recorded: the token did not verify',
+    );
+    expect(await detail.textContent()).not.toContain('task (claimed, unverified)');
     await page.fill('#f-code', '');
     await page.getByRole('button', { name: 'Apply' }).click();
   });

@@ -245,3 +245,67 @@ describe('logs with and without the new entries', () => {
     }
   });
 });
+
+describe('claimed identities of unverified tokens (record version 2, issue #24)', () => {
+  const single: DecisionRecord = {
+    v: 2,
+    id: '6f1c0d1e-0000-4000-8000-000000000003',
+    ts: 1_767_225_600_000,
+    decision: 'deny',
+    code: 'TBIT_BAD_SIGNATURE',
+    http_status: 401,
+    path: '/tools/fs.read',
+    claimed: { verified: false, sub: 'spiffe://x/agent/a/1', task_id: 'T', kid: 'k1' },
+  };
+  const tally = (i: number, count = 1) => ({
+    verified: false as const,
+    sub: `spiffe://x/agent/a/${i}`,
+    count,
+  });
+  const eight = Array.from({ length: 8 }, (_, i) => tally(i));
+  const withClaims: DecisionRecord = { ...aggregate, v: 2, count: 20, claimed: eight, claimed_other: 3 };
+
+  it('encode canonically (claimed keys sorted, `verified:false` kept) and round-trip', () => {
+    const text = new TextDecoder().decode(encodeRecord(single));
+    expect(text).toBe(canonicalJson(single));
+    expect(text).toContain(
+      '{"claimed":{"kid":"k1","sub":"spiffe://x/agent/a/1","task_id":"T","verified":false},"code":',
+    );
+    expect(text.endsWith('"v":2}')).toBe(true);
+    expect(decodeRecord(encodeRecord(single))).toEqual(single);
+    expect(new TextDecoder().decode(encodeRecord(withClaims))).toBe(canonicalJson(withClaims));
+    expect(decodeRecord(encodeRecord(withClaims))).toEqual(withClaims);
+  });
+
+  it.each([
+    ['claimed on version 1', { ...single, v: 1 }],
+    ['version 2 without claimed', { ...record(3), v: 2 }],
+    ['claimed on an allow', { ...single, decision: 'allow', code: 'OK', http_status: 200 }],
+    ['claimed beside a verified sub', { ...single, sub: 'spiffe://x/agent/a/1' }],
+    ['claimed beside a token_hash', { ...single, token_hash: 'abc' }],
+    ['verified not false', { ...single, claimed: { ...single.claimed, verified: true } }],
+    ['an unknown claimed field', { ...single, claimed: { ...single.claimed, aud: 'x' } }],
+    ['a claimed token', { ...single, claimed: { verified: false, task_id: 'eyJhbGciOi.eyJzdWIi.sig' } }],
+    ['a sub that is no SPIFFE ID', { ...single, claimed: { verified: false, sub: 'admin' } }],
+    ['an oversized sub', { ...single, claimed: { verified: false, sub: `spiffe://x/${'a'.repeat(600)}` } }],
+    ['an oversized task_id', { ...single, claimed: { verified: false, task_id: 't'.repeat(129) } }],
+    ['a task_id with a space', { ...single, claimed: { verified: false, task_id: 'a b' } }],
+    ['a claim of nothing', { ...single, claimed: { verified: false } }],
+    ['an array on a single deny', { ...single, claimed: [tally(1)] }],
+    ['claimed_other on a single deny', { ...single, claimed_other: 1 }],
+    ['nine claimed identities', { ...withClaims, claimed: [...eight, tally(9)] }],
+    ['a repeated claimed identity', { ...withClaims, claimed: [...eight.slice(1), tally(1)] }],
+    ['claimed_other with a list not full', { ...withClaims, claimed: eight.slice(1) }],
+    ['counts above the aggregate count', { ...withClaims, count: 10 }],
+    ['a tally without count', { ...withClaims, claimed: [{ verified: false, sub: 'spiffe://x/a' }] }],
+    ['an empty list', { ...aggregate, v: 2, claimed: [] }],
+    ['claims on a dropped tally', { ...dropped, v: 2, claimed: [tally(1)] }],
+  ])('refuses %s (LEDGER_RECORD_INVALID)', (_name, bad) => {
+    expect(() => encodeRecord(bad as DecisionRecord)).toThrow(
+      expect.objectContaining({ code: 'LEDGER_RECORD_INVALID' }),
+    );
+    expect(() => decodeRecord(new TextEncoder().encode(canonicalJson(bad)))).toThrow(
+      expect.objectContaining({ code: 'LEDGER_RECORD_INVALID' }),
+    );
+  });
+});

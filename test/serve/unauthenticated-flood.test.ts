@@ -17,6 +17,7 @@ import { verifyLog } from '../../src/ledger/verify-log.js';
 import { auditIntake } from '../../src/serve/audit-intake.js';
 import { checkFromConfig } from '../../src/serve/check-from-config.js';
 import { DiskGuard, type DiskProbe, statfsProbe } from '../../src/serve/disk-guard.js';
+import { ledgerSink } from '../../src/serve/ledger-sink.js';
 import { openAuditLog } from '../../src/serve/open-audit-log.js';
 import { UnauthenticatedDenies } from '../../src/serve/unauthenticated-denies.js';
 import { checkRequest, deniedOf, headerRecord, okOf } from '../support/check-request.js';
@@ -399,5 +400,117 @@ describe('the disk guard', () => {
     expect(s.log.size).toBe(0);
     await s.intake.close();
     expect(entries(s.log)).toEqual([expect.objectContaining({ kind: 'aggregate', count: 30 })]);
+  });
+});
+
+/** A hand-made compact JWS with `header` and `claims` and a zero signature: well-formed, never valid. */
+function handMade(header: unknown, claims: unknown): string {
+  const b = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+  return `${b(header)}.${b(claims)}.${Buffer.alloc(64).toString('base64url')}`;
+}
+
+describe('what an unverified token claimed (issue #24): recorded apart, marked unverified', () => {
+  const CLAIMED = 'spiffe://x/agent/a/1';
+  const codeOf = (res: CheckResponse): string => JSON.parse(deniedOf(res)!.body).code;
+
+  it('a forged-signature token claiming an agent and task: same deny, one entry with claimed {sub, task_id} and no verified identity', async () => {
+    const s = await stack({ unauthenticated: { window_ms: 60_000 } });
+    // Single entries: the sink without aggregation (every deny its own durable entry).
+    const { check } = checkFromConfig(s.config, { trust: s.id.trust, ledger: ledgerSink(s.log, 'test') });
+    const forger = testIdentity(); // same kid as the trusted issuer, a key nobody trusts
+    const forged = forger.mint({ sub: CLAIMED, task: 'T', scope: ['fs.read'] }).token;
+    const res = await check(from('192.0.2.1', forged));
+    expect(deniedOf(res)?.status?.code).toBe(401);
+    expect(codeOf(res)).toBe('TBIT_BAD_SIGNATURE');
+    const [r] = entries(s.log);
+    expect(r).toMatchObject({
+      v: 2,
+      decision: 'deny',
+      code: 'TBIT_BAD_SIGNATURE',
+      claimed: {
+        verified: false,
+        sub: CLAIMED,
+        task_id: 'T',
+        kid: forger.kid,
+        iss: 'spiffe://sigil.mesh/sigil/issuer',
+      },
+    });
+    for (const k of ['sub', 'task_id', 'token_hash', 'chain', 'depth', 'pop'] as const)
+      expect(r![k]).toBeUndefined();
+    // Never the token or its signature: only the four claims above.
+    const stored = new TextDecoder().decode(s.log.entry(0));
+    expect(stored).not.toContain(forged.split('.')[2]);
+    expect(Object.keys(r!.claimed!).sort()).toEqual(['iss', 'kid', 'sub', 'task_id', 'verified']);
+    expect(verifyLog(s.log)).toMatchObject({ ok: true, size: 1 });
+  });
+
+  it('garbage, oversized and invalid claims are dropped; the decision is unchanged', async () => {
+    const s = await stack({ unauthenticated: { window_ms: 60_000 } });
+    const { check } = checkFromConfig(s.config, { trust: s.id.trust, ledger: ledgerSink(s.log, 'test') });
+    const h = { alg: 'EdDSA', typ: 'tbit+jwt', kid: s.id.kid };
+    const noKid = { alg: 'EdDSA', typ: 'tbit+jwt' };
+    const cases: Array<[string, string]> = [
+      ['TBIT_MALFORMED', 'not-a-jwt'],
+      // Well-formed claims, but the token is over the size cap: not even decoded.
+      ['TBIT_TOO_LARGE', handMade(h, { sub: CLAIMED, task_id: 'T', pad: 'p'.repeat(17_000) })],
+      ['TBIT_HEADER_REJECTED', handMade(noKid, { sub: 'admin', task_id: 't'.repeat(129) })],
+      [
+        'TBIT_HEADER_REJECTED',
+        handMade({ ...h, kid: 'k'.repeat(300) }, { sub: `spiffe://x/${'a'.repeat(600)}` }),
+      ],
+      [
+        'TBIT_HEADER_REJECTED',
+        handMade(noKid, { task_id: handMade(h, {}).slice(0, 120), sub: 42, iss: 'x' }),
+      ],
+      ['TBIT_MALFORMED', handMade({ ...noKid, kid: 'a b' }, '[1,2]')],
+    ];
+    for (const [code, token] of cases) {
+      const res = await check(from('192.0.2.2', token));
+      expect(deniedOf(res)?.status?.code).toBe(401);
+      expect(codeOf(res)).toBe(code);
+    }
+    const got = entries(s.log);
+    expect(got).toHaveLength(cases.length);
+    for (const [i, r] of got.entries()) {
+      expect(r.code, `case ${i}`).toBe(cases[i]![0]);
+      expect(r.claimed, `case ${i}`).toBeUndefined();
+      expect(r.v).toBe(1);
+    }
+    // The same token with a well-formed claim: same code, and now a claim.
+    const ok = await check(from('192.0.2.2', handMade(noKid, { sub: CLAIMED })));
+    const bad = await check(from('192.0.2.2', handMade(noKid, { sub: 'admin' })));
+    expect(codeOf(ok)).toBe(codeOf(bad));
+    const [withClaim, without] = entries(s.log, cases.length);
+    expect(withClaim!.claimed).toEqual({ verified: false, sub: CLAIMED });
+    expect(without!.claimed).toBeUndefined();
+  });
+
+  it('aggregates keep at most 8 distinct claimed identities with counts; the rest are claimed_other', async () => {
+    const s = await stack({ unauthenticated: { window_ms: 60_000 } });
+    const forger = testIdentity();
+    const calls: Promise<CheckResponse>[] = [];
+    // 20 agents claimed, agent 0 three times as often; 10 tokenless denies claim nothing.
+    for (let i = 0; i < 20; i++) {
+      const n = i === 0 ? 3 : 1;
+      const t = forger.mint({ sub: `spiffe://x/agent/a/${i}`, task: 'T', scope: ['fs.read'] }).token;
+      for (let j = 0; j < n; j++) calls.push(s.check(from('192.0.2.3', t)));
+    }
+    for (let i = 0; i < 10; i++) calls.push(s.check(from('192.0.2.3')));
+    for (const res of await Promise.all(calls)) expect(deniedOf(res)?.status?.code).toBe(401);
+    await s.intake.denies.flush();
+    const all = entries(s.log);
+    const sig = all.find((r) => r.code === 'TBIT_BAD_SIGNATURE')!;
+    const none = all.find((r) => r.code === 'AUTHZ_NO_TOKEN')!;
+    expect(sig).toMatchObject({ v: 2, kind: 'aggregate', count: 22 });
+    const list = sig.claimed as Array<{ sub: string; count: number }>;
+    expect(list).toHaveLength(8);
+    expect(new Set(list.map((c) => c.sub)).size).toBe(8);
+    expect(list.find((c) => c.sub === 'spiffe://x/agent/a/0')?.count).toBe(3);
+    expect(list.reduce((n, c) => n + c.count, 0) + sig.claimed_other!).toBe(22);
+    expect(sig.claimed_other).toBe(12);
+    expect(sig.sub ?? sig.task_id ?? sig.token_hash).toBeUndefined();
+    expect(none).toMatchObject({ v: 1, kind: 'aggregate', count: 10 });
+    expect(none.claimed ?? none.claimed_other).toBeUndefined();
+    expect(verifyLog(s.log)).toMatchObject({ ok: true, size: all.length });
   });
 });

@@ -74,6 +74,18 @@ const DEFAULT_SPAN = 24 * 3600_000;
 const unverified = (r: DecisionRecord): boolean =>
   !(LIFECYCLE_KINDS as readonly unknown[]).includes(r.kind) && typeof r.code === 'string' && r.code.startsWith('TBIT_');
 
+/**
+ * What an unverified token claimed (docs/ledger.md §4 "Claimed identities"), field `k` of each claim: one
+ * value for a single deny, `value ×count` per distinct claim of an aggregate. Never verified.
+ */
+function claimedOf(r: DecisionRecord, k: 'sub' | 'task_id' | 'kid' | 'iss'): string | undefined {
+  const c = r.claimed;
+  if (c === undefined) return undefined;
+  if (!Array.isArray(c)) return c[k];
+  const parts = c.filter((t) => t[k] !== undefined).map((t) => `${t[k]} ×${t.count}`);
+  return parts.length > 0 ? parts.join('; ') : undefined;
+}
+
 /** The label a lifecycle entry is shown with, per kind. */
 const KIND_LABEL: Record<string, string> = {
   'token.mint': 'token minted',
@@ -466,8 +478,26 @@ export function AuditView({ subscribe }: { subscribe: Subscribe }) {
                             </span>
                           )}
                         </td>
-                        <td title={e.record.sub}>
-                          {e.record.sub ? shortId(e.record.sub) : unverified(e.record) ? 'not recorded' : '—'}
+                        <td title={e.record.sub ?? claimedOf(e.record, 'sub')}>
+                          {e.record.sub ? (
+                            shortId(e.record.sub)
+                          ) : e.record.claimed ? (
+                            <span data-testid="claimed">
+                              {shortId(
+                                (Array.isArray(e.record.claimed) ? e.record.claimed[0] : e.record.claimed)?.sub ??
+                                  claimedOf(e.record, 'task_id') ??
+                                  '—',
+                              )}
+                              {Array.isArray(e.record.claimed) && e.record.claimed.length > 1
+                                ? ` +${e.record.claimed.length - 1}`
+                                : ''}{' '}
+                              <span className="badge unverified">claimed, unverified</span>
+                            </span>
+                          ) : unverified(e.record) ? (
+                            'not recorded'
+                          ) : (
+                            '—'
+                          )}
                         </td>
                         <td className="mono">{e.record.task_id ?? '—'}</td>
                         <td className="mono">{e.record.tool ?? '—'}</td>
@@ -534,8 +564,15 @@ function Detail({ entry }: { entry: DecisionEntry }) {
     ['decision', r.decision],
     ['code', r.code],
     ['HTTP status', r.http_status],
-    [unverified(r) ? 'agent (claimed, unverified)' : 'agent', r.sub ?? (unverified(r) ? 'not recorded: the token did not verify' : undefined)],
+    [
+      unverified(r) || r.claimed ? 'agent (claimed, unverified)' : 'agent',
+      r.sub ?? claimedOf(r, 'sub') ?? (unverified(r) ? 'not recorded: the token did not verify' : undefined),
+    ],
     ['task', r.task_id],
+    ['task (claimed, unverified)', claimedOf(r, 'task_id')],
+    ['key id (claimed, unverified)', claimedOf(r, 'kid')],
+    ['issuer (claimed, unverified)', claimedOf(r, 'iss')],
+    ['other claimed identities', r.claimed_other],
     ['tool', r.tool],
     ['depth', r.depth],
     ['request', r.method ? `${r.method} ${r.host ?? ''}${r.path ?? ''}` : undefined],

@@ -3,7 +3,7 @@
  * byte-identical to `canonicalJson(record)` (test/ledger/parsers.test.ts checks that on random records)
  * and ~4× faster, which matters because every Check decision is encoded once.
  */
-import type { DecisionRecord, RecordedHop } from '../record.js';
+import type { ClaimedIdentityRecord, ClaimedTally, DecisionRecord, RecordedHop } from '../record.js';
 
 /** Characters JSON.stringify would escape, and lone-surrogate candidates: those take the slow path. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching C0 controls is the point: JSON must escape them.
@@ -18,7 +18,18 @@ function hop(h: RecordedHop): string {
   return `{"exp":${h.exp},"iss":${s(h.iss)},"jti":${s(h.jti)},"sub":${s(h.sub)},"tool_scope":${t}]}`;
 }
 
-/** Sorted-key, whitespace-free JSON of an already validated record (integers only). */
+/** One claimed identity (or tally), keys sorted: count < iss < kid < sub < task_id < verified. */
+function claimed(c: ClaimedIdentityRecord | ClaimedTally): string {
+  let t = '{';
+  if ('count' in c) t += `"count":${c.count},`;
+  if (c.iss !== undefined) t += `"iss":${s(c.iss)},`;
+  if (c.kid !== undefined) t += `"kid":${s(c.kid)},`;
+  if (c.sub !== undefined) t += `"sub":${s(c.sub)},`;
+  if (c.task_id !== undefined) t += `"task_id":${s(c.task_id)},`;
+  return `${t}"verified":false}`;
+}
+
+/** Sorted-key, whitespace-free JSON of an already validated record (integers and `false` only). */
 export function recordJson(r: DecisionRecord): string {
   let o = '{';
   if (r.chain !== undefined) {
@@ -26,6 +37,14 @@ export function recordJson(r: DecisionRecord): string {
     for (let i = 0; i < r.chain.length; i++) o += (i ? ',' : '') + hop(r.chain[i] as RecordedHop);
     o += '],';
   }
+  if (r.claimed !== undefined) {
+    if (Array.isArray(r.claimed)) {
+      o += '"claimed":[';
+      for (let i = 0; i < r.claimed.length; i++) o += (i ? ',' : '') + claimed(r.claimed[i] as ClaimedTally);
+      o += '],';
+    } else o += `"claimed":${claimed(r.claimed)},`;
+  }
+  if (r.claimed_other !== undefined) o += `"claimed_other":${r.claimed_other},`;
   o += `"code":${s(r.code)}`;
   if (r.count !== undefined) o += `,"count":${r.count}`;
   o += `,"decision":${s(r.decision)}`;

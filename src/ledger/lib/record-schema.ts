@@ -4,7 +4,13 @@
  */
 import { assertArray, assertInt, assertObject, assertString } from '../../lib/assert.js';
 import { LedgerError } from '../errors.js';
-import type { DecisionRecord, RecordedHop } from '../record.js';
+import {
+  type ClaimedIdentityRecord,
+  type ClaimedTally,
+  type DecisionRecord,
+  MAX_CLAIMED_PER_AGGREGATE,
+  type RecordedHop,
+} from '../record.js';
 
 const fail = (what: string): LedgerError => new LedgerError('LEDGER_RECORD_INVALID', what);
 
@@ -33,6 +39,8 @@ const TOP = new Set([
   ...OPTIONAL,
   ...COUNTED,
   'pop',
+  'claimed',
+  'claimed_other',
 ]);
 const POP: ReadonlySet<unknown> = new Set(['verified', 'absent', 'rejected']);
 /** Fields only a verified token can fill: never in an entry counting unauthenticated denies. */
@@ -40,6 +48,14 @@ const IDENTITY = ['sub', 'task_id', 'depth', 'chain', 'token_hash', 'pop'] as co
 /** Sample fields of an aggregate (its first deny's request): a dropped tally has no sample. */
 const SAMPLE = ['method', 'host', 'path', 'peer', 'tool', 'policy_rev'] as const;
 const HOP = new Set(['sub', 'iss', 'jti', 'tool_scope', 'exp']);
+const CLAIMED = new Set(['verified', 'sub', 'task_id', 'kid', 'iss']);
+const TALLY = new Set([...CLAIMED, 'count']);
+/** A claimed SPIFFE ID (`sub`, `iss`): visible ASCII after the scheme, ≤ 512 characters (token module's cap). */
+const CLAIMED_SPIFFE = /^spiffe:\/\/[\x21-\x7e]{1,503}$/;
+/** A claimed `task_id` or `kid`: 1..128 visible ASCII characters. */
+const CLAIMED_ID = /^[\x21-\x7e]{1,128}$/;
+/** A compact JWS inside a string: a token is never recorded, only its hash (as in lifecycle entries). */
+const JWS_LIKE = /eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*\.?/;
 
 // Every Check's record passes through here: field labels are built once, not per call (they only
 // appear in error messages), and keys are walked with for-in, which allocates no key array.
@@ -93,11 +109,13 @@ function hop(x: unknown, i: number): RecordedHop {
 export function validateRecord(x: unknown): DecisionRecord {
   const o = assertObject(x, 'record', fail);
   onlyKeys(o, TOP, 'record');
-  if (o.v !== 1) throw fail('record.v must be 1');
+  // Version 2 = version 1 plus the claimed fields, and only with them (docs/ledger.md §4 "Claimed identities").
+  const claims = o.claimed !== undefined || o.claimed_other !== undefined;
+  if (o.v !== (claims ? 2 : 1)) throw fail(claims ? 'record.claimed needs record.v 2' : 'record.v must be 1');
   if (o.decision !== 'allow' && o.decision !== 'deny')
     throw fail('record.decision must be "allow" or "deny"');
   const out: DecisionRecord = {
-    v: 1,
+    v: claims ? 2 : 1,
     id: assertString(o.id, 'record.id', fail, 256),
     ts: assertInt(o.ts, 'record.ts', fail),
     decision: o.decision,
@@ -115,9 +133,75 @@ export function validateRecord(x: unknown): DecisionRecord {
   }
   if (o.kind === undefined) {
     for (const k of COUNTED) if (o[k] !== undefined) throw fail(`record.${k} needs record.kind`);
+    if (claims) claimedSingle(o, out);
     return out;
   }
   return counted(o, out);
+}
+
+/** A claimed identity's fields (shared by the single object and each aggregate tally); throws if none. */
+function claimedFields(o: Record<string, unknown>, what: string, into: ClaimedIdentityRecord): void {
+  if (o.verified !== false) throw fail(`${what}.verified must be false`);
+  for (const k of ['sub', 'iss', 'task_id', 'kid'] as const) {
+    const v = o[k];
+    if (v === undefined) continue;
+    const re = k === 'sub' || k === 'iss' ? CLAIMED_SPIFFE : CLAIMED_ID;
+    if (typeof v !== 'string' || !re.test(v) || JWS_LIKE.test(v))
+      throw fail(`${what}.${k} is not a well-formed claimed ${k}`);
+    into[k] = v;
+  }
+  if (
+    into.sub === undefined &&
+    into.task_id === undefined &&
+    into.kid === undefined &&
+    into.iss === undefined
+  )
+    throw fail(`${what} claims nothing`);
+}
+
+/** `claimed` of one deny decided before its token verified: an object, and no verified identity beside it. */
+function claimedSingle(o: Record<string, unknown>, out: DecisionRecord): void {
+  if (out.decision !== 'deny') throw fail('record.claimed is only for denies');
+  if (o.claimed_other !== undefined) throw fail('record.claimed_other is only for aggregates');
+  for (const k of IDENTITY) if (o[k] !== undefined) throw fail(`a record with claimed has no ${k}`);
+  const c = assertObject(o.claimed, 'record.claimed', fail);
+  onlyKeys(c, CLAIMED, 'record.claimed');
+  const r: ClaimedIdentityRecord = { verified: false };
+  claimedFields(c, 'record.claimed', r);
+  out.claimed = r;
+}
+
+/** `claimed` of an aggregate: 1..8 distinct tallies, and `claimed_other`; all counts within `count`. */
+function claimedTallies(o: Record<string, unknown>, out: DecisionRecord & { count: number }): void {
+  const seen = new Set<string>();
+  let sum = 0;
+  const list = assertArray(
+    o.claimed,
+    'record.claimed',
+    fail,
+    (x, i): ClaimedTally => {
+      const what = `record.claimed[${i}]`;
+      const c = assertObject(x, what, fail);
+      onlyKeys(c, TALLY, what);
+      const t: ClaimedTally = { count: assertInt(c.count, `${what}.count`, fail, 1), verified: false };
+      claimedFields(c, what, t);
+      const key = JSON.stringify([t.sub ?? null, t.task_id ?? null, t.kid ?? null, t.iss ?? null]);
+      if (seen.has(key)) throw fail(`${what} repeats a claimed identity`);
+      seen.add(key);
+      sum += t.count;
+      return t;
+    },
+    MAX_CLAIMED_PER_AGGREGATE,
+  );
+  if (list.length === 0) throw fail('record.claimed must not be empty');
+  out.claimed = list;
+  if (o.claimed_other !== undefined) {
+    if (list.length < MAX_CLAIMED_PER_AGGREGATE)
+      throw fail('record.claimed_other needs a full record.claimed');
+    out.claimed_other = assertInt(o.claimed_other, 'record.claimed_other', fail, 1);
+    sum += out.claimed_other;
+  }
+  if (sum > out.count) throw fail('record.claimed counts exceed record.count');
 }
 
 /**
@@ -135,8 +219,10 @@ function counted(o: Record<string, unknown>, out: DecisionRecord): DecisionRecor
   if (o.kind === 'aggregate') {
     out.window_ms = assertInt(o.window_ms, 'record.window_ms', fail, 1, 86_400_000);
     out.source = assertString(o.source, 'record.source', fail, 256);
+    if (o.claimed !== undefined || o.claimed_other !== undefined)
+      claimedTallies(o, out as DecisionRecord & { count: number });
   } else {
-    for (const k of ['window_ms', 'source', ...SAMPLE] as const)
+    for (const k of ['window_ms', 'source', 'claimed', 'claimed_other', ...SAMPLE] as const)
       if (o[k] !== undefined) throw fail(`a record of kind dropped has no ${k}`);
   }
   return out;
