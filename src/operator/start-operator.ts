@@ -65,6 +65,9 @@ export interface RunningOperator {
 type Kind = keyof typeof PLURAL;
 type Obj = SigilObject<unknown>;
 
+/** Longest delay setTimeout honours (a 32-bit signed count of milliseconds). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Largest AdmissionReview body read (a Pod with large inline data stays well below it). */
 const MAX_REVIEW_BYTES = 8 * 1024 * 1024;
 
@@ -341,9 +344,10 @@ export async function startOperator(
     const etag = artifacts.put(artifactPath.revocations(), body, 'application/json').replaceAll('"', '');
     clearTimeout(expiryTimer);
     if (nextExpiry !== undefined) {
+      // setTimeout takes at most 2^31-1 ms (~24.8 days); a longer delay fires at once, so cap it and re-arm.
       expiryTimer = setTimeout(
         () => void reconcileRevocations('list'),
-        Math.max(0, nextExpiry - Date.now()) + 50,
+        Math.min(Math.max(0, nextExpiry - Date.now()) + 50, MAX_TIMER_MS),
       );
       expiryTimer.unref();
     }
