@@ -39,6 +39,7 @@ describe('operator config', () => {
     expect(config.public_url).toBe('https://op.sigil-system.svc:443');
     expect(config.listen).toBe('0.0.0.0:8443');
     expect(config.injection.poll_interval_s).toBe(5);
+    expect(config.trust_sources).toEqual({ refresh_s: 60, timeout_ms: 5000, max_bytes: 1024 * 1024 });
   });
   it.each([
     [{ public_url: 'http://op' }, 'config operator.public_url:'],
@@ -46,6 +47,10 @@ describe('operator config', () => {
     [{ listen: '8443' }, 'config operator.listen:'],
     [{ injection: { sigil_image: 'a b', envoy_image: 'e' } }, 'config operator.injection.sigil_image:'],
     [{ surprise: 1 }, 'config operator:'],
+    [{ trust_sources: { refresh_s: 0 } }, 'config operator.trust_sources.refresh_s:'],
+    [{ trust_sources: { timeout_ms: 'soon' } }, 'config operator.trust_sources.timeout_ms:'],
+    [{ trust_sources: { max_bytes: 10 } }, 'config operator.trust_sources.max_bytes:'],
+    [{ trust_sources: { refresh: 5 } }, 'config operator.trust_sources:'],
   ])('%j is OPERATOR_CONFIG_INVALID naming the key', (over, key) => {
     const base = {
       namespace: 'sigil-system',
