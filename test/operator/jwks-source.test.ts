@@ -125,12 +125,18 @@ describe('jwksUri source', () => {
     expect(server.requests).toBe(before);
   });
 
-  it('does not follow a redirect, and a silent server fails at the deadline', async () => {
-    const redirect = createHttpsServer(
-      { cert: pki.read(pki.server.cert), key: pki.read(pki.server.key) },
-      (_req, res) => res.writeHead(302, { location: server.url }).end(),
+  it('does not follow a redirect, and a silent server or a stalled body fails at the deadline', async () => {
+    const tls = { cert: pki.read(pki.server.cert), key: pki.read(pki.server.key) };
+    const redirect = createHttpsServer(tls, (_req, res) =>
+      res.writeHead(302, { location: server.url }).end(),
     );
     await new Promise<void>((r) => redirect.listen(0, '127.0.0.1', r));
+    // Headers and the start of the body, then nothing: the deadline covers the body too.
+    const stalled = createHttpsServer(tls, (_req, res) => {
+      res.writeHead(200, { 'content-length': 100 });
+      res.write('{"keys": [');
+    });
+    await new Promise<void>((r) => stalled.listen(0, '127.0.0.1', r));
     const sockets: Socket[] = [];
     const silent = createNetServer((s) => sockets.push(s)); // accepts, never answers the TLS handshake
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
@@ -148,10 +154,19 @@ describe('jwksUri source', () => {
       expect(slowCode).toBe('OPERATOR_TRUST_SOURCE_FAILED');
       expect(Date.now() - t0).toBeGreaterThanOrEqual(limits.timeoutMs - 50);
       expect(Date.now() - t0).toBeLessThan(limits.timeoutMs + 3000);
+      const t1 = Date.now();
+      const [bodyCode] = await failure(
+        jwksSource(`https://127.0.0.1:${port(stalled)}/jwks`, ca, limits).read(),
+      );
+      expect(bodyCode).toBe('OPERATOR_TRUST_SOURCE_FAILED');
+      expect(Date.now() - t1).toBeGreaterThanOrEqual(limits.timeoutMs - 50);
+      expect(Date.now() - t1).toBeLessThan(limits.timeoutMs + 3000);
     } finally {
       for (const s of sockets) s.destroy();
-      redirect.closeAllConnections();
-      await new Promise((r) => redirect.close(r));
+      for (const srv of [redirect, stalled]) {
+        srv.closeAllConnections();
+        await new Promise((r) => srv.close(r));
+      }
       await new Promise((r) => silent.close(r));
     }
   });
