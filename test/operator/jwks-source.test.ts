@@ -147,20 +147,16 @@ describe('jwksUri source', () => {
       );
       expect(code).toBe('OPERATOR_TRUST_SOURCE_FAILED');
       expect(message).toContain('HTTP 302');
-      const t0 = Date.now();
-      const [slowCode] = await failure(
-        jwksSource(`https://127.0.0.1:${port(silent)}/jwks`, ca, limits).read(),
-      );
-      expect(slowCode).toBe('OPERATOR_TRUST_SOURCE_FAILED');
-      expect(Date.now() - t0).toBeGreaterThanOrEqual(limits.timeoutMs - 50);
-      expect(Date.now() - t0).toBeLessThan(limits.timeoutMs + 3000);
-      const t1 = Date.now();
-      const [bodyCode] = await failure(
-        jwksSource(`https://127.0.0.1:${port(stalled)}/jwks`, ca, limits).read(),
-      );
-      expect(bodyCode).toBe('OPERATOR_TRUST_SOURCE_FAILED');
-      expect(Date.now() - t1).toBeGreaterThanOrEqual(limits.timeoutMs - 50);
-      expect(Date.now() - t1).toBeLessThan(limits.timeoutMs + 3000);
+      // Neither the silent server nor the stalled body outlives the deadline by more than scheduling noise.
+      for (const stuck of [silent, stalled]) {
+        const t0 = Date.now();
+        const [slowCode] = await failure(
+          jwksSource(`https://127.0.0.1:${port(stuck)}/jwks`, ca, limits).read(),
+        );
+        expect(slowCode).toBe('OPERATOR_TRUST_SOURCE_FAILED');
+        expect(Date.now() - t0).toBeGreaterThanOrEqual(limits.timeoutMs - 50);
+        expect(Date.now() - t0).toBeLessThan(limits.timeoutMs + 3000);
+      }
     } finally {
       for (const s of sockets) s.destroy();
       for (const srv of [redirect, stalled]) {
