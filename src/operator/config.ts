@@ -57,6 +57,22 @@ export const operatorConfigSchema = z.strictObject({
     kubeconfig: z.string().min(1).optional(),
     /** How often expired revocations are dropped and everything is re-listed (seconds). */
     resync_s: z.number().int().min(1).max(3600).default(60),
+    /** Fetching SigilTrust `jwksUri` sources (docs/operator.md §SigilTrust). */
+    trust_sources: z
+      .strictObject({
+        /** How often every jwksUri is fetched again (seconds). */
+        refresh_s: z.number().int().min(1).max(86_400).default(60),
+        /** Deadline of one fetch: connect, TLS, headers and body (milliseconds). */
+        timeout_ms: z.number().int().min(100).max(60_000).default(5000),
+        /** Largest JWKS body read; a larger one is a failed fetch. */
+        max_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(16 * 1024 * 1024)
+          .default(1024 * 1024),
+      })
+      .prefault({}),
     injection,
     log: z
       .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).default('info') })

@@ -9,6 +9,8 @@ export const OPERATOR_ERROR_CODES = [
   'OPERATOR_POLICY_INVALID',
   /** A SigilTrust's JWKS is not a usable Ed25519 public key set. */
   'OPERATOR_TRUST_INVALID',
+  /** A SigilTrust's jwksUri could not be fetched (TLS, network, HTTP status, timeout, over the size cap). */
+  'OPERATOR_TRUST_SOURCE_FAILED',
   /** An AdmissionReview the webhook cannot read (not admission.k8s.io/v1, no Pod, malformed JSON). */
   'OPERATOR_ADMISSION_INVALID',
   /** The pod cannot be injected (e.g. a container already uses a name or port the sidecars need). */
@@ -26,7 +28,11 @@ export class OperatorError extends SigilError<OperatorErrorCode> {
     const bad = code === 'OPERATOR_ADMISSION_INVALID' || code === 'OPERATOR_CONFIG_INVALID';
     super(code, message, {
       grpc: bad ? GrpcStatus.INVALID_ARGUMENT : GrpcStatus.FAILED_PRECONDITION,
-      http: bad ? 400 : code === 'OPERATOR_KUBE_FAILED' ? 503 : 422,
+      http: bad
+        ? 400
+        : code === 'OPERATOR_KUBE_FAILED' || code === 'OPERATOR_TRUST_SOURCE_FAILED'
+          ? 503
+          : 422,
       ...(cause === undefined ? {} : { cause }),
     });
   }

@@ -25,6 +25,7 @@ import { ArtifactStore } from './lib/artifacts.js';
 import { compileSigilPolicy } from './lib/compile-policy.js';
 import { type Condition, mergeConditions } from './lib/conditions.js';
 import type { TrustEntry } from './lib/inject.js';
+import { type JwksSource, jwksSource } from './lib/jwks-source.js';
 import {
   artifactPath,
   GROUP,
@@ -33,6 +34,7 @@ import {
   type RevocationSpec,
   type SigilObject,
   type SigilStatus,
+  type TrustKey,
   type TrustSpec,
   VERSION,
 } from './lib/resources.js';
@@ -62,6 +64,9 @@ export interface RunningOperator {
 
 type Kind = keyof typeof PLURAL;
 type Obj = SigilObject<unknown>;
+
+/** Longest delay setTimeout honours (a 32-bit signed count of milliseconds). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Largest AdmissionReview body read (a Pod with large inline data stays well below it). */
 const MAX_REVIEW_BYTES = 8 * 1024 * 1024;
@@ -209,45 +214,126 @@ export async function startOperator(
     });
   }, logger);
 
-  // --- SigilTrust: one JWKS document per object; its binding (issuers, trust domains) goes into injected pods.
+  // --- SigilTrust: one JWKS document per object, from its inline keys or its jwksUri; its binding (issuers, trust
+  // domains) goes into injected pods. A source that fails keeps its last good keys served: fail closed for new keys.
   const trustOk = new Map<string, string>(); // name → uid of the object whose document is served
+  /** Per object with a jwksUri: the source, its last keys that passed validation, and the last read's failure. */
+  const remote = new Map<
+    string,
+    { id: string; source?: JwksSource; keys?: TrustKey[]; error?: OperatorError }
+  >();
+  const refreshDue = new Set<string>(); // names whose jwksUri is read again at their next reconcile
+  const limits = { timeoutMs: config.trust_sources.timeout_ms, maxBytes: config.trust_sources.max_bytes };
   const reconcileTrust = workQueue(async (name) => {
     const obj = get('SigilTrust', name) as SigilObject<TrustSpec> | undefined;
     const path = artifactPath.trust(name);
-    if (obj === undefined) {
+    const uid = obj?.metadata?.uid ?? '';
+    if (obj === undefined || (trustOk.has(name) && trustOk.get(name) !== uid)) {
+      // Deleted, or re-created: a new object starts with nothing served.
       artifacts.delete(path);
       trustOk.delete(name);
-      return;
+      if (obj === undefined) {
+        remote.delete(name);
+        refreshDue.delete(name);
+        return;
+      }
     }
+    const { jwksUri, caBundle } = obj.spec;
+    let keys: readonly TrustKey[] | undefined;
+    let source: [ok: boolean, reason: string, message: string];
+    if (jwksUri === undefined) {
+      remote.delete(name);
+      keys = obj.spec.jwks?.keys ?? [];
+      source = [true, 'Inline', `${keys.length} key(s) inline in spec.jwks`];
+    } else {
+      const id = `${uid}\n${jwksUri}\n${caBundle ?? ''}`;
+      let st = remote.get(name);
+      if (st?.id !== id) {
+        st = { id };
+        remote.set(name, st);
+      }
+      // Read at the first reconcile of a source and when the refresh timer marked it, not on every status echo.
+      if (refreshDue.delete(name) || (st.keys === undefined && st.error === undefined)) {
+        try {
+          st.source ??= jwksSource(jwksUri, caBundle, limits);
+          const got = await st.source.read();
+          if (got !== undefined) {
+            trustDocument(obj.spec, got); // validated before it may replace the last good keys
+            st.keys = got;
+          }
+          st.error = undefined;
+        } catch (e) {
+          st.error =
+            e instanceof OperatorError ? e : new OperatorError('OPERATOR_TRUST_SOURCE_FAILED', String(e), e);
+          logger.warn(
+            { trust: name, uri: jwksUri, code: st.error.code, error: st.error.message },
+            'jwks source',
+          );
+        }
+      }
+      keys = st.keys;
+      source =
+        st.error === undefined
+          ? [true, 'Fetched', `${keys?.length ?? 0} key(s) from ${jwksUri}`]
+          : [
+              false,
+              st.error.code === 'OPERATOR_TRUST_INVALID' ? 'InvalidKeys' : 'FetchFailed',
+              `${jwksUri}: ${st.error.message}`,
+            ];
+    }
+    const [sourceOk, sourceReason, sourceMessage] = source;
     const generation = obj.metadata?.generation ?? 0;
-    let status: SigilStatus;
-    try {
-      const etag = artifacts.put(path, trustDocument(obj.spec), 'application/json');
-      trustOk.set(name, obj.metadata?.uid ?? '');
-      status = {
-        observedGeneration: generation,
-        keys: obj.spec.jwks.keys.length,
-        revision: etag.replaceAll('"', ''),
-        bundlePath: path,
-        conditions: conditions(obj, [
-          ['Loaded', true, 'Loaded', `${obj.spec.jwks.keys.length} key(s)`],
-          ['Ready', true, 'Served', `served at ${path}`],
-        ]),
-      };
-    } catch (e) {
-      const message = (e as Error).message;
-      const served = trustOk.get(name) === obj.metadata?.uid;
-      status = {
-        observedGeneration: generation,
-        ...(served ? { bundlePath: path } : {}),
-        conditions: conditions(obj, [
-          ['Loaded', false, 'InvalidKeys', message],
-          ['Ready', false, served ? 'ServingPreviousKeys' : 'NotServed', message],
-        ]),
-      };
+    let built: { etag: string } | { error: string } | undefined;
+    if (keys !== undefined) {
+      try {
+        built = { etag: artifacts.put(path, trustDocument(obj.spec, keys), 'application/json') };
+        trustOk.set(name, uid);
+      } catch (e) {
+        built = { error: (e as Error).message };
+      }
     }
+    const served = trustOk.get(name) === uid;
+    const current = sourceOk && built !== undefined && 'etag' in built;
+    const why = built !== undefined && 'error' in built ? built.error : sourceMessage;
+    const status: SigilStatus = {
+      observedGeneration: generation,
+      source: jwksUri ?? 'inline',
+      ...(built !== undefined && 'etag' in built
+        ? { keys: keys?.length ?? 0, revision: built.etag.replaceAll('"', '') }
+        : {}),
+      ...(served ? { bundlePath: path } : {}),
+      conditions: conditions(obj, [
+        ['SourcesReady', sourceOk, sourceReason, sourceMessage],
+        [
+          'Loaded',
+          current,
+          current ? 'Loaded' : built !== undefined && 'error' in built ? 'InvalidKeys' : sourceReason,
+          current ? `${keys?.length ?? 0} key(s)` : why,
+        ],
+        [
+          'Ready',
+          current,
+          current ? 'Served' : served ? 'ServingPreviousKeys' : 'NotServed',
+          current
+            ? `served at ${path}`
+            : served
+              ? `the last good keys stay served at ${path}: ${why}`
+              : `nothing is served: ${why}`,
+        ],
+      ]),
+    };
     await writeStatus('SigilTrust', obj, status);
   }, logger);
+  // Every jwksUri is read again each refresh_s; an unchanged document costs a 304.
+  const refresh = setInterval(() => {
+    for (const o of informers.SigilTrust.list(ns) as SigilObject<TrustSpec>[]) {
+      if (o.spec.jwksUri === undefined) continue;
+      const name = o.metadata?.name ?? '';
+      refreshDue.add(name);
+      void reconcileTrust(name);
+    }
+  }, config.trust_sources.refresh_s * 1000);
+  refresh.unref();
 
   // --- SigilRevocation: every object → one list; expired entries leave it at their expiry.
   let expiryTimer: NodeJS.Timeout | undefined;
@@ -258,9 +344,10 @@ export async function startOperator(
     const etag = artifacts.put(artifactPath.revocations(), body, 'application/json').replaceAll('"', '');
     clearTimeout(expiryTimer);
     if (nextExpiry !== undefined) {
+      // setTimeout takes at most 2^31-1 ms (~24.8 days); a longer delay fires at once, so cap it and re-arm.
       expiryTimer = setTimeout(
         () => void reconcileRevocations('list'),
-        Math.max(0, nextExpiry - Date.now()) + 50,
+        Math.min(Math.max(0, nextExpiry - Date.now()) + 50, MAX_TIMER_MS),
       );
       expiryTimer.unref();
     }
@@ -406,6 +493,7 @@ export async function startOperator(
     async close() {
       closed = true;
       clearInterval(resync);
+      clearInterval(refresh);
       clearTimeout(expiryTimer);
       for (const t of restarts) clearTimeout(t);
       await Promise.all(

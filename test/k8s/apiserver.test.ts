@@ -35,6 +35,7 @@ import {
 } from './support/kube.js';
 
 const KEY_X = 'l0Xh1rLhxqQYHjE6M0cUh1X4yD9S8PqKMQvwvhoX9Ec'; // 43 base64url chars (32 bytes)
+const CA_PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n'; // shape only: the CRD checks the PEM header
 
 let cluster: Cluster;
 let admin: KubeConfig;
@@ -108,6 +109,29 @@ describe('CRD validation (server-side)', () => {
       'every key needs its own kid',
     ],
     ['sigiltrusts', trustSpec({ jwks: { keys: [] } }), 'spec.jwks.keys'],
+    [
+      'sigiltrusts',
+      trustSpec({ jwksUri: 'https://issuer.example/jwks.json' }),
+      'set exactly one of spec.jwks and spec.jwksUri',
+    ],
+    ['sigiltrusts', trustSpec({ jwks: undefined }), 'set exactly one of spec.jwks and spec.jwksUri'],
+    [
+      'sigiltrusts',
+      trustSpec({ jwks: undefined, jwksUri: 'http://issuer.example/jwks.json' }),
+      'spec.jwksUri',
+    ],
+    ['sigiltrusts', trustSpec({ jwks: undefined, jwksUri: 'file:///etc/passwd' }), 'spec.jwksUri'],
+    [
+      'sigiltrusts',
+      trustSpec({ jwks: undefined, jwksUri: 'https://' }),
+      'spec.jwksUri must be an https:// URL with a host',
+    ],
+    ['sigiltrusts', trustSpec({ caBundle: CA_PEM }), 'spec.caBundle only applies to spec.jwksUri'],
+    [
+      'sigiltrusts',
+      trustSpec({ jwks: undefined, jwksUri: 'https://issuer.example/jwks.json', caBundle: 'not a pem' }),
+      'spec.caBundle',
+    ],
     [
       'sigilrevocations',
       { taskId: 'a', jti: 'b', reason: 'r' },

@@ -3,7 +3,8 @@
  * deploy/operator/rbac.yaml) reconciles SigilPolicy / SigilTrust / SigilRevocation objects into the documents
  * a real `sigil serve` polls over HTTPS with the operator's CA pinned; a change made through a custom resource
  * changes that sidecar's decisions. Propagation times (object written → the running sidecar decides
- * differently) are measured and printed; docs/operator.md §Propagation quotes them.
+ * differently) are measured and printed; docs/operator.md §Propagation quotes them. A second SigilTrust takes
+ * its keys from a `jwksUri`: a real HTTPS JWKS server on loopback whose self-signed CA is the object's caBundle.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -15,10 +16,12 @@ import { stringify } from 'yaml';
 import { mintRoot } from '../../src/token/index.js';
 import { authzClient, callCheck } from '../support/authz-client.js';
 import { checkRequest, toolsCall } from '../support/check-request.js';
+import { type DocServer, startDocServer } from '../support/doc-server.js';
 import { keyPair } from '../support/identity.js';
 import { freePorts } from '../support/ports.js';
 import { codeOfResponse } from '../support/proof.js';
 import { runSigilCli, type SigilProcess, startSigilProcess } from '../support/sigil-process.js';
+import { type TestPki, testPki } from '../support/tls.js';
 import { type Cluster, startCluster } from './support/cluster.js';
 import {
   applyFiles,
@@ -34,6 +37,10 @@ import {
 } from './support/kube.js';
 
 const ISS = 'spiffe://mesh.example/sigil/issuer';
+/** The issuer whose keys come from the JWKS server (SigilTrust `remote`, spec.jwksUri). */
+const REMOTE_ISS = 'spiffe://mesh.example/sigil/remote-issuer';
+/** The operator's operator.trust_sources.refresh_s. */
+const REFRESH_S = 1;
 const AUD = 'spiffe://mesh.example/agent/tools/i1';
 /** The sidecar's poll interval (policy bundle, trust bundle, revocations), seconds. */
 const POLL_S = 1;
@@ -53,14 +60,19 @@ let sigil: SigilProcess;
 let client: Client;
 const keyA = keyPair();
 const keyB = keyPair();
+const keyC = keyPair();
+const keyD = keyPair();
+const keyE = keyPair();
+let pki: TestPki;
+let jwksServer: DocServer;
 const figures: Record<string, number[]> = {};
 
 const jwk = (k: ReturnType<typeof keyPair>, kid: string) => ({ kty: 'OKP', crv: 'Ed25519', x: k.jwk.x, kid });
-const token = (key: ReturnType<typeof keyPair>, kid: string, task: string) =>
+const token = (key: ReturnType<typeof keyPair>, kid: string, task: string, iss = ISS) =>
   mintRoot({
     issuerKey: key.priv,
     kid,
-    iss: ISS,
+    iss,
     sub: 'spiffe://mesh.example/agent/orchestrator/i1',
     aud: AUD,
     taskId: task,
@@ -119,6 +131,16 @@ beforeAll(async () => {
     jwks: { keys: [jwk(keyA, 'a')] },
   });
   await createCr(custom, 'sigilpolicies', 'default', { rego: policyAllowing('fs.read') });
+  // The remote issuer's JWKS, served over HTTPS by a certificate of a throw-away CA (the object's caBundle).
+  pki = testPki();
+  jwksServer = await startDocServer(pki);
+  jwksServer.set(JSON.stringify({ keys: [jwk(keyC, 'c')] }));
+  await createCr(custom, 'sigiltrusts', 'remote', {
+    trustDomains: ['mesh.example'],
+    issuers: [REMOTE_ISS],
+    jwksUri: jwksServer.url,
+    caBundle: pki.read(pki.ca).toString(),
+  });
 
   // `sigil operator` as its ServiceAccount: a real token from the TokenRequest API, bound by deploy/'s Role.
   const saToken = await serviceAccountToken(admin, NS, 'sigil-operator');
@@ -141,6 +163,7 @@ beforeAll(async () => {
         tls: { cert_file: cert.cert, key_file: cert.key },
         public_url: opUrl,
         kubeconfig,
+        trust_sources: { refresh_s: REFRESH_S, timeout_ms: 2000 },
         injection: { sigil_image: 'localhost/sigil:test', envoy_image: 'envoyproxy/envoy:v1.40.0' },
       },
     }),
@@ -167,6 +190,9 @@ beforeAll(async () => {
   await eventually('policy compiled', 60_000, async () =>
     (await condition('sigilpolicies', 'default', 'Ready'))?.status === 'True' ? true : undefined,
   );
+  await eventually('remote trust fetched', 30_000, async () =>
+    (await condition('sigiltrusts', 'remote', 'Ready'))?.status === 'True' ? true : undefined,
+  );
 
   // A real sidecar whose policy, trust and revocations all come from the operator, CA pinned.
   sigil = await startSigilProcess({
@@ -186,6 +212,12 @@ beforeAll(async () => {
           revocations: `${opUrl}/v1/revocations.json`,
           ca_file: cluster.caFile,
         },
+        {
+          source: `${opUrl}/v1/trust/remote/jwks.json`,
+          issuers: [REMOTE_ISS],
+          trust_domains: ['mesh.example'],
+          ca_file: cluster.caFile,
+        },
       ],
     },
   });
@@ -201,6 +233,8 @@ afterAll(async () => {
     await exited;
   }
   await cluster?.stop();
+  await jwksServer?.close();
+  pki?.dispose();
   // The measured figures, for docs/operator.md §Propagation.
   for (const [name, ms] of Object.entries(figures)) {
     const s = [...ms].sort((a, b) => a - b);
@@ -312,6 +346,100 @@ describe('SigilTrust → a running sigil serve', () => {
     expect(s.keys).toBe(1);
     expect(s.conditions?.find((c) => c.type === 'Ready')).toMatchObject({ status: 'True', reason: 'Served' });
     await patchSpec('sigiltrusts', 'mesh', { jwks: { keys: [jwk(keyA, 'a'), jwk(keyB, 'b')] } });
+  });
+});
+
+describe('SigilTrust with a jwksUri → a running sigil serve', () => {
+  const remote = (key: ReturnType<typeof keyPair>, kid: string, task = 'task-remote') =>
+    token(key, kid, task, REMOTE_ISS);
+  /** Long enough for the operator to read the source twice and the sidecar to poll twice. */
+  const settle = () => new Promise((r) => setTimeout(r, 2 * (REFRESH_S + POLL_S) * 1000 + 500));
+  const sourceCondition = async (want: string) =>
+    eventually(`SourcesReady ${want}`, 20_000, async () => {
+      const c = await condition('sigiltrusts', 'remote', 'SourcesReady');
+      return c?.reason === want ? c : undefined;
+    });
+
+  it('a key added at the source reaches the sidecar through the operator', async () => {
+    expect(await decide(remote(keyC, 'c'))).toBe('OK');
+    expect(await decide(remote(keyD, 'd'))).toBe('TBIT_UNKNOWN_KEY');
+    // A key of the remote issuer is bound to that issuer only: it cannot sign as the inline one.
+    expect(await decide(token(keyC, 'c', 'task-remote'))).toBe('TBIT_ISSUER_NOT_BOUND');
+    await propagation(
+      'trust (jwksUri)',
+      async () => jwksServer.set(JSON.stringify({ keys: [jwk(keyC, 'c'), jwk(keyD, 'd')] })),
+      () => decide(remote(keyD, 'd')),
+      'OK',
+    );
+    const s = (await getCr('sigiltrusts', 'remote')).status!;
+    expect(s.source).toBe(jwksServer.url);
+    await eventually('status keys 2', 10_000, async () =>
+      (await getCr('sigiltrusts', 'remote')).status?.keys === 2 ? true : undefined,
+    );
+    expect(await condition('sigiltrusts', 'remote', 'SourcesReady')).toMatchObject({
+      status: 'True',
+      reason: 'Fetched',
+    });
+  });
+
+  it.each([
+    [
+      'a non-Ed25519 key',
+      { kty: 'EC', crv: 'P-256', kid: 'p', x: keyE.jwk.x, y: keyE.jwk.x },
+      'not an Ed25519',
+    ],
+    ['a malformed key', { kty: 'OKP', crv: 'Ed25519', kid: 'm', x: 'short' }, 'base64url'],
+    ['a private key', { ...jwk(keyE, 'e'), d: keyE.jwk.x }, 'private key'],
+  ])(
+    'a source serving %s is refused; the good keys stay and its new keys are not served',
+    async (_what, bad, words) => {
+      // Key e is new in this document: it must not be trusted while the document is refused.
+      jwksServer.set(JSON.stringify({ keys: [jwk(keyC, 'c'), jwk(keyD, 'd'), jwk(keyE, 'e2'), bad] }));
+      const c = await sourceCondition('InvalidKeys');
+      expect(c.status).toBe('False');
+      expect(c.message).toContain(words);
+      expect(await condition('sigiltrusts', 'remote', 'Ready')).toMatchObject({
+        status: 'False',
+        reason: 'ServingPreviousKeys',
+      });
+      await settle();
+      expect(await decide(remote(keyD, 'd'))).toBe('OK');
+      expect(await decide(remote(keyE, 'e2'))).toBe('TBIT_UNKNOWN_KEY');
+      jwksServer.set(JSON.stringify({ keys: [jwk(keyC, 'c'), jwk(keyD, 'd')] }));
+      await sourceCondition('Fetched');
+    },
+  );
+
+  it('a certificate that does not chain to the caBundle is a failed fetch; nothing is served', async () => {
+    await createCr(custom, 'sigiltrusts', 'wrong-ca', {
+      trustDomains: ['mesh.example'],
+      issuers: [REMOTE_ISS],
+      jwksUri: jwksServer.url,
+      caBundle: cluster.caPem,
+    });
+    const c = await eventually('wrong-ca FetchFailed', 20_000, async () => {
+      const x = await condition('sigiltrusts', 'wrong-ca', 'SourcesReady');
+      return x?.reason === 'FetchFailed' ? x : undefined;
+    });
+    expect(c.message).toContain('not trusted');
+    expect(await condition('sigiltrusts', 'wrong-ca', 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'NotServed',
+    });
+  });
+
+  it('a source that goes down keeps its last good keys served, and the condition says FetchFailed', async () => {
+    await jwksServer.close();
+    const c = await sourceCondition('FetchFailed');
+    expect(c.status).toBe('False');
+    expect(c.message).toContain(jwksServer.url);
+    expect(await condition('sigiltrusts', 'remote', 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'ServingPreviousKeys',
+    });
+    await settle();
+    expect(await decide(remote(keyD, 'd', 'task-remote-down'))).toBe('OK');
+    expect(await decide(remote(keyC, 'c', 'task-remote-down'))).toBe('OK');
   });
 });
 

@@ -3,7 +3,9 @@
  * (admission.k8s.io/v1: same uid, base64 JSON Patch, idempotent) and ETag answers. The same paths run against a
  * real kube-apiserver in test/k8s/.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { OperatorError, parseOperatorConfig } from '../../src/operator/index.js';
 import { admit } from '../../src/operator/lib/webhook.js';
 
@@ -39,6 +41,15 @@ describe('operator config', () => {
     expect(config.public_url).toBe('https://op.sigil-system.svc:443');
     expect(config.listen).toBe('0.0.0.0:8443');
     expect(config.injection.poll_interval_s).toBe(5);
+    expect(config.trust_sources).toEqual({ refresh_s: 60, timeout_ms: 5000, max_bytes: 1024 * 1024 });
+  });
+  it("deploy/operator's ConfigMap holds a valid configuration", () => {
+    const cm = parseYaml(readFileSync('deploy/operator/configmap.yaml', 'utf8')) as {
+      data: { 'operator.yaml': string };
+    };
+    const c = parseOperatorConfig(parseYaml(cm.data['operator.yaml']));
+    expect(c.namespace).toBe('sigil-system');
+    expect(c.trust_sources.refresh_s).toBe(60);
   });
   it.each([
     [{ public_url: 'http://op' }, 'config operator.public_url:'],
@@ -46,6 +57,10 @@ describe('operator config', () => {
     [{ listen: '8443' }, 'config operator.listen:'],
     [{ injection: { sigil_image: 'a b', envoy_image: 'e' } }, 'config operator.injection.sigil_image:'],
     [{ surprise: 1 }, 'config operator:'],
+    [{ trust_sources: { refresh_s: 0 } }, 'config operator.trust_sources.refresh_s:'],
+    [{ trust_sources: { timeout_ms: 'soon' } }, 'config operator.trust_sources.timeout_ms:'],
+    [{ trust_sources: { max_bytes: 10 } }, 'config operator.trust_sources.max_bytes:'],
+    [{ trust_sources: { refresh: 5 } }, 'config operator.trust_sources:'],
   ])('%j is OPERATOR_CONFIG_INVALID naming the key', (over, key) => {
     const base = {
       namespace: 'sigil-system',

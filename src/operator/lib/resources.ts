@@ -36,11 +36,13 @@ export interface TrustKey {
   use?: string;
 }
 
-/** SigilTrust spec. */
+/** SigilTrust spec: exactly one of jwks (inline keys) and jwksUri (fetched; caBundle pins its TLS CA). */
 export interface TrustSpec {
   trustDomains: string[];
   issuers: string[];
-  jwks: { keys: TrustKey[] };
+  jwks?: { keys: TrustKey[] };
+  jwksUri?: string;
+  caBundle?: string;
 }
 
 /** SigilRevocation spec: exactly one of taskId and jti. */

@@ -4,12 +4,15 @@
  */
 import { createTrustStore } from '../../token/index.js';
 import { OperatorError } from '../errors.js';
-import type { TrustSpec } from './resources.js';
+import type { TrustKey, TrustSpec } from './resources.js';
 
-/** The JWKS bytes for `spec`; throws OPERATOR_TRUST_INVALID. */
-export function trustDocument(spec: TrustSpec): Buffer {
+/** The JWKS bytes for `keys` (inline or fetched) under `spec`'s binding; throws OPERATOR_TRUST_INVALID. */
+export function trustDocument(
+  spec: Pick<TrustSpec, 'issuers' | 'trustDomains'>,
+  keyList: readonly TrustKey[],
+): Buffer {
   // Only the public members: whatever else a manifest carried is not forwarded to every sidecar.
-  const keys = spec.jwks.keys.map((k) => ({
+  const keys = keyList.map((k) => ({
     kty: k.kty,
     crv: k.crv,
     x: k.x,
