@@ -50,6 +50,7 @@ export async function dashboardFromConfig(
   }
   const api = createAdminApi({
     adminToken,
+    connectSrc: config.admin.connect_src,
     ledger: parts.ledger,
     tokens: {
       trust: parts.issuer.stores.trust,
