@@ -6,6 +6,7 @@
  * forge one.
  */
 import type { DecisionRecord } from '../../src/ledger/record.js';
+import { ApiError } from './api.js';
 import { verifyAnswer } from '../../src/witness/verify-answer.js';
 import { parseWitnessPolicy, type WitnessPolicy } from '../../src/witness/witness-policy.js';
 
@@ -115,17 +116,37 @@ export function verifyReport(report: CollectorReport, policy: WitnessPolicy): Me
 
 /**
  * Asks the configured collector about `task` and verifies every answer here.
- * @throws Error when the collector is not configured, unreachable or answers other than 200.
+ * @throws ApiError `MESH_NOT_CONFIGURED`, `MESH_UNREACHABLE` (network or CSP refusal), the collector's code
+ * for a non-200 answer, or `BAD_RESPONSE`.
  */
 export async function askMesh(task: string, s: MeshSettings = meshSettings()): Promise<MeshAnswer> {
   if (s.url === '' || s.policy.trim() === '')
-    throw new Error('Set the collector URL and witness policy under Settings first.');
+    throw new ApiError(0, 'MESH_NOT_CONFIGURED', 'no mesh collector configured');
   const policy = parseWitnessPolicy(s.policy);
-  const res = await fetch(`${s.url}/collect?task=${encodeURIComponent(task)}`, {
-    headers: s.token ? { authorization: `Bearer ${s.token}` } : {},
-    cache: 'no-store',
-    credentials: 'omit',
-  });
-  if (res.status !== 200) throw new Error(`collector answered HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
-  return verifyReport((await res.json()) as CollectorReport, policy);
+  let res: Response;
+  try {
+    res = await fetch(`${s.url}/collect?task=${encodeURIComponent(task)}`, {
+      headers: s.token ? { authorization: `Bearer ${s.token}` } : {},
+      cache: 'no-store',
+      credentials: 'omit',
+    });
+  } catch (e) {
+    throw new ApiError(0, 'MESH_UNREACHABLE', `cannot reach the collector at ${s.url} (${(e as Error).message})`);
+  }
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ApiError(res.status, 'BAD_RESPONSE', `unexpected answer from the collector (HTTP ${res.status})`);
+  }
+  if (res.status !== 200) {
+    const b = body as { code?: unknown; error?: unknown };
+    throw new ApiError(
+      res.status,
+      typeof b.code === 'string' ? b.code : `HTTP_${res.status}`,
+      `collector: ${typeof b.error === 'string' ? b.error : `HTTP ${res.status}`}`,
+    );
+  }
+  return verifyReport(body as CollectorReport, policy);
 }

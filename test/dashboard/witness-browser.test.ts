@@ -25,12 +25,12 @@ let proxyUrl: string;
 const servers: Server[] = [];
 
 /** The tlog-policy the operator pins in the browser: the three logs, the three witnesses, 2 of them. */
-function policyText(): string {
+function policyText(threshold = '2'): string {
   const n = mesh.nodes;
   return [
     ...n.map((x) => `log ${x.logKey}`),
     ...n.map((x) => `witness ${x.name} ${x.witnessKey}`),
-    `group mesh 2 ${n.map((x) => x.name).join(' ')}`,
+    `group mesh ${threshold} ${n.map((x) => x.name).join(' ')}`,
     'quorum mesh',
     '',
   ].join('\n');
@@ -113,11 +113,11 @@ afterAll(async () => {
 });
 
 /** Sets the collector URL / token / policy through the Settings view, as an operator would. */
-async function configureMesh(url: string): Promise<void> {
+async function configureMesh(url: string, threshold = '2'): Promise<void> {
   await page.getByRole('tab', { name: 'Settings' }).click();
   await page.getByLabel('Collector URL').fill(url);
   await page.getByLabel('Collector token').fill(COLLECTOR_TOKEN);
-  await page.getByLabel('Witness policy').fill(policyText());
+  await page.getByLabel('Witness policy').fill(policyText(threshold));
   await page.getByRole('button', { name: 'Save mesh settings' }).click();
   await expect.poll(() => page.getByText('Saved in this browser.').count()).toBe(1);
 }
@@ -164,6 +164,23 @@ describe('witness badge and Mesh view in Chromium, three sidecars 2-of-3', () =>
     expect(rows.filter((r) => r.cells[2] === 'deny')).toHaveLength(3);
   }, 60_000);
 
+  it('cannot reach a collector origin the CSP does not list (sigil.admin.connect_src)', async () => {
+    const violations: string[] = [];
+    const onMsg = (m: { text(): string }) => {
+      if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+    };
+    page.on('console', onMsg);
+    // The same collector under another origin (localhost instead of 127.0.0.1), not in connect_src.
+    await configureMesh(collectorUrl.replace('127.0.0.1', 'localhost'));
+    await page.getByRole('tab', { name: 'Mesh' }).click();
+    await page.getByLabel('Task').fill('task-T');
+    await page.getByRole('button', { name: 'Ask the mesh' }).click();
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toMatch(/^MESH_UNREACHABLE/);
+    expect(await page.getByTestId('mesh-row').count()).toBe(0);
+    page.off('console', onMsg);
+    expect(violations.join('\n')).toMatch(/connect-src/);
+  }, 60_000);
+
   it('shows an answer altered in flight as failed, the others still verified', async () => {
     await configureMesh(proxyUrl);
     const rows = await askMesh('task-T');
@@ -175,7 +192,7 @@ describe('witness badge and Mesh view in Chromium, three sidecars 2-of-3', () =>
     expect(rows.filter((r) => r.proof === 'ok' && r.policy === 'met')).toHaveLength(6);
   }, 60_000);
 
-  it('turns the badge red when a witness goes down', async () => {
+  it('turns the badge red when a witness goes down; the Mesh view then says which quorum is unmet', async () => {
     const [a, b] = mesh.nodes;
     await b!.sigil!.close();
     b!.sigil = undefined;
@@ -192,5 +209,19 @@ describe('witness badge and Mesh view in Chromium, three sidecars 2-of-3', () =>
       )
       .toBe('pill deny');
     expect(await page.getByTestId('witness-badge').getAttribute('title')).toMatch(/b\.mesh\/witness: down/);
+
+    // a's newest checkpoint now has two cosignatures (a, c): proven, but short of a policy of all three.
+    await waitCosigned(a!, mesh.nodes, a!.sigil!.ledger.size, 2);
+    await configureMesh(collectorUrl, 'all');
+    const rows = await askMesh('task-T');
+    expect(rows.map((r) => [r.sidecar, r.proof, r.policy]).sort()).toEqual([
+      ['a', 'ok', 'unmet'],
+      ['a', 'ok', 'unmet'],
+      ['c', 'ok', 'met'],
+      ['c', 'ok', 'met'],
+      ['c', 'ok', 'met'],
+    ]);
+    expect(rows.find((r) => r.sidecar === 'a')!.cells[6]).toBe('✗ policy not met');
+    expect(await page.getByTestId('mesh-error').textContent()).toMatch(/^b: WITNESS_UNAVAILABLE/);
   }, 60_000);
 });

@@ -20,6 +20,8 @@ export function MeshView() {
     if (task.trim() === '') return;
     setBusy(true);
     setError(undefined);
+    // Never leave the previous task's rows on screen while the new answer is verified.
+    setAnswer(undefined);
     try {
       setAnswer(await askMesh(task.trim()));
     } catch (err) {
