@@ -5,8 +5,12 @@
  * one task across the three sidecars each verified in the browser, an answer altered in flight by a proxy shown
  * as failed, and the badge turning red when a witness goes down.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeHttp, listenHttp } from '../../src/lib/listen.js';
 import { collectorHandler, thresholdPolicy } from '../../src/witness/index.js';
@@ -14,7 +18,6 @@ import { record } from '../ledger/helpers.js';
 import { freePorts } from '../support/ports.js';
 import { MESH_ADMIN, type SigilMesh, startSigilMesh, waitCosigned } from '../witness/sigil-mesh.js';
 import { launchBrowser, type TestBrowser } from './support/browser.js';
-import { buildDashboard } from './support/build.js';
 
 const COLLECTOR_TOKEN = 'mesh-collector-token-0123456789';
 let mesh: SigilMesh;
@@ -23,6 +26,7 @@ let page: Page;
 let collectorUrl: string;
 let proxyUrl: string;
 const servers: Server[] = [];
+let ui: string;
 
 /** The tlog-policy the operator pins in the browser: the three logs, the three witnesses, 2 of them. */
 function policyText(threshold = '2'): string {
@@ -40,9 +44,15 @@ beforeAll(async () => {
   const [cport, pport] = await freePorts(2);
   collectorUrl = `http://127.0.0.1:${cport}`;
   proxyUrl = `http://127.0.0.1:${pport}`;
-  await buildDashboard();
+  // A build of the current sources of its own (other dashboard tests build into dist/dashboard meanwhile).
+  ui = mkdtempSync(join(tmpdir(), 'sigil-witness-ui-'));
+  await build({
+    configFile: 'dashboard/vite.config.ts',
+    logLevel: 'error',
+    build: { outDir: ui, emptyOutDir: true },
+  });
   // The dashboard's CSP must let it reach the collector (and the tampering proxy standing in for one).
-  mesh = await startSigilMesh({ connect_src: [collectorUrl, proxyUrl] });
+  mesh = await startSigilMesh({ connect_src: [collectorUrl, proxyUrl] }, ui);
   const a = mesh.nodes[0]!;
   const handler = collectorHandler({
     sources: mesh.nodes.map((n) => ({
@@ -110,6 +120,7 @@ afterAll(async () => {
   await browser?.close();
   for (const s of servers) await closeHttp(s, 100);
   await mesh?.close();
+  if (ui) rmSync(ui, { recursive: true, force: true });
 });
 
 /** Sets the collector URL / token / policy through the Settings view, as an operator would. */

@@ -50,8 +50,14 @@ function writeKey(file: string, seed: Buffer): void {
   });
 }
 
-/** Starts the three sidecars; `admin` adds to each one's `sigil.admin` section (e.g. `connect_src`). */
-export async function startSigilMesh(admin: Record<string, unknown> = {}): Promise<SigilMesh> {
+/**
+ * Starts the three sidecars; `admin` adds to each one's `sigil.admin` section (e.g. `connect_src`),
+ * `dashboardDir` is the dashboard build they serve.
+ */
+export async function startSigilMesh(
+  admin: Record<string, unknown> = {},
+  dashboardDir?: string,
+): Promise<SigilMesh> {
   const root = mkdtempSync(join(tmpdir(), 'sigil-witness-serve-'));
   const ports = await freePorts(9);
   const nodes: MeshNode[] = [];
@@ -100,7 +106,8 @@ export async function startSigilMesh(admin: Record<string, unknown> = {}): Promi
       },
     });
   }
-  for (const n of nodes) n.sigil = await startSigil(n.config, { logger: silent });
+  for (const n of nodes)
+    n.sigil = await startSigil(n.config, { logger: silent, ...(dashboardDir ? { dashboardDir } : {}) });
   return {
     root,
     nodes,
