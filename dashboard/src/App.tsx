@@ -8,6 +8,7 @@ import type { Status } from './types.js';
 import { AuditView } from './views/AuditView.js';
 import { GraphView } from './views/GraphView.js';
 import { InspectorView } from './views/InspectorView.js';
+import { MeshView } from './views/MeshView.js';
 import { PolicyView } from './views/PolicyView.js';
 import { SettingsView } from './views/SettingsView.js';
 import { WitnessBadge } from './WitnessBadge.js';
@@ -18,6 +19,7 @@ const TABS = [
   { id: 'inspector', label: 'Token inspector' },
   { id: 'policy', label: 'Policy' },
   { id: 'audit', label: 'Audit timeline' },
+  { id: 'mesh', label: 'Mesh' },
   { id: 'settings', label: 'Settings' },
 ] as const;
 type TabId = (typeof TABS)[number]['id'];
@@ -199,6 +201,8 @@ export function App() {
           <PolicyView />
         ) : tab === 'audit' ? (
           <AuditView subscribe={subscribe} />
+        ) : tab === 'mesh' ? (
+          <MeshView />
         ) : (
           <SettingsView
             authed={authed}

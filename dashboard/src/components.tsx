@@ -39,6 +39,10 @@ function hintFor(code: string): string {
     case 'ADMIN_UNAUTHORIZED':
     case 'ADMIN_BEARER_REQUIRED':
       return 'Enter the admin token (sigil.admin.token, or the one `sigil serve` printed at start) under Settings.';
+    case 'MESH_NOT_CONFIGURED':
+      return 'Set the mesh collector URL and witness policy under Settings.';
+    case 'MESH_UNREACHABLE':
+      return 'Is the collector running, and is its origin listed in sigil.admin.connect_src (the CSP)?';
     case 'ADMIN_UNAVAILABLE':
       return 'That part of SIGIL is not running in this process; check the `sigil serve` logs.';
     case 'NETWORK':

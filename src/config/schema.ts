@@ -402,6 +402,21 @@ const admin = z
     listen: hostPort.default('127.0.0.1:9190'),
     /** Admin credential for the dashboard API. Absent = a random one is generated into <data_dir>/admin-token (0600). */
     token: z.string().min(16, 'must be at least 16 characters').optional(),
+    /**
+     * Extra origins the dashboard may fetch from (its CSP `connect-src`): the mesh collector the Mesh view points
+     * at (docs/witness.md §6). Exact `http(s)://host[:port]` origins only.
+     */
+    connect_src: z
+      .array(
+        z
+          .string()
+          .regex(
+            /^https?:\/\/[A-Za-z0-9.\-[\]:]+$/,
+            'must be an http(s) origin (scheme://host[:port], no path)',
+          ),
+      )
+      .max(16)
+      .default([]),
   })
   .prefault({});
 

@@ -19,7 +19,7 @@ import type { SigilParts } from './start-sigil.js';
  */
 export async function dashboardFromConfig(
   parts: Pick<SigilParts, 'config' | 'logger' | 'ledger' | 'issuer' | 'policy'> & { adminUrl?: string },
-  o: { clock?: Clock } = {},
+  o: { clock?: Clock; dashboardDir?: string } = {},
 ): Promise<AdminApiHandler> {
   const { config } = parts;
   const options = policyEngineOptions(config);
@@ -50,6 +50,8 @@ export async function dashboardFromConfig(
   }
   const api = createAdminApi({
     adminToken,
+    connectSrc: config.admin.connect_src,
+    ...(o.dashboardDir ? { dashboardDir: o.dashboardDir } : {}),
     ledger: parts.ledger,
     tokens: {
       trust: parts.issuer.stores.trust,

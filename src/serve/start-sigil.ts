@@ -29,6 +29,8 @@ export interface StartSigilDeps {
   logger?: Logger;
   /** Longest wait for in-flight Checks on close(), ms (default 5000). */
   drainMs?: number;
+  /** Built dashboard directory (default: found next to the package; tests pass a build of their own). */
+  dashboardDir?: string;
 }
 
 /** The running parts, for handlers, tests and the demo. */
@@ -157,7 +159,10 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     // Drain Checks first so every in-flight decision is still recorded before the ledger closes.
     cleanup.push(() => authz.close());
     const parts: SigilParts = { config, logger, metrics, issuer, ledger: log, policy };
-    const dashboard = await dashboardFromConfig({ ...parts, adminUrl: admin.url }, { clock });
+    const dashboard = await dashboardFromConfig(
+      { ...parts, adminUrl: admin.url },
+      { clock, ...(deps.dashboardDir ? { dashboardDir: deps.dashboardDir } : {}) },
+    );
     admin.mount(dashboard);
     writer.publish(admin.url);
     cleanup.push(() => dashboard.close());

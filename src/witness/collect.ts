@@ -3,10 +3,9 @@
  * entries of one task and keeps only answers whose proof verifies — the log's signature with the pinned
  * log key, the entry's inclusion (RFC 6962 §2.1.1), and at least k witness cosignatures on the checkpoint.
  */
-import { type DecisionRecord, decodeRecord, verifyProofBundle } from '../ledger/browser.js';
 import { WitnessError } from './errors.js';
 import type { CollectResponse } from './mesh-routes.js';
-import { verifyCosigned } from './verify-cosigned.js';
+import { type VerifiedAnswer, verifyAnswer } from './verify-answer.js';
 import type { WitnessPolicy } from './witness-policy.js';
 
 /** A sidecar to poll. */
@@ -21,14 +20,8 @@ export interface CollectSource {
 }
 
 /** A verified answer. */
-export interface CollectedEntry {
+export interface CollectedEntry extends VerifiedAnswer {
   sidecar: string;
-  origin: string;
-  index: number;
-  /** The record, decoded from the proven entry bytes. */
-  record: DecisionRecord;
-  checkpoint_size: number;
-  cosigners: string[];
   /** The tlog-proof bundle, checkable offline (test/interop: Go's verifier). */
   bundle: string;
 }
@@ -72,23 +65,8 @@ export async function collect(o: CollectOptions): Promise<CollectReport> {
           );
         const body = (await res.json()) as CollectResponse;
         for (const a of body.answers) {
-          const proven = verifyProofBundle(a.bundle, s.logKey);
-          if (proven.index !== a.index)
-            throw new WitnessError(
-              'WITNESS_BAD_REQUEST',
-              `answer for index ${a.index} proves index ${proven.index}`,
-            );
-          const note = a.bundle.slice(a.bundle.indexOf('\n\n') + 2);
-          const cosigned = verifyCosigned(note, { logKey: s.logKey, policy: o.policy });
-          report.answers.push({
-            sidecar: s.name,
-            origin: proven.origin,
-            index: proven.index,
-            record: decodeRecord(proven.entry),
-            checkpoint_size: proven.size,
-            cosigners: cosigned.cosigners.map((c) => c.name),
-            bundle: a.bundle,
-          });
+          const v = verifyAnswer(a.bundle, { index: a.index, logKey: s.logKey, policy: o.policy });
+          report.answers.push({ sidecar: s.name, ...v, bundle: a.bundle });
         }
         for (const index of body.pending) report.pending.push({ sidecar: s.name, index });
       } catch (e) {

@@ -10,6 +10,7 @@ export {
   type CollectSource,
   collect,
 } from './collect.js';
+export { type CollectorServerOptions, collectorHandler } from './collector-server.js';
 export { type Cosigner, cosign, cosigner, loadOrCreateCosigner } from './cosign.js';
 export { WitnessError, type WitnessErrorCode } from './errors.js';
 export { type CosignerKey, formatCosignerKey, parseCosignerKey } from './lib/cosigner-key.js';
@@ -21,6 +22,7 @@ export {
   witnessRoutes,
 } from './mesh-routes.js';
 export { type WitnessMetrics, witnessMetrics } from './metrics.js';
+export { type VerifiedAnswer, verifyAnswer } from './verify-answer.js';
 export {
   type CosignedCheckpoint,
   type VerifyCosignedOptions,

@@ -2,7 +2,7 @@
  * `sigil audit checkpoint --cosigned`, `verify-bundle --witness-policy` (c2sp.org/tlog-policy) and
  * `witness-reset` on a data dir whose checkpoints three loopback witnesses cosigned.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +106,82 @@ describe('sigil audit witness commands', () => {
     expect(forged.status).toBe(1);
     expect(forged.err).toMatch(/^WITNESS_COSIGNATURE_INVALID: cosignature by witness c\.mesh\/witness/);
   });
+
+  it('collect --serve answers only with its token, lets the listed origin call it, and refuses bad flags', async () => {
+    const sources = join(root, 'sources.json');
+    const tokenFile = join(root, 'collector-token');
+    writeFileSync(tokenFile, 'collector-cli-token-0123456789\n');
+    writeFileSync(
+      sources,
+      JSON.stringify([
+        {
+          name: 'a',
+          url: 'http://127.0.0.1:1',
+          log_key: mesh[0]!.log.checkpoints.verifierKey,
+          token_file: tokenFile,
+        },
+      ]),
+    );
+    const base = ['collect', '--sources', sources, '--witness-policy', policyFile];
+    expect(cli(...base).err).toMatch(/^WITNESS_BAD_REQUEST: give exactly one of --task and --serve/);
+    expect(cli(...base, '--serve', '127.0.0.1:0').err).toMatch(
+      /^WITNESS_BAD_REQUEST: --serve needs --token-file/,
+    );
+    const p = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        '--data',
+        mesh[0]!.dir,
+        'audit',
+        ...base,
+        '--serve',
+        '127.0.0.1:0',
+        '--token-file',
+        tokenFile,
+        '--allow-origin',
+        'http://dash.example',
+      ],
+      { env },
+    );
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        p.stdout.on('data', (d) => {
+          out += d;
+          const m = /"collector":"([^"]+)"/.exec(out);
+          if (m) resolve(m[1] as string);
+        });
+        p.once('exit', (code) => reject(new Error(`exited ${code}`)));
+      });
+      expect((await fetch(`${url}/collect?task=T`)).status).toBe(401);
+      const pre = await fetch(`${url}/collect`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://dash.example' },
+      });
+      expect(pre.headers.get('access-control-allow-origin')).toBe('http://dash.example');
+      const other = await fetch(`${url}/collect`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://evil.example' },
+      });
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+      // With the token: the one source is down, so the report says so (and trusts nothing from it).
+      const r = await fetch(`${url}/collect?task=T`, {
+        headers: { authorization: 'Bearer collector-cli-token-0123456789' },
+      });
+      expect(r.status).toBe(200);
+      const body = (await r.json()) as {
+        answers: unknown[];
+        errors: Array<{ sidecar: string; code: string }>;
+      };
+      expect(body.answers).toEqual([]);
+      expect(body.errors).toEqual([expect.objectContaining({ sidecar: 'a', code: 'WITNESS_UNAVAILABLE' })]);
+    } finally {
+      p.kill('SIGTERM');
+    }
+  }, 60_000);
 
   it('witness-reset needs --yes, then records the accepted rollback', () => {
     expect(cli('witness-reset', '--accept-rollback').err).toMatch(/^WITNESS_BAD_REQUEST: .*--yes/);

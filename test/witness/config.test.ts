@@ -28,6 +28,11 @@ describe('witness configuration', () => {
     expect(c.witness.logs[0]?.origin).toBe('b.mesh/sigil/audit');
   });
 
+  it('accepts the mesh collector origins the dashboard may fetch from', () => {
+    const c = loadConfig({ env: {}, overrides: { admin: { connect_src: ['http://127.0.0.1:9290'] } } });
+    expect(c.admin.connect_src).toEqual(['http://127.0.0.1:9290']);
+  });
+
   it.each([
     [
       { audit: { witnesses: [{ ...witnesses[0], key: 'nope' }] } },
@@ -62,6 +67,10 @@ describe('witness configuration', () => {
     [
       { witness: { name: 'a.mesh/witness', logs: [{ origin: 'x/log', key: w('x/log') }] } },
       /sigil\.witness\.logs\.0\.key: bad verifier key/,
+    ],
+    [
+      { admin: { connect_src: ['http://127.0.0.1:9290/collect'] } },
+      /sigil\.admin\.connect_src\.0: must be an http\(s\) origin/,
     ],
     [
       {

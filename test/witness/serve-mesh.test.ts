@@ -5,61 +5,28 @@
  * refuses to start (WITNESS_ROLLBACK) until the operator accepts the rollback.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { witnessBadge } from '../../dashboard/src/witness-badge.js';
-import { loadConfig, type SigilConfig } from '../../src/config/index.js';
-import { noteSigner } from '../../src/ledger/index.js';
-import { ed25519FromSeed } from '../../src/lib/ed25519-key.js';
-import { type RunningSigil, startSigil } from '../../src/serve/index.js';
-import { collect, cosigner, thresholdPolicy, verifyCosigned } from '../../src/witness/index.js';
+import { startSigil } from '../../src/serve/index.js';
+import { collect, thresholdPolicy } from '../../src/witness/index.js';
 import { acceptRollback } from '../../src/witness/reset.js';
 import { record } from '../ledger/helpers.js';
-import { freePorts } from '../support/ports.js';
+import {
+  MESH_ADMIN,
+  type MeshNode,
+  type SigilMesh,
+  silent,
+  startSigilMesh,
+  waitCosigned as waitFor,
+} from './sigil-mesh.js';
 
 const GO = join(process.cwd(), '.tools/bin/witness-interop');
-const NAMES = ['a', 'b', 'c'] as const;
-const ADMIN = 'witness-mesh-admin-token-0123456789';
-const silent = pino({ level: 'silent' });
-
-interface Node {
-  name: string;
-  dir: string;
-  seed: Buffer;
-  witnessName: string;
-  witnessKey: string;
-  origin: string;
-  logKey: string;
-  config: SigilConfig;
-  sigil?: RunningSigil;
-}
-
-let root: string;
-const nodes: Node[] = [];
-
-/** Writes a private Ed25519 JWK from `seed` at `file` (the key files sigil creates on first use). */
-function writeKey(file: string, seed: Buffer): void {
-  mkdirSync(join(file, '..'), { recursive: true });
-  writeFileSync(file, JSON.stringify(ed25519FromSeed(seed).privateKey.export({ format: 'jwk' })), {
-    mode: 0o600,
-  });
-}
-
-async function waitCosigned(n: Node, size: number, count: number): Promise<string> {
-  for (let i = 0; i < 200; i++) {
-    const c = n.sigil ? await fetch(`${n.sigil.admin.url}/witness/cosigned`) : undefined;
-    if (c?.status === 200) {
-      const note = await c.text();
-      const v = verifyCosigned(note, { logKey: n.logKey, witnesses: nodes.map((x) => x.witnessKey) });
-      if (v.checkpoint.size >= size && v.cosigners.length >= count) return note;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${n.name}: no checkpoint of size ≥ ${size} with ${count} cosignatures`);
-}
+const ADMIN = MESH_ADMIN;
+let mesh: SigilMesh;
+let nodes: MeshNode[] = [];
+const waitCosigned = (n: MeshNode, size: number, count: number) => waitFor(n, nodes, size, count);
 
 /** Runs Go's verify-collect on `report` (k = 2 of the three witnesses). */
 async function goVerify(report: unknown): Promise<{ code: unknown; out: string; err: string }> {
@@ -86,60 +53,11 @@ async function goVerify(report: unknown): Promise<{ code: unknown; out: string; 
 }
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'sigil-witness-serve-'));
-  const ports = await freePorts(9);
-  for (const [i, name] of NAMES.entries()) {
-    const dir = join(root, name);
-    const seed = Buffer.alloc(32, i + 1);
-    const logSeed = Buffer.alloc(32, i + 101);
-    const origin = `${name}.mesh/sigil/audit`;
-    writeKey(join(dir, 'ledger', 'keys', 'checkpoint.jwk'), logSeed);
-    writeKey(join(dir, 'witness', 'cosigner.jwk'), seed);
-    const witnessName = `${name}.mesh/witness`;
-    nodes.push({
-      name,
-      dir,
-      seed,
-      witnessName,
-      witnessKey: cosigner(witnessName, ed25519FromSeed(seed).privateKey).vkey,
-      origin,
-      logKey: noteSigner(origin, ed25519FromSeed(logSeed).privateKey).verifierKey,
-      config: undefined as unknown as SigilConfig,
-    });
-  }
-  for (const [i, n] of nodes.entries()) {
-    n.config = loadConfig({
-      env: {},
-      overrides: {
-        data_dir: n.dir,
-        authz: { listen: `unix:${join(n.dir, 'authz.sock')}` },
-        admin: { listen: `127.0.0.1:${ports[3 * i]}`, token: ADMIN },
-        issuer: {
-          listen_http: `127.0.0.1:${ports[3 * i + 1]}`,
-          listen_grpc: `127.0.0.1:${ports[3 * i + 2]}`,
-        },
-        audit: {
-          origin: n.origin,
-          durability: 'fast',
-          checkpoint_interval: 1,
-          witnesses: nodes.map((w, j) => ({
-            name: w.witnessName,
-            url: `http://127.0.0.1:${ports[3 * j]}/witness`,
-            key: w.witnessKey,
-          })),
-          witness_policy: { k: 2 },
-        },
-        witness: { name: n.witnessName, logs: nodes.map((w) => ({ origin: w.origin, key: w.logKey })) },
-      },
-    });
-  }
-  for (const n of nodes) n.sigil = await startSigil(n.config, { logger: silent });
+  mesh = await startSigilMesh();
+  nodes = mesh.nodes;
 }, 60_000);
 
-afterAll(async () => {
-  for (const n of nodes) await n.sigil?.close();
-  rmSync(root, { recursive: true, force: true });
-});
+afterAll(() => mesh?.close());
 
 describe('sigil serve ×3, witnessing each other 2-of-3', () => {
   it('cosigns each sidecar’s checkpoints and answers one task across the mesh, proven, checked by Go', async () => {
@@ -219,7 +137,7 @@ describe('sigil serve ×3, witnessing each other 2-of-3', () => {
     const a = nodes[0]!;
     await a.sigil!.close();
     a.sigil = undefined;
-    const backup = join(root, 'a-backup');
+    const backup = join(mesh.root, 'a-backup');
     cpSync(a.dir, backup, { recursive: true });
     a.sigil = await startSigil(a.config, { logger: silent });
     for (let j = 0; j < 20; j++) await a.sigil.ledger.appendDecision(record(100 + j, { id: `a-new-${j}` }));

@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { api, login, logout } from '../api.js';
 import { parseVerifierKey } from '../../../src/ledger/browser.js';
 import { ErrorBox } from '../components.js';
+import { MeshSettings } from './MeshSettings.js';
 import { pinnedVerifierKey, pinVerifierKey } from '../settings.js';
 
 /** Settings: admin login/logout and the pinned verifier key. */
@@ -134,6 +135,7 @@ export function SettingsView({ authed, onAuth }: { authed: boolean; onAuth: (ok:
           )}
         </form>
       </section>
+      <MeshSettings />
     </div>
   );
 }

@@ -55,6 +55,8 @@ export interface AdminApiOptions {
   };
   /** Built dashboard directory (default: found next to the package); `null` serves no UI. */
   dashboardDir?: string | null;
+  /** Extra origins the dashboard's CSP lets it fetch from (`sigil.admin.connect_src`: the mesh collector). */
+  connectSrc?: readonly string[];
   clock?: Clock;
   /** Session cookie lifetime, ms (default 12 h). */
   sessionTtlMs?: number;
@@ -99,7 +101,7 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
   const sessionTtlMs = o.sessionTtlMs ?? 12 * 3600_000;
   const sessions = new SessionStore(clock, sessionTtlMs);
   const streams = new EventStreams(o.maxStreams ?? 32, o.heartbeatMs ?? 15_000);
-  const serveFile = staticFiles(o.dashboardDir);
+  const serveFile = staticFiles(o.dashboardDir, o.connectSrc);
 
   let recent: RecentDecisions | undefined;
   let graphs: { entries: DecisionEntry[]; byTask: Map<string, GraphData> } | undefined;

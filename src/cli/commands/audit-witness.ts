@@ -3,12 +3,15 @@
  * of bundles, the mesh collector, and operator recovery after a rollback.
  */
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { LedgerError } from '../../ledger/index.js';
+import { listenHttp } from '../../lib/listen.js';
 import { openAuditLog } from '../../serve/open-audit-log.js';
 import { witnessDir, witnessK } from '../../serve/witness-options.js';
 import { storedCosigned } from '../../witness/client-state.js';
+import { collectorHandler } from '../../witness/collector-server.js';
 import {
   type CollectSource,
   collect,
@@ -81,41 +84,74 @@ export function registerWitnessCommands(audit: Command): void {
     .description(
       'ask several sidecars where task T was used, each answer proven to a witness-cosigned checkpoint',
     )
-    .requiredOption('--task <id>', 'task_id')
+    .option('--task <id>', 'task_id (one answer, printed)')
+    .option('--serve <addr>', 'instead: serve GET /collect?task=T on host:port (the dashboard Mesh view)')
+    .option('--token-file <file>', 'with --serve: the Bearer token clients must send')
+    .option('--allow-origin <origin...>', 'with --serve: browser origins allowed (CORS), e.g. the dashboard')
     .requiredOption(
       '--sources <file>',
       'JSON list of sidecars: [{"name", "url" (admin server), "log_key", "token_file"}]',
     )
     .requiredOption('--witness-policy <file>', 'c2sp.org/tlog-policy file: the witnesses and quorum trusted')
-    .action((flags: { task: string; sources: string; witnessPolicy: string }) =>
-      runCommand(async () => {
-        const policy = readWitnessPolicy(flags.witnessPolicy);
-        let list: unknown;
-        try {
-          list = JSON.parse(readText(flags.sources));
-        } catch (e) {
-          throw new WitnessError(
-            'WITNESS_BAD_REQUEST',
-            `--sources ${flags.sources}: ${(e as Error).message}`,
-          );
-        }
-        if (!Array.isArray(list) || list.length === 0)
-          throw new WitnessError('WITNESS_BAD_REQUEST', '--sources must be a non-empty JSON array');
-        const sources: CollectSource[] = list.map((s: Record<string, unknown>, i) => {
-          for (const f of ['name', 'url', 'log_key', 'token_file'])
-            if (typeof s[f] !== 'string')
-              throw new WitnessError('WITNESS_BAD_REQUEST', `--sources [${i}].${f} must be a string`);
-          return {
-            name: s.name as string,
-            url: s.url as string,
-            logKey: s.log_key as string,
-            token: readText(s.token_file as string).trim(),
-          };
-        });
-        const report = await collect({ task: flags.task, sources, policy });
-        out(report);
-        if (report.errors.length > 0) process.exitCode = 1;
-      }),
+    .action(
+      (flags: {
+        task?: string;
+        serve?: string;
+        tokenFile?: string;
+        allowOrigin?: string[];
+        sources: string;
+        witnessPolicy: string;
+      }) =>
+        runCommand(async () => {
+          if ((flags.task === undefined) === (flags.serve === undefined))
+            throw new WitnessError('WITNESS_BAD_REQUEST', 'give exactly one of --task and --serve');
+          if (flags.serve !== undefined && flags.tokenFile === undefined)
+            throw new WitnessError('WITNESS_BAD_REQUEST', '--serve needs --token-file');
+          const policy = readWitnessPolicy(flags.witnessPolicy);
+          let list: unknown;
+          try {
+            list = JSON.parse(readText(flags.sources));
+          } catch (e) {
+            throw new WitnessError(
+              'WITNESS_BAD_REQUEST',
+              `--sources ${flags.sources}: ${(e as Error).message}`,
+            );
+          }
+          if (!Array.isArray(list) || list.length === 0)
+            throw new WitnessError('WITNESS_BAD_REQUEST', '--sources must be a non-empty JSON array');
+          const sources: CollectSource[] = list.map((s: Record<string, unknown>, i) => {
+            for (const f of ['name', 'url', 'log_key', 'token_file'])
+              if (typeof s[f] !== 'string')
+                throw new WitnessError('WITNESS_BAD_REQUEST', `--sources [${i}].${f} must be a string`);
+            return {
+              name: s.name as string,
+              url: s.url as string,
+              logKey: s.log_key as string,
+              token: readText(s.token_file as string).trim(),
+            };
+          });
+          if (flags.serve !== undefined) {
+            const token = readText(flags.tokenFile as string).trim();
+            if (token.length < 16)
+              throw new WitnessError(
+                'WITNESS_BAD_REQUEST',
+                '--token-file: the token must have ≥ 16 characters',
+              );
+            const server = createServer(
+              collectorHandler({ sources, policy, token, allowOrigins: flags.allowOrigin ?? [] }),
+            );
+            const { url } = await listenHttp(server, flags.serve);
+            out({ collector: url });
+            await new Promise<void>((resolve) => {
+              for (const sig of ['SIGINT', 'SIGTERM'] as const)
+                process.once(sig, () => server.close(() => resolve()));
+            });
+            return;
+          }
+          const report = await collect({ task: flags.task as string, sources, policy });
+          out(report);
+          if (report.errors.length > 0) process.exitCode = 1;
+        }),
     );
 
   audit

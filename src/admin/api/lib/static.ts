@@ -22,10 +22,11 @@ const TYPES: Record<string, string> = {
 
 /**
  * Content-Security-Policy of the dashboard: only our own scripts, styles and API; no inline script, no framing,
- * no form posts elsewhere. Pasted tokens therefore cannot be sent anywhere but this origin.
+ * no form posts elsewhere. Pasted tokens therefore cannot be sent anywhere but this origin (and the mesh collector
+ * origins the operator lists in sigil.admin.connect_src).
  */
-const DASHBOARD_CSP =
-  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+const dashboardCsp = (connectSrc: readonly string[] = []) =>
+  `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${["'self'", ...connectSrc].join(' ')}; ` +
   "font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 type StaticFile = { body: Buffer; type: string; immutable: boolean };
@@ -44,9 +45,10 @@ function defaultDashboardDir(): string | undefined {
 /**
  * The static part of the admin API over the built dashboard in `dir` (default: found next to the package;
  * `null`: none). The returned function serves `pathname` if it is a dashboard file (`/` = index.html) and
- * returns false when it is not one.
+ * returns false when it is not one. `connectSrc`: extra CSP `connect-src` origins (the mesh collector).
  */
-export function staticFiles(dir: string | null | undefined) {
+export function staticFiles(dir: string | null | undefined, connectSrc?: readonly string[]) {
+  const csp = dashboardCsp(connectSrc);
   const root = dir === null ? undefined : (dir ?? defaultDashboardDir());
   let files: Map<string, StaticFile> | undefined;
   return (pathname: string, method: string, res: ServerResponse): boolean => {
@@ -58,7 +60,7 @@ export function staticFiles(dir: string | null | undefined) {
       'content-type': f.type,
       'content-length': String(f.body.length),
       'cache-control': f.immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-      'content-security-policy': DASHBOARD_CSP,
+      'content-security-policy': csp,
       'cross-origin-opener-policy': 'same-origin',
     });
     res.end(method === 'HEAD' ? undefined : f.body);
