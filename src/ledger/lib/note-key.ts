@@ -32,32 +32,40 @@ export function isKeyName(name: string): boolean {
   return typeof name === 'string' && name.length > 0 && name.length <= 1024 && !NOT_IN_KEY_NAME.test(name);
 }
 
-/** SHA-256(name ‖ 0x0A ‖ 0x01 ‖ pubkey)[:4]. */
-export function noteKeyId(name: string, publicKey: Uint8Array): Uint8Array {
+/**
+ * SHA-256(name ‖ 0x0A ‖ type ‖ pubkey)[:4]; `type` is the signature type byte (0x01 Ed25519 note signatures,
+ * 0x04 Ed25519 cosignature/v1: c2sp.org/tlog-cosignature §Format).
+ */
+export function noteKeyId(name: string, publicKey: Uint8Array, type = SIG_ED25519): Uint8Array {
   const n = new TextEncoder().encode(name);
   const buf = new Uint8Array(n.length + 2 + publicKey.length);
   buf.set(n, 0);
   buf[n.length] = 0x0a;
-  buf[n.length + 1] = SIG_ED25519;
+  buf[n.length + 1] = type;
   buf.set(publicKey, n.length + 2);
   return sha256(buf).subarray(0, 4);
 }
 
-/** `<name>+<hex keyid>+<base64(0x01 ‖ pubkey)>`. */
-export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
+/** `<name>+<hex keyid>+<base64(type ‖ pubkey)>`. */
+export function formatVerifierKey(name: string, publicKey: Uint8Array, type = SIG_ED25519): string {
   const typed = new Uint8Array(33);
-  typed[0] = SIG_ED25519;
+  typed[0] = type;
   typed.set(publicKey, 1);
-  return `${name}+${hex(noteKeyId(name, publicKey))}+${b64encode(typed)}`;
+  return `${name}+${hex(noteKeyId(name, publicKey, type))}+${b64encode(typed)}`;
 }
 
 /**
- * Parses a verifier key string. Only Ed25519 (type 0x01) keys are accepted, and the key ID must
- * match the one recomputed from name and key.
- * @throws LedgerError `LEDGER_NOTE_MALFORMED`.
+ * Parses a verifier key string. Only 32-byte Ed25519 keys of signature type `type` (default 0x01) are
+ * accepted, and the key ID must match the one recomputed from name and key. `fail` makes the error a caller's
+ * own (the witness module's cosigner keys).
+ * @throws LedgerError `LEDGER_NOTE_MALFORMED`, or what `fail` returns.
  */
-export function parseVerifierKey(vkey: string): NoteVerifier {
-  const bad = (why: string) => new LedgerError('LEDGER_NOTE_MALFORMED', `bad verifier key: ${why}`);
+export function parseVerifierKey(
+  vkey: string,
+  type = SIG_ED25519,
+  fail: (why: string) => Error = (why) => new LedgerError('LEDGER_NOTE_MALFORMED', `bad verifier key: ${why}`),
+): NoteVerifier {
+  const bad = fail;
   if (typeof vkey !== 'string' || vkey.length > 2048) throw bad('not a string');
   // The name holds no '+', but the base64 key may: split at the first two only.
   const p1 = vkey.indexOf('+');
@@ -70,9 +78,14 @@ export function parseVerifierKey(vkey: string): NoteVerifier {
   if (!/^[0-9a-f]{8}$/.test(id)) throw bad('key id must be 8 lowercase hex digits');
   const typed = b64decode(key) ?? new Uint8Array(0);
   if (typed.length !== 33) throw bad('key must be base64 of 33 bytes');
-  if (typed[0] !== SIG_ED25519) throw bad('only Ed25519 (type 0x01) keys are supported');
+  if (typed[0] !== type)
+    throw bad(
+      type === SIG_ED25519
+        ? 'only Ed25519 (type 0x01) keys are supported'
+        : `key type must be 0x${hex(Uint8Array.of(type))}, not 0x${hex(typed.subarray(0, 1))}`,
+    );
   const publicKey = typed.slice(1);
-  const keyId = noteKeyId(name, publicKey);
+  const keyId = noteKeyId(name, publicKey, type);
   if (hex(keyId) !== id) throw bad('key id does not match name and key');
   return { name, keyId, publicKey };
 }
