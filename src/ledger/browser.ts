@@ -11,7 +11,13 @@ export { LedgerError, type LedgerErrorCode } from './errors.js';
 export { leafHash } from './leaf-hash.js';
 export { b64decode, b64encode, hex } from './lib/b64.js';
 export { EMPTY_ROOT } from './lib/hash.js';
-export { formatVerifierKey, isKeyName, type NoteVerifier, noteKeyId, parseVerifierKey } from './lib/note-key.js';
+export {
+  formatVerifierKey,
+  isKeyName,
+  type NoteVerifier,
+  noteKeyId,
+  parseVerifierKey,
+} from './lib/note-key.js';
 export { type Checkpoint, formatCheckpoint, openCheckpoint, parseCheckpoint } from './parse-checkpoint.js';
 export {
   type AuditHit,

@@ -71,7 +71,10 @@ export class WitnessService {
   constructor(private readonly o: WitnessServiceOptions) {
     for (const l of o.logs) {
       try {
-        this.logs.set(l.origin, l.keys.map((k) => parseVerifierKey(k)));
+        this.logs.set(
+          l.origin,
+          l.keys.map((k) => parseVerifierKey(k)),
+        );
       } catch (e) {
         throw new WitnessError('WITNESS_BAD_REQUEST', `log ${l.origin}: ${(e as Error).message}`, e);
       }

@@ -56,16 +56,15 @@ export function formatVerifierKey(name: string, publicKey: Uint8Array, type = SI
 
 /**
  * Parses a verifier key string. Only 32-byte Ed25519 keys of signature type `type` (default 0x01) are
- * accepted, and the key ID must match the one recomputed from name and key. `fail` makes the error a caller's
+ * accepted, and the key ID must match the one recomputed from name and key. `bad` makes the error a caller's
  * own (the witness module's cosigner keys).
- * @throws LedgerError `LEDGER_NOTE_MALFORMED`, or what `fail` returns.
+ * @throws LedgerError `LEDGER_NOTE_MALFORMED`, or what `bad` returns.
  */
 export function parseVerifierKey(
   vkey: string,
   type = SIG_ED25519,
-  fail: (why: string) => Error = (why) => new LedgerError('LEDGER_NOTE_MALFORMED', `bad verifier key: ${why}`),
+  bad: (why: string) => Error = (why) => new LedgerError('LEDGER_NOTE_MALFORMED', `bad verifier key: ${why}`),
 ): NoteVerifier {
-  const bad = fail;
   if (typeof vkey !== 'string' || vkey.length > 2048) throw bad('not a string');
   // The name holds no '+', but the base64 key may: split at the first two only.
   const p1 = vkey.indexOf('+');
