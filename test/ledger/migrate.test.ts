@@ -137,7 +137,17 @@ describe('format 3 → 4', () => {
         timeout: 60_000,
       });
     const m = cli('migrate');
-    expect(m.stderr).toBe('');
+    // The progress `sigil serve` logs, on stderr: start, the first chunk, the end with its duration.
+    const lines = m.stderr.trim().split('\n');
+    expect(lines.map((l) => l.replace(/ \{.*/, ''))).toEqual([
+      'ledger migration started',
+      'ledger migration progress',
+      'ledger migration done',
+    ]);
+    const [start, progress, done] = lines.map((l) => JSON.parse(l.slice(l.indexOf('{'))));
+    expect(start).toMatchObject({ from_format: 3, to_format: 4, entries: 1300, copied: 0 });
+    expect(progress).toMatchObject({ copied: 788, records: start.records });
+    expect(done).toEqual({ copied: start.records, records: start.records, ms: expect.any(Number) });
     expect(JSON.parse(m.stdout)).toEqual({
       format_before: 3,
       format: 4,

@@ -15,6 +15,7 @@ import {
 } from '../../ledger/index.js';
 import { verifyLog } from '../../ledger/verify-log.js';
 import { holdLedgerWriter } from '../../serve/ledger-writer.js';
+import { migrationLog } from '../../serve/migration-log.js';
 import { openAuditLog } from '../../serve/open-audit-log.js';
 import { cliConfig, runCommand } from '../context.js';
 import { checkBundleWitnesses, printCosigned, registerWitnessCommands } from './audit-witness.js';
@@ -369,7 +370,11 @@ export function register(program: Command): void {
         // The migration writes: only as the one writer (docs/ledger.md §4 "One sequencer").
         const lock = await holdLedgerWriter(config, () => undefined);
         try {
-          const log = await openAuditLog(config, quiet);
+          // The same start/progress/end lines as `sigil serve`, on stderr (stdout is the JSON result).
+          const onMigration = migrationLog((fields, msg) =>
+            process.stderr.write(`${msg} ${JSON.stringify(fields)}\n`),
+          );
+          const log = await openAuditLog(config, { ...quiet, onMigration });
           const now = { format: log.format, size: log.size, root: b64encode(log.root()) };
           await log.close();
           if (now.root !== was.root || now.size !== was.size) {
