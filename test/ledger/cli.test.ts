@@ -131,6 +131,7 @@ describe('sigil audit', { timeout: 180_000 }, () => {
       [['consistency', '9', '3'], 'LEDGER_BAD_ARGUMENT'],
       [['query', '--decision', 'maybe'], 'LEDGER_BAD_ARGUMENT'],
       [['query', '--since', 'yesterday'], 'LEDGER_BAD_ARGUMENT'],
+      [['query', '--until', 'x 1'], 'LEDGER_BAD_ARGUMENT'], // Date.parse: 2001-01-01
       [['verify-bundle', join(t.dir, 'missing'), '--key', 'x+00000000+AA=='], 'LEDGER_IO'],
     ] as const) {
       const r = cli(...args);

@@ -383,8 +383,11 @@ describe('sigil policy replay (CLI)', () => {
   });
 
   it('refuses a bad --since with its code', async () => {
-    const r = await run(['policy', 'replay', '--bundle', 'x', '--data-dir', tmp.dir, '--since', 'yesterday']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^POLICY_REPLAY_FAILED: --since/);
+    // 'x 1' and Feb 30 were dates to Date.parse (2001-01-01, March 2): src/lib/parse-time.ts refuses them.
+    for (const since of ['yesterday', 'x 1', '2026-02-30']) {
+      const r = await run(['policy', 'replay', '--bundle', 'x', '--data-dir', tmp.dir, '--since', since]);
+      expect(r.code, since).toBe(1);
+      expect(r.stderr).toMatch(/^POLICY_REPLAY_FAILED: --since/);
+    }
   });
 });

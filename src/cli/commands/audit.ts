@@ -14,6 +14,7 @@ import {
   verifyProofBundle,
 } from '../../ledger/index.js';
 import { verifyLog } from '../../ledger/verify-log.js';
+import { requireTimeMs } from '../../lib/parse-time.js';
 import { holdLedgerWriter } from '../../serve/ledger-writer.js';
 import { migrationLog } from '../../serve/migration-log.js';
 import { openAuditLog } from '../../serve/open-audit-log.js';
@@ -28,13 +29,9 @@ function int(v: string, name: string, min = 0): number {
   return Number(v);
 }
 
-/** Epoch ms, or an ISO-8601 date. */
-function time(v: string, name: string): number {
-  const n = /^[0-9]{1,16}$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new LedgerError('LEDGER_BAD_ARGUMENT', `${name} must be epoch ms or an ISO date`);
-  return n;
-}
+/** Epoch ms, or an ISO 8601 date (src/lib/parse-time.ts). */
+const time = (v: string, name: string): number =>
+  requireTimeMs(v, name, (m) => new LedgerError('LEDGER_BAD_ARGUMENT', m));
 
 function out(v: unknown): void {
   process.stdout.write(`${JSON.stringify(v)}\n`);
