@@ -13,6 +13,7 @@ import { open } from 'lmdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MerkleLog } from '../../src/ledger/index.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
+import { runCliSync } from '../support/sigil-cli.js';
 import { downgradeToV3 } from './fixtures/v3-ledger.js';
 import { postedIndices, record, tempDir } from './helpers.js';
 
@@ -131,11 +132,7 @@ describe('format 3 → 4', () => {
   }, async () => {
     const data = join(t.dir, 'cli');
     cpSync(pristine(), data, { recursive: true }); // <data>/ledger and <data>/archive: the defaults
-    const cli = (...args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data', data, 'audit', ...args], {
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
+    const cli = (...args: string[]) => runCliSync(['--data', data, 'audit', ...args]);
     const m = cli('migrate');
     // The progress `sigil serve` logs, on stderr: start, the first chunk, the end with its duration.
     const lines = m.stderr.trim().split('\n');
@@ -157,7 +154,7 @@ describe('format 3 → 4', () => {
     });
     expect(JSON.parse(cli('migrate').stdout)).toMatchObject({ format_before: 4, format: 4, migrated: false });
     const v = cli('verify');
-    expect(v.status).toBe(0);
+    expect(v.code).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, size: 1300, pruned: 512, archived: 512 });
   });
 
