@@ -158,6 +158,28 @@ describe('format 3 → 4', () => {
     expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, size: 1300, pruned: 512, archived: 512 });
   });
 
+  it('a CLI command that appends directly (no sidecar) migrates first, with the same progress on stderr', {
+    timeout: 180_000,
+  }, async () => {
+    const data = join(t.dir, 'cli-direct');
+    cpSync(pristine(), data, { recursive: true });
+    // `keys rotate` records key.rotate (and the first key's key.create) through recordLifecycle.
+    const r = runCliSync(['--data', data, 'keys', 'rotate']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('ledger migration '))).toEqual([
+      expect.stringMatching(/^ledger migration started \{"from_format":3,"to_format":4,"entries":1300,/),
+      expect.stringMatching(/^ledger migration progress \{"copied":788,/),
+      expect.stringMatching(/^ledger migration done \{"copied":\d+,"records":\d+,"ms":\d+\}$/),
+    ]);
+    const log = await MerkleLog.open(join(data, 'ledger'), { readOnly: true });
+    try {
+      expect(log.format).toBe(4);
+      expect(log.size).toBeGreaterThan(1300);
+    } finally {
+      await log.close();
+    }
+  });
+
   it('survives SIGKILL after every migration step: format 3 or 4, verifiable, and the next open finishes', {
     timeout: 600_000,
   }, async () => {

@@ -16,9 +16,8 @@ import {
 import { verifyLog } from '../../ledger/verify-log.js';
 import { requireTimeMs } from '../../lib/parse-time.js';
 import { holdLedgerWriter } from '../../serve/ledger-writer.js';
-import { migrationLog } from '../../serve/migration-log.js';
 import { openAuditLog } from '../../serve/open-audit-log.js';
-import { cliConfig, runCommand } from '../context.js';
+import { cliConfig, migrationProgress, runCommand } from '../context.js';
 import { checkBundleWitnesses, printCosigned, registerWitnessCommands } from './audit-witness.js';
 
 /** A decimal integer argument ≥ `min`. Parsed inside runCommand, so a bad one exits with its code. */
@@ -367,11 +366,7 @@ export function register(program: Command): void {
         // The migration writes: only as the one writer (docs/ledger.md §4 "One sequencer").
         const lock = await holdLedgerWriter(config, () => undefined);
         try {
-          // The same start/progress/end lines as `sigil serve`, on stderr (stdout is the JSON result).
-          const onMigration = migrationLog((fields, msg) =>
-            process.stderr.write(`${msg} ${JSON.stringify(fields)}\n`),
-          );
-          const log = await openAuditLog(config, { ...quiet, onMigration });
+          const log = await openAuditLog(config, { ...quiet, onMigration: migrationProgress() });
           const now = { format: log.format, size: log.size, root: b64encode(log.root()) };
           await log.close();
           if (now.root !== was.root || now.size !== was.size) {
