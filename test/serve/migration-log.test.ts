@@ -3,18 +3,14 @@
  * "Format 3 and the migration"): start (formats, entries, records), progress (copied/records), end
  * (duration); and the progress lines are rate-limited.
  */
-
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
 import { MerkleLog } from '../../src/ledger/index.js';
 import { startSigil } from '../../src/serve/index.js';
 import { migrationLog } from '../../src/serve/migration-log.js';
 import { downgradeToV3 } from '../ledger/fixtures/v3-ledger.js';
 import { record, tempDir } from '../ledger/helpers.js';
-import { freePorts } from '../support/ports.js';
+import { capturedLogger, loopbackConfig } from '../support/sigil-config.js';
 
 let t: { dir: string; cleanup: () => void };
 beforeAll(() => {
@@ -30,25 +26,9 @@ describe('ledger migration log lines', () => {
     await old.close();
     await downgradeToV3(dir);
 
-    const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        lines.push(JSON.parse(String(chunk)));
-        done();
-      },
-    });
-    const [admin, http, grpcPort] = (await freePorts(3)) as [number, number, number];
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        data_dir: t.dir,
-        authz: { listen: `unix:${join(t.dir, 'authz.sock')}` },
-        admin: { listen: `127.0.0.1:${admin}` },
-        issuer: { listen_http: `127.0.0.1:${http}`, listen_grpc: `127.0.0.1:${grpcPort}` },
-        audit: { durability: 'fast' },
-      },
-    });
-    const sigil = await startSigil(config, { logger: pino({ level: 'info' }, sink) });
+    const { logger, lines } = capturedLogger();
+    const config = await loopbackConfig(t.dir, { audit: { durability: 'fast' } });
+    const sigil = await startSigil(config, { logger });
     try {
       expect(sigil.ledger.format).toBe(4);
       expect(sigil.ledger.size).toBeGreaterThanOrEqual(40); // + the start's lifecycle entry
