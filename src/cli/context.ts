@@ -14,10 +14,11 @@ import {
   parseRequest,
   publicJwkSchema,
 } from '../issuer/index.js';
-import type { LifecycleRecord } from '../ledger/index.js';
+import type { LifecycleRecord, MerkleLogOptions } from '../ledger/index.js';
 import { SigilError } from '../lib/errors.js';
 import type { OnLifecycle } from '../lib/lifecycle-event.js';
 import { issuerOptions, lifecycleEntry, recordLifecycle } from '../serve/index.js';
+import { migrationLog } from '../serve/migration-log.js';
 import type { Ed25519PublicJwk } from '../token/api.js';
 
 /** Global options every command sees. */
@@ -142,12 +143,19 @@ export function withLocal(cmd: Command, fn: (ctx: LocalContext) => Promise<void>
     } finally {
       stores.close();
       // Recorded even when the command failed after a step that took effect (e.g. a key made first).
-      await recordLifecycle(config, entries).catch((e: unknown) => {
+      await recordLifecycle(config, entries, { onMigration: migrationProgress() }).catch((e: unknown) => {
         if (!failed) throw e;
       });
     }
   });
 }
+
+/**
+ * Progress of a format-3 ledger migration a command's writable open runs, as the lines `sigil serve` logs,
+ * on stderr (stdout is the command's result): docs/ledger.md §2 "Format 3 and the migration".
+ */
+export const migrationProgress = (): MerkleLogOptions['onMigration'] =>
+  migrationLog((fields, msg) => process.stderr.write(`${msg} ${JSON.stringify(fields)}\n`));
 
 /** Formats rows as an aligned text table (first row = header). */
 export function table(rows: string[][]): string {

@@ -12,6 +12,7 @@ export {
   type HistogramQuery,
   MerkleLog,
   type MerkleLogOptions,
+  type MigrationEvent,
   type SignedCheckpoint,
 } from './merkle-log.js';
 export { type NoteSigner, noteSigner, signNote } from './sign-note.js';

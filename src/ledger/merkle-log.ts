@@ -33,6 +33,7 @@ export type { MerkleLogOptions } from './lib/append-log.js';
 export type { SignedCheckpoint } from './lib/checkpoints.js';
 export type { CompactReport } from './lib/compaction.js';
 export type { AppendEvent } from './lib/group-commit.js';
+export type { MigrationEvent } from './lib/migrate.js';
 export type { Histogram, HistogramBucket, HistogramQuery } from './lib/time-histogram.js';
 
 /** Result of {@link MerkleLog.appendDecision}: the entry index and the leaf hash of the canonical record bytes. */

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { lock } from 'proper-lockfile';
 import type { SigilConfig } from '../config/index.js';
-import { LedgerError, type LifecycleRecord } from '../ledger/index.js';
+import { LedgerError, type LifecycleRecord, type MerkleLogOptions } from '../ledger/index.js';
 import { writeFileAtomic } from '../lib/atomic-write.js';
 import { adminTokenPath } from './dashboard-options.js';
 import { openAuditLog } from './open-audit-log.js';
@@ -133,10 +133,15 @@ async function sendToWriter(config: SigilConfig, entries: LifecycleRecord[]): Pr
 /**
  * Records a CLI command's lifecycle entries (in order) with the one sequencer: through the running
  * `sigil serve` when it holds the writer lock, else directly under that lock (also once the lock of a writer
- * that died went stale, ~10 s). Resolves with their indices.
+ * that died went stale, ~10 s). Resolves with their indices. `onMigration`: progress of the format-3
+ * migration a direct append may run.
  * @throws LedgerError `LEDGER_IO` (the sidecar could not be reached or refused), those of the log's append.
  */
-export async function recordLifecycle(config: SigilConfig, entries: LifecycleRecord[]): Promise<number[]> {
+export async function recordLifecycle(
+  config: SigilConfig,
+  entries: LifecycleRecord[],
+  o: Pick<MerkleLogOptions, 'onMigration'> = {},
+): Promise<number[]> {
   if (entries.length === 0) return [];
   let release = await take(config, 0, () => {});
   if (release === undefined) {
@@ -155,7 +160,8 @@ export async function recordLifecycle(config: SigilConfig, entries: LifecycleRec
     }
   }
   try {
-    const log = await openAuditLog(config, { checkpointIntervalSec: 0, hashThread: false });
+    // A direct append is a writable open: it migrates a format-3 ledger first (docs/ledger.md §2).
+    const log = await openAuditLog(config, { checkpointIntervalSec: 0, hashThread: false, ...o });
     try {
       const out: number[] = [];
       for (const e of entries) out.push((await log.appendLifecycle(e)).index);

@@ -17,6 +17,7 @@ import { dashboardFromConfig } from './dashboard-options.js';
 import { issuerOptions, trustBundleWarning } from './issuer-options.js';
 import { holdLedgerWriter } from './ledger-writer.js';
 import { configHash, lifecycleRecorder, sigilVersion } from './lifecycle.js';
+import { migrationLog } from './migration-log.js';
 import { issuerListenKey, nameListenKey } from './name-listen-key.js';
 import { observeDecisions } from './observe-decisions.js';
 import { openAuditLog } from './open-audit-log.js';
@@ -97,6 +98,8 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     );
     cleanup.push(() => writer.release());
     ledger = await openAuditLog(config, {
+      // A format-3 ledger is migrated here, for minutes if it is large: say so (docs/ledger.md §2).
+      onMigration: migrationLog((fields, msg) => logger.info(fields, msg)),
       // Retention (docs/ledger.md §10): one line per run that archived something, and every failure.
       onCompaction: (r, err) => {
         if (err !== undefined) logger.warn({ err }, 'audit compaction failed; retried at the next interval');

@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@grpc/grpc-js';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckRequest, CheckResponse } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -15,38 +14,32 @@ import { MerkleLog } from '../../src/ledger/index.js';
 import { type RunningSigil, startSigil } from '../../src/serve/index.js';
 import { authzClient, callCheck } from '../support/authz-client.js';
 import { checkRequest } from '../support/check-request.js';
-import { freePorts } from '../support/ports.js';
+import { capturedLogger, loopbackConfig } from '../support/sigil-config.js';
 
 const SELF = 'spiffe://sigil.mesh/agent/tools/serve-test';
 let dir: string;
 let sigil: RunningSigil;
 let client: Client;
 /** Log lines at warn and above, as JSON. */
-const warnings: { msg: string }[] = [];
+let warnings: { msg: string }[] = [];
 
 const check = (req: CheckRequest) => callCheck(client, req);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sigil-serve-test-'));
-  const [admin, http, grpc] = (await freePorts(3)) as [number, number, number];
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      data_dir: dir,
-      agent: { spiffe_id: SELF },
-      authz: {
-        listen: `unix:${join(dir, 'authz.sock')}`,
-        // Deprecated, still accepted: runs the grpc-js server like the default (docs/authz.md §Transport).
-        transport: 'h2',
-        routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }],
-      },
-      admin: { listen: `127.0.0.1:${admin}`, token: 'serve-test-admin-token' },
-      issuer: { listen_http: `127.0.0.1:${http}`, listen_grpc: `127.0.0.1:${grpc}` },
-      audit: { durability: 'fast' },
+  const config = await loopbackConfig(dir, {
+    agent: { spiffe_id: SELF },
+    authz: {
+      // Deprecated, still accepted: runs the grpc-js server like the default (docs/authz.md §Transport).
+      transport: 'h2',
+      routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }],
     },
+    admin: { token: 'serve-test-admin-token' },
+    audit: { durability: 'fast' },
   });
-  const sink = { write: (line: string) => warnings.push(JSON.parse(line) as { msg: string }) };
-  sigil = await startSigil(config, { logger: pino({ level: 'warn' }, sink) });
+  const { logger, lines } = capturedLogger('warn');
+  warnings = lines as typeof warnings;
+  sigil = await startSigil(config, { logger });
   client = authzClient(sigil.authz.address);
 });
 

@@ -192,6 +192,8 @@ describe('admin API input validation', () => {
     ['limit negative', '/api/decisions?limit=-1', 400],
     ['decision unknown', '/api/decisions?decision=maybe', 400],
     ['since garbage', '/api/decisions?since=yesterday', 400],
+    ['since rolled-over date', '/api/decisions?since=2026-02-30', 400],
+    ['since local time', '/api/decisions?since=2026-01-01T00:00:00', 400],
     ['since after until', '/api/decisions?since=2000&until=1000', 400],
     ['task twice', '/api/decisions?task=a&task=b', 400],
     ['task too long', `/api/decisions?task=${'x'.repeat(2000)}`, 400],

@@ -162,9 +162,10 @@ describe('authoring endpoints', () => {
     expect((await post('/api/policy/replay', { text: POLICY, since: 5, until: 1 })).json.code).toBe(
       'ADMIN_BAD_REQUEST',
     );
-    expect((await post('/api/policy/replay', { text: POLICY, since: 'yesterday' })).json.code).toBe(
-      'ADMIN_BAD_REQUEST',
-    );
+    for (const since of ['yesterday', 'x 1', '2026-01-01T00:00', -1, 1.5, true]) {
+      const r = await post('/api/policy/replay', { text: POLICY, since });
+      expect(r.json.code, String(since)).toBe('ADMIN_BAD_REQUEST');
+    }
   });
 
   it('replay reports the flips of the ledger under the English candidate', async () => {

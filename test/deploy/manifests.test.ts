@@ -42,12 +42,20 @@ const one = (objs: Obj[], kind: string, name?: string): Obj => {
   expect(found, `${kind} ${name ?? ''}`).toHaveLength(1);
   return found[0];
 };
+/** The agent workload: the base's Deployment, or production's StatefulSet (one of them, not both). */
+const agentPods = (objs: Obj[]): Obj => {
+  const found = objs.filter(
+    (o) => (o.kind === 'Deployment' || o.kind === 'StatefulSet') && o.metadata.name === 'sigil-agent',
+  );
+  expect(found.map((o) => o.kind)).toHaveLength(1);
+  return found[0];
+};
 const container = (dep: Obj, name: string): Obj | undefined =>
   dep.spec.template.spec.containers.find((c: Obj) => c.name === name);
 
 /** SIGIL's config as the sidecar container sees it: the mounted sigil.yaml plus its SIGIL__* environment. */
 function sidecarConfig(objs: Obj[], dir: string): { config: SigilConfig; dataMount: Obj } {
-  const dep = one(objs, 'Deployment', 'sigil-agent');
+  const dep = agentPods(objs);
   const sigil = container(dep, 'sigil');
   const args: string[] = sigil.args;
   const file = args[args.indexOf('--config') + 1]!;
@@ -134,12 +142,13 @@ describe.each([
 ])('kustomize build deploy/%s', (dir, objs) => {
   it("SIGIL's config passes SIGIL's schema as the pod sees it; listeners where the pod needs them", () => {
     const { config, dataMount } = sidecarConfig(objs(), dir);
-    const dep = one(objs(), 'Deployment', 'sigil-agent');
+    const dep = agentPods(objs());
     const sigil = container(dep, 'sigil');
     expect(config.agent.spiffe_id).toBe('spiffe://sigil.mesh/agent/example/sigil-agent-7c9d-x2k4p');
-    // The data dir is a pod volume (the root filesystem is read-only).
+    // The data dir is a pod volume (the root filesystem is read-only): an emptyDir, or a claim template's.
     const vol = dep.spec.template.spec.volumes.find((v: Obj) => v.name === dataMount.name);
-    expect(vol.emptyDir ?? vol.persistentVolumeClaim).toBeDefined();
+    const claim = (dep.spec.volumeClaimTemplates ?? []).find((c: Obj) => c.metadata.name === dataMount.name);
+    expect(vol === undefined ? claim : vol.emptyDir).toBeDefined();
     // Check and issuer ports on loopback: only the pod's own containers reach them.
     for (const l of [config.authz.listen, config.issuer.listen_http, config.issuer.listen_grpc])
       expect(host(l)).toBe('127.0.0.1');
@@ -149,7 +158,7 @@ describe.each([
   });
 
   it('the sidecar runs non-root on a read-only root, no capabilities, no service account token', () => {
-    const dep = one(objs(), 'Deployment', 'sigil-agent');
+    const dep = agentPods(objs());
     const pod = dep.spec.template.spec;
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(one(objs(), 'ServiceAccount', pod.serviceAccountName).automountServiceAccountToken).toBe(false);
@@ -172,7 +181,7 @@ describe.each([
   });
 
   it("probes: liveness on /healthz, readiness on /ready — SIGIL's real admin endpoints", () => {
-    const sigil = container(one(objs(), 'Deployment', 'sigil-agent'), 'sigil');
+    const sigil = container(agentPods(objs()), 'sigil');
     expect(sigil.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'admin' });
     expect(sigil.readinessProbe.httpGet).toEqual({ path: '/ready', port: 'admin' });
     const server = readFileSync(join(ROOT, 'src/admin/server.ts'), 'utf8');
@@ -181,7 +190,7 @@ describe.each([
   });
 
   it("Envoy's config is envoy/sidecar.yaml with the listener on the pod IP, points at SIGIL's Check port, and the real Envoy validates it", () => {
-    const dep = one(objs(), 'Deployment', 'sigil-agent');
+    const dep = agentPods(objs());
     const envoy = container(dep, 'envoy');
     const file: string = envoy.args[envoy.args.indexOf('-c') + 1];
     const mount = envoy.volumeMounts.find((m: Obj) => file.startsWith(`${m.mountPath}/`));
@@ -216,7 +225,7 @@ describe.each([
   });
 
   it('Service, NetworkPolicy and PodDisruptionBudget select the agent pods; only Envoy is reachable', () => {
-    const dep = one(objs(), 'Deployment', 'sigil-agent');
+    const dep = agentPods(objs());
     const labels = dep.spec.template.metadata.labels;
     const svc = one(objs(), 'Service', 'sigil-agent');
     const np = one(objs(), 'NetworkPolicy', 'sigil-agent');
@@ -241,7 +250,7 @@ describe.each([
 
 describe('deploy/overlays', () => {
   it('production: three replicas, a required credentials Secret, more CPU than dev; dev generates its Secret', () => {
-    const p = one(production, 'Deployment', 'sigil-agent');
+    const p = one(production, 'StatefulSet', 'sigil-agent');
     const d = one(dev, 'Deployment', 'sigil-agent');
     expect([d.spec.replicas, p.spec.replicas]).toEqual([1, 3]);
     const tokenRef = (dep: Obj) =>
@@ -254,6 +263,44 @@ describe('deploy/overlays', () => {
     expect(Buffer.from(secret.data['admin-token'], 'base64').toString().length).toBeGreaterThanOrEqual(16);
     const cpu = (dep: Obj) => Number.parseFloat(container(dep, 'sigil').resources.requests.cpu) / 1000;
     expect(cpu(p)).toBeGreaterThan(cpu(d));
+  });
+
+  it('production: the data dir is a claim per pod that outlives it; the base pod template is otherwise kept', () => {
+    const p = one(production, 'StatefulSet', 'sigil-agent');
+    expect(find(production, 'Deployment')).toHaveLength(0);
+    const mount = container(p, 'sigil').volumeMounts.find((m: Obj) => m.mountPath === '/var/lib/sigil');
+    // No pod volume of that name: the StatefulSet's claim template provides it (one PVC per ordinal).
+    expect(p.spec.template.spec.volumes.map((v: Obj) => v.name)).toEqual([
+      'sigil-config',
+      'envoy-config',
+      'tmp',
+    ]);
+    const [claim, ...more] = p.spec.volumeClaimTemplates;
+    expect(more).toEqual([]);
+    expect(claim.metadata.name).toBe(mount.name);
+    expect(claim.spec).toEqual({
+      accessModes: ['ReadWriteOnce'],
+      resources: { requests: { storage: '20Gi' } },
+    });
+    // Claims are kept when the set is deleted or scaled down (audit evidence); pods start in parallel; the
+    // volume is chowned for fsGroup only when its root is wrong, not at every start.
+    expect(p.spec.persistentVolumeClaimRetentionPolicy).toEqual({
+      whenDeleted: 'Retain',
+      whenScaled: 'Retain',
+    });
+    expect(p.spec.podManagementPolicy).toBe('Parallel');
+    expect(p.spec.serviceName).toBe(one(production, 'Service').metadata.name);
+    expect(p.spec.template.spec.securityContext).toMatchObject({
+      fsGroup: 1000,
+      fsGroupChangePolicy: 'OnRootMismatch',
+    });
+    // The rest of the pod template is the base's (dev's differs only by its patches): same containers, images.
+    const d = one(dev, 'Deployment', 'sigil-agent');
+    const names = (w: Obj) => w.spec.template.spec.containers.map((c: Obj) => `${c.name}=${c.image}`);
+    expect(names(p)).toEqual(names(d));
+    // Cluster-scoped pieces (CRDs, the operator's webhook) are installed once per cluster, not per overlay.
+    expect(production.map((o: Obj) => o.kind)).not.toContain('CustomResourceDefinition');
+    expect(production.map((o: Obj) => o.kind)).not.toContain('MutatingWebhookConfiguration');
   });
 
   it("a wrong key in SIGIL's config would stop the pod at start-up: the schema check above has teeth", () => {

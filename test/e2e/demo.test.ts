@@ -1,31 +1,10 @@
 /** `sigil demo` as a user runs it: a child process, real Envoy; the report must show every outcome and a verified receipt. */
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-
-const ROOT = resolve(import.meta.dirname, '../..');
+import { runCli } from '../support/sigil-cli.js';
 
 describe('sigil demo', () => {
   it('prints the decision table, the signed ledger root and a verified receipt', async () => {
-    const { code, stdout, stderr } = await new Promise<{
-      code: number | null;
-      stdout: string;
-      stderr: string;
-    }>((done) => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'demo', '--json'],
-        {
-          cwd: ROOT,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('exit', (c) => done({ code: c, stdout, stderr }));
-    });
+    const { code, stdout, stderr } = await runCli(['demo', '--json']);
     expect(code, stderr).toBe(0);
     expect(stdout).toMatch(/worker\s+POST \/tools\/fs\.write\s+fs\.write\s+403\s+AUTHZ_TOOL_NOT_IN_SCOPE/);
     expect(stdout).toMatch(/anonymous\s+POST \/tools\/fs\.read\s+fs\.read\s+401\s+AUTHZ_NO_TOKEN/);

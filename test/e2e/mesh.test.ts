@@ -1,10 +1,8 @@
 /** `sigil demo --mesh` as a user runs it: three real Envoys + SIGILs + MCP tool servers, asserted from its JSON. */
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REVOCATION_BOUND_MS } from '../../src/demo/run-mesh.js';
+import { runCli } from '../support/sigil-cli.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 interface Row {
@@ -20,22 +18,7 @@ interface Row {
 
 describe('sigil demo --mesh', () => {
   it('delegates, calls MCP tools across three sidecars, refuses what it must, revokes everywhere', async () => {
-    const { code, stdout, stderr } = await new Promise<{
-      code: number | null;
-      stdout: string;
-      stderr: string;
-    }>((done) => {
-      const child = spawn(
-        process.execPath,
-        ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'demo', '--mesh', '--json'],
-        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('exit', (c) => done({ code: c, stdout, stderr }));
-    });
+    const { code, stdout, stderr } = await runCli(['demo', '--mesh', '--json']);
     expect(code, stderr + stdout).toBe(0);
     const result = JSON.parse(stdout.trim().split('\n').at(-1)!) as {
       rows: Row[];

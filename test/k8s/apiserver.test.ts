@@ -4,6 +4,7 @@
  * real admission chain (the apiserver calls the operator's webhook; the stored pod has the sidecars), and every
  * manifest under deploy/ accepted by the server.
  */
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
   AuthorizationV1Api,
@@ -14,6 +15,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { parseOperatorConfig, type RunningOperator, startOperator } from '../../src/operator/index.js';
 import { freePorts } from '../support/ports.js';
 import { type Cluster, startCluster } from './support/cluster.js';
@@ -27,6 +29,7 @@ import {
   installCrds,
   kubeConfigFor,
   NS,
+  ROOT,
   readManifests,
   refusal,
   rel,
@@ -395,4 +398,27 @@ describe('every manifest under deploy/ is accepted by the API server', () => {
     }
     expect(failures).toEqual([]);
   });
+
+  // What `kubectl apply -k` sends: the rendered overlays (production's StatefulSet with its claim template and
+  // retention policy is only ever seen rendered), namespaces applied and the rest dry-run.
+  it.each(['overlays/dev', 'overlays/production'])(
+    'the rendered deploy/%s is accepted by the API server',
+    async (dir) => {
+      const out = execFileSync(join(ROOT, '.tools/bin/kustomize'), ['build', join(DEPLOY, dir)], {
+        encoding: 'utf8',
+      });
+      const rendered = parseAllDocuments(out).map((d) => d.toJS() as KubernetesObject);
+      expect(rendered.map((o) => o.kind)).toContain(
+        dir.endsWith('production') ? 'StatefulSet' : 'Deployment',
+      );
+      for (const o of rendered.filter((x) => x.kind === 'Namespace')) await apply(admin, o);
+      const stored = [];
+      for (const o of rendered.filter((x) => x.kind !== 'Namespace'))
+        stored.push(await apply(admin, o, true));
+      expect(stored.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual(
+        rendered.filter((x) => x.kind !== 'Namespace').map((o) => `${o.kind}/${o.metadata?.name}`),
+      );
+    },
+    60_000,
+  );
 });

@@ -4,22 +4,18 @@
  * archive that is not mounted gives LEDGER_ARCHIVED for archived bodies and proofs while verify checks
  * the tree from the kept nodes.
  */
-import { spawnSync } from 'node:child_process';
 import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyProgress } from '../../src/cli/commands/audit.js';
 import { b64decode, encodeRecord, leafHash, MerkleLog, verifyInclusion } from '../../src/ledger/index.js';
+import { runCliSync } from '../support/sigil-cli.js';
 import { record, tempDir } from './helpers.js';
 
 const t = tempDir('sigil-ledger-cli-archive-');
 const data = join(t.dir, 'data');
 const cli = (env: Record<string, string>, ...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data', data, 'audit', ...args], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, ...env },
-  });
+  runCliSync(['--data', data, 'audit', ...args], { env });
 const withRetention = { SIGIL__AUDIT__RETENTION: '1d' };
 const json = (s: string) => JSON.parse(s) as Record<string, unknown>;
 
@@ -39,13 +35,13 @@ describe('sigil audit on a compacted log', { timeout: 180_000 }, () => {
     expect(json(c.stdout)).toMatchObject({ prunedBefore: 0, pruned: 512, checkpoint: 700 });
 
     const v = cli({}, 'verify');
-    expect(v.status).toBe(0);
+    expect(v.code).toBe(0);
     const report = json(v.stdout);
     expect(report).toMatchObject({ ok: true, size: 700, entries: 700, pruned: 512, archived: 512 });
     expect(report.entries_per_second).toBeGreaterThan(0);
 
     const q = cli({}, 'query', '--task', 'task-2', '--limit', '3');
-    expect(q.status).toBe(0);
+    expect(q.code).toBe(0);
     expect(
       q.stdout
         .trim()
@@ -54,7 +50,7 @@ describe('sigil audit on a compacted log', { timeout: 180_000 }, () => {
     ).toEqual([2, 7, 12]);
 
     const p = cli({}, 'prove', '10');
-    expect(p.status).toBe(0);
+    expect(p.code).toBe(0);
     const proof = json(p.stdout) as { size: number; root: string; leaf_hash: string; hashes: string[] };
     const body = encodeRecord(record(10));
     expect(Buffer.from(leafHash(body)).toString('base64')).toBe(proof.leaf_hash);
@@ -67,13 +63,13 @@ describe('sigil audit on a compacted log', { timeout: 180_000 }, () => {
   it('without the archive: LEDGER_ARCHIVED for archived bodies and proofs; verify from the kept nodes', () => {
     renameSync(join(data, 'archive'), join(t.dir, 'elsewhere'));
     const q = cli({}, 'query', '--task', 'task-2', '--limit', '3');
-    expect(q.status).toBe(1);
+    expect(q.code).toBe(1);
     expect(q.stderr).toMatch(/^LEDGER_ARCHIVED: /);
     // A proof through pruned node rows needs the archive; one of a local entry does not.
     expect(cli({}, 'prove', '10').stderr).toMatch(/^LEDGER_ARCHIVED: /);
-    expect(cli({}, 'prove', '600').status).toBe(0);
+    expect(cli({}, 'prove', '600').code).toBe(0);
     const v = cli({}, 'verify');
-    expect(v.status).toBe(0);
+    expect(v.code).toBe(0);
     expect(json(v.stdout)).toMatchObject({ ok: true, pruned: 512, archived: 0 });
     // --archive mounts it from another place.
     const again = cli({}, 'verify', '--archive', join(t.dir, 'elsewhere'));

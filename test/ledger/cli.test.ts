@@ -3,7 +3,6 @@
  * verifies with the browser-safe functions, bundles verified with only the verifier key, and refusals with
  * a stable code on stderr and a non-zero exit.
  */
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,15 +13,12 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from '../../src/ledger/index.js';
+import { runCliSync } from '../support/sigil-cli.js';
 import { record, tempDir } from './helpers.js';
 
 const t = tempDir('sigil-ledger-cli-');
 const data = join(t.dir, 'data');
-const cli = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data', data, 'audit', ...args], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+const cli = (...args: string[]) => runCliSync(['--data', data, 'audit', ...args]);
 const lines = (s: string) =>
   s
     .trim()
@@ -45,7 +41,7 @@ afterAll(() => t.cleanup());
 describe('sigil audit', { timeout: 180_000 }, () => {
   it('query --prove prints JSON lines whose proofs verify; root and consistency agree', () => {
     const q = cli('query', '--task', 'task-3', '--decision', 'deny', '--prove');
-    expect(q.status).toBe(0);
+    expect(q.code).toBe(0);
     const hits = lines(q.stdout);
     expect(hits.map((h) => h.index)).toEqual([3, 18, 33]);
     for (const h of hits) {
@@ -85,18 +81,18 @@ describe('sigil audit', { timeout: 180_000 }, () => {
     expect(cp.size).toBe(40);
     expect(cp.note.startsWith('sigil.mesh/sigil/audit\n40\n')).toBe(true);
     const b = cli('prove', '12', '--bundle');
-    expect(b.status).toBe(0);
+    expect(b.code).toBe(0);
     const file = join(t.dir, 'e12.tlog-proof');
     writeFileSync(file, b.stdout);
     const ok = cli('verify-bundle', file, '--key', cp.verifier_key);
-    expect(ok.status).toBe(0);
+    expect(ok.code).toBe(0);
     const v = lines(ok.stdout)[0] as { index: number; entry: string };
     expect(v.index).toBe(12);
     expect(JSON.parse(v.entry).id).toBe('dec-12');
     expect(Buffer.from(leafHash(new TextEncoder().encode(v.entry))).length).toBe(32);
     writeFileSync(file, b.stdout.replace('index 12', 'index 13'));
     const bad = cli('verify-bundle', file, '--key', cp.verifier_key);
-    expect(bad.status).toBe(1);
+    expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^LEDGER_PROOF_INVALID: /);
   });
 
@@ -104,7 +100,7 @@ describe('sigil audit', { timeout: 180_000 }, () => {
     const key = (lines(cli('checkpoint', '--latest').stdout)[0] as { verifier_key: string }).verifier_key;
     const verified = (args: string[]) => {
       const b = cli('prove', '12', '--bundle', ...args);
-      expect(b.status, b.stderr).toBe(0);
+      expect(b.code, b.stderr).toBe(0);
       const file = join(t.dir, 'sized.tlog-proof');
       writeFileSync(file, b.stdout);
       return lines(cli('verify-bundle', file, '--key', key).stdout)[0] as { index: number; size: number };
@@ -115,7 +111,7 @@ describe('sigil audit', { timeout: 180_000 }, () => {
     // No checkpoint of size 30 is stored and 30 is not the current size: refused, never ignored.
     for (const size of ['30', '12', '41', '0']) {
       const r = cli('prove', '12', '--bundle', '--size', size);
-      expect(r.status, size).toBe(1);
+      expect(r.code, size).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(/^LEDGER_BAD_ARGUMENT: /);
     }
@@ -131,10 +127,11 @@ describe('sigil audit', { timeout: 180_000 }, () => {
       [['consistency', '9', '3'], 'LEDGER_BAD_ARGUMENT'],
       [['query', '--decision', 'maybe'], 'LEDGER_BAD_ARGUMENT'],
       [['query', '--since', 'yesterday'], 'LEDGER_BAD_ARGUMENT'],
+      [['query', '--until', 'x 1'], 'LEDGER_BAD_ARGUMENT'], // Date.parse: 2001-01-01
       [['verify-bundle', join(t.dir, 'missing'), '--key', 'x+00000000+AA=='], 'LEDGER_IO'],
     ] as const) {
       const r = cli(...args);
-      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr).toMatch(new RegExp(`^${code}: `));
     }
   });

@@ -2,7 +2,6 @@
  * Entries that count unauthenticated denies (docs/ledger.md §4 "Entry kinds", issue #18 item 4): their
  * canonical encoding, what the schema refuses, and that logs written before them still open, decode and verify.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -10,6 +9,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type DecisionRecord, decodeRecord, encodeRecord, MerkleLog } from '../../src/ledger/index.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
+import { runCliSync } from '../support/sigil-cli.js';
 import { canonicalJson } from './canonical-json.js';
 import { record, tempDir } from './helpers.js';
 
@@ -205,13 +205,9 @@ describe('logs with and without the new entries', () => {
       await log.close();
     }
     // `sigil audit verify` passes and says what the entries stand for; `tail` prints the new fields.
-    const cli = (...args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data', t.dir, 'audit', ...args], {
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
+    const cli = (...args: string[]) => runCliSync(['--data', t.dir, 'audit', ...args]);
     const v = cli('verify');
-    expect(v.status, v.stderr).toBe(0);
+    expect(v.code, v.stderr).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({
       ok: true,
       size: 5,
@@ -225,7 +221,7 @@ describe('logs with and without the new entries', () => {
       },
     });
     const tail = cli('tail', '-n', '2');
-    expect(tail.status, tail.stderr).toBe(0);
+    expect(tail.code, tail.stderr).toBe(0);
     expect(
       tail.stdout
         .trim()

@@ -13,6 +13,7 @@ import { open } from 'lmdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MerkleLog } from '../../src/ledger/index.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
+import { runCliSync } from '../support/sigil-cli.js';
 import { downgradeToV3 } from './fixtures/v3-ledger.js';
 import { postedIndices, record, tempDir } from './helpers.js';
 
@@ -131,13 +132,19 @@ describe('format 3 → 4', () => {
   }, async () => {
     const data = join(t.dir, 'cli');
     cpSync(pristine(), data, { recursive: true }); // <data>/ledger and <data>/archive: the defaults
-    const cli = (...args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data', data, 'audit', ...args], {
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
+    const cli = (...args: string[]) => runCliSync(['--data', data, 'audit', ...args]);
     const m = cli('migrate');
-    expect(m.stderr).toBe('');
+    // The progress `sigil serve` logs, on stderr: start, the first chunk, the end with its duration.
+    const lines = m.stderr.trim().split('\n');
+    expect(lines.map((l) => l.replace(/ \{.*/, ''))).toEqual([
+      'ledger migration started',
+      'ledger migration progress',
+      'ledger migration done',
+    ]);
+    const [start, progress, done] = lines.map((l) => JSON.parse(l.slice(l.indexOf('{'))));
+    expect(start).toMatchObject({ from_format: 3, to_format: 4, entries: 1300, copied: 0 });
+    expect(progress).toMatchObject({ copied: 788, records: start.records });
+    expect(done).toEqual({ copied: start.records, records: start.records, ms: expect.any(Number) });
     expect(JSON.parse(m.stdout)).toEqual({
       format_before: 3,
       format: 4,
@@ -147,8 +154,30 @@ describe('format 3 → 4', () => {
     });
     expect(JSON.parse(cli('migrate').stdout)).toMatchObject({ format_before: 4, format: 4, migrated: false });
     const v = cli('verify');
-    expect(v.status).toBe(0);
+    expect(v.code).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, size: 1300, pruned: 512, archived: 512 });
+  });
+
+  it('a CLI command that appends directly (no sidecar) migrates first, with the same progress on stderr', {
+    timeout: 180_000,
+  }, async () => {
+    const data = join(t.dir, 'cli-direct');
+    cpSync(pristine(), data, { recursive: true });
+    // `keys rotate` records key.rotate (and the first key's key.create) through recordLifecycle.
+    const r = runCliSync(['--data', data, 'keys', 'rotate']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('ledger migration '))).toEqual([
+      expect.stringMatching(/^ledger migration started \{"from_format":3,"to_format":4,"entries":1300,/),
+      expect.stringMatching(/^ledger migration progress \{"copied":788,/),
+      expect.stringMatching(/^ledger migration done \{"copied":\d+,"records":\d+,"ms":\d+\}$/),
+    ]);
+    const log = await MerkleLog.open(join(data, 'ledger'), { readOnly: true });
+    try {
+      expect(log.format).toBe(4);
+      expect(log.size).toBeGreaterThan(1300);
+    } finally {
+      await log.close();
+    }
   });
 
   it('survives SIGKILL after every migration step: format 3 or 4, verifiable, and the next open finishes', {

@@ -3,7 +3,6 @@
  * would) and check that verify reports the first bad index; garbage/truncated files give a LedgerError
  * code without crashing and without touching the file.
  */
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { formatCheckpoint, LedgerError, MerkleLog, noteSigner, signNote } from '
 import { nodeHashLeaf } from '../../src/ledger/lib/node-hash.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
 import { generateEd25519 } from '../../src/lib/ed25519-key.js';
+import { runCliSync } from '../support/sigil-cli.js';
 import { bytesOf, flip, record, tempDir } from './helpers.js';
 
 let t: { dir: string; cleanup: () => void };
@@ -215,13 +215,9 @@ describe('audit verify detects tampering', () => {
   it('`sigil audit verify` prints the report and exits non-zero on tampering', async () => {
     const data = join(t.dir, 'data');
     await build(join(data, 'ledger'));
-    const cli = (args: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--data', data, 'audit', ...args], {
-        encoding: 'utf8',
-        timeout: 60_000,
-      });
+    const cli = (args: string[]) => runCliSync(['--data', data, 'audit', ...args]);
     const okRun = cli(['verify']);
-    expect(okRun.status).toBe(0);
+    expect(okRun.code).toBe(0);
     expect(JSON.parse(okRun.stdout)).toMatchObject({ ok: true, size: N });
     await raw(join(data, 'ledger'), ({ entries }) => {
       const v = Buffer.from(entries.getBinary(12) as Buffer);
@@ -229,7 +225,7 @@ describe('audit verify detects tampering', () => {
       entries.putSync(12, v);
     });
     const bad = cli(['verify']);
-    expect(bad.status).toBe(1);
+    expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, firstBadIndex: 12 });
     expect(bad.stderr).toMatch(/^LEDGER_CORRUPT: .*index 12/m);
   });

@@ -1,34 +1,18 @@
 /** `sigil policy compile|explain` as a real child process (tsx), with the real OPA CLI. */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compilePolicy } from '../../src/nlpolicy/index.js';
 import { evaluatePolicy, loadBundle } from '../../src/policy/index.js';
 import { POLICY_DIR, tempDir } from '../policy/support.js';
+import { type CliRun, runCli } from '../support/sigil-cli.js';
 import { checkRequestFor, sigilFor } from './support.js';
 
-const MAIN = resolve('src/cli/main.ts');
 const tmp = tempDir('sigil-nlpolicy-cli-');
 afterAll(() => tmp.cleanup());
 
-function run(
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, SIGIL_DATA: tmp.dir, SIGIL_CONFIG: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin.end(stdin ?? '');
-    child.once('exit', (code) => done({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[], stdin?: string): Promise<CliRun> =>
+  runCli(args, { env: { SIGIL_DATA: tmp.dir }, stdin: stdin ?? '' });
 
 const POLICY = `# Research agents: search and read, never a shell.
 research agents may call web.search and fs.read, never shell.*.

@@ -3,16 +3,15 @@
  * before anything is written; without a terminal it stops there unless --yes; with --yes --build the bundle is
  * built and loads.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBundle } from '../../src/policy/index.js';
+import { runCli } from '../support/sigil-cli.js';
 
-const MAIN = resolve('src/cli/main.ts');
 const POLICY = `package envoy.authz
 
 default allow := false
@@ -65,19 +64,8 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function run(args: string[], env: Record<string, string> = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SIGIL_DATA: dir, SIGIL_CONFIG: '', ANTHROPIC_API_KEY: 'sk-fake', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => done({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[], env: Record<string, string> = {}) =>
+  runCli(args, { env: { SIGIL_DATA: dir, ANTHROPIC_API_KEY: 'sk-fake', ...env } });
 
 describe('sigil policy compile --llm', () => {
   it('shows the diff and stops without a terminal and without --yes', async () => {

@@ -1,35 +1,19 @@
 /** `sigil policy build|eval` as a real child process (tsx), against the real OPA CLI. */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluatePolicy, loadBundle } from '../../src/policy/index.js';
 import { readTar } from '../../src/policy/lib/tar.js';
+import { type CliRun, runCli } from '../support/sigil-cli.js';
 import { MALFORMED_BUNDLES } from './malformed-bundles.js';
 import { context, POLICY_DIR, sigil, tempDir } from './support.js';
 
-const MAIN = resolve('src/cli/main.ts');
 const tmp = tempDir('sigil-policy-cli-');
 afterAll(() => tmp.cleanup());
 
-function run(
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, SIGIL_DATA: tmp.dir, SIGIL_CONFIG: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdin.end(stdin ?? '');
-    child.once('exit', (code) => done({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[], stdin?: string): Promise<CliRun> =>
+  runCli(args, { env: { SIGIL_DATA: tmp.dir }, stdin: stdin ?? '' });
 
 const basic = (u: string) => `Basic ${Buffer.from(`${u}:pw`).toString('base64')}`;
 const rbacBundle = join(tmp.dir, 'rbac.tar.gz');

@@ -2,9 +2,9 @@
  * `sigil policy replay` (docs/policy.md §13): recorded decisions in a real LMDB ledger, candidate bundles built
  * by the real OPA CLI, evaluated through the Check path's evaluatePolicy; and the CLI as a child process.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DecisionRecord, MerkleLog, type RecordedHop } from '../../src/ledger/index.js';
 import { compilePolicy } from '../../src/nlpolicy/index.js';
@@ -16,6 +16,7 @@ import {
   sigilInputFromHook,
 } from '../../src/policy/index.js';
 import { contextFromRecord, sigilFromRecord } from '../../src/policy/lib/replay-input.js';
+import { runCli } from '../support/sigil-cli.js';
 import { OPA, tempDir } from './support.js';
 
 const T0 = 1_767_225_600_000;
@@ -326,20 +327,8 @@ describe('input rebuilt from a record', () => {
 });
 
 describe('sigil policy replay (CLI)', () => {
-  const MAIN = resolve('src/cli/main.ts');
-  function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((done) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, SIGIL_DATA: join(tmp.dir, 'other'), SIGIL_CONFIG: '', SIGIL_OPA: OPA },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('exit', (code) => done({ code, stdout, stderr }));
-    });
-  }
+  const run = (args: string[]) =>
+    runCli(args, { env: { SIGIL_DATA: join(tmp.dir, 'other'), SIGIL_OPA: OPA } });
 
   it('prints the JSON report for the ledger of --data-dir, read-only', async () => {
     const { dir, bytes } = build(CANDIDATE, 'cand-2');
@@ -383,8 +372,11 @@ describe('sigil policy replay (CLI)', () => {
   });
 
   it('refuses a bad --since with its code', async () => {
-    const r = await run(['policy', 'replay', '--bundle', 'x', '--data-dir', tmp.dir, '--since', 'yesterday']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^POLICY_REPLAY_FAILED: --since/);
+    // 'x 1' and Feb 30 were dates to Date.parse (2001-01-01, March 2): src/lib/parse-time.ts refuses them.
+    for (const since of ['yesterday', 'x 1', '2026-02-30']) {
+      const r = await run(['policy', 'replay', '--bundle', 'x', '--data-dir', tmp.dir, '--since', since]);
+      expect(r.code, since).toBe(1);
+      expect(r.stderr).toMatch(/^POLICY_REPLAY_FAILED: --since/);
+    }
   });
 });

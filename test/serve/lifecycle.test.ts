@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig, type SigilConfig } from '../../src/config/index.js';
+import type { SigilConfig } from '../../src/config/index.js';
 import { type LedgerRecord, MerkleLog } from '../../src/ledger/index.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
 import { sha256 } from '../../src/lib/bytes.js';
@@ -18,7 +18,7 @@ import { configHash, redactSource } from '../../src/serve/lifecycle.js';
 import { OPA, opaBuild, POLICY_DIR } from '../policy/support.js';
 import { keyPair } from '../support/identity.js';
 import { issuerCall, issuerClient } from '../support/issuer-grpc.js';
-import { freePorts } from '../support/ports.js';
+import { loopbackConfig } from '../support/sigil-config.js';
 
 const OPERATOR = 'lifecycle-test-operator-credential';
 const ADMIN = 'lifecycle-test-admin-token-0123';
@@ -38,32 +38,22 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sigil-lifecycle-'));
   writeFileSync(bundleFile(), JSON.stringify(jwks(1)));
   writeFileSync(join(dir, 'policy.tar.gz'), opaBuild(join(POLICY_DIR, 'default'), undefined, 'rev-1'));
-  const [admin, http, grpcPort] = (await freePorts(3)) as [number, number, number];
-  config = loadConfig({
-    env: {},
-    overrides: {
-      data_dir: dir,
-      agent: { spiffe_id: SELF },
-      authz: { listen: `unix:${join(dir, 'authz.sock')}` },
-      admin: { listen: `127.0.0.1:${admin}`, token: ADMIN },
-      issuer: {
-        listen_http: `127.0.0.1:${http}`,
-        listen_grpc: `127.0.0.1:${grpcPort}`,
-        operator_token: OPERATOR,
-      },
-      validator: {
-        refresh_interval: 1,
-        trust_bundles: [
-          {
-            source: bundleFile(),
-            issuers: ['spiffe://other.mesh/sigil/issuer'],
-            trust_domains: ['other.mesh'],
-          },
-        ],
-      },
-      policy: { bundle: join(dir, 'policy.tar.gz'), poll_interval: 1 },
-      audit: { durability: 'fast' },
+  config = await loopbackConfig(dir, {
+    agent: { spiffe_id: SELF },
+    admin: { token: ADMIN },
+    issuer: { operator_token: OPERATOR },
+    validator: {
+      refresh_interval: 1,
+      trust_bundles: [
+        {
+          source: bundleFile(),
+          issuers: ['spiffe://other.mesh/sigil/issuer'],
+          trust_domains: ['other.mesh'],
+        },
+      ],
     },
+    policy: { bundle: join(dir, 'policy.tar.gz'), poll_interval: 1 },
+    audit: { durability: 'fast' },
   });
   sigil = await startSigil(config, { logger: pino({ level: 'silent' }) });
 }, 60_000);

@@ -12,9 +12,9 @@ import { openIssuerStores } from '../../src/issuer/open-stores.js';
 import { IssuerService, LOCAL_OPERATOR } from '../../src/issuer/service.js';
 import { issuerOptions } from '../../src/serve/index.js';
 import { freePorts } from './ports.js';
+import { type CliRun, CLI_MAIN as MAIN, runCli } from './sigil-cli.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = join(ROOT, 'src/cli/main.ts');
 
 /** A running `sigil serve` child. */
 export interface SigilProcess {
@@ -110,23 +110,8 @@ export async function startSigilProcess(
 }
 
 /** Runs `sigil <args>` against `configFile`; resolves with exit code and output. */
-export function runSigilCli(
-  configFile: string,
-  args: string[],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--config', configFile, ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, SIGIL_DATA: '', SIGIL_CONFIG: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => resolveRun({ code, stdout, stderr }));
-  });
-}
+export const runSigilCli = (configFile: string, args: string[]): Promise<CliRun> =>
+  runCli(['--config', configFile, ...args]);
 
 /** The issuer service over the running sidecar's data dir (same keys), for minting and delegating in tests. */
 export async function issuerFor(config: SigilConfig): Promise<{

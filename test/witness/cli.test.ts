@@ -2,13 +2,14 @@
  * `sigil audit checkpoint --cosigned`, `verify-bundle --witness-policy` (c2sp.org/tlog-policy) and
  * `witness-reset` on a data dir whose checkpoints three loopback witnesses cosigned.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { b64decode, b64encode } from '../../src/ledger/index.js';
 import { rollbackAccepted } from '../../src/witness/reset.js';
+import { runCliSync } from '../support/sigil-cli.js';
 import { connect, grow, type Sidecar, startMesh } from './helpers.js';
 
 let root: string;
@@ -18,16 +19,8 @@ let policyFile: string;
 let cosignedNote: string;
 
 function cli(...args: string[]) {
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', '--data', mesh[0]!.dir, 'audit', ...args],
-    {
-      encoding: 'utf8',
-      env,
-      timeout: 60_000,
-    },
-  );
-  return { status: r.status, out: r.stdout, err: r.stderr };
+  const r = runCliSync(['--data', mesh[0]!.dir, 'audit', ...args], { env });
+  return { status: r.code, out: r.stdout, err: r.stderr };
 }
 
 beforeAll(async () => {

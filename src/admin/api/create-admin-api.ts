@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MerkleLog } from '../../ledger/index.js';
 import { credentialMatches } from '../../lib/bytes.js';
 import { type Clock, systemClock } from '../../lib/clock.js';
+import { requireTimeMs } from '../../lib/parse-time.js';
 import type { PolicyEngine } from '../../policy/index.js';
 import type { AdminHandler } from '../server.js';
 import { AdminApiError, badRequest } from './errors.js';
@@ -382,13 +383,13 @@ function policyText(body: Record<string, unknown>): string {
   return body.text;
 }
 
-/** body[name]: epoch ms or an ISO-8601 date, if present. */
+/** body[name]: epoch ms (a number or its digits) or an ISO 8601 date (src/lib/parse-time.ts), if present. */
 function bodyTime(body: Record<string, unknown>, name: string): number | undefined {
   const v = body[name];
   if (v === undefined || v === null || v === '') return undefined;
-  const n = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < 0) throw badRequest(`body.${name} must be epoch ms or an ISO date`);
-  return n;
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
+  // Any other type is refused like a malformed string.
+  return requireTimeMs(typeof v === 'string' ? v : '', `body.${name}`, badRequest);
 }
 
 /** The ledger query of `GET /api/decisions`: the indexed filters, paging and limit. */

@@ -14,9 +14,10 @@ import {
   verifyProofBundle,
 } from '../../ledger/index.js';
 import { verifyLog } from '../../ledger/verify-log.js';
+import { requireTimeMs } from '../../lib/parse-time.js';
 import { holdLedgerWriter } from '../../serve/ledger-writer.js';
 import { openAuditLog } from '../../serve/open-audit-log.js';
-import { cliConfig, runCommand } from '../context.js';
+import { cliConfig, migrationProgress, runCommand } from '../context.js';
 import { checkBundleWitnesses, printCosigned, registerWitnessCommands } from './audit-witness.js';
 
 /** A decimal integer argument ≥ `min`. Parsed inside runCommand, so a bad one exits with its code. */
@@ -27,13 +28,9 @@ function int(v: string, name: string, min = 0): number {
   return Number(v);
 }
 
-/** Epoch ms, or an ISO-8601 date. */
-function time(v: string, name: string): number {
-  const n = /^[0-9]{1,16}$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new LedgerError('LEDGER_BAD_ARGUMENT', `${name} must be epoch ms or an ISO date`);
-  return n;
-}
+/** Epoch ms, or an ISO 8601 date (src/lib/parse-time.ts). */
+const time = (v: string, name: string): number =>
+  requireTimeMs(v, name, (m) => new LedgerError('LEDGER_BAD_ARGUMENT', m));
 
 function out(v: unknown): void {
   process.stdout.write(`${JSON.stringify(v)}\n`);
@@ -369,7 +366,7 @@ export function register(program: Command): void {
         // The migration writes: only as the one writer (docs/ledger.md §4 "One sequencer").
         const lock = await holdLedgerWriter(config, () => undefined);
         try {
-          const log = await openAuditLog(config, quiet);
+          const log = await openAuditLog(config, { ...quiet, onMigration: migrationProgress() });
           const now = { format: log.format, size: log.size, root: b64encode(log.root()) };
           await log.close();
           if (now.root !== was.root || now.size !== was.size) {

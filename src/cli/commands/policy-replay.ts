@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
 import type { Command } from 'commander';
+import { requireTimeMs } from '../../lib/parse-time.js';
 import {
   DecisionReplay,
   inputDependencies,
@@ -16,13 +17,9 @@ import { openAuditLog } from '../../serve/open-audit-log.js';
 import { cliConfig, runCommand } from '../context.js';
 import { findOpa } from './policy.js';
 
-/** Epoch ms, or an ISO-8601 date. */
-function time(v: string, name: string): number {
-  const n = /^[0-9]{1,16}$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isSafeInteger(n) || n < 0)
-    throw new PolicyError('POLICY_REPLAY_FAILED', `${name} must be epoch ms or an ISO date`);
-  return n;
-}
+/** Epoch ms, or an ISO 8601 date (src/lib/parse-time.ts). */
+const time = (v: string, name: string): number =>
+  requireTimeMs(v, name, (m) => new PolicyError('POLICY_REPLAY_FAILED', m));
 
 /** `.rego` files of `paths` (files, or directories walked), keyed relative to their directory as `opa build .` names them. */
 export function readRegoSources(paths: string[]): Record<string, string> {

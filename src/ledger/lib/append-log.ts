@@ -16,7 +16,7 @@ import {
 } from './compaction.js';
 import { type AppendEvent, type AppendedLeaf, GroupCommit } from './group-commit.js';
 import { entryAt, initFormat, type LogStore, openStore } from './log-store.js';
-import type { MigrationOptions } from './migrate.js';
+import type { MigrationEvent, MigrationOptions } from './migrate.js';
 import { type IndexKey, type KeysOf, PostingIndex } from './posting-index.js';
 import { MAX_BUNDLE_ENTRY, readBundle, readLeafTile, TILE_HEIGHT, TILE_WIDTH } from './tiles.js';
 import { hashThreadByDefault, TreeHasher } from './tree-hasher.js';
@@ -53,6 +53,11 @@ export interface MerkleLogOptions {
   compactionIntervalSec?: number;
   /** Called with the report of each periodic compaction, or its error (retried at the next interval). */
   onCompaction?: (report: CompactReport | undefined, error?: unknown) => void;
+  /**
+   * Called while a writable open migrates a format-3 log (start, after each copied chunk, end): the
+   * migration of a large log takes minutes, and the caller says so (docs/ledger.md §2).
+   */
+  onMigration?: (e: MigrationEvent) => void;
   /** Test hooks of the format-3 migration a writable open runs (lib/migrate.ts). @internal */
   migration?: MigrationOptions;
 }
@@ -117,7 +122,10 @@ export class AppendLog {
     const at = {
       readOnly,
       create: !options.readOnly,
-      ...(options.migration ? { migration: options.migration } : {}),
+      migration: {
+        ...options.migration,
+        ...(options.onMigration ? { onMigration: options.onMigration } : {}),
+      },
     };
     const log = await openStore(dir, at, (store) => {
       const l = make(store);

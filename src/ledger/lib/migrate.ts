@@ -15,12 +15,25 @@ import { LedgerError } from '../errors.js';
 import type { NodeRowKey } from './keys.js';
 import { relativePosting, unpackAbsolute } from './posting-codec.js';
 
+/**
+ * What a migrating open reports, for operators (docs/ledger.md §2 "Format 3 and the migration"): `start`
+ * before the first copy, `progress` after each chunk (every chunk: the caller rate-limits), `end` once format
+ * 4 is in force and the old databases are gone. `records` counts the entry, node and posting records to
+ * copy; `copied` those already copied (above 0 at `start` when a crash interrupted an earlier run).
+ */
+export type MigrationEvent =
+  | { phase: 'start'; from: 3; to: 4; entries: number; records: number; copied: number }
+  | { phase: 'progress'; copied: number; records: number }
+  | { phase: 'end'; copied: number; records: number };
+
 /** Options of {@link migrateV3} (tests: crash points and small chunks). */
 export interface MigrationOptions {
   /** Called after each durable step with its name (`entries <n>`, `nodes <n>`, `idx <n>`, `format`, `dropped`). */
   onStep?: (step: string) => void;
   /** Records copied per transaction (default 4096). */
   chunk?: number;
+  /** Progress for operators ({@link MigrationEvent}). */
+  onMigration?: (e: MigrationEvent) => void;
 }
 
 /** The entry, node and posting databases of one format. */
@@ -64,6 +77,19 @@ export function migrateV3(
     );
   }
   const pruned = typeof meta.get('pruned') === 'number' ? (meta.get('pruned') as number) : 0;
+  const report = o.onMigration ?? (() => undefined);
+  const count = (dbs: LogDbs) =>
+    (['entries', 'nodes', 'idx'] as const).reduce(
+      (n, db) => n + (dbs[db].getStats() as { entryCount: number }).entryCount,
+      0,
+    );
+  const records = count(from);
+  let copied = count(to); // partial copies of an interrupted run
+  report({ phase: 'start', from: 3, to: 4, entries: size, records, copied });
+  const tally = (n: number) => {
+    copied += n;
+    report({ phase: 'progress', copied, records });
+  };
 
   // 1. Entry bodies, in index order (absent below `pruned`: they are in the archive).
   let done = Math.max(pruned, numberOr(meta.get(PROGRESS.entries), 0));
@@ -82,6 +108,7 @@ export function migrateV3(
         throw new LedgerError('LEDGER_CORRUPT', `cannot migrate: entry ${at + n} is missing`);
       meta.putSync(PROGRESS.entries, end);
     });
+    tally(end - done);
     done = end;
     step(`entries ${end}`);
   }
@@ -97,6 +124,7 @@ export function migrateV3(
       to.nodes.putSync(key as NodeRowKey, Buffer.from(value));
     },
     step,
+    tally,
     'nodes',
   );
   copyInKeyOrder(
@@ -113,6 +141,7 @@ export function migrateV3(
       to.idx.putSync(k, relativePosting(list));
     },
     step,
+    tally,
     'idx',
   );
 
@@ -140,6 +169,7 @@ export function migrateV3(
   step('format');
   dropV3(meta, from);
   step('dropped');
+  report({ phase: 'end', copied, records });
 }
 
 /** Drops the format-3 databases once format 4 is in force (and after a crash that interrupted it). */
@@ -167,6 +197,7 @@ function copyInKeyOrder<K extends Key>(
   chunk: number,
   put: (key: K, value: Buffer) => void,
   step: (s: string) => void,
+  tally: (n: number) => void,
   name: string,
 ): void {
   let copied = 0;
@@ -197,6 +228,7 @@ function copyInKeyOrder<K extends Key>(
     });
     if (n === 0) return;
     copied += n;
+    tally(n);
     step(`${name} ${copied}`);
   }
 }

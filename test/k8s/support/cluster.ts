@@ -5,13 +5,14 @@
  * plugins (which include MutatingAdmissionWebhook). No kubelet, scheduler or controller-manager: pods are
  * stored, never run. One cluster per test file (start in beforeAll, stop in afterAll).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { freePorts } from '../../support/ports.js';
+import { type CertFiles, createCa, issueCert, openssl } from '../../support/tls.js';
 import { kubeConfigFor } from './kube.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -30,49 +31,15 @@ export interface Cluster {
   /** A KubeConfig for the admin (static token, group system:masters). */
   admin(): KubeConfig;
   /** Issues a serving certificate for 127.0.0.1/localhost signed by the cluster CA; returns file paths. */
-  issueServingCert(name: string): { cert: string; key: string };
+  issueServingCert(name: string): CertFiles;
   /** apiserver + etcd output so far (for failure messages). */
   logs(): string;
   stop(): Promise<void>;
 }
 
-function openssl(args: string[], cwd: string): void {
-  execFileSync('openssl', args, { cwd, stdio: 'pipe' });
-}
-
-/** Makes a certificate signed by ca.pem/ca.key in `dir` (EC P-256, 1 day). */
-function signed(dir: string, name: string, subject: string, san: string): { cert: string; key: string } {
-  const key = join(dir, `${name}.key`);
-  const csr = join(dir, `${name}.csr`);
-  const cert = join(dir, `${name}.pem`);
-  const ext = join(dir, `${name}.ext`);
-  writeFileSync(ext, `subjectAltName=${san}\nextendedKeyUsage=serverAuth,clientAuth\n`);
-  openssl(
-    [
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      csr,
-      '-subj',
-      subject,
-    ],
-    dir,
-  );
-  openssl(
-    ['x509', '-req', '-in', csr, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', cert].concat(
-      ['-days', '1', '-extfile', ext],
-    ),
-    dir,
-  );
-  return { cert, key };
-}
+/** A certificate signed by the cluster CA in `dir`, for both ends of TLS (the apiserver is both). */
+const signed = (dir: string, name: string, subject: string, san: string): CertFiles =>
+  issueCert(dir, name, subject, san, ['serverAuth', 'clientAuth']);
 
 /** Spawns `bin` with `args`, collecting output into `sink`. */
 function run(bin: string, args: string[], sink: { text: string }, tag: string): ChildProcess {
@@ -123,19 +90,7 @@ export async function startCluster(): Promise<Cluster> {
       );
   const dir = mkdtempSync(join(tmpdir(), 'sigil-k8s-'));
   const [etcdClient, etcdPeer, apiPort] = (await freePorts(3)) as [number, number, number];
-  openssl(
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'].concat([
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=sigil-k8s-test-ca',
-    ]),
-    dir,
-  );
+  createCa(dir, 'sigil-k8s-test-ca');
   const serving = signed(dir, 'apiserver', '/CN=kube-apiserver', 'IP:127.0.0.1,DNS:localhost');
   // ServiceAccount token signing key (the apiserver requires one; tokens are never used to run pods here).
   openssl(['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'sa.key'], dir);

@@ -1,6 +1,7 @@
 /** Small HTTP helpers for the admin API: JSON answers with safe headers, bounded body reads, query parsing. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SigilError } from '../../../lib/errors.js';
+import { requireTimeMs } from '../../../lib/parse-time.js';
 import { AdminApiError, badRequest } from '../errors.js';
 
 /** Headers on every API answer: never cached, never sniffed, never framed. */
@@ -112,16 +113,8 @@ export function qInt(q: URLSearchParams, name: string, min: number, max: number)
   return n;
 }
 
-/**
- * Optional time query parameter: epoch milliseconds or an ISO 8601 date-time. Returns epoch ms.
- */
+/** Optional time query parameter: epoch ms or an ISO 8601 date (src/lib/parse-time.ts). Returns epoch ms. */
 export function qTime(q: URLSearchParams, name: string): number | undefined {
   const v = qString(q, name, 40);
-  if (v === undefined) return undefined;
-  if (/^\d{1,16}$/.test(v)) return Number(v);
-  const ms = Date.parse(v);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(ms)) {
-    throw badRequest(`query parameter ${name} must be epoch ms or an ISO 8601 time`);
-  }
-  return ms;
+  return v === undefined ? undefined : requireTimeMs(v, `query parameter ${name}`, badRequest);
 }
