@@ -97,3 +97,8 @@ function asConfigError<T>(key: string, build: () => T): T {
     throw new ConfigError('CONFIG_INVALID', `config ${key}: ${(e as Error).message}`, { cause: e });
   }
 }
+
+/** Largest CheckRequest the ext_authz server accepts: room for `authz.max_body_bytes` twice plus headers. */
+export function maxCheckMessageBytes(config: SigilConfig): number {
+  return Math.max(4 * 1024 * 1024, 2 * config.authz.max_body_bytes + 1024 * 1024);
+}

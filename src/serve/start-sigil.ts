@@ -12,7 +12,7 @@ import type { MerkleLog } from '../ledger/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { PolicyDeciderHandle } from '../policy/index.js';
 import { type AuditIntake, auditIntake } from './audit-intake.js';
-import { checkFromConfig } from './check-from-config.js';
+import { checkFromConfig, maxCheckMessageBytes } from './check-from-config.js';
 import { dashboardFromConfig } from './dashboard-options.js';
 import { issuerOptions, trustBundleWarning } from './issuer-options.js';
 import { holdLedgerWriter } from './ledger-writer.js';
@@ -22,6 +22,10 @@ import { observeDecisions } from './observe-decisions.js';
 import { openAuditLog } from './open-audit-log.js';
 import { createPolicyDecider } from './policy-options.js';
 import { startWitnessing } from './witness-options.js';
+import { ClusterRegistry } from './workers/cluster-metrics.js';
+import { startWorkerPool, type WorkerPool } from './workers/pool.js';
+import { snapshotTrust } from './workers/trust-mirror.js';
+import { workersFromConfig } from './workers/workers-from-config.js';
 
 /** Optional parts of {@link startSigil}. */
 export interface StartSigilDeps {
@@ -46,7 +50,10 @@ export interface SigilParts {
 
 /** A running SIGIL. */
 export interface RunningSigil extends SigilParts {
+  /** The ext_authz listener: this process's gRPC server, or the Check worker pool (`sigil.authz.workers` > 1). */
   authz: AuthzServer;
+  /** The Check workers, when `sigil.authz.workers` > 1 (docs/authz.md §12). */
+  workers: WorkerPool | undefined;
   /** The ledger sink: unauthenticated-deny aggregation and the disk guard (`flush()` ends a window now). */
   audit: AuditIntake;
   admin: AdminServer;
@@ -60,6 +67,9 @@ export interface RunningSigil extends SigilParts {
 export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {}): Promise<RunningSigil> {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? pino({ level: config.log.level, base: { svc: 'sigil' } });
+  // Before anything opens: a worker count the configuration cannot run with is a start-up error.
+  const workerCount = workersFromConfig(config);
+  let pool: WorkerPool | undefined;
   const cleanup: Array<() => Promise<void> | void> = [];
   const closeAll = async () => {
     for (const c of cleanup.splice(0).reverse()) {
@@ -81,7 +91,15 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
   try {
     const admin = await nameListenKey(
       'sigil.admin.listen',
-      startAdminServer({ listen: config.admin.listen, registry: metrics.registry, isReady: () => ready }),
+      startAdminServer({
+        listen: config.admin.listen,
+        // With workers, /metrics merges theirs (Check metrics live there) with this process's.
+        registry:
+          workerCount > 1
+            ? new ClusterRegistry(metrics.registry, async () => (pool ? pool.metrics() : []))
+            : metrics.registry,
+        isReady: () => ready,
+      }),
     );
     cleanup.push(() => admin.close());
     const narrowed = trustBundleWarning(config);
@@ -136,26 +154,47 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     // Closed after the authz server drained and before the ledger: the last window is written.
     const audit = auditIntake(config, log, { metrics, logger });
     cleanup.push(() => audit.close());
-    const { check, chains } = checkFromConfig(config, {
-      trust: issuer.stores.trust,
-      ledger: audit.sink,
-      clock,
-      ...(policy ? { policy } : {}),
-      onDecision: observeDecisions(metrics, logger),
-    });
-    cacheSize = () => chains.size;
     if (config.authz.transport === 'h2') {
       logger.warn('sigil.authz.transport "h2" is deprecated and ignored: the listener runs @grpc/grpc-js');
     }
-    const authz = await nameListenKey(
-      'sigil.authz.listen',
-      startAuthzServer({
-        listen: config.authz.listen,
-        check,
-        maxMessageBytes: Math.max(4 * 1024 * 1024, 2 * config.authz.max_body_bytes + 1024 * 1024),
-        ...(deps.drainMs !== undefined ? { drainMs: deps.drainMs } : {}),
-      }),
-    );
+    let authz: AuthzServer;
+    if (workerCount > 1) {
+      // Check workers (docs/authz.md §12): they decide, this process records. Their trust mirrors this one's.
+      const stores = issuer.stores;
+      const own = issuerOptions(config);
+      const binding = { issuers: [own.issuerId], trustDomains: [own.trustDomain] };
+      pool = await nameListenKey(
+        'sigil.authz.listen',
+        startWorkerPool({
+          config,
+          count: workerCount,
+          sink: audit.sink,
+          trust: { snapshot: () => snapshotTrust(stores, binding), version: () => stores.trust.version },
+          logger,
+          registry: metrics.registry,
+          drainMs: deps.drainMs ?? 5000,
+        }),
+      );
+      authz = pool;
+    } else {
+      const { check, chains } = checkFromConfig(config, {
+        trust: issuer.stores.trust,
+        ledger: audit.sink,
+        clock,
+        ...(policy ? { policy } : {}),
+        onDecision: observeDecisions(metrics, logger),
+      });
+      cacheSize = () => chains.size;
+      authz = await nameListenKey(
+        'sigil.authz.listen',
+        startAuthzServer({
+          listen: config.authz.listen,
+          check,
+          maxMessageBytes: maxCheckMessageBytes(config),
+          ...(deps.drainMs !== undefined ? { drainMs: deps.drainMs } : {}),
+        }),
+      );
+    }
     // Drain Checks first so every in-flight decision is still recorded before the ledger closes.
     cleanup.push(() => authz.close());
     const parts: SigilParts = { config, logger, metrics, issuer, ledger: log, policy };
@@ -174,6 +213,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     logger.info(
       {
         authz: authz.address,
+        authz_workers: workerCount,
         ledger_hash_thread: log.hashThread,
         admin: admin.url,
         issuer_http: issuer.http?.url,
@@ -186,6 +226,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     return {
       ...parts,
       authz,
+      workers: pool,
       audit,
       admin,
       get ready() {
