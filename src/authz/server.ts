@@ -42,12 +42,6 @@ export interface AuthzServerOptions {
    */
   removeStaleSocket?: boolean;
   /**
-   * SETTINGS_MAX_CONCURRENT_STREAMS advertised per connection (RFC 9113 §6.5.2; default: grpc-js's, none). A
-   * client that honours it (Envoy's HTTP/2 pool does) opens another connection when one is full: with Check
-   * workers, connections are what spreads the load.
-   */
-  maxConcurrentStreams?: number;
-  /**
    * Close each connection (GOAWAY, in-flight calls finish) after about this long (default: never). With Check
    * workers a client's connections then spread again over all of them, e.g. after a worker was re-forked.
    */
@@ -71,7 +65,6 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
     'grpc.max_send_message_length': 4 * 1024 * 1024,
     // Channelz keeps per-call statistics nobody reads here; it showed up in the Check profile.
     'grpc.enable_channelz': 0,
-    ...(opts.maxConcurrentStreams ? { 'grpc.max_concurrent_streams': opts.maxConcurrentStreams } : {}),
     ...(opts.maxConnectionAgeMs
       ? {
           'grpc.max_connection_age_ms': opts.maxConnectionAgeMs,

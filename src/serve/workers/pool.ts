@@ -183,6 +183,7 @@ export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool>
         slot.trustVersion = trust.version;
         slot.ready = true;
         countLive();
+        logger.info({ worker: slot.index, pid: h.pid, authz: h.address }, 'Check worker serving');
         return h;
       },
       (err) => {

@@ -22,12 +22,6 @@ import { IpcChannel, type IpcPort } from './ipc.js';
 import { type AppendRequest, METHOD, type WorkerHello, type WorkerInit } from './protocol.js';
 import { MirrorTrustStore, type TrustSnapshot } from './trust-mirror.js';
 
-/**
- * Streams per HTTP/2 connection a worker advertises: a client that honours SETTINGS_MAX_CONCURRENT_STREAMS
- * (Envoy's pool) opens a further connection past it, and connections are what node:cluster spreads.
- */
-export const WORKER_MAX_STREAMS = 16;
-
 /** A worker closes a connection after ~this long (GOAWAY), so a re-forked worker gets its share again. */
 export const WORKER_MAX_CONNECTION_AGE_MS = 30_000;
 
@@ -85,7 +79,6 @@ export function runCheckWorker(
         maxMessageBytes: maxCheckMessageBytes(o.config),
         drainMs: o.drainMs,
         removeStaleSocket: false,
-        maxConcurrentStreams: WORKER_MAX_STREAMS,
         maxConnectionAgeMs: WORKER_MAX_CONNECTION_AGE_MS,
       });
       return { pid: process.pid, address: server.address, port: server.port };
