@@ -1,4 +1,4 @@
-/** Stable error codes of the Check workers (docs/sizing.md §6; docs/authz.md §Workers). */
+/** Stable error codes of the Check workers (docs/authz.md §12). */
 import { GrpcStatus, SigilError } from '../../lib/errors.js';
 
 /** Codes of {@link WorkersError}. */

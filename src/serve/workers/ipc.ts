@@ -1,5 +1,5 @@
 /**
- * The primary ↔ worker channel (docs/authz.md §Workers): a symmetric, ordered request/answer protocol over a
+ * The primary ↔ worker channel (docs/authz.md §12): a symmetric, ordered request/answer protocol over a
  * process's IPC port (node:cluster with `serialization: 'advanced'`, i.e. the structured clone algorithm) or a
  * MessagePort. Everything either side sends within one event-loop turn goes out as ONE message: the requests
  * (a worker's decision records, a primary's state update) and the answers to the other side's requests. A

@@ -1,5 +1,5 @@
 /**
- * What a Check worker trusts, copied from the primary (docs/authz.md §Workers, "State"): this sidecar's
+ * What a Check worker trusts, copied from the primary (docs/authz.md §12, "State"): this sidecar's
  * published issuer keys (the JWKS, RFC 7517) and its revocation list, as plain structured-cloneable data.
  * A worker answers `issuerKey` / `isRevoked` from its last applied snapshot exactly as the primary's
  * `localTrust` (src/issuer/open-stores.ts) does when no trust bundle is configured; `sigil serve` refuses
