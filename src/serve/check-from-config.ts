@@ -11,6 +11,7 @@ import {
   type DecisionSink,
   defaultPolicy,
   type ProofCheck,
+  type ReplaySpender,
   toolResolver,
 } from '../authz/index.js';
 import { ConfigError, type SigilConfig } from '../config/index.js';
@@ -28,6 +29,8 @@ export interface CheckDeps {
   onDecision?: (event: DecisionEvent) => void;
   /** Bound of the verified-chain cache. Default 10 000. */
   cacheEntries?: number;
+  /** The proof replay cache; default an in-process one (a Check worker passes the primary's: docs/workers.md §4). */
+  replay?: ReplaySpender;
 }
 
 /** The Check function plus its cache (exposed for metrics and tests). */
@@ -69,6 +72,7 @@ export function checkFromConfig(config: SigilConfig, deps: CheckDeps): Configure
             windowS: config.authz.proof_window_s,
             skewS: config.validator.clock_skew,
             maxEntries: config.authz.proof_replay_cache_max,
+            ...(deps.replay ? { replay: deps.replay } : {}),
           }),
         );
   const check = createCheck({
