@@ -62,19 +62,18 @@ export function checkFromConfig(config: SigilConfig, deps: CheckDeps): Configure
       publicRoutes: config.authz.public_routes,
     }),
   );
-  const proof: ProofCheck | undefined =
-    config.authz.proof === 'off' && config.authz.proof_overrides.length === 0
-      ? undefined
-      : asConfigError('sigil.authz.proof_overrides', () =>
-          createProofCheck({
-            mode: config.authz.proof,
-            overrides: config.authz.proof_overrides,
-            windowS: config.authz.proof_window_s,
-            skewS: config.validator.clock_skew,
-            maxEntries: config.authz.proof_replay_cache_max,
-            ...(deps.replay ? { replay: deps.replay } : {}),
-          }),
-        );
+  const proof: ProofCheck | undefined = !proofEnabled(config)
+    ? undefined
+    : asConfigError('sigil.authz.proof_overrides', () =>
+        createProofCheck({
+          mode: config.authz.proof,
+          overrides: config.authz.proof_overrides,
+          windowS: config.authz.proof_window_s,
+          skewS: config.validator.clock_skew,
+          maxEntries: config.authz.proof_replay_cache_max,
+          ...(deps.replay ? { replay: deps.replay } : {}),
+        }),
+      );
   const check = createCheck({
     chains,
     tools,
@@ -105,4 +104,9 @@ function asConfigError<T>(key: string, build: () => T): T {
 /** Largest CheckRequest the ext_authz server accepts: room for `authz.max_body_bytes` twice plus headers. */
 export function maxCheckMessageBytes(config: SigilConfig): number {
   return Math.max(4 * 1024 * 1024, 2 * config.authz.max_body_bytes + 1024 * 1024);
+}
+
+/** True when some request may need a proof of possession checked (`authz.proof` or an override says so). */
+export function proofEnabled(config: SigilConfig): boolean {
+  return config.authz.proof !== 'off' || config.authz.proof_overrides.length > 0;
 }

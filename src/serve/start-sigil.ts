@@ -5,14 +5,14 @@
  */
 import { type Logger, pino } from 'pino';
 import { type AdminServer, createMetrics, type SigilMetrics, startAdminServer } from '../admin/index.js';
-import { type AuthzServer, startAuthzServer } from '../authz/index.js';
+import { type AuthzServer, createReplayCache, startAuthzServer } from '../authz/index.js';
 import type { SigilConfig } from '../config/index.js';
 import { type RunningIssuer, startIssuer } from '../issuer/index.js';
 import type { MerkleLog } from '../ledger/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
-import type { PolicyDeciderHandle } from '../policy/index.js';
+import { type PolicyDeciderHandle, policyEvalOptions } from '../policy/index.js';
 import { type AuditIntake, auditIntake } from './audit-intake.js';
-import { checkFromConfig, maxCheckMessageBytes } from './check-from-config.js';
+import { checkFromConfig, maxCheckMessageBytes, proofEnabled } from './check-from-config.js';
 import { dashboardFromConfig } from './dashboard-options.js';
 import { issuerOptions, trustBundleWarning } from './issuer-options.js';
 import { holdLedgerWriter } from './ledger-writer.js';
@@ -20,11 +20,10 @@ import { configHash, lifecycleRecorder, sigilVersion } from './lifecycle.js';
 import { issuerListenKey, nameListenKey } from './name-listen-key.js';
 import { observeDecisions } from './observe-decisions.js';
 import { openAuditLog } from './open-audit-log.js';
-import { createPolicyDecider } from './policy-options.js';
+import { createPolicyDecider, policyEngineOptions } from './policy-options.js';
 import { startWitnessing } from './witness-options.js';
 import { ClusterRegistry } from './workers/cluster-metrics.js';
 import { startWorkerPool, type WorkerPool } from './workers/pool.js';
-import { snapshotTrust } from './workers/trust-mirror.js';
 import { workersFromConfig } from './workers/workers-from-config.js';
 
 /** Optional parts of {@link startSigil}. */
@@ -106,7 +105,13 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     if (narrowed !== undefined) logger.warn(narrowed);
     const issuer = await nameListenKey(
       issuerListenKey,
-      startIssuer(issuerOptions(config), { clock, logger, onLifecycle }),
+      startIssuer(issuerOptions(config), {
+        clock,
+        logger,
+        onLifecycle,
+        // With Check workers a revocation is answered once every worker has it (docs/workers.md §1).
+        ...(workerCount > 1 ? { whenInForce: async () => pool?.inForce() } : {}),
+      }),
     );
     cleanup.push(() => issuer.close());
     // The one sequencer: CLI commands next to this process send their entries here (docs/ledger.md §4).
@@ -159,17 +164,27 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     }
     let authz: AuthzServer;
     if (workerCount > 1) {
-      // Check workers (docs/authz.md §12): they decide, this process records. Their trust mirrors this one's.
-      const stores = issuer.stores;
-      const own = issuerOptions(config);
-      const binding = { issuers: [own.issuerId], trustDomains: [own.trustDomain] };
+      // Check workers (docs/authz.md §12): they decide, this process records; their trust, policy bundle and
+      // proof replay cache are this process's (docs/workers.md).
+      const engine = policy?.engine;
+      const evalOptions = policyEngineOptions(config);
       pool = await nameListenKey(
         'sigil.authz.listen',
         startWorkerPool({
           config,
           count: workerCount,
           sink: audit.sink,
-          trust: { snapshot: () => snapshotTrust(stores, binding), version: () => stores.trust.version },
+          trust: issuer.stores.trust,
+          ...(engine && evalOptions
+            ? {
+                policy: {
+                  options: policyEvalOptions(evalOptions),
+                  active: () => engine.activeBundle,
+                  onActivate: (l: () => void) => engine.onActivate(l),
+                },
+              }
+            : {}),
+          ...(proofEnabled(config) ? { replay: createReplayCache(config.authz.proof_replay_cache_max) } : {}),
           logger,
           registry: metrics.registry,
           drainMs: deps.drainMs ?? 5000,

@@ -25,7 +25,7 @@ beforeAll(async () => {
   upstream = await startEchoUpstream();
   sigil = await startSigilProcess({
     agent: { spiffe_id: SELF },
-    authz: { workers: 2, proof: 'off', routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }] },
+    authz: { workers: 2, routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }] },
   });
   envoy = await startTestEnvoy(sigil.authzPort, upstream.port);
   issuer = await issuerFor(sigil.config);

@@ -1,25 +1,40 @@
 /**
  * The primary's side of Check workers (docs/authz.md §12): forks N workers with node:cluster (all listening on
  * the one `sigil.authz.listen` handle the primary holds), answers their batched appends through the ledger sink
- * (the one sequencer), pushes trust changes to every worker, re-forks a dead worker with backoff, drains them on
- * close, and collects their metrics for /metrics.
+ * (the one sequencer) and their proof jti spends from the one replay cache, replicates trust and the policy bundle
+ * to every worker (docs/workers.md), re-forks a dead worker with backoff, drains them on close, and collects
+ * their metrics for /metrics.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
-import type { DecisionSink } from '../../authz/index.js';
+import type { DecisionSink, ReplayCache } from '../../authz/index.js';
 import type { SigilConfig } from '../../config/index.js';
+import type { ActivePolicyBundle, PolicyEvalOptions } from '../../policy/index.js';
+import type { ReplicableTrustStore } from '../../token/api.js';
 import { WorkersError } from './errors.js';
 import { IpcChannel, type IpcPort } from './ipc.js';
 import {
   type AppendAnswer,
   type AppendRequest,
   METHOD,
+  type PolicyBundleMessage,
+  type SpendAnswer,
+  type SpendRequest,
   type WorkerHello,
   type WorkerInit,
 } from './protocol.js';
-import type { TrustSnapshot } from './trust-mirror.js';
+
+/** The primary's policy, as workers mirror it (docs/workers.md §3). */
+export interface ReplicatedPolicy {
+  /** How the primary evaluates (entrypoint, time limit, isolation, limits). */
+  options: PolicyEvalOptions;
+  /** The bundle in force now, if any. */
+  active(): ActivePolicyBundle | undefined;
+  /** Called after each activation; returns the function that stops it. */
+  onActivate(listener: () => void): () => void;
+}
 
 /** Options of {@link startWorkerPool}. */
 export interface WorkerPoolOptions {
@@ -28,8 +43,12 @@ export interface WorkerPoolOptions {
   count: number;
   /** The ledger intake every worker's decisions go through (src/serve/audit-intake.ts). */
   sink: DecisionSink;
-  /** The trust workers decide with, now; and its version (read often: must be cheap). */
-  trust: { snapshot(): TrustSnapshot; version(): number };
+  /** The trust workers mirror (docs/workers.md §2). */
+  trust: ReplicableTrustStore;
+  /** The policy workers mirror; absent = the built-in policy (no `sigil.policy.bundle`). */
+  policy?: ReplicatedPolicy;
+  /** The one proof replay cache; absent = proofs off. */
+  replay?: ReplayCache;
   logger: Logger;
   /** Where `sigil_authz_workers` and `sigil_authz_worker_restarts_total` go. */
   registry: Registry;
@@ -38,8 +57,6 @@ export interface WorkerPoolOptions {
   /** First re-fork delay after a crash, ms (default 100); doubles per crash up to `maxBackoffMs` (default 5000). */
   minBackoffMs?: number;
   maxBackoffMs?: number;
-  /** How often the primary compares the trust version with what workers hold, ms (default 100). */
-  trustPollMs?: number;
 }
 
 /** One live worker, as tests and the admin view see it. */
@@ -54,6 +71,11 @@ export interface WorkerPool {
   port: number;
   /** Live, initialised workers. */
   list(): WorkerInfo[];
+  /**
+   * Resolves once every serving worker has the primary's current trust and policy bundle (docs/workers.md §1);
+   * rejects when one refused (that worker is then replaced). The issuer's Revoke answers after it.
+   */
+  inForce(): Promise<void>;
   /** Each live worker's `getMetricsAsJSON()` (a worker that does not answer within 1 s is left out). */
   metrics(): Promise<MetricObjectWithValues<MetricValue<string>>[][]>;
   /** Stops accepting, drains every worker's in-flight Checks (their appends complete), then stops them. */
@@ -69,7 +91,11 @@ interface Slot {
   /** Crashes in a row (reset once a worker has served for 10 s). */
   crashes: number;
   startedAt: number;
+  /** The trust version and the policy bundle (sha256) this worker acknowledged. */
   trustVersion: number;
+  policySha: string | undefined;
+  /** The state updates sent to this worker, in order (one at a time: each waits for the previous ack). */
+  syncing: Promise<void>;
 }
 
 const SELF = import.meta.url;
@@ -96,6 +122,18 @@ function appendArgs(p: unknown): AppendRequest {
     throw new WorkersError('WORKERS_BAD_MESSAGE', 'malformed append request');
   return a;
 }
+
+function spendArgs(p: unknown): SpendRequest {
+  const a = p as SpendRequest;
+  if (!Array.isArray(a) || typeof a[0] !== 'string' || typeof a[1] !== 'number' || typeof a[2] !== 'number')
+    throw new WorkersError('WORKERS_BAD_MESSAGE', 'malformed spend request');
+  return a;
+}
+
+const bundleMessage = (a: ActivePolicyBundle): PolicyBundleMessage => ({
+  bytes: a.bytes,
+  revision: a.revision,
+});
 
 /** Forks `count` workers and resolves once every one listens; on a start-up failure stops them and throws. */
 export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool> {
@@ -127,6 +165,8 @@ export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool>
     crashes: 0,
     startedAt: 0,
     trustVersion: -1,
+    policySha: undefined,
+    syncing: Promise.resolve(),
   }));
   const countLive = () => live.set(slots.filter((s) => s.ready).length);
 
@@ -134,14 +174,63 @@ export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool>
     const [record, verified, source] = appendArgs(p);
     return (await o.sink.append(record, { verified, source })) ?? null;
   };
+  // docs/workers.md §4: one cache for every worker, spends answered in arrival order.
+  const replay = o.replay;
+  const spend = (p: unknown): SpendAnswer => {
+    if (!replay) throw new WorkersError('WORKERS_BAD_MESSAGE', 'proofs are off: no replay cache');
+    const [jti, untilMs, nowMs] = spendArgs(p);
+    return replay.spend(jti, untilMs, nowMs);
+  };
 
+  /**
+   * Brings `slot` to the primary's current trust and policy (docs/workers.md §1), after whatever was sent to it
+   * before. A refusal replaces the worker (§5: it must not keep deciding on older state) and rejects.
+   */
+  const sync = (slot: Slot): Promise<void> => {
+    const run = async () => {
+      const ch = slot.channel;
+      if (!slot.ready || !ch) return;
+      try {
+        if (slot.trustVersion !== o.trust.version) {
+          const snap = o.trust.snapshot();
+          await ch.call(METHOD.trust, snap, 10_000);
+          slot.trustVersion = snap.version;
+        }
+        const active = o.policy?.active();
+        if (active && slot.policySha !== active.sha256) {
+          await ch.call(METHOD.policy, bundleMessage(active), 30_000);
+          slot.policySha = active.sha256;
+        }
+      } catch (err) {
+        if (slot.channel === ch && !closing) {
+          logger.error(
+            { err, worker: slot.index },
+            "a Check worker refused the primary's state: replacing it",
+          );
+          slot.worker?.kill('SIGKILL');
+        }
+        throw err;
+      }
+    };
+    const next = slot.syncing.then(run);
+    slot.syncing = next.catch(() => {});
+    return next;
+  };
+  const syncAll = async (): Promise<void> => {
+    await Promise.all(slots.map(sync));
+  };
+  const onChange = () => {
+    syncAll().catch(() => {
+      // Logged per worker in sync(); the worker is being replaced and gets the current state at init.
+    });
+  };
   /** Forks the worker of `slot` and initialises it; rejects if it dies or fails before it listens. */
   const fork = (slot: Slot): Promise<WorkerHello> => {
     cluster.setupPrimary({ exec, execArgv, serialization: 'advanced', args: [] });
     const w = cluster.fork();
     const channel = new IpcChannel(
       w as unknown as IpcPort,
-      { [METHOD.append]: append },
+      { [METHOD.append]: append, [METHOD.spend]: spend },
       {
         onBadMessage: (err) => logger.error({ err, worker: slot.index }, 'bad message from a Check worker'),
       },
@@ -175,15 +264,30 @@ export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool>
       }, delay).unref();
     });
     const trust = o.trust.snapshot();
-    const init: WorkerInit = { config: o.config, slot: slot.index, listen, trust, drainMs: o.drainMs };
+    const active = o.policy?.active();
+    const init: WorkerInit = {
+      config: o.config,
+      slot: slot.index,
+      listen,
+      drainMs: o.drainMs,
+      trust,
+      ...(o.policy
+        ? { policy: { options: o.policy.options, bundle: active ? bundleMessage(active) : undefined } }
+        : {}),
+      replay: replay !== undefined,
+    };
     return channel.call(METHOD.init, init).then(
       (hello) => {
         const h = hello as WorkerHello;
         slot.pid = h.pid;
         slot.trustVersion = trust.version;
+        slot.policySha = active?.sha256;
+        slot.syncing = Promise.resolve();
         slot.ready = true;
         countLive();
         logger.info({ worker: slot.index, pid: h.pid, authz: h.address }, 'Check worker serving');
+        // A change made while it started (after the init snapshot) goes out now.
+        onChange();
         return h;
       },
       (err) => {
@@ -205,33 +309,15 @@ export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool>
     throw e;
   }
 
-  // Trust changes (a revocation, a key rotation) reach every worker within one poll; a worker that missed one
-  // (busy, just re-forked) gets the next snapshot.
-  let pushing = false;
-  const trustTimer = setInterval(() => {
-    if (pushing) return;
-    const v = o.trust.version();
-    const stale = slots.filter((s) => s.ready && s.trustVersion !== v);
-    if (stale.length === 0) return;
-    pushing = true;
-    const snap = o.trust.snapshot();
-    Promise.allSettled(
-      stale.map((s) =>
-        s.channel?.call(METHOD.trust, snap, 5000).then(() => {
-          s.trustVersion = snap.version;
-        }),
-      ),
-    ).finally(() => {
-      pushing = false;
-    });
-  }, o.trustPollMs ?? 100);
-  trustTimer.unref();
+  // docs/workers.md §2–3: every trust change and every policy activation goes out to every worker.
+  const unsubscribe = [o.trust.subscribe(onChange), ...(o.policy ? [o.policy.onActivate(onChange)] : [])];
 
   let closed: Promise<void> | undefined;
   return {
     address: first.address,
     port: first.port,
     list: () => slots.filter((s) => s.ready).map((s) => ({ slot: s.index, pid: s.pid })),
+    inForce: syncAll,
     async metrics() {
       const answers = await Promise.allSettled(
         slots.filter((s) => s.ready).map((s) => s.channel!.call(METHOD.metrics, undefined, 1000)),
@@ -243,7 +329,7 @@ export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool>
     close() {
       closed ??= (async () => {
         closing = true;
-        clearInterval(trustTimer);
+        for (const u of unsubscribe) u();
         await Promise.all(
           slots.map(async (s) => {
             const w = s.worker;

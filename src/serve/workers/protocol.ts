@@ -1,11 +1,19 @@
 /**
- * The messages between the primary and a Check worker (docs/authz.md §12), over {@link IpcChannel}. Every
- * payload is structured-cloneable (plain objects, strings, numbers): no KeyObject, no functions.
+ * The messages between the primary and a Check worker (docs/authz.md §12; what the state messages carry and how a
+ * worker applies them: docs/workers.md), over {@link IpcChannel}. Every payload is structured-cloneable (plain
+ * objects, strings, numbers, Uint8Array): no KeyObject, no functions.
  */
-import type { DecisionReceipt } from '../../authz/index.js';
+import type { DecisionReceipt, SpendResult } from '../../authz/index.js';
 import type { SigilConfig } from '../../config/index.js';
 import type { DecisionRecord } from '../../ledger/record.js';
-import type { TrustSnapshot } from './trust-mirror.js';
+import type { PolicyEvalOptions } from '../../policy/index.js';
+import type { TrustSnapshot } from '../../token/api.js';
+
+/** A policy bundle as it crosses: the bytes exactly as the primary fetched them and their revision. */
+export interface PolicyBundleMessage {
+  bytes: Uint8Array;
+  revision: string;
+}
 
 /** primary → worker `init`: everything a worker needs before it listens. Answered with {@link WorkerHello}. */
 export interface WorkerInit {
@@ -14,8 +22,13 @@ export interface WorkerInit {
   slot: number;
   /** Where to listen: `sigil.authz.listen`, with the port the first worker bound when that was 0. */
   listen: string;
-  trust: TrustSnapshot;
   drainMs: number;
+  /** The primary's trust now (docs/workers.md §2). */
+  trust: TrustSnapshot;
+  /** How the primary evaluates its policy, when `sigil.policy.bundle` is set (docs/workers.md §3). */
+  policy?: { options: PolicyEvalOptions; bundle: PolicyBundleMessage | undefined };
+  /** Spend proof jtis in the primary's one replay cache (docs/workers.md §4). */
+  replay: boolean;
 }
 
 /** A worker's answer to `init`, once its gRPC server listens. */
@@ -31,16 +44,26 @@ export type AppendRequest = [record: DecisionRecord, verified: boolean, source: 
 /** The primary's answer to `append`: the receipt, or null for an aggregated unauthenticated deny. */
 export type AppendAnswer = DecisionReceipt | null;
 
+/** worker → primary `spend`: a proof's jti in the primary's replay cache — [jti, untilMs, nowMs]. */
+export type SpendRequest = [jti: string, untilMs: number, nowMs: number];
+
+/** The primary's answer to `spend`. */
+export type SpendAnswer = SpendResult;
+
 /** Method names, so both sides spell them once. */
 export const METHOD = {
   /** primary → worker: {@link WorkerInit} → {@link WorkerHello}. */
   init: 'init',
-  /** primary → worker: a {@link TrustSnapshot} → the applied version. */
+  /** primary → worker: a TrustSnapshot → the applied version. */
   trust: 'trust',
+  /** primary → worker: a {@link PolicyBundleMessage} → the revision in force. */
+  policy: 'policy',
   /** primary → worker: stop accepting, drain in-flight Checks (their appends complete) → undefined. */
   drain: 'drain',
   /** primary → worker: prom-client `getMetricsAsJSON()` of the worker's registry. */
   metrics: 'metrics',
   /** worker → primary: {@link AppendRequest} → {@link AppendAnswer}. */
   append: 'append',
+  /** worker → primary: {@link SpendRequest} → {@link SpendAnswer}. */
+  spend: 'spend',
 } as const;
