@@ -12,6 +12,7 @@ import { MerkleLog } from '../../src/ledger/index.js';
 import { type EnvoyProcess, startTestEnvoy } from '../support/envoy.js';
 import { issuerFor, runSigilCli, type SigilProcess, startSigilProcess } from '../support/sigil-process.js';
 import { type EchoUpstream, startEchoUpstream } from '../support/upstream.js';
+import { metricSample } from '../support/workers.js';
 
 const SELF = 'spiffe://sigil.mesh/agent/tools/e2e-workers';
 const ORCH = 'spiffe://sigil.mesh/agent/orchestrator/e2e-workers';
@@ -49,12 +50,7 @@ function workers(): Map<number, number> {
   return bySlot;
 }
 
-async function metric(sample: string): Promise<number> {
-  const text = await (await fetch(`${sigil.adminUrl}/metrics`)).text();
-  const esc = sample.replace(/[{}"=.*+?^$()|[\]\\]/g, '\\$&');
-  const m = new RegExp(`^${esc} (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : 0;
-}
+const metric = (sample: string) => metricSample(`${sigil.adminUrl}/metrics`, sample);
 
 interface Answer {
   status: number;

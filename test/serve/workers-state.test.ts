@@ -5,20 +5,19 @@
  * replayed to the other worker is denied). Real gRPC over four connections, a real LMDB ledger.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
 import { LOCAL_OPERATOR } from '../../src/issuer/service.js';
-import { type RunningSigil, startSigil } from '../../src/serve/index.js';
+import type { RunningSigil } from '../../src/serve/index.js';
 import { createProof, publicJwkOf } from '../../src/token/index.js';
 import { opaBuildSources } from '../policy/support.js';
-import { authzClient, callCheck } from '../support/authz-client.js';
-import { freePorts } from '../support/ports.js';
+import { callCheck } from '../support/authz-client.js';
 import { codeOfResponse, mcpRequest, urlOf, withProof } from '../support/proof.js';
+import { metricSample, startWorkersSigil, type WorkersSigil } from '../support/workers.js';
 
 const SELF = 'spiffe://sigil.mesh/agent/tools/workers-state';
 const holder = generateKeyPairSync('ed25519');
@@ -37,40 +36,30 @@ const policy = (revision: string, denied: string) =>
     revision,
   );
 
+let ws: WorkersSigil;
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sigil-workers-state-'));
   bundle = join(dir, 'bundle.tar.gz');
   writeFileSync(bundle, policy('rev-1', 'fs.write'));
-  const [authz, admin, http, grpc] = (await freePorts(4)) as [number, number, number, number];
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      data_dir: dir,
+  ws = await startWorkersSigil(
+    {
       agent: { spiffe_id: SELF },
-      authz: {
-        listen: `127.0.0.1:${authz}`,
-        workers: 2,
-        proof: 'when_present',
-        proof_overrides: [{ tools: ['shell.*'], mode: 'require' }],
-      },
+      authz: { proof: 'when_present', proof_overrides: [{ tools: ['shell.*'], mode: 'require' }] },
       policy: { bundle, poll_interval: 1 },
-      admin: { listen: `127.0.0.1:${admin}`, token: 'workers-state-admin-token' },
-      issuer: { listen_http: `127.0.0.1:${http}`, listen_grpc: `127.0.0.1:${grpc}` },
       audit: { durability: 'fast', checkpoint_interval: 0 },
-      log: { level: 'warn' },
     },
-  });
-  sigil = await startSigil(config, { logger: pino({ level: 'silent' }) });
-  clients = Array.from({ length: 4 }, () =>
-    authzClient(sigil.authz.address, { 'grpc.use_local_subchannel_pool': 1 }),
+    { logger: pino({ level: 'silent' }), dir },
   );
+  sigil = ws.sigil;
+  clients = ws.clients;
 }, 60_000);
 
 afterAll(async () => {
-  for (const c of clients) c.close();
-  await sigil?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await ws?.stop();
 });
+
+const metric = (sample: string) => metricSample(`${sigil.admin.url}/metrics`, sample);
 
 const mint = () =>
   sigil.issuer.service.mint(
@@ -132,10 +121,3 @@ describe('Check workers decide with the primary state', () => {
     expect(await everywhere(token, 'shell.exec')).toEqual(Array(4).fill('AUTHZ_PROOF_MISSING'));
   });
 });
-
-async function metric(sample: string): Promise<number> {
-  const text = await (await fetch(`${sigil.admin.url}/metrics`)).text();
-  const esc = sample.replace(/[{}"=.*+?^$()|[\]\\]/g, '\\$&');
-  const m = new RegExp(`^${esc} (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : 0;
-}

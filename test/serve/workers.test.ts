@@ -5,21 +5,18 @@
  * its record; a revocation reaches every worker; a worker killed with SIGKILL under load loses no allow's
  * record, is re-forked and serves again; close() drains.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CheckResponse } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
-import { loadConfig } from '../../src/config/index.js';
 import { LOCAL_OPERATOR } from '../../src/issuer/service.js';
 import { MerkleLog } from '../../src/ledger/index.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
-import { type RunningSigil, startSigil } from '../../src/serve/index.js';
-import { authzClient, callCheck } from '../support/authz-client.js';
+import type { RunningSigil } from '../../src/serve/index.js';
+import { callCheck } from '../support/authz-client.js';
 import { checkRequest, deniedOf, headerRecord, okOf } from '../support/check-request.js';
-import { freePorts } from '../support/ports.js';
+import { metricSample, startWorkersSigil, type WorkersSigil } from '../support/workers.js';
 
 const SELF = 'spiffe://sigil.mesh/agent/tools/workers-test';
 let dir: string;
@@ -46,12 +43,7 @@ function answerOf(r: CheckResponse): { id: string; receipt: string | undefined; 
 }
 
 /** One sample of the admin /metrics text (0 when absent). */
-async function metric(sample: string): Promise<number> {
-  const text = await (await fetch(`${sigil.admin.url}/metrics`)).text();
-  const esc = sample.replace(/[{}"=.*+?^$()|[\]\\]/g, '\\$&');
-  const m = new RegExp(`^${esc} (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : 0;
-}
+const metric = (sample: string) => metricSample(`${sigil.admin.url}/metrics`, sample);
 
 /** Checks that an answered allow's receipt names its own record, committed in the ledger. */
 function expectRecorded(log: MerkleLog, a: { id: string; receipt: string | undefined; allow: boolean }) {
@@ -70,38 +62,27 @@ const until = async (what: string, ok: () => boolean | Promise<boolean>, ms = 15
   }
 };
 
+let ws: WorkersSigil;
+
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sigil-workers-test-'));
-  const [authz, admin, http, grpc] = (await freePorts(4)) as [number, number, number, number];
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      data_dir: dir,
+  ws = await startWorkersSigil(
+    {
       agent: { spiffe_id: SELF },
-      authz: {
-        listen: `127.0.0.1:${authz}`,
-        workers: 2,
-        routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }],
-      },
-      admin: { listen: `127.0.0.1:${admin}`, token: 'workers-test-admin-token' },
-      issuer: { listen_http: `127.0.0.1:${http}`, listen_grpc: `127.0.0.1:${grpc}` },
+      authz: { routes: [{ method: 'POST', path: '/tools/{name}', tool: '{name}' }] },
       audit: { durability: 'sync', checkpoint_interval: 0 },
-      log: { level: 'warn' },
     },
-  });
-  sigil = await startSigil(config, {
-    logger: pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) }),
-    drainMs: 3000,
-  });
-  clients = Array.from({ length: 4 }, () =>
-    authzClient(sigil.authz.address, { 'grpc.use_local_subchannel_pool': 1 }),
+    {
+      logger: pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) }),
+      drainMs: 3000,
+    },
   );
+  sigil = ws.sigil;
+  dir = ws.dir;
+  clients = ws.clients;
 }, 60_000);
 
 afterAll(async () => {
-  for (const c of clients) c.close();
-  await sigil?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await ws?.stop();
 });
 
 describe('sigil serve with sigil.authz.workers: 2', () => {
@@ -180,10 +161,7 @@ describe('sigil serve with sigil.authz.workers: 2', () => {
     // The clients reconnected while one worker was down, so their connections sit on the survivor (workers
     // close connections after sigil's max age to rebalance). New connections reach the re-forked worker: its
     // slot's counter starts at 0 in the new process.
-    for (const c of clients) c.close();
-    clients = Array.from({ length: 4 }, () =>
-      authzClient(sigil.authz.address, { 'grpc.use_local_subchannel_pool': 1 }),
-    );
+    clients = ws.reconnect();
     await until('the new worker serving', async () => {
       await Promise.all([0, 1, 2, 3, 4, 5, 6, 7].map((i) => read(token, i)));
       return (await metric(`sigil_authz_worker_checks_total{worker="${victim!.slot}"}`)) > 0;
