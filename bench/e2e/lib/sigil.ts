@@ -74,8 +74,8 @@ function benchConfig(
         listen: `127.0.0.1:${ports.authz}`,
         // The tool is the path segment after /tools/, exactly as the OPA policy reads it.
         routes: [{ method: 'GET', path: '/tools/{name}', tool: '{name}' }],
-        // Check workers (sigil-w2) need proofs of possession off (not replicated yet); the load sends none.
-        ...(workers > 1 ? { workers, proof: 'off' } : {}),
+        // Check workers (sigil-w2); everything else as in the single-process configurations.
+        ...(workers > 1 ? { workers } : {}),
       },
       admin: { listen: `127.0.0.1:${ports.admin}`, token: 'bench-admin-token-0123456789' },
       log: { level: 'warn' },
