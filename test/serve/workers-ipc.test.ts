@@ -126,6 +126,23 @@ describe('IpcChannel', () => {
     expect(await a.call('slow', 0, 1000)).toBe('late');
   });
 
+  it('a send that fails later (EPIPE to a dead process) closes the channel and fails its requests closed', async () => {
+    const listeners = new Set<(m: unknown) => void>();
+    const dead: IpcPort = {
+      send: (_m, done) =>
+        setImmediate(() => done?.(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }))),
+      on: (_e, l) => listeners.add(l),
+      off: (_e, l) => listeners.delete(l),
+    };
+    const a = new IpcChannel(dead, {});
+    await expect(a.call('append', {})).rejects.toMatchObject({
+      code: 'WORKERS_CHANNEL_CLOSED',
+      message: 'send failed: write EPIPE',
+    });
+    expect(a.closed).toBe(true);
+    expect(listeners.size).toBe(0);
+  });
+
   it('ignores messages that are not its own (other users of the port)', async () => {
     const { port1, port2 } = new MessageChannel();
     ports.push(port1, port2);

@@ -13,7 +13,11 @@ import { WorkersError } from './errors.js';
 
 /** The transport under a channel: `process`, a cluster `Worker`, or a MessagePort adapted to this shape. */
 export interface IpcPort {
-  send(message: unknown): void;
+  /**
+   * Sends `message`; `done` is told of a failed send (node:child_process calls it instead of emitting 'error',
+   * which would crash a process that has no listener: a write to a worker that just died fails with EPIPE).
+   */
+  send(message: unknown, done?: (err: Error | null) => void): unknown;
   on(event: 'message', listener: (message: unknown) => void): unknown;
   off(event: 'message', listener: (message: unknown) => void): unknown;
 }
@@ -57,6 +61,10 @@ export class IpcChannel {
   private scheduled = false;
   private closedBy: WorkersError | undefined;
   private readonly listener = (m: unknown) => this.receive(m);
+  /** A send that failed later (EPIPE, channel closed): nothing sent will be answered. */
+  private readonly sent = (err: Error | null) => {
+    if (err) this.close(`send failed: ${err.message}`);
+  };
 
   constructor(
     private readonly port: IpcPort,
@@ -129,7 +137,7 @@ export class IpcChannel {
     this.calls = [];
     this.replies = [];
     try {
-      this.port.send(batch);
+      this.port.send(batch, this.sent);
     } catch (e) {
       // The port is gone (process exited, channel closed): nothing sent will be answered.
       this.close(`send failed: ${(e as Error).message}`);

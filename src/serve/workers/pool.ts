@@ -239,6 +239,8 @@ export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool>
     slot.channel = channel;
     slot.ready = false;
     slot.startedAt = Date.now();
+    // A failed send reaches the channel's callback; anything else the channel emits is logged, never thrown.
+    w.on('error', (err) => logger.warn({ err, worker: slot.index }, 'Check worker channel error'));
     w.once('exit', (code, signal) => {
       channel.close(`worker ${slot.index} exited`);
       if (slot.worker !== w) return;
