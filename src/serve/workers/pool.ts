@@ -91,6 +91,8 @@ interface Slot {
   /** Crashes in a row (reset once a worker has served for 10 s). */
   crashes: number;
   startedAt: number;
+  /** True once `init` succeeded: state updates may go to it (it may not listen yet). */
+  initialised: boolean;
   /** The trust version and the policy bundle (sha256) this worker acknowledged. */
   trustVersion: number;
   policySha: string | undefined;
@@ -130,6 +132,9 @@ function spendArgs(p: unknown): SpendRequest {
   return a;
 }
 
+/** Longest wait for a worker's `init` (policy bundle load included) and for its `listen`. */
+const START_TIMEOUT_MS = 60_000;
+
 const bundleMessage = (a: ActivePolicyBundle): PolicyBundleMessage => ({
   bytes: a.bytes,
   revision: a.revision,
@@ -162,6 +167,7 @@ export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool>
     channel: undefined,
     pid: 0,
     ready: false,
+    initialised: false,
     crashes: 0,
     startedAt: 0,
     trustVersion: -1,
@@ -189,7 +195,7 @@ export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool>
   const sync = (slot: Slot): Promise<void> => {
     const run = async () => {
       const ch = slot.channel;
-      if (!slot.ready || !ch) return;
+      if (!slot.initialised || !ch) return;
       try {
         if (slot.trustVersion !== o.trust.version) {
           const snap = o.trust.snapshot();
@@ -238,6 +244,7 @@ export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool>
     slot.worker = w;
     slot.channel = channel;
     slot.ready = false;
+    slot.initialised = false;
     slot.startedAt = Date.now();
     // A failed send reaches the channel's callback; anything else the channel emits is logged, never thrown.
     w.on('error', (err) => logger.warn({ err, worker: slot.index }, 'Check worker channel error'));
@@ -248,6 +255,7 @@ export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool>
       slot.worker = undefined;
       slot.channel = undefined;
       slot.ready = false;
+      slot.initialised = false;
       countLive();
       if (closing) return;
       if (Date.now() - slot.startedAt > 10_000) slot.crashes = 0;
@@ -278,25 +286,25 @@ export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool>
         : {}),
       replay: replay !== undefined,
     };
-    return channel.call(METHOD.init, init).then(
-      (hello) => {
-        const h = hello as WorkerHello;
-        slot.pid = h.pid;
-        slot.trustVersion = trust.version;
-        slot.policySha = active?.sha256;
-        slot.syncing = Promise.resolve();
-        slot.ready = true;
-        countLive();
-        logger.info({ worker: slot.index, pid: h.pid, authz: h.address }, 'Check worker serving');
-        // A change made while it started (after the init snapshot) goes out now.
-        onChange();
-        return h;
-      },
-      (err) => {
-        w.kill('SIGKILL');
-        throw err;
-      },
-    );
+    const start = async (): Promise<WorkerHello> => {
+      slot.pid = (await channel.call(METHOD.init, init, START_TIMEOUT_MS)) as number;
+      slot.trustVersion = trust.version;
+      slot.policySha = active?.sha256;
+      slot.syncing = Promise.resolve();
+      slot.initialised = true;
+      // A change made while it started (after the init snapshot) is applied before it takes any Check; later
+      // ones queue behind this one (docs/workers.md §1).
+      await sync(slot);
+      const h = (await channel.call(METHOD.listen, undefined, START_TIMEOUT_MS)) as WorkerHello;
+      slot.ready = true;
+      countLive();
+      logger.info({ worker: slot.index, pid: h.pid, authz: h.address }, 'Check worker serving');
+      return h;
+    };
+    return start().catch((err) => {
+      w.kill('SIGKILL');
+      throw err;
+    });
   };
 
   let first: WorkerHello;

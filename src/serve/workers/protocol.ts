@@ -15,7 +15,10 @@ export interface PolicyBundleMessage {
   revision: string;
 }
 
-/** primary → worker `init`: everything a worker needs before it listens. Answered with {@link WorkerHello}. */
+/**
+ * primary → worker `init`: everything a worker needs to decide, before it listens (`listen` comes after the
+ * primary brought it to the current state). Answered with the worker's pid.
+ */
 export interface WorkerInit {
   config: SigilConfig;
   /** Stable slot number 0..N-1 (a re-forked worker takes its predecessor's): the `worker` metric label. */
@@ -31,7 +34,7 @@ export interface WorkerInit {
   replay: boolean;
 }
 
-/** A worker's answer to `init`, once its gRPC server listens. */
+/** A worker's answer to `listen`, once its gRPC server listens. */
 export interface WorkerHello {
   pid: number;
   address: string;
@@ -52,8 +55,10 @@ export type SpendAnswer = SpendResult;
 
 /** Method names, so both sides spell them once. */
 export const METHOD = {
-  /** primary → worker: {@link WorkerInit} → {@link WorkerHello}. */
+  /** primary → worker: {@link WorkerInit} → the worker's pid. */
   init: 'init',
+  /** primary → worker: start the gRPC server → {@link WorkerHello}. */
+  listen: 'listen',
   /** primary → worker: a TrustSnapshot → the applied version. */
   trust: 'trust',
   /** primary → worker: a {@link PolicyBundleMessage} → the revision in force. */

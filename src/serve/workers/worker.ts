@@ -67,6 +67,7 @@ export function runCheckWorker(port: WorkerPort = process as unknown as WorkerPo
   let mirror: MirrorTrustStore | undefined;
   let policy: PolicyReplicaHandle | undefined;
   let server: AuthzServer | undefined;
+  let listen: (() => Promise<AuthzServer>) | undefined;
   let registry: Registry | undefined;
   let draining = false;
   const sink: DecisionSink = {
@@ -80,9 +81,9 @@ export function runCheckWorker(port: WorkerPort = process as unknown as WorkerPo
     return channel.call(METHOD.spend, req) as Promise<SpendResult>;
   };
   const channel = new IpcChannel(port, {
-    [METHOD.init]: async (p): Promise<WorkerHello> => {
+    [METHOD.init]: async (p): Promise<number> => {
       const o = p as WorkerInit;
-      if (server) throw new WorkersError('WORKERS_BAD_MESSAGE', 'init twice');
+      if (mirror) throw new WorkersError('WORKERS_BAD_MESSAGE', 'init twice');
       tuneRuntime(o.config.runtime);
       // Trust first: a worker never runs without it (TBIT_TRUST_SNAPSHOT_INVALID refuses the init).
       mirror = new MirrorTrustStore(o.trust);
@@ -113,14 +114,21 @@ export function runCheckWorker(port: WorkerPort = process as unknown as WorkerPo
       });
       cacheSize = () => chains.size;
       registry = metrics.registry;
-      server = await startAuthzServer({
-        listen: o.listen,
-        check,
-        maxMessageBytes: maxCheckMessageBytes(o.config),
-        drainMs: o.drainMs,
-        removeStaleSocket: false,
-        maxConnectionAgeMs: WORKER_MAX_CONNECTION_AGE_MS,
-      });
+      listen = () =>
+        startAuthzServer({
+          listen: o.listen,
+          check,
+          maxMessageBytes: maxCheckMessageBytes(o.config),
+          drainMs: o.drainMs,
+          removeStaleSocket: false,
+          maxConnectionAgeMs: WORKER_MAX_CONNECTION_AGE_MS,
+        });
+      return process.pid;
+    },
+    // Only once the primary brought this worker to its current state (docs/workers.md §1): then Checks come in.
+    [METHOD.listen]: async (): Promise<WorkerHello> => {
+      if (!listen || server) throw new WorkersError('WORKERS_BAD_MESSAGE', 'listen before init, or twice');
+      server = await listen();
       return { pid: process.pid, address: server.address, port: server.port };
     },
     // docs/workers.md §2: validated and swapped atomically; a refusal keeps the state and reaches the primary.
