@@ -102,7 +102,7 @@ export class PolicyEngine {
   readonly source: string;
   private current: PolicyBundle | undefined;
   private currentBytes: Uint8Array | undefined;
-  private readonly activationListeners = new Set<(a: ActivePolicyBundle) => void>();
+  private readonly activationListeners = new Set<(a: ActivePolicyBundle) => unknown>();
   /** Replica activations, chained so they swap in the order they were asked for. */
   private activations: Promise<unknown> = Promise.resolve();
   private lastError: PolicyError | undefined;
@@ -193,11 +193,13 @@ export class PolicyEngine {
   }
 
   /**
-   * Calls `onActivate` with each bundle swapped in from now on (after the swap, synchronously). Returns the
-   * function that stops it.
+   * Calls `onActivate` with each bundle swapped in from now on (after the swap, synchronously). When it returns a
+   * promise (the Check workers' acknowledgements: docs/workers.md §3), {@link refresh} resolves only after it
+   * settles, so a caller awaiting a refresh (a dashboard upload) answers once the bundle is in force everywhere; a
+   * rejection is logged and does not undo the swap. Returns the function that stops it.
    */
-  onActivate(onActivate: (active: ActivePolicyBundle) => void): () => void {
-    const l = (a: ActivePolicyBundle): void => onActivate(a);
+  onActivate(onActivate: (active: ActivePolicyBundle) => void | Promise<void>): () => void {
+    const l = (a: ActivePolicyBundle): unknown => onActivate(a);
     this.activationListeners.add(l);
     return () => {
       this.activationListeners.delete(l);
@@ -228,7 +230,7 @@ export class PolicyEngine {
         this.fail(err);
         throw err;
       }
-      this.swap(next, bytes);
+      await this.swap(next, bytes);
     };
     const done = this.activations.then(run);
     this.activations = done.catch(() => undefined);
@@ -321,7 +323,7 @@ export class PolicyEngine {
       return false;
     }
     if (next === undefined) return false;
-    this.swap(next, bytes);
+    await this.swap(next, bytes);
     return true;
   }
 
@@ -352,8 +354,11 @@ export class PolicyEngine {
     return next;
   }
 
-  /** Puts `next` in force and tells the logs, the ledger (not for a replica) and the activation listeners. */
-  private swap(next: PolicyBundle, bytes: Uint8Array): void {
+  /**
+   * Puts `next` in force and tells the logs, the ledger (not for a replica) and the activation listeners; resolves
+   * when the promises the listeners returned settled.
+   */
+  private async swap(next: PolicyBundle, bytes: Uint8Array): Promise<void> {
     const prev = this.current;
     this.current = next; // the atomic swap: one reference assignment
     this.currentBytes = bytes;
@@ -375,11 +380,21 @@ export class PolicyEngine {
       });
     }
     const active: ActivePolicyBundle = { bytes, revision: next.revision, sha256: next.sha256 };
+    const acks: unknown[] = [];
     for (const l of [...this.activationListeners]) {
       try {
-        l(active);
-      } catch {
-        // A listener's failure (a worker channel gone) must not undo the swap.
+        acks.push(l(active));
+      } catch (e) {
+        acks.push(Promise.reject(e));
+      }
+    }
+    // A listener's failure (a worker that refused the bundle) must not undo the swap: it is the listener's to act on.
+    for (const r of await Promise.allSettled(acks)) {
+      if (r.status === 'rejected') {
+        this.logger.error(
+          { policy_rev: next.revision, err: describeThrown(r.reason) },
+          'policy bundle not confirmed in force by every Check worker',
+        );
       }
     }
   }

@@ -179,6 +179,31 @@ describe('policy replica', () => {
     await expectSameDecisions(decider, replica, 30);
   });
 
+  it("a refresh resolves once the listeners' acknowledgements settled; a refusal does not undo the swap", async () => {
+    const file = join(tmp.dir, 'ack.tar.gz');
+    place(file, R1);
+    const registry = new Registry();
+    const decider = await startPolicyDecider({
+      source: file,
+      registry,
+      pollIntervalMs: 60_000,
+      watchFiles: false,
+    });
+    handles.push(decider);
+    const replica = replicaOf({ source: file });
+    const first = decider.engine.activeBundle!;
+    await replica.activate(first.bytes, first.revision);
+    decider.engine.onActivate(async (a) => {
+      await new Promise((r) => setTimeout(r, 50)); // a worker on the other end of a channel
+      await replica.activate(clone(a.bytes), a.revision);
+    });
+    decider.engine.onActivate(() => Promise.reject(new Error('worker 3 refused')));
+    place(file, R2);
+    expect(await decider.engine.refresh()).toBe(true);
+    expect(replica.revision).toBe('r2');
+    expect(decider.revision).toBe('r2');
+  });
+
   it('applies activations in the order they were asked for', async () => {
     const replica = replicaOf({ source: 'unused' });
     await Promise.all([replica.activate(R1, 'r1'), replica.activate(R2, 'r2')]);
