@@ -53,6 +53,11 @@ export interface PolicyEngineOptions extends LoadBundleOptions {
    * `worker`: evaluate on a worker thread terminated at the deadline (docs/policy.md §7).
    */
   isolation?: 'inline' | 'worker';
+  /**
+   * Longest a swap waits for the promises its {@link PolicyEngine.onActivate} listeners returned (the Check workers'
+   * acknowledgements) before refresh() resolves anyway, ms. Default 10 000.
+   */
+  activationAckMs?: number;
 }
 
 /**
@@ -388,8 +393,18 @@ export class PolicyEngine {
         acks.push(Promise.reject(e));
       }
     }
+    if (acks.every((a) => !(a instanceof Promise))) return;
     // A listener's failure (a worker that refused the bundle) must not undo the swap: it is the listener's to act on.
-    for (const r of await Promise.allSettled(acks)) {
+    // Nor may one that never settles hold every later refresh: past activationAckMs it counts as not confirmed.
+    const waitMs = this.o.activationAckMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no acknowledgement in ${waitMs} ms`)), waitMs);
+      timer.unref();
+    });
+    const settled = await Promise.allSettled(acks.map((a) => Promise.race([a, late])));
+    clearTimeout(timer);
+    for (const r of settled) {
       if (r.status === 'rejected') {
         this.logger.error(
           { policy_rev: next.revision, err: describeThrown(r.reason) },

@@ -224,6 +224,29 @@ describe('policy replica', () => {
     expect(decider.revision).toBe('r2');
   });
 
+  it('a listener that never acknowledges holds a refresh for activationAckMs only', async () => {
+    const file = join(tmp.dir, 'hang.tar.gz');
+    place(file, R1);
+    const errors: string[] = [];
+    const logger = { info() {}, warn() {}, error: (_o: object, msg?: string) => void errors.push(msg ?? '') };
+    const decider = await startPolicyDecider({
+      source: file,
+      registry: new Registry(),
+      pollIntervalMs: 60_000,
+      watchFiles: false,
+      activationAckMs: 100,
+      logger,
+    });
+    handles.push(decider);
+    decider.engine.onActivate(() => new Promise<void>(() => {}));
+    place(file, R2);
+    const t0 = Date.now();
+    expect(await decider.engine.refresh()).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
+    expect(decider.revision).toBe('r2');
+    expect(errors).toContain('policy bundle not confirmed in force by every Check worker');
+  });
+
   it('applies activations in the order they were asked for', async () => {
     const replica = replicaOf({ source: 'unused' });
     await Promise.all([replica.activate(R1, 'r1'), replica.activate(R2, 'r2')]);
