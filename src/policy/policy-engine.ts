@@ -53,6 +53,11 @@ export interface PolicyEngineOptions extends LoadBundleOptions {
    * `worker`: evaluate on a worker thread terminated at the deadline (docs/policy.md §7).
    */
   isolation?: 'inline' | 'worker';
+  /**
+   * Longest a swap waits for the promises its {@link PolicyEngine.onActivate} listeners returned (the Check workers'
+   * acknowledgements) before refresh() resolves anyway, ms. Default 10 000.
+   */
+  activationAckMs?: number;
 }
 
 /**
@@ -102,7 +107,7 @@ export class PolicyEngine {
   readonly source: string;
   private current: PolicyBundle | undefined;
   private currentBytes: Uint8Array | undefined;
-  private readonly activationListeners = new Set<(a: ActivePolicyBundle) => void>();
+  private readonly activationListeners = new Set<(a: ActivePolicyBundle) => unknown>();
   /** Replica activations, chained so they swap in the order they were asked for. */
   private activations: Promise<unknown> = Promise.resolve();
   private lastError: PolicyError | undefined;
@@ -193,11 +198,13 @@ export class PolicyEngine {
   }
 
   /**
-   * Calls `onActivate` with each bundle swapped in from now on (after the swap, synchronously). Returns the
-   * function that stops it.
+   * Calls `onActivate` with each bundle swapped in from now on (after the swap, synchronously). When it returns a
+   * promise (the Check workers' acknowledgements: docs/workers.md §3), {@link refresh} resolves only after it
+   * settles, so a caller awaiting a refresh (a dashboard upload) answers once the bundle is in force everywhere; a
+   * rejection is logged and does not undo the swap. Returns the function that stops it.
    */
-  onActivate(onActivate: (active: ActivePolicyBundle) => void): () => void {
-    const l = (a: ActivePolicyBundle): void => onActivate(a);
+  onActivate(onActivate: (active: ActivePolicyBundle) => void | Promise<void>): () => void {
+    const l = (a: ActivePolicyBundle): unknown => onActivate(a);
     this.activationListeners.add(l);
     return () => {
       this.activationListeners.delete(l);
@@ -228,7 +235,7 @@ export class PolicyEngine {
         this.fail(err);
         throw err;
       }
-      this.swap(next, bytes);
+      await this.swap(next, bytes);
     };
     const done = this.activations.then(run);
     this.activations = done.catch(() => undefined);
@@ -321,7 +328,7 @@ export class PolicyEngine {
       return false;
     }
     if (next === undefined) return false;
-    this.swap(next, bytes);
+    await this.swap(next, bytes);
     return true;
   }
 
@@ -352,8 +359,11 @@ export class PolicyEngine {
     return next;
   }
 
-  /** Puts `next` in force and tells the logs, the ledger (not for a replica) and the activation listeners. */
-  private swap(next: PolicyBundle, bytes: Uint8Array): void {
+  /**
+   * Puts `next` in force and tells the logs, the ledger (not for a replica) and the activation listeners; resolves
+   * when the promises the listeners returned settled.
+   */
+  private async swap(next: PolicyBundle, bytes: Uint8Array): Promise<void> {
     const prev = this.current;
     this.current = next; // the atomic swap: one reference assignment
     this.currentBytes = bytes;
@@ -375,11 +385,31 @@ export class PolicyEngine {
       });
     }
     const active: ActivePolicyBundle = { bytes, revision: next.revision, sha256: next.sha256 };
+    const acks: unknown[] = [];
     for (const l of [...this.activationListeners]) {
       try {
-        l(active);
-      } catch {
-        // A listener's failure (a worker channel gone) must not undo the swap.
+        acks.push(l(active));
+      } catch (e) {
+        acks.push(Promise.reject(e));
+      }
+    }
+    if (acks.every((a) => !(a instanceof Promise))) return;
+    // A listener's failure (a worker that refused the bundle) must not undo the swap: it is the listener's to act on.
+    // Nor may one that never settles hold every later refresh: past activationAckMs it counts as not confirmed.
+    const waitMs = this.o.activationAckMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no acknowledgement in ${waitMs} ms`)), waitMs);
+      timer.unref();
+    });
+    const settled = await Promise.allSettled(acks.map((a) => Promise.race([a, late])));
+    clearTimeout(timer);
+    for (const r of settled) {
+      if (r.status === 'rejected') {
+        this.logger.error(
+          { policy_rev: next.revision, err: describeThrown(r.reason) },
+          'policy bundle not confirmed in force by every Check worker',
+        );
       }
     }
   }

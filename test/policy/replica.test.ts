@@ -85,6 +85,38 @@ function replicaOf(options: PolicyEngineOptions) {
 }
 
 const T = 1_767_225_600_000;
+/** What a context varies: the chain (absent = no token), the method, a public route, the decision time. */
+interface Shape {
+  chain: { depth: number; tools: string[] } | undefined;
+  method: string;
+  publicRoute: boolean;
+  nowMs: number;
+}
+
+function contextOf({ chain, method, publicRoute, nowMs }: Shape): HookContext {
+  const tools = chain?.tools ?? [];
+  const summary: ChainSummary | undefined = chain && {
+    sub: 'spiffe://sigil.mesh/agent/a',
+    iss: 'spiffe://sigil.mesh/sigil/issuer',
+    task_id: 'task-1',
+    aud: 'spiffe://sigil.mesh',
+    tool_scope: ['*'],
+    depth: chain.depth,
+    exp: nowMs / 1000 + 60,
+    token_hash: 'h',
+    hops: [],
+  };
+  return {
+    request: checkRequest({ method }),
+    ...(summary ? { chain: summary } : {}),
+    tools,
+    toolSource: tools.length > 0 ? 'header' : 'none',
+    publicRoute,
+    decisionId: 'd-1',
+    nowMs,
+  };
+}
+
 const context = fc
   .record({
     chain: fc.option(
@@ -98,29 +130,15 @@ const context = fc
     publicRoute: fc.boolean(),
     nowMs: fc.constantFrom(T, 1_800_000_000_000),
   })
-  .map(({ chain, method, publicRoute, nowMs }): HookContext => {
-    const tools = chain?.tools ?? [];
-    const summary: ChainSummary | undefined = chain && {
-      sub: 'spiffe://sigil.mesh/agent/a',
-      iss: 'spiffe://sigil.mesh/sigil/issuer',
-      task_id: 'task-1',
-      aud: 'spiffe://sigil.mesh',
-      tool_scope: ['*'],
-      depth: chain.depth,
-      exp: nowMs / 1000 + 60,
-      token_hash: 'h',
-      hops: [],
-    };
-    return {
-      request: checkRequest({ method }),
-      ...(summary ? { chain: summary } : {}),
-      tools,
-      toolSource: tools.length > 0 ? 'header' : 'none',
-      publicRoute,
-      decisionId: 'd-1',
-      nowMs,
-    };
-  });
+  .map(contextOf);
+
+/** One context per answer of POLICY (allow, 418, public allow, default 403), tried before the random ones. */
+const EVERY_ANSWER: [HookContext][] = [
+  { chain: { depth: 1, tools: ['fs.read'] }, method: 'POST', publicRoute: false, nowMs: T },
+  { chain: { depth: 1, tools: ['shell.exec'] }, method: 'POST', publicRoute: false, nowMs: T },
+  { chain: undefined, method: 'GET', publicRoute: true, nowMs: T },
+  { chain: undefined, method: 'POST', publicRoute: false, nowMs: T },
+].map((shape) => [contextOf(shape)]);
 
 async function expectSameDecisions(a: PolicyDeciderHandle, b: PolicyDeciderHandle, runs = 60): Promise<void> {
   const outcomes = new Set<string>();
@@ -128,12 +146,14 @@ async function expectSameDecisions(a: PolicyDeciderHandle, b: PolicyDeciderHandl
     fc.asyncProperty(context, async (ctx) => {
       const expected = await a.decide(ctx);
       expect(await b.decide(ctx)).toEqual(expected);
-      outcomes.add(`${expected.allow} ${expected.httpStatus ?? ''} ${expected.code ?? ''}`);
+      outcomes.add(
+        `${expected.allow} ${expected.httpStatus} ${expected.code} ${expected.headers?.['x-rev']}`,
+      );
     }),
-    { numRuns: runs },
+    { numRuns: runs, examples: EVERY_ANSWER },
   );
-  // The inputs reached allows, the 418 and the default deny: agreement was tested on more than one answer.
-  expect(outcomes.size).toBeGreaterThanOrEqual(3);
+  // Agreement was tested on every answer the policy gives, not on one.
+  expect(outcomes.size).toBe(4);
 }
 
 describe('policy replica', () => {
@@ -177,6 +197,54 @@ describe('policy replica', () => {
     await Promise.all(applied);
     expect(replica.revision).toBe('r2');
     await expectSameDecisions(decider, replica, 30);
+  });
+
+  it("a refresh resolves once the listeners' acknowledgements settled; a refusal does not undo the swap", async () => {
+    const file = join(tmp.dir, 'ack.tar.gz');
+    place(file, R1);
+    const registry = new Registry();
+    const decider = await startPolicyDecider({
+      source: file,
+      registry,
+      pollIntervalMs: 60_000,
+      watchFiles: false,
+    });
+    handles.push(decider);
+    const replica = replicaOf({ source: file });
+    const first = decider.engine.activeBundle!;
+    await replica.activate(first.bytes, first.revision);
+    decider.engine.onActivate(async (a) => {
+      await new Promise((r) => setTimeout(r, 50)); // a worker on the other end of a channel
+      await replica.activate(clone(a.bytes), a.revision);
+    });
+    decider.engine.onActivate(() => Promise.reject(new Error('worker 3 refused')));
+    place(file, R2);
+    expect(await decider.engine.refresh()).toBe(true);
+    expect(replica.revision).toBe('r2');
+    expect(decider.revision).toBe('r2');
+  });
+
+  it('a listener that never acknowledges holds a refresh for activationAckMs only', async () => {
+    const file = join(tmp.dir, 'hang.tar.gz');
+    place(file, R1);
+    const errors: string[] = [];
+    const logger = { info() {}, warn() {}, error: (_o: object, msg?: string) => void errors.push(msg ?? '') };
+    const decider = await startPolicyDecider({
+      source: file,
+      registry: new Registry(),
+      pollIntervalMs: 60_000,
+      watchFiles: false,
+      activationAckMs: 100,
+      logger,
+    });
+    handles.push(decider);
+    decider.engine.onActivate(() => new Promise<void>(() => {}));
+    place(file, R2);
+    const t0 = Date.now();
+    expect(await decider.engine.refresh()).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(90);
+    expect(decider.revision).toBe('r2');
+    expect(errors).toContain('policy bundle not confirmed in force by every Check worker');
   });
 
   it('applies activations in the order they were asked for', async () => {
