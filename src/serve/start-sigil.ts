@@ -180,7 +180,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
                 policy: {
                   options: policyEvalOptions(evalOptions),
                   active: () => engine.activeBundle,
-                  onActivate: (l: () => void) => engine.onActivate(l),
+                  onActivate: (l: () => Promise<void>) => engine.onActivate(l),
                 },
               }
             : {}),

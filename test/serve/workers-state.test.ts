@@ -92,7 +92,8 @@ describe('Check workers decide with the primary state', () => {
       if (Date.now() > end) throw new Error('the primary did not load rev-2');
       await new Promise((r) => setTimeout(r, 50));
     }
-    // onActivate pushes the bytes to every worker; wait for their acknowledgement, then no worker decides on rev-1.
+    // The swap (revision rev-2 above) then waits for every worker's acknowledgement (docs/workers.md §3); inForce
+    // queues behind those updates, so after it no worker decides on rev-1.
     await sigil.workers!.inForce();
     expect(await everywhere(token, 'fs.read')).toEqual(Array(4).fill('POLICY_DENIED'));
     expect(await everywhere(token, 'fs.write')).toEqual(['OK', 'OK', 'OK', 'OK']);

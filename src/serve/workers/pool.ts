@@ -32,8 +32,11 @@ export interface ReplicatedPolicy {
   options: PolicyEvalOptions;
   /** The bundle in force now, if any. */
   active(): ActivePolicyBundle | undefined;
-  /** Called after each activation; returns the function that stops it. */
-  onActivate(listener: () => void): () => void;
+  /**
+   * Called after each activation; the promise it returns (every worker's acknowledgement) is what a refresh
+   * waits for (docs/workers.md §3). Returns the function that stops it.
+   */
+  onActivate(listener: () => Promise<void>): () => void;
 }
 
 /** Options of {@link startWorkerPool}. */
@@ -320,7 +323,7 @@ export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool>
   }
 
   // docs/workers.md §2–3: every trust change and every policy activation goes out to every worker.
-  const unsubscribe = [o.trust.subscribe(onChange), ...(o.policy ? [o.policy.onActivate(onChange)] : [])];
+  const unsubscribe = [o.trust.subscribe(onChange), ...(o.policy ? [o.policy.onActivate(syncAll)] : [])];
 
   let closed: Promise<void> | undefined;
   return {
