@@ -98,6 +98,7 @@ describe('IpcChannel', () => {
     );
     await expect(a.call('bad', 0)).rejects.toMatchObject({
       code: 'WORKERS_REMOTE_FAILED',
+      remoteCode: 'LEDGER_CLOSED',
       message: 'LEDGER_CLOSED: the ledger is closed',
     });
     await expect(a.call('badAsync', 0)).rejects.toMatchObject({

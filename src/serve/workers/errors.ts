@@ -14,7 +14,15 @@ export type WorkersErrorCode =
 
 /** Failure of the primary ↔ worker channel. Always fails closed: an allow waiting on it becomes a deny. */
 export class WorkersError extends SigilError<WorkersErrorCode> {
-  constructor(code: WorkersErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(code, message, { grpc: GrpcStatus.UNAVAILABLE, http: 503, ...options });
+  /** WORKERS_REMOTE_FAILED: the stable code the other side's handler failed with (e.g. `LISTEN_FAILED`). */
+  readonly remoteCode: string | undefined;
+
+  constructor(
+    code: WorkersErrorCode,
+    message: string,
+    options: { cause?: unknown; remoteCode?: string } = {},
+  ) {
+    super(code, message, { grpc: GrpcStatus.UNAVAILABLE, http: 503, cause: options.cause });
+    this.remoteCode = options.remoteCode;
   }
 }

@@ -160,7 +160,10 @@ export class IpcChannel {
     this.pending.delete(r[0]);
     if (p.timer) clearTimeout(p.timer);
     if (r[1] === 1) p.resolve(r[2]);
-    else p.reject(new WorkersError('WORKERS_REMOTE_FAILED', `${r[2].code}: ${r[2].message}`));
+    else
+      p.reject(
+        new WorkersError('WORKERS_REMOTE_FAILED', `${r[2].code}: ${r[2].message}`, { remoteCode: r[2].code }),
+      );
   }
 
   private handle(id: number, method: string, payload: unknown): void {

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
 import type { DecisionSink, ReplayCache } from '../../authz/index.js';
 import type { SigilConfig } from '../../config/index.js';
+import { ListenError } from '../../lib/listen.js';
 import type { ActivePolicyBundle, PolicyEvalOptions } from '../../policy/index.js';
 import type { ReplicableTrustStore } from '../../token/api.js';
 import { WorkersError } from './errors.js';
@@ -306,6 +307,9 @@ export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool>
     };
     return start().catch((err) => {
       w.kill('SIGKILL');
+      // A bind failure in the worker is the address's, as in one process: CONFIG_LISTEN_FAILED at start-up.
+      if (err instanceof WorkersError && err.remoteCode === 'LISTEN_FAILED')
+        throw ListenError.from(o.config.authz.listen, 'grpc', new Error(err.message, { cause: err }));
       throw err;
     });
   };
