@@ -3,7 +3,8 @@
  * `npm run bench:e2e:smoke` — the same harness with a tiny load (CI keeps it working; figures meaningless).
  *
  * Options: --smoke, --rounds N, --rates 250,500,1000, --rate-seconds S (default 8), --sustained-seconds S (per open-loop
- * rung, default 3; 0 skips the sustained-rate search), --configs none,sigil,sigil-fast,sigil-depth3,opa,
+ * rung, default 3; 0 skips the sustained-rate search), --configs none,sigil,sigil-fast,sigil-depth3,sigil-w2,opa (default:
+ * all but sigil-w2, the 2-Check-worker SIGIL, which needs --authz-cpus 0,1 to have two CPUs),
  * --profile (node --cpu-prof on SIGIL, hot spots written per run), --pin split|none, --authz-cpus LIST (taskset list for the authorizer, e.g. 0,1), --nice=N (e.g. --nice=-5: run every measured process at that priority), --runner build|tsx, --node PATH (run SIGIL on that Node binary, e.g. /usr/bin/node for the 24-vs-20 comparison), --out DIR, --no-write (don't touch BENCHMARKS.md), --json (print the result JSON path only).
  * Exit status 1 when a correctness check failed (unexpected status, ledger growth mismatch).
  */
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setNice } from './e2e/lib/proc.js';
 import { renderMarkdown, summarize } from './e2e/lib/report.js';
-import { CONFIGS, type ConfigName, runAll } from './e2e/lib/run.js';
+import { CONFIGS, type ConfigName, DEFAULT_CONFIGS, runAll } from './e2e/lib/run.js';
 import { machineLine } from './e2e/lib/sampler.js';
 import { cpuPlan, paths } from './e2e/lib/stack.js';
 import { writeBenchmarksSection } from './lib/benchmarks-md.js';
@@ -97,7 +98,7 @@ const sigilRunner = process.env.SIGIL_BENCH_CLI
   ? `node ${process.env.SIGIL_BENCH_CLI.replace(`${root}/`, '')} (compiled)`
   : 'node --import tsx src/cli/main.ts';
 
-const configs = (values.configs ? values.configs.split(',') : [...CONFIGS]) as ConfigName[];
+const configs = (values.configs ? values.configs.split(',') : [...DEFAULT_CONFIGS]) as ConfigName[];
 for (const c of configs)
   if (!(CONFIGS as readonly string[]).includes(c))
     throw new Error(`unknown configuration ${c}; known: ${CONFIGS.join(', ')}`);

@@ -10,7 +10,7 @@ import { scopeAllows } from '../token/scope-allows.js';
 import { verifyProof } from '../token/verify-proof.js';
 import { AuthzError, type AuthzErrorCode } from './errors.js';
 import type { RequestView } from './extract-request.js';
-import { createReplayCache } from './lib/replay-cache.js';
+import { createReplayCache, type SpendResult } from './lib/replay-cache.js';
 import { compileRoute } from './lib/route-pattern.js';
 
 /** authz.proof */
@@ -28,6 +28,17 @@ export interface ProofOverride {
 /** What the ledger records about the proof (docs/ledger.md §4 `pop`). */
 export type ProofOutcome = 'verified' | 'absent' | 'rejected';
 
+/**
+ * Where a proof's `jti` is spent (docs/proof.md §6): the in-process cache (synchronous), or one shared by every
+ * Check worker and owned by the primary, answered over IPC (a promise; docs/workers.md §4). `spend` records `jti`
+ * as spent until `untilMs` and answers 'fresh', 'replayed' (already spent) or 'full' (no room: nothing stored,
+ * the proof is denied rather than a live entry evicted). A rejection (no answer, channel closed, timeout) denies
+ * AUTHZ_PROOF_CACHE_UNAVAILABLE. 'full' is kept apart from 'replayed' (not a boolean) so the deny keeps its code.
+ */
+export interface ReplaySpender {
+  spend(jti: string, untilMs: number, nowMs: number): SpendResult | Promise<SpendResult>;
+}
+
 /** Options of {@link createProofCheck}. */
 export interface ProofCheckOptions {
   mode: ProofMode;
@@ -36,14 +47,25 @@ export interface ProofCheckOptions {
   windowS: number;
   /** Clock skew, seconds (validator.clock_skew). */
   skewS: number;
-  /** Replay cache bound, entries (authz.proof_replay_cache_max). */
+  /** Replay cache bound, entries (authz.proof_replay_cache_max); unused when `replay` is given. */
   maxEntries: number;
+  /** The replay cache to spend in (default: an in-process one of `maxEntries`). */
+  replay?: ReplaySpender;
 }
 
-/** The step: returns undefined when no proof rule applied (mode off), else the outcome; throws AuthzError. */
+/**
+ * The step: returns undefined when no proof rule applied (mode off), else the outcome; throws AuthzError. With the
+ * in-process cache the answer is synchronous (no promise per Check); with a shared one, a verified proof's
+ * outcome is a promise that rejects with AuthzError.
+ */
 export type ProofCheck = {
-  (view: RequestView, chain: VerifiedChain, tools: string[], nowMs: number): ProofOutcome | undefined;
-  /** Live replay-cache entries (metrics, benchmark). */
+  (
+    view: RequestView,
+    chain: VerifiedChain,
+    tools: string[],
+    nowMs: number,
+  ): ProofOutcome | undefined | Promise<ProofOutcome>;
+  /** Live entries of the in-process replay cache (metrics, benchmark); 0 with a shared one. */
   readonly cacheSize: number;
 };
 
@@ -53,6 +75,19 @@ const MAP: Readonly<Record<string, AuthzErrorCode>> = {
   TBIT_PROOF_EXPIRED: 'AUTHZ_PROOF_EXPIRED',
   TBIT_PROOF_MISMATCH: 'AUTHZ_PROOF_MISMATCH',
 };
+
+/** A spend's answer as the step's outcome; anything but the three answers denies (fail closed). */
+function outcomeOf(spent: SpendResult): ProofOutcome {
+  if (spent === 'fresh') return 'verified';
+  if (spent === 'replayed') throw new AuthzError('AUTHZ_PROOF_REPLAYED', 'proof jti was already used');
+  if (spent === 'full') throw new AuthzError('AUTHZ_PROOF_CACHE_FULL', 'proof replay cache is full');
+  throw new AuthzError('AUTHZ_PROOF_CACHE_UNAVAILABLE', `proof replay cache answered ${String(spent)}`);
+}
+
+/** A shared cache that did not answer: the proof cannot be known fresh, so the request is denied. */
+function unavailable(e: unknown): never {
+  throw new AuthzError('AUTHZ_PROOF_CACHE_UNAVAILABLE', 'proof replay cache did not answer', e);
+}
 
 /**
  * Builds the proof step. Throws Error for an invalid override pattern (src/serve turns it into a config error).
@@ -64,7 +99,8 @@ export function createProofCheck(o: ProofCheckOptions): ProofCheck {
     paths: (v.paths ?? []).map((p) => compileRoute('*', p)),
     mode: v.mode,
   }));
-  const seen = createReplayCache(o.maxEntries);
+  const local = o.replay === undefined ? createReplayCache(o.maxEntries) : undefined;
+  const seen: ReplaySpender = o.replay ?? local!;
 
   const modeFor = (view: RequestView, tools: string[]): ProofMode => {
     let mode: ProofMode | undefined;
@@ -109,10 +145,8 @@ export function createProofCheck(o: ProofCheckOptions): ProofCheck {
     // Kept until the proof could no longer pass the time checks (docs/proof.md §6).
     const untilS = Math.min(p.exp, p.iat + o.windowS) + o.skewS;
     const spent = seen.spend(p.jti, untilS * 1000, nowMs);
-    if (spent === 'replayed') throw new AuthzError('AUTHZ_PROOF_REPLAYED', 'proof jti was already used');
-    if (spent === 'full') throw new AuthzError('AUTHZ_PROOF_CACHE_FULL', 'proof replay cache is full');
-    return 'verified';
+    return typeof spent === 'string' ? outcomeOf(spent) : spent.then(outcomeOf, unavailable);
   }) as ProofCheck;
-  Object.defineProperty(step, 'cacheSize', { get: () => seen.size });
+  Object.defineProperty(step, 'cacheSize', { get: () => local?.size ?? 0 });
   return step;
 }

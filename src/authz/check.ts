@@ -151,7 +151,9 @@ export function createCheck(o: CheckOptions): CheckFn {
         // 4b: proof of possession by the leaf's cnf key.
         if (o.proof) {
           try {
-            record.pop = o.proof(view, caller.chain, resolved.tools, ts);
+            const pop = o.proof(view, caller.chain, resolved.tools, ts);
+            // A promise only from a shared replay cache (docs/workers.md §4): the local path stays synchronous.
+            record.pop = typeof pop === 'object' ? await pop : pop;
           } catch (e) {
             record.pop = 'rejected';
             throw e;

@@ -51,6 +51,8 @@ export const AUTHZ_HTTP_STATUS = Object.freeze({
   AUTHZ_PROOF_REPLAYED: 401,
   /** The replay cache is full of live entries: denied rather than evicting one (fail closed; ours, transient). */
   AUTHZ_PROOF_CACHE_FULL: 503,
+  /** The replay cache shared by the Check workers (the primary's) did not answer: denied (fail closed; transient). */
+  AUTHZ_PROOF_CACHE_UNAVAILABLE: 503,
   /** The policy denied without giving its own code. */
   AUTHZ_POLICY_DENIED: 403,
   /** The policy threw or timed out. */

@@ -15,7 +15,11 @@ export {
   type ProofCheckOptions,
   type ProofMode,
   type ProofOverride,
+  type ReplaySpender,
 } from './check-proof.js';
 export { AUTHZ_HTTP_STATUS, AuthzError, type AuthzErrorCode } from './errors.js';
+/** The replay cache the primary owns for every Check worker (docs/workers.md §4): the one the Check path uses. */
+export { createReplayCache, type ReplayCache, type SpendResult } from './lib/replay-cache.js';
+export { remoteReplayCache, type SpendRequest } from './remote-replay.js';
 export { toolResolver } from './resolve-tool.js';
 export { type AuthzServer, startAuthzServer } from './server.js';

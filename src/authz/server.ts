@@ -36,6 +36,16 @@ export interface AuthzServerOptions {
   maxMessageBytes?: number;
   /** How long close() waits for in-flight calls before cancelling them. Default 5000 ms. */
   drainMs?: number;
+  /**
+   * Remove a stale `unix:` socket file before binding (default true). False in a Check worker: the cluster
+   * primary owns the shared socket, and a second worker removing it would cut off the first.
+   */
+  removeStaleSocket?: boolean;
+  /**
+   * Close each connection (GOAWAY, in-flight calls finish) after about this long (default: never). With Check
+   * workers a client's connections then spread again over all of them, e.g. after a worker was re-forked.
+   */
+  maxConnectionAgeMs?: number;
 }
 
 /** A running authz server. */
@@ -55,6 +65,12 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
     'grpc.max_send_message_length': 4 * 1024 * 1024,
     // Channelz keeps per-call statistics nobody reads here; it showed up in the Check profile.
     'grpc.enable_channelz': 0,
+    ...(opts.maxConnectionAgeMs
+      ? {
+          'grpc.max_connection_age_ms': opts.maxConnectionAgeMs,
+          'grpc.max_connection_age_grace_ms': opts.drainMs ?? 5000,
+        }
+      : {}),
   });
   let serving = true;
   const watchers = new Set<ServerWritableStream<HealthCheckRequest, HealthCheckResponse>>();
@@ -96,7 +112,8 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
     },
   });
 
-  if (opts.listen.startsWith('unix:')) rmSync(opts.listen.slice('unix:'.length), { force: true });
+  if (opts.listen.startsWith('unix:') && opts.removeStaleSocket !== false)
+    rmSync(opts.listen.slice('unix:'.length), { force: true });
   const { target: address, port } = await bindGrpc(server, opts.listen);
 
   let closing: Promise<void> | undefined;

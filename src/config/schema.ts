@@ -371,6 +371,13 @@ const authz = z
     proof_window_s: int(1, 300).default(60),
     /** Replay cache bound (entries); a full cache denies AUTHZ_PROOF_CACHE_FULL (docs/proof.md §6). */
     proof_replay_cache_max: int(1000, 50_000_000).default(500_000),
+    /**
+     * Check worker processes (docs/authz.md §12, docs/sizing.md §6): 1 = transport, Check pipeline and ledger
+     * sequencer in this one process; 2..64 = that many forked workers run the gRPC server and the pipeline,
+     * this process stays the one ledger sequencer; `auto` = the CPUs this process may use (affinity mask and
+     * cgroup quota).
+     */
+    workers: z.union([int(1, 64), z.literal('auto')]).default(1),
   })
   .prefault({});
 

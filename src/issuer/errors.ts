@@ -32,6 +32,11 @@ const PROTOCOL = {
   ISSUER_STORE_CORRUPT: [GrpcStatus.DATA_LOSS, 500],
   /** Another process holds the data-dir lock (async paths wait for it first). */
   ISSUER_STORE_BUSY: [GrpcStatus.UNAVAILABLE, 503],
+  /**
+   * A revocation was written but not confirmed in force in every Check worker (docs/workers.md §2): retry; the
+   * revocation itself is on disk and in force in the primary.
+   */
+  ISSUER_NOT_IN_FORCE: [GrpcStatus.UNAVAILABLE, 503],
   /** Unexpected failure; details only in logs. */
   ISSUER_INTERNAL: [GrpcStatus.INTERNAL, 500],
 } as const satisfies Record<string, readonly [GrpcStatusCode, number]>;

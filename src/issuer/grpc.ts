@@ -55,17 +55,19 @@ export function issuerGrpcHandlers(
       fn: (req: Msg, call: grpc.ServerUnaryCall<unknown, unknown>) => unknown,
     ): grpc.handleUnaryCall<unknown, unknown> =>
     (call, callback) => {
-      try {
-        // The service answers in the JSON API's shape; fields the message does not have are not sent.
-        const answer = fn(asJson(method.input, call.request), call) as JsonValue;
-        callback(null, fromJson(method.output, answer, { ignoreUnknownFields: true }));
-      } catch (e) {
-        const err = e instanceof SigilError ? e : new IssuerError('ISSUER_INTERNAL', 'internal error', e);
-        if (!(e instanceof SigilError)) logger?.error({ err: e }, 'issuer grpc: unexpected error');
-        const md = new grpc.Metadata();
-        md.set('sigil-code', err.code);
-        callback({ code: err.grpcStatus, details: `${err.code}: ${err.message}`, metadata: md });
-      }
+      void (async () => {
+        try {
+          // The service answers in the JSON API's shape; fields the message does not have are not sent.
+          const answer = (await fn(asJson(method.input, call.request), call)) as JsonValue;
+          callback(null, fromJson(method.output, answer, { ignoreUnknownFields: true }));
+        } catch (e) {
+          const err = e instanceof SigilError ? e : new IssuerError('ISSUER_INTERNAL', 'internal error', e);
+          if (!(e instanceof SigilError)) logger?.error({ err: e }, 'issuer grpc: unexpected error');
+          const md = new grpc.Metadata();
+          md.set('sigil-code', err.code);
+          callback({ code: err.grpcStatus, details: `${err.code}: ${err.message}`, metadata: md });
+        }
+      })();
     };
   const m = Issuer.method;
   return {
@@ -78,7 +80,7 @@ export function issuerGrpcHandlers(
     Revoke: unary(m.revoke, (req, call) => {
       const c = caller(call);
       service.checkOperator(c, 'revoke');
-      return service.revoke(req, c);
+      return service.revokeInForce(req, c);
     }),
     GetJwks: unary(m.getJwks, () => service.jwks()),
     GetIdentity: unary(m.getIdentity, () => service.identity()),

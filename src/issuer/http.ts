@@ -106,7 +106,8 @@ export function createIssuerHttpServer(service: IssuerService, logger?: Logger):
     async (req) => {
       const caller = bearer(req);
       service.checkOperator(caller, op);
-      return service[op](await readJson(req), caller);
+      const body = await readJson(req);
+      return op === 'mint' ? service.mint(body, caller) : await service.revokeInForce(body, caller);
     };
   const routes: Record<string, Record<string, Handler>> = {
     '/v1/mint': { post: operatorPost('mint') },

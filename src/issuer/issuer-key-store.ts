@@ -11,6 +11,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/atomic-write.js';
+import { changeListeners } from '../lib/change-listeners.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import type { KeyEntry, LifecycleVia, OnLifecycle } from '../lib/lifecycle-event.js';
 import type { Ed25519PublicJwk } from '../token/api.js';
@@ -115,6 +116,7 @@ export class IssuerKeyStore {
   private dirty = false;
   private listedAt = Number.NEGATIVE_INFINITY;
   private missAt = Number.NEGATIVE_INFINITY;
+  private readonly listeners = changeListeners();
 
   constructor(opts: IssuerKeyStoreOptions) {
     this.opts = opts;
@@ -154,6 +156,7 @@ export class IssuerKeyStore {
     if (this.dirty) {
       this.dirty = false;
       this.changes++;
+      this.listeners.emit();
       // Oldest first; the last one signs. kid breaks ties so every process agrees.
       this.sorted = [...this.cache.values()].sort(
         (a, b) => a.createdAt - b.createdAt || (a.kid < b.kid ? -1 : 1),
@@ -287,6 +290,19 @@ export class IssuerKeyStore {
     // Past its publication window the key no longer verifies, even if no process has pruned it yet.
     if (next !== undefined && next.createdAt + this.graceMs <= this.clock.nowMs()) return undefined;
     return keys[i]!.publicKey;
+  }
+
+  /**
+   * Calls `onChange` (coalesced, after the current work) whenever {@link generation} grows. Another process's
+   * rotation is noticed on the next listing: {@link relist} makes one.
+   */
+  subscribe(onChange: () => void): () => void {
+    return this.listeners.add(onChange);
+  }
+
+  /** Lists the key directory now (a watcher's tick: picks up keys another process wrote or pruned). */
+  relist(): void {
+    this.load();
   }
 
   /** Grows whenever the set of issuer keys on disk changes (rotation, pruning, another process). */

@@ -2,9 +2,11 @@
 
 import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
+import { changeListeners } from '../lib/change-listeners.js';
 import type { Clock } from '../lib/clock.js';
 import type { LifecycleVia, OnLifecycle } from '../lib/lifecycle-event.js';
-import type { TrustedIssuerKey, TrustStore } from '../token/api.js';
+import { pollEvery } from '../lib/poll-source.js';
+import type { ReplicableTrustStore, TrustedIssuerKey, TrustSnapshot } from '../token/api.js';
 import { loadTrustBundle, type TrustBundle } from '../token/index.js';
 import { AgentKeyStore } from './agent-key-store.js';
 import { IssuerKeyStore, type IssuerKeyStoreOptions } from './issuer-key-store.js';
@@ -88,8 +90,11 @@ export interface OpenStoresOptions {
 export interface IssuerStores {
   keys: KeyStores;
   revocations: RevocationStore;
-  /** The TrustStore `verifyChain` uses on this sidecar (docs/keys.md §Trust). */
-  trust: TrustStore;
+  /**
+   * The TrustStore `verifyChain` uses on this sidecar (docs/keys.md §Trust); Check workers mirror it through
+   * `snapshot()` and `subscribe()` (docs/workers.md §2).
+   */
+  trust: ReplicableTrustStore;
   close(): void;
 }
 
@@ -135,21 +140,27 @@ export async function openIssuerStores(
     ...(via ? { via } : {}),
   });
   const revocations = RevocationStore.open({ path: opts.revocationsPath, clock, watch });
+  const trust = localTrust(
+    { issuers: new Set([opts.issuerId]), trustDomains: new Set([opts.trustDomain]) },
+    keys,
+    revocations,
+    bundles,
+    watch,
+  );
   return {
     keys,
     revocations,
-    trust: localTrust(
-      { issuers: new Set([opts.issuerId]), trustDomains: new Set([opts.trustDomain]) },
-      keys,
-      revocations,
-      bundles,
-    ),
+    trust: trust.store,
     close() {
       for (const b of bundles) b.close();
       revocations.close();
+      trust.close();
     },
   };
 }
+
+/** How often a subscribed trust re-lists the issuer key directory (the in-process verifier reuses a listing as long). */
+const KEY_RELIST_MS = 1000;
 
 /**
  * This sidecar's verifier trust. A root hop from this issuer is checked against the key store's currently
@@ -165,7 +176,8 @@ function localTrust(
   keys: KeyStores,
   revocations: RevocationStore,
   bundles: readonly TrustBundle[],
-): TrustStore {
+  watch: boolean,
+): { store: ReplicableTrustStore; close(): void } {
   // One binding object per own key, so the hot path allocates nothing.
   const bound = new WeakMap<KeyObject, TrustedIssuerKey>();
   const ownKey = (kid: string): TrustedIssuerKey | undefined => {
@@ -178,7 +190,28 @@ function localTrust(
     }
     return k;
   };
-  return {
+  const listeners = changeListeners();
+  let stopRelist: (() => void) | undefined;
+  let watching = false;
+  // Subscribed to the parts only once someone subscribes: a single-process sidecar pays nothing for mirroring.
+  const watchParts = (): void => {
+    if (watching) return;
+    watching = true;
+    keys.issuer.subscribe(listeners.emit);
+    revocations.subscribe(listeners.emit);
+    for (const b of bundles) b.subscribe(listeners.emit);
+    // Another process's key rotation shows up on a listing; nothing else lists while only workers verify.
+    if (watch) {
+      stopRelist = pollEvery(() => {
+        try {
+          keys.issuer.relist();
+        } catch {
+          // A corrupt key file fails the next signer()/verification with its own code; nothing may escape a timer.
+        }
+      }, KEY_RELIST_MS);
+    }
+  };
+  const store: ReplicableTrustStore = {
     issuerKey(iss, kid) {
       const mine = own.issuers.has(iss) ? ownKey(kid) : undefined;
       if (mine !== undefined) return mine;
@@ -202,5 +235,38 @@ function localTrust(
       for (const b of bundles) v += b.version;
       return v;
     },
+    snapshot(): TrustSnapshot {
+      // keys() lists the directory first, so the version read last covers what was read.
+      const published = keys.issuer.keys();
+      const parts = bundles.map((b) => b.snapshot());
+      const list = revocations.current();
+      const jtis = new Set(list.jtis.map((e) => e.id));
+      const tasks = new Set(list.tasks.map((e) => e.id));
+      for (const p of parts) {
+        for (const id of p.revoked.jtis) jtis.add(id);
+        for (const id of p.revoked.tasks) tasks.add(id);
+      }
+      return {
+        format: 'sigil.trust/1',
+        version: store.version,
+        own: {
+          issuers: [...own.issuers],
+          trustDomains: [...own.trustDomains],
+          keys: published.map((k) => ({
+            kid: k.kid,
+            x: k.publicJwk.x,
+            ...(k.publishUntil === undefined ? {} : { notAfterMs: k.publishUntil }),
+          })),
+        },
+        sources: parts.flatMap((p) => p.sources),
+        // A corrupt revocation list denies everything here (RevocationStore.isRevoked): so must every mirror.
+        revoked: { jtis: [...jtis], tasks: [...tasks], all: revocations.error !== undefined },
+      };
+    },
+    subscribe(onChange) {
+      watchParts();
+      return listeners.add(onChange);
+    },
   };
+  return { store, close: () => stopRelist?.() };
 }

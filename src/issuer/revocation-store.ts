@@ -11,6 +11,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../lib/atomic-write.js';
+import { changeListeners } from '../lib/change-listeners.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { pollEvery } from '../lib/poll-source.js';
 import type { TbitClaims } from '../token/api.js';
@@ -120,6 +121,7 @@ export class RevocationStore {
   private stamp = '';
   private changes = 0;
   private stopWatching: (() => void) | undefined;
+  private readonly listeners = changeListeners();
 
   private constructor(opts: RevocationStoreOptions) {
     this.path = opts.path;
@@ -175,7 +177,10 @@ export class RevocationStore {
     this.corrupt = corrupt;
     this.tasks = new Set(next.tasks.map((t) => t.id));
     this.jtis = new Set(next.jtis.map((t) => t.id));
-    if (changed) this.changes++;
+    if (changed) {
+      this.changes++;
+      this.listeners.emit();
+    }
   }
 
   /**
@@ -234,6 +239,11 @@ export class RevocationStore {
   /** The error that put the store in deny-everything mode, if any. */
   get error(): IssuerError | undefined {
     return this.corrupt;
+  }
+
+  /** Calls `onChange` (coalesced, after the current work) whenever {@link version} grows. */
+  subscribe(onChange: () => void): () => void {
+    return this.listeners.add(onChange);
   }
 
   /** Grows on every observed change (own writes, other processes' writes, corruption). */

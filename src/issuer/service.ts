@@ -68,6 +68,11 @@ export interface IssuerServiceDeps extends Omit<IssuerStores, 'close'> {
   clock?: Clock;
   /** Told of every mint, delegation and revocation (docs/ledger.md §4 "Lifecycle entries"). */
   onLifecycle?: OnLifecycle;
+  /**
+   * Resolves once the trust change just made is in force wherever Checks are decided (every Check worker:
+   * docs/workers.md §2); the Revoke transports answer only after it. Absent = in force at once (one process).
+   */
+  whenInForce?: () => Promise<void>;
 }
 
 /** The issuer service core shared by both transports. */
@@ -244,13 +249,37 @@ export class IssuerService {
   }
 
   /**
+   * {@link revoke}, answered once the revocation is in force in every Check worker (`whenInForce`): what the HTTP and
+   * gRPC Revoke call. Throws ISSUER_NOT_IN_FORCE when that confirmation fails.
+   */
+  async revokeInForce(input: unknown, caller: Caller): Promise<RevokeResult> {
+    const r = this.revoke(input, caller);
+    await this.inForce();
+    return r;
+  }
+
+  private async inForce(): Promise<void> {
+    try {
+      await this.deps.whenInForce?.();
+    } catch (e) {
+      throw new IssuerError(
+        'ISSUER_NOT_IN_FORCE',
+        'the revocation is recorded but not confirmed in force in every Check worker',
+        e,
+      );
+    }
+  }
+
+  /**
    * {@link revoke} that waits for the revocation list's lock instead of failing when another process holds
    * it (the CLI next to a running server).
    */
   async revokeWaiting(input: unknown, caller: Caller): Promise<RevokeResult> {
     this.checkOperator(caller, 'revoke');
     const target = this.revokeTarget(input);
-    return this.revoked(await this.deps.revocations.revoke(target), caller);
+    const r = this.revoked(await this.deps.revocations.revoke(target), caller);
+    await this.inForce();
+    return r;
   }
 
   private revokeTarget(input: unknown): RevokeTarget {

@@ -22,6 +22,8 @@ export interface StartIssuerDeps {
   grpc?: boolean;
   /** Told of every token, key and trust change (docs/ledger.md §4 "Lifecycle entries"); `via` is `serve`. */
   onLifecycle?: OnLifecycle;
+  /** Revoke answers once this resolves: the change is in force in every Check worker (IssuerServiceDeps). */
+  whenInForce?: () => Promise<void>;
 }
 
 /** A running issuer endpoint. */
@@ -60,6 +62,7 @@ export async function startIssuer(opts: IssuerOptions, deps: StartIssuerDeps = {
       ...stores,
       clock: deps.clock,
       ...(deps.onLifecycle ? { onLifecycle: deps.onLifecycle } : {}),
+      ...(deps.whenInForce ? { whenInForce: deps.whenInForce } : {}),
     });
 
     const tick = setInterval(() => {

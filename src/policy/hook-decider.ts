@@ -11,7 +11,7 @@ import type {
   PolicyVerdict,
   SigilPolicyInput,
 } from './api.js';
-import { PolicyEngine, type PolicyEngineOptions } from './policy-engine.js';
+import { PolicyEngine, type PolicyEngineOptions, type PolicyReplicaOptions } from './policy-engine.js';
 
 /** The decider {@link startPolicyDecider} returns, with its engine so other views (admin API) can share one bundle. */
 export interface PolicyDeciderHandle extends HookDecider {
@@ -87,12 +87,8 @@ function toHookVerdict(v: PolicyVerdict): HookVerdict {
   return out;
 }
 
-/**
- * Starts an engine on `options.source` and wraps it as the authz hook. Resolves even when the first load fails
- * (decisions then deny with POLICY_NOT_LOADED until a good bundle appears).
- */
-export async function startPolicyDecider(options: PolicyEngineOptions): Promise<PolicyDeciderHandle> {
-  const engine = await PolicyEngine.start(options);
+/** The authz hook over `engine`. */
+function hookDecider(engine: PolicyEngine): PolicyDeciderHandle {
   return {
     engine,
     async decide(ctx: HookContext): Promise<HookVerdict> {
@@ -107,4 +103,35 @@ export async function startPolicyDecider(options: PolicyEngineOptions): Promise<
     },
     close: () => engine.close(),
   };
+}
+
+/**
+ * Starts an engine on `options.source` and wraps it as the authz hook. Resolves even when the first load fails
+ * (decisions then deny with POLICY_NOT_LOADED until a good bundle appears). With Check workers, its
+ * `engine.activeBundle` and `engine.onActivate` feed the workers' replicas (docs/workers.md §3).
+ */
+export async function startPolicyDecider(options: PolicyEngineOptions): Promise<PolicyDeciderHandle> {
+  return hookDecider(await PolicyEngine.start(options));
+}
+
+/** A Check worker's policy hook: the primary's bundle, swapped in by {@link activate} (docs/workers.md §3). */
+export interface PolicyReplicaHandle extends PolicyDeciderHandle {
+  /**
+   * Swaps in the primary's bundle `bytes`, announced as `revision` (PolicyEngine.activate): rejects with
+   * POLICY_BUNDLE_INVALID for a broken bundle or another revision, keeping the previous one in force.
+   */
+  activate(bytes: Uint8Array, revision: string): Promise<void>;
+}
+
+/**
+ * A policy hook that decides exactly like the primary's {@link startPolicyDecider} once given the same bundle
+ * bytes and {@link PolicyReplicaOptions} (`policyEvalOptions` of the primary's options). Denies POLICY_NOT_LOADED
+ * until the first {@link PolicyReplicaHandle.activate}.
+ */
+export function startReplicaDecider(options: PolicyReplicaOptions = {}): PolicyReplicaHandle {
+  const engine = PolicyEngine.replica(options);
+  // Assigned onto the hook, not spread: a spread would freeze the `revision` getter's current value.
+  return Object.assign(hookDecider(engine), {
+    activate: (bytes: Uint8Array, revision: string) => engine.activate(bytes, revision),
+  });
 }

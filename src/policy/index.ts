@@ -8,10 +8,24 @@ export { type BuildBundleOptions, buildBundle, findOpa } from './build-bundle.js
 export { buildPolicyInput, parsePathAndQuery } from './build-input.js';
 export { POLICY_ERROR_CODES, PolicyError, type PolicyErrorCode } from './errors.js';
 export { DEFAULT_EVAL_TIMEOUT_MS, type EvaluateOptions, evaluateInput, evaluatePolicy } from './evaluate.js';
-export { type PolicyDeciderHandle, sigilInputFromHook, startPolicyDecider } from './hook-decider.js';
+export {
+  type PolicyDeciderHandle,
+  type PolicyReplicaHandle,
+  sigilInputFromHook,
+  startPolicyDecider,
+  startReplicaDecider,
+} from './hook-decider.js';
 export { DEFAULT_ENTRYPOINT, type LoadBundleOptions, loadBundle, type PolicyBundle } from './load-bundle.js';
 export { mapDecision } from './map-decision.js';
-export { PolicyEngine, type PolicyEngineOptions, type PolicyLogger } from './policy-engine.js';
+export {
+  type ActivePolicyBundle,
+  PolicyEngine,
+  type PolicyEngineOptions,
+  type PolicyEvalOptions,
+  type PolicyLogger,
+  type PolicyReplicaOptions,
+  policyEvalOptions,
+} from './policy-engine.js';
 export { bundleSources, regoSources } from './rego-sources.js';
 export {
   DecisionReplay,

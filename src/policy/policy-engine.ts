@@ -11,7 +11,7 @@ import { type Clock, systemClock } from '../lib/clock.js';
 import type { OnLifecycle } from '../lib/lifecycle-event.js';
 import { type PollSource, pollEvery, pollSource } from '../lib/poll-source.js';
 import type { PolicyContext, PolicyVerdict } from './api.js';
-import { PolicyError, type PolicyErrorCode } from './errors.js';
+import { PolicyError } from './errors.js';
 import { DEFAULT_EVAL_TIMEOUT_MS, evaluatePolicy } from './evaluate.js';
 import { startWorkerEvaluator } from './lib/worker-evaluator.js';
 import { describeThrown, type LoadBundleOptions, loadBundle, type PolicyBundle } from './load-bundle.js';
@@ -53,6 +53,44 @@ export interface PolicyEngineOptions extends LoadBundleOptions {
    * `worker`: evaluate on a worker thread terminated at the deadline (docs/policy.md §7).
    */
   isolation?: 'inline' | 'worker';
+  /**
+   * Longest a swap waits for the promises its {@link PolicyEngine.onActivate} listeners returned (the Check workers'
+   * acknowledgements) before refresh() resolves anyway, ms. Default 10 000.
+   */
+  activationAckMs?: number;
+}
+
+/**
+ * The options that decide how a bundle evaluates, as plain data: what a Check worker's replica must share with
+ * the primary's engine (docs/workers.md §3). Structured-cloneable.
+ */
+export type PolicyEvalOptions = Pick<
+  PolicyEngineOptions,
+  'entrypoint' | 'limits' | 'maxMemoryPages' | 'evalTimeoutMs' | 'isolation'
+>;
+
+/** {@link PolicyEvalOptions} of an engine's options (drops the source, transport, logger, registry, hooks). */
+export function policyEvalOptions(o: PolicyEngineOptions): PolicyEvalOptions {
+  const out: PolicyEvalOptions = {};
+  if (o.entrypoint !== undefined) out.entrypoint = o.entrypoint;
+  if (o.limits !== undefined) out.limits = { ...o.limits };
+  if (o.maxMemoryPages !== undefined) out.maxMemoryPages = o.maxMemoryPages;
+  if (o.evalTimeoutMs !== undefined) out.evalTimeoutMs = o.evalTimeoutMs;
+  if (o.isolation !== undefined) out.isolation = o.isolation;
+  return out;
+}
+
+/** Options of {@link PolicyEngine.replica}: how to evaluate, and the process-local parts (clock, logs, metrics). */
+export type PolicyReplicaOptions = PolicyEvalOptions &
+  Pick<PolicyEngineOptions, 'clock' | 'logger' | 'registry'>;
+
+/** The bundle in force as bytes, for a replica (docs/workers.md §3). */
+export interface ActivePolicyBundle {
+  /** The bundle exactly as fetched (a gzip'd tar). */
+  readonly bytes: Uint8Array;
+  readonly revision: string;
+  /** sha256 hex of `bytes`. */
+  readonly sha256: string;
 }
 
 /** The registry's counter `name`, registered on first use (several engines may share one registry). */
@@ -68,18 +106,23 @@ export class PolicyEngine {
   /** The bundle location: a file path or an http(s) URL. */
   readonly source: string;
   private current: PolicyBundle | undefined;
+  private currentBytes: Uint8Array | undefined;
+  private readonly activationListeners = new Set<(a: ActivePolicyBundle) => unknown>();
+  /** Replica activations, chained so they swap in the order they were asked for. */
+  private activations: Promise<unknown> = Promise.resolve();
   private lastError: PolicyError | undefined;
   private readonly loadErrors: Counter;
   private readonly loads: Counter;
   private readonly logger: PolicyLogger;
   private readonly clock: Clock;
-  private readonly fetcher: PollSource;
+  /** Undefined for a replica: its bundles come through {@link activate}. */
+  private readonly fetcher: PollSource | undefined;
   private stopWatching: (() => void) | undefined;
   private inFlight: Promise<boolean> | undefined;
   private again = false;
   private closed = false;
 
-  private constructor(private readonly o: PolicyEngineOptions) {
+  private constructor(private readonly o: PolicyEngineOptions & { replica?: true }) {
     const registry = o.registry ?? defaultRegistry;
     this.loadErrors = counter(
       registry,
@@ -91,24 +134,36 @@ export class PolicyEngine {
     this.logger = o.logger ?? silentLogger;
     this.clock = o.clock ?? systemClock;
     this.source = o.source;
-    this.fetcher = pollSource(o.source, {
-      maxBytes: o.maxBundleBytes ?? 32 * 1024 * 1024,
-      timeoutMs: 10_000,
-      accept: 'application/gzip, application/octet-stream',
-      ...(o.ca !== undefined ? { ca: o.ca } : {}),
-      ...(o.allowLoopbackHttp !== undefined ? { allowLoopbackHttp: o.allowLoopbackHttp } : {}),
-      // Over the cap is the bundle's fault; a refused transport (http://, untrusted TLS) has its own code.
-      error: (kind, msg, cause) =>
-        new PolicyError(
-          kind === 'too_big'
-            ? 'POLICY_BUNDLE_INVALID'
-            : kind === 'refused'
-              ? 'POLICY_SOURCE_REFUSED'
-              : 'POLICY_BUNDLE_UNAVAILABLE',
-          `bundle ${msg}`,
-          cause,
-        ),
-    });
+    this.fetcher = o.replica
+      ? undefined
+      : pollSource(o.source, {
+          maxBytes: o.maxBundleBytes ?? 32 * 1024 * 1024,
+          timeoutMs: 10_000,
+          accept: 'application/gzip, application/octet-stream',
+          ...(o.ca !== undefined ? { ca: o.ca } : {}),
+          ...(o.allowLoopbackHttp !== undefined ? { allowLoopbackHttp: o.allowLoopbackHttp } : {}),
+          // Over the cap is the bundle's fault; a refused transport (http://, untrusted TLS) has its own code.
+          error: (kind, msg, cause) =>
+            new PolicyError(
+              kind === 'too_big'
+                ? 'POLICY_BUNDLE_INVALID'
+                : kind === 'refused'
+                  ? 'POLICY_SOURCE_REFUSED'
+                  : 'POLICY_BUNDLE_UNAVAILABLE',
+              `bundle ${msg}`,
+              cause,
+            ),
+        });
+  }
+
+  /**
+   * An engine with no source of its own: a Check worker's copy of the primary's (docs/workers.md §3). It denies
+   * POLICY_NOT_LOADED until {@link activate} swaps in the primary's bundle bytes; it decides exactly as the
+   * primary's engine does with the same bundle and {@link PolicyEvalOptions}. It records no lifecycle entry (the
+   * primary recorded the activation).
+   */
+  static replica(options: PolicyReplicaOptions = {}): PolicyEngine {
+    return new PolicyEngine({ ...options, source: 'the primary (replica)', replica: true });
   }
 
   /**
@@ -125,12 +180,66 @@ export class PolicyEngine {
 
   /** True when the source is an http(s) URL. */
   get isHttp(): boolean {
-    return this.fetcher.isHttp;
+    return this.fetcher?.isHttp ?? false;
   }
 
   /** The bundle in force. */
   get bundle(): PolicyBundle | undefined {
     return this.current;
+  }
+
+  /** The bundle in force as bytes and revision, for replicas (docs/workers.md §3). */
+  get activeBundle(): ActivePolicyBundle | undefined {
+    const b = this.current;
+    const bytes = this.currentBytes;
+    return b === undefined || bytes === undefined
+      ? undefined
+      : { bytes, revision: b.revision, sha256: b.sha256 };
+  }
+
+  /**
+   * Calls `onActivate` with each bundle swapped in from now on (after the swap, synchronously). When it returns a
+   * promise (the Check workers' acknowledgements: docs/workers.md §3), {@link refresh} resolves only after it
+   * settles, so a caller awaiting a refresh (a dashboard upload) answers once the bundle is in force everywhere; a
+   * rejection is logged and does not undo the swap. Returns the function that stops it.
+   */
+  onActivate(onActivate: (active: ActivePolicyBundle) => void | Promise<void>): () => void {
+    const l = (a: ActivePolicyBundle): unknown => onActivate(a);
+    this.activationListeners.add(l);
+    return () => {
+      this.activationListeners.delete(l);
+    };
+  }
+
+  /**
+   * A replica's swap: loads `bytes` completely (and starts its worker thread under `isolation: worker`), checks
+   * that its revision is `revision`, and swaps it in. Calls are applied in the order made. A broken bundle or a
+   * revision mismatch rejects with the policy module's code (POLICY_BUNDLE_INVALID) and the previous bundle stays.
+   */
+  activate(bytes: Uint8Array, revision: string): Promise<void> {
+    const run = async (): Promise<void> => {
+      let next: PolicyBundle | undefined;
+      try {
+        next = await this.prepare(bytes);
+        if (next === undefined) return; // the bundle in force, or the engine closed
+        if (next.revision !== revision) {
+          throw new PolicyError(
+            'POLICY_BUNDLE_INVALID',
+            `bundle revision ${next.revision} is not the announced ${revision}`,
+          );
+        }
+      } catch (e) {
+        await next?.close?.();
+        const err =
+          e instanceof PolicyError ? e : new PolicyError('POLICY_BUNDLE_INVALID', describeThrown(e), e);
+        this.fail(err);
+        throw err;
+      }
+      await this.swap(next, bytes);
+    };
+    const done = this.activations.then(run);
+    this.activations = done.catch(() => undefined);
+    return done;
   }
 
   /** Revision of the bundle in force. */
@@ -199,37 +308,65 @@ export class PolicyEngine {
   }
 
   private async refreshOnce(): Promise<boolean> {
-    let code: PolicyErrorCode = 'POLICY_BUNDLE_UNAVAILABLE';
     let bytes: Uint8Array | undefined;
-    let next: PolicyBundle;
+    let next: PolicyBundle | undefined;
     try {
-      bytes = await this.fetcher.fetch(this.current !== undefined);
-      if (!bytes) return false;
-      code = 'POLICY_BUNDLE_INVALID';
-      next = await loadBundle(bytes, this.o);
+      bytes = await this.fetcher?.fetch(this.current !== undefined);
     } catch (e) {
-      this.fail(e instanceof PolicyError ? e : new PolicyError(code, describeThrown(e), e));
+      this.fail(
+        e instanceof PolicyError ? e : new PolicyError('POLICY_BUNDLE_UNAVAILABLE', describeThrown(e), e),
+      );
       return false;
     }
-    if (this.closed) return false;
-    if (this.current && this.current.sha256 === next.sha256) return false;
+    if (!bytes) return false;
+    try {
+      next = await this.prepare(bytes);
+    } catch (e) {
+      this.fail(
+        e instanceof PolicyError ? e : new PolicyError('POLICY_BUNDLE_INVALID', describeThrown(e), e),
+      );
+      return false;
+    }
+    if (next === undefined) return false;
+    await this.swap(next, bytes);
+    return true;
+  }
+
+  /**
+   * Builds and validates a bundle from `bytes` (with its worker thread under `isolation: worker`). Undefined when
+   * it is the bundle in force or the engine closed meanwhile; throws PolicyError for a broken bundle.
+   */
+  private async prepare(bytes: Uint8Array): Promise<PolicyBundle | undefined> {
+    let next = await loadBundle(bytes, this.o);
+    if (this.closed) return undefined;
+    if (this.current && this.current.sha256 === next.sha256) return undefined;
     if (this.o.isolation === 'worker') {
       try {
         const worker = { entrypoint: next.entrypoint, maxMemoryPages: this.o.maxMemoryPages };
         next = { ...next, ...(await startWorkerEvaluator(bytes, worker)) };
       } catch (e) {
-        this.fail(
-          new PolicyError('POLICY_BUNDLE_INVALID', `policy worker did not start: ${describeThrown(e)}`, e),
+        throw new PolicyError(
+          'POLICY_BUNDLE_INVALID',
+          `policy worker did not start: ${describeThrown(e)}`,
+          e,
         );
-        return false;
       }
       if (this.closed) {
         await next.close?.();
-        return false;
+        return undefined;
       }
     }
+    return next;
+  }
+
+  /**
+   * Puts `next` in force and tells the logs, the ledger (not for a replica) and the activation listeners; resolves
+   * when the promises the listeners returned settled.
+   */
+  private async swap(next: PolicyBundle, bytes: Uint8Array): Promise<void> {
     const prev = this.current;
     this.current = next; // the atomic swap: one reference assignment
+    this.currentBytes = bytes;
     // Decisions are synchronous, so nothing is still running on the old bundle's worker.
     void prev?.close?.();
     this.lastError = undefined;
@@ -238,14 +375,43 @@ export class PolicyEngine {
       { policy_rev: next.revision, previous_rev: prev?.revision, source: this.source },
       'policy bundle loaded',
     );
-    this.o.onLifecycle?.({
-      kind: 'policy.activate',
-      source: this.source,
-      revision: next.revision,
-      bundle_hash: next.sha256,
-      ...(prev ? { prev_revision: prev.revision } : {}),
+    if (!this.o.replica) {
+      this.o.onLifecycle?.({
+        kind: 'policy.activate',
+        source: this.source,
+        revision: next.revision,
+        bundle_hash: next.sha256,
+        ...(prev ? { prev_revision: prev.revision } : {}),
+      });
+    }
+    const active: ActivePolicyBundle = { bytes, revision: next.revision, sha256: next.sha256 };
+    const acks: unknown[] = [];
+    for (const l of [...this.activationListeners]) {
+      try {
+        acks.push(l(active));
+      } catch (e) {
+        acks.push(Promise.reject(e));
+      }
+    }
+    if (acks.every((a) => !(a instanceof Promise))) return;
+    // A listener's failure (a worker that refused the bundle) must not undo the swap: it is the listener's to act on.
+    // Nor may one that never settles hold every later refresh: past activationAckMs it counts as not confirmed.
+    const waitMs = this.o.activationAckMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no acknowledgement in ${waitMs} ms`)), waitMs);
+      timer.unref();
     });
-    return true;
+    const settled = await Promise.allSettled(acks.map((a) => Promise.race([a, late])));
+    clearTimeout(timer);
+    for (const r of settled) {
+      if (r.status === 'rejected') {
+        this.logger.error(
+          { policy_rev: next.revision, err: describeThrown(r.reason) },
+          'policy bundle not confirmed in force by every Check worker',
+        );
+      }
+    }
   }
 
   private fail(err: PolicyError): void {
@@ -269,6 +435,7 @@ export class PolicyEngine {
     this.closed = true;
     this.stopWatching?.();
     await this.inFlight?.catch(() => undefined);
+    await this.activations;
     await this.current?.close?.();
   }
 }

@@ -11,6 +11,7 @@ import {
   type DecisionSink,
   defaultPolicy,
   type ProofCheck,
+  type ReplaySpender,
   toolResolver,
 } from '../authz/index.js';
 import { ConfigError, type SigilConfig } from '../config/index.js';
@@ -28,6 +29,8 @@ export interface CheckDeps {
   onDecision?: (event: DecisionEvent) => void;
   /** Bound of the verified-chain cache. Default 10 000. */
   cacheEntries?: number;
+  /** The proof replay cache; default an in-process one (a Check worker passes the primary's: docs/workers.md §4). */
+  replay?: ReplaySpender;
 }
 
 /** The Check function plus its cache (exposed for metrics and tests). */
@@ -59,18 +62,18 @@ export function checkFromConfig(config: SigilConfig, deps: CheckDeps): Configure
       publicRoutes: config.authz.public_routes,
     }),
   );
-  const proof: ProofCheck | undefined =
-    config.authz.proof === 'off' && config.authz.proof_overrides.length === 0
-      ? undefined
-      : asConfigError('sigil.authz.proof_overrides', () =>
-          createProofCheck({
-            mode: config.authz.proof,
-            overrides: config.authz.proof_overrides,
-            windowS: config.authz.proof_window_s,
-            skewS: config.validator.clock_skew,
-            maxEntries: config.authz.proof_replay_cache_max,
-          }),
-        );
+  const proof: ProofCheck | undefined = !proofEnabled(config)
+    ? undefined
+    : asConfigError('sigil.authz.proof_overrides', () =>
+        createProofCheck({
+          mode: config.authz.proof,
+          overrides: config.authz.proof_overrides,
+          windowS: config.authz.proof_window_s,
+          skewS: config.validator.clock_skew,
+          maxEntries: config.authz.proof_replay_cache_max,
+          ...(deps.replay ? { replay: deps.replay } : {}),
+        }),
+      );
   const check = createCheck({
     chains,
     tools,
@@ -96,4 +99,14 @@ function asConfigError<T>(key: string, build: () => T): T {
   } catch (e) {
     throw new ConfigError('CONFIG_INVALID', `config ${key}: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/** Largest CheckRequest the ext_authz server accepts: room for `authz.max_body_bytes` twice plus headers. */
+export function maxCheckMessageBytes(config: SigilConfig): number {
+  return Math.max(4 * 1024 * 1024, 2 * config.authz.max_body_bytes + 1024 * 1024);
+}
+
+/** True when some request may need a proof of possession checked (`authz.proof` or an override says so). */
+export function proofEnabled(config: SigilConfig): boolean {
+  return config.authz.proof !== 'off' || config.authz.proof_overrides.length > 0;
 }

@@ -5,14 +5,14 @@
  */
 import { type Logger, pino } from 'pino';
 import { type AdminServer, createMetrics, type SigilMetrics, startAdminServer } from '../admin/index.js';
-import { type AuthzServer, startAuthzServer } from '../authz/index.js';
+import { type AuthzServer, createReplayCache, startAuthzServer } from '../authz/index.js';
 import type { SigilConfig } from '../config/index.js';
 import { type RunningIssuer, startIssuer } from '../issuer/index.js';
 import type { MerkleLog } from '../ledger/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
-import type { PolicyDeciderHandle } from '../policy/index.js';
+import { type PolicyDeciderHandle, policyEvalOptions } from '../policy/index.js';
 import { type AuditIntake, auditIntake } from './audit-intake.js';
-import { checkFromConfig } from './check-from-config.js';
+import { checkFromConfig, maxCheckMessageBytes, proofEnabled } from './check-from-config.js';
 import { dashboardFromConfig } from './dashboard-options.js';
 import { issuerOptions, trustBundleWarning } from './issuer-options.js';
 import { holdLedgerWriter } from './ledger-writer.js';
@@ -21,8 +21,11 @@ import { migrationLog } from './migration-log.js';
 import { issuerListenKey, nameListenKey } from './name-listen-key.js';
 import { observeDecisions } from './observe-decisions.js';
 import { openAuditLog } from './open-audit-log.js';
-import { createPolicyDecider } from './policy-options.js';
+import { createPolicyDecider, policyEngineOptions } from './policy-options.js';
 import { startWitnessing } from './witness-options.js';
+import { ClusterRegistry } from './workers/cluster-metrics.js';
+import { startWorkerPool, type WorkerPool } from './workers/pool.js';
+import { workersFromConfig } from './workers/workers-from-config.js';
 
 /** Optional parts of {@link startSigil}. */
 export interface StartSigilDeps {
@@ -47,7 +50,10 @@ export interface SigilParts {
 
 /** A running SIGIL. */
 export interface RunningSigil extends SigilParts {
+  /** The ext_authz listener: this process's gRPC server, or the Check worker pool (`sigil.authz.workers` > 1). */
   authz: AuthzServer;
+  /** The Check workers, when `sigil.authz.workers` > 1 (docs/authz.md §12). */
+  workers: WorkerPool | undefined;
   /** The ledger sink: unauthenticated-deny aggregation and the disk guard (`flush()` ends a window now). */
   audit: AuditIntake;
   admin: AdminServer;
@@ -61,6 +67,9 @@ export interface RunningSigil extends SigilParts {
 export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {}): Promise<RunningSigil> {
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? pino({ level: config.log.level, base: { svc: 'sigil' } });
+  // Before anything opens: a worker count the configuration cannot run with is a start-up error.
+  const workerCount = workersFromConfig(config);
+  let pool: WorkerPool | undefined;
   const cleanup: Array<() => Promise<void> | void> = [];
   const closeAll = async () => {
     for (const c of cleanup.splice(0).reverse()) {
@@ -82,14 +91,28 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
   try {
     const admin = await nameListenKey(
       'sigil.admin.listen',
-      startAdminServer({ listen: config.admin.listen, registry: metrics.registry, isReady: () => ready }),
+      startAdminServer({
+        listen: config.admin.listen,
+        // With workers, /metrics merges theirs (Check metrics live there) with this process's.
+        registry:
+          workerCount > 1
+            ? new ClusterRegistry(metrics.registry, async () => (pool ? pool.metrics() : []))
+            : metrics.registry,
+        isReady: () => ready,
+      }),
     );
     cleanup.push(() => admin.close());
     const narrowed = trustBundleWarning(config);
     if (narrowed !== undefined) logger.warn(narrowed);
     const issuer = await nameListenKey(
       issuerListenKey,
-      startIssuer(issuerOptions(config), { clock, logger, onLifecycle }),
+      startIssuer(issuerOptions(config), {
+        clock,
+        logger,
+        onLifecycle,
+        // With Check workers a revocation is answered once every worker has it (docs/workers.md §1).
+        ...(workerCount > 1 ? { whenInForce: async () => pool?.inForce() } : {}),
+      }),
     );
     cleanup.push(() => issuer.close());
     // The one sequencer: CLI commands next to this process send their entries here (docs/ledger.md §4).
@@ -139,26 +162,57 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     // Closed after the authz server drained and before the ledger: the last window is written.
     const audit = auditIntake(config, log, { metrics, logger });
     cleanup.push(() => audit.close());
-    const { check, chains } = checkFromConfig(config, {
-      trust: issuer.stores.trust,
-      ledger: audit.sink,
-      clock,
-      ...(policy ? { policy } : {}),
-      onDecision: observeDecisions(metrics, logger),
-    });
-    cacheSize = () => chains.size;
     if (config.authz.transport === 'h2') {
       logger.warn('sigil.authz.transport "h2" is deprecated and ignored: the listener runs @grpc/grpc-js');
     }
-    const authz = await nameListenKey(
-      'sigil.authz.listen',
-      startAuthzServer({
-        listen: config.authz.listen,
-        check,
-        maxMessageBytes: Math.max(4 * 1024 * 1024, 2 * config.authz.max_body_bytes + 1024 * 1024),
-        ...(deps.drainMs !== undefined ? { drainMs: deps.drainMs } : {}),
-      }),
-    );
+    let authz: AuthzServer;
+    if (workerCount > 1) {
+      // Check workers (docs/authz.md §12): they decide, this process records; their trust, policy bundle and
+      // proof replay cache are this process's (docs/workers.md).
+      const engine = policy?.engine;
+      const evalOptions = policyEngineOptions(config);
+      pool = await nameListenKey(
+        'sigil.authz.listen',
+        startWorkerPool({
+          config,
+          count: workerCount,
+          sink: audit.sink,
+          trust: issuer.stores.trust,
+          ...(engine && evalOptions
+            ? {
+                policy: {
+                  options: policyEvalOptions(evalOptions),
+                  active: () => engine.activeBundle,
+                  onActivate: (l: () => Promise<void>) => engine.onActivate(l),
+                },
+              }
+            : {}),
+          ...(proofEnabled(config) ? { replay: createReplayCache(config.authz.proof_replay_cache_max) } : {}),
+          logger,
+          registry: metrics.registry,
+          drainMs: deps.drainMs ?? 5000,
+        }),
+      );
+      authz = pool;
+    } else {
+      const { check, chains } = checkFromConfig(config, {
+        trust: issuer.stores.trust,
+        ledger: audit.sink,
+        clock,
+        ...(policy ? { policy } : {}),
+        onDecision: observeDecisions(metrics, logger),
+      });
+      cacheSize = () => chains.size;
+      authz = await nameListenKey(
+        'sigil.authz.listen',
+        startAuthzServer({
+          listen: config.authz.listen,
+          check,
+          maxMessageBytes: maxCheckMessageBytes(config),
+          ...(deps.drainMs !== undefined ? { drainMs: deps.drainMs } : {}),
+        }),
+      );
+    }
     // Drain Checks first so every in-flight decision is still recorded before the ledger closes.
     cleanup.push(() => authz.close());
     const parts: SigilParts = { config, logger, metrics, issuer, ledger: log, policy };
@@ -177,6 +231,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     logger.info(
       {
         authz: authz.address,
+        authz_workers: workerCount,
         ledger_hash_thread: log.hashThread,
         admin: admin.url,
         issuer_http: issuer.http?.url,
@@ -189,6 +244,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     return {
       ...parts,
       authz,
+      workers: pool,
       audit,
       admin,
       get ready() {

@@ -121,3 +121,52 @@ export interface VerifyOptions extends TokenLimits {
   /** When given, the leaf scope must allow this tool. */
   tool?: string;
 }
+
+/**
+ * One trusted key in a {@link TrustSnapshot}: the RFC 8037 `x` of an Ed25519 public key and, for a retired
+ * issuer key, the instant (epoch ms) from which it no longer verifies (docs/workers.md §2).
+ */
+export interface TrustSnapshotKey {
+  kid: string;
+  /** base64url of the 32-byte public key (RFC 8037 §2). */
+  x: string;
+  /** The key verifies while `now < notAfterMs`; absent = no end. */
+  notAfterMs?: number;
+}
+
+/** One key source of a {@link TrustSnapshot} and what its keys may vouch for (docs/tbit.md §8). */
+export interface TrustSnapshotSource {
+  issuers: string[];
+  trustDomains: string[];
+  keys: TrustSnapshotKey[];
+}
+
+/**
+ * A store's keys, bindings and revocations as plain data, for another process (structured-cloneable: strings,
+ * numbers, arrays, plain objects). The replication contract is docs/workers.md §2.
+ */
+export interface TrustSnapshot {
+  format: 'sigil.trust/1';
+  /** The source store's `version` when the snapshot was taken; a mirror refuses an older one. */
+  version: number;
+  /**
+   * This sidecar's own issuer keys: tried first for a root whose `iss` it is bound to, and last for any other
+   * (so a kid known only out of scope is still reported as not bound).
+   */
+  own?: TrustSnapshotSource;
+  /** Other key sources (trust bundles), in lookup order: the first bound to the root's `iss` wins. */
+  sources: TrustSnapshotSource[];
+  /** Revoked token ids and task ids from every source; `all` = every token counts as revoked (fail closed). */
+  revoked: { jtis: string[]; tasks: string[]; all: boolean };
+}
+
+/** A TrustStore whose state can be copied into another process (docs/workers.md §2). */
+export interface ReplicableTrustStore extends TrustStore {
+  /** What is in force now, as plain data. */
+  snapshot(): TrustSnapshot;
+  /**
+   * Calls `onChange` after the keys or revocations changed (coalesced; take a {@link snapshot} in it). Returns the
+   * function that unsubscribes.
+   */
+  subscribe(onChange: () => void): () => void;
+}

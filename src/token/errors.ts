@@ -37,6 +37,8 @@ export const TBIT_ERROR_CODES = [
   'TBIT_INVALID_CLAIM',
   'TBIT_TRUST_BUNDLE_INVALID',
   'TBIT_TRUST_SOURCE_REFUSED',
+  'TBIT_TRUST_SNAPSHOT_INVALID',
+  'TBIT_TRUST_SNAPSHOT_STALE',
   'TBIT_PROOF_INVALID',
   'TBIT_PROOF_EXPIRED',
   'TBIT_PROOF_MISMATCH',
@@ -44,6 +46,14 @@ export const TBIT_ERROR_CODES = [
 
 /** A stable code of the token module. */
 export type TbitErrorCode = (typeof TBIT_ERROR_CODES)[number];
+
+/** Codes meaning the verifier's trust data failed (503): a server-side problem, not the caller's. */
+const TRUST_DATA: ReadonlySet<TbitErrorCode> = new Set([
+  'TBIT_TRUST_BUNDLE_INVALID',
+  'TBIT_TRUST_SOURCE_REFUSED',
+  'TBIT_TRUST_SNAPSHOT_INVALID',
+  'TBIT_TRUST_SNAPSHOT_STALE',
+]);
 
 /** Codes meaning "the credential is fine but does not grant this" (RFC 6750 §3.1 insufficient_scope). */
 const FORBIDDEN: ReadonlySet<TbitErrorCode> = new Set(['TBIT_AUDIENCE_MISMATCH', 'TBIT_TOOL_NOT_IN_SCOPE']);
@@ -55,12 +65,11 @@ export class TbitError extends SigilError<TbitErrorCode> {
 
   constructor(code: TbitErrorCode, message: string, hop?: number, cause?: unknown) {
     // A trust source that cannot be read (or is refused) is the verifier's fault (503), not the token's.
-    const [grpc, http] =
-      code === 'TBIT_TRUST_BUNDLE_INVALID' || code === 'TBIT_TRUST_SOURCE_REFUSED'
-        ? [GrpcStatus.UNAVAILABLE, 503]
-        : FORBIDDEN.has(code)
-          ? [GrpcStatus.PERMISSION_DENIED, 403]
-          : [GrpcStatus.UNAUTHENTICATED, 401];
+    const [grpc, http] = TRUST_DATA.has(code)
+      ? [GrpcStatus.UNAVAILABLE, 503]
+      : FORBIDDEN.has(code)
+        ? [GrpcStatus.PERMISSION_DENIED, 403]
+        : [GrpcStatus.UNAUTHENTICATED, 401];
     super(code, hop === undefined ? message : `hop ${hop}: ${message}`, { grpc, http, cause });
     this.hop = hop;
   }

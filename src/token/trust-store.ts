@@ -1,5 +1,6 @@
 /** createTrustStore: the issuer keys and revocations a verifier trusts, and what the keys may vouch for (docs/tbit.md §8). */
-import type { TbitClaims, TrustedIssuerKey, TrustStore } from './api.js';
+import { changeListeners } from '../lib/change-listeners.js';
+import type { ReplicableTrustStore, TbitClaims, TrustedIssuerKey, TrustSnapshot } from './api.js';
 import { TbitError } from './errors.js';
 import { importJwks, type JsonWebKeySet, parseRevocations, type RevocationList } from './lib/jwks.js';
 import { parseSpiffeId } from './spiffe-id.js';
@@ -51,8 +52,8 @@ export function trustBinding(issuers: readonly string[], trustDomains: readonly 
   return { issuers: new Set(issuers), trustDomains: new Set(trustDomains) };
 }
 
-/** A TrustStore that can be refreshed in place. */
-export interface MutableTrustStore extends TrustStore {
+/** A TrustStore that can be refreshed in place (and mirrored: docs/workers.md §2). */
+export interface MutableTrustStore extends ReplicableTrustStore {
   /**
    * Replaces the given parts and re-reads function sources. Atomic: when anything is invalid, throws
    * TBIT_TRUST_BUNDLE_INVALID and keeps the previous state.
@@ -76,6 +77,7 @@ export function createTrustStore(input: TrustStoreInput): MutableTrustStore {
   let keys = new Map<string, TrustedIssuerKey>();
   let revoked = { tasks: new Set<string>(), jtis: new Set<string>() };
   let version = 0;
+  const listeners = changeListeners();
 
   const load = (src: TrustStoreInput): void => {
     let jwks: JsonWebKeySet;
@@ -97,6 +99,7 @@ export function createTrustStore(input: TrustStoreInput): MutableTrustStore {
     revoked = nextRevoked;
     current = src;
     version++;
+    listeners.emit();
   };
   load(current);
 
@@ -117,5 +120,21 @@ export function createTrustStore(input: TrustStoreInput): MutableTrustStore {
     update(next?: Partial<TrustStoreInput>): void {
       load({ ...current, ...next });
     },
+    snapshot(): TrustSnapshot {
+      const { issuers, trustDomains } = trustBinding(current.issuers, current.trustDomains);
+      return {
+        format: 'sigil.trust/1',
+        version,
+        sources: [
+          {
+            issuers: [...issuers],
+            trustDomains: [...trustDomains],
+            keys: [...keys].map(([kid, k]) => ({ kid, x: k.key.export({ format: 'jwk' }).x as string })),
+          },
+        ],
+        revoked: { jtis: [...revoked.jtis], tasks: [...revoked.tasks], all: false },
+      };
+    },
+    subscribe: listeners.add,
   };
 }

@@ -3,23 +3,28 @@
  * failure never outlives what could change it (time for NOT_YET_VALID, a trust store update).
  * The verifier is the token module's real verifyChain, wrapped only to count its calls.
  */
+import { deserialize, serialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { ChainCache } from '../../src/authz/chain-cache.js';
 import { frozenClock } from '../../src/lib/clock.js';
 import { isSigilError } from '../../src/lib/errors.js';
 import type { VerifyOptions } from '../../src/token/api.js';
-import { verifyChain } from '../../src/token/index.js';
+import { MirrorTrustStore, verifyChain } from '../../src/token/index.js';
 import { agentId, testIdentity } from '../support/identity.js';
 
 const T0 = 1_767_225_600_000;
+/** Through the process boundary, as node:cluster's advanced serialization carries it. */
+const clone = <T>(v: T): T => deserialize(serialize(v)) as T;
 
-function setup(maxFailures?: number, maxBytes?: number, maxEntries?: number) {
+/** `mirror`: verify through a Check worker's MirrorTrustStore of the identity's store instead of the store. */
+function setup(maxFailures?: number, maxBytes?: number, maxEntries?: number, mirror = false) {
   const clock = frozenClock(T0);
   const id = testIdentity(clock);
+  const trust = mirror ? new MirrorTrustStore(clone(id.trust.snapshot()), { clock }) : undefined;
   let calls = 0;
   const cache = new ChainCache({
     ...(maxEntries === undefined ? {} : { maxEntries }),
-    trust: id.trust,
+    trust: trust ?? id.trust,
     clock,
     audience: agentId('local'),
     ttlSeconds: 60,
@@ -33,7 +38,7 @@ function setup(maxFailures?: number, maxBytes?: number, maxEntries?: number) {
       return verifyChain(token, o);
     },
   });
-  return { clock, id, cache, calls: () => calls };
+  return { clock, id, cache, calls: () => calls, mirror: trust };
 }
 
 async function code(p: Promise<unknown>): Promise<string> {
@@ -153,5 +158,24 @@ describe('chain cache: verified chains', () => {
     expect(s.calls()).toBe(before);
     await s.cache.get(tokens[0]!);
     expect(s.calls()).toBe(before + 1);
+  });
+});
+
+describe("over a Check worker's trust mirror (docs/workers.md §2)", () => {
+  it('serves a cached chain until a snapshot is applied, then re-verifies under the new state', async () => {
+    const { id, cache, mirror } = setup(undefined, undefined, undefined, true);
+    const { token } = id.mint({ scope: ['fs.*'], task: 'task-7' });
+    expect((await cache.get(token)).hit).toBe(false);
+    expect((await cache.get(token)).hit).toBe(true);
+    // The primary revokes the task; until its snapshot arrives the worker answers from the state it has.
+    id.trust.update({ revocations: { tasks: ['task-7'], jtis: [] } });
+    expect((await cache.get(token)).hit).toBe(true);
+    expect(() => mirror!.apply({ ...id.trust.snapshot(), version: 'new' })).toThrow(
+      expect.objectContaining({ code: 'TBIT_TRUST_SNAPSHOT_INVALID' }),
+    );
+    expect((await cache.get(token)).hit).toBe(true);
+    mirror!.apply(clone(id.trust.snapshot()));
+    expect(await code(cache.get(token))).toBe('TBIT_REVOKED');
+    expect(cache.size).toBe(0);
   });
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   addedP99Ratio,
   durableFloor,
+  primaryShares,
   ratios,
   renderMarkdown,
   rigCeiling,
@@ -345,5 +346,27 @@ describe('e2e run: the fixed-rate windows’ order', () => {
     // Over three rounds, 1000 rps is last, first and in the middle.
     expect(orders.slice(0, 3).map((o) => o.indexOf(1000))).toEqual([2, 0, 1]);
     expect(rateOrder([100], 5)).toEqual([100]);
+  });
+});
+
+describe('e2e report: Check workers (sigil-w2)', () => {
+  it('medians of all-process and root-process CPU per 1000 requests, and the primary-bound rate', () => {
+    const w2 = (r: number, primary: number): ConfigRound => {
+      const x = round('sigil-w2', r, 5, 3000);
+      // Two phases of 1000 answered each: 0.3 + 0.3 CPU-s in all, `primary` of each in the root process.
+      x.saturation.primaryCpuS = primary;
+      x.rates[0]!.primaryCpuS = primary;
+      return x;
+    };
+    const r = run([round('sigil', 0, 5, 3000), w2(0, 0.05), w2(1, 0.1)]);
+    r.options.configs = ['sigil', 'sigil-w2'];
+    const [single, workers] = primaryShares(r);
+    expect(single).toMatchObject({ config: 'sigil', totalPer1k: 0.3 });
+    expect(single!.primaryPer1k).toBeNaN();
+    expect(workers).toMatchObject({ config: 'sigil-w2', totalPer1k: 0.3 });
+    expect(workers!.primaryPer1k).toBeCloseTo(0.075, 9);
+    expect(markdown(r)).toContain('| (b) SIGIL, 2 Check workers, durable | 0.300 | 0.075 | 0.25 | 13333 |');
+    // Without sigil-w2 in the run the table is left out.
+    expect(markdown(run([round('sigil', 0, 5, 3000)]))).not.toContain('primary-bound rate');
   });
 });

@@ -1,6 +1,6 @@
 /** gRPC clients of SIGIL's ext_authz and health services, on the generated protobuf-es code (gen/). */
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
-import { type Client, credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
+import { type ChannelOptions, type Client, credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import {
   Authorization,
   CheckRequestSchema,
@@ -24,10 +24,13 @@ export function unary<Res>(client: Client, method: string, req: unknown): Promis
   );
 }
 
-/** A client of envoy.service.auth.v3.Authorization at `address` (`host:port` or `unix:/path`). */
-export function authzClient(address: string): Client {
+/**
+ * A client of envoy.service.auth.v3.Authorization at `address` (`host:port` or `unix:/path`). `options` are
+ * grpc-js channel options (e.g. `grpc.use_local_subchannel_pool: 1` for a connection of its own).
+ */
+export function authzClient(address: string, options?: ChannelOptions): Client {
   const Ctor = makeGenericClientConstructor(grpcService(Authorization), 'Authorization');
-  return new Ctor(address, credentials.createInsecure());
+  return new Ctor(address, credentials.createInsecure(), options);
 }
 
 /** A client of grpc.health.v1.Health at `address`. */

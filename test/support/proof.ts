@@ -1,6 +1,7 @@
 /** Proof-of-possession fixtures: a Check wired from config with a frozen clock, and raw WPT forgery. */
 import { createHmac, type KeyObject, sign } from 'node:crypto';
 import type { CheckRequest, CheckResponse } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
+import type { ReplaySpender } from '../../src/authz/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { frozenClock } from '../../src/lib/clock.js';
 import { checkFromConfig } from '../../src/serve/check-from-config.js';
@@ -11,14 +12,26 @@ import { memorySink } from './memory-sink.js';
 /** 2026-01-01T00:00:00Z in ms. */
 export const T0_MS = 1_767_225_600_000;
 
-/** A Check with `authz` overrides, a frozen clock and a memory ledger. */
-export function proofSetup(authz: Record<string, unknown> = {}) {
+/**
+ * A Check with `authz` overrides, a frozen clock and a memory ledger. `pipeline(replay)` builds another Check on the
+ * same identity, clock and config (a second Check worker), spending proofs in `replay` when given.
+ */
+export function proofSetup(authz: Record<string, unknown> = {}, replay?: ReplaySpender) {
   const clock = frozenClock(T0_MS);
   const id = testIdentity(clock);
   const config = loadConfig({ env: {}, overrides: { agent: { spiffe_id: agentId('local') }, authz } });
-  const sink = memorySink();
-  const { check } = checkFromConfig(config, { trust: id.trust, ledger: sink, clock });
-  return { clock, id, check, records: sink.records };
+  const pipeline = (r: ReplaySpender | undefined = replay) => {
+    const sink = memorySink();
+    const { check } = checkFromConfig(config, {
+      trust: id.trust,
+      ledger: sink,
+      clock,
+      ...(r ? { replay: r } : {}),
+    });
+    return { check, records: sink.records };
+  };
+  const { check, records } = pipeline();
+  return { clock, id, check, records, pipeline };
 }
 
 /** An MCP tools/call request for `tool` (POST http://agent.local/mcp). */

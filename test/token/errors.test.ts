@@ -23,7 +23,7 @@ describe('TbitError', () => {
       const e = new TbitError(code, 'x');
       if (code === 'TBIT_AUDIENCE_MISMATCH' || code === 'TBIT_TOOL_NOT_IN_SCOPE') {
         expect([e.httpStatus, e.grpcStatus]).toEqual([403, 7]);
-      } else if (code === 'TBIT_TRUST_BUNDLE_INVALID' || code === 'TBIT_TRUST_SOURCE_REFUSED') {
+      } else if (/^TBIT_TRUST_(BUNDLE_INVALID|SOURCE_REFUSED|SNAPSHOT_INVALID|SNAPSHOT_STALE)$/.test(code)) {
         expect([e.httpStatus, e.grpcStatus]).toEqual([503, 14]);
       } else {
         expect([e.httpStatus, e.grpcStatus], code).toEqual([401, 16]);

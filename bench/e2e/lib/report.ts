@@ -329,6 +329,37 @@ export function insideSigil(run: RunResult, rate: number): Array<SigilPhase & { 
 
 const f = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(d));
 
+/** CPU-s per 1000 requests of a SIGIL configuration: all its processes, and the root process (the primary) alone. */
+export interface PrimaryShare {
+  config: ConfigName;
+  totalPer1k: number;
+  primaryPer1k: number;
+}
+
+/**
+ * Medians over rounds (saturation + fixed rates, like the CPU column) of the whole authorizer's CPU and of its
+ * root process's: with Check workers the primary runs the one ledger sequencer, so 1000 ÷ its CPU-s per 1000
+ * requests is the rate at which one fully busy primary core stops any further worker from helping.
+ */
+export function primaryShares(run: RunResult): PrimaryShare[] {
+  const out: PrimaryShare[] = [];
+  for (const config of run.options.configs.filter((c) => c.startsWith('sigil'))) {
+    const rs = run.rounds.filter((r) => r.config === config);
+    const per1k = (r: ConfigRound, k: 'authzCpuS' | 'primaryCpuS') => {
+      const ph: PhaseResult[] = [r.saturation, ...r.rates];
+      const n = ph.reduce((s, p) => s + p.answered, 0);
+      return n > 0 ? (ph.reduce((s, p) => s + (p[k] ?? Number.NaN), 0) / n) * 1000 : Number.NaN;
+    };
+    if (rs.length === 0) continue;
+    out.push({
+      config,
+      totalPer1k: median(rs.map((r) => per1k(r, 'authzCpuS'))),
+      primaryPer1k: median(rs.map((r) => per1k(r, 'primaryCpuS'))),
+    });
+  }
+  return out;
+}
+
 /** The report as Markdown (printed to stdout and written to BENCHMARKS.md). */
 export function renderMarkdown(
   run: RunResult,
@@ -536,6 +567,26 @@ export function renderMarkdown(
       L.push(
         `| ${CONFIG_LABEL[x.config]} | ${f(x.checks, 0)} | ${f(x.checkP50Ms, 2)} | ${f(x.checkP99Ms, 2)} | ${f(x.commits, 0)} | ` +
           `${f(x.commitP99Ms, 2)} | ${f(x.perCommit, 2)} | ${f(x.majorGcs, 0)} | ${f(x.majorGcMs, 0)} |`,
+      );
+    }
+    L.push('');
+  }
+  if (o.configs.includes('sigil-w2')) {
+    // Check workers (docs/sizing.md §6): the primary keeps the ledger sequencer; its share bounds the scaling.
+    L.push(
+      'Check workers: CPU per 1000 requests of all SIGIL processes and of the root process alone (with workers: the primary, ' +
+        'which holds the one ledger sequencer; without: everything). "primary-bound rate" = 1000 ÷ the primary\'s CPU-s per ' +
+        '1000 requests, the rate at which a fully busy primary core caps any number of workers.',
+    );
+    L.push('');
+    L.push(
+      '| configuration | all processes CPU-s / 1000 req | root process CPU-s / 1000 req | root share | primary-bound rate (rps) |',
+    );
+    L.push('|---|---:|---:|---:|---:|');
+    for (const x of primaryShares(run)) {
+      L.push(
+        `| ${CONFIG_LABEL[x.config]} | ${f(x.totalPer1k, 3)} | ${f(x.primaryPer1k, 3)} | ${f(x.primaryPer1k / x.totalPer1k, 2)} | ` +
+          `${x.config === 'sigil-w2' ? f(1000 / x.primaryPer1k, 0) : '–'} |`,
       );
     }
     L.push('');

@@ -10,7 +10,15 @@ import type { LatencySummary } from '../../lib/durable-commit.js';
 import { type Case, EXPECTED_STATUS, type LoadResult, runLoad, writeTargets } from './load.js';
 import { type Proc, startProcess } from './proc.js';
 import { profileTop } from './profile.js';
-import { type CpuShare, cpuSeconds, cpuShares, cpuTicks, peakRssMiB, rssSplitMiB } from './sampler.js';
+import {
+  type CpuShare,
+  cpuSeconds,
+  cpuShares,
+  cpuTicks,
+  ownCpuSeconds,
+  peakRssMiB,
+  rssSplitMiB,
+} from './sampler.js';
 import { type SigilFixture, sigilIssuerTokens, startSigil } from './sigil.js';
 import { parseSigilMetrics, type SigilPhase, type SigilScrape, sigilPhase } from './sigil-metrics.js';
 import { type CpuPlan, type Paths, startEnvoy, startFloor, startOpa, startUpstream } from './stack.js';
@@ -20,8 +28,22 @@ import { benchIssuerTokens, requestMix, type TokenSet } from './tokens.js';
  * The configurations of the comparison. `grpc-floor` (an authorizer that does no work, on SIGIL's
  * transport) measures the rig's ceiling: no authorizer's max throughput can exceed it here.
  */
-export const CONFIGS = ['none', 'grpc-floor', 'sigil', 'sigil-fast', 'sigil-depth3', 'opa'] as const;
+export const CONFIGS = [
+  'none',
+  'grpc-floor',
+  'sigil',
+  'sigil-fast',
+  'sigil-depth3',
+  'sigil-w2',
+  'opa',
+] as const;
 export type ConfigName = (typeof CONFIGS)[number];
+
+/**
+ * What runs without `--configs`: all but `sigil-w2`, whose workers only pay off with ≥ 2 CPUs for the
+ * authorizer (`--authz-cpus 0,1`; the default plan pins it to one).
+ */
+export const DEFAULT_CONFIGS: readonly ConfigName[] = CONFIGS.filter((c) => c !== 'sigil-w2');
 
 /** Human labels used in tables. */
 export const CONFIG_LABEL: Record<ConfigName, string> = {
@@ -29,6 +51,7 @@ export const CONFIG_LABEL: Record<ConfigName, string> = {
   sigil: '(b) SIGIL, durable ledger (sync)',
   'sigil-fast': '(b) SIGIL, fast ledger',
   'sigil-depth3': '(b) SIGIL, depth-3 chain, durable',
+  'sigil-w2': '(b) SIGIL, 2 Check workers, durable',
   opa: '(c) OPA ext_authz (opa-envoy-plugin path)',
   'grpc-floor': "(floor) no-work authorizer on SIGIL's gRPC transport (grpc-js)",
 };
@@ -68,6 +91,11 @@ export interface RunOptions {
 /** One phase's figures plus the authorizer CPU it cost. */
 export interface PhaseResult extends LoadResult {
   authzCpuS: number;
+  /**
+   * The authorizer's root process alone (its threads, not its children): with Check workers, the primary —
+   * transport-free, it holds the one ledger sequencer, whose share bounds how far workers can scale.
+   */
+  primaryCpuS?: number;
   envoyCpuS: number;
   upstreamCpuS: number;
   /** SIGIL only: Check, ledger-commit and GC figures from its /metrics for this phase. */
@@ -287,6 +315,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
     } else {
       const fx = await startSigil(o.paths, dir, {
         durability: config === 'sigil-fast' ? 'fast' : 'sync',
+        workers: config === 'sigil-w2' ? 2 : 1,
         cpus: o.cpu.authorizer,
         nodeArgs: o.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'cpuprofile')}`] : [],
       });
@@ -317,6 +346,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
     ): Promise<PhaseResult> => {
       let sigilStats: SigilPhase | undefined;
       const a0 = authz ? cpuSeconds(authz.proc.pid) : 0;
+      const p0 = authz ? ownCpuSeconds(authz.proc.pid) : 0;
       const e0 = cpuSeconds(envoy.proc.pid);
       const u0 = cpuSeconds(up.proc.pid);
       const t0 = cpuTicks();
@@ -349,6 +379,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
         ...res,
         ...(sigilStats ? { sigil: sigilStats } : {}),
         authzCpuS: authz ? cpuSeconds(authz.proc.pid) - a0 : 0,
+        primaryCpuS: authz ? ownCpuSeconds(authz.proc.pid) - p0 : 0,
         envoyCpuS: cpuSeconds(envoy.proc.pid) - e0,
         upstreamCpuS: cpuSeconds(up.proc.pid) - u0,
         cpuShares: shares,

@@ -53,6 +53,11 @@ export function processTree(root: number): number[] {
   return out;
 }
 
+/** CPU seconds (user+system) used so far by process `pid` alone (its threads, not its children). */
+export function ownCpuSeconds(pid: number): number {
+  return (readStat(pid)?.cpuTicks ?? 0) / CLK_TCK;
+}
+
 /** CPU seconds (user+system) used so far by the tree rooted at `pid`. */
 export function cpuSeconds(pid: number): number {
   let ticks = 0;

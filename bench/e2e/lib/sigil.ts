@@ -58,6 +58,7 @@ function benchConfig(
   dataDir: string,
   ports: { authz: number; http: number; grpc: number; admin: number },
   durability: 'sync' | 'fast',
+  workers: number,
 ) {
   return {
     sigil: {
@@ -73,6 +74,8 @@ function benchConfig(
         listen: `127.0.0.1:${ports.authz}`,
         // The tool is the path segment after /tools/, exactly as the OPA policy reads it.
         routes: [{ method: 'GET', path: '/tools/{name}', tool: '{name}' }],
+        // Check workers (sigil-w2); everything else as in the single-process configurations.
+        ...(workers > 1 ? { workers } : {}),
       },
       admin: { listen: `127.0.0.1:${ports.admin}`, token: 'bench-admin-token-0123456789' },
       log: { level: 'warn' },
@@ -153,7 +156,7 @@ export function sigilCommand(p: Paths, nodeArgs: string[] = []): { cmd: string; 
 export async function startSigil(
   p: Paths,
   runDir: string,
-  o: { durability: 'sync' | 'fast'; cpus?: string | undefined; nodeArgs?: string[] },
+  o: { durability: 'sync' | 'fast'; workers?: number; cpus?: string | undefined; nodeArgs?: string[] },
 ): Promise<SigilFixture> {
   const dataDir = join(runDir, 'sigil-data');
   mkdirSync(dataDir, { recursive: true });
@@ -165,7 +168,7 @@ export async function startSigil(
     grpc: await freePort(),
     admin: await freePort(),
   };
-  const raw = benchConfig(dataDir, ports, o.durability);
+  const raw = benchConfig(dataDir, ports, o.durability, o.workers ?? 1);
   const cfgFile = join(runDir, 'sigil.yaml');
   writeFileSync(cfgFile, stringify(raw));
   const config = loadConfig({ file: cfgFile, env: {} });
@@ -202,6 +205,16 @@ export async function startSigil(
       if (proc.exited()) throw new Error(`sigil exited: ${proc.output().slice(-3000)}`);
       return tcpOpen(ports.authz);
     },
+    60_000,
+  );
+  // The port opens with the first Check worker; ready means every worker listens.
+  await until(
+    'sigil ready',
+    () =>
+      fetch(`http://127.0.0.1:${ports.admin}/ready`).then(
+        (r) => r.ok,
+        () => false,
+      ),
     60_000,
   );
   return { proc, port: ports.authz, config, tokens, ledgerDecisions, startedAt };

@@ -1,0 +1,4 @@
+/** Entry point of a Check worker process, forked by the primary's pool (pool.ts). */
+import { runCheckWorker } from './worker.js';
+
+runCheckWorker();
