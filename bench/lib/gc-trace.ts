@@ -45,11 +45,15 @@ export function parseGcLine(line: string): GcLine | undefined {
     : undefined;
 }
 
-/** Follows a child's stdout and keeps running totals. */
+/**
+ * Follows a child's stdout and keeps running totals per isolate. The main thread's isolate is the one that has
+ * allocated the most so far: worker threads allocate little, and `sigil serve` re-executes itself at start-up
+ * (`process.execve`, same pid and stdout), after which its serving isolate replaces the short-lived first one.
+ * Take a window's first snapshot after a warm-up, so both snapshots follow the same isolate.
+ */
 export class GcTrace {
-  #totals: GcTotals = { scavenges: 0, scavengeMs: 0, majors: 0, majorMs: 0, allocated: 0, promoted: 0 };
+  #byIsolate = new Map<string, GcTotals>();
   #partial = '';
-  #main: string | undefined;
 
   constructor(stdout: Readable) {
     stdout.setEncoding('utf8');
@@ -63,9 +67,11 @@ export class GcTrace {
   #add(line: string): void {
     const gc = parseGcLine(line);
     if (!gc) return;
-    this.#main ??= gc.isolate;
-    if (gc.isolate !== this.#main) return;
-    const t = this.#totals;
+    let t = this.#byIsolate.get(gc.isolate);
+    if (!t) {
+      t = { scavenges: 0, scavengeMs: 0, majors: 0, majorMs: 0, allocated: 0, promoted: 0 };
+      this.#byIsolate.set(gc.isolate, t);
+    }
     t.allocated += gc.allocated;
     if (gc.kind === 's') {
       t.promoted += gc.promoted;
@@ -77,9 +83,11 @@ export class GcTrace {
     }
   }
 
-  /** A copy of the totals so far. */
+  /** A copy of the main isolate's totals so far. */
   snapshot(): GcTotals {
-    return { ...this.#totals };
+    let main: GcTotals = { scavenges: 0, scavengeMs: 0, majors: 0, majorMs: 0, allocated: 0, promoted: 0 };
+    for (const t of this.#byIsolate.values()) if (t.allocated > main.allocated) main = t;
+    return { ...main };
   }
 }
 
