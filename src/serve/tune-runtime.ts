@@ -17,6 +17,8 @@ export function tuneRuntime(runtime: SigilConfig['runtime']): string[] {
   // Read at every scavenge's pretenuring decision: set before any load, no site has been tenured yet.
   if (!runtime.gc_pretenuring) flags.push('--no-allocation-site-pretenuring');
   for (const f of flags) setFlagsFromString(f);
+  // Read by every Buffer.allocUnsafe / Buffer.from: 0 = no shared slabs (sigil.runtime.buffer_pool).
+  if (!runtime.buffer_pool) Buffer.poolSize = 0;
   // Not a V8 flag, but for the same collector: closed streams no longer drag their calls into the old generation.
   releaseClosedHttp2Streams();
   return flags;
