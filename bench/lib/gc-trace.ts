@@ -46,13 +46,15 @@ export function parseGcLine(line: string): GcLine | undefined {
 }
 
 /**
- * Follows a child's stdout and keeps running totals per isolate. The main thread's isolate is the one that has
- * allocated the most so far: worker threads allocate little, and `sigil serve` re-executes itself at start-up
- * (`process.execve`, same pid and stdout), after which its serving isolate replaces the short-lived first one.
- * Take a window's first snapshot after a warm-up, so both snapshots follow the same isolate.
+ * Follows a child's stdout and keeps running totals per isolate. `sigil serve` re-executes itself at start-up
+ * (`process.execve`: same pid and stdout, a new isolate), so the main thread's isolate is the newest one whose
+ * V8 13 prefix ends in `:0` (a main thread's id; workers count up from 1); with V8 12 and older prefixes (no id),
+ * the one that has allocated the most so far (worker threads allocate little). Take a window's first snapshot
+ * after a warm-up, so both snapshots follow the same isolate.
  */
 export class GcTrace {
   #byIsolate = new Map<string, GcTotals>();
+  #newestMain: string | undefined;
   #partial = '';
 
   constructor(stdout: Readable) {
@@ -71,6 +73,7 @@ export class GcTrace {
     if (!t) {
       t = { scavenges: 0, scavengeMs: 0, majors: 0, majorMs: 0, allocated: 0, promoted: 0 };
       this.#byIsolate.set(gc.isolate, t);
+      if (gc.isolate.endsWith(':0')) this.#newestMain = gc.isolate;
     }
     t.allocated += gc.allocated;
     if (gc.kind === 's') {
@@ -86,6 +89,8 @@ export class GcTrace {
   /** A copy of the main isolate's totals so far. */
   snapshot(): GcTotals {
     let main: GcTotals = { scavenges: 0, scavengeMs: 0, majors: 0, majorMs: 0, allocated: 0, promoted: 0 };
+    const newest = this.#newestMain === undefined ? undefined : this.#byIsolate.get(this.#newestMain);
+    if (newest) return { ...newest };
     for (const t of this.#byIsolate.values()) if (t.allocated > main.allocated) main = t;
     return { ...main };
   }
