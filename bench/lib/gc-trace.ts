@@ -45,11 +45,17 @@ export function parseGcLine(line: string): GcLine | undefined {
     : undefined;
 }
 
-/** Follows a child's stdout and keeps running totals. */
+/**
+ * Follows a child's stdout and keeps running totals per isolate. `sigil serve` re-executes itself at start-up
+ * (`process.execve`: same pid and stdout, a new isolate), so the main thread's isolate is the newest one whose
+ * V8 13 prefix ends in `:0` (a main thread's id; workers count up from 1); with V8 12 and older prefixes (no id),
+ * the one that has allocated the most so far (worker threads allocate little). Take a window's first snapshot
+ * after a warm-up, so both snapshots follow the same isolate.
+ */
 export class GcTrace {
-  #totals: GcTotals = { scavenges: 0, scavengeMs: 0, majors: 0, majorMs: 0, allocated: 0, promoted: 0 };
+  #byIsolate = new Map<string, GcTotals>();
+  #newestMain: string | undefined;
   #partial = '';
-  #main: string | undefined;
 
   constructor(stdout: Readable) {
     stdout.setEncoding('utf8');
@@ -63,9 +69,12 @@ export class GcTrace {
   #add(line: string): void {
     const gc = parseGcLine(line);
     if (!gc) return;
-    this.#main ??= gc.isolate;
-    if (gc.isolate !== this.#main) return;
-    const t = this.#totals;
+    let t = this.#byIsolate.get(gc.isolate);
+    if (!t) {
+      t = { scavenges: 0, scavengeMs: 0, majors: 0, majorMs: 0, allocated: 0, promoted: 0 };
+      this.#byIsolate.set(gc.isolate, t);
+      if (gc.isolate.endsWith(':0')) this.#newestMain = gc.isolate;
+    }
     t.allocated += gc.allocated;
     if (gc.kind === 's') {
       t.promoted += gc.promoted;
@@ -77,9 +86,13 @@ export class GcTrace {
     }
   }
 
-  /** A copy of the totals so far. */
+  /** A copy of the main isolate's totals so far. */
   snapshot(): GcTotals {
-    return { ...this.#totals };
+    let main: GcTotals = { scavenges: 0, scavengeMs: 0, majors: 0, majorMs: 0, allocated: 0, promoted: 0 };
+    const newest = this.#newestMain === undefined ? undefined : this.#byIsolate.get(this.#newestMain);
+    if (newest) return { ...newest };
+    for (const t of this.#byIsolate.values()) if (t.allocated > main.allocated) main = t;
+    return { ...main };
   }
 }
 

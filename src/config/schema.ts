@@ -450,6 +450,23 @@ const runtime = z
      */
     gc_heap_growing_percent: int(0, 1000).default(200),
     /**
+     * V8's allocation-site pretenuring (`--allocation-site-pretenuring`): when most objects of one allocation
+     * site outlive a scavenge, V8 allocates the later ones straight in the old generation. false (default)
+     * turns it off: on Node 24 a Check's short-lived objects are often kept past a scavenge by a dead
+     * old-generation object, so V8 pretenures them, and each pretenured one then keeps the young objects it
+     * points to alive until the next full collection (docs/sizing.md §4). Process-wide: `sigil serve`
+     * applies it, like `gc_heap_growing_percent`.
+     */
+    gc_pretenuring: z.boolean().default(false),
+    /**
+     * Node's shared pool for small Buffers (`Buffer.poolSize`, 8 KiB slabs). false (default) gives every
+     * Buffer its own memory: one slab is shared by the small buffers of several Checks, and a single one of
+     * them kept past two scavenges moves the whole slab to the old generation, where it counts as external
+     * memory until the next full collection; at 1000 Checks/s that was ~2 MB/s of external memory, enough to
+     * start a full collection every ~30 s by itself (docs/sizing.md §4). Process-wide, applied by `sigil serve`.
+     */
+    buffer_pool: z.boolean().default(false),
+    /**
      * Largest V8 semi-space, MiB (`--max-semi-space-size`; the young generation is two of them). Node 24's V8
      * grows it to 64 MiB under load (a 128 MiB young generation, most of the resident memory); 16 keeps it
      * where Node 20 had it. 0 = V8's own sizing. Read only at process start: `sigil serve` re-executes itself

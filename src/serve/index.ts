@@ -9,5 +9,6 @@ export { issuerOptions } from './issuer-options.js';
 export { holdLedgerWriter, recordLifecycle } from './ledger-writer.js';
 export { configHash, type LifecycleRecorder, lifecycleEntry, lifecycleRecorder } from './lifecycle.js';
 export { createPolicyDecider, type PolicyDeciderDeps } from './policy-options.js';
+export { releaseClosedHttp2Streams } from './release-http2-streams.js';
 export { type RunningSigil, type SigilParts, type StartSigilDeps, startSigil } from './start-sigil.js';
 export { heapFlags, heapFlagsToAdd, tuneRuntime } from './tune-runtime.js';

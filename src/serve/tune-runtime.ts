@@ -4,16 +4,23 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import type { SigilConfig } from '../config/index.js';
+import { releaseClosedHttp2Streams } from './release-http2-streams.js';
 
 /**
  * Applies `sigil.runtime` and returns the V8 flags it set (empty when everything is left to V8).
  * `--heap-growing-percent` is read at every GC limit computation, so setting it at start-up takes
- * effect from the next major GC on.
+ * effect from the next major GC on; `--no-allocation-site-pretenuring` at every scavenge.
  */
 export function tuneRuntime(runtime: SigilConfig['runtime']): string[] {
   const p = runtime.gc_heap_growing_percent;
   const flags = p > 0 ? [`--heap-growing-percent=${p}`] : [];
+  // Read at every scavenge's pretenuring decision: set before any load, no site has been tenured yet.
+  if (!runtime.gc_pretenuring) flags.push('--no-allocation-site-pretenuring');
   for (const f of flags) setFlagsFromString(f);
+  // Read by every Buffer.allocUnsafe / Buffer.from: 0 = no shared slabs (sigil.runtime.buffer_pool).
+  if (!runtime.buffer_pool) Buffer.poolSize = 0;
+  // Not a V8 flag, but for the same collector: closed streams no longer drag their calls into the old generation.
+  releaseClosedHttp2Streams();
   return flags;
 }
 

@@ -6,7 +6,11 @@ import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import type { Client } from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CheckRequestSchema, CheckResponse } from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
+import type {
+  CheckRequest,
+  CheckRequestSchema,
+  CheckResponse,
+} from '../../gen/envoy/service/auth/v3/external_auth_pb.js';
 import { StatusCode } from '../../gen/envoy/type/v3/http_status_pb.js';
 import {
   HealthCheckRequestSchema,
@@ -196,6 +200,33 @@ describe('authz gRPC server', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(seen).toEqual([Serving.SERVING, Serving.NOT_SERVING]);
     c.close();
+  });
+
+  it('lets go of the decoded request once its Check is answered (its contents are not promoted with the call)', async () => {
+    const config = loadConfig({ env: {}, overrides: { agent: { spiffe_id: agentId('local') } } });
+    const { check: fn } = checkFromConfig(config, { trust: id.trust, ledger: memorySink(), clock });
+    const seen: CheckRequest[] = [];
+    let pathDuringCheck: string | undefined;
+    const s = await startAuthzServer({
+      listen: '127.0.0.1:0',
+      check: (req) => {
+        seen.push(req);
+        pathDuringCheck = req.attributes?.request?.http?.path;
+        return fn(req);
+      },
+    });
+    const c = authzClient(s.address);
+    try {
+      const { token } = id.mint({ scope: ['fs.read'] });
+      const res = await callCheck(c, checkRequest(mcp('fs.read'), token));
+      expect(res.httpResponse.case).toBe('okResponse');
+      expect(pathDuringCheck).toBe('/mcp');
+      expect(seen).toHaveLength(1);
+      expect(seen[0]?.attributes).toBeUndefined();
+    } finally {
+      c.close();
+      await s.close();
+    }
   });
 
   it('close() drains: reports NOT_SERVING and stops accepting', async () => {

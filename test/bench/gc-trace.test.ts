@@ -50,6 +50,28 @@ describe('gc-trace', () => {
     });
   });
 
+  it('follows the isolate of a process that re-executed itself (same pid and stdout, new isolate)', () => {
+    const out = new PassThrough();
+    const trace = new GcTrace(out);
+    // The first process (tsx compiling everything: more allocation than the new one so far), then execve; the
+    // new isolate serves. A worker thread's isolate (id 1) is not the main one.
+    const first = SCAVENGE.replace('0x25ad9490]', '0x11110000:0]');
+    out.write(`${first}\n${first}\n${first}\n${SCAVENGE.replace('0x25ad9490]', '0x33330000:1]')}\n`);
+    const serving = SCAVENGE.replace('0x25ad9490]', '0x22220000:0]');
+    out.write(`${serving}\n${serving}\n`);
+    const a = trace.snapshot();
+    out.write(`${serving}\n${MARK.replace('0x25ad9490]', '0x22220000:0]')}\n`);
+    expect(a.scavenges).toBe(2);
+    expect(gcDelta(a, trace.snapshot())).toEqual({
+      scavenges: 1,
+      scavengeMs: 1.5,
+      majors: 1,
+      majorMs: 12.25,
+      allocated: 920192 + 1000,
+      promoted: 89744,
+    });
+  });
+
   it('reads what a real Node process prints under the flag', async () => {
     const child = spawn(
       process.execPath,

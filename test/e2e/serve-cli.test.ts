@@ -156,22 +156,40 @@ describe('sigil serve runtime tuning', () => {
   };
   const noHeapSizes = { semi_space_mb: 0 };
 
-  it('sets V8’s old-generation growing factor: 200 % by default, as configured, or not at all (0)', async () => {
-    expect(JSON.parse(await tunedLine(noHeapSizes)).v8_flags).toEqual(['--heap-growing-percent=200']);
+  it('sets V8’s old-generation growing factor: 200 % by default, or as configured', async () => {
+    expect(JSON.parse(await tunedLine(noHeapSizes)).v8_flags).toEqual([
+      '--heap-growing-percent=200',
+      '--no-allocation-site-pretenuring',
+    ]);
     expect(JSON.parse(await tunedLine({ ...noHeapSizes, gc_heap_growing_percent: 150 })).v8_flags).toEqual([
       '--heap-growing-percent=150',
+      '--no-allocation-site-pretenuring',
     ]);
-    expect(JSON.parse(await tunedLine({ ...noHeapSizes, gc_heap_growing_percent: 0 })).v8_flags).toEqual([]);
+  }, 120_000);
+
+  it('leaves the growing factor to V8 at 0, and turns allocation-site pretenuring off unless gc_pretenuring', async () => {
+    expect(JSON.parse(await tunedLine({ ...noHeapSizes, gc_heap_growing_percent: 0 })).v8_flags).toEqual([
+      '--no-allocation-site-pretenuring',
+    ]);
+    expect(
+      JSON.parse(await tunedLine({ ...noHeapSizes, gc_heap_growing_percent: 0, gc_pretenuring: true }))
+        .v8_flags,
+    ).toEqual([]);
   }, 120_000);
 
   it.skipIf(process.execve === undefined)(
     're-executes itself with the heap sizes of sigil.runtime (default semi-space 16 MiB), in the same process',
     async () => {
       const byDefault = JSON.parse(await tunedLine());
-      expect(byDefault.v8_flags).toEqual(['--heap-growing-percent=200', '--max-semi-space-size=16']);
+      expect(byDefault.v8_flags).toEqual([
+        '--heap-growing-percent=200',
+        '--no-allocation-site-pretenuring',
+        '--max-semi-space-size=16',
+      ]);
       const small = JSON.parse(await tunedLine({ semi_space_mb: 4, max_old_space_mb: 96 }));
       expect(small.v8_flags).toEqual([
         '--heap-growing-percent=200',
+        '--no-allocation-site-pretenuring',
         '--max-semi-space-size=4',
         '--max-old-space-size=96',
       ]);
@@ -193,7 +211,11 @@ describe('sigil serve runtime tuning', () => {
           { NODE_OPTIONS: '--max-old-space-size=200' },
         ),
       );
-      expect(line.v8_flags).toEqual(['--heap-growing-percent=200', '--max-semi-space-size=4']);
+      expect(line.v8_flags).toEqual([
+        '--heap-growing-percent=200',
+        '--no-allocation-site-pretenuring',
+        '--max-semi-space-size=4',
+      ]);
       expect(line.heap_size_limit_mib).toBeGreaterThanOrEqual(200);
       expect(line.heap_size_limit_mib).toBeLessThan(200 + 3 * 4 + 8);
     },

@@ -1,7 +1,7 @@
-/** Which heap flags `sigil serve` re-executes itself with (docs/sizing.md). */
+/** Which heap flags `sigil serve` re-executes itself with, and what `tuneRuntime` sets in-process (docs/sizing.md). */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
-import { heapFlags, heapFlagsToAdd } from '../../src/serve/index.js';
+import { heapFlags, heapFlagsToAdd, tuneRuntime } from '../../src/serve/index.js';
 
 const runtime = (r: Record<string, unknown>) => loadConfig({ overrides: { runtime: r }, env: {} }).runtime;
 
@@ -36,5 +36,26 @@ describe('heapFlagsToAdd', () => {
   it('adds nothing next to an operator’s --max-heap-size (V8 will not take all three)', () => {
     expect(heapFlagsToAdd(wanted, [], '--max-heap-size=512')).toEqual([]);
     expect(heapFlagsToAdd(wanted, ['--max_heap_size=512'], undefined)).toEqual([]);
+  });
+});
+
+describe('tuneRuntime', () => {
+  it('turns off Node’s shared Buffer pool unless sigil.runtime.buffer_pool, and returns only V8 flags', () => {
+    const before = Buffer.poolSize;
+    try {
+      expect(
+        tuneRuntime(runtime({ gc_heap_growing_percent: 0, gc_pretenuring: true, buffer_pool: true })),
+      ).toEqual([]);
+      expect(Buffer.poolSize).toBe(before);
+      tuneRuntime(runtime({ gc_heap_growing_percent: 0, gc_pretenuring: true }));
+      expect(Buffer.poolSize).toBe(0);
+      // Small buffers now have memory of their own: no slab shared with (and kept alive by) others.
+      const a = Buffer.allocUnsafe(16);
+      const b = Buffer.allocUnsafe(16);
+      expect(a.buffer).not.toBe(b.buffer);
+      expect(a.buffer.byteLength).toBe(16);
+    } finally {
+      Buffer.poolSize = before;
+    }
   });
 });

@@ -106,7 +106,15 @@ export class GroupCommit {
   private job: Batch[] | undefined;
   private open: Batch | undefined;
   private epoch = 0;
-  private inflight = new Set<Promise<void>>();
+  /**
+   * Transactions handed to LMDB and not settled yet, and who waits for none to be left. A count, not a
+   * Set of their promises: add/delete churn on a long-lived Set makes V8 (13.x, Node 24) rehash its table
+   * in the old generation, and a dropped table keeps the promise it held (and through it the batch, its
+   * waiters and their Checks) alive across scavenges until the next full collection (bench/NOTES.md,
+   * "2026-12-05, session 31 — the tail").
+   */
+  private inflight = 0;
+  private drained: Array<() => void> = [];
   private listeners = new Set<(e: AppendEvent) => void>();
 
   constructor(
@@ -205,7 +213,7 @@ export class GroupCommit {
       const due = this.postings.pending.size > 0 || this.tree.submitted < this.assigned;
       if (due && !this.closed && !this.readOnly) this.openBatch();
       this.flushOpen(true);
-      while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+      while (this.inflight > 0) await new Promise<void>((resolve) => this.drained.push(resolve));
     }
   }
 
@@ -290,7 +298,8 @@ export class GroupCommit {
     // separateFlushed: the write promise resolves at commit and carries `flushed`, which resolves once
     // THIS transaction is fsynced (lmdb-js overlappingSync flushes after the commit, off the write lock).
     const flushed = (written as Promise<boolean> & { flushed?: PromiseLike<unknown> }).flushed;
-    const done = written
+    this.inflight++;
+    written
       .then(async (ok) => {
         if (!ok)
           throw new LedgerError('LEDGER_COMMIT_FAILED', `batch at ${batch.start} lost its commit guard`);
@@ -310,9 +319,11 @@ export class GroupCommit {
       })
       .catch((e: unknown) => this.failBatch(batch, e))
       .finally(() => {
-        this.inflight.delete(done);
+        if (--this.inflight > 0) return;
+        const drained = this.drained;
+        this.drained = [];
+        for (const resolve of drained) resolve();
       });
-    this.inflight.add(done);
   }
 
   /** Hashes the queued batches into the tree: a long run as one tree-hasher job at a time, else here. */
