@@ -176,7 +176,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
         startWorkerPool({
           config,
           count: workerCount,
-          sink: audit.sink,
+          records: { log, denies: audit.denies },
           trust: issuer.stores.trust,
           ...(engine && evalOptions
             ? {
