@@ -180,6 +180,16 @@ describe('records from Check workers', () => {
     }
   });
 
+  it('a closed channel fails every record closed, also those appended after it closed', async () => {
+    const ch = new IpcChannel({ send: () => {}, on: () => {}, off: () => {} }, {});
+    const b = new RecordBatcher((build) => ch.callAtFlush('append', build), ORIGIN);
+    const first = b.append(record(1), true, undefined);
+    ch.close('the primary disconnected');
+    expect(await errCode(first)).toBe('WORKERS_CHANNEL_CLOSED');
+    expect(await errCode(b.append(record(2), true, undefined))).toBe('WORKERS_CHANNEL_CLOSED');
+    expect(await errCode(b.append(record(3), true, undefined))).toBe('WORKERS_CHANNEL_CLOSED');
+  });
+
   it('a record that does not encode is refused in the worker: nothing is sent', async () => {
     const { batcher, sent } = wire();
     await expect(batcher.append({ ...record(1), code: '' }, true, undefined)).rejects.toMatchObject({

@@ -213,6 +213,8 @@ export class RecordBatcher {
         }).then(
           (answer) => this.settle(q, answer),
           (e: Error) => {
+            // Not sent (the channel closed first): later records start a batch of their own.
+            if (this.queue === q) this.queue = [];
             for (const r of q) r.reject(e);
           },
         );
