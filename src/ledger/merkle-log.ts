@@ -72,8 +72,14 @@ export class MerkleLog extends AppendLog {
    * ({@link decodeRecord}): nothing else enters the log, and the index keys come from the parsed record.
    * @throws LedgerError `LEDGER_RECORD_INVALID` (nothing is appended) plus those of {@link append}.
    */
-  async appendDecisionBytes(bytes: Uint8Array): Promise<AppendedDecision> {
-    return this.appendIndexed(bytes, recordIndexKeys(decodeRecord(bytes)));
+  appendDecisionBytes(bytes: Uint8Array): Promise<AppendedDecision> {
+    let keys: ReturnType<typeof recordIndexKeys>;
+    try {
+      keys = recordIndexKeys(decodeRecord(bytes));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.appendIndexed(bytes, keys);
   }
 
   /**

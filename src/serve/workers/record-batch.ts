@@ -113,6 +113,8 @@ const codeOf = (e: unknown): string => {
   return typeof c === 'string' && /^[A-Z][A-Z0-9_]{0,127}$/.test(c) ? c : 'INTERNAL';
 };
 
+const failed = (e: unknown): Outcome => ({ code: codeOf(e) });
+
 function encodeAnswer(outcomes: readonly Outcome[]): Uint8Array {
   let size = 0;
   for (const r of outcomes)
@@ -153,7 +155,8 @@ export interface RecordIntake {
  */
 export async function appendBatch(intake: RecordIntake, batch: unknown): Promise<Uint8Array> {
   const records = decodeBatch(batch);
-  const pending = records.map(async (r): Promise<Outcome> => {
+  // Appended in this loop, synchronously: indices follow the batch's order. One promise per record.
+  const pending = records.map((r): Outcome | Promise<Outcome> => {
     try {
       if (!r.verified && intake.denies) {
         const record = decodeRecord(r.bytes);
@@ -162,9 +165,9 @@ export async function appendBatch(intake: RecordIntake, batch: unknown): Promise
           return undefined;
         }
       }
-      return await intake.log.appendDecisionBytes(r.bytes);
+      return intake.log.appendDecisionBytes(r.bytes).then(undefined, failed);
     } catch (e) {
-      return { code: codeOf(e) };
+      return failed(e);
     }
   });
   return encodeAnswer(await Promise.all(pending));
