@@ -66,6 +66,23 @@ export class MerkleLog extends AppendLog {
   }
 
   /**
+   * Appends a decision record given as its canonical bytes (`encodeRecord`'s output, made by another
+   * process: a Check worker, docs/authz.md §12) and indexes it as {@link appendDecision} does. The bytes are
+   * stored as they are, and only if they are exactly the canonical encoding of a valid record
+   * ({@link decodeRecord}): nothing else enters the log, and the index keys come from the parsed record.
+   * @throws LedgerError `LEDGER_RECORD_INVALID` (nothing is appended) plus those of {@link append}.
+   */
+  appendDecisionBytes(bytes: Uint8Array): Promise<AppendedDecision> {
+    let keys: ReturnType<typeof recordIndexKeys>;
+    try {
+      keys = recordIndexKeys(decodeRecord(bytes));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.appendIndexed(bytes, keys);
+  }
+
+  /**
    * Validates, canonically encodes and appends a lifecycle entry (docs/ledger.md §4 "Lifecycle entries"),
    * indexed by kind, time, task and subjects.
    * @throws LedgerError `LEDGER_RECORD_INVALID` (also for a record whose kind is not a lifecycle kind) plus

@@ -27,10 +27,11 @@ export function ledgerSink(
         return undefined;
       }
       const { index, leafHash } = await log.appendDecision(record);
-      return {
-        index,
-        receipt: `index=${index}; leaf=${Buffer.from(leafHash).toString('base64url')}; origin=${origin}`,
-      };
+      return { index, receipt: receiptText(index, leafHash, origin) };
     },
   };
 }
+
+/** The receipt text above, for entry `index` with RFC 6962 leaf hash `leafHash` (also a Check worker's). */
+export const receiptText = (index: number, leafHash: Uint8Array, origin: string): string =>
+  `index=${index}; leaf=${Buffer.from(leafHash.buffer, leafHash.byteOffset, leafHash.byteLength).toString('base64url')}; origin=${origin}`;

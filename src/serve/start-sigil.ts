@@ -98,7 +98,8 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
           workerCount > 1
             ? new ClusterRegistry(metrics.registry, async () => (pool ? pool.metrics() : []))
             : metrics.registry,
-        isReady: () => ready,
+        // With workers, not ready while none serves (all died, re-forking): no Check could be answered.
+        isReady: () => ready && (pool === undefined || pool.list().length > 0),
       }),
     );
     cleanup.push(() => admin.close());
@@ -176,7 +177,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
         startWorkerPool({
           config,
           count: workerCount,
-          sink: audit.sink,
+          records: { log, denies: audit.denies },
           trust: issuer.stores.trust,
           ...(engine && evalOptions
             ? {

@@ -6,6 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  encodeRecord,
   LedgerError,
   leafHash,
   MerkleLog,
@@ -313,6 +314,41 @@ describe('decisions and queries', () => {
     expect(log.query({ task: 'no-such-task' })).toEqual([]);
     expect(log.query({ task: 'task-1' })[0]?.record).toEqual(recs[1]);
     await log.close();
+  });
+
+  it('appendDecisionBytes stores canonical bytes as appendDecision would, indexed; refuses anything else', async () => {
+    const a = await MerkleLog.open(t.dir);
+    const recs = Array.from({ length: 12 }, (_, i) => record(i));
+    const byObject = await Promise.all(recs.map((r) => a.appendDecision(r)));
+    const rootA = a.root();
+    await a.close();
+    t.cleanup();
+    t = tempDir();
+    const b = await MerkleLog.open(t.dir);
+    const byBytes = await Promise.all(recs.map((r) => b.appendDecisionBytes(encodeRecord(r))));
+    expect(byBytes.map((r) => r.index)).toEqual(byObject.map((r) => r.index));
+    expect(byBytes.map((r) => Buffer.from(r.leafHash).toString('hex'))).toEqual(
+      byObject.map((r) => Buffer.from(r.leafHash).toString('hex')),
+    );
+    expect(Buffer.from(b.root()).equals(Buffer.from(rootA))).toBe(true);
+    expect(b.query({ task: 'task-2' }).map((h) => h.index)).toEqual([2, 7]);
+    // Each refused before anything is appended: not UTF-8 JSON, not canonical (spaces, key order), not a
+    // valid record, a slice of a record.
+    const canonical = new TextDecoder().decode(encodeRecord(record(20)));
+    const bad = [
+      new Uint8Array([0xff, 0xfe]),
+      bytesOf(JSON.stringify(record(20), null, 1)),
+      bytesOf(
+        JSON.stringify({ ...record(20), v: 1 })
+          .replace('{"v":1,', '{')
+          .replace(/}$/, ',"v":1}'),
+      ),
+      bytesOf(canonical.replace('"code":"OK"', '"code":7')),
+      encodeRecord(record(20)).subarray(0, 40),
+    ];
+    for (const x of bad) expect(await code(b.appendDecisionBytes(x))).toBe('LEDGER_RECORD_INVALID');
+    expect(b.size).toBe(12);
+    await b.close();
   });
 
   it('defers index postings: queries merge stored and pending ones; another opener re-derives them; close stores them', async () => {

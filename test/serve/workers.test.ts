@@ -169,6 +169,20 @@ describe('sigil serve with sigil.authz.workers: 2', () => {
     expect(verifyLog(sigil.ledger)).toMatchObject({ ok: true });
   }, 60_000);
 
+  it('/ready answers 503 while no worker serves (fail closed for the orchestrator), 200 once one does', async () => {
+    const ready = async () => (await fetch(`${sigil.admin.url}/ready`)).status;
+    expect(await ready()).toBe(200);
+    for (const w of sigil.workers!.list()) process.kill(w.pid, 'SIGKILL');
+    await until('both workers gone', () => sigil.workers!.list().length === 0);
+    // A re-fork takes ≥ 100 ms of backoff plus a process start: the window is far longer than one local request.
+    expect(await ready()).toBe(503);
+    expect(sigil.workers!.list()).toHaveLength(0);
+    await until('a worker serving again', () => sigil.workers!.list().length > 0);
+    expect(await ready()).toBe(200);
+    await until('both workers back', () => sigil.workers!.list().length === 2);
+    clients = ws.reconnect();
+  }, 60_000);
+
   it('close() drains: in-flight Checks are answered and recorded, then the workers exit', async () => {
     const token = mint('drain');
     await sigil.ledger.settled();

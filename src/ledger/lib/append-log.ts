@@ -179,12 +179,14 @@ export class AppendLog {
   }
 
   /**
-   * Appends `text` (stored as UTF-8) under index `keys`, queryable through {@link postings} once durable
+   * Appends `text` (stored as UTF-8; or bytes, stored as they are) under index `keys`, queryable through {@link postings} once durable
    * (docs/ledger.md §4). Resolves with index and leaf hash. Errors as {@link append}.
    */
-  protected appendIndexed(text: string, keys: IndexKey[]): Promise<AppendedLeaf> {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: only long texts need counting.
-    if (text.length > MAX_BUNDLE_ENTRY / 3) {
+  protected appendIndexed(text: string | Uint8Array, keys: IndexKey[]): Promise<AppendedLeaf> {
+    if (typeof text !== 'string') {
+      if (text.length > MAX_BUNDLE_ENTRY) return Promise.reject(tooLarge(text.length));
+    } else if (text.length > MAX_BUNDLE_ENTRY / 3) {
+      // UTF-8 takes at most 3 bytes per UTF-16 unit: only long texts need counting.
       const bytes = Buffer.byteLength(text, 'utf8');
       if (bytes > MAX_BUNDLE_ENTRY) return Promise.reject(tooLarge(bytes));
     }

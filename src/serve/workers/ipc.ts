@@ -57,6 +57,8 @@ export class IpcChannel {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private calls: WireCall[] = [];
+  /** Calls of this turn whose payload is built at flush ({@link callAtFlush}). */
+  private builds: [WireCall, () => unknown][] = [];
   private replies: WireReply[] = [];
   private scheduled = false;
   private closedBy: WorkersError | undefined;
@@ -90,6 +92,24 @@ export class IpcChannel {
    * WORKERS_REMOTE_FAILED when the handler threw.
    */
   call(method: string, payload: unknown, timeoutMs?: number): Promise<unknown> {
+    return this.enqueue(method, payload, undefined, timeoutMs);
+  }
+
+  /**
+   * As {@link call}, but the payload is `build()`'s result, taken when this turn's message goes out: a caller
+   * that gathers many items per turn (a worker's decision records) sends them as ONE request built once, in
+   * the same message and turn as everything else. `build` must not throw.
+   */
+  callAtFlush(method: string, build: () => unknown, timeoutMs?: number): Promise<unknown> {
+    return this.enqueue(method, undefined, build, timeoutMs);
+  }
+
+  private enqueue(
+    method: string,
+    payload: unknown,
+    build: (() => unknown) | undefined,
+    timeoutMs: number | undefined,
+  ): Promise<unknown> {
     if (this.closedBy) return Promise.reject(this.closedBy);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
@@ -101,7 +121,9 @@ export class IpcChannel {
                 reject(new WorkersError('WORKERS_TIMEOUT', `${method}: no answer in ${timeoutMs} ms`));
             }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      this.calls.push([id, method, payload]);
+      const call: WireCall = [id, method, payload];
+      this.calls.push(call);
+      if (build) this.builds.push([call, build]);
       this.schedule();
     });
   }
@@ -115,6 +137,7 @@ export class IpcChannel {
     this.closedBy = new WorkersError('WORKERS_CHANNEL_CLOSED', reason);
     this.port.off('message', this.listener);
     this.calls = [];
+    this.builds = [];
     this.replies = [];
     for (const p of this.pending.values()) {
       if (p.timer) clearTimeout(p.timer);
@@ -133,6 +156,8 @@ export class IpcChannel {
   private flush(): void {
     this.scheduled = false;
     if (this.closedBy || (this.calls.length === 0 && this.replies.length === 0)) return;
+    for (const [call, build] of this.builds) call[2] = build();
+    this.builds = [];
     const batch: WireBatch = { sigilIpc: 1, calls: this.calls, replies: this.replies };
     this.calls = [];
     this.replies = [];

@@ -9,7 +9,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { rmSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
-import type { DecisionSink, ReplayCache } from '../../authz/index.js';
+import type { ReplayCache } from '../../authz/index.js';
 import type { SigilConfig } from '../../config/index.js';
 import { ListenError } from '../../lib/listen.js';
 import type { ActivePolicyBundle, PolicyEvalOptions } from '../../policy/index.js';
@@ -17,8 +17,6 @@ import type { ReplicableTrustStore } from '../../token/api.js';
 import { WorkersError } from './errors.js';
 import { IpcChannel, type IpcPort } from './ipc.js';
 import {
-  type AppendAnswer,
-  type AppendRequest,
   METHOD,
   type PolicyBundleMessage,
   type SpendAnswer,
@@ -26,6 +24,7 @@ import {
   type WorkerHello,
   type WorkerInit,
 } from './protocol.js';
+import { appendBatch, type RecordIntake } from './record-batch.js';
 
 /** The primary's policy, as workers mirror it (docs/workers.md §3). */
 export interface ReplicatedPolicy {
@@ -45,8 +44,8 @@ export interface WorkerPoolOptions {
   config: SigilConfig;
   /** Number of workers, ≥ 2. */
   count: number;
-  /** The ledger intake every worker's decisions go through (src/serve/audit-intake.ts). */
-  sink: DecisionSink;
+  /** Where every worker's decisions go: the one ledger and the unauthenticated-deny aggregation. */
+  records: RecordIntake;
   /** The trust workers mirror (docs/workers.md §2). */
   trust: ReplicableTrustStore;
   /** The policy workers mirror; absent = the built-in policy (no `sigil.policy.bundle`). */
@@ -121,14 +120,6 @@ function workerExec(): { exec: string; execArgv: string[] } {
   return { exec, execArgv: argv };
 }
 
-/** Validates one append request from a worker (a worker is ours, but a bug must fail closed, not throw late). */
-function appendArgs(p: unknown): AppendRequest {
-  const a = p as AppendRequest;
-  if (!Array.isArray(a) || typeof a[0] !== 'object' || a[0] === null || typeof a[1] !== 'boolean')
-    throw new WorkersError('WORKERS_BAD_MESSAGE', 'malformed append request');
-  return a;
-}
-
 function spendArgs(p: unknown): SpendRequest {
   const a = p as SpendRequest;
   if (!Array.isArray(a) || typeof a[0] !== 'string' || typeof a[1] !== 'number' || typeof a[2] !== 'number')
@@ -180,10 +171,8 @@ export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool>
   }));
   const countLive = () => live.set(slots.filter((s) => s.ready).length);
 
-  const append = async (p: unknown): Promise<AppendAnswer> => {
-    const [record, verified, source] = appendArgs(p);
-    return (await o.sink.append(record, { verified, source })) ?? null;
-  };
+  // A worker's records of one turn, as one batch of canonical bytes (record-batch.ts).
+  const append = (p: unknown): Promise<Uint8Array> => appendBatch(o.records, p);
   // docs/workers.md §4: one cache for every worker, spends answered in arrival order.
   const replay = o.replay;
   const spend = (p: unknown): SpendAnswer => {
@@ -289,6 +278,7 @@ export async function startWorkerPool(o: WorkerPoolOptions): Promise<WorkerPool>
         ? { policy: { options: o.policy.options, bundle: active ? bundleMessage(active) : undefined } }
         : {}),
       replay: replay !== undefined,
+      origin: o.records.log.origin,
     };
     const start = async (): Promise<WorkerHello> => {
       slot.pid = (await channel.call(METHOD.init, init, START_TIMEOUT_MS)) as number;

@@ -3,9 +3,8 @@
  * worker applies them: docs/workers.md), over {@link IpcChannel}. Every payload is structured-cloneable (plain
  * objects, strings, numbers, Uint8Array): no KeyObject, no functions.
  */
-import type { DecisionReceipt, SpendResult } from '../../authz/index.js';
+import type { SpendResult } from '../../authz/index.js';
 import type { SigilConfig } from '../../config/index.js';
-import type { DecisionRecord } from '../../ledger/record.js';
 import type { PolicyEvalOptions } from '../../policy/index.js';
 import type { TrustSnapshot } from '../../token/api.js';
 
@@ -32,6 +31,8 @@ export interface WorkerInit {
   policy?: { options: PolicyEvalOptions; bundle: PolicyBundleMessage | undefined };
   /** Spend proof jtis in the primary's one replay cache (docs/workers.md §4). */
   replay: boolean;
+  /** The ledger's checkpoint origin, for the receipt text (the primary answers an append with index and leaf). */
+  origin: string;
 }
 
 /** A worker's answer to `listen`, once its gRPC server listens. */
@@ -40,12 +41,6 @@ export interface WorkerHello {
   address: string;
   port: number;
 }
-
-/** worker → primary `append`: one decision for the ledger — [record, verified caller, source address]. */
-export type AppendRequest = [record: DecisionRecord, verified: boolean, source: string | undefined];
-
-/** The primary's answer to `append`: the receipt, or null for an aggregated unauthenticated deny. */
-export type AppendAnswer = DecisionReceipt | null;
 
 /** worker → primary `spend`: a proof's jti in the primary's replay cache — [jti, untilMs, nowMs]. */
 export type SpendRequest = [jti: string, untilMs: number, nowMs: number];
@@ -67,7 +62,7 @@ export const METHOD = {
   drain: 'drain',
   /** primary → worker: prom-client `getMetricsAsJSON()` of the worker's registry. */
   metrics: 'metrics',
-  /** worker → primary: {@link AppendRequest} → {@link AppendAnswer}. */
+  /** worker → primary: the decision records of one turn as one Uint8Array → their receipts (record-batch.ts). */
   append: 'append',
   /** worker → primary: {@link SpendRequest} → {@link SpendAnswer}. */
   spend: 'spend',

@@ -11,7 +11,6 @@ import { Counter, type Registry } from 'prom-client';
 import { createMetrics } from '../../admin/index.js';
 import {
   type AuthzServer,
-  type DecisionReceipt,
   type DecisionSink,
   remoteReplayCache,
   type SpendResult,
@@ -25,27 +24,19 @@ import { tuneRuntime } from '../tune-runtime.js';
 import { WorkersError } from './errors.js';
 import { IpcChannel, type IpcPort } from './ipc.js';
 import {
-  type AppendRequest,
   METHOD,
   type PolicyBundleMessage,
   type SpendRequest,
   type WorkerHello,
   type WorkerInit,
 } from './protocol.js';
+import { RecordBatcher } from './record-batch.js';
 
 /** A worker closes a connection after ~this long (GOAWAY), so a re-forked worker gets its share again. */
 export const WORKER_MAX_CONNECTION_AGE_MS = 30_000;
 
 /** Longest wait for the primary's answer to a proof jti spend; then the proof is denied (fail closed). */
 export const SPEND_TIMEOUT_MS = 1000;
-
-/** The primary's answer to an append, checked: a receipt, or undefined (aggregated unauthenticated deny). */
-function receiptOf(v: unknown): DecisionReceipt | undefined {
-  if (v === null) return undefined;
-  const r = v as DecisionReceipt;
-  if (typeof r === 'object' && typeof r.index === 'number' && typeof r.receipt === 'string') return r;
-  throw new WorkersError('WORKERS_BAD_MESSAGE', 'malformed append answer');
-}
 
 function bundleOf(p: unknown): PolicyBundleMessage {
   const b = p as PolicyBundleMessage;
@@ -70,11 +61,12 @@ export function runCheckWorker(port: WorkerPort = process as unknown as WorkerPo
   let listen: (() => Promise<AuthzServer>) | undefined;
   let registry: Registry | undefined;
   let draining = false;
+  let records: RecordBatcher | undefined;
   const sink: DecisionSink = {
-    append: async (record, origin) => {
-      const req: AppendRequest = [record, origin.verified, origin.source];
-      return receiptOf(await channel.call(METHOD.append, req));
-    },
+    append: (record, origin) =>
+      records
+        ? records.append(record, origin.verified, origin.source)
+        : Promise.reject(new WorkersError('WORKERS_BAD_MESSAGE', 'append before init')),
   };
   const spend = (jti: string, untilMs: number, nowMs: number) => {
     const req: SpendRequest = [jti, untilMs, nowMs];
@@ -87,6 +79,7 @@ export function runCheckWorker(port: WorkerPort = process as unknown as WorkerPo
       tuneRuntime(o.config.runtime);
       // Trust first: a worker never runs without it (TBIT_TRUST_SNAPSHOT_INVALID refuses the init).
       mirror = new MirrorTrustStore(o.trust);
+      records = new RecordBatcher((build) => channel.callAtFlush(METHOD.append, build), o.origin);
       const logger = pino({ level: o.config.log.level, base: { svc: 'sigil', worker: o.slot } });
       let cacheSize = () => 0;
       const metrics = createMetrics({ cacheSize: () => cacheSize() });
