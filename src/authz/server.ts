@@ -41,11 +41,6 @@ export interface AuthzServerOptions {
    * primary owns the shared socket, and a second worker removing it would cut off the first.
    */
   removeStaleSocket?: boolean;
-  /**
-   * Close each connection (GOAWAY, in-flight calls finish) after about this long (default: never). With Check
-   * workers a client's connections then spread again over all of them, e.g. after a worker was re-forked.
-   */
-  maxConnectionAgeMs?: number;
 }
 
 /** A running authz server. */
@@ -78,12 +73,6 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
     'grpc.max_send_message_length': 4 * 1024 * 1024,
     // Channelz keeps per-call statistics nobody reads here; it showed up in the Check profile.
     'grpc.enable_channelz': 0,
-    ...(opts.maxConnectionAgeMs
-      ? {
-          'grpc.max_connection_age_ms': opts.maxConnectionAgeMs,
-          'grpc.max_connection_age_grace_ms': opts.drainMs ?? 5000,
-        }
-      : {}),
   });
   let serving = true;
   const watchers = new Set<ServerWritableStream<HealthCheckRequest, HealthCheckResponse>>();

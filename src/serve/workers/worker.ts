@@ -32,9 +32,6 @@ import {
 } from './protocol.js';
 import { RecordBatcher } from './record-batch.js';
 
-/** A worker closes a connection after ~this long (GOAWAY), so a re-forked worker gets its share again. */
-export const WORKER_MAX_CONNECTION_AGE_MS = 30_000;
-
 /** Longest wait for the primary's answer to a proof jti spend; then the proof is denied (fail closed). */
 export const SPEND_TIMEOUT_MS = 1000;
 
@@ -114,7 +111,6 @@ export function runCheckWorker(port: WorkerPort = process as unknown as WorkerPo
           maxMessageBytes: maxCheckMessageBytes(o.config),
           drainMs: o.drainMs,
           removeStaleSocket: false,
-          maxConnectionAgeMs: WORKER_MAX_CONNECTION_AGE_MS,
         });
       return process.pid;
     },
