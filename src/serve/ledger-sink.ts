@@ -22,7 +22,7 @@ export function ledgerSink(
 ): DecisionSink {
   return {
     async append(record, from) {
-      if (unauthenticated && record.decision === 'deny' && from?.verified === false) {
+      if (unauthenticated && isAggregated(record.decision, from?.verified)) {
         unauthenticated.add(record, from.source);
         return undefined;
       }
@@ -31,6 +31,13 @@ export function ledgerSink(
     },
   };
 }
+
+/**
+ * The one rule for what `sigil.audit.unauthenticated` aggregates instead of appending: a deny of a caller with no
+ * verified token. Shared by this sink and the Check workers' record intake so both paths stay the same.
+ */
+export const isAggregated = (decision: string, verified: boolean | undefined): boolean =>
+  decision === 'deny' && verified === false;
 
 /** The receipt text above, for entry `index` with RFC 6962 leaf hash `leafHash` (also a Check worker's). */
 export const receiptText = (index: number, leafHash: Uint8Array, origin: string): string =>

@@ -14,7 +14,7 @@
 import type { DecisionReceipt } from '../../authz/index.js';
 import { decodeRecord, encodeRecord, type MerkleLog } from '../../ledger/index.js';
 import type { DecisionRecord } from '../../ledger/record.js';
-import { receiptText } from '../ledger-sink.js';
+import { isAggregated, receiptText } from '../ledger-sink.js';
 import type { UnauthenticatedDenies } from '../unauthenticated-denies.js';
 import { WorkersError } from './errors.js';
 
@@ -160,7 +160,7 @@ export async function appendBatch(intake: RecordIntake, batch: unknown): Promise
     try {
       if (!r.verified && intake.denies) {
         const record = decodeRecord(r.bytes);
-        if (record.decision === 'deny') {
+        if (isAggregated(record.decision, r.verified)) {
           intake.denies.add(record, r.source);
           return undefined;
         }
