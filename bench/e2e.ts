@@ -139,8 +139,9 @@ const run = await runAll({
   sustainedP50Ms: 10,
   cpu: plan,
   profile: values.profile === true,
-  // The least a durable decision waits on this disk, measured in the same run (bench/lib/durable-commit.ts).
-  durableProbe: { rate: refRate, seconds: smoke ? 1 : 8 },
+  // The least a durable decision waits on this disk at each fixed rate, measured in the same run
+  // (bench/lib/durable-commit.ts).
+  durableProbe: { rates, seconds: smoke ? 1 : 8 },
   log: (l) => process.stderr.write(`[bench:e2e] ${l}\n`),
 });
 

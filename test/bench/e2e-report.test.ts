@@ -11,6 +11,7 @@ import {
   renderMarkdown,
   rigCeiling,
   summarize,
+  tailRatios,
 } from '../../bench/e2e/lib/report.js';
 import {
   type ConfigName,
@@ -294,6 +295,7 @@ describe('e2e report: durable floor (the disk’s share of the latency budget)',
     p999: p99 * 2,
     max: p99 * 3,
     over5: 0,
+    cpuUs: 120,
   });
   // (a) p99 1 ms, OPA 4 ms: OPA adds 3 ms, so the budget is 0.7 × 3 = 2.1 ms in each round.
   const rs = [
@@ -310,17 +312,23 @@ describe('e2e report: durable floor (the disk’s share of the latency budget)',
     expect(d?.leastAdded).toEqual([4, 3]);
     expect(d?.budget[0]).toBeCloseTo(2.1, 10);
     expect(d?.budget[1]).toBeCloseTo(2.1, 10);
+    expect(d?.withTransport).toEqual([]);
     const md = markdown(r);
-    expect(md).toContain('p99 4.50 ms (per round: 5.00 / 4.00)');
-    expect(md).toContain("minus (a)'s own p99: 3.50 ms (per round: 4.00 / 3.00)");
-    expect(md).toContain("budget of 0.7 × OPA's p99 added: 2.10 ms");
-    expect(md).toContain('the durable latency target is below what one LMDB commit takes');
+    expect(md).toContain(
+      '| 1000 | 0.40 | 5.00 / 4.00 | 120 | 4.00 / 3.00 | – | 2.10 / 2.10 | one commit alone exceeds the budget |',
+    );
   });
 
-  it('says so when one commit fits in the budget', () => {
-    const md = markdown({ ...run(rs), durableCommits: [probe(0, 2), probe(1, 2.5)] });
-    expect(md).toContain('one LMDB commit fits inside the durable latency budget');
-    expect(md).not.toContain('below what one LMDB commit takes');
+  it('adds the floor’s median over (a) to the commit p99, and says when that is over the budget', () => {
+    // The floor's p50 at 1000 rps is p99 / 4 = 0.5 ms, (a)'s 0.25 ms: the transport adds 0.25 ms at the median.
+    const withFloor = [...rs, round('grpc-floor', 0, 2, 6000), round('grpc-floor', 1, 2, 6000)];
+    const over = { ...run(withFloor), durableCommits: [probe(0, 2), probe(1, 2)] };
+    expect(durableFloor(over, 1000)?.withTransport).toEqual([2.25, 2.25]);
+    expect(markdown(over)).toContain(
+      '| 2.25 / 2.25 | 2.10 / 2.10 | transport + one commit exceed the budget |',
+    );
+    const fits = { ...run(withFloor), durableCommits: [probe(0, 1.5), probe(1, 1.5)] };
+    expect(markdown(fits)).toContain('| 1.75 / 1.75 | 2.10 / 2.10 | fits the budget |');
   });
 
   it('leaves the paragraph out without probes, or with probes at another rate or rounds without (a) and OPA', () => {
@@ -346,6 +354,55 @@ describe('e2e run: the fixed-rate windows’ order', () => {
     // Over three rounds, 1000 rps is last, first and in the middle.
     expect(orders.slice(0, 3).map((o) => o.indexOf(1000))).toEqual([2, 0, 1]);
     expect(rateOrder([100], 5)).toEqual([100]);
+  });
+});
+
+describe('e2e report: capacity is measured at saturation', () => {
+  it('takes CPU per request from the saturation phase alone, and lists each fixed rate apart', () => {
+    // Saturation: 0.2 CPU-s for 1000 requests (0.2 ms each); at 1000 rps an idle-heavy 0.6 CPU-s for 1000.
+    const sigil = round('sigil', 0, 5, 3000);
+    sigil.saturation.authzCpuS = 0.2;
+    sigil.rates[0]!.authzCpuS = 0.6;
+    const opa = round('opa', 0, 3, 2000);
+    opa.saturation.authzCpuS = 0.3;
+    opa.rates[0]!.authzCpuS = 0.5;
+    const r = run([round('none', 0, 1, 8000), sigil, opa]);
+    const s = summarize(r).find((x) => x.config === 'sigil');
+    // Averaged over both phases it would be 0.4: the low-rate phase's fixed costs are not capacity.
+    expect(s?.cpuPer1k).toBeCloseTo(0.2, 9);
+    expect(s?.cpuPer1kAt).toEqual([{ rate: 1000, per1k: expect.closeTo(0.6, 9) }]);
+    expect(summarize(r).find((x) => x.config === 'none')?.cpuPer1kAt).toBeUndefined();
+    const [ratio] = ratios(r, 1000);
+    expect(ratio?.cpu).toBeCloseTo(2 / 3, 9);
+    const md = markdown(r);
+    // 1000 / 0.2 CPU-s per 1000 requests: 5000 rps per core.
+    expect(md).toContain('| (b) SIGIL, durable ledger (sync) | 3000 [3000–3000] | 0.200 | 5000 |');
+    expect(md).toContain('| (b) SIGIL, durable ledger (sync) | 200 (0.67×) | 600 (1.20×) |');
+    expect(md).toContain('| (c) OPA ext_authz (opa-envoy-plugin path) | 300 | 500 |');
+  });
+
+  it('gives the tail ratios to OPA at every rate, for SIGIL and the floor', () => {
+    const at = (c: ConfigName, r: number, p99at250: number, p99at1000: number): ConfigRound => {
+      const x = round(c, r, p99at1000, 3000);
+      x.rates = [phase(250, p99at250), phase(1000, p99at1000)];
+      return x;
+    };
+    const r = run([
+      at('none', 0, 1, 1),
+      at('opa', 0, 3, 5),
+      at('sigil', 0, 2, 9),
+      at('grpc-floor', 0, 1.5, 3),
+    ]);
+    r.options.rates = [250, 1000];
+    const t = tailRatios(r);
+    expect(t.map((x) => x.config)).toEqual(['grpc-floor', 'sigil']);
+    const sigil = t.find((x) => x.config === 'sigil');
+    // p99 added: (2 − 1) / (3 − 1) at 250, (9 − 1) / (5 − 1) at 1000; p99.9 is 2 × p99 on both sides.
+    expect(sigil?.byRate).toEqual([
+      { rate: 250, addedP99: 0.5, p999: 2 / 3 },
+      { rate: 1000, addedP99: 2, p999: 9 / 5 },
+    ]);
+    expect(markdown(r)).toContain('| (b) SIGIL, durable ledger (sync) | 0.50 | 2.00 | 0.67 | 1.80 |');
   });
 });
 

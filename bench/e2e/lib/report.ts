@@ -27,8 +27,17 @@ export interface ConfigSummary {
    * when the run skipped the search.
    */
   sustained: { rps: number; perRound: number[] } | undefined;
-  /** Authorizer CPU seconds per 1000 answered requests (saturation + fixed-rate phases). */
+  /**
+   * Authorizer CPU seconds per 1000 answered requests at saturation: what a fully busy core spends per
+   * request, so 1000 / this is the capacity per core.
+   */
   cpuPer1k: number | undefined;
+  /**
+   * The same at each fixed rate (median over rounds): below saturation the authorizer's fixed costs (timers,
+   * wake-ups, one commit per decision instead of a batch) weigh on each request, so this is what a sidecar
+   * costs at that load, not what a core can serve.
+   */
+  cpuPer1kAt: Array<{ rate: number; per1k: number }> | undefined;
   /** Authorizer CPU use during saturation, in cores. */
   busyCores: number | undefined;
   /** Envoy + upstream + vegeta CPU use during saturation, in cores (the rig's share of CPU 0). */
@@ -94,7 +103,13 @@ export function summarize(run: RunResult): ConfigSummary[] {
       sustained: rs.every((r) => r.sustained)
         ? { rps: median(rs.map((r) => r.sustained!.rps)), perRound: rs.map((r) => r.sustained!.rps) }
         : undefined,
-      cpuPer1k: hasAuthz ? median(rs.map(cpuPer1kOf)) : undefined,
+      cpuPer1k: hasAuthz ? median(rs.map((r) => cpuPer1kIn(r.saturation))) : undefined,
+      cpuPer1kAt: hasAuthz
+        ? run.options.rates.map((rate) => ({
+            rate,
+            per1k: median(rs.map((r) => cpuPer1kIn(r.rates.find((p) => p.rate === rate)))),
+          }))
+        : undefined,
       rigCores: median(
         rs.map((r) => {
           const p = r.saturation;
@@ -173,11 +188,13 @@ export function addedP99Ratio(
 const roundOf = (run: RunResult, c: ConfigName, round: number): ConfigRound | undefined =>
   run.rounds.find((r) => r.config === c && r.round === round);
 
-/** Authorizer CPU seconds per 1000 answered requests over the saturation and fixed-rate phases. */
-function cpuPer1kOf(r: ConfigRound): number {
-  const ph: PhaseResult[] = [r.saturation, ...r.rates];
-  const n = ph.reduce((s, p) => s + p.answered, 0);
-  return n > 0 ? (ph.reduce((s, p) => s + p.authzCpuS, 0) / n) * 1000 : Number.NaN;
+/**
+ * Authorizer CPU seconds (all its processes, or `primaryCpuS`: the root process alone) per 1000 answered
+ * requests in one phase. Capacity figures use the saturation phase only: averaged with fixed-rate phases,
+ * whose request counts dwarf it in 60 s windows, they measured the idle sidecar's fixed costs instead.
+ */
+function cpuPer1kIn(p: PhaseResult | undefined, k: 'authzCpuS' | 'primaryCpuS' = 'authzCpuS'): number {
+  return p && p.answered > 0 ? ((p[k] ?? Number.NaN) / p.answered) * 1000 : Number.NaN;
 }
 
 /**
@@ -198,7 +215,7 @@ export function ratios(run: RunResult, refRate: number): Ratio[] {
             throughput: s.saturation.throughput / o.saturation.throughput,
             sustained: (s.sustained?.rps ?? Number.NaN) / (o.sustained?.rps ?? Number.NaN),
             addedP99: addedP99Ratio(s, o, roundOf(run, 'none', s.round), refRate),
-            cpu: cpuPer1kOf(s) / cpuPer1kOf(o),
+            cpu: cpuPer1kIn(s.saturation) / cpuPer1kIn(o.saturation),
             rss: (s.authzPeakRssMiB ?? Number.NaN) / (o.authzPeakRssMiB ?? Number.NaN),
             anonRss: (s.authzRssEnd?.anon ?? Number.NaN) / (o.authzRssEnd?.anon ?? Number.NaN),
           },
@@ -216,6 +233,39 @@ export function ratios(run: RunResult, refRate: number): Ratio[] {
       refRate,
       rounds: per.length,
     });
+  }
+  return out;
+}
+
+/** Per fixed rate: p99 added over (a) × OPA's, and p99.9 × OPA's (medians of per-round ratios). */
+export interface TailRatios {
+  config: ConfigName;
+  byRate: Array<{ rate: number; addedP99: number; p999: number }>;
+}
+
+/**
+ * Tail ratios to OPA at every fixed rate, for each SIGIL configuration and the floor (the tail a Node.js
+ * authorizer doing no work adds on this rig), each within one round, medians over rounds.
+ */
+export function tailRatios(run: RunResult): TailRatios[] {
+  const out: TailRatios[] = [];
+  for (const c of run.options.configs.filter((x) => x.startsWith('sigil') || x === 'grpc-floor')) {
+    const rs = run.rounds.filter((r) => r.config === c);
+    const byRate = run.options.rates.map((rate) => {
+      const added: number[] = [];
+      const p999: number[] = [];
+      for (const x of rs) {
+        const o = roundOf(run, 'opa', x.round);
+        if (!o) continue;
+        added.push(addedP99Ratio(x, o, roundOf(run, 'none', x.round), rate));
+        const a = x.rates.find((p) => p.rate === rate)?.p999;
+        const b = o.rates.find((p) => p.rate === rate)?.p999;
+        p999.push(a !== undefined && b !== undefined && b > 0 ? a / b : Number.NaN);
+      }
+      return { rate, addedP99: median(added), p999: median(p999) };
+    });
+    if (byRate.some((b) => Number.isFinite(b.addedP99) || Number.isFinite(b.p999)))
+      out.push({ config: c, byRate });
   }
   return out;
 }
@@ -259,45 +309,58 @@ export function rigCeiling(
 }
 
 /**
- * The disk's share of the latency target, per round with a durable-commit probe: the least a durable
- * decision adds at p99 (the probe's commit p99 minus (a)'s own p99 at `refRate`; every durable decision
- * waits for at least one commit) against the target's budget (0.7 × OPA's p99 added). Undefined without
- * probes, or without (a) and OPA rounds, or when the probes ran at another rate.
+ * The disk's share of the latency target at `rate`, per round with a durable-commit probe at that rate: the
+ * least a durable decision adds at p99 (the probe's commit p99 minus (a)'s own p99; every durable decision
+ * waits for at least one commit, so this is a lower bound), an estimate of what the transport and one commit
+ * add together (the commit p99 plus the no-work floor's median added over (a), when the floor ran), and the
+ * target's budget (0.7 × OPA's p99 added). Undefined without probes at `rate`, or without (a) and OPA rounds.
  */
 export function durableFloor(
   run: RunResult,
-  refRate: number,
+  rate: number,
 ):
   | {
       commitP50: number;
       commitP99: number[];
+      /** Median CPU per commit (µs) of the probe process; NaN when the probes did not report it. */
+      cpuUs: number;
       leastAdded: number[];
+      /** Commit p99 + the floor's p50 added over (a), per round with a floor run. */
+      withTransport: number[];
       budget: number[];
       rate: number;
       seconds: number;
     }
   | undefined {
-  const probes = (run.durableCommits ?? []).filter((x) => x.rate === refRate);
+  const probes = (run.durableCommits ?? []).filter((x) => x.rate === rate);
   const commitP50: number[] = [];
   const commitP99: number[] = [];
+  const cpuUs: number[] = [];
   const leastAdded: number[] = [];
+  const withTransport: number[] = [];
   const budget: number[] = [];
+  const p50At = (r: ConfigRound) => r.rates.find((p) => p.rate === rate)?.p50 ?? Number.NaN;
   for (const x of probes) {
     const none = roundOf(run, 'none', x.round);
     const opa = roundOf(run, 'opa', x.round);
     if (!none || !opa) continue;
     commitP50.push(x.p50);
     commitP99.push(x.p99);
-    leastAdded.push(Math.max(0, x.p99 - p99At(none, refRate)));
-    budget.push(0.7 * (p99At(opa, refRate) - p99At(none, refRate)));
+    cpuUs.push(x.cpuUs ?? Number.NaN);
+    leastAdded.push(Math.max(0, x.p99 - p99At(none, rate)));
+    const floor = roundOf(run, 'grpc-floor', x.round);
+    if (floor) withTransport.push(x.p99 + Math.max(0, p50At(floor) - p50At(none)));
+    budget.push(0.7 * (p99At(opa, rate) - p99At(none, rate)));
   }
   if (commitP99.length === 0) return undefined;
   return {
     commitP50: median(commitP50),
     commitP99,
+    cpuUs: median(cpuUs),
     leastAdded,
+    withTransport,
     budget,
-    rate: refRate,
+    rate,
     seconds: probes[0]!.seconds,
   };
 }
@@ -337,24 +400,19 @@ export interface PrimaryShare {
 }
 
 /**
- * Medians over rounds (saturation + fixed rates, like the CPU column) of the whole authorizer's CPU and of its
- * root process's: with Check workers the primary runs the one ledger sequencer, so 1000 ÷ its CPU-s per 1000
+ * Medians over rounds (at saturation, like the CPU column) of the whole authorizer's CPU and of its root
+ * process's: with Check workers the primary runs the one ledger sequencer, so 1000 ÷ its CPU-s per 1000
  * requests is the rate at which one fully busy primary core stops any further worker from helping.
  */
 export function primaryShares(run: RunResult): PrimaryShare[] {
   const out: PrimaryShare[] = [];
   for (const config of run.options.configs.filter((c) => c.startsWith('sigil'))) {
     const rs = run.rounds.filter((r) => r.config === config);
-    const per1k = (r: ConfigRound, k: 'authzCpuS' | 'primaryCpuS') => {
-      const ph: PhaseResult[] = [r.saturation, ...r.rates];
-      const n = ph.reduce((s, p) => s + p.answered, 0);
-      return n > 0 ? (ph.reduce((s, p) => s + (p[k] ?? Number.NaN), 0) / n) * 1000 : Number.NaN;
-    };
     if (rs.length === 0) continue;
     out.push({
       config,
-      totalPer1k: median(rs.map((r) => per1k(r, 'authzCpuS'))),
-      primaryPer1k: median(rs.map((r) => per1k(r, 'primaryCpuS'))),
+      totalPer1k: median(rs.map((r) => cpuPer1kIn(r.saturation))),
+      primaryPer1k: median(rs.map((r) => cpuPer1kIn(r.saturation, 'primaryCpuS'))),
     });
   }
   return out;
@@ -398,7 +456,7 @@ export function renderMarkdown(
   );
   L.push('');
   L.push(
-    '| configuration | max throughput (rps), median [min–max] | authorizer CPU-s / 1000 req | authorizer capacity per core (rps) | authorizer cores busy at max | rig cores busy at max | authorizer peak RSS (MiB) | RSS at end: anon / file-backed (MiB) | unexpected statuses | ledger check |',
+    '| configuration | max throughput (rps), median [min–max] | authorizer CPU-s / 1000 req at max | authorizer capacity per core (rps) | authorizer cores busy at max | rig cores busy at max | authorizer peak RSS (MiB) | RSS at end: anon / file-backed (MiB) | unexpected statuses | ledger check |',
   );
   L.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const s of sum) {
@@ -409,10 +467,35 @@ export function renderMarkdown(
   L.push('');
   L.push(
     'Max throughput is the whole rig at saturation: when "rig cores busy at max" (Envoy + upstream + vegeta on CPU 0) is near 1 ' +
-      'while the authorizer core is not, the rig is the ceiling and "authorizer capacity per core" (1000 / CPU-s per 1000 requests: ' +
-      'what one core running only the authorizer would sustain) is the fairer throughput comparison.',
+      'while the authorizer core is not, the rig is the ceiling and "authorizer capacity per core" (1000 / CPU-s per 1000 requests ' +
+      'at saturation: what one core running only the authorizer would sustain) is the fairer throughput comparison.',
   );
   L.push('');
+  const withRates = sum.filter((s) => s.cpuPer1kAt);
+  const opaSum = sum.find((s) => s.config === 'opa');
+  if (withRates.length > 0 && o.rates.length > 0) {
+    L.push(
+      "The authorizer's CPU per request (µs, all its processes and threads) at saturation and at each fixed rate, and × OPA's in " +
+        'brackets. Below saturation the fixed costs of a process (timers, wake-ups; for SIGIL one LMDB commit per decision instead ' +
+        'of a batch) fall on fewer requests: this is what the sidecar costs at that load, not what a core can serve.',
+    );
+    L.push('');
+    L.push(`| configuration | at max | ${o.rates.map((r) => `${r} rps`).join(' | ')} |`);
+    L.push(`|---|---:|${o.rates.map(() => '---:').join('|')}|`);
+    const cell = (x: number | undefined, ref: number | undefined, isOpa: boolean) =>
+      x === undefined || !Number.isFinite(x)
+        ? '–'
+        : `${f(x * 1000, 0)}${!isOpa && ref !== undefined && Number.isFinite(ref) ? ` (${f(x / ref)}×)` : ''}`;
+    for (const s of withRates) {
+      const isOpa = s.config === 'opa';
+      const at = (rate: number, from: ConfigSummary | undefined) =>
+        from?.cpuPer1kAt?.find((x) => x.rate === rate)?.per1k;
+      L.push(
+        `| ${CONFIG_LABEL[s.config]} | ${cell(s.cpuPer1k, opaSum?.cpuPer1k, isOpa)} | ${o.rates.map((r) => cell(at(r, s), at(r, opaSum), isOpa)).join(' | ')} |`,
+      );
+    }
+    L.push('');
+  }
   const rs = ratios(run, meta.refRate);
   const withSustained = sum.filter((s) => s.sustained);
   if (withSustained.length > 0) {
@@ -494,7 +577,7 @@ export function renderMarkdown(
     );
     L.push('');
     L.push(
-      '| SIGIL configuration | max throughput × | capacity per core × | p99 added × | CPU per request × | peak RSS × | anon RSS × | targets |',
+      '| SIGIL configuration | max throughput × | capacity per core × | p99 added × | CPU per request at max × | peak RSS × | anon RSS × | targets |',
     );
     L.push('|---|---:|---:|---:|---:|---:|---:|---|');
     for (const r of rs) {
@@ -508,6 +591,23 @@ export function renderMarkdown(
     L.push(
       '(depth-3 has no OPA equivalent: its row compares SIGIL verifying a 3-hop chain with OPA verifying one JWT.)',
     );
+    L.push('');
+  }
+  const tails = tailRatios(run);
+  if (tails.length > 0 && o.rates.length > 0) {
+    L.push(
+      "The tail at each fixed rate, × OPA's (per-round ratios, medians; issue #25's targets: p99 added over (a) ≤ 0.7×, " +
+        'p99.9 ≤ 1.5×). The floor row is the tail a Node.js gRPC authorizer doing no work adds on this rig:',
+    );
+    L.push('');
+    L.push(
+      `| configuration | ${o.rates.map((r) => `p99 added × at ${r} rps`).join(' | ')} | ${o.rates.map((r) => `p99.9 × at ${r} rps`).join(' | ')} |`,
+    );
+    L.push(`|---|${o.rates.map(() => '---:').join('|')}|${o.rates.map(() => '---:').join('|')}|`);
+    for (const t of tails)
+      L.push(
+        `| ${CONFIG_LABEL[t.config]} | ${t.byRate.map((b) => f(b.addedP99)).join(' | ')} | ${t.byRate.map((b) => f(b.p999)).join(' | ')} |`,
+      );
     L.push('');
   }
   const ceiling = rigCeiling(run, meta.refRate);
@@ -533,22 +633,38 @@ export function renderMarkdown(
     }
     L.push('');
   }
-  const disk = durableFloor(run, meta.refRate);
-  if (disk) {
-    const least = median(disk.leastAdded);
-    const budget = median(disk.budget);
-    const per = (xs: number[]) => xs.map((x) => f(x)).join(' / ');
+  const disks = o.rates
+    .map((rate) => durableFloor(run, rate))
+    .filter((d): d is NonNullable<ReturnType<typeof durableFloor>> => d !== undefined);
+  if (disks.length > 0) {
+    const per = (xs: number[]) => (xs.length ? xs.map((x) => f(x)).join(' / ') : '–');
     L.push(
-      `Durable floor: one LMDB commit + fsync on this disk, raw lmdb-js with no SIGIL code (pinned like the ` +
-        `authorizer, ${disk.rate} writes/s for ${disk.seconds} s after each round): p50 ${f(disk.commitP50)} ms, p99 ` +
-        `${f(median(disk.commitP99))} ms (per round: ${per(disk.commitP99)}). Every durable decision waits for at least ` +
-        `one such commit, so SIGIL's durable p99 added over (a) at ${meta.refRate} rps cannot be much below that p99 ` +
-        `minus (a)'s own p99: ${f(least)} ms (per round: ${per(disk.leastAdded)}), against the latency target's ` +
-        `budget of 0.7 × OPA's p99 added: ${f(budget)} ms (per round: ${per(disk.budget)}). ` +
-        (least > budget
-          ? 'On this disk the durable latency target is below what one LMDB commit takes, before any SIGIL work; the fast ledger mode does not wait for the fsync.'
-          : 'On this disk one LMDB commit fits inside the durable latency budget.'),
+      `Durable floor: one LMDB commit + fsync on this disk, raw lmdb-js with no SIGIL code, pinned like the authorizer, ` +
+        `${disks[0]!.seconds} s at each fixed rate after each round. Every durable decision waits for at least one such ` +
+        "commit, so SIGIL's durable p99 added over (a) cannot be below the commit's p99 minus (a)'s own p99 (a lower " +
+        "bound); the commit's p99 plus the no-work floor's median added over (a) estimates what the transport and one " +
+        "commit add together before any SIGIL work. Budget: the latency target, 0.7 × OPA's p99 added. Per round where " +
+        'there is more than one (ms; CPU: the probe process per commit, pacer included):',
     );
+    L.push('');
+    L.push(
+      '| rate (commits/s) | commit p50 | commit p99 | CPU µs per commit | least p99 added | transport + commit | budget | |',
+    );
+    L.push('|---:|---:|---:|---:|---:|---:|---:|---|');
+    for (const d of disks) {
+      const least = median(d.leastAdded);
+      const est = d.withTransport.length ? median(d.withTransport) : Number.NaN;
+      const budget = median(d.budget);
+      const verdict =
+        least > budget
+          ? 'one commit alone exceeds the budget'
+          : est > budget
+            ? 'transport + one commit exceed the budget'
+            : 'fits the budget';
+      L.push(
+        `| ${d.rate} | ${f(d.commitP50)} | ${per(d.commitP99)} | ${f(d.cpuUs, 0)} | ${per(d.leastAdded)} | ${per(d.withTransport)} | ${per(d.budget)} | ${verdict} |`,
+      );
+    }
     L.push('');
   }
   const inside = insideSigil(run, meta.refRate);
@@ -595,7 +711,7 @@ export function renderMarkdown(
   L.push('');
   // SIGIL's full collections per fixed-rate window, from its /metrics: a round's p99 that is one pause shows here.
   L.push(
-    `| round | configuration | max rps | p99 ms at ${o.rates.join(' / ')} rps | SIGIL full GCs (pause ms) at ${o.rates.join(' / ')} rps | authorizer CPU-s / 1000 req | peak RSS MiB |`,
+    `| round | configuration | max rps | p99 ms at ${o.rates.join(' / ')} rps | SIGIL full GCs (pause ms) at ${o.rates.join(' / ')} rps | authorizer CPU-s / 1000 req at max | peak RSS MiB |`,
   );
   L.push('|---:|---|---:|---:|---:|---:|---:|');
   for (const r of run.rounds) {
@@ -606,7 +722,7 @@ export function renderMarkdown(
       : '–';
     L.push(
       `| ${r.round + 1} | ${CONFIG_LABEL[r.config]} | ${f(r.saturation.throughput, 0)} | ${r.rates.map((p) => f(p.p99, 1)).join(' / ')} | ${gcs} | ` +
-        `${r.config === 'none' ? '–' : f(cpuPer1kOf(r), 3)} | ${f(r.authzPeakRssMiB, 0)} |`,
+        `${r.config === 'none' ? '–' : f(cpuPer1kIn(r.saturation), 3)} | ${f(r.authzPeakRssMiB, 0)} |`,
     );
   }
   L.push('');

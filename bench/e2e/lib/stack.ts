@@ -88,7 +88,13 @@ export interface EnvoyHandle {
 export async function startEnvoy(
   p: Paths,
   dir: string,
-  opts: { upstreamPort: number; authzPort?: number | undefined; cpus?: string | undefined },
+  opts: {
+    upstreamPort: number;
+    authzPort?: number | undefined;
+    cpus?: string | undefined;
+    /** HTTP/2 streams per connection to the authorizer before Envoy opens another; default Envoy's (no cap). */
+    authzStreams?: number | undefined;
+  },
 ): Promise<EnvoyHandle> {
   const port = await freePort();
   const base = readFileSync(join(p.root, 'envoy', 'bench', 'envoy.yaml'), 'utf8');
@@ -100,7 +106,11 @@ export async function startEnvoy(
     .replace('{{LISTEN_PORT}}', String(port))
     .replace('{{UPSTREAM_PORT}}', String(opts.upstreamPort))
     // Envoy needs a valid port even when no filter uses the cluster.
-    .replace('{{AUTHZ_PORT}}', String(opts.authzPort ?? 9));
+    .replace('{{AUTHZ_PORT}}', String(opts.authzPort ?? 9))
+    .replace(
+      '{{AUTHZ_STREAMS}}',
+      opts.authzStreams ? `{ max_concurrent_streams: ${opts.authzStreams} }` : '{}',
+    );
   mkdirSync(dir, { recursive: true });
   const cfg = join(dir, 'envoy.yaml');
   writeFileSync(cfg, yaml);
