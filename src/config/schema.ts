@@ -467,6 +467,16 @@ const runtime = z
      */
     buffer_pool: z.boolean().default(false),
     /**
+     * V8's collector threads. `single` (`--single-threaded-gc`): the main thread does all of the collector's work,
+     * in small incremental steps between Checks. `parallel`: V8's default, with helper threads for concurrent
+     * marking and sweeping and parallel scavenges. `auto` (default): `single` when the process can keep only one
+     * CPU busy (affinity mask capped by a cgroup CPU quota, as `audit.hash_thread`), else `parallel`. On one CPU
+     * the helpers do not run beside the main thread but preempt it, for whole scheduler slices, in the middle of
+     * Checks: at 1000 Checks/s on one pinned CPU `single` took the p99.9 from 38–44 to 14–16 ms (docs/sizing.md
+     * §4). Start-up only, like `semi_space_mb`.
+     */
+    gc_threads: z.enum(['auto', 'single', 'parallel']).default('auto'),
+    /**
      * Largest V8 semi-space, MiB (`--max-semi-space-size`; the young generation is two of them). Node 24's V8
      * grows it to 64 MiB under load (a 128 MiB young generation, most of the resident memory); 16 keeps it
      * where Node 20 had it. 0 = V8's own sizing. Read only at process start: `sigil serve` re-executes itself

@@ -4,6 +4,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import type { SigilConfig } from '../config/index.js';
+import { cpuBudget } from '../lib/cpu-budget.js';
 import { releaseClosedHttp2Streams } from './release-http2-streams.js';
 
 /**
@@ -25,31 +26,45 @@ export function tuneRuntime(runtime: SigilConfig['runtime']): string[] {
 }
 
 /**
- * The heap-size flags `sigil.runtime` asks for. V8 sizes its heap once, when the isolate is created
- * (`setFlagsFromString` later has no effect on them), so these must be on the command line of the process:
- * `sigil serve` re-executes itself with them ({@link heapFlagsToAdd}).
+ * Whether `sigil.runtime.gc_threads` means one collector thread: `single`, or `auto` with a CPU budget of one
+ * (affinity mask capped by the cgroup quota, {@link cpuBudget}).
  */
-export function heapFlags(runtime: SigilConfig['runtime']): string[] {
+export function singleThreadedGc(runtime: SigilConfig['runtime'], cpus: () => number = cpuBudget): boolean {
+  return runtime.gc_threads === 'single' || (runtime.gc_threads === 'auto' && cpus() <= 1);
+}
+
+/**
+ * The V8 flags `sigil.runtime` asks for that only take effect at process start: the heap sizes (V8 sizes its
+ * heap once, when the isolate is created) and the collector's threads (created with the heap).
+ * `setFlagsFromString` later has no effect on them, so they must be on the command line of the process:
+ * `sigil serve` re-executes itself with them ({@link startupFlagsToAdd}).
+ */
+export function startupFlags(runtime: SigilConfig['runtime'], cpus: () => number = cpuBudget): string[] {
   const flags: string[] = [];
   // A semi-space is half of the young generation (V8 keeps two and copies survivors between them).
   if (runtime.semi_space_mb > 0) flags.push(`--max-semi-space-size=${runtime.semi_space_mb}`);
   if (runtime.max_old_space_mb > 0) flags.push(`--max-old-space-size=${runtime.max_old_space_mb}`);
+  if (singleThreadedGc(runtime, cpus)) flags.push('--single-threaded-gc');
   return flags;
 }
 
 /**
- * Of `wanted` (from {@link heapFlags}), those this process was not started with. A flag the operator set
- * already, with any value, on the command line or in `NODE_OPTIONS`, counts as present: theirs wins. So does
- * their `--max-heap-size`, which V8 refuses to combine with both of the others: then nothing is added.
+ * Of `wanted` (from {@link startupFlags}), those this process was not started with. A flag the operator set
+ * already, with any value or negated (`--no-…`), on the command line or in `NODE_OPTIONS`, counts as present:
+ * theirs wins. So does their `--max-heap-size`, which V8 refuses to combine with both heap sizes: then neither
+ * heap size is added.
  */
-export function heapFlagsToAdd(
+export function startupFlagsToAdd(
   wanted: readonly string[],
   execArgv: readonly string[],
   nodeOptions: string | undefined,
 ): string[] {
-  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map((a) =>
-    a.split('=')[0]!.replaceAll('_', '-'),
-  );
-  if (given.includes('--max-heap-size')) return [];
-  return wanted.filter((f) => !given.includes(f.split('=')[0]!));
+  const name = (a: string) =>
+    a
+      .split('=')[0]!
+      .replaceAll('_', '-')
+      .replace(/^--no-/, '--');
+  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map(name);
+  const heapSize = given.includes('--max-heap-size');
+  return wanted.filter((f) => !given.includes(name(f)) && !(heapSize && f.startsWith('--max-')));
 }

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cpuBudget } from '../../src/lib/cpu-budget.js';
 import { freePorts } from '../support/ports.js';
 import { runSigilCli, startSigilProcess } from '../support/sigil-process.js';
 
@@ -136,8 +137,15 @@ describe('sigil serve on a busy port', () => {
 });
 
 describe('sigil serve runtime tuning', () => {
-  const tunedLine = async (runtime?: Record<string, unknown>, env?: NodeJS.ProcessEnv): Promise<string> => {
-    const p = await startSigilProcess(runtime ? { runtime } : {}, env ? { env } : {});
+  const tunedLine = async (
+    runtime?: Record<string, unknown>,
+    env?: NodeJS.ProcessEnv,
+    cpus?: string,
+  ): Promise<string> => {
+    const p = await startSigilProcess(runtime ? { runtime } : {}, {
+      ...(env ? { env } : {}),
+      ...(cpus ? { cpus } : {}),
+    });
     try {
       // Logged right after "sigil ready".
       for (let i = 0; i < 100 && !p.output().includes('"msg":"runtime tuned"'); i++)
@@ -154,7 +162,8 @@ describe('sigil serve runtime tuning', () => {
       await p.dispose();
     }
   };
-  const noHeapSizes = { semi_space_mb: 0 };
+  // V8's collector threads fixed, so the flag lists below do not depend on this machine's CPUs.
+  const noHeapSizes = { semi_space_mb: 0, gc_threads: 'parallel' };
 
   it('sets V8’s old-generation growing factor: 200 % by default, or as configured', async () => {
     expect(JSON.parse(await tunedLine(noHeapSizes)).v8_flags).toEqual([
@@ -185,8 +194,12 @@ describe('sigil serve runtime tuning', () => {
         '--heap-growing-percent=200',
         '--no-allocation-site-pretenuring',
         '--max-semi-space-size=16',
+        // gc_threads: auto — one collector thread when the process has one CPU to use.
+        ...(cpuBudget() <= 1 ? ['--single-threaded-gc'] : []),
       ]);
-      const small = JSON.parse(await tunedLine({ semi_space_mb: 4, max_old_space_mb: 96 }));
+      const small = JSON.parse(
+        await tunedLine({ semi_space_mb: 4, max_old_space_mb: 96, gc_threads: 'parallel' }),
+      );
       expect(small.v8_flags).toEqual([
         '--heap-growing-percent=200',
         '--no-allocation-site-pretenuring',
@@ -203,11 +216,30 @@ describe('sigil serve runtime tuning', () => {
   );
 
   it.skipIf(process.execve === undefined)(
+    'runs V8 with one collector thread when sigil.runtime.gc_threads is single, in the same process',
+    async () => {
+      const line = JSON.parse(await tunedLine({ semi_space_mb: 0, gc_threads: 'single' }));
+      // Listed only when it is on the process's command line: the re-execution added it.
+      expect(line.v8_flags).toEqual([
+        '--heap-growing-percent=200',
+        '--no-allocation-site-pretenuring',
+        '--single-threaded-gc',
+      ]);
+      // auto: one collector thread when pinned to one CPU, V8's helpers when told to keep them.
+      const pinned = JSON.parse(await tunedLine({ semi_space_mb: 0 }, undefined, '0'));
+      expect(pinned.v8_flags).toContain('--single-threaded-gc');
+      const kept = JSON.parse(await tunedLine({ semi_space_mb: 0, gc_threads: 'parallel' }, undefined, '0'));
+      expect(kept.v8_flags).not.toContain('--single-threaded-gc');
+    },
+    120_000,
+  );
+
+  it.skipIf(process.execve === undefined)(
     'leaves a heap size the operator set in NODE_OPTIONS alone',
     async () => {
       const line = JSON.parse(
         await tunedLine(
-          { semi_space_mb: 4, max_old_space_mb: 96 },
+          { semi_space_mb: 4, max_old_space_mb: 96, gc_threads: 'parallel' },
           { NODE_OPTIONS: '--max-old-space-size=200' },
         ),
       );

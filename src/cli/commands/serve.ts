@@ -2,7 +2,7 @@
 import { getHeapStatistics } from 'node:v8';
 import type { Command } from 'commander';
 import { ConfigError } from '../../config/index.js';
-import { heapFlags, heapFlagsToAdd, startSigil, tuneRuntime } from '../../serve/index.js';
+import { startSigil, startupFlags, startupFlagsToAdd, tuneRuntime } from '../../serve/index.js';
 import { cliConfig, runCommand } from '../context.js';
 
 /** Set in the environment of the re-executed `sigil serve` (heap flags added), so it never loops. */
@@ -30,9 +30,11 @@ export function register(program: Command): void {
             '--drain-ms must be an integer number of milliseconds in [0, 600000]',
           );
         }
-        // V8 sizes its heap when the process starts: re-execute (same pid, same stdio) with the heap flags
-        // `sigil.runtime` asks for, before anything is opened. The marker stops a second round.
-        const add = heapFlagsToAdd(heapFlags(config.runtime), process.execArgv, process.env.NODE_OPTIONS);
+        // V8 sizes its heap and starts its collector threads when the process starts: re-execute (same pid,
+        // same stdio) with the start-up flags `sigil.runtime` asks for, before anything is opened. The marker
+        // stops a second round.
+        const wanted = startupFlags(config.runtime);
+        const add = startupFlagsToAdd(wanted, process.execArgv, process.env.NODE_OPTIONS);
         const reexecuted = process.env[REEXEC_MARKER] === '1';
         // Not passed on to anything this process starts: a `sigil serve` started from here re-executes too.
         delete process.env[REEXEC_MARKER];
@@ -52,7 +54,7 @@ export function register(program: Command): void {
         }
         const v8Flags = [
           ...tuneRuntime(config.runtime),
-          ...heapFlags(config.runtime).filter((f) => process.execArgv.includes(f)),
+          ...wanted.filter((f) => process.execArgv.includes(f)),
         ];
         const sigil = await startSigil(config, { drainMs });
         sigil.logger.info(
@@ -63,11 +65,11 @@ export function register(program: Command): void {
           },
           'runtime tuned',
         );
-        const missing = heapFlagsToAdd(heapFlags(config.runtime), process.execArgv, process.env.NODE_OPTIONS);
+        const missing = startupFlagsToAdd(wanted, process.execArgv, process.env.NODE_OPTIONS);
         if (missing.length > 0)
           sigil.logger.warn(
             { missing, ...(execveError !== undefined ? { err: execveError } : {}) },
-            'sigil.runtime heap sizes not applied (re-executing needs process.execve, Node >= 22.15): set them in NODE_OPTIONS',
+            'sigil.runtime start-up flags not applied (re-executing needs process.execve, Node >= 22.15): set them on the node command line',
           );
         await new Promise<void>((resolve) => {
           const stop = (signal: string) => {
