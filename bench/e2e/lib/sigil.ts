@@ -162,62 +162,72 @@ export async function startSigil(
   mkdirSync(dataDir, { recursive: true });
   const shared = issuerDir(join(runDir, '..'));
   cpSync(join(shared, 'keys'), join(dataDir, 'keys'), { recursive: true });
-  const ports = {
-    authz: await freePort(),
-    http: await freePort(),
-    grpc: await freePort(),
-    admin: await freePort(),
-  };
-  const raw = benchConfig(dataDir, ports, o.durability, o.workers ?? 1);
-  const cfgFile = join(runDir, 'sigil.yaml');
-  writeFileSync(cfgFile, stringify(raw));
-  const config = loadConfig({ file: cfgFile, env: {} });
-  const ledgerDecisions = async () => {
-    const log = await openAuditLog(config, { checkpointIntervalSec: 0 });
-    try {
-      let decisions = 0;
-      for (let i = 0; i < log.size; i++) {
-        const r = log.record(i) as { kind?: string; count?: number };
-        if (r.kind === undefined) decisions += 1;
-        else if (r.kind === 'aggregate' || r.kind === 'dropped') decisions += r.count ?? 0;
-      }
-      return decisions;
-    } finally {
-      await log.close();
-    }
-  };
-  // Creates the ledger (and fails early on a bad config) before the process starts.
-  await ledgerDecisions();
   const tokens = mintTokens(dataDir);
   const { cmd, args } = sigilCommand(p, o.nodeArgs);
-  const startedAt = Date.now();
-  const proc = startProcess({
-    name: 'sigil',
-    cmd,
-    args: [...args, '--config', cfgFile, 'serve'],
-    cpus: o.cpus,
-    cwd: p.root,
-    logFile: join(runDir, 'sigil.log'),
-  });
-  await until(
-    'sigil ext_authz port',
-    async () => {
-      if (proc.exited()) throw new Error(`sigil exited: ${proc.output().slice(-3000)}`);
-      return tcpOpen(ports.authz);
-    },
-    60_000,
-  );
-  // The port opens with the first Check worker; ready means every worker listens.
-  await until(
-    'sigil ready',
-    () =>
-      fetch(`http://127.0.0.1:${ports.admin}/ready`).then(
-        (r) => r.ok,
-        () => false,
-      ),
-    60_000,
-  );
-  return { proc, port: ports.authz, config, tokens, ledgerDecisions, startedAt };
+  // Ports come from the OS's ephemeral range (freePort), where a client's outgoing connection (Envoy, vegeta)
+  // can take one between the pick and SIGIL's bind: then SIGIL exits CONFIG_LISTEN_FAILED and it is started
+  // again on fresh ports (one lost round of a 40-minute run, before).
+  for (let attempt = 1; ; attempt++) {
+    const ports = {
+      authz: await freePort(),
+      http: await freePort(),
+      grpc: await freePort(),
+      admin: await freePort(),
+    };
+    const raw = benchConfig(dataDir, ports, o.durability, o.workers ?? 1);
+    const cfgFile = join(runDir, 'sigil.yaml');
+    writeFileSync(cfgFile, stringify(raw));
+    const config = loadConfig({ file: cfgFile, env: {} });
+    const ledgerDecisions = async () => {
+      const log = await openAuditLog(config, { checkpointIntervalSec: 0 });
+      try {
+        let decisions = 0;
+        for (let i = 0; i < log.size; i++) {
+          const r = log.record(i) as { kind?: string; count?: number };
+          if (r.kind === undefined) decisions += 1;
+          else if (r.kind === 'aggregate' || r.kind === 'dropped') decisions += r.count ?? 0;
+        }
+        return decisions;
+      } finally {
+        await log.close();
+      }
+    };
+    // Creates the ledger (and fails early on a bad config) before the process starts.
+    await ledgerDecisions();
+    const startedAt = Date.now();
+    const proc = startProcess({
+      name: 'sigil',
+      cmd,
+      args: [...args, '--config', cfgFile, 'serve'],
+      cpus: o.cpus,
+      cwd: p.root,
+      logFile: join(runDir, 'sigil.log'),
+    });
+    try {
+      await until(
+        'sigil ext_authz port',
+        async () => {
+          if (proc.exited()) throw new Error(`sigil exited: ${proc.output().slice(-3000)}`);
+          return tcpOpen(ports.authz);
+        },
+        60_000,
+      );
+    } catch (e) {
+      if (attempt < 3 && proc.exited() && proc.output().includes('CONFIG_LISTEN_FAILED')) continue;
+      throw e;
+    }
+    // The port opens with the first Check worker; ready means every worker listens.
+    await until(
+      'sigil ready',
+      () =>
+        fetch(`http://127.0.0.1:${ports.admin}/ready`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      60_000,
+    );
+    return { proc, port: ports.authz, config, tokens, ledgerDecisions, startedAt };
+  }
 }
 
 function tcpOpen(port: number): Promise<boolean> {
