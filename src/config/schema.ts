@@ -472,8 +472,9 @@ const runtime = z
      * marking and sweeping and parallel scavenges. `auto` (default): `single` when the process can keep only one
      * CPU busy (affinity mask capped by a cgroup CPU quota, as `audit.hash_thread`), else `parallel`. On one CPU
      * the helpers do not run beside the main thread but preempt it, for whole scheduler slices, in the middle of
-     * Checks: at 1000 Checks/s on one pinned CPU `single` took the p99.9 from 38–44 to 14–16 ms (docs/sizing.md
-     * §4). Start-up only, like `semi_space_mb`.
+     * Checks: at 1000 Checks/s on one pinned CPU `single` gave a p99.9 of 14–57 ms against 38–121 ms, for 2–5 %
+     * more CPU per request and 0.1–2 ms more p99 at 250–500 Checks/s (docs/sizing.md §4). Start-up only,
+     * like `semi_space_mb`.
      */
     gc_threads: z.enum(['auto', 'single', 'parallel']).default('auto'),
     /**
