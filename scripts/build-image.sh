@@ -152,6 +152,11 @@ vols=(-v "$DIR/npm-cache:/root/.npm")
 {
   echo "registry=$(npm config get registry)"
   ca=$(npm config get cafile 2>/dev/null || true)
+  # npm reads its global npmrc next to the node it runs on: under scripts/node.sh (the pinned Node first on
+  # PATH) that is not the system's, so a cafile set there is not seen. Node's own extra-CA setting is.
+  if { [ -z "$ca" ] || [ "$ca" = null ] || [ "$ca" = undefined ]; } && [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
+    ca=$NODE_EXTRA_CA_CERTS
+  fi
   if [ -n "$ca" ] && [ "$ca" != null ] && [ "$ca" != undefined ] && [ -f "$ca" ]; then
     echo "cafile=/root/.npm-ca.pem"
     vols+=(-v "$ca:/root/.npm-ca.pem:ro")
