@@ -97,17 +97,18 @@ export async function openLoop(
   return lat;
 }
 
+/** One durable-commit probe: latency percentiles and `cpuUs`, the probe process's CPU per commit (µs). */
+export interface CommitProbe extends LatencySummary {
+  cpuUs: number;
+}
+
 /**
  * Raw lmdb-js durable commits: `rate` puts per second for `seconds` into a fresh environment under `dir`,
  * each awaited until LMDB has flushed it. The environment is removed afterwards. `cpuUs`: this process's CPU
  * (all threads, user + system, the 1 ms pacer included) per commit over the loop: what one decision committed
  * alone costs at this rate.
  */
-export async function probeDurableCommits(
-  dir: string,
-  rate: number,
-  seconds: number,
-): Promise<LatencySummary & { cpuUs: number }> {
+export async function probeDurableCommits(dir: string, rate: number, seconds: number): Promise<CommitProbe> {
   const root = mkdtempSync(join(dir, 'durable-commit-'));
   const value = Buffer.from(encodeRecord(sampleDecision(0)));
   const env = open({ path: join(root, 'raw.mdb'), noMemInit: true, separateFlushed: true }) as unknown as {

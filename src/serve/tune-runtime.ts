@@ -48,6 +48,9 @@ export function startupFlags(runtime: SigilConfig['runtime'], cpus: () => number
   return flags;
 }
 
+/** The heap sizes {@link startupFlags} may ask for, which V8 will not take together with `--max-heap-size`. */
+const HEAP_SIZE_FLAGS = new Set(['--max-semi-space-size', '--max-old-space-size']);
+
 /**
  * Of `wanted` (from {@link startupFlags}), those this process was not started with. A flag the operator set
  * already, with any value or negated (`--no-…`), on the command line or in `NODE_OPTIONS`, counts as present:
@@ -65,6 +68,6 @@ export function startupFlagsToAdd(
       .replaceAll('_', '-')
       .replace(/^--no-/, '--');
   const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map(name);
-  const heapSize = given.includes('--max-heap-size');
-  return wanted.filter((f) => !given.includes(name(f)) && !(heapSize && f.startsWith('--max-')));
+  const heapSizeGiven = given.includes('--max-heap-size');
+  return wanted.filter((f) => !given.includes(name(f)) && !(heapSizeGiven && HEAP_SIZE_FLAGS.has(name(f))));
 }

@@ -82,7 +82,7 @@ export function summarize(run: RunResult): ConfigSummary[] {
     if (rs.length === 0) continue;
     const hasAuthz = config !== 'none';
     const latency = run.options.rates.map((rate) => {
-      const ps = rs.map((r) => r.rates.find((p) => p.rate === rate)).filter((p): p is PhaseResult => !!p);
+      const ps = rs.map((r) => phaseAt(r, rate)).filter((p): p is PhaseResult => !!p);
       return {
         rate,
         achieved: median(ps.map(sentRate)),
@@ -107,7 +107,7 @@ export function summarize(run: RunResult): ConfigSummary[] {
       cpuPer1kAt: hasAuthz
         ? run.options.rates.map((rate) => ({
             rate,
-            per1k: median(rs.map((r) => cpuPer1kIn(r.rates.find((p) => p.rate === rate)))),
+            per1k: median(rs.map((r) => cpuPer1kIn(phaseAt(r, rate)))),
           }))
         : undefined,
       rigCores: median(
@@ -166,8 +166,11 @@ export interface Ratio {
   rounds: number;
 }
 
-const p99At = (r: ConfigRound | undefined, rate: number) =>
-  r?.rates.find((p) => p.rate === rate)?.p99 ?? Number.NaN;
+/** `r`'s fixed-rate phase at `rate`, if it ran. */
+const phaseAt = (r: ConfigRound | undefined, rate: number): PhaseResult | undefined =>
+  r?.rates.find((p) => p.rate === rate);
+
+const p99At = (r: ConfigRound | undefined, rate: number) => phaseAt(r, rate)?.p99 ?? Number.NaN;
 
 /**
  * `x`'s p99 added over (a) at `rate` divided by OPA's, within one round. NaN (left out of the medians)
@@ -258,8 +261,8 @@ export function tailRatios(run: RunResult): TailRatios[] {
         const o = roundOf(run, 'opa', x.round);
         if (!o) continue;
         added.push(addedP99Ratio(x, o, roundOf(run, 'none', x.round), rate));
-        const a = x.rates.find((p) => p.rate === rate)?.p999;
-        const b = o.rates.find((p) => p.rate === rate)?.p999;
+        const a = phaseAt(x, rate)?.p999;
+        const b = phaseAt(o, rate)?.p999;
         p999.push(a !== undefined && b !== undefined && b > 0 ? a / b : Number.NaN);
       }
       return { rate, addedP99: median(added), p999: median(p999) };
@@ -322,7 +325,7 @@ export function durableFloor(
   | {
       commitP50: number;
       commitP99: number[];
-      /** Median CPU per commit (µs) of the probe process; NaN when the probes did not report it. */
+      /** Median CPU per commit (µs) of the probe process. */
       cpuUs: number;
       leastAdded: number[];
       /** Commit p99 + the floor's p50 added over (a), per round with a floor run. */
@@ -339,14 +342,14 @@ export function durableFloor(
   const leastAdded: number[] = [];
   const withTransport: number[] = [];
   const budget: number[] = [];
-  const p50At = (r: ConfigRound) => r.rates.find((p) => p.rate === rate)?.p50 ?? Number.NaN;
+  const p50At = (r: ConfigRound) => phaseAt(r, rate)?.p50 ?? Number.NaN;
   for (const x of probes) {
     const none = roundOf(run, 'none', x.round);
     const opa = roundOf(run, 'opa', x.round);
     if (!none || !opa) continue;
     commitP50.push(x.p50);
     commitP99.push(x.p99);
-    cpuUs.push(x.cpuUs ?? Number.NaN);
+    cpuUs.push(x.cpuUs);
     leastAdded.push(Math.max(0, x.p99 - p99At(none, rate)));
     const floor = roundOf(run, 'grpc-floor', x.round);
     if (floor) withTransport.push(x.p99 + Math.max(0, p50At(floor) - p50At(none)));
@@ -371,7 +374,7 @@ export function insideSigil(run: RunResult, rate: number): Array<SigilPhase & { 
   for (const config of run.options.configs.filter((c) => c.startsWith('sigil'))) {
     const ps = run.rounds
       .filter((r) => r.config === config)
-      .map((r) => r.rates.find((p) => p.rate === rate)?.sigil)
+      .map((r) => phaseAt(r, rate)?.sigil)
       .filter((p): p is SigilPhase => p !== undefined);
     if (ps.length === 0) continue;
     const m = (k: keyof SigilPhase) => median(ps.map((p) => p[k]));

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LatencySummary } from '../../lib/durable-commit.js';
+import type { CommitProbe } from '../../lib/durable-commit.js';
 import { type Case, EXPECTED_STATUS, type LoadResult, runLoad, writeTargets } from './load.js';
 import { type Proc, startProcess } from './proc.js';
 import { profileTop } from './profile.js';
@@ -201,9 +201,7 @@ export interface RunResult {
   /** Configuration runs that could not be measured (start-up failure, crash), with the reason. */
   failures: Array<{ config: ConfigName; round: number; error: string }>;
   /** {@link RunOptions.durableProbe}'s result per round (absent when not run or when it failed). */
-  durableCommits?: Array<
-    LatencySummary & { round: number; rate: number; seconds: number; cpuUs?: number | undefined }
-  >;
+  durableCommits?: Array<CommitProbe & { round: number; rate: number; seconds: number }>;
 }
 
 interface Authorizer {
@@ -259,7 +257,7 @@ export async function runAll(o: RunOptions): Promise<RunResult> {
           const x = await probeDurableCommitsPinned(o, r, probe);
           durableCommits.push({ ...x, round: r, ...probe });
           o.log(
-            `  durable LMDB commit (raw lmdb-js) at ${rate}/s: p50 ${x.p50.toFixed(2)} ms, p99 ${x.p99.toFixed(2)} ms, ${x.cpuUs?.toFixed(0)} µs CPU each`,
+            `  durable LMDB commit (raw lmdb-js) at ${rate}/s: p50 ${x.p50.toFixed(2)} ms, p99 ${x.p99.toFixed(2)} ms, ${x.cpuUs.toFixed(0)} µs CPU each`,
           );
         } catch (e) {
           // The probe explains a figure; losing it must not lose the round's measurements.
@@ -277,7 +275,7 @@ async function probeDurableCommitsPinned(
   o: RunOptions,
   round: number,
   probe: { rate: number; seconds: number },
-): Promise<LatencySummary & { cpuUs?: number }> {
+): Promise<CommitProbe> {
   const dir = join(o.outDir, `r${round + 1}-durable-probe`);
   mkdirSync(dir, { recursive: true });
   const proc = startProcess({
@@ -297,7 +295,7 @@ async function probeDurableCommitsPinned(
   });
   try {
     const [line] = await proc.waitFor(/^\{"n":.*\}$/m, (probe.seconds + 60) * 1000);
-    return JSON.parse(line) as LatencySummary & { cpuUs?: number };
+    return JSON.parse(line) as CommitProbe;
   } finally {
     await proc.stop();
   }
