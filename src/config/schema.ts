@@ -444,11 +444,13 @@ const runtime = z
   .strictObject({
     /**
      * V8's old-generation growing factor as a percentage (`--heap-growing-percent`): after a major GC the
-     * old generation may grow to (1 + p/100) × its live size before the next one. 200 = 3×: fewer, larger
-     * major GCs, which is what a latency-bound sidecar wants (docs/authz.md §8, "Garbage collection").
-     * 0 = V8's own heuristic. Process-wide, so `sigil serve` applies it, not the library.
+     * old generation may grow to (1 + p/100) × its live size before the next one. Each full collection's pause
+     * grows with the Checks served since the last one (node:http2's received header values are external strings
+     * V8 finalizes in the pause, 0.3–1 µs per Check), so 50 (default) bounds it to ~20–35 ms every ~20–40 s at
+     * 1000 Checks/s; 200 gave one of 60–120 ms about every 100 s (docs/sizing.md §4). 0 = V8's own heuristic.
+     * Process-wide, so `sigil serve` applies it, not the library.
      */
-    gc_heap_growing_percent: int(0, 1000).default(200),
+    gc_heap_growing_percent: int(0, 1000).default(50),
     /**
      * V8's allocation-site pretenuring (`--allocation-site-pretenuring`): when most objects of one allocation
      * site outlive a scavenge, V8 allocates the later ones straight in the old generation. false (default)

@@ -11,4 +11,10 @@ export { configHash, type LifecycleRecorder, lifecycleEntry, lifecycleRecorder }
 export { createPolicyDecider, type PolicyDeciderDeps } from './policy-options.js';
 export { releaseClosedHttp2Streams } from './release-http2-streams.js';
 export { type RunningSigil, type SigilParts, type StartSigilDeps, startSigil } from './start-sigil.js';
-export { singleThreadedGc, startupFlags, startupFlagsToAdd, tuneRuntime } from './tune-runtime.js';
+export {
+  collectStartupGarbage,
+  singleThreadedGc,
+  startupFlags,
+  startupFlagsToAdd,
+  tuneRuntime,
+} from './tune-runtime.js';

@@ -3,6 +3,7 @@
  * CLI calls this: a library must not change the GC of the process that embeds it.
  */
 import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { SigilConfig } from '../config/index.js';
 import { cpuBudget } from '../lib/cpu-budget.js';
 import { releaseClosedHttp2Streams } from './release-http2-streams.js';
@@ -23,6 +24,23 @@ export function tuneRuntime(runtime: SigilConfig['runtime']): string[] {
   // Not a V8 flag, but for the same collector: closed streams no longer drag their calls into the old generation.
   releaseClosedHttp2Streams();
   return flags;
+}
+
+/**
+ * One full collection of the garbage start-up left, run by `sigil serve` once it is ready; returns its
+ * duration in ms. Until its first full collection V8 sizes the old generation from its initial limit, not from
+ * the live set, so without this the first full collection under load came only once the old generation had grown
+ * to ~120 MB, and cleared everything since start-up at once: ~45–50 ms after a burst, where later ones paused
+ * 20–35 ms (docs/sizing.md §4). After it, `--heap-growing-percent` applies to the real live set from the first
+ * Check on. `gc` is exposed only inside a throwaway context (the same way Jest's `--logHeapUsage` reaches it),
+ * never on this process's global object.
+ */
+export function collectStartupGarbage(): number {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const t0 = performance.now();
+  gc();
+  return performance.now() - t0;
 }
 
 /**

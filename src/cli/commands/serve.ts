@@ -2,7 +2,13 @@
 import { getHeapStatistics } from 'node:v8';
 import type { Command } from 'commander';
 import { ConfigError } from '../../config/index.js';
-import { startSigil, startupFlags, startupFlagsToAdd, tuneRuntime } from '../../serve/index.js';
+import {
+  collectStartupGarbage,
+  startSigil,
+  startupFlags,
+  startupFlagsToAdd,
+  tuneRuntime,
+} from '../../serve/index.js';
 import { cliConfig, runCommand } from '../context.js';
 
 /** Set in the environment of the re-executed `sigil serve` (heap flags added), so it never loops. */
@@ -57,11 +63,15 @@ export function register(program: Command): void {
           ...wanted.filter((f) => process.execArgv.includes(f)),
         ];
         const sigil = await startSigil(config, { drainMs });
+        // Once, right after start-up: the old generation's first limit then follows the live set (tune-runtime.ts).
+        const startupGcMs = collectStartupGarbage();
         sigil.logger.info(
           {
             v8_flags: v8Flags,
             pid: process.pid,
             heap_size_limit_mib: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
+            startup_gc_ms: Math.round(startupGcMs * 10) / 10,
+            heap_used_mib: Math.round(getHeapStatistics().used_heap_size / 2 ** 20),
           },
           'runtime tuned',
         );
