@@ -59,6 +59,11 @@ export interface RunningSigil extends SigilParts {
   admin: AdminServer;
   /** True once keys, trust bundle and ledger are open and the authz server listens. */
   readonly ready: boolean;
+  /**
+   * Resolves once every lifecycle event so far (mint, delegate, revoke, rotation, …) was handed to the ledger, or
+   * failed and was logged: they are appended in order on a chain of their own, after the operation answered.
+   */
+  lifecycleSettled(): Promise<void>;
   /** Graceful drain and stop (idempotent). */
   close(): Promise<void>;
 }
@@ -251,6 +256,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
       get ready() {
         return ready;
       },
+      lifecycleSettled: () => lifecycle.settled(),
       close() {
         closing ??= (async () => {
           ready = false;

@@ -65,6 +65,8 @@ afterAll(async () => {
 
 /** Every lifecycle entry in the log, oldest first (the log open read-only next to the writer). */
 async function entries(): Promise<LedgerRecord[]> {
+  // An operation answers before its lifecycle entry is appended (they are chained in order): wait for the chain.
+  await sigil?.lifecycleSettled();
   await sigil?.ledger.settled();
   const log = await MerkleLog.open(join(dir, 'ledger'), { readOnly: true });
   try {
