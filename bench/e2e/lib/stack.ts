@@ -212,7 +212,14 @@ export async function startFloor(
       SIGIL_FLOOR_SERVER: cli ? join(cli, '..', '..', 'authz', 'server.js') : '',
     },
     cmd: process.execPath,
-    args: ['--import', 'tsx', join(p.root, 'bench', 'e2e', 'floor-server.ts')],
+    // Extra node flags for the floor alone, e.g. SIGIL_BENCH_FLOOR_NODE_ARGS="--trace-gc-nvp" to compare its
+    // collections with SIGIL's (SIGIL_BENCH_NODE_ARGS, bench/e2e/lib/sigil.ts).
+    args: [
+      ...(process.env.SIGIL_BENCH_FLOOR_NODE_ARGS ?? '').split(' ').filter(Boolean),
+      '--import',
+      'tsx',
+      join(p.root, 'bench', 'e2e', 'floor-server.ts'),
+    ],
     cpus,
     cwd: p.root,
     logFile: join(dir, 'floor.log'),
