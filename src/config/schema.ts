@@ -446,7 +446,7 @@ const runtime = z
      * V8's old-generation growing factor as a percentage (`--heap-growing-percent`): after a major GC the
      * old generation may grow to (1 + p/100) × its live size before the next one. Each full collection's pause
      * grows with the Checks served since the last one (node:http2's received header values are external strings
-     * V8 finalizes in the pause, 0.3–1 µs per Check), so 50 (default) bounds it to ~20–35 ms every ~20–40 s at
+     * V8 finalizes in the pause, 0.3–1 µs per Check), so 50 (default) bounds it to ~20–50 ms every ~20–40 s at
      * 1000 Checks/s; 200 gave one of 60–120 ms about every 100 s (docs/sizing.md §4). 0 = V8's own heuristic.
      * Process-wide, so `sigil serve` applies it, not the library.
      */
