@@ -30,8 +30,8 @@ export function tuneRuntime(runtime: SigilConfig['runtime']): string[] {
  * One full collection of the garbage start-up left, run by `sigil serve` once it is ready; returns its
  * duration in ms. Until its first full collection V8 sizes the old generation from its initial limit, not from
  * the live set, so without this the first full collection under load came only once the old generation had grown
- * to ~120 MB, and cleared everything since start-up at once: ~45–50 ms after a burst, where later ones paused
- * 20–35 ms (docs/sizing.md §4). After it, `--heap-growing-percent` applies to the real live set from the first
+ * to ~120 MB, and cleared everything since start-up at once: ~45–50 ms after a burst, where the later ones
+ * mostly paused 20–30 ms (docs/sizing.md §4). After it, `--heap-growing-percent` applies to the real live set from the first
  * Check on. `gc` is exposed only inside a throwaway context (the same way Jest's `--logHeapUsage` reaches it),
  * never on this process's global object.
  */

@@ -1,6 +1,6 @@
 /** `sigil.audit` → audit log options: the mapping `sigil serve` and `sigil audit` open the ledger with. */
 import { availableParallelism } from 'node:os';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { auditLogOptions, openAuditLog } from '../../src/serve/open-audit-log.js';
 import { record, tempDir } from '../ledger/helpers.js';
@@ -104,8 +104,7 @@ describe('openAuditLog', () => {
     await Promise.all(Array.from({ length: 600 }, (_, i) => log.appendDecision(record(i))));
     // The first run is due 1 s after open; under a loaded test machine it may start late, so wait for it
     // (up to 15 s) instead of sleeping a fixed 1.3 s.
-    for (const deadline = Date.now() + 15_000; runs.length === 0 && Date.now() < deadline; )
-      await new Promise((r) => setTimeout(r, 50));
+    await vi.waitFor(() => expect(runs.length).toBeGreaterThan(0), { timeout: 15_000, interval: 50 });
     expect(runs[0]).toMatchObject({ prunedBefore: 0, pruned: 512 });
     expect(log.pruned).toBe(512);
     await log.close();

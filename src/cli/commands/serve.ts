@@ -65,13 +65,14 @@ export function register(program: Command): void {
         const sigil = await startSigil(config, { drainMs });
         // Once, right after start-up: the old generation's first limit then follows the live set (tune-runtime.ts).
         const startupGcMs = collectStartupGarbage();
+        const heap = getHeapStatistics();
         sigil.logger.info(
           {
             v8_flags: v8Flags,
             pid: process.pid,
-            heap_size_limit_mib: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
+            heap_size_limit_mib: Math.round(heap.heap_size_limit / 2 ** 20),
             startup_gc_ms: Math.round(startupGcMs * 10) / 10,
-            heap_used_mib: Math.round(getHeapStatistics().used_heap_size / 2 ** 20),
+            heap_used_mib: Math.round(heap.used_heap_size / 2 ** 20),
           },
           'runtime tuned',
         );
