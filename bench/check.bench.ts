@@ -272,6 +272,7 @@ async function startSigilTarget(
   durability: 'sync' | 'fast',
   tree: string = ROOT,
   node: string = process.execPath,
+  transport: 'grpc-js' | 'h2c' = 'grpc-js',
 ): Promise<{ target: Target; token: string; jwks: unknown }> {
   const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-check-'));
   const [authz, admin, http, grpc] = (await freePorts(4)) as [number, number, number, number];
@@ -312,6 +313,7 @@ async function startSigilTarget(
       env: {
         ...process.env,
         SIGIL__LOG__LEVEL: 'info',
+        SIGIL__AUTHZ__TRANSPORT: transport,
         ...(node === process.execPath ? {} : { SIGIL_ALLOW_UNSUPPORTED_NODE: '1' }),
       },
     },
@@ -348,7 +350,7 @@ async function startSigilTarget(
             ? `sigil BASELINE (ledger ${durability})`
             : node !== process.execPath
               ? `sigil (ledger ${durability}) node ${execFileSync(node, ['--version']).toString().trim()}`
-              : `sigil (ledger ${durability})`,
+              : `sigil (ledger ${durability}${transport === 'h2c' ? ', h2c' : ''})`,
         pid: child.pid!,
         port: authz,
         dataFile,
@@ -404,12 +406,12 @@ async function startOpaTarget(jwks: unknown, token: string): Promise<Target> {
   }
 }
 
-async function startFloorTarget(token: string): Promise<Target> {
+async function startFloorTarget(token: string, transport: 'grpc-js' | 'h2c'): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), 'sigil-bench-floor-'));
   const [port] = (await freePorts(1)) as [number];
   const floor = spawn(
     process.execPath,
-    [GC_TRACE_FLAG, '--import', 'tsx', join(ROOT, 'bench/check-floor-server.ts'), String(port)],
+    [GC_TRACE_FLAG, '--import', 'tsx', join(ROOT, 'bench/check-floor-server.ts'), String(port), transport],
     {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -426,7 +428,7 @@ async function startFloorTarget(token: string): Promise<Target> {
     await waitFor(floor, /floor listening/, 'floor server');
     const allowed = await warm(port, dataFile);
     return {
-      name: 'grpc-js floor (constant answer, no work)',
+      name: `${transport} floor (constant answer, no work)`,
       pid: floor.pid!,
       port,
       dataFile,
@@ -461,7 +463,9 @@ async function main(): Promise<void> {
     targets.push(sync.target);
     targets.push((await startSigilTarget('fast')).target);
     targets.push(await startOpaTarget(sync.jwks, sync.token));
-    targets.push(await startFloorTarget(sync.token));
+    targets.push(await startFloorTarget(sync.token, 'grpc-js'));
+    targets.push((await startSigilTarget('sync', ROOT, process.execPath, 'h2c')).target);
+    targets.push(await startFloorTarget(sync.token, 'h2c'));
     if (BASELINE) targets.push((await startSigilTarget('sync', BASELINE)).target);
     for (const node of NODES) targets.push((await startSigilTarget('sync', ROOT, node)).target);
     for (let round = 0; round < ROUNDS; round++) {

@@ -1,6 +1,7 @@
 /**
  * The transport floor (bench:e2e configuration `grpc-floor`): SIGIL's own ext_authz gRPC server on its
- * transport (src/authz/server.ts: @grpc/grpc-js) with a
+ * default transport (src/authz/server.ts, `sigil.authz.transport`: h2c; `SIGIL_FLOOR_TRANSPORT=grpc-js` for the
+ * other) with a
  * trivial decision instead of the pipeline, so a run shows how much of SIGIL's cost per Check is the
  * transport alone, and what the rig sustains with an authorizer that does no work (the ceiling any
  * authorizer's max throughput meets here). It is NOT an authorizer: it reads the expected outcome from
@@ -35,7 +36,9 @@ const { tuneRuntime } = (await import(
 )) as Pick<typeof ServeModule, 'tuneRuntime'>;
 // The same V8 settings `sigil serve` runs with by default (sigil.runtime), so the floor stays the
 // transport's own ceiling and tail.
-tuneRuntime(loadConfig({ env: {} }).runtime);
+const config = loadConfig({ env: {} });
+tuneRuntime(config.runtime);
+const transport = process.env.SIGIL_FLOOR_TRANSPORT ?? config.authz.transport;
 
 // The answers are built once: the floor measures the transport, not message construction.
 const ALLOW = create(CheckResponseSchema, {
@@ -61,7 +64,11 @@ async function decide(req: CheckRequest): Promise<CheckResponse> {
   return c === 'bad_token' ? DENY_401 : DENY_403;
 }
 
-const server = await startAuthzServer({ listen: process.argv[2] ?? '127.0.0.1:0', check: decide });
+const server = await startAuthzServer({
+  listen: process.argv[2] ?? '127.0.0.1:0',
+  check: decide,
+  transport: transport === 'h2c' ? 'h2c' : 'grpc-js',
+});
 process.stdout.write(`floor listening 127.0.0.1:${server.port}\n`);
 process.on('SIGTERM', () => {
   server.close().then(() => process.exit(0));

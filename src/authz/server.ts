@@ -25,6 +25,7 @@ import {
 } from '../../gen/grpc/health/v1/health_pb.js';
 import { bindGrpc, grpcService, shutdownGrpc } from '../lib/grpc-service.js';
 import type { CheckFn } from './check.js';
+import { startH2cAuthzServer } from './h2c/start-h2c-server.js';
 import { denyResponse, INTERNAL } from './respond.js';
 
 /** Options of {@link startAuthzServer}. */
@@ -41,7 +42,15 @@ export interface AuthzServerOptions {
    * primary owns the shared socket, and a second worker removing it would cut off the first.
    */
   removeStaleSocket?: boolean;
+  /**
+   * The listener's gRPC stack: `h2c` is SIGIL's own HTTP/2 connection layer (src/authz/h2c/), `grpc-js` is
+   * @grpc/grpc-js on node:http2 (docs/authz.md §Transport). Default `grpc-js`.
+   */
+  transport?: AuthzTransport;
 }
+
+/** The ext_authz listener's gRPC stack (`sigil.authz.transport`). */
+export type AuthzTransport = 'h2c' | 'grpc-js';
 
 /** A running authz server. */
 export interface AuthzServer {
@@ -68,6 +77,7 @@ function releaseRequest(req: CheckRequest): void {
 
 /** Starts the server; resolves once it is listening. */
 export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzServer> {
+  if (opts.transport === 'h2c') return startH2cAuthzServer(opts);
   const server = new Server({
     'grpc.max_receive_message_length': opts.maxMessageBytes ?? 4 * 1024 * 1024,
     'grpc.max_send_message_length': 4 * 1024 * 1024,

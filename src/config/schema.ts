@@ -341,10 +341,11 @@ const authz = z
     /** ext_authz gRPC listener: host:port or unix:/path. */
     listen: hostPort.default('127.0.0.1:9191'),
     /**
-     * Deprecated (docs/authz.md §Transport): the listener always runs @grpc/grpc-js. `h2` is still accepted so
-     * existing files load; `sigil serve` warns once when it is set.
+     * The listener's gRPC stack (docs/authz.md §Transport): `h2c`, SIGIL's own HTTP/2 connection layer, or
+     * `grpc-js` (@grpc/grpc-js on node:http2). `h2` (deprecated, a transport since removed) is still accepted so
+     * existing files load: it runs grpc-js, and `sigil serve` warns once when it is set.
      */
-    transport: z.enum(['grpc-js', 'h2']).default('grpc-js'),
+    transport: z.enum(['h2c', 'grpc-js', 'h2']).default('h2c'),
     /** Header carrying the bearer token. */
     token_header: z.string().toLowerCase().default('authorization'),
     /** Expected leaf `aud`. Default: this sidecar's agent SPIFFE ID. */

@@ -1,6 +1,6 @@
 /** The config's `host:port` / `[v6]:port` / `unix:/path` listen strings (src/config/schema.ts hostPort). */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo, Server } from 'node:net';
 import { GrpcStatus, SigilError } from './errors.js';
 
 /**
@@ -47,11 +47,18 @@ export function parseListen(s: string): ListenAddress {
   return { kind: 'tcp', host, port };
 }
 
-/** Starts `server` listening on `where`; resolves with its URL (`unix:/path` for a socket) and bound port. */
-export function listenHttp(server: Server, where: string): Promise<{ url: string; port: number }> {
+/**
+ * Starts `server` (an HTTP server, or any net server: `transport` names it in a bind error) listening on
+ * `where`; resolves with its URL (`unix:/path` for a socket) and bound port.
+ */
+export function listenHttp(
+  server: Server,
+  where: string,
+  transport: 'http' | 'grpc' = 'http',
+): Promise<{ url: string; port: number }> {
   const addr = parseListen(where);
   return new Promise((resolve, reject) => {
-    const fail = (e: unknown) => reject(ListenError.from(where, 'http', e));
+    const fail = (e: unknown) => reject(ListenError.from(where, transport, e));
     server.once('error', fail);
     const done = () => {
       server.off('error', fail);
@@ -66,7 +73,7 @@ export function listenHttp(server: Server, where: string): Promise<{ url: string
 }
 
 /** Stops `server`: idle connections close at once, open ones (event streams, slow requests) are cut after `graceMs`. */
-export function closeHttp(server: Server, graceMs: number): Promise<void> {
+export function closeHttp(server: HttpServer, graceMs: number): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeIdleConnections();

@@ -3,6 +3,7 @@
  * `sigil.validator`, `sigil.issuer` and `sigil.policy` keys onto the authz pipeline's options.
  */
 import {
+  type AuthzTransport,
   ChainCache,
   type CheckFn,
   createCheck,
@@ -104,6 +105,11 @@ function asConfigError<T>(key: string, build: () => T): T {
 /** Largest CheckRequest the ext_authz server accepts: room for `authz.max_body_bytes` twice plus headers. */
 export function maxCheckMessageBytes(config: SigilConfig): number {
   return Math.max(4 * 1024 * 1024, 2 * config.authz.max_body_bytes + 1024 * 1024);
+}
+
+/** The listener's gRPC stack: `h2` (deprecated) runs grpc-js. */
+export function authzTransport(config: SigilConfig): AuthzTransport {
+  return config.authz.transport === 'h2c' ? 'h2c' : 'grpc-js';
 }
 
 /** True when some request may need a proof of possession checked (`authz.proof` or an override says so). */

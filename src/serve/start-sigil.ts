@@ -12,7 +12,7 @@ import type { MerkleLog } from '../ledger/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { type PolicyDeciderHandle, policyEvalOptions } from '../policy/index.js';
 import { type AuditIntake, auditIntake } from './audit-intake.js';
-import { checkFromConfig, maxCheckMessageBytes, proofEnabled } from './check-from-config.js';
+import { authzTransport, checkFromConfig, maxCheckMessageBytes, proofEnabled } from './check-from-config.js';
 import { dashboardFromConfig } from './dashboard-options.js';
 import { issuerOptions, trustBundleWarning } from './issuer-options.js';
 import { holdLedgerWriter } from './ledger-writer.js';
@@ -169,7 +169,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     const audit = auditIntake(config, log, { metrics, logger });
     cleanup.push(() => audit.close());
     if (config.authz.transport === 'h2') {
-      logger.warn('sigil.authz.transport "h2" is deprecated and ignored: the listener runs @grpc/grpc-js');
+      logger.warn('sigil.authz.transport "h2" is deprecated: the listener runs @grpc/grpc-js');
     }
     let authz: AuthzServer;
     if (workerCount > 1) {
@@ -214,6 +214,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
         startAuthzServer({
           listen: config.authz.listen,
           check,
+          transport: authzTransport(config),
           maxMessageBytes: maxCheckMessageBytes(config),
           ...(deps.drainMs !== undefined ? { drainMs: deps.drainMs } : {}),
         }),

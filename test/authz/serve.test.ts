@@ -53,7 +53,7 @@ describe('startSigil', () => {
   it('accepts the deprecated sigil.authz.transport "h2" with one warning at start', () => {
     expect(warnings.filter((w) => w.msg.includes('transport'))).toHaveLength(1);
     expect(warnings.find((w) => w.msg.includes('transport'))!.msg).toMatch(/"h2" is deprecated/);
-    expect(loadConfig({ env: {} }).authz.transport).toBe('grpc-js');
+    expect(loadConfig({ env: {} }).authz.transport).toBe('h2c');
   });
 
   it('listens for ext_authz on a Unix socket and answers Checks', async () => {

@@ -33,19 +33,6 @@ let server: AuthzServer;
 let authz: Client;
 let health: Client;
 
-beforeAll(async () => {
-  const config = loadConfig({ env: {}, overrides: { agent: { spiffe_id: agentId('local') } } });
-  const { check } = checkFromConfig(config, { trust: id.trust, ledger: sink, clock });
-  server = await startAuthzServer({ listen: '127.0.0.1:0', check });
-  authz = authzClient(server.address);
-  health = healthClient(server.address);
-});
-afterAll(async () => {
-  authz?.close();
-  health?.close();
-  await server?.close();
-});
-
 const mcp = (name: string) => ({
   body: JSON.stringify(toolsCall(name)),
   headers: { 'content-type': 'application/json' },
@@ -55,7 +42,20 @@ const bodyCode = (r: CheckResponse) => (JSON.parse(deniedOf(r)!.body) as { code:
 const status = (s: Serving) => ({ status: s });
 const healthOf = (r: HealthCheckResponse) => ({ status: r.status });
 
-describe('authz gRPC server', () => {
+describe.each(['grpc-js', 'h2c'] as const)('authz gRPC server on %s', (transport) => {
+  beforeAll(async () => {
+    const config = loadConfig({ env: {}, overrides: { agent: { spiffe_id: agentId('local') } } });
+    const { check } = checkFromConfig(config, { trust: id.trust, ledger: sink, clock });
+    server = await startAuthzServer({ listen: '127.0.0.1:0', check, transport });
+    authz = authzClient(server.address);
+    health = healthClient(server.address);
+  });
+  afterAll(async () => {
+    authz?.close();
+    health?.close();
+    await server?.close();
+  });
+
   it('answers an allow over the wire with status OK and the identity headers', async () => {
     const { token } = id.mint({ scope: ['fs.read'] });
     const res = await check(checkRequest(mcp('fs.read'), token));
@@ -186,7 +186,7 @@ describe('authz gRPC server', () => {
   it('health Watch streams SERVING, then NOT_SERVING when the server starts draining', async () => {
     const config = loadConfig({ env: {}, overrides: { agent: { spiffe_id: agentId('local') } } });
     const { check: fn } = checkFromConfig(config, { trust: id.trust, ledger: memorySink(), clock });
-    const s = await startAuthzServer({ listen: '127.0.0.1:0', check: fn, drainMs: 500 });
+    const s = await startAuthzServer({ listen: '127.0.0.1:0', check: fn, drainMs: 500, transport });
     const c = healthClient(s.address);
     const seen: Serving[] = [];
     const stream = (c as unknown as { Watch: (r: object) => NodeJS.EventEmitter }).Watch(
@@ -214,6 +214,7 @@ describe('authz gRPC server', () => {
         pathDuringCheck = req.attributes?.request?.http?.path;
         return fn(req);
       },
+      transport,
     });
     const c = authzClient(s.address);
     try {
@@ -232,7 +233,7 @@ describe('authz gRPC server', () => {
   it('close() drains: reports NOT_SERVING and stops accepting', async () => {
     const config = loadConfig({ env: {}, overrides: { agent: { spiffe_id: agentId('local') } } });
     const { check: fn } = checkFromConfig(config, { trust: id.trust, ledger: memorySink(), clock });
-    const s = await startAuthzServer({ listen: '127.0.0.1:0', check: fn, drainMs: 1000 });
+    const s = await startAuthzServer({ listen: '127.0.0.1:0', check: fn, drainMs: 1000, transport });
     const c = healthClient(s.address);
     expect(healthOf(await callHealth(c))).toEqual(status(Serving.SERVING));
     await s.close();

@@ -53,7 +53,7 @@ export const CONFIG_LABEL: Record<ConfigName, string> = {
   'sigil-depth3': '(b) SIGIL, depth-3 chain, durable',
   'sigil-w2': '(b) SIGIL, 2 Check workers, durable',
   opa: '(c) OPA ext_authz (opa-envoy-plugin path)',
-  'grpc-floor': "(floor) no-work authorizer on SIGIL's gRPC transport (grpc-js)",
+  'grpc-floor': "(floor) no-work authorizer on SIGIL's gRPC transport (h2c)",
 };
 
 /** Options of one run. */

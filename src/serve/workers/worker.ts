@@ -18,7 +18,7 @@ import {
 } from '../../authz/index.js';
 import { type PolicyReplicaHandle, startReplicaDecider } from '../../policy/index.js';
 import { MirrorTrustStore } from '../../token/index.js';
-import { checkFromConfig, maxCheckMessageBytes } from '../check-from-config.js';
+import { authzTransport, checkFromConfig, maxCheckMessageBytes } from '../check-from-config.js';
 import { observeDecisions } from '../observe-decisions.js';
 import { tuneRuntime } from '../tune-runtime.js';
 import { WorkersError } from './errors.js';
@@ -108,6 +108,7 @@ export function runCheckWorker(port: WorkerPort = process as unknown as WorkerPo
         startAuthzServer({
           listen: o.listen,
           check,
+          transport: authzTransport(o.config),
           maxMessageBytes: maxCheckMessageBytes(o.config),
           drainMs: o.drainMs,
           removeStaleSocket: false,
