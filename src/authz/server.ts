@@ -99,17 +99,22 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
   server.addService(grpcService(Authorization), {
     Check: (call: ServerUnaryCall<CheckRequest, CheckResponse>, cb: sendUnaryData<CheckResponse>) => {
       const req = call.request;
-      opts.check(req).then(
-        (res) => {
-          releaseRequest(req);
-          cb(null, res);
-        },
-        // createCheck never rejects; this guards a future bug so Envoy still gets a deny, not an error.
-        () => {
-          releaseRequest(req);
-          cb(null, denyResponse({ decisionId: 'none', ...INTERNAL }));
-        },
-      );
+      const internal = (): void => {
+        releaseRequest(req);
+        cb(null, denyResponse({ decisionId: 'none', ...INTERNAL }));
+      };
+      // createCheck never throws or rejects; the guards are for a future bug: Envoy still gets a deny.
+      let pending: Promise<CheckResponse>;
+      try {
+        pending = opts.check(req);
+      } catch {
+        internal();
+        return;
+      }
+      pending.then((res) => {
+        releaseRequest(req);
+        cb(null, res);
+      }, internal);
     },
   });
   server.addService(grpcService(Health), {

@@ -17,6 +17,7 @@ import {
   type HealthCheckResponse,
   HealthCheckResponse_ServingStatus as Serving,
 } from '../../gen/grpc/health/v1/health_pb.js';
+import type { CheckFn } from '../../src/authz/check.js';
 import { type AuthzServer, startAuthzServer } from '../../src/authz/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { frozenClock } from '../../src/lib/clock.js';
@@ -224,6 +225,29 @@ describe.each(['grpc-js', 'h2c'] as const)('authz gRPC server on %s', (transport
       expect(pathDuringCheck).toBe('/mcp');
       expect(seen).toHaveLength(1);
       expect(seen[0]?.attributes).toBeUndefined();
+    } finally {
+      c.close();
+      await s.close();
+    }
+  });
+
+  it('a check function that throws or rejects still answers a deny (AUTHZ_INTERNAL); the server keeps serving', async () => {
+    let mode: 'throw' | 'reject' = 'throw';
+    const s = await startAuthzServer({
+      listen: '127.0.0.1:0',
+      check: (() => {
+        if (mode === 'throw') throw new Error('bug');
+        return Promise.reject(new Error('bug'));
+      }) as CheckFn,
+      transport,
+    });
+    const c = authzClient(s.address);
+    try {
+      for (const m of ['throw', 'reject'] as const) {
+        mode = m;
+        const res = await callCheck(c, checkRequest(mcp('fs.read')));
+        expect([res.httpResponse.case, bodyCode(res)]).toEqual(['deniedResponse', 'AUTHZ_INTERNAL']);
+      }
     } finally {
       c.close();
       await s.close();

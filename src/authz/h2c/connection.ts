@@ -78,8 +78,6 @@ export class H2cStream {
   sawRegular = false;
   /** @internal the header block being decoded is malformed (§8.1.1). */
   malformed = false;
-  /** @internal the stream's first header block is done; a later one is trailers. */
-  headersDone = false;
 
   constructor(
     readonly id: number,
@@ -514,7 +512,7 @@ export class H2cConnection {
       this.fail(E.PROTOCOL_ERROR);
       return;
     }
-    if (body.length > 0) stream.onData?.(body);
+    if (body.length > 0) this.guard(stream, stream.onData, body);
     if ((flags & F.END_STREAM) !== 0) this.endRemote(stream);
   }
 
@@ -536,7 +534,7 @@ export class H2cConnection {
     const onEnd = stream.onEnd;
     stream.onEnd = undefined;
     stream.onData = undefined;
-    onEnd?.();
+    this.guard(stream, onEnd, undefined);
     if (stream.localClosed) this.forget(stream);
   }
 
@@ -621,14 +619,32 @@ export class H2cConnection {
       this.streamError(id, E.PROTOCOL_ERROR);
       return;
     }
-    stream.headersDone = true;
-    this.handler.onRequest(this, stream);
+    try {
+      this.handler.onRequest(this, stream);
+    } catch {
+      // As in guard(): a throwing handler costs its stream, not the connection.
+      this.reset(stream, E.INTERNAL_ERROR);
+      return;
+    }
     if (endStream && !stream.localClosed) {
       const onEnd = stream.onEnd;
       stream.onEnd = undefined;
-      onEnd?.();
+      this.guard(stream, onEnd, undefined);
     }
     if (stream.localClosed && stream.remoteClosed) this.forget(stream);
+  }
+
+  /**
+   * Runs a gRPC-layer callback for `stream`. It should not throw; if it does, that stream is reset
+   * (INTERNAL_ERROR) and the connection, the other streams and the process carry on.
+   */
+  private guard<A>(stream: H2cStream, fn: ((arg: A) => void) | undefined, arg: A): void {
+    if (fn === undefined) return;
+    try {
+      fn(arg);
+    } catch {
+      this.reset(stream, E.INTERNAL_ERROR);
+    }
   }
 
   /** Decodes a block into `target` (undefined: validate and drop). False after a connection error. */

@@ -187,8 +187,15 @@ export async function startH2cAuthzServer(opts: AuthzServerOptions): Promise<Aut
         }
         replyUnary(conn, s, bytes);
       };
-      // createCheck never rejects; the second handler guards a future bug so Envoy still gets a deny.
-      opts.check(req).then(answer, () => answer(undefined));
+      // createCheck never throws or rejects; the guards are for a future bug: Envoy still gets a deny.
+      let pending: Promise<CheckResponse>;
+      try {
+        pending = opts.check(req);
+      } catch {
+        answer(undefined);
+        return;
+      }
+      pending.then(answer, () => answer(undefined));
     });
 
   const onHealthCheck = (conn: H2cConnection, s: H2cStream): void =>
