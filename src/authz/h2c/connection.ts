@@ -204,6 +204,47 @@ export class H2cConnection {
   }
 
   /**
+   * A whole unary gRPC answer: HEADERS, one DATA frame with `message` behind the gRPC Length-Prefixed-Message
+   * prefix, and the trailers, in one buffer and one write when the windows admit it (nearly always: an answer
+   * is small). Each Buffer is an ArrayBuffer the young generation's collection must sweep, so one per answer,
+   * not one per frame. Otherwise it falls back to {@link sendHeaders} + {@link sendData}.
+   */
+  sendUnary(stream: H2cStream, headers: Buffer, message: Uint8Array, trailers: Buffer): void {
+    if (stream.localClosed || this.closed) return;
+    const dataLen = 5 + message.length;
+    if (
+      stream.pendingData !== undefined ||
+      dataLen > this.peerMaxFrame ||
+      dataLen > this.sendWindow ||
+      dataLen > stream.sendWindow
+    ) {
+      this.sendHeaders(stream, headers, false);
+      const framed = Buffer.allocUnsafe(dataLen);
+      framed[0] = 0;
+      framed.writeUInt32BE(message.length, 1);
+      framed.set(message, 5);
+      this.sendData(stream, framed, trailers);
+      return;
+    }
+    const out = Buffer.allocUnsafe(3 * HEADER_BYTES + headers.length + dataLen + trailers.length);
+    let o = 0;
+    putHeader(out, o, headers.length, T.HEADERS, F.END_HEADERS, stream.id);
+    o += HEADER_BYTES + headers.copy(out, o + HEADER_BYTES);
+    putHeader(out, o, dataLen, T.DATA, 0, stream.id);
+    o += HEADER_BYTES;
+    out[o] = 0;
+    out.writeUInt32BE(message.length, o + 1);
+    out.set(message, o + 5);
+    o += dataLen;
+    putHeader(out, o, trailers.length, T.HEADERS, F.END_HEADERS | F.END_STREAM, stream.id);
+    trailers.copy(out, o + HEADER_BYTES);
+    this.sendWindow -= dataLen;
+    stream.sendWindow -= dataLen;
+    this.write(out);
+    this.endLocal(stream);
+  }
+
+  /**
    * Sends `data` as DATA frames, then `trailers` (if given) as the HEADERS that ends the stream. What the
    * flow-control windows do not admit yet waits for the peer's WINDOW_UPDATE, trailers behind it.
    */

@@ -82,10 +82,6 @@ function statusBlock(code: number, message: string, extra: readonly Field[] = []
 
 /** Unknown fields are dropped, as on the grpc-js server: nothing forwards them. */
 const READ = { readUnknownFields: false };
-const encode = <D extends DescMessage>(schema: D, msg: MessageShape<D>): Buffer => {
-  const b = toBinary(schema, msg);
-  return frameMessage(b);
-};
 
 /** The answer when the pipeline itself failed (it never should: createCheck turns errors into denies). */
 const INTERNAL_DENY = denyResponse({ decisionId: 'none', ...INTERNAL });
@@ -121,18 +117,19 @@ export async function startH2cAuthzServer(opts: AuthzServerOptions): Promise<Aut
       : serving
         ? Serving.SERVING
         : Serving.NOT_SERVING;
+  const healthStatus = (svc: string) => create(HealthCheckResponseSchema, { status: statusOf(svc) });
+  /** A framed message for the Watch stream's DATA. */
   const healthMessage = (svc: string): Buffer =>
-    encode(HealthCheckResponseSchema, create(HealthCheckResponseSchema, { status: statusOf(svc) }));
+    frameMessage(toBinary(HealthCheckResponseSchema, healthStatus(svc)));
 
   const fail = (conn: H2cConnection, s: H2cStream, code: number, message: string): void => {
     s.deadline = 0;
     conn.sendHeaders(s, statusBlock(code, message), true);
   };
-  const replyUnary = (conn: H2cConnection, s: H2cStream, message: Buffer): void => {
+  /** Headers, one message (protobuf bytes, not yet framed), trailers with grpc-status 0. */
+  const replyUnary = (conn: H2cConnection, s: H2cStream, message: Uint8Array): void => {
     s.deadline = 0;
-    if (s.localClosed) return;
-    conn.sendHeaders(s, OK_HEADERS, false);
-    conn.sendData(s, message, OK_TRAILERS);
+    conn.sendUnary(s, OK_HEADERS, message, OK_TRAILERS);
   };
 
   /** Reads exactly one request message, then hands it to `handle`. */
@@ -178,12 +175,12 @@ export async function startH2cAuthzServer(opts: AuthzServerOptions): Promise<Aut
         conn.finish(s);
         // Nothing reads the request after its answer; the grpc-js server drops it too (../server.ts).
         req.attributes = undefined;
-        let bytes: Buffer;
+        let bytes: Uint8Array;
         try {
-          bytes = encode(CheckResponseSchema, res ?? INTERNAL_DENY);
+          bytes = toBinary(CheckResponseSchema, res ?? INTERNAL_DENY);
         } catch {
           // A response that does not encode is a bug; Envoy still gets a deny, not a hung call.
-          bytes = encode(CheckResponseSchema, INTERNAL_DENY);
+          bytes = toBinary(CheckResponseSchema, INTERNAL_DENY);
         }
         replyUnary(conn, s, bytes);
       };
@@ -203,7 +200,7 @@ export async function startH2cAuthzServer(opts: AuthzServerOptions): Promise<Aut
       const req = decodeOr(conn, s, HealthCheckRequestSchema, msg);
       if (req === undefined) return;
       if (statusOf(req.service) === Serving.SERVICE_UNKNOWN) fail(conn, s, Code.NOT_FOUND, 'unknown service');
-      else replyUnary(conn, s, healthMessage(req.service));
+      else replyUnary(conn, s, toBinary(HealthCheckResponseSchema, healthStatus(req.service)));
     });
 
   const onHealthWatch = (conn: H2cConnection, s: H2cStream): void =>
