@@ -61,6 +61,14 @@ bash "$ROOT/scripts/setup-deploy-tools.sh"
 if [ "${SIGIL_SKIP_IMAGE:-}" != 1 ]; then
   bash "$ROOT/scripts/build-image.sh" >/dev/null
 fi
+# h2spec: the HTTP/2 conformance suite, run against SIGIL's own HTTP/2 layer (test/authz/h2c-h2spec.test.ts).
+# Its last release has no go.mod, hence the +incompatible version.
+H2SPEC_VERSION=v2.2.1+incompatible
+if [ ! -x "$TOOLS/bin/h2spec" ] || [ "$(cat "$TOOLS/h2spec.version" 2>/dev/null)" != "$H2SPEC_VERSION" ]; then
+  log "installing h2spec $H2SPEC_VERSION (go install)"
+  GOBIN="$TOOLS/bin" go install "github.com/summerwind/h2spec/cmd/h2spec@$H2SPEC_VERSION"
+  echo "$H2SPEC_VERSION" > "$TOOLS/h2spec.version"
+fi
 # Witness interop (test/interop/witness.test.ts, docs/witness.md §Interop): litewitness and witnessctl, the
 # C2SP tlog-witness of filippo.io/torchwood v0.6.1 (pinned as tools in test/interop/witness-go/go.mod), and
 # witness-interop (a Go log on golang.org/x/mod/sumdb/tlog + note, torchwood's cosignature verifier, and an

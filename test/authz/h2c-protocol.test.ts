@@ -676,6 +676,58 @@ describe('h2c: malformed requests → RST_STREAM(PROTOCOL_ERROR) on that stream;
     await answersCheck(c, 3);
   });
 
+  it('content-length that the DATA do not add up to → RST_STREAM(PROTOCOL_ERROR) (§8.1.1)', async () => {
+    const c = await open();
+    const body = grpcFrame(encodeReq());
+    // Declared one byte more than sent, then one byte less than sent.
+    c.send(headers(1, block([...base, ['content-length', String(body.length + 1)]])), data(1, body));
+    c.send(headers(3, block([...base, ['content-length', String(body.length - 1)]])), data(3, body));
+    expect([(await c.response(1)).rst, (await c.response(3)).rst]).toEqual([
+      E.PROTOCOL_ERROR,
+      E.PROTOCOL_ERROR,
+    ]);
+    // The exact length is a normal call.
+    c.send(headers(5, block([...base, ['content-length', String(body.length)]])), data(5, body));
+    expectDeny(await c.response(5), 16);
+    expect(goAways(c)).toEqual([]);
+  });
+
+  it('a stream that depends on itself (HEADERS or PRIORITY) → RST_STREAM(PROTOCOL_ERROR) (§5.3.1)', async () => {
+    const c = await open();
+    const blk = block([...without('content-type'), litIndexed('content-type', 'application/grpc')]);
+    // HEADERS with the PRIORITY flag: 4-byte dependency (on itself), 1-byte weight, then the block.
+    const selfDep = Buffer.concat([Buffer.from([0, 0, 0, 1, 16]), blk]);
+    c.send(frame(T.HEADERS, F.END_HEADERS | F.PRIORITY, 1, selfDep));
+    expect((await c.response(1)).rst).toBe(E.PROTOCOL_ERROR);
+    c.send(frame(T.PRIORITY, 0, 3, Buffer.from([0, 0, 0, 3, 16])));
+    expect((await c.response(3)).rst).toBe(E.PROTOCOL_ERROR);
+    // The refused block's content-type entry (dynamic index 62) is in the table all the same.
+    c.send(headers(5, block([...without('content-type'), indexed(62)])), data(5, grpcFrame(encodeReq())));
+    expectDeny(await c.response(5), 16);
+    expect(goAways(c)).toEqual([]);
+  });
+
+  it('DATA on a stream that ended normally → GOAWAY(STREAM_CLOSED) (§5.1 "closed")', async () => {
+    const c = await open();
+    await answersCheck(c, 1);
+    c.send(data(1, Buffer.from('late')));
+    expect(await c.goAway()).toEqual({ code: E.STREAM_CLOSED, lastStream: 1 });
+    await c.waitClosed();
+  });
+
+  it('DATA the client still sends after the server answered early and reset the stream is ignored', async () => {
+    const c = await open();
+    // A compressed message is refused at its first DATA; the server answers and sends RST_STREAM(NO_ERROR).
+    c.send(headers(1, validBlock()), data(1, grpcFrame(encodeReq(), 1), false));
+    const r = await c.response(1);
+    expect([r.grpcStatus, r.rst]).toEqual(['13', E.NO_ERROR]);
+    c.send(data(1, Buffer.from('more'), false), data(1, Buffer.from('end')));
+    await barrier(c, 0xb2);
+    expect(onStream(c, 1).filter((f) => f.type === T.RST_STREAM)).toHaveLength(1);
+    await answersCheck(c, 3);
+    expect(goAways(c)).toEqual([]);
+  });
+
   it('PRIORITY of 4 bytes on a stream → RST_STREAM(FRAME_SIZE_ERROR) on it (§6.3)', async () => {
     const c = await open();
     c.send(frame(T.PRIORITY, 0, 1, Buffer.alloc(4)));
@@ -777,12 +829,12 @@ describe('h2c: malformed requests → RST_STREAM(PROTOCOL_ERROR) on that stream;
     await sleep(50);
     await answersCheck(c, 3);
     expect(onStream(c, 1)).toEqual([]);
-    // A DATA on the stream the client reset: ignored today, or RST_STREAM(STREAM_CLOSED) (§5.1 "closed");
-    // never an answer, never a connection error. WINDOW_UPDATE and RST_STREAM there are always ignored.
+    // DATA after the client's own RST_STREAM is a stream error STREAM_CLOSED (§5.1 "closed"), never an answer
+    // and not a connection error. WINDOW_UPDATE and RST_STREAM there are ignored.
     c.send(data(1, Buffer.from('late')), windowUpdate(1, 10), rstStream(1, E.CANCEL));
     await barrier(c, 0xb1);
     const after = onStream(c, 1).map((f) => [f.type, f.payload.readUInt32BE(0)]);
-    expect([[], [[T.RST_STREAM, E.STREAM_CLOSED]]]).toContainEqual(after);
+    expect(after).toEqual([[T.RST_STREAM, E.STREAM_CLOSED]]);
     await answersCheck(c, 5);
     expect(goAways(c)).toEqual([]);
   });

@@ -74,6 +74,9 @@ export class H2cStream {
   /** @internal DATA not yet sent for lack of window, then the trailer block that ends the stream. */
   pendingData: Buffer | undefined;
   pendingTrailers: Buffer | undefined;
+  /** @internal declared content-length (-1: none) and the DATA payload bytes seen (§8.1.1). */
+  contentLength = -1;
+  bodyBytes = 0;
   /** @internal regular headers have begun (pseudo-headers must precede them, §8.3). */
   sawRegular = false;
   /** @internal the header block being decoded is malformed (§8.1.1). */
@@ -96,6 +99,9 @@ export interface H2cHandler {
   /** The connection is gone: streams still open will never be answered. */
   onClose(conn: H2cConnection): void;
 }
+
+/** How many reset stream ids a connection remembers (late DATA on them is not a connection error). */
+const RESETS_KEPT = 1024;
 
 /** Connection-specific header fields a request must not carry (RFC 9113 §8.2.2). */
 const CONNECTION_SPECIFIC = new Set([
@@ -127,6 +133,13 @@ export class H2cConnection {
   private blockEndStream = false;
   private blockParts: Buffer[] = [];
   private blockBytes = 0;
+  /** The HEADERS gave its own stream as its dependency (§5.3.1). */
+  private blockSelfDependent = false;
+  /**
+   * Recently reset streams, oldest dropped first: true when this side sent the RST_STREAM (the peer's DATA in
+   * flight is then ignored), false when the peer did (its DATA after that is a stream error), §5.1 "closed".
+   */
+  private readonly resets = new Map<number, boolean>();
   /** The stream whose header block is being decoded (the HPACK callback's target; undefined: discard). */
   private decodeTarget: H2cStream | undefined;
   /** Flow control (RFC 9113 §6.9). */
@@ -306,7 +319,7 @@ export class H2cConnection {
   /** Resets a stream (RFC 9113 §6.4). */
   reset(stream: H2cStream, code: number): void {
     if (stream.localClosed || this.closed) return;
-    this.write(u32Frame(T.RST_STREAM, stream.id, code));
+    this.resetStreamId(stream.id, code);
     stream.localClosed = true;
     stream.remoteClosed = true;
     this.forget(stream);
@@ -319,11 +332,27 @@ export class H2cConnection {
     if (!this.streams.has(stream.id) && this.orphans > 0) this.orphans--;
   }
 
+  /** Sends RST_STREAM and remembers the id, so DATA the peer had already sent on it is ignored (§5.1). */
+  private resetStreamId(id: number, code: number): void {
+    this.write(u32Frame(T.RST_STREAM, id, code));
+    this.rememberReset(id, true);
+  }
+
+  private rememberReset(id: number, ours: boolean): void {
+    if (this.resets.size >= RESETS_KEPT) {
+      for (const oldest of this.resets.keys()) {
+        this.resets.delete(oldest);
+        break;
+      }
+    }
+    this.resets.set(id, ours);
+  }
+
   /** This side sent END_STREAM. A peer still sending is told to stop (§8.1: RST_STREAM(NO_ERROR)). */
   private endLocal(stream: H2cStream): void {
     stream.localClosed = true;
     if (!stream.remoteClosed) {
-      this.write(u32Frame(T.RST_STREAM, stream.id, E.NO_ERROR));
+      this.resetStreamId(stream.id, E.NO_ERROR);
       stream.remoteClosed = true;
     }
     this.forget(stream);
@@ -473,6 +502,8 @@ export class H2cConnection {
           this.streamError(id, E.FRAME_SIZE_ERROR);
           return;
         }
+        // A stream cannot depend on itself (§5.3.1).
+        if ((p.readUInt32BE(0) & 0x7fff_ffff) === id) this.streamError(id, E.PROTOCOL_ERROR);
         return;
       case T.RST_STREAM:
         this.onReset(id, p);
@@ -527,14 +558,23 @@ export class H2cConnection {
       this.fail(E.FLOW_CONTROL_ERROR);
       return;
     }
+    const body = this.unpad(flags, p);
+    if (body === undefined) {
+      this.fail(E.PROTOCOL_ERROR);
+      return;
+    }
     const stream = this.streams.get(id);
     if (stream === undefined) {
       if (id > this.lastStream) {
         this.fail(E.PROTOCOL_ERROR);
         return;
       }
-      // A stream we already closed or reset (§5.1, "closed"): the bytes still leave the connection window.
+      // Closed: the bytes still leave the connection window (§6.9). After our RST_STREAM the peer may have had
+      // DATA in flight, which is ignored (§5.1 "closed"); on a stream that ended normally it is an error.
       this.giveBack(p.length);
+      const ours = this.resets.get(id);
+      if (ours === undefined) this.fail(E.STREAM_CLOSED);
+      else if (!ours) this.write(u32Frame(T.RST_STREAM, id, E.STREAM_CLOSED));
       return;
     }
     if (stream.remoteClosed) {
@@ -548,9 +588,10 @@ export class H2cConnection {
       this.streamError(id, E.FLOW_CONTROL_ERROR);
       return;
     }
-    const body = this.unpad(flags, p);
-    if (body === undefined) {
-      this.fail(E.PROTOCOL_ERROR);
+    stream.bodyBytes += body.length;
+    // §8.1.1: DATA beyond a declared content-length makes the request malformed.
+    if (stream.contentLength >= 0 && stream.bodyBytes > stream.contentLength) {
+      this.streamError(id, E.PROTOCOL_ERROR);
       return;
     }
     if (body.length > 0) this.guard(stream, stream.onData, body);
@@ -571,6 +612,11 @@ export class H2cConnection {
   }
 
   private endRemote(stream: H2cStream): void {
+    // §8.1.1: a request whose DATA do not add up to its content-length is malformed.
+    if (stream.contentLength >= 0 && stream.bodyBytes !== stream.contentLength) {
+      this.streamError(stream.id, E.PROTOCOL_ERROR);
+      return;
+    }
     stream.remoteClosed = true;
     const onEnd = stream.onEnd;
     stream.onEnd = undefined;
@@ -591,6 +637,8 @@ export class H2cConnection {
     }
     this.blockStream = id;
     this.blockEndStream = (flags & F.END_STREAM) !== 0;
+    const depAt = (flags & F.PADDED) !== 0 ? 1 : 0;
+    this.blockSelfDependent = (flags & F.PRIORITY) !== 0 && (p.readUInt32BE(depAt) & 0x7fff_ffff) === id;
     this.blockParts = [];
     this.blockBytes = 0;
     this.addFragment(fragment, (flags & F.END_HEADERS) !== 0);
@@ -642,11 +690,12 @@ export class H2cConnection {
     this.lastStream = id;
     const stream = new H2cStream(id, this.peerStreamWindow, this.limits.streamWindow);
     const refuse = this.draining || this.activeStreams >= this.limits.maxConcurrentStreams;
-    const decoded = this.decode(block, refuse ? undefined : stream);
+    const decoded = this.decode(block, refuse || this.blockSelfDependent ? undefined : stream);
     if (decoded === false) return;
-    if (refuse) {
-      // §5.1.2 (over the limit) and §6.8 (after GOAWAY): refused, so the client may retry elsewhere.
-      this.write(u32Frame(T.RST_STREAM, id, E.REFUSED_STREAM));
+    if (refuse || this.blockSelfDependent) {
+      // §5.1.2 (over the limit) and §6.8 (after GOAWAY): refused, so the client may retry elsewhere. §5.3.1:
+      // a stream that depends on itself is a stream error.
+      this.resetStreamId(id, refuse ? E.REFUSED_STREAM : E.PROTOCOL_ERROR);
       return;
     }
     this.streams.set(id, stream);
@@ -656,6 +705,8 @@ export class H2cConnection {
       this.sendHeaders(stream, TOO_LARGE, true);
       return;
     }
+    // §8.1.1: a request ended by its HEADERS has no content, whatever its content-length says.
+    if (endStream && stream.contentLength > 0) stream.malformed = true;
     if (stream.malformed || stream.method === '' || stream.path === '' || stream.scheme === '') {
       this.streamError(id, E.PROTOCOL_ERROR);
       return;
@@ -726,7 +777,11 @@ export class H2cConnection {
     if (!NAME_RE.test(name) || CONNECTION_SPECIFIC.has(name)) s.malformed = true;
     else if (name === 'te') s.malformed = value !== 'trailers';
     else if (name === 'content-type') s.contentType = value;
-    else if (name === 'grpc-timeout') s.grpcTimeout = value;
+    else if (name === 'content-length') {
+      // One decimal value (RFC 9110 §8.6); a second or a non-number makes the request malformed.
+      if (s.contentLength >= 0 || !/^\d{1,15}$/.test(value)) s.malformed = true;
+      else s.contentLength = Number(value);
+    } else if (name === 'grpc-timeout') s.grpcTimeout = value;
     else if (name === 'grpc-encoding') s.grpcEncoding = value;
   };
 
@@ -743,6 +798,7 @@ export class H2cConnection {
       this.fail(E.PROTOCOL_ERROR);
       return;
     }
+    if (!this.resets.has(id)) this.rememberReset(id, false);
     const stream = this.streams.get(id);
     if (stream === undefined) return;
     stream.localClosed = true;
@@ -850,7 +906,7 @@ export class H2cConnection {
   private streamError(id: number, code: number): void {
     const stream = this.streams.get(id);
     if (stream !== undefined) this.reset(stream, code);
-    else this.write(u32Frame(T.RST_STREAM, id, code));
+    else this.resetStreamId(id, code);
   }
 }
 
