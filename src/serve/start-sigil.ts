@@ -238,6 +238,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
     logger.info(
       {
         authz: authz.address,
+        authz_transport: authzTransport(config),
         authz_workers: workerCount,
         ledger_hash_thread: log.hashThread,
         admin: admin.url,

@@ -296,6 +296,11 @@ describe('sigil serve on one CPU', () => {
     expect((await readyLine({ audit: { hash_thread: 'on' } }, '0')).ledger_hash_thread).toBe(true);
     expect((await readyLine({})).ledger_hash_thread).toBe(availableParallelism() > 1);
   }, 120_000);
+
+  it('names the ext_authz transport in the ready line: h2c by default, grpc-js for the deprecated h2', async () => {
+    expect((await readyLine({}, '0')).authz_transport).toBe('h2c');
+    expect((await readyLine({ authz: { transport: 'h2' } }, '0')).authz_transport).toBe('grpc-js');
+  }, 120_000);
 });
 
 describe('sigil serve without sigil.admin.token', () => {
