@@ -26,6 +26,7 @@ import {
 import { bindGrpc, grpcService, shutdownGrpc } from '../lib/grpc-service.js';
 import type { CheckFn } from './check.js';
 import { startH2cAuthzServer } from './h2c/start-h2c-server.js';
+import { releaseRequest } from './lib/release-request.js';
 import { denyResponse, INTERNAL } from './respond.js';
 
 /** Options of {@link startAuthzServer}. */
@@ -60,19 +61,6 @@ export interface AuthzServer {
   port: number;
   /** Stops accepting, reports NOT_SERVING, waits for in-flight Checks (up to drainMs), then stops. */
   close(): Promise<void>;
-}
-
-/**
- * Drops the decoded request's contents once its Check is answered. grpc-js keeps the message referenced from
- * the call's listeners, and the call from its HTTP/2 stream, until the stream object itself is collected.
- * On Node 24 (V8 13.x) a stream is often kept past its end by a dead hash table in the old generation (the
- * session's stream Map and Set are rehashed there), and then everything it reaches is promoted with it:
- * cutting the message's headers, body and metadata here keeps ~1/4 of a Check's promoted bytes out of the
- * old generation (bench/NOTES.md, "2026-12-05, session 31 — the tail"). Nothing reads the request after
- * the answer.
- */
-function releaseRequest(req: CheckRequest): void {
-  req.attributes = undefined;
 }
 
 /** Starts the server; resolves once it is listening. */

@@ -61,7 +61,7 @@ export class H2cStream {
   busy = false;
   /** Monotonic ms by which it must be answered (0: none); enforced by the server's sweep. */
   deadline = 0;
-  /** Called with each DATA payload (borrowed: copy to keep past the call's return... or keep the view). */
+  /** Called with each DATA payload: a view of the socket's buffer, which it keeps alive while held. */
   onData: ((chunk: Buffer) => void) | undefined;
   /** Called once when the peer ends its side. */
   onEnd: (() => void) | undefined;

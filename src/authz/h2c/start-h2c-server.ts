@@ -21,6 +21,7 @@ import {
   HealthCheckResponse_ServingStatus as Serving,
 } from '../../../gen/grpc/health/v1/health_pb.js';
 import { listenHttp } from '../../lib/listen.js';
+import { releaseRequest } from '../lib/release-request.js';
 import { denyResponse, INTERNAL } from '../respond.js';
 import type { AuthzServer, AuthzServerOptions } from '../server.js';
 import { H2cConnection, type H2cLimits, type H2cStream } from './connection.js';
@@ -173,8 +174,7 @@ export async function startH2cAuthzServer(opts: AuthzServerOptions): Promise<Aut
       s.busy = true;
       const answer = (res: CheckResponse | undefined): void => {
         conn.finish(s);
-        // Nothing reads the request after its answer; the grpc-js server drops it too (../server.ts).
-        req.attributes = undefined;
+        releaseRequest(req);
         let bytes: Uint8Array;
         try {
           bytes = toBinary(CheckResponseSchema, res ?? INTERNAL_DENY);
