@@ -88,4 +88,23 @@ describe('createLogRateLimit', () => {
     expect(take('late-1')).toBe(true);
     expect(take('late-2')).toBe(false);
   });
+
+  it('Check timings resolve the 1–5 ms range a p99 target lives in (buckets at 1.5, 2, 3, 4 ms)', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    const observe = observeDecisions(metrics, pino({ level: 'silent' }));
+    for (const seconds of [0.0018, 0.0018, 0.0035]) observe({ ...event('allow', 'OK', 0), seconds });
+    const { values } = await metrics.checkSeconds.get();
+    const labels = (v: { labels: object }) => v.labels as { le?: number; result?: string };
+    const le = (bound: number) =>
+      values.find(
+        (v) =>
+          v.metricName === 'sigil_check_duration_seconds_bucket' &&
+          labels(v).le === bound &&
+          labels(v).result === 'allow',
+      )?.value;
+    expect([le(0.0015), le(0.002), le(0.003), le(0.004), le(0.005)]).toEqual([0, 2, 2, 3, 3]);
+    const commits = (await metrics.ledgerCommitSeconds.get()).values.map((v) => labels(v).le);
+    expect(commits).toContain(0.0015);
+    expect(commits).not.toContain(0.00005);
+  });
 });
