@@ -22,4 +22,9 @@ export { AUTHZ_HTTP_STATUS, AuthzError, type AuthzErrorCode } from './errors.js'
 export { createReplayCache, type ReplayCache, type SpendResult } from './lib/replay-cache.js';
 export { remoteReplayCache, type SpendRequest } from './remote-replay.js';
 export { toolResolver } from './resolve-tool.js';
-export { type AuthzServer, type AuthzTransport, startAuthzServer } from './server.js';
+export {
+  type AuthzServer,
+  type AuthzServerOptions,
+  type AuthzTransport,
+  startAuthzServer,
+} from './server.js';

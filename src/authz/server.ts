@@ -48,6 +48,11 @@ export interface AuthzServerOptions {
    * @grpc/grpc-js on node:http2 (docs/authz.md §Transport). Default `grpc-js`.
    */
   transport?: AuthzTransport;
+  /**
+   * Close a connection with no call open for this long (GOAWAY, NO_ERROR). Default 0: never (gRPC's own
+   * default, `grpc.max_connection_idle_ms`); `sigil serve` sets `sigil.authz.idle_timeout_s`.
+   */
+  idleTimeoutMs?: number;
 }
 
 /** The ext_authz listener's gRPC stack (`sigil.authz.transport`). */
@@ -71,6 +76,7 @@ export async function startAuthzServer(opts: AuthzServerOptions): Promise<AuthzS
     'grpc.max_send_message_length': 4 * 1024 * 1024,
     // Channelz keeps per-call statistics nobody reads here; it showed up in the Check profile.
     'grpc.enable_channelz': 0,
+    ...(opts.idleTimeoutMs ? { 'grpc.max_connection_idle_ms': opts.idleTimeoutMs } : {}),
   });
   let serving = true;
   const watchers = new Set<ServerWritableStream<HealthCheckRequest, HealthCheckResponse>>();

@@ -346,6 +346,12 @@ const authz = z
      * existing files load: it runs grpc-js, and `sigil serve` warns once when it is set.
      */
     transport: z.enum(['h2c', 'grpc-js', 'h2']).default('h2c'),
+    /**
+     * A listener connection with no call open for this many seconds is closed with GOAWAY(NO_ERROR); Envoy
+     * reconnects on its next Check. 0 = never. A connection that has not sent the HTTP/2 preface and SETTINGS
+     * within 10 s is closed whatever this says (h2c transport).
+     */
+    idle_timeout_s: int(0, 86_400).default(300),
     /** Header carrying the bearer token. */
     token_header: z.string().toLowerCase().default('authorization'),
     /** Expected leaf `aud`. Default: this sidecar's agent SPIFFE ID. */

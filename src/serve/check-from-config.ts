@@ -3,6 +3,7 @@
  * `sigil.validator`, `sigil.issuer` and `sigil.policy` keys onto the authz pipeline's options.
  */
 import {
+  type AuthzServerOptions,
   type AuthzTransport,
   ChainCache,
   type CheckFn,
@@ -110,6 +111,17 @@ export function maxCheckMessageBytes(config: SigilConfig): number {
 /** The listener's gRPC stack: `h2` (deprecated) runs grpc-js. */
 export function authzTransport(config: SigilConfig): AuthzTransport {
   return config.authz.transport === 'h2c' ? 'h2c' : 'grpc-js';
+}
+
+/** What `sigil serve` and each Check worker give the ext_authz listener besides its address and check. */
+export function listenerOptions(
+  config: SigilConfig,
+): Pick<AuthzServerOptions, 'transport' | 'maxMessageBytes' | 'idleTimeoutMs'> {
+  return {
+    transport: authzTransport(config),
+    maxMessageBytes: maxCheckMessageBytes(config),
+    idleTimeoutMs: config.authz.idle_timeout_s * 1000,
+  };
 }
 
 /** True when some request may need a proof of possession checked (`authz.proof` or an override says so). */

@@ -12,7 +12,7 @@ import type { MerkleLog } from '../ledger/index.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { type PolicyDeciderHandle, policyEvalOptions } from '../policy/index.js';
 import { type AuditIntake, auditIntake } from './audit-intake.js';
-import { authzTransport, checkFromConfig, maxCheckMessageBytes, proofEnabled } from './check-from-config.js';
+import { authzTransport, checkFromConfig, listenerOptions, proofEnabled } from './check-from-config.js';
 import { dashboardFromConfig } from './dashboard-options.js';
 import { issuerOptions, trustBundleWarning } from './issuer-options.js';
 import { holdLedgerWriter } from './ledger-writer.js';
@@ -214,8 +214,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
         startAuthzServer({
           listen: config.authz.listen,
           check,
-          transport: authzTransport(config),
-          maxMessageBytes: maxCheckMessageBytes(config),
+          ...listenerOptions(config),
           ...(deps.drainMs !== undefined ? { drainMs: deps.drainMs } : {}),
         }),
       );

@@ -6,7 +6,7 @@
  */
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   CheckRequestSchema,
   type CheckResponse,
@@ -1158,6 +1158,123 @@ describe('h2c: extensions, GOAWAY and drain', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------
+
+describe('h2c: idle connections and the preface deadline', () => {
+  const IDLE_MS = 300;
+  let idle: AuthzServer;
+  const own = new Gates();
+  beforeAll(async () => {
+    idle = await startAuthzServer({
+      listen: '127.0.0.1:0',
+      check: testCheck(own),
+      transport: 'h2c',
+      idleTimeoutMs: IDLE_MS,
+    });
+  });
+  afterAll(async () => {
+    own.releaseAll();
+    await idle.close();
+  });
+
+  /** All GOAWAYs received, in order. */
+  const goAwayList = (c: RawH2) =>
+    goAways(c).map((f) => ({
+      lastStream: f.payload.readUInt32BE(0) & 0x7fff_ffff,
+      code: f.payload.readUInt32BE(4),
+    }));
+  const pingOf = (c: RawH2) =>
+    c.frame((f) => f.type === T.PING && (f.flags & F.ACK) === 0, IDLE_MS + 1000, 'PING');
+
+  it('no call for idleTimeoutMs: GOAWAY(NO_ERROR, 2³¹−1) and a PING; at its ACK the final GOAWAY, then close', async () => {
+    const c = await open(undefined, idle);
+    await answersCheck(c, 1);
+    const t0 = performance.now();
+    expect(await c.goAway(IDLE_MS + 1000)).toEqual({ lastStream: 0x7fff_ffff, code: E.NO_ERROR });
+    // Not before the timeout (the sweep is 50 ms: at most one late).
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(IDLE_MS - 60);
+    const ping = await pingOf(c);
+    // A call the client started before it saw the GOAWAY crosses it: still served, not refused (§6.8).
+    c.send(unaryCall(3, encodeReq()));
+    expectDeny(await c.response(3), 16);
+    c.send(frame(T.PING, F.ACK, 0, ping.payload));
+    await c.waitClosed();
+    expect(goAwayList(c)).toEqual([
+      { lastStream: 0x7fff_ffff, code: E.NO_ERROR },
+      { lastStream: 3, code: E.NO_ERROR },
+    ]);
+    await stillServing(idle);
+  });
+
+  it('a client that never ACKs the PING is drained a second later', async () => {
+    const c = await open(undefined, idle);
+    await answersCheck(c, 1);
+    await pingOf(c);
+    const t0 = performance.now();
+    await c.waitClosed(3000);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(goAwayList(c)).toEqual([
+      { lastStream: 0x7fff_ffff, code: E.NO_ERROR },
+      { lastStream: 1, code: E.NO_ERROR },
+    ]);
+  });
+
+  it('calls keep it open: one every 100 ms for 3 × the timeout, no GOAWAY', async () => {
+    const c = await open(undefined, idle);
+    for (let i = 0; i < 9; i++) {
+      await answersCheck(c, 1 + 2 * i);
+      await sleep(100);
+    }
+    expect(goAways(c)).toEqual([]);
+    expect(c.closed).toBe(false);
+  });
+
+  it('a call in flight is not idleness: a Check held 3 × the timeout is answered, then the timeout runs', async () => {
+    const c = await open(undefined, idle);
+    c.send(
+      unaryCall(
+        1,
+        encodeReq({ ...mcp('fs.read'), path: '/gate/held' }, id.mint({ scope: ['fs.read'] }).token),
+      ),
+    );
+    await own.reached('held');
+    await sleep(IDLE_MS * 3);
+    expect(goAways(c)).toEqual([]);
+    own.release('held');
+    const r = await c.response(1);
+    expect([r.headers?.[':status'], r.grpcStatus]).toEqual(['200', '0']);
+    expect(decodeRes(r.data).httpResponse.case).toBe('okResponse');
+    expect(await c.goAway(IDLE_MS + 1000)).toEqual({ lastStream: 0x7fff_ffff, code: E.NO_ERROR });
+    c.send(frame(T.PING, F.ACK, 0, (await pingOf(c)).payload));
+    await c.waitClosed();
+  });
+
+  it('a connection that never sends the preface and SETTINGS is closed after 10 s; one that did stays', async () => {
+    // Fake interval and clock for the server's sweep only; sockets and the client's waits stay real.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] });
+    const s = await startAuthzServer({ listen: '127.0.0.1:0', check: testCheck(own), transport: 'h2c' });
+    try {
+      const silent = await open({ preface: false, settings: null }, s);
+      const half = await open({ settings: null }, s); // the preface alone is not enough
+      const client = await open(undefined, s);
+      await answersCheck(client, 1);
+      await silent.frame((f) => f.type === T.SETTINGS, 2000, "the server's SETTINGS");
+      vi.advanceTimersByTime(9_900);
+      await sleep(50);
+      expect([silent.closed, half.closed, client.closed]).toEqual([false, false, false]);
+      vi.advanceTimersByTime(200);
+      await silent.waitClosed();
+      await half.waitClosed();
+      // No idle timeout on this server: the real client keeps its connection however long it waits.
+      vi.advanceTimersByTime(3_600_000);
+      await sleep(50);
+      expect(client.closed).toBe(false);
+      await answersCheck(client, 3);
+    } finally {
+      vi.useRealTimers();
+      await s.close();
+    }
+  });
+});
 
 describe('h2c: random frame sequences', () => {
   const streamId = fc.oneof(

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
+import { listenerOptions } from '../../src/serve/check-from-config.js';
 import { messageOf } from './helpers.js';
 
 describe('loadConfig environment overrides', () => {
@@ -62,5 +63,18 @@ describe('loadConfig listen keys in a file', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('sigil.authz.idle_timeout_s', () => {
+  it('defaults to 300 s and reaches the listener as idleTimeoutMs (0 = never)', () => {
+    expect(listenerOptions(loadConfig({ env: {} })).idleTimeoutMs).toBe(300_000);
+    const off = loadConfig({ env: { SIGIL__AUTHZ__IDLE_TIMEOUT_S: '0' } });
+    expect(listenerOptions(off)).toMatchObject({ idleTimeoutMs: 0, transport: 'h2c' });
+  });
+
+  it.each(['-1', '86401', '1.5', 'soon'])('%s is refused, naming the key', (v) => {
+    const msg = messageOf(() => loadConfig({ env: { SIGIL__AUTHZ__IDLE_TIMEOUT_S: v } }));
+    expect(msg).toContain('config sigil.authz.idle_timeout_s');
   });
 });

@@ -100,6 +100,9 @@ export interface H2cHandler {
   onClose(conn: H2cConnection): void;
 }
 
+/** The PING payload of a graceful close ({@link H2cConnection.goAway}). */
+const GOAWAY_PING = Buffer.from('sigil-ga', 'latin1');
+
 /** How many reset stream ids a connection remembers (late DATA on them is not a connection error). */
 const RESETS_KEPT = 1024;
 
@@ -151,6 +154,8 @@ export class H2cConnection {
   private readonly blocked = new Set<H2cStream>();
   /** GOAWAY sent: no new streams; the socket ends once the open ones are done. */
   private draining = false;
+  /** The first GOAWAY of {@link goAway} is out: streams still start until its PING comes back. */
+  goingAway = false;
   private corked = false;
   /** True once the socket is ended or destroyed. */
   closed = false;
@@ -177,6 +182,19 @@ export class H2cConnection {
       this.write(u32Frame(T.WINDOW_UPDATE, 0, limits.connectionWindow - DEFAULT_WINDOW));
       this.recvWindow = limits.connectionWindow;
     }
+  }
+
+  /** When the socket was accepted (monotonic ms), for the server's preface deadline. */
+  readonly openedAt = performance.now();
+
+  /** The peer has sent the connection preface and its first SETTINGS (§3.4): it speaks HTTP/2. */
+  get started(): boolean {
+    return this.settingsSeen;
+  }
+
+  /** Highest stream id the peer has opened: it grows with every new call, so the server can tell idle time. */
+  get lastStreamId(): number {
+    return this.lastStream;
   }
 
   /** Streams open or half-closed, plus reset streams still at work. */
@@ -380,6 +398,19 @@ export class H2cConnection {
     }
   }
 
+  /**
+   * Graceful close without a race (§6.8): GOAWAY(NO_ERROR) naming 2³¹−1, so streams the client opened while
+   * it was in flight are still served, and a PING; its ACK (a round trip later) starts {@link drain}. For an
+   * idle connection: the client must not find a new call refused. Returns when the PING went out; the server
+   * drains a peer that never answers it.
+   */
+  goAway(): void {
+    if (this.goingAway || this.draining || this.closed) return;
+    this.goingAway = true;
+    this.write(goAwayFrame(0x7fff_ffff, E.NO_ERROR));
+    this.write(frame(T.PING, 0, 0, GOAWAY_PING));
+  }
+
   /** GOAWAY(NO_ERROR): no new streams; open streams finish, then the socket ends (§6.8). */
   drain(): void {
     if (this.draining || this.closed) return;
@@ -525,6 +556,7 @@ export class H2cConnection {
           return;
         }
         if ((flags & F.ACK) === 0) this.write(frame(T.PING, F.ACK, 0, p));
+        else if (this.goingAway && p.equals(GOAWAY_PING)) this.drain();
         return;
       case T.GOAWAY:
         if (id !== 0) {

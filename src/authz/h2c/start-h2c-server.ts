@@ -87,8 +87,18 @@ const READ = { readUnknownFields: false };
 /** The answer when the pipeline itself failed (it never should: createCheck turns errors into denies). */
 const INTERNAL_DENY = denyResponse({ decisionId: 'none', ...INTERNAL });
 
-/** How often pending calls are checked against their grpc-timeout. */
+/** How often pending calls are checked against their grpc-timeout, and connections against their limits. */
 const DEADLINE_SWEEP_MS = 50;
+/** A connection that has not sent the HTTP/2 preface and SETTINGS by then is not a client: closed. */
+const PREFACE_TIMEOUT_MS = 10_000;
+
+/** A connection's idle bookkeeping: since when no call was open, as of which highest stream id. */
+interface IdleState {
+  since: number;
+  lastStream: number;
+}
+/** After the first GOAWAY of an idle close, how long the PING's ACK is waited for before draining anyway. */
+const GOAWAY_ACK_MS = 1000;
 
 /**
  * Starts the ext_authz server on the h2c transport; same contract as the grpc-js `startAuthzServer`.
@@ -109,7 +119,8 @@ export async function startH2cAuthzServer(opts: AuthzServerOptions): Promise<Aut
 
   let serving = true;
   let closing: Promise<void> | undefined;
-  const conns = new Set<H2cConnection>();
+  const conns = new Map<H2cConnection, IdleState>();
+  const idleMs = opts.idleTimeoutMs ?? 0;
   const watchers = new Map<H2cStream, { conn: H2cConnection; service: string }>();
 
   const statusOf = (svc: string): Serving =>
@@ -255,26 +266,54 @@ export async function startH2cAuthzServer(opts: AuthzServerOptions): Promise<Aut
     }
   };
 
-  // One coarse timer for every call's grpc-timeout instead of a timer per call; Envoy enforces its own.
-  const sweep = setInterval(() => {
+  /**
+   * Idle connections: none of its calls open, and no new one since the last look. Checked by the sweep, so
+   * the hot path does no bookkeeping; the timeout is late by at most one sweep.
+   */
+  const closeIfIdle = (c: H2cConnection, st: IdleState, now: number): void => {
+    if (c.goingAway) {
+      if (now - st.since >= idleMs + GOAWAY_ACK_MS) c.drain();
+    } else if (c.activeStreams > 0 || c.lastStreamId !== st.lastStream) {
+      st.since = now;
+      st.lastStream = c.lastStreamId;
+    } else if (now - st.since >= idleMs) c.goAway();
+  };
+
+  // One coarse timer for every call's grpc-timeout instead of a timer per call; Envoy enforces its own. It runs
+  // only while there are connections.
+  let sweep: NodeJS.Timeout | undefined;
+  const sweepOnce = (): void => {
     for (const s of watchers.keys()) if (s.localClosed) watchers.delete(s);
     const now = performance.now();
-    for (const c of conns)
+    for (const [c, st] of conns) {
+      if (!c.started) {
+        if (now - c.openedAt >= PREFACE_TIMEOUT_MS) c.destroy();
+        continue;
+      }
       for (const s of c.openStreams())
         if (s.deadline !== 0 && s.deadline <= now) fail(c, s, Code.DEADLINE_EXCEEDED, 'deadline exceeded');
-  }, DEADLINE_SWEEP_MS);
-  sweep.unref();
+      if (idleMs > 0) closeIfIdle(c, st, now);
+    }
+  };
 
   const handler = {
     onRequest,
     onClose: (conn: H2cConnection) => {
       conns.delete(conn);
       for (const [s, w] of watchers) if (w.conn === conn) watchers.delete(s);
+      if (conns.size === 0 && sweep !== undefined) {
+        clearInterval(sweep);
+        sweep = undefined;
+      }
     },
   };
   const server = createServer({ noDelay: true }, (socket: Socket) => {
     const conn = new H2cConnection(socket, limits, handler);
-    conns.add(conn);
+    conns.set(conn, { since: conn.openedAt, lastStream: 0 });
+    if (sweep === undefined) {
+      sweep = setInterval(sweepOnce, DEADLINE_SWEEP_MS);
+      sweep.unref();
+    }
     if (closing) conn.drain();
   });
   server.on('error', () => {});
@@ -294,16 +333,17 @@ export async function startH2cAuthzServer(opts: AuthzServerOptions): Promise<Aut
         for (const [s, w] of watchers) w.conn.sendData(s, healthMessage(w.service), OK_TRAILERS);
         watchers.clear();
         const timer = setTimeout(() => {
-          for (const c of conns) c.destroy();
+          for (const c of conns.keys()) c.destroy();
         }, opts.drainMs ?? 5000);
         timer.unref();
         server.close(() => {
           clearTimeout(timer);
           clearInterval(sweep);
+          sweep = undefined;
           resolve();
         });
         // GOAWAY on every connection: calls in flight finish, no new ones start.
-        for (const c of conns) c.drain();
+        for (const c of conns.keys()) c.drain();
       });
       return closing;
     },

@@ -18,7 +18,7 @@ import {
 } from '../../authz/index.js';
 import { type PolicyReplicaHandle, startReplicaDecider } from '../../policy/index.js';
 import { MirrorTrustStore } from '../../token/index.js';
-import { authzTransport, checkFromConfig, maxCheckMessageBytes } from '../check-from-config.js';
+import { checkFromConfig, listenerOptions } from '../check-from-config.js';
 import { observeDecisions } from '../observe-decisions.js';
 import { tuneRuntime } from '../tune-runtime.js';
 import { WorkersError } from './errors.js';
@@ -108,8 +108,7 @@ export function runCheckWorker(port: WorkerPort = process as unknown as WorkerPo
         startAuthzServer({
           listen: o.listen,
           check,
-          transport: authzTransport(o.config),
-          maxMessageBytes: maxCheckMessageBytes(o.config),
+          ...listenerOptions(o.config),
           drainMs: o.drainMs,
           removeStaleSocket: false,
         });
