@@ -26,9 +26,13 @@ const ANSWERED_AT_ONCE = new Set([
   'generic/2/3', // PRIORITY on a half-closed (remote) stream: same
   'http2/5.1/5', // DATA on half-closed (remote): the stream is already closed
   'http2/5.1/8', // DATA after the client's RST_STREAM: the server reset it first, so the DATA is ignored (§5.1)
+  'http2/5.1/9', // HEADERS after the client's RST_STREAM: same; a late header block is decoded and ignored (§5.1, §4.3)
   'http2/5.1.2/1', // 1001 concurrent streams: each is answered before the next opens
   'http2/6.9/2', // WINDOW_UPDATE of 0 on a stream: the stream is already closed
   'http2/6.9.1/3', // window overflow on a stream: same
+  'http2/8.1/1', // a second HEADERS without END_STREAM: the stream was answered and reset at the first
+  // (on a gRPC stream: RST_STREAM(PROTOCOL_ERROR), h2c-protocol.test.ts)
+  'http2/8.1.2.1/3', // pseudo-header in trailers: same
   'http2/8.1.2.6/1', // content-length ≠ DATA: answered 415 (not gRPC) before the DATA
   'http2/8.1.2.6/2', // same, with several DATA frames
 ]);

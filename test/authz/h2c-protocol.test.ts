@@ -676,6 +676,26 @@ describe('h2c: malformed requests → RST_STREAM(PROTOCOL_ERROR) on that stream;
     await answersCheck(c, 3);
   });
 
+  it.each([
+    ['a pseudo-header', [':path', '/x']],
+    ['an uppercase name', ['X-Trailer', 'v']],
+    ['a connection-specific field', ['connection', 'close']],
+    ['a CR in a value', ['x-trailer', 'a\rb']],
+  ] as const)(
+    'request trailers with %s → RST_STREAM(PROTOCOL_ERROR), never an answer (§8.1)',
+    async (_n, field) => {
+      const c = await open();
+      c.send(
+        headers(1, block(base)),
+        data(1, grpcFrame(allowRequest()), false),
+        headers(1, block([[field[0], field[1]]]), true),
+      );
+      const r = await c.response(1);
+      expect([r.rst, r.headers]).toEqual([E.PROTOCOL_ERROR, undefined]);
+      await answersCheck(c, 3);
+    },
+  );
+
   it('content-length that the DATA do not add up to → RST_STREAM(PROTOCOL_ERROR) (§8.1.1)', async () => {
     const c = await open();
     const body = grpcFrame(encodeReq());
@@ -831,10 +851,19 @@ describe('h2c: malformed requests → RST_STREAM(PROTOCOL_ERROR) on that stream;
     expect(onStream(c, 1)).toEqual([]);
     // DATA after the client's own RST_STREAM is a stream error STREAM_CLOSED (§5.1 "closed"), never an answer
     // and not a connection error. WINDOW_UPDATE and RST_STREAM there are ignored.
-    c.send(data(1, Buffer.from('late')), windowUpdate(1, 10), rstStream(1, E.CANCEL));
+    // A header block there too (decoded for the HPACK context, then the same stream error).
+    c.send(
+      data(1, Buffer.from('late')),
+      headers(1, block([['x-late', 'v']]), true),
+      windowUpdate(1, 10),
+      rstStream(1, E.CANCEL),
+    );
     await barrier(c, 0xb1);
     const after = onStream(c, 1).map((f) => [f.type, f.payload.readUInt32BE(0)]);
-    expect(after).toEqual([[T.RST_STREAM, E.STREAM_CLOSED]]);
+    expect(after).toEqual([
+      [T.RST_STREAM, E.STREAM_CLOSED],
+      [T.RST_STREAM, E.STREAM_CLOSED],
+    ]);
     await answersCheck(c, 5);
     expect(goAways(c)).toEqual([]);
   });
@@ -880,7 +909,7 @@ describe('h2c: header list limit and HPACK state', () => {
     expect(goAways(c)).toEqual([]);
   });
 
-  it('a malformed (reset) stream still updates the dynamic table; a HEADERS on that closed stream ends the connection', async () => {
+  it('a malformed (reset) stream still updates the dynamic table; a late HEADERS on it is decoded and ignored; on a stream that ended normally it ends the connection', async () => {
     const c = await open();
     // Stream 1: malformed (uppercase name), but its :path and content-type entries enter the table.
     c.send(
@@ -911,9 +940,25 @@ describe('h2c: header list limit and HPACK state', () => {
     c.send(headers(3, next), data(3, grpcFrame(encodeReq())));
     expectDeny(await c.response(3), 16);
     expect(goAways(c)).toEqual([]);
-    // A second header block on the closed stream 1 is not a new stream (ids only increase, §5.1.1).
-    c.send(headers(1, block([[':path', CHECK_PATH]]), true));
-    expect(await c.goAway()).toEqual({ code: E.PROTOCOL_ERROR, lastStream: 3 });
+    // Stream 1 was reset by the server: a header block the client had in flight is ignored (§5.1 "closed"), but
+    // decoded (§4.3): its literal enters the table as 62, moving content-type to 63 and :path to 64.
+    c.send(headers(1, block([litIndexed('x-late', 'v')]), true));
+    const after = block([
+      [':method', 'POST'],
+      [':scheme', 'http'],
+      indexed(64),
+      [':authority', 'sigil.test'],
+      indexed(63),
+      ['te', 'trailers'],
+      indexed(62),
+    ]);
+    c.send(headers(5, after), data(5, grpcFrame(encodeReq())));
+    expectDeny(await c.response(5), 16);
+    expect(onStream(c, 1).filter((f) => f.type !== T.RST_STREAM)).toEqual([]);
+    expect(goAways(c)).toEqual([]);
+    // Stream 3 ended normally: a second header block there is not a new stream (ids only increase, §5.1.1).
+    c.send(headers(3, block([[':path', CHECK_PATH]]), true));
+    expect(await c.goAway()).toEqual({ code: E.PROTOCOL_ERROR, lastStream: 5 });
     await c.waitClosed();
   });
 });

@@ -700,23 +700,34 @@ export class H2cConnection {
     }
     const existing = this.streams.get(id);
     if (existing !== undefined) {
-      // Trailers (§8.1): they end the request and carry no pseudo-headers; gRPC requests have none to read.
-      if (!this.decode(block, undefined)) return;
+      // Trailers (§8.1): they end the request and carry no pseudo-headers; gRPC requests have none to read,
+      // but they are checked like any field block (§8.1.1): on a scratch stream whose regular fields began.
+      const trailers = new H2cStream(id, 0, 0);
+      trailers.sawRegular = true;
+      if (!this.decode(block, trailers)) return;
       if (existing.remoteClosed) {
         this.streamError(id, E.STREAM_CLOSED);
         return;
       }
-      if (!endStream) {
+      if (!endStream || trailers.malformed) {
         this.streamError(id, E.PROTOCOL_ERROR);
         return;
       }
       this.endRemote(existing);
       return;
     }
-    // Not open and not new: closed, or skipped and so implicitly closed. New ids must increase (§5.1.1); a
-    // gRPC client sends no second header block on a stream, so this is not a late trailer either.
+    // Not open and not new: closed, or skipped and so implicitly closed (§5.1.1).
     if (id <= this.lastStream) {
-      this.fail(E.PROTOCOL_ERROR);
+      const ours = this.resets.get(id);
+      if (ours === undefined) {
+        // Ended normally, or never opened: a gRPC client sends no second header block, and ids must increase.
+        this.fail(E.PROTOCOL_ERROR);
+        return;
+      }
+      // Reset: the block is still decoded, so the HPACK context stays in step (§4.3). After our RST_STREAM the
+      // peer may have had it in flight: ignored; after the peer's own, a stream error (§5.1 "closed").
+      if (!this.decode(block, undefined)) return;
+      if (!ours) this.write(u32Frame(T.RST_STREAM, id, E.STREAM_CLOSED));
       return;
     }
     this.lastStream = id;
