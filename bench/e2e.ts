@@ -17,6 +17,7 @@ import { setNice } from './e2e/lib/proc.js';
 import { renderMarkdown, summarize } from './e2e/lib/report.js';
 import { CONFIGS, type ConfigName, DEFAULT_CONFIGS, runAll } from './e2e/lib/run.js';
 import { machineLine } from './e2e/lib/sampler.js';
+import { TOKEN_TTL_S } from './e2e/lib/sigil.js';
 import { cpuPlan, paths } from './e2e/lib/stack.js';
 import { writeBenchmarksSection } from './lib/benchmarks-md.js';
 
@@ -103,6 +104,13 @@ for (const c of configs)
   if (!(CONFIGS as readonly string[]).includes(c))
     throw new Error(`unknown configuration ${c}; known: ${CONFIGS.join(', ')}`);
 const rates = (values.rates ?? (smoke ? '100' : '250,500,1000')).split(',').map(Number);
+// The bench's tokens are minted once per configuration run and live TOKEN_TTL_S: fixed-rate windows past that
+// (after the warm-up, saturation and sustained phases) would measure expired-token denies, not the authorizer.
+const windowsS = rates.length * Number(values['rate-seconds'] ?? 0);
+if (windowsS > TOKEN_TTL_S - 60)
+  throw new Error(
+    `--rates × --rate-seconds = ${windowsS} s: the bench's tokens live ${TOKEN_TTL_S} s (sigil.issuer.max_ttl's ceiling) from the start of each configuration run; keep the fixed-rate windows of one configuration within ${TOKEN_TTL_S - 60} s`,
+  );
 const pin = values.pin === 'none' ? 'none' : 'split';
 const niceLevel = Number(values.nice);
 const niceHow = setNice(niceLevel);

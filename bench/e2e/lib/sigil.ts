@@ -20,7 +20,8 @@ import { BENCH_SCOPE, BENCH_TOOLS, forge, OUT_OF_SCOPE_TOOL, type TokenSet } fro
 
 /** The sidecar's own SPIFFE ID: every leaf token's `aud`. */
 export const BENCH_AUDIENCE = 'spiffe://sigil.mesh/agent/bench/sidecar';
-const TTL_S = 300; // sigil.issuer.max_ttl's ceiling: tokens are minted per configuration run.
+/** Lifetime of the bench's tokens: sigil.issuer.max_ttl's ceiling. They are minted per configuration run. */
+export const TOKEN_TTL_S = 300;
 
 /** A running SIGIL for one configuration run. */
 export interface SigilFixture {
@@ -51,7 +52,7 @@ function issuerDir(outDir: string): string {
 }
 
 function issuerStore(dataDir: string): KeyStores {
-  return openKeyStores({ dataDir, rotationInterval: 86_400, maxTtl: TTL_S, clockSkew: 5 });
+  return openKeyStores({ dataDir, rotationInterval: 86_400, maxTtl: TOKEN_TTL_S, clockSkew: 5 });
 }
 
 function benchConfig(
@@ -100,7 +101,7 @@ export function mintTokens(dataDir: string): TokenSet {
     aud: BENCH_AUDIENCE,
     taskId: 'bench-task',
     toolScope: BENCH_SCOPE,
-    ttl: TTL_S,
+    ttl: TOKEN_TTL_S,
   };
   const depth1 = mintRoot({ ...base, sub: 'spiffe://sigil.mesh/agent/bench/caller' });
   const root = mintRoot({
