@@ -106,7 +106,10 @@ for (const c of configs)
 const rates = (values.rates ?? (smoke ? '100' : '250,500,1000')).split(',').map(Number);
 // The bench's tokens are minted once per configuration run and live TOKEN_TTL_S: fixed-rate windows past that
 // (after the warm-up, saturation and sustained phases) would measure expired-token denies, not the authorizer.
-const windowsS = rates.length * Number(values['rate-seconds'] ?? 0);
+// 8 s per fixed rate by default: at 1000 rps a p99 then rests on 8000 samples, so one disk or scheduler stall
+// on this shared VM (tens of ms, hitting every request in flight) moves p99.9, not the whole p99.
+const rateS = Number(values['rate-seconds'] ?? (smoke ? 2 : 8));
+const windowsS = rates.length * rateS;
 if (windowsS > TOKEN_TTL_S - 60)
   throw new Error(
     `--rates × --rate-seconds = ${windowsS} s: the bench's tokens live ${TOKEN_TTL_S} s (sigil.issuer.max_ttl's ceiling) from the start of each configuration run; keep the fixed-rate windows of one configuration within ${TOKEN_TTL_S - 60} s`,
@@ -138,9 +141,7 @@ const run = await runAll({
   // SIGIL's first ~2 s after start are slow (JIT, lazy set-up): the warm-up keeps that out of every figure.
   warmupS: smoke ? 1 : 4,
   saturationS: smoke ? 2 : 5,
-  // 8 s per fixed rate: at 1000 rps a p99 then rests on 8000 samples, so one disk or scheduler stall
-  // on this shared VM (tens of ms, hitting every request in flight) moves p99.9, not the whole p99.
-  rateS: Number(values['rate-seconds'] ?? (smoke ? 2 : 8)),
+  rateS,
   saturationWorkers: smoke ? 16 : 64,
   // Open-loop rungs after saturation: 3 s each (smoke 1 s); a rung is held at p50 ≤ 10 ms.
   sustainedStepS: Number(values['sustained-seconds'] ?? (smoke ? 1 : 3)),

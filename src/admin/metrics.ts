@@ -18,8 +18,9 @@ export interface MetricsOptions {
 }
 
 /**
- * Latency buckets of the Check and group-commit histograms, in seconds. Dense between 0.5 and 10 ms, where a sidecar's p99 lives (a target there is a fraction of a
- * millisecond; 2.5 → 5 ms in one bucket could not tell 0.7× a peer's p99 from 1.3×); coarse above.
+ * Latency buckets of the Check and group-commit histograms, in seconds. Dense between 0.5 and 10 ms, where a
+ * sidecar's p99 lives (a target there is a fraction of a millisecond; 2.5 → 5 ms in one bucket could not tell
+ * 0.7× a peer's p99 from 1.3×); coarse above.
  */
 const LATENCY_BUCKETS = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.025,

@@ -356,6 +356,17 @@ export class H2cConnection {
     this.rememberReset(id, true);
   }
 
+  /**
+   * A frame on a closed stream (§5.1 "closed"): after our RST_STREAM the peer may have had it in flight, so it is
+   * ignored; after the peer's own RST_STREAM it is a stream error; on a stream that ended normally (or was never
+   * opened) a connection error with `code`.
+   */
+  private onClosedStream(id: number, code: number): void {
+    const ours = this.resets.get(id);
+    if (ours === undefined) this.fail(code);
+    else if (!ours) this.write(u32Frame(T.RST_STREAM, id, E.STREAM_CLOSED));
+  }
+
   private rememberReset(id: number, ours: boolean): void {
     if (this.resets.size >= RESETS_KEPT) {
       for (const oldest of this.resets.keys()) {
@@ -604,9 +615,7 @@ export class H2cConnection {
       // Closed: the bytes still leave the connection window (§6.9). After our RST_STREAM the peer may have had
       // DATA in flight, which is ignored (§5.1 "closed"); on a stream that ended normally it is an error.
       this.giveBack(p.length);
-      const ours = this.resets.get(id);
-      if (ours === undefined) this.fail(E.STREAM_CLOSED);
-      else if (!ours) this.write(u32Frame(T.RST_STREAM, id, E.STREAM_CLOSED));
+      this.onClosedStream(id, E.STREAM_CLOSED);
       return;
     }
     if (stream.remoteClosed) {
@@ -718,16 +727,10 @@ export class H2cConnection {
     }
     // Not open and not new: closed, or skipped and so implicitly closed (§5.1.1).
     if (id <= this.lastStream) {
-      const ours = this.resets.get(id);
-      if (ours === undefined) {
-        // Ended normally, or never opened: a gRPC client sends no second header block, and ids must increase.
-        this.fail(E.PROTOCOL_ERROR);
-        return;
-      }
-      // Reset: the block is still decoded, so the HPACK context stays in step (§4.3). After our RST_STREAM the
-      // peer may have had it in flight: ignored; after the peer's own, a stream error (§5.1 "closed").
-      if (!this.decode(block, undefined)) return;
-      if (!ours) this.write(u32Frame(T.RST_STREAM, id, E.STREAM_CLOSED));
+      // On a reset stream the block is still decoded, so the HPACK context stays in step (§4.3). Ended normally
+      // or never opened: a gRPC client sends no second header block, and ids must increase.
+      if (this.resets.has(id) && !this.decode(block, undefined)) return;
+      this.onClosedStream(id, E.PROTOCOL_ERROR);
       return;
     }
     this.lastStream = id;
