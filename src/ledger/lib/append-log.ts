@@ -15,6 +15,15 @@ import {
   readTileTime,
 } from './compaction.js';
 import { type AppendEvent, type AppendedLeaf, GroupCommit } from './group-commit.js';
+import {
+  entriesToReplay,
+  JOURNAL_BYTES,
+  JOURNAL_FILE,
+  JournalWriter,
+  readJournal,
+  removeJournal,
+} from './journal.js';
+import { NO_LEAF } from './journal-format.js';
 import { entryAt, initFormat, type LogStore, openStore } from './log-store.js';
 import type { MigrationEvent, MigrationOptions } from './migrate.js';
 import { type IndexKey, type KeysOf, PostingIndex } from './posting-index.js';
@@ -27,8 +36,15 @@ export interface MerkleLogOptions {
   /**
    * `sync` (default): `append` resolves once its transaction is flushed to disk (fsync). `fast`: resolves
    * at commit, with the flush right after in the background (docs/ledger.md §3 for what a crash loses).
+   * `journal`: resolves once its frame is written to the write-ahead journal (`O_DSYNC`), as durable as
+   * `sync`; LMDB commits behind it and `size` (proofs, checkpoints) follows a few ms later
+   * (docs/ledger.md §3 "Journal").
    */
-  durability?: 'sync' | 'fast';
+  durability?: 'sync' | 'fast' | 'journal';
+  /** `journal`: the journal file's size in bytes (default 16 MiB). @internal tests */
+  journalBytes?: number;
+  /** `journal`: ms from a batch's first append to its LMDB submit (default 10). @internal tests */
+  commitDelayMs?: number;
   /** Checkpoint origin and key name. Default `sigil.mesh/sigil/audit`. */
   origin?: string;
   /** Make a signed checkpoint every N seconds when the log grew (0 = only on demand). Default 0. */
@@ -76,7 +92,7 @@ const tooLarge = (bytes: number): LedgerError =>
 export class AppendLog {
   readonly dir: string;
   readonly origin: string;
-  readonly durability: 'sync' | 'fast';
+  readonly durability: 'sync' | 'fast' | 'journal';
   readonly readOnly: boolean;
   /** Signed checkpoints and offline proof bundles of this log (docs/ledger.md §5). */
   readonly checkpoints: Checkpoints;
@@ -134,6 +150,14 @@ export class AppendLog {
       else l.commit.load(true);
       return l;
     });
+    if (!readOnly) {
+      try {
+        await log.recoverJournal(options);
+      } catch (e) {
+        await log.store.env.close();
+        throw e;
+      }
+    }
     if (!readOnly && (options.hashThread ?? hashThreadByDefault())) log.commit.hasher = new TreeHasher();
     const every = options.checkpointIntervalSec ?? 0;
     if (every > 0 && !readOnly) log.checkpoints.every(every);
@@ -148,6 +172,47 @@ export class AppendLog {
       log.compactTimer.unref();
     }
     return log;
+  }
+
+  /**
+   * Replays the journal's entries this log lacks (any durability: a log may leave `journal` after a
+   * crash), then starts a new journal epoch (`journal`) or removes the file (docs/ledger.md §3 "Journal").
+   * @throws LedgerError `LEDGER_CORRUPT` (a journal that does not follow this log), `LEDGER_IO`,
+   * `LEDGER_COMMIT_FAILED`.
+   */
+  private async recoverJournal(options: MerkleLogOptions): Promise<void> {
+    const path = join(this.dir, JOURNAL_FILE);
+    const current = readJournal(path);
+    const { store, commit } = this;
+    if (current) {
+      const size = commit.committed;
+      const missing = entriesToReplay(path, current.frames, size, (i) => this.tree.readSubtree(0, i));
+      if (missing.length > 0) {
+        const end = size + missing.length;
+        const written = store.meta.ifVersion('size', size, () => {
+          for (let i = 0; i < missing.length; i++) store.entries.put(size + i, missing[i] as Buffer);
+          store.meta.put('size', end, end);
+        });
+        const flushed = (written as Promise<boolean> & { flushed?: PromiseLike<unknown> }).flushed;
+        if (!(await written))
+          throw new LedgerError('LEDGER_COMMIT_FAILED', `journal replay at ${size} lost its commit guard`);
+        await (flushed ?? store.env.flushed);
+        // Tree nodes and postings of the replayed entries are derived data: the reload re-derives them.
+        commit.load(true);
+      }
+    }
+    if (this.durability !== 'journal') {
+      if (current) removeJournal(path);
+      return;
+    }
+    const size = commit.committed;
+    commit.journal = JournalWriter.start(path, {
+      bytes: options.journalBytes ?? JOURNAL_BYTES,
+      size,
+      prevLeaf: size === 0 ? NO_LEAF : this.tree.readSubtree(0, size - 1),
+      current,
+    });
+    commit.commitDelayMs = options.commitDelayMs ?? 10;
   }
 
   /** Number of durable entries. */
@@ -361,6 +426,7 @@ export class AppendLog {
     this.envClosed = true;
     if (!this.commit.closed) await this.commit.settled();
     this.commit.closed = true;
+    await this.commit.journal?.close();
     await this.commit.hasher?.close();
     await this.store.env.close();
   }

@@ -7,6 +7,7 @@
 import { LedgerError } from '../errors.js';
 import { readPruned } from './compaction.js';
 import { HASH_LEN } from './hash.js';
+import type { JournalWriter } from './journal.js';
 import {
   entryAt,
   type LogStore,
@@ -99,6 +100,13 @@ export class GroupCommit {
   closed = false;
   /** The worker thread hashing long runs (writable logs with `hashThread`). */
   hasher: TreeHasher | undefined;
+  /**
+   * `durability: journal`: the write-ahead journal that resolves appends (lib/journal.ts); LMDB then
+   * commits each batch {@link commitDelayMs} after it opened, and every commit reports to it.
+   */
+  journal: JournalWriter | undefined;
+  /** Delay (ms) between a batch's first append and its submit: 0 = next turn. */
+  commitDelayMs = 0;
   /** Batches handed to LMDB whose leaves are not in the tree yet. */
   private hashQueue: Batch[] = [];
   private hashScheduled = false;
@@ -121,7 +129,7 @@ export class GroupCommit {
     private readonly store: LogStore,
     private readonly tree: TreeState,
     private readonly postings: PostingIndex,
-    private readonly durability: 'sync' | 'fast',
+    private readonly durability: 'sync' | 'fast' | 'journal',
     private readonly readOnly: boolean,
   ) {}
 
@@ -180,11 +188,18 @@ export class GroupCommit {
       return Promise.reject(new LedgerError('LEDGER_BAD_ARGUMENT', 'ledger is full (2^53 - 1 entries)'));
     const batch = this.openBatch();
     const index = this.assigned++;
-    batch.entries.push(data);
+    const journal = this.journal;
+    // Journaled: encoded once, here, and the same bytes go to the journal and to LMDB.
+    const entry = journal ? (typeof data === 'string' ? utf8Bytes(data) : Buffer.from(data)) : data;
+    batch.entries.push(entry);
     if (keys) this.postings.pending.add(index, keys, performance.now());
+    let waiter: Waiter | undefined;
     const p = new Promise<number | AppendedLeaf>((resolve, reject) => {
-      (batch as Batch).waiters.push({ resolve, reject, leaf });
+      waiter = { resolve, reject, leaf };
+      (batch as Batch).waiters.push(waiter);
     });
+    // The commit resolves it too (a no-op when the journal was first): the fallback when the ring is full.
+    if (journal) journal.add(index, entry as Buffer, waiter as Waiter);
     if (batch.entries.length >= MAX_BATCH) this.flushOpen(false);
     return p;
   }
@@ -223,7 +238,8 @@ export class GroupCommit {
     if (!batch) {
       batch = { epoch: this.epoch, start: this.assigned, entries: [], waiters: [] };
       this.open = batch;
-      setImmediate(() => this.flushOpen(false));
+      if (this.commitDelayMs > 0) setTimeout(() => this.flushOpen(false), this.commitDelayMs);
+      else setImmediate(() => this.flushOpen(false));
     }
     return batch;
   }
@@ -303,11 +319,12 @@ export class GroupCommit {
       .then(async (ok) => {
         if (!ok)
           throw new LedgerError('LEDGER_COMMIT_FAILED', `batch at ${batch.start} lost its commit guard`);
-        if (this.durability === 'sync') await (flushed ?? store.env.flushed);
+        if (this.durability !== 'fast') await (flushed ?? store.env.flushed);
         // root(size) must be answerable for every durable size: wait for this batch's hashes.
         await this.whenHashed(batch);
         if (batch.epoch === this.epoch && nodeRows) state.rows.stored(nodeRows.gen);
         this.committed = Math.max(this.committed, end);
+        if (batch.epoch === this.epoch) this.journal?.durableUpTo(end);
         if (postings) index.stored(end);
         const leaves = leavesOf(batch);
         for (let i = 0; i < batch.waiters.length; i++) {
@@ -407,6 +424,13 @@ export class GroupCommit {
     const open = this.open;
     this.open = undefined;
     if (open) for (const w of open.waiters) w.reject(err);
+    if (this.journal) {
+      // Journaled appends may have resolved with indices this batch held: reloading would hand them out
+      // again. The log closes; the next writable open replays the journal (docs/ledger.md §3 "Journal").
+      this.journal.stop();
+      this.closed = true;
+      return;
+    }
     try {
       this.load(false);
     } catch {
