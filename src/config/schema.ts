@@ -263,8 +263,11 @@ const audit = z
     retention: duration.optional(),
     /** The tlog-tiles archive directory. Default: <data_dir>/archive. */
     archive_dir: z.string().min(1).optional(),
-    /** `sync`: append resolves once durable. `fast`: bounded loss window (docs/ledger.md). */
-    durability: z.enum(['sync', 'fast']).default('sync'),
+    /**
+     * `sync`: append resolves once its LMDB commit is fsynced. `journal`: once written to the write-ahead
+     * journal (as durable; LMDB commits behind it). `fast`: bounded loss window (docs/ledger.md §3).
+     */
+    durability: z.enum(['sync', 'fast', 'journal']).default('sync'),
     /** Signed checkpoint interval in seconds (0 = only on demand). */
     checkpoint_interval: int(0, 86400).default(60),
     /** Checkpoint origin line (C2SP tlog-checkpoint). Default: <trust domain>/sigil/audit. */

@@ -239,6 +239,7 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
         authz: authz.address,
         authz_transport: authzTransport(config),
         authz_workers: workerCount,
+        ledger_durability: log.durability,
         ledger_hash_thread: log.hashThread,
         admin: admin.url,
         issuer_http: issuer.http?.url,

@@ -297,6 +297,11 @@ describe('sigil serve on one CPU', () => {
     expect((await readyLine({})).ledger_hash_thread).toBe(availableParallelism() > 1);
   }, 120_000);
 
+  it('names the ledger durability in the ready line: sync by default, journal when configured', async () => {
+    expect((await readyLine({}, '0')).ledger_durability).toBe('sync');
+    expect((await readyLine({ audit: { durability: 'journal' } }, '0')).ledger_durability).toBe('journal');
+  }, 120_000);
+
   it('names the ext_authz transport in the ready line: h2c by default, grpc-js for the deprecated h2', async () => {
     expect((await readyLine({}, '0')).authz_transport).toBe('h2c');
     expect((await readyLine({ authz: { transport: 'h2' } }, '0')).authz_transport).toBe('grpc-js');

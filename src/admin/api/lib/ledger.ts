@@ -84,6 +84,13 @@ export function adminLedger(log: MerkleLog) {
     });
     return (before === undefined ? hits : hits.filter((h) => h.index < before)).slice(0, limit);
   };
+  /**
+   * Waits for entry `index` when it was answered but LMDB does not hold it yet (`durability: journal`
+   * commits ~10 ms behind the answer), rather than answer "no entry" for a receipt the caller has.
+   */
+  const held = async (index: number): Promise<void> => {
+    if (index >= log.size && index < log.size + log.pending) await log.settled();
+  };
   const checkpoint = async (minSize = 1): Promise<{ size: number; note: string }> => {
     const latest = log.checkpoints.latest();
     const cp = latest && latest.size >= Math.max(1, minSize) ? latest : await log.checkpoints.make();
@@ -101,6 +108,7 @@ export function adminLedger(log: MerkleLog) {
      * exactly the size of the newest checkpoint covering it (made if needed).
      */
     async proof(index: number) {
+      await held(index);
       if (index >= log.size)
         throw new AdminApiError('ADMIN_NOT_FOUND', `no entry ${index} (log size ${log.size})`);
       const cp = await checkpoint(index + 1);
@@ -170,6 +178,7 @@ export function adminLedger(log: MerkleLog) {
      */
     async proofs(indices: number[]) {
       const max = Math.max(...indices);
+      await held(max);
       if (max >= log.size)
         throw new AdminApiError('ADMIN_NOT_FOUND', `no entry ${max} (log size ${log.size})`);
       const cp = await checkpoint(max + 1);
