@@ -28,7 +28,15 @@ if (!haveOpa) {
     '\n*** bench e2e smoke: .tools/bin/opa-envoy-plugin is MISSING: configuration (c) OPA is SKIPPED. Run bash scripts/setup-tools.sh ***\n',
   );
 }
-const configs = ['none', 'grpc-floor', 'sigil', 'sigil-fast', 'sigil-depth3', ...(haveOpa ? ['opa'] : [])];
+const configs = [
+  'none',
+  'grpc-floor',
+  'sigil',
+  'sigil-fast',
+  'sigil-journal',
+  'sigil-depth3',
+  ...(haveOpa ? ['opa'] : []),
+];
 
 describe.skipIf(missing.length > 0)('bench:e2e smoke (real Envoy, SIGIL, OPA, vegeta)', () => {
   let out: string;

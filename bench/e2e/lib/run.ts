@@ -33,6 +33,7 @@ export const CONFIGS = [
   'grpc-floor',
   'sigil',
   'sigil-fast',
+  'sigil-journal',
   'sigil-depth3',
   'sigil-w2',
   'opa',
@@ -50,6 +51,7 @@ export const CONFIG_LABEL: Record<ConfigName, string> = {
   none: '(a) Envoy, no ext_authz',
   sigil: '(b) SIGIL, durable ledger (sync)',
   'sigil-fast': '(b) SIGIL, fast ledger',
+  'sigil-journal': '(b) SIGIL, durable ledger (journal)',
   'sigil-depth3': '(b) SIGIL, depth-3 chain, durable',
   'sigil-w2': '(b) SIGIL, 2 Check workers, durable',
   opa: '(c) OPA ext_authz (opa-envoy-plugin path)',
@@ -319,7 +321,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
       if (config === 'grpc-floor') authz = await startFloor(o.paths, dir, o.cpu.authorizer);
     } else {
       const fx = await startSigil(o.paths, dir, {
-        durability: config === 'sigil-fast' ? 'fast' : 'sync',
+        durability: config === 'sigil-fast' ? 'fast' : config === 'sigil-journal' ? 'journal' : 'sync',
         workers: config === 'sigil-w2' ? 2 : 1,
         cpus: o.cpu.authorizer,
         nodeArgs: o.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'cpuprofile')}`] : [],

@@ -58,7 +58,7 @@ function issuerStore(dataDir: string): KeyStores {
 function benchConfig(
   dataDir: string,
   ports: { authz: number; http: number; grpc: number; admin: number },
-  durability: 'sync' | 'fast',
+  durability: 'sync' | 'fast' | 'journal',
   workers: number,
 ) {
   return {
@@ -157,7 +157,12 @@ export function sigilCommand(p: Paths, nodeArgs: string[] = []): { cmd: string; 
 export async function startSigil(
   p: Paths,
   runDir: string,
-  o: { durability: 'sync' | 'fast'; workers?: number; cpus?: string | undefined; nodeArgs?: string[] },
+  o: {
+    durability: 'sync' | 'fast' | 'journal';
+    workers?: number;
+    cpus?: string | undefined;
+    nodeArgs?: string[];
+  },
 ): Promise<SigilFixture> {
   const dataDir = join(runDir, 'sigil-data');
   mkdirSync(dataDir, { recursive: true });
