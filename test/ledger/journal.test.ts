@@ -5,7 +5,7 @@
  * journal copied once later appends resolved from it alone (LMDB's commit is held back).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LedgerError, MerkleLog, rootOf } from '../../src/ledger/index.js';
@@ -226,6 +226,34 @@ describe('journal durability', () => {
     } finally {
       await log.close();
     }
+  });
+
+  it('a failed journal write is reported once; appends then resolve at LMDB durability, nothing is lost', async () => {
+    const errors: Error[] = [];
+    const log = await MerkleLog.open(t.dir, {
+      durability: 'journal',
+      commitDelayMs: 50,
+      onJournalError: (e) => errors.push(e),
+    });
+    await log.append(bytesOf('e0'));
+    expect(log.size).toBe(0); // from the journal
+    // The writer's file descriptor is swapped for one that is not open: its next write fails (EBADF).
+    const journal = (log as unknown as { commit: { journal: { fd: number } } }).commit.journal;
+    const fd = journal.fd;
+    journal.fd = 2 ** 30;
+    const sizes: number[] = [];
+    for (let i = 1; i < 4; i++) {
+      await log.append(bytesOf(`e${i}`));
+      sizes.push(log.size);
+    }
+    expect(errors.map((e) => (e as NodeJS.ErrnoException).code)).toEqual(['EBADF']);
+    // The append whose frame failed, and every later one, resolved with the commit that holds it.
+    for (let i = 0; i < 3; i++) expect(sizes[i]).toBeGreaterThanOrEqual(i + 2);
+    await log.close();
+    closeSync(fd);
+    const again = await MerkleLog.open(t.dir);
+    expect(again.size).toBe(4);
+    await again.close();
   });
 
   it('a failed LMDB commit closes the log; reopening refuses, since the journal holds the lost entry', async () => {

@@ -41,6 +41,11 @@ export interface MerkleLogOptions {
    * (docs/ledger.md §3 "Journal").
    */
   durability?: 'sync' | 'fast' | 'journal';
+  /**
+   * `journal`: called if a journal write fails. The journal is not used after that and appends resolve at
+   * LMDB's flush, as in `sync` (nothing is lost; the wait is longer).
+   */
+  onJournalError?: (e: Error) => void;
   /** `journal`: the journal file's size in bytes (default 16 MiB). @internal tests */
   journalBytes?: number;
   /** `journal`: ms from a batch's first append to its LMDB submit (default 10). @internal tests */
@@ -212,6 +217,7 @@ export class AppendLog {
       prevLeaf: size === 0 ? NO_LEAF : this.tree.readSubtree(0, size - 1),
       current,
     });
+    commit.journal.onError = options.onJournalError;
     commit.commitDelayMs = options.commitDelayMs ?? 10;
   }
 

@@ -212,6 +212,8 @@ export class JournalWriter {
   private stopped = false;
   /** Set when a write failed: the journal is not used any more; appends resolve at LMDB durability. */
   error: Error | undefined;
+  /** Called once, with {@link error}. */
+  onError: ((e: Error) => void) | undefined;
 
   private constructor(
     readonly path: string,
@@ -277,7 +279,21 @@ export class JournalWriter {
   async close(): Promise<void> {
     this.stop();
     await this.writing;
-    closeSync(this.fd);
+    try {
+      closeSync(this.fd);
+    } catch {
+      /* every write was synchronous (O_DSYNC): nothing is left to flush */
+    }
+  }
+
+  private fail(e: Error): void {
+    this.error = e;
+    this.queue = [];
+    try {
+      this.onError?.(e);
+    } catch {
+      /* a listener must not break the log */
+    }
   }
 
   private schedule(): void {
@@ -319,7 +335,7 @@ export class JournalWriter {
     if (!first) return;
     if (first.index !== this.next) {
       // Never expected: entries reach the journal in index order. Stop using it rather than write a gap.
-      this.error = new Error(`journal expected entry ${this.next}, got ${first.index}`);
+      this.fail(new Error(`journal expected entry ${this.next}, got ${first.index}`));
       return;
     }
     let n = 0;
@@ -347,7 +363,7 @@ export class JournalWriter {
         this.writing = undefined;
         done();
         if (err) {
-          this.error = err;
+          this.fail(err);
           return;
         }
         const until = first.index + n;
