@@ -264,10 +264,11 @@ const audit = z
     /** The tlog-tiles archive directory. Default: <data_dir>/archive. */
     archive_dir: z.string().min(1).optional(),
     /**
-     * `sync`: append resolves once its LMDB commit is fsynced. `journal`: once written to the write-ahead
-     * journal (as durable; LMDB commits behind it). `fast`: bounded loss window (docs/ledger.md §3).
+     * `journal` (default): a decision is answered once written to the write-ahead journal (durable; LMDB
+     * commits ~10 ms behind it). `sync`: once its LMDB commit is fsynced. `fast`: bounded loss window
+     * (docs/ledger.md §3).
      */
-    durability: z.enum(['sync', 'fast', 'journal']).default('sync'),
+    durability: z.enum(['sync', 'fast', 'journal']).default('journal'),
     /** Signed checkpoint interval in seconds (0 = only on demand). */
     checkpoint_interval: int(0, 86400).default(60),
     /** Checkpoint origin line (C2SP tlog-checkpoint). Default: <trust domain>/sigil/audit. */

@@ -297,9 +297,9 @@ describe('sigil serve on one CPU', () => {
     expect((await readyLine({})).ledger_hash_thread).toBe(availableParallelism() > 1);
   }, 120_000);
 
-  it('names the ledger durability in the ready line: sync by default, journal when configured', async () => {
-    expect((await readyLine({}, '0')).ledger_durability).toBe('sync');
-    expect((await readyLine({ audit: { durability: 'journal' } }, '0')).ledger_durability).toBe('journal');
+  it('names the ledger durability in the ready line: journal by default, sync when configured', async () => {
+    expect((await readyLine({}, '0')).ledger_durability).toBe('journal');
+    expect((await readyLine({ audit: { durability: 'sync' } }, '0')).ledger_durability).toBe('sync');
   }, 120_000);
 
   it('names the ext_authz transport in the ready line: h2c by default, grpc-js for the deprecated h2', async () => {
