@@ -101,6 +101,17 @@ describe('journal durability', () => {
     await expectDecisions(image, 25);
   });
 
+  it('a checkpoint made right after appends resolved from the journal covers them', async () => {
+    const log = await MerkleLog.open(t.dir, HOLD);
+    try {
+      for (let i = 0; i < 3; i++) await log.appendDecision(record(i));
+      expect(log.size).toBe(0);
+      expect((await log.checkpoints.make()).size).toBe(3);
+    } finally {
+      await log.close();
+    }
+  });
+
   it('a log that left journal durability still replays, then removes the journal', async () => {
     const image = await crashImage('img', 3, 7);
     await expectDecisions(image, 10, 'sync');

@@ -83,7 +83,9 @@ const receiptOf = (res: CheckResponse): string | undefined => {
 const decisionIdOf = (res: CheckResponse) =>
   headerRecord(deniedOf(res)?.headers ?? okOf(res)?.responseHeadersToAdd ?? [])['x-sigil-decision-id'];
 
-function entries(log: MerkleLog, from = 0): DecisionRecord[] {
+/** The log's records from `from`, once every append answered so far is in it (the journal commits behind). */
+async function entries(log: MerkleLog, from = 0): Promise<DecisionRecord[]> {
+  await log.settled();
   const out: DecisionRecord[] = [];
   for (let i = from; i < log.size; i++) out.push(log.decision(i));
   return out;
@@ -125,7 +127,7 @@ describe('unauthenticated denies: aggregated per source, code and window', () =>
     await burst(5000, 5000);
     await until(() => s.log.size > firstWindow && s.log.pending === 0 && s.intake.denies.openKeys === 0);
 
-    const all = entries(s.log);
+    const all = await entries(s.log);
     // One entry per source per window (a burst that straddles a window boundary adds at most one per source).
     expect(all.length).toBeGreaterThanOrEqual(6);
     expect(all.length).toBeLessThanOrEqual(12);
@@ -178,12 +180,12 @@ describe('unauthenticated denies: aggregated per source, code and window', () =>
     expect(receiptOf(scopeDeny!)).toMatch(/^index=\d+; leaf=/);
     for (const a of answers.slice(0, 100)) expect(receiptOf(a)).toBeUndefined();
     // Before the window ends only the two verified decisions are in the ledger, each a plain record.
-    expect(entries(s.log).map((r) => [r.kind, r.code])).toEqual([
+    expect((await entries(s.log)).map((r) => [r.kind, r.code])).toEqual([
       [undefined, 'OK'],
       [undefined, 'AUTHZ_TOOL_NOT_IN_SCOPE'],
     ]);
     await s.intake.denies.flush();
-    const counted = entries(s.log, 2);
+    const counted = await entries(s.log, 2);
     expect(counted).toHaveLength(2);
     expect(counted.every((r) => r.kind === 'aggregate' && r.source === '192.0.2.9' && r.count === 50)).toBe(
       true,
@@ -204,7 +206,7 @@ describe('unauthenticated denies: aggregated per source, code and window', () =>
     most = Math.max(most, s.intake.denies.openKeys);
     expect(most).toBe(9);
     await s.intake.denies.flush();
-    const all = entries(s.log);
+    const all = await entries(s.log);
     expect(all).toHaveLength(9);
     expect(sum(all)).toBe(1000);
     expect(all.filter((r) => r.source !== '*').map((r) => r.count)).toEqual(Array(8).fill(10));
@@ -227,7 +229,7 @@ describe('unauthenticated denies: aggregated per source, code and window', () =>
       expect(s.intake.denies.openKeys).toBeLessThanOrEqual(4 + 65);
     }
     await s.intake.denies.flush();
-    const all = entries(s.log);
+    const all = await entries(s.log);
     expect(all.length).toBe(4 + 65);
     expect(sum(all)).toBe(10_000);
     expect(all.filter((r) => r.code === '*')).toHaveLength(1);
@@ -266,7 +268,7 @@ describe('a failed append', () => {
     cleanups.push(() => log.close());
     denies.add(deny(99, 'AUTHZ_NO_TOKEN'), '10.9.0.1');
     await denies.flush();
-    const all = entries(log);
+    const all = await entries(log);
     expect(all.map((r) => [r.kind, r.code, r.count])).toEqual([
       ['dropped', 'TBIT_MALFORMED', 10],
       ['dropped', 'AUTHZ_NO_TOKEN', 20],
@@ -301,8 +303,8 @@ describe('the disk guard', () => {
     for (let i = 0; i < 100; i++) await s.check(from('203.0.113.1'));
     await s.intake.denies.flush();
     // Only the 20 allows were written, one durable entry each.
-    expect(s.log.size).toBe(20);
-    expect(entries(s.log).map((r) => r.id)).toEqual(allows.map(decisionIdOf));
+    expect((await entries(s.log)).length).toBe(20);
+    expect((await entries(s.log)).map((r) => r.id)).toEqual(allows.map(decisionIdOf));
     expect(await s.metric('sigil_unauthenticated_denies_dropped_total{reason="disk_low"}')).toBe(600);
     expect(await s.metric('sigil_unauthenticated_denies_total{code="AUTHZ_NO_TOKEN"}')).toBe(600);
     expect(await s.metric('sigil_ledger_aggregate_entries_total{kind="aggregate"}')).toBe(0);
@@ -313,7 +315,7 @@ describe('the disk guard', () => {
     free = 5 * GiB;
     expect(s.intake.guard.check()).toBe(false); // recovery flushes the dropped tally
     await s.intake.denies.flush();
-    const after = entries(s.log, 20);
+    const after = await entries(s.log, 20);
     expect(after).toEqual([
       expect.objectContaining({ kind: 'dropped', code: 'AUTHZ_NO_TOKEN', http_status: 401, count: 600 }),
     ]);
@@ -326,7 +328,7 @@ describe('the disk guard', () => {
     // Windows after the recovery are aggregated again.
     await s.check(from('203.0.113.1'));
     await s.intake.denies.flush();
-    expect(entries(s.log, 21)).toEqual([expect.objectContaining({ kind: 'aggregate', count: 1 })]);
+    expect(await entries(s.log, 21)).toEqual([expect.objectContaining({ kind: 'aggregate', count: 1 })]);
     expect(verifyLog(s.log)).toMatchObject({ ok: true, size: 22 });
   });
 
@@ -399,7 +401,7 @@ describe('the disk guard', () => {
     await Promise.all(Array.from({ length: 30 }, () => s.check(from('192.0.2.1'))));
     expect(s.log.size).toBe(0);
     await s.intake.close();
-    expect(entries(s.log)).toEqual([expect.objectContaining({ kind: 'aggregate', count: 30 })]);
+    expect(await entries(s.log)).toEqual([expect.objectContaining({ kind: 'aggregate', count: 30 })]);
   });
 });
 
@@ -422,7 +424,7 @@ describe('what an unverified token claimed (issue #24): recorded apart, marked u
     const res = await check(from('192.0.2.1', forged));
     expect(deniedOf(res)?.status?.code).toBe(401);
     expect(codeOf(res)).toBe('TBIT_BAD_SIGNATURE');
-    const [r] = entries(s.log);
+    const [r] = await entries(s.log);
     expect(r).toMatchObject({
       v: 2,
       decision: 'deny',
@@ -469,7 +471,7 @@ describe('what an unverified token claimed (issue #24): recorded apart, marked u
       expect(deniedOf(res)?.status?.code).toBe(401);
       expect(codeOf(res)).toBe(code);
     }
-    const got = entries(s.log);
+    const got = await entries(s.log);
     expect(got).toHaveLength(cases.length);
     for (const [i, r] of got.entries()) {
       expect(r.code, `case ${i}`).toBe(cases[i]![0]);
@@ -480,7 +482,7 @@ describe('what an unverified token claimed (issue #24): recorded apart, marked u
     const ok = await check(from('192.0.2.2', handMade(noKid, { sub: CLAIMED })));
     const bad = await check(from('192.0.2.2', handMade(noKid, { sub: 'admin' })));
     expect(codeOf(ok)).toBe(codeOf(bad));
-    const [withClaim, without] = entries(s.log, cases.length);
+    const [withClaim, without] = await entries(s.log, cases.length);
     expect(withClaim!.claimed).toEqual({ verified: false, sub: CLAIMED });
     expect(without!.claimed).toBeUndefined();
   });
@@ -498,7 +500,7 @@ describe('what an unverified token claimed (issue #24): recorded apart, marked u
     for (let i = 0; i < 10; i++) calls.push(s.check(from('192.0.2.3')));
     for (const res of await Promise.all(calls)) expect(deniedOf(res)?.status?.code).toBe(401);
     await s.intake.denies.flush();
-    const all = entries(s.log);
+    const all = await entries(s.log);
     const sig = all.find((r) => r.code === 'TBIT_BAD_SIGNATURE')!;
     const none = all.find((r) => r.code === 'AUTHZ_NO_TOKEN')!;
     expect(sig).toMatchObject({ v: 2, kind: 'aggregate', count: 22 });

@@ -277,6 +277,14 @@ export class AppendLog {
     return this.commit.settled();
   }
 
+  /**
+   * Resolves once every append that resolved so far is counted in {@link size}: at once in `sync` and
+   * `fast`; in `journal`, whose appends resolve before LMDB holds them, after {@link settled}.
+   */
+  async caughtUp(): Promise<void> {
+    if (this.commit.journal && this.pending > 0) await this.commit.settled();
+  }
+
   private checkSize(size: number, what: string, max = this.commit.committed): number {
     if (!Number.isSafeInteger(size) || size < 0 || size > max) {
       throw new LedgerError('LEDGER_BAD_ARGUMENT', `${what} must be an integer in [0, ${max}]`);

@@ -25,6 +25,8 @@ export interface CheckpointedLog {
   /** @throws LedgerError `LEDGER_BAD_ARGUMENT` for an index that is not durable. */
   entry(index: number): Uint8Array;
   inclusionProof(index: number, size: number): Uint8Array[];
+  /** Resolves once every append that resolved so far is in {@link size} (the journal commits behind). */
+  caughtUp(): Promise<void>;
 }
 
 /** The `checkpoints` database of one log and its signing key. */
@@ -53,12 +55,14 @@ export class Checkpoints {
 
   /**
    * Signs and stores a checkpoint of the current durable size (returns the stored one if the log did
-   * not grow). It first waits for the flush, so a checkpoint never covers entries that could be lost.
+   * not grow). It first waits for the flush, so a checkpoint never covers entries that could be lost, and
+   * (`durability: journal`) for LMDB to hold every append that resolved, so it covers every answer given.
    * @throws LedgerError `LEDGER_CLOSED`, `LEDGER_BAD_ARGUMENT` (read-only).
    */
   async make(): Promise<SignedCheckpoint> {
     const refused = this.writeError();
     if (refused) throw refused;
+    await this.log.caughtUp();
     await this.store.env.flushed;
     const size = this.log.size;
     const existing = this.get(size);
