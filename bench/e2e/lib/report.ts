@@ -451,7 +451,7 @@ export function renderMarkdown(
   L.push(
     '- Same job for both authorizers: verify the Ed25519 TBIT from `Authorization: Bearer` against the same issuer JWKS, ' +
       'check the tool named by the path is in `tool_scope`. SIGIL also appends every decision to its Merkle ledger before answering ' +
-      '(durable = `audit.durability: sync`; fast = `fast`), checks the chain rules, audience and revocation.',
+      '(durable = `audit.durability: sync`, or `journal` where labelled; fast = `fast`), checks the chain rules, audience and revocation.',
   );
   L.push(
     '- (c) is the real opa-envoy-plugin (`.tools/bin/opa-envoy-plugin run --server`, built from the peers source by scripts/setup-tools.sh), ' +
@@ -675,7 +675,7 @@ export function renderMarkdown(
     L.push(
       `Inside SIGIL at ${meta.refRate} rps, from its own /metrics scraped after each phase (medians over rounds; ` +
         'percentiles are histogram bucket upper bounds): the Check pipeline including the ledger wait, the ledger group ' +
-        'commit (LMDB commit + fsync), decisions per commit, and V8 major GC pauses in the window:',
+        'commit (LMDB commit + fsync; with the journal it runs behind the answer), decisions per commit, and V8 major GC pauses in the window:',
     );
     L.push('');
     L.push(

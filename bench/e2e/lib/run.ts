@@ -52,8 +52,8 @@ export const CONFIG_LABEL: Record<ConfigName, string> = {
   sigil: '(b) SIGIL, durable ledger (sync)',
   'sigil-fast': '(b) SIGIL, fast ledger',
   'sigil-journal': '(b) SIGIL, durable ledger (journal)',
-  'sigil-depth3': '(b) SIGIL, depth-3 chain, durable',
-  'sigil-w2': '(b) SIGIL, 2 Check workers, durable',
+  'sigil-depth3': '(b) SIGIL, depth-3 chain, durable (sync)',
+  'sigil-w2': '(b) SIGIL, 2 Check workers, durable (sync)',
   opa: '(c) OPA ext_authz (opa-envoy-plugin path)',
   'grpc-floor': "(floor) no-work authorizer on SIGIL's gRPC transport (h2c)",
 };
