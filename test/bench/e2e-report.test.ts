@@ -422,7 +422,9 @@ describe('e2e report: Check workers (sigil-w2)', () => {
     expect(single!.primaryPer1k).toBeNaN();
     expect(workers).toMatchObject({ config: 'sigil-w2', totalPer1k: 0.3 });
     expect(workers!.primaryPer1k).toBeCloseTo(0.075, 9);
-    expect(markdown(r)).toContain('| (b) SIGIL, 2 Check workers, durable | 0.300 | 0.075 | 0.25 | 13333 |');
+    expect(markdown(r)).toContain(
+      '| (b) SIGIL, 2 Check workers, durable (sync) | 0.300 | 0.075 | 0.25 | 13333 |',
+    );
     // Without sigil-w2 in the run the table is left out.
     expect(markdown(run([round('sigil', 0, 5, 3000)]))).not.toContain('primary-bound rate');
   });
