@@ -89,7 +89,7 @@ export function adminLedger(log: MerkleLog) {
    * commits ~10 ms behind the answer), rather than answer "no entry" for a receipt the caller has.
    */
   const held = async (index: number): Promise<void> => {
-    if (index >= log.size && index < log.size + log.pending) await log.settled();
+    if (index >= log.size) await log.caughtUp();
   };
   const checkpoint = async (minSize = 1): Promise<{ size: number; note: string }> => {
     const latest = log.checkpoints.latest();
