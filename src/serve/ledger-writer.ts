@@ -5,23 +5,16 @@
  * the running sidecar's admin API when the lock is held, else straight into the log under the same lock, so the
  * Merkle tree always has a single appender.
  */
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { lock } from 'proper-lockfile';
+import { readFileSync, rmSync } from 'node:fs';
 import type { SigilConfig } from '../config/index.js';
 import { LedgerError, type LifecycleRecord, type MerkleLogOptions } from '../ledger/index.js';
 import { writeFileAtomic } from '../lib/atomic-write.js';
 import { adminTokenPath } from './dashboard-options.js';
 import { openAuditLog } from './open-audit-log.js';
+import { infoPath, lockedError, lockPath, takeWriterLock } from './writer-lock.js';
 
-/** A held lock whose mtime is older than this is taken over (its holder died); the holder refreshes it every 5 s. */
-const STALE_MS = 10_000;
 /** Lock waits: `serve` ~10 s for a CLI command appending now; a CLI whose writer is unreachable ~13 s (past stale). */
 const WAIT = { serve: 100, orphan: 130 } as const;
-
-const ledgerDir = (config: SigilConfig) => join(config.data_dir, 'ledger');
-const lockPath = (config: SigilConfig) => join(ledgerDir(config), 'writer.lock');
-const infoPath = (config: SigilConfig) => join(ledgerDir(config), 'writer.json');
 
 /** What the writer publishes for CLI commands. */
 interface WriterInfo {
@@ -30,36 +23,16 @@ interface WriterInfo {
   admin_url: string;
 }
 
-async function take(config: SigilConfig, wait: number, onCompromised: (e: Error) => void) {
-  mkdirSync(ledgerDir(config), { recursive: true, mode: 0o700 });
-  try {
-    return await lock(lockPath(config), {
-      lockfilePath: lockPath(config),
-      realpath: false,
-      stale: STALE_MS,
-      onCompromised,
-      ...(wait > 0 ? { retries: { retries: wait, minTimeout: 20, maxTimeout: 100 } } : {}),
-    });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ELOCKED') return undefined;
-    throw new LedgerError('LEDGER_IO', `cannot take ${lockPath(config)}: ${(e as Error).message}`, e);
-  }
-}
-
 /**
  * Takes the writer lock for `sigil serve`, waiting ~10 s for a CLI command that appends right now.
- * @throws LedgerError `LEDGER_IO` when another writer (a running `sigil serve`) holds it.
+ * @throws LedgerError `LEDGER_LOCKED` when another writer (a running `sigil serve`) holds it.
  */
 export async function holdLedgerWriter(
   config: SigilConfig,
   onCompromised: (e: Error) => void,
 ): Promise<{ publish(adminUrl: string): void; release(): Promise<void> }> {
-  const release = await take(config, WAIT.serve, onCompromised);
-  if (release === undefined)
-    throw new LedgerError(
-      'LEDGER_IO',
-      `another sigil serve writes the ledger of ${config.data_dir} (${lockPath(config)} is held)`,
-    );
+  const release = await takeWriterLock(config, WAIT.serve, onCompromised);
+  if (release === undefined) throw lockedError(config, 'sigil serve cannot start');
   return {
     publish(adminUrl) {
       const info: WriterInfo = { pid: process.pid, admin_url: adminUrl };
@@ -143,7 +116,7 @@ export async function recordLifecycle(
   o: Pick<MerkleLogOptions, 'onMigration'> = {},
 ): Promise<number[]> {
   if (entries.length === 0) return [];
-  let release = await take(config, 0, () => {});
+  let release = await takeWriterLock(config, 0, () => {});
   if (release === undefined) {
     try {
       return await sendToWriter(config, entries);
@@ -151,7 +124,7 @@ export async function recordLifecycle(
       if (!(e instanceof Unreachable)) throw e;
       // Nobody answers for the held lock: a writer killed without releasing it. Its lock goes stale within
       // 10 s; then this command appends directly. A live writer keeps it fresh: LEDGER_IO after the wait.
-      release = await take(config, WAIT.orphan, () => {});
+      release = await takeWriterLock(config, WAIT.orphan, () => {});
       if (release === undefined)
         throw new LedgerError(
           'LEDGER_IO',
@@ -161,7 +134,7 @@ export async function recordLifecycle(
   }
   try {
     // A direct append is a writable open: it migrates a format-3 ledger first (docs/ledger.md §2).
-    const log = await openAuditLog(config, { checkpointIntervalSec: 0, hashThread: false, ...o });
+    const log = await openAuditLog(config, { checkpointIntervalSec: 0, hashThread: false, ...o }, 'held');
     try {
       const out: number[] = [];
       for (const e of entries) out.push((await log.appendLifecycle(e)).index);

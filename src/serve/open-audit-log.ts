@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import type { SigilConfig } from '../config/index.js';
 import { MerkleLog, type MerkleLogOptions } from '../ledger/index.js';
+import { lockedError, takeWriterLock } from './writer-lock.js';
 
 /**
  * The options of `sigil.audit`: durability, checkpoint interval, origin (default
@@ -27,7 +28,37 @@ export function auditLogOptions(config: SigilConfig): MerkleLogOptions {
   };
 }
 
-/** Opens `<data_dir>/ledger` with {@link auditLogOptions}, then `overrides`. */
-export function openAuditLog(config: SigilConfig, overrides: MerkleLogOptions = {}): Promise<MerkleLog> {
-  return MerkleLog.open(join(config.data_dir, 'ledger'), { ...auditLogOptions(config), ...overrides });
+/**
+ * Opens `<data_dir>/ledger` with {@link auditLogOptions}, then `overrides`. A writable open takes the writer
+ * lock (`writerLock: 'take'`, the default) for the life of the log, so it never runs next to a live
+ * `sigil serve`: a second writer would fail the sidecar's commit guard and, with the journal, start a new
+ * journal epoch under it (docs/ledger.md §4 "One sequencer"). `'held'`: the caller holds it already.
+ * @throws LedgerError `LEDGER_LOCKED` when another process holds the lock; those of {@link MerkleLog.open}.
+ */
+export async function openAuditLog(
+  config: SigilConfig,
+  overrides: MerkleLogOptions = {},
+  writerLock: 'take' | 'held' = 'take',
+): Promise<MerkleLog> {
+  const options = { ...auditLogOptions(config), ...overrides };
+  const dir = join(config.data_dir, 'ledger');
+  if (options.readOnly || options.forVerify || writerLock === 'held') return MerkleLog.open(dir, options);
+  const release = await takeWriterLock(config, 0, () => {});
+  if (release === undefined) throw lockedError(config, 'cannot open the ledger for writing');
+  let log: MerkleLog;
+  try {
+    log = await MerkleLog.open(dir, options);
+  } catch (e) {
+    await release().catch(() => {});
+    throw e;
+  }
+  const close = log.close.bind(log);
+  log.close = async () => {
+    try {
+      await close();
+    } finally {
+      await release().catch(() => {});
+    }
+  };
+  return log;
 }

@@ -126,24 +126,29 @@ export async function startSigil(config: SigilConfig, deps: StartSigilDeps = {})
       logger.error({ err }, 'the ledger writer lock was taken over: another process may append'),
     );
     cleanup.push(() => writer.release());
-    ledger = await openAuditLog(config, {
-      // A format-3 ledger is migrated here, for minutes if it is large: say so (docs/ledger.md §2).
-      onMigration: migrationLog((fields, msg) => logger.info(fields, msg)),
-      onJournalError: (err) =>
-        logger.error(
-          { err },
-          'ledger journal write failed: decisions now wait for LMDB (as durability sync)',
-        ),
-      // Retention (docs/ledger.md §10): one line per run that archived something, and every failure.
-      onCompaction: (r, err) => {
-        if (err !== undefined) logger.warn({ err }, 'audit compaction failed; retried at the next interval');
-        else if (r && r.pruned > r.prunedBefore)
-          logger.info(
-            { pruned: r.pruned, archived_from: r.prunedBefore, checkpoint: r.checkpoint },
-            'audit log compacted',
-          );
+    ledger = await openAuditLog(
+      config,
+      {
+        // A format-3 ledger is migrated here, for minutes if it is large: say so (docs/ledger.md §2).
+        onMigration: migrationLog((fields, msg) => logger.info(fields, msg)),
+        onJournalError: (err) =>
+          logger.error(
+            { err },
+            'ledger journal write failed: decisions now wait for LMDB (as durability sync)',
+          ),
+        // Retention (docs/ledger.md §10): one line per run that archived something, and every failure.
+        onCompaction: (r, err) => {
+          if (err !== undefined)
+            logger.warn({ err }, 'audit compaction failed; retried at the next interval');
+          else if (r && r.pruned > r.prunedBefore)
+            logger.info(
+              { pruned: r.pruned, archived_from: r.prunedBefore, checkpoint: r.checkpoint },
+              'audit log compacted',
+            );
+        },
       },
-    });
+      'held',
+    );
     const log = ledger;
     cleanup.push(() => log.close());
     let started = false;

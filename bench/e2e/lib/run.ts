@@ -344,7 +344,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
     writeTargets(targets, envoy.port, requestMix(tokens, leaf));
     // (a) has no authorizer: every request must reach the upstream.
     const expect = (c: Case) => (config === 'none' ? 200 : EXPECTED_STATUS[c]);
-    const ledgerBefore = authz?.sigil ? await authz.sigil.ledgerDecisions() : undefined;
+    const ledgerBefore = authz?.sigil?.decisionsAtStart;
 
     let lastScrape: SigilScrape = parseSigilMetrics('');
     const phase = async (

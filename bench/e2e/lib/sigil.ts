@@ -35,9 +35,12 @@ export interface SigilFixture {
   /**
    * Decisions recorded on disk: one per decision entry, `count` per entry that aggregates unauthenticated
    * denies (docs/ledger.md §4 "Entry kinds"); lifecycle entries (sidecar start/stop, trust and policy
-   * changes) are not decisions. Only meaningful while SIGIL is stopped (before start / after stop).
+   * changes) are not decisions. Only while SIGIL is stopped (before start / after stop): a writable open,
+   * it cannot take the writer lock while `sigil serve` runs.
    */
   ledgerDecisions(): Promise<number>;
+  /** {@link ledgerDecisions} before the process started. */
+  decisionsAtStart: number;
 }
 
 /** The run-wide issuer data dir (created once): its keys are what SIGIL and OPA both trust. */
@@ -198,8 +201,9 @@ export async function startSigil(
         await log.close();
       }
     };
-    // Creates the ledger (and fails early on a bad config) before the process starts.
-    await ledgerDecisions();
+    // Creates the ledger (and fails early on a bad config) before the process starts: the count the run
+    // compares with. No writable open may happen while `sigil serve` holds the ledger (it takes the writer lock).
+    const decisionsAtStart = await ledgerDecisions();
     const startedAt = Date.now();
     const proc = startProcess({
       name: 'sigil',
@@ -232,7 +236,7 @@ export async function startSigil(
         ),
       60_000,
     );
-    return { proc, port: ports.authz, config, tokens, ledgerDecisions, startedAt };
+    return { proc, port: ports.authz, config, tokens, ledgerDecisions, decisionsAtStart, startedAt };
   }
 }
 

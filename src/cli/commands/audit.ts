@@ -326,7 +326,8 @@ export function register(program: Command): void {
               if (!cp) throw new LedgerError('LEDGER_NOT_FOUND', 'no checkpoint stored yet');
               out({ size: cp.size, root: b64encode(cp.root), note: cp.note, verifier_key: cps.verifierKey });
             },
-            {},
+            // Making one writes (and takes the writer lock); reading the newest does not.
+            flags.latest ? { readOnly: true } : {},
           ),
     );
 
@@ -366,7 +367,7 @@ export function register(program: Command): void {
         // The migration writes: only as the one writer (docs/ledger.md §4 "One sequencer").
         const lock = await holdLedgerWriter(config, () => undefined);
         try {
-          const log = await openAuditLog(config, { ...quiet, onMigration: migrationProgress() });
+          const log = await openAuditLog(config, { ...quiet, onMigration: migrationProgress() }, 'held');
           const now = { format: log.format, size: log.size, root: b64encode(log.root()) };
           await log.close();
           if (now.root !== was.root || now.size !== was.size) {

@@ -8,9 +8,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openAuditLog } from '../../../src/serve/open-audit-log.js';
 import { opaBuild } from '../../policy/support.js';
 import { type EnvoyProcess, startTestEnvoy } from '../../support/envoy.js';
-import { issuerFor, runSigilCli, type SigilProcess, startSigilProcess } from '../../support/sigil-process.js';
+import { issuerFor, type SigilProcess, startSigilProcess } from '../../support/sigil-process.js';
 import { type EchoUpstream, startEchoUpstream } from '../../support/upstream.js';
 
 /** The admin credential every test stack uses (≥ 16 characters). */
@@ -58,9 +59,15 @@ export async function startStack(): Promise<Stack> {
   }
   const envoy: EnvoyProcess = await startTestEnvoy(sigil.authzPort, upstream.port);
   const issuer = await issuerFor(sigil.config);
-  const cp = await runSigilCli(sigil.configFile, ['audit', 'checkpoint']);
-  if (cp.code !== 0) throw new Error(`sigil audit checkpoint failed: ${cp.stderr}`);
-  const verifierKey = (JSON.parse(cp.stdout) as { verifier_key: string }).verifier_key;
+  // The sidecar makes the first checkpoint (and its key); the key is then read with a read-only open: the
+  // sidecar is the ledger's one writer (a writable `sigil audit checkpoint` next to it is LEDGER_LOCKED).
+  const cp = await fetch(`${sigil.adminUrl}/api/checkpoint`, {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  if (cp.status !== 200) throw new Error(`GET /api/checkpoint → ${cp.status}: ${await cp.text()}`);
+  const reader = await openAuditLog(sigil.config, { readOnly: true });
+  const verifierKey = reader.checkpoints.verifierKey;
+  await reader.close();
   return {
     sigil,
     envoyUrl: envoy.url,
