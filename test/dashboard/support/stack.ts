@@ -57,29 +57,42 @@ export async function startStack(): Promise<Stack> {
     await sigil.dispose();
     throw new Error(`sigil serve does not serve the dashboard API (GET /api/status → ${status.status})`);
   }
-  const envoy: EnvoyProcess = await startTestEnvoy(sigil.authzPort, upstream.port);
-  const issuer = await issuerFor(sigil.config);
-  // The sidecar makes the first checkpoint (and its key); the key is then read with a read-only open: the
-  // sidecar is the ledger's one writer (a writable `sigil audit checkpoint` next to it is LEDGER_LOCKED).
-  const cp = await fetch(`${sigil.adminUrl}/api/checkpoint`, {
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-  });
-  if (cp.status !== 200) throw new Error(`GET /api/checkpoint → ${cp.status}: ${await cp.text()}`);
-  const reader = await openAuditLog(sigil.config, { readOnly: true });
-  const verifierKey = reader.checkpoints.verifierKey;
-  await reader.close();
+  let envoy: EnvoyProcess | undefined;
+  let issuer: Awaited<ReturnType<typeof issuerFor>> | undefined;
+  let verifierKey: string;
+  try {
+    envoy = await startTestEnvoy(sigil.authzPort, upstream.port);
+    issuer = await issuerFor(sigil.config);
+    // The sidecar makes the first checkpoint (and its key); the key is then read with a read-only open: the
+    // sidecar is the ledger's one writer (a writable `sigil audit checkpoint` next to it is LEDGER_LOCKED).
+    const cp = await fetch(`${sigil.adminUrl}/api/checkpoint`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    if (cp.status !== 200) throw new Error(`GET /api/checkpoint → ${cp.status}: ${await cp.text()}`);
+    const reader = await openAuditLog(sigil.config, { readOnly: true });
+    verifierKey = reader.checkpoints.verifierKey;
+    await reader.close();
+  } catch (e) {
+    // A stack that failed to start leaves no processes behind.
+    issuer?.close();
+    await envoy?.stop();
+    await sigil.dispose();
+    await upstream.close();
+    throw e;
+  }
+  const started = { envoy, issuer };
   return {
     sigil,
-    envoyUrl: envoy.url,
+    envoyUrl: started.envoy.url,
     policyFile,
     adminUrl: sigil.adminUrl,
     adminToken: ADMIN_TOKEN,
-    issuer,
+    issuer: started.issuer,
     verifierKey,
     async call(token, tool) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (token) headers.authorization = `Bearer ${token}`;
-      const res = await fetch(`${envoy.url}/tools/${encodeURIComponent(tool)}`, {
+      const res = await fetch(`${started.envoy.url}/tools/${encodeURIComponent(tool)}`, {
         method: 'POST',
         headers,
         body: '{}',
@@ -88,8 +101,8 @@ export async function startStack(): Promise<Stack> {
       return res.status;
     },
     async close() {
-      issuer.close();
-      await envoy.stop();
+      started.issuer.close();
+      await started.envoy.stop();
       await sigil.dispose();
       await upstream.close();
       rmSync(work, { recursive: true, force: true });
