@@ -265,10 +265,16 @@ const audit = z
     archive_dir: z.string().min(1).optional(),
     /**
      * `journal` (default): a decision is answered once written to the write-ahead journal (durable; LMDB
-     * commits ~10 ms behind it). `sync`: once its LMDB commit is fsynced. `fast`: bounded loss window
+     * commits `commit_delay_ms` behind it). `sync`: once its LMDB commit is fsynced. `fast`: bounded loss window
      * (docs/ledger.md §3).
      */
     durability: z.enum(['sync', 'fast', 'journal']).default('journal'),
+    /**
+     * With `durability: journal`: how many ms LMDB trails the journal (a batch's first decision to its LMDB
+     * commit). Longer = fewer LMDB commits and fsyncs per second, so less CPU per decision below saturation;
+     * a decision's proof and the next checkpoint wait up to this long (docs/ledger.md §3 "Journal").
+     */
+    commit_delay_ms: int(0, 1000).default(100),
     /** Signed checkpoint interval in seconds (0 = only on demand). */
     checkpoint_interval: int(0, 86400).default(60),
     /** Checkpoint origin line (C2SP tlog-checkpoint). Default: <trust domain>/sigil/audit. */

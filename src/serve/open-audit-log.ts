@@ -8,13 +8,14 @@ import { MerkleLog, type MerkleLogOptions } from '../ledger/index.js';
 import { lockedError, takeWriterLock } from './writer-lock.js';
 
 /**
- * The options of `sigil.audit`: durability, checkpoint interval, origin (default
+ * The options of `sigil.audit`: durability (and the journal's commit delay), checkpoint interval, origin (default
  * `<trust domain>/sigil/audit`), the tree hasher thread (`auto` = the log's default) and retention
  * (archive default `<data_dir>/archive`; no retention = no compaction).
  */
 export function auditLogOptions(config: SigilConfig): MerkleLogOptions {
   return {
     durability: config.audit.durability,
+    commitDelayMs: config.audit.commit_delay_ms,
     checkpointIntervalSec: config.audit.checkpoint_interval,
     origin: config.audit.origin ?? `${config.issuer.spiffe_trust_domain}/sigil/audit`,
     archiveDir: config.audit.archive_dir ?? join(config.data_dir, 'archive'),

@@ -218,6 +218,25 @@ describe('journal durability', () => {
     await expectDecisions(image, 7);
   });
 
+  it('LMDB trails the journal by commitDelayMs; a delay outside 0–600000 ms is LEDGER_BAD_ARGUMENT', async () => {
+    for (const bad of [-1, 1.5, 600_001, Number.NaN])
+      expect(await code(MerkleLog.open(t.dir, { durability: 'journal', commitDelayMs: bad }))).toBe(
+        'LEDGER_BAD_ARGUMENT',
+      );
+    const log = await MerkleLog.open(t.dir, { durability: 'journal', commitDelayMs: 120 });
+    try {
+      const t0 = performance.now();
+      await log.append(bytesOf('e0'));
+      expect(log.size).toBe(0); // answered from the journal
+      // The batch opened with the append and goes to LMDB on its own no sooner than the delay.
+      while (log.size === 0 && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 5));
+      expect(log.size).toBe(1);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(115);
+    } finally {
+      await log.close();
+    }
+  });
+
   it('when the ring is full an append waits for LMDB, not for the journal', async () => {
     const log = await MerkleLog.open(t.dir, {
       durability: 'journal',

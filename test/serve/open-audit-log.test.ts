@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
+import { JOURNAL_COMMIT_DELAY_MS } from '../../src/ledger/lib/journal.js';
 import { auditLogOptions, openAuditLog } from '../../src/serve/open-audit-log.js';
 import { record, tempDir } from '../ledger/helpers.js';
 
@@ -24,6 +25,14 @@ describe('openAuditLog', () => {
       await log.close();
     }
     expect(got).toEqual({ auto: availableParallelism() > 1, on: true, off: false });
+    // The journal's commit delay: sigil serve's default is the log's; out of range is refused by name.
+    expect(loadConfig({ env: {} }).audit.commit_delay_ms).toBe(JOURNAL_COMMIT_DELAY_MS);
+    expect(() => loadConfig({ env: {}, overrides: { audit: { commit_delay_ms: 5000 } } })).toThrow(
+      expect.objectContaining({
+        code: 'CONFIG_INVALID',
+        message: expect.stringContaining('sigil.audit.commit_delay_ms'),
+      }),
+    );
     expect(() => loadConfig({ env: {}, overrides: { audit: { hash_thread: 'yes' } } })).toThrow(
       expect.objectContaining({
         code: 'CONFIG_INVALID',
@@ -32,17 +41,18 @@ describe('openAuditLog', () => {
     );
   });
 
-  it('maps durability, checkpoint interval and origin (default <trust domain>/sigil/audit)', async () => {
+  it('maps durability, commit delay, checkpoint interval and origin (default <trust domain>/sigil/audit)', async () => {
     const config = loadConfig({
       env: {},
       overrides: {
         data_dir: t.dir,
         issuer: { spiffe_trust_domain: 'example.org' },
-        audit: { durability: 'fast', checkpoint_interval: 7 },
+        audit: { durability: 'fast', checkpoint_interval: 7, commit_delay_ms: 25 },
       },
     });
     expect(auditLogOptions(config)).toEqual({
       durability: 'fast',
+      commitDelayMs: 25,
       checkpointIntervalSec: 7,
       origin: 'example.org/sigil/audit',
       archiveDir: `${t.dir}/archive`,

@@ -18,8 +18,10 @@ import { type AppendEvent, type AppendedLeaf, GroupCommit } from './group-commit
 import {
   entriesToReplay,
   JOURNAL_BYTES,
+  JOURNAL_COMMIT_DELAY_MS,
   JOURNAL_FILE,
   JournalWriter,
+  MAX_COMMIT_DELAY_MS,
   readJournal,
   removeJournal,
 } from './journal.js';
@@ -37,7 +39,7 @@ export interface MerkleLogOptions {
    * `sync` (default): `append` resolves once its transaction is flushed to disk (fsync). `fast`: resolves
    * at commit, with the flush right after in the background (docs/ledger.md §3 for what a crash loses).
    * `journal`: resolves once its frame is written to the write-ahead journal (`O_DSYNC`), as durable as
-   * `sync`; LMDB commits behind it and `size` (proofs, checkpoints) follows a few ms later
+   * `sync`; LMDB commits `commitDelayMs` behind it and `size` (proofs, checkpoints) follows that much later
    * (docs/ledger.md §3 "Journal").
    */
   durability?: 'sync' | 'fast' | 'journal';
@@ -48,7 +50,11 @@ export interface MerkleLogOptions {
   onJournalError?: (e: Error) => void;
   /** `journal`: the journal file's size in bytes (default 16 MiB). @internal tests */
   journalBytes?: number;
-  /** `journal`: ms from a batch's first append to its LMDB submit (default 10). @internal tests */
+  /**
+   * `journal`: how far LMDB trails the journal, in ms from a batch's first append to its LMDB commit
+   * (integer 0–600000; default {@link JOURNAL_COMMIT_DELAY_MS}). Longer: fewer LMDB commits and fsyncs per
+   * second (less CPU per decision below saturation), and `size`, proofs and checkpoints that many ms later.
+   */
   commitDelayMs?: number;
   /** Checkpoint origin and key name. Default `sigil.mesh/sigil/audit`. */
   origin?: string;
@@ -140,6 +146,12 @@ export class AppendLog {
     make: (store: LogStore) => T,
   ): Promise<T> {
     const readOnly = (options.readOnly || options.forVerify) ?? false;
+    const delay = options.commitDelayMs;
+    if (delay !== undefined && !(Number.isSafeInteger(delay) && delay >= 0 && delay <= MAX_COMMIT_DELAY_MS))
+      throw new LedgerError(
+        'LEDGER_BAD_ARGUMENT',
+        `commitDelayMs must be an integer 0–${MAX_COMMIT_DELAY_MS}`,
+      );
     const at = {
       readOnly,
       create: !options.readOnly,
@@ -218,7 +230,7 @@ export class AppendLog {
       current,
     });
     commit.journal.onError = options.onJournalError;
-    commit.commitDelayMs = options.commitDelayMs ?? 10;
+    commit.commitDelayMs = options.commitDelayMs ?? JOURNAL_COMMIT_DELAY_MS;
   }
 
   /** Number of durable entries. */

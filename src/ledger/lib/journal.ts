@@ -40,6 +40,14 @@ import { nodeHashLeaf } from './node-hash.js';
 export const JOURNAL_FILE = 'ledger.journal';
 /** Default file size: ~4000 single-decision frames, seconds of LMDB commits at 1000 decisions/s. */
 export const JOURNAL_BYTES = 16 * 1024 * 1024;
+/**
+ * Default ms LMDB trails the journal (a batch's first append to its LMDB commit). Each LMDB commit costs a
+ * write-thread run and two flushes whatever its size, so below saturation fewer of them is less CPU per
+ * decision (bench/NOTES.md "session 37"); proofs and checkpoints wait this long for an entry.
+ */
+export const JOURNAL_COMMIT_DELAY_MS = 100;
+/** Largest `commitDelayMs` accepted (tests hold LMDB back with it). */
+export const MAX_COMMIT_DELAY_MS = 600_000;
 
 /** A journal's live content: its header and its frames of that epoch, in file order. */
 export interface JournalContent {
