@@ -60,3 +60,21 @@ it('proves an answered decision LMDB does not hold yet; an index never assigned 
   await log.appendDecision(record(4));
   expect((await get('/api/proofs?indices=0,4')).status).toBe(200);
 });
+
+it('the newest page of decisions and the histogram read every answered decision, held or not', async () => {
+  const ts = Date.now() - 60_000; // inside the histogram's default hour before the (frozen) clock
+  const appended: number[] = [];
+  for (let i = 0; i < 3; i++)
+    appended.push((await log.appendDecision(record(20 + i, { ts, decision: 'allow' }))).index);
+  expect(log.size).toBeLessThanOrEqual(appended[0] as number); // answered from the journal alone
+  const page = await get('/api/decisions?limit=10');
+  expect(page.status).toBe(200);
+  expect((page.json.items as { index: number }[]).map((i) => i.index).slice(0, 3)).toEqual(
+    [...appended].reverse(),
+  );
+  expect(page.json.size).toBe((appended.at(-1) as number) + 1);
+  await log.appendDecision(record(23, { ts, decision: 'allow' }));
+  const h = await get('/api/decisions/histogram?buckets=1');
+  expect(h.status).toBe(200);
+  expect((h.json.total as { allow: number }).allow).toBe(4);
+});

@@ -160,7 +160,8 @@ export function createAdminApi(o: AdminApiOptions): AdminApiHandler {
       },
     },
     '/api/decisions/histogram': {
-      get: (_req, _res, url) => {
+      get: async (_req, _res, url) => {
+        await ledger().caughtUp();
         const q = url.searchParams;
         const f = auditFilter(q);
         const until = f.until ?? clock.nowMs();

@@ -99,6 +99,11 @@ export function adminLedger(log: MerkleLog) {
   return {
     /** Current number of entries. */
     size: (): number => log.size,
+    /**
+     * Resolves once every decision answered so far is readable here (read-your-writes for the API's reads):
+     * with `durability: journal` LMDB trails the answers by `commit_delay_ms`; this commits the open batch now.
+     */
+    caughtUp: (): Promise<void> => log.caughtUp(),
     /** Newest-first decisions matching the filter. */
     query,
     /** The newest signed checkpoint (C2SP tlog-checkpoint in a signed note), made if none covers `minSize` entries. */
@@ -129,6 +134,8 @@ export function adminLedger(log: MerkleLog) {
       filter: DecisionFilter,
       match?: (r: LedgerRecord) => boolean,
     ): Promise<{ items: DecisionEntry[]; next?: number }> {
+      // The newest page includes every decision answered before the request.
+      if (filter.before === undefined) await log.caughtUp();
       if (match === undefined) {
         const items = query(filter);
         return { items, next: items.length === filter.limit ? items.at(-1)?.index : undefined };

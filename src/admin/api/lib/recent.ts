@@ -32,6 +32,7 @@ export class RecentDecisions {
   }
 
   async #refresh(): Promise<DecisionEntry[]> {
+    await this.#ledger.caughtUp();
     const size = this.#ledger.size();
     // Unchanged log: the same array, so callers can memoise on its identity.
     if (size === this.#readTo) return this.#entries;
