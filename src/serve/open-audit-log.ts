@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { SigilConfig } from '../config/index.js';
 import { MerkleLog, type MerkleLogOptions } from '../ledger/index.js';
-import { lockedError, takeWriterLock } from './writer-lock.js';
+import { ledgerDir, lockedError, takeWriterLock } from './writer-lock.js';
 
 /**
  * The options of `sigil.audit`: durability (and the journal's commit delay), checkpoint interval, origin (default
@@ -42,7 +42,7 @@ export async function openAuditLog(
   writerLock: 'take' | 'held' = 'take',
 ): Promise<MerkleLog> {
   const options = { ...auditLogOptions(config), ...overrides };
-  const dir = join(config.data_dir, 'ledger');
+  const dir = ledgerDir(config);
   if (options.readOnly || options.forVerify || writerLock === 'held') return MerkleLog.open(dir, options);
   const release = await takeWriterLock(config, 0, () => {});
   if (release === undefined) throw lockedError(config, 'cannot open the ledger for writing');

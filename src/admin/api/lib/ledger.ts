@@ -86,7 +86,8 @@ export function adminLedger(log: MerkleLog) {
   };
   /**
    * Waits for entry `index` when it was answered but LMDB does not hold it yet (`durability: journal`
-   * commits `commit_delay_ms`, default 100 ms, behind the answer), rather than answer "no entry" for a receipt the caller has.
+   * commits `commit_delay_ms`, default 100 ms, behind the answer), rather than answer "no entry" for a
+   * receipt the caller has.
    */
   const held = async (index: number): Promise<void> => {
     if (index >= log.size) await log.caughtUp();
