@@ -6,7 +6,7 @@
  * as failed, and the badge turning red when a witness goes down.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -15,7 +15,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeHttp, listenHttp } from '../../src/lib/listen.js';
 import { collectorHandler, thresholdPolicy } from '../../src/witness/index.js';
 import { record } from '../ledger/helpers.js';
-import { freePorts } from '../support/ports.js';
 import { MESH_ADMIN, type SigilMesh, startSigilMesh, waitCosigned } from '../witness/sigil-mesh.js';
 import { launchBrowser, type TestBrowser } from './support/browser.js';
 
@@ -41,35 +40,15 @@ function policyText(threshold = '2'): string {
 }
 
 beforeAll(async () => {
-  const [cport, pport] = await freePorts(2);
-  collectorUrl = `http://127.0.0.1:${cport}`;
-  proxyUrl = `http://127.0.0.1:${pport}`;
-  // A build of the current sources of its own (other dashboard tests build into dist/dashboard meanwhile).
-  ui = mkdtempSync(join(tmpdir(), 'sigil-witness-ui-'));
-  await build({
-    configFile: 'dashboard/vite.config.ts',
-    logLevel: 'error',
-    build: { outDir: ui, emptyOutDir: true },
+  // Both listeners bind to port 0 before anything else runs: a port picked now and bound after the build and
+  // the mesh start-up below can be taken by another test file meanwhile (EADDRINUSE in CI). The collector's
+  // handler needs the mesh, so requests are handed to it once it exists.
+  let handler: RequestListener | undefined;
+  const collector = createServer((req, res) => {
+    if (handler) handler(req, res);
+    else res.writeHead(503).end();
   });
-  // The dashboard's CSP must let it reach the collector (and the tampering proxy standing in for one).
-  mesh = await startSigilMesh({ connect_src: [collectorUrl, proxyUrl] }, ui);
-  const a = mesh.nodes[0]!;
-  const handler = collectorHandler({
-    sources: mesh.nodes.map((n) => ({
-      name: n.name,
-      url: n.sigil!.admin.url,
-      token: MESH_ADMIN,
-      logKey: n.logKey,
-    })),
-    policy: thresholdPolicy(
-      mesh.nodes.map((n) => n.witnessKey),
-      2,
-    ),
-    token: COLLECTOR_TOKEN,
-    allowOrigins: [a.sigil!.admin.url],
-  });
-  const collector = createServer(handler);
-  await listenHttp(collector, `127.0.0.1:${cport}`);
+  collectorUrl = (await listenHttp(collector, '127.0.0.1:0')).url;
   // A proxy that forwards to the collector and alters the entry bytes of its first answer (in flight).
   const proxy = createServer((req, res) => {
     void (async () => {
@@ -96,8 +75,32 @@ beforeAll(async () => {
       res.writeHead(up.status, headers).end(body);
     })();
   });
-  await listenHttp(proxy, `127.0.0.1:${pport}`);
+  proxyUrl = (await listenHttp(proxy, '127.0.0.1:0')).url;
   servers.push(collector, proxy);
+  // A build of the current sources of its own (other dashboard tests build into dist/dashboard meanwhile).
+  ui = mkdtempSync(join(tmpdir(), 'sigil-witness-ui-'));
+  await build({
+    configFile: 'dashboard/vite.config.ts',
+    logLevel: 'error',
+    build: { outDir: ui, emptyOutDir: true },
+  });
+  // The dashboard's CSP must let it reach the collector (and the tampering proxy standing in for one).
+  mesh = await startSigilMesh({ connect_src: [collectorUrl, proxyUrl] }, ui);
+  const a = mesh.nodes[0]!;
+  handler = collectorHandler({
+    sources: mesh.nodes.map((n) => ({
+      name: n.name,
+      url: n.sigil!.admin.url,
+      token: MESH_ADMIN,
+      logKey: n.logKey,
+    })),
+    policy: thresholdPolicy(
+      mesh.nodes.map((n) => n.witnessKey),
+      2,
+    ),
+    token: COLLECTOR_TOKEN,
+    allowOrigins: [a.sigil!.admin.url],
+  });
   for (const [i, n] of mesh.nodes.entries()) {
     for (let j = 0; j < 3 + i; j++)
       await n.sigil!.ledger.appendDecision(
