@@ -52,7 +52,7 @@ export const CONFIG_LABEL: Record<ConfigName, string> = {
   sigil: '(b) SIGIL, durable ledger (sync)',
   'sigil-fast': '(b) SIGIL, fast ledger',
   'sigil-journal': '(b) SIGIL, durable ledger (journal)',
-  'sigil-depth3': '(b) SIGIL, depth-3 chain, durable (sync)',
+  'sigil-depth3': '(b) SIGIL, depth-3 chain, durable (journal)',
   'sigil-w2': '(b) SIGIL, 2 Check workers, durable (sync)',
   opa: '(c) OPA ext_authz (opa-envoy-plugin path)',
   'grpc-floor': "(floor) no-work authorizer on SIGIL's gRPC transport (h2c)",
@@ -252,7 +252,7 @@ export async function runAll(o: RunOptions): Promise<RunResult> {
           `; unexpected ${res.unexpected}${res.problems.length ? `; PROBLEMS: ${res.problems.join(' | ')}` : ''}`,
       );
     }
-    if (o.durableProbe && o.configs.some((c) => c === 'sigil' || c === 'sigil-depth3')) {
+    if (o.durableProbe && o.configs.includes('sigil')) {
       for (const rate of o.durableProbe.rates) {
         const probe = { rate, seconds: o.durableProbe.seconds };
         try {
@@ -321,7 +321,13 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
       if (config === 'grpc-floor') authz = await startFloor(o.paths, dir, o.cpu.authorizer);
     } else {
       const fx = await startSigil(o.paths, dir, {
-        durability: config === 'sigil-fast' ? 'fast' : config === 'sigil-journal' ? 'journal' : 'sync',
+        // depth-3 runs on the serve default (journal), as an operator would deploy it.
+        durability:
+          config === 'sigil-fast'
+            ? 'fast'
+            : config === 'sigil-journal' || config === 'sigil-depth3'
+              ? 'journal'
+              : 'sync',
         workers: config === 'sigil-w2' ? 2 : 1,
         cpus: o.cpu.authorizer,
         nodeArgs: o.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'cpuprofile')}`] : [],
