@@ -43,6 +43,8 @@ interface Waiter {
   resolve: (v: number | AppendedLeaf) => void;
   reject: (e: unknown) => void;
   leaf: boolean;
+  /** The entry's leaf hash, when the journal computed it already (lib/journal.ts). */
+  leafHash: Buffer | undefined;
 }
 
 interface Batch {
@@ -78,9 +80,17 @@ function setLeaves(batch: Batch, leaves: Buffer[]): Buffer[] {
   return leaves;
 }
 
-/** The leaf hashes of a submitted batch, computed here once if nobody did yet. */
+/**
+ * The leaf hashes of a submitted batch, computed here once if nobody did yet; an entry the journal framed
+ * already has its hash (the same bytes), so journaled entries are hashed once.
+ */
 function leavesOf(batch: Batch): Buffer[] {
-  return batch.leaves ?? setLeaves(batch, (batch.values ?? []).map(nodeHashLeaf));
+  if (batch.leaves) return batch.leaves;
+  const values = batch.values ?? [];
+  const leaves = new Array<Buffer>(values.length);
+  for (let i = 0; i < values.length; i++)
+    leaves[i] = batch.waiters[i]?.leafHash ?? nodeHashLeaf(values[i] as Buffer);
+  return setLeaves(batch, leaves);
 }
 
 /** Number of frontier merges appending leaf `index` causes: its trailing 1-bits. */
@@ -195,7 +205,7 @@ export class GroupCommit {
     if (keys) this.postings.pending.add(index, keys, performance.now());
     let waiter: Waiter | undefined;
     const p = new Promise<number | AppendedLeaf>((resolve, reject) => {
-      waiter = { resolve, reject, leaf };
+      waiter = { resolve, reject, leaf, leafHash: undefined };
       (batch as Batch).waiters.push(waiter);
     });
     // The commit resolves it too (a no-op when the journal was first): the fallback when the ring is full.
@@ -272,6 +282,8 @@ export class GroupCommit {
         ? index.pending.snapshot(end)
         : undefined;
     const values: Buffer[] = new Array(batch.entries.length);
+    // Journaled entries are this log's own copies already (append); others may be the caller's buffers.
+    const owned = this.journal !== undefined;
     let written: Promise<boolean>;
     try {
       // The whole batch is conditional on meta.size's version being the batch start: if an earlier
@@ -279,8 +291,9 @@ export class GroupCommit {
       written = store.meta.ifVersion('size', batch.start, () => {
         for (let i = 0; i < batch.entries.length; i++) {
           const e = batch.entries[i] as Uint8Array | string;
-          // A copy: the caller may reuse its buffer once append() returns.
-          const value = typeof e === 'string' ? utf8Bytes(e) : Buffer.from(e);
+          // A copy: the caller may reuse its buffer once append() returns. Every copy is an ArrayBuffer of
+          // its own that the next scavenge frees in its pause (bench/NOTES.md, session 39).
+          const value = owned ? (e as Buffer) : typeof e === 'string' ? utf8Bytes(e) : Buffer.from(e);
           store.entries.put(batch.start + i, value);
           values[i] = value;
         }

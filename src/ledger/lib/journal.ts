@@ -184,6 +184,11 @@ export function removeJournal(path: string): void {
 export interface JournalWaiter {
   resolve: (v: number | { index: number; leafHash: Uint8Array }) => void;
   leaf: boolean;
+  /**
+   * Set here, when the entry's frame is encoded, to the RFC 6962 leaf hash of its bytes (the frame chain needs
+   * it): the LMDB commit of the same bytes takes it instead of hashing them a second time.
+   */
+  leafHash: Buffer | undefined;
 }
 
 interface Item {
@@ -366,6 +371,7 @@ export class JournalWriter {
     if (at === undefined) return; // no room: wait for durableUpTo (the commit resolves these meanwhile)
     this.queue = this.queue.slice(n);
     const leaves = items.map((i) => nodeHashLeaf(i.value));
+    for (let i = 0; i < n; i++) (items[i] as Item).waiter.leafHash = leaves[i];
     this.writing = new Promise<void>((done) => {
       write(this.fd, frame, 0, frame.length, at, (err) => {
         this.writing = undefined;
