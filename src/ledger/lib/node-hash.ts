@@ -9,12 +9,25 @@ import { hash } from 'node:crypto';
 const H = 32;
 const scratch = Buffer.allocUnsafe(1 + 2 * H);
 
+/**
+ * SHA-256 of `data` in a Buffer on V8's heap. `hash(…, 'buffer')` returns a Buffer over memory allocated in
+ * C++, an ArrayBuffer whose backing store the next scavenge frees (in its pause, with `--single-threaded-gc`);
+ * the `binary` (latin1) form is a 32-character string, copied into a Buffer small enough (≤ 64 bytes) for V8 to keep
+ * in the heap. 0.5–0.8 against 0.9–1.2 µs per hash here (bench/NOTES.md, session 39).
+ */
+function sha256(data: Uint8Array): Buffer {
+  const s = hash('sha256', data, 'binary');
+  const out = Buffer.alloc(H);
+  for (let i = 0; i < H; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
 /** SHA-256(0x01 ‖ left ‖ right) via OpenSSL. */
 export function nodeHashNode(left: Uint8Array, right: Uint8Array): Buffer {
   scratch[0] = 1;
   scratch.set(left, 1);
   scratch.set(right, 1 + H);
-  return hash('sha256', scratch, 'buffer');
+  return sha256(scratch);
 }
 
 /** Scratch for {@link nodeHashLeaf} and {@link utf8Bytes}: no allocation per call. */
@@ -32,7 +45,7 @@ export function nodeHashLeaf(data: Uint8Array): Buffer {
   const b = scratchOf(data.length + 1);
   b[0] = 0;
   b.set(data, 1);
-  return hash('sha256', b.subarray(0, data.length + 1), 'buffer');
+  return sha256(b.subarray(0, data.length + 1));
 }
 
 /**
