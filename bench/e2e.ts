@@ -3,8 +3,9 @@
  * `npm run bench:e2e:smoke` — the same harness with a tiny load (CI keeps it working; figures meaningless).
  *
  * Options: --smoke, --rounds N, --rates 250,500,1000, --rate-seconds S (default 8), --sustained-seconds S (per open-loop
- * rung, default 3; 0 skips the sustained-rate search), --configs none,sigil,sigil-fast,sigil-journal,sigil-depth3,sigil-w2,opa (default:
- * all but sigil-w2, the 2-Check-worker SIGIL, which needs --authz-cpus 0,1 to have two CPUs),
+ * rung, default 3; 0 skips the sustained-rate search), --configs none,sigil,sigil-fast,sigil-journal,sigil-depth3,sigil-w2,sigil-parallel-gc,opa (default:
+ * all but sigil-w2, the 2-Check-worker SIGIL, which needs --authz-cpus 0,1 to have two CPUs, and sigil-parallel-gc,
+ * the journal sidecar with V8's collector threads kept on one CPU),
  * --profile (node --cpu-prof on SIGIL, hot spots written per run), --pin split|none, --authz-cpus LIST (taskset list for the authorizer, e.g. 0,1), --nice=N (e.g. --nice=-5: run every measured process at that priority), --runner build|tsx, --node PATH (run SIGIL on that Node binary, e.g. /usr/bin/node for the 24-vs-20 comparison), --out DIR, --no-write (don't touch BENCHMARKS.md), --json (print the result JSON path only).
  * Exit status 1 when a correctness check failed (unexpected status, ledger growth mismatch).
  */

@@ -19,7 +19,7 @@ import {
   peakRssMiB,
   rssSplitMiB,
 } from './sampler.js';
-import { type SigilFixture, sigilIssuerTokens, startSigil } from './sigil.js';
+import { type SigilFixture, type SigilRun, sigilIssuerTokens, startSigil } from './sigil.js';
 import { parseSigilMetrics, type SigilPhase, type SigilScrape, sigilPhase } from './sigil-metrics.js';
 import { type CpuPlan, type Paths, startEnvoy, startFloor, startOpa, startUpstream } from './stack.js';
 import { benchIssuerTokens, requestMix, type TokenSet } from './tokens.js';
@@ -36,15 +36,32 @@ export const CONFIGS = [
   'sigil-journal',
   'sigil-depth3',
   'sigil-w2',
+  'sigil-parallel-gc',
   'opa',
 ] as const;
 export type ConfigName = (typeof CONFIGS)[number];
 
 /**
  * What runs without `--configs`: all but `sigil-w2`, whose workers only pay off with ≥ 2 CPUs for the
- * authorizer (`--authz-cpus 0,1`; the default plan pins it to one).
+ * authorizer (`--authz-cpus 0,1`; the default plan pins it to one), and `sigil-parallel-gc`, a setting's
+ * comparison rather than a deployment.
  */
-export const DEFAULT_CONFIGS: readonly ConfigName[] = CONFIGS.filter((c) => c !== 'sigil-w2');
+export const DEFAULT_CONFIGS: readonly ConfigName[] = CONFIGS.filter(
+  (c) => c !== 'sigil-w2' && c !== 'sigil-parallel-gc',
+);
+
+/** How each SIGIL configuration runs `sigil serve`. */
+const SIGIL_RUNS: Record<Exclude<ConfigName, 'none' | 'grpc-floor' | 'opa'>, SigilRun> = {
+  sigil: { durability: 'sync' },
+  'sigil-fast': { durability: 'fast' },
+  'sigil-journal': { durability: 'journal' },
+  // depth-3 runs on the serve default (journal), as an operator would deploy it.
+  'sigil-depth3': { durability: 'journal' },
+  'sigil-w2': { durability: 'sync', workers: 2 },
+  // V8's collector helpers kept on the authorizer's one CPU, where `gc_threads: auto` turns them off
+  // (docs/sizing.md §4): the same journal sidecar with the other setting.
+  'sigil-parallel-gc': { durability: 'journal', gcThreads: 'parallel' },
+};
 
 /** Human labels used in tables. */
 export const CONFIG_LABEL: Record<ConfigName, string> = {
@@ -54,6 +71,7 @@ export const CONFIG_LABEL: Record<ConfigName, string> = {
   'sigil-journal': '(b) SIGIL, durable ledger (journal)',
   'sigil-depth3': '(b) SIGIL, depth-3 chain, durable (journal)',
   'sigil-w2': '(b) SIGIL, 2 Check workers, durable (sync)',
+  'sigil-parallel-gc': '(b) SIGIL, durable (journal), gc_threads: parallel',
   opa: '(c) OPA ext_authz (opa-envoy-plugin path)',
   'grpc-floor': "(floor) no-work authorizer on SIGIL's gRPC transport (h2c)",
 };
@@ -321,14 +339,7 @@ async function runConfig(o: RunOptions, config: ConfigName, round: number): Prom
       if (config === 'grpc-floor') authz = await startFloor(o.paths, dir, o.cpu.authorizer);
     } else {
       const fx = await startSigil(o.paths, dir, {
-        // depth-3 runs on the serve default (journal), as an operator would deploy it.
-        durability:
-          config === 'sigil-fast'
-            ? 'fast'
-            : config === 'sigil-journal' || config === 'sigil-depth3'
-              ? 'journal'
-              : 'sync',
-        workers: config === 'sigil-w2' ? 2 : 1,
+        ...SIGIL_RUNS[config],
         cpus: o.cpu.authorizer,
         nodeArgs: o.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'cpuprofile')}`] : [],
       });

@@ -58,12 +58,21 @@ function issuerStore(dataDir: string): KeyStores {
   return openKeyStores({ dataDir, rotationInterval: 86_400, maxTtl: TOKEN_TTL_S, clockSkew: 5 });
 }
 
+/** What sets one SIGIL configuration apart: its ledger durability, Check workers and collector threads. */
+export interface SigilRun {
+  durability: 'sync' | 'fast' | 'journal';
+  /** `sigil.authz.workers` (default 1). */
+  workers?: number;
+  /** `sigil.runtime.gc_threads` (default: the serve default, `auto`). */
+  gcThreads?: 'single' | 'parallel';
+}
+
 function benchConfig(
   dataDir: string,
   ports: { authz: number; http: number; grpc: number; admin: number },
-  durability: 'sync' | 'fast' | 'journal',
-  workers: number,
+  run: SigilRun,
 ) {
+  const workers = run.workers ?? 1;
   return {
     sigil: {
       data_dir: dataDir,
@@ -73,7 +82,7 @@ function benchConfig(
         listen_grpc: `127.0.0.1:${ports.grpc}`,
         key_rotation_interval: 86_400,
       },
-      audit: { durability },
+      audit: { durability: run.durability },
       authz: {
         listen: `127.0.0.1:${ports.authz}`,
         // The tool is the path segment after /tools/, exactly as the OPA policy reads it.
@@ -83,6 +92,7 @@ function benchConfig(
       },
       admin: { listen: `127.0.0.1:${ports.admin}`, token: 'bench-admin-token-0123456789' },
       log: { level: 'warn' },
+      ...(run.gcThreads ? { runtime: { gc_threads: run.gcThreads } } : {}),
     },
   };
 }
@@ -160,9 +170,7 @@ export function sigilCommand(p: Paths, nodeArgs: string[] = []): { cmd: string; 
 export async function startSigil(
   p: Paths,
   runDir: string,
-  o: {
-    durability: 'sync' | 'fast' | 'journal';
-    workers?: number;
+  o: SigilRun & {
     cpus?: string | undefined;
     nodeArgs?: string[];
   },
@@ -183,7 +191,7 @@ export async function startSigil(
       grpc: await freePort(),
       admin: await freePort(),
     };
-    const raw = benchConfig(dataDir, ports, o.durability, o.workers ?? 1);
+    const raw = benchConfig(dataDir, ports, o);
     const cfgFile = join(runDir, 'sigil.yaml');
     writeFileSync(cfgFile, stringify(raw));
     const config = loadConfig({ file: cfgFile, env: {} });
