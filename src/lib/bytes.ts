@@ -4,9 +4,31 @@
  */
 import { hash, timingSafeEqual } from 'node:crypto';
 
-/** Base64url without padding. */
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+/** Inputs up to this many bytes (hashes, keys) are encoded in JS, larger ones by Buffer. */
+const SHORT = 64;
+
+/**
+ * Base64url without padding. Short byte strings (a hash, a key) are encoded here, in JS: through Buffer they
+ * would be copied into an ArrayBuffer of their own, which the next scavenge frees in its pause (and a hash
+ * held in V8's heap would be moved out of it by asking for its `.buffer`).
+ */
 export function b64urlEncode(bytes: Uint8Array | string): string {
-  return Buffer.from(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes).toString('base64url');
+  if (typeof bytes === 'string') return Buffer.from(bytes, 'utf8').toString('base64url');
+  if (bytes.length > SHORT) return Buffer.from(bytes).toString('base64url');
+  let s = '';
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    s += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]! + ALPHABET[(n >> 6) & 63]! + ALPHABET[n & 63]!;
+  }
+  if (i < bytes.length) {
+    // RFC 4648 §4: one byte left is two characters, two bytes are three; no padding (§5, RFC 7515 §2).
+    const n = (bytes[i]! << 16) | ((bytes[i + 1] ?? 0) << 8);
+    s += ALPHABET[n >> 18]! + ALPHABET[(n >> 12) & 63]!;
+    if (i + 1 < bytes.length) s += ALPHABET[(n >> 6) & 63]!;
+  }
+  return s;
 }
 
 const B64URL = /^[A-Za-z0-9_-]+$/;

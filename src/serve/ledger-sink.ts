@@ -4,6 +4,7 @@
  */
 import type { DecisionSink } from '../authz/index.js';
 import type { MerkleLog } from '../ledger/index.js';
+import { b64urlEncode } from '../lib/bytes.js';
 import type { UnauthenticatedDenies } from './unauthenticated-denies.js';
 
 /**
@@ -41,4 +42,4 @@ export const isAggregated = (decision: string, verified: boolean | undefined): b
 
 /** The receipt text above, for entry `index` with RFC 6962 leaf hash `leafHash` (also a Check worker's). */
 export const receiptText = (index: number, leafHash: Uint8Array, origin: string): string =>
-  `index=${index}; leaf=${Buffer.from(leafHash.buffer, leafHash.byteOffset, leafHash.byteLength).toString('base64url')}; origin=${origin}`;
+  `index=${index}; leaf=${b64urlEncode(leafHash)}; origin=${origin}`;

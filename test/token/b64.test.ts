@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { b64urlDecode as b64urlDecodeStrict, sha256 } from '../../src/lib/bytes.js';
+import { b64urlDecode as b64urlDecodeStrict, b64urlEncode, sha256 } from '../../src/lib/bytes.js';
 import { assertEd25519PublicJwk } from '../../src/token/lib/keys.js';
 
 /** Reference decoder: strict by re-encoding (a canonical encoding must survive the round trip). */
@@ -9,6 +9,22 @@ function b64urlDecode(s: string): Buffer | null {
   const out = Buffer.from(s, 'base64url');
   return out.toString('base64url') === s ? out : null;
 }
+
+describe('b64urlEncode (src/lib/bytes.ts)', () => {
+  it("agrees with Buffer's base64url on bytes of every length around the JS encoder's limit, and on text", () => {
+    for (let n = 0; n <= 70; n++) {
+      const b = Uint8Array.from({ length: n }, (_, i) => (i * 97 + n * 31 + 255) % 256);
+      expect(b64urlEncode(b), `length ${n}`).toBe(Buffer.from(b).toString('base64url'));
+    }
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), (b) => {
+        expect(b64urlEncode(b)).toBe(Buffer.from(b).toString('base64url'));
+      }),
+      { numRuns: 5000 },
+    );
+    expect(b64urlEncode('héllo')).toBe(Buffer.from('héllo', 'utf8').toString('base64url'));
+  });
+});
 
 describe('b64urlDecode (src/lib/bytes.ts, the hot-path decoder)', () => {
   it('agrees with the re-encoding reference decoder on arbitrary strings', () => {
