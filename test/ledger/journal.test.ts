@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LedgerError, MerkleLog, rootOf } from '../../src/ledger/index.js';
 import { JOURNAL_FILE, readJournal } from '../../src/ledger/lib/journal.js';
-import { BLOCK, RING_START } from '../../src/ledger/lib/journal-format.js';
+import { BLOCK, decodeFrame, encodeFrame, RING_START } from '../../src/ledger/lib/journal-format.js';
 import { verifyLog } from '../../src/ledger/verify-log.js';
 import { bytesOf, record, tempDir } from './helpers.js';
 
@@ -90,6 +90,29 @@ async function expectDecisions(
     await log.close();
   }
 }
+
+describe('journal frames', () => {
+  it('a frame encoded into a used buffer is byte for byte the one encoded fresh, and decodes', () => {
+    const h = { epoch: 7, salt: randomBytes(32) };
+    const prev = randomBytes(32);
+    const values = [Buffer.from('{"a":1}'), randomBytes(900), Buffer.alloc(0), randomBytes(5000)];
+    const fresh = encodeFrame(h, 2 ** 32 + 5, prev, values);
+    expect(fresh.length % BLOCK).toBe(0);
+    // Bigger than the frame and full of an earlier frame's bytes: the padding must still be zeros.
+    const used = Buffer.alloc(4 * BLOCK, 0xab);
+    const reused = encodeFrame(h, 2 ** 32 + 5, prev, values, used);
+    expect(reused.equals(fresh)).toBe(true);
+    expect(reused.buffer).toBe(used.buffer);
+    const f = decodeFrame(reused, 0, h);
+    expect(f?.first).toBe(2 ** 32 + 5);
+    expect(f?.prevLeaf.equals(prev)).toBe(true);
+    expect(f?.entries.map((e) => e.toString('hex'))).toEqual(values.map((v) => v.toString('hex')));
+    // Too small to hold it: a buffer of its own, the same bytes.
+    expect(encodeFrame(h, 2 ** 32 + 5, prev, values, Buffer.alloc(BLOCK)).equals(fresh)).toBe(true);
+    // The digest covers the salt: another header's salt does not decode it.
+    expect(decodeFrame(reused, 0, { epoch: 7, salt: randomBytes(32) })).toBeUndefined();
+  });
+});
 
 describe('journal durability', () => {
   it('resolves from the journal before LMDB commits; a crash image replays every resolved append', async () => {

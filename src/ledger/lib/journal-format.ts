@@ -58,31 +58,44 @@ export const entryCost = (value: Uint8Array): number => 4 + value.length;
 
 /**
  * Encodes one frame: entries `first …` of header `h`'s epoch (its salt prefixes the digest), chained to the leaf hash of entry `first − 1`
- * (zeros for entry 0), padded with zeros to whole blocks.
+ * (zeros for entry 0), padded with zeros to whole blocks. Into `into` when it is big enough (the frame is then
+ * a view of it, valid until `into` is reused), else into a new buffer.
  */
 export function encodeFrame(
   h: JournalHeader,
   first: number,
   prevLeaf: Uint8Array,
   values: Uint8Array[],
+  into?: Buffer,
 ): Buffer {
   let payload = 0;
   for (const v of values) payload += entryCost(v);
-  const b = Buffer.alloc(frameSize(payload));
-  b.writeUInt32LE(FRAME_MAGIC, 0);
-  b.writeUInt32LE(h.epoch, 4);
-  b.writeUInt32LE(first % 2 ** 32, 8);
-  b.writeUInt32LE(Math.floor(first / 2 ** 32), 12);
-  b.writeUInt32LE(values.length, 16);
-  b.writeUInt32LE(payload, 20);
-  b.set(prevLeaf, 24);
+  const size = frameSize(payload);
+  const b = into !== undefined && into.length >= size ? into.subarray(0, size) : Buffer.alloc(size);
+  // The digest covers salt ‖ the 56 bytes before the digest slot ‖ payload. Those 56 bytes are written after
+  // the salt first, so that all three are one range to hash (no concatenated copy); they then move to the
+  // frame's start and the digest fills the slot behind them (as long as the salt: FRAME_HEAD − DIGEST_AT).
+  const o = FRAME_HEAD - DIGEST_AT;
+  if (h.salt.length !== o) throw new Error(`journal salt must be ${o} bytes`);
+  h.salt.copy(b, 0);
+  b.writeUInt32LE(FRAME_MAGIC, o);
+  b.writeUInt32LE(h.epoch, o + 4);
+  b.writeUInt32LE(first % 2 ** 32, o + 8);
+  b.writeUInt32LE(Math.floor(first / 2 ** 32), o + 12);
+  b.writeUInt32LE(values.length, o + 16);
+  b.writeUInt32LE(payload, o + 20);
+  b.set(prevLeaf, o + 24);
   let at = FRAME_HEAD;
   for (const v of values) {
     b.writeUInt32LE(v.length, at);
     b.set(v, at + 4);
     at += 4 + v.length;
   }
-  sha256(h.salt, b.subarray(0, DIGEST_AT), b.subarray(FRAME_HEAD, at)).copy(b, DIGEST_AT);
+  b.fill(0, at); // the padding (a reused buffer holds an earlier frame)
+  // A digest string, not a Buffer: no ArrayBuffer per frame (lib/node-hash.ts says why that matters).
+  const digest = hash('sha256', b.subarray(0, at), 'binary');
+  b.copyWithin(0, o, FRAME_HEAD);
+  for (let i = 0; i < HASH_LEN; i++) b[DIGEST_AT + i] = digest.charCodeAt(i);
   return b;
 }
 

@@ -29,6 +29,7 @@ import {
   entryCost,
   FRAME_HEAD,
   type Frame,
+  frameSize,
   type JournalHeader,
   MAX_FRAME,
   NO_LEAF,
@@ -46,6 +47,8 @@ export const JOURNAL_BYTES = 16 * 1024 * 1024;
  * decision (bench/NOTES.md "session 37"); proofs and checkpoints wait this long for an entry.
  */
 export const JOURNAL_COMMIT_DELAY_MS = 100;
+/** Frames up to this size are encoded in the writer's kept buffer (a sidecar's frames are a few blocks). */
+const KEPT_FRAME_BYTES = 256 * 1024;
 /** Largest `commitDelayMs` accepted (tests hold LMDB back with it). */
 export const MAX_COMMIT_DELAY_MS = 600_000;
 
@@ -222,6 +225,11 @@ export class JournalWriter {
   /** The index the next frame must start at, and the leaf hash of the entry before it. */
   private next: number;
   private prevLeaf: Uint8Array;
+  /**
+   * Where frames are encoded: one write is in flight at a time, so one buffer serves every frame up to
+   * {@link KEPT_FRAME_BYTES} (a larger frame gets a buffer of its own). No ArrayBuffer per frame.
+   */
+  private frameBuf = Buffer.alloc(2 * BLOCK);
   private stopped = false;
   /** Set when a write failed: the journal is not used any more; appends resolve at LMDB durability. */
   error: Error | undefined;
@@ -361,11 +369,14 @@ export class JournalWriter {
       n++;
     }
     const items = this.queue.slice(0, n);
+    const size = frameSize(payload);
+    if (size > this.frameBuf.length && size <= KEPT_FRAME_BYTES) this.frameBuf = Buffer.alloc(size);
     const frame = encodeFrame(
       this.header,
       first.index,
       this.prevLeaf,
       items.map((i) => i.value),
+      this.frameBuf,
     );
     const at = this.place(frame.length);
     if (at === undefined) return; // no room: wait for durableUpTo (the commit resolves these meanwhile)
